@@ -1,0 +1,1 @@
+"""All Cypher of c360, one module per aggregate. Repositories import only ``graph.store``."""

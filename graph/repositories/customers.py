@@ -1,0 +1,69 @@
+"""Customer aggregate: profile, consents, advisor, household membership, relations."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore, Row
+
+# Customer properties stored as-is (times as ISO-8601 UTC strings, dates as YYYY-MM-DD).
+CUSTOMER_PROPS = (
+    "name",
+    "gender",
+    "birthDate",
+    "idNumber",
+    "phone",
+    "email",
+    "address",
+    "occupation",
+    "incomeBand",
+    "riskProfile",
+    "createdAt",
+    "consentMarketing",
+    "consentDataSharing",
+    "consentUpdatedAt",
+    "updatedAt",
+)
+
+
+async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {id, props: {...}, advisorId?}. Idempotent; a changed advisor replaces the old."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MERGE (c:Customer {id: r.id})
+        SET c += r.props
+        WITH c, r
+        CALL {
+            WITH c, r
+            WITH c, r WHERE r.advisorId IS NOT NULL
+            OPTIONAL MATCH (c)-[old:MANAGED_BY]->(x:Advisor) WHERE x.id <> r.advisorId
+            DELETE old
+            MERGE (a:Advisor {id: r.advisorId})
+            MERGE (c)-[:MANAGED_BY]->(a)
+            RETURN count(*) AS linked
+        }
+        RETURN count(c) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def link_related(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {fromId, toId, kind} -> (Customer)-[:RELATED_TO{kind}]->(Customer)."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MATCH (a:Customer {id: r.fromId}), (b:Customer {id: r.toId})
+        MERGE (a)-[rel:RELATED_TO {kind: r.kind}]->(b)
+        RETURN count(rel) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def existing_customer_ids(store: GraphStore, ids: list[str]) -> set[str]:
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN c.id AS id", {"ids": ids}
+    )
+    return {r["id"] for r in rows}

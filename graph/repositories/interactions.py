@@ -1,0 +1,30 @@
+"""Interaction aggregate: calls, chats, complaints, surveys, and what they were ABOUT."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore, Row
+
+
+async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {id, customerId, productCode?, props: {channel, kind, time, summary,
+    satisfaction, resolved}}."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MERGE (c:Customer {id: r.customerId})
+        MERGE (i:Interaction {id: r.id})
+        SET i += r.props, i.customerId = r.customerId
+        MERGE (c)-[:HAD]->(i)
+        WITH i, r
+        CALL {
+            WITH i, r
+            WITH i, r WHERE r.productCode IS NOT NULL
+            MERGE (p:Product {code: r.productCode})
+            MERGE (i)-[:ABOUT]->(p)
+            RETURN count(*) AS about
+        }
+        RETURN count(i) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0

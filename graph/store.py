@@ -1,0 +1,86 @@
+"""The one seam between c360 and a graph database.
+
+Repositories import only this module; backends (``graph.falkordb``, ``graph.neo4j``) are
+siblings that implement :class:`GraphStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, LiteralString, Protocol, runtime_checkable
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+
+@dataclass
+class StoreStats:
+    """Round trips made through a store; tests and benchmarks read it."""
+
+    round_trips: int = 0
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Run parameterised Cypher and get plain dicts back (one per row, keyed by column)."""
+
+    stats: StoreStats
+
+    async def read(self, query: LiteralString, params: Params | None = None) -> list[Row]:
+        """A read-only query (may go to a replica)."""
+        ...
+
+    async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
+        """A write in a managed transaction; the query must be idempotent (it may be retried)."""
+        ...
+
+    async def setup_schema(self) -> None:
+        """Create the indexes/constraints on every natural key; safe to run again."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise GraphUnavailable unless the graph answers."""
+        ...
+
+    async def clear(self) -> None:
+        """Delete every node and relationship (tests, `c360 seed --reset`)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# Natural keys per label, the single list both backends build their schema from.
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "Customer": ("id",),
+    "Household": ("id",),
+    "Account": ("id",),
+    "Transaction": ("id",),
+    "Interaction": ("id",),
+    "Advisor": ("id",),
+    "Branch": ("id",),
+    "Product": ("code",),
+    "SocialAccount": ("platform", "handle"),
+    "Post": ("platform", "postId"),
+    "Brand": ("name",),
+}
+
+# Extra lookup indexes (label, property) used by searches and time filters.
+LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
+    ("Customer", "name"),
+    ("Customer", "phone"),
+    ("Customer", "segment"),
+    ("Transaction", "time"),
+    ("Interaction", "time"),
+    ("Post", "createdAt"),
+    ("Post", "fingerprint"),
+)
+
+__all__ = [
+    "LOOKUP_INDEXES",
+    "NATURAL_KEYS",
+    "GraphStore",
+    "Params",
+    "Row",
+    "StoreStats",
+]

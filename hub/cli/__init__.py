@@ -1,0 +1,27 @@
+"""The `c360` command: a thin user of the package's public API."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import audit, imports, ingest, migrate, policy, seed, sentiment, serve, token
+
+app = typer.Typer(
+    name="c360",
+    help="c360: customer-360 data hub (GraphQL, privacy, social listening).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("serve")(serve.serve)
+app.command("seed")(seed.seed)
+app.command("token")(token.token)
+app.command("migrate")(migrate.migrate)
+app.add_typer(imports.app, name="import")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(sentiment.app, name="sentiment")
+app.add_typer(audit.app, name="audit")
+app.add_typer(policy.app, name="policy")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,55 @@
+"""What every CLI command shares: settings, the graph session, and errors a person can read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from graph.connect import store_session
+from graph.errors import GraphError, GraphQueryError, GraphUnavailable
+from graph.store import GraphStore
+from hub.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+@asynccontextmanager
+async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
+    async with store_session(
+        settings.resolved_data_dir,
+        settings.graph_url,
+        graph_name=settings.graph_name,
+        pool_size=settings.graph_pool_size,
+        user=settings.graph_user,
+        password=settings.graph_password,
+        database=settings.graph_database,
+    ) as store:
+        yield store
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; graph failures become one sentence and exit code 2."""
+    try:
+        return asyncio.run(coro)
+    except GraphUnavailable as exc:
+        fail(f"the graph is unreachable: {exc}. Check C360_GRAPH_URL / C360_DATA_DIR.")
+    except GraphQueryError as exc:
+        fail(f"the graph rejected a query: {exc}")
+    except GraphError as exc:
+        fail(str(exc))

@@ -1,0 +1,68 @@
+"""Every knob of the hub, read once from the environment (prefix ``C360_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="C360_", extra="ignore")
+
+    data_dir: Path = Path(".c360")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Graph: empty means the embedded FalkorDB inside data_dir.
+    graph_url: str = ""
+    graph_user: str = "neo4j"
+    graph_password: str = ""
+    graph_database: str = "neo4j"
+    graph_name: str = "c360"
+    graph_pool_size: int = 16
+
+    # Privacy
+    opa_url: str = ""
+    policy_timeout_s: float = 2.0
+    jwt_algorithm: str = "HS256"
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    introspection: bool = False
+    graphiql: bool = True
+    audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
+
+    # GraphQL limits
+    max_depth: int = 10
+    max_tokens: int = 2000
+    max_aliases: int = 30
+    max_page_size: int = 100
+    max_body_bytes: int = 1_000_000
+    request_timeout_s: float = 15.0
+
+    # Customer analytics
+    segment_high_assets: float = 1_000_000.0
+    segment_middle_assets: float = 100_000.0
+
+    # Social listening
+    x_bearer_token: str = ""
+    x_api_base: str = "https://api.x.com"
+    webhook_secret: str = ""
+    terms: Path | None = None
+    sentiment_model: Path | None = None
+    sentiment_positive: float = 0.6
+    sentiment_negative: float = 0.4
+    alert_z: float = 2.0
+    alert_window: int = 7
+
+    demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path

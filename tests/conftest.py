@@ -1,0 +1,42 @@
+"""Session fixtures: one real embedded FalkorDB for the whole run, emptied per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.connect import open_store
+from graph.store import GraphStore
+
+
+@pytest.fixture(scope="session")
+def session_data_dir() -> Iterator[Path]:
+    # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="c360t-", dir="/tmp") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="session")
+async def session_store(session_data_dir: Path) -> AsyncIterator[GraphStore]:
+    store = await open_store(session_data_dir, os.environ.get("C360_TEST_GRAPH_URL", ""))
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def store(session_store: GraphStore) -> GraphStore:
+    """The session's real graph, empty at the start of each test."""
+    await session_store.clear()
+    return session_store
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A private data dir for tests that need their own keys/audit files (not the graph)."""
+    d = tmp_path / "data"
+    d.mkdir()
+    return d

@@ -1,0 +1,85 @@
+"""The embedded FalkorDB process: ownership, sharing, crash recovery, persistence."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from graph.embedded import EmbeddedFalkorDB, _alive
+from graph.falkordb import FalkorDBStore
+
+
+@pytest.fixture
+def short_dir() -> Path:
+    with tempfile.TemporaryDirectory(prefix="c360e-", dir="/tmp") as d:
+        yield Path(d)
+
+
+async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None:
+    first = EmbeddedFalkorDB(short_dir)
+    first.ensure()
+    second = EmbeddedFalkorDB(short_dir)
+    second.ensure()
+    try:
+        assert first.owner and not second.owner
+        pid = int((short_dir / "falkordb" / "falkordb.pid").read_text())
+        assert _alive(pid)
+    finally:
+        second.stop()
+        first.stop()
+    assert not _alive(pid)
+
+
+def _owner_script(data_dir: Path) -> str:
+    return textwrap.dedent(
+        f"""
+        import asyncio, sys, time
+        from pathlib import Path
+        from graph.embedded import EmbeddedFalkorDB
+        from graph.falkordb import FalkorDBStore
+        async def main():
+            store = FalkorDBStore.embedded(EmbeddedFalkorDB(Path({str(data_dir)!r})))
+            await store.write("MERGE (c:Customer {{id: 'K1'}}) SET c.name = '持久'")
+            print("written", flush=True)
+            await asyncio.sleep(600)
+        asyncio.run(main())
+        """
+    )
+
+
+async def test_sigkill_owner_then_restart_recovers_lock_and_data(short_dir: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _owner_script(short_dir)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+
+    embedded = EmbeddedFalkorDB(short_dir)
+    deadline = time.monotonic() + 10
+    store = None
+    while store is None:
+        try:
+            store = FalkorDBStore.embedded(embedded)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        assert embedded.owner, "the stale lock of the killed owner was not taken over"
+        rows = await store.read("MATCH (c:Customer {id: 'K1'}) RETURN c.name AS name")
+        assert rows == [{"name": "持久"}]
+    finally:
+        await store.close()
