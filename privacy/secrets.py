@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import time
 from pathlib import Path
 
 SECRETS_DIR = "keys"
@@ -33,7 +34,5 @@ def _read(path: Path) -> bytes:
         if text:
             return base64.b64decode(text)
         # Another process created the file and is about to write it.
-        import time
-
         time.sleep(0.01)
     raise RuntimeError(f"secret file {path} is empty; delete it to generate a new one")
