@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any, LiteralString
 
 import redis.exceptions as redis_errors
@@ -20,8 +20,9 @@ from graph.errors import GraphError, GraphQueryError, GraphUnavailable
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
 
-@contextlib.asynccontextmanager
-async def map_falkordb_errors() -> AsyncIterator[None]:
+@contextlib.contextmanager
+def map_falkordb_errors() -> Iterator[None]:
+    """Turn redis/FalkorDB exceptions into graph.errors ones (around sync or async calls)."""
     try:
         yield
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
@@ -54,7 +55,9 @@ class FalkorDBStore:
         embedded: EmbeddedFalkorDB | None = None,
     ) -> None:
         self._pool = pool
-        self._db = FalkorDB(connection_pool=pool)
+        # The client probes the server (INFO, to detect a cluster) while it is constructed.
+        with map_falkordb_errors():
+            self._db = FalkorDB(connection_pool=pool)
         self._graph = self._db.select_graph(graph_name)
         self._embedded = embedded
         self.stats = StoreStats()
@@ -85,7 +88,7 @@ class FalkorDBStore:
     async def _run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
         for attempt in (1, 2):
             try:
-                async with map_falkordb_errors():
+                with map_falkordb_errors():
                     self.stats.round_trips += 1
                     run = self._graph.ro_query if read_only else self._graph.query
                     result = await run(query, dict(params) if params else None)
@@ -138,7 +141,7 @@ class FalkorDBStore:
         return {(r["label"], p) for r in rows for p in r["properties"]}
 
     async def ping(self) -> None:
-        async with map_falkordb_errors():
+        with map_falkordb_errors():
             conn = self._db.connection
             await conn.ping()
 

@@ -8,25 +8,21 @@ from graph.store import GraphStore, Row
 async def upsert_accounts(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {type, product, balance, currency, openedAt, status}, customerId?}.
     A customerId makes that customer the OWNER."""
-    result = await store.write(
+    await store.write(
         """
         UNWIND $rows AS r
         MERGE (a:Account {id: r.id})
         SET a += r.props
-        WITH a, r
-        CALL {
-            WITH a, r
-            WITH a, r WHERE r.customerId IS NOT NULL
-            MERGE (c:Customer {id: r.customerId})
-            MERGE (c)-[o:OWNS]->(a)
-            SET o.role = 'OWNER'
-            RETURN count(*) AS owned
-        }
-        RETURN count(a) AS n
+        WITH a, r WHERE r.customerId IS NOT NULL
+        MERGE (c:Customer {id: r.customerId})
+        MERGE (c)-[o:OWNS]->(a)
+        SET o.role = 'OWNER'
+        RETURN count(a) AS owned
         """,
         {"rows": rows},
     )
-    return int(result[0]["n"]) if result else 0
+    # Rows without the optional link are filtered out before RETURN: every row was upserted.
+    return len(rows)
 
 
 async def upsert_holdings(store: GraphStore, rows: list[Row]) -> int:

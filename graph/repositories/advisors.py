@@ -7,27 +7,24 @@ from graph.store import GraphStore, Row
 
 async def upsert_advisors(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {name, phone?, email?, title?}, branchId?, branch: {name, city}?}."""
-    result = await store.write(
+    await store.write(
         """
         UNWIND $rows AS r
         MERGE (a:Advisor {id: r.id})
         SET a += r.props
-        WITH a, r
-        CALL {
-            WITH a, r
-            WITH a, r WHERE r.branchId IS NOT NULL
-            OPTIONAL MATCH (a)-[old:WORKS_AT]->(x:Branch) WHERE x.id <> r.branchId
-            DELETE old
-            MERGE (b:Branch {id: r.branchId})
-            SET b += coalesce(r.branch, {})
-            MERGE (a)-[:WORKS_AT]->(b)
-            RETURN count(*) AS works
-        }
-        RETURN count(a) AS n
+        WITH a, r WHERE r.branchId IS NOT NULL
+        OPTIONAL MATCH (a)-[old:WORKS_AT]->(x:Branch) WHERE x.id <> r.branchId
+        DELETE old
+        WITH DISTINCT a, r
+        MERGE (b:Branch {id: r.branchId})
+        SET b += coalesce(r.branch, {})
+        MERGE (a)-[:WORKS_AT]->(b)
+        RETURN count(a) AS works
         """,
         {"rows": rows},
     )
-    return int(result[0]["n"]) if result else 0
+    # Rows without the optional link are filtered out before RETURN: every row was upserted.
+    return len(rows)
 
 
 async def upsert_products(store: GraphStore, rows: list[Row]) -> int:

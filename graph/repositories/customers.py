@@ -26,26 +26,23 @@ CUSTOMER_PROPS = (
 
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {...}, advisorId?}. Idempotent; a changed advisor replaces the old."""
-    result = await store.write(
+    await store.write(
         """
         UNWIND $rows AS r
         MERGE (c:Customer {id: r.id})
         SET c += r.props
-        WITH c, r
-        CALL {
-            WITH c, r
-            WITH c, r WHERE r.advisorId IS NOT NULL
-            OPTIONAL MATCH (c)-[old:MANAGED_BY]->(x:Advisor) WHERE x.id <> r.advisorId
-            DELETE old
-            MERGE (a:Advisor {id: r.advisorId})
-            MERGE (c)-[:MANAGED_BY]->(a)
-            RETURN count(*) AS linked
-        }
-        RETURN count(c) AS n
+        WITH c, r WHERE r.advisorId IS NOT NULL
+        OPTIONAL MATCH (c)-[old:MANAGED_BY]->(x:Advisor) WHERE x.id <> r.advisorId
+        DELETE old
+        WITH DISTINCT c, r
+        MERGE (a:Advisor {id: r.advisorId})
+        MERGE (c)-[:MANAGED_BY]->(a)
+        RETURN count(c) AS linked
         """,
         {"rows": rows},
     )
-    return int(result[0]["n"]) if result else 0
+    # Rows without the optional link are filtered out before RETURN: every row was upserted.
+    return len(rows)
 
 
 async def link_related(store: GraphStore, rows: list[Row]) -> int:

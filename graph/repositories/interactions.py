@@ -8,23 +8,19 @@ from graph.store import GraphStore, Row
 async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, customerId, productCode?, props: {channel, kind, time, summary,
     satisfaction, resolved}}."""
-    result = await store.write(
+    await store.write(
         """
         UNWIND $rows AS r
         MERGE (c:Customer {id: r.customerId})
         MERGE (i:Interaction {id: r.id})
         SET i += r.props, i.customerId = r.customerId
         MERGE (c)-[:HAD]->(i)
-        WITH i, r
-        CALL {
-            WITH i, r
-            WITH i, r WHERE r.productCode IS NOT NULL
-            MERGE (p:Product {code: r.productCode})
-            MERGE (i)-[:ABOUT]->(p)
-            RETURN count(*) AS about
-        }
-        RETURN count(i) AS n
+        WITH i, r WHERE r.productCode IS NOT NULL
+        MERGE (p:Product {code: r.productCode})
+        MERGE (i)-[:ABOUT]->(p)
+        RETURN count(i) AS about
         """,
         {"rows": rows},
     )
-    return int(result[0]["n"]) if result else 0
+    # Rows without the optional link are filtered out before RETURN: every row was upserted.
+    return len(rows)

@@ -1,7 +1,79 @@
-"""`c360 audit ...` commands."""
+"""`c360 audit ...`: verify the hash chain, show records, rotate the key."""
 
 from __future__ import annotations
 
-import typer
+import json
+from typing import Annotated
 
-app = typer.Typer(no_args_is_help=True, help="audit commands (not built yet).")
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, fail, load_settings
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing, KeyRingError
+
+app = typer.Typer(no_args_is_help=True, help="The encrypted, hash-chained audit log.")
+
+
+def _open() -> tuple[AuditLog, KeyRing]:
+    settings = load_settings()
+    try:
+        ring = KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
+    except KeyRingError as exc:
+        fail(f"{exc}. Fix C360_AUDIT_KEYS or the key ring file.")
+    return AuditLog(settings.resolved_data_dir / "audit", ring), ring
+
+
+@app.command("verify")
+def verify() -> None:
+    """Check every record's hash, order, link and encryption; name the first bad one."""
+    log, _ = _open()
+    result = log.verify()
+    if result.ok:
+        console.print(f"OK {result.count} records")
+        return
+    console.print(
+        f"[red]BROKEN[/] at seq {result.first_bad_seq}: {result.reason} "
+        f"({result.count} records before it verified)"
+    )
+    raise typer.Exit(1)
+
+
+@app.command("show")
+def show(
+    subject: Annotated[str | None, typer.Option(help="only this subject")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="only records touching this customer")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="ISO time, e.g. 2025-03-01T00:00:00Z")] = None,
+    last: Annotated[int | None, typer.Option(help="only the last N matching records")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+) -> None:
+    """Decrypt and list audit records (for privacy officers)."""
+    log, _ = _open()
+    try:
+        rows = log.read(subject=subject, customer=customer, since=since, last=last)
+    except KeyRingError as exc:
+        fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("seq", "time", "subject", "purpose", "operation", "customers", "outcome")
+    for r in rows:
+        table.add_row(str(r["seq"]), str(r.get("time", "")), str(r.get("subject")),
+                      str(r.get("purpose")), str(r.get("operation")),
+                      ", ".join(r.get("customer_ids", [])), str(r.get("outcome")))  # fmt: skip
+    console.print(table)
+    console.print(f"{len(rows)} records")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Make a new active audit key; old keys stay for reading."""
+    _, ring = _open()
+    try:
+        kid = ring.rotate()
+    except KeyRingError as exc:
+        fail(str(exc))
+    console.print(f"new active audit key: {kid} (old keys kept: {', '.join(ring.kids)})")

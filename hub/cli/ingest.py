@@ -1,7 +1,185 @@
-"""`c360 ingest ...` commands."""
+"""`c360 ingest x|posts`: social posts into the graph (scored, tagged, deduplicated)."""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(no_args_is_help=True, help="ingest commands (not built yet).")
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.cli.common import console, fail, graph, load_settings, run
+from hub.settings import Settings
+from ingest.social.model import PLATFORMS
+from ingest.social.pipeline import PostPipeline, Totals
+from ingest.social.terms import TermMatcher, TermsError
+from sentiment.batch import BatchScorer
+from sentiment.scorer import ScorerConfig
+
+app = typer.Typer(no_args_is_help=True, help="Ingest social posts (X search, exported JSONL).")
+
+_EVERY = re.compile(r"^(\d+)\s*([smh]?)$")
+
+
+def parse_every(text: str) -> float:
+    """'15m' -> 900.0 seconds ('30s', '2h', bare numbers are seconds)."""
+    match = _EVERY.match(text.strip().lower())
+    if not match or int(match.group(1)) <= 0:
+        raise typer.BadParameter("use a duration like 30s, 15m or 1h")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def scorer_config(settings: Settings) -> ScorerConfig:
+    return ScorerConfig(
+        settings.sentiment_model, settings.sentiment_positive, settings.sentiment_negative
+    )
+
+
+def matcher(settings: Settings) -> TermMatcher:
+    try:
+        return TermMatcher.load(settings.terms)
+    except TermsError as exc:
+        fail(str(exc))
+
+
+def checkpoints(settings: Settings) -> Path:
+    return settings.resolved_data_dir / "checkpoints"
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed} posts"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_totals(title: str, totals: Totals, extra: dict[str, object] | None = None) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_row("received", str(totals.received))
+    table.add_row("stored", str(totals.stored))
+    table.add_row("duplicates", str(totals.duplicates))
+    for label in ("POSITIVE", "NEUTRAL", "NEGATIVE", "UNSUPPORTED"):
+        table.add_row(label.lower(), str(totals.by_label.get(label, 0)))
+    for key, value in (extra or {}).items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command("posts")
+def posts(
+    file: Annotated[Path, typer.Argument(help="JSON Lines export (.jsonl/.ndjson)")],
+    platform: Annotated[str, typer.Option(help=f"one of {', '.join(PLATFORMS)}")] = "weibo",
+    mapping: Annotated[Path | None, typer.Option(help="TOML column mapping")] = None,
+) -> None:
+    """Ingest exported posts (Weibo, WeChat, forums); bad lines go to <file>.dead.jsonl."""
+    from ingest.checkpoint import Checkpoint
+    from ingest.mapping import ColumnMapping, MappingError
+    from ingest.readers import UnsupportedFile
+    from ingest.social.files import ingest_file
+
+    platform = platform.strip().lower()
+    if platform not in PLATFORMS:
+        fail(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}")
+    if not file.is_file():
+        fail(f"{file} does not exist; give the path of a .jsonl export")
+    try:
+        column_mapping = ColumnMapping.load(mapping) if mapping else None
+    except MappingError as exc:
+        fail(str(exc))
+    settings = load_settings()
+    terms = matcher(settings)
+
+    async def go() -> None:
+        checkpoint = Checkpoint(checkpoints(settings) / "posts.json")
+        async with graph(settings) as store:
+            with BatchScorer(scorer_config(settings)) as scorer, progress_bar(file.name) as tick:
+                pipeline = PostPipeline(store, scorer, terms)
+                result = await ingest_file(
+                    pipeline,
+                    file,
+                    checkpoint,
+                    platform=platform,
+                    mapping=column_mapping,
+                    progress=tick,
+                )
+        extra: dict[str, object] = {"rejected": result.rejected}
+        if result.resumed_from:
+            extra["resumed after line"] = result.resumed_from
+        print_totals(f"{file.name} ({platform})", result.totals, extra)
+        if result.dead_letters is not None:
+            console.print(
+                f"[yellow]{result.rejected} line(s) rejected[/]; see {result.dead_letters}, "
+                "fix them and ingest that file again"
+            )
+
+    try:
+        run(go())
+    except UnsupportedFile as exc:
+        fail(str(exc))
+    except FileNotFoundError as exc:
+        fail(str(exc))
+
+
+@app.command("x")
+def x(
+    query: Annotated[str, typer.Option("--query", "-q", help="X recent-search query")],
+    max_pages: Annotated[int | None, typer.Option(help="stop after this many pages")] = None,
+    page_size: Annotated[int, typer.Option(min=10, max=100, help="posts per page")] = 100,
+    follow: Annotated[bool, typer.Option(help="keep polling for new posts")] = False,
+    every: Annotated[str, typer.Option(help="poll interval with --follow (30s, 15m, 1h)")] = "15m",
+) -> None:
+    """Search recent posts on X and store them page by page (resumes from a since_id)."""
+    from ingest.checkpoint import Checkpoint
+    from ingest.social.x import XApiError, XClient, ingest_x
+
+    settings = load_settings()
+    if not settings.x_bearer_token:
+        fail("no X API token: set C360_X_BEARER_TOKEN to your X API v2 bearer token")
+    interval = parse_every(every)
+    terms = matcher(settings)
+
+    async def go() -> None:
+        checkpoint = Checkpoint(checkpoints(settings) / "x.json")
+        client = XClient(settings.x_bearer_token, settings.x_api_base)
+        try:
+            async with graph(settings) as store:
+                with BatchScorer(scorer_config(settings)) as scorer:
+                    pipeline = PostPipeline(store, scorer, terms)
+                    while True:
+                        with progress_bar(f"X: {query}") as tick:
+                            result = await ingest_x(
+                                pipeline,
+                                client,
+                                query,
+                                checkpoint,
+                                max_pages=max_pages,
+                                page_size=page_size,
+                                progress=tick,
+                            )
+                        print_totals(
+                            f"X search {query!r}",
+                            result.totals,
+                            {"pages": result.pages, "since_id": result.since_id},
+                        )
+                        if not follow:
+                            return
+                        await asyncio.sleep(interval)
+        finally:
+            client.close()
+
+    try:
+        run(go())
+    except XApiError as exc:
+        fail(f"{exc}. Pages stored before the error are kept; run the same command to resume.", 1)

@@ -1,10 +1,73 @@
-"""`c360 serve`."""
+"""`c360 serve`: the hub on uvicorn; `--demo` seeds an empty graph and prints a dev token."""
 
 from __future__ import annotations
 
-from hub.cli.common import fail
+import asyncio
+import shlex
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from hub.app import create_app
+from hub.cli.common import console, load_settings
+from hub.cli.token import make_token
+from hub.settings import Settings
+
+DEV_PURPOSES = ["service", "marketing", "risk", "compliance"]
+EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
 
 
-def serve() -> None:
-    """Not built yet."""
-    fail("'c360 serve' is not built yet")
+def banner(settings: Settings, token: str) -> str:
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    curl = (
+        f"curl -s {url} -H {shlex.quote('Authorization: Bearer ' + token)} "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_QUERY)}"
+    )
+    return "\n".join(
+        [
+            f"GraphiQL: {url}",
+            "dev token (privacy_officer; purposes service, marketing, risk, compliance; 8h):",
+            token,
+            "try:",
+            curl,
+        ]
+    )
+
+
+async def _serve(settings: Settings, show_token: bool) -> None:
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.1)
+    if server.started:
+        if show_token:
+            token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
+            console.print(banner(settings, token), highlight=False, soft_wrap=True)
+        else:
+            console.print(f"GraphQL: http://{settings.host}:{settings.port}/graphql")
+    await task
+
+
+def serve(
+    demo: Annotated[
+        bool,
+        typer.Option(help="seed demo data into an empty graph; enable GraphiQL and introspection"),
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="default C360_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default C360_PORT or 8000")] = None,
+) -> None:
+    """Serve GraphQL at /graphql (plus /healthz and /readyz)."""
+    settings = load_settings()
+    updates: dict[str, object] = {}
+    if host:
+        updates["host"] = host
+    if port:
+        updates["port"] = port
+    if demo:
+        updates |= {"demo": True, "introspection": True, "graphiql": True}
+    settings = settings.model_copy(update=updates)
+    asyncio.run(_serve(settings, show_token=demo))

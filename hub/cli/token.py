@@ -1,10 +1,68 @@
-"""`c360 token`."""
+"""`c360 token`: an HS256 JWT signed with the data-dir key, for local use."""
 
 from __future__ import annotations
 
-from hub.cli.common import fail
+import re
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import fail, load_settings
+from privacy.principal import issue_token
+from privacy.secrets import load_or_create_secret
+from privacy.types import Purpose
+
+_TTL_PART = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def token() -> None:
-    """Not built yet."""
-    fail("'c360 token' is not built yet")
+def parse_ttl(text: str) -> timedelta:
+    """``8h``, ``30m``, ``2d``, ``1h30m``; raises ValueError for anything else."""
+    compact = text.strip().lower()
+    parts = _TTL_PART.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"--ttl {text!r}: use a number and a unit, e.g. 8h, 30m, 2d, 1h30m")
+    ttl = timedelta()
+    for number, unit in parts:
+        ttl += timedelta(**{_UNITS[unit]: int(number)})
+    if ttl <= timedelta():
+        raise ValueError("--ttl must be longer than zero")
+    return ttl
+
+
+def make_token(
+    sub: str, roles: list[str], purposes: list[str], branch: str | None, ttl: str
+) -> str:
+    """The token ``c360 token`` prints: the first purpose is the default, all are allowed."""
+    known = {p.value for p in Purpose}
+    unknown = [p for p in purposes if p not in known]
+    if unknown:
+        raise ValueError(f"unknown purpose {unknown[0]!r}; use one of {sorted(known)}")
+    key = load_or_create_secret(load_settings().resolved_data_dir, "jwt")
+    return issue_token(
+        key,
+        sub,
+        roles,
+        purpose=purposes[0] if purposes else None,
+        purposes=purposes or None,
+        branch=branch,
+        ttl=parse_ttl(ttl),
+    )
+
+
+def token(
+    sub: Annotated[str, typer.Option("--sub", help="subject: the user or service id")],
+    role: Annotated[list[str], typer.Option("--role", help="a role; repeat for more")],
+    purpose: Annotated[
+        list[str] | None,
+        typer.Option(help="purpose of use (service, marketing, risk, compliance); repeat"),
+    ] = None,
+    branch: Annotated[str | None, typer.Option(help="the branch the subject works at")] = None,
+    ttl: Annotated[str, typer.Option(help="lifetime, e.g. 8h, 30m, 2d")] = "8h",
+) -> None:
+    """Print an HS256 JWT signed with the data-dir key (C360_DATA_DIR/keys/jwt.key)."""
+    try:
+        print(make_token(sub, role, purpose or [], branch, ttl))
+    except ValueError as exc:
+        fail(str(exc))

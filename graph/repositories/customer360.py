@@ -1,0 +1,309 @@
+"""Reads for the customer-360 view: every function takes N keys and makes one round trip.
+
+Each returns a dict keyed by the input id so DataLoaders can hand results back in order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from graph.store import GraphStore, Row
+
+# Account types that are debts, not assets.
+LIABILITY_TYPES = ("LOAN", "CREDIT_CARD")
+# Transaction kinds (ingest.records.TxKind) by the direction money moves.
+OUTFLOW_KINDS = ("WITHDRAWAL", "TRANSFER_OUT", "PAYMENT", "FEE")
+INFLOW_KINDS = ("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a per-customer list: newest first, plus the count without the cursor."""
+
+    total: int
+    items: list[Row]
+
+
+async def customers_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id, c {.*} AS c", {"ids": ids}
+    )
+    return {r["id"]: r["c"] for r in rows}
+
+
+async def accounts_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
+    """Each row: the account's properties plus ``role`` and ``coOwnerIds``."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[o:OWNS]->(a:Account)
+        RETURN id, a {.*} AS account, o.role AS role,
+               [(x:Customer)-[:OWNS]->(a) WHERE x.id <> id | x.id] AS coOwnerIds
+        ORDER BY a.openedAt, a.id
+        """,
+        {"ids": ids},
+    )
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[r["id"]].append({**r["account"], "role": r["role"], "coOwnerIds": r["coOwnerIds"]})
+    return out
+
+
+async def household_by_customer(store: GraphStore, ids: list[str]) -> dict[str, Row]:
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:MEMBER_OF]->(h:Household)
+        RETURN id, h {.*} AS household
+        ORDER BY h.id
+        """,
+        {"ids": ids},
+    )
+    out: dict[str, Row] = {}
+    for r in rows:
+        out.setdefault(r["id"], r["household"])
+    return out
+
+
+async def households_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
+    """Each household with ``members``: [{customerId, role}] ordered by customer id."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (h:Household {id: id})
+        RETURN id, h {.*} AS household,
+               [(c:Customer)-[m:MEMBER_OF]->(h) | {customerId: c.id, role: m.role}] AS members
+        """,
+        {"ids": ids},
+    )
+    return {
+        r["id"]: {**r["household"], "members": sorted(r["members"], key=lambda m: m["customerId"])}
+        for r in rows
+    }
+
+
+async def advisor_by_customer(store: GraphStore, ids: list[str]) -> dict[str, Row]:
+    """Each advisor with ``branch`` (or None)."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:MANAGED_BY]->(a:Advisor)
+        RETURN id, a {.*} AS advisor, [(a)-[:WORKS_AT]->(b:Branch) | b {.*}] AS branches
+        """,
+        {"ids": ids},
+    )
+    out: dict[str, Row] = {}
+    for r in rows:
+        branches = r["branches"]
+        out.setdefault(r["id"], {**r["advisor"], "branch": branches[0] if branches else None})
+    return out
+
+
+async def related_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
+    """[{kind, customerId}] in either direction of RELATED_TO, without duplicates."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[r:RELATED_TO]-(o:Customer)
+        RETURN id, r.kind AS kind, o.id AS otherId
+        ORDER BY otherId, kind
+        """,
+        {"ids": ids},
+    )
+    out: dict[str, list[Row]] = defaultdict(list)
+    seen: set[tuple[str, str, str]] = set()
+    for r in rows:
+        key = (r["id"], r["kind"], r["otherId"])
+        if key not in seen:
+            seen.add(key)
+            out[r["id"]].append({"kind": r["kind"], "customerId": r["otherId"]})
+    return out
+
+
+async def activity_by_customer(
+    store: GraphStore, ids: list[str], *, flow_since: str, complaints_since: str
+) -> dict[str, Row]:
+    """Per customer: lastTransactionAt, lastInteractionAt, netFlow (inflows minus outflows
+    since ``flow_since``; amounts are positive and the kind gives the direction; other kinds
+    count with their sign), complaints (kind COMPLAINT since ``complaints_since``)."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
+        OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+        WITH id, c, max(t.time) AS lastTx,
+             sum(CASE WHEN t.time < $flowSince THEN 0
+                      WHEN t.kind IN $outKinds THEN -abs(coalesce(t.amount, 0))
+                      WHEN t.kind IN $inKinds THEN abs(coalesce(t.amount, 0))
+                      ELSE coalesce(t.amount, 0) END) AS flow
+        OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
+        RETURN id, lastTx, flow, max(i.time) AS lastIx,
+               sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND i.time >= $complaintsSince
+                   THEN 1 ELSE 0 END) AS complaints
+        """,
+        {
+            "ids": ids,
+            "flowSince": flow_since,
+            "complaintsSince": complaints_since,
+            "outKinds": list(OUTFLOW_KINDS),
+            "inKinds": list(INFLOW_KINDS),
+        },
+    )
+    return {
+        r["id"]: {
+            "lastTransactionAt": r["lastTx"],
+            "lastInteractionAt": r["lastIx"],
+            "netFlow": float(r["flow"] or 0),
+            "complaints": int(r["complaints"] or 0),
+        }
+        for r in rows
+    }
+
+
+async def transaction_pages(
+    store: GraphStore,
+    ids: list[str],
+    *,
+    limit: int,
+    after: tuple[str, str] | None,
+    time_from: str | None,
+    time_to: str | None,
+) -> dict[str, Page]:
+    """Transactions across each customer's accounts, newest first (time, then id)."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        CALL {
+            WITH id
+            MATCH (:Customer {id: id})-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+            WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
+            RETURN count(DISTINCT t) AS total
+        }
+        CALL {
+            WITH id
+            MATCH (:Customer {id: id})-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+            WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
+              AND ($afterTime IS NULL OR t.time < $afterTime
+                   OR (t.time = $afterTime AND t.id < $afterId))
+            WITH DISTINCT t ORDER BY t.time DESC, t.id DESC LIMIT $limit
+            RETURN collect(t {.*}) AS items
+        }
+        RETURN id, total, items
+        """,
+        {"ids": ids, "limit": limit, "from": time_from, "to": time_to, **_after(after)},
+    )
+    return {r["id"]: Page(int(r["total"]), r["items"]) for r in rows}
+
+
+async def interaction_pages(
+    store: GraphStore,
+    ids: list[str],
+    *,
+    limit: int,
+    after: tuple[str, str] | None,
+    kind: str | None,
+) -> dict[str, Page]:
+    """Each customer's interactions, newest first (time, then id), optionally of one kind."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        CALL {
+            WITH id
+            MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
+            WHERE ($kind IS NULL OR i.kind = $kind)
+            RETURN count(i) AS total
+        }
+        CALL {
+            WITH id
+            MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
+            WHERE ($kind IS NULL OR i.kind = $kind)
+              AND ($afterTime IS NULL OR i.time < $afterTime
+                   OR (i.time = $afterTime AND i.id < $afterId))
+            WITH i ORDER BY i.time DESC, i.id DESC LIMIT $limit
+            RETURN collect(i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}) AS items
+        }
+        RETURN id, total, items
+        """,
+        {"ids": ids, "limit": limit, "kind": kind, **_after(after)},
+    )
+    return {r["id"]: Page(int(r["total"]), r["items"]) for r in rows}
+
+
+def _after(after: tuple[str, str] | None) -> dict[str, Any]:
+    return {"afterTime": after[0] if after else None, "afterId": after[1] if after else None}
+
+
+async def search_customer_ids(
+    store: GraphStore,
+    *,
+    text: str | None,
+    phone: str | None,
+    min_assets: float | None,
+    max_assets: float | None,
+    after: str | None,
+    limit: int,
+) -> tuple[int, list[str]]:
+    """Customer ids ordered by id: name contains ``text``, id equals ``text`` or phone equals
+    ``phone`` (all when ``text`` is None); assets (non-liability balances) within
+    [min_assets, max_assets) when either is given. Returns (total matches, one page)."""
+    params = {
+        "text": text,
+        "phone": phone,
+        "minAssets": min_assets,
+        "maxAssets": max_assets,
+        "after": after,
+        "limit": limit,
+        "liabilities": list(LIABILITY_TYPES),
+    }
+    if min_assets is None and max_assets is None:
+        rows = await store.read(
+            """
+            MATCH (c:Customer)
+            WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+            WITH c.id AS cid ORDER BY cid
+            WITH collect(cid) AS ids
+            RETURN size(ids) AS total,
+                   [x IN ids WHERE $after IS NULL OR x > $after][0..$limit] AS page
+            """,
+            params,
+        )
+    else:
+        rows = await store.read(
+            """
+            MATCH (c:Customer)
+            WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+            OPTIONAL MATCH (c)-[:OWNS]->(a:Account)
+            WITH c, sum(CASE WHEN a.type IN $liabilities THEN 0
+                        ELSE coalesce(a.balance, 0) END) AS assets
+            WHERE ($minAssets IS NULL OR assets >= $minAssets)
+              AND ($maxAssets IS NULL OR assets < $maxAssets)
+            WITH c.id AS cid ORDER BY cid
+            WITH collect(cid) AS ids
+            RETURN size(ids) AS total,
+                   [x IN ids WHERE $after IS NULL OR x > $after][0..$limit] AS page
+            """,
+            params,
+        )
+    if not rows:
+        return 0, []
+    return int(rows[0]["total"]), list(rows[0]["page"])
+
+
+__all__ = [
+    "INFLOW_KINDS",
+    "LIABILITY_TYPES",
+    "OUTFLOW_KINDS",
+    "Page",
+    "accounts_by_customer",
+    "activity_by_customer",
+    "advisor_by_customer",
+    "customers_by_id",
+    "household_by_customer",
+    "households_by_id",
+    "interaction_pages",
+    "related_by_customer",
+    "search_customer_ids",
+    "transaction_pages",
+]

@@ -1,0 +1,313 @@
+"""Social aggregate: posts, the accounts that POSTED them, what they MENTION, customer links.
+
+Times are ISO-8601 UTC strings, so time buckets are prefixes of ``createdAt`` (13 characters
+for an hour, 10 for a day) and work the same on every backend without ``datetime()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.store import GraphStore, Row
+
+BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
+
+# Filter clause every mention read shares; every value is a parameter, null means "any".
+_FILTER = """
+    ($platform IS NULL OR p.platform = $platform)
+    AND ($label IS NULL OR p.sentimentLabel = $label)
+    AND ($from IS NULL OR p.createdAt >= $from)
+    AND ($to IS NULL OR p.createdAt < $to)
+    AND ($brand IS NULL OR $brand IN p.brands)
+    AND ($term IS NULL OR toLower(p.text) CONTAINS toLower($term)
+         OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
+    AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
+"""
+
+FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
+
+
+def filter_params(filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every filter parameter present (null when unset); reposts are included by default."""
+    filters = filters or {}
+    params = {key: filters.get(key) for key in FILTER_KEYS}
+    include = filters.get("includeReposts")
+    params["includeReposts"] = True if include is None else bool(include)
+    return params
+
+
+async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {platform, postId, props: {...Post properties}, ingestedAt, author: {handle,
+    props: {name, followers, ...}} | null, brands: [name], products: [code]}.
+
+    Idempotent: the same (platform, postId) is one node whatever the source; the first
+    ingestedAt is kept."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MERGE (p:Post {platform: r.platform, postId: r.postId})
+        SET p += r.props
+        SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt)
+        WITH p, r
+        CALL {
+            WITH p, r
+            WITH p, r WHERE r.author IS NOT NULL
+            MERGE (a:SocialAccount {platform: r.platform, handle: r.author.handle})
+            SET a += r.author.props
+            MERGE (a)-[:POSTED]->(p)
+            RETURN count(*) AS posted
+        }
+        CALL {
+            WITH p, r
+            UNWIND r.brands AS name
+            MERGE (b:Brand {name: name})
+            MERGE (p)-[:MENTIONS]->(b)
+            RETURN count(*) AS brands
+        }
+        CALL {
+            WITH p, r
+            UNWIND r.products AS code
+            MERGE (x:Product {code: code})
+            MERGE (p)-[:MENTIONS]->(x)
+            RETURN count(*) AS products
+        }
+        RETURN count(p) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[str, str]]:
+    """keys: {platform, postId} -> those already stored."""
+    rows = await store.read(
+        """
+        UNWIND $keys AS k
+        MATCH (p:Post {platform: k.platform, postId: k.postId})
+        RETURN p.platform AS platform, p.postId AS postId
+        """,
+        {"keys": keys},
+    )
+    return {(r["platform"], r["postId"]) for r in rows}
+
+
+async def fingerprint_originals(store: GraphStore, fingerprints: list[str]) -> dict[str, Row]:
+    """For each fingerprint already stored, its earliest post {platform, postId, createdAt}."""
+    rows = await store.read(
+        """
+        UNWIND $fps AS f
+        MATCH (p:Post {fingerprint: f})
+        WITH f, p ORDER BY p.createdAt, p.platform, p.postId
+        WITH f, collect({platform: p.platform, postId: p.postId, createdAt: p.createdAt}) AS ps
+        RETURN f AS fingerprint, ps[0] AS original
+        """,
+        {"fps": fingerprints},
+    )
+    return {r["fingerprint"]: r["original"] for r in rows}
+
+
+async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
+    """rows: {customerId, platform, handle}. Links only existing customers; returns the rows
+    linked ({customerId, platform, handle})."""
+    return await store.write(
+        """
+        UNWIND $rows AS r
+        MATCH (c:Customer {id: r.customerId})
+        MERGE (a:SocialAccount {platform: r.platform, handle: r.handle})
+        MERGE (c)-[:HAS_SOCIAL]->(a)
+        RETURN c.id AS customerId, a.platform AS platform, a.handle AS handle
+        """,
+        {"rows": rows},
+    )
+
+
+async def search_mentions(
+    store: GraphStore, filters: dict[str, Any] | None, skip: int, limit: int
+) -> tuple[int, list[Row]]:
+    """One page of matching posts (newest first) and the total count, in one round trip."""
+    params = filter_params(filters) | {"skip": skip, "end": skip + limit}
+    rows = await store.read(
+        """
+        MATCH (p:Post)
+        WHERE """
+        + _FILTER
+        + """
+        WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
+        WITH count(p) AS total, collect(p {.*}) AS ps
+        RETURN total, ps[$skip..$end] AS posts
+        """,
+        params,
+    )
+    if not rows:
+        return 0, []
+    return int(rows[0]["total"]), list(rows[0]["posts"] or [])
+
+
+async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
+    """Matching posts with the most engagement (likes + reposts + replies)."""
+    params = filter_params(filters) | {"limit": limit}
+    return [
+        r["post"]
+        for r in await store.read(
+            """
+            MATCH (p:Post)
+            WHERE """
+            + _FILTER
+            + """
+            WITH p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
+            ORDER BY e DESC, p.createdAt DESC, p.postId
+            LIMIT $limit
+            RETURN p {.*} AS post
+            """,
+            params,
+        )
+    ]
+
+
+async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: int) -> list[Row]:
+    """Per time bucket (prefix of createdAt of ``width`` characters): {bucket, count,
+    positive, neutral, negative, scoreSum, scored}, in time order."""
+    params = filter_params(filters) | {"width": width}
+    return await store.read(
+        """
+        MATCH (p:Post)
+        WHERE """
+        + _FILTER
+        + """
+        WITH substring(p.createdAt, 0, $width) AS bucket, p
+        RETURN bucket,
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
+               count(p.sentimentScore) AS scored
+        ORDER BY bucket
+        """,
+        params,
+    )
+
+
+async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
+    """Authors of matching posts by reach = followers + engagement on those posts."""
+    params = filter_params(filters) | {"limit": limit}
+    return await store.read(
+        """
+        MATCH (a:SocialAccount)-[:POSTED]->(p:Post)
+        WHERE """
+        + _FILTER
+        + """
+        WITH a, count(p) AS posts,
+             sum(coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0))
+                 AS engagement
+        WITH a, posts, engagement, coalesce(a.followers, 0) AS followers
+        RETURN a.platform AS platform, a.handle AS handle, a.name AS name,
+               followers, posts, engagement, followers + engagement AS reach
+        ORDER BY reach DESC, handle
+        LIMIT $limit
+        """,
+        params,
+    )
+
+
+async def customer_posts(
+    store: GraphStore, customer_ids: list[str], skip: int, limit: int
+) -> dict[str, tuple[int, list[Row]]]:
+    """Posts by each customer's linked accounts (newest first): id -> (total, page)."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(:SocialAccount)-[:POSTED]->(p:Post)
+        WITH id, p ORDER BY p.createdAt DESC, p.platform, p.postId
+        WITH id, count(p) AS total, collect(p {.*}) AS ps
+        RETURN id, total, ps[$skip..$end] AS posts
+        """,
+        {"ids": customer_ids, "skip": skip, "end": skip + limit},
+    )
+    found = {r["id"]: (int(r["total"]), list(r["posts"] or [])) for r in rows}
+    return {cid: found.get(cid, (0, [])) for cid in customer_ids}
+
+
+async def customer_sentiment(store: GraphStore, customer_ids: list[str]) -> dict[str, Row]:
+    """Per customer: {count, positive, neutral, negative, unsupported, scoreSum, scored}."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(:SocialAccount)-[:POSTED]->(p:Post)
+        RETURN id,
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
+               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
+               count(p.sentimentScore) AS scored,
+               max(p.createdAt) AS lastPostAt
+        """,
+        {"ids": customer_ids},
+    )
+    empty: Row = {
+        "count": 0,
+        "positive": 0,
+        "neutral": 0,
+        "negative": 0,
+        "unsupported": 0,
+        "scoreSum": 0.0,
+        "scored": 0,
+        "lastPostAt": None,
+    }
+    found = {r.pop("id"): r for r in rows}
+    return {cid: found.get(cid, dict(empty)) for cid in customer_ids}
+
+
+async def link_candidate_data(store: GraphStore, customer_id: str, limit: int = 5000) -> Row:
+    """The customer's name and the accounts no customer has claimed yet (for fuzzy matching)."""
+    rows = await store.read(
+        """
+        MATCH (c:Customer {id: $id})
+        OPTIONAL MATCH (a:SocialAccount)
+        WITH c, a, [(a)<-[:HAS_SOCIAL]-(x:Customer) | x.id] AS owners
+        WITH c, a, owners LIMIT $limit
+        RETURN c.name AS name,
+               [row IN collect({a: a, owners: owners})
+                WHERE row.a IS NOT NULL AND size(row.owners) = 0
+                | {platform: row.a.platform, handle: row.a.handle, name: row.a.name,
+                   followers: row.a.followers}] AS accounts
+        """,
+        {"id": customer_id, "limit": limit},
+    )
+    if not rows:
+        return {"name": None, "accounts": [], "found": False}
+    return {"name": rows[0]["name"], "accounts": rows[0]["accounts"], "found": True}
+
+
+async def accounts_of_customers(store: GraphStore, customer_ids: list[str]) -> dict[str, list[Row]]:
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(a:SocialAccount)
+        RETURN id, collect(a {.platform, .handle, .name, .followers}) AS accounts
+        """,
+        {"ids": customer_ids},
+    )
+    found = {r["id"]: r["accounts"] for r in rows}
+    return {cid: found.get(cid, []) for cid in customer_ids}
+
+
+__all__ = [
+    "BUCKET_WIDTH",
+    "FILTER_KEYS",
+    "accounts_of_customers",
+    "customer_posts",
+    "customer_sentiment",
+    "existing_post_keys",
+    "filter_params",
+    "fingerprint_originals",
+    "link_candidate_data",
+    "link_social_accounts",
+    "search_mentions",
+    "top_authors",
+    "top_posts",
+    "trend_rows",
+    "upsert_posts",
+]

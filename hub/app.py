@@ -1,0 +1,200 @@
+"""The Starlette app: GraphQL over HTTP, health and readiness. Lifespan owns the graph store.
+
+If the graph cannot be reached at start the app still starts: /readyz answers 503 and GraphQL
+answers GRAPH_UNAVAILABLE until a later request manages to open it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from graph.connect import open_store
+from graph.errors import GraphError
+from graph.store import GraphStore
+from hub.middleware.body_limit import BodyLimitMiddleware
+from hub.middleware.timeout import TimeoutMiddleware
+from hub.settings import Settings
+from privacy.principal import AuthError, TokenVerifier
+from resolvers.context import RequestContext
+from schema.root import build_schema
+
+log = logging.getLogger("c360.hub")
+
+RETRY_AFTER_S = 1.0
+DEMO_CUSTOMERS = 500
+
+
+class GraphHolder:
+    """The store, opened in the lifespan; reopened on demand (at most once a second) while
+    the graph is unreachable."""
+
+    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+        self.settings = settings
+        self.store: GraphStore | None = store
+        self._owned = store is None
+        self.error = "the graph has not been opened yet"
+        self._lock = asyncio.Lock()
+        self._next_try = 0.0
+
+    async def get(self) -> GraphStore | None:
+        if self.store is None:
+            await self.open()
+        return self.store
+
+    async def open(self) -> None:
+        async with self._lock:
+            if self.store is not None or time.monotonic() < self._next_try:
+                return
+            s = self.settings
+            self._owned = True
+            try:
+                self.store = await open_store(
+                    s.resolved_data_dir,
+                    s.graph_url,
+                    graph_name=s.graph_name,
+                    pool_size=s.graph_pool_size,
+                    user=s.graph_user,
+                    password=s.graph_password,
+                    database=s.graph_database,
+                )
+            except Exception as exc:
+                # Any failure to open (some drivers raise their own types while connecting)
+                # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
+                self.error = f"unreachable: {exc}"
+                self._next_try = time.monotonic() + RETRY_AFTER_S
+                log.warning("graph %s", self.error)
+
+    async def close(self) -> None:
+        if self.store is not None and self._owned:
+            await self.store.close()
+            self.store = None
+
+
+class _StrawberryApp(GraphQL):
+    def __init__(self, settings: Settings, holder: GraphHolder) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+        self.holder = holder
+
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
+        store = await self.holder.get()
+        return RequestContext(
+            settings=self.settings,
+            store_or_none=store,
+            principal=request.scope.get("state", {}).get("principal"),
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            graph_error=self.holder.error,
+        )
+
+
+class GraphQLEndpoint:
+    """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL."""
+
+    def __init__(self, settings: Settings, holder: GraphHolder) -> None:
+        self.graphql = _StrawberryApp(settings, holder)
+        self.settings = settings
+        self._verifier: TokenVerifier | None = None
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        # Built on first use so creating the app touches no files.
+        if self._verifier is None:
+            self._verifier = TokenVerifier.from_settings(self.settings)
+        return self._verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            request = Request(scope)
+            try:
+                principal = self.verifier.authenticate(request.headers)
+            except AuthError as exc:
+                headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                response = JSONResponse({"error": str(exc)}, exc.status, headers=headers)
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await self.graphql(scope, receive, send)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    holder: GraphHolder = request.app.state.graph
+    store = await holder.get()
+    if store is None:
+        return JSONResponse({"graph": holder.error}, 503)
+    try:
+        await store.ping()
+    except GraphError as exc:
+        return JSONResponse({"graph": f"unreachable: {exc}"}, 503)
+    return JSONResponse({"graph": "ok"})
+
+
+async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS) -> None:
+    """Seed the demo data set into an empty graph (``serve --demo``)."""
+    if await store.read("MATCH (c:Customer) RETURN c.id AS id LIMIT 1"):
+        log.info("demo: the graph already holds customers; not seeding")
+        return
+    try:
+        from hub.demo import seed_demo
+    except ImportError:
+        log.warning("demo: hub.demo is not available yet; starting with an empty graph")
+        return
+    counts = await seed_demo(store, customers=customers, progress=True)
+    log.info("demo: seeded %s", counts)
+
+
+def create_app(settings: Settings, *, store: GraphStore | None = None) -> Starlette:
+    """The hub. ``store``: an already open store to use (and leave open), e.g. in tests."""
+    holder = GraphHolder(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await holder.open()
+        if settings.demo and holder.store is not None:
+            await seed_demo_if_empty(holder.store)
+        try:
+            yield
+        finally:
+            await holder.close()
+
+    # Other features add their routes to this list.
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", GraphQLEndpoint(settings, holder), methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
+        ],
+    )
+    app.state.graph = holder
+    app.state.settings = settings
+    return app
+
+
+__all__ = ["GraphHolder", "GraphQLEndpoint", "create_app", "seed_demo_if_empty"]

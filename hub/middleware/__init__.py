@@ -1,0 +1,1 @@
+"""Plain ASGI middleware of the hub, one concern per file."""

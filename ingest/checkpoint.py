@@ -1,0 +1,51 @@
+"""A small JSON key-value file that survives crashes: every change is an atomic replace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+class Checkpoint:
+    """``Checkpoint(path)``; ``set``/``clear`` persist at once (tmp file + fsync + os.replace),
+    so a crash leaves either the old or the new content, never a torn file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, Any] = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError:
+            # Only our atomic writes touch it; an unreadable file means start over, not crash.
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        self._save()
+
+    def clear(self, key: str) -> None:
+        if self._data.pop(key, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(orjson.dumps(self._data, option=orjson.OPT_INDENT_2))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+
+__all__ = ["Checkpoint"]

@@ -1,0 +1,341 @@
+"""One pydantic model per CRM import kind; ``to_graph_row()`` gives the repository row shape.
+
+Shared by the file importer and the GraphQL mutations, so errors must be safe to show:
+``validation_reasons`` turns a ValidationError into ``"field: reason"`` strings that name the
+field and never echo the personal value. Empty values count as "not given", and only given
+fields are written, so a file without a column never erases what the graph already holds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from graph.store import Row
+from ingest.validators import (
+    birth_date_from_cn_id,
+    check_cn_id,
+    normalize_phone,
+    to_iso_date,
+    to_utc_iso,
+)
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+_GENDERS = {"男": "M", "女": "F", "M": "M", "F": "F", "MALE": "M", "FEMALE": "F"}
+_RISK = {
+    "保守": "保守",
+    "稳健": "稳健",
+    "激进": "激进",
+    "CONSERVATIVE": "保守",
+    "BALANCED": "稳健",
+    "MODERATE": "稳健",
+    "AGGRESSIVE": "激进",
+}
+_BOOLS = {"是": True, "否": False, "Y": True, "N": False, "YES": True, "NO": False}
+
+
+def _code(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _from_table(table: dict[str, str], what: str) -> Any:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        key = value.strip()
+        found = table.get(key, table.get(key.upper()))
+        if found is None:
+            raise ValueError(f"must be one of {', '.join(sorted(set(table.values())))} ({what})")
+        return found
+
+    return convert
+
+
+def _bool(value: Any) -> Any:
+    if isinstance(value, str):
+        return _BOOLS.get(value.strip().upper(), value)
+    return value
+
+
+def _amount(value: Any) -> Any:
+    # Exports write "1,234.50" or "¥1234.5"; the graph stores plain numbers.
+    if isinstance(value, str):
+        return value.replace(",", "").replace("¥", "").replace("￥", "").strip()
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL_RE.fullmatch(value):
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+Code = Annotated[str, BeforeValidator(_code)]
+Phone = Annotated[str, AfterValidator(normalize_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+IdNumber = Annotated[str, AfterValidator(check_cn_id)]
+UtcTime = Annotated[str, BeforeValidator(lambda v: to_utc_iso(v))]
+IsoDate = Annotated[str, BeforeValidator(lambda v: to_iso_date(v))]
+Flag = Annotated[bool, BeforeValidator(_bool)]
+Money = Annotated[float, BeforeValidator(_amount)]
+Key = Annotated[str, Field(min_length=1, max_length=200)]
+Gender = Annotated[Literal["M", "F"], BeforeValidator(_from_table(_GENDERS, "男/女/M/F"))]
+Risk = Annotated[Literal["保守", "稳健", "激进"], BeforeValidator(_from_table(_RISK, "risk"))]
+TxKind = Literal[
+    "DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "TRANSFER_OUT", "PAYMENT", "SALARY", "FEE", "INTEREST"
+]
+
+
+class ImportRecord(BaseModel):
+    """Base: strips text, treats ``""``/None as not given, hides inputs from error text."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        coerce_numbers_to_str=True,
+        hide_input_in_errors=True,
+    )
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                k: v
+                for k, v in data.items()
+                if v is not None and not (isinstance(v, str) and not v.strip())
+            }
+        return data
+
+    def given(self, *names: str) -> dict[str, Any]:
+        """The named fields that were set (explicitly or by a deliberate default)."""
+        return {n: getattr(self, n) for n in names if n in self.model_fields_set}
+
+    def to_graph_row(self) -> Row:
+        raise NotImplementedError
+
+
+class CustomerRecord(ImportRecord):
+    id: Key
+    name: str | None = None
+    gender: (
+        Annotated[Literal["M", "F"], BeforeValidator(_from_table(_GENDERS, "男/女/M/F"))] | None
+    ) = None
+    birthDate: IsoDate | None = None
+    idNumber: IdNumber | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: str | None = None
+    occupation: str | None = None
+    incomeBand: str | None = None
+    riskProfile: Risk | None = None
+    createdAt: UtcTime | None = None
+    advisorId: Key | None = None
+    consentMarketing: Flag | None = None
+    consentDataSharing: Flag | None = None
+    consentUpdatedAt: UtcTime | None = None
+
+    PROPS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "gender",
+        "birthDate",
+        "idNumber",
+        "phone",
+        "email",
+        "address",
+        "occupation",
+        "incomeBand",
+        "riskProfile",
+        "createdAt",
+        "consentMarketing",
+        "consentDataSharing",
+        "consentUpdatedAt",
+    )
+
+    @model_validator(mode="after")
+    def _id_matches_birth_date(self) -> CustomerRecord:
+        if self.idNumber is None:
+            return self
+        born = birth_date_from_cn_id(self.idNumber).isoformat()
+        if self.birthDate is None:
+            # The ID is authoritative: record the birth date it carries.
+            self.birthDate = born
+        elif self.birthDate != born:
+            raise ValueError("birthDate: does not match the birth date in idNumber")
+        return self
+
+    def to_graph_row(self) -> Row:
+        row: Row = {"id": self.id, "props": self.given(*self.PROPS)}
+        if self.advisorId is not None:
+            row["advisorId"] = self.advisorId
+        return row
+
+
+class AccountRecord(ImportRecord):
+    id: Key
+    customerId: Key | None = None
+    type: Literal["SAVINGS", "CHECKING", "CREDIT_CARD", "LOAN", "WEALTH"] | None = None
+    product: str | None = None
+    balance: Money | None = None
+    currency: Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")] | None = None
+    openedAt: UtcTime | None = None
+    status: Literal["ACTIVE", "DORMANT", "CLOSED"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes(cls, data: Any) -> Any:
+        return _upper(data, "type", "status")
+
+    @model_validator(mode="after")
+    def _default_currency(self) -> AccountRecord:
+        # A balance without a currency is in CNY; without a balance, leave the stored one.
+        if self.balance is not None and self.currency is None:
+            self.currency = "CNY"
+        return self
+
+    def to_graph_row(self) -> Row:
+        props = self.given("type", "product", "balance", "currency", "openedAt", "status")
+        row: Row = {"id": self.id, "props": props}
+        if self.customerId is not None:
+            row["customerId"] = self.customerId
+        return row
+
+
+class HoldingRecord(ImportRecord):
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ("customerId", "accountId")
+    customerId: Key
+    accountId: Key
+    role: Code = Field(default="OWNER", pattern=r"^(OWNER|JOINT)$")
+
+    def to_graph_row(self) -> Row:
+        return {"customerId": self.customerId, "accountId": self.accountId, "role": self.role}
+
+
+class HouseholdRecord(ImportRecord):
+    id: Key
+    name: str | None = None
+    address: str | None = None
+    customerId: Key | None = None
+    role: Literal["HEAD", "SPOUSE", "CHILD", "PARENT", "MEMBER"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes(cls, data: Any) -> Any:
+        return _upper(data, "role")
+
+    def to_graph_row(self) -> Row:
+        row: Row = {"id": self.id, "props": self.given("name", "address")}
+        if self.customerId is not None:
+            row["customerId"] = self.customerId
+            row["role"] = self.role or "MEMBER"
+        return row
+
+
+class TransactionRecord(ImportRecord):
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id", "accountId")
+    id: Key
+    accountId: Key
+    amount: Annotated[Money, Field(gt=0)]
+    currency: Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    time: UtcTime
+    channel: Literal["ATM", "POS", "ONLINE", "MOBILE", "BRANCH"] | None = None
+    kind: TxKind
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes(cls, data: Any) -> Any:
+        return _upper(data, "channel", "kind")
+
+    def to_graph_row(self) -> Row:
+        props = {"amount": self.amount, "currency": self.currency, "time": self.time}
+        props |= self.given("channel", "kind", "description")
+        return {"id": self.id, "accountId": self.accountId, "props": props}
+
+
+class InteractionRecord(ImportRecord):
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id", "customerId")
+    id: Key
+    customerId: Key
+    channel: Literal["PHONE", "CHAT", "EMAIL", "BRANCH", "APP"] | None = None
+    kind: Literal["INQUIRY", "COMPLAINT", "FEEDBACK", "SURVEY", "MARKETING"] | None = None
+    time: UtcTime | None = None
+    summary: str | None = None
+    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    resolved: Flag | None = None
+    productCode: Key | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes(cls, data: Any) -> Any:
+        return _upper(data, "channel", "kind")
+
+    def to_graph_row(self) -> Row:
+        props = self.given("channel", "kind", "time", "summary", "satisfaction", "resolved")
+        row: Row = {"id": self.id, "customerId": self.customerId, "props": props}
+        if self.productCode is not None:
+            row["productCode"] = self.productCode
+        return row
+
+
+class AdvisorRecord(ImportRecord):
+    id: Key
+    name: str | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    title: str | None = None
+    branchId: Key | None = None
+    branchName: str | None = None
+    branchCity: str | None = None
+
+    def to_graph_row(self) -> Row:
+        row: Row = {"id": self.id, "props": self.given("name", "phone", "email", "title")}
+        if self.branchId is not None:
+            row["branchId"] = self.branchId
+            branch = {"name": self.branchName, "city": self.branchCity}
+            row["branch"] = {k: v for k, v in branch.items() if v is not None}
+        return row
+
+
+def _upper(data: Any, *names: str) -> Any:
+    if isinstance(data, dict):
+        return {k: _code(v) if k in names else v for k, v in data.items()}
+    return data
+
+
+def validation_reasons(exc: ValidationError) -> list[str]:
+    """``["phone: not a valid CN mobile or landline number", ...]``: field names from pydantic's
+    loc, messages without the input value (the models hide inputs from errors)."""
+    reasons = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        # Union members add their type to the loc ("gender.literal['M','F']"): keep the field.
+        field = loc.split(".")[0] if loc else ""
+        message = error["msg"].removeprefix("Value error, ")
+        reasons.append(f"{field}: {message}" if field else message)
+    return list(dict.fromkeys(reasons))
+
+
+__all__ = [
+    "AccountRecord",
+    "AdvisorRecord",
+    "CustomerRecord",
+    "HoldingRecord",
+    "HouseholdRecord",
+    "ImportRecord",
+    "InteractionRecord",
+    "TransactionRecord",
+    "validation_reasons",
+]

@@ -1,0 +1,1 @@
+"""Social listening ingest: X, exported posts, signed webhook pushes, one pipeline."""

@@ -1,0 +1,71 @@
+"""Customer <-> social account links: confirmed imports, and candidates for a human to confirm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz, utils
+
+from graph.repositories import social as repo
+from graph.store import GraphStore, Row
+from ingest.social.model import PLATFORMS
+
+LINK_FIELDS = ("customerId", "platform", "handle")
+
+
+def parse_link(data: dict[str, Any]) -> Row:
+    """{customerId, platform, handle} cleaned; ValueError naming what is missing or wrong."""
+    row = {f: str(data.get(f) or "").strip() for f in LINK_FIELDS}
+    missing = [f for f in LINK_FIELDS if not row[f]]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    row["platform"] = row["platform"].lower()
+    if row["platform"] not in PLATFORMS:
+        raise ValueError(f"unknown platform {row['platform']!r}; use one of {', '.join(PLATFORMS)}")
+    row["handle"] = row["handle"].removeprefix("@")
+    return row
+
+
+@dataclass(frozen=True)
+class Candidate:
+    platform: str
+    handle: str
+    name: str | None
+    followers: int | None
+    score: float  # 0..100
+
+
+def rank_candidates(
+    customer_name: str, accounts: list[Row], limit: int = 5, cutoff: float = 60.0
+) -> list[Candidate]:
+    """Accounts whose display name or handle resembles the customer's name, best first."""
+    scored = []
+    for account in accounts:
+        best = max(
+            fuzz.WRatio(customer_name, value, processor=utils.default_process)
+            for value in (account.get("name") or "", account.get("handle") or "")
+        )
+        if best >= cutoff:
+            scored.append(
+                Candidate(
+                    account["platform"],
+                    account["handle"],
+                    account.get("name"),
+                    account.get("followers"),
+                    round(float(best), 1),
+                )
+            )
+    scored.sort(key=lambda c: (-c.score, c.platform, c.handle))
+    return scored[:limit]
+
+
+async def link_candidates(store: GraphStore, customer_id: str, limit: int = 5) -> list[Candidate]:
+    """Suggestions only: nothing is linked until someone confirms (linkSocialAccount)."""
+    data = await repo.link_candidate_data(store, customer_id)
+    if not data["found"] or not data["name"]:
+        return []
+    return rank_candidates(data["name"], data["accounts"], limit)
+
+
+__all__ = ["LINK_FIELDS", "Candidate", "link_candidates", "parse_link", "rank_candidates"]

@@ -1,0 +1,133 @@
+"""A social post as every source hands it to the pipeline, and the validation of raw objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.validators import to_utc_iso
+
+PLATFORMS = ("x", "weibo", "wechat", "forum")
+
+
+@dataclass(frozen=True)
+class SocialPost:
+    platform: str
+    post_id: str
+    text: str
+    created_at: str  # ISO-8601 UTC
+    author_handle: str | None = None
+    author_name: str | None = None
+    author_followers: int | None = None
+    lang: str | None = None
+    url: str | None = None
+    reply_to: str | None = None
+    repost_of: str | None = None
+    quote_of: str | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    views: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.platform, self.post_id)
+
+
+def _id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a string or integer id")
+    return str(value).strip() or None
+
+
+class PostIn(BaseModel):
+    """One exported or webhook post: {id, text, author, created_at, url?, reply_to?,
+    repost_of?, quote_of?, lang?, platform?, likes?, reposts?, replies?, views?,
+    author_name?, author_followers?}."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str
+    text: str = Field(min_length=1)
+    author: str | None = None
+    created_at: str
+    url: str | None = None
+    reply_to: str | None = None
+    repost_of: str | None = None
+    quote_of: str | None = None
+    lang: str | None = None
+    platform: str | None = None
+    likes: int | None = Field(default=None, ge=0)
+    reposts: int | None = Field(default=None, ge=0)
+    replies: int | None = Field(default=None, ge=0)
+    views: int | None = Field(default=None, ge=0)
+    author_name: str | None = None
+    author_followers: int | None = Field(default=None, ge=0)
+
+    @field_validator("id", "reply_to", "repost_of", "quote_of", "author", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> str | None:
+        return _id(value)
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return to_utc_iso(value)
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform(cls, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        name = str(value).strip().lower()
+        if name not in PLATFORMS:
+            raise ValueError(f"unknown platform {name!r}; use one of {', '.join(PLATFORMS)}")
+        return name
+
+
+def reasons(error: ValidationError) -> list[str]:
+    """Readable reasons, one per problem, naming the field."""
+    out = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "post"
+        out.append(f"{where}: {item['msg']}")
+    return out
+
+
+def parse_post(raw: Any, default_platform: str) -> SocialPost:
+    """Validate one raw object; raises ValueError with the reasons joined by '; '."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        post = PostIn.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError("; ".join(reasons(exc))) from None
+    return SocialPost(
+        platform=post.platform or default_platform,
+        post_id=post.id,
+        text=post.text,
+        created_at=post.created_at,
+        author_handle=post.author,
+        author_name=post.author_name,
+        author_followers=post.author_followers,
+        lang=post.lang,
+        url=post.url,
+        reply_to=post.reply_to,
+        repost_of=post.repost_of,
+        quote_of=post.quote_of,
+        likes=post.likes,
+        reposts=post.reposts,
+        replies=post.replies,
+        views=post.views,
+    )
+
+
+__all__ = ["PLATFORMS", "PostIn", "SocialPost", "parse_post", "reasons"]

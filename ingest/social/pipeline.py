@@ -1,0 +1,252 @@
+"""One pipeline for every social source: validate -> dedupe -> score -> tag -> link -> store.
+
+Sources hand over validated :class:`SocialPost` batches; ``prepare`` does the CPU work
+(scoring in the process pool, off the event loop) and ``write`` does one batched upsert, so a
+runner can score batch N+1 while batch N is written. A checkpoint callback runs after each
+write, never before, so a crash re-does at most one batch and MERGE keeps that idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from graph.repositories import social as repo
+from graph.store import GraphStore, Row
+from ingest.social.fingerprint import fingerprint, looks_like_repost
+from ingest.social.model import SocialPost
+from ingest.social.terms import TermMatcher
+from sentiment.batch import BatchScorer
+from sentiment.labels import label_for
+
+T = TypeVar("T")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def post_ref(platform: str, post_id: str) -> str:
+    return f"{platform}:{post_id}"
+
+
+@dataclass
+class Prepared:
+    rows: list[Row]
+    received: int
+    duplicates: int  # repeats inside the batch plus posts already stored
+
+
+@dataclass
+class Totals:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    by_label: dict[str, int] = field(default_factory=dict)
+
+    def add(self, prepared: Prepared, stored: int) -> None:
+        self.received += prepared.received
+        self.stored += stored
+        self.duplicates += prepared.duplicates
+        for row in prepared.rows:
+            label = row["props"]["sentimentLabel"]
+            self.by_label[label] = self.by_label.get(label, 0) + 1
+
+
+def unique(posts: Iterable[SocialPost]) -> tuple[list[SocialPost], int]:
+    """One post per (platform, postId), the last seen winning (fresher metrics); repeats."""
+    seen: dict[tuple[str, str], SocialPost] = {}
+    total = 0
+    for post in posts:
+        seen[post.key] = post
+        total += 1
+    return list(seen.values()), total - len(seen)
+
+
+def assign_originals(
+    posts: list[SocialPost], fingerprints: list[str | None], known: dict[str, Row]
+) -> list[str | None]:
+    """duplicateOf per post: the earliest post with the same fingerprint, if it is another.
+
+    ``known`` maps fingerprint -> {platform, postId, createdAt} of the earliest post seen so
+    far; it is updated with this batch, so later batches see this batch's originals."""
+    order = sorted(range(len(posts)), key=lambda i: (posts[i].created_at, posts[i].key))
+    result: list[str | None] = [None] * len(posts)
+    for i in order:
+        fp, post = fingerprints[i], posts[i]
+        if fp is None:
+            continue
+        original = known.get(fp)
+        if original is None or original["createdAt"] > post.created_at:
+            if original is None:
+                known[fp] = {
+                    "platform": post.platform,
+                    "postId": post.post_id,
+                    "createdAt": post.created_at,
+                }
+            continue
+        if (original["platform"], original["postId"]) != post.key:
+            result[i] = post_ref(original["platform"], original["postId"])
+    return result
+
+
+def to_row(
+    post: SocialPost,
+    *,
+    fp: str | None,
+    duplicate_of: str | None,
+    score: float | None,
+    label: str,
+    model: str,
+    matcher: TermMatcher,
+    ingested_at: str,
+) -> Row:
+    tags = matcher.tag(post.text)
+    props: dict[str, Any] = {
+        "text": post.text,
+        "lang": post.lang,
+        "createdAt": post.created_at,
+        "url": post.url,
+        "authorHandle": post.author_handle,
+        "replyTo": post.reply_to,
+        "repostOf": post.repost_of,
+        "quoteOf": post.quote_of,
+        "likes": post.likes,
+        "reposts": post.reposts,
+        "replies": post.replies,
+        "views": post.views,
+        "sentimentScore": score,
+        "sentimentLabel": label,
+        "sentimentModel": model,
+        "brands": tags.brands,
+        "products": tags.products,
+        "keywords": tags.keywords,
+        "fingerprint": fp,
+        "isRepost": bool(post.repost_of) or looks_like_repost(post.text),
+        "duplicateOf": duplicate_of,
+    }
+    author = None
+    if post.author_handle:
+        account = {"name": post.author_name, "followers": post.author_followers}
+        author = {
+            "handle": post.author_handle,
+            "props": {k: v for k, v in account.items() if v is not None},
+        }
+    return {
+        "platform": post.platform,
+        "postId": post.post_id,
+        # Unknown metrics stay unknown: SET += with null would erase a value stored earlier.
+        "props": {k: v for k, v in props.items() if v is not None or k in _NULLABLE},
+        "ingestedAt": ingested_at,
+        "author": author,
+        "brands": tags.brands,
+        "products": tags.products,
+    }
+
+
+_NULLABLE = frozenset({"sentimentScore", "duplicateOf"})
+
+
+class PostPipeline:
+    def __init__(
+        self,
+        store: GraphStore,
+        scorer: BatchScorer,
+        matcher: TermMatcher,
+        *,
+        now: Callable[[], str] = utc_now,
+    ) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.matcher = matcher
+        self.now = now
+        self._known: dict[str, Row] = {}  # fingerprint -> earliest post, this run
+
+    async def prepare(self, batch: Iterable[SocialPost]) -> Prepared:
+        posts, repeats = unique(batch)
+        if not posts:
+            return Prepared([], repeats, repeats)
+        fps = [fingerprint(p.text) for p in posts]
+        wanted = sorted({f for f in fps if f is not None and f not in self._known})
+        keys = [{"platform": p.platform, "postId": p.post_id} for p in posts]
+        stored = await repo.existing_post_keys(self.store, keys)
+        if wanted:
+            self._known.update(await repo.fingerprint_originals(self.store, wanted))
+        originals = assign_originals(posts, fps, self._known)
+        raw = await asyncio.to_thread(self.scorer.raw, [p.text for p in posts])
+        cfg, model, now = self.scorer.config, self.scorer.version, self.now()
+        rows = [
+            to_row(
+                post,
+                fp=fp,
+                duplicate_of=orig,
+                score=score,
+                label=label_for(score, cfg.positive, cfg.negative).value,
+                model=model,
+                matcher=self.matcher,
+                ingested_at=now,
+            )
+            for post, fp, orig, score in zip(posts, fps, originals, raw, strict=True)
+        ]
+        return Prepared(rows, len(posts) + repeats, repeats + len(stored))
+
+    async def write(self, prepared: Prepared) -> int:
+        if not prepared.rows:
+            return 0
+        return await repo.upsert_posts(self.store, prepared.rows)
+
+    async def ingest(self, batch: Iterable[SocialPost]) -> tuple[Prepared, int]:
+        prepared = await self.prepare(batch)
+        return prepared, await self.write(prepared)
+
+
+async def run_batches(
+    pipeline: PostPipeline,
+    batches: AsyncIterable[tuple[list[SocialPost], T]],
+    on_stored: Callable[[T, Prepared, int], Awaitable[None] | None] | None = None,
+) -> Totals:
+    """Prepare batch N+1 while batch N is written; ``on_stored(marker, ...)`` runs after each
+    write in order (checkpoints, progress)."""
+    totals = Totals()
+    pending: tuple[asyncio.Task[int], Prepared, T] | None = None
+
+    async def finish(job: tuple[asyncio.Task[int], Prepared, T]) -> None:
+        task, prepared, marker = job
+        stored = await task
+        totals.add(prepared, stored)
+        if on_stored is not None:
+            result = on_stored(marker, prepared, stored)
+            if result is not None:
+                await result
+
+    try:
+        async for batch, marker in batches:
+            prepared = await pipeline.prepare(batch)
+            if pending is not None:
+                await finish(pending)
+                pending = None
+            pending = (asyncio.create_task(pipeline.write(prepared)), prepared, marker)
+        if pending is not None:
+            await finish(pending)
+            pending = None
+    finally:
+        if pending is not None:
+            # Let an in-flight write finish so what it stored is not half-reported.
+            await asyncio.gather(pending[0], return_exceptions=True)
+    return totals
+
+
+__all__ = [
+    "PostPipeline",
+    "Prepared",
+    "Totals",
+    "assign_originals",
+    "post_ref",
+    "run_batches",
+    "to_row",
+    "unique",
+    "utc_now",
+]

@@ -1,0 +1,121 @@
+"""Pure validators and normalisers for CRM data: phones, PRC resident IDs, times.
+
+Every error is a ValueError whose message names what is wrong, never the personal value
+itself, so it can go into dead-letter files, logs and GraphQL errors as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# GB 11643-1999: ISO 7064 MOD 11-2 weights for the first 17 digits, and the check characters.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_OLDEST_BIRTH = date(1900, 1, 1)
+
+
+def normalize_phone(raw: str, region: str = "CN") -> str:
+    """A valid phone number as E.164 (``+8613812345678``). Numbers without a country code are
+    read in ``region``. Raises ValueError("not a valid ... number") for anything else."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("phone number is empty")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        where = "CN mobile or landline" if region == "CN" else f"{region} or international"
+        raise ValueError(f"not a valid {where} number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def cn_id_checksum(first17: str) -> str:
+    """The GB 11643 (ISO 7064 MOD 11-2) check character for the first 17 digits of an ID."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("the first 17 characters of an ID number must be digits")
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def _birth_date(id_number: str) -> date:
+    try:
+        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError as exc:
+        raise ValueError("ID number: digits 7-14 are not a real birth date") from exc
+    if born < _OLDEST_BIRTH or born > datetime.now(SHANGHAI).date():
+        raise ValueError("ID number: birth date is out of range")
+    return born
+
+
+def check_cn_id(raw: str) -> str:
+    """An 18-digit 居民身份证 number, upper-cased (``x`` -> ``X``): checks the format, that
+    digits 7-14 are a real birth date, and the GB 11643 MOD 11-2 check character."""
+    text = (raw or "").strip().upper()
+    if not _ID_RE.fullmatch(text):
+        raise ValueError("ID number must be 17 digits followed by a digit or X")
+    _birth_date(text)
+    if cn_id_checksum(text[:17]) != text[17]:
+        raise ValueError("ID number check digit does not match (GB 11643)")
+    return text
+
+
+def birth_date_from_cn_id(id_number: str) -> date:
+    """The birth date encoded in a (validated) 18-digit ID number."""
+    return _birth_date(check_cn_id(id_number))
+
+
+def to_utc_iso(value: datetime | date | str) -> str:
+    """A time as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC.
+
+    Accepts datetimes, dates (midnight) and ISO-8601-like strings (``2025-03-01 08:00``,
+    ``2025/03/01T08:00:00+08:00``, ``...Z``). Times without an offset are taken as
+    Asia/Shanghai local time, because Chinese CRM exports write local wall-clock times."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip().replace("/", "-")
+        if not text:
+            raise ValueError("time is empty")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError("not an ISO-8601 time (e.g. 2025-03-01T08:00:00+08:00)") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=SHANGHAI)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_iso_date(value: date | str) -> str:
+    """A calendar date as ``YYYY-MM-DD`` (accepts ``2025/3/1`` and ``20250301`` too)."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    raise ValueError("not a date (use YYYY-MM-DD)")
+
+
+__all__ = [
+    "SHANGHAI",
+    "birth_date_from_cn_id",
+    "check_cn_id",
+    "cn_id_checksum",
+    "normalize_phone",
+    "to_iso_date",
+    "to_utc_iso",
+]

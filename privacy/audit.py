@@ -1,0 +1,245 @@
+"""The audit log: AES-256-GCM encrypted records in an append-only, hash-chained JSON-lines file.
+
+Line format (``$C360_DATA_DIR/audit/audit.log``): ``{"seq", "ts", "kid", "nonce", "ct", "prev",
+"hash"}``. ``ct`` and ``nonce`` are base64; the GCM associated data is ``"<seq>:<prev>"``, so
+a record cannot be moved or re-chained without the key. ``hash`` is the SHA-256 hex of the
+UTF-8 text ``prev\\nseq\\nts\\nkid\\nnonce\\nct`` and ``prev`` is the previous line's hash
+("0" * 64 for the first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.keyring import KeyRing, KeyRingError
+from privacy.types import AuditUnavailable, Principal
+
+__all__ = ["GENESIS", "AuditLog", "VerifyResult", "chain_hash", "make_record"]
+
+GENESIS = "0" * 64
+LOG_NAME = "audit.log"
+
+
+def chain_hash(prev: str, seq: int, ts: str, kid: str, nonce: str, ct: str) -> str:
+    return hashlib.sha256(f"{prev}\n{seq}\n{ts}\n{kid}\n{nonce}\n{ct}".encode()).hexdigest()
+
+
+def _aad(seq: int, prev: str) -> bytes:
+    return f"{seq}:{prev}".encode()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def make_record(
+    *,
+    principal: Principal | None,
+    operation: str,
+    outcome: str,
+    request_id: str = "",
+    query: str = "",
+    customers: dict[str, dict[str, list[str]]] | None = None,
+    decision_ids: list[str] | None = None,
+    policy_revision: str = "",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit record. ``customers`` maps a customer id to {"revealed": [...], "masked": [...]}
+    field names; ``outcome`` is ok, denied or error."""
+    customers = customers or {}
+    return {
+        "time": _now(),
+        "request_id": request_id,
+        "subject": principal.subject if principal else None,
+        "roles": list(principal.roles) if principal else [],
+        "purpose": principal.purpose if principal else None,
+        "operation": operation,
+        "query_sha256": hashlib.sha256(query.encode()).hexdigest() if query else "",
+        "customer_ids": sorted(customers),
+        "fields": customers,
+        "decision_ids": decision_ids or [],
+        "policy_revision": policy_revision,
+        "outcome": outcome,
+        "details": details or {},
+    }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+class AuditLog:
+    """Append with group commit: appends that arrive while a write is in flight share the next
+    fsync, and each caller returns once its own record is durable. Safe across processes (an
+    exclusive flock around read-tail + write + fsync)."""
+
+    def __init__(self, directory: Path, keyring: KeyRing) -> None:
+        self._dir = directory
+        self._path = directory / LOG_NAME
+        self._keyring = keyring
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def append(self, record: dict[str, Any]) -> int:
+        """Append one record durably; returns its seq. Raises AuditUnavailable."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._pending.append((record, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch])
+            except Exception as exc:
+                error = AuditUnavailable(f"the audit record could not be written: {exc}")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), seq in zip(batch, seqs, strict=True):
+                if not future.done():
+                    future.set_result(seq)
+
+    def _write_batch(self, records: list[dict[str, Any]]) -> list[int]:
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            seq, prev = _tail(fd)
+            kid, key = self._keyring.active_key()
+            aead = AESGCM(key)
+            lines, seqs = [], []
+            for record in records:
+                seq += 1
+                nonce = os.urandom(12)
+                plaintext = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+                ct = base64.b64encode(aead.encrypt(nonce, plaintext, _aad(seq, prev))).decode()
+                n64 = base64.b64encode(nonce).decode()
+                ts = _now()
+                digest = chain_hash(prev, seq, ts, kid, n64, ct)
+                line = {"seq": seq, "ts": ts, "kid": kid, "nonce": n64, "ct": ct,
+                        "prev": prev, "hash": digest}  # fmt: skip
+                lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+                seqs.append(seq)
+                prev = digest
+            data = "".join(lines).encode()
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(f"short write ({written} of {len(data)} bytes)")
+            os.fsync(fd)
+            return seqs
+        finally:
+            os.close(fd)  # also releases the flock
+
+    def _lines(self) -> list[bytes]:
+        try:
+            return self._path.read_bytes().split(b"\n")
+        except FileNotFoundError:
+            return [b""]
+
+    def verify(self) -> VerifyResult:
+        """Walk the chain: hashes, seq order, links, GCM authenticity, a torn last line."""
+        raw = self._lines()
+        if raw[-1] != b"":
+            bad = len(raw)
+            return VerifyResult(False, len(raw) - 1, bad, "last line is torn (no newline)")
+        prev, count = GENESIS, 0
+        for expected_seq, line in enumerate(raw[:-1], start=1):
+            try:
+                entry = json.loads(line)
+                seq, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
+                nonce, ct = entry["nonce"], entry["ct"]
+            except (ValueError, KeyError, TypeError):
+                return VerifyResult(False, count, expected_seq, "line is not a valid record")
+            if seq != expected_seq:
+                return VerifyResult(
+                    False, count, expected_seq,
+                    f"found seq {seq} where {expected_seq} was expected (removed or reordered)",
+                )  # fmt: skip
+            if entry.get("prev") != prev:
+                return VerifyResult(False, count, seq, "prev does not match the previous hash")
+            if chain_hash(prev, seq, ts, kid, nonce, ct) != entry.get("hash"):
+                return VerifyResult(False, count, seq, "hash does not match the record")
+            try:
+                AESGCM(self._keyring.key(kid)).decrypt(
+                    base64.b64decode(nonce), base64.b64decode(ct), _aad(seq, prev)
+                )
+            except (InvalidTag, ValueError, KeyRingError) as exc:
+                why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
+                return VerifyResult(False, count, seq, f"ciphertext not authentic: {why}")
+            prev = entry["hash"]
+            count += 1
+        return VerifyResult(True, count)
+
+    def read(
+        self,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        last: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Decrypted records (each with its seq), oldest first, filtered."""
+        out = []
+        for line in self._lines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
+                base64.b64decode(entry["nonce"]),
+                base64.b64decode(entry["ct"]),
+                _aad(entry["seq"], entry["prev"]),
+            )
+            record = {"seq": entry["seq"], **orjson.loads(plain)}
+            if subject is not None and record.get("subject") != subject:
+                continue
+            if customer is not None and customer not in record.get("customer_ids", []):
+                continue
+            if since is not None and str(record.get("time", "")) < since:
+                continue
+            out.append(record)
+        return out[-last:] if last else out
+
+
+def _tail(fd: int) -> tuple[int, str]:
+    """(seq, hash) of the last record, read backwards from the end of the open file."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return 0, GENESIS
+    chunk = b""
+    pos = size
+    while pos > 0:
+        step = min(65536, pos)
+        pos -= step
+        chunk = os.pread(fd, step, pos) + chunk
+        if chunk.count(b"\n") >= 2 or pos == 0:
+            break
+    if not chunk.endswith(b"\n"):
+        raise OSError("the audit log ends in a torn line; run `c360 audit verify`")
+    last = chunk[:-1].rsplit(b"\n", 1)[-1]
+    entry = json.loads(last)
+    return int(entry["seq"]), str(entry["hash"])

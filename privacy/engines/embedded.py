@@ -1,0 +1,117 @@
+"""The embedded engine: regopy interpreters, run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+from dataclasses import dataclass
+from typing import Any
+
+from regopy import Interpreter, RegoError
+from regopy.interpreter import Bundle
+
+from privacy.engines.common import build_input, parse_decisions
+from privacy.policy_set import PolicySet
+from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+
+__all__ = ["EmbeddedEngine", "evaluate"]
+
+
+DECISIONS_QUERY = "x = data.c360.access.decisions"
+
+
+@dataclass
+class Compiled:
+    """An interpreter with the decision query compiled into a bundle once: a plain query()
+    recompiles every module each time (~17 ms), query_bundle() does not (~1 ms)."""
+
+    rego: Interpreter
+    bundle: Bundle
+
+
+def _compile(policy_set: PolicySet) -> Interpreter:
+    rego = Interpreter()
+    rego.set_input_term("{}")
+    rego.add_data_json(policy_set.data_json)
+    for module_id, source in sorted(policy_set.decision_modules.items()):
+        rego.add_module(module_id, source)
+    return rego
+
+
+def _compile_bundle(policy_set: PolicySet) -> Compiled:
+    rego = _compile(policy_set)
+    return Compiled(rego, rego.build(DECISIONS_QUERY))
+
+
+def evaluate(compiled: Compiled, query_input: dict[str, Any]) -> Any:
+    """Evaluate data.c360.access.decisions for one input (synchronous; one thread at a time)."""
+    compiled.rego.set_input_term(json.dumps(query_input, ensure_ascii=False))
+    output = compiled.rego.query_bundle(compiled.bundle)
+    if not output.ok() or not output.results or "x" not in output.results[0].bindings:
+        raise PolicyUnavailable(f"the policy is undefined or failed: {str(output)[:200]}")
+    return output.results[0].bindings["x"]
+
+
+class EmbeddedEngine:
+    """Rego evaluated in-process by a small pool of regopy interpreters.
+
+    An interpreter is used by one thread at a time; a decision that times out keeps its
+    interpreter until the thread finishes, so a slow query never runs two at once.
+    """
+
+    def __init__(self, policy_set: PolicySet, timeout_s: float = 2.0, pool_size: int = 2) -> None:
+        self._timeout_s = timeout_s
+        self._pool_size = pool_size
+        self._policy_set = policy_set
+        self._pool: queue.Queue[Compiled] = self._build_pool(policy_set)
+
+    def _build_pool(self, policy_set: PolicySet) -> queue.Queue[Compiled]:
+        pool: queue.Queue[Compiled] = queue.Queue()
+        try:
+            for _ in range(self._pool_size):
+                pool.put(_compile_bundle(policy_set))
+        except RegoError as exc:
+            raise PolicyUnavailable(f"the policies do not compile: {exc}") from exc
+        return pool
+
+    @property
+    def revision(self) -> str:
+        return self._policy_set.revision
+
+    @property
+    def policy_set(self) -> PolicySet:
+        return self._policy_set
+
+    async def reload(self, policy_set: PolicySet) -> None:
+        pool = await asyncio.to_thread(self._build_pool, policy_set)
+        self._pool, self._policy_set = pool, policy_set
+
+    async def close(self) -> None:
+        return None
+
+    async def decide(
+        self, principal: Principal, action: str, resources: list[Resource]
+    ) -> dict[str, Decision]:
+        if not resources:
+            return {}
+        query_input = build_input(principal, action, resources)
+        try:
+            raw = await asyncio.wait_for(
+                asyncio.to_thread(self._decide_sync, self._pool, query_input), self._timeout_s
+            )
+        except PolicyUnavailable:
+            raise
+        except TimeoutError as exc:
+            raise PolicyUnavailable(f"policy decision took over {self._timeout_s}s") from exc
+        except Exception as exc:
+            raise PolicyUnavailable(f"policy evaluation failed: {exc}") from exc
+        return parse_decisions(raw, resources)
+
+    @staticmethod
+    def _decide_sync(pool: queue.Queue[Compiled], query_input: dict[str, Any]) -> Any:
+        rego = pool.get()
+        try:
+            return evaluate(rego, query_input)
+        finally:
+            pool.put(rego)

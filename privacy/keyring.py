@@ -1,0 +1,135 @@
+"""Audit key ring: one active AES-256 key for writing, every old key kept for reading.
+
+Either ``$C360_DATA_DIR/keys/audit-keyring.json`` (mode 0600, created on first use) or, when
+C360_AUDIT_KEYS is set ("kid:base64key,kid2:base64key", the first is active), the
+environment alone, and then nothing is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import json
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["KeyRing", "KeyRingError"]
+
+KEYRING_FILE = "audit-keyring.json"
+
+
+class KeyRingError(Exception):
+    pass
+
+
+class KeyRing:
+    def __init__(self, active: str, keys: dict[str, bytes], path: Path | None = None) -> None:
+        if active not in keys:
+            raise KeyRingError(f"active key {active!r} is not in the key ring")
+        self._active = active
+        self._keys = dict(keys)
+        self._path = path
+
+    @classmethod
+    def load(cls, data_dir: Path, env_keys: str = "") -> KeyRing:
+        if env_keys.strip():
+            return cls.from_env(env_keys)
+        path = data_dir / "keys" / KEYRING_FILE
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _locked(path):
+            if not path.exists():
+                kid = "k1"
+                _write(path, kid, {kid: secrets.token_bytes(32)})
+            return cls._read(path)
+
+    @classmethod
+    def from_env(cls, env_keys: str) -> KeyRing:
+        keys: dict[str, bytes] = {}
+        order: list[str] = []
+        for item in env_keys.split(","):
+            kid, sep, b64 = item.strip().partition(":")
+            try:
+                key = base64.b64decode(b64, validate=True)
+            except binascii.Error:
+                key = b""
+            if not sep or not kid or len(key) != 32:
+                raise KeyRingError(
+                    f"C360_AUDIT_KEYS entry {kid or item!r} must be kid:base64 of 32 bytes"
+                )
+            keys[kid] = key
+            order.append(kid)
+        return cls(order[0], keys)
+
+    @classmethod
+    def _read(cls, path: Path) -> KeyRing:
+        doc = json.loads(path.read_text())
+        keys = {kid: base64.b64decode(b64) for kid, b64 in doc["keys"].items()}
+        return cls(doc["active"], keys, path)
+
+    @property
+    def active_kid(self) -> str:
+        return self._active
+
+    @property
+    def kids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def active_key(self) -> tuple[str, bytes]:
+        return self._active, self._keys[self._active]
+
+    def key(self, kid: str) -> bytes:
+        """The key for ``kid``; re-reads the file once in case another process rotated."""
+        if kid not in self._keys and self._path is not None:
+            fresh = KeyRing._read(self._path)
+            self._keys.update(fresh._keys)
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise KeyRingError(f"unknown audit key id {kid!r}") from None
+
+    def rotate(self) -> str:
+        """Make a new active key, keep the old ones; returns the new key id."""
+        if self._path is None:
+            raise KeyRingError(
+                "the key ring comes from C360_AUDIT_KEYS: put a new kid:key first in that "
+                "variable (keep the old ones after it) to rotate"
+            )
+        with _locked(self._path):
+            current = KeyRing._read(self._path)
+            n = len(current._keys) + 1
+            while f"k{n}" in current._keys:
+                n += 1
+            kid = f"k{n}"
+            keys = {**current._keys, kid: secrets.token_bytes(32)}
+            _write(self._path, kid, keys)
+        self._active, self._keys = kid, keys
+        return kid
+
+
+class _locked:
+    """An exclusive flock on a sibling lock file (creation and rotation across processes)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock_path = path.with_suffix(".lock")
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+def _write(path: Path, active: str, keys: dict[str, bytes]) -> None:
+    doc = {"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,170 @@
+"""Masking: one pure function per mode, and ``apply_mask`` to pick one (unknown -> redact)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+
+__all__ = ["apply_mask", "band", "hash_token", "partial", "redact", "reveal", "year"]
+
+_WAN = Decimal(10_000)
+# Upper bounds in 万 and their labels; the last band is open.
+_BANDS = [(1, "<1万"), (5, "1万-5万"), (10, "5万-10万"), (50, "10万-50万"),
+          (100, "50万-100万"), (500, "100万-500万")]  # fmt: skip
+_TOP_BAND = ">500万"
+_PROVINCE = re.compile(r"^(.+?(?:省|自治区|特别行政区))?(.+?(?:市|自治州|地区|盟))?")
+_DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}")
+
+
+def reveal(value: Any) -> Any:
+    return value
+
+
+def redact(value: Any) -> None:
+    return None
+
+
+def _stars(text: str, keep_start: int, keep_end: int) -> str:
+    if len(text) <= keep_start + keep_end:
+        return "*" * len(text)
+    return (
+        text[:keep_start] + "*" * (len(text) - keep_start - keep_end) + text[len(text) - keep_end :]
+    )
+
+
+def partial_phone(value: str) -> str:
+    """ "+8613812345678" or "13812345678" -> "138****5678"."""
+    try:
+        number = str(phonenumbers.parse(value, "CN").national_number)
+    except phonenumbers.NumberParseException:
+        number = re.sub(r"\D", "", value)
+    if len(number) >= 8:
+        return _stars(number, 3, 4)
+    return _stars(number, 0, 2)
+
+
+def partial_national_id(value: str) -> str:
+    """ "110105199001011234" -> "110105********1234" (region code and last 4 kept)."""
+    return _stars(value.strip(), 6, 4)
+
+
+def partial_email(value: str) -> str:
+    local, sep, domain = value.strip().partition("@")
+    if not sep:
+        return _stars(local, 1, 0)
+    return f"{local[:1]}***@{domain}"
+
+
+def partial_address(value: str) -> str:
+    """Province and city only: "广东省深圳市南山区..." -> "广东省深圳市***"."""
+    match = _PROVINCE.match(value.strip())
+    kept = "".join(g for g in match.groups() if g) if match else ""
+    return f"{kept}***"
+
+
+def partial_name(value: str) -> str:
+    """ "张三丰" -> "张**"."""
+    text = value.strip()
+    return text[:1] + "*" * max(len(text) - 1, 1) if text else text
+
+
+def partial_handle(value: str) -> str:
+    text = value.strip()
+    at = "@" if text.startswith("@") else ""
+    return at + _stars(text.lstrip("@"), 1, 1)
+
+
+_PARTIAL = {
+    "PHONE": partial_phone,
+    "NATIONAL_ID": partial_national_id,
+    "EMAIL": partial_email,
+    "ADDRESS": partial_address,
+    "NAME": partial_name,
+    "SOCIAL_HANDLE": partial_handle,
+}
+
+
+def partial(value: Any, kind: str) -> Any:
+    """The kind's partial form; amounts fall back to bands and dates to years."""
+    if kind == "AMOUNT":
+        return band(value)
+    if kind == "BIRTH_DATE":
+        return year(value)
+    fn = _PARTIAL.get(kind)
+    if fn is None or not isinstance(value, str):
+        return None
+    return fn(value)
+
+
+def _normalise(value: Any, kind: str) -> str:
+    text = str(value).strip()
+    if kind == "EMAIL":
+        return text.lower()
+    if kind == "PHONE":
+        try:
+            parsed = phonenumbers.parse(text, "CN")
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            return re.sub(r"\D", "", text)
+    if kind == "SOCIAL_HANDLE":
+        return text.lstrip("@").lower()
+    return text
+
+
+def hash_token(value: Any, kind: str, key: bytes) -> str:
+    """ "h:" + 16 hex chars of HMAC-SHA256(key, kind:normalised value): stable and joinable
+    within a kind (the same phone in two formats gives the same token)."""
+    message = f"{kind}:{_normalise(value, kind)}".encode()
+    return "h:" + hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def band(value: Any) -> str | None:
+    """Amount (yuan) -> a range in 万; negatives by absolute value with a sign: "-(1万-5万)"."""
+    number = _to_decimal(value)
+    if number is None:
+        return None
+    size = abs(number) / _WAN
+    label = next((name for upper, name in _BANDS if size < upper), _TOP_BAND)
+    return f"-({label})" if number < 0 else label
+
+
+def year(value: Any) -> str | None:
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}"
+    if isinstance(value, str):
+        match = _DATE.match(value.strip())
+        return match.group(1) if match else None
+    return None
+
+
+def apply_mask(value: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
+    """Mask one value; None stays None, and an unknown mode redacts (fail closed)."""
+    if value is None:
+        return None
+    if mode == "reveal":
+        return value
+    if mode == "partial":
+        return partial(value, kind)
+    if mode == "hash":
+        return hash_token(value, kind, hmac_key)
+    if mode == "band":
+        return band(value)
+    if mode == "year":
+        return year(value)
+    return None

@@ -1,0 +1,98 @@
+# Unit tests for c360.access; run with `c360 policy test` (or `opa test .` where OPA exists).
+# They call access.decide(request) rather than `with input as` (see access.rego).
+package c360.access_test
+
+import data.c360.access
+
+customer(id, advisor, consent) := {"type": "Customer", "id": id, "attributes": {"advisorId": advisor, "branchId": "b1", "consentMarketing": consent, "consentDataSharing": false}}
+
+req(sub, roles, purpose, action, resources) := {"subject": {"sub": sub, "roles": roles, "branch": "b1"}, "purpose": purpose, "action": action, "resources": resources}
+
+test_advisor_sees_managed_customer_in_full if {
+	d := access.decide(req("a1", ["advisor"], "service", "read", [customer("c1", "a1", false)]))
+	d.c1.allow
+	d.c1.masks.NATIONAL_ID == "reveal"
+	d.c1.masks.AMOUNT == "reveal"
+}
+
+test_advisor_denied_other_customer if {
+	d := access.decide(req("a1", ["advisor"], "service", "read", [customer("c2", "a2", false)]))
+	not d.c2.allow
+	d.c2.reason == "Customer c2 is not managed by advisor a1"
+}
+
+test_service_agent_partial if {
+	d := access.decide(req("s1", ["service_agent"], "service", "read", [customer("c1", "a1", false)]))
+	d.c1.allow
+	d.c1.masks.PHONE == "partial"
+	d.c1.masks.NATIONAL_ID == "partial"
+	d.c1.masks.NAME == "reveal"
+	d.c1.masks.BIRTH_DATE == "year"
+	d.c1.masks.AMOUNT == "band"
+}
+
+test_marketing_needs_consent if {
+	d := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [customer("c1", "a1", true), customer("c2", "a1", false)]))
+	d.c1.allow
+	d.c1.masks.NATIONAL_ID == "redact"
+	d.c1.masks.EMAIL == "hash"
+	not d.c2.allow
+	d.c2.reason == "Customer c2 has not consented to marketing"
+}
+
+test_marketing_without_purpose_denied if {
+	d := access.decide(req("m1", ["marketing_analyst"], null, "read", [customer("c1", "a1", true)]))
+	not d.c1.allow
+	startswith(d.c1.reason, "a purpose of use is required")
+}
+
+test_brand_analyst_social_only if {
+	post := {"type": "Post", "id": "p1", "attributes": {"linkedCustomerId": null}}
+	d := access.decide(req("b1", ["brand_analyst"], "marketing", "read", [post, customer("c1", "a1", true)]))
+	d.p1.allow
+	d.p1.masks.SOCIAL_HANDLE == "hash"
+	not d.c1.allow
+}
+
+test_privacy_officer_read_only if {
+	r := req("po", ["privacy_officer"], "compliance", "read", [customer("c1", "a1", false)])
+	d := access.decide(r)
+	d.c1.allow
+	d.c1.masks.NATIONAL_ID == "reveal"
+	w := access.decide(object.union(r, {"action": "write"}))
+	not w.c1.allow
+}
+
+test_audit_log_only_for_officers if {
+	log := {"type": "AuditLog", "id": "audit", "attributes": {}}
+	ok := access.decide(req("au", ["auditor"], "compliance", "read", [log]))
+	ok.audit.allow
+	no := access.decide(req("a1", ["advisor"], "service", "read", [log]))
+	not no.audit.allow
+}
+
+test_policy_admin_only_privacy_officer if {
+	pol := {"type": "Policy", "id": "access", "attributes": {}}
+	po := access.decide(req("po", ["privacy_officer"], "compliance", "admin", [pol]))
+	po.access.allow
+	au := access.decide(req("au", ["auditor"], "compliance", "admin", [pol]))
+	not au.access.allow
+}
+
+test_unknown_role_denied if {
+	d := access.decide(req("x", ["teller"], "service", "read", [customer("c1", "a1", true)]))
+	not d.c1.allow
+	d.c1.reason == "no role of x may access Customer"
+}
+
+test_most_revealing_role_wins if {
+	d := access.decide(req("a1", ["service_agent", "advisor"], "service", "read", [customer("c1", "a1", false)]))
+	d.c1.masks.PHONE == "reveal"
+}
+
+test_brand_analyst_without_purpose if {
+	d := access.decide(req("b1", ["brand_analyst"], null, "read", [customer("c1", "a1", true), {"type": "SocialAccount", "id": "s1", "attributes": {}}]))
+	d.s1.allow
+	not d.c1.allow
+	d.c1.reason == "no role of b1 may access Customer"
+}

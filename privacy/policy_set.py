@@ -1,0 +1,102 @@
+"""The active Rego modules and data: the packaged privacy/policies plus data-dir overrides.
+
+A file in ``$C360_DATA_DIR/policies/`` with the same name as a packaged one replaces it
+(that is where policy administration writes); new files there are added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DATA_ID",
+    "PACKAGED_DIR",
+    "PolicySet",
+    "load_policy_set",
+    "override_dir",
+    "package_of",
+    "test_names",
+]
+
+PACKAGED_DIR = Path(__file__).parent / "policies"
+OVERRIDE_SUBDIR = "policies"
+DATA_ID = "data"  # data.json, addressed as policy id "data" by policy administration
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)", re.MULTILINE)
+_TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Rego sources by id (file stem) and the data document loaded under ``data``."""
+
+    modules: dict[str, str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def revision(self) -> str:
+        """SHA-256 over the decision modules (sorted by id) and the canonical data JSON.
+
+        Test modules are left out: editing a test does not change any decision.
+        """
+        h = hashlib.sha256()
+        for module_id in sorted(self.decision_modules):
+            h.update(module_id.encode() + b"\0" + self.modules[module_id].encode() + b"\0")
+        h.update(canonical_json(self.data))
+        return h.hexdigest()
+
+    @property
+    def decision_modules(self) -> dict[str, str]:
+        return {k: v for k, v in self.modules.items() if not is_test_module(k)}
+
+    @property
+    def data_json(self) -> str:
+        return json.dumps(self.data, ensure_ascii=False)
+
+    def replace(self, policy_id: str, source: str) -> PolicySet:
+        """A copy with one module (or, for id "data", the data document) replaced."""
+        if policy_id == DATA_ID:
+            return PolicySet(dict(self.modules), json.loads(source))
+        return PolicySet({**self.modules, policy_id: source}, self.data)
+
+
+def is_test_module(module_id: str) -> bool:
+    return module_id.endswith("_test")
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def package_of(source: str) -> str | None:
+    match = _PACKAGE.search(source)
+    return match.group(1) if match else None
+
+
+def test_names(source: str) -> list[str]:
+    """Names of the ``test_*`` rules a module defines, in source order, without repeats."""
+    return list(dict.fromkeys(_TEST_RULE.findall(source)))
+
+
+def override_dir(data_dir: Path) -> Path:
+    return data_dir / OVERRIDE_SUBDIR
+
+
+def load_policy_set(data_dir: Path | None = None) -> PolicySet:
+    """The packaged policies with any data-dir overrides applied."""
+    dirs = [PACKAGED_DIR]
+    if data_dir is not None and override_dir(data_dir).is_dir():
+        dirs.append(override_dir(data_dir))
+    modules: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for directory in dirs:
+        for path in sorted(directory.glob("*.rego")):
+            modules[path.stem] = path.read_text(encoding="utf-8")
+        data_path = directory / f"{DATA_ID}.json"
+        if data_path.is_file():
+            data = json.loads(data_path.read_text(encoding="utf-8"))
+    return PolicySet(modules, data)

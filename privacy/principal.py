@@ -1,0 +1,170 @@
+"""Who is asking: verify ``Authorization: Bearer <jwt>`` and the ``X-Purpose`` header.
+
+HS256 with the data-dir key (``keys/jwt.key``) for local use; RS256 (or another asymmetric
+algorithm) with ``C360_JWT_PUBLIC_KEY_FILE`` or a JWKS file (``C360_JWT_JWKS_FILE``).
+Claims: ``sub``, ``roles`` (list), optional ``branch``, ``purpose`` and ``purposes`` (allowed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from privacy.secrets import load_or_create_secret
+from privacy.types import Principal, Purpose
+
+PURPOSE_HEADER = "x-purpose"
+HS_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
+class AuthError(Exception):
+    """Authentication failed (status 401) or the purpose is not allowed (403). The message is
+    safe to send to the client."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TokenVerifier:
+    """Verifies tokens with one key source; build it once per app with :meth:`from_settings`."""
+
+    algorithm: str
+    key: Any = None
+    jwks: jwt.PyJWKSet | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TokenVerifier:
+        """``settings``: hub.settings.Settings (duck-typed: privacy never imports hub)."""
+        common = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience}
+        algorithm = settings.jwt_algorithm.upper()
+        asymmetric = algorithm if algorithm not in HS_ALGORITHMS else "RS256"
+        if settings.jwt_jwks_file:
+            data = json.loads(Path(settings.jwt_jwks_file).read_text(encoding="utf-8"))
+            return cls(algorithm=asymmetric, jwks=jwt.PyJWKSet.from_dict(data), **common)
+        if settings.jwt_public_key_file:
+            key = Path(settings.jwt_public_key_file).read_text(encoding="utf-8")
+            return cls(algorithm=asymmetric, key=key, **common)
+        secret = load_or_create_secret(settings.resolved_data_dir, "jwt")
+        return cls(algorithm="HS256", key=secret, **common)
+
+    def _key_for(self, token: str) -> Any:
+        if self.jwks is None:
+            return self.key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for jwk in self.jwks.keys:
+            if kid is None or jwk.key_id == kid:
+                return jwk.key
+        raise AuthError("token signed with an unknown key (kid)")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; AuthError(401) with a reason a client can act on."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=[self.algorithm],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired; get a new one") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise AuthError("invalid token: roles must be a list of strings")
+        return claims
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The Principal for a request's headers (keys lower-case, as Starlette gives them)."""
+        header = headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("missing bearer token: send 'Authorization: Bearer <jwt>'")
+        claims = self.verify(token.strip())
+        purpose = resolve_purpose(claims, headers.get(PURPOSE_HEADER))
+        return principal_from_claims(claims, purpose)
+
+
+def allowed_purposes(claims: Mapping[str, Any]) -> set[str]:
+    allowed = claims.get("purposes") or []
+    if not isinstance(allowed, list):
+        allowed = []
+    single = claims.get("purpose")
+    return {str(p) for p in allowed} | ({str(single)} if single else set())
+
+
+def resolve_purpose(claims: Mapping[str, Any], header: str | None) -> str | None:
+    """X-Purpose overrides the claim only within what the token allows; else AuthError(403)."""
+    if header is None or not header.strip():
+        single = claims.get("purpose")
+        return str(single) if single else None
+    wanted = header.strip().lower()
+    known = {p.value for p in Purpose}
+    if wanted not in known:
+        raise AuthError(f"unknown purpose {wanted!r}; use one of {sorted(known)}", status=403)
+    if wanted not in allowed_purposes(claims):
+        raise AuthError(f"this token does not allow purpose {wanted!r}", status=403)
+    return wanted
+
+
+def principal_from_claims(claims: Mapping[str, Any], purpose: str | None) -> Principal:
+    branch = claims.get("branch")
+    return Principal(
+        subject=str(claims["sub"]),
+        roles=tuple(claims.get("roles") or ()),
+        purpose=purpose,
+        branch=str(branch) if branch else None,
+        claims=dict(claims),
+    )
+
+
+def issue_token(
+    key: bytes,
+    subject: str,
+    roles: list[str],
+    *,
+    purpose: str | None = None,
+    purposes: list[str] | None = None,
+    branch: str | None = None,
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """An HS256 token for local use (``c360 token``, tests, the demo)."""
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "roles": list(roles),
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    if purpose:
+        claims["purpose"] = purpose
+    if purposes:
+        claims["purposes"] = list(purposes)
+    if branch:
+        claims["branch"] = branch
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+__all__ = [
+    "PURPOSE_HEADER",
+    "AuthError",
+    "TokenVerifier",
+    "issue_token",
+    "principal_from_claims",
+    "resolve_purpose",
+]

@@ -1,0 +1,235 @@
+"""Customer-360 summary figures as pure functions: rows in, values out, ``now`` passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from graph.repositories.customer360 import LIABILITY_TYPES
+
+# Activity windows (days); the churn query reads the same ones.
+FLOW_WINDOW_DAYS = 90
+COMPLAINT_WINDOW_DAYS = 180
+NEW_CUSTOMER_DAYS = 90
+LOYAL_TENURE_DAYS = 5 * 365
+DORMANT_AFTER_DAYS = 180
+CHURNED_AFTER_DAYS = 365
+INACTIVE_RISK_DAYS = 90
+
+AGE_BANDS = ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
+
+
+class Segment(StrEnum):
+    HIGH = "HIGH"
+    MIDDLE = "MIDDLE"
+    MASS = "MASS"
+
+
+class LifecycleStage(StrEnum):
+    NEW = "NEW"
+    ACTIVE = "ACTIVE"
+    LOYAL = "LOYAL"
+    DORMANT = "DORMANT"
+    CHURNED = "CHURNED"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the graph knows about a customer's recent behaviour (see activity_by_customer)."""
+
+    last_transaction_at: str | None = None
+    last_interaction_at: str | None = None
+    net_flow: float = 0.0
+    complaints: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any] | None) -> Activity:
+        if not row:
+            return cls()
+        return cls(
+            last_transaction_at=row.get("lastTransactionAt"),
+            last_interaction_at=row.get("lastInteractionAt"),
+            net_flow=float(row.get("netFlow") or 0.0),
+            complaints=int(row.get("complaints") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    score: float
+    reasons: list[str]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO-8601 time or date string as an aware UTC datetime (None if absent/garbled)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def iso(moment: datetime) -> str:
+    """The stored time format: ISO-8601 UTC with a Z, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def total_assets(accounts: Iterable[dict[str, Any]]) -> float:
+    """Sum of balances of accounts that are not loans or credit cards."""
+    return float(
+        sum(
+            float(a.get("balance") or 0)
+            for a in accounts
+            if str(a.get("type") or "").upper() not in LIABILITY_TYPES
+        )
+    )
+
+
+def segment(assets: float, high: float, middle: float) -> Segment:
+    if assets >= high:
+        return Segment.HIGH
+    if assets >= middle:
+        return Segment.MIDDLE
+    return Segment.MASS
+
+
+def segment_bounds(
+    wanted: Segment, high: float, middle: float
+) -> tuple[float | None, float | None]:
+    """[min, max) of assets for a segment, the inverse of :func:`segment`."""
+    if wanted is Segment.HIGH:
+        return high, None
+    if wanted is Segment.MIDDLE:
+        return middle, high
+    return None, middle
+
+
+def age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def age_band(birth: date | None, today: date) -> str | None:
+    if birth is None:
+        return None
+    years = age(birth, today)
+    for upper, label in AGE_BANDS:
+        if years < upper:
+            return label
+    return "65+"
+
+
+def _birthday_in(year: int, birth: date) -> date:
+    # 29 February is celebrated on 28 February in common years.
+    if birth.month == 2 and birth.day == 29:
+        try:
+            return date(year, 2, 29)
+        except ValueError:
+            return date(year, 2, 28)
+    return birth.replace(year=year)
+
+
+def days_to_next_birthday(birth: date | None, today: date) -> int | None:
+    """0 on the birthday itself."""
+    if birth is None:
+        return None
+    upcoming = _birthday_in(today.year, birth)
+    if upcoming < today:
+        upcoming = _birthday_in(today.year + 1, birth)
+    return (upcoming - today).days
+
+
+def days_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(0, (now - moment).days)
+
+
+def last_activity(activity: Activity) -> datetime | None:
+    times = [parse_time(activity.last_transaction_at), parse_time(activity.last_interaction_at)]
+    present = [t for t in times if t is not None]
+    return max(present) if present else None
+
+
+def lifecycle_stage(
+    created_at: datetime | None,
+    activity: Activity,
+    account_statuses: Iterable[str | None],
+    now: datetime,
+) -> LifecycleStage:
+    """CHURNED: every account closed, or a year without activity. DORMANT: half a year without
+    activity. NEW: under 90 days of tenure. LOYAL: five years of tenure and active within the
+    dormancy window. ACTIVE: the rest."""
+    statuses = [str(s or "").upper() for s in account_statuses]
+    idle = days_since(last_activity(activity), now)
+    tenure = days_since(created_at, now)
+    if statuses and all(s == "CLOSED" for s in statuses):
+        return LifecycleStage.CHURNED
+    if tenure is not None and tenure < NEW_CUSTOMER_DAYS:
+        return LifecycleStage.NEW
+    if idle is None:
+        # Never active: the silence started when the customer joined.
+        idle = tenure
+    if idle is None:
+        return LifecycleStage.ACTIVE
+    if idle >= CHURNED_AFTER_DAYS:
+        return LifecycleStage.CHURNED
+    if idle >= DORMANT_AFTER_DAYS:
+        return LifecycleStage.DORMANT
+    if tenure is not None and tenure >= LOYAL_TENURE_DAYS:
+        return LifecycleStage.LOYAL
+    return LifecycleStage.ACTIVE
+
+
+def churn_risk(assets: float, activity: Activity, now: datetime) -> ChurnRisk:
+    """A 0..1 score from three signals, each with the reason a person can read:
+    net outflow over FLOW_WINDOW_DAYS relative to assets, complaints over COMPLAINT_WINDOW_DAYS,
+    and inactivity."""
+    parts: list[float] = []
+    reasons: list[str] = []
+    outflow = max(0.0, -activity.net_flow)
+    if outflow > 0:
+        base = assets + outflow  # what the customer held before the outflow
+        share = outflow / base if base > 0 else 1.0
+        parts.append(0.5 * min(1.0, share * 2))
+        reasons.append(f"net outflow of {share:.0%} of assets in the last {FLOW_WINDOW_DAYS} days")
+    if activity.complaints:
+        parts.append(min(0.3, 0.15 * activity.complaints))
+        reasons.append(
+            f"{activity.complaints} complaint(s) in the last {COMPLAINT_WINDOW_DAYS} days"
+        )
+    idle = days_since(last_activity(activity), now)
+    if idle is None or idle >= INACTIVE_RISK_DAYS:
+        parts.append(0.2 if idle is None else min(0.3, 0.2 * idle / INACTIVE_RISK_DAYS))
+        reasons.append("no recorded activity" if idle is None else f"no activity for {idle} days")
+    score = min(1.0, sum(parts))
+    return ChurnRisk(score=round(score, 3), reasons=reasons)
+
+
+__all__ = [
+    "Activity",
+    "ChurnRisk",
+    "LifecycleStage",
+    "Segment",
+    "age_band",
+    "churn_risk",
+    "days_to_next_birthday",
+    "iso",
+    "lifecycle_stage",
+    "parse_date",
+    "parse_time",
+    "segment",
+    "segment_bounds",
+    "total_assets",
+]

@@ -1,0 +1,39 @@
+"""The per-request context every resolver gets as ``info.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from graph.errors import GraphUnavailable
+from graph.store import GraphStore
+from hub.settings import Settings
+from privacy.types import Principal
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class RequestContext:
+    """Settings, the store (None while the graph is unreachable), who is asking, and the
+    request's loaders. ``now`` is fixed once so every figure in a response agrees."""
+
+    settings: Settings
+    store_or_none: GraphStore | None
+    principal: Principal | None
+    request_id: str
+    graph_error: str = "the graph is not connected"
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def store(self) -> GraphStore:
+        if self.store_or_none is None:
+            raise GraphUnavailable(self.graph_error)
+        return self.store_or_none
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.store, self.now)
+
+
+__all__ = ["RequestContext"]

@@ -1,0 +1,57 @@
+"""Writes from the API, validated by the same models as the CRM import (ingest.records)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from graph.repositories.customers import existing_customer_ids, upsert_customers
+from graph.repositories.interactions import upsert_interactions
+from graph.store import GraphStore, Row
+from ingest.records import CustomerRecord, InteractionRecord, validation_reasons
+from resolvers.errors import BadUserInput, NotFound
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """The record, or BadUserInput naming the first offending field (never its value)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reasons = validation_reasons(exc)
+        first = exc.errors(include_input=False, include_url=False)[0]
+        loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
+        field = loc[0] if loc else reasons[0].split(":")[0]
+        raise BadUserInput("; ".join(reasons), field=field, reasons=reasons) from None
+
+
+async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str) -> str:
+    if {"consentMarketing", "consentDataSharing"} & data.keys():
+        # A consent change is dated, so later processing can tell which answer is current.
+        data = {"consentUpdatedAt": now_iso, **data}
+    record = validate(CustomerRecord, data)
+    await upsert_customers(store, [record.to_graph_row()])
+    return record.id
+
+
+async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str) -> Row:
+    """The stored interaction row (props + id + customerId + productCode)."""
+    data = {"id": f"ix-{uuid.uuid4().hex}", "time": now_iso, **data}
+    record = validate(InteractionRecord, data)
+    # The upsert MERGEs the customer; logging against an unknown id must not invent one.
+    if not await existing_customer_ids(store, [record.customerId]):
+        raise NotFound("no customer with this id", field="customerId")
+    row = record.to_graph_row()
+    await upsert_interactions(store, [row])
+    return {
+        **row["props"],
+        "id": record.id,
+        "customerId": record.customerId,
+        "products": [{"code": record.productCode}] if record.productCode else [],
+    }
+
+
+__all__ = ["log_interaction", "upsert_customer", "validate"]

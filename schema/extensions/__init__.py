@@ -1,0 +1,1 @@
+"""Cross-cutting GraphQL concerns, one small extension per file."""

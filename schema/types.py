@@ -1,0 +1,414 @@
+"""Customer-360 object types. Resolvers here only pick arguments and hand off to the request's
+loaders (resolvers.loaders) and the pure analytics (resolvers.analytics).
+
+Every type with a @sensitive field carries ``customer_id`` (Private): the customer whose policy
+decision governs the value, so the privacy field extension can look the decision up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from graph.store import Row
+from privacy.types import SensitiveKind as K
+from resolvers import analytics
+from resolvers.context import RequestContext
+from resolvers.loaders import InteractionPageKey, TransactionPageKey
+from resolvers.pagination import check_first, decode_cursor, encode_cursor
+from schema.directives import sensitive
+from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
+from schema.pagination import Connection, connection
+
+Ctx = Info[RequestContext, None]
+
+
+def money(value: Any) -> str | None:
+    """Amounts travel as decimal strings so masking can turn them into bands."""
+    if value is None:
+        return None
+    return f"{float(value):.2f}"
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@strawberry.type
+class Consents:
+    marketing: bool | None
+    data_sharing: bool | None
+    updated_at: str | None = strawberry.field(description="ISO-8601 UTC")
+
+
+@strawberry.type
+class Branch:
+    id: strawberry.ID
+    name: str | None
+    city: str | None
+
+
+@strawberry.type
+class Advisor:
+    id: strawberry.ID
+    name: str | None
+    branch: Branch | None
+
+
+@strawberry.type
+class ChurnRisk:
+    score: float = strawberry.field(description="0 (no sign) .. 1 (very likely to leave)")
+    reasons: list[str]
+
+
+@strawberry.type
+class Product:
+    code: str
+    name: str | None
+    category: str | None
+
+
+@strawberry.type
+class Transaction:
+    customer_id: strawberry.Private[str]
+    id: strawberry.ID
+    account_id: str | None
+    amount: str | None = sensitive(K.AMOUNT, description="positive; kind gives the direction")
+    currency: str | None = None
+    time: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
+    channel: str | None = None
+    kind: str | None = None
+    description: str | None = None
+
+    @classmethod
+    def from_row(cls, customer_id: str, row: Row) -> Transaction:
+        return cls(
+            customer_id=customer_id,
+            id=strawberry.ID(row["id"]),
+            account_id=_str(row.get("accountId")),
+            amount=money(row.get("amount")),
+            currency=_str(row.get("currency")),
+            time=_str(row.get("time")),
+            channel=_str(row.get("channel")),
+            kind=_str(row.get("kind")),
+            description=_str(row.get("description")),
+        )
+
+
+@strawberry.type
+class Interaction:
+    customer_id: strawberry.Private[str]
+    id: strawberry.ID
+    channel: str | None
+    kind: str | None
+    time: str | None = strawberry.field(description="ISO-8601 UTC")
+    summary: str | None
+    satisfaction: int | None
+    resolved: bool | None
+    products: list[Product]
+
+    @classmethod
+    def from_row(cls, customer_id: str, row: Row) -> Interaction:
+        satisfaction = row.get("satisfaction")
+        return cls(
+            customer_id=customer_id,
+            id=strawberry.ID(row["id"]),
+            channel=_str(row.get("channel")),
+            kind=_str(row.get("kind")),
+            time=_str(row.get("time")),
+            summary=_str(row.get("summary")),
+            satisfaction=None if satisfaction is None else int(satisfaction),
+            resolved=row.get("resolved"),
+            products=[
+                Product(code=p["code"], name=_str(p.get("name")), category=_str(p.get("category")))
+                for p in row.get("products") or []
+            ],
+        )
+
+
+@strawberry.type
+class Account:
+    customer_id: strawberry.Private[str]
+    co_owner_ids: strawberry.Private[list[str]]
+    id: strawberry.ID
+    type: AccountType | None
+    product: str | None
+    balance: str | None = sensitive(K.AMOUNT)
+    currency: str | None = None
+    opened_at: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
+    status: str | None = None
+    role: AccountRole | None = strawberry.field(
+        default=None, description="the viewed customer's role on this account"
+    )
+
+    @classmethod
+    def from_row(cls, customer_id: str, row: Row) -> Account:
+        return cls(
+            customer_id=customer_id,
+            co_owner_ids=list(row.get("coOwnerIds") or []),
+            id=strawberry.ID(row["id"]),
+            type=parse_enum(AccountType, row.get("type")),
+            product=_str(row.get("product")),
+            balance=money(row.get("balance")),
+            currency=_str(row.get("currency")),
+            opened_at=_str(row.get("openedAt")),
+            status=_str(row.get("status")),
+            role=parse_enum(AccountRole, row.get("role")),
+        )
+
+    @strawberry.field(description="the other customers who own this account")
+    async def co_owners(self, info: Ctx) -> list[Customer]:
+        return await load_customers(info, self.co_owner_ids)
+
+
+@strawberry.type
+class HouseholdMember:
+    role: str | None
+    customer: Customer
+
+
+@strawberry.type
+class Household:
+    id: strawberry.ID
+    name: str | None
+
+    @strawberry.field
+    async def members(self, info: Ctx) -> list[HouseholdMember]:
+        row = await info.context.loaders.household.load(str(self.id))
+        members = (row or {}).get("members") or []
+        customers = await load_customers(info, [m["customerId"] for m in members])
+        by_id = {c.customer_id: c for c in customers}
+        return [
+            HouseholdMember(role=_str(m.get("role")), customer=by_id[m["customerId"]])
+            for m in members
+            if m["customerId"] in by_id
+        ]
+
+
+@strawberry.type
+class RelatedCustomer:
+    kind: str | None
+    customer: Customer
+
+
+TransactionConnection = Connection[Transaction]
+InteractionConnection = Connection[Interaction]
+
+
+@strawberry.type
+class Customer:
+    customer_id: strawberry.Private[str]
+    row: strawberry.Private[Row]
+    id: strawberry.ID
+    name: str | None = sensitive(K.NAME)
+    gender: str | None = None
+    birth_date: str | None = sensitive(K.BIRTH_DATE, description="YYYY-MM-DD")
+    id_number: str | None = sensitive(K.NATIONAL_ID)
+    phone: str | None = sensitive(K.PHONE, description="E.164")
+    email: str | None = sensitive(K.EMAIL)
+    address: str | None = sensitive(K.ADDRESS)
+    occupation: str | None = None
+    income_band: str | None = None
+    risk_profile: str | None = strawberry.field(default=None, description="保守, 稳健 or 激进")
+    created_at: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
+    consents: Consents | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Customer:
+        return cls(
+            customer_id=row["id"],
+            row=row,
+            id=strawberry.ID(row["id"]),
+            name=_str(row.get("name")),
+            gender=_str(row.get("gender")),
+            birth_date=_str(row.get("birthDate")),
+            id_number=_str(row.get("idNumber")),
+            phone=_str(row.get("phone")),
+            email=_str(row.get("email")),
+            address=_str(row.get("address")),
+            occupation=_str(row.get("occupation")),
+            income_band=_str(row.get("incomeBand")),
+            risk_profile=_str(row.get("riskProfile")),
+            created_at=_str(row.get("createdAt")),
+            consents=Consents(
+                marketing=row.get("consentMarketing"),
+                data_sharing=row.get("consentDataSharing"),
+                updated_at=_str(row.get("consentUpdatedAt")),
+            ),
+        )
+
+    @strawberry.field(description="fields masked for this request (filled by the privacy layer)")
+    def masked_fields(self) -> list[str]:
+        return []
+
+    @strawberry.field
+    async def accounts(self, info: Ctx) -> list[Account]:
+        rows = await info.context.loaders.accounts.load(self.customer_id)
+        return [Account.from_row(self.customer_id, r) for r in rows]
+
+    @strawberry.field
+    async def household(self, info: Ctx) -> Household | None:
+        row = await info.context.loaders.household_of.load(self.customer_id)
+        if row is None:
+            return None
+        return Household(id=strawberry.ID(row["id"]), name=_str(row.get("name")))
+
+    @strawberry.field
+    async def advisor(self, info: Ctx) -> Advisor | None:
+        row = await info.context.loaders.advisor.load(self.customer_id)
+        if row is None:
+            return None
+        branch = row.get("branch")
+        return Advisor(
+            id=strawberry.ID(row["id"]),
+            name=_str(row.get("name")),
+            branch=Branch(
+                id=strawberry.ID(branch["id"]),
+                name=_str(branch.get("name")),
+                city=_str(branch.get("city")),
+            )
+            if branch
+            else None,
+        )
+
+    @strawberry.field
+    async def related_customers(self, info: Ctx) -> list[RelatedCustomer]:
+        links = await info.context.loaders.related.load(self.customer_id)
+        customers = await load_customers(info, [link["customerId"] for link in links])
+        by_id = {c.customer_id: c for c in customers}
+        return [
+            RelatedCustomer(kind=_str(link.get("kind")), customer=by_id[link["customerId"]])
+            for link in links
+            if link["customerId"] in by_id
+        ]
+
+    @strawberry.field(description="across the customer's accounts, newest first")
+    async def transactions(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> TransactionConnection:
+        limit = check_first(first, info.context.settings.max_page_size)
+        cursor = decode_cursor(after, 2)
+        page = await info.context.loaders.transactions.load(
+            TransactionPageKey(
+                customer_id=self.customer_id,
+                limit=limit + 1,
+                after=(cursor[0], cursor[1]) if cursor else None,
+                time_from=analytics.iso(from_) if from_ else None,
+                time_to=analytics.iso(to) if to else None,
+            )
+        )
+        items = page.items[:limit]
+        return connection(
+            [
+                (Transaction.from_row(self.customer_id, r), encode_cursor(r["time"], r["id"]))
+                for r in items
+            ],
+            has_next=len(page.items) > limit,
+            total=page.total,
+        )
+
+    @strawberry.field(description="newest first")
+    async def interactions(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        kind: str | None = None,
+    ) -> InteractionConnection:
+        limit = check_first(first, info.context.settings.max_page_size)
+        cursor = decode_cursor(after, 2)
+        page = await info.context.loaders.interactions.load(
+            InteractionPageKey(
+                customer_id=self.customer_id,
+                limit=limit + 1,
+                after=(cursor[0], cursor[1]) if cursor else None,
+                kind=kind,
+            )
+        )
+        items = page.items[:limit]
+        return connection(
+            [
+                (Interaction.from_row(self.customer_id, r), encode_cursor(r["time"], r["id"]))
+                for r in items
+            ],
+            has_next=len(page.items) > limit,
+            total=page.total,
+        )
+
+    async def _assets(self, info: Ctx) -> float:
+        return analytics.total_assets(await info.context.loaders.accounts.load(self.customer_id))
+
+    async def _activity(self, info: Ctx) -> analytics.Activity:
+        row = await info.context.loaders.activity.load(self.customer_id)
+        return analytics.Activity.from_row(row)
+
+    @sensitive(K.AMOUNT, description="sum of balances of non-loan, non-credit-card accounts")
+    async def total_assets(self, info: Ctx) -> str | None:
+        return money(await self._assets(info))
+
+    @strawberry.field
+    async def segment(self, info: Ctx) -> Segment:
+        settings = info.context.settings
+        return analytics.segment(
+            await self._assets(info), settings.segment_high_assets, settings.segment_middle_assets
+        )
+
+    @strawberry.field
+    def age_band(self, info: Ctx) -> str | None:
+        return analytics.age_band(analytics.parse_date(self.birth_date), info.context.now.date())
+
+    @strawberry.field
+    def days_to_next_birthday(self, info: Ctx) -> int | None:
+        return analytics.days_to_next_birthday(
+            analytics.parse_date(self.birth_date), info.context.now.date()
+        )
+
+    @strawberry.field
+    async def lifecycle_stage(self, info: Ctx) -> LifecycleStage:
+        accounts = await info.context.loaders.accounts.load(self.customer_id)
+        return analytics.lifecycle_stage(
+            analytics.parse_time(self.created_at),
+            await self._activity(info),
+            [a.get("status") for a in accounts],
+            info.context.now,
+        )
+
+    @strawberry.field
+    async def churn_risk(self, info: Ctx) -> ChurnRisk:
+        risk = analytics.churn_risk(
+            await self._assets(info), await self._activity(info), info.context.now
+        )
+        return ChurnRisk(score=risk.score, reasons=risk.reasons)
+
+
+async def load_customers(info: Ctx, ids: list[str]) -> list[Customer]:
+    """Customers by id through the request's loader, in order, skipping ids not found."""
+    rows = await info.context.loaders.customer.load_many(ids)
+    return [Customer.from_row(r) for r in rows if r is not None]
+
+
+__all__ = [
+    "Account",
+    "Advisor",
+    "Branch",
+    "ChurnRisk",
+    "Consents",
+    "Customer",
+    "Household",
+    "HouseholdMember",
+    "Interaction",
+    "InteractionConnection",
+    "Product",
+    "RelatedCustomer",
+    "Transaction",
+    "TransactionConnection",
+    "load_customers",
+]

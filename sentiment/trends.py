@@ -1,0 +1,135 @@
+"""Sentiment over time, pure: bucket rows from the graph into HOUR/DAY/WEEK, flag spikes.
+
+The graph groups by a prefix of the ISO ``createdAt`` (hour: 13 characters, day: 10);
+weeks (ISO, starting Monday) are summed here from day buckets.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+INTERVALS = ("HOUR", "DAY", "WEEK")
+GRAPH_WIDTH = {"HOUR": 13, "DAY": 10, "WEEK": 10}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: str  # ISO-8601 UTC
+    count: int = 0
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    score_sum: float = 0.0
+    scored: int = 0
+
+    @property
+    def avg_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
+
+
+def bucket_start(prefix: str) -> str:
+    """'2025-03-01T08' -> '2025-03-01T08:00:00Z'; '2025-03-01' -> '2025-03-01T00:00:00Z'."""
+    if len(prefix) == 13:
+        return f"{prefix}:00:00Z"
+    return f"{prefix[:10]}T00:00:00Z"
+
+
+def week_of(day: str) -> str:
+    """The Monday starting the ISO week of 'YYYY-MM-DD...'."""
+    d = date.fromisoformat(day[:10])
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
+def from_rows(rows: Iterable[dict[str, Any]], interval: str) -> list[Bucket]:
+    """Graph rows {bucket, count, positive, neutral, negative, scoreSum, scored} -> buckets
+    in time order (weeks summed from days)."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {INTERVALS}")
+    merged: dict[str, Bucket] = {}
+    for row in rows:
+        prefix = str(row["bucket"])
+        key = week_of(prefix) if interval == "WEEK" else prefix
+        b = merged.get(key, Bucket(bucket_start(key)))
+        merged[key] = replace(
+            b,
+            count=b.count + int(row["count"]),
+            positive=b.positive + int(row["positive"]),
+            neutral=b.neutral + int(row["neutral"]),
+            negative=b.negative + int(row["negative"]),
+            score_sum=b.score_sum + float(row["scoreSum"] or 0.0),
+            scored=b.scored + int(row["scored"]),
+        )
+    return [merged[k] for k in sorted(merged)]
+
+
+def step(interval: str) -> timedelta:
+    return {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1), "WEEK": timedelta(weeks=1)}[
+        interval
+    ]
+
+
+def fill_gaps(buckets: Sequence[Bucket], interval: str) -> list[Bucket]:
+    """Insert empty buckets between the first and last, so a quiet period counts as zero."""
+    if not buckets:
+        return []
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    have = {b.start: b for b in buckets}
+    out, moment = [], datetime.strptime(buckets[0].start, fmt)
+    end = datetime.strptime(buckets[-1].start, fmt)
+    while moment <= end:
+        key = moment.strftime(fmt)
+        out.append(have.get(key, Bucket(key)))
+        moment += step(interval)
+    return out
+
+
+@dataclass(frozen=True)
+class Spike:
+    bucket: Bucket
+    z: float
+    baseline_mean: float
+    baseline_std: float
+
+
+def z_score(value: float, history: Sequence[float]) -> float | None:
+    """How many (population) standard deviations ``value`` is above the mean of ``history``;
+    None with fewer than two points. A flat history counts a rise as infinitely unusual."""
+    if len(history) < 2:
+        return None
+    mean = statistics.fmean(history)
+    std = statistics.pstdev(history)
+    if std == 0:
+        return float("inf") if value > mean else 0.0
+    return (value - mean) / std
+
+
+def spikes(buckets: Sequence[Bucket], window: int, threshold: float) -> list[Spike]:
+    """Buckets whose negative volume is ``threshold`` z or more above the trailing ``window``
+    buckets before them (pass gap-filled buckets so quiet periods count)."""
+    found = []
+    for i, bucket in enumerate(buckets):
+        history = [b.negative for b in buckets[max(0, i - window) : i]]
+        z = z_score(bucket.negative, history)
+        if z is not None and z >= threshold and bucket.negative > 0:
+            mean = statistics.fmean(history)
+            found.append(Spike(bucket, z, mean, statistics.pstdev(history)))
+    return found
+
+
+__all__ = [
+    "GRAPH_WIDTH",
+    "INTERVALS",
+    "Bucket",
+    "Spike",
+    "bucket_start",
+    "fill_gaps",
+    "from_rows",
+    "spikes",
+    "step",
+    "week_of",
+    "z_score",
+]

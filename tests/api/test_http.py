@@ -1,0 +1,115 @@
+"""The HTTP surface: auth, error shapes, limits, health and readiness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from graph.store import GraphStore
+from hub.app import create_app
+from hub.settings import Settings
+from tests.api.conftest import ALL_PURPOSES, Api
+
+QUERY = {"query": '{ customer(id: "x") { id } }'}
+
+
+def _no_trace(text: str) -> None:
+    assert "Traceback" not in text and 'File "' not in text
+
+
+async def test_no_token_is_401_json(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=QUERY)
+    assert response.status_code == 401
+    assert "bearer" in response.json()["error"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_bad_and_expired_tokens_are_401(
+    client: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    for token in ("not-a-jwt", make_token(ttl=timedelta(hours=-1))):
+        response = await client.post(
+            "/graphql", json=QUERY, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401
+        assert response.json()["error"]
+
+
+async def test_purpose_header_within_token_only(
+    client: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    token = make_token(purpose="service", purposes=None)
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "marketing"}
+    response = await client.post("/graphql", json=QUERY, headers=headers)
+    assert response.status_code == 403
+    assert "marketing" in response.json()["error"]
+    headers["X-Purpose"] = "service"
+    assert (await client.post("/graphql", json=QUERY, headers=headers)).status_code == 200
+
+
+async def test_bad_graphql_is_a_graphql_error_without_trace(api: Api) -> None:
+    for query in ("{ customer(id: ", "{ nosuchfield }", '{ customer(id: "x") { nope } }'):
+        response = await api.client.post("/graphql", json={"query": query}, headers=api.headers)
+        body = response.json()
+        assert body["errors"][0]["message"]
+        _no_trace(response.text)
+
+
+async def test_limits(api: Api) -> None:
+    deep = '{ customer(id: "x") { ' + "household { members { customer { " * 4 + "id"
+    deep += " }" * (1 + 3 * 4) + " }"
+    response = await api.client.post("/graphql", json={"query": deep}, headers=api.headers)
+    assert "exceeds maximum operation depth" in response.json()["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: customers {{ totalCount }}" for i in range(40)) + " }"
+    response = await api.client.post("/graphql", json={"query": aliases}, headers=api.headers)
+    assert "aliases" in response.json()["errors"][0]["message"]
+    big = {"query": "{ __typename }", "pad": "x" * 1_100_000}
+    response = await api.client.post("/graphql", json=big, headers=api.headers)
+    assert response.status_code == 413
+
+
+async def test_introspection_off_by_default(api: Api) -> None:
+    body = await api.gql("{ __schema { types { name } } }")
+    assert "introspection" in body["errors"][0]["message"].lower()
+
+
+async def test_introspection_on_when_enabled(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    app = create_app(Settings(data_dir=data_dir, introspection=True), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            api = Api(client, make_token(purposes=ALL_PURPOSES))
+            body = await api.gql("{ __schema { queryType { name } } }")
+            assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_health_ready_and_graphiql(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"graph": "ok"}
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_unreachable_graph_still_starts(
+    data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    # Port 1 on loopback refuses connections: a graph that is down.
+    settings = Settings(data_dir=data_dir, graph_url="redis://127.0.0.1:1")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["graph"].startswith("unreachable: ")
+            api = Api(client, make_token(purposes=ALL_PURPOSES))
+            body = await api.gql('{ customer(id: "x") { id } }')
+            assert body["errors"][0]["extensions"]["code"] == "GRAPH_UNAVAILABLE"
+            _no_trace(str(body))

@@ -1,0 +1,93 @@
+"""Mutations validate like the CRM import and write through the repositories."""
+
+from __future__ import annotations
+
+from graph.store import GraphStore
+from tests.api.conftest import Api
+from tests.api.seed import seed_family
+
+UPSERT = """mutation($input: CustomerInput!) {
+  upsertCustomer(input: $input) { id name phone birthDate riskProfile consents { marketing } }
+}"""
+LOG = """mutation($input: InteractionInput!) {
+  logInteraction(input: $input) { id kind channel time products { code } }
+}"""
+
+
+async def test_upsert_customer_normalises_and_derives(store: GraphStore, api: Api) -> None:
+    body = await api.gql(
+        UPSERT,
+        {
+            "input": {
+                "id": "m-1",
+                "name": "赵敏",
+                "phone": "138 1234 5678",
+                "idNumber": "110105198506150022",
+                "riskProfile": "BALANCED",
+                "consentMarketing": True,
+            }
+        },
+    )
+    assert "errors" not in body, body
+    assert body["data"]["upsertCustomer"] == {
+        "id": "m-1",
+        "name": "赵敏",
+        "phone": "+8613812345678",
+        "birthDate": "1985-06-15",
+        "riskProfile": "稳健",
+        "consents": {"marketing": True},
+    }
+    # Only given fields change.
+    body = await api.gql(UPSERT, {"input": {"id": "m-1", "occupation": "teacher"}})
+    assert body["data"]["upsertCustomer"]["name"] == "赵敏"
+
+
+async def test_upsert_customer_bad_phone_names_the_field(store: GraphStore, api: Api) -> None:
+    body = await api.gql(UPSERT, {"input": {"id": "m-2", "phone": "12345"}})
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "phone"
+    assert "12345" not in error["message"]
+    body = await api.gql(UPSERT, {"input": {"id": "m-2", "idNumber": "110105198506150023"}})
+    assert body["errors"][0]["extensions"]["field"] == "idNumber"
+    assert (await api.gql('{ customers(search: "m-2") { totalCount } }'))["data"]["customers"][
+        "totalCount"
+    ] == 0
+
+
+async def test_log_interaction(store: GraphStore, api: Api) -> None:
+    await seed_family(store, "l", interactions=0)
+    body = await api.gql(
+        LOG,
+        {
+            "input": {
+                "customerId": "l-1",
+                "kind": "complaint",
+                "channel": "phone",
+                "summary": "card blocked",
+                "productCode": "CARD1",
+            }
+        },
+    )
+    assert "errors" not in body, body
+    logged = body["data"]["logInteraction"]
+    assert logged["kind"] == "COMPLAINT" and logged["products"] == [{"code": "CARD1"}]
+    view = await api.gql(
+        '{ customer(id: "l-1") { interactions { totalCount edges { node { id kind } } } } }'
+    )
+    edges = view["data"]["customer"]["interactions"]["edges"]
+    assert [e["node"]["id"] for e in edges] == [logged["id"]]
+
+
+async def test_log_interaction_errors(store: GraphStore, api: Api) -> None:
+    body = await api.gql(LOG, {"input": {"customerId": "ghost", "kind": "INQUIRY"}})
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert (await api.gql('{ customers(search: "ghost") { totalCount } }'))["data"]["customers"][
+        "totalCount"
+    ] == 0
+    await seed_family(store, "e", interactions=0)
+    body = await api.gql(LOG, {"input": {"customerId": "e-1", "kind": "RANT"}})
+    assert body["errors"][0]["extensions"]["field"] == "kind"
+    body = await api.gql(LOG, {"input": {"customerId": "e-1", "satisfaction": 9}})
+    assert body["errors"][0]["extensions"]["field"] == "satisfaction"

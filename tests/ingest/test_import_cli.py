@@ -1,0 +1,68 @@
+"""`c360 import ...` through typer's CliRunner, with its own short data dir (unix socket)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "crm"
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="c360i-", dir="/tmp"))
+    shutil.copytree(EXAMPLES, path / "crm")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_import_cli_summary_dead_letters_mapping_and_refusals(workdir: Path) -> None:
+    runner = CliRunner()
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    crm = workdir / "crm"
+
+    done = runner.invoke(app, ["import", "customers", str(crm / "customers.csv")], env=env)
+    assert done.exit_code == 0, done.output
+    assert "imported" in done.output and "rejected" in done.output
+    assert "2 record(s) rejected" in done.output
+    assert str(crm / "customers.dead.jsonl") in done.output
+    assert (crm / "customers.dead.jsonl").exists()
+    assert not list((workdir / "d" / "checkpoints").glob("*.tmp"))
+
+    mapped = runner.invoke(
+        app,
+        ["import", "customers", str(crm / "legacy_customers.csv"),
+         "--mapping", str(crm / "legacy_customers.toml"), "--batch-size", "1", "--no-progress"],
+        env=env,
+    )  # fmt: skip
+    assert mapped.exit_code == 0, mapped.output
+    assert re.search(r"imported\s*│\s*2\b", mapped.output)
+    assert re.search(r"rejected\s*│\s*0\b", mapped.output)
+    assert "record(s) rejected" not in mapped.output
+
+    (crm / "notes.txt").write_text("hello\n", encoding="utf-8")
+    refused = runner.invoke(app, ["import", "accounts", str(crm / "notes.txt")], env=env)
+    assert refused.exit_code == 2
+    assert "notes.txt is not a CSV" in refused.output
+
+    keyless = crm / "keyless.csv"
+    keyless.write_text("name,phone\n张三,13812345678\n", encoding="utf-8")
+    refused = runner.invoke(app, ["import", "customers", str(keyless)], env=env)
+    assert refused.exit_code == 2
+    assert "has no id column for customers" in refused.output
+
+    bad_map = crm / "bad.toml"
+    bad_map.write_text("[columns\n", encoding="utf-8")
+    refused = runner.invoke(
+        app, ["import", "customers", str(crm / "customers.csv"), "-m", str(bad_map)], env=env
+    )
+    assert refused.exit_code == 2
+    assert "not valid TOML" in refused.output

@@ -1,0 +1,198 @@
+"""The audit log: durable concurrent appends, tamper detection, key rotation, fail closed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from privacy.audit import AuditLog, make_record
+from privacy.keyring import KeyRing, KeyRingError
+from privacy.types import AuditUnavailable, Principal
+
+ROOT = Path(__file__).resolve().parents[2]
+ADVISOR = Principal("a1", ("advisor",), "service")
+
+
+def record(i: int, customer: str = "c1") -> dict:
+    return make_record(
+        principal=ADVISOR, operation=f"op{i}", outcome="ok", query="{ customer { name } }",
+        customers={customer: {"revealed": ["name"], "masked": ["nationalId"]}},
+        decision_ids=[f"d{i}"], policy_revision="rev",
+    )  # fmt: skip
+
+
+def open_log(data_dir: Path) -> AuditLog:
+    return AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+
+
+async def test_concurrent_appends_chain(data_dir: Path) -> None:
+    log = open_log(data_dir)
+    seqs = await asyncio.gather(*(log.append(record(i)) for i in range(200)))
+    assert sorted(seqs) == list(range(1, 201))
+    result = log.verify()
+    assert (result.ok, result.count) == (True, 200)
+    rows = log.read(last=3)
+    assert [r["seq"] for r in rows] == [198, 199, 200]
+    assert rows[0]["fields"] == {"c1": {"revealed": ["name"], "masked": ["nationalId"]}}
+    assert b"advisor" not in log.path.read_bytes()  # encrypted at rest
+    assert (data_dir / "keys" / "audit-keyring.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_appends_from_two_processes(data_dir: Path) -> None:
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        from pathlib import Path
+        sys.path.insert(0, {str(ROOT)!r})
+        from privacy.audit import AuditLog
+        from privacy.keyring import KeyRing
+        d = Path({str(data_dir)!r})
+        log = AuditLog(d / "audit", KeyRing.load(d))
+        async def main():
+            for i in range(60):
+                await log.append({{"operation": "child", "i": i}})
+        asyncio.run(main())
+    """)
+    log = open_log(data_dir)
+    child = subprocess.Popen([sys.executable, "-c", script])
+    for i in range(60):
+        await log.append(record(i))
+    assert await asyncio.to_thread(child.wait, 60) == 0
+    result = log.verify()
+    assert (result.ok, result.count) == (True, 120)
+    assert sum(r.get("operation") == "child" for r in log.read()) == 60
+
+
+async def _log_with(data_dir: Path, n: int) -> AuditLog:
+    log = open_log(data_dir)
+    for i in range(n):
+        await log.append(record(i))
+    return log
+
+
+def _rewrite(path: Path, fn) -> None:
+    lines = path.read_bytes().split(b"\n")[:-1]
+    path.write_bytes(b"\n".join(fn(lines)) + b"\n")
+
+
+async def test_changed_byte_is_named(data_dir: Path) -> None:
+    log = await _log_with(data_dir, 5)
+
+    def flip(lines: list[bytes]) -> list[bytes]:
+        entry = json.loads(lines[2])
+        ct = bytearray(base64.b64decode(entry["ct"]))
+        ct[0] ^= 1
+        entry["ct"] = base64.b64encode(bytes(ct)).decode()
+        lines[2] = json.dumps(entry, separators=(",", ":")).encode()
+        return lines
+
+    _rewrite(log.path, flip)
+    result = log.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+    assert "hash" in result.reason
+
+
+async def test_deleted_line_is_named(data_dir: Path) -> None:
+    log = await _log_with(data_dir, 5)
+    _rewrite(log.path, lambda lines: lines[:1] + lines[2:])
+    result = log.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 2)
+
+
+async def test_swapped_lines_are_named(data_dir: Path) -> None:
+    log = await _log_with(data_dir, 5)
+    _rewrite(log.path, lambda lines: [lines[0], lines[1], lines[3], lines[2], lines[4]])
+    result = log.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+
+
+async def test_rechained_record_fails_authentication(data_dir: Path) -> None:
+    """Deleting a record and recomputing every later hash still fails: AAD binds prev."""
+    from privacy.audit import GENESIS, chain_hash
+
+    log = await _log_with(data_dir, 3)
+
+    def rechain(lines: list[bytes]) -> list[bytes]:
+        out, prev = [], GENESIS
+        for seq, line in enumerate([lines[0], lines[2]], start=1):
+            e = json.loads(line)
+            e["seq"], e["prev"] = seq, prev
+            e["hash"] = chain_hash(prev, seq, e["ts"], e["kid"], e["nonce"], e["ct"])
+            prev = e["hash"]
+            out.append(json.dumps(e, separators=(",", ":")).encode())
+        return out
+
+    _rewrite(log.path, rechain)
+    result = log.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 2)
+    assert "not authentic" in result.reason
+
+
+async def test_torn_last_line_is_named_and_blocks_appends(data_dir: Path) -> None:
+    log = await _log_with(data_dir, 4)
+    data = log.path.read_bytes()
+    log.path.write_bytes(data[:-20])
+    result = log.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    with pytest.raises(AuditUnavailable, match="torn"):
+        await log.append(record(9))
+
+
+async def test_rotation_keeps_old_records_readable(data_dir: Path) -> None:
+    log = await _log_with(data_dir, 2)
+    ring = KeyRing.load(data_dir)
+    old = ring.active_kid
+    new = ring.rotate()
+    assert new != old
+    log2 = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    await log2.append(record(3))
+    entries = [json.loads(x) for x in log2.path.read_text().splitlines()]
+    assert [e["kid"] for e in entries] == [old, old, new]
+    assert log2.verify().ok
+    assert len(log2.read()) == 3
+    assert len(log.read()) == 3  # the first instance re-reads the ring for the new kid
+
+
+async def test_env_keyring_writes_no_file_and_cannot_rotate(data_dir: Path) -> None:
+    k = base64.b64encode(os.urandom(32)).decode()
+    ring = KeyRing.load(data_dir, f"k9:{k},k8:{k}")
+    assert ring.active_kid == "k9"
+    assert not (data_dir / "keys" / "audit-keyring.json").exists()
+    with pytest.raises(KeyRingError, match="C360_AUDIT_KEYS"):
+        ring.rotate()
+    with pytest.raises(KeyRingError):
+        KeyRing.from_env("k1:short")
+
+
+async def test_read_filters(data_dir: Path) -> None:
+    log = open_log(data_dir)
+    await log.append(record(1, "c1"))
+    await log.append(record(2, "c2"))
+    assert [r["operation"] for r in log.read(customer="c2")] == ["op2"]
+    assert log.read(subject="nobody") == []
+    assert len(log.read(since="2000-01-01T00:00:00Z")) == 2
+    assert log.read(since="2999-01-01") == []
+
+
+async def test_unwritable_directory_raises_audit_unavailable(data_dir: Path) -> None:
+    blocker = data_dir / "not-a-dir"
+    blocker.write_text("a regular file where the audit directory's parent should be")
+    log = AuditLog(blocker / "audit", KeyRing.load(data_dir))
+    with pytest.raises(AuditUnavailable):
+        await log.append(record(1))
+
+
+async def test_full_disk_raises_audit_unavailable(data_dir: Path) -> None:
+    audit_dir = data_dir / "audit"
+    audit_dir.mkdir()
+    (audit_dir / "audit.log").symlink_to("/dev/full")
+    log = AuditLog(audit_dir, KeyRing.load(data_dir))
+    with pytest.raises(AuditUnavailable):
+        await log.append(record(1))

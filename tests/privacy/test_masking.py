@@ -1,0 +1,73 @@
+"""Masking modes, value by value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from privacy.masking import apply_mask, band, hash_token, partial, year
+from privacy.secrets import load_or_create_secret
+
+KEY = b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        ("PHONE", "+8613812345678", "138****5678"),
+        ("PHONE", "13812345678", "138****5678"),
+        ("PHONE", "138 1234 5678", "138****5678"),
+        ("NATIONAL_ID", "110105199001011234", "110105********1234"),
+        ("EMAIL", "zhang@example.com", "z***@example.com"),
+        ("ADDRESS", "广东省深圳市南山区科技园1号", "广东省深圳市***"),
+        ("ADDRESS", "北京市朝阳区建国路88号", "北京市***"),
+        ("ADDRESS", "新疆维吾尔自治区乌鲁木齐市天山区", "新疆维吾尔自治区乌鲁木齐市***"),
+        ("NAME", "张三丰", "张**"),
+        ("SOCIAL_HANDLE", "@zhangsan", "@z******n"),
+        ("AMOUNT", 23_000, "1万-5万"),
+        ("BIRTH_DATE", "1990-01-01", "1990"),
+    ],
+)
+def test_partial(kind: str, value: str, expected: str) -> None:
+    assert partial(value, kind) == expected
+    assert apply_mask(value, "partial", kind, KEY) == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [(0, "<1万"), (9_999.99, "<1万"), (10_000, "1万-5万"), (50_000, "5万-10万"),
+     (99_999, "5万-10万"), (120_000, "10万-50万"), (600_000, "50万-100万"),
+     (1_000_000, "100万-500万"), (5_000_000, ">500万"), ("2500000.50", "100万-500万"),
+     (-30_000, "-(1万-5万)"), (True, None), ("abc", None)],
+)  # fmt: skip
+def test_band(amount: object, expected: str | None) -> None:
+    assert band(amount) == expected
+
+
+def test_year() -> None:
+    assert year("1990-05-06") == "1990"
+    assert year(dt.date(1985, 1, 2)) == "1985"
+    assert year("not a date") is None
+
+
+def test_hash_is_stable_joinable_and_keyed(data_dir: Path) -> None:
+    key = load_or_create_secret(data_dir, "mask-hmac")
+    assert key == load_or_create_secret(data_dir, "mask-hmac")
+    a = apply_mask("+8613812345678", "hash", "PHONE", key)
+    assert a == apply_mask("138 1234 5678", "hash", "PHONE", key)
+    assert a.startswith("h:") and len(a) == 18
+    assert a != hash_token("+8613812345678", "PHONE", KEY)
+    assert hash_token("Zhang@Example.com", "EMAIL", KEY) == hash_token(
+        "zhang@example.com", "EMAIL", KEY
+    )
+    assert "13812345678" not in a
+
+
+def test_reveal_redact_and_unknown_mode_fails_closed() -> None:
+    assert apply_mask("张三", "reveal", "NAME", KEY) == "张三"
+    assert apply_mask("张三", "redact", "NAME", KEY) is None
+    assert apply_mask("张三", "bogus", "NAME", KEY) is None
+    assert apply_mask(None, "reveal", "NAME", KEY) is None
+    assert apply_mask("张三", "band", "NAME", KEY) is None

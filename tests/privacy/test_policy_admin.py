@@ -1,0 +1,71 @@
+"""Policy administration and the `c360 policy` / `c360 audit` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hub.cli import app
+from privacy.engines import EmbeddedEngine
+from privacy.policy_admin import PolicyAdmin
+from privacy.policy_set import load_policy_set
+from privacy.types import Principal, Resource
+
+
+async def test_put_policy_activates_only_when_tests_pass(data_dir: Path) -> None:
+    engine = EmbeddedEngine(load_policy_set(data_dir))
+    admin = PolicyAdmin(engine, data_dir)
+    assert {p.id for p in admin.policies()} >= {"access", "access_test", "data"}
+    source = next(p.source for p in admin.policies() if p.id == "access")
+
+    broken = source.replace("ctx.action in rule.actions", "true")  # lets privacy officers write
+    report = await admin.put_policy("access", broken)
+    assert not report.passed and not report.activated
+    assert any(name.endswith("test_privacy_officer_read_only") and not ok
+               for name, ok, _ in report.results)  # fmt: skip
+    assert engine.revision == report.old_revision
+    assert not (data_dir / "policies" / "access.rego").exists()
+
+    data = json.loads(next(p.source for p in admin.policies() if p.id == "data"))
+    data["c360"]["tables"]["mask_profiles"]["service"]["EMAIL"] = "hash"
+    report = await admin.put_policy("data", json.dumps(data))
+    assert report.passed and report.activated and report.new_revision != report.old_revision
+    assert engine.revision == report.new_revision
+    assert load_policy_set(data_dir).revision == report.new_revision  # persisted override
+    got = await engine.decide(Principal("s", ("service_agent",), "service"), "read",
+                              [Resource("Customer", "c1", {"advisorId": "x"})])  # fmt: skip
+    assert got["c1"].masks["EMAIL"] == "hash"
+
+
+async def test_preview_access(data_dir: Path) -> None:
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
+    seen = await admin.preview_access("marketing_analyst", "marketing", {"consentMarketing": True})
+    assert seen["NATIONAL_ID"][0] == "redact" and seen["EMAIL"][0] == "hash"
+    denied = await admin.preview_access(
+        "marketing_analyst", "marketing", {"consentMarketing": False}
+    )
+    assert all(mode == "redact" for mode, _ in denied.values())
+    assert "consented" in denied["NAME"][1]
+
+
+def test_cli_policy_test_and_audit(data_dir: Path) -> None:
+    runner = CliRunner()
+    env = {"C360_DATA_DIR": str(data_dir)}
+    result = runner.invoke(app, ["policy", "test"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "12 passed, 0 failed" in result.output
+    result = runner.invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 0 and "OK 0 records" in result.output
+    (data_dir / "audit").mkdir()
+    (data_dir / "audit" / "audit.log").write_text("garbage\n")
+    result = runner.invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 1 and "seq 1" in result.output
+    override = data_dir / "policies"
+    override.mkdir()
+    (override / "extra_test.rego").write_text(
+        "package c360.extra_test\n\ntest_fails if {\n\t1 == 2\n}\n"
+    )
+    result = runner.invoke(app, ["policy", "test"], env=env)
+    assert result.exit_code == 1 and "FAIL extra_test.test_fails" in result.output

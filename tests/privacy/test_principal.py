@@ -1,0 +1,130 @@
+"""JWT verification (HS256 data-dir key, RS256 public key / JWKS) and purpose rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from hub.settings import Settings
+from privacy.principal import AuthError, TokenVerifier, issue_token, resolve_purpose
+from privacy.secrets import load_or_create_secret
+from privacy.types import Principal
+
+
+def _bearer(token: str, purpose: str | None = None) -> dict[str, str]:
+    headers = {"authorization": f"Bearer {token}"}
+    if purpose is not None:
+        headers["x-purpose"] = purpose
+    return headers
+
+
+def test_hs256_round_trip(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir)
+    key = load_or_create_secret(data_dir, "jwt")
+    token = issue_token(key, "rm-7", ["advisor"], purpose="service", branch="BJ01")
+    principal = TokenVerifier.from_settings(settings).authenticate(_bearer(token))
+    assert principal == Principal(
+        subject="rm-7", roles=("advisor",), purpose="service", branch="BJ01"
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Basic abc"}, {"authorization": "Bearer "}, _bearer("x.y.z")],
+)
+def test_missing_or_garbled_token_is_401(data_dir: Path, headers: dict[str, str]) -> None:
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    with pytest.raises(AuthError) as info:
+        verifier.authenticate(headers)
+    assert info.value.status == 401
+
+
+def test_expired_and_foreign_key_tokens_are_401(data_dir: Path) -> None:
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    key = load_or_create_secret(data_dir, "jwt")
+    expired = issue_token(key, "u", ["advisor"], ttl=timedelta(hours=-2))
+    with pytest.raises(AuthError, match="expired"):
+        verifier.authenticate(_bearer(expired))
+    forged = issue_token(b"not-the-key" * 4, "u", ["advisor"])
+    with pytest.raises(AuthError, match="invalid"):
+        verifier.authenticate(_bearer(forged))
+    no_exp = jwt.encode({"sub": "u", "roles": []}, key, algorithm="HS256")
+    with pytest.raises(AuthError):
+        verifier.authenticate(_bearer(no_exp))
+    bad_roles = jwt.encode(
+        {"sub": "u", "roles": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)},
+        key,
+        algorithm="HS256",
+    )
+    with pytest.raises(AuthError, match="roles"):
+        verifier.authenticate(_bearer(bad_roles))
+
+
+def test_purpose_header_only_within_token() -> None:
+    claims = {"purpose": "service", "purposes": ["service", "risk"]}
+    assert resolve_purpose(claims, None) == "service"
+    assert resolve_purpose(claims, "RISK") == "risk"
+    for wanted in ("marketing", "shopping"):
+        with pytest.raises(AuthError) as info:
+            resolve_purpose(claims, wanted)
+        assert info.value.status == 403
+    assert resolve_purpose({"purpose": "compliance"}, "compliance") == "compliance"
+    assert resolve_purpose({}, None) is None
+
+
+def _rsa() -> tuple[rsa.RSAPrivateKey, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public_pem
+
+
+def _rs_token(private: rsa.RSAPrivateKey, kid: str | None = None, **extra: object) -> str:
+    claims = {"sub": "svc", "roles": ["auditor"], "exp": datetime.now(UTC) + timedelta(hours=1)}
+    return jwt.encode(
+        claims | extra, private, algorithm="RS256", headers={"kid": kid} if kid else None
+    )
+
+
+def test_rs256_public_key_file(data_dir: Path) -> None:
+    private, public_pem = _rsa()
+    pem_file = data_dir / "pub.pem"
+    pem_file.write_text(public_pem)
+    settings = Settings(
+        data_dir=data_dir,
+        jwt_public_key_file=pem_file,
+        jwt_issuer="https://idp",
+        jwt_audience="c360",
+    )
+    verifier = TokenVerifier.from_settings(settings)
+    token = _rs_token(private, iss="https://idp", aud="c360")
+    assert verifier.authenticate(_bearer(token)).roles == ("auditor",)
+    with pytest.raises(AuthError):
+        verifier.authenticate(_bearer(_rs_token(private, iss="https://other", aud="c360")))
+    # An HS256 token signed with the public key text must not pass (algorithm confusion).
+    hs = jwt.encode({"sub": "x", "roles": [], "exp": 2**31}, "secret-" * 6, algorithm="HS256")
+    with pytest.raises(AuthError):
+        verifier.authenticate(_bearer(hs))
+
+
+def test_rs256_jwks_file(data_dir: Path) -> None:
+    private, _ = _rsa()
+    other, _ = _rsa()
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    jwks_file = data_dir / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [jwk | {"kid": "k1", "use": "sig"}]}))
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir, jwt_jwks_file=jwks_file))
+    assert verifier.authenticate(_bearer(_rs_token(private, "k1"))).subject == "svc"
+    with pytest.raises(AuthError, match="unknown key"):
+        verifier.authenticate(_bearer(_rs_token(private, "k9")))
+    with pytest.raises(AuthError):
+        verifier.authenticate(_bearer(_rs_token(other, "k1")))

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+
+
+@pytest.fixture
+def cli_env(session_data_dir: Path) -> Iterator[dict[str, str]]:
+    """CLI environment sharing the session's graph (same data dir), fresh checkpoints."""
+    shutil.rmtree(session_data_dir / "checkpoints", ignore_errors=True)
+    yield {"C360_DATA_DIR": str(session_data_dir)}
+    shutil.rmtree(session_data_dir / "checkpoints", ignore_errors=True)
+
+
+async def invoke(args: list[str], env: dict[str, str]) -> Any:
+    """Run `c360 ...` in a worker thread (it runs its own event loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, app, args, env=env)

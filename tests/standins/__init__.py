@@ -1,0 +1,1 @@
+"""Stand-ins for services that cannot be installed here (each named as such)."""
