@@ -12,7 +12,9 @@ package c360.access
 
 tables := data.c360.tables
 
-# Decisions keyed by resource id. Callers give each resource a unique id.
+# Decisions keyed by resource id. Callers give each resource a unique id. Decisions never
+# depend on the id (only on subject, purpose, action, type and attributes): the engines
+# evaluate each distinct attribute set once, so keep it that way (reasons name no id).
 decisions := decide(input)
 
 # What the subject's roles allow is worked out once per resource type; each resource then
@@ -96,15 +98,15 @@ denial(q, r) := msg if {
 	msg := concat("", ["action ", q.action, " on ", r.type, " is not permitted for ", purpose_label(q)])
 } else := msg if {
 	has_scope(q, r.type, "managed")
-	msg := concat("", [r.type, " ", r.id, " is not managed by advisor ", subject_label(q)])
+	msg := concat("", [r.type, " is not managed by advisor ", subject_label(q)])
 } else := msg if {
 	has_scope(q, r.type, "consent_marketing")
-	msg := concat("", [r.type, " ", r.id, " has not consented to marketing"])
+	msg := concat("", [r.type, " has not consented to marketing"])
 } else := msg if {
 	has_scope(q, r.type, "branch")
-	msg := concat("", [r.type, " ", r.id, " is not in the subject's branch"])
+	msg := concat("", [r.type, " is not in the subject's branch"])
 } else := msg if {
-	msg := concat("", ["no rule permits this access to ", r.type, " ", r.id])
+	msg := concat("", ["no rule permits this access to ", r.type])
 }
 
 has_scope(q, rtype, scope) if {
