@@ -61,7 +61,9 @@ async def map_neo4j_errors(url: str = "Neo4j") -> AsyncIterator[None]:
 
 def _message(exc: BaseException) -> str:
     # One line: CLI errors are a single sentence.
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    # Server errors carry the server's text in .message; driver errors in str().
+    server = exc.message if isinstance(exc, neo4j_errors.Neo4jError) else None
+    message = server or str(exc) or type(exc).__name__
     return " ".join(str(message).split())
 
 
@@ -131,14 +133,19 @@ class Neo4jStore:
         self.database = database or None
         self.stats = StoreStats()
         auth = (user, password) if password else None
-        self._driver: AsyncDriver = AsyncGraphDatabase.driver(
-            url,
-            auth=auth,
-            max_connection_pool_size=pool_size,
-            connection_timeout=CONNECTION_TIMEOUT_S,
-            connection_acquisition_timeout=CONNECTION_TIMEOUT_S * 2,
-            max_transaction_retry_time=MAX_RETRY_TIME_S,
-        )
+        try:
+            self._driver: AsyncDriver = AsyncGraphDatabase.driver(
+                url,
+                auth=auth,
+                max_connection_pool_size=pool_size,
+                connection_timeout=CONNECTION_TIMEOUT_S,
+                connection_acquisition_timeout=CONNECTION_TIMEOUT_S * 2,
+                max_transaction_retry_time=MAX_RETRY_TIME_S,
+            )
+        except (neo4j_errors.ConfigurationError, ValueError) as exc:
+            raise GraphUnavailable(
+                f"C360_GRAPH_URL {url!r} is not a usable Neo4j URL: {_message(exc)}"
+            ) from exc
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         async with map_neo4j_errors(self.url), self._driver.session(database=self.database) as s:
@@ -157,8 +164,12 @@ class Neo4jStore:
             await self.write(statement)
 
     async def ping(self) -> None:
-        async with map_neo4j_errors(self.url):
-            await self._driver.verify_connectivity()
+        try:
+            async with map_neo4j_errors(self.url):
+                await self._driver.verify_connectivity()
+        except ValueError as exc:
+            # The driver's word for an address it cannot even resolve (bad port, bad host).
+            raise GraphUnavailable(f"{self.url} is unreachable: {_message(exc)}") from exc
 
     async def clear(self) -> None:
         # Batches keep each transaction's memory bounded on a large graph.

@@ -14,6 +14,7 @@ Conventions the data follows (other modules rely on them):
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -486,22 +487,51 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield chunk
 
 
+async def _write(
+    store: GraphStore,
+    upsert: Upsert,
+    rows: Iterable[Row],
+    advance: Callable[[int], object],
+    overlap: bool,
+) -> None:
+    """Batches of BATCH rows; with ``overlap`` the next batch is generated and serialised while
+    the graph still runs the previous one (two in flight: the graph and Python each get a core)."""
+    pending: list[tuple[asyncio.Task[int], int]] = []
+    try:
+        for chunk in _chunks(rows, BATCH):
+            pending.append((asyncio.create_task(upsert(store, chunk)), len(chunk)))
+            if len(pending) >= (2 if overlap else 1):
+                first, size = pending.pop(0)
+                await first
+                advance(size)
+        while pending:
+            first, size = pending.pop(0)
+            await first
+            advance(size)
+    finally:
+        for task, _ in pending:
+            task.cancel()
+        await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
+
+
 async def seed_demo(
     store: GraphStore, customers: int = 500, seed: int = 42, progress: bool = True
 ) -> dict[str, int]:
     """Write the demo book (``customers`` customers, deterministic for ``seed``) and return the
     node count per label as stored in the graph."""
     book = build_book(customers, seed)
-    phases: list[tuple[str, Upsert, Iterable[Row], int]] = [
-        ("products", upsert_products, book.products, len(book.products)),
-        ("advisors", upsert_advisors, book.branches_advisors, len(book.branches_advisors)),
-        ("customers", upsert_customers, book.customers, len(book.customers)),
-        ("households", upsert_households, book.households, len(book.households)),
-        ("accounts", upsert_accounts, book.accounts, len(book.accounts)),
-        ("joint holders", upsert_holdings, book.holdings, len(book.holdings)),
-        ("relations", link_related, book.related, len(book.related)),
-        ("interactions", upsert_interactions, book.interactions, len(book.interactions)),
-        ("transactions", upsert_transactions, transactions(book), book.transaction_count),
+    # (name, upsert, rows, total, overlap): overlapping batches is safe only where every node
+    # they MERGE besides their own keys already exists (transactions -> accounts, ...).
+    phases: list[tuple[str, Upsert, Iterable[Row], int, bool]] = [
+        ("products", upsert_products, book.products, len(book.products), False),
+        ("advisors", upsert_advisors, book.branches_advisors, len(book.branches_advisors), False),
+        ("customers", upsert_customers, book.customers, len(book.customers), False),
+        ("households", upsert_households, book.households, len(book.households), False),
+        ("accounts", upsert_accounts, book.accounts, len(book.accounts), False),
+        ("joint holders", upsert_holdings, book.holdings, len(book.holdings), False),
+        ("relations", link_related, book.related, len(book.related), False),
+        ("interactions", upsert_interactions, book.interactions, len(book.interactions), True),
+        ("transactions", upsert_transactions, transactions(book), book.transaction_count, True),
     ]
     with Progress(
         TextColumn("seeding {task.description:<14}"),
@@ -510,11 +540,9 @@ async def seed_demo(
         TimeElapsedColumn(),
         disable=not progress,
     ) as bar:
-        for name, upsert, rows, total in phases:
+        for name, upsert, rows, total, overlap in phases:
             task = bar.add_task(name, total=total)
-            for chunk in _chunks(rows, BATCH):
-                await upsert(store, chunk)
-                bar.update(task, advance=len(chunk))
+            await _write(store, upsert, rows, lambda n, t=task: bar.update(t, advance=n), overlap)
     return await label_counts(store)
 
 

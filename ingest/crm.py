@@ -49,21 +49,29 @@ Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
 
 @dataclass(frozen=True)
 class ImportKind:
-    """What one ``c360 import <kind>`` validates with, writes with, and requires as key columns."""
+    """What one ``c360 import <kind>`` validates with, writes with, and requires as key columns.
 
-    model: Any  # a pydantic model class with to_graph_row(); Any keeps pydantic's typing simple
+    ``model``: a pydantic model class whose instances have ``to_graph_row()``; ``keys``: the
+    columns every file must have (after mapping), default ``model.KEY_FIELDS`` or ``("id",)``."""
+
+    model: Any
     upsert: Upsert
-    keys: tuple[str, ...] = ("id",)
+    keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            object.__setattr__(self, "keys", tuple(getattr(self.model, "KEY_FIELDS", ("id",))))
 
 
-# The registry: add a kind with one entry (e.g. "social-accounts").
+# The registry: add a kind with one entry (e.g. "social-accounts"); key columns default to
+# the model's KEY_FIELDS.
 KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(CustomerRecord, upsert_customers),
     "accounts": ImportKind(AccountRecord, upsert_accounts),
-    "holdings": ImportKind(HoldingRecord, upsert_holdings, ("customerId", "accountId")),
+    "holdings": ImportKind(HoldingRecord, upsert_holdings),
     "households": ImportKind(HouseholdRecord, upsert_households),
-    "transactions": ImportKind(TransactionRecord, upsert_transactions, ("id", "accountId")),
-    "interactions": ImportKind(InteractionRecord, upsert_interactions, ("id", "customerId")),
+    "transactions": ImportKind(TransactionRecord, upsert_transactions),
+    "interactions": ImportKind(InteractionRecord, upsert_interactions),
     "advisors": ImportKind(AdvisorRecord, upsert_advisors),
 }
 

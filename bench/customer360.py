@@ -1,0 +1,248 @@
+"""Customer-360 query through the full HTTP stack vs the repository's raw Cypher, side by side.
+
+    python bench/customer360.py --quick          # ~500 customers, under a minute
+    python bench/customer360.py --customers 20000
+
+Seeds hub.demo into a private temp data dir, starts the hub (`c360 serve`) as a subprocess on
+a free loopback port, then for the same customers measures (a) POST /graphql with the full
+360 query (httpx AsyncClient) and (b) the same reads done by the repository functions
+directly, at concurrency 1 and 16. Prints p50/p99 latency and throughput for both and, last,
+``ratio=<graphql p50 / raw p50 at concurrency 16>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graph.connect import open_store  # noqa: E402
+from graph.repositories import customer360 as repo  # noqa: E402
+from graph.store import GraphStore  # noqa: E402
+from hub.demo import seed_demo  # noqa: E402
+from privacy.principal import issue_token  # noqa: E402
+from privacy.secrets import load_or_create_secret  # noqa: E402
+from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso  # noqa: E402
+
+QUERY = """
+query($id: ID!) {
+  customer(id: $id) {
+    id name gender birthDate idNumber phone email address occupation incomeBand riskProfile
+    createdAt consents { marketing dataSharing updatedAt }
+    accounts { id type product balance currency openedAt status role coOwners { id name } }
+    household { id name members { role customer { id name } } }
+    advisor { id name branch { id name city } }
+    relatedCustomers { kind customer { id name } }
+    transactions(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { id amount currency time channel kind accountId } } }
+    interactions(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { id kind channel time summary } } }
+    totalAssets segment ageBand lifecycleStage daysToNextBirthday churnRisk { score reasons }
+  }
+}
+"""
+
+Call = Callable[[str], Awaitable[None]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def raw_360(store: GraphStore, cid: str) -> dict[str, Any]:
+    """The reads the GraphQL resolvers make for one 360 view, in the same dependency order."""
+    now = datetime.now(UTC)
+    profile, accounts, household, advisor, related, activity, txs, ixs = await asyncio.gather(
+        repo.customers_by_id(store, [cid]),
+        repo.accounts_by_customer(store, [cid]),
+        repo.household_by_customer(store, [cid]),
+        repo.advisor_by_customer(store, [cid]),
+        repo.related_by_customer(store, [cid]),
+        repo.activity_by_customer(
+            store,
+            [cid],
+            flow_since=iso(now - timedelta(days=FLOW_WINDOW_DAYS)),
+            complaints_since=iso(now - timedelta(days=COMPLAINT_WINDOW_DAYS)),
+        ),
+        repo.transaction_pages(store, [cid], limit=21, after=None, time_from=None, time_to=None),
+        repo.interaction_pages(store, [cid], limit=21, after=None, kind=None),
+    )
+    others = {o for a in accounts.get(cid, []) for o in a["coOwnerIds"]}
+    others |= {r["customerId"] for r in related.get(cid, [])}
+    members: dict[str, Any] = {}
+    if cid in household:
+        members = await repo.households_by_id(store, [household[cid]["id"]])
+        others |= {m["customerId"] for h in members.values() for m in h["members"]}
+    names = await repo.customers_by_id(store, sorted(others)) if others else {}
+    return {
+        "profile": profile,
+        "advisor": advisor,
+        "activity": activity,
+        "tx": txs,
+        "ix": ixs,
+        "names": names,
+    }
+
+
+async def measure(call: Call, ids: list[str], concurrency: int) -> tuple[list[float], float]:
+    """Latencies (s) of one call per id, ``concurrency`` at a time, and the wall time."""
+    queue = list(ids)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while queue:
+            cid = queue.pop()
+            start = time.perf_counter()
+            await call(cid)
+            latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - start
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def wait_ready(client: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the hub exited with code {proc.returncode}; see its log")
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit("the hub did not become ready within 60 s")
+
+
+async def run(customers: int, requests: int, data_dir: Path) -> None:
+    store = await open_store(data_dir)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
+        await seed_demo(store, customers=customers, progress=True)
+        rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
+        all_ids = [r["id"] for r in rows]
+        rng = random.Random(7)
+        ids = [rng.choice(all_ids) for _ in range(requests)]
+
+        port = free_port()
+        env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
+        log = (data_dir / "hub.log").open("wb")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from hub.cli import main; main()",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        token = issue_token(
+            load_or_create_secret(data_dir, "jwt"),
+            "bench",
+            ["privacy_officer"],
+            purpose="service",
+        )
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            limits=limits,
+            timeout=60,
+        ) as client:
+            await wait_ready(client, proc)
+
+            async def graphql(cid: str) -> None:
+                response = await client.post(
+                    "/graphql", json={"query": QUERY, "variables": {"id": cid}}
+                )
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
+
+            async def raw(cid: str) -> None:
+                await raw_360(store, cid)
+
+            # Warm both paths (connections, query caches) before timing.
+            for cid in ids[:20]:
+                await graphql(cid)
+                await raw(cid)
+
+            results: dict[tuple[str, int], tuple[list[float], float]] = {}
+            for concurrency in (1, 16):
+                for name, call in (("graphql", graphql), ("raw", raw)):
+                    results[(name, concurrency)] = await measure(call, ids, concurrency)
+
+        print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
+        print(f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+        for (name, concurrency), (lat, wall) in results.items():
+            label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
+            print(
+                f"{label:<16}{concurrency:>5}{pct(lat, 0.5) * 1000:>10.2f}"
+                f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}"
+            )
+        g50 = statistics.median(results[("graphql", 16)][0])
+        r50 = statistics.median(results[("raw", 16)][0])
+        print(f"ratio={g50 / r50:.2f}")
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="~500 customers, under a minute")
+    parser.add_argument("--requests", type=int, default=None, help="360 queries per run")
+    args = parser.parse_args()
+    customers = 500 if args.quick else args.customers
+    requests = args.requests or (200 if args.quick else 1000)
+    # Short path: the embedded FalkorDB's unix socket must fit in 108 bytes.
+    data_dir = Path(tempfile.mkdtemp(prefix="c360b-", dir="/tmp"))
+    try:
+        asyncio.run(run(customers, requests, data_dir))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Import models: normalisation, row shapes for the repositories, and safe error reasons."""
+
+import pytest
+from pydantic import ValidationError
+
+from ingest.records import (
+    AccountRecord,
+    AdvisorRecord,
+    CustomerRecord,
+    HouseholdRecord,
+    InteractionRecord,
+    TransactionRecord,
+    validation_reasons,
+)
+
+ID = "11010519491231002X"
+
+
+def _reasons(model: type, data: dict) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    assert "input_value" not in str(info.value)  # pydantic hides the inputs
+    return validation_reasons(info.value)
+
+
+@pytest.mark.parametrize(("raw", "code"), [("男", "M"), ("女", "F"), ("male", "M"), ("f", "F")])
+def test_gender_aliases(raw: str, code: str) -> None:
+    assert CustomerRecord.model_validate({"id": "C1", "gender": raw}).gender == code
+
+
+def test_customer_row_has_only_given_fields() -> None:
+    record = CustomerRecord.model_validate(
+        {"id": " C1 ", "phone": "138 1234 5678", "email": "", "riskProfile": "aggressive",
+         "consentMarketing": "否", "advisorId": "ADV1", "createdAt": "2024-01-01 08:00"}
+    )  # fmt: skip
+    assert record.to_graph_row() == {
+        "id": "C1",
+        "props": {
+            "phone": "+8613812345678",
+            "riskProfile": "激进",
+            "createdAt": "2024-01-01T00:00:00Z",
+            "consentMarketing": False,
+        },
+        "advisorId": "ADV1",
+    }
+
+
+def test_id_and_birth_date_must_agree() -> None:
+    ok = CustomerRecord.model_validate({"id": "C1", "idNumber": ID, "birthDate": "1949/12/31"})
+    assert ok.birthDate == "1949-12-31"
+    reasons = _reasons(CustomerRecord, {"id": "C1", "idNumber": ID, "birthDate": "1950-01-01"})
+    assert reasons == ["birthDate: does not match the birth date in idNumber"]
+
+
+def test_reasons_name_fields_and_never_echo_values() -> None:
+    reasons = _reasons(
+        CustomerRecord,
+        {"id": "C1", "phone": "19999999", "idNumber": "110105194912310021", "email": "a@b"},
+    )
+    assert reasons == [
+        "idNumber: ID number check digit does not match (GB 11643)",
+        "phone: not a valid CN mobile or landline number",
+        "email: not a valid email address",
+    ]
+    assert not any(v in r for r in reasons for v in ("19999999", "110105194912310021", "a@b"))
+    assert _reasons(CustomerRecord, {"name": "x"}) == ["id: Field required"]
+
+
+def test_account_currency_default_only_with_balance() -> None:
+    row = AccountRecord.model_validate({"id": "A1", "balance": "¥1,200.50", "type": "loan"})
+    assert row.to_graph_row() == {
+        "id": "A1",
+        "props": {"type": "LOAN", "balance": 1200.5, "currency": "CNY"},
+    }
+    assert AccountRecord.model_validate({"id": "A1", "status": "closed"}).to_graph_row() == {
+        "id": "A1",
+        "props": {"status": "CLOSED"},
+    }
+
+
+def test_transaction_rules() -> None:
+    good = TransactionRecord.model_validate(
+        {"id": "T1", "accountId": "A1", "amount": "10", "time": "2025-01-01T00:00:00Z",
+         "kind": "fee"}
+    )  # fmt: skip
+    assert good.to_graph_row()["props"] == {
+        "amount": 10.0, "currency": "CNY", "time": "2025-01-01T00:00:00Z", "kind": "FEE"
+    }  # fmt: skip
+    reasons = _reasons(
+        TransactionRecord, {"id": "T1", "accountId": "A1", "amount": 0, "time": "x", "kind": "X"}
+    )
+    assert [r.split(":")[0] for r in reasons] == ["amount", "time", "kind"]
+
+
+def test_interaction_household_advisor_rows() -> None:
+    interaction = InteractionRecord.model_validate(
+        {"id": "I1", "customerId": "C1", "satisfaction": "4", "resolved": "是", "productCode": "P"}
+    )
+    assert interaction.to_graph_row() == {
+        "id": "I1", "customerId": "C1", "props": {"satisfaction": 4, "resolved": True},
+        "productCode": "P",
+    }  # fmt: skip
+    assert _reasons(InteractionRecord, {"id": "I1", "customerId": "C1", "satisfaction": 6}) == [
+        "satisfaction: Input should be less than or equal to 5"
+    ]
+    household = HouseholdRecord.model_validate({"id": "H1", "customerId": "C1"})
+    assert household.to_graph_row() == {
+        "id": "H1",
+        "props": {},
+        "customerId": "C1",
+        "role": "MEMBER",
+    }
+    advisor = AdvisorRecord.model_validate({"id": "A", "branchId": "B", "branchCity": "北京市"})
+    assert advisor.to_graph_row() == {
+        "id": "A", "props": {}, "branchId": "B", "branch": {"city": "北京市"}
+    }  # fmt: skip
