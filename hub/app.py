@@ -28,9 +28,12 @@ from graph.store import GraphStore
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.settings import Settings
+from ingest.social.terms import TermMatcher
+from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.principal import AuthError, TokenVerifier
 from resolvers.context import RequestContext
 from schema.root import build_schema
+from sentiment.scorer import ScorerConfig
 
 log = logging.getLogger("c360.hub")
 
@@ -183,6 +186,17 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> Starle
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", GraphQLEndpoint(settings, holder), methods=["GET", "POST"]),
+        webhook_route(
+            PostsWebhook(
+                settings.webhook_secret,
+                scorer_config=ScorerConfig(
+                    settings.sentiment_model,
+                    settings.sentiment_positive,
+                    settings.sentiment_negative,
+                ),
+                matcher=TermMatcher.load(settings.terms),
+            )
+        ),
     ]
     app = Starlette(
         routes=routes,

@@ -39,6 +39,7 @@ from ingest.records import (
     TransactionRecord,
     validation_reasons,
 )
+from ingest.social.accounts import SocialAccountLink, link_accounts
 
 # How many JSONL records to look at for the key columns before refusing a file.
 _KEY_SCAN = 100
@@ -73,6 +74,7 @@ KINDS: dict[str, ImportKind] = {
     "transactions": ImportKind(TransactionRecord, upsert_transactions),
     "interactions": ImportKind(InteractionRecord, upsert_interactions),
     "advisors": ImportKind(AdvisorRecord, upsert_advisors),
+    "social-accounts": ImportKind(SocialAccountLink, link_accounts),
 }
 
 

@@ -6,6 +6,7 @@ A new domain adds its classes to QUERIES / MUTATIONS; nothing else changes.
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
 from hub.settings import Settings
@@ -28,7 +29,14 @@ def build_schema(
     return strawberry.Schema(
         query=query,
         mutation=mutation,
-        extensions=[*limit_extensions(settings), *(extensions or []), ErrorCodes],
+        extensions=[
+            # First in, last out: it sees the final result, errors of later extensions included.
+            ErrorCodes,
+            # Repeated operations skip parsing (a module-level LRU shared across requests).
+            lambda: ParserCache(maxsize=256),
+            *limit_extensions(settings),
+            *(extensions or []),
+        ],
     )
 
 

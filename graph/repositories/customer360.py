@@ -175,15 +175,16 @@ async def transaction_pages(
     rows = await store.read(
         """
         UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
         CALL {
-            WITH id
-            MATCH (:Customer {id: id})-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+            WITH c
+            MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
             WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
             RETURN count(DISTINCT t) AS total
         }
         CALL {
-            WITH id
-            MATCH (:Customer {id: id})-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+            WITH c
+            MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
             WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
               AND ($afterTime IS NULL OR t.time < $afterTime
                    OR (t.time = $afterTime AND t.id < $afterId))
@@ -209,15 +210,16 @@ async def interaction_pages(
     rows = await store.read(
         """
         UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
         CALL {
-            WITH id
-            MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
+            WITH c
+            MATCH (c)-[:HAD]->(i:Interaction)
             WHERE ($kind IS NULL OR i.kind = $kind)
             RETURN count(i) AS total
         }
         CALL {
-            WITH id
-            MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
+            WITH c
+            MATCH (c)-[:HAD]->(i:Interaction)
             WHERE ($kind IS NULL OR i.kind = $kind)
               AND ($afterTime IS NULL OR i.time < $afterTime
                    OR (i.time = $afterTime AND i.id < $afterId))

@@ -27,6 +27,7 @@ HELP = {
     "transactions": "Transactions: id, accountId, amount, currency, time, channel, kind.",
     "interactions": "Interactions: id, customerId, channel, kind, time, summary, satisfaction.",
     "advisors": "Advisors and branches: id, name, phone, email, title, branchId, branchName.",
+    "social-accounts": "Confirmed social handles: customerId, platform, handle.",
 }
 
 FileArg = Annotated[

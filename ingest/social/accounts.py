@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, field_validator
 from rapidfuzz import fuzz, utils
 
 from graph.repositories import social as repo
@@ -25,6 +26,41 @@ def parse_link(data: dict[str, Any]) -> Row:
         raise ValueError(f"unknown platform {row['platform']!r}; use one of {', '.join(PLATFORMS)}")
     row["handle"] = row["handle"].removeprefix("@")
     return row
+
+
+class SocialAccountLink(BaseModel):
+    """One row of `c360 import social-accounts`: a handle a customer confirmed as theirs."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = LINK_FIELDS
+
+    customerId: str
+    platform: str
+    handle: str
+
+    @field_validator("customerId", "handle")
+    @classmethod
+    def _given(cls, value: str) -> str:
+        value = value.removeprefix("@").strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        name = value.lower()
+        if name not in PLATFORMS:
+            raise ValueError(f"must be one of {', '.join(PLATFORMS)}")
+        return name
+
+    def to_graph_row(self) -> Row:
+        return {"customerId": self.customerId, "platform": self.platform, "handle": self.handle}
+
+
+async def link_accounts(store: GraphStore, rows: list[Row]) -> int:
+    """Link handles to existing customers (rows naming an unknown customer link nothing)."""
+    return len(await repo.link_social_accounts(store, rows))
 
 
 @dataclass(frozen=True)
@@ -68,4 +104,12 @@ async def link_candidates(store: GraphStore, customer_id: str, limit: int = 5) -
     return rank_candidates(data["name"], data["accounts"], limit)
 
 
-__all__ = ["LINK_FIELDS", "Candidate", "link_candidates", "parse_link", "rank_candidates"]
+__all__ = [
+    "LINK_FIELDS",
+    "Candidate",
+    "SocialAccountLink",
+    "link_accounts",
+    "link_candidates",
+    "parse_link",
+    "rank_candidates",
+]

@@ -226,16 +226,14 @@ async def run_batches(
         async for batch, marker in batches:
             prepared = await pipeline.prepare(batch)
             if pending is not None:
-                await finish(pending)
-                pending = None
+                job, pending = pending, None
+                await finish(job)
             pending = (asyncio.create_task(pipeline.write(prepared)), prepared, marker)
+    finally:
+        # Also when the source fails: the write in flight completes and is checkpointed, so
+        # what was stored before the error is kept and not fetched again.
         if pending is not None:
             await finish(pending)
-            pending = None
-    finally:
-        if pending is not None:
-            # Let an in-flight write finish so what it stored is not half-reported.
-            await asyncio.gather(pending[0], return_exceptions=True)
     return totals
 
 

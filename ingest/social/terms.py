@@ -1,11 +1,11 @@
 """Brand, product and keyword tagging from a TOML terms file.
 
     [brands]
-    招商银行 = ["招行", "CMB"]
+    "招商银行" = ["招行", "CMB"]
     [products]
     CC-GOLD = ["金卡", "gold card"]
     [keywords]
-    投诉 = []
+    "投诉" = []
 
 Each name matches itself and its aliases as substrings (Chinese needs no spaces); Latin
 aliases match case-insensitively and not inside a longer Latin word. One compiled alternation

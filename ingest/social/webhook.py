@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -57,9 +57,18 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
     return posts, errors
 
 
+async def app_store(request: Request) -> GraphStore | None:
+    """The hub's store: ``app.state.graph`` (hub.app's GraphHolder) or ``app.state.store``."""
+    holder = getattr(request.app.state, "graph", None)
+    if holder is not None:
+        store: GraphStore | None = await holder.get()
+        return store
+    return getattr(request.app.state, "store", None)
+
+
 class PostsWebhook:
     """The endpoint; its scorer and term matcher are built on first use, the store is the
-    app's own (``request.app.state.store`` unless ``get_store`` says otherwise)."""
+    app's own (see :func:`app_store`) unless ``get_store`` says otherwise."""
 
     def __init__(
         self,
@@ -68,13 +77,13 @@ class PostsWebhook:
         scorer_config: ScorerConfig | None = None,
         matcher: TermMatcher | None = None,
         default_platform: str = "forum",
-        get_store: Callable[[Request], GraphStore] | None = None,
+        get_store: Callable[[Request], Awaitable[GraphStore | None]] | None = None,
     ) -> None:
         self.secret = secret
         self.scorer_config = scorer_config or ScorerConfig()
         self.matcher = matcher
         self.default_platform = default_platform
-        self.get_store = get_store or (lambda request: request.app.state.store)
+        self.get_store = get_store or app_store
         self._scorer: BatchScorer | None = None
 
     def _pipeline(self, store: GraphStore) -> PostPipeline:
@@ -85,7 +94,7 @@ class PostsWebhook:
             self.matcher = TermMatcher.default()
         return PostPipeline(store, self._scorer, self.matcher)
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> JSONResponse:
         if not self.secret:
             return JSONResponse({"error": "webhook disabled: set C360_WEBHOOK_SECRET"}, 503)
         body = await request.body()
@@ -94,19 +103,23 @@ class PostsWebhook:
         posts, errors = parse_items(body, self.default_platform)
         if errors:
             return JSONResponse({"error": "invalid posts; nothing stored", "items": errors}, 400)
-        prepared, _stored = await self._pipeline(self.get_store(request)).ingest(posts)
+        store = await self.get_store(request)
+        if store is None:
+            return JSONResponse({"error": "the graph is unavailable; retry later"}, 503)
+        prepared, _stored = await self._pipeline(store).ingest(posts)
         return JSONResponse(
             {"accepted": prepared.received - prepared.duplicates, "duplicates": prepared.duplicates}
         )
 
 
 def webhook_route(webhook: PostsWebhook, path: str = "/ingest/posts") -> Route:
-    return Route(path, webhook, methods=["POST"])
+    return Route(path, webhook.handle, methods=["POST"])
 
 
 __all__ = [
     "SIGNATURE_HEADER",
     "PostsWebhook",
+    "app_store",
     "parse_items",
     "sign",
     "signature_ok",

@@ -70,16 +70,14 @@ def test_lifecycle_stages() -> None:
     assert lifecycle_stage(NOW - timedelta(days=10), Activity(), [], NOW) is LifecycleStage.NEW
     assert lifecycle_stage(old_customer, recent, ["ACTIVE"], NOW) is LifecycleStage.LOYAL
     assert (
-        lifecycle_stage(NOW - timedelta(days=400), recent, ["ACTIVE"], NOW)
-        is LifecycleStage.ACTIVE
+        lifecycle_stage(NOW - timedelta(days=400), recent, ["ACTIVE"], NOW) is LifecycleStage.ACTIVE
     )
     dormant = Activity(last_interaction_at=ago(200))
     assert lifecycle_stage(old_customer, dormant, ["ACTIVE"], NOW) is LifecycleStage.DORMANT
     gone = Activity(last_transaction_at=ago(400))
     assert lifecycle_stage(old_customer, gone, ["ACTIVE"], NOW) is LifecycleStage.CHURNED
     assert (
-        lifecycle_stage(old_customer, recent, ["CLOSED", "closed"], NOW)
-        is LifecycleStage.CHURNED
+        lifecycle_stage(old_customer, recent, ["CLOSED", "closed"], NOW) is LifecycleStage.CHURNED
     )
     assert lifecycle_stage(old_customer, Activity(), [], NOW) is LifecycleStage.CHURNED
 

@@ -41,7 +41,7 @@ async def test_two_pages_then_since_id(store: GraphStore, cli_env, fake_x) -> No
     result = await invoke(ARGS, env_for(cli_env, base))
     assert result.exit_code == 0, result.output
     assert await post_ids(store) == list(range(1, N + 1))
-    assert [q.get("pagination_token") for q in state.requests] == [None, ["p10"]]
+    assert [q.get("next_token") for q in state.requests] == [None, ["p10"]]
     assert state.requests[0]["tweet.fields"][0].split(",") == [
         "created_at",
         "lang",
@@ -54,7 +54,7 @@ async def test_two_pages_then_since_id(store: GraphStore, cli_env, fake_x) -> No
         await store.read(
             "MATCH (a:SocialAccount)-[:POSTED]->(p:Post {postId: '5'}) "
             "RETURN a.handle AS h, a.followers AS f, p.brands AS b, p.products AS pr, "
-            "p.sentimentLabel AS l, p.likes AS likes, p.createdAt AS t"
+            "p.sentimentModel AS l, p.likes AS likes, p.createdAt AS t"
         )
     )[0]
     assert row == {
@@ -62,7 +62,7 @@ async def test_two_pages_then_since_id(store: GraphStore, cli_env, fake_x) -> No
         "f": 100,
         "b": ["招商银行"],
         "pr": ["CREDIT-CARD"],
-        "l": "POSITIVE",
+        "l": "snownlp-0.12.3",
         "likes": 3,
         "t": "2025-03-05T08:00:00Z",
     }
@@ -97,7 +97,7 @@ async def test_server_error_keeps_stored_pages(store: GraphStore, cli_env, fake_
     state.requests.clear()
     resumed = await invoke(ARGS, env_for(cli_env, base))
     assert resumed.exit_code == 0, resumed.output
-    assert state.requests[0]["pagination_token"] == ["p10"]  # resumes at the failed page
+    assert state.requests[0]["next_token"] == ["p10"]  # resumes at the failed page
     assert await post_ids(store) == list(range(1, N + 1))
     saved = json.loads((Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "x.json").read_text())
     assert saved["query:招行"] == {"since_id": str(N)}

@@ -2,8 +2,9 @@
 
 Serves ``GET /2/tweets/search/recent`` on 127.0.0.1 with the real response shapes: ``data``,
 ``includes.users``, ``meta{newest_id, oldest_id, result_count, next_token}``, ``errors``.
-Honours ``since_id``, ``max_results`` and ``pagination_token``; can be told to answer a given
-request with a 429 (``x-rate-limit-reset`` one second ahead) or any other error status.
+Honours ``since_id``, ``max_results`` and ``next_token``/``pagination_token``; can be told
+to answer a given request with a 429 (``x-rate-limit-reset`` one second ahead) or any other
+error status.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         since = int(query.get("since_id", ["0"])[0])
         size = int(query.get("max_results", ["10"])[0])
-        offset = int(query.get("pagination_token", ["p0"])[0].removeprefix("p"))
+        # Search endpoints page with next_token; others with pagination_token.
+        token = query.get("next_token") or query.get("pagination_token") or ["p0"]
+        offset = int(token[0].removeprefix("p"))
         matching = sorted(
             (t for t in self.state.tweets if int(t["id"]) > since), key=lambda t: -int(t["id"])
         )

@@ -1,0 +1,64 @@
+"""`c360 token` and the `serve --demo` banner."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+from hub.cli.serve import banner
+from hub.cli.token import parse_ttl
+from hub.settings import Settings
+from privacy.principal import TokenVerifier
+
+
+def test_parse_ttl() -> None:
+    assert parse_ttl("8h") == timedelta(hours=8)
+    assert parse_ttl("1h30m") == timedelta(minutes=90)
+    assert parse_ttl("2d") == timedelta(days=2)
+    for bad in ("", "8", "h", "8x", "0m", "8h junk"):
+        with pytest.raises(ValueError):
+            parse_ttl(bad)
+
+
+def test_token_command_prints_a_verifiable_token(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI reads its settings from the environment, as in production.
+    monkeypatch.setenv("C360_DATA_DIR", str(data_dir))
+    args = [
+        "token",
+        "--sub",
+        "rm1",
+        "--role",
+        "advisor",
+        "--role",
+        "auditor",
+        "--purpose",
+        "service",
+        "--purpose",
+        "risk",
+        "--branch",
+        "BJ01",
+        "--ttl",
+        "1h",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    principal = verifier.authenticate({"authorization": f"Bearer {token}", "x-purpose": "risk"})
+    assert principal.subject == "rm1" and principal.roles == ("advisor", "auditor")
+    assert principal.purpose == "risk" and principal.branch == "BJ01"
+    bad = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a", "--purpose", "fun"])
+    assert bad.exit_code == 2 and "unknown purpose" in bad.output
+
+
+def test_serve_banner_has_url_token_and_curl() -> None:
+    text = banner(Settings(), "TOKEN123")
+    assert "http://127.0.0.1:8000/graphql" in text
+    assert "TOKEN123" in text
+    assert text.splitlines()[-1].startswith("curl -s http://127.0.0.1:8000/graphql")

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from graph.repositories import social as repo
+from graph.store import GraphStore
+from sentiment.trends import from_rows
+from tests.social.conftest import invoke
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
+
+
+async def test_jsonl_labels_dedupe_dead_letters(store: GraphStore, cli_env, tmp_path: Path) -> None:
+    posts = tmp_path / "weibo.jsonl"
+    shutil.copy(EXAMPLES / "posts.jsonl", posts)
+    env = cli_env | {"C360_TERMS": str(EXAMPLES / "terms.toml")}
+    result = await invoke(["ingest", "posts", str(posts), "--platform", "weibo"], env)
+    assert result.exit_code == 0, result.output
+    assert "2 line(s) rejected" in result.output
+
+    rows = await store.read(
+        "MATCH (p:Post) RETURN p.postId AS id, p.sentimentLabel AS label, "
+        "p.sentimentScore AS score, p.duplicateOf AS dup, p.isRepost AS repost, "
+        "p.likes AS likes, p.brands AS brands, p.keywords AS kw, p.createdAt AS t"
+    )
+    by_id = {r["id"]: r for r in rows}
+    assert sorted(by_id) == ["w1", "w2", "w3", "w4"]  # w2 twice -> one post
+    assert by_id["w1"]["label"] == "POSITIVE"
+    assert by_id["w1"]["t"] == "2025-03-01T01:00:00Z"
+    assert by_id["w2"]["label"] == "NEGATIVE"
+    assert by_id["w2"]["likes"] == 41  # the later copy's fresher metrics
+    assert by_id["w2"]["kw"] == ["闪退", "投诉"]
+    assert by_id["w3"]["label"] == "UNSUPPORTED" and by_id["w3"]["score"] is None
+    assert by_id["w3"]["brands"] == ["招商银行"]  # "CMB", case-insensitive
+    assert by_id["w4"]["dup"] == "weibo:w2" and by_id["w4"]["repost"] is True
+
+    dead = [json.loads(line) for line in (tmp_path / "weibo.dead.jsonl").read_text().splitlines()]
+    assert [d["line"] for d in dead] == [6, 7]
+    assert "not valid JSON" in dead[0]["reasons"][0]
+    assert dead[1]["reasons"][0].startswith("text:")
+
+    total, page = await repo.search_mentions(store, {"brand": "招商银行"}, 0, 10)
+    assert total == 4 and [p["postId"] for p in page] == ["w3", "w4", "w2", "w1"]
+    total, _ = await repo.search_mentions(
+        store, {"brand": "招商银行", "includeReposts": False}, 0, 10
+    )
+    assert total == 3
+    total, _ = await repo.search_mentions(store, {"label": "NEGATIVE", "platform": "weibo"}, 0, 10)
+    assert total == 2
+
+    days = from_rows(await repo.trend_rows(store, {"brand": "招商银行"}, 10), "DAY")
+    assert [(b.start[:10], b.count, b.positive, b.negative) for b in days] == [
+        ("2025-03-01", 2, 1, 1),
+        ("2025-03-02", 2, 0, 1),
+    ]
+
+    again = await invoke(["ingest", "posts", str(posts), "--platform", "weibo"], env)
+    assert again.exit_code == 0, again.output
+    assert len(await store.read("MATCH (p:Post) RETURN p.postId AS id")) == 4
