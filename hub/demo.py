@@ -9,12 +9,15 @@ Conventions the data follows (other modules rely on them):
 - ``Account.product`` is a Product ``code`` from the catalogue;
 - RELATED_TO{kind} says what the *target* is to the source: (a)-[SPOUSE]->(b) b is a's spouse,
   (child)-[PARENT]->(head), (head)-[CHILD]->(child), (borrower)-[GUARANTOR]->(guarantor);
-- times are ISO-8601 UTC strings before ``AS_OF``; no wall clock is read.
+- times are ISO-8601 UTC strings before ``AS_OF``: the day the book is generated (or
+  ``C360_DEMO_AS_OF``, an ISO date, for a book that is the same on every day), so lifecycle
+  and churn figures look live rather than everyone "churned" a year after a fixed date.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +36,16 @@ from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from ingest.validators import cn_id_checksum
 
-AS_OF = datetime(2025, 6, 30, 16, 0, tzinfo=UTC)
+
+def _as_of() -> datetime:
+    fixed = os.environ.get("C360_DEMO_AS_OF")
+    day = date.fromisoformat(fixed) if fixed else datetime.now(UTC).date()
+    # A few days back, so a book seeded today has nothing "in the future" and
+    # "days since the last transaction" starts out small but non-zero.
+    return datetime(day.year, day.month, day.day, 16, 0, tzinfo=UTC) - timedelta(days=2)
+
+
+AS_OF = _as_of()
 BATCH = 2000
 
 # city, short code, weight, [(district, 6-digit administrative division code)]
