@@ -4,25 +4,6 @@ from __future__ import annotations
 
 from graph.store import GraphStore, Row
 
-# Customer properties stored as-is (times as ISO-8601 UTC strings, dates as YYYY-MM-DD).
-CUSTOMER_PROPS = (
-    "name",
-    "gender",
-    "birthDate",
-    "idNumber",
-    "phone",
-    "email",
-    "address",
-    "occupation",
-    "incomeBand",
-    "riskProfile",
-    "createdAt",
-    "consentMarketing",
-    "consentDataSharing",
-    "consentUpdatedAt",
-    "updatedAt",
-)
-
 
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {...}, advisorId?}. Idempotent; a changed advisor replaces the old."""

@@ -42,6 +42,8 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
 
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept."""
+    # FOREACH, not a writing CALL {} subquery: FalkorDB runs the latter for the first UNWIND
+    # row only, which dropped the links of every later row of a batch.
     result = await store.write(
         """
         UNWIND $rows AS r
@@ -49,28 +51,19 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         SET p += r.props
         SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt)
         WITH p, r
-        CALL {
-            WITH p, r
-            WITH p, r WHERE r.author IS NOT NULL
+        FOREACH (_ IN CASE WHEN r.author IS NULL THEN [] ELSE [1] END |
             MERGE (a:SocialAccount {platform: r.platform, handle: r.author.handle})
             SET a += r.author.props
             MERGE (a)-[:POSTED]->(p)
-            RETURN count(*) AS posted
-        }
-        CALL {
-            WITH p, r
-            UNWIND r.brands AS name
+        )
+        FOREACH (name IN coalesce(r.brands, []) |
             MERGE (b:Brand {name: name})
             MERGE (p)-[:MENTIONS]->(b)
-            RETURN count(*) AS brands
-        }
-        CALL {
-            WITH p, r
-            UNWIND r.products AS code
+        )
+        FOREACH (code IN coalesce(r.products, []) |
             MERGE (x:Product {code: code})
             MERGE (p)-[:MENTIONS]->(x)
-            RETURN count(*) AS products
-        }
+        )
         RETURN count(p) AS n
         """,
         {"rows": rows},
@@ -294,9 +287,52 @@ async def accounts_of_customers(store: GraphStore, customer_ids: list[str]) -> d
     return {cid: found.get(cid, []) for cid in customer_ids}
 
 
+async def accounts_by_key(store: GraphStore, keys: list[Row]) -> dict[tuple[str, str], Row]:
+    """keys: {platform, handle} -> {platform, handle, name, followers, customerIds} of those
+    stored, in one round trip (customerIds: the customers who confirmed the handle)."""
+    rows = await store.read(
+        """
+        UNWIND $keys AS k
+        MATCH (a:SocialAccount {platform: k.platform, handle: k.handle})
+        RETURN a.platform AS platform, a.handle AS handle, a.name AS name,
+               a.followers AS followers,
+               [(a)<-[:HAS_SOCIAL]-(c:Customer) | c.id] AS customerIds
+        """,
+        {"keys": keys},
+    )
+    return {(r["platform"], r["handle"]): r for r in rows}
+
+
+async def top_posts_in_ranges(
+    store: GraphStore, filters: dict[str, Any] | None, ranges: list[Row], limit: int
+) -> dict[str, list[Row]]:
+    """ranges: {start, since, until} (ISO strings, ``until`` exclusive) -> start -> the matching
+    posts of that range with the most engagement, all ranges in one round trip. The
+    filters' own from/to are ignored: each range is the window."""
+    params = filter_params(filters) | {"from": None, "to": None, "ranges": ranges}
+    params["limit"] = limit
+    rows = await store.read(
+        """
+        UNWIND $ranges AS rg
+        MATCH (p:Post)
+        WHERE p.createdAt >= rg.since AND p.createdAt < rg.until AND """
+        + _FILTER
+        + """
+        WITH rg, p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
+        ORDER BY e DESC, p.createdAt DESC, p.postId
+        WITH rg, collect(p {.*}) AS ps
+        RETURN rg.start AS start, ps[0..$limit] AS posts
+        """,
+        params,
+    )
+    found = {r["start"]: list(r["posts"] or []) for r in rows}
+    return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
+
+
 __all__ = [
     "BUCKET_WIDTH",
     "FILTER_KEYS",
+    "accounts_by_key",
     "accounts_of_customers",
     "customer_posts",
     "customer_sentiment",
@@ -308,6 +344,7 @@ __all__ = [
     "search_mentions",
     "top_authors",
     "top_posts",
+    "top_posts_in_ranges",
     "trend_rows",
     "upsert_posts",
 ]

@@ -44,12 +44,7 @@ BACKENDS = {
 
 
 # Backend bugs the repositories still trip over: test id -> why. strict, so a fix shows up.
-KNOWN_BUGS = {
-    "test_upsert_posts_links_every_row_of_a_batch[falkordb]": (
-        "FalkorDB runs a writing CALL {} subquery for the first UNWIND row only; "
-        "graph/repositories/social.py upsert_posts needs FOREACH instead"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
