@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_aliases: int = 30
     max_page_size: int = 100
+    # Customers a search decides access for (all of them, so totals count only visible rows).
+    search_candidate_cap: int = 20_000
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 15.0
 

@@ -11,6 +11,7 @@ from graph.store import GraphStore
 from hub.settings import Settings
 from privacy.types import Principal
 from resolvers.loaders import Loaders
+from resolvers.privacy import PrivacyServices, RequestPrivacy
 
 
 @dataclass
@@ -23,6 +24,8 @@ class RequestContext:
     principal: Principal | None
     request_id: str
     graph_error: str = "the graph is not connected"
+    # None only for the bench-only plain app (create_app(privacy=False)).
+    privacy_services: PrivacyServices | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -34,6 +37,16 @@ class RequestContext:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.store, self.now)
+
+    @cached_property
+    def privacy(self) -> RequestPrivacy | None:
+        if self.privacy_services is None:
+            return None
+        return RequestPrivacy(
+            self.privacy_services,
+            self.principal,
+            lambda ids: self.loaders.customer.load_many(ids),
+        )
 
 
 __all__ = ["RequestContext"]

@@ -1,6 +1,6 @@
 """Per-request DataLoaders: every customer-keyed read is batched into one round trip per
 loader and tick, whatever the list sizes. All customer loading goes through here, so a
-per-(request, customer) policy decision can later be batched in one place."""
+per-(request, customer) policy decision is batched in one place (resolvers.privacy)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from graph.repositories import customer360 as repo
+from graph.repositories.access import customers_with_access
 from graph.repositories.customer360 import Page
 from graph.store import GraphStore, Row
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso
@@ -82,8 +83,9 @@ class Loaders:
         def none() -> None:
             return None
 
+        # Rows carry the policy attributes, so a decision needs no round trip of its own.
         self.customer: DataLoader[str, Row | None] = _by_id(
-            lambda ids: repo.customers_by_id(store, ids), none
+            lambda ids: customers_with_access(store, ids), none
         )
         self.accounts: DataLoader[str, list[Row]] = _by_id(
             lambda ids: repo.accounts_by_customer(store, ids), list

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import strawberry
 
-from graph.repositories.customer360 import search_customer_ids
-from resolvers.errors import NotFound
+from graph.repositories.access import search_candidates
+from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
-from resolvers.search import customer_filter
+from resolvers.search import CustomerOrder as _CustomerOrder
+from resolvers.search import customer_filter, order_rows, visible_matches
 from schema.enums import Segment
 from schema.pagination import Connection, connection
-from schema.types import Ctx, Customer, Household, load_customers
+from schema.types import Ctx, Customer, Household, load_customer, load_customers
 
 CustomerConnection = Connection[Customer]
+CustomerOrder = strawberry.enum(_CustomerOrder, name="CustomerOrder")
 
 
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="one customer's 360 view; unknown id: null + NOT_FOUND")
     async def customer(self, info: Ctx, id: strawberry.ID) -> Customer | None:
-        row = await info.context.loaders.customer.load(str(id))
-        if row is None:
+        customer = await load_customer(info, str(id))
+        if customer is None:
             raise NotFound("no customer with this id", id=str(id))
-        return Customer.from_row(row)
+        return customer
 
     @strawberry.field(
-        description="search: name contains, exact id, or exact phone number; ordered by id"
+        description="search: name contains, exact id, or exact phone number. Only customers "
+        "you may see are listed and counted; a name or phone search only matches customers "
+        "whose name or phone you see unmasked; segment needs amounts revealed or banded"
     )
     async def customers(
         self,
@@ -34,6 +38,7 @@ class CustomerQuery:
         segment: Segment | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: CustomerOrder = _CustomerOrder.ID,
     ) -> CustomerConnection:
         settings = info.context.settings
         limit = check_first(first, settings.max_page_size)
@@ -44,20 +49,38 @@ class CustomerQuery:
             high=settings.segment_high_assets,
             middle=settings.segment_middle_assets,
         )
-        total, ids = await search_customer_ids(
+        order = _CustomerOrder(order_by)
+        candidates = await search_candidates(
             info.context.store,
             text=wanted.text,
             phone=wanted.phone,
             min_assets=wanted.min_assets,
             max_assets=wanted.max_assets,
-            after=cursor[0] if cursor else None,
-            limit=limit + 1,
+            with_assets=order == _CustomerOrder.TOTAL_ASSETS
+            or wanted.min_assets is not None
+            or wanted.max_assets is not None,
+            cap=settings.search_candidate_cap,
         )
-        page = await load_customers(info, ids[:limit])
+        privacy = info.context.privacy
+        decisions = None
+        if privacy is not None:
+            decisions = await privacy.decide_candidates(candidates)
+        rows = order_rows(visible_matches(candidates, decisions, wanted), decisions, order)
+        start = 0
+        if cursor is not None:
+            ids = [r["id"] for r in rows]
+            if order == _CustomerOrder.ID:
+                start = next((i for i, cid in enumerate(ids) if cid > cursor[0]), len(ids))
+            elif cursor[0] in ids:
+                start = ids.index(cursor[0]) + 1
+            else:
+                raise BadUserInput("after is not a cursor of this listing", field="after")
+        window = [r["id"] for r in rows[start : start + limit]]
+        page = await load_customers(info, window)
         return connection(
             [(c, encode_cursor(c.customer_id)) for c in page],
-            has_next=len(ids) > limit,
-            total=total,
+            has_next=len(rows) > start + limit,
+            total=len(rows),
         )
 
     @strawberry.field(description="a household and its members; unknown id: null + NOT_FOUND")

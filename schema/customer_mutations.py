@@ -7,27 +7,34 @@ import strawberry
 from resolvers import mutations
 from resolvers.analytics import iso
 from schema.inputs import CustomerInput, InteractionInput, record_data
-from schema.types import Ctx, Customer, Interaction
+from schema.types import Ctx, Customer, Interaction, load_customer
 
 
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation(description="create or update a customer (only given fields change)")
     async def upsert_customer(self, info: Ctx, input: CustomerInput) -> Customer:
+        data = record_data(input)
+        privacy = info.context.privacy
+        if privacy is not None:
+            await privacy.require_write(str(data.get("id", "")), data)
         customer_id = await mutations.upsert_customer(
-            info.context.store, record_data(input), iso(info.context.now)
+            info.context.store, data, iso(info.context.now)
         )
-        loaders = info.context.loaders
-        loaders.forget_customer(customer_id)
-        row = await loaders.customer.load(customer_id)
-        assert row is not None  # just written
-        return Customer.from_row(row)
+        info.context.loaders.forget_customer(customer_id)
+        if privacy is not None:
+            privacy.forget(customer_id)
+        customer = await load_customer(info, customer_id)
+        assert customer is not None  # just written
+        return customer
 
     @strawberry.mutation(description="record a call, chat, complaint... for a customer")
     async def log_interaction(self, info: Ctx, input: InteractionInput) -> Interaction:
-        row = await mutations.log_interaction(
-            info.context.store, record_data(input), iso(info.context.now)
-        )
+        data = record_data(input)
+        privacy = info.context.privacy
+        if privacy is not None:
+            await privacy.require(str(data.get("customerId", "")))
+        row = await mutations.log_interaction(info.context.store, data, iso(info.context.now))
         return Interaction.from_row(row["customerId"], row)
 
 

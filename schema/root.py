@@ -14,9 +14,10 @@ from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.social import SocialMutation, SocialQuery
 
-QUERIES: tuple[type, ...] = (CustomerQuery,)
-MUTATIONS: tuple[type, ...] = (CustomerMutation,)
+QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery)
+MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation)
 
 
 def build_schema(

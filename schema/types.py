@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.store import Row
+from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
 from resolvers.context import RequestContext
@@ -21,7 +22,14 @@ from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
 from schema.directives import sensitive
 from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
+from schema.extensions.masking import derived, masked_names
 from schema.pagination import Connection, connection
+from schema.social import (
+    PostConnection,
+    SentimentSummary,
+    customer_mentions,
+    customer_sentiment_summary,
+)
 
 Ctx = Info[RequestContext, None]
 
@@ -60,8 +68,11 @@ class Advisor:
 
 @strawberry.type
 class ChurnRisk:
+    customer_id: strawberry.Private[str]
     score: float = strawberry.field(description="0 (no sign) .. 1 (very likely to leave)")
-    reasons: list[str]
+    reasons: list[str] | None = derived(
+        K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
+    )
 
 
 @strawberry.type
@@ -240,9 +251,14 @@ class Customer:
             ),
         )
 
-    @strawberry.field(description="fields masked for this request (filled by the privacy layer)")
-    def masked_fields(self) -> list[str]:
-        return []
+    @strawberry.field(description="this customer's personal fields you see masked or not at all")
+    def masked_fields(self, info: Ctx) -> list[str]:
+        privacy = info.context.privacy
+        if privacy is None:
+            return []
+        return masked_names(
+            Customer.__strawberry_definition__, privacy.decided.get(self.customer_id)
+        )
 
     @strawberry.field
     async def accounts(self, info: Ctx) -> list[Account]:
@@ -354,18 +370,18 @@ class Customer:
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
 
-    @strawberry.field
-    async def segment(self, info: Ctx) -> Segment:
+    @derived(K.AMOUNT, (MaskMode.REVEAL, MaskMode.BAND), description="null unless amounts show")
+    async def segment(self, info: Ctx) -> Segment | None:
         settings = info.context.settings
         return analytics.segment(
             await self._assets(info), settings.segment_high_assets, settings.segment_middle_assets
         )
 
-    @strawberry.field
+    @derived(K.BIRTH_DATE, (MaskMode.REVEAL, MaskMode.YEAR), description="needs BIRTH_DATE year")
     def age_band(self, info: Ctx) -> str | None:
         return analytics.age_band(analytics.parse_date(self.birth_date), info.context.now.date())
 
-    @strawberry.field
+    @derived(K.BIRTH_DATE, (MaskMode.REVEAL,), description="null unless BIRTH_DATE is revealed")
     def days_to_next_birthday(self, info: Ctx) -> int | None:
         return analytics.days_to_next_birthday(
             analytics.parse_date(self.birth_date), info.context.now.date()
@@ -386,13 +402,36 @@ class Customer:
         risk = analytics.churn_risk(
             await self._assets(info), await self._activity(info), info.context.now
         )
-        return ChurnRisk(score=risk.score, reasons=risk.reasons)
+        return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
+
+    @strawberry.field(description="posts by the customer's confirmed social handles, newest first")
+    async def mentions(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> PostConnection:
+        return await customer_mentions(info, self.customer_id, first, after)
+
+    @strawberry.field(description="sentiment of the posts by the customer's confirmed handles")
+    async def sentiment_summary(self, info: Ctx) -> SentimentSummary:
+        return await customer_sentiment_summary(info, self.customer_id)
 
 
 async def load_customers(info: Ctx, ids: list[str]) -> list[Customer]:
-    """Customers by id through the request's loader, in order, skipping ids not found."""
+    """Customers by id through the request's loader, in order, skipping ids not found and
+    customers the policy denies this caller (nested lists just leave them out)."""
+    privacy = info.context.privacy
+    if privacy is not None:
+        ids = await privacy.allowed(ids)
     rows = await info.context.loaders.customer.load_many(ids)
     return [Customer.from_row(r) for r in rows if r is not None]
+
+
+async def load_customer(info: Ctx, customer_id: str) -> Customer | None:
+    """One customer; None when there is none; Forbidden (no values) when the policy denies."""
+    privacy = info.context.privacy
+    if privacy is not None:
+        await privacy.require(customer_id)
+    row = await info.context.loaders.customer.load(customer_id)
+    return None if row is None else Customer.from_row(row)
 
 
 __all__ = [
@@ -410,5 +449,6 @@ __all__ = [
     "RelatedCustomer",
     "Transaction",
     "TransactionConnection",
+    "load_customer",
     "load_customers",
 ]

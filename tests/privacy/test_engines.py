@@ -166,4 +166,3 @@ async def test_slow_embedded_fails_closed() -> None:
     engine = EmbeddedEngine(load_policy_set(), timeout_s=0.000_001)
     with pytest.raises(PolicyUnavailable, match="took over"):
         await engine.decide(Principal("a1", ("advisor",), "service"), "read", [customer("c1")])
-

@@ -1,0 +1,110 @@
+"""Reads the privacy layer needs: customers with the attributes a policy decides on, and
+search candidates with those attributes, each in one round trip.
+
+Policy attributes: ``advisorId`` (MANAGED_BY), ``branchId`` (the advisor's WORKS_AT),
+``consentMarketing``, ``consentDataSharing``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.repositories.customer360 import LIABILITY_TYPES
+from graph.store import GraphStore, Row
+
+ACCESS_KEY = "_access"
+
+_ATTRIBUTES = """
+       [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
+       [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds
+"""
+
+
+def access_attributes(row: Row) -> dict[str, Any]:
+    """The policy attributes of a customer row from either query below."""
+    advisors = row.get("advisorIds") or []
+    branches = row.get("branchIds") or []
+    return {
+        "advisorId": advisors[0] if advisors else None,
+        "branchId": branches[0] if branches else None,
+        "consentMarketing": row.get("consentMarketing") is True,
+        "consentDataSharing": row.get("consentDataSharing") is True,
+    }
+
+
+async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, Row]:
+    """Customer rows (``c {.*}``) keyed by id, each with its policy attributes under
+    ``ACCESS_KEY``: the customer loader's query, so a decision costs no extra round trip."""
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id, c {.*} AS c," + _ATTRIBUTES,
+        {"ids": ids},
+    )
+    out: dict[str, Row] = {}
+    for r in rows:
+        customer = dict(r["c"])
+        customer[ACCESS_KEY] = access_attributes({**customer, **r})
+        out[r["id"]] = customer
+    return out
+
+
+async def search_candidates(
+    store: GraphStore,
+    *,
+    text: str | None,
+    phone: str | None,
+    min_assets: float | None,
+    max_assets: float | None,
+    with_assets: bool,
+    cap: int,
+) -> list[Row]:
+    """Every customer the search could match (ordered by id, at most ``cap``), with which
+    clause matched (``byId``, ``byName``, ``byPhone``), ``name``, ``createdAt``, ``assets``
+    (when ``with_assets``) and the policy attributes, so the caller can drop matches the
+    caller may not see or may not search by."""
+    params = {
+        "text": text,
+        "phone": phone,
+        "minAssets": min_assets,
+        "maxAssets": max_assets,
+        "liabilities": list(LIABILITY_TYPES),
+        "cap": cap,
+    }
+    match = """
+        MATCH (c:Customer)
+        WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+    """
+    if with_assets:
+        rows = await store.read(
+            match
+            + """
+            OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
+            WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
+                        ELSE coalesce(acc.balance, 0) END) AS assets
+            WHERE ($minAssets IS NULL OR assets >= $minAssets)
+              AND ($maxAssets IS NULL OR assets < $maxAssets)
+            WITH c, assets ORDER BY c.id LIMIT $cap
+            RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, assets,
+                   c.consentMarketing AS consentMarketing,
+                   c.consentDataSharing AS consentDataSharing,
+                   c.id = $text AS byId, c.name CONTAINS $text AS byName,
+                   c.phone = $phone AS byPhone,"""
+            + _ATTRIBUTES,
+            params,
+        )
+    else:
+        rows = await store.read(
+            match
+            + """
+            WITH c ORDER BY c.id LIMIT $cap
+            RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, null AS assets,
+                   c.consentMarketing AS consentMarketing,
+                   c.consentDataSharing AS consentDataSharing,
+                   c.id = $text AS byId, c.name CONTAINS $text AS byName,
+                   c.phone = $phone AS byPhone,"""
+            + _ATTRIBUTES,
+            params,
+        )
+    return [{**r, ACCESS_KEY: access_attributes(r)} for r in rows]
+
+
+__all__ = ["ACCESS_KEY", "access_attributes", "customers_with_access", "search_candidates"]

@@ -1,0 +1,278 @@
+"""Per-request privacy state: batched policy decisions and what the audit record will say.
+
+``PrivacyServices`` is app-wide (engine, audit log, mask key, policy admin), built in the
+lifespan. ``RequestPrivacy`` lives for one request: one ``engine.decide`` per DataLoader batch
+of customers (their attributes come with the customer loader's own query), decisions cached
+for the request, and per customer the fields revealed and masked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from graph.repositories.access import ACCESS_KEY
+from graph.store import Row
+from privacy.audit import AuditLog
+from privacy.policy_admin import PolicyAdmin
+from privacy.types import Decision, MaskMode, PolicyUnavailable, Principal, Resource
+from resolvers.errors import ApiError
+
+READ, WRITE = "read", "write"
+CUSTOMER = "Customer"
+
+
+class Forbidden(ApiError):
+    """The policy denies this resource; the message carries the policy's reason (no values)."""
+
+    code = "FORBIDDEN"
+
+
+class ForbiddenFilter(ApiError):
+    """A filter or ordering would reveal a field the caller only sees masked."""
+
+    code = "FORBIDDEN_FILTER"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field=field)
+
+
+@dataclass
+class PrivacyServices:
+    """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
+
+    engine: Any | None
+    audit: AuditLog | None
+    hmac_key: bytes
+    admin: PolicyAdmin | None = None
+    engine_error: str = "the policy engine is not loaded"
+
+    @property
+    def revision(self) -> str:
+        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
+
+    async def decide(
+        self, principal: Principal | None, action: str, resources: list[Resource]
+    ) -> dict[str, Decision]:
+        if self.engine is None:
+            raise PolicyUnavailable(self.engine_error)
+        if principal is None:
+            raise PolicyUnavailable("no principal for a policy decision")
+        decided: dict[str, Decision] = await self.engine.decide(principal, action, resources)
+        return decided
+
+
+def customer_resource(customer_id: str, row: Row) -> Resource:
+    return Resource(CUSTOMER, customer_id, dict(row.get(ACCESS_KEY) or {}))
+
+
+@dataclass
+class FieldLog:
+    revealed: set[str] = field(default_factory=set)
+    masked: set[str] = field(default_factory=set)
+
+
+class RequestPrivacy:
+    """One request's decisions (cached) and its audit accumulator."""
+
+    def __init__(
+        self,
+        services: PrivacyServices,
+        principal: Principal | None,
+        customer_rows: Callable[[list[str]], Awaitable[list[Row | None]]],
+    ) -> None:
+        self.services = services
+        self.principal = principal
+        self.action = READ
+        self.decided: dict[str, Decision] = {}  # customer id -> decision
+        self.resources: dict[tuple[str, str], Decision] = {}  # (type, id) -> decision
+        self.fields: dict[str, FieldLog] = defaultdict(FieldLog)
+        self.customers_touched: set[str] = set()
+        self.denied = False
+        self.failed = False
+        self.audit_always = False
+        self.details: dict[str, Any] = {}
+        self._customer_rows = customer_rows
+        self.customers: DataLoader[str, Decision | None] = DataLoader(load_fn=self._load)
+        self.others: DataLoader[tuple[str, str], Decision] = DataLoader(
+            load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
+        )
+
+    @property
+    def hmac_key(self) -> bytes:
+        return self.services.hmac_key
+
+    async def decide(
+        self, resources: list[Resource], action: str | None = None
+    ) -> dict[str, Decision]:
+        try:
+            return await self.services.decide(self.principal, action or self.action, resources)
+        except PolicyUnavailable:
+            self.failed = True
+            raise
+
+    async def _load(self, ids: list[str]) -> list[Decision | None]:
+        rows = await self._customer_rows(ids)
+        found = {cid: row for cid, row in zip(ids, rows, strict=True) if row is not None}
+        decided = await self.decide([customer_resource(cid, row) for cid, row in found.items()])
+        self.remember(decided)
+        return [decided.get(cid) for cid in ids]
+
+    async def _load_resources(self, resources: list[Any]) -> list[Decision]:
+        decided = await self.decide(list({(r.type, r.id): r for r in resources}.values()))
+        for r in resources:
+            self.resources[(r.type, r.id)] = decided[r.id]
+        return [decided[r.id] for r in resources]
+
+    def remember(self, decided: dict[str, Decision]) -> None:
+        for cid, decision in decided.items():
+            self.decided[cid] = decision
+            self.customers.prime(cid, decision)
+
+    async def decide_candidates(self, candidates: list[Row]) -> dict[str, Decision]:
+        """One batched decision for every search candidate (rows with policy attributes);
+        the engine evaluates each distinct attribute set once, so this stays cheap."""
+        decided = await self.decide([customer_resource(r["id"], r) for r in candidates])
+        self.remember(decided)
+        return decided
+
+    async def customer(self, customer_id: str) -> Decision | None:
+        """The decision for one customer; None when no such customer exists."""
+        return await self.customers.load(customer_id)
+
+    async def allowed(self, ids: list[str]) -> list[str]:
+        """``ids`` the caller may see, in order; denied ones are left out (and noted)."""
+        decisions = await self.customers.load_many(ids)
+        out = []
+        for cid, decision in zip(ids, decisions, strict=True):
+            if decision is None:
+                continue
+            if decision.allow:
+                out.append(cid)
+                self.customers_touched.add(cid)
+            else:
+                self.denied = True
+        return out
+
+    async def require(self, customer_id: str) -> Decision | None:
+        """The decision, or Forbidden when denied; None when the customer does not exist."""
+        decision = await self.customer(customer_id)
+        if decision is not None:
+            self.customers_touched.add(customer_id)
+        if decision is not None and not decision.allow:
+            self.denied = True
+            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+        return decision
+
+    async def require_write(self, customer_id: str, data: dict[str, Any]) -> None:
+        """May the caller write this customer? An existing one is decided on its stored
+        attributes; a new one on what the input says (no advisor yet)."""
+        if await self.require(customer_id) is not None:
+            return
+        attributes = {
+            "advisorId": None,
+            "branchId": None,
+            "consentMarketing": data.get("consentMarketing") is True,
+            "consentDataSharing": data.get("consentDataSharing") is True,
+        }
+        decision = (await self.decide([Resource(CUSTOMER, customer_id, attributes)]))[customer_id]
+        if not decision.allow:
+            self.denied = True
+            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+
+    def forget(self, customer_id: str) -> None:
+        """Drop a cached decision after a write may have changed the customer's attributes."""
+        self.decided.pop(customer_id, None)
+        self.customers.clear(customer_id)
+
+    async def resource(self, resource: Resource) -> Decision:
+        return await self.others.load(resource)
+
+    async def require_resource(self, resource: Resource, action: str) -> Decision:
+        """A non-customer resource (AuditLog, Policy) for ``action``; Forbidden when denied."""
+        self.audit_always = True
+        decision = (await self.decide([resource], action))[resource.id]
+        self.details.setdefault("resources", []).append(f"{resource.type}:{resource.id}")
+        if not decision.allow:
+            self.denied = True
+            raise Forbidden(f"access denied: {decision.reason}")
+        return decision
+
+    def cached(self, source: Any) -> Decision | None:
+        """The decision governing ``source`` if this request already has it."""
+        cid = getattr(source, "customer_id", None)
+        if cid is not None:
+            return self.decided.get(cid)
+        resource = getattr(source, "policy_resource", None)
+        if resource is not None:
+            return self.resources.get((resource.type, resource.id))
+        return None
+
+    async def governing(self, source: Any) -> Decision | None:
+        cid = getattr(source, "customer_id", None)
+        if cid is not None:
+            return await self.customer(cid)
+        resource = getattr(source, "policy_resource", None)
+        if resource is not None:
+            return await self.resource(resource)
+        return None
+
+    def mode(self, customer_id: str, kind: str) -> str:
+        decision = self.decided.get(customer_id)
+        return decision.mode_for(kind) if decision is not None else MaskMode.REDACT
+
+    def record(self, source: Any, field_name: str, mode: str) -> None:
+        cid = getattr(source, "customer_id", None)
+        if cid is None:
+            resource = getattr(source, "policy_resource", None)
+            if resource is None:
+                return
+            cid = _linked_customer(resource) or f"{resource.type}:{resource.id}"
+        self.customers_touched.add(cid)
+        log = self.fields[cid]
+        (log.revealed if mode == MaskMode.REVEAL else log.masked).add(field_name)
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.customers_touched or self.decided or self.resources or self.failed)
+
+    def audit_fields(self) -> dict[str, dict[str, list[str]]]:
+        out: dict[str, dict[str, list[str]]] = {}
+        for cid in sorted(self.customers_touched | set(self.fields)):
+            log = self.fields.get(cid, FieldLog())
+            out[cid] = {"revealed": sorted(log.revealed), "masked": sorted(log.masked)}
+        return out
+
+    def decision_ids(self) -> list[str]:
+        ids = {d.decision_id for c, d in self.decided.items() if c in self.customers_touched}
+        ids |= {d.decision_id for d in self.resources.values()}
+        return sorted(i for i in ids if i)
+
+    def outcome(self, has_errors: bool) -> str:
+        if self.failed:
+            return "error"
+        if self.denied:
+            return "denied"
+        return "error" if has_errors else "ok"
+
+
+def _linked_customer(resource: Resource) -> str | None:
+    linked = resource.attributes.get("linkedCustomerId")
+    return str(linked) if linked else None
+
+
+__all__ = [
+    "CUSTOMER",
+    "READ",
+    "WRITE",
+    "FieldLog",
+    "Forbidden",
+    "ForbiddenFilter",
+    "PrivacyServices",
+    "RequestPrivacy",
+    "customer_resource",
+]

@@ -1,0 +1,328 @@
+"""Social listening for the API: argument checks, time windows, alerts, and the per-request
+loaders that keep customer mentions and post authors at a constant number of round trips.
+
+Returns rows and dataclasses; schema/social.py turns them into GraphQL types.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from strawberry.dataloader import DataLoader
+
+from graph.repositories import social as repo
+from graph.store import GraphStore, Row
+from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
+from ingest.social.model import PLATFORMS
+from resolvers.analytics import iso
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.loaders import Loaders
+from resolvers.mutations import validate
+from resolvers.pagination import decode_cursor, encode_cursor
+from sentiment.labels import Label
+from sentiment.trends import GRAPH_WIDTH, Bucket, from_rows, spikes, step
+
+# A chart of more buckets than this is a mistake (an HOUR trend over years), not a request.
+MAX_BUCKETS = 2000
+MAX_TOP_POSTS = 20
+MAX_TEXT_ARG = 200
+
+
+def utc(moment: datetime) -> datetime:
+    """A time without an offset is read as UTC, the stored zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def floor(moment: datetime, interval: str) -> datetime:
+    """The start of the HOUR / DAY / WEEK (ISO, Monday) bucket holding ``moment``."""
+    moment = utc(moment).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if interval == "HOUR":
+        return moment
+    day = moment.replace(hour=0)
+    return day - timedelta(days=day.weekday()) if interval == "WEEK" else day
+
+
+def check_window(since: datetime, until: datetime) -> tuple[str, str]:
+    """[since, until) as stored ISO strings; an empty or reversed window is bad input."""
+    if utc(until) <= utc(since):
+        raise BadUserInput("to must be after from", field="to")
+    return iso(utc(since)), iso(utc(until))
+
+
+def check_text(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        raise BadUserInput(f"{field} must not be empty", field=field)
+    if len(value) > MAX_TEXT_ARG:
+        raise BadUserInput(f"{field} must be at most {MAX_TEXT_ARG} characters", field=field)
+    return value
+
+
+def check_platform(value: str | None, field: str = "platform") -> str | None:
+    if value is None:
+        return None
+    name = value.strip().lower()
+    if name not in PLATFORMS:
+        raise BadUserInput(f"{field} must be one of {', '.join(PLATFORMS)}", field=field)
+    return name
+
+
+def term_or_brand(term: str | None, brand: str | None) -> dict[str, Any]:
+    """Exactly one of term / brand, as repository filters."""
+    term, brand = check_text(term, "term"), check_text(brand, "brand")
+    if term is None and brand is None:
+        raise BadUserInput("give exactly one of term or brand", field="term")
+    if term is not None and brand is not None:
+        raise BadUserInput("give exactly one of term or brand, not both", field="brand")
+    return {"term": term, "brand": brand}
+
+
+def mention_filters(
+    *,
+    term: str | None = None,
+    brand: str | None = None,
+    platform: str | None = None,
+    label: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_reposts: bool | None = None,
+) -> dict[str, Any]:
+    """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
+    if since is not None and until is not None:
+        check_window(since, until)
+    return {
+        "term": check_text(term, "filter.term"),
+        "brand": check_text(brand, "filter.brand"),
+        "platform": check_platform(platform, "filter.platform"),
+        "label": label,
+        "from": iso(utc(since)) if since else None,
+        "to": iso(utc(until)) if until else None,
+        "includeReposts": include_reposts,
+    }
+
+
+def offset_of(after: str | None) -> int:
+    """Mentions are ordered by a computed sort, so their cursors are positions."""
+    cursor = decode_cursor(after, 1)
+    if cursor is None:
+        return 0
+    if not cursor[0].isdigit():
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return int(cursor[0])
+
+
+def offset_cursor(position: int) -> str:
+    """The cursor after the item at 0-based ``position``."""
+    return encode_cursor(str(position + 1))
+
+
+def bucket_starts(since: datetime, until: datetime, interval: str) -> list[datetime]:
+    """Start of every bucket touching [since, until)."""
+    first, last = floor(since, interval), floor(utc(until) - timedelta(microseconds=1), interval)
+    count = (last - first) // step(interval) + 1
+    if count > MAX_BUCKETS:
+        raise BadUserInput(
+            f"{count} {interval.lower()} buckets asked for; at most {MAX_BUCKETS}",
+            field="interval",
+        )
+    return [first + i * step(interval) for i in range(count)]
+
+
+def fill_window(
+    buckets: list[Bucket], since: datetime, until: datetime, interval: str
+) -> list[Bucket]:
+    """Every bucket of the window in time order, quiet ones (also before the first post) as
+    zero, so a chart and a z-score see silence as silence."""
+    have = {b.start: b for b in buckets}
+    starts = (iso(s) for s in bucket_starts(since, until, interval))
+    return [have.get(start, Bucket(start)) for start in starts]
+
+
+async def trend(
+    store: GraphStore, filters: dict[str, Any], since: datetime, until: datetime, interval: str
+) -> list[Bucket]:
+    bucket_starts(since, until, interval)  # refuse a huge window before reading anything
+    lo, hi = check_window(since, until)
+    rows = await repo.trend_rows(store, filters | {"from": lo, "to": hi}, GRAPH_WIDTH[interval])
+    return fill_window(from_rows(rows, interval), since, until, interval)
+
+
+@dataclass(frozen=True)
+class Alert:
+    bucket: Bucket
+    z: float | None  # None: the baseline was flat, so any rise is unusual
+    baseline_mean: float
+    posts: list[Row]
+
+
+async def alerts(
+    store: GraphStore,
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    *,
+    window: int,
+    threshold: float,
+    top: int,
+) -> list[Alert]:
+    """Buckets of [since, until) whose negative volume spikes against the ``window`` buckets
+    before each (read from before ``since`` too, so the first buckets have a baseline), with
+    the most engaging negative posts of each."""
+    check_window(since, until)
+    history_from = floor(since, interval) - window * step(interval)
+    buckets = await trend(store, filters, history_from, until, interval)
+    first = iso(floor(since, interval))
+    found = [s for s in spikes(buckets, window, threshold) if s.bucket.start >= first]
+    ranges = [
+        {
+            "start": s.bucket.start,
+            "since": s.bucket.start,
+            "until": iso(datetime.fromisoformat(s.bucket.start) + step(interval)),
+        }
+        for s in found
+    ]
+    negative = filters | {"label": Label.NEGATIVE.value}
+    posts = await repo.top_posts_in_ranges(store, negative, ranges, top) if ranges and top else {}
+    return [
+        Alert(
+            s.bucket,
+            None if s.z == float("inf") else s.z,
+            s.baseline_mean,
+            posts.get(s.bucket.start, []),
+        )
+        for s in found
+    ]
+
+
+async def candidates(store: GraphStore, customer_id: str, limit: int = 5) -> list[Candidate]:
+    """Suggested handles for a customer (nothing is linked); unknown customer: NOT_FOUND."""
+    data = await repo.link_candidate_data(store, customer_id)
+    if not data["found"]:
+        raise NotFound("no customer with this id", field="customerId")
+    return rank_candidates(data["name"], data["accounts"], limit) if data["name"] else []
+
+
+async def link_account(store: GraphStore, customer_id: str, platform: str, handle: str) -> Row:
+    """Confirm a handle as the customer's; the linked account row (see accounts_by_key)."""
+    link = validate(
+        SocialAccountLink, {"customerId": customer_id, "platform": platform, "handle": handle}
+    )
+    linked = await repo.link_social_accounts(store, [link.to_graph_row()])
+    if not linked:
+        raise NotFound("no customer with this id", field="customerId")
+    key = (link.platform, link.handle)
+    return (await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}]))[key]
+
+
+AccountKey = tuple[str, str]  # (platform, handle)
+
+
+@dataclass(frozen=True)
+class PostsPageKey:
+    customer_id: str
+    skip: int
+    limit: int
+
+
+class SocialLoaders:
+    """Per-request batching for the social fields of Customer and for post authors."""
+
+    def __init__(self, store: GraphStore) -> None:
+        async def posts(keys: list[PostsPageKey]) -> list[tuple[int, list[Row]]]:
+            groups: dict[tuple[int, int], list[str]] = defaultdict(list)
+            for k in keys:
+                groups[(k.skip, k.limit)].append(k.customer_id)
+            pages: dict[tuple[str, int, int], tuple[int, list[Row]]] = {}
+            for (skip, limit), ids in groups.items():
+                found = await repo.customer_posts(store, list(dict.fromkeys(ids)), skip, limit)
+                pages.update({(cid, skip, limit): page for cid, page in found.items()})
+            return [pages[(k.customer_id, k.skip, k.limit)] for k in keys]
+
+        async def sentiment(ids: list[str]) -> list[Row]:
+            found = await repo.customer_sentiment(store, list(dict.fromkeys(ids)))
+            return [found[i] for i in ids]
+
+        async def accounts(keys: list[AccountKey]) -> list[Row | None]:
+            wanted = [{"platform": p, "handle": h} for p, h in dict.fromkeys(keys)]
+            found = await repo.accounts_by_key(store, wanted)
+            return [found.get(k) for k in keys]
+
+        self.customer_posts: DataLoader[PostsPageKey, tuple[int, list[Row]]] = DataLoader(posts)
+        self.customer_sentiment: DataLoader[str, Row] = DataLoader(sentiment)
+        self.account: DataLoader[AccountKey, Row | None] = DataLoader(accounts)
+
+
+# Keyed by the request's Loaders, so they live exactly as long as the request.
+_BY_REQUEST: WeakKeyDictionary[Loaders, SocialLoaders] = WeakKeyDictionary()
+
+
+def social_loaders(loaders: Loaders, store: GraphStore) -> SocialLoaders:
+    found = _BY_REQUEST.get(loaders)
+    if found is None:
+        found = _BY_REQUEST[loaders] = SocialLoaders(store)
+    return found
+
+
+def author_key(row: Row) -> AccountKey | None:
+    handle = row.get("authorHandle")
+    return (str(row["platform"]), str(handle)) if handle else None
+
+
+def summary(row: Row) -> Row:
+    """Graph sums (floats on FalkorDB) as counts, plus the mean score of the scored posts."""
+    scored = int(row.get("scored") or 0)
+    return {
+        "count": int(row.get("count") or 0),
+        "positive": int(row.get("positive") or 0),
+        "neutral": int(row.get("neutral") or 0),
+        "negative": int(row.get("negative") or 0),
+        "avgScore": float(row.get("scoreSum") or 0.0) / scored if scored else None,
+        "lastPostAt": row.get("lastPostAt"),
+    }
+
+
+def unique_keys(keys: list[AccountKey | None]) -> list[AccountKey]:
+    return [k for k in dict.fromkeys(keys) if k is not None]
+
+
+def check_top(value: int, field: str, cap: int) -> int:
+    if value < 0 or value > cap:
+        raise BadUserInput(f"{field} must be between 0 and {cap}", field=field, max=cap)
+    return value
+
+
+__all__ = [
+    "MAX_BUCKETS",
+    "MAX_TOP_POSTS",
+    "AccountKey",
+    "Alert",
+    "PostsPageKey",
+    "SocialLoaders",
+    "alerts",
+    "author_key",
+    "bucket_starts",
+    "candidates",
+    "check_platform",
+    "check_text",
+    "check_top",
+    "check_window",
+    "fill_window",
+    "floor",
+    "link_account",
+    "mention_filters",
+    "offset_cursor",
+    "offset_of",
+    "social_loaders",
+    "summary",
+    "term_or_brand",
+    "trend",
+    "unique_keys",
+    "utc",
+]

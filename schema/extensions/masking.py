@@ -1,0 +1,115 @@
+"""Masking where each personal field resolves: a FieldExtension on every ``@sensitive`` field.
+
+The governing resource is the source object's ``customer_id`` (a Customer decision, loaded in
+batches per request) or its ``policy_resource`` (given by the type, e.g. a Post). The value is
+masked with ``decision.mode_for(kind)`` and the field is noted revealed or masked for the audit.
+Derived fields (``derived``) are shown only when the source kind's mode is one of ``allow``.
+Without a privacy layer on the request (bench-only ``privacy=False``) values pass through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
+
+from privacy.masking import apply_mask
+from privacy.types import Decision, MaskMode
+from schema.directives import SENSITIVE_METADATA_KEY
+
+DERIVED_METADATA_KEY = "sensitive_derived"
+
+
+class MaskField(FieldExtension):
+    """``allow`` None: mask with the mode; else a derived value, shown only for those modes."""
+
+    def __init__(self, kind: str, allow: tuple[str, ...] | None = None) -> None:
+        self.kind = str(kind)
+        self.allow = allow
+
+    def _apply(self, value: Any, decision: Decision | None, source: Any, info: Info) -> Any:
+        privacy = info.context.privacy
+        mode = decision.mode_for(self.kind) if decision is not None else MaskMode.REDACT
+        if self.allow is not None:
+            shown = mode in self.allow
+            privacy.record(source, info.field_name, MaskMode.REVEAL if shown else mode)
+            return value if shown else None
+        privacy.record(source, info.field_name, mode)
+        return apply_mask(value, mode, self.kind, privacy.hmac_key)
+
+    async def _later(self, value: Any, source: Any, info: Info) -> Any:
+        if isinstance(value, Awaitable):
+            value = await value
+        return self._apply(value, await info.context.privacy.governing(source), source, info)
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        value = next_(source, info, **kwargs)
+        privacy = info.context.privacy
+        if privacy is None:
+            return value
+        decision = privacy.cached(source)
+        if decision is None:
+            # graphql-core awaits what a resolver returns, sync field or not.
+            return self._later(value, source, info)
+        return self._apply(value, decision, source, info)
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        value = await next_(source, info, **kwargs)
+        privacy = info.context.privacy
+        if privacy is None:
+            return value
+        decision = privacy.cached(source) or await privacy.governing(source)
+        return self._apply(value, decision, source, info)
+
+
+def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
+    """``strawberry.field`` for a value computed from a personal field: null unless the
+    source kind's mode is one of ``allow`` (usable as a decorator for resolvers)."""
+    return strawberry.field(
+        metadata={DERIVED_METADATA_KEY: (kind, allow)},
+        extensions=[MaskField(kind, allow)],
+        **kwargs,
+    )
+
+
+def attach_masking(definitions: Iterable[StrawberryObjectDefinition]) -> None:
+    """Give every ``@sensitive`` field its MaskField (once): the directive only declares."""
+    for definition in definitions:
+        for f in definition.fields:
+            kind = f.metadata.get(SENSITIVE_METADATA_KEY) if f.metadata else None
+            if kind is None or not isinstance(f, StrawberryField):
+                continue
+            if not any(isinstance(e, MaskField) for e in f.extensions):
+                f.extensions.append(MaskField(kind))
+
+
+def masked_names(definition: StrawberryObjectDefinition, decision: Decision | None) -> list[str]:
+    """GraphQL names of the type's personal and derived fields this decision does not reveal."""
+    out: list[str] = []
+    for f in definition.fields:
+        meta = f.metadata or {}
+        if SENSITIVE_METADATA_KEY in meta:
+            kind, allow = str(meta[SENSITIVE_METADATA_KEY]), (MaskMode.REVEAL,)
+        elif DERIVED_METADATA_KEY in meta:
+            kind, allow = meta[DERIVED_METADATA_KEY]
+        else:
+            continue
+        mode = decision.mode_for(kind) if decision is not None else MaskMode.REDACT
+        if mode not in allow:
+            out.append(f.graphql_name or _camel(f.python_name))
+    return sorted(out)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+__all__ = ["DERIVED_METADATA_KEY", "MaskField", "attach_masking", "derived", "masked_names"]
