@@ -27,11 +27,13 @@ from graph.errors import GraphError
 from graph.store import GraphStore
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
+from hub.services import close_privacy, open_privacy
 from hub.settings import Settings
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.principal import AuthError, TokenVerifier
 from resolvers.context import RequestContext
+from resolvers.privacy import PrivacyServices
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
 
@@ -65,15 +67,7 @@ class GraphHolder:
             s = self.settings
             self._owned = True
             try:
-                self.store = await open_store(
-                    s.resolved_data_dir,
-                    s.graph_url,
-                    graph_name=s.graph_name,
-                    pool_size=s.graph_pool_size,
-                    user=s.graph_user,
-                    password=s.graph_password,
-                    database=s.graph_database,
-                )
+                self.store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
             except Exception as exc:
                 # Any failure to open (some drivers raise their own types while connecting)
                 # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
@@ -87,8 +81,23 @@ class GraphHolder:
             self.store = None
 
 
+class PrivacyHolder:
+    """The privacy services, opened in the lifespan; ``enabled`` False only for the
+    bench's plain app, which serves everything unmasked and unaudited."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.services: PrivacyServices | None = None
+
+    def for_request(self) -> PrivacyServices | None:
+        if not self.enabled:
+            return None
+        # Not opened (yet, or it failed): an empty set of services denies everything.
+        return self.services or PrivacyServices(engine=None, audit=None, hmac_key=b"")
+
+
 class _StrawberryApp(GraphQL):
-    def __init__(self, settings: Settings, holder: GraphHolder) -> None:
+    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -96,6 +105,7 @@ class _StrawberryApp(GraphQL):
         )
         self.settings = settings
         self.holder = holder
+        self.privacy = privacy
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         store = await self.holder.get()
@@ -105,14 +115,15 @@ class _StrawberryApp(GraphQL):
             principal=request.scope.get("state", {}).get("principal"),
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
             graph_error=self.holder.error,
+            privacy_services=self.privacy.for_request(),
         )
 
 
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL."""
 
-    def __init__(self, settings: Settings, holder: GraphHolder) -> None:
-        self.graphql = _StrawberryApp(settings, holder)
+    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
+        self.graphql = _StrawberryApp(settings, holder, privacy)
         self.settings = settings
         self._verifier: TokenVerifier | None = None
 
@@ -167,12 +178,19 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     log.info("demo: seeded %s", counts)
 
 
-def create_app(settings: Settings, *, store: GraphStore | None = None) -> Starlette:
-    """The hub. ``store``: an already open store to use (and leave open), e.g. in tests."""
+def create_app(
+    settings: Settings, *, store: GraphStore | None = None, privacy: bool = True
+) -> Starlette:
+    """The hub. ``store``: an already open store to use (and leave open), e.g. in tests.
+    ``privacy=False`` turns off policy, masking and audit: only for bench/privacy_overhead.py,
+    which measures what the privacy layer costs."""
     holder = GraphHolder(settings, store)
+    privacy_holder = PrivacyHolder(privacy)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if privacy:
+            privacy_holder.services = await open_privacy(settings)
         await holder.open()
         if settings.demo and holder.store is not None:
             await seed_demo_if_empty(holder.store)
@@ -180,12 +198,16 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> Starle
             yield
         finally:
             await holder.close()
+            if privacy_holder.services is not None:
+                await close_privacy(privacy_holder.services)
 
     # Other features add their routes to this list.
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/graphql", GraphQLEndpoint(settings, holder), methods=["GET", "POST"]),
+        Route(
+            "/graphql", GraphQLEndpoint(settings, holder, privacy_holder), methods=["GET", "POST"]
+        ),
         webhook_route(
             PostsWebhook(
                 settings.webhook_secret,
@@ -207,8 +229,9 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> Starle
         ],
     )
     app.state.graph = holder
+    app.state.privacy = privacy_holder
     app.state.settings = settings
     return app
 
 
-__all__ = ["GraphHolder", "GraphQLEndpoint", "create_app", "seed_demo_if_empty"]
+__all__ = ["GraphHolder", "GraphQLEndpoint", "PrivacyHolder", "create_app", "seed_demo_if_empty"]

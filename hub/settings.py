@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,17 @@ class Settings(BaseSettings):
     alert_window: int = 7
 
     demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
+
+    @property
+    def graph_options(self) -> dict[str, Any]:
+        """Keyword arguments of graph.connect.open_store / store_session beyond dir and URL."""
+        return {
+            "graph_name": self.graph_name,
+            "pool_size": self.graph_pool_size,
+            "user": self.graph_user,
+            "password": self.graph_password,
+            "database": self.graph_database,
+        }
 
     @cached_property
     def resolved_data_dir(self) -> Path:

@@ -8,6 +8,7 @@ for the request, and per customer the fields revealed and masked.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,7 +88,6 @@ class RequestPrivacy:
     ) -> None:
         self.services = services
         self.principal = principal
-        self.action = READ
         self.decided: dict[str, Decision] = {}  # customer id -> decision
         self.resources: dict[tuple[str, str], Decision] = {}  # (type, id) -> decision
         self.fields: dict[str, FieldLog] = defaultdict(FieldLog)
@@ -106,11 +106,10 @@ class RequestPrivacy:
     def hmac_key(self) -> bytes:
         return self.services.hmac_key
 
-    async def decide(
-        self, resources: list[Resource], action: str | None = None
-    ) -> dict[str, Decision]:
+    async def decide(self, resources: list[Resource], action: str = READ) -> dict[str, Decision]:
+        """Reads decide what a response shows (mutations too); writes are checked explicitly."""
         try:
-            return await self.services.decide(self.principal, action or self.action, resources)
+            return await self.services.decide(self.principal, action, resources)
         except PolicyUnavailable:
             self.failed = True
             raise
@@ -168,18 +167,19 @@ class RequestPrivacy:
             raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
         return decision
 
-    async def require_write(self, customer_id: str, data: dict[str, Any]) -> None:
+    async def require_write(self, customer_id: str, data: dict[str, Any] | None) -> None:
         """May the caller write this customer? An existing one is decided on its stored
-        attributes; a new one on what the input says (no advisor yet)."""
-        if await self.require(customer_id) is not None:
+        attributes; a new one (``data`` given) on what the input says (no advisor yet). A
+        missing customer without ``data`` is left to the mutation (NOT_FOUND)."""
+        row = (await self._customer_rows([customer_id]))[0]
+        if row is not None:
+            resource = customer_resource(customer_id, row)
+        elif data is not None:
+            resource = Resource(CUSTOMER, customer_id, new_customer_attributes(data))
+        else:
             return
-        attributes = {
-            "advisorId": None,
-            "branchId": None,
-            "consentMarketing": data.get("consentMarketing") is True,
-            "consentDataSharing": data.get("consentDataSharing") is True,
-        }
-        decision = (await self.decide([Resource(CUSTOMER, customer_id, attributes)]))[customer_id]
+        self.customers_touched.add(customer_id)
+        decision = (await self.decide([resource], WRITE))[customer_id]
         if not decision.allow:
             self.denied = True
             raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
@@ -187,7 +187,8 @@ class RequestPrivacy:
     def forget(self, customer_id: str) -> None:
         """Drop a cached decision after a write may have changed the customer's attributes."""
         self.decided.pop(customer_id, None)
-        self.customers.clear(customer_id)
+        with contextlib.suppress(KeyError):  # strawberry raises for a key never loaded
+            self.customers.clear(customer_id)
 
     async def resource(self, resource: Resource) -> Decision:
         return await self.others.load(resource)
@@ -260,6 +261,37 @@ class RequestPrivacy:
         return "error" if has_errors else "ok"
 
 
+# What a social listening query (mentions, trends, alerts, top authors) is decided on.
+SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
+
+
+async def require_social(privacy: RequestPrivacy | None) -> None:
+    """Social listening is for roles the policy lets read posts; Forbidden otherwise."""
+    if privacy is not None:
+        await privacy.require_resource(SOCIAL_FEED, READ)
+
+
+async def require_customer(privacy: RequestPrivacy | None, customer_id: str) -> None:
+    if privacy is not None:
+        await privacy.require(customer_id)
+
+
+async def require_customer_write(
+    privacy: RequestPrivacy | None, customer_id: str, data: dict[str, Any] | None = None
+) -> None:
+    if privacy is not None:
+        await privacy.require_write(customer_id, data)
+
+
+def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "advisorId": None,
+        "branchId": None,
+        "consentMarketing": data.get("consentMarketing") is True,
+        "consentDataSharing": data.get("consentDataSharing") is True,
+    }
+
+
 def _linked_customer(resource: Resource) -> str | None:
     linked = resource.attributes.get("linkedCustomerId")
     return str(linked) if linked else None
@@ -275,4 +307,7 @@ __all__ = [
     "PrivacyServices",
     "RequestPrivacy",
     "customer_resource",
+    "require_customer",
+    "require_customer_write",
+    "require_social",
 ]

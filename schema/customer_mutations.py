@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers import mutations
 from resolvers.analytics import iso
+from resolvers.privacy import require_customer_write
 from schema.inputs import CustomerInput, InteractionInput, record_data
 from schema.types import Ctx, Customer, Interaction, load_customer
 
@@ -16,8 +17,7 @@ class CustomerMutation:
     async def upsert_customer(self, info: Ctx, input: CustomerInput) -> Customer:
         data = record_data(input)
         privacy = info.context.privacy
-        if privacy is not None:
-            await privacy.require_write(str(data.get("id", "")), data)
+        await require_customer_write(privacy, str(data.get("id", "")), data)
         customer_id = await mutations.upsert_customer(
             info.context.store, data, iso(info.context.now)
         )
@@ -31,9 +31,7 @@ class CustomerMutation:
     @strawberry.mutation(description="record a call, chat, complaint... for a customer")
     async def log_interaction(self, info: Ctx, input: InteractionInput) -> Interaction:
         data = record_data(input)
-        privacy = info.context.privacy
-        if privacy is not None:
-            await privacy.require(str(data.get("customerId", "")))
+        await require_customer_write(info.context.privacy, str(data.get("customerId", "")))
         row = await mutations.log_interaction(info.context.store, data, iso(info.context.now))
         return Interaction.from_row(row["customerId"], row)
 

@@ -1,7 +1,7 @@
 """``@sensitive(kind)``: declared once, put on every personal field.
 
-The privacy layer reads the kind from the field's ``metadata["sensitive"]`` (or the directive
-itself) to pick a mask; the directive also shows in the exported SDL.
+Each such field masks its value with the mode the request's policy decision gives its kind
+(schema/extensions/masking.py); the directive also shows in the exported SDL.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import strawberry
 from strawberry.schema_directive import Location
 
 from privacy.types import SensitiveKind as _SensitiveKind
+from schema.extensions.masking import SENSITIVE_METADATA_KEY, MaskField
 
 SensitiveKind = strawberry.enum(_SensitiveKind, name="SensitiveKind")
-
-SENSITIVE_METADATA_KEY = "sensitive"
 
 
 @strawberry.schema_directive(
@@ -27,10 +26,12 @@ class Sensitive:
 
 
 def sensitive(kind: _SensitiveKind, **kwargs: Any) -> Any:
-    """``strawberry.field`` for a personal field (usable as a decorator for resolvers)."""
+    """``strawberry.field`` for a personal field (usable as a decorator for resolvers): the
+    directive shows in the SDL, the extension masks the value where it resolves."""
     return strawberry.field(
         directives=[Sensitive(kind=kind)],
         metadata={SENSITIVE_METADATA_KEY: kind},
+        extensions=[MaskField(kind)],
         **kwargs,
     )
 

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from hub.settings import Settings
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
+from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.social import SocialMutation, SocialQuery
@@ -36,6 +37,8 @@ def build_schema(
             # Repeated operations skip parsing (a module-level LRU shared across requests).
             lambda: ParserCache(maxsize=256),
             *limit_extensions(settings),
+            # Outside the data it guards: it drops the data when the record cannot be written.
+            AuditRequest,
             *(extensions or []),
         ],
     )

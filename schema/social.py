@@ -21,6 +21,7 @@ from privacy.types import SensitiveKind as K
 from resolvers import social
 from resolvers.context import RequestContext
 from resolvers.pagination import check_first
+from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
 from schema.pagination import Connection, connection
 from sentiment.labels import Label
@@ -283,6 +284,7 @@ class SocialQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> PostConnection:
+        await require_social(info.context.privacy)
         limit = check_first(first, info.context.settings.max_page_size)
         skip = social.offset_of(after)
         f = filter or MentionFilter()
@@ -309,6 +311,7 @@ class SocialQuery:
         brand: str | None = None,
         include_reposts: bool = True,
     ) -> list[SentimentBucket]:
+        await require_social(info.context.privacy)
         filters = social.term_or_brand(term, brand) | {"includeReposts": include_reposts}
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value)
         return [SentimentBucket.from_bucket(b) for b in buckets]
@@ -326,6 +329,7 @@ class SocialQuery:
         include_reposts: bool = True,
         top_posts: int = 3,
     ) -> list[SentimentAlert]:
+        await require_social(info.context.privacy)
         settings = info.context.settings
         filters = {"brand": social.check_text(brand, "brand"), "includeReposts": include_reposts}
         found = await social.alerts(
@@ -361,6 +365,7 @@ class SocialQuery:
         to: datetime | None = None,
         first: int | None = None,
     ) -> list[TopAuthor]:
+        await require_social(info.context.privacy)
         limit = check_first(first, info.context.settings.max_page_size)
         filters = social.mention_filters(since=from_, until=to)
         filters["brand"] = social.check_text(brand, "brand")
@@ -379,6 +384,7 @@ class SocialQuery:
 
     @strawberry.field(description="unclaimed handles resembling the customer's name (suggestions)")
     async def link_candidates(self, info: Ctx, customer_id: strawberry.ID) -> list[LinkCandidate]:
+        await require_customer(info.context.privacy, str(customer_id))
         found = await social.candidates(info.context.store, str(customer_id))
         return [
             LinkCandidate(
@@ -402,6 +408,7 @@ class SocialMutation:
     async def link_social_account(
         self, info: Ctx, customer_id: strawberry.ID, platform: str, handle: str
     ) -> SocialAccount:
+        await require_customer_write(info.context.privacy, str(customer_id))
         row = await social.link_account(info.context.store, str(customer_id), platform, handle)
         loaders = social.social_loaders(info.context.loaders, info.context.store)
         loaders.account.prime((row["platform"], row["handle"]), row, force=True)

@@ -27,13 +27,7 @@ def load_settings() -> Settings:
 @asynccontextmanager
 async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
     async with store_session(
-        settings.resolved_data_dir,
-        settings.graph_url,
-        graph_name=settings.graph_name,
-        pool_size=settings.graph_pool_size,
-        user=settings.graph_user,
-        password=settings.graph_password,
-        database=settings.graph_database,
+        settings.resolved_data_dir, settings.graph_url, **settings.graph_options
     ) as store:
         yield store
 

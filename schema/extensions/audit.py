@@ -7,20 +7,16 @@ from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
 from privacy.audit import make_record
 from privacy.types import AuditUnavailable
-from resolvers.privacy import WRITE
 
 
 class AuditRequest(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
-        privacy = getattr(ctx.context, "privacy", None)
-        if privacy is not None and ctx.operation_type == OperationType.MUTATION:
-            privacy.action = WRITE
         yield
+        privacy = getattr(ctx.context, "privacy", None)
         result = ctx.result
         if privacy is None or result is None or not (privacy.touched or privacy.audit_always):
             return

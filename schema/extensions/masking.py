@@ -9,19 +9,18 @@ Without a privacy layer on the request (bench-only ``privacy=False``) values pas
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryObjectDefinition
-from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
 from privacy.masking import apply_mask
 from privacy.types import Decision, MaskMode
-from schema.directives import SENSITIVE_METADATA_KEY
 
+SENSITIVE_METADATA_KEY = "sensitive"
 DERIVED_METADATA_KEY = "sensitive_derived"
 
 
@@ -79,17 +78,6 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
     )
 
 
-def attach_masking(definitions: Iterable[StrawberryObjectDefinition]) -> None:
-    """Give every ``@sensitive`` field its MaskField (once): the directive only declares."""
-    for definition in definitions:
-        for f in definition.fields:
-            kind = f.metadata.get(SENSITIVE_METADATA_KEY) if f.metadata else None
-            if kind is None or not isinstance(f, StrawberryField):
-                continue
-            if not any(isinstance(e, MaskField) for e in f.extensions):
-                f.extensions.append(MaskField(kind))
-
-
 def masked_names(definition: StrawberryObjectDefinition, decision: Decision | None) -> list[str]:
     """GraphQL names of the type's personal and derived fields this decision does not reveal."""
     out: list[str] = []
@@ -112,4 +100,10 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-__all__ = ["DERIVED_METADATA_KEY", "MaskField", "attach_masking", "derived", "masked_names"]
+__all__ = [
+    "DERIVED_METADATA_KEY",
+    "SENSITIVE_METADATA_KEY",
+    "MaskField",
+    "derived",
+    "masked_names",
+]

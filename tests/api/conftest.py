@@ -30,7 +30,7 @@ def make_token(data_dir: Path) -> Callable[..., str]:
         roles: list[str] | None = None,
         *,
         sub: str = "u1",
-        purpose: str | None = "service",
+        purpose: str | None = "compliance",
         purposes: list[str] | None = None,
         ttl: timedelta = timedelta(hours=1),
     ) -> str:

@@ -93,6 +93,12 @@ def officer(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
     return Api(client, make_token(["privacy_officer"], purpose="compliance"))
 
 
+@pytest.fixture
+def agent(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
+    """Service agent: may write customers (link handles), has no social-data grant."""
+    return Api(client, make_token(["service_agent"], purpose="service"))
+
+
 def ok(body: dict[str, Any]) -> dict[str, Any]:
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
@@ -290,7 +296,7 @@ async def customer_count(store: GraphStore) -> int:
 
 
 async def test_link_then_the_360_view_shows_the_posts(
-    store: GraphStore, officer: Api, tmp_path: Path
+    store: GraphStore, officer: Api, agent: Api, tmp_path: Path
 ) -> None:
     await upsert_customers(
         store,
@@ -314,10 +320,14 @@ async def test_link_then_the_360_view_shows_the_posts(
     assert "angry_li" not in {c["handle"] for c in suggested}
     assert ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]["mentions"]["totalCount"] == 0
 
-    linked = ok(await officer.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))
+    # The privacy officer only reads; a service agent links (and sees the handle partially).
+    assert (await officer.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))[
+        "errors"
+    ][0]["extensions"]["code"] == "FORBIDDEN"
+    linked = ok(await agent.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))
     assert linked["linkSocialAccount"] == {
         "platform": "weibo",
-        "handle": "wxm_2025",
+        "handle": None,
         "displayName": "王小明",
         "customerLinked": True,
     }
@@ -340,10 +350,10 @@ async def test_link_then_the_360_view_shows_the_posts(
     found = await mentions(officer, {"term": "闪退"})
     assert found["edges"][0]["node"]["author"]["customerLinked"] is False
 
-    missing = error(await officer.gql(LINK, {"id": "nobody", "platform": "weibo", "handle": "h"}))
+    missing = error(await agent.gql(LINK, {"id": "nobody", "platform": "weibo", "handle": "h"}))
     assert missing == {"code": "NOT_FOUND", "field": "customerId"}
     assert await customer_count(store) == 2
-    bad = error(await officer.gql(LINK, {"id": "C1", "platform": "myspace", "handle": "h"}))
+    bad = error(await agent.gql(LINK, {"id": "C1", "platform": "myspace", "handle": "h"}))
     assert bad["code"] == "BAD_USER_INPUT" and bad["field"] == "platform"
     unknown = error(await officer.gql(CANDIDATES, {"id": "nobody"}))
     assert unknown == {"code": "NOT_FOUND", "field": "customerId"}

@@ -1,0 +1,55 @@
+"""The privacy services the app's lifespan opens: policy engine, policy admin, audit log and
+the masking key. An engine that fails to load is kept as the reason, not raised: the hub still
+starts and every request touching personal data answers POLICY_UNAVAILABLE (fail closed)."""
+
+from __future__ import annotations
+
+import logging
+
+from hub.settings import Settings
+from privacy.audit import AuditLog
+from privacy.engines import OpaServerEngine, load_engine
+from privacy.keyring import KeyRing, KeyRingError
+from privacy.policy_admin import PolicyAdmin
+from privacy.secrets import load_or_create_secret
+from privacy.types import PolicyUnavailable
+from resolvers.privacy import PrivacyServices
+
+log = logging.getLogger("c360.hub")
+
+MASK_KEY_NAME = "mask-hmac"
+
+
+async def open_privacy(settings: Settings) -> PrivacyServices:
+    data_dir = settings.resolved_data_dir
+    services = PrivacyServices(
+        engine=None, audit=None, hmac_key=load_or_create_secret(data_dir, MASK_KEY_NAME)
+    )
+    try:
+        ring = KeyRing.load(data_dir, settings.audit_keys)
+        services.audit = AuditLog(data_dir / "audit", ring)
+    except KeyRingError as exc:
+        log.error("audit log unavailable: %s", exc)
+    try:
+        engine = load_engine(settings)
+    except (PolicyUnavailable, ValueError, OSError) as exc:
+        services.engine_error = f"the policy engine is not available: {exc}"
+        log.error("%s", services.engine_error)
+        return services
+    if isinstance(engine, OpaServerEngine):
+        try:
+            await engine.start()
+        except PolicyUnavailable as exc:
+            # Decisions push the policies again first, so the hub recovers once OPA is up.
+            log.warning("%s; will retry on the first decision", exc)
+    services.engine = engine
+    services.admin = PolicyAdmin(engine, data_dir)
+    return services
+
+
+async def close_privacy(services: PrivacyServices) -> None:
+    if services.engine is not None:
+        await services.engine.close()
+
+
+__all__ = ["MASK_KEY_NAME", "close_privacy", "open_privacy"]
