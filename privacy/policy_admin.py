@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from regopy import RegoError
-
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.policy_set import DATA_ID, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
-from privacy.types import PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyUnavailable, Principal, Resource
 
 __all__ = ["PolicyAdmin", "PolicyInfo", "TestReport"]
 
@@ -30,6 +28,10 @@ class ReloadableEngine(Protocol):
     def revision(self) -> str: ...
 
     async def reload(self, policy_set: PolicySet) -> None: ...
+
+    async def decide(
+        self, principal: Principal, action: str, resources: list[Resource]
+    ) -> dict[str, Decision]: ...
 
 
 @dataclass(frozen=True)
@@ -96,19 +98,18 @@ class PolicyAdmin:
         os.replace(tmp, directory / name)
 
     async def preview_access(
-        self, role: str, purpose: str | None, customer_attributes: dict[str, Any]
-    ) -> dict[str, tuple[str, str]]:
-        """What ``role`` would see of a customer with these attributes: kind -> (mode, reason).
-        The preview subject manages the customer when advisorId is "preview"."""
-        engine = EmbeddedEngine(self._engine.policy_set, pool_size=1)
-        principal = Principal("preview", (role,), purpose, customer_attributes.get("branchId"))
+        self,
+        role: str,
+        purpose: str | None,
+        customer_attributes: dict[str, Any],
+        subject: str = "preview",
+    ) -> Decision:
+        """The decision ``role`` would get reading a customer with these attributes.
+        ``subject`` is who asks (an advisor sees the customers they manage); the preview
+        principal works in the customer's branch. Answered by the live engine."""
+        principal = Principal(subject, (role,), purpose, customer_attributes.get("branchId"))
         resource = Resource("Customer", "preview", dict(customer_attributes))
-        try:
-            decision = (await engine.decide(principal, "read", [resource]))["preview"]
-        except RegoError as exc:  # pragma: no cover - decide maps errors already
-            raise PolicyUnavailable(str(exc)) from exc
-        kinds = engine.policy_set.data.get("c360", {}).get("tables", {}).get("kinds", [])
-        return {k: (decision.mode_for(k), decision.reason) for k in kinds}
+        return (await self._engine.decide(principal, "read", [resource]))["preview"]
 
 
 def _sha(text: str) -> str:

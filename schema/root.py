@@ -15,10 +15,11 @@ from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.social import SocialMutation, SocialQuery
 
-QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery)
-MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation)
+QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery)
+MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation)
 
 
 def build_schema(

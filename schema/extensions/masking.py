@@ -78,9 +78,11 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
     )
 
 
-def masked_names(definition: StrawberryObjectDefinition, decision: Decision | None) -> list[str]:
-    """GraphQL names of the type's personal and derived fields this decision does not reveal."""
-    out: list[str] = []
+def personal_fields(
+    definition: StrawberryObjectDefinition,
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(GraphQL name, kind, modes that show it) of the type's personal and derived fields."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
     for f in definition.fields:
         meta = f.metadata or {}
         if SENSITIVE_METADATA_KEY in meta:
@@ -89,10 +91,17 @@ def masked_names(definition: StrawberryObjectDefinition, decision: Decision | No
             kind, allow = meta[DERIVED_METADATA_KEY]
         else:
             continue
-        mode = decision.mode_for(kind) if decision is not None else MaskMode.REDACT
-        if mode not in allow:
-            out.append(f.graphql_name or _camel(f.python_name))
-    return sorted(out)
+        out.append((f.graphql_name or _camel(f.python_name), str(kind), tuple(allow)))
+    return out
+
+
+def masked_names(definition: StrawberryObjectDefinition, decision: Decision | None) -> list[str]:
+    """GraphQL names of the type's personal and derived fields this decision does not reveal."""
+    return sorted(
+        name
+        for name, kind, allow in personal_fields(definition)
+        if (decision.mode_for(kind) if decision is not None else MaskMode.REDACT) not in allow
+    )
 
 
 def _camel(name: str) -> str:
@@ -106,4 +115,5 @@ __all__ = [
     "MaskField",
     "derived",
     "masked_names",
+    "personal_fields",
 ]

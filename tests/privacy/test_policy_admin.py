@@ -42,12 +42,13 @@ async def test_put_policy_activates_only_when_tests_pass(data_dir: Path) -> None
 async def test_preview_access(data_dir: Path) -> None:
     admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
     seen = await admin.preview_access("marketing_analyst", "marketing", {"consentMarketing": True})
-    assert seen["NATIONAL_ID"][0] == "redact" and seen["EMAIL"][0] == "hash"
+    assert seen.allow and seen.mode_for("NATIONAL_ID") == "redact"
+    assert seen.mode_for("EMAIL") == "hash"
     denied = await admin.preview_access(
         "marketing_analyst", "marketing", {"consentMarketing": False}
     )
-    assert all(mode == "redact" for mode, _ in denied.values())
-    assert "consented" in denied["NAME"][1]
+    assert not denied.allow and denied.mode_for("NAME") == "redact"
+    assert "consented" in denied.reason
 
 
 def test_cli_policy_test_and_audit(data_dir: Path) -> None:

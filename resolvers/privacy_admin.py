@@ -1,0 +1,126 @@
+"""Privacy administration for the API: the audit trail, policy listing and activation, and
+access previews. Each one is itself decided by the policy (AuditLog / Policy resources) and
+audited, so reading the trail or changing a policy leaves a record too."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from graph.repositories.access import ACCESS_KEY, customers_with_access
+from graph.store import GraphStore
+from privacy.policy_admin import PolicyAdmin, PolicyInfo, TestReport
+from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
+from resolvers.analytics import iso
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.privacy import READ, Forbidden, RequestPrivacy
+
+AUDIT_LOG = Resource("AuditLog", "audit")
+POLICIES = Resource("Policy", "policies")
+ADMIN = "admin"
+OUTCOMES = ("ok", "denied", "error")
+
+
+def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
+    if privacy is None:
+        raise Forbidden("the privacy layer is off in this process")
+    return privacy
+
+
+def _admin(privacy: RequestPrivacy) -> PolicyAdmin:
+    if privacy.services.admin is None:
+        raise PolicyUnavailable(privacy.services.engine_error)
+    return privacy.services.admin
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    records: list[dict[str, Any]]
+    cursors: list[str]
+    has_next: bool
+    total: int
+
+
+async def audit_events(
+    privacy: RequestPrivacy | None,
+    *,
+    subject: str | None,
+    customer_id: str | None,
+    since: datetime | None,
+    outcome: str | None,
+    first: int,
+    after: str | None,
+) -> AuditPage:
+    """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
+    privacy = _checked(privacy)
+    await privacy.require_resource(AUDIT_LOG, READ)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise BadUserInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="filter.outcome")
+    cursor = decode_cursor(after, 1)
+    if cursor is not None and not cursor[0].isdigit():
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    log = privacy.services.audit
+    if log is None:
+        raise AuditUnavailable("the audit log is not open")
+    records = await asyncio.to_thread(
+        log.read, subject=subject, customer=customer_id, since=iso(since) if since else None
+    )
+    matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
+    rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]
+    page = rest[:first]
+    return AuditPage(
+        records=page,
+        cursors=[encode_cursor(str(r["seq"])) for r in page],
+        has_next=len(rest) > first,
+        total=len(matching),
+    )
+
+
+async def policies(privacy: RequestPrivacy | None) -> list[PolicyInfo]:
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, READ)
+    return _admin(privacy).policies()
+
+
+async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> TestReport:
+    """Test, then activate; the audit record carries the old and new revision either way."""
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, ADMIN)
+    try:
+        report = await _admin(privacy).put_policy(policy_id, source)
+    except ValueError as exc:
+        raise BadUserInput(str(exc), field="id") from exc
+    privacy.details["policy_change"] = {
+        "id": policy_id,
+        "old_revision": report.old_revision,
+        "new_revision": report.new_revision,
+        "activated": report.activated,
+    }
+    return report
+
+
+async def preview_access(
+    privacy: RequestPrivacy | None,
+    store: GraphStore,
+    *,
+    role: str,
+    purpose: str | None,
+    customer_id: str,
+    subject: str | None,
+) -> Decision:
+    """The decision ``role`` would get for this customer (reads only its policy attributes)."""
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, READ)
+    row = (await customers_with_access(store, [customer_id])).get(customer_id)
+    if row is None:
+        raise NotFound("no customer with this id", field="customerId")
+    privacy.details["preview"] = {"role": role, "purpose": purpose, "customer": customer_id}
+    return await _admin(privacy).preview_access(
+        role, purpose, row[ACCESS_KEY], subject or "preview"
+    )
+
+
+__all__ = ["AuditPage", "audit_events", "policies", "preview_access", "put_policy"]

@@ -1,0 +1,203 @@
+"""Privacy administration in GraphQL: the audit trail, policies, and access previews, for
+privacy officers and auditors (the policy decides who; see resolvers/privacy_admin.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from privacy.policy_admin import TestReport
+from resolvers import privacy_admin
+from resolvers.pagination import check_first
+from schema.extensions.masking import personal_fields
+from schema.pagination import Connection, connection
+from schema.types import Ctx, Customer
+
+
+@strawberry.type
+class FieldAccess:
+    customer_id: str
+    revealed: list[str]
+    masked: list[str]
+
+
+@strawberry.type
+class AuditEvent:
+    seq: int
+    time: str = strawberry.field(description="ISO-8601 UTC")
+    request_id: str
+    subject: str | None
+    roles: list[str]
+    purpose: str | None
+    operation: str
+    query_sha256: str
+    customer_ids: list[str]
+    fields: list[FieldAccess]
+    decision_ids: list[str]
+    policy_revision: str
+    outcome: str = strawberry.field(description="ok, denied or error")
+    details: strawberry.scalars.JSON
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> AuditEvent:
+        fields = r.get("fields") or {}
+        return cls(
+            seq=int(r["seq"]),
+            time=str(r.get("time", "")),
+            request_id=str(r.get("request_id", "")),
+            subject=r.get("subject"),
+            roles=list(r.get("roles") or []),
+            purpose=r.get("purpose"),
+            operation=str(r.get("operation", "")),
+            query_sha256=str(r.get("query_sha256", "")),
+            customer_ids=list(r.get("customer_ids") or []),
+            fields=[
+                FieldAccess(customer_id=cid, revealed=f["revealed"], masked=f["masked"])
+                for cid, f in sorted(fields.items())
+            ],
+            decision_ids=list(r.get("decision_ids") or []),
+            policy_revision=str(r.get("policy_revision", "")),
+            outcome=str(r.get("outcome", "")),
+            details=r.get("details") or {},
+        )
+
+
+@strawberry.input
+class AuditFilter:
+    subject: str | None = None
+    customer_id: str | None = None
+    since: datetime | None = None
+    outcome: str | None = strawberry.field(default=None, description="ok, denied or error")
+
+
+@strawberry.type
+class Policy:
+    id: str = strawberry.field(description="module id (file stem); `data` is the data document")
+    revision: str = strawberry.field(description="SHA-256 of the source")
+    source: str
+    tests: list[str]
+
+
+@strawberry.type
+class PolicyTestResult:
+    name: str
+    passed: bool
+    message: str
+
+
+@strawberry.type
+class PolicyTestReport:
+    passed: bool
+    activated: bool
+    old_revision: str
+    new_revision: str
+    results: list[PolicyTestResult]
+
+    @classmethod
+    def from_report(cls, r: TestReport) -> PolicyTestReport:
+        return cls(
+            passed=r.passed,
+            activated=r.activated,
+            old_revision=r.old_revision,
+            new_revision=r.new_revision,
+            results=[PolicyTestResult(name=n, passed=ok, message=m) for n, ok, m in r.results],
+        )
+
+
+@strawberry.type
+class FieldPreview:
+    field: str
+    kind: str
+    mode: str
+    masked: bool
+
+
+@strawberry.type
+class AccessPreview:
+    allowed: bool
+    reason: str
+    fields: list[FieldPreview]
+
+
+@strawberry.type
+class PrivacyQuery:
+    @strawberry.field(description="the audit trail, newest first (privacy officers, auditors)")
+    async def audit_events(
+        self,
+        info: Ctx,
+        filter: AuditFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEvent]:
+        f = filter or AuditFilter()
+        page = await privacy_admin.audit_events(
+            info.context.privacy,
+            subject=f.subject,
+            customer_id=f.customer_id,
+            since=f.since,
+            outcome=f.outcome,
+            first=check_first(first, info.context.settings.max_page_size),
+            after=after,
+        )
+        return connection(
+            [
+                (AuditEvent.from_record(r), c)
+                for r, c in zip(page.records, page.cursors, strict=True)
+            ],
+            has_next=page.has_next,
+            total=page.total,
+        )
+
+    @strawberry.field(description="the active policy modules and data document")
+    async def policies(self, info: Ctx) -> list[Policy]:
+        found = await privacy_admin.policies(info.context.privacy)
+        return [Policy(id=p.id, revision=p.revision, source=p.source, tests=p.tests) for p in found]
+
+    @strawberry.field(
+        description="what a role would see of this customer, field by field, and why "
+        "(subject: preview as this user, e.g. the customer's advisor)"
+    )
+    async def preview_access(
+        self,
+        info: Ctx,
+        role: str,
+        customer_id: strawberry.ID,
+        purpose: str | None = None,
+        subject: str | None = None,
+    ) -> AccessPreview:
+        decision = await privacy_admin.preview_access(
+            info.context.privacy,
+            info.context.store,
+            role=role,
+            purpose=purpose,
+            customer_id=str(customer_id),
+            subject=subject,
+        )
+        fields = []
+        for name, kind, shows in personal_fields(Customer.__strawberry_definition__):
+            mode = decision.mode_for(kind)
+            fields.append(FieldPreview(field=name, kind=kind, mode=mode, masked=mode not in shows))
+        return AccessPreview(allowed=decision.allow, reason=decision.reason, fields=fields)
+
+
+@strawberry.type
+class PrivacyMutation:
+    @strawberry.mutation(
+        description="replace a policy module (or `data`): compiled and tested first, activated "
+        "only if every policy test passes; the report says which"
+    )
+    async def put_policy(self, info: Ctx, id: str, source: str) -> PolicyTestReport:
+        report = await privacy_admin.put_policy(info.context.privacy, id, source)
+        return PolicyTestReport.from_report(report)
+
+
+__all__ = [
+    "AccessPreview",
+    "AuditEvent",
+    "Policy",
+    "PolicyTestReport",
+    "PrivacyMutation",
+    "PrivacyQuery",
+]
