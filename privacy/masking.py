@@ -11,7 +11,16 @@ from typing import Any
 
 import phonenumbers
 
-__all__ = ["apply_mask", "band", "hash_token", "partial", "redact", "reveal", "year"]
+__all__ = [
+    "apply_mask",
+    "band",
+    "hash_token",
+    "mask_mentions",
+    "partial",
+    "redact",
+    "reveal",
+    "year",
+]
 
 _WAN = Decimal(10_000)
 # Upper bounds in 万 and their labels; the last band is open.
@@ -168,3 +177,20 @@ def apply_mask(value: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     if mode == "year":
         return year(value)
     return None
+
+
+# A handle quoted in a post's text ("//@angry_li: ..."): Weibo and X handles are word
+# characters, CJK included, plus "-".
+_MENTION = re.compile(r"@([\w\-]+)")
+
+
+def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
+    """A post's text with every @handle masked like the handle field itself (a redacted one
+    becomes "@***"), so handles do not leak through the text around them."""
+    if not isinstance(text, str) or mode == "reveal":
+        return text
+
+    def masked(match: re.Match[str]) -> str:
+        return "@" + str(apply_mask(match.group(1), mode, kind, hmac_key) or "***")
+
+    return _MENTION.sub(masked, text)

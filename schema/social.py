@@ -23,6 +23,7 @@ from resolvers.context import RequestContext
 from resolvers.pagination import check_first
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
+from schema.extensions.masking import quoting
 from schema.pagination import Connection, connection
 from sentiment.labels import Label
 
@@ -47,7 +48,7 @@ class SocialAccount:
     policy_resource: strawberry.Private[Resource]
     platform: str
     handle: str | None = sensitive(K.SOCIAL_HANDLE)
-    display_name: str | None = None
+    display_name: str | None = sensitive(K.SOCIAL_HANDLE, description="often a real name")
     followers: int | None = None
     customer_linked: bool = strawberry.field(
         default=False, description="a customer has confirmed this handle as theirs"
@@ -91,7 +92,7 @@ class Post:
     policy_resource: strawberry.Private[Resource]
     platform: str
     post_id: str
-    text: str
+    text: str = quoting(K.SOCIAL_HANDLE, description="@handles in it masked like handles")
     lang: str | None
     created_at: str = strawberry.field(description="ISO-8601 UTC")
     url: str | None = None
@@ -267,7 +268,7 @@ class LinkCandidate:
     policy_resource: strawberry.Private[Resource]
     platform: str
     handle: str | None = sensitive(K.SOCIAL_HANDLE)
-    display_name: str | None = None
+    display_name: str | None = sensitive(K.SOCIAL_HANDLE, description="often a real name")
     score: float = strawberry.field(default=0.0, description="name similarity 0..100")
 
 

@@ -17,7 +17,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.info import Info
 
-from privacy.masking import apply_mask
+from privacy.masking import apply_mask, mask_mentions
 from privacy.types import Decision, MaskMode
 
 SENSITIVE_METADATA_KEY = "sensitive"
@@ -27,9 +27,15 @@ DERIVED_METADATA_KEY = "sensitive_derived"
 class MaskField(FieldExtension):
     """``allow`` None: mask with the mode; else a derived value, shown only for those modes."""
 
-    def __init__(self, kind: str, allow: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        allow: tuple[str, ...] | None = None,
+        mask: Callable[[Any, str, str, bytes], Any] = apply_mask,
+    ) -> None:
         self.kind = str(kind)
         self.allow = allow
+        self.mask = mask
 
     def _apply(self, value: Any, decision: Decision | None, source: Any, info: Info) -> Any:
         privacy = info.context.privacy
@@ -39,7 +45,7 @@ class MaskField(FieldExtension):
             privacy.record(source, info.field_name, MaskMode.REVEAL if shown else mode)
             return value if shown else None
         privacy.record(source, info.field_name, mode)
-        return apply_mask(value, mode, self.kind, privacy.hmac_key)
+        return self.mask(value, mode, self.kind, privacy.hmac_key)
 
     async def _later(self, value: Any, source: Any, info: Info) -> Any:
         if isinstance(value, Awaitable):
@@ -76,6 +82,12 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
         extensions=[MaskField(kind, allow)],
         **kwargs,
     )
+
+
+def quoting(kind: str, **kwargs: Any) -> Any:
+    """``strawberry.field`` for free text that may quote personal values of ``kind`` (a post
+    quoting @handles): the quotes are masked like the field of that kind would be."""
+    return strawberry.field(extensions=[MaskField(kind, mask=mask_mentions)], **kwargs)
 
 
 def personal_fields(
@@ -116,4 +128,5 @@ __all__ = [
     "derived",
     "masked_names",
     "personal_fields",
+    "quoting",
 ]

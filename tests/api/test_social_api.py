@@ -328,7 +328,7 @@ async def test_link_then_the_360_view_shows_the_posts(
     assert linked["linkSocialAccount"] == {
         "platform": "weibo",
         "handle": None,
-        "displayName": "王小明",
+        "displayName": None,
         "customerLinked": True,
     }
     view = ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]
@@ -439,3 +439,31 @@ async def test_bad_arguments_are_named(store: GraphStore, officer: Api) -> None:
         )
     )
     assert top["code"] == "BAD_USER_INPUT" and top["field"] == "topPosts"
+
+
+async def test_brand_analyst_sees_social_data_with_handles_hashed_and_no_customers(
+    store: GraphStore, client: httpx.AsyncClient, make_token: Callable[..., str], tmp_path: Path
+) -> None:
+    await upsert_customers(store, [{"id": "C1", "props": {"name": "王小明"}}])
+    await ingest(store, tmp_path)
+    brand = Api(client, make_token(["brand_analyst"], sub="b1", purpose=None))
+    found = await mentions(brand, {"brand": BRAND})
+    assert found["totalCount"] == STORED
+    authors = [e["node"]["author"] for e in found["edges"] if e["node"]["author"]]
+    assert authors and all(a["handle"].startswith("h:") for a in authors)
+    assert all(a["displayName"] is None or a["displayName"].startswith("h:") for a in authors)
+    again = await mentions(brand, {"brand": BRAND})
+    assert again == found  # hashes are stable: a brand team can count distinct authors
+    assert "wxm_2025" not in str(found) and "angry_li" not in str(found)
+    assert ok(await brand.gql(TREND, {"brand": BRAND, "interval": "DAY"} | MARCH))
+
+    # No customer profile at all, not even a count.
+    assert error(await brand.gql(CUSTOMER, {"id": "C1"}))["code"] == "FORBIDDEN"
+    listed = ok(await brand.gql("{ customers { totalCount edges { node { id } } } }"))
+    assert listed["customers"] == {"totalCount": 0, "edges": []}
+    assert error(await brand.gql(CANDIDATES, {"id": "C1"}))["code"] == "FORBIDDEN"
+
+    # Social listening is not for roles without a social grant.
+    marketing = Api(client, make_token(["marketing_analyst"], sub="m1", purpose="marketing"))
+    body = await marketing.gql(MENTIONS, {"f": {"brand": BRAND}, "first": 5})
+    assert body["data"] is None and error(body)["code"] == "FORBIDDEN"

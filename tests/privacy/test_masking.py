@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from privacy.masking import apply_mask, band, hash_token, partial, year
+from privacy.masking import apply_mask, band, hash_token, mask_mentions, partial, year
 from privacy.secrets import load_or_create_secret
 
 KEY = b"k" * 32
@@ -71,3 +71,16 @@ def test_reveal_redact_and_unknown_mode_fails_closed() -> None:
     assert apply_mask("张三", "bogus", "NAME", KEY) is None
     assert apply_mask(None, "reveal", "NAME", KEY) is None
     assert apply_mask("张三", "band", "NAME", KEY) is None
+
+
+def test_mentions_in_text_are_masked_like_handles() -> None:
+    key = b"k" * 32
+    text = "转发微博 //@angry_li: 太差劲了 @王小明-2025 看看"
+    hashed = mask_mentions(text, "hash", "SOCIAL_HANDLE", key)
+    assert "angry_li" not in hashed and "王小明" not in hashed
+    assert hashed.startswith("转发微博 //@h:") and hashed.endswith("看看")
+    assert hash_token("angry_li", "SOCIAL_HANDLE", key) in hashed
+    assert (
+        mask_mentions(text, "redact", "SOCIAL_HANDLE", key) == "转发微博 //@***: 太差劲了 @*** 看看"
+    )
+    assert mask_mentions(text, "reveal", "SOCIAL_HANDLE", key) == text
