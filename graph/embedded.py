@@ -34,17 +34,25 @@ def _die_with_parent() -> None:
     os.setpgrp()  # Ctrl-C in the owner's terminal must not kill the server before the owner.
 
 
-def _answers(sock_path: Path, timeout: float = 0.5) -> bool:
+COMPACT_LOG_BYTES = 1 << 20
+
+
+def _send(sock_path: Path, command: bytes, timeout: float = 0.5) -> bytes:
+    """One inline command's reply (its first bytes); b"" when the server is not there."""
     if not sock_path.exists():
-        return False
+        return b""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect(str(sock_path))
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            s.sendall(command + b"\r\n")
+            return s.recv(64)
     except OSError:
-        return False
+        return b""
+
+
+def _answers(sock_path: Path) -> bool:
+    return _send(sock_path, b"PING").startswith(b"+PONG")
 
 
 def _alive(pid: int) -> bool:
@@ -62,7 +70,9 @@ class EmbeddedFalkorDB:
     """Start, adopt or join the FalkorDB server that belongs to one data dir."""
 
     data_dir: Path
-    start_timeout_s: float = 15.0
+    # Replaying a large append-only file on a busy machine takes a while; the server answers
+    # PING only once the graph is loaded.
+    start_timeout_s: float = 120.0
     owner: bool = field(default=False, init=False)
     _lock_fd: int | None = field(default=None, init=False, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -158,6 +168,8 @@ class EmbeddedFalkorDB:
             "yes",
             "--appendfsync",
             "everysec",
+            "--auto-aof-rewrite-min-size",
+            "16mb",
             "--save",
             "",
             "--logfile",
@@ -181,9 +193,19 @@ class EmbeddedFalkorDB:
                 )
             if time.monotonic() > deadline:
                 self._proc.kill()
+                self._proc.wait()  # reap it: no zombie left behind
                 raise GraphUnavailable(f"embedded FalkorDB did not start; see {self.dir}")
             time.sleep(0.02)
         self.pid_path.write_text(str(self._proc.pid))
+        self._compact_log()
+
+    def _compact_log(self) -> None:
+        """Rewrite a long write log into a snapshot in the background, so the next start
+        loads the snapshot instead of replaying every graph write (minutes on big graphs)."""
+        log_dir = self.dir / "appendonlydir"
+        size = sum(p.stat().st_size for p in log_dir.glob("*.incr.aof")) if log_dir.is_dir() else 0
+        if size > COMPACT_LOG_BYTES:
+            _send(self.socket_path, b"BGREWRITEAOF")
 
     def stop(self) -> None:
         """Stop the server if this process owns it (SIGTERM: redis flushes the AOF first)."""

@@ -15,6 +15,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal
+
+log = logging.getLogger("c360.audit")
 
 __all__ = ["GENESIS", "AuditLog", "VerifyResult", "chain_hash", "make_record"]
 
@@ -116,7 +119,13 @@ class AuditLog:
             try:
                 seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch])
             except Exception as exc:
-                error = AuditUnavailable(f"the audit record could not be written: {exc}")
+                log.error("audit append failed: %s", exc)
+                # Our own reasons say what to do; an OS error's (with a server path) stays here.
+                error = (
+                    exc
+                    if isinstance(exc, AuditUnavailable)
+                    else AuditUnavailable("the audit record could not be written; see the hub log")
+                )
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
@@ -239,7 +248,7 @@ def _tail(fd: int) -> tuple[int, str]:
         if chunk.count(b"\n") >= 2 or pos == 0:
             break
     if not chunk.endswith(b"\n"):
-        raise OSError("the audit log ends in a torn line; run `c360 audit verify`")
+        raise AuditUnavailable("the audit log ends in a torn line; run `c360 audit verify`")
     last = chunk[:-1].rsplit(b"\n", 1)[-1]
     entry = json.loads(last)
     return int(entry["seq"]), str(entry["hash"])

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ class PolicySet:
     modules: dict[str, str]
     data: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property  # every audited request names it; the set never changes once built
     def revision(self) -> str:
         """SHA-256 over the decision modules (sorted by id) and the canonical data JSON.
 

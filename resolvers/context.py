@@ -46,6 +46,7 @@ class RequestContext:
             self.privacy_services,
             self.principal,
             lambda ids: self.loaders.customer.load_many(ids),
+            self.request_id,
         )
 
 

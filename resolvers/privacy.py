@@ -18,12 +18,20 @@ from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
-from privacy.audit import AuditLog
+from privacy.audit import AuditLog, make_record
 from privacy.policy_admin import PolicyAdmin
-from privacy.types import Decision, MaskMode, PolicyUnavailable, Principal, Resource
+from privacy.types import (
+    AuditUnavailable,
+    Decision,
+    MaskMode,
+    PolicyUnavailable,
+    Principal,
+    Resource,
+)
 from resolvers.errors import ApiError
 
 READ, WRITE = "read", "write"
+INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
 
 
@@ -85,9 +93,11 @@ class RequestPrivacy:
         services: PrivacyServices,
         principal: Principal | None,
         customer_rows: Callable[[list[str]], Awaitable[list[Row | None]]],
+        request_id: str = "",
     ) -> None:
         self.services = services
         self.principal = principal
+        self.request_id = request_id
         self.decided: dict[str, Decision] = {}  # customer id -> decision
         self.resources: dict[tuple[str, str], Decision] = {}  # (type, id) -> decision
         self.fields: dict[str, FieldLog] = defaultdict(FieldLog)
@@ -183,6 +193,24 @@ class RequestPrivacy:
         if not decision.allow:
             self.denied = True
             raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+        await self.audit_intent({"write": f"{CUSTOMER}:{customer_id}"}, (customer_id,))
+
+    async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
+        """Write-ahead audit: a write is recorded (outcome "intent") before it happens, so a
+        write the audit log cannot record does not happen. The request's own record follows."""
+        if self.services.audit is None:
+            raise AuditUnavailable("the audit log is not open")
+        await self.services.audit.append(
+            make_record(
+                principal=self.principal,
+                operation="intent",
+                outcome=INTENT,
+                request_id=self.request_id,
+                customers={cid: {"revealed": [], "masked": []} for cid in customer_ids},
+                policy_revision=self.services.revision,
+                details=what,
+            )
+        )
 
     def forget(self, customer_id: str) -> None:
         """Drop a cached decision after a write may have changed the customer's attributes."""
@@ -299,6 +327,7 @@ def _linked_customer(resource: Resource) -> str | None:
 
 __all__ = [
     "CUSTOMER",
+    "INTENT",
     "READ",
     "WRITE",
     "FieldLog",

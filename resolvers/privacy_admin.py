@@ -16,12 +16,12 @@ from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resourc
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import decode_cursor, encode_cursor
-from resolvers.privacy import READ, Forbidden, RequestPrivacy
+from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
 
 AUDIT_LOG = Resource("AuditLog", "audit")
 POLICIES = Resource("Policy", "policies")
 ADMIN = "admin"
-OUTCOMES = ("ok", "denied", "error")
+OUTCOMES = ("ok", "denied", "error", INTENT)
 
 
 def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
@@ -89,6 +89,7 @@ async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str
     """Test, then activate; the audit record carries the old and new revision either way."""
     privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
+    await privacy.audit_intent({"put_policy": policy_id, "old_revision": privacy.services.revision})
     try:
         report = await _admin(privacy).put_policy(policy_id, source)
     except ValueError as exc:

@@ -7,6 +7,7 @@ import strawberry
 from graph.repositories.access import search_candidates
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
+from resolvers.privacy import Forbidden
 from resolvers.search import CustomerOrder as _CustomerOrder
 from resolvers.search import customer_filter, order_rows, visible_matches
 from schema.enums import Segment
@@ -88,6 +89,12 @@ class CustomerQuery:
         row = await info.context.loaders.household.load(str(id))
         if row is None:
             raise NotFound("no household with this id", id=str(id))
+        privacy = info.context.privacy
+        members = [m["customerId"] for m in row.get("members") or []]
+        # The name (e.g. "张家") is the head's surname: only for callers who see a member.
+        if privacy is not None and not await privacy.allowed(members):
+            privacy.denied = True
+            raise Forbidden("access denied: you may see no member of this household", id=str(id))
         return Household(id=strawberry.ID(row["id"]), name=row.get("name"))
 
 

@@ -14,7 +14,8 @@ from hub.cli.common import console, load_settings
 from hub.cli.token import make_token
 from hub.settings import Settings
 
-DEV_PURPOSES = ["service", "marketing", "risk", "compliance"]
+# The privacy officer reads everything only for compliance; other roles: `c360 token`.
+DEV_PURPOSES = ["compliance"]
 EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
 
 
@@ -27,10 +28,11 @@ def banner(settings: Settings, token: str) -> str:
     return "\n".join(
         [
             f"GraphiQL: {url}",
-            "dev token (privacy_officer; purposes service, marketing, risk, compliance; 8h):",
+            "dev token (privacy_officer, purpose compliance: every field revealed, read only; 8h):",
             token,
             "try:",
             curl,
+            "other roles: c360 token --sub m1 --role marketing_analyst --purpose marketing",
         ]
     )
 

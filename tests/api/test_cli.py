@@ -61,4 +61,5 @@ def test_serve_banner_has_url_token_and_curl() -> None:
     text = banner(Settings(), "TOKEN123")
     assert "http://127.0.0.1:8000/graphql" in text
     assert "TOKEN123" in text
-    assert text.splitlines()[-1].startswith("curl -s http://127.0.0.1:8000/graphql")
+    assert text.splitlines()[-2].startswith("curl -s http://127.0.0.1:8000/graphql")
+    assert "compliance" in text  # the privacy officer reads only for compliance
