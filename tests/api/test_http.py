@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from graph.store import GraphStore
 from hub.app import create_app
@@ -96,11 +97,12 @@ async def test_health_ready_and_graphiql(client: httpx.AsyncClient) -> None:
     assert page.status_code == 200 and "graphiql" in page.text.lower()
 
 
+# Port 1 on loopback refuses connections: a graph that is down, FalkorDB or Neo4j.
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1", "bolt://127.0.0.1:1"])
 async def test_unreachable_graph_still_starts(
-    data_dir: Path, make_token: Callable[..., str]
+    data_dir: Path, make_token: Callable[..., str], url: str
 ) -> None:
-    # Port 1 on loopback refuses connections: a graph that is down.
-    settings = Settings(data_dir=data_dir, graph_url="redis://127.0.0.1:1")
+    settings = Settings(data_dir=data_dir, graph_url=url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
