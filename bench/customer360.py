@@ -174,7 +174,7 @@ async def run(customers: int, requests: int, data_dir: Path) -> None:
             load_or_create_secret(data_dir, "jwt"),
             "bench",
             ["privacy_officer"],
-            purpose="service",
+            purpose="compliance",  # the privacy officer reads for compliance only
         )
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         async with httpx.AsyncClient(
