@@ -112,5 +112,5 @@ def test_graph_url_selects_neo4j_and_no_server_is_one_clear_sentence(
 async def test_open_store_on_a_missing_neo4j_fails_fast(data_dir: Path, free_port: int) -> None:
     settings = Settings(graph_url=f"neo4j://127.0.0.1:{free_port}", data_dir=data_dir)
     with pytest.raises(GraphUnavailable, match=r"neo4j://127\.0\.0\.1:\d+ is unreachable"):
-        async with graph(settings):
-            pass
+        async with graph(settings) as store:
+            pytest.fail(f"opened {store!r} with no server there")

@@ -24,8 +24,10 @@ def test_dead_letters_beside_input_rewritten_and_removed_when_empty(tmp_path: Pa
     with DeadLetters.beside(source) as again:
         again.add(9, {}, ["x"])
     assert len(again.path.read_bytes().splitlines()) == 1
-    with DeadLetters.beside(source) as clean:
-        pass
+    # A run without bad rows removes the previous run's file.
+    clean = DeadLetters.beside(source)
+    with clean:
+        assert clean.count == 0
     assert clean.count == 0
     assert not clean.path.exists()
 

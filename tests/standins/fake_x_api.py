@@ -66,8 +66,8 @@ class FakeXState:
 class _Handler(BaseHTTPRequestHandler):
     state: FakeXState
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-        pass
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet test output: requests are checked through FakeXState, not the log."""
 
     def _send(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
