@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from regopy import Interpreter
+
 __all__ = [
     "DATA_ID",
     "PACKAGED_DIR",
@@ -57,6 +59,18 @@ class PolicySet:
     @property
     def data_json(self) -> str:
         return json.dumps(self.data, ensure_ascii=False)
+
+    def interpreter(self, *, with_tests: bool = False) -> Interpreter:
+        """A regopy interpreter holding the data and the decision modules (and the test
+        modules with ``with_tests``). Raises RegoError on a parse error."""
+        rego = Interpreter()
+        # regopy evaluates nothing sensibly without an input document, even when none is used.
+        rego.set_input_term("{}")
+        rego.add_data_json(self.data_json)
+        modules = self.modules if with_tests else self.decision_modules
+        for module_id, source in sorted(modules.items()):
+            rego.add_module(module_id, source)
+        return rego
 
     def replace(self, policy_id: str, source: str) -> PolicySet:
         """A copy with one module (or, for id "data", the data document) replaced."""

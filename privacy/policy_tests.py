@@ -9,7 +9,7 @@ from regopy import Interpreter, RegoError
 
 from privacy.policy_set import PolicySet, is_test_module, package_of, test_names
 
-__all__ = ["PolicyTestResult", "compile_modules", "run_policy_tests"]
+__all__ = ["PolicyTestResult", "run_policy_tests"]
 
 
 @dataclass(frozen=True)
@@ -17,17 +17,6 @@ class PolicyTestResult:
     name: str  # "<module>.<rule>"
     ok: bool
     message: str
-
-
-def compile_modules(policy_set: PolicySet) -> Interpreter:
-    """An interpreter holding every module and the data. Raises RegoError on a parse error."""
-    rego = Interpreter()
-    # regopy evaluates nothing sensibly without an input document, even when none is used.
-    rego.set_input_term("{}")
-    rego.add_data_json(policy_set.data_json)
-    for module_id, source in sorted(policy_set.modules.items()):
-        rego.add_module(module_id, source)
-    return rego
 
 
 def run_policy_tests(policy_set: PolicySet) -> list[PolicyTestResult]:
@@ -39,7 +28,7 @@ def run_policy_tests(policy_set: PolicySet) -> list[PolicyTestResult]:
         for name in test_names(source)
     ]
     try:
-        rego = compile_modules(policy_set)
+        rego = policy_set.interpreter(with_tests=True)
         # Compile errors surface on the first query; a trivial one makes them show here.
         rego.query("x = data.c360")
     except RegoError as exc:

@@ -12,6 +12,7 @@ from hub.settings import Settings
 from privacy.types import Principal
 from resolvers.loaders import Loaders
 from resolvers.privacy import PrivacyServices, RequestPrivacy
+from resolvers.social import SocialLoaders
 
 
 @dataclass
@@ -37,6 +38,10 @@ class RequestContext:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.store, self.now)
+
+    @cached_property
+    def social_loaders(self) -> SocialLoaders:
+        return SocialLoaders(self.store)
 
     @cached_property
     def privacy(self) -> RequestPrivacy | None:

@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from strawberry.dataloader import DataLoader
 
@@ -20,7 +19,6 @@ from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.model import PLATFORMS
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.loaders import Loaders
 from resolvers.mutations import validate
 from resolvers.pagination import decode_cursor, encode_cursor
 from sentiment.labels import Label
@@ -259,17 +257,6 @@ class SocialLoaders:
         self.account: DataLoader[AccountKey, Row | None] = DataLoader(accounts)
 
 
-# Keyed by the request's Loaders, so they live exactly as long as the request.
-_BY_REQUEST: WeakKeyDictionary[Loaders, SocialLoaders] = WeakKeyDictionary()
-
-
-def social_loaders(loaders: Loaders, store: GraphStore) -> SocialLoaders:
-    found = _BY_REQUEST.get(loaders)
-    if found is None:
-        found = _BY_REQUEST[loaders] = SocialLoaders(store)
-    return found
-
-
 def author_key(row: Row) -> AccountKey | None:
     handle = row.get("authorHandle")
     return (str(row["platform"]), str(handle)) if handle else None
@@ -319,7 +306,6 @@ __all__ = [
     "mention_filters",
     "offset_cursor",
     "offset_of",
-    "social_loaders",
     "summary",
     "term_or_brand",
     "trend",

@@ -147,7 +147,7 @@ async def build_posts(info: Ctx, rows: list[Row], customer_id: str | None = None
     """Posts with their authors, the authors of the whole list in one batched read.
 
     ``customer_id``: the customer whose 360 view lists them, which governs them there."""
-    loaders = social.social_loaders(info.context.loaders, info.context.store)
+    loaders = info.context.social_loaders
     keys = [social.author_key(r) for r in rows]
     found = await loaders.account.load_many(social.unique_keys(keys))
     authors = {(a["platform"], a["handle"]): a for a in found if a is not None}
@@ -189,13 +189,13 @@ async def customer_mentions(
     """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
     limit = check_first(first, info.context.settings.max_page_size)
     skip = social.offset_of(after)
-    loaders = social.social_loaders(info.context.loaders, info.context.store)
+    loaders = info.context.social_loaders
     total, rows = await loaders.customer_posts.load(social.PostsPageKey(customer_id, skip, limit))
     return await post_page(info, total, rows, skip, customer_id)
 
 
 async def customer_sentiment_summary(info: Ctx, customer_id: str) -> SentimentSummary:
-    loaders = social.social_loaders(info.context.loaders, info.context.store)
+    loaders = info.context.social_loaders
     row = social.summary(await loaders.customer_sentiment.load(customer_id))
     return SentimentSummary(
         count=row["count"],
@@ -371,7 +371,7 @@ class SocialQuery:
         filters = social.mention_filters(since=from_, until=to)
         filters["brand"] = social.check_text(brand, "brand")
         rows = await repo.top_authors(info.context.store, filters, limit)
-        loaders = social.social_loaders(info.context.loaders, info.context.store)
+        loaders = info.context.social_loaders
         accounts = await loaders.account.load_many([(r["platform"], r["handle"]) for r in rows])
         return [
             TopAuthor(
@@ -411,7 +411,7 @@ class SocialMutation:
     ) -> SocialAccount:
         await require_customer_write(info.context.privacy, str(customer_id))
         row = await social.link_account(info.context.store, str(customer_id), platform, handle)
-        loaders = social.social_loaders(info.context.loaders, info.context.store)
+        loaders = info.context.social_loaders
         loaders.account.prime((row["platform"], row["handle"]), row, force=True)
         loaders.customer_posts.clear_all()
         loaders.customer_sentiment.clear_all()

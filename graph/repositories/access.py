@@ -69,41 +69,34 @@ async def search_candidates(
         "liabilities": list(LIABILITY_TYPES),
         "cap": cap,
     }
-    match = """
+    # Summing balances costs a walk over every candidate's accounts: only when asked for.
+    assets = (
+        """
+        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
+        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
+                    ELSE coalesce(acc.balance, 0) END) AS assets
+        WHERE ($minAssets IS NULL OR assets >= $minAssets)
+          AND ($maxAssets IS NULL OR assets < $maxAssets)
+        """
+        if with_assets
+        else "WITH c, null AS assets"
+    )
+    rows = await store.read(
+        """
         MATCH (c:Customer)
         WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
-    """
-    if with_assets:
-        rows = await store.read(
-            match
-            + """
-            OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
-            WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
-                        ELSE coalesce(acc.balance, 0) END) AS assets
-            WHERE ($minAssets IS NULL OR assets >= $minAssets)
-              AND ($maxAssets IS NULL OR assets < $maxAssets)
-            WITH c, assets ORDER BY c.id LIMIT $cap
-            RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, assets,
-                   c.consentMarketing AS consentMarketing,
-                   c.consentDataSharing AS consentDataSharing,
-                   c.id = $text AS byId, c.name CONTAINS $text AS byName,
-                   c.phone = $phone AS byPhone,"""
-            + _ATTRIBUTES,
-            params,
-        )
-    else:
-        rows = await store.read(
-            match
-            + """
-            WITH c ORDER BY c.id LIMIT $cap
-            RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, null AS assets,
-                   c.consentMarketing AS consentMarketing,
-                   c.consentDataSharing AS consentDataSharing,
-                   c.id = $text AS byId, c.name CONTAINS $text AS byName,
-                   c.phone = $phone AS byPhone,"""
-            + _ATTRIBUTES,
-            params,
-        )
+        """
+        + assets
+        + """
+        WITH c, assets ORDER BY c.id LIMIT $cap
+        RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, assets,
+               c.consentMarketing AS consentMarketing,
+               c.consentDataSharing AS consentDataSharing,
+               c.id = $text AS byId, c.name CONTAINS $text AS byName,
+               c.phone = $phone AS byPhone,"""
+        + _ATTRIBUTES,
+        params,
+    )
     return [{**r, ACCESS_KEY: access_attributes(r)} for r in rows]
 
 

@@ -30,17 +30,8 @@ class Compiled:
     bundle: Bundle
 
 
-def _compile(policy_set: PolicySet) -> Interpreter:
-    rego = Interpreter()
-    rego.set_input_term("{}")
-    rego.add_data_json(policy_set.data_json)
-    for module_id, source in sorted(policy_set.decision_modules.items()):
-        rego.add_module(module_id, source)
-    return rego
-
-
 def _compile_bundle(policy_set: PolicySet) -> Compiled:
-    rego = _compile(policy_set)
+    rego = policy_set.interpreter()
     return Compiled(rego, rego.build(DECISIONS_QUERY))
 
 

@@ -69,3 +69,31 @@ async def client(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.A
 @pytest.fixture
 def api(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
     return Api(client, make_token(purposes=ALL_PURPOSES))
+
+
+@pytest.fixture
+def as_role(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Callable[..., Api]:
+    """An Api for one role with one purpose (``as_role("advisor", "service", "ADV1")``)."""
+
+    def make(role: str, purpose: str | None, sub: str = "u1") -> Api:
+        return Api(client, make_token([role], sub=sub, purpose=purpose, purposes=None))
+
+    return make
+
+
+@pytest.fixture
+def officer(as_role: Callable[..., Api]) -> Api:
+    """Privacy officer for compliance: sees everything, writes nothing."""
+    return as_role("privacy_officer", "compliance", "po1")
+
+
+@pytest.fixture
+def marketing(as_role: Callable[..., Api]) -> Api:
+    """Marketing analyst for marketing: consenting customers only, identifiers masked."""
+    return as_role("marketing_analyst", "marketing", "mk1")
+
+
+@pytest.fixture
+def agent(as_role: Callable[..., Api]) -> Api:
+    """Service agent: may write any customer, reads with the service masks, no social grant."""
+    return as_role("service_agent", "service", "sa1")

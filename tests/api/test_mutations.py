@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import httpx
-import pytest
-
 from graph.store import GraphStore
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
-
-
-@pytest.fixture
-def writer(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
-    """A service agent: may write any customer, reads them back with the service masks. The
-    default ``api`` (privacy officer) is read-only and checks what was stored."""
-    return Api(client, make_token(["service_agent"], purpose="service"))
-
 
 UPSERT = """mutation($input: CustomerInput!) {
   upsertCustomer(input: $input) { id name phone birthDate riskProfile consents { marketing } }
@@ -28,9 +15,9 @@ LOG = """mutation($input: InteractionInput!) {
 
 
 async def test_upsert_customer_normalises_and_derives(
-    store: GraphStore, api: Api, writer: Api
+    store: GraphStore, api: Api, agent: Api
 ) -> None:
-    body = await writer.gql(
+    body = await agent.gql(
         UPSERT,
         {
             "input": {
@@ -44,7 +31,7 @@ async def test_upsert_customer_normalises_and_derives(
         },
     )
     assert "errors" not in body, body
-    # The writer reads back through its own masks...
+    # The agent reads back through its own masks...
     assert body["data"]["upsertCustomer"] == {
         "id": "m-1",
         "name": "赵敏",
@@ -65,7 +52,7 @@ async def test_upsert_customer_normalises_and_derives(
         "consents": {"marketing": True},
     }
     # Only given fields change.
-    body = await writer.gql(UPSERT, {"input": {"id": "m-1", "occupation": "teacher"}})
+    body = await agent.gql(UPSERT, {"input": {"id": "m-1", "occupation": "teacher"}})
     assert body["data"]["upsertCustomer"]["name"] == "赵敏"
 
 
@@ -78,24 +65,24 @@ async def test_read_only_roles_cannot_write(store: GraphStore, api: Api) -> None
 
 
 async def test_upsert_customer_bad_phone_names_the_field(
-    store: GraphStore, api: Api, writer: Api
+    store: GraphStore, api: Api, agent: Api
 ) -> None:
-    body = await writer.gql(UPSERT, {"input": {"id": "m-2", "phone": "12345"}})
+    body = await agent.gql(UPSERT, {"input": {"id": "m-2", "phone": "12345"}})
     assert body["data"] is None
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == "phone"
     assert "12345" not in error["message"]
-    body = await writer.gql(UPSERT, {"input": {"id": "m-2", "idNumber": "110105198506150023"}})
+    body = await agent.gql(UPSERT, {"input": {"id": "m-2", "idNumber": "110105198506150023"}})
     assert body["errors"][0]["extensions"]["field"] == "idNumber"
     assert (await api.gql('{ customers(search: "m-2") { totalCount } }'))["data"]["customers"][
         "totalCount"
     ] == 0
 
 
-async def test_log_interaction(store: GraphStore, api: Api, writer: Api) -> None:
+async def test_log_interaction(store: GraphStore, api: Api, agent: Api) -> None:
     await seed_family(store, "l", interactions=0)
-    body = await writer.gql(
+    body = await agent.gql(
         LOG,
         {
             "input": {
@@ -117,14 +104,14 @@ async def test_log_interaction(store: GraphStore, api: Api, writer: Api) -> None
     assert [e["node"]["id"] for e in edges] == [logged["id"]]
 
 
-async def test_log_interaction_errors(store: GraphStore, api: Api, writer: Api) -> None:
-    body = await writer.gql(LOG, {"input": {"customerId": "ghost", "kind": "INQUIRY"}})
+async def test_log_interaction_errors(store: GraphStore, api: Api, agent: Api) -> None:
+    body = await agent.gql(LOG, {"input": {"customerId": "ghost", "kind": "INQUIRY"}})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert (await api.gql('{ customers(search: "ghost") { totalCount } }'))["data"]["customers"][
         "totalCount"
     ] == 0
     await seed_family(store, "e", interactions=0)
-    body = await writer.gql(LOG, {"input": {"customerId": "e-1", "kind": "RANT"}})
+    body = await agent.gql(LOG, {"input": {"customerId": "e-1", "kind": "RANT"}})
     assert body["errors"][0]["extensions"]["field"] == "kind"
-    body = await writer.gql(LOG, {"input": {"customerId": "e-1", "satisfaction": 9}})
+    body = await agent.gql(LOG, {"input": {"customerId": "e-1", "satisfaction": 9}})
     assert body["errors"][0]["extensions"]["field"] == "satisfaction"

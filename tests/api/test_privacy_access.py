@@ -58,24 +58,6 @@ async def book(store: GraphStore) -> GraphStore:
     return store
 
 
-@pytest.fixture
-def as_role(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Callable[..., Api]:
-    def make(role: str, purpose: str, sub: str = "u1") -> Api:
-        return Api(client, make_token([role], sub=sub, purpose=purpose, purposes=None))
-
-    return make
-
-
-@pytest.fixture
-def marketing(as_role: Callable[..., Api]) -> Api:
-    return as_role("marketing_analyst", "marketing", "mk1")
-
-
-@pytest.fixture
-def officer(as_role: Callable[..., Api]) -> Api:
-    return as_role("privacy_officer", "compliance", "po1")
-
-
 async def raw(api: Api, query: str, variables: dict[str, Any] | None = None) -> str:
     """The response body as sent, for asserting what it does not contain."""
     response = await api.client.post(

@@ -7,9 +7,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-import pytest
-
 from graph.store import GraphStore
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
@@ -38,11 +35,6 @@ PREVIEW = """query($role: String!, $purpose: String, $id: ID!, $subject: String)
 MARKETING_VIEW = 'query View { customer(id: "p-1") { idNumber address phone } }'
 
 
-@pytest.fixture
-def marketing(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
-    return Api(client, make_token(["marketing_analyst"], sub="m1", purpose="marketing"))
-
-
 def data_with(change: Callable[[dict], None]) -> str:
     data = json.loads((PACKAGED_DIR / "data.json").read_text(encoding="utf-8"))
     change(data["c360"]["tables"])
@@ -62,7 +54,7 @@ async def test_audit_events_list_reads_and_are_audited_themselves(
     nodes = [e["node"] for e in events["edges"]]
     assert events["totalCount"] == 2 and [n["seq"] for n in nodes] == [2, 1]  # newest first
     view = nodes[1]
-    assert view["subject"] == "m1" and view["roles"] == ["marketing_analyst"]
+    assert view["subject"] == "mk1" and view["roles"] == ["marketing_analyst"]
     assert view["purpose"] == "marketing" and view["operation"] == "View"
     assert view["outcome"] == "ok" and view["customerIds"] == ["p-1"]
     assert view["fields"] == [
@@ -71,7 +63,7 @@ async def test_audit_events_list_reads_and_are_audited_themselves(
     assert len(view["querySha256"]) == 64 and view["decisionIds"] and view["policyRevision"]
 
     # Reading the trail was itself recorded; filters and paging work on the records.
-    body = await api.gql(EVENTS, {"filter": {"subject": "m1"}, "first": 1})
+    body = await api.gql(EVENTS, {"filter": {"subject": "mk1"}, "first": 1})
     page = body["data"]["auditEvents"]
     assert page["totalCount"] == 1 and not page["pageInfo"]["hasNextPage"]
     newest = await api.gql(EVENTS, {"first": 1})

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
@@ -85,18 +84,6 @@ async def ingest(store: GraphStore, tmp_path: Path) -> None:
             pipeline, path, Checkpoint(tmp_path / "cp.json"), platform="weibo"
         )
     assert result.rejected == 2 and result.totals.stored == STORED
-
-
-@pytest.fixture
-def officer(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
-    """Privacy officer for compliance: sees social data unmasked whatever policy lands."""
-    return Api(client, make_token(["privacy_officer"], purpose="compliance"))
-
-
-@pytest.fixture
-def agent(client: httpx.AsyncClient, make_token: Callable[..., str]) -> Api:
-    """Service agent: may write customers (link handles), has no social-data grant."""
-    return Api(client, make_token(["service_agent"], purpose="service"))
 
 
 def ok(body: dict[str, Any]) -> dict[str, Any]:
@@ -442,11 +429,11 @@ async def test_bad_arguments_are_named(store: GraphStore, officer: Api) -> None:
 
 
 async def test_brand_analyst_sees_social_data_with_handles_hashed_and_no_customers(
-    store: GraphStore, client: httpx.AsyncClient, make_token: Callable[..., str], tmp_path: Path
+    store: GraphStore, as_role: Callable[..., Api], marketing: Api, tmp_path: Path
 ) -> None:
     await upsert_customers(store, [{"id": "C1", "props": {"name": "王小明"}}])
     await ingest(store, tmp_path)
-    brand = Api(client, make_token(["brand_analyst"], sub="b1", purpose=None))
+    brand = as_role("brand_analyst", None, "b1")
     found = await mentions(brand, {"brand": BRAND})
     assert found["totalCount"] == STORED
     authors = [e["node"]["author"] for e in found["edges"] if e["node"]["author"]]
@@ -464,6 +451,5 @@ async def test_brand_analyst_sees_social_data_with_handles_hashed_and_no_custome
     assert error(await brand.gql(CANDIDATES, {"id": "C1"}))["code"] == "FORBIDDEN"
 
     # Social listening is not for roles without a social grant.
-    marketing = Api(client, make_token(["marketing_analyst"], sub="m1", purpose="marketing"))
     body = await marketing.gql(MENTIONS, {"f": {"brand": BRAND}, "first": 5})
     assert body["data"] is None and error(body)["code"] == "FORBIDDEN"
