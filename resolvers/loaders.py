@@ -120,8 +120,13 @@ class Loaders:
     def forget_customer(self, customer_id: str) -> None:
         """Drop what this request cached about a customer it has just written."""
         for loader in (self.customer, self.accounts, self.activity):
-            with contextlib.suppress(KeyError):
-                loader.clear(customer_id)
+            forget(loader, customer_id)
 
 
-__all__ = ["InteractionPageKey", "Loaders", "TransactionPageKey"]
+def forget(loader: DataLoader[Any, Any], key: Any) -> None:
+    """Drop one cached key; strawberry's ``clear`` raises for a key never loaded."""
+    with contextlib.suppress(KeyError):
+        loader.clear(key)
+
+
+__all__ = ["InteractionPageKey", "Loaders", "TransactionPageKey", "forget"]

@@ -8,7 +8,6 @@ for the request, and per customer the fields revealed and masked.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from privacy.types import (
     Resource,
 )
 from resolvers.errors import ApiError
+from resolvers.loaders import forget
 
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
@@ -215,8 +215,7 @@ class RequestPrivacy:
     def forget(self, customer_id: str) -> None:
         """Drop a cached decision after a write may have changed the customer's attributes."""
         self.decided.pop(customer_id, None)
-        with contextlib.suppress(KeyError):  # strawberry raises for a key never loaded
-            self.customers.clear(customer_id)
+        forget(self.customers, customer_id)
 
     async def resource(self, resource: Resource) -> Decision:
         return await self.others.load(resource)
