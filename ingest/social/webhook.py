@@ -61,9 +61,7 @@ class ReplayGuard:
     """Refuses a timestamp outside ``tolerance_s`` of now and a signature seen before in
     that window. In memory: one hub process (the embedded deployment) sees every push."""
 
-    def __init__(
-        self, tolerance_s: float = TOLERANCE_S, max_size: int = REPLAY_CACHE_SIZE
-    ) -> None:
+    def __init__(self, tolerance_s: float = TOLERANCE_S, max_size: int = REPLAY_CACHE_SIZE) -> None:
         self.tolerance_s = tolerance_s
         self.max_size = max_size
         self._seen: OrderedDict[str, float] = OrderedDict()
