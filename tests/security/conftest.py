@@ -56,7 +56,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_hub() -> Iterator[LiveHub]:
+def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
+    """One server per test module; a module's ``LIVE_HUB_ENV`` dict adds to its environment."""
     # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
     with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as d:
         data_dir = Path(d) / "data"
@@ -67,6 +68,7 @@ def live_hub() -> Iterator[LiveHub]:
             "C360_DATA_DIR": str(data_dir),
             "C360_WEBHOOK_SECRET": "sec-test-secret",
             "C360_INTROSPECTION": "false",
+            **getattr(request.module, "LIVE_HUB_ENV", {}),
         }
         with log_path.open("wb") as log:
             process = subprocess.Popen(
