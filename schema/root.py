@@ -25,6 +25,16 @@ from schema.social import SocialMutation, SocialQuery
 
 
 class HubSchema(strawberry.Schema):
+    # Set by build_schema: no "Did you mean ...?" in variable coercion errors either while
+    # introspection is off (validation hides them in schema/extensions/limits.py).
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # strawberry logs every error with the query text around it; the hub's request log
         # records the error codes instead, and ErrorCodes logs unexpected ones (no values).
@@ -42,7 +52,7 @@ def build_schema(
     privacy layer's) run inside the error masking."""
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return HubSchema(
+    schema = HubSchema(
         query=query,
         mutation=mutation,
         extensions=[
@@ -59,6 +69,8 @@ def build_schema(
             *(extensions or []),
         ],
     )
+    schema.hide_suggestions = not settings.introspection
+    return schema
 
 
 __all__ = ["MUTATIONS", "QUERIES", "build_schema"]

@@ -117,6 +117,10 @@ async def test_no_suggestions_with_introspection_off(api: Api) -> None:
     body = await api.gql('{ customr(id: "x") { id } }')
     message = body["errors"][0]["message"]
     assert "Did you mean" not in message and "customr" in message
+    ordered = "query Q($o: CustomerOrder!) { customers(orderBy: $o) { totalCount } }"
+    body = await api.gql(ordered, {"o": "NAMEE"})
+    assert "NAMEE" in body["errors"][0]["message"]
+    assert "Did you mean" not in body["errors"][0]["message"]
 
 
 async def test_several_anonymous_operations_are_an_error(api: Api) -> None:
