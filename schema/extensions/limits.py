@@ -47,7 +47,20 @@ def shape_rule(settings: Settings) -> type[ASTValidationRule]:
 
     class QueryShapeRule(ASTValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> None:
-            for operation, shape in measure(self.context.schema, node, pages):
+            try:
+                shapes = measure(self.context.schema, node, pages)
+            except RecursionError:
+                # Only with C360_MAX_TOKENS raised far beyond its default: fragments nested
+                # hundreds deep. Too deep by any measure.
+                self.report_error(
+                    GraphQLError(
+                        f"the document nests fragments too deeply (limit {max_depth})",
+                        node,
+                        extensions={"code": TOO_DEEP, "max": max_depth},
+                    )
+                )
+                return
+            for operation, shape in shapes:
                 name = operation.name.value if operation.name else "anonymous"
                 if shape.depth > max_depth:
                     self.report_error(
