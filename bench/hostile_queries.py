@@ -76,6 +76,11 @@ def main() -> None:
             )
         run(client, args.url, headers, "30 aliases x 100 x txns", alias_fan_out(30))
         run(client, args.url, headers, "1 alias x 100 x txns", alias_fan_out(1))
+        wide = (
+            "{ customers(first: 100) { edges { node { id transactions(first: 100) { edges {"
+            " node { id amount } } } } } } }"
+        )
+        run(client, args.url, headers, "100 x txns(first: 100)", wide)
 
 
 if __name__ == "__main__":
