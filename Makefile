@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test run test security lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: install  ## embedded FalkorDB + policy engine + demo data, GraphQL on http:
 test: install-test  ## lint + the whole test suite (real FalkorDB, real Rego engine)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+security: install-test  ## the full security battery: >= 5,000 leak probes over 5 roles, DoS, replay, audit
+	C360_SECURITY_ROUNDS=50 $(BIN)/pytest tests/security -p no:cacheprovider -s -q
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -14,18 +14,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import process_result as strawberry_process_result
+from strawberry.types import ExecutionResult
 
 from graph.connect import open_store
 from graph.errors import GraphError
 from graph.store import GraphStore
+from hub.datadir import secure_data_dir
+from hub.graphql_http import (
+    GRAPHQL_RESPONSE,
+    BadBody,
+    decode_body,
+    is_request_error,
+    response_media_type,
+)
 from hub.middleware.body_limit import BodyLimitMiddleware
+from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.services import close_privacy, open_privacy
 from hub.settings import Settings
@@ -96,6 +109,14 @@ class PrivacyHolder:
         return self.services or PrivacyServices(engine=None, audit=None, hmac_key=b"")
 
 
+class _NegotiatedResponse(Response):
+    """Strawberry's sub-response, carrying what the request asked for (media type) and what
+    the result turned out to be (a request error) from process_result to create_response."""
+
+    media_type_wanted = "application/json"
+    request_error = False
+
+
 class _StrawberryApp(GraphQL):
     def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
         super().__init__(
@@ -109,14 +130,53 @@ class _StrawberryApp(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         store = await self.holder.get()
+        state = request.scope.get("state", {})
         return RequestContext(
             settings=self.settings,
             store_or_none=store,
-            principal=request.scope.get("state", {}).get("principal"),
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            principal=state.get("principal"),
+            # Set (and checked) by RequestLogMiddleware; never the raw header.
+            request_id=state.get("request_id") or uuid.uuid4().hex,
             graph_error=self.holder.error,
             privacy_services=self.privacy.for_request(),
         )
+
+    # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return decode_body(data)
+        except BadBody as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub = _NegotiatedResponse()
+        sub.status_code = None  # type: ignore[assignment]
+        del sub.headers["content-length"]
+        sub.media_type_wanted = response_media_type(request.headers.get("accept"))
+        request.scope.setdefault("state", {})["graphql_sub_response"] = sub
+        return sub
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body = strawberry_process_result(result)
+        sub = request.scope.get("state", {}).get("graphql_sub_response")
+        if (
+            isinstance(sub, _NegotiatedResponse)
+            and sub.media_type_wanted == GRAPHQL_RESPONSE
+            and is_request_error(result.data, result.errors)
+        ):
+            # The spec: a request that never executed has no data entry and a 4xx status.
+            body.pop("data", None)  # type: ignore[misc]
+            sub.request_error = True
+        return body
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(sub_response, _NegotiatedResponse):
+            response.headers["content-type"] = f"{sub_response.media_type_wanted}; charset=utf-8"
+            if sub_response.request_error and not sub_response.status_code:
+                response.status_code = 400
+        return response
 
 
 class GraphQLEndpoint:
@@ -189,6 +249,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Before the graph child starts: it inherits the umask (its files 0600, dirs 0700).
+        secure_data_dir(settings.resolved_data_dir)
         if privacy:
             privacy_holder.services = await open_privacy(settings)
         await holder.open()
@@ -224,6 +286,10 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # Outermost: it logs the 413s and 504s of the layers below too.
+            Middleware(
+                RequestLogMiddleware, routes=[r.path for r in routes if isinstance(r, Route)]
+            ),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         ],

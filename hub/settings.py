@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_leeway_s: float = 5.0  # clock skew allowed on exp/nbf/iat, seconds
     introspection: bool = False
     graphiql: bool = True
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_aliases: int = 30
     max_page_size: int = 100
+    # Estimated values one operation may resolve (see schema/extensions/shape.py).
+    max_cost: int = 50_000
     # Customers a search decides access for (all of them, so totals count only visible rows).
     search_candidate_cap: int = 20_000
     max_body_bytes: int = 1_000_000

@@ -7,6 +7,8 @@ Claims: ``sub``, ``roles`` (list), optional ``branch``, ``purpose`` and ``purpos
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from privacy.types import Principal, Purpose
 
 PURPOSE_HEADER = "x-purpose"
 HS_ALGORITHMS = ("HS256", "HS384", "HS512")
+# Clock skew allowed on exp/nbf/iat (C360_JWT_LEEWAY_S).
+DEFAULT_LEEWAY_S = 5.0
 
 
 class AuthError(Exception):
@@ -41,12 +45,16 @@ class TokenVerifier:
     jwks: jwt.PyJWKSet | None = None
     issuer: str | None = None
     audience: str | None = None
-    leeway_s: float = 30.0
+    leeway_s: float = DEFAULT_LEEWAY_S
 
     @classmethod
     def from_settings(cls, settings: Any) -> TokenVerifier:
         """``settings``: hub.settings.Settings (duck-typed: privacy never imports hub)."""
-        common = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience}
+        common = {
+            "issuer": settings.jwt_issuer,
+            "audience": settings.jwt_audience,
+            "leeway_s": float(getattr(settings, "jwt_leeway_s", DEFAULT_LEEWAY_S)),
+        }
         algorithm = settings.jwt_algorithm.upper()
         asymmetric = algorithm if algorithm not in HS_ALGORITHMS else "RS256"
         if settings.jwt_jwks_file:
@@ -83,6 +91,12 @@ class TokenVerifier:
             raise AuthError("token expired; get a new one") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
+        # The signature is good; now the payload must say one thing: json.loads keeps the last
+        # of duplicate keys, so a signer's {"roles": [...], "roles": [...]} would be ambiguous.
+        _refuse_duplicate_keys(token)
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject.strip():
+            raise AuthError("invalid token: sub must be a non-empty string")
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("invalid token: roles must be a list of strings")
@@ -97,6 +111,29 @@ class TokenVerifier:
         claims = self.verify(token.strip())
         purpose = resolve_purpose(claims, headers.get(PURPOSE_HEADER))
         return principal_from_claims(claims, purpose)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _DuplicateKey
+    return dict(pairs)
+
+
+def _refuse_duplicate_keys(token: str) -> None:
+    """AuthError when the token's header or payload JSON repeats a key."""
+    for segment in token.split(".")[:2]:
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+            json.loads(raw, object_pairs_hook=_no_duplicates)
+        except _DuplicateKey as exc:
+            raise AuthError("invalid token: a claim appears twice") from exc
+        except (binascii.Error, ValueError) as exc:
+            raise AuthError("invalid token: malformed segment") from exc
 
 
 def allowed_purposes(claims: Mapping[str, Any]) -> set[str]:

@@ -5,7 +5,10 @@ A new domain adds its classes to QUERIES / MUTATIONS; nothing else changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
@@ -14,9 +17,29 @@ from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
+from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.extensions.request_log import RequestLogFacts
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.social import SocialMutation, SocialQuery
+
+
+class HubSchema(strawberry.Schema):
+    # Set by build_schema: no "Did you mean ...?" in variable coercion errors either while
+    # introspection is off (validation hides them in schema/extensions/limits.py).
+    hide_suggestions = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # strawberry logs every error with the query text around it; the hub's request log
+        # records the error codes instead, and ErrorCodes logs unexpected ones (no values).
+        return
+
 
 QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery)
 MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation)
@@ -29,20 +52,25 @@ def build_schema(
     privacy layer's) run inside the error masking."""
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return strawberry.Schema(
+    schema = HubSchema(
         query=query,
         mutation=mutation,
         extensions=[
+            # Outside everything: it reads the final error codes for the request log.
+            RequestLogFacts,
             # First in, last out: it sees the final result, errors of later extensions included.
             ErrorCodes,
             # Repeated operations skip parsing (a module-level LRU shared across requests).
             lambda: ParserCache(maxsize=256),
             *limit_extensions(settings),
+            InputHygiene,
             # Outside the data it guards: it drops the data when the record cannot be written.
             AuditRequest,
             *(extensions or []),
         ],
     )
+    schema.hide_suggestions = not settings.introspection
+    return schema
 
 
 __all__ = ["MUTATIONS", "QUERIES", "build_schema"]

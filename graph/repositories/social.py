@@ -41,15 +41,25 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
     props: {name, followers, ...}} | null, brands: [name], products: [code]}.
 
     Idempotent: the same (platform, postId) is one node whatever the source; the first
-    ingestedAt is kept."""
+    ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
+    older copy of a post (a replayed push, a stale export) never rolls them back."""
     # FOREACH, not a writing CALL {} subquery: FalkorDB runs the latter for the first UNWIND
     # row only, which dropped the links of every later row of a batch.
     result = await store.write(
         """
         UNWIND $rows AS r
         MERGE (p:Post {platform: r.platform, postId: r.postId})
+        WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
         SET p += r.props
-        SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt)
+        SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
+            p.likes = CASE WHEN p.likes IS NULL OR before[0] > p.likes
+                THEN coalesce(before[0], p.likes) ELSE p.likes END,
+            p.reposts = CASE WHEN p.reposts IS NULL OR before[1] > p.reposts
+                THEN coalesce(before[1], p.reposts) ELSE p.reposts END,
+            p.replies = CASE WHEN p.replies IS NULL OR before[2] > p.replies
+                THEN coalesce(before[2], p.replies) ELSE p.replies END,
+            p.views = CASE WHEN p.views IS NULL OR before[3] > p.views
+                THEN coalesce(before[3], p.views) ELSE p.views END
         WITH p, r
         FOREACH (_ IN CASE WHEN r.author IS NULL THEN [] ELSE [1] END |
             MERGE (a:SocialAccount {platform: r.platform, handle: r.author.handle})

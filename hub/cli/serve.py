@@ -12,6 +12,7 @@ import uvicorn
 from hub.app import create_app
 from hub.cli.common import console, load_settings
 from hub.cli.token import make_token
+from hub.logs import configure_logging
 from hub.settings import Settings
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
@@ -39,7 +40,13 @@ def banner(settings: Settings, token: str) -> str:
 
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # JSON lines, no access log: hub.middleware.request_log writes one line per request.
+        log_config=configure_logging(),
+        access_log=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

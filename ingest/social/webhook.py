@@ -1,14 +1,19 @@
 """`POST /ingest/posts`: signed pushes of the same post objects as the JSONL exports.
 
-The body is a JSON object or list of objects; ``X-C360-Signature: sha256=<hex>`` is the
-HMAC-SHA256 of the raw body with C360_WEBHOOK_SECRET. Every item is validated before any is
-written, so a 400 means nothing was stored.
+The body is a JSON object or list of objects. ``X-C360-Timestamp`` is the send time (Unix
+seconds) and ``X-C360-Signature: sha256=<hex>`` the HMAC-SHA256 with C360_WEBHOOK_SECRET of
+``<timestamp>.<raw body>``, so the time cannot be changed without the secret. A push more than
+5 minutes off the hub's clock is refused, and so is a signature already seen within that
+window (a replay). Every item is validated before any is written, so a 400 means nothing was
+stored; a post's engagement figures only grow (an old push cannot roll likes back).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.store import GraphStore
+from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
@@ -25,16 +31,61 @@ from sentiment.batch import BatchScorer
 from sentiment.scorer import ScorerConfig
 
 SIGNATURE_HEADER = "X-C360-Signature"
+TIMESTAMP_HEADER = "X-C360-Timestamp"
 MAX_ITEMS = 1000
+TOLERANCE_S = 300
+# Signatures remembered within the tolerance window; past this many the oldest are dropped
+# (a sender would need more than this many pushes in 10 minutes to make a replay pass).
+REPLAY_CACHE_SIZE = 100_000
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The header value a sender puts on ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int | str) -> str:
+    """The signature header value for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    message = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """Both headers a sender puts on ``body`` (for senders, tests and benches)."""
+    timestamp = str(int(time.time() if now is None else now))
+    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, body, timestamp)}
+
+
+def signature_ok(secret: str, body: bytes, timestamp: str | None, header: str | None) -> bool:
+    if header is None or timestamp is None or not timestamp.strip().isdigit():
+        return False
+    return hmac.compare_digest(sign(secret, body, timestamp.strip()), header.strip())
+
+
+class ReplayGuard:
+    """Refuses a timestamp outside ``tolerance_s`` of now and a signature seen before in
+    that window. In memory: one hub process (the embedded deployment) sees every push."""
+
+    def __init__(self, tolerance_s: float = TOLERANCE_S, max_size: int = REPLAY_CACHE_SIZE) -> None:
+        self.tolerance_s = tolerance_s
+        self.max_size = max_size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def check(self, timestamp: str, signature: str, now: float | None = None) -> str | None:
+        """None when fresh (and remembered), else the reason to refuse."""
+        now = time.time() if now is None else now
+        if abs(now - int(timestamp)) > self.tolerance_s:
+            return f"{TIMESTAMP_HEADER} is more than {int(self.tolerance_s)} s from the hub's clock"
+        self._forget_before(now - 2 * self.tolerance_s)
+        key = signature.strip()
+        if key in self._seen:
+            return "this signed push was already received (replay)"
+        self._seen[key] = now
+        if len(self._seen) > self.max_size:
+            self._seen.popitem(last=False)
+        return None
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._seen:
+            key, seen_at = next(iter(self._seen.items()))
+            if seen_at >= cutoff:
+                return
+            del self._seen[key]
 
 
 def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict[str, Any]]]:
@@ -50,6 +101,9 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
         return [], [{"index": -1, "reasons": [f"more than {MAX_ITEMS} posts in one request"]}]
     posts, errors = [], []
     for index, item in enumerate(items):
+        if has_control(item):
+            errors.append({"index": index, "reasons": ["contains a control character"]})
+            continue
         try:
             posts.append(parse_post(item, platform))
         except ValueError as exc:
@@ -85,6 +139,7 @@ class PostsWebhook:
         self.default_platform = default_platform
         self.get_store = get_store or app_store
         self._scorer: BatchScorer | None = None
+        self.replays = ReplayGuard()
 
     def _pipeline(self, store: GraphStore) -> PostPipeline:
         if self._scorer is None:
@@ -98,8 +153,20 @@ class PostsWebhook:
         if not self.secret:
             return JSONResponse({"error": "webhook disabled: set C360_WEBHOOK_SECRET"}, 503)
         body = await request.body()
-        if not signature_ok(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
-            return JSONResponse({"error": f"bad or missing {SIGNATURE_HEADER}"}, 401)
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature_ok(self.secret, body, timestamp, signature):
+            return JSONResponse(
+                {
+                    "error": f"bad or missing {SIGNATURE_HEADER}/{TIMESTAMP_HEADER}: sign "
+                    "'<unix seconds>.<body>' with HMAC-SHA256"
+                },
+                401,
+            )
+        assert timestamp is not None and signature is not None
+        refused = self.replays.check(timestamp.strip(), signature)
+        if refused:
+            return JSONResponse({"error": refused}, 401)
         posts, errors = parse_items(body, self.default_platform)
         if errors:
             return JSONResponse({"error": "invalid posts; nothing stored", "items": errors}, 400)
@@ -118,10 +185,13 @@ def webhook_route(webhook: PostsWebhook, path: str = "/ingest/posts") -> Route:
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "PostsWebhook",
+    "ReplayGuard",
     "app_store",
     "parse_items",
     "sign",
     "signature_ok",
+    "signed_headers",
     "webhook_route",
 ]

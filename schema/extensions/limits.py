@@ -1,32 +1,192 @@
-"""Query-shape limits from Settings: depth, tokens, aliases, and introspection."""
+"""Query-shape limits from Settings: tokens, depth, aliases, cost and introspection.
+
+Depth, aliases and cost are one graphql-core validation rule over :func:`measure` (linear in
+the document, fragments memoised); the rule classes are built once per schema, so the
+validation cache (keyed by query text) holds for the process. Validation runs in
+:class:`Validate` with suggestions ("Did you mean ...?") hidden whenever introspection is off:
+they would name fields introspection hides.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    specified_rules,
+    validate,
 )
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from hub.settings import Settings
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.extensions.shape import Pages, measure
 
 ExtensionFactory = Callable[[], SchemaExtension]
 
+TOO_DEEP = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+TOO_COSTLY = "QUERY_TOO_COSTLY"
+VALIDATION_CACHE_SIZE = 512
+
+
+def shape_rule(settings: Settings) -> type[ASTValidationRule]:
+    """A validation rule refusing operations over the depth, alias or cost limit; the error's
+    ``extensions`` carry the figure and the limit."""
+    max_depth, max_aliases, max_cost = settings.max_depth, settings.max_aliases, settings.max_cost
+    pages = Pages(min(DEFAULT_PAGE_SIZE, settings.max_page_size), settings.max_page_size)
+
+    class QueryShapeRule(ASTValidationRule):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
+            try:
+                shapes = measure(self.context.schema, node, pages)
+            except RecursionError:
+                # Only with C360_MAX_TOKENS raised far beyond its default: fragments nested
+                # hundreds deep. Too deep by any measure.
+                self.report_error(
+                    GraphQLError(
+                        f"the document nests fragments too deeply (limit {max_depth})",
+                        node,
+                        extensions={"code": TOO_DEEP, "max": max_depth},
+                    )
+                )
+                return
+            for operation, shape in shapes:
+                name = operation.name.value if operation.name else "anonymous"
+                if shape.depth > max_depth:
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            operation,
+                            extensions={"code": TOO_DEEP, "depth": shape.depth, "max": max_depth},
+                        )
+                    )
+                if shape.aliases > max_aliases:
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' has {_figure(shape.aliases)} aliases; at most "
+                            f"{max_aliases} are allowed",
+                            operation,
+                            extensions={
+                                "code": TOO_MANY_ALIASES,
+                                "aliases": _figure(shape.aliases),
+                                "max": max_aliases,
+                            },
+                        )
+                    )
+                if shape.cost > max_cost:
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' would resolve about {_figure(shape.cost)} values; at "
+                            f"most {max_cost} are allowed (ask for smaller pages or fewer "
+                            "nested lists)",
+                            operation,
+                            extensions={
+                                "code": TOO_COSTLY,
+                                "cost": _figure(shape.cost),
+                                "maxCost": max_cost,
+                            },
+                        )
+                    )
+
+    return QueryShapeRule
+
+
+def _figure(value: int) -> int | str:
+    # Fragment chains reach 2**1000 and more: keep the JSON a plain number where it fits.
+    return value if value < 2**53 else f"{value:.3e}"
+
+
+class Validator:
+    """The document rules of one schema, built once, with an LRU of results by query text."""
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool) -> None:
+        self.rules = rules
+        self.hide_suggestions = hide_suggestions
+        self._cache: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    def cached(self, query: str) -> list[GraphQLError] | None:
+        errors = self._cache.get(query)
+        if errors is None:
+            return None
+        self._cache.move_to_end(query)
+        return list(errors)
+
+    def remember(self, query: str, errors: list[GraphQLError]) -> None:
+        self._cache[query] = list(errors)
+        if len(self._cache) > VALIDATION_CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def validate(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+        return validate(schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+
+
+class Validate(SchemaExtension):
+    """Runs :class:`Validator` in place of strawberry's own validation step.
+
+    A 2,000-token document takes graphql-core's rules a few hundred milliseconds: that runs in
+    a worker thread so the event loop (health checks, other requests) keeps its turn. The cache
+    is touched only from the loop.
+    """
+
+    def __init__(self, validator: Validator) -> None:
+        super().__init__()
+        self.validator = validator
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document, query = context.graphql_document, context.query
+        if document is not None:
+            errors = self.validator.cached(query) if query is not None else None
+            if errors is None:
+                errors = await asyncio.to_thread(
+                    self.validator.validate, context.schema._schema, document
+                )
+                if query is not None:
+                    self.validator.remember(query, errors)
+            context.pre_execution_errors = errors
+        yield
+
+
+def build_validator(settings: Settings) -> Validator:
+    rules: tuple[type[ASTValidationRule], ...] = (
+        *specified_rules,
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+        shape_rule(settings),
+    )
+    if not settings.introspection:
+        rules = (*rules, NoSchemaIntrospectionCustomRule)
+    return Validator(rules, hide_suggestions=not settings.introspection)
+
 
 def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
-    """Factories: strawberry builds fresh extension instances for every request."""
-    extensions: list[ExtensionFactory] = [
+    """Factories: strawberry builds fresh extension instances for every request; the validator
+    (rules and cache) is shared by all of them."""
+    validator = build_validator(settings)
+    return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: Validate(validator),
     ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return extensions
 
 
-__all__ = ["ExtensionFactory", "limit_extensions"]
+__all__ = [
+    "TOO_COSTLY",
+    "TOO_DEEP",
+    "TOO_MANY_ALIASES",
+    "ExtensionFactory",
+    "Validate",
+    "Validator",
+    "build_validator",
+    "limit_extensions",
+    "shape_rule",
+]

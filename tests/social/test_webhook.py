@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import time
+
 import httpx
 import orjson
 from starlette.applications import Starlette
 
 from graph.store import GraphStore
-from ingest.social.webhook import SIGNATURE_HEADER, PostsWebhook, sign, webhook_route
+from ingest.social.webhook import PostsWebhook, signed_headers, webhook_route
 
 SECRET = "s3cret"
 
@@ -16,8 +18,7 @@ def app_for(store: GraphStore, secret: str = SECRET) -> Starlette:
     return app
 
 
-async def post(app: Starlette, body: bytes, signature: str | None) -> httpx.Response:
-    headers = {SIGNATURE_HEADER: signature} if signature else {}
+async def post(app: Starlette, body: bytes, headers: dict[str, str]) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
         return await client.post("/ingest/posts", content=body, headers=headers)
@@ -45,10 +46,11 @@ async def count(store: GraphStore) -> int:
 
 async def test_good_signature_stores(store: GraphStore) -> None:
     app, body = app_for(store), orjson.dumps(GOOD)
-    response = await post(app, body, sign(SECRET, body))
+    response = await post(app, body, signed_headers(SECRET, body))
     assert response.status_code == 200
     assert response.json() == {"accepted": 2, "duplicates": 0}
-    again = await post(app, body, sign(SECRET, body))
+    # A re-send is a new push: a new timestamp (the same signature again is a replay).
+    again = await post(app, body, signed_headers(SECRET, body, now=time.time() + 1))
     assert again.json() == {"accepted": 0, "duplicates": 2}
     rows = await store.read("MATCH (p:Post {postId: 'm1'}) RETURN p.platform AS pl")
     assert rows == [{"pl": "wechat"}] and await count(store) == 2
@@ -56,25 +58,25 @@ async def test_good_signature_stores(store: GraphStore) -> None:
 
 async def test_bad_signature_401(store: GraphStore) -> None:
     body = orjson.dumps(GOOD)
-    assert (await post(app_for(store), body, sign("wrong", body))).status_code == 401
-    assert (await post(app_for(store), body, None)).status_code == 401
+    assert (await post(app_for(store), body, signed_headers("wrong", body))).status_code == 401
+    assert (await post(app_for(store), body, {})).status_code == 401
     assert await count(store) == 0
 
 
 async def test_bad_body_400_writes_nothing(store: GraphStore) -> None:
     body = orjson.dumps([*GOOD, {"id": "m3", "text": "缺时间"}])
-    response = await post(app_for(store), body, sign(SECRET, body))
+    response = await post(app_for(store), body, signed_headers(SECRET, body))
     assert response.status_code == 400
     items = response.json()["items"]
     assert items[0]["index"] == 2 and items[0]["reasons"][0].startswith("created_at")
     assert await count(store) == 0
     junk = b"{not json"
-    assert (await post(app_for(store), junk, sign(SECRET, junk))).status_code == 400
+    assert (await post(app_for(store), junk, signed_headers(SECRET, junk))).status_code == 400
 
 
 async def test_disabled_without_secret(store: GraphStore) -> None:
     body = orjson.dumps(GOOD)
-    response = await post(app_for(store, secret=""), body, sign("", body))
+    response = await post(app_for(store, secret=""), body, signed_headers("", body))
     assert response.status_code == 503 and "disabled" in response.json()["error"]
 
 
@@ -85,7 +87,7 @@ async def test_hub_app_serves_the_webhook(store: GraphStore, data_dir) -> None:
     app = create_app(Settings(data_dir=data_dir, webhook_secret=SECRET), store=store)
     body = orjson.dumps(GOOD[0])
     async with app.router.lifespan_context(app):
-        response = await post(app, body, sign(SECRET, body))
+        response = await post(app, body, signed_headers(SECRET, body))
     assert response.status_code == 200, response.text
     assert response.json() == {"accepted": 1, "duplicates": 0}
     assert await count(store) == 1

@@ -1,0 +1,111 @@
+"""GraphQL over HTTP details: media type negotiation, status codes and safe JSON bodies.
+
+Clients that accept ``application/graphql-response+json`` (the GraphQL-over-HTTP spec's type)
+get it, with 400 and no ``data`` entry when the request fails before execution (parse,
+validation, variable coercion, refused input). Everyone else (``application/json``, ``*/*``,
+no Accept) keeps the old behaviour: 200 with ``{"data": null, "errors": [...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+# Deeper request bodies are refused (400): nothing in the API nests this deep, and deep values
+# would exhaust the recursion of the layers below.
+MAX_JSON_DEPTH = 64
+# Codes of errors raised before execution; with them and no path the request itself was bad.
+REQUEST_ERROR_CODES = frozenset(
+    {
+        "BAD_USER_INPUT",
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "QUERY_TOO_COSTLY",
+        "QUERY_TOO_DEEP",
+        "TOO_MANY_ALIASES",
+    }
+)
+
+
+class BadBody(ValueError):
+    """The body is not a JSON object/list we accept; the message is safe for the client."""
+
+
+def _q(params: list[str]) -> float:
+    for param in params:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def response_media_type(accept: str | None) -> str:
+    """``GRAPHQL_RESPONSE`` when the client prefers it (or accepts only it), else ``JSON``."""
+    if not accept:
+        return JSON
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = part.split(";")
+        media = media.strip().lower()
+        weights[media] = max(weights.get(media, 0.0), _q(params))
+    ours, theirs = weights.get(GRAPHQL_RESPONSE, 0.0), weights.get(JSON, 0.0)
+    if ours > 0 and ours >= theirs:
+        # "*/*" alone means JSON (spec: legacy clients); an explicit preference wins.
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
+    """True when the operation never executed: no data and only path-less request errors."""
+    if data is not None or not errors:
+        return False
+    for error in errors:
+        code = (error.extensions or {}).get("code")
+        if error.path or (code is not None and code not in REQUEST_ERROR_CODES):
+            return False
+    return True
+
+
+def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def decode_body(data: str | bytes) -> Any:
+    """The request JSON; BadBody for malformed, non-object or over-deep bodies."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody("Unable to parse request body as JSON") from exc
+    if not isinstance(value, dict | list):
+        raise BadBody("the request body must be a JSON object (or a list of them)")
+    if not json_depth_ok(value):
+        raise BadBody(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+__all__ = [
+    "GRAPHQL_RESPONSE",
+    "JSON",
+    "MAX_JSON_DEPTH",
+    "BadBody",
+    "decode_body",
+    "is_request_error",
+    "json_depth_ok",
+    "response_media_type",
+]

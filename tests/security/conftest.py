@@ -1,0 +1,105 @@
+"""A real hub: `c360 serve` in a subprocess (uvicorn, embedded FalkorDB, Rego), its log captured.
+
+Module-scoped so the DoS, log and GraphQL-over-HTTP checks see what a deployment would: a
+real event loop that other requests share, and the log lines an operator would keep.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from privacy.principal import issue_token
+from privacy.secrets import load_or_create_secret
+
+# The in-process hub of the API tests (ASGI transport) for the checks that need no server.
+from tests.api.conftest import api, client, make_token, settings  # noqa: F401
+
+ALL_PURPOSES = ["service", "marketing", "risk", "compliance"]
+
+
+@dataclass
+class LiveHub:
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def token(
+        self, roles: list[str], purpose: str | None, sub: str = "sec1", branch: str | None = None
+    ) -> str:
+        key = load_or_create_secret(self.data_dir, "jwt")
+        return issue_token(key, sub, roles, purpose=purpose, branch=branch, ttl=timedelta(hours=1))
+
+    def headers(self, role: str, purpose: str | None, sub: str = "sec1") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token([role], purpose, sub)}"}
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
+    """One server per test module; a module's ``LIVE_HUB_ENV`` dict adds to its environment."""
+    # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as d:
+        data_dir = Path(d) / "data"
+        port = _free_port()
+        log_path = Path(d) / "server.log"
+        env = {
+            **os.environ,
+            "C360_DATA_DIR": str(data_dir),
+            "C360_WEBHOOK_SECRET": "sec-test-secret",
+            "C360_INTROSPECTION": "false",
+            **getattr(request.module, "LIVE_HUB_ENV", {}),
+        }
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from hub.cli import main; main()", "serve",
+                 "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            hub = LiveHub(f"http://127.0.0.1:{port}", data_dir, log_path, process)
+            try:
+                _wait_ready(hub)
+                yield hub
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _wait_ready(hub: LiveHub, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if hub.process.poll() is not None:
+            raise RuntimeError(f"c360 serve exited:\n{hub.log()[-3000:]}")
+        try:
+            if httpx.get(hub.url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"c360 serve not ready in {timeout_s} s:\n{hub.log()[-3000:]}")
