@@ -30,8 +30,8 @@ async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None
     second.ensure()
     try:
         assert first.owner and not second.owner
-        pid = int((short_dir / "falkordb" / "falkordb.pid").read_text())
-        assert _alive(pid)
+        pid = first.server_pid()
+        assert pid is not None and pid == second.server_pid() and _alive(pid)
     finally:
         second.stop()
         first.stop()
