@@ -127,6 +127,7 @@ class EmbeddedFalkorDB:
     _pid: int | None = field(default=None, init=False, repr=False)  # ours, started or adopted
     _started_at: float = field(default=0.0, init=False, repr=False)
     _compact_when_ready: bool = field(default=False, init=False, repr=False)
+    _served: bool = field(default=False, init=False, repr=False)  # the current child did serve
     _stopped: bool = field(default=False, init=False, repr=False)
     _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -168,9 +169,13 @@ class EmbeddedFalkorDB:
             with self._start_lock:
                 if self._stopped:
                     raise GraphUnavailable(f"the embedded graph in {self.dir} was stopped")
-                self._take_over_or_restart()
+                try:
+                    self._take_over_or_restart()
+                except OSError as exc:  # e.g. a full disk under the lock or pid file
+                    raise GraphUnavailable(f"cannot start the embedded graph: {exc}") from exc
             state = probe(self.socket_path)
             if state == "ready":
+                self._served = True
                 if self._compact_when_ready:
                     self._compact_when_ready = False
                     _send(self.socket_path, b"BGREWRITEAOF")
@@ -217,8 +222,9 @@ class EmbeddedFalkorDB:
 
     def _restart_dead_child(self) -> None:
         code = self._proc.returncode if self._proc is not None else None
-        if time.monotonic() - self._started_at < RESTART_BACKOFF_S:
-            # It died while starting: restarting it on every request would be a crash loop.
+        if not self._served and time.monotonic() - self._started_at < RESTART_BACKOFF_S:
+            # It died before it ever served: restarting it on every request would be a crash
+            # loop (a damaged file, a full disk); try again after a pause.
             raise GraphUnavailable(
                 f"embedded FalkorDB exited with code {code} right after its start; "
                 f"see {self.log_path} or run `c360 doctor`"
@@ -251,6 +257,7 @@ class EmbeddedFalkorDB:
             while _alive(pid) and serves_socket(pid, self.socket_path):
                 if probe(self.socket_path) != "down":
                     self._pid, self._proc, self._started_at = pid, None, time.monotonic()
+                    self._served = True
                     return
                 if time.monotonic() > deadline:
                     os.kill(pid, signal.SIGKILL)  # unresponsive: the AOF is fsynced per write
@@ -308,11 +315,19 @@ class EmbeddedFalkorDB:
         self._proc = self._spawn(args)
         self._pid = self._proc.pid
         self._started_at = time.monotonic()
+        self._served = False
         # Written before the server answers, so a crash while it loads still finds it.
         record = {"pid": self._proc.pid, "socket": str(self.socket_path)}
         tmp = self.pid_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(self.pid_path)
+        try:
+            tmp.write_text(json.dumps(record))
+            tmp.replace(self.pid_path)
+        except OSError as exc:
+            # Untracked, it could outlive a crash of ours unseen: do not run it at all.
+            self._proc.kill()
+            self._proc.wait()
+            tmp.unlink(missing_ok=True)
+            raise GraphUnavailable(f"cannot write {self.pid_path}: {exc}") from exc
         log.info("embedded FalkorDB started (pid %s) in %s", self._proc.pid, self.dir)
 
     @staticmethod
