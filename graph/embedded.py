@@ -50,7 +50,7 @@ RESTART_BACKOFF_S = 5.0
 STOP_TIMEOUT_S = 30.0
 # A write log longer than this is folded into a snapshot as soon as a server we started has
 # loaded it (in the background), e.g. after a crash in the middle of a bulk job.
-COMPACT_AT_START_BYTES = 4 << 20
+COMPACT_AT_START_BYTES = 1 << 20
 
 State = Literal["ready", "loading", "down"]
 
