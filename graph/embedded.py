@@ -30,7 +30,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -220,9 +220,27 @@ class EmbeddedFalkorDB:
         pid = self._pid
         return pid is not None and _alive(pid) and serves_socket(pid, self.socket_path)
 
+    def _died_starting(self) -> bool:
+        return not self._served and time.monotonic() - self._started_at < RESTART_BACKOFF_S
+
+    def _child_exited(self, proc: subprocess.Popen[bytes]) -> None:
+        """The child's thread saw it exit: restart it at once, even with no request waiting
+        (other processes may be joined to it). Once per failure: only the current child's
+        exit counts, and a child that failed to start is left to ensure()'s pause."""
+        with self._start_lock:
+            if self._stopped or not self.owner or self._proc is not proc or self._died_starting():
+                return
+            log.warning(
+                "embedded FalkorDB (pid %s) exited (code %s); restarting it",
+                proc.pid,
+                proc.returncode,
+            )
+            with contextlib.suppress(OSError, GraphUnavailable):
+                self._start()  # a failure here is reported by the next ensure()
+
     def _restart_dead_child(self) -> None:
         code = self._proc.returncode if self._proc is not None else None
-        if not self._served and time.monotonic() - self._started_at < RESTART_BACKOFF_S:
+        if self._died_starting():
             # It died before it ever served: restarting it on every request would be a crash
             # loop (a damaged file, a full disk); try again after a pause.
             raise GraphUnavailable(
@@ -312,7 +330,7 @@ class EmbeddedFalkorDB:
             "EFFECTS_THRESHOLD",
             "0",
         ]
-        self._proc = self._spawn(args)
+        self._proc = self._spawn(args, self._child_exited)
         self._pid = self._proc.pid
         self._started_at = time.monotonic()
         self._served = False
@@ -331,9 +349,12 @@ class EmbeddedFalkorDB:
         log.info("embedded FalkorDB started (pid %s) in %s", self._proc.pid, self.dir)
 
     @staticmethod
-    def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-        """Fork the server from a thread that lives as long as the server (it waits for it),
-        so PDEATHSIG fires only when the owner process dies, not when a pool thread ends."""
+    def _spawn(
+        args: list[str], on_exit: Callable[[subprocess.Popen[bytes]], None]
+    ) -> subprocess.Popen[bytes]:
+        """Fork the server from a thread that lives as long as the server (it waits for it,
+        then calls ``on_exit``), so PDEATHSIG fires only when the owner process dies, not
+        when a pool thread ends."""
         box: list[subprocess.Popen[bytes] | BaseException] = []
         forked = threading.Event()
 
@@ -353,6 +374,7 @@ class EmbeddedFalkorDB:
             box.append(proc)
             forked.set()
             proc.wait()  # reaps it: no zombie, and poll() sees the exit at once
+            on_exit(proc)
 
         threading.Thread(target=run, name="falkordb-child", daemon=True).start()
         forked.wait()

@@ -83,3 +83,23 @@ async def test_sigkill_owner_then_restart_recovers_lock_and_data(short_dir: Path
         assert rows == [{"name": "持久"}]
     finally:
         await store.close()
+
+
+def test_owner_restarts_a_dead_child_without_a_request(short_dir: Path) -> None:
+    owner = EmbeddedFalkorDB(short_dir)
+    owner.ensure()
+    first = owner.server_pid()
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    # Another process's view: it never starts a server itself, it waits for the owner's.
+    joined = EmbeddedFalkorDB(short_dir)
+    try:
+        joined.ensure(wait_s=30)
+        assert not joined.owner
+        second = owner.server_pid()
+        assert second not in (None, first)
+        assert joined.server_pid() == second
+    finally:
+        joined.stop()
+        owner.stop()
+    assert not _alive(first)
