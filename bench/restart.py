@@ -122,7 +122,7 @@ def kill_under_load(data_dir: Path, port: int, load_s: float, writers: int = 8) 
     token = issue_token(
         load_or_create_secret(data_dir, "jwt"), "bench", ["service_agent"], purpose="service"
     )
-    acked: list[tuple[float, str]] = []
+    acked: list[tuple[float, str]] = []  # (sent at, id) of each acknowledged write
     errors: dict[str, int] = {}
     stop = threading.Event()
 
@@ -132,6 +132,7 @@ def kill_under_load(data_dir: Path, port: int, load_s: float, writers: int = 8) 
             while not stop.is_set():
                 cid = f"{name}-{n}"
                 n += 1
+                sent = time.monotonic()
                 try:
                     r = client.post(
                         hub.url + "/graphql",
@@ -146,7 +147,7 @@ def kill_under_load(data_dir: Path, port: int, load_s: float, writers: int = 8) 
                     errors[code] = errors.get(code, 0) + 1
                     time.sleep(0.05)
                 else:
-                    acked.append((time.monotonic(), cid))
+                    acked.append((sent, cid))
 
     threads = [threading.Thread(target=write, args=(f"k{i}",)) for i in range(writers)]
     for t in threads:
@@ -160,16 +161,19 @@ def kill_under_load(data_dir: Path, port: int, load_s: float, writers: int = 8) 
     killed = time.monotonic()
     print(f"kill -9 of graph server pid {victim} after {before} acknowledged writes")
     ready_s = hub.wait_ready()
+    # The first write sent after the kill and acknowledged, from when it was sent.
     while not any(at > killed for at, _ in acked[before:]) and time.monotonic() - killed < 300:
         time.sleep(0.01)
     first_ack = min((at for at, _ in acked[before:] if at > killed), default=float("nan"))
+    answered = time.monotonic()
     time.sleep(load_s / 2)
     stop.set()
     for t in threads:
         t.join()
     servers = redis_servers(sock)
-    print(f"serving again: /readyz 200 after {ready_s:.2f}s, first acknowledged write after "
-          f"{first_ack - killed:.2f}s")  # fmt: skip
+    print(f"serving again: /readyz 200 after {ready_s:.2f}s; the first write sent after the "
+          f"kill ({first_ack - killed:.2f}s after it) was acknowledged by "
+          f"{answered - killed:.2f}s")  # fmt: skip
     print(f"redis-servers for {sock} afterwards ({len(servers)}):")
     for line in servers:
         print("   ", line[:160])

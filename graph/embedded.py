@@ -25,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -106,9 +107,14 @@ def serves_socket(pid: int, sock_path: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    words = cmdline.replace(b"\0", b" ").split()
-    wanted = str(sock_path).encode()
-    return any(w == wanted or w.endswith(b":" + wanted) for w in words)
+    return cmdline_serves(cmdline, sock_path)
+
+
+def cmdline_serves(cmdline: bytes, sock_path: Path) -> bool:
+    """``--unixsocket PATH`` before redis renames itself, ``unixsocket:PATH`` after; bounded
+    so /tmp/x never matches /a/tmp/x or /tmp/xy, and spaces in the path are fine."""
+    wanted = re.escape(str(sock_path).encode())
+    return re.search(rb"(?:^|[\0: ])" + wanted + rb"(?:$|[\0 ])", cmdline) is not None
 
 
 @dataclass
@@ -404,4 +410,4 @@ class EmbeddedFalkorDB:
             self._release()
 
 
-__all__ = ["EmbeddedFalkorDB", "probe", "serves_socket"]
+__all__ = ["EmbeddedFalkorDB", "cmdline_serves", "probe", "serves_socket"]

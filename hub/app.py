@@ -109,11 +109,15 @@ class GraphHolder:
             self._next_try = time.monotonic() + RETRY_AFTER_S
             log.warning("graph %s", self.error)
             return
-        if self._on_open is not None:
-            try:
-                await self._on_open(store)
-            except Exception:
-                log.exception("graph opened, but its start-up step failed")
+        try:
+            if self._on_open is not None:
+                try:
+                    await self._on_open(store)
+                except Exception:
+                    log.exception("graph opened, but its start-up step failed")
+        except asyncio.CancelledError:
+            await store.close()  # shut down while seeding: leave nothing running
+            raise
         self.store = store
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB, _alive
+from graph.embedded import EmbeddedFalkorDB, _alive, cmdline_serves
 from graph.falkordb import FalkorDBStore
 
 
@@ -103,3 +103,13 @@ def test_owner_restarts_a_dead_child_without_a_request(short_dir: Path) -> None:
         joined.stop()
         owner.stop()
     assert not _alive(first)
+
+
+def test_serves_socket_needs_this_exact_socket() -> None:
+    sock = Path("/tmp/x y/falkordb/falkordb.sock")
+    title = b"/bin/redis-server unixsocket:/tmp/x y/falkordb/falkordb.sock" + b"\0" * 8
+    args = b"redis-server\0--unixsocket\0/tmp/x y/falkordb/falkordb.sock\0--dir\0/tmp"
+    other = b"/bin/redis-server unixsocket:/a/tmp/x y/falkordb/falkordb.sock"
+    longer = b"/bin/redis-server unixsocket:/tmp/x y/falkordb/falkordb.sock2"
+    assert cmdline_serves(title, sock) and cmdline_serves(args, sock)
+    assert not cmdline_serves(other, sock) and not cmdline_serves(longer, sock)
