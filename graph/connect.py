@@ -33,7 +33,13 @@ async def open_store(
         from graph.falkordb import FalkorDBStore
 
         embedded = EmbeddedFalkorDB(data_dir)
-        store = await asyncio.to_thread(FalkorDBStore.embedded, embedded, graph_name, pool_size)
+        try:
+            store = await asyncio.to_thread(FalkorDBStore.embedded, embedded, graph_name, pool_size)
+        except asyncio.CancelledError:
+            # The starting thread cannot be interrupted; stopping the server makes it give up
+            # (nothing left running, no lock held).
+            await asyncio.shield(asyncio.to_thread(embedded.stop))
+            raise
     elif url.startswith(FALKOR_SCHEMES):
         from graph.falkordb import FalkorDBStore
 

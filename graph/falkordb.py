@@ -16,8 +16,31 @@ from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 
 from graph.embedded import EmbeddedFalkorDB
-from graph.errors import GraphError, GraphQueryError, GraphUnavailable
+from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
+
+# Replies that say the server cannot take or persist writes now (disk full, I/O error,
+# read-only replica, out of memory, loading): the graph is unavailable, the query is fine.
+_UNAVAILABLE_PREFIXES = (
+    "MISCONF",
+    "READONLY",
+    "OOM",
+    "LOADING",
+    "MASTERDOWN",
+    "NOREPLICAS",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "BUSY",
+)
+_UNAVAILABLE_TEXT = ("no space left", "input/output error", "read-only file system", "disk quota")
+RETRY_WAIT_S = 2.0
+COMPACT_ON_CLOSE_BYTES = 1 << 20  # how long a request waits for a restarting embedded server
+
+
+def unavailable_reply(message: str) -> bool:
+    """Whether a redis error reply is about the server's state rather than the query."""
+    lowered = message.lower()
+    return message.startswith(_UNAVAILABLE_PREFIXES) or any(t in lowered for t in _UNAVAILABLE_TEXT)
 
 
 @contextlib.contextmanager
@@ -25,11 +48,18 @@ def map_falkordb_errors() -> Iterator[None]:
     """Turn redis/FalkorDB exceptions into graph.errors ones (around sync or async calls)."""
     try:
         yield
+    except redis_errors.BusyLoadingError as exc:
+        raise GraphLoading(f"FalkorDB is loading its data: {exc}") from exc
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
         raise GraphUnavailable(f"FalkorDB unreachable: {exc}") from exc
     except redis_errors.ResponseError as exc:
-        raise GraphQueryError(str(exc).split(" errCtx:")[0].removeprefix("errMsg: ")) from exc
+        message = str(exc)
+        if unavailable_reply(message):
+            raise GraphUnavailable(f"FalkorDB cannot serve writes: {message}") from exc
+        raise GraphQueryError(message.split(" errCtx:")[0].removeprefix("errMsg: ")) from exc
     except redis_errors.RedisError as exc:
+        if unavailable_reply(str(exc)):
+            raise GraphUnavailable(f"FalkorDB cannot serve writes: {exc}") from exc
         raise GraphError(str(exc)) from exc
 
 
@@ -66,15 +96,19 @@ class FalkorDBStore:
     def embedded(
         cls, embedded: EmbeddedFalkorDB, graph_name: str = "c360", pool_size: int = 16
     ) -> FalkorDBStore:
-        sock = embedded.ensure()
-        pool = BlockingConnectionPool(
-            connection_class=UnixDomainSocketConnection,
-            path=str(sock),
-            max_connections=pool_size,
-            timeout=30,
-            decode_responses=True,
-        )
-        return cls(pool, graph_name, embedded)
+        try:
+            sock = embedded.ensure()
+            pool = BlockingConnectionPool(
+                connection_class=UnixDomainSocketConnection,
+                path=str(sock),
+                max_connections=pool_size,
+                timeout=30,
+                decode_responses=True,
+            )
+            return cls(pool, graph_name, embedded)
+        except BaseException:
+            embedded.stop()  # no server or lock left behind by a failed open
+            raise
 
     @classmethod
     def from_url(cls, url: str, graph_name: str = "c360", pool_size: int = 16) -> FalkorDBStore:
@@ -103,12 +137,28 @@ class FalkorDBStore:
                     return []
                 raise
             except GraphUnavailable:
-                # The embedded owner may have exited: take the server over and retry once.
+                # The embedded server or its owner may have exited: restart or take it over
+                # (one start, whoever asks), wait a little for it, and retry once. Writes
+                # are idempotent, so one that was applied but not answered may run again.
                 if self._embedded is None or attempt == 2:
                     raise
-                await asyncio.to_thread(self._embedded.ensure)
+                await self._await_embedded(RETRY_WAIT_S)
                 await self._pool.disconnect(inuse_connections=True)
         raise AssertionError("unreachable")
+
+    async def _await_embedded(self, wait_s: float) -> None:
+        """Wait up to ``wait_s`` for the embedded server, holding a worker thread only for
+        each short look (many requests may be waiting at once)."""
+        assert self._embedded is not None
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            try:
+                await asyncio.to_thread(self._embedded.ensure, 0.0)
+                return
+            except GraphUnavailable:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         return await self._run(query, params, read_only=True)
@@ -145,6 +195,40 @@ class FalkorDBStore:
             conn = self._db.connection
             await conn.ping()
 
+    async def compact(self, timeout_s: float = 600.0) -> None:
+        """Fold the embedded server's write log into a fresh snapshot and wait for it, so the
+        next start loads a snapshot instead of replaying the log (BGREWRITEAOF). A server we
+        do not run keeps its own persistence settings: nothing to do."""
+        if self._embedded is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        with map_falkordb_errors():
+            conn = self._db.connection
+            requested = False
+            while True:
+                if not requested:
+                    try:
+                        await conn.execute_command("BGREWRITEAOF")
+                        requested = True  # started, or scheduled after a running snapshot
+                    except redis_errors.ResponseError as exc:
+                        # One is running already: it may predate our writes, so wait for it
+                        # and ask again.
+                        if "already in progress" not in str(exc):
+                            raise
+                info = await conn.info("persistence")
+                idle = not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]
+                if idle and requested:
+                    break
+                if loop.time() > deadline:
+                    raise GraphUnavailable(f"log compaction still running after {timeout_s:.0f}s")
+                await asyncio.sleep(0.1)
+        if info.get("aof_last_bgrewrite_status") != "ok":
+            raise GraphUnavailable(
+                "log compaction failed (disk full?); see "
+                f"{self._embedded.log_path}; the log is intact, only the next start is slower"
+            )
+
     async def clear(self) -> None:
         # Delete the data but keep the graph key, so its indexes survive.
         batch: LiteralString = "MATCH (n) WITH n LIMIT 50000 DETACH DELETE n RETURN count(*) AS n"
@@ -152,6 +236,11 @@ class FalkorDBStore:
             pass
 
     async def close(self) -> None:
+        embedded = self._embedded
+        if embedded and embedded.owner and embedded.log_bytes() > COMPACT_ON_CLOSE_BYTES:
+            # A clean stop leaves a snapshot, so the next start is quick.
+            with contextlib.suppress(GraphError):
+                await self.compact(timeout_s=60)
         await self._pool.aclose()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)

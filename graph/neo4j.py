@@ -48,6 +48,8 @@ async def map_neo4j_errors(url: str = "Neo4j") -> AsyncIterator[None]:
         neo4j_errors.SessionExpired,
         neo4j_errors.ConnectionPoolError,
         neo4j_errors.TransientError,
+        # The server failed, not the query (disk full, I/O error, out of memory).
+        neo4j_errors.DatabaseError,
         OSError,
     ) as exc:
         raise GraphUnavailable(f"{url} is unreachable: {_message(exc)}") from exc
@@ -170,6 +172,9 @@ class Neo4jStore:
         except ValueError as exc:
             # The driver's word for an address it cannot even resolve (bad port, bad host).
             raise GraphUnavailable(f"{self.url} is unreachable: {_message(exc)}") from exc
+
+    async def compact(self) -> None:
+        """Neo4j checkpoints its own transaction log."""
 
     async def clear(self) -> None:
         # Batches keep each transaction's memory bounded on a large graph.

@@ -43,6 +43,12 @@ class GraphStore(Protocol):
         """Raise GraphUnavailable unless the graph answers."""
         ...
 
+    async def compact(self) -> None:
+        """Make everything written so far cheap to load at the next start (the embedded
+        FalkorDB folds its write log into a snapshot); called after bulk jobs. A no-op where
+        the server manages its own persistence."""
+        ...
+
     async def clear(self) -> None:
         """Delete every node and relationship (tests, `c360 seed --reset`)."""
         ...

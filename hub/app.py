@@ -1,16 +1,18 @@
 """The Starlette app: GraphQL over HTTP, health and readiness. Lifespan owns the graph store.
 
-If the graph cannot be reached at start the app still starts: /readyz answers 503 and GraphQL
-answers GRAPH_UNAVAILABLE until a later request manages to open it.
+The graph is opened in the background: while it loads (or cannot be reached) the app serves,
+/readyz answers 503 ("loading" or the reason) and GraphQL answers GRAPH_UNAVAILABLE until the
+open, or a later retry, succeeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +29,7 @@ from strawberry.http import process_result as strawberry_process_result
 from strawberry.types import ExecutionResult
 
 from graph.connect import open_store
-from graph.errors import GraphError
+from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
 from hub.graphql_http import (
@@ -53,42 +55,89 @@ from sentiment.scorer import ScorerConfig
 log = logging.getLogger("c360.hub")
 
 RETRY_AFTER_S = 1.0
+# The lifespan waits this long for the graph before the hub listens anyway (then "loading").
+START_GRACE_S = 2.0
+# A request waits this long for a graph that is being opened before GRAPH_UNAVAILABLE.
+REQUEST_WAIT_S = 0.5
+LOADING = "loading"
 DEMO_CUSTOMERS = 500
 
 
 class GraphHolder:
-    """The store, opened in the lifespan; reopened on demand (at most once a second) while
-    the graph is unreachable."""
+    """The store, opened in the background so the hub listens while the graph loads its data
+    (/healthz 200, /readyz 503 "loading", GraphQL GRAPH_UNAVAILABLE); reopened on demand (at
+    most once a second) while the graph is unreachable."""
 
-    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: GraphStore | None = None,
+        on_open: Callable[[GraphStore], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.store: GraphStore | None = store
         self._owned = store is None
         self.error = "the graph has not been opened yet"
-        self._lock = asyncio.Lock()
+        self._on_open = on_open
+        self._opening: asyncio.Task[None] | None = None
         self._next_try = 0.0
+
+    @property
+    def loading(self) -> bool:
+        return self._opening is not None and not self._opening.done()
+
+    def start(self) -> None:
+        """Start opening the store unless it is open, opening, or failed under a second ago."""
+        if self.store is not None or self.loading or time.monotonic() < self._next_try:
+            return
+        self.error = LOADING
+        self._opening = asyncio.create_task(self._open(), name="open-graph")
+
+    async def wait(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for an open in progress."""
+        if self._opening is not None and not self._opening.done():
+            await asyncio.wait({self._opening}, timeout=timeout_s)
 
     async def get(self) -> GraphStore | None:
         if self.store is None:
-            await self.open()
+            self.start()
+            await self.wait(REQUEST_WAIT_S)
         return self.store
 
     async def open(self) -> None:
-        async with self._lock:
-            if self.store is not None or time.monotonic() < self._next_try:
-                return
-            s = self.settings
-            self._owned = True
-            try:
-                self.store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
-            except Exception as exc:
-                # Any failure to open (some drivers raise their own types while connecting)
-                # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
-                self.error = f"unreachable: {exc}"
-                self._next_try = time.monotonic() + RETRY_AFTER_S
-                log.warning("graph %s", self.error)
+        """Open now (and wait for it, however long loading takes)."""
+        self.start()
+        if self._opening is not None:
+            await asyncio.wait({self._opening})
+
+    async def _open(self) -> None:
+        s = self.settings
+        self._owned = True
+        try:
+            store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
+        except Exception as exc:
+            # Any failure to open (some drivers raise their own types while connecting)
+            # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
+            self.error = f"unreachable: {exc}"
+            self._next_try = time.monotonic() + RETRY_AFTER_S
+            log.warning("graph %s", self.error)
+            return
+        try:
+            if self._on_open is not None:
+                try:
+                    await self._on_open(store)
+                except Exception:
+                    log.exception("graph opened, but its start-up step failed")
+        except asyncio.CancelledError:
+            await store.close()  # shut down while seeding: leave nothing running
+            raise
+        self.store = store
 
     async def close(self) -> None:
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()  # open_store stops a server it was still starting
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._opening
         if self.store is not None and self._owned:
             await self.store.close()
             self.store = None
@@ -219,6 +268,8 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"graph": holder.error}, 503)
     try:
         await store.ping()
+    except GraphLoading:
+        return JSONResponse({"graph": LOADING}, 503)
     except GraphError as exc:
         return JSONResponse({"graph": f"unreachable: {exc}"}, 503)
     return JSONResponse({"graph": "ok"})
@@ -236,6 +287,7 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
         return
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
+    await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
 def create_app(
@@ -244,7 +296,7 @@ def create_app(
     """The hub. ``store``: an already open store to use (and leave open), e.g. in tests.
     ``privacy=False`` turns off policy, masking and audit: only for bench/privacy_overhead.py,
     which measures what the privacy layer costs."""
-    holder = GraphHolder(settings, store)
+    holder = GraphHolder(settings, store, on_open=seed_demo_if_empty if settings.demo else None)
     privacy_holder = PrivacyHolder(privacy)
 
     @asynccontextmanager
@@ -253,9 +305,12 @@ def create_app(
         secure_data_dir(settings.resolved_data_dir)
         if privacy:
             privacy_holder.services = await open_privacy(settings)
-        await holder.open()
-        if settings.demo and holder.store is not None:
-            await seed_demo_if_empty(holder.store)
+        # A graph replaying its files must not keep the hub from listening: wait briefly,
+        # then serve /healthz and "loading" while the open goes on in the background.
+        holder.start()
+        await holder.wait(START_GRACE_S)
+        if store is not None and settings.demo:
+            await seed_demo_if_empty(store)
         try:
             yield
         finally:

@@ -32,6 +32,17 @@ async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
         yield store
 
 
+async def compact(store: GraphStore) -> None:
+    """After a bulk job (import, ingest, seed, migrate): fold the graph's write log into a
+    snapshot, so the next start loads the snapshot instead of replaying the job. A failure only
+    makes the next start slower: warn, do not fail the job."""
+    with console.status("compacting the graph's write log"):
+        try:
+            await store.compact()
+        except GraphError as exc:
+            err_console.print(f"[yellow]warning:[/] {exc}")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import compact, console, fail, graph, load_settings, run
 from ingest.crm import KINDS, ImportRefused, ImportSummary, import_file
 from ingest.mapping import ColumnMapping, MappingError
 
@@ -67,9 +67,11 @@ async def _import(
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
     async with graph(settings) as store:
-        return await import_file(
+        summary = await import_file(
             store, kind, path, mapping, batch_size, progress, checkpoint_path=checkpoints
         )
+        await compact(store)
+        return summary
 
 
 def _command(kind: str) -> Callable[..., None]:

@@ -13,7 +13,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import compact, console, fail, graph, load_settings, run
 from hub.settings import Settings
 from ingest.social.model import PLATFORMS
 from ingest.social.pipeline import PostPipeline, Totals
@@ -114,6 +114,7 @@ def posts(
                     mapping=column_mapping,
                     progress=tick,
                 )
+            await compact(store)
         extra: dict[str, object] = {"rejected": result.rejected}
         if result.resumed_from:
             extra["resumed after line"] = result.resumed_from
@@ -174,6 +175,7 @@ def x(
                             {"pages": result.pages, "since_id": result.since_id},
                         )
                         if not follow:
+                            await compact(store)  # --follow: compacted by size instead
                             return
                         await asyncio.sleep(interval)
         finally:

@@ -13,7 +13,7 @@ from rich.table import Table
 from graph.connect import FALKOR_SCHEMES, NEO4J_SCHEMES, store_session
 from graph.migrate import MigrationReport, migrate_graph
 from graph.store import GraphStore
-from hub.cli.common import console, fail, load_settings, run
+from hub.cli.common import compact, console, fail, load_settings, run
 from hub.settings import Settings
 
 EMBEDDED = ("", "embedded")
@@ -84,9 +84,11 @@ async def _migrate(
         from_store = await _open(stack, settings, *source)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=console) as progress:
-            return await migrate_graph(
+            report = await migrate_graph(
                 from_store, to_store, batch_size=batch_size, progress=_Bars(progress)
             )
+        await compact(to_store)
+        return report
 
 
 def migrate(

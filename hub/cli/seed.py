@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from graph.store import GraphStore
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import compact, console, fail, graph, load_settings, run
 from hub.demo import seed_demo
 
 
@@ -20,7 +20,9 @@ async def _seed(customers: int, seed: int, reset: bool) -> dict[str, int] | None
             return None
         if reset:
             await store.clear()
-        return await seed_demo(store, customers, seed, progress=True)
+        counts = await seed_demo(store, customers, seed, progress=True)
+        await compact(store)
+        return counts
 
 
 async def _has_data(store: GraphStore) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB, _alive
+from graph.embedded import EmbeddedFalkorDB, _alive, cmdline_serves
 from graph.falkordb import FalkorDBStore
 
 
@@ -30,8 +30,8 @@ async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None
     second.ensure()
     try:
         assert first.owner and not second.owner
-        pid = int((short_dir / "falkordb" / "falkordb.pid").read_text())
-        assert _alive(pid)
+        pid = first.server_pid()
+        assert pid is not None and pid == second.server_pid() and _alive(pid)
     finally:
         second.stop()
         first.stop()
@@ -83,3 +83,33 @@ async def test_sigkill_owner_then_restart_recovers_lock_and_data(short_dir: Path
         assert rows == [{"name": "持久"}]
     finally:
         await store.close()
+
+
+def test_owner_restarts_a_dead_child_without_a_request(short_dir: Path) -> None:
+    owner = EmbeddedFalkorDB(short_dir)
+    owner.ensure()
+    first = owner.server_pid()
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    # Another process's view: it never starts a server itself, it waits for the owner's.
+    joined = EmbeddedFalkorDB(short_dir)
+    try:
+        joined.ensure(wait_s=30)
+        assert not joined.owner
+        second = owner.server_pid()
+        assert second not in (None, first)
+        assert joined.server_pid() == second
+    finally:
+        joined.stop()
+        owner.stop()
+    assert not _alive(first)
+
+
+def test_serves_socket_needs_this_exact_socket() -> None:
+    sock = Path("/tmp/x y/falkordb/falkordb.sock")
+    title = b"/bin/redis-server unixsocket:/tmp/x y/falkordb/falkordb.sock" + b"\0" * 8
+    args = b"redis-server\0--unixsocket\0/tmp/x y/falkordb/falkordb.sock\0--dir\0/tmp"
+    other = b"/bin/redis-server unixsocket:/a/tmp/x y/falkordb/falkordb.sock"
+    longer = b"/bin/redis-server unixsocket:/tmp/x y/falkordb/falkordb.sock2"
+    assert cmdline_serves(title, sock) and cmdline_serves(args, sock)
+    assert not cmdline_serves(other, sock) and not cmdline_serves(longer, sock)

@@ -1,0 +1,72 @@
+"""`c360 doctor`: check the embedded graph's files; `--repair` fixes what is safe to fix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from graph.embedded import EmbeddedFalkorDB, probe
+from graph.errors import GraphUnavailable
+from graph.persistence import Report, inspect
+from hub.cli.common import console, fail, load_settings
+
+
+def print_report(report: Report) -> None:
+    for note in report.notes:
+        console.print(f"[dim]{note}[/]")
+    if not report.findings:
+        console.print(f"[green]ok:[/] the graph files in {report.server_dir} look bootable")
+        return
+    table = Table(title=f"graph files in {report.server_dir}")
+    for column in ("problem", "file", "what to do", ""):
+        table.add_column(column, overflow="fold")
+    for f in report.findings:
+        mark = "[green]repaired[/]" if f.repaired else "[bold red]open[/]"
+        table.add_row(f.problem, str(f.file or "-"), f.advice, mark)
+    console.print(table)
+
+
+def doctor(
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="fix what is safe: rebuild a manifest naming missing files, cut a torn log "
+            "tail (originals kept as *.bak). Stop the hub first.",
+        ),
+    ] = False,
+) -> None:
+    """Check that the embedded graph's files can be loaded: the AOF manifest names files that
+    exist, every log passes redis-check-aof, there is disk space to write. Exit 1 when a
+    problem is left."""
+    settings = load_settings()
+    if settings.graph_url:
+        console.print(
+            f"C360_GRAPH_URL is set ({settings.graph_url.split('://')[0]}://...): the graph is an "
+            "external server with its own tools; doctor checks only the embedded graph"
+        )
+    embedded = EmbeddedFalkorDB(settings.resolved_data_dir)
+    if not embedded.dir.is_dir():
+        console.print(f"no embedded graph in {settings.resolved_data_dir} yet: nothing to check")
+        return
+    try:
+        with embedded.offline():
+            report = inspect(embedded.dir, repair=repair)
+            if repair:
+                # Left by a crash or copied from another dir; harmless, but confusing.
+                embedded.pid_path.unlink(missing_ok=True)
+                embedded.socket_path.unlink(missing_ok=True)
+    except GraphUnavailable as exc:
+        if repair:
+            fail(f"{exc}; --repair works only on a stopped graph")
+        state = probe(embedded.socket_path)
+        console.print(f"[yellow]{exc}[/] (its server is {state}); checking the files read-only")
+        report = inspect(embedded.dir, repair=False)
+    print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+__all__ = ["doctor"]

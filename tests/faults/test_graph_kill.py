@@ -1,0 +1,105 @@
+"""kill -9 of the embedded FalkorDB child under concurrent writes: one server afterwards,
+serving again, and every acknowledged write still there."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.embedded import EmbeddedFalkorDB
+from graph.errors import GraphUnavailable
+from graph.falkordb import FalkorDBStore
+from graph.repositories.customers import upsert_customers
+from tests.faults.graph_support import redis_servers
+
+WRITERS = 8
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="c360k-", dir="/tmp") as d:
+        yield Path(d)
+
+
+async def _writer(store: FalkorDBStore, name: str, acked: list[str], stop: asyncio.Event) -> None:
+    n = 0
+    while not stop.is_set():
+        customer_id = f"{name}-{n}"
+        n += 1
+        try:
+            await upsert_customers(store, [{"id": customer_id, "props": {"name": "持久"}}])
+        except GraphUnavailable:
+            await asyncio.sleep(0.05)  # a client retrying later
+            continue
+        acked.append(customer_id)
+
+
+async def test_kill9_child_under_writes_one_server_nothing_lost(short_dir: Path) -> None:
+    embedded = EmbeddedFalkorDB(short_dir)
+    store = await asyncio.to_thread(FalkorDBStore.embedded, embedded)
+    acked: list[str] = []
+    stop = asyncio.Event()
+    writers = [asyncio.create_task(_writer(store, f"w{i}", acked, stop)) for i in range(WRITERS)]
+    try:
+        while len(acked) < 200:
+            await asyncio.sleep(0.02)
+        victim = embedded.server_pid()
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)
+        killed_at, acked_at_kill = time.monotonic(), len(acked)
+        # Served again: new writes are acknowledged after the kill.
+        while len(acked) < acked_at_kill + 200:
+            assert time.monotonic() - killed_at < 60, "not serving again within 60s"
+            await asyncio.sleep(0.02)
+        print(f"serving again {time.monotonic() - killed_at:.2f}s after kill -9")
+    finally:
+        stop.set()
+        await asyncio.gather(*writers)
+    try:
+        servers = redis_servers(embedded.socket_path)
+        assert servers == [embedded.server_pid()], f"servers for this data dir: {servers}"
+        assert victim not in servers
+        rows = await store.read(
+            "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN count(c) AS n", {"ids": acked}
+        )
+        assert rows[0]["n"] == len(acked), "acknowledged writes lost"
+    finally:
+        await store.close()
+    assert redis_servers(embedded.socket_path) == []
+
+
+async def test_copied_data_dir_leaves_the_original_serving(short_dir: Path) -> None:
+    original_dir, copy_dir = short_dir / "a", short_dir / "b"
+    original = await asyncio.to_thread(FalkorDBStore.embedded, EmbeddedFalkorDB(original_dir))
+    try:
+        await upsert_customers(original, [{"id": "K1", "props": {"name": "原"}}])
+        original_pid = EmbeddedFalkorDB(original_dir).server_pid()
+        # cp -a of the live dir: pid file, lock file, socket file and logs all come along.
+        proc = await asyncio.create_subprocess_exec("cp", "-a", str(original_dir), str(copy_dir))
+        assert await proc.wait() == 0
+        copy_embedded = EmbeddedFalkorDB(copy_dir)
+        assert copy_embedded.server_pid() is None, "the copy claims the original's server"
+        copy = await asyncio.to_thread(FalkorDBStore.embedded, copy_embedded)
+        try:
+            assert copy_embedded.owner
+            assert copy_embedded.server_pid() not in (None, original_pid)
+            await upsert_customers(copy, [{"id": "K2", "props": {"name": "副本"}}])
+            assert await copy.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id") == [
+                {"id": "K1"},
+                {"id": "K2"},
+            ]
+        finally:
+            await copy.close()
+        # The original's server was never signalled: same pid, still serving its own data.
+        assert redis_servers(original_dir / "falkordb" / "falkordb.sock") == [original_pid]
+        rows = await original.read("MATCH (c:Customer) RETURN c.id AS id")
+        assert rows == [{"id": "K1"}]
+    finally:
+        await original.close()
