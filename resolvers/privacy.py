@@ -27,12 +27,23 @@ from privacy.types import (
     Principal,
     Resource,
 )
-from resolvers.errors import ApiError
+from resolvers.errors import ApiError, NotFound
 from resolvers.loaders import forget
 
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
+
+REACH_CACHE_SIZE = 4096  # distinct (principal, action, revision) keys kept
+
+# Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
+# them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
+UNSEEN_ATTRIBUTES: dict[str, Any] = {
+    "advisorId": None,
+    "branchId": None,
+    "consentMarketing": False,
+    "consentDataSharing": False,
+}
 
 
 class Forbidden(ApiError):
@@ -59,6 +70,8 @@ class PrivacyServices:
     hmac_key: bytes
     admin: PolicyAdmin | None = None
     engine_error: str = "the policy engine is not loaded"
+
+    reach_cache: dict[tuple[Any, ...], tuple[Decision, Decision]] = field(default_factory=dict)
 
     @property
     def revision(self) -> str:
@@ -107,6 +120,7 @@ class RequestPrivacy:
         self.audit_always = False
         self.details: dict[str, Any] = {}
         self._customer_rows = customer_rows
+        self._reach: dict[str, tuple[Decision, Decision]] = {}
         self.customers: DataLoader[str, Decision | None] = DataLoader(load_fn=self._load)
         self.others: DataLoader[tuple[str, str], Decision] = DataLoader(
             load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
@@ -149,6 +163,59 @@ class RequestPrivacy:
         self.remember(decided)
         return decided
 
+    async def reach(self, action: str = READ) -> tuple[Decision, Decision]:
+        """(floor, best): what the caller gets on a customer nobody's grants single out
+        (the unconditional grants) and on one that every known scope admits (managed by the
+        caller, in its branch, consenting). Decided once per request and action, on no graph
+        data, so a refusal built from them says nothing about any customer."""
+        if action in self._reach:
+            return self._reach[action]
+        principal = self.principal
+        # The answer depends on the principal, the action and the policy revision only: kept
+        # app-wide, so a search costs no extra engine call once its caller has asked before.
+        key = (principal, action, self.services.revision)
+        found = self.services.reach_cache.get(key)
+        if found is None:
+            best = {
+                "advisorId": principal.subject if principal else None,
+                "branchId": principal.branch if principal else None,
+                "consentMarketing": True,
+                "consentDataSharing": True,
+            }
+            decided = await self.decide(
+                [Resource(CUSTOMER, "floor", UNSEEN_ATTRIBUTES), Resource(CUSTOMER, "best", best)],
+                action,
+            )
+            found = (decided["floor"], decided["best"])
+            if len(self.services.reach_cache) >= REACH_CACHE_SIZE:
+                self.services.reach_cache.clear()
+            self.services.reach_cache[key] = found
+        self._reach[action] = found
+        return found
+
+    async def unseen(
+        self,
+        customer_id: str,
+        action: str = READ,
+        what: str = "customer",
+        field: str | None = None,
+    ) -> ApiError:
+        """The one error for an id the caller may not see, whether it exists or not: NOT_FOUND
+        for a caller whose grants reach every customer (existence is no secret to them), else
+        FORBIDDEN with the reason the policy gives for a customer no grant singles out. Both
+        cases are noted and audited alike, so neither the answer nor the work tells them apart."""
+        floor, _ = await self.reach(action)
+        if what == "customer":
+            self.customers_touched.add(customer_id)
+        else:
+            self.details.setdefault("unseen", []).append(f"{what}:{customer_id}")
+        self.audit_always = True
+        where = {"field": field} if field else {"id": customer_id}
+        if floor.allow:
+            return NotFound(f"no {what} with this id", **where)
+        self.denied = True
+        return Forbidden(f"access denied: {floor.reason}", **where)
+
     async def customer(self, customer_id: str) -> Decision | None:
         """The decision for one customer; None when no such customer exists."""
         return await self.customers.load(customer_id)
@@ -167,14 +234,13 @@ class RequestPrivacy:
                 self.denied = True
         return out
 
-    async def require(self, customer_id: str) -> Decision | None:
-        """The decision, or Forbidden when denied; None when the customer does not exist."""
+    async def require(self, customer_id: str, field: str | None = None) -> Decision:
+        """The decision for a customer the caller may see; else the error of :meth:`unseen`,
+        the same for a denied customer and an unknown id."""
         decision = await self.customer(customer_id)
-        if decision is not None:
-            self.customers_touched.add(customer_id)
-        if decision is not None and not decision.allow:
-            self.denied = True
-            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+        if decision is None or not decision.allow:
+            raise await self.unseen(customer_id, field=field)
+        self.customers_touched.add(customer_id)
         return decision
 
     async def require_write(self, customer_id: str, data: dict[str, Any] | None) -> None:
@@ -187,12 +253,16 @@ class RequestPrivacy:
         elif data is not None:
             resource = Resource(CUSTOMER, customer_id, new_customer_attributes(data))
         else:
+            # Unknown: NOT_FOUND (from the mutation) only for callers who may write any
+            # customer; the others get what a denied existing customer gets.
+            floor, _ = await self.reach(WRITE)
+            if not floor.allow:
+                raise await self.unseen(customer_id, WRITE)
             return
         self.customers_touched.add(customer_id)
         decision = (await self.decide([resource], WRITE))[customer_id]
         if not decision.allow:
-            self.denied = True
-            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+            raise await self.unseen(customer_id, WRITE)
         await self.audit_intent({"write": f"{CUSTOMER}:{customer_id}"}, (customer_id,))
 
     async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
@@ -298,9 +368,11 @@ async def require_social(privacy: RequestPrivacy | None) -> None:
         await privacy.require_resource(SOCIAL_FEED, READ)
 
 
-async def require_customer(privacy: RequestPrivacy | None, customer_id: str) -> None:
+async def require_customer(
+    privacy: RequestPrivacy | None, customer_id: str, field: str | None = None
+) -> None:
     if privacy is not None:
-        await privacy.require(customer_id)
+        await privacy.require(customer_id, field)
 
 
 async def require_customer_write(
@@ -328,6 +400,7 @@ __all__ = [
     "CUSTOMER",
     "INTENT",
     "READ",
+    "UNSEEN_ATTRIBUTES",
     "WRITE",
     "FieldLog",
     "Forbidden",

@@ -1,0 +1,110 @@
+"""No oracle through search timing or error shapes (issue 11, items 2 and the "L" list).
+
+Timing: a caller measures ``customers(search:)`` many times for values that match customers
+it may not see and for values that match nothing; the medians must agree within noise. The
+margins are generous (this machine is shared); the measured effect before the fix was 2x for a
+brand analyst and far more for marketing. Existence: an existing customer the caller may not
+see and an unknown id give the same error code and message, for every role.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.repositories.accounts import upsert_accounts
+from graph.repositories.advisors import upsert_advisors
+from graph.repositories.customers import upsert_customers
+from graph.store import GraphStore
+from hub.demo import build_book
+from tests.api.conftest import Api
+from tests.security.privacy_hub import callers, open_hub
+
+COUNT = "query S($q: String) { customers(search: $q, first: 5) { totalCount } }"
+SAMPLES = 41  # per side, interleaved
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@pytest.fixture
+async def bank(store: GraphStore) -> list[dict[str, Any]]:
+    """400 demo customers (about 60% consent to marketing) with advisors and accounts."""
+    book = build_book(400, seed=11)
+    await upsert_advisors(store, book.branches_advisors)
+    await upsert_customers(store, book.customers)
+    await upsert_accounts(store, book.accounts)
+    return book.customers
+
+
+@pytest.fixture
+async def as_role(store: GraphStore, data_dir: Path) -> AsyncIterator[Callable[..., Api]]:
+    async with open_hub(store, data_dir) as client:
+        yield callers(client, data_dir)
+
+
+async def timed(api: Api, q: str) -> tuple[float, dict[str, Any]]:
+    start = time.perf_counter()
+    body = await api.gql(COUNT, {"q": q})
+    return (time.perf_counter() - start) * 1000, body
+
+
+async def medians(api: Api, matched: list[str], unmatched: list[str]) -> tuple[float, float]:
+    """Median ms of the matched and the unmatched searches, sampled alternately so drift in
+    the machine's load hits both sides alike."""
+    for q in matched[:3] + unmatched[:3]:  # warm caches and the policy engine's pool
+        await timed(api, q)
+    hits: list[float] = []
+    misses: list[float] = []
+    for i in range(SAMPLES):
+        pair = [(hits, matched[i % len(matched)]), (misses, unmatched[i % len(unmatched)])]
+        for bucket, q in pair if i % 2 else reversed(pair):
+            bucket.append((await timed(api, q))[0])
+    return statistics.median(hits), statistics.median(misses)
+
+
+def assert_same_time(label: str, hit: float, miss: float) -> None:
+    print(f"\n{label}: matched median {hit:.2f} ms, unmatched median {miss:.2f} ms")
+    # Generous: 1 ms plus 30% of the faster side. Before the fix: 2x (brand) and ~20x (marketing).
+    assert abs(hit - miss) <= 1.0 + 0.3 * min(hit, miss), (label, hit, miss)
+
+
+def random_phones(n: int) -> list[str]:
+    rng = random.Random(5)
+    return [f"+86139{rng.randrange(10**8):08d}" for _ in range(n)]
+
+
+async def test_brand_analyst_cannot_tell_customer_phones_by_timing(
+    bank: list[dict[str, Any]], as_role: Callable[..., Api]
+) -> None:
+    brand = as_role("brand_analyst", "marketing", "ba1")
+    phones = [c["props"]["phone"] for c in bank[:15]]
+    known = set(phones)
+    unknown = [p for p in random_phones(20) if p not in known][:15]
+    hit, miss = await medians(brand, phones, unknown)
+    assert_same_time("brand analyst, phone search", hit, miss)
+    # No customer access at all: refused, whatever the value, without touching the graph.
+    for q in (phones[0], unknown[0], "C000001", "李"):
+        body = (await timed(brand, q))[1]
+        assert body["data"] is None and codes(body) == ["FORBIDDEN"], body
+
+
+async def test_marketing_cannot_tell_names_by_timing(
+    bank: list[dict[str, Any]], as_role: Callable[..., Api]
+) -> None:
+    marketing = as_role("marketing_analyst", "marketing", "mk1")
+    hidden = [c for c in bank if not c["props"]["consentMarketing"]]
+    names = ["李", "王", "张"] + [c["props"]["name"] for c in hidden[:12]]
+    absent = ["鑫鑫鑫", "龘龘", "齉齉齉", "靐靐"] + [f"无此人{i}" for i in range(11)]
+    hit, miss = await medians(marketing, names, absent)
+    assert_same_time("marketing, name search", hit, miss)
+    # Names are masked for marketing: a name never matches, so both sides list nothing.
+    for q in names[:4] + absent[:4]:
+        assert (await timed(marketing, q))[1] == {"data": {"customers": {"totalCount": 0}}}
