@@ -9,6 +9,7 @@ see and an unknown id give the same error code and message, for every role.
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import time
@@ -24,6 +25,16 @@ from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
 from hub.demo import build_book
 from tests.api.conftest import Api
+from tests.api.privacy_seed import (
+    ADVISOR_1,
+    HIDDEN_HOUSEHOLD,
+    OUYANG,
+    PEOPLE,
+    SIMA,
+    ZHUGE,
+    Person,
+    seed_privacy_book,
+)
 from tests.security.privacy_hub import callers, open_hub
 
 COUNT = "query S($q: String) { customers(search: $q, first: 5) { totalCount } }"
@@ -76,6 +87,11 @@ def assert_same_time(label: str, hit: float, miss: float) -> None:
     assert abs(hit - miss) <= 1.0 + 0.3 * min(hit, miss), (label, hit, miss)
 
 
+def assert_absent(text: str, person: Person) -> None:
+    for secret in person.secrets:
+        assert secret not in text, f"{person.id}'s {secret!r} leaked"
+
+
 def random_phones(n: int) -> list[str]:
     rng = random.Random(5)
     return [f"+86139{rng.randrange(10**8):08d}" for _ in range(n)]
@@ -108,3 +124,86 @@ async def test_marketing_cannot_tell_names_by_timing(
     # Names are masked for marketing: a name never matches, so both sides list nothing.
     for q in names[:4] + absent[:4]:
         assert (await timed(marketing, q))[1] == {"data": {"customers": {"totalCount": 0}}}
+
+
+# --- existence: a denied customer and an unknown id look alike ---------------------------
+
+ONE = "query One($id: ID!) { customer(id: $id) { id name } }"
+HOUSEHOLD_Q = "query H($id: ID!) { household(id: $id) { id name } }"
+CANDIDATES = "query C($id: ID!) { linkCandidates(customerId: $id) { handle } }"
+LOG = """mutation L($id: ID!) {
+  logInteraction(input: {customerId: $id, channel: "PHONE", kind: "INQUIRY"}) { id }
+}"""
+UNKNOWN = "pv-nobody"
+
+# (role, purpose, subject): every role of the policy, each with the purpose it works under.
+ROLES = [
+    ("advisor", "service", ADVISOR_1),
+    ("service_agent", "service", "sa1"),
+    ("marketing_analyst", "marketing", "mk1"),
+    ("brand_analyst", "marketing", "ba1"),
+    ("brand_analyst", None, "ba1"),
+    ("privacy_officer", "compliance", "po1"),
+    ("auditor", "compliance", "au1"),
+    ("teller", "service", "t1"),  # a role the policy does not know
+]
+
+
+def shape(body: dict[str, Any], asked: str) -> tuple[Any, ...]:
+    """What a caller can compare: data, and each error's code, message and extensions with
+    the id it asked about taken out."""
+    errors = tuple(
+        (
+            e["extensions"]["code"],
+            e["message"].replace(asked, "<id>"),
+            tuple(sorted((k, v) for k, v in e["extensions"].items() if v != asked)),
+        )
+        for e in body.get("errors", [])
+    )
+    return body.get("data"), errors
+
+
+@pytest.mark.parametrize(("role", "purpose", "sub"), ROLES)
+async def test_a_customer_you_may_not_see_looks_like_an_unknown_one(
+    store: GraphStore, as_role: Callable[..., Api], role: str, purpose: str | None, sub: str
+) -> None:
+    await seed_privacy_book(store)
+    api = as_role(role, purpose, sub)
+    for query in (ONE, CANDIDATES, LOG):
+        unknown = await api.gql(query, {"id": UNKNOWN})
+        assert codes(unknown) in (["FORBIDDEN"], ["NOT_FOUND"]), (query, unknown)
+        for person in PEOPLE:
+            body = await api.gql(query, {"id": person.id})
+            if codes(body) in (["FORBIDDEN"], ["NOT_FOUND"]):
+                assert shape(body, person.id) == shape(unknown, UNKNOWN), (query, person.id)
+                assert_absent(json.dumps(body, ensure_ascii=False), person)
+        if codes(unknown) == ["NOT_FOUND"] and query is ONE:
+            # Only a caller who sees every customer learns that an id is unknown.
+            for p in PEOPLE:
+                assert codes(await api.gql(ONE, {"id": p.id})) == [], (role, p.id)
+    unknown = await api.gql(HOUSEHOLD_Q, {"id": UNKNOWN})
+    hidden = await api.gql(HOUSEHOLD_Q, {"id": HIDDEN_HOUSEHOLD})
+    if codes(hidden):
+        assert shape(hidden, HIDDEN_HOUSEHOLD) == shape(unknown, UNKNOWN)
+
+
+async def test_useful_errors_for_callers_who_may_see(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    await seed_privacy_book(store)
+    officer = as_role("privacy_officer", "compliance", "po1")
+    body = await officer.gql(ONE, {"id": UNKNOWN})
+    assert (
+        codes(body) == ["NOT_FOUND"] and body["errors"][0]["message"] == "no customer with this id"
+    )
+    advisor = as_role("advisor", "service", ADVISOR_1)
+    body = await advisor.gql(ONE, {"id": ZHUGE.id})
+    assert codes(body) == ["FORBIDDEN"]
+    assert (
+        body["errors"][0]["message"]
+        == f"access denied: Customer is not managed by advisor {ADVISOR_1}"
+    )
+    assert (await advisor.gql(ONE, {"id": OUYANG.id}))["data"]["customer"]["name"] == OUYANG.name
+    marketing = as_role("marketing_analyst", "marketing", "mk1")
+    body = await marketing.gql(ONE, {"id": SIMA.id})
+    assert body["errors"][0]["message"] == "access denied: Customer has not consented to marketing"
