@@ -103,13 +103,19 @@ class CustomerQuery:
         row = await info.context.loaders.household.load(str(id))
         privacy = info.context.privacy
         members = [m["customerId"] for m in (row or {}).get("members") or []]
-        # The name (e.g. "张家") is the head's surname: only for callers who see a member. One
-        # error for an unknown household and one without a visible member (no existence oracle).
-        if privacy is not None and (row is None or not await privacy.allowed(members)):
+        # The name (e.g. "张家") is the head's surname: only for callers who see a member, and
+        # masked as that member's name. One error for an unknown household and one without a
+        # visible member (no existence oracle).
+        visible = members
+        if privacy is not None and (row is None or not (visible := await privacy.allowed(members))):
             raise await privacy.unseen(str(id), what="household")
         if row is None:
             raise NotFound("no household with this id", id=str(id))
-        return Household(id=strawberry.ID(row["id"]), name=row.get("name"))
+        return Household(
+            customer_id=visible[0] if visible else "",
+            id=strawberry.ID(row["id"]),
+            name=row.get("name"),
+        )
 
 
 __all__ = ["CustomerConnection", "CustomerQuery"]
