@@ -43,7 +43,7 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
             # Decisions push the policies again first, so the hub recovers once OPA is up.
             log.warning("%s; will retry on the first decision", exc)
     services.engine = engine
-    services.admin = PolicyAdmin(engine, data_dir)
+    services.admin = PolicyAdmin(engine, data_dir, two_person=settings.policy_two_person)
     return services
 
 
