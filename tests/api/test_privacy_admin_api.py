@@ -137,7 +137,7 @@ async def test_a_policy_change_activates_only_when_the_tests_pass_and_another_of
     records = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
     proposals = [
         r["details"]["policy_proposal"] for r in records if "policy_proposal" in r["details"]
-    ]  # noqa: E501
+    ]
     assert [p["status"] for p in proposals] == ["failed", "pending"]
     changes = [r["details"]["policy_change"] for r in records if "policy_change" in r["details"]]
     assert [(c["activated"], c["approver"], c["proposer"]) for c in changes] == [(True, "u2", "u1")]
