@@ -8,11 +8,14 @@ for the request, and per customer the fields revealed and masked.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
@@ -34,7 +37,8 @@ READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
 
-REACH_CACHE_SIZE = 4096  # distinct (principal, action, revision) keys kept
+DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
+DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
@@ -71,7 +75,8 @@ class PrivacyServices:
     admin: PolicyAdmin | None = None
     engine_error: str = "the policy engine is not loaded"
 
-    reach_cache: dict[tuple[Any, ...], tuple[Decision, Decision]] = field(default_factory=dict)
+    # (principal, action, revision, resource type + attributes) -> (monotonic time, decision)
+    decision_cache: dict[tuple[Any, ...], tuple[float, Decision]] = field(default_factory=dict)
 
     @property
     def revision(self) -> str:
@@ -80,12 +85,46 @@ class PrivacyServices:
     async def decide(
         self, principal: Principal | None, action: str, resources: list[Resource]
     ) -> dict[str, Decision]:
+        """One decision per resource. Decisions depend only on the principal, the action, the
+        policy revision and the resource's type and attributes (never its id), so they are kept
+        for DECISION_TTL_S: a search that decides every customer (see resolvers/search.py)
+        asks the engine once per attribute set, then costs lookups. A change of policy changes
+        the revision (new keys); an engine failure drops every kept decision (fail closed)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
-        decided: dict[str, Decision] = await self.engine.decide(principal, action, resources)
-        return decided
+        now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
+        found: dict[str, Decision] = {}
+        missing: dict[tuple[Any, ...], list[Resource]] = {}
+        for r in resources:
+            key = (principal, action, revision, _signature(r))
+            kept = self.decision_cache.get(key)
+            if kept is not None and now - kept[0] < DECISION_TTL_S:
+                found[r.id] = kept[1]
+            else:
+                missing.setdefault(key, []).append(r)
+        if missing:
+            asked = [group[0] for group in missing.values()]
+            try:
+                decided = await self.engine.decide(principal, action, asked)
+            except PolicyUnavailable:
+                self.decision_cache.clear()
+                raise
+            if len(self.decision_cache) + len(missing) > DECISION_CACHE_SIZE:
+                self.decision_cache.clear()
+            for key, group in missing.items():
+                decision = decided[group[0].id]
+                self.decision_cache[key] = (now, decision)
+                found.update((r.id, decision) for r in group)
+        # Each answer gets this request's own decision id (the audit record names them).
+        return {
+            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
+        }
+
+
+def _signature(resource: Resource) -> bytes:
+    return orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
 
 
 def customer_resource(customer_id: str, row: Row) -> Resource:
@@ -166,16 +205,11 @@ class RequestPrivacy:
     async def reach(self, action: str = READ) -> tuple[Decision, Decision]:
         """(floor, best): what the caller gets on a customer nobody's grants single out
         (the unconditional grants) and on one that every known scope admits (managed by the
-        caller, in its branch, consenting). Decided once per request and action, on no graph
-        data, so a refusal built from them says nothing about any customer."""
-        if action in self._reach:
-            return self._reach[action]
-        principal = self.principal
-        # The answer depends on the principal, the action and the policy revision only: kept
-        # app-wide, so a search costs no extra engine call once its caller has asked before.
-        key = (principal, action, self.services.revision)
-        found = self.services.reach_cache.get(key)
-        if found is None:
+        caller, in its branch, consenting). Decided on no graph data (kept like every decision,
+        see PrivacyServices.decide), so a refusal built from them says nothing about any
+        customer."""
+        if action not in self._reach:
+            principal = self.principal
             best = {
                 "advisorId": principal.subject if principal else None,
                 "branchId": principal.branch if principal else None,
@@ -186,12 +220,8 @@ class RequestPrivacy:
                 [Resource(CUSTOMER, "floor", UNSEEN_ATTRIBUTES), Resource(CUSTOMER, "best", best)],
                 action,
             )
-            found = (decided["floor"], decided["best"])
-            if len(self.services.reach_cache) >= REACH_CACHE_SIZE:
-                self.services.reach_cache.clear()
-            self.services.reach_cache[key] = found
-        self._reach[action] = found
-        return found
+            self._reach[action] = (decided["floor"], decided["best"])
+        return self._reach[action]
 
     async def unseen(
         self,
