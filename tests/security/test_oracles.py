@@ -108,6 +108,25 @@ def random_phones(n: int) -> list[str]:
     return [f"+86139{rng.randrange(10**8):08d}" for _ in range(n)]
 
 
+async def test_refusals_read_nothing_from_the_graph(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    await seed_privacy_book(store)
+    brand = as_role("brand_analyst", "marketing", "ba1")
+    marketing = as_role("marketing_analyst", "marketing", "mk1")
+    teller_like = as_role("service_agent", "service", "sa1")  # phones partial
+    for api, q, code in (
+        (brand, OUYANG.phone, "FORBIDDEN"),
+        (brand, "C000001", "FORBIDDEN"),
+        (marketing, OUYANG.national, "FORBIDDEN_FILTER"),
+        (teller_like, OUYANG.phone, "FORBIDDEN_FILTER"),
+    ):
+        before = store.stats.round_trips
+        body = (await timed(api, q))[1]
+        assert body["data"] is None and codes(body) == [code], (q, body)
+        assert store.stats.round_trips == before, q
+
+
 async def test_brand_analyst_cannot_tell_customer_phones_by_timing(
     bank: list[dict[str, Any]], as_role: Callable[..., Api]
 ) -> None:
