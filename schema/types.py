@@ -76,7 +76,14 @@ class Advisor:
 @strawberry.type
 class ChurnRisk:
     customer_id: strawberry.Private[str]
-    score: float = strawberry.field(description="0 (no sign) .. 1 (very likely to leave)")
+    # Weighs net outflow against assets: null for callers who see amounts neither revealed
+    # nor banded (a banded caller still gets it; see README known gaps).
+    score: float | None = derived(
+        K.AMOUNT,
+        (MaskMode.REVEAL, MaskMode.BAND, MaskMode.PARTIAL),
+        description="0 (no sign) .. 1 (very likely to leave); null unless amounts are revealed "
+        "or banded",
+    )
     reasons: list[str] | None = derived(
         K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
     )
