@@ -83,13 +83,19 @@ class PrivacyServices:
         return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
 
     async def decide(
-        self, principal: Principal | None, action: str, resources: list[Resource]
+        self,
+        principal: Principal | None,
+        action: str,
+        resources: list[Resource],
+        fresh: bool = False,
     ) -> dict[str, Decision]:
-        """One decision per resource. Decisions depend only on the principal, the action, the
-        policy revision and the resource's type and attributes (never its id), so they are kept
-        for DECISION_TTL_S: a search that decides every customer (see resolvers/search.py)
-        asks the engine once per attribute set, then costs lookups. A change of policy changes
-        the revision (new keys); an engine failure drops every kept decision (fail closed)."""
+        """One decision per resource (``fresh``: from the engine, nothing kept or reused).
+
+        Decisions depend only on the principal, the action, the policy revision and the
+        resource's type and attributes (never its id), so they are kept for DECISION_TTL_S: a
+        search that decides every customer (see resolvers/search.py) asks the engine once per
+        attribute set, then costs lookups. A change of policy changes the revision (new keys);
+        an engine failure drops every kept decision (fail closed)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
@@ -99,7 +105,7 @@ class PrivacyServices:
         missing: dict[tuple[Any, ...], list[Resource]] = {}
         for r in resources:
             key = (principal, action, revision, _signature(r))
-            kept = self.decision_cache.get(key)
+            kept = None if fresh else self.decision_cache.get(key)
             if kept is not None and now - kept[0] < DECISION_TTL_S:
                 found[r.id] = kept[1]
             else:
@@ -115,7 +121,8 @@ class PrivacyServices:
                 self.decision_cache.clear()
             for key, group in missing.items():
                 decision = decided[group[0].id]
-                self.decision_cache[key] = (now, decision)
+                if not fresh:
+                    self.decision_cache[key] = (now, decision)
                 found.update((r.id, decision) for r in group)
         # Each answer gets this request's own decision id (the audit record names them).
         return {
@@ -169,10 +176,12 @@ class RequestPrivacy:
     def hmac_key(self) -> bytes:
         return self.services.hmac_key
 
-    async def decide(self, resources: list[Resource], action: str = READ) -> dict[str, Decision]:
+    async def decide(
+        self, resources: list[Resource], action: str = READ, fresh: bool = False
+    ) -> dict[str, Decision]:
         """Reads decide what a response shows (mutations too); writes are checked explicitly."""
         try:
-            return await self.services.decide(self.principal, action, resources)
+            return await self.services.decide(self.principal, action, resources, fresh)
         except PolicyUnavailable:
             self.failed = True
             raise
@@ -195,10 +204,13 @@ class RequestPrivacy:
             self.decided[cid] = decision
             self.customers.prime(cid, decision)
 
-    async def decide_candidates(self, candidates: list[Row]) -> dict[str, Decision]:
+    async def decide_candidates(
+        self, candidates: list[Row], fresh: bool = False
+    ) -> dict[str, Decision]:
         """One batched decision for every search candidate (rows with policy attributes);
         the engine evaluates each distinct attribute set once, so this stays cheap."""
-        decided = await self.decide([customer_resource(r["id"], r) for r in candidates])
+        resources = [customer_resource(r["id"], r) for r in candidates]
+        decided = await self.decide(resources, fresh=fresh)
         self.remember(decided)
         return decided
 

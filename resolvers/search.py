@@ -13,7 +13,8 @@ decides, before any graph lookup and on no graph data, how it may run:
   graph returns every customer with the clause flags, every one is decided (engine answers are
   kept per attribute set, so after the first scan this costs lookups), and matching happens
   here, so a value that matches customers the caller may not see costs exactly what a value
-  that matches nothing costs. An exact id lookup by a scoped caller scans too.
+  that matches nothing costs. An exact id lookup by a scoped caller (the name clause dropped)
+  finds one row or none and decides it, or PAD_ROW, fresh from the engine.
 
 :func:`visible_matches` then keeps only matches the caller may see *by the clause that
 matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
@@ -27,6 +28,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
 from ingest.validators import normalize_phone
 from privacy.types import Decision, MaskMode, SensitiveKind
@@ -57,6 +59,20 @@ class CustomerFilter:
 class SearchPlan:
     wanted: CustomerFilter
     scan: bool  # match in Python over every customer (same work whatever matches)
+    pad: bool = False  # an exact id lookup: decide PAD_ROW when the id matches nothing
+
+
+# Decided in place of the one row an id lookup did not find, both fresh from the engine (no
+# kept answer), so a miss costs what a hit on a customer the caller may not see costs.
+PAD_ROW: Row = {
+    "id": "\x00pad",
+    ACCESS_KEY: {
+        "advisorId": "\x00pad",
+        "branchId": "\x00pad",
+        "consentMarketing": False,
+        "consentDataSharing": False,
+    },
+}
 
 
 def customer_filter(
@@ -98,6 +114,10 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
     def everywhere(kind: SensitiveKind, modes: tuple[str, ...]) -> bool:
         return floor.allow and floor.mode_for(kind) in modes
 
+    id_only = wanted.text is not None and (name, wanted.phone) == (None, None)
+    if not floor.allow and id_only and not wanted.by_segment:
+        # Ids are unique: one row or none (PAD_ROW decided instead), one fresh decision.
+        return SearchPlan(wanted, scan=False, pad=True)
     scan = not floor.allow or (
         (name is not None and not everywhere(SensitiveKind.NAME, (MaskMode.REVEAL,)))
         or (wanted.phone is not None and not everywhere(SensitiveKind.PHONE, (MaskMode.REVEAL,)))
@@ -191,6 +211,7 @@ def order_rows(
 
 
 __all__ = [
+    "PAD_ROW",
     "CustomerFilter",
     "CustomerOrder",
     "SearchPlan",

@@ -7,14 +7,15 @@ import strawberry
 from graph.repositories.access import search_candidates
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
-from resolvers.search import CustomerOrder as _CustomerOrder
 from resolvers.search import (
+    PAD_ROW,
     SearchPlan,
     customer_filter,
     order_rows,
     plan_search,
     visible_matches,
 )
+from resolvers.search import CustomerOrder as _CustomerOrder
 from schema.enums import Segment
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Household, load_customer, load_customers
@@ -77,7 +78,9 @@ class CustomerQuery:
         )
         decisions = None
         if privacy is not None:
-            decisions = await privacy.decide_candidates(candidates)
+            asked = candidates or [PAD_ROW] * plan.pad
+            decided = await privacy.decide_candidates(asked, fresh=plan.pad)
+            decisions = {cid: d for cid, d in decided.items() if cid != PAD_ROW["id"]}
         rows = order_rows(visible_matches(candidates, decisions, wanted), decisions, order)
         start = 0
         if cursor is not None:

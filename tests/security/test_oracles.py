@@ -154,6 +154,21 @@ async def test_marketing_cannot_tell_names_by_timing(
         assert (await timed(marketing, q))[1] == {"data": {"customers": {"totalCount": 0}}}
 
 
+async def test_marketing_cannot_tell_hidden_customer_ids_by_timing(
+    bank: list[dict[str, Any]], as_role: Callable[..., Api]
+) -> None:
+    # An id needs only row access: an exact lookup, decided fresh whether it finds a row or not.
+    marketing = as_role("marketing_analyst", "marketing", "mk1")
+    hidden = [c["id"] for c in bank if not c["props"]["consentMarketing"]][:15]
+    unknown = [f"C9{i:05d}" for i in range(15)]
+    timing = await medians(marketing, hidden, unknown)
+    assert_same_time("marketing, hidden customer ids vs unknown ids", *timing)
+    for q in hidden[:3] + unknown[:3]:
+        assert (await timed(marketing, q))[1] == {"data": {"customers": {"totalCount": 0}}}
+    visible = next(c["id"] for c in bank if c["props"]["consentMarketing"])
+    assert (await timed(marketing, visible))[1]["data"]["customers"]["totalCount"] == 1
+
+
 async def test_an_advisor_cannot_tell_other_advisors_customers_by_timing(
     store: GraphStore, as_role: Callable[..., Api]
 ) -> None:
