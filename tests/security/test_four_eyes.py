@@ -288,3 +288,17 @@ def test_cli_runs_the_invariants_and_lists_proposals(data_dir: Path) -> None:
     assert "FAIL invariants.privacy_officer_never_writes_customers" in result.output
     result = runner.invoke(cli, ["policy", "proposals"], env=env)
     assert result.exit_code == 0 and "0 proposal(s)" in result.output
+
+
+async def test_a_hand_edited_override_that_breaks_an_invariant_is_not_served(
+    store: GraphStore, data_dir: Path
+) -> None:
+    await seed_family(store, "p")
+    (data_dir / "policies").mkdir()
+    (data_dir / "policies" / "data.json").write_text(data_with(officer_writes))
+    async with open_hub(store, data_dir) as client:
+        po1 = callers(client, data_dir)("privacy_officer", "compliance", "po1")
+        for query in (NAME, UPSERT):
+            body = await po1.gql(query)
+            assert codes(body) == ["POLICY_UNAVAILABLE"], body
+            assert "privacy_officer_never_writes_customers" in body["errors"][0]["message"]
