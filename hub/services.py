@@ -11,6 +11,8 @@ from privacy.audit import AuditLog
 from privacy.engines import OpaServerEngine, load_engine
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.policy_admin import PolicyAdmin
+from privacy.policy_invariants import run_invariants
+from privacy.policy_set import override_dir
 from privacy.secrets import load_or_create_secret
 from privacy.types import PolicyUnavailable
 from resolvers.privacy import PrivacyServices
@@ -36,6 +38,18 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
         services.engine_error = f"the policy engine is not available: {exc}"
         log.error("%s", services.engine_error)
         return services
+    # Overrides in the data dir are what approvePolicy writes, but a file edited by hand skips
+    # it: the invariants run on them at start too, and a set that breaks one is not served.
+    overrides = override_dir(data_dir)
+    if overrides.is_dir() and any(overrides.iterdir()):
+        broken = [r for r in await run_invariants(engine.policy_set) if not r.ok]
+        if broken:
+            services.engine_error = (
+                f"the data dir's policy overrides break {broken[0].name} "
+                f"({broken[0].message}); fix or remove them"
+            )
+            log.error("%s", services.engine_error)
+            return services
     if isinstance(engine, OpaServerEngine):
         try:
             await engine.start()
@@ -43,7 +57,7 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
             # Decisions push the policies again first, so the hub recovers once OPA is up.
             log.warning("%s; will retry on the first decision", exc)
     services.engine = engine
-    services.admin = PolicyAdmin(engine, data_dir)
+    services.admin = PolicyAdmin(engine, data_dir, two_person=settings.policy_two_person)
     return services
 
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     introspection: bool = False
     graphiql: bool = True
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
+    # Four eyes: a policy change is proposed by one privacy officer, approved by another.
+    policy_two_person: bool = True
 
     # GraphQL limits
     max_depth: int = 10

@@ -14,6 +14,7 @@ import phonenumbers
 __all__ = [
     "apply_mask",
     "band",
+    "band_range",
     "hash_token",
     "mask_mentions",
     "partial",
@@ -151,6 +152,22 @@ def band(value: Any) -> str | None:
     size = abs(number) / _WAN
     label = next((name for upper, name in _BANDS if size < upper), _TOP_BAND)
     return f"-({label})" if number < 0 else label
+
+
+def band_range(value: Any) -> tuple[float, float | None] | None:
+    """[low, high) in yuan of the band ``value`` falls in (None: open above): what a caller
+    who sees only the band knows. Negatives: the mirrored range, (-high, -low]."""
+    number = _to_decimal(value)
+    if number is None:
+        return None
+    size = abs(number) / _WAN
+    lower = Decimal(0)
+    for upper, _ in _BANDS:
+        if size < upper:
+            low, high = float(lower * _WAN), float(upper * _WAN)
+            return (-high, -low) if number < 0 else (low, high)
+        lower = Decimal(upper)
+    return (-float("inf"), -float(lower * _WAN)) if number < 0 else (float(lower * _WAN), None)
 
 
 def year(value: Any) -> str | None:

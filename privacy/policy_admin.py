@@ -1,21 +1,46 @@
-"""Policy administration for privacy officers: list, test-then-activate, preview access."""
+"""Policy administration for privacy officers: list, propose / approve (four eyes), preview.
+
+A change is proposed by one privacy officer (tested at once: the policy's own Rego tests plus
+the invariants of privacy/policy_invariants.py) and activated only when a different one
+approves it, tests and invariants run again. ``put_policy`` (propose + approve by the same
+person) is there only when the two-person rule is configured off.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy.engines.embedded import EmbeddedEngine
+from privacy.policy_invariants import run_invariants
+from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
 from privacy.policy_set import DATA_ID, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, Principal, Resource
 
-__all__ = ["PolicyAdmin", "PolicyInfo", "TestReport"]
+__all__ = [
+    "FourEyesViolation",
+    "PolicyAdmin",
+    "PolicyInfo",
+    "ProposalError",
+    "TestReport",
+]
+
+
+class ProposalError(ValueError):
+    """No such proposal, or not in a state for this step (the message says what to do)."""
+
+
+class FourEyesViolation(PermissionError):
+    """The same person would propose and decide a policy change."""
+
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -52,9 +77,12 @@ class TestReport:
 
 
 class PolicyAdmin:
-    def __init__(self, engine: ReloadableEngine, data_dir: Path) -> None:
+    def __init__(self, engine: ReloadableEngine, data_dir: Path, two_person: bool = True) -> None:
         self._engine = engine
         self._data_dir = data_dir
+        self.two_person = two_person
+        self._store = ProposalStore(data_dir)
+        self._lock = asyncio.Lock()  # one proposal change at a time (file and activation)
 
     def policies(self) -> list[PolicyInfo]:
         ps = self._engine.policy_set
@@ -64,9 +92,8 @@ class PolicyAdmin:
         data = json.dumps(ps.data, ensure_ascii=False, indent=2)
         return [*infos, PolicyInfo(DATA_ID, _sha(data), data, [])]
 
-    async def put_policy(self, policy_id: str, source: str) -> TestReport:
-        """Compile + run every policy test with the candidate; activate only if all pass.
-        The caller audits the change (old_revision -> new_revision)."""
+    async def _test(self, policy_id: str, source: str) -> tuple[PolicySet | None, TestReport]:
+        """The candidate and its report (Rego tests + invariants); nothing is activated."""
         current = self._engine.policy_set
         old = current.revision
         if not _ID.match(policy_id):
@@ -74,27 +101,114 @@ class PolicyAdmin:
         try:
             candidate = current.replace(policy_id, source)
         except json.JSONDecodeError as exc:
-            return TestReport(False, [("data.json", False, f"not JSON: {exc}")], old, old, False)
+            return None, TestReport(
+                False, [("data.json", False, f"not JSON: {exc}")], old, old, False
+            )
         results = [(r.name, r.ok, r.message) for r in run_policy_tests(candidate)]
+        # The invariants compile the candidate's decision modules on their own, too.
+        results += [(r.name, r.ok, r.message) for r in await run_invariants(candidate)]
         passed = bool(results) and all(ok for _, ok, _ in results)
-        if passed:
-            try:
-                EmbeddedEngine(candidate, pool_size=1)  # decision modules compile on their own
-            except PolicyUnavailable as exc:
-                results.append(("compile", False, str(exc)))
-                passed = False
-        if not passed:
-            return TestReport(False, results, old, candidate.revision, False)
-        self._write(policy_id, source)
-        await self._engine.reload(candidate)
-        return TestReport(True, results, old, candidate.revision, True)
+        return candidate, TestReport(passed, results, old, candidate.revision, False)
+
+    def proposals(self, status: str | None = PENDING) -> list[Proposal]:
+        """Proposals with ``status`` (None: all), oldest first."""
+        found = self._store.load().values()
+        return sorted(
+            (p for p in found if status is None or p.status == status), key=lambda p: p.created_at
+        )
+
+    async def propose(self, policy_id: str, source: str, proposer: str) -> Proposal:
+        """Test a change and keep it for a second officer (status pending), or as failed."""
+        if not proposer:
+            raise FourEyesViolation("a proposal needs an identified proposer (token sub)")
+        async with self._lock:
+            _, report = await self._test(policy_id, source)
+            proposal = Proposal(
+                id=uuid.uuid4().hex[:16],
+                policy_id=policy_id,
+                source=source,
+                proposer=proposer,
+                created_at=_now(),
+                base_revision=report.old_revision,
+                candidate_revision=report.new_revision,
+                passed=report.passed,
+                results=report.results,
+                status=PENDING if report.passed else FAILED,
+            )
+            proposals = self._store.load()
+            proposals[proposal.id] = proposal
+            self._store.save(proposals)
+            return proposal
+
+    def _pending(self, proposals: dict[str, Proposal], proposal_id: str, who: str) -> Proposal:
+        proposal = proposals.get(proposal_id)
+        if proposal is None:
+            raise ProposalError("no policy proposal with this id; list them with policyProposals")
+        if proposal.status != PENDING:
+            raise ProposalError(f"this proposal is {proposal.status}, not pending")
+        if not who or who == proposal.proposer:
+            raise FourEyesViolation(
+                "the proposer cannot decide their own policy change: another privacy officer "
+                "must approve or reject it"
+            )
+        return proposal
+
+    async def approve(self, proposal_id: str, approver: str) -> tuple[Proposal, TestReport]:
+        """Activate a pending proposal for a second officer; tests and invariants run again on
+        the active policy, which must still be the one the proposal was tested against."""
+        async with self._lock:
+            proposals = self._store.load()
+            proposal = self._pending(proposals, proposal_id, approver)
+            if self._engine.revision != proposal.base_revision:
+                raise ProposalError(
+                    "the active policy changed since this proposal was tested; reject it and "
+                    "propose the change again"
+                )
+            candidate, report = await self._test(proposal.policy_id, proposal.source)
+            if candidate is None or not report.passed:
+                return proposal, report
+            self._write(proposal.policy_id, proposal.source)
+            await self._engine.reload(candidate)
+            proposal.status, proposal.decided_by, proposal.decided_at = APPROVED, approver, _now()
+            proposal.results = report.results
+            self._store.save(proposals)
+            return proposal, TestReport(True, report.results, report.old_revision,
+                                        report.new_revision, True)  # fmt: skip
+
+    async def reject(self, proposal_id: str, rejecter: str, note: str | None = None) -> Proposal:
+        async with self._lock:
+            proposals = self._store.load()
+            proposal = self._pending(proposals, proposal_id, rejecter)
+            proposal.status, proposal.decided_by, proposal.decided_at = REJECTED, rejecter, _now()
+            proposal.note = note
+            self._store.save(proposals)
+            return proposal
+
+    async def put_policy(self, policy_id: str, source: str, subject: str = "") -> TestReport:
+        """Test and activate in one step: only with the two-person rule off. The caller audits
+        the change (old_revision -> new_revision)."""
+        if self.two_person:
+            raise FourEyesViolation(
+                "the two-person rule is on (C360_POLICY_TWO_PERSON): proposePolicy, then another "
+                "privacy officer approvePolicy"
+            )
+        async with self._lock:
+            candidate, report = await self._test(policy_id, source)
+            if candidate is None or not report.passed:
+                return report
+            self._write(policy_id, source)
+            await self._engine.reload(candidate)
+            return TestReport(True, report.results, report.old_revision, report.new_revision, True)
 
     def _write(self, policy_id: str, source: str) -> None:
         directory = override_dir(self._data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         name = f"{policy_id}.json" if policy_id == DATA_ID else f"{policy_id}.rego"
         tmp = directory / f".{name}.tmp"
-        tmp.write_text(source, encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.chmod(tmp, 0o600)
         os.replace(tmp, directory / name)
 
     async def preview_access(
@@ -110,6 +224,10 @@ class PolicyAdmin:
         principal = Principal(subject, (role,), purpose, customer_attributes.get("branchId"))
         resource = Resource("Customer", "preview", dict(customer_attributes))
         return (await self._engine.decide(principal, "read", [resource]))["preview"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _sha(text: str) -> str:

@@ -132,6 +132,26 @@ def age_band(birth: date | None, today: date) -> str | None:
     return "65+"
 
 
+def age_band_from_year(birth_year: int | None, today: date) -> str | None:
+    """The band of the age reached in ``today``'s calendar year: all a caller who sees only
+    the birth year can work out (the full date would tell whether the birthday has passed)."""
+    if birth_year is None:
+        return None
+    return age_band(date(birth_year, 1, 1), date(today.year, 12, 31))
+
+
+def segment_in_range(low: float, top: float | None, high: float, middle: float) -> Segment | None:
+    """The segment of every amount in [low, top), or None when the range straddles a bound:
+    what a caller who sees only an amount's band can work out."""
+    first = segment(low, high, middle)
+    if top is None:
+        return first if first is Segment.HIGH else None
+    # The largest amount below top falls in the same segment as low: no bound inside.
+    if first is Segment.HIGH or top <= (middle if first is Segment.MASS else high):
+        return first
+    return None
+
+
 def _birthday_in(year: int, birth: date) -> date:
     # 29 February is celebrated on 28 February in common years.
     if birth.month == 2 and birth.day == 29:
@@ -223,6 +243,7 @@ __all__ = [
     "LifecycleStage",
     "Segment",
     "age_band",
+    "age_band_from_year",
     "churn_risk",
     "days_to_next_birthday",
     "iso",
@@ -231,5 +252,6 @@ __all__ = [
     "parse_time",
     "segment",
     "segment_bounds",
+    "segment_in_range",
     "total_assets",
 ]

@@ -8,11 +8,14 @@ for the request, and per customer the fields revealed and masked.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
@@ -27,12 +30,24 @@ from privacy.types import (
     Principal,
     Resource,
 )
-from resolvers.errors import ApiError
+from resolvers.errors import ApiError, NotFound
 from resolvers.loaders import forget
 
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
+
+DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
+DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
+
+# Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
+# them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
+UNSEEN_ATTRIBUTES: dict[str, Any] = {
+    "advisorId": None,
+    "branchId": None,
+    "consentMarketing": False,
+    "consentDataSharing": False,
+}
 
 
 class Forbidden(ApiError):
@@ -60,19 +75,63 @@ class PrivacyServices:
     admin: PolicyAdmin | None = None
     engine_error: str = "the policy engine is not loaded"
 
+    # (principal, action, revision, resource type + attributes) -> (monotonic time, decision)
+    decision_cache: dict[tuple[Any, ...], tuple[float, Decision]] = field(default_factory=dict)
+
     @property
     def revision(self) -> str:
         return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
 
     async def decide(
-        self, principal: Principal | None, action: str, resources: list[Resource]
+        self,
+        principal: Principal | None,
+        action: str,
+        resources: list[Resource],
+        fresh: bool = False,
     ) -> dict[str, Decision]:
+        """One decision per resource (``fresh``: from the engine, nothing kept or reused).
+
+        Decisions depend only on the principal, the action, the policy revision and the
+        resource's type and attributes (never its id), so they are kept for DECISION_TTL_S: a
+        search that decides every customer (see resolvers/search.py) asks the engine once per
+        attribute set, then costs lookups. A change of policy changes the revision (new keys);
+        an engine failure drops every kept decision (fail closed)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
-        decided: dict[str, Decision] = await self.engine.decide(principal, action, resources)
-        return decided
+        now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
+        found: dict[str, Decision] = {}
+        missing: dict[tuple[Any, ...], list[Resource]] = {}
+        for r in resources:
+            key = (principal, action, revision, _signature(r))
+            kept = None if fresh else self.decision_cache.get(key)
+            if kept is not None and now - kept[0] < DECISION_TTL_S:
+                found[r.id] = kept[1]
+            else:
+                missing.setdefault(key, []).append(r)
+        if missing:
+            asked = [group[0] for group in missing.values()]
+            try:
+                decided = await self.engine.decide(principal, action, asked)
+            except PolicyUnavailable:
+                self.decision_cache.clear()
+                raise
+            if len(self.decision_cache) + len(missing) > DECISION_CACHE_SIZE:
+                self.decision_cache.clear()
+            for key, group in missing.items():
+                decision = decided[group[0].id]
+                if not fresh:
+                    self.decision_cache[key] = (now, decision)
+                found.update((r.id, decision) for r in group)
+        # Each answer gets this request's own decision id (the audit record names them).
+        return {
+            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
+        }
+
+
+def _signature(resource: Resource) -> bytes:
+    return orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
 
 
 def customer_resource(customer_id: str, row: Row) -> Resource:
@@ -107,6 +166,7 @@ class RequestPrivacy:
         self.audit_always = False
         self.details: dict[str, Any] = {}
         self._customer_rows = customer_rows
+        self._reach: dict[str, tuple[Decision, Decision]] = {}
         self.customers: DataLoader[str, Decision | None] = DataLoader(load_fn=self._load)
         self.others: DataLoader[tuple[str, str], Decision] = DataLoader(
             load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
@@ -116,10 +176,12 @@ class RequestPrivacy:
     def hmac_key(self) -> bytes:
         return self.services.hmac_key
 
-    async def decide(self, resources: list[Resource], action: str = READ) -> dict[str, Decision]:
+    async def decide(
+        self, resources: list[Resource], action: str = READ, fresh: bool = False
+    ) -> dict[str, Decision]:
         """Reads decide what a response shows (mutations too); writes are checked explicitly."""
         try:
-            return await self.services.decide(self.principal, action, resources)
+            return await self.services.decide(self.principal, action, resources, fresh)
         except PolicyUnavailable:
             self.failed = True
             raise
@@ -142,12 +204,59 @@ class RequestPrivacy:
             self.decided[cid] = decision
             self.customers.prime(cid, decision)
 
-    async def decide_candidates(self, candidates: list[Row]) -> dict[str, Decision]:
+    async def decide_candidates(
+        self, candidates: list[Row], fresh: bool = False
+    ) -> dict[str, Decision]:
         """One batched decision for every search candidate (rows with policy attributes);
         the engine evaluates each distinct attribute set once, so this stays cheap."""
-        decided = await self.decide([customer_resource(r["id"], r) for r in candidates])
+        resources = [customer_resource(r["id"], r) for r in candidates]
+        decided = await self.decide(resources, fresh=fresh)
         self.remember(decided)
         return decided
+
+    async def reach(self, action: str = READ) -> tuple[Decision, Decision]:
+        """(floor, best): what the caller gets on a customer nobody's grants single out
+        (the unconditional grants) and on one that every known scope admits (managed by the
+        caller, in its branch, consenting). Decided on no graph data (kept like every decision,
+        see PrivacyServices.decide), so a refusal built from them says nothing about any
+        customer."""
+        if action not in self._reach:
+            principal = self.principal
+            best = {
+                "advisorId": principal.subject if principal else None,
+                "branchId": principal.branch if principal else None,
+                "consentMarketing": True,
+                "consentDataSharing": True,
+            }
+            decided = await self.decide(
+                [Resource(CUSTOMER, "floor", UNSEEN_ATTRIBUTES), Resource(CUSTOMER, "best", best)],
+                action,
+            )
+            self._reach[action] = (decided["floor"], decided["best"])
+        return self._reach[action]
+
+    async def unseen(
+        self,
+        customer_id: str,
+        action: str = READ,
+        what: str = "customer",
+        field: str | None = None,
+    ) -> ApiError:
+        """The one error for an id the caller may not see, whether it exists or not: NOT_FOUND
+        for a caller whose grants reach every customer (existence is no secret to them), else
+        FORBIDDEN with the reason the policy gives for a customer no grant singles out. Both
+        cases are noted and audited alike, so neither the answer nor the work tells them apart."""
+        floor, _ = await self.reach(action)
+        if what == "customer":
+            self.customers_touched.add(customer_id)
+        else:
+            self.details.setdefault("unseen", []).append(f"{what}:{customer_id}")
+        self.audit_always = True
+        where = {"field": field} if field else {"id": customer_id}
+        if floor.allow:
+            return NotFound(f"no {what} with this id", **where)
+        self.denied = True
+        return Forbidden(f"access denied: {floor.reason}", **where)
 
     async def customer(self, customer_id: str) -> Decision | None:
         """The decision for one customer; None when no such customer exists."""
@@ -167,14 +276,13 @@ class RequestPrivacy:
                 self.denied = True
         return out
 
-    async def require(self, customer_id: str) -> Decision | None:
-        """The decision, or Forbidden when denied; None when the customer does not exist."""
+    async def require(self, customer_id: str, field: str | None = None) -> Decision:
+        """The decision for a customer the caller may see; else the error of :meth:`unseen`,
+        the same for a denied customer and an unknown id."""
         decision = await self.customer(customer_id)
-        if decision is not None:
-            self.customers_touched.add(customer_id)
-        if decision is not None and not decision.allow:
-            self.denied = True
-            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+        if decision is None or not decision.allow:
+            raise await self.unseen(customer_id, field=field)
+        self.customers_touched.add(customer_id)
         return decision
 
     async def require_write(self, customer_id: str, data: dict[str, Any] | None) -> None:
@@ -187,12 +295,16 @@ class RequestPrivacy:
         elif data is not None:
             resource = Resource(CUSTOMER, customer_id, new_customer_attributes(data))
         else:
+            # Unknown: NOT_FOUND (from the mutation) only for callers who may write any
+            # customer; the others get what a denied existing customer gets.
+            floor, _ = await self.reach(WRITE)
+            if not floor.allow:
+                raise await self.unseen(customer_id, WRITE)
             return
         self.customers_touched.add(customer_id)
         decision = (await self.decide([resource], WRITE))[customer_id]
         if not decision.allow:
-            self.denied = True
-            raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
+            raise await self.unseen(customer_id, WRITE)
         await self.audit_intent({"write": f"{CUSTOMER}:{customer_id}"}, (customer_id,))
 
     async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
@@ -298,9 +410,11 @@ async def require_social(privacy: RequestPrivacy | None) -> None:
         await privacy.require_resource(SOCIAL_FEED, READ)
 
 
-async def require_customer(privacy: RequestPrivacy | None, customer_id: str) -> None:
+async def require_customer(
+    privacy: RequestPrivacy | None, customer_id: str, field: str | None = None
+) -> None:
     if privacy is not None:
-        await privacy.require(customer_id)
+        await privacy.require(customer_id, field)
 
 
 async def require_customer_write(
@@ -328,6 +442,7 @@ __all__ = [
     "CUSTOMER",
     "INTENT",
     "READ",
+    "UNSEEN_ATTRIBUTES",
     "WRITE",
     "FieldLog",
     "Forbidden",

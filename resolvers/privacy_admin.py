@@ -1,6 +1,7 @@
-"""Privacy administration for the API: the audit trail, policy listing and activation, and
-access previews. Each one is itself decided by the policy (AuditLog / Policy resources) and
-audited, so reading the trail or changing a policy leaves a record too."""
+"""Privacy administration for the API: the audit trail, policy listing, four-eyes policy
+changes (propose / approve / reject) and access previews. Each one is itself decided by the
+policy (AuditLog / Policy resources) and audited, so reading the trail or changing a policy
+leaves a record too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.store import GraphStore
-from privacy.policy_admin import PolicyAdmin, PolicyInfo, TestReport
+from privacy.policy_admin import (
+    FourEyesViolation,
+    PolicyAdmin,
+    PolicyInfo,
+    ProposalError,
+    TestReport,
+)
+from privacy.policy_proposals import Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
@@ -85,13 +93,100 @@ async def policies(privacy: RequestPrivacy | None) -> list[PolicyInfo]:
     return _admin(privacy).policies()
 
 
-async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> TestReport:
-    """Test, then activate; the audit record carries the old and new revision either way."""
+def _subject(privacy: RequestPrivacy) -> str:
+    return privacy.principal.subject if privacy.principal is not None else ""
+
+
+def _proposal_details(p: Proposal) -> dict[str, Any]:
+    return {
+        "proposal": p.id,
+        "id": p.policy_id,
+        "proposer": p.proposer,
+        "status": p.status,
+        "passed": p.passed,
+        "base_revision": p.base_revision,
+        "candidate_revision": p.candidate_revision,
+    }
+
+
+async def policy_proposals(privacy: RequestPrivacy | None, status: str | None) -> list[Proposal]:
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, READ)
+    return _admin(privacy).proposals(status)
+
+
+async def propose_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> Proposal:
+    """Test a change and keep it for a second privacy officer; audited with its results."""
     privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
+    try:
+        proposal = await _admin(privacy).propose(policy_id, source, _subject(privacy))
+    except FourEyesViolation as exc:
+        raise Forbidden(str(exc)) from exc
+    except ValueError as exc:
+        raise BadUserInput(str(exc), field="id") from exc
+    privacy.details["policy_proposal"] = _proposal_details(proposal)
+    return proposal
+
+
+async def approve_policy(
+    privacy: RequestPrivacy | None, proposal_id: str
+) -> tuple[Proposal, TestReport]:
+    """Activate another officer's proposal (tests and invariants run again); write-ahead
+    audited, and the request record carries the old and new revision."""
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, ADMIN)
+    await privacy.audit_intent(
+        {"approve_policy": proposal_id, "old_revision": privacy.services.revision}
+    )
+    try:
+        proposal, report = await _admin(privacy).approve(proposal_id, _subject(privacy))
+    except FourEyesViolation as exc:
+        privacy.denied = True
+        raise Forbidden(str(exc)) from exc
+    except ProposalError as exc:
+        raise BadUserInput(str(exc), field="proposalId") from exc
+    privacy.details["policy_change"] = {
+        **_proposal_details(proposal),
+        "approver": _subject(privacy),
+        "old_revision": report.old_revision,
+        "new_revision": report.new_revision,
+        "activated": report.activated,
+    }
+    return proposal, report
+
+
+async def reject_policy(
+    privacy: RequestPrivacy | None, proposal_id: str, note: str | None
+) -> Proposal:
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, ADMIN)
+    try:
+        proposal = await _admin(privacy).reject(proposal_id, _subject(privacy), note)
+    except FourEyesViolation as exc:
+        privacy.denied = True
+        raise Forbidden(str(exc)) from exc
+    except ProposalError as exc:
+        raise BadUserInput(str(exc), field="proposalId") from exc
+    privacy.details["policy_rejected"] = {**_proposal_details(proposal), "by": _subject(privacy)}
+    return proposal
+
+
+async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> TestReport:
+    """Test, then activate, in one step: only with the two-person rule configured off. The
+    audit record carries the old and new revision either way."""
+    privacy = _checked(privacy)
+    await privacy.require_resource(POLICIES, ADMIN)
+    admin = _admin(privacy)
+    if admin.two_person:
+        privacy.denied = True
+        raise Forbidden(
+            "the two-person rule is on (C360_POLICY_TWO_PERSON=true): proposePolicy, then "
+            "another privacy officer approvePolicy"
+        )
     await privacy.audit_intent({"put_policy": policy_id, "old_revision": privacy.services.revision})
     try:
-        report = await _admin(privacy).put_policy(policy_id, source)
+        report = await admin.put_policy(policy_id, source, _subject(privacy))
     except ValueError as exc:
         raise BadUserInput(str(exc), field="id") from exc
     privacy.details["policy_change"] = {
@@ -124,4 +219,14 @@ async def preview_access(
     )
 
 
-__all__ = ["AuditPage", "audit_events", "policies", "preview_access", "put_policy"]
+__all__ = [
+    "AuditPage",
+    "approve_policy",
+    "audit_events",
+    "policies",
+    "policy_proposals",
+    "preview_access",
+    "propose_policy",
+    "put_policy",
+    "reject_policy",
+]

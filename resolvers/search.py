@@ -1,37 +1,78 @@
 """Customer search and filter arguments, interpreted in one place.
 
-A masked field must not become a search oracle, so every filter a client can express goes
-through :class:`CustomerFilter`, and :func:`visible_matches` keeps only matches the caller may
-see *by the clause that matched*: a name match needs NAME revealed, a phone match PHONE
-revealed, a segment filter AMOUNT revealed or banded (the segment bounds are band bounds);
-an id match needs only row access. Ordering by a field the caller does not see revealed for
-every listed customer is refused (FORBIDDEN_FILTER).
+A masked field must not become a search oracle, by its answer or by its timing, so every
+filter a client can express goes through :class:`CustomerFilter` and :func:`plan_search`
+decides, before any graph lookup and on no graph data, how it may run:
+
+- a caller with no customer access at all is refused (FORBIDDEN);
+- a phone number or a segment needs PHONE revealed / AMOUNT revealed or banded for at least
+  the customers the caller's best grant reaches, else FORBIDDEN_FILTER;
+- a name clause is dropped (the text then matches ids only) for a caller who never sees names;
+- when every customer a clause could match is visible with that field revealed (the caller's
+  unconditional grant reveals it), the filtered query runs; otherwise the search *scans*: the
+  graph returns every customer with the clause flags, every one is decided (engine answers are
+  kept per attribute set, so after the first scan this costs lookups), and matching happens
+  here, so a value that matches customers the caller may not see costs exactly what a value
+  that matches nothing costs. An exact id lookup by a scoped caller (the name clause dropped)
+  finds one row or none and decides it, or PAD_ROW, fresh from the engine.
+
+:func:`visible_matches` then keeps only matches the caller may see *by the clause that
+matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
+AMOUNT revealed or banded; an id match needs only row access. Ordering by a field the caller
+does not see revealed for every listed customer is refused (FORBIDDEN_FILTER).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
 from ingest.validators import normalize_phone
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
-from resolvers.privacy import ForbiddenFilter
+from resolvers.privacy import Forbidden, ForbiddenFilter
 
 MAX_SEARCH_CHARS = 100
 
 
 @dataclass(frozen=True)
 class CustomerFilter:
-    """``text`` matches name (contains) or id (exact); ``phone`` is ``text`` as E.164 when it
-    reads as a phone number (exact match on the stored phone)."""
+    """``text`` matches the id (exact) and, as ``name``, the name (contains; None when the
+    caller may not search by name); ``phone`` is ``text`` as E.164 when it reads as a phone
+    number (exact match on the stored phone)."""
 
     text: str | None = None
     phone: str | None = None
     min_assets: float | None = None
     max_assets: float | None = None
+    name: str | None = None
+
+    @property
+    def by_segment(self) -> bool:
+        return self.min_assets is not None or self.max_assets is not None
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    wanted: CustomerFilter
+    scan: bool  # match in Python over every customer (same work whatever matches)
+    pad: bool = False  # an exact id lookup: decide PAD_ROW when the id matches nothing
+
+
+# Decided in place of the one row an id lookup did not find, both fresh from the engine (no
+# kept answer), so a miss costs what a hit on a customer the caller may not see costs.
+PAD_ROW: Row = {
+    "id": "\x00pad",
+    ACCESS_KEY: {
+        "advisorId": "\x00pad",
+        "branchId": "\x00pad",
+        "consentMarketing": False,
+        "consentDataSharing": False,
+    },
+}
 
 
 def customer_filter(
@@ -45,7 +86,44 @@ def customer_filter(
         except ValueError:
             phone = None
     low, top = segment_bounds(wanted, high, middle) if wanted is not None else (None, None)
-    return CustomerFilter(text=text, phone=phone, min_assets=low, max_assets=top)
+    return CustomerFilter(text=text, phone=phone, min_assets=low, max_assets=top, name=text)
+
+
+_SHOWS_AMOUNT = (MaskMode.REVEAL, MaskMode.BAND)
+
+
+def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> SearchPlan:
+    """How a search may run for a caller whose unconditional grant gives ``floor`` and whose
+    most favourable customer gives ``best`` (see RequestPrivacy.reach). Raises Forbidden or
+    ForbiddenFilter before anything is read."""
+    if not best.allow:
+        raise Forbidden(f"access denied: {best.reason}")
+    if wanted.by_segment and best.mode_for(SensitiveKind.AMOUNT) not in _SHOWS_AMOUNT:
+        raise ForbiddenFilter(
+            "filtering by segment needs AMOUNT revealed or banded; list without it",
+            field="segment",
+        )
+    if wanted.phone is not None and best.mode_for(SensitiveKind.PHONE) != MaskMode.REVEAL:
+        raise ForbiddenFilter(
+            "searching by phone number needs PHONE revealed; search by customer id instead",
+            field="search",
+        )
+    name = wanted.name if best.mode_for(SensitiveKind.NAME) == MaskMode.REVEAL else None
+    wanted = replace(wanted, name=name)
+
+    def everywhere(kind: SensitiveKind, modes: tuple[str, ...]) -> bool:
+        return floor.allow and floor.mode_for(kind) in modes
+
+    id_only = wanted.text is not None and (name, wanted.phone) == (None, None)
+    if not floor.allow and id_only and not wanted.by_segment:
+        # Ids are unique: one row or none (PAD_ROW decided instead), one fresh decision.
+        return SearchPlan(wanted, scan=False, pad=True)
+    scan = not floor.allow or (
+        (name is not None and not everywhere(SensitiveKind.NAME, (MaskMode.REVEAL,)))
+        or (wanted.phone is not None and not everywhere(SensitiveKind.PHONE, (MaskMode.REVEAL,)))
+        or (wanted.by_segment and not everywhere(SensitiveKind.AMOUNT, _SHOWS_AMOUNT))
+    )
+    return SearchPlan(wanted, scan)
 
 
 class CustomerOrder(StrEnum):
@@ -89,12 +167,21 @@ def visible_matches(
             or (row.get("byPhone") is True and _mode(decision, "PHONE") == MaskMode.REVEAL)
         ):
             continue
-        if (wanted.min_assets is not None or wanted.max_assets is not None) and _mode(
-            decision, "AMOUNT"
-        ) not in (MaskMode.REVEAL, MaskMode.BAND):
+        if wanted.by_segment and not (
+            _mode(decision, "AMOUNT") in _SHOWS_AMOUNT and _in_segment(row.get("assets"), wanted)
+        ):
             continue
         out.append(row)
     return out
+
+
+def _in_segment(assets: Any, wanted: CustomerFilter) -> bool:
+    # A scan returns every customer: the segment bounds are applied here.
+    if assets is None:
+        return False
+    return (wanted.min_assets is None or assets >= wanted.min_assets) and (
+        wanted.max_assets is None or assets < wanted.max_assets
+    )
 
 
 def order_rows(
@@ -124,9 +211,12 @@ def order_rows(
 
 
 __all__ = [
+    "PAD_ROW",
     "CustomerFilter",
     "CustomerOrder",
+    "SearchPlan",
     "customer_filter",
     "order_rows",
+    "plan_search",
     "visible_matches",
 ]

@@ -7,9 +7,15 @@ import strawberry
 from graph.repositories.access import search_candidates
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
-from resolvers.privacy import Forbidden
+from resolvers.search import (
+    PAD_ROW,
+    SearchPlan,
+    customer_filter,
+    order_rows,
+    plan_search,
+    visible_matches,
+)
 from resolvers.search import CustomerOrder as _CustomerOrder
-from resolvers.search import customer_filter, order_rows, visible_matches
 from schema.enums import Segment
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Household, load_customer, load_customers
@@ -30,7 +36,9 @@ class CustomerQuery:
     @strawberry.field(
         description="search: name contains, exact id, or exact phone number. Only customers "
         "you may see are listed and counted; a name or phone search only matches customers "
-        "whose name or phone you see unmasked; segment needs amounts revealed or banded"
+        "whose name or phone you see unmasked (searching by phone number, or by segment, "
+        "without phones revealed, or amounts revealed or banded, is FORBIDDEN_FILTER); no "
+        "customer access at all: FORBIDDEN"
     )
     async def customers(
         self,
@@ -51,21 +59,28 @@ class CustomerQuery:
             middle=settings.segment_middle_assets,
         )
         order = _CustomerOrder(order_by)
+        privacy = info.context.privacy
+        plan = SearchPlan(wanted, scan=False)
+        if privacy is not None:
+            privacy.audit_always = True  # matched or not, every search leaves one record
+            plan = plan_search(wanted, *await privacy.reach())
+        wanted = plan.wanted
         candidates = await search_candidates(
             info.context.store,
             text=wanted.text,
+            name=wanted.name,
             phone=wanted.phone,
             min_assets=wanted.min_assets,
             max_assets=wanted.max_assets,
-            with_assets=order == _CustomerOrder.TOTAL_ASSETS
-            or wanted.min_assets is not None
-            or wanted.max_assets is not None,
+            with_assets=order == _CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
             cap=settings.search_candidate_cap,
+            scan=plan.scan,
         )
-        privacy = info.context.privacy
         decisions = None
         if privacy is not None:
-            decisions = await privacy.decide_candidates(candidates)
+            asked = candidates or [PAD_ROW] * plan.pad
+            decided = await privacy.decide_candidates(asked, fresh=plan.pad)
+            decisions = {cid: d for cid, d in decided.items() if cid != PAD_ROW["id"]}
         rows = order_rows(visible_matches(candidates, decisions, wanted), decisions, order)
         start = 0
         if cursor is not None:
@@ -87,15 +102,21 @@ class CustomerQuery:
     @strawberry.field(description="a household and its members; unknown id: null + NOT_FOUND")
     async def household(self, info: Ctx, id: strawberry.ID) -> Household | None:
         row = await info.context.loaders.household.load(str(id))
+        privacy = info.context.privacy
+        members = [m["customerId"] for m in (row or {}).get("members") or []]
+        # The name (e.g. "张家") is the head's surname: only for callers who see a member, and
+        # masked as that member's name. One error for an unknown household and one without a
+        # visible member (no existence oracle).
+        visible = members
+        if privacy is not None and (row is None or not (visible := await privacy.allowed(members))):
+            raise await privacy.unseen(str(id), what="household")
         if row is None:
             raise NotFound("no household with this id", id=str(id))
-        privacy = info.context.privacy
-        members = [m["customerId"] for m in row.get("members") or []]
-        # The name (e.g. "张家") is the head's surname: only for callers who see a member.
-        if privacy is not None and not await privacy.allowed(members):
-            privacy.denied = True
-            raise Forbidden("access denied: you may see no member of this household", id=str(id))
-        return Household(id=strawberry.ID(row["id"]), name=row.get("name"))
+        return Household(
+            customer_id=visible[0] if visible else "",
+            id=strawberry.ID(row["id"]),
+            name=row.get("name"),
+        )
 
 
 __all__ = ["CustomerConnection", "CustomerQuery"]

@@ -1,5 +1,6 @@
-"""Privacy administration in GraphQL: the audit trail, policies, and access previews, for
-privacy officers and auditors (the policy decides who; see resolvers/privacy_admin.py)."""
+"""Privacy administration in GraphQL: the audit trail, policies and four-eyes policy changes,
+and access previews, for privacy officers and auditors (the policy decides who; see
+resolvers/privacy_admin.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import strawberry
 
 from privacy.policy_admin import TestReport
+from privacy.policy_proposals import Proposal
 from resolvers import privacy_admin
 from resolvers.pagination import check_first
 from schema.extensions.masking import personal_fields
@@ -107,6 +109,45 @@ class PolicyTestReport:
 
 
 @strawberry.type
+class PolicyProposal:
+    id: str
+    policy_id: str = strawberry.field(description="module id, or `data` for the data document")
+    source: str
+    proposer: str
+    created_at: str = strawberry.field(description="ISO-8601 UTC")
+    status: str = strawberry.field(description="pending, failed, approved or rejected")
+    passed: bool = strawberry.field(description="every policy test and invariant passed")
+    base_revision: str = strawberry.field(description="the active revision it was tested on")
+    candidate_revision: str
+    results: list[PolicyTestResult]
+    decided_by: str | None
+    decided_at: str | None
+    note: str | None
+    activated: bool = strawberry.field(
+        default=False, description="this request activated it (approvePolicy)"
+    )
+
+    @classmethod
+    def from_proposal(cls, p: Proposal, activated: bool = False) -> PolicyProposal:
+        return cls(
+            id=p.id,
+            policy_id=p.policy_id,
+            source=p.source,
+            proposer=p.proposer,
+            created_at=p.created_at,
+            status=p.status,
+            passed=p.passed,
+            base_revision=p.base_revision,
+            candidate_revision=p.candidate_revision,
+            results=[PolicyTestResult(name=n, passed=ok, message=m) for n, ok, m in p.results],
+            decided_by=p.decided_by,
+            decided_at=p.decided_at,
+            note=p.note,
+            activated=activated,
+        )
+
+
+@strawberry.type
 class FieldPreview:
     field: str
     kind: str
@@ -156,6 +197,16 @@ class PrivacyQuery:
         return [Policy(id=p.id, revision=p.revision, source=p.source, tests=p.tests) for p in found]
 
     @strawberry.field(
+        description="policy changes awaiting a second privacy officer (status: pending by "
+        "default; failed, approved, rejected, or null for all)"
+    )
+    async def policy_proposals(
+        self, info: Ctx, status: str | None = "pending"
+    ) -> list[PolicyProposal]:
+        found = await privacy_admin.policy_proposals(info.context.privacy, status)
+        return [PolicyProposal.from_proposal(p) for p in found]
+
+    @strawberry.field(
         description="what a role would see of this customer, field by field, and why "
         "(subject: preview as this user, e.g. the customer's advisor)"
     )
@@ -185,8 +236,39 @@ class PrivacyQuery:
 @strawberry.type
 class PrivacyMutation:
     @strawberry.mutation(
-        description="replace a policy module (or `data`): compiled and tested first, activated "
-        "only if every policy test passes; the report says which"
+        description="propose replacing a policy module (or `data`): compiled and tested at once "
+        "(policy tests + invariants), kept as pending for another privacy officer to approve"
+    )
+    async def propose_policy(self, info: Ctx, id: str, source: str) -> PolicyProposal:
+        proposal = await privacy_admin.propose_policy(info.context.privacy, id, source)
+        return PolicyProposal.from_proposal(proposal)
+
+    @strawberry.mutation(
+        description="approve another privacy officer's pending proposal: tests and invariants "
+        "run again on the active policy, which is then replaced (the proposer cannot approve)"
+    )
+    async def approve_policy(self, info: Ctx, proposal_id: str) -> PolicyProposal:
+        proposal, report = await privacy_admin.approve_policy(info.context.privacy, proposal_id)
+        shown = PolicyProposal.from_proposal(proposal, activated=report.activated)
+        if not report.activated:
+            shown.results = [
+                PolicyTestResult(name=n, passed=ok, message=m) for n, ok, m in report.results
+            ]
+        return shown
+
+    @strawberry.mutation(
+        description="reject another privacy officer's pending proposal (the proposer cannot)"
+    )
+    async def reject_policy(
+        self, info: Ctx, proposal_id: str, note: str | None = None
+    ) -> PolicyProposal:
+        proposal = await privacy_admin.reject_policy(info.context.privacy, proposal_id, note)
+        return PolicyProposal.from_proposal(proposal)
+
+    @strawberry.mutation(
+        description="replace a policy module (or `data`) in one step, tested first: only when "
+        "the two-person rule is off (C360_POLICY_TWO_PERSON=false); else FORBIDDEN, use "
+        "proposePolicy + approvePolicy"
     )
     async def put_policy(self, info: Ctx, id: str, source: str) -> PolicyTestReport:
         report = await privacy_admin.put_policy(info.context.privacy, id, source)
@@ -197,6 +279,7 @@ __all__ = [
     "AccessPreview",
     "AuditEvent",
     "Policy",
+    "PolicyProposal",
     "PolicyTestReport",
     "PrivacyMutation",
     "PrivacyQuery",

@@ -385,7 +385,7 @@ class SocialQuery:
 
     @strawberry.field(description="unclaimed handles resembling the customer's name (suggestions)")
     async def link_candidates(self, info: Ctx, customer_id: strawberry.ID) -> list[LinkCandidate]:
-        await require_customer(info.context.privacy, str(customer_id))
+        await require_customer(info.context.privacy, str(customer_id), "customerId")
         found = await social.candidates(info.context.store, str(customer_id))
         return [
             LinkCandidate(

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.store import Row
+from privacy.masking import band_range
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
@@ -32,6 +33,12 @@ from schema.social import (
 )
 
 Ctx = Info[RequestContext, None]
+
+
+def _mode(info: Ctx, customer_id: str, kind: str) -> str:
+    """The mode the caller sees ``kind`` in for this customer (no privacy layer: reveal)."""
+    privacy = info.context.privacy
+    return MaskMode.REVEAL if privacy is None else privacy.mode(customer_id, kind)
 
 
 def money(value: Any) -> str | None:
@@ -69,7 +76,14 @@ class Advisor:
 @strawberry.type
 class ChurnRisk:
     customer_id: strawberry.Private[str]
-    score: float = strawberry.field(description="0 (no sign) .. 1 (very likely to leave)")
+    # Weighs net outflow against assets: null for callers who see amounts neither revealed
+    # nor banded (a banded caller still gets it; see README known gaps).
+    score: float | None = derived(
+        K.AMOUNT,
+        (MaskMode.REVEAL, MaskMode.BAND, MaskMode.PARTIAL),
+        description="0 (no sign) .. 1 (very likely to leave); null unless amounts are revealed "
+        "or banded",
+    )
     reasons: list[str] | None = derived(
         K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
     )
@@ -183,8 +197,9 @@ class HouseholdMember:
 
 @strawberry.type
 class Household:
+    customer_id: strawberry.Private[str]  # a member the caller sees: governs the name
     id: strawberry.ID
-    name: str | None
+    name: str | None = sensitive(K.NAME, description="the head's surname + 家: masked as a name")
 
     @strawberry.field
     async def members(self, info: Ctx) -> list[HouseholdMember]:
@@ -270,7 +285,9 @@ class Customer:
         row = await info.context.loaders.household_of.load(self.customer_id)
         if row is None:
             return None
-        return Household(id=strawberry.ID(row["id"]), name=_str(row.get("name")))
+        return Household(
+            customer_id=self.customer_id, id=strawberry.ID(row["id"]), name=_str(row.get("name"))
+        )
 
     @strawberry.field
     async def advisor(self, info: Ctx) -> Advisor | None:
@@ -370,16 +387,33 @@ class Customer:
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
 
-    @derived(K.AMOUNT, (MaskMode.REVEAL, MaskMode.BAND), description="null unless amounts show")
+    @derived(
+        K.AMOUNT,
+        (MaskMode.REVEAL, MaskMode.BAND, MaskMode.PARTIAL),
+        description="null unless amounts are revealed or banded; when banded, from the band of "
+        "totalAssets alone (null when that band straddles a segment bound)",
+    )
     async def segment(self, info: Ctx) -> Segment | None:
         settings = info.context.settings
-        return analytics.segment(
-            await self._assets(info), settings.segment_high_assets, settings.segment_middle_assets
-        )
+        high, middle = settings.segment_high_assets, settings.segment_middle_assets
+        assets = await self._assets(info)
+        if _mode(info, self.customer_id, K.AMOUNT) == MaskMode.REVEAL:
+            return analytics.segment(assets, high, middle)
+        bounds = band_range(assets)  # partial amounts are bands too
+        return None if bounds is None else analytics.segment_in_range(*bounds, high, middle)
 
-    @derived(K.BIRTH_DATE, (MaskMode.REVEAL, MaskMode.YEAR), description="needs BIRTH_DATE year")
+    @derived(
+        K.BIRTH_DATE,
+        (MaskMode.REVEAL, MaskMode.YEAR, MaskMode.PARTIAL),
+        description="null unless the birth date or its year shows; from the year alone (the "
+        "age reached this calendar year) when only the year shows",
+    )
     def age_band(self, info: Ctx) -> str | None:
-        return analytics.age_band(analytics.parse_date(self.birth_date), info.context.now.date())
+        today = info.context.now.date()
+        born = analytics.parse_date(self.birth_date)
+        if _mode(info, self.customer_id, K.BIRTH_DATE) == MaskMode.REVEAL:
+            return analytics.age_band(born, today)
+        return analytics.age_band_from_year(born.year if born else None, today)
 
     @derived(K.BIRTH_DATE, (MaskMode.REVEAL,), description="null unless BIRTH_DATE is revealed")
     def days_to_next_birthday(self, info: Ctx) -> int | None:

@@ -51,23 +51,30 @@ async def search_candidates(
     store: GraphStore,
     *,
     text: str | None,
+    name: str | None,
     phone: str | None,
     min_assets: float | None,
     max_assets: float | None,
     with_assets: bool,
     cap: int,
+    scan: bool = False,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
     clause matched (``byId``, ``byName``, ``byPhone``), ``name``, ``createdAt``, ``assets``
     (when ``with_assets``) and the policy attributes, so the caller can drop matches the
-    caller may not see or may not search by."""
+    caller may not see or may not search by. ``text`` matches the id, ``name`` the name.
+
+    With ``scan`` nothing is filtered here: every customer comes back with its flags (and
+    assets), so the work does not depend on whether anything matches."""
     params = {
         "text": text,
+        "name": name,
         "phone": phone,
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
         "cap": cap,
+        "scan": scan,
     }
     # Summing balances costs a walk over every candidate's accounts: only when asked for.
     assets = (
@@ -75,8 +82,8 @@ async def search_candidates(
         OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
         WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
                     ELSE coalesce(acc.balance, 0) END) AS assets
-        WHERE ($minAssets IS NULL OR assets >= $minAssets)
-          AND ($maxAssets IS NULL OR assets < $maxAssets)
+        WHERE $scan OR (($minAssets IS NULL OR assets >= $minAssets)
+          AND ($maxAssets IS NULL OR assets < $maxAssets))
         """
         if with_assets
         else "WITH c, null AS assets"
@@ -84,7 +91,8 @@ async def search_candidates(
     rows = await store.read(
         """
         MATCH (c:Customer)
-        WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+        WHERE $scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
+           OR c.phone = $phone
         """
         + assets
         + """
@@ -92,7 +100,7 @@ async def search_candidates(
         RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, assets,
                c.consentMarketing AS consentMarketing,
                c.consentDataSharing AS consentDataSharing,
-               c.id = $text AS byId, c.name CONTAINS $text AS byName,
+               c.id = $text AS byId, c.name CONTAINS $name AS byName,
                c.phone = $phone AS byPhone,"""
         + _ATTRIBUTES,
         params,

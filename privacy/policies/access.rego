@@ -60,9 +60,16 @@ rule_for(q, rtype, role) := rule if {
 
 in_scope(_, "any", _)
 
-in_scope(q, "managed", r) if r.attributes.advisorId == q.subject.sub
+# A missing advisor or branch matches nobody (a principal without a branch claim included).
+in_scope(q, "managed", r) if {
+	is_string(r.attributes.advisorId)
+	r.attributes.advisorId == q.subject.sub
+}
 
-in_scope(q, "branch", r) if r.attributes.branchId == q.subject.branch
+in_scope(q, "branch", r) if {
+	is_string(r.attributes.branchId)
+	r.attributes.branchId == q.subject.branch
+}
 
 in_scope(_, "consent_marketing", r) if r.attributes.consentMarketing == true
 

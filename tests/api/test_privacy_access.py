@@ -169,9 +169,18 @@ async def test_advisor_sees_own_customers_only(
 async def test_masked_name_or_phone_is_no_search_oracle(
     book: GraphStore, marketing: Api, officer: Api
 ) -> None:
-    for q in (OUYANG.name, "欧阳", OUYANG.national, OUYANG.phone, "138 1234 5678"):
+    # Names are partial for marketing: the text matches ids only (the name clause is dropped).
+    for q in (OUYANG.name, "欧阳"):
         text = await raw(marketing, SEARCH, {"q": q})
         assert listed(json.loads(text)) == (0, []), q
+        assert_absent(text, OUYANG)
+        assert listed(await search(officer, q=q)) == (1, [OUYANG.id]), q
+    # A phone number is refused up front: marketing never sees phones revealed.
+    for q in (OUYANG.phone, OUYANG.national, "138 1234 5678"):
+        text = await raw(marketing, SEARCH, {"q": q})
+        body = json.loads(text)
+        assert body["data"] is None and codes(body) == ["FORBIDDEN_FILTER"], q
+        assert body["errors"][0]["extensions"]["field"] == "search"
         assert_absent(text, OUYANG)
         assert listed(await search(officer, q=q)) == (1, [OUYANG.id]), q
     # An id is not personal: row access is enough.
@@ -209,10 +218,10 @@ async def test_segment_filter_respects_row_access_and_amount_masks(
     # SHANGGUAN is HIGH too, but marketing may not see her: not listed, not counted.
     assert listed(await search(officer, segment="HIGH")) == (3, [OUYANG.id, SIMA.id, SHANGGUAN.id])
     assert listed(await search(marketing, segment="HIGH")) == (1, [OUYANG.id])
-    # A role without customer access lists nothing, filtered or not.
+    # A role without customer access is refused, filtered or not (before any graph read).
     brand = as_role("brand_analyst", "marketing", "ba1")
-    assert listed(await search(brand, segment="HIGH")) == (0, [])
-    assert listed(await search(brand)) == (0, [])
+    for body in (await search(brand, segment="HIGH"), await search(brand)):
+        assert body["data"] is None and codes(body) == ["FORBIDDEN"]
 
 
 # A role that may list every customer but sees no amounts or birth dates: set in the data
@@ -238,8 +247,10 @@ async def teller(book: GraphStore, data_dir: Path, make_token: Callable[..., str
 
 async def test_segment_filter_needs_amounts(teller: Api) -> None:
     assert listed(await search(teller)) == (4, [p.id for p in PEOPLE])
-    assert listed(await search(teller, segment="HIGH")) == (0, [])
-    assert listed(await search(teller, segment="MASS")) == (0, [])
+    for segment in ("HIGH", "MASS"):
+        body = await search(teller, segment=segment)
+        assert body["data"] is None and codes(body) == ["FORBIDDEN_FILTER"]
+        assert body["errors"][0]["extensions"]["field"] == "segment"
 
 
 DERIVED = """query D($id: ID!) { customer(id: $id) {
@@ -333,8 +344,12 @@ async def test_a_household_without_visible_members_is_denied(
     assert "上官" not in text
     full = (await officer.gql(HOUSEHOLD_ONLY, {"hh": HIDDEN_HOUSEHOLD}))["data"]["household"]
     assert full["name"] == "上官家"
+    # An unknown household looks the same to a caller who may not see it (no existence
+    # oracle); to one who sees every customer it is simply not found.
     unknown = await marketing.gql(HOUSEHOLD_ONLY, {"hh": "pv-nope"})
-    assert codes(unknown) == ["NOT_FOUND"]
+    assert codes(unknown) == ["FORBIDDEN"]
+    assert unknown["errors"][0]["message"] == body["errors"][0]["message"]
+    assert codes(await officer.gql(HOUSEHOLD_ONLY, {"hh": "pv-nope"})) == ["NOT_FOUND"]
 
 
 # --- fail closed ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from graph.store import GraphStore
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from privacy.policy_set import PACKAGED_DIR
-from tests.api.conftest import Api
+from tests.api.conftest import ALL_PURPOSES, Api
 from tests.api.seed import seed_family
 
 EVENTS = """query Trail($filter: AuditFilter, $first: Int, $after: String) {
@@ -27,12 +27,21 @@ PUT = """mutation($id: String!, $source: String!) {
     passed activated oldRevision newRevision results { name passed message }
   }
 }"""
+PROPOSE = """mutation($id: String!, $source: String!) {
+  proposePolicy(id: $id, source: $source) { id status passed candidateRevision
+    results { name passed message } }
+}"""
+APPROVE = """mutation($p: String!) { approvePolicy(proposalId: $p) { id status activated } }"""
 PREVIEW = """query($role: String!, $purpose: String, $id: ID!, $subject: String) {
   previewAccess(role: $role, purpose: $purpose, customerId: $id, subject: $subject) {
     allowed reason fields { field kind mode masked }
   }
 }"""
 MARKETING_VIEW = 'query View { customer(id: "p-1") { idNumber address phone } }'
+
+
+def codes(body: dict) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 def data_with(change: Callable[[dict], None]) -> str:
@@ -94,48 +103,59 @@ async def test_policies_list_sources_revisions_and_tests(store: GraphStore, api:
     assert all(len(p["revision"]) == 64 for p in by_id.values())
 
 
-async def test_put_policy_activates_only_when_the_tests_pass(
-    store: GraphStore, api: Api, marketing: Api, data_dir: Path
+async def test_a_policy_change_activates_only_when_the_tests_pass_and_another_officer_approves(
+    store: GraphStore, api: Api, marketing: Api, data_dir: Path, make_token: Callable[..., str]
 ) -> None:
     await seed_family(store, "p")
+    second = Api(api.client, make_token(sub="u2", purposes=ALL_PURPOSES))
     before = (await marketing.gql(MARKETING_VIEW))["data"]["customer"]
     assert before["idNumber"] is None and before["address"].startswith("北京市")
 
-    # Revealing national ids to marketing breaks test_marketing_needs_consent: not activated.
+    # Revealing national ids to marketing breaks test_marketing_needs_consent: failed, and
+    # never pending, so nobody can approve it.
     leaky = data_with(lambda t: t["mask_profiles"]["marketing"].update(NATIONAL_ID="reveal"))
-    report = await api.gql(PUT, {"id": "data", "source": leaky})
+    report = await api.gql(PROPOSE, {"id": "data", "source": leaky})
     assert "errors" not in report, report
-    refused = report["data"]["putPolicy"]
-    assert refused["passed"] is False and refused["activated"] is False
+    refused = report["data"]["proposePolicy"]
+    assert refused["passed"] is False and refused["status"] == "failed"
     failed = [r for r in refused["results"] if not r["passed"]]
     assert [r["name"] for r in failed] == ["access_test.test_marketing_needs_consent"]
+    assert codes(await second.gql(APPROVE, {"p": refused["id"]})) == ["BAD_USER_INPUT"]
     assert (await marketing.gql(MARKETING_VIEW))["data"]["customer"]["idNumber"] is None
 
-    # Hiding addresses from marketing passes every test: active for the next request.
+    # Hiding addresses from marketing passes every test: active once a second officer approves.
     stricter = data_with(lambda t: t["mask_profiles"]["marketing"].update(ADDRESS="redact"))
-    done = (await api.gql(PUT, {"id": "data", "source": stricter}))["data"]["putPolicy"]
-    assert done["passed"] and done["activated"]
-    assert done["oldRevision"] != done["newRevision"]
+    proposed = (await api.gql(PROPOSE, {"id": "data", "source": stricter}))["data"]
+    pid = proposed["proposePolicy"]["id"]
+    assert (await marketing.gql(MARKETING_VIEW))["data"]["customer"]["address"] is not None
+    done = (await second.gql(APPROVE, {"p": pid}))["data"]["approvePolicy"]
+    assert done["activated"] and done["status"] == "approved"
     assert (await marketing.gql(MARKETING_VIEW))["data"]["customer"]["address"] is None
     assert (data_dir / "policies" / "data.json").read_text(encoding="utf-8") == stricter
 
-    # Both attempts are in the trail with their revisions.
+    # Both proposals and the activation are in the trail with their revisions.
     records = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
+    proposals = [
+        r["details"]["policy_proposal"] for r in records if "policy_proposal" in r["details"]
+    ]
+    assert [p["status"] for p in proposals] == ["failed", "pending"]
     changes = [r["details"]["policy_change"] for r in records if "policy_change" in r["details"]]
-    assert [c["activated"] for c in changes] == [False, True]
-    assert changes[1]["old_revision"] == done["oldRevision"]
-    assert changes[1]["new_revision"] == done["newRevision"]
+    assert [(c["activated"], c["approver"], c["proposer"]) for c in changes] == [(True, "u2", "u1")]
+    assert changes[0]["new_revision"] == proposals[1]["candidate_revision"]
 
 
-async def test_put_policy_needs_the_admin_action_and_a_valid_id(
+async def test_policy_changes_need_the_admin_action_and_a_valid_id(
     store: GraphStore, api: Api, marketing: Api
 ) -> None:
-    denied = await marketing.gql(PUT, {"id": "access", "source": "package x"})
+    denied = await marketing.gql(PROPOSE, {"id": "access", "source": "package x"})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    bad = await api.gql(PUT, {"id": "../etc", "source": "package x"})
+    bad = await api.gql(PROPOSE, {"id": "../etc", "source": "package x"})
     assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
-    broken = await api.gql(PUT, {"id": "access", "source": "package c360.access\nx := "})
-    assert broken["data"]["putPolicy"]["activated"] is False
+    broken = await api.gql(PROPOSE, {"id": "access", "source": "package c360.access\nx := "})
+    assert broken["data"]["proposePolicy"]["status"] == "failed"
+    # The one-step putPolicy is refused while the two-person rule is on (the default).
+    put = await api.gql(PUT, {"id": "access", "source": "package x"})
+    assert put["data"] is None and codes(put) == ["FORBIDDEN"]
 
 
 async def test_preview_access_shows_each_field_and_why(store: GraphStore, api: Api) -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
 from privacy.engines import EmbeddedEngine
-from privacy.policy_admin import PolicyAdmin
+from privacy.policy_admin import FourEyesViolation, PolicyAdmin
 from privacy.policy_set import load_policy_set
 from privacy.types import Principal, Resource
 
 
 async def test_put_policy_activates_only_when_tests_pass(data_dir: Path) -> None:
     engine = EmbeddedEngine(load_policy_set(data_dir))
-    admin = PolicyAdmin(engine, data_dir)
+    with pytest.raises(FourEyesViolation, match="two-person rule"):
+        await PolicyAdmin(engine, data_dir).put_policy("data", "{}")
+    admin = PolicyAdmin(engine, data_dir, two_person=False)
     assert {p.id for p in admin.policies()} >= {"access", "access_test", "data"}
     source = next(p.source for p in admin.policies() if p.id == "access")
 
@@ -56,7 +59,7 @@ def test_cli_policy_test_and_audit(data_dir: Path) -> None:
     env = {"C360_DATA_DIR": str(data_dir)}
     result = runner.invoke(app, ["policy", "test"], env=env)
     assert result.exit_code == 0, result.output
-    assert "12 passed, 0 failed" in result.output
+    assert "16 passed, 0 failed" in result.output  # 12 Rego tests + 4 invariants
     result = runner.invoke(app, ["audit", "verify"], env=env)
     assert result.exit_code == 0 and "OK 0 records" in result.output
     (data_dir / "audit").mkdir()
