@@ -31,7 +31,7 @@ def test_import_cli_summary_dead_letters_mapping_and_refusals(workdir: Path) -> 
 
     done = runner.invoke(app, ["import", "customers", str(crm / "customers.csv")], env=env)
     assert done.exit_code == 0, done.output
-    assert "imported" in done.output and "rejected" in done.output
+    assert "inserted" in done.output and "rejected" in done.output
     assert "2 record(s) rejected" in done.output
     assert str(crm / "customers.dead.jsonl") in done.output
     assert (crm / "customers.dead.jsonl").exists()
@@ -44,14 +44,14 @@ def test_import_cli_summary_dead_letters_mapping_and_refusals(workdir: Path) -> 
         env=env,
     )  # fmt: skip
     assert mapped.exit_code == 0, mapped.output
-    assert re.search(r"imported\s*│\s*2\b", mapped.output)
+    assert re.search(r"inserted\s*│\s*2\b", mapped.output)
     assert re.search(r"rejected\s*│\s*0\b", mapped.output)
     assert "record(s) rejected" not in mapped.output
 
     (crm / "notes.txt").write_text("hello\n", encoding="utf-8")
     refused = runner.invoke(app, ["import", "accounts", str(crm / "notes.txt")], env=env)
     assert refused.exit_code == 2
-    assert "notes.txt is not a CSV" in refused.output
+    assert "notes.txt has no id column for accounts" in refused.output
 
     keyless = crm / "keyless.csv"
     keyless.write_text("name,phone\n张三,13812345678\n", encoding="utf-8")
