@@ -37,7 +37,10 @@ class QuerySource:
 
     def records(self) -> Iterator[RawRecord]:
         cursor = self.connection.cursor()
-        reader = cursor.execute(f"SELECT * FROM {_TABLE}").fetch_record_batch(_BATCH_ROWS)
+        relation = cursor.sql(f"SELECT * FROM {_TABLE}")
+        # DuckDB 2.x: to_arrow_reader; 1.x: record_batch.
+        fetch = getattr(relation, "to_arrow_reader", None) or relation.record_batch
+        reader = fetch(_BATCH_ROWS)
         number = 0
         for batch in reader:
             for row in batch.to_pylist():
@@ -78,7 +81,7 @@ def run_query(query: str, name: Path, folder: Path | None, file: Path | None) ->
     try:
         base = (folder or Path.cwd()).resolve()
         connection.execute(f"SET file_search_path = {_literal(base)}")
-        connection.execute(f"CREATE TEMP TABLE {_TABLE} AS {text}")
+        connection.execute(f"CREATE TABLE {_TABLE} AS {text}")
         header = [d[0] for d in connection.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
         (count,) = connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchone() or (0,)
     except duckdb.Error as exc:

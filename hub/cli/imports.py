@@ -153,10 +153,14 @@ def _command(kind: str) -> Callable[..., None]:
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
             fail(str(exc))
+        except (OSError, ValueError) as exc:
+            # Whatever the input does, a person reads one sentence, never a traceback.
+            fail(f"the import stopped: {type(exc).__name__}: {exc}", code=1)
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:
-            print_summary(kind, file.name if file else "query", summary)
+            name = file.name if file else f"{mapping.name if mapping else '--sql'} (DuckDB query)"
+            print_summary(kind, name, summary)
 
     command.__doc__ = HELP.get(kind, f"Import {kind}.")
     return command
