@@ -203,9 +203,9 @@ def open_input(
     try:
         if query:
             where = mapping.folder if mapping.sql and not sql else None
-            name = (
-                path or (mapping.folder or Path.cwd()) / f"{Path(mapping.name).stem or 'sql'}.csv"
-            )
+            # Names the progress bar and the dead letters (<stem>.dead.jsonl beside it).
+            label = mapping.name if mapping.sql and not sql else "sql"
+            name = path or (mapping.folder or Path.cwd()) / label
             return run_query(query, name, where, path)
         if path is None:
             raise ImportRefused("give a FILE to import, or a query with --sql")

@@ -159,7 +159,7 @@ def _command(kind: str) -> Callable[..., None]:
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:
-            name = file.name if file else f"{mapping.name if mapping else '--sql'} (DuckDB query)"
+            name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
             print_summary(kind, name, summary)
 
     command.__doc__ = HELP.get(kind, f"Import {kind}.")
