@@ -22,6 +22,7 @@ Lookup = Callable[[GraphStore, list[Row]], Awaitable[list[Found]]]
 _CUSTOMERS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Customer {id: r.id})
+WITH r, n WHERE n IS NOT NULL
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN n IS NULL THEN [] ELSE [(n)-[:MANAGED_BY]->(a:Advisor) | a.id] END AS links,
        [] AS missing
@@ -30,6 +31,7 @@ RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
 _ACCOUNTS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Account {id: r.id})
+WITH r, n WHERE n IS NOT NULL
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN n IS NULL THEN []
             ELSE [(c:Customer)-[o:OWNS]->(n) WHERE o.role = 'OWNER' | c.id] END AS links,
@@ -41,6 +43,7 @@ UNWIND $rows AS r
 OPTIONAL MATCH (c:Customer {id: r.customerId})
 OPTIONAL MATCH (a:Account {id: r.accountId})
 OPTIONAL MATCH (c)-[o:OWNS]->(a)
+WITH r, c, a, o WHERE o IS NOT NULL OR c IS NULL OR a IS NULL
 RETURN r.i AS i, o IS NOT NULL AS exists, {} AS props,
        CASE WHEN o IS NULL THEN [] ELSE [o.role] END AS links,
        CASE WHEN c IS NULL THEN ['customerId'] ELSE [] END
@@ -52,6 +55,7 @@ UNWIND $rows AS r
 OPTIONAL MATCH (n:Household {id: r.id})
 OPTIONAL MATCH (c:Customer {id: r.customerId})
 OPTIONAL MATCH (c)-[m:MEMBER_OF]->(n)
+WITH r, n, c, m WHERE n IS NOT NULL OR (r.customerId IS NOT NULL AND c IS NULL)
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN m IS NULL THEN [] ELSE [m.role] END AS links,
        CASE WHEN r.customerId IS NOT NULL AND c IS NULL THEN ['customerId'] ELSE [] END
@@ -62,6 +66,7 @@ _TRANSACTIONS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Transaction {id: r.id})
 OPTIONAL MATCH (a:Account {id: r.accountId})
+WITH r, n, a WHERE n IS NOT NULL OR a IS NULL
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN n IS NULL THEN [] ELSE [n.accountId] END AS links,
        CASE WHEN a IS NULL THEN ['accountId'] ELSE [] END AS missing
@@ -70,6 +75,7 @@ RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
 _INTERACTIONS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Interaction {id: r.id})
+WITH r, n WHERE n IS NOT NULL
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN n IS NULL THEN [] ELSE [(n)-[:ABOUT]->(p:Product) | p.code] END AS links,
        [] AS missing
@@ -78,6 +84,7 @@ RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
 _ADVISORS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Advisor {id: r.id})
+WITH r, n WHERE n IS NOT NULL
 RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
        CASE WHEN n IS NULL THEN [] ELSE [(n)-[:WORKS_AT]->(b:Branch) | b.id] END AS links,
        [] AS missing
@@ -95,6 +102,9 @@ _KEYS: dict[LiteralString, tuple[str, ...]] = {
 }
 
 
+_NEW: Found = {"exists": False, "props": {}, "links": [], "missing": []}
+
+
 def _lookup(query: LiteralString) -> Lookup:
     keys = _KEYS[query]
 
@@ -103,7 +113,8 @@ def _lookup(query: LiteralString) -> Lookup:
             return []
         params = [{"i": i, **{k: row.get(k) for k in keys}} for i, row in enumerate(rows)]
         found = await store.read(query, {"rows": params})
-        ordered: list[Found] = [{}] * len(rows)
+        # Only rows that exist or miss a parent come back: a fresh import reads almost nothing.
+        ordered: list[Found] = [_NEW] * len(rows)
         for item in found:
             ordered[item.pop("i")] = item
         return ordered
