@@ -86,8 +86,10 @@ class Source:
         return _read_parquet(self.path)
 
     def describe(self) -> str:
+        if self.format == "sheet":
+            return "spreadsheet, first sheet"
         if self.format != "text":
-            return self.format
+            return {"jsonl": "JSON Lines", "parquet": "Parquet"}[self.format]
         shown = {"\t": "tab"}.get(self.delimiter or "", self.delimiter)
         return f"text, {self.encoding}, delimiter {shown!r}"
 

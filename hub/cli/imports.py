@@ -9,6 +9,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.common import console, fail, graph, load_settings, run
@@ -69,9 +70,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one 
 
 
 def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
-    title = f"import {kind}: {name}" + (" (dry run: nothing written)" if summary.dry_run else "")
+    title = f"import {kind}: {escape(name)}"
+    if summary.dry_run:
+        title += " (dry run: nothing written)"
     table = Table(title=title, show_header=False)
-    table.add_row("source", summary.source)
+    table.add_row("source", escape(summary.source))
     table.add_row("read", str(summary.read))
     table.add_row("inserted", f"[green]{summary.inserted}[/]")
     table.add_row("updated", str(summary.updated))
@@ -81,7 +84,7 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("rejected", f"[red]{summary.rejected}[/]" if summary.rejected else "0")
     table.add_row("duplicates", str(summary.duplicates))
     table.add_row("missing parents", str(summary.missing_parents))
-    table.add_row("ignored columns", ", ".join(summary.ignored_columns) or "-")
+    table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
     table.add_row(
@@ -152,10 +155,10 @@ def _command(kind: str) -> Callable[..., None]:
                 )
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
-            fail(str(exc))
+            fail(escape(str(exc)))  # "[columns]" is text, not rich markup
         except (OSError, ValueError) as exc:
             # Whatever the input does, a person reads one sentence, never a traceback.
-            fail(f"the import stopped: {type(exc).__name__}: {exc}", code=1)
+            fail(escape(f"the import stopped: {type(exc).__name__}: {exc}"), code=1)
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:
