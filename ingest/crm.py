@@ -523,11 +523,20 @@ async def _import(
         task = bar.add_task("import", total=total)
         run = _Run(store, spec, summary, dead, create_missing, dry_run, checkpoint, key,
                    source.path.name, committed=done)  # fmt: skip
+        ahead: asyncio.Future[_Batch | None] | None = None
         try:
+            # Three stages in flight: batch n+2 is read and validated in a worker thread while
+            # batch n+1 is looked up and batch n is written (the server runs those in turn).
+            ahead = asyncio.ensure_future(
+                asyncio.to_thread(_prepare, chunks, spec, mapping, superseded)
+            )
             while True:
-                batch = await asyncio.to_thread(_prepare, chunks, spec, mapping, superseded)
+                batch = await ahead
                 if batch is None:
                     break
+                ahead = asyncio.ensure_future(
+                    asyncio.to_thread(_prepare, chunks, spec, mapping, superseded)
+                )
                 summary.read = batch.end
                 if batch.end <= done:
                     # Committed by an earlier run: only re-validated, for the dead letters.
@@ -542,6 +551,8 @@ async def _import(
             await run.settle()
         except BaseException:
             await run.abandon()
+            if ahead is not None:
+                await asyncio.gather(ahead, return_exceptions=True)  # let the thread finish
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
