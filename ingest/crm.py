@@ -293,6 +293,8 @@ def validate(
         return None, validation_reasons(exc)
     except ValueError as exc:
         return None, [str(exc)]
+    except Exception as exc:  # a value of a type no validator expected: a dead letter too
+        return None, [f"unreadable value ({type(exc).__name__})"]
     return model.to_graph_row(), []
 
 
