@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     # Customer analytics
     segment_high_assets: float = 1_000_000.0
     segment_middle_assets: float = 100_000.0
+    # Analytics as of the end of this day (UTC) instead of now: a historical book (a 1990s
+    # export) reads as it stood then, not as decades idle.
+    as_of: date | None = None
 
     # Social listening
     x_bearer_token: str = ""

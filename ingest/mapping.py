@@ -1,28 +1,45 @@
-"""Column mappings: turn a foreign CRM export's headers and codes into c360's field names.
+"""Column mappings: how a foreign export's file, headers, codes and formats become c360 fields.
 
-A mapping is a TOML file::
+A mapping is a TOML file; every section is optional::
 
-    [columns]            # foreign column = our field
+    [source]                     # how to read the file (CLI --encoding/--delimiter win)
+    encoding = "gb18030"         # default: detected
+    delimiter = ";"              # default: sniffed among , ; tab |
+    date_formats = ["%y%m%d"]    # strptime patterns for date fields (birthDate) and date-only times
+    time_formats = ["%d.%m.%Y %H:%M"]
+    timezone = "Europe/Prague"   # zone of times without an offset; default Asia/Shanghai
+
+    [sql]                        # a DuckDB query whose column names are c360 fields
+    query = "SELECT ... FROM read_csv('trans.asc', delim=';')"
+
+    [columns]                    # foreign column = c360 field
     "客户号" = "id"
-    "手机" = "phone"
-    "性别" = "gender"
 
-    [values.gender]      # per our field: foreign code = our code
+    [values.gender]              # per c360 field: foreign code = c360 code
     "1" = "M"
-    "2" = "F"
 
-    [defaults]           # filled in when the field is missing or empty
+    [defaults]                   # filled in when the field is missing or empty
     currency = "CNY"
 
-Columns not named in ``[columns]`` pass through unchanged.
+Columns not named in ``[columns]`` keep their name; those that are no c360 field are reported
+as ignored. A field name c360 does not know refuses the mapping (see :meth:`check`).
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ingest.readers import ReadOptions
+from ingest.records import DATE_FIELDS, TIME_FIELDS
+from ingest.validators import SHANGHAI, to_iso_date, to_utc_iso
+
+SECTIONS = ("source", "sql", "columns", "values", "defaults")
+SOURCE_KEYS = ("encoding", "delimiter", "date_formats", "time_formats", "timezone")
 
 
 class MappingError(ValueError):
@@ -30,10 +47,30 @@ class MappingError(ValueError):
 
 
 @dataclass(frozen=True)
+class SourceFormat:
+    """The ``[source]`` section: reading options, value formats, and the zone of naive times."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    date_formats: tuple[str, ...] = ()
+    time_formats: tuple[str, ...] = ()
+    timezone: ZoneInfo = SHANGHAI
+
+    @property
+    def custom(self) -> bool:
+        """Values need this mapping's formats or zone (not the models' defaults)."""
+        return bool(self.date_formats or self.time_formats) or self.timezone != SHANGHAI
+
+
+@dataclass(frozen=True)
 class ColumnMapping:
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
+    source: SourceFormat = field(default_factory=SourceFormat)
+    sql: str | None = None
+    folder: Path | None = None  # where the mapping file lives: relative paths in [sql]
+    name: str = "mapping"
 
     @classmethod
     def identity(cls) -> ColumnMapping:
@@ -45,17 +82,21 @@ class ColumnMapping:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise MappingError(f"mapping file {path} does not exist") from exc
+        except UnicodeDecodeError as exc:
+            raise MappingError(f"mapping file {path.name} is not UTF-8 text") from exc
         except tomllib.TOMLDecodeError as exc:
             raise MappingError(f"mapping file {path.name} is not valid TOML: {exc}") from exc
-        return cls.from_dict(doc, path.name)
+        return cls.from_dict(doc, path.name, path.resolve().parent)
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], source: str = "mapping") -> ColumnMapping:
-        unknown = set(doc) - {"columns", "values", "defaults"}
+    def from_dict(
+        cls, doc: dict[str, Any], source: str = "mapping", folder: Path | None = None
+    ) -> ColumnMapping:
+        unknown = set(doc) - set(SECTIONS)
         if unknown:
             raise MappingError(
                 f"{source} has unknown section(s) {sorted(unknown)}; "
-                "use [columns], [values.<field>] and [defaults]"
+                "use [source], [sql], [columns], [values.<field>] and [defaults]"
             )
         columns = doc.get("columns", {})
         values = doc.get("values", {})
@@ -67,20 +108,52 @@ class ColumnMapping:
         if not isinstance(defaults, dict):
             raise MappingError(f"{source}: [defaults] must be a table")
         return cls(
-            columns={k.strip(): v for k, v in columns.items()},
+            columns={k.strip(): v.strip() for k, v in columns.items()},
             values={f: {str(k): v for k, v in table.items()} for f, table in values.items()},
             defaults=dict(defaults),
+            source=_source(doc.get("source", {}), source),
+            sql=_sql(doc.get("sql", {}), source),
+            folder=folder,
+            name=source,
         )
+
+    # --- checks ------------------------------------------------------------------------
+
+    def check(self, fields: Collection[str], kind: str) -> None:
+        """Raise MappingError if any section names a field ``kind`` does not have."""
+        named = [("[columns]", f) for f in self.columns.values()]
+        named += [("[values]", f) for f in self.values]
+        named += [("[defaults]", f) for f in self.defaults]
+        for section, name in named:
+            if name not in fields:
+                raise MappingError(
+                    f"{self.name}: {section} names the field {name!r}, which {kind} does not "
+                    f"have; valid fields: {', '.join(fields)}"
+                )
+
+    def ignored(self, header: Iterable[str], fields: Collection[str]) -> list[str]:
+        """Source columns that land in no c360 field (reported, never silently dropped)."""
+        return [c for c in header if self.target(c) not in fields]
+
+    def read_options(
+        self, encoding: str | None = None, delimiter: str | None = None
+    ) -> ReadOptions:
+        """The file's reading options: the command line's, else this mapping's [source]."""
+        return ReadOptions(encoding or self.source.encoding, delimiter or self.source.delimiter)
+
+    # --- per record --------------------------------------------------------------------
 
     def target(self, column: str) -> str:
         """The field a foreign column lands in."""
         return self.columns.get(column.strip(), column.strip())
 
     def apply(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Rename columns, translate codes, fill defaults; a pure function of ``row``."""
+        """Rename columns, translate codes, fill defaults, read dates and times in this
+        mapping's formats and zone; a pure function of ``row``. Raises ValueError
+        ("field: reason") for a value that does not fit its format."""
         out: dict[str, Any] = {}
         for key, value in row.items():
-            name = self.target(key)
+            name = self.columns.get(key, key)
             table = self.values.get(name)
             if table is not None and value is not None:
                 code = value.strip() if isinstance(value, str) else str(value)
@@ -89,7 +162,82 @@ class ColumnMapping:
         for name, value in self.defaults.items():
             if out.get(name) in (None, ""):
                 out[name] = value
+        if self.source.custom:
+            self._formats(out)
         return out
 
+    def _formats(self, out: dict[str, Any]) -> None:
+        source = self.source
+        for name, value in out.items():
+            if (
+                value is None
+                or value == ""
+                or (name not in DATE_FIELDS and name not in TIME_FIELDS)
+            ):
+                continue
+            try:
+                if name in DATE_FIELDS:
+                    out[name] = to_iso_date(value, source.date_formats)
+                else:
+                    out[name] = to_utc_iso(
+                        value, source.time_formats, source.timezone, source.date_formats
+                    )
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from exc
 
-__all__ = ["ColumnMapping", "MappingError"]
+
+def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise MappingError(f'{source}: [source] {key} must be a pattern or a list ("%y%m%d")')
+    return tuple(items)
+
+
+def _source(table: Any, source: str) -> SourceFormat:
+    if not isinstance(table, dict):
+        raise MappingError(f"{source}: [source] must be a table")
+    # Singular spellings are accepted: date_format = "%y%m%d".
+    table = {
+        k if k.endswith("s") or not k.endswith("_format") else f"{k}s": v for k, v in table.items()
+    }
+    unknown = set(table) - set(SOURCE_KEYS)
+    if unknown:
+        raise MappingError(
+            f"{source}: [source] has unknown key(s) {sorted(unknown)}; use {', '.join(SOURCE_KEYS)}"
+        )
+    zone = SHANGHAI
+    if "timezone" in table:
+        try:
+            zone = ZoneInfo(str(table["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise MappingError(
+                f"{source}: [source] timezone {table['timezone']!r} is not an IANA zone "
+                "(e.g. Asia/Shanghai, Europe/Prague)"
+            ) from exc
+    delimiter = table.get("delimiter")
+    if delimiter is not None:
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(str(delimiter), str(delimiter))
+        if len(delimiter) != 1:
+            raise MappingError(f"{source}: [source] delimiter must be one character")
+    return SourceFormat(
+        encoding=table.get("encoding"),
+        delimiter=delimiter,
+        date_formats=_strings(table.get("date_formats", []), "date_formats", source),
+        time_formats=_strings(table.get("time_formats", []), "time_formats", source),
+        timezone=zone,
+    )
+
+
+def _sql(table: Any, source: str) -> str | None:
+    if table == {}:
+        return None
+    if (
+        not isinstance(table, dict)
+        or not isinstance(table.get("query"), str)
+        or set(table) != {"query"}
+    ):
+        raise MappingError(f'{source}: [sql] holds one key, query = "SELECT ..."')
+    return str(table["query"])
+
+
+__all__ = ["ColumnMapping", "MappingError", "SourceFormat"]

@@ -1,17 +1,46 @@
-"""Read CRM exports (CSV or JSON Lines) as numbered raw records, one bad line never stops a run."""
+"""Read what banks really export as numbered raw records; one bad line never stops a run.
+
+Formats by extension: ``.jsonl``/``.ndjson`` (JSON Lines), ``.xlsx``/``.xlsm``/``.xls``/``.ods``
+(first sheet, python-calamine), ``.parquet`` (pyarrow); every other extension (``.csv``,
+``.txt``, ``.asc``, ``.dat``, none) is delimited text. For text the encoding is detected (UTF-8,
+UTF-8 with a BOM, UTF-16 with a BOM, GB18030/GBK, or what charset-normalizer recognises) and the
+delimiter sniffed among ``,`` ``;`` tab ``|`` (double-quote quoting); both can be given instead.
+
+A file that cannot be read at all (binary, no known encoding, a broken spreadsheet) raises
+UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
+valid in the file's encoding, a giant field, a wrong number of values) comes back as a record
+with ``error`` set and its line number; reading goes on.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-CSV_SUFFIXES = (".csv",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DELIMITERS = (",", ";", "\t", "|")
+# Larger values are dead letters, not a crash: no c360 field is anywhere near this long.
+MAX_FIELD_CHARS = 100_000
+_SAMPLE_BYTES = 256 * 1024
+_SNIFF_LINES = 50
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CHINESE = ("gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp936")
+
+# The csv module's own limit (128 KiB) would turn a long field into an exception that ends the
+# file; lift it so only MAX_FIELD_CHARS decides, per record.
+csv.field_size_limit(2**31 - 1)
 
 
 class UnsupportedFile(ValueError):
@@ -20,47 +49,259 @@ class UnsupportedFile(ValueError):
 
 @dataclass
 class RawRecord:
-    """One input record: ``line`` is the physical line it starts on (1-based, header is 1)."""
+    """One input record: ``line`` is the physical line it starts on (1-based, header is 1);
+    for spreadsheets the sheet row, for Parquet the row number (1-based)."""
 
     line: int
     data: dict[str, Any] | None
     error: str | None = None
 
 
-def _kind(path: Path) -> str:
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a person (``--encoding``/``--delimiter``) or a mapping's ``[source]`` fixes."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass
+class Source:
+    """An opened input: its format, detected encoding/delimiter, header, and a record reader."""
+
+    path: Path
+    format: str  # "text" | "jsonl" | "sheet" | "parquet"
+    header: list[str] | None
+    encoding: str | None = None
+    delimiter: str | None = None
+    options: ReadOptions = field(default_factory=ReadOptions)
+
+    def records(self) -> Iterator[RawRecord]:
+        if self.format == "text":
+            return _read_text(self)
+        if self.format == "jsonl":
+            return _read_jsonl(self)
+        if self.format == "sheet":
+            return _read_sheet(self.path)
+        return _read_parquet(self.path)
+
+    def describe(self) -> str:
+        if self.format == "sheet":
+            return "spreadsheet, first sheet"
+        if self.format != "text":
+            return {"jsonl": "JSON Lines", "parquet": "Parquet"}[self.format]
+        shown = {"\t": "tab"}.get(self.delimiter or "", self.delimiter)
+        return f"text, {self.encoding}, delimiter {shown!r}"
+
+
+def format_of(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return "csv"
     if suffix in JSONL_SUFFIXES:
         return "jsonl"
-    raise UnsupportedFile(
-        f"{path.name} is not a CSV (.csv) or JSON Lines (.jsonl/.ndjson) file; "
-        "export it as one of those and try again"
-    )
+    if suffix in SHEET_SUFFIXES:
+        return "sheet"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    return "text"
 
 
-def _read_csv(path: Path) -> Iterator[RawRecord]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        # DictReader advances line_num past quoted newlines, so remember where each row began.
-        start = 2
-        for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
-            data = {k.strip(): v for k, v in row.items() if k is not None}
-            if extra:
-                yield RawRecord(start, data, f"{len(extra)} more value(s) than header columns")
-            else:
-                yield RawRecord(start, data)
-            start = reader.line_num + 1
+# --- encodings ---------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> Iterator[RawRecord]:
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
+def _check_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError as exc:
+        raise UnsupportedFile(
+            f"unknown encoding {name!r}; use e.g. utf-8, gb18030, utf-16"
+        ) from exc
+
+
+def _share_decoding(lines: list[bytes], encoding: str) -> tuple[float, str]:
+    """How many of ``lines`` decode strictly, and the text of those that do."""
+    good = []
+    for line in lines:
+        try:
+            good.append(line.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return len(good) / len(lines), "".join(good)
+
+
+def _mostly_gb2312(text: str) -> bool:
+    # Real Chinese text is almost all GB2312's common characters; a Latin code page read as
+    # GB18030 turns into rare extension characters instead.
+    wide = [c for c in text if not c.isascii()]
+    common = sum(1 for c in wide if _encodes(c, "gb2312"))
+    return bool(wide) and common >= 0.8 * len(wide)
+
+
+def _encodes(char: str, encoding: str) -> bool:
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def detect_encoding(sample: bytes, complete: bool) -> str | None:
+    """The encoding of a text sample, or None if it does not look like text.
+
+    ``complete``: the sample is the whole file (otherwise its last line may be cut). A few bad
+    lines do not change the verdict: they become dead letters when the file is read."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        return None  # NUL bytes without a UTF-16 BOM: binary
+    lines = sample.split(b"\n")
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]
+    wide = [line for line in lines if not line.isascii()]
+    if not wide:
+        return "utf-8"
+    if _share_decoding(wide, "utf-8")[0] >= 0.75:
+        return "utf-8"
+    share, text = _share_decoding(wide, "gb18030")
+    if share >= 0.75 and _mostly_gb2312(text):
+        return "gb18030"
+    from charset_normalizer import from_bytes  # imported lazily: only unusual files need it
+
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    # Chinese exports are GBK or GB2312 in name; GB18030 is the superset that reads them all.
+    return "gb18030" if best.encoding in _CHINESE else best.encoding
+
+
+def _looks_binary(text: str) -> bool:
+    controls = len(_CONTROL.findall(text))
+    return controls > max(2, len(text) // 200)
+
+
+# --- delimited text ----------------------------------------------------------------------
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The candidate giving the most rows with the header's (more than one) column count."""
+    best, best_score = ",", (-1, 0)
+    for candidate in DELIMITERS:
+        rows = list(csv.reader(lines, delimiter=candidate))
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _open_text(source: Source) -> io.TextIOWrapper:
+    raw = source.path.open("rb")
+    # surrogateescape keeps undecodable bytes in the text, so one bad line is found and
+    # dead-lettered by its record instead of ending the whole file.
+    return io.TextIOWrapper(raw, encoding=source.encoding, errors="surrogateescape", newline="")
+
+
+def _clean_header(names: list[str]) -> list[str]:
+    return [n.strip().lstrip("\ufeff").strip() for n in names]
+
+
+def _read_text(source: Source) -> Iterator[RawRecord]:
+    with _open_text(source) as fh:
+        reader = csv.reader(fh, delimiter=source.delimiter or ",")
+        try:
+            next(reader)
+        except (StopIteration, csv.Error):
+            return
+        header = source.header or []
+        width = len(header)
+        start = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRecord(start, None, f"not valid delimited text ({exc})")
+                start = reader.line_num + 1
+                continue
+            line, start = start, reader.line_num + 1
+            if not values or values == [""]:
+                continue
+            yield _text_record(line, header, width, values, source.encoding or "")
+
+
+def _text_record(
+    line: int, header: list[str], width: int, values: list[str], encoding: str
+) -> RawRecord:
+    if len(values) != width:
+        return RawRecord(line, None, f"{len(values)} values but the header has {width} columns")
+    data = dict(zip(header, values, strict=True))
+    for name, value in data.items():
+        if len(value) > MAX_FIELD_CHARS:
+            return RawRecord(
+                line, None, f"{name}: {len(value)} characters (limit {MAX_FIELD_CHARS})"
+            )
+        if not value.isascii() and _UNDECODABLE.search(value):
+            return RawRecord(line, None, f"{name}: bytes that are not valid {encoding}")
+    return RawRecord(line, data)
+
+
+def _open_delimited(path: Path, options: ReadOptions) -> Source:
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+        complete = not fh.read(1)
+    if not sample.strip():
+        return Source(path, "text", [], "utf-8", options.delimiter or ",", options)
+    encoding = _check_encoding(options.encoding) if options.encoding else None
+    encoding = encoding or detect_encoding(sample, complete)
+    if encoding is None:
+        raise UnsupportedFile(
+            f"{path.name} is not text (binary, or an encoding c360 cannot recognise); "
+            "export it as delimited text or give --encoding"
+        )
+    text = sample.decode(encoding, errors="surrogateescape")
+    if _looks_binary(text):
+        raise UnsupportedFile(
+            f"{path.name} does not look like delimited text (it holds control bytes); "
+            "export it as CSV/text, JSON Lines, .xlsx or .parquet"
+        )
+    lines = text.splitlines(keepends=True)
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the sample may end mid-line
+    delimiter = options.delimiter or sniff_delimiter(lines[:_SNIFF_LINES])
+    try:
+        first = next(csv.reader(lines, delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise UnsupportedFile(f"{path.name}: the header line is not readable ({exc})") from exc
+    header = _clean_header(first)
+    if _UNDECODABLE.search("".join(header)):
+        raise UnsupportedFile(
+            f"{path.name}: the header is not valid {encoding}; give the right --encoding"
+        )
+    return Source(path, "text", header, encoding, delimiter, options)
+
+
+# --- JSON Lines ----------------------------------------------------------------------------
+
+
+def _read_jsonl(source: Source) -> Iterator[RawRecord]:
+    encoding = source.encoding or "utf-8"
+    with source.path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if not raw.strip():
                 continue
             try:
+                text = raw if encoding in ("utf-8", "utf-8-sig") else raw.decode(encoding)
                 value = orjson.loads(text)
+            except UnicodeDecodeError:
+                yield RawRecord(number, None, f"bytes that are not valid {encoding}")
+                continue
             except orjson.JSONDecodeError as exc:
                 yield RawRecord(number, None, f"not valid JSON ({exc.msg})")
                 continue
@@ -70,30 +311,102 @@ def _read_jsonl(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(number, value)
 
 
-def read_records(path: Path) -> Iterator[RawRecord]:
-    """Yield every record of a .csv (UTF-8, BOM allowed, header row) or .jsonl/.ndjson file.
-
-    Malformed JSON lines and non-object values come back with ``error`` set and ``data`` None;
-    reading goes on. Raises UnsupportedFile for any other extension."""
-    kind = _kind(path)
-    return _read_csv(path) if kind == "csv" else _read_jsonl(path)
+# --- spreadsheets and Parquet ----------------------------------------------------------------
 
 
-def read_header(path: Path) -> list[str] | None:
-    """The CSV header columns (None for JSON Lines, whose keys vary per line)."""
-    if _kind(path) != "csv":
-        return None
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        first = next(csv.reader(fh), [])
-    return [c.strip() for c in first]
+def _cell(value: Any) -> Any:
+    # Spreadsheets store ids and phone numbers as floats: 13812345678.0 is "13812345678".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, datetime | date | bool | int | float | str) or value is None:
+        return value
+    return str(value)
 
 
-def count_records(path: Path) -> int:
-    """How many records the file holds (for progress totals); cheap line count for JSONL."""
-    if _kind(path) == "csv":
-        return sum(1 for _ in _read_csv(path))
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+def _sheet_rows(path: Path) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types per format
+        raise UnsupportedFile(f"{path.name} is not a readable spreadsheet ({exc})") from exc
 
 
-__all__ = ["RawRecord", "UnsupportedFile", "count_records", "read_header", "read_records"]
+def _read_sheet(path: Path) -> Iterator[RawRecord]:
+    rows = _sheet_rows(path)
+    header = _clean_header([str(c) for c in rows[0]]) if rows else []
+    for number, values in enumerate(rows[1:], start=2):
+        if all(v in (None, "") for v in values):
+            continue
+        yield RawRecord(number, {h: _cell(v) for h, v in zip(header, values, strict=False) if h})
+
+
+def _parquet(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for a broken file
+        raise UnsupportedFile(f"{path.name} is not a readable Parquet file ({exc})") from exc
+
+
+def _read_parquet(path: Path) -> Iterator[RawRecord]:
+    number = 0
+    for batch in _parquet(path).iter_batches(batch_size=10_000):
+        for row in batch.to_pylist():
+            number += 1
+            yield RawRecord(number, {k: _cell(v) for k, v in row.items()})
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+def open_source(path: Path, options: ReadOptions | None = None) -> Source:
+    """Open ``path`` for reading, detecting format, encoding, delimiter and header.
+
+    Raises UnsupportedFile (one sentence) for what cannot be read at all."""
+    options = options or ReadOptions()
+    kind = format_of(path)
+    if kind == "text":
+        return _open_delimited(path, options)
+    if kind == "sheet":
+        rows = _sheet_rows(path)
+        return Source(path, kind, _clean_header([str(c) for c in rows[0]]) if rows else [])
+    if kind == "parquet":
+        return Source(path, kind, list(_parquet(path).schema_arrow.names))
+    encoding = _check_encoding(options.encoding) if options.encoding else "utf-8"
+    return Source(path, kind, None, encoding, None, options)
+
+
+def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[RawRecord]:
+    """Every record of ``path`` (see the module doc); raises UnsupportedFile if unreadable."""
+    return open_source(path, options).records()
+
+
+def read_header(path: Path, options: ReadOptions | None = None) -> list[str] | None:
+    """The header columns (None for JSON Lines, whose keys vary per line)."""
+    return open_source(path, options).header
+
+
+def count_records(path: Path, options: ReadOptions | None = None) -> int:
+    """How many records the file holds (for progress totals)."""
+    return sum(1 for _ in read_records(path, options))
+
+
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "RawRecord",
+    "ReadOptions",
+    "Source",
+    "UnsupportedFile",
+    "count_records",
+    "detect_encoding",
+    "format_of",
+    "open_source",
+    "read_header",
+    "read_records",
+    "sniff_delimiter",
+]

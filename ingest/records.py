@@ -24,6 +24,7 @@ from pydantic import (
 from graph.store import Row
 from ingest.validators import (
     birth_date_from_cn_id,
+    check_birth_date,
     check_cn_id,
     normalize_phone,
     to_iso_date,
@@ -86,15 +87,22 @@ Phone = Annotated[str, AfterValidator(normalize_phone)]
 Email = Annotated[str, AfterValidator(_email)]
 IdNumber = Annotated[str, AfterValidator(check_cn_id)]
 UtcTime = Annotated[str, BeforeValidator(lambda v: to_utc_iso(v))]
-IsoDate = Annotated[str, BeforeValidator(lambda v: to_iso_date(v))]
 Flag = Annotated[bool, BeforeValidator(_bool)]
-Money = Annotated[float, BeforeValidator(_amount)]
+Money = Annotated[float, BeforeValidator(_amount), Field(allow_inf_nan=False)]
+BirthDate = Annotated[
+    str, BeforeValidator(lambda v: to_iso_date(v)), AfterValidator(check_birth_date)
+]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 Gender = Annotated[Literal["M", "F"], BeforeValidator(_from_table(_GENDERS, "男/女/M/F"))]
 Risk = Annotated[Literal["保守", "稳健", "激进"], BeforeValidator(_from_table(_RISK, "risk"))]
 TxKind = Literal[
     "DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "TRANSFER_OUT", "PAYMENT", "SALARY", "FEE", "INTEREST"
 ]
+
+
+# Fields read as calendar dates / as times (a mapping's [source] formats and zone apply).
+DATE_FIELDS = frozenset({"birthDate"})
+TIME_FIELDS = frozenset({"createdAt", "consentUpdatedAt", "openedAt", "time"})
 
 
 class ImportRecord(BaseModel):
@@ -133,7 +141,7 @@ class CustomerRecord(ImportRecord):
     gender: (
         Annotated[Literal["M", "F"], BeforeValidator(_from_table(_GENDERS, "男/女/M/F"))] | None
     ) = None
-    birthDate: IsoDate | None = None
+    birthDate: BirthDate | None = None
     idNumber: IdNumber | None = None
     phone: Phone | None = None
     email: Email | None = None
@@ -329,6 +337,8 @@ def validation_reasons(exc: ValidationError) -> list[str]:
 
 
 __all__ = [
+    "DATE_FIELDS",
+    "TIME_FIELDS",
     "AccountRecord",
     "AdvisorRecord",
     "CustomerRecord",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -88,18 +88,23 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def total_assets(accounts: Iterable[dict[str, Any]]) -> float:
-    """Sum of balances of accounts that are not loans or credit cards."""
-    return float(
-        sum(
-            float(a.get("balance") or 0)
-            for a in accounts
-            if str(a.get("type") or "").upper() not in LIABILITY_TYPES
-        )
-    )
+def end_of_day(day: date) -> datetime:
+    """The last second of ``day`` in UTC: what "as of 1998-12-31" means."""
+    return datetime.combine(day, time(23, 59, 59), UTC)
 
 
-def segment(assets: float, high: float, middle: float) -> Segment:
+def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
+    """Sum of balances of accounts that are not loans or credit cards; None (unknown) when
+    one of them has no balance, because a missing balance is not a zero one."""
+    assets = [a for a in accounts if str(a.get("type") or "").upper() not in LIABILITY_TYPES]
+    if any(a.get("balance") is None for a in assets):
+        return None
+    return float(sum(float(a["balance"]) for a in assets))
+
+
+def segment(assets: float | None, high: float, middle: float) -> Segment | None:
+    if assets is None:
+        return None
     if assets >= high:
         return Segment.HIGH
     if assets >= middle:
@@ -212,7 +217,7 @@ def lifecycle_stage(
     return LifecycleStage.ACTIVE
 
 
-def churn_risk(assets: float, activity: Activity, now: datetime) -> ChurnRisk:
+def churn_risk(assets: float | None, activity: Activity, now: datetime) -> ChurnRisk:
     """A 0..1 score from three signals, each with the reason a person can read:
     net outflow over FLOW_WINDOW_DAYS relative to assets, complaints over COMPLAINT_WINDOW_DAYS,
     and inactivity."""
@@ -220,7 +225,7 @@ def churn_risk(assets: float, activity: Activity, now: datetime) -> ChurnRisk:
     reasons: list[str] = []
     outflow = max(0.0, -activity.net_flow)
     if outflow > 0:
-        base = assets + outflow  # what the customer held before the outflow
+        base = (assets or 0.0) + outflow  # what the customer held before the outflow
         share = outflow / base if base > 0 else 1.0
         parts.append(0.5 * min(1.0, share * 2))
         reasons.append(f"net outflow of {share:.0%} of assets in the last {FLOW_WINDOW_DAYS} days")
@@ -246,6 +251,7 @@ __all__ = [
     "age_band_from_year",
     "churn_risk",
     "days_to_next_birthday",
+    "end_of_day",
     "iso",
     "lifecycle_stage",
     "parse_date",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 from graph.errors import GraphUnavailable
 from graph.store import GraphStore
 from hub.settings import Settings
 from privacy.types import Principal
+from resolvers.analytics import end_of_day
 from resolvers.loaders import Loaders
 from resolvers.privacy import PrivacyServices, RequestPrivacy
 from resolvers.social import SocialLoaders
@@ -28,6 +29,23 @@ class RequestContext:
     # None only for the bench-only plain app (create_app(privacy=False)).
     privacy_services: PrivacyServices | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _loaders_at: dict[datetime, Loaders] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.settings.as_of is not None:  # C360_AS_OF
+            self.now = end_of_day(self.settings.as_of)
+
+    def moment(self, as_of: date | None) -> datetime:
+        """The instant an ``asOf`` argument means (the end of that day), default ``now``."""
+        return self.now if as_of is None else end_of_day(as_of)
+
+    def loaders_at(self, moment: datetime) -> Loaders:
+        """Loaders whose activity windows end at ``moment`` (``loaders`` when it is ``now``)."""
+        if moment == self.now:
+            return self.loaders
+        if moment not in self._loaders_at:
+            self._loaders_at[moment] = Loaders(self.store, moment)
+        return self._loaders_at[moment]
 
     @property
     def store(self) -> GraphStore:

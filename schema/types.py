@@ -7,7 +7,7 @@ decision governs the value, so the privacy field extension can look the decision
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -33,6 +33,11 @@ from schema.social import (
 )
 
 Ctx = Info[RequestContext, None]
+# Time-dependent figures can be asked "as of" a day (its end, UTC); default C360_AS_OF or now.
+AsOf = Annotated[
+    date | None,
+    strawberry.argument(description="as of the end of this day (UTC); default C360_AS_OF or now"),
+]
 
 
 def _mode(info: Ctx, customer_id: str, kind: str) -> str:
@@ -376,11 +381,11 @@ class Customer:
             total=page.total,
         )
 
-    async def _assets(self, info: Ctx) -> float:
+    async def _assets(self, info: Ctx) -> float | None:
         return analytics.total_assets(await info.context.loaders.accounts.load(self.customer_id))
 
-    async def _activity(self, info: Ctx) -> analytics.Activity:
-        row = await info.context.loaders.activity.load(self.customer_id)
+    async def _activity(self, info: Ctx, moment: datetime) -> analytics.Activity:
+        row = await info.context.loaders_at(moment).activity.load(self.customer_id)
         return analytics.Activity.from_row(row)
 
     @sensitive(K.AMOUNT, description="sum of balances of non-loan, non-credit-card accounts")
@@ -408,33 +413,34 @@ class Customer:
         description="null unless the birth date or its year shows; from the year alone (the "
         "age reached this calendar year) when only the year shows",
     )
-    def age_band(self, info: Ctx) -> str | None:
-        today = info.context.now.date()
+    def age_band(self, info: Ctx, as_of: AsOf = None) -> str | None:
+        today = info.context.moment(as_of).date()
         born = analytics.parse_date(self.birth_date)
         if _mode(info, self.customer_id, K.BIRTH_DATE) == MaskMode.REVEAL:
             return analytics.age_band(born, today)
         return analytics.age_band_from_year(born.year if born else None, today)
 
     @derived(K.BIRTH_DATE, (MaskMode.REVEAL,), description="null unless BIRTH_DATE is revealed")
-    def days_to_next_birthday(self, info: Ctx) -> int | None:
-        return analytics.days_to_next_birthday(
-            analytics.parse_date(self.birth_date), info.context.now.date()
-        )
+    def days_to_next_birthday(self, info: Ctx, as_of: AsOf = None) -> int | None:
+        today = info.context.moment(as_of).date()
+        return analytics.days_to_next_birthday(analytics.parse_date(self.birth_date), today)
 
     @strawberry.field
-    async def lifecycle_stage(self, info: Ctx) -> LifecycleStage:
+    async def lifecycle_stage(self, info: Ctx, as_of: AsOf = None) -> LifecycleStage:
         accounts = await info.context.loaders.accounts.load(self.customer_id)
+        moment = info.context.moment(as_of)
         return analytics.lifecycle_stage(
             analytics.parse_time(self.created_at),
-            await self._activity(info),
+            await self._activity(info, moment),
             [a.get("status") for a in accounts],
-            info.context.now,
+            moment,
         )
 
     @strawberry.field
-    async def churn_risk(self, info: Ctx) -> ChurnRisk:
+    async def churn_risk(self, info: Ctx, as_of: AsOf = None) -> ChurnRisk:
+        moment = info.context.moment(as_of)
         risk = analytics.churn_risk(
-            await self._assets(info), await self._activity(info), info.context.now
+            await self._assets(info), await self._activity(info, moment), moment
         )
         return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
 

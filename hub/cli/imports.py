@@ -1,4 +1,5 @@
-"""`c360 import <kind> FILE`: load a CRM export (CSV or JSON Lines) into the graph."""
+"""`c360 import <kind> FILE`: load a CRM export (delimited text, JSON Lines, .xlsx, Parquet, or a
+DuckDB query) into the graph."""
 
 from __future__ import annotations
 
@@ -6,17 +7,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.common import compact, console, fail, graph, load_settings, run
-from ingest.crm import KINDS, ImportRefused, ImportSummary, import_file
+from ingest.crm import KINDS, ImportRefused, ImportSummary, check_mapping, import_file
 from ingest.mapping import ColumnMapping, MappingError
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Import CRM exports (CSV with a header row, or JSON Lines). Bad rows go to "
-    "<file>.dead.jsonl beside the input; re-running a file adds no duplicates.",
+    help="Import CRM exports: delimited text of any extension (encoding and delimiter "
+    "detected), JSON Lines, .xlsx or .parquet, or the rows of a DuckDB query (--sql). Bad rows "
+    "go to <file>.dead.jsonl beside the input; re-running a file adds no duplicates.",
 )
 
 HELP = {
@@ -31,28 +35,67 @@ HELP = {
 }
 
 FileArg = Annotated[
-    Path,
-    typer.Argument(help="A .csv (UTF-8, header row) or .jsonl/.ndjson file.", show_default=False),
+    Path | None,
+    typer.Argument(
+        help="Delimited text (.csv/.txt/.asc/...), .jsonl/.ndjson, .xlsx or .parquet; "
+        "optional with --sql or a mapping with [sql].",
+        show_default=False,
+    ),
 ]
 MappingOpt = Annotated[
     Path | None,
-    typer.Option("--mapping", "-m", help="TOML column mapping for a foreign export."),
+    typer.Option("--mapping", "-m", help="TOML mapping: [source], [sql], [columns], ..."),
+]
+SqlOpt = Annotated[
+    str | None,
+    typer.Option("--sql", help="A DuckDB query whose columns are c360 fields ({file}: FILE)."),
+]
+EncodingOpt = Annotated[
+    str | None, typer.Option("--encoding", help="Text encoding (default: detected).")
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option("--delimiter", help="Field delimiter: , ; | or tab (default: sniffed)."),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Records per graph write.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and look up, print the summary, write nothing.")
+]
+CreateOpt = Annotated[
+    bool,
+    typer.Option("--create-missing", help="Create bare parents (accounts, customers) not found."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 
 
-def print_summary(kind: str, path: Path, summary: ImportSummary) -> None:
-    table = Table(title=f"import {kind}: {path.name}", show_header=False)
+def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
+    title = f"import {kind}: {escape(name)}"
+    if summary.dry_run:
+        title += " (dry run: nothing written)"
+    table = Table(title=title, show_header=False)
+    table.add_row("source", escape(summary.source))
     table.add_row("read", str(summary.read))
-    table.add_row("imported", f"[green]{summary.imported}[/]")
+    table.add_row("inserted", f"[green]{summary.inserted}[/]")
+    table.add_row("updated", str(summary.updated))
+    table.add_row("unchanged", str(summary.unchanged))
+    if summary.upserted:
+        table.add_row("upserted", str(summary.upserted))
     table.add_row("rejected", f"[red]{summary.rejected}[/]" if summary.rejected else "0")
+    table.add_row("duplicates", str(summary.duplicates))
+    table.add_row("missing parents", str(summary.missing_parents))
+    table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
     table.add_row(
         "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
     )
     console.print(table)
+    if summary.duplicates:
+        console.print(
+            f"{summary.duplicates} row(s) repeated a key found again later in the input: the "
+            "last row of each key was imported."
+        )
     if summary.dead_letter_path:
         console.print(
             f"[bold yellow]{summary.rejected} record(s) rejected[/]: see "
@@ -62,13 +105,25 @@ def print_summary(kind: str, path: Path, summary: ImportSummary) -> None:
 
 
 async def _import(
-    kind: str, path: Path, mapping: ColumnMapping, batch_size: int, progress: bool
+    kind: str,
+    path: Path | None,
+    mapping: ColumnMapping,
+    batch_size: int,
+    progress: bool,
+    **options: object,
 ) -> ImportSummary:
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
     async with graph(settings) as store:
         summary = await import_file(
-            store, kind, path, mapping, batch_size, progress, checkpoint_path=checkpoints
+            store,
+            kind,
+            path,
+            mapping,
+            batch_size,
+            progress,
+            checkpoint_path=checkpoints,
+            **options,  # type: ignore[arg-type]
         )
         await compact(store)
         return summary
@@ -76,17 +131,41 @@ async def _import(
 
 def _command(kind: str) -> Callable[..., None]:
     def command(
-        file: FileArg,
+        file: FileArg = None,
         mapping: MappingOpt = None,
+        sql: SqlOpt = None,
+        encoding: EncodingOpt = None,
+        delimiter: DelimiterOpt = None,
         batch_size: BatchOpt = 1000,
         progress: ProgressOpt = True,
+        dry_run: DryRunOpt = False,
+        create_missing: CreateOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
-            summary = run(_import(kind, file, columns, batch_size, progress))
+            check_mapping(kind, columns)
+            if delimiter in ("tab", "\\t"):
+                delimiter = "\t"
+            if delimiter is not None and len(delimiter) != 1:
+                fail("--delimiter must be one character (or tab)")
+            summary = run(
+                _import(
+                    kind, file, columns, batch_size, progress and not json,
+                    read_options=columns.read_options(encoding, delimiter),
+                    sql=sql, dry_run=dry_run, create_missing=create_missing,
+                )
+            )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
-            fail(str(exc))
-        print_summary(kind, file, summary)
+            fail(escape(str(exc)))  # "[columns]" is text, not rich markup
+        except (OSError, ValueError) as exc:
+            # Whatever the input does, a person reads one sentence, never a traceback.
+            fail(escape(f"the import stopped: {type(exc).__name__}: {exc}"), code=1)
+        if json:
+            typer.echo(orjson.dumps(summary.to_dict()).decode())
+        else:
+            name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
+            print_summary(kind, name, summary)
 
     command.__doc__ = HELP.get(kind, f"Import {kind}.")
     return command

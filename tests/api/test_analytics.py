@@ -30,11 +30,13 @@ def test_total_assets_leaves_out_liabilities() -> None:
         {"type": "SAVINGS", "balance": 100.0},
         {"type": "WEALTH", "balance": 50.5},
         {"type": "LOAN", "balance": 9999.0},
-        {"type": "CREDIT_CARD", "balance": 500.0},
-        {"type": "CHECKING", "balance": None},
+        {"type": "CREDIT_CARD", "balance": None},
     ]
     assert total_assets(accounts) == 150.5
     assert total_assets([]) == 0.0
+    # An asset account whose balance is unknown makes the total unknown, not smaller.
+    assert total_assets([*accounts, {"type": "CHECKING", "balance": None}]) is None
+    assert segment(None, 1_000_000, 100_000) is None
 
 
 def test_segment_thresholds_and_bounds() -> None:

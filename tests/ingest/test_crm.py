@@ -164,7 +164,7 @@ async def test_unsupported_and_keyless_files_are_refused_before_writing(
     cp = tmp_path / "cp.json"
     xlsx = tmp_path / "customers.xlsx"
     xlsx.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ImportRefused, match=r"customers\.xlsx is not a CSV"):
+    with pytest.raises(ImportRefused, match=r"customers\.xlsx is not a readable spreadsheet"):
         await import_file(store, "customers", xlsx, progress=False, checkpoint_path=cp)
 
     keyless = tmp_path / "people.csv"

@@ -22,7 +22,7 @@ def test_csv_row_with_extra_values_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("id,name\n1,a,oops\n", encoding="utf-8")
     (record,) = read_records(path)
-    assert record.error and "more value" in record.error
+    assert record.error == "3 values but the header has 2 columns"
 
 
 def test_jsonl_malformed_lines_do_not_stop_reading(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_jsonl_malformed_lines_do_not_stop_reading(tmp_path: Path) -> None:
 def test_unsupported_extension(tmp_path: Path) -> None:
     path = tmp_path / "c.xlsx"
     path.write_bytes(b"PK")
-    with pytest.raises(UnsupportedFile, match=r"c\.xlsx is not a CSV"):
+    with pytest.raises(UnsupportedFile, match=r"c\.xlsx is not a readable spreadsheet"):
         read_records(path)
     with pytest.raises(UnsupportedFile):
         count_records(path)
