@@ -55,8 +55,6 @@ from sentiment.scorer import ScorerConfig
 log = logging.getLogger("c360.hub")
 
 RETRY_AFTER_S = 1.0
-# The lifespan waits this long for the graph before the hub listens anyway (then "loading").
-START_GRACE_S = 2.0
 # A request waits this long for a graph that is being opened before GRAPH_UNAVAILABLE.
 REQUEST_WAIT_S = 0.5
 LOADING = "loading"
@@ -308,7 +306,7 @@ def create_app(
         # A graph replaying its files must not keep the hub from listening: wait briefly,
         # then serve /healthz and "loading" while the open goes on in the background.
         holder.start()
-        await holder.wait(START_GRACE_S)
+        await holder.wait(settings.graph_start_grace_s)
         if store is not None and settings.demo:
             await seed_demo_if_empty(store)
         try:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     graph_database: str = "neo4j"
     graph_name: str = "c360"
     graph_pool_size: int = 16
+    # The lifespan waits this long for the graph before the hub listens anyway ("loading").
+    graph_start_grace_s: float = 2.0
 
     # Privacy
     opa_url: str = ""
