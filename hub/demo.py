@@ -283,19 +283,39 @@ def _propensities(
     p = {
         "CHK-PAYROLL": 0.75 if employed else 0.08,
         "CHK-BIZ": 0.7 if business else 0.03,
-        "SAV-TERM": 0.12 + 0.25 * (age >= 50) + 0.15 * (risk == "保守"),
-        "SAV-CD": (0.08 + 0.15 * (income >= 3) + 0.2 * (age >= 50)) if income >= 2 else 0.01,
-        "CC-GOLD": (0.5 if 22 <= age <= 55 else 0.12) * (1.0 if income >= 1 else 0.6),
-        "CC-PLAT": {3: 0.45, 4: 0.6, 2: 0.12}.get(income, 0.01),
+        "SAV-TERM": 0.05 + 0.4 * (age >= 50) + 0.1 * (risk == "保守"),
+        "SAV-CD": (0.05 + 0.35 * (age >= 50) + 0.1 * (income >= 3)) if income >= 2 else 0.01,
+        "CC-GOLD": (0.5 if 22 <= age <= 50 else 0.08) * (1.0 if income >= 1 else 0.6),
+        "CC-PLAT": {3: 0.5, 4: 0.6, 2: 0.1}.get(income, 0.01),
         "LN-MORT": 0.12 + 0.08 * income if 28 <= age <= 55 else 0.03,
-        "LN-CONS": (0.22 if income <= 1 else 0.07) if age < 40 else 0.04,
+        "LN-CONS": 0.3 if age < 35 and income <= 1 else 0.03,
         "LN-BIZ": 0.35 if business else 0.01,
-        "MMF-ZZB": 0.1 + 0.3 * (age < 40),
-        "WM-STABLE": 0.08 + 0.07 * income + 0.1 * (age >= 40) if risk != "激进" else 0.08,
-        "WM-GROWTH": 0.2 + 0.1 * income if risk == "激进" and income >= 2 else 0.02,
-        "FUND-IDX": 0.2 + 0.2 * (age < 45) if risk == "激进" else 0.02,
+        "MMF-ZZB": 0.45 if age < 35 else 0.25 if age < 45 else 0.05,
+        "WM-STABLE": {"稳健": 0.1 + 0.08 * income + 0.15 * (40 <= age < 60), "保守": 0.05}.get(
+            risk, 0.03
+        ),
+        "WM-GROWTH": 0.3 + 0.1 * income if risk == "激进" and income >= 2 else 0.02,
+        "FUND-IDX": (0.35 if age < 45 else 0.15) if risk == "激进" else 0.02,
     }
     return {code: min(0.95, v * engagement) for code, v in p.items()}
+
+
+# Tastes a customer has beyond their age and income (a saver, an investor, a card user): each
+# raises a group of products together, which is what co-holding among peers picks up.
+_TASTES = (
+    ("SAV-TERM", "SAV-CD", "WM-STABLE"),
+    ("FUND-IDX", "WM-GROWTH", "MMF-ZZB"),
+    ("CC-GOLD", "CC-PLAT", "LN-CONS", "MMF-ZZB"),
+)
+
+
+def _with_tastes(rng: random.Random, chances: dict[str, float]) -> dict[str, float]:
+    out = dict(chances)
+    for group in _TASTES:
+        taste = rng.lognormvariate(-0.3, 0.8)
+        for code in group:
+            out[code] = min(0.95, out[code] * taste)
+    return out
 
 
 def _opened(rng: random.Random, created: datetime, code: str) -> datetime:
@@ -344,7 +364,9 @@ def _accounts(rng: random.Random, customer: Row, salary: int, counter: list[int]
     age = AS_OF.year - int(props["birthDate"][:4])
     income = next(i for i, b in enumerate(INCOME_BANDS) if b[0] == props["incomeBand"])
     engagement = rng.lognormvariate(0, 0.35)
-    chances = _propensities(age, income, props["riskProfile"], props["occupation"], engagement)
+    chances = _with_tastes(
+        rng, _propensities(age, income, props["riskProfile"], props["occupation"], engagement)
+    )
     held = ["SAV-BASIC"]
     for code, chance in chances.items():
         product = CATALOGUE.products[code]
@@ -352,8 +374,6 @@ def _accounts(rng: random.Random, customer: Row, salary: int, counter: list[int]
             held.append(code)
     if "CC-PLAT" in held and "CC-GOLD" not in held and rng.random() < 0.4:
         held.append("CC-GOLD")  # upgraded card holders often keep the first card
-    if "CC-GOLD" in held and "MMF-ZZB" not in held and rng.random() < 0.35:
-        held.append("MMF-ZZB")  # the app's cash sweep, sold with the card
     rows = []
     for code in held:
         counter[0] += 1
