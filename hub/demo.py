@@ -436,7 +436,7 @@ def _sigmoid(x: float) -> float:
 
 
 def _churners(rng: random.Random, book: DemoBook, counter: list[int]) -> None:
-    """Customers who left within the last ~14 months, decided from a latent propensity (few
+    """Customers who left within the last ten months, decided from a latent propensity (few
     products, young, no household, short tenure, low income raise it). Most churners show
     precursors first (falling balances and fewer transactions, an unresolved complaint, a poor
     survey), some show none; some customers who stay show the same signs. So a model has
@@ -459,10 +459,10 @@ def _churners(rng: random.Random, book: DemoBook, counter: list[int]) -> None:
             - 0.3 * ((AS_OF - created).days > 8 * 365)
             + 0.3 * (props["incomeBand"] == INCOME_BANDS[0][0])
         )
-        churns = rng.random() < _sigmoid(-3.4 + 1.4 * latent)
+        churns = rng.random() < _sigmoid(-3.0 + 1.4 * latent)
         last_open = max(datetime.fromisoformat(a["props"]["openedAt"].replace("Z", "+00:00"))
                         for a in accounts)  # fmt: skip
-        when = AS_OF - timedelta(days=rng.randint(10, 420))
+        when = AS_OF - timedelta(days=rng.randint(10, 300))
         if churns and when < last_open + timedelta(days=60):
             churns = False
         if not churns and (latent < 1.2 or rng.random() > 0.3):
@@ -473,13 +473,13 @@ def _churners(rng: random.Random, book: DemoBook, counter: list[int]) -> None:
         for a in accounts:
             plan = plans[a["id"]]
             if decline:
-                plan.decline_from = signs_until - timedelta(days=rng.randint(45, 150))
+                plan.decline_from = signs_until - timedelta(days=rng.randint(90, 240))
             if churns:
                 plan.closed = when
                 a["props"].update(status="CLOSED", closedAt=_iso(when), balance=0.0)
         if rng.random() < (0.55 if churns else 0.6):
             counter[0] += 1
-            complaint_at = signs_until - timedelta(days=rng.randint(10, 120))
+            complaint_at = signs_until - timedelta(days=rng.randint(30, 200))
             book.interactions.append({
                 "id": f"I{counter[0]:07d}", "customerId": cid,
                 "props": {"channel": rng.choice(("PHONE", "BRANCH", "APP")), "kind": "COMPLAINT",
@@ -489,7 +489,7 @@ def _churners(rng: random.Random, book: DemoBook, counter: list[int]) -> None:
             })  # fmt: skip
         if rng.random() < 0.4:
             counter[0] += 1
-            survey_at = signs_until - timedelta(days=rng.randint(5, 90))
+            survey_at = signs_until - timedelta(days=rng.randint(30, 150))
             book.interactions.append({
                 "id": f"I{counter[0]:07d}", "customerId": cid,
                 "props": {"channel": "APP", "kind": "SURVEY", "time": _iso(max(created, survey_at)),
@@ -677,7 +677,7 @@ def transactions(book: DemoBook) -> Iterator[Row]:
         end = plan.closed or AS_OF
         start = max(plan.opened, min(end, AS_OF) - timedelta(days=30 * months))
         if plan.decline_from is not None:
-            start = max(plan.opened, min(start, plan.decline_from - timedelta(days=180)))
+            start = max(plan.opened, min(start, plan.decline_from - timedelta(days=240)))
         kinds = _TX_KINDS[plan.type]
         for _ in range(plan.tx_count):
             n += 1

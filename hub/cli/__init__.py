@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, imports, ingest, migrate, policy, seed, sentiment, serve, token
+from hub.cli import (
+    audit,
+    churn,
+    imports,
+    ingest,
+    migrate,
+    policy,
+    recommend,
+    seed,
+    sentiment,
+    serve,
+    token,
+)
 
 app = typer.Typer(
     name="c360",
@@ -21,6 +33,8 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
+app.add_typer(recommend.app, name="recommend")
+app.add_typer(churn.app, name="churn")
 
 
 def main() -> None:
