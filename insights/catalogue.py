@@ -63,8 +63,11 @@ class CatalogueProduct:
 class Suitability:
     max_risk: Mapping[str, int]
     unknown_max: int = 1
+    applies_to: frozenset[str] = frozenset()  # categories; empty: every product
 
     def allows(self, risk_profile: str | None, product: CatalogueProduct) -> bool:
+        if self.applies_to and product.category not in self.applies_to:
+            return True
         limit = self.max_risk.get(risk_profile or "", self.unknown_max)
         return product.risk_level <= limit
 
@@ -108,6 +111,7 @@ def default_catalogue() -> Catalogue:
         suitability=Suitability(
             max_risk=dict(rules["maxRiskLevel"]),
             unknown_max=int(rules.get("unknownProfileMaxRiskLevel", 1)),
+            applies_to=frozenset(rules.get("appliesTo") or ()),
         ),
     )
 

@@ -52,6 +52,7 @@ def book_customer(history: Mapping[str, Any], now: datetime, age_band: str | Non
         risk_profile=customer.get("riskProfile"),
         household_id=history.get("householdId"),
         accounts=_accounts_with_flow(history, now),
+        occupation=customer.get("occupation"),
     )
 
 
@@ -72,6 +73,7 @@ def holder(history: Mapping[str, Any], now: datetime, age_band: str | None) -> H
         household_size=len(members),
         assets=total,
         assets_before=before,
+        occupation=customer.get("occupation"),
     )
 
 

@@ -33,6 +33,7 @@ class BookCustomer:
     risk_profile: str | None
     household_id: str | None
     accounts: Sequence[Mapping[str, Any]]
+    occupation: str | None = None
 
 
 def assets(accounts: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
@@ -74,6 +75,7 @@ def holders(book: Sequence[BookCustomer], hidden: Mapping[str, str] | None = Non
                 household_size=len(others),
                 assets=now,
                 assets_before=before,
+                occupation=c.occupation,
             )
         )
     return out

@@ -1,7 +1,8 @@
 """Cross-sell and up-sell recommendations from co-holding: pure functions, data in, data out.
 
 The model is counts (``fit``): how many customers hold each product and each pair of products,
-overall and per peer cell (income band x age band, and within it the risk profile). A
+overall, per peer cell (income band x age band, and within it the risk profile) and per
+occupation. A
 candidate's score is a naive-Bayes style log-odds: the product's share among the customer's
 peers (smoothed from the finest cell towards the whole book), plus for every product the
 customer holds the lift "holders of h also hold p", plus what the other members of the
@@ -68,6 +69,7 @@ class Holder:
     household_size: int = 0
     assets: float | None = None
     assets_before: float | None = None
+    occupation: str | None = None
 
     @property
     def cell(self) -> str:
@@ -98,6 +100,8 @@ class CoHolding:
     cell_pairs: Counter[str] = field(default_factory=Counter)  # "cell|h>p"
     risk_cells: Counter[str] = field(default_factory=Counter)  # risk cell -> customers
     risk_single: Counter[str] = field(default_factory=Counter)  # "risk cell|p"
+    occupations: Counter[str] = field(default_factory=Counter)  # occupation -> customers
+    occupation_single: Counter[str] = field(default_factory=Counter)  # "occupation|p"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +113,8 @@ class CoHolding:
             "cellPairs": dict(self.cell_pairs),
             "riskCells": dict(self.risk_cells),
             "riskSingle": dict(self.risk_single),
+            "occupations": dict(self.occupations),
+            "occupationSingle": dict(self.occupation_single),
         }
 
     @classmethod
@@ -122,6 +128,8 @@ class CoHolding:
             cell_pairs=Counter(data["cellPairs"]),
             risk_cells=Counter(data["riskCells"]),
             risk_single=Counter(data["riskSingle"]),
+            occupations=Counter(data.get("occupations") or {}),
+            occupation_single=Counter(data.get("occupationSingle") or {}),
         )
 
     def popularity(self, code: str) -> float:
@@ -144,6 +152,13 @@ class CoHolding:
             self.risk_cells[holder.risk_cell] + CELL_PRIOR
         )
 
+    def occupation_share(self, occupation: str | None, code: str) -> float:
+        """Share of the customers with this occupation holding ``code``, smoothed."""
+        key = occupation or "?"
+        return (self.occupation_single[f"{key}|{code}"] + CELL_PRIOR * self.popularity(code)) / (
+            self.occupations[key] + CELL_PRIOR
+        )
+
     def cell_confidence(self, cell: str, held: str, code: str) -> tuple[float, int]:
         """(smoothed share of the cell's holders of ``held`` who hold ``code``, those holders)."""
         n = self.cell_single[f"{cell}|{held}"]
@@ -157,10 +172,12 @@ def fit(holders: Iterable[Holder]) -> CoHolding:
         model.customers += 1
         model.cells[h.cell] += 1
         model.risk_cells[h.risk_cell] += 1
+        model.occupations[h.occupation or "?"] += 1
         for code in h.held:
             model.single[code] += 1
             model.cell_single[f"{h.cell}|{code}"] += 1
             model.risk_single[f"{h.risk_cell}|{code}"] += 1
+            model.occupation_single[f"{h.occupation or '?'}|{code}"] += 1
         for a, b in permutations(sorted(h.held), 2):
             model.pairs[f"{a}>{b}"] += 1
             model.cell_pairs[f"{h.cell}|{a}>{b}"] += 1
@@ -226,9 +243,11 @@ def _peer_reason(
     if n < 5:
         return total, None
     held_name = catalogue.products[best_held].name if best_held in catalogue.products else best_held
+    peers = f"your income band ({holder.income_band or 'unknown'})"
+    if holder.age_band:
+        peers += f" and age band ({holder.age_band})"
     return total, Reason(
-        f"{share:.0%} of customers in your income band ({holder.income_band or '?'}) and age "
-        f"band ({holder.age_band or '?'}) who hold {held_name} also hold "
+        f"{share:.0%} of customers in {peers} who hold {held_name} also hold "
         f"{catalogue.products[code].name}",
         ReasonSource.PEERS,
     )
@@ -243,6 +262,10 @@ def recommend(
         product = catalogue.products[code]
         lifts, peer = _peer_reason(holder, model, catalogue, code)
         log_odds = _logit(model.peer_share(holder, code)) + lifts
+        # Occupation as one more naive-Bayes term (payroll, business and retired books differ).
+        log_odds += _logit(model.occupation_share(holder.occupation, code)) - _logit(
+            model.popularity(code)
+        )
         reasons = [peer] if peer else []
         members = holder.household.get(code, 0)
         if members and holder.household_size:

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from strawberry.dataloader import DataLoader
+
 from graph.repositories import insights as repo
 from graph.store import GraphStore, Row
 from insights import history as hist
@@ -173,6 +175,7 @@ __all__ = [
     "CHURN_FILE",
     "RECOMMEND_FILE",
     "ModelCache",
+    "NbaLoaders",
     "age_band",
     "catalogue",
     "count_customers",
@@ -183,3 +186,28 @@ __all__ = [
     "rule_score",
     "write_model",
 ]
+
+
+# --- the request path -------------------------------------------------------------------
+
+HISTORY_DAYS = 200  # transactions a 360 request reads per customer (flows, churn features)
+
+
+class NbaLoaders:
+    """The request's history loader: one round trip set per batch of customers."""
+
+    def __init__(self, store: GraphStore, now: datetime) -> None:
+        since = hist.iso(now - timedelta(days=HISTORY_DAYS))
+
+        async def load(ids: list[str]) -> list[Row | None]:
+            found = await repo.histories(store, list(dict.fromkeys(ids)), since)
+            return [found.get(i) for i in ids]
+
+        self.history: DataLoader[str, Row | None] = DataLoader(load_fn=load)
+        self._catalogue: Catalogue | None = None
+        self._store = store
+
+    async def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = await catalogue(self._store)
+        return self._catalogue

@@ -8,7 +8,7 @@ decision governs the value, so the privacy field extension can look the decision
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +17,7 @@ from graph.store import Row
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
+from resolvers.churn_model import model_churn_risk
 from resolvers.context import RequestContext
 from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
@@ -30,6 +31,9 @@ from schema.social import (
     customer_mentions,
     customer_sentiment_summary,
 )
+
+if TYPE_CHECKING:
+    from schema.nba import Recommendation
 
 Ctx = Info[RequestContext, None]
 
@@ -72,6 +76,9 @@ class ChurnRisk:
     score: float = strawberry.field(description="0 (no sign) .. 1 (very likely to leave)")
     reasons: list[str] | None = derived(
         K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
+    )
+    model: str = strawberry.field(
+        default="rules", description="rules, or the trained model (c360 churn train) used"
     )
 
 
@@ -399,10 +406,26 @@ class Customer:
 
     @strawberry.field
     async def churn_risk(self, info: Ctx) -> ChurnRisk:
+        trained = await model_churn_risk(info.context, self.customer_id)
+        if trained is not None:
+            return ChurnRisk(
+                customer_id=self.customer_id,
+                score=trained.score,
+                reasons=trained.reasons,
+                model=trained.model,
+            )
         risk = analytics.churn_risk(
             await self._assets(info), await self._activity(info), info.context.now
         )
         return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
+
+    @strawberry.field(description="next best products to offer (cross-sell, up-sell), best first")
+    async def recommendations(
+        self, info: Ctx, first: int = 3
+    ) -> list[Annotated[Recommendation, strawberry.lazy("schema.nba")]]:
+        from schema.nba import customer_recommendations  # schema.nba imports this module
+
+        return await customer_recommendations(info, self.customer_id, first)
 
     @strawberry.field(description="posts by the customer's confirmed social handles, newest first")
     async def mentions(

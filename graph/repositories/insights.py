@@ -44,7 +44,7 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         UNWIND $ids AS id
         MATCH (c:Customer {id: id})
         RETURN id,
-               c {.id, .birthDate, .incomeBand, .riskProfile, .createdAt,
+               c {.id, .birthDate, .incomeBand, .riskProfile, .createdAt, .occupation,
                   .consentMarketing} AS customer,
                [(c)-[:OWNS]->(a:Account) |
                   a {.id, .type, .product, .balance, .status, .openedAt, .closedAt}] AS accounts,
