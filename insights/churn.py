@@ -22,8 +22,12 @@ from sklearn.preprocessing import StandardScaler
 from insights.history import iso, signed
 
 HORIZON_DAYS = 90
-# How far back a history must reach for features as of two horizons ago (train window).
-HISTORY_DAYS = 2 * HORIZON_DAYS + 200
+# Training stacks SNAPSHOTS moments STEP_DAYS apart (more churners to learn from, each seen
+# at several lead times); the latest one's horizon ends where the test window starts.
+SNAPSHOTS = 6
+STEP_DAYS = 30
+# How far back a history must reach for features as of the earliest training snapshot.
+HISTORY_DAYS = 2 * HORIZON_DAYS + (SNAPSHOTS - 1) * STEP_DAYS + 200
 FEATURES = (
     "tenure_years",
     "age",
@@ -147,6 +151,20 @@ def samples(
     ]
 
 
+def training_samples(
+    histories: Sequence[Mapping[str, Any]],
+    until: datetime,
+    rule: Callable[[Mapping[str, Any], datetime], float],
+    horizon_days: int = HORIZON_DAYS,
+) -> list[Sample]:
+    """Samples at SNAPSHOTS moments whose horizons all end by ``until`` (nothing later)."""
+    latest = until - timedelta(days=horizon_days)
+    out: list[Sample] = []
+    for k in range(SNAPSHOTS):
+        out.extend(samples(histories, latest - timedelta(days=k * STEP_DAYS), rule))
+    return out
+
+
 def _matrix(rows: Sequence[Sample]) -> np.ndarray:
     return np.array([[s.features[f] for f in FEATURES] for s in rows], dtype=float)
 
@@ -260,11 +278,11 @@ def split(
     rule: Callable[[Mapping[str, Any], datetime], float],
     horizon_days: int = HORIZON_DAYS,
 ) -> SplitResult:
-    """Learn on features as of now - 2 horizons (churn in the horizon after), test on features
-    as of now - 1 horizon (churn up to now); the rule score is tested on the same customers."""
+    """Learn on snapshots whose horizons end by now - 1 horizon, test on features as of
+    now - 1 horizon (churn up to now); the rule score is tested on the same customers."""
     train_at = now - timedelta(days=2 * horizon_days)
     test_at = now - timedelta(days=horizon_days)
-    train = samples(histories, train_at, rule)
+    train = training_samples(histories, test_at, rule, horizon_days)
     test = samples(histories, test_at, rule)
     fitted = fit(train, now, train_at)
     labels = [s.label for s in test]
@@ -335,4 +353,5 @@ __all__ = [
     "rank_quality",
     "samples",
     "split",
+    "training_samples",
 ]

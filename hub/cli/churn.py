@@ -17,10 +17,14 @@ app = typer.Typer(
 )
 
 
+def _history_days(horizon: int) -> int:
+    return churn.HISTORY_DAYS - 2 * churn.HORIZON_DAYS + 2 * horizon
+
+
 async def _split(horizon: int) -> churn.SplitResult:
     now = datetime.now(UTC)
     async with graph(load_settings()) as store:
-        histories = await book(store, now - timedelta(days=2 * horizon + 200))
+        histories = await book(store, now - timedelta(days=_history_days(horizon)))
     try:
         return churn.split(histories, now, rule_score, horizon)
     except ValueError as exc:
@@ -29,8 +33,9 @@ async def _split(horizon: int) -> churn.SplitResult:
 
 def _table(result: churn.SplitResult) -> Table:
     table = Table(
-        title=f"train as of {result.train_at:%Y-%m-%d} ({result.train_size:,} customers, "
-        f"{result.train_churners} churned), test as of {result.test_at:%Y-%m-%d} "
+        title=f"train: {churn.SNAPSHOTS} snapshots up to {result.train_at:%Y-%m-%d} "
+        f"({result.train_size:,} samples, {result.train_churners} churned), "
+        f"test as of {result.test_at:%Y-%m-%d} "
         f"({result.test_size:,} customers, {result.test_churners} churned)"
     )
     table.add_column("score")
@@ -62,11 +67,14 @@ async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str
     now = datetime.now(UTC)
     settings = load_settings()
     async with graph(settings) as store:
-        histories = await book(store, now - timedelta(days=2 * horizon + 200))
+        histories = await book(store, now - timedelta(days=_history_days(horizon)))
     try:
         result = churn.split(histories, now, rule_score, horizon)
-        at = now - timedelta(days=horizon)
-        latest = churn.fit(churn.samples(histories, at, rule_score), now, at)
+        latest = churn.fit(
+            churn.training_samples(histories, now, rule_score, horizon),
+            now,
+            now - timedelta(days=horizon),
+        )
     except ValueError as exc:
         fail(f"{exc}. Import more history (or seed the demo book) and try again.")
     metrics = {
