@@ -14,8 +14,15 @@ AT = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def history(closed: datetime | None = None, **extra: Any) -> dict[str, Any]:
-    account = {"id": "A1", "type": "SAVINGS", "product": "SAV-BASIC", "balance": 50_000,
-               "status": "ACTIVE", "openedAt": "2020-01-01T00:00:00Z", "closedAt": None}  # fmt: skip
+    account: dict[str, Any] = {
+        "id": "A1",
+        "type": "SAVINGS",
+        "product": "SAV-BASIC",
+        "balance": 50_000,
+        "status": "ACTIVE",
+        "openedAt": "2020-01-01T00:00:00Z",
+        "closedAt": None,
+    }
     if closed:
         account |= {"balance": 0.0, "status": "CLOSED", "closedAt": iso(closed)}
     accounts = [account]
