@@ -15,11 +15,12 @@ from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.social import SocialMutation, SocialQuery
 
-QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery)
-MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation)
+QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery, NbaQuery)
+MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation, NbaMutation)
 
 
 def build_schema(
