@@ -145,7 +145,7 @@ async def campaign_result(context: Any, campaign: dict[str, Any]) -> CampaignRes
         context.store, campaign["id"], campaign["product"], campaign["from"], campaign["to"]
     )
     groups = {r["customerId"]: r["group"] for r in rows}
-    contacts = {r["customerId"]: min(r["contacts"]) for r in rows if r["contacts"]}
+    contacts = {r["customerId"]: r["firstContact"] for r in rows if r["firstContact"]}
     openings = {r["customerId"]: list(r["openings"] or []) for r in rows}
     return outcome(groups, contacts, openings, campaign["from"], campaign["to"])
 

@@ -86,21 +86,28 @@ async def campaign_outcomes(
 ) -> list[Row]:
     """Per member: ``firstContact`` (the earliest MARKETING interaction in the window for this
     campaign, or about its product) and ``openings`` (openedAt of accounts of the product)."""
-    return await store.read(
+    params = {"id": campaign_id, "product": product, "start": start, "end": end}
+    members = await store.read(
         """
         MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer)
         RETURN c.id AS customerId, t.group AS group,
-               [(c)-[:HAD]->(i:Interaction)
-                  WHERE i.kind = 'MARKETING' AND i.time >= $start AND i.time <= $end
-                    AND (i.campaignId = $id
-                         OR (i.campaignId IS NULL
-                             AND size([(i)-[:ABOUT]->(p:Product) WHERE p.code = $product
-                                       | 1]) > 0)) | i.time]
-                 AS contacts,
                [(c)-[:OWNS]->(a:Account) WHERE a.product = $product | a.openedAt] AS openings
         """,
-        {"id": campaign_id, "product": product, "start": start, "end": end},
+        params,
     )
+    contacts = await store.read(
+        """
+        MATCH (:Campaign {id: $id})-[:TARGETS]->(c:Customer)-[:HAD]->(i:Interaction)
+        WHERE i.kind = 'MARKETING' AND i.time >= $start AND i.time <= $end
+        OPTIONAL MATCH (i)-[:ABOUT]->(p:Product {code: $product})
+        WITH c, i, p
+        WHERE i.campaignId = $id OR (i.campaignId IS NULL AND p IS NOT NULL)
+        RETURN c.id AS customerId, min(i.time) AS firstContact
+        """,
+        params,
+    )
+    first = {r["customerId"]: r["firstContact"] for r in contacts}
+    return [{**m, "firstContact": first.get(m["customerId"])} for m in members]
 
 
 async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:

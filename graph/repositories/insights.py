@@ -69,7 +69,8 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         """
         UNWIND $ids AS id
         MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
-        RETURN id, i {.id, .kind, .time, .resolved, .satisfaction, .summary, .campaignId, .taskId} AS i
+        RETURN id, i {.id, .kind, .time, .resolved, .satisfaction, .summary, .campaignId,
+                      .taskId} AS i
         """,
         {"ids": ids},
     )
