@@ -26,7 +26,7 @@ from graph.store import GraphStore, Row
 from insights import history as hist
 from insights.catalogue import Catalogue, default_catalogue
 from insights.churn import ChurnModel
-from insights.recommend import CoHolding, fit
+from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
 
 MODEL_DIR = "insights"
@@ -111,9 +111,27 @@ def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
 
 
 async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = None) -> CoHolding:
-    since = now - timedelta(days=hist.FLOW_DAYS)
-    histories = await load_histories(store, since, cap)
-    return fit(hist.holder(h, now, age_band(h, now)) for h in histories)
+    """Fit on the book's holdings (no transactions: fitting needs none), PAGE*4 at a time."""
+    holders: list[Holder] = []
+    after = ""
+    while cap is None or len(holders) < cap:
+        limit = 4 * PAGE if cap is None else min(4 * PAGE, cap - len(holders))
+        rows = await repo.holdings_page(store, after, limit)
+        if not rows:
+            break
+        holders.extend(
+            Holder(
+                customer_id=r["id"],
+                income_band=r.get("incomeBand"),
+                age_band=age_band({"customer": r}, now),
+                risk_profile=r.get("riskProfile"),
+                held=frozenset(p for p in r.get("products") or [] if p),
+                occupation=r.get("occupation"),
+            )
+            for r in rows
+        )
+        after = rows[-1]["id"]
+    return fit(holders)
 
 
 @dataclass

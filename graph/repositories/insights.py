@@ -35,6 +35,22 @@ async def customer_ids_page(store: GraphStore, after: str, limit: int) -> list[s
     return [r["id"] for r in rows]
 
 
+async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
+    """Customers after ``after`` (by id) with the profile fields the recommender groups by
+    and ``products`` (every account's product): what fitting the recommender needs."""
+    return await store.read(
+        """
+        MATCH (c:Customer) WHERE c.id > $after
+        WITH c ORDER BY c.id LIMIT $limit
+        RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
+               c.riskProfile AS riskProfile, c.occupation AS occupation,
+               [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        ORDER BY id
+        """,
+        {"after": after, "limit": limit},
+    )
+
+
 async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
     """Per customer: ``customer`` (profile fields), ``accounts``, ``transactions`` since
     ``tx_since`` ({accountId, time, amount, kind}), ``interactions``, ``householdId``,
@@ -121,6 +137,7 @@ async def managed_customer_ids(store: GraphStore, advisor_id: str) -> list[str]:
 __all__ = [
     "customer_ids_page",
     "histories",
+    "holdings_page",
     "managed_customer_ids",
     "products",
     "upsert_catalogue",

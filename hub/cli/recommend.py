@@ -7,22 +7,28 @@ from datetime import UTC, datetime, timedelta
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.insights_common import book
 from insights import history as hist
 from insights.holdout import HoldoutResult, evaluate
-from insights.recommend import fit
-from resolvers.nba import RECOMMEND_FILE, age_band, catalogue, write_model
+from resolvers.nba import (
+    RECOMMEND_FILE,
+    age_band,
+    catalogue,
+    count_customers,
+    fit_recommender,
+    write_model,
+)
 
 app = typer.Typer(help="Cross-sell and up-sell recommendations.", no_args_is_help=True)
 
 
 async def _train() -> tuple[int, str]:
     settings = load_settings()
-    now = datetime.now(UTC)
     async with graph(settings) as store:
-        histories = await book(store, now - timedelta(days=hist.FLOW_DAYS))
-    model = fit(hist.holder(h, now, age_band(h, now)) for h in histories)
+        if not await count_customers(store):
+            fail("the graph holds no customer; run 'c360 seed' or 'c360 import' first")
+        model = await fit_recommender(store, datetime.now(UTC))
     path = write_model(settings.resolved_data_dir, RECOMMEND_FILE, model.to_json())
     return model.customers, str(path)
 
