@@ -42,9 +42,13 @@ FEATURES = (
     "low_satisfaction",
     "household",
     "related",
+    "tx_log",
+    "idle_days",
+    "large_outflow",
 )
 # Features whose explanation quotes an amount (hidden unless amounts are revealed).
-AMOUNT_FEATURES = frozenset(("balance_trend",))
+AMOUNT_FEATURES = frozenset(("balance_trend", "large_outflow"))
+LARGE_OUTFLOW = -0.2  # balance_trend below this: a fifth of the assets left in 90 days
 MODEL_NAME = "logistic-regression"
 
 
@@ -107,6 +111,8 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
     scores = [int(i["satisfaction"]) for i in ixs if i.get("satisfaction") and i["time"] >= d365]
     created = _time(customer.get("createdAt")) or at
     born = str(customer.get("birthDate") or "")[:4]
+    last_any = _time(max([last_tx or "", *(str(i.get("time") or "") for i in ixs)]))
+    trend = max(-1.0, min(1.0, flow / (assets_then + abs(min(flow, 0.0)) + 1.0)))
     return {
         "tenure_years": max(0.0, (at - created).days / 365.25),
         "age": float(at.year - int(born)) if born.isdigit() else 40.0,
@@ -114,7 +120,7 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
         "tx_last_90d": float(len(recent)),
         "tx_trend": (len(recent) - len(previous)) / (len(previous) + 1),
         "days_since_tx": float(min(365, (at - last).days)) if last else 365.0,
-        "balance_trend": max(-1.0, min(1.0, flow / (assets_then + abs(min(flow, 0.0)) + 1.0))),
+        "balance_trend": trend,
         "complaints_180d": float(sum(1 for i in complaints if i["time"] >= d180)),
         "unresolved_complaints": float(
             sum(1 for i in complaints if i["time"] >= d365 and i.get("resolved") is False)
@@ -123,6 +129,11 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
         "low_satisfaction": float(sum(1 for s in scores if s <= 2)),
         "household": 1.0 if history.get("householdId") else 0.0,
         "related": float(history.get("related") or 0),
+        # The rule score's signals in forms a linear model can use: counts on a log scale,
+        # silence across transactions and interactions, and a large outflow as a flag.
+        "tx_log": float(np.log1p(len(recent))),
+        "idle_days": float(min(365, (at - last_any).days)) if last_any else 365.0,
+        "large_outflow": 1.0 if trend < LARGE_OUTFLOW else 0.0,
     }
 
 
@@ -318,6 +329,9 @@ _EXPLAIN: dict[str, Callable[[float], str]] = {
     "low_satisfaction": lambda v: f"{v:.0f} poor satisfaction score(s)",
     "household": lambda v: "no household ties" if v < 0.5 else "household member",
     "related": lambda v: f"{v:.0f} related customer(s)",
+    "tx_log": lambda v: f"only {np.expm1(v):.0f} transactions in the last 90 days",
+    "idle_days": lambda v: f"no activity for {_days(v)}",
+    "large_outflow": lambda v: "more than a fifth of assets moved out in the last 90 days",
 }
 
 
@@ -330,8 +344,14 @@ class Explained:
 def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explained:
     """The score and the ``top`` features that raise it most, as sentences."""
     parts = sorted(model.contributions(x).items(), key=lambda kv: -kv[1])
-    reasons = tuple((f, _EXPLAIN[f](x[f])) for f, c in parts[:top] if c > 0.05)
-    return Explained(round(model.score(x), 3), reasons)
+    reasons: list[tuple[str, str]] = []
+    for f, c in parts:
+        text = _EXPLAIN[f](x[f])
+        if len(reasons) == top or c <= 0.05:
+            break
+        if text not in {t for _, t in reasons}:  # two forms of one signal read the same
+            reasons.append((f, text))
+    return Explained(round(model.score(x), 3), tuple(reasons))
 
 
 __all__ = [

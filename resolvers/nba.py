@@ -32,7 +32,8 @@ from resolvers import analytics
 MODEL_DIR = "insights"
 RECOMMEND_FILE = "recommend-model.json"
 CHURN_FILE = "churn-model.json"
-PAGE = 500
+PAGE = 100  # histories carry transactions: small pages keep each query short
+HOLDINGS_PAGE = 2000
 BUILD_CAP = 50_000
 MODEL_TTL_S = 3600.0
 
@@ -111,11 +112,11 @@ def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
 
 
 async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = None) -> CoHolding:
-    """Fit on the book's holdings (no transactions: fitting needs none), PAGE*4 at a time."""
+    """Fit on the book's holdings (no transactions: fitting needs none), HOLDINGS_PAGE at a time."""
     holders: list[Holder] = []
     after = ""
     while cap is None or len(holders) < cap:
-        limit = 4 * PAGE if cap is None else min(4 * PAGE, cap - len(holders))
+        limit = HOLDINGS_PAGE if cap is None else min(HOLDINGS_PAGE, cap - len(holders))
         rows = await repo.holdings_page(store, after, limit)
         if not rows:
             break
