@@ -10,7 +10,7 @@ so the model is always tested on a later window than it learnt from.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,6 +191,10 @@ class ChurnModel:
     trained_at: str
     as_of: str
     metrics: Mapping[str, Any]
+    # The score above which a customer is in the top decile of the training samples: care
+    # tasks flag those (the score is a probability of leaving within the horizon).
+    alert_threshold: float = 0.5
+    base_rate: float = 0.0  # share of churners among the training samples
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -203,6 +207,8 @@ class ChurnModel:
             "trainedAt": self.trained_at,
             "asOf": self.as_of,
             "metrics": dict(self.metrics),
+            "alertThreshold": self.alert_threshold,
+            "baseRate": self.base_rate,
         }
 
     @classmethod
@@ -217,6 +223,8 @@ class ChurnModel:
             trained_at=str(data.get("trainedAt") or ""),
             as_of=str(data.get("asOf") or ""),
             metrics=dict(data.get("metrics") or {}),
+            alert_threshold=float(data.get("alertThreshold", 0.5)),
+            base_rate=float(data.get("baseRate", 0.0)),
         )
 
     @property
@@ -243,14 +251,25 @@ def fit(rows: Sequence[Sample], trained_at: datetime, as_of: datetime) -> ChurnM
     clf = LogisticRegression(class_weight="balanced", max_iter=2000, C=0.5)
     clf.fit(scaler.transform(x), [s.label for s in rows])
     scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
-    return ChurnModel(
+    labels = [s.label for s in rows]
+    positives = sum(labels)
+    # Balanced weights score as if churners were half the book: move the intercept back to
+    # the real share so the score reads as a probability.
+    prior = float(np.log(positives / (len(labels) - positives)))
+    model = ChurnModel(
         mean=tuple(float(v) for v in scaler.mean_),
         scale=tuple(scale),
         coef=tuple(float(v) for v in clf.coef_[0]),
-        intercept=float(clf.intercept_[0]),
+        intercept=float(clf.intercept_[0]) + prior,
         trained_at=iso(trained_at),
         as_of=iso(as_of),
         metrics={},
+    )
+    scores = sorted(model.score(s.features) for s in rows)
+    return replace(
+        model,
+        alert_threshold=round(scores[int(0.9 * (len(scores) - 1))], 4),
+        base_rate=round(positives / len(labels), 4),
     )
 
 

@@ -195,25 +195,30 @@ def complaints(
     return out
 
 
-def churn_task(customer_id: str, score: float | None, start: date, end: date) -> list[Task]:
-    if score is None or score < CHURN_THRESHOLD:
+def churn_task(
+    customer_id: str, alert: tuple[float, str] | None, start: date, end: date
+) -> list[Task]:
+    """``alert``: (score, why it is high) when the caller judged it high enough; else None."""
+    if alert is None:
         return []
+    score, why = alert
     return [
         Task(task_id(TaskKind.CHURN_RISK, customer_id, start), customer_id, TaskKind.CHURN_RISK,
-             start, f"churn risk {score:.0%}", ACTIONS[TaskKind.CHURN_RISK])
+             start, f"churn risk {score:.1%} ({why})", ACTIONS[TaskKind.CHURN_RISK])
     ]  # fmt: skip
 
 
 def care_tasks(
     history: Mapping[str, Any],
-    churn_score: float | None,
+    churn_alert: tuple[float, str] | None,
     catalogue: Catalogue,
     now: datetime,
     start: date,
     end: date,
     done: frozenset[str] = frozenset(),
 ) -> list[Task]:
-    """Every task of one customer due in [start, end], without those already ``done``."""
+    """Every task of one customer due in [start, end], without those already ``done``;
+    ``churn_alert`` is (score, why it is high) when it calls for a task, else None."""
     customer = history.get("customer") or {}
     cid = str(customer.get("id"))
     tasks = [
@@ -221,7 +226,7 @@ def care_tasks(
         *maturities(cid, history.get("accounts") or [], catalogue, start, end),
         *balance_drop(cid, history, now, start, end),
         *complaints(cid, history.get("interactions") or [], now, start, end),
-        *churn_task(cid, churn_score, start, end),
+        *churn_task(cid, churn_alert, start, end),
     ]
     return sorted((t for t in tasks if t.id not in done), key=lambda t: (t.due, t.id))
 

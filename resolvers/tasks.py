@@ -17,7 +17,7 @@ from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.repositories.campaigns import log_care
 from graph.repositories.insights import managed_customer_ids
 from insights import churn
-from insights.tasks import REASON_SOURCE, Task, care_tasks, parse_task_id
+from insights.tasks import CHURN_THRESHOLD, REASON_SOURCE, Task, care_tasks, parse_task_id
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
@@ -50,11 +50,19 @@ async def _decide(context: Any, ids: list[str], action: str) -> dict[str, Decisi
     return decided
 
 
-def _churn_score(context: Any, history: dict[str, Any]) -> float:
+def _churn_alert(context: Any, history: dict[str, Any]) -> tuple[float, str] | None:
+    """The churn score when it calls for a task (the model's top decile, else the rule score
+    at CHURN_THRESHOLD); None for a customer who has already left, or below the bar."""
+    if churn.churned_at(history) is not None:
+        return None
     model = models(context.settings.resolved_data_dir).churn_model()
     if model is not None:
-        return model.score(churn.features(history, context.now))
-    return rule_score(history, context.now)
+        score = model.score(churn.features(history, context.now))
+        if score < model.alert_threshold:
+            return None
+        return score, f"model: in the riskiest tenth, base rate {model.base_rate:.1%}"
+    score = rule_score(history, context.now)
+    return (score, "rule score") if score >= CHURN_THRESHOLD else None
 
 
 def _tasks_of(
@@ -62,7 +70,7 @@ def _tasks_of(
 ) -> list[Task]:
     done = frozenset(str(i["taskId"]) for i in history.get("interactions") or [] if i.get("taskId"))
     return care_tasks(
-        history, _churn_score(context, history), catalogue, context.now, start, end, done
+        history, _churn_alert(context, history), catalogue, context.now, start, end, done
     )
 
 
