@@ -32,9 +32,7 @@ FEATURES = (
     "tenure_years",
     "age",
     "products",
-    "tx_last_90d",
     "tx_trend",
-    "days_since_tx",
     "balance_trend",
     "complaints_180d",
     "unresolved_complaints",
@@ -338,9 +336,7 @@ _EXPLAIN: dict[str, Callable[[float], str]] = {
     "tenure_years": lambda v: f"customer for only {v:.1f} years",
     "age": lambda v: f"age {v:.0f}",
     "products": lambda v: f"holds only {v:.0f} product(s)",
-    "tx_last_90d": lambda v: f"only {v:.0f} transactions in the last 90 days",
     "tx_trend": lambda v: f"transactions {v:+.0%} on the previous 90 days",
-    "days_since_tx": lambda v: f"no transaction for {_days(v)}",
     "balance_trend": lambda v: f"net flow of {v:+.0%} of assets in the last 90 days",
     "complaints_180d": lambda v: f"{v:.0f} complaint(s) in the last 180 days",
     "unresolved_complaints": lambda v: f"{v:.0f} unresolved complaint(s)",
@@ -361,7 +357,10 @@ class Explained:
 
 
 def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explained:
-    """The score and the ``top`` features that raise it most, as sentences."""
+    """The score and the ``top`` features that raise it most, as sentences; none when the
+    score is below the book's base rate (nothing stands out)."""
+    if model.score(x) < model.base_rate:
+        return Explained(round(model.score(x), 3), ())
     parts = sorted(model.contributions(x).items(), key=lambda kv: -kv[1])
     reasons: list[tuple[str, str]] = []
     for f, c in parts:

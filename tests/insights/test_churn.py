@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,7 +82,7 @@ def test_unresolved_complaints_and_poor_scores_are_counted() -> None:
 def _sample(label: int, unresolved: float, tx_count: float) -> churn.Sample:
     x = churn.features(history(), AT)
     return churn.Sample("c", {**x, "unresolved_complaints": unresolved,
-                              "tx_last_90d": tx_count}, label, 0.0)  # fmt: skip
+                              "tx_log": math.log1p(tx_count)}, label, 0.0)  # fmt: skip
 
 
 def test_fit_explains_with_the_features_that_raise_the_score() -> None:
@@ -92,7 +93,8 @@ def test_fit_explains_with_the_features_that_raise_the_score() -> None:
     assert risky.score > 0.8 > 0.2 > calm.score
     texts = dict(risky.reasons)
     assert texts["unresolved_complaints"] == "2 unresolved complaint(s)"
-    assert texts["tx_last_90d"] == "only 1 transactions in the last 90 days"
+    assert texts["tx_log"] == "only 1 transactions in the last 90 days"
+    assert calm.reasons == ()  # below the base rate nothing stands out
     again = churn.ChurnModel.from_json(model.to_json())
     assert again.score(rows[0].features) == pytest.approx(model.score(rows[0].features))
 
