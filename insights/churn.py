@@ -337,7 +337,10 @@ _EXPLAIN: dict[str, Callable[[float], str]] = {
     "age": lambda v: f"age {v:.0f}",
     "products": lambda v: f"holds only {v:.0f} product(s)",
     "tx_trend": lambda v: f"transactions {v:+.0%} on the previous 90 days",
-    "balance_trend": lambda v: f"net flow of {v:+.0%} of assets in the last 90 days",
+    # Said only of an outflow: a model weight on inflows is no reason a person would accept.
+    "balance_trend": lambda v: (
+        f"net outflow of {-v:.0%} of assets in the last 90 days" if v < 0 else ""
+    ),
     "complaints_180d": lambda v: f"{v:.0f} complaint(s) in the last 180 days",
     "unresolved_complaints": lambda v: f"{v:.0f} unresolved complaint(s)",
     "satisfaction": lambda v: f"average satisfaction {v:.1f}/5",
@@ -367,7 +370,7 @@ def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explaine
         text = _EXPLAIN[f](x[f])
         if len(reasons) == top or c <= 0.05:
             break
-        if text not in {t for _, t in reasons}:  # two forms of one signal read the same
+        if text and text not in {t for _, t in reasons}:  # two forms of one signal read alike
             reasons.append((f, text))
     return Explained(round(model.score(x), 3), tuple(reasons))
 
