@@ -17,9 +17,16 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
+from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 
-QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery, NbaQuery)
+QUERIES: tuple[type, ...] = (
+    CustomerQuery,
+    SocialQuery,
+    PrivacyQuery,
+    NbaQuery,
+    SatisfactionQuery,
+)
 MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation, NbaMutation)
 
 

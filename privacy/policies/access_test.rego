@@ -128,3 +128,13 @@ test_campaigns_for_marketing_purpose_only if {
 	po := access.decide(req("po", ["privacy_officer"], "compliance", "write", [k]))
 	not po.k1.allow
 }
+
+test_satisfaction_report_for_marketing_and_brand_only if {
+	r := {"type": "SatisfactionReport", "id": "all", "attributes": {}}
+	m := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [r]))
+	m.all.allow
+	b := access.decide(req("b1", ["brand_analyst"], null, "read", [r]))
+	b.all.allow
+	a := access.decide(req("a1", ["advisor"], "service", "read", [r]))
+	not a.all.allow
+}
