@@ -102,11 +102,16 @@ async def campaign_outcomes(
         OPTIONAL MATCH (i)-[:ABOUT]->(p:Product {code: $product})
         WITH c, i, p
         WHERE i.campaignId = $id OR (i.campaignId IS NULL AND p IS NOT NULL)
-        RETURN c.id AS customerId, min(i.time) AS firstContact
+        RETURN c.id AS customerId, i.time AS time
         """,
         params,
     )
-    first = {r["customerId"]: r["firstContact"] for r in contacts}
+    # The window again in Python: FalkorDB's string range index let later times through.
+    first: dict[str, str] = {}
+    for r in contacts:
+        time = str(r["time"] or "")
+        if start <= time <= end and time < first.get(r["customerId"], "~"):
+            first[r["customerId"]] = time
     return [{**m, "firstContact": first.get(m["customerId"])} for m in members]
 
 

@@ -68,8 +68,18 @@ async def test_satisfaction_report(
     assert zzb["mentions"] == 9 and zzb["negativeShare"] == round(3 / 9, 4)
     assert zzb["averageSentiment"] == round((6 * 0.8 + 3 * 0.2) / 9, 4)
 
+    # A window that ends before this month: nothing later slips in (FalkorDB's string range
+    # index let later rows through `time < $end`; the repository filters again).
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    earlier = {
+        "from": (month_start - timedelta(days=120)).isoformat(),
+        "to": month_start.isoformat(),
+    }
+    past = (await marketing.gql(REPORT, earlier))["data"]["satisfaction"]
+    assert past["months"] and all(m["month"] < f"{month_start:%Y-%m}" for m in past["months"])
+
     advisor = as_role("advisor", "service", "ADV0001")
     denied = await advisor.gql(REPORT, window)
     assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"]
     records = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
-    assert [r["outcome"] for r in records if r["operation"] == "Report"] == ["ok", "denied"]
+    assert [r["outcome"] for r in records if r["operation"] == "Report"] == ["ok", "ok", "denied"]
