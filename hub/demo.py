@@ -17,6 +17,7 @@ Conventions the data follows (other modules rely on them):
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from graph.repositories.households import upsert_households
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from ingest.validators import cn_id_checksum
+from insights.catalogue import default_catalogue
 
 
 def _as_of() -> datetime:
@@ -113,20 +115,26 @@ INCOME_BANDS = (
     ("100万以上", 4, 120_000),
 )
 RISK_PROFILES = (("保守", 35), ("稳健", 45), ("激进", 20))
-PRODUCTS: tuple[tuple[str, str, str, str], ...] = (
-    # code, name, category, account type
-    ("SAV-BASIC", "活期储蓄", "DEPOSIT", "SAVINGS"),
-    ("SAV-TERM", "整存整取定期", "DEPOSIT", "SAVINGS"),
-    ("CHK-PAYROLL", "工资代发卡", "DEPOSIT", "CHECKING"),
-    ("CHK-BIZ", "个人结算账户", "DEPOSIT", "CHECKING"),
-    ("CC-GOLD", "金卡信用卡", "CARD", "CREDIT_CARD"),
-    ("CC-PLAT", "白金信用卡", "CARD", "CREDIT_CARD"),
-    ("LN-MORT", "个人住房贷款", "LOAN", "LOAN"),
-    ("LN-CONS", "消费贷", "LOAN", "LOAN"),
-    ("LN-BIZ", "个人经营贷", "LOAN", "LOAN"),
-    ("WM-STABLE", "稳健理财30天", "WEALTH", "WEALTH"),
-    ("WM-GROWTH", "进取型理财", "WEALTH", "WEALTH"),
-    ("FUND-IDX", "沪深300指数基金", "WEALTH", "WEALTH"),
+# Risk appetite falls with age (young savers take more risk), overall close to RISK_PROFILES.
+_RISK_BY_AGE = (
+    (35, (("保守", 22), ("稳健", 45), ("激进", 33))),
+    (55, (("保守", 33), ("稳健", 47), ("激进", 20))),
+    (200, (("保守", 55), ("稳健", 38), ("激进", 7))),
+)
+_BUSINESS_JOBS = ("企业主", "个体工商户")
+_NO_PAYROLL_JOBS = ("企业主", "个体工商户", "自由职业", "学生", "退休人员")
+# When in a customer's tenure a product is typically opened (0 joined .. 1 now), +- noise:
+# everyday products first, cards and loans later, wealth products last. The recommender's
+# time-ordered hold-out hides the latest product, as a real book would show it.
+_STAGE = {
+    "SAV-BASIC": 0.0, "CHK-PAYROLL": 0.05, "CHK-BIZ": 0.1, "CC-GOLD": 0.3, "LN-MORT": 0.35,
+    "LN-BIZ": 0.4, "LN-CONS": 0.5, "SAV-TERM": 0.5, "WM-STABLE": 0.6, "CC-PLAT": 0.7,
+    "SAV-CD": 0.7, "MMF-ZZB": 0.75, "WM-GROWTH": 0.8, "FUND-IDX": 0.8,
+}  # fmt: skip
+CATALOGUE = default_catalogue()
+# code, name, category, account type (the catalogue's products, in its order)
+PRODUCTS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (p.code, p.name, p.category, p.account_type or "SAVINGS") for p in CATALOGUE.products.values()
 )
 MERCHANTS = (
     "美团外卖", "京东商城", "淘宝", "星巴克", "滴滴出行", "国家电网电费", "中国移动话费",
@@ -181,6 +189,9 @@ class AccountPlan:
     opened: datetime
     salary: int
     tx_count: int
+    # Churn: no transactions after ``closed``; from ``decline_from`` fewer and larger outflows.
+    closed: datetime | None = None
+    decline_from: datetime | None = None
 
 
 @dataclass
@@ -248,7 +259,7 @@ def _customer(
         "address": f"{city}{district}{fake.street_name()}{rng.randint(1, 999)}号",
         "occupation": "退休人员" if age >= 62 else _pick(rng, OCCUPATIONS)[0],
         "incomeBand": band,
-        "riskProfile": _pick(rng, RISK_PROFILES)[0],
+        "riskProfile": _pick(rng, next(w for top, w in _RISK_BY_AGE if age < top))[0],
         "createdAt": _iso(created),
         "consentMarketing": rng.random() < 0.6,
         "consentDataSharing": rng.random() < 0.4,
@@ -261,45 +272,230 @@ def _customer(
     return row, city, salary
 
 
-def _accounts(rng: random.Random, customer: Row, salary: int, counter: list[int]) -> list[Row]:
-    created = datetime.fromisoformat(customer["props"]["createdAt"].replace("Z", "+00:00"))
+def _propensities(
+    age: int, income: int, risk: str, occupation: str, engagement: float
+) -> dict[str, float]:
+    """How likely a customer of this kind holds each product: age, income band (0..4), risk
+    profile and occupation, times a personal engagement factor. Wealth products follow the
+    risk appetite; suitability (catalogue.json) is applied on top."""
+    employed = occupation not in _NO_PAYROLL_JOBS
+    business = occupation in _BUSINESS_JOBS
+    p = {
+        "CHK-PAYROLL": 0.75 if employed else 0.08,
+        "CHK-BIZ": 0.7 if business else 0.03,
+        "SAV-TERM": 0.05 + 0.4 * (age >= 50) + 0.1 * (risk == "保守"),
+        "SAV-CD": (0.05 + 0.35 * (age >= 50) + 0.1 * (income >= 3)) if income >= 2 else 0.01,
+        "CC-GOLD": (0.5 if 22 <= age <= 50 else 0.08) * (1.0 if income >= 1 else 0.6),
+        "CC-PLAT": {3: 0.5, 4: 0.6, 2: 0.1}.get(income, 0.01),
+        "LN-MORT": 0.12 + 0.08 * income if 28 <= age <= 55 else 0.03,
+        "LN-CONS": 0.3 if age < 35 and income <= 1 else 0.03,
+        "LN-BIZ": 0.35 if business else 0.01,
+        "MMF-ZZB": 0.45 if age < 35 else 0.25 if age < 45 else 0.05,
+        "WM-STABLE": {"稳健": 0.1 + 0.08 * income + 0.15 * (40 <= age < 60), "保守": 0.05}.get(
+            risk, 0.03
+        ),
+        "WM-GROWTH": 0.3 + 0.1 * income if risk == "激进" and income >= 2 else 0.02,
+        "FUND-IDX": (0.35 if age < 45 else 0.15) if risk == "激进" else 0.02,
+    }
+    return {code: min(0.95, v * engagement) for code, v in p.items()}
+
+
+# Tastes a customer has beyond their age and income (a saver, an investor, a card user): each
+# raises a group of products together, which is what co-holding among peers picks up.
+_TASTES = (
+    ("SAV-TERM", "SAV-CD", "WM-STABLE"),
+    ("FUND-IDX", "WM-GROWTH", "MMF-ZZB"),
+    ("CC-GOLD", "CC-PLAT", "LN-CONS", "MMF-ZZB"),
+)
+
+
+def _with_tastes(rng: random.Random, chances: dict[str, float]) -> dict[str, float]:
+    out = dict(chances)
+    for group in _TASTES:
+        taste = rng.lognormvariate(-0.3, 0.8)
+        for code in group:
+            out[code] = min(0.95, out[code] * taste)
+    return out
+
+
+def _opened(rng: random.Random, created: datetime, code: str) -> datetime:
+    span = (AS_OF - timedelta(days=30)) - created
+    stage = min(1.0, max(0.0, _STAGE.get(code, 0.5) + rng.gauss(0, 0.15)))
+    return created + span * stage + timedelta(days=rng.randint(0, 20) if code != "SAV-BASIC" else 0)
+
+
+def _balance(rng: random.Random, kind: str, code: str, salary: int) -> float:
     wealthy = salary >= 55_000
-    wanted = ["SAVINGS"]
-    for kind, p in (("CHECKING", 0.5), ("CREDIT_CARD", 0.45), ("LOAN", 0.2), ("WEALTH", 0.25)):
-        if rng.random() < (p * 2 if wealthy and kind == "WEALTH" else p):
-            wanted.append(kind)
+    scale = salary * rng.lognormvariate(0, 0.8)
+    return {
+        "SAVINGS": scale * rng.uniform(1, 12) * (4 if code == "SAV-CD" else 1),
+        "CHECKING": scale * rng.uniform(0.1, 2),
+        "CREDIT_CARD": -scale * rng.uniform(0, 0.8),
+        "LOAN": -scale * rng.uniform(10, 120) if code == "LN-MORT" else -scale * rng.uniform(2, 20),
+        "WEALTH": scale * rng.uniform(5, 60) * (5 if wealthy and rng.random() < 0.3 else 1),
+    }[kind]
+
+
+def _account_row(
+    rng: random.Random, customer_id: str, code: str, salary: int, opened: datetime, n: int
+) -> Row:
+    product = CATALOGUE.products[code]
+    kind = product.account_type or "SAVINGS"
+    currency = "USD" if kind == "SAVINGS" and rng.random() < 0.02 else "CNY"
+    status = "ACTIVE" if rng.random() < 0.9 else rng.choice(("DORMANT", "DORMANT", "CLOSED"))
+    props: Row = {
+        "type": kind,
+        "product": code,
+        "balance": round(_balance(rng, kind, code, salary), 2),
+        "currency": currency,
+        "openedAt": _iso(opened),
+        "status": status,
+    }
+    if status == "CLOSED":
+        props["closedAt"] = _iso(_between(rng, opened, AS_OF))
+    return {"id": f"A{n:07d}", "props": props, "customerId": customer_id}
+
+
+def _accounts(rng: random.Random, customer: Row, salary: int, counter: list[int]) -> list[Row]:
+    """The customer's accounts: every customer saves; the rest follows ``_propensities``,
+    within what the catalogue's suitability rules allow for the risk profile."""
+    props = customer["props"]
+    created = datetime.fromisoformat(props["createdAt"].replace("Z", "+00:00"))
+    age = AS_OF.year - int(props["birthDate"][:4])
+    income = next(i for i, b in enumerate(INCOME_BANDS) if b[0] == props["incomeBand"])
+    engagement = rng.lognormvariate(0, 0.35)
+    chances = _with_tastes(
+        rng, _propensities(age, income, props["riskProfile"], props["occupation"], engagement)
+    )
+    held = ["SAV-BASIC"]
+    for code, chance in chances.items():
+        product = CATALOGUE.products[code]
+        if rng.random() < chance and CATALOGUE.suitability.allows(props["riskProfile"], product):
+            held.append(code)
+    if "CC-PLAT" in held and "CC-GOLD" not in held and rng.random() < 0.4:
+        held.append("CC-GOLD")  # upgraded card holders often keep the first card
     rows = []
-    for kind in wanted:
+    for code in held:
         counter[0] += 1
-        code = rng.choice([c for c, _, _, t in PRODUCTS if t == kind])
-        scale = salary * rng.lognormvariate(0, 0.8)
-        balance = {
-            "SAVINGS": scale * rng.uniform(1, 12),
-            "CHECKING": scale * rng.uniform(0.1, 2),
-            "CREDIT_CARD": -scale * rng.uniform(0, 0.8),
-            "LOAN": -scale * rng.uniform(10, 120)
-            if code == "LN-MORT"
-            else -scale * rng.uniform(2, 20),
-            "WEALTH": scale * rng.uniform(5, 60) * (5 if wealthy and rng.random() < 0.3 else 1),
-        }[kind]
-        currency = "USD" if kind == "SAVINGS" and rng.random() < 0.02 else "CNY"
-        opened = _between(rng, created, AS_OF - timedelta(days=30))
-        status = "ACTIVE" if rng.random() < 0.9 else rng.choice(("DORMANT", "DORMANT", "CLOSED"))
-        rows.append(
-            {
-                "id": f"A{counter[0]:07d}",
-                "props": {
-                    "type": kind,
-                    "product": code,
-                    "balance": round(balance, 2),
-                    "currency": currency,
-                    "openedAt": _iso(opened),
-                    "status": status,
-                },
-                "customerId": customer["id"],
-            }
-        )
+        opened = _opened(rng, created, code)
+        rows.append(_account_row(rng, customer["id"], code, salary, opened, counter[0]))
     return rows
+
+
+def _plan(rng: random.Random, account: Row, salary: int) -> AccountPlan:
+    props = account["props"]
+    closed = props.get("closedAt")
+    return AccountPlan(
+        account["id"], props["type"], props["product"], props["balance"],
+        datetime.fromisoformat(props["openedAt"].replace("Z", "+00:00")), salary,
+        _tx_count(rng, props["type"]),
+        closed=datetime.fromisoformat(closed.replace("Z", "+00:00")) if closed else None,
+    )  # fmt: skip
+
+
+def _household_products(
+    rng: random.Random, book: DemoBook, salaries: dict[str, int], counter: list[int]
+) -> None:
+    """Households share habits: a member often also holds what another member holds (not the
+    loans, which are the household's own), opened some time after the member who had it."""
+    members: dict[str, list[str]] = {}
+    for h in book.households:
+        members.setdefault(h["id"], []).append(h["customerId"])
+    customers = {c["id"]: c for c in book.customers}
+    holdings: dict[str, dict[str, datetime]] = {}
+    for a in book.accounts:
+        opened = datetime.fromisoformat(a["props"]["openedAt"].replace("Z", "+00:00"))
+        held = holdings.setdefault(a["customerId"], {})
+        held[a["props"]["product"]] = min(opened, held.get(a["props"]["product"], opened))
+    latest = AS_OF - timedelta(days=30)
+    for ids in members.values():
+        for cid in ids:
+            mine = holdings.setdefault(cid, {})
+            theirs: dict[str, datetime] = {}
+            for other in ids:
+                if other != cid:
+                    for code, opened in holdings.get(other, {}).items():
+                        theirs[code] = min(opened, theirs.get(code, opened))
+            for code, since in sorted(theirs.items()):
+                product = CATALOGUE.products.get(code)
+                if product is None or code in mine or product.category == "LOAN":
+                    continue
+                risk = customers[cid]["props"]["riskProfile"]
+                if rng.random() >= 0.4 or not CATALOGUE.suitability.allows(risk, product):
+                    continue
+                opened = min(latest, since + timedelta(days=rng.randint(20, 400)))
+                counter[0] += 1
+                row = _account_row(rng, cid, code, salaries[cid], opened, counter[0])
+                book.accounts.append(row)
+                book.plans.append(_plan(rng, row, salaries[cid]))
+                mine[code] = opened
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _churners(rng: random.Random, book: DemoBook, counter: list[int]) -> None:
+    """Customers who left within the last ten months, decided from a latent propensity (few
+    products, young, no household, short tenure, low income raise it). Most churners show
+    precursors first (falling balances and fewer transactions, an unresolved complaint, a poor
+    survey), some show none; some customers who stay show the same signs. So a model has
+    something to learn and nothing trivial to find."""
+    in_household = {h["customerId"] for h in book.households}
+    owned: dict[str, list[Row]] = {}
+    for a in book.accounts:
+        owned.setdefault(a["customerId"], []).append(a)
+    plans = {p.id: p for p in book.plans}
+    for customer in book.customers:
+        cid, props = customer["id"], customer["props"]
+        accounts = owned.get(cid, [])
+        age = AS_OF.year - int(props["birthDate"][:4])
+        created = datetime.fromisoformat(props["createdAt"].replace("Z", "+00:00"))
+        latent = (
+            rng.gauss(0, 1)
+            + 0.6 * (len(accounts) <= 2)
+            + 0.4 * (age < 30)
+            - 0.5 * (cid in in_household)
+            - 0.3 * ((AS_OF - created).days > 8 * 365)
+            + 0.3 * (props["incomeBand"] == INCOME_BANDS[0][0])
+        )
+        churns = rng.random() < _sigmoid(-3.0 + 1.4 * latent)
+        last_open = max(datetime.fromisoformat(a["props"]["openedAt"].replace("Z", "+00:00"))
+                        for a in accounts)  # fmt: skip
+        when = AS_OF - timedelta(days=rng.randint(10, 300))
+        if churns and when < last_open + timedelta(days=60):
+            churns = False
+        if not churns and (latent < 1.2 or rng.random() > 0.3):
+            continue
+        # A customer who left, or one at risk who shows the same signs and stays.
+        signs_until = when if churns else AS_OF - timedelta(days=rng.randint(0, 300))
+        decline = rng.random() < (0.75 if churns else 0.5)
+        for a in accounts:
+            plan = plans[a["id"]]
+            if decline:
+                plan.decline_from = signs_until - timedelta(days=rng.randint(90, 240))
+            if churns:
+                plan.closed = when
+                a["props"].update(status="CLOSED", closedAt=_iso(when), balance=0.0)
+        if rng.random() < (0.55 if churns else 0.6):
+            counter[0] += 1
+            complaint_at = signs_until - timedelta(days=rng.randint(30, 200))
+            book.interactions.append({
+                "id": f"I{counter[0]:07d}", "customerId": cid,
+                "props": {"channel": rng.choice(("PHONE", "BRANCH", "APP")), "kind": "COMPLAINT",
+                          "time": _iso(max(created, complaint_at)),
+                          "summary": rng.choice(INTERACTION_TEXT["COMPLAINT"]),
+                          "resolved": rng.random() < 0.25, "satisfaction": rng.randint(1, 2)},
+            })  # fmt: skip
+        if rng.random() < 0.4:
+            counter[0] += 1
+            survey_at = signs_until - timedelta(days=rng.randint(30, 150))
+            book.interactions.append({
+                "id": f"I{counter[0]:07d}", "customerId": cid,
+                "props": {"channel": "APP", "kind": "SURVEY", "time": _iso(max(created, survey_at)),
+                          "summary": INTERACTION_TEXT["SURVEY"][0], "resolved": True,
+                          "satisfaction": rng.randint(1, 2)},
+            })  # fmt: skip
 
 
 def _tx_count(rng: random.Random, kind: str) -> int:
@@ -386,8 +582,7 @@ def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
     fake.seed_instance(seed)
     book = DemoBook(seed=seed)
     book.products = [
-        {"code": code, "props": {"name": name, "category": category}}
-        for code, name, category, _ in PRODUCTS
+        {"code": p.code, "props": p.graph_props()} for p in CATALOGUE.products.values()
     ]
     book.branches_advisors = _advisors(rng, fake, customers)
     advisors_by_city: dict[str, list[str]] = {}
@@ -395,24 +590,20 @@ def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
         advisors_by_city.setdefault(advisor["branch"]["city"], []).append(advisor["id"])
     by_city: dict[str, list[Row]] = {}
     account_n, interaction_n = [0], [0]
+    salaries: dict[str, int] = {}
     for n in range(1, customers + 1):
         customer, city, salary = _customer(rng, fake, n, advisors_by_city)
         book.customers.append(customer)
         by_city.setdefault(city, []).append(customer)
         accounts = _accounts(rng, customer, salary, account_n)
         book.accounts.extend(accounts)
-        for a in accounts:
-            props = a["props"]
-            opened = datetime.fromisoformat(props["openedAt"].replace("Z", "+00:00"))
-            book.plans.append(
-                AccountPlan(
-                    a["id"], props["type"], props["product"], props["balance"], opened, salary,
-                    _tx_count(rng, props["type"]),
-                )
-            )  # fmt: skip
+        book.plans.extend(_plan(rng, a, salary) for a in accounts)
+        salaries[customer["id"]] = salary
         held = sorted({a["props"]["product"] for a in accounts})
         book.interactions.extend(_interactions(rng, customer, held, interaction_n))
     _households(rng, book, by_city)
+    _household_products(rng, book, salaries, account_n)
+    _churners(rng, book, interaction_n)
     loans = [a for a in book.accounts if a["props"]["type"] == "LOAN"]
     for loan in loans:
         if rng.random() < 0.15 and customers > 1:
@@ -464,25 +655,46 @@ def _tx_amount(rng: random.Random, kind: str, plan: AccountPlan) -> tuple[float,
     return rng.lognormvariate(7, 1.1), label
 
 
+def _tx_time(rng: random.Random, plan: AccountPlan, start: datetime, end: datetime) -> datetime:
+    """Uniform over [start, end], except that from ``decline_from`` on the account is used at
+    a third of its former rate."""
+    decline = plan.decline_from
+    if decline is None or not start < decline < end:
+        return _between(rng, start, end)
+    before, after = (decline - start).total_seconds(), (end - decline).total_seconds() / 3
+    if rng.random() < before / (before + after):
+        return _between(rng, start, decline)
+    return _between(rng, decline, end)
+
+
 def transactions(book: DemoBook) -> Iterator[Row]:
-    """Transaction rows for every account, 6-24 months back from AS_OF, generated lazily."""
+    """Transaction rows for every account, 6-24 months back from AS_OF (or its closing),
+    generated lazily. A declining account also moves money out in large transfers."""
     rng = random.Random(f"{book.seed}:transactions")
     n = 0
     for plan in book.plans:
         months = rng.randint(6, 24)
-        start = max(plan.opened, AS_OF - timedelta(days=30 * months))
+        end = plan.closed or AS_OF
+        start = max(plan.opened, min(end, AS_OF) - timedelta(days=30 * months))
+        if plan.decline_from is not None:
+            start = max(plan.opened, min(start, plan.decline_from - timedelta(days=240)))
         kinds = _TX_KINDS[plan.type]
         for _ in range(plan.tx_count):
             n += 1
+            time = _tx_time(rng, plan, start, end)
             kind = _pick(rng, kinds)[0]
             amount, description = _tx_amount(rng, kind, plan)
+            declining = plan.decline_from is not None and time >= plan.decline_from
+            if declining and plan.type not in ("LOAN", "CREDIT_CARD") and rng.random() < 0.5:
+                kind, description = "TRANSFER_OUT", "转出至他行"
+                amount = abs(plan.balance) * rng.uniform(0.1, 0.3) + 1000
             yield {
                 "id": f"T{n:09d}",
                 "accountId": plan.id,
                 "props": {
                     "amount": round(amount, 2),
                     "currency": "CNY",
-                    "time": _iso(_between(rng, start, AS_OF)),
+                    "time": _iso(time),
                     "channel": rng.choice(_CHANNELS[kind]),
                     "kind": kind,
                     "description": description,

@@ -12,6 +12,7 @@ from hub.settings import Settings
 from privacy.types import Principal
 from resolvers.analytics import end_of_day
 from resolvers.loaders import Loaders
+from resolvers.nba import NbaLoaders
 from resolvers.privacy import PrivacyServices, RequestPrivacy
 from resolvers.social import SocialLoaders
 
@@ -56,6 +57,10 @@ class RequestContext:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.store, self.now)
+
+    @cached_property
+    def nba(self) -> NbaLoaders:
+        return NbaLoaders(self.store, self.now)
 
     @cached_property
     def social_loaders(self) -> SocialLoaders:

@@ -20,7 +20,9 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.request_log import RequestLogFacts
+from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
+from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 
 
@@ -41,8 +43,14 @@ class HubSchema(strawberry.Schema):
         return
 
 
-QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery)
-MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation)
+QUERIES: tuple[type, ...] = (
+    CustomerQuery,
+    SocialQuery,
+    PrivacyQuery,
+    NbaQuery,
+    SatisfactionQuery,
+)
+MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation, NbaMutation)
 
 
 def build_schema(

@@ -8,7 +8,7 @@ decision governs the value, so the privacy field extension can look the decision
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,7 @@ from privacy.masking import band_range
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
+from resolvers.churn_model import model_churn_risk
 from resolvers.context import RequestContext
 from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
@@ -31,6 +32,9 @@ from schema.social import (
     customer_mentions,
     customer_sentiment_summary,
 )
+
+if TYPE_CHECKING:
+    from schema.nba import Recommendation
 
 Ctx = Info[RequestContext, None]
 # Time-dependent figures can be asked "as of" a day (its end, UTC); default C360_AS_OF or now.
@@ -91,6 +95,9 @@ class ChurnRisk:
     )
     reasons: list[str] | None = derived(
         K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
+    )
+    model: str = strawberry.field(
+        default="rules", description="rules, or the trained model (c360 churn train) used"
     )
 
 
@@ -439,10 +446,26 @@ class Customer:
     @strawberry.field
     async def churn_risk(self, info: Ctx, as_of: AsOf = None) -> ChurnRisk:
         moment = info.context.moment(as_of)
+        trained = await model_churn_risk(info.context, self.customer_id, moment)
+        if trained is not None:
+            return ChurnRisk(
+                customer_id=self.customer_id,
+                score=trained.score,
+                reasons=trained.reasons,
+                model=trained.model,
+            )
         risk = analytics.churn_risk(
             await self._assets(info), await self._activity(info, moment), moment
         )
         return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
+
+    @strawberry.field(description="next best products to offer (cross-sell, up-sell), best first")
+    async def recommendations(
+        self, info: Ctx, first: int = 3
+    ) -> list[Annotated[Recommendation, strawberry.lazy("schema.nba")]]:
+        from schema.nba import customer_recommendations  # schema.nba imports this module
+
+        return await customer_recommendations(info, self.customer_id, first)
 
     @strawberry.field(description="posts by the customer's confirmed social handles, newest first")
     async def mentions(

@@ -6,11 +6,13 @@ import typer
 
 from hub.cli import (
     audit,
+    churn,
     doctor,
     imports,
     ingest,
     migrate,
     policy,
+    recommend,
     seed,
     sentiment,
     serve,
@@ -33,6 +35,8 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
+app.add_typer(recommend.app, name="recommend")
+app.add_typer(churn.app, name="churn")
 
 
 def main() -> None:

@@ -96,3 +96,45 @@ test_brand_analyst_without_purpose if {
 	not d.c1.allow
 	d.c1.reason == "no role of b1 may access Customer"
 }
+
+# Next best action: care tasks follow the advisor's book; campaigns are marketing's.
+care_task(id, advisor) := {"type": "CareTask", "id": id, "attributes": {"advisorId": advisor, "branchId": "b1", "consentMarketing": false, "consentDataSharing": false}}
+
+test_care_tasks_only_for_the_managing_advisor if {
+	d := access.decide(req("a1", ["advisor"], "service", "read", [care_task("t1", "a1"), care_task("t2", "a2")]))
+	d.t1.allow
+	d.t1.masks.BIRTH_DATE == "reveal"
+	not d.t2.allow
+	w := access.decide(req("a1", ["advisor"], "service", "write", [care_task("t1", "a1")]))
+	w.t1.allow
+}
+
+test_care_tasks_not_for_marketing_or_agents if {
+	m := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [care_task("t1", "a1")]))
+	not m.t1.allow
+	s := access.decide(req("s1", ["service_agent"], "service", "read", [care_task("t1", "a1")]))
+	not s.t1.allow
+}
+
+test_campaigns_for_marketing_purpose_only if {
+	k := {"type": "Campaign", "id": "k1", "attributes": {}}
+	ok := access.decide(req("m1", ["marketing_analyst"], "marketing", "write", [k]))
+	ok.k1.allow
+	ok.k1.masks.PHONE == "partial"
+	no := access.decide(req("m1", ["marketing_analyst"], "service", "write", [k]))
+	not no.k1.allow
+	adv := access.decide(req("a1", ["advisor"], "service", "read", [k]))
+	not adv.k1.allow
+	po := access.decide(req("po", ["privacy_officer"], "compliance", "write", [k]))
+	not po.k1.allow
+}
+
+test_satisfaction_report_for_marketing_and_brand_only if {
+	r := {"type": "SatisfactionReport", "id": "all", "attributes": {}}
+	m := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [r]))
+	m.all.allow
+	b := access.decide(req("b1", ["brand_analyst"], null, "read", [r]))
+	b.all.allow
+	a := access.decide(req("a1", ["advisor"], "service", "read", [r]))
+	not a.all.allow
+}

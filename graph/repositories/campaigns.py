@@ -1,0 +1,159 @@
+"""Campaigns: the audience query, the campaign and its members (TARGETS{group}), contacts
+(MARKETING interactions carrying campaignId) and what they converted; care-task completions
+(interactions carrying taskId). One round trip per call."""
+
+from __future__ import annotations
+
+from graph.repositories.access import access_attributes
+from graph.store import GraphStore, Row
+
+
+async def audience_candidates(
+    store: GraphStore,
+    *,
+    income_bands: list[str] | None,
+    risk_profiles: list[str] | None,
+    holds: str | None,
+    not_holds: str | None,
+    cap: int,
+) -> list[Row]:
+    """Customers matching the attribute filter (ids in order, at most ``cap``), each with
+    ``birthDate`` and the policy attributes under ``attributes``."""
+    rows = await store.read(
+        """
+        MATCH (c:Customer)
+        WHERE ($incomes IS NULL OR c.incomeBand IN $incomes)
+          AND ($risks IS NULL OR c.riskProfile IN $risks)
+        WITH c, [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        WHERE ($holds IS NULL OR $holds IN products)
+          AND ($notHolds IS NULL OR NOT $notHolds IN products)
+        RETURN c.id AS id, c.birthDate AS birthDate, c.consentMarketing AS consentMarketing,
+               c.consentDataSharing AS consentDataSharing,
+               [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
+               [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds
+        ORDER BY id LIMIT $cap
+        """,
+        {
+            "incomes": income_bands,
+            "risks": risk_profiles,
+            "holds": holds,
+            "notHolds": not_holds,
+            "cap": cap,
+        },
+    )
+    return [{"id": r["id"], "birthDate": r["birthDate"], "attributes": access_attributes(r)}
+            for r in rows]  # fmt: skip
+
+
+async def create_campaign(
+    store: GraphStore, campaign_id: str, props: Row, members: list[Row]
+) -> int:
+    """members: {customerId, group}."""
+    result = await store.write(
+        """
+        MERGE (k:Campaign {id: $id})
+        SET k += $props
+        WITH k
+        UNWIND $members AS m
+        MATCH (c:Customer {id: m.customerId})
+        MERGE (k)-[t:TARGETS]->(c)
+        SET t.group = m.group
+        RETURN count(t) AS n
+        """,
+        {"id": campaign_id, "props": props, "members": members},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def campaign(store: GraphStore, campaign_id: str) -> Row | None:
+    rows = await store.read("MATCH (k:Campaign {id: $id}) RETURN k {.*} AS k", {"id": campaign_id})
+    return rows[0]["k"] if rows else None
+
+
+async def campaign_members(store: GraphStore, campaign_id: str) -> list[Row]:
+    """[{customerId, group}] ordered by customer id."""
+    return await store.read(
+        """
+        MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer)
+        RETURN c.id AS customerId, t.group AS group ORDER BY customerId
+        """,
+        {"id": campaign_id},
+    )
+
+
+async def campaign_outcomes(
+    store: GraphStore, campaign_id: str, product: str, start: str, end: str
+) -> list[Row]:
+    """Per member: ``firstContact`` (the earliest MARKETING interaction in the window for this
+    campaign, or about its product) and ``openings`` (openedAt of accounts of the product)."""
+    params = {"id": campaign_id, "product": product, "start": start, "end": end}
+    members = await store.read(
+        """
+        MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer)
+        RETURN c.id AS customerId, t.group AS group,
+               [(c)-[:OWNS]->(a:Account) WHERE a.product = $product | a.openedAt] AS openings
+        """,
+        params,
+    )
+    contacts = await store.read(
+        """
+        MATCH (:Campaign {id: $id})-[:TARGETS]->(c:Customer)-[:HAD]->(i:Interaction)
+        WHERE i.kind = 'MARKETING' AND i.time >= $start AND i.time <= $end
+        OPTIONAL MATCH (i)-[:ABOUT]->(p:Product {code: $product})
+        WITH c, i, p
+        WHERE i.campaignId = $id OR (i.campaignId IS NULL AND p IS NOT NULL)
+        RETURN c.id AS customerId, i.time AS time
+        """,
+        params,
+    )
+    # The window again in Python: FalkorDB's string range index let later times through.
+    first: dict[str, str] = {}
+    for r in contacts:
+        time = str(r["time"] or "")
+        if start <= time <= end and time < first.get(r["customerId"], "~"):
+            first[r["customerId"]] = time
+    return [{**m, "firstContact": first.get(m["customerId"])} for m in members]
+
+
+async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {id, customerId, productCode, props}: MARKETING interactions ABOUT the product."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MATCH (c:Customer {id: r.customerId})
+        MERGE (i:Interaction {id: r.id})
+        SET i += r.props, i.customerId = r.customerId
+        MERGE (c)-[:HAD]->(i)
+        WITH i, r
+        MATCH (p:Product {code: r.productCode})
+        MERGE (i)-[:ABOUT]->(p)
+        RETURN count(i) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def log_care(store: GraphStore, row: Row) -> None:
+    """row: {id, customerId, props} — the interaction that completes a care task."""
+    await store.write(
+        """
+        MATCH (c:Customer {id: $r.customerId})
+        MERGE (i:Interaction {id: $r.id})
+        SET i += $r.props, i.customerId = $r.customerId
+        MERGE (c)-[:HAD]->(i)
+        RETURN i.id AS id
+        """,
+        {"r": row},
+    )
+
+
+__all__ = [
+    "audience_candidates",
+    "campaign",
+    "campaign_members",
+    "campaign_outcomes",
+    "create_campaign",
+    "log_care",
+    "log_marketing_contacts",
+]

@@ -1,0 +1,144 @@
+"""Reads and writes for next best action: customer histories (recommendations, churn, care
+tasks), the product catalogue, campaigns and their contacts. One round trip per call, N keys.
+
+A history is what the pure functions in ``insights`` need about a customer: profile fields,
+accounts, transactions since a given time, interactions, household members and what they
+hold. A 360 request asks for the customers it shows; ``c360 recommend|churn`` page through
+the whole book with ``customer_ids_page``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from graph.store import GraphStore, Row
+
+
+async def products(store: GraphStore) -> list[Row]:
+    return await store.read("MATCH (p:Product) RETURN p {.*} AS p ORDER BY p.code")
+
+
+async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {code, props} — the catalogue's product properties (tier, family, riskLevel...)."""
+    result = await store.write(
+        "UNWIND $rows AS r MERGE (p:Product {code: r.code}) SET p += r.props RETURN count(p) AS n",
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def customer_ids_page(store: GraphStore, after: str, limit: int) -> list[str]:
+    rows = await store.read(
+        "MATCH (c:Customer) WHERE c.id > $after RETURN c.id AS id ORDER BY id LIMIT $limit",
+        {"after": after, "limit": limit},
+    )
+    return [r["id"] for r in rows]
+
+
+async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
+    """Customers after ``after`` (by id) with the profile fields the recommender groups by
+    and ``products`` (every account's product): what fitting the recommender needs."""
+    return await store.read(
+        """
+        MATCH (c:Customer) WHERE c.id > $after
+        WITH c ORDER BY c.id LIMIT $limit
+        RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
+               c.riskProfile AS riskProfile, c.occupation AS occupation,
+               [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        ORDER BY id
+        """,
+        {"after": after, "limit": limit},
+    )
+
+
+async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
+    """Per customer: ``customer`` (profile fields), ``accounts``, ``transactions`` since
+    ``tx_since`` ({accountId, time, amount, kind}), ``interactions``, ``householdId``,
+    ``members`` ([{id, products}] of the other household members) and ``related`` (count)."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
+        RETURN id,
+               c {.id, .birthDate, .incomeBand, .riskProfile, .createdAt, .occupation,
+                  .consentMarketing} AS customer,
+               [(c)-[:OWNS]->(a:Account) |
+                  a {.id, .type, .product, .balance, .status, .openedAt, .closedAt}] AS accounts,
+               [(c)-[:MEMBER_OF]->(h:Household) | h.id] AS households,
+               size([(c)-[:RELATED_TO]-(:Customer) | 1]) AS related
+        """,
+        {"ids": ids},
+    )
+    # Separate round trips: nested in pattern comprehensions these run far slower on FalkorDB.
+    txs = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
+        WITH id, a
+        MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
+        WITH id, a, t WHERE t.time >= $since
+        RETURN id, a.id AS accountId, t.time AS time, t.amount AS amount, t.kind AS kind
+        """,
+        {"ids": ids, "since": tx_since},
+    )
+    ixs = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:HAD]->(i:Interaction)
+        RETURN id, i {.id, .kind, .time, .resolved, .satisfaction, .summary, .campaignId,
+                      .taskId} AS i
+        """,
+        {"ids": ids},
+    )
+    members = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:MEMBER_OF]->(:Household)<-[:MEMBER_OF]-(m:Customer)
+        WHERE m.id <> id
+        OPTIONAL MATCH (m)-[:OWNS]->(a:Account)
+        RETURN id, m.id AS member, collect(a.product) AS products
+        """,
+        {"ids": ids},
+    )
+    members_of: dict[str, list[Row]] = defaultdict(list)
+    for m in members:
+        members_of[m["id"]].append({"id": m["member"], "products": m["products"]})
+    tx_of: dict[str, list[Row]] = defaultdict(list)
+    for t in txs:
+        tx_of[t.pop("id")].append(t)
+    ix_of: dict[str, list[Row]] = defaultdict(list)
+    for i in ixs:
+        ix_of[i["id"]].append(i["i"])
+    out: dict[str, Row] = {}
+    for r in rows:
+        households = r["households"] or []
+        out[r["id"]] = {
+            "customer": r["customer"],
+            "accounts": sorted(
+                r["accounts"] or [], key=lambda a: (a.get("openedAt") or "", a["id"])
+            ),
+            "transactions": tx_of.get(r["id"], []),
+            "interactions": ix_of.get(r["id"], []),
+            "householdId": households[0] if households else None,
+            "members": members_of.get(r["id"], []),
+            "related": int(r["related"] or 0),
+        }
+    return out
+
+
+async def managed_customer_ids(store: GraphStore, advisor_id: str) -> list[str]:
+    rows = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(:Advisor {id: $advisor}) RETURN c.id AS id ORDER BY id",
+        {"advisor": advisor_id},
+    )
+    return [r["id"] for r in rows]
+
+
+__all__ = [
+    "customer_ids_page",
+    "histories",
+    "holdings_page",
+    "managed_customer_ids",
+    "products",
+    "upsert_catalogue",
+]

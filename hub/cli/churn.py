@@ -1,0 +1,105 @@
+"""`c360 churn train|eval`: the churn model beside the rule score, on a time split."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.insights_common import book
+from insights import churn
+from resolvers.nba import CHURN_FILE, rule_score, write_model
+
+app = typer.Typer(
+    help="The churn model (scikit-learn) beside the rule score.", no_args_is_help=True
+)
+
+
+def _history_days(horizon: int) -> int:
+    return churn.HISTORY_DAYS - 2 * churn.HORIZON_DAYS + 2 * horizon
+
+
+async def _split(horizon: int) -> churn.SplitResult:
+    now = datetime.now(UTC)
+    async with graph(load_settings()) as store:
+        histories = await book(store, now - timedelta(days=_history_days(horizon)))
+    try:
+        return churn.split(histories, now, rule_score, horizon)
+    except ValueError as exc:
+        fail(f"{exc}. Import more history (or seed the demo book) and try again.")
+
+
+def _table(result: churn.SplitResult) -> Table:
+    table = Table(
+        title=f"train: {churn.SNAPSHOTS} snapshots up to {result.train_at:%Y-%m-%d} "
+        f"({result.train_size:,} samples, {result.train_churners} churned), "
+        f"test as of {result.test_at:%Y-%m-%d} "
+        f"({result.test_size:,} customers, {result.test_churners} churned)"
+    )
+    table.add_column("score")
+    table.add_column("AUC", justify="right")
+    table.add_column("precision in top decile", justify="right")
+    for name, r in (("churn model", result.model), ("rule score", result.rules)):
+        table.add_row(name, f"{r.auc:.3f}", f"{r.top_decile_precision:.3f}")
+    return table
+
+
+@app.command("eval")
+def eval_(
+    horizon: int = typer.Option(churn.HORIZON_DAYS, "--horizon", min=30, help="Days ahead."),
+) -> None:
+    """Train on features as of two horizons ago, test on one horizon ago; AUC and top-decile
+    precision for the model and the rule score side by side."""
+    result = run(_split(horizon))
+    console.print(_table(result))
+    base = result.test_churners / result.test_size if result.test_size else 0.0
+    print(
+        f"base rate={base:.3f} auc_model={result.model.auc:.3f} auc_rules={result.rules.auc:.3f} "
+        f"top10_model={result.model.top_decile_precision:.3f} "
+        f"top10_rules={result.rules.top_decile_precision:.3f}"
+    )
+
+
+async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str]:
+    """Evaluate on the split, then refit on the latest full window and save with metrics."""
+    now = datetime.now(UTC)
+    settings = load_settings()
+    async with graph(settings) as store:
+        histories = await book(store, now - timedelta(days=_history_days(horizon)))
+    try:
+        result = churn.split(histories, now, rule_score, horizon)
+        latest = churn.fit(
+            churn.training_samples(histories, now, rule_score, horizon),
+            now,
+            now - timedelta(days=horizon),
+        )
+    except ValueError as exc:
+        fail(f"{exc}. Import more history (or seed the demo book) and try again.")
+    metrics = {
+        "trainAt": result.train_at.isoformat(), "testAt": result.test_at.isoformat(),
+        "testSize": result.test_size, "testChurners": result.test_churners,
+        "aucModel": result.model.auc, "aucRules": result.rules.auc,
+        "top10Model": result.model.top_decile_precision,
+        "top10Rules": result.rules.top_decile_precision,
+    }  # fmt: skip
+    model = churn.ChurnModel(**{**latest.__dict__, "metrics": metrics})
+    path = write_model(settings.resolved_data_dir, CHURN_FILE, model.to_json())
+    return model, result, str(path)
+
+
+@app.command("train")
+def train(
+    horizon: int = typer.Option(churn.HORIZON_DAYS, "--horizon", min=30, help="Days ahead."),
+) -> None:
+    """Fit the churn model on the latest full window and save it in the data dir; the 360
+    view's churnRisk uses it from then on (model names it)."""
+    model, result, path = run(_train(horizon))
+    console.print(_table(result))
+    weights = sorted(zip(churn.FEATURES, model.coef, strict=True), key=lambda kv: -abs(kv[1]))
+    console.print("weights (standardised): " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))
+    console.print(f"churn model saved -> {path}")
+
+
+__all__ = ["app"]

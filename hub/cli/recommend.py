@@ -1,0 +1,75 @@
+"""`c360 recommend train|eval`: the co-holding recommender, fitted and measured offline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.insights_common import book
+from insights import history as hist
+from insights.holdout import HoldoutResult, evaluate
+from resolvers.nba import (
+    RECOMMEND_FILE,
+    age_band,
+    catalogue,
+    count_customers,
+    fit_recommender,
+    write_model,
+)
+
+app = typer.Typer(help="Cross-sell and up-sell recommendations.", no_args_is_help=True)
+
+
+async def _train() -> tuple[int, str]:
+    settings = load_settings()
+    async with graph(settings) as store:
+        if not await count_customers(store):
+            fail("the graph holds no customer; run 'c360 seed' or 'c360 import' first")
+        model = await fit_recommender(store, datetime.now(UTC))
+    path = write_model(settings.resolved_data_dir, RECOMMEND_FILE, model.to_json())
+    return model.customers, str(path)
+
+
+async def _eval(k: int) -> tuple[int, HoldoutResult]:
+    settings = load_settings()
+    now = datetime.now(UTC)
+    async with graph(settings) as store:
+        histories = await book(store, now - timedelta(days=hist.FLOW_DAYS))
+        products = await catalogue(store)
+    customers = [hist.book_customer(h, now, age_band(h, now)) for h in histories]
+    return len(customers), evaluate(customers, products, k)
+
+
+@app.command("train")
+def train() -> None:
+    """Fit the recommender on the whole book and save it in the data dir (the hub reloads it)."""
+    customers, path = run(_train())
+    console.print(f"recommender fitted on {customers:,} customers -> {path}")
+
+
+@app.command("eval")
+def eval_(
+    k: int = typer.Option(3, "--k", min=1, help="Length of the recommendation list."),
+) -> None:
+    """Hide each customer's latest opened product, fit on the rest, and compare hit rate@k
+    and MRR with a popularity baseline. Last line: ratio=<method hit@k / popularity hit@k>."""
+    customers, result = run(_eval(k))
+    console.print(
+        f"hold-out: {customers:,} customers, {result.method.cases:,} cases "
+        f"(latest opened product hidden; {result.skipped_ineligible} not offerable, skipped)"
+    )
+    table = Table()
+    table.add_column("method")
+    table.add_column(f"hit@{k}", justify="right")
+    table.add_column("MRR", justify="right")
+    table.add_row("co-holding (peers + household + tiers)", f"{result.method.hit_rate:.3f}",
+                  f"{result.method.mrr:.3f}")  # fmt: skip
+    table.add_row("popularity", f"{result.popularity.hit_rate:.3f}", f"{result.popularity.mrr:.3f}")
+    console.print(table)
+    print(f"ratio={result.ratio:.2f}")
+
+
+__all__ = ["app"]

@@ -1,0 +1,80 @@
+"""Campaign arithmetic: a seeded control group, and conversions with lift. Pure.
+
+A conversion is the campaign's product opened within the campaign window: for a contacted
+customer on or after the first contact, for a control customer (never contacted) any time in
+the window. ``lift`` is the difference of the two conversion rates (percentage points as a
+fraction); ``relative_lift`` their ratio.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+TREATMENT, CONTROL = "TREATMENT", "CONTROL"
+
+
+def split_control(customer_ids: Iterable[str], control_share: float, seed: str) -> dict[str, str]:
+    """Customer id -> TREATMENT | CONTROL; the same ids and seed give the same split."""
+    ids = sorted(set(customer_ids))
+    random.Random(seed).shuffle(ids)
+    held_out = round(len(ids) * control_share)
+    return {cid: CONTROL if i < held_out else TREATMENT for i, cid in enumerate(ids)}
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    audience: int
+    treatment: int
+    control: int
+    contacted: int
+    converted: int
+    control_converted: int
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return self.converted / self.contacted if self.contacted else None
+
+    @property
+    def control_conversion_rate(self) -> float | None:
+        return self.control_converted / self.control if self.control else None
+
+    @property
+    def lift(self) -> float | None:
+        rate, base = self.conversion_rate, self.control_conversion_rate
+        return None if rate is None or base is None else rate - base
+
+    @property
+    def relative_lift(self) -> float | None:
+        rate, base = self.conversion_rate, self.control_conversion_rate
+        return None if rate is None or not base else rate / base
+
+
+def outcome(
+    groups: Mapping[str, str],
+    first_contact: Mapping[str, str],
+    openings: Mapping[str, Sequence[str]],
+    start: str,
+    end: str,
+) -> CampaignResult:
+    """``first_contact``: customer -> ISO time of the first contact in the window;
+    ``openings``: customer -> ISO times the campaign's product was opened."""
+    treatment = [c for c, g in groups.items() if g == TREATMENT]
+    control = [c for c, g in groups.items() if g == CONTROL]
+    contacted = [c for c in treatment if c in first_contact]
+
+    def converted(cid: str, since: str) -> bool:
+        return any(since <= t <= end for t in openings.get(cid, ()))
+
+    return CampaignResult(
+        audience=len(groups),
+        treatment=len(treatment),
+        control=len(control),
+        contacted=len(contacted),
+        converted=sum(converted(c, first_contact[c]) for c in contacted),
+        control_converted=sum(converted(c, start) for c in control),
+    )
+
+
+__all__ = ["CONTROL", "TREATMENT", "CampaignResult", "outcome", "split_control"]

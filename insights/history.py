@@ -1,0 +1,80 @@
+"""A customer's history (graph.repositories.insights.histories) as the recommender's inputs:
+held products, household holdings, and total assets now and six months ago (from the net
+flows of the accounts since then). Pure: rows and ``now`` in, values out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from insights.holdout import BookCustomer, assets
+from insights.recommend import Holder
+
+INFLOW_KINDS = frozenset(("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST"))
+FLOW_DAYS = 182
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def signed(tx: Mapping[str, Any]) -> float:
+    amount = float(tx.get("amount") or 0)
+    return amount if str(tx.get("kind") or "").upper() in INFLOW_KINDS else -amount
+
+
+def account_flows(
+    transactions: Sequence[Mapping[str, Any]], since: str, until: str | None = None
+) -> dict[str, float]:
+    """Net inflow per account over [since, until)."""
+    out: dict[str, float] = {}
+    for tx in transactions:
+        time = str(tx.get("time") or "")
+        if time >= since and (until is None or time < until):
+            key = str(tx.get("accountId"))
+            out[key] = out.get(key, 0.0) + signed(tx)
+    return out
+
+
+def _accounts_with_flow(history: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
+    flows = account_flows(history.get("transactions") or [], iso(now - timedelta(days=FLOW_DAYS)))
+    return [{**a, "flow": flows.get(a["id"], 0.0)} for a in history.get("accounts") or []]
+
+
+def book_customer(history: Mapping[str, Any], now: datetime, age_band: str | None) -> BookCustomer:
+    customer = history.get("customer") or {}
+    return BookCustomer(
+        id=str(customer.get("id")),
+        income_band=customer.get("incomeBand"),
+        age_band=age_band,
+        risk_profile=customer.get("riskProfile"),
+        household_id=history.get("householdId"),
+        accounts=_accounts_with_flow(history, now),
+        occupation=customer.get("occupation"),
+    )
+
+
+def holder(history: Mapping[str, Any], now: datetime, age_band: str | None) -> Holder:
+    """The recommender's view of one customer, household holdings from ``members``."""
+    customer = history.get("customer") or {}
+    accounts = _accounts_with_flow(history, now)
+    members = history.get("members") or []
+    household = Counter(code for m in members for code in set(m.get("products") or []) if code)
+    total, before = assets(accounts)
+    return Holder(
+        customer_id=str(customer.get("id")),
+        income_band=customer.get("incomeBand"),
+        age_band=age_band,
+        risk_profile=customer.get("riskProfile"),
+        held=frozenset(str(a["product"]) for a in accounts if a.get("product")),
+        household=dict(household),
+        household_size=len(members),
+        assets=total,
+        assets_before=before,
+        occupation=customer.get("occupation"),
+    )
+
+
+__all__ = ["INFLOW_KINDS", "account_flows", "book_customer", "holder", "iso", "signed"]

@@ -1,0 +1,243 @@
+"""Care tasks for an advisor's customers: pure functions from histories to dated tasks.
+
+Kinds: BIRTHDAY (the 生日关怀 greeting), MATURITY (a term product reaches the end of a term,
+catalogue ``termMonths``), BALANCE_DROP (net outflow over BALANCE_DROP_DAYS above a share of
+assets), COMPLAINT (still unresolved COMPLAINT_OPEN_DAYS after it was made), CHURN_RISK (a
+score at or above CHURN_THRESHOLD). Each task names the source its reason is derived from, so
+the caller can hide a reason the viewer may not see (an amount, a birth date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from insights.catalogue import Catalogue
+from insights.history import signed
+
+COMPLAINT_OPEN_DAYS = 7
+BALANCE_DROP_DAYS = 30
+BALANCE_DROP_SHARE = 0.3
+CHURN_THRESHOLD = 0.5
+
+
+class TaskKind(StrEnum):
+    BIRTHDAY = "BIRTHDAY"
+    MATURITY = "MATURITY"
+    BALANCE_DROP = "BALANCE_DROP"
+    COMPLAINT = "COMPLAINT"
+    CHURN_RISK = "CHURN_RISK"
+
+
+# The personal data kind each task's reason quotes (None: nothing personal beyond the task).
+REASON_SOURCE: dict[TaskKind, str | None] = {
+    TaskKind.BIRTHDAY: "BIRTH_DATE",
+    TaskKind.MATURITY: None,
+    TaskKind.BALANCE_DROP: "AMOUNT",
+    TaskKind.COMPLAINT: None,
+    TaskKind.CHURN_RISK: None,
+}
+
+ACTIONS: dict[TaskKind, str] = {
+    TaskKind.BIRTHDAY: "send 生日关怀 greetings (call or card) and check in on their plans",
+    TaskKind.MATURITY: "call before maturity: offer renewal or a suitable deposit/wealth product",
+    TaskKind.BALANCE_DROP: "call to understand the outflow; consider a retention offer",
+    TaskKind.COMPLAINT: "follow up the complaint and agree a resolution",
+    TaskKind.CHURN_RISK: "retention call: review needs and fees",
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    customer_id: str
+    kind: TaskKind
+    due: date
+    reason: str
+    action: str
+
+
+def task_id(kind: TaskKind, customer_id: str, due: date, ref: str = "") -> str:
+    return f"{kind.value}:{customer_id}:{due.isoformat()}:{ref}"
+
+
+def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
+    """(kind, customer id, due date, ref); ValueError when it is not a task id."""
+    kind, customer_id, due, ref = value.split(":", 3)
+    return TaskKind(kind), customer_id, date.fromisoformat(due), ref
+
+
+def _birthday(birth: date, year: int) -> date:
+    try:
+        return birth.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def birthdays(customer_id: str, birth: date | None, start: date, end: date) -> list[Task]:
+    if birth is None:
+        return []
+    out = []
+    for year in range(start.year, end.year + 1):
+        day = _birthday(birth, year)
+        if start <= day <= end:
+            out.append(
+                Task(task_id(TaskKind.BIRTHDAY, customer_id, day), customer_id,
+                     TaskKind.BIRTHDAY, day, f"birthday on {day:%m-%d} (turns {year - birth.year})",
+                     ACTIONS[TaskKind.BIRTHDAY])
+            )  # fmt: skip
+    return out
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def next_maturity(opened: date, term_months: int, start: date) -> date:
+    """The first end of a term on or after ``start`` (terms roll over)."""
+    k = max(1, ((start.year - opened.year) * 12 + start.month - opened.month) // term_months)
+    due = _add_months(opened, k * term_months)
+    while due < start:
+        k += 1
+        due = _add_months(opened, k * term_months)
+    return due
+
+
+def maturities(
+    customer_id: str, accounts: Sequence[Mapping[str, Any]], catalogue: Catalogue,
+    start: date, end: date,
+) -> list[Task]:  # fmt: skip
+    out = []
+    for a in accounts:
+        product = catalogue.get(str(a.get("product") or ""))
+        opened = _date(a.get("openedAt"))
+        if product is None or not product.term_months or opened is None:
+            continue
+        if str(a.get("status") or "").upper() == "CLOSED":
+            continue
+        due = next_maturity(opened, product.term_months, start)
+        if due <= end:
+            out.append(
+                Task(task_id(TaskKind.MATURITY, customer_id, due, str(a["id"])), customer_id,
+                     TaskKind.MATURITY, due, f"{product.name} ({a['id']}) matures on {due}",
+                     ACTIONS[TaskKind.MATURITY])
+            )  # fmt: skip
+    return out
+
+
+def balance_drop(
+    customer_id: str, history: Mapping[str, Any], now: datetime, start: date, end: date
+) -> list[Task]:
+    since = (now - timedelta(days=BALANCE_DROP_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    accounts = {
+        a["id"]: a
+        for a in history.get("accounts") or []
+        if str(a.get("type") or "").upper() not in ("LOAN", "CREDIT_CARD")
+    }
+    flow = sum(
+        signed(t)
+        for t in history.get("transactions") or []
+        if t.get("accountId") in accounts and str(t.get("time") or "") >= since
+    )
+    assets = sum(float(a.get("balance") or 0) for a in accounts.values())
+    before = assets - flow
+    if flow >= 0 or before <= 0 or -flow / before < BALANCE_DROP_SHARE:
+        return []
+    due = max(start, now.date())
+    if due > end:
+        return []
+    return [
+        Task(task_id(TaskKind.BALANCE_DROP, customer_id, due), customer_id, TaskKind.BALANCE_DROP,
+             due, f"assets down {-flow / before:.0%} (¥{-flow:,.0f}) in the last "
+             f"{BALANCE_DROP_DAYS} days", ACTIONS[TaskKind.BALANCE_DROP])
+    ]  # fmt: skip
+
+
+def complaints(
+    customer_id: str, interactions: Sequence[Mapping[str, Any]], now: datetime,
+    start: date, end: date,
+) -> list[Task]:  # fmt: skip
+    out = []
+    for i in interactions:
+        if str(i.get("kind") or "").upper() != "COMPLAINT" or i.get("resolved") is not False:
+            continue
+        made = _date(i.get("time"))
+        if made is None:
+            continue
+        overdue_from = made + timedelta(days=COMPLAINT_OPEN_DAYS)
+        if overdue_from > end:
+            continue
+        due = max(start, overdue_from)
+        age = (now.date() - made).days
+        out.append(
+            Task(task_id(TaskKind.COMPLAINT, customer_id, due, str(i.get("id") or "")),
+                 customer_id, TaskKind.COMPLAINT, due,
+                 f"complaint of {made} unresolved for {age} days: {i.get('summary') or ''}".strip(),
+                 ACTIONS[TaskKind.COMPLAINT])
+        )  # fmt: skip
+    return out
+
+
+def churn_task(
+    customer_id: str, alert: tuple[float, str] | None, start: date, end: date
+) -> list[Task]:
+    """``alert``: (score, why it is high) when the caller judged it high enough; else None."""
+    if alert is None:
+        return []
+    score, why = alert
+    return [
+        Task(task_id(TaskKind.CHURN_RISK, customer_id, start), customer_id, TaskKind.CHURN_RISK,
+             start, f"churn risk {score:.1%} ({why})", ACTIONS[TaskKind.CHURN_RISK])
+    ]  # fmt: skip
+
+
+def care_tasks(
+    history: Mapping[str, Any],
+    churn_alert: tuple[float, str] | None,
+    catalogue: Catalogue,
+    now: datetime,
+    start: date,
+    end: date,
+    done: frozenset[str] = frozenset(),
+) -> list[Task]:
+    """Every task of one customer due in [start, end], without those already ``done``;
+    ``churn_alert`` is (score, why it is high) when it calls for a task, else None."""
+    customer = history.get("customer") or {}
+    cid = str(customer.get("id"))
+    tasks = [
+        *birthdays(cid, _date(customer.get("birthDate")), start, end),
+        *maturities(cid, history.get("accounts") or [], catalogue, start, end),
+        *balance_drop(cid, history, now, start, end),
+        *complaints(cid, history.get("interactions") or [], now, start, end),
+        *churn_task(cid, churn_alert, start, end),
+    ]
+    return sorted((t for t in tasks if t.id not in done), key=lambda t: (t.due, t.id))
+
+
+__all__ = [
+    "ACTIONS",
+    "REASON_SOURCE",
+    "Task",
+    "TaskKind",
+    "care_tasks",
+    "next_maturity",
+    "parse_task_id",
+    "task_id",
+]

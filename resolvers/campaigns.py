@@ -1,0 +1,210 @@
+"""Campaigns for marketing analysts: the audience evaluated by the hub and decided by the
+policy (a customer the policy does not let the caller see, e.g. one who has not consented to
+marketing, is never in it: there is no consent check in code), a seeded control group,
+contacts logged as MARKETING interactions, and conversions with lift."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from graph.repositories import campaigns as repo
+from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
+from privacy.types import MaskMode, Resource
+from privacy.types import SensitiveKind as K
+from resolvers.analytics import iso
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.privacy import CUSTOMER, READ, WRITE
+
+CAMPAIGN = "Campaign"
+CHANNELS = ("PHONE", "CHAT", "EMAIL", "BRANCH", "APP")
+MAX_CONTROL_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Audience:
+    income_bands: list[str] | None = None
+    risk_profiles: list[str] | None = None
+    holds: str | None = None
+    not_holds: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    name: str
+    audience: Audience
+    product: str
+    channel: str
+    start: datetime
+    end: datetime
+    control_share: float
+
+
+async def require_campaign(context: Any, campaign_id: str, action: str) -> None:
+    if context.privacy is not None:
+        await context.privacy.require_resource(Resource(CAMPAIGN, campaign_id, {}), action)
+
+
+def _age_ok(birth: Any, audience: Audience, year: int) -> bool:
+    """Ages from the birth year only: the finest a marketing caller sees."""
+    if audience.min_age is None and audience.max_age is None:
+        return True
+    text = str(birth or "")[:4]
+    if not text.isdigit():
+        return False
+    age = year - int(text)
+    low = audience.min_age if audience.min_age is not None else 0
+    high = audience.max_age if audience.max_age is not None else 200
+    return low <= age <= high
+
+
+async def _check(context: Any, spec: CampaignSpec) -> None:
+    if not spec.name.strip() or len(spec.name) > 200:
+        raise BadUserInput("name must be 1..200 characters", field="name")
+    if not 0 <= spec.control_share <= MAX_CONTROL_SHARE:
+        raise BadUserInput(f"controlShare must be in 0..{MAX_CONTROL_SHARE}", field="controlShare")
+    if spec.end <= spec.start:
+        raise BadUserInput("to must be after from", field="to")
+    if spec.channel not in CHANNELS:
+        raise BadUserInput(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+    if (await context.nba.catalogue()).get(spec.product) is None:
+        raise BadUserInput("no product with this code", field="product")
+    ages = [a for a in (spec.audience.min_age, spec.audience.max_age) if a is not None]
+    if any(not 0 <= a <= 150 for a in ages):
+        raise BadUserInput("ages must be in 0..150", field="audience")
+
+
+async def create_campaign(context: Any, spec: CampaignSpec) -> str:
+    await require_campaign(context, "new", WRITE)
+    await _check(context, spec)
+    a = spec.audience
+    candidates = await repo.audience_candidates(
+        context.store,
+        income_bands=a.income_bands,
+        risk_profiles=a.risk_profiles,
+        holds=a.holds,
+        not_holds=a.not_holds,
+        cap=context.settings.search_candidate_cap,
+    )
+    members = [c["id"] for c in candidates]
+    privacy = context.privacy
+    if privacy is not None:
+        decided = await privacy.decide(
+            [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
+        )
+        # The age filter may only read what the caller sees of the birth date.
+        ages_seen = (MaskMode.REVEAL, MaskMode.YEAR)
+        members = [
+            c["id"]
+            for c in candidates
+            if decided[c["id"]].allow
+            and (
+                (a.min_age is None and a.max_age is None)
+                or decided[c["id"]].mode_for(K.BIRTH_DATE) in ages_seen
+            )
+        ]
+    by_id = {c["id"]: c for c in candidates}
+    members = [m for m in members if _age_ok(by_id[m]["birthDate"], a, context.now.year)]
+    campaign_id = f"K-{uuid.uuid4().hex[:12]}"
+    groups = split_control(members, spec.control_share, campaign_id)
+    if privacy is not None:
+        await privacy.audit_intent({"createCampaign": campaign_id, "audience": len(members)})
+    props = {
+        "name": spec.name.strip(),
+        "product": spec.product,
+        "channel": spec.channel,
+        "from": iso(spec.start),
+        "to": iso(spec.end),
+        "controlShare": spec.control_share,
+        "createdBy": privacy.principal.subject if privacy is not None else "",
+        "createdAt": iso(context.now),
+    }
+    await repo.create_campaign(
+        context.store,
+        campaign_id,
+        props,
+        [{"customerId": cid, "group": g} for cid, g in sorted(groups.items())],
+    )
+    return campaign_id
+
+
+async def load_campaign(context: Any, campaign_id: str) -> dict[str, Any]:
+    await require_campaign(context, campaign_id, READ)
+    row = await repo.campaign(context.store, campaign_id)
+    if row is None:
+        raise NotFound("no campaign with this id", id=campaign_id)
+    return {**row, "id": campaign_id}
+
+
+async def campaign_result(context: Any, campaign: dict[str, Any]) -> CampaignResult:
+    rows = await repo.campaign_outcomes(
+        context.store, campaign["id"], campaign["product"], campaign["from"], campaign["to"]
+    )
+    groups = {r["customerId"]: r["group"] for r in rows}
+    contacts = {r["customerId"]: r["firstContact"] for r in rows if r["firstContact"]}
+    openings = {r["customerId"]: list(r["openings"] or []) for r in rows}
+    return outcome(groups, contacts, openings, campaign["from"], campaign["to"])
+
+
+async def member_ids(context: Any, campaign_id: str, group: str | None) -> list[str]:
+    rows = await repo.campaign_members(context.store, campaign_id)
+    return [r["customerId"] for r in rows if group is None or r["group"] == group]
+
+
+async def log_contacts(context: Any, campaign_id: str, ids: list[str] | None) -> int:
+    """Log a MARKETING contact for treatment members (all, or ``ids``) the policy still lets
+    the caller reach; control members are never contacted."""
+    await require_campaign(context, campaign_id, WRITE)
+    campaign = await repo.campaign(context.store, campaign_id)
+    if campaign is None:
+        raise NotFound("no campaign with this id", id=campaign_id)
+    treatment = await member_ids(context, campaign_id, TREATMENT)
+    if ids is not None:
+        wanted = set(ids)
+        if wanted - set(treatment):
+            raise BadUserInput("only treatment members of the campaign can be contacted",
+                               field="customerIds")  # fmt: skip
+        treatment = [cid for cid in treatment if cid in wanted]
+    privacy = context.privacy
+    if privacy is not None:
+        # Members the policy no longer lets the caller reach are skipped, not an error.
+        decisions = await privacy.customers.load_many(treatment)
+        treatment = [c for c, d in zip(treatment, decisions, strict=True) if d and d.allow]
+        privacy.customers_touched.update(treatment)
+        await privacy.audit_intent({"logCampaignContacts": campaign_id}, tuple(treatment))
+    now = iso(context.now)
+    rows = [
+        {
+            "id": f"mk-{uuid.uuid4().hex}",
+            "customerId": cid,
+            "productCode": campaign["product"],
+            "props": {
+                "kind": "MARKETING",
+                "channel": campaign["channel"],
+                "time": now,
+                "summary": f"campaign {campaign['name']}",
+                "campaignId": campaign_id,
+                "resolved": True,
+            },
+        }
+        for cid in treatment
+    ]
+    return await repo.log_marketing_contacts(context.store, rows) if rows else 0
+
+
+__all__ = [
+    "CAMPAIGN",
+    "CONTROL",
+    "TREATMENT",
+    "Audience",
+    "CampaignSpec",
+    "campaign_result",
+    "create_campaign",
+    "load_campaign",
+    "log_contacts",
+    "member_ids",
+]

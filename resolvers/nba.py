@@ -1,0 +1,232 @@
+"""Glue between the graph and the pure next-best-action logic (``insights``): loading the
+book in pages, the product catalogue, the rule score as of a past moment, and the fitted
+models kept per process.
+
+Models live as JSON in ``<data dir>/insights/``: ``c360 recommend train`` / ``c360 churn
+train`` write them. A hub without a recommender file fits one from the graph once per process
+(at most BUILD_CAP customers, refreshed after MODEL_TTL_S), so a 360 request never scans the
+book itself; without a churn file the rule score stays in charge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from graph.repositories import insights as repo
+from graph.store import GraphStore, Row
+from insights import history as hist
+from insights.catalogue import Catalogue, default_catalogue
+from insights.churn import ChurnModel
+from insights.recommend import CoHolding, Holder, fit
+from resolvers import analytics
+
+MODEL_DIR = "insights"
+RECOMMEND_FILE = "recommend-model.json"
+CHURN_FILE = "churn-model.json"
+PAGE = 100  # histories carry transactions: small pages keep each query short
+HOLDINGS_PAGE = 2000
+BUILD_CAP = 50_000
+MODEL_TTL_S = 3600.0
+
+
+async def load_histories(
+    store: GraphStore,
+    since: datetime,
+    cap: int | None = None,
+    advance: Callable[[int], object] | None = None,
+) -> list[Row]:
+    """Every customer's history (transactions since ``since``), in pages of PAGE customers."""
+    out: list[Row] = []
+    after = ""
+    while cap is None or len(out) < cap:
+        limit = PAGE if cap is None else min(PAGE, cap - len(out))
+        ids = await repo.customer_ids_page(store, after, limit)
+        if not ids:
+            break
+        found = await repo.histories(store, ids, hist.iso(since))
+        out.extend(found[i] for i in ids if i in found)
+        after = ids[-1]
+        if advance is not None:
+            advance(len(ids))
+    return out
+
+
+async def count_customers(store: GraphStore) -> int:
+    rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def catalogue(store: GraphStore) -> Catalogue:
+    """The catalogue's rules with the products as the graph holds them."""
+    return default_catalogue().with_products(r["p"] for r in await repo.products(store))
+
+
+def age_band(history: Mapping[str, Any], now: datetime) -> str | None:
+    birth = analytics.parse_date((history.get("customer") or {}).get("birthDate"))
+    return analytics.age_band(birth, now.date())
+
+
+def rule_score(history: Mapping[str, Any], at: datetime) -> float:
+    """The 360 view's rule score (analytics.churn_risk) as it would have read at ``at``."""
+    at_iso = hist.iso(at)
+    flow_since = hist.iso(at - timedelta(days=analytics.FLOW_WINDOW_DAYS))
+    complaints_since = hist.iso(at - timedelta(days=analytics.COMPLAINT_WINDOW_DAYS))
+    txs = [t for t in history.get("transactions") or [] if str(t.get("time") or "") < at_iso]
+    later = sum(hist.signed(t) for t in history.get("transactions") or [] if t["time"] >= at_iso)
+    ixs = [i for i in history.get("interactions") or [] if str(i.get("time") or "") < at_iso]
+    accounts = [a for a in history.get("accounts") or [] if str(a.get("openedAt") or "") < at_iso]
+    activity = analytics.Activity(
+        last_transaction_at=max((t["time"] for t in txs), default=None),
+        last_interaction_at=max((i["time"] for i in ixs), default=None),
+        net_flow=sum(hist.signed(t) for t in txs if t["time"] >= flow_since),
+        complaints=sum(
+            1
+            for i in ixs
+            if str(i.get("kind") or "").upper() == "COMPLAINT" and i["time"] >= complaints_since
+        ),
+    )
+    assets = max(0.0, analytics.total_assets(accounts) - later)
+    return analytics.churn_risk(assets, activity, at).score
+
+
+def model_path(data_dir: Path, name: str) -> Path:
+    return data_dir / MODEL_DIR / name
+
+
+def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
+    path = model_path(data_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)  # readers never see half a file
+    return path
+
+
+async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = None) -> CoHolding:
+    """Fit on the book's holdings (no transactions: fitting needs none), HOLDINGS_PAGE at a time."""
+    holders: list[Holder] = []
+    after = ""
+    while cap is None or len(holders) < cap:
+        limit = HOLDINGS_PAGE if cap is None else min(HOLDINGS_PAGE, cap - len(holders))
+        rows = await repo.holdings_page(store, after, limit)
+        if not rows:
+            break
+        holders.extend(
+            Holder(
+                customer_id=r["id"],
+                income_band=r.get("incomeBand"),
+                age_band=age_band({"customer": r}, now),
+                risk_profile=r.get("riskProfile"),
+                held=frozenset(p for p in r.get("products") or [] if p),
+                occupation=r.get("occupation"),
+            )
+            for r in rows
+        )
+        after = rows[-1]["id"]
+    return fit(holders)
+
+
+@dataclass
+class _Cached:
+    value: Any = None
+    stamp: float = 0.0  # file mtime, or build time for a model fitted in process
+    built: bool = False
+
+
+@dataclass
+class ModelCache:
+    """The process's models for one data dir (see the module docstring)."""
+
+    data_dir: Path
+    recommender: _Cached = field(default_factory=_Cached)
+    churn: _Cached = field(default_factory=_Cached)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _file(self, name: str, cached: _Cached, parse: Callable[[Any], Any]) -> bool:
+        path = model_path(self.data_dir, name)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if cached.value is None or cached.built or cached.stamp != mtime:
+            cached.value = parse(json.loads(path.read_text(encoding="utf-8")))
+            cached.stamp, cached.built = mtime, False
+        return True
+
+    async def recommend_model(self, store: GraphStore, now: datetime) -> CoHolding:
+        if self._file(RECOMMEND_FILE, self.recommender, CoHolding.from_json):
+            return self.recommender.value  # type: ignore[no-any-return]
+        async with self.lock:
+            fresh = time.monotonic() - self.recommender.stamp < MODEL_TTL_S
+            if self.recommender.value is None or not fresh:
+                self.recommender.value = await fit_recommender(store, now, BUILD_CAP)
+                self.recommender.stamp, self.recommender.built = time.monotonic(), True
+        return self.recommender.value  # type: ignore[no-any-return]
+
+    def churn_model(self) -> ChurnModel | None:
+        if self._file(CHURN_FILE, self.churn, ChurnModel.from_json):
+            return self.churn.value  # type: ignore[no-any-return]
+        self.churn.value = None
+        return None
+
+
+_CACHES: dict[Path, ModelCache] = {}
+
+
+def models(data_dir: Path) -> ModelCache:
+    """The process-wide cache for a data dir (created on first use, nothing opened)."""
+    cache = _CACHES.get(data_dir)
+    if cache is None:
+        cache = _CACHES[data_dir] = ModelCache(data_dir)
+    return cache
+
+
+__all__ = [
+    "CHURN_FILE",
+    "RECOMMEND_FILE",
+    "ModelCache",
+    "NbaLoaders",
+    "age_band",
+    "catalogue",
+    "count_customers",
+    "fit_recommender",
+    "load_histories",
+    "model_path",
+    "models",
+    "rule_score",
+    "write_model",
+]
+
+
+# --- the request path -------------------------------------------------------------------
+
+HISTORY_DAYS = 200  # transactions a 360 request reads per customer (flows, churn features)
+
+
+class NbaLoaders:
+    """The request's history loader: one round trip set per batch of customers."""
+
+    def __init__(self, store: GraphStore, now: datetime) -> None:
+        since = hist.iso(now - timedelta(days=HISTORY_DAYS))
+
+        async def load(ids: list[str]) -> list[Row | None]:
+            found = await repo.histories(store, list(dict.fromkeys(ids)), since)
+            return [found.get(i) for i in ids]
+
+        self.history: DataLoader[str, Row | None] = DataLoader(load_fn=load)
+        self._catalogue: Catalogue | None = None
+        self._store = store
+
+    async def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = await catalogue(self._store)
+        return self._catalogue

@@ -1,0 +1,47 @@
+"""``customer.recommendations``: the recommender fed with what the caller may see.
+
+Recommendations are derived from personal data, so they follow its masking by construction:
+the customer's age band is used only where the birth date shows at least as a year, amounts
+(the up-sell threshold) only where amounts are revealed, and household holdings only of the
+members the caller may see. A reason can therefore never quote what the caller cannot see,
+and neither can the ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from insights import history as hist
+from insights.recommend import Recommendation, recommend
+from privacy.types import MaskMode
+from privacy.types import SensitiveKind as K
+from resolvers.nba import age_band, models
+
+AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR)
+
+
+async def recommendations_for(context: Any, customer_id: str, first: int) -> list[Recommendation]:
+    nba = context.nba
+    history = await nba.history.load(customer_id)
+    if history is None:
+        return []
+    privacy = context.privacy
+    now = context.now
+    members = list(history.get("members") or [])
+    shows_age = shows_amounts = True
+    if privacy is not None:
+        shows_age = privacy.mode(customer_id, K.BIRTH_DATE) in AGE_MODES
+        shows_amounts = privacy.mode(customer_id, K.AMOUNT) == MaskMode.REVEAL
+        seen = set(await privacy.allowed([m["id"] for m in members]))
+        members = [m for m in members if m["id"] in seen]
+    holder = hist.holder(
+        {**history, "members": members}, now, age_band(history, now) if shows_age else None
+    )
+    if not shows_amounts:
+        holder = replace(holder, assets=None, assets_before=None)
+    model = await models(context.settings.resolved_data_dir).recommend_model(context.store, now)
+    return recommend(holder, model, await nba.catalogue(), first)
+
+
+__all__ = ["recommendations_for"]

@@ -1,0 +1,79 @@
+"""``satisfaction``: CSAT and complaint shares from the graph, social sentiment beside them.
+Decided on resource type SatisfactionReport (aggregates only; no customer is returned)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from graph.repositories import satisfaction as repo
+from insights.satisfaction import MIN_CELL, OTHER, Month, Share, months, shares
+from privacy.types import Resource
+from resolvers.analytics import iso
+from resolvers.errors import BadUserInput
+from resolvers.privacy import READ
+
+REPORT = Resource("SatisfactionReport", "all", {})
+MAX_DAYS = 731
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    code: str
+    complaints: int
+    complaint_share: float
+    mentions: int
+    positive_share: float | None
+    negative_share: float | None
+    average_sentiment: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    months: list[Month]
+    by_channel: list[Share]
+    by_branch: list[Share]
+    by_product: list[ProductFigures]
+
+
+async def satisfaction_report(context: Any, start: datetime, end: datetime) -> Report:
+    if end <= start:
+        raise BadUserInput("to must be after from", field="to")
+    if (end - start).days > MAX_DAYS:
+        raise BadUserInput(f"the window is at most {MAX_DAYS} days", field="to")
+    if context.privacy is not None:
+        await context.privacy.require_resource(REPORT, READ)
+    rows = await repo.feedback(context.store, iso(start), iso(end))
+    complaints = [r for r in rows if str(r.get("kind") or "").upper() == "COMPLAINT"]
+    by_product = shares((r.get("products") or [None])[0] for r in complaints)
+    social = {
+        r["product"]: r for r in await repo.product_sentiment(context.store, iso(start), iso(end))
+    }
+    products = []
+    for s in by_product:
+        post = social.get(s.key) or {}
+        mentions = int(post.get("mentions") or 0)
+        enough = mentions >= MIN_CELL
+        products.append(
+            ProductFigures(
+                code=s.key,
+                complaints=s.count,
+                complaint_share=s.share,
+                mentions=mentions,
+                positive_share=round(post["positive"] / mentions, 4) if enough else None,
+                negative_share=round(post["negative"] / mentions, 4) if enough else None,
+                average_sentiment=round(float(post["score"]), 4)
+                if enough and post.get("score") is not None
+                else None,
+            )
+        )
+    return Report(
+        months=months(rows),
+        by_channel=shares(r.get("channel") for r in complaints),
+        by_branch=shares((r.get("branches") or [None])[0] for r in complaints),
+        by_product=products,
+    )
+
+
+__all__ = ["OTHER", "ProductFigures", "Report", "satisfaction_report"]

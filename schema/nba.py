@@ -1,0 +1,314 @@
+"""Next best action: recommendations in the 360 view (``Customer.recommendations``), care
+tasks for advisors (``advisorTasks``, ``completeTask``) and campaigns for marketing analysts
+(``createCampaign``, ``campaign``, ``logCampaignContacts``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import strawberry
+
+from insights.recommend import RecommendationKind as _RecommendationKind
+from insights.tasks import TaskKind as _TaskKind
+from resolvers.campaigns import (
+    CAMPAIGN,
+    CONTROL,
+    TREATMENT,
+    Audience,
+    CampaignSpec,
+    campaign_result,
+    create_campaign,
+    load_campaign,
+    log_contacts,
+    member_ids,
+)
+from resolvers.errors import BadUserInput
+from resolvers.pagination import check_first, decode_cursor, encode_cursor
+from resolvers.recommendations import recommendations_for
+from resolvers.tasks import VisibleTask, advisor_tasks, complete_task
+from schema.customer import CustomerConnection
+from schema.pagination import Connection, connection
+from schema.types import Ctx, Customer, Interaction, Product, load_customers
+
+RecommendationKind = strawberry.enum(_RecommendationKind, name="RecommendationKind")
+MAX_RECOMMENDATIONS = 10
+
+
+@strawberry.type(description="a product to offer, why, and how strongly")
+class Recommendation:
+    product: Product
+    kind: RecommendationKind
+    score: float = strawberry.field(description="0..1, comparable within one customer")
+    reasons: list[str] = strawberry.field(
+        description="sentences a person can read; only from data you may see"
+    )
+
+
+async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> list[Recommendation]:
+    if not 1 <= first <= MAX_RECOMMENDATIONS:
+        raise BadUserInput(f"first must be between 1 and {MAX_RECOMMENDATIONS}", field="first")
+    recs = await recommendations_for(info.context, customer_id, first)
+    catalogue = await info.context.nba.catalogue()
+    privacy = info.context.privacy
+    out = []
+    for r in recs:
+        product = catalogue.products[r.code]
+        out.append(
+            Recommendation(
+                product=Product(code=product.code, name=product.name, category=product.category),
+                kind=RecommendationKind(r.kind),
+                score=r.score,
+                reasons=[reason.text for reason in r.reasons],
+            )
+        )
+    if privacy is not None:
+        privacy.customers_touched.add(customer_id)
+    return out
+
+
+# --- care tasks ---------------------------------------------------------------------------
+
+TaskKind = strawberry.enum(_TaskKind, name="TaskKind")
+
+
+@strawberry.type(description="something an advisor should do for one of their customers")
+class CareTask:
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    kind: TaskKind
+    due_date: date
+    reason: str | None = strawberry.field(
+        description="null unless you may see the data it quotes (an amount, a birth date)"
+    )
+    suggested_action: str
+
+    @strawberry.field
+    async def customer(self, info: Ctx) -> Customer | None:
+        found = await load_customers(info, [str(self.customer_id)])
+        return found[0] if found else None
+
+
+CareTaskConnection = Connection[CareTask]
+
+
+def _task(v: VisibleTask) -> CareTask:
+    t = v.task
+    return CareTask(
+        id=strawberry.ID(t.id),
+        customer_id=strawberry.ID(t.customer_id),
+        kind=TaskKind(t.kind),
+        due_date=t.due,
+        reason=v.reason,
+        suggested_action=t.action,
+    )
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+CampaignGroup = strawberry.enum(
+    StrEnum("CampaignGroup", {TREATMENT: TREATMENT, CONTROL: CONTROL}), name="CampaignGroup"
+)
+
+
+@strawberry.input(description="who a campaign is for; every given condition must hold")
+class AudienceFilter:
+    income_bands: list[str] | None = None
+    risk_profiles: list[str] | None = None
+    holds: str | None = strawberry.field(default=None, description="a product code held")
+    not_holds: str | None = strawberry.field(default=None, description="a product code not held")
+    min_age: int | None = strawberry.field(default=None, description="from the birth year")
+    max_age: int | None = None
+
+
+@strawberry.type(description="a marketing campaign, its control group and its measured effect")
+class Campaign:
+    row: strawberry.Private[dict[str, Any]]
+    id: strawberry.ID
+    name: str
+    product: Product
+    channel: str
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    control_share: float
+
+    async def _result(self, info: Ctx) -> Any:
+        cached = self.row.get("_result")
+        if cached is None:
+            cached = self.row["_result"] = await campaign_result(info.context, self.row)
+        return cached
+
+    @strawberry.field(description="customers in the campaign (treatment and control)")
+    async def audience_count(self, info: Ctx) -> int:
+        return int((await self._result(info)).audience)
+
+    @strawberry.field
+    async def control_count(self, info: Ctx) -> int:
+        return int((await self._result(info)).control)
+
+    @strawberry.field(description="treatment customers with a contact in the window")
+    async def contacted(self, info: Ctx) -> int:
+        return int((await self._result(info)).contacted)
+
+    @strawberry.field(description="contacted customers who opened the product after contact")
+    async def converted(self, info: Ctx) -> int:
+        return int((await self._result(info)).converted)
+
+    @strawberry.field
+    async def conversion_rate(self, info: Ctx) -> float | None:
+        return _round((await self._result(info)).conversion_rate)
+
+    @strawberry.field(description="control customers who opened the product in the window")
+    async def control_conversion_rate(self, info: Ctx) -> float | None:
+        return _round((await self._result(info)).control_conversion_rate)
+
+    @strawberry.field(description="conversionRate - controlConversionRate (incremental)")
+    async def lift(self, info: Ctx) -> float | None:
+        return _round((await self._result(info)).lift)
+
+    @strawberry.field(description="conversionRate / controlConversionRate")
+    async def relative_lift(self, info: Ctx) -> float | None:
+        return _round((await self._result(info)).relative_lift)
+
+    @strawberry.field(
+        description="the contact list as you may see it (masked by the policy), by id"
+    )
+    async def contacts(
+        self,
+        info: Ctx,
+        group: CampaignGroup | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> CustomerConnection:
+        limit = check_first(first, info.context.settings.max_page_size)
+        cursor = decode_cursor(after, 1)
+        ids = await member_ids(info.context, str(self.id), group.value if group else None)
+        if info.context.privacy is not None:
+            info.context.privacy.details["export"] = f"{CAMPAIGN}:{self.id}"
+        start = (
+            0 if cursor is None else next((i for i, c in enumerate(ids) if c > cursor[0]), len(ids))
+        )
+        page = await load_customers(info, ids[start : start + limit])
+        return connection(
+            [(c, encode_cursor(c.customer_id)) for c in page],
+            has_next=len(ids) > start + limit,
+            total=len(ids),
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+async def _campaign(info: Ctx, row: dict[str, Any]) -> Campaign:
+    catalogue = await info.context.nba.catalogue()
+    product = catalogue.get(row["product"])
+    return Campaign(
+        row=row,
+        id=strawberry.ID(row["id"]),
+        name=row["name"],
+        product=Product(
+            code=row["product"],
+            name=product.name if product else None,
+            category=product.category if product else None,
+        ),
+        channel=row["channel"],
+        from_=datetime.fromisoformat(row["from"].replace("Z", "+00:00")),
+        to=datetime.fromisoformat(row["to"].replace("Z", "+00:00")),
+        control_share=float(row["controlShare"]),
+    )
+
+
+@strawberry.type
+class NbaQuery:
+    @strawberry.field(
+        description="care tasks due in [from, to] (default: the next 14 days) for your own "
+        "customers, earliest first"
+    )
+    async def advisor_tasks(
+        self,
+        info: Ctx,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> CareTaskConnection:
+        limit = check_first(first, info.context.settings.max_page_size)
+        cursor = decode_cursor(after, 2)
+        start = from_ or info.context.now.date()
+        end = to or start + timedelta(days=14)
+        tasks = await advisor_tasks(info.context, start, end)
+        keys = [(v.task.due.isoformat(), v.task.id) for v in tasks]
+        begin = 0 if cursor is None else next(
+            (i for i, k in enumerate(keys) if k > (cursor[0], cursor[1])), len(keys)
+        )  # fmt: skip
+        window = tasks[begin : begin + limit]
+        return connection(
+            [(_task(v), encode_cursor(v.task.due.isoformat(), v.task.id)) for v in window],
+            has_next=len(tasks) > begin + limit,
+            total=len(tasks),
+        )
+
+    @strawberry.field(description="a campaign and its figures; unknown id: null + NOT_FOUND")
+    async def campaign(self, info: Ctx, id: strawberry.ID) -> Campaign | None:
+        return await _campaign(info, await load_campaign(info.context, str(id)))
+
+
+@strawberry.input
+class CampaignInput:
+    name: str
+    audience: AudienceFilter
+    product: str
+    channel: str
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    control_share: float = 0.1
+
+
+@strawberry.type
+class NbaMutation:
+    @strawberry.mutation(description="log the interaction that completes a care task")
+    async def complete_task(self, info: Ctx, id: strawberry.ID, note: str) -> Interaction:
+        row = await complete_task(info.context, str(id), note)
+        return Interaction.from_row(row["customerId"], row)
+
+    @strawberry.mutation(
+        description="a campaign for the customers matching the audience that the policy lets "
+        "you see for marketing, with a random control group held out"
+    )
+    async def create_campaign(self, info: Ctx, input: CampaignInput) -> Campaign:
+        a = input.audience
+        spec = CampaignSpec(
+            name=input.name,
+            audience=Audience(a.income_bands, a.risk_profiles, a.holds, a.not_holds,
+                              a.min_age, a.max_age),
+            product=input.product,
+            channel=input.channel.upper(),
+            start=input.from_,
+            end=input.to,
+            control_share=input.control_share,
+        )  # fmt: skip
+        campaign_id = await create_campaign(info.context, spec)
+        return await _campaign(info, await load_campaign(info.context, campaign_id))
+
+    @strawberry.mutation(
+        description="log a MARKETING contact for the campaign's treatment members (all, or "
+        "the given ones); returns how many were logged"
+    )
+    async def log_campaign_contacts(
+        self, info: Ctx, id: strawberry.ID, customer_ids: list[strawberry.ID] | None = None
+    ) -> int:
+        ids = [str(c) for c in customer_ids] if customer_ids is not None else None
+        return await log_contacts(info.context, str(id), ids)
+
+
+__all__ = [
+    "Campaign",
+    "CareTask",
+    "NbaMutation",
+    "NbaQuery",
+    "Recommendation",
+    "RecommendationKind",
+    "customer_recommendations",
+]

@@ -1,0 +1,112 @@
+"""Churn features, labels and explanations as pure functions (no graph)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from insights import churn
+from insights.history import iso
+
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def history(closed: datetime | None = None, **extra: Any) -> dict[str, Any]:
+    account: dict[str, Any] = {
+        "id": "A1",
+        "type": "SAVINGS",
+        "product": "SAV-BASIC",
+        "balance": 50_000,
+        "status": "ACTIVE",
+        "openedAt": "2020-01-01T00:00:00Z",
+        "closedAt": None,
+    }
+    if closed:
+        account |= {"balance": 0.0, "status": "CLOSED", "closedAt": iso(closed)}
+    accounts = [account]
+    return {
+        "customer": {"id": "C1", "createdAt": "2020-01-01T00:00:00Z", "birthDate": "1990-05-05"},
+        "accounts": accounts,
+        "transactions": [],
+        "interactions": [],
+        "householdId": None,
+        "related": 0,
+        **extra,
+    }
+
+
+def tx(days_before: int, amount: float, kind: str = "PAYMENT") -> dict[str, Any]:
+    return {
+        "accountId": "A1",
+        "time": iso(AT - timedelta(days=days_before)),
+        "amount": amount,
+        "kind": kind,
+    }
+
+
+def test_features_never_look_past_the_moment() -> None:
+    before = history(transactions=[tx(10, 100), tx(120, 100)])
+    after = history(transactions=[tx(10, 100), tx(120, 100), tx(-5, 9_999, "TRANSFER_OUT")])
+    a, b = churn.features(before, AT), churn.features(after, AT)
+    for name in ("tx_last_90d", "tx_trend", "days_since_tx", "complaints_180d"):
+        assert a[name] == b[name]
+    assert a["tx_last_90d"] == 1 and a["days_since_tx"] == 10
+    assert a["tx_trend"] == 0.0  # one in each quarter
+
+
+def test_label_is_churn_within_the_horizon_after_the_moment() -> None:
+    soon = history(closed=AT + timedelta(days=30))
+    later = history(closed=AT + timedelta(days=churn.HORIZON_DAYS + 30))
+    gone = history(closed=AT - timedelta(days=1))
+    assert churn.label(soon, AT) == 1
+    assert churn.label(later, AT) == 0
+    assert churn.in_population(soon, AT) and not churn.in_population(gone, AT)
+    assert churn.label(history(), AT) == 0
+
+
+def test_unresolved_complaints_and_poor_scores_are_counted() -> None:
+    ixs = [
+        {"kind": "COMPLAINT", "time": iso(AT - timedelta(days=40)), "resolved": False,
+         "satisfaction": 1},
+        {"kind": "SURVEY", "time": iso(AT - timedelta(days=20)), "satisfaction": 2},
+        {"kind": "SURVEY", "time": iso(AT + timedelta(days=2)), "satisfaction": 5},
+    ]  # fmt: skip
+    x = churn.features(history(interactions=ixs), AT)
+    assert x["complaints_180d"] == 1 and x["unresolved_complaints"] == 1
+    assert x["satisfaction"] == 1.5 and x["low_satisfaction"] == 2
+
+
+def _sample(label: int, unresolved: float, tx_count: float) -> churn.Sample:
+    x = churn.features(history(), AT)
+    return churn.Sample("c", {**x, "unresolved_complaints": unresolved,
+                              "tx_log": math.log1p(tx_count)}, label, 0.0)  # fmt: skip
+
+
+def test_fit_explains_with_the_features_that_raise_the_score() -> None:
+    rows = [_sample(1, 2, 1) for _ in range(20)] + [_sample(0, 0, 30) for _ in range(80)]
+    model = churn.fit(rows, AT, AT)
+    risky = churn.explain(model, rows[0].features)
+    calm = churn.explain(model, rows[-1].features)
+    assert risky.score > 0.8 > 0.2 > calm.score
+    texts = dict(risky.reasons)
+    assert texts["unresolved_complaints"] == "2 unresolved complaint(s)"
+    assert texts["tx_log"] == "only 1 transactions in the last 90 days"
+    assert calm.reasons == ()  # below the base rate nothing stands out
+    again = churn.ChurnModel.from_json(model.to_json())
+    assert again.score(rows[0].features) == pytest.approx(model.score(rows[0].features))
+
+
+def test_fit_refuses_a_window_without_churners() -> None:
+    with pytest.raises(ValueError, match="no churner"):
+        churn.fit([_sample(0, 0, 3) for _ in range(5)], AT, AT)
+
+
+def test_rank_quality() -> None:
+    labels = [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    scores = [0.9, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, 0.2, 0.25]
+    result = churn.rank_quality(labels, scores)
+    assert result.top_decile_precision == 1.0
+    assert result.auc == pytest.approx(14 / 16)

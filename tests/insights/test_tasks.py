@@ -1,0 +1,98 @@
+"""Care tasks and campaign arithmetic as pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from insights.campaigns import CONTROL, TREATMENT, outcome, split_control
+from insights.catalogue import default_catalogue
+from insights.tasks import TaskKind, care_tasks, next_maturity, parse_task_id
+
+NOW = datetime(2026, 11, 29, 10, tzinfo=UTC)
+START, END = date(2026, 11, 29), date(2026, 12, 13)
+
+
+def history(**extra: Any) -> dict[str, Any]:
+    return {
+        "customer": {"id": "C1", "birthDate": "1980-12-05"},
+        "accounts": [
+            {
+                "id": "A1",
+                "type": "SAVINGS",
+                "product": "SAV-BASIC",
+                "balance": 100_000.0,
+                "status": "ACTIVE",
+                "openedAt": "2015-01-01T00:00:00Z",
+            },
+            {
+                "id": "A2",
+                "type": "SAVINGS",
+                "product": "SAV-TERM",
+                "balance": 50_000.0,
+                "status": "ACTIVE",
+                "openedAt": "2023-12-10T00:00:00Z",
+            },
+        ],
+        "transactions": [],
+        "interactions": [],
+        **extra,
+    }
+
+
+def test_birthday_maturity_complaint_drop_and_churn() -> None:
+    h = history(
+        interactions=[
+            {"id": "I1", "kind": "COMPLAINT", "time": "2026-11-10T08:00:00Z", "resolved": False,
+             "summary": "手机银行登录失败"},
+            {"id": "I2", "kind": "COMPLAINT", "time": "2026-11-27T08:00:00Z", "resolved": False},
+            {"id": "I3", "kind": "COMPLAINT", "time": "2026-10-01T08:00:00Z", "resolved": True},
+        ],
+        transactions=[
+            {"accountId": "A1", "time": "2026-11-20T00:00:00Z", "amount": 80_000.0,
+             "kind": "TRANSFER_OUT"},
+        ],
+    )  # fmt: skip
+    tasks = care_tasks(h, (0.4, "rule score"), default_catalogue(), NOW, START, END)
+    by_kind = {t.kind: t for t in tasks}
+    assert by_kind[TaskKind.BIRTHDAY].due == date(2026, 12, 5)
+    assert by_kind[TaskKind.BIRTHDAY].reason == "birthday on 12-05 (turns 46)"
+    assert by_kind[TaskKind.MATURITY].due == date(2026, 12, 10)
+    assert by_kind[TaskKind.MATURITY].reason == "整存整取定期 (A2) matures on 2026-12-10"
+    drop = by_kind[TaskKind.BALANCE_DROP]
+    assert drop.reason == "assets down 35% (¥80,000) in the last 30 days"
+    complaints = [t for t in tasks if t.kind is TaskKind.COMPLAINT]
+    # I1 is overdue now; I2 becomes overdue on 4 December; I3 is resolved.
+    assert [(t.due, t.id.rsplit(":", 1)[1]) for t in complaints] == [
+        (START, "I1"),
+        (date(2026, 12, 4), "I2"),
+    ]
+    assert by_kind[TaskKind.CHURN_RISK].reason == "churn risk 40.0% (rule score)"
+    assert [t.due for t in tasks] == sorted(t.due for t in tasks)
+    assert parse_task_id(drop.id) == (TaskKind.BALANCE_DROP, "C1", START, "")
+    done = care_tasks(h, None, default_catalogue(), NOW, START, END, frozenset({drop.id}))
+    assert drop.id not in {t.id for t in done} and TaskKind.CHURN_RISK not in {t.kind for t in done}
+
+
+def test_maturity_rolls_over_terms() -> None:
+    assert next_maturity(date(2026, 1, 31), 1, date(2026, 2, 15)) == date(2026, 2, 28)
+    assert next_maturity(date(2026, 1, 31), 1, date(2026, 3, 1)) == date(2026, 3, 31)
+    assert next_maturity(date(2020, 6, 1), 12, date(2026, 5, 2)) == date(2026, 6, 1)
+
+
+def test_control_split_is_seeded_and_sized() -> None:
+    ids = [f"C{i:03d}" for i in range(100)]
+    a, b = split_control(ids, 0.2, "K-1"), split_control(reversed(ids), 0.2, "K-1")
+    assert a == b and sum(g == CONTROL for g in a.values()) == 20
+    assert split_control(ids, 0.2, "K-2") != a
+
+
+def test_conversions_count_after_contact_and_within_the_window() -> None:
+    groups = {"t1": TREATMENT, "t2": TREATMENT, "t3": TREATMENT, "c1": CONTROL, "c2": CONTROL}
+    contacts = {"t1": "2026-11-02", "t2": "2026-11-02"}
+    openings = {"t1": ["2026-11-05"], "t2": ["2026-11-01"], "t3": ["2026-11-05"],
+                "c1": ["2026-11-03"], "c2": ["2026-12-31"]}  # fmt: skip
+    result = outcome(groups, contacts, openings, "2026-11-01", "2026-11-30")
+    assert (result.contacted, result.converted, result.control_converted) == (2, 1, 1)
+    assert result.conversion_rate == 0.5 and result.control_conversion_rate == 0.5
+    assert result.lift == 0.0 and result.relative_lift == 1.0
