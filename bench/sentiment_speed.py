@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ingest_posts import make_posts  # noqa: E402
-from sentiment.scorer import Scorer, ScorerConfig  # noqa: E402
+from bench.ingest_posts import make_posts
+from sentiment.scorer import Scorer, ScorerConfig
 
 BANK = Path(__file__).resolve().parents[1] / "examples" / "social" / "bank_posts_labelled.csv"
 

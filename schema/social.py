@@ -94,13 +94,15 @@ class Sentiment:
     @classmethod
     def from_row(cls, row: Row) -> Sentiment:
         label = row.get("sentimentLabel")
-        probs = [row.get(k) for k in ("sentimentPositive", "sentimentNeutral", "sentimentNegative")]
+        pos, neu, neg = (
+            row.get(k) for k in ("sentimentPositive", "sentimentNeutral", "sentimentNegative")
+        )
         return cls(
             score=row.get("sentimentScore"),
             label=Label(label) if label in Label.__members__ else None,
             probabilities=(
-                SentimentProbabilities(*(float(p) for p in probs))
-                if all(p is not None for p in probs)
+                SentimentProbabilities(positive=float(pos), neutral=float(neu), negative=float(neg))
+                if pos is not None and neu is not None and neg is not None
                 else None
             ),
             emotion=row.get("sentimentEmotion"),

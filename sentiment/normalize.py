@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from importlib import resources
 from functools import cache
+from importlib import resources
 
 # Placeholders are private-use characters: one character each, so they form n-grams like any
 # other character and never collide with real text.
