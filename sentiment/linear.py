@@ -13,6 +13,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Head:
     """One linear classifier: logits = X @ coef.T + intercept, scaled by 1/temperature."""
 
@@ -49,8 +50,14 @@ class Head:
     intercept: np.ndarray  # (classes,) float32
     temperature: float
 
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """coef transposed, contiguous: a sparse row times a transposed view would copy the
+        whole matrix on every call (tens of ms for one text)."""
+        return np.ascontiguousarray(self.coef.T)
+
     def logits(self, x: Any) -> np.ndarray:
-        return np.asarray(x @ self.coef.T, dtype=np.float64) + self.intercept
+        return np.asarray(x @ self.weights, dtype=np.float64) + self.intercept
 
     def proba(self, x: Any) -> np.ndarray:
         return softmax(self.logits(x) / self.temperature)
