@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     x_api_base: str = "https://api.x.com"
     webhook_secret: str = ""
     terms: Path | None = None
-    sentiment_model: Path | None = None
+    # "default" (the bundled model), "snownlp" (the baseline) or a file from `sentiment train`
+    sentiment_model: str = "default"
     sentiment_positive: float = 0.6
     sentiment_negative: float = 0.4
     alert_z: float = 2.0

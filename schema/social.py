@@ -73,10 +73,41 @@ class SocialAccount:
 
 
 @strawberry.type
+class SentimentProbabilities:
+    positive: float
+    neutral: float
+    negative: float
+
+
+@strawberry.type
 class Sentiment:
     score: float | None = strawberry.field(description="0 (negative) .. 1; null: not scored")
     label: SentimentLabel | None
-    model: str | None
+    probabilities: SentimentProbabilities | None = strawberry.field(
+        default=None, description="calibrated class probabilities; null: the model gives none"
+    )
+    emotion: str | None = strawberry.field(
+        default=None, description="happy, angry, sad, fear, surprise or neutral"
+    )
+    model: str | None = strawberry.field(default=None, description="id of the scoring model")
+
+    @classmethod
+    def from_row(cls, row: Row) -> Sentiment:
+        label = row.get("sentimentLabel")
+        pos, neu, neg = (
+            row.get(k) for k in ("sentimentPositive", "sentimentNeutral", "sentimentNegative")
+        )
+        return cls(
+            score=row.get("sentimentScore"),
+            label=Label(label) if label in Label.__members__ else None,
+            probabilities=(
+                SentimentProbabilities(positive=float(pos), neutral=float(neu), negative=float(neg))
+                if pos is not None and neu is not None and neg is not None
+                else None
+            ),
+            emotion=row.get("sentimentEmotion"),
+            model=row.get("sentimentModel"),
+        )
 
 
 @strawberry.type
@@ -109,7 +140,6 @@ class Post:
 
     @classmethod
     def from_row(cls, row: Row, author: Row | None, linked: str | None) -> Post:
-        label = row.get("sentimentLabel")
         return cls(
             policy_resource=Resource(
                 "Post", f"{row['platform']}:{row['postId']}", {"linkedCustomerId": linked}
@@ -121,11 +151,7 @@ class Post:
             created_at=row.get("createdAt") or "",
             url=row.get("url"),
             author=SocialAccount.from_row(author) if author else None,
-            sentiment=Sentiment(
-                score=row.get("sentimentScore"),
-                label=Label(label) if label in Label.__members__ else None,
-                model=row.get("sentimentModel"),
-            ),
+            sentiment=Sentiment.from_row(row),
             brands=list(row.get("brands") or []),
             products=list(row.get("products") or []),
             keywords=list(row.get("keywords") or []),
@@ -223,13 +249,25 @@ class MentionFilter:
 
 
 @strawberry.type
+class EmotionCounts:
+    happy: int
+    angry: int
+    sad: int
+    fear: int
+    surprise: int
+    neutral: int
+
+
+@strawberry.type
 class SentimentBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the bucket")
     count: int
     positive: int
     neutral: int
     negative: int
+    unsupported: int = strawberry.field(description="posts the model could not judge")
     avg_score: float | None
+    emotions: EmotionCounts
 
     @classmethod
     def from_bucket(cls, b: Any) -> SentimentBucket:
@@ -239,7 +277,9 @@ class SentimentBucket:
             positive=b.positive,
             neutral=b.neutral,
             negative=b.negative,
+            unsupported=b.unsupported,
             avg_score=b.avg_score,
+            emotions=EmotionCounts(**b.emotion_counts()),
         )
 
 
@@ -419,6 +459,7 @@ class SocialMutation:
 
 
 __all__ = [
+    "EmotionCounts",
     "Interval",
     "LinkCandidate",
     "MentionFilter",
@@ -429,6 +470,7 @@ __all__ = [
     "SentimentAlert",
     "SentimentBucket",
     "SentimentLabel",
+    "SentimentProbabilities",
     "SentimentSummary",
     "SocialAccount",
     "SocialMutation",

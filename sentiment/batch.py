@@ -1,4 +1,5 @@
-"""Score many texts: a process pool sized to the cores, in-process for small batches."""
+"""Score many texts: in-process and vectorised for the linear model; for snownlp (pure Python
+per text) a process pool sized to the cores, in-process for small batches."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ def _init_worker(config: ScorerConfig) -> None:
     _worker_scorer = Scorer(config)
 
 
-def _score_chunk(texts: Sequence[str]) -> list[float | None]:
+def _score_chunk(texts: Sequence[str]) -> list[Score]:
     assert _worker_scorer is not None, "pool worker used before its initializer ran"
-    return [_worker_scorer.raw(t) for t in texts]
+    return _worker_scorer.score_many(texts)
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -59,19 +60,17 @@ class BatchScorer:
             )
         return self._pool
 
-    def raw(self, texts: Sequence[str]) -> list[float | None]:
-        if len(texts) < IN_PROCESS_BELOW or self.max_workers == 1:
-            return [self.local.raw(t) for t in texts]
-        results: list[float | None] = []
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        local = self.local
+        if not local.parallel or len(texts) < IN_PROCESS_BELOW or self.max_workers == 1:
+            return local.score_many(texts)
+        results: list[Score] = []
         for part in self.pool().map(_score_chunk, chunks(texts, CHUNK)):
             results.extend(part)
         return results
 
-    def score(self, texts: Sequence[str]) -> list[Score]:
-        from sentiment.labels import label_for
-
-        pos, neg = self.config.positive, self.config.negative
-        return [Score(v, label_for(v, pos, neg)) for v in self.raw(texts)]
+    def raw(self, texts: Sequence[str]) -> list[float | None]:
+        return [s.score for s in self.score(texts)]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
 INTERVALS = ("HOUR", "DAY", "WEEK")
 GRAPH_WIDTH = {"HOUR": 13, "DAY": 10, "WEEK": 10}
 
@@ -23,8 +24,13 @@ class Bucket:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
+    unsupported: int = 0
     score_sum: float = 0.0
     scored: int = 0
+    emotions: tuple[int, ...] = (0,) * len(EMOTIONS)  # counts in EMOTIONS order
+
+    def emotion_counts(self) -> dict[str, int]:
+        return dict(zip(EMOTIONS, self.emotions, strict=True))
 
     @property
     def avg_score(self) -> float | None:
@@ -45,8 +51,8 @@ def week_of(day: str) -> str:
 
 
 def from_rows(rows: Iterable[dict[str, Any]], interval: str) -> list[Bucket]:
-    """Graph rows {bucket, count, positive, neutral, negative, scoreSum, scored} -> buckets
-    in time order (weeks summed from days)."""
+    """Graph rows {bucket, count, positive, neutral, negative, unsupported?, scoreSum, scored,
+    emotions?: [counts in EMOTIONS order]} -> buckets in time order (weeks summed from days)."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {INTERVALS}")
     merged: dict[str, Bucket] = {}
@@ -60,6 +66,13 @@ def from_rows(rows: Iterable[dict[str, Any]], interval: str) -> list[Bucket]:
             positive=b.positive + int(row["positive"]),
             neutral=b.neutral + int(row["neutral"]),
             negative=b.negative + int(row["negative"]),
+            unsupported=b.unsupported + int(row.get("unsupported") or 0),
+            emotions=tuple(
+                a + int(x)
+                for a, x in zip(
+                    b.emotions, row.get("emotions") or (0,) * len(EMOTIONS), strict=True
+                )
+            ),
             score_sum=b.score_sum + float(row["scoreSum"] or 0.0),
             scored=b.scored + int(row["scored"]),
         )
@@ -121,6 +134,7 @@ def spikes(buckets: Sequence[Bucket], window: int, threshold: float) -> list[Spi
 
 
 __all__ = [
+    "EMOTIONS",
     "GRAPH_WIDTH",
     "INTERVALS",
     "Bucket",

@@ -169,7 +169,8 @@ async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: in
 
 async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: int) -> list[Row]:
     """Per time bucket (prefix of createdAt of ``width`` characters): {bucket, count,
-    positive, neutral, negative, scoreSum, scored}, in time order."""
+    positive, neutral, negative, unsupported, scoreSum, scored, emotions: [happy, angry, sad,
+    fear, surprise, neutral counts]}, in time order."""
     params = filter_params(filters) | {"width": width}
     return await store.read(
         """
@@ -183,12 +184,55 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
                sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
                sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
                sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
                sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored
+               count(p.sentimentScore) AS scored,
+               [sum(CASE WHEN p.sentimentEmotion = 'happy' THEN 1 ELSE 0 END),
+                sum(CASE WHEN p.sentimentEmotion = 'angry' THEN 1 ELSE 0 END),
+                sum(CASE WHEN p.sentimentEmotion = 'sad' THEN 1 ELSE 0 END),
+                sum(CASE WHEN p.sentimentEmotion = 'fear' THEN 1 ELSE 0 END),
+                sum(CASE WHEN p.sentimentEmotion = 'surprise' THEN 1 ELSE 0 END),
+                sum(CASE WHEN p.sentimentEmotion = 'neutral' THEN 1 ELSE 0 END)] AS emotions
         ORDER BY bucket
         """,
         params,
     )
+
+
+async def posts_to_rescore(
+    store: GraphStore, since: str | None, after: list[str] | None, limit: int
+) -> list[Row]:
+    """The next ``limit`` posts (createdAt >= ``since``) after the key ``after`` =
+    [createdAt, platform, postId], in key order: {platform, postId, createdAt, text}."""
+    a = after or [None, None, None]
+    return await store.read(
+        """
+        MATCH (p:Post)
+        WHERE ($since IS NULL OR p.createdAt >= $since)
+          AND ($at IS NULL OR p.createdAt > $at
+               OR (p.createdAt = $at AND (p.platform > $ap
+                   OR (p.platform = $ap AND p.postId > $aid))))
+        RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
+               p.text AS text
+        ORDER BY createdAt, platform, postId
+        LIMIT $limit
+        """,
+        {"since": since, "at": a[0], "ap": a[1], "aid": a[2], "limit": limit},
+    )
+
+
+async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {platform, postId, props: {sentiment* properties}}: one batched write."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MATCH (p:Post {platform: r.platform, postId: r.postId})
+        SET p += r.props
+        RETURN count(p) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
 
 
 async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
@@ -351,7 +395,9 @@ __all__ = [
     "fingerprint_originals",
     "link_candidate_data",
     "link_social_accounts",
+    "posts_to_rescore",
     "search_mentions",
+    "set_sentiment",
     "top_authors",
     "top_posts",
     "top_posts_in_ranges",

@@ -20,7 +20,7 @@ from ingest.social.fingerprint import fingerprint, looks_like_repost
 from ingest.social.model import SocialPost
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
-from sentiment.labels import label_for
+from sentiment.scorer import Score
 
 T = TypeVar("T")
 
@@ -98,8 +98,7 @@ def to_row(
     *,
     fp: str | None,
     duplicate_of: str | None,
-    score: float | None,
-    label: str,
+    score: Score,
     model: str,
     matcher: TermMatcher,
     ingested_at: str,
@@ -118,9 +117,7 @@ def to_row(
         "reposts": post.reposts,
         "replies": post.replies,
         "views": post.views,
-        "sentimentScore": score,
-        "sentimentLabel": label,
-        "sentimentModel": model,
+        **sentiment_props(score, model),
         "brands": tags.brands,
         "products": tags.products,
         "keywords": tags.keywords,
@@ -147,7 +144,31 @@ def to_row(
     }
 
 
-_NULLABLE = frozenset({"sentimentScore", "duplicateOf"})
+_NULLABLE = frozenset(
+    {
+        "sentimentScore",
+        "sentimentPositive",
+        "sentimentNeutral",
+        "sentimentNegative",
+        "sentimentEmotion",
+        "duplicateOf",
+    }
+)
+
+
+def sentiment_props(score: Score, model: str) -> dict[str, Any]:
+    """The Post properties one score sets (a rescore sets exactly these, so nothing stale is
+    left from an earlier model: absent values are written as null)."""
+    probs = score.probabilities
+    return {
+        "sentimentScore": score.score,
+        "sentimentLabel": score.label.value,
+        "sentimentModel": model,
+        "sentimentPositive": probs.positive if probs else None,
+        "sentimentNeutral": probs.neutral if probs else None,
+        "sentimentNegative": probs.negative if probs else None,
+        "sentimentEmotion": score.emotion,
+    }
 
 
 class PostPipeline:
@@ -176,20 +197,19 @@ class PostPipeline:
         if wanted:
             self._known.update(await repo.fingerprint_originals(self.store, wanted))
         originals = assign_originals(posts, fps, self._known)
-        raw = await asyncio.to_thread(self.scorer.raw, [p.text for p in posts])
-        cfg, model, now = self.scorer.config, self.scorer.version, self.now()
+        scores = await asyncio.to_thread(self.scorer.score, [p.text for p in posts])
+        model, now = self.scorer.version, self.now()
         rows = [
             to_row(
                 post,
                 fp=fp,
                 duplicate_of=orig,
                 score=score,
-                label=label_for(score, cfg.positive, cfg.negative).value,
                 model=model,
                 matcher=self.matcher,
                 ingested_at=now,
             )
-            for post, fp, orig, score in zip(posts, fps, originals, raw, strict=True)
+            for post, fp, orig, score in zip(posts, fps, originals, scores, strict=True)
         ]
         return Prepared(rows, len(posts) + repeats, repeats + len(stored))
 
@@ -244,6 +264,7 @@ __all__ = [
     "assign_originals",
     "post_ref",
     "run_batches",
+    "sentiment_props",
     "to_row",
     "unique",
     "utc_now",

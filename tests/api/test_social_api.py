@@ -1,4 +1,4 @@
-"""Brand monitoring over GraphQL: posts ingested through the real pipeline (snownlp scoring,
+"""Brand monitoring over GraphQL: posts ingested through the real pipeline (default scoring,
 terms, dedupe) into the embedded FalkorDB, read back through the ASGI app."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ingest.social.files import ingest_file
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
+from sentiment.scorer import Scorer
 from tests.api.conftest import Api
 
 TERMS = Path(__file__).parents[2] / "examples" / "social" / "terms.toml"
@@ -104,7 +105,7 @@ MENTIONS = """query($f: MentionFilter, $first: Int, $after: String) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node {
       platform postId text lang createdAt url brands products keywords isRepost duplicateOf
-      sentiment { score label model }
+      sentiment { score label model emotion probabilities { positive neutral negative } }
       metrics { likes reposts replies views }
       author { platform handle displayName followers customerLinked }
     } }
@@ -126,13 +127,20 @@ async def test_mentions_labels_reposts_and_paging(
     assert len(nodes) == STORED
     labels = [n["sentiment"]["label"] for n in nodes.values()]
     assert labels.count("POSITIVE") == 5 and labels.count("UNSUPPORTED") == 1
+    model = Scorer().version
     assert nodes["en"]["sentiment"] == {
         "score": None,
         "label": "UNSUPPORTED",
-        "model": "snownlp-0.12.3",
+        "model": model,
+        "emotion": None,
+        "probabilities": None,
     }
     n1 = nodes["n1"]
     assert n1["sentiment"]["label"] == "NEGATIVE" and n1["metrics"]["likes"] == 41
+    assert n1["sentiment"]["model"] == model and n1["sentiment"]["emotion"] == "angry"
+    probs = n1["sentiment"]["probabilities"]
+    assert probs["negative"] > max(probs["positive"], probs["neutral"])
+    assert probs["positive"] + probs["neutral"] + probs["negative"] == pytest.approx(1, abs=2e-3)
     assert n1["keywords"] == ["闪退", "投诉"] and n1["products"] == ["MOBILE-APP"]
     assert n1["author"] == {
         "platform": "weibo",
@@ -171,7 +179,8 @@ async def test_mentions_labels_reposts_and_paging(
 TREND = """query($term: String, $brand: String, $from: DateTime!, $to: DateTime!,
                  $interval: Interval!) {
   sentimentTrend(term: $term, brand: $brand, from: $from, to: $to, interval: $interval) {
-    start count positive neutral negative avgScore
+    start count positive neutral negative unsupported avgScore
+    emotions { happy angry sad fear surprise neutral }
   }
 }"""
 MARCH = {"from": "2025-03-01T00:00:00Z", "to": "2025-03-09T00:00:00Z"}
@@ -191,9 +200,15 @@ async def test_trend_buckets_sum_to_the_count(
         "positive": 0,
         "neutral": 0,
         "negative": 0,
+        "unsupported": 0,
         "avgScore": None,
+        "emotions": {"happy": 0, "angry": 0, "sad": 0, "fear": 0, "surprise": 0, "neutral": 0},
     }
     assert [d["negative"] for d in days] == [2, 0, 1, 0, 1, 0, 1, 5]
+    assert [d["unsupported"] for d in days] == [0, 1, 0, 0, 0, 0, 0, 0]  # the English post
+    for d in days:  # every scored post has one emotion
+        assert sum(d["emotions"].values()) == d["count"] - d["unsupported"]
+    assert days[0]["emotions"]["happy"] == days[0]["positive"] == 1
     assert days[1]["count"] == 2 and days[1]["avgScore"] > 0.6  # the English post is unscored
 
     weeks = ok(await officer.gql(TREND, {"term": "招行", "interval": "WEEK"} | MARCH))

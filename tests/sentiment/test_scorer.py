@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sentiment.batch import BatchScorer, chunks
 from sentiment.labels import Label, is_chinese, label_for
+from sentiment.linear import ALLOWED_EMOTIONS, BUNDLED
 from sentiment.scorer import Scorer, ScorerConfig
-from sentiment.train import train
+
+# The four posts from issue 12 that snownlp labelled NEGATIVE.
+ISSUE_POSTS = {
+    "星河银行的手机银行太好用了，转账秒到，客服也很耐心，点赞！": Label.POSITIVE,
+    "星河银行信用卡提额了，很开心，谢谢": Label.POSITIVE,
+    "今天去招商银行深圳支行办信用卡，客户经理特别耐心，服务很好，点赞！": Label.POSITIVE,
+}
 
 
 def test_labels_by_threshold() -> None:
@@ -23,26 +32,63 @@ def test_is_chinese() -> None:
     assert not is_chinese("ok 好")
 
 
-def test_scorer_labels_and_unsupported() -> None:
+def test_default_scorer_gives_calibrated_three_class_scores_and_emotions() -> None:
     scorer = Scorer()
+    assert scorer.version.startswith("c360-zh-") and len(scorer.version) == len("c360-zh-") + 8
+    texts = [
+        *ISSUE_POSTS,
+        "太差劲了，排队两小时，气死了，再也不来",
+        "请问明天网点几点开门？",
+        "the app keeps crashing",
+    ]
+    scores = scorer.score_many(texts)
+    for text, score in zip(ISSUE_POSTS, scores, strict=False):
+        assert score.label is ISSUE_POSTS[text], (text, score)
+    assert scores[3].label is Label.NEGATIVE and scores[3].emotion == "angry"
+    assert scores[4].label is Label.NEUTRAL
+    english = scores[5]
+    assert english.label is Label.UNSUPPORTED and english.score is None
+    for s in scores[:5]:
+        p = s.probabilities
+        assert p is not None and p.positive + p.neutral + p.negative == pytest.approx(1, abs=2e-3)
+        assert s.score == pytest.approx(p.positive + 0.5 * p.neutral, abs=1e-3)
+        assert s.emotion in ALLOWED_EMOTIONS[s.label.value]
+
+
+def test_batch_scores_equal_one_by_one() -> None:
+    scorer = Scorer()
+    texts = ["服务很好很满意", "太差了非常失望", "hello", "明天去银行"]
+    assert scorer.score_many(texts) == [scorer.score(t) for t in texts]
+
+
+def test_snownlp_stays_selectable() -> None:
+    scorer = Scorer(ScorerConfig("snownlp"))
     assert scorer.version == "snownlp-0.12.3"
-    assert scorer.score("客服态度非常好，很满意，点赞").label is Label.POSITIVE
+    good = scorer.score("客服态度非常好，很满意，点赞")
+    assert good.label is Label.POSITIVE and good.probabilities is None and good.emotion is None
     assert scorer.score("太差劲了，排队两小时，气死了，再也不来").label is Label.NEGATIVE
-    english = scorer.score("the app keeps crashing")
-    assert english.score is None and english.label is Label.UNSUPPORTED
 
 
-def test_pool_matches_in_process() -> None:
+def test_a_model_file_path_is_loaded_and_versioned() -> None:
+    by_path = Scorer(ScorerConfig(str(BUNDLED)))
+    assert by_path.version == Scorer().version
+
+
+def test_unknown_model_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="sentiment train"):
+        Scorer(ScorerConfig(str(tmp_path / "nope.npz")))
+
+
+def test_snownlp_pool_matches_in_process() -> None:
     texts = ["服务很好很满意", "太差了非常失望", "hello"] * 80  # above the in-process cut-off
-    with BatchScorer(max_workers=2) as pooled:
-        assert pooled.raw(texts) == [Scorer().raw(t) for t in texts]
+    config = ScorerConfig("snownlp")
+    with BatchScorer(config, max_workers=2) as pooled:
+        assert pooled.score(texts) == Scorer(config).score_many(texts)
     assert [len(c) for c in chunks(list(range(250)), 100)] == [100, 100, 50]
 
 
-def test_trained_model_is_loaded_and_versioned(tmp_path: Path) -> None:
-    out = tmp_path / "model.marshal"
-    version = train(["利率很高好评", "到账快好评"] * 5, ["手续费坑人差评", "闪退差评"] * 5, out)
-    assert version.startswith("custom-") and len(version) == len("custom-") + 8
-    scorer = Scorer(ScorerConfig(model=out))
-    assert scorer.version == version
-    assert scorer.raw("闪退差评") < 0.5 < scorer.raw("到账快好评")
+def test_default_model_scores_in_process() -> None:
+    texts = ["服务很好很满意", "太差了非常失望"] * 150
+    with BatchScorer(max_workers=2) as batch:
+        assert batch.score(texts) == Scorer().score_many(texts)
+        assert batch._pool is None  # vectorised in-process; no pool for the linear model

@@ -66,3 +66,22 @@ def test_spike_over_trailing_window() -> None:
     assert [s.bucket.start for s in found] == ["2025-03-06T00:00:00Z"]
     assert found[0].baseline_mean == pytest.approx(1.5)
     assert spikes(buckets, window=4, threshold=20.0) == []
+
+
+def test_unsupported_and_emotion_counts_sum_into_weeks() -> None:
+    rows = [
+        row("2025-03-03", 3, 1) | {"unsupported": 1, "emotions": [1, 1, 0, 0, 0, 0]},
+        row("2025-03-04", 2) | {"unsupported": 0, "emotions": [1, 0, 0, 0, 1, 0]},
+    ]
+    (week,) = from_rows(rows, "WEEK")
+    assert week.unsupported == 1
+    assert week.emotion_counts() == {
+        "happy": 2,
+        "angry": 1,
+        "sad": 0,
+        "fear": 0,
+        "surprise": 1,
+        "neutral": 0,
+    }
+    old = from_rows([row("2025-03-03", 1)], "DAY")[0]  # rows from before emotions existed
+    assert old.unsupported == 0 and sum(old.emotions) == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph.store import GraphStore
+from sentiment.scorer import Scorer
 from tests.social.conftest import invoke
 from tests.standins.fake_x_api import FakeXState, fake_x_api
 
@@ -62,7 +63,7 @@ async def test_two_pages_then_since_id(store: GraphStore, cli_env, fake_x) -> No
         "f": 100,
         "b": ["招商银行"],
         "pr": ["CREDIT-CARD"],
-        "l": "snownlp-0.12.3",
+        "l": Scorer().version,
         "likes": 3,
         "t": "2025-03-05T08:00:00Z",
     }

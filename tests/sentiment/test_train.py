@@ -1,0 +1,82 @@
+"""Training on a small slice of the real corpora (the full run takes minutes: not in CI), and
+the shipped model checked against the code that trains it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentiment import corpora, train
+from sentiment.linear import BUNDLED, EMOTIONS, load
+from sentiment.normalize import normalize
+from tests.sentiment.corpus import corpus_dir
+
+REPO = Path(__file__).resolve().parents[2]
+BANK = REPO / "examples" / "social" / "bank_posts_labelled.csv"
+
+
+def bank_texts() -> list[str]:
+    with BANK.open(encoding="utf-8", newline="") as fh:
+        return [row["text"] for row in csv.DictReader(fh)]
+
+
+def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path) -> None:
+    root = corpus_dir()
+    first_text = next(corpora.CORPORA[0].examples(root, limit=1)).text
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    steps: list[str] = []
+    ra = train.train(root, a, exclude=[first_text], limit=300, on_step=steps.append)
+    rb = train.train(root, b, exclude=[first_text], limit=300)
+    assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
+    assert steps == list(train.STEPS)
+    assert ra.excluded == 1  # the text given to exclude was not trained on
+    assert set(ra.holdout) == {c.name for c in corpora.CORPORA}
+    model = load(a)
+    assert model.version == ra.version and model.meta["training"]["limit"] == 300
+    pred = model.predict(["服务很好", "太差了"])
+    assert pred.probabilities.shape == (2, 3)
+    assert np.allclose(pred.probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_split_is_by_text_and_disjoint() -> None:
+    splits = corpora.split(corpus_dir(), limit=400)
+    held = {normalize(ex.text) for rows in splits.holdout.values() for ex in rows}
+    assert held and not held & {normalize(ex.text) for ex in splits.train}
+    assert corpora.bucket("同一句话") == corpora.bucket("同一句話")  # after normalisation
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="MANIFEST"):
+        corpora.split(tmp_path)
+
+
+def test_shipped_model_was_built_by_this_code() -> None:
+    """The bundled file's recorded settings are the trainer's: a change to the training code
+    without `c360 sentiment train --corpus ... --out sentiment/models/c360-zh-social.npz`
+    fails here. (The bytes themselves are checked by rerunning that command.)"""
+    meta = load(BUNDLED).meta
+    t = meta["training"]
+    assert t["limit"] is None and t["seed"] == train.SEED
+    assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
+    assert t["corpus_weight"] == train.CORPUS_WEIGHT
+    assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
+    assert meta["emotions"] == list(EMOTIONS)
+    assert BUNDLED.stat().st_size <= 50 * 1024 * 1024
+
+
+def test_bank_validation_set_is_balanced_and_never_trained_on() -> None:
+    with BANK.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    counts = {
+        label: sum(r["label"] == label for r in rows)
+        for label in corpora.EMOTION_LABEL.values()
+        if label
+    }
+    assert len(rows) >= 300 and min(counts.values()) >= 100
+    texts = {normalize(t) for t in bank_texts()}
+    assert len(texts) == len(rows)  # no duplicates
+    seed = {normalize(ex.text) for ex in corpora.BANK_SEED.examples(Path("/"))}
+    assert not texts & seed
