@@ -1,73 +1,37 @@
-"""One real demo hub per module (`c360 serve --demo` subprocess: embedded FalkorDB, Rego, demo
-book plus demo posts through the signed webhook) and Debian's chromium driven by Playwright.
+"""Fixtures: one real demo hub per module (`c360 serve --demo` subprocess: embedded FalkorDB,
+Rego, demo book, demo posts through the signed webhook) and Debian's chromium via Playwright.
 
-Skips with a reason only where chromium (or the playwright package) cannot be found;
-`.ci/run` installs chromium with apt-get first.
+test_console.py skips with a reason only where chromium (or the playwright package) cannot be
+found; `.ci/run` installs chromium with apt-get first.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from privacy.principal import issue_token
-from privacy.secrets import load_or_create_secret
-from tests.console.social_demo import demo_posts, push_posts
+from console.demo_posts import demo_posts, push_posts
+from tests.console.browser import CHROMIUM, ConsoleHub, Watched
 
-CHROMIUM = os.environ.get("C360_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+WEBHOOK_SECRET = "console-test-secret"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-WEBHOOK_SECRET = "console-test-secret"
-# Set C360_CONSOLE_DOCS=docs/console to refresh the README's screenshots from a test run.
-DOCS_DIR = os.environ.get("C360_CONSOLE_DOCS")
 
-try:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None
-
-if sync_playwright is None:
-    pytest.skip("the playwright package is not installed (pip install -e '.[test]')",
-                allow_module_level=True)  # fmt: skip
-if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)",
-                allow_module_level=True)  # fmt: skip
-
-
-@dataclass
-class ConsoleHub:
-    url: str
-    data_dir: Path
-    log_path: Path
-
-    def token(self, sub: str, roles: list[str], purposes: list[str]) -> str:
-        key = load_or_create_secret(self.data_dir, "jwt")
-        return issue_token(
-            key, sub, roles, purpose=purposes[0] if purposes else None,
-            purposes=purposes or None, ttl=timedelta(hours=1),
-        )  # fmt: skip
-
-    def graphql(self, query: str, token: str) -> dict:
-        response = httpx.post(
-            self.url + "/graphql", json={"query": query},
-            headers={"Authorization": f"Bearer {token}"}, timeout=30,
-        )  # fmt: skip
-        response.raise_for_status()
-        return response.json()
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage
 
 
 def _free_port() -> int:
@@ -126,38 +90,13 @@ def hub() -> Iterator[ConsoleHub]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Imported here: without the package, test_console.py skips before any fixture runs.
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-@dataclass
-class Watched:
-    """A page with everything that went wrong on it: console errors, uncaught exceptions,
-    and requests that left the hub (there must be none: no CDN)."""
-
-    page: Page
-    base: str
-    shots: Path
-    errors: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-
-    def sign_in(self, role: str) -> None:
-        self.page.goto(self.base + "/console/")
-        self.page.click(f"button[data-role={role}]")
-        self.page.wait_for_selector("#who-subject")
-
-    def open(self, page: str) -> None:
-        self.page.goto(f"{self.base}/console/#/{page}")
-        self.page.wait_for_load_state("networkidle")
-
-    def shot(self, name: str) -> Path:
-        path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path))
-        if DOCS_DIR:
-            shutil.copy(path, Path(DOCS_DIR) / path.name)
-        return path
 
 
 @pytest.fixture

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.console.conftest import ConsoleHub, Watched
+from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+
+pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+if not Path(CHROMIUM).is_file():
+    pytest.skip(
+        f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)",
+        allow_module_level=True,
+    )
 
 # (role, page, what shows once the page has its data)
 PAGES = [
@@ -85,6 +93,29 @@ def test_privacy_officer_sees_the_same_phone_unmasked(watched: Watched) -> None:
     assert re.fullmatch(r"\+86\d{11}", phone.inner_text().strip())
     assert phone.locator(".masked").count() == 0
     assert watched.page.locator("#masked-fields li").count() == 0
+
+
+def test_officer_sees_household_and_churn_reasons(watched: Watched, hub: ConsoleHub) -> None:
+    officer = hub.token("po-test", ["privacy_officer"], ["compliance"])
+    found = hub.graphql(
+        "{ customers(first: 100) { edges { node { id household { id members { role } } "
+        "churnRisk { score reasons } } } } }",
+        officer,
+    )["data"]["customers"]["edges"]
+    pick = max(
+        (e["node"] for e in found if e["node"]["household"] and e["node"]["churnRisk"]["reasons"]),
+        key=lambda c: c["churnRisk"]["score"],
+    )
+    watched.sign_in("privacy_officer")
+    watched.open(f"customer?id={pick['id']}")
+    watched.page.wait_for_selector("#c360-card")
+    card = watched.page.inner_text("#c360-card")
+    for reason in pick["churnRisk"]["reasons"]:
+        assert reason in card
+    members = watched.page.locator("#c360-card a[href^='#/customer?id=']").count()
+    assert members == len(pick["household"]["members"])
+    watched.shot("customer-officer", full_page=True)
+    assert watched.errors == []
 
 
 def test_a_policy_edit_that_fails_a_test_is_not_activated(

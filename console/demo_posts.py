@@ -1,13 +1,19 @@
-"""Demo social posts for the console's brand pages: four weeks of mentions of three banks, with
-a burst of complaints about one of them three days ago (so the alert page has an alert).
+"""Demo social posts for the console's brand pages: four weeks of mentions of three banks up to
+now, with a burst of complaints about one of them three days ago (so the alert page has one).
 
-Pushed through the hub's signed webhook, the same door a real feed uses.
+    python -m console.demo_posts > posts.jsonl      # then: c360 ingest posts posts.jsonl
+    C360_WEBHOOK_SECRET=... python -m console.demo_posts --push http://127.0.0.1:8000
+
+``--push`` sends them through a running hub's signed webhook, the same door a real feed uses.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -79,3 +85,24 @@ def push_posts(base_url: str, secret: str, posts: list[dict[str, object]]) -> in
         response.raise_for_status()
         accepted += int(response.json()["accepted"])
     return accepted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.demo_posts", description=__doc__)
+    parser.add_argument("--push", metavar="HUB_URL", help="POST to HUB_URL/ingest/posts")
+    args = parser.parse_args(argv)
+    posts = demo_posts(datetime.now(UTC))
+    if not args.push:
+        for post in posts:
+            print(json.dumps(post, ensure_ascii=False))
+        return 0
+    secret = os.environ.get("C360_WEBHOOK_SECRET", "")
+    if not secret:
+        print("set C360_WEBHOOK_SECRET to the hub's webhook secret", file=sys.stderr)
+        return 2
+    print(f"accepted {push_posts(args.push.rstrip('/'), secret, posts)} posts")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
