@@ -21,15 +21,16 @@ import httpx
 from ingest.social.webhook import signed_headers
 
 BRANDS = ["招行", "工行", "建行"]
+# Worded so that snownlp's stock model labels them as meant (it calls plain statements negative).
 POSITIVE = [
     "{b}的理财经理很专业，服务周到，非常满意",
     "{b}手机银行新版本很好用，转账很快，点赞",
-    "{b}信用卡积分活动不错，客服态度也很好",
+    "{b}的信用卡额度提升了，很开心",
 ]
 NEUTRAL = [
-    "今天去{b}办了张信用卡",
-    "{b}网点周六营业到下午五点",
-    "{b}的定期存款利率调整了",
+    "{b}发布公告",
+    "{b}app更新到新版本了",
+    "{b}的营业时间是几点",
 ]
 NEGATIVE = [
     "{b}手机银行又闪退了，转账失败，太差劲了，投诉！",

@@ -85,6 +85,7 @@ const FEATURES = `{
   __schema { queryType { fields { name } } mutationType { fields { name } }
              subscriptionType { fields { name } } }
   sentiment: __type(name: "Sentiment") { fields { name } }
+  mentionFilter: __type(name: "MentionFilter") { inputFields { name } }
 }`;
 
 export async function schemaFeatures() {
@@ -97,10 +98,12 @@ export async function schemaFeatures() {
       mutation: names(data.__schema?.mutationType),
       subscription: names(data.__schema?.subscriptionType),
       sentiment: names(data.sentiment),
+      mentionFilter: new Set((data.mentionFilter?.inputFields || []).map((f) => f.name)),
       known: Boolean(data.__schema),
     };
   } catch {
-    features = { query: new Set(), mutation: new Set(), subscription: new Set(), sentiment: new Set(), known: false };
+    const none = () => new Set();
+    features = { query: none(), mutation: none(), subscription: none(), sentiment: none(), mentionFilter: none(), known: false };
   }
   return features;
 }

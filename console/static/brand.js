@@ -11,6 +11,7 @@ export function loadFilter() {
   return {
     brand: saved.brand ?? "招商银行",
     term: saved.term ?? "",
+    query: saved.query ?? "",
     from: saved.from ?? dayInput(daysAgo(30)),
     to: saved.to ?? dayInput(new Date()),
     interval: saved.interval ?? "DAY",
@@ -48,6 +49,7 @@ export async function filterForm(extra, onSubmit) {
     from: h("input", { name: "from", type: "date", value: f.from, required: true }),
     to: h("input", { name: "to", type: "date", value: f.to, required: true }),
     term: h("input", { name: "term", value: f.term, size: 12 }),
+    query: h("input", { name: "query", value: f.query, size: 24, placeholder: "brand:招商银行 AND 闪退" }),
     interval: select("interval", [["HOUR", "HOUR"], ["DAY", "DAY"], ["WEEK", "WEEK"]], f.interval),
     label: select("label", [["", t("any")], ...["POSITIVE", "NEUTRAL", "NEGATIVE"].map((l) => [l, t(l.toLowerCase())])], f.label),
     platform: select("platform", [["", t("any")], ...["x", "weibo", "wechat", "forum"].map((p) => [p, p])], f.platform),
@@ -68,6 +70,7 @@ export async function filterForm(extra, onSubmit) {
     },
     h("datalist", { id: "brands" }, brands.map((b) => h("option", { value: b }))),
     field(t("brand"), inputs.brand),
+    extra.includes("query") && field(t("queryLang"), inputs.query),
     extra.includes("term") && field(t("term"), inputs.term),
     extra.includes("platform") && field(t("platform"), inputs.platform),
     extra.includes("label") && field(t("label"), inputs.label),

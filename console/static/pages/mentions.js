@@ -25,11 +25,14 @@ export async function render(main) {
   const out = h("div", { id: "mentions-out", "aria-live": "polite" });
   const features = await schemaFeatures();
   const withEmotion = features.sentiment.has("emotion");
+  // The mention query language, where this hub's schema has it (MentionFilter.query).
+  const withQuery = features.mentionFilter.has("query");
   const search = async (f, after = null, rows = []) => {
     const filter = {
       brand: f.brand || null, term: f.term || null, platform: f.platform || null,
       label: f.label || null, ...range(f), includeReposts: f.includeReposts,
     };
+    if (withQuery && f.query) filter.query = f.query;
     try {
       const { data, errors } = await gql(query(withEmotion), { filter, after });
       const conn = data.mentions;
@@ -56,7 +59,7 @@ export async function render(main) {
       clear(out, errorNotice(exc));
     }
   };
-  const { form, filter } = await filterForm(["term", "platform", "label"], (f) => search(f));
+  const { form, filter } = await filterForm([...(withQuery ? ["query"] : []), "term", "platform", "label"], (f) => search(f));
   main.append(heading(t("mentions")), form, out);
   await search(filter);
 }
