@@ -41,11 +41,15 @@ NEGATIVE = [
 
 def demo_posts(now: datetime, seed: int = 7, days: int = 28) -> list[dict[str, object]]:
     rng = random.Random(seed)
-    authors = [(f"user{n:02d}", rng.choice([12, 150, 900, 4200, 25000])) for n in range(30)]
+    platforms = ["weibo", "weibo", "wechat", "forum"]
+    authors = [
+        (f"user{n:02d}", rng.choice([12, 150, 900, 4200, 25000]), rng.choice(platforms))
+        for n in range(30)
+    ]
     posts: list[dict[str, object]] = []
 
     def post(day: int, template: str, brand: str) -> None:
-        author, followers = rng.choice(authors)
+        author, followers, platform = rng.choice(authors)
         at = now - timedelta(days=day, minutes=rng.randrange(24 * 60))
         posts.append(
             {
@@ -55,7 +59,7 @@ def demo_posts(now: datetime, seed: int = 7, days: int = 28) -> list[dict[str, o
                 "author": author,
                 "author_followers": followers,
                 "created_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "platform": rng.choice(["weibo", "weibo", "wechat", "forum"]),
+                "platform": platform,
                 "likes": rng.randrange(60),
                 "reposts": rng.randrange(12),
             }

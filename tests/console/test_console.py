@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -199,4 +200,40 @@ def test_graphiql_loads_offline_with_the_console_token(watched: Watched) -> None
     watched.page.wait_for_selector(".graphiql-response :text('C000001')")
     watched.shot("graphiql")
     assert watched.outside == []
+    assert watched.errors == []
+
+
+def test_dates_in_the_users_time_zone_and_grouped_numbers(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    newest = hub.graphql(
+        '{ mentions(filter: {brand: "招商银行", includeReposts: false}, first: 1) '
+        "{ edges { node { createdAt } } } }",
+        analyst,
+    )["data"]["mentions"]["edges"][0]["node"]["createdAt"]
+    # The browser context runs in Asia/Shanghai (UTC+8, no daylight saving).
+    local = datetime.fromisoformat(newest.replace("Z", "+00:00")).astimezone(
+        timezone(timedelta(hours=8))
+    )
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    first_cell = watched.page.inner_text("#mentions-table tbody tr:first-child td:first-child")
+    assert first_cell == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    assert watched.page.inner_text("#foot").startswith("时区: Asia/Shanghai")
+    watched.open("authors")
+    reach = watched.page.locator("#authors-out tbody tr:first-child td:last-child").inner_text()
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", reach), reach  # the top reach is in the thousands
+    assert watched.errors == []
+
+
+def test_empty_states_say_what_to_do_next(watched: Watched) -> None:
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.fill("input[name=brand]", "没有这个银行")
+    watched.page.click("form.filters button[type=submit]")
+    empty = watched.page.wait_for_selector("#mentions-out .empty")
+    assert "c360 ingest posts" in empty.inner_text()
+    watched.open("trend")  # the brand filter is kept for the session
+    assert "扩大日期范围" in watched.page.wait_for_selector("#trend-out .empty").inner_text()
     assert watched.errors == []
