@@ -18,6 +18,12 @@ export function empty(text) {
 }
 
 export function errorNotice(exc) {
+  if (exc.code === "401") {
+    // Expired or unknown token: say so and offer the way back in.
+    const p = notice(`${t("error")}: ${exc.message} · `, "error");
+    p.append(h("a", { href: "#/signin" }, t("signin")));
+    return p;
+  }
   const forbidden = exc.code === "403" || /FORBIDDEN/.test(exc.message || "");
   return notice(forbidden ? `${t("forbidden")} (${exc.message})` : `${t("error")}: ${exc.message}`, "error");
 }

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import jwt
 import pytest
 
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
@@ -237,3 +238,19 @@ def test_empty_states_say_what_to_do_next(watched: Watched) -> None:
     watched.open("trend")  # the brand filter is kept for the session
     assert "扩大日期范围" in watched.page.wait_for_selector("#trend-out .empty").inner_text()
     assert watched.errors == []
+
+
+def test_a_token_the_hub_rejects_shows_why_and_the_way_back(watched: Watched) -> None:
+    forged = jwt.encode(
+        {"sub": "mallory", "roles": ["privacy_officer"], "exp": 4_102_444_800},
+        b"not-the-hub-key-but-long-enough-for-hs256",
+        algorithm="HS256",
+    )
+    watched.page.goto(watched.base + "/console/#/signin")
+    watched.page.fill("#token", forged)
+    watched.page.click("#use-token")
+    watched.open("customer?id=C000001")
+    error = watched.page.wait_for_selector("#customer-list .notice.error")
+    assert "invalid token" in error.inner_text()
+    assert error.query_selector("a[href='#/signin']")
+    assert watched.page.locator("#c360-card").count() == 0
