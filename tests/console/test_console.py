@@ -158,11 +158,13 @@ def test_pasted_token_shows_who_and_switches_purpose(watched: Watched, hub: Cons
     assert watched.page.inner_text("#who-roles") == "service_agent, marketing_analyst"
     watched.open("customer?id=C000001")
     watched.page.wait_for_selector("#c360-card")
+    assert watched.page.input_value("#purpose") == "service"  # the token's default
     with watched.page.expect_request(
-        lambda r: r.url.endswith("/graphql") and r.method == "POST"
+        lambda r: r.url.endswith("/graphql") and r.headers.get("x-purpose") == "marketing"
     ) as sent:
         watched.page.select_option("#purpose", "marketing")
-    assert sent.value.headers.get("x-purpose") == "marketing"
+    assert sent.value.method == "POST"
+    assert watched.page.input_value("#purpose") == "marketing"
     assert watched.errors == []
 
 
@@ -190,8 +192,13 @@ def test_keyboard_navigation_and_english_toggle(watched: Watched) -> None:
 def test_graphiql_loads_offline_with_the_console_token(watched: Watched) -> None:
     watched.sign_in("privacy_officer")
     # GraphiQL fetches the schema with the console's token: introspection answers 200.
+    watched.page.wait_for_load_state("networkidle")  # the console's own requests are done
     with watched.page.expect_response(
-        lambda r: r.url.endswith("/graphql") and r.request.method == "POST"
+        lambda r: (
+            r.url.endswith("/graphql")
+            and r.request.method == "POST"
+            and "IntrospectionQuery" in (r.request.post_data or "")
+        )
     ) as schema:
         watched.page.goto(watched.base + "/graphql")
     assert schema.value.status == 200
