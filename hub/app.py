@@ -28,6 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http import process_result as strawberry_process_result
 from strawberry.types import ExecutionResult
 
+from console import console_routes, graphiql_html
 from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
@@ -174,6 +175,11 @@ class _StrawberryApp(GraphQL):
         self.settings = settings
         self.holder = holder
         self.privacy = privacy
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # GraphiQL from the console's vendored files, not strawberry's CDN page: closed networks.
+        return graphiql_html()
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         store = await self.holder.get()
@@ -334,6 +340,7 @@ def create_app(
                 matcher=TermMatcher.load(settings.terms),
             )
         ),
+        *console_routes(settings.resolved_data_dir, demo=settings.demo),
     ]
     app = Starlette(
         routes=routes,

@@ -28,6 +28,7 @@ def banner(settings: Settings, token: str) -> str:
     )
     return "\n".join(
         [
+            f"Console: http://{settings.host}:{settings.port}/console (sign in with a demo role)",
             f"GraphiQL: {url}",
             "dev token (privacy_officer, purpose compliance: every field revealed, read only; 8h):",
             token,

@@ -1,0 +1,78 @@
+// The console shell: navigation (hash routes), sign-in state, purpose switch, language toggle.
+import { session } from "./api.js";
+import { clear, h } from "./dom.js";
+import { timeZone } from "./format.js";
+import { lang, setLang, t } from "./i18n.js";
+import { disposeCharts } from "./ui.js";
+import * as alerts from "./pages/alerts.js";
+import * as audit from "./pages/audit.js";
+import * as authors from "./pages/authors.js";
+import * as customer from "./pages/customer.js";
+import * as mentions from "./pages/mentions.js";
+import * as policy from "./pages/policy.js";
+import * as preview from "./pages/preview.js";
+import * as signin from "./pages/signin.js";
+import * as trend from "./pages/trend.js";
+
+const PAGES = { signin, mentions, trend, alerts, authors, customer, policy, preview, audit };
+const NAV = ["mentions", "trend", "alerts", "authors", "customer", "policy", "preview", "audit"];
+
+function current() {
+  const name = (location.hash.replace(/^#\/?/, "").split("?")[0] || "").trim();
+  if (!session.claims) return "signin";
+  return PAGES[name] ? name : "mentions";
+}
+
+function renderNav(page) {
+  const links = NAV.map((name) =>
+    h("a", { href: `#/${name}`, "aria-current": name === page ? "page" : null }, t(name))
+  );
+  clear(document.getElementById("nav"), session.claims ? links : []);
+}
+
+function renderWho() {
+  const who = document.getElementById("who");
+  const claims = session.claims;
+  if (!claims) return clear(who, h("a", { href: "#/signin" }, t("signin")));
+  const purposes = session.purposes();
+  const purpose = h(
+    "select",
+    { id: "purpose", "aria-label": t("purpose"), onchange: (e) => { session.setPurpose(e.target.value); route(); } },
+    (purposes.length ? purposes : [""]).map((p) =>
+      h("option", { value: p, selected: p === session.purpose }, p || t("none"))
+    )
+  );
+  clear(
+    who,
+    h("span", { class: "kv" }, t("subject"), ": ", h("b", { id: "who-subject" }, claims.sub)),
+    h("span", { class: "kv" }, t("roles"), ": ", h("b", { id: "who-roles" }, (claims.roles || []).join(", ") || t("none"))),
+    h("label", { class: "kv" }, t("purpose"), ": ", purpose),
+    h("button", { type: "button", id: "signout", onclick: () => { session.signOut(); location.hash = "#/signin"; route(); } }, t("signout"))
+  );
+}
+
+export async function route() {
+  const page = current();
+  disposeCharts();
+  document.title = `${t(page)} · ${t("title")}`;
+  document.getElementById("lang").textContent = t("lang");
+  document.querySelector(".skip").textContent = t("skip");
+  renderNav(page);
+  renderWho();
+  clear(document.getElementById("foot"), `${t("tz")}: ${timeZone} · `, h("a", { href: "/graphql" }, t("graphiql")), " · c360");
+  // A fresh view per navigation: a page still loading for an earlier route writes into a
+  // view that is no longer shown.
+  const view = h("div", { class: "view", "data-page": page });
+  clear(document.getElementById("main"), view);
+  await PAGES[page].render(view);
+}
+
+document.getElementById("lang").addEventListener("click", () => {
+  setLang(lang() === "en" ? "zh" : "en");
+  route();
+});
+window.addEventListener("hashchange", () => {
+  route().then(() => document.querySelector("main h1")?.focus());
+});
+setLang(lang());
+route();

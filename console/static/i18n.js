@@ -1,0 +1,118 @@
+// UI text in Simplified Chinese (default) and English; data values are shown as the API gives them.
+const TEXT = {
+  zh: {
+    skip: "跳到主要内容", title: "c360 控制台", lang: "English",
+    signin: "登录", mentions: "舆情检索", trend: "情感趋势", alerts: "预警", authors: "活跃作者",
+    customer: "客户 360", policy: "隐私策略", preview: "访问预览", audit: "审计日志", graphiql: "GraphiQL",
+    subject: "主体", roles: "角色", purpose: "用途", none: "（无）", signout: "退出",
+    pasteToken: "粘贴令牌（JWT）", useToken: "使用此令牌", demoRoles: "演示角色（仅 serve --demo）",
+    demoHint: "选择一个角色，获得 8 小时有效的演示令牌。",
+    tokenHint: "用 c360 token --sub 你的ID --role 角色 --purpose 用途 生成令牌。",
+    signedInAs: "已登录", badToken: "这不是有效的 JWT：请粘贴 c360 token 输出的整行。",
+    needSignin: "请先登录：粘贴令牌或选择演示角色。",
+    search: "查询", queryLang: "查询语句", term: "关键词", brand: "品牌", platform: "平台", label: "情感",
+    from: "起", to: "止", interval: "粒度", any: "全部", includeReposts: "含转发",
+    results: "条结果", text: "内容", time: "时间", author: "作者", sentiment: "情感", emotion: "情绪",
+    labels: "标签", metrics: "互动", loadMore: "加载更多",
+    noMentions: "没有匹配的帖子。放宽条件（去掉品牌或扩大日期范围），或用 c360 ingest posts 导入帖子。",
+    positive: "正面", neutral: "中性", negative: "负面", unsupported: "无法判断",
+    trendTitle: "情感趋势（堆叠）", sovTitle: "声量份额", sovFrom: "按品牌统计 sentimentTrend 得出",
+    noTrend: "该区间没有帖子。选择其他品牌或扩大日期范围。", total: "合计",
+    needBrand: "请输入一个品牌（例如 招商银行）或关键词。", chartTable: "图表数据（表格）",
+    alertsTitle: "负面声量预警", noAlerts: "该区间没有预警：负面声量未超过阈值。可扩大日期范围或换一个品牌。",
+    zScore: "Z 值", baseline: "基线均值", topNegative: "最具影响的负面帖子", count: "总量",
+    topAuthorsTitle: "活跃作者（按影响力）", posts: "帖子", engagement: "互动", reach: "影响力",
+    followers: "粉丝", noAuthors: "没有作者数据。导入帖子后再查看。", handle: "账号",
+    customerSearch: "姓名、客户号或手机号", noCustomers: "没有可见的客户。换一个客户号再试；营销用途只能看到同意营销的客户。",
+    profile: "基本信息", accounts: "账户", household: "家庭", transactions: "最近交易",
+    interactions: "最近互动", churn: "流失风险", reasons: "原因", maskedFields: "遮蔽字段",
+    masked: "已遮蔽", redacted: "不可见", noneMasked: "无：所有字段均可见",
+    name: "姓名", gender: "性别", birthDate: "出生日期", idNumber: "证件号", phone: "手机",
+    email: "邮箱", address: "地址", occupation: "职业", incomeBand: "收入", riskProfile: "风险偏好",
+    segment: "客群", totalAssets: "总资产", lifecycleStage: "生命周期", advisor: "客户经理", ageBand: "年龄段",
+    balance: "余额", product: "产品", type: "类型", status: "状态", role: "角色", amount: "金额",
+    channel: "渠道", kind: "类别", summary: "摘要", satisfaction: "满意度", members: "成员",
+    pick: "选择一个客户查看 360 视图。", empty: "暂无", customerMentions: "社交提及",
+    policyTable: "策略表（角色 × 用途 × 类别 → 模式、范围、操作）", resource: "资源", scope: "范围",
+    actions: "操作", masksProfile: "遮蔽方案", profiles: "遮蔽方案（类别 → 模式）",
+    dataJson: "数据文档 data.json", regoSource: "Rego 源码", module: "模块", revision: "版本",
+    runTests: "测试并激活", propose: "测试并提交审批", testOnly: "结果", activated: "已激活",
+    notActivated: "未激活：有测试失败，当前策略保持不变。", passed: "通过", failed: "失败",
+    proposals: "待审批提案", approve: "批准", reject: "驳回", noProposals: "没有待审批的提案。",
+    fourEyes: "四眼原则：提交后需另一位隐私官批准。", invalidJson: "JSON 无效：",
+    edited: "已修改（未保存）", reload: "重新载入",
+    previewTitle: "访问预览：某角色在某用途下看到的字段", customerId: "客户号", field: "字段",
+    mode: "模式", allowed: "允许", denied: "拒绝", reason: "原因", previewHint: "选择角色、用途并输入客户号（例如 C000001）。",
+    auditTitle: "审计日志检索", outcome: "结果", since: "自", operation: "操作", customers: "客户",
+    noAudit: "没有匹配的审计记录。去掉筛选条件，或先在其他页面查询数据。", chain: "哈希链校验",
+    chainUnknown: "此接口未提供链校验状态：运行 c360 audit verify。", chainOk: "完整", chainBroken: "已损坏",
+    fieldsRevealed: "可见", fieldsMasked: "遮蔽", tz: "时区", error: "错误", loading: "加载中…",
+    forbidden: "无权访问：此令牌的角色或用途不允许。切换用途或换一个令牌。",
+  },
+  en: {
+    skip: "Skip to main content", title: "c360 console", lang: "中文",
+    signin: "Sign in", mentions: "Mentions", trend: "Sentiment trend", alerts: "Alerts", authors: "Top authors",
+    customer: "Customer 360", policy: "Policy", preview: "Access preview", audit: "Audit trail", graphiql: "GraphiQL",
+    subject: "Subject", roles: "Roles", purpose: "Purpose", none: "(none)", signout: "Sign out",
+    pasteToken: "Paste a token (JWT)", useToken: "Use this token", demoRoles: "Demo roles (serve --demo only)",
+    demoHint: "Pick a role to get a demo token valid for 8 hours.",
+    tokenHint: "Make one with: c360 token --sub YOUR_ID --role ROLE --purpose PURPOSE",
+    signedInAs: "Signed in", badToken: "That is not a JWT: paste the whole line c360 token printed.",
+    needSignin: "Sign in first: paste a token or pick a demo role.",
+    search: "Search", queryLang: "Query", term: "Term", brand: "Brand", platform: "Platform", label: "Sentiment",
+    from: "From", to: "To", interval: "Interval", any: "Any", includeReposts: "Include reposts",
+    results: "results", text: "Text", time: "Time", author: "Author", sentiment: "Sentiment", emotion: "Emotion",
+    labels: "Labels", metrics: "Engagement", loadMore: "Load more",
+    noMentions: "No matching posts. Loosen the filters (drop the brand, widen the dates) or import posts with c360 ingest posts.",
+    positive: "Positive", neutral: "Neutral", negative: "Negative", unsupported: "Unsupported",
+    trendTitle: "Sentiment trend (stacked)", sovTitle: "Share of voice", sovFrom: "from sentimentTrend per brand",
+    noTrend: "No posts in this range. Pick another brand or widen the dates.", total: "Total",
+    needBrand: "Enter a brand (e.g. 招商银行) or a term.", chartTable: "Chart data (table)",
+    alertsTitle: "Negative volume alerts", noAlerts: "No alerts in this range: negative volume stayed under the threshold. Widen the dates or try another brand.",
+    zScore: "z-score", baseline: "Baseline mean", topNegative: "Most engaging negative posts", count: "Volume",
+    topAuthorsTitle: "Top authors by reach", posts: "Posts", engagement: "Engagement", reach: "Reach",
+    followers: "Followers", noAuthors: "No authors yet. Import posts, then come back.", handle: "Handle",
+    customerSearch: "Name, customer id or phone", noCustomers: "No customers you may see. Try a customer id; for marketing only consenting customers show.",
+    profile: "Profile", accounts: "Accounts", household: "Household", transactions: "Recent transactions",
+    interactions: "Recent interactions", churn: "Churn risk", reasons: "Reasons", maskedFields: "Masked fields",
+    masked: "masked", redacted: "hidden", noneMasked: "None: every field is revealed",
+    name: "Name", gender: "Gender", birthDate: "Birth date", idNumber: "ID number", phone: "Phone",
+    email: "Email", address: "Address", occupation: "Occupation", incomeBand: "Income", riskProfile: "Risk profile",
+    segment: "Segment", totalAssets: "Total assets", lifecycleStage: "Lifecycle", advisor: "Advisor", ageBand: "Age band",
+    balance: "Balance", product: "Product", type: "Type", status: "Status", role: "Role", amount: "Amount",
+    channel: "Channel", kind: "Kind", summary: "Summary", satisfaction: "Satisfaction", members: "Members",
+    pick: "Pick a customer to see the 360 view.", empty: "None", customerMentions: "Social mentions",
+    policyTable: "Policy table (role × purpose × kind → mode, scope, actions)", resource: "Resource", scope: "Scope",
+    actions: "Actions", masksProfile: "Mask profile", profiles: "Mask profiles (kind → mode)",
+    dataJson: "Data document data.json", regoSource: "Rego source", module: "Module", revision: "Revision",
+    runTests: "Test and activate", propose: "Test and propose", testOnly: "Results", activated: "Activated",
+    notActivated: "Not activated: a test failed; the active policy is unchanged.", passed: "passed", failed: "failed",
+    proposals: "Pending proposals", approve: "Approve", reject: "Reject", noProposals: "No pending proposals.",
+    fourEyes: "Four eyes: another privacy officer must approve a proposal.", invalidJson: "Invalid JSON: ",
+    edited: "edited (not saved)", reload: "Reload",
+    previewTitle: "Access preview: what a role sees for a purpose", customerId: "Customer id", field: "Field",
+    mode: "Mode", allowed: "allowed", denied: "denied", reason: "Reason", previewHint: "Pick a role and purpose and enter a customer id (e.g. C000001).",
+    auditTitle: "Audit trail search", outcome: "Outcome", since: "Since", operation: "Operation", customers: "Customers",
+    noAudit: "No matching audit records. Clear the filters, or query some data on another page first.", chain: "Hash chain",
+    chainUnknown: "This API does not expose the chain status: run c360 audit verify.", chainOk: "intact", chainBroken: "broken",
+    fieldsRevealed: "revealed", fieldsMasked: "masked", tz: "Time zone", error: "Error", loading: "Loading…",
+    forbidden: "Not allowed: this token's role or purpose does not permit it. Switch purpose or use another token.",
+  },
+};
+
+export function lang() {
+  return localStorage.getItem("c360.lang") === "en" ? "en" : "zh";
+}
+
+export function locale() {
+  return lang() === "en" ? "en-US" : "zh-CN";
+}
+
+export function setLang(value) {
+  localStorage.setItem("c360.lang", value);
+  document.documentElement.lang = value === "en" ? "en" : "zh-CN";
+}
+
+export function t(key) {
+  return TEXT[lang()][key] ?? TEXT.en[key] ?? key;
+}

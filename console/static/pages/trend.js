@@ -1,0 +1,85 @@
+// Sentiment trend (stacked positive/neutral/negative per bucket) and share of voice.
+import { gql } from "../api.js";
+import { clear, h, table } from "../dom.js";
+import { fmtDate, fmtNum } from "../format.js";
+import { t } from "../i18n.js";
+import { filterForm, knownBrands, range } from "../brand.js";
+import { LABEL_COLORS, chart, empty, errorNotice, errorsNotice, heading } from "../ui.js";
+
+const TREND = `query ($from: DateTime!, $to: DateTime!, $interval: Interval!, $brand: String, $term: String, $reposts: Boolean!) {
+  sentimentTrend(from: $from, to: $to, interval: $interval, brand: $brand, term: $term, includeReposts: $reposts) {
+    start count positive neutral negative avgScore } }`;
+
+function bucketLabel(iso, interval) {
+  return interval === "HOUR" ? fmtDate(iso) : fmtDate(iso, false);
+}
+
+async function drawTrend(out, f) {
+  if (!f.brand && !f.term) return clear(out, empty(t("needBrand")));
+  const vars = {
+    ...range(f), interval: f.interval, reposts: f.includeReposts,
+    brand: f.term ? null : f.brand, term: f.term || null,
+  };
+  const { data, errors } = await gql(TREND, vars);
+  const buckets = data.sentimentTrend || [];
+  const total = buckets.reduce((n, b) => n + b.count, 0);
+  if (!total) return clear(out, errorsNotice(errors), empty(t("noTrend")));
+  const el = h("div", { class: "chart", id: "trend-chart", role: "img", "data-total": total,
+    "aria-label": `${t("trendTitle")}: ${t("total")} ${fmtNum(total)}` });
+  const details = h("details", {}, h("summary", {}, t("chartTable")), table(
+    [[t("time"), (b) => bucketLabel(b.start, f.interval)], [t("positive"), (b) => fmtNum(b.positive)],
+     [t("neutral"), (b) => fmtNum(b.neutral)], [t("negative"), (b) => fmtNum(b.negative)], [t("count"), (b) => fmtNum(b.count)]],
+    buckets, { class: "data" }));
+  clear(out, errorsNotice(errors), h("h2", {}, `${t("trendTitle")} · ${f.term || f.brand} · ${t("total")} ${fmtNum(total)}`), el, details);
+  const series = ["positive", "neutral", "negative"].map((key) => ({
+    name: t(key), type: "bar", stack: "all", data: buckets.map((b) => b[key]),
+    itemStyle: { color: LABEL_COLORS[key.toUpperCase()] },
+  }));
+  chart(el, {
+    tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v) },
+    legend: { top: 0 },
+    grid: { left: 48, right: 16, top: 36, bottom: 32 },
+    xAxis: { type: "category", data: buckets.map((b) => bucketLabel(b.start, f.interval)) },
+    yAxis: { type: "value", axisLabel: { formatter: (v) => fmtNum(v) } },
+    series,
+  });
+}
+
+// Share of voice: mentions per brand over the range, one sentimentTrend per brand (aliases).
+async function drawShare(out, f) {
+  const brands = (await knownBrands()).slice(0, 12);
+  if (!brands.length) return clear(out, empty(t("noTrend")));
+  const params = brands.map((_, i) => `$b${i}: String`).join(", ");
+  const fields = brands.map((_, i) =>
+    `b${i}: sentimentTrend(from: $from, to: $to, interval: WEEK, brand: $b${i}, includeReposts: $reposts) { count }`).join("\n");
+  const vars = { ...range(f), reposts: f.includeReposts };
+  brands.forEach((b, i) => (vars[`b${i}`] = b));
+  const { data, errors } = await gql(`query ($from: DateTime!, $to: DateTime!, $reposts: Boolean!, ${params}) { ${fields} }`, vars);
+  const rows = brands.map((name, i) => ({ name, value: (data[`b${i}`] || []).reduce((n, b) => n + b.count, 0) }))
+    .filter((r) => r.value > 0);
+  if (!rows.length) return clear(out, errorsNotice(errors), empty(t("noTrend")));
+  const el = h("div", { class: "chart small", id: "sov-chart", role: "img", "aria-label": t("sovTitle") });
+  clear(out, errorsNotice(errors), h("h2", {}, t("sovTitle"), h("small", {}, ` (${t("sovFrom")})`)), el,
+    h("details", {}, h("summary", {}, t("chartTable")),
+      table([[t("brand"), (r) => r.name], [t("count"), (r) => fmtNum(r.value)]], rows, { class: "data" })));
+  chart(el, {
+    tooltip: { trigger: "item", valueFormatter: (v) => fmtNum(v) },
+    series: [{ type: "pie", radius: ["35%", "65%"], data: rows, label: { formatter: "{b}: {d}%" } }],
+  });
+}
+
+export async function render(main) {
+  const trendOut = h("section", { id: "trend-out", "aria-live": "polite" });
+  const shareOut = h("section", { id: "sov-out" });
+  const run = async (f) => {
+    try {
+      await drawTrend(trendOut, f);
+      await drawShare(shareOut, f);
+    } catch (exc) {
+      clear(trendOut, errorNotice(exc));
+    }
+  };
+  const { form, filter } = await filterForm(["term", "interval"], run);
+  main.append(heading(t("trend")), form, h("div", { class: "grid2" }, trendOut, shareOut));
+  await run(filter);
+}

@@ -1,0 +1,56 @@
+// Pieces every page uses: headings, notices, empty states, charts.
+import { errorText } from "./api.js";
+import { h } from "./dom.js";
+import { t } from "./i18n.js";
+
+let charts = [];
+
+export function heading(text) {
+  return h("h1", { tabindex: "-1" }, text);
+}
+
+export function notice(text, kind = "info") {
+  return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+export function empty(text) {
+  return h("p", { class: "empty", role: "status" }, text);
+}
+
+export function errorNotice(exc) {
+  if (exc.code === "401") {
+    // Expired or unknown token: say so and offer the way back in.
+    const p = notice(`${t("error")}: ${exc.message} · `, "error");
+    p.append(h("a", { href: "#/signin" }, t("signin")));
+    return p;
+  }
+  const forbidden = exc.code === "403" || /FORBIDDEN/.test(exc.message || "");
+  return notice(forbidden ? `${t("forbidden")} (${exc.message})` : `${t("error")}: ${exc.message}`, "error");
+}
+
+export function errorsNotice(errors) {
+  if (!errors.length) return null;
+  const forbidden = errors.some((e) => e.extensions?.code === "FORBIDDEN");
+  return notice((forbidden ? t("forbidden") + " " : "") + errorText(errors), "error");
+}
+
+export function chart(el, option) {
+  const instance = window.echarts.init(el, null, { renderer: "svg" });
+  instance.setOption({ animation: false, ...option });
+  charts.push(instance);
+  return instance;
+}
+
+export function disposeCharts() {
+  for (const c of charts) c.dispose();
+  charts = [];
+}
+
+window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+
+export const LABEL_COLORS = { POSITIVE: "#2e7d32", NEUTRAL: "#757575", NEGATIVE: "#c62828", UNSUPPORTED: "#b0bec5" };
+
+export function labelBadge(label) {
+  if (!label) return "—";
+  return h("span", { class: `badge ${label.toLowerCase()}` }, t(label.toLowerCase()));
+}

@@ -1,0 +1,122 @@
+"""Fixtures: one real demo hub per module (`c360 serve --demo` subprocess: embedded FalkorDB,
+Rego, demo book, demo posts through the signed webhook) and Debian's chromium via Playwright.
+
+test_console.py skips with a reason only where chromium (or the playwright package) cannot be
+found; `.ci/run` installs chromium with apt-get first.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from console.demo_posts import demo_posts, push_posts
+from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+
+WEBHOOK_SECRET = "console-test-secret"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"c360 serve exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"c360 serve --demo not ready:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[ConsoleHub]:
+    # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="c360c-", dir="/tmp") as d:
+        data_dir = Path(d) / "data"
+        port = _free_port()
+        log_path = Path(d) / "server.log"
+        env = {
+            **os.environ,
+            "C360_DATA_DIR": str(data_dir),
+            "C360_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            # Scoring a batch of posts on a busy 2-core machine may take longer than 15 s.
+            "C360_REQUEST_TIMEOUT_S": "120",
+        }
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from hub.cli import main; main()", "serve", "--demo",
+                 "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_ready(url, process, log_path)
+                push_posts(url, WEBHOOK_SECRET, demo_posts(datetime.now(UTC)))
+                yield ConsoleHub(url, data_dir, log_path)
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Imported here: without the package, test_console.py skips before any fixture runs.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def watched(browser: Browser, hub: ConsoleHub, tmp_path: Path) -> Iterator[Watched]:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    w = Watched(page, hub.url, tmp_path)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            w.errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: w.errors.append(f"uncaught: {exc}"))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((hub.url, "data:")) else w.outside.append(r.url),
+    )
+    yield w
+    context.close()

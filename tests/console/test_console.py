@@ -1,0 +1,263 @@
+"""The web console in a real browser (chromium, headless) against a real demo hub."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+
+pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+if not Path(CHROMIUM).is_file():
+    pytest.skip(
+        f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)",
+        allow_module_level=True,
+    )
+
+# (role, page, what shows once the page has its data)
+PAGES = [
+    ("brand_analyst", "mentions", "#mentions-table tbody tr"),
+    ("brand_analyst", "trend", "#trend-chart svg path"),
+    ("brand_analyst", "alerts", "#alerts-out article.alert"),
+    ("brand_analyst", "authors", "#authors-out table tbody tr"),
+    ("service_agent", "customer?id=C000001", "#c360-card"),
+    ("privacy_officer", "policy", "#policy-table tbody tr"),
+    ("privacy_officer", "preview", "#preview-table tbody tr"),
+    ("privacy_officer", "audit", "#audit-table tbody tr"),
+]
+
+
+def test_sign_in_page_offers_the_demo_roles(watched: Watched) -> None:
+    watched.page.goto(watched.base + "/console")  # the redirect to /console/
+    roles = watched.page.locator(".roles button").all_inner_texts()
+    assert "marketing_analyst" in roles and "privacy_officer" in roles
+    watched.shot("signin")
+    assert watched.errors == [] and watched.outside == []
+
+
+@pytest.mark.parametrize(("role", "page", "ready"), PAGES, ids=[p[1].split("?")[0] for p in PAGES])
+def test_each_page_loads_with_data_and_no_console_errors(
+    watched: Watched, role: str, page: str, ready: str
+) -> None:
+    watched.sign_in(role)
+    watched.open(page)
+    watched.page.wait_for_selector(ready, state="attached")
+    assert watched.page.locator(".notice.error").count() == 0
+    assert watched.page.locator("main h1").count() == 1
+    watched.shot(page.split("?")[0])
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+def test_trend_chart_draws_the_stacked_buckets(watched: Watched) -> None:
+    watched.sign_in("brand_analyst")
+    watched.open("trend")
+    chart = watched.page.wait_for_selector("#trend-chart svg")
+    total = int(watched.page.get_attribute("#trend-chart", "data-total") or 0)
+    assert total > 100  # four weeks of demo posts
+    series = watched.page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('trend-chart'))"
+        ".getOption().series.map(s => [s.stack, s.data.reduce((a, b) => a + b, 0)])"
+    )
+    assert [s[0] for s in series] == ["all", "all", "all"]
+    assert sum(s[1] for s in series) == total
+    # Drawn, not only configured: one bar shape per non-empty bucket and label, in its colour.
+    negative_bars = chart.eval_on_selector_all("path[fill='#c62828']", "els => els.length")
+    assert negative_bars >= 5
+    assert watched.errors == []
+
+
+def test_marketing_sees_masked_phones_on_the_360_card(watched: Watched) -> None:
+    watched.sign_in("marketing_analyst")
+    watched.open("customer")
+    watched.page.locator("#customer-list a[data-id]").first.click()
+    card = watched.page.wait_for_selector("#c360-card")
+    phone = watched.page.locator("#c360-card [data-field=phone]")
+    assert re.fullmatch(r"\+?\d{3,5}\*{4}\d{4} · 已遮蔽", phone.inner_text().strip())
+    assert phone.locator(".masked").count() == 1
+    masked = watched.page.locator("#masked-fields li").all_inner_texts()
+    assert {"phone", "idNumber", "email"} <= set(masked)
+    assert card.get_attribute("data-customer")
+    watched.shot("customer-marketing")
+    assert watched.errors == []
+
+
+def test_privacy_officer_sees_the_same_phone_unmasked(watched: Watched) -> None:
+    watched.sign_in("privacy_officer")
+    watched.open("customer?id=C000001")
+    phone = watched.page.locator("#c360-card [data-field=phone]")
+    phone.wait_for()
+    assert re.fullmatch(r"\+86\d{11}", phone.inner_text().strip())
+    assert phone.locator(".masked").count() == 0
+    assert watched.page.locator("#masked-fields li").count() == 0
+
+
+def test_officer_sees_household_and_churn_reasons(watched: Watched, hub: ConsoleHub) -> None:
+    officer = hub.token("po-test", ["privacy_officer"], ["compliance"])
+    found = hub.graphql(
+        "{ customers(first: 100) { edges { node { id household { id members { role } } "
+        "churnRisk { score reasons } } } } }",
+        officer,
+    )["data"]["customers"]["edges"]
+    pick = max(
+        (e["node"] for e in found if e["node"]["household"] and e["node"]["churnRisk"]["reasons"]),
+        key=lambda c: c["churnRisk"]["score"],
+    )
+    watched.sign_in("privacy_officer")
+    watched.open(f"customer?id={pick['id']}")
+    watched.page.wait_for_selector("#c360-card")
+    card = watched.page.inner_text("#c360-card")
+    for reason in pick["churnRisk"]["reasons"]:
+        assert reason in card
+    members = watched.page.locator("#c360-card a[href^='#/customer?id=']").count()
+    assert members == len(pick["household"]["members"])
+    watched.shot("customer-officer", full_page=True)
+    assert watched.errors == []
+
+
+def test_a_policy_edit_that_fails_a_test_is_not_activated(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    officer = hub.token("po-test", ["privacy_officer"], ["compliance"])
+    query = "{ policies { id revision } }"
+    before = hub.graphql(query, officer)["data"]["policies"]
+    watched.sign_in("privacy_officer")
+    watched.open("policy")
+    revision = watched.page.inner_text("#policy-revision")
+    # Marketing analysts get the full profile: the policy's own tests say that is wrong.
+    watched.page.select_option("select[data-row='Customer/marketing_analyst/marketing']", "full")
+    source = json.loads(watched.page.input_value("#policy-source"))
+    rule = source["c360"]["tables"]["resources"]["Customer"]["marketing_analyst"]["marketing"]
+    assert rule["masks"] == "full"
+    watched.page.click("#policy-submit")
+    result = watched.page.wait_for_selector("#policy-result")
+    assert result.get_attribute("data-activated") == "false"
+    assert result.get_attribute("data-passed") == "false"
+    failing = watched.page.locator("#policy-result .fail").count()
+    assert failing >= 1
+    assert "test_marketing_needs_consent" in result.inner_text()
+    result.scroll_into_view_if_needed()
+    watched.shot("policy-rejected")
+    assert hub.graphql(query, officer)["data"]["policies"] == before
+    watched.open("policy")
+    assert watched.page.inner_text("#policy-revision") == revision
+    assert watched.errors == []
+
+
+def test_pasted_token_shows_who_and_switches_purpose(watched: Watched, hub: ConsoleHub) -> None:
+    token = hub.token("multi1", ["service_agent", "marketing_analyst"], ["service", "marketing"])
+    watched.page.goto(watched.base + "/console/#/signin")
+    watched.page.fill("#token", token)
+    watched.page.click("#use-token")
+    assert watched.page.inner_text("#who-subject") == "multi1"
+    assert watched.page.inner_text("#who-roles") == "service_agent, marketing_analyst"
+    watched.open("customer?id=C000001")
+    watched.page.wait_for_selector("#c360-card")
+    assert watched.page.input_value("#purpose") == "service"  # the token's default
+    with watched.page.expect_request(
+        lambda r: r.url.endswith("/graphql") and r.headers.get("x-purpose") == "marketing"
+    ) as sent:
+        watched.page.select_option("#purpose", "marketing")
+    assert sent.value.method == "POST"
+    assert watched.page.input_value("#purpose") == "marketing"
+    assert watched.errors == []
+
+
+def test_keyboard_navigation_and_english_toggle(watched: Watched) -> None:
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.reload()  # focus starts at the top of the document
+    watched.page.wait_for_selector("#mentions-table")
+    watched.page.keyboard.press("Tab")
+    assert watched.page.evaluate("document.activeElement.className") == "skip"
+    watched.page.keyboard.press("Tab")  # the first page link
+    watched.page.keyboard.press("Tab")
+    assert watched.page.evaluate("document.activeElement.getAttribute('href')") == "#/trend"
+    watched.page.keyboard.press("Enter")
+    watched.page.wait_for_selector("#trend-out h2")
+    # Focus moves to the new page's heading once it has rendered.
+    watched.page.wait_for_function("document.activeElement.tagName === 'H1'")
+    watched.page.click("#lang")
+    assert watched.page.evaluate("document.documentElement.lang") == "en"
+    assert watched.page.inner_text("main h1") == "Sentiment trend"
+    assert watched.page.locator("#nav a", has_text="Customer 360").count() == 1
+    assert watched.errors == []
+
+
+def test_graphiql_loads_offline_with_the_console_token(watched: Watched) -> None:
+    watched.sign_in("privacy_officer")
+    # GraphiQL fetches the schema with the console's token: introspection answers 200.
+    watched.page.wait_for_load_state("networkidle")  # the console's own requests are done
+    with watched.page.expect_response(
+        lambda r: (
+            r.url.endswith("/graphql")
+            and r.request.method == "POST"
+            and "IntrospectionQuery" in (r.request.post_data or "")
+        )
+    ) as schema:
+        watched.page.goto(watched.base + "/graphql")
+    assert schema.value.status == 200
+    assert "__schema" in schema.value.text()
+    watched.page.wait_for_selector(".graphiql-container")
+    watched.page.click(".graphiql-execute-button")
+    watched.page.wait_for_selector(".graphiql-response :text('C000001')")
+    watched.shot("graphiql")
+    assert watched.outside == []
+    assert watched.errors == []
+
+
+def test_dates_in_the_users_time_zone_and_grouped_numbers(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    newest = hub.graphql(
+        '{ mentions(filter: {brand: "招商银行", includeReposts: false}, first: 1) '
+        "{ edges { node { createdAt } } } }",
+        analyst,
+    )["data"]["mentions"]["edges"][0]["node"]["createdAt"]
+    # The browser context runs in Asia/Shanghai (UTC+8, no daylight saving).
+    local = datetime.fromisoformat(newest.replace("Z", "+00:00")).astimezone(
+        timezone(timedelta(hours=8))
+    )
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    first_cell = watched.page.inner_text("#mentions-table tbody tr:first-child td:first-child")
+    assert first_cell == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    assert watched.page.inner_text("#foot").startswith("时区: Asia/Shanghai")
+    watched.open("authors")
+    reach = watched.page.locator("#authors-out tbody tr:first-child td:last-child").inner_text()
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", reach), reach  # the top reach is in the thousands
+    assert watched.errors == []
+
+
+def test_empty_states_say_what_to_do_next(watched: Watched) -> None:
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.fill("input[name=brand]", "没有这个银行")
+    watched.page.click("form.filters button[type=submit]")
+    empty = watched.page.wait_for_selector("#mentions-out .empty")
+    assert "c360 ingest posts" in empty.inner_text()
+    watched.open("trend")  # the brand filter is kept for the session
+    assert "扩大日期范围" in watched.page.wait_for_selector("#trend-out .empty").inner_text()
+    assert watched.errors == []
+
+
+def test_a_token_the_hub_rejects_shows_why_and_the_way_back(watched: Watched) -> None:
+    forged = jwt.encode(
+        {"sub": "mallory", "roles": ["privacy_officer"], "exp": 4_102_444_800},
+        b"not-the-hub-key-but-long-enough-for-hs256",
+        algorithm="HS256",
+    )
+    watched.page.goto(watched.base + "/console/#/signin")
+    watched.page.fill("#token", forged)
+    watched.page.click("#use-token")
+    watched.open("customer?id=C000001")
+    error = watched.page.wait_for_selector("#customer-list .notice.error")
+    assert "invalid token" in error.inner_text()
+    assert error.query_selector("a[href='#/signin']")
+    assert watched.page.locator("#c360-card").count() == 0
