@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from privacy.engines import EmbeddedEngine
+from privacy.keyring import KeyRing
 from privacy.policy_admin import PolicyAdmin
 from privacy.policy_set import load_policy_set
 from privacy.types import Principal, Resource
@@ -57,6 +58,10 @@ def test_cli_policy_test_and_audit(data_dir: Path) -> None:
     result = runner.invoke(app, ["policy", "test"], env=env)
     assert result.exit_code == 0, result.output
     assert "12 passed, 0 failed" in result.output
+    result = runner.invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 2 and "no audit key ring" in result.output
+    assert not (data_dir / "keys").exists()  # verify never creates keys
+    KeyRing.load(data_dir)  # what the hub does on its first start
     result = runner.invoke(app, ["audit", "verify"], env=env)
     assert result.exit_code == 0 and "OK 0 records" in result.output
     (data_dir / "audit").mkdir()
