@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, imports, ingest, migrate, policy, seed, sentiment, serve, token
+from hub.cli import audit, backup, imports, ingest, migrate, policy, seed, sentiment, serve, token
 
 app = typer.Typer(
     name="c360",
@@ -16,6 +16,8 @@ app.command("serve")(serve.serve)
 app.command("seed")(seed.seed)
 app.command("token")(token.token)
 app.command("migrate")(migrate.migrate)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(imports.app, name="import")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
