@@ -342,6 +342,8 @@ async def run(clients: int, minutes: float, port: int, data_dir: Path) -> int:
     print(f"errors by code: {dict(tally.errors) or 'none'} (policy's: {sorted(POLICY_CODES)})")
     print(f"hub RSS {samples[0][1]:.1f} -> {samples[-1][1]:.1f} MB; graph server RSS "
           f"{samples[0][2]:.1f} -> {samples[-1][2]:.1f} MB")  # fmt: skip
+    per_minute = [h for t, h, _ in samples if int(t) % 60 < SAMPLE_EVERY_S]
+    print("hub RSS at each minute (MB): " + " ".join(f"{m:.0f}" for m in per_minute))
     print(f"growth after {warm:.0f} s warm-up: hub {hub_growth:.2f} MB/min, "
           f"graph server {graph_growth:.2f} MB/min")  # fmt: skip
     print(f"acknowledged writes: {len(tally.customers)} upserts ({missing_customers} missing), "

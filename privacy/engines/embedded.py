@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 from collections import OrderedDict
@@ -61,24 +62,35 @@ class DecisionCache:
     Decisions depend only on the input and the policy set (never on the clock or the
     resource id), so equal inputs get equal results; the engine starts a new cache for each
     policy set. Most requests repeat a handful of inputs (a role, a purpose, a page of
-    attribute classes), so this saves the interpreter most of its work.
+    attribute classes), so this saves the interpreter most of its work. Entries are kept
+    small (a SHA-256 of the input, the result as JSON bytes): a search's input and result
+    run to kilobytes, and as Python objects to ten times that.
     """
 
     def __init__(self, max_entries: int = 2048) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, Any] = OrderedDict()
+        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> Any | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+    @staticmethod
+    def _key(term: str) -> bytes:
+        return hashlib.sha256(term.encode()).digest()
 
-    def put(self, key: str, value: Any) -> None:
-        self._entries[key] = value
+    def get(self, term: str) -> Any | None:
+        key = self._key(term)
+        value = self._entries.get(key)
+        if value is None:
+            return None
+        self._entries.move_to_end(key)
+        return orjson.loads(value)
+
+    def put(self, term: str, result: Any) -> None:
+        if self.max_entries <= 0:
+            return
+        key = self._key(term)
+        self._entries[key] = orjson.dumps(result)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
 
 from graph.store import GraphStore
 from privacy.audit import REPAIR_OPERATION, AuditLog
 from privacy.keyring import KeyRing
+from tests.faults.ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
 
 TMPFS_BYTES = 256 * 1024
 

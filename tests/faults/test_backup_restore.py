@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_hub import UPSERT, Caller, codes, hub_client
 
 from graph.connect import open_store
 from graph.store import GraphStore
@@ -19,6 +18,7 @@ from hub.backup import BackupError, make_backup, restore_backup
 from hub.sealed import Secret
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
+from tests.faults.ops_hub import UPSERT, Caller, codes, hub_client
 
 SECRET = Secret(passphrase=b"correct horse battery staple")
 
