@@ -7,6 +7,7 @@ import hashlib
 import logging
 import queue
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,10 @@ class EmbeddedEngine:
         self._cache_entries = cache_entries
         self._policy_set = policy_set
         self._pool: queue.Queue[Compiled] = self._build_pool(policy_set)
+        # Evaluations on threads of their own (one per interpreter), not the loop's shared
+        # executor: rego's allocations then stay in a few malloc arenas that reach a steady
+        # size, instead of spreading over every worker thread's arena.
+        self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="rego")
         self.cache = DecisionCache(cache_entries)
         if rego_loaded_first() is False:
             log.warning(
@@ -145,7 +150,7 @@ class EmbeddedEngine:
         self.cache = DecisionCache(self._cache_entries)
 
     async def close(self) -> None:
-        return None
+        self._threads.shutdown(wait=False)
 
     async def decide(
         self, principal: Principal, action: str, resources: list[Resource]
@@ -158,9 +163,10 @@ class EmbeddedEngine:
         if raw is not None:
             return parse_decisions(raw, resources)
         try:
-            raw = await asyncio.wait_for(
-                asyncio.to_thread(self._decide_sync, self._pool, term), self._timeout_s
+            evaluation = asyncio.get_running_loop().run_in_executor(
+                self._threads, self._decide_sync, self._pool, term
             )
+            raw = await asyncio.wait_for(evaluation, self._timeout_s)
         except PolicyUnavailable:
             raise
         except TimeoutError as exc:
