@@ -366,11 +366,12 @@ def main() -> None:
     # Short path: the graph server's unix socket lives in the data dir.
     base = Path(tempfile.mkdtemp(prefix="c360-soak-", dir="/tmp"))
     data_dir = base / "data"
+    code = 1
     try:
         code = asyncio.run(run(args.clients, args.minutes, args.port or free_port(), data_dir))
     finally:
-        if args.keep:
-            print(f"data dir kept: {data_dir}")
+        if args.keep or code != 0:  # a failed run keeps its data dir and the hub's log
+            print(f"data dir kept: {data_dir} (hub log: {base / 'data-hub.log'})")
         else:
             shutil.rmtree(base, ignore_errors=True)
     raise SystemExit(code)
