@@ -5,6 +5,12 @@ Line format (``$C360_DATA_DIR/audit/audit.log``): ``{"seq", "ts", "kid", "nonce"
 a record cannot be moved or re-chained without the key. ``hash`` is the SHA-256 hex of the
 UTF-8 text ``prev\\nseq\\nts\\nkid\\nnonce\\nct`` and ``prev`` is the previous line's hash
 ("0" * 64 for the first).
+
+A write cut short (a full disk, a crash mid-write) leaves a torn last line. The log heals
+itself: a failed append cuts its own bytes off at once, and the next append cuts any torn
+tail that is left (one a crash left, or one the first cut could not remove) and records the
+cut as an event of its own (operation ``audit_repair``) before its records, so freeing the
+space is all an operator has to do. ``verify`` lists those repairs.
 """
 
 from __future__ import annotations
@@ -26,14 +32,31 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keyring import KeyRing, KeyRingError
-from privacy.types import AuditUnavailable, Principal
+from privacy.types import AuditUnavailable, Principal, PrivacyError
 
 log = logging.getLogger("c360.audit")
 
-__all__ = ["GENESIS", "AuditLog", "VerifyResult", "chain_hash", "make_record"]
+__all__ = [
+    "GENESIS",
+    "REPAIR_OPERATION",
+    "AuditIncomplete",
+    "AuditLog",
+    "VerifyResult",
+    "chain_hash",
+    "make_record",
+]
 
 GENESIS = "0" * 64
 LOG_NAME = "audit.log"
+REPAIR_OPERATION = "audit_repair"
+
+
+class AuditIncomplete(PrivacyError):
+    """A write was applied (its write-ahead intent record is durable) but the request's own
+    record could not be written, so the response is withheld. Unlike AUDIT_UNAVAILABLE, the
+    write happened: do not retry it blindly."""
+
+    code = "AUDIT_INCOMPLETE"
 
 
 def chain_hash(prev: str, seq: int, ts: str, kid: str, nonce: str, ct: str) -> str:
@@ -86,6 +109,8 @@ class VerifyResult:
     count: int
     first_bad_seq: int | None = None
     reason: str = ""
+    # Torn tails the log cut off itself: (seq of the repair record, its details).
+    repairs: tuple[tuple[int, dict[str, Any]], ...] = ()
 
 
 class AuditLog:
@@ -99,6 +124,8 @@ class AuditLog:
         self._keyring = keyring
         self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
+        self._cuts: list[dict[str, int]] = []
 
     @property
     def path(self) -> Path:
@@ -139,10 +166,24 @@ class AuditLog:
         fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            torn = _cut_torn_tail(fd)
+            start = os.fstat(fd).st_size
+            if torn:
+                log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
+                self._cuts.append({"truncated_bytes": torn, "offset": start})
             seq, prev = _tail(fd)
             kid, key = self._keyring.active_key()
             aead = AESGCM(key)
             lines, seqs = [], []
+            repairing = bool(self._cuts)
+            if repairing:
+                repair = make_record(
+                    principal=None,
+                    operation=REPAIR_OPERATION,
+                    outcome="ok",
+                    details={"cuts": list(self._cuts)},
+                )
+                records = [repair, *records]
             for record in records:
                 seq += 1
                 nonce = os.urandom(12)
@@ -157,10 +198,21 @@ class AuditLog:
                 seqs.append(seq)
                 prev = digest
             data = "".join(lines).encode()
-            written = os.write(fd, data)
-            if written != len(data):
-                raise OSError(f"short write ({written} of {len(data)} bytes)")
-            os.fsync(fd)
+            try:
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(f"short write ({written} of {len(data)} bytes)")
+                os.fsync(fd)
+            except OSError:
+                # None of these records is acknowledged, so none stays: cutting a file needs
+                # no space. If even this fails, the next append cuts the torn tail.
+                left = os.fstat(fd).st_size - start
+                if left > 0 and _truncate_quietly(fd, start):
+                    self._cuts.append({"truncated_bytes": left, "offset": start})
+                raise
+            if repairing:
+                self._cuts.clear()
+                return seqs[1:]
             return seqs
         finally:
             os.close(fd)  # also releases the flock
@@ -176,8 +228,10 @@ class AuditLog:
         raw = self._lines()
         if raw[-1] != b"":
             bad = len(raw)
-            return VerifyResult(False, len(raw) - 1, bad, "last line is torn (no newline)")
+            why = "last line is torn (a short write); the hub's next append cuts it off"
+            return VerifyResult(False, len(raw) - 1, bad, why)
         prev, count = GENESIS, 0
+        repairs: list[tuple[int, dict[str, Any]]] = []
         for expected_seq, line in enumerate(raw[:-1], start=1):
             try:
                 entry = json.loads(line)
@@ -195,15 +249,19 @@ class AuditLog:
             if chain_hash(prev, seq, ts, kid, nonce, ct) != entry.get("hash"):
                 return VerifyResult(False, count, seq, "hash does not match the record")
             try:
-                AESGCM(self._keyring.key(kid)).decrypt(
+                plain = AESGCM(self._keyring.key(kid)).decrypt(
                     base64.b64decode(nonce), base64.b64decode(ct), _aad(seq, prev)
                 )
             except (InvalidTag, ValueError, KeyRingError) as exc:
                 why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
                 return VerifyResult(False, count, seq, f"ciphertext not authentic: {why}")
+            if b'"audit_repair"' in plain:  # cheap test before parsing
+                record = orjson.loads(plain)
+                if record.get("operation") == REPAIR_OPERATION:
+                    repairs.append((seq, dict(record.get("details") or {})))
             prev = entry["hash"]
             count += 1
-        return VerifyResult(True, count)
+        return VerifyResult(True, count, repairs=tuple(repairs))
 
     def read(
         self,
@@ -232,6 +290,35 @@ class AuditLog:
                 continue
             out.append(record)
         return out[-last:] if last else out
+
+
+def _cut_torn_tail(fd: int) -> int:
+    """Cut the bytes after the last newline (a torn last line); returns how many were cut."""
+    size = os.fstat(fd).st_size
+    pos = size
+    while pos > 0:
+        step = min(65536, pos)
+        chunk = os.pread(fd, step, pos - step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            keep = pos - step + newline + 1
+            break
+        pos -= step
+    else:
+        keep = 0
+    if keep == size:
+        return 0
+    os.ftruncate(fd, keep)
+    return size - keep
+
+
+def _truncate_quietly(fd: int, size: int) -> bool:
+    try:
+        os.ftruncate(fd, size)
+    except OSError as exc:
+        log.error("audit log: could not cut a failed write (the next append will): %s", exc)
+        return False
+    return True
 
 
 def _tail(fd: int) -> tuple[int, str]:

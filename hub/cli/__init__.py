@@ -6,6 +6,7 @@ import typer
 
 from hub.cli import (
     audit,
+    backup,
     churn,
     doctor,
     imports,
@@ -30,6 +31,8 @@ app.command("seed")(seed.seed)
 app.command("token")(token.token)
 app.command("migrate")(migrate.migrate)
 app.command("doctor")(doctor.doctor)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(imports.app, name="import")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")

@@ -10,13 +10,20 @@ from rich.table import Table
 
 from hub.cli.common import console, fail, load_settings
 from privacy.audit import AuditLog
-from privacy.keyring import KeyRing, KeyRingError
+from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 
 app = typer.Typer(no_args_is_help=True, help="The encrypted, hash-chained audit log.")
 
 
 def _open() -> tuple[AuditLog, KeyRing]:
     settings = load_settings()
+    ring_file = settings.resolved_data_dir / "keys" / KEYRING_FILE
+    if not settings.audit_keys.strip() and not ring_file.is_file():
+        # Loading would create a new ring, and a new key reads no existing record.
+        fail(
+            f"no audit key ring at {ring_file}: point C360_DATA_DIR at the hub's data dir "
+            "(or set C360_AUDIT_KEYS); nothing was created"
+        )
     try:
         ring = KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
     except KeyRingError as exc:
@@ -29,6 +36,10 @@ def verify() -> None:
     """Check every record's hash, order, link and encryption; name the first bad one."""
     log, _ = _open()
     result = log.verify()
+    for seq, details in result.repairs:
+        cuts = details.get("cuts", [])
+        cut = sum(int(c.get("truncated_bytes", 0)) for c in cuts)
+        console.print(f"repair at seq {seq}: the log cut {cut} bytes of torn or failed writes")
     if result.ok:
         console.print(f"OK {result.count} records")
         return

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from aiohttp import ClientConnectionError
 from opa_client import AsyncOpaClient
 
 from privacy.engines.common import QUERY_PATH, build_input, parse_decisions
 from privacy.policy_set import PolicySet
 from privacy.types import Decision, PolicyUnavailable, Principal, Resource
 
-__all__ = ["OpaServerEngine"]
+__all__ = ["REVISION_PATH", "OpaServerEngine"]
+
+log = logging.getLogger(__name__)
+
+# Pushed last, so its presence says the whole set is loaded; a package OPA never has.
+REVISION_PATH = "c360/hub_revision"
 
 
 class OpaServerEngine:
     """Policies and data are PUT on first use (and on reload); decisions are POSTed.
 
-    Call ``close()`` from the app's lifespan: the client holds an HTTP session.
+    An OPA restarted empty (or loaded with another revision) gets the policies again: a
+    decision that finds no ``c360.access.decisions`` pushes and asks once more, and
+    ``start()`` runs a check every ``check_interval_s`` of the revision marker pushed last.
+    Call ``close()`` from the app's lifespan: it stops the check and the HTTP session.
     """
 
-    def __init__(self, url: str, policy_set: PolicySet, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        policy_set: PolicySet,
+        timeout_s: float = 2.0,
+        check_interval_s: float = 5.0,
+    ) -> None:
         parts = urlsplit(url)
         if not parts.hostname:
             raise ValueError(f"C360_OPA_URL {url!r} has no host; use e.g. http://127.0.0.1:8181")
@@ -33,6 +50,9 @@ class OpaServerEngine:
         self._client: AsyncOpaClient | None = None
         self._pushed: str | None = None  # revision last pushed
         self._lock = asyncio.Lock()
+        self._check_interval_s = check_interval_s
+        self._watch: asyncio.Task[None] | None = None
+        self.pushes = 0  # how many times the set was pushed (a restart shows as one more)
 
     @property
     def revision(self) -> str:
@@ -62,20 +82,74 @@ class OpaServerEngine:
                 raise PolicyUnavailable(f"policy data {top!r} must be an object")
             for name, value in subtree.items():
                 await client.update_or_create_data(_as_object(value), f"{top}/{name}")
+        await client.update_or_create_data({"value": policy_set.revision}, REVISION_PATH)
         self._pushed = policy_set.revision
+        self.pushes += 1
+
+    async def _drop_session(self) -> None:
+        """Forget pooled connections: after an OPA restart they are dead, and a POST on one
+        fails without reaching the new server."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close_connection()
 
     async def reload(self, policy_set: PolicySet) -> None:
         async with self._lock:
-            try:
-                await asyncio.wait_for(self._push(policy_set), self._timeout_s * 4)
-            except Exception as exc:
-                raise PolicyUnavailable(f"could not push policies to OPA: {exc}") from exc
+            for attempt in (1, 2):
+                try:
+                    await asyncio.wait_for(self._push(policy_set), self._timeout_s * 4)
+                    break
+                except ClientConnectionError as exc:
+                    await self._drop_session()
+                    if attempt == 2:
+                        raise PolicyUnavailable(f"could not push policies to OPA: {exc}") from exc
+                except Exception as exc:
+                    raise PolicyUnavailable(f"could not push policies to OPA: {exc}") from exc
             self._policy_set = policy_set
 
     async def start(self) -> None:
+        """Push the policies and start the periodic check (which also retries a first push
+        that failed because OPA was not up yet)."""
+        if self._watch is None and self._check_interval_s > 0:
+            self._watch = asyncio.get_running_loop().create_task(self._check_forever())
         await self.reload(self._policy_set)
 
+    async def loaded_revision(self) -> str | None:
+        """The revision marker OPA holds now (None: not loaded, e.g. restarted empty)."""
+        path = REVISION_PATH.replace("/", ".")
+        try:
+            client = await self._session()
+            answer = await asyncio.wait_for(client.query_rule({}, path), self._timeout_s)
+        except ClientConnectionError:
+            await self._drop_session()
+            client = await self._session()
+            answer = await asyncio.wait_for(client.query_rule({}, path), self._timeout_s)
+        result = answer.get("result") if isinstance(answer, dict) else None
+        return str(result.get("value")) if isinstance(result, dict) else None
+
+    async def check(self) -> bool:
+        """Push again if OPA does not hold this hub's revision; True when it pushed."""
+        if await self.loaded_revision() == self._policy_set.revision:
+            return False
+        log.warning("OPA does not hold policy revision %s: pushing it again", self.revision[:12])
+        await self.reload(self._policy_set)
+        return True
+
+    async def _check_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_interval_s)
+            try:
+                await self.check()
+            except Exception as exc:  # OPA down: decisions fail closed; try again next time
+                log.warning("OPA policy check failed: %s", exc)
+
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         if self._client is not None:
             await self._client.close_connection()
             self._client = None
@@ -88,18 +162,33 @@ class OpaServerEngine:
         if self._pushed != self._policy_set.revision:
             await self.reload(self._policy_set)
         query_input = build_input(principal, action, resources)
+        answer = await self._query(query_input)
+        if not isinstance(answer, dict) or "result" not in answer:
+            # No package: OPA restarted empty. Push once and ask again.
+            log.warning("OPA has no c360.access.decisions: pushing the policies again")
+            await self.reload(self._policy_set)
+            answer = await self._query(query_input)
+        if not isinstance(answer, dict) or "result" not in answer:
+            raise PolicyUnavailable("OPA has no c360.access.decisions (policies not loaded?)")
+        return parse_decisions(answer["result"], resources)
+
+    async def _query(self, query_input: dict[str, Any]) -> Any:
         try:
-            client = await self._session()
-            answer = await asyncio.wait_for(
-                client.query_rule(query_input, QUERY_PATH.replace("/", ".")), self._timeout_s
-            )
+            try:
+                return await self._ask(query_input)
+            except ClientConnectionError:
+                await self._drop_session()  # a connection from before an OPA restart
+                return await self._ask(query_input)
         except TimeoutError as exc:
             raise PolicyUnavailable(f"OPA took over {self._timeout_s}s") from exc
         except Exception as exc:
             raise PolicyUnavailable(f"OPA is unreachable or failed: {exc}") from exc
-        if not isinstance(answer, dict) or "result" not in answer:
-            raise PolicyUnavailable("OPA has no c360.access.decisions (policies not loaded?)")
-        return parse_decisions(answer["result"], resources)
+
+    async def _ask(self, query_input: dict[str, Any]) -> Any:
+        client = await self._session()
+        return await asyncio.wait_for(
+            client.query_rule(query_input, QUERY_PATH.replace("/", ".")), self._timeout_s
+        )
 
 
 def _as_object(value: Any) -> dict[str, Any]:

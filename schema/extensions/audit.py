@@ -1,15 +1,21 @@
 """One audit record per request that touched customer or social data, appended after
-execution. If it cannot be made durable the response carries no data (fail closed)."""
+execution. If it cannot be made durable the response carries no data (fail closed).
+
+A mutation's writes happen only after their write-ahead intent record is durable. If the
+closing record then fails, the write has happened: the answer is AUDIT_INCOMPLETE (data
+withheld, write applied), never AUDIT_UNAVAILABLE, which promises that nothing was stored."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
-from privacy.audit import make_record
-from privacy.types import AuditUnavailable
+from privacy.audit import AuditIncomplete, make_record
+from privacy.types import AuditUnavailable, PrivacyError
 
 
 class AuditRequest(SchemaExtension):
@@ -36,9 +42,20 @@ class AuditRequest(SchemaExtension):
                 raise AuditUnavailable("the audit log is not open")
             await privacy.services.audit.append(record)
         except AuditUnavailable as exc:
+            error: PrivacyError = exc
+            if ctx.operation_type is OperationType.MUTATION and _applied(result.data):
+                error = AuditIncomplete(
+                    f"the write was applied and its intent audited, but {exc}; the response "
+                    f"is withheld (request {ctx.context.request_id}): do not repeat the write"
+                )
             # The result object itself is what strawberry returns: change it in place.
             result.data = None
-            result.errors = [GraphQLError(str(exc), original_error=exc)]
+            result.errors = [GraphQLError(str(error), original_error=error)]
+
+
+def _applied(data: dict[str, Any] | None) -> bool:
+    """A mutation field that answered (not null) ran its write."""
+    return bool(data) and any(value is not None for value in data.values())
 
 
 __all__ = ["AuditRequest"]

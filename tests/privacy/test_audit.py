@@ -135,14 +135,20 @@ async def test_rechained_record_fails_authentication(data_dir: Path) -> None:
     assert "not authentic" in result.reason
 
 
-async def test_torn_last_line_is_named_and_blocks_appends(data_dir: Path) -> None:
+async def test_torn_last_line_is_named_then_cut_by_the_next_append(data_dir: Path) -> None:
     log = await _log_with(data_dir, 4)
     data = log.path.read_bytes()
     log.path.write_bytes(data[:-20])
     result = log.verify()
     assert (result.ok, result.first_bad_seq) == (False, 4)
-    with pytest.raises(AuditUnavailable, match="torn"):
-        await log.append(record(9))
+    assert "torn" in result.reason
+    assert await log.append(record(9)) == 5  # seq 4 is the repair event
+    healed = log.verify()
+    assert (healed.ok, healed.count) == (True, 5)
+    torn_bytes = len(data[:-20]) - data[:-20].rfind(b"\n") - 1
+    assert healed.repairs == (
+        (4, {"cuts": [{"truncated_bytes": torn_bytes, "offset": len(data[:-20]) - torn_bytes}]}),
+    )
 
 
 async def test_rotation_keeps_old_records_readable(data_dir: Path) -> None:

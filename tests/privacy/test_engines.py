@@ -164,5 +164,11 @@ async def test_slow_opa_fails_closed(opa: RunningOpa) -> None:
 
 async def test_slow_embedded_fails_closed() -> None:
     engine = EmbeddedEngine(load_policy_set(), timeout_s=0.000_001)
-    with pytest.raises(PolicyUnavailable, match="took over"):
-        await engine.decide(Principal("a1", ("advisor",), "service"), "read", [customer("c1")])
+    # Enough distinct resources that the evaluation cannot finish before the timer fires,
+    # however the loaded machine schedules the two.
+    page = [customer(f"c{i}", advisor=f"a{i}") for i in range(400)]
+    try:
+        with pytest.raises(PolicyUnavailable, match="took over"):
+            await engine.decide(Principal("a1", ("advisor",), "service"), "read", page)
+    finally:
+        await engine.close()

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from privacy.engines import EmbeddedEngine
+from privacy.keyring import KeyRing
 from privacy.policy_admin import FourEyesViolation, PolicyAdmin
 from privacy.policy_invariants import INVARIANTS
 from privacy.policy_set import load_policy_set
@@ -69,6 +70,10 @@ def test_cli_policy_test_and_audit(data_dir: Path) -> None:
         for f in packaged.glob("*_test.rego")
     )
     assert rules >= 12 and f"{rules + len(INVARIANTS)} passed, 0 failed" in result.output
+    result = runner.invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 2 and "no audit key ring" in result.output
+    assert not (data_dir / "keys").exists()  # verify never creates keys
+    KeyRing.load(data_dir)  # what the hub does on its first start
     result = runner.invoke(app, ["audit", "verify"], env=env)
     assert result.exit_code == 0 and "OK 0 records" in result.output
     (data_dir / "audit").mkdir()

@@ -1,0 +1,204 @@
+"""Online backups of a data dir, and restores into an empty one.
+
+A backup is a tar (manifest.json, graph/dump.rdb, files/...) sealed with ``hub.sealed``.
+Order, so that the archive is one consistent point in time for what matters: the graph
+snapshot first (one instant, taken by the graph server while it keeps serving), then the
+audit log under its own write lock (whole records only, and every write in the snapshot has
+its write-ahead record, which is appended before the write), then the rest of the files
+(keys, mask and JWT keys, policy overrides, checkpoints, the sentiment model, dead letters).
+The manifest holds a SHA-256 and size per file and the snapshot's node and relationship
+counts (read from the snapshot itself). A restore checks all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from graph.snapshot import GraphCounts, count, fetch_snapshot, materialise
+from hub.sealed import SealError, Secret, open_sealed, seal
+
+__all__ = ["BackupError", "BackupSummary", "make_backup", "restore_backup"]
+
+FORMAT = 1
+GRAPH_ENTRY = "graph/dump.rdb"
+AUDIT_LOG = Path("audit") / "audit.log"
+GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapshot
+SKIPPED_SUFFIXES = (".lock", ".sock", ".pid")
+
+Progress = Callable[[str], None]
+
+
+class BackupError(Exception):
+    """What the operator must fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    files: int
+    bytes: int
+    graph: GraphCounts | None
+    audit_records: int
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _copy_audit_log(src: Path, dest: Path) -> int:
+    """Copy whole records under the log's own lock; returns how many."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with src.open("rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        data = f.read()
+    whole = data[: data.rfind(b"\n") + 1]  # a torn tail is not a record
+    dest.write_bytes(whole)
+    return whole.count(b"\n")
+
+
+def _state_files(data_dir: Path) -> list[Path]:
+    """The hub's own files, relative, except the graph server's and lock/socket files."""
+    out = []
+    for path in sorted(data_dir.rglob("*")):
+        rel = path.relative_to(data_dir)
+        if rel.parts[0] == GRAPH_DIR or rel == AUDIT_LOG:
+            continue
+        if path.is_file() and not path.is_symlink() and not path.name.endswith(SKIPPED_SUFFIXES):
+            out.append(rel)
+    return out
+
+
+def make_backup(
+    data_dir: Path,
+    dest: Path,
+    secret: Secret,
+    *,
+    graph_socket: Path | None,
+    graph_name: str = "c360",
+    progress: Progress = lambda _: None,
+) -> BackupSummary:
+    """Write a sealed backup of ``data_dir`` to ``dest``. ``graph_socket`` is the running
+    embedded server's socket (None: no graph in the backup, e.g. Neo4j)."""
+    if dest.exists():
+        raise BackupError(f"{dest} exists; give another --to")
+    with tempfile.TemporaryDirectory(prefix="c360-backup-", dir=dest.parent) as tmp:
+        stage = Path(tmp)
+        os.chmod(stage, 0o700)
+        counts = None
+        entries: list[tuple[str, Path]] = []
+        if graph_socket is not None:
+            progress("graph snapshot")
+            rdb = stage / "dump.rdb"
+            fetch_snapshot(graph_socket, rdb)
+            progress("graph counts")
+            counts = count(rdb, graph_name)
+            entries.append((GRAPH_ENTRY, rdb))
+        audit_records = 0
+        if (data_dir / AUDIT_LOG).is_file():
+            progress("audit log")
+            copy = stage / "audit.log"
+            audit_records = _copy_audit_log(data_dir / AUDIT_LOG, copy)
+            entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
+        progress("keys, policies, checkpoints, models")
+        for rel in _state_files(data_dir):
+            entries.append((f"files/{rel.as_posix()}", data_dir / rel))
+        manifest = {
+            "format": FORMAT,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "source": str(data_dir),
+            "graph": None if counts is None else {"name": graph_name, **asdict(counts)},
+            "audit_records": audit_records,
+            "entries": {
+                name: {"sha256": _sha256(path), "bytes": path.stat().st_size}
+                for name, path in entries
+            },
+        }
+        tar_path = stage / "backup.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size, info.mode = len(body), 0o600
+            tar.addfile(info, io.BytesIO(body))
+            for name, path in entries:
+                tar.add(path, arcname=name, recursive=False)
+        progress("encrypting")
+        partial = dest.with_name(dest.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with tar_path.open("rb") as src, os.fdopen(fd, "wb") as out:
+            seal(src, out, secret)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.rename(dest)
+    size = sum(int(e["bytes"]) for e in manifest["entries"].values())  # type: ignore[attr-defined]
+    return BackupSummary(len(entries), size, counts, audit_records)
+
+
+def read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
+    member = tar.extractfile("manifest.json")
+    if member is None:
+        raise BackupError("the backup has no manifest")
+    manifest: dict[str, Any] = json.loads(member.read())
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"backup format {manifest.get('format')} is not supported")
+    return manifest
+
+
+def restore_backup(
+    archive: Path, target: Path, secret: Secret, progress: Progress = lambda _: None
+) -> tuple[dict[str, Any], GraphCounts | None]:
+    """Restore into ``target`` (missing or empty). Checks every checksum and the graph counts
+    against the manifest; on any failure ``target`` is left as it was (empty)."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise BackupError(f"{target} is not empty: restore only into a new or empty directory")
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(prefix="c360-restore-", dir=target.parent) as tmp:
+        stage = Path(tmp)
+        tar_path = stage / "backup.tar"
+        progress("decrypting")
+        try:
+            with archive.open("rb") as src, tar_path.open("wb") as out:
+                for chunk in open_sealed(src, secret):
+                    out.write(chunk)
+        except SealError as exc:
+            raise BackupError(str(exc)) from exc
+        unpacked = stage / "unpacked"
+        with tarfile.open(tar_path) as tar:
+            manifest = read_manifest(tar)
+            tar.extractall(unpacked, filter="data")
+        progress("checking checksums")
+        for name, meta in manifest["entries"].items():
+            path = unpacked / name
+            if not path.is_file() or _sha256(path) != meta["sha256"]:
+                raise BackupError(f"{name} does not match its checksum in the manifest")
+        restored = stage / "data"
+        if (unpacked / "files").is_dir():
+            shutil.copytree(unpacked / "files", restored)
+        restored.mkdir(exist_ok=True)
+        counts = None
+        if manifest.get("graph"):
+            progress("loading the graph snapshot")
+            graph = manifest["graph"]
+            counts = materialise(unpacked / GRAPH_ENTRY, restored / GRAPH_DIR, graph["name"])
+            expected = GraphCounts(int(graph["nodes"]), int(graph["relationships"]))
+            if counts != expected:
+                raise BackupError(f"the restored graph has {counts}, the manifest {expected}")
+        for path in [restored, *restored.rglob("*")]:
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+        for child in restored.iterdir():
+            child.rename(target / child.name)
+    return manifest, counts

@@ -1,0 +1,108 @@
+"""The audit log on a torn tail and on a full disk: healed by itself, never a stored write
+answered AUDIT_UNAVAILABLE, service back as soon as space is freed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.store import GraphStore
+from privacy.audit import REPAIR_OPERATION, AuditLog
+from privacy.keyring import KeyRing
+from tests.faults.ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
+
+TMPFS_BYTES = 256 * 1024
+
+
+@pytest.fixture
+def tiny_audit_dir(data_dir: Path) -> Iterator[Path]:
+    """``data_dir/audit`` on a 256 KB tmpfs of its own, so that filling it fills only it."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk needs a small tmpfs: mount needs root")
+    audit = data_dir / "audit"
+    audit.mkdir(mode=0o700)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0700", "tmpfs", str(audit)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield audit
+    finally:
+        subprocess.run(["umount", "-l", str(audit)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Take every free byte of the file system with one file."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096) > 0:
+            pass
+    except OSError:
+        pass  # ENOSPC: full
+    finally:
+        os.close(fd)
+    return filler
+
+
+def interaction(customer_id: str) -> dict[str, object]:
+    return {"customerId": customer_id, "kind": "complaint", "channel": "phone", "summary": "x"}
+
+
+async def test_a_torn_tail_is_cut_by_the_next_request_and_recorded(
+    store: GraphStore, data_dir: Path
+) -> None:
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        body = await agent.gql(UPSERT, {"input": {"id": "t-1", "name": "赵敏"}})
+        assert codes(body) == []
+        log_path = data_dir / "audit" / "audit.log"
+        with log_path.open("ab") as f:
+            f.write(b'{"seq":99,"ts":"2026-')  # what a short write leaves
+        body = await agent.gql(LOG, {"input": interaction("t-1")})
+        assert codes(body) == [], body
+    audit = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    result = audit.verify()
+    assert result.ok, result.reason
+    [(seq, details)] = result.repairs
+    assert details["cuts"][0]["truncated_bytes"] == len(b'{"seq":99,"ts":"2026-')
+    assert audit.read()[seq - 1]["operation"] == REPAIR_OPERATION
+
+
+async def test_a_full_audit_disk_stores_no_write_and_freeing_space_restores_service(
+    store: GraphStore, data_dir: Path, tiny_audit_dir: Path
+) -> None:
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": "f-1", "name": "赵敏"}})) == []
+        filler = fill(tiny_audit_dir)
+
+        # The log's last page may still hold a record or two; then the disk is full. Every
+        # write answered AUDIT_UNAVAILABLE is absent from the graph; the others are stored.
+        answered: list[list[str]] = []
+        while answered.count(["AUDIT_UNAVAILABLE"]) < 3:
+            assert len(answered) < 30, answered
+            body = await agent.gql(LOG, {"input": interaction("f-1")})
+            answered.append(codes(body))
+        assert all(c in ([], ["AUDIT_UNAVAILABLE"], ["AUDIT_INCOMPLETE"]) for c in answered)
+        applied = sum(c != ["AUDIT_UNAVAILABLE"] for c in answered)
+        assert await interactions_of(store, "f-1") == applied
+        read = await agent.gql('{ customer(id: "f-1") { id name } }')
+        assert read["data"] is None and codes(read) == ["AUDIT_UNAVAILABLE"]
+
+        filler.unlink()  # the only step an operator takes
+        body = await agent.gql(LOG, {"input": interaction("f-1")})
+        assert codes(body) == [], body
+        assert await interactions_of(store, "f-1") == applied + 1
+        read = await agent.gql('{ customer(id: "f-1") { id name } }')
+        assert read["data"]["customer"]["id"] == "f-1"
+
+    result = AuditLog(tiny_audit_dir, KeyRing.load(data_dir)).verify()
+    assert result.ok, result.reason

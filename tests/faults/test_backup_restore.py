@@ -1,0 +1,126 @@
+"""A backup taken while the hub serves writes restores into a new dir with the manifest's
+graph counts and a verifying audit chain, and the restored dir serves."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.connect import open_store
+from graph.store import GraphStore
+from hub.backup import BackupError, make_backup, restore_backup
+from hub.sealed import Secret
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
+from tests.faults.ops_hub import UPSERT, Caller, codes, hub_client
+
+SECRET = Secret(passphrase=b"correct horse battery staple")
+
+
+@pytest.fixture
+def graph_socket(session_data_dir: Path) -> Path:
+    if os.environ.get("C360_TEST_GRAPH_URL"):
+        pytest.skip("backs up the embedded graph; this run uses an external one")
+    return session_data_dir / "falkordb" / "falkordb.sock"
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    # The restored graph server's socket lives inside: keep the path short.
+    d = Path(tempfile.mkdtemp(prefix="c360b-", dir="/tmp"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+async def test_backup_under_writes_restores_with_equal_counts_and_a_verifying_chain(
+    store: GraphStore, data_dir: Path, graph_socket: Path, short_dir: Path
+) -> None:
+    archive = short_dir / "b.c360bak"
+    before: list[str] = []
+    during: list[str] = []
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        for n in range(20):
+            body = await agent.gql(UPSERT, {"input": {"id": f"b-{n}", "name": "赵敏"}})
+            assert codes(body) == [], body
+            before.append(f"b-{n}")
+
+        stop = asyncio.Event()
+
+        async def writer() -> None:
+            n = 0
+            while not stop.is_set() and n < 10_000:
+                body = await agent.gql(UPSERT, {"input": {"id": f"w-{n}", "name": "钱多"}})
+                assert codes(body) == [], body
+                during.append(f"w-{n}")
+                n += 1
+
+        task = asyncio.create_task(writer())
+        summary = await asyncio.to_thread(
+            make_backup, data_dir, archive, SECRET, graph_socket=graph_socket
+        )
+        stop.set()
+        await task
+    assert during, "no write ran while the backup was taken"
+    assert summary.graph is not None and summary.graph.nodes >= len(before)
+
+    (short_dir / "busy").mkdir()
+    (short_dir / "busy" / "x").write_text("x")
+    with pytest.raises(BackupError, match="not empty"):
+        restore_backup(archive, short_dir / "busy", SECRET)
+    with pytest.raises(BackupError, match="wrong passphrase"):
+        restore_backup(archive, short_dir / "r0", Secret(passphrase=b"not the passphrase"))
+    assert not any((short_dir / "r0").iterdir())
+
+    target = short_dir / "r"
+    manifest, counts = restore_backup(archive, target, SECRET)
+    assert counts == summary.graph
+    assert (manifest["graph"]["nodes"], manifest["graph"]["relationships"]) == (
+        summary.graph.nodes,
+        summary.graph.relationships,
+    )
+    for name in ("keys/audit-keyring.json", "keys/jwt.key", "keys/mask-hmac.key"):
+        assert (target / name).read_bytes() == (data_dir / name).read_bytes()
+    audit = AuditLog(target / "audit", KeyRing.load(target)).verify()
+    assert audit.ok, audit.reason
+    assert audit.count == manifest["audit_records"] > 0
+
+    # Serve the restored dir: its own embedded graph, the counts of the manifest.
+    restored = await open_store(target, "")
+    try:
+        nodes = await restored.read("MATCH (n) RETURN count(n) AS n")
+        rels = await restored.read("MATCH ()-[r]->() RETURN count(r) AS n")
+        assert (nodes[0]["n"], rels[0]["n"]) == (counts.nodes, counts.relationships)
+        async with hub_client(restored, target) as client:
+            officer = Caller(client, target, "privacy_officer", "compliance")
+            for cid in before:  # acknowledged before the backup began: all there
+                body = await officer.gql(
+                    "query($id: ID!) { customer(id: $id) { id } }", {"id": cid}
+                )
+                assert body["data"]["customer"] == {"id": cid}, body
+    finally:
+        await restored.close()
+    after = AuditLog(target / "audit", KeyRing.load(target)).verify()
+    assert after.ok and after.count > audit.count  # the restored hub appends to the chain
+
+
+def test_a_key_file_backup_needs_the_key_file(data_dir: Path, short_dir: Path) -> None:
+    KeyRing.load(data_dir)
+    key = short_dir / "k"
+    key.write_bytes(os.urandom(32))
+    archive = short_dir / "nograph.c360bak"
+    summary = make_backup(data_dir, archive, Secret.from_key_file(key), graph_socket=None)
+    assert summary.graph is None
+    with pytest.raises(BackupError, match="key file"):
+        restore_backup(archive, short_dir / "r1", SECRET)
+    manifest, counts = restore_backup(archive, short_dir / "r2", Secret.from_key_file(key))
+    assert counts is None and manifest["graph"] is None
+    assert (short_dir / "r2" / "keys" / "audit-keyring.json").is_file()
