@@ -42,7 +42,7 @@ from hub.graphql_http import (
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
-from hub.services import close_privacy, open_privacy
+from hub.services import close_privacy, open_privacy, protect_store
 from hub.settings import Settings
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
@@ -115,6 +115,7 @@ class GraphHolder:
         self._owned = True
         try:
             store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
+            protect_store(store, s)
         except Exception as exc:
             # Any failure to open (some drivers raise their own types while connecting)
             # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
@@ -305,6 +306,8 @@ def create_app(
         secure_data_dir(settings.resolved_data_dir)
         if privacy:
             privacy_holder.services = await open_privacy(settings)
+            if store is not None:
+                protect_store(store, settings)
         # A graph replaying its files must not keep the hub from listening: wait briefly,
         # then serve /healthz and "loading" while the open goes on in the background.
         holder.start()

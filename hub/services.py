@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import logging
 
+from graph.fieldcipher import attach_cipher, cipher_of
+from graph.store import GraphStore
 from hub.settings import Settings
 from privacy.audit import AuditLog
+from privacy.datakeys import DataKeyStore
 from privacy.engines import OpaServerEngine, load_engine
+from privacy.fieldcrypt import FieldCrypto
+from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.policy_admin import PolicyAdmin
 from privacy.policy_invariants import run_invariants
@@ -20,6 +25,33 @@ from resolvers.privacy import PrivacyServices
 log = logging.getLogger("c360.hub")
 
 MASK_KEY_NAME = "mask-hmac"
+BLIND_KEY_NAME = "blind-index"
+NAME_TOKEN_KEY_NAME = "name-tokens"
+
+_crypto: dict[str, FieldCrypto] = {}
+
+
+def field_crypto(settings: Settings) -> FieldCrypto:
+    """The process's field encryption service for the data dir (one key store connection)."""
+    data_dir = settings.resolved_data_dir
+    found = _crypto.get(str(data_dir))
+    if found is None:
+        keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+        found = FieldCrypto(
+            keys,
+            blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME),
+            name_key=load_or_create_secret(data_dir, NAME_TOKEN_KEY_NAME),
+        )
+        _crypto[str(data_dir)] = found
+    return found
+
+
+def protect_store(store: GraphStore, settings: Settings) -> GraphStore:
+    """Hand the store the field encryption service (the repositories seal and open through
+    it; they never see a key). A store that already has one keeps it."""
+    if not isinstance(cipher_of(store), FieldCrypto):
+        attach_cipher(store, field_crypto(settings))
+    return store
 
 
 async def open_privacy(settings: Settings) -> PrivacyServices:
@@ -66,4 +98,4 @@ async def close_privacy(services: PrivacyServices) -> None:
         await services.engine.close()
 
 
-__all__ = ["MASK_KEY_NAME", "close_privacy", "open_privacy"]
+__all__ = ["MASK_KEY_NAME", "close_privacy", "field_crypto", "open_privacy", "protect_store"]
