@@ -8,10 +8,12 @@ Destroying a key is the erasure (crypto-shredding): the row is deleted with SQLi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 from privacy.keyprovider import KeyProvider
@@ -68,9 +70,21 @@ class DataKeyStore:
         if new:
             rows = [(o, *self.provider.wrap(k, o.encode())) for o, k in new.items()]
             # OR IGNORE: another process may have created the key meanwhile; re-read then.
-            self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
+            with self._transaction():
+                self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
             found.update(self.get_many(list(new)))
         return found
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # One commit (one fsync) per batch, not per key.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def destroy(self, owner: str) -> bool:
         self._cache.pop(owner, None)
@@ -97,9 +111,10 @@ class DataKeyStore:
             for owner, kid, wrapped in rows:
                 key = self.provider.unwrap(kid, wrapped, owner.encode())
                 updates.append((*self.provider.wrap(key, owner.encode()), owner))
-            self._db.executemany(
-                "UPDATE datakeys SET kid = ?, wrapped = ? WHERE owner = ?", updates
-            )
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE datakeys SET kid = ?, wrapped = ? WHERE owner = ?", updates
+                )
             done += len(updates)
 
     def close(self) -> None:

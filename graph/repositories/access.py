@@ -60,11 +60,15 @@ async def search_candidates(
     with_assets: bool,
     cap: int,
     scan: bool = False,
+    id_number: str | None = None,
+    email: str | None = None,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
-    clause matched (``byId``, ``byName``, ``byPhone``), ``name``, ``createdAt``, ``assets``
-    (when ``with_assets``) and the policy attributes, so the caller can drop matches the
-    caller may not see or may not search by. ``text`` matches the id, ``name`` the name.
+    clause matched (``byId``, ``byName``, ``byPhone``, ``byIdNumber``, ``byEmail``),
+    ``name`` (decrypted), ``createdAt``, ``assets`` (when ``with_assets``) and the policy
+    attributes, so the caller can drop matches the caller may not see or may not search by.
+    ``text`` matches the id, ``name`` the name, ``phone`` / ``id_number`` / ``email`` their
+    blind indexes (or a plain value written before encryption was wired).
 
     With ``scan`` nothing is filtered here: every customer comes back with its flags (and
     assets), so the work does not depend on whether anything matches."""
@@ -77,6 +81,10 @@ async def search_candidates(
         # encryption was wired still match by their plain value.
         "nameTok": cipher.name_tokens(name) if name is not None else [],
         "phoneBidx": cipher.blind("phone", phone),
+        "idNumber": id_number,
+        "idNumberBidx": cipher.blind("idNumber", id_number),
+        "email": email,
+        "emailBidx": cipher.blind("email", email),
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
@@ -101,6 +109,8 @@ async def search_candidates(
         WHERE $scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
            OR (size($nameTok) > 0 AND all(t IN $nameTok WHERE t IN c.nameTok))
            OR c.phone = $phone OR c.phoneBidx = $phoneBidx
+           OR c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx
+           OR c.email = $email OR c.emailBidx = $emailBidx
         """
         + assets
         + """
@@ -109,7 +119,9 @@ async def search_candidates(
                c.consentMarketing AS consentMarketing,
                c.consentDataSharing AS consentDataSharing,
                c.id = $text AS byId,
-               (c.phone = $phone OR c.phoneBidx = $phoneBidx) AS byPhone,"""
+               (c.phone = $phone OR c.phoneBidx = $phoneBidx) AS byPhone,
+               (c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx) AS byIdNumber,
+               (c.email = $email OR c.emailBidx = $emailBidx) AS byEmail,"""
         + _ATTRIBUTES,
         params,
     )
@@ -120,7 +132,8 @@ async def search_candidates(
     for r, o in zip(rows, opened, strict=True):
         plain = o.get("name")
         by_name = name is not None and plain is not None and name in plain
-        out.append({**r, "name": plain, "byName": by_name, "byPhone": r["byPhone"] is True})
+        flags = {k: r[k] is True for k in ("byPhone", "byIdNumber", "byEmail")}
+        out.append({**r, "name": plain, "byName": by_name, **flags})
     return [{**r, ACCESS_KEY: access_attributes(r)} for r in out]
 
 
