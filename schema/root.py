@@ -22,6 +22,7 @@ from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.request_log import RequestLogFacts
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.social import SocialMutation, SocialQuery
+from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
 
 
 class HubSchema(strawberry.Schema):
@@ -41,8 +42,13 @@ class HubSchema(strawberry.Schema):
         return
 
 
-QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery)
-MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation)
+QUERIES: tuple[type, ...] = (CustomerQuery, SocialQuery, PrivacyQuery, SubjectRequestQuery)
+MUTATIONS: tuple[type, ...] = (
+    CustomerMutation,
+    SocialMutation,
+    PrivacyMutation,
+    SubjectRequestMutation,
+)
 
 
 def build_schema(

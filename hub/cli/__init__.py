@@ -7,6 +7,8 @@ import typer
 from hub.cli import (
     audit,
     doctor,
+    erase,
+    export,
     imports,
     ingest,
     migrate,
@@ -28,6 +30,8 @@ app.command("seed")(seed.seed)
 app.command("token")(token.token)
 app.command("migrate")(migrate.migrate)
 app.command("doctor")(doctor.doctor)
+app.command("erase")(erase.erase)
+app.command("export")(export.export)
 app.add_typer(imports.app, name="import")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
