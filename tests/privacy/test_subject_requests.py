@@ -82,8 +82,8 @@ async def hub(data: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def graph_files(data: Path) -> list[Path]:
-    return [p for p in (data / "falkordb").rglob("*") if p.is_file() and "aof" in p.name
-            or p.suffix == ".rdb"]  # fmt: skip
+    files = [p for p in (data / "falkordb").rglob("*") if p.is_file()]
+    return [p for p in files if "aof" in p.name or p.suffix == ".rdb"]
 
 
 def holding(paths: list[Path], needle: str) -> list[str]:
