@@ -4,12 +4,16 @@ starts and every request touching personal data answers POLICY_UNAVAILABLE (fail
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import time
 
 from graph.fieldcipher import attach_cipher, cipher_of
 from graph.store import GraphStore
 from hub.settings import Settings
 from privacy.audit import AuditLog
+from privacy.audit_checkpoints import Checkpointer, load_signing_key
 from privacy.datakeys import DataKeyStore
 from privacy.engines import OpaServerEngine, load_engine
 from privacy.fieldcrypt import FieldCrypto
@@ -93,9 +97,46 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     return services
 
 
+def checkpointer(settings: Settings) -> Checkpointer | None:
+    """The audit checkpoint signer, or None (logged) when its key cannot be loaded."""
+    data_dir = settings.resolved_data_dir
+    try:
+        key = load_signing_key(data_dir, settings.audit_signing_key)
+    except (OSError, ValueError) as exc:
+        log.error("audit checkpoints off: %s", exc)
+        return None
+    return Checkpointer(
+        data_dir / "audit" / "audit.log",
+        key,
+        every=settings.audit_checkpoint_every,
+        interval_s=settings.audit_checkpoint_interval_s,
+    )
+
+
+async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
+    """Runs for the app's life; on cancel, signs what came since the last checkpoint."""
+    try:
+        while True:
+            await asyncio.sleep(poll_s)
+            await asyncio.to_thread(signer.tick, time.monotonic())
+    except asyncio.CancelledError:
+        await asyncio.shield(asyncio.to_thread(signer.tick, math.inf))
+        raise
+    except Exception:
+        log.exception("audit checkpoint signing stopped")
+
+
 async def close_privacy(services: PrivacyServices) -> None:
     if services.engine is not None:
         await services.engine.close()
 
 
-__all__ = ["MASK_KEY_NAME", "close_privacy", "field_crypto", "open_privacy", "protect_store"]
+__all__ = [
+    "MASK_KEY_NAME",
+    "checkpointer",
+    "close_privacy",
+    "field_crypto",
+    "open_privacy",
+    "protect_store",
+    "sign_checkpoints",
+]

@@ -45,6 +45,14 @@ class LocalKeyFileProvider:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._active, self._keys = self._load()
+        self._stamp = self.path.stat().st_mtime_ns
+
+    def _refresh(self) -> None:
+        # Another process (c360 keys rotate-master) may have rotated: wrap under its key.
+        stamp = self.path.stat().st_mtime_ns
+        if stamp != self._stamp:
+            self._active, self._keys = self._load_unlocked()
+            self._stamp = stamp
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> LocalKeyFileProvider:
@@ -82,10 +90,13 @@ class LocalKeyFileProvider:
         return list(self._keys)
 
     def wrap(self, key: bytes, aad: bytes) -> tuple[str, bytes]:
+        self._refresh()
         nonce = secrets.token_bytes(12)
         return self._active, nonce + AESGCM(self._keys[self._active]).encrypt(nonce, key, aad)
 
     def unwrap(self, kid: str, wrapped: bytes, aad: bytes) -> bytes:
+        if kid not in self._keys:
+            self._refresh()
         master = self._keys.get(kid)
         if master is None:
             raise KeyProviderError(f"master key {kid!r} is not in {self.path}")
@@ -100,6 +111,7 @@ class LocalKeyFileProvider:
             keys[kid] = secrets.token_bytes(32)
             self._write(kid, keys)
         self._active, self._keys = kid, keys
+        self._stamp = self.path.stat().st_mtime_ns
         return kid
 
     def retire(self, kid: str) -> None:
@@ -111,6 +123,7 @@ class LocalKeyFileProvider:
             keys.pop(kid, None)
             self._write(active, keys)
         self._active, self._keys = active, keys
+        self._stamp = self.path.stat().st_mtime_ns
 
     def _load_unlocked(self) -> tuple[str, dict[str, bytes]]:
         raw = json.loads(self.path.read_text())

@@ -11,6 +11,7 @@ from hub.cli import (
     export,
     imports,
     ingest,
+    keys,
     migrate,
     policy,
     seed,
@@ -37,6 +38,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

@@ -72,3 +72,36 @@ def test_master_rotation_rewraps_data_keys_without_touching_values(tmp_path: Pat
     again = FieldCrypto(fresh, blind_key=b"b" * 32, name_key=b"n" * 32)
     opened = again.open_many("Customer", [(f"C{i}", s) for i, s in enumerate(sealed)])
     assert [o["name"] for o in opened] == [f"n{i}" for i in range(5)]
+
+
+def test_keys_cli_status_and_master_rotation_are_audited(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli
+    from privacy.audit import AuditLog
+    from privacy.keyring import KeyRing
+
+    running = LocalKeyFileProvider.in_data_dir(tmp_path)  # a hub that keeps running
+    hub_keys = DataKeyStore.in_data_dir(tmp_path, running)
+    crypto = FieldCrypto(hub_keys, blind_key=b"b" * 32, name_key=b"n" * 32)
+    sealed = crypto.seal_many("Customer", [(f"C{i}", {"name": f"n{i}"}) for i in range(3)])
+    env = {"C360_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    status = CliRunner().invoke(cli, ["keys", "status"], env=env)
+    assert status.exit_code == 0 and "3 customer/household data keys" in status.output
+    rotated = CliRunner().invoke(
+        cli, ["keys", "rotate-master", "--by", "po1", "--retire-old"], env=env
+    )
+    assert rotated.exit_code == 0, rotated.output
+    assert "master key m2 active; 3 data keys re-wrapped; retired: m1" in rotated.output
+    # The running hub wraps new keys under the new master key (it notices the rotation).
+    crypto.seal_many("Customer", [("C9", {"name": "n9"})])
+    assert hub_keys.status() == {"m2": 4}
+    fresh = FieldCrypto(
+        DataKeyStore.in_data_dir(tmp_path, LocalKeyFileProvider.in_data_dir(tmp_path)),
+        blind_key=b"b" * 32,
+        name_key=b"n" * 32,
+    )
+    opened = fresh.open_many("Customer", [(f"C{i}", s) for i, s in enumerate(sealed)])
+    assert [o["name"] for o in opened] == ["n0", "n1", "n2"]
+    (record,) = AuditLog(tmp_path / "audit", KeyRing.load(tmp_path)).read()
+    assert record["details"]["master_key_rotated"]["new"] == "m2"
