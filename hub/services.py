@@ -110,20 +110,28 @@ def checkpointer(settings: Settings) -> Checkpointer | None:
         key,
         every=settings.audit_checkpoint_every,
         interval_s=settings.audit_checkpoint_interval_s,
+        witness_url=settings.audit_witness_url,
     )
 
 
 async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
-    """Runs for the app's life; on cancel, signs what came since the last checkpoint."""
+    """Runs for the app's life; on cancel, signs what came since the last checkpoint. A
+    failure (audit dir unwritable, ...) is logged and tried again at the next poll: the audit
+    log itself fails its requests closed."""
+
+    async def tick(now: float) -> None:
+        try:
+            await asyncio.to_thread(signer.tick, now)
+        except Exception as exc:
+            log.error("audit checkpoint not signed: %s", exc)
+
     try:
         while True:
             await asyncio.sleep(poll_s)
-            await asyncio.to_thread(signer.tick, time.monotonic())
+            await tick(time.monotonic())
     except asyncio.CancelledError:
-        await asyncio.shield(asyncio.to_thread(signer.tick, math.inf))
+        await asyncio.shield(tick(math.inf))
         raise
-    except Exception:
-        log.exception("audit checkpoint signing stopped")
 
 
 async def close_privacy(services: PrivacyServices) -> None:

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     audit_signing_key: str = ""
     audit_checkpoint_every: int = 100  # records
     audit_checkpoint_interval_s: float = 60.0
+    audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
 
     # GraphQL limits
     max_depth: int = 10

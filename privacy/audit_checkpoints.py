@@ -6,8 +6,8 @@ A checkpoint signs the RFC 6962 Merkle root (privacy.merkle) of the first ``size
 kept apart from the audit key ring: ``C360_AUDIT_SIGNING_KEY`` names its file (e.g. outside
 the data dir, on a disk the hub's operators do not write); else ``keys/audit-signing.key``
 (0600). Checkpoints are appended to ``audit/checkpoints.jsonl`` and should also be kept
-elsewhere (a witness, a ticket, a mail): ``c360 audit verify --checkpoint FILE`` checks the
-log against any one of them.
+elsewhere (a witness: ``C360_AUDIT_WITNESS_URL`` gets each one POSTed as JSON; a ticket, a
+mail): ``c360 audit verify --checkpoint FILE`` checks the log against any one of them.
 
 Checkpoint JSON: ``{"size", "root" (hex), "time", "key" (hex of the raw public key),
 "sig" (base64 Ed25519 over "c360-audit-checkpoint/v1\\n<size>\\n<root>\\n<time>")}``.
@@ -18,11 +18,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -41,7 +43,10 @@ __all__ = [
     "public_from_hex",
     "public_hex",
     "read_leaves",
+    "send_to_witness",
 ]
+
+log = logging.getLogger("c360.audit")
 
 SIGNING_KEY_FILE = "audit-signing.key"
 CHECKPOINT_LOG = "checkpoints.jsonl"
@@ -195,10 +200,16 @@ class Checkpointer:
     last look (it keeps the leaf hashes)."""
 
     def __init__(
-        self, log_path: Path, key: Ed25519PrivateKey, every: int = 100, interval_s: float = 60.0
+        self,
+        log_path: Path,
+        key: Ed25519PrivateKey,
+        every: int = 100,
+        interval_s: float = 60.0,
+        witness_url: str = "",
     ) -> None:
         self.log_path, self.key = log_path, key
         self.every, self.interval_s = every, interval_s
+        self.witness_url = witness_url
         self._offset = 0
         self._leaves: list[bytes] = []
         self._signed = -1
@@ -233,6 +244,8 @@ class Checkpointer:
         cp = Checkpoint(size, unsigned.root, unsigned.time, public_hex(self.key.public_key()), sig)
         _append(self.log_path.parent / CHECKPOINT_LOG, cp)
         self._signed, self._signed_at = size, now
+        if self.witness_url:
+            send_to_witness(self.witness_url, cp)
         return cp
 
     def _last_signed_size(self) -> int:
@@ -249,3 +262,15 @@ def _append(path: Path, cp: Checkpoint) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def send_to_witness(url: str, cp: Checkpoint, timeout_s: float = 5.0) -> bool:
+    """POST the checkpoint as JSON; a witness that is down is logged, not fatal (the
+    checkpoint log keeps it, and the next one covers it)."""
+    try:
+        response = httpx.post(url, json=asdict(cp), timeout=timeout_s)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("audit witness %s did not take checkpoint %s: %s", url, cp.size, exc)
+        return False
+    return True

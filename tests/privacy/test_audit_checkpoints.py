@@ -145,3 +145,34 @@ def test_the_hub_signs_every_n_records(tmp_path: Path) -> None:
     assert signer.tick(4000.0) is not None  # the interval passed with a record pending
     lines = (data / "audit" / "checkpoints.jsonl").read_text().splitlines()
     assert [json.loads(x)["size"] for x in lines] == [6, 7]
+
+
+def test_checkpoints_are_posted_to_a_witness(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, object]] = []
+
+    class Witness(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = tmp_path / "d"
+        url = f"http://127.0.0.1:{server.server_address[1]}/checkpoints"
+        signer = Checkpointer(data / "audit" / "audit.log", load_signing_key(data), every=2,
+                              witness_url=url)  # fmt: skip
+        write_records(data, 3)
+        cp = signer.tick(0.0)
+        assert cp is not None and received == [cp.__dict__]
+    finally:
+        server.shutdown()
+        server.server_close()
