@@ -23,6 +23,7 @@ from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import Forbidden, RequestPrivacy
 
 ERASE, EXPORT = "erase", "export"
+REQUESTS = Resource("DataSubject", "requests")
 
 
 def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
@@ -55,6 +56,8 @@ async def approve_erasure(
 ) -> ErasureRequest:
     """Carry out another officer's erasure request; write-ahead audited."""
     privacy = _checked(privacy)
+    # Decided before the request is looked up: nobody else learns which request ids exist.
+    await privacy.require_resource(REQUESTS, ERASE)
     requests = ErasureStore(data_dir)
     try:
         request = requests.pending(request_id, _subject(privacy))

@@ -60,9 +60,16 @@ async def imported(data: Path) -> None:
 
 
 class Officer:
-    def __init__(self, client: httpx.AsyncClient, data: Path, sub: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        data: Path,
+        sub: str,
+        role: str = "privacy_officer",
+        purpose: str = "compliance",
+    ) -> None:
         key = load_or_create_secret(data, "jwt")
-        token = issue_token(key, sub, ["privacy_officer"], purpose="compliance")
+        token = issue_token(key, sub, [role], purpose=purpose)
         self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
 
     async def gql(self, query: str, **variables: Any) -> dict[str, Any]:
@@ -182,6 +189,15 @@ async def test_access_request_lists_data_and_who_read_it(data: Path) -> None:
     async with hub(data) as c:
         po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
         assert "errors" not in await po1.gql(ONE, id=CID)
+        agent = Officer(c, data, "sa1", "service_agent", "service")
+        for query, variables in (
+            (EXPORT, {"id": CID}),
+            (PROPOSE, {"id": CID, "reason": "x"}),
+            (APPROVE, {"rid": "er-guessed"}),
+        ):
+            denied = await agent.gql(query, **variables)
+            assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"], denied
+            assert "张伟" not in json.dumps(denied, ensure_ascii=False)
         body = await po2.gql(EXPORT, id=CID)
         assert "errors" not in body, body
         exported = body["data"]["customerExport"]
