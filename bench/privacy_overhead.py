@@ -1,4 +1,5 @@
-"""What the privacy layer costs: the customer-360 query with policy, masking and audit on vs off.
+"""What the privacy layer costs: the customer-360 query with policy, masking and audit on vs off,
+and with personal fields sealed at rest (field encryption) on top.
 
     python bench/privacy_overhead.py --quick        # 300 customers, under a minute
     python bench/privacy_overhead.py                # 2000 customers, a few minutes
@@ -9,8 +10,15 @@ and ``create_app(..., privacy=False)``, and sends both the same full 360 query (
 customer360.py's, plus ``maskedFields``) for the same customers through httpx's ASGI transport,
 so no sockets or server process get in the way. The privacy app is asked by a privacy_officer
 for compliance, who sees every field unmasked: both apps return the same data. The timed
-requests run in rounds that alternate which app goes first. Last line:
-``ratio=<plain req/s / privacy req/s>`` at the chosen concurrency (how many times slower).
+requests run in rounds that alternate which app goes first.
+
+The ``encrypted`` side is a second data dir with its own embedded FalkorDB, seeded with the
+same demo book through a store that has the field encryption service attached (so names,
+phones, ID numbers, e-mails, addresses and birth dates are stored sealed, one data key per
+customer), served by a privacy app like the first: its extra cost is decrypting in the
+loaders. Last lines: ``ratio=<plain req/s / privacy req/s>`` and
+``encrypted_ratio=<plain req/s / encrypted req/s>`` at the chosen concurrency (how many times
+slower), and ``encryption_cost=<privacy req/s / encrypted req/s>``.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from graph.connect import store_session  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
 from hub.app import create_app  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
+from hub.services import protect_store  # noqa: E402
 from hub.settings import Settings  # noqa: E402
 from privacy.audit import AuditLog  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
@@ -106,26 +115,44 @@ def graphql_call(client: httpx.AsyncClient, token: str, label: str) -> Call:
 
 async def run(customers: int, requests: int, concurrency: int, data_dir: Path) -> float:
     settings = Settings(data_dir=data_dir, graph_url="")
-    async with store_session(data_dir) as store:
+    sealed_settings = Settings(data_dir=data_dir / "enc", graph_url="")
+    async with (
+        store_session(data_dir) as store,
+        store_session(sealed_settings.resolved_data_dir) as sealed_store,
+    ):
         console.print(f"seeding {customers} demo customers into {data_dir} ...")
         await seed_demo(store, customers=customers, progress=True)
+        console.print("seeding the same book again, sealed at rest ...")
+        await seed_demo(protect_store(sealed_store, sealed_settings), customers=customers)
         rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
         all_ids = [r["id"] for r in rows]
+        sealed_rows = await sealed_store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
+        assert [r["id"] for r in sealed_rows] == all_ids, "the two books differ"
+        probe = await sealed_store.read(
+            "MATCH (c:Customer) WHERE c.name STARTS WITH 'enc1:' RETURN count(c) AS n"
+        )
+        assert probe[0]["n"] == len(all_ids), "the encrypted side holds plain names"
         rng = random.Random(7)
         ids = [rng.choice(all_ids) for _ in range(requests)]
 
         key = load_or_create_secret(data_dir, "jwt")
+        sealed_key = load_or_create_secret(sealed_settings.resolved_data_dir, "jwt")
         officer = issue_token(key, "bench-po", ["privacy_officer"], purpose="compliance")
+        sealed_officer = issue_token(
+            sealed_key, "bench-po", ["privacy_officer"], purpose="compliance"
+        )
         agent = issue_token(key, "bench-sa", ["service_agent"], purpose="service")
 
         async with (
             serve(settings, store, privacy=True) as (private_client, audit),
             serve(settings, store, privacy=False) as (plain_client, _),
+            serve(sealed_settings, sealed_store, privacy=True) as (sealed_client, sealed_audit),
         ):
-            assert audit is not None
+            assert audit is not None and sealed_audit is not None
             calls = {
                 "privacy": graphql_call(private_client, officer, "privacy app"),
                 "plain": graphql_call(plain_client, officer, "plain app"),
+                "encrypted": graphql_call(sealed_client, sealed_officer, "encrypted app"),
             }
             extra = graphql_call(private_client, agent, "privacy app (service_agent)")
             # Warm both (schema caches, policy engine, store connections) before timing.
@@ -155,6 +182,7 @@ async def run(customers: int, requests: int, concurrency: int, data_dir: Path) -
     rows_out = [
         ("privacy off", figures["plain"]),
         ("privacy on, privacy_officer", figures["privacy"]),
+        ("privacy on + sealed at rest", figures["encrypted"]),
         ("on, service_agent (info)", masked),
     ]
     for label, fig in rows_out:
@@ -180,7 +208,13 @@ async def run(customers: int, requests: int, concurrency: int, data_dir: Path) -
     # CPU per request is steadier than req/s when other work shares the machine.
     console.print(f"p50 ratio (privacy / plain) = {p50:.2f}; python cpu ratio = {cpu:.2f}")
     console.print("ratio = plain req/s / privacy req/s (times slower with the privacy layer)")
+    sealed_ratio = figures["plain"].rps / figures["encrypted"].rps
+    cost = figures["privacy"].rps / figures["encrypted"].rps
+    sealed_cpu = figures["encrypted"].cpu / figures["privacy"].cpu
+    console.print(f"python cpu ratio (sealed / privacy) = {sealed_cpu:.2f}")
     print(f"ratio={ratio:.2f}")
+    print(f"encrypted_ratio={sealed_ratio:.2f}")
+    print(f"encryption_cost={cost:.2f}")
     return ratio
 
 

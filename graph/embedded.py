@@ -335,6 +335,10 @@ class EmbeddedFalkorDB:
             # re-runs its lookups (quadratic while loading), applying an effect does not.
             "EFFECTS_THRESHOLD",
             "0",
+            # No per-query telemetry stream: it keeps each query's parameters (search text,
+            # ids) in a key that the snapshot and log persist.
+            "CMD_INFO",
+            "no",
         ]
         self._proc = self._spawn(args, self._child_exited)
         self._pid = self._proc.pid

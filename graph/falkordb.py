@@ -169,6 +169,10 @@ class FalkorDBStore:
         return await self._run(query, params, read_only=False)
 
     async def setup_schema(self) -> None:
+        if self._embedded is not None:
+            # Left by a server that ran with query telemetry on: it holds query parameters.
+            with map_falkordb_errors():
+                await self._db.connection.delete(f"telemetry{{{self._graph.name}}}")
         wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
         wanted += list(LOOKUP_INDEXES)
         existing = await self._existing_indexes()

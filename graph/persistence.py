@@ -38,6 +38,9 @@ def server_args(server_dir: Path, sock: Path, log_file: Path, appendfsync: str) 
         # A crash mid-append leaves a torn last command: load up to it rather than refuse.
         *("--aof-load-truncated", "yes"),
         *("--save", ""),  # no second snapshot file beside the AOF
+        # Uncompressed strings: personal fields are sealed anyway (ciphertext does not
+        # compress), and what the snapshot holds stays checkable by a plain search.
+        *("--rdbcompression", "no"),
     ]
 
 

@@ -73,8 +73,10 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
 
 # Extra lookup indexes (label, property) used by searches and time filters.
 LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
-    ("Customer", "name"),
-    ("Customer", "phone"),
+    # Personal values are sealed at rest (graph.fieldcipher): exact lookups by blind index.
+    ("Customer", "phoneBidx"),
+    ("Customer", "idNumberBidx"),
+    ("Customer", "emailBidx"),
     ("Customer", "segment"),
     ("Transaction", "time"),
     ("Interaction", "time"),

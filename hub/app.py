@@ -43,7 +43,13 @@ from hub.graphql_http import (
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
-from hub.services import close_privacy, open_privacy
+from hub.services import (
+    checkpointer,
+    close_privacy,
+    open_privacy,
+    protect_store,
+    sign_checkpoints,
+)
 from hub.settings import Settings
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
@@ -114,6 +120,7 @@ class GraphHolder:
         self._owned = True
         try:
             store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
+            protect_store(store, s)
         except Exception as exc:
             # Any failure to open (some drivers raise their own types while connecting)
             # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
@@ -307,8 +314,14 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Before the graph child starts: it inherits the umask (its files 0600, dirs 0700).
         secure_data_dir(settings.resolved_data_dir)
+        signing: asyncio.Task[None] | None = None
         if privacy:
             privacy_holder.services = await open_privacy(settings)
+            if store is not None:
+                protect_store(store, settings)
+            signer = checkpointer(settings)
+            if signer is not None and privacy_holder.services.audit is not None:
+                signing = asyncio.create_task(sign_checkpoints(signer))
         # A graph replaying its files must not keep the hub from listening: wait briefly,
         # then serve /healthz and "loading" while the open goes on in the background.
         holder.start()
@@ -318,6 +331,10 @@ def create_app(
         try:
             yield
         finally:
+            if signing is not None:
+                signing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await signing
             await holder.close()
             if privacy_holder.services is not None:
                 await close_privacy(privacy_holder.services)

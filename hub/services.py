@@ -4,11 +4,20 @@ starts and every request touching personal data answers POLICY_UNAVAILABLE (fail
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import time
 
+from graph.fieldcipher import attach_cipher, cipher_of
+from graph.store import GraphStore
 from hub.settings import Settings
 from privacy.audit import AuditLog
+from privacy.audit_checkpoints import Checkpointer, load_signing_key
+from privacy.datakeys import DataKeyStore
 from privacy.engines import OpaServerEngine, load_engine
+from privacy.fieldcrypt import FieldCrypto
+from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.policy_admin import PolicyAdmin
 from privacy.policy_invariants import run_invariants
@@ -20,6 +29,33 @@ from resolvers.privacy import PrivacyServices
 log = logging.getLogger("c360.hub")
 
 MASK_KEY_NAME = "mask-hmac"
+BLIND_KEY_NAME = "blind-index"
+NAME_TOKEN_KEY_NAME = "name-tokens"
+
+_crypto: dict[str, FieldCrypto] = {}
+
+
+def field_crypto(settings: Settings) -> FieldCrypto:
+    """The process's field encryption service for the data dir (one key store connection)."""
+    data_dir = settings.resolved_data_dir
+    found = _crypto.get(str(data_dir))
+    if found is None:
+        keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+        found = FieldCrypto(
+            keys,
+            blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME),
+            name_key=load_or_create_secret(data_dir, NAME_TOKEN_KEY_NAME),
+        )
+        _crypto[str(data_dir)] = found
+    return found
+
+
+def protect_store(store: GraphStore, settings: Settings) -> GraphStore:
+    """Hand the store the field encryption service (the repositories seal and open through
+    it; they never see a key). A store that already has one keeps it."""
+    if not isinstance(cipher_of(store), FieldCrypto):
+        attach_cipher(store, field_crypto(settings))
+    return store
 
 
 async def open_privacy(settings: Settings) -> PrivacyServices:
@@ -61,9 +97,54 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     return services
 
 
+def checkpointer(settings: Settings) -> Checkpointer | None:
+    """The audit checkpoint signer, or None (logged) when its key cannot be loaded."""
+    data_dir = settings.resolved_data_dir
+    try:
+        key = load_signing_key(data_dir, settings.audit_signing_key)
+    except (OSError, ValueError) as exc:
+        log.error("audit checkpoints off: %s", exc)
+        return None
+    return Checkpointer(
+        data_dir / "audit" / "audit.log",
+        key,
+        every=settings.audit_checkpoint_every,
+        interval_s=settings.audit_checkpoint_interval_s,
+        witness_url=settings.audit_witness_url,
+    )
+
+
+async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
+    """Runs for the app's life; on cancel, signs what came since the last checkpoint. A
+    failure (audit dir unwritable, ...) is logged and tried again at the next poll: the audit
+    log itself fails its requests closed."""
+
+    async def tick(now: float) -> None:
+        try:
+            await asyncio.to_thread(signer.tick, now)
+        except Exception as exc:
+            log.error("audit checkpoint not signed: %s", exc)
+
+    try:
+        while True:
+            await asyncio.sleep(poll_s)
+            await tick(time.monotonic())
+    except asyncio.CancelledError:
+        await asyncio.shield(tick(math.inf))
+        raise
+
+
 async def close_privacy(services: PrivacyServices) -> None:
     if services.engine is not None:
         await services.engine.close()
 
 
-__all__ = ["MASK_KEY_NAME", "close_privacy", "open_privacy"]
+__all__ = [
+    "MASK_KEY_NAME",
+    "checkpointer",
+    "close_privacy",
+    "field_crypto",
+    "open_privacy",
+    "protect_store",
+    "sign_checkpoints",
+]

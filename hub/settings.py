@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
     # Four eyes: a policy change is proposed by one privacy officer, approved by another.
     policy_two_person: bool = True
+    # Signed audit checkpoints (privacy/audit_checkpoints.py): the Ed25519 key's file (empty:
+    # keys/audit-signing.key in the data dir), and how often the hub signs one.
+    audit_signing_key: str = ""
+    audit_checkpoint_every: int = 100  # records
+    audit_checkpoint_interval_s: float = 60.0
+    audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
 
     # GraphQL limits
     max_depth: int = 10

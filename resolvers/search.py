@@ -5,8 +5,10 @@ filter a client can express goes through :class:`CustomerFilter` and :func:`plan
 decides, before any graph lookup and on no graph data, how it may run:
 
 - a caller with no customer access at all is refused (FORBIDDEN);
-- a phone number or a segment needs PHONE revealed / AMOUNT revealed or banded for at least
-  the customers the caller's best grant reaches, else FORBIDDEN_FILTER;
+- a phone number, ID number or e-mail address (exact, through keyed blind indexes: the values
+  are sealed at rest) or a segment needs PHONE / NATIONAL_ID / EMAIL revealed / AMOUNT
+  revealed or banded for at least the customers the caller's best grant reaches, else
+  FORBIDDEN_FILTER;
 - a name clause is dropped (the text then matches ids only) for a caller who never sees names;
 - when every customer a clause could match is visible with that field revealed (the caller's
   unconditional grant reveals it), the filtered query runs; otherwise the search *scans*: the
@@ -24,6 +26,7 @@ does not see revealed for every listed customer is refused (FORBIDDEN_FILTER).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -42,13 +45,16 @@ MAX_SEARCH_CHARS = 100
 class CustomerFilter:
     """``text`` matches the id (exact) and, as ``name``, the name (contains; None when the
     caller may not search by name); ``phone`` is ``text`` as E.164 when it reads as a phone
-    number (exact match on the stored phone)."""
+    number, ``id_number`` when it reads as a national ID number, ``email`` when it reads as
+    an e-mail address (exact matches, through the keyed blind indexes)."""
 
     text: str | None = None
     phone: str | None = None
     min_assets: float | None = None
     max_assets: float | None = None
     name: str | None = None
+    id_number: str | None = None
+    email: str | None = None
 
     @property
     def by_segment(self) -> bool:
@@ -86,7 +92,27 @@ def customer_filter(
         except ValueError:
             phone = None
     low, top = segment_bounds(wanted, high, middle) if wanted is not None else (None, None)
-    return CustomerFilter(text=text, phone=phone, min_assets=low, max_assets=top, name=text)
+    id_number = text.upper() if text is not None and _ID_NUMBER.fullmatch(text) else None
+    email = text.lower() if text is not None and _EMAIL.fullmatch(text) else None
+    return CustomerFilter(
+        text=text,
+        phone=phone,
+        min_assets=low,
+        max_assets=top,
+        name=text,
+        id_number=id_number,
+        email=email,
+    )
+
+
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Exact clauses on a personal value: (filter attribute, kind that must be revealed, what to say).
+_EXACT = (
+    ("phone", SensitiveKind.PHONE, "phone number"),
+    ("id_number", SensitiveKind.NATIONAL_ID, "ID number"),
+    ("email", SensitiveKind.EMAIL, "e-mail address"),
+)
 
 
 _SHOWS_AMOUNT = (MaskMode.REVEAL, MaskMode.BAND)
@@ -103,24 +129,29 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
             "filtering by segment needs AMOUNT revealed or banded; list without it",
             field="segment",
         )
-    if wanted.phone is not None and best.mode_for(SensitiveKind.PHONE) != MaskMode.REVEAL:
-        raise ForbiddenFilter(
-            "searching by phone number needs PHONE revealed; search by customer id instead",
-            field="search",
-        )
+    for attr, kind, what in _EXACT:
+        if getattr(wanted, attr) is not None and best.mode_for(kind) != MaskMode.REVEAL:
+            raise ForbiddenFilter(
+                f"searching by {what} needs {kind.value} revealed; search by customer id instead",
+                field="search",
+            )
     name = wanted.name if best.mode_for(SensitiveKind.NAME) == MaskMode.REVEAL else None
     wanted = replace(wanted, name=name)
 
     def everywhere(kind: SensitiveKind, modes: tuple[str, ...]) -> bool:
         return floor.allow and floor.mode_for(kind) in modes
 
-    id_only = wanted.text is not None and (name, wanted.phone) == (None, None)
+    exact = [getattr(wanted, attr) for attr, _, _ in _EXACT]
+    id_only = wanted.text is not None and name is None and exact == [None] * len(exact)
     if not floor.allow and id_only and not wanted.by_segment:
         # Ids are unique: one row or none (PAD_ROW decided instead), one fresh decision.
         return SearchPlan(wanted, scan=False, pad=True)
     scan = not floor.allow or (
         (name is not None and not everywhere(SensitiveKind.NAME, (MaskMode.REVEAL,)))
-        or (wanted.phone is not None and not everywhere(SensitiveKind.PHONE, (MaskMode.REVEAL,)))
+        or any(
+            getattr(wanted, attr) is not None and not everywhere(kind, (MaskMode.REVEAL,))
+            for attr, kind, _ in _EXACT
+        )
         or (wanted.by_segment and not everywhere(SensitiveKind.AMOUNT, _SHOWS_AMOUNT))
     )
     return SearchPlan(wanted, scan)
@@ -165,6 +196,8 @@ def visible_matches(
             row.get("byId") is True
             or (row.get("byName") is True and _mode(decision, "NAME") == MaskMode.REVEAL)
             or (row.get("byPhone") is True and _mode(decision, "PHONE") == MaskMode.REVEAL)
+            or (row.get("byIdNumber") is True and _mode(decision, "NATIONAL_ID") == MaskMode.REVEAL)
+            or (row.get("byEmail") is True and _mode(decision, "EMAIL") == MaskMode.REVEAL)
         ):
             continue
         if wanted.by_segment and not (

@@ -34,11 +34,11 @@ class CustomerQuery:
         return customer
 
     @strawberry.field(
-        description="search: name contains, exact id, or exact phone number. Only customers "
-        "you may see are listed and counted; a name or phone search only matches customers "
-        "whose name or phone you see unmasked (searching by phone number, or by segment, "
-        "without phones revealed, or amounts revealed or banded, is FORBIDDEN_FILTER); no "
-        "customer access at all: FORBIDDEN"
+        description="search: name contains, exact id, or exact phone number, ID number or "
+        "e-mail. Only customers you may see are listed and counted; a name, phone, ID number "
+        "or e-mail search only matches customers whose value you see unmasked (searching by "
+        "phone number, ID number or e-mail without it revealed, or by segment without amounts "
+        "revealed or banded, is FORBIDDEN_FILTER); no customer access at all: FORBIDDEN"
     )
     async def customers(
         self,
@@ -70,6 +70,8 @@ class CustomerQuery:
             text=wanted.text,
             name=wanted.name,
             phone=wanted.phone,
+            id_number=wanted.id_number,
+            email=wanted.email,
             min_assets=wanted.min_assets,
             max_assets=wanted.max_assets,
             with_assets=order == _CustomerOrder.TOTAL_ASSETS or wanted.by_segment,

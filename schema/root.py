@@ -24,6 +24,7 @@ from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
+from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
 
 
 class HubSchema(strawberry.Schema):
@@ -49,8 +50,15 @@ QUERIES: tuple[type, ...] = (
     PrivacyQuery,
     NbaQuery,
     SatisfactionQuery,
+    SubjectRequestQuery,
 )
-MUTATIONS: tuple[type, ...] = (CustomerMutation, SocialMutation, PrivacyMutation, NbaMutation)
+MUTATIONS: tuple[type, ...] = (
+    CustomerMutation,
+    SocialMutation,
+    PrivacyMutation,
+    NbaMutation,
+    SubjectRequestMutation,
+)
 
 
 def build_schema(

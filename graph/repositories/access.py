@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graph.fieldcipher import CUSTOMER, cipher_of, open_rows
 from graph.repositories.customer360 import LIABILITY_TYPES
 from graph.store import GraphStore, Row
 
@@ -40,8 +41,9 @@ async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, 
         {"ids": ids},
     )
     out: dict[str, Row] = {}
+    opened = open_rows(store, CUSTOMER, {r["id"]: r["c"] for r in rows})
     for r in rows:
-        customer = dict(r["c"])
+        customer = dict(opened[r["id"]])
         customer[ACCESS_KEY] = access_attributes({**customer, **r})
         out[r["id"]] = customer
     return out
@@ -58,18 +60,31 @@ async def search_candidates(
     with_assets: bool,
     cap: int,
     scan: bool = False,
+    id_number: str | None = None,
+    email: str | None = None,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
-    clause matched (``byId``, ``byName``, ``byPhone``), ``name``, ``createdAt``, ``assets``
-    (when ``with_assets``) and the policy attributes, so the caller can drop matches the
-    caller may not see or may not search by. ``text`` matches the id, ``name`` the name.
+    clause matched (``byId``, ``byName``, ``byPhone``, ``byIdNumber``, ``byEmail``),
+    ``name`` (decrypted), ``createdAt``, ``assets`` (when ``with_assets``) and the policy
+    attributes, so the caller can drop matches the caller may not see or may not search by.
+    ``text`` matches the id, ``name`` the name, ``phone`` / ``id_number`` / ``email`` their
+    blind indexes (or a plain value written before encryption was wired).
 
     With ``scan`` nothing is filtered here: every customer comes back with its flags (and
     assets), so the work does not depend on whether anything matches."""
+    cipher = cipher_of(store)
     params = {
         "text": text,
         "name": name,
         "phone": phone,
+        # Sealed rows are matched by keyed blind index / name tokens; rows written before
+        # encryption was wired still match by their plain value.
+        "nameTok": cipher.name_tokens(name) if name is not None else [],
+        "phoneBidx": cipher.blind("phone", phone),
+        "idNumber": id_number,
+        "idNumberBidx": cipher.blind("idNumber", id_number),
+        "email": email,
+        "emailBidx": cipher.blind("email", email),
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
@@ -92,7 +107,10 @@ async def search_candidates(
         """
         MATCH (c:Customer)
         WHERE $scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
-           OR c.phone = $phone
+           OR (size($nameTok) > 0 AND all(t IN $nameTok WHERE t IN c.nameTok))
+           OR c.phone = $phone OR c.phoneBidx = $phoneBidx
+           OR c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx
+           OR c.email = $email OR c.emailBidx = $emailBidx
         """
         + assets
         + """
@@ -100,12 +118,23 @@ async def search_candidates(
         RETURN c.id AS id, c.name AS name, c.createdAt AS createdAt, assets,
                c.consentMarketing AS consentMarketing,
                c.consentDataSharing AS consentDataSharing,
-               c.id = $text AS byId, c.name CONTAINS $name AS byName,
-               c.phone = $phone AS byPhone,"""
+               c.id = $text AS byId,
+               (c.phone = $phone OR c.phoneBidx = $phoneBidx) AS byPhone,
+               (c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx) AS byIdNumber,
+               (c.email = $email OR c.emailBidx = $emailBidx) AS byEmail,"""
         + _ATTRIBUTES,
         params,
     )
-    return [{**r, ACCESS_KEY: access_attributes(r)} for r in rows]
+    # Every returned name is decrypted (a scan: all of them), and the name clause is decided
+    # on the plain value, so the work does not depend on what the tokens matched.
+    opened = cipher.open_many(CUSTOMER, [(r["id"], {"name": r["name"]}) for r in rows])
+    out = []
+    for r, o in zip(rows, opened, strict=True):
+        plain = o.get("name")
+        by_name = name is not None and plain is not None and name in plain
+        flags = {k: r[k] is True for k in ("byPhone", "byIdNumber", "byEmail")}
+        out.append({**r, "name": plain, "byName": by_name, **flags})
+    return [{**r, ACCESS_KEY: access_attributes(r)} for r in out]
 
 
 __all__ = ["ACCESS_KEY", "access_attributes", "customers_with_access", "search_candidates"]

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of, open_rows
 from graph.store import GraphStore, Row
 
 # Account types that are debts, not assets.
@@ -30,7 +31,7 @@ async def customers_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
     rows = await store.read(
         "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id, c {.*} AS c", {"ids": ids}
     )
-    return {r["id"]: r["c"] for r in rows}
+    return open_rows(store, CUSTOMER, {r["id"]: r["c"] for r in rows})
 
 
 async def accounts_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
@@ -64,7 +65,8 @@ async def household_by_customer(store: GraphStore, ids: list[str]) -> dict[str, 
     out: dict[str, Row] = {}
     for r in rows:
         out.setdefault(r["id"], r["household"])
-    return out
+    opened = open_rows(store, HOUSEHOLD, {h["id"]: h for h in out.values()})
+    return {cid: opened[h["id"]] for cid, h in out.items()}
 
 
 async def households_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
@@ -78,8 +80,9 @@ async def households_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
         """,
         {"ids": ids},
     )
+    opened = open_rows(store, HOUSEHOLD, {r["id"]: r["household"] for r in rows})
     return {
-        r["id"]: {**r["household"], "members": sorted(r["members"], key=lambda m: m["customerId"])}
+        r["id"]: {**opened[r["id"]], "members": sorted(r["members"], key=lambda m: m["customerId"])}
         for r in rows
     }
 
@@ -249,10 +252,12 @@ async def search_customer_ids(
 ) -> tuple[int, list[str]]:
     """Customer ids ordered by id: name contains ``text``, id equals ``text`` or phone equals
     ``phone`` (all when ``text`` is None); assets (non-liability balances) within
-    [min_assets, max_assets) when either is given. Returns (total matches, one page)."""
+    [min_assets, max_assets) when either is given. Returns (total matches, one page).
+    The name clause matches plain names only (the API searches through access.py)."""
     params = {
         "text": text,
         "phone": phone,
+        "phoneBidx": cipher_of(store).blind("phone", phone),
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "after": after,
@@ -264,6 +269,7 @@ async def search_customer_ids(
             """
             MATCH (c:Customer)
             WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+               OR c.phoneBidx = $phoneBidx
             WITH c.id AS cid ORDER BY cid
             WITH collect(cid) AS ids
             RETURN size(ids) AS total,
@@ -276,6 +282,7 @@ async def search_customer_ids(
             """
             MATCH (c:Customer)
             WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
+               OR c.phoneBidx = $phoneBidx
             OPTIONAL MATCH (c)-[:OWNS]->(a:Account)
             WITH c, sum(CASE WHEN a.type IN $liabilities THEN 0
                         ELSE coalesce(a.balance, 0) END) AS assets

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row
+
+
+def seal_customer_rows(store: GraphStore, rows: list[Row]) -> list[Row]:
+    """The rows with their personal props encrypted and blind-indexed (see graph.fieldcipher):
+    every write of customer props goes through here, so no plain value reaches the graph log."""
+    sealed = cipher_of(store).seal_many(CUSTOMER, [(r["id"], r.get("props") or {}) for r in rows])
+    return [{**r, "props": p} for r, p in zip(rows, sealed, strict=True)]
 
 
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {...}, advisorId?}. Idempotent; a changed advisor replaces the old."""
+    rows = seal_customer_rows(store, rows)
     await store.write(
         """
         UNWIND $rows AS r

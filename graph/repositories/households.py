@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from graph.fieldcipher import HOUSEHOLD, cipher_of
 from graph.store import GraphStore, Row
 
 
 async def upsert_households(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {name?, address?}, customerId?, role?}: a household and one member."""
+    # The household is named after its head and shares their address: sealed like theirs.
+    sealed = cipher_of(store).seal_many(HOUSEHOLD, [(r["id"], r.get("props") or {}) for r in rows])
+    rows = [{**r, "props": p} for r, p in zip(rows, sealed, strict=True)]
     await store.write(
         """
         UNWIND $rows AS r

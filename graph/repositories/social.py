@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row
 
 BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
@@ -325,7 +326,9 @@ async def link_candidate_data(store: GraphStore, customer_id: str, limit: int = 
     )
     if not rows:
         return {"name": None, "accounts": [], "found": False}
-    return {"name": rows[0]["name"], "accounts": rows[0]["accounts"], "found": True}
+    # The name is sealed at rest: matched against handles only after decrypting it here.
+    name = cipher_of(store).open_many(CUSTOMER, [(customer_id, {"name": rows[0]["name"]})])
+    return {"name": name[0].get("name"), "accounts": rows[0]["accounts"], "found": True}
 
 
 async def accounts_of_customers(store: GraphStore, customer_ids: list[str]) -> dict[str, list[Row]]:

@@ -9,8 +9,11 @@ from hub.cli import (
     backup,
     churn,
     doctor,
+    erase,
+    export,
     imports,
     ingest,
+    keys,
     migrate,
     policy,
     recommend,
@@ -33,6 +36,8 @@ app.command("migrate")(migrate.migrate)
 app.command("doctor")(doctor.doctor)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("erase")(erase.erase)
+app.command("export")(export.export)
 app.add_typer(imports.app, name="import")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(sentiment.app, name="sentiment")
@@ -40,6 +45,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.add_typer(recommend.app, name="recommend")
 app.add_typer(churn.app, name="churn")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

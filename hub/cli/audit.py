@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from hub.cli import audit_proofs
 from hub.cli.common import console, fail, load_settings
 from privacy.audit import AuditLog
 from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
@@ -32,7 +34,14 @@ def _open() -> tuple[AuditLog, KeyRing]:
 
 
 @app.command("verify")
-def verify() -> None:
+def verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="also check the log against this signed checkpoint")
+    ] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="the checkpoint key (hex or file); default: this hub's")
+    ] = None,
+) -> None:
     """Check every record's hash, order, link and encryption; name the first bad one."""
     log, _ = _open()
     result = log.verify()
@@ -42,12 +51,16 @@ def verify() -> None:
         console.print(f"repair at seq {seq}: the log cut {cut} bytes of torn or failed writes")
     if result.ok:
         console.print(f"OK {result.count} records")
-        return
-    console.print(
-        f"[red]BROKEN[/] at seq {result.first_bad_seq}: {result.reason} "
-        f"({result.count} records before it verified)"
-    )
-    raise typer.Exit(1)
+    else:
+        console.print(
+            f"[red]BROKEN[/] at seq {result.first_bad_seq}: {result.reason} "
+            f"({result.count} records before it verified)"
+        )
+    # Signed checkpoints (hub/cli/audit_proofs.py) catch truncation and re-chaining.
+    if checkpoint is not None and not audit_proofs.verify_checkpoint(checkpoint, public_key):
+        raise typer.Exit(1)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command("show")
@@ -88,3 +101,9 @@ def rotate_key() -> None:
     except KeyRingError as exc:
         fail(str(exc))
     console.print(f"new active audit key: {kid} (old keys kept: {', '.join(ring.kids)})")
+
+
+# --- signed checkpoints and proofs (hub/cli/audit_proofs.py) ---------------------------------
+app.command("checkpoint")(audit_proofs.checkpoint)
+app.command("public-key")(audit_proofs.public_key)
+app.command("prove")(audit_proofs.prove_cmd)

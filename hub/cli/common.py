@@ -13,6 +13,7 @@ from rich.console import Console
 from graph.connect import store_session
 from graph.errors import GraphError, GraphQueryError, GraphUnavailable
 from graph.store import GraphStore
+from hub.services import protect_store
 from hub.settings import Settings
 
 console = Console()
@@ -29,7 +30,8 @@ async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
     async with store_session(
         settings.resolved_data_dir, settings.graph_url, **settings.graph_options
     ) as store:
-        yield store
+        # Every CLI write (import, seed, ingest) seals personal fields like the API does.
+        yield protect_store(store, settings)
 
 
 async def compact(store: GraphStore) -> None:

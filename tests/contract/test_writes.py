@@ -7,12 +7,13 @@ import asyncio
 from graph.repositories.customers import upsert_customers
 from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
+from tests.opened import opened
 
 
 async def test_concurrent_identical_upserts_make_one_node(cstore: GraphStore) -> None:
     row = {"id": "C1", "props": {"name": "张三", "segment": "MASS"}}
     await asyncio.gather(*(upsert_customers(cstore, [row]) for _ in range(40)))
-    rows = await cstore.read("MATCH (c:Customer) RETURN c.id AS id, c.name AS name")
+    rows = opened(cstore, await cstore.read("MATCH (c:Customer) RETURN c.id AS id, c.name AS name"))
     assert rows == [{"id": "C1", "name": "张三"}]
 
 

@@ -24,7 +24,9 @@ from hub.app import create_app
 from hub.settings import Settings
 from tests.faults.graph_support import reader_token
 
-ROWS = 6_000
+# Enough that the replay outlasts the hub's start grace on a quiet machine too (6 000 did not,
+# run after other graph tests: the hub was ready at its first /readyz).
+ROWS = 10_000
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from ingest.crm import (
 )
 from ingest.mapping import ColumnMapping
 from ingest.records import ImportRecord
+from tests.opened import opened
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "crm"
 
@@ -45,22 +46,25 @@ async def test_valid_rows_land_bad_rows_dead_lettered_rerun_adds_nothing(
     assert (summary.read, summary.imported, summary.rejected) == (5, 3, 2)
     assert summary.dead_letter_path == files / "customers.dead.jsonl"
 
-    rows = await store.read(
-        "MATCH (c:Customer) OPTIONAL MATCH (c)-[:MANAGED_BY]->(a:Advisor) "
-        "RETURN c.id AS id, c.phone AS phone, c.gender AS gender, c.birthDate AS born, "
-        "c.consentMarketing AS mkt, c.createdAt AS created, a.id AS advisor ORDER BY id"
+    rows = opened(
+        store,
+        await store.read(
+            "MATCH (c:Customer) OPTIONAL MATCH (c)-[:MANAGED_BY]->(a:Advisor) "
+            "RETURN c.id AS id, c.phone AS phone, c.gender AS gender, c.birthDate AS birthDate, "
+            "c.consentMarketing AS mkt, c.createdAt AS created, a.id AS advisor ORDER BY id"
+        ),
     )
     assert [r["id"] for r in rows] == ["C900001", "C900002", "C900003"]
     assert rows[0] == {
         "id": "C900001",
         "phone": "+8613812345678",
         "gender": "M",
-        "born": "1985-03-12",
+        "birthDate": "1985-03-12",
         "mkt": True,
         "created": "2019-06-01T01:30:00Z",
         "advisor": "ADV-EX1",
     }
-    assert rows[2]["born"] == "1978-11-20"  # taken from the ID when the column is empty
+    assert rows[2]["birthDate"] == "1978-11-20"  # taken from the ID when the column is empty
 
     dead = [orjson.loads(x) for x in summary.dead_letter_path.read_bytes().splitlines()]
     assert [(d["line"], d["raw"]["id"]) for d in dead] == [(5, "C900004"), (6, "C900005")]
@@ -125,11 +129,19 @@ async def test_omitted_columns_do_not_erase_stored_values(
     partial = files / "phones.csv"
     partial.write_text("id,phone\nC900001,13900000000\n", encoding="utf-8")
     await import_file(store, "customers", partial, progress=False, checkpoint_path=cp)
-    (row,) = await store.read(
-        "MATCH (c:Customer {id: 'C900001'}) RETURN c.phone AS phone, c.name AS name, "
-        "c.idNumber AS idn"
+    (row,) = opened(
+        store,
+        await store.read(
+            "MATCH (c:Customer {id: 'C900001'}) RETURN c.id AS id, c.phone AS phone, "
+            "c.name AS name, c.idNumber AS idNumber"
+        ),
     )
-    assert row == {"phone": "+8613900000000", "name": "张伟", "idn": "110105198503121234"}
+    assert row == {
+        "id": "C900001",
+        "phone": "+8613900000000",
+        "name": "张伟",
+        "idNumber": "110105198503121234",
+    }
 
 
 async def test_mapping_imports_foreign_export(
@@ -145,10 +157,13 @@ async def test_mapping_imports_foreign_export(
         checkpoint_path=tmp_path / "cp.json",
     )
     assert (summary.imported, summary.rejected) == (2, 0)
-    rows = await store.read(
-        "MATCH (c:Customer) RETURN c.id AS id, c.name AS name, c.gender AS g, c.phone AS phone, "
-        "c.riskProfile AS risk, c.consentMarketing AS mkt, c.consentDataSharing AS share "
-        "ORDER BY id"
+    rows = opened(
+        store,
+        await store.read(
+            "MATCH (c:Customer) RETURN c.id AS id, c.name AS name, c.gender AS g, "
+            "c.phone AS phone, c.riskProfile AS risk, c.consentMarketing AS mkt, "
+            "c.consentDataSharing AS share ORDER BY id"
+        ),
     )
     assert rows == [
         {"id": "L0001", "name": "孙丽", "g": "F", "phone": "+8613812345678", "risk": "稳健",

@@ -1,0 +1,111 @@
+"""`c360 audit checkpoint | prove | public-key` and the checkpoint half of `audit verify`:
+signed Merkle checkpoints over the audit log (privacy/audit_checkpoints.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.cli.common import console, fail, load_settings
+from privacy.audit_checkpoints import (
+    Checkpoint,
+    check_against,
+    consistency,
+    load_signing_key,
+    make_checkpoint,
+    prove,
+    public_from_hex,
+    public_hex,
+)
+
+
+def _log_path() -> Path:
+    return load_settings().resolved_data_dir / "audit" / "audit.log"
+
+
+def _trusted_key(public_key: str | None) -> Ed25519PublicKey:
+    """The key a checkpoint must be signed with: given (hex, or a file holding it), else the
+    public half of the configured signing key. Never the key written in the checkpoint."""
+    if public_key:
+        text = Path(public_key).read_text() if Path(public_key).is_file() else public_key
+        try:
+            return public_from_hex(text)
+        except ValueError:
+            fail("--public-key must be the 64 hex digits `c360 audit public-key` prints")
+    settings = load_settings()
+    try:
+        return load_signing_key(settings.resolved_data_dir, settings.audit_signing_key).public_key()
+    except (OSError, ValueError) as exc:
+        fail(f"{exc}; give the checkpoint key with --public-key")
+
+
+def _checkpoint(path: Path) -> Checkpoint:
+    try:
+        return Checkpoint.parse(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fail(f"{path} is not a checkpoint (nor a checkpoint log): {exc}")
+
+
+def verify_checkpoint(path: Path, public_key: str | None) -> bool:
+    """Print and return whether the log extends the checkpoint in ``path``."""
+    result = check_against(_log_path(), _checkpoint(path), _trusted_key(public_key))
+    if result.ok:
+        console.print(f"OK checkpoint: {result.reason}")
+    else:
+        console.print(f"[red]BROKEN[/] against checkpoint {path}: {result.reason}")
+    return result.ok
+
+
+def checkpoint() -> None:
+    """Sign a checkpoint of the audit log now (appended to audit/checkpoints.jsonl)."""
+    settings = load_settings()
+    try:
+        key = load_signing_key(settings.resolved_data_dir, settings.audit_signing_key)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    cp = make_checkpoint(_log_path(), key)
+    print(json.dumps(cp.__dict__))
+
+
+def public_key() -> None:
+    """Print the checkpoint signing key's public half (hex): give it to whoever verifies."""
+    settings = load_settings()
+    try:
+        key = load_signing_key(settings.resolved_data_dir, settings.audit_signing_key)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    print(public_hex(key.public_key()))
+
+
+def prove_cmd(
+    seq: Annotated[int | None, typer.Option(help="an inclusion proof of this record")] = None,
+    checkpoint_file: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="against this checkpoint (default: the latest)"),
+    ] = None,
+    consistency_: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--consistency", help="OLD NEW: the first OLD records are a prefix"),
+    ] = None,
+) -> None:
+    """Print a proof as JSON (formats: README, checked by bench/verify_audit_proof.py)."""
+    log_path = _log_path()
+    if consistency_ is not None:
+        try:
+            print(json.dumps(consistency(log_path, *consistency_), indent=1))
+        except ValueError as exc:
+            fail(str(exc))
+        return
+    if seq is None:
+        fail("give --seq N or --consistency OLD NEW")
+    path = checkpoint_file or log_path.parent / "checkpoints.jsonl"
+    if not path.is_file():
+        fail(f"no checkpoint at {path}; sign one with `c360 audit checkpoint`")
+    try:
+        print(json.dumps(prove(log_path, seq, _checkpoint(path)), indent=1))
+    except ValueError as exc:
+        fail(f"{exc}; sign a newer checkpoint with `c360 audit checkpoint`")

@@ -1,0 +1,79 @@
+"""`c360 erase`: erase a customer by crypto-shredding, under the two-person rule.
+
+c360 erase --customer C1 --reason "ticket 42" --by po1            # propose: prints the id
+c360 erase --request er-... --approved-by po2                     # another officer runs it
+c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # both at once
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.subject_common import audit, audit_log
+from privacy.erasure import ErasureError, ErasureStore, FourEyesViolation, erase_customer
+
+
+def erase(
+    customer: Annotated[str | None, typer.Option(help="the customer id to erase")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="why (a ticket number; no personal data)")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="the proposing privacy officer's subject")] = None,
+    request: Annotated[str | None, typer.Option(help="carry out this pending request")] = None,
+    approved_by: Annotated[
+        str | None, typer.Option(help="a second privacy officer's subject (not the proposer)")
+    ] = None,
+) -> None:
+    """Erase a customer (PIPL Art. 47): destroy their data key, remove their node, links and
+    index entries, compact the graph log; audited with ids and field names only."""
+    settings = load_settings()
+    store_file = ErasureStore(settings.resolved_data_dir)
+    if request is None:
+        if not (customer and reason and by):
+            fail("give --customer, --reason and --by to propose (or --request to approve one)")
+        try:
+            proposed = store_file.propose(customer, reason, by)
+        except ErasureError as exc:
+            fail(str(exc))
+        console.print(f"erasure request {proposed.id} for customer {customer} proposed by {by}")
+        request = proposed.id
+        if approved_by is None:
+            console.print(f"another privacy officer runs: c360 erase --request {request} "
+                          "--approved-by SUBJECT")  # fmt: skip
+            return
+    if approved_by is None:
+        fail("give --approved-by: a privacy officer other than the proposer")
+    try:
+        pending = store_file.pending(request, approved_by)
+    except FourEyesViolation as exc:
+        fail(str(exc))
+    except ErasureError as exc:
+        fail(f"{exc}; list requests in {store_file.path}")
+    log = audit_log(settings)
+
+    async def go() -> dict | None:
+        details = {"erase": pending.id, "customer": pending.customer_id}
+        await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
+        async with graph(settings) as store:
+            erased = await erase_customer(store, pending.customer_id)
+        if erased is not None:
+            record = {"request": pending.id, "reason": pending.reason,
+                      "proposer": pending.proposer, "approver": approved_by, **erased}  # fmt: skip
+            await audit(log, approved_by, "cli erase", "ok", pending.customer_id,
+                        {"erasure": record})  # fmt: skip
+        return erased
+
+    erased = run(go())
+    if erased is None:
+        fail(f"no customer {pending.customer_id} in the graph (erased already?)")
+    store_file.mark_done(pending, approved_by, erased)
+    console.print(
+        f"erased customer {pending.customer_id}: data key destroyed={erased['key_destroyed']}, "
+        f"fields {', '.join(erased['fields'])}; households erased "
+        f"{erased['households_erased'] or 'none'}; {erased['interactions_deleted']} "
+        f"interactions deleted; accounts unlinked {erased['accounts_unlinked'] or 'none'}; "
+        "graph log compacted"
+    )

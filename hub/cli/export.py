@@ -1,0 +1,46 @@
+"""`c360 export --customer ID`: an access request (PIPL Art. 45) as JSON, audited."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.subject_common import audit, audit_log
+from privacy.subject_export import export_customer
+
+
+def export(
+    customer: Annotated[str, typer.Option(help="the customer id")],
+    by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
+    out: Annotated[Path | None, typer.Option(help="write here (0600) instead of stdout")] = None,
+) -> None:
+    """Everything held about one customer, with who read what about them, when and why."""
+    settings = load_settings()
+    log = audit_log(settings)
+
+    async def go() -> dict[str, Any] | None:
+        async with graph(settings) as store:
+            exported = await export_customer(store, log, customer)
+        if exported is not None:
+            fields = sorted(k for k in exported["profile"] if k != "id")
+            details = {"export": {"customer": customer,
+                                  "history_records": len(exported["accessHistory"])}}  # fmt: skip
+            await audit(log, by, "cli export", "ok", customer, details, revealed=fields)
+        return exported
+
+    exported = run(go())
+    if exported is None:
+        fail(f"no customer {customer} in the graph")
+    text = json.dumps(exported, ensure_ascii=False, indent=1, default=str)
+    if out is None:
+        print(text)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+    console.print(f"wrote {out} ({len(exported['accessHistory'])} access records)")

@@ -1,0 +1,82 @@
+"""`c360 keys status | rotate-master`: the keys that protect personal data at rest."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, fail, load_settings
+from hub.cli.subject_common import audit_log, officer
+from privacy.audit import make_record
+from privacy.audit_checkpoints import load_signing_key, public_hex
+from privacy.datakeys import DataKeyStore
+from privacy.keyprovider import KeyProviderError, LocalKeyFileProvider
+from privacy.keyring import KeyRing, KeyRingError
+
+app = typer.Typer(no_args_is_help=True, help="Master, data, audit and checkpoint keys.")
+
+
+def _stores() -> tuple[LocalKeyFileProvider, DataKeyStore]:
+    data_dir = load_settings().resolved_data_dir
+    try:
+        provider = LocalKeyFileProvider.in_data_dir(data_dir)
+    except KeyProviderError as exc:
+        fail(str(exc))
+    return provider, DataKeyStore.in_data_dir(data_dir, provider)
+
+
+@app.command("status")
+def status() -> None:
+    """Which master key is active, how many data keys each wraps, the audit key ring and the
+    checkpoint key (ids and counts only, never a key)."""
+    settings = load_settings()
+    provider, keys = _stores()
+    wrapped = keys.status()
+    table = Table("key", "id", "active", "data keys wrapped")
+    for kid in provider.key_ids():
+        table.add_row("master", kid, "yes" if kid == provider.active_id else "",
+                      str(wrapped.get(kid, 0)))  # fmt: skip
+    try:
+        ring = KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
+        for kid in ring.kids:
+            table.add_row("audit", kid, "yes" if kid == ring.active_key()[0] else "", "")
+    except KeyRingError as exc:
+        console.print(f"[yellow]audit key ring:[/] {exc}")
+    console.print(table)
+    try:
+        key = load_signing_key(settings.resolved_data_dir, settings.audit_signing_key)
+        console.print(f"audit checkpoint key (public): {public_hex(key.public_key())}")
+    except (OSError, ValueError) as exc:
+        console.print(f"[yellow]audit checkpoint key:[/] {exc}")
+    console.print(f"{sum(wrapped.values())} customer/household data keys")
+
+
+@app.command("rotate-master")
+def rotate_master(
+    by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
+    retire_old: Annotated[
+        bool, typer.Option(help="then drop old master keys nothing is wrapped under (hub stopped)")
+    ] = False,
+) -> None:
+    """A new master key; every data key is re-wrapped under it (values are not re-encrypted)."""
+    provider, keys = _stores()
+    old = provider.active_id
+    new = provider.rotate()
+    rewrapped = keys.rewrap()
+    retired = []
+    if retire_old:
+        rewrapped += keys.rewrap()  # what a running hub wrapped meanwhile
+        for kid in provider.key_ids():
+            if kid != new and not keys.status().get(kid):
+                provider.retire(kid)
+                retired.append(kid)
+    details = {"master_key_rotated": {"old": old, "new": new, "rewrapped": rewrapped,
+                                      "retired": retired}}  # fmt: skip
+    record = make_record(principal=officer(by), operation="cli keys rotate-master",
+                         outcome="ok", details=details)  # fmt: skip
+    asyncio.run(audit_log(load_settings()).append(record))
+    console.print(f"master key {new} active; {rewrapped} data keys re-wrapped; "
+                  f"retired: {', '.join(retired) or 'none'}")  # fmt: skip

@@ -1,0 +1,124 @@
+"""Per-owner data keys (one AES-256 key per customer or household), stored wrapped by a
+master key in ``$C360_DATA_DIR/keys/datakeys.sqlite`` (0600), apart from the graph: a graph
+file, log or backup alone never holds a key that opens its ciphertext.
+
+Destroying a key is the erasure (crypto-shredding): the row is deleted with SQLite's
+``secure_delete`` on and the file vacuumed, so the wrapped key does not linger in free pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+
+from privacy.keyprovider import KeyProvider
+
+FILE_NAME = "datakeys.sqlite"
+CACHE_SIZE = 20_000
+
+
+class DataKeyStore:
+    def __init__(self, path: Path, provider: KeyProvider) -> None:
+        self.path = path
+        self.provider = provider
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA secure_delete = ON")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS datakeys "
+            "(owner TEXT PRIMARY KEY, kid TEXT NOT NULL, wrapped BLOB NOT NULL)"
+        )
+        # Unwrapped keys of recently used owners; erasure evicts (other processes: see README).
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path, provider: KeyProvider) -> DataKeyStore:
+        return cls(data_dir / "keys" / FILE_NAME, provider)
+
+    def _remember(self, owner: str, key: bytes) -> None:
+        self._cache[owner] = key
+        self._cache.move_to_end(owner)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def get_many(self, owners: list[str]) -> dict[str, bytes]:
+        """The data keys that exist (an erased or never-written owner is absent)."""
+        out = {o: self._cache[o] for o in owners if o in self._cache}
+        missing = [o for o in dict.fromkeys(owners) if o not in out]
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for owner, kid, wrapped in self._db.execute(
+                f"SELECT owner, kid, wrapped FROM datakeys WHERE owner IN ({marks})", chunk
+            ):
+                key = self.provider.unwrap(kid, wrapped, owner.encode())
+                self._remember(owner, key)
+                out[owner] = key
+        return out
+
+    def get_or_create_many(self, owners: list[str]) -> dict[str, bytes]:
+        found = self.get_many(owners)
+        new = {o: secrets.token_bytes(32) for o in dict.fromkeys(owners) if o not in found}
+        if new:
+            rows = [(o, *self.provider.wrap(k, o.encode())) for o, k in new.items()]
+            # OR IGNORE: another process may have created the key meanwhile; re-read then.
+            with self._transaction():
+                self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
+            found.update(self.get_many(list(new)))
+        return found
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # One commit (one fsync) per batch, not per key.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def destroy(self, owner: str) -> bool:
+        self._cache.pop(owner, None)
+        gone = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,)).rowcount > 0
+        if gone:
+            self._db.execute("VACUUM")
+        return gone
+
+    def status(self) -> dict[str, int]:
+        """How many data keys are wrapped under each master key."""
+        return dict(self._db.execute("SELECT kid, count(*) FROM datakeys GROUP BY kid").fetchall())
+
+    def rewrap(self, batch: int = 1000) -> int:
+        """Re-wrap every data key not under the active master key (values stay as they are)."""
+        active = self.provider.active_id
+        done = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT owner, kid, wrapped FROM datakeys WHERE kid <> ? LIMIT ?", (active, batch)
+            ).fetchall()
+            if not rows:
+                return done
+            updates = []
+            for owner, kid, wrapped in rows:
+                key = self.provider.unwrap(kid, wrapped, owner.encode())
+                updates.append((*self.provider.wrap(key, owner.encode()), owner))
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE datakeys SET kid = ?, wrapped = ? WHERE owner = ?", updates
+                )
+            done += len(updates)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+__all__ = ["DataKeyStore"]

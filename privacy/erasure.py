@@ -1,0 +1,151 @@
+"""Erasure on request (PIPL Art. 47) by crypto-shredding, under a two-person rule.
+
+One privacy officer proposes (customer id + reason), another approves; the approval runs the
+erasure: the graph forgets the customer (node, links, blind-index properties, interactions,
+a household only they belonged to), the customer's data key (and such a household's) is
+destroyed, and the graph's write log is compacted so the old records leave it. Backups taken
+before hold only ciphertext whose key is gone (the key store is not part of the graph files).
+
+Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600): ids, subjects, times, the
+reason and the erased field *names*, never a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
+from graph.repositories.erasure import customer_footprint, delete_customer
+from graph.store import GraphStore
+
+__all__ = [
+    "ErasureError",
+    "ErasureRequest",
+    "ErasureStore",
+    "FourEyesViolation",
+    "erase_customer",
+]
+
+PENDING, DONE = "pending", "done"
+FILE_NAME = "erasure-requests.json"
+# Index and bookkeeping properties are not the customer's data: left out of "fields".
+_NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id"}
+
+
+class ErasureError(Exception):
+    pass
+
+
+class FourEyesViolation(ErasureError):
+    pass
+
+
+@dataclass
+class ErasureRequest:
+    id: str
+    customer_id: str
+    reason: str
+    proposer: str
+    created_at: str
+    status: str = PENDING
+    approver: str | None = None
+    done_at: str | None = None
+    erased: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ErasureStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / FILE_NAME
+
+    def load(self) -> dict[str, ErasureRequest]:
+        if not self.path.is_file():
+            return {}
+        raw = json.loads(self.path.read_text(encoding="utf-8"))
+        return {r["id"]: ErasureRequest(**r) for r in raw.get("requests", [])}
+
+    def save(self, requests: dict[str, ErasureRequest]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"requests": [asdict(r) for r in requests.values()]}, indent=1)
+        tmp = self.path.with_name(f".{FILE_NAME}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def propose(self, customer_id: str, reason: str, proposer: str) -> ErasureRequest:
+        if not reason.strip():
+            raise ErasureError("give a reason (e.g. the request's ticket number)")
+        requests = self.load()
+        request = ErasureRequest(
+            id=f"er-{uuid.uuid4().hex[:12]}",
+            customer_id=customer_id,
+            reason=reason.strip(),
+            proposer=proposer,
+            created_at=_now(),
+        )
+        requests[request.id] = request
+        self.save(requests)
+        return request
+
+    def pending(self, request_id: str, approver: str) -> ErasureRequest:
+        """The request a second officer may now carry out."""
+        request = self.load().get(request_id)
+        if request is None:
+            raise ErasureError(f"no erasure request {request_id!r}")
+        if request.status != PENDING:
+            raise ErasureError(f"erasure request {request_id} is {request.status} already")
+        if request.proposer == approver:
+            raise FourEyesViolation(
+                "the officer who proposed an erasure cannot approve it; another privacy "
+                "officer must"
+            )
+        return request
+
+    def mark_done(self, request: ErasureRequest, approver: str, erased: dict[str, Any]) -> None:
+        requests = self.load()
+        request.status, request.approver, request.done_at = DONE, approver, _now()
+        request.erased = erased
+        requests[request.id] = request
+        self.save(requests)
+
+    def list(self, status: str | None = None) -> list[ErasureRequest]:
+        return [r for r in self.load().values() if status is None or r.status == status]
+
+
+async def erase_customer(store: GraphStore, customer_id: str) -> dict[str, Any] | None:
+    """Carry out an approved erasure; what was erased (names and ids only), None when the
+    graph holds no such customer."""
+    found = await customer_footprint(store, customer_id)
+    if found is None:
+        return None
+    households = [h["id"] for h in found["households"] if h["last"]]
+    await delete_customer(store, customer_id, households)
+    cipher = cipher_of(store)
+    key_destroyed = cipher.destroy(CUSTOMER, customer_id)
+    for hid in households:
+        cipher.destroy(HOUSEHOLD, hid)
+    # The old records (plain before encryption was wired, sealed after) leave the write log.
+    await store.compact()
+    return {
+        "customer_id": customer_id,
+        "fields": sorted(set(found["fields"]) - _NOT_FIELDS),
+        "key_destroyed": key_destroyed,
+        "households_erased": households,
+        "households_left": [h["id"] for h in found["households"] if not h["last"]],
+        "interactions_deleted": len(found["interactions"]),
+        "accounts_unlinked": sorted(found["accounts"]),
+        "social_accounts_unlinked": sorted(found["socialAccounts"]),
+        "relations_removed": len(found["related"]),
+    }

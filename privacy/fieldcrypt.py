@@ -1,0 +1,164 @@
+"""Field encryption for personal data at rest: AES-256-GCM envelope encryption.
+
+Each customer (and household) has its own data key (privacy.datakeys), wrapped by a master
+key from a key provider (privacy.keyprovider). A sealed value is ``enc1:`` + base64(nonce ||
+ciphertext || tag); the associated data binds it to its owner and field, so a value copied to
+another customer or field does not open.
+
+Encrypted: NAME, PHONE, NATIONAL_ID, EMAIL, ADDRESS, BIRTH_DATE (customer ``name``, ``phone``,
+``idNumber``, ``email``, ``address``, ``birthDate``; household ``name``, ``address`` — a
+household is named after its head and shares their address). Amounts stay plain: balances and
+transaction amounts are summed, compared and banded inside the graph (segments, net flow), and
+on their own they do not identify anyone once names and numbers are sealed.
+
+Exact lookups use blind indexes: ``phoneBidx``, ``idNumberBidx``, ``emailBidx`` =
+HMAC-SHA256(blind key, field || normalised value), 128 bits, hex. Names carry ``nameTok``:
+HMAC-SHA256(name key, gram), 64 bits, for every character and every pair of adjacent
+characters of the case-folded name; a search asks for the tokens of its text and the few
+candidates are decrypted and checked. What that leaks to someone holding the graph files but
+no key: which customers share a phone / ID / e-mail, the length of each name (token count),
+and which customers share a character or bigram (so frequency analysis can guess common
+surnames); not the values themselves, and nothing without the graph files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.datakeys import DataKeyStore
+
+Row = dict[str, Any]
+PREFIX = "enc1:"
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "Customer": ("name", "phone", "idNumber", "email", "address", "birthDate"),
+    "Household": ("name", "address"),
+}
+BLIND_FIELDS = ("phone", "idNumber", "email")
+NAME_TOKENS = "nameTok"
+INDEX_PROPS = frozenset({f"{f}Bidx" for f in BLIND_FIELDS} | {NAME_TOKENS})
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def normalise(field: str, value: str) -> str:
+    value = value.strip()
+    if field == "email":
+        return value.lower()
+    if field == "idNumber":
+        return value.upper()
+    return value
+
+
+def name_grams(name: str) -> set[str]:
+    text = "".join(name.casefold().split())
+    return set(text) | {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+class FieldCrypto:
+    def __init__(self, keys: DataKeyStore, blind_key: bytes, name_key: bytes) -> None:
+        self.keys = keys
+        self._blind_key = blind_key
+        self._name_key = name_key
+
+    # -- writes ---------------------------------------------------------------------------
+    def seal_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
+        fields = FIELDS.get(scope, ())
+        needs_key = [i for i, p in items if any(isinstance(p.get(f), str) for f in fields)]
+        keys = self.keys.get_or_create_many([f"{scope}:{i}" for i in needs_key])
+        out = []
+        for owner_id, props in items:
+            sealed = dict(props)
+            for field in fields:
+                if field not in props:
+                    continue
+                value = props[field]
+                if scope == "Customer":
+                    sealed.update(self._index_props(field, value))
+                if value is None or is_sealed(value):
+                    continue
+                key = keys[f"{scope}:{owner_id}"]
+                sealed[field] = _seal(key, str(value), _aad(scope, owner_id, field))
+            out.append(sealed)
+        return out
+
+    def _index_props(self, field: str, value: Any) -> Row:
+        if is_sealed(value):
+            return {}
+        if field in BLIND_FIELDS:
+            return {f"{field}Bidx": self.blind(field, value)}
+        if field == "name":
+            grams = name_grams(value) if isinstance(value, str) else set()
+            return {NAME_TOKENS: sorted(self._token(g) for g in grams) or None}
+        return {}
+
+    # -- reads ----------------------------------------------------------------------------
+    def open_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
+        fields = FIELDS.get(scope, ())
+        owners = [f"{scope}:{i}" for i, p in items if any(is_sealed(p.get(f)) for f in fields)]
+        keys = self.keys.get_many(owners) if owners else {}
+        out = []
+        for owner_id, props in items:
+            opened = {k: v for k, v in props.items() if k not in INDEX_PROPS}
+            key = keys.get(f"{scope}:{owner_id}")
+            for field in fields:
+                value = props.get(field)
+                if is_sealed(value):
+                    opened[field] = _open(key, value, _aad(scope, owner_id, field))
+            out.append(opened)
+        return out
+
+    # -- lookups --------------------------------------------------------------------------
+    def blind(self, field: str, value: str | None) -> str | None:
+        if not value:
+            return None
+        msg = f"{field}\x00{normalise(field, str(value))}".encode()
+        return hmac.new(self._blind_key, msg, hashlib.sha256).hexdigest()[:32]
+
+    def name_tokens(self, text: str | None) -> list[str]:
+        if not text:
+            return []
+        folded = "".join(text.casefold().split())
+        grams = (
+            {folded} if len(folded) == 1 else {folded[i : i + 2] for i in range(len(folded) - 1)}
+        )
+        return sorted(self._token(g) for g in grams)
+
+    def _token(self, gram: str) -> str:
+        return hmac.new(self._name_key, f"n\x00{gram}".encode(), hashlib.sha256).hexdigest()[:16]
+
+    def destroy(self, scope: str, owner_id: str) -> bool:
+        return self.keys.destroy(f"{scope}:{owner_id}")
+
+
+def _aad(scope: str, owner_id: str, field: str) -> bytes:
+    return f"{scope}\x00{owner_id}\x00{field}".encode()
+
+
+def _seal(key: bytes, value: str, aad: bytes) -> str:
+    nonce = secrets.token_bytes(12)
+    blob = nonce + AESGCM(key).encrypt(nonce, value.encode(), aad)
+    return PREFIX + base64.b64encode(blob).decode()
+
+
+def _open(key: bytes | None, value: str, aad: bytes) -> str | None:
+    """The plain value; None when the key is gone (erased) or the value was tampered with."""
+    if key is None:
+        return None
+    blob = base64.b64decode(value[len(PREFIX) :])
+    try:
+        return AESGCM(key).decrypt(blob[:12], blob[12:], aad).decode()
+    except InvalidTag:
+        return None
+
+
+__all__ = ["FIELDS", "INDEX_PROPS", "PREFIX", "FieldCrypto", "is_sealed", "name_grams"]

@@ -1,0 +1,89 @@
+"""Data-subject requests: ``proposeErasure`` / ``approveErasure`` (two privacy officers) and
+``customerExport`` (everything held about a customer plus their access history)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from privacy.erasure import ErasureRequest as _Request
+from resolvers import subject_requests
+from schema.types import Ctx
+
+
+@strawberry.type
+class ErasureRequest:
+    id: str
+    customer_id: strawberry.ID
+    reason: str
+    proposer: str
+    created_at: str
+    status: str = strawberry.field(description="pending, or done once approved and carried out")
+    approver: str | None
+    done_at: str | None
+    erased: strawberry.scalars.JSON = strawberry.field(
+        description="what was erased: field names and ids only"
+    )
+
+    @classmethod
+    def of(cls, r: _Request) -> ErasureRequest:
+        return cls(
+            id=r.id,
+            customer_id=strawberry.ID(r.customer_id),
+            reason=r.reason,
+            proposer=r.proposer,
+            created_at=r.created_at,
+            status=r.status,
+            approver=r.approver,
+            done_at=r.done_at,
+            erased=r.erased,
+        )
+
+
+@strawberry.type
+class SubjectRequestQuery:
+    @strawberry.field(
+        description="access request (PIPL Art. 45): everything held about one customer as JSON, "
+        "with their access history from the audit log; privacy officers, audited"
+    )
+    async def customer_export(
+        self, info: Ctx, customer_id: strawberry.ID
+    ) -> strawberry.scalars.JSON:
+        return await subject_requests.export_subject(
+            info.context.privacy, info.context.store, str(customer_id)
+        )
+
+
+@strawberry.type
+class SubjectRequestMutation:
+    @strawberry.mutation(
+        description="propose erasing a customer (PIPL Art. 47); another privacy officer must "
+        "approveErasure"
+    )
+    async def propose_erasure(
+        self, info: Ctx, customer_id: strawberry.ID, reason: str
+    ) -> ErasureRequest:
+        request = await subject_requests.propose_erasure(
+            info.context.privacy,
+            info.context.store,
+            info.context.settings.resolved_data_dir,
+            str(customer_id),
+            reason,
+        )
+        return ErasureRequest.of(request)
+
+    @strawberry.mutation(
+        description="approve another privacy officer's erasure request and carry it out: the "
+        "customer's data key is destroyed, their node, links and index entries removed, the "
+        "graph log compacted (the proposer cannot approve)"
+    )
+    async def approve_erasure(self, info: Ctx, request_id: str) -> ErasureRequest:
+        request = await subject_requests.approve_erasure(
+            info.context.privacy,
+            info.context.store,
+            info.context.settings.resolved_data_dir,
+            request_id,
+        )
+        return ErasureRequest.of(request)
+
+
+__all__ = ["ErasureRequest", "SubjectRequestMutation", "SubjectRequestQuery"]

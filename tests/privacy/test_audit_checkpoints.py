@@ -1,0 +1,178 @@
+"""Signed Merkle checkpoints over the audit log: truncation and an insider's re-chain (key ring
+in hand, chain verify passes) are both caught; proofs check with the standalone script."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typer.testing import CliRunner
+
+from hub.cli import app as cli
+from privacy.audit import AuditLog, chain_hash, make_record
+from privacy.audit_checkpoints import Checkpointer, load_signing_key
+from privacy.keyring import KeyRing
+
+ROOT = Path(__file__).resolve().parents[2]
+VERIFIER = ROOT / "bench" / "verify_audit_proof.py"
+
+
+def write_records(data: Path, n: int) -> None:
+    log = AuditLog(data / "audit", KeyRing.load(data))
+
+    async def go() -> None:
+        for i in range(n):
+            await log.append(make_record(principal=None, operation=f"op{i}", outcome="ok"))
+
+    asyncio.run(go())
+
+
+def c360(data: Path, *args: str) -> tuple[int, str]:
+    done = CliRunner().invoke(cli, list(args), env={"C360_DATA_DIR": str(data), "COLUMNS": "200"})
+    return done.exit_code, done.output
+
+
+def rechain_as_insider(data: Path, seq: int) -> None:
+    """Change record ``seq``'s operation with the audit key and rebuild the hash chain."""
+    path = data / "audit" / "audit.log"
+    ring = KeyRing.load(data)
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    prev = lines[seq - 2]["hash"] if seq > 1 else "0" * 64
+    for entry in lines[seq - 1 :]:
+        key = AESGCM(ring.key(entry["kid"]))
+        nonce = base64.b64decode(entry["nonce"])
+        plain = orjson.loads(key.decrypt(nonce, base64.b64decode(entry["ct"]),
+                                         f"{entry['seq']}:{entry['prev']}".encode()))  # fmt: skip
+        if entry["seq"] == seq:
+            plain["operation"] = "nothing to see"
+        ct = key.encrypt(nonce, orjson.dumps(plain, option=orjson.OPT_SORT_KEYS),
+                         f"{entry['seq']}:{prev}".encode())  # fmt: skip
+        entry["ct"], entry["prev"] = base64.b64encode(ct).decode(), prev
+        entry["hash"] = chain_hash(prev, entry["seq"], entry["ts"], entry["kid"],
+                                   entry["nonce"], entry["ct"])  # fmt: skip
+        prev = entry["hash"]
+    path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in lines))
+
+
+def test_truncation_and_insider_rechain_are_caught(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    write_records(data, 12)
+    code, out = c360(data, "audit", "checkpoint")
+    assert code == 0, out
+    witness = tmp_path / "witness.json"  # the checkpoint kept somewhere else
+    witness.write_text(out)
+    code, key_hex = c360(data, "audit", "public-key")
+    key_hex = key_hex.strip()
+    write_records(data, 3)  # the log goes on after the checkpoint
+    code, out = c360(data, "audit", "verify", "--checkpoint", str(witness))
+    assert code == 0 and "OK 15 records" in out and "OK checkpoint" in out, out
+
+    cut = tmp_path / "cut"
+    shutil.copytree(data, cut)
+    log = cut / "audit" / "audit.log"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:9]))  # last 6 gone
+    assert AuditLog(cut / "audit", KeyRing.load(cut)).verify().ok  # the chain alone: fine
+    code, out = c360(cut, "audit", "verify", "--checkpoint", str(witness), "--public-key", key_hex)
+    assert code == 1 and "truncated" in out, out
+
+    insider = tmp_path / "insider"
+    shutil.copytree(data, insider)
+    rechain_as_insider(insider, 5)
+    assert AuditLog(insider / "audit", KeyRing.load(insider)).verify().ok  # re-chained
+    code, out = c360(insider, "audit", "verify", "--checkpoint", str(witness))
+    assert code == 1 and "rewritten" in out, out
+
+    # A checkpoint re-signed with another key is refused.
+    forged = tmp_path / "forged"
+    shutil.copytree(insider, forged)
+    (forged / "keys" / "audit-signing.key").unlink()
+    assert c360(forged, "audit", "checkpoint")[0] == 0
+    resigned = str(forged / "audit" / "checkpoints.jsonl")
+    code, out = c360(forged, "audit", "verify", "--checkpoint", resigned, "--public-key", key_hex)
+    assert code == 1 and "signature does not verify" in out, out
+
+
+def test_inclusion_and_consistency_proofs_check_with_the_standalone_script(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "d"
+    write_records(data, 11)
+    assert c360(data, "audit", "checkpoint")[0] == 0
+    key_hex = c360(data, "audit", "public-key")[1].strip()
+    code, out = c360(data, "audit", "prove", "--seq", "7")
+    assert code == 0, out
+    proof = tmp_path / "proof.json"
+    proof.write_text(out)
+
+    def check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(VERIFIER), str(path), *extra],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+
+    ok = check(proof, "--public-key", key_hex)
+    assert ok.returncode == 0 and "OK record 7" in ok.stdout, ok.stdout + ok.stderr
+    bad = json.loads(out)
+    bad["line"] = bad["line"].replace('"seq":7', '"seq":7 ')
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    assert check(tmp_path / "bad.json", "--public-key", key_hex).returncode == 1
+    other = load_signing_key(tmp_path / "elsewhere").public_key().public_bytes_raw().hex()
+    assert check(proof, "--public-key", other).returncode == 1
+
+    code, out = c360(data, "audit", "prove", "--consistency", "4", "11")
+    assert code == 0, out
+    (tmp_path / "cons.json").write_text(out)
+    cons = check(tmp_path / "cons.json")
+    assert cons.returncode == 0 and "OK 4 records are a prefix of 11" in cons.stdout
+
+
+def test_the_hub_signs_every_n_records(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    signer = Checkpointer(data / "audit" / "audit.log", load_signing_key(data), every=5,
+                          interval_s=3600)  # fmt: skip
+    write_records(data, 4)
+    assert signer.tick(0.0) is None  # 4 < 5 and not due by time
+    write_records(data, 2)
+    cp = signer.tick(1.0)
+    assert cp is not None and cp.size == 6
+    write_records(data, 1)
+    assert signer.tick(2.0) is None
+    assert signer.tick(4000.0) is not None  # the interval passed with a record pending
+    lines = (data / "audit" / "checkpoints.jsonl").read_text().splitlines()
+    assert [json.loads(x)["size"] for x in lines] == [6, 7]
+
+
+def test_checkpoints_are_posted_to_a_witness(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, object]] = []
+
+    class Witness(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = tmp_path / "d"
+        url = f"http://127.0.0.1:{server.server_address[1]}/checkpoints"
+        signer = Checkpointer(data / "audit" / "audit.log", load_signing_key(data), every=2,
+                              witness_url=url)  # fmt: skip
+        write_records(data, 3)
+        cp = signer.tick(0.0)
+        assert cp is not None and received == [cp.__dict__]
+    finally:
+        server.shutdown()
+        server.server_close()
