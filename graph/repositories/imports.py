@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import LiteralString
 
+from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
 from graph.store import GraphStore, Row
 
 Found = Row
@@ -105,7 +106,9 @@ _KEYS: dict[LiteralString, tuple[str, ...]] = {
 _NEW: Found = {"exists": False, "props": {}, "links": [], "missing": []}
 
 
-def _lookup(query: LiteralString) -> Lookup:
+def _lookup(query: LiteralString, sealed: str | None = None) -> Lookup:
+    """``sealed``: the cipher scope of the label whose personal props are stored encrypted,
+    so that inserted / updated / unchanged are judged on the plain values."""
     keys = _KEYS[query]
 
     async def lookup(store: GraphStore, rows: list[Row]) -> list[Found]:
@@ -117,15 +120,20 @@ def _lookup(query: LiteralString) -> Lookup:
         ordered: list[Found] = [_NEW] * len(rows)
         for item in found:
             ordered[item.pop("i")] = item
+        if sealed is not None:
+            existing = [(rows[i]["id"], f) for i, f in enumerate(ordered) if f.get("exists")]
+            opened = cipher_of(store).open_many(sealed, [(k, f["props"]) for k, f in existing])
+            for (_, f), props in zip(existing, opened, strict=True):
+                f["props"] = props
         return ordered
 
     return lookup
 
 
-lookup_customers = _lookup(_CUSTOMERS)
+lookup_customers = _lookup(_CUSTOMERS, CUSTOMER)
 lookup_accounts = _lookup(_ACCOUNTS)
 lookup_holdings = _lookup(_HOLDINGS)
-lookup_households = _lookup(_HOUSEHOLDS)
+lookup_households = _lookup(_HOUSEHOLDS, HOUSEHOLD)
 lookup_transactions = _lookup(_TRANSACTIONS)
 lookup_interactions = _lookup(_INTERACTIONS)
 lookup_advisors = _lookup(_ADVISORS)
