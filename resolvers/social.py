@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -22,7 +22,17 @@ from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.pagination import decode_cursor, encode_cursor
 from sentiment.labels import Label
-from sentiment.trends import GRAPH_WIDTH, Bucket, from_rows, spikes, step
+from sentiment.trends import (
+    GRAPH_WIDTH,
+    Bucket,
+    from_rows,
+    graph_width,
+    local_floor,
+    next_start,
+    spikes,
+    step,
+    zone,
+)
 
 # A chart of more buckets than this is a mistake (an HOUR trend over years), not a request.
 MAX_BUCKETS = 2000
@@ -35,13 +45,17 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def floor(moment: datetime, interval: str) -> datetime:
-    """The start of the HOUR / DAY / WEEK (ISO, Monday) bucket holding ``moment``."""
-    moment = utc(moment).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    if interval == "HOUR":
-        return moment
-    day = moment.replace(hour=0)
-    return day - timedelta(days=day.weekday()) if interval == "WEEK" else day
+def floor(moment: datetime, interval: str, tz: tzinfo = UTC) -> datetime:
+    """The start (UTC) of the HOUR / DAY / WEEK (ISO, Monday) bucket of ``tz`` holding
+    ``moment``."""
+    return local_floor(utc(moment), interval, tz).astimezone(UTC)
+
+
+def check_zone(name: str | None) -> tzinfo:
+    try:
+        return zone(name)
+    except ValueError as exc:
+        raise BadUserInput(str(exc), field="timezone") from exc
 
 
 def check_window(since: datetime, until: datetime) -> tuple[str, str]:
@@ -120,35 +134,51 @@ def offset_cursor(position: int) -> str:
     return encode_cursor(str(position + 1))
 
 
-def bucket_starts(since: datetime, until: datetime, interval: str) -> list[datetime]:
-    """Start of every bucket touching [since, until)."""
-    first, last = floor(since, interval), floor(utc(until) - timedelta(microseconds=1), interval)
-    count = (last - first) // step(interval) + 1
-    if count > MAX_BUCKETS:
+def bucket_starts(
+    since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
+) -> list[datetime]:
+    """Start (UTC) of every bucket of ``tz`` touching [since, until)."""
+    first = local_floor(utc(since), interval, tz)
+    last = floor(utc(until) - timedelta(microseconds=1), interval, tz)
+    rough = (last - first.astimezone(UTC)) // step(interval) + 1
+    if rough > MAX_BUCKETS:
         raise BadUserInput(
-            f"{count} {interval.lower()} buckets asked for; at most {MAX_BUCKETS}",
+            f"{rough} {interval.lower()} buckets asked for; at most {MAX_BUCKETS}",
             field="interval",
         )
-    return [first + i * step(interval) for i in range(count)]
+    out, moment = [], first
+    while moment.astimezone(UTC) <= last:
+        out.append(moment.astimezone(UTC))
+        moment = next_start(moment, interval)
+    return out
 
 
 def fill_window(
-    buckets: list[Bucket], since: datetime, until: datetime, interval: str
+    buckets: list[Bucket], since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
 ) -> list[Bucket]:
     """Every bucket of the window in time order, quiet ones (also before the first post) as
     zero, so a chart and a z-score see silence as silence."""
     have = {b.start: b for b in buckets}
-    starts = (iso(s) for s in bucket_starts(since, until, interval))
+    starts = (iso(s) for s in bucket_starts(since, until, interval, tz))
     return [have.get(start, Bucket(start)) for start in starts]
 
 
 async def trend(
-    store: GraphStore, filters: dict[str, Any], since: datetime, until: datetime, interval: str
+    store: GraphStore,
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo = UTC,
 ) -> list[Bucket]:
-    bucket_starts(since, until, interval)  # refuse a huge window before reading anything
+    """Buckets of ``tz`` over [since, until): the graph sums per UTC hour, Python per local
+    bucket (a day in Beijing starts at 16:00 UTC the day before)."""
+    bucket_starts(since, until, interval, tz)  # refuse a huge window before reading anything
     lo, hi = check_window(since, until)
-    rows = await repo.trend_rows(store, filters | {"from": lo, "to": hi}, GRAPH_WIDTH[interval])
-    return fill_window(from_rows(rows, interval), since, until, interval)
+    width = GRAPH_WIDTH[interval] if tz is UTC else graph_width(tz)
+    rows = await repo.trend_rows(store, filters | {"from": lo, "to": hi}, width)
+    buckets = from_rows(rows, interval, None if tz is UTC else tz)
+    return fill_window(buckets, since, until, interval, tz)
 
 
 @dataclass(frozen=True)

@@ -9,20 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from graph.store import GraphStore, Row
+from graph.timerange import time_cmp, time_range
 
 BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
-_FILTER = """
+_FILTER = (
+    """
     ($platform IS NULL OR p.platform = $platform)
     AND ($label IS NULL OR p.sentimentLabel = $label)
-    AND ($from IS NULL OR p.createdAt >= $from)
-    AND ($to IS NULL OR p.createdAt < $to)
+    AND """
+    + time_range("p.createdAt", "$from", "$to")
+    + """
     AND ($brand IS NULL OR $brand IN p.brands)
     AND ($term IS NULL OR toLower(p.text) CONTAINS toLower($term)
          OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
     AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
 """
+)
 
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
 
@@ -95,18 +99,47 @@ async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[st
 
 
 async def fingerprint_originals(store: GraphStore, fingerprints: list[str]) -> dict[str, Row]:
-    """For each fingerprint already stored, its earliest post {platform, postId, createdAt}."""
+    """For each fingerprint already stored: ``original`` (its earliest post {platform, postId,
+    createdAt}) and ``duplicates`` (how many of its posts are marked duplicateOf)."""
     rows = await store.read(
         """
         UNWIND $fps AS f
         MATCH (p:Post {fingerprint: f})
         WITH f, p ORDER BY p.createdAt, p.platform, p.postId
-        WITH f, collect({platform: p.platform, postId: p.postId, createdAt: p.createdAt}) AS ps
-        RETURN f AS fingerprint, ps[0] AS original
+        WITH f, collect({platform: p.platform, postId: p.postId, createdAt: p.createdAt,
+                         dup: p.duplicateOf}) AS ps
+        RETURN f AS fingerprint, ps[0] AS original,
+               size([x IN ps WHERE x.dup IS NOT NULL]) AS duplicates
         """,
         {"fps": fingerprints},
     )
-    return {r["fingerprint"]: r["original"] for r in rows}
+    return {
+        r["fingerprint"]: {
+            "original": {k: r["original"][k] for k in ("platform", "postId", "createdAt")},
+            "duplicates": r["duplicates"],
+        }
+        for r in rows
+    }
+
+
+async def settle_fingerprints(store: GraphStore, fingerprints: list[str]) -> dict[str, int]:
+    """Per fingerprint, the earliest post (createdAt, platform, postId) is the original and
+    every other post points to it (``duplicateOf``), whatever order they arrived in; one
+    batched write. Returns fingerprint -> posts marked as duplicates."""
+    rows = await store.write(
+        """
+        UNWIND $fps AS f
+        MATCH (p:Post {fingerprint: f})
+        WITH f, p ORDER BY p.createdAt, p.platform, p.postId
+        WITH f, collect(p) AS ps
+        WITH f, ps, ps[0].platform + ':' + ps[0].postId AS ref, id(ps[0]) AS first
+        FOREACH (q IN ps |
+            SET q.duplicateOf = CASE WHEN id(q) = first THEN null ELSE ref END)
+        RETURN f AS fingerprint, size(ps) - 1 AS duplicates
+        """,
+        {"fps": fingerprints},
+    )
+    return {r["fingerprint"]: int(r["duplicates"]) for r in rows}
 
 
 async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -208,8 +241,12 @@ async def posts_to_rescore(
     return await store.read(
         """
         MATCH (p:Post)
-        WHERE ($since IS NULL OR p.createdAt >= $since)
-          AND ($at IS NULL OR p.createdAt > $at
+        WHERE """
+        + time_range("p.createdAt", "$since", None)
+        + """
+          AND ($at IS NULL OR """
+        + time_cmp("p.createdAt", ">", "$at")
+        + """
                OR (p.createdAt = $at AND (p.platform > $ap
                    OR (p.platform = $ap AND p.postId > $aid))))
         RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
@@ -369,7 +406,9 @@ async def top_posts_in_ranges(
         """
         UNWIND $ranges AS rg
         MATCH (p:Post)
-        WHERE p.createdAt >= rg.since AND p.createdAt < rg.until AND """
+        WHERE """
+        + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
+        + " AND "
         + _FILTER
         + """
         WITH rg, p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
@@ -398,6 +437,7 @@ __all__ = [
     "posts_to_rescore",
     "search_mentions",
     "set_sentiment",
+    "settle_fingerprints",
     "top_authors",
     "top_posts",
     "top_posts_in_ranges",
