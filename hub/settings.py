@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     alert_baseline_days: int = 28
     alert_min_baseline_days: int = 14
     alert_min_volume: int = 20
+    alert_threshold_z: float = 3.0
     # Trend and alert buckets are days / hours of this zone (IANA name).
     timezone: str = "Asia/Shanghai"
 

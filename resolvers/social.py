@@ -21,6 +21,7 @@ from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.pagination import decode_cursor, encode_cursor
+from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
 from sentiment.trends import (
     GRAPH_WIDTH,
@@ -38,6 +39,7 @@ from sentiment.trends import (
 MAX_BUCKETS = 2000
 MAX_TOP_POSTS = 20
 MAX_TEXT_ARG = 200
+MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a spike apart
 
 
 def utc(moment: datetime) -> datetime:
@@ -207,7 +209,15 @@ async def alerts(
     history_from = floor(since, interval) - window * step(interval)
     buckets = await trend(store, filters, history_from, until, interval)
     first = iso(floor(since, interval))
-    found = [s for s in spikes(buckets, window, threshold) if s.bucket.start >= first]
+    # No cold start: a bucket needs ``window`` buckets of history after the first post; the
+    # empty days before a brand was first seen are no data, not a quiet baseline.
+    seen = next((b.start for b in buckets if b.count > 0), None)
+    judged = {b.start for k, b in enumerate(buckets) if seen and k >= window
+              and buckets[k - window].start >= seen}  # fmt: skip
+    found = [
+        s for s in spikes(buckets, window, threshold) if s.bucket.start >= first
+        and s.bucket.start in judged
+    ]  # fmt: skip
     ranges = [
         {
             "start": s.bucket.start,
@@ -227,6 +237,102 @@ async def alerts(
         )
         for s in found
     ]
+
+
+@dataclass(frozen=True)
+class BrandAlert:
+    finding: Finding
+    posts: list[Row]
+    terms: list[Term]
+
+
+@dataclass(frozen=True)
+class BrandAlertReport:
+    config: AlertConfig
+    judged: int
+    insufficient: list[str]
+    alerts: list[BrandAlert]
+
+
+def alert_config(interval: str, settings: Any) -> AlertConfig:
+    """The settings' day counts as buckets of ``interval`` (hours: one week of baseline)."""
+    days, least = settings.alert_baseline_days, settings.alert_min_baseline_days
+    per_interval = {
+        "DAY": (days, least),
+        "HOUR": (7 * 24, min(least, 7) * 24),
+        "WEEK": (max(days // 7, 2), max(least // 7, 2)),
+    }
+    baseline, minimum = per_interval[interval]
+    return AlertConfig(
+        threshold=settings.alert_threshold_z,
+        baseline=baseline,
+        min_baseline=minimum,
+        min_volume=settings.alert_min_volume,
+        season=SEASON[interval],
+    )
+
+
+async def brand_alerts(
+    store: GraphStore,
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo,
+    config: AlertConfig,
+    *,
+    top_posts: int,
+    top_terms: int,
+) -> BrandAlertReport:
+    """Buckets of [since, until) (in ``tz``) that spike against their seasonal baseline (read
+    from before ``since``), each with its most engaging negative posts, the terms that set it
+    apart from its baseline and the emotions (three graph reads at most, whatever the number
+    of alerts)."""
+    check_window(since, until)
+    start = floor(since, interval, tz)
+    history_from = start - config.baseline * step(interval)
+    buckets = await trend(store, filters, history_from, until, interval, tz)
+    first = next((k for k, b in enumerate(buckets) if b.start >= iso(start)), len(buckets))
+    result = evaluate(buckets, first, config)
+    index = {b.start: k for k, b in enumerate(buckets)}
+
+    def end_of(k: int) -> str:
+        if k + 1 < len(buckets):
+            return buckets[k + 1].start
+        return iso(next_start(datetime.fromisoformat(buckets[k].start).astimezone(tz), interval))
+
+    spans = [
+        {"start": f.bucket.start, "since": f.bucket.start, "until": end_of(index[f.bucket.start])}
+        for f in result.findings
+    ]
+    negative = filters | {"label": Label.NEGATIVE.value}
+    posts = await repo.top_posts_in_ranges(store, negative, spans, top_posts) if spans else {}
+    texts: dict[str, list[str]] = {}
+    if spans and top_terms:
+        bases = [
+            {
+                "start": "base:" + f.bucket.start,
+                "since": buckets[index[f.bucket.start] - f.baseline_buckets].start,
+                "until": f.bucket.start,
+            }
+            for f in result.findings
+        ]
+        texts = await repo.texts_in_ranges(store, filters, spans + bases, MAX_TERM_POSTS)
+    alerts = [
+        BrandAlert(
+            f,
+            posts.get(f.bucket.start, []) if top_posts else [],
+            top_terms_of(texts, f.bucket.start, top_terms),
+        )
+        for f in result.findings
+    ]
+    return BrandAlertReport(config, result.judged, result.insufficient, alerts)
+
+
+def top_terms_of(texts: dict[str, list[str]], start: str, limit: int) -> list[Term]:
+    if not limit or start not in texts:
+        return []
+    return top_terms(texts[start], texts.get("base:" + start, []), limit)
 
 
 async def candidates(store: GraphStore, customer_id: str, limit: int = 5) -> list[Candidate]:

@@ -295,6 +295,67 @@ class SentimentAlert:
     top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
 
 
+@strawberry.enum
+class AlertKind(StrEnum):
+    VOLUME = "VOLUME"
+    NEGATIVE_SHARE = "NEGATIVE_SHARE"
+
+
+@strawberry.type
+class SpikeTerm:
+    term: str = strawberry.field(description="a word or phrase (character n-gram)")
+    count: int = strawberry.field(description="posts of the bucket containing it")
+    share: float = strawberry.field(description="of the bucket's posts")
+    baseline_share: float = strawberry.field(description="of the baseline's posts")
+    lift: float = strawberry.field(description="share against baseline share (smoothed)")
+
+
+@strawberry.type
+class EmotionShare:
+    emotion: str
+    count: int
+    share: float
+    baseline_share: float
+
+
+@strawberry.type
+class BrandAlert:
+    start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
+    kinds: list[AlertKind]
+    count: int
+    negative: int
+    unsupported: int
+    expected: float = strawberry.field(
+        description="volume expected from the seasonal baseline (this weekday / hour of day)"
+    )
+    volume_z: float = strawberry.field(description="(count - expected) / baseline noise")
+    negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
+    baseline_negative_share: float | None
+    negative_share_z: float | None = strawberry.field(description="binomial z of the share")
+    baseline_buckets: int = strawberry.field(description="buckets the baseline was built on")
+    top_terms: list[SpikeTerm] = strawberry.field(
+        description="words and phrases that set the bucket apart from its baseline"
+    )
+    emotions: list[EmotionShare]
+    top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
+
+
+@strawberry.type
+class BrandAlertReport:
+    timezone: str
+    threshold: float = strawberry.field(description="z needed for an alert")
+    min_volume: int = strawberry.field(description="posts a bucket needs to be alerted")
+    baseline_buckets: int = strawberry.field(description="buckets of history per baseline")
+    min_baseline_buckets: int = strawberry.field(
+        description="history (since the brand's first post) a bucket needs to be judged at all"
+    )
+    judged_buckets: int
+    insufficient_history: list[str] = strawberry.field(
+        description="bucket starts not judged for want of history: never alerted"
+    )
+    alerts: list[BrandAlert]
+
+
 @strawberry.type
 class TopAuthor:
     account: SocialAccount
@@ -313,6 +374,45 @@ class LinkCandidate:
 
 
 From = Annotated[datetime, strawberry.argument(name="from")]
+
+
+def brand_alert(alert: social.BrandAlert, by_key: dict[tuple[str, str], Post]) -> BrandAlert:
+    f, b = alert.finding, alert.finding.bucket
+    emotions = b.emotion_counts()
+    total = sum(emotions.values())
+    return BrandAlert(
+        start=b.start,
+        kinds=[AlertKind(k) for k in f.kinds],
+        count=b.count,
+        negative=b.negative,
+        unsupported=b.unsupported,
+        expected=f.expected,
+        volume_z=f.volume_z,
+        negative_share=f.share,
+        baseline_negative_share=f.baseline_share,
+        negative_share_z=f.share_z,
+        baseline_buckets=f.baseline_buckets,
+        top_terms=[
+            SpikeTerm(
+                term=t.term,
+                count=t.count,
+                share=t.share,
+                baseline_share=t.baseline_share,
+                lift=t.lift,
+            )
+            for t in alert.terms
+        ],
+        emotions=[
+            EmotionShare(
+                emotion=e,
+                count=n,
+                share=n / total if total else 0.0,
+                baseline_share=f.baseline_emotions.get(e, 0.0),
+            )
+            for e, n in sorted(emotions.items(), key=lambda kv: -kv[1])
+        ],
+        top_posts=[by_key[(p["platform"], str(p["postId"]))] for p in alert.posts],
+    )
 
 
 @strawberry.type
@@ -351,11 +451,62 @@ class SocialQuery:
         term: str | None = None,
         brand: str | None = None,
         include_reposts: bool = True,
+        timezone: Annotated[
+            str | None,
+            strawberry.argument(description="IANA zone of the buckets (default: settings)"),
+        ] = None,
     ) -> list[SentimentBucket]:
         await require_social(info.context.privacy)
         filters = social.term_or_brand(term, brand) | {"includeReposts": include_reposts}
-        buckets = await social.trend(info.context.store, filters, from_, to, interval.value)
+        tz = social.check_zone(timezone or info.context.settings.timezone)
+        buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         return [SentimentBucket.from_bucket(b) for b in buckets]
+
+    @strawberry.field(
+        description="buckets whose volume or negative share spikes against a seasonal "
+        "baseline read from before `from`, explained; none without enough history"
+    )
+    async def brand_alerts(
+        self,
+        info: Ctx,
+        brand: str,
+        from_: From,
+        to: datetime,
+        interval: Interval = Interval.DAY,
+        timezone: str | None = None,
+        include_reposts: bool = True,
+        top_posts: int = 3,
+        top_terms: int = 10,
+    ) -> BrandAlertReport:
+        await require_social(info.context.privacy)
+        settings = info.context.settings
+        zone_name = timezone or settings.timezone
+        tz = social.check_zone(zone_name)
+        filters = {"brand": social.check_text(brand, "brand"), "includeReposts": include_reposts}
+        config = social.alert_config(interval.value, settings)
+        report = await social.brand_alerts(
+            info.context.store,
+            filters,
+            from_,
+            to,
+            interval.value,
+            tz,
+            config,
+            top_posts=social.check_top(top_posts, "topPosts", social.MAX_TOP_POSTS),
+            top_terms=social.check_top(top_terms, "topTerms", social.MAX_TOP_POSTS),
+        )
+        everything = await build_posts(info, [p for a in report.alerts for p in a.posts])
+        by_key = {(p.platform, p.post_id): p for p in everything}
+        return BrandAlertReport(
+            timezone=zone_name,
+            threshold=config.threshold,
+            min_volume=config.min_volume,
+            baseline_buckets=config.baseline,
+            min_baseline_buckets=config.min_baseline,
+            judged_buckets=report.judged,
+            insufficient_history=report.insufficient,
+            alerts=[brand_alert(a, by_key) for a in report.alerts],
+        )
 
     @strawberry.field(
         description="buckets whose negative volume spikes (z-score over the trailing window)"

@@ -7,8 +7,10 @@ baseline level times the bucket's seasonal factor (its day of week for days, hou
 hours), so a routine Monday peak is expected, not alerted. Two signals:
 
 - VOLUME: ``z = (count - expected) / noise`` where noise is the spread of the baseline around
-  its seasonal fit, at least the Poisson noise ``sqrt(expected)``; alerted at ``z >= threshold``
-  and ``count >= min_ratio * expected``.
+  its seasonal fit, at least ``sqrt(expected + (dispersion * expected)^2)``: Poisson noise plus
+  the day-to-day swing social volume always has (20 %: a short baseline under-estimates the
+  spread, and a busy Friday is not news); alerted at ``z >= threshold`` and
+  ``count >= min_ratio * expected``.
 - NEGATIVE_SHARE: the share of NEGATIVE among judged posts against the baseline's share, as a
   binomial z; alerted at ``z >= threshold`` and a lift of at least ``min_share_lift``.
 
@@ -40,6 +42,7 @@ class AlertConfig:
     min_volume: int = 20
     min_ratio: float = 1.5
     min_share_lift: float = 0.15
+    dispersion: float = 0.2  # relative swing of volume expected on any day
     season: int = 7  # seasonal period in buckets (1: none)
 
 
@@ -99,7 +102,7 @@ def evaluate(buckets: Sequence[Bucket], first: int, config: AlertConfig) -> Eval
         judged += 1
         counts = [b.count for b in history]
         expected, spread = seasonal_fit(counts, config.season, i - start)
-        noise = max(spread, math.sqrt(expected), 1.0)
+        noise = max(spread, math.sqrt(expected + (config.dispersion * expected) ** 2), 1.0)
         volume_z = (bucket.count - expected) / noise
         kinds: list[str] = []
         if (
@@ -198,7 +201,20 @@ def top_terms(spike: Sequence[str], baseline: Sequence[str], limit: int = 10) ->
         )
     ]
     kept.sort(key=lambda t: (-t.count * math.log(t.lift), t.term))
-    return kept[:limit]
+    # Overlapping fragments of one phrase (银行系统 / 商银行系) say the same thing: keep the
+    # better ranked one.
+    chosen: list[Term] = []
+    for term in kept:
+        if not any(_overlap(term.term, c.term) for c in chosen):
+            chosen.append(term)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether a and b share two consecutive characters (or one is the other's word)."""
+    return any(a[k : k + 2] in b for k in range(len(a) - 1)) or a in b or b in a
 
 
 __all__ = [

@@ -422,6 +422,32 @@ async def top_posts_in_ranges(
     return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
 
 
+async def texts_in_ranges(
+    store: GraphStore, filters: dict[str, Any] | None, ranges: list[Row], limit: int
+) -> dict[str, list[str]]:
+    """ranges: {start, since, until} -> start -> texts of the matching posts of that range
+    (the newest ``limit``), all ranges in one round trip; the filters' from/to are ignored."""
+    params = filter_params(filters) | {"from": None, "to": None, "ranges": ranges}
+    params["limit"] = limit
+    rows = await store.read(
+        """
+        UNWIND $ranges AS rg
+        MATCH (p:Post)
+        WHERE """
+        + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
+        + " AND "
+        + _FILTER
+        + """
+        WITH rg, p ORDER BY p.createdAt DESC
+        WITH rg, collect(p.text) AS texts
+        RETURN rg.start AS start, texts[0..$limit] AS texts
+        """,
+        params,
+    )
+    found = {r["start"]: list(r["texts"] or []) for r in rows}
+    return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
+
+
 __all__ = [
     "BUCKET_WIDTH",
     "FILTER_KEYS",
@@ -438,6 +464,7 @@ __all__ = [
     "search_mentions",
     "set_sentiment",
     "settle_fingerprints",
+    "texts_in_ranges",
     "top_authors",
     "top_posts",
     "top_posts_in_ranges",

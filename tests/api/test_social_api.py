@@ -176,9 +176,11 @@ async def test_mentions_labels_reposts_and_paging(
     assert paged == [e["node"]["postId"] for e in found["edges"]]
 
 
+# UTC days here (the default zone, Asia/Shanghai, is tested in test_brand_alerts.py).
 TREND = """query($term: String, $brand: String, $from: DateTime!, $to: DateTime!,
-                 $interval: Interval!) {
-  sentimentTrend(term: $term, brand: $brand, from: $from, to: $to, interval: $interval) {
+                 $interval: Interval!, $tz: String = "UTC") {
+  sentimentTrend(term: $term, brand: $brand, from: $from, to: $to, interval: $interval,
+                 timezone: $tz) {
     start count positive neutral negative unsupported avgScore
     emotions { happy angry sad fear surprise neutral }
   }
