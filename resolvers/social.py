@@ -17,6 +17,8 @@ from graph.repositories import social as repo
 from graph.store import GraphStore, Row
 from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.model import PLATFORMS
+from ingest.social.query_language import Query, QueryError
+from ingest.social.query_language import parse as parse_query
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
@@ -30,6 +32,7 @@ from sentiment.trends import (
     graph_width,
     local_floor,
     next_start,
+    rows_from_posts,
     spikes,
     step,
     zone,
@@ -39,6 +42,7 @@ from sentiment.trends import (
 MAX_BUCKETS = 2000
 MAX_TOP_POSTS = 20
 MAX_TEXT_ARG = 200
+MAX_QUERY_CANDIDATES = 20_000  # posts read for a query the graph can only narrow (NEAR)
 MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a spike apart
 
 
@@ -87,14 +91,44 @@ def check_platform(value: str | None, field: str = "platform") -> str | None:
     return name
 
 
-def term_or_brand(term: str | None, brand: str | None) -> dict[str, Any]:
-    """Exactly one of term / brand, as repository filters."""
+def query_filters(text: str | None, field: str = "query") -> dict[str, Any]:
+    """A query in the brand query language as repository filters ({} for none); a query
+    that cannot be read is BAD_USER_INPUT naming the column."""
+    if text is None:
+        return {}
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        raise BadUserInput(str(exc), field=field, column=exc.column) from None
+    return {"queryCypher": query.cypher, "queryParams": query.params, "query": query}
+
+
+async def matching_posts(store: GraphStore, filters: dict[str, Any]) -> list[Row] | None:
+    """For a query the graph cannot decide alone: every matching post (newest first), read
+    as candidates and decided here; None when the graph's own reads are exact."""
+    query: Query | None = filters.get("query")
+    if query is None or query.exact:
+        return None
+    rows = await repo.candidate_posts(store, filters, MAX_QUERY_CANDIDATES + 1)
+    if len(rows) > MAX_QUERY_CANDIDATES:
+        raise BadUserInput(
+            f"NEAR queries read at most {MAX_QUERY_CANDIDATES} posts; narrow the window or "
+            "add terms",
+            field="query",
+        )
+    return [r for r in rows if query.matches(r)]
+
+
+def term_or_brand(term: str | None, brand: str | None, query: str | None = None) -> dict[str, Any]:
+    """Exactly one of term / brand (or neither with a query), as repository filters."""
     term, brand = check_text(term, "term"), check_text(brand, "brand")
+    if query is not None and term is None and brand is None:
+        return {"term": None, "brand": None} | query_filters(query)
     if term is None and brand is None:
         raise BadUserInput("give exactly one of term or brand", field="term")
     if term is not None and brand is not None:
         raise BadUserInput("give exactly one of term or brand, not both", field="brand")
-    return {"term": term, "brand": brand}
+    return {"term": term, "brand": brand} | query_filters(query)
 
 
 def mention_filters(
@@ -106,11 +140,12 @@ def mention_filters(
     since: datetime | None = None,
     until: datetime | None = None,
     include_reposts: bool | None = None,
+    query: str | None = None,
 ) -> dict[str, Any]:
     """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
     if since is not None and until is not None:
         check_window(since, until)
-    return {
+    return query_filters(query, "filter.query") | {
         "term": check_text(term, "filter.term"),
         "brand": check_text(brand, "filter.brand"),
         "platform": check_platform(platform, "filter.platform"),
@@ -178,7 +213,12 @@ async def trend(
     bucket_starts(since, until, interval, tz)  # refuse a huge window before reading anything
     lo, hi = check_window(since, until)
     width = GRAPH_WIDTH[interval] if tz is UTC else graph_width(tz)
-    rows = await repo.trend_rows(store, filters | {"from": lo, "to": hi}, width)
+    window = filters | {"from": lo, "to": hi}
+    posts = await matching_posts(store, window)
+    if posts is None:
+        rows = await repo.trend_rows(store, window, width)
+    else:
+        rows = rows_from_posts(posts, width)
     buckets = from_rows(rows, interval, None if tz is UTC else tz)
     return fill_window(buckets, since, until, interval, tz)
 

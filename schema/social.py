@@ -243,6 +243,11 @@ class MentionFilter:
     label: SentimentLabel | None = None
     from_: datetime | None = strawberry.field(default=None, name="from")
     to: datetime | None = strawberry.field(default=None, description="exclusive")
+    query: str | None = strawberry.field(
+        default=None,
+        description='brand query language: (招行 OR 招商银行) AND NOT 招聘, "phrases", '
+        "a NEAR/5 b, author: platform: lang: label: emotion:",
+    )
     include_reposts: bool | None = strawberry.field(
         default=None, description="false: leave out reposts and duplicates (default: true)"
     )
@@ -437,8 +442,13 @@ class SocialQuery:
             since=f.from_,
             until=f.to,
             include_reposts=f.include_reposts,
+            query=f.query,
         )
-        total, rows = await repo.search_mentions(info.context.store, filters, skip, limit)
+        matching = await social.matching_posts(info.context.store, filters)
+        if matching is None:
+            total, rows = await repo.search_mentions(info.context.store, filters, skip, limit)
+        else:
+            total, rows = len(matching), matching[skip : skip + limit]
         return await post_page(info, total, rows, skip)
 
     @strawberry.field(description="volume and sentiment per bucket of [from, to), gaps as zero")
@@ -455,9 +465,12 @@ class SocialQuery:
             str | None,
             strawberry.argument(description="IANA zone of the buckets (default: settings)"),
         ] = None,
+        query: Annotated[
+            str | None, strawberry.argument(description="brand query language (see mentions)")
+        ] = None,
     ) -> list[SentimentBucket]:
         await require_social(info.context.privacy)
-        filters = social.term_or_brand(term, brand) | {"includeReposts": include_reposts}
+        filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
         tz = social.check_zone(timezone or info.context.settings.timezone)
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         return [SentimentBucket.from_bucket(b) for b in buckets]
@@ -477,12 +490,16 @@ class SocialQuery:
         include_reposts: bool = True,
         top_posts: int = 3,
         top_terms: int = 10,
+        query: str | None = None,
     ) -> BrandAlertReport:
         await require_social(info.context.privacy)
         settings = info.context.settings
         zone_name = timezone or settings.timezone
         tz = social.check_zone(zone_name)
-        filters = {"brand": social.check_text(brand, "brand"), "includeReposts": include_reposts}
+        filters = {
+            "brand": social.check_text(brand, "brand"),
+            "includeReposts": include_reposts,
+        } | social.query_filters(query)
         config = social.alert_config(interval.value, settings)
         report = await social.brand_alerts(
             info.context.store,

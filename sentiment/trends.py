@@ -143,6 +143,28 @@ def from_rows(
     return [merged[k] for k in sorted(merged)]
 
 
+def rows_from_posts(posts: Iterable[dict[str, Any]], width: int) -> list[dict[str, Any]]:
+    """The graph's trend rows computed from post rows (a query the graph cannot decide)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for p in posts:
+        key = str(p.get("createdAt") or "")[:width]
+        r = rows.setdefault(
+            key,
+            {"bucket": key, "count": 0, "positive": 0, "neutral": 0, "negative": 0,
+             "unsupported": 0, "scoreSum": 0.0, "scored": 0, "emotions": [0] * len(EMOTIONS)},
+        )  # fmt: skip
+        r["count"] += 1
+        label = str(p.get("sentimentLabel") or "").lower()
+        if label in ("positive", "neutral", "negative", "unsupported"):
+            r[label] += 1
+        if p.get("sentimentScore") is not None:
+            r["scoreSum"] += float(p["sentimentScore"])
+            r["scored"] += 1
+        if p.get("sentimentEmotion") in EMOTIONS:
+            r["emotions"][EMOTIONS.index(p["sentimentEmotion"])] += 1
+    return [rows[k] for k in sorted(rows)]
+
+
 def step(interval: str) -> timedelta:
     return {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1), "WEEK": timedelta(weeks=1)}[
         interval
@@ -211,6 +233,7 @@ __all__ = [
     "local_floor",
     "next_start",
     "parse_prefix",
+    "rows_from_posts",
     "spikes",
     "step",
     "week_of",

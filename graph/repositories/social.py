@@ -31,10 +31,18 @@ _FILTER = (
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
 
 
+def _where(filters: dict[str, Any] | None) -> str:
+    """The shared filter, plus a compiled query condition on ``p`` when the filters carry one
+    (``queryCypher``: built by the query language from a fixed grammar, values only as the
+    parameters in ``queryParams``)."""
+    condition = (filters or {}).get("queryCypher")
+    return _FILTER + (f"\n    AND ({condition})\n" if condition else "")
+
+
 def filter_params(filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every filter parameter present (null when unset); reposts are included by default."""
     filters = filters or {}
-    params = {key: filters.get(key) for key in FILTER_KEYS}
+    params = {key: filters.get(key) for key in FILTER_KEYS} | dict(filters.get("queryParams") or {})
     include = filters.get("includeReposts")
     params["includeReposts"] = True if include is None else bool(include)
     return params
@@ -166,7 +174,7 @@ async def search_mentions(
         """
         MATCH (p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
         WITH count(p) AS total, collect(p {.*}) AS ps
@@ -179,6 +187,29 @@ async def search_mentions(
     return int(rows[0]["total"]), list(rows[0]["posts"] or [])
 
 
+async def candidate_posts(
+    store: GraphStore, filters: dict[str, Any] | None, limit: int
+) -> list[Row]:
+    """Matching posts, newest first, at most ``limit``: for a query the graph can only
+    narrow down (NEAR), decided post by post afterwards."""
+    params = filter_params(filters) | {"limit": limit}
+    return [
+        r["post"]
+        for r in await store.read(
+            """
+            MATCH (p:Post)
+            WHERE """
+            + _where(filters)
+            + """
+            WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
+            LIMIT $limit
+            RETURN p {.*} AS post
+            """,
+            params,
+        )
+    ]
+
+
 async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
     """Matching posts with the most engagement (likes + reposts + replies)."""
     params = filter_params(filters) | {"limit": limit}
@@ -188,7 +219,7 @@ async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: in
             """
             MATCH (p:Post)
             WHERE """
-            + _FILTER
+            + _where(filters)
             + """
             WITH p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
             ORDER BY e DESC, p.createdAt DESC, p.postId
@@ -209,7 +240,7 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
         """
         MATCH (p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH substring(p.createdAt, 0, $width) AS bucket, p
         RETURN bucket,
@@ -279,7 +310,7 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
         """
         MATCH (a:SocialAccount)-[:POSTED]->(p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH a, count(p) AS posts,
              sum(coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0))
@@ -409,7 +440,7 @@ async def top_posts_in_ranges(
         WHERE """
         + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
         + " AND "
-        + _FILTER
+        + _where(filters)
         + """
         WITH rg, p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
         ORDER BY e DESC, p.createdAt DESC, p.postId
@@ -436,7 +467,7 @@ async def texts_in_ranges(
         WHERE """
         + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
         + " AND "
-        + _FILTER
+        + _where(filters)
         + """
         WITH rg, p ORDER BY p.createdAt DESC
         WITH rg, collect(p.text) AS texts
@@ -453,6 +484,7 @@ __all__ = [
     "FILTER_KEYS",
     "accounts_by_key",
     "accounts_of_customers",
+    "candidate_posts",
     "customer_posts",
     "customer_sentiment",
     "existing_post_keys",
