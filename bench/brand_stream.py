@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graph.connect import store_session
+from graph.repositories import social as repo
 from graph.store import GraphStore
 from hub.settings import Settings
 from ingest.social.synthetic import BANKS, MAIN, generate, shuffled
@@ -60,6 +61,35 @@ async def alerts(store: GraphStore, start, days: int) -> None:  # type: ignore[n
         print(f"    emotions: {f.bucket.emotion_counts()}")
 
 
+QUERY = "(招行 OR 招商银行) AND (APP OR 手机银行) AND NOT 招聘 AND label:NEGATIVE"
+
+
+async def voices(store: GraphStore, start, days: int) -> None:  # type: ignore[no-untyped-def]
+    tz = social.check_zone("Asia/Shanghai")
+    since = start - timedelta(hours=8)
+    until = since + timedelta(days=days)
+    query = social.query_filters(QUERY)
+    lo, hi = social.check_window(since, until)
+    total, _ = await repo.search_mentions(store, query | {"from": lo, "to": hi}, 0, 1)
+    print(f"query {QUERY!r}: {total} posts")
+    whole, weeks = await social.share_of_voice(
+        store, list(BANKS), {"includeReposts": True}, since, until, "WEEK", tz
+    )
+    print("share of voice over the window:")
+    for v in whole:
+        b = v.bucket
+        judged = b.count - b.unsupported
+        print(
+            f"  {v.brand}: {b.count} posts, share {v.share:.3f}, "
+            f"net sentiment {(b.positive - b.negative) / judged:+.3f}"
+        )
+    outage = max(weeks, key=lambda vs: vs[0].bucket.count)
+    print(
+        f"  busiest week for {MAIN} ({outage[0].bucket.start}): "
+        + ", ".join(f"{v.brand} {v.share:.3f}" for v in outage)
+    )
+
+
 async def main(days: int, scale: float) -> None:
     stream = generate(days=days, scale=scale)
     print(
@@ -78,7 +108,7 @@ async def main(days: int, scale: float) -> None:
                     print(f"{name:>12}: summary {result}")
                     print(f"{'':>12}  store   {await store_counts(store)}")
             await alerts(store, stream.start, days)
-            print(f"banks: {', '.join(BANKS)}")
+            await voices(store, stream.start, days)
 
 
 if __name__ == "__main__":

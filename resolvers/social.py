@@ -279,6 +279,76 @@ async def alerts(
     ]
 
 
+MAX_BRANDS = 10
+
+
+@dataclass(frozen=True)
+class Voice:
+    brand: str
+    bucket: Bucket
+    share: float  # of the volume of all the brands in the bucket
+
+
+async def share_of_voice(
+    store: GraphStore,
+    brands: list[str],
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo,
+) -> tuple[list[Voice], list[list[Voice]]]:
+    """(each brand over the whole window, per bucket of ``tz`` each brand), one graph read
+    (a NEAR query: its matching posts, grouped here)."""
+    names = list(dict.fromkeys(b for b in (check_text(x, "brands") for x in brands) if b))
+    if not 1 <= len(names) <= MAX_BRANDS:
+        raise BadUserInput(f"give 1 to {MAX_BRANDS} brands", field="brands", max=MAX_BRANDS)
+    bucket_starts(since, until, interval, tz)
+    lo, hi = check_window(since, until)
+    width = GRAPH_WIDTH[interval] if tz is UTC else graph_width(tz)
+    window = filters | {"from": lo, "to": hi}
+    posts = await matching_posts(store, window)
+    per_brand: dict[str, list[Row]] = {n: [] for n in names}
+    if posts is None:
+        for row in await repo.trend_rows_by_brand(store, window, names, width):
+            per_brand[row["brand"]].append(row)
+    else:
+        for name in names:
+            per_brand[name] = rows_from_posts(
+                [p for p in posts if name in (p.get("brands") or [])], width
+            )
+    series = {
+        n: fill_window(from_rows(rows, interval, None if tz is UTC else tz), since, until,
+                       interval, tz)
+        for n, rows in per_brand.items()
+    }  # fmt: skip
+    totals = {n: sum_buckets(lo, s) for n, s in series.items()}
+    whole = voices(totals)
+    buckets = [voices({n: series[n][k] for n in names}) for k in range(len(series[names[0]]))]
+    return whole, buckets
+
+
+def sum_buckets(start: str, buckets: list[Bucket]) -> Bucket:
+    out = Bucket(start)
+    for b in buckets:
+        out = Bucket(
+            start,
+            out.count + b.count,
+            out.positive + b.positive,
+            out.neutral + b.neutral,
+            out.negative + b.negative,
+            out.unsupported + b.unsupported,
+            out.score_sum + b.score_sum,
+            out.scored + b.scored,
+        )
+    return out
+
+
+def voices(by_brand: dict[str, Bucket]) -> list[Voice]:
+    total = sum(b.count for b in by_brand.values())
+    return [Voice(n, b, b.count / total if total else 0.0) for n, b in by_brand.items()]
+
+
 @dataclass(frozen=True)
 class BrandAlert:
     finding: Finding

@@ -362,6 +362,51 @@ class BrandAlertReport:
 
 
 @strawberry.type
+class BrandVoice:
+    brand: str
+    count: int
+    share: float = strawberry.field(
+        description="of the volume of all the brands asked for (a post naming two counts for both)"
+    )
+    positive: int
+    negative: int
+    positive_share: float | None = strawberry.field(description="POSITIVE of judged posts")
+    negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
+    net_sentiment: float | None = strawberry.field(
+        description="(positive - negative) / judged posts, -1..1; null: none judged"
+    )
+
+    @classmethod
+    def from_voice(cls, v: social.Voice) -> BrandVoice:
+        b = v.bucket
+        judged = b.count - b.unsupported
+        return cls(
+            brand=v.brand,
+            count=b.count,
+            share=v.share,
+            positive=b.positive,
+            negative=b.negative,
+            positive_share=b.positive / judged if judged else None,
+            negative_share=b.negative / judged if judged else None,
+            net_sentiment=(b.positive - b.negative) / judged if judged else None,
+        )
+
+
+@strawberry.type
+class VoiceBucket:
+    start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
+    total: int
+    brands: list[BrandVoice]
+
+
+@strawberry.type
+class ShareOfVoice:
+    timezone: str
+    brands: list[BrandVoice] = strawberry.field(description="over the whole window")
+    buckets: list[VoiceBucket]
+
+
+@strawberry.type
 class TopAuthor:
     account: SocialAccount
     posts: int
@@ -474,6 +519,38 @@ class SocialQuery:
         tz = social.check_zone(timezone or info.context.settings.timezone)
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         return [SentimentBucket.from_bucket(b) for b in buckets]
+
+    @strawberry.field(description="each brand's volume, share and sentiment per bucket")
+    async def share_of_voice(
+        self,
+        info: Ctx,
+        brands: list[str],
+        from_: From,
+        to: datetime,
+        interval: Interval = Interval.DAY,
+        timezone: str | None = None,
+        query: str | None = None,
+        include_reposts: bool = True,
+    ) -> ShareOfVoice:
+        await require_social(info.context.privacy)
+        zone_name = timezone or info.context.settings.timezone
+        tz = social.check_zone(zone_name)
+        filters = {"includeReposts": include_reposts} | social.query_filters(query)
+        whole, buckets = await social.share_of_voice(
+            info.context.store, brands, filters, from_, to, interval.value, tz
+        )
+        return ShareOfVoice(
+            timezone=zone_name,
+            brands=[BrandVoice.from_voice(v) for v in whole],
+            buckets=[
+                VoiceBucket(
+                    start=vs[0].bucket.start,
+                    total=sum(v.bucket.count for v in vs),
+                    brands=[BrandVoice.from_voice(v) for v in vs],
+                )
+                for vs in buckets
+            ],
+        )
 
     @strawberry.field(
         description="buckets whose volume or negative share spikes against a seasonal "

@@ -263,6 +263,34 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
     )
 
 
+async def trend_rows_by_brand(
+    store: GraphStore, filters: dict[str, Any] | None, brands: list[str], width: int
+) -> list[Row]:
+    """trend_rows for each of ``brands`` in one round trip: {brand, bucket, count, ...}; a
+    post naming two of them counts for both. The filters' own brand is ignored."""
+    params = filter_params(filters) | {"brand": None, "brands": brands, "width": width}
+    return await store.read(
+        """
+        UNWIND $brands AS name
+        MATCH (p:Post)
+        WHERE name IN p.brands AND """
+        + _where(filters)
+        + """
+        WITH name, substring(p.createdAt, 0, $width) AS bucket, p
+        RETURN name AS brand, bucket,
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
+               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
+               count(p.sentimentScore) AS scored
+        ORDER BY brand, bucket
+        """,
+        params,
+    )
+
+
 async def posts_to_rescore(
     store: GraphStore, since: str | None, after: list[str] | None, limit: int
 ) -> list[Row]:
@@ -501,5 +529,6 @@ __all__ = [
     "top_posts",
     "top_posts_in_ranges",
     "trend_rows",
+    "trend_rows_by_brand",
     "upsert_posts",
 ]

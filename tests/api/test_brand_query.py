@@ -77,3 +77,59 @@ async def test_a_query_that_cannot_be_read_is_bad_input_with_its_column(officer:
     assert "column 10" in error["message"] and "Traceback" not in error["message"]
     trend = await officer.gql(TREND, {"q": "label:GOOD"})
     assert trend["errors"][0]["extensions"]["field"] == "query"
+
+
+SOV = """query($brands: [String!]!, $q: String) {
+  shareOfVoice(brands: $brands, query: $q, from: "2025-03-01T00:00:00Z",
+               to: "2025-03-03T00:00:00Z", interval: DAY, timezone: "UTC") {
+    timezone
+    brands { brand count share positive negative netSentiment }
+    buckets { start total brands { brand count share negativeShare } }
+  }
+}"""
+
+
+async def test_share_of_voice_of_three_banks(store: GraphStore, officer: Api) -> None:
+    rows = []
+    for pid, brands, label, at in (
+        ("1", ["招商银行"], "NEGATIVE", "2025-03-01T01:00:00Z"),
+        ("2", ["招商银行"], "POSITIVE", "2025-03-01T02:00:00Z"),
+        ("3", ["工商银行"], "POSITIVE", "2025-03-01T03:00:00Z"),
+        ("4", ["招商银行", "建设银行"], "NEGATIVE", "2025-03-02T01:00:00Z"),
+        ("5", ["建设银行"], "UNSUPPORTED", "2025-03-02T02:00:00Z"),
+        ("6", ["平安银行"], "NEGATIVE", "2025-03-02T03:00:00Z"),  # not asked for
+    ):
+        rows.append(
+            {
+                "platform": "weibo",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": "".join(brands) + " APP", "createdAt": at,
+                          "sentimentLabel": label, "brands": brands},
+                "author": None,
+                "brands": brands,
+                "products": [],
+            }
+        )  # fmt: skip
+    await upsert_posts(store, rows)
+    banks = ["招商银行", "工商银行", "建设银行"]
+    body = await officer.gql(SOV, {"brands": banks})
+    assert "errors" not in body, body
+    sov = body["data"]["shareOfVoice"]
+    assert sov["timezone"] == "UTC"
+    assert [(b["brand"], b["count"], b["share"]) for b in sov["brands"]] == [
+        ("招商银行", 3, 0.5),
+        ("工商银行", 1, 1 / 6),
+        ("建设银行", 2, 2 / 6),
+    ]
+    assert sov["brands"][0]["netSentiment"] == -1 / 3
+    day1, day2 = sov["buckets"]
+    assert (day1["start"], day1["total"], day2["total"]) == ("2025-03-01T00:00:00Z", 3, 3)
+    assert [(b["count"], b["share"]) for b in day2["brands"]] == [(1, 1 / 3), (0, 0.0), (2, 2 / 3)]
+    assert day2["brands"][2]["negativeShare"] == 1.0  # the UNSUPPORTED post is not judged
+
+    negative = await officer.gql(SOV, {"brands": banks, "q": "label:NEGATIVE"})
+    counts = [b["count"] for b in negative["data"]["shareOfVoice"]["brands"]]
+    assert counts == [2, 0, 1]
+    none = await officer.gql(SOV, {"brands": []})
+    assert none["errors"][0]["extensions"]["field"] == "brands"
