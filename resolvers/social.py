@@ -6,6 +6,7 @@ Returns rows and dataclasses; schema/social.py turns them into GraphQL types.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -519,6 +520,12 @@ def summary(row: Row) -> Row:
         "avgScore": float(row.get("scoreSum") or 0.0) / scored if scored else None,
         "lastPostAt": row.get("lastPostAt"),
     }
+
+
+def influence(engagement: int, followers: int) -> float:
+    """Influence of an author on a topic: engagement first, audience second, both on a log
+    scale (ten times the engagement weighs as much as a hundred times the followers)."""
+    return round(math.log10(1 + engagement) + 0.5 * math.log10(1 + followers), 3)
 
 
 def unique_keys(keys: list[AccountKey | None]) -> list[AccountKey]:

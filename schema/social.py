@@ -410,8 +410,14 @@ class ShareOfVoice:
 class TopAuthor:
     account: SocialAccount
     posts: int
-    engagement: int = strawberry.field(description="likes + reposts + replies on those posts")
-    reach: int = strawberry.field(description="followers + engagement")
+    engagement: int = strawberry.field(
+        description="likes + reposts + replies on those posts (the ranking)"
+    )
+    reach: int = strawberry.field(description="followers: who may have seen the posts")
+    influence: float = strawberry.field(
+        description="log10(1 + engagement) + 0.5 * log10(1 + followers): ten times the "
+        "engagement weighs as much as a hundred times the followers"
+    )
 
 
 @strawberry.type
@@ -642,7 +648,7 @@ class SocialQuery:
             for a in found
         ]
 
-    @strawberry.field(description="authors of matching posts by reach")
+    @strawberry.field(description="authors of matching posts by engagement (reach apart)")
     async def top_authors(
         self,
         info: Ctx,
@@ -664,6 +670,7 @@ class SocialQuery:
                 posts=int(r["posts"]),
                 engagement=int(r["engagement"]),
                 reach=int(r["reach"]),
+                influence=social.influence(int(r["engagement"]), int(r["reach"])),
             )
             for r, account in zip(rows, accounts, strict=True)
         ]

@@ -332,7 +332,9 @@ async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
 
 
 async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
-    """Authors of matching posts by reach = followers + engagement on those posts."""
+    """Authors of matching posts by engagement on those posts (likes + reposts + replies),
+    then posts; ``reach`` is the followers, reported apart (a big account nobody answers is
+    not a top author)."""
     params = filter_params(filters) | {"limit": limit}
     return await store.read(
         """
@@ -345,8 +347,8 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
                  AS engagement
         WITH a, posts, engagement, coalesce(a.followers, 0) AS followers
         RETURN a.platform AS platform, a.handle AS handle, a.name AS name,
-               followers, posts, engagement, followers + engagement AS reach
-        ORDER BY reach DESC, handle
+               followers, posts, engagement, followers AS reach
+        ORDER BY engagement DESC, posts DESC, handle
         LIMIT $limit
         """,
         params,
