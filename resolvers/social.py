@@ -20,10 +20,12 @@ from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.model import PLATFORMS
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
+from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.privacy import WRITE, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
 from sentiment.trends import (
@@ -444,6 +446,37 @@ def top_terms_of(texts: dict[str, list[str]], start: str, limit: int) -> list[Te
     if not limit or start not in texts:
         return []
     return top_terms(texts[start], texts.get("base:" + start, []), limit)
+
+
+async def correct_label(
+    privacy: RequestPrivacy | None,
+    store: GraphStore,
+    platform: str,
+    post_id: str,
+    label: str,
+    reason: str,
+) -> Row:
+    """A person's label for a post (brand analysts): checked by the policy (PostLabel write),
+    recorded in the audit log before and after, kept over later scoring; the post row."""
+    name = check_platform(platform) or ""
+    pid = check_text(post_id, "postId") or ""
+    why = check_text(reason, "reason") or ""
+    key = f"{name}:{pid}"
+    if privacy is not None:
+        await privacy.require_resource(Resource("PostLabel", key, {}), WRITE)
+        await privacy.audit_intent({"write": f"PostLabel:{key}", "label": label})
+    by = privacy.principal.subject if privacy is not None and privacy.principal else "system"
+    post = await repo.correct_label(store, name, pid, label, by, iso(datetime.now(UTC)), why)
+    if post is None:
+        raise NotFound("no post with this platform and id", field="postId")
+    if privacy is not None:
+        privacy.details["labelCorrection"] = {
+            "post": key,
+            "modelLabel": post.get("modelLabel"),
+            "label": label,
+            "reason": why,
+        }
+    return post
 
 
 async def candidates(store: GraphStore, customer_id: str, limit: int = 5) -> list[Candidate]:

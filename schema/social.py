@@ -90,10 +90,18 @@ class Sentiment:
         default=None, description="happy, angry, sad, fear, surprise or neutral"
     )
     model: str | None = strawberry.field(default=None, description="id of the scoring model")
+    corrected: bool = strawberry.field(
+        default=False, description="the label is a person's correction (correctPostLabel)"
+    )
+    model_label: SentimentLabel | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="the model's label when a person corrected it"
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> Sentiment:
         label = row.get("sentimentLabel")
+        corrected = row.get("labelCorrected") is not None
+        model_label = row.get("modelLabel")
         pos, neu, neg = (
             row.get(k) for k in ("sentimentPositive", "sentimentNeutral", "sentimentNegative")
         )
@@ -107,6 +115,10 @@ class Sentiment:
             ),
             emotion=row.get("sentimentEmotion"),
             model=row.get("sentimentModel"),
+            corrected=corrected,
+            model_label=Label(model_label)
+            if corrected and model_label in Label.__members__
+            else None,
         )
 
 
@@ -708,6 +720,29 @@ class SocialMutation:
         loaders.customer_posts.clear_all()
         loaders.customer_sentiment.clear_all()
         return SocialAccount.from_row(row)
+
+    @strawberry.mutation(
+        description="a person's sentiment label for a post (brand analysts): kept over later "
+        "scoring, the model's label beside it, audited, exported for `c360 sentiment train`"
+    )
+    async def correct_post_label(
+        self,
+        info: Ctx,
+        platform: str,
+        post_id: strawberry.ID,
+        label: SentimentLabel,  # type: ignore[valid-type]
+        reason: str,
+    ) -> Post:
+        row = await social.correct_label(
+            info.context.privacy,
+            info.context.store,
+            platform,
+            str(post_id),
+            label.value,
+            reason,
+        )
+        (post,) = await build_posts(info, [row])
+        return post
 
 
 __all__ = [

@@ -63,7 +63,9 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         MERGE (p:Post {platform: r.platform, postId: r.postId})
         WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
         SET p += r.props
-        SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
+        SET p.modelLabel = p.sentimentLabel,
+            p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel),
+            p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
             p.likes = CASE WHEN p.likes IS NULL OR before[0] > p.likes
                 THEN coalesce(before[0], p.likes) ELSE p.likes END,
             p.reposts = CASE WHEN p.reposts IS NULL OR before[1] > p.reposts
@@ -291,6 +293,36 @@ async def trend_rows_by_brand(
     )
 
 
+async def correct_label(
+    store: GraphStore, platform: str, post_id: str, label: str, by: str, at: str, reason: str
+) -> Row | None:
+    """A person's label for a post: kept over any later scoring, the model's label kept
+    beside it (``modelLabel``) and who/when/why; None for an unknown post."""
+    rows = await store.write(
+        """
+        MATCH (p:Post {platform: $platform, postId: $postId})
+        SET p.modelLabel = coalesce(p.modelLabel, p.sentimentLabel),
+            p.labelCorrected = $label, p.sentimentLabel = $label,
+            p.labelCorrectedBy = $by, p.labelCorrectedAt = $at, p.labelCorrectionReason = $reason
+        RETURN p {.*} AS post
+        """,
+        {"platform": platform, "postId": post_id, "label": label, "by": by, "at": at,
+         "reason": reason},
+    )  # fmt: skip
+    return rows[0]["post"] if rows else None
+
+
+async def label_corrections(store: GraphStore) -> list[Row]:
+    """Every corrected post {text, label, modelLabel}: training data a person vouched for."""
+    return await store.read(
+        """
+        MATCH (p:Post) WHERE p.labelCorrected IS NOT NULL
+        RETURN p.text AS text, p.labelCorrected AS label, p.modelLabel AS modelLabel
+        ORDER BY p.platform, p.postId
+        """
+    )
+
+
 async def posts_to_rescore(
     store: GraphStore, since: str | None, after: list[str] | None, limit: int
 ) -> list[Row]:
@@ -318,12 +350,15 @@ async def posts_to_rescore(
 
 
 async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {platform, postId, props: {sentiment* properties}}: one batched write."""
+    """rows: {platform, postId, props: {sentiment* properties}}: one batched write. A label a
+    person corrected stays (``labelCorrected``); the model's own is kept as ``modelLabel``."""
     result = await store.write(
         """
         UNWIND $rows AS r
         MATCH (p:Post {platform: r.platform, postId: r.postId})
         SET p += r.props
+        SET p.modelLabel = p.sentimentLabel,
+            p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel)
         RETURN count(p) AS n
         """,
         {"rows": rows},
@@ -515,11 +550,13 @@ __all__ = [
     "accounts_by_key",
     "accounts_of_customers",
     "candidate_posts",
+    "correct_label",
     "customer_posts",
     "customer_sentiment",
     "existing_post_keys",
     "filter_params",
     "fingerprint_originals",
+    "label_corrections",
     "link_candidate_data",
     "link_social_accounts",
     "posts_to_rescore",
