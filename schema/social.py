@@ -18,7 +18,7 @@ from graph.repositories import social as repo
 from graph.store import Row
 from privacy.types import Resource
 from privacy.types import SensitiveKind as K
-from resolvers import social
+from resolvers import alert_rules, social
 from resolvers.context import RequestContext
 from resolvers.pagination import check_first
 from resolvers.privacy import require_customer, require_customer_write, require_social
@@ -374,6 +374,45 @@ class BrandAlertReport:
 
 
 @strawberry.type
+class AlertRule:
+    id: strawberry.ID
+    brand: str
+    query: str | None = strawberry.field(description="brand query language, narrows the brand")
+    threshold: float = strawberry.field(description="z needed for an alert")
+    baseline_days: int
+    min_volume: int
+    channels: list[str] = strawberry.field(
+        description="https webhook URLs (stored; delivery is not built yet)"
+    )
+    updated_by: str | None
+    updated_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> AlertRule:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            brand=str(row["brand"]),
+            query=row.get("query"),
+            threshold=float(row["threshold"]),
+            baseline_days=int(row["baselineDays"]),
+            min_volume=int(row["minVolume"]),
+            channels=list(row.get("channels") or []),
+            updated_by=row.get("updatedBy"),
+            updated_at=row.get("updatedAt"),
+        )
+
+
+@strawberry.input
+class AlertRuleInput:
+    brand: str
+    query: str | None = None
+    threshold: float = 3.0
+    baseline_days: int = 28
+    min_volume: int = 20
+    channels: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class BrandVoice:
     brand: str
     count: int
@@ -570,14 +609,19 @@ class SocialQuery:
             ],
         )
 
+    @strawberry.field(description="per-brand alert rules (brand analysts)")
+    async def alert_rules(self, info: Ctx, brand: str | None = None) -> list[AlertRule]:
+        rows = await alert_rules.listed(info.context.privacy, info.context.store, brand)
+        return [AlertRule.from_row(r) for r in rows]
+
     @strawberry.field(
         description="buckets whose volume or negative share spikes against a seasonal "
-        "baseline read from before `from`, explained; none without enough history"
+        "baseline read from before `from`, explained; none without enough history. "
+        "With `rule`: that rule's brand, query, threshold, baseline and volume"
     )
     async def brand_alerts(
         self,
         info: Ctx,
-        brand: str,
         from_: From,
         to: datetime,
         interval: Interval = Interval.DAY,
@@ -586,16 +630,24 @@ class SocialQuery:
         top_posts: int = 3,
         top_terms: int = 10,
         query: str | None = None,
+        brand: str | None = None,
+        rule: strawberry.ID | None = None,
     ) -> BrandAlertReport:
         await require_social(info.context.privacy)
         settings = info.context.settings
         zone_name = timezone or settings.timezone
         tz = social.check_zone(zone_name)
+        config = social.alert_config(interval.value, settings)
+        if rule is not None:
+            found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
+            brand, query = found["brand"], found.get("query") or query
+            config = alert_rules.apply(found, config, interval.value)
+        if brand is None:
+            raise social.BadUserInput("give brand or rule", field="brand")
         filters = {
             "brand": social.check_text(brand, "brand"),
             "includeReposts": include_reposts,
         } | social.query_filters(query)
-        config = social.alert_config(interval.value, settings)
         report = await social.brand_alerts(
             info.context.store,
             filters,
@@ -720,6 +772,23 @@ class SocialMutation:
         loaders.customer_posts.clear_all()
         loaders.customer_sentiment.clear_all()
         return SocialAccount.from_row(row)
+
+    @strawberry.mutation(description="create or replace an alert rule (brand analysts)")
+    async def put_alert_rule(self, info: Ctx, id: strawberry.ID, rule: AlertRuleInput) -> AlertRule:
+        data = {
+            "brand": rule.brand,
+            "query": rule.query,
+            "threshold": rule.threshold,
+            "baselineDays": rule.baseline_days,
+            "minVolume": rule.min_volume,
+            "channels": rule.channels,
+        }
+        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data)
+        return AlertRule.from_row(row)
+
+    @strawberry.mutation(description="delete an alert rule; false when there was none")
+    async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:
+        return await alert_rules.delete(info.context.privacy, info.context.store, str(id))
 
     @strawberry.mutation(
         description="a person's sentiment label for a post (brand analysts): kept over later "
