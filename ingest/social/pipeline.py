@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from graph.repositories import social as repo
 from graph.store import GraphStore, Row
 from ingest.social.fingerprint import fingerprint, looks_like_repost
+from ingest.social.lang import detect_lang
 from ingest.social.model import SocialPost
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
@@ -134,7 +135,9 @@ def to_row(
     tags = matcher.tag(post.text)
     props: dict[str, Any] = {
         "text": post.text,
-        "lang": post.lang,
+        # Detected when the source gives none (langDetected says so).
+        "lang": post.lang or detect_lang(post.text),
+        "langDetected": post.lang is None,
         "createdAt": post.created_at,
         "url": post.url,
         "authorHandle": post.author_handle,
