@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     alert_min_baseline_days: int = 14
     alert_min_volume: int = 20
     alert_threshold_z: float = 3.0
+    # Signs outbound alert webhooks (deliverAlerts); unset: nothing is sent.
+    alert_webhook_secret: str = ""
     # Trend and alert buckets are days / hours of this zone (IANA name).
     timezone: str = "Asia/Shanghai"
 

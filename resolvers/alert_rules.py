@@ -79,6 +79,11 @@ async def put(
     )
 
 
+async def put_allowed(privacy: RequestPrivacy | None, rule_id: str) -> None:
+    """Sending a rule's alerts acts for the rule: its writers only."""
+    await _require(privacy, rule_id, WRITE)
+
+
 async def delete(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str) -> bool:
     await _require(privacy, rule_id, WRITE)
     if privacy is not None:
@@ -86,9 +91,7 @@ async def delete(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str
     return await repo.delete_rule(store, rule_id)
 
 
-async def listed(
-    privacy: RequestPrivacy | None, store: GraphStore, brand: str | None
-) -> list[Row]:
+async def listed(privacy: RequestPrivacy | None, store: GraphStore, brand: str | None) -> list[Row]:
     await _require(privacy, "rules", READ)
     return await repo.rules(store, brand)
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import strawberry
 from strawberry.types import Info
 
@@ -18,7 +19,7 @@ from graph.repositories import social as repo
 from graph.store import Row
 from privacy.types import Resource
 from privacy.types import SensitiveKind as K
-from resolvers import alert_rules, social
+from resolvers import alert_delivery, alert_rules, social
 from resolvers.context import RequestContext
 from resolvers.pagination import check_first
 from resolvers.privacy import require_customer, require_customer_write, require_social
@@ -402,6 +403,37 @@ class AlertRule:
         )
 
 
+@strawberry.enum
+class DeliveryStatus(StrEnum):
+    DELIVERED = "DELIVERED"
+    DEAD = "DEAD"
+
+
+@strawberry.type
+class AlertDelivery:
+    id: strawberry.ID
+    rule_id: str
+    url: str
+    alert_start: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> AlertDelivery:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            rule_id=str(row["ruleId"]),
+            url=str(row["url"]),
+            alert_start=str(row["alertStart"]),
+            status=DeliveryStatus(row["status"]),
+            attempts=int(row["attempts"]),
+            last_error=row.get("lastError"),
+            at=str(row["at"]),
+        )
+
+
 @strawberry.input
 class AlertRuleInput:
     brand: str
@@ -609,6 +641,18 @@ class SocialQuery:
             ],
         )
 
+    @strawberry.field(description="outbound alert deliveries, newest first (DEAD: dead letters)")
+    async def alert_deliveries(
+        self, info: Ctx, rule: strawberry.ID | None = None, status: DeliveryStatus | None = None
+    ) -> list[AlertDelivery]:
+        await alert_rules.listed(info.context.privacy, info.context.store, None)
+        rows = await alert_rules.repo.deliveries(
+            info.context.store,
+            None if rule is None else str(rule),
+            status.value if status else None,
+        )
+        return [AlertDelivery.from_row(r) for r in rows]
+
     @strawberry.field(description="per-brand alert rules (brand analysts)")
     async def alert_rules(self, info: Ctx, brand: str | None = None) -> list[AlertRule]:
         rows = await alert_rules.listed(info.context.privacy, info.context.store, brand)
@@ -785,6 +829,45 @@ class SocialMutation:
         }
         row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data)
         return AlertRule.from_row(row)
+
+    @strawberry.mutation(
+        description="evaluate a rule over [from, to) and POST each alert, signed, to each of "
+        "its channels (3 attempts with backoff); the deliveries"
+    )
+    async def deliver_alerts(
+        self,
+        info: Ctx,
+        rule: strawberry.ID,
+        from_: From,
+        to: datetime,
+        timezone: str | None = None,
+    ) -> list[AlertDelivery]:
+        settings = info.context.settings
+        secret = settings.alert_webhook_secret
+        if not secret:
+            raise social.BadUserInput(
+                "set C360_ALERT_WEBHOOK_SECRET to sign outbound alerts; nothing was sent",
+                field="rule",
+            )
+        found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
+        await alert_rules.put_allowed(info.context.privacy, str(rule))
+        report = await SocialQuery().brand_alerts(
+            info, from_, to, timezone=timezone, rule=rule, top_posts=0, top_terms=5
+        )
+        alerts = [
+            {
+                "start": a.start,
+                "kinds": [k.value for k in a.kinds],
+                "count": a.count,
+                "expected": a.expected,
+                "negativeShare": a.negative_share,
+                "terms": [t.term for t in a.top_terms],
+            }
+            for a in report.alerts
+        ]
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            rows = await alert_delivery.deliver(info.context.store, client, found, alerts, secret)
+        return [AlertDelivery.from_row(r) for r in rows]
 
     @strawberry.mutation(description="delete an alert rule; false when there was none")
     async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:

@@ -53,4 +53,34 @@ async def rule(store: GraphStore, rule_id: str) -> Row | None:
     return dict(rows[0]["rule"]) if rows else None
 
 
-__all__ = ["delete_rule", "put_rule", "rule", "rules"]
+async def record_deliveries(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {id, ruleId, url, alertStart, status (DELIVERED | DEAD), attempts, lastError,
+    at}: one batched write."""
+    result = await store.write(
+        """
+        UNWIND $rows AS r
+        MERGE (d:AlertDelivery {id: r.id})
+        SET d += r
+        RETURN count(d) AS n
+        """,
+        {"rows": rows},
+    )
+    return int(result[0]["n"]) if result else 0
+
+
+async def deliveries(store: GraphStore, rule_id: str | None, status: str | None) -> list[Row]:
+    return [
+        dict(r["d"])
+        for r in await store.read(
+            """
+            MATCH (d:AlertDelivery)
+            WHERE ($rule IS NULL OR d.ruleId = $rule) AND ($status IS NULL OR d.status = $status)
+            RETURN d {.*} AS d ORDER BY d.at DESC, d.id
+            LIMIT 500
+            """,
+            {"rule": rule_id, "status": status},
+        )
+    ]
+
+
+__all__ = ["delete_rule", "deliveries", "put_rule", "record_deliveries", "rule", "rules"]

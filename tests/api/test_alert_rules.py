@@ -77,3 +77,18 @@ async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
     assert code(await analyst.gql(PUT, {"id": "bad id!", "rule": RULE})) == (
         "BAD_USER_INPUT", "id",
     )  # fmt: skip
+
+
+DELIVER = """mutation($rule: ID!) {
+  deliverAlerts(rule: $rule, from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z") {
+    status
+  }
+}"""
+
+
+async def test_nothing_is_sent_unsigned(as_role: Callable[..., Api]) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+    await analyst.gql(PUT, {"id": "cmb", "rule": RULE})
+    body = await analyst.gql(DELIVER, {"rule": "cmb"})
+    assert code(body) == ("BAD_USER_INPUT", "rule")
+    assert "C360_ALERT_WEBHOOK_SECRET" in body["errors"][0]["message"]
