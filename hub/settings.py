@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     sentiment_negative: float = 0.4
     alert_z: float = 2.0
     alert_window: int = 7
+    # Brand alerts: a seasonal baseline (day of week / hour of day) of this many days before
+    # each bucket; no alert until this much history exists; buckets under the volume are quiet.
+    alert_baseline_days: int = 28
+    alert_min_baseline_days: int = 14
+    alert_min_volume: int = 20
+    alert_threshold_z: float = 3.0
+    # Signs outbound alert webhooks (deliverAlerts); unset: nothing is sent.
+    alert_webhook_secret: str = ""
+    # Trend and alert buckets are days / hours of this zone (IANA name).
+    timezone: str = "Asia/Shanghai"
 
     demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
 

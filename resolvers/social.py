@@ -6,9 +6,10 @@ Returns rows and dataclasses; schema/social.py turns them into GraphQL types.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -17,17 +18,35 @@ from graph.repositories import social as repo
 from graph.store import GraphStore, Row
 from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.model import PLATFORMS
+from ingest.social.query_language import Query, QueryError
+from ingest.social.query_language import parse as parse_query
+from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.privacy import WRITE, RequestPrivacy
+from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
-from sentiment.trends import GRAPH_WIDTH, Bucket, from_rows, spikes, step
+from sentiment.trends import (
+    GRAPH_WIDTH,
+    Bucket,
+    from_rows,
+    graph_width,
+    local_floor,
+    next_start,
+    rows_from_posts,
+    spikes,
+    step,
+    zone,
+)
 
 # A chart of more buckets than this is a mistake (an HOUR trend over years), not a request.
 MAX_BUCKETS = 2000
 MAX_TOP_POSTS = 20
 MAX_TEXT_ARG = 200
+MAX_QUERY_CANDIDATES = 20_000  # posts read for a query the graph can only narrow (NEAR)
+MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a spike apart
 
 
 def utc(moment: datetime) -> datetime:
@@ -35,13 +54,17 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def floor(moment: datetime, interval: str) -> datetime:
-    """The start of the HOUR / DAY / WEEK (ISO, Monday) bucket holding ``moment``."""
-    moment = utc(moment).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    if interval == "HOUR":
-        return moment
-    day = moment.replace(hour=0)
-    return day - timedelta(days=day.weekday()) if interval == "WEEK" else day
+def floor(moment: datetime, interval: str, tz: tzinfo = UTC) -> datetime:
+    """The start (UTC) of the HOUR / DAY / WEEK (ISO, Monday) bucket of ``tz`` holding
+    ``moment``."""
+    return local_floor(utc(moment), interval, tz).astimezone(UTC)
+
+
+def check_zone(name: str | None) -> tzinfo:
+    try:
+        return zone(name)
+    except ValueError as exc:
+        raise BadUserInput(str(exc), field="timezone") from exc
 
 
 def check_window(since: datetime, until: datetime) -> tuple[str, str]:
@@ -71,14 +94,44 @@ def check_platform(value: str | None, field: str = "platform") -> str | None:
     return name
 
 
-def term_or_brand(term: str | None, brand: str | None) -> dict[str, Any]:
-    """Exactly one of term / brand, as repository filters."""
+def query_filters(text: str | None, field: str = "query") -> dict[str, Any]:
+    """A query in the brand query language as repository filters ({} for none); a query
+    that cannot be read is BAD_USER_INPUT naming the column."""
+    if text is None:
+        return {}
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        raise BadUserInput(str(exc), field=field, column=exc.column) from None
+    return {"queryCypher": query.cypher, "queryParams": query.params, "query": query}
+
+
+async def matching_posts(store: GraphStore, filters: dict[str, Any]) -> list[Row] | None:
+    """For a query the graph cannot decide alone: every matching post (newest first), read
+    as candidates and decided here; None when the graph's own reads are exact."""
+    query: Query | None = filters.get("query")
+    if query is None or query.exact:
+        return None
+    rows = await repo.candidate_posts(store, filters, MAX_QUERY_CANDIDATES + 1)
+    if len(rows) > MAX_QUERY_CANDIDATES:
+        raise BadUserInput(
+            f"NEAR queries read at most {MAX_QUERY_CANDIDATES} posts; narrow the window or "
+            "add terms",
+            field="query",
+        )
+    return [r for r in rows if query.matches(r)]
+
+
+def term_or_brand(term: str | None, brand: str | None, query: str | None = None) -> dict[str, Any]:
+    """Exactly one of term / brand (or neither with a query), as repository filters."""
     term, brand = check_text(term, "term"), check_text(brand, "brand")
+    if query is not None and term is None and brand is None:
+        return {"term": None, "brand": None} | query_filters(query)
     if term is None and brand is None:
         raise BadUserInput("give exactly one of term or brand", field="term")
     if term is not None and brand is not None:
         raise BadUserInput("give exactly one of term or brand, not both", field="brand")
-    return {"term": term, "brand": brand}
+    return {"term": term, "brand": brand} | query_filters(query)
 
 
 def mention_filters(
@@ -90,11 +143,12 @@ def mention_filters(
     since: datetime | None = None,
     until: datetime | None = None,
     include_reposts: bool | None = None,
+    query: str | None = None,
 ) -> dict[str, Any]:
     """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
     if since is not None and until is not None:
         check_window(since, until)
-    return {
+    return query_filters(query, "filter.query") | {
         "term": check_text(term, "filter.term"),
         "brand": check_text(brand, "filter.brand"),
         "platform": check_platform(platform, "filter.platform"),
@@ -120,35 +174,56 @@ def offset_cursor(position: int) -> str:
     return encode_cursor(str(position + 1))
 
 
-def bucket_starts(since: datetime, until: datetime, interval: str) -> list[datetime]:
-    """Start of every bucket touching [since, until)."""
-    first, last = floor(since, interval), floor(utc(until) - timedelta(microseconds=1), interval)
-    count = (last - first) // step(interval) + 1
-    if count > MAX_BUCKETS:
+def bucket_starts(
+    since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
+) -> list[datetime]:
+    """Start (UTC) of every bucket of ``tz`` touching [since, until)."""
+    first = local_floor(utc(since), interval, tz)
+    last = floor(utc(until) - timedelta(microseconds=1), interval, tz)
+    rough = (last - first.astimezone(UTC)) // step(interval) + 1
+    if rough > MAX_BUCKETS:
         raise BadUserInput(
-            f"{count} {interval.lower()} buckets asked for; at most {MAX_BUCKETS}",
+            f"{rough} {interval.lower()} buckets asked for; at most {MAX_BUCKETS}",
             field="interval",
         )
-    return [first + i * step(interval) for i in range(count)]
+    out, moment = [], first
+    while moment.astimezone(UTC) <= last:
+        out.append(moment.astimezone(UTC))
+        moment = next_start(moment, interval)
+    return out
 
 
 def fill_window(
-    buckets: list[Bucket], since: datetime, until: datetime, interval: str
+    buckets: list[Bucket], since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
 ) -> list[Bucket]:
     """Every bucket of the window in time order, quiet ones (also before the first post) as
     zero, so a chart and a z-score see silence as silence."""
     have = {b.start: b for b in buckets}
-    starts = (iso(s) for s in bucket_starts(since, until, interval))
+    starts = (iso(s) for s in bucket_starts(since, until, interval, tz))
     return [have.get(start, Bucket(start)) for start in starts]
 
 
 async def trend(
-    store: GraphStore, filters: dict[str, Any], since: datetime, until: datetime, interval: str
+    store: GraphStore,
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo = UTC,
 ) -> list[Bucket]:
-    bucket_starts(since, until, interval)  # refuse a huge window before reading anything
+    """Buckets of ``tz`` over [since, until): the graph sums per UTC hour, Python per local
+    bucket (a day in Beijing starts at 16:00 UTC the day before)."""
+    bucket_starts(since, until, interval, tz)  # refuse a huge window before reading anything
     lo, hi = check_window(since, until)
-    rows = await repo.trend_rows(store, filters | {"from": lo, "to": hi}, GRAPH_WIDTH[interval])
-    return fill_window(from_rows(rows, interval), since, until, interval)
+    width = GRAPH_WIDTH[interval] if tz is UTC else graph_width(tz)
+    window = filters | {"from": lo, "to": hi}
+    posts = await matching_posts(store, window)
+    if posts is None:
+        rows = await repo.trend_rows(store, window, width)
+    else:
+        rows = rows_from_posts(posts, width)
+    buckets = from_rows(rows, interval, None if tz is UTC else tz)
+    return fill_window(buckets, since, until, interval, tz)
 
 
 @dataclass(frozen=True)
@@ -177,7 +252,15 @@ async def alerts(
     history_from = floor(since, interval) - window * step(interval)
     buckets = await trend(store, filters, history_from, until, interval)
     first = iso(floor(since, interval))
-    found = [s for s in spikes(buckets, window, threshold) if s.bucket.start >= first]
+    # No cold start: a bucket needs ``window`` buckets of history after the first post; the
+    # empty days before a brand was first seen are no data, not a quiet baseline.
+    seen = next((b.start for b in buckets if b.count > 0), None)
+    judged = {b.start for k, b in enumerate(buckets) if seen and k >= window
+              and buckets[k - window].start >= seen}  # fmt: skip
+    found = [
+        s for s in spikes(buckets, window, threshold) if s.bucket.start >= first
+        and s.bucket.start in judged
+    ]  # fmt: skip
     ranges = [
         {
             "start": s.bucket.start,
@@ -197,6 +280,203 @@ async def alerts(
         )
         for s in found
     ]
+
+
+MAX_BRANDS = 10
+
+
+@dataclass(frozen=True)
+class Voice:
+    brand: str
+    bucket: Bucket
+    share: float  # of the volume of all the brands in the bucket
+
+
+async def share_of_voice(
+    store: GraphStore,
+    brands: list[str],
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo,
+) -> tuple[list[Voice], list[list[Voice]]]:
+    """(each brand over the whole window, per bucket of ``tz`` each brand), one graph read
+    (a NEAR query: its matching posts, grouped here)."""
+    names = list(dict.fromkeys(b for b in (check_text(x, "brands") for x in brands) if b))
+    if not 1 <= len(names) <= MAX_BRANDS:
+        raise BadUserInput(f"give 1 to {MAX_BRANDS} brands", field="brands", max=MAX_BRANDS)
+    bucket_starts(since, until, interval, tz)
+    lo, hi = check_window(since, until)
+    width = GRAPH_WIDTH[interval] if tz is UTC else graph_width(tz)
+    window = filters | {"from": lo, "to": hi}
+    posts = await matching_posts(store, window)
+    per_brand: dict[str, list[Row]] = {n: [] for n in names}
+    if posts is None:
+        for row in await repo.trend_rows_by_brand(store, window, names, width):
+            per_brand[row["brand"]].append(row)
+    else:
+        for name in names:
+            per_brand[name] = rows_from_posts(
+                [p for p in posts if name in (p.get("brands") or [])], width
+            )
+    series = {
+        n: fill_window(from_rows(rows, interval, None if tz is UTC else tz), since, until,
+                       interval, tz)
+        for n, rows in per_brand.items()
+    }  # fmt: skip
+    totals = {n: sum_buckets(lo, s) for n, s in series.items()}
+    whole = voices(totals)
+    buckets = [voices({n: series[n][k] for n in names}) for k in range(len(series[names[0]]))]
+    return whole, buckets
+
+
+def sum_buckets(start: str, buckets: list[Bucket]) -> Bucket:
+    out = Bucket(start)
+    for b in buckets:
+        out = Bucket(
+            start,
+            out.count + b.count,
+            out.positive + b.positive,
+            out.neutral + b.neutral,
+            out.negative + b.negative,
+            out.unsupported + b.unsupported,
+            out.score_sum + b.score_sum,
+            out.scored + b.scored,
+        )
+    return out
+
+
+def voices(by_brand: dict[str, Bucket]) -> list[Voice]:
+    total = sum(b.count for b in by_brand.values())
+    return [Voice(n, b, b.count / total if total else 0.0) for n, b in by_brand.items()]
+
+
+@dataclass(frozen=True)
+class BrandAlert:
+    finding: Finding
+    posts: list[Row]
+    terms: list[Term]
+
+
+@dataclass(frozen=True)
+class BrandAlertReport:
+    config: AlertConfig
+    judged: int
+    insufficient: list[str]
+    alerts: list[BrandAlert]
+
+
+def alert_config(interval: str, settings: Any) -> AlertConfig:
+    """The settings' day counts as buckets of ``interval`` (hours: one week of baseline)."""
+    days, least = settings.alert_baseline_days, settings.alert_min_baseline_days
+    per_interval = {
+        "DAY": (days, least),
+        "HOUR": (7 * 24, min(least, 7) * 24),
+        "WEEK": (max(days // 7, 2), max(least // 7, 2)),
+    }
+    baseline, minimum = per_interval[interval]
+    return AlertConfig(
+        threshold=settings.alert_threshold_z,
+        baseline=baseline,
+        min_baseline=minimum,
+        min_volume=settings.alert_min_volume,
+        season=SEASON[interval],
+    )
+
+
+async def brand_alerts(
+    store: GraphStore,
+    filters: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: tzinfo,
+    config: AlertConfig,
+    *,
+    top_posts: int,
+    top_terms: int,
+) -> BrandAlertReport:
+    """Buckets of [since, until) (in ``tz``) that spike against their seasonal baseline (read
+    from before ``since``), each with its most engaging negative posts, the terms that set it
+    apart from its baseline and the emotions (three graph reads at most, whatever the number
+    of alerts)."""
+    check_window(since, until)
+    start = floor(since, interval, tz)
+    history_from = start - config.baseline * step(interval)
+    buckets = await trend(store, filters, history_from, until, interval, tz)
+    first = next((k for k, b in enumerate(buckets) if b.start >= iso(start)), len(buckets))
+    result = evaluate(buckets, first, config)
+    index = {b.start: k for k, b in enumerate(buckets)}
+
+    def end_of(k: int) -> str:
+        if k + 1 < len(buckets):
+            return buckets[k + 1].start
+        return iso(next_start(datetime.fromisoformat(buckets[k].start).astimezone(tz), interval))
+
+    spans = [
+        {"start": f.bucket.start, "since": f.bucket.start, "until": end_of(index[f.bucket.start])}
+        for f in result.findings
+    ]
+    negative = filters | {"label": Label.NEGATIVE.value}
+    posts = await repo.top_posts_in_ranges(store, negative, spans, top_posts) if spans else {}
+    texts: dict[str, list[str]] = {}
+    if spans and top_terms:
+        bases = [
+            {
+                "start": "base:" + f.bucket.start,
+                "since": buckets[index[f.bucket.start] - f.baseline_buckets].start,
+                "until": f.bucket.start,
+            }
+            for f in result.findings
+        ]
+        texts = await repo.texts_in_ranges(store, filters, spans + bases, MAX_TERM_POSTS)
+    alerts = [
+        BrandAlert(
+            f,
+            posts.get(f.bucket.start, []) if top_posts else [],
+            top_terms_of(texts, f.bucket.start, top_terms),
+        )
+        for f in result.findings
+    ]
+    return BrandAlertReport(config, result.judged, result.insufficient, alerts)
+
+
+def top_terms_of(texts: dict[str, list[str]], start: str, limit: int) -> list[Term]:
+    if not limit or start not in texts:
+        return []
+    return top_terms(texts[start], texts.get("base:" + start, []), limit)
+
+
+async def correct_label(
+    privacy: RequestPrivacy | None,
+    store: GraphStore,
+    platform: str,
+    post_id: str,
+    label: str,
+    reason: str,
+) -> Row:
+    """A person's label for a post (brand analysts): checked by the policy (PostLabel write),
+    recorded in the audit log before and after, kept over later scoring; the post row."""
+    name = check_platform(platform) or ""
+    pid = check_text(post_id, "postId") or ""
+    why = check_text(reason, "reason") or ""
+    key = f"{name}:{pid}"
+    if privacy is not None:
+        await privacy.require_resource(Resource("PostLabel", key, {}), WRITE)
+        await privacy.audit_intent({"write": f"PostLabel:{key}", "label": label})
+    by = privacy.principal.subject if privacy is not None and privacy.principal else "system"
+    post = await repo.correct_label(store, name, pid, label, by, iso(datetime.now(UTC)), why)
+    if post is None:
+        raise NotFound("no post with this platform and id", field="postId")
+    if privacy is not None:
+        privacy.details["labelCorrection"] = {
+            "post": key,
+            "modelLabel": post.get("modelLabel"),
+            "label": label,
+            "reason": why,
+        }
+    return post
 
 
 async def candidates(store: GraphStore, customer_id: str, limit: int = 5) -> list[Candidate]:
@@ -273,6 +553,12 @@ def summary(row: Row) -> Row:
         "avgScore": float(row.get("scoreSum") or 0.0) / scored if scored else None,
         "lastPostAt": row.get("lastPostAt"),
     }
+
+
+def influence(engagement: int, followers: int) -> float:
+    """Influence of an author on a topic: engagement first, audience second, both on a log
+    scale (ten times the engagement weighs as much as a hundred times the followers)."""
+    return round(math.log10(1 + engagement) + 0.5 * math.log10(1 + followers), 3)
 
 
 def unique_keys(keys: list[AccountKey | None]) -> list[AccountKey]:

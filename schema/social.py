@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+import httpx
 import strawberry
 from strawberry.types import Info
 
@@ -18,7 +19,7 @@ from graph.repositories import social as repo
 from graph.store import Row
 from privacy.types import Resource
 from privacy.types import SensitiveKind as K
-from resolvers import social
+from resolvers import alert_delivery, alert_rules, social
 from resolvers.context import RequestContext
 from resolvers.pagination import check_first
 from resolvers.privacy import require_customer, require_customer_write, require_social
@@ -90,10 +91,18 @@ class Sentiment:
         default=None, description="happy, angry, sad, fear, surprise or neutral"
     )
     model: str | None = strawberry.field(default=None, description="id of the scoring model")
+    corrected: bool = strawberry.field(
+        default=False, description="the label is a person's correction (correctPostLabel)"
+    )
+    model_label: SentimentLabel | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="the model's label when a person corrected it"
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> Sentiment:
         label = row.get("sentimentLabel")
+        corrected = row.get("labelCorrected") is not None
+        model_label = row.get("modelLabel")
         pos, neu, neg = (
             row.get(k) for k in ("sentimentPositive", "sentimentNeutral", "sentimentNegative")
         )
@@ -107,6 +116,10 @@ class Sentiment:
             ),
             emotion=row.get("sentimentEmotion"),
             model=row.get("sentimentModel"),
+            corrected=corrected,
+            model_label=Label(model_label)
+            if corrected and model_label in Label.__members__
+            else None,
         )
 
 
@@ -243,6 +256,11 @@ class MentionFilter:
     label: SentimentLabel | None = None
     from_: datetime | None = strawberry.field(default=None, name="from")
     to: datetime | None = strawberry.field(default=None, description="exclusive")
+    query: str | None = strawberry.field(
+        default=None,
+        description='brand query language: (招行 OR 招商银行) AND NOT 招聘, "phrases", '
+        "a NEAR/5 b, author: platform: lang: label: emotion:",
+    )
     include_reposts: bool | None = strawberry.field(
         default=None, description="false: leave out reposts and duplicates (default: true)"
     )
@@ -295,12 +313,194 @@ class SentimentAlert:
     top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
 
 
+@strawberry.enum
+class AlertKind(StrEnum):
+    VOLUME = "VOLUME"
+    NEGATIVE_SHARE = "NEGATIVE_SHARE"
+
+
+@strawberry.type
+class SpikeTerm:
+    term: str = strawberry.field(description="a word or phrase (character n-gram)")
+    count: int = strawberry.field(description="posts of the bucket containing it")
+    share: float = strawberry.field(description="of the bucket's posts")
+    baseline_share: float = strawberry.field(description="of the baseline's posts")
+    lift: float = strawberry.field(description="share against baseline share (smoothed)")
+
+
+@strawberry.type
+class EmotionShare:
+    emotion: str
+    count: int
+    share: float
+    baseline_share: float
+
+
+@strawberry.type
+class BrandAlert:
+    start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
+    kinds: list[AlertKind]
+    count: int
+    negative: int
+    unsupported: int
+    expected: float = strawberry.field(
+        description="volume expected from the seasonal baseline (this weekday / hour of day)"
+    )
+    volume_z: float = strawberry.field(description="(count - expected) / baseline noise")
+    negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
+    baseline_negative_share: float | None
+    negative_share_z: float | None = strawberry.field(description="binomial z of the share")
+    baseline_buckets: int = strawberry.field(description="buckets the baseline was built on")
+    top_terms: list[SpikeTerm] = strawberry.field(
+        description="words and phrases that set the bucket apart from its baseline"
+    )
+    emotions: list[EmotionShare]
+    top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
+
+
+@strawberry.type
+class BrandAlertReport:
+    timezone: str
+    threshold: float = strawberry.field(description="z needed for an alert")
+    min_volume: int = strawberry.field(description="posts a bucket needs to be alerted")
+    baseline_buckets: int = strawberry.field(description="buckets of history per baseline")
+    min_baseline_buckets: int = strawberry.field(
+        description="history (since the brand's first post) a bucket needs to be judged at all"
+    )
+    judged_buckets: int
+    insufficient_history: list[str] = strawberry.field(
+        description="bucket starts not judged for want of history: never alerted"
+    )
+    alerts: list[BrandAlert]
+
+
+@strawberry.type
+class AlertRule:
+    id: strawberry.ID
+    brand: str
+    query: str | None = strawberry.field(description="brand query language, narrows the brand")
+    threshold: float = strawberry.field(description="z needed for an alert")
+    baseline_days: int
+    min_volume: int
+    channels: list[str] = strawberry.field(
+        description="https webhook URLs (stored; delivery is not built yet)"
+    )
+    updated_by: str | None
+    updated_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> AlertRule:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            brand=str(row["brand"]),
+            query=row.get("query"),
+            threshold=float(row["threshold"]),
+            baseline_days=int(row["baselineDays"]),
+            min_volume=int(row["minVolume"]),
+            channels=list(row.get("channels") or []),
+            updated_by=row.get("updatedBy"),
+            updated_at=row.get("updatedAt"),
+        )
+
+
+@strawberry.enum
+class DeliveryStatus(StrEnum):
+    DELIVERED = "DELIVERED"
+    DEAD = "DEAD"
+
+
+@strawberry.type
+class AlertDelivery:
+    id: strawberry.ID
+    rule_id: str
+    url: str
+    alert_start: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> AlertDelivery:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            rule_id=str(row["ruleId"]),
+            url=str(row["url"]),
+            alert_start=str(row["alertStart"]),
+            status=DeliveryStatus(row["status"]),
+            attempts=int(row["attempts"]),
+            last_error=row.get("lastError"),
+            at=str(row["at"]),
+        )
+
+
+@strawberry.input
+class AlertRuleInput:
+    brand: str
+    query: str | None = None
+    threshold: float = 3.0
+    baseline_days: int = 28
+    min_volume: int = 20
+    channels: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BrandVoice:
+    brand: str
+    count: int
+    share: float = strawberry.field(
+        description="of the volume of all the brands asked for (a post naming two counts for both)"
+    )
+    positive: int
+    negative: int
+    positive_share: float | None = strawberry.field(description="POSITIVE of judged posts")
+    negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
+    net_sentiment: float | None = strawberry.field(
+        description="(positive - negative) / judged posts, -1..1; null: none judged"
+    )
+
+    @classmethod
+    def from_voice(cls, v: social.Voice) -> BrandVoice:
+        b = v.bucket
+        judged = b.count - b.unsupported
+        return cls(
+            brand=v.brand,
+            count=b.count,
+            share=v.share,
+            positive=b.positive,
+            negative=b.negative,
+            positive_share=b.positive / judged if judged else None,
+            negative_share=b.negative / judged if judged else None,
+            net_sentiment=(b.positive - b.negative) / judged if judged else None,
+        )
+
+
+@strawberry.type
+class VoiceBucket:
+    start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
+    total: int
+    brands: list[BrandVoice]
+
+
+@strawberry.type
+class ShareOfVoice:
+    timezone: str
+    brands: list[BrandVoice] = strawberry.field(description="over the whole window")
+    buckets: list[VoiceBucket]
+
+
 @strawberry.type
 class TopAuthor:
     account: SocialAccount
     posts: int
-    engagement: int = strawberry.field(description="likes + reposts + replies on those posts")
-    reach: int = strawberry.field(description="followers + engagement")
+    engagement: int = strawberry.field(
+        description="likes + reposts + replies on those posts (the ranking)"
+    )
+    reach: int = strawberry.field(description="followers: who may have seen the posts")
+    influence: float = strawberry.field(
+        description="log10(1 + engagement) + 0.5 * log10(1 + followers): ten times the "
+        "engagement weighs as much as a hundred times the followers"
+    )
 
 
 @strawberry.type
@@ -313,6 +513,45 @@ class LinkCandidate:
 
 
 From = Annotated[datetime, strawberry.argument(name="from")]
+
+
+def brand_alert(alert: social.BrandAlert, by_key: dict[tuple[str, str], Post]) -> BrandAlert:
+    f, b = alert.finding, alert.finding.bucket
+    emotions = b.emotion_counts()
+    total = sum(emotions.values())
+    return BrandAlert(
+        start=b.start,
+        kinds=[AlertKind(k) for k in f.kinds],
+        count=b.count,
+        negative=b.negative,
+        unsupported=b.unsupported,
+        expected=f.expected,
+        volume_z=f.volume_z,
+        negative_share=f.share,
+        baseline_negative_share=f.baseline_share,
+        negative_share_z=f.share_z,
+        baseline_buckets=f.baseline_buckets,
+        top_terms=[
+            SpikeTerm(
+                term=t.term,
+                count=t.count,
+                share=t.share,
+                baseline_share=t.baseline_share,
+                lift=t.lift,
+            )
+            for t in alert.terms
+        ],
+        emotions=[
+            EmotionShare(
+                emotion=e,
+                count=n,
+                share=n / total if total else 0.0,
+                baseline_share=f.baseline_emotions.get(e, 0.0),
+            )
+            for e, n in sorted(emotions.items(), key=lambda kv: -kv[1])
+        ],
+        top_posts=[by_key[(p["platform"], str(p["postId"]))] for p in alert.posts],
+    )
 
 
 @strawberry.type
@@ -337,8 +576,13 @@ class SocialQuery:
             since=f.from_,
             until=f.to,
             include_reposts=f.include_reposts,
+            query=f.query,
         )
-        total, rows = await repo.search_mentions(info.context.store, filters, skip, limit)
+        matching = await social.matching_posts(info.context.store, filters)
+        if matching is None:
+            total, rows = await repo.search_mentions(info.context.store, filters, skip, limit)
+        else:
+            total, rows = len(matching), matching[skip : skip + limit]
         return await post_page(info, total, rows, skip)
 
     @strawberry.field(description="volume and sentiment per bucket of [from, to), gaps as zero")
@@ -351,11 +595,126 @@ class SocialQuery:
         term: str | None = None,
         brand: str | None = None,
         include_reposts: bool = True,
+        timezone: Annotated[
+            str | None,
+            strawberry.argument(description="IANA zone of the buckets (default: settings)"),
+        ] = None,
+        query: Annotated[
+            str | None, strawberry.argument(description="brand query language (see mentions)")
+        ] = None,
     ) -> list[SentimentBucket]:
         await require_social(info.context.privacy)
-        filters = social.term_or_brand(term, brand) | {"includeReposts": include_reposts}
-        buckets = await social.trend(info.context.store, filters, from_, to, interval.value)
+        filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
+        tz = social.check_zone(timezone or info.context.settings.timezone)
+        buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         return [SentimentBucket.from_bucket(b) for b in buckets]
+
+    @strawberry.field(description="each brand's volume, share and sentiment per bucket")
+    async def share_of_voice(
+        self,
+        info: Ctx,
+        brands: list[str],
+        from_: From,
+        to: datetime,
+        interval: Interval = Interval.DAY,
+        timezone: str | None = None,
+        query: str | None = None,
+        include_reposts: bool = True,
+    ) -> ShareOfVoice:
+        await require_social(info.context.privacy)
+        zone_name = timezone or info.context.settings.timezone
+        tz = social.check_zone(zone_name)
+        filters = {"includeReposts": include_reposts} | social.query_filters(query)
+        whole, buckets = await social.share_of_voice(
+            info.context.store, brands, filters, from_, to, interval.value, tz
+        )
+        return ShareOfVoice(
+            timezone=zone_name,
+            brands=[BrandVoice.from_voice(v) for v in whole],
+            buckets=[
+                VoiceBucket(
+                    start=vs[0].bucket.start,
+                    total=sum(v.bucket.count for v in vs),
+                    brands=[BrandVoice.from_voice(v) for v in vs],
+                )
+                for vs in buckets
+            ],
+        )
+
+    @strawberry.field(description="outbound alert deliveries, newest first (DEAD: dead letters)")
+    async def alert_deliveries(
+        self, info: Ctx, rule: strawberry.ID | None = None, status: DeliveryStatus | None = None
+    ) -> list[AlertDelivery]:
+        await alert_rules.listed(info.context.privacy, info.context.store, None)
+        rows = await alert_rules.repo.deliveries(
+            info.context.store,
+            None if rule is None else str(rule),
+            status.value if status else None,
+        )
+        return [AlertDelivery.from_row(r) for r in rows]
+
+    @strawberry.field(description="per-brand alert rules (brand analysts)")
+    async def alert_rules(self, info: Ctx, brand: str | None = None) -> list[AlertRule]:
+        rows = await alert_rules.listed(info.context.privacy, info.context.store, brand)
+        return [AlertRule.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="buckets whose volume or negative share spikes against a seasonal "
+        "baseline read from before `from`, explained; none without enough history. "
+        "With `rule`: that rule's brand, query, threshold, baseline and volume"
+    )
+    async def brand_alerts(
+        self,
+        info: Ctx,
+        from_: From,
+        to: datetime,
+        interval: Interval = Interval.DAY,
+        timezone: str | None = None,
+        include_reposts: bool = True,
+        top_posts: int = 3,
+        top_terms: int = 10,
+        query: str | None = None,
+        brand: str | None = None,
+        rule: strawberry.ID | None = None,
+    ) -> BrandAlertReport:
+        await require_social(info.context.privacy)
+        settings = info.context.settings
+        zone_name = timezone or settings.timezone
+        tz = social.check_zone(zone_name)
+        config = social.alert_config(interval.value, settings)
+        if rule is not None:
+            found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
+            brand, query = found["brand"], found.get("query") or query
+            config = alert_rules.apply(found, config, interval.value)
+        if brand is None:
+            raise social.BadUserInput("give brand or rule", field="brand")
+        filters = {
+            "brand": social.check_text(brand, "brand"),
+            "includeReposts": include_reposts,
+        } | social.query_filters(query)
+        report = await social.brand_alerts(
+            info.context.store,
+            filters,
+            from_,
+            to,
+            interval.value,
+            tz,
+            config,
+            top_posts=social.check_top(top_posts, "topPosts", social.MAX_TOP_POSTS),
+            top_terms=social.check_top(top_terms, "topTerms", social.MAX_TOP_POSTS),
+        )
+        everything = await build_posts(info, [p for a in report.alerts for p in a.posts])
+        by_key = {(p.platform, p.post_id): p for p in everything}
+        return BrandAlertReport(
+            timezone=zone_name,
+            threshold=config.threshold,
+            min_volume=config.min_volume,
+            baseline_buckets=config.baseline,
+            min_baseline_buckets=config.min_baseline,
+            judged_buckets=report.judged,
+            insufficient_history=report.insufficient,
+            alerts=[brand_alert(a, by_key) for a in report.alerts],
+        )
 
     @strawberry.field(
         description="buckets whose negative volume spikes (z-score over the trailing window)"
@@ -397,7 +756,7 @@ class SocialQuery:
             for a in found
         ]
 
-    @strawberry.field(description="authors of matching posts by reach")
+    @strawberry.field(description="authors of matching posts by engagement (reach apart)")
     async def top_authors(
         self,
         info: Ctx,
@@ -419,6 +778,7 @@ class SocialQuery:
                 posts=int(r["posts"]),
                 engagement=int(r["engagement"]),
                 reach=int(r["reach"]),
+                influence=social.influence(int(r["engagement"]), int(r["reach"])),
             )
             for r, account in zip(rows, accounts, strict=True)
         ]
@@ -456,6 +816,85 @@ class SocialMutation:
         loaders.customer_posts.clear_all()
         loaders.customer_sentiment.clear_all()
         return SocialAccount.from_row(row)
+
+    @strawberry.mutation(description="create or replace an alert rule (brand analysts)")
+    async def put_alert_rule(self, info: Ctx, id: strawberry.ID, rule: AlertRuleInput) -> AlertRule:
+        data = {
+            "brand": rule.brand,
+            "query": rule.query,
+            "threshold": rule.threshold,
+            "baselineDays": rule.baseline_days,
+            "minVolume": rule.min_volume,
+            "channels": rule.channels,
+        }
+        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data)
+        return AlertRule.from_row(row)
+
+    @strawberry.mutation(
+        description="evaluate a rule over [from, to) and POST each alert, signed, to each of "
+        "its channels (3 attempts with backoff); the deliveries"
+    )
+    async def deliver_alerts(
+        self,
+        info: Ctx,
+        rule: strawberry.ID,
+        from_: From,
+        to: datetime,
+        timezone: str | None = None,
+    ) -> list[AlertDelivery]:
+        settings = info.context.settings
+        secret = settings.alert_webhook_secret
+        if not secret:
+            raise social.BadUserInput(
+                "set C360_ALERT_WEBHOOK_SECRET to sign outbound alerts; nothing was sent",
+                field="rule",
+            )
+        found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
+        await alert_rules.put_allowed(info.context.privacy, str(rule))
+        report = await SocialQuery().brand_alerts(
+            info, from_, to, timezone=timezone, rule=rule, top_posts=0, top_terms=5
+        )
+        alerts = [
+            {
+                "start": a.start,
+                "kinds": [k.value for k in a.kinds],
+                "count": a.count,
+                "expected": a.expected,
+                "negativeShare": a.negative_share,
+                "terms": [t.term for t in a.top_terms],
+            }
+            for a in report.alerts
+        ]
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            rows = await alert_delivery.deliver(info.context.store, client, found, alerts, secret)
+        return [AlertDelivery.from_row(r) for r in rows]
+
+    @strawberry.mutation(description="delete an alert rule; false when there was none")
+    async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:
+        return await alert_rules.delete(info.context.privacy, info.context.store, str(id))
+
+    @strawberry.mutation(
+        description="a person's sentiment label for a post (brand analysts): kept over later "
+        "scoring, the model's label beside it, audited, exported for `c360 sentiment train`"
+    )
+    async def correct_post_label(
+        self,
+        info: Ctx,
+        platform: str,
+        post_id: strawberry.ID,
+        label: SentimentLabel,  # type: ignore[valid-type]
+        reason: str,
+    ) -> Post:
+        row = await social.correct_label(
+            info.context.privacy,
+            info.context.store,
+            platform,
+            str(post_id),
+            label.value,
+            reason,
+        )
+        (post,) = await build_posts(info, [row])
+        return post
 
 
 __all__ = [

@@ -1,7 +1,9 @@
 """Sentiment over time, pure: bucket rows from the graph into HOUR/DAY/WEEK, flag spikes.
 
-The graph groups by a prefix of the ISO ``createdAt`` (hour: 13 characters, day: 10);
-weeks (ISO, starting Monday) are summed here from day buckets.
+The graph groups by a prefix of the ISO ``createdAt`` (hour: 13 characters, day: 10). With a
+time zone the graph groups by UTC hour (by minute for zones off by a fraction of an hour) and
+the hours are summed here into the zone's hours, days and weeks (ISO, starting Monday); a
+bucket's ``start`` is the UTC instant its local period begins.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
 INTERVALS = ("HOUR", "DAY", "WEEK")
@@ -50,16 +53,77 @@ def week_of(day: str) -> str:
     return (d - timedelta(days=d.weekday())).isoformat()
 
 
-def from_rows(rows: Iterable[dict[str, Any]], interval: str) -> list[Bucket]:
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone ``name`` (None: UTC); ValueError for an unknown name."""
+    if not name or name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        hint = "use an IANA name like Asia/Shanghai"
+        raise ValueError(f"unknown time zone {name!r}; {hint}") from exc
+
+
+def graph_width(tz: tzinfo) -> int:
+    """Prefix of createdAt the graph groups by for ``tz``: the UTC hour (13), or the minute
+    (16) for a zone whose offset is not whole hours (India, Nepal, parts of Australia)."""
+    probes = (datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 7, 15, tzinfo=UTC))
+    whole = all((p.astimezone(tz).utcoffset() or timedelta()) % timedelta(hours=1) == timedelta()
+                for p in probes)  # fmt: skip
+    return 13 if whole else 16
+
+
+def parse_prefix(prefix: str) -> datetime:
+    """'2025-03-01T08' / '2025-03-01T08:30' / '2025-03-01' (UTC) -> an aware datetime."""
+    if len(prefix) == 10:
+        return datetime.fromisoformat(prefix).replace(tzinfo=UTC)
+    return datetime.fromisoformat(prefix + (":00" if len(prefix) == 13 else "")).replace(tzinfo=UTC)
+
+
+def local_floor(moment: datetime, interval: str, tz: tzinfo = UTC) -> datetime:
+    """The start (aware, in ``tz``) of the HOUR / DAY / WEEK bucket of ``tz`` holding
+    ``moment`` (naive = UTC)."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    local = moment.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    if interval == "HOUR":
+        return local
+    day = datetime(local.year, local.month, local.day, tzinfo=tz)
+    return day - timedelta(days=day.weekday()) if interval == "WEEK" else day
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(ISO)
+
+
+def next_start(local: datetime, interval: str) -> datetime:
+    """The start of the bucket after the one starting at ``local`` (aware, in its zone): days
+    and weeks step on the wall clock (a DST day is 23 or 25 hours), hours in real time."""
+    if interval == "HOUR":
+        return (local.astimezone(UTC) + timedelta(hours=1)).astimezone(local.tzinfo)
+    return local + step(interval)
+
+
+def from_rows(
+    rows: Iterable[dict[str, Any]], interval: str, tz: tzinfo | None = None
+) -> list[Bucket]:
     """Graph rows {bucket, count, positive, neutral, negative, unsupported?, scoreSum, scored,
-    emotions?: [counts in EMOTIONS order]} -> buckets in time order (weeks summed from days)."""
+    emotions?: [counts in EMOTIONS order]} -> buckets in time order (weeks summed from days).
+
+    Without ``tz`` the row prefixes are the buckets (UTC); with it they are UTC hours or
+    minutes summed into the zone's buckets."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {INTERVALS}")
     merged: dict[str, Bucket] = {}
     for row in rows:
         prefix = str(row["bucket"])
-        key = week_of(prefix) if interval == "WEEK" else prefix
-        b = merged.get(key, Bucket(bucket_start(key)))
+        if tz is not None:
+            key = iso_utc(local_floor(parse_prefix(prefix), interval, tz))
+        else:
+            key = bucket_start(week_of(prefix) if interval == "WEEK" else prefix)
+        b = merged.get(key, Bucket(key))
         merged[key] = replace(
             b,
             count=b.count + int(row["count"]),
@@ -77,6 +141,28 @@ def from_rows(rows: Iterable[dict[str, Any]], interval: str) -> list[Bucket]:
             scored=b.scored + int(row["scored"]),
         )
     return [merged[k] for k in sorted(merged)]
+
+
+def rows_from_posts(posts: Iterable[dict[str, Any]], width: int) -> list[dict[str, Any]]:
+    """The graph's trend rows computed from post rows (a query the graph cannot decide)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for p in posts:
+        key = str(p.get("createdAt") or "")[:width]
+        r = rows.setdefault(
+            key,
+            {"bucket": key, "count": 0, "positive": 0, "neutral": 0, "negative": 0,
+             "unsupported": 0, "scoreSum": 0.0, "scored": 0, "emotions": [0] * len(EMOTIONS)},
+        )  # fmt: skip
+        r["count"] += 1
+        label = str(p.get("sentimentLabel") or "").lower()
+        if label in ("positive", "neutral", "negative", "unsupported"):
+            r[label] += 1
+        if p.get("sentimentScore") is not None:
+            r["scoreSum"] += float(p["sentimentScore"])
+            r["scored"] += 1
+        if p.get("sentimentEmotion") in EMOTIONS:
+            r["emotions"][EMOTIONS.index(p["sentimentEmotion"])] += 1
+    return [rows[k] for k in sorted(rows)]
 
 
 def step(interval: str) -> timedelta:
@@ -142,8 +228,15 @@ __all__ = [
     "bucket_start",
     "fill_gaps",
     "from_rows",
+    "graph_width",
+    "iso_utc",
+    "local_floor",
+    "next_start",
+    "parse_prefix",
+    "rows_from_posts",
     "spikes",
     "step",
     "week_of",
     "z_score",
+    "zone",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from graph.repositories.access import access_attributes
 from graph.store import GraphStore, Row
+from graph.timerange import time_range
 
 
 async def audience_candidates(
@@ -98,7 +99,9 @@ async def campaign_outcomes(
     contacts = await store.read(
         """
         MATCH (:Campaign {id: $id})-[:TARGETS]->(c:Customer)-[:HAD]->(i:Interaction)
-        WHERE i.kind = 'MARKETING' AND i.time >= $start AND i.time <= $end
+        WHERE i.kind = 'MARKETING' AND """
+        + time_range("i.time", "$start", "$end", until_inclusive=True, optional=False)
+        + """
         OPTIONAL MATCH (i)-[:ABOUT]->(p:Product {code: $product})
         WITH c, i, p
         WHERE i.campaignId = $id OR (i.campaignId IS NULL AND p IS NOT NULL)
@@ -106,11 +109,10 @@ async def campaign_outcomes(
         """,
         params,
     )
-    # The window again in Python: FalkorDB's string range index let later times through.
     first: dict[str, str] = {}
     for r in contacts:
         time = str(r["time"] or "")
-        if start <= time <= end and time < first.get(r["customerId"], "~"):
+        if time < first.get(r["customerId"], "~"):
             first[r["customerId"]] = time
     return [{**m, "firstContact": first.get(m["customerId"])} for m in members]
 

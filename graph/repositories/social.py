@@ -10,28 +10,40 @@ from typing import Any
 
 from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row
+from graph.timerange import time_cmp, time_range
 
 BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
-_FILTER = """
+_FILTER = (
+    """
     ($platform IS NULL OR p.platform = $platform)
     AND ($label IS NULL OR p.sentimentLabel = $label)
-    AND ($from IS NULL OR p.createdAt >= $from)
-    AND ($to IS NULL OR p.createdAt < $to)
+    AND """
+    + time_range("p.createdAt", "$from", "$to")
+    + """
     AND ($brand IS NULL OR $brand IN p.brands)
     AND ($term IS NULL OR toLower(p.text) CONTAINS toLower($term)
          OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
     AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
 """
+)
 
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
+
+
+def _where(filters: dict[str, Any] | None) -> str:
+    """The shared filter, plus a compiled query condition on ``p`` when the filters carry one
+    (``queryCypher``: built by the query language from a fixed grammar, values only as the
+    parameters in ``queryParams``)."""
+    condition = (filters or {}).get("queryCypher")
+    return _FILTER + (f"\n    AND ({condition})\n" if condition else "")
 
 
 def filter_params(filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every filter parameter present (null when unset); reposts are included by default."""
     filters = filters or {}
-    params = {key: filters.get(key) for key in FILTER_KEYS}
+    params = {key: filters.get(key) for key in FILTER_KEYS} | dict(filters.get("queryParams") or {})
     include = filters.get("includeReposts")
     params["includeReposts"] = True if include is None else bool(include)
     return params
@@ -52,7 +64,9 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         MERGE (p:Post {platform: r.platform, postId: r.postId})
         WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
         SET p += r.props
-        SET p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
+        SET p.modelLabel = p.sentimentLabel,
+            p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel),
+            p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
             p.likes = CASE WHEN p.likes IS NULL OR before[0] > p.likes
                 THEN coalesce(before[0], p.likes) ELSE p.likes END,
             p.reposts = CASE WHEN p.reposts IS NULL OR before[1] > p.reposts
@@ -96,18 +110,47 @@ async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[st
 
 
 async def fingerprint_originals(store: GraphStore, fingerprints: list[str]) -> dict[str, Row]:
-    """For each fingerprint already stored, its earliest post {platform, postId, createdAt}."""
+    """For each fingerprint already stored: ``original`` (its earliest post {platform, postId,
+    createdAt}) and ``duplicates`` (how many of its posts are marked duplicateOf)."""
     rows = await store.read(
         """
         UNWIND $fps AS f
         MATCH (p:Post {fingerprint: f})
         WITH f, p ORDER BY p.createdAt, p.platform, p.postId
-        WITH f, collect({platform: p.platform, postId: p.postId, createdAt: p.createdAt}) AS ps
-        RETURN f AS fingerprint, ps[0] AS original
+        WITH f, collect({platform: p.platform, postId: p.postId, createdAt: p.createdAt,
+                         dup: p.duplicateOf}) AS ps
+        RETURN f AS fingerprint, ps[0] AS original,
+               size([x IN ps WHERE x.dup IS NOT NULL]) AS duplicates
         """,
         {"fps": fingerprints},
     )
-    return {r["fingerprint"]: r["original"] for r in rows}
+    return {
+        r["fingerprint"]: {
+            "original": {k: r["original"][k] for k in ("platform", "postId", "createdAt")},
+            "duplicates": r["duplicates"],
+        }
+        for r in rows
+    }
+
+
+async def settle_fingerprints(store: GraphStore, fingerprints: list[str]) -> dict[str, int]:
+    """Per fingerprint, the earliest post (createdAt, platform, postId) is the original and
+    every other post points to it (``duplicateOf``), whatever order they arrived in; one
+    batched write. Returns fingerprint -> posts marked as duplicates."""
+    rows = await store.write(
+        """
+        UNWIND $fps AS f
+        MATCH (p:Post {fingerprint: f})
+        WITH f, p ORDER BY p.createdAt, p.platform, p.postId
+        WITH f, collect(p) AS ps
+        WITH f, ps, ps[0].platform + ':' + ps[0].postId AS ref, id(ps[0]) AS first
+        FOREACH (q IN ps |
+            SET q.duplicateOf = CASE WHEN id(q) = first THEN null ELSE ref END)
+        RETURN f AS fingerprint, size(ps) - 1 AS duplicates
+        """,
+        {"fps": fingerprints},
+    )
+    return {r["fingerprint"]: int(r["duplicates"]) for r in rows}
 
 
 async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -134,7 +177,7 @@ async def search_mentions(
         """
         MATCH (p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
         WITH count(p) AS total, collect(p {.*}) AS ps
@@ -147,6 +190,29 @@ async def search_mentions(
     return int(rows[0]["total"]), list(rows[0]["posts"] or [])
 
 
+async def candidate_posts(
+    store: GraphStore, filters: dict[str, Any] | None, limit: int
+) -> list[Row]:
+    """Matching posts, newest first, at most ``limit``: for a query the graph can only
+    narrow down (NEAR), decided post by post afterwards."""
+    params = filter_params(filters) | {"limit": limit}
+    return [
+        r["post"]
+        for r in await store.read(
+            """
+            MATCH (p:Post)
+            WHERE """
+            + _where(filters)
+            + """
+            WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
+            LIMIT $limit
+            RETURN p {.*} AS post
+            """,
+            params,
+        )
+    ]
+
+
 async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
     """Matching posts with the most engagement (likes + reposts + replies)."""
     params = filter_params(filters) | {"limit": limit}
@@ -156,7 +222,7 @@ async def top_posts(store: GraphStore, filters: dict[str, Any] | None, limit: in
             """
             MATCH (p:Post)
             WHERE """
-            + _FILTER
+            + _where(filters)
             + """
             WITH p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
             ORDER BY e DESC, p.createdAt DESC, p.postId
@@ -177,7 +243,7 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
         """
         MATCH (p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH substring(p.createdAt, 0, $width) AS bucket, p
         RETURN bucket,
@@ -200,6 +266,64 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
     )
 
 
+async def trend_rows_by_brand(
+    store: GraphStore, filters: dict[str, Any] | None, brands: list[str], width: int
+) -> list[Row]:
+    """trend_rows for each of ``brands`` in one round trip: {brand, bucket, count, ...}; a
+    post naming two of them counts for both. The filters' own brand is ignored."""
+    params = filter_params(filters) | {"brand": None, "brands": brands, "width": width}
+    return await store.read(
+        """
+        UNWIND $brands AS name
+        MATCH (p:Post)
+        WHERE name IN p.brands AND """
+        + _where(filters)
+        + """
+        WITH name, substring(p.createdAt, 0, $width) AS bucket, p
+        RETURN name AS brand, bucket,
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
+               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
+               count(p.sentimentScore) AS scored
+        ORDER BY brand, bucket
+        """,
+        params,
+    )
+
+
+async def correct_label(
+    store: GraphStore, platform: str, post_id: str, label: str, by: str, at: str, reason: str
+) -> Row | None:
+    """A person's label for a post: kept over any later scoring, the model's label kept
+    beside it (``modelLabel``) and who/when/why; None for an unknown post."""
+    rows = await store.write(
+        """
+        MATCH (p:Post {platform: $platform, postId: $postId})
+        SET p.modelLabel = coalesce(p.modelLabel, p.sentimentLabel),
+            p.labelCorrected = $label, p.sentimentLabel = $label,
+            p.labelCorrectedBy = $by, p.labelCorrectedAt = $at, p.labelCorrectionReason = $reason
+        RETURN p {.*} AS post
+        """,
+        {"platform": platform, "postId": post_id, "label": label, "by": by, "at": at,
+         "reason": reason},
+    )  # fmt: skip
+    return rows[0]["post"] if rows else None
+
+
+async def label_corrections(store: GraphStore) -> list[Row]:
+    """Every corrected post {text, label, modelLabel}: training data a person vouched for."""
+    return await store.read(
+        """
+        MATCH (p:Post) WHERE p.labelCorrected IS NOT NULL
+        RETURN p.text AS text, p.labelCorrected AS label, p.modelLabel AS modelLabel
+        ORDER BY p.platform, p.postId
+        """
+    )
+
+
 async def posts_to_rescore(
     store: GraphStore, since: str | None, after: list[str] | None, limit: int
 ) -> list[Row]:
@@ -209,8 +333,12 @@ async def posts_to_rescore(
     return await store.read(
         """
         MATCH (p:Post)
-        WHERE ($since IS NULL OR p.createdAt >= $since)
-          AND ($at IS NULL OR p.createdAt > $at
+        WHERE """
+        + time_range("p.createdAt", "$since", None)
+        + """
+          AND ($at IS NULL OR """
+        + time_cmp("p.createdAt", ">", "$at")
+        + """
                OR (p.createdAt = $at AND (p.platform > $ap
                    OR (p.platform = $ap AND p.postId > $aid))))
         RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
@@ -223,12 +351,15 @@ async def posts_to_rescore(
 
 
 async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {platform, postId, props: {sentiment* properties}}: one batched write."""
+    """rows: {platform, postId, props: {sentiment* properties}}: one batched write. A label a
+    person corrected stays (``labelCorrected``); the model's own is kept as ``modelLabel``."""
     result = await store.write(
         """
         UNWIND $rows AS r
         MATCH (p:Post {platform: r.platform, postId: r.postId})
         SET p += r.props
+        SET p.modelLabel = p.sentimentLabel,
+            p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel)
         RETURN count(p) AS n
         """,
         {"rows": rows},
@@ -237,21 +368,23 @@ async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
 
 
 async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
-    """Authors of matching posts by reach = followers + engagement on those posts."""
+    """Authors of matching posts by engagement on those posts (likes + reposts + replies),
+    then posts; ``reach`` is the followers, reported apart (a big account nobody answers is
+    not a top author)."""
     params = filter_params(filters) | {"limit": limit}
     return await store.read(
         """
         MATCH (a:SocialAccount)-[:POSTED]->(p:Post)
         WHERE """
-        + _FILTER
+        + _where(filters)
         + """
         WITH a, count(p) AS posts,
              sum(coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0))
                  AS engagement
         WITH a, posts, engagement, coalesce(a.followers, 0) AS followers
         RETURN a.platform AS platform, a.handle AS handle, a.name AS name,
-               followers, posts, engagement, followers + engagement AS reach
-        ORDER BY reach DESC, handle
+               followers, posts, engagement, followers AS reach
+        ORDER BY engagement DESC, posts DESC, handle
         LIMIT $limit
         """,
         params,
@@ -372,8 +505,10 @@ async def top_posts_in_ranges(
         """
         UNWIND $ranges AS rg
         MATCH (p:Post)
-        WHERE p.createdAt >= rg.since AND p.createdAt < rg.until AND """
-        + _FILTER
+        WHERE """
+        + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
+        + " AND "
+        + _where(filters)
         + """
         WITH rg, p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
         ORDER BY e DESC, p.createdAt DESC, p.postId
@@ -386,24 +521,56 @@ async def top_posts_in_ranges(
     return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
 
 
+async def texts_in_ranges(
+    store: GraphStore, filters: dict[str, Any] | None, ranges: list[Row], limit: int
+) -> dict[str, list[str]]:
+    """ranges: {start, since, until} -> start -> texts of the matching posts of that range
+    (the newest ``limit``), all ranges in one round trip; the filters' from/to are ignored."""
+    params = filter_params(filters) | {"from": None, "to": None, "ranges": ranges}
+    params["limit"] = limit
+    rows = await store.read(
+        """
+        UNWIND $ranges AS rg
+        MATCH (p:Post)
+        WHERE """
+        + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
+        + " AND "
+        + _where(filters)
+        + """
+        WITH rg, p ORDER BY p.createdAt DESC
+        WITH rg, collect(p.text) AS texts
+        RETURN rg.start AS start, texts[0..$limit] AS texts
+        """,
+        params,
+    )
+    found = {r["start"]: list(r["texts"] or []) for r in rows}
+    return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
+
+
 __all__ = [
     "BUCKET_WIDTH",
     "FILTER_KEYS",
     "accounts_by_key",
     "accounts_of_customers",
+    "candidate_posts",
+    "correct_label",
     "customer_posts",
     "customer_sentiment",
     "existing_post_keys",
     "filter_params",
     "fingerprint_originals",
+    "label_corrections",
     "link_candidate_data",
     "link_social_accounts",
     "posts_to_rescore",
     "search_mentions",
     "set_sentiment",
+    "settle_fingerprints",
+    "texts_in_ranges",
     "top_authors",
     "top_posts",
     "top_posts_in_ranges",
     "trend_rows",
+    "trend_rows_by_brand",
     "upsert_posts",
 ]

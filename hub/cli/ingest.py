@@ -68,8 +68,11 @@ def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
 def print_totals(title: str, totals: Totals, extra: dict[str, object] | None = None) -> None:
     table = Table(title=title, show_header=False)
     table.add_row("received", str(totals.received))
-    table.add_row("stored", str(totals.stored))
-    table.add_row("duplicates", str(totals.duplicates))
+    table.add_row("new posts", str(totals.new))
+    table.add_row("updated (stored before)", str(totals.updated))
+    table.add_row("same-id duplicates", str(totals.same_id_duplicates))
+    table.add_row("text duplicates", str(totals.text_duplicates))
+    table.add_row("reposts", str(totals.reposts))
     for label in ("POSITIVE", "NEUTRAL", "NEGATIVE", "UNSUPPORTED"):
         table.add_row(label.lower(), str(totals.by_label.get(label, 0)))
     for key, value in (extra or {}).items():
@@ -115,7 +118,7 @@ def posts(
                     progress=tick,
                 )
             await compact(store)
-        extra: dict[str, object] = {"rejected": result.rejected}
+        extra: dict[str, object] = {"dead letters": result.rejected}
         if result.resumed_from:
             extra["resumed after line"] = result.resumed_from
         print_totals(f"{file.name} ({platform})", result.totals, extra)

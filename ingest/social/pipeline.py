@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from graph.repositories import social as repo
 from graph.store import GraphStore, Row
 from ingest.social.fingerprint import fingerprint, looks_like_repost
+from ingest.social.lang import detect_lang
 from ingest.social.model import SocialPost
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
@@ -37,21 +38,47 @@ def post_ref(platform: str, post_id: str) -> str:
 class Prepared:
     rows: list[Row]
     received: int
-    duplicates: int  # repeats inside the batch plus posts already stored
+    new: int = 0  # (platform, postId) neither stored nor seen earlier in this run
+    updated: int = 0  # stored before this run: written again (metrics only grow)
+    same_id: int = 0  # delivered again in this run (same batch or an earlier one)
+    reposts: int = 0  # new posts that are reposts (marker or repostOf)
+    fingerprints: list[str] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        """Posts received that added no node: repeats and posts already stored."""
+        return self.received - self.new
 
 
 @dataclass
 class Totals:
+    """What a run did, in numbers that match the store: ``new`` nodes were created;
+    ``text_duplicates`` is the change in posts marked ``duplicateOf`` (for a first load, the
+    number marked); labels count the new posts."""
+
     received: int = 0
-    stored: int = 0
-    duplicates: int = 0
+    stored: int = 0  # rows written (new + updated)
+    new: int = 0
+    updated: int = 0
+    same_id_duplicates: int = 0
+    text_duplicates: int = 0
+    reposts: int = 0
     by_label: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duplicates(self) -> int:
+        return self.same_id_duplicates
 
     def add(self, prepared: Prepared, stored: int) -> None:
         self.received += prepared.received
         self.stored += stored
-        self.duplicates += prepared.duplicates
+        self.new += prepared.new
+        self.updated += prepared.updated
+        self.same_id_duplicates += prepared.same_id
+        self.reposts += prepared.reposts
         for row in prepared.rows:
+            if not row.get("isNew"):
+                continue
             label = row["props"]["sentimentLabel"]
             self.by_label[label] = self.by_label.get(label, 0) + 1
 
@@ -80,17 +107,19 @@ def assign_originals(
         if fp is None:
             continue
         original = known.get(fp)
-        if original is None or original["createdAt"] > post.created_at:
-            if original is None:
-                known[fp] = {
-                    "platform": post.platform,
-                    "postId": post.post_id,
-                    "createdAt": post.created_at,
-                }
+        mine = {"platform": post.platform, "postId": post.post_id, "createdAt": post.created_at}
+        if original is None or _order(mine) < _order(original):
+            # The earliest post is the original whatever arrived first; the stored posts of
+            # this fingerprint are re-pointed after the write (``settle_fingerprints``).
+            known[fp] = mine
             continue
         if (original["platform"], original["postId"]) != post.key:
             result[i] = post_ref(original["platform"], original["postId"])
     return result
+
+
+def _order(post: Row) -> tuple[str, str, str]:
+    return (str(post["createdAt"]), str(post["platform"]), str(post["postId"]))
 
 
 def to_row(
@@ -106,7 +135,9 @@ def to_row(
     tags = matcher.tag(post.text)
     props: dict[str, Any] = {
         "text": post.text,
-        "lang": post.lang,
+        # Detected when the source gives none (langDetected says so).
+        "lang": post.lang or detect_lang(post.text),
+        "langDetected": post.lang is None,
         "createdAt": post.created_at,
         "url": post.url,
         "authorHandle": post.author_handle,
@@ -185,6 +216,15 @@ class PostPipeline:
         self.matcher = matcher
         self.now = now
         self._known: dict[str, Row] = {}  # fingerprint -> earliest post, this run
+        self._seen: set[tuple[str, str]] = set()  # keys received in this run
+        # fingerprint -> posts marked duplicateOf before this run / after the last settle
+        self._dups_before: dict[str, int] = {}
+        self._dups_after: dict[str, int] = {}
+
+    @property
+    def text_duplicates(self) -> int:
+        """Change in posts marked as text duplicates over this run (matches the store)."""
+        return sum(n - self._dups_before.get(f, 0) for f, n in self._dups_after.items())
 
     async def prepare(self, batch: Iterable[SocialPost]) -> Prepared:
         posts, repeats = unique(batch)
@@ -195,7 +235,10 @@ class PostPipeline:
         keys = [{"platform": p.platform, "postId": p.post_id} for p in posts]
         stored = await repo.existing_post_keys(self.store, keys)
         if wanted:
-            self._known.update(await repo.fingerprint_originals(self.store, wanted))
+            found = await repo.fingerprint_originals(self.store, wanted)
+            for fp, row in found.items():
+                self._known[fp] = row["original"]
+                self._dups_before.setdefault(fp, int(row["duplicates"]))
         originals = assign_originals(posts, fps, self._known)
         scores = await asyncio.to_thread(self.scorer.score, [p.text for p in posts])
         model, now = self.scorer.version, self.now()
@@ -211,12 +254,30 @@ class PostPipeline:
             )
             for post, fp, orig, score in zip(posts, fps, originals, scores, strict=True)
         ]
-        return Prepared(rows, len(posts) + repeats, repeats + len(stored))
+        prepared = Prepared(rows, len(posts) + repeats, same_id=repeats)
+        for row, post in zip(rows, posts, strict=True):
+            if post.key in self._seen:
+                prepared.same_id += 1
+            elif post.key in stored:
+                prepared.updated += 1
+            else:
+                prepared.new += 1
+                prepared.reposts += bool(row["props"]["isRepost"])
+                row["isNew"] = True
+            self._seen.add(post.key)
+        prepared.fingerprints = sorted({f for f in fps if f is not None})
+        return prepared
 
     async def write(self, prepared: Prepared) -> int:
         if not prepared.rows:
             return 0
-        return await repo.upsert_posts(self.store, prepared.rows)
+        written = await repo.upsert_posts(self.store, prepared.rows)
+        if prepared.fingerprints:
+            settled = await repo.settle_fingerprints(self.store, prepared.fingerprints)
+            for fp, n in settled.items():
+                self._dups_before.setdefault(fp, 0)
+                self._dups_after[fp] = n
+        return written
 
     async def ingest(self, batch: Iterable[SocialPost]) -> tuple[Prepared, int]:
         prepared = await self.prepare(batch)
@@ -237,6 +298,7 @@ async def run_batches(
         task, prepared, marker = job
         stored = await task
         totals.add(prepared, stored)
+        totals.text_duplicates = pipeline.text_duplicates
         if on_stored is not None:
             result = on_stored(marker, prepared, stored)
             if result is not None:

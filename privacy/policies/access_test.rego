@@ -54,6 +54,28 @@ test_brand_analyst_social_only if {
 	not d.c1.allow
 }
 
+test_brand_analyst_corrects_labels_others_do_not if {
+	label := {"type": "PostLabel", "id": "weibo:p1", "attributes": {}}
+	ok := access.decide(req("b1", ["brand_analyst"], "marketing", "write", [label]))
+	ok["weibo:p1"].allow
+	officer := access.decide(req("po", ["privacy_officer"], "compliance", "write", [label]))
+	not officer["weibo:p1"].allow
+	advisor := access.decide(req("a1", ["advisor"], "service", "write", [label]))
+	not advisor["weibo:p1"].allow
+}
+
+test_alert_rules_for_brand_analysts_read_only_for_officers if {
+	rule := {"type": "AlertRule", "id": "cmb-outage", "attributes": {}}
+	w := access.decide(req("b1", ["brand_analyst"], null, "write", [rule]))
+	w["cmb-outage"].allow
+	r := access.decide(req("po", ["privacy_officer"], "compliance", "read", [rule]))
+	r["cmb-outage"].allow
+	no := access.decide(req("po", ["privacy_officer"], "compliance", "write", [rule]))
+	not no["cmb-outage"].allow
+	m := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [rule]))
+	not m["cmb-outage"].allow
+}
+
 test_privacy_officer_read_only if {
 	r := req("po", ["privacy_officer"], "compliance", "read", [customer("c1", "a1", false)])
 	d := access.decide(r)

@@ -3,6 +3,7 @@ terms, dedupe) into the embedded FalkorDB, read back through the ASGI app."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -176,9 +177,11 @@ async def test_mentions_labels_reposts_and_paging(
     assert paged == [e["node"]["postId"] for e in found["edges"]]
 
 
+# UTC days here (the default zone, Asia/Shanghai, is tested in test_brand_alerts.py).
 TREND = """query($term: String, $brand: String, $from: DateTime!, $to: DateTime!,
-                 $interval: Interval!) {
-  sentimentTrend(term: $term, brand: $brand, from: $from, to: $to, interval: $interval) {
+                 $interval: Interval!, $tz: String = "UTC") {
+  sentimentTrend(term: $term, brand: $brand, from: $from, to: $to, interval: $interval,
+                 timezone: $tz) {
     start count positive neutral negative unsupported avgScore
     emotions { happy angry sad fear surprise neutral }
   }
@@ -261,18 +264,38 @@ async def test_negative_spike_is_alerted(store: GraphStore, officer: Api, tmp_pa
 
 TOP_AUTHORS = """query($first: Int) {
   topAuthors(brand: "招商银行", first: $first) {
-    posts engagement reach account { handle customerLinked }
+    posts engagement reach influence account { handle customerLinked }
   }
 }"""
 
 
-async def test_top_authors_by_reach(store: GraphStore, officer: Api, tmp_path: Path) -> None:
+async def test_top_authors_by_engagement(store: GraphStore, officer: Api, tmp_path: Path) -> None:
     await ingest(store, tmp_path)
-    top = ok(await officer.gql(TOP_AUTHORS, {"first": 2}))["topAuthors"]
-    assert [(a["account"]["handle"], a["reach"]) for a in top] == [
-        ("angry_li", 41),
-        ("spiker_4", 40),
-    ]
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "weibo",
+                "postId": "celebrity",
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": "招商银行", "createdAt": "2025-03-02T00:00:00Z",
+                          "brands": ["招商银行"], "likes": 1},
+                "author": {"handle": "big_v", "props": {"followers": 5_000_000}},
+                "brands": ["招商银行"],
+                "products": [],
+            }
+        ],
+    )  # fmt: skip
+    top = ok(await officer.gql(TOP_AUTHORS, {"first": 10}))["topAuthors"]
+    ranked = [(a["account"]["handle"], a["engagement"], a["reach"]) for a in top]
+    assert ranked[:2] == [("angry_li", 41, 0), ("spiker_4", 40, 0)]
+    # Five million followers and one like: reach apart, not a top author.
+    (big,) = [a for a in top if a["account"]["handle"] == "big_v"]
+    assert ranked.index(("big_v", 1, 5_000_000)) > 1
+    assert top[0]["influence"] == pytest.approx(math.log10(42), abs=1e-3)
+    expected = math.log10(2) + 0.5 * math.log10(5_000_001)
+    assert big["influence"] == pytest.approx(expected, abs=1e-3)
+    assert big["influence"] > top[1]["influence"]  # influence weighs the audience too
     too_many = error(await officer.gql(TOP_AUTHORS, {"first": 10_000}))
     assert too_many["code"] == "BAD_USER_INPUT" and too_many["field"] == "first"
 

@@ -44,7 +44,12 @@ BACKENDS = {
 
 
 # Backend bugs the repositories still trip over: test id -> why. strict, so a fix shows up.
-KNOWN_BUGS: dict[str, str] = {}
+KNOWN_BUGS: dict[str, str] = {
+    "test_raw_upper_bound_on_indexed_string[falkordb]": (
+        "FalkorDB's range index on a string property ignores a lone upper bound "
+        "(graph/timerange.py compares toString() values instead)"
+    ),
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -67,10 +67,12 @@ async def test_sigkill_owner_then_restart_recovers_lock_and_data(short_dir: Path
     proc.wait()
     proc.stdout.close()
 
-    embedded = EmbeddedFalkorDB(short_dir)
     deadline = time.monotonic() + 10
     store = None
     while store is None:
+        # A fresh instance per try: a failed open stops the instance it used (on a busy
+        # machine the killed owner's child can still hold the socket on the first try).
+        embedded = EmbeddedFalkorDB(short_dir)
         try:
             store = FalkorDBStore.embedded(embedded)
         except Exception:

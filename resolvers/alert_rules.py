@@ -1,0 +1,122 @@
+"""Per-brand alert rules for brand analysts: checked, policy-gated (resource AlertRule), kept
+in the graph; ``brandAlerts(rule:)`` applies one."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from graph.repositories import alert_rules as repo
+from graph.store import GraphStore, Row
+from ingest.social.query_language import QueryError
+from ingest.social.query_language import parse as parse_query
+from privacy.types import Resource
+from resolvers.analytics import iso
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.privacy import READ, WRITE, RequestPrivacy
+from sentiment.alerts import AlertConfig
+
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_CHANNELS = 5
+
+
+async def _require(privacy: RequestPrivacy | None, key: str, action: str) -> None:
+    if privacy is not None:
+        await privacy.require_resource(Resource("AlertRule", key, {}), action)
+
+
+def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
+    """The rule's stored properties, every field checked (``field`` names the bad one)."""
+    if not _ID.match(rule_id):
+        raise BadUserInput("id: 1-64 letters, digits or _.:-", field="id")
+    brand = str(data.get("brand") or "").strip()
+    if not brand or len(brand) > 200:
+        raise BadUserInput("brand must be 1-200 characters", field="rule.brand")
+    query = data.get("query")
+    if query is not None:
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            raise BadUserInput(str(exc), field="rule.query", column=exc.column) from None
+    threshold = float(data.get("threshold") or 3.0)
+    if not 1.0 <= threshold <= 20.0:
+        raise BadUserInput("threshold must be between 1 and 20", field="rule.threshold")
+    baseline = int(data.get("baselineDays") or 28)
+    if not 7 <= baseline <= 180:
+        raise BadUserInput("baselineDays must be between 7 and 180", field="rule.baselineDays")
+    volume = int(data.get("minVolume") or 20)
+    if not 1 <= volume <= 1_000_000:
+        raise BadUserInput("minVolume must be at least 1", field="rule.minVolume")
+    channels = list(data.get("channels") or [])
+    if len(channels) > MAX_CHANNELS:
+        raise BadUserInput(f"at most {MAX_CHANNELS} channels", field="rule.channels")
+    for url in channels:
+        parsed = urlparse(url)
+        if parsed.scheme != "https" or not parsed.netloc:
+            raise BadUserInput("channels are https webhook URLs", field="rule.channels")
+    return {
+        "brand": brand,
+        "query": query,
+        "threshold": threshold,
+        "baselineDays": baseline,
+        "minVolume": volume,
+        "channels": channels,
+    }
+
+
+async def put(
+    privacy: RequestPrivacy | None, store: GraphStore, rule_id: str, data: dict[str, Any]
+) -> Row:
+    props = check_rule(rule_id, data)
+    await _require(privacy, rule_id, WRITE)
+    if privacy is not None:
+        await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
+    by = privacy.principal.subject if privacy is not None and privacy.principal else "system"
+    return await repo.put_rule(
+        store, rule_id, props | {"updatedBy": by, "updatedAt": iso(datetime.now(UTC))}
+    )
+
+
+async def put_allowed(privacy: RequestPrivacy | None, rule_id: str) -> None:
+    """Sending a rule's alerts acts for the rule: its writers only."""
+    await _require(privacy, rule_id, WRITE)
+
+
+async def delete(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str) -> bool:
+    await _require(privacy, rule_id, WRITE)
+    if privacy is not None:
+        await privacy.audit_intent({"delete": f"AlertRule:{rule_id}"})
+    return await repo.delete_rule(store, rule_id)
+
+
+async def listed(privacy: RequestPrivacy | None, store: GraphStore, brand: str | None) -> list[Row]:
+    await _require(privacy, "rules", READ)
+    return await repo.rules(store, brand)
+
+
+async def load(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str) -> Row:
+    await _require(privacy, rule_id, READ)
+    found = await repo.rule(store, rule_id)
+    if found is None:
+        raise NotFound("no alert rule with this id", field="rule")
+    return found
+
+
+def apply(rule: Row, config: AlertConfig, interval: str) -> AlertConfig:
+    """The rule's threshold, volume and (for days) baseline over the settings' defaults."""
+    baseline = int(rule["baselineDays"]) if interval == "DAY" else config.baseline
+    return AlertConfig(
+        threshold=float(rule["threshold"]),
+        baseline=baseline,
+        min_baseline=min(config.min_baseline, baseline),
+        min_volume=int(rule["minVolume"]),
+        min_ratio=config.min_ratio,
+        min_share_lift=config.min_share_lift,
+        season=config.season,
+        dispersion=config.dispersion,
+    )
+
+
+__all__ = ["apply", "check_rule", "delete", "listed", "load", "put"]

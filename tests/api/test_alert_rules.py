@@ -1,0 +1,94 @@
+"""Per-brand alert rules in the graph: brand analysts write them, officers read them,
+brandAlerts(rule:) applies one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graph.store import GraphStore
+from tests.api.conftest import Api
+
+PUT = """mutation($id: ID!, $rule: AlertRuleInput!) {
+  putAlertRule(id: $id, rule: $rule) {
+    id brand query threshold baselineDays minVolume channels updatedBy updatedAt
+  }
+}"""
+LIST = """query($brand: String) { alertRules(brand: $brand) { id brand threshold } }"""
+DELETE = """mutation($id: ID!) { deleteAlertRule(id: $id) }"""
+APPLY = """query($rule: ID!) {
+  brandAlerts(rule: $rule, from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z") {
+    threshold minVolume baselineBuckets alerts { start }
+  }
+}"""
+RULE = {
+    "brand": "招商银行",
+    "query": "APP OR 手机银行",
+    "threshold": 4.0,
+    "baselineDays": 21,
+    "minVolume": 50,
+    "channels": ["https://oapi.dingtalk.com/robot/send?access_token=x"],
+}
+
+
+def code(body: dict[str, Any]) -> tuple[str, str | None]:
+    ext = body["errors"][0]["extensions"]
+    return ext["code"], ext.get("field")
+
+
+async def test_brand_analysts_keep_rules_that_alerts_apply(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+    body = await analyst.gql(PUT, {"id": "cmb-app", "rule": RULE})
+    assert "errors" not in body, body
+    stored = body["data"]["putAlertRule"]
+    assert {k: stored[k] for k in RULE} == RULE
+    assert stored["updatedBy"] == "b1" and stored["updatedAt"]
+    await analyst.gql(PUT, {"id": "icbc", "rule": RULE | {"brand": "工商银行", "query": None}})
+    listed = (await analyst.gql(LIST, {"brand": "招商银行"}))["data"]["alertRules"]
+    assert listed == [{"id": "cmb-app", "brand": "招商银行", "threshold": 4.0}]
+
+    applied = await analyst.gql(APPLY, {"rule": "cmb-app"})
+    assert "errors" not in applied, applied
+    report = applied["data"]["brandAlerts"]
+    assert (report["threshold"], report["minVolume"], report["baselineBuckets"]) == (4.0, 50, 21)
+    assert code(await analyst.gql(APPLY, {"rule": "nope"})) == ("NOT_FOUND", "rule")
+
+    officer = as_role("privacy_officer", "compliance", "po1")
+    assert len((await officer.gql(LIST, {}))["data"]["alertRules"]) == 2
+    assert code(await officer.gql(DELETE, {"id": "cmb-app"}))[0] == "FORBIDDEN"
+    marketing = as_role("marketing_analyst", "marketing", "m1")
+    assert code(await marketing.gql(LIST, {}))[0] == "FORBIDDEN"
+
+    assert (await analyst.gql(DELETE, {"id": "cmb-app"}))["data"]["deleteAlertRule"] is True
+    assert (await analyst.gql(DELETE, {"id": "cmb-app"}))["data"]["deleteAlertRule"] is False
+
+
+async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+    for rule, field in (
+        (RULE | {"channels": ["http://example.com/hook"]}, "rule.channels"),
+        (RULE | {"query": "(招行 OR"}, "rule.query"),
+        (RULE | {"threshold": 0.5}, "rule.threshold"),
+        (RULE | {"brand": " "}, "rule.brand"),
+    ):
+        assert code(await analyst.gql(PUT, {"id": "r1", "rule": rule})) == ("BAD_USER_INPUT", field)
+    assert code(await analyst.gql(PUT, {"id": "bad id!", "rule": RULE})) == (
+        "BAD_USER_INPUT", "id",
+    )  # fmt: skip
+
+
+DELIVER = """mutation($rule: ID!) {
+  deliverAlerts(rule: $rule, from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z") {
+    status
+  }
+}"""
+
+
+async def test_nothing_is_sent_unsigned(as_role: Callable[..., Api]) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+    await analyst.gql(PUT, {"id": "cmb", "rule": RULE})
+    body = await analyst.gql(DELIVER, {"rule": "cmb"})
+    assert code(body) == ("BAD_USER_INPUT", "rule")
+    assert "C360_ALERT_WEBHOOK_SECRET" in body["errors"][0]["message"]

@@ -1,0 +1,135 @@
+"""The brand query language over GraphQL: mentions and trends, errors with the column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.repositories.social import upsert_posts
+from graph.store import GraphStore
+from tests.api.conftest import Api
+
+TEXTS = {
+    "a": ("招行APP又闪退了", "NEGATIVE", "2025-03-01T02:00:00Z"),
+    "b": ("招商银行手机银行转账很快", "POSITIVE", "2025-03-01T03:00:00Z"),
+    "c": ("招行APP开发岗位招聘", "NEUTRAL", "2025-03-01T04:00:00Z"),
+    "d": ("工行APP又闪退了", "NEGATIVE", "2025-03-02T02:00:00Z"),
+    "e": ("招行的客服太差了我要去投诉", "NEGATIVE", "2025-03-02T03:00:00Z"),
+    "f": ("招行太差要投诉", "NEGATIVE", "2025-03-02T04:00:00Z"),
+}
+MENTIONS = """query($q: String!) {
+  mentions(filter: {query: $q}, first: 10) { totalCount edges { node { postId } } }
+}"""
+TREND = """query($q: String!) {
+  sentimentTrend(query: $q, from: "2025-03-01T00:00:00Z", to: "2025-03-03T00:00:00Z",
+                 interval: DAY, timezone: "UTC") { start count negative }
+}"""
+
+
+async def seed(store: GraphStore) -> None:
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "weibo",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": text, "createdAt": at, "sentimentLabel": label},
+                "author": None,
+                "brands": [],
+                "products": [],
+            }
+            for pid, (text, label, at) in TEXTS.items()
+        ],
+    )
+
+
+async def ids(api: Api, query: str) -> list[str]:
+    body = await api.gql(MENTIONS, {"q": query})
+    assert "errors" not in body, body
+    found = body["data"]["mentions"]
+    assert found["totalCount"] == len(found["edges"])
+    return sorted(e["node"]["postId"] for e in found["edges"])
+
+
+async def test_boolean_queries_select_mentions_and_trends(store: GraphStore, officer: Api) -> None:
+    await seed(store)
+    assert await ids(officer, "(招行 OR 招商银行) AND (APP OR 手机银行) AND NOT 招聘") == ["a", "b"]
+    assert await ids(officer, "招行 label:NEGATIVE") == ["a", "e", "f"]
+    assert await ids(officer, '"又闪退" -招行') == ["d"]
+    assert await ids(officer, "招行 NEAR/3 投诉") == ["f"]  # the graph narrows, Python decides
+    day1, day2 = "2025-03-01T00:00:00Z", "2025-03-02T00:00:00Z"
+    for query, expected in (
+        ("(招行 OR 工行) AND 闪退", [(day1, 1, 1), (day2, 1, 1)]),
+        ("招行 NEAR/3 投诉", [(day1, 0, 0), (day2, 1, 1)]),
+    ):
+        body = await officer.gql(TREND, {"q": query})
+        assert "errors" not in body, body
+        trend = [(b["start"], b["count"], b["negative"]) for b in body["data"]["sentimentTrend"]]
+        assert trend == expected
+
+
+async def test_a_query_that_cannot_be_read_is_bad_input_with_its_column(officer: Api) -> None:
+    body: dict[str, Any] = await officer.gql(MENTIONS, {"q": "(招行 OR 工行"})
+    error = body["errors"][0]
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT", "field": "filter.query", "column": 10,
+    }  # fmt: skip
+    assert "column 10" in error["message"] and "Traceback" not in error["message"]
+    trend = await officer.gql(TREND, {"q": "label:GOOD"})
+    assert trend["errors"][0]["extensions"]["field"] == "query"
+
+
+SOV = """query($brands: [String!]!, $q: String) {
+  shareOfVoice(brands: $brands, query: $q, from: "2025-03-01T00:00:00Z",
+               to: "2025-03-03T00:00:00Z", interval: DAY, timezone: "UTC") {
+    timezone
+    brands { brand count share positive negative netSentiment }
+    buckets { start total brands { brand count share negativeShare } }
+  }
+}"""
+
+
+async def test_share_of_voice_of_three_banks(store: GraphStore, officer: Api) -> None:
+    rows = []
+    for pid, brands, label, at in (
+        ("1", ["招商银行"], "NEGATIVE", "2025-03-01T01:00:00Z"),
+        ("2", ["招商银行"], "POSITIVE", "2025-03-01T02:00:00Z"),
+        ("3", ["工商银行"], "POSITIVE", "2025-03-01T03:00:00Z"),
+        ("4", ["招商银行", "建设银行"], "NEGATIVE", "2025-03-02T01:00:00Z"),
+        ("5", ["建设银行"], "UNSUPPORTED", "2025-03-02T02:00:00Z"),
+        ("6", ["平安银行"], "NEGATIVE", "2025-03-02T03:00:00Z"),  # not asked for
+    ):
+        rows.append(
+            {
+                "platform": "weibo",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": "".join(brands) + " APP", "createdAt": at,
+                          "sentimentLabel": label, "brands": brands},
+                "author": None,
+                "brands": brands,
+                "products": [],
+            }
+        )  # fmt: skip
+    await upsert_posts(store, rows)
+    banks = ["招商银行", "工商银行", "建设银行"]
+    body = await officer.gql(SOV, {"brands": banks})
+    assert "errors" not in body, body
+    sov = body["data"]["shareOfVoice"]
+    assert sov["timezone"] == "UTC"
+    assert [(b["brand"], b["count"], b["share"]) for b in sov["brands"]] == [
+        ("招商银行", 3, 0.5),
+        ("工商银行", 1, 1 / 6),
+        ("建设银行", 2, 2 / 6),
+    ]
+    assert sov["brands"][0]["netSentiment"] == -1 / 3
+    day1, day2 = sov["buckets"]
+    assert (day1["start"], day1["total"], day2["total"]) == ("2025-03-01T00:00:00Z", 3, 3)
+    assert [(b["count"], b["share"]) for b in day2["brands"]] == [(1, 1 / 3), (0, 0.0), (2, 2 / 3)]
+    assert day2["brands"][2]["negativeShare"] == 1.0  # the UNSUPPORTED post is not judged
+
+    negative = await officer.gql(SOV, {"brands": banks, "q": "label:NEGATIVE"})
+    counts = [b["count"] for b in negative["data"]["shareOfVoice"]["brands"]]
+    assert counts == [2, 0, 1]
+    none = await officer.gql(SOV, {"brands": []})
+    assert none["errors"][0]["extensions"]["field"] == "brands"

@@ -1,0 +1,71 @@
+"""The brand query language: parsing, errors with their column, matching, pushdown."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.social.query_language import QueryError, parse
+
+BANK_APP = "(招行 OR 招商银行) AND (APP OR 手机银行) AND NOT 招聘"
+
+
+@pytest.mark.parametrize(
+    ("text", "post", "expected"),
+    [
+        (BANK_APP, {"text": "招行APP又闪退"}, True),
+        (BANK_APP, {"text": "招商银行手机银行很好用"}, True),
+        (BANK_APP, {"text": "招行APP开发岗位招聘"}, False),
+        (BANK_APP, {"text": "工行APP又闪退"}, False),
+        (BANK_APP, {"text": "招行网点排队"}, False),
+        ('"手机 银行" OR 掌上生活', {"text": "手机 银行 转账"}, True),
+        ("招行 -投诉", {"text": "招行 投诉"}, False),
+        ("招行 label:negative", {"text": "招行", "sentimentLabel": "NEGATIVE"}, True),
+        ("招行 label:negative", {"text": "招行", "sentimentLabel": "POSITIVE"}, False),
+        ("emotion:angry platform:weibo", {"text": "x", "sentimentEmotion": "angry",
+                                          "platform": "weibo"}, True),
+        ("author:Angry_Li", {"text": "x", "authorHandle": "angry_li"}, True),
+        ("lang:en cmb", {"text": "CMB app", "lang": "en"}, True),
+        ("招行 NEAR/3 投诉", {"text": "招行太差要投诉"}, True),
+        ("招行 NEAR/3 投诉", {"text": "投诉了招行"}, True),
+        ("招行 NEAR/3 投诉", {"text": "招行的客服太差了我要去投诉"}, False),
+        ("app NEAR/1 crash", {"text": "the app did crash"}, True),
+        ("app NEAR/1 crash", {"text": "the app really did crash"}, False),
+    ],
+)  # fmt: skip
+def test_queries_match_posts(text: str, post: dict[str, str], expected: bool) -> None:
+    assert parse(text).matches(post) is expected
+
+
+def test_the_graph_decides_boolean_queries_and_narrows_near() -> None:
+    boolean = parse(BANK_APP)
+    assert boolean.exact
+    assert boolean.params == {"q0": "招行", "q1": "招商银行", "q2": "app", "q3": "手机银行",
+                              "q4": "招聘"}  # fmt: skip
+    assert "招" not in boolean.cypher  # values only as parameters
+    near = parse("招行 NEAR/3 投诉 -label:POSITIVE")
+    assert not near.exact
+    assert set(near.params.values()) == {"招行", "投诉", "POSITIVE"}
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("招行 OR", 6),
+        ("(招行 OR 工行", 10),
+        ("招行 AND AND 工行", 8),
+        ('招行 "手机', 4),
+        ("label:GOOD", 1),
+        ("emotion:joy", 1),
+        ("(招行 OR 工行) NEAR/3 投诉", 12),
+    ],
+)
+def test_errors_name_the_column(text: str, column: int) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse(text)
+    assert caught.value.column == column, str(caught.value)
+
+
+def test_empty_and_long_queries_are_refused() -> None:
+    for text in ("", "   ", "招" * 1001):
+        with pytest.raises(QueryError):
+            parse(text)
