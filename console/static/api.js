@@ -94,7 +94,7 @@ export const SHIPPED = {
   mutation: ["proposePolicy", "approvePolicy", "rejectPolicy"],
   subscription: [],
   sentiment: ["emotion"],
-  mentionFilter: [],
+  mentionFilter: ["query"],
 };
 
 function shipped() {
