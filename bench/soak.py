@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from redis.asyncio import BlockingConnectionPool, UnixDomainSocketConnection  # noqa: E402
 
 import hub  # noqa: E402, F401  (loads regopy first: see privacy/engines/native.py)
+from graph.embedded import EmbeddedFalkorDB  # noqa: E402
 from graph.falkordb import FalkorDBStore  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
@@ -112,10 +113,7 @@ def rss_mb(pid: int | None) -> float:
 
 
 def graph_pid(data_dir: Path) -> int | None:
-    try:
-        return int((data_dir / "falkordb" / "falkordb.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
+    return EmbeddedFalkorDB(data_dir).server_pid()
 
 
 def slope_per_min(samples: list[tuple[float, float]]) -> float:
