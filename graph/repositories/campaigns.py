@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from graph.fieldcipher import CUSTOMER, open_rows
 from graph.repositories.access import access_attributes
 from graph.store import GraphStore, Row
 from graph.timerange import time_range
@@ -42,8 +43,9 @@ async def audience_candidates(
             "cap": cap,
         },
     )
-    return [{"id": r["id"], "birthDate": r["birthDate"], "attributes": access_attributes(r)}
-            for r in rows]  # fmt: skip
+    born = open_rows(store, CUSTOMER, {r["id"]: {"birthDate": r["birthDate"]} for r in rows})
+    return [{"id": r["id"], "birthDate": born[r["id"]]["birthDate"],
+             "attributes": access_attributes(r)} for r in rows]  # fmt: skip
 
 
 async def create_campaign(

@@ -10,7 +10,9 @@ the whole book with ``customer_ids_page``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
+from graph.fieldcipher import CUSTOMER, open_rows
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
@@ -39,7 +41,7 @@ async def customer_ids_page(store: GraphStore, after: str, limit: int) -> list[s
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
     and ``products`` (every account's product): what fitting the recommender needs."""
-    return await store.read(
+    rows = await store.read(
         """
         MATCH (c:Customer) WHERE c.id > $after
         WITH c ORDER BY c.id LIMIT $limit
@@ -50,6 +52,7 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
         """,
         {"after": after, "limit": limit},
     )
+    return _opened(store, rows, lambda r: r)
 
 
 async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
@@ -112,6 +115,7 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
     ix_of: dict[str, list[Row]] = defaultdict(list)
     for i in ixs:
         ix_of[i["id"]].append(i["i"])
+    _opened(store, rows, lambda r: r["customer"])
     out: dict[str, Row] = {}
     for r in rows:
         households = r["households"] or []
@@ -127,6 +131,17 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
             "related": int(r["related"] or 0),
         }
     return out
+
+
+def _opened(store: GraphStore, rows: list[Row], profile: Callable[[Row], Row]) -> list[Row]:
+    """The rows with the sealed birth date in each ``profile(row)`` opened (field encryption:
+    see graph.fieldcipher), in place."""
+    opened = open_rows(
+        store, CUSTOMER, {r["id"]: {"birthDate": profile(r)["birthDate"]} for r in rows}
+    )
+    for r in rows:
+        profile(r)["birthDate"] = opened[r["id"]]["birthDate"]
+    return rows
 
 
 async def managed_customer_ids(store: GraphStore, advisor_id: str) -> list[str]:

@@ -18,6 +18,7 @@ from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.nba import CHURN_FILE, load_histories, rule_score, write_model
 from tests.api.conftest import Api
+from tests.opened import opened as opened_rows
 
 RECS = """
 query Recs($after: String) { customers(first: 60, after: $after) { edges { node {
@@ -214,14 +215,17 @@ async def test_campaign_control_group_lift_consent_and_masked_export(
     cid = campaign["id"]
 
     # The audience: exactly the consenting customers matching the filter; nobody else.
-    rows = await store.read(
-        "MATCH (c:Customer) RETURN c.id AS id, c.consentMarketing AS consent, "
-        "c.birthDate AS born, [(c)-[:OWNS]->(a:Account) | a.product] AS products"
+    rows = opened_rows(
+        store,
+        await store.read(
+            "MATCH (c:Customer) RETURN c.id AS id, c.consentMarketing AS consent, "
+            "c.birthDate AS birthDate, [(c)-[:OWNS]->(a:Account) | a.product] AS products"
+        ),
     )
     expected = {
         r["id"] for r in rows
         if r["consent"] is True and "MMF-ZZB" not in r["products"]
-        and 25 <= now.year - int(r["born"][:4]) <= 60
+        and 25 <= now.year - int(r["birthDate"][:4]) <= 60
     }  # fmt: skip
     members = await store.read(
         "MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer) "
@@ -259,11 +263,14 @@ async def test_campaign_control_group_lift_consent_and_masked_export(
     # The export as marketing sees it: masked, never a raw value; audited.
     raw = {
         r["id"]: r
-        for r in await store.read(
-            "MATCH (c:Customer) WHERE c.id IN $ids RETURN c.id AS id, c.name AS name, "
-            "c.phone AS phone, c.email AS email, c.idNumber AS idNumber, c.address AS address, "
-            "c.birthDate AS birthDate",
-            {"ids": treatment},
+        for r in opened_rows(
+            store,
+            await store.read(
+                "MATCH (c:Customer) WHERE c.id IN $ids RETURN c.id AS id, c.name AS name, "
+                "c.phone AS phone, c.email AS email, c.idNumber AS idNumber, "
+                "c.address AS address, c.birthDate AS birthDate",
+                {"ids": treatment},
+            ),
         )
     }
     exported: list[dict[str, Any]] = []

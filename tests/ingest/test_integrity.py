@@ -15,6 +15,7 @@ from graph.store import GraphStore
 from ingest.crm import ImportRefused, ImportSummary, import_file
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
+from tests.opened import opened
 
 
 async def _counts(store: GraphStore) -> tuple[int, int]:
@@ -43,8 +44,10 @@ async def test_duplicate_keys_last_row_wins_whatever_the_batch_size(
     )
     summary = await _import(store, "customers", path, batch_size=batch_size)
     assert (summary.read, summary.inserted, summary.duplicates) == (4, 2, 2)
-    (row,) = await store.read("MATCH (c:Customer {id: 'C1'}) RETURN c.name AS n, c.occupation AS o")
-    assert row == {"n": "third", "o": "pilot"}
+    rows = await store.read(
+        "MATCH (c:Customer {id: 'C1'}) RETURN c.id AS id, c.name AS name, c.occupation AS o"
+    )
+    assert opened(store, rows) == [{"id": "C1", "name": "third", "o": "pilot"}]
 
 
 async def test_missing_parents_are_dead_letters_unless_create_missing(
@@ -169,12 +172,18 @@ async def test_spreadsheet_parquet_and_semicolon_text_with_a_mapping(
     assert (text.inserted, text.ignored_columns) == (1, ["okres"])
     rows = await store.read(
         "MATCH (c:Customer) OPTIONAL MATCH (c)-[:OWNS]->(a:Account) "
-        "RETURN c.id AS id, c.name AS name, c.phone AS phone, c.birthDate AS born, "
+        "RETURN c.id AS id, c.name AS name, c.phone AS phone, c.birthDate AS birthDate, "
         "a.balance AS balance ORDER BY id"
     )
-    assert rows == [
-        {"id": "1001", "name": "张伟", "phone": "+8613812345678", "born": None, "balance": 10.5},
-        {"id": "1002", "name": "Jana", "phone": None, "born": "1970-02-13", "balance": None},
+    assert opened(store, rows) == [
+        {
+            "id": "1001",
+            "name": "张伟",
+            "phone": "+8613812345678",
+            "birthDate": None,
+            "balance": 10.5,
+        },
+        {"id": "1002", "name": "Jana", "phone": None, "birthDate": "1970-02-13", "balance": None},
     ]
 
 
