@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -189,6 +191,13 @@ class _StrawberryApp(GraphQL):
         )
 
     # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
+
+    def encode_json(self, data: object) -> str | bytes:
+        # orjson: a 360 answer encodes in a tenth of json.dumps's time, UTF-8 not \u escapes.
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # what orjson refuses (e.g. ints above 64 bits): the standard way
+            return json.dumps(data, separators=(",", ":"))
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from graph.repositories.access import search_candidates
+from graph.repositories.access import count_matches, search_candidates
+from graph.store import Row
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
 from resolvers.search import (
     PAD_ROW,
+    CustomerFilter,
     SearchPlan,
     customer_filter,
     order_rows,
@@ -60,11 +62,15 @@ class CustomerQuery:
         )
         order = _CustomerOrder(order_by)
         privacy = info.context.privacy
-        plan = SearchPlan(wanted, scan=False)
+        plan = SearchPlan(wanted, scan=False, window=True)
         if privacy is not None:
             privacy.audit_always = True  # matched or not, every search leaves one record
             plan = plan_search(wanted, *await privacy.reach())
         wanted = plan.wanted
+        if plan.window and order == _CustomerOrder.ID:
+            page = await _window(info, wanted, limit, cursor[0] if cursor else None)
+            if page is not None:
+                return page
         candidates = await search_candidates(
             info.context.store,
             text=wanted.text,
@@ -117,6 +123,47 @@ class CustomerQuery:
             id=strawberry.ID(row["id"]),
             name=row.get("name"),
         )
+
+
+async def _window(
+    info: Ctx, wanted: CustomerFilter, limit: int, after: str | None
+) -> CustomerConnection | None:
+    """One page in id order read as a window: the ``limit + 1`` matches after ``after``,
+    decided and checked like any page, and the total counted in the graph. None (decide every
+    candidate instead) should the policy hide a row the plan expected to be visible."""
+    store = info.context.store
+    rows: list[Row] = await search_candidates(
+        store,
+        text=wanted.text,
+        name=wanted.name,
+        phone=wanted.phone,
+        min_assets=wanted.min_assets,
+        max_assets=wanted.max_assets,
+        with_assets=wanted.by_segment,
+        cap=limit + 1,
+        after=after,
+    )
+    privacy = info.context.privacy
+    decisions = None
+    if privacy is not None and rows:
+        decisions = await privacy.decide_candidates(rows)
+    visible = visible_matches(rows, decisions, wanted)
+    if len(visible) != len(rows):
+        return None
+    total = await count_matches(
+        store,
+        text=wanted.text,
+        name=wanted.name,
+        phone=wanted.phone,
+        min_assets=wanted.min_assets,
+        max_assets=wanted.max_assets,
+    )
+    page = await load_customers(info, [r["id"] for r in visible[:limit]])
+    return connection(
+        [(c, encode_cursor(c.customer_id)) for c in page],
+        has_next=len(visible) > limit,
+        total=total,
+    )
 
 
 __all__ = ["CustomerConnection", "CustomerQuery"]

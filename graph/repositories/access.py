@@ -47,6 +47,50 @@ async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, 
     return out
 
 
+_MATCHES = "$scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name OR c.phone = $phone"
+
+
+async def count_matches(
+    store: GraphStore,
+    *,
+    text: str | None,
+    name: str | None,
+    phone: str | None,
+    min_assets: float | None,
+    max_assets: float | None,
+) -> int:
+    """How many customers a filtered (not scanning) search matches: the total of a listing
+    whose every match the caller may see, counted without reading the rows."""
+    params = {
+        "text": text,
+        "name": name,
+        "phone": phone,
+        "minAssets": min_assets,
+        "maxAssets": max_assets,
+        "liabilities": list(LIABILITY_TYPES),
+        "scan": False,
+    }
+    by_assets = min_assets is not None or max_assets is not None
+    assets = (
+        """
+        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
+        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
+                    ELSE coalesce(acc.balance, 0) END) AS assets
+        WHERE ($minAssets IS NULL OR assets >= $minAssets)
+          AND ($maxAssets IS NULL OR assets < $maxAssets)
+        """
+        if by_assets
+        else ""
+    )
+    if text is None and not by_assets:
+        rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
+    else:
+        rows = await store.read(
+            "MATCH (c:Customer) WHERE " + _MATCHES + assets + " RETURN count(c) AS n", params
+        )
+    return int(rows[0]["n"]) if rows else 0
+
+
 async def search_candidates(
     store: GraphStore,
     *,
@@ -58,6 +102,7 @@ async def search_candidates(
     with_assets: bool,
     cap: int,
     scan: bool = False,
+    after: str | None = None,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
     clause matched (``byId``, ``byName``, ``byPhone``), ``name``, ``createdAt``, ``assets``
@@ -65,7 +110,9 @@ async def search_candidates(
     caller may not see or may not search by. ``text`` matches the id, ``name`` the name.
 
     With ``scan`` nothing is filtered here: every customer comes back with its flags (and
-    assets), so the work does not depend on whether anything matches."""
+    assets), so the work does not depend on whether anything matches.
+
+    With ``after`` only ids above it are read: a page window (``cap`` = page size + 1)."""
     params = {
         "text": text,
         "name": name,
@@ -75,6 +122,7 @@ async def search_candidates(
         "liabilities": list(LIABILITY_TYPES),
         "cap": cap,
         "scan": scan,
+        "after": after,
     }
     # Summing balances costs a walk over every candidate's accounts: only when asked for.
     assets = (
@@ -91,9 +139,9 @@ async def search_candidates(
     rows = await store.read(
         """
         MATCH (c:Customer)
-        WHERE $scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
-           OR c.phone = $phone
-        """
+        WHERE ($after IS NULL OR c.id > $after) AND ("""
+        + _MATCHES
+        + ")"
         + assets
         + """
         WITH c, assets ORDER BY c.id LIMIT $cap
@@ -108,4 +156,10 @@ async def search_candidates(
     return [{**r, ACCESS_KEY: access_attributes(r)} for r in rows]
 
 
-__all__ = ["ACCESS_KEY", "access_attributes", "customers_with_access", "search_candidates"]
+__all__ = [
+    "ACCESS_KEY",
+    "access_attributes",
+    "count_matches",
+    "customers_with_access",
+    "search_candidates",
+]
