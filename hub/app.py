@@ -297,6 +297,12 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
+def app_from_env() -> Starlette:
+    """The hub configured from C360_* variables: the factory each ``serve --workers`` process
+    builds (``uvicorn hub.app:app_from_env --factory --workers N``)."""
+    return create_app(Settings())
+
+
 def create_app(
     settings: Settings, *, store: GraphStore | None = None, privacy: bool = True
 ) -> Starlette:
@@ -362,4 +368,11 @@ def create_app(
     return app
 
 
-__all__ = ["GraphHolder", "GraphQLEndpoint", "PrivacyHolder", "create_app", "seed_demo_if_empty"]
+__all__ = [
+    "GraphHolder",
+    "GraphQLEndpoint",
+    "PrivacyHolder",
+    "app_from_env",
+    "create_app",
+    "seed_demo_if_empty",
+]
