@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
 from graph.repositories.access import count_matches, search_candidates
@@ -150,15 +152,18 @@ async def _window(
     visible = visible_matches(rows, decisions, wanted)
     if len(visible) != len(rows):
         return None
-    total = await count_matches(
-        store,
-        text=wanted.text,
-        name=wanted.name,
-        phone=wanted.phone,
-        min_assets=wanted.min_assets,
-        max_assets=wanted.max_assets,
+    # The count is one more round trip: it runs while the page loads.
+    total, page = await asyncio.gather(
+        count_matches(
+            store,
+            text=wanted.text,
+            name=wanted.name,
+            phone=wanted.phone,
+            min_assets=wanted.min_assets,
+            max_assets=wanted.max_assets,
+        ),
+        load_customers(info, [r["id"] for r in visible[:limit]]),
     )
-    page = await load_customers(info, [r["id"] for r in visible[:limit]])
     return connection(
         [(c, encode_cursor(c.customer_id)) for c in page],
         has_next=len(visible) > limit,
