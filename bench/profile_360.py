@@ -45,8 +45,16 @@ def _frame(raw: str) -> str:
     return f"{short}:{name}"
 
 
+# Leaf frames of threads waiting, which py-spy can count as busy (C calls that block).
+IDLE = {
+    "concurrent/futures/thread.py:_worker",  # the to_thread pool's queue.get
+    "subprocess.py:Popen._try_wait",  # the embedded graph's watcher in waitpid
+    "selectors.py:EpollSelector.select",  # the event loop with nothing to do
+}
+
+
 def top_frames(collapsed: Path, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """(self, inclusive) shares of the samples per frame, the ``n`` largest of each."""
+    """(self, inclusive) shares of the busy samples per frame, the ``n`` largest of each."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
@@ -56,7 +64,7 @@ def top_frames(collapsed: Path, n: int) -> tuple[list[tuple[str, float]], list[t
             continue
         samples = int(count)
         frames = [_frame(f) for f in stack.split(";")[1:]]  # [0] is the thread
-        if not frames:
+        if not frames or frames[-1] in IDLE:
             continue
         total += samples
         own[frames[-1]] += samples
