@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from graph.repositories.access import count_matches, search_candidates
+from graph.repositories.access import count_matches, customer_id_window, search_candidates
 from graph.store import Row
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import check_first, decode_cursor, encode_cursor
@@ -142,6 +142,31 @@ def _asks(info: Ctx, names: frozenset[str]) -> bool:
     return False
 
 
+async def _plain_window(info: Ctx, limit: int, after: str | None) -> CustomerConnection | None:
+    """An unfiltered page: the ids from the index, then the rows through the customer loader,
+    which load_customers decides (the next page's first row too, so hasNextPage is never a
+    customer the caller may not see), with the accounts and the count alongside."""
+    store = info.context.store
+    ids = await customer_id_window(store, after, limit + 1)
+    early = (
+        [info.context.loaders.accounts.load_many(ids[:limit])]
+        if _asks(info, _ACCOUNT_FIELDS)
+        else []
+    )
+    total, customers, *_ = await asyncio.gather(
+        count_matches(store, text=None, name=None, phone=None, min_assets=None, max_assets=None),
+        load_customers(info, ids),
+        *early,
+    )
+    if len(customers) != len(ids):
+        return None  # the policy hid a row the plan expected to be visible
+    return connection(
+        [(c, encode_cursor(c.customer_id)) for c in customers[:limit]],
+        has_next=len(ids) > limit,
+        total=total,
+    )
+
+
 async def _window(
     info: Ctx, wanted: CustomerFilter, limit: int, after: str | None
 ) -> CustomerConnection | None:
@@ -149,6 +174,8 @@ async def _window(
     decided and checked like any page, and the total counted in the graph. None (decide every
     candidate instead) should the policy hide a row the plan expected to be visible."""
     store = info.context.store
+    if wanted.text is None and not wanted.by_segment:
+        return await _plain_window(info, limit, after)
     rows: list[Row] = await search_candidates(
         store,
         text=wanted.text,

@@ -91,6 +91,16 @@ async def count_matches(
     return int(rows[0]["n"]) if rows else 0
 
 
+async def customer_id_window(store: GraphStore, after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` customer ids above ``after``, in order (the id index's range scan):
+    one page of an unfiltered listing."""
+    rows = await store.read(
+        "MATCH (c:Customer) WHERE c.id > $after RETURN c.id AS id ORDER BY id LIMIT $limit",
+        {"after": after or "", "limit": limit},
+    )
+    return [r["id"] for r in rows]
+
+
 async def search_candidates(
     store: GraphStore,
     *,
@@ -160,6 +170,7 @@ __all__ = [
     "ACCESS_KEY",
     "access_attributes",
     "count_matches",
+    "customer_id_window",
     "customers_with_access",
     "search_candidates",
 ]
