@@ -63,9 +63,17 @@ Call = Callable[[str], Awaitable[None]]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port: from ``C360_BENCH_PORTS`` ("9100-9199") when set (a shared
+    machine with port ranges per user), else any the kernel picks."""
+    low, _, high = os.environ.get("C360_BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SystemExit(f"no free port in C360_BENCH_PORTS={low}-{high}")
 
 
 async def raw_360(store: GraphStore, cid: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -203,6 +205,13 @@ class _StrawberryApp(GraphQL):
 
     # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
 
+    def encode_json(self, data: object) -> str | bytes:
+        # orjson: a 360 answer encodes in a tenth of json.dumps's time, UTF-8 not \u escapes.
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # what orjson refuses (e.g. ints above 64 bits): the standard way
+            return json.dumps(data, separators=(",", ":"))
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             return decode_body(data)
@@ -301,6 +310,12 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
+def app_from_env() -> Starlette:
+    """The hub configured from C360_* variables: the factory each ``serve --workers`` process
+    builds (``uvicorn hub.app:app_from_env --factory --workers N``)."""
+    return create_app(Settings())
+
+
 def create_app(
     settings: Settings, *, store: GraphStore | None = None, privacy: bool = True
 ) -> Starlette:
@@ -377,4 +392,11 @@ def create_app(
     return app
 
 
-__all__ = ["GraphHolder", "GraphQLEndpoint", "PrivacyHolder", "create_app", "seed_demo_if_empty"]
+__all__ = [
+    "GraphHolder",
+    "GraphQLEndpoint",
+    "PrivacyHolder",
+    "app_from_env",
+    "create_app",
+    "seed_demo_if_empty",
+]

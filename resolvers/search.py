@@ -17,6 +17,10 @@ decides, before any graph lookup and on no graph data, how it may run:
   here, so a value that matches customers the caller may not see costs exactly what a value
   that matches nothing costs. An exact id lookup by a scoped caller (the name clause dropped)
   finds one row or none and decides it, or PAD_ROW, fresh from the engine.
+- a caller whose unconditional grant reaches (and reveals the searched fields of) every
+  customer gets a page *window*: only the page's rows are read and decided, the total is
+  counted in the graph; the window is checked like any page, and the listing falls back to
+  deciding every candidate should a row come back not visible.
 
 :func:`visible_matches` then keeps only matches the caller may see *by the clause that
 matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
@@ -66,6 +70,10 @@ class SearchPlan:
     wanted: CustomerFilter
     scan: bool  # match in Python over every customer (same work whatever matches)
     pad: bool = False  # an exact id lookup: decide PAD_ROW when the id matches nothing
+    # Every match is visible with the matched clause revealed (the caller's unconditional grant
+    # reaches every customer): a page can be read as a window (``id > after LIMIT first + 1``)
+    # and counted in the graph, instead of deciding every candidate per page.
+    window: bool = False
 
 
 # Decided in place of the one row an id lookup did not find, both fresh from the engine (no
@@ -154,7 +162,7 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
         )
         or (wanted.by_segment and not everywhere(SensitiveKind.AMOUNT, _SHOWS_AMOUNT))
     )
-    return SearchPlan(wanted, scan)
+    return SearchPlan(wanted, scan, window=floor.allow and not scan)
 
 
 class CustomerOrder(StrEnum):

@@ -49,6 +49,91 @@ async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, 
     return out
 
 
+# Sealed rows match by keyed blind index / name tokens (a superset of the name matches: the
+# caller decides on the decrypted name); rows written before encryption was wired match by
+# their plain value.
+_MATCHES = """$scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
+   OR (size($nameTok) > 0 AND all(t IN $nameTok WHERE t IN c.nameTok))
+   OR c.phone = $phone OR c.phoneBidx = $phoneBidx
+   OR c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx
+   OR c.email = $email OR c.emailBidx = $emailBidx"""
+
+
+def _match_params(
+    store: GraphStore,
+    text: str | None,
+    name: str | None,
+    phone: str | None,
+    id_number: str | None,
+    email: str | None,
+) -> Row:
+    cipher = cipher_of(store)
+    return {
+        "text": text,
+        "name": name,
+        "phone": phone,
+        "nameTok": cipher.name_tokens(name) if name is not None else [],
+        "phoneBidx": cipher.blind("phone", phone),
+        "idNumber": id_number,
+        "idNumberBidx": cipher.blind("idNumber", id_number),
+        "email": email,
+        "emailBidx": cipher.blind("email", email),
+    }
+
+
+async def count_matches(
+    store: GraphStore,
+    *,
+    text: str | None,
+    name: str | None,
+    phone: str | None,
+    min_assets: float | None,
+    max_assets: float | None,
+    id_number: str | None = None,
+    email: str | None = None,
+) -> int:
+    """How many customers a filtered (not scanning) search matches: the total of a listing
+    whose every match the caller may see, counted without reading the rows. Exact for id,
+    phone, ID number, e-mail and asset filters; a name criterion counts the token matches (a
+    superset on sealed names), so callers count name searches from decrypted rows instead."""
+    params = {
+        **_match_params(store, text, name, phone, id_number, email),
+        "minAssets": min_assets,
+        "maxAssets": max_assets,
+        "liabilities": list(LIABILITY_TYPES),
+        "scan": False,
+    }
+    by_assets = min_assets is not None or max_assets is not None
+    assets = (
+        """
+        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
+        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
+                    ELSE coalesce(acc.balance, 0) END) AS assets
+        WHERE ($minAssets IS NULL OR assets >= $minAssets)
+          AND ($maxAssets IS NULL OR assets < $maxAssets)
+        """
+        if by_assets
+        else ""
+    )
+    if text is None and not by_assets:
+        rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
+    else:
+        rows = await store.read(
+            "MATCH (c:Customer) WHERE " + _MATCHES + assets + " RETURN count(c) AS n", params
+        )
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def customer_id_window(store: GraphStore, after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` customer ids above ``after``, in order (the id index's range scan):
+    one page of an unfiltered listing."""
+    rows = await store.read(
+        "MATCH (c:Customer) WHERE c.id > $after RETURN c.id AS id ORDER BY id LIMIT $limit",
+        {"after": after or "", "limit": limit},
+    )
+    return [r["id"] for r in rows]
+
+
 async def search_candidates(
     store: GraphStore,
     *,
@@ -62,6 +147,7 @@ async def search_candidates(
     scan: bool = False,
     id_number: str | None = None,
     email: str | None = None,
+    after: str | None = None,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
     clause matched (``byId``, ``byName``, ``byPhone``, ``byIdNumber``, ``byEmail``),
@@ -71,25 +157,18 @@ async def search_candidates(
     blind indexes (or a plain value written before encryption was wired).
 
     With ``scan`` nothing is filtered here: every customer comes back with its flags (and
-    assets), so the work does not depend on whether anything matches."""
+    assets), so the work does not depend on whether anything matches.
+
+    With ``after`` only ids above it are read: a page window (``cap`` = page size + 1)."""
     cipher = cipher_of(store)
     params = {
-        "text": text,
-        "name": name,
-        "phone": phone,
-        # Sealed rows are matched by keyed blind index / name tokens; rows written before
-        # encryption was wired still match by their plain value.
-        "nameTok": cipher.name_tokens(name) if name is not None else [],
-        "phoneBidx": cipher.blind("phone", phone),
-        "idNumber": id_number,
-        "idNumberBidx": cipher.blind("idNumber", id_number),
-        "email": email,
-        "emailBidx": cipher.blind("email", email),
+        **_match_params(store, text, name, phone, id_number, email),
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
         "cap": cap,
         "scan": scan,
+        "after": after,
     }
     # Summing balances costs a walk over every candidate's accounts: only when asked for.
     assets = (
@@ -106,12 +185,9 @@ async def search_candidates(
     rows = await store.read(
         """
         MATCH (c:Customer)
-        WHERE $scan OR $text IS NULL OR c.id = $text OR c.name CONTAINS $name
-           OR (size($nameTok) > 0 AND all(t IN $nameTok WHERE t IN c.nameTok))
-           OR c.phone = $phone OR c.phoneBidx = $phoneBidx
-           OR c.idNumber = $idNumber OR c.idNumberBidx = $idNumberBidx
-           OR c.email = $email OR c.emailBidx = $emailBidx
-        """
+        WHERE ($after IS NULL OR c.id > $after) AND ("""
+        + _MATCHES
+        + ")"
         + assets
         + """
         WITH c, assets ORDER BY c.id LIMIT $cap
@@ -137,4 +213,11 @@ async def search_candidates(
     return [{**r, ACCESS_KEY: access_attributes(r)} for r in out]
 
 
-__all__ = ["ACCESS_KEY", "access_attributes", "customers_with_access", "search_candidates"]
+__all__ = [
+    "ACCESS_KEY",
+    "access_attributes",
+    "count_matches",
+    "customer_id_window",
+    "customers_with_access",
+    "search_candidates",
+]

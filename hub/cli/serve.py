@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from hub.app import create_app
-from hub.cli.common import console, load_settings
+from hub.app import create_app, seed_demo_if_empty
+from hub.cli.common import console, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.logs import configure_logging
 from hub.settings import Settings
@@ -62,6 +63,45 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     await task
 
 
+def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
+    """``workers`` uvicorn processes on one port, each building the app from C360_* variables
+    (hub.app.app_from_env). They share the data dir: the first to take the embedded graph's
+    flock runs FalkorDB and the others connect to its socket (graph/embedded.py), secrets and
+    the key ring are created race-free, and audit appends hold the log's flock, so the chain
+    stays one chain across processes."""
+    if settings.demo:
+        # Seed once here, before the workers start: each would otherwise find the graph empty.
+        run(_seed_demo(settings))
+    os.environ |= {
+        "C360_HOST": settings.host,
+        "C360_PORT": str(settings.port),
+        "C360_DEMO": str(settings.demo).lower(),
+        "C360_INTROSPECTION": str(settings.introspection).lower(),
+        "C360_GRAPHIQL": str(settings.graphiql).lower(),
+    }
+    if show_token:
+        token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
+        console.print(banner(settings, token), highlight=False, soft_wrap=True)
+    else:
+        url = f"http://{settings.host}:{settings.port}/graphql"
+        console.print(f"GraphQL: {url} ({workers} workers)")
+    uvicorn.run(
+        "hub.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+        log_config=configure_logging(),
+        access_log=False,
+    )
+
+
+async def _seed_demo(settings: Settings) -> None:
+    async with graph(settings) as store:
+        await seed_demo_if_empty(store)
+
+
 def serve(
     demo: Annotated[
         bool,
@@ -69,6 +109,12 @@ def serve(
     ] = False,
     host: Annotated[str | None, typer.Option(help="default C360_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default C360_PORT or 8000")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="processes serving the port (one graph server, key ring, audit chain)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve GraphQL at /graphql (plus /healthz and /readyz)."""
     settings = load_settings()
@@ -80,4 +126,7 @@ def serve(
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
+    if workers > 1:
+        _serve_workers(settings, workers, show_token=demo)
+        return
     asyncio.run(_serve(settings, show_token=demo))
