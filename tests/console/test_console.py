@@ -34,6 +34,8 @@ PAGES = [
 
 def test_sign_in_page_offers_the_demo_roles(watched: Watched) -> None:
     watched.page.goto(watched.base + "/console")  # the redirect to /console/
+    # The roles arrive by a fetch after the load event: wait for them, not for the page.
+    watched.page.wait_for_selector(".roles button")
     roles = watched.page.locator(".roles button").all_inner_texts()
     assert "marketing_analyst" in roles and "privacy_officer" in roles
     watched.shot("signin")
