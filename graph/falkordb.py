@@ -18,6 +18,7 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
+from graph.property_keys import DECLARE_KEYS, literal_property_names
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
 # Replies that say the server cannot take or persist writes now (disk full, I/O error,
@@ -92,6 +93,8 @@ class FalkorDBStore:
         self._graph = self._db.select_graph(graph_name)
         self._embedded = embedded
         self.stats = StoreStats()
+        # Property names this store has declared in the graph's log (see graph.property_keys).
+        self._declared: set[str] = set()
 
     @classmethod
     def embedded(
@@ -121,6 +124,8 @@ class FalkorDBStore:
         return cls(pool, graph_name)
 
     async def _run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
+        if not read_only:
+            await self._declare_keys(literal_property_names(query))
         for attempt in (1, 2):
             try:
                 with map_falkordb_errors():
@@ -144,9 +149,19 @@ class FalkorDBStore:
                 # are idempotent, so one that was applied but not answered may run again.
                 if self._embedded is None or attempt == 2:
                     raise
+                self._declared.clear()  # the server may have come back with other files
                 await self._await_embedded(RETRY_WAIT_S)
                 await self._pool.disconnect(inuse_connections=True)
         raise AssertionError("unreachable")
+
+    async def _declare_keys(self, names: frozenset[str]) -> None:
+        """Create the names not yet declared by one logged write before a query that names
+        them is compiled: only then does replaying the log give them the same ids."""
+        missing = names - self._declared
+        if not missing:
+            return
+        await self._run(DECLARE_KEYS, {"keys": dict.fromkeys(sorted(missing), 0)}, False)
+        self._declared |= missing
 
     async def _await_embedded(self, wait_s: float) -> None:
         """Wait up to ``wait_s`` for the embedded server, holding a worker thread only for

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -69,7 +70,18 @@ async def test_kill9_child_under_writes_one_server_nothing_lost(short_dir: Path)
         rows = await store.read(
             "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN count(c) AS n", {"ids": acked}
         )
-        assert rows[0]["n"] == len(acked), "acknowledged writes lost"
+        if rows[0]["n"] != len(acked):
+            found = await store.read(
+                "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN c.id AS id", {"ids": acked}
+            )
+            missing = sorted(set(acked) - {r["id"] for r in found})
+            keep = Path(tempfile.mkdtemp(prefix="durable-fail-", dir="/tmp"))
+            shutil.copytree(short_dir, keep / "data", ignore=shutil.ignore_patterns("*.sock"))
+            (keep / "missing.txt").write_text(
+                f"victim {victim} acked_at_kill {acked_at_kill}\n"
+                + "\n".join(f"{acked.index(m)} {m}" for m in missing)
+            )
+            pytest.fail(f"acknowledged writes lost: {missing}; kept in {keep}")
     finally:
         await store.close()
     assert redis_servers(embedded.socket_path) == []
