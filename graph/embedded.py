@@ -401,11 +401,14 @@ class EmbeddedFalkorDB:
                 return
             pid = self._pid
             if pid is not None and self._child_alive():
-                os.kill(pid, signal.SIGTERM)
+                # The child may die between the check and the signal: nothing left to stop.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + STOP_TIMEOUT_S
                 while self._child_alive():
                     if time.monotonic() > deadline:
-                        os.kill(pid, signal.SIGKILL)
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
                     time.sleep(0.02)
             self.pid_path.unlink(missing_ok=True)
             self.socket_path.unlink(missing_ok=True)
