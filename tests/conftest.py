@@ -11,6 +11,7 @@ import pytest
 
 from graph.connect import open_store
 from graph.store import GraphStore
+from tests import live
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +41,9 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A local TCP port nothing listens on (bound then released)."""
+    return live.free_port()

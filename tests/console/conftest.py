@@ -8,21 +8,19 @@ found; `.ci/run` installs chromium with apt-get first.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from console.demo_posts import demo_posts, push_posts
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+from tests.live import free_port, wait_ready
 
 WEBHOOK_SECRET = "console-test-secret"
 CHROMIUM_ARGS = [
@@ -34,32 +32,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"c360 serve exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"c360 serve --demo not ready:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def hub() -> Iterator[ConsoleHub]:
     # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
     with tempfile.TemporaryDirectory(prefix="c360c-", dir="/tmp") as d:
         data_dir = Path(d) / "data"
-        port = _free_port()
+        port = free_port()
         log_path = Path(d) / "server.log"
         env = {
             **os.environ,
@@ -76,7 +54,7 @@ def hub() -> Iterator[ConsoleHub]:
             )  # fmt: skip
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_ready(url, process, log_path)
+                wait_ready(url, process, log_tail=lambda: log_path.read_text()[-3000:])
                 push_posts(url, WEBHOOK_SECRET, demo_posts(datetime.now(UTC)))
                 yield ConsoleHub(url, data_dir, log_path)
             finally:

@@ -4,7 +4,6 @@ named by C360_TEST_NEO4J_URL (+ C360_TEST_NEO4J_USER / _PASSWORD / _DATABASE).""
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -96,11 +95,3 @@ async def cstore(backend_store: GraphStore) -> GraphStore:
     """The backend's real store, empty at the start of each test."""
     await backend_store.clear()
     return backend_store
-
-
-@pytest.fixture
-def free_port() -> int:
-    """A local TCP port nothing listens on (bound then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

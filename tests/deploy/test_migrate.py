@@ -4,7 +4,6 @@ the clear failure when the target is a Neo4j URL where no server listens."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,13 +31,6 @@ def dirs() -> Iterator[tuple[Path, Path]]:
         tempfile.TemporaryDirectory(prefix="c360b-", dir="/tmp") as b,
     ):
         yield Path(a), Path(b)
-
-
-@pytest.fixture
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _all_props(store: GraphStore) -> dict[str, list[dict[str, object]]]:

@@ -15,6 +15,7 @@ import httpx
 
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
+from tests.live import wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 UPSERT = "mutation($input: CustomerInput!) { upsertCustomer(input: $input) { id } }"
@@ -71,16 +72,8 @@ class Hub:
 
     def wait_ready(self, timeout_s: float = 120.0) -> float:
         """Seconds until /readyz answers 200."""
-        began = time.monotonic()
-        while time.monotonic() - began < timeout_s:
-            assert self.proc is not None and self.proc.poll() is None, "the hub exited"
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return time.monotonic() - began
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"the hub was not ready within {timeout_s}s")
+        assert self.proc is not None, "the hub was not started"
+        return wait_ready(self.url, self.proc, timeout_s, poll_s=0.1)
 
     def kill(self) -> None:
         assert self.proc is not None

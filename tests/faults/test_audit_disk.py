@@ -14,6 +14,7 @@ from graph.store import GraphStore
 from privacy.audit import REPAIR_OPERATION, AuditLog
 from privacy.keyring import KeyRing
 from tests.faults.ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
+from tests.live import fill_disk
 
 TMPFS_BYTES = 256 * 1024
 
@@ -36,20 +37,6 @@ def tiny_audit_dir(data_dir: Path) -> Iterator[Path]:
         yield audit
     finally:
         subprocess.run(["umount", "-l", str(audit)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    """Take every free byte of the file system with one file."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while os.write(fd, b"\0" * 4096) > 0:
-            pass
-    except OSError:
-        pass  # ENOSPC: full
-    finally:
-        os.close(fd)
-    return filler
 
 
 def interaction(customer_id: str) -> dict[str, object]:
@@ -82,7 +69,7 @@ async def test_a_full_audit_disk_stores_no_write_and_freeing_space_restores_serv
     async with hub_client(store, data_dir) as client:
         agent = Caller(client, data_dir, "service_agent", "service")
         assert codes(await agent.gql(UPSERT, {"input": {"id": "f-1", "name": "赵敏"}})) == []
-        filler = fill(tiny_audit_dir)
+        filler = fill_disk(tiny_audit_dir)
 
         # The log's last page may still hold a record or two; then the disk is full. Every
         # write answered AUDIT_UNAVAILABLE is absent from the graph; the others are stored.

@@ -20,6 +20,7 @@ from graph.falkordb import FalkorDBStore
 from hub.app import create_app
 from hub.settings import Settings
 from tests.faults.graph_support import UPSERT, writer_token
+from tests.live import fill_disk
 
 TMPFS_SIZE = "24m"
 
@@ -49,18 +50,6 @@ def small_disk() -> Iterator[Path]:
             yield disk
         finally:
             subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return filler
 
 
 @pytest.fixture
@@ -99,7 +88,7 @@ async def test_full_graph_disk_is_graph_unavailable_and_loses_nothing(
     client, token, store, embedded = hub
     acked = [f"d{i}" for i in range(50) if await _upsert(client, token, f"d{i}") == "ok"]
     assert len(acked) == 50
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
     codes = []
     for i in range(40):
         code = await _upsert(client, token, f"full{i}")

@@ -7,24 +7,22 @@ real event loop that other requests share, and the log lines an operator would k
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
+from tests.api.conftest import api, client, make_token, settings  # noqa: F401
 
 # The in-process hub of the API tests (ASGI transport) for the checks that need no server.
-from tests.api.conftest import api, client, make_token, settings  # noqa: F401
+from tests.live import free_port, wait_ready
 
 ALL_PURPOSES = ["service", "marketing", "risk", "compliance"]
 
@@ -49,19 +47,13 @@ class LiveHub:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
     """One server per test module; a module's ``LIVE_HUB_ENV`` dict adds to its environment."""
     # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
     with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as d:
         data_dir = Path(d) / "data"
-        port = _free_port()
+        port = free_port()
         log_path = Path(d) / "server.log"
         env = {
             **os.environ,
@@ -80,7 +72,7 @@ def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
             )  # fmt: skip
             hub = LiveHub(f"http://127.0.0.1:{port}", data_dir, log_path, process)
             try:
-                _wait_ready(hub)
+                wait_ready(hub.url, hub.process, 60.0, log_tail=lambda: hub.log()[-3000:])
                 yield hub
             finally:
                 process.terminate()
@@ -89,17 +81,3 @@ def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-
-
-def _wait_ready(hub: LiveHub, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if hub.process.poll() is not None:
-            raise RuntimeError(f"c360 serve exited:\n{hub.log()[-3000:]}")
-        try:
-            if httpx.get(hub.url + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"c360 serve not ready in {timeout_s} s:\n{hub.log()[-3000:]}")
