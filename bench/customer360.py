@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -60,20 +59,6 @@ query($id: ID!) {
 """
 
 Call = Callable[[str], Awaitable[None]]
-
-
-def free_port() -> int:
-    """A free loopback port: from ``C360_BENCH_PORTS`` ("9100-9199") when set (a shared
-    machine with port ranges per user), else any the kernel picks."""
-    low, _, high = os.environ.get("C360_BENCH_PORTS", "0-0").partition("-")
-    for port in range(int(low), int(high or low) + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise SystemExit(f"no free port in C360_BENCH_PORTS={low}-{high}")
 
 
 async def raw_360(store: GraphStore, cid: str) -> dict[str, Any]:
@@ -133,20 +118,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def wait_ready(client: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the hub exited with code {proc.returncode}; see its log")
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise SystemExit("the hub did not become ready within 60 s")
-
-
 async def run(customers: int, requests: int, data_dir: Path) -> None:
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
@@ -159,25 +130,7 @@ async def run(customers: int, requests: int, data_dir: Path) -> None:
         ids = [rng.choice(all_ids) for _ in range(requests)]
 
         port = free_port()
-        env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
-        log = (data_dir / "hub.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from hub.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        proc = start_hub(data_dir, port)
         token = issue_token(
             load_or_create_secret(data_dir, "jwt"),
             "bench",

@@ -29,7 +29,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.customer360 import free_port, pct, wait_ready  # noqa: E402
+from bench.customer360 import pct  # noqa: E402
+from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -67,25 +68,7 @@ async def run(customers: int, max_pages: int | None, data_dir: Path) -> None:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
         await seed_demo(store, customers=customers, progress=True)
         port = free_port()
-        env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
-        log = (data_dir / "hub.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from hub.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        proc = start_hub(data_dir, port)
         token = issue_token(
             load_or_create_secret(data_dir, "jwt"),
             "bench",

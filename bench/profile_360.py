@@ -29,7 +29,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.customer360 import QUERY, free_port, wait_ready  # noqa: E402
+from bench.customer360 import QUERY  # noqa: E402
+from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
@@ -109,16 +110,8 @@ async def run(customers: int, seconds: int, out: Path, data_dir: Path) -> None:
     finally:
         await store.close()
     port = free_port()
-    env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
-    hub = [sys.executable, "-c", "from hub.cli import main; main()", "serve"]
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    proc = subprocess.Popen(
-        [*hub, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=(data_dir / "hub.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_hub(data_dir, port)
     token = issue_token(
         load_or_create_secret(data_dir, "jwt"),
         "bench",

@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from redis.asyncio import BlockingConnectionPool, UnixDomainSocketConnection  # noqa: E402
 
 import hub  # noqa: E402, F401  (loads regopy first: see privacy/engines/native.py)
+from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.embedded import EmbeddedFalkorDB  # noqa: E402
 from graph.falkordb import FalkorDBStore  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
@@ -93,12 +93,6 @@ class Tally:
             self.errors[str((error.get("extensions") or {}).get("code", "NO_CODE"))] += 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_mb(pid: int | None) -> float:
     if pid is None:
         return float("nan")
@@ -129,19 +123,6 @@ def slope_per_min(samples: list[tuple[float, float]]) -> float:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
-
-async def wait_ready(client: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):  # up to ~5 minutes (seeding + graph start)
-        if proc.poll() is not None:
-            raise SystemExit(f"the hub exited with {proc.returncode}")
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.5)
-    raise SystemExit("the hub did not become ready")
 
 
 async def post(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]):
@@ -275,13 +256,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def run(clients: int, minutes: float, port: int, data_dir: Path) -> int:
-    env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": "", "C360_OPA_URL": ""}
     log_path = data_dir.parent / f"{data_dir.name}-hub.log"
-    with log_path.open("wb") as hub_log:
-        proc = subprocess.Popen(
-            [C360, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=hub_log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    proc = start_hub(data_dir, port, "--demo", log=log_path, env={"C360_OPA_URL": ""})
     tally = Tally()
     samples: list[tuple[float, float, float]] = []
     try:
@@ -322,7 +298,11 @@ async def run(clients: int, minutes: float, port: int, data_dir: Path) -> int:
     finally:
         stop(proc)
     verify = subprocess.run(
-        [C360, "audit", "verify"], env=env, capture_output=True, text=True, timeout=600
+        [C360, "audit", "verify"],
+        env=os.environ | {"C360_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     warm = max(30.0, elapsed / 5)
     after_warm = [(t, h, g) for t, h, g in samples if t >= warm]

@@ -27,7 +27,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.customer360 import QUERY, free_port, measure, pct, wait_ready  # noqa: E402
+from bench.customer360 import QUERY, measure, pct  # noqa: E402
+from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
@@ -38,28 +39,14 @@ async def one(
     data_dir: Path, workers: int, ids: list[str], token: str
 ) -> tuple[list[float], float]:
     port = free_port()
-    env = os.environ | {"C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
-    log = (data_dir / f"hub-{workers}.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from hub.cli import main; main()",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    proc = start_hub(
+        data_dir,
+        port,
+        "--workers",
+        str(workers),
+        log=data_dir / f"hub-{workers}.log",
+        new_session=True,
     )
-    log.close()
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
