@@ -32,12 +32,6 @@ ADMIN = "admin"
 OUTCOMES = ("ok", "denied", "error", INTENT)
 
 
-def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
-    if privacy is None:
-        raise Forbidden("the privacy layer is off in this process")
-    return privacy
-
-
 def _admin(privacy: RequestPrivacy) -> PolicyAdmin:
     if privacy.services.admin is None:
         raise PolicyUnavailable(privacy.services.engine_error)
@@ -53,7 +47,7 @@ class AuditPage:
 
 
 async def audit_events(
-    privacy: RequestPrivacy | None,
+    privacy: RequestPrivacy,
     *,
     subject: str | None,
     customer_id: str | None,
@@ -63,7 +57,6 @@ async def audit_events(
     after: str | None,
 ) -> AuditPage:
     """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
-    privacy = _checked(privacy)
     await privacy.require_resource(AUDIT_LOG, READ)
     if outcome is not None and outcome not in OUTCOMES:
         raise BadUserInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="filter.outcome")
@@ -87,8 +80,7 @@ async def audit_events(
     )
 
 
-async def policies(privacy: RequestPrivacy | None) -> list[PolicyInfo]:
-    privacy = _checked(privacy)
+async def policies(privacy: RequestPrivacy) -> list[PolicyInfo]:
     await privacy.require_resource(POLICIES, READ)
     return _admin(privacy).policies()
 
@@ -109,15 +101,13 @@ def _proposal_details(p: Proposal) -> dict[str, Any]:
     }
 
 
-async def policy_proposals(privacy: RequestPrivacy | None, status: str | None) -> list[Proposal]:
-    privacy = _checked(privacy)
+async def policy_proposals(privacy: RequestPrivacy, status: str | None) -> list[Proposal]:
     await privacy.require_resource(POLICIES, READ)
     return _admin(privacy).proposals(status)
 
 
-async def propose_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> Proposal:
+async def propose_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Proposal:
     """Test a change and keep it for a second privacy officer; audited with its results."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     try:
         proposal = await _admin(privacy).propose(policy_id, source, _subject(privacy))
@@ -129,12 +119,9 @@ async def propose_policy(privacy: RequestPrivacy | None, policy_id: str, source:
     return proposal
 
 
-async def approve_policy(
-    privacy: RequestPrivacy | None, proposal_id: str
-) -> tuple[Proposal, TestReport]:
+async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Proposal, TestReport]:
     """Activate another officer's proposal (tests and invariants run again); write-ahead
     audited, and the request record carries the old and new revision."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     await privacy.audit_intent(
         {"approve_policy": proposal_id, "old_revision": privacy.services.revision}
@@ -156,10 +143,7 @@ async def approve_policy(
     return proposal, report
 
 
-async def reject_policy(
-    privacy: RequestPrivacy | None, proposal_id: str, note: str | None
-) -> Proposal:
-    privacy = _checked(privacy)
+async def reject_policy(privacy: RequestPrivacy, proposal_id: str, note: str | None) -> Proposal:
     await privacy.require_resource(POLICIES, ADMIN)
     try:
         proposal = await _admin(privacy).reject(proposal_id, _subject(privacy), note)
@@ -172,10 +156,9 @@ async def reject_policy(
     return proposal
 
 
-async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> TestReport:
+async def put_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> TestReport:
     """Test, then activate, in one step: only with the two-person rule configured off. The
     audit record carries the old and new revision either way."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     admin = _admin(privacy)
     if admin.two_person:
@@ -199,7 +182,7 @@ async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str
 
 
 async def preview_access(
-    privacy: RequestPrivacy | None,
+    privacy: RequestPrivacy,
     store: GraphStore,
     *,
     role: str,
@@ -208,7 +191,6 @@ async def preview_access(
     subject: str | None,
 ) -> Decision:
     """The decision ``role`` would get for this customer (reads only its policy attributes)."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, READ)
     row = (await customers_with_access(store, [customer_id])).get(customer_id)
     if row is None:
