@@ -37,6 +37,15 @@ class DiscardAudit:
     async def append(self, record: dict[str, Any]) -> int:
         return 0
 
+    def read(
+        self,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        last: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return []
+
 
 def allow_all_services() -> PrivacyServices:
     return PrivacyServices(engine=AllowAllEngine(), audit=DiscardAudit(), hmac_key=b"allow-all")

@@ -22,9 +22,18 @@ DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 
 class AuditSink(Protocol):
-    """Where a request's audit records go: the encrypted, hash-chained ``AuditLog``."""
+    """Where a request's audit records go and are read back: the encrypted, hash-chained
+    ``AuditLog`` (privacy/audit.py)."""
 
     async def append(self, record: dict[str, Any]) -> int: ...
+
+    def read(
+        self,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        last: int | None = None,
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass

@@ -6,12 +6,11 @@ leaves a record too."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
-from graph.store import GraphStore
+from graph.store import GraphStore, Row
 from privacy.policy_admin import (
     FourEyesViolation,
     PolicyAdmin,
@@ -23,7 +22,7 @@ from privacy.policy_proposals import Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.pagination import Page, decode_cursor, keyed_page
 from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
 
 AUDIT_LOG = Resource("AuditLog", "audit")
@@ -38,14 +37,6 @@ def _admin(privacy: RequestPrivacy) -> PolicyAdmin:
     return privacy.services.admin
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    records: list[dict[str, Any]]
-    cursors: list[str]
-    has_next: bool
-    total: int
-
-
 async def audit_events(
     privacy: RequestPrivacy,
     *,
@@ -55,7 +46,7 @@ async def audit_events(
     outcome: str | None,
     first: int,
     after: str | None,
-) -> AuditPage:
+) -> Page[Row]:
     """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
     await privacy.require_resource(AUDIT_LOG, READ)
     if outcome is not None and outcome not in OUTCOMES:
@@ -71,13 +62,11 @@ async def audit_events(
     )
     matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
     rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]
-    page = rest[:first]
-    return AuditPage(
-        records=page,
-        cursors=[encode_cursor(str(r["seq"])) for r in page],
-        has_next=len(rest) > first,
-        total=len(matching),
-    )
+    return keyed_page(rest[:first], _by_seq, len(rest) > first, len(matching))
+
+
+def _by_seq(record: Row) -> tuple[str]:
+    return (str(record["seq"]),)
 
 
 async def policies(privacy: RequestPrivacy) -> list[PolicyInfo]:
@@ -202,7 +191,6 @@ async def preview_access(
 
 
 __all__ = [
-    "AuditPage",
     "approve_policy",
     "audit_events",
     "policies",
