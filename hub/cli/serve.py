@@ -91,6 +91,10 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        # uvicorn restarts a worker that has not finished startup within this many seconds
+        # (default 5): a worker imports the whole hub and waits for the graph server, which
+        # takes longer than 5 s on a busy machine, and would be killed in a loop.
+        timeout_worker_healthcheck=120,
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
