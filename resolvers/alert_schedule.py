@@ -57,6 +57,18 @@ def alert_row(rule: Row, alert: social.BrandAlert, raised_at: str) -> Row:
     }
 
 
+# What goes to a rule's webhooks: figures and terms, never the posts (personal data leaves the
+# hub only through the masked GraphQL API).
+WEBHOOK_FIELDS = (
+    "ruleId", "brand", "start", "kinds", "count", "negative", "expected", "volumeZ",
+    "negativeShare", "baselineNegativeShare", "terms", "raisedAt",
+)  # fmt: skip
+
+
+def for_webhook(row: Row) -> Row:
+    return {k: row[k] for k in WEBHOOK_FIELDS}
+
+
 @dataclass
 class RunResult:
     rules: int
@@ -108,7 +120,8 @@ async def evaluate_rules(
             owned = client is None
             http = client or httpx.AsyncClient(timeout=10.0)
             try:
-                deliveries += await alert_delivery.deliver(store, http, rule, new, secret)
+                sent = [for_webhook(r) for r in new]
+                deliveries += await alert_delivery.deliver(store, http, rule, sent, secret)
             finally:
                 if owned:
                     await http.aclose()
@@ -127,8 +140,10 @@ class AlertScheduler:
         settings: Any,
         get_store: Callable[[], Awaitable[GraphStore | None]],
         bus: EventBus | None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
+        self.client = client  # None: one per delivering run
         self.get_store = get_store
         self.bus = bus
         self.runs = 0
@@ -186,7 +201,9 @@ class AlertScheduler:
         if store is None:
             return
         try:
-            self.last = await evaluate_rules(store, self.settings, since, until, bus=self.bus)
+            self.last = await evaluate_rules(
+                store, self.settings, since, until, bus=self.bus, client=self.client
+            )
             self.runs += 1
             if self.last.raised:
                 log.info(
@@ -199,4 +216,4 @@ class AlertScheduler:
             log.exception("alert evaluation failed")
 
 
-__all__ = ["AlertScheduler", "RunResult", "alert_row", "evaluate_rules"]
+__all__ = ["AlertScheduler", "RunResult", "alert_row", "evaluate_rules", "for_webhook"]

@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from resolvers.errors import ApiError
+
 MENTIONS = "mentions"
 ALERTS = "alerts"
 TOPICS = (MENTIONS, ALERTS)
@@ -24,7 +26,7 @@ DEFAULT_QUEUE_SIZE = 64  # batches a subscriber may fall behind before it is dro
 Event = list[dict[str, Any]]  # one batch: post rows, or alert rows
 
 
-class SlowSubscriber(Exception):
+class SlowSubscriber(ApiError):
     """The subscriber fell ``queue_size`` batches behind and was dropped."""
 
     code = "SUBSCRIBER_TOO_SLOW"
@@ -32,9 +34,9 @@ class SlowSubscriber(Exception):
     def __init__(self, queue_size: int) -> None:
         super().__init__(
             f"this subscription fell {queue_size} batches behind and was dropped; "
-            "read faster or narrow it, then subscribe again"
+            "read faster or narrow it, then subscribe again",
+            queueSize=queue_size,
         )
-        self.extensions = {"code": self.code, "queueSize": queue_size}
 
 
 class Subscription:

@@ -11,6 +11,7 @@ validation) the connection's own context answers.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -18,9 +19,18 @@ from typing import Any
 
 from privacy.types import Principal
 from resolvers.context import RequestContext
+from resolvers.errors import ApiError
 from resolvers.event_bus import EventBus
 
 MakeContext = Callable[[Principal | None, str], Awaitable[RequestContext]]
+
+
+class TokenExpired(ApiError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self) -> None:
+        super().__init__("the connection's token has expired: reconnect with a fresh one")
+
 
 _batch: ContextVar[RequestContext | None] = ContextVar("c360_subscription_batch", default=None)
 
@@ -39,7 +49,11 @@ class ConnectionContext:
         self.batches = 0
 
     async def begin_batch(self) -> RequestContext:
-        """A fresh request context for the task's next batch (or the subscription start)."""
+        """A fresh request context for the task's next batch (or the subscription start);
+        TokenExpired once the connection's token has expired (the client reconnects)."""
+        exp = self.principal.claims.get("exp") if self.principal is not None else None
+        if isinstance(exp, int | float) and exp < time.time():
+            raise TokenExpired
         self.batches += 1
         ctx = await self._make(self.principal, f"ws-{self.connection_id}-{self.batches}")
         _batch.set(ctx)
@@ -54,4 +68,4 @@ class ConnectionContext:
         return getattr(self.current, name)
 
 
-__all__ = ["ConnectionContext", "MakeContext"]
+__all__ = ["ConnectionContext", "MakeContext", "TokenExpired"]

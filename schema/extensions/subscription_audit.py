@@ -37,8 +37,7 @@ class SubscriptionAudit(SchemaExtension):
                 customers=privacy.audit_fields(),
                 decision_ids=privacy.decision_ids(),
                 policy_revision=privacy.services.revision,
-                details={"subscription": field, "delivered": len(batch or [])}
-                | privacy.details,
+                details={"subscription": field, "delivered": len(batch or [])} | privacy.details,
             )
             try:
                 if privacy.services.audit is None:
@@ -46,9 +45,7 @@ class SubscriptionAudit(SchemaExtension):
                 await privacy.services.audit.append(record)
             except AuditUnavailable as exc:
                 result.data = None
-                result.errors = [
-                    GraphQLError(str(exc), extensions={"code": AuditUnavailable.code})
-                ]
+                result.errors = [GraphQLError(str(exc), extensions={"code": AuditUnavailable.code})]
         yield None
 
 

@@ -49,16 +49,22 @@ def settings(data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir, webhook_secret=SECRET, alert_eval_s=0)
 
 
+apps: list[Any] = []  # the app the server fixture runs (for tests that publish directly)
+
+
 @pytest.fixture
-async def server(
-    store: GraphStore, settings: Settings, free_port: int
-) -> AsyncIterator[str]:
+async def server(store: GraphStore, settings: Settings, free_port: int) -> AsyncIterator[str]:
     """The hub under uvicorn (websockets implementation) in this event loop."""
     app = create_app(settings, store=store)
+    apps.append(app)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port, ws="websockets-sansio", log_level="warning",
+        app,
+        host="127.0.0.1",
+        port=free_port,
+        ws="websockets-sansio",
+        log_level="warning",
         lifespan="on",
-    )  # fmt: skip
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):
@@ -80,7 +86,11 @@ class Client:
         self.ws = ws
 
     async def subscribe(self, op_id: str, query: str, variables: dict[str, Any]) -> None:
-        message = {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables}}  # fmt: skip
+        message = {
+            "id": op_id,
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        }
         await self.ws.send(json.dumps(message))
 
     async def receive(self, timeout: float = 30.0) -> dict[str, Any]:
@@ -181,10 +191,15 @@ async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
     handles = {p["author"]["handle"] for p in batch}
     assert not handles & {f"user{n}" for n in range(40)} and len(handles) == 40
     page = await gql(
-        server, analyst, '{ mentions(filter: {query: "APP AND 崩溃"}, first: 100) '
+        server,
+        analyst,
+        '{ mentions(filter: {query: "APP AND 崩溃"}, first: 100) '
         "{ edges { node { postId author { handle } } } } }",
-    )  # fmt: skip
-    by_query = {e["node"]["postId"]: e["node"]["author"]["handle"] for e in page["data"]["mentions"]["edges"]}  # fmt: skip
+    )
+    by_query = {
+        e["node"]["postId"]: e["node"]["author"]["handle"]
+        for e in page["data"]["mentions"]["edges"]
+    }
     assert {p["postId"]: p["author"]["handle"] for p in batch} == by_query
 
     raised = await alerts.receive()
@@ -193,7 +208,9 @@ async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
     assert alert["ruleId"] == "cmb" and alert["brand"] == BRAND
     assert "VOLUME" in alert["kinds"] and alert["count"] == 41 and alert["expected"] < 10
     assert alert["start"].startswith((SPIKE_DAY - timedelta(days=1)).isoformat())  # Shanghai day
-    assert all(p["author"]["handle"] not in {f"user{n}" for n in range(40)} for p in alert["topPosts"])  # fmt: skip
+    assert all(
+        p["author"]["handle"] not in {f"user{n}" for n in range(40)} for p in alert["topPosts"]
+    )
 
     # Raised once: the same day pushed again (new posts) raises nothing more.
     more = [post(n, SPIKE_DAY, f"{BRAND} APP 又 崩溃 {n}", f"late{n}") for n in range(100, 105)]
@@ -209,12 +226,23 @@ async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
 
     records = audit_records(data_dir)
     starts = [r for r in records if r["operation"].startswith("subscribe:")]
-    assert sorted(r["operation"] for r in starts) == ["subscribe:alertRaised", "subscribe:mentionAdded"]  # fmt: skip
+    assert sorted(r["operation"] for r in starts) == [
+        "subscribe:alertRaised",
+        "subscribe:mentionAdded",
+    ]
     assert all(r["subject"] == "ba1" and r["outcome"] == "ok" for r in starts)
     assert starts[0]["details"]["arguments"]
-    batches = [r for r in records if r["details"].get("subscription") and not r["operation"].startswith("subscribe:")]  # fmt: skip
+    batches = [
+        r
+        for r in records
+        if r["details"].get("subscription") and not r["operation"].startswith("subscribe:")
+    ]
     delivered = sorted((r["operation"], r["details"]["delivered"]) for r in batches)
-    assert delivered == [("Alerts:alertRaised", 1), ("Live:mentionAdded", 5), ("Live:mentionAdded", 40)]  # fmt: skip
+    assert delivered == [
+        ("Alerts:alertRaised", 1),
+        ("Live:mentionAdded", 5),
+        ("Live:mentionAdded", 40),
+    ]
     mention_batch = next(r for r in batches if r["details"]["delivered"] == 40)
     assert mention_batch["outcome"] == "ok" and mention_batch["decision_ids"]
     masked = {f for c in mention_batch["fields"].values() for f in c["masked"]}
@@ -224,7 +252,9 @@ async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
 
 async def test_a_bad_token_is_refused_with_4403(server: str) -> None:
     ws = await connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL])  # type: ignore[list-item]
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nope"}}))  # fmt: skip
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
+    )
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
@@ -254,7 +284,9 @@ async def test_roles_without_social_access_get_forbidden_and_it_is_audited(
 async def test_subscription_documents_have_the_query_limits(
     server: str, make_token: Callable[..., str]
 ) -> None:
-    client = await open_client(server, make_token(["brand_analyst"], sub="ba1", purpose="marketing"))  # fmt: skip
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
     aliases = " ".join(f"a{k}: postId" for k in range(40))
     await client.subscribe("w", f"subscription {{ mentionAdded {{ {aliases} }} }}", {})
     got = await client.receive()
@@ -272,3 +304,35 @@ async def test_subscriptions_are_refused_over_http(
     token = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
     body = await gql(server, token, "subscription { mentionAdded { postId } }")
     assert body.get("data") is None and body["errors"]
+
+
+async def test_a_slow_subscriber_is_dropped_with_a_clear_error(
+    server: str, make_token: Callable[..., str], data_dir: Path
+) -> None:
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await client.subscribe("s", "subscription Slow { mentionAdded { postId } }", {})
+    bus = apps[-1].state.bus
+    for _ in range(200):  # the subscription has started (policy asked, start audited)
+        if bus.listeners("mentions"):
+            break
+        await asyncio.sleep(0.02)
+    queue = bus.queue_size
+    # More batches than the queue holds, with no chance for the operation to read between.
+    for n in range(queue + 5):
+        bus.publish(
+            "mentions", [{"platform": "x", "postId": f"p{n}", "createdAt": "", "text": "t"}]
+        )
+    assert bus.listeners("mentions") == 0 and bus.dropped == 1
+    got = [await client.receive() for _ in range(queue + 2)]
+    assert [m["type"] for m in got] == ["next"] * (queue + 1) + ["complete"]
+    assert [m["payload"]["data"]["mentionAdded"][0]["postId"] for m in got[:queue]] == [
+        f"p{n}" for n in range(queue)
+    ]
+    error = got[queue]["payload"]["errors"][0]
+    assert (
+        error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+        and "subscribe again" in error["message"]
+    )
+    await client.ws.close()
