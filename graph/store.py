@@ -82,6 +82,9 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     ("Interaction", "time"),
     ("Post", "createdAt"),
     ("Post", "fingerprint"),
+    # Live events: new posts and raised alerts other processes stored (resolvers/graph_watch).
+    ("Post", "ingestedAt"),
+    ("RaisedAlert", "key"),
 )
 
 __all__ = [

@@ -45,7 +45,13 @@ from hub.graphql_http import (
     is_request_error,
     response_media_type,
 )
-from hub.live import IngestEvents, authenticate, connection_context, context_maker
+from hub.live import (
+    IngestEvents,
+    authenticate,
+    connection_context,
+    context_maker,
+    graph_watcher,
+)
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
@@ -369,6 +375,7 @@ def create_app(
     privacy_holder = PrivacyHolder(privacy)
     bus = EventBus(settings.subscription_queue)
     scheduler = AlertScheduler(settings, holder.get, bus)
+    watcher = graph_watcher(bus, holder.get, settings.live_poll_s, scheduler)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -389,9 +396,11 @@ def create_app(
         if store is not None and settings.demo:
             await seed_demo_if_empty(store)
         scheduler.start()
+        watcher.start()
         try:
             yield
         finally:
+            await watcher.stop()
             await scheduler.stop()
             if signing is not None:
                 signing.cancel()
@@ -440,6 +449,7 @@ def create_app(
     app.state.settings = settings
     app.state.bus = bus
     app.state.alert_scheduler = scheduler
+    app.state.graph_watcher = watcher
     return app
 
 

@@ -1,9 +1,10 @@
 """Wiring of the live features: the websocket side of /graphql (graphql-transport-ws, JWT at
 connection_init), the event bus fed after ingest writes commit, and the alert scheduler.
 
-Each hub process has its own bus: with ``serve --workers N`` a websocket receives the posts
-stored through its own worker's webhook and the alerts its own worker raised (alerts are still
-raised once across workers: they are claimed in the graph). See the README's "Subscriptions".
+Each hub process has its own bus, fed at once by its own ingest writes and alert runs, and
+every C360_LIVE_POLL_S seconds (while it has subscribers) with what other processes stored:
+`c360 ingest` runs and the other ``serve --workers`` processes (resolvers/graph_watch.py).
+Alerts are raised once across processes: they are claimed in the graph.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ingest.social.pipeline import Prepared
 from privacy.principal import PURPOSE_HEADER, AuthError, TokenVerifier
 from resolvers.alert_schedule import AlertScheduler
 from resolvers.context import RequestContext
-from resolvers.event_bus import MENTIONS, EventBus
+from resolvers.event_bus import MENTIONS, EventBus, post_key
+from resolvers.graph_watch import GraphWatcher
 from resolvers.subscription_context import ConnectionContext, MakeContext
 
 log = logging.getLogger("c360.live")
@@ -57,7 +59,7 @@ class IngestEvents:
         self.scheduler = scheduler
 
     async def __call__(self, store: GraphStore, prepared: Prepared) -> None:
-        new = [r for r in prepared.rows if r.get("isNew")]
+        new = self.bus.fresh(MENTIONS, [r for r in prepared.rows if r.get("isNew")], post_key)
         if not new:
             return
         if self.bus.listeners(MENTIONS):
@@ -65,8 +67,32 @@ class IngestEvents:
             self.bus.publish(MENTIONS, await social_events.posts_by_key(store, keys))
         scheduler = self.scheduler()
         if scheduler is not None:
-            times = [datetime.fromisoformat(r["props"]["createdAt"]) for r in new]
-            scheduler.request(min(times), max(times) + timedelta(seconds=1))
+            request_days(scheduler, [r["props"]["createdAt"] for r in new])
+
+
+def request_days(scheduler: AlertScheduler, created: list[str]) -> None:
+    """Queue the days of these posts' times (ISO-8601 UTC) for alert evaluation."""
+    times = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in created if t]
+    if times:
+        scheduler.request(min(times), max(times) + timedelta(seconds=1))
+
+
+def graph_watcher(
+    bus: EventBus,
+    get_store: Callable[[], Awaitable[GraphStore | None]],
+    poll_s: float,
+    scheduler: AlertScheduler,
+) -> GraphWatcher:
+    """Posts and alerts of other processes to this one's subscribers; their posts' days to
+    the alert evaluation."""
+    return GraphWatcher(
+        bus,
+        get_store,
+        poll_s,
+        on_posts=lambda posts: request_days(
+            scheduler, [str(p.get("createdAt") or "") for p in posts]
+        ),
+    )
 
 
 def context_maker(
@@ -88,4 +114,11 @@ def context_maker(
     return make
 
 
-__all__ = ["IngestEvents", "authenticate", "connection_context", "context_maker"]
+__all__ = [
+    "IngestEvents",
+    "authenticate",
+    "connection_context",
+    "context_maker",
+    "graph_watcher",
+    "request_days",
+]

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Subscriptions: batches a subscriber may fall behind before it is dropped; operations
     # one websocket may run at once; seconds a socket may wait before connection_init.
     subscription_queue: int = 64
+    # While a process has subscribers it reads the posts and alerts other processes (`c360
+    # ingest`, other workers) stored, this often (seconds; 0: its own events only).
+    live_poll_s: float = 2.0
     max_subscriptions_per_connection: int = 10
     ws_init_timeout_s: float = 10.0
     # Trend and alert buckets are days / hours of this zone (IANA name).

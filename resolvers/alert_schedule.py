@@ -8,7 +8,6 @@ to ``alertRaised`` subscribers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 
 from graph.errors import GraphError
 from graph.repositories import alert_rules as rules_repo
@@ -25,7 +25,7 @@ from graph.store import GraphStore, Row
 from resolvers import alert_delivery, alert_rules, social
 from resolvers.analytics import iso
 from resolvers.errors import ApiError
-from resolvers.event_bus import ALERTS, EventBus
+from resolvers.event_bus import ALERTS, EventBus, alert_key, stop_task
 
 log = logging.getLogger("c360.alerts")
 
@@ -69,6 +69,20 @@ def for_webhook(row: Row) -> Row:
     return {k: row[k] for k in WEBHOOK_FIELDS}
 
 
+def claim(row: Row) -> Row:
+    """The RaisedAlert node: its key, and the alert (its posts as keys) for the subscribers of
+    other processes (resolvers/graph_watch.py)."""
+    keys = [{"platform": p["platform"], "postId": p["postId"]} for p in row["posts"]]
+    payload = {k: v for k, v in row.items() if k != "posts"} | {"postKeys": keys}
+    return {
+        "key": row["key"],
+        "ruleId": row["ruleId"],
+        "start": row["start"],
+        "raisedAt": row["raisedAt"],
+        "payload": orjson.dumps(payload).decode(),
+    }
+
+
 @dataclass
 class RunResult:
     rules: int
@@ -109,7 +123,7 @@ async def evaluate_rules(
             continue
         rows = [alert_row(rule, a, now) for a in report.alerts]
         found += len(rows)
-        claims = [{k: r[k] for k in ("key", "ruleId", "start", "raisedAt")} for r in rows]
+        claims = [claim(r) for r in rows]
         mine = await social_events.claim_alerts(store, claims, uuid.uuid4().hex)
         new = [r for r in rows if r["key"] in mine]
         if not new:
@@ -126,7 +140,7 @@ async def evaluate_rules(
                 if owned:
                     await http.aclose()
         if bus is not None:
-            bus.publish(ALERTS, new)
+            bus.publish_once(ALERTS, new, alert_key)
     return RunResult(len(rules), found, raised, deliveries)
 
 
@@ -158,10 +172,7 @@ class AlertScheduler:
         self._task = asyncio.create_task(self._loop(), name="alert-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     def request(self, since: datetime, until: datetime) -> None:
         """Evaluate [since, until) soon (after an ingest batch)."""
@@ -216,4 +227,11 @@ class AlertScheduler:
             log.exception("alert evaluation failed")
 
 
-__all__ = ["AlertScheduler", "RunResult", "alert_row", "evaluate_rules", "for_webhook"]
+__all__ = [
+    "AlertScheduler",
+    "RunResult",
+    "alert_row",
+    "claim",
+    "evaluate_rules",
+    "for_webhook",
+]

@@ -13,7 +13,8 @@ only (see the README's subscription section).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from resolvers.errors import ApiError
@@ -22,6 +23,9 @@ MENTIONS = "mentions"
 ALERTS = "alerts"
 TOPICS = (MENTIONS, ALERTS)
 DEFAULT_QUEUE_SIZE = 64  # batches a subscriber may fall behind before it is dropped
+# Keys of items published lately, per topic: an item found both by the in-process hook and by
+# the graph watcher (resolvers/graph_watch.py) goes out once.
+RECENT_KEYS = 50_000
 
 Event = list[dict[str, Any]]  # one batch: post rows, or alert rows
 
@@ -83,6 +87,7 @@ class EventBus:
         self._subscribers: dict[str, set[Subscription]] = {t: set() for t in TOPICS}
         self.published: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self.dropped = 0
+        self._recent: dict[str, OrderedDict[str, None]] = {t: OrderedDict() for t in TOPICS}
 
     def subscribe(self, topic: str) -> Subscription:
         subscription = Subscription(self, topic, self.queue_size)
@@ -98,6 +103,28 @@ class EventBus:
     def listeners(self, topic: str) -> int:
         return len(self._subscribers[topic])
 
+    def fresh(self, topic: str, items: Event, key: Callable[[dict[str, Any]], str]) -> Event:
+        """The items whose ``key`` was not seen lately, now remembered as seen."""
+        recent = self._recent[topic]
+        out = []
+        for item in items:
+            k = key(item)
+            if k not in recent:
+                recent[k] = None
+                out.append(item)
+        while len(recent) > RECENT_KEYS:
+            recent.popitem(last=False)
+        return out
+
+    def seen(self, topic: str, key: str) -> bool:
+        return key in self._recent[topic]
+
+    def publish_once(self, topic: str, event: Event, key: Callable[[dict[str, Any]], str]) -> Event:
+        """:meth:`publish` the items not seen lately; those items."""
+        new = self.fresh(topic, event, key)
+        self.publish(topic, new)
+        return new
+
     def publish(self, topic: str, event: Event) -> int:
         """Hand ``event`` to every subscriber of ``topic`` (never blocks); how many got it."""
         if not event:
@@ -110,6 +137,23 @@ class EventBus:
         return delivered
 
 
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background loop and wait for it. Cancelled again until it ends: a graph
+    driver may turn a cancellation inside a query into its own error, which the loop then
+    logs and survives."""
+    while task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+
+
+def post_key(row: dict[str, Any]) -> str:
+    return f"{row['platform']}:{row['postId']}"
+
+
+def alert_key(row: dict[str, Any]) -> str:
+    return str(row["key"])
+
+
 __all__ = [
     "ALERTS",
     "DEFAULT_QUEUE_SIZE",
@@ -117,4 +161,7 @@ __all__ = [
     "EventBus",
     "SlowSubscriber",
     "Subscription",
+    "alert_key",
+    "post_key",
+    "stop_task",
 ]

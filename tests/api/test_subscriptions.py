@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hub.settings import Settings
 from ingest.social.webhook import signed_headers
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
+from resolvers.alert_schedule import evaluate_rules
 
 SECRET = "hook-secret"
 PROTOCOL = "graphql-transport-ws"
@@ -46,7 +47,7 @@ PUT_RULE = """mutation { putAlertRule(id: "cmb", rule: {brand: "招商银行", t
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
     # alert_eval_s 0: alerts come from the after-ingest evaluation only, not a timer.
-    return Settings(data_dir=data_dir, webhook_secret=SECRET, alert_eval_s=0)
+    return Settings(data_dir=data_dir, webhook_secret=SECRET, alert_eval_s=0, live_poll_s=0.2)
 
 
 apps: list[Any] = []  # the app the server fixture runs (for tests that publish directly)
@@ -335,4 +336,111 @@ async def test_a_slow_subscriber_is_dropped_with_a_clear_error(
         error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
         and "subscribe again" in error["message"]
     )
+    await client.ws.close()
+
+
+async def test_posts_and_alerts_other_processes_store_reach_subscribers(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    """`c360 ingest` and other workers write the graph, not this process's bus: the watcher
+    reads what they stored and raised."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    mentions = await open_client(server, analyst)
+    await mentions.subscribe("m", MENTIONS, {})
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {})
+    await asyncio.sleep(0.5)  # the watcher has looked once: it reads from here on
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [
+        {
+            "platform": "weibo",
+            "postId": f"cli{n}",
+            "ingestedAt": now,
+            "props": {
+                "text": f"{BRAND} 转账 失败 {n}",
+                "createdAt": f"{SPIKE_DAY.isoformat()}T05:{n:02d}:00Z",
+                "authorHandle": f"cli_user{n}",
+                "brands": [BRAND],
+                "sentimentLabel": "NEGATIVE",
+            },
+            "author": {"handle": f"cli_user{n}", "props": {}},
+            "brands": [BRAND],
+            "products": [],
+        }
+        for n in range(30)
+    ]
+    await upsert_posts(store, rows)  # as another process would: no hook into this one
+    got = await mentions.receive()
+    batch = got["payload"]["data"]["mentionAdded"]
+    assert sorted(p["postId"] for p in batch) == sorted(f"cli{n}" for n in range(30))
+    assert not {p["author"]["handle"] for p in batch} & {f"cli_user{n}" for n in range(30)}
+
+    # Their day is evaluated here (the watcher asks for it); the alert reaches the subscriber.
+    raised = await alerts.receive()
+    (alert,) = raised["payload"]["data"]["alertRaised"]
+    assert alert["ruleId"] == "cmb" and alert["count"] == 30 and len(alert["topPosts"]) == 3
+    await mentions.ws.close()
+    await alerts.ws.close()
+
+
+async def test_an_alert_another_process_raised_reaches_subscribers(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "forum",
+                "postId": f"x{n}",
+                "ingestedAt": "2025-01-01T00:00:00Z",
+                "props": {
+                    "text": f"{BRAND} 崩溃 {n}",
+                    "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
+                    "brands": [BRAND],
+                    "sentimentLabel": "NEGATIVE",
+                },
+                "author": None,
+                "brands": [BRAND],
+                "products": [],
+            }
+            for n in range(40)
+        ],
+    )
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {"brand": BRAND})
+    await asyncio.sleep(0.5)
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    other = await evaluate_rules(store, settings, *window)  # another worker's run: no bus here
+    assert len(other.raised) == 1
+    raised = await alerts.receive()
+    (alert,) = raised["payload"]["data"]["alertRaised"]
+    assert alert["start"] == other.raised[0]["start"] and len(alert["topPosts"]) == 3
+    with pytest.raises(TimeoutError):  # once
+        await alerts.receive(timeout=1.0)
+    await alerts.ws.close()
+
+
+async def test_a_subscription_ends_when_its_token_expires(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=1))
+    client = await open_client(server, token)
+    await client.subscribe("e", "subscription { mentionAdded { postId } }", {})
+    bus = apps[-1].state.bus
+    for _ in range(200):
+        if bus.listeners("mentions"):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(1.5)  # past the token's exp
+    bus.publish("mentions", [{"platform": "x", "postId": "late", "createdAt": "", "text": "t"}])
+    last, done = await client.receive(), await client.receive()
+    assert last["type"] == "next" and last["payload"]["data"] is None
+    assert last["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert done["type"] == "complete"
     await client.ws.close()
