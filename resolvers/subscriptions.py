@@ -60,8 +60,6 @@ async def _audit_start(privacy: RequestPrivacy, name: str, args: dict[str, Any],
 async def _start(ctx: ConnectionContext, name: str, args: dict[str, Any], alerts: bool) -> None:
     """The policy check and the start record; Forbidden (audited) when the role may not."""
     privacy = (await ctx.begin_batch()).privacy
-    if privacy is None:  # the bench-only app without a privacy layer
-        return
     try:
         await require_social(privacy)
         if alerts:
@@ -75,10 +73,9 @@ async def _start(ctx: ConnectionContext, name: str, args: dict[str, Any], alerts
 async def _next_batch(ctx: ConnectionContext, alerts: bool) -> None:
     """A fresh context for the batch, the policy asked again (a revoked grant ends it)."""
     privacy = (await ctx.begin_batch()).privacy
-    if privacy is not None:
-        await require_social(privacy)
-        if alerts:
-            await privacy.require_resource(ALERT_RULES, READ)
+    await require_social(privacy)
+    if alerts:
+        await privacy.require_resource(ALERT_RULES, READ)
 
 
 async def mentions(context: Any, query: str | None) -> AsyncGenerator[list[Row], None]:

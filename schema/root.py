@@ -12,7 +12,6 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
-from hub.settings import Settings
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
@@ -27,6 +26,7 @@ from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
 from schema.subscriptions import SocialSubscription
+from shared.settings import Settings
 
 
 class HubSchema(strawberry.Schema):

@@ -24,8 +24,8 @@ class SubscriptionAudit(SchemaExtension):
     async def on_stream_result(self, result: Any) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
         data = getattr(result, "data", None)
-        privacy = getattr(ctx.context, "privacy", None)
-        if ctx.operation_type is OperationType.SUBSCRIPTION and data and privacy is not None:
+        if ctx.operation_type is OperationType.SUBSCRIPTION and data:
+            privacy = ctx.context.privacy
             field = next(iter(data))
             batch = data[field]
             record = make_record(
