@@ -39,7 +39,7 @@ class ConnectionContext:
     """``info.context`` for websocket operations: attributes come from the current batch's
     RequestContext (:meth:`begin_batch`), else from the connection's."""
 
-    def __init__(self, make: MakeContext, base: RequestContext, bus: EventBus | None) -> None:
+    def __init__(self, make: MakeContext, base: RequestContext, bus: EventBus) -> None:
         self._make = make
         self._base = base
         self.bus = bus

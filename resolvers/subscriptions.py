@@ -19,7 +19,7 @@ from privacy.audit import make_record
 from privacy.types import AuditUnavailable, Resource
 from resolvers import social
 from resolvers.errors import ApiError
-from resolvers.event_bus import ALERTS, MENTIONS, EventBus, Subscription
+from resolvers.event_bus import ALERTS, MENTIONS, Subscription
 from resolvers.privacy import READ, Forbidden, RequestPrivacy, require_social
 from resolvers.subscription_context import ConnectionContext
 
@@ -36,7 +36,7 @@ class NotOverWebsocket(ApiError):
 
 
 def connection(context: Any) -> ConnectionContext:
-    if not isinstance(context, ConnectionContext) or context.bus is None:
+    if not isinstance(context, ConnectionContext):
         raise NotOverWebsocket
     return context
 
@@ -120,8 +120,4 @@ async def _alert_batches(
         source.close()
 
 
-def bus_of(context: Any) -> EventBus:
-    return connection(context).bus
-
-
-__all__ = ["ALERT_RULES", "NotOverWebsocket", "alerts", "bus_of", "mentions"]
+__all__ = ["ALERT_RULES", "NotOverWebsocket", "alerts", "mentions"]

@@ -21,7 +21,7 @@ from privacy.types import AuditUnavailable
 
 
 class SubscriptionAudit(SchemaExtension):
-    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
         ctx = self.execution_context
         data = getattr(result, "data", None)
         if ctx.operation_type is OperationType.SUBSCRIPTION and data:
