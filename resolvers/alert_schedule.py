@@ -32,6 +32,7 @@ log = logging.getLogger("c360.alerts")
 TOP_POSTS = 3
 TOP_TERMS = 5
 INTERVAL = "DAY"  # rules count their baseline in days
+FIRST_RUN_S = 30.0
 
 
 def alert_row(rule: Row, alert: social.BrandAlert, raised_at: str) -> Row:
@@ -192,14 +193,16 @@ class AlertScheduler:
 
     async def _loop(self) -> None:
         period = self.settings.alert_eval_s
-        if period > 0:
-            self.request(*self.recent())
+        # The first periodic run soon after start (catching up after downtime), but not in
+        # the middle of the start itself.
+        wait = min(period, FIRST_RUN_S)
         while True:
             try:
-                async with asyncio.timeout(period if period > 0 else None):
+                async with asyncio.timeout(wait if period > 0 else None):
                     await self._wake.wait()
             except TimeoutError:
                 self.request(*self.recent())
+            wait = period
             self._wake.clear()
             window, self._pending = self._pending, None
             if window is not None:
