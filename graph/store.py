@@ -82,8 +82,7 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     ("Interaction", "time"),
     ("Post", "createdAt"),
     ("Post", "fingerprint"),
-    # Live events: new posts and raised alerts other processes stored (resolvers/graph_watch).
-    ("Post", "ingestedAt"),
+    # Alerts are claimed once per rule and day by MERGE on the key (resolvers/alert_schedule).
     ("RaisedAlert", "key"),
 )
 
