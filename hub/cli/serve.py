@@ -40,6 +40,10 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
+# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
+WS = "websockets-sansio"
+
+
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
         create_app(settings),
@@ -49,6 +53,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         # JSON lines, no access log: hub.middleware.request_log writes one line per request.
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -98,6 +103,7 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
 
 
