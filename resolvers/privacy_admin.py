@@ -73,17 +73,22 @@ async def audit_events(
     log = privacy.services.audit
     if log is None:
         raise AuditUnavailable("the audit log is not open")
-    records = await asyncio.to_thread(
-        log.read, subject=subject, customer=customer_id, since=iso(since) if since else None
+    # Through the audit index: only this page's records are read and decrypted.
+    records, total = await asyncio.to_thread(
+        log.query,
+        subject=subject,
+        customer=customer_id,
+        since=iso(since) if since else None,
+        outcome=outcome,
+        before_seq=None if cursor is None else int(cursor[0]),
+        limit=first + 1,
     )
-    matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
-    rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]
-    page = rest[:first]
+    page = records[:first]
     return AuditPage(
         records=page,
         cursors=[encode_cursor(str(r["seq"])) for r in page],
-        has_next=len(rest) > first,
-        total=len(matching),
+        has_next=len(records) > first,
+        total=total,
     )
 
 
