@@ -3,8 +3,9 @@
 One privacy officer proposes (customer id + reason), another approves; the approval runs the
 erasure: the graph forgets the customer (node, links, blind-index properties, interactions,
 a household only they belonged to), the customer's data key (and such a household's) is
-destroyed, and the graph's write log is compacted so the old records leave it. Backups taken
-before hold only ciphertext whose key is gone (the key store is not part of the graph files).
+destroyed, and the graph's write log is compacted so the old records leave it. The erasure is
+written to the erasure ledger first (privacy.erasure_ledger): a backup taken before it holds
+the customer's data key too, and ``c360 restore`` erases the ledger's customers again.
 
 Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600): ids, subjects, times, the
 reason and the erased field *names*, never a value.
@@ -23,6 +24,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
 from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
+from privacy.erasure_ledger import Erased, ErasureLedger
 
 __all__ = [
     "ErasureError",
@@ -30,6 +32,7 @@ __all__ = [
     "ErasureStore",
     "FourEyesViolation",
     "erase_customer",
+    "reapply_erasures",
 ]
 
 PENDING, DONE = "pending", "done"
@@ -124,13 +127,17 @@ class ErasureStore:
         return [r for r in self.load().values() if status is None or r.status == status]
 
 
-async def erase_customer(store: GraphStore, customer_id: str) -> dict[str, Any] | None:
+async def erase_customer(
+    store: GraphStore, customer_id: str, ledger: ErasureLedger, request_id: str = ""
+) -> dict[str, Any] | None:
     """Carry out an approved erasure; what was erased (names and ids only), None when the
-    graph holds no such customer."""
+    graph holds no such customer. Raises LedgerError (nothing erased) when the ledger cannot
+    be written."""
     found = await customer_footprint(store, customer_id)
     if found is None:
         return None
     households = [h["id"] for h in found["households"] if h["last"]]
+    ledger.record(Erased.of(customer_id, households, request_id))
     await delete_customer(store, customer_id, households)
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, customer_id)
@@ -149,3 +156,28 @@ async def erase_customer(store: GraphStore, customer_id: str) -> dict[str, Any] 
         "social_accounts_unlinked": sorted(found["socialAccounts"]),
         "relations_removed": len(found["related"]),
     }
+
+
+async def reapply_erasures(store: GraphStore, erased: list[Erased]) -> list[dict[str, Any]]:
+    """Erase the ledger's customers again (after a restore of an older backup): destroy any
+    data key of theirs that is back, remove their nodes. What was found again, per customer
+    (ids only); customers with nothing left to erase are not listed."""
+    cipher = cipher_of(store)
+    redone = []
+    for entry in erased:
+        found = await customer_footprint(store, entry.customer_id)
+        households = list(entry.households)
+        if found is not None:
+            households += [h["id"] for h in found["households"] if h["last"]]
+            households = list(dict.fromkeys(households))
+            await delete_customer(store, entry.customer_id, households)
+        keys = [cipher.destroy(CUSTOMER, entry.customer_id)]
+        keys += [cipher.destroy(HOUSEHOLD, h) for h in households]
+        if found is not None or any(keys):
+            redone.append(
+                {"customer_id": entry.customer_id, "request": entry.request,
+                 "node_removed": found is not None, "keys_destroyed": sum(keys)}
+            )  # fmt: skip
+    if any(r["node_removed"] for r in redone):
+        await store.compact()
+    return redone
