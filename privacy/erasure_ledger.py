@@ -3,6 +3,7 @@
 A backup taken before an erasure holds the customer's data key (``keys/datakeys.sqlite``)
 beside their ciphertext: restoring it alone would bring the customer back. Every erasure is
 therefore written here first (ids only: customer, households, request, time; never a value),
+(and the social accounts the customer confirmed, whose display-name keys go too)
 to ``$C360_DATA_DIR/erasure-ledger.jsonl`` and to every mirror named by
 ``C360_ERASURE_LEDGER`` (paths outside the data dir and its backups, e.g. the disk that holds
 the audit signing key). ``c360 restore`` reads the ledgers it can reach (the archive's own, the
@@ -43,11 +44,14 @@ class Erased:
     households: tuple[str, ...] = ()
     request: str = ""
     at: str = ""
+    social_accounts: tuple[str, ...] = ()  # "platform:handle"
 
     @classmethod
-    def of(cls, customer_id: str, households: Iterable[str], request: str) -> Erased:
+    def of(
+        cls, customer_id: str, households: Iterable[str], request: str, social: Iterable[str]
+    ) -> Erased:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return cls(customer_id, tuple(households), request, now)
+        return cls(customer_id, tuple(households), request, now, tuple(social))
 
 
 def mirror_paths(setting: str) -> list[Path]:
@@ -90,7 +94,8 @@ def read_ledger(path: Path) -> list[Erased]:
             raw = json.loads(line)
             out.append(
                 Erased(str(raw["customer_id"]), tuple(raw.get("households") or ()),
-                       str(raw.get("request", "")), str(raw.get("at", "")))
+                       str(raw.get("request", "")), str(raw.get("at", "")),
+                       tuple(raw.get("social_accounts") or ()))
             )  # fmt: skip
         except (ValueError, KeyError, TypeError):
             if n == len(lines):
@@ -109,7 +114,10 @@ def merge(ledgers: Iterable[list[Erased]]) -> list[Erased]:
                 seen[e.customer_id] = e
             else:
                 households = tuple(dict.fromkeys((*old.households, *e.households)))
-                seen[e.customer_id] = Erased(old.customer_id, households, old.request, old.at)
+                social = tuple(dict.fromkeys((*old.social_accounts, *e.social_accounts)))
+                seen[e.customer_id] = Erased(
+                    old.customer_id, households, old.request, old.at, social
+                )
     return list(seen.values())
 
 
