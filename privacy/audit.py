@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,10 +322,12 @@ class AuditLog:
             return [], 0
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)  # catch up on whole, acknowledged records only
-            indexed = self._index_quietly(fd)
-            found = (
-                self._index.match(**wanted, before_seq=before_seq, limit=limit) if indexed else None
-            )
+            found = None
+            if self._index_quietly(fd):
+                try:
+                    found = self._index.match(**wanted, before_seq=before_seq, limit=limit)
+                except sqlite3.Error as exc:
+                    log.warning("audit index unreadable (scanning the log): %s", exc)
             fcntl.flock(fd, fcntl.LOCK_UN)  # the lines it names are never rewritten
             if found is None:
                 return self._scan_page(wanted, before_seq, limit)
