@@ -15,8 +15,8 @@ from hub.backup import BackupError, make_backup, restore_backup
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
 from hub.cli.erase import reapply
 from hub.sealed import SealError, Secret
-from hub.settings import Settings
 from privacy.erasure_ledger import LEDGER_FILE, LedgerError
+from shared.settings import Settings
 
 PASSPHRASE_ENV = "C360_BACKUP_PASSPHRASE"
 GRAPH_SOCKET = Path("falkordb") / "falkordb.sock"

@@ -15,7 +15,6 @@ import typer
 
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit, audit_log
-from hub.settings import Settings
 from privacy.erasure import (
     ErasureError,
     ErasureStore,
@@ -24,6 +23,7 @@ from privacy.erasure import (
     reapply_erasures,
 )
 from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, mirror_paths, read_ledger
+from shared.settings import Settings
 
 REAPPLY = "reapply erasures"
 
