@@ -187,7 +187,8 @@ class AuditIndex:
         and the count of all that match the filter (whatever the page)."""
         db = self._conn()
         self._key = self._hash_key(db)
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[object] = []
         if subject is not None:
             where.append("subject = ?")
             params.append(self._h(subject))
@@ -211,7 +212,8 @@ class AuditIndex:
         if limit is not None:
             sql += " LIMIT ?"
             page_params.append(limit)
-        return Match([tuple(r) for r in db.execute(sql, page_params)], int(total))  # type: ignore[misc]
+        spans = [(int(a), int(b), int(c)) for a, b, c in db.execute(sql, page_params)]
+        return Match(spans, int(total))
 
     def close(self) -> None:
         if self._db is not None:

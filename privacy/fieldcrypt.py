@@ -125,7 +125,7 @@ class FieldCrypto:
             for field in fields:
                 value = props.get(field)
                 if is_sealed(value):
-                    opened[field] = _open(key, value, _aad(scope, owner_id, field))
+                    opened[field] = _open(key, str(value), _aad(scope, owner_id, field))
             out.append(opened)
         return out
 

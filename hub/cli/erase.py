@@ -107,7 +107,7 @@ def erase(
         fail(f"{exc}; list requests in {store_file.path}")
     log = audit_log(settings)
 
-    async def go() -> dict | None:
+    async def go() -> dict[str, Any] | None:
         details = {"erase": pending.id, "customer": pending.customer_id}
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         async with graph(settings) as store:
