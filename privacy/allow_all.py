@@ -47,6 +47,19 @@ class DiscardAudit:
     ) -> list[dict[str, Any]]:
         return []
 
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        return [], 0
+
 
 def allow_all_services() -> PrivacyServices:
     return PrivacyServices(engine=AllowAllEngine(), audit=DiscardAudit(), hmac_key=b"allow-all")

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy.audit_index import INDEX_NAME, AuditIndex, Located
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal, PrivacyError
 
@@ -145,6 +147,9 @@ class AuditLog:
         self._flusher: asyncio.Task[None] | None = None
         # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
         self._cuts: list[dict[str, int]] = []
+        self._index = AuditIndex(directory / INDEX_NAME, keyring)
+        # Records decrypted by this instance's reads (what an index spares is countable).
+        self.decrypted = 0
 
     @property
     def path(self) -> Path:
@@ -194,6 +199,8 @@ class AuditLog:
             kid, key = self._keyring.active_key()
             aead = AESGCM(key)
             lines, seqs = [], []
+            fresh: list[Located] = []
+            offset = start
             repairing = bool(self._cuts)
             if repairing:
                 repair = make_record(
@@ -213,8 +220,11 @@ class AuditLog:
                 digest = chain_hash(prev, seq, ts, kid, n64, ct)
                 line = {"seq": seq, "ts": ts, "kid": kid, "nonce": n64, "ct": ct,
                         "prev": prev, "hash": digest}  # fmt: skip
-                lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+                text = json.dumps(line, separators=(",", ":"))
+                lines.append(text + "\n")
                 seqs.append(seq)
+                fresh.append((seq, offset, len(text), digest, record))
+                offset += len(text) + 1
                 prev = digest
             data = "".join(lines).encode()
             try:
@@ -229,6 +239,7 @@ class AuditLog:
                 if left > 0 and _truncate_quietly(fd, start):
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
+            self._index_quietly(fd, fresh)
             if repairing:
                 self._cuts.clear()
                 return seqs[1:]
@@ -282,6 +293,88 @@ class AuditLog:
             count += 1
         return VerifyResult(True, count, repairs=tuple(repairs))
 
+    def _open_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.decrypted += 1
+        plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
+            base64.b64decode(entry["nonce"]),
+            base64.b64decode(entry["ct"]),
+            _aad(entry["seq"], entry["prev"]),
+        )
+        return {"seq": entry["seq"], **orjson.loads(plain)}
+
+    def _index_quietly(self, fd: int, fresh: list[Located] | None = None) -> bool:
+        """Bring the index level with the log (the caller holds the log's flock). The index
+        is a cache: a failure is logged and the next read catches up or scans."""
+        try:
+            self._index.sync(fd, self._open_entry, fresh)
+        except Exception as exc:
+            log.warning("audit index not updated (reads catch up): %s", exc)
+            self._index.close()
+            return False
+        return True
+
+    def reindex(self) -> int:
+        """Rebuild the sidecar index from the log; how many records it holds."""
+        fd = os.open(self._path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return self._index.rebuild(fd, self._open_entry)
+        finally:
+            os.close(fd)
+
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of matching records, newest first, and how many match in all. Through the
+        index, only the page's records are read and decrypted; without one, a full scan."""
+        wanted = {
+            "subject": subject,
+            "customer": customer,
+            "since": _bound(since) if since is not None else None,
+            "until": _bound(until) if until is not None else None,
+            "outcome": outcome,
+        }
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            return [], 0
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # catch up on whole, acknowledged records only
+            found = None
+            if self._index_quietly(fd):
+                try:
+                    found = self._index.match(**wanted, before_seq=before_seq, limit=limit)
+                except sqlite3.Error as exc:
+                    log.warning("audit index unreadable (scanning the log): %s", exc)
+            fcntl.flock(fd, fcntl.LOCK_UN)  # the lines it names are never rewritten
+            if found is None:
+                return self._scan_page(wanted, before_seq, limit)
+            records = [
+                self._open_entry(json.loads(os.pread(fd, n, off))) for _, off, n in found.spans
+            ]
+        finally:
+            os.close(fd)
+        # The index narrows; the decrypted record decides (a stale index cannot widen a read).
+        return [r for r in records if _matches(r, **wanted)], found.total
+
+    def _scan_page(
+        self, wanted: dict[str, str | None], before_seq: int | None, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        matching = [r for r in reversed(self._scan()) if _matches(r, **wanted)]
+        page = [r for r in matching if before_seq is None or r["seq"] < before_seq]
+        return page[:limit] if limit is not None else page, len(matching)
+
+    def _scan(self) -> list[dict[str, Any]]:
+        return [self._open_entry(json.loads(line)) for line in self._lines() if line.strip()]
+
     def read(
         self,
         subject: str | None = None,
@@ -292,28 +385,29 @@ class AuditLog:
     ) -> list[dict[str, Any]]:
         """Decrypted records (each with its seq), oldest first, filtered; ``since`` inclusive,
         ``until`` exclusive (ISO-8601 times)."""
-        lo = _bound(since) if since is not None else None
-        hi = _bound(until) if until is not None else None
-        out = []
-        for line in self._lines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
-                base64.b64decode(entry["nonce"]),
-                base64.b64decode(entry["ct"]),
-                _aad(entry["seq"], entry["prev"]),
-            )
-            record = {"seq": entry["seq"], **orjson.loads(plain)}
-            if subject is not None and record.get("subject") != subject:
-                continue
-            if customer is not None and customer not in record.get("customer_ids", []):
-                continue
-            at = str(record.get("time", ""))
-            if (lo is not None and at < lo) or (hi is not None and at >= hi):
-                continue
-            out.append(record)
-        return out[-last:] if last else out
+        if subject is None and customer is None and since is None and until is None and not last:
+            return self._scan()  # everything: no index needed
+        records, _ = self.query(
+            subject=subject, customer=customer, since=since, until=until, limit=last or None
+        )
+        return records[::-1]
+
+
+def _matches(
+    record: dict[str, Any],
+    subject: str | None,
+    customer: str | None,
+    since: str | None,
+    until: str | None,
+    outcome: str | None,
+) -> bool:
+    return (
+        (subject is None or record.get("subject") == subject)
+        and (customer is None or customer in record.get("customer_ids", []))
+        and (since is None or str(record.get("time", "")) >= since)
+        and (until is None or str(record.get("time", "")) < until)
+        and (outcome is None or record.get("outcome") == outcome)
+    )
 
 
 def _cut_torn_tail(fd: int) -> int:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = 100  # records
     audit_checkpoint_interval_s: float = 60.0
     audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
+    # Erasure ledger mirrors (privacy/erasure_ledger.py): comma-separated files outside the
+    # data dir and its backups; `c360 restore` erases their customers again.
+    erasure_ledger: str = ""
 
     # GraphQL limits
     max_depth: int = 10
