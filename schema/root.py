@@ -13,6 +13,7 @@ from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
 from hub.settings import Settings
+from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
@@ -51,6 +52,7 @@ QUERIES: tuple[type, ...] = (
     NbaQuery,
     SatisfactionQuery,
     SubjectRequestQuery,
+    AuditChainQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     CustomerMutation,
