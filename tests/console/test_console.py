@@ -74,6 +74,60 @@ def test_trend_chart_draws_the_stacked_buckets(watched: Watched) -> None:
     assert watched.errors == []
 
 
+def test_share_of_voice_comes_from_the_share_of_voice_query(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    watched.sign_in("brand_analyst")
+    with watched.page.expect_request(
+        lambda r: r.url.endswith("/graphql") and "shareOfVoice" in (r.post_data or "")
+    ) as asked:
+        watched.open("trend")
+    variables = json.loads(asked.value.post_data or "{}")["variables"]
+    watched.page.wait_for_selector("#sov-chart svg")
+    assert watched.page.get_attribute("#sov-chart", "data-brands") == "3"
+    shown = watched.page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('sov-chart'))"
+        ".getOption().series[0].data.map(d => [d.name, d.value])"
+    )
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    answer = hub.graphql(
+        '{ shareOfVoice(brands: ["招商银行", "工商银行", "建设银行"], '
+        f'from: "{variables["from"]}", to: "{variables["to"]}", interval: WEEK, '
+        "includeReposts: false) { brands { brand count } } }",
+        analyst,
+    )["data"]["shareOfVoice"]["brands"]
+    assert sorted(shown) == sorted([b["brand"], b["count"]] for b in answer)
+    assert watched.errors == []
+
+
+def test_audit_page_shows_the_chain_verified(watched: Watched, hub: ConsoleHub) -> None:
+    watched.sign_in("auditor")
+    watched.open("audit")
+    status = watched.page.wait_for_selector("#audit-chain [data-verified]")
+    assert status.get_attribute("data-verified") == "true"
+    assert "完整" in status.inner_text()
+    officer = hub.token("po-test", ["privacy_officer"], ["compliance"])
+    chain = hub.graphql("{ auditChain { verified records } }", officer)["data"]["auditChain"]
+    assert chain["verified"] and chain["records"] > 0
+    assert watched.errors == []
+
+
+def test_no_socket_is_opened_while_the_hub_has_no_subscriptions(watched: Watched) -> None:
+    sockets: list[str] = []
+    watched.page.on("websocket", lambda ws: sockets.append(ws.url))
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.wait_for_selector("#mentions-table tbody tr")
+    has = watched.page.evaluate(
+        "async () => (await import('/console/api.js')).schemaFeatures()"
+        ".then(f => f.subscription.has('mentionAdded'))"
+    )
+    if has:
+        pytest.skip("this hub has subscriptions: test_live.py covers them")
+    assert sockets == [] and watched.page.locator("#live-state").count() == 0
+    assert watched.errors == []
+
+
 def test_marketing_sees_masked_phones_on_the_360_card(watched: Watched) -> None:
     watched.sign_in("marketing_analyst")
     watched.open("customer")
@@ -232,8 +286,9 @@ def test_dates_in_the_users_time_zone_and_grouped_numbers(
     assert first_cell == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
     assert watched.page.inner_text("#foot").startswith("时区: Asia/Shanghai")
     watched.open("authors")
-    reach = watched.page.locator("#authors-out tbody tr:first-child td:last-child").inner_text()
-    assert re.fullmatch(r"\d{1,3}(,\d{3})+", reach), reach  # the top reach is in the thousands
+    reach = watched.page.locator("#authors-out tbody td:last-child").all_inner_texts()
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", r) for r in reach), reach
+    assert any("," in r for r in reach), reach  # reaches in the thousands are grouped
     assert watched.errors == []
 
 
