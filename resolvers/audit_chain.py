@@ -13,7 +13,7 @@ from privacy.audit_checkpoints import load_signing_key
 from privacy.audit_status import ChainStatus, chain_monitor
 from privacy.types import AuditUnavailable
 from resolvers.privacy import READ, RequestPrivacy
-from resolvers.privacy_admin import AUDIT_LOG, _checked
+from resolvers.privacy_admin import AUDIT_LOG
 
 
 @cache
@@ -27,9 +27,8 @@ def _public_key(data_dir: Path, key_path: str) -> Ed25519PublicKey | None:
 
 
 async def audit_chain(
-    privacy: RequestPrivacy | None, data_dir: Path, signing_key_path: str = ""
+    privacy: RequestPrivacy, data_dir: Path, signing_key_path: str = ""
 ) -> ChainStatus:
-    privacy = _checked(privacy)
     await privacy.require_resource(AUDIT_LOG, READ)
     log = privacy.services.audit
     if log is None:

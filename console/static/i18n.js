@@ -181,6 +181,7 @@ const TEXT = {
   kindVOLUME: ["声量异常", "volume spike"],
   kindNEGATIVE_SHARE: ["负面占比异常", "negative share spike"],
   expected: ["预期", "expected"],
+  baselineShort: ["基线", "baseline"],
   negShare: ["负面占比", "negative share"],
   topTerms: ["突出词语", "Terms that set it apart"],
   unjudged: ["个时段历史不足（需要至少 14 天），未参与判定。", "buckets lacked history (14 days needed) and were not judged."],

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import jwt
 import pytest
 
+from console.demo_posts import push_posts
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+from tests.console.conftest import WEBHOOK_SECRET
 
 pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
 if not Path(CHROMIUM).is_file():
@@ -286,6 +289,7 @@ def test_dates_in_the_users_time_zone_and_grouped_numbers(
     assert first_cell == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
     assert watched.page.inner_text("#foot").startswith("时区: Asia/Shanghai")
     watched.open("authors")
+    watched.page.wait_for_selector("#authors-out tbody tr")
     reach = watched.page.locator("#authors-out tbody td:last-child").all_inner_texts()
     assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", r) for r in reach), reach
     assert any("," in r for r in reach), reach  # reaches in the thousands are grouped
@@ -318,3 +322,36 @@ def test_a_token_the_hub_rejects_shows_why_and_the_way_back(watched: Watched) ->
     assert "invalid token" in error.inner_text()
     assert error.query_selector("a[href='#/signin']")
     assert watched.page.locator("#c360-card").count() == 0
+
+
+def test_a_mention_posted_through_the_webhook_appears_live(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    schema = hub.graphql("{ __schema { subscriptionType { fields { name } } } }", analyst)
+    subscriptions = schema["data"]["__schema"]["subscriptionType"] or {}
+    names = {f["name"] for f in subscriptions.get("fields", [])}
+    if "mentionAdded" not in names:
+        pytest.skip("this hub's schema has no mentionAdded subscription (branch subs)")
+    sockets: list[str] = []
+    watched.page.on("websocket", lambda ws: sockets.append(ws.url))
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.wait_for_selector("#mentions-table tbody tr")
+    watched.page.wait_for_selector("#live-state[data-state=open]")
+    before = watched.page.locator("#mentions-table tbody tr").count()
+
+    marker = uuid.uuid4().hex[:8]
+    text = f"招行手机银行新版本很好用，转账很快，点赞 {marker}"
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    post = {"id": f"live-{marker}", "text": text, "author": "live_user", "created_at": now,
+            "platform": "weibo", "likes": 3}  # fmt: skip
+    assert push_posts(hub.url, WEBHOOK_SECRET, [post]) == 1
+
+    first = watched.page.locator("#mentions-table tbody tr").first
+    first.filter(has_text=marker).wait_for(timeout=15_000)
+    assert "fresh" in (first.get_attribute("class") or "")
+    assert watched.page.locator("#mentions-table tbody tr").count() == before + 1
+    assert sockets == [hub.url.replace("http", "ws") + "/graphql"]
+    watched.shot("mentions-live")
+    assert watched.errors == []

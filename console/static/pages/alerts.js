@@ -35,12 +35,12 @@ function explainedCard(a, interval) {
     h("h2", {}, fmtDate(a.start, interval === "HOUR"), " ", a.kinds.map((k) => h("span", { class: "tag" }, t(`kind${k}`)))),
     h("p", { class: "facts" },
       `${t("count")} ${fmtNum(a.count)} (${t("expected")} ${fmtNum(a.expected, 1)}, Z ${fmtNum(a.volumeZ, 1)}) · ` +
-      `${t("negative")} ${fmtNum(a.negative)} · ${t("negShare")} ${pct(a.negativeShare)} (${t("baseline")} ${pct(a.baselineNegativeShare)})`),
+      `${t("negative")} ${fmtNum(a.negative)} · ${t("negShare")} ${pct(a.negativeShare)} (${t("baselineShort")} ${pct(a.baselineNegativeShare)})`),
     a.topTerms.length > 0 && h("div", {}, h("h3", {}, t("topTerms")),
       h("p", { class: "terms" }, a.topTerms.map((x) =>
         h("span", { class: "tag", title: `${pct(x.share)} vs ${pct(x.baselineShare)}` }, `${x.term} ×${fmtNum(x.count)}`)))),
     a.emotions.length > 0 && h("p", { class: "meta" }, `${t("emotion")}: `,
-      a.emotions.filter((e) => e.count > 0).map((e) => `${e.emotion} ${pct(e.share)} (${t("baseline")} ${pct(e.baselineShare)})`).join(" · ")),
+      a.emotions.filter((e) => e.count > 0).map((e) => `${e.emotion} ${pct(e.share)} (${t("baselineShort")} ${pct(e.baselineShare)})`).join(" · ")),
     h("h3", {}, t("topNegative")),
     posts(a.topPosts)
   );
