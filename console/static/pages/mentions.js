@@ -51,12 +51,15 @@ export async function render(main) {
   const withQuery = features.mentionFilter.has("query");
   const liveState = h("span", {});
   let stopLive = null;
-  onLeave(() => stopLive?.());
+  let left = false;
+  onLeave(() => { left = true; stopLive?.(); });
   const follow = async (f, filter, view) => {
     stopLive?.();
+    stopLive = null;
     const live = await liveSubscribe("mentionAdded", liveQuery(withEmotion), { query: (withQuery && f.query) || null }, {
       next: ({ data }) => view.prepend(items(data?.mentionAdded).filter((p) => matches(p, f, filter))),
     });
+    if (left) return live?.unsubscribe(); // the user moved on while it was being set up
     stopLive = live?.unsubscribe || null;
     if (live) liveState.replaceChildren(liveBadge(live));
   };
@@ -102,7 +105,8 @@ export async function render(main) {
           const added = posts.filter((p) => !seen.has(key(p)));
           if (!added.length) return;
           fresh = new Set(added);
-          all.unshift(...added.reverse());
+          added.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+          all.unshift(...added);
           total += added.length;
           draw();
         },

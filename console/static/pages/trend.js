@@ -66,8 +66,9 @@ async function drawShare(out, f) {
         [t("net"), (r) => (r.netSentiment === null ? "—" : fmtNum(r.netSentiment, 2))]], rows, { class: "data", id: "sov-table" })));
   chart(el, {
     tooltip: { trigger: "item", valueFormatter: (v) => fmtNum(v) },
-    series: [{ type: "pie", radius: ["35%", "65%"], data: rows.map((r) => ({ name: r.brand, value: r.count })),
-      label: { formatter: "{b}: {d}%" } }],
+    // The share the hub computed (of all the brands' volume), not the pie's own arithmetic.
+    series: [{ type: "pie", radius: ["35%", "65%"], data: rows.map((r) => ({ name: r.brand, value: r.count, share: r.share })),
+      label: { formatter: (p) => `${p.name}: ${pct(p.data.share)}` } }],
   });
 }
 
