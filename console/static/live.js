@@ -41,6 +41,8 @@ export class LiveClient {
     this.acked = false;
     this.setState(this.attempt ? "retrying" : "connecting");
     const ws = new WebSocket(this.url, PROTOCOL);
+    // The protocol says text frames; a server that sends JSON as binary frames is read too.
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => this.send({ type: "connection_init", payload: this.params() });
     ws.onmessage = (event) => this.receive(event.data);
@@ -65,10 +67,10 @@ export class LiveClient {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  receive(text) {
+  receive(data) {
     let msg;
     try {
-      msg = JSON.parse(text);
+      msg = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
     } catch {
       return;
     }
