@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from privacy.audit import AuditLog
 from privacy.audit_checkpoints import load_signing_key
 from privacy.audit_status import ChainStatus, chain_monitor
 from privacy.types import AuditUnavailable
@@ -31,7 +32,7 @@ async def audit_chain(
 ) -> ChainStatus:
     await privacy.require_resource(AUDIT_LOG, READ)
     log = privacy.services.audit
-    if log is None:
+    if not isinstance(log, AuditLog):  # None (not open), or a sink without a hash chain
         raise AuditUnavailable("the audit log is not open")
     monitor = chain_monitor(log, lambda: _public_key(data_dir, signing_key_path))
     return await monitor.status()
