@@ -94,6 +94,10 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
+        # A worker answers the supervisor's health check only once the hub is imported, which
+        # takes over 5 s (uvicorn's default) on a busy machine: it was killed as "died", again
+        # and again, and the port never answered.
+        timeout_worker_healthcheck=60,
     )
 
 
