@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
+from hub.demo_posts import seed_demo_posts
 from hub.graphql_http import (
     GRAPHQL_RESPONSE,
     BadBody,
@@ -358,6 +360,21 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
+async def seed_demo_data(store: GraphStore, settings: Settings) -> None:
+    """``serve --demo``: the demo book into an empty graph, then the demo social stream's
+    posts not stored yet (hub/demo_posts.py), so the brand pages have data at once."""
+    await seed_demo_if_empty(store)
+    posts = await seed_demo_posts(
+        store,
+        scorer_config=ScorerConfig(
+            settings.sentiment_model, settings.sentiment_positive, settings.sentiment_negative
+        ),
+        matcher=TermMatcher.load(settings.terms),
+    )
+    if posts:
+        await store.compact()
+
+
 def app_from_env() -> Starlette:
     """The hub configured from C360_* variables: the factory each ``serve --workers`` process
     builds (``uvicorn hub.app:app_from_env --factory --workers N``)."""
@@ -374,7 +391,8 @@ def create_app(
     ``open_services``: how the lifespan opens the privacy services; only
     bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
     layer costs)."""
-    holder = GraphHolder(settings, store, on_open=seed_demo_if_empty if settings.demo else None)
+    on_open = partial(seed_demo_data, settings=settings) if settings.demo else None
+    holder = GraphHolder(settings, store, on_open=on_open)
     privacy_holder = PrivacyHolder()
     bus = EventBus(settings.subscription_queue)
     scheduler = AlertScheduler(settings, holder.get, bus)
@@ -397,7 +415,7 @@ def create_app(
         holder.start()
         await holder.wait(settings.graph_start_grace_s)
         if store is not None and settings.demo:
-            await seed_demo_if_empty(store)
+            await seed_demo_data(store, settings)
         scheduler.start()
         watcher.start()
         try:
@@ -462,5 +480,6 @@ __all__ = [
     "PrivacyHolder",
     "app_from_env",
     "create_app",
+    "seed_demo_data",
     "seed_demo_if_empty",
 ]

@@ -32,6 +32,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy import merkle
 from privacy.audit_index import INDEX_NAME, AuditIndex, Located
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal, PrivacyError
@@ -43,6 +44,7 @@ __all__ = [
     "REPAIR_OPERATION",
     "AuditIncomplete",
     "AuditLog",
+    "ChainState",
     "VerifyResult",
     "chain_hash",
     "make_record",
@@ -125,6 +127,18 @@ def make_record(
 
 
 @dataclass(frozen=True)
+class ChainState:
+    """Where a verified walk of the chain ended: the next walk resumes here."""
+
+    offset: int = 0  # bytes of the verified prefix
+    count: int = 0  # records in it (= the last verified seq)
+    prev: str = GENESIS  # the last verified record's hash
+    repairs: tuple[tuple[int, dict[str, Any]], ...] = ()
+    last_line: bytes = b""  # the last verified line, to notice the prefix changing
+    leaves: tuple[bytes, ...] = ()  # Merkle leaf hashes of the verified lines (checkpoints)
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     count: int
@@ -132,6 +146,8 @@ class VerifyResult:
     reason: str = ""
     # Torn tails the log cut off itself: (seq of the repair record, its details).
     repairs: tuple[tuple[int, dict[str, Any]], ...] = ()
+    # Set when ok: pass it back to ``verify(since=...)`` to check only what came after.
+    state: ChainState | None = None
 
 
 class AuditLog:
@@ -253,45 +269,79 @@ class AuditLog:
         except FileNotFoundError:
             return [b""]
 
-    def verify(self) -> VerifyResult:
-        """Walk the chain: hashes, seq order, links, GCM authenticity, a torn last line."""
-        raw = self._lines()
-        if raw[-1] != b"":
-            bad = len(raw)
-            why = "last line is torn (a short write); the hub's next append cuts it off"
-            return VerifyResult(False, len(raw) - 1, bad, why)
-        prev, count = GENESIS, 0
-        repairs: list[tuple[int, dict[str, Any]]] = []
-        for expected_seq, line in enumerate(raw[:-1], start=1):
+    def verify(self, since: ChainState | None = None) -> VerifyResult:
+        """Walk the chain: hashes, seq order, links, GCM authenticity, a torn last line.
+
+        ``since`` (a previous result's ``state``) resumes after the records it covered, so a
+        long log is walked once and then only its new records are. If the bytes that ended the
+        verified prefix are no longer where they were (the file was cut, rewritten or
+        replaced), the walk starts over from the first record and names the first bad one."""
+        if since is not None and not self._prefix_intact(since):
+            since = None
+        state = since or ChainState()
+        try:
+            with self._path.open("rb") as fh:
+                fh.seek(state.offset)
+                raw = fh.read().split(b"\n")
+        except FileNotFoundError:
+            raw = [b""]
+        prev, count, offset = state.prev, state.count, state.offset
+        repairs = list(state.repairs)
+        leaves = list(state.leaves) if since is not None else []
+        last_line = state.last_line
+
+        def broken(bad: int, why: str) -> VerifyResult:
+            return VerifyResult(False, count, bad, why, tuple(repairs))
+
+        for expected_seq, line in enumerate(raw[:-1], start=count + 1):
             try:
                 entry = json.loads(line)
                 seq, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
                 nonce, ct = entry["nonce"], entry["ct"]
             except (ValueError, KeyError, TypeError):
-                return VerifyResult(False, count, expected_seq, "line is not a valid record")
+                return broken(expected_seq, "line is not a valid record")
             if seq != expected_seq:
-                return VerifyResult(
-                    False, count, expected_seq,
+                return broken(
+                    expected_seq,
                     f"found seq {seq} where {expected_seq} was expected (removed or reordered)",
-                )  # fmt: skip
+                )
             if entry.get("prev") != prev:
-                return VerifyResult(False, count, seq, "prev does not match the previous hash")
+                return broken(seq, "prev does not match the previous hash")
             if chain_hash(prev, seq, ts, kid, nonce, ct) != entry.get("hash"):
-                return VerifyResult(False, count, seq, "hash does not match the record")
+                return broken(seq, "hash does not match the record")
             try:
                 plain = AESGCM(self._keyring.key(kid)).decrypt(
                     base64.b64decode(nonce), base64.b64decode(ct), _aad(seq, prev)
                 )
             except (InvalidTag, ValueError, KeyRingError) as exc:
                 why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
-                return VerifyResult(False, count, seq, f"ciphertext not authentic: {why}")
+                return broken(seq, f"ciphertext not authentic: {why}")
             if b'"audit_repair"' in plain:  # cheap test before parsing
                 record = orjson.loads(plain)
                 if record.get("operation") == REPAIR_OPERATION:
                     repairs.append((seq, dict(record.get("details") or {})))
             prev = entry["hash"]
             count += 1
-        return VerifyResult(True, count, repairs=tuple(repairs))
+            offset += len(line) + 1
+            last_line = line
+            leaves.append(merkle.leaf_hash(line))
+        if raw[-1] != b"":
+            why = "last line is torn (a short write); the hub's next append cuts it off"
+            return broken(count + 1, why)
+        done = ChainState(offset, count, prev, tuple(repairs), last_line, tuple(leaves))
+        return VerifyResult(True, count, repairs=tuple(repairs), state=done)
+
+    def _prefix_intact(self, state: ChainState) -> bool:
+        """Does the file still hold ``state``'s last verified line where it ended?"""
+        if not state.count:
+            return True
+        start = state.offset - len(state.last_line) - 1
+        try:
+            with self._path.open("rb") as fh:
+                fh.seek(start)
+                return fh.read(len(state.last_line) + 1) == state.last_line + b"\n"
+        except FileNotFoundError:
+            return False
 
     def _open_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
         self.decrypted += 1

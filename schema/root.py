@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
+from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
@@ -53,6 +54,7 @@ QUERIES: tuple[type, ...] = (
     NbaQuery,
     SatisfactionQuery,
     SubjectRequestQuery,
+    AuditChainQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     CustomerMutation,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from hub.app import create_app, seed_demo_if_empty
+from hub.app import create_app, seed_demo_data
 from hub.cli.common import console, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.logs import configure_logging
@@ -109,7 +109,7 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
 
 async def _seed_demo(settings: Settings) -> None:
     async with graph(settings) as store:
-        await seed_demo_if_empty(store)
+        await seed_demo_data(store, settings)
 
 
 def serve(
