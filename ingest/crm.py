@@ -43,7 +43,7 @@ async def import_file(
     kind: str,
     path: Path | None,
     mapping: ColumnMapping | None = None,
-    batch_size: int = 1000,
+    batch_size: int = 5000,
     progress: OnProgress | None = None,
     *,
     checkpoint_path: Path | None = None,
@@ -72,7 +72,9 @@ async def import_file(
     source = open_input(path, mapping, read_options or mapping.read_options(), sql)
     try:
         columns = check_keys(kind, spec, source, mapping)
-        checkpoint = None if dry_run or checkpoint_path is None else Checkpoint(checkpoint_path)
+        # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
+        resumable = not dry_run and checkpoint_path is not None
+        checkpoint = Checkpoint(checkpoint_path, durable=False) if resumable else None
         summary = ImportSummary(
             ignored_columns=mapping.ignored(columns, spec.fields),
             dry_run=dry_run,

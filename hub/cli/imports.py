@@ -149,7 +149,7 @@ def _command(kind: str) -> Callable[..., None]:
         sql: SqlOpt = None,
         encoding: EncodingOpt = None,
         delimiter: DelimiterOpt = None,
-        batch_size: BatchOpt = 1000,
+        batch_size: BatchOpt = 5000,
         progress: ProgressOpt = True,
         dry_run: DryRunOpt = False,
         create_missing: CreateOpt = False,
