@@ -24,7 +24,9 @@ from graph.repositories.imports import (
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from ingest.mapping import ColumnMapping
-from ingest.records import (
+from ingest.social.accounts import SocialAccountLink, link_accounts
+from ingest.summary import ImportRefused
+from shared.records import (
     AccountRecord,
     AdvisorRecord,
     CustomerRecord,
@@ -33,8 +35,6 @@ from ingest.records import (
     InteractionRecord,
     TransactionRecord,
 )
-from ingest.social.accounts import SocialAccountLink, link_accounts
-from ingest.summary import ImportRefused
 
 Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
 

@@ -16,8 +16,8 @@ from graph.store import Row
 from ingest.kinds import ImportKind
 from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord
-from ingest.records import validation_reasons
 from ingest.sources import Source
+from shared.records import validation_reasons
 
 
 def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
