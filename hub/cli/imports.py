@@ -119,13 +119,13 @@ async def _import(
     batch_size: int,
     progress: bool,
     dry_run: bool,
+    label: str,
     **options: object,
 ) -> ImportSummary:
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
-    name = path.name if path else "SQL rows"
     async with graph(settings) as store:
-        with progress_bar(progress, name) as tick:
+        with progress_bar(progress, label) as tick:
             summary = await import_file(
                 store,
                 kind,
@@ -155,6 +155,7 @@ def _command(kind: str) -> Callable[..., None]:
         create_missing: CreateOpt = False,
         json: JsonOpt = False,
     ) -> None:
+        name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
             check_mapping(kind, columns)
@@ -166,7 +167,7 @@ def _command(kind: str) -> Callable[..., None]:
                 _import(
                     kind, file, columns, batch_size, progress and not json,
                     read_options=columns.read_options(encoding, delimiter),
-                    sql=sql, dry_run=dry_run, create_missing=create_missing,
+                    sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
                 )
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
@@ -177,7 +178,6 @@ def _command(kind: str) -> Callable[..., None]:
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:
-            name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
             print_summary(kind, name, summary)
 
     command.__doc__ = KINDS[kind].help or f"Import {kind}."
