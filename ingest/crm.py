@@ -73,8 +73,11 @@ async def import_file(
     try:
         columns = check_keys(kind, spec, source, mapping)
         # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
-        resumable = not dry_run and checkpoint_path is not None
-        checkpoint = Checkpoint(checkpoint_path, durable=False) if resumable else None
+        checkpoint = (
+            None
+            if dry_run or checkpoint_path is None
+            else Checkpoint(checkpoint_path, durable=False)
+        )
         summary = ImportSummary(
             ignored_columns=mapping.ignored(columns, spec.fields),
             dry_run=dry_run,

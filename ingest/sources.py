@@ -20,7 +20,9 @@ _KEY_SCAN = 100
 
 class Source(Protocol):
     path: Path
-    header: list[str] | None
+
+    @property
+    def header(self) -> list[str] | None: ...
 
     def records(self) -> Iterator[RawRecord]: ...
 

@@ -31,7 +31,7 @@ class BatchWriter:
     key: str
     name: str
     committed: int = 0
-    _pending: asyncio.Task[int] | None = None
+    _pending: asyncio.Future[int] | None = None
     _pending_end: int = 0
 
     def skip(self, batch: Batch) -> None:
@@ -85,7 +85,7 @@ class BatchWriter:
         if self.dry_run:
             return
         if rows:
-            self._pending = asyncio.create_task(self.spec.upsert(self.store, rows))
+            self._pending = asyncio.ensure_future(self.spec.upsert(self.store, rows))
             self._pending_end = end
         else:
             self._commit(end)
