@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, LiteralString
 
-from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
+from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, INTERACTION, cipher_of
 from graph.store import GraphStore, Row
 
 Found = Row
@@ -107,10 +107,12 @@ def _lookup(
     query: LiteralString,
     sealed: str | None = None,
     parents: dict[str, LiteralString] | None = None,
+    owner: str = "id",
 ) -> Lookup:
     """``sealed``: the cipher scope of the label whose personal props are stored encrypted,
-    so that inserted / updated / unchanged are judged on the plain values. ``parents``: row
-    field -> a query returning which of ``$ids`` exist (one read per batch and field)."""
+    so that inserted / updated / unchanged are judged on the plain values; ``owner``: the row
+    key naming the data key's owner (an interaction's customer). ``parents``: row field -> a
+    query returning which of ``$ids`` exist (one read per batch and field)."""
     keys = _KEYS[query]
     checks = parents or {}
 
@@ -137,7 +139,7 @@ def _lookup(
                     item["missing"] = [*item.get("missing", []), field]
                     ordered[i] = item
         if sealed is not None:
-            existing = [(rows[i]["id"], f) for i, f in enumerate(ordered) if f.get("exists")]
+            existing = [(rows[i][owner], f) for i, f in enumerate(ordered) if f.get("exists")]
             opened = cipher_of(store).open_many(sealed, [(k, f["props"]) for k, f in existing])
             for (_, f), props in zip(existing, opened, strict=True):
                 f["props"] = props
@@ -151,8 +153,8 @@ lookup_accounts = _lookup(_ACCOUNTS)
 lookup_holdings = _lookup(_HOLDINGS)
 lookup_households = _lookup(_HOUSEHOLDS, HOUSEHOLD)
 lookup_transactions = _lookup(_TRANSACTIONS, parents={"accountId": _ACCOUNT_IDS})
-lookup_interactions = _lookup(_INTERACTIONS)
-lookup_advisors = _lookup(_ADVISORS)
+lookup_interactions = _lookup(_INTERACTIONS, INTERACTION, owner="customerId")
+lookup_advisors = _lookup(_ADVISORS, ADVISOR)
 
 __all__ = [
     "Found",
