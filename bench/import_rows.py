@@ -121,7 +121,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--transactions", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="10k customers, 100k transactions")
     opts = parser.parse_args()
     if opts.quick:

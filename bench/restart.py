@@ -206,11 +206,9 @@ async def import_rows_per_s(folder: Path, fsync: str, a_path: Path, t_path: Path
     try:
         await store.setup_schema()
         ckpt = data_dir / "checkpoints.json"
-        await import_file(store, "accounts", a_path, progress=False, checkpoint_path=ckpt)
+        await import_file(store, "accounts", a_path, checkpoint_path=ckpt)
         began = time.monotonic()
-        summary = await import_file(
-            store, "transactions", t_path, progress=False, checkpoint_path=ckpt
-        )
+        summary = await import_file(store, "transactions", t_path, checkpoint_path=ckpt)
         seconds = time.monotonic() - began
     finally:
         await store.close()

@@ -11,10 +11,16 @@ import orjson
 
 class Checkpoint:
     """``Checkpoint(path)``; ``set``/``clear`` persist at once (tmp file + fsync + os.replace),
-    so a crash leaves either the old or the new content, never a torn file."""
+    so a crash leaves either the old or the new content, never a torn file.
 
-    def __init__(self, path: Path) -> None:
+    ``durable=False`` skips the fsync (the CRM importer checkpoints after every batch, and an
+    fsync on the event loop stalled the writes behind it): a power cut may then lose the
+    newest checkpoint or leave an unreadable file, which reads as empty, so the run starts
+    over; that is safe where every write is an idempotent upsert."""
+
+    def __init__(self, path: Path, durable: bool = True) -> None:
         self.path = path
+        self.durable = durable
         self._data: dict[str, Any] = self._load()
 
     def _load(self) -> dict[str, Any]:
@@ -43,8 +49,9 @@ class Checkpoint:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
             fh.write(orjson.dumps(self._data, option=orjson.OPT_INDENT_2))
-            fh.flush()
-            os.fsync(fh.fileno())
+            if self.durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, self.path)
 
 

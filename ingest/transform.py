@@ -9,11 +9,14 @@ written, documented and tested again. Extensions are never installed or loaded a
 The query's column names are c360 field names (``SELECT client_id AS id, ...``). Relative file
 paths inside it resolve against the mapping's folder (or the working directory for ``--sql``);
 ``{file}`` stands for the FILE argument. The result is materialised once in DuckDB, then read
-twice like a file (once for duplicate keys, once to import); records are numbered by row.
+twice like a file (once for duplicate keys, once to import); records are numbered by row
+(DuckDB keeps insertion order), so a run that stopped resumes after its checkpoint like a file
+does: the checkpoint key is the query's text plus the count and hash of its rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,8 @@ class QuerySource:
     connection: Any = field(repr=False)
     format: str = "sql"
     rows: int = 0
+    # The query text's and the result's digest (rows in order): a resumed run's checkpoint key.
+    fingerprint: str = ""
 
     def records(self) -> Iterator[RawRecord]:
         cursor = self.connection.cursor()
@@ -83,12 +88,18 @@ def run_query(query: str, name: Path, folder: Path | None, file: Path | None) ->
         connection.execute(f"SET file_search_path = {_literal(base)}")
         connection.execute(f"CREATE TABLE {_TABLE} AS {text}")
         header = [d[0] for d in connection.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
-        (count,) = connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchone() or (0,)
+        # One vectorised pass: the count and an order-sensitive hash of every row.
+        count, digest = connection.execute(
+            f"SELECT count(*), bit_xor(hash(rowid, t)) FROM {_TABLE} t"
+        ).fetchone() or (0, 0)
     except duckdb.Error as exc:
         connection.close()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UnsupportedFile(f"the SQL transform failed: {first}") from exc
-    return QuerySource(path=name, header=header, connection=connection, rows=int(count))
+    fingerprint = f"{hashlib.sha256(text.encode()).hexdigest()[:16]}:{count}:{digest or 0}"
+    return QuerySource(
+        path=name, header=header, connection=connection, rows=int(count), fingerprint=fingerprint
+    )
 
 
 __all__ = ["QuerySource", "run_query"]

@@ -72,8 +72,25 @@ class DataKeyStore:
             # OR IGNORE: another process may have created the key meanwhile; re-read then.
             with self._transaction():
                 self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
-            found.update(self.get_many(list(new)))
+            # Where the stored wrapping is ours, the key is the one we made: no unwrap needed.
+            ours = {o: w for o, _, w in rows}
+            stored = self._wrapped(list(new))
+            lost = [o for o in new if stored.get(o) != ours[o]]
+            for owner in new:
+                if owner not in lost:
+                    self._remember(owner, new[owner])
+                    found[owner] = new[owner]
+            found.update(self.get_many(lost) if lost else {})
         return found
+
+    def _wrapped(self, owners: list[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for i in range(0, len(owners), 500):
+            chunk = owners[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT owner, wrapped FROM datakeys WHERE owner IN ({marks})"
+            out.update(self._db.execute(query, chunk).fetchall())
+        return out
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -89,6 +89,7 @@ class FieldCrypto:
         out = []
         for owner_id, props in items:
             sealed = dict(props)
+            aead: AESGCM | None = None  # one cipher per owner, for all of its fields
             for field in fields:
                 if field not in props:
                     continue
@@ -97,8 +98,8 @@ class FieldCrypto:
                     sealed.update(self._index_props(field, value))
                 if value is None or is_sealed(value):
                     continue
-                key = keys[f"{owner}:{owner_id}"]
-                sealed[field] = _seal(key, str(value), _aad(scope, owner_id, field))
+                aead = aead or AESGCM(keys[f"{owner}:{owner_id}"])
+                sealed[field] = _seal(aead, str(value), _aad(scope, owner_id, field))
             out.append(sealed)
         return out
 
@@ -134,7 +135,8 @@ class FieldCrypto:
         if not value:
             return None
         msg = f"{field}\x00{normalise(field, str(value))}".encode()
-        return hmac.new(self._blind_key, msg, hashlib.sha256).hexdigest()[:32]
+        # hmac.digest: the one-shot C path, same bytes as hmac.new(...).digest(), ~3x faster.
+        return hmac.digest(self._blind_key, msg, hashlib.sha256).hex()[:32]
 
     def name_tokens(self, text: str | None) -> list[str]:
         if not text:
@@ -146,7 +148,7 @@ class FieldCrypto:
         return sorted(self._token(g) for g in grams)
 
     def _token(self, gram: str) -> str:
-        return hmac.new(self._name_key, f"n\x00{gram}".encode(), hashlib.sha256).hexdigest()[:16]
+        return hmac.digest(self._name_key, f"n\x00{gram}".encode(), hashlib.sha256).hex()[:16]
 
     def destroy(self, scope: str, owner_id: str) -> bool:
         return self.keys.destroy(f"{KEY_SCOPE.get(scope, scope)}:{owner_id}")
@@ -156,9 +158,9 @@ def _aad(scope: str, owner_id: str, field: str) -> bytes:
     return f"{scope}\x00{owner_id}\x00{field}".encode()
 
 
-def _seal(key: bytes, value: str, aad: bytes) -> str:
+def _seal(aead: AESGCM, value: str, aad: bytes) -> str:
     nonce = secrets.token_bytes(12)
-    blob = nonce + AESGCM(key).encrypt(nonce, value.encode(), aad)
+    blob = nonce + aead.encrypt(nonce, value.encode(), aad)
     return PREFIX + base64.b64encode(blob).decode()
 
 

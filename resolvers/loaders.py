@@ -79,6 +79,8 @@ class Loaders:
     def __init__(self, store: GraphStore, now: datetime) -> None:
         flow_since = iso(now - timedelta(days=FLOW_WINDOW_DAYS))
         complaints_since = iso(now - timedelta(days=COMPLAINT_WINDOW_DAYS))
+        # Activity as of ``now`` ignores what happened after it (an asOf in the past).
+        until = iso(now + timedelta(seconds=1))
 
         def none() -> None:
             return None
@@ -104,7 +106,7 @@ class Loaders:
         )
         self.activity: DataLoader[str, Row | None] = _by_id(
             lambda ids: repo.activity_by_customer(
-                store, ids, flow_since=flow_since, complaints_since=complaints_since
+                store, ids, flow_since=flow_since, complaints_since=complaints_since, until=until
             ),
             none,
         )

@@ -71,11 +71,25 @@ def _bool(value: Any) -> Any:
     return value
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234.50
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")  # 1234,5 (not 1,234: that is a thousand)
+_DOTTED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+,\d+")  # 1.234,56
+
+
 def _amount(value: Any) -> Any:
-    # Exports write "1,234.50" or "¥1234.5"; the graph stores plain numbers.
-    if isinstance(value, str):
-        return value.replace(",", "").replace("¥", "").replace("￥", "").strip()
-    return value
+    # Exports write "1,234.50", "¥1234.5", or with a decimal comma "1234,5" / "1.234,56"
+    # (semicolon-separated files often do); the graph stores plain numbers. Anything else with
+    # a comma stays as it is and fails as "not a number", never read as another amount.
+    if not isinstance(value, str):
+        return value
+    text = value.replace("¥", "").replace("￥", "").strip()
+    if _THOUSANDS.fullmatch(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.fullmatch(text):
+        return text.replace(",", ".")
+    if _DOTTED_THOUSANDS.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    return text
 
 
 def _email(value: str) -> str:

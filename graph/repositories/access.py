@@ -81,6 +81,19 @@ def _match_params(
     }
 
 
+# Assets as the 360 computes them (resolvers.analytics.total_assets): the sum of the balances
+# of non-liability accounts, null (unknown, in no segment) when one of them has no balance.
+_ASSETS = """
+        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
+        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
+                    ELSE coalesce(acc.balance, 0) END) AS total,
+             sum(CASE WHEN acc IS NOT NULL AND acc.balance IS NULL
+                       AND NOT coalesce(acc.type IN $liabilities, false) THEN 1 ELSE 0 END)
+               AS unknown
+        WITH c, CASE WHEN unknown > 0 THEN null ELSE total END AS assets
+"""
+
+
 async def count_matches(
     store: GraphStore,
     *,
@@ -105,10 +118,8 @@ async def count_matches(
     }
     by_assets = min_assets is not None or max_assets is not None
     assets = (
-        """
-        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
-        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
-                    ELSE coalesce(acc.balance, 0) END) AS assets
+        _ASSETS
+        + """
         WHERE ($minAssets IS NULL OR assets >= $minAssets)
           AND ($maxAssets IS NULL OR assets < $maxAssets)
         """
@@ -172,10 +183,8 @@ async def search_candidates(
     }
     # Summing balances costs a walk over every candidate's accounts: only when asked for.
     assets = (
-        """
-        OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
-        WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
-                    ELSE coalesce(acc.balance, 0) END) AS assets
+        _ASSETS
+        + """
         WHERE $scan OR (($minAssets IS NULL OR assets >= $minAssets)
           AND ($maxAssets IS NULL OR assets < $maxAssets))
         """

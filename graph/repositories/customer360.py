@@ -137,16 +137,26 @@ async def related_by_customer(store: GraphStore, ids: list[str]) -> dict[str, li
 
 
 async def activity_by_customer(
-    store: GraphStore, ids: list[str], *, flow_since: str, complaints_since: str
+    store: GraphStore,
+    ids: list[str],
+    *,
+    flow_since: str,
+    complaints_since: str,
+    until: str | None = None,
 ) -> dict[str, Row]:
     """Per customer: lastTransactionAt, lastInteractionAt, netFlow (inflows minus outflows
     since ``flow_since``; amounts are positive and the kind gives the direction; other kinds
-    count with their sign), complaints (kind COMPLAINT since ``complaints_since``)."""
+    count with their sign), complaints (kind COMPLAINT since ``complaints_since``).
+    ``until`` (exclusive): transactions and interactions from then on are ignored, so activity
+    "as of" a date does not see what happened after it (a row without a time still counts)."""
     rows = await store.read(
         """
         UNWIND $ids AS id
         MATCH (c:Customer {id: id})
         OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+          WHERE $until IS NULL OR t.time IS NULL OR """
+        + time_cmp("t.time", "<", "$until")
+        + """
         WITH id, c, max(t.time) AS lastTx,
              sum(CASE WHEN """
         + time_cmp("t.time", "<", "$flowSince")
@@ -155,6 +165,9 @@ async def activity_by_customer(
                       WHEN t.kind IN $inKinds THEN abs(coalesce(t.amount, 0))
                       ELSE coalesce(t.amount, 0) END) AS flow
         OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
+          WHERE $until IS NULL OR i.time IS NULL OR """
+        + time_cmp("i.time", "<", "$until")
+        + """
         RETURN id, lastTx, flow, max(i.time) AS lastIx,
                sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND """
         + time_cmp("i.time", ">=", "$complaintsSince")
@@ -165,6 +178,7 @@ async def activity_by_customer(
             "ids": ids,
             "flowSince": flow_since,
             "complaintsSince": complaints_since,
+            "until": until,
             "outKinds": list(OUTFLOW_KINDS),
             "inKinds": list(INFLOW_KINDS),
         },

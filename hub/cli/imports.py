@@ -3,17 +3,19 @@ DuckDB query) into the graph."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hub.cli.common import compact, console, fail, graph, load_settings, run
-from ingest.crm import KINDS, ImportRefused, ImportSummary, check_mapping, import_file
+from hub.cli.common import compact, console, err_console, fail, graph, load_settings, run
+from ingest.crm import KINDS, ImportRefused, ImportSummary, OnProgress, check_mapping, import_file
 from ingest.mapping import ColumnMapping, MappingError
 
 app = typer.Typer(
@@ -22,17 +24,6 @@ app = typer.Typer(
     "detected), JSON Lines, .xlsx or .parquet, or the rows of a DuckDB query (--sql). Bad rows "
     "go to <file>.dead.jsonl beside the input; re-running a file adds no duplicates.",
 )
-
-HELP = {
-    "customers": "Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId.",
-    "accounts": "Accounts: id, customerId (owner), type, product, balance, currency, openedAt.",
-    "holdings": "Account holders: customerId, accountId, role (OWNER|JOINT).",
-    "households": "Household members: id, name, address, customerId, role.",
-    "transactions": "Transactions: id, accountId, amount, currency, time, channel, kind.",
-    "interactions": "Interactions: id, customerId, channel, kind, time, summary, satisfaction.",
-    "advisors": "Advisors and branches: id, name, phone, email, title, branchId, branchName.",
-    "social-accounts": "Confirmed social handles: customerId, platform, handle.",
-}
 
 FileArg = Annotated[
     Path | None,
@@ -91,6 +82,10 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
     )
     console.print(table)
+    if summary.dry_run and summary.rejected_first:
+        console.print(f"first of {summary.rejected} rejected record(s), not written anywhere:")
+        for line in summary.rejected_first:
+            console.print(f"  {escape(line)}")
     if summary.duplicates:
         console.print(
             f"{summary.duplicates} row(s) repeated a key found again later in the input: the "
@@ -104,28 +99,46 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         )
 
 
+@contextmanager
+def progress_bar(enabled: bool, name: str) -> Iterator[OnProgress | None]:
+    """A rich bar on stderr fed by the importer's (done, total) callback."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn(f"importing {escape(name)}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err_console) as bar:
+        task = bar.add_task("import", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 async def _import(
     kind: str,
     path: Path | None,
     mapping: ColumnMapping,
     batch_size: int,
     progress: bool,
+    dry_run: bool,
+    label: str,
     **options: object,
 ) -> ImportSummary:
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
     async with graph(settings) as store:
-        summary = await import_file(
-            store,
-            kind,
-            path,
-            mapping,
-            batch_size,
-            progress,
-            checkpoint_path=checkpoints,
-            **options,  # type: ignore[arg-type]
-        )
-        await compact(store)
+        with progress_bar(progress, label) as tick:
+            summary = await import_file(
+                store,
+                kind,
+                path,
+                mapping,
+                batch_size,
+                tick,
+                checkpoint_path=checkpoints,
+                dry_run=dry_run,
+                **options,  # type: ignore[arg-type]
+            )
+        if not dry_run:  # a dry run leaves the data dir as it found it
+            await compact(store)
         return summary
 
 
@@ -136,12 +149,13 @@ def _command(kind: str) -> Callable[..., None]:
         sql: SqlOpt = None,
         encoding: EncodingOpt = None,
         delimiter: DelimiterOpt = None,
-        batch_size: BatchOpt = 1000,
+        batch_size: BatchOpt = 5000,
         progress: ProgressOpt = True,
         dry_run: DryRunOpt = False,
         create_missing: CreateOpt = False,
         json: JsonOpt = False,
     ) -> None:
+        name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
             check_mapping(kind, columns)
@@ -153,7 +167,7 @@ def _command(kind: str) -> Callable[..., None]:
                 _import(
                     kind, file, columns, batch_size, progress and not json,
                     read_options=columns.read_options(encoding, delimiter),
-                    sql=sql, dry_run=dry_run, create_missing=create_missing,
+                    sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
                 )
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
@@ -164,10 +178,9 @@ def _command(kind: str) -> Callable[..., None]:
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:
-            name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
             print_summary(kind, name, summary)
 
-    command.__doc__ = HELP.get(kind, f"Import {kind}.")
+    command.__doc__ = KINDS[kind].help or f"Import {kind}."
     return command
 
 

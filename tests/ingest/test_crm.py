@@ -42,7 +42,7 @@ async def test_valid_rows_land_bad_rows_dead_lettered_rerun_adds_nothing(
 ) -> None:
     cp = tmp_path / "cp.json"
     path = files / "customers.csv"
-    summary = await import_file(store, "customers", path, progress=False, checkpoint_path=cp)
+    summary = await import_file(store, "customers", path, checkpoint_path=cp)
     assert (summary.read, summary.imported, summary.rejected) == (5, 3, 2)
     assert summary.dead_letter_path == files / "customers.dead.jsonl"
 
@@ -73,7 +73,7 @@ async def test_valid_rows_land_bad_rows_dead_lettered_rerun_adds_nothing(
     assert "330106198802285670" not in str(dead[1]["reasons"])
 
     before = await _counts(store)
-    again = await import_file(store, "customers", path, progress=False, checkpoint_path=cp)
+    again = await import_file(store, "customers", path, checkpoint_path=cp)
     assert (again.imported, again.rejected) == (3, 2)
     assert await _counts(store) == before
     assert not cp.exists() or Checkpoint(cp).get(checkpoint_key("customers", path)) is None
@@ -91,7 +91,7 @@ async def test_every_example_kind_imports(store: GraphStore, files: Path, tmp_pa
         ("interactions", "interactions.jsonl"),
     ]
     for kind, name in order:
-        summary = await import_file(store, kind, files / name, progress=False, checkpoint_path=cp)
+        summary = await import_file(store, kind, files / name, checkpoint_path=cp)
         assert summary.imported > 0, kind
     (joint,) = await store.read(
         "MATCH (c:Customer)-[o:OWNS]->(a:Account {id: 'A900001'}) WHERE o.role = 'JOINT' "
@@ -123,12 +123,10 @@ async def test_omitted_columns_do_not_erase_stored_values(
     store: GraphStore, files: Path, tmp_path: Path
 ) -> None:
     cp = tmp_path / "cp.json"
-    await import_file(
-        store, "customers", files / "customers.csv", progress=False, checkpoint_path=cp
-    )
+    await import_file(store, "customers", files / "customers.csv", checkpoint_path=cp)
     partial = files / "phones.csv"
     partial.write_text("id,phone\nC900001,13900000000\n", encoding="utf-8")
-    await import_file(store, "customers", partial, progress=False, checkpoint_path=cp)
+    await import_file(store, "customers", partial, checkpoint_path=cp)
     (row,) = opened(
         store,
         await store.read(
@@ -153,7 +151,6 @@ async def test_mapping_imports_foreign_export(
         "customers",
         files / "legacy_customers.csv",
         mapping,
-        progress=False,
         checkpoint_path=tmp_path / "cp.json",
     )
     assert (summary.imported, summary.rejected) == (2, 0)
@@ -180,20 +177,20 @@ async def test_unsupported_and_keyless_files_are_refused_before_writing(
     xlsx = tmp_path / "customers.xlsx"
     xlsx.write_bytes(b"PK\x03\x04")
     with pytest.raises(ImportRefused, match=r"customers\.xlsx is not a readable spreadsheet"):
-        await import_file(store, "customers", xlsx, progress=False, checkpoint_path=cp)
+        await import_file(store, "customers", xlsx, checkpoint_path=cp)
 
     keyless = tmp_path / "people.csv"
     keyless.write_text("客户号,name\nC1,张三\n", encoding="utf-8")
     with pytest.raises(ImportRefused, match=r"people\.csv has no id column for customers"):
-        await import_file(store, "customers", keyless, progress=False, checkpoint_path=cp)
+        await import_file(store, "customers", keyless, checkpoint_path=cp)
 
     jsonl = tmp_path / "tx.jsonl"
     jsonl.write_text('{"id": "T1", "amount": 3}\n', encoding="utf-8")
     with pytest.raises(ImportRefused, match="no accountId column for transactions"):
-        await import_file(store, "transactions", jsonl, progress=False, checkpoint_path=cp)
+        await import_file(store, "transactions", jsonl, checkpoint_path=cp)
 
     with pytest.raises(ImportRefused, match="unknown import kind"):
-        await import_file(store, "planets", keyless, progress=False, checkpoint_path=cp)
+        await import_file(store, "planets", keyless, checkpoint_path=cp)
     assert await _counts(store) == (0, 0)
     assert not (tmp_path / "people.dead.jsonl").exists()
 
@@ -204,9 +201,7 @@ async def test_malformed_jsonl_lines_are_dead_lettered(store: GraphStore, tmp_pa
         '{"id": "A1", "type": "savings", "balance": "100"}\n{oops\n{"id": "A2", "type": "GOLD"}\n',
         encoding="utf-8",
     )
-    summary = await import_file(
-        store, "accounts", path, progress=False, checkpoint_path=tmp_path / "cp.json"
-    )
+    summary = await import_file(store, "accounts", path, checkpoint_path=tmp_path / "cp.json")
     assert (summary.read, summary.imported, summary.rejected) == (3, 1, 2)
     dead = [orjson.loads(x) for x in (tmp_path / "accounts.dead.jsonl").read_bytes().splitlines()]
     assert [d["line"] for d in dead] == [2, 3]
@@ -254,7 +249,7 @@ async def test_crash_mid_import_resumes_from_checkpoint(store: GraphStore, tmp_p
     await store.write("CREATE (:Gate {open: 0})")
 
     with pytest.raises(ImportInterrupted, match="after 20 records") as info:
-        await import_file(store, "gated", path, batch_size=10, progress=False,
+        await import_file(store, "gated", path, batch_size=10,
                           checkpoint_path=cp, kinds=kinds)  # fmt: skip
     assert info.value.committed == 20
     assert Checkpoint(cp).get(checkpoint_key("gated", path)) == {"committed": 20}
@@ -263,7 +258,7 @@ async def test_crash_mid_import_resumes_from_checkpoint(store: GraphStore, tmp_p
 
     await store.write("MATCH (g:Gate) SET g.open = 4")
     # Another batch size on the resume: the checkpoint boundary still holds.
-    summary = await import_file(store, "gated", path, batch_size=7, progress=False,
+    summary = await import_file(store, "gated", path, batch_size=7,
                                 checkpoint_path=cp, kinds=kinds)  # fmt: skip
     assert (summary.read, summary.imported, summary.resumed_after) == (40, 40, 20)
     writes = await store.read("MATCH (c:Customer) RETURN c.writes AS w, count(c) AS n")

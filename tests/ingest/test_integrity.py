@@ -26,7 +26,7 @@ async def _counts(store: GraphStore) -> tuple[int, int]:
 
 async def _import(store: GraphStore, kind: str, path: Path | None, **kw: object) -> ImportSummary:
     kw.setdefault("checkpoint_path", (path or Path("/tmp")).parent / "cp.json")
-    return await import_file(store, kind, path, progress=False, **kw)  # type: ignore[arg-type]
+    return await import_file(store, kind, path, **kw)  # type: ignore[arg-type]
 
 
 def _dead(path: Path) -> list[dict[str, object]]:

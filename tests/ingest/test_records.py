@@ -78,6 +78,20 @@ def test_account_currency_default_only_with_balance() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("raw", "amount"),
+    [("1,234.50", 1234.5), ("¥1234.5", 1234.5), ("1234,5", 1234.5), ("1.234,56", 1234.56),
+     ("-0,75", -0.75), ("1,234", 1234.0)],
+)  # fmt: skip
+def test_amounts_with_thousands_or_a_decimal_comma(raw: str, amount: float) -> None:
+    assert AccountRecord.model_validate({"id": "A1", "balance": raw}).balance == amount
+
+
+def test_an_amount_with_commas_that_fit_no_convention_is_rejected() -> None:
+    # Read as 123456 before: a comma was dropped wherever it stood.
+    assert _reasons(AccountRecord, {"id": "A1", "balance": "1,23,456"})[0].startswith("balance:")
+
+
 def test_transaction_rules() -> None:
     good = TransactionRecord.model_validate(
         {"id": "T1", "accountId": "A1", "amount": "10", "time": "2025-01-01T00:00:00Z",

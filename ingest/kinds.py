@@ -1,0 +1,120 @@
+"""The import kinds: what each ``c360 import <kind>`` validates with, writes with, looks up, and
+requires. One table, read by the importer and by the CLI (its commands and their help)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
+from graph.repositories.advisors import upsert_advisors
+from graph.repositories.customers import upsert_customers
+from graph.repositories.households import upsert_households
+from graph.repositories.imports import (
+    Lookup,
+    lookup_accounts,
+    lookup_advisors,
+    lookup_customers,
+    lookup_holdings,
+    lookup_households,
+    lookup_interactions,
+    lookup_transactions,
+)
+from graph.repositories.interactions import upsert_interactions
+from graph.store import GraphStore, Row
+from ingest.mapping import ColumnMapping
+from ingest.social.accounts import SocialAccountLink, link_accounts
+from ingest.summary import ImportRefused
+from shared.records import (
+    AccountRecord,
+    AdvisorRecord,
+    CustomerRecord,
+    HoldingRecord,
+    HouseholdRecord,
+    InteractionRecord,
+    TransactionRecord,
+)
+
+Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """``model``: a pydantic model class whose instances have ``to_graph_row()``; ``keys``: the
+    columns every file must have (after mapping), default ``model.KEY_FIELDS`` or ``("id",)``;
+    ``unique``: what makes two rows of one file the same record (default ``keys``);
+    ``lookup``: reads the stored state of a batch (None: every row counts as "upserted");
+    ``link``: the row field compared with the lookup's ``links``; ``parents``: parent key
+    field -> the kind that imports it (a row whose parent is missing is a dead letter);
+    ``help``: the CLI command's one-line help."""
+
+    model: Any
+    upsert: Upsert
+    keys: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+    lookup: Lookup | None = None
+    link: str | None = None
+    parents: dict[str, str] = field(default_factory=dict)
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            object.__setattr__(self, "keys", tuple(getattr(self.model, "KEY_FIELDS", ("id",))))
+        if not self.unique:
+            object.__setattr__(self, "unique", self.keys)
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.model.model_fields)
+
+
+# The registry: add a kind with one entry; key columns default to the model's KEY_FIELDS.
+KINDS: dict[str, ImportKind] = {
+    "customers": ImportKind(
+        CustomerRecord, upsert_customers, lookup=lookup_customers, link="advisorId",
+        help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
+    "accounts": ImportKind(
+        AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
+        help="Accounts: id, customerId (owner), type, product, balance, currency, openedAt."),
+    "holdings": ImportKind(
+        HoldingRecord, upsert_holdings, lookup=lookup_holdings, link="role",
+        parents={"customerId": "customers", "accountId": "accounts"},
+        help="Account holders: customerId, accountId, role (OWNER|JOINT)."),
+    "households": ImportKind(
+        HouseholdRecord, upsert_households, unique=("id", "customerId"),
+        lookup=lookup_households, link="role", parents={"customerId": "customers"},
+        help="Household members: id, name, address, customerId, role."),
+    "transactions": ImportKind(
+        TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
+        link="accountId", parents={"accountId": "accounts"},
+        help="Transactions: id, accountId, amount, currency, time, channel, kind."),
+    "interactions": ImportKind(
+        InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
+        link="productCode",
+        help="Interactions: id, customerId, channel, kind, time, summary, satisfaction."),
+    "advisors": ImportKind(
+        AdvisorRecord, upsert_advisors, lookup=lookup_advisors, link="branchId",
+        help="Advisors and branches: id, name, phone, email, title, branchId, branchName."),
+    "social-accounts": ImportKind(
+        SocialAccountLink, link_accounts,
+        help="Confirmed social handles: customerId, platform, handle."),
+}  # fmt: skip
+
+
+def kind_spec(kind: str, kinds: dict[str, ImportKind] | None = None) -> ImportKind:
+    kinds = kinds or KINDS
+    spec = kinds.get(kind)
+    if spec is None:
+        raise ImportRefused(f"unknown import kind {kind!r}; use one of {', '.join(kinds)}")
+    return spec
+
+
+def check_mapping(
+    kind: str, mapping: ColumnMapping, kinds: dict[str, ImportKind] | None = None
+) -> None:
+    """Raise MappingError if the mapping names a field ``kind`` does not have."""
+    mapping.check(kind_spec(kind, kinds).fields, kind)
+
+
+__all__ = ["KINDS", "ImportKind", "Upsert", "check_mapping", "kind_spec"]

@@ -1,0 +1,58 @@
+"""What an import reports: its summary, and the two ways it stops (refused, interrupted)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph.errors import GraphError
+
+
+class ImportRefused(ValueError):
+    """The input cannot be imported at all; nothing was written. One sentence, what to do next."""
+
+
+class ImportInterrupted(GraphError):
+    """The graph failed part way; ``committed`` records are in and a re-run resumes after them."""
+
+    def __init__(self, message: str, committed: int) -> None:
+        super().__init__(message)
+        self.committed = committed
+
+
+@dataclass
+class ImportSummary:
+    """What one import did. ``imported`` = inserted + updated + unchanged + upserted."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    upserted: int = 0  # kinds without a lookup: written, new or changed unknown
+    rejected: int = 0
+    duplicates: int = 0
+    missing_parents: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    rejected_first: list[str] = field(default_factory=list)  # "line N: reasons", first few
+    dead_letter_path: Path | None = None
+    resumed_after: int = 0  # records skipped because an earlier run had committed them
+    dry_run: bool = False
+    source: str = ""
+
+    @property
+    def imported(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.upserted
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        """Add ``n`` to the counter named ``outcome`` (inserted / updated / unchanged)."""
+        setattr(self, outcome, getattr(self, outcome) + n)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["imported"] = self.imported
+        data["dead_letter_path"] = str(self.dead_letter_path) if self.dead_letter_path else None
+        return data
+
+
+__all__ = ["ImportInterrupted", "ImportRefused", "ImportSummary"]
