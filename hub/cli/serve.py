@@ -13,6 +13,7 @@ import uvicorn
 from hub.app import create_app, seed_demo_if_empty
 from hub.cli.common import console, graph, load_settings, run
 from hub.cli.token import make_token
+from hub.gc_tuning import tune_gc
 from hub.logs import configure_logging
 from hub.settings import Settings
 
@@ -55,6 +56,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     while not server.started and not task.done():
         await asyncio.sleep(0.1)
     if server.started:
+        tune_gc()
         if show_token:
             token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
             console.print(banner(settings, token), highlight=False, soft_wrap=True)
