@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http import process_result as strawberry_process_result
 from strawberry.types import ExecutionResult
 
@@ -45,6 +47,7 @@ from hub.graphql_http import (
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
+from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.services import (
     checkpointer,
     close_privacy,
@@ -184,6 +187,30 @@ class _StrawberryApp(GraphQL):
         self.settings = settings
         self.holder = holder
         self.privacy = privacy
+        self.persisted = PersistedQueries.from_settings(
+            settings.persisted_queries, settings.persisted_queries_only
+        )
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Persisted queries (hub/persisted.py): a hash may stand for the document, and in
+        # "only" mode other documents are refused before they are parsed.
+        try:
+            query = self.persisted.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as exc:
+            error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=query)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     @property
     def graphql_ide_html(self) -> str:

@@ -21,6 +21,7 @@ from resolvers.search import (
     visible_matches,
 )
 from resolvers.search import CustomerOrder as _CustomerOrder
+from resolvers.search_scope import search_scope
 from schema.enums import Segment
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Household, load_customer, load_customers
@@ -66,9 +67,14 @@ class CustomerQuery:
         order = _CustomerOrder(order_by)
         privacy = info.context.privacy
         plan = SearchPlan(wanted, scan=False, window=True)
+        scope = None
         if privacy is not None:
             privacy.audit_always = True  # matched or not, every search leaves one record
-            plan = plan_search(wanted, *await privacy.reach())
+            floor, best = await privacy.reach()
+            plan = plan_search(wanted, floor, best)
+            if plan.scan and not floor.allow:
+                # A scoped caller scans its scope, not the book (resolvers.search_scope).
+                scope = await search_scope(privacy, info.context.store)
         wanted = plan.wanted
         if plan.window and order == _CustomerOrder.ID:
             page = await _window(info, wanted, limit, cursor[0] if cursor else None)
@@ -86,6 +92,7 @@ class CustomerQuery:
             with_assets=order == _CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
             cap=settings.search_candidate_cap,
             scan=plan.scan,
+            scope=scope,
         )
         decisions = None
         if privacy is not None:

@@ -11,10 +11,11 @@ import typer
 import uvicorn
 
 from hub.app import create_app, seed_demo_if_empty
-from hub.cli.common import console, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.gc_tuning import tune_gc
 from hub.logs import configure_logging
+from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
@@ -128,6 +129,10 @@ def serve(
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
+    try:  # a bad allow-list is a user error, named before anything starts
+        PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
+    except PersistedQueriesFileError as exc:
+        fail(str(exc))
     if workers > 1:
         _serve_workers(settings, workers, show_token=demo)
         return
