@@ -3,15 +3,16 @@
 A DataLoader batch of 1,500 keys resolves 1,500 futures in one go; asyncio then runs every
 awaiting resolver in the next loop iteration, one after the other, before it looks at a
 socket again: a large (legitimate) query held /healthz and every other request for up to a
-second. :func:`take_turn` gives such a burst time slices: once the current slice has run
-``SLICE_S``, each awaiter goes to the back of the ready queue, and the slice only restarts
-after the loop has polled its sockets, so other requests get in between slices.
+second. :func:`take_turn` bounds such a burst: awaiters run straight on while the current slice
+(``SLICE_S``) lasts; after that they wait in line and are let go one per loop iteration, and
+every iteration polls the sockets first, so other requests get in between.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Hashable, Iterable
 from typing import TypeVar
 from weakref import WeakKeyDictionary
@@ -24,35 +25,53 @@ V = TypeVar("V")
 SLICE_S = 0.02
 
 
-class _Slice:
-    __slots__ = ("marker_pending", "started")
+class _Turns:
+    """One loop's turn queue: once a slice is used up, awaiters wait in line and are let go
+    one per loop iteration, so ready I/O (polled at every iteration) runs between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.started = time.perf_counter()
-        self.marker_pending = False
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.release_scheduled = False
 
-    def restart(self) -> None:
-        self.started = time.perf_counter()
-        self.marker_pending = False
+    def schedule_release(self) -> None:
+        if not self.release_scheduled:
+            self.release_scheduled = True
+            self.loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        self.release_scheduled = False
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.started = time.perf_counter()  # the line is empty: a new slice
 
 
-_slices: WeakKeyDictionary[asyncio.AbstractEventLoop, _Slice] = WeakKeyDictionary()
+_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = WeakKeyDictionary()
 
 
 async def take_turn() -> None:
-    """Yield to the loop when the current slice is used up; otherwise return at once."""
+    """Return at once while the current slice lasts; after it, wait in line (see above)."""
     loop = asyncio.get_running_loop()
-    current = _slices.get(loop)
-    if current is None:
-        current = _slices[loop] = _Slice()
-    if time.perf_counter() - current.started < SLICE_S:
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = _Turns(loop)
+    if not turns.waiting and time.perf_counter() - turns.started < SLICE_S:
         return
-    if not current.marker_pending:
-        # Queued before this task's own wake-up: it runs after the loop's next socket poll
-        # (which appends ready I/O behind everything queued so far) and opens a new slice.
-        current.marker_pending = True
-        loop.call_soon(current.restart)
-    await asyncio.sleep(0)
+    turn: asyncio.Future[None] = loop.create_future()
+    turns.waiting.append(turn)
+    turns.schedule_release()
+    try:
+        await turn
+    finally:
+        # Our turn (or we were cancelled): the next one goes after the loop's next poll.
+        if turns.waiting:
+            turns.schedule_release()
+        else:
+            turns.started = time.perf_counter()
 
 
 async def _in_turn(pending: Awaitable[V]) -> V:
