@@ -180,7 +180,10 @@ class FalkorDBStore:
                 self._declared.clear()  # the server may have come back with other files
                 await self._await_embedded(RETRY_WAIT_S)
                 await self._pool.disconnect(inuse_connections=True)
-                self._sync_pool.disconnect(inuse_connections=True)
+                # Idle connections only: one in use belongs to another thread's query, which
+                # fails (and retries) by itself if the server went away; closing it under that
+                # thread would turn one hiccup into a failure of every query in flight.
+                self._sync_pool.disconnect(inuse_connections=False)
         raise AssertionError("unreachable")
 
     def _call(self, query: str, params: Params | None, read_only: bool) -> list[Row]:

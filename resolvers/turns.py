@@ -4,8 +4,8 @@ A DataLoader batch of 1,500 keys resolves 1,500 futures in one go; asyncio then 
 awaiting resolver in the next loop iteration, one after the other, before it looks at a
 socket again: a large (legitimate) query held /healthz and every other request for up to a
 second. :func:`take_turn` bounds such a burst: awaiters run straight on while the current slice
-(``SLICE_S``) lasts; after that they wait in line and are let go one per loop iteration, and
-every iteration polls the sockets first, so other requests get in between.
+(``SLICE_S``) lasts; after that they wait in line and are let go a slice's worth per loop
+iteration, and every iteration polls the sockets first, so other requests get in between.
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ SLICE_S = 0.02
 
 class _Turns:
     """One loop's turn queue: once a slice is used up, awaiters wait in line and are let go
-    one per loop iteration, so ready I/O (polled at every iteration) runs between them."""
+    about a slice's worth (as many as the last slice ran) per loop iteration, so ready I/O
+    (polled at every iteration) runs between the batches."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.started = time.perf_counter()
+        self.ran = 0  # awaiters let through in the current slice
+        self.batch = 1
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.release_scheduled = False
 
@@ -42,12 +45,16 @@ class _Turns:
 
     def _release(self) -> None:
         self.release_scheduled = False
-        while self.waiting:
+        released = 0
+        while self.waiting and released < self.batch:
             turn = self.waiting.popleft()
             if not turn.done():
                 turn.set_result(None)
-                return
-        self.started = time.perf_counter()  # the line is empty: a new slice
+                released += 1
+        if self.waiting:
+            self.schedule_release()  # runs after the next poll, behind the I/O it finds
+        else:
+            self.started, self.ran = time.perf_counter(), 0  # the line is empty: a new slice
 
 
 _turns: WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = WeakKeyDictionary()
@@ -59,19 +66,15 @@ async def take_turn() -> None:
     turns = _turns.get(loop)
     if turns is None:
         turns = _turns[loop] = _Turns(loop)
-    if not turns.waiting and time.perf_counter() - turns.started < SLICE_S:
-        return
+    if not turns.waiting:
+        if time.perf_counter() - turns.started < SLICE_S:
+            turns.ran += 1
+            return
+        turns.batch = max(1, turns.ran)
     turn: asyncio.Future[None] = loop.create_future()
     turns.waiting.append(turn)
     turns.schedule_release()
-    try:
-        await turn
-    finally:
-        # Our turn (or we were cancelled): the next one goes after the loop's next poll.
-        if turns.waiting:
-            turns.schedule_release()
-        else:
-            turns.started = time.perf_counter()
+    await turn
 
 
 async def _in_turn(pending: Awaitable[V]) -> V:
