@@ -24,10 +24,7 @@ DEFINITION_KEY = "strawberry-definition"
 def _masked_attribute(attr: str, extension: MaskField) -> Callable[..., Any]:
     def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
         value = getattr(source, attr)
-        privacy = info.context.privacy
-        if privacy is None:
-            return value
-        decision = privacy.cached(source)
+        decision = info.context.privacy.cached(source)
         if decision is None:
             return extension._later(value, source, info)  # type: ignore[arg-type]
         return extension._apply(value, decision, source, info)  # type: ignore[arg-type]

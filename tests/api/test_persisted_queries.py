@@ -14,7 +14,7 @@ import pytest
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.persisted import PersistedQueries, PersistedQueriesFileError, sha256_hex
-from hub.settings import Settings
+from shared.settings import Settings
 
 LISTED = "{ customers(first: 1) { totalCount } }"
 OTHER = "{ customers(first: 2) { totalCount } }"

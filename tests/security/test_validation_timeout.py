@@ -13,7 +13,7 @@ from graphql import parse
 
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.settings import Settings
+from shared.settings import Settings
 from schema.extensions.limits import build_validator
 from schema.root import build_schema
 
