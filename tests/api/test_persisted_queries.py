@@ -24,9 +24,7 @@ def _apq(digest: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
 
 
-async def _hub(
-    store: GraphStore, data_dir: Path, only: bool
-) -> AsyncIterator[httpx.AsyncClient]:
+async def _hub(store: GraphStore, data_dir: Path, only: bool) -> AsyncIterator[httpx.AsyncClient]:
     allow = data_dir / "persisted.json"
     allow.write_text(json.dumps({sha256_hex(LISTED): LISTED}))
     settings = Settings(data_dir=data_dir, persisted_queries=allow, persisted_queries_only=only)

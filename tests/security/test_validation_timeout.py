@@ -13,9 +13,9 @@ from graphql import parse
 
 from graph.store import GraphStore
 from hub.app import create_app
-from shared.settings import Settings
 from schema.extensions.limits import build_validator
 from schema.root import build_schema
+from shared.settings import Settings
 
 TIMEOUT_S = 0.3
 
