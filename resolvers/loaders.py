@@ -18,7 +18,6 @@ from graph.repositories.access import customers_with_access
 from graph.repositories.customer360 import Page
 from graph.store import GraphStore, Row
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso
-from resolvers.turns import TurnTakingLoader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,7 +47,7 @@ def _by_id(
         found = await fetch(list(dict.fromkeys(ids)))
         return [found.get(i, missing()) for i in ids]
 
-    return TurnTakingLoader(load_fn=load)
+    return DataLoader(load_fn=load)
 
 
 def _grouped(
@@ -67,7 +66,7 @@ def _grouped(
                 pages[(cid, args)] = found.get(cid, Page(0, []))
         return [pages[(k.customer_id, _args(k))] for k in keys]
 
-    return TurnTakingLoader(load_fn=load)
+    return DataLoader(load_fn=load)
 
 
 def _args(key: Any) -> tuple[Any, ...]:
