@@ -3,8 +3,8 @@
 Against a real `c360 serve --demo` (500 customers): 15 aliases x customers(first: 100) x
 transactions(first: 5), within the cost limit, while another thread probes /healthz. Graph
 replies are read and converted in the store's threads and the collector skips what start-up
-left, so the probes keep answering. Wall-clock bound as the issue asks: a median over many samples, with a
-generous margin.
+left, so the probes keep answering. Wall-clock bound as the issue asks: a median over many
+samples, with a generous margin.
 """
 
 from __future__ import annotations
