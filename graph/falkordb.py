@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, LiteralString
 
-import redis
-import redis.connection
 import redis.exceptions as redis_errors
-from falkordb import FalkorDB as SyncFalkorDB
 from falkordb.asyncio import FalkorDB
 from falkordb.edge import Edge
 from falkordb.node import Node
@@ -81,33 +77,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def sync_pool(pool: BlockingConnectionPool) -> redis.BlockingConnectionPool:
-    """A blocking (thread-side) pool to the same server as the async ``pool``."""
-    connection_class = getattr(redis.connection, pool.connection_class.__name__)
-    return redis.BlockingConnectionPool(
-        connection_class=connection_class,
-        max_connections=pool.max_connections,
-        timeout=pool.timeout,
-        **pool.connection_kwargs,
-    )
-
-
-def _rows(result: Any) -> list[Row]:
-    columns = [name for _, name in result.header]
-    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set]
-
-
 class FalkorDBStore:
-    """One connection pool per process; each call is one round trip.
-
-    Reads run in the store's own threads on a blocking client: reading the reply, the
-    client's parsing of it and the conversion to plain rows (tens of milliseconds for a
-    reply of thousands of rows) never hold the event loop, so a large query does not stall
-    /healthz or other requests. Writes (small replies) and administrative calls stay on the
-    async client: a 20 000-customer seed with the writes in threads failed twice under heavy
-    machine load (a closed socket, then the server not answering; cause not found), which the
-    async path never did.
-    """
+    """One connection pool per process; each call is one round trip."""
 
     def __init__(
         self,
@@ -117,16 +88,9 @@ class FalkorDBStore:
     ) -> None:
         self._pool = pool
         # The client probes the server (INFO, to detect a cluster) while it is constructed.
-        self._sync_pool = sync_pool(pool)
         with map_falkordb_errors():
             self._db = FalkorDB(connection_pool=pool)
-            self._sync_graph = SyncFalkorDB(connection_pool=self._sync_pool).select_graph(
-                graph_name
-            )
         self._graph = self._db.select_graph(graph_name)
-        self._threads = ThreadPoolExecutor(
-            max_workers=pool.max_connections, thread_name_prefix="falkordb"
-        )
         self._embedded = embedded
         self.stats = StoreStats()
         # Property names this store has declared in the graph's log (see graph.property_keys).
@@ -164,13 +128,16 @@ class FalkorDBStore:
             await self._declare_keys(literal_property_names(query))
         for attempt in (1, 2):
             try:
-                self.stats.round_trips += 1
-                if read_only:
-                    loop = asyncio.get_running_loop()
-                    return await loop.run_in_executor(self._threads, self._read, query, params)
                 with map_falkordb_errors():
+                    self.stats.round_trips += 1
+                    run = self._graph.ro_query if read_only else self._graph.query
                     # The parameter header is built here, ~2x faster than the client does.
-                    return _rows(await self._graph.query(params_header(params) + query))
+                    result = await run(params_header(params) + query)
+                    columns = [name for _, name in result.header]
+                    return [
+                        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+                        for row in result.result_set
+                    ]
             except GraphQueryError as exc:
                 # A graph that was never written to does not exist yet: it reads as empty.
                 if read_only and "empty key" in str(exc):
@@ -185,16 +152,7 @@ class FalkorDBStore:
                 self._declared.clear()  # the server may have come back with other files
                 await self._await_embedded(RETRY_WAIT_S)
                 await self._pool.disconnect(inuse_connections=True)
-                # Idle connections only: one in use belongs to another thread's query, which
-                # fails (and retries) by itself if the server went away; closing it under that
-                # thread would turn one hiccup into a failure of every query in flight.
-                self._sync_pool.disconnect(inuse_connections=False)
         raise AssertionError("unreachable")
-
-    def _read(self, query: str, params: Params | None) -> list[Row]:
-        """One read round trip and its conversion, in one of the store's threads."""
-        with map_falkordb_errors():
-            return _rows(self._sync_graph.ro_query(params_header(params) + query))
 
     async def _declare_keys(self, names: frozenset[str]) -> None:
         """Create the names not yet declared by one logged write before a query that names
@@ -305,7 +263,5 @@ class FalkorDBStore:
             with contextlib.suppress(GraphError):
                 await self.compact(timeout_s=60)
         await self._pool.aclose()
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        self._sync_pool.disconnect()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
