@@ -32,11 +32,16 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
         max_body_bytes=10_000_000,
     )  # fmt: skip
     query = _wide(3000)
-    # What the validation alone takes here (refused by the alias limit, after every rule ran).
-    started = time.perf_counter()
-    errors = build_validator(settings).validate(build_schema(settings)._schema, parse(query))
-    validation_s = time.perf_counter() - started
-    assert errors and validation_s > 2 * TIMEOUT_S, validation_s
+    validator, schema, document = build_validator(settings), build_schema(settings), parse(query)
+
+    def validation_time() -> float:
+        # What the validation alone takes (refused by the alias limit, after every rule ran).
+        started = time.perf_counter()
+        assert validator.validate(schema._schema, document)
+        return time.perf_counter() - started
+
+    validation_s = validation_time()
+    assert validation_s > 2 * TIMEOUT_S, validation_s
 
     app = create_app(settings, store=store)
     headers = {"Authorization": f"Bearer {make_token()}"}
@@ -48,7 +53,9 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
             elapsed = time.perf_counter() - started
             assert response.status_code == 504, response.text
             assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
-            # Answered at the timeout, not when the validation ended.
+            # Answered at the timeout, not when the validation ended (the machine is shared:
+            # the slower of two measurements, before and after, is the yardstick).
+            validation_s = max(validation_s, validation_time())
             assert elapsed < validation_s, (elapsed, validation_s)
             # The hub goes on answering; a small query runs as before.
             small = {"query": "{ customers(first: 1) { totalCount } }"}
