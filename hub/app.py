@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -25,11 +26,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http import process_result as strawberry_process_result
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from console import console_routes, graphiql_html
@@ -43,6 +46,13 @@ from hub.graphql_http import (
     decode_body,
     is_request_error,
     response_media_type,
+)
+from hub.live import (
+    IngestEvents,
+    authenticate,
+    connection_context,
+    context_maker,
+    graph_watcher,
 )
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
@@ -61,7 +71,9 @@ from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
 from privacy.services import PrivacyServices
+from resolvers.alert_schedule import AlertScheduler
 from resolvers.context import RequestContext
+from resolvers.event_bus import EventBus
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
 
@@ -177,11 +189,20 @@ class _NegotiatedResponse(Response):
 
 
 class _StrawberryApp(GraphQL):
-    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        holder: GraphHolder,
+        privacy: PrivacyHolder,
+        bus: EventBus | None = None,
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_s),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.settings = settings
         self.holder = holder
@@ -189,6 +210,8 @@ class _StrawberryApp(GraphQL):
         self.persisted = PersistedQueries.from_settings(
             settings.persisted_queries, settings.persisted_queries_only
         )
+        self.bus = bus or EventBus(settings.subscription_queue)
+        self._verifier: TokenVerifier | None = None
 
     async def execute_single(
         self,
@@ -216,9 +239,22 @@ class _StrawberryApp(GraphQL):
         # GraphiQL from the console's vendored files, not strawberry's CDN page: closed networks.
         return graphiql_html()
 
-    async def get_context(self, request: Any, response: Any) -> RequestContext:
+    async def get_context(self, request: Any, response: Any) -> Any:
         store = await self.holder.get()
         state = request.scope.get("state", {})
+        if isinstance(request, WebSocket):
+            base = RequestContext(
+                settings=self.settings,
+                store_or_none=store,
+                principal=None,
+                request_id=uuid.uuid4().hex,
+                graph_error=self.holder.error,
+                privacy_services=self.privacy.for_request(),
+            )
+            make = context_maker(
+                self.settings, self.holder.get, lambda: self.holder.error, self.privacy.for_request
+            )
+            return connection_context(make, base, self.bus)
         return RequestContext(
             settings=self.settings,
             store_or_none=store,
@@ -228,6 +264,13 @@ class _StrawberryApp(GraphQL):
             graph_error=self.holder.error,
             privacy_services=self.privacy.for_request(),
         )
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        """graphql-transport-ws connection_init: the JWT in its payload, or close 4403."""
+        if self._verifier is None:
+            self._verifier = TokenVerifier.from_settings(self.settings)
+        context.principal = authenticate(self._verifier, context.connection_params)
+        return await super().on_ws_connect(context)
 
     # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
 
@@ -277,8 +320,14 @@ class _StrawberryApp(GraphQL):
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL."""
 
-    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
-        self.graphql = _StrawberryApp(settings, holder, privacy)
+    def __init__(
+        self,
+        settings: Settings,
+        holder: GraphHolder,
+        privacy: PrivacyHolder,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.graphql = _StrawberryApp(settings, holder, privacy, bus)
         self.settings = settings
         self._verifier: TokenVerifier | None = None
 
@@ -354,6 +403,9 @@ def create_app(
     layer costs)."""
     holder = GraphHolder(settings, store, on_open=seed_demo_if_empty if settings.demo else None)
     privacy_holder = PrivacyHolder()
+    bus = EventBus(settings.subscription_queue)
+    scheduler = AlertScheduler(settings, holder.get, bus)
+    watcher = graph_watcher(bus, holder.get, settings.live_poll_s, scheduler)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -373,9 +425,13 @@ def create_app(
         await holder.wait(settings.graph_start_grace_s)
         if store is not None and settings.demo:
             await seed_demo_if_empty(store)
+        scheduler.start()
+        watcher.start()
         try:
             yield
         finally:
+            await watcher.stop()
+            await scheduler.stop()
             if signing is not None:
                 signing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -384,13 +440,14 @@ def create_app(
             if privacy_holder.services is not None:
                 await close_privacy(privacy_holder.services)
 
+    graphql = GraphQLEndpoint(settings, holder, privacy_holder, bus)
     # Other features add their routes to this list.
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route(
-            "/graphql", GraphQLEndpoint(settings, holder, privacy_holder), methods=["GET", "POST"]
-        ),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Subscriptions: the same path, over a websocket (graphql-transport-ws).
+        WebSocketRoute("/graphql", graphql),
         webhook_route(
             PostsWebhook(
                 settings.webhook_secret,
@@ -400,6 +457,7 @@ def create_app(
                     settings.sentiment_negative,
                 ),
                 matcher=TermMatcher.load(settings.terms),
+                on_written=IngestEvents(bus, lambda: scheduler),
             )
         ),
         *console_routes(settings.resolved_data_dir, demo=settings.demo),
@@ -419,6 +477,9 @@ def create_app(
     app.state.graph = holder
     app.state.privacy = privacy_holder
     app.state.settings = settings
+    app.state.bus = bus
+    app.state.alert_scheduler = scheduler
+    app.state.graph_watcher = watcher
     return app
 
 

@@ -43,6 +43,7 @@ class DiscardAudit:
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
         return []
 

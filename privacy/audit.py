@@ -44,6 +44,7 @@ __all__ = [
     "VerifyResult",
     "chain_hash",
     "make_record",
+    "stamp",
 ]
 
 GENESIS = "0" * 64
@@ -67,8 +68,26 @@ def _aad(seq: int, prev: str) -> bytes:
     return f"{seq}:{prev}".encode()
 
 
+def stamp(moment: dt.datetime) -> str:
+    """The records' time format: ISO-8601 UTC to the millisecond, with a Z (a time without
+    an offset is read as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return stamp(dt.datetime.now(dt.UTC))
+
+
+def _bound(value: str) -> str:
+    """A time bound in the records' own format, so strings compare as times: "12:00:00Z"
+    sorts after "12:00:00.000Z" as text, which dropped the records of a bound's first second."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return stamp(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 def make_record(
@@ -269,8 +288,12 @@ class AuditLog:
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Decrypted records (each with its seq), oldest first, filtered."""
+        """Decrypted records (each with its seq), oldest first, filtered; ``since`` inclusive,
+        ``until`` exclusive (ISO-8601 times)."""
+        lo = _bound(since) if since is not None else None
+        hi = _bound(until) if until is not None else None
         out = []
         for line in self._lines():
             if not line.strip():
@@ -286,7 +309,8 @@ class AuditLog:
                 continue
             if customer is not None and customer not in record.get("customer_ids", []):
                 continue
-            if since is not None and str(record.get("time", "")) < since:
+            at = str(record.get("time", ""))
+            if (lo is not None and at < lo) or (hi is not None and at >= hi):
                 continue
             out.append(record)
         return out[-last:] if last else out

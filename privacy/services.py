@@ -33,6 +33,7 @@ class AuditSink(Protocol):
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

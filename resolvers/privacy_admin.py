@@ -11,6 +11,7 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.store import GraphStore, Row
+from privacy.audit import stamp
 from privacy.policy_admin import (
     FourEyesViolation,
     PolicyAdmin,
@@ -20,7 +21,6 @@ from privacy.policy_admin import (
 )
 from privacy.policy_proposals import Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
-from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page, decode_cursor, keyed_page
 from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
@@ -46,6 +46,7 @@ async def audit_events(
     outcome: str | None,
     first: int,
     after: str | None,
+    until: datetime | None = None,
 ) -> Page[Row]:
     """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
     await privacy.require_resource(AUDIT_LOG, READ)
@@ -57,8 +58,14 @@ async def audit_events(
     log = privacy.services.audit
     if log is None:
         raise AuditUnavailable("the audit log is not open")
+    if since is not None and until is not None and until <= since:
+        raise BadUserInput("filter.until must be after filter.since", field="filter.until")
     records = await asyncio.to_thread(
-        log.read, subject=subject, customer=customer_id, since=iso(since) if since else None
+        log.read,
+        subject=subject,
+        customer=customer_id,
+        since=stamp(since) if since else None,
+        until=stamp(until) if until else None,
     )
     matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
     rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]

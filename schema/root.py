@@ -20,11 +20,13 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.request_log import RequestLogFacts
+from schema.extensions.subscription_audit import SubscriptionAudit
 from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
+from schema.subscriptions import SocialSubscription
 from shared.settings import Settings
 
 
@@ -60,6 +62,7 @@ MUTATIONS: tuple[type, ...] = (
     NbaMutation,
     SubjectRequestMutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (SocialSubscription,)
 
 
 def build_schema(
@@ -72,6 +75,7 @@ def build_schema(
     schema = HubSchema(
         query=query,
         mutation=mutation,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
         extensions=[
             # Outside everything: it reads the final error codes for the request log.
             RequestLogFacts,
@@ -83,6 +87,7 @@ def build_schema(
             InputHygiene,
             # Outside the data it guards: it drops the data when the record cannot be written.
             AuditRequest,
+            SubscriptionAudit,
             *(extensions or []),
         ],
     )
@@ -91,4 +96,4 @@ def build_schema(
     return schema
 
 
-__all__ = ["MUTATIONS", "QUERIES", "build_schema"]
+__all__ = ["MUTATIONS", "QUERIES", "SUBSCRIPTIONS", "build_schema"]

@@ -42,6 +42,10 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
+# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
+WS = "websockets-sansio"
+
+
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
         create_app(settings),
@@ -51,6 +55,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         # JSON lines, no access log: hub.middleware.request_log writes one line per request.
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -94,9 +99,14 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        # uvicorn restarts a worker that has not finished startup within this many seconds
+        # (default 5): a worker imports the whole hub and waits for the graph server, which
+        # takes longer than 5 s on a busy machine, and would be killed in a loop.
+        timeout_worker_healthcheck=120,
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
 
 
