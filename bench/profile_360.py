@@ -51,6 +51,8 @@ IDLE = {
     "concurrent/futures/thread.py:_worker",  # the to_thread pool's queue.get
     "subprocess.py:Popen._try_wait",  # the embedded graph's watcher in waitpid
     "selectors.py:EpollSelector.select",  # the event loop with nothing to do
+    # The store's read threads waiting for the graph server's reply (blocking recv).
+    "redis/_parsers/hiredis.py:_HiredisParser.read_from_socket",
 }
 
 

@@ -33,6 +33,7 @@ from resolvers.search import (
     plan_search,
     visible_matches,
 )
+from resolvers.search_scope import search_scope
 
 
 def by_id(row: Row) -> tuple[str]:
@@ -81,6 +82,7 @@ async def search_customers(
     cursor = decode_cursor(after, 1)
     privacy = ctx.privacy
     privacy.audit_always = True  # matched or not, every search leaves one record
+    floor, best = await privacy.reach()
     plan: SearchPlan = plan_search(
         customer_filter(
             search,
@@ -88,8 +90,11 @@ async def search_customers(
             high=settings.segment_high_assets,
             middle=settings.segment_middle_assets,
         ),
-        *await privacy.reach(),
+        floor,
+        best,
     )
+    # A scoped caller scans its scope, not the book (resolvers.search_scope).
+    scope = await search_scope(privacy, ctx.store) if plan.scan and not floor.allow else None
     wanted = plan.wanted
     if plan.window and order == CustomerOrder.ID:
         window = await _window(ctx, wanted, limit, cursor[0] if cursor else None, prefetch_accounts)
@@ -107,6 +112,7 @@ async def search_customers(
         with_assets=order == CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
         cap=settings.search_candidate_cap,
         scan=plan.scan,
+        scope=scope,
     )
     asked = candidates or [PAD_ROW] * plan.pad
     decided = await privacy.decide_candidates(asked, fresh=plan.pad)

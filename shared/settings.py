@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     search_candidate_cap: int = 20_000
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 15.0
+    # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.
+    persisted_queries: Path | None = None
+    persisted_queries_only: bool = False
 
     # Customer analytics
     segment_high_assets: float = 1_000_000.0

@@ -7,6 +7,7 @@ Policy attributes: ``advisorId`` (MANAGED_BY), ``branchId`` (the advisor's WORKS
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graph.fieldcipher import CUSTOMER, cipher_of, open_rows
@@ -19,6 +20,57 @@ _ATTRIBUTES = """
        [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
        [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds
 """
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which customers a scoped caller may possibly see, as a pre-filter pushed into the
+    search's Cypher: ``classes`` are the policy-attribute classes (:func:`class_key`) whose
+    decision allows; ``advisors``, when set, are the only advisors those classes name, so the
+    search walks from them instead of over every customer. Each candidate is still decided."""
+
+    classes: frozenset[str]
+    advisors: frozenset[str] | None
+
+
+def class_key(attributes: dict[str, Any]) -> str:
+    """One string per combination of the four policy attributes (as the Cypher below builds)."""
+    return "|".join(
+        [
+            attributes.get("advisorId") or "",
+            attributes.get("branchId") or "",
+            "1" if attributes.get("consentMarketing") is True else "0",
+            "1" if attributes.get("consentDataSharing") is True else "0",
+        ]
+    )
+
+
+_CLASS_KEY = """coalesce(head([(c)-[:MANAGED_BY]->(a:Advisor) | a.id]), '') + '|' +
+    coalesce(head([(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id]), '') + '|' +
+    CASE WHEN c.consentMarketing = true THEN '1' ELSE '0' END + '|' +
+    CASE WHEN c.consentDataSharing = true THEN '1' ELSE '0' END"""
+
+
+async def access_classes(store: GraphStore) -> list[dict[str, Any]]:
+    """Every combination of policy attributes a customer can have, read from the advisors
+    (not the customers): each advisor with its branch, and no advisor at all, times the four
+    consent combinations. A scoped caller decides these few instead of every customer."""
+    rows = await store.read(
+        "MATCH (a:Advisor) RETURN a.id AS advisorId, "
+        "head([(a)-[:WORKS_AT]->(b:Branch) | b.id]) AS branchId"
+    )
+    pairs = {(r["advisorId"], r["branchId"]) for r in rows} | {(None, None)}
+    return [
+        {
+            "advisorId": advisor,
+            "branchId": branch,
+            "consentMarketing": marketing,
+            "consentDataSharing": sharing,
+        }
+        for advisor, branch in sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))
+        for marketing in (False, True)
+        for sharing in (False, True)
+    ]
 
 
 def access_attributes(row: Row) -> dict[str, Any]:
@@ -159,6 +211,7 @@ async def search_candidates(
     id_number: str | None = None,
     email: str | None = None,
     after: str | None = None,
+    scope: Scope | None = None,
 ) -> list[Row]:
     """Every customer the search could match (ordered by id, at most ``cap``), with which
     clause matched (``byId``, ``byName``, ``byPhone``, ``byIdNumber``, ``byEmail``),
@@ -170,7 +223,10 @@ async def search_candidates(
     With ``scan`` nothing is filtered here: every customer comes back with its flags (and
     assets), so the work does not depend on whether anything matches.
 
-    With ``after`` only ids above it are read: a page window (``cap`` = page size + 1)."""
+    With ``after`` only ids above it are read: a page window (``cap`` = page size + 1).
+
+    With ``scope`` only customers of its classes are read (walking from its advisors when it
+    names them): a scoped caller's scan covers its scope, not the book."""
     cipher = cipher_of(store)
     params = {
         **_match_params(store, text, name, phone, id_number, email),
@@ -191,10 +247,20 @@ async def search_candidates(
         if with_assets
         else "WITH c, null AS assets"
     )
+    start = "MATCH (c:Customer)\nWHERE "
+    if scope is not None:
+        params["classes"] = sorted(scope.classes)
+        match = "MATCH (c:Customer)"
+        if scope.advisors is not None:
+            params["advisors"] = sorted(scope.advisors)
+            match = (
+                "MATCH (a:Advisor) WHERE a.id IN $advisors "
+                "MATCH (c:Customer)-[:MANAGED_BY]->(a) WITH DISTINCT c"
+            )
+        start = match + "\nWITH c, " + _CLASS_KEY + " AS cls\nWHERE cls IN $classes AND "
     rows = await store.read(
-        """
-        MATCH (c:Customer)
-        WHERE ($after IS NULL OR c.id > $after) AND ("""
+        start
+        + """($after IS NULL OR c.id > $after) AND ("""
         + _MATCHES
         + ")"
         + assets
@@ -224,7 +290,10 @@ async def search_candidates(
 
 __all__ = [
     "ACCESS_KEY",
+    "Scope",
     "access_attributes",
+    "access_classes",
+    "class_key",
     "count_matches",
     "customer_id_window",
     "customers_with_access",

@@ -11,9 +11,11 @@ import typer
 import uvicorn
 
 from hub.app import create_app, seed_demo_data
-from hub.cli.common import console, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.token import make_token
+from hub.gc_tuning import tune_gc
 from hub.logs import configure_logging
+from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
@@ -60,6 +62,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     while not server.started and not task.done():
         await asyncio.sleep(0.1)
     if server.started:
+        tune_gc()
         if show_token:
             token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
             console.print(banner(settings, token), highlight=False, soft_wrap=True)
@@ -136,6 +139,10 @@ def serve(
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
+    try:  # a bad allow-list is a user error, named before anything starts
+        PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
+    except PersistedQueriesFileError as exc:
+        fail(str(exc))
     if workers > 1:
         _serve_workers(settings, workers, show_token=demo)
         return

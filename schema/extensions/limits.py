@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from graphql import (
@@ -37,6 +38,7 @@ TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 TOO_COSTLY = "QUERY_TOO_COSTLY"
 VALIDATION_CACHE_SIZE = 512
+VALIDATION_THREADS = 2
 
 
 def shape_rule(settings: Settings) -> type[ASTValidationRule]:
@@ -113,6 +115,9 @@ class Validator:
         self.rules = rules
         self.hide_suggestions = hide_suggestions
         self._cache: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+        # Validations get threads of their own: one abandoned at the request timeout runs to
+        # its (linear, bounded) end without taking a thread from the loop's default pool.
+        self.threads = ThreadPoolExecutor(VALIDATION_THREADS, thread_name_prefix="validate")
 
     def cached(self, query: str) -> list[GraphQLError] | None:
         errors = self._cache.get(query)
@@ -135,7 +140,8 @@ class Validate(SchemaExtension):
 
     A 2,000-token document takes graphql-core's rules a few hundred milliseconds: that runs in
     a worker thread so the event loop (health checks, other requests) keeps its turn. The cache
-    is touched only from the loop.
+    is touched only from the loop. At the request timeout the await is cancelled and the
+    response goes out; the thread's result is dropped (never cached).
     """
 
     def __init__(self, validator: Validator) -> None:
@@ -148,8 +154,11 @@ class Validate(SchemaExtension):
         if document is not None:
             errors = self.validator.cached(query) if query is not None else None
             if errors is None:
-                errors = await asyncio.to_thread(
-                    self.validator.validate, context.schema._schema, document
+                errors = await asyncio.get_running_loop().run_in_executor(
+                    self.validator.threads,
+                    self.validator.validate,
+                    context.schema._schema,
+                    document,
                 )
                 if query is not None:
                     self.validator.remember(query, errors)

@@ -57,8 +57,20 @@ async def test_outage_days_alone_are_alerted_and_explained(
     alerts = report["alerts"]
     local_days = [(since + timedelta(days=d)).isoformat().replace("+00:00", "Z") for d in (45, 46)]
     assert [a["start"] for a in alerts] == local_days, [
-        {k: a[k] for k in ("start", "kinds", "count", "expected", "volumeZ", "negativeShare",
-                           "baselineNegativeShare")} for a in alerts]
+        {
+            k: a[k]
+            for k in (
+                "start",
+                "kinds",
+                "count",
+                "expected",
+                "volumeZ",
+                "negativeShare",
+                "baselineNegativeShare",
+            )
+        }
+        for a in alerts
+    ]
     for alert in alerts:
         assert set(alert["kinds"]) == {"VOLUME", "NEGATIVE_SHARE"}
         assert alert["count"] > 3 * alert["expected"]
