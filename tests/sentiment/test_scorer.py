@@ -60,11 +60,12 @@ def test_default_scorer_gives_calibrated_three_class_scores_and_emotions() -> No
     scores = scorer.score_many(texts)
     for text, score in zip(ISSUE_POSTS, scores, strict=False):
         assert score.label is ISSUE_POSTS[text], (text, score)
-    assert scores[3].label is Label.NEGATIVE and scores[3].emotion == "angry"
-    assert scores[4].label is Label.NEUTRAL
-    english = scores[5]
+    n = len(ISSUE_POSTS)
+    assert scores[n].label is Label.NEGATIVE and scores[n].emotion == "angry"
+    assert scores[n + 1].label is Label.NEUTRAL
+    english = scores[n + 2]
     assert english.label is Label.UNSUPPORTED and english.score is None
-    for s in scores[:5]:
+    for s in scores[: n + 2]:
         p = s.probabilities
         assert p is not None and p.positive + p.neutral + p.negative == pytest.approx(1, abs=2e-3)
         assert s.score == pytest.approx(p.positive + 0.5 * p.neutral, abs=1e-3)
