@@ -1,27 +1,24 @@
 """Per-request privacy state: batched policy decisions and what the audit record will say.
 
-``PrivacyServices`` is app-wide (engine, audit log, mask key, policy admin), built in the
-lifespan. ``RequestPrivacy`` lives for one request: one ``engine.decide`` per DataLoader batch
-of customers (their attributes come with the customer loader's own query), decisions cached
-for the request, and per customer the fields revealed and masked.
+``PrivacyServices`` (privacy/services.py) is app-wide (engine, audit log, mask key, policy
+admin), built in the lifespan. ``RequestPrivacy`` lives for one request: one ``engine.decide``
+per DataLoader batch of customers (their attributes come with the customer loader's own query),
+decisions cached for the request, and per customer the fields revealed and masked.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
-from privacy.audit import AuditLog, make_record
-from privacy.policy_admin import PolicyAdmin
+from privacy.audit import make_record
+from privacy.services import PrivacyServices
 from privacy.types import (
     AuditUnavailable,
     Decision,
@@ -36,9 +33,6 @@ from resolvers.loaders import forget
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
-
-DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
-DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
@@ -63,75 +57,6 @@ class ForbiddenFilter(ApiError):
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message, field=field)
-
-
-@dataclass
-class PrivacyServices:
-    """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
-
-    engine: Any | None
-    audit: AuditLog | None
-    hmac_key: bytes
-    admin: PolicyAdmin | None = None
-    engine_error: str = "the policy engine is not loaded"
-
-    # (principal, action, revision, resource type + attributes) -> (monotonic time, decision)
-    decision_cache: dict[tuple[Any, ...], tuple[float, Decision]] = field(default_factory=dict)
-
-    @property
-    def revision(self) -> str:
-        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
-
-    async def decide(
-        self,
-        principal: Principal | None,
-        action: str,
-        resources: list[Resource],
-        fresh: bool = False,
-    ) -> dict[str, Decision]:
-        """One decision per resource (``fresh``: from the engine, nothing kept or reused).
-
-        Decisions depend only on the principal, the action, the policy revision and the
-        resource's type and attributes (never its id), so they are kept for DECISION_TTL_S: a
-        search that decides every customer (see resolvers/search.py) asks the engine once per
-        attribute set, then costs lookups. A change of policy changes the revision (new keys);
-        an engine failure drops every kept decision (fail closed)."""
-        if self.engine is None:
-            raise PolicyUnavailable(self.engine_error)
-        if principal is None:
-            raise PolicyUnavailable("no principal for a policy decision")
-        now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
-        found: dict[str, Decision] = {}
-        missing: dict[tuple[Any, ...], list[Resource]] = {}
-        for r in resources:
-            key = (principal, action, revision, _signature(r))
-            kept = None if fresh else self.decision_cache.get(key)
-            if kept is not None and now - kept[0] < DECISION_TTL_S:
-                found[r.id] = kept[1]
-            else:
-                missing.setdefault(key, []).append(r)
-        if missing:
-            asked = [group[0] for group in missing.values()]
-            try:
-                decided = await self.engine.decide(principal, action, asked)
-            except PolicyUnavailable:
-                self.decision_cache.clear()
-                raise
-            if len(self.decision_cache) + len(missing) > DECISION_CACHE_SIZE:
-                self.decision_cache.clear()
-            for key, group in missing.items():
-                decision = decided[group[0].id]
-                if not fresh:
-                    self.decision_cache[key] = (now, decision)
-                found.update((r.id, decision) for r in group)
-        # Each answer gets this request's own decision id (the audit record names them).
-        return {
-            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
-        }
-
-
-def _signature(resource: Resource) -> bytes:
-    return orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
 
 
 def customer_resource(customer_id: str, row: Row) -> Resource:
@@ -404,24 +329,21 @@ class RequestPrivacy:
 SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
 
 
-async def require_social(privacy: RequestPrivacy | None) -> None:
+async def require_social(privacy: RequestPrivacy) -> None:
     """Social listening is for roles the policy lets read posts; Forbidden otherwise."""
-    if privacy is not None:
-        await privacy.require_resource(SOCIAL_FEED, READ)
+    await privacy.require_resource(SOCIAL_FEED, READ)
 
 
 async def require_customer(
-    privacy: RequestPrivacy | None, customer_id: str, field: str | None = None
+    privacy: RequestPrivacy, customer_id: str, field: str | None = None
 ) -> None:
-    if privacy is not None:
-        await privacy.require(customer_id, field)
+    await privacy.require(customer_id, field)
 
 
 async def require_customer_write(
-    privacy: RequestPrivacy | None, customer_id: str, data: dict[str, Any] | None = None
+    privacy: RequestPrivacy, customer_id: str, data: dict[str, Any] | None = None
 ) -> None:
-    if privacy is not None:
-        await privacy.require_write(customer_id, data)
+    await privacy.require_write(customer_id, data)
 
 
 def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:
