@@ -103,6 +103,9 @@ CORPORA = (
 BANK_SEED = Corpus(
     "bank_seed", str(Path(__file__).parent / "data" / "bank_seed.csv"), "text", two_class=False
 )
+# Rows given to `c360 sentiment train --extra` (exported label corrections): never in the
+# shipped model, which is reproducible from the corpora alone.
+EXTRA = "extra"
 # SMP2020 ships its own labelled evaluation file: that is its held-out split.
 SMP2020_EVAL = Corpus("smp2020", "smp2020_usual_eval_labeled.csv", "text", two_class=False)
 
@@ -135,10 +138,16 @@ class Splits:
     excluded: int  # training texts dropped because a validation text equals them
 
 
-def split(root: Path, exclude: Iterable[str] = (), limit: int | None = None) -> Splits:
+def split(
+    root: Path,
+    exclude: Iterable[str] = (),
+    limit: int | None = None,
+    extra: Iterable[tuple[str, str]] = (),
+) -> Splits:
     """Training rows and per-corpus held-out rows; ``exclude``: texts that must never be
     trained on (the bank validation set), compared after normalisation; ``limit``: the first
-    N rows of each file only."""
+    N rows of each file only; ``extra``: (label, text) rows a person vouched for (exported
+    label corrections), all trained on as corpus ``extra`` unless excluded or held out."""
     missing = [c.file for c in (*CORPORA, SMP2020_EVAL) if not (root / c.file).is_file()]
     if missing:
         raise FileNotFoundError(f"{root} lacks {', '.join(missing)} (see its MANIFEST.md)")
@@ -162,7 +171,8 @@ def split(root: Path, exclude: Iterable[str] = (), limit: int | None = None) -> 
                 holdout.setdefault(corpus.name, []).append(ex)
             else:
                 train.append(ex)
-    for ex in consistent(BANK_SEED.examples(root)):
+    extras = (Example(EXTRA, text, label, None) for label, text in extra)
+    for ex in (*consistent(BANK_SEED.examples(root)), *consistent(extras)):
         if normalize(ex.text) in banned:
             excluded += 1
         else:
@@ -178,6 +188,7 @@ __all__ = [
     "CORPORA",
     "EMOTIONS",
     "EMOTION_LABEL",
+    "EXTRA",
     "HOLDOUT_PERCENT",
     "NEGATIVE",
     "NEUTRAL",

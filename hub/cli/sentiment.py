@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BANK_VALIDATION = REPO_ROOT / "examples" / "social" / "bank_posts_labelled.csv"
 
 
-def read_labelled(path: Path) -> tuple[list[str], list[str]]:
+def read_labelled(path: Path, allow_empty: bool = False) -> tuple[list[str], list[str]]:
     """(labels, texts) from a CSV with columns label,text; ValueError names the bad row."""
     labels, texts = [], []
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -51,7 +51,7 @@ def read_labelled(path: Path) -> tuple[list[str], list[str]]:
                 )
             labels.append(label)
             texts.append(row.get("text") or "")
-    if not labels:
+    if not labels and not allow_empty:
         raise ValueError(f"{path.name} has no rows")
     return labels, texts
 
@@ -209,6 +209,13 @@ def train(
     holdout_dir: Annotated[
         Path | None, typer.Option(help="also write each held-out split as label,text CSV here")
     ] = None,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="labelled CSV (label,text) to train on as well, e.g. from `c360 sentiment "
+            "corrections --out`; repeatable. The shipped model is trained without it."
+        ),
+    ] = None,
 ) -> None:
     """Train the default scorer from the corpora (deterministic: same inputs, same bytes)."""
     from sentiment import corpora
@@ -226,6 +233,18 @@ def train(
             banned.extend(read_labelled(path)[1])
         except ValueError as exc:
             fail(str(exc))
+    extra_rows: list[tuple[str, str]] = []
+    for path in extra or []:
+        if not path.is_file():
+            fail(f"{path} does not exist; export corrections with `c360 sentiment corrections`")
+        try:
+            labels, texts = read_labelled(path, allow_empty=True)
+        except ValueError as exc:
+            fail(str(exc))
+        unusable = sorted(set(labels) - set(LABEL_ORDER[:3]))
+        if unusable:
+            fail(f"{path.name}: --extra rows need POSITIVE, NEUTRAL or NEGATIVE, not {unusable}")
+        extra_rows.extend(zip(labels, texts, strict=True))
     started = time.perf_counter()
     with step_bar(len(STEPS)) as bar:
         task = bar.add_task("training", total=len(STEPS))
@@ -238,7 +257,9 @@ def train(
             bar.update(task, description=name)
 
         try:
-            result = train_model(corpus, out, exclude=banned, limit=limit, on_step=on_step)
+            result = train_model(
+                corpus, out, exclude=banned, limit=limit, extra=extra_rows, on_step=on_step
+            )
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
         bar.advance(task)
@@ -253,7 +274,9 @@ def train(
     console.print(table)
     console.print(
         f"trained [bold]{result.version}[/] on {result.train_rows} rows "
-        f"({result.emotion_rows} with emotions; {result.excluded} validation text(s) kept out)"
+        f"({result.emotion_rows} with emotions; {result.excluded} validation text(s) kept out"
+        + (f"; {result.extra_rows} of {len(extra_rows)} --extra row(s)" if extra else "")
+        + ")"
     )
     console.print(f"sha256 {result.sha256}")
     console.print(f"-> {out}  (use it: export C360_SENTIMENT_MODEL={out})")
@@ -266,6 +289,34 @@ def train(
                 writer.writerow(["label", "text"])
                 writer.writerows(holdout_csv_rows(rows))
         console.print(f"held-out splits written to {holdout_dir}")
+
+
+@app.command("corrections")
+def corrections(
+    out: Annotated[Path, typer.Option(help="CSV to write (label,text,model_label)")],
+) -> None:
+    """Export the labels people corrected (correctPostLabel) as training data for
+    `c360 sentiment train --extra FILE`."""
+    from graph.repositories import social as repo
+
+    settings = load_settings()
+
+    async def go() -> list[dict[str, Any]]:
+        async with graph(settings) as store:
+            return await repo.label_corrections(store)
+
+    rows = [r for r in run(go()) if (r.get("text") or "").strip()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["label", "text", "model_label"])
+        writer.writerows([r["label"], r["text"], r.get("modelLabel") or ""] for r in rows)
+    by_label = {label: sum(r["label"] == label for r in rows) for label in LABEL_ORDER[:3]}
+    console.print(
+        f"{len(rows)} corrected post(s) -> {out} "
+        f"({', '.join(f'{k.lower()} {v}' for k, v in by_label.items())}); train on them with "
+        f"`c360 sentiment train --corpus DIR --out PATH --extra {out}`"
+    )
 
 
 RESCORE_KEY = "rescore"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rapidfuzz import fuzz, process
 
 from sentiment import corpora, train
 from sentiment.linear import BUNDLED, EMOTIONS, load
@@ -63,6 +64,8 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
+    assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT
+    assert t["extra_rows"] == 0 and t["extra_sha256"] is None  # the corpora alone
     assert meta["emotions"] == list(EMOTIONS)
     assert BUNDLED.stat().st_size <= 50 * 1024 * 1024
 
@@ -80,3 +83,10 @@ def test_bank_validation_set_is_balanced_and_never_trained_on() -> None:
     assert len(texts) == len(rows)  # no duplicates
     seed = {normalize(ex.text) for ex in corpora.BANK_SEED.examples(Path("/"))}
     assert not texts & seed
+    # Nor near copies: no seed post within 80% (edit-distance ratio) of a validation post.
+    near = [
+        (s, match)
+        for s in seed
+        if (match := process.extractOne(s, texts, scorer=fuzz.ratio, score_cutoff=80))
+    ]
+    assert not near, near
