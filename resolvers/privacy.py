@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
 from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
 from privacy.audit import AuditLog, make_record
+from privacy.decision_cache import DecisionCache, asker, question
 from privacy.policy_admin import PolicyAdmin
 from privacy.types import (
     AuditUnavailable,
@@ -36,9 +36,6 @@ from resolvers.loaders import forget
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
-
-DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
-DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
@@ -75,8 +72,8 @@ class PrivacyServices:
     admin: PolicyAdmin | None = None
     engine_error: str = "the policy engine is not loaded"
 
-    # (principal, action, revision, resource type + attributes) -> (monotonic time, decision)
-    decision_cache: dict[tuple[Any, ...], tuple[float, Decision]] = field(default_factory=dict)
+    # The one cache of policy answers (the engines keep none): see privacy/decision_cache.py.
+    decision_cache: DecisionCache = field(default_factory=DecisionCache)
 
     @property
     def revision(self) -> str:
@@ -91,23 +88,25 @@ class PrivacyServices:
     ) -> dict[str, Decision]:
         """One decision per resource (``fresh``: from the engine, nothing kept or reused).
 
-        Decisions depend only on the principal, the action, the policy revision and the
-        resource's type and attributes (never its id), so they are kept for DECISION_TTL_S: a
-        search that decides every customer (see resolvers/search.py) asks the engine once per
-        attribute set, then costs lookups. A change of policy changes the revision (new keys);
-        an engine failure drops every kept decision (fail closed)."""
+        Answers are kept in ``decision_cache`` (bounded, for DECISION_TTL_S, emptied by a new
+        policy revision): a search that decides every customer (see resolvers/search.py) asks
+        the engine once per attribute set, then costs lookups. An engine failure drops every
+        kept decision (fail closed)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
         now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
+        cache = self.decision_cache
+        cache.for_revision(revision)
+        asked_by = asker(principal, action, revision)
         found: dict[str, Decision] = {}
-        missing: dict[tuple[Any, ...], list[Resource]] = {}
+        missing: dict[bytes, list[Resource]] = {}
         for r in resources:
-            key = (principal, action, revision, _signature(r))
-            kept = None if fresh else self.decision_cache.get(key)
-            if kept is not None and now - kept[0] < DECISION_TTL_S:
-                found[r.id] = kept[1]
+            key = question(asked_by, r)
+            kept = None if fresh else cache.get(key, now)
+            if kept is not None:
+                found[r.id] = kept
             else:
                 missing.setdefault(key, []).append(r)
         if missing:
@@ -115,23 +114,17 @@ class PrivacyServices:
             try:
                 decided = await self.engine.decide(principal, action, asked)
             except PolicyUnavailable:
-                self.decision_cache.clear()
+                cache.clear()
                 raise
-            if len(self.decision_cache) + len(missing) > DECISION_CACHE_SIZE:
-                self.decision_cache.clear()
             for key, group in missing.items():
                 decision = decided[group[0].id]
                 if not fresh:
-                    self.decision_cache[key] = (now, decision)
+                    cache.put(key, decision, now)
                 found.update((r.id, decision) for r in group)
         # Each answer gets this request's own decision id (the audit record names them).
         return {
             r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
         }
-
-
-def _signature(resource: Resource) -> bytes:
-    return orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
 
 
 def customer_resource(customer_id: str, row: Row) -> Resource:
