@@ -18,6 +18,7 @@ from hub.settings import Settings
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
+WORKER_HEALTHCHECK_S = 60
 EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
 
 
@@ -91,6 +92,11 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        # uvicorn kills a worker that has not started, or not answered its supervisor's ping,
+        # within this many seconds (default 5) and starts another: on a loaded machine a
+        # worker's imports alone took longer, and the hub restarted workers forever (measured
+        # at load average 20). A minute keeps the check for a worker that is really stuck.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
