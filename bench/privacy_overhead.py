@@ -5,12 +5,12 @@ and with personal fields sealed at rest (field encryption) on top.
     python bench/privacy_overhead.py                # 2000 customers, a few minutes
 
 Seeds hub.demo into a private temp data dir with one embedded FalkorDB store, builds two apps
-over that store, ``create_app(..., privacy=True)`` (regopy policy engine, masking, audit log)
-and ``create_app(..., privacy=False)``, and sends both the same full 360 query (bench/
-customer360.py's, plus ``maskedFields``) for the same customers through httpx's ASGI transport,
-so no sockets or server process get in the way. The privacy app is asked by a privacy_officer
-for compliance, who sees every field unmasked: both apps return the same data. The timed
-requests run in rounds that alternate which app goes first.
+over that store, ``create_app(...)`` (regopy policy engine, masking, audit log) and
+``create_app(..., open_services=<allow-all>)`` (privacy/allow_all.py), and sends both the
+same full 360 query (bench/customer360.py's, plus ``maskedFields``) for the same customers
+through httpx's ASGI transport, so no sockets or server process get in the way. The privacy
+app is asked by a privacy_officer for compliance, who sees every field unmasked: both apps
+return the same data. The timed requests run in rounds that alternate which app goes first.
 
 The ``encrypted`` side is a second data dir with its own embedded FalkorDB, seeded with the
 same demo book through a store that has the field encryption service attached (so names,
@@ -50,9 +50,11 @@ from hub.app import create_app  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
 from hub.services import protect_store  # noqa: E402
 from hub.settings import Settings  # noqa: E402
+from privacy.allow_all import allow_all_services  # noqa: E402
 from privacy.audit import AuditLog  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
+from privacy.services import PrivacyServices  # noqa: E402
 
 # The 360 query plus the one field that exists only for the privacy layer.
 QUERY = BASE_QUERY.replace("createdAt consents", "createdAt maskedFields consents", 1)
@@ -85,8 +87,16 @@ class Figures:
 async def serve(
     settings: Settings, store: GraphStore, *, privacy: bool
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AuditLog | None]]:
-    """An in-process client for the app (lifespan entered) and its audit log, if any."""
-    app = create_app(settings, store=store, privacy=privacy)
+    """An in-process client for the app (lifespan entered) and its audit log, if any
+    (``privacy`` False: the allow-all privacy services, nothing masked or audited)."""
+    if privacy:
+        app = create_app(settings, store=store)
+    else:
+
+        async def allow_all(_: Settings) -> PrivacyServices:
+            return allow_all_services()
+
+        app = create_app(settings, store=store, open_services=allow_all)
     async with app.router.lifespan_context(app):
         services = app.state.privacy.services
         if privacy and (services is None or services.engine is None or services.audit is None):
@@ -96,7 +106,7 @@ async def serve(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", timeout=60
         ) as client:
-            yield client, services.audit if services is not None else None
+            yield client, services.audit if isinstance(services.audit, AuditLog) else None
 
 
 def graphql_call(client: httpx.AsyncClient, token: str, label: str) -> Call:

@@ -55,9 +55,10 @@ from hub.services import (
 from hub.settings import Settings
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
+from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
+from privacy.services import PrivacyServices
 from resolvers.context import RequestContext
-from resolvers.privacy import PrivacyServices
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
 
@@ -68,6 +69,8 @@ RETRY_AFTER_S = 1.0
 REQUEST_WAIT_S = 0.5
 LOADING = "loading"
 DEMO_CUSTOMERS = 500
+
+OpenPrivacy = Callable[[Settings], Awaitable[PrivacyServices]]
 
 
 class GraphHolder:
@@ -152,16 +155,12 @@ class GraphHolder:
 
 
 class PrivacyHolder:
-    """The privacy services, opened in the lifespan; ``enabled`` False only for the
-    bench's plain app, which serves everything unmasked and unaudited."""
+    """The privacy services, opened in the lifespan."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self) -> None:
         self.services: PrivacyServices | None = None
 
-    def for_request(self) -> PrivacyServices | None:
-        if not self.enabled:
-            return None
+    def for_request(self) -> PrivacyServices:
         # Not opened (yet, or it failed): an empty set of services denies everything.
         return self.services or PrivacyServices(engine=None, audit=None, hmac_key=b"")
 
@@ -317,25 +316,29 @@ def app_from_env() -> Starlette:
 
 
 def create_app(
-    settings: Settings, *, store: GraphStore | None = None, privacy: bool = True
+    settings: Settings,
+    *,
+    store: GraphStore | None = None,
+    open_services: OpenPrivacy = open_privacy,
 ) -> Starlette:
     """The hub. ``store``: an already open store to use (and leave open), e.g. in tests.
-    ``privacy=False`` turns off policy, masking and audit: only for bench/privacy_overhead.py,
-    which measures what the privacy layer costs."""
+    ``open_services``: how the lifespan opens the privacy services; only
+    bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
+    layer costs)."""
     holder = GraphHolder(settings, store, on_open=seed_demo_if_empty if settings.demo else None)
-    privacy_holder = PrivacyHolder(privacy)
+    privacy_holder = PrivacyHolder()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Before the graph child starts: it inherits the umask (its files 0600, dirs 0700).
         secure_data_dir(settings.resolved_data_dir)
         signing: asyncio.Task[None] | None = None
-        if privacy:
-            privacy_holder.services = await open_privacy(settings)
-            if store is not None:
-                protect_store(store, settings)
+        privacy_holder.services = await open_services(settings)
+        if store is not None:
+            protect_store(store, settings)
+        if isinstance(privacy_holder.services.audit, AuditLog):
             signer = checkpointer(settings)
-            if signer is not None and privacy_holder.services.audit is not None:
+            if signer is not None:
                 signing = asyncio.create_task(sign_checkpoints(signer))
         # A graph replaying its files must not keep the hub from listening: wait briefly,
         # then serve /healthz and "loading" while the open goes on in the background.

@@ -11,7 +11,6 @@ import time
 
 from graph.fieldcipher import attach_cipher, cipher_of
 from graph.store import GraphStore
-from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.audit_checkpoints import Checkpointer, load_signing_key
 from privacy.datakeys import DataKeyStore
@@ -23,8 +22,9 @@ from privacy.policy_admin import PolicyAdmin
 from privacy.policy_invariants import run_invariants
 from privacy.policy_set import override_dir
 from privacy.secrets import load_or_create_secret
+from privacy.services import PrivacyServices
 from privacy.types import PolicyUnavailable
-from resolvers.privacy import PrivacyServices
+from shared.settings import Settings
 
 log = logging.getLogger("c360.hub")
 

@@ -20,6 +20,7 @@ import jwt
 
 from privacy.secrets import load_or_create_secret
 from privacy.types import Principal, Purpose
+from shared.settings import Settings
 
 PURPOSE_HEADER = "x-purpose"
 HS_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -48,12 +49,11 @@ class TokenVerifier:
     leeway_s: float = DEFAULT_LEEWAY_S
 
     @classmethod
-    def from_settings(cls, settings: Any) -> TokenVerifier:
-        """``settings``: hub.settings.Settings (duck-typed: privacy never imports hub)."""
-        common = {
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        common: dict[str, Any] = {
             "issuer": settings.jwt_issuer,
             "audience": settings.jwt_audience,
-            "leeway_s": float(getattr(settings, "jwt_leeway_s", DEFAULT_LEEWAY_S)),
+            "leeway_s": float(settings.jwt_leeway_s),
         }
         algorithm = settings.jwt_algorithm.upper()
         asymmetric = algorithm if algorithm not in HS_ALGORITHMS else "RS256"

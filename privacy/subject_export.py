@@ -13,7 +13,7 @@ from graph.repositories import customer360 as repo
 from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.repositories.social import accounts_of_customers
 from graph.store import GraphStore
-from privacy.audit import AuditLog
+from privacy.services import AuditSink
 
 # Everything, not a page: an export is rare and per customer.
 MAX_ITEMS = 100_000
@@ -45,7 +45,7 @@ async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | No
     }
 
 
-def access_history(log: AuditLog, customer_id: str) -> list[dict[str, Any]]:
+def access_history(log: AuditSink, customer_id: str) -> list[dict[str, Any]]:
     """Each audited request that touched the customer: who, when, purpose, which fields."""
     out = []
     for record in log.read(customer=customer_id):
@@ -67,7 +67,7 @@ def access_history(log: AuditLog, customer_id: str) -> list[dict[str, Any]]:
 
 
 async def export_customer(
-    store: GraphStore, log: AuditLog, customer_id: str
+    store: GraphStore, log: AuditSink, customer_id: str
 ) -> dict[str, Any] | None:
     held = await held_about(store, customer_id)
     if held is None:

@@ -22,9 +22,8 @@ _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CHANNELS = 5
 
 
-async def _require(privacy: RequestPrivacy | None, key: str, action: str) -> None:
-    if privacy is not None:
-        await privacy.require_resource(Resource("AlertRule", key, {}), action)
+async def _require(privacy: RequestPrivacy, key: str, action: str) -> None:
+    await privacy.require_resource(Resource("AlertRule", key, {}), action)
 
 
 def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
@@ -67,36 +66,42 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
 
 
 async def put(
-    privacy: RequestPrivacy | None, store: GraphStore, rule_id: str, data: dict[str, Any]
+    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data: dict[str, Any]
 ) -> Row:
     props = check_rule(rule_id, data)
     await _require(privacy, rule_id, WRITE)
-    if privacy is not None:
-        await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
-    by = privacy.principal.subject if privacy is not None and privacy.principal else "system"
+    await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
+    by = privacy.principal.subject if privacy.principal else "system"
     return await repo.put_rule(
         store, rule_id, props | {"updatedBy": by, "updatedAt": iso(datetime.now(UTC))}
     )
 
 
-async def put_allowed(privacy: RequestPrivacy | None, rule_id: str) -> None:
+async def put_allowed(privacy: RequestPrivacy, rule_id: str) -> None:
     """Sending a rule's alerts acts for the rule: its writers only."""
     await _require(privacy, rule_id, WRITE)
 
 
-async def delete(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str) -> bool:
+async def delete(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> bool:
     await _require(privacy, rule_id, WRITE)
-    if privacy is not None:
-        await privacy.audit_intent({"delete": f"AlertRule:{rule_id}"})
+    await privacy.audit_intent({"delete": f"AlertRule:{rule_id}"})
     return await repo.delete_rule(store, rule_id)
 
 
-async def listed(privacy: RequestPrivacy | None, store: GraphStore, brand: str | None) -> list[Row]:
+async def deliveries(
+    privacy: RequestPrivacy, store: GraphStore, rule_id: str | None, status: str | None
+) -> list[Row]:
+    """Outbound alert deliveries, newest first: for those who may read the rules."""
+    await _require(privacy, "rules", READ)
+    return await repo.deliveries(store, rule_id, status)
+
+
+async def listed(privacy: RequestPrivacy, store: GraphStore, brand: str | None) -> list[Row]:
     await _require(privacy, "rules", READ)
     return await repo.rules(store, brand)
 
 
-async def load(privacy: RequestPrivacy | None, store: GraphStore, rule_id: str) -> Row:
+async def load(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> Row:
     await _require(privacy, rule_id, READ)
     found = await repo.rule(store, rule_id)
     if found is None:
@@ -119,4 +124,4 @@ def apply(rule: Row, config: AlertConfig, interval: str) -> AlertConfig:
     )
 
 
-__all__ = ["apply", "check_rule", "delete", "listed", "load", "put"]
+__all__ = ["apply", "check_rule", "delete", "deliveries", "listed", "load", "put"]

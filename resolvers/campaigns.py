@@ -11,11 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from graph.repositories import campaigns as repo
+from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso
+from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
+from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE
 
 CAMPAIGN = "Campaign"
@@ -45,8 +48,7 @@ class CampaignSpec:
 
 
 async def require_campaign(context: Any, campaign_id: str, action: str) -> None:
-    if context.privacy is not None:
-        await context.privacy.require_resource(Resource(CAMPAIGN, campaign_id, {}), action)
+    await context.privacy.require_resource(Resource(CAMPAIGN, campaign_id, {}), action)
 
 
 def _age_ok(birth: Any, audience: Audience, year: int) -> bool:
@@ -90,29 +92,26 @@ async def create_campaign(context: Any, spec: CampaignSpec) -> str:
         not_holds=a.not_holds,
         cap=context.settings.search_candidate_cap,
     )
-    members = [c["id"] for c in candidates]
     privacy = context.privacy
-    if privacy is not None:
-        decided = await privacy.decide(
-            [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
+    decided = await privacy.decide(
+        [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
+    )
+    # The age filter may only read what the caller sees of the birth date.
+    ages_seen = (MaskMode.REVEAL, MaskMode.YEAR)
+    members = [
+        c["id"]
+        for c in candidates
+        if decided[c["id"]].allow
+        and (
+            (a.min_age is None and a.max_age is None)
+            or decided[c["id"]].mode_for(K.BIRTH_DATE) in ages_seen
         )
-        # The age filter may only read what the caller sees of the birth date.
-        ages_seen = (MaskMode.REVEAL, MaskMode.YEAR)
-        members = [
-            c["id"]
-            for c in candidates
-            if decided[c["id"]].allow
-            and (
-                (a.min_age is None and a.max_age is None)
-                or decided[c["id"]].mode_for(K.BIRTH_DATE) in ages_seen
-            )
-        ]
+    ]
     by_id = {c["id"]: c for c in candidates}
     members = [m for m in members if _age_ok(by_id[m]["birthDate"], a, context.now.year)]
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
-    if privacy is not None:
-        await privacy.audit_intent({"createCampaign": campaign_id, "audience": len(members)})
+    await privacy.audit_intent({"createCampaign": campaign_id, "audience": len(members)})
     props = {
         "name": spec.name.strip(),
         "product": spec.product,
@@ -120,7 +119,7 @@ async def create_campaign(context: Any, spec: CampaignSpec) -> str:
         "from": iso(spec.start),
         "to": iso(spec.end),
         "controlShare": spec.control_share,
-        "createdBy": privacy.principal.subject if privacy is not None else "",
+        "createdBy": privacy.principal.subject if privacy.principal is not None else "",
         "createdAt": iso(context.now),
     }
     await repo.create_campaign(
@@ -155,6 +154,15 @@ async def member_ids(context: Any, campaign_id: str, group: str | None) -> list[
     return [r["customerId"] for r in rows if group is None or r["group"] == group]
 
 
+async def contacts_page(
+    context: Any, campaign_id: str, group: str | None, first: int | None, after: str | None
+) -> Page[Row]:
+    """The campaign's contact list by id (the rows the caller may see): an export."""
+    ids = await member_ids(context, campaign_id, group)
+    context.privacy.details["export"] = f"{CAMPAIGN}:{campaign_id}"
+    return await customers_page(context, ids, first, after)
+
+
 async def log_contacts(context: Any, campaign_id: str, ids: list[str] | None) -> int:
     """Log a MARKETING contact for treatment members (all, or ``ids``) the policy still lets
     the caller reach; control members are never contacted."""
@@ -170,12 +178,11 @@ async def log_contacts(context: Any, campaign_id: str, ids: list[str] | None) ->
                                field="customerIds")  # fmt: skip
         treatment = [cid for cid in treatment if cid in wanted]
     privacy = context.privacy
-    if privacy is not None:
-        # Members the policy no longer lets the caller reach are skipped, not an error.
-        decisions = await privacy.customers.load_many(treatment)
-        treatment = [c for c, d in zip(treatment, decisions, strict=True) if d and d.allow]
-        privacy.customers_touched.update(treatment)
-        await privacy.audit_intent({"logCampaignContacts": campaign_id}, tuple(treatment))
+    # Members the policy no longer lets the caller reach are skipped, not an error.
+    decisions = await privacy.customers.load_many(treatment)
+    treatment = [c for c, d in zip(treatment, decisions, strict=True) if d and d.allow]
+    privacy.customers_touched.update(treatment)
+    await privacy.audit_intent({"logCampaignContacts": campaign_id}, tuple(treatment))
     now = iso(context.now)
     rows = [
         {
@@ -203,6 +210,7 @@ __all__ = [
     "Audience",
     "CampaignSpec",
     "campaign_result",
+    "contacts_page",
     "create_campaign",
     "load_campaign",
     "log_contacts",

@@ -8,13 +8,14 @@ from functools import cached_property
 
 from graph.errors import GraphUnavailable
 from graph.store import GraphStore
-from hub.settings import Settings
+from privacy.services import PrivacyServices
 from privacy.types import Principal
 from resolvers.analytics import end_of_day
 from resolvers.loaders import Loaders
 from resolvers.nba import NbaLoaders
-from resolvers.privacy import PrivacyServices, RequestPrivacy
+from resolvers.privacy import RequestPrivacy
 from resolvers.social import SocialLoaders
+from shared.settings import Settings
 
 
 @dataclass
@@ -26,9 +27,8 @@ class RequestContext:
     store_or_none: GraphStore | None
     principal: Principal | None
     request_id: str
+    privacy_services: PrivacyServices
     graph_error: str = "the graph is not connected"
-    # None only for the bench-only plain app (create_app(privacy=False)).
-    privacy_services: PrivacyServices | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _loaders_at: dict[datetime, Loaders] = field(default_factory=dict, repr=False)
 
@@ -67,9 +67,7 @@ class RequestContext:
         return SocialLoaders(self.store)
 
     @cached_property
-    def privacy(self) -> RequestPrivacy | None:
-        if self.privacy_services is None:
-            return None
+    def privacy(self) -> RequestPrivacy:
         return RequestPrivacy(
             self.privacy_services,
             self.principal,

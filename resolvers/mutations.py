@@ -10,8 +10,8 @@ from pydantic import BaseModel, ValidationError
 from graph.repositories.customers import existing_customer_ids, upsert_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
-from ingest.records import CustomerRecord, InteractionRecord, validation_reasons
 from resolvers.errors import BadUserInput, NotFound
+from shared.records import CustomerRecord, InteractionRecord, validation_reasons
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,15 +1,22 @@
-"""Opaque cursors and page-size checks shared by every connection."""
+"""Pages of every listing: opaque cursors, page-size checks and the one ``Page`` shape the
+schema turns into a Relay connection (schema/pagination.py)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import orjson
 
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def check_first(first: int | None, max_page_size: int, field: str = "first") -> int:
@@ -46,4 +53,77 @@ def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[
     return tuple(parts)
 
 
-__all__ = ["DEFAULT_PAGE_SIZE", "check_first", "decode_cursor", "encode_cursor"]
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing: (item, cursor) in page order, whether more follow, and how many
+    match in all."""
+
+    items: list[tuple[T, str]]
+    has_next: bool
+    total: int
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return Page([(convert(item), c) for item, c in self.items], self.has_next, self.total)
+
+
+def keyed_page(
+    items: Sequence[T], key: Callable[[T], tuple[str, ...]], has_next: bool, total: int
+) -> Page[T]:
+    """A page whose cursors are its items' keys (the listing's sort key, unique)."""
+    return Page([(item, encode_cursor(*key(item))) for item in items], has_next, total)
+
+
+def fetched_page(
+    rows: Sequence[T], limit: int, total: int, key: Callable[[T], tuple[str, ...]]
+) -> Page[T]:
+    """A page read as ``limit + 1`` rows after a cursor: the extra row says more follow."""
+    return keyed_page(rows[:limit], key, len(rows) > limit, total)
+
+
+def page_after(
+    items: Sequence[T],
+    key: Callable[[T], tuple[str, ...]],
+    limit: int,
+    after: str | None,
+    parts: int = 1,
+) -> Page[T]:
+    """The ``limit`` items after the cursor ``after`` of a whole listing in ascending ``key``
+    order (a cursor is the key of the last item seen: ``parts`` strings)."""
+    cursor = decode_cursor(after, parts)
+    start = 0 if cursor is None else next(
+        (i for i, item in enumerate(items) if key(item) > cursor), len(items)
+    )  # fmt: skip
+    return fetched_page(items[start : start + limit + 1], limit, len(items), key)
+
+
+def offset_page(items: Sequence[T], skip: int, total: int) -> Page[T]:
+    """A page of a listing whose order is computed (cursors are positions, see offset_of)."""
+    return Page(
+        [(item, encode_cursor(str(skip + i + 1))) for i, item in enumerate(items)],
+        skip + len(items) < total,
+        total,
+    )
+
+
+def offset_of(after: str | None) -> int:
+    """The position an offset cursor (see offset_page) stands for; 0 without one."""
+    cursor = decode_cursor(after, 1)
+    if cursor is None:
+        return 0
+    if not cursor[0].isdigit():
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return int(cursor[0])
+
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "Page",
+    "check_first",
+    "decode_cursor",
+    "encode_cursor",
+    "fetched_page",
+    "keyed_page",
+    "offset_of",
+    "offset_page",
+    "page_after",
+]

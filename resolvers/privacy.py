@@ -1,27 +1,24 @@
 """Per-request privacy state: batched policy decisions and what the audit record will say.
 
-``PrivacyServices`` is app-wide (engine, audit log, mask key, policy admin), built in the
-lifespan. ``RequestPrivacy`` lives for one request: one ``engine.decide`` per DataLoader batch
-of customers (their attributes come with the customer loader's own query), decisions cached
-for the request, and per customer the fields revealed and masked.
+``PrivacyServices`` (privacy/services.py) is app-wide (engine, audit log, mask key, policy
+admin), built in the lifespan. ``RequestPrivacy`` lives for one request: one ``engine.decide``
+per DataLoader batch of customers (their attributes come with the customer loader's own query),
+decisions cached for the request, and per customer the fields revealed and masked.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
-from privacy.audit import AuditLog, make_record
-from privacy.decision_cache import DecisionCache, asker, question
-from privacy.policy_admin import PolicyAdmin
+from privacy.audit import make_record
+from privacy.services import PrivacyServices
 from privacy.types import (
     AuditUnavailable,
     Decision,
@@ -60,71 +57,6 @@ class ForbiddenFilter(ApiError):
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message, field=field)
-
-
-@dataclass
-class PrivacyServices:
-    """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
-
-    engine: Any | None
-    audit: AuditLog | None
-    hmac_key: bytes
-    admin: PolicyAdmin | None = None
-    engine_error: str = "the policy engine is not loaded"
-
-    # The one cache of policy answers (the engines keep none): see privacy/decision_cache.py.
-    decision_cache: DecisionCache = field(default_factory=DecisionCache)
-
-    @property
-    def revision(self) -> str:
-        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
-
-    async def decide(
-        self,
-        principal: Principal | None,
-        action: str,
-        resources: list[Resource],
-        fresh: bool = False,
-    ) -> dict[str, Decision]:
-        """One decision per resource (``fresh``: from the engine, nothing kept or reused).
-
-        Answers are kept in ``decision_cache`` (bounded, for DECISION_TTL_S, emptied by a new
-        policy revision): a search that decides every customer (see resolvers/search.py) asks
-        the engine once per attribute set, then costs lookups. An engine failure drops every
-        kept decision (fail closed)."""
-        if self.engine is None:
-            raise PolicyUnavailable(self.engine_error)
-        if principal is None:
-            raise PolicyUnavailable("no principal for a policy decision")
-        now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
-        cache = self.decision_cache
-        cache.for_revision(revision)
-        asked_by = asker(principal, action, revision)
-        found: dict[str, Decision] = {}
-        missing: dict[bytes, list[Resource]] = {}
-        for r in resources:
-            key = question(asked_by, r)
-            kept = None if fresh else cache.get(key, now)
-            if kept is not None:
-                found[r.id] = kept
-            else:
-                missing.setdefault(key, []).append(r)
-        if missing:
-            asked = [group[0] for group in missing.values()]
-            try:
-                decided = await self.engine.decide(principal, action, asked)
-            except PolicyUnavailable:
-                cache.clear()
-                raise
-            for key, group in missing.items():
-                decision = decided[group[0].id]
-                if not fresh:
-                    cache.put(key, decision, now)
-                found.update((r.id, decision) for r in group)
-        # Each answer gets this request's own decision id (the audit record names them).
-        return {
-            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
-        }
 
 
 def customer_resource(customer_id: str, row: Row) -> Resource:
@@ -397,24 +329,21 @@ class RequestPrivacy:
 SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
 
 
-async def require_social(privacy: RequestPrivacy | None) -> None:
+async def require_social(privacy: RequestPrivacy) -> None:
     """Social listening is for roles the policy lets read posts; Forbidden otherwise."""
-    if privacy is not None:
-        await privacy.require_resource(SOCIAL_FEED, READ)
+    await privacy.require_resource(SOCIAL_FEED, READ)
 
 
 async def require_customer(
-    privacy: RequestPrivacy | None, customer_id: str, field: str | None = None
+    privacy: RequestPrivacy, customer_id: str, field: str | None = None
 ) -> None:
-    if privacy is not None:
-        await privacy.require(customer_id, field)
+    await privacy.require(customer_id, field)
 
 
 async def require_customer_write(
-    privacy: RequestPrivacy | None, customer_id: str, data: dict[str, Any] | None = None
+    privacy: RequestPrivacy, customer_id: str, data: dict[str, Any] | None = None
 ) -> None:
-    if privacy is not None:
-        await privacy.require_write(customer_id, data)
+    await privacy.require_write(customer_id, data)
 
 
 def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,11 @@ leaves a record too."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
-from graph.store import GraphStore
+from graph.store import GraphStore, Row
 from privacy.policy_admin import (
     FourEyesViolation,
     PolicyAdmin,
@@ -23,7 +22,7 @@ from privacy.policy_proposals import Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.pagination import Page, decode_cursor, keyed_page
 from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
 
 AUDIT_LOG = Resource("AuditLog", "audit")
@@ -32,28 +31,14 @@ ADMIN = "admin"
 OUTCOMES = ("ok", "denied", "error", INTENT)
 
 
-def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
-    if privacy is None:
-        raise Forbidden("the privacy layer is off in this process")
-    return privacy
-
-
 def _admin(privacy: RequestPrivacy) -> PolicyAdmin:
     if privacy.services.admin is None:
         raise PolicyUnavailable(privacy.services.engine_error)
     return privacy.services.admin
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    records: list[dict[str, Any]]
-    cursors: list[str]
-    has_next: bool
-    total: int
-
-
 async def audit_events(
-    privacy: RequestPrivacy | None,
+    privacy: RequestPrivacy,
     *,
     subject: str | None,
     customer_id: str | None,
@@ -61,9 +46,8 @@ async def audit_events(
     outcome: str | None,
     first: int,
     after: str | None,
-) -> AuditPage:
+) -> Page[Row]:
     """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
-    privacy = _checked(privacy)
     await privacy.require_resource(AUDIT_LOG, READ)
     if outcome is not None and outcome not in OUTCOMES:
         raise BadUserInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="filter.outcome")
@@ -78,17 +62,14 @@ async def audit_events(
     )
     matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
     rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]
-    page = rest[:first]
-    return AuditPage(
-        records=page,
-        cursors=[encode_cursor(str(r["seq"])) for r in page],
-        has_next=len(rest) > first,
-        total=len(matching),
-    )
+    return keyed_page(rest[:first], _by_seq, len(rest) > first, len(matching))
 
 
-async def policies(privacy: RequestPrivacy | None) -> list[PolicyInfo]:
-    privacy = _checked(privacy)
+def _by_seq(record: Row) -> tuple[str]:
+    return (str(record["seq"]),)
+
+
+async def policies(privacy: RequestPrivacy) -> list[PolicyInfo]:
     await privacy.require_resource(POLICIES, READ)
     return _admin(privacy).policies()
 
@@ -109,15 +90,13 @@ def _proposal_details(p: Proposal) -> dict[str, Any]:
     }
 
 
-async def policy_proposals(privacy: RequestPrivacy | None, status: str | None) -> list[Proposal]:
-    privacy = _checked(privacy)
+async def policy_proposals(privacy: RequestPrivacy, status: str | None) -> list[Proposal]:
     await privacy.require_resource(POLICIES, READ)
     return _admin(privacy).proposals(status)
 
 
-async def propose_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> Proposal:
+async def propose_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Proposal:
     """Test a change and keep it for a second privacy officer; audited with its results."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     try:
         proposal = await _admin(privacy).propose(policy_id, source, _subject(privacy))
@@ -129,12 +108,9 @@ async def propose_policy(privacy: RequestPrivacy | None, policy_id: str, source:
     return proposal
 
 
-async def approve_policy(
-    privacy: RequestPrivacy | None, proposal_id: str
-) -> tuple[Proposal, TestReport]:
+async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Proposal, TestReport]:
     """Activate another officer's proposal (tests and invariants run again); write-ahead
     audited, and the request record carries the old and new revision."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     await privacy.audit_intent(
         {"approve_policy": proposal_id, "old_revision": privacy.services.revision}
@@ -156,10 +132,7 @@ async def approve_policy(
     return proposal, report
 
 
-async def reject_policy(
-    privacy: RequestPrivacy | None, proposal_id: str, note: str | None
-) -> Proposal:
-    privacy = _checked(privacy)
+async def reject_policy(privacy: RequestPrivacy, proposal_id: str, note: str | None) -> Proposal:
     await privacy.require_resource(POLICIES, ADMIN)
     try:
         proposal = await _admin(privacy).reject(proposal_id, _subject(privacy), note)
@@ -172,10 +145,9 @@ async def reject_policy(
     return proposal
 
 
-async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str) -> TestReport:
+async def put_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> TestReport:
     """Test, then activate, in one step: only with the two-person rule configured off. The
     audit record carries the old and new revision either way."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, ADMIN)
     admin = _admin(privacy)
     if admin.two_person:
@@ -199,7 +171,7 @@ async def put_policy(privacy: RequestPrivacy | None, policy_id: str, source: str
 
 
 async def preview_access(
-    privacy: RequestPrivacy | None,
+    privacy: RequestPrivacy,
     store: GraphStore,
     *,
     role: str,
@@ -208,7 +180,6 @@ async def preview_access(
     subject: str | None,
 ) -> Decision:
     """The decision ``role`` would get for this customer (reads only its policy attributes)."""
-    privacy = _checked(privacy)
     await privacy.require_resource(POLICIES, READ)
     row = (await customers_with_access(store, [customer_id])).get(customer_id)
     if row is None:
@@ -220,7 +191,6 @@ async def preview_access(
 
 
 __all__ = [
-    "AuditPage",
     "approve_policy",
     "audit_events",
     "policies",

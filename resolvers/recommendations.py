@@ -23,18 +23,18 @@ AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR)
 
 async def recommendations_for(context: Any, customer_id: str, first: int) -> list[Recommendation]:
     nba = context.nba
+    privacy = context.privacy
+    # Asked about, so audited, whether or not anything is recommended.
+    privacy.customers_touched.add(customer_id)
     history = await nba.history.load(customer_id)
     if history is None:
         return []
-    privacy = context.privacy
     now = context.now
     members = list(history.get("members") or [])
-    shows_age = shows_amounts = True
-    if privacy is not None:
-        shows_age = privacy.mode(customer_id, K.BIRTH_DATE) in AGE_MODES
-        shows_amounts = privacy.mode(customer_id, K.AMOUNT) == MaskMode.REVEAL
-        seen = set(await privacy.allowed([m["id"] for m in members]))
-        members = [m for m in members if m["id"] in seen]
+    shows_age = privacy.mode(customer_id, K.BIRTH_DATE) in AGE_MODES
+    shows_amounts = privacy.mode(customer_id, K.AMOUNT) == MaskMode.REVEAL
+    seen = set(await privacy.allowed([m["id"] for m in members]))
+    members = [m for m in members if m["id"] in seen]
     holder = hist.holder(
         {**history, "members": members}, now, age_band(history, now) if shows_age else None
     )

@@ -42,8 +42,7 @@ async def satisfaction_report(context: Any, start: datetime, end: datetime) -> R
         raise BadUserInput("to must be after from", field="to")
     if (end - start).days > MAX_DAYS:
         raise BadUserInput(f"the window is at most {MAX_DAYS} days", field="to")
-    if context.privacy is not None:
-        await context.privacy.require_resource(REPORT, READ)
+    await context.privacy.require_resource(REPORT, READ)
     rows = await repo.feedback(context.store, iso(start), iso(end))
     complaints = [r for r in rows if str(r.get("kind") or "").upper() == "COMPLAINT"]
     by_product = shares((r.get("products") or [None])[0] for r in complaints)

@@ -37,10 +37,10 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
-from ingest.validators import normalize_phone
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
 from resolvers.privacy import Forbidden, ForbiddenFilter
+from shared.validators import normalize_phone
 
 MAX_SEARCH_CHARS = 100
 
@@ -187,18 +187,18 @@ _ORDER_KEY = {
 
 
 def _mode(decision: Decision | None, kind: str) -> str:
-    # No decision at all means the plain (bench-only) app: everything is revealed.
-    return MaskMode.REVEAL if decision is None else decision.mode_for(kind)
+    # No decision for a row: nothing of it is shown (fail closed).
+    return MaskMode.REDACT if decision is None else decision.mode_for(kind)
 
 
 def visible_matches(
-    candidates: list[Row], decisions: dict[str, Decision] | None, wanted: CustomerFilter
+    candidates: list[Row], decisions: dict[str, Decision], wanted: CustomerFilter
 ) -> list[Row]:
     """The candidates the caller may list, given how each one matched the search."""
     out = []
     for row in candidates:
-        decision = None if decisions is None else decisions.get(row["id"])
-        if decisions is not None and (decision is None or not decision.allow):
+        decision = decisions.get(row["id"])
+        if decision is None or not decision.allow:
             continue
         if wanted.text is not None and not (
             row.get("byId") is True
@@ -225,17 +225,13 @@ def _in_segment(assets: Any, wanted: CustomerFilter) -> bool:
     )
 
 
-def order_rows(
-    rows: list[Row], decisions: dict[str, Decision] | None, order: CustomerOrder
-) -> list[Row]:
+def order_rows(rows: list[Row], decisions: dict[str, Decision], order: CustomerOrder) -> list[Row]:
     """Rows (already in id order) in ``order``; ties and missing values by id."""
     kind = _ORDER_KIND[order]
     if order == CustomerOrder.ID:
         return rows
-    if (
-        kind is not None
-        and decisions is not None
-        and any(_mode(decisions.get(r["id"]), kind) != MaskMode.REVEAL for r in rows)
+    if kind is not None and any(
+        _mode(decisions.get(r["id"]), kind) != MaskMode.REVEAL for r in rows
     ):
         raise ForbiddenFilter(
             f"ordering by {order.value} needs {kind.value} revealed for every listed "

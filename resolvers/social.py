@@ -17,14 +17,13 @@ from strawberry.dataloader import DataLoader
 from graph.repositories import social as repo
 from graph.store import GraphStore, Row
 from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
-from ingest.social.model import PLATFORMS
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
-from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.pagination import Page, check_first, offset_of, offset_page
 from resolvers.privacy import WRITE, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
@@ -40,6 +39,8 @@ from sentiment.trends import (
     step,
     zone,
 )
+from shared.platforms import PLATFORMS
+from shared.settings import Settings
 
 # A chart of more buckets than this is a mistake (an HOUR trend over years), not a request.
 MAX_BUCKETS = 2000
@@ -157,21 +158,6 @@ def mention_filters(
         "to": iso(utc(until)) if until else None,
         "includeReposts": include_reposts,
     }
-
-
-def offset_of(after: str | None) -> int:
-    """Mentions are ordered by a computed sort, so their cursors are positions."""
-    cursor = decode_cursor(after, 1)
-    if cursor is None:
-        return 0
-    if not cursor[0].isdigit():
-        raise BadUserInput("after is not a cursor from this API", field="after")
-    return int(cursor[0])
-
-
-def offset_cursor(position: int) -> str:
-    """The cursor after the item at 0-based ``position``."""
-    return encode_cursor(str(position + 1))
 
 
 def bucket_starts(
@@ -367,7 +353,7 @@ class BrandAlertReport:
     alerts: list[BrandAlert]
 
 
-def alert_config(interval: str, settings: Any) -> AlertConfig:
+def alert_config(interval: str, settings: Settings) -> AlertConfig:
     """The settings' day counts as buckets of ``interval`` (hours: one week of baseline)."""
     days, least = settings.alert_baseline_days, settings.alert_min_baseline_days
     per_interval = {
@@ -449,7 +435,7 @@ def top_terms_of(texts: dict[str, list[str]], start: str, limit: int) -> list[Te
 
 
 async def correct_label(
-    privacy: RequestPrivacy | None,
+    privacy: RequestPrivacy,
     store: GraphStore,
     platform: str,
     post_id: str,
@@ -462,20 +448,18 @@ async def correct_label(
     pid = check_text(post_id, "postId") or ""
     why = check_text(reason, "reason") or ""
     key = f"{name}:{pid}"
-    if privacy is not None:
-        await privacy.require_resource(Resource("PostLabel", key, {}), WRITE)
-        await privacy.audit_intent({"write": f"PostLabel:{key}", "label": label})
-    by = privacy.principal.subject if privacy is not None and privacy.principal else "system"
+    await privacy.require_resource(Resource("PostLabel", key, {}), WRITE)
+    await privacy.audit_intent({"write": f"PostLabel:{key}", "label": label})
+    by = privacy.principal.subject if privacy.principal else "system"
     post = await repo.correct_label(store, name, pid, label, by, iso(datetime.now(UTC)), why)
     if post is None:
         raise NotFound("no post with this platform and id", field="postId")
-    if privacy is not None:
-        privacy.details["labelCorrection"] = {
-            "post": key,
-            "modelLabel": post.get("modelLabel"),
-            "label": label,
-            "reason": why,
-        }
+    privacy.details["labelCorrection"] = {
+        "post": key,
+        "modelLabel": post.get("modelLabel"),
+        "label": label,
+        "reason": why,
+    }
     return post
 
 
@@ -537,6 +521,82 @@ class SocialLoaders:
         self.account: DataLoader[AccountKey, Row | None] = DataLoader(accounts)
 
 
+@dataclass(frozen=True)
+class Authored:
+    """A post row, its author's account row (if known) and the customer whose decision
+    governs the post (the listing's customer, else the author's first linked customer)."""
+
+    post: Row
+    author: Row | None
+    linked: str | None
+
+
+async def authored(
+    loaders: SocialLoaders, rows: list[Row], customer_id: str | None = None
+) -> list[Authored]:
+    """Posts with their authors, the authors of the whole list in one batched read.
+
+    ``customer_id``: the customer whose 360 view lists them, which governs them there."""
+    keys = [author_key(r) for r in rows]
+    found = await loaders.account.load_many(unique_keys(keys))
+    authors = {(a["platform"], a["handle"]): a for a in found if a is not None}
+    out = []
+    for row, key in zip(rows, keys, strict=True):
+        author = authors.get(key) if key else None
+        linked = customer_id
+        if linked is None and author is not None:
+            ids = sorted(author.get("customerIds") or [])
+            linked = ids[0] if ids else None
+        out.append(Authored(row, author, linked))
+    return out
+
+
+async def mentions_page(
+    store: GraphStore,
+    loaders: SocialLoaders,
+    filters: dict[str, Any],
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[Authored]:
+    """Posts matching the filters, newest first (cursors are positions)."""
+    limit = check_first(first, max_page_size)
+    skip = offset_of(after)
+    matching = await matching_posts(store, filters)
+    if matching is None:
+        total, rows = await repo.search_mentions(store, filters, skip, limit)
+    else:
+        total, rows = len(matching), matching[skip : skip + limit]
+    return offset_page(await authored(loaders, rows), skip, total)
+
+
+async def customer_posts_page(
+    loaders: SocialLoaders,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+) -> Page[Authored]:
+    """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
+    limit = check_first(first, max_page_size)
+    skip = offset_of(after)
+    total, rows = await loaders.customer_posts.load(PostsPageKey(customer_id, skip, limit))
+    return offset_page(await authored(loaders, rows, customer_id), skip, total)
+
+
+async def top_authors(
+    store: GraphStore,
+    loaders: SocialLoaders,
+    filters: dict[str, Any],
+    first: int | None,
+    max_page_size: int,
+) -> list[tuple[Row, Row | None]]:
+    """(author figures, the author's account row if known) by engagement."""
+    rows = await repo.top_authors(store, filters, check_first(first, max_page_size))
+    accounts = await loaders.account.load_many([(r["platform"], r["handle"]) for r in rows])
+    return list(zip(rows, accounts, strict=True))
+
+
 def author_key(row: Row) -> AccountKey | None:
     handle = row.get("authorHandle")
     return (str(row["platform"]), str(handle)) if handle else None
@@ -576,24 +636,27 @@ __all__ = [
     "MAX_TOP_POSTS",
     "AccountKey",
     "Alert",
+    "Authored",
     "PostsPageKey",
     "SocialLoaders",
     "alerts",
     "author_key",
+    "authored",
     "bucket_starts",
     "candidates",
     "check_platform",
     "check_text",
     "check_top",
     "check_window",
+    "customer_posts_page",
     "fill_window",
     "floor",
     "link_account",
     "mention_filters",
-    "offset_cursor",
-    "offset_of",
+    "mentions_page",
     "summary",
     "term_or_brand",
+    "top_authors",
     "trend",
     "unique_keys",
     "utc",

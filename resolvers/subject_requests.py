@@ -26,20 +26,13 @@ ERASE, EXPORT = "erase", "export"
 REQUESTS = Resource("DataSubject", "requests")
 
 
-def _checked(privacy: RequestPrivacy | None) -> RequestPrivacy:
-    if privacy is None:
-        raise Forbidden("the privacy layer is off in this process")
-    return privacy
-
-
 def _subject(privacy: RequestPrivacy) -> str:
     return privacy.principal.subject if privacy.principal is not None else ""
 
 
 async def propose_erasure(
-    privacy: RequestPrivacy | None, store: GraphStore, data_dir: Path, customer_id: str, reason: str
+    privacy: RequestPrivacy, store: GraphStore, data_dir: Path, customer_id: str, reason: str
 ) -> ErasureRequest:
-    privacy = _checked(privacy)
     await privacy.require_resource(Resource("DataSubject", customer_id), ERASE)
     if await customer_footprint(store, customer_id) is None:
         raise NotFound("no customer with this id", field="customerId")
@@ -52,10 +45,9 @@ async def propose_erasure(
 
 
 async def approve_erasure(
-    privacy: RequestPrivacy | None, store: GraphStore, data_dir: Path, request_id: str
+    privacy: RequestPrivacy, store: GraphStore, data_dir: Path, request_id: str
 ) -> ErasureRequest:
     """Carry out another officer's erasure request; write-ahead audited."""
-    privacy = _checked(privacy)
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
     requests = ErasureStore(data_dir)
@@ -87,9 +79,8 @@ async def approve_erasure(
 
 
 async def export_subject(
-    privacy: RequestPrivacy | None, store: GraphStore, customer_id: str
+    privacy: RequestPrivacy, store: GraphStore, customer_id: str
 ) -> dict[str, Any]:
-    privacy = _checked(privacy)
     await privacy.require_resource(Resource("DataSubject", customer_id), EXPORT)
     log = privacy.services.audit
     if log is None:

@@ -22,6 +22,7 @@ from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.nba import models, rule_score
+from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, WRITE, Forbidden
 
 CARE_TASK = "CareTask"
@@ -40,8 +41,6 @@ async def _decide(context: Any, ids: list[str], action: str) -> dict[str, Decisi
     privacy = context.privacy
     rows = await customers_with_access(context.store, ids)
     resources = [Resource(CARE_TASK, cid, rows[cid][ACCESS_KEY]) for cid in ids if cid in rows]
-    if privacy is None:
-        return {r.id: Decision(True, {}, "no privacy layer") for r in resources}
     privacy.audit_always = True
     privacy.details.setdefault("resources", []).append(f"{CARE_TASK}:{action}")
     decided = await privacy.decide(resources, action) if resources else {}
@@ -78,10 +77,9 @@ def _visible(context: Any, task: Task, decision: Decision) -> VisibleTask:
     source = REASON_SOURCE[task.kind]
     shown = source is None or decision.mode_for(source) == MaskMode.REVEAL
     privacy = context.privacy
-    if privacy is not None:
-        log = privacy.fields[task.customer_id]
-        (log.revealed if shown else log.masked).add("advisorTasks.reason")
-        privacy.customers_touched.add(task.customer_id)
+    log = privacy.fields[task.customer_id]
+    (log.revealed if shown else log.masked).add("advisorTasks.reason")
+    privacy.customers_touched.add(task.customer_id)
     return VisibleTask(task, task.reason if shown else None)
 
 
@@ -91,7 +89,7 @@ async def advisor_tasks(context: Any, start: date, end: date) -> list[VisibleTas
         raise BadUserInput("to is before from", field="to")
     if (end - start).days > MAX_WINDOW_DAYS:
         raise BadUserInput(f"the window is at most {MAX_WINDOW_DAYS} days", field="to")
-    principal = context.privacy.principal if context.privacy is not None else None
+    principal = context.privacy.principal
     if principal is None:
         return []
     ids = await managed_customer_ids(context.store, principal.subject)
@@ -111,6 +109,18 @@ async def advisor_tasks(context: Any, start: date, end: date) -> list[VisibleTas
             out.append(_visible(context, task, decided[cid]))
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
+
+
+def _due_key(visible: VisibleTask) -> tuple[str, str]:
+    return (visible.task.due.isoformat(), visible.task.id)
+
+
+async def advisor_tasks_page(
+    context: Any, start: date, end: date, first: int | None, after: str | None
+) -> Page[VisibleTask]:
+    """A page of :func:`advisor_tasks`, earliest first."""
+    limit = check_first(first, context.settings.max_page_size)
+    return page_after(await advisor_tasks(context, start, end), _due_key, limit, after, parts=2)
 
 
 async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]:
@@ -134,9 +144,8 @@ async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]
     open_ids = {t.id for t in _tasks_of(context, history or {}, catalogue, due, due)}
     if task_id not in open_ids:
         raise NotFound("no open task with this id", field="id")
-    if context.privacy is not None:
-        context.privacy.customers_touched.add(customer_id)
-        await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
+    context.privacy.customers_touched.add(customer_id)
+    await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
     row = {
         "id": f"care-{uuid.uuid4().hex}",
         "customerId": customer_id,
@@ -154,4 +163,4 @@ async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]
     return {**row["props"], "id": row["id"], "customerId": customer_id, "products": []}
 
 
-__all__ = ["CARE_TASK", "VisibleTask", "advisor_tasks", "complete_task"]
+__all__ = ["CARE_TASK", "VisibleTask", "advisor_tasks", "advisor_tasks_page", "complete_task"]

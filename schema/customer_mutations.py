@@ -22,8 +22,7 @@ class CustomerMutation:
             info.context.store, data, iso(info.context.now)
         )
         info.context.loaders.forget_customer(customer_id)
-        if privacy is not None:
-            privacy.forget(customer_id)
+        privacy.forget(customer_id)
         customer = await load_customer(info, customer_id)
         assert customer is not None  # just written
         return customer

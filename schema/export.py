@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.settings import Settings
 from schema.root import build_schema
+from shared.settings import Settings
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 

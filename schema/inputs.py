@@ -1,4 +1,4 @@
-"""Mutation inputs; field names follow the stored properties (validation: ingest.records)."""
+"""Mutation inputs; field names follow the stored properties (validation: shared.records)."""
 
 from __future__ import annotations
 

@@ -13,21 +13,19 @@ import strawberry
 from insights.recommend import RecommendationKind as _RecommendationKind
 from insights.tasks import TaskKind as _TaskKind
 from resolvers.campaigns import (
-    CAMPAIGN,
     CONTROL,
     TREATMENT,
     Audience,
     CampaignSpec,
     campaign_result,
+    contacts_page,
     create_campaign,
     load_campaign,
     log_contacts,
-    member_ids,
 )
 from resolvers.errors import BadUserInput
-from resolvers.pagination import check_first, decode_cursor, encode_cursor
 from resolvers.recommendations import recommendations_for
-from resolvers.tasks import VisibleTask, advisor_tasks, complete_task
+from resolvers.tasks import VisibleTask, advisor_tasks_page, complete_task
 from schema.customer import CustomerConnection
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Interaction, Product, load_customers
@@ -51,7 +49,6 @@ async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> l
         raise BadUserInput(f"first must be between 1 and {MAX_RECOMMENDATIONS}", field="first")
     recs = await recommendations_for(info.context, customer_id, first)
     catalogue = await info.context.nba.catalogue()
-    privacy = info.context.privacy
     out = []
     for r in recs:
         product = catalogue.products[r.code]
@@ -63,8 +60,6 @@ async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> l
                 reasons=[reason.text for reason in r.reasons],
             )
         )
-    if privacy is not None:
-        privacy.customers_touched.add(customer_id)
     return out
 
 
@@ -181,20 +176,10 @@ class Campaign:
         first: int | None = None,
         after: str | None = None,
     ) -> CustomerConnection:
-        limit = check_first(first, info.context.settings.max_page_size)
-        cursor = decode_cursor(after, 1)
-        ids = await member_ids(info.context, str(self.id), group.value if group else None)
-        if info.context.privacy is not None:
-            info.context.privacy.details["export"] = f"{CAMPAIGN}:{self.id}"
-        start = (
-            0 if cursor is None else next((i for i, c in enumerate(ids) if c > cursor[0]), len(ids))
+        page = await contacts_page(
+            info.context, str(self.id), group.value if group else None, first, after
         )
-        page = await load_customers(info, ids[start : start + limit])
-        return connection(
-            [(c, encode_cursor(c.customer_id)) for c in page],
-            has_next=len(ids) > start + limit,
-            total=len(ids),
-        )
+        return connection(page.map(Customer.from_row))
 
 
 def _round(value: float | None) -> float | None:
@@ -234,21 +219,11 @@ class NbaQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> CareTaskConnection:
-        limit = check_first(first, info.context.settings.max_page_size)
-        cursor = decode_cursor(after, 2)
         start = from_ or info.context.now.date()
-        end = to or start + timedelta(days=14)
-        tasks = await advisor_tasks(info.context, start, end)
-        keys = [(v.task.due.isoformat(), v.task.id) for v in tasks]
-        begin = 0 if cursor is None else next(
-            (i for i, k in enumerate(keys) if k > (cursor[0], cursor[1])), len(keys)
-        )  # fmt: skip
-        window = tasks[begin : begin + limit]
-        return connection(
-            [(_task(v), encode_cursor(v.task.due.isoformat(), v.task.id)) for v in window],
-            has_next=len(tasks) > begin + limit,
-            total=len(tasks),
+        page = await advisor_tasks_page(
+            info.context, start, to or start + timedelta(days=14), first, after
         )
+        return connection(page.map(_task))
 
     @strawberry.field(description="a campaign and its figures; unknown id: null + NOT_FOUND")
     async def campaign(self, info: Ctx, id: strawberry.ID) -> Campaign | None:

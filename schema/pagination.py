@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from resolvers.pagination import Page
+
 T = TypeVar("T")
 
 
@@ -28,13 +30,15 @@ class Connection(Generic[T]):
     total_count: int
 
 
-def connection(nodes: list[tuple[T, str]], has_next: bool, total: int) -> Connection[T]:
-    """nodes: (node, cursor) in page order."""
-    edges = [Edge(node=node, cursor=cursor) for node, cursor in nodes]
+def connection(page: Page[T]) -> Connection[T]:
+    """The GraphQL shape of a resolver's page (resolvers/pagination.py)."""
+    edges = [Edge(node=node, cursor=cursor) for node, cursor in page.items]
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-        total_count=total,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=page.total,
     )
 
 

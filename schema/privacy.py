@@ -182,14 +182,7 @@ class PrivacyQuery:
             first=check_first(first, info.context.settings.max_page_size),
             after=after,
         )
-        return connection(
-            [
-                (AuditEvent.from_record(r), c)
-                for r, c in zip(page.records, page.cursors, strict=True)
-            ],
-            has_next=page.has_next,
-            total=page.total,
-        )
+        return connection(page.map(AuditEvent.from_record))
 
     @strawberry.field(description="the active policy modules and data document")
     async def policies(self, info: Ctx) -> list[Policy]:

@@ -12,7 +12,6 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
-from hub.settings import Settings
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
@@ -25,6 +24,7 @@ from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
+from shared.settings import Settings
 
 
 class HubSchema(strawberry.Schema):

@@ -15,13 +15,11 @@ import httpx
 import strawberry
 from strawberry.types import Info
 
-from graph.repositories import social as repo
 from graph.store import Row
 from privacy.types import Resource
 from privacy.types import SensitiveKind as K
 from resolvers import alert_delivery, alert_rules, social
 from resolvers.context import RequestContext
-from resolvers.pagination import check_first
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
 from schema.extensions.masking import quoting
@@ -182,34 +180,13 @@ class Post:
 PostConnection = Connection[Post]
 
 
-async def build_posts(info: Ctx, rows: list[Row], customer_id: str | None = None) -> list[Post]:
-    """Posts with their authors, the authors of the whole list in one batched read.
-
-    ``customer_id``: the customer whose 360 view lists them, which governs them there."""
-    loaders = info.context.social_loaders
-    keys = [social.author_key(r) for r in rows]
-    found = await loaders.account.load_many(social.unique_keys(keys))
-    authors = {(a["platform"], a["handle"]): a for a in found if a is not None}
-    posts = []
-    for row, key in zip(rows, keys, strict=True):
-        author = authors.get(key) if key else None
-        linked = customer_id
-        if linked is None and author is not None:
-            ids = sorted(author.get("customerIds") or [])
-            linked = ids[0] if ids else None
-        posts.append(Post.from_row(row, author, linked))
-    return posts
+def post_of(found: social.Authored) -> Post:
+    return Post.from_row(found.post, found.author, found.linked)
 
 
-async def post_page(
-    info: Ctx, total: int, rows: list[Row], skip: int, customer_id: str | None = None
-) -> PostConnection:
-    posts = await build_posts(info, rows, customer_id)
-    return connection(
-        [(p, social.offset_cursor(skip + i)) for i, p in enumerate(posts)],
-        has_next=skip + len(posts) < total,
-        total=total,
-    )
+async def build_posts(info: Ctx, rows: list[Row]) -> list[Post]:
+    """Posts with their authors, the authors of the whole list in one batched read."""
+    return [post_of(a) for a in await social.authored(info.context.social_loaders, rows)]
 
 
 @strawberry.type
@@ -226,11 +203,14 @@ async def customer_mentions(
     info: Ctx, customer_id: str, first: int | None, after: str | None
 ) -> PostConnection:
     """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
-    limit = check_first(first, info.context.settings.max_page_size)
-    skip = social.offset_of(after)
-    loaders = info.context.social_loaders
-    total, rows = await loaders.customer_posts.load(social.PostsPageKey(customer_id, skip, limit))
-    return await post_page(info, total, rows, skip, customer_id)
+    page = await social.customer_posts_page(
+        info.context.social_loaders,
+        customer_id,
+        first,
+        after,
+        info.context.settings.max_page_size,
+    )
+    return connection(page.map(post_of))
 
 
 async def customer_sentiment_summary(info: Ctx, customer_id: str) -> SentimentSummary:
@@ -565,8 +545,6 @@ class SocialQuery:
         after: str | None = None,
     ) -> PostConnection:
         await require_social(info.context.privacy)
-        limit = check_first(first, info.context.settings.max_page_size)
-        skip = social.offset_of(after)
         f = filter or MentionFilter()
         filters = social.mention_filters(
             term=f.term,
@@ -578,12 +556,15 @@ class SocialQuery:
             include_reposts=f.include_reposts,
             query=f.query,
         )
-        matching = await social.matching_posts(info.context.store, filters)
-        if matching is None:
-            total, rows = await repo.search_mentions(info.context.store, filters, skip, limit)
-        else:
-            total, rows = len(matching), matching[skip : skip + limit]
-        return await post_page(info, total, rows, skip)
+        page = await social.mentions_page(
+            info.context.store,
+            info.context.social_loaders,
+            filters,
+            first,
+            after,
+            info.context.settings.max_page_size,
+        )
+        return connection(page.map(post_of))
 
     @strawberry.field(description="volume and sentiment per bucket of [from, to), gaps as zero")
     async def sentiment_trend(
@@ -645,8 +626,8 @@ class SocialQuery:
     async def alert_deliveries(
         self, info: Ctx, rule: strawberry.ID | None = None, status: DeliveryStatus | None = None
     ) -> list[AlertDelivery]:
-        await alert_rules.listed(info.context.privacy, info.context.store, None)
-        rows = await alert_rules.repo.deliveries(
+        rows = await alert_rules.deliveries(
+            info.context.privacy,
             info.context.store,
             None if rule is None else str(rule),
             status.value if status else None,
@@ -766,12 +747,15 @@ class SocialQuery:
         first: int | None = None,
     ) -> list[TopAuthor]:
         await require_social(info.context.privacy)
-        limit = check_first(first, info.context.settings.max_page_size)
         filters = social.mention_filters(since=from_, until=to)
         filters["brand"] = social.check_text(brand, "brand")
-        rows = await repo.top_authors(info.context.store, filters, limit)
-        loaders = info.context.social_loaders
-        accounts = await loaders.account.load_many([(r["platform"], r["handle"]) for r in rows])
+        found = await social.top_authors(
+            info.context.store,
+            info.context.social_loaders,
+            filters,
+            first,
+            info.context.settings.max_page_size,
+        )
         return [
             TopAuthor(
                 account=SocialAccount.from_row(account or {**r, "customerIds": []}),
@@ -780,7 +764,7 @@ class SocialQuery:
                 reach=int(r["reach"]),
                 influence=social.influence(int(r["engagement"]), int(r["reach"])),
             )
-            for r, account in zip(rows, accounts, strict=True)
+            for r, account in found
         ]
 
     @strawberry.field(description="unclaimed handles resembling the customer's name (suggestions)")

@@ -18,10 +18,9 @@ from privacy.masking import band_range
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
+from resolvers import customers as resolve
 from resolvers.churn_model import model_churn_risk
 from resolvers.context import RequestContext
-from resolvers.loaders import InteractionPageKey, TransactionPageKey
-from resolvers.pagination import check_first, decode_cursor, encode_cursor
 from schema.directives import sensitive
 from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
 from schema.extensions.masking import derived, masked_names
@@ -45,9 +44,8 @@ AsOf = Annotated[
 
 
 def _mode(info: Ctx, customer_id: str, kind: str) -> str:
-    """The mode the caller sees ``kind`` in for this customer (no privacy layer: reveal)."""
-    privacy = info.context.privacy
-    return MaskMode.REVEAL if privacy is None else privacy.mode(customer_id, kind)
+    """The mode the caller sees ``kind`` in for this customer."""
+    return info.context.privacy.mode(customer_id, kind)
 
 
 def money(value: Any) -> str | None:
@@ -280,11 +278,8 @@ class Customer:
 
     @strawberry.field(description="this customer's personal fields you see masked or not at all")
     def masked_fields(self, info: Ctx) -> list[str]:
-        privacy = info.context.privacy
-        if privacy is None:
-            return []
         return masked_names(
-            Customer.__strawberry_definition__, privacy.decided.get(self.customer_id)
+            Customer.__strawberry_definition__, info.context.privacy.decided.get(self.customer_id)
         )
 
     @strawberry.field
@@ -339,26 +334,10 @@ class Customer:
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> TransactionConnection:
-        limit = check_first(first, info.context.settings.max_page_size)
-        cursor = decode_cursor(after, 2)
-        page = await info.context.loaders.transactions.load(
-            TransactionPageKey(
-                customer_id=self.customer_id,
-                limit=limit + 1,
-                after=(cursor[0], cursor[1]) if cursor else None,
-                time_from=analytics.iso(from_) if from_ else None,
-                time_to=analytics.iso(to) if to else None,
-            )
+        page = await resolve.transactions_page(
+            info.context, self.customer_id, first, after, from_, to
         )
-        items = page.items[:limit]
-        return connection(
-            [
-                (Transaction.from_row(self.customer_id, r), encode_cursor(r["time"], r["id"]))
-                for r in items
-            ],
-            has_next=len(page.items) > limit,
-            total=page.total,
-        )
+        return connection(page.map(lambda r: Transaction.from_row(self.customer_id, r)))
 
     @strawberry.field(description="newest first")
     async def interactions(
@@ -368,25 +347,8 @@ class Customer:
         after: str | None = None,
         kind: str | None = None,
     ) -> InteractionConnection:
-        limit = check_first(first, info.context.settings.max_page_size)
-        cursor = decode_cursor(after, 2)
-        page = await info.context.loaders.interactions.load(
-            InteractionPageKey(
-                customer_id=self.customer_id,
-                limit=limit + 1,
-                after=(cursor[0], cursor[1]) if cursor else None,
-                kind=kind,
-            )
-        )
-        items = page.items[:limit]
-        return connection(
-            [
-                (Interaction.from_row(self.customer_id, r), encode_cursor(r["time"], r["id"]))
-                for r in items
-            ],
-            has_next=len(page.items) > limit,
-            total=page.total,
-        )
+        page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
+        return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
     async def _assets(self, info: Ctx) -> float | None:
         return analytics.total_assets(await info.context.loaders.accounts.load(self.customer_id))
@@ -479,21 +441,13 @@ class Customer:
 
 
 async def load_customers(info: Ctx, ids: list[str]) -> list[Customer]:
-    """Customers by id through the request's loader, in order, skipping ids not found and
-    customers the policy denies this caller (nested lists just leave them out)."""
-    privacy = info.context.privacy
-    if privacy is not None:
-        ids = await privacy.allowed(ids)
-    rows = await info.context.loaders.customer.load_many(ids)
-    return [Customer.from_row(r) for r in rows if r is not None]
+    """Customers by id, in order, leaving out unknown ids and customers the policy denies."""
+    return [Customer.from_row(r) for r in await resolve.customer_rows(info.context, ids)]
 
 
 async def load_customer(info: Ctx, customer_id: str) -> Customer | None:
     """One customer; None when there is none; Forbidden (no values) when the policy denies."""
-    privacy = info.context.privacy
-    if privacy is not None:
-        await privacy.require(customer_id)
-    row = await info.context.loaders.customer.load(customer_id)
+    row = await resolve.customer_row(info.context, customer_id)
     return None if row is None else Customer.from_row(row)
 
 

@@ -15,7 +15,7 @@ from graph.timerange import time_cmp, time_range
 
 # Account types that are debts, not assets.
 LIABILITY_TYPES = ("LOAN", "CREDIT_CARD")
-# Transaction kinds (ingest.records.TxKind) by the direction money moves.
+# Transaction kinds (shared.records.TxKind) by the direction money moves.
 OUTFLOW_KINDS = ("WITHDRAWAL", "TRANSFER_OUT", "PAYMENT", "FEE")
 INFLOW_KINDS = ("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST")
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.validators import to_utc_iso
-
-PLATFORMS = ("x", "weibo", "wechat", "forum")
+from shared.platforms import PLATFORMS
+from shared.validators import to_utc_iso
 
 
 @dataclass(frozen=True)

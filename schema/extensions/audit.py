@@ -22,9 +22,9 @@ class AuditRequest(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
         yield
-        privacy = getattr(ctx.context, "privacy", None)
+        privacy = ctx.context.privacy
         result = ctx.result
-        if privacy is None or result is None or not (privacy.touched or privacy.audit_always):
+        if result is None or not (privacy.touched or privacy.audit_always):
             return
         record = make_record(
             principal=privacy.principal,

@@ -27,9 +27,9 @@ from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from hub.settings import Settings
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.extensions.shape import Pages, measure
+from shared.settings import Settings
 
 ExtensionFactory = Callable[[], SchemaExtension]
 

@@ -4,7 +4,7 @@ The governing resource is the source object's ``customer_id`` (a Customer decisi
 batches per request) or its ``policy_resource`` (given by the type, e.g. a Post). The value is
 masked with ``decision.mode_for(kind)`` and the field is noted revealed or masked for the audit.
 Derived fields (``derived``) are shown only when the source kind's mode is one of ``allow``.
-Without a privacy layer on the request (bench-only ``privacy=False``) values pass through.
+Every request has a privacy layer (the bench's allow-all one included): no decision, no value.
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ class MaskField(FieldExtension):
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         value = next_(source, info, **kwargs)
         privacy = info.context.privacy
-        if privacy is None:
-            return value
         decision = privacy.cached(source)
         if decision is None:
             # graphql-core awaits what a resolver returns, sync field or not.
@@ -68,8 +66,6 @@ class MaskField(FieldExtension):
     ) -> Any:
         value = await next_(source, info, **kwargs)
         privacy = info.context.privacy
-        if privacy is None:
-            return value
         decision = privacy.cached(source) or await privacy.governing(source)
         return self._apply(value, decision, source, info)
 

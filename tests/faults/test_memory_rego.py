@@ -13,8 +13,8 @@ from privacy.decision_cache import DecisionCache
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.engines.native import rego_loaded_first
 from privacy.policy_set import PolicySet, load_policy_set
+from privacy.services import PrivacyServices
 from privacy.types import Principal, Resource
-from resolvers.privacy import PrivacyServices
 
 # 300 decisions over a page of 48 attribute classes as privacy_officer, each with a new
 # subject so that nothing is answered from a cache. Leaking, this grew ~900 KB a decision.

@@ -21,8 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from graph.store import Row
-from ingest.validators import (
+from shared.validators import (
     birth_date_from_cn_id,
     check_birth_date,
     check_cn_id,
@@ -44,6 +43,9 @@ _RISK = {
     "AGGRESSIVE": "激进",
 }
 _BOOLS = {"是": True, "否": False, "Y": True, "N": False, "YES": True, "NO": False}
+
+
+Row = dict[str, Any]  # the repository row shape (graph.store.Row)
 
 
 def _code(value: Any) -> Any:

@@ -1,0 +1,101 @@
+"""The app-wide privacy services a request decides and audits through: the policy engine, the
+audit log, the masking key and the policy admin, opened once by the hub's lifespan.
+
+``decide`` keeps engine answers in the process's one decision cache
+(privacy/decision_cache.py), keyed by what a decision depends on (the principal, the action,
+the policy revision, the resource's type and attributes).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from privacy.decision_cache import DecisionCache, asker, question
+from privacy.policy_admin import PolicyAdmin
+from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+
+
+class AuditSink(Protocol):
+    """Where a request's audit records go and are read back: the encrypted, hash-chained
+    ``AuditLog`` (privacy/audit.py)."""
+
+    async def append(self, record: dict[str, Any]) -> int: ...
+
+    def read(
+        self,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        last: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class PrivacyServices:
+    """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
+
+    engine: Any | None
+    audit: AuditSink | None
+    hmac_key: bytes
+    admin: PolicyAdmin | None = None
+    engine_error: str = "the policy engine is not loaded"
+
+    # The one cache of policy answers (the engines keep none): see privacy/decision_cache.py.
+    decision_cache: DecisionCache = field(default_factory=DecisionCache)
+
+    @property
+    def revision(self) -> str:
+        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
+
+    async def decide(
+        self,
+        principal: Principal | None,
+        action: str,
+        resources: list[Resource],
+        fresh: bool = False,
+    ) -> dict[str, Decision]:
+        """One decision per resource (``fresh``: from the engine, nothing kept or reused).
+
+        Answers are kept in ``decision_cache`` (bounded, emptied by a new policy revision): a
+        search that decides every customer (see resolvers/search.py) asks the engine once per
+        attribute set, then costs lookups. An engine failure drops every kept decision (fail
+        closed)."""
+        if self.engine is None:
+            raise PolicyUnavailable(self.engine_error)
+        if principal is None:
+            raise PolicyUnavailable("no principal for a policy decision")
+        now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
+        cache = self.decision_cache
+        cache.for_revision(revision)
+        asked_by = asker(principal, action, revision)
+        found: dict[str, Decision] = {}
+        missing: dict[bytes, list[Resource]] = {}
+        for r in resources:
+            key = question(asked_by, r)
+            kept = None if fresh else cache.get(key, now)
+            if kept is not None:
+                found[r.id] = kept
+            else:
+                missing.setdefault(key, []).append(r)
+        if missing:
+            asked = [group[0] for group in missing.values()]
+            try:
+                decided = await self.engine.decide(principal, action, asked)
+            except PolicyUnavailable:
+                cache.clear()
+                raise
+            for key, group in missing.items():
+                decision = decided[group[0].id]
+                if not fresh:
+                    cache.put(key, decision, now)
+                found.update((r.id, decision) for r in group)
+        # Each answer gets this request's own decision id (the audit record names them).
+        return {
+            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
+        }
+
+
+__all__ = ["AuditSink", "PrivacyServices"]

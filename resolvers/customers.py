@@ -1,0 +1,271 @@
+"""The customer domain's root fields: customers by id (through the request's privacy and
+loaders), the customer search listing and households. The schema (schema/customer.py) turns
+the rows into types; the work happens here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any
+
+from graph.repositories.access import count_matches, customer_id_window, search_candidates
+from graph.store import Row
+from resolvers.analytics import Segment, iso
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput
+from resolvers.loaders import InteractionPageKey, TransactionPageKey
+from resolvers.pagination import (
+    Page,
+    check_first,
+    decode_cursor,
+    fetched_page,
+    keyed_page,
+    page_after,
+)
+from resolvers.search import (
+    PAD_ROW,
+    CustomerFilter,
+    CustomerOrder,
+    SearchPlan,
+    customer_filter,
+    order_rows,
+    plan_search,
+    visible_matches,
+)
+
+
+def by_id(row: Row) -> tuple[str]:
+    """The cursor key of a listing in id order."""
+    return (str(row["id"]),)
+
+
+async def customer_rows(ctx: RequestContext, ids: list[str]) -> list[Row]:
+    """Customers by id through the request's loader, in order, skipping ids not found and
+    customers the policy denies this caller (nested lists just leave them out)."""
+    allowed = await ctx.privacy.allowed(ids)
+    rows = await ctx.loaders.customer.load_many(allowed)
+    return [r for r in rows if r is not None]
+
+
+async def customer_row(ctx: RequestContext, customer_id: str) -> Row | None:
+    """One customer; None when there is none; Forbidden (no values) when the policy denies."""
+    await ctx.privacy.require(customer_id)
+    return await ctx.loaders.customer.load(customer_id)
+
+
+async def customers_page(
+    ctx: RequestContext, ids: list[str], first: int | None, after: str | None
+) -> Page[Row]:
+    """A page of a listing of customer ids in id order (campaign members), each decided."""
+    limit = check_first(first, ctx.settings.max_page_size)
+    page = page_after(ids, lambda cid: (cid,), limit, after)
+    rows = {r["id"]: r for r in await customer_rows(ctx, [cid for cid, _ in page.items])}
+    return Page([(rows[cid], c) for cid, c in page.items if cid in rows], page.has_next, page.total)
+
+
+async def search_customers(
+    ctx: RequestContext,
+    search: str | None,
+    segment: Segment | None,
+    first: int | None,
+    after: str | None,
+    order: CustomerOrder,
+    prefetch_accounts: bool,
+) -> Page[Row]:
+    """The ``customers`` listing: see resolvers/search.py for how a search may run.
+    ``prefetch_accounts``: the selection needs the accounts (segment, totalAssets, accounts),
+    loaded with the page instead of after it."""
+    settings = ctx.settings
+    limit = check_first(first, settings.max_page_size)
+    cursor = decode_cursor(after, 1)
+    privacy = ctx.privacy
+    privacy.audit_always = True  # matched or not, every search leaves one record
+    plan: SearchPlan = plan_search(
+        customer_filter(
+            search,
+            segment,
+            high=settings.segment_high_assets,
+            middle=settings.segment_middle_assets,
+        ),
+        *await privacy.reach(),
+    )
+    wanted = plan.wanted
+    if plan.window and order == CustomerOrder.ID:
+        window = await _window(ctx, wanted, limit, cursor[0] if cursor else None, prefetch_accounts)
+        if window is not None:
+            return window
+    candidates = await search_candidates(
+        ctx.store,
+        text=wanted.text,
+        name=wanted.name,
+        phone=wanted.phone,
+        id_number=wanted.id_number,
+        email=wanted.email,
+        min_assets=wanted.min_assets,
+        max_assets=wanted.max_assets,
+        with_assets=order == CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
+        cap=settings.search_candidate_cap,
+        scan=plan.scan,
+    )
+    asked = candidates or [PAD_ROW] * plan.pad
+    decided = await privacy.decide_candidates(asked, fresh=plan.pad)
+    decisions = {cid: d for cid, d in decided.items() if cid != PAD_ROW["id"]}
+    rows = order_rows(visible_matches(candidates, decisions, wanted), decisions, order)
+    start = 0
+    if cursor is not None:
+        ids = [r["id"] for r in rows]
+        if order == CustomerOrder.ID:
+            start = next((i for i, cid in enumerate(ids) if cid > cursor[0]), len(ids))
+        elif cursor[0] in ids:
+            start = ids.index(cursor[0]) + 1
+        else:
+            raise BadUserInput("after is not a cursor of this listing", field="after")
+    page = await customer_rows(ctx, [r["id"] for r in rows[start : start + limit]])
+    return keyed_page(page, by_id, len(rows) > start + limit, len(rows))
+
+
+async def _plain_window(
+    ctx: RequestContext, limit: int, after: str | None, prefetch_accounts: bool
+) -> Page[Row] | None:
+    """An unfiltered page: the ids from the index, then the rows through the customer loader,
+    which customer_rows decides (the next page's first row too, so hasNextPage is never a
+    customer the caller may not see), with the accounts and the count alongside."""
+    store = ctx.store
+    ids = await customer_id_window(store, after, limit + 1)
+    early: list[Awaitable[Any]] = (
+        [ctx.loaders.accounts.load_many(ids[:limit])] if prefetch_accounts else []
+    )
+    total, rows, *_ = await asyncio.gather(
+        count_matches(store, text=None, name=None, phone=None, min_assets=None, max_assets=None),
+        customer_rows(ctx, ids),
+        *early,
+    )
+    if len(rows) != len(ids):
+        return None  # the policy hid a row the plan expected to be visible
+    return fetched_page(rows, limit, total, by_id)
+
+
+async def _window(
+    ctx: RequestContext,
+    wanted: CustomerFilter,
+    limit: int,
+    after: str | None,
+    prefetch_accounts: bool,
+) -> Page[Row] | None:
+    """One page in id order read as a window: the ``limit + 1`` matches after ``after``,
+    decided and checked like any page, and the total counted in the graph. None (decide every
+    candidate instead) should the policy hide a row the plan expected to be visible."""
+    store = ctx.store
+    if wanted.text is None and not wanted.by_segment:
+        return await _plain_window(ctx, limit, after, prefetch_accounts)
+    if wanted.name is not None:
+        # Sealed names match by tokens in the graph: only decrypted rows count them exactly.
+        return None
+    rows: list[Row] = await search_candidates(
+        store,
+        text=wanted.text,
+        name=wanted.name,
+        phone=wanted.phone,
+        id_number=wanted.id_number,
+        email=wanted.email,
+        min_assets=wanted.min_assets,
+        max_assets=wanted.max_assets,
+        with_assets=wanted.by_segment,
+        cap=limit + 1,
+        after=after,
+    )
+    decisions = await ctx.privacy.decide_candidates(rows) if rows else {}
+    visible = visible_matches(rows, decisions, wanted)
+    if len(visible) != len(rows):
+        return None
+    ids = [r["id"] for r in visible[:limit]]
+    # Accounts (for segment, totalAssets, accounts) load with the page instead of after it:
+    # the same loader and batch the fields would use, one round trip earlier.
+    early: list[Awaitable[Any]] = [ctx.loaders.accounts.load_many(ids)] if prefetch_accounts else []
+    # The count is one more round trip: it runs while the page loads.
+    total, page, *_ = await asyncio.gather(
+        count_matches(
+            store,
+            text=wanted.text,
+            name=wanted.name,
+            phone=wanted.phone,
+            min_assets=wanted.min_assets,
+            max_assets=wanted.max_assets,
+            id_number=wanted.id_number,
+            email=wanted.email,
+        ),
+        customer_rows(ctx, ids),
+        *early,
+    )
+    return keyed_page(page, by_id, len(visible) > limit, total)
+
+
+async def household(ctx: RequestContext, household_id: str) -> tuple[Row, str]:
+    """A household and the first of its members the caller may see (whose decision governs
+    its name: the head's surname, e.g. "张家"). One error for an unknown household and one
+    without a visible member (no existence oracle)."""
+    row = await ctx.loaders.household.load(household_id)
+    members = [m["customerId"] for m in (row or {}).get("members") or []]
+    privacy = ctx.privacy
+    if row is None or not (visible := await privacy.allowed(members)):
+        raise await privacy.unseen(household_id, what="household")
+    return row, visible[0]
+
+
+def by_time(row: Row) -> tuple[str, str]:
+    """The cursor key of a newest-first listing of transactions or interactions."""
+    return (str(row["time"]), str(row["id"]))
+
+
+def _time_window(
+    ctx: RequestContext, first: int | None, after: str | None
+) -> tuple[int, tuple[str, str] | None]:
+    limit = check_first(first, ctx.settings.max_page_size)
+    cursor = decode_cursor(after, 2)
+    return limit, (cursor[0], cursor[1]) if cursor else None
+
+
+async def transactions_page(
+    ctx: RequestContext,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Page[Row]:
+    """Across the customer's accounts, newest first, in [since, until)."""
+    limit, cursor = _time_window(ctx, first, after)
+    page = await ctx.loaders.transactions.load(
+        TransactionPageKey(
+            customer_id=customer_id,
+            limit=limit + 1,
+            after=cursor,
+            time_from=iso(since) if since else None,
+            time_to=iso(until) if until else None,
+        )
+    )
+    return fetched_page(page.items, limit, page.total, by_time)
+
+
+async def interactions_page(
+    ctx: RequestContext, customer_id: str, first: int | None, after: str | None, kind: str | None
+) -> Page[Row]:
+    """The customer's interactions, newest first, of ``kind`` if given."""
+    limit, cursor = _time_window(ctx, first, after)
+    page = await ctx.loaders.interactions.load(
+        InteractionPageKey(customer_id=customer_id, limit=limit + 1, after=cursor, kind=kind)
+    )
+    return fetched_page(page.items, limit, page.total, by_time)
+
+
+__all__ = [
+    "by_time",
+    "customer_row",
+    "customer_rows",
+    "customers_page",
+    "household",
+    "interactions_page",
+    "search_customers",
+    "transactions_page",
+]
