@@ -20,7 +20,7 @@ from privacy.types import Decision, PolicyUnavailable, Principal, Resource
 
 class AuditSink(Protocol):
     """Where a request's audit records go and are read back: the encrypted, hash-chained
-    ``AuditLog`` (privacy/audit.py)."""
+    ``AuditLog`` (privacy/audit.py). ``query``: one page, newest first, and the total."""
 
     async def append(self, record: dict[str, Any]) -> int: ...
 
@@ -30,7 +30,20 @@ class AuditSink(Protocol):
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]: ...
+
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]: ...
 
 
 @dataclass

@@ -17,9 +17,7 @@ class ModelRisk:
     model: str
 
 
-async def model_churn_risk(
-    context: Any, customer_id: str, moment: datetime
-) -> ModelRisk | None:
+async def model_churn_risk(context: Any, customer_id: str, moment: datetime) -> ModelRisk | None:
     """The model's score and top contributing features; None without a trained model."""
     model = models(context.settings.resolved_data_dir).churn_model()
     if model is None:

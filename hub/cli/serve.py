@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from hub.app import create_app, seed_demo_if_empty
+from hub.app import create_app, seed_demo_data
 from hub.cli.common import console, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.logs import configure_logging
@@ -18,7 +18,6 @@ from hub.settings import Settings
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
-WORKER_HEALTHCHECK_S = 60
 EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
 
 
@@ -41,6 +40,10 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
+# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
+WS = "websockets-sansio"
+
+
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
         create_app(settings),
@@ -50,6 +53,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         # JSON lines, no access log: hub.middleware.request_log writes one line per request.
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -92,20 +96,20 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         host=settings.host,
         port=settings.port,
         workers=workers,
-        # uvicorn kills a worker that has not started, or not answered its supervisor's ping,
-        # within this many seconds (default 5) and starts another: on a loaded machine a
-        # worker's imports alone took longer, and the hub restarted workers forever (measured
-        # at load average 20). A minute keeps the check for a worker that is really stuck.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        # uvicorn restarts a worker that has not finished startup within this many seconds
+        # (default 5): a worker imports the whole hub and waits for the graph server, which
+        # takes longer than 5 s on a busy machine, and would be killed in a loop.
+        timeout_worker_healthcheck=120,
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
 
 
 async def _seed_demo(settings: Settings) -> None:
     async with graph(settings) as store:
-        await seed_demo_if_empty(store)
+        await seed_demo_data(store, settings)
 
 
 def serve(
