@@ -342,7 +342,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     args = parser.parse_args()
     # Short path: the graph server's unix socket lives in the data dir.
-    base = Path(tempfile.mkdtemp(prefix="c360-soak-", dir="/tmp"))
+    base = Path(tempfile.mkdtemp(prefix="soak-", dir="/tmp"))
     data_dir = base / "data"
     code = 1
     try:

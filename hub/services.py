@@ -92,6 +92,11 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
         except PolicyUnavailable as exc:
             # Decisions push the policies again first, so the hub recovers once OPA is up.
             log.warning("%s; will retry on the first decision", exc)
+    if not isinstance(engine, OpaServerEngine):
+        # Embedded policies change only by a reload, whose new revision empties the cache:
+        # nothing to expire, and no evaluation (with its native allocations) every 30 s for
+        # each kept answer. An OPA server may be fed behind the hub's back: 30 s there.
+        services.decision_cache.ttl_s = math.inf
     services.engine = engine
     services.admin = PolicyAdmin(engine, data_dir, two_person=settings.policy_two_person)
     return services

@@ -197,7 +197,9 @@ def consistency(log_path: Path, old: int, new: int) -> dict[str, Any]:
 class Checkpointer:
     """Signs a checkpoint once ``every`` new records have been appended, or ``interval_s``
     after the last one when any record came since. Reads only what was appended since its
-    last look (it keeps the leaf hashes)."""
+    last look, and keeps only the Merkle frontier (a few dozen hashes, not one per record: a
+    hub that runs for months would otherwise hold ~70 bytes per audit record forever and hash
+    them all again at every checkpoint)."""
 
     def __init__(
         self,
@@ -211,7 +213,7 @@ class Checkpointer:
         self.every, self.interval_s = every, interval_s
         self.witness_url = witness_url
         self._offset = 0
-        self._leaves: list[bytes] = []
+        self._tree = merkle.Frontier()
         self._signed = -1
         self._signed_at = 0.0
 
@@ -226,20 +228,19 @@ class Checkpointer:
         if end < 0:
             return
         for line in data[:end].split(b"\n"):
-            self._leaves.append(merkle.leaf_hash(line))
+            self._tree.append(merkle.leaf_hash(line))
         self._offset += end + 1
 
     def tick(self, now: float) -> Checkpoint | None:
         """Sign if due (``now``: a monotonic clock); the checkpoint made, if any."""
         self._read_new()
-        size = len(self._leaves)
+        size = self._tree.size
         if self._signed < 0:
             self._signed, self._signed_at = self._last_signed_size(), now
         fresh = size - self._signed
         if fresh <= 0 or (fresh < self.every and now - self._signed_at < self.interval_s):
             return None
-        leaves = self._leaves[:size]
-        unsigned = Checkpoint(size, merkle.root(leaves).hex(), _now(), "", "")
+        unsigned = Checkpoint(size, self._tree.root().hex(), _now(), "", "")
         sig = base64.b64encode(self.key.sign(unsigned.message())).decode()
         cp = Checkpoint(size, unsigned.root, unsigned.time, public_hex(self.key.public_key()), sig)
         _append(self.log_path.parent / CHECKPOINT_LOG, cp)

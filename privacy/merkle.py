@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 __all__ = [
+    "Frontier",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",
@@ -48,6 +49,33 @@ def root(leaves: list[bytes]) -> bytes:
             nxt.append(level[-1])
         level = nxt
     return level[0]
+
+
+class Frontier:
+    """The root of a growing tree from O(log n) hashes: the roots of its perfect subtrees,
+    largest first (one per set bit of the size). The tree over n leaves is the perfect tree of
+    the largest power of two below n beside the tree of the rest, so folding these roots from
+    the right gives :func:`root` of all the leaves, without keeping the leaves."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._peaks: list[tuple[int, bytes]] = []  # (leaves under it, subtree root)
+
+    def append(self, leaf: bytes) -> None:
+        self.size += 1
+        peaks, width, node = self._peaks, 1, leaf
+        while peaks and peaks[-1][0] == width:
+            node = node_hash(peaks.pop()[1], node)
+            width *= 2
+        peaks.append((width, node))
+
+    def root(self) -> bytes:
+        if not self._peaks:
+            return root([])
+        node = self._peaks[-1][1]
+        for _, left in reversed(self._peaks[:-1]):
+            node = node_hash(left, node)
+        return node
 
 
 def inclusion_proof(index: int, leaves: list[bytes]) -> list[bytes]:

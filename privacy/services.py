@@ -1,8 +1,9 @@
 """The app-wide privacy services a request decides and audits through: the policy engine, the
 audit log, the masking key and the policy admin, opened once by the hub's lifespan.
 
-``decide`` keeps engine answers for a short while, keyed by what a decision depends on (the
-principal, the action, the policy revision, the resource's type and attributes).
+``decide`` keeps engine answers in the process's one decision cache
+(privacy/decision_cache.py), keyed by what a decision depends on (the principal, the action,
+the policy revision, the resource's type and attributes).
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-import orjson
-
+from privacy.decision_cache import DecisionCache, asker, question
 from privacy.policy_admin import PolicyAdmin
 from privacy.types import Decision, PolicyUnavailable, Principal, Resource
-
-DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
-DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 
 class AuditSink(Protocol):
@@ -59,8 +56,8 @@ class PrivacyServices:
     admin: PolicyAdmin | None = None
     engine_error: str = "the policy engine is not loaded"
 
-    # (principal, action, revision, resource type + attributes) -> (monotonic time, decision)
-    decision_cache: dict[tuple[Any, ...], tuple[float, Decision]] = field(default_factory=dict)
+    # The one cache of policy answers (the engines keep none): see privacy/decision_cache.py.
+    decision_cache: DecisionCache = field(default_factory=DecisionCache)
 
     @property
     def revision(self) -> str:
@@ -75,23 +72,25 @@ class PrivacyServices:
     ) -> dict[str, Decision]:
         """One decision per resource (``fresh``: from the engine, nothing kept or reused).
 
-        Decisions depend only on the principal, the action, the policy revision and the
-        resource's type and attributes (never its id), so they are kept for DECISION_TTL_S: a
+        Answers are kept in ``decision_cache`` (bounded, emptied by a new policy revision): a
         search that decides every customer (see resolvers/search.py) asks the engine once per
-        attribute set, then costs lookups. A change of policy changes the revision (new keys);
-        an engine failure drops every kept decision (fail closed)."""
+        attribute set, then costs lookups. An engine failure drops every kept decision (fail
+        closed)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
         now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
+        cache = self.decision_cache
+        cache.for_revision(revision)
+        asked_by = asker(principal, action, revision)
         found: dict[str, Decision] = {}
-        missing: dict[tuple[Any, ...], list[Resource]] = {}
+        missing: dict[bytes, list[Resource]] = {}
         for r in resources:
-            key = (principal, action, revision, _signature(r))
-            kept = None if fresh else self.decision_cache.get(key)
-            if kept is not None and now - kept[0] < DECISION_TTL_S:
-                found[r.id] = kept[1]
+            key = question(asked_by, r)
+            kept = None if fresh else cache.get(key, now)
+            if kept is not None:
+                found[r.id] = kept
             else:
                 missing.setdefault(key, []).append(r)
         if missing:
@@ -99,14 +98,12 @@ class PrivacyServices:
             try:
                 decided = await self.engine.decide(principal, action, asked)
             except PolicyUnavailable:
-                self.decision_cache.clear()
+                cache.clear()
                 raise
-            if len(self.decision_cache) + len(missing) > DECISION_CACHE_SIZE:
-                self.decision_cache.clear()
             for key, group in missing.items():
                 decision = decided[group[0].id]
                 if not fresh:
-                    self.decision_cache[key] = (now, decision)
+                    cache.put(key, decision, now)
                 found.update((r.id, decision) for r in group)
         # Each answer gets this request's own decision id (the audit record names them).
         return {
@@ -114,8 +111,4 @@ class PrivacyServices:
         }
 
 
-def _signature(resource: Resource) -> bytes:
-    return orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
-
-
-__all__ = ["DECISION_CACHE_SIZE", "DECISION_TTL_S", "AuditSink", "PrivacyServices"]
+__all__ = ["AuditSink", "PrivacyServices"]

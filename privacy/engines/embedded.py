@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import queue
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,7 @@ from privacy.engines.native import rego_loaded_first
 from privacy.policy_set import PolicySet
 from privacy.types import Decision, PolicyUnavailable, Principal, Resource
 
-__all__ = ["DecisionCache", "EmbeddedEngine", "evaluate"]
+__all__ = ["EmbeddedEngine", "evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ def _compile_bundle(policy_set: PolicySet) -> Compiled:
 
 
 def input_term(query_input: dict[str, Any]) -> str:
-    """The policy input as JSON text: the interpreter's input term and the cache key."""
+    """The policy input as JSON text: the interpreter's input term."""
     return orjson.dumps(query_input, option=orjson.OPT_SORT_KEYS).decode()
 
 
@@ -55,46 +53,6 @@ def evaluate(compiled: Compiled, query_input: dict[str, Any] | str) -> Any:
     if not output.ok() or not output.results or "x" not in output.results[0].bindings:
         raise PolicyUnavailable(f"the policy is undefined or failed: {str(output)[:200]}")
     return output.results[0].bindings["x"]
-
-
-class DecisionCache:
-    """A bounded LRU of raw policy results keyed by the input term.
-
-    Decisions depend only on the input and the policy set (never on the clock or the
-    resource id), so equal inputs get equal results; the engine starts a new cache for each
-    policy set. Most requests repeat a handful of inputs (a role, a purpose, a page of
-    attribute classes), so this saves the interpreter most of its work. Entries are kept
-    small (a SHA-256 of the input, the result as JSON bytes): a search's input and result
-    run to kilobytes, and as Python objects to ten times that.
-    """
-
-    def __init__(self, max_entries: int = 2048) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @staticmethod
-    def _key(term: str) -> bytes:
-        return hashlib.sha256(term.encode()).digest()
-
-    def get(self, term: str) -> Any | None:
-        key = self._key(term)
-        value = self._entries.get(key)
-        if value is None:
-            return None
-        self._entries.move_to_end(key)
-        return orjson.loads(value)
-
-    def put(self, term: str, result: Any) -> None:
-        if self.max_entries <= 0:
-            return
-        key = self._key(term)
-        self._entries[key] = orjson.dumps(result)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
 
 
 class EmbeddedEngine:
@@ -109,18 +67,15 @@ class EmbeddedEngine:
         policy_set: PolicySet,
         timeout_s: float = 2.0,
         pool_size: int = 2,
-        cache_entries: int = 2048,
     ) -> None:
         self._timeout_s = timeout_s
         self._pool_size = pool_size
-        self._cache_entries = cache_entries
         self._policy_set = policy_set
         self._pool: queue.Queue[Compiled] = self._build_pool(policy_set)
         # Evaluations on threads of their own (one per interpreter), not the loop's shared
         # executor: rego's allocations then stay in a few malloc arenas that reach a steady
         # size, instead of spreading over every worker thread's arena.
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="rego")
-        self.cache = DecisionCache(cache_entries)
         if rego_loaded_first() is False:
             log.warning(
                 "regopy was imported after libstdc++: every policy decision will leak native "
@@ -147,7 +102,6 @@ class EmbeddedEngine:
     async def reload(self, policy_set: PolicySet) -> None:
         pool = await asyncio.to_thread(self._build_pool, policy_set)
         self._pool, self._policy_set = pool, policy_set
-        self.cache = DecisionCache(self._cache_entries)
 
     async def close(self) -> None:
         self._threads.shutdown(wait=False)
@@ -157,11 +111,8 @@ class EmbeddedEngine:
     ) -> dict[str, Decision]:
         if not resources:
             return {}
+        # No cache here: PrivacyServices keeps the process's one (privacy/decision_cache.py).
         term = input_term(build_input(principal, action, resources))
-        cache = self.cache
-        raw = cache.get(term)
-        if raw is not None:
-            return parse_decisions(raw, resources)
         try:
             evaluation = asyncio.get_running_loop().run_in_executor(
                 self._threads, self._decide_sync, self._pool, term
@@ -173,9 +124,7 @@ class EmbeddedEngine:
             raise PolicyUnavailable(f"policy decision took over {self._timeout_s}s") from exc
         except Exception as exc:
             raise PolicyUnavailable(f"policy evaluation failed: {exc}") from exc
-        decisions = parse_decisions(raw, resources)
-        cache.put(term, raw)  # only a result that parsed; a reload meanwhile left this cache
-        return decisions
+        return parse_decisions(raw, resources)
 
     @staticmethod
     def _decide_sync(pool: queue.Queue[Compiled], term: str) -> Any:

@@ -4,10 +4,13 @@ answered AUDIT_UNAVAILABLE, service back as soon as space is freed."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 
 from graph.store import GraphStore
@@ -37,6 +40,20 @@ def tiny_audit_dir(data_dir: Path) -> Iterator[Path]:
         yield audit
     finally:
         subprocess.run(["umount", "-l", str(audit)], check=False)
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """For this process, a write that would take a file past ``limit`` bytes is cut short there
+    (then fails, EFBIG): a disk that is full at an exact byte, without root. Python ignores
+    SIGXFSZ, so the writer sees the short write instead of dying. The graph server is another
+    process and keeps writing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def interaction(customer_id: str) -> dict[str, object]:
@@ -93,3 +110,43 @@ async def test_a_full_audit_disk_stores_no_write_and_freeing_space_restores_serv
 
     result = AuditLog(tiny_audit_dir, KeyRing.load(data_dir)).verify()
     assert result.ok, result.reason
+
+
+async def test_a_write_whose_closing_record_fails_is_answered_audit_incomplete(
+    store: GraphStore, data_dir: Path
+) -> None:
+    # The write-ahead intent record fits, the request's closing record does not: the write has
+    # happened, so the answer must be AUDIT_INCOMPLETE (data withheld, "do not repeat"), never
+    # AUDIT_UNAVAILABLE (which promises nothing was stored).
+    log_path = data_dir / "audit" / "audit.log"
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": "i-1", "name": "赵敏"}})) == []
+        before = log_path.stat().st_size
+        assert codes(await agent.gql(LOG, {"input": interaction("i-1")})) == []
+        intent, closing = log_path.read_bytes()[before:].splitlines(keepends=True)
+        start = log_path.stat().st_size
+
+        with file_size_limit(start + len(intent) + len(closing) // 2):
+            body = await agent.gql(LOG, {"input": interaction("i-1")})
+        assert body["data"] is None and codes(body) == ["AUDIT_INCOMPLETE"], body
+        assert "do not repeat the write" in body["errors"][0]["message"]
+        assert await interactions_of(store, "i-1") == 2  # applied, as the answer says
+        # The intent record stayed; the torn closing record was cut back at once.
+        assert start < log_path.stat().st_size < start + len(intent) + len(closing) // 2
+
+        assert codes(await agent.gql(LOG, {"input": interaction("i-1")})) == []
+    audit = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    result = audit.verify()
+    assert result.ok, result.reason
+    assert len(result.repairs) == 1  # the cut, recorded by the next append
+    seq = intent_seq(log_path, start)
+    [failed] = [r for r in audit.read() if r["seq"] == seq]
+    assert failed["outcome"] == "intent" and failed["details"] == {"write": "Customer:i-1"}
+
+
+def intent_seq(log_path: Path, offset: int) -> int:
+    """The seq of the record that starts at ``offset`` of the log."""
+    with log_path.open("rb") as f:
+        f.seek(offset)
+        return int(orjson.loads(f.readline())["seq"])

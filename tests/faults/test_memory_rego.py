@@ -9,9 +9,11 @@ import subprocess
 import sys
 import textwrap
 
+from privacy.decision_cache import DecisionCache
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.engines.native import rego_loaded_first
-from privacy.policy_set import load_policy_set
+from privacy.policy_set import PolicySet, load_policy_set
+from privacy.services import PrivacyServices
 from privacy.types import Principal, Resource
 
 # 300 decisions over a page of 48 attribute classes as privacy_officer, each with a new
@@ -80,16 +82,19 @@ def test_the_load_order_check_reads_the_order_of_the_list() -> None:
     assert rego_loaded_first(["python"]) is None
 
 
-async def test_the_decision_cache_is_bounded_and_starts_empty_after_a_reload() -> None:
+async def test_policy_answers_are_kept_in_one_bounded_cache_that_a_new_revision_empties() -> None:
     policy_set = load_policy_set(None)
-    engine = EmbeddedEngine(policy_set, cache_entries=8)
+    engine = EmbeddedEngine(policy_set)
+    services = PrivacyServices(engine, None, b"k" * 32, decision_cache=DecisionCache(8))
     page = [Resource("Customer", "C1", {"advisorId": "A1", "branchId": "B1"})]
     for n in range(20):
-        decided = await engine.decide(Principal(f"a{n}", ("advisor",), "service"), "read", page)
+        decided = await services.decide(Principal(f"a{n}", ("advisor",), "service"), "read", page)
         assert decided["C1"].allow is False  # not the advisor's customer
-    assert len(engine.cache) == 8
-    again = await engine.decide(Principal("a19", ("advisor",), "service"), "read", page)
+    assert len(services.decision_cache) == 8
+    again = await services.decide(Principal("a19", ("advisor",), "service"), "read", page)
     assert again["C1"].reason == decided["C1"].reason
-    assert again["C1"].decision_id != decided["C1"].decision_id  # ids are per decision
-    await engine.reload(policy_set)
-    assert len(engine.cache) == 0
+    assert again["C1"].decision_id != decided["C1"].decision_id  # ids are per request
+    await engine.reload(PolicySet(policy_set.modules, {**policy_set.data, "soak": 1}))
+    await services.decide(Principal("a19", ("advisor",), "service"), "read", page)
+    assert len(services.decision_cache) == 1
+    await engine.close()

@@ -52,3 +52,12 @@ def test_consistency_proofs_verify_and_a_rewrite_is_caught() -> None:
             assert merkle.verify_consistency(m, n, old, new, proof), (m, n)
             forged = merkle.root([merkle.leaf_hash(b"forged"), *ls[1:m]])
             assert not merkle.verify_consistency(m, n, forged, new, proof)
+
+
+def test_the_frontier_gives_the_root_of_every_prefix_without_the_leaves() -> None:
+    tree = merkle.Frontier()
+    assert tree.root() == merkle.root([])
+    ls = leaves(70)
+    for n in range(1, 71):
+        tree.append(ls[n - 1])
+        assert (tree.size, tree.root()) == (n, merkle.root(ls[:n]))
