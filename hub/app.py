@@ -173,7 +173,7 @@ class _NegotiatedResponse(Response):
     request_error = False
 
 
-class _StrawberryApp(GraphQL):
+class _StrawberryApp(GraphQL[RequestContext, None]):
     def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
         super().__init__(
             build_schema(settings),
@@ -234,7 +234,7 @@ class _StrawberryApp(GraphQL):
             and is_request_error(result.data, result.errors)
         ):
             # The spec: a request that never executed has no data entry and a 4xx status.
-            body.pop("data", None)  # type: ignore[misc]
+            body.pop("data", None)
             sub.request_error = True
         return body
 

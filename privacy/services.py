@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from privacy.policy_admin import PolicyAdmin
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Resource
 
 DECISION_TTL_S = 30.0  # how long an engine answer is reused for the same question
 DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
@@ -40,7 +40,7 @@ class AuditSink(Protocol):
 class PrivacyServices:
     """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
 
-    engine: Any | None
+    engine: PolicyEngine | None
     audit: AuditSink | None
     hmac_key: bytes
     admin: PolicyAdmin | None = None
@@ -51,7 +51,7 @@ class PrivacyServices:
 
     @property
     def revision(self) -> str:
-        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
+        return self.engine.revision if self.engine is not None else ""
 
     async def decide(
         self,

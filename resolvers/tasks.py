@@ -146,7 +146,7 @@ async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
-    row = {
+    row: dict[str, Any] = {
         "id": f"care-{uuid.uuid4().hex}",
         "customerId": customer_id,
         "props": {

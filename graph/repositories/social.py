@@ -329,7 +329,7 @@ async def posts_to_rescore(
 ) -> list[Row]:
     """The next ``limit`` posts (createdAt >= ``since``) after the key ``after`` =
     [createdAt, platform, postId], in key order: {platform, postId, createdAt, text}."""
-    a = after or [None, None, None]
+    a: list[str | None] = list(after) if after else [None, None, None]
     return await store.read(
         """
         MATCH (p:Post)

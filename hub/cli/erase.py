@@ -7,7 +7,7 @@ c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # bot
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,7 +54,7 @@ def erase(
         fail(f"{exc}; list requests in {store_file.path}")
     log = audit_log(settings)
 
-    async def go() -> dict | None:
+    async def go() -> dict[str, Any] | None:
         details = {"erase": pending.id, "customer": pending.customer_id}
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         async with graph(settings) as store:

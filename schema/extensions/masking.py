@@ -9,7 +9,7 @@ Every request has a privacy layer (the bench's allow-all one included): no decis
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import strawberry
@@ -92,7 +92,7 @@ def personal_fields(
     """(GraphQL name, kind, modes that show it) of the type's personal and derived fields."""
     out: list[tuple[str, str, tuple[str, ...]]] = []
     for f in definition.fields:
-        meta = f.metadata or {}
+        meta: Mapping[str, Any] = f.metadata or {}
         if SENSITIVE_METADATA_KEY in meta:
             kind, allow = str(meta[SENSITIVE_METADATA_KEY]), (MaskMode.REVEAL,)
         elif DERIVED_METADATA_KEY in meta:
