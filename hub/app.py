@@ -299,11 +299,8 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     if await store.read("MATCH (c:Customer) RETURN c.id AS id LIMIT 1"):
         log.info("demo: the graph already holds customers; not seeding")
         return
-    try:
-        from hub.demo import seed_demo
-    except ImportError:
-        log.warning("demo: hub.demo is not available yet; starting with an empty graph")
-        return
+    from hub.demo import seed_demo  # Faker and the generator load only for --demo
+
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log

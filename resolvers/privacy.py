@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
-from graph.repositories.access import ACCESS_KEY
+from graph.repositories.access import ACCESS_KEY, customer_attributes
 from graph.store import Row
 from privacy.audit import make_record
 from privacy.services import PrivacyServices
@@ -36,12 +36,7 @@ CUSTOMER = "Customer"
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
-UNSEEN_ATTRIBUTES: dict[str, Any] = {
-    "advisorId": None,
-    "branchId": None,
-    "consentMarketing": False,
-    "consentDataSharing": False,
-}
+UNSEEN_ATTRIBUTES: dict[str, Any] = customer_attributes(None, None, False, False)
 
 
 class CustomerGoverned(Protocol):
@@ -172,12 +167,12 @@ class RequestPrivacy:
         customer."""
         if action not in self._reach:
             principal = self.principal
-            best = {
-                "advisorId": principal.subject if principal else None,
-                "branchId": principal.branch if principal else None,
-                "consentMarketing": True,
-                "consentDataSharing": True,
-            }
+            best = customer_attributes(
+                principal.subject if principal else None,
+                principal.branch if principal else None,
+                True,
+                True,
+            )
             decided = await self.decide(
                 [Resource(CUSTOMER, "floor", UNSEEN_ATTRIBUTES), Resource(CUSTOMER, "best", best)],
                 action,
@@ -371,12 +366,10 @@ async def require_customer_write(
 
 
 def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "advisorId": None,
-        "branchId": None,
-        "consentMarketing": data.get("consentMarketing") is True,
-        "consentDataSharing": data.get("consentDataSharing") is True,
-    }
+    """A customer the input creates has no advisor yet: only its consents count."""
+    return customer_attributes(
+        None, None, data.get("consentMarketing") is True, data.get("consentDataSharing") is True
+    )
 
 
 def _linked_customer(resource: Resource) -> str | None:

@@ -21,16 +21,28 @@ _ATTRIBUTES = """
 """
 
 
+def customer_attributes(
+    advisor_id: str | None, branch_id: str | None, marketing: bool, data_sharing: bool
+) -> dict[str, Any]:
+    """The policy attributes of a Customer resource (the one place they are spelled)."""
+    return {
+        "advisorId": advisor_id,
+        "branchId": branch_id,
+        "consentMarketing": marketing,
+        "consentDataSharing": data_sharing,
+    }
+
+
 def access_attributes(row: Row) -> dict[str, Any]:
     """The policy attributes of a customer row from either query below."""
     advisors = row.get("advisorIds") or []
     branches = row.get("branchIds") or []
-    return {
-        "advisorId": advisors[0] if advisors else None,
-        "branchId": branches[0] if branches else None,
-        "consentMarketing": row.get("consentMarketing") is True,
-        "consentDataSharing": row.get("consentDataSharing") is True,
-    }
+    return customer_attributes(
+        advisors[0] if advisors else None,
+        branches[0] if branches else None,
+        row.get("consentMarketing") is True,
+        row.get("consentDataSharing") is True,
+    )
 
 
 async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, Row]:
@@ -216,6 +228,7 @@ async def search_candidates(
 __all__ = [
     "ACCESS_KEY",
     "access_attributes",
+    "customer_attributes",
     "count_matches",
     "customer_id_window",
     "customers_with_access",

@@ -12,8 +12,6 @@ from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 
-BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
-
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
     """
@@ -548,7 +546,6 @@ async def texts_in_ranges(
 
 
 __all__ = [
-    "BUCKET_WIDTH",
     "FILTER_KEYS",
     "accounts_by_key",
     "accounts_of_customers",
