@@ -228,8 +228,8 @@ async def search_candidates(
 __all__ = [
     "ACCESS_KEY",
     "access_attributes",
-    "customer_attributes",
     "count_matches",
+    "customer_attributes",
     "customer_id_window",
     "customers_with_access",
     "search_candidates",
