@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from insights import churn
+from resolvers.context import RequestContext
 from resolvers.nba import models
 
 
@@ -18,7 +18,7 @@ class ModelRisk:
 
 
 async def model_churn_risk(
-    context: Any, customer_id: str, moment: datetime
+    context: RequestContext, customer_id: str, moment: datetime
 ) -> ModelRisk | None:
     """The model's score and top contributing features; None without a trained model."""
     model = models(context.settings.resolved_data_dir).churn_model()
