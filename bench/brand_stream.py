@@ -23,10 +23,10 @@ from graph.connect import store_session
 from graph.repositories import social as repo
 from graph.store import GraphStore
 from hub.settings import Settings
+from ingest.social.stream_check import ingest_lines, store_counts, summary
 from ingest.social.synthetic import BANKS, MAIN, generate, shuffled
 from resolvers import social
 from sentiment.batch import BatchScorer
-from tests.social.brand_stream import ingest_lines, store_counts, summary
 
 
 async def alerts(store: GraphStore, start, days: int) -> None:  # type: ignore[no-untyped-def]

@@ -14,13 +14,15 @@ from typing import Any, Protocol
 from graph.store import Row
 
 CUSTOMER, HOUSEHOLD = "Customer", "Household"
+ADVISOR, INTERACTION, SOCIAL_ACCOUNT = "Advisor", "Interaction", "SocialAccount"
 _ATTR = "field_cipher"
 
 
 class FieldCipher(Protocol):
     def seal_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         """Each (owner id, props) with its personal fields encrypted under the owner's data
-        key (created on first use) and its blind-index properties added."""
+        key (created on first use) and its blind-index properties added. The owner id of an
+        Interaction is its customer's id, of a SocialAccount :func:`social_owner`."""
         ...
 
     def open_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
@@ -71,6 +73,23 @@ def cipher_of(store: Any) -> FieldCipher:
     return getattr(store, _ATTR, None) or PLAIN
 
 
+def social_owner(platform: str, handle: str) -> str:
+    """The owner id a social account's display name is sealed under."""
+    return f"{platform}:{handle}"
+
+
+def seal_rows(store: Any, scope: str, rows: list[Row], owner: str = "id") -> list[Row]:
+    """Write rows ``{<owner>: ..., props: {...}}`` with their props sealed (one batch)."""
+    items = [(str(r[owner]), r.get("props") or {}) for r in rows]
+    sealed = cipher_of(store).seal_many(scope, items)
+    return [{**r, "props": p} for r, p in zip(rows, sealed, strict=True)]
+
+
+def open_items(store: Any, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
+    """(owner id, props) pairs decrypted in one batch (a list may repeat an owner)."""
+    return cipher_of(store).open_many(scope, items) if items else []
+
+
 def open_rows(store: Any, scope: str, rows: dict[str, Row]) -> dict[str, Row]:
     """A dict of id -> props, decrypted in one batch."""
     ids = list(rows)
@@ -79,12 +98,18 @@ def open_rows(store: Any, scope: str, rows: dict[str, Row]) -> dict[str, Row]:
 
 
 __all__ = [
+    "ADVISOR",
     "CUSTOMER",
     "HOUSEHOLD",
+    "INTERACTION",
     "PLAIN",
+    "SOCIAL_ACCOUNT",
     "FieldCipher",
     "PlainCipher",
     "attach_cipher",
     "cipher_of",
+    "open_items",
     "open_rows",
+    "seal_rows",
+    "social_owner",
 ]

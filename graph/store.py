@@ -82,6 +82,8 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     ("Interaction", "time"),
     ("Post", "createdAt"),
     ("Post", "fingerprint"),
+    # Alerts are claimed once per rule and day by MERGE on the key (resolvers/alert_schedule).
+    ("RaisedAlert", "key"),
 )
 
 __all__ = [

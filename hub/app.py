@@ -15,6 +15,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -23,11 +25,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http import process_result as strawberry_process_result
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from console import console_routes, graphiql_html
@@ -35,12 +39,20 @@ from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
+from hub.demo_posts import seed_demo_posts
 from hub.graphql_http import (
     GRAPHQL_RESPONSE,
     BadBody,
     decode_body,
     is_request_error,
     response_media_type,
+)
+from hub.live import (
+    IngestEvents,
+    authenticate,
+    connection_context,
+    context_maker,
+    graph_watcher,
 )
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
@@ -58,7 +70,9 @@ from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
 from privacy.services import PrivacyServices
+from resolvers.alert_schedule import AlertScheduler
 from resolvers.context import RequestContext
+from resolvers.event_bus import EventBus
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
 
@@ -174,24 +188,48 @@ class _NegotiatedResponse(Response):
 
 
 class _StrawberryApp(GraphQL[RequestContext, None]):
-    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        holder: GraphHolder,
+        privacy: PrivacyHolder,
+        bus: EventBus | None = None,
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_s),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.settings = settings
         self.holder = holder
         self.privacy = privacy
+        self.bus = bus or EventBus(settings.subscription_queue)
+        self._verifier: TokenVerifier | None = None
 
     @property
     def graphql_ide_html(self) -> str:
         # GraphiQL from the console's vendored files, not strawberry's CDN page: closed networks.
         return graphiql_html()
 
-    async def get_context(self, request: Any, response: Any) -> RequestContext:
+    async def get_context(self, request: Any, response: Any) -> Any:
         store = await self.holder.get()
         state = request.scope.get("state", {})
+        if isinstance(request, WebSocket):
+            base = RequestContext(
+                settings=self.settings,
+                store_or_none=store,
+                principal=None,
+                request_id=uuid.uuid4().hex,
+                graph_error=self.holder.error,
+                privacy_services=self.privacy.for_request(),
+            )
+            make = context_maker(
+                self.settings, self.holder.get, lambda: self.holder.error, self.privacy.for_request
+            )
+            return connection_context(make, base, self.bus)
         return RequestContext(
             settings=self.settings,
             store_or_none=store,
@@ -201,6 +239,13 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             graph_error=self.holder.error,
             privacy_services=self.privacy.for_request(),
         )
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        """graphql-transport-ws connection_init: the JWT in its payload, or close 4403."""
+        if self._verifier is None:
+            self._verifier = TokenVerifier.from_settings(self.settings)
+        context.principal = authenticate(self._verifier, context.connection_params)
+        return await super().on_ws_connect(context)
 
     # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
 
@@ -250,8 +295,14 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL."""
 
-    def __init__(self, settings: Settings, holder: GraphHolder, privacy: PrivacyHolder) -> None:
-        self.graphql = _StrawberryApp(settings, holder, privacy)
+    def __init__(
+        self,
+        settings: Settings,
+        holder: GraphHolder,
+        privacy: PrivacyHolder,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.graphql = _StrawberryApp(settings, holder, privacy, bus)
         self.settings = settings
         self._verifier: TokenVerifier | None = None
 
@@ -306,6 +357,21 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
+async def seed_demo_data(store: GraphStore, settings: Settings) -> None:
+    """``serve --demo``: the demo book into an empty graph, then the demo social stream's
+    posts not stored yet (hub/demo_posts.py), so the brand pages have data at once."""
+    await seed_demo_if_empty(store)
+    posts = await seed_demo_posts(
+        store,
+        scorer_config=ScorerConfig(
+            settings.sentiment_model, settings.sentiment_positive, settings.sentiment_negative
+        ),
+        matcher=TermMatcher.load(settings.terms),
+    )
+    if posts:
+        await store.compact()
+
+
 def app_from_env() -> Starlette:
     """The hub configured from C360_* variables: the factory each ``serve --workers`` process
     builds (``uvicorn hub.app:app_from_env --factory --workers N``)."""
@@ -322,8 +388,12 @@ def create_app(
     ``open_services``: how the lifespan opens the privacy services; only
     bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
     layer costs)."""
-    holder = GraphHolder(settings, store, on_open=seed_demo_if_empty if settings.demo else None)
+    on_open = partial(seed_demo_data, settings=settings) if settings.demo else None
+    holder = GraphHolder(settings, store, on_open=on_open)
     privacy_holder = PrivacyHolder()
+    bus = EventBus(settings.subscription_queue)
+    scheduler = AlertScheduler(settings, holder.get, bus)
+    watcher = graph_watcher(bus, holder.get, settings.live_poll_s, scheduler)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -342,10 +412,14 @@ def create_app(
         holder.start()
         await holder.wait(settings.graph_start_grace_s)
         if store is not None and settings.demo:
-            await seed_demo_if_empty(store)
+            await seed_demo_data(store, settings)
+        scheduler.start()
+        watcher.start()
         try:
             yield
         finally:
+            await watcher.stop()
+            await scheduler.stop()
             if signing is not None:
                 signing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -354,13 +428,14 @@ def create_app(
             if privacy_holder.services is not None:
                 await close_privacy(privacy_holder.services)
 
+    graphql = GraphQLEndpoint(settings, holder, privacy_holder, bus)
     # Other features add their routes to this list.
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route(
-            "/graphql", GraphQLEndpoint(settings, holder, privacy_holder), methods=["GET", "POST"]
-        ),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Subscriptions: the same path, over a websocket (graphql-transport-ws).
+        WebSocketRoute("/graphql", graphql),
         webhook_route(
             PostsWebhook(
                 settings.webhook_secret,
@@ -370,6 +445,7 @@ def create_app(
                     settings.sentiment_negative,
                 ),
                 matcher=TermMatcher.load(settings.terms),
+                on_written=IngestEvents(bus, lambda: scheduler),
             )
         ),
         *console_routes(settings.resolved_data_dir, demo=settings.demo),
@@ -389,6 +465,9 @@ def create_app(
     app.state.graph = holder
     app.state.privacy = privacy_holder
     app.state.settings = settings
+    app.state.bus = bus
+    app.state.alert_scheduler = scheduler
+    app.state.graph_watcher = watcher
     return app
 
 
@@ -398,5 +477,6 @@ __all__ = [
     "PrivacyHolder",
     "app_from_env",
     "create_app",
+    "seed_demo_data",
     "seed_demo_if_empty",
 ]

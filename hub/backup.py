@@ -36,6 +36,8 @@ GRAPH_ENTRY = "graph/dump.rdb"
 AUDIT_LOG = Path("audit") / "audit.log"
 GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapshot
 SKIPPED_SUFFIXES = (".lock", ".sock", ".pid")
+# Derived from the audit log and rebuilt from it on first read: not worth a consistent copy.
+AUDIT_INDEX = ("audit-index.sqlite", "audit-index.sqlite-wal", "audit-index.sqlite-shm")
 
 Progress = Callable[[str], None]
 
@@ -76,7 +78,7 @@ def _state_files(data_dir: Path) -> list[Path]:
     out = []
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
-        if rel.parts[0] == GRAPH_DIR or rel == AUDIT_LOG:
+        if rel.parts[0] == GRAPH_DIR or rel == AUDIT_LOG or rel.name in AUDIT_INDEX:
             continue
         if path.is_file() and not path.is_symlink() and not path.name.endswith(SKIPPED_SUFFIXES):
             out.append(rel)

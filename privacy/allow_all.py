@@ -43,8 +43,22 @@ class DiscardAudit:
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
         return []
+
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        return [], 0
 
 
 def allow_all_services() -> PrivacyServices:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy import merkle
+from privacy.audit_index import INDEX_NAME, AuditIndex, Located
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal, PrivacyError
 
@@ -41,9 +44,11 @@ __all__ = [
     "REPAIR_OPERATION",
     "AuditIncomplete",
     "AuditLog",
+    "ChainState",
     "VerifyResult",
     "chain_hash",
     "make_record",
+    "stamp",
 ]
 
 GENESIS = "0" * 64
@@ -67,8 +72,26 @@ def _aad(seq: int, prev: str) -> bytes:
     return f"{seq}:{prev}".encode()
 
 
+def stamp(moment: dt.datetime) -> str:
+    """The records' time format: ISO-8601 UTC to the millisecond, with a Z (a time without
+    an offset is read as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return stamp(dt.datetime.now(dt.UTC))
+
+
+def _bound(value: str) -> str:
+    """A time bound in the records' own format, so strings compare as times: "12:00:00Z"
+    sorts after "12:00:00.000Z" as text, which dropped the records of a bound's first second."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return stamp(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 def make_record(
@@ -104,6 +127,18 @@ def make_record(
 
 
 @dataclass(frozen=True)
+class ChainState:
+    """Where a verified walk of the chain ended: the next walk resumes here."""
+
+    offset: int = 0  # bytes of the verified prefix
+    count: int = 0  # records in it (= the last verified seq)
+    prev: str = GENESIS  # the last verified record's hash
+    repairs: tuple[tuple[int, dict[str, Any]], ...] = ()
+    last_line: bytes = b""  # the last verified line, to notice the prefix changing
+    leaves: tuple[bytes, ...] = ()  # Merkle leaf hashes of the verified lines (checkpoints)
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     count: int
@@ -111,6 +146,8 @@ class VerifyResult:
     reason: str = ""
     # Torn tails the log cut off itself: (seq of the repair record, its details).
     repairs: tuple[tuple[int, dict[str, Any]], ...] = ()
+    # Set when ok: pass it back to ``verify(since=...)`` to check only what came after.
+    state: ChainState | None = None
 
 
 class AuditLog:
@@ -126,6 +163,9 @@ class AuditLog:
         self._flusher: asyncio.Task[None] | None = None
         # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
         self._cuts: list[dict[str, int]] = []
+        self._index = AuditIndex(directory / INDEX_NAME, keyring)
+        # Records decrypted by this instance's reads (what an index spares is countable).
+        self.decrypted = 0
 
     @property
     def path(self) -> Path:
@@ -175,6 +215,8 @@ class AuditLog:
             kid, key = self._keyring.active_key()
             aead = AESGCM(key)
             lines, seqs = [], []
+            fresh: list[Located] = []
+            offset = start
             repairing = bool(self._cuts)
             if repairing:
                 repair = make_record(
@@ -194,8 +236,11 @@ class AuditLog:
                 digest = chain_hash(prev, seq, ts, kid, n64, ct)
                 line = {"seq": seq, "ts": ts, "kid": kid, "nonce": n64, "ct": ct,
                         "prev": prev, "hash": digest}  # fmt: skip
-                lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+                text = json.dumps(line, separators=(",", ":"))
+                lines.append(text + "\n")
                 seqs.append(seq)
+                fresh.append((seq, offset, len(text), digest, record))
+                offset += len(text) + 1
                 prev = digest
             data = "".join(lines).encode()
             try:
@@ -210,6 +255,7 @@ class AuditLog:
                 if left > 0 and _truncate_quietly(fd, start):
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
+            self._index_quietly(fd, fresh)
             if repairing:
                 self._cuts.clear()
                 return seqs[1:]
@@ -223,45 +269,161 @@ class AuditLog:
         except FileNotFoundError:
             return [b""]
 
-    def verify(self) -> VerifyResult:
-        """Walk the chain: hashes, seq order, links, GCM authenticity, a torn last line."""
-        raw = self._lines()
-        if raw[-1] != b"":
-            bad = len(raw)
-            why = "last line is torn (a short write); the hub's next append cuts it off"
-            return VerifyResult(False, len(raw) - 1, bad, why)
-        prev, count = GENESIS, 0
-        repairs: list[tuple[int, dict[str, Any]]] = []
-        for expected_seq, line in enumerate(raw[:-1], start=1):
+    def verify(self, since: ChainState | None = None) -> VerifyResult:
+        """Walk the chain: hashes, seq order, links, GCM authenticity, a torn last line.
+
+        ``since`` (a previous result's ``state``) resumes after the records it covered, so a
+        long log is walked once and then only its new records are. If the bytes that ended the
+        verified prefix are no longer where they were (the file was cut, rewritten or
+        replaced), the walk starts over from the first record and names the first bad one."""
+        if since is not None and not self._prefix_intact(since):
+            since = None
+        state = since or ChainState()
+        try:
+            with self._path.open("rb") as fh:
+                fh.seek(state.offset)
+                raw = fh.read().split(b"\n")
+        except FileNotFoundError:
+            raw = [b""]
+        prev, count, offset = state.prev, state.count, state.offset
+        repairs = list(state.repairs)
+        leaves = list(state.leaves) if since is not None else []
+        last_line = state.last_line
+
+        def broken(bad: int, why: str) -> VerifyResult:
+            return VerifyResult(False, count, bad, why, tuple(repairs))
+
+        for expected_seq, line in enumerate(raw[:-1], start=count + 1):
             try:
                 entry = json.loads(line)
                 seq, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
                 nonce, ct = entry["nonce"], entry["ct"]
             except (ValueError, KeyError, TypeError):
-                return VerifyResult(False, count, expected_seq, "line is not a valid record")
+                return broken(expected_seq, "line is not a valid record")
             if seq != expected_seq:
-                return VerifyResult(
-                    False, count, expected_seq,
+                return broken(
+                    expected_seq,
                     f"found seq {seq} where {expected_seq} was expected (removed or reordered)",
-                )  # fmt: skip
+                )
             if entry.get("prev") != prev:
-                return VerifyResult(False, count, seq, "prev does not match the previous hash")
+                return broken(seq, "prev does not match the previous hash")
             if chain_hash(prev, seq, ts, kid, nonce, ct) != entry.get("hash"):
-                return VerifyResult(False, count, seq, "hash does not match the record")
+                return broken(seq, "hash does not match the record")
             try:
                 plain = AESGCM(self._keyring.key(kid)).decrypt(
                     base64.b64decode(nonce), base64.b64decode(ct), _aad(seq, prev)
                 )
             except (InvalidTag, ValueError, KeyRingError) as exc:
                 why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
-                return VerifyResult(False, count, seq, f"ciphertext not authentic: {why}")
+                return broken(seq, f"ciphertext not authentic: {why}")
             if b'"audit_repair"' in plain:  # cheap test before parsing
                 record = orjson.loads(plain)
                 if record.get("operation") == REPAIR_OPERATION:
                     repairs.append((seq, dict(record.get("details") or {})))
             prev = entry["hash"]
             count += 1
-        return VerifyResult(True, count, repairs=tuple(repairs))
+            offset += len(line) + 1
+            last_line = line
+            leaves.append(merkle.leaf_hash(line))
+        if raw[-1] != b"":
+            why = "last line is torn (a short write); the hub's next append cuts it off"
+            return broken(count + 1, why)
+        done = ChainState(offset, count, prev, tuple(repairs), last_line, tuple(leaves))
+        return VerifyResult(True, count, repairs=tuple(repairs), state=done)
+
+    def _prefix_intact(self, state: ChainState) -> bool:
+        """Does the file still hold ``state``'s last verified line where it ended?"""
+        if not state.count:
+            return True
+        start = state.offset - len(state.last_line) - 1
+        try:
+            with self._path.open("rb") as fh:
+                fh.seek(start)
+                return fh.read(len(state.last_line) + 1) == state.last_line + b"\n"
+        except FileNotFoundError:
+            return False
+
+    def _open_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.decrypted += 1
+        plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
+            base64.b64decode(entry["nonce"]),
+            base64.b64decode(entry["ct"]),
+            _aad(entry["seq"], entry["prev"]),
+        )
+        return {"seq": entry["seq"], **orjson.loads(plain)}
+
+    def _index_quietly(self, fd: int, fresh: list[Located] | None = None) -> bool:
+        """Bring the index level with the log (the caller holds the log's flock). The index
+        is a cache: a failure is logged and the next read catches up or scans."""
+        try:
+            self._index.sync(fd, self._open_entry, fresh)
+        except Exception as exc:
+            log.warning("audit index not updated (reads catch up): %s", exc)
+            self._index.close()
+            return False
+        return True
+
+    def reindex(self) -> int:
+        """Rebuild the sidecar index from the log; how many records it holds."""
+        fd = os.open(self._path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return self._index.rebuild(fd, self._open_entry)
+        finally:
+            os.close(fd)
+
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of matching records, newest first, and how many match in all. Through the
+        index, only the page's records are read and decrypted; without one, a full scan."""
+        wanted = {
+            "subject": subject,
+            "customer": customer,
+            "since": _bound(since) if since is not None else None,
+            "until": _bound(until) if until is not None else None,
+            "outcome": outcome,
+        }
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            return [], 0
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # catch up on whole, acknowledged records only
+            found = None
+            if self._index_quietly(fd):
+                try:
+                    found = self._index.match(**wanted, before_seq=before_seq, limit=limit)
+                except sqlite3.Error as exc:
+                    log.warning("audit index unreadable (scanning the log): %s", exc)
+            fcntl.flock(fd, fcntl.LOCK_UN)  # the lines it names are never rewritten
+            if found is None:
+                return self._scan_page(wanted, before_seq, limit)
+            records = [
+                self._open_entry(json.loads(os.pread(fd, n, off))) for _, off, n in found.spans
+            ]
+        finally:
+            os.close(fd)
+        # The index narrows; the decrypted record decides (a stale index cannot widen a read).
+        return [r for r in records if _matches(r, **wanted)], found.total
+
+    def _scan_page(
+        self, wanted: dict[str, str | None], before_seq: int | None, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        matching = [r for r in reversed(self._scan()) if _matches(r, **wanted)]
+        page = [r for r in matching if before_seq is None or r["seq"] < before_seq]
+        return page[:limit] if limit is not None else page, len(matching)
+
+    def _scan(self) -> list[dict[str, Any]]:
+        return [self._open_entry(json.loads(line)) for line in self._lines() if line.strip()]
 
     def read(
         self,
@@ -269,27 +431,33 @@ class AuditLog:
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Decrypted records (each with its seq), oldest first, filtered."""
-        out = []
-        for line in self._lines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
-                base64.b64decode(entry["nonce"]),
-                base64.b64decode(entry["ct"]),
-                _aad(entry["seq"], entry["prev"]),
-            )
-            record = {"seq": entry["seq"], **orjson.loads(plain)}
-            if subject is not None and record.get("subject") != subject:
-                continue
-            if customer is not None and customer not in record.get("customer_ids", []):
-                continue
-            if since is not None and str(record.get("time", "")) < since:
-                continue
-            out.append(record)
-        return out[-last:] if last else out
+        """Decrypted records (each with its seq), oldest first, filtered; ``since`` inclusive,
+        ``until`` exclusive (ISO-8601 times)."""
+        if subject is None and customer is None and since is None and until is None and not last:
+            return self._scan()  # everything: no index needed
+        records, _ = self.query(
+            subject=subject, customer=customer, since=since, until=until, limit=last or None
+        )
+        return records[::-1]
+
+
+def _matches(
+    record: dict[str, Any],
+    subject: str | None,
+    customer: str | None,
+    since: str | None,
+    until: str | None,
+    outcome: str | None,
+) -> bool:
+    return (
+        (subject is None or record.get("subject") == subject)
+        and (customer is None or customer in record.get("customer_ids", []))
+        and (since is None or str(record.get("time", "")) >= since)
+        and (until is None or str(record.get("time", "")) < until)
+        and (outcome is None or record.get("outcome") == outcome)
+    )
 
 
 def _cut_torn_tail(fd: int) -> int:

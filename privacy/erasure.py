@@ -3,26 +3,28 @@
 One privacy officer proposes (customer id + reason), another approves; the approval runs the
 erasure: the graph forgets the customer (node, links, blind-index properties, interactions,
 a household only they belonged to), the customer's data key (and such a household's) is
-destroyed, and the graph's write log is compacted so the old records leave it. Backups taken
-before hold only ciphertext whose key is gone (the key store is not part of the graph files).
+destroyed, and the graph's write log is compacted so the old records leave it. The erasure is
+written to the erasure ledger first (privacy.erasure_ledger): a backup taken before it holds
+the customer's data key too, and ``c360 restore`` erases the ledger's customers again.
 
-Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600): ids, subjects, times, the
-reason and the erased field *names*, never a value.
+Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600, privacy.proposals: the
+four-eyes store policy changes use too): ids, subjects, times, the reason and the erased
+field *names*, never a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
+from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT, cipher_of
 from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
+from privacy.erasure_ledger import Erased, ErasureLedger
+from privacy.proposals import PENDING, ProposalFile, same_person
 
 __all__ = [
     "ErasureError",
@@ -30,9 +32,10 @@ __all__ = [
     "ErasureStore",
     "FourEyesViolation",
     "erase_customer",
+    "reapply_erasures",
 ]
 
-PENDING, DONE = "pending", "done"
+DONE = "done"
 FILE_NAME = "erasure-requests.json"
 # Index and bookkeeping properties are not the customer's data: left out of "fields".
 _NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id"}
@@ -65,39 +68,24 @@ def _now() -> str:
 
 class ErasureStore:
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / FILE_NAME
+        self._file = ProposalFile(data_dir / FILE_NAME, "requests", lambda r: ErasureRequest(**r))
+        self.path = self._file.path
 
     def load(self) -> dict[str, ErasureRequest]:
-        if not self.path.is_file():
-            return {}
-        raw = json.loads(self.path.read_text(encoding="utf-8"))
-        return {r["id"]: ErasureRequest(**r) for r in raw.get("requests", [])}
-
-    def save(self, requests: dict[str, ErasureRequest]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"requests": [asdict(r) for r in requests.values()]}, indent=1)
-        tmp = self.path.with_name(f".{FILE_NAME}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        return self._file.load()
 
     def propose(self, customer_id: str, reason: str, proposer: str) -> ErasureRequest:
         if not reason.strip():
             raise ErasureError("give a reason (e.g. the request's ticket number)")
-        requests = self.load()
-        request = ErasureRequest(
-            id=f"er-{uuid.uuid4().hex[:12]}",
-            customer_id=customer_id,
-            reason=reason.strip(),
-            proposer=proposer,
-            created_at=_now(),
+        return self._file.add(
+            ErasureRequest(
+                id=f"er-{uuid.uuid4().hex[:12]}",
+                customer_id=customer_id,
+                reason=reason.strip(),
+                proposer=proposer,
+                created_at=_now(),
+            )
         )
-        requests[request.id] = request
-        self.save(requests)
-        return request
 
     def pending(self, request_id: str, approver: str) -> ErasureRequest:
         """The request a second officer may now carry out."""
@@ -106,7 +94,7 @@ class ErasureStore:
             raise ErasureError(f"no erasure request {request_id!r}")
         if request.status != PENDING:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
-        if request.proposer == approver:
+        if same_person(request.proposer, approver):
             raise FourEyesViolation(
                 "the officer who proposed an erasure cannot approve it; another privacy "
                 "officer must"
@@ -114,28 +102,35 @@ class ErasureStore:
         return request
 
     def mark_done(self, request: ErasureRequest, approver: str, erased: dict[str, Any]) -> None:
-        requests = self.load()
         request.status, request.approver, request.done_at = DONE, approver, _now()
         request.erased = erased
-        requests[request.id] = request
-        self.save(requests)
+        self._file.put(request)
 
     def list(self, status: str | None = None) -> list[ErasureRequest]:
         return [r for r in self.load().values() if status is None or r.status == status]
 
 
-async def erase_customer(store: GraphStore, customer_id: str) -> dict[str, Any] | None:
+async def erase_customer(
+    store: GraphStore, customer_id: str, ledger: ErasureLedger, request_id: str = ""
+) -> dict[str, Any] | None:
     """Carry out an approved erasure; what was erased (names and ids only), None when the
-    graph holds no such customer."""
+    graph holds no such customer. Raises LedgerError (nothing erased) when the ledger cannot
+    be written."""
     found = await customer_footprint(store, customer_id)
     if found is None:
         return None
     households = [h["id"] for h in found["households"] if h["last"]]
+    social = sorted(found["socialAccounts"])
+    ledger.record(Erased.of(customer_id, households, request_id, social))
     await delete_customer(store, customer_id, households)
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, customer_id)
     for hid in households:
         cipher.destroy(HOUSEHOLD, hid)
+    # The accounts they confirmed stay (public posts), their display names (often the
+    # customer's real name) become unreadable.
+    for account in social:
+        cipher.destroy(SOCIAL_ACCOUNT, account)
     # The old records (plain before encryption was wired, sealed after) leave the write log.
     await store.compact()
     return {
@@ -149,3 +144,31 @@ async def erase_customer(store: GraphStore, customer_id: str) -> dict[str, Any] 
         "social_accounts_unlinked": sorted(found["socialAccounts"]),
         "relations_removed": len(found["related"]),
     }
+
+
+async def reapply_erasures(store: GraphStore, erased: list[Erased]) -> list[dict[str, Any]]:
+    """Erase the ledger's customers again (after a restore of an older backup): destroy any
+    data key of theirs that is back, remove their nodes. What was found again, per customer
+    (ids only); customers with nothing left to erase are not listed."""
+    cipher = cipher_of(store)
+    redone = []
+    for entry in erased:
+        found = await customer_footprint(store, entry.customer_id)
+        households = list(entry.households)
+        social = list(entry.social_accounts)
+        if found is not None:
+            households += [h["id"] for h in found["households"] if h["last"]]
+            households = list(dict.fromkeys(households))
+            social = list(dict.fromkeys([*social, *found["socialAccounts"]]))
+            await delete_customer(store, entry.customer_id, households)
+        keys = [cipher.destroy(CUSTOMER, entry.customer_id)]
+        keys += [cipher.destroy(HOUSEHOLD, h) for h in households]
+        keys += [cipher.destroy(SOCIAL_ACCOUNT, s) for s in social]
+        if found is not None or any(keys):
+            redone.append(
+                {"customer_id": entry.customer_id, "request": entry.request,
+                 "node_removed": found is not None, "keys_destroyed": sum(keys)}
+            )  # fmt: skip
+    if any(r["node_removed"] for r in redone):
+        await store.compact()
+    return redone

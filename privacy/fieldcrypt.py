@@ -7,7 +7,12 @@ another customer or field does not open.
 
 Encrypted: NAME, PHONE, NATIONAL_ID, EMAIL, ADDRESS, BIRTH_DATE (customer ``name``, ``phone``,
 ``idNumber``, ``email``, ``address``, ``birthDate``; household ``name``, ``address`` — a
-household is named after its head and shares their address). Amounts stay plain: balances and
+household is named after its head and shares their address); an interaction's ``summary``
+(free-text notes about the customer) under the *customer's* data key, so erasing the customer
+shreds their notes in every copy; an advisor's ``name``, ``phone``, ``email`` under a key of
+their own (``Advisor:<id>``); a social account's display ``name`` (often a real name) under a
+key per account (``SocialAccount:<platform>:<handle>``), destroyed with a customer who
+confirmed the account. Amounts stay plain: balances and
 transaction amounts are summed, compared and banded inside the graph (segments, net flow), and
 on their own they do not identify anyone once names and numbers are sealed.
 
@@ -40,7 +45,12 @@ PREFIX = "enc1:"
 FIELDS: dict[str, tuple[str, ...]] = {
     "Customer": ("name", "phone", "idNumber", "email", "address", "birthDate"),
     "Household": ("name", "address"),
+    "Advisor": ("name", "phone", "email"),
+    "Interaction": ("summary",),
+    "SocialAccount": ("name",),
 }
+# Scopes sealed under another owner's data key: an interaction's owner id is its customer's.
+KEY_SCOPE = {"Interaction": "Customer"}
 BLIND_FIELDS = ("phone", "idNumber", "email")
 NAME_TOKENS = "nameTok"
 INDEX_PROPS = frozenset({f"{f}Bidx" for f in BLIND_FIELDS} | {NAME_TOKENS})
@@ -73,8 +83,9 @@ class FieldCrypto:
     # -- writes ---------------------------------------------------------------------------
     def seal_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         fields = FIELDS.get(scope, ())
+        owner = KEY_SCOPE.get(scope, scope)
         needs_key = [i for i, p in items if any(isinstance(p.get(f), str) for f in fields)]
-        keys = self.keys.get_or_create_many([f"{scope}:{i}" for i in needs_key])
+        keys = self.keys.get_or_create_many([f"{owner}:{i}" for i in needs_key])
         out = []
         for owner_id, props in items:
             sealed = dict(props)
@@ -86,7 +97,7 @@ class FieldCrypto:
                     sealed.update(self._index_props(field, value))
                 if value is None or is_sealed(value):
                     continue
-                key = keys[f"{scope}:{owner_id}"]
+                key = keys[f"{owner}:{owner_id}"]
                 sealed[field] = _seal(key, str(value), _aad(scope, owner_id, field))
             out.append(sealed)
         return out
@@ -104,16 +115,17 @@ class FieldCrypto:
     # -- reads ----------------------------------------------------------------------------
     def open_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         fields = FIELDS.get(scope, ())
-        owners = [f"{scope}:{i}" for i, p in items if any(is_sealed(p.get(f)) for f in fields)]
+        owner = KEY_SCOPE.get(scope, scope)
+        owners = [f"{owner}:{i}" for i, p in items if any(is_sealed(p.get(f)) for f in fields)]
         keys = self.keys.get_many(owners) if owners else {}
         out = []
         for owner_id, props in items:
             opened = {k: v for k, v in props.items() if k not in INDEX_PROPS}
-            key = keys.get(f"{scope}:{owner_id}")
+            key = keys.get(f"{owner}:{owner_id}")
             for field in fields:
                 value = props.get(field)
                 if is_sealed(value):
-                    opened[field] = _open(key, value, _aad(scope, owner_id, field))
+                    opened[field] = _open(key, str(value), _aad(scope, owner_id, field))
             out.append(opened)
         return out
 
@@ -137,7 +149,7 @@ class FieldCrypto:
         return hmac.new(self._name_key, f"n\x00{gram}".encode(), hashlib.sha256).hexdigest()[:16]
 
     def destroy(self, scope: str, owner_id: str) -> bool:
-        return self.keys.destroy(f"{scope}:{owner_id}")
+        return self.keys.destroy(f"{KEY_SCOPE.get(scope, scope)}:{owner_id}")
 
 
 def _aad(scope: str, owner_id: str, field: str) -> bytes:
@@ -161,4 +173,4 @@ def _open(key: bytes | None, value: str, aad: bytes) -> str | None:
         return None
 
 
-__all__ = ["FIELDS", "INDEX_PROPS", "PREFIX", "FieldCrypto", "is_sealed", "name_grams"]
+__all__ = ["FIELDS", "INDEX_PROPS", "KEY_SCOPE", "PREFIX", "FieldCrypto", "is_sealed", "name_grams"]

@@ -23,6 +23,7 @@ from privacy.policy_invariants import run_invariants
 from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
 from privacy.policy_set import DATA_ID, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
+from privacy.proposals import same_person
 from privacy.types import Decision, PolicyEngine, Principal, Resource
 
 __all__ = [
@@ -141,7 +142,7 @@ class PolicyAdmin:
             raise ProposalError("no policy proposal with this id; list them with policyProposals")
         if proposal.status != PENDING:
             raise ProposalError(f"this proposal is {proposal.status}, not pending")
-        if not who or who == proposal.proposer:
+        if same_person(proposal.proposer, who):
             raise FourEyesViolation(
                 "the proposer cannot decide their own policy change: another privacy officer "
                 "must approve or reject it"

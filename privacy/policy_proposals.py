@@ -1,4 +1,5 @@
-"""Pending policy changes (four eyes): one JSON file in the data dir, written atomically, 0600.
+"""Pending policy changes (four eyes): one JSON file in the data dir (privacy.proposals, the
+store erasure requests use too).
 
 A proposal carries the source, who proposed it, the revision it was tested against and the
 test results; approving or rejecting it records who decided and when.
@@ -6,15 +7,15 @@ test results; approving or rejecting it records who decided and when.
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from privacy.proposals import PENDING, ProposalFile
+
 __all__ = ["PENDING", "Proposal", "ProposalStore"]
 
-PENDING, FAILED, APPROVED, REJECTED = "pending", "failed", "approved", "rejected"
+FAILED, APPROVED, REJECTED = "failed", "approved", "rejected"
 FILE_NAME = "policy-proposals.json"
 
 
@@ -41,27 +42,6 @@ class Proposal:
         return cls(**raw)
 
 
-class ProposalStore:
+class ProposalStore(ProposalFile[Proposal]):
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / FILE_NAME
-
-    def load(self) -> dict[str, Proposal]:
-        if not self.path.is_file():
-            return {}
-        raw = json.loads(self.path.read_text(encoding="utf-8"))
-        return {p["id"]: Proposal.from_json(p) for p in raw.get("proposals", [])}
-
-    def save(self, proposals: dict[str, Proposal]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(
-            {"proposals": [asdict(p) for p in proposals.values()]}, ensure_ascii=False, indent=1
-        )
-        tmp = self.path.with_name(f".{FILE_NAME}.tmp")
-        # Created 0600: proposals hold policy sources and officers' subjects.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        super().__init__(data_dir / FILE_NAME, "proposals", Proposal.from_json)

@@ -23,7 +23,7 @@ DECISION_CACHE_SIZE = 100_000  # kept answers; all dropped when full
 
 class AuditSink(Protocol):
     """Where a request's audit records go and are read back: the encrypted, hash-chained
-    ``AuditLog`` (privacy/audit.py)."""
+    ``AuditLog`` (privacy/audit.py). ``query``: one page, newest first, and the total."""
 
     async def append(self, record: dict[str, Any]) -> int: ...
 
@@ -33,7 +33,20 @@ class AuditSink(Protocol):
         customer: str | None = None,
         since: str | None = None,
         last: int | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]: ...
+
+    def query(
+        self,
+        *,
+        subject: str | None = None,
+        customer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outcome: str | None = None,
+        before_seq: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]: ...
 
 
 @dataclass

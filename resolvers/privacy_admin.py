@@ -11,6 +11,7 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.store import GraphStore, Row
+from privacy.audit import stamp
 from privacy.policy_admin import (
     FourEyesViolation,
     PolicyAdmin,
@@ -20,9 +21,8 @@ from privacy.policy_admin import (
 )
 from privacy.policy_proposals import Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
-from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.pagination import Page, decode_cursor, keyed_page
+from resolvers.pagination import Page, decode_cursor, fetched_page
 from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
 
 AUDIT_LOG = Resource("AuditLog", "audit")
@@ -46,6 +46,7 @@ async def audit_events(
     outcome: str | None,
     first: int,
     after: str | None,
+    until: datetime | None = None,
 ) -> Page[Row]:
     """Decrypted records, newest first; ``after`` is the cursor of the last record seen."""
     await privacy.require_resource(AUDIT_LOG, READ)
@@ -57,12 +58,20 @@ async def audit_events(
     log = privacy.services.audit
     if log is None:
         raise AuditUnavailable("the audit log is not open")
-    records = await asyncio.to_thread(
-        log.read, subject=subject, customer=customer_id, since=iso(since) if since else None
+    if since is not None and until is not None and until <= since:
+        raise BadUserInput("filter.until must be after filter.since", field="filter.until")
+    # Through the audit index: only this page's records are read and decrypted.
+    records, total = await asyncio.to_thread(
+        log.query,
+        subject=subject,
+        customer=customer_id,
+        since=stamp(since) if since else None,
+        until=stamp(until) if until else None,
+        outcome=outcome,
+        before_seq=None if cursor is None else int(cursor[0]),
+        limit=first + 1,
     )
-    matching = [r for r in reversed(records) if outcome is None or r["outcome"] == outcome]
-    rest = matching if cursor is None else [r for r in matching if r["seq"] < int(cursor[0])]
-    return keyed_page(rest[:first], _by_seq, len(rest) > first, len(matching))
+    return fetched_page(records, first, total, _by_seq)
 
 
 def _by_seq(record: Row) -> tuple[str]:

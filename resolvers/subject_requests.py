@@ -5,6 +5,7 @@ ids and field names, never a value."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from privacy.erasure import (
     FourEyesViolation,
     erase_customer,
 )
+from privacy.erasure_ledger import ErasureLedger
 from privacy.subject_export import export_customer
 from privacy.types import AuditUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
@@ -45,9 +47,14 @@ async def propose_erasure(
 
 
 async def approve_erasure(
-    privacy: RequestPrivacy, store: GraphStore, data_dir: Path, request_id: str
+    privacy: RequestPrivacy,
+    store: GraphStore,
+    data_dir: Path,
+    request_id: str,
+    ledger_mirrors: Sequence[Path],
 ) -> ErasureRequest:
-    """Carry out another officer's erasure request; write-ahead audited."""
+    """Carry out another officer's erasure request; write-ahead audited, written to the
+    erasure ledger (the data dir's and ``ledger_mirrors``) before it runs."""
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
     requests = ErasureStore(data_dir)
@@ -62,7 +69,8 @@ async def approve_erasure(
     await privacy.audit_intent(
         {"erase": request.id, "customer": request.customer_id}, (request.customer_id,)
     )
-    erased = await erase_customer(store, request.customer_id)
+    ledger = ErasureLedger(data_dir, ledger_mirrors)
+    erased = await erase_customer(store, request.customer_id, ledger, request.id)
     if erased is None:
         raise NotFound("no customer with this id (erased already?)", field="requestId")
     requests.mark_done(request, _subject(privacy), erased)

@@ -71,7 +71,8 @@ class AuditEvent:
 class AuditFilter:
     subject: str | None = None
     customer_id: str | None = None
-    since: datetime | None = None
+    since: datetime | None = strawberry.field(default=None, description="inclusive")
+    until: datetime | None = strawberry.field(default=None, description="exclusive")
     outcome: str | None = strawberry.field(default=None, description="ok, denied or error")
 
 
@@ -179,6 +180,7 @@ class PrivacyQuery:
             subject=f.subject,
             customer_id=f.customer_id,
             since=f.since,
+            until=f.until,
             outcome=f.outcome,
             first=check_first(first, info.context.settings.max_page_size),
             after=after,

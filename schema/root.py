@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
+from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions.audit import AuditRequest
@@ -19,11 +20,13 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.request_log import RequestLogFacts
+from schema.extensions.subscription_audit import SubscriptionAudit
 from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.satisfaction import SatisfactionQuery
 from schema.social import SocialMutation, SocialQuery
 from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
+from schema.subscriptions import SocialSubscription
 from shared.settings import Settings
 
 
@@ -51,6 +54,7 @@ QUERIES: tuple[type, ...] = (
     NbaQuery,
     SatisfactionQuery,
     SubjectRequestQuery,
+    AuditChainQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     CustomerMutation,
@@ -59,6 +63,7 @@ MUTATIONS: tuple[type, ...] = (
     NbaMutation,
     SubjectRequestMutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (SocialSubscription,)
 
 
 def build_schema(
@@ -71,6 +76,7 @@ def build_schema(
     schema = HubSchema(
         query=query,
         mutation=mutation,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
         extensions=[
             # Outside everything: it reads the final error codes for the request log.
             RequestLogFacts,
@@ -82,6 +88,7 @@ def build_schema(
             InputHygiene,
             # Outside the data it guards: it drops the data when the record cannot be written.
             AuditRequest,
+            SubscriptionAudit,
             *(extensions or []),
         ],
     )
@@ -89,4 +96,4 @@ def build_schema(
     return schema
 
 
-__all__ = ["MUTATIONS", "QUERIES", "build_schema"]
+__all__ = ["MUTATIONS", "QUERIES", "SUBSCRIPTIONS", "build_schema"]

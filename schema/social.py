@@ -365,7 +365,7 @@ class AlertRule:
     baseline_days: int
     min_volume: int
     channels: list[str] = strawberry.field(
-        description="https webhook URLs (stored; delivery is not built yet)"
+        description="https webhook URLs the rule's alerts are POSTed to, signed"
     )
     updated_by: str | None
     updated_at: str | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from privacy.erasure import ErasureRequest as _Request
+from privacy.erasure_ledger import mirror_paths
 from resolvers import subject_requests
 from schema.types import Ctx
 
@@ -84,6 +85,7 @@ class SubjectRequestMutation:
             info.context.store,
             info.context.settings.resolved_data_dir,
             request_id,
+            mirror_paths(info.context.settings.erasure_ledger),
         )
         return ErasureRequest.of(request)
 

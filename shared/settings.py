@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = 100  # records
     audit_checkpoint_interval_s: float = 60.0
     audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
+    # Erasure ledger mirrors (privacy/erasure_ledger.py): comma-separated files outside the
+    # data dir and its backups; `c360 restore` erases their customers again.
+    erasure_ledger: str = ""
 
     # GraphQL limits
     max_depth: int = 10
@@ -87,6 +90,18 @@ class Settings(BaseSettings):
     alert_threshold_z: float = 3.0
     # Signs outbound alert webhooks (deliverAlerts); unset: nothing is sent.
     alert_webhook_secret: str = ""
+    # Stored alert rules are evaluated this often (seconds; 0: only after ingest batches) over
+    # the last alert_eval_days days, and after each ingest batch over the days it touched.
+    alert_eval_s: float = 300.0
+    alert_eval_days: int = 2
+    # Subscriptions: batches a subscriber may fall behind before it is dropped; operations
+    # one websocket may run at once; seconds a socket may wait before connection_init.
+    subscription_queue: int = 64
+    # While a process has subscribers it reads the posts and alerts other processes (`c360
+    # ingest`, other workers) stored, this often (seconds; 0: its own events only).
+    live_poll_s: float = 2.0
+    max_subscriptions_per_connection: int = 10
+    ws_init_timeout_s: float = 10.0
     # Trend and alert buckets are days / hours of this zone (IANA name).
     timezone: str = "Asia/Shanghai"
 

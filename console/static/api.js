@@ -90,7 +90,7 @@ const FEATURES = `{
   mentionFilter: __type(name: "MentionFilter") { inputFields { name } }
 }`;
 export const SHIPPED = {
-  query: ["policyProposals"],
+  query: ["policyProposals", "auditChain", "shareOfVoice", "brandAlerts"],
   mutation: ["proposePolicy", "approvePolicy", "rejectPolicy"],
   subscription: [],
   sentiment: ["emotion"],

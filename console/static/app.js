@@ -1,9 +1,10 @@
 // The console shell: navigation (hash routes), sign-in state, purpose switch, language toggle.
 import { session } from "./api.js";
 import { clear, h } from "./dom.js";
-import { timeZone } from "./format.js";
+import { fmtDate, fmtNum, timeZone } from "./format.js";
 import { lang, setLang, t } from "./i18n.js";
-import { disposeCharts } from "./ui.js";
+import { closeLive, followAlerts } from "./live.js";
+import { disposeCharts, toast } from "./ui.js";
 import * as alerts from "./pages/alerts.js";
 import * as audit from "./pages/audit.js";
 import * as authors from "./pages/authors.js";
@@ -47,8 +48,27 @@ function renderWho() {
     h("span", { class: "kv" }, t("subject"), ": ", h("b", { id: "who-subject" }, claims.sub)),
     h("span", { class: "kv" }, t("roles"), ": ", h("b", { id: "who-roles" }, (claims.roles || []).join(", ") || t("none"))),
     h("label", { class: "kv" }, t("purpose"), ": ", purpose),
-    h("button", { type: "button", id: "signout", onclick: () => { session.signOut(); location.hash = "#/signin"; route(); } }, t("signout"))
+    h("button", { type: "button", id: "signout", onclick: () => { session.signOut(); closeLive(); following = null; location.hash = "#/signin"; route(); } }, t("signout"))
   );
+}
+
+// Alerts arrive as toasts on every page; one subscription per token and purpose.
+let following = null;
+
+function showAlert(a) {
+  const terms = (a.topTerms || []).slice(0, 5).join("、");
+  toast(`${t("alertToast")}: ${a.brand}`, [
+    [a.start && fmtDate(a.start, false), (a.kinds || []).join(", ")].filter(Boolean).join(" · "),
+    a.count !== undefined ? `${t("negative")} ${fmtNum(a.negative)} / ${t("count")} ${fmtNum(a.count)}` : "",
+    terms,
+  ].filter(Boolean));
+}
+
+function follow() {
+  const key = session.claims ? `${session.token}|${session.purpose}` : null;
+  if (key === following) return;
+  following = key;
+  if (key) followAlerts(showAlert);
 }
 
 export async function route() {
@@ -64,6 +84,7 @@ export async function route() {
   // view that is no longer shown.
   const view = h("div", { class: "view", "data-page": page });
   clear(document.getElementById("main"), view);
+  follow();
   await PAGES[page].render(view);
 }
 

@@ -41,9 +41,45 @@ export function chart(el, option) {
   return instance;
 }
 
+let leaving = [];
+
+// Run ``fn`` when the user leaves this page view (live subscriptions end there).
+export function onLeave(fn) {
+  leaving.push(fn);
+}
+
 export function disposeCharts() {
   for (const c of charts) c.dispose();
   charts = [];
+  for (const fn of leaving) fn();
+  leaving = [];
+}
+
+// A toast (alerts arriving live): bottom right, dismissable, gone after ``ms``.
+export function toast(title, lines, ms = 20_000) {
+  let box = document.getElementById("toasts");
+  if (!box) {
+    box = h("div", { id: "toasts", class: "toasts" });
+    document.body.append(box);
+  }
+  const el = h("div", { class: "toast", role: "alert" }, h("b", {}, title), lines.map((l) => h("div", {}, l)));
+  el.append(h("button", { type: "button", onclick: () => el.remove() }, t("dismiss")));
+  box.prepend(el);
+  setTimeout(() => el.remove(), ms);
+  return el;
+}
+
+// "● live" next to a heading while the subscription's socket is open.
+export function liveBadge(live) {
+  const badge = h("span", { class: "live", id: "live-state", "data-state": "connecting" });
+  const stop = live.onState((state) => {
+    badge.dataset.state = state;
+    badge.className = `live ${state === "open" ? "on" : ""}`;
+    badge.textContent = state === "open" ? t("live") : state === "retrying" ? t("liveOff") : "";
+    badge.title = state === "open" ? t("liveOn") : "";
+  });
+  onLeave(stop);
+  return badge;
 }
 
 window.addEventListener("resize", () => charts.forEach((c) => c.resize()));

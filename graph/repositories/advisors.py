@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from graph.fieldcipher import ADVISOR, seal_rows
 from graph.store import GraphStore, Row
 
 
 async def upsert_advisors(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {id, props: {name, phone?, email?, title?}, branchId?, branch: {name, city}?}."""
+    """rows: {id, props: {name, phone?, email?, title?}, branchId?, branch: {name, city}?}.
+    Name, phone and e-mail are sealed under the advisor's own data key."""
+    rows = seal_rows(store, ADVISOR, rows)
     await store.write(
         """
         UNWIND $rows AS r

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from graph.fieldcipher import CUSTOMER, open_rows
+from graph.fieldcipher import CUSTOMER, INTERACTION, open_rows, seal_rows
 from graph.repositories.access import access_attributes
 from graph.store import GraphStore, Row
 from graph.timerange import time_range
@@ -121,6 +121,7 @@ async def campaign_outcomes(
 
 async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, customerId, productCode, props}: MARKETING interactions ABOUT the product."""
+    rows = seal_rows(store, INTERACTION, rows, owner="customerId")
     result = await store.write(
         """
         UNWIND $rows AS r
@@ -140,6 +141,7 @@ async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
 
 async def log_care(store: GraphStore, row: Row) -> None:
     """row: {id, customerId, props} — the interaction that completes a care task."""
+    (row,) = seal_rows(store, INTERACTION, [row], owner="customerId")
     await store.write(
         """
         MATCH (c:Customer {id: $r.customerId})

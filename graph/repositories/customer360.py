@@ -9,7 +9,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from graph.fieldcipher import CUSTOMER, HOUSEHOLD, open_rows
+from graph.fieldcipher import (
+    ADVISOR,
+    CUSTOMER,
+    HOUSEHOLD,
+    INTERACTION,
+    open_items,
+    open_rows,
+)
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 
@@ -102,7 +109,9 @@ async def advisor_by_customer(store: GraphStore, ids: list[str]) -> dict[str, Ro
     for r in rows:
         branches = r["branches"]
         out.setdefault(r["id"], {**r["advisor"], "branch": branches[0] if branches else None})
-    return out
+    ids_in_order = list(out)
+    opened = open_items(store, ADVISOR, [(out[i]["id"], out[i]) for i in ids_in_order])
+    return dict(zip(ids_in_order, opened, strict=True))
 
 
 async def related_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
@@ -241,7 +250,9 @@ async def interaction_pages(
     rows = await store.read(
         _INTERACTION_PAGES, {"ids": ids, "limit": limit, "kind": kind, **_after(after)}
     )
-    return {r["id"]: Page(int(r["total"]), r["items"]) for r in rows}
+    # Notes are sealed under each customer's data key: one decryption batch for the page.
+    opened = iter(open_items(store, INTERACTION, [(r["id"], i) for r in rows for i in r["items"]]))
+    return {r["id"]: Page(int(r["total"]), [next(opened) for _ in r["items"]]) for r in rows}
 
 
 def _after(after: tuple[str, str] | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import LiteralString
 
-from graph.fieldcipher import CUSTOMER, HOUSEHOLD, cipher_of
+from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, INTERACTION, cipher_of
 from graph.store import GraphStore, Row
 
 Found = Row
@@ -106,9 +106,10 @@ _KEYS: dict[LiteralString, tuple[str, ...]] = {
 _NEW: Found = {"exists": False, "props": {}, "links": [], "missing": []}
 
 
-def _lookup(query: LiteralString, sealed: str | None = None) -> Lookup:
+def _lookup(query: LiteralString, sealed: str | None = None, owner: str = "id") -> Lookup:
     """``sealed``: the cipher scope of the label whose personal props are stored encrypted,
-    so that inserted / updated / unchanged are judged on the plain values."""
+    so that inserted / updated / unchanged are judged on the plain values; ``owner``: the row
+    key naming the data key's owner (an interaction's customer)."""
     keys = _KEYS[query]
 
     async def lookup(store: GraphStore, rows: list[Row]) -> list[Found]:
@@ -121,7 +122,7 @@ def _lookup(query: LiteralString, sealed: str | None = None) -> Lookup:
         for item in found:
             ordered[item.pop("i")] = item
         if sealed is not None:
-            existing = [(rows[i]["id"], f) for i, f in enumerate(ordered) if f.get("exists")]
+            existing = [(rows[i][owner], f) for i, f in enumerate(ordered) if f.get("exists")]
             opened = cipher_of(store).open_many(sealed, [(k, f["props"]) for k, f in existing])
             for (_, f), props in zip(existing, opened, strict=True):
                 f["props"] = props
@@ -135,8 +136,8 @@ lookup_accounts = _lookup(_ACCOUNTS)
 lookup_holdings = _lookup(_HOLDINGS)
 lookup_households = _lookup(_HOUSEHOLDS, HOUSEHOLD)
 lookup_transactions = _lookup(_TRANSACTIONS)
-lookup_interactions = _lookup(_INTERACTIONS)
-lookup_advisors = _lookup(_ADVISORS)
+lookup_interactions = _lookup(_INTERACTIONS, INTERACTION, owner="customerId")
+lookup_advisors = _lookup(_ADVISORS, ADVISOR)
 
 __all__ = [
     "Found",

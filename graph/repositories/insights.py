@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from graph.fieldcipher import CUSTOMER, open_rows
+from graph.fieldcipher import CUSTOMER, INTERACTION, open_items, open_rows
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
@@ -113,8 +113,10 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
     for t in txs:
         tx_of[t.pop("id")].append(t)
     ix_of: dict[str, list[Row]] = defaultdict(list)
-    for i in ixs:
-        ix_of[i["id"]].append(i["i"])
+    # Notes are sealed under the customer's data key (care tasks quote a complaint's summary).
+    for i, opened in zip(ixs, open_items(store, INTERACTION, [(i["id"], i["i"]) for i in ixs]),
+                         strict=True):  # fmt: skip
+        ix_of[i["id"]].append(opened)
     _opened(store, rows, lambda r: r["customer"])
     out: dict[str, Row] = {}
     for r in rows:

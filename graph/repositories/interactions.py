@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from graph.fieldcipher import INTERACTION, seal_rows
 from graph.store import GraphStore, Row
 
 
 async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, customerId, productCode?, props: {channel, kind, time, summary,
-    satisfaction, resolved}}."""
+    satisfaction, resolved}}. The summary (notes about the customer) is sealed under the
+    customer's data key: erasing the customer shreds it."""
+    rows = seal_rows(store, INTERACTION, rows, owner="customerId")
     await store.write(
         """
         UNWIND $rows AS r

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.fieldcipher import CUSTOMER, cipher_of
+from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 
@@ -53,7 +53,9 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
 
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
-    older copy of a post (a replayed push, a stale export) never rolls them back."""
+    older copy of a post (a replayed push, a stale export) never rolls them back. An
+    author's display name (often a real name) is sealed under the account's data key."""
+    rows = _seal_authors(store, rows)
     # FOREACH, not a writing CALL {} subquery: FalkorDB runs the latter for the first UNWIND
     # row only, which dropped the links of every later row of a batch.
     result = await store.write(
@@ -92,6 +94,28 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         {"rows": rows},
     )
     return int(result[0]["n"]) if result else 0
+
+
+def _seal_authors(store: GraphStore, rows: list[Row]) -> list[Row]:
+    authored = [r for r in rows if r.get("author")]
+    if not authored:
+        return rows
+    sealed = cipher_of(store).seal_many(
+        SOCIAL_ACCOUNT,
+        [(social_owner(r["platform"], r["author"]["handle"]), r["author"].get("props") or {})
+         for r in authored],
+    )  # fmt: skip
+    by_row = {id(r): p for r, p in zip(authored, sealed, strict=True)}
+    return [
+        {**r, "author": {**r["author"], "props": by_row[id(r)]}} if id(r) in by_row else r
+        for r in rows
+    ]
+
+
+def open_accounts(store: GraphStore, accounts: list[Row]) -> list[Row]:
+    """Social account rows ({platform, handle, name, ...}) with the display name opened."""
+    items = [(social_owner(a["platform"], a["handle"]), a) for a in accounts]
+    return open_items(store, SOCIAL_ACCOUNT, items)
 
 
 async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[str, str]]:
@@ -370,7 +394,7 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
     then posts; ``reach`` is the followers, reported apart (a big account nobody answers is
     not a top author)."""
     params = filter_params(filters) | {"limit": limit}
-    return await store.read(
+    rows = await store.read(
         """
         MATCH (a:SocialAccount)-[:POSTED]->(p:Post)
         WHERE """
@@ -387,6 +411,7 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
         """,
         params,
     )
+    return open_accounts(store, rows)
 
 
 async def customer_posts(
@@ -459,7 +484,8 @@ async def link_candidate_data(store: GraphStore, customer_id: str, limit: int = 
         return {"name": None, "accounts": [], "found": False}
     # The name is sealed at rest: matched against handles only after decrypting it here.
     name = cipher_of(store).open_many(CUSTOMER, [(customer_id, {"name": rows[0]["name"]})])
-    return {"name": name[0].get("name"), "accounts": rows[0]["accounts"], "found": True}
+    accounts = open_accounts(store, rows[0]["accounts"])
+    return {"name": name[0].get("name"), "accounts": accounts, "found": True}
 
 
 async def accounts_of_customers(store: GraphStore, customer_ids: list[str]) -> dict[str, list[Row]]:
@@ -471,7 +497,9 @@ async def accounts_of_customers(store: GraphStore, customer_ids: list[str]) -> d
         """,
         {"ids": customer_ids},
     )
-    found = {r["id"]: r["accounts"] for r in rows}
+    # One decryption batch for every customer's accounts.
+    opened = iter(open_accounts(store, [a for r in rows for a in r["accounts"]]))
+    found = {r["id"]: [next(opened) for _ in r["accounts"]] for r in rows}
     return {cid: found.get(cid, []) for cid in customer_ids}
 
 
@@ -488,7 +516,7 @@ async def accounts_by_key(store: GraphStore, keys: list[Row]) -> dict[tuple[str,
         """,
         {"keys": keys},
     )
-    return {(r["platform"], r["handle"]): r for r in rows}
+    return {(r["platform"], r["handle"]): r for r in open_accounts(store, rows)}
 
 
 async def top_posts_in_ranges(

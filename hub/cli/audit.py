@@ -92,6 +92,20 @@ def show(
     console.print(f"{len(rows)} records")
 
 
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild the audit index (audit/audit-index.sqlite) from the log. Reads rebuild it
+    themselves when it is missing or behind; this is for doing it ahead of time."""
+    log, _ = _open()
+    if not log.path.is_file():
+        fail(f"no audit log at {log.path}: point C360_DATA_DIR at the hub's data dir")
+    try:
+        count = log.reindex()
+    except KeyRingError as exc:
+        fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    console.print(f"audit index rebuilt: {count} records")
+
+
 @app.command("rotate-key")
 def rotate_key() -> None:
     """Make a new active audit key; old keys stay for reading."""

@@ -12,8 +12,11 @@ import typer
 
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, err_console, fail, graph, load_settings, run
+from hub.cli.erase import reapply
 from hub.sealed import SealError, Secret
+from privacy.erasure_ledger import LEDGER_FILE, LedgerError
+from shared.settings import Settings
 
 PASSPHRASE_ENV = "C360_BACKUP_PASSPHRASE"
 GRAPH_SOCKET = Path("falkordb") / "falkordb.sock"
@@ -111,16 +114,34 @@ def restore(
     ] = None,
     passphrase_file: PassphraseFile = None,
     key_file: KeyFile = None,
+    erasures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="an erasure ledger to re-apply besides the archive's, the live data "
+            "dir's and C360_ERASURE_LEDGER's"
+        ),
+    ] = None,
 ) -> None:
-    """Restore a backup into an empty data dir, checking every checksum and the graph counts."""
+    """Restore a backup into an empty data dir, checking every checksum and the graph counts;
+    then erase again every customer an erasure ledger names (an older backup still holds
+    their data keys)."""
     secret = _secret(passphrase_file, key_file)
-    target = (to or load_settings().resolved_data_dir).resolve()
+    settings = load_settings()
+    live = settings.data_dir.expanduser().resolve()
+    target = (to or live).resolve()
+    extra = list(erasures or [])
+    for path in extra:
+        if not path.is_file():
+            fail(f"no erasure ledger at {path}")
     if not archive.is_file():
         fail(f"no backup at {archive}")
     try:
         manifest, counts = restore_backup(archive, target, secret, _progress)
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
+    if live != target and (live / LEDGER_FILE).is_file():
+        extra.append(live / LEDGER_FILE)
+    _reapply_erasures(settings, target, extra)
     graph_note = (
         f"graph {counts.nodes} nodes, {counts.relationships} relationships (as in the manifest)"
         if counts is not None
@@ -131,3 +152,25 @@ def restore(
         f"{manifest['audit_records']} audit records. Next: C360_DATA_DIR={target} "
         "c360 audit verify"
     )
+
+
+def _reapply_erasures(settings: Settings, target: Path, extra: list[Path]) -> None:
+    restored = Settings(**{**settings.model_dump(), "data_dir": target})
+    if not settings.erasure_ledger.strip():
+        err_console.print(
+            "[yellow]warning:[/] C360_ERASURE_LEDGER is not set: only the archive's and the "
+            "live data dir's erasure ledgers were re-applied. Keep a mirror outside the data "
+            "dir so that a restore after losing it erases the same customers."
+        )
+    try:
+        total, redone = run(reapply(restored, extra))
+    except LedgerError as exc:
+        fail(
+            f"{exc}. The restored dir {target} may hold erased customers: do not serve it; "
+            "fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
+        )
+    if total:
+        console.print(
+            f"erasure ledgers: {total} erased customers; erased again in the restored dir: "
+            f"{len(redone)} ({', '.join(r['customer_id'] for r in redone) or 'none'})"
+        )

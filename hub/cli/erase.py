@@ -3,17 +3,56 @@
 c360 erase --customer C1 --reason "ticket 42" --by po1            # propose: prints the id
 c360 erase --request er-... --approved-by po2                     # another officer runs it
 c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # both at once
+c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (after a restore)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit, audit_log
-from privacy.erasure import ErasureError, ErasureStore, FourEyesViolation, erase_customer
+from privacy.erasure import (
+    ErasureError,
+    ErasureStore,
+    FourEyesViolation,
+    erase_customer,
+    reapply_erasures,
+)
+from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, mirror_paths, read_ledger
+from shared.settings import Settings
+
+REAPPLY = "reapply erasures"
+
+
+def ledger_of(settings: Settings) -> ErasureLedger:
+    return ErasureLedger(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
+
+
+async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict[str, Any]]]:
+    """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
+    the mirrors) and in ``extra`` files; the union is written to its own ledger first. Returns
+    (customers in the ledgers, what was found again). Raises LedgerError."""
+    ledger = ledger_of(settings)
+    entries = merge([ledger.entries(), *(read_ledger(p) for p in extra)])
+    if not entries:
+        return 0, []
+    known = (
+        {e.customer_id for e in read_ledger(ledger.paths[0])} if ledger.paths[0].exists() else set()
+    )
+    for entry in entries:
+        if entry.customer_id not in known:  # the restored dir's own ledger learns them
+            ErasureLedger(settings.resolved_data_dir).record(entry)
+    async with graph(settings) as store:
+        redone = await reapply_erasures(store, entries)
+    if redone:
+        log = audit_log(settings)
+        for r in redone:
+            await audit(log, "c360-restore", REAPPLY, "ok", r["customer_id"], {"reapplied": r})
+    return len(entries), redone
 
 
 def erase(
@@ -26,10 +65,24 @@ def erase(
     approved_by: Annotated[
         str | None, typer.Option(help="a second privacy officer's subject (not the proposer)")
     ] = None,
+    again: Annotated[
+        bool,
+        typer.Option("--reapply", help="erase the erasure ledger's customers again (a restore)"),
+    ] = False,
+    erasures: Annotated[
+        list[Path] | None, typer.Option(help="with --reapply: another erasure ledger file")
+    ] = None,
 ) -> None:
     """Erase a customer (PIPL Art. 47): destroy their data key, remove their node, links and
     index entries, compact the graph log; audited with ids and field names only."""
     settings = load_settings()
+    if again:
+        try:
+            total, redone = run(reapply(settings, list(erasures or [])))
+        except LedgerError as exc:
+            fail(str(exc))
+        console.print(f"{total} erased customers in the ledgers; erased again: {len(redone)}")
+        return
     store_file = ErasureStore(settings.resolved_data_dir)
     if request is None:
         if not (customer and reason and by):
@@ -58,7 +111,9 @@ def erase(
         details = {"erase": pending.id, "customer": pending.customer_id}
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         async with graph(settings) as store:
-            erased = await erase_customer(store, pending.customer_id)
+            erased = await erase_customer(
+                store, pending.customer_id, ledger_of(settings), pending.id
+            )
         if erased is not None:
             record = {"request": pending.id, "reason": pending.reason,
                       "proposer": pending.proposer, "approver": approved_by, **erased}  # fmt: skip
@@ -66,7 +121,10 @@ def erase(
                         {"erasure": record})  # fmt: skip
         return erased
 
-    erased = run(go())
+    try:
+        erased = run(go())
+    except LedgerError as exc:
+        fail(str(exc))
     if erased is None:
         fail(f"no customer {pending.customer_id} in the graph (erased already?)")
     store_file.mark_done(pending, approved_by, erased)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from hub.app import create_app, seed_demo_if_empty
+from hub.app import create_app, seed_demo_data
 from hub.cli.common import console, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.logs import configure_logging
@@ -40,6 +40,10 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
+# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
+WS = "websockets-sansio"
+
+
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
         create_app(settings),
@@ -49,6 +53,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         # JSON lines, no access log: hub.middleware.request_log writes one line per request.
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -91,15 +96,20 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        # uvicorn restarts a worker that has not finished startup within this many seconds
+        # (default 5): a worker imports the whole hub and waits for the graph server, which
+        # takes longer than 5 s on a busy machine, and would be killed in a loop.
+        timeout_worker_healthcheck=120,
         log_level="info",
         log_config=configure_logging(),
         access_log=False,
+        ws=WS,
     )
 
 
 async def _seed_demo(settings: Settings) -> None:
     async with graph(settings) as store:
-        await seed_demo_if_empty(store)
+        await seed_demo_data(store, settings)
 
 
 def serve(

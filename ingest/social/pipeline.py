@@ -9,6 +9,7 @@ write, never before, so a crash re-does at most one batch and MERGE keeps that i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from sentiment.batch import BatchScorer
 from sentiment.scorer import Score
 
 T = TypeVar("T")
+log = logging.getLogger("c360.ingest")
 
 # The Source contract every social source meets (ingest/social/files.py, ingest/social/x.py):
 # batches of validated posts, each with a marker (a line number, a since_id) that run_batches
@@ -207,6 +209,10 @@ def sentiment_props(score: Score, model: str) -> dict[str, Any]:
     }
 
 
+# Called after a batch's write commits (the hub publishes new posts to subscribers with it).
+OnWritten = Callable[[GraphStore, "Prepared"], Awaitable[None]]
+
+
 class PostPipeline:
     def __init__(
         self,
@@ -215,11 +221,13 @@ class PostPipeline:
         matcher: TermMatcher,
         *,
         now: Callable[[], str] = utc_now,
+        on_written: OnWritten | None = None,
     ) -> None:
         self.store = store
         self.scorer = scorer
         self.matcher = matcher
         self.now = now
+        self.on_written = on_written
         self._known: dict[str, Row] = {}  # fingerprint -> earliest post, this run
         self._seen: set[tuple[str, str]] = set()  # keys received in this run
         # fingerprint -> posts marked duplicateOf before this run / after the last settle
@@ -282,6 +290,12 @@ class PostPipeline:
             for fp, n in settled.items():
                 self._dups_before.setdefault(fp, 0)
                 self._dups_after[fp] = n
+        if self.on_written is not None:
+            try:
+                await self.on_written(self.store, prepared)
+            except Exception:
+                # The posts are stored: a live listener's failure must not fail the ingest.
+                log.exception("the after-write hook failed; the batch is stored")
         return written
 
     async def ingest(self, batch: Iterable[SocialPost]) -> tuple[Prepared, int]:
@@ -325,6 +339,7 @@ async def run_batches(
 
 
 __all__ = [
+    "OnWritten",
     "PostBatches",
     "PostPipeline",
     "Prepared",

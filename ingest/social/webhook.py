@@ -25,7 +25,7 @@ from starlette.routing import Route
 from graph.store import GraphStore
 from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
-from ingest.social.pipeline import PostPipeline
+from ingest.social.pipeline import OnWritten, PostPipeline
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
 from sentiment.scorer import ScorerConfig
@@ -132,6 +132,7 @@ class PostsWebhook:
         matcher: TermMatcher | None = None,
         default_platform: str = "forum",
         get_store: Callable[[Request], Awaitable[GraphStore | None]] | None = None,
+        on_written: OnWritten | None = None,
     ) -> None:
         self.secret = secret
         self.scorer_config = scorer_config or ScorerConfig()
@@ -140,6 +141,7 @@ class PostsWebhook:
         self.get_store = get_store or app_store
         self._scorer: BatchScorer | None = None
         self.replays = ReplayGuard()
+        self.on_written = on_written
 
     def _pipeline(self, store: GraphStore) -> PostPipeline:
         if self._scorer is None:
@@ -147,7 +149,7 @@ class PostsWebhook:
             self._scorer = BatchScorer(self.scorer_config, max_workers=1)
         if self.matcher is None:
             self.matcher = TermMatcher.default()
-        return PostPipeline(store, self._scorer, self.matcher)
+        return PostPipeline(store, self._scorer, self.matcher, on_written=self.on_written)
 
     async def handle(self, request: Request) -> JSONResponse:
         if not self.secret:

@@ -181,3 +181,25 @@ async def test_preview_access_shows_each_field_and_why(store: GraphStore, api: A
 
     missing = await api.gql(PREVIEW, {**args, "id": "nobody"})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+CHAIN = "{ auditChain { verified records lastSeq lastCheckpoint { seq time } problems checkedAt } }"
+
+
+async def test_audit_chain_status_for_officers_and_auditors(
+    store: GraphStore, api: Api, marketing: Api, as_role: Callable[..., Api], data_dir: Path
+) -> None:
+    await seed_family(store, "q")
+    await api.gql('query Officer { customer(id: "q-1") { name } }')
+    body = await api.gql(CHAIN)
+    assert "errors" not in body, body
+    chain = body["data"]["auditChain"]
+    # The walk ran before this request's own record was appended.
+    assert chain["verified"] and chain["problems"] == []
+    assert chain["records"] == chain["lastSeq"] == 1
+    auditor = await as_role("auditor", "compliance", "aud1").gql(CHAIN)
+    assert auditor["data"]["auditChain"]["verified"], auditor
+
+    denied = await marketing.gql(CHAIN)
+    assert denied["data"] is None and codes(denied) == ["FORBIDDEN"]
+    assert AuditLog(data_dir / "audit", KeyRing.load(data_dir)).verify().ok

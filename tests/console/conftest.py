@@ -1,5 +1,6 @@
 """Fixtures: one real demo hub per module (`c360 serve --demo` subprocess: embedded FalkorDB,
-Rego, demo book, demo posts through the signed webhook) and Debian's chromium via Playwright.
+Rego, demo book and the demo social stream it ingests itself) and Debian's chromium via
+Playwright.
 
 test_console.py skips with a reason only where chromium (or the playwright package) cannot be
 found; `.ci/run` installs chromium with apt-get first.
@@ -12,13 +13,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from console.demo_posts import demo_posts, push_posts
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
 from tests.live import free_port, wait_ready
 
@@ -54,8 +53,8 @@ def hub() -> Iterator[ConsoleHub]:
             )  # fmt: skip
             url = f"http://127.0.0.1:{port}"
             try:
+                # Ready once the demo book and posts are in (serve --demo ingests them).
                 wait_ready(url, process, log_tail=lambda: log_path.read_text()[-3000:])
-                push_posts(url, WEBHOOK_SECRET, demo_posts(datetime.now(UTC)))
                 yield ConsoleHub(url, data_dir, log_path)
             finally:
                 process.terminate()

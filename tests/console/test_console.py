@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import jwt
 import pytest
 
+from console.demo_posts import push_posts
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
+from tests.console.conftest import WEBHOOK_SECRET
 
 pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
 if not Path(CHROMIUM).is_file():
@@ -71,6 +74,60 @@ def test_trend_chart_draws_the_stacked_buckets(watched: Watched) -> None:
     # Drawn, not only configured: one bar shape per non-empty bucket and label, in its colour.
     negative_bars = chart.eval_on_selector_all("path[fill='#c62828']", "els => els.length")
     assert negative_bars >= 5
+    assert watched.errors == []
+
+
+def test_share_of_voice_comes_from_the_share_of_voice_query(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    watched.sign_in("brand_analyst")
+    with watched.page.expect_request(
+        lambda r: r.url.endswith("/graphql") and "shareOfVoice" in (r.post_data or "")
+    ) as asked:
+        watched.open("trend")
+    variables = json.loads(asked.value.post_data or "{}")["variables"]
+    watched.page.wait_for_selector("#sov-chart svg")
+    assert watched.page.get_attribute("#sov-chart", "data-brands") == "3"
+    shown = watched.page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('sov-chart'))"
+        ".getOption().series[0].data.map(d => [d.name, d.value])"
+    )
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    answer = hub.graphql(
+        '{ shareOfVoice(brands: ["招商银行", "工商银行", "建设银行"], '
+        f'from: "{variables["from"]}", to: "{variables["to"]}", interval: WEEK, '
+        "includeReposts: false) { brands { brand count } } }",
+        analyst,
+    )["data"]["shareOfVoice"]["brands"]
+    assert sorted(shown) == sorted([b["brand"], b["count"]] for b in answer)
+    assert watched.errors == []
+
+
+def test_audit_page_shows_the_chain_verified(watched: Watched, hub: ConsoleHub) -> None:
+    watched.sign_in("auditor")
+    watched.open("audit")
+    status = watched.page.wait_for_selector("#audit-chain [data-verified]")
+    assert status.get_attribute("data-verified") == "true"
+    assert "完整" in status.inner_text()
+    officer = hub.token("po-test", ["privacy_officer"], ["compliance"])
+    chain = hub.graphql("{ auditChain { verified records } }", officer)["data"]["auditChain"]
+    assert chain["verified"] and chain["records"] > 0
+    assert watched.errors == []
+
+
+def test_no_socket_is_opened_while_the_hub_has_no_subscriptions(watched: Watched) -> None:
+    sockets: list[str] = []
+    watched.page.on("websocket", lambda ws: sockets.append(ws.url))
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.wait_for_selector("#mentions-table tbody tr")
+    has = watched.page.evaluate(
+        "async () => (await import('/console/api.js')).schemaFeatures()"
+        ".then(f => f.subscription.has('mentionAdded'))"
+    )
+    if has:
+        pytest.skip("this hub has subscriptions: test_live.py covers them")
+    assert sockets == [] and watched.page.locator("#live-state").count() == 0
     assert watched.errors == []
 
 
@@ -232,8 +289,10 @@ def test_dates_in_the_users_time_zone_and_grouped_numbers(
     assert first_cell == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
     assert watched.page.inner_text("#foot").startswith("时区: Asia/Shanghai")
     watched.open("authors")
-    reach = watched.page.locator("#authors-out tbody tr:first-child td:last-child").inner_text()
-    assert re.fullmatch(r"\d{1,3}(,\d{3})+", reach), reach  # the top reach is in the thousands
+    watched.page.wait_for_selector("#authors-out tbody tr")
+    reach = watched.page.locator("#authors-out tbody td:last-child").all_inner_texts()
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", r) for r in reach), reach
+    assert any("," in r for r in reach), reach  # reaches in the thousands are grouped
     assert watched.errors == []
 
 
@@ -263,3 +322,36 @@ def test_a_token_the_hub_rejects_shows_why_and_the_way_back(watched: Watched) ->
     assert "invalid token" in error.inner_text()
     assert error.query_selector("a[href='#/signin']")
     assert watched.page.locator("#c360-card").count() == 0
+
+
+def test_a_mention_posted_through_the_webhook_appears_live(
+    watched: Watched, hub: ConsoleHub
+) -> None:
+    analyst = hub.token("brand-test", ["brand_analyst"], [])
+    schema = hub.graphql("{ __schema { subscriptionType { fields { name } } } }", analyst)
+    subscriptions = schema["data"]["__schema"]["subscriptionType"] or {}
+    names = {f["name"] for f in subscriptions.get("fields", [])}
+    if "mentionAdded" not in names:
+        pytest.skip("this hub's schema has no mentionAdded subscription (branch subs)")
+    sockets: list[str] = []
+    watched.page.on("websocket", lambda ws: sockets.append(ws.url))
+    watched.sign_in("brand_analyst")
+    watched.open("mentions")
+    watched.page.wait_for_selector("#mentions-table tbody tr")
+    watched.page.wait_for_selector("#live-state[data-state=open]")
+    before = watched.page.locator("#mentions-table tbody tr").count()
+
+    marker = uuid.uuid4().hex[:8]
+    text = f"招行手机银行新版本很好用，转账很快，点赞 {marker}"
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    post = {"id": f"live-{marker}", "text": text, "author": "live_user", "created_at": now,
+            "platform": "weibo", "likes": 3}  # fmt: skip
+    assert push_posts(hub.url, WEBHOOK_SECRET, [post]) == 1
+
+    first = watched.page.locator("#mentions-table tbody tr").first
+    first.filter(has_text=marker).wait_for(timeout=15_000)
+    assert "fresh" in (first.get_attribute("class") or "")
+    assert watched.page.locator("#mentions-table tbody tr").count() == before + 1
+    assert sockets == [hub.url.replace("http", "ws") + "/graphql"]
+    watched.shot("mentions-live")
+    assert watched.errors == []

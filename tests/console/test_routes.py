@@ -78,3 +78,20 @@ def test_names_the_console_assumes_without_introspection_exist_in_the_schema() -
     sdl = (Path(__file__).parents[2] / "schema" / "schema.graphql").read_text(encoding="utf-8")
     missing = [n for n in names if not re.search(rf"\b{n}\b", sdl)]
     assert missing == []
+
+
+def test_every_ui_message_has_both_languages_and_every_key_used_exists() -> None:
+    # One table, [zh, en] per message (console/static/i18n.js): no message in one language only.
+    source = (STATIC / "i18n.js").read_text(encoding="utf-8")
+    table = source.split("const TEXT = {", 1)[1].split("\n};", 1)[0]
+    entries = re.findall(r'^\s+(\w+): \[("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\],$', table, re.M)
+    lines = [line for line in table.splitlines() if line.strip()]
+    assert len(entries) == len(lines) >= 150, [ln for ln in lines if "[" not in ln][:3]
+    assert all(zh.strip('"') and en.strip('"') for _, zh, en in entries)
+    keys = {key for key, _, _ in entries}
+    assert len(keys) == len(entries)  # no key twice
+    used: set[str] = set()
+    for path in STATIC.rglob("*.js"):
+        if "vendor" not in path.parts:
+            used |= set(re.findall(r'\bt\("(\w+)"\)', path.read_text(encoding="utf-8")))
+    assert used - keys == set()

@@ -1,5 +1,5 @@
 // Audit trail search (subject, customer, since, outcome), newest first.
-import { gql } from "../api.js";
+import { gql, schemaFeatures } from "../api.js";
 import { clear, field, h, select, table } from "../dom.js";
 import { fmtDate, fmtNum, localDayToIso } from "../format.js";
 import { t } from "../i18n.js";
@@ -43,12 +43,31 @@ export async function render(main) {
       clear(out, errorNotice(exc));
     }
   };
-  // The schema does not expose the chain's verification yet: say where to get it.
-  const chain = notice(`${t("chain")}: ${t("chainUnknown")}`);
-  chain.id = "audit-chain";
+  const chain = h("section", { id: "audit-chain", class: "chain", "aria-live": "polite" }, notice(`${t("chain")}: ${t("chainChecking")}`));
   const form = h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); run(); } },
     field(t("subject"), inputs.subject), field(t("customerId"), inputs.customerId), field(t("since"), inputs.since),
     field(t("outcome"), inputs.outcome), h("button", { type: "submit" }, t("search")));
   main.append(heading(t("auditTitle")), chain, form, out);
-  await run();
+  await Promise.all([chainStatus(chain), run()]);
+}
+
+const CHAIN = "{ auditChain { verified records lastSeq lastCheckpoint { seq time } problems checkedAt } }";
+
+// The hash chain's verification (the walk c360 audit verify does), where the schema has it.
+async function chainStatus(out) {
+  if (!(await schemaFeatures()).query.has("auditChain")) return clear(out, notice(`${t("chain")}: ${t("chainUnknown")}`));
+  try {
+    const { data, errors } = await gql(CHAIN);
+    const c = data.auditChain;
+    if (!c) return clear(out, errorsNotice(errors));
+    const cp = c.lastCheckpoint;
+    clear(out, h("p", { class: `notice ${c.verified ? "ok" : "error"}`, role: c.verified ? "status" : "alert", "data-verified": String(c.verified) },
+      h("b", {}, `${t("chain")}: ${c.verified ? t("chainOk") : t("chainBroken")}`),
+      ` · ${fmtNum(c.records)} ${t("chainRecords")} · ${t("lastSeq")} ${fmtNum(c.lastSeq)} · `,
+      cp ? `${t("checkpoint")} #${fmtNum(cp.seq)} (${fmtDate(cp.time)})` : t("noCheckpoint"),
+      ` · ${t("checkedAt")} ${fmtDate(c.checkedAt)}`),
+      c.problems.length ? h("ul", { class: "problems", "aria-label": t("problems") }, c.problems.map((p) => h("li", {}, p))) : null);
+  } catch (exc) {
+    clear(out, errorNotice(exc));
+  }
 }

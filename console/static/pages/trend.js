@@ -45,26 +45,30 @@ async function drawTrend(out, f) {
   });
 }
 
-// Share of voice: mentions per brand over the range, one sentimentTrend per brand (aliases).
+// Share of voice: the hub's shareOfVoice over the brands seen in recent posts (a post naming
+// two brands counts for both), with each brand's net sentiment.
+const SOV = `query ($brands: [String!]!, $from: DateTime!, $to: DateTime!, $reposts: Boolean!) {
+  shareOfVoice(brands: $brands, from: $from, to: $to, interval: WEEK, includeReposts: $reposts) {
+    brands { brand count share netSentiment } } }`;
+
 async function drawShare(out, f) {
   const brands = (await knownBrands()).slice(0, 12);
   if (!brands.length) return clear(out, empty(t("noTrend")));
-  const params = brands.map((_, i) => `$b${i}: String`).join(", ");
-  const fields = brands.map((_, i) =>
-    `b${i}: sentimentTrend(from: $from, to: $to, interval: WEEK, brand: $b${i}, includeReposts: $reposts) { count }`).join("\n");
-  const vars = { ...range(f), reposts: f.includeReposts };
-  brands.forEach((b, i) => (vars[`b${i}`] = b));
-  const { data, errors } = await gql(`query ($from: DateTime!, $to: DateTime!, $reposts: Boolean!, ${params}) { ${fields} }`, vars);
-  const rows = brands.map((name, i) => ({ name, value: (data[`b${i}`] || []).reduce((n, b) => n + b.count, 0) }))
-    .filter((r) => r.value > 0);
+  const { data, errors } = await gql(SOV, { brands, ...range(f), reposts: f.includeReposts });
+  const rows = (data.shareOfVoice?.brands || []).filter((r) => r.count > 0);
   if (!rows.length) return clear(out, errorsNotice(errors), empty(t("noTrend")));
-  const el = h("div", { class: "chart small", id: "sov-chart", role: "img", "aria-label": t("sovTitle") });
-  clear(out, errorsNotice(errors), h("h2", {}, t("sovTitle"), h("small", {}, ` (${t("sovFrom")})`)), el,
+  const el = h("div", { class: "chart small", id: "sov-chart", role: "img", "aria-label": t("sovTitle"),
+    "data-brands": rows.length });
+  const pct = (v) => (v === null || v === undefined ? "—" : `${fmtNum(v * 100, 1)}%`);
+  clear(out, errorsNotice(errors), h("h2", {}, t("sovTitle")), el,
     h("details", {}, h("summary", {}, t("chartTable")),
-      table([[t("brand"), (r) => r.name], [t("count"), (r) => fmtNum(r.value)]], rows, { class: "data" })));
+      table([[t("brand"), (r) => r.brand], [t("count"), (r) => fmtNum(r.count)], [t("share"), (r) => pct(r.share)],
+        [t("net"), (r) => (r.netSentiment === null ? "—" : fmtNum(r.netSentiment, 2))]], rows, { class: "data", id: "sov-table" })));
   chart(el, {
     tooltip: { trigger: "item", valueFormatter: (v) => fmtNum(v) },
-    series: [{ type: "pie", radius: ["35%", "65%"], data: rows, label: { formatter: "{b}: {d}%" } }],
+    // The share the hub computed (of all the brands' volume), not the pie's own arithmetic.
+    series: [{ type: "pie", radius: ["35%", "65%"], data: rows.map((r) => ({ name: r.brand, value: r.count, share: r.share })),
+      label: { formatter: (p) => `${p.name}: ${pct(p.data.share)}` } }],
   });
 }
 

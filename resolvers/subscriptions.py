@@ -1,0 +1,123 @@
+"""The subscriptions' logic: checks at the start, then batches from the event bus.
+
+A subscription starts like a query: arguments checked (BAD_USER_INPUT), the policy asked (roles
+without social access get FORBIDDEN) and one audit record written, allowed or not (fail closed:
+no record, no subscription). Each batch it then delivers runs in a fresh request context (see
+resolvers/subscription_context.py): the policy is asked again, masking happens where each field
+resolves as in a query, and schema/extensions/subscription_audit.py writes the batch's record
+before it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from graph.store import Row
+from ingest.social.query_language import Query
+from privacy.audit import make_record
+from privacy.types import AuditUnavailable, Resource
+from resolvers import social
+from resolvers.errors import ApiError
+from resolvers.event_bus import ALERTS, MENTIONS, Subscription
+from resolvers.privacy import READ, Forbidden, RequestPrivacy, require_social
+from resolvers.subscription_context import ConnectionContext
+
+ALERT_RULES = Resource("AlertRule", "rules", {})
+
+
+class NotOverWebsocket(ApiError):
+    code = "BAD_REQUEST"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "subscriptions are served over a websocket at /graphql (graphql-transport-ws)"
+        )
+
+
+def connection(context: Any) -> ConnectionContext:
+    if not isinstance(context, ConnectionContext):
+        raise NotOverWebsocket
+    return context
+
+
+async def _audit_start(privacy: RequestPrivacy, name: str, args: dict[str, Any], ok: bool) -> None:
+    if privacy.services.audit is None:
+        raise AuditUnavailable("the audit log is not open")
+    await privacy.services.audit.append(
+        make_record(
+            principal=privacy.principal,
+            operation=f"subscribe:{name}",
+            outcome="ok" if ok else "denied",
+            request_id=privacy.request_id,
+            decision_ids=privacy.decision_ids(),
+            policy_revision=privacy.services.revision,
+            details={"subscription": name, "arguments": args} | privacy.details,
+        )
+    )
+
+
+async def _start(ctx: ConnectionContext, name: str, args: dict[str, Any], alerts: bool) -> None:
+    """The policy check and the start record; Forbidden (audited) when the role may not."""
+    privacy = (await ctx.begin_batch()).privacy
+    try:
+        await require_social(privacy)
+        if alerts:
+            await privacy.require_resource(ALERT_RULES, READ)
+    except Forbidden:
+        await _audit_start(privacy, name, args, ok=False)
+        raise
+    await _audit_start(privacy, name, args, ok=True)
+
+
+async def _next_batch(ctx: ConnectionContext, alerts: bool) -> None:
+    """A fresh context for the batch, the policy asked again (a revoked grant ends it)."""
+    privacy = (await ctx.begin_batch()).privacy
+    await require_social(privacy)
+    if alerts:
+        await privacy.require_resource(ALERT_RULES, READ)
+
+
+async def mentions(context: Any, query: str | None) -> AsyncGenerator[list[Row], None]:
+    """Batches of new posts matching ``query`` (all new posts without one)."""
+    ctx = connection(context)
+    parsed: Query | None = social.query_filters(query).get("query")
+    await _start(ctx, "mentionAdded", {"query": query}, alerts=False)
+    return _mention_batches(ctx, ctx.bus.subscribe(MENTIONS), parsed)
+
+
+async def _mention_batches(
+    ctx: ConnectionContext, source: Subscription, query: Query | None
+) -> AsyncGenerator[list[Row], None]:
+    try:
+        async for batch in source:
+            rows = [r for r in batch if query is None or query.matches(r)]
+            if rows:
+                await _next_batch(ctx, alerts=False)
+                yield rows
+    finally:
+        source.close()  # also when the client completes or the socket drops
+
+
+async def alerts(context: Any, brand: str | None) -> AsyncGenerator[list[Row], None]:
+    """Batches of alerts raised by the scheduled rule evaluation (of ``brand`` only)."""
+    ctx = connection(context)
+    name = social.check_text(brand, "brand")
+    await _start(ctx, "alertRaised", {"brand": name}, alerts=True)
+    return _alert_batches(ctx, ctx.bus.subscribe(ALERTS), name)
+
+
+async def _alert_batches(
+    ctx: ConnectionContext, source: Subscription, brand: str | None
+) -> AsyncGenerator[list[Row], None]:
+    try:
+        async for batch in source:
+            rows = [r for r in batch if brand is None or r["brand"] == brand]
+            if rows:
+                await _next_batch(ctx, alerts=True)
+                yield rows
+    finally:
+        source.close()
+
+
+__all__ = ["ALERT_RULES", "NotOverWebsocket", "alerts", "mentions"]

@@ -1,0 +1,446 @@
+"""GraphQL subscriptions over a REAL websocket: a uvicorn server on a free port, the
+`websockets` client speaking graphql-transport-ws. Posts arrive through the signed webhook; the
+subscribers receive them (mentionAdded) and the alert the stored rule raises on them
+(alertRaised), masked per role and audited per start and per batch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from graph.repositories.social import upsert_posts
+from graph.store import GraphStore
+from hub.app import create_app
+from hub.settings import Settings
+from ingest.social.webhook import signed_headers
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
+from resolvers.alert_schedule import evaluate_rules
+
+SECRET = "hook-secret"
+PROTOCOL = "graphql-transport-ws"
+BRAND = "招商银行"
+SPIKE_DAY = date(2025, 3, 21)
+
+MENTIONS = """subscription Live($q: String) {
+  mentionAdded(query: $q) { platform postId text createdAt author { handle } }
+}"""
+ALERTS = """subscription Alerts($brand: String) {
+  alertRaised(brand: $brand) { ruleId brand start kinds count expected topTerms
+    topPosts { postId author { handle } } }
+}"""
+PUT_RULE = """mutation { putAlertRule(id: "cmb", rule: {brand: "招商银行", threshold: 3,
+  baselineDays: 14, minVolume: 10}) { id } }"""
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    # alert_eval_s 0: alerts come from the after-ingest evaluation only, not a timer.
+    return Settings(data_dir=data_dir, webhook_secret=SECRET, alert_eval_s=0, live_poll_s=0.2)
+
+
+apps: list[Any] = []  # the app the server fixture runs (for tests that publish directly)
+
+
+@pytest.fixture
+async def server(store: GraphStore, settings: Settings, free_port: int) -> AsyncIterator[str]:
+    """The hub under uvicorn (websockets implementation) in this event loop."""
+    app = create_app(settings, store=store)
+    apps.append(app)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=free_port,
+        ws="websockets-sansio",
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"127.0.0.1:{free_port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+class Client:
+    """A graphql-transport-ws client over one websocket."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def subscribe(self, op_id: str, query: str, variables: dict[str, Any]) -> None:
+        message = {
+            "id": op_id,
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        }
+        await self.ws.send(json.dumps(message))
+
+    async def receive(self, timeout: float = 30.0) -> dict[str, Any]:
+        while True:
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if message["type"] != "ping":
+                return message
+            await self.ws.send(json.dumps({"type": "pong"}))
+
+
+async def open_client(host: str, token: str, purpose: str | None = None) -> Client:
+    ws = await connect(f"ws://{host}/graphql", subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    payload = {"authorization": f"Bearer {token}"}
+    if purpose:
+        payload["x-purpose"] = purpose
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    client = Client(ws)
+    ack = await client.receive()
+    assert ack["type"] == "connection_ack", ack
+    return client
+
+
+def post(n: int, day: date, text: str, author: str) -> dict[str, Any]:
+    return {
+        "id": f"s{n}",
+        "text": text,
+        "author": author,
+        "created_at": f"{day.isoformat()}T04:{n % 60:02d}:00Z",  # noon in Shanghai
+    }
+
+
+async def seed_history(store: GraphStore) -> None:
+    """Twenty quiet days (5 posts a day) before the spike day: a baseline to judge it on."""
+    rows = []
+    for d in range(20):
+        day = SPIKE_DAY - timedelta(days=20 - d)
+        for k in range(5):
+            rows.append(
+                {
+                    "platform": "forum",
+                    "postId": f"h{d}-{k}",
+                    "ingestedAt": "2025-01-01T00:00:00Z",
+                    "props": {
+                        "text": f"{BRAND} 网点服务 第{d}天 {k}",
+                        "createdAt": f"{day.isoformat()}T04:0{k}:00Z",
+                        "brands": [BRAND],
+                        "sentimentLabel": "NEUTRAL",
+                        "sentimentScore": 0.5,
+                    },
+                    "author": None,
+                    "brands": [BRAND],
+                    "products": [],
+                }
+            )
+    await upsert_posts(store, rows)
+
+
+async def push(host: str, posts: list[dict[str, Any]]) -> httpx.Response:
+    body = orjson.dumps(posts)
+    async with httpx.AsyncClient(base_url=f"http://{host}") as http:
+        return await http.post("/ingest/posts", content=body, headers=signed_headers(SECRET, body))
+
+
+async def gql(host: str, token: str, query: str, purpose: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} | ({"X-Purpose": purpose} if purpose else {})
+    async with httpx.AsyncClient(base_url=f"http://{host}") as http:
+        response = await http.post("/graphql", json={"query": query}, headers=headers)
+    return response.json()
+
+
+def audit_records(data_dir: Path) -> list[dict[str, Any]]:
+    return AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
+
+
+async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
+    store: GraphStore, server: str, make_token: Callable[..., str], data_dir: Path
+) -> None:
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+
+    mentions = await open_client(server, analyst)
+    await mentions.subscribe("m", MENTIONS, {"q": f"{BRAND} AND 崩溃"})
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {"brand": BRAND})
+    await asyncio.sleep(0.2)  # the subscriptions start (policy, audit) before the push
+
+    spike = [post(n, SPIKE_DAY, f"{BRAND} APP 崩溃 了 {n}", f"user{n}") for n in range(40)]
+    spike.append(post(99, SPIKE_DAY, f"{BRAND} 理财 不错", "calm"))  # not matching the query
+    response = await push(server, spike)
+    assert response.status_code == 200 and response.json()["accepted"] == 41
+
+    got = await mentions.receive()
+    assert got["type"] == "next" and got["id"] == "m", got
+    batch = got["payload"]["data"]["mentionAdded"]
+    assert sorted(p["postId"] for p in batch) == sorted(f"s{n}" for n in range(40))
+    # Masked as the mentions query masks them for this role: hashed handles, never raw.
+    handles = {p["author"]["handle"] for p in batch}
+    assert not handles & {f"user{n}" for n in range(40)} and len(handles) == 40
+    page = await gql(
+        server,
+        analyst,
+        '{ mentions(filter: {query: "APP AND 崩溃"}, first: 100) '
+        "{ edges { node { postId author { handle } } } } }",
+    )
+    by_query = {
+        e["node"]["postId"]: e["node"]["author"]["handle"]
+        for e in page["data"]["mentions"]["edges"]
+    }
+    assert {p["postId"]: p["author"]["handle"] for p in batch} == by_query
+
+    raised = await alerts.receive()
+    assert raised["type"] == "next" and raised["id"] == "a", raised
+    (alert,) = raised["payload"]["data"]["alertRaised"]
+    assert alert["ruleId"] == "cmb" and alert["brand"] == BRAND
+    assert "VOLUME" in alert["kinds"] and alert["count"] == 41 and alert["expected"] < 10
+    assert alert["start"].startswith((SPIKE_DAY - timedelta(days=1)).isoformat())  # Shanghai day
+    assert all(
+        p["author"]["handle"] not in {f"user{n}" for n in range(40)} for p in alert["topPosts"]
+    )
+
+    # Raised once: the same day pushed again (new posts) raises nothing more.
+    more = [post(n, SPIKE_DAY, f"{BRAND} APP 又 崩溃 {n}", f"late{n}") for n in range(100, 105)]
+    assert (await push(server, more)).status_code == 200
+    again = await mentions.receive()
+    assert len(again["payload"]["data"]["mentionAdded"]) == 5
+    with pytest.raises(TimeoutError):
+        await alerts.receive(timeout=1.5)
+
+    await mentions.ws.send(json.dumps({"id": "m", "type": "complete"}))
+    await mentions.ws.close()
+    await alerts.ws.close()
+
+    records = audit_records(data_dir)
+    starts = [r for r in records if r["operation"].startswith("subscribe:")]
+    assert sorted(r["operation"] for r in starts) == [
+        "subscribe:alertRaised",
+        "subscribe:mentionAdded",
+    ]
+    assert all(r["subject"] == "ba1" and r["outcome"] == "ok" for r in starts)
+    assert starts[0]["details"]["arguments"]
+    batches = [
+        r
+        for r in records
+        if r["details"].get("subscription") and not r["operation"].startswith("subscribe:")
+    ]
+    delivered = sorted((r["operation"], r["details"]["delivered"]) for r in batches)
+    assert delivered == [
+        ("Alerts:alertRaised", 1),
+        ("Live:mentionAdded", 5),
+        ("Live:mentionAdded", 40),
+    ]
+    mention_batch = next(r for r in batches if r["details"]["delivered"] == 40)
+    assert mention_batch["outcome"] == "ok" and mention_batch["decision_ids"]
+    masked = {f for c in mention_batch["fields"].values() for f in c["masked"]}
+    assert "handle" in masked
+    assert AuditLog(data_dir / "audit", KeyRing.load(data_dir)).verify().ok
+
+
+async def test_a_bad_token_is_refused_with_4403(server: str) -> None:
+    ws = await connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
+    )
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_no_token_cannot_subscribe(server: str) -> None:
+    ws = await connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_roles_without_social_access_get_forbidden_and_it_is_audited(
+    server: str, make_token: Callable[..., str], data_dir: Path
+) -> None:
+    agent = await open_client(server, make_token(["service_agent"], sub="sa1", purpose="service"))
+    await agent.subscribe("x", MENTIONS, {})
+    got = await agent.receive()
+    assert got["type"] == "error" and got["id"] == "x"
+    assert got["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+    await agent.ws.close()
+    (start,) = [r for r in audit_records(data_dir) if r["operation"] == "subscribe:mentionAdded"]
+    assert start["subject"] == "sa1" and start["outcome"] == "denied"
+
+
+async def test_subscription_documents_have_the_query_limits(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    aliases = " ".join(f"a{k}: postId" for k in range(40))
+    await client.subscribe("w", f"subscription {{ mentionAdded {{ {aliases} }} }}", {})
+    got = await client.receive()
+    assert got["type"] == "error"
+    assert got["payload"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    await client.subscribe("q", 'subscription { mentionAdded(query: "(招行 AND") { postId } }', {})
+    bad = await client.receive()
+    assert bad["type"] == "error" and bad["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    await client.ws.close()
+
+
+async def test_subscriptions_are_refused_over_http(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    body = await gql(server, token, "subscription { mentionAdded { postId } }")
+    assert body.get("data") is None and body["errors"]
+
+
+async def test_a_slow_subscriber_is_dropped_with_a_clear_error(
+    server: str, make_token: Callable[..., str], data_dir: Path
+) -> None:
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await client.subscribe("s", "subscription Slow { mentionAdded { postId } }", {})
+    bus = apps[-1].state.bus
+    for _ in range(200):  # the subscription has started (policy asked, start audited)
+        if bus.listeners("mentions"):
+            break
+        await asyncio.sleep(0.02)
+    queue = bus.queue_size
+    # More batches than the queue holds, with no chance for the operation to read between.
+    for n in range(queue + 5):
+        bus.publish(
+            "mentions", [{"platform": "x", "postId": f"p{n}", "createdAt": "", "text": "t"}]
+        )
+    assert bus.listeners("mentions") == 0 and bus.dropped == 1
+    got = [await client.receive() for _ in range(queue + 2)]
+    assert [m["type"] for m in got] == ["next"] * (queue + 1) + ["complete"]
+    assert [m["payload"]["data"]["mentionAdded"][0]["postId"] for m in got[:queue]] == [
+        f"p{n}" for n in range(queue)
+    ]
+    error = got[queue]["payload"]["errors"][0]
+    assert (
+        error["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+        and "subscribe again" in error["message"]
+    )
+    await client.ws.close()
+
+
+async def test_posts_and_alerts_other_processes_store_reach_subscribers(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    """`c360 ingest` and other workers write the graph, not this process's bus: the watcher
+    reads what they stored and raised."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    mentions = await open_client(server, analyst)
+    await mentions.subscribe("m", MENTIONS, {})
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {})
+    await asyncio.sleep(0.5)  # the watcher has looked once: it reads from here on
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [
+        {
+            "platform": "weibo",
+            "postId": f"cli{n}",
+            "ingestedAt": now,
+            "props": {
+                "text": f"{BRAND} 转账 失败 {n}",
+                "createdAt": f"{SPIKE_DAY.isoformat()}T05:{n:02d}:00Z",
+                "authorHandle": f"cli_user{n}",
+                "brands": [BRAND],
+                "sentimentLabel": "NEGATIVE",
+            },
+            "author": {"handle": f"cli_user{n}", "props": {}},
+            "brands": [BRAND],
+            "products": [],
+        }
+        for n in range(30)
+    ]
+    await upsert_posts(store, rows)  # as another process would: no hook into this one
+    got = await mentions.receive()
+    batch = got["payload"]["data"]["mentionAdded"]
+    assert sorted(p["postId"] for p in batch) == sorted(f"cli{n}" for n in range(30))
+    assert not {p["author"]["handle"] for p in batch} & {f"cli_user{n}" for n in range(30)}
+
+    # Their day is evaluated here (the watcher asks for it); the alert reaches the subscriber.
+    raised = await alerts.receive()
+    (alert,) = raised["payload"]["data"]["alertRaised"]
+    assert alert["ruleId"] == "cmb" and alert["count"] == 30 and len(alert["topPosts"]) == 3
+    await mentions.ws.close()
+    await alerts.ws.close()
+
+
+async def test_an_alert_another_process_raised_reaches_subscribers(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "forum",
+                "postId": f"x{n}",
+                "ingestedAt": "2025-01-01T00:00:00Z",
+                "props": {
+                    "text": f"{BRAND} 崩溃 {n}",
+                    "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
+                    "brands": [BRAND],
+                    "sentimentLabel": "NEGATIVE",
+                },
+                "author": None,
+                "brands": [BRAND],
+                "products": [],
+            }
+            for n in range(40)
+        ],
+    )
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {"brand": BRAND})
+    await asyncio.sleep(0.5)
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    other = await evaluate_rules(store, settings, *window)  # another worker's run: no bus here
+    assert len(other.raised) == 1
+    raised = await alerts.receive()
+    (alert,) = raised["payload"]["data"]["alertRaised"]
+    assert alert["start"] == other.raised[0]["start"] and len(alert["topPosts"]) == 3
+    with pytest.raises(TimeoutError):  # once
+        await alerts.receive(timeout=1.0)
+    await alerts.ws.close()
+
+
+async def test_a_subscription_ends_when_its_token_expires(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=1))
+    client = await open_client(server, token)
+    await client.subscribe("e", "subscription { mentionAdded { postId } }", {})
+    bus = apps[-1].state.bus
+    for _ in range(200):
+        if bus.listeners("mentions"):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(1.5)  # past the token's exp
+    bus.publish("mentions", [{"platform": "x", "postId": "late", "createdAt": "", "text": "t"}])
+    last, done = await client.receive(), await client.receive()
+    assert last["type"] == "next" and last["payload"]["data"] is None
+    assert last["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert done["type"] == "complete"
+    await client.ws.close()
