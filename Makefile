@@ -23,8 +23,9 @@ install-test: $(VENV)/.installed-test
 run: install  ## embedded FalkorDB + policy engine + demo data, GraphQL on http://127.0.0.1:8000/graphql
 	$(BIN)/c360 serve --demo
 
-test: install-test  ## lint + the whole test suite (real FalkorDB, real Rego engine)
+test: install-test  ## lint + types + the whole test suite (real FalkorDB, real Rego engine)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 security: install-test  ## the full security battery: >= 5,000 leak probes over 5 roles, DoS, replay, audit
@@ -32,6 +33,7 @@ security: install-test  ## the full security battery: >= 5,000 leak probes over 
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/ruff format --check .
 
 bench: install

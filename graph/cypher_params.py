@@ -28,7 +28,7 @@ def _literal(value: Any) -> str:
     if "\\u" in text:
         # orjson writes control characters as \u00XX, which FalkorDB reads literally: let the
         # client's own (slow, rare) encoder handle such a value.
-        return stringify_param_value(value)
+        return str(stringify_param_value(value))
     # A handful of distinct keys: one C-speed scan to find them, one replace each.
     for key in set(_KEY.findall(text)):
         text = text.replace(f'"{key}":', f"`{key}`:")

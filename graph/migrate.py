@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal, LiteralString, Protocol, cast
+from typing import Any, Literal, LiteralString, Protocol
 
 from graph.store import NATURAL_KEYS, GraphStore, Row
 
@@ -81,22 +81,24 @@ def _match_map(var: str, keys: tuple[str, ...]) -> str:
     return "{" + ", ".join(f"{k}: {var}.{k}" for k in keys) + "}"
 
 
+# The queries below are f-strings of names only: labels and types of the graph model, each
+# checked by _label / _ident before it reaches a query; values always travel as parameters.
+
+
 def node_page_query(label: str) -> LiteralString:
     keys = _label(label)
     order = ", ".join(f"n.{k}" for k in keys)
-    return cast(
-        LiteralString,
+    return (
         f"MATCH (n:{label}) WHERE {_present('n', keys)} AND {_keyset('n', keys)} "
-        f"WITH n ORDER BY {order} LIMIT $limit RETURN properties(n) AS props",
+        f"WITH n ORDER BY {order} LIMIT $limit RETURN properties(n) AS props"
     )
 
 
 def node_write_query(label: str) -> LiteralString:
     keys = _label(label)
-    return cast(
-        LiteralString,
+    return (
         f"UNWIND $rows AS r MERGE (n:{label} {_match_map('r', keys)}) SET n += r "
-        "RETURN count(n) AS n",
+        "RETURN count(n) AS n"
     )
 
 
@@ -105,12 +107,11 @@ def rel_page_query(rel: RelType) -> LiteralString:
     order = ", ".join(f"a.{k}" for k in start)
     a_keys = ", ".join(f".{k}" for k in start)
     b_keys = ", ".join(f".{k}" for k in end)
-    return cast(
-        LiteralString,
+    return (
         f"MATCH (a:{rel.start}) WHERE {_present('a', start)} AND {_keyset('a', start)} "
         f"WITH a ORDER BY {order} LIMIT $limit "
         f"RETURN a {{{a_keys}}} AS a, "
-        f"[(a)-[x:{kind}]->(b:{rel.end}) | {{b: b {{{b_keys}}}, props: properties(x)}}] AS rels",
+        f"[(a)-[x:{kind}]->(b:{rel.end}) | {{b: b {{{b_keys}}}, props: properties(x)}}] AS rels"
     )
 
 
@@ -119,26 +120,23 @@ def rel_write_query(rel: RelType) -> LiteralString:
     merge = ""
     if rel.merge_on:
         merge = " " + _match_map("r.props", tuple(_ident(p) for p in rel.merge_on))
-    return cast(
-        LiteralString,
+    return (
         f"UNWIND $rows AS r "
         f"MATCH (a:{rel.start} {_match_map('r.a', start)}) "
         f"MATCH (b:{rel.end} {_match_map('r.b', end)}) "
-        f"MERGE (a)-[x:{kind}{merge}]->(b) SET x += r.props RETURN count(x) AS n",
+        f"MERGE (a)-[x:{kind}{merge}]->(b) SET x += r.props RETURN count(x) AS n"
     )
 
 
 def node_count_query(label: str) -> LiteralString:
     _label(label)
-    return cast(LiteralString, f"MATCH (n:{label}) RETURN count(n) AS n")
+    return f"MATCH (n:{label}) RETURN count(n) AS n"
 
 
 def rel_count_query(rel: RelType) -> LiteralString:
     _label(rel.start), _label(rel.end)
     kind = _ident(rel.type)
-    return cast(
-        LiteralString, f"MATCH (:{rel.start})-[x:{kind}]->(:{rel.end}) RETURN count(x) AS n"
-    )
+    return f"MATCH (:{rel.start})-[x:{kind}]->(:{rel.end}) RETURN count(x) AS n"
 
 
 def _cursor(keys: tuple[str, ...], row: Row | None) -> dict[str, Any]:

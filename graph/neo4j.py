@@ -99,7 +99,10 @@ def plain(value: Any) -> Any:
 async def _collect(tx: AsyncManagedTransaction, query: LiteralString, params: Params) -> list[Row]:
     # Pure function of its arguments: the driver may call it again after a transient failure.
     result = await tx.run(query, dict(params))
-    return [{k: plain(v) for k, v in record.items()} async for record in result]
+    return [
+        {k: plain(v) for k, v in zip(record.keys(), record.values(), strict=True)}
+        async for record in result
+    ]
 
 
 def schema_statements() -> list[LiteralString]:

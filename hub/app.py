@@ -203,8 +203,8 @@ class _TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-class _StrawberryApp(GraphQL):
-    websocket_adapter_class = _TextFrames  # type: ignore[assignment]
+class _StrawberryApp(GraphQL[RequestContext, None]):
+    websocket_adapter_class = _TextFrames
 
     def __init__(
         self,
@@ -321,7 +321,7 @@ class _StrawberryApp(GraphQL):
             and is_request_error(result.data, result.errors)
         ):
             # The spec: a request that never executed has no data entry and a 4xx status.
-            body.pop("data", None)  # type: ignore[misc]
+            body.pop("data", None)
             sub.request_error = True
         return body
 
@@ -392,11 +392,8 @@ async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS)
     if await store.read("MATCH (c:Customer) RETURN c.id AS id LIMIT 1"):
         log.info("demo: the graph already holds customers; not seeding")
         return
-    try:
-        from hub.demo import seed_demo
-    except ImportError:
-        log.warning("demo: hub.demo is not available yet; starting with an empty graph")
-        return
+    from hub.demo import seed_demo  # Faker and the generator load only for --demo
+
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log

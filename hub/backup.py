@@ -119,7 +119,7 @@ def make_backup(
         progress("keys, policies, checkpoints, models")
         for rel in _state_files(data_dir):
             entries.append((f"files/{rel.as_posix()}", data_dir / rel))
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "source": str(data_dir),
@@ -146,7 +146,7 @@ def make_backup(
             out.flush()
             os.fsync(out.fileno())
         partial.rename(dest)
-    size = sum(int(e["bytes"]) for e in manifest["entries"].values())  # type: ignore[attr-defined]
+    size = sum(int(e["bytes"]) for e in manifest["entries"].values())
     return BackupSummary(len(entries), size, counts, audit_records)
 
 

@@ -20,14 +20,22 @@ import asyncio
 import math
 import os
 import random
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import accumulate, islice
 from typing import Any
 
 from faker import Faker
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
 from graph.repositories.advisors import upsert_advisors, upsert_products
@@ -702,13 +710,17 @@ def transactions(book: DemoBook) -> Iterator[Row]:
             }
 
 
-Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
+Upsert = Callable[[GraphStore, list[Row]], Coroutine[Any, Any, int]]
 
 
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def _advance(bar: Progress, task: TaskID, n: int) -> None:
+    bar.update(task, advance=n)
 
 
 async def _write(
@@ -796,9 +808,7 @@ async def seed_demo(
         for name, upsert, rows, total, overlap in phases:
             task = bar.add_task(name, total=total)
             size = TX_BATCH if upsert is write_transactions else BATCH
-            await _write(
-                store, upsert, rows, lambda n, t=task: bar.update(t, advance=n), overlap, size
-            )
+            await _write(store, upsert, rows, partial(_advance, bar, task), overlap, size)
     return await label_counts(store)
 
 

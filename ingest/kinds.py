@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
 from graph.repositories.advisors import upsert_advisors
@@ -32,6 +31,7 @@ from shared.records import (
     CustomerRecord,
     HoldingRecord,
     HouseholdRecord,
+    ImportRecord,
     InteractionRecord,
     TransactionRecord,
 )
@@ -42,14 +42,14 @@ Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
 @dataclass(frozen=True)
 class ImportKind:
     """``model``: a pydantic model class whose instances have ``to_graph_row()``; ``keys``: the
-    columns every file must have (after mapping), default ``model.KEY_FIELDS`` or ``("id",)``;
+    columns every file must have (after mapping), default ``model.KEY_FIELDS``;
     ``unique``: what makes two rows of one file the same record (default ``keys``);
     ``lookup``: reads the stored state of a batch (None: every row counts as "upserted");
     ``link``: the row field compared with the lookup's ``links``; ``parents``: parent key
     field -> the kind that imports it (a row whose parent is missing is a dead letter);
     ``help``: the CLI command's one-line help."""
 
-    model: Any
+    model: type[ImportRecord] | type[SocialAccountLink]
     upsert: Upsert
     keys: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
@@ -60,7 +60,7 @@ class ImportKind:
 
     def __post_init__(self) -> None:
         if not self.keys:
-            object.__setattr__(self, "keys", tuple(getattr(self.model, "KEY_FIELDS", ("id",))))
+            object.__setattr__(self, "keys", self.model.KEY_FIELDS)
         if not self.unique:
             object.__setattr__(self, "unique", self.keys)
 

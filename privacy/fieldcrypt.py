@@ -32,7 +32,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -56,7 +56,7 @@ NAME_TOKENS = "nameTok"
 INDEX_PROPS = frozenset({f"{f}Bidx" for f in BLIND_FIELDS} | {NAME_TOKENS})
 
 
-def is_sealed(value: Any) -> bool:
+def is_sealed(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 

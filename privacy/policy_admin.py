@@ -24,7 +24,7 @@ from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Propos
 from privacy.policy_set import DATA_ID, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
 from privacy.proposals import same_person
-from privacy.types import Decision, Principal, Resource
+from privacy.types import Decision, PolicyEngine, Principal, Resource
 
 __all__ = [
     "FourEyesViolation",
@@ -46,18 +46,13 @@ class FourEyesViolation(PermissionError):
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-class ReloadableEngine(Protocol):
+class ReloadableEngine(PolicyEngine, Protocol):
+    """A policy engine whose policy set can be read and replaced (both engines are)."""
+
     @property
     def policy_set(self) -> PolicySet: ...
 
-    @property
-    def revision(self) -> str: ...
-
     async def reload(self, policy_set: PolicySet) -> None: ...
-
-    async def decide(
-        self, principal: Principal, action: str, resources: list[Resource]
-    ) -> dict[str, Decision]: ...
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class InvariantResult:
 
 def _customers() -> list[Resource]:
     """Customers in and out of every scope the policy language has (managed, branch, consent)."""
-    out = []
+    out: list[Resource] = []
     for advisor in (SUBJECT, "someone-else", None):
         for branch in (BRANCH, "other-branch", None):
             for consent in (True, False):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from privacy.decision_cache import DecisionCache, asker, question
 from privacy.policy_admin import PolicyAdmin
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Resource
 
 
 class AuditSink(Protocol):
@@ -50,7 +50,7 @@ class AuditSink(Protocol):
 class PrivacyServices:
     """What the lifespan opened; ``engine`` None means it failed to load (fail closed)."""
 
-    engine: Any | None
+    engine: PolicyEngine | None
     audit: AuditSink | None
     hmac_key: bytes
     admin: PolicyAdmin | None = None
@@ -61,7 +61,7 @@ class PrivacyServices:
 
     @property
     def revision(self) -> str:
-        return str(getattr(self.engine, "revision", "")) if self.engine is not None else ""
+        return self.engine.revision if self.engine is not None else ""
 
     async def decide(
         self,

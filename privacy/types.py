@@ -107,3 +107,7 @@ class PolicyEngine(Protocol):
         """One batched decision for every resource, keyed by resource id. Raises
         PolicyUnavailable on any engine failure or timeout."""
         ...
+
+    async def close(self) -> None:
+        """Release what the engine holds (an HTTP client, an interpreter pool)."""
+        ...

@@ -16,6 +16,7 @@ from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, spli
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso
+from resolvers.context import RequestContext
 from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page
@@ -47,7 +48,7 @@ class CampaignSpec:
     control_share: float
 
 
-async def require_campaign(context: Any, campaign_id: str, action: str) -> None:
+async def require_campaign(context: RequestContext, campaign_id: str, action: str) -> None:
     await context.privacy.require_resource(Resource(CAMPAIGN, campaign_id, {}), action)
 
 
@@ -64,7 +65,7 @@ def _age_ok(birth: Any, audience: Audience, year: int) -> bool:
     return low <= age <= high
 
 
-async def _check(context: Any, spec: CampaignSpec) -> None:
+async def _check(context: RequestContext, spec: CampaignSpec) -> None:
     if not spec.name.strip() or len(spec.name) > 200:
         raise BadUserInput("name must be 1..200 characters", field="name")
     if not 0 <= spec.control_share <= MAX_CONTROL_SHARE:
@@ -80,7 +81,7 @@ async def _check(context: Any, spec: CampaignSpec) -> None:
         raise BadUserInput("ages must be in 0..150", field="audience")
 
 
-async def create_campaign(context: Any, spec: CampaignSpec) -> str:
+async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     await require_campaign(context, "new", WRITE)
     await _check(context, spec)
     a = spec.audience
@@ -131,7 +132,7 @@ async def create_campaign(context: Any, spec: CampaignSpec) -> str:
     return campaign_id
 
 
-async def load_campaign(context: Any, campaign_id: str) -> dict[str, Any]:
+async def load_campaign(context: RequestContext, campaign_id: str) -> dict[str, Any]:
     await require_campaign(context, campaign_id, READ)
     row = await repo.campaign(context.store, campaign_id)
     if row is None:
@@ -139,7 +140,7 @@ async def load_campaign(context: Any, campaign_id: str) -> dict[str, Any]:
     return {**row, "id": campaign_id}
 
 
-async def campaign_result(context: Any, campaign: dict[str, Any]) -> CampaignResult:
+async def campaign_result(context: RequestContext, campaign: dict[str, Any]) -> CampaignResult:
     rows = await repo.campaign_outcomes(
         context.store, campaign["id"], campaign["product"], campaign["from"], campaign["to"]
     )
@@ -149,13 +150,17 @@ async def campaign_result(context: Any, campaign: dict[str, Any]) -> CampaignRes
     return outcome(groups, contacts, openings, campaign["from"], campaign["to"])
 
 
-async def member_ids(context: Any, campaign_id: str, group: str | None) -> list[str]:
+async def member_ids(context: RequestContext, campaign_id: str, group: str | None) -> list[str]:
     rows = await repo.campaign_members(context.store, campaign_id)
     return [r["customerId"] for r in rows if group is None or r["group"] == group]
 
 
 async def contacts_page(
-    context: Any, campaign_id: str, group: str | None, first: int | None, after: str | None
+    context: RequestContext,
+    campaign_id: str,
+    group: str | None,
+    first: int | None,
+    after: str | None,
 ) -> Page[Row]:
     """The campaign's contact list by id (the rows the caller may see): an export."""
     ids = await member_ids(context, campaign_id, group)
@@ -163,7 +168,7 @@ async def contacts_page(
     return await customers_page(context, ids, first, after)
 
 
-async def log_contacts(context: Any, campaign_id: str, ids: list[str] | None) -> int:
+async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str] | None) -> int:
     """Log a MARKETING contact for treatment members (all, or ``ids``) the policy still lets
     the caller reach; control members are never contacted."""
     await require_campaign(context, campaign_id, WRITE)

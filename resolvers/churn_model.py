@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from insights import churn
+from resolvers.context import RequestContext
 from resolvers.nba import models
 
 
@@ -17,7 +17,9 @@ class ModelRisk:
     model: str
 
 
-async def model_churn_risk(context: Any, customer_id: str, moment: datetime) -> ModelRisk | None:
+async def model_churn_risk(
+    context: RequestContext, customer_id: str, moment: datetime
+) -> ModelRisk | None:
     """The model's score and top contributing features; None without a trained model."""
     model = models(context.settings.resolved_data_dir).churn_model()
     if model is None:

@@ -9,8 +9,13 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from graph.repositories.access import count_matches, customer_id_window, search_candidates
-from graph.store import Row
+from graph.repositories.access import (
+    Scope,
+    count_matches,
+    customer_id_window,
+    search_candidates,
+)
+from graph.store import GraphStore, Row
 from resolvers.analytics import Segment, iso
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
@@ -100,15 +105,9 @@ async def search_customers(
         window = await _window(ctx, wanted, limit, cursor[0] if cursor else None, prefetch_accounts)
         if window is not None:
             return window
-    candidates = await search_candidates(
+    candidates = await _candidates(
         ctx.store,
-        text=wanted.text,
-        name=wanted.name,
-        phone=wanted.phone,
-        id_number=wanted.id_number,
-        email=wanted.email,
-        min_assets=wanted.min_assets,
-        max_assets=wanted.max_assets,
+        wanted,
         with_assets=order == CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
         cap=settings.search_candidate_cap,
         scan=plan.scan,
@@ -129,6 +128,33 @@ async def search_customers(
             raise BadUserInput("after is not a cursor of this listing", field="after")
     page = await customer_rows(ctx, [r["id"] for r in rows[start : start + limit]])
     return keyed_page(page, by_id, len(rows) > start + limit, len(rows))
+
+
+async def _candidates(
+    store: GraphStore,
+    wanted: CustomerFilter,
+    *,
+    with_assets: bool,
+    cap: int,
+    scan: bool = False,
+    after: str | None = None,
+    scope: Scope | None = None,
+) -> list[Row]:
+    return await search_candidates(
+        store,
+        text=wanted.text,
+        name=wanted.name,
+        phone=wanted.phone,
+        id_number=wanted.id_number,
+        email=wanted.email,
+        min_assets=wanted.min_assets,
+        max_assets=wanted.max_assets,
+        with_assets=with_assets,
+        cap=cap,
+        scan=scan,
+        after=after,
+        scope=scope,
+    )
 
 
 async def _plain_window(
@@ -168,18 +194,8 @@ async def _window(
     if wanted.name is not None:
         # Sealed names match by tokens in the graph: only decrypted rows count them exactly.
         return None
-    rows: list[Row] = await search_candidates(
-        store,
-        text=wanted.text,
-        name=wanted.name,
-        phone=wanted.phone,
-        id_number=wanted.id_number,
-        email=wanted.email,
-        min_assets=wanted.min_assets,
-        max_assets=wanted.max_assets,
-        with_assets=wanted.by_segment,
-        cap=limit + 1,
-        after=after,
+    rows = await _candidates(
+        store, wanted, with_assets=wanted.by_segment, cap=limit + 1, after=after
     )
     decisions = await ctx.privacy.decide_candidates(rows) if rows else {}
     visible = visible_matches(rows, decisions, wanted)

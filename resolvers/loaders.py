@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -41,7 +41,7 @@ class InteractionPageKey:
 
 
 def _by_id(
-    fetch: Callable[[list[str]], Awaitable[dict[str, V]]], missing: Callable[[], V]
+    fetch: Callable[[list[str]], Awaitable[Mapping[str, V]]], missing: Callable[[], V]
 ) -> DataLoader[str, V]:
     async def load(ids: list[str]) -> list[V]:
         found = await fetch(list(dict.fromkeys(ids)))

@@ -94,7 +94,8 @@ def rule_score(history: Mapping[str, Any], at: datetime) -> float:
             if str(i.get("kind") or "").upper() == "COMPLAINT" and i["time"] >= complaints_since
         ),
     )
-    assets = max(0.0, analytics.total_assets(accounts) - later)
+    held = analytics.total_assets(accounts)  # None: a balance is unknown
+    assets = None if held is None else max(0.0, held - later)
     return analytics.churn_risk(assets, activity, at).score
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
-from graph.repositories.access import ACCESS_KEY
+from graph.repositories.access import ACCESS_KEY, customer_attributes
 from graph.store import Row
 from privacy.audit import make_record
 from privacy.services import PrivacyServices
@@ -36,12 +36,32 @@ CUSTOMER = "Customer"
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
-UNSEEN_ATTRIBUTES: dict[str, Any] = {
-    "advisorId": None,
-    "branchId": None,
-    "consentMarketing": False,
-    "consentDataSharing": False,
-}
+UNSEEN_ATTRIBUTES: dict[str, Any] = customer_attributes(None, None, False, False)
+
+
+class CustomerGoverned(Protocol):
+    """A GraphQL type whose personal fields the customer's decision governs (the schema types
+    carry ``customer_id`` as a Private field)."""
+
+    customer_id: str
+
+
+class ResourceGoverned(Protocol):
+    """A GraphQL type governed by a decision on another resource (a Post, a SocialAccount)."""
+
+    policy_resource: Resource
+
+
+def governed_by(source: CustomerGoverned | ResourceGoverned | object) -> str | Resource | None:
+    """The customer id or the resource whose decision governs ``source``'s personal fields.
+
+    Attribute lookups, not ``isinstance`` on the protocols: this runs for every personal field
+    resolved, and a runtime protocol check costs a hundred times more."""
+    cid = getattr(source, "customer_id", None)
+    if isinstance(cid, str):
+        return cid
+    resource = getattr(source, "policy_resource", None)
+    return resource if isinstance(resource, Resource) else None
 
 
 class Forbidden(ApiError):
@@ -93,7 +113,7 @@ class RequestPrivacy:
         self._customer_rows = customer_rows
         self._reach: dict[str, tuple[Decision, Decision]] = {}
         self.customers: DataLoader[str, Decision | None] = DataLoader(load_fn=self._load)
-        self.others: DataLoader[tuple[str, str], Decision] = DataLoader(
+        self.others: DataLoader[Resource, Decision] = DataLoader(
             load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
         )
 
@@ -118,7 +138,7 @@ class RequestPrivacy:
         self.remember(decided)
         return [decided.get(cid) for cid in ids]
 
-    async def _load_resources(self, resources: list[Any]) -> list[Decision]:
+    async def _load_resources(self, resources: list[Resource]) -> list[Decision]:
         decided = await self.decide(list({(r.type, r.id): r for r in resources}.values()))
         for r in resources:
             self.resources[(r.type, r.id)] = decided[r.id]
@@ -147,12 +167,12 @@ class RequestPrivacy:
         customer."""
         if action not in self._reach:
             principal = self.principal
-            best = {
-                "advisorId": principal.subject if principal else None,
-                "branchId": principal.branch if principal else None,
-                "consentMarketing": True,
-                "consentDataSharing": True,
-            }
+            best = customer_attributes(
+                principal.subject if principal else None,
+                principal.branch if principal else None,
+                True,
+                True,
+            )
             decided = await self.decide(
                 [Resource(CUSTOMER, "floor", UNSEEN_ATTRIBUTES), Resource(CUSTOMER, "best", best)],
                 action,
@@ -267,36 +287,35 @@ class RequestPrivacy:
             raise Forbidden(f"access denied: {decision.reason}")
         return decision
 
-    def cached(self, source: Any) -> Decision | None:
+    def cached(self, source: object) -> Decision | None:
         """The decision governing ``source`` if this request already has it."""
-        cid = getattr(source, "customer_id", None)
-        if cid is not None:
-            return self.decided.get(cid)
-        resource = getattr(source, "policy_resource", None)
-        if resource is not None:
-            return self.resources.get((resource.type, resource.id))
+        governor = governed_by(source)
+        if isinstance(governor, str):
+            return self.decided.get(governor)
+        if governor is not None:
+            return self.resources.get((governor.type, governor.id))
         return None
 
-    async def governing(self, source: Any) -> Decision | None:
-        cid = getattr(source, "customer_id", None)
-        if cid is not None:
-            return await self.customer(cid)
-        resource = getattr(source, "policy_resource", None)
-        if resource is not None:
-            return await self.resource(resource)
+    async def governing(self, source: object) -> Decision | None:
+        governor = governed_by(source)
+        if isinstance(governor, str):
+            return await self.customer(governor)
+        if governor is not None:
+            return await self.resource(governor)
         return None
 
     def mode(self, customer_id: str, kind: str) -> str:
         decision = self.decided.get(customer_id)
         return decision.mode_for(kind) if decision is not None else MaskMode.REDACT
 
-    def record(self, source: Any, field_name: str, mode: str) -> None:
-        cid = getattr(source, "customer_id", None)
-        if cid is None:
-            resource = getattr(source, "policy_resource", None)
-            if resource is None:
-                return
-            cid = _linked_customer(resource) or f"{resource.type}:{resource.id}"
+    def record(self, source: object, field_name: str, mode: str) -> None:
+        governor = governed_by(source)
+        if governor is None:
+            return
+        if isinstance(governor, str):
+            cid = governor
+        else:
+            cid = _linked_customer(governor) or f"{governor.type}:{governor.id}"
         self.customers_touched.add(cid)
         log = self.fields[cid]
         (log.revealed if mode == MaskMode.REVEAL else log.masked).add(field_name)
@@ -347,12 +366,10 @@ async def require_customer_write(
 
 
 def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "advisorId": None,
-        "branchId": None,
-        "consentMarketing": data.get("consentMarketing") is True,
-        "consentDataSharing": data.get("consentDataSharing") is True,
-    }
+    """A customer the input creates has no advisor yet: only its consents count."""
+    return customer_attributes(
+        None, None, data.get("consentMarketing") is True, data.get("consentDataSharing") is True
+    )
 
 
 def _linked_customer(resource: Resource) -> str | None:
@@ -366,12 +383,15 @@ __all__ = [
     "READ",
     "UNSEEN_ATTRIBUTES",
     "WRITE",
+    "CustomerGoverned",
     "FieldLog",
     "Forbidden",
     "ForbiddenFilter",
     "PrivacyServices",
     "RequestPrivacy",
+    "ResourceGoverned",
     "customer_resource",
+    "governed_by",
     "require_customer",
     "require_customer_write",
     "require_social",

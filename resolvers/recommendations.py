@@ -10,18 +10,20 @@ and neither can the ranking.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from insights import history as hist
 from insights.recommend import Recommendation, recommend
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
+from resolvers.context import RequestContext
 from resolvers.nba import age_band, models
 
 AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR)
 
 
-async def recommendations_for(context: Any, customer_id: str, first: int) -> list[Recommendation]:
+async def recommendations_for(
+    context: RequestContext, customer_id: str, first: int
+) -> list[Recommendation]:
     nba = context.nba
     privacy = context.privacy
     # Asked about, so audited, whether or not anything is recommended.

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from graph.repositories import satisfaction as repo
 from insights.satisfaction import MIN_CELL, OTHER, Month, Share, months, shares
 from privacy.types import Resource
 from resolvers.analytics import iso
+from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.privacy import READ
 
@@ -37,7 +37,7 @@ class Report:
     by_product: list[ProductFigures]
 
 
-async def satisfaction_report(context: Any, start: datetime, end: datetime) -> Report:
+async def satisfaction_report(context: RequestContext, start: datetime, end: datetime) -> Report:
     if end <= start:
         raise BadUserInput("to must be after from", field="to")
     if (end - start).days > MAX_DAYS:

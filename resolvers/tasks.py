@@ -20,6 +20,7 @@ from insights import churn
 from insights.tasks import CHURN_THRESHOLD, REASON_SOURCE, Task, care_tasks, parse_task_id
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
+from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
@@ -36,7 +37,7 @@ class VisibleTask:
     reason: str | None
 
 
-async def _decide(context: Any, ids: list[str], action: str) -> dict[str, Decision]:
+async def _decide(context: RequestContext, ids: list[str], action: str) -> dict[str, Decision]:
     """One CareTask decision per customer, remembered for the audit record."""
     privacy = context.privacy
     rows = await customers_with_access(context.store, ids)
@@ -49,7 +50,7 @@ async def _decide(context: Any, ids: list[str], action: str) -> dict[str, Decisi
     return decided
 
 
-def _churn_alert(context: Any, history: dict[str, Any]) -> tuple[float, str] | None:
+def _churn_alert(context: RequestContext, history: dict[str, Any]) -> tuple[float, str] | None:
     """The churn score when it calls for a task (the model's top decile, else the rule score
     at CHURN_THRESHOLD); None for a customer who has already left, or below the bar."""
     if churn.churned_at(history) is not None:
@@ -65,7 +66,7 @@ def _churn_alert(context: Any, history: dict[str, Any]) -> tuple[float, str] | N
 
 
 def _tasks_of(
-    context: Any, history: dict[str, Any], catalogue: Any, start: date, end: date
+    context: RequestContext, history: dict[str, Any], catalogue: Any, start: date, end: date
 ) -> list[Task]:
     done = frozenset(str(i["taskId"]) for i in history.get("interactions") or [] if i.get("taskId"))
     return care_tasks(
@@ -73,7 +74,7 @@ def _tasks_of(
     )
 
 
-def _visible(context: Any, task: Task, decision: Decision) -> VisibleTask:
+def _visible(context: RequestContext, task: Task, decision: Decision) -> VisibleTask:
     source = REASON_SOURCE[task.kind]
     shown = source is None or decision.mode_for(source) == MaskMode.REVEAL
     privacy = context.privacy
@@ -83,7 +84,7 @@ def _visible(context: Any, task: Task, decision: Decision) -> VisibleTask:
     return VisibleTask(task, task.reason if shown else None)
 
 
-async def advisor_tasks(context: Any, start: date, end: date) -> list[VisibleTask]:
+async def advisor_tasks(context: RequestContext, start: date, end: date) -> list[VisibleTask]:
     """Every task due in [start, end] for the caller's customers the policy lets them see."""
     if end < start:
         raise BadUserInput("to is before from", field="to")
@@ -116,14 +117,14 @@ def _due_key(visible: VisibleTask) -> tuple[str, str]:
 
 
 async def advisor_tasks_page(
-    context: Any, start: date, end: date, first: int | None, after: str | None
+    context: RequestContext, start: date, end: date, first: int | None, after: str | None
 ) -> Page[VisibleTask]:
     """A page of :func:`advisor_tasks`, earliest first."""
     limit = check_first(first, context.settings.max_page_size)
     return page_after(await advisor_tasks(context, start, end), _due_key, limit, after, parts=2)
 
 
-async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]:
+async def complete_task(context: RequestContext, task_id: str, note: str) -> dict[str, Any]:
     """Log the interaction that completes a task; the stored row."""
     try:
         _, customer_id, due, _ = parse_task_id(task_id)
@@ -146,7 +147,7 @@ async def complete_task(context: Any, task_id: str, note: str) -> dict[str, Any]
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
-    row = {
+    row: dict[str, Any] = {
         "id": f"care-{uuid.uuid4().hex}",
         "customerId": customer_id,
         "props": {

@@ -14,7 +14,8 @@ from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Household, load_customer
 
 CustomerConnection = Connection[Customer]
-CustomerOrder = strawberry.enum(_CustomerOrder, name="CustomerOrder")
+CustomerOrder = _CustomerOrder
+strawberry.enum(CustomerOrder, name="CustomerOrder")
 
 
 @strawberry.type

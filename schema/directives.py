@@ -14,7 +14,8 @@ from strawberry.schema_directive import Location
 from privacy.types import SensitiveKind as _SensitiveKind
 from schema.extensions.masking import SENSITIVE_METADATA_KEY, MaskField
 
-SensitiveKind = strawberry.enum(_SensitiveKind, name="SensitiveKind")
+SensitiveKind = _SensitiveKind
+strawberry.enum(SensitiveKind, name="SensitiveKind")
 
 
 @strawberry.schema_directive(

@@ -26,8 +26,12 @@ class AccountRole(StrEnum):
     JOINT = "JOINT"
 
 
-Segment = strawberry.enum(_Segment, name="Segment")
-LifecycleStage = strawberry.enum(_LifecycleStage, name="LifecycleStage")
+# strawberry.enum registers the class itself (and returns it): the names are the classes, so
+# type checkers see enums.
+Segment = _Segment
+strawberry.enum(Segment, name="Segment")
+LifecycleStage = _LifecycleStage
+strawberry.enum(LifecycleStage, name="LifecycleStage")
 
 
 E = TypeVar("E", bound=StrEnum)

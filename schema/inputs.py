@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 
 @strawberry.input
@@ -43,21 +45,16 @@ class InteractionInput:
 
 def record_data(value: object) -> dict[str, Any]:
     """An input as the record models' camelCase dict, without the fields not given."""
-    definition = value.__strawberry_definition__  # type: ignore[attr-defined]
+    definition = get_object_definition(value, strict=True)
     data: dict[str, Any] = {}
     for field in definition.fields:
         item = getattr(value, field.python_name)
         if item is None:
             continue
-        data[field.graphql_name or _camel(field.python_name)] = (
+        data[field.graphql_name or to_camel_case(field.python_name)] = (
             item.isoformat() if isinstance(item, date | datetime) else item
         )
     return data
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 __all__ = ["CustomerInput", "InteractionInput", "record_data"]

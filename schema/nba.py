@@ -30,7 +30,8 @@ from schema.customer import CustomerConnection
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Interaction, Product, load_customers
 
-RecommendationKind = strawberry.enum(_RecommendationKind, name="RecommendationKind")
+RecommendationKind = _RecommendationKind
+strawberry.enum(RecommendationKind, name="RecommendationKind")
 MAX_RECOMMENDATIONS = 10
 
 
@@ -65,7 +66,8 @@ async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> l
 
 # --- care tasks ---------------------------------------------------------------------------
 
-TaskKind = strawberry.enum(_TaskKind, name="TaskKind")
+TaskKind = _TaskKind
+strawberry.enum(TaskKind, name="TaskKind")
 
 
 @strawberry.type(description="something an advisor should do for one of their customers")
@@ -102,9 +104,11 @@ def _task(v: VisibleTask) -> CareTask:
 
 # --- campaigns ----------------------------------------------------------------------------
 
-CampaignGroup = strawberry.enum(
-    StrEnum("CampaignGroup", {TREATMENT: TREATMENT, CONTROL: CONTROL}), name="CampaignGroup"
-)
+
+@strawberry.enum(name="CampaignGroup")
+class CampaignGroup(StrEnum):
+    TREATMENT = TREATMENT
+    CONTROL = CONTROL
 
 
 @strawberry.input(description="who a campaign is for; every given condition must hold")
@@ -172,7 +176,7 @@ class Campaign:
     async def contacts(
         self,
         info: Ctx,
-        group: CampaignGroup | None = None,  # type: ignore[valid-type]
+        group: CampaignGroup | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> CustomerConnection:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from privacy.policy_admin import TestReport
 from privacy.policy_proposals import Proposal
@@ -62,7 +63,7 @@ class AuditEvent:
             decision_ids=list(r.get("decision_ids") or []),
             policy_revision=str(r.get("policy_revision", "")),
             outcome=str(r.get("outcome", "")),
-            details=r.get("details") or {},
+            details=strawberry.scalars.JSON(r.get("details") or {}),
         )
 
 
@@ -222,7 +223,7 @@ class PrivacyQuery:
             subject=subject,
         )
         fields = []
-        for name, kind, shows in personal_fields(Customer.__strawberry_definition__):
+        for name, kind, shows in personal_fields(get_object_definition(Customer, strict=True)):
             mode = decision.mode_for(kind)
             fields.append(FieldPreview(field=name, kind=kind, mode=mode, masked=mode not in shows))
         return AccessPreview(allowed=decision.allow, reason=decision.reason, fields=fields)

@@ -20,6 +20,7 @@ from privacy.types import Resource
 from privacy.types import SensitiveKind as K
 from resolvers import alert_delivery, alert_rules, social
 from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
 from schema.extensions.masking import quoting
@@ -28,7 +29,8 @@ from sentiment.labels import Label
 
 Ctx = Info[RequestContext, None]
 
-SentimentLabel = strawberry.enum(Label, name="SentimentLabel")
+SentimentLabel = Label
+strawberry.enum(SentimentLabel, name="SentimentLabel")
 
 
 @strawberry.enum
@@ -92,7 +94,7 @@ class Sentiment:
     corrected: bool = strawberry.field(
         default=False, description="the label is a person's correction (correctPostLabel)"
     )
-    model_label: SentimentLabel | None = strawberry.field(  # type: ignore[valid-type]
+    model_label: SentimentLabel | None = strawberry.field(
         default=None, description="the model's label when a person corrected it"
     )
 
@@ -106,7 +108,7 @@ class Sentiment:
         )
         return cls(
             score=row.get("sentimentScore"),
-            label=Label(label) if label in Label.__members__ else None,
+            label=Label(label) if isinstance(label, str) and label in Label.__members__ else None,
             probabilities=(
                 SentimentProbabilities(positive=float(pos), neutral=float(neu), negative=float(neg))
                 if pos is not None and neu is not None and neg is not None
@@ -116,7 +118,7 @@ class Sentiment:
             model=row.get("sentimentModel"),
             corrected=corrected,
             model_label=Label(model_label)
-            if corrected and model_label in Label.__members__
+            if corrected and isinstance(model_label, str) and model_label in Label.__members__
             else None,
         )
 
@@ -668,7 +670,7 @@ class SocialQuery:
             brand, query = found["brand"], found.get("query") or query
             config = alert_rules.apply(found, config, interval.value)
         if brand is None:
-            raise social.BadUserInput("give brand or rule", field="brand")
+            raise BadUserInput("give brand or rule", field="brand")
         filters = {
             "brand": social.check_text(brand, "brand"),
             "includeReposts": include_reposts,
@@ -829,7 +831,7 @@ class SocialMutation:
         settings = info.context.settings
         secret = settings.alert_webhook_secret
         if not secret:
-            raise social.BadUserInput(
+            raise BadUserInput(
                 "set C360_ALERT_WEBHOOK_SECRET to sign outbound alerts; nothing was sent",
                 field="rule",
             )
@@ -866,7 +868,7 @@ class SocialMutation:
         info: Ctx,
         platform: str,
         post_id: strawberry.ID,
-        label: SentimentLabel,  # type: ignore[valid-type]
+        label: SentimentLabel,
         reason: str,
     ) -> Post:
         row = await social.correct_label(

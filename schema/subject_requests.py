@@ -36,7 +36,7 @@ class ErasureRequest:
             status=r.status,
             approver=r.approver,
             done_at=r.done_at,
-            erased=r.erased,
+            erased=strawberry.scalars.JSON(r.erased),
         )
 
 
@@ -49,8 +49,10 @@ class SubjectRequestQuery:
     async def customer_export(
         self, info: Ctx, customer_id: strawberry.ID
     ) -> strawberry.scalars.JSON:
-        return await subject_requests.export_subject(
-            info.context.privacy, info.context.store, str(customer_id)
+        return strawberry.scalars.JSON(
+            await subject_requests.export_subject(
+                info.context.privacy, info.context.store, str(customer_id)
+            )
         )
 
 

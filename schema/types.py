@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
 
 from graph.store import Row
 from privacy.masking import band_range
@@ -279,7 +280,8 @@ class Customer:
     @strawberry.field(description="this customer's personal fields you see masked or not at all")
     def masked_fields(self, info: Ctx) -> list[str]:
         return masked_names(
-            Customer.__strawberry_definition__, info.context.privacy.decided.get(self.customer_id)
+            get_object_definition(Customer, strict=True),
+            info.context.privacy.decided.get(self.customer_id),
         )
 
     @strawberry.field

@@ -69,7 +69,8 @@ def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
     """Smoothed idf (as scikit-learn's TfidfTransformer) from document frequencies."""
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
-    return (np.log((1 + n) / (1 + df)) + 1.0).astype(np.float32)
+    idf: np.ndarray = (np.log((1 + n) / (1 + df)) + 1.0).astype(np.float32)
+    return idf
 
 
 __all__ = [

@@ -38,7 +38,8 @@ BUNDLED = Path(__file__).parent / "models" / "c360-zh-social.npz"
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,8 @@ class Head:
         return np.ascontiguousarray(self.coef.T)
 
     def logits(self, x: Any) -> np.ndarray:
-        return np.asarray(x @ self.weights, dtype=np.float64) + self.intercept
+        out: np.ndarray = np.asarray(x @ self.weights, dtype=np.float64) + self.intercept
+        return out
 
     def proba(self, x: Any) -> np.ndarray:
         return softmax(self.logits(x) / self.temperature)
@@ -141,7 +143,8 @@ def load(path: Path = BUNDLED) -> LinearModel:
             raise ValueError(f"{path} is model format {meta.get('format')}, expected {FORMAT}")
 
         def arr(name: str) -> np.ndarray:
-            return np.load(io.BytesIO(zf.read(f"{name}.npy")), allow_pickle=False)
+            loaded: np.ndarray = np.load(io.BytesIO(zf.read(f"{name}.npy")), allow_pickle=False)
+            return loaded
 
         sentiment = Head(
             tuple(meta["classes"]),

@@ -152,26 +152,27 @@ def train(
 
     on_step(STEPS[2])
     s_idx = [i for i, ex in enumerate(fit_rows) if ex.label is not None]
-    s_y = np.array([CLASSES.index(fit_rows[i].label) for i in s_idx])  # type: ignore[arg-type]
+    s_y = np.array([CLASSES.index(fit_rows[i].label) for i in s_idx])
     s_w = np.array([_weight(fit_rows[i]) for i in s_idx])
     s_coef, s_int = _fit(x_fit[s_idx], s_y, s_w, len(CLASSES))
 
     on_step(STEPS[3])
     e_idx = [i for i, ex in enumerate(fit_rows) if ex.emotion is not None]
-    e_y = np.array([EMOTIONS.index(fit_rows[i].emotion) for i in e_idx])  # type: ignore[arg-type]
+    e_y = np.array([EMOTIONS.index(fit_rows[i].emotion) for i in e_idx])
     e_coef, e_int = _fit(x_fit[e_idx], e_y, np.ones(len(e_idx)), len(EMOTIONS))
 
     on_step(STEPS[4])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
     emotion = Head(EMOTIONS, e_coef, e_int, 1.0)
     c_idx = [i for i, ex in enumerate(cal_rows) if ex.label is not None]
-    c_y = np.array([CLASSES.index(cal_rows[i].label) for i in c_idx])  # type: ignore[arg-type]
+    c_y = np.array([CLASSES.index(cal_rows[i].label) for i in c_idx])
     sentiment = Head(CLASSES, s_coef, s_int, fit_temperature(sentiment.logits(x_cal[c_idx]), c_y))
     ce_idx = [i for i, ex in enumerate(cal_rows) if ex.emotion is not None]
-    ce_y = np.array([EMOTIONS.index(cal_rows[i].emotion) for i in ce_idx])  # type: ignore[arg-type]
+    ce_y = np.array([EMOTIONS.index(cal_rows[i].emotion) for i in ce_idx])
     emotion = Head(EMOTIONS, e_coef, e_int, fit_temperature(emotion.logits(x_cal[ce_idx]), ce_y))
 
-    meta = {
+    extra_rows = sum(ex.corpus == corpora.EXTRA for ex in splits.train)
+    meta: dict[str, Any] = {
         "name": "c360-zh-social",
         "features": {"char_ngrams": [1, MAX_N], "n_features": N_FEATURES, "max_chars": MAX_CHARS},
         "training": {
@@ -185,7 +186,7 @@ def train(
             "emotion_rows": len(e_idx),
             "calibration_rows": len(cal_rows),
             "excluded_validation_texts": splits.excluded,
-            "extra_rows": sum(ex.corpus == corpora.EXTRA for ex in splits.train),
+            "extra_rows": extra_rows,
             "extra_sha256": extra_digest(extra) if extra else None,
             "limit": limit,
         },
@@ -205,7 +206,7 @@ def train(
         len(s_idx),
         len(e_idx),
         splits.excluded,
-        meta["training"]["extra_rows"],
+        extra_rows,
         figures,
     )
 

@@ -171,21 +171,6 @@ def step(interval: str) -> timedelta:
     ]
 
 
-def fill_gaps(buckets: Sequence[Bucket], interval: str) -> list[Bucket]:
-    """Insert empty buckets between the first and last, so a quiet period counts as zero."""
-    if not buckets:
-        return []
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    have = {b.start: b for b in buckets}
-    out, moment = [], datetime.strptime(buckets[0].start, fmt)
-    end = datetime.strptime(buckets[-1].start, fmt)
-    while moment <= end:
-        key = moment.strftime(fmt)
-        out.append(have.get(key, Bucket(key)))
-        moment += step(interval)
-    return out
-
-
 @dataclass(frozen=True)
 class Spike:
     bucket: Bucket
@@ -226,7 +211,6 @@ __all__ = [
     "Bucket",
     "Spike",
     "bucket_start",
-    "fill_gaps",
     "from_rows",
     "graph_width",
     "iso_utc",

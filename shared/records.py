@@ -154,9 +154,7 @@ class ImportRecord(BaseModel):
 class CustomerRecord(ImportRecord):
     id: Key
     name: str | None = None
-    gender: (
-        Annotated[Literal["M", "F"], BeforeValidator(_from_table(_GENDERS, "男/女/M/F"))] | None
-    ) = None
+    gender: Gender | None = None
     birthDate: BirthDate | None = None
     idNumber: IdNumber | None = None
     phone: Phone | None = None

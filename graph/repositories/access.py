@@ -22,6 +22,18 @@ _ATTRIBUTES = """
 """
 
 
+def customer_attributes(
+    advisor_id: str | None, branch_id: str | None, marketing: bool, data_sharing: bool
+) -> dict[str, Any]:
+    """The policy attributes of a Customer resource (the one place they are spelled)."""
+    return {
+        "advisorId": advisor_id,
+        "branchId": branch_id,
+        "consentMarketing": marketing,
+        "consentDataSharing": data_sharing,
+    }
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which customers a scoped caller may possibly see, as a pre-filter pushed into the
@@ -61,12 +73,7 @@ async def access_classes(store: GraphStore) -> list[dict[str, Any]]:
     )
     pairs = {(r["advisorId"], r["branchId"]) for r in rows} | {(None, None)}
     return [
-        {
-            "advisorId": advisor,
-            "branchId": branch,
-            "consentMarketing": marketing,
-            "consentDataSharing": sharing,
-        }
+        customer_attributes(advisor, branch, marketing, sharing)
         for advisor, branch in sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))
         for marketing in (False, True)
         for sharing in (False, True)
@@ -77,12 +84,12 @@ def access_attributes(row: Row) -> dict[str, Any]:
     """The policy attributes of a customer row from either query below."""
     advisors = row.get("advisorIds") or []
     branches = row.get("branchIds") or []
-    return {
-        "advisorId": advisors[0] if advisors else None,
-        "branchId": branches[0] if branches else None,
-        "consentMarketing": row.get("consentMarketing") is True,
-        "consentDataSharing": row.get("consentDataSharing") is True,
-    }
+    return customer_attributes(
+        advisors[0] if advisors else None,
+        branches[0] if branches else None,
+        row.get("consentMarketing") is True,
+        row.get("consentDataSharing") is True,
+    )
 
 
 async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, Row]:
@@ -295,6 +302,7 @@ __all__ = [
     "access_classes",
     "class_key",
     "count_matches",
+    "customer_attributes",
     "customer_id_window",
     "customers_with_access",
     "search_candidates",

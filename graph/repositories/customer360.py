@@ -14,7 +14,6 @@ from graph.fieldcipher import (
     CUSTOMER,
     HOUSEHOLD,
     INTERACTION,
-    cipher_of,
     open_items,
     open_rows,
 )
@@ -194,6 +193,48 @@ async def activity_by_customer(
     }
 
 
+def _newest_first(pattern: str, var: str, where: str, item: str) -> str:
+    """Per customer ``c`` (from ``$ids``): how many ``var`` match ``pattern`` and ``where``, and
+    the page of them after the cursor ($afterTime, $afterId), newest first (time, then id)."""
+    after = (
+        f"($afterTime IS NULL OR {time_cmp(f'{var}.time', '<', '$afterTime')}"
+        f" OR ({var}.time = $afterTime AND {var}.id < $afterId))"
+    )
+    return f"""
+        UNWIND $ids AS id
+        MATCH (c:Customer {{id: id}})
+        CALL {{
+            WITH c
+            MATCH {pattern}
+            WHERE {where}
+            RETURN count(DISTINCT {var}) AS total
+        }}
+        CALL {{
+            WITH c
+            MATCH {pattern}
+            WHERE {where} AND {after}
+            WITH DISTINCT {var} ORDER BY {var}.time DESC, {var}.id DESC LIMIT $limit
+            RETURN collect({item}) AS items
+        }}
+        RETURN id, total, items
+        """
+
+
+# Names and clauses only (fixed in code); values travel as parameters.
+_TRANSACTION_PAGES = _newest_first(
+    "(c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)",
+    "t",
+    time_range("t.time", "$from", "$to", until_inclusive=True),
+    "t {.*}",
+)
+_INTERACTION_PAGES = _newest_first(
+    "(c)-[:HAD]->(i:Interaction)",
+    "i",
+    "($kind IS NULL OR i.kind = $kind)",
+    "i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}",
+)
+
+
 async def transaction_pages(
     store: GraphStore,
     ids: list[str],
@@ -205,32 +246,7 @@ async def transaction_pages(
 ) -> dict[str, Page]:
     """Transactions across each customer's accounts, newest first (time, then id)."""
     rows = await store.read(
-        """
-        UNWIND $ids AS id
-        MATCH (c:Customer {id: id})
-        CALL {
-            WITH c
-            MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
-            WHERE """
-        + time_range("t.time", "$from", "$to", until_inclusive=True)
-        + """
-            RETURN count(DISTINCT t) AS total
-        }
-        CALL {
-            WITH c
-            MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
-            WHERE """
-        + time_range("t.time", "$from", "$to", until_inclusive=True)
-        + """
-              AND ($afterTime IS NULL OR """
-        + time_cmp("t.time", "<", "$afterTime")
-        + """
-                   OR (t.time = $afterTime AND t.id < $afterId))
-            WITH DISTINCT t ORDER BY t.time DESC, t.id DESC LIMIT $limit
-            RETURN collect(t {.*}) AS items
-        }
-        RETURN id, total, items
-        """,
+        _TRANSACTION_PAGES,
         {"ids": ids, "limit": limit, "from": time_from, "to": time_to, **_after(after)},
     )
     return {r["id"]: Page(int(r["total"]), r["items"]) for r in rows}
@@ -246,29 +262,7 @@ async def interaction_pages(
 ) -> dict[str, Page]:
     """Each customer's interactions, newest first (time, then id), optionally of one kind."""
     rows = await store.read(
-        """
-        UNWIND $ids AS id
-        MATCH (c:Customer {id: id})
-        CALL {
-            WITH c
-            MATCH (c)-[:HAD]->(i:Interaction)
-            WHERE ($kind IS NULL OR i.kind = $kind)
-            RETURN count(i) AS total
-        }
-        CALL {
-            WITH c
-            MATCH (c)-[:HAD]->(i:Interaction)
-            WHERE ($kind IS NULL OR i.kind = $kind)
-              AND ($afterTime IS NULL OR """
-        + time_cmp("i.time", "<", "$afterTime")
-        + """
-                   OR (i.time = $afterTime AND i.id < $afterId))
-            WITH i ORDER BY i.time DESC, i.id DESC LIMIT $limit
-            RETURN collect(i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}) AS items
-        }
-        RETURN id, total, items
-        """,
-        {"ids": ids, "limit": limit, "kind": kind, **_after(after)},
+        _INTERACTION_PAGES, {"ids": ids, "limit": limit, "kind": kind, **_after(after)}
     )
     # Notes are sealed under each customer's data key: one decryption batch for the page.
     opened = iter(open_items(store, INTERACTION, [(r["id"], i) for r in rows for i in r["items"]]))
@@ -277,66 +271,6 @@ async def interaction_pages(
 
 def _after(after: tuple[str, str] | None) -> dict[str, Any]:
     return {"afterTime": after[0] if after else None, "afterId": after[1] if after else None}
-
-
-async def search_customer_ids(
-    store: GraphStore,
-    *,
-    text: str | None,
-    phone: str | None,
-    min_assets: float | None,
-    max_assets: float | None,
-    after: str | None,
-    limit: int,
-) -> tuple[int, list[str]]:
-    """Customer ids ordered by id: name contains ``text``, id equals ``text`` or phone equals
-    ``phone`` (all when ``text`` is None); assets (non-liability balances) within
-    [min_assets, max_assets) when either is given. Returns (total matches, one page).
-    The name clause matches plain names only (the API searches through access.py)."""
-    params = {
-        "text": text,
-        "phone": phone,
-        "phoneBidx": cipher_of(store).blind("phone", phone),
-        "minAssets": min_assets,
-        "maxAssets": max_assets,
-        "after": after,
-        "limit": limit,
-        "liabilities": list(LIABILITY_TYPES),
-    }
-    if min_assets is None and max_assets is None:
-        rows = await store.read(
-            """
-            MATCH (c:Customer)
-            WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
-               OR c.phoneBidx = $phoneBidx
-            WITH c.id AS cid ORDER BY cid
-            WITH collect(cid) AS ids
-            RETURN size(ids) AS total,
-                   [x IN ids WHERE $after IS NULL OR x > $after][0..$limit] AS page
-            """,
-            params,
-        )
-    else:
-        rows = await store.read(
-            """
-            MATCH (c:Customer)
-            WHERE $text IS NULL OR c.id = $text OR c.name CONTAINS $text OR c.phone = $phone
-               OR c.phoneBidx = $phoneBidx
-            OPTIONAL MATCH (c)-[:OWNS]->(a:Account)
-            WITH c, sum(CASE WHEN a.type IN $liabilities THEN 0
-                        ELSE coalesce(a.balance, 0) END) AS assets
-            WHERE ($minAssets IS NULL OR assets >= $minAssets)
-              AND ($maxAssets IS NULL OR assets < $maxAssets)
-            WITH c.id AS cid ORDER BY cid
-            WITH collect(cid) AS ids
-            RETURN size(ids) AS total,
-                   [x IN ids WHERE $after IS NULL OR x > $after][0..$limit] AS page
-            """,
-            params,
-        )
-    if not rows:
-        return 0, []
-    return int(rows[0]["total"]), list(rows[0]["page"])
 
 
 __all__ = [
@@ -352,6 +286,5 @@ __all__ = [
     "households_by_id",
     "interaction_pages",
     "related_by_customer",
-    "search_customer_ids",
     "transaction_pages",
 ]

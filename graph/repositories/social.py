@@ -12,8 +12,6 @@ from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, s
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 
-BUCKET_WIDTH = {"HOUR": 13, "DAY": 10}
-
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
     """
@@ -353,7 +351,7 @@ async def posts_to_rescore(
 ) -> list[Row]:
     """The next ``limit`` posts (createdAt >= ``since``) after the key ``after`` =
     [createdAt, platform, postId], in key order: {platform, postId, createdAt, text}."""
-    a = after or [None, None, None]
+    a: list[str | None] = list(after) if after else [None, None, None]
     return await store.read(
         """
         MATCH (p:Post)
@@ -576,7 +574,6 @@ async def texts_in_ranges(
 
 
 __all__ = [
-    "BUCKET_WIDTH",
     "FILTER_KEYS",
     "accounts_by_key",
     "accounts_of_customers",

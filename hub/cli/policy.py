@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from hub.cli.common import console, load_settings
-from privacy.policy_invariants import run_invariants_sync
+from privacy.policy_invariants import InvariantResult, run_invariants_sync
 from privacy.policy_proposals import ProposalStore
 from privacy.policy_set import load_policy_set, test_names
-from privacy.policy_tests import run_policy_tests
+from privacy.policy_tests import PolicyTestResult, run_policy_tests
 
 app = typer.Typer(no_args_is_help=True, help="Access policies (Rego): test, show, proposals.")
 
@@ -21,7 +21,10 @@ def test() -> None:
     """Run every test_* rule in the *_test.rego modules (packaged + data-dir overrides) and the
     invariants no policy change can remove (privacy/policy_invariants.py)."""
     policy_set = load_policy_set(load_settings().resolved_data_dir)
-    results = [*run_policy_tests(policy_set), *run_invariants_sync(policy_set)]
+    results: list[PolicyTestResult | InvariantResult] = [
+        *run_policy_tests(policy_set),
+        *run_invariants_sync(policy_set),
+    ]
     for r in results:
         mark = "[green]PASS[/]" if r.ok else "[red]FAIL[/]"
         console.print(f"{mark} {r.name}" + ("" if r.ok else f": {r.message}"))

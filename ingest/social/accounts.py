@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from rapidfuzz import fuzz, utils
@@ -13,19 +13,6 @@ from graph.store import GraphStore, Row
 from ingest.social.model import PLATFORMS
 
 LINK_FIELDS = ("customerId", "platform", "handle")
-
-
-def parse_link(data: dict[str, Any]) -> Row:
-    """{customerId, platform, handle} cleaned; ValueError naming what is missing or wrong."""
-    row = {f: str(data.get(f) or "").strip() for f in LINK_FIELDS}
-    missing = [f for f in LINK_FIELDS if not row[f]]
-    if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
-    row["platform"] = row["platform"].lower()
-    if row["platform"] not in PLATFORMS:
-        raise ValueError(f"unknown platform {row['platform']!r}; use one of {', '.join(PLATFORMS)}")
-    row["handle"] = row["handle"].removeprefix("@")
-    return row
 
 
 class SocialAccountLink(BaseModel):
@@ -110,6 +97,5 @@ __all__ = [
     "SocialAccountLink",
     "link_accounts",
     "link_candidates",
-    "parse_link",
     "rank_candidates",
 ]

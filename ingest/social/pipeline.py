@@ -27,6 +27,11 @@ from sentiment.scorer import Score
 T = TypeVar("T")
 log = logging.getLogger("c360.ingest")
 
+# The Source contract every social source meets (ingest/social/files.py, ingest/social/x.py):
+# batches of validated posts, each with a marker (a line number, a since_id) that run_batches
+# hands back to ``on_stored`` once that batch is durable, for the source's checkpoint.
+PostBatches = AsyncIterable[tuple[list[SocialPost], T]]
+
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -300,7 +305,7 @@ class PostPipeline:
 
 async def run_batches(
     pipeline: PostPipeline,
-    batches: AsyncIterable[tuple[list[SocialPost], T]],
+    batches: PostBatches[T],
     on_stored: Callable[[T, Prepared, int], Awaitable[None] | None] | None = None,
 ) -> Totals:
     """Prepare batch N+1 while batch N is written; ``on_stored(marker, ...)`` runs after each
@@ -335,6 +340,7 @@ async def run_batches(
 
 __all__ = [
     "OnWritten",
+    "PostBatches",
     "PostPipeline",
     "Prepared",
     "Totals",

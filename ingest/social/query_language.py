@@ -154,7 +154,7 @@ def _matches(node: Node, post: dict[str, Any], text: str) -> bool:
     if kind == "term":
         return bool(node[1] in text)
     if kind == "field":
-        return _field_value(node[1], post) == node[2]
+        return bool(_field_value(node[1], post) == node[2])
     if kind == "not":
         return not _matches(node[1], post, text)
     if kind == "and":
@@ -242,7 +242,8 @@ def parse(text: str) -> Query:
             raise QueryError("the query ends too early", len(text) + 1) from None
         raise QueryError(f"unexpected {exc.token!s}", exc.column) from None
     except UnexpectedCharacters as exc:
-        raise QueryError(f"unexpected character {text[exc.pos_in_stream]!r}", exc.column) from None
+        where = exc.pos_in_stream or 0
+        raise QueryError(f"unexpected character {text[where]!r}", exc.column) from None
     except UnexpectedInput as exc:
         raise QueryError("the query cannot be read", getattr(exc, "column", None)) from None
     except Exception as exc:  # lark wraps errors raised in the transformer

@@ -37,19 +37,19 @@ class _RebasedSession(requests.Session):
         super().__init__()
         self.base = base.rstrip("/")
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if isinstance(url, str) and url.startswith(TWEEPY_HOST):
             url = self.base + url[len(TWEEPY_HOST) :]
         return super().request(method, url, *args, **kwargs)
 
 
-class XClient(tweepy.Client):
+class XClient(tweepy.Client):  # type: ignore[misc]  # tweepy has no type information
     """A tweepy Client that talks to ``api_base`` (the real X API or a local stand-in)."""
 
     def __init__(self, bearer_token: str, api_base: str, *, wait_on_rate_limit: bool = True):
         super().__init__(bearer_token=bearer_token, wait_on_rate_limit=wait_on_rate_limit)
         self.session.close()
-        self.session = _RebasedSession(api_base)
+        self.session: requests.Session = _RebasedSession(api_base)
 
     def close(self) -> None:
         self.session.close()

@@ -19,7 +19,7 @@ from privacy.types import AuditUnavailable, PrivacyError
 
 
 class AuditRequest(SchemaExtension):
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         yield
         privacy = ctx.context.privacy
@@ -55,7 +55,7 @@ class AuditRequest(SchemaExtension):
 
 def _applied(data: dict[str, Any] | None) -> bool:
     """A mutation field that answered (not null) ran its write."""
-    return bool(data) and any(value is not None for value in data.values())
+    return data is not None and any(value is not None for value in data.values())
 
 
 __all__ = ["AuditRequest"]

@@ -22,7 +22,7 @@ DEFINITION_KEY = "strawberry-definition"
 
 
 def _masked_attribute(attr: str, extension: MaskField) -> Callable[..., Any]:
-    def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         value = getattr(source, attr)
         decision = info.context.privacy.cached(source)
         if decision is None:

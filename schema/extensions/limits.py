@@ -21,6 +21,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
+    ValidationRule,
     specified_rules,
     validate,
 )
@@ -47,7 +48,7 @@ def shape_rule(settings: Settings) -> type[ASTValidationRule]:
     max_depth, max_aliases, max_cost = settings.max_depth, settings.max_aliases, settings.max_cost
     pages = Pages(min(DEFAULT_PAGE_SIZE, settings.max_page_size), settings.max_page_size)
 
-    class QueryShapeRule(ASTValidationRule):
+    class QueryShapeRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> None:
             try:
                 shapes = measure(self.context.schema, node, pages)

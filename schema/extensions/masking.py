@@ -9,13 +9,14 @@ Every request has a privacy layer (the bench's allow-all one included): no decis
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.info import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from privacy.masking import apply_mask, mask_mentions
 from privacy.types import Decision, MaskMode
@@ -92,14 +93,14 @@ def personal_fields(
     """(GraphQL name, kind, modes that show it) of the type's personal and derived fields."""
     out: list[tuple[str, str, tuple[str, ...]]] = []
     for f in definition.fields:
-        meta = f.metadata or {}
+        meta: Mapping[str, Any] = f.metadata or {}
         if SENSITIVE_METADATA_KEY in meta:
             kind, allow = str(meta[SENSITIVE_METADATA_KEY]), (MaskMode.REVEAL,)
         elif DERIVED_METADATA_KEY in meta:
             kind, allow = meta[DERIVED_METADATA_KEY]
         else:
             continue
-        out.append((f.graphql_name or _camel(f.python_name), str(kind), tuple(allow)))
+        out.append((f.graphql_name or to_camel_case(f.python_name), str(kind), tuple(allow)))
     return out
 
 
@@ -110,11 +111,6 @@ def masked_names(definition: StrawberryObjectDefinition, decision: Decision | No
         for name, kind, allow in personal_fields(definition)
         if (decision.mode_for(kind) if decision is not None else MaskMode.REDACT) not in allow
     )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.migrate import count_graph
-from graph.repositories import customer360, social
+from graph.repositories import access, customer360, social
 from graph.store import GraphStore
 from tests.contract.small_graph import EXPECTED_COUNTS, build_small_graph
 
@@ -57,11 +57,24 @@ async def test_paged_reads_and_subqueries(cstore: GraphStore) -> None:
     assert [(i["id"], [p["code"] for p in i["products"]]) for i in ix["C1"].items] == [
         ("I1", ["P-CARD"])
     ]
-    total, ids = await customer360.search_customer_ids(
-        cstore, text=None, phone=None, min_assets=100000, max_assets=None, after=None, limit=10
+    rich = await access.search_candidates(
+        cstore,
+        text=None,
+        name=None,
+        phone=None,
+        min_assets=100000,
+        max_assets=None,
+        with_assets=True,
+        cap=10,
     )
     # C2 holds AC1 jointly; the loan is a liability and does not count.
-    assert (total, ids) == (2, ["C1", "C2"])
+    assert [r["id"] for r in rich] == ["C1", "C2"]
+    assert (
+        await access.count_matches(
+            cstore, text=None, name=None, phone=None, min_assets=100000, max_assets=None
+        )
+        == 2
+    )
 
 
 async def test_social_reads(cstore: GraphStore) -> None:

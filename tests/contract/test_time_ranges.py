@@ -10,6 +10,7 @@ from graph.repositories.customers import upsert_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
 from graph.timerange import time_cmp, time_range
+from sentiment.trends import GRAPH_WIDTH
 
 # Four instants: the range [T1, T2) holds T1 only; [T1, T2] holds T1 and T2.
 T0, T1, T2, T3 = (
@@ -51,7 +52,7 @@ async def test_post_reads_take_from_inclusive_to_exclusive(cstore: GraphStore) -
     total, page = await social.search_mentions(cstore, window, 0, 10)
     assert (total, [p["createdAt"] for p in page]) == (1, [T1])
     assert [p["createdAt"] for p in await social.top_posts(cstore, window, 10)] == [T1]
-    trend = await social.trend_rows(cstore, window, social.BUCKET_WIDTH["DAY"])
+    trend = await social.trend_rows(cstore, window, GRAPH_WIDTH["DAY"])
     assert [(r["bucket"], r["count"]) for r in trend] == [("2025-03-01", 1)]
     authors = await social.top_authors(cstore, window, 10)
     assert [a["posts"] for a in authors] == [1]

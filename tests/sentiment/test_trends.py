@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
-from sentiment.trends import Bucket, fill_gaps, from_rows, spikes, week_of, z_score
+from resolvers.social import fill_window
+from sentiment.trends import Bucket, from_rows, spikes, week_of, z_score
 
 
 def row(bucket: str, count: int, neg: int = 0, score_sum: float = 0.0, scored: int = 0) -> dict:
@@ -41,11 +43,15 @@ def test_weeks_sum_days_from_monday() -> None:
     assert weeks[0].avg_score == pytest.approx(0.6)
 
 
-def test_fill_gaps() -> None:
-    filled = fill_gaps(
-        [Bucket("2025-03-01T00:00:00Z", 1), Bucket("2025-03-03T00:00:00Z", 2)], "DAY"
+def test_fill_window_counts_quiet_buckets_as_zero() -> None:
+    filled = fill_window(
+        [Bucket("2025-03-01T00:00:00Z", 1), Bucket("2025-03-03T00:00:00Z", 2)],
+        datetime(2025, 2, 28, tzinfo=UTC),
+        datetime(2025, 3, 4, tzinfo=UTC),
+        "DAY",
     )
     assert [(b.start, b.count) for b in filled] == [
+        ("2025-02-28T00:00:00Z", 0),
         ("2025-03-01T00:00:00Z", 1),
         ("2025-03-02T00:00:00Z", 0),
         ("2025-03-03T00:00:00Z", 2),
