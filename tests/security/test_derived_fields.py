@@ -125,7 +125,8 @@ async def probe(store: GraphStore, data_dir: Path) -> AsyncIterator[Callable[[st
         await upsert_accounts(
             store, [{"id": f"{person['id']}-a", "customerId": person["id"], "props": account}]
         )
-    async with open_hub(store, data_dir, segment_middle_assets=MIDDLE) as client:
+    # The hub judges "today" as the expectations do, even if the run crosses midnight UTC.
+    async with open_hub(store, data_dir, segment_middle_assets=MIDDLE, as_of=TODAY) as client:
         make = callers(client, data_dir)
         yield lambda mode: make(f"probe_{mode}", "service")
 
