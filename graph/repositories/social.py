@@ -525,26 +525,17 @@ async def top_posts_in_ranges(
     """ranges: {start, since, until} (ISO strings, ``until`` exclusive) -> start -> the matching
     posts of that range with the most engagement, all ranges in one round trip. The
     filters' own from/to are ignored: each range is the window."""
-    params = filter_params(filters) | {"from": None, "to": None, "ranges": ranges}
-    params["limit"] = limit
-    rows = await store.read(
+    return await _per_range(
+        store,
+        filters,
+        ranges,
+        limit,
         """
-        UNWIND $ranges AS rg
-        MATCH (p:Post)
-        WHERE """
-        + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
-        + " AND "
-        + _where(filters)
-        + """
         WITH rg, p, coalesce(p.likes, 0) + coalesce(p.reposts, 0) + coalesce(p.replies, 0) AS e
         ORDER BY e DESC, p.createdAt DESC, p.postId
-        WITH rg, collect(p {.*}) AS ps
-        RETURN rg.start AS start, ps[0..$limit] AS posts
+        WITH rg, collect(p {.*}) AS items
         """,
-        params,
     )
-    found = {r["start"]: list(r["posts"] or []) for r in rows}
-    return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
 
 
 async def texts_in_ranges(
@@ -552,6 +543,27 @@ async def texts_in_ranges(
 ) -> dict[str, list[str]]:
     """ranges: {start, since, until} -> start -> texts of the matching posts of that range
     (the newest ``limit``), all ranges in one round trip; the filters' from/to are ignored."""
+    return await _per_range(
+        store,
+        filters,
+        ranges,
+        limit,
+        """
+        WITH rg, p ORDER BY p.createdAt DESC
+        WITH rg, collect(p.text) AS items
+        """,
+    )
+
+
+async def _per_range(
+    store: GraphStore,
+    filters: dict[str, Any] | None,
+    ranges: list[Row],
+    limit: int,
+    collect: str,
+) -> dict[str, list[Any]]:
+    """The first ``limit`` ``items`` that ``collect`` gathers per range from the posts
+    matching ``filters`` within it, keyed by the range's start (an empty list for none)."""
     params = filter_params(filters) | {"from": None, "to": None, "ranges": ranges}
     params["limit"] = limit
     rows = await store.read(
@@ -562,14 +574,11 @@ async def texts_in_ranges(
         + time_range("p.createdAt", "rg.since", "rg.until", optional=False)
         + " AND "
         + _where(filters)
-        + """
-        WITH rg, p ORDER BY p.createdAt DESC
-        WITH rg, collect(p.text) AS texts
-        RETURN rg.start AS start, texts[0..$limit] AS texts
-        """,
+        + collect
+        + " RETURN rg.start AS start, items[0..$limit] AS items",
         params,
     )
-    found = {r["start"]: list(r["texts"] or []) for r in rows}
+    found = {r["start"]: list(r["items"] or []) for r in rows}
     return {rg["start"]: found.get(rg["start"], []) for rg in ranges}
 
 
