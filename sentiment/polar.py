@@ -64,8 +64,8 @@ def fit_ratio(x: sparse.csr_matrix, positive: np.ndarray, weights: np.ndarray) -
     float16 (as stored), so training sees the features scoring will see."""
     p = SMOOTHING + np.asarray(x[positive].T @ weights[positive]).ravel()
     q = SMOOTHING + np.asarray(x[~positive].T @ weights[~positive]).ravel()
-    ratio = np.log((p / p.sum()) / (q / q.sum()))
-    return ratio.astype(np.float16).astype(np.float32)
+    ratio: np.ndarray = np.log((p / p.sum()) / (q / q.sum())).astype(np.float16)
+    return ratio.astype(np.float32)
 
 
 def scale(x: sparse.csr_matrix, ratio: np.ndarray) -> sparse.csr_matrix:
