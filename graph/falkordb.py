@@ -35,8 +35,13 @@ _UNAVAILABLE_PREFIXES = (
     "BUSY",
 )
 _UNAVAILABLE_TEXT = ("no space left", "input/output error", "read-only file system", "disk quota")
-RETRY_WAIT_S = 2.0
-COMPACT_ON_CLOSE_BYTES = 1 << 20  # how long a request waits for a restarting embedded server
+RETRY_WAIT_S = 2.0  # how long a request waits for a restarting embedded server
+COMPACT_ON_CLOSE_BYTES = 1 << 20
+# No read/write deadline on a round trip: redis-py's default (5 s since redis-py 6) fails a big
+# UNWIND batch, or a read queued behind one, whenever the server answers late under load, and
+# the server goes on running it. A dead server is seen without a deadline (its socket closes);
+# callers bound a request's time themselves (the hub's request timeout).
+SOCKET_TIMEOUT_S: float | None = None
 
 
 def unavailable_reply(message: str) -> bool:
@@ -107,6 +112,7 @@ class FalkorDBStore:
                 path=str(sock),
                 max_connections=pool_size,
                 timeout=30,
+                socket_timeout=SOCKET_TIMEOUT_S,
                 decode_responses=True,
             )
             return cls(pool, graph_name, embedded)
@@ -118,7 +124,11 @@ class FalkorDBStore:
     def from_url(cls, url: str, graph_name: str = "c360", pool_size: int = 16) -> FalkorDBStore:
         url = url.replace("falkor://", "redis://", 1).replace("falkors://", "rediss://", 1)
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=pool_size, timeout=30, decode_responses=True
+            url,
+            max_connections=pool_size,
+            timeout=30,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            decode_responses=True,
         )
         pool.connection_class = pool.connection_class or Connection
         return cls(pool, graph_name)
@@ -151,7 +161,10 @@ class FalkorDBStore:
                     raise
                 self._declared.clear()  # the server may have come back with other files
                 await self._await_embedded(RETRY_WAIT_S)
-                await self._pool.disconnect(inuse_connections=True)
+                # Only the idle connections (they may lead to the old server). Connections in
+                # use belong to other round trips: closing them failed those too, and their
+                # retries closed this one again (a seed lost its graph that way).
+                await self._pool.disconnect(inuse_connections=False)
         raise AssertionError("unreachable")
 
     async def _declare_keys(self, names: frozenset[str]) -> None:
