@@ -161,7 +161,8 @@ class FalkorDBStore:
                 socket_timeout=SOCKET_TIMEOUT_S,
                 decode_responses=True,
             )
-            query_pool = redis.BlockingConnectionPool(
+            # redis-py's sync pool has no annotations on __init__.
+            query_pool = redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
                 connection_class=redis.UnixDomainSocketConnection,
                 path=str(sock),
                 max_connections=pool_size,
