@@ -29,7 +29,8 @@ async def _after_turn(value: Awaitable[T]) -> T:
 
 
 def _paced(resolve: Callable[..., Any]) -> Callable[..., Any]:
-    def run(source: Any, info: Any, **kwargs: Any) -> Any:
+    # Positional-only: a field may have an argument called ``source`` or ``info``.
+    def run(source: Any, info: Any, /, **kwargs: Any) -> Any:
         result = resolve(source, info, **kwargs)
         return _after_turn(result) if isawaitable(result) else result
 
