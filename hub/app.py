@@ -251,6 +251,28 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             request, request_adapter, sub_response, context, root_value, request_data
         )
 
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Any,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        streamed = False
+        try:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+            streamed = not isinstance(result, ExecutionResult | list)
+            return result
+        finally:
+            # Answered (or failed): free what the request loaded now, not at the next full
+            # garbage collection (RequestContext.release). A streamed result still runs.
+            if not streamed and isinstance(context, RequestContext):
+                context.release()
+
     @property
     def graphql_ide_html(self) -> str:
         # GraphiQL from the console's vendored files, not strawberry's CDN page: closed networks.

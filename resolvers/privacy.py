@@ -145,6 +145,17 @@ class RequestPrivacy:
             self.resources[(r.type, r.id)] = decided[r.id]
         return [decided[r.id] for r in resources]
 
+    def release(self) -> None:
+        """Drop the request's decisions once it is answered (RequestContext.release): the
+        customer loader's ``load_fn`` is a method of this object, a cycle only a full garbage
+        collection would break."""
+        self.customers.clear_all()
+        self.others.clear_all()
+        self.decided.clear()
+        self.resources.clear()
+        self.fields.clear()
+        self._reach.clear()
+
     def remember(self, decided: dict[str, Decision]) -> None:
         for cid, decision in decided.items():
             self.decided[cid] = decision
