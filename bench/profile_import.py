@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_rows import CODES, SQL, delete_transactions, generate  # noqa: E402
+from import_rows import CODES, SQL, delete_transactions, generate
 
-from graph.connect import store_session  # noqa: E402
-from graph.embedded import EmbeddedFalkorDB  # noqa: E402
-from hub.services import protect_store  # noqa: E402
-from hub.settings import Settings  # noqa: E402
-from ingest.crm import import_file  # noqa: E402
-from ingest.mapping import ColumnMapping  # noqa: E402
+from graph.connect import store_session
+from graph.embedded import EmbeddedFalkorDB
+from hub.services import protect_store
+from hub.settings import Settings
+from ingest.crm import import_file
+from ingest.mapping import ColumnMapping
 
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -3,8 +3,8 @@
 Two passes over the input. The first counts records and finds duplicate keys (the last row of a
 key wins, whatever the batch size; the earlier ones are counted as duplicates, never written).
 The second validates the next batch in a worker thread while this one is looked up in the graph
-(inserted / updated / unchanged, missing parents) and a writer task writes the ones before. Bad records go to
-``<stem>.dead.jsonl`` with their line and reasons.
+(inserted / updated / unchanged, missing parents) and a writer task writes the ones before.
+Bad records go to ``<stem>.dead.jsonl`` with their line and reasons.
 
 Re-running an input is safe (every upsert MERGEs on natural keys, unchanged rows are not written
 at all); a run that stopped half way resumes after the last committed batch, because the
