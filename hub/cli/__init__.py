@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-import click
 import typer
+from typer import _click as click  # typer vendors click: its groups take these types
 from typer.core import TyperGroup
 
 # Every command prints through common's consoles; they are made when the CLI is imported, as
