@@ -127,7 +127,8 @@ def _strptime(text: str, pattern: str) -> datetime:
             for position, digits in zip(fixed[1], match.groups(), strict=True):
                 fields[position] = int(digits)
             try:
-                return datetime(*fields)
+                year, month, day, hour, minute, second = fields
+                return datetime(year, month, day, hour, minute, second)
             except ValueError:
                 pass  # e.g. month 13: strptime decides (it may split the digits otherwise)
     return datetime.strptime(text, pattern)
