@@ -126,6 +126,7 @@ async def main() -> None:
     opts = parser.parse_args()
     if opts.quick:
         opts.customers, opts.transactions = 10_000, 100_000
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="c360b-", dir="/tmp") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
@@ -158,6 +159,8 @@ async def main() -> None:
     }
     for name, rate in rates.items():
         print(f"{name:<34} {rate:>10,.0f} rows/s")
+    # The machine may be shared: figures mean little without the load they were taken under.
+    print(f"load average at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f}")
     slowest = min(plain, rates["mapping (transactions)"], rates["sql (transactions)"])
     print(f"rows_per_s={slowest:.0f}")
 

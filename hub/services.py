@@ -8,23 +8,23 @@ import asyncio
 import logging
 import math
 import time
+from typing import TYPE_CHECKING
 
 from graph.fieldcipher import attach_cipher, cipher_of
 from graph.store import GraphStore
 from privacy.audit import AuditLog
 from privacy.audit_checkpoints import Checkpointer, load_signing_key
 from privacy.datakeys import DataKeyStore
-from privacy.engines import OpaServerEngine, load_engine
 from privacy.fieldcrypt import FieldCrypto
 from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
-from privacy.policy_admin import PolicyAdmin
-from privacy.policy_invariants import run_invariants
 from privacy.policy_set import override_dir
 from privacy.secrets import load_or_create_secret
-from privacy.services import PrivacyServices
 from privacy.types import PolicyUnavailable
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from privacy.services import PrivacyServices
 
 log = logging.getLogger("c360.hub")
 
@@ -59,6 +59,13 @@ def protect_store(store: GraphStore, settings: Settings) -> GraphStore:
 
 
 async def open_privacy(settings: Settings) -> PrivacyServices:
+    # Imported here, not at the top: the CLI's bulk commands (import, ingest, seed) load this
+    # module for protect_store only, and the engines (OPA client, aiohttp) take ~0.5 s to load.
+    from privacy.engines import OpaServerEngine, load_engine
+    from privacy.policy_admin import PolicyAdmin
+    from privacy.policy_invariants import run_invariants
+    from privacy.services import PrivacyServices
+
     data_dir = settings.resolved_data_dir
     services = PrivacyServices(
         engine=None, audit=None, hmac_key=load_or_create_secret(data_dir, MASK_KEY_NAME)

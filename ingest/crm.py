@@ -2,9 +2,9 @@
 
 Two passes over the input. The first counts records and finds duplicate keys (the last row of a
 key wins, whatever the batch size; the earlier ones are counted as duplicates, never written).
-The second validates batch n+2 in a worker thread while batch n+1 is looked up in the graph
-(inserted / updated / unchanged, missing parents) and batch n is written. Bad records go to
-``<stem>.dead.jsonl`` with their line and reasons.
+The second validates the next batch in a worker thread while this one is looked up in the graph
+(inserted / updated / unchanged, missing parents) and a writer task writes the ones before.
+Bad records go to ``<stem>.dead.jsonl`` with their line and reasons.
 
 Re-running an input is safe (every upsert MERGEs on natural keys, unchanged rows are not written
 at all); a run that stopped half way resumes after the last committed batch, because the
@@ -116,9 +116,11 @@ async def _import(
             )
 
         ahead: asyncio.Future[Batch | None] | None = None
+        writer.start()
         try:
-            # Three stages in flight: batch n+2 is read and validated in a worker thread while
-            # batch n+1 is looked up and batch n is written (the server runs those in turn).
+            # Stages in flight: the next batch is read and validated in a worker thread while
+            # this one is looked up and classified, and the writer task writes the ones before
+            # (ingest/writing.py: the server always has the next request queued).
             ahead = next_batch()
             while (batch := await ahead) is not None:
                 ahead = next_batch()

@@ -41,6 +41,8 @@ class QuerySource:
     fingerprint: str = ""
 
     def records(self) -> Iterator[RawRecord]:
+        from pyarrow.types import is_floating  # loaded with DuckDB's arrow reader anyway
+
         cursor = self.connection.cursor()
         relation = cursor.sql(f"SELECT * FROM {_TABLE}")
         # DuckDB 2.x: to_arrow_reader; 1.x: record_batch.
@@ -48,9 +50,13 @@ class QuerySource:
         reader = fetch(_BATCH_ROWS)
         number = 0
         for batch in reader:
+            # Only float columns need _value; the others are taken as DuckDB gives them.
+            floats = [f.name for f in batch.schema if is_floating(f.type)]
             for row in batch.to_pylist():
                 number += 1
-                yield RawRecord(number, {k: _value(v) for k, v in row.items()})
+                for name in floats:
+                    row[name] = _value(row[name])
+                yield RawRecord(number, row)
 
     def describe(self) -> str:
         return f"DuckDB query, {self.rows} rows"

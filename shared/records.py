@@ -83,6 +83,8 @@ def _amount(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = value.replace("¥", "").replace("￥", "").strip()
+    if "," not in text:
+        return text  # the common case: every pattern below needs a comma
     if _THOUSANDS.fullmatch(text):
         return text.replace(",", "")
     if _DECIMAL_COMMA.fullmatch(text):

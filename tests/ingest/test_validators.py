@@ -70,3 +70,44 @@ def test_to_iso_date() -> None:
     assert to_iso_date("20250301") == "2025-03-01"
     with pytest.raises(ValueError):
         to_iso_date("31.12.2020")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d", "%d.%m.%Y %H:%M", "%m%d%H%M", "%Y%m%d"],
+)
+def test_fixed_width_formats_read_exactly_like_strptime(pattern: str) -> None:
+    """The fixed-width reading of %Y%m%d%H%M%S-style formats (a speed path) accepts and
+    rejects what strptime does, with the same result: valid values, and values with one
+    character replaced (month 13, day 00, a space or dash inside a field, single digits)."""
+    import random
+
+    from shared.validators import _fixed_width, _strptime
+
+    assert _fixed_width(pattern) is not None  # the path under test is taken
+    rng = random.Random(pattern)
+    for _ in range(3000):
+        moment = datetime(rng.randint(1000, 2100), rng.randint(1, 12), rng.randint(1, 28),
+                          rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59))  # fmt: skip
+        text = moment.strftime(pattern)
+        if rng.random() < 0.6:
+            i = rng.randrange(len(text))
+            text = text[:i] + rng.choice("0123456789 -3") + text[i + 1 :]
+        try:
+            expected: datetime | None = datetime.strptime(text, pattern)
+        except ValueError:
+            expected = None
+        try:
+            got: datetime | None = _strptime(text, pattern)
+        except ValueError:
+            got = None
+        assert got == expected, text
+
+
+def test_to_utc_iso_reads_datetimes_and_formats_the_same_way() -> None:
+    naive = datetime(2024, 3, 1, 8, 0, 30, 123456)
+    assert to_utc_iso(naive) == "2024-03-01T00:00:30Z"  # Shanghai wall time, no microseconds
+    assert to_utc_iso(datetime(1985, 6, 1, 12, tzinfo=UTC)) == "1985-06-01T12:00:00Z"
+    assert to_utc_iso("20240301080030", ("%Y%m%d%H%M%S",)) == "2024-03-01T00:00:30Z"
+    with pytest.raises(ValueError, match="more than a day in the future"):
+        to_utc_iso(datetime(2999, 1, 1, tzinfo=UTC))
