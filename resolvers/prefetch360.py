@@ -1,0 +1,143 @@
+"""The 360 view's reads in one projection instead of one round trip per loader.
+
+The ``customer`` root field asks what its selection needs (:class:`Wants360`). When that is
+enough of the view to pay off, one query (graph/repositories/projection360.py) reads every
+part and primes the request's loaders with them under the keys the field resolvers will ask
+for; then the linked customers (co-owners, household members, related) load in one batch and
+the root and linked customers are decided together, one policy evaluation for the request.
+The resolvers run unchanged and find their loads answered: decisions, masking and the audit
+work exactly as without the projection, which only changes how the rows arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from graph.repositories.projection360 import PageArgs, View360, customer_view
+from resolvers.context import RequestContext
+from resolvers.customers import interaction_key, transaction_key
+from resolvers.errors import ApiError
+from resolvers.loaders import InteractionPageKey, Loaders, TransactionPageKey
+
+# Loader-backed parts a selection may need; the projection pays off from this many on (it
+# reads every part, so a selection of one or two is cheaper through the loaders).
+PARTS = frozenset(
+    {"accounts", "household", "members", "advisor", "related", "activity", "transactions",
+     "interactions"}
+)  # fmt: skip
+MIN_PARTS = 3
+K = TypeVar("K")
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    """The arguments of the one page field selected (as the GraphQL arguments give them)."""
+
+    first: int | None = None
+    after: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Wants360:
+    """What a ``customer`` selection reads: ``parts`` (of :data:`PARTS`), whether it lists
+    linked customers, and the page arguments when exactly one such page field is selected."""
+
+    parts: frozenset[str] = frozenset()
+    linked: frozenset[str] = field(default_factory=frozenset)  # coOwners, members, related
+    transactions: PageWanted | None = None
+    interactions: PageWanted | None = None
+
+
+async def prefetch_360(ctx: RequestContext, customer_id: str, wants: Wants360) -> None:
+    """Prime the request's loaders and decisions for ``customer_id``'s 360 view (no-op when
+    the selection needs too little of it, or there is no such customer)."""
+    if len(wants.parts & PARTS) < MIN_PARTS:
+        return
+    loaders = ctx.loaders
+    tx_key = _key(lambda: transaction_key(ctx, customer_id, *_tx(wants), None, None)[1])
+    ix_key = _key(lambda: interaction_key(ctx, customer_id, *_ix(wants))[1])
+    view = await customer_view(
+        ctx.store,
+        customer_id,
+        transactions=PageArgs(tx_key.limit, tx_key.after) if tx_key else PageArgs(0),
+        interactions=PageArgs(ix_key.limit, ix_key.after) if ix_key else PageArgs(0),
+        interaction_kind=ix_key.kind if ix_key else None,
+        flow_since=loaders.flow_since,
+        complaints_since=loaders.complaints_since,
+        until=loaders.until,
+    )
+    if view is None:
+        return  # the root field reports the unknown id as it always does
+    prime(loaders, customer_id, view, tx_key, ix_key)
+    linked = [cid for cid in linked_ids(view, wants.linked) if cid != customer_id]
+    if linked:
+        await loaders.customer.load_many(linked)
+    # One decision batch for the root and every linked customer (rows already loaded).
+    await ctx.privacy.customers.load_many([customer_id, *linked])
+
+
+def prime(
+    loaders: Loaders,
+    customer_id: str,
+    view: View360,
+    tx_key: TransactionPageKey | None,
+    ix_key: InteractionPageKey | None,
+) -> None:
+    """Each part under the key its loader is asked with (already cached keys win)."""
+    loaders.customer.prime(customer_id, view.customer)
+    loaders.accounts.prime(customer_id, view.accounts)
+    loaders.household_of.prime(customer_id, view.household_of)
+    if view.household is not None:
+        loaders.household.prime(str(view.household["id"]), view.household)
+    loaders.advisor.prime(customer_id, view.advisor)
+    loaders.related.prime(customer_id, view.related)
+    loaders.activity.prime(customer_id, view.activity)
+    if tx_key is not None:
+        loaders.transactions.prime(tx_key, view.transactions)
+    if ix_key is not None:
+        loaders.interactions.prime(ix_key, view.interactions)
+
+
+def linked_ids(view: View360, which: frozenset[str]) -> list[str]:
+    """The customers the selected lists of linked customers will load, in a stable order."""
+    out: dict[str, None] = {}
+    if "coOwners" in which:
+        out.update((cid, None) for a in view.accounts for cid in a.get("coOwnerIds") or [])
+    if "members" in which and view.household is not None:
+        out.update((m["customerId"], None) for m in view.household.get("members") or [])
+    if "related" in which:
+        out.update((link["customerId"], None) for link in view.related)
+    return list(out)
+
+
+def _tx(wants: Wants360) -> tuple[int | None, str | None]:
+    page = wants.transactions
+    if page is None:
+        raise _NotWanted
+    return page.first, page.after
+
+
+def _ix(wants: Wants360) -> tuple[int | None, str | None, str | None]:
+    page = wants.interactions
+    if page is None:
+        raise _NotWanted
+    return page.first, page.after, page.kind
+
+
+class _NotWanted(Exception):
+    """The page is not selected, or not in a shape the projection reads."""
+
+
+def _key(make: Callable[[], K]) -> K | None:
+    """The loader key, or None when the page is not prefetched; bad arguments are left for
+    the field's own resolver to report, where the client expects the error."""
+    try:
+        return make()
+    except (_NotWanted, ApiError):
+        return None
+
+
+__all__ = ["MIN_PARTS", "PARTS", "PageWanted", "Wants360", "linked_ids", "prefetch_360", "prime"]
