@@ -16,6 +16,7 @@ from graph.store import GraphStore
 from resolvers.prefetch360 import MIN_PARTS
 from tests.api.conftest import Api
 from tests.api.privacy_seed import ADVISOR_1, ADVISOR_2, OUYANG, SIMA, seed_privacy_book
+from tests.api.seed import seed_family
 from tests.api.test_customer360 import FULL_360
 from tests.api.test_privacy_access import assert_absent, codes, raw
 
@@ -122,3 +123,45 @@ async def test_denied_customer_view_carries_no_values(
     body = json.loads(text)
     assert body["data"]["customer"] is None and codes(body) == ["FORBIDDEN"]
     assert_absent(text, OUYANG, SIMA)
+
+
+FRAGMENT_360 = (
+    "query($id: ID!) { customer(id: $id) { ...View } }\n"
+    + "fragment View on Customer { "
+    + " ".join(PIECES)
+    + " }"
+)
+TWO_PAGES = """query($id: ID!, $after: String) { customer(id: $id) {
+  accounts { id } household { id } advisor { id }
+  transactions(first: 1) { edges { cursor node { id amount } } }
+  later: transactions(first: 2, after: $after) { edges { node { id amount } } }
+  interactions(first: 1, kind: "COMPLAINT") { totalCount edges { node { id kind } } }
+} }"""
+
+
+async def test_fragments_are_read_through(book: GraphStore, officer: Api) -> None:
+    assert await _round_trips(book, officer, FRAGMENT_360, OUYANG.id) <= 3
+    body = await officer.gql(FRAGMENT_360, {"id": OUYANG.id})
+    assert body["data"]["customer"] == await _pieces(officer, OUYANG.id)
+
+
+async def test_aliased_pages_and_arguments_answer_like_the_loaders(
+    store: GraphStore, officer: Api
+) -> None:
+    await seed_family(store, "pf", accounts=2, transactions=3, interactions=2)
+    first = await officer.gql(TWO_PAGES, {"id": "pf-1"})
+    assert "errors" not in first, first
+    cursor = first["data"]["customer"]["transactions"]["edges"][0]["cursor"]
+    body = await officer.gql(TWO_PAGES, {"id": "pf-1", "after": cursor})
+    c = body["data"]["customer"]
+    alone = await officer.gql(
+        "query($id: ID!, $after: String) { customer(id: $id) { "
+        "later: transactions(first: 2, after: $after) { edges { node { id amount } } } "
+        'interactions(first: 1, kind: "COMPLAINT") { totalCount edges { node { id kind } } }'
+        " } }",
+        {"id": "pf-1", "after": cursor},
+    )
+    assert c["later"] == alone["data"]["customer"]["later"]
+    assert c["interactions"] == alone["data"]["customer"]["interactions"]
+    assert len(c["later"]["edges"]) == 2
+    assert c["later"]["edges"][0]["node"]["id"] != c["transactions"]["edges"][0]["node"]["id"]
