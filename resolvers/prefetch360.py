@@ -2,9 +2,9 @@
 
 The ``customer`` root field asks what its selection needs (:class:`Wants360`). When that is
 enough of the view to pay off, one query (graph/repositories/projection360.py) reads every
-part and primes the request's loaders with them under the keys the field resolvers will ask
-for; then the linked customers (co-owners, household members, related) load in one batch and
-the root and linked customers are decided together, one policy evaluation for the request.
+part, and the linked customers the selection lists (co-owners, household members, related),
+and primes the request's loaders with them under the keys the field resolvers will ask for;
+the root and linked customers are then decided together, one policy evaluation a request.
 The resolvers run unchanged and find their loads answered: decisions, masking and the audit
 work exactly as without the projection, which only changes how the rows arrive.
 """
@@ -68,15 +68,13 @@ async def prefetch_360(ctx: RequestContext, customer_id: str, wants: Wants360) -
         flow_since=loaders.flow_since,
         complaints_since=loaders.complaints_since,
         until=loaders.until,
+        linked=wants.linked,
     )
     if view is None:
         return  # the root field reports the unknown id as it always does
     prime(loaders, customer_id, view, tx_key, ix_key)
-    linked = [cid for cid in linked_ids(view, wants.linked) if cid != customer_id]
-    if linked:
-        await loaders.customer.load_many(linked)
-    # One decision batch for the root and every linked customer (rows already loaded).
-    await ctx.privacy.customers.load_many([customer_id, *linked])
+    # One decision batch for the root and every linked customer (their rows came along).
+    await ctx.privacy.customers.load_many([customer_id, *view.linked])
 
 
 def prime(
@@ -88,6 +86,7 @@ def prime(
 ) -> None:
     """Each part under the key its loader is asked with (already cached keys win)."""
     loaders.customer.prime(customer_id, view.customer)
+    loaders.customer.prime_many(view.linked)
     loaders.accounts.prime(customer_id, view.accounts)
     loaders.household_of.prime(customer_id, view.household_of)
     if view.household is not None:
@@ -99,18 +98,6 @@ def prime(
         loaders.transactions.prime(tx_key, view.transactions)
     if ix_key is not None:
         loaders.interactions.prime(ix_key, view.interactions)
-
-
-def linked_ids(view: View360, which: frozenset[str]) -> list[str]:
-    """The customers the selected lists of linked customers will load, in a stable order."""
-    out: dict[str, None] = {}
-    if "coOwners" in which:
-        out.update((cid, None) for a in view.accounts for cid in a.get("coOwnerIds") or [])
-    if "members" in which and view.household is not None:
-        out.update((m["customerId"], None) for m in view.household.get("members") or [])
-    if "related" in which:
-        out.update((link["customerId"], None) for link in view.related)
-    return list(out)
 
 
 def _tx(wants: Wants360) -> tuple[int | None, str | None]:
@@ -140,4 +127,4 @@ def _key(make: Callable[[], K]) -> K | None:
         return None
 
 
-__all__ = ["MIN_PARTS", "PARTS", "PageWanted", "Wants360", "linked_ids", "prefetch_360", "prime"]
+__all__ = ["MIN_PARTS", "PARTS", "PageWanted", "Wants360", "prefetch_360", "prime"]

@@ -43,6 +43,8 @@ _IX_TOTAL, _IX_PAGE = newest_first_calls(
 )
 
 # The activity clauses aggregate away every other variable: they run in a subquery of their own.
+# Which linked customers to read is switched by CASE: FalkorDB drops the whole row when a
+# pattern comprehension's WHERE is a false parameter.
 _QUERY = (
     """
     MATCH (c:Customer {id: $id})"""
@@ -78,15 +80,37 @@ _QUERY = (
         RETURN collect({advisor: adv {.*},
             branches: [(adv)-[:WORKS_AT]->(br:Branch) | br {.*}]}) AS advisors
     }
+    WITH c, txtotal, txitems, ixtotal, ixitems, lastTx, flow, lastIx, complaints, accounts,
+         households, advisors,
+         CASE WHEN $coOwners
+              THEN [(c)-[:OWNS]->(:Account)<-[:OWNS]-(x1:Customer) | x1] ELSE [] END
+         + CASE WHEN $members
+                THEN [(c)-[:MEMBER_OF]->(:Household)<-[:MEMBER_OF]-(x2:Customer) | x2] ELSE [] END
+         + CASE WHEN $related THEN [(c)-[:RELATED_TO]-(x3:Customer) | x3] ELSE [] END
+         AS linkedNodes
+    CALL {
+        WITH c, linkedNodes
+        UNWIND linkedNodes AS x
+        WITH DISTINCT c, x WHERE x <> c
+        RETURN collect({c: x {.*},
+            advisorIds: [(x)-[:MANAGED_BY]->(a2:Advisor) | a2.id],
+            branchIds: [(x)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b2:Branch) | b2.id]})
+            AS linked
+    }
     RETURN c {.*} AS c,
            [(c)-[:MANAGED_BY]->(a1:Advisor) | a1.id] AS advisorIds,
            [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b1:Branch) | b1.id] AS branchIds,
            accounts, households, advisors,
            [(c)-[rel:RELATED_TO]-(other:Customer) | {kind: rel.kind, otherId: other.id}]
                AS related,
-           txtotal, txitems, ixtotal, ixitems, lastTx, flow, lastIx, complaints
+           txtotal, txitems, ixtotal, ixitems, lastTx, flow, lastIx, complaints, linked
     """
 )
+
+
+# Linked customers by how they are linked: co-owners of an account, members of a household
+# the customer belongs to, customers related either way.
+LINKED = ("coOwners", "members", "related")
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,8 @@ class View360:
     activity: Row  # activity_by_customer
     transactions: Page  # transaction_pages (no time range)
     interactions: Page  # interaction_pages
+    # customers_with_access of the co-owners, household members and related customers asked
+    linked: dict[str, Row]
 
 
 async def customer_view(
@@ -123,8 +149,10 @@ async def customer_view(
     flow_since: str,
     complaints_since: str,
     until: str | None,
+    linked: frozenset[str] = frozenset(),
 ) -> View360 | None:
-    """The 360 parts of one customer in one round trip; None when there is no such customer."""
+    """The 360 parts of one customer in one round trip; None when there is no such customer.
+    ``linked``: which linked customers to read too (of ``LINKED``)."""
     tx_after, ix_after = transactions.after, interactions.after
     rows = await store.read(
         _QUERY,
@@ -140,6 +168,7 @@ async def customer_view(
             "ixafterTime": ix_after[0] if ix_after else None,
             "ixafterId": ix_after[1] if ix_after else None,
             **activity_params(flow_since, complaints_since, until),
+            **{name: name in linked for name in LINKED},
         },
     )
     if not rows:
@@ -179,6 +208,10 @@ def _view(store: GraphStore, cid: str, r: Row) -> View360:
             seen.add((link["kind"], link["otherId"]))
             related.append({"kind": link["kind"], "customerId": link["otherId"]})
     interactions = open_items(store, INTERACTION, [(cid, i) for i in r["ixitems"]])
+    linked = open_rows(store, CUSTOMER, {x["c"]["id"]: x["c"] for x in r["linked"]})
+    for x in r["linked"]:
+        row = linked[x["c"]["id"]] = dict(linked[x["c"]["id"]])
+        row[ACCESS_KEY] = access_attributes({**row, **x})
     return View360(
         customer=customer,
         accounts=accounts,
@@ -189,6 +222,7 @@ def _view(store: GraphStore, cid: str, r: Row) -> View360:
         activity=activity_row(r),
         transactions=Page(int(r["txtotal"]), r["txitems"]),
         interactions=Page(int(r["ixtotal"]), interactions),
+        linked=linked,
     )
 
 
@@ -197,4 +231,4 @@ def _key(value: Any) -> tuple[bool, str]:
     return (value is None, "" if value is None else str(value))
 
 
-__all__ = ["PageArgs", "View360", "customer_view"]
+__all__ = ["LINKED", "PageArgs", "View360", "customer_view"]

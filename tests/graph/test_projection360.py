@@ -10,7 +10,7 @@ from typing import Any
 from graph.repositories import customer360 as repo
 from graph.repositories.access import customers_with_access
 from graph.repositories.customers import upsert_customers
-from graph.repositories.projection360 import PageArgs, customer_view
+from graph.repositories.projection360 import LINKED, PageArgs, customer_view
 from graph.store import GraphStore
 from hub.demo import seed_demo
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso
@@ -62,11 +62,24 @@ async def _check(
     kind: str | None = None,
 ) -> None:
     view = await customer_view(
-        store, cid, transactions=tx, interactions=ix, interaction_kind=kind, **WINDOWS
+        store,
+        cid,
+        transactions=tx,
+        interactions=ix,
+        interaction_kind=kind,
+        linked=frozenset(LINKED),
+        **WINDOWS,
     )
     assert view is not None
-    for part, expected in (await _readers(store, cid, tx, ix, kind)).items():
-        assert getattr(view, part) == expected, (cid, part)
+    expected = await _readers(store, cid, tx, ix, kind)
+    for part, value in expected.items():
+        assert getattr(view, part) == value, (cid, part)
+    # The linked customers are those the view's lists name, read as the customer loader does.
+    named = {o for a in expected["accounts"] for o in a["coOwnerIds"]}
+    named |= {link["customerId"] for link in expected["related"]}
+    named |= {m["customerId"] for m in (expected["household"] or {}).get("members", [])}
+    named.discard(cid)
+    assert view.linked == await customers_with_access(store, sorted(named))
 
 
 async def test_projection_matches_the_readers_on_demo_customers(store: GraphStore) -> None:
