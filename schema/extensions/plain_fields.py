@@ -20,10 +20,12 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLScalarType,
     Undefined,
     is_leaf_type,
 )
@@ -67,6 +69,8 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         (which answers or reports the error where it belongs)."""
         output = field_def.type
         leaf = output.of_type if isinstance(output, GraphQLNonNull) else output
+        if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+            return _ORDINARY
         try:
             plain = field_def.extensions.get(PLAIN_KEY)
             if plain is not None:
@@ -75,7 +79,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 attribute, extension = field_def.extensions[MASKED_KEY]
                 privacy = self.context_value.privacy
                 decision = privacy.cached(source)
-                if decision is None or not is_leaf_type(leaf):
+                if decision is None:
                     return _ORDINARY  # it waits for the decision: no decision, no value
                 value = extension.shown(privacy, name, getattr(source, attribute), decision, source)
             if value is None:
