@@ -81,8 +81,6 @@ class Loaders:
         complaints_since = iso(now - timedelta(days=COMPLAINT_WINDOW_DAYS))
         # Activity as of ``now`` ignores what happened after it (an asOf in the past).
         until = iso(now + timedelta(seconds=1))
-        # Kept for the 360 projection (resolvers/prefetch360.py), which reads the same windows.
-        self.flow_since, self.complaints_since, self.until = flow_since, complaints_since, until
 
         def none() -> None:
             return None

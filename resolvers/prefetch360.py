@@ -1,28 +1,32 @@
-"""The 360 view's reads in one projection instead of one round trip per loader.
+"""The 360 view's reads in four concurrent round trips instead of ten, most one after another.
 
 The ``customer`` root field asks what its selection needs (:class:`Wants360`). When that is
-enough of the view to pay off, one query (graph/repositories/projection360.py) reads every
-part, and the linked customers the selection lists (co-owners, household members, related),
-and primes the request's loaders with them under the keys the field resolvers will ask for;
-the root and linked customers are then decided together, one policy evaluation a request.
+enough of the view to pay off, one query (graph/repositories/projection360.py) reads the light
+parts and the linked customers the selection lists (co-owners, household members, related) and
+primes the request's loaders with them; the heavy parts (activity, the transaction and
+interaction pages) are loaded through their loaders at the same time, under the keys the field
+resolvers will ask with. The root and linked customers are decided together, one policy
+evaluation a request.
 The resolvers run unchanged and find their loads answered: decisions, masking and the audit
 work exactly as without the projection, which only changes how the rows arrive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from graph.repositories.projection360 import PageArgs, View360, customer_view
+from graph.repositories.projection360 import View360, customer_view
 from resolvers.context import RequestContext
 from resolvers.customers import interaction_key, transaction_key
 from resolvers.errors import ApiError
-from resolvers.loaders import InteractionPageKey, Loaders, TransactionPageKey
+from resolvers.loaders import Loaders
 
-# Loader-backed parts a selection may need; the projection pays off from this many on (it
-# reads every part, so a selection of one or two is cheaper through the loaders).
+# Loader-backed parts a selection may need; the prefetch pays off from this many on (the
+# projection reads all the light parts, so a selection of one or two is cheaper through the
+# loaders).
 PARTS = frozenset(
     {"accounts", "household", "members", "advisor", "related", "activity", "transactions",
      "interactions"}
@@ -57,33 +61,27 @@ async def prefetch_360(ctx: RequestContext, customer_id: str, wants: Wants360) -
     if len(wants.parts & PARTS) < MIN_PARTS:
         return
     loaders = ctx.loaders
+    # The heavy parts go out now, in this tick, beside the projection (one batch per loader,
+    # under the keys the fields will ask with); the fields find them in the loaders' caches.
+    heavy: list[Awaitable[Any]] = []
+    if "activity" in wants.parts:
+        heavy.append(loaders.activity.load(customer_id))
     tx_key = _key(lambda: transaction_key(ctx, customer_id, *_tx(wants), None, None)[1])
+    if tx_key is not None:
+        heavy.append(loaders.transactions.load(tx_key))
     ix_key = _key(lambda: interaction_key(ctx, customer_id, *_ix(wants))[1])
-    view = await customer_view(
-        ctx.store,
-        customer_id,
-        transactions=PageArgs(tx_key.limit, tx_key.after) if tx_key else PageArgs(0),
-        interactions=PageArgs(ix_key.limit, ix_key.after) if ix_key else PageArgs(0),
-        interaction_kind=ix_key.kind if ix_key else None,
-        flow_since=loaders.flow_since,
-        complaints_since=loaders.complaints_since,
-        until=loaders.until,
-        linked=wants.linked,
-    )
-    if view is None:
-        return  # the root field reports the unknown id as it always does
-    prime(loaders, customer_id, view, tx_key, ix_key)
-    # One decision batch for the root and every linked customer (their rows came along).
-    await ctx.privacy.customers.load_many([customer_id, *view.linked])
+    if ix_key is not None:
+        heavy.append(loaders.interactions.load(ix_key))
+    view = await customer_view(ctx.store, customer_id, linked=wants.linked)
+    if view is not None:
+        prime(loaders, customer_id, view)
+        # One decision batch for the root and every linked customer (their rows came along).
+        await ctx.privacy.customers.load_many([customer_id, *view.linked])
+    # Awaited here so a failure is retrieved; the fields that read a part raise it again.
+    await asyncio.gather(*heavy, return_exceptions=True)
 
 
-def prime(
-    loaders: Loaders,
-    customer_id: str,
-    view: View360,
-    tx_key: TransactionPageKey | None,
-    ix_key: InteractionPageKey | None,
-) -> None:
+def prime(loaders: Loaders, customer_id: str, view: View360) -> None:
     """Each part under the key its loader is asked with (already cached keys win)."""
     loaders.customer.prime(customer_id, view.customer)
     loaders.customer.prime_many(view.linked)
@@ -93,11 +91,6 @@ def prime(
         loaders.household.prime(str(view.household["id"]), view.household)
     loaders.advisor.prime(customer_id, view.advisor)
     loaders.related.prime(customer_id, view.related)
-    loaders.activity.prime(customer_id, view.activity)
-    if tx_key is not None:
-        loaders.transactions.prime(tx_key, view.transactions)
-    if ix_key is not None:
-        loaders.interactions.prime(ix_key, view.interactions)
 
 
 def _tx(wants: Wants360) -> tuple[int | None, str | None]:

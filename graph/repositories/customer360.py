@@ -135,57 +135,6 @@ async def related_by_customer(store: GraphStore, ids: list[str]) -> dict[str, li
     return out
 
 
-# Per customer ``c``: its activity (see activity_by_customer), as clauses after ``c`` is bound
-# and the figures to return; the 360 projection (graph/repositories/projection360.py) reuses
-# them, so both read the same activity.
-ACTIVITY = (
-    """
-    OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
-      WHERE $until IS NULL OR t.time IS NULL OR """
-    + time_cmp("t.time", "<", "$until")
-    + """
-    WITH id, c, max(t.time) AS lastTx,
-         sum(CASE WHEN """
-    + time_cmp("t.time", "<", "$flowSince")
-    + """ THEN 0
-                  WHEN t.kind IN $outKinds THEN -abs(coalesce(t.amount, 0))
-                  WHEN t.kind IN $inKinds THEN abs(coalesce(t.amount, 0))
-                  ELSE coalesce(t.amount, 0) END) AS flow
-    OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
-      WHERE $until IS NULL OR i.time IS NULL OR """
-    + time_cmp("i.time", "<", "$until")
-    + """
-    """
-)
-ACTIVITY_RETURN = (
-    """lastTx, flow, max(i.time) AS lastIx,
-           sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND """
-    + time_cmp("i.time", ">=", "$complaintsSince")
-    + """
-               THEN 1 ELSE 0 END) AS complaints
-    """
-)
-
-
-def activity_params(flow_since: str, complaints_since: str, until: str | None) -> dict[str, Any]:
-    return {
-        "flowSince": flow_since,
-        "complaintsSince": complaints_since,
-        "until": until,
-        "outKinds": list(OUTFLOW_KINDS),
-        "inKinds": list(INFLOW_KINDS),
-    }
-
-
-def activity_row(r: Row) -> Row:
-    return {
-        "lastTransactionAt": r["lastTx"],
-        "lastInteractionAt": r["lastIx"],
-        "netFlow": float(r["flow"] or 0),
-        "complaints": int(r["complaints"] or 0),
-    }
-
-
 async def activity_by_customer(
     store: GraphStore,
     ids: list[str],
@@ -200,64 +149,89 @@ async def activity_by_customer(
     ``until`` (exclusive): transactions and interactions from then on are ignored, so activity
     "as of" a date does not see what happened after it (a row without a time still counts)."""
     rows = await store.read(
-        "UNWIND $ids AS id MATCH (c:Customer {id: id})"
-        + ACTIVITY
-        + "RETURN id, "
-        + ACTIVITY_RETURN,
-        {"ids": ids, **activity_params(flow_since, complaints_since, until)},
+        """
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
+        OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+          WHERE $until IS NULL OR t.time IS NULL OR """
+        + time_cmp("t.time", "<", "$until")
+        + """
+        WITH id, c, max(t.time) AS lastTx,
+             sum(CASE WHEN """
+        + time_cmp("t.time", "<", "$flowSince")
+        + """ THEN 0
+                      WHEN t.kind IN $outKinds THEN -abs(coalesce(t.amount, 0))
+                      WHEN t.kind IN $inKinds THEN abs(coalesce(t.amount, 0))
+                      ELSE coalesce(t.amount, 0) END) AS flow
+        OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
+          WHERE $until IS NULL OR i.time IS NULL OR """
+        + time_cmp("i.time", "<", "$until")
+        + """
+        RETURN id, lastTx, flow, max(i.time) AS lastIx,
+               sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND """
+        + time_cmp("i.time", ">=", "$complaintsSince")
+        + """
+                   THEN 1 ELSE 0 END) AS complaints
+        """,
+        {
+            "ids": ids,
+            "flowSince": flow_since,
+            "complaintsSince": complaints_since,
+            "until": until,
+            "outKinds": list(OUTFLOW_KINDS),
+            "inKinds": list(INFLOW_KINDS),
+        },
     )
-    return {r["id"]: activity_row(r) for r in rows}
-
-
-def newest_first_calls(
-    pattern: str, var: str, where: str, item: str, prefix: str = ""
-) -> tuple[str, str]:
-    """Per customer ``c``: two subqueries, how many ``var`` match ``pattern`` and ``where``
-    (``{prefix}total``), and the page of them after the cursor (``${prefix}afterTime``,
-    ``${prefix}afterId``, ``${prefix}limit``), newest first (``{prefix}items``)."""
-    p = prefix
-    after = (
-        f"(${p}afterTime IS NULL OR {time_cmp(f'{var}.time', '<', f'${p}afterTime')}"
-        f" OR ({var}.time = ${p}afterTime AND {var}.id < ${p}afterId))"
-    )
-    total = f"""
-        CALL {{
-            WITH c
-            MATCH {pattern}
-            WHERE {where}
-            RETURN count(DISTINCT {var}) AS {p}total
-        }}"""
-    page = f"""
-        CALL {{
-            WITH c
-            MATCH {pattern}
-            WHERE {where} AND {after}
-            WITH DISTINCT {var} ORDER BY {var}.time DESC, {var}.id DESC LIMIT ${p}limit
-            RETURN collect({item}) AS {p}items
-        }}"""
-    return total, page
+    return {
+        r["id"]: {
+            "lastTransactionAt": r["lastTx"],
+            "lastInteractionAt": r["lastIx"],
+            "netFlow": float(r["flow"] or 0),
+            "complaints": int(r["complaints"] or 0),
+        }
+        for r in rows
+    }
 
 
 def _newest_first(pattern: str, var: str, where: str, item: str) -> str:
     """Per customer ``c`` (from ``$ids``): how many ``var`` match ``pattern`` and ``where``, and
     the page of them after the cursor ($afterTime, $afterId), newest first (time, then id)."""
-    total, page = newest_first_calls(pattern, var, where, item)
+    after = (
+        f"($afterTime IS NULL OR {time_cmp(f'{var}.time', '<', '$afterTime')}"
+        f" OR ({var}.time = $afterTime AND {var}.id < $afterId))"
+    )
     return f"""
         UNWIND $ids AS id
-        MATCH (c:Customer {{id: id}}){total}{page}
+        MATCH (c:Customer {{id: id}})
+        CALL {{
+            WITH c
+            MATCH {pattern}
+            WHERE {where}
+            RETURN count(DISTINCT {var}) AS total
+        }}
+        CALL {{
+            WITH c
+            MATCH {pattern}
+            WHERE {where} AND {after}
+            WITH DISTINCT {var} ORDER BY {var}.time DESC, {var}.id DESC LIMIT $limit
+            RETURN collect({item}) AS items
+        }}
         RETURN id, total, items
         """
 
 
 # Names and clauses only (fixed in code); values travel as parameters.
-TRANSACTIONS = "(c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)"
-INTERACTIONS = "(c)-[:HAD]->(i:Interaction)"
-INTERACTION_ITEM = "i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}"
 _TRANSACTION_PAGES = _newest_first(
-    TRANSACTIONS, "t", time_range("t.time", "$from", "$to", until_inclusive=True), "t {.*}"
+    "(c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)",
+    "t",
+    time_range("t.time", "$from", "$to", until_inclusive=True),
+    "t {.*}",
 )
 _INTERACTION_PAGES = _newest_first(
-    INTERACTIONS, "i", "($kind IS NULL OR i.kind = $kind)", INTERACTION_ITEM
+    "(c)-[:HAD]->(i:Interaction)",
+    "i",
+    "($kind IS NULL OR i.kind = $kind)",
+    "i {.*, products: [(i)-[:ABOUT]->(p:Product) | p {.*}]}",
 )
 
 
@@ -300,25 +274,17 @@ def _after(after: tuple[str, str] | None) -> dict[str, Any]:
 
 
 __all__ = [
-    "ACTIVITY",
-    "ACTIVITY_RETURN",
     "INFLOW_KINDS",
-    "INTERACTIONS",
-    "INTERACTION_ITEM",
     "LIABILITY_TYPES",
     "OUTFLOW_KINDS",
-    "TRANSACTIONS",
     "Page",
     "accounts_by_customer",
     "activity_by_customer",
-    "activity_params",
-    "activity_row",
     "advisor_by_customer",
     "customers_by_id",
     "household_by_customer",
     "households_by_id",
     "interaction_pages",
-    "newest_first_calls",
     "related_by_customer",
     "transaction_pages",
 ]

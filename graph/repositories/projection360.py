@@ -1,13 +1,16 @@
-"""One customer's 360 view in one round trip: the customer with its policy attributes, its
-accounts, household (with members), advisor, related customers, activity and one page each of
-transactions and interactions.
+"""The light parts of one customer's 360 view in one round trip: the customer with its policy
+attributes, its accounts, household (with members), advisor, related customers, and the
+linked customers those lists name (co-owners, members, related), each with its attributes.
 
-The 360 query otherwise makes about ten round trips (one per loader, then the household's
-members, then the linked customers). Each part here is the same Cypher as its reader in
-graph/repositories/customer360.py (shared clauses where they aggregate or page) and comes back
-in the same shape, so a DataLoader primed with it answers exactly as if it had read the part
-itself (tests/graph/test_projection360.py compares them). Reading is not revealing: the
-caller's decision and the masking still govern every value the view returns.
+The 360 query otherwise makes these reads one round trip after another (the customer, then
+four loaders, then the household's members, then the linked customers). Each part here is the
+same Cypher as its reader in graph/repositories/customer360.py / access.py and comes back in the
+same shape, so a DataLoader primed with it answers exactly as if it had read the part itself
+(tests/graph/test_projection360.py compares them). The heavy parts (activity, the transaction
+and interaction pages) are not here: they aggregate or sort a customer's history, and as
+queries of their own they run beside this one on the graph server's other threads, where one
+query would run them one after the other (a slower 360 at concurrency 1). Reading is not
+revealing: the caller's decision and the masking still govern every value the view returns.
 """
 
 from __future__ import annotations
@@ -15,52 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, INTERACTION, open_items, open_rows
+from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, open_items, open_rows
 from graph.repositories.access import ACCESS_KEY, access_attributes
-from graph.repositories.customer360 import (
-    ACTIVITY,
-    ACTIVITY_RETURN,
-    INTERACTION_ITEM,
-    INTERACTIONS,
-    TRANSACTIONS,
-    Page,
-    activity_params,
-    activity_row,
-    newest_first_calls,
-)
 from graph.store import GraphStore, Row
-from graph.timerange import time_range
 
-_TX_TOTAL, _TX_PAGE = newest_first_calls(
-    TRANSACTIONS,
-    "t",
-    time_range("t.time", "$txfrom", "$txto", until_inclusive=True),
-    "t {.*}",
-    prefix="tx",
-)
-_IX_TOTAL, _IX_PAGE = newest_first_calls(
-    INTERACTIONS, "i", "($ixkind IS NULL OR i.kind = $ixkind)", INTERACTION_ITEM, prefix="ix"
-)
-
-# The activity clauses aggregate away every other variable: they run in a subquery of their own.
 # Which linked customers to read is switched by CASE: FalkorDB drops the whole row when a
 # pattern comprehension's WHERE is a false parameter.
-_QUERY = (
-    """
-    MATCH (c:Customer {id: $id})"""
-    + _TX_TOTAL
-    + _TX_PAGE
-    + _IX_TOTAL
-    + _IX_PAGE
-    + """
-    CALL {
-        WITH c
-        WITH c, c.id AS id"""
-    + ACTIVITY
-    + "RETURN "
-    + ACTIVITY_RETURN
-    + """
-    }
+_QUERY = """
+    MATCH (c:Customer {id: $id})
     CALL {
         WITH c
         MATCH (c)-[own:OWNS]->(acc:Account)
@@ -80,8 +45,7 @@ _QUERY = (
         RETURN collect({advisor: adv {.*},
             branches: [(adv)-[:WORKS_AT]->(br:Branch) | br {.*}]}) AS advisors
     }
-    WITH c, txtotal, txitems, ixtotal, ixitems, lastTx, flow, lastIx, complaints, accounts,
-         households, advisors,
+    WITH c, accounts, households, advisors,
          CASE WHEN $coOwners
               THEN [(c)-[:OWNS]->(:Account)<-[:OWNS]-(x1:Customer) | x1] ELSE [] END
          + CASE WHEN $members
@@ -103,23 +67,13 @@ _QUERY = (
            accounts, households, advisors,
            [(c)-[rel:RELATED_TO]-(other:Customer) | {kind: rel.kind, otherId: other.id}]
                AS related,
-           txtotal, txitems, ixtotal, ixitems, lastTx, flow, lastIx, complaints, linked
+           linked
     """
-)
 
 
 # Linked customers by how they are linked: co-owners of an account, members of a household
 # the customer belongs to, customers related either way.
 LINKED = ("coOwners", "members", "related")
-
-
-@dataclass(frozen=True)
-class PageArgs:
-    """One page's arguments as the loaders key them (``limit`` already includes the extra row
-    that tells whether there is a next page)."""
-
-    limit: int
-    after: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,44 +86,17 @@ class View360:
     household: Row | None  # households_by_id (with members) of that household
     advisor: Row | None  # advisor_by_customer
     related: list[Row]  # related_by_customer
-    activity: Row  # activity_by_customer
-    transactions: Page  # transaction_pages (no time range)
-    interactions: Page  # interaction_pages
     # customers_with_access of the co-owners, household members and related customers asked
     linked: dict[str, Row]
 
 
 async def customer_view(
-    store: GraphStore,
-    customer_id: str,
-    *,
-    transactions: PageArgs,
-    interactions: PageArgs,
-    interaction_kind: str | None,
-    flow_since: str,
-    complaints_since: str,
-    until: str | None,
-    linked: frozenset[str] = frozenset(),
+    store: GraphStore, customer_id: str, linked: frozenset[str] = frozenset()
 ) -> View360 | None:
-    """The 360 parts of one customer in one round trip; None when there is no such customer.
-    ``linked``: which linked customers to read too (of ``LINKED``)."""
-    tx_after, ix_after = transactions.after, interactions.after
+    """The light 360 parts of one customer in one round trip; None when there is no such
+    customer. ``linked``: which linked customers to read too (of ``LINKED``)."""
     rows = await store.read(
-        _QUERY,
-        {
-            "id": customer_id,
-            "txlimit": transactions.limit,
-            "txfrom": None,
-            "txto": None,
-            "txafterTime": tx_after[0] if tx_after else None,
-            "txafterId": tx_after[1] if tx_after else None,
-            "ixlimit": interactions.limit,
-            "ixkind": interaction_kind,
-            "ixafterTime": ix_after[0] if ix_after else None,
-            "ixafterId": ix_after[1] if ix_after else None,
-            **activity_params(flow_since, complaints_since, until),
-            **{name: name in linked for name in LINKED},
-        },
+        _QUERY, {"id": customer_id, **{name: name in linked for name in LINKED}}
     )
     if not rows:
         return None
@@ -207,7 +134,6 @@ def _view(store: GraphStore, cid: str, r: Row) -> View360:
         if (link["kind"], link["otherId"]) not in seen:
             seen.add((link["kind"], link["otherId"]))
             related.append({"kind": link["kind"], "customerId": link["otherId"]})
-    interactions = open_items(store, INTERACTION, [(cid, i) for i in r["ixitems"]])
     linked = open_rows(store, CUSTOMER, {x["c"]["id"]: x["c"] for x in r["linked"]})
     for x in r["linked"]:
         row = linked[x["c"]["id"]] = dict(linked[x["c"]["id"]])
@@ -219,9 +145,6 @@ def _view(store: GraphStore, cid: str, r: Row) -> View360:
         household=household,
         advisor=advisor,
         related=related,
-        activity=activity_row(r),
-        transactions=Page(int(r["txtotal"]), r["txitems"]),
-        interactions=Page(int(r["ixtotal"]), interactions),
         linked=linked,
     )
 
@@ -231,4 +154,4 @@ def _key(value: Any) -> tuple[bool, str]:
     return (value is None, "" if value is None else str(value))
 
 
-__all__ = ["LINKED", "PageArgs", "View360", "customer_view"]
+__all__ = ["LINKED", "View360", "customer_view"]

@@ -1,4 +1,4 @@
-"""The 360 projection (resolvers/prefetch360.py): a full 360 view costs a few round trips,
+"""The 360 prefetch (resolvers/prefetch360.py): a full 360 view costs a few round trips,
 answers exactly what the same fields asked a few at a time answer (those stay below the
 projection's threshold and go through the loaders), and reveals nothing the caller's
 decisions do not: linked customers it read but the caller may not see stay out, and a denied
@@ -87,13 +87,13 @@ async def test_full_view_answers_like_the_loaders(
     assert full["data"]["customer"] == await _pieces(api, OUYANG.id)
 
 
-async def test_full_view_costs_two_round_trips(book: GraphStore, officer: Api) -> None:
-    # The projection (linked customers included), the churn model's history at most.
+async def test_full_view_costs_four_round_trips(book: GraphStore, officer: Api) -> None:
+    # The projection (linked customers included) and the three heavy parts beside it.
     full = await _round_trips(book, officer, FULL_360, OUYANG.id)
     pieces = 0
     for fields in PIECES:
         pieces += await _round_trips(book, officer, _piece(fields), OUYANG.id)
-    assert full <= 2 < pieces
+    assert full <= 4 < pieces
 
 
 async def test_linked_customers_read_but_not_visible_stay_out(
@@ -140,7 +140,7 @@ TWO_PAGES = """query($id: ID!, $after: String) { customer(id: $id) {
 
 
 async def test_fragments_are_read_through(book: GraphStore, officer: Api) -> None:
-    assert await _round_trips(book, officer, FRAGMENT_360, OUYANG.id) <= 2
+    assert await _round_trips(book, officer, FRAGMENT_360, OUYANG.id) <= 4
     body = await officer.gql(FRAGMENT_360, {"id": OUYANG.id})
     assert body["data"]["customer"] == await _pieces(officer, OUYANG.id)
 
