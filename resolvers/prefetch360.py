@@ -72,13 +72,15 @@ async def prefetch_360(ctx: RequestContext, customer_id: str, wants: Wants360) -
     ix_key = _key(lambda: interaction_key(ctx, customer_id, *_ix(wants))[1])
     if ix_key is not None:
         heavy.append(loaders.interactions.load(ix_key))
-    view = await customer_view(ctx.store, customer_id, linked=wants.linked)
-    if view is not None:
-        prime(loaders, customer_id, view)
-        # One decision batch for the root and every linked customer (their rows came along).
-        await ctx.privacy.customers.load_many([customer_id, *view.linked])
-    # Awaited here so a failure is retrieved; the fields that read a part raise it again.
-    await asyncio.gather(*heavy, return_exceptions=True)
+    try:
+        view = await customer_view(ctx.store, customer_id, linked=wants.linked)
+        if view is not None:
+            prime(loaders, customer_id, view)
+            # One decision batch for the root and every linked customer (rows came along).
+            await ctx.privacy.customers.load_many([customer_id, *view.linked])
+    finally:
+        # Awaited here so a failure is retrieved; the fields that read a part raise it again.
+        await asyncio.gather(*heavy, return_exceptions=True)
 
 
 def prime(loaders: Loaders, customer_id: str, view: View360) -> None:
