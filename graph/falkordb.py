@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, LiteralString
 
+import redis
 import redis.exceptions as redis_errors
+from falkordb import FalkorDB as SyncFalkorDB
 from falkordb.asyncio import FalkorDB
 from falkordb.edge import Edge
 from falkordb.node import Node
@@ -35,8 +38,15 @@ _UNAVAILABLE_PREFIXES = (
     "BUSY",
 )
 _UNAVAILABLE_TEXT = ("no space left", "input/output error", "read-only file system", "disk quota")
-RETRY_WAIT_S = 2.0
-COMPACT_ON_CLOSE_BYTES = 1 << 20  # how long a request waits for a restarting embedded server
+RETRY_WAIT_S = 2.0  # how long a request waits for a restarting embedded server
+COMPACT_ON_CLOSE_BYTES = 1 << 20
+# No read/write deadline on a round trip: redis-py's default (5 s since redis-py 6) fails a big
+# UNWIND batch, or a read queued behind one, whenever the server answers late under load, and
+# the server goes on running it. A dead server is seen without a deadline (its socket closes);
+# callers bound a request's time themselves (the hub's request timeout).
+SOCKET_TIMEOUT_S: float | None = None
+# Connections for pings and log compaction; queries have their own pool (QueryThreads).
+ADMIN_CONNECTIONS = 4
 
 
 def unavailable_reply(message: str) -> bool:
@@ -77,20 +87,63 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
+    """One round trip and its reply as plain rows; runs in a query thread."""
+    with map_falkordb_errors():
+        result = graph.ro_query(text) if read_only else graph.query(text)
+        columns = [name for _, name in result.header]
+        return [
+            {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set
+        ]
+
+
+class QueryThreads:
+    """Graph round trips off the event loop: sending, waiting, parsing the reply and turning it
+    into plain rows (what held the loop for hundreds of ms on a large page) run in a bounded
+    set of threads, each with its own connection from a thread-safe pool. A cancelled caller
+    stops waiting at once; its thread finishes the round trip and returns the connection in
+    a known state (cancelling inside redis-py's reader would cut the connection instead)."""
+
+    def __init__(self, pool: redis.BlockingConnectionPool, graph_name: str, threads: int) -> None:
+        self.pool = pool
+        with map_falkordb_errors():  # the client asks INFO (cluster or not) when built
+            self._graph = SyncFalkorDB(connection_pool=pool).select_graph(graph_name)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="c360-graph")
+
+    async def run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, query, params, read_only)
+
+    def _run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
+        # The parameter header is built here, ~2x faster than the client does (and off the loop).
+        return _rows(self._graph, params_header(params) + query, read_only)
+
+    def close(self) -> None:
+        # Callers have had their answers; a round trip still waiting (its caller cancelled, a
+        # hung server) ends when its connection is closed here.
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.disconnect()
+
+
 class FalkorDBStore:
-    """One connection pool per process; each call is one round trip."""
+    """One connection pool per process; each call is one round trip, made in a query thread
+    (QueryThreads). Pings and log compaction, small and never queued behind queries, keep an
+    asyncio connection of their own."""
 
     def __init__(
         self,
         pool: BlockingConnectionPool,
         graph_name: str = "c360",
         embedded: EmbeddedFalkorDB | None = None,
+        *,
+        threads: QueryThreads,
     ) -> None:
         self._pool = pool
         # The client probes the server (INFO, to detect a cluster) while it is constructed.
         with map_falkordb_errors():
             self._db = FalkorDB(connection_pool=pool)
         self._graph = self._db.select_graph(graph_name)
+        self._threads = threads
         self._embedded = embedded
         self.stats = StoreStats()
         # Property names this store has declared in the graph's log (see graph.property_keys).
@@ -105,11 +158,22 @@ class FalkorDBStore:
             pool = BlockingConnectionPool(
                 connection_class=UnixDomainSocketConnection,
                 path=str(sock),
-                max_connections=pool_size,
+                max_connections=ADMIN_CONNECTIONS,
                 timeout=30,
+                socket_timeout=SOCKET_TIMEOUT_S,
                 decode_responses=True,
             )
-            return cls(pool, graph_name, embedded)
+            # redis-py's sync pool has no annotations on __init__.
+            query_pool = redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
+                connection_class=redis.UnixDomainSocketConnection,
+                path=str(sock),
+                max_connections=pool_size,
+                timeout=30,
+                socket_timeout=SOCKET_TIMEOUT_S,
+                decode_responses=True,
+            )
+            threads = QueryThreads(query_pool, graph_name, pool_size)
+            return cls(pool, graph_name, embedded, threads=threads)
         except BaseException:
             embedded.stop()  # no server or lock left behind by a failed open
             raise
@@ -118,26 +182,29 @@ class FalkorDBStore:
     def from_url(cls, url: str, graph_name: str = "c360", pool_size: int = 16) -> FalkorDBStore:
         url = url.replace("falkor://", "redis://", 1).replace("falkors://", "rediss://", 1)
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=pool_size, timeout=30, decode_responses=True
+            url,
+            max_connections=ADMIN_CONNECTIONS,
+            timeout=30,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            decode_responses=True,
         )
         pool.connection_class = pool.connection_class or Connection
-        return cls(pool, graph_name)
+        query_pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=30,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            decode_responses=True,
+        )
+        return cls(pool, graph_name, threads=QueryThreads(query_pool, graph_name, pool_size))
 
     async def _run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
         if not read_only:
             await self._declare_keys(literal_property_names(query))
         for attempt in (1, 2):
             try:
-                with map_falkordb_errors():
-                    self.stats.round_trips += 1
-                    run = self._graph.ro_query if read_only else self._graph.query
-                    # The parameter header is built here, ~2x faster than the client does.
-                    result = await run(params_header(params) + query)
-                    columns = [name for _, name in result.header]
-                    return [
-                        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
-                        for row in result.result_set
-                    ]
+                self.stats.round_trips += 1
+                return await self._threads.run(query, params, read_only)
             except GraphQueryError as exc:
                 # A graph that was never written to does not exist yet: it reads as empty.
                 if read_only and "empty key" in str(exc):
@@ -151,7 +218,11 @@ class FalkorDBStore:
                     raise
                 self._declared.clear()  # the server may have come back with other files
                 await self._await_embedded(RETRY_WAIT_S)
-                await self._pool.disconnect(inuse_connections=True)
+                # Only the idle connections (they may lead to the old server). Connections in
+                # use belong to other round trips: closing them failed those too, and their
+                # retries closed this one again (a seed lost its graph that way).
+                await self._pool.disconnect(inuse_connections=False)
+                self._threads.pool.disconnect(inuse_connections=False)
         raise AssertionError("unreachable")
 
     async def _declare_keys(self, names: frozenset[str]) -> None:
@@ -262,6 +333,7 @@ class FalkorDBStore:
             # A clean stop leaves a snapshot, so the next start is quick.
             with contextlib.suppress(GraphError):
                 await self.compact(timeout_s=60)
+        await asyncio.to_thread(self._threads.close)
         await self._pool.aclose()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)

@@ -18,6 +18,7 @@ from graph.repositories.access import customers_with_access
 from graph.repositories.customer360 import Page
 from graph.store import GraphStore, Row
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso
+from resolvers.paced_loader import PacedDataLoader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -47,7 +48,7 @@ def _by_id(
         found = await fetch(list(dict.fromkeys(ids)))
         return [found.get(i, missing()) for i in ids]
 
-    return DataLoader(load_fn=load)
+    return PacedDataLoader(load_fn=load)
 
 
 def _grouped(
@@ -66,7 +67,7 @@ def _grouped(
                 pages[(cid, args)] = found.get(cid, Page(0, []))
         return [pages[(k.customer_id, _args(k))] for k in keys]
 
-    return DataLoader(load_fn=load)
+    return PacedDataLoader(load_fn=load)
 
 
 def _args(key: Any) -> tuple[Any, ...]:

@@ -28,6 +28,7 @@ from insights.catalogue import Catalogue, default_catalogue
 from insights.churn import ChurnModel
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
+from resolvers.paced_loader import PacedDataLoader
 
 MODEL_DIR = "insights"
 RECOMMEND_FILE = "recommend-model.json"
@@ -223,7 +224,7 @@ class NbaLoaders:
             found = await repo.histories(store, list(dict.fromkeys(ids)), since)
             return [found.get(i) for i in ids]
 
-        self.history: DataLoader[str, Row | None] = DataLoader(load_fn=load)
+        self.history: DataLoader[str, Row | None] = PacedDataLoader(load_fn=load)
         self._catalogue: Catalogue | None = None
         self._store = store
 

@@ -29,6 +29,7 @@ from privacy.types import (
 )
 from resolvers.errors import ApiError, NotFound
 from resolvers.loaders import forget
+from resolvers.paced_loader import PacedDataLoader
 
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
@@ -112,8 +113,8 @@ class RequestPrivacy:
         self.details: dict[str, Any] = {}
         self._customer_rows = customer_rows
         self._reach: dict[str, tuple[Decision, Decision]] = {}
-        self.customers: DataLoader[str, Decision | None] = DataLoader(load_fn=self._load)
-        self.others: DataLoader[Resource, Decision] = DataLoader(
+        self.customers: DataLoader[str, Decision | None] = PacedDataLoader(load_fn=self._load)
+        self.others: DataLoader[Resource, Decision] = PacedDataLoader(
             load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
         )
 

@@ -23,6 +23,7 @@ from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
+from resolvers.paced_loader import PacedDataLoader
 from resolvers.pagination import Page, check_first, offset_of, offset_page
 from resolvers.privacy import WRITE, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
@@ -516,9 +517,10 @@ class SocialLoaders:
             found = await repo.accounts_by_key(store, wanted)
             return [found.get(k) for k in keys]
 
-        self.customer_posts: DataLoader[PostsPageKey, tuple[int, list[Row]]] = DataLoader(posts)
-        self.customer_sentiment: DataLoader[str, Row] = DataLoader(sentiment)
-        self.account: DataLoader[AccountKey, Row | None] = DataLoader(accounts)
+        self.customer_posts: DataLoader[PostsPageKey, tuple[int, list[Row]]]
+        self.customer_posts = PacedDataLoader(posts)
+        self.customer_sentiment: DataLoader[str, Row] = PacedDataLoader(sentiment)
+        self.account: DataLoader[AccountKey, Row | None] = PacedDataLoader(accounts)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from strawberry.tools import merge_types
 from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
-from schema.extensions import fast_masking, plain_fields
+from schema.extensions import fast_masking, loop_turns, plain_fields
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.input_hygiene import InputHygiene
@@ -96,6 +96,7 @@ def build_schema(
     )
     schema.hide_suggestions = not settings.introspection
     fast_masking.install(schema)
+    loop_turns.install(schema)
     plain_fields.install(schema)  # after every resolver change: it reads the final resolvers
     return schema
 

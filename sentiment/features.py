@@ -24,7 +24,7 @@ MAX_CHARS = 300
 
 # Masked domain nouns and spaces end an n-gram and are no feature themselves: in the corpora
 # "mentions a bank or a card" leans negative, which says nothing about a bank's own stream.
-_BOUNDARY = re.compile(f"[\\s{BANK}{SERVICE}]+")
+BOUNDARY = re.compile(f"[\\s{BANK}{SERVICE}]+")
 
 
 def tokens(text: str) -> list[str]:
@@ -32,7 +32,7 @@ def tokens(text: str) -> list[str]:
     and one token per emoticon ("[哈哈]")."""
     body, emos = emoticons(normalize(text)[:MAX_CHARS])
     out: list[str] = []
-    for part in _BOUNDARY.split(body):
+    for part in BOUNDARY.split(body):
         n = len(part)
         out.extend(part)
         for size in range(2, min(MAX_N, n) + 1):
@@ -74,6 +74,7 @@ def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
 
 
 __all__ = [
+    "BOUNDARY",
     "MAX_CHARS",
     "MAX_N",
     "N_FEATURES",

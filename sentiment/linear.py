@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
-from sentiment.features import featurize
+from sentiment.features import vectorizer, weigh
+from sentiment.polar import binary_logits, presence, scale, split_polar
 
 CLASSES = ("NEGATIVE", "NEUTRAL", "POSITIVE")
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
@@ -30,7 +32,9 @@ ALLOWED_EMOTIONS = {
     "NEUTRAL": ("neutral", "surprise"),
     "NEGATIVE": ("angry", "sad", "fear", "surprise"),
 }
-FORMAT = 1
+# 2: a polar head (NB-SVM over character n-grams and words) shares out POSITIVE / NEGATIVE.
+FORMAT = 2
+POLAR = ("NEGATIVE", "POSITIVE")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 BUNDLED = Path(__file__).parent / "models" / "c360-zh-social.npz"
 
@@ -65,6 +69,20 @@ class Head:
         return softmax(self.logits(x) / self.temperature)
 
 
+@dataclass(frozen=True, eq=False)
+class PolarHead:
+    """P(POSITIVE | not NEUTRAL): one logistic regression over NB-scaled presence features
+    (sentiment/polar.py); ``head.coef`` has one row, the POSITIVE logit."""
+
+    ratio: np.ndarray  # (features,) float32 naive-Bayes log-count ratios
+    head: Head
+
+    def positive(self, presence_x: sparse.csr_matrix) -> np.ndarray:
+        logits = binary_logits(self.head.logits(scale(presence_x, self.ratio)))
+        out: np.ndarray = softmax(logits / self.head.temperature)[:, 1]
+        return out
+
+
 @dataclass(frozen=True)
 class Prediction:
     probabilities: np.ndarray  # (n, 3) in CLASSES order
@@ -77,6 +95,7 @@ class LinearModel:
     idf: np.ndarray
     sentiment: Head
     emotion: Head
+    polar: PolarHead
     meta: dict[str, Any]
     digest: str
 
@@ -85,8 +104,11 @@ class LinearModel:
         return f"c360-zh-{self.digest[:8]}"
 
     def predict(self, texts: Sequence[str]) -> Prediction:
-        x = featurize(texts, self.idf)
-        probs = self.sentiment.proba(x)
+        counts = vectorizer().transform(texts)
+        x = weigh(counts, self.idf)
+        probs = split_polar(
+            self.sentiment.proba(x), self.polar.positive(presence(counts, texts)), CLASSES
+        )
         labels = [CLASSES[i] for i in probs.argmax(axis=1)]
         emo = self.emotion.proba(x)
         emotions = []
@@ -102,9 +124,19 @@ def _array_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def save(path: Path, idf: np.ndarray, sentiment: Head, emotion: Head, meta: dict[str, Any]) -> str:
+def save(
+    path: Path,
+    idf: np.ndarray,
+    sentiment: Head,
+    emotion: Head,
+    polar: PolarHead,
+    meta: dict[str, Any],
+) -> str:
     """Write the model; returns the sha256 of the file (the model id is its first 8 hex)."""
     members = {
+        "polar_ratio.npy": _array_bytes(polar.ratio.astype(np.float16)),
+        "polar_coef.npy": _array_bytes(polar.head.coef.astype(np.float16)),
+        "polar_intercept.npy": _array_bytes(polar.head.intercept.astype(np.float32)),
         "idf.npy": _array_bytes(idf.astype(np.float16)),
         "sentiment_coef.npy": _array_bytes(sentiment.coef.astype(np.float16)),
         "sentiment_intercept.npy": _array_bytes(sentiment.intercept.astype(np.float32)),
@@ -117,6 +149,7 @@ def save(path: Path, idf: np.ndarray, sentiment: Head, emotion: Head, meta: dict
         "emotions": list(emotion.classes),
         "sentiment_temperature": sentiment.temperature,
         "emotion_temperature": emotion.temperature,
+        "polar_temperature": polar.head.temperature,
         **meta,
     }
     members["meta.json"] = json.dumps(header, ensure_ascii=False, sort_keys=True, indent=1).encode()
@@ -158,8 +191,17 @@ def load(path: Path = BUNDLED) -> LinearModel:
             arr("emotion_intercept").astype(np.float32),
             float(meta["emotion_temperature"]),
         )
+        polar = PolarHead(
+            arr("polar_ratio").astype(np.float32),
+            Head(
+                POLAR,
+                arr("polar_coef").astype(np.float32),
+                arr("polar_intercept").astype(np.float32),
+                float(meta["polar_temperature"]),
+            ),
+        )
         idf = arr("idf").astype(np.float32)
-    return LinearModel(idf, sentiment, emotion, meta, hashlib.sha256(raw).hexdigest())
+    return LinearModel(idf, sentiment, emotion, polar, meta, hashlib.sha256(raw).hexdigest())
 
 
 __all__ = [
@@ -167,8 +209,10 @@ __all__ = [
     "BUNDLED",
     "CLASSES",
     "EMOTIONS",
+    "POLAR",
     "Head",
     "LinearModel",
+    "PolarHead",
     "Prediction",
     "load",
     "save",

@@ -21,7 +21,8 @@ from sklearn.linear_model import SGDClassifier
 from sentiment import corpora
 from sentiment.corpora import Example
 from sentiment.features import MAX_CHARS, MAX_N, N_FEATURES, fit_idf, vectorizer, weigh
-from sentiment.linear import CLASSES, EMOTIONS, Head, load, save, softmax
+from sentiment.linear import CLASSES, EMOTIONS, POLAR, Head, PolarHead, load, save, softmax
+from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
 SEED = 20261129
 # Calibration slice: buckets just above the held-out ones, never used to fit coefficients.
@@ -44,12 +45,16 @@ NEUTRAL_WEIGHT = 5.0
 # where it was with 60 neutral seeds at x5 (x5 on all 100 cost 0.05 bank macro-F1).
 SEED_NEUTRAL_WEIGHT = 2.0
 ALPHA = 2e-6
+# The polar head's features are sparser and sharper (NB-scaled presence): less regularisation
+# (1e-6 against 2e-6 and 5e-7 in the experiments of MODEL.md, each within a point).
+POLAR_ALPHA = 1e-6
 EPOCHS = 15
 STEPS = (
     "read corpora",
     "featurise",
     "fit sentiment",
     "fit emotion",
+    "fit polar",
     "calibrate",
     "evaluate",
     "save",
@@ -69,11 +74,12 @@ class TrainResult:
 
 
 def _fit(
-    x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int
+    x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, alpha: float = ALPHA
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Averaged SGD logistic regression; ``n_classes`` 1 for a binary head (one logit)."""
     model = SGDClassifier(
         loss="log_loss",
-        alpha=ALPHA,
+        alpha=alpha,
         max_iter=EPOCHS,
         tol=None,
         average=True,
@@ -148,7 +154,8 @@ def train(
     counts = hv.transform([ex.text for ex in fit_rows])
     idf = fit_idf(counts)
     x_fit = weigh(counts, idf)
-    x_cal = weigh(hv.transform([ex.text for ex in cal_rows]), idf)
+    cal_counts = hv.transform([ex.text for ex in cal_rows])
+    x_cal = weigh(cal_counts, idf)
 
     on_step(STEPS[2])
     s_idx = [i for i, ex in enumerate(fit_rows) if ex.label is not None]
@@ -162,6 +169,18 @@ def train(
     e_coef, e_int = _fit(x_fit[e_idx], e_y, np.ones(len(e_idx)), len(EMOTIONS))
 
     on_step(STEPS[4])
+    # Polar rows (POSITIVE/NEGATIVE) with the sentiment head's weights: P(POSITIVE | polar).
+    fit_presence = presence(counts, [ex.text for ex in fit_rows])
+    p_idx = [i for i in s_idx if fit_rows[i].label != "NEUTRAL"]
+    p_pos = np.array([fit_rows[i].label == "POSITIVE" for i in p_idx])
+    p_w = np.array([_weight(fit_rows[i]) for i in p_idx])
+    x_polar = fit_presence[p_idx]
+    del fit_presence
+    ratio = fit_ratio(x_polar, p_pos, p_w)
+    p_coef, p_int = _fit(scale(x_polar, ratio), p_pos.astype(int), p_w, 1, alpha=POLAR_ALPHA)
+    del x_polar
+
+    on_step(STEPS[5])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
     emotion = Head(EMOTIONS, e_coef, e_int, 1.0)
     c_idx = [i for i, ex in enumerate(cal_rows) if ex.label is not None]
@@ -170,14 +189,26 @@ def train(
     ce_idx = [i for i, ex in enumerate(cal_rows) if ex.emotion is not None]
     ce_y = np.array([EMOTIONS.index(cal_rows[i].emotion) for i in ce_idx])
     emotion = Head(EMOTIONS, e_coef, e_int, fit_temperature(emotion.logits(x_cal[ce_idx]), ce_y))
+    cp_idx = [i for i in c_idx if cal_rows[i].label != "NEUTRAL"]
+    cp_y = np.array([cal_rows[i].label == "POSITIVE" for i in cp_idx]).astype(int)
+    cal_presence = presence(cal_counts[cp_idx], [cal_rows[i].text for i in cp_idx])
+    cp_logits = binary_logits(Head(POLAR, p_coef, p_int, 1.0).logits(scale(cal_presence, ratio)))
+    polar = PolarHead(ratio, Head(POLAR, p_coef, p_int, fit_temperature(cp_logits, cp_y)))
 
     extra_rows = sum(ex.corpus == corpora.EXTRA for ex in splits.train)
     meta: dict[str, Any] = {
         "name": "c360-zh-social",
-        "features": {"char_ngrams": [1, MAX_N], "n_features": N_FEATURES, "max_chars": MAX_CHARS},
+        "features": {
+            "char_ngrams": [1, MAX_N],
+            "n_features": N_FEATURES,
+            "max_chars": MAX_CHARS,
+            "polar_word_features": WORD_FEATURES,
+        },
         "training": {
             "seed": SEED,
             "alpha": ALPHA,
+            "polar_alpha": POLAR_ALPHA,
+            "polar_rows": len(p_idx),
             "epochs": EPOCHS,
             "corpus_weight": CORPUS_WEIGHT,
             "neutral_weight": NEUTRAL_WEIGHT,
@@ -192,13 +223,13 @@ def train(
         },
     }
     # Evaluate before the final save: figures go into the file, so they need a model first.
-    on_step(STEPS[5])
-    save(out, idf, sentiment, emotion, meta)
+    on_step(STEPS[6])
+    save(out, idf, sentiment, emotion, polar, meta)
     figures = _holdout_figures(out, splits.holdout)
     meta["holdout"] = figures
 
-    on_step(STEPS[6])
-    sha = save(out, idf, sentiment, emotion, meta)
+    on_step(STEPS[7])
+    sha = save(out, idf, sentiment, emotion, polar, meta)
     return TrainResult(
         out,
         f"c360-zh-{sha[:8]}",

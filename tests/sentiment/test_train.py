@@ -62,6 +62,7 @@ def test_shipped_model_was_built_by_this_code() -> None:
     t = meta["training"]
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
+    assert t["polar_alpha"] == train.POLAR_ALPHA
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT

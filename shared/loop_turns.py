@@ -1,0 +1,120 @@
+"""Turns on the event loop, so one large request cannot hold it.
+
+asyncio runs every callback that is ready before it looks at the sockets again. A large
+GraphQL answer makes thousands ready at once (a DataLoader hands 1,500 pages to 1,500 waiting
+resolvers in one go; 15 aliases each complete 100 customers), and the loop then ran 0.3-0.7 s
+of them back to back while /healthz and every other request waited.
+
+:func:`turn` is a checkpoint placed before such a unit of work: it returns at once while the
+loop's current slice is younger than :data:`SLICE_S` and nobody is queued; otherwise the caller
+waits in a FIFO queue that lets one waiter go per loop iteration, i.e. after each look at the
+sockets. So the loop is held for about one slice plus one unit at a time, and a burst drains
+in arrival order with other requests' callbacks between its units.
+
+:func:`when_quiet` is for batching (resolvers.paced_loader): a DataLoader dispatches its batch
+once the units queued ahead have had their turns, so the keys they load still go to the graph
+in one round trip instead of one per turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import deque
+
+SLICE_S = 0.01
+# How many times a batch waits for the queue ahead of it before it goes anyway (a loop busy
+# with other requests' turns must not starve it).
+QUIET_ROUNDS = 4
+
+
+class _Turns:
+    """The queue and slice clock of one event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._slice_started: float | None = None  # None: the loop came around since
+        # (future, is_marker): waiters get a turn each, markers are resolved in passing.
+        self._queue: deque[tuple[asyncio.Future[None], bool]] = deque()
+        self._released = 0  # waiters let go that have not run yet
+        self._scheduled = False
+
+    def busy(self) -> bool:
+        return bool(self._queue) or self._released > 0
+
+    async def turn(self) -> None:
+        now = time.perf_counter()
+        if self._slice_started is None:
+            self._slice_started = now
+            self._schedule()
+        if not self.busy() and now - self._slice_started < SLICE_S:
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._queue.append((waiter, False))
+        self._schedule()
+        try:
+            await waiter
+        finally:
+            if waiter.done() and not waiter.cancelled():
+                self._released -= 1  # it runs now (or was cancelled after its release)
+
+    async def when_quiet(self) -> None:
+        for _ in range(QUIET_ROUNDS):
+            if not self.busy():
+                return
+            if self._queue and self._queue[-1][1]:
+                marker = self._queue[-1][0]  # shared by everyone waiting for the same tail
+            else:
+                marker = self._loop.create_future()
+                self._queue.append((marker, True))
+                self._schedule()
+            # Only _came_around resolves a marker: a cancelled caller leaves it to the others.
+            await asyncio.shield(marker)
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._came_around)
+
+    def _came_around(self) -> None:
+        """Runs one iteration after it was scheduled (the loop polled its sockets between):
+        a new slice; markers up to the next waiter are passed, and that waiter gets its turn."""
+        self._scheduled = False
+        self._slice_started = None
+        while self._queue:
+            waiter, marker = self._queue.popleft()
+            if waiter.done():  # a cancelled waiter gave its turn up
+                continue
+            waiter.set_result(None)
+            if not marker:
+                self._released += 1
+                self._slice_started = time.perf_counter()  # the released waiter's slice
+                break
+        if self._queue:
+            self._schedule()
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
+
+
+def _of_running_loop() -> _Turns:
+    loop = asyncio.get_running_loop()
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = _Turns(loop)
+    return turns
+
+
+async def turn() -> None:
+    """Wait for this loop's next turn when the current slice is used up (see the module)."""
+    await _of_running_loop().turn()
+
+
+async def when_quiet() -> None:
+    """Wait until the turns queued now (and any queued while waiting, up to QUIET_ROUNDS
+    times) have run."""
+    await _of_running_loop().when_quiet()
+
+
+__all__ = ["QUIET_ROUNDS", "SLICE_S", "turn", "when_quiet"]

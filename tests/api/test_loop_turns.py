@@ -1,0 +1,110 @@
+"""Turns on the event loop (shared.loop_turns, resolvers.paced_loader, schema/extensions/
+loop_turns): a burst of work lets other callbacks run between its units, in arrival order,
+and batches still go to the graph whole. A zero slice makes every unit queue, so nothing here
+depends on how fast the machine is."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from graph.store import GraphStore
+from resolvers.paced_loader import PacedDataLoader
+from shared import loop_turns
+from shared.loop_turns import turn
+from tests.api.conftest import Api
+from tests.api.seed import seed_family
+from tests.api.test_round_trips import PAGE
+
+UNITS = 50
+
+
+async def _burst(units: int, spin_s: float = 0.0) -> tuple[list[int], list[int]]:
+    """``units`` tasks ready at once, each taking a turn before its unit of work; returns the
+    order they ran in, and how many had run when another task got the loop back."""
+    done: list[int] = []
+
+    async def unit(i: int) -> None:
+        await turn()
+        until = time.perf_counter() + spin_s
+        while time.perf_counter() < until:
+            pass
+        done.append(i)
+
+    async def other() -> int:
+        await asyncio.sleep(0)
+        return len(done)
+
+    tasks = [asyncio.create_task(unit(i)) for i in range(units)]
+    seen = await asyncio.create_task(other())
+    await asyncio.gather(*tasks)
+    return done, [seen]
+
+
+async def test_a_burst_takes_turns_in_arrival_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loop_turns, "SLICE_S", 0.0)
+    done, [seen] = await _burst(UNITS)
+    assert done == list(range(UNITS))
+    assert seen <= 2, f"{seen} units ran before another task got the loop back"
+
+
+async def test_a_slice_holds_several_short_units_but_not_a_burst() -> None:
+    # 2 ms units against a 10 ms slice: a few run together, then the loop comes around.
+    done, [seen] = await _burst(UNITS, spin_s=0.002)
+    assert sorted(done) == list(range(UNITS))
+    assert 1 <= seen < UNITS // 2
+
+
+async def test_a_cancelled_waiter_gives_its_turn_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loop_turns, "SLICE_S", 0.0)
+    order: list[str] = []
+
+    async def unit(name: str) -> None:
+        await turn()
+        order.append(name)
+
+    first, middle, last = (asyncio.create_task(unit(n)) for n in ("a", "b", "c"))
+    await asyncio.sleep(0)  # all three queue
+    middle.cancel()
+    await asyncio.wait_for(asyncio.gather(first, last), 5)
+    assert order == ["a", "c"]
+    assert middle.cancelled()
+
+
+async def test_keys_loaded_across_turns_go_in_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loop_turns, "SLICE_S", 0.0)
+    batches: list[list[int]] = []
+
+    async def load(keys: list[int]) -> list[int]:
+        batches.append(keys)
+        return [k * 10 for k in keys]
+
+    loader: PacedDataLoader[int, int] = PacedDataLoader(load_fn=load)
+
+    async def unit(i: int) -> int:
+        await turn()  # each unit loads in its own loop iteration
+        return await loader.load(i)
+
+    assert await asyncio.gather(*(unit(i) for i in range(20))) == [i * 10 for i in range(20)]
+    assert batches == [list(range(20))]
+
+
+async def test_pages_cost_the_same_round_trips_when_every_field_takes_turns(
+    store: GraphStore, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        await seed_family(store, f"t{n}", accounts=3, transactions=5, interactions=4)
+
+    async def cost() -> tuple[int, dict[str, object]]:
+        before = store.stats.round_trips
+        body = await api.gql(PAGE)
+        assert "errors" not in body, body
+        return store.stats.round_trips - before, body
+
+    whole, expected = await cost()
+    monkeypatch.setattr(loop_turns, "SLICE_S", 0.0)
+    paced, body = await cost()
+    assert body == expected
+    assert paced == whole
