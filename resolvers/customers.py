@@ -248,6 +248,35 @@ def _time_window(
     return limit, (cursor[0], cursor[1]) if cursor else None
 
 
+def transaction_key(
+    ctx: RequestContext,
+    customer_id: str,
+    first: int | None,
+    after: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[int, TransactionPageKey]:
+    """(page size, loader key) of a transactions page; BadUserInput for bad arguments."""
+    limit, cursor = _time_window(ctx, first, after)
+    return limit, TransactionPageKey(
+        customer_id=customer_id,
+        limit=limit + 1,
+        after=cursor,
+        time_from=iso(since) if since else None,
+        time_to=iso(until) if until else None,
+    )
+
+
+def interaction_key(
+    ctx: RequestContext, customer_id: str, first: int | None, after: str | None, kind: str | None
+) -> tuple[int, InteractionPageKey]:
+    """(page size, loader key) of an interactions page; BadUserInput for bad arguments."""
+    limit, cursor = _time_window(ctx, first, after)
+    return limit, InteractionPageKey(
+        customer_id=customer_id, limit=limit + 1, after=cursor, kind=kind
+    )
+
+
 async def transactions_page(
     ctx: RequestContext,
     customer_id: str,
@@ -257,16 +286,8 @@ async def transactions_page(
     until: datetime | None,
 ) -> Page[Row]:
     """Across the customer's accounts, newest first, in [since, until)."""
-    limit, cursor = _time_window(ctx, first, after)
-    page = await ctx.loaders.transactions.load(
-        TransactionPageKey(
-            customer_id=customer_id,
-            limit=limit + 1,
-            after=cursor,
-            time_from=iso(since) if since else None,
-            time_to=iso(until) if until else None,
-        )
-    )
+    limit, key = transaction_key(ctx, customer_id, first, after, since, until)
+    page = await ctx.loaders.transactions.load(key)
     return fetched_page(page.items, limit, page.total, by_time)
 
 
@@ -274,10 +295,8 @@ async def interactions_page(
     ctx: RequestContext, customer_id: str, first: int | None, after: str | None, kind: str | None
 ) -> Page[Row]:
     """The customer's interactions, newest first, of ``kind`` if given."""
-    limit, cursor = _time_window(ctx, first, after)
-    page = await ctx.loaders.interactions.load(
-        InteractionPageKey(customer_id=customer_id, limit=limit + 1, after=cursor, kind=kind)
-    )
+    limit, key = interaction_key(ctx, customer_id, first, after, kind)
+    page = await ctx.loaders.interactions.load(key)
     return fetched_page(page.items, limit, page.total, by_time)
 
 
@@ -287,7 +306,9 @@ __all__ = [
     "customer_rows",
     "customers_page",
     "household",
+    "interaction_key",
     "interactions_page",
     "search_customers",
+    "transaction_key",
     "transactions_page",
 ]

@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    IntValueNode,
+    NullValueNode,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+)
+from strawberry.types.nodes import get_variable_values
 
 from resolvers import customers as resolve
 from resolvers.errors import NotFound
+from resolvers.prefetch360 import PageWanted, Wants360, prefetch_360
 from resolvers.search import CustomerOrder as _CustomerOrder
 from schema.enums import Segment
 from schema.pagination import Connection, connection
@@ -22,6 +34,7 @@ strawberry.enum(CustomerOrder, name="CustomerOrder")
 class CustomerQuery:
     @strawberry.field(description="one customer's 360 view; unknown id: null + NOT_FOUND")
     async def customer(self, info: Ctx, id: strawberry.ID) -> Customer | None:
+        await prefetch_360(info.context, str(id), wants_360(info))
         customer = await load_customer(info, str(id))
         if customer is None:
             raise NotFound("no customer with this id", id=str(id))
@@ -59,6 +72,102 @@ class CustomerQuery:
         row, member = await resolve.household(info.context, str(id))
         # The name is masked as the first visible member's name.
         return Household(customer_id=member, id=strawberry.ID(row["id"]), name=row.get("name"))
+
+
+# Customer fields -> the loader-backed parts of the 360 view they read (resolvers.prefetch360).
+_PARTS: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"accounts"}),
+    "totalAssets": frozenset({"accounts"}),
+    "segment": frozenset({"accounts"}),
+    "lifecycleStage": frozenset({"accounts", "activity"}),
+    "churnRisk": frozenset({"accounts", "activity"}),
+    "household": frozenset({"household"}),
+    "advisor": frozenset({"advisor"}),
+    "relatedCustomers": frozenset({"related"}),
+    "transactions": frozenset({"transactions"}),
+    "interactions": frozenset({"interactions"}),
+}
+
+
+def wants_360(info: Ctx) -> Wants360:
+    """What the ``customer`` field's selection reads (fragments included), for the prefetch.
+    Walks the document's nodes: strawberry's ``selected_fields`` converts the whole subtree
+    with its directives and arguments, which cost more than the round trips it saves."""
+    raw = info._raw_info
+    fragments, variables = raw.fragments, get_variable_values(raw)
+    parts: set[str] = set()
+    linked: set[str] = set()
+    pages: dict[str, list[FieldNode]] = {"transactions": [], "interactions": []}
+    for node in _fields(raw.field_nodes[0].selection_set, fragments):
+        name = node.name.value
+        parts |= _PARTS.get(name, frozenset())
+        below = {f.name.value for f in _fields(node.selection_set, fragments)}
+        if name == "accounts" and "coOwners" in below:
+            linked.add("coOwners")
+        elif name == "household" and "members" in below:
+            parts.add("members")
+            linked.add("members")
+        elif name == "relatedCustomers":
+            linked.add("related")
+        elif name in pages:
+            pages[name].append(node)
+    return Wants360(
+        parts=frozenset(parts),
+        linked=frozenset(linked),
+        transactions=_page(pages["transactions"], variables, unless=("from", "to")),
+        interactions=_page(pages["interactions"], variables),
+    )
+
+
+def _page(
+    selected: list[FieldNode], variables: dict[str, Any], unless: tuple[str, ...] = ()
+) -> PageWanted | None:
+    """The arguments of the one selection of a page field; None for none, several (aliases),
+    arguments the projection does not read (a time range) or values it does not expect."""
+    if len(selected) != 1:
+        return None
+    args: dict[str, Any] = {}
+    for argument in selected[0].arguments or ():
+        value = argument.value
+        if isinstance(value, VariableNode):
+            args[argument.name.value] = variables.get(value.name.value)
+        elif isinstance(value, IntValueNode):
+            args[argument.name.value] = int(value.value)
+        elif isinstance(value, StringValueNode):
+            args[argument.name.value] = value.value
+        elif not isinstance(value, NullValueNode):
+            return None
+    if any(args.get(name) is not None for name in unless):
+        return None
+    first, after, kind = args.get("first"), args.get("after"), args.get("kind")
+    if not (
+        (first is None or type(first) is int)
+        and (after is None or isinstance(after, str))
+        and (kind is None or isinstance(kind, str))
+    ):
+        return None
+    return PageWanted(first=first, after=after, kind=kind)
+
+
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """The fields of a selection set, fragments and inline fragments flattened."""
+    out: list[FieldNode] = []
+    pending = list(reversed(selection_set.selections)) if selection_set else []
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            out.append(selection)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            selection_set = fragment.selection_set if fragment else None
+        else:
+            selection_set = getattr(selection, "selection_set", None)
+        if selection_set is not None:
+            pending.extend(reversed(selection_set.selections))
+    return out
 
 
 _ACCOUNT_FIELDS = frozenset({"segment", "totalAssets", "accounts"})

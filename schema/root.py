@@ -15,7 +15,7 @@ from strawberry.tools import merge_types
 from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
-from schema.extensions import fast_masking, loop_turns
+from schema.extensions import fast_masking, loop_turns, plain_fields
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.input_hygiene import InputHygiene
@@ -75,6 +75,7 @@ def build_schema(
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
     schema = HubSchema(
+        execution_context_class=plain_fields.PlainFieldsExecutionContext,
         query=query,
         mutation=mutation,
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
@@ -96,6 +97,7 @@ def build_schema(
     schema.hide_suggestions = not settings.introspection
     fast_masking.install(schema)
     loop_turns.install(schema)
+    plain_fields.install(schema)  # after every resolver change: it reads the final resolvers
     return schema
 
 

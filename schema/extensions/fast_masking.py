@@ -19,6 +19,9 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo
 from schema.extensions.masking import MaskField
 
 DEFINITION_KEY = "strawberry-definition"
+# On a GraphQLField's extensions: (attribute, MaskField) of a plain masked field, for the
+# execution context's path without a resolve info (schema/extensions/plain_fields.py).
+MASKED_KEY = "c360-masked"
 
 
 def _masked_attribute(attr: str, extension: MaskField) -> Callable[..., Any]:
@@ -46,8 +49,12 @@ def install(schema: strawberry.Schema) -> int:
             if len(extensions) != 1 or type(extensions[0]) is not MaskField:
                 continue
             field.resolve = _masked_attribute(definition.python_name, extensions[0])
+            field.extensions = {
+                **field.extensions,
+                MASKED_KEY: (definition.python_name, extensions[0]),
+            }
             replaced += 1
     return replaced
 
 
-__all__ = ["install"]
+__all__ = ["MASKED_KEY", "install"]

@@ -65,10 +65,27 @@ class _Arguments(Visitor):
             self.fed_by.setdefault(variable, []).append(node.name.value)
 
 
-def input_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
-    """BAD_USER_INPUT errors for control characters in literals and variables."""
+# Parsed documents are cached (ParserCache), so a repeated operation is the same object: its
+# walk is kept (with the document, so an id is never reused for another) and done once.
+_WALKED: dict[int, tuple[DocumentNode, _Arguments]] = {}
+_WALKED_MAX = 256
+
+
+def _arguments(document: DocumentNode) -> _Arguments:
+    seen = _WALKED.get(id(document))
+    if seen is not None and seen[0] is document:
+        return seen[1]
     arguments = _Arguments()
     visit(document, arguments)
+    if len(_WALKED) >= _WALKED_MAX:
+        _WALKED.pop(next(iter(_WALKED)))
+    _WALKED[id(document)] = (document, arguments)
+    return arguments
+
+
+def input_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
+    """BAD_USER_INPUT errors for control characters in literals and variables."""
+    arguments = _arguments(document)
     errors = [
         GraphQLError(
             f"argument '{name}' contains a control character",

@@ -38,15 +38,21 @@ class MaskField(FieldExtension):
         self.allow = allow
         self.mask = mask
 
-    def _apply(self, value: Any, decision: Decision | None, source: Any, info: Info) -> Any:
-        privacy = info.context.privacy
+    def shown(
+        self, privacy: Any, field_name: str, value: Any, decision: Decision | None, source: Any
+    ) -> Any:
+        """``value`` as ``decision`` shows it (no decision: redacted), noted for the audit
+        under ``field_name`` in the request's ``privacy`` (resolvers.privacy.RequestPrivacy)."""
         mode = decision.mode_for(self.kind) if decision is not None else MaskMode.REDACT
         if self.allow is not None:
             shown = mode in self.allow
-            privacy.record(source, info.field_name, MaskMode.REVEAL if shown else mode)
+            privacy.record(source, field_name, MaskMode.REVEAL if shown else mode)
             return value if shown else None
-        privacy.record(source, info.field_name, mode)
+        privacy.record(source, field_name, mode)
         return self.mask(value, mode, self.kind, privacy.hmac_key)
+
+    def _apply(self, value: Any, decision: Decision | None, source: Any, info: Info) -> Any:
+        return self.shown(info.context.privacy, info.field_name, value, decision, source)
 
     async def _later(self, value: Any, source: Any, info: Info) -> Any:
         if isinstance(value, Awaitable):
