@@ -220,9 +220,11 @@ class FalkorDBStore:
                 await self._await_embedded(RETRY_WAIT_S)
                 # Only the idle connections (they may lead to the old server). Connections in
                 # use belong to other round trips: closing them failed those too, and their
-                # retries closed this one again (a seed lost its graph that way).
+                # retries closed this one again (a seed lost its graph that way). The query
+                # threads' pool is left alone: redis-py checks a connection as it hands it out
+                # and reconnects a closed one, while closing "idle" ones from here raced with
+                # a thread taking one (hiredis then read a socket set to None: TypeError).
                 await self._pool.disconnect(inuse_connections=False)
-                self._threads.pool.disconnect(inuse_connections=False)
         raise AssertionError("unreachable")
 
     async def _declare_keys(self, names: frozenset[str]) -> None:
