@@ -37,7 +37,6 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from redis.asyncio import BlockingConnectionPool, UnixDomainSocketConnection  # noqa: E402
 
 import hub  # noqa: E402, F401  (loads regopy first: see privacy/engines/native.py)
 from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
@@ -221,13 +220,8 @@ async def sampler(
 async def missing_writes(data_dir: Path, tally: Tally) -> tuple[int, int]:
     """(customers missing, interactions missing) in the graph, asked of the hub's own graph
     server over its socket (a client only: the hub stays the server's owner)."""
-    pool = BlockingConnectionPool(
-        connection_class=UnixDomainSocketConnection,
-        path=str(data_dir / "falkordb" / "falkordb.sock"),
-        max_connections=2,
-        decode_responses=True,
-    )
-    store = FalkorDBStore(pool, "c360")
+    sock = data_dir / "falkordb" / "falkordb.sock"
+    store = FalkorDBStore.from_url(f"unix://{sock}", "c360", pool_size=2)
     try:
         customers = await store.read(
             "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN count(c) AS n",
