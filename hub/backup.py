@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -35,7 +36,9 @@ FORMAT = 1
 GRAPH_ENTRY = "graph/dump.rdb"
 AUDIT_LOG = Path("audit") / "audit.log"
 GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapshot
-SKIPPED_SUFFIXES = (".lock", ".sock", ".pid")
+# SQLite's own journals: the staged copy of a database already holds what they committed, and
+# a journal restored beside it would be rolled back into it.
+SKIPPED_SUFFIXES = (".lock", ".sock", ".pid", ".sqlite-journal", ".sqlite-wal", ".sqlite-shm")
 # Derived from the audit log and rebuilt from it on first read: not worth a consistent copy.
 AUDIT_INDEX = ("audit-index.sqlite", "audit-index.sqlite-wal", "audit-index.sqlite-shm")
 
@@ -71,6 +74,25 @@ def _copy_audit_log(src: Path, dest: Path) -> int:
     whole = data[: data.rfind(b"\n") + 1]  # a torn tail is not a record
     dest.write_bytes(whole)
     return whole.count(b"\n")
+
+
+def _stage_copy(src: Path, dest: Path) -> None:
+    """A copy of one live file as it is at one instant: checksummed and archived from the copy,
+    so a file written meanwhile (the data-key store gains a key per new customer) cannot
+    disagree with its checksum. SQLite files go through SQLite's online backup, which copies
+    a consistent database even while another connection writes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.suffix == ".sqlite":
+        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+        target = sqlite3.connect(dest)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        os.chmod(dest, src.stat().st_mode & 0o777)  # a key store stays 0600
+    else:
+        shutil.copy2(src, dest)
 
 
 def _state_files(data_dir: Path) -> list[Path]:
@@ -118,7 +140,9 @@ def make_backup(
             entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
         progress("keys, policies, checkpoints, models")
         for rel in _state_files(data_dir):
-            entries.append((f"files/{rel.as_posix()}", data_dir / rel))
+            copy = stage / "files" / rel
+            _stage_copy(data_dir / rel, copy)
+            entries.append((f"files/{rel.as_posix()}", copy))
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
