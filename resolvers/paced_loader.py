@@ -16,16 +16,10 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import Batch, DataLoader, dispatch_batch
 
-from shared.loop_turns import turn, when_quiet
+from shared.loop_turns import after_turn, when_quiet
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
-
-
-async def _after_turn(value: Awaitable[T]) -> T:
-    result = await value
-    await turn()
-    return result
 
 
 class PacedDataLoader(DataLoader[K, T]):
@@ -35,7 +29,7 @@ class PacedDataLoader(DataLoader[K, T]):
         if self.cache:
             cached = self.cache_map.get(key)
             if cached is not None and not cached.cancelled():
-                return _after_turn(cached)
+                return after_turn(cached)
         future: asyncio.Future[T] = self.loop.create_future()
         if self.cache:
             self.cache_map.set(key, future)
@@ -45,7 +39,7 @@ class PacedDataLoader(DataLoader[K, T]):
             # Like strawberry: the batch collects keys until the next iteration or later.
             self.loop.call_soon(self._schedule, batch)
         batch.add_task(key, future)
-        return _after_turn(future)
+        return after_turn(future)
 
     def _schedule(self, batch: Batch[K, T]) -> None:
         batch._dispatch_task = self.loop.create_task(self._dispatch(batch))

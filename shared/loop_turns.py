@@ -22,7 +22,10 @@ import asyncio
 import time
 import weakref
 from collections import deque
+from collections.abc import Awaitable
+from typing import TypeVar
 
+T = TypeVar("T")
 SLICE_S = 0.01
 # How many times a batch waits for the queue ahead of it before it goes anyway (a loop busy
 # with other requests' turns must not starve it).
@@ -111,10 +114,17 @@ async def turn() -> None:
     await _of_running_loop().turn()
 
 
+async def after_turn(value: Awaitable[T]) -> T:
+    """``value``'s result, once this loop's turn has come (so the work after it is paced)."""
+    result = await value
+    await turn()
+    return result
+
+
 async def when_quiet() -> None:
     """Wait until the turns queued now (and any queued while waiting, up to QUIET_ROUNDS
     times) have run."""
     await _of_running_loop().when_quiet()
 
 
-__all__ = ["QUIET_ROUNDS", "SLICE_S", "turn", "when_quiet"]
+__all__ = ["QUIET_ROUNDS", "SLICE_S", "after_turn", "turn", "when_quiet"]

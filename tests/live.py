@@ -1,5 +1,5 @@
 """Helpers for tests that run a real `c360 serve` process or fill a real disk: one free-port
-picker, one readiness wait, one disk filler for every suite that needs them."""
+picker, one readiness wait, one stop, one disk filler for every suite that needs them."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def wait_ready(
                 return time.monotonic() - began
         time.sleep(poll_s)
     raise AssertionError(f"c360 serve not ready within {timeout_s:.0f}s:\n{log_tail()}")
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if the hub has not exited within ``grace_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def fill_disk(directory: Path) -> Path:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql import GraphQLResolveInfo
 
 from schema.extensions.masking import MaskField
+from schema.extensions.schema_fields import object_fields
 
-DEFINITION_KEY = "strawberry-definition"
 # On a GraphQLField's extensions: (attribute, MaskField) of a plain masked field, for the
 # execution context's path without a resolve info (schema/extensions/plain_fields.py).
 MASKED_KEY = "c360-masked"
@@ -38,22 +38,18 @@ def _masked_attribute(attr: str, extension: MaskField) -> Callable[..., Any]:
 def install(schema: strawberry.Schema) -> int:
     """Replace the resolvers of plain masked fields; returns how many were replaced."""
     replaced = 0
-    for named in schema._schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    for field, definition in object_fields(schema):
+        if definition is None or definition.base_resolver is not None:
             continue
-        for field in named.fields.values():
-            definition = (field.extensions or {}).get(DEFINITION_KEY)
-            if definition is None or definition.base_resolver is not None:
-                continue
-            extensions = list(definition.extensions or [])
-            if len(extensions) != 1 or type(extensions[0]) is not MaskField:
-                continue
-            field.resolve = _masked_attribute(definition.python_name, extensions[0])
-            field.extensions = {
-                **field.extensions,
-                MASKED_KEY: (definition.python_name, extensions[0]),
-            }
-            replaced += 1
+        extensions = list(definition.extensions or [])
+        if len(extensions) != 1 or type(extensions[0]) is not MaskField:
+            continue
+        field.resolve = _masked_attribute(definition.python_name, extensions[0])
+        field.extensions = {
+            **field.extensions,
+            MASKED_KEY: (definition.python_name, extensions[0]),
+        }
+        replaced += 1
     return replaced
 
 

@@ -9,30 +9,21 @@ left untouched and cost nothing extra.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from inspect import isawaitable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType
 
-from shared.loop_turns import turn
-
-DEFINITION_KEY = "strawberry-definition"
-T = TypeVar("T")
-
-
-async def _after_turn(value: Awaitable[T]) -> T:
-    result = await value
-    await turn()
-    return result
+from schema.extensions.schema_fields import object_fields
+from shared.loop_turns import after_turn
 
 
 def _paced(resolve: Callable[..., Any]) -> Callable[..., Any]:
     # Positional-only: a field may have an argument called ``source`` or ``info``.
     def run(source: Any, info: Any, /, **kwargs: Any) -> Any:
         result = resolve(source, info, **kwargs)
-        return _after_turn(result) if isawaitable(result) else result
+        return after_turn(result) if isawaitable(result) else result
 
     return run
 
@@ -40,17 +31,12 @@ def _paced(resolve: Callable[..., Any]) -> Callable[..., Any]:
 def install(schema: strawberry.Schema) -> int:
     """Wrap the resolvers of async fields; returns how many were wrapped."""
     wrapped = 0
-    for named in schema._schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    # Subscription fields resolve to streams, not values.
+    for field, definition in object_fields(schema, subscriptions=False):
+        if definition is None or not definition.is_async or field.resolve is None:
             continue
-        if named is schema._schema.subscription_type:
-            continue  # subscription fields resolve to streams, not values
-        for field in named.fields.values():
-            definition = (field.extensions or {}).get(DEFINITION_KEY)
-            if definition is None or not definition.is_async or field.resolve is None:
-                continue
-            field.resolve = _paced(field.resolve)
-            wrapped += 1
+        field.resolve = _paced(field.resolve)
+        wrapped += 1
     return wrapped
 
 

@@ -34,8 +34,8 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.extensions.fast_masking import MASKED_KEY
+from schema.extensions.schema_fields import object_fields
 
-DEFINITION_KEY = "strawberry-definition"
 # On a GraphQLField's extensions: (attribute, leaf type) of a plain field.
 PLAIN_KEY = "c360-plain"
 _ORDINARY = object()
@@ -99,26 +99,22 @@ def install(schema: strawberry.Schema) -> int:
     """Mark the schema's plain fields (call after every other resolver change); returns how
     many were marked."""
     marked = 0
-    for named in schema._schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+    for field, definition in object_fields(schema):
+        leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if (
+            definition is None
+            or field.args
+            or not is_leaf_type(leaf)
+            or not getattr(field.resolve, "_is_default", False)
+            or definition.base_resolver is not None
+            or definition.default_resolver is not getattr
+            or definition.extensions
+            or definition.permission_classes
+        ):
             continue
-        for field in named.fields.values():
-            definition = (field.extensions or {}).get(DEFINITION_KEY)
-            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            if (
-                definition is None
-                or field.args
-                or not is_leaf_type(leaf)
-                or not getattr(field.resolve, "_is_default", False)
-                or definition.base_resolver is not None
-                or definition.default_resolver is not getattr
-                or definition.extensions
-                or definition.permission_classes
-            ):
-                continue
-            assert isinstance(leaf, GraphQLLeafType)
-            field.extensions = {**field.extensions, PLAIN_KEY: (definition.python_name, leaf)}
-            marked += 1
+        assert isinstance(leaf, GraphQLLeafType)
+        field.extensions = {**field.extensions, PLAIN_KEY: (definition.python_name, leaf)}
+        marked += 1
     return marked
 
 

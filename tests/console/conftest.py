@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
-from tests.live import free_port, wait_ready
+from tests.live import free_port, stop, wait_ready
 
 WEBHOOK_SECRET = "console-test-secret"
 CHROMIUM_ARGS = [
@@ -57,12 +57,7 @@ def hub() -> Iterator[ConsoleHub]:
                 wait_ready(url, process, log_tail=lambda: log_path.read_text()[-3000:])
                 yield ConsoleHub(url, data_dir, log_path)
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from privacy.secrets import load_or_create_secret
 from tests.api.conftest import api, client, make_token, settings  # noqa: F401
 
 # The in-process hub of the API tests (ASGI transport) for the checks that need no server.
-from tests.live import free_port, wait_ready
+from tests.live import free_port, stop, wait_ready
 
 ALL_PURPOSES = ["service", "marketing", "risk", "compliance"]
 
@@ -75,9 +75,4 @@ def live_hub(request: pytest.FixtureRequest) -> Iterator[LiveHub]:
                 wait_ready(hub.url, hub.process, 60.0, log_tail=lambda: hub.log()[-3000:])
                 yield hub
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop(process)

@@ -23,7 +23,7 @@ import pytest
 from bench.event_loop import large_query
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
-from tests.live import free_port, wait_ready
+from tests.live import free_port, stop, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,7 @@ def demo_hub() -> Iterator[tuple[str, Path]]:
                 wait_ready(url, process, 180.0, log_tail=lambda: log_path.read_text()[-3000:])
                 yield url, data_dir
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop(process)
 
 
 def _probe(url: str, stop: threading.Event, out: list[float]) -> None:
