@@ -16,23 +16,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any, LiteralString
 
 from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, INTERACTION, cipher_of
-from graph.store import GraphStore, Row
+from graph.store import GraphStore, Params, Row
 
 Found = Row
 Lookup = Callable[[GraphStore, list[Row]], Awaitable[list[Found]]]
 
 _CUSTOMERS: LiteralString = """
-UNWIND $rows AS r
-MATCH (n:Customer {id: r.id})
-RETURN r.i AS i, true AS exists, properties(n) AS props,
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (n:Customer {id: $ids[i]})
+RETURN i, true AS exists, properties(n) AS props,
        [(n)-[:MANAGED_BY]->(a:Advisor) | a.id] AS links,
        [] AS missing
 """
 
 _ACCOUNTS: LiteralString = """
-UNWIND $rows AS r
-MATCH (n:Account {id: r.id})
-RETURN r.i AS i, true AS exists, properties(n) AS props,
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (n:Account {id: $ids[i]})
+RETURN i, true AS exists, properties(n) AS props,
        [(c:Customer)-[o:OWNS]->(n) WHERE o.role = 'OWNER' | c.id] AS links,
        [] AS missing
 """
@@ -62,9 +62,9 @@ RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
 """
 
 _TRANSACTIONS: LiteralString = """
-UNWIND $rows AS r
-MATCH (n:Transaction {id: r.id})
-RETURN r.i AS i, true AS exists, properties(n) AS props, [n.accountId] AS links,
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (n:Transaction {id: $ids[i]})
+RETURN i, true AS exists, properties(n) AS props, [n.accountId] AS links,
        [] AS missing
 """
 
@@ -73,17 +73,17 @@ RETURN r.i AS i, true AS exists, properties(n) AS props, [n.accountId] AS links,
 _ACCOUNT_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN id"
 
 _INTERACTIONS: LiteralString = """
-UNWIND $rows AS r
-MATCH (n:Interaction {id: r.id})
-RETURN r.i AS i, true AS exists, properties(n) AS props,
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (n:Interaction {id: $ids[i]})
+RETURN i, true AS exists, properties(n) AS props,
        [(n)-[:ABOUT]->(p:Product) | p.code] AS links,
        [] AS missing
 """
 
 _ADVISORS: LiteralString = """
-UNWIND $rows AS r
-MATCH (n:Advisor {id: r.id})
-RETURN r.i AS i, true AS exists, properties(n) AS props,
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (n:Advisor {id: $ids[i]})
+RETURN i, true AS exists, properties(n) AS props,
        [(n)-[:WORKS_AT]->(b:Branch) | b.id] AS links,
        [] AS missing
 """
@@ -124,9 +124,14 @@ def _lookup(
     async def lookup(store: GraphStore, rows: list[Row]) -> list[Found]:
         if not rows:
             return []
-        params = [{"i": i, **{k: row.get(k) for k in keys}} for i, row in enumerate(rows)]
+        if keys == ("id",):
+            # A list of ids: a third of the parameter text of {i, id} maps, to build and parse.
+            params: Params = {"ids": [row["id"] for row in rows]}
+        else:
+            maps = [{"i": i, **{k: row.get(k) for k in keys}} for i, row in enumerate(rows)]
+            params = {"rows": maps}
         found, *known = await asyncio.gather(
-            store.read(query, {"rows": params}), *(present(store, f, rows) for f in checks)
+            store.read(query, params), *(present(store, f, rows) for f in checks)
         )
         # Only rows that exist or miss a parent come back: a fresh import reads almost nothing.
         ordered: list[Found] = [_NEW] * len(rows)
