@@ -22,17 +22,17 @@ Found = Row
 Lookup = Callable[[GraphStore, list[Row]], Awaitable[list[Found]]]
 
 _CUSTOMERS: LiteralString = """
-UNWIND range(0, size($ids) - 1) AS i
-MATCH (n:Customer {id: $ids[i]})
-RETURN i, true AS exists, properties(n) AS props,
+UNWIND $ids AS id
+MATCH (n:Customer {id: id})
+RETURN id AS key, true AS exists, properties(n) AS props,
        [(n)-[:MANAGED_BY]->(a:Advisor) | a.id] AS links,
        [] AS missing
 """
 
 _ACCOUNTS: LiteralString = """
-UNWIND range(0, size($ids) - 1) AS i
-MATCH (n:Account {id: $ids[i]})
-RETURN i, true AS exists, properties(n) AS props,
+UNWIND $ids AS id
+MATCH (n:Account {id: id})
+RETURN id AS key, true AS exists, properties(n) AS props,
        [(c:Customer)-[o:OWNS]->(n) WHERE o.role = 'OWNER' | c.id] AS links,
        [] AS missing
 """
@@ -62,9 +62,9 @@ RETURN r.i AS i, n IS NOT NULL AS exists, coalesce(properties(n), {}) AS props,
 """
 
 _TRANSACTIONS: LiteralString = """
-UNWIND range(0, size($ids) - 1) AS i
-MATCH (n:Transaction {id: $ids[i]})
-RETURN i, true AS exists, properties(n) AS props, [n.accountId] AS links,
+UNWIND $ids AS id
+MATCH (n:Transaction {id: id})
+RETURN id AS key, true AS exists, properties(n) AS props, [n.accountId] AS links,
        [] AS missing
 """
 
@@ -73,17 +73,17 @@ RETURN i, true AS exists, properties(n) AS props, [n.accountId] AS links,
 _ACCOUNT_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN id"
 
 _INTERACTIONS: LiteralString = """
-UNWIND range(0, size($ids) - 1) AS i
-MATCH (n:Interaction {id: $ids[i]})
-RETURN i, true AS exists, properties(n) AS props,
+UNWIND $ids AS id
+MATCH (n:Interaction {id: id})
+RETURN id AS key, true AS exists, properties(n) AS props,
        [(n)-[:ABOUT]->(p:Product) | p.code] AS links,
        [] AS missing
 """
 
 _ADVISORS: LiteralString = """
-UNWIND range(0, size($ids) - 1) AS i
-MATCH (n:Advisor {id: $ids[i]})
-RETURN i, true AS exists, properties(n) AS props,
+UNWIND $ids AS id
+MATCH (n:Advisor {id: id})
+RETURN id AS key, true AS exists, properties(n) AS props,
        [(n)-[:WORKS_AT]->(b:Branch) | b.id] AS links,
        [] AS missing
 """
@@ -124,9 +124,11 @@ def _lookup(
     async def lookup(store: GraphStore, rows: list[Row]) -> list[Found]:
         if not rows:
             return []
-        if keys == ("id",):
-            # A list of ids: a third of the parameter text of {i, id} maps, to build and parse.
-            params: Params = {"ids": [row["id"] for row in rows]}
+        by_id = keys == ("id",)
+        if by_id:
+            # A list of distinct ids: a third of the parameter text of {i, id} maps to build
+            # and parse. (Not $ids[i] over a range: FalkorDB copies the list for each access.)
+            params: Params = {"ids": list(dict.fromkeys(row["id"] for row in rows))}
         else:
             maps = [{"i": i, **{k: row.get(k) for k in keys}} for i, row in enumerate(rows)]
             params = {"rows": maps}
@@ -135,8 +137,14 @@ def _lookup(
         )
         # Only rows that exist or miss a parent come back: a fresh import reads almost nothing.
         ordered: list[Found] = [_NEW] * len(rows)
-        for item in found:
-            ordered[item.pop("i")] = item
+        if by_id:
+            stored = {item.pop("key"): item for item in found}
+            for i, row in enumerate(rows):
+                if (item := stored.get(row["id"])) is not None:
+                    ordered[i] = {**item, "missing": list(item["missing"])}
+        else:
+            for item in found:
+                ordered[item.pop("i")] = item
         for field, ids in zip(checks, known, strict=True):
             for i, row in enumerate(rows):
                 if row.get(field) is not None and row[field] not in ids:
