@@ -335,7 +335,10 @@ class AdvisorRecord(ImportRecord):
 
 def _upper(data: Any, *names: str) -> Any:
     if isinstance(data, dict):
-        return {k: _code(v) if k in names else v for k, v in data.items()}
+        data = dict(data)  # the caller's dict stays as given
+        for name in names:
+            if name in data:
+                data[name] = _code(data[name])
     return data
 
 
