@@ -43,11 +43,18 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> tuple[int,
     last: dict[int, int] = {}
     superseded: set[int] = set()
     count = 0
-    for index, record in enumerate(source.records()):
+    key_data = getattr(source, "key_data", None)
+    # A query result reads only its key columns (it has no broken records); a file reads all.
+    rows = (
+        key_data([n for names in sources for n in names])
+        if key_data is not None
+        else (record.data for record in source.records())
+    )
+    for index, data in enumerate(rows):
         count += 1
-        if record.data is None:
+        if data is None:
             continue
-        key = _record_key(record.data, sources)
+        key = _record_key(data, sources)
         if key is None:
             continue
         previous = last.get(key)

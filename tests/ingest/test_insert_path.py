@@ -97,3 +97,25 @@ async def test_an_import_rerun_and_an_edited_file(store: GraphStore, tmp_path: P
         "MATCH (t:Transaction) WHERE t.kind = 'DEPOSIT' RETURN count(t) AS n"
     )
     assert kinds["n"] == 10
+
+
+async def test_a_query_result_finds_duplicate_keys_from_its_key_columns(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # The first pass over a query reads only the key columns: the last row of a key still wins,
+    # also where the key comes out of DuckDB as a number (2.0 is the id "2", as records read).
+    await upsert_accounts(store, [{"id": "IA1", "props": {"type": "SAVINGS"}}])
+    src = tmp_path / "src.csv"
+    src.write_text("n,amount\n1,5\n2,6\n1,7\n2.0,8\n3,9\n", encoding="utf-8")
+    sql = (
+        "SELECT CAST(n AS DOUBLE) AS id, 'IA1' AS accountId, amount, 'FEE' AS kind, "
+        "TIMESTAMP '2024-01-01 08:00:00' AS time FROM read_csv('{file}', header = true, "
+        "types = {'n': 'VARCHAR'})"
+    )
+    for size in (1, 2, 1000):
+        await store.clear()
+        await upsert_accounts(store, [{"id": "IA1", "props": {"type": "SAVINGS"}}])
+        summary = await import_file(store, "transactions", src, sql=sql, batch_size=size)
+        assert (summary.read, summary.inserted, summary.duplicates) == (5, 3, 2), size
+        rows = await store.read("MATCH (t:Transaction) RETURN t.id AS id, t.amount AS a")
+        assert sorted((r["id"], r["a"]) for r in rows) == [("1", 7.0), ("2", 8.0), ("3", 9.0)]
