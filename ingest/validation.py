@@ -44,7 +44,7 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> tuple[int,
     superseded: set[int] = set()
     count = 0
     key_data = getattr(source, "key_data", None)
-    # A query result reads only its key columns (it has no broken records); a file reads all.
+    # Only the key columns: a query result selects them, delimited text builds no records.
     rows = (
         key_data([n for names in sources for n in names])
         if key_data is not None
