@@ -28,7 +28,12 @@ def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
 def _record_key(data: dict[str, Any], sources: list[list[str]]) -> int | None:
     parts = []
     for names in sources:
-        value = next((data[n] for n in names if data.get(n) not in (None, "")), None)
+        value = None
+        for name in names:
+            found = data.get(name)
+            if found is not None and found != "":
+                value = found
+                break
         parts.append("" if value is None else str(value).strip())
     if not parts[0]:
         return None  # no key: the record fails validation anyway

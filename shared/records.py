@@ -141,10 +141,11 @@ class ImportRecord(BaseModel):
     def _drop_empty(cls, data: Any) -> Any:
         # One pass for both (a validator call and a dict copy per record less than two).
         if isinstance(data, dict):
+            # isspace() decides as strip() does, without building the stripped copy.
             data = {
                 k: v
                 for k, v in data.items()
-                if v is not None and not (isinstance(v, str) and not v.strip())
+                if v is not None and not (isinstance(v, str) and (not v or v.isspace()))
             }
             for name in cls.CODE_FIELDS:
                 if name in data:
