@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, LiteralString
 
 from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, INTERACTION, cipher_of
@@ -102,6 +103,13 @@ _KEYS: dict[LiteralString, tuple[str, ...]] = {
 
 _NEW: Found = {"exists": False, "props": {}, "links": [], "missing": []}
 
+# Parent ids an import has found present, per row field, for the rest of that import: 1M
+# transactions over 100k accounts read each account once instead of once per batch (~2 µs of
+# server time a row). Set by the importer for one run (None: every batch reads). A parent
+# deleted by someone else meanwhile is a race the write settles as before (its MERGE).
+KNOWN_PARENTS: ContextVar[dict[str, set[Any]] | None] = ContextVar("known_parents", default=None)
+KNOWN_PARENTS_MAX = 1_000_000  # ids kept per field before starting over
+
 
 def _lookup(
     query: LiteralString,
@@ -117,9 +125,17 @@ def _lookup(
     checks = parents or {}
 
     async def present(store: GraphStore, field: str, rows: list[Row]) -> set[Any]:
-        ids = list({row[field] for row in rows if row.get(field) is not None})
+        known = KNOWN_PARENTS.get()
+        seen = known.setdefault(field, set()) if known is not None else set()
+        wanted = {row[field] for row in rows if row.get(field) is not None}
+        ids = list(wanted - seen)
         found = await store.read(checks[field], {"ids": ids}) if ids else []
-        return {r["id"] for r in found}
+        got = {r["id"] for r in found}
+        if known is not None:
+            if len(seen) + len(got) > KNOWN_PARENTS_MAX:
+                seen.clear()
+            seen |= got
+        return got | (wanted & seen)
 
     async def lookup(store: GraphStore, rows: list[Row]) -> list[Found]:
         if not rows:
@@ -170,6 +186,7 @@ lookup_interactions = _lookup(_INTERACTIONS, INTERACTION, owner="customerId")
 lookup_advisors = _lookup(_ADVISORS, ADVISOR)
 
 __all__ = [
+    "KNOWN_PARENTS",
     "Found",
     "Lookup",
     "lookup_accounts",

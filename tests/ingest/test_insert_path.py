@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 from graph.repositories.accounts import insert_transactions, upsert_accounts
+from graph.repositories.imports import KNOWN_PARENTS, lookup_transactions
 from graph.store import GraphStore, Row
 from ingest.crm import import_file
 
@@ -119,3 +120,29 @@ async def test_a_query_result_finds_duplicate_keys_from_its_key_columns(
         assert (summary.read, summary.inserted, summary.duplicates) == (5, 3, 2), size
         rows = await store.read("MATCH (t:Transaction) RETURN t.id AS id, t.amount AS a")
         assert sorted((r["id"], r["a"]) for r in rows) == [("1", 7.0), ("2", 8.0), ("3", 9.0)]
+
+
+async def test_parents_found_once_are_not_read_again_in_the_same_import(
+    store: GraphStore,
+) -> None:
+    await upsert_accounts(store, [{"id": "IA1", "props": {"type": "SAVINGS"}}])
+    rows = _rows(5) + _rows(1, account="IA404")
+    stats = store.stats  # type: ignore[attr-defined]
+
+    async def trips() -> tuple[int, list[list[str]]]:
+        before = stats.round_trips
+        found = await lookup_transactions(store, rows)
+        return stats.round_trips - before, [f["missing"] for f in found]
+
+    missing = [[]] * 5 + [["accountId"]]
+    assert await trips() == (2, missing)  # no import running: rows and accounts, each batch
+    token = KNOWN_PARENTS.set({})
+    try:
+        assert await trips() == (2, missing)
+        # IA1 is known now; IA404 was not found, so it is asked again (and is still missing).
+        assert await trips() == (2, missing)
+        assert await trips() == (2, missing)
+        rows.pop()
+        assert await trips() == (1, missing[:5])  # only the rows' own lookup
+    finally:
+        KNOWN_PARENTS.reset(token)
