@@ -12,7 +12,9 @@ subprocess against one embedded FalkorDB that this script keeps open:
   sql      the foreign transactions with --sql (DuckDB: strptime, CASE, arithmetic)
 
 Transactions are deleted between the three (untimed), so each run inserts the same 1M rows.
-The last line is ``rows_per_s=<the slowest of the three>`` (goal: >= 20 000 on 2 cores).
+Beside the rates it prints each command's CPU per row (the import process and the graph
+server), which the machine's other load changes far less than wall time. The last line is
+``rows_per_s=<the slowest of the three>`` (goal: >= 20 000 on 2 cores).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import csv
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from graph.connect import store_session
+from graph.embedded import EmbeddedFalkorDB
 
 KINDS = ["DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "TRANSFER_OUT", "PAYMENT", "SALARY", "FEE"]
 CODES = {kind: str(i + 1) for i, kind in enumerate(KINDS)}
@@ -104,13 +108,32 @@ def generate(folder: Path, customers: int, transactions: int, seed: int = 13) ->
     (folder / "foreign.toml").write_text(MAPPING.format(codes=codes), encoding="utf-8")
 
 
-def c360(args: list[str], env: dict[str, str]) -> float:
+TICK = os.sysconf("SC_CLK_TCK")
+# CPU seconds per command: (import process, graph server), beside the wall times. On a shared
+# machine wall time is the CPU the others leave; the CPU a run spent does not depend on them.
+CPU: dict[str, tuple[float, float]] = {}
+
+
+def server_cpu(pid: int | None) -> float:
+    """Seconds of CPU (user + system) the graph server has used (0 if unknown)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def c360(args: list[str], env: dict[str, str], server: int | None = None, name: str = "") -> float:
     """Seconds one `c360 import ...` subprocess takes (it must succeed)."""
     exe = Path(sys.executable).with_name("c360")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s0 = server_cpu(server)
     started = time.perf_counter()
     done = subprocess.run([str(exe), "import", *args, "--no-progress", "--json"], env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    CPU[name or args[0]] = (used, server_cpu(server) - s0)
     if done.returncode != 0:
         raise SystemExit(f"c360 import {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     print(f"  {args[0]:<13} {done.stdout.strip()[:160]}")
@@ -136,16 +159,17 @@ async def main() -> None:
         env = {**os.environ, "C360_DATA_DIR": str(folder / "d")}
         batch = ["--batch-size", str(opts.batch)]
         async with store_session(folder / "d") as store:  # keeps the server up between runs
-            t_customers = c360(["customers", str(folder / "customers.csv"), *batch], env)
-            t_accounts = c360(["accounts", str(folder / "accounts.csv"), *batch], env)
-            t_tx = c360(["transactions", str(folder / "transactions.csv"), *batch], env)
+            pid = EmbeddedFalkorDB(folder / "d").server_pid()
+            t_customers = c360(["customers", str(folder / "customers.csv"), *batch], env, pid)
+            t_accounts = c360(["accounts", str(folder / "accounts.csv"), *batch], env, pid)
+            t_tx = c360(["transactions", str(folder / "transactions.csv"), *batch], env, pid)
             await delete_transactions(store)
             t_map = c360(["transactions", str(folder / "foreign.csv"), "-m",
-                          str(folder / "foreign.toml"), *batch], env)  # fmt: skip
+                          str(folder / "foreign.toml"), *batch], env, pid, "mapping")  # fmt: skip
             await delete_transactions(store)
             cases = " ".join(f"WHEN {code} THEN '{kind}'" for kind, code in CODES.items())
             query = SQL.format(cases=cases, file=folder / "foreign.csv")
-            t_sql = c360(["transactions", "--sql", query, *batch], env)
+            t_sql = c360(["transactions", "--sql", query, *batch], env, pid, "sql")
             (n,) = await store.read("MATCH (t:Transaction) RETURN count(t) AS n")
             assert n["n"] == opts.transactions, n
     plain = (opts.customers + opts.transactions) / (t_customers + t_tx)
@@ -159,6 +183,14 @@ async def main() -> None:
     }
     for name, rate in rates.items():
         print(f"{name:<34} {rate:>10,.0f} rows/s")
+    # Per command, CPU per row of the `c360 import` process (start-up included) and of the
+    # graph server: what an idle machine's wall time is made of.
+    counts = {"customers": opts.customers, "accounts": opts.customers,
+              "transactions": opts.transactions, "mapping": opts.transactions,
+              "sql": opts.transactions}  # fmt: skip
+    for name, (client, server) in CPU.items():
+        print(f"cpu {name:<30} import {client / counts[name] * 1e6:6.1f} µs/row, "
+              f"server {server / counts[name] * 1e6:6.1f} µs/row")  # fmt: skip
     # The machine may be shared: figures mean little without the load they were taken under.
     print(f"load average at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f}")
     slowest = min(plain, rates["mapping (transactions)"], rates["sql (transactions)"])

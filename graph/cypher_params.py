@@ -29,6 +29,8 @@ def _literal(value: Any) -> str:
         # orjson writes control characters as \u00XX, which FalkorDB reads literally: let the
         # client's own (slow, rare) encoder handle such a value.
         return str(stringify_param_value(value))
+    if "{" not in text:
+        return text  # no object, so no key to rewrite (lists of values: batched writes)
     # A handful of distinct keys: one C-speed scan to find them, one replace each.
     for key in set(_KEY.findall(text)):
         text = text.replace(f'"{key}":', f"`{key}`:")

@@ -20,9 +20,12 @@ columns, checkpoint key), ``validation`` (duplicates, records to rows, outcomes)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
@@ -36,6 +39,32 @@ from ingest.writing import BatchWriter
 
 # Called with (records done, records in all) after each batch: the CLI draws its bar from it.
 OnProgress = Callable[[int, int], None]
+
+# Allocations between young-generation collections while an import runs (CPython: 700). Each
+# record allocates a few dicts, so the default collected every ~100 records, walking the
+# batches in flight each time: ~4 µs of a transaction row's ~20 µs of reading and validating.
+IMPORT_GEN0_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _known_parents() -> Iterator[None]:
+    """Parents found once are taken as present for the rest of this import (one read each)."""
+    token = KNOWN_PARENTS.set({})
+    try:
+        yield
+    finally:
+        KNOWN_PARENTS.reset(token)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Raise the young generation's threshold for the import, then put it back."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], IMPORT_GEN0_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 async def import_file(
@@ -83,8 +112,9 @@ async def import_file(
             dry_run=dry_run,
             source=source.describe(),
         )
-        return await _import(store, spec, source, mapping, summary, batch_size, progress,
-                             checkpoint, create_missing, resume_key(kind, source))  # fmt: skip
+        with _fewer_collections(), _known_parents():
+            return await _import(store, spec, source, mapping, summary, batch_size, progress,
+                                 checkpoint, create_missing, resume_key(kind, source))  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
+from graph.repositories.accounts import (
+    insert_transactions,
+    upsert_accounts,
+    upsert_holdings,
+    upsert_transactions,
+)
 from graph.repositories.advisors import upsert_advisors
 from graph.repositories.customers import upsert_customers
 from graph.repositories.households import upsert_households
@@ -45,6 +50,8 @@ class ImportKind:
     columns every file must have (after mapping), default ``model.KEY_FIELDS``;
     ``unique``: what makes two rows of one file the same record (default ``keys``);
     ``lookup``: reads the stored state of a batch (None: every row counts as "upserted");
+    ``insert``: writes rows the lookup found absent, more cheaply than ``upsert`` and as
+    idempotently (None: ``upsert`` writes them);
     ``link``: the row field compared with the lookup's ``links``; ``parents``: parent key
     field -> the kind that imports it (a row whose parent is missing is a dead letter);
     ``help``: the CLI command's one-line help."""
@@ -54,6 +61,7 @@ class ImportKind:
     keys: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
     lookup: Lookup | None = None
+    insert: Upsert | None = None
     link: str | None = None
     parents: dict[str, str] = field(default_factory=dict)
     help: str = ""
@@ -87,7 +95,7 @@ KINDS: dict[str, ImportKind] = {
         help="Household members: id, name, address, customerId, role."),
     "transactions": ImportKind(
         TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
-        link="accountId", parents={"accountId": "accounts"},
+        insert=insert_transactions, link="accountId", parents={"accountId": "accounts"},
         help="Transactions: id, accountId, amount, currency, time, channel, kind."),
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,

@@ -85,6 +85,14 @@ class Source:
             return _read_sheet(self.path)
         return _read_parquet(self.path)
 
+    def key_data(self, columns: list[str]) -> Iterator[dict[str, Any] | None]:
+        """Per record, in ``records()`` order, its ``columns`` (those it has), or None for a
+        broken record: what the first pass needs for duplicate keys. Delimited text skips
+        building the records (the first pass reads every line, while the graph server idles)."""
+        if self.format == "text":
+            return _read_text_keys(self, columns)
+        return (r.data for r in self.records())
+
     def describe(self) -> str:
         if self.format == "sheet":
             return "spreadsheet, first sheet"
@@ -232,6 +240,43 @@ def _read_text(source: Source) -> Iterator[RawRecord]:
             if not values or values == [""]:
                 continue
             yield _text_record(line, header, width, values, source.encoding or "")
+
+
+def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, Any] | None]:
+    # The same walk as _read_text, record for record; only the wanted values are kept.
+    with _open_text(source) as fh:
+        reader = csv.reader(fh, delimiter=source.delimiter or ",")
+        try:
+            next(reader)
+        except (StopIteration, csv.Error):
+            return
+        header = source.header or []
+        width = len(header)
+        # A repeated column name: the record's dict keeps the last one.
+        at = {name: i for i, name in enumerate(header)}
+        wanted = [(name, at[name]) for name in dict.fromkeys(columns) if name in at]
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield None
+                continue
+            if not values or values == [""]:
+                continue
+            if len(values) != width:
+                yield None
+                continue
+            joined = "".join(values)
+            suspect = len(joined) > MAX_FIELD_CHARS or (
+                not joined.isascii() and _UNDECODABLE.search(joined) is not None
+            )
+            # A record that may be broken: its own checks decide.
+            if suspect and _text_record(0, header, width, values, "").data is None:
+                yield None
+                continue
+            yield {name: values[i] for name, i in wanted}
 
 
 def _text_record(

@@ -58,6 +58,26 @@ class QuerySource:
                     row[name] = _value(row[name])
                 yield RawRecord(number, row)
 
+    def key_data(self, columns: list[str]) -> Iterator[dict[str, Any]]:
+        """Each row's ``columns`` only (those the result has), valued as ``records()`` values
+        them: what the first pass needs for duplicate keys, without reading the whole row."""
+        from pyarrow.types import is_floating
+
+        names = [c for c in dict.fromkeys(columns) if c in self.header]
+        if not names:
+            yield from ({} for _ in range(self.rows))
+            return
+        cursor = self.connection.cursor()
+        quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        relation = cursor.sql(f"SELECT {quoted} FROM {_TABLE}")
+        fetch = getattr(relation, "to_arrow_reader", None) or relation.record_batch
+        for batch in fetch(_BATCH_ROWS):
+            floats = [f.name for f in batch.schema if is_floating(f.type)]
+            for row in batch.to_pylist():
+                for name in floats:
+                    row[name] = _value(row[name])
+                yield row
+
     def describe(self) -> str:
         return f"DuckDB query, {self.rows} rows"
 

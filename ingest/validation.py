@@ -28,7 +28,12 @@ def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
 def _record_key(data: dict[str, Any], sources: list[list[str]]) -> int | None:
     parts = []
     for names in sources:
-        value = next((data[n] for n in names if data.get(n) not in (None, "")), None)
+        value = None
+        for name in names:
+            found = data.get(name)
+            if found is not None and found != "":
+                value = found
+                break
         parts.append("" if value is None else str(value).strip())
     if not parts[0]:
         return None  # no key: the record fails validation anyway
@@ -43,11 +48,18 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> tuple[int,
     last: dict[int, int] = {}
     superseded: set[int] = set()
     count = 0
-    for index, record in enumerate(source.records()):
+    key_data = getattr(source, "key_data", None)
+    # Only the key columns: a query result selects them, delimited text builds no records.
+    rows = (
+        key_data([n for names in sources for n in names])
+        if key_data is not None
+        else (record.data for record in source.records())
+    )
+    for index, data in enumerate(rows):
         count += 1
-        if record.data is None:
+        if data is None:
             continue
-        key = _record_key(record.data, sources)
+        key = _record_key(data, sources)
         if key is None:
             continue
         previous = last.get(key)

@@ -13,7 +13,11 @@ The checkpoint stays exact: the writer takes batches in order, one at a time, an
 batch's end only after its write returned (FalkorDB has then appended it to its fsynced log).
 After the first failed write the writer writes nothing more (later batches are dropped, never
 written out of order), and the import stops with the checkpoint at the last written batch; a
-re-run resumes there, and MERGE on the natural keys makes a batch written twice harmless."""
+re-run resumes there, and MERGE on the natural keys makes a batch written twice harmless.
+
+Rows the lookup found absent go to the kind's ``insert`` when it has one (transactions: a
+guarded CREATE, much cheaper on the server than MERGE and as idempotent); the others to its
+``upsert``. Unchanged rows are not written at all."""
 
 from __future__ import annotations
 
@@ -32,8 +36,21 @@ from ingest.validation import Batch, missing_reasons, outcome
 # import looks up the next; more only hold memory (a batch of 5 000 rows is a few MB).
 QUEUE_DEPTH = 2
 
-# (rows to write, the end of the records they cover); None: no more batches.
-_Item = tuple[list[Row], int] | None
+
+@dataclass
+class Writes:
+    """A classified batch: ``new`` rows the lookup found absent (for the kind's ``insert``),
+    ``changed`` rows to upsert (inserted ones too when the kind has no ``insert``)."""
+
+    new: list[Row] = field(default_factory=list)
+    changed: list[Row] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.changed)
+
+
+# (what to write, the end of the records it covers); None: no more batches.
+_Item = tuple[Writes, int] | None
 
 
 @dataclass
@@ -68,16 +85,19 @@ class BatchWriter:
         self.summary.duplicates += batch.duplicates
         self.summary.unchanged += len(batch.rows)
 
-    async def classify(self, batch: Batch) -> list[Row]:
+    async def classify(self, batch: Batch) -> Writes:
         """Count outcomes and dead-letter missing parents; return the rows to write."""
         for record, reasons in batch.dead:
             self.dead.add(record.line, record.data, reasons)
         self.summary.duplicates += batch.duplicates
         if self.spec.lookup is None:
             self.summary.upserted += len(batch.rows)
-            return batch.rows
+            return Writes(changed=batch.rows)
         found = await self.spec.lookup(self.store, batch.rows)
-        write: list[Row] = []
+        writes = Writes()
+        # A row with a missing parent that --create-missing lets through is upserted: only
+        # the MERGE creates the parent.
+        insert = writes.new if self.spec.insert is not None else writes.changed
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
             if missing and not self.create_missing:
@@ -86,9 +106,11 @@ class BatchWriter:
                 continue
             result = outcome(self.spec, row, state)
             self.summary.count(result)
-            if result != "unchanged":
-                write.append(row)
-        return write
+            if result == "inserted" and not missing:
+                insert.append(row)
+            elif result != "unchanged":
+                writes.changed.append(row)
+        return writes
 
     def start(self) -> None:
         """Start the writer task (nothing to start for a dry run)."""
@@ -97,13 +119,13 @@ class BatchWriter:
         self._queue = asyncio.Queue(maxsize=self.depth)
         self._task = asyncio.create_task(self._drain(), name=f"import writer {self.name}")
 
-    async def write(self, rows: list[Row], end: int) -> None:
-        """Queue ``rows`` (the records up to ``end``) for the writer; waits while the queue is
-        full. Raises ImportInterrupted as soon as an earlier batch failed to write."""
+    async def write(self, writes: Writes, end: int) -> None:
+        """Queue ``writes`` (the records up to ``end``) for the writer; waits while the queue
+        is full. Raises ImportInterrupted as soon as an earlier batch failed to write."""
         if self.dry_run:
             return
         self._raise_failure()
-        await self._put((rows, end))
+        await self._put((writes, end))
 
     async def settle(self) -> None:
         """Wait until every queued batch is written; raise ImportInterrupted if one failed."""
@@ -148,10 +170,13 @@ class BatchWriter:
         while (item := await self._queue.get()) is not None:
             if self._failure is not None or self._stopped:
                 continue
-            rows, end = item
+            writes, end = item
             try:
-                if rows:
-                    await self.spec.upsert(self.store, rows)
+                if writes.new:
+                    assert self.spec.insert is not None
+                    await self.spec.insert(self.store, writes.new)
+                if writes.changed:
+                    await self.spec.upsert(self.store, writes.changed)
             except Exception as exc:
                 self._failure = exc
                 continue
@@ -176,4 +201,4 @@ class BatchWriter:
             self.checkpoint.set(self.key, {"committed": end})
 
 
-__all__ = ["QUEUE_DEPTH", "BatchWriter"]
+__all__ = ["QUEUE_DEPTH", "BatchWriter", "Writes"]

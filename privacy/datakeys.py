@@ -68,7 +68,7 @@ class DataKeyStore:
         found = self.get_many(owners)
         new = {o: secrets.token_bytes(32) for o in dict.fromkeys(owners) if o not in found}
         if new:
-            rows = [(o, *self.provider.wrap(k, o.encode())) for o, k in new.items()]
+            rows = [(o, *w) for o, w in zip(new, self._wrap_all(new), strict=True)]
             # OR IGNORE: another process may have created the key meanwhile; re-read then.
             with self._transaction():
                 self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
@@ -82,6 +82,13 @@ class DataKeyStore:
                     found[owner] = new[owner]
             found.update(self.get_many(lost) if lost else {})
         return found
+
+    def _wrap_all(self, keys: dict[str, bytes]) -> list[tuple[str, bytes]]:
+        # A provider that wraps a batch at once (one look at its key file) is asked once.
+        wrap_many = getattr(self.provider, "wrap_many", None)
+        if wrap_many is not None:
+            return list(wrap_many([(k, o.encode()) for o, k in keys.items()]))
+        return [self.provider.wrap(k, o.encode()) for o, k in keys.items()]
 
     def _wrapped(self, owners: list[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}

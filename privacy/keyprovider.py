@@ -94,6 +94,17 @@ class LocalKeyFileProvider:
         nonce = secrets.token_bytes(12)
         return self._active, nonce + AESGCM(self._keys[self._active]).encrypt(nonce, key, aad)
 
+    def wrap_many(self, items: list[tuple[bytes, bytes]]) -> list[tuple[str, bytes]]:
+        """``wrap`` for each (key, aad), with one look at the file and one cipher."""
+        self._refresh()
+        kid, aead = self._active, AESGCM(self._keys[self._active])
+        nonces = os.urandom(12 * len(items))
+        out = []
+        for i, (key, aad) in enumerate(items):
+            nonce = nonces[12 * i : 12 * i + 12]
+            out.append((kid, nonce + aead.encrypt(nonce, key, aad)))
+        return out
+
     def unwrap(self, kid: str, wrapped: bytes, aad: bytes) -> bytes:
         if kid not in self._keys:
             self._refresh()

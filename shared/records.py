@@ -133,16 +133,23 @@ class ImportRecord(BaseModel):
         hide_input_in_errors=True,
     )
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id",)
+    # Code fields read case-insensitively (" deposit " is DEPOSIT).
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
     @classmethod
     def _drop_empty(cls, data: Any) -> Any:
+        # One pass for both (a validator call and a dict copy per record less than two).
         if isinstance(data, dict):
-            return {
+            # isspace() decides as strip() does, without building the stripped copy.
+            data = {
                 k: v
                 for k, v in data.items()
-                if v is not None and not (isinstance(v, str) and not v.strip())
+                if v is not None and not (isinstance(v, str) and (not v or v.isspace()))
             }
+            for name in cls.CODE_FIELDS:
+                if name in data:
+                    data[name] = _code(data[name])
         return data
 
     def given(self, *names: str) -> dict[str, Any]:
@@ -217,10 +224,7 @@ class AccountRecord(ImportRecord):
     openedAt: UtcTime | None = None
     status: Literal["ACTIVE", "DORMANT", "CLOSED"] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _codes(cls, data: Any) -> Any:
-        return _upper(data, "type", "status")
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ("type", "status")
 
     @model_validator(mode="after")
     def _default_currency(self) -> AccountRecord:
@@ -254,10 +258,7 @@ class HouseholdRecord(ImportRecord):
     customerId: Key | None = None
     role: Literal["HEAD", "SPOUSE", "CHILD", "PARENT", "MEMBER"] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _codes(cls, data: Any) -> Any:
-        return _upper(data, "role")
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ("role",)
 
     def to_graph_row(self) -> Row:
         row: Row = {"id": self.id, "props": self.given("name", "address")}
@@ -278,10 +279,7 @@ class TransactionRecord(ImportRecord):
     kind: TxKind
     description: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _codes(cls, data: Any) -> Any:
-        return _upper(data, "channel", "kind")
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ("channel", "kind")
 
     def to_graph_row(self) -> Row:
         props = {"amount": self.amount, "currency": self.currency, "time": self.time}
@@ -301,10 +299,7 @@ class InteractionRecord(ImportRecord):
     resolved: Flag | None = None
     productCode: Key | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _codes(cls, data: Any) -> Any:
-        return _upper(data, "channel", "kind")
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ("channel", "kind")
 
     def to_graph_row(self) -> Row:
         props = self.given("channel", "kind", "time", "summary", "satisfaction", "resolved")
@@ -331,12 +326,6 @@ class AdvisorRecord(ImportRecord):
             branch = {"name": self.branchName, "city": self.branchCity}
             row["branch"] = {k: v for k, v in branch.items() if v is not None}
         return row
-
-
-def _upper(data: Any, *names: str) -> Any:
-    if isinstance(data, dict):
-        return {k: _code(v) if k in names else v for k, v in data.items()}
-    return data
 
 
 def validation_reasons(exc: ValidationError) -> list[str]:

@@ -23,12 +23,45 @@ _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _OLDEST_BIRTH = date(1900, 1, 1)
 
 
+# The common case of a Chinese export, a bare 11-digit mobile number, decided with
+# libphonenumber's own CN patterns in one step (~1 µs) instead of parse + validate + format
+# (~20 µs, the largest cost of a customer row). Only numbers its parser takes as they are:
+# none starts with a carrier prefix it strips (1[12]xx, 179xx) or the country code 86, so the
+# national number is the text and a match of the general and the mobile pattern makes it valid
+# (a test compares both paths on random and real-shaped numbers). Everything else: the library.
+_BARE_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+
+
+def _cn_pattern(desc: object) -> tuple[re.Pattern[str], tuple[int, ...]]:
+    return re.compile(desc.national_number_pattern), tuple(desc.possible_length)  # type: ignore[attr-defined]
+
+
+_CN_GENERAL = _cn_pattern(_CN.general_desc) if _CN is not None else None
+_CN_MOBILE = _cn_pattern(_CN.mobile) if _CN is not None else None
+
+
+def _bare_cn_mobile(text: str) -> str | None:
+    """``+86`` + ``text`` when it is a valid bare CN mobile number by the patterns; None:
+    not decided here."""
+    if _CN_GENERAL is None or _CN_MOBILE is None:
+        return None
+    if not _BARE_CN_MOBILE.fullmatch(text) or text.startswith("179"):
+        return None
+    for pattern, lengths in (_CN_GENERAL, _CN_MOBILE):
+        if (lengths and len(text) not in lengths) or not pattern.fullmatch(text):
+            return None
+    return "+86" + text
+
+
 def normalize_phone(raw: str, region: str = "CN") -> str:
     """A valid phone number as E.164 (``+8613812345678``). Numbers without a country code are
     read in ``region``. Raises ValueError("not a valid ... number") for anything else."""
     text = (raw or "").strip()
     if not text:
         raise ValueError("phone number is empty")
+    if region == "CN" and (fast := _bare_cn_mobile(text)) is not None:
+        return fast
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
