@@ -1,6 +1,6 @@
 """Scoring speed: the default scorer against snownlp on the same posts, in this one process.
 
-    python bench/sentiment_speed.py [--n 5000] [--file CSV]
+    python bench/sentiment_speed.py [--n 5000] [--file CSV] [--model default|FILE]
 
 Posts come from the bank validation set and the ingest bench's generator, mixed and repeated
 to ``--n`` (or the ``text`` column of ``--file``). Both models are loaded and warmed up before
@@ -50,10 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=5_000)
     parser.add_argument("--file", type=Path, help="CSV with a text column")
+    parser.add_argument(
+        "--model", default="default", help="the fast side: 'default' or a model file"
+    )
     args = parser.parse_args()
     texts = corpus(args.n, args.file)
     chars = sum(len(t) for t in texts) / len(texts)
-    default = Scorer(ScorerConfig("default"))
+    default = Scorer(ScorerConfig(args.model))
     snow = Scorer(ScorerConfig("snownlp"))
     fast = rate(default, texts, batch=True)
     slow = rate(snow, texts, batch=False)

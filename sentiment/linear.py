@@ -21,6 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from sentiment.features import vectorizer, weigh
+from sentiment.neural import WIDTHS, CharCNN
 from sentiment.polar import binary_logits, presence, scale, split_polar
 
 CLASSES = ("NEGATIVE", "NEUTRAL", "POSITIVE")
@@ -33,7 +34,11 @@ ALLOWED_EMOTIONS = {
     "NEGATIVE": ("angry", "sad", "fear", "surprise"),
 }
 # 2: a polar head (NB-SVM over character n-grams and words) shares out POSITIVE / NEGATIVE.
-FORMAT = 2
+# 3: the polar head stacked with a character CNN (sentiment/neural.py, `train --cnn`); a model
+# without the network is still written (and read) as format 2.
+FORMAT = 3
+FORMAT_LINEAR = 2
+READABLE = (FORMAT_LINEAR, FORMAT)
 POLAR = ("NEGATIVE", "POSITIVE")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 BUNDLED = Path(__file__).parent / "models" / "c360-zh-social.npz"
@@ -76,11 +81,20 @@ class PolarHead:
 
     ratio: np.ndarray  # (features,) float32 naive-Bayes log-count ratios
     head: Head
+    # With a network: P(POSITIVE) = sigmoid(a * NB-SVM logit + b * CNN logit + c), (a, b, c)
+    # a logistic regression fit on the calibration slice (stacking replaces the temperature).
+    cnn: CharCNN | None = None
+    stack: tuple[float, float, float] | None = None
 
-    def positive(self, presence_x: sparse.csr_matrix) -> np.ndarray:
-        logits = binary_logits(self.head.logits(scale(presence_x, self.ratio)))
-        out: np.ndarray = softmax(logits / self.head.temperature)[:, 1]
-        return out
+    def positive(self, presence_x: sparse.csr_matrix, texts: Sequence[str]) -> np.ndarray:
+        nb = self.head.logits(scale(presence_x, self.ratio))[:, 0]
+        if self.cnn is None or self.stack is None:
+            out: np.ndarray = softmax(binary_logits(nb) / self.head.temperature)[:, 1]
+            return out
+        a, b, c = self.stack
+        z = a * nb + b * self.cnn.logits(texts) + c
+        stacked: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return stacked
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,7 @@ class LinearModel:
         counts = vectorizer().transform(texts)
         x = weigh(counts, self.idf)
         probs = split_polar(
-            self.sentiment.proba(x), self.polar.positive(presence(counts, texts)), CLASSES
+            self.sentiment.proba(x), self.polar.positive(presence(counts, texts), texts), CLASSES
         )
         labels = [CLASSES[i] for i in probs.argmax(axis=1)]
         emo = self.emotion.proba(x)
@@ -144,7 +158,7 @@ def save(
         "emotion_intercept.npy": _array_bytes(emotion.intercept.astype(np.float32)),
     }
     header = {
-        "format": FORMAT,
+        "format": FORMAT if polar.cnn is not None else FORMAT_LINEAR,
         "classes": list(sentiment.classes),
         "emotions": list(emotion.classes),
         "sentiment_temperature": sentiment.temperature,
@@ -152,6 +166,10 @@ def save(
         "polar_temperature": polar.head.temperature,
         **meta,
     }
+    if polar.cnn is not None and polar.stack is not None:
+        members.update(_cnn_members(polar.cnn))
+        header["polar_stack"] = list(polar.stack)
+        header["cnn_out_bias"] = polar.cnn.out_bias
     members["meta.json"] = json.dumps(header, ensure_ascii=False, sort_keys=True, indent=1).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -163,6 +181,34 @@ def save(
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _cnn_members(cnn: CharCNN) -> dict[str, bytes]:
+    out = {
+        "cnn_vocab.json": json.dumps(list(cnn.vocab), ensure_ascii=False).encode(),
+        "cnn_embedding.npy": _array_bytes(cnn.embedding.astype(np.float16)),
+        "cnn_out.npy": _array_bytes(cnn.out.astype(np.float16)),
+    }
+    for k, conv, bias in zip(WIDTHS, cnn.convs, cnn.biases, strict=True):
+        out[f"cnn_conv{k}.npy"] = _array_bytes(conv.astype(np.float16))
+        out[f"cnn_bias{k}.npy"] = _array_bytes(bias.astype(np.float16))
+    return out
+
+
+def as_stored(cnn: CharCNN) -> CharCNN:
+    """The network as a saved file gives it back (float16 weights): what the stacking is fit on."""
+
+    def f16(a: np.ndarray) -> np.ndarray:
+        return a.astype(np.float16).astype(np.float32)
+
+    return CharCNN(
+        cnn.vocab,
+        f16(cnn.embedding),
+        tuple(f16(c) for c in cnn.convs),
+        tuple(f16(b) for b in cnn.biases),
+        f16(cnn.out),
+        cnn.out_bias,
+    )
+
+
 def load(path: Path = BUNDLED) -> LinearModel:
     if not path.is_file():
         raise FileNotFoundError(
@@ -172,7 +218,7 @@ def load(path: Path = BUNDLED) -> LinearModel:
     raw = path.read_bytes()
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         meta = json.loads(zf.read("meta.json"))
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in READABLE:
             raise ValueError(f"{path} is model format {meta.get('format')}, expected {FORMAT}")
 
         def arr(name: str) -> np.ndarray:
@@ -200,6 +246,17 @@ def load(path: Path = BUNDLED) -> LinearModel:
                 float(meta["polar_temperature"]),
             ),
         )
+        if "cnn_vocab.json" in zf.namelist():
+            cnn = CharCNN(
+                tuple(json.loads(zf.read("cnn_vocab.json"))),
+                arr("cnn_embedding").astype(np.float32),
+                tuple(arr(f"cnn_conv{k}").astype(np.float32) for k in WIDTHS),
+                tuple(arr(f"cnn_bias{k}").astype(np.float32) for k in WIDTHS),
+                arr("cnn_out").astype(np.float32),
+                float(meta["cnn_out_bias"]),
+            )
+            a, b, c = (float(v) for v in meta["polar_stack"])
+            polar = PolarHead(polar.ratio, polar.head, cnn, (a, b, c))
         idf = arr("idf").astype(np.float32)
     return LinearModel(idf, sentiment, emotion, polar, meta, hashlib.sha256(raw).hexdigest())
 
@@ -214,6 +271,7 @@ __all__ = [
     "LinearModel",
     "PolarHead",
     "Prediction",
+    "as_stored",
     "load",
     "save",
     "softmax",

@@ -16,12 +16,25 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from sentiment import corpora
 from sentiment.corpora import Example
 from sentiment.features import MAX_CHARS, MAX_N, N_FEATURES, fit_idf, vectorizer, weigh
-from sentiment.linear import CLASSES, EMOTIONS, POLAR, Head, PolarHead, load, save, softmax
+from sentiment.linear import (
+    CLASSES,
+    EMOTIONS,
+    POLAR,
+    Head,
+    PolarHead,
+    as_stored,
+    load,
+    save,
+    softmax,
+)
+from sentiment.neural import MAX_TOKENS, WIDTHS
+from sentiment.neural_train import EMBED, FILTERS, train_cnn
+from sentiment.neural_train import EPOCHS as CNN_EPOCHS
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
 SEED = 20261129
@@ -49,12 +62,15 @@ ALPHA = 2e-6
 # (1e-6 against 2e-6 and 5e-7 in the experiments of MODEL.md, each within a point).
 POLAR_ALPHA = 1e-6
 EPOCHS = 15
+# Two weights and a bias from thousands of calibration rows: barely regularised.
+STACK_C = 100.0
 STEPS = (
     "read corpora",
     "featurise",
     "fit sentiment",
     "fit emotion",
     "fit polar",
+    "fit network",
     "calibrate",
     "evaluate",
     "save",
@@ -104,6 +120,20 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return round(float(found.x), 4)
 
 
+def fit_stack(
+    nb: np.ndarray, cnn: np.ndarray, y: np.ndarray, weights: np.ndarray
+) -> tuple[float, float, float]:
+    """Logistic regression of the calibration rows' label on the two polar logits (rows
+    weighted as in training): the weights of the NB-SVM and the network, and one bias;
+    probabilities calibrated by the same fit. A calibration slice with one class only (tiny
+    test corpora) keeps the NB-SVM alone."""
+    if len(set(y.tolist())) < 2:
+        return 1.0, 0.0, 0.0
+    fit = LogisticRegression(C=STACK_C).fit(np.column_stack([nb, cnn]), y, sample_weight=weights)
+    a, b = (round(float(v), 6) for v in fit.coef_[0])
+    return a, b, round(float(fit.intercept_[0]), 6)
+
+
 def _holdout_figures(model_path: Path, holdout: dict[str, list[Example]]) -> dict[str, Any]:
     """Per held-out corpus: accuracy (two-class corpora: argmax of POSITIVE vs NEGATIVE)."""
     model = load(model_path)
@@ -133,6 +163,7 @@ def train(
     exclude: Iterable[str] = (),
     limit: int | None = None,
     extra: Sequence[tuple[str, str]] = (),
+    cnn: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
     """Train on ``corpus_dir`` and write the model to ``out``.
@@ -140,7 +171,9 @@ def train(
     ``exclude``: texts never to train on (the bank validation set); ``limit``: the first N rows
     of each corpus only (tests); ``extra``: (label, text) rows added to training, e.g. label
     corrections exported by `c360 sentiment corrections` (recorded in the file's meta by
-    count and digest; the shipped model has none)."""
+    count and digest; the shipped model has none); ``cnn``: also fit the character CNN and
+    stack it with the polar head (JAX, the `[train]` extra; the shipped model does without:
+    sentiment/MODEL.md, third round)."""
     bad = sorted({label for label, _ in extra} - set(CLASSES))
     if bad:
         raise ValueError(f"extra rows need POSITIVE, NEUTRAL or NEGATIVE labels, not {bad}")
@@ -181,6 +214,11 @@ def train(
     del x_polar
 
     on_step(STEPS[5])
+    network = (
+        as_stored(train_cnn([fit_rows[i].text for i in p_idx], p_pos, p_w, SEED)) if cnn else None
+    )
+
+    on_step(STEPS[6])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
     emotion = Head(EMOTIONS, e_coef, e_int, 1.0)
     c_idx = [i for i, ex in enumerate(cal_rows) if ex.label is not None]
@@ -193,7 +231,13 @@ def train(
     cp_y = np.array([cal_rows[i].label == "POSITIVE" for i in cp_idx]).astype(int)
     cal_presence = presence(cal_counts[cp_idx], [cal_rows[i].text for i in cp_idx])
     cp_logits = binary_logits(Head(POLAR, p_coef, p_int, 1.0).logits(scale(cal_presence, ratio)))
-    polar = PolarHead(ratio, Head(POLAR, p_coef, p_int, fit_temperature(cp_logits, cp_y)))
+    polar_t = fit_temperature(cp_logits, cp_y)
+    cp_texts = [cal_rows[i].text for i in cp_idx]
+    polar = PolarHead(ratio, Head(POLAR, p_coef, p_int, polar_t))
+    if network is not None:
+        cp_w = np.array([_weight(cal_rows[i]) for i in cp_idx])
+        stack = fit_stack(cp_logits[:, 1], network.logits(cp_texts), cp_y, cp_w)
+        polar = PolarHead(ratio, polar.head, network, stack)
 
     extra_rows = sum(ex.corpus == corpora.EXTRA for ex in splits.train)
     meta: dict[str, Any] = {
@@ -222,13 +266,22 @@ def train(
             "limit": limit,
         },
     }
+    if network is not None:
+        meta["features"]["cnn"] = {
+            "embed": EMBED,
+            "filters": FILTERS,
+            "widths": list(WIDTHS),
+            "max_tokens": MAX_TOKENS,
+            "vocab": len(network.vocab),
+            "epochs": CNN_EPOCHS,
+        }
     # Evaluate before the final save: figures go into the file, so they need a model first.
-    on_step(STEPS[6])
+    on_step(STEPS[7])
     save(out, idf, sentiment, emotion, polar, meta)
     figures = _holdout_figures(out, splits.holdout)
     meta["holdout"] = figures
 
-    on_step(STEPS[7])
+    on_step(STEPS[8])
     sha = save(out, idf, sentiment, emotion, polar, meta)
     return TrainResult(
         out,

@@ -216,6 +216,14 @@ def train(
             "corrections --out`; repeatable. The shipped model is trained without it."
         ),
     ] = None,
+    cnn: Annotated[
+        bool,
+        typer.Option(
+            "--cnn",
+            help="also train a character CNN (JAX: pip install 'c360[train]'; ~6 min more CPU) "
+            "and stack it with the polar head; the shipped model is trained without it",
+        ),
+    ] = False,
 ) -> None:
     """Train the default scorer from the corpora (deterministic: same inputs, same bytes)."""
     from sentiment import corpora
@@ -258,9 +266,15 @@ def train(
 
         try:
             result = train_model(
-                corpus, out, exclude=banned, limit=limit, extra=extra_rows, on_step=on_step
+                corpus,
+                out,
+                exclude=banned,
+                limit=limit,
+                extra=extra_rows,
+                cnn=cnn,
+                on_step=on_step,
             )
-        except (FileNotFoundError, ValueError) as exc:
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
             fail(str(exc))
         bar.advance(task)
     table = Table(title=f"held-out splits ({time.perf_counter() - started:.0f}s)")

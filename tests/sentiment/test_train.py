@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
-from sentiment import corpora, train
-from sentiment.linear import BUNDLED, EMOTIONS, load
+from sentiment import corpora, neural_train, train
+from sentiment.linear import BUNDLED, EMOTIONS, FORMAT, FORMAT_LINEAR, load
+from sentiment.neural import WIDTHS
 from sentiment.normalize import normalize
 from tests.sentiment.corpus import corpus_dir
 
@@ -29,14 +30,21 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     first_text = next(corpora.CORPORA[0].examples(root, limit=1)).text
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     steps: list[str] = []
-    ra = train.train(root, a, exclude=[first_text], limit=300, on_step=steps.append)
-    rb = train.train(root, b, exclude=[first_text], limit=300)
+    # With the CNN (a child JAX process): its fit is deterministic too, and the trainer checks
+    # that the NumPy network gives JAX's logits.
+    ra = train.train(root, a, exclude=[first_text], limit=300, cnn=True, on_step=steps.append)
+    rb = train.train(root, b, exclude=[first_text], limit=300, cnn=True)
     assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
     assert steps == list(train.STEPS)
     assert ra.excluded == 1  # the text given to exclude was not trained on
     assert set(ra.holdout) == {c.name for c in corpora.CORPORA}
     model = load(a)
     assert model.version == ra.version and model.meta["training"]["limit"] == 300
+    assert model.polar.cnn is not None and model.polar.stack is not None
+    assert model.meta["format"] == FORMAT
+    cnn = model.meta["features"]["cnn"]
+    assert (cnn["embed"], cnn["filters"]) == (neural_train.EMBED, neural_train.FILTERS)
+    assert cnn["epochs"] == neural_train.EPOCHS and cnn["widths"] == list(WIDTHS)
     pred = model.predict(["服务很好", "太差了"])
     assert pred.probabilities.shape == (2, 3)
     assert np.allclose(pred.probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -63,6 +71,8 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["polar_alpha"] == train.POLAR_ALPHA
+    # The character CNN is opt-in (`train --cnn`): the shipped model is trained without it.
+    assert "cnn" not in meta["features"] and meta["format"] == FORMAT_LINEAR
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT

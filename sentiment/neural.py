@@ -1,0 +1,110 @@
+"""A small character CNN for the polar decision (POSITIVE vs NEGATIVE), scored in NumPy.
+
+Kim (2014)-style: character (and whole-emoticon) embeddings, convolutions of width 2, 3 and 4
+with ReLU, max over time, one logit. It sees word order, which the NB-SVM polar head
+(sentiment/polar.py) does not, and the two are stacked on the calibration slice
+(sentiment/linear.py). Trained here from scratch by sentiment/neural_train.py (JAX, the
+`[train]` extra); scoring needs only NumPy, so the runtime has no network framework.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sentiment.features import MAX_CHARS
+from sentiment.normalize import BANK, SERVICE, normalize
+
+# Tokens seen by the network per text: the author's own words come first after normalisation.
+MAX_TOKENS = 128
+WIDTHS = (2, 3, 4)
+PAD, UNKNOWN = 0, 1
+MIN_LEN = 16  # shortest padded length (fewer shapes for XLA to compile in training)
+_MASKS = frozenset((BANK, SERVICE))
+_EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+
+
+def sequence_tokens(text: str) -> list[str]:
+    """Normalised characters in order (spaces dropped), each Weibo emoticon as one token."""
+    norm = normalize(text)[:MAX_CHARS]
+    out: list[str] = []
+    pos = 0
+    for found in _EMOTICON.finditer(norm):
+        out.extend(c for c in norm[pos : found.start()] if c != " ")
+        out.append(found.group())
+        pos = found.end()
+    out.extend(c for c in norm[pos:] if c != " ")
+    return out[:MAX_TOKENS]
+
+
+def encode(tokens: Sequence[str], index: dict[str, int]) -> list[int]:
+    """Token ids; an empty text is one unknown token (every row needs a window). Masked bank
+    names and banking nouns are padding (zero vectors, never pooled), as they are boundaries
+    and never features for the linear heads: in the corpora "mentions a bank or a card" leans
+    negative, which says nothing about a bank's own stream."""
+    ids = [PAD if t in _MASKS else index.get(t, UNKNOWN) for t in tokens]
+    return ids if any(ids) else [UNKNOWN]
+
+
+def pad(seqs: Sequence[Sequence[int]], max_len: int = MAX_TOKENS) -> np.ndarray:
+    """(n, L) ids, L the longest row rounded up to a power of two (few distinct shapes)."""
+    longest = max(MIN_LEN, max(len(s) for s in seqs))
+    width = min(max_len, 1 << (longest - 1).bit_length())
+    out = np.zeros((len(seqs), width), dtype=np.int32)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s[:width]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class CharCNN:
+    """Weights as trained (widened to float32); ``logits`` is the POSITIVE logit per text."""
+
+    vocab: tuple[str, ...]
+    embedding: np.ndarray  # (vocab, E)
+    convs: tuple[np.ndarray, ...]  # per width k: (k * E, F)
+    biases: tuple[np.ndarray, ...]  # per width: (F,)
+    out: np.ndarray  # (len(WIDTHS) * F,)
+    out_bias: float
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.vocab)}
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        index = self.index
+        return [encode(sequence_tokens(t), index) for t in texts]
+
+    def logits(self, texts: Sequence[str], batch: int = 512) -> np.ndarray:
+        seqs = self.ids(texts)
+        # Similar lengths together: padding is what a batch pays for its longest text.
+        order = np.argsort([len(s) for s in seqs], kind="stable")
+        result = np.zeros(len(seqs), dtype=np.float64)
+        for start in range(0, len(seqs), batch):
+            rows = order[start : start + batch]
+            result[rows] = self.forward(pad([seqs[i] for i in rows]))
+        return result
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The network on padded ids (n, L): what neural_train.forward computes, in NumPy."""
+        mask = x > PAD
+        h = self.embedding[x] * mask[..., None]  # pad rows are zero, whatever the padding
+        n, length, dim = h.shape
+        pooled = []
+        for k, conv, bias in zip(WIDTHS, self.convs, self.biases, strict=True):
+            acc = np.broadcast_to(bias, (n, length, bias.shape[0])).copy()
+            for i in range(k):
+                # Window offset i: position t sees token t + i (zeros past the end).
+                acc[:, : length - i] += h[:, i:] @ conv[i * dim : (i + 1) * dim]
+            np.maximum(acc, 0.0, out=acc)
+            acc[~mask] = -1e9
+            pooled.append(acc.max(axis=1))
+        z: np.ndarray = np.concatenate(pooled, axis=1) @ self.out + self.out_bias
+        return z
+
+
+__all__ = ["MAX_TOKENS", "UNKNOWN", "WIDTHS", "CharCNN", "encode", "pad", "sequence_tokens"]

@@ -1,0 +1,62 @@
+"""The character CNN's pure parts: tokens, ids, padding, and the NumPy forward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sentiment.neural import MAX_TOKENS, PAD, UNKNOWN, WIDTHS, CharCNN, encode, pad, sequence_tokens
+from sentiment.normalize import BANK, SERVICE
+
+
+def tiny_cnn(seed: int = 3, dim: int = 4, filters: int = 5) -> CharCNN:
+    rng = np.random.default_rng(seed)
+    vocab = ("<pad>", "<unk>", "好", "差", "[哈哈]", "太")
+    return CharCNN(
+        vocab,
+        rng.normal(size=(len(vocab), dim)).astype(np.float32),
+        tuple(rng.normal(size=(k * dim, filters)).astype(np.float32) for k in WIDTHS),
+        tuple(rng.normal(size=filters).astype(np.float32) for _ in WIDTHS),
+        rng.normal(size=len(WIDTHS) * filters).astype(np.float32),
+        0.25,
+    )
+
+
+def test_tokens_keep_emoticons_whole_and_drop_spaces() -> None:
+    assert sequence_tokens("太好了 [哈哈]！") == ["太", "好", "了", "[哈哈]", "!"]
+    assert len(sequence_tokens("好" * 1000 + "差" * 1000)) <= MAX_TOKENS
+
+
+def test_masked_bank_nouns_are_padding_never_features() -> None:
+    toks = sequence_tokens("招商银行的信用卡太好用了")
+    assert BANK in toks and SERVICE in toks
+    ids = encode(toks, {"太": 5, "好": 2})
+    assert [i for t, i in zip(toks, ids, strict=True) if t in (BANK, SERVICE)] == [PAD, PAD]
+    assert encode([], {}) == [UNKNOWN] and encode([BANK], {}) == [UNKNOWN]
+
+
+def test_padding_is_a_power_of_two_and_zero() -> None:
+    x = pad([[2, 3], [4] * 20])
+    assert x.shape == (2, 32) and x[0, 2:].sum() == 0 and x[1, :20].tolist() == [4] * 20
+
+
+def test_a_text_scores_the_same_alone_and_in_any_batch() -> None:
+    cnn = tiny_cnn()
+    texts = ["太好了[哈哈]", "差", "太差太差了，真的很差" * 3, "好"]
+    together = cnn.logits(texts)
+    alone = np.array([cnn.logits([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    # Different texts, different logits: the network reads its input.
+    assert len({round(v, 4) for v in together}) == len(texts)
+
+
+def test_forward_is_max_over_relu_windows() -> None:
+    cnn = tiny_cnn()
+    x = np.array([[2, 3, 4, 0, 0, 0, 0, 0]])
+    h = cnn.embedding[x[0, :3]]
+    pooled = []
+    for k, conv, bias in zip(WIDTHS, cnn.convs, cnn.biases, strict=True):
+        padded = np.vstack([h, np.zeros((k - 1, h.shape[1]), np.float32)])
+        windows = np.stack([padded[t : t + k].ravel() for t in range(3)])
+        pooled.append(np.maximum(windows @ conv + bias, 0).max(axis=0))
+    expected = np.concatenate(pooled) @ cnn.out + cnn.out_bias
+    assert np.allclose(cnn.forward(x)[0], expected, atol=1e-5)
