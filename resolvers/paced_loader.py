@@ -29,7 +29,9 @@ class PacedDataLoader(DataLoader[K, T]):
         if self.cache:
             cached = self.cache_map.get(key)
             if cached is not None and not cached.cancelled():
-                return after_turn(cached)
+                # A value already there (primed, or loaded earlier) wakes nobody: the caller
+                # goes on in the step it is running, so there is no burst to pace.
+                return cached if cached.done() else after_turn(cached)
         future: asyncio.Future[T] = self.loop.create_future()
         if self.cache:
             self.cache_map.set(key, future)
