@@ -62,6 +62,11 @@ class _Turns:
             if waiter.done() and not waiter.cancelled():
                 self._released -= 1  # it runs now (or was cancelled after its release)
 
+    def slice_left(self) -> bool:
+        """Whether the current slice has time left (or none is running)."""
+        started = self._slice_started
+        return started is None or time.perf_counter() - started < SLICE_S
+
     async def when_quiet(self) -> None:
         for _ in range(QUIET_ROUNDS):
             if not self.busy():
@@ -124,6 +129,12 @@ async def turn() -> None:
     await _of_running_loop().turn()
 
 
+def slice_left() -> bool:
+    """Whether this loop's current slice has time left: work that wakes nobody (a value
+    already loaded) may go on in it without queueing for a turn."""
+    return _of_running_loop().slice_left()
+
+
 async def after_turn(value: Awaitable[T]) -> T:
     """``value``'s result, once this loop's turn has come (so the work after it is paced)."""
     result = await value
@@ -137,4 +148,4 @@ async def when_quiet() -> None:
     await _of_running_loop().when_quiet()
 
 
-__all__ = ["QUIET_ROUNDS", "SLICE_S", "after_turn", "turn", "when_quiet"]
+__all__ = ["QUIET_ROUNDS", "SLICE_S", "after_turn", "slice_left", "turn", "when_quiet"]
