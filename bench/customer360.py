@@ -6,14 +6,17 @@
 Seeds hub.demo into a private temp data dir, starts the hub (`c360 serve`) as a subprocess on
 a free loopback port, then for the same customers measures (a) POST /graphql with the full
 360 query (httpx AsyncClient) and (b) the same reads done by the repository functions
-directly, at concurrency 1 and 16. Prints p50/p99 latency and throughput for both and, last,
-``ratio=<graphql p50 / raw p50 at concurrency 16>``.
+directly, at concurrency 1 and 16. Prints p50/p99 latency and throughput for both, the hub
+process's CPU per GraphQL request (user + system, all its threads: steadier than latency on a
+shared machine) and the load average, and, last, ``ratio=<graphql p50 / raw p50 at concurrency
+16>``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
@@ -59,6 +62,13 @@ query($id: ID!) {
 """
 
 Call = Callable[[str], Awaitable[None]]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) process ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 async def raw_360(store: GraphStore, cid: str) -> dict[str, Any]:
@@ -124,6 +134,9 @@ async def run(customers: int, requests: int, data_dir: Path) -> None:
     try:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
         await seed_demo(store, customers=customers, progress=True)
+        # The seed leaves the graph's log (hundreds of MB at 20 000 customers) for the kernel
+        # to write back; flushed now, the hub's audit fsyncs do not wait behind it while timed.
+        await asyncio.to_thread(os.sync)
         rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
         all_ids = [r["id"] for r in rows]
         rng = random.Random(7)
@@ -163,17 +176,28 @@ async def run(customers: int, requests: int, data_dir: Path) -> None:
                 await raw(cid)
 
             results: dict[tuple[str, int], tuple[list[float], float]] = {}
+            hub_cpu: dict[tuple[str, int], float] = {}
+            loads: list[float] = [os.getloadavg()[0]]
             for concurrency in (1, 16):
                 for name, call in (("graphql", graphql), ("raw", raw)):
+                    before = process_cpu(proc.pid)
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
+                    hub_cpu[(name, concurrency)] = process_cpu(proc.pid) - before
+                    loads.append(os.getloadavg()[0])
 
         print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
-        print(f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+        print(f"load average (1 min) {min(loads):.1f}-{max(loads):.1f} while measuring")
+        print(
+            f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}"
+            f"{'hub cpu ms/req':>16}"
+        )
         for (name, concurrency), (lat, wall) in results.items():
             label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
+            spent = hub_cpu[(name, concurrency)] / len(lat) * 1000
+            cpu = f"{spent:.2f}" if name == "graphql" else "-"
             print(
                 f"{label:<16}{concurrency:>5}{pct(lat, 0.5) * 1000:>10.2f}"
-                f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}"
+                f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}{cpu:>16}"
             )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])

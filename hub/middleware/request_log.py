@@ -12,6 +12,8 @@ text, variables or any value from a body.
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import time
 import uuid
@@ -27,6 +29,11 @@ log = logging.getLogger("c360.request")
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# New request ids: 128 bits from a generator seeded once from the OS, in uuid4's hex form. A
+# correlation id needs to be unique, not secret; uuid4's draw from the OS per request showed
+# at ~2 % of the loop's samples under load. (Not a counter: that would tell the hub's volume.)
+_IDS = random.Random(uuid.uuid4().int)
+os.register_at_fork(after_in_child=lambda: _IDS.seed(uuid.uuid4().int))  # forked workers
 
 
 def request_id_from(header: bytes | None) -> str:
@@ -35,7 +42,7 @@ def request_id_from(header: bytes | None) -> str:
         text = header.decode("latin-1")
         if REQUEST_ID.fullmatch(text):
             return text
-    return uuid.uuid4().hex
+    return f"{_IDS.getrandbits(128):032x}"
 
 
 def outcome_of(status: int, error_codes: Collection[str]) -> str:

@@ -92,7 +92,12 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _unwrapped(self, resolve: Any) -> bool:
         """No middleware (a schema extension's ``resolve`` hook) wraps this resolver."""
         manager = self.middleware_manager
-        return manager is None or manager.get_field_resolver(resolve) is resolve
+        # No extension with a ``resolve`` hook (the usual case): nothing to look up per field.
+        return (
+            manager is None
+            or not manager.middlewares
+            or manager.get_field_resolver(resolve) is resolve
+        )
 
 
 def install(schema: strawberry.Schema) -> int:

@@ -106,3 +106,32 @@ async def test_pages_cost_the_same_round_trips_when_every_field_takes_turns(
     paced, body = await cost()
     assert body == expected
     assert paced == whole
+
+
+async def test_a_value_already_loaded_takes_no_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A primed (or earlier) value wakes no burst of waiters: the caller goes on at once while
+    the slice has time left; a key still loading, or a used-up slice, takes a turn as before."""
+    monkeypatch.setattr(loop_turns, "SLICE_S", 60.0)
+
+    async def load(keys: list[int]) -> list[int]:
+        return [k * 10 for k in keys]
+
+    loader: PacedDataLoader[int, int] = PacedDataLoader(load_fn=load)
+    loader.prime(1, 10)
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other")
+
+    task = asyncio.create_task(other())
+    assert await loader.load(1) == 10
+    assert ran == [], "a cached value gave the loop away"
+    assert await loader.load(2) == 20
+    assert ran == ["other"]
+    await task
+
+    monkeypatch.setattr(loop_turns, "SLICE_S", 0.0)  # every slice used up
+    task = asyncio.create_task(other())
+    assert await loader.load(1) == 10
+    assert ran == ["other", "other"], "a cached value went on past the slice"
+    await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,3 +129,38 @@ def test_rs256_jwks_file(data_dir: Path) -> None:
         verifier.authenticate(_bearer(_rs_token(private, "k9")))
     with pytest.raises(AuthError):
         verifier.authenticate(_bearer(_rs_token(other, "k1")))
+
+
+def test_a_verified_token_is_remembered_until_its_exp(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same token again skips the signature check, but never past its exp (nor past
+    VERIFIED_TTL_S); a token that differs in one character is verified (and refused). Waits
+    for a 2-second token to expire."""
+    import privacy.principal as principal_module
+
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir, jwt_leeway_s=0))
+    key = load_or_create_secret(data_dir, "jwt")
+    token = issue_token(key, "rm-7", ["advisor"], purpose="service", ttl=timedelta(seconds=2))
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    decodes: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        decodes.append("decode")
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(principal_module.jwt, "decode", counting_decode)
+    first = verifier.authenticate(_bearer(token))
+    assert verifier.authenticate(_bearer(token)) == first
+    assert decodes == ["decode"]
+
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(AuthError):
+        verifier.authenticate(_bearer(forged))
+
+    # Once the token has expired the remembered claims are not used.
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    with pytest.raises(AuthError, match="expired"):
+        verifier.authenticate(_bearer(token))
+    assert len(decodes) == 3
