@@ -18,8 +18,8 @@ from graph.connect import open_store
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from tests.faults.graph_support import REPO, Hub, redis_servers, upsert, writer_token
+from tests.live import free_port
 
-PORT = 8157
 WRITES = 24
 
 
@@ -35,16 +35,17 @@ async def test_two_workers_share_graph_tokens_and_audit_chain(short_dir: Path) -
     token = writer_token(data_dir)
     env = {**os.environ, "C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
     c360 = str(Path(sys.executable).parent / "c360")
+    port = free_port()  # a fixed port failed whenever another hub on the machine held it
     with (short_dir / "hub.log").open("ab") as log:
         proc = subprocess.Popen(
-            [c360, "serve", "--port", str(PORT), "--workers", "2"],
+            [c360, "serve", "--port", str(port), "--workers", "2"],
             cwd=REPO,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    hub = Hub(data_dir, PORT, proc)
+    hub = Hub(data_dir, port, proc)
     try:
         hub.wait_ready()
         results = []
