@@ -13,8 +13,8 @@ import pytest
 
 from graph.connect import open_store
 from tests.faults.graph_support import Hub, redis_servers, upsert, wait_for, writer_token
+from tests.live import free_port
 
-PORT = 8151
 WRITERS = 4
 
 
@@ -29,7 +29,7 @@ async def test_kill9_hub_mid_write_keeps_acknowledged_writes(short_dir: Path) ->
     data_dir.mkdir()
     sock = data_dir / "falkordb" / "falkordb.sock"
     token = writer_token(data_dir)
-    hub = Hub(data_dir, PORT)
+    hub = Hub(data_dir, free_port())  # a fixed port fails when another hub holds it
     hub.start()
     acked: list[str] = []
     stop = threading.Event()
