@@ -118,12 +118,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(customers: int, requests: int, data_dir: Path) -> None:
+async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1.0) -> None:
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
     try:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
-        await seed_demo(store, customers=customers, progress=True)
+        started = time.perf_counter()
+        counts = await seed_demo(store, customers=customers, progress=True, tx_share=tx_share)
+        seeded = time.perf_counter() - started
+        print(f"seeded in {seeded:.1f} s: {counts}", flush=True)
         rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
         all_ids = [r["id"] for r in rows]
         rng = random.Random(7)
@@ -167,7 +170,10 @@ async def run(customers: int, requests: int, data_dir: Path) -> None:
                 for name, call in (("graphql", graphql), ("raw", raw)):
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
 
-        print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
+        print(
+            f"\ncustomers={customers} tx_share={tx_share} requests={requests} per run; "
+            "same customers both paths"
+        )
         print(f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
         for (name, concurrency), (lat, wall) in results.items():
             label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
@@ -194,13 +200,22 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="~500 customers, under a minute")
     parser.add_argument("--requests", type=int, default=None, help="360 queries per run")
+    parser.add_argument(
+        "--tx-share",
+        type=float,
+        default=1.0,
+        help="share of the demo's transaction history (hub.demo.build_book); 0.1 at 1M customers",
+    )
+    parser.add_argument(
+        "--tmp-prefix", default="c360b-", help="the temp data dir's name prefix (under /tmp)"
+    )
     args = parser.parse_args()
     customers = 500 if args.quick else args.customers
     requests = args.requests or (200 if args.quick else 1000)
     # Short path: the embedded FalkorDB's unix socket must fit in 108 bytes.
-    data_dir = Path(tempfile.mkdtemp(prefix="c360b-", dir="/tmp"))
+    data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
     try:
-        asyncio.run(run(customers, requests, data_dir))
+        asyncio.run(run(customers, requests, data_dir, args.tx_share))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -39,7 +39,11 @@ from rich.progress import (
 
 from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
 from graph.repositories.advisors import upsert_advisors, upsert_products
-from graph.repositories.bulk_create import create_transactions
+from graph.repositories.bulk_create import (
+    create_accounts,
+    create_interactions,
+    create_transactions,
+)
 from graph.repositories.customers import link_related, upsert_customers
 from graph.repositories.households import upsert_households
 from graph.repositories.interactions import upsert_interactions
@@ -616,8 +620,10 @@ def _households(rng: random.Random, book: DemoBook, by_city: dict[str, list[Row]
                 )
 
 
-def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
-    """The whole demo book except transactions (see ``transactions``); pure and deterministic."""
+def build_book(customers: int = 500, seed: int = 42, tx_share: float = 1.0) -> DemoBook:
+    """The whole demo book except transactions (see ``transactions``); pure and deterministic.
+    ``tx_share``: the share of each account's transaction history to generate (at least one
+    transaction an account), for books too large for the full history (~75 a customer)."""
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
@@ -654,6 +660,9 @@ def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
                 book.related.append(
                     {"fromId": loan["customerId"], "toId": other, "kind": "GUARANTOR"}
                 )
+    if tx_share != 1.0:
+        for plan in book.plans:
+            plan.tx_count = max(1, round(plan.tx_count * tx_share))
     return book
 
 
@@ -787,22 +796,42 @@ async def _write(
 
 # Transactions are nine in ten of the rows written; a graph with none yet (``c360 seed`` on an
 # empty or reset graph, serve --demo, the benches) gets them by CREATE under the account found
-# by its index, without MERGE's lookup of each transaction and edge. Otherwise MERGE (idempotent).
+# by its index, without MERGE's lookup of each transaction and edge, from list columns grouped
+# by account (graph/repositories/bulk_create.py). Accounts and interactions likewise when the
+# graph holds none of them. Otherwise MERGE (idempotent).
 TX_BATCH = 5000
 
 
-async def _has_transactions(store: GraphStore) -> bool:
-    return bool(await store.read("MATCH (t:Transaction) RETURN t.id AS id LIMIT 1"))
+async def _holds(store: GraphStore, label: str) -> bool:
+    rows = await store.read(_ANY[label])
+    return bool(rows)
+
+
+_ANY = {
+    "Account": "MATCH (n:Account) RETURN n.id AS id LIMIT 1",
+    "Interaction": "MATCH (n:Interaction) RETURN n.id AS id LIMIT 1",
+    "Transaction": "MATCH (n:Transaction) RETURN n.id AS id LIMIT 1",
+}
 
 
 async def seed_demo(
-    store: GraphStore, customers: int = 500, seed: int = 42, progress: bool = True
+    store: GraphStore,
+    customers: int = 500,
+    seed: int = 42,
+    progress: bool = True,
+    tx_share: float = 1.0,
 ) -> dict[str, int]:
-    """Write the demo book (``customers`` customers, deterministic for ``seed``) and return the
-    node count per label as stored in the graph."""
-    book = build_book(customers, seed)
+    """Write the demo book (``customers`` customers, deterministic for ``seed``, ``tx_share``
+    of the transaction history: see build_book) and return the node count per label as stored
+    in the graph."""
+    book = build_book(customers, seed, tx_share)
+    fresh_accounts = not await _holds(store, "Account")
+    write_accounts = create_accounts if fresh_accounts else upsert_accounts
+    write_interactions = (
+        upsert_interactions if await _holds(store, "Interaction") else create_interactions
+    )
     write_transactions = (
-        upsert_transactions if await _has_transactions(store) else create_transactions
+        upsert_transactions if await _holds(store, "Transaction") else create_transactions
     )
     # (name, upsert, rows, total, overlap): overlapping batches is safe only where every node
     # they MERGE besides their own keys already exists (transactions -> accounts, ...).
@@ -811,10 +840,10 @@ async def seed_demo(
         ("advisors", upsert_advisors, book.branches_advisors, len(book.branches_advisors), False),
         ("customers", upsert_customers, book.customers, len(book.customers), False),
         ("households", upsert_households, book.households, len(book.households), False),
-        ("accounts", upsert_accounts, book.accounts, len(book.accounts), False),
+        ("accounts", write_accounts, book.accounts, len(book.accounts), fresh_accounts),
         ("joint holders", upsert_holdings, book.holdings, len(book.holdings), False),
         ("relations", link_related, book.related, len(book.related), False),
-        ("interactions", upsert_interactions, book.interactions, len(book.interactions), True),
+        ("interactions", write_interactions, book.interactions, len(book.interactions), True),
         ("transactions", write_transactions, transactions(book), book.transaction_count, True),
     ]
     with Progress(
