@@ -78,6 +78,10 @@ class AuditIndex:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA busy_timeout = 10000")
             db.execute("PRAGMA journal_mode = WAL")
+            # No fsync per commit (WAL stays consistent; a crash may lose the last commits):
+            # the index is a cache the next read catches up from the log, and the log's own
+            # fsync is what makes a record durable. One fsync less before each answer.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
