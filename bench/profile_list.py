@@ -146,9 +146,10 @@ async def run(
                     pages += await page_all(client)
                 profile.disable()
                 cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    note = "" if waits_only else " (under cProfile, so inflated)"
     print(
         f"\npages={pages} wall {wall / pages * 1000:.1f} ms/page, "
-        f"process CPU {cpu / pages * 1000:.1f} ms/page (profiled, so inflated)"
+        f"process CPU {cpu / pages * 1000:.1f} ms/page{note}"
     )
     print("waits (wall, overlapping): calls per page, ms per page")
     for name, times in waits.items():
