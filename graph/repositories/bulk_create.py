@@ -5,9 +5,9 @@ Measured on the embedded FalkorDB (30 000 demo transactions, batches of 5 000): 
 r.props`` from a map per row cost ~100 µs per row on the server, named literal properties from
 list columns ~20-30 µs, and grouping the rows by account (one index lookup per account instead
 of one per transaction) a little less again; the parameter header the client sends is also a
-third of the size. Only for graphs known to hold none of these rows: nothing is merged. Only the listed columns
-are written (the demo book's and the import formats' properties); a property given as None is
-not stored, as with ``SET +=``.
+third of the size. Only for graphs known to hold none of these rows: nothing is merged. Only
+the listed columns are written (the demo book's properties); a property given as None is not
+stored, as with ``SET +=``.
 """
 
 from __future__ import annotations
