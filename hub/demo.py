@@ -193,7 +193,7 @@ def cn_id(rng: random.Random, area: str, born: date, male: bool) -> str:
     return first17 + cn_id_checksum(first17)
 
 
-@dataclass
+@dataclass(slots=True)  # millions of them in a large book
 class AccountPlan:
     id: str
     type: str
@@ -857,6 +857,10 @@ async def seed_demo(
             task = bar.add_task(name, total=total)
             size = TX_BATCH if upsert is write_transactions else BATCH
             await _write(store, upsert, rows, partial(_advance, bar, task), overlap, size)
+            if isinstance(rows, list):
+                # Written: let the rows go (a million-customer book holds gigabytes of them
+                # while the graph grows; only the account plans are read after this).
+                rows.clear()
     return await label_counts(store)
 
 
