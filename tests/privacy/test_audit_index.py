@@ -140,3 +140,12 @@ async def test_reindex_command(data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     reader = open_log(data_dir)
     assert len(reader.read(subject=SUBJECTS[0])) == 20
     assert reader.decrypted == 20
+
+
+async def test_index_commits_do_not_wait_for_the_disk(data_dir: Path) -> None:
+    """Only the log is fsynced before a request is answered; the index (a cache the next read
+    catches up, see above) commits with synchronous=NORMAL, no WAL fsync per request."""
+    log = await filled(data_dir, 10)
+    db = log._index._conn()
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
