@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
-from hub.demo import seed_demo  # noqa: E402
+from hub import demo  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso  # noqa: E402
@@ -119,14 +120,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1.0) -> None:
+    seed_demo = partial(demo.seed_demo, tx_share=tx_share)  # that share of the history
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
     try:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
-        started = time.perf_counter()
-        counts = await seed_demo(store, customers=customers, progress=True, tx_share=tx_share)
-        seeded = time.perf_counter() - started
-        print(f"seeded in {seeded:.1f} s: {counts}", flush=True)
+        await seed_demo(store, customers=customers, progress=True)
         rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
         all_ids = [r["id"] for r in rows]
         rng = random.Random(7)
@@ -170,10 +169,7 @@ async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1
                 for name, call in (("graphql", graphql), ("raw", raw)):
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
 
-        print(
-            f"\ncustomers={customers} tx_share={tx_share} requests={requests} per run; "
-            "same customers both paths"
-        )
+        print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
         print(f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
         for (name, concurrency), (lat, wall) in results.items():
             label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
@@ -214,6 +210,7 @@ def main() -> None:
     requests = args.requests or (200 if args.quick else 1000)
     # Short path: the embedded FalkorDB's unix socket must fit in 108 bytes.
     data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
+    print(f"customers={customers} tx_share={args.tx_share}", flush=True)
     try:
         asyncio.run(run(customers, requests, data_dir, args.tx_share))
     finally:
