@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
-from hub.demo import seed_demo  # noqa: E402
+from hub import demo  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
 from resolvers.analytics import COMPLAINT_WINDOW_DAYS, FLOW_WINDOW_DAYS, iso  # noqa: E402
@@ -128,7 +129,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(customers: int, requests: int, data_dir: Path) -> None:
+async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1.0) -> None:
+    seed_demo = partial(demo.seed_demo, tx_share=tx_share)  # that share of the history
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -218,13 +220,23 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="~500 customers, under a minute")
     parser.add_argument("--requests", type=int, default=None, help="360 queries per run")
+    parser.add_argument(
+        "--tx-share",
+        type=float,
+        default=1.0,
+        help="share of the demo's transaction history (hub.demo.build_book); 0.1 at 1M customers",
+    )
+    parser.add_argument(
+        "--tmp-prefix", default="c360b-", help="the temp data dir's name prefix (under /tmp)"
+    )
     args = parser.parse_args()
     customers = 500 if args.quick else args.customers
     requests = args.requests or (200 if args.quick else 1000)
     # Short path: the embedded FalkorDB's unix socket must fit in 108 bytes.
-    data_dir = Path(tempfile.mkdtemp(prefix="c360b-", dir="/tmp"))
+    data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
+    print(f"customers={customers} tx_share={args.tx_share}", flush=True)
     try:
-        asyncio.run(run(customers, requests, data_dir))
+        asyncio.run(run(customers, requests, data_dir, args.tx_share))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

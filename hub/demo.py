@@ -39,6 +39,11 @@ from rich.progress import (
 
 from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
 from graph.repositories.advisors import upsert_advisors, upsert_products
+from graph.repositories.bulk_create import (
+    create_accounts,
+    create_interactions,
+    create_transactions,
+)
 from graph.repositories.customers import link_related, upsert_customers
 from graph.repositories.households import upsert_households
 from graph.repositories.interactions import upsert_interactions
@@ -188,7 +193,7 @@ def cn_id(rng: random.Random, area: str, born: date, male: bool) -> str:
     return first17 + cn_id_checksum(first17)
 
 
-@dataclass
+@dataclass(slots=True)  # millions of them in a large book
 class AccountPlan:
     id: str
     type: str
@@ -222,7 +227,39 @@ class DemoBook:
         return sum(p.tx_count for p in self.plans)
 
 
-def _advisors(rng: random.Random, fake: Faker, customers: int) -> list[Row]:
+# How many values each Faker pool holds: Faker's zh_CN providers cost ~30 µs a call (weighted
+# draws, format parsing), a third of a customer's generation; the book draws from pools made
+# once per build instead (weighted like Faker's own draws, deterministic for the seed).
+POOL_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class NamePools:
+    last: tuple[str, ...]
+    first_male: tuple[str, ...]
+    first_female: tuple[str, ...]
+    street: tuple[str, ...]
+    romanized_first: tuple[str, ...]
+    romanized_last: tuple[str, ...]
+    full: tuple[str, ...]
+
+    @classmethod
+    def from_faker(cls, fake: Faker, size: int = POOL_SIZE) -> NamePools:
+        def pool(make: Callable[[], str]) -> tuple[str, ...]:
+            return tuple(make() for _ in range(size))
+
+        return cls(
+            last=pool(fake.last_name),
+            first_male=pool(fake.first_name_male),
+            first_female=pool(fake.first_name_female),
+            street=pool(fake.street_name),
+            romanized_first=pool(fake.first_romanized_name),
+            romanized_last=pool(fake.last_romanized_name),
+            full=pool(fake.name),
+        )
+
+
+def _advisors(rng: random.Random, names: NamePools, customers: int) -> list[Row]:
     per_city = max(2, customers // 150 // len(CITIES))
     rows: list[Row] = []
     for city, code, _, districts in CITIES:
@@ -235,7 +272,7 @@ def _advisors(rng: random.Random, fake: Faker, customers: int) -> list[Row]:
                     {
                         "id": f"ADV{n:04d}",
                         "props": {
-                            "name": fake.name(),
+                            "name": rng.choice(names.full),
                             "phone": f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}",
                             "email": f"adv{n:04d}@bank.example.cn",
                             "title": rng.choice(TITLES),
@@ -248,7 +285,7 @@ def _advisors(rng: random.Random, fake: Faker, customers: int) -> list[Row]:
 
 
 def _customer(
-    rng: random.Random, fake: Faker, n: int, advisors_by_city: dict[str, list[str]]
+    rng: random.Random, names: NamePools, n: int, advisors_by_city: dict[str, list[str]]
 ) -> tuple[Row, str, int]:
     city, _, _, districts = _pick(rng, CITIES, 2)
     district, area = rng.choice(districts)
@@ -257,14 +294,14 @@ def _customer(
     born = date(AS_OF.year - age, rng.randint(1, 12), rng.randint(1, 28))
     band, _, salary = _pick(rng, INCOME_BANDS)
     created = _between(rng, datetime(2008, 1, 1, tzinfo=UTC), AS_OF - timedelta(days=200))
-    surname = fake.last_name()
+    surname = rng.choice(names.last)
     props: Row = {
-        "name": surname + (fake.first_name_male() if male else fake.first_name_female()),
+        "name": surname + rng.choice(names.first_male if male else names.first_female),
         "gender": "M" if male else "F",
         "birthDate": born.isoformat(),
         "idNumber": cn_id(rng, area, born, male),
         "phone": f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}",
-        "address": f"{city}{district}{fake.street_name()}{rng.randint(1, 999)}号",
+        "address": f"{city}{district}{rng.choice(names.street)}{rng.randint(1, 999)}号",
         "occupation": "退休人员" if age >= 62 else _pick(rng, OCCUPATIONS)[0],
         "incomeBand": band,
         "riskProfile": _pick(rng, next(w for top, w in _RISK_BY_AGE if age < top))[0],
@@ -274,7 +311,7 @@ def _customer(
         "consentUpdatedAt": _iso(_between(rng, created, AS_OF)),
     }
     if rng.random() < 0.85:
-        handle = f"{fake.first_romanized_name()}.{fake.last_romanized_name()}".lower()
+        handle = f"{rng.choice(names.romanized_first)}.{rng.choice(names.romanized_last)}".lower()
         props["email"] = f"{handle}{n % 1000}@{rng.choice(EMAIL_DOMAINS)}"
     row = {"id": f"C{n:06d}", "props": props, "advisorId": rng.choice(advisors_by_city[city])}
     return row, city, salary
@@ -583,16 +620,19 @@ def _households(rng: random.Random, book: DemoBook, by_city: dict[str, list[Row]
                 )
 
 
-def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
-    """The whole demo book except transactions (see ``transactions``); pure and deterministic."""
+def build_book(customers: int = 500, seed: int = 42, tx_share: float = 1.0) -> DemoBook:
+    """The whole demo book except transactions (see ``transactions``); pure and deterministic.
+    ``tx_share``: the share of each account's transaction history to generate (at least one
+    transaction an account), for books too large for the full history (~75 a customer)."""
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
+    names = NamePools.from_faker(fake, min(POOL_SIZE, max(100, customers)))
     book = DemoBook(seed=seed)
     book.products = [
         {"code": p.code, "props": p.graph_props()} for p in CATALOGUE.products.values()
     ]
-    book.branches_advisors = _advisors(rng, fake, customers)
+    book.branches_advisors = _advisors(rng, names, customers)
     advisors_by_city: dict[str, list[str]] = {}
     for advisor in book.branches_advisors:
         advisors_by_city.setdefault(advisor["branch"]["city"], []).append(advisor["id"])
@@ -600,7 +640,7 @@ def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
     account_n, interaction_n = [0], [0]
     salaries: dict[str, int] = {}
     for n in range(1, customers + 1):
-        customer, city, salary = _customer(rng, fake, n, advisors_by_city)
+        customer, city, salary = _customer(rng, names, n, advisors_by_city)
         book.customers.append(customer)
         by_city.setdefault(city, []).append(customer)
         accounts = _accounts(rng, customer, salary, account_n)
@@ -620,6 +660,9 @@ def build_book(customers: int = 500, seed: int = 42) -> DemoBook:
                 book.related.append(
                     {"fromId": loan["customerId"], "toId": other, "kind": "GUARANTOR"}
                 )
+    if tx_share != 1.0:
+        for plan in book.plans:
+            plan.tx_count = max(1, round(plan.tx_count * tx_share))
     return book
 
 
@@ -753,37 +796,42 @@ async def _write(
 
 # Transactions are nine in ten of the rows written; a graph with none yet (``c360 seed`` on an
 # empty or reset graph, serve --demo, the benches) gets them by CREATE under the account found
-# by its index, without MERGE's lookup of each transaction and edge. Otherwise MERGE (idempotent).
+# by its index, without MERGE's lookup of each transaction and edge, from list columns grouped
+# by account (graph/repositories/bulk_create.py). Accounts and interactions likewise when the
+# graph holds none of them. Otherwise MERGE (idempotent).
 TX_BATCH = 5000
 
 
-async def create_transactions(store: GraphStore, rows: list[Row]) -> int:
-    """Write transactions known to be new (same rows as upsert_transactions)."""
-    result = await store.write(
-        """
-        UNWIND $rows AS r
-        MATCH (a:Account {id: r.accountId})
-        CREATE (a)-[:HAS_TRANSACTION]->(t:Transaction {id: r.id, accountId: r.accountId})
-        SET t += r.props
-        RETURN count(t) AS n
-        """,
-        {"rows": rows},
-    )
-    return int(result[0]["n"]) if result else 0
+async def _holds(store: GraphStore, label: str) -> bool:
+    rows = await store.read(_ANY[label])
+    return bool(rows)
 
 
-async def _has_transactions(store: GraphStore) -> bool:
-    return bool(await store.read("MATCH (t:Transaction) RETURN t.id AS id LIMIT 1"))
+_ANY = {
+    "Account": "MATCH (n:Account) RETURN n.id AS id LIMIT 1",
+    "Interaction": "MATCH (n:Interaction) RETURN n.id AS id LIMIT 1",
+    "Transaction": "MATCH (n:Transaction) RETURN n.id AS id LIMIT 1",
+}
 
 
 async def seed_demo(
-    store: GraphStore, customers: int = 500, seed: int = 42, progress: bool = True
+    store: GraphStore,
+    customers: int = 500,
+    seed: int = 42,
+    progress: bool = True,
+    tx_share: float = 1.0,
 ) -> dict[str, int]:
-    """Write the demo book (``customers`` customers, deterministic for ``seed``) and return the
-    node count per label as stored in the graph."""
-    book = build_book(customers, seed)
+    """Write the demo book (``customers`` customers, deterministic for ``seed``, ``tx_share``
+    of the transaction history: see build_book) and return the node count per label as stored
+    in the graph."""
+    book = build_book(customers, seed, tx_share)
+    fresh_accounts = not await _holds(store, "Account")
+    write_accounts = create_accounts if fresh_accounts else upsert_accounts
+    write_interactions = (
+        upsert_interactions if await _holds(store, "Interaction") else create_interactions
+    )
     write_transactions = (
-        upsert_transactions if await _has_transactions(store) else create_transactions
+        upsert_transactions if await _holds(store, "Transaction") else create_transactions
     )
     # (name, upsert, rows, total, overlap): overlapping batches is safe only where every node
     # they MERGE besides their own keys already exists (transactions -> accounts, ...).
@@ -792,10 +840,10 @@ async def seed_demo(
         ("advisors", upsert_advisors, book.branches_advisors, len(book.branches_advisors), False),
         ("customers", upsert_customers, book.customers, len(book.customers), False),
         ("households", upsert_households, book.households, len(book.households), False),
-        ("accounts", upsert_accounts, book.accounts, len(book.accounts), False),
+        ("accounts", write_accounts, book.accounts, len(book.accounts), fresh_accounts),
         ("joint holders", upsert_holdings, book.holdings, len(book.holdings), False),
         ("relations", link_related, book.related, len(book.related), False),
-        ("interactions", upsert_interactions, book.interactions, len(book.interactions), True),
+        ("interactions", write_interactions, book.interactions, len(book.interactions), True),
         ("transactions", write_transactions, transactions(book), book.transaction_count, True),
     ]
     with Progress(
@@ -809,6 +857,10 @@ async def seed_demo(
             task = bar.add_task(name, total=total)
             size = TX_BATCH if upsert is write_transactions else BATCH
             await _write(store, upsert, rows, partial(_advance, bar, task), overlap, size)
+            if isinstance(rows, list):
+                # Written: let the rows go (a million-customer book holds gigabytes of them
+                # while the graph grows; only the account plans are read after this).
+                rows.clear()
     return await label_counts(store)
 
 

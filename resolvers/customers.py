@@ -9,12 +9,8 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from graph.repositories.access import (
-    Scope,
-    count_matches,
-    customer_id_window,
-    search_candidates,
-)
+from graph.repositories.access import Scope, count_matches, search_candidates
+from graph.repositories.customer_page import customer_page
 from graph.store import GraphStore, Row
 from resolvers.analytics import Segment, iso
 from resolvers.context import RequestContext
@@ -160,19 +156,23 @@ async def _candidates(
 async def _plain_window(
     ctx: RequestContext, limit: int, after: str | None, prefetch_accounts: bool
 ) -> Page[Row] | None:
-    """An unfiltered page: the ids from the index, then the rows through the customer loader,
-    which customer_rows decides (the next page's first row too, so hasNextPage is never a
-    customer the caller may not see), with the accounts and the count alongside."""
-    store = ctx.store
-    ids = await customer_id_window(store, after, limit + 1)
-    early: list[Awaitable[Any]] = (
-        [ctx.loaders.accounts.load_many(ids[:limit])] if prefetch_accounts else []
-    )
-    total, rows, *_ = await asyncio.gather(
+    """An unfiltered page read as a window (graph.repositories.customer_page): the window's
+    rows with their policy attributes (and accounts) prime the request's loaders, and
+    customer_rows decides them in one batch (the next page's first row too, so hasNextPage is
+    never a customer the caller may not see); the count runs alongside."""
+    store, loaders = ctx.store, ctx.loaders
+    total, page = await asyncio.gather(
         count_matches(store, text=None, name=None, phone=None, min_assets=None, max_assets=None),
-        customer_rows(ctx, ids),
-        *early,
+        customer_page(store, after, limit + 1, with_accounts=prefetch_accounts),
     )
+    ids = [row["id"] for row in page.rows]
+    for row in page.rows:
+        loaders.customer.prime(row["id"], row)
+    if page.accounts is not None:
+        for cid in ids[:limit]:
+            if cid in page.accounts:
+                loaders.accounts.prime(cid, page.accounts[cid])
+    rows = await customer_rows(ctx, ids)
     if len(rows) != len(ids):
         return None  # the policy hid a row the plan expected to be visible
     return fetched_page(rows, limit, total, by_id)

@@ -91,3 +91,12 @@ def test_seed_cli_refuses_non_empty_graph_unless_reset(cli_data_dir: Path) -> No
     reset = runner.invoke(app, ["seed", "--customers", "10", "--reset"], env=env)
     assert reset.exit_code == 0, reset.output
     assert re.search(r"Customer\s*│\s*10\b", reset.output)
+
+
+def test_a_share_of_the_history_keeps_the_book_and_thins_the_transactions() -> None:
+    full, light = build_book(80, seed=3), build_book(80, seed=3, tx_share=0.1)
+    assert light.customers == full.customers and light.accounts == full.accounts
+    per_account = Counter(t["accountId"] for t in transactions(light))
+    assert set(per_account) == {p.id for p in light.plans}  # every account keeps one at least
+    assert light.transaction_count == sum(per_account.values())
+    assert light.transaction_count < full.transaction_count * 0.2

@@ -20,6 +20,14 @@ _ATTRIBUTES = """
        [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
        [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds
 """
+# The same attributes by OPTIONAL MATCH and collect (after ``WITH c``, before a RETURN that
+# ends with ACCESS_COLUMNS): FalkorDB runs a pattern comprehension as a sub-plan per row, and
+# the two above cost ~15 ms per 100 customers against ~2 ms for these.
+ACCESS_MATCH = """
+OPTIONAL MATCH (c)-[:MANAGED_BY]->(adv:Advisor)
+OPTIONAL MATCH (adv)-[:WORKS_AT]->(br:Branch)
+"""
+ACCESS_COLUMNS = " collect(adv.id) AS advisorIds, collect(br.id) AS branchIds"
 
 
 def customer_attributes(
@@ -96,7 +104,10 @@ async def customers_with_access(store: GraphStore, ids: list[str]) -> dict[str, 
     """Customer rows (``c {.*}``) keyed by id, each with its policy attributes under
     ``ACCESS_KEY``: the customer loader's query, so a decision costs no extra round trip."""
     rows = await store.read(
-        "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id, c {.*} AS c," + _ATTRIBUTES,
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) WITH id, c"
+        + ACCESS_MATCH
+        + "RETURN id, c {.*} AS c,"
+        + ACCESS_COLUMNS,
         {"ids": ids},
     )
     out: dict[str, Row] = {}
@@ -296,7 +307,9 @@ async def search_candidates(
 
 
 __all__ = [
+    "ACCESS_COLUMNS",
     "ACCESS_KEY",
+    "ACCESS_MATCH",
     "Scope",
     "access_attributes",
     "access_classes",

@@ -13,14 +13,14 @@ from hub.cli.common import compact, console, fail, graph, load_settings, run
 from hub.demo import seed_demo
 
 
-async def _seed(customers: int, seed: int, reset: bool) -> dict[str, int] | None:
+async def _seed(customers: int, seed: int, reset: bool, tx_share: float) -> dict[str, int] | None:
     settings = load_settings()
     async with graph(settings) as store:
         if not reset and await _has_data(store):
             return None
         if reset:
             await store.clear()
-        counts = await seed_demo(store, customers, seed, progress=True)
+        counts = await seed_demo(store, customers, seed, progress=True, tx_share=tx_share)
         await compact(store)
         return counts
 
@@ -37,11 +37,21 @@ def seed(
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete everything in the graph first.")
     ] = False,
+    tx_share: Annotated[
+        float,
+        typer.Option(
+            "--tx-share",
+            min=0.01,
+            max=1.0,
+            help="Share of each account's transaction history to generate (1.0: ~75 "
+            "transactions a customer; 0.1 for a million-customer book).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Seed a realistic, deterministic Chinese retail-bank book (customers, households,
     accounts, transactions, interactions, advisors, branches, products)."""
     started = time.perf_counter()
-    counts = run(_seed(customers, seed, reset))
+    counts = run(_seed(customers, seed, reset, tx_share))
     if counts is None:
         fail("the graph already holds data; run 'c360 seed --reset' to replace it with demo data")
     table = Table(title=f"demo data: {customers} customers, seed {seed}")
