@@ -217,15 +217,16 @@ def _clean_header(names: list[str]) -> list[str]:
     return [n.strip().lstrip("\ufeff").strip() for n in names]
 
 
-def _read_text(source: Source) -> Iterator[RawRecord]:
+def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(line, values, "") per non-empty record after the header, or (line, None, reason) for
+    a record the csv module cannot read; both readers walk the file through this, so their
+    records match one for one."""
     with _open_text(source) as fh:
         reader = csv.reader(fh, delimiter=source.delimiter or ",")
         try:
             next(reader)
         except (StopIteration, csv.Error):
             return
-        header = source.header or []
-        width = len(header)
         start = reader.line_num + 1
         while True:
             try:
@@ -233,50 +234,45 @@ def _read_text(source: Source) -> Iterator[RawRecord]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield RawRecord(start, None, f"not valid delimited text ({exc})")
+                yield start, None, f"not valid delimited text ({exc})"
                 start = reader.line_num + 1
                 continue
             line, start = start, reader.line_num + 1
-            if not values or values == [""]:
-                continue
-            yield _text_record(line, header, width, values, source.encoding or "")
+            if values and values != [""]:
+                yield line, values, ""
+
+
+def _read_text(source: Source) -> Iterator[RawRecord]:
+    header = source.header or []
+    width = len(header)
+    encoding = source.encoding or ""
+    for line, values, reason in _text_rows(source):
+        if values is None:
+            yield RawRecord(line, None, reason)
+        else:
+            yield _text_record(line, header, width, values, encoding)
 
 
 def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, Any] | None]:
-    # The same walk as _read_text, record for record; only the wanted values are kept.
-    with _open_text(source) as fh:
-        reader = csv.reader(fh, delimiter=source.delimiter or ",")
-        try:
-            next(reader)
-        except (StopIteration, csv.Error):
-            return
-        header = source.header or []
-        width = len(header)
-        # A repeated column name: the record's dict keeps the last one.
-        at = {name: i for i, name in enumerate(header)}
-        wanted = [(name, at[name]) for name in dict.fromkeys(columns) if name in at]
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                yield None
-                continue
-            if not values or values == [""]:
-                continue
-            if len(values) != width:
-                yield None
-                continue
-            joined = "".join(values)
-            suspect = len(joined) > MAX_FIELD_CHARS or (
-                not joined.isascii() and _UNDECODABLE.search(joined) is not None
-            )
-            # A record that may be broken: its own checks decide.
-            if suspect and _text_record(0, header, width, values, "").data is None:
-                yield None
-                continue
-            yield {name: values[i] for name, i in wanted}
+    # The same records as _read_text; only the wanted values are kept, None for a bad one.
+    header = source.header or []
+    width = len(header)
+    # A repeated column name: the record's dict keeps the last one.
+    at = {name: i for i, name in enumerate(header)}
+    wanted = [(name, at[name]) for name in dict.fromkeys(columns) if name in at]
+    for _line, values, _reason in _text_rows(source):
+        if values is None or len(values) != width:
+            yield None
+            continue
+        joined = "".join(values)
+        suspect = len(joined) > MAX_FIELD_CHARS or (
+            not joined.isascii() and _UNDECODABLE.search(joined) is not None
+        )
+        # A record that may be broken: its own checks decide.
+        if suspect and _text_record(0, header, width, values, "").data is None:
+            yield None
+            continue
+        yield {name: values[i] for name, i in wanted}
 
 
 def _text_record(
