@@ -220,8 +220,9 @@ def train(
         bool,
         typer.Option(
             "--cnn",
-            help="also train a character CNN (JAX: pip install 'c360[train]'; ~6 min more CPU) "
-            "and stack it with the polar head; the shipped model is trained without it",
+            # The backslash keeps rich from reading [train] as markup (and dropping it).
+            help="also train a character CNN (JAX: pip install 'c360\\[train]'; ~8 min more "
+            "CPU) and stack it with the polar head; the shipped model is trained without it",
         ),
     ] = False,
 ) -> None:

@@ -72,3 +72,11 @@ def test_eval_names_a_bad_file_or_option(data_dir: Path, tmp_path: Path) -> None
     assert labels.exit_code == 2 and "--labels" in " ".join(labels.output.split())
     model = run(["eval", str(LABELLED), "-m", str(tmp_path / "none.npz")], data_dir)
     assert model.exit_code == 2 and "sentiment train" in " ".join(model.output.split())
+
+
+def test_train_help_names_the_extra_to_install(data_dir: Path) -> None:
+    # Rich reads "[train]" as markup and drops it unless escaped: the help said "pip install
+    # 'c360'", which installs no JAX.
+    result = run(["train", "--help"], data_dir)
+    assert result.exit_code == 0, result.output
+    assert "c360[train]" in "".join(result.output.split())
