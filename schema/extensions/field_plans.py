@@ -136,7 +136,8 @@ def run_plan(plan: Plan, source: Any, privacy: Any) -> Any:
             value = getattr(source, attribute)
             if kind == MASKED:
                 if decision is Undefined:
-                    decision = None if privacy is None else privacy.cached(source)
+                    # No request privacy (a schema outside the hub) raises: ORDINARY below.
+                    decision = privacy.cached(source)
                 if decision is None:
                     return ORDINARY  # graphql-core's path waits for the decision
                 value = mask.shown(privacy, name, value, decision, source)

@@ -92,7 +92,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 self.hide_suggestions,
             )
             hit = shared.collected[key] = (field_details_list, collected)
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
 
     def execute_fields(
         self,
