@@ -12,6 +12,11 @@ its decision: the same ``MaskField.shown``, audit note included; without the dec
 takes the ordinary path, which waits for it (no decision, no value). Anything
 unusual (middleware wrapping resolvers, a null for a non-null field, a value the scalar
 refuses, an exception) goes the ordinary way, so errors and their paths stay as they were.
+
+Objects go the same way one level up: a plain field holding an object or a list of objects,
+and any object whose whole selection is plain, is completed by a plan compiled from its
+selection (schema/extensions/field_plans.py), and the collected selections and their plans
+are kept per cached operation across requests (schema/extensions/selection_cache.py).
 """
 
 from __future__ import annotations
