@@ -3,6 +3,7 @@
     pip install py-spy                                  # a dev tool, not a dependency
     python bench/profile_360.py --quick                 # 500 customers, 20 s of samples
     python bench/profile_360.py --customers 20000 --seconds 60
+    python bench/profile_360.py --quick --gil           # only samples holding the GIL
 
 Seeds hub.demo into a temp data dir, starts the hub under ``py-spy record --format raw``
 (collapsed stacks, idle frames dropped), sends bench/customer360.py's 360 query at concurrency
@@ -102,7 +103,7 @@ def by_group(collapsed: Path) -> list[tuple[str, float]]:
     return sorted(shares.items(), key=lambda item: -item[1])
 
 
-async def run(customers: int, seconds: int, out: Path, data_dir: Path) -> None:
+async def run(customers: int, seconds: int, out: Path, data_dir: Path, gil: bool = False) -> None:
     store = await open_store(data_dir)
     try:
         print(f"seeding {customers} demo customers ...", flush=True)
@@ -130,6 +131,8 @@ async def run(customers: int, seconds: int, out: Path, data_dir: Path) -> None:
             await wait_ready(client, proc)
             # Attached once the hub is ready, so start-up imports stay out of the samples.
             record = [spy, "record", "--format", "raw", "--duration", str(seconds)]
+            if gil:  # only the thread holding the GIL: Python's CPU, not waits for the GIL
+                record.append("--gil")
             spying = subprocess.Popen([*record, "-o", str(out), "--pid", str(proc.pid)])
 
             async def worker() -> None:
@@ -153,12 +156,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=None)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=Path("/tmp/c360-profile.txt"))
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL (the loop thread waiting for it while a "
+        "query thread parses a reply is otherwise counted busy where it waits)",
+    )
     args = parser.parse_args()
     customers = 500 if args.quick else args.customers
     seconds = args.seconds or (20 if args.quick else 60)
     data_dir = Path(tempfile.mkdtemp(prefix="c360p-", dir="/tmp"))
     try:
-        asyncio.run(run(customers, seconds, args.out, data_dir))
+        asyncio.run(run(customers, seconds, args.out, data_dir, args.gil))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     own, inclusive = top_frames(args.out, args.top)

@@ -37,6 +37,10 @@ PAGE = 100  # histories carry transactions: small pages keep each query short
 HOLDINGS_PAGE = 2000
 BUILD_CAP = 50_000
 MODEL_TTL_S = 3600.0
+# How long a look at a model file's mtime holds (a stat per 360 request was ~2 % of the hub's
+# samples under load); a model written by another process shows within this, one written by
+# this process (write_model) at once.
+STAT_INTERVAL_S = 1.0
 
 
 async def load_histories(
@@ -110,6 +114,9 @@ def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)  # readers never see half a file
+    cache = _CACHES.get(data_dir)
+    if cache is not None:  # this process reads it from the next request on
+        cache.recommender.looked = cache.churn.looked = float("-inf")
     return path
 
 
@@ -142,6 +149,8 @@ class _Cached:
     value: Any = None
     stamp: float = 0.0  # file mtime, or build time for a model fitted in process
     built: bool = False
+    looked: float = float("-inf")  # monotonic time of the last stat
+    present: bool = False  # what that stat found
 
 
 @dataclass
@@ -154,13 +163,22 @@ class ModelCache:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _file(self, name: str, cached: _Cached, parse: Callable[[Any], Any]) -> bool:
+        now = time.monotonic()
+        if now - cached.looked < STAT_INTERVAL_S:
+            return cached.present and cached.value is not None and not cached.built
+        cached.looked, cached.present = now, False
         path = model_path(self.data_dir, name)
         try:
             mtime = path.stat().st_mtime
         except FileNotFoundError:
             return False
+        cached.present = True
         if cached.value is None or cached.built or cached.stamp != mtime:
-            cached.value = parse(json.loads(path.read_text(encoding="utf-8")))
+            try:
+                cached.value = parse(json.loads(path.read_text(encoding="utf-8")))
+            except Exception:
+                cached.looked = float("-inf")  # a bad file fails every request, as before
+                raise
             cached.stamp, cached.built = mtime, False
         return True
 

@@ -135,3 +135,26 @@ async def test_a_value_already_loaded_takes_no_turn(monkeypatch: pytest.MonkeyPa
     assert await loader.load(1) == 10
     assert ran == ["other", "other"], "a cached value went on past the slice"
     await task
+
+
+async def test_load_many_of_loaded_values_answers_like_gather() -> None:
+    calls: list[list[int]] = []
+
+    async def load(keys: list[int]) -> list[int | ValueError]:
+        calls.append(keys)
+        return [ValueError(f"no {k}") if k < 0 else k * 10 for k in keys]
+
+    loader: PacedDataLoader[int, int] = PacedDataLoader(load_fn=load)
+    assert await loader.load_many([1, 2, 3]) == [10, 20, 30]
+    # All loaded: a finished future with the values in the keys' order, no new batch.
+    again = loader.load_many([3, 1, 2, 1])
+    assert isinstance(again, asyncio.Future) and again.done()
+    assert await again == [30, 10, 20, 10] and calls == [[1, 2, 3]]
+    # A key not loaded yet: loaded (one batch), the rest from the cache, order kept.
+    assert await loader.load_many([2, 4, 1]) == [20, 40, 10] and calls[-1] == [4]
+    # A failed key fails the whole call, as gather does, cached or not.
+    with pytest.raises(ValueError, match="no -1"):
+        await loader.load_many([1, -1])
+    with pytest.raises(ValueError, match="no -1"):
+        await loader.load_many([1, -1])
+    assert calls[-1] == [-1]  # the failure was kept, not asked again
