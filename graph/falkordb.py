@@ -23,6 +23,7 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
+from graph.persistence import AUTO_REWRITE_PERCENT
 from graph.property_keys import DECLARE_KEYS, literal_property_names
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
@@ -325,6 +326,47 @@ class FalkorDBStore:
 
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         return await self._run(query, params, read_only=False)
+
+    async def drop_graph(self) -> None:
+        """Delete the graph key with its data and indexes (graph.bulk_insert does this to an
+        empty graph before ``GRAPH.BULK ... BEGIN`` creates it anew)."""
+        with map_falkordb_errors():
+            await self._db.connection.delete(self._graph.name)
+        self._declared.clear()
+
+    @property
+    def embedded_server(self) -> bool:
+        """Whether this store runs the data dir's own server (and may set its options)."""
+        return self._embedded is not None
+
+    async def pause_log_rewrites(self, paused: bool) -> None:
+        """Stop (or restart) the embedded server's automatic log compaction, waiting for one
+        that is running to end. During GRAPH.BULK: the command yields to the event loop while
+        it holds the graph's write lock, and a log rewrite forked then left the server
+        answering nobody (seen with FalkorDB 4.16 / redis 8.2 at 100 000 customers)."""
+        if self._embedded is None:
+            return
+        with map_falkordb_errors():
+            conn = self._db.connection
+            percent = "0" if paused else AUTO_REWRITE_PERCENT
+            await conn.config_set("auto-aof-rewrite-percentage", percent)
+            while paused and (await conn.info("persistence"))["aof_rewrite_in_progress"]:
+                await asyncio.sleep(0.1)
+
+    def bulk_insert_async(self, args: list[bytes | str | int]) -> asyncio.Future[str]:
+        """One ``GRAPH.BULK`` command (graph.bulk_insert builds it), sent from a thread so the
+        caller builds the next one meanwhile; await the future for the server's reply."""
+        self._declared.clear()  # the command names its own properties in the log
+        self.stats.round_trips += 1
+        return asyncio.ensure_future(asyncio.to_thread(self._bulk_insert, args))
+
+    def _bulk_insert(self, args: list[bytes | str | int]) -> str:
+        with map_falkordb_errors():
+            client = redis.Redis(connection_pool=self._threads.pool)
+            reply = client.execute_command(  # type: ignore[no-untyped-call]
+                "GRAPH.BULK", self._graph.name, *args
+            )
+            return str(reply)
 
     async def setup_schema(self) -> None:
         if self._embedded is not None:
