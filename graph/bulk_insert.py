@@ -235,14 +235,14 @@ class BulkLoader:
         self.add_edges(rel_type, columns, b"".join(body), count)
 
     async def __aenter__(self) -> BulkLoader:
-        await self._store.pause_log_rewrites(True)
+        await self._store.pause_log(True)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         try:
             await self._wait()  # nothing left running in the server on the way out
         finally:
-            await self._store.pause_log_rewrites(False)
+            await self._store.pause_log(False)
 
     async def maybe_flush(self) -> None:
         if self._size >= self._flush_bytes:
@@ -296,8 +296,8 @@ async def await_indexes(store: FalkorDBStore, timeout_s: float) -> None:
 
 async def open_loader(store: GraphStore) -> BulkLoader | None:
     """A loader (use it as ``async with``) for the embedded FalkorDB's graph when it holds no
-    node, or None: another backend or a server we do not run (whose log rewrites we cannot
-    pause, see FalkorDBStore.pause_log_rewrites), or data there already: write with the
+    node, or None: another backend or a server we do not run (whose write log we cannot pause,
+    see FalkorDBStore.pause_log), or data there already: write with the
     ordinary upserts."""
     if not isinstance(store, FalkorDBStore) or not store.embedded_server:
         return None

@@ -23,7 +23,6 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
-from graph.persistence import AUTO_REWRITE_PERCENT
 from graph.property_keys import DECLARE_KEYS, literal_property_names
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
@@ -339,19 +338,34 @@ class FalkorDBStore:
         """Whether this store runs the data dir's own server (and may set its options)."""
         return self._embedded is not None
 
-    async def pause_log_rewrites(self, paused: bool) -> None:
-        """Stop (or restart) the embedded server's automatic log compaction, waiting for one
-        that is running to end. During GRAPH.BULK: the command yields to the event loop while
-        it holds the graph's write lock, and a log rewrite forked then left the server
-        answering nobody (seen with FalkorDB 4.16 / redis 8.2 at 100 000 customers)."""
+    async def pause_log(self, paused: bool) -> None:
+        """Stop the embedded server's write log for a bulk load into an empty graph, or start
+        it again: a rewrite then folds everything into a fresh base (waited for, like
+        compact). Why: GRAPH.BULK is logged verbatim, so a seed wrote its gigabyte twice (log
+        and base) with an fsync per command; and an automatic rewrite forked while a bulk
+        command held the graph's lock (the command yields to the event loop) left the server
+        answering nobody (FalkorDB 4.16 / redis 8.2, at 100 000 customers). While paused,
+        writes live in memory only: a crash loses the partial load, which the seed redoes."""
         if self._embedded is None:
             return
         with map_falkordb_errors():
             conn = self._db.connection
-            percent = "0" if paused else AUTO_REWRITE_PERCENT
-            await conn.config_set("auto-aof-rewrite-percentage", percent)
-            while paused and (await conn.info("persistence"))["aof_rewrite_in_progress"]:
+            if paused:
+                while (await conn.info("persistence"))["aof_rewrite_in_progress"]:
+                    await asyncio.sleep(0.1)
+                await conn.config_set("appendonly", "no")
+                return
+            await conn.config_set("appendonly", "yes")  # starts the rewrite
+            while True:
+                info = await conn.info("persistence")
+                if info["aof_enabled"] and not info["aof_rewrite_in_progress"]:
+                    break
                 await asyncio.sleep(0.1)
+        if info.get("aof_last_bgrewrite_status") != "ok":
+            raise GraphUnavailable(
+                f"the graph's write log could not be written (disk full?); see "
+                f"{self._embedded.log_path}"
+            )
 
     def bulk_insert_async(self, args: list[bytes | str | int]) -> asyncio.Future[str]:
         """One ``GRAPH.BULK`` command (graph.bulk_insert builds it), sent from a thread so the
@@ -411,6 +425,11 @@ class FalkorDBStore:
         deadline = loop.time() + timeout_s
         with map_falkordb_errors():
             conn = self._db.connection
+            info = await conn.info("persistence")
+            if not info["aof_rewrite_in_progress"] and info.get("aof_current_size") == info.get(
+                "aof_base_size"
+            ):
+                return  # the log holds nothing beyond its base (e.g. after a bulk load)
             requested = False
             while True:
                 if not requested:
