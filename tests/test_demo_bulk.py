@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from graph.falkordb import FalkorDBStore
 from graph.fieldcipher import attach_cipher, cipher_of
 from graph.repositories.projection360 import LINKED, customer_view
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, GraphStore, Row
@@ -49,6 +51,16 @@ async def _edges(store: GraphStore) -> list[tuple[Any, ...]]:
     return sorted((r["t"], r["a"], r["b"], sorted(r["p"].items())) for r in rows)
 
 
+async def _bulk_calls(data_dir: Path) -> int:
+    """GRAPH.BULK commands the session's embedded server has run (its own statistics)."""
+    client = aioredis.Redis(unix_socket_path=str(data_dir / "falkordb" / "falkordb.sock"))
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return int(stats.get("cmdstat_graph.BULK", {}).get("calls", 0))
+
+
 async def _contents(store: GraphStore) -> tuple[Any, ...]:
     ids = [r["id"] for r in await store.read("MATCH (c:Customer) RETURN c.id AS id")]
     views = {cid: await customer_view(store, cid, linked=frozenset(LINKED)) for cid in sorted(ids)}
@@ -57,19 +69,24 @@ async def _contents(store: GraphStore) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize("parts", [1, 3])
 async def test_bulk_seed_writes_what_the_upserts_write(
-    sealed_store: GraphStore, monkeypatch: pytest.MonkeyPatch, parts: int
+    sealed_store: GraphStore, session_data_dir: Path, monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
     store = sealed_store
+    if not (isinstance(store, FalkorDBStore) and store.embedded_server):
+        pytest.skip("the bulk path is for the embedded graph")
     # Parts of 12: the book in three parts, its transactions from the vectorised generator.
     monkeypatch.setattr(demo, "PART_CUSTOMERS", 36 // parts)
     # The ordinary path: the graph is not empty (one unrelated node), so no bulk load.
     await store.write("CREATE (:Marker {id: 'm'})")
+    calls = await _bulk_calls(session_data_dir)
     upserted_counts = await demo.seed_demo(store, customers=36, seed=5, progress=False)
+    assert await _bulk_calls(session_data_dir) == calls  # the upserts wrote it
     await store.write("MATCH (m:Marker) DELETE m")
     upserted = await _contents(store)
     await store.clear()
 
     bulk_counts = await demo.seed_demo(store, customers=36, seed=5, progress=False)
+    assert await _bulk_calls(session_data_dir) > calls  # GRAPH.BULK wrote this one
     bulk = await _contents(store)
     upserted_counts.pop("Marker")
     assert bulk_counts == upserted_counts
