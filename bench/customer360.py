@@ -72,6 +72,18 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def rss_note(data_dir: Path) -> str:
+    """This process's peak RSS and the graph server's RSS now (issue 16's 1M run reports both)."""
+    import json
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pid = json.loads((data_dir / "falkordb" / "falkordb.pid").read_text())["pid"]
+    status = Path(f"/proc/{pid}/status").read_text()
+    server = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1])
+    return f"bench peak RSS {peak:.0f} MB, graph server RSS {server / 1024:.0f} MB"
+
+
 async def raw_360(store: GraphStore, cid: str) -> dict[str, Any]:
     """The reads the GraphQL resolvers make for one 360 view, in the same dependency order."""
     now = datetime.now(UTC)
@@ -135,7 +147,10 @@ async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1
     proc: subprocess.Popen[bytes] | None = None
     try:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
+        started = time.perf_counter()
         await seed_demo(store, customers=customers, progress=True)
+        seconds = time.perf_counter() - started
+        print(f"seeded in {seconds:.1f}s (indexes built); {rss_note(data_dir)}", flush=True)
         # The seed leaves the graph's log (hundreds of MB at 20 000 customers) for the kernel
         # to write back; flushed now, the hub's audit fsyncs do not wait behind it while timed.
         await asyncio.to_thread(os.sync)

@@ -135,6 +135,7 @@ class EmbeddedFalkorDB:
     _compact_when_ready: bool = field(default=False, init=False, repr=False)
     _served: bool = field(default=False, init=False, repr=False)  # the current child did serve
     _stopped: bool = field(default=False, init=False, repr=False)
+    _cpu_seen: int = field(default=0, init=False, repr=False)  # clock ticks, _child_working
     _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -187,7 +188,7 @@ class EmbeddedFalkorDB:
                     _send(self.socket_path, b"BGREWRITEAOF")
                 return self.socket_path
             now = time.monotonic()
-            if state == "loading":
+            if state == "loading" or self._child_working():
                 silent_since = now
             if wait_s is not None and now - began >= wait_s:
                 if state == "loading":
@@ -202,6 +203,22 @@ class EmbeddedFalkorDB:
                     f"{self.start_timeout_s:.0f}s; see {self.log_path} or run `c360 doctor`"
                 )
             time.sleep(0.05)
+
+    def _child_working(self) -> bool:
+        """Whether our own child has used CPU since the last look: FalkorDB answers nobody,
+        not even LOADING, while it builds the indexes at the end of a load (over a minute for
+        a 100 000-customer book on a loaded machine), and must not be taken for dead then."""
+        pid = self._pid
+        if pid is None or not self.owner:
+            return False
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return False
+        used = int(fields[11]) + int(fields[12])
+        working = used > self._cpu_seen
+        self._cpu_seen = used
+        return working
 
     # -- deciding who runs the server (always under _start_lock) --------------------------
 

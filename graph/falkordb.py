@@ -341,6 +341,62 @@ class FalkorDBStore:
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         return await self._run(query, params, read_only=False)
 
+    async def drop_graph(self) -> None:
+        """Delete the graph key with its data and indexes (graph.bulk_insert does this to an
+        empty graph before ``GRAPH.BULK ... BEGIN`` creates it anew)."""
+        with map_falkordb_errors():
+            await self._db.connection.delete(self._graph.name)
+        self._declared.clear()
+
+    @property
+    def embedded_server(self) -> bool:
+        """Whether this store runs the data dir's own server (and may set its options)."""
+        return self._embedded is not None
+
+    async def pause_log(self, paused: bool) -> None:
+        """Stop the embedded server's write log for a bulk load into an empty graph, or start
+        it again: a rewrite then folds everything into a fresh base (waited for, like
+        compact). Why: GRAPH.BULK is logged verbatim, so a seed wrote its gigabyte twice (log
+        and base) with an fsync per command; and an automatic rewrite forked while a bulk
+        command held the graph's lock (the command yields to the event loop) left the server
+        answering nobody (FalkorDB 4.16 / redis 8.2, at 100 000 customers). While paused,
+        writes live in memory only: a crash loses the partial load, which the seed redoes."""
+        if self._embedded is None:
+            return
+        with map_falkordb_errors():
+            conn = self._db.connection
+            if paused:
+                while (await conn.info("persistence"))["aof_rewrite_in_progress"]:
+                    await asyncio.sleep(0.1)
+                await conn.config_set("appendonly", "no")
+                return
+            await conn.config_set("appendonly", "yes")  # starts the rewrite
+            while True:
+                info = await conn.info("persistence")
+                if info["aof_enabled"] and not info["aof_rewrite_in_progress"]:
+                    break
+                await asyncio.sleep(0.1)
+        if info.get("aof_last_bgrewrite_status") != "ok":
+            raise GraphUnavailable(
+                f"the graph's write log could not be written (disk full?); see "
+                f"{self._embedded.log_path}"
+            )
+
+    def bulk_insert_async(self, args: list[bytes | str | int]) -> asyncio.Future[str]:
+        """One ``GRAPH.BULK`` command (graph.bulk_insert builds it), sent from a thread so the
+        caller builds the next one meanwhile; await the future for the server's reply."""
+        self._declared.clear()  # the command names its own properties in the log
+        self.stats.round_trips += 1
+        return asyncio.ensure_future(asyncio.to_thread(self._bulk_insert, args))
+
+    def _bulk_insert(self, args: list[bytes | str | int]) -> str:
+        with map_falkordb_errors():
+            client = redis.Redis(connection_pool=self._threads.pool)
+            reply = client.execute_command(  # type: ignore[no-untyped-call]
+                "GRAPH.BULK", self._graph.name, *args
+            )
+            return str(reply)
+
     async def setup_schema(self) -> None:
         if self._embedded is not None:
             # Left by a server that ran with query telemetry on: it holds query parameters.
@@ -384,6 +440,11 @@ class FalkorDBStore:
         deadline = loop.time() + timeout_s
         with map_falkordb_errors():
             conn = self._db.connection
+            info = await conn.info("persistence")
+            if not info["aof_rewrite_in_progress"] and info.get("aof_current_size") == info.get(
+                "aof_base_size"
+            ):
+                return  # the log holds nothing beyond its base (e.g. after a bulk load)
             requested = False
             while True:
                 if not requested:

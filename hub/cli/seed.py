@@ -20,7 +20,10 @@ async def _seed(customers: int, seed: int, reset: bool, tx_share: float) -> dict
             return None
         if reset:
             await store.clear()
-        counts = await seed_demo(store, customers, seed, progress=True, tx_share=tx_share)
+        # The server stops when the command ends, and builds the indexes as it loads next.
+        counts = await seed_demo(
+            store, customers, seed, progress=True, tx_share=tx_share, wait_for_indexes=False
+        )
         await compact(store)
         return counts
 
