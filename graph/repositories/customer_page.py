@@ -17,7 +17,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from graph.repositories.access import customer_id_window, customers_with_access
+from graph.repositories.access import ascending_above, customer_id_window, customers_with_access
 from graph.store import GraphStore, Row
 
 # The accounts of customers by id: one row per account with every owner (the customer
@@ -33,7 +33,9 @@ RETURN id, acc {.*} AS account, o.role AS role, collect(x.id) AS owners
 
 
 # One window of ids below an upper bound: FalkorDB sorts every id the range holds for ORDER
-# BY, so the range is kept small (id_window) rather than "everything above the cursor".
+# BY, so the range is kept small (id_window) rather than "everything above the cursor". The
+# id index answers it, and that index's string ranges are not Cypher's (access._IDS_AFTER):
+# a page is taken only when it is full and strictly ascending inside the range.
 _BOUNDED_WINDOW = """
 MATCH (c:Customer) WHERE c.id > $after AND c.id < $upper
 RETURN c.id AS id ORDER BY id LIMIT $limit
@@ -72,8 +74,9 @@ async def id_window(store: GraphStore, after: str | None, limit: int) -> list[st
             rows = await store.read(
                 _BOUNDED_WINDOW, {"after": after, "upper": upper, "limit": limit}
             )
-            if len(rows) == limit:
-                return [r["id"] for r in rows]
+            ids = [r["id"] for r in rows]
+            if len(ids) == limit and ascending_above(ids, after, upper):
+                return ids
     return await customer_id_window(store, after, limit)
 
 

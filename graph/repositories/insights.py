@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_items, open_rows
+from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
@@ -31,26 +32,23 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
 
 
 async def customer_ids_page(store: GraphStore, after: str, limit: int) -> list[str]:
-    rows = await store.read(
-        "MATCH (c:Customer) WHERE c.id > $after RETURN c.id AS id ORDER BY id LIMIT $limit",
-        {"after": after, "limit": limit},
-    )
-    return [r["id"] for r in rows]
+    return await customer_id_window(store, after, limit)
 
 
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
     and ``products`` (every account's product): what fitting the recommender needs."""
+    ids = await customer_id_window(store, after, limit)
     rows = await store.read(
         """
-        MATCH (c:Customer) WHERE c.id > $after
-        WITH c ORDER BY c.id LIMIT $limit
+        UNWIND $ids AS id
+        MATCH (c:Customer {id: id})
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
                [(c)-[:OWNS]->(a:Account) | a.product] AS products
         ORDER BY id
         """,
-        {"after": after, "limit": limit},
+        {"ids": ids},
     )
     return _opened(store, rows, lambda r: r)
 
