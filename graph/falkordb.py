@@ -161,6 +161,15 @@ class QueryThreads:
         else:
             self._answer(loop, future, rows, None)
 
+    async def command(self, *args: Any) -> Any:
+        """One raw command (``GRAPH.BULK``) from a query thread on that thread's connection:
+        the threads keep every connection of the pool, so none is left to take."""
+        return await asyncio.wrap_future(self._executor.submit(self._command, args))
+
+    def _command(self, args: tuple[Any, ...]) -> Any:
+        with map_falkordb_errors():
+            return self._thread_graph().client.execute_command(*args)
+
     def _thread_graph(self) -> Any:
         graph = getattr(self._local, "graph", None)
         if graph is None:
@@ -387,15 +396,10 @@ class FalkorDBStore:
         caller builds the next one meanwhile; await the future for the server's reply."""
         self._declared.clear()  # the command names its own properties in the log
         self.stats.round_trips += 1
-        return asyncio.ensure_future(asyncio.to_thread(self._bulk_insert, args))
+        return asyncio.ensure_future(self._bulk_insert(args))
 
-    def _bulk_insert(self, args: list[bytes | str | int]) -> str:
-        with map_falkordb_errors():
-            client = redis.Redis(connection_pool=self._threads.pool)
-            reply = client.execute_command(  # type: ignore[no-untyped-call]
-                "GRAPH.BULK", self._graph.name, *args
-            )
-            return str(reply)
+    async def _bulk_insert(self, args: list[bytes | str | int]) -> str:
+        return str(await self._threads.command("GRAPH.BULK", self._graph.name, *args))
 
     async def setup_schema(self) -> None:
         if self._embedded is not None:
