@@ -21,14 +21,12 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import pstats
 import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import httpx
@@ -64,7 +62,7 @@ class GcClock:
 
 
 from bench.customer360 import QUERY, measure  # noqa: E402
-from bench.profile_list import package_of  # noqa: E402
+from bench.profile_list import print_profile  # noqa: E402
 from graph.connect import store_session  # noqa: E402
 from hub.app import create_app  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
@@ -72,21 +70,6 @@ from hub.gc_tuning import tune_gc  # noqa: E402
 from hub.settings import Settings  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
-
-
-def print_profile(profile: cProfile.Profile, requests: int, top: int) -> None:
-    stats = pstats.Stats(profile)
-    for key in ("tottime", "cumulative"):
-        print(f"\ntop {top} by {key}")
-        stats.sort_stats(key).print_stats(top)
-    by_package: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        by_package[package_of(filename)] += tottime
-        total += tottime
-    print("self time by package (under cProfile)")
-    for name, t in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
-        print(f"  {name:<28}{t / requests * 1000:8.2f} ms/request {100 * t / total:6.1f} %")
 
 
 async def run(
@@ -155,7 +138,7 @@ async def run(
                 prof.disable()
                 if dump is not None:
                     prof.dump_stats(dump)
-                print_profile(prof, len(ids), top)
+                print_profile(prof, len(ids), top, "request")
     print(f"cpu_ms_per_request={statistics.median(cpu_ms):.2f}")
 
 

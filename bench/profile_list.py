@@ -74,6 +74,30 @@ async def page_all(client: httpx.AsyncClient) -> int:
 Waits = dict[str, list[float]]
 
 
+def print_profile(
+    profile: cProfile.Profile, count: int, top: int, unit: str, *, ours: bool = False
+) -> None:
+    """cProfile's top frames by self and inclusive time (and c360's own, with ``ours``), then
+    self time by package per ``unit`` (one page, one request)."""
+    stats = pstats.Stats(profile)
+    for key in ("tottime", "cumulative"):
+        print(f"\ntop {top} by {key}")
+        stats.sort_stats(key).print_stats(top)
+    if ours:
+        print(f"\ntop {top} of c360's own functions by cumulative")
+        stats.sort_stats("cumulative").print_stats(
+            r"/(schema|resolvers|privacy|graph|hub|shared)/", top
+        )
+    by_package: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        by_package[package_of(filename)] += tottime
+        total += tottime
+    print("self time by package (under cProfile)")
+    for name, t in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {name:<28}{t / count * 1000:8.2f} ms/{unit} {100 * t / total:6.1f} %")
+
+
 def timed_async(waits: Waits, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` (a coroutine function) with each call's wall time noted under ``name``."""
 
@@ -156,21 +180,7 @@ async def run(
         print(f"  {name:<60}{len(times) / pages:6.1f} {sum(times) / pages * 1000:8.2f}")
     if waits_only:
         return
-    stats = pstats.Stats(profile)
-    for key in ("tottime", "cumulative"):
-        print(f"\ntop {top} by {key}")
-        stats.sort_stats(key).print_stats(top)
-    print(f"\ntop {top} of c360's own functions by cumulative")
-    ours = r"/(schema|resolvers|privacy|graph|hub|shared)/"
-    stats.sort_stats("cumulative").print_stats(ours, top)
-    by_package: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        by_package[package_of(filename)] += tottime
-        total += tottime
-    print("self time by package")
-    for name, t in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
-        print(f"  {name:<28}{t / pages * 1000:8.2f} ms/page {100 * t / total:6.1f} %")
+    print_profile(profile, pages, top, "page", ours=True)
 
 
 def main() -> None:
