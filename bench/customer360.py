@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
+from bench.hub_process import free_port, start_hub, stop_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -220,13 +220,7 @@ async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1
         r50 = statistics.median(results[("raw", 16)][0])
         print(f"ratio={g50 / r50:.2f}")
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_hub(proc)
         await store.close()
 
 

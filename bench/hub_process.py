@@ -54,6 +54,18 @@ def start_hub(
         )
 
 
+def stop_hub(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) -> None:
+    """SIGTERM (the hub stops its graph server cleanly), then SIGKILL after ``timeout_s``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 async def wait_ready(
     client: httpx.AsyncClient, proc: subprocess.Popen[bytes], timeout_s: float = 300.0
 ) -> None:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.customer360 import pct  # noqa: E402
-from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
+from bench.hub_process import free_port, start_hub, stop_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
 from graph.repositories.customer_page import id_window  # noqa: E402
@@ -122,13 +122,7 @@ async def run(customers: int, max_pages: int | None, data_dir: Path) -> None:
             print(f"{label:<16}{p50:>10.2f}{p99:>10.2f}{wall:>10.2f}")
         print(f"ratio={results['graphql'][1] / results['raw'][1]:.2f}")
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_hub(proc)
         await store.close()
 
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.customer360 import QUERY, measure, pct, process_cpu  # noqa: E402
-from bench.hub_process import free_port, start_hub, wait_ready  # noqa: E402
+from bench.hub_process import free_port, start_hub, stop_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
 from hub import demo  # noqa: E402
@@ -135,13 +135,7 @@ async def run(args: argparse.Namespace, books: list[Book]) -> None:
         for client in clients:
             await client.aclose()
         for book in books:
-            if book.hub is not None and book.hub.poll() is None:
-                book.hub.terminate()
-                try:
-                    book.hub.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    book.hub.kill()
-                    book.hub.wait()
+            stop_hub(book.hub)
             if book.store is not None:
                 await book.store.close()
 
