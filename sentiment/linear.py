@@ -34,8 +34,8 @@ ALLOWED_EMOTIONS = {
     "NEGATIVE": ("angry", "sad", "fear", "surprise"),
 }
 # 2: a polar head (NB-SVM over character n-grams and words) shares out POSITIVE / NEGATIVE.
-# 3: the polar head stacked with a character CNN (sentiment/neural.py, `train --cnn`); a model
-# without the network is still written (and read) as format 2.
+# 3: the polar head stacked with a CNN over words (the default) or characters (`train --cnn`),
+# sentiment/neural.py; a model without the network is still written (and read) as format 2.
 FORMAT = 3
 FORMAT_LINEAR = 2
 READABLE = (FORMAT_LINEAR, FORMAT)
@@ -170,6 +170,7 @@ def save(
         members.update(_cnn_members(polar.cnn))
         header["polar_stack"] = list(polar.stack)
         header["cnn_out_bias"] = polar.cnn.out_bias
+        header["cnn_tokens"] = polar.cnn.tokens
     members["meta.json"] = json.dumps(header, ensure_ascii=False, sort_keys=True, indent=1).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -206,6 +207,7 @@ def as_stored(cnn: CharCNN) -> CharCNN:
         tuple(f16(b) for b in cnn.biases),
         f16(cnn.out),
         cnn.out_bias,
+        cnn.tokens,
     )
 
 
@@ -254,6 +256,7 @@ def load(path: Path = BUNDLED) -> LinearModel:
                 tuple(arr(f"cnn_bias{k}").astype(np.float32) for k in WIDTHS),
                 arr("cnn_out").astype(np.float32),
                 float(meta["cnn_out_bias"]),
+                meta.get("cnn_tokens", "chars"),
             )
             a, b, c = (float(v) for v in meta["polar_stack"])
             polar = PolarHead(polar.ratio, polar.head, cnn, (a, b, c))

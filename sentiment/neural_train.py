@@ -1,5 +1,9 @@
-"""Train the character CNN of sentiment/neural.py with JAX (the `[train]` extra), on one CPU
-thread with fixed seeds, so a rerun gives the same weights.
+"""Train the CNN of sentiment/neural.py with JAX (the `[train]` extra), on one CPU thread with
+fixed seeds, so a rerun gives the same weights.
+
+The word network starts from skip-gram vectors (gensim word2vec, one worker, fixed seed) learnt
+on the word sequences of every training text, labelled or not; the character network starts
+from random vectors (skip-gram vectors did not help it: sentiment/MODEL.md, fourth round).
 
 The fit runs in a child interpreter (``python -m sentiment.neural_train IN OUT``): jaxlib
 aborts (free(): invalid pointer) in a process that loaded regopy's native library first, which
@@ -25,11 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from sentiment.neural import PAD, UNKNOWN, WIDTHS, CharCNN, encode, pad, sequence_tokens
+from sentiment.neural import PAD, TOKENIZERS, UNKNOWN, WIDTHS, CharCNN, encode, pad
 
 EMBED = 96
 FILTERS = 128
 EPOCHS = 3
+# The word network overfits after one pass (calibration rows: 0.9407, 0.9378, 0.9329 after
+# epochs 1-3; MODEL.md, fourth round).
+WORD_EPOCHS = 1
+# Skip-gram vectors for the word network's initial embedding.
+SKIPGRAM = {"window": 5, "negative": 5, "min_count": 3, "epochs": 5}
 BATCH = 128
 LEARNING_RATE = 2e-3
 DROPOUT = 0.5
@@ -85,9 +94,16 @@ def forward(params: dict[str, Any], x: Any, drop_key: Any = None) -> Any:
 
 
 def train_cnn(
-    texts: Sequence[str], positive: np.ndarray, weights: np.ndarray, seed: int
+    texts: Sequence[str],
+    positive: np.ndarray,
+    weights: np.ndarray,
+    seed: int,
+    tokens: str = "chars",
+    pretrain: Sequence[str] = (),
 ) -> CharCNN:
-    """Fit the network on polar rows in a child interpreter; ``weights`` per row."""
+    """Fit the network on polar rows in a child interpreter; ``weights`` per row;
+    ``pretrain``: the texts whose word sequences the skip-gram vectors are learnt on (word
+    network only)."""
     with tempfile.TemporaryDirectory(prefix="c360-cnn-") as tmp:
         src, dst = Path(tmp) / "rows.json", Path(tmp) / "cnn.npz"
         rows = {
@@ -95,6 +111,8 @@ def train_cnn(
             "positive": positive.astype(bool).tolist(),
             "weights": weights.astype(float).tolist(),
             "seed": seed,
+            "tokens": tokens,
+            "pretrain": list(pretrain),
         }
         src.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         # XLA's compiled programs cached across runs (a rebuild or a test's second run skips
@@ -118,6 +136,7 @@ def train_cnn(
                 tuple(f[f"bias{k}"] for k in WIDTHS),
                 f["out"],
                 float(f["out_bias"]),
+                tokens,
             )
             expected = f["check"]
     # The NumPy network must be the trained one: same logits as JAX on the first rows.
@@ -133,12 +152,15 @@ def fit_in_process(
     positive: np.ndarray,
     weights: np.ndarray,
     seed: int,
+    tokens: str = "chars",
+    pretrain: Sequence[str] = (),
     on_epoch: Callable[[int], None] = lambda _: None,
 ) -> CharCNN:
     """The fit itself (the child's work); ``weights`` are normalised to mean 1 here."""
     jax, optax = _jax()
     jnp = jax.numpy
-    token_rows = [sequence_tokens(t) for t in texts]
+    tokenize = TOKENIZERS[tokens]
+    token_rows = [tokenize(t) for t in texts]
     vocab = build_vocab(token_rows)
     index = {t: i for i, t in enumerate(vocab)}
     seqs = [encode(row, index) for row in token_rows]
@@ -148,6 +170,8 @@ def fit_in_process(
 
     keys = jax.random.split(jax.random.PRNGKey(seed), len(WIDTHS) + 3)
     params: dict[str, Any] = {"emb": jax.random.normal(keys[0], (len(vocab), EMBED)) * 0.1}
+    if tokens == "words":
+        params["emb"] = jnp.asarray(_skipgram_init(np.asarray(params["emb"]), vocab, pretrain))
     for j, k in enumerate(WIDTHS):
         scale = math.sqrt(2.0 / (k * EMBED))
         params[f"conv{k}"] = jax.random.normal(keys[1 + j], (k * EMBED, FILTERS)) * scale
@@ -168,7 +192,7 @@ def fit_in_process(
 
     rng = np.random.RandomState(seed)
     drop = keys[-1]
-    for epoch in range(EPOCHS):
+    for epoch in range(WORD_EPOCHS if tokens == "words" else EPOCHS):
         perm = rng.permutation(len(seqs))
         batches: list[np.ndarray] = []
         for c in range(0, len(perm), BATCH * CHUNK):
@@ -197,7 +221,25 @@ def fit_in_process(
         tuple(arr(f"bias{k}") for k in WIDTHS),
         arr("out")[:, 0],
         float(arr("out_bias")[0]),
+        tokens,
     )
+
+
+def _skipgram_init(emb: np.ndarray, vocab: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    """The random embedding with every vocabulary word that word2vec learnt replaced by its
+    skip-gram vector, rescaled to the random rows' spread (std 0.1 per coordinate)."""
+    from gensim.models import Word2Vec
+
+    sentences = [TOKENIZERS["words"](t) for t in texts]
+    w2v = Word2Vec(
+        sentences=sentences, vector_size=EMBED, sg=1, workers=1, seed=20261129, **SKIPGRAM
+    )
+    hit = [i for i, t in enumerate(vocab) if i > UNKNOWN and t in w2v.wv.key_to_index]
+    out = emb.copy()
+    if hit:
+        vectors = np.stack([w2v.wv[vocab[i]] for i in hit])
+        out[hit] = vectors / vectors.std() * 0.1
+    return out
 
 
 def _main(src: Path, dst: Path) -> None:
@@ -207,10 +249,13 @@ def _main(src: Path, dst: Path) -> None:
         np.array(rows["positive"], dtype=bool),
         np.array(rows["weights"], dtype=np.float64),
         int(rows["seed"]),
+        rows["tokens"],
+        rows["pretrain"],
     )
     jax, _ = _jax()
     index = {t: i for i, t in enumerate(cnn.vocab)}
-    first = pad([encode(sequence_tokens(t), index) for t in rows["texts"][:CHECK_ROWS]])
+    tokenize = TOKENIZERS[cnn.tokens]
+    first = pad([encode(tokenize(t), index) for t in rows["texts"][:CHECK_ROWS]])
     params = {"emb": cnn.embedding, "out": cnn.out[:, None], "out_bias": np.array([cnn.out_bias])}
     params.update({f"conv{k}": c for k, c in zip(WIDTHS, cnn.convs, strict=True)})
     params.update({f"bias{k}": b for k, b in zip(WIDTHS, cnn.biases, strict=True)})
@@ -231,4 +276,14 @@ if __name__ == "__main__":
     _main(Path(sys.argv[1]), Path(sys.argv[2]))
 
 
-__all__ = ["EMBED", "EPOCHS", "FILTERS", "build_vocab", "fit_in_process", "forward", "train_cnn"]
+__all__ = [
+    "EMBED",
+    "EPOCHS",
+    "FILTERS",
+    "SKIPGRAM",
+    "WORD_EPOCHS",
+    "build_vocab",
+    "fit_in_process",
+    "forward",
+    "train_cnn",
+]

@@ -33,7 +33,7 @@ from sentiment.linear import (
     softmax,
 )
 from sentiment.neural import MAX_TOKENS, WIDTHS
-from sentiment.neural_train import EMBED, FILTERS, train_cnn
+from sentiment.neural_train import EMBED, FILTERS, SKIPGRAM, WORD_EPOCHS, train_cnn
 from sentiment.neural_train import EPOCHS as CNN_EPOCHS
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
@@ -164,6 +164,7 @@ def train(
     limit: int | None = None,
     extra: Sequence[tuple[str, str]] = (),
     cnn: bool = False,
+    word_cnn: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
     """Train on ``corpus_dir`` and write the model to ``out``.
@@ -172,8 +173,11 @@ def train(
     of each corpus only (tests); ``extra``: (label, text) rows added to training, e.g. label
     corrections exported by `c360 sentiment corrections` (recorded in the file's meta by
     count and digest; the shipped model has none); ``cnn``: also fit the character CNN and
-    stack it with the polar head (JAX, the `[train]` extra; the shipped model does without:
-    sentiment/MODEL.md, third round)."""
+    stack it with the polar head (JAX, the `[train]` extra; sentiment/MODEL.md, third round);
+    ``word_cnn``: the same over jieba words, from skip-gram vectors (gensim) learnt on every
+    training text (fifth round); not both."""
+    if cnn and word_cnn:
+        raise ValueError("train one network: the character CNN or the word CNN, not both")
     bad = sorted({label for label, _ in extra} - set(CLASSES))
     if bad:
         raise ValueError(f"extra rows need POSITIVE, NEUTRAL or NEGATIVE labels, not {bad}")
@@ -214,9 +218,12 @@ def train(
     del x_polar
 
     on_step(STEPS[5])
-    network = (
-        as_stored(train_cnn([fit_rows[i].text for i in p_idx], p_pos, p_w, SEED)) if cnn else None
-    )
+    tokens = "words" if word_cnn else "chars"
+    network = None
+    if cnn or word_cnn:
+        pretrain = [ex.text for ex in fit_rows] if word_cnn else []
+        p_texts = [fit_rows[i].text for i in p_idx]
+        network = as_stored(train_cnn(p_texts, p_pos, p_w, SEED, tokens, pretrain))
 
     on_step(STEPS[6])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
@@ -273,8 +280,11 @@ def train(
             "widths": list(WIDTHS),
             "max_tokens": MAX_TOKENS,
             "vocab": len(network.vocab),
-            "epochs": CNN_EPOCHS,
+            "epochs": WORD_EPOCHS if word_cnn else CNN_EPOCHS,
+            "tokens": tokens,
         }
+        if word_cnn:
+            meta["features"]["cnn"]["skipgram"] = SKIPGRAM
     # Evaluate before the final save: figures go into the file, so they need a model first.
     on_step(STEPS[7])
     save(out, idf, sentiment, emotion, polar, meta)

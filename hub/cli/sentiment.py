@@ -225,6 +225,14 @@ def train(
             "CPU) and stack it with the polar head; the shipped model is trained without it",
         ),
     ] = False,
+    word_cnn: Annotated[
+        bool,
+        typer.Option(
+            "--word-cnn",
+            help="instead, a word CNN from skip-gram vectors (JAX and gensim, the train extra; "
+            "~8 min more CPU): better on the corpora, worse on bank posts; not shipped",
+        ),
+    ] = False,
 ) -> None:
     """Train the default scorer from the corpora (deterministic: same inputs, same bytes)."""
     from sentiment import corpora
@@ -273,6 +281,7 @@ def train(
                 limit=limit,
                 extra=extra_rows,
                 cnn=cnn,
+                word_cnn=word_cnn,
                 on_step=on_step,
             )
         except (FileNotFoundError, ValueError, RuntimeError) as exc:

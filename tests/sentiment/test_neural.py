@@ -1,10 +1,23 @@
-"""The character CNN's pure parts: tokens, ids, padding, and the NumPy forward pass."""
+"""The CNN's pure parts: tokens (characters and words), ids, padding, and the NumPy forward
+pass."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from sentiment.neural import MAX_TOKENS, PAD, UNKNOWN, WIDTHS, CharCNN, encode, pad, sequence_tokens
+from sentiment.neural import (
+    MAX_TOKENS,
+    PAD,
+    UNKNOWN,
+    WIDTHS,
+    CharCNN,
+    encode,
+    pad,
+    sequence_tokens,
+    sequence_words,
+)
 from sentiment.normalize import BANK, SERVICE
 
 
@@ -32,6 +45,17 @@ def test_masked_bank_nouns_are_padding_never_features() -> None:
     ids = encode(toks, {"太": 5, "好": 2})
     assert [i for t, i in zip(toks, ids, strict=True) if t in (BANK, SERVICE)] == [PAD, PAD]
     assert encode([], {}) == [UNKNOWN] and encode([BANK], {}) == [UNKNOWN]
+
+
+def test_words_keep_emoticons_and_masks_as_tokens_of_their_own() -> None:
+    words = sequence_words("招行的客服太差了[怒]，再也 不来了")
+    assert words[:3] == [BANK, "的", SERVICE] and "[怒]" in words and " " not in words
+    assert "太差" in words  # jieba words, not characters
+    assert len(sequence_words("好 " * 1000)) <= MAX_TOKENS
+    # A word network reads the same text through words: an unknown word is one unknown id.
+    cnn = replace(tiny_cnn(), tokens="words")
+    assert cnn.ids(["太差了"]) == [[UNKNOWN, UNKNOWN]]
+    assert tiny_cnn().ids(["太差"]) == [[5, 3]]  # the character network: one id a character
 
 
 def test_padding_is_a_power_of_two_and_zero() -> None:

@@ -30,10 +30,10 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     first_text = next(corpora.CORPORA[0].examples(root, limit=1)).text
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     steps: list[str] = []
-    # With the CNN (a child JAX process): its fit is deterministic too, and the trainer checks
-    # that the NumPy network gives JAX's logits.
-    ra = train.train(root, a, exclude=[first_text], limit=300, cnn=True, on_step=steps.append)
-    rb = train.train(root, b, exclude=[first_text], limit=300, cnn=True)
+    # With the word CNN (a child process: gensim's skip-gram vectors, then JAX):
+    # its fit is deterministic too, and the trainer checks that NumPy gives JAX's logits.
+    ra = train.train(root, a, exclude=[first_text], limit=300, word_cnn=True, on_step=steps.append)
+    rb = train.train(root, b, exclude=[first_text], limit=300, word_cnn=True)
     assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
     assert steps == list(train.STEPS)
     assert ra.excluded == 1  # the text given to exclude was not trained on
@@ -41,13 +41,26 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     model = load(a)
     assert model.version == ra.version and model.meta["training"]["limit"] == 300
     assert model.polar.cnn is not None and model.polar.stack is not None
-    assert model.meta["format"] == FORMAT
+    assert model.polar.cnn.tokens == "words" and model.meta["format"] == FORMAT
     cnn = model.meta["features"]["cnn"]
     assert (cnn["embed"], cnn["filters"]) == (neural_train.EMBED, neural_train.FILTERS)
-    assert cnn["epochs"] == neural_train.EPOCHS and cnn["widths"] == list(WIDTHS)
+    assert cnn["tokens"] == "words" and cnn["epochs"] == neural_train.WORD_EPOCHS
+    assert cnn["skipgram"] == neural_train.SKIPGRAM and cnn["widths"] == list(WIDTHS)
+    assert "服务" in model.polar.cnn.vocab  # words, not characters
     pred = model.predict(["服务很好", "太差了"])
     assert pred.probabilities.shape == (2, 3)
     assert np.allclose(pred.probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_character_network_is_the_alternative(tmp_path: Path) -> None:
+    root = corpus_dir()
+    train.train(root, tmp_path / "c.npz", limit=200, cnn=True)
+    model = load(tmp_path / "c.npz")
+    assert model.polar.cnn is not None and model.polar.cnn.tokens == "chars"
+    cnn = model.meta["features"]["cnn"]
+    assert cnn["tokens"] == "chars" and cnn["epochs"] == neural_train.EPOCHS
+    with pytest.raises(ValueError, match="not both"):
+        train.train(root, tmp_path / "d.npz", limit=50, cnn=True, word_cnn=True)
 
 
 def test_split_is_by_text_and_disjoint() -> None:
@@ -71,7 +84,8 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["polar_alpha"] == train.POLAR_ALPHA
-    # The character CNN is opt-in (`train --cnn`): the shipped model is trained without it.
+    # The networks are opt-in (`train --cnn`, `--word-cnn`): the shipped model is trained
+    # without them (sentiment/MODEL.md, third and fifth rounds).
     assert "cnn" not in meta["features"] and meta["format"] == FORMAT_LINEAR
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
