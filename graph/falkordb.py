@@ -17,6 +17,7 @@ from falkordb.asyncio import FalkorDB
 from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
+from falkordb.query_result import QueryResult
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 
@@ -99,6 +100,49 @@ def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
         ]
 
 
+def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
+    """A group's round trips written in one send on the thread's own connection, then their
+    replies read in order (an error reply in its place): one system call and one wait for the
+    GIL per group instead of per round trip. A connection that fails half-way is dropped (the
+    next round trip connects again), as redis-py does."""
+    # The query thread's own connection (its redis client is a single_connection_client).
+    conn = graph.client.connection.connection
+    commands = [
+        (
+            "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY",
+            graph.name,
+            params_header(params) + query,
+            "--compact",
+        )
+        for _, query, params, read_only in group
+    ]
+    replies: list[Any] = []
+    with map_falkordb_errors():
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis_errors.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            conn.disconnect()
+            raise
+    return replies
+
+
+def _rows_of(graph: Any, reply: Any) -> list[Row]:
+    """One pipelined reply as plain rows, or its error as graph.errors'."""
+    with map_falkordb_errors():
+        if isinstance(reply, BaseException):
+            raise reply
+        result = QueryResult(graph, reply)
+        columns = [name for _, name in result.header]
+        return [
+            {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set
+        ]
+
+
 # (the caller's future, rows or None, the error or None)
 _Answer = tuple["asyncio.Future[list[Row]]", list[Row] | None, BaseException | None]
 # (the caller's future, query, parameters, read only)
@@ -165,6 +209,20 @@ class QueryThreads:
 
     def _run_group(self, loop: asyncio.AbstractEventLoop, group: list[_Job]) -> None:
         answers: list[_Answer] = []
+        if len(group) > 1:
+            try:
+                graph = self._thread_graph()
+                replies = _pipelined(graph, group)
+            except BaseException as exc:  # the connection failed: every caller hears it
+                self._answer(loop, [(future, None, exc) for future, *_ in group])
+                return
+            for (future, *_), reply in zip(group, replies, strict=True):
+                try:
+                    answers.append((future, _rows_of(graph, reply), None))
+                except BaseException as exc:
+                    answers.append((future, None, exc))
+            self._answer(loop, answers)
+            return
         for future, query, params, read_only in group:
             try:
                 # The parameter header is built here, ~2x faster than the client does.
