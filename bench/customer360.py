@@ -36,7 +36,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 
@@ -163,6 +162,11 @@ async def run(
     tx_share: float = 1.0,
     http_client: str = "aiohttp",
 ) -> None:
+    # Imported here, not at the top: aiohttp loads libstdc++, and regopy loaded after it leaks
+    # native memory on every decision (privacy/engines/native.py) in benches that import this
+    # module and run the policy engine in process (bench/cprofile_360.py).
+    import aiohttp
+
     seed_demo = partial(demo.seed_demo, tx_share=tx_share)  # that share of the history
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
