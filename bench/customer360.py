@@ -8,8 +8,14 @@ a free loopback port, then for the same customers measures (a) POST /graphql wit
 360 query (httpx AsyncClient) and (b) the same reads done by the repository functions
 directly, at concurrency 1 and 16. Prints p50/p99 latency and throughput for both, the hub
 process's CPU per GraphQL request (user + system, all its threads: steadier than latency on a
-shared machine) and the load average, and, last, ``ratio=<graphql p50 / raw p50 at concurrency
-16>``.
+shared machine), this process's (``client``: the HTTP client, or the raw reads' own client
+work) and the graph server's CPU per request, the load average, and, last,
+``ratio=<graphql p50 / raw p50 at concurrency 16>``.
+
+The GraphQL side posts with aiohttp and decodes with orjson (``--client httpx``: httpx and its
+stdlib JSON decode, as sessions 1-9 measured). The client shares the 2 cores with the hub and
+the graph server, and httpx spent ~2.9 ms of CPU per request there, as much as a third of the
+hub's; the raw side has no HTTP client to pay for.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -70,6 +77,13 @@ def process_cpu(pid: int) -> float:
     """Seconds of CPU (user + system) process ``pid`` has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def graph_pid(data_dir: Path) -> int:
+    """The embedded graph server's pid (graph/embedded.py writes it into the data dir)."""
+    import json
+
+    return int(json.loads((data_dir / "falkordb" / "falkordb.pid").read_text())["pid"])
 
 
 def rss_note(data_dir: Path) -> str:
@@ -141,7 +155,18 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1.0) -> None:
+async def run(
+    customers: int,
+    requests: int,
+    data_dir: Path,
+    tx_share: float = 1.0,
+    http_client: str = "aiohttp",
+) -> None:
+    # Imported here, not at the top: aiohttp loads libstdc++, and regopy loaded after it leaks
+    # native memory on every decision (privacy/engines/native.py) in benches that import this
+    # module and run the policy engine in process (bench/cprofile_360.py).
+    import aiohttp
+
     seed_demo = partial(demo.seed_demo, tx_share=tx_share)  # that share of the history
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
@@ -168,21 +193,35 @@ async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1
             purpose="compliance",  # the privacy officer reads for compliance only
         )
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            limits=limits,
-            timeout=60,
-        ) as client:
+        base_url = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx.AsyncClient(base_url=base_url, headers=auth, limits=limits, timeout=60) as client,
+            aiohttp.ClientSession(
+                base_url, headers=auth, timeout=aiohttp.ClientTimeout(total=60)
+            ) as session,
+        ):
             await wait_ready(client, proc)
 
-            async def graphql(cid: str) -> None:
+            async def graphql_httpx(cid: str) -> None:
                 response = await client.post(
                     "/graphql", json={"query": QUERY, "variables": {"id": cid}}
                 )
                 body = response.json()
                 if response.status_code != 200 or body.get("errors"):
                     raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
+
+            async def graphql_aiohttp(cid: str) -> None:
+                payload = orjson.dumps({"query": QUERY, "variables": {"id": cid}})
+                async with session.post(
+                    "/graphql", data=payload, headers={"Content-Type": "application/json"}
+                ) as response:
+                    text = await response.read()
+                body = orjson.loads(text)
+                if response.status != 200 or body.get("errors"):
+                    raise SystemExit(f"GraphQL failed for {cid}: {text[:300]!r}")
+
+            graphql = graphql_aiohttp if http_client == "aiohttp" else graphql_httpx
 
             async def raw(cid: str) -> None:
                 await raw_360(store, cid)
@@ -193,28 +232,38 @@ async def run(customers: int, requests: int, data_dir: Path, tx_share: float = 1
                 await raw(cid)
 
             results: dict[tuple[str, int], tuple[list[float], float]] = {}
-            hub_cpu: dict[tuple[str, int], float] = {}
+            # CPU seconds per run of the hub, this process (the HTTP client, or the raw
+            # reads' own client work) and the graph server: who the 2 cores went to.
+            cpu: dict[tuple[str, int], tuple[float, float, float]] = {}
+            server = graph_pid(data_dir)
             loads: list[float] = [os.getloadavg()[0]]
             for concurrency in (1, 16):
                 for name, call in (("graphql", graphql), ("raw", raw)):
-                    before = process_cpu(proc.pid)
+                    before = process_cpu(proc.pid), time.process_time(), process_cpu(server)
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
-                    hub_cpu[(name, concurrency)] = process_cpu(proc.pid) - before
+                    after = process_cpu(proc.pid), time.process_time(), process_cpu(server)
+                    cpu[(name, concurrency)] = (
+                        after[0] - before[0],
+                        after[1] - before[1],
+                        after[2] - before[2],
+                    )
                     loads.append(os.getloadavg()[0])
 
         print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
+        print(f"HTTP client: {http_client}")
         print(f"load average (1 min) {min(loads):.1f}-{max(loads):.1f} while measuring")
         print(
             f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}"
-            f"{'hub cpu ms/req':>16}"
+            f"{'hub cpu ms/req':>16}{'client':>8}{'graph':>8}"
         )
         for (name, concurrency), (lat, wall) in results.items():
             label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
-            spent = hub_cpu[(name, concurrency)] / len(lat) * 1000
-            cpu = f"{spent:.2f}" if name == "graphql" else "-"
+            hub_s, client_s, graph_s = (c / len(lat) * 1000 for c in cpu[(name, concurrency)])
+            hub = f"{hub_s:.2f}" if name == "graphql" else "-"
             print(
                 f"{label:<16}{concurrency:>5}{pct(lat, 0.5) * 1000:>10.2f}"
-                f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}{cpu:>16}"
+                f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}{hub:>16}"
+                f"{client_s:>8.2f}{graph_s:>8.2f}"
             )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])
@@ -236,6 +285,13 @@ def main() -> None:
         help="share of the demo's transaction history (hub.demo.build_book); 0.1 at 1M customers",
     )
     parser.add_argument(
+        "--client",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="the GraphQL side's HTTP client (httpx: sessions 1-9's figures; its CPU per request"
+        " was ~2.9 ms, taken from the same 2 cores as the hub's and the graph server's)",
+    )
+    parser.add_argument(
         "--tmp-prefix", default="c360b-", help="the temp data dir's name prefix (under /tmp)"
     )
     args = parser.parse_args()
@@ -245,7 +301,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
     print(f"customers={customers} tx_share={args.tx_share}", flush=True)
     try:
-        asyncio.run(run(customers, requests, data_dir, args.tx_share))
+        asyncio.run(run(customers, requests, data_dir, args.tx_share, args.client))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

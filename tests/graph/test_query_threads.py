@@ -1,5 +1,6 @@
-"""Graph round trips in the query threads (graph/falkordb.py QueryThreads): answers that finish
-together reach the event loop in one wake-up; a cancelled caller leaves the others theirs."""
+"""Graph round trips in the query threads (graph/falkordb.py QueryThreads): round trips asked
+for in one turn go to the threads in groups, answers that finish together reach the event loop
+in one wake-up; a cancelled caller leaves the others theirs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from graph.falkordb import FalkorDBStore
+from graph.falkordb import GROUP_SIZE, FalkorDBStore
 from graph.store import GraphStore
 
 
@@ -28,7 +29,8 @@ async def test_answers_finishing_together_take_one_wake_up(
 
     monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
     reads = [asyncio.create_task(store.read("RETURN $i AS i", {"i": i})) for i in range(8)]
-    await asyncio.sleep(0)  # every read is in a query thread now
+    await asyncio.sleep(0)  # every read has asked (gathered in this turn) ...
+    await asyncio.sleep(0)  # ... and is in a query thread now
     time.sleep(0.5)  # the loop is held while the threads answer
     rows = await asyncio.gather(*reads)
     assert [r[0]["i"] for r in rows] == list(range(8))
@@ -44,3 +46,29 @@ async def test_a_cancelled_caller_leaves_the_others_their_answers(store: GraphSt
     assert [done[i][0]["i"] for i in (0, 2, 3)] == [0, 2, 3]  # type: ignore[index]
     # The store still answers afterwards (the cancelled round trip finished in its thread).
     assert (await store.read("RETURN 7 AS n"))[0]["n"] == 7
+
+
+async def test_round_trips_asked_in_one_turn_share_hand_offs(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not isinstance(store, FalkorDBStore):
+        pytest.skip("QueryThreads belong to the FalkorDB store")
+    executor = store._threads._executor
+    hand_offs: list[Any] = []
+    real = executor.submit
+
+    def counting(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hand_offs.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(executor, "submit", counting)
+    count = 2 * GROUP_SIZE + 1
+    rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(count)))
+    assert [r[0]["i"] for r in rows] == list(range(count))
+    assert len(hand_offs) == 3, f"{len(hand_offs)} hand-offs for {count} reads in one turn"
+    # A failing round trip fails only its own caller, not the others of its group.
+    good, bad = await asyncio.gather(
+        store.read("RETURN 1 AS n"), store.read("RETURN nope(1) AS n"), return_exceptions=True
+    )
+    assert good == [{"n": 1}]
+    assert isinstance(bad, Exception)
