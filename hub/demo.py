@@ -20,7 +20,8 @@ import asyncio
 import math
 import os
 import random
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -922,7 +923,7 @@ async def seed_demo(
 
             async with loader:
                 writer = BookLoader(store, loader, advance)
-                for book in book_parts(customers, seed, tx_share):
+                async for book in made_ahead(book_parts(customers, seed, tx_share)):
                     await writer.write(book)
                 await loader.finish(wait_for_indexes)
         else:
@@ -931,9 +932,26 @@ async def seed_demo(
                 interactions=not await _holds(store, "Interaction"),
                 transactions=not await _holds(store, "Transaction"),
             )
-            for book in book_parts(customers, seed, tx_share):
+            async for book in made_ahead(book_parts(customers, seed, tx_share)):
                 await _write_book(store, book, fresh, advance)
     return await label_counts(store)
+
+
+async def made_ahead(parts: Iterator[DemoBook]) -> AsyncIterator[DemoBook]:
+    """The parts, each next one built in a thread while the caller writes the current one.
+    Why: writing a part is mostly waiting on the graph server (its bulk loads run on the
+    other core and the wait releases the GIL), time the next part's generation can use; the
+    parts come out in order from the one generator, so the book is the same."""
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="book-part")
+    try:
+        pending = loop.run_in_executor(pool, next, parts, None)
+        while (book := await pending) is not None:
+            pending = loop.run_in_executor(pool, next, parts, None)
+            yield book
+    finally:
+        # On an error the part being built is dropped (a running part cannot be cancelled).
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
