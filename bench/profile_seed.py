@@ -24,15 +24,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import graph.bulk_insert as bulk_insert  # noqa: E402
-import hub.demo as demo  # noqa: E402
-from bench.profile_import import server_cpu  # noqa: E402
-from bench.profile_list import print_profile  # noqa: E402
-from graph.connect import store_session  # noqa: E402
-from graph.falkordb import FalkorDBStore  # noqa: E402
-from hub.cli.common import compact  # noqa: E402
-from hub.services import protect_store  # noqa: E402
-from hub.settings import Settings  # noqa: E402
+import graph.bulk_insert as bulk_insert
+import hub.demo as demo
+from bench.profile_import import server_cpu
+from bench.profile_list import print_profile
+from graph.connect import store_session
+from graph.falkordb import FalkorDBStore
+from hub.cli.common import compact
+from hub.services import protect_store
+from hub.settings import Settings
 
 T0 = time.perf_counter()
 totals: dict[str, float] = {}
