@@ -179,7 +179,11 @@ def _pick(rng: random.Random, options: Sequence[tuple[Any, ...]], weight: int = 
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``YYYY-MM-DDTHH:MM:SSZ``. isoformat, not strftime: half the cost, and a book calls
+    this about a million times per 100 000 customers."""
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
