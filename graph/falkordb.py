@@ -19,6 +19,7 @@ from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.connection import Encoder, PythonRespSerializer
 
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
@@ -103,13 +104,21 @@ def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
 _Answer = tuple["asyncio.Future[list[Row]]", list[Row] | None, BaseException | None]
 
 
-def resp_command(args: tuple[Any, ...]) -> list[bytes]:
-    """One command in RESP, as chunks that reference the arguments' bytes (no copy)."""
-    chunks = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        value = arg if isinstance(arg, bytes) else str(arg).encode()
-        chunks += [b"$%d\r\n" % len(value), value, b"\r\n"]
-    return chunks
+# Large arguments (GRAPH.BULK payloads) stay chunks of their own: hiredis's packer copies every
+# argument into one buffer (2.8 s of a 100 000-customer seed's ~1.5 GB of bulk payload).
+_UNPACKED = PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)
+
+
+def send_unpacked(graph: Any, args: tuple[Any, ...]) -> Any:
+    """One raw command on ``graph``'s kept connection, its large arguments not copied. No
+    retry: a bulk load half sent must not be sent twice."""
+    conn = graph.client.connection.connection
+    try:
+        conn.send_packed_command(_UNPACKED.pack(*args), check_health=False)
+        return conn.read_response()
+    except BaseException:
+        conn.disconnect()  # the stream may hold half a command or an unread reply
+        raise
 
 
 class QueryThreads:
@@ -176,17 +185,8 @@ class QueryThreads:
         return await asyncio.wrap_future(self._executor.submit(self._command, args))
 
     def _command(self, args: tuple[Any, ...]) -> Any:
-        """Sent as RESP by hand: the client's packer copies every argument into one buffer
-        (2.8 s of a 100 000-customer seed's ~1.5 GB of GRAPH.BULK payload); here the payloads
-        go to the socket as they are. No retry: a bulk load half sent must not be sent twice."""
         with map_falkordb_errors():
-            conn = self._thread_graph().client.connection.connection  # the kept one
-            try:
-                conn.send_packed_command(resp_command(args), check_health=False)
-                return conn.read_response()
-            except BaseException:
-                conn.disconnect()  # the stream may hold half a command or an unread reply
-                raise
+            return send_unpacked(self._thread_graph(), args)
 
     def _thread_graph(self) -> Any:
         graph = getattr(self._local, "graph", None)
@@ -431,12 +431,10 @@ class FalkorDBStore:
         for label, prop in wanted:
             if (label, prop) not in existing:
                 missing.setdefault(label, []).append(prop)
-        # One command per label: FalkorDB keeps one index per label and builds it anew from
-        # every node of the label for each property added, so Transaction's id and time one
-        # after the other built 7.5 M entries twice after a 100 000-customer seed.
-        # Smallest label first: a label's index is built in the background under the graph's
-        # write lock, which each later CREATE INDEX waits for (after a 100 000-customer bulk
-        # seed, the labels queued behind Transaction's 7.5 M nodes took ~5 s to create).
+        # One command per label (FalkorDB keeps one index per label: one background build of
+        # it rather than one per property), smallest label first: the build runs under the
+        # graph's write lock, which each later CREATE INDEX waits for (after a 100 000-customer
+        # bulk seed the labels queued behind Transaction's 7.5 M nodes took ~5 s to create).
         sizes = {label: await self._label_size(label) for label in missing}
         for label in sorted(missing, key=lambda label: sizes[label]):
             props = missing[label]
