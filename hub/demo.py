@@ -640,6 +640,10 @@ def _households(
 # and household products stay within a part. A book up to this size is one part, exactly as
 # it was built before parts existed.
 PART_CUSTOMERS = 50_000
+# A larger book goes in parts of this many: the seed builds the next part while the graph
+# server loads the current one (seed_demo), and the server idles while the first part is
+# built and Python while it loads the last, so smaller parts shorten both ends.
+LARGE_BOOK_PART = 25_000
 
 
 @dataclass
@@ -655,12 +659,15 @@ class _Counters:
 def book_parts(
     customers: int = 500, seed: int = 42, tx_share: float = 1.0, part_size: int | None = None
 ) -> Iterator[DemoBook]:
-    """The demo book in parts of ``part_size`` customers (the first part also holds the
-    products, advisors and branches); deterministic for (customers, seed, tx_share,
-    part_size). One part when ``customers <= part_size``: then it equals build_book's book.
+    """The demo book in parts of ``part_size`` customers (default: one part up to
+    PART_CUSTOMERS, else parts of LARGE_BOOK_PART; the first part also holds the products,
+    advisors and branches); deterministic for (customers, seed, tx_share, part_size). One
+    part when ``customers <= part_size``: then it equals build_book's book.
     The parts of a book in several parts get their transactions from the vectorised
     generator (transaction_columns): ~40x faster, the same distributions, other draws."""
-    part_size = part_size or PART_CUSTOMERS
+    if not part_size:
+        large = customers > PART_CUSTOMERS
+        part_size = min(PART_CUSTOMERS, LARGE_BOOK_PART) if large else PART_CUSTOMERS
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
