@@ -17,9 +17,10 @@ from falkordb.asyncio import FalkorDB
 from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
+from redis._parsers.encoders import Encoder
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
-from redis.connection import Encoder, PythonRespSerializer
+from redis.connection import PythonRespSerializer
 
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
@@ -106,7 +107,8 @@ _Answer = tuple["asyncio.Future[list[Row]]", list[Row] | None, BaseException | N
 
 # Large arguments (GRAPH.BULK payloads) stay chunks of their own: hiredis's packer copies every
 # argument into one buffer (2.8 s of a 100 000-customer seed's ~1.5 GB of bulk payload).
-_UNPACKED = PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)
+_ENCODER = Encoder("utf-8", "strict", False)  # type: ignore[no-untyped-call]
+_UNPACKED = PythonRespSerializer(6000, _ENCODER.encode)
 
 
 def send_unpacked(graph: Any, args: tuple[Any, ...]) -> Any:
@@ -114,7 +116,8 @@ def send_unpacked(graph: Any, args: tuple[Any, ...]) -> Any:
     retry: a bulk load half sent must not be sent twice."""
     conn = graph.client.connection.connection
     try:
-        conn.send_packed_command(_UNPACKED.pack(*args), check_health=False)
+        chunks = _UNPACKED.pack(*args)  # type: ignore[no-untyped-call]
+        conn.send_packed_command(chunks, check_health=False)
         return conn.read_response()
     except BaseException:
         conn.disconnect()  # the stream may hold half a command or an unread reply
