@@ -62,7 +62,7 @@ class GcClock:
         self.spent, self.count = [0.0, 0.0, 0.0], [0, 0, 0]
 
 
-from bench.customer360 import QUERY, measure  # noqa: E402
+from bench.customer360 import httpx_call, measure  # noqa: E402
 from bench.profile_list import print_profile  # noqa: E402
 from graph.connect import store_session  # noqa: E402
 from hub.app import create_app  # noqa: E402
@@ -104,14 +104,7 @@ async def run(
                 timeout=120,
             ) as client,
         ):
-
-            async def call(cid: str) -> None:
-                response = await client.post(
-                    "/graphql", json={"query": QUERY, "variables": {"id": cid}}
-                )
-                body = response.json()
-                if response.status_code != 200 or body.get("errors"):
-                    raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
+            call = httpx_call(client)
 
             for cid in ids[:30]:  # warm: caches, decisions, connections
                 await call(cid)

@@ -73,6 +73,18 @@ Call = Callable[[str], Awaitable[None]]
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def httpx_call(client: httpx.AsyncClient) -> Call:
+    """The 360 query for one customer over ``client``; a failed answer ends the bench."""
+
+    async def call(cid: str) -> None:
+        response = await client.post("/graphql", json={"query": QUERY, "variables": {"id": cid}})
+        body = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
+
+    return call
+
+
 def process_cpu(pid: int) -> float:
     """Seconds of CPU (user + system) process ``pid`` has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -203,14 +215,6 @@ async def run(
         ):
             await wait_ready(client, proc)
 
-            async def graphql_httpx(cid: str) -> None:
-                response = await client.post(
-                    "/graphql", json={"query": QUERY, "variables": {"id": cid}}
-                )
-                body = response.json()
-                if response.status_code != 200 or body.get("errors"):
-                    raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
-
             async def graphql_aiohttp(cid: str) -> None:
                 payload = orjson.dumps({"query": QUERY, "variables": {"id": cid}})
                 async with session.post(
@@ -221,7 +225,7 @@ async def run(
                 if response.status != 200 or body.get("errors"):
                     raise SystemExit(f"GraphQL failed for {cid}: {text[:300]!r}")
 
-            graphql = graphql_aiohttp if http_client == "aiohttp" else graphql_httpx
+            graphql = graphql_aiohttp if http_client == "aiohttp" else httpx_call(client)
 
             async def raw(cid: str) -> None:
                 await raw_360(store, cid)

@@ -82,4 +82,4 @@ async def wait_ready(
     raise SystemExit(f"the hub did not become ready within {timeout_s:.0f} s")
 
 
-__all__ = ["ROOT", "free_port", "start_hub", "wait_ready"]
+__all__ = ["ROOT", "free_port", "start_hub", "stop_hub", "wait_ready"]

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.customer360 import QUERY, measure, pct, process_cpu  # noqa: E402
+from bench.customer360 import httpx_call, measure, pct, process_cpu  # noqa: E402
 from bench.hub_process import free_port, start_hub, stop_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -104,18 +103,7 @@ async def run(args: argparse.Namespace, books: list[Book]) -> None:
             clients.append(client)
             await wait_ready(client, book.hub, timeout_s=1800)
 
-        def caller(client: httpx.AsyncClient) -> Callable[[str], Awaitable[None]]:
-            async def call(cid: str) -> None:
-                response = await client.post(
-                    "/graphql", json={"query": QUERY, "variables": {"id": cid}}
-                )
-                body = response.json()
-                if response.status_code != 200 or body.get("errors"):
-                    raise SystemExit(f"GraphQL failed for {cid}: {response.text[:300]}")
-
-            return call
-
-        calls = [caller(c) for c in clients]
+        calls = [httpx_call(c) for c in clients]
         for book, call in zip(books, calls, strict=True):
             for cid in book.ids[:20]:  # warm connections and caches
                 await call(cid)

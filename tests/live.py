@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+# One stop for a hub child, shared with the benches: SIGTERM, then SIGKILL.
+from bench.hub_process import stop_hub as stop
+
 
 def free_port() -> int:
     """A local TCP port nothing listens on (bound then released)."""
@@ -42,16 +45,6 @@ def wait_ready(
     raise AssertionError(f"c360 serve not ready within {timeout_s:.0f}s:\n{log_tail()}")
 
 
-def stop(process: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
-    """SIGTERM, then SIGKILL if the hub has not exited within ``grace_s``."""
-    process.terminate()
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def fill_disk(directory: Path) -> Path:
     """Take every free byte of the file system under ``directory`` with one file."""
     filler = directory / "filler"
@@ -63,3 +56,6 @@ def fill_disk(directory: Path) -> Path:
     finally:
         os.close(fd)
     return filler
+
+
+__all__ = ["fill_disk", "free_port", "stop", "wait_ready"]
