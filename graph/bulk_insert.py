@@ -44,8 +44,8 @@ NULL, BOOL, DOUBLE, STRING, LONG, ARRAY = 0, 1, 2, 3, 4, 5
 FLUSH_BYTES = 48 << 20
 
 _DOUBLE = struct.Struct("<Bd")
-_LONG = struct.Struct("<Bq")
-_ARRAY = struct.Struct("<Bq")
+# A type byte and a 64-bit integer: an integer value, or an array's length.
+_TYPED_LONG = struct.Struct("<Bq")
 _EDGE = struct.Struct("<QQ")
 
 
@@ -56,7 +56,7 @@ def _string(value: str) -> bytes:
 
 
 def _array(value: list[Any] | tuple[Any, ...]) -> bytes:
-    return _ARRAY.pack(ARRAY, len(value)) + b"".join(map(encode_value, value))
+    return _TYPED_LONG.pack(ARRAY, len(value)) + b"".join(map(encode_value, value))
 
 
 # By exact type (a dict lookup instead of a chain of isinstance: millions of values a seed).
@@ -65,7 +65,7 @@ _ENCODE: dict[type, Any] = {
     bool: lambda v: b"\x01\x01" if v else b"\x01\x00",
     float: lambda v: _DOUBLE.pack(DOUBLE, v),
     str: _string,
-    int: lambda v: _LONG.pack(LONG, v),
+    int: lambda v: _TYPED_LONG.pack(LONG, v),
     list: _array,
     tuple: _array,
 }
@@ -168,7 +168,6 @@ class _Token:
     columns: tuple[str, ...]
     parts: list[bytes] = field(default_factory=list)
     count: int = 0
-    size: int = 0
 
 
 class BulkLoader:
@@ -186,8 +185,6 @@ class BulkLoader:
         self._pending_edges = 0
         self._size = 0
         self._in_flight: Any = None
-        self.nodes_created = 0
-        self.edges_created = 0
 
     def add_nodes(self, label: str, columns: Sequence[str], body: bytes, count: int) -> int:
         """``count`` encoded node rows; returns the internal id of the first (the others
@@ -226,13 +223,14 @@ class BulkLoader:
         self._size += len(body)
 
     def add_edge_rows(
-        self, rel_type: str, columns: Sequence[str], rows: Iterable[tuple[int, int, Sequence[Any]]]
+        self,
+        rel_type: str,
+        rows: Iterable[tuple[int, int, Sequence[Any]]],
+        columns: Sequence[str] = (),
     ) -> None:
-        body, count = [], 0
-        for src, dst, values in rows:
-            body.append(edge_row(src, dst, values))
-            count += 1
-        self.add_edges(rel_type, columns, b"".join(body), count)
+        """Edges (source id, destination id, property values), encoded one by one."""
+        body = [edge_row(src, dst, values) for src, dst, values in rows]
+        self.add_edges(rel_type, columns, b"".join(body), len(body))
 
     async def __aenter__(self) -> BulkLoader:
         await self._store.pause_log(True)
@@ -265,11 +263,8 @@ class BulkLoader:
 
     async def _wait(self) -> None:
         if self._in_flight is not None:
-            reply = str(await self._in_flight)
+            await self._in_flight
             self._in_flight = None
-            nodes, _, edges = reply.partition(",")
-            self.nodes_created += int(nodes.split()[0])
-            self.edges_created += int(edges.split()[0])
 
     async def finish(self, wait_for_indexes: bool = True, index_wait_s: float = 3600.0) -> None:
         """Send the rest, then create the indexes (the graph was created without them) and,

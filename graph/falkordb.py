@@ -92,14 +92,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_rows(result: QueryResult) -> list[Row]:
+    columns = [name for _, name in result.header]
+    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set]
+
+
 def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
     """One round trip and its reply as plain rows; runs in a query thread."""
     with map_falkordb_errors():
-        result = graph.ro_query(text) if read_only else graph.query(text)
-        columns = [name for _, name in result.header]
-        return [
-            {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set
-        ]
+        return _plain_rows(graph.ro_query(text) if read_only else graph.query(text))
 
 
 def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
@@ -138,11 +139,7 @@ def _rows_of(graph: Any, reply: Any) -> list[Row]:
     with map_falkordb_errors():
         if isinstance(reply, BaseException):
             raise reply
-        result = QueryResult(graph, reply)
-        columns = [name for _, name in result.header]
-        return [
-            {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set
-        ]
+        return _plain_rows(QueryResult(graph, reply))
 
 
 # (the caller's future, rows or None, the error or None)

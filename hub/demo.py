@@ -666,8 +666,7 @@ def book_parts(
     The parts of a book in several parts get their transactions from the vectorised
     generator (transaction_columns): ~40x faster, the same distributions, other draws."""
     if not part_size:
-        large = customers > PART_CUSTOMERS
-        part_size = min(PART_CUSTOMERS, LARGE_BOOK_PART) if large else PART_CUSTOMERS
+        part_size = LARGE_BOOK_PART if customers > PART_CUSTOMERS else PART_CUSTOMERS
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)

@@ -11,8 +11,7 @@ generator's rows for a book of one part.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -21,13 +20,12 @@ from graph.bulk_insert import (
     BulkLoader,
     doubles,
     edge_pairs,
-    edge_row,
     fixed_column,
     numbered,
     pack_rows,
     string_column,
 )
-from graph.fieldcipher import ADVISOR, HOUSEHOLD, INTERACTION, cipher_of, seal_rows
+from graph.fieldcipher import ADVISOR, HOUSEHOLD, INTERACTION, seal_rows
 from graph.repositories.bulk_create import ACCOUNT_COLUMNS, INTERACTION_COLUMNS, TRANSACTION_COLUMNS
 from graph.repositories.customers import seal_customer_rows
 from graph.store import GraphStore, Row
@@ -50,36 +48,16 @@ class BookLoader:
         self.products: dict[str, int] = {}
         self.advisors: dict[str, int] = {}
 
-    def _nodes(
-        self, label: str, key: str, rows: Sequence[Row], extra: Sequence[str] = ()
-    ) -> dict[str, int]:
-        """Rows ``{key, props, ...}`` as nodes (``extra``: row fields stored as properties);
-        their internal ids by key."""
+    def _nodes(self, label: str, key: str, rows: Sequence[Row]) -> dict[str, int]:
+        """Rows ``{key, props}`` as nodes; their internal ids by key."""
         columns = list(dict.fromkeys(name for row in rows for name in row.get("props") or {}))
-        columns = [c for c in columns if c not in extra and c != key]
+        columns = [c for c in columns if c != key]
         first = self.loader.add_node_rows(
             label,
-            (key, *extra, *columns),
-            (
-                (
-                    row[key],
-                    *(row.get(e) for e in extra),
-                    *map((row.get("props") or {}).get, columns),
-                )
-                for row in rows
-            ),
+            (key, *columns),
+            ((row[key], *map((row.get("props") or {}).get, columns)) for row in rows),
         )
         return {row[key]: first + i for i, row in enumerate(rows)}
-
-    def _edges(
-        self,
-        rel_type: str,
-        pairs: Iterable[tuple[int, int, Sequence[Any]]],
-        columns: Sequence[str] = (),
-    ) -> int:
-        body = [edge_row(src, dst, values) for src, dst, values in pairs]
-        self.loader.add_edges(rel_type, columns, b"".join(body), len(body))
-        return len(body)
 
     async def write(self, book: DemoBook) -> None:
         """The part's nodes and edges. Accounts and their transactions go first: they are
@@ -98,7 +76,7 @@ class BookLoader:
             branch_ids = self._nodes("Branch", "id", list(branches.values()))
             advisors = seal_rows(store, ADVISOR, book.branches_advisors)
             self.advisors.update(self._nodes("Advisor", "id", advisors))
-            self._edges(
+            self.loader.add_edge_rows(
                 "WORKS_AT",
                 ((self.advisors[r["id"]], branch_ids[r["branchId"]], ()) for r in advisors),
             )
@@ -111,7 +89,7 @@ class BookLoader:
             await self._row_transactions(book, accounts)
 
         customers = self._nodes("Customer", "id", seal_customer_rows(store, book.customers))
-        self._edges(
+        self.loader.add_edge_rows(
             "MANAGED_BY",
             ((customers[r["id"]], self.advisors[r["advisorId"]], ()) for r in book.customers),
         )
@@ -120,15 +98,10 @@ class BookLoader:
         households: dict[str, Row] = {}
         for row in book.households:
             households.setdefault(row["id"], {"id": row["id"], "props": row["props"]})
-        sealed = cipher_of(store).seal_many(
-            HOUSEHOLD, [(h["id"], h["props"]) for h in households.values()]
-        )
         house_ids = self._nodes(
-            "Household",
-            "id",
-            [{**h, "props": p} for h, p in zip(households.values(), sealed, strict=True)],
+            "Household", "id", seal_rows(store, HOUSEHOLD, list(households.values()))
         )
-        self._edges(
+        self.loader.add_edge_rows(
             "MEMBER_OF",
             (
                 (customers[r["customerId"]], house_ids[r["id"]], (r.get("role") or "MEMBER",))
@@ -145,10 +118,10 @@ class BookLoader:
             (customers[r["customerId"]], accounts[r["accountId"]], (r["role"],))
             for r in book.holdings
         ]
-        self._edges("OWNS", owners, ("role",))
+        self.loader.add_edge_rows("OWNS", owners, ("role",))
         adv("accounts", len(book.accounts))
         related = dict.fromkeys((r["fromId"], r["toId"], r["kind"]) for r in book.related)
-        self._edges(
+        self.loader.add_edge_rows(
             "RELATED_TO",
             ((customers[a], customers[b], (kind,)) for a, b, kind in related),
             ("kind",),
@@ -164,10 +137,10 @@ class BookLoader:
                 for r in interactions
             ),
         )
-        self._edges(
+        self.loader.add_edge_rows(
             "HAD", ((customers[r["customerId"]], first + i, ()) for i, r in enumerate(interactions))
         )
-        self._edges(
+        self.loader.add_edge_rows(
             "ABOUT",
             (
                 (first + i, self.products[r["productCode"]], ())

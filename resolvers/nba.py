@@ -22,6 +22,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from graph.repositories import insights as repo
+from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from insights import history as hist
 from insights.catalogue import Catalogue, default_catalogue
@@ -54,7 +55,7 @@ async def load_histories(
     after = ""
     while cap is None or len(out) < cap:
         limit = PAGE if cap is None else min(PAGE, cap - len(out))
-        ids = await repo.customer_ids_page(store, after, limit)
+        ids = await customer_id_window(store, after, limit)
         if not ids:
             break
         found = await repo.histories(store, ids, hist.iso(since))

@@ -34,7 +34,7 @@ ALLOWED_EMOTIONS = {
     "NEGATIVE": ("angry", "sad", "fear", "surprise"),
 }
 # 2: a polar head (NB-SVM over character n-grams and words) shares out POSITIVE / NEGATIVE.
-# 3: the polar head stacked with a CNN over words (the default) or characters (`train --cnn`),
+# 3: the polar head stacked with a CNN over words (`train --word-cnn`) or characters (`--cnn`),
 # sentiment/neural.py; a model without the network is still written (and read) as format 2.
 FORMAT = 3
 FORMAT_LINEAR = 2

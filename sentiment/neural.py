@@ -59,7 +59,8 @@ def sequence_words(text: str) -> list[str]:
     return out[:MAX_TOKENS]
 
 
-# How a network reads a text: "chars" (the `--cnn` network) or "words" (the shipped one).
+# How a network reads a text: "chars" (`train --cnn`) or "words" (`train --word-cnn`); the
+# shipped model has no network.
 TOKENIZERS = {"chars": sequence_tokens, "words": sequence_words}
 
 

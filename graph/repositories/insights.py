@@ -4,7 +4,7 @@ tasks), the product catalogue, campaigns and their contacts. One round trip per 
 A history is what the pure functions in ``insights`` need about a customer: profile fields,
 accounts, transactions since a given time, interactions, household members and what they
 hold. A 360 request asks for the customers it shows; ``c360 recommend|churn`` page through
-the whole book with ``customer_ids_page``.
+the whole book with ``access.customer_id_window``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_items, open_rows
-from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
@@ -31,24 +30,21 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
     return int(result[0]["n"]) if result else 0
 
 
-async def customer_ids_page(store: GraphStore, after: str, limit: int) -> list[str]:
-    return await customer_id_window(store, after, limit)
-
-
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
     and ``products`` (every account's product): what fitting the recommender needs."""
-    ids = await customer_id_window(store, after, limit)
+    # toString(): the exact id walk of access.customer_id_window (FalkorDB's id index orders
+    # mixed-case ids unlike Cypher), in the same round trip as the rows.
     rows = await store.read(
         """
-        UNWIND $ids AS id
-        MATCH (c:Customer {id: id})
+        MATCH (c:Customer) WHERE toString(c.id) > $after
+        WITH c ORDER BY c.id LIMIT $limit
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
                [(c)-[:OWNS]->(a:Account) | a.product] AS products
         ORDER BY id
         """,
-        {"ids": ids},
+        {"after": after, "limit": limit},
     )
     return _opened(store, rows, lambda r: r)
 
@@ -153,7 +149,6 @@ async def managed_customer_ids(store: GraphStore, advisor_id: str) -> list[str]:
 
 
 __all__ = [
-    "customer_ids_page",
     "histories",
     "holdings_page",
     "managed_customer_ids",

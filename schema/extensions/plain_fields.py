@@ -52,8 +52,6 @@ from schema.extensions.field_plans import (
 from schema.extensions.schema_fields import object_fields
 from schema.extensions.selection_cache import OperationCache, operation_cache
 
-_ORDINARY = ORDINARY
-
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     # Compiled selections of this request (schema/extensions/field_plans.py), by (object
@@ -190,7 +188,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 field_def.resolve
             ):
                 answer = self._answer(field_def, node.name.value, source)
-                if answer is not _ORDINARY:
+                if answer is not ORDINARY:
                     return answer
             elif OBJECT_KEY in extensions and self._plain():
                 plan = self._field_plan(parent_type, field_details_list)
@@ -203,12 +201,12 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _answer(self, field_def: GraphQLField, name: str, source: Any) -> Any:
-        """The completed value of a marked field, or ``_ORDINARY`` for graphql-core's path
+        """The completed value of a marked field, or ``ORDINARY`` for graphql-core's path
         (which answers or reports the error where it belongs)."""
         output = field_def.type
         leaf = output.of_type if isinstance(output, GraphQLNonNull) else output
         if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-            return _ORDINARY
+            return ORDINARY
         try:
             plain = field_def.extensions.get(PLAIN_KEY)
             if plain is not None:
@@ -218,14 +216,14 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 privacy = self.context_value.privacy
                 decision = privacy.cached(source)
                 if decision is None:
-                    return _ORDINARY  # it waits for the decision: no decision, no value
+                    return ORDINARY  # it waits for the decision: no decision, no value
                 value = extension.shown(privacy, name, getattr(source, attribute), decision, source)
             if value is None:
-                return _ORDINARY if output is not leaf else None
+                return ORDINARY if output is not leaf else None
             coerced = leaf.coerce_output_value(value)
         except Exception:
-            return _ORDINARY
-        return _ORDINARY if coerced is None or coerced is Undefined else coerced
+            return ORDINARY
+        return ORDINARY if coerced is None or coerced is Undefined else coerced
 
     def _unwrapped(self, resolve: Any) -> bool:
         """No middleware (a schema extension's ``resolve`` hook) wraps this resolver."""
