@@ -56,13 +56,13 @@ def plain_rows(reply: list[Any]) -> list[Row]:
 def _value(cell: list[Any]) -> Any:
     kind, value = cell
     if kind == _STRING:
-        return value if isinstance(value, str) else _string(value)
+        return value if type(value) is str else _string(value)
     if kind == _INTEGER:
         return int(value)
     if kind == _NULL:
         return None
     if kind == _MAP:
-        return {_string(value[i]): _value(value[i + 1]) for i in range(0, len(value), 2)}
+        return _map(value)
     if kind == _ARRAY:
         return [_value(v) for v in value]
     if kind == _DOUBLE:
@@ -72,6 +72,22 @@ def _value(cell: list[Any]) -> Any:
     if kind in _SCHEMALESS:
         return PARSE_SCALAR_TYPES[kind](value, None)
     raise NeedsSchema(kind)
+
+
+def _map(value: list[Any]) -> dict[str, Any]:
+    # Most of a reply's values are strings in maps (``c {.*}``): those are taken here without
+    # a call each (a third of a small read's parsing).
+    out: dict[str, Any] = {}
+    for i in range(0, len(value), 2):
+        key = value[i]
+        if type(key) is not str:
+            key = _string(key)
+        kind, item = value[i + 1]
+        if kind == _STRING and type(item) is str:
+            out[key] = item
+        else:
+            out[key] = _value(value[i + 1])
+    return out
 
 
 def _string(value: Any) -> str:

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,10 @@ class AuditLog:
         self._index = AuditIndex(directory / INDEX_NAME, keyring)
         # Records decrypted by this instance's reads (what an index spares is countable).
         self.decrypted = 0
+        # Where this instance's last batch left the log: ((device, inode, size, mtime), seq,
+        # hash). A file found exactly so under the lock ends with that batch (appends only
+        # grow it, a cut only takes a torn tail after it): its tail need not be read again.
+        self._end: tuple[tuple[int, int, int, int], int, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -181,10 +186,19 @@ class AuditLog:
         return await future
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
+            futures = [future for _, future in batch]
+
+            def durable(seqs: list[int], futures: list[asyncio.Future[int]] = futures) -> None:
+                # From the writing thread once the batch is on disk: the callers go on while
+                # the thread brings the index (a cache of the log) level, whose several
+                # sqlite calls each took the GIL back from a busy loop before they answered.
+                loop.call_soon_threadsafe(_settle, futures, seqs)
+
             try:
-                seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch])
+                seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch], durable)
             except Exception as exc:
                 log.error("audit append failed: %s", exc)
                 # Our own reasons say what to do; an OS error's (with a server path) stays here.
@@ -193,25 +207,33 @@ class AuditLog:
                     if isinstance(exc, AuditUnavailable)
                     else AuditUnavailable("the audit record could not be written; see the hub log")
                 )
-                for _, future in batch:
+                for future in futures:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, future), seq in zip(batch, seqs, strict=True):
-                if not future.done():
-                    future.set_result(seq)
+            _settle(futures, seqs)
 
-    def _write_batch(self, records: list[dict[str, Any]]) -> list[int]:
+    def _write_batch(
+        self,
+        records: list[dict[str, Any]],
+        durable: Callable[[list[int]], None] | None = None,
+    ) -> list[int]:
+        """Append ``records`` under the log's lock; ``durable`` hears their seqs as soon as
+        they are on disk (before the index is updated); returns the same seqs."""
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            torn = _cut_torn_tail(fd)
-            start = os.fstat(fd).st_size
-            if torn:
-                log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
-                self._cuts.append({"truncated_bytes": torn, "offset": start})
-            seq, prev = _tail(fd)
+            known, self._end = self._end, None
+            if known is not None and known[0] == _file_state(fd):
+                start, seq, prev = known[0][2], known[1], known[2]
+            else:  # another process wrote meanwhile, or the first batch: read the tail
+                torn = _cut_torn_tail(fd)
+                start = os.fstat(fd).st_size
+                if torn:
+                    log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
+                    self._cuts.append({"truncated_bytes": torn, "offset": start})
+                seq, prev = _tail(fd)
             kid, key = self._keyring.active_key()
             aead = AESGCM(key)
             lines, seqs = [], []
@@ -255,10 +277,13 @@ class AuditLog:
                 if left > 0 and _truncate_quietly(fd, start):
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
-            self._index_quietly(fd, fresh)
+            self._end = (_file_state(fd), seq, prev)
             if repairing:
                 self._cuts.clear()
-                return seqs[1:]
+                seqs = seqs[1:]
+            if durable is not None:
+                durable(seqs)
+            self._index_quietly(fd, fresh)
             return seqs
         finally:
             os.close(fd)  # also releases the flock
@@ -478,6 +503,18 @@ def _cut_torn_tail(fd: int) -> int:
         return 0
     os.ftruncate(fd, keep)
     return size - keep
+
+
+def _settle(futures: list[asyncio.Future[int]], seqs: list[int]) -> None:
+    for future, seq in zip(futures, seqs, strict=True):
+        if not future.done():  # settled already (durable), or its caller gave up
+            future.set_result(seq)
+
+
+def _file_state(fd: int) -> tuple[int, int, int, int]:
+    """(device, inode, size, modification time) of the open file."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _truncate_quietly(fd: int, size: int) -> bool:
