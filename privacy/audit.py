@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,8 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+# How long the audit writer thread waits for records before it ends.
+WRITER_IDLE_S = 5.0
 LOG_NAME = "audit.log"
 REPAIR_OPERATION = "audit_repair"
 
@@ -127,6 +131,10 @@ def make_record(
     }
 
 
+# (record, the caller's future, the caller's loop)
+_Pending = tuple[dict[str, Any], "asyncio.Future[int]", asyncio.AbstractEventLoop]
+
+
 @dataclass(frozen=True)
 class ChainState:
     """Where a verified walk of the chain ended: the next walk resumes here."""
@@ -160,8 +168,14 @@ class AuditLog:
         self._dir = directory
         self._path = directory / LOG_NAME
         self._keyring = keyring
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        # Records waiting for the writer thread, which is started by the first append and
+        # woken (when idle) by the next: a hand-off per batch, not per request, and no
+        # executor queue or event-loop turn between one batch and the next.
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._writer: threading.Thread | None = None
+        self._idle = False
         # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
         self._cuts: list[dict[str, int]] = []
         self._index = AuditIndex(directory / INDEX_NAME, keyring)
@@ -180,38 +194,59 @@ class AuditLog:
         """Append one record durably; returns its seq. Raises AuditUnavailable."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
-        self._pending.append((record, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = loop.create_task(self._flush())
+        with self._lock:
+            self._pending.append((record, future, loop))
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_pending, name="c360-audit", daemon=True
+                )
+                self._writer.start()
+            elif self._idle:
+                self._wake.notify()
         return await future
 
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            futures = [future for _, future in batch]
+    def _write_pending(self) -> None:
+        """The writer thread: batch after batch, each taking every record appended while the
+        one before was written (group commit), with no turn of the event loop in between;
+        it ends after :data:`WRITER_IDLE_S` without records (the next append starts one)."""
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._idle = True
+                    self._wake.wait(WRITER_IDLE_S)
+                    self._idle = False
+                    if not self._pending:
+                        self._writer = None
+                        return
+                batch, self._pending = self._pending, []
+            self._write_one_batch(batch)
 
-            def durable(seqs: list[int], futures: list[asyncio.Future[int]] = futures) -> None:
-                # From the writing thread once the batch is on disk: the callers go on while
-                # the thread brings the index (a cache of the log) level, whose several
-                # sqlite calls each took the GIL back from a busy loop before they answered.
-                loop.call_soon_threadsafe(_settle, futures, seqs)
+    def _write_one_batch(self, batch: list[_Pending]) -> None:
+        answered = False
 
-            try:
-                seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch], durable)
-            except Exception as exc:
-                log.error("audit append failed: %s", exc)
-                # Our own reasons say what to do; an OS error's (with a server path) stays here.
-                error = (
-                    exc
-                    if isinstance(exc, AuditUnavailable)
-                    else AuditUnavailable("the audit record could not be written; see the hub log")
-                )
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            _settle(futures, seqs)
+        def durable(seqs: list[int]) -> None:
+            # Once the batch is on disk: the callers go on while this thread brings the index
+            # (a cache of the log) level.
+            nonlocal answered
+            answered = True
+            _answer(batch, seqs, None)
+
+        try:
+            seqs = self._write_batch([record for record, _, _ in batch], durable)
+        except Exception as exc:
+            log.error("audit append failed: %s", exc)
+            if answered:
+                return
+            # Our own reasons say what to do; an OS error's (with a server path) stays here.
+            error = (
+                exc
+                if isinstance(exc, AuditUnavailable)
+                else AuditUnavailable("the audit record could not be written; see the hub log")
+            )
+            _answer(batch, None, error)
+            return
+        if not answered:
+            _answer(batch, seqs, None)
 
     def _write_batch(
         self,
@@ -505,10 +540,24 @@ def _cut_torn_tail(fd: int) -> int:
     return size - keep
 
 
-def _settle(futures: list[asyncio.Future[int]], seqs: list[int]) -> None:
-    for future, seq in zip(futures, seqs, strict=True):
-        if not future.done():  # settled already (durable), or its caller gave up
-            future.set_result(seq)
+def _answer(batch: list[_Pending], seqs: list[int] | None, error: Exception | None) -> None:
+    """From the writer thread: each caller's seq (or the error), through its own loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | None]]] = {}
+    for i, (_, future, loop) in enumerate(batch):
+        by_loop.setdefault(loop, []).append((future, seqs[i] if seqs is not None else None))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
+            loop.call_soon_threadsafe(_settle, answers, error)
+
+
+def _settle(answers: list[tuple[asyncio.Future[int], int | None]], error: Exception | None) -> None:
+    for future, seq in answers:
+        if future.done():  # its caller gave up
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(seq if seq is not None else 0)
 
 
 def _file_state(fd: int) -> tuple[int, int, int, int]:

@@ -215,3 +215,19 @@ async def test_two_writers_taking_turns_keep_one_chain(data_dir: Path) -> None:
         assert await first.append(record(100 + i)) == 61 + i
     result = first.verify()
     assert (result.ok, result.count) == (True, 65)
+
+
+async def test_one_writer_thread_takes_every_batch(data_dir: Path) -> None:
+    """Appends go to one writer thread per log (started by the first, not one per batch)."""
+    import threading
+
+    def writers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "c360-audit"}
+
+    log = open_log(data_dir)
+    before = writers()
+    for round_ in range(3):
+        seqs = await asyncio.gather(*(log.append(record(i)) for i in range(50)))
+        assert sorted(seqs) == list(range(50 * round_ + 1, 50 * round_ + 51))
+        assert len(writers() - before) == 1
+    assert (log.verify().ok, log.verify().count) == (True, 150)
