@@ -26,7 +26,6 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,21 +221,12 @@ class AuditLog:
             self._write_one_batch(batch)
 
     def _write_one_batch(self, batch: list[_Pending]) -> None:
-        answered = False
-
-        def durable(seqs: list[int]) -> None:
-            # Once the batch is on disk: the callers go on while this thread brings the index
-            # (a cache of the log) level.
-            nonlocal answered
-            answered = True
-            _answer(batch, seqs, None)
-
+        # Answered once the batch is on disk and indexed: a response never leaves an index
+        # write behind it (a caller that lists the data dir finds it settled).
         try:
-            seqs = self._write_batch([record for record, _, _ in batch], durable)
+            seqs = self._write_batch([record for record, _, _ in batch])
         except Exception as exc:
             log.error("audit append failed: %s", exc)
-            if answered:
-                return
             # Our own reasons say what to do; an OS error's (with a server path) stays here.
             error = (
                 exc
@@ -245,16 +235,9 @@ class AuditLog:
             )
             _answer(batch, None, error)
             return
-        if not answered:
-            _answer(batch, seqs, None)
+        _answer(batch, seqs, None)
 
-    def _write_batch(
-        self,
-        records: list[dict[str, Any]],
-        durable: Callable[[list[int]], None] | None = None,
-    ) -> list[int]:
-        """Append ``records`` under the log's lock; ``durable`` hears their seqs as soon as
-        they are on disk (before the index is updated); returns the same seqs."""
+    def _write_batch(self, records: list[dict[str, Any]]) -> list[int]:
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -313,12 +296,10 @@ class AuditLog:
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
             self._end = (_file_state(fd), seq, prev)
+            self._index_quietly(fd, fresh)
             if repairing:
                 self._cuts.clear()
-                seqs = seqs[1:]
-            if durable is not None:
-                durable(seqs)
-            self._index_quietly(fd, fresh)
+                return seqs[1:]
             return seqs
         finally:
             os.close(fd)  # also releases the flock
