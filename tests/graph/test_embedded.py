@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from graph.embedded import EmbeddedFalkorDB, _alive, cmdline_serves
+from graph.errors import GraphUnavailable
 from graph.falkordb import FalkorDBStore
 
 
@@ -115,3 +116,23 @@ def test_serves_socket_needs_this_exact_socket() -> None:
     longer = b"/bin/redis-server unixsocket:/tmp/x y/falkordb/falkordb.sock2"
     assert cmdline_serves(title, sock) and cmdline_serves(args, sock)
     assert not cmdline_serves(other, sock) and not cmdline_serves(longer, sock)
+
+
+async def test_a_log_rewrite_past_its_deadline_is_an_error_not_a_hang(short_dir: Path) -> None:
+    """The fold after a bulk load and a compaction wait for the server's log rewrite; one that
+    does not finish in time (a disk that stays full makes the server retry it) must raise and
+    say where to look, not leave the seed or import waiting for ever."""
+    store = FalkorDBStore.embedded(EmbeddedFalkorDB(short_dir))
+    try:
+        await store.write("UNWIND range(1, 2000) AS i CREATE (:Customer {id: toString(i)})")
+        await store.pause_log(True)
+        with pytest.raises(GraphUnavailable, match="still running after the deadline"):
+            # Turning the log back on forks the rewrite; a zero deadline has passed at once.
+            await store.pause_log(False, timeout_s=0)
+        await store.pause_log(False)  # the same fold, waited for: it finishes and is clean
+        await store.write("MERGE (:Customer {id: 'after'})")
+        await store.compact()  # the log holds a write beyond its base: a rewrite, waited for
+        rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
+        assert rows[0]["n"] == 2001
+    finally:
+        await store.close()
