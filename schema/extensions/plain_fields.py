@@ -52,9 +52,11 @@ from schema.extensions.selection_cache import OperationCache, operation_cache
 
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    # Compiled selections of this request (schema/extensions/field_plans.py), by (object
-    # type, id of the grouped field set); the set is kept alive beside its plan so the id
-    # cannot be reused while the request runs. None: the selection takes graphql-core's path.
+    # Compiled selections (schema/extensions/field_plans.py), by (object type, id of the
+    # selection); the selection is kept alive beside its plan so the id cannot be reused.
+    # A plan None: the selection takes graphql-core's path. The operation's shared plans
+    # (shared selections are shared objects, their ids valid while the operation's cache
+    # lives), else this request's own; None until the first lookup.
     _plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] | None = None
     _plain_ok: bool | None = None
     _shared: OperationCache | bool | None = False  # False: not looked up yet
@@ -133,7 +135,10 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """The plan of ``selection``: an object's grouped field set, or with ``field`` one
         field's details (a one-entry plan, response name ``""``). Cached by the selection's
         id, the selection kept alive beside its plan."""
-        plans = self._plan_cache()
+        plans = self._plans
+        if plans is None:
+            shared = self._operation_cache()
+            plans = self._plans = {} if shared is None else shared.plans
         key = (parent_type, id(selection))
         cached = plans.get(key)
         if cached is not None:
@@ -141,16 +146,6 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self._compile(parent_type, {"": selection} if field else selection)
         plans[key] = (selection, plan)
         return plan
-
-    def _plan_cache(self) -> dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]]:
-        # Shared selections are shared objects (their ids stay valid while the operation's
-        # cache lives), so their plans are shared too; else this request's own.
-        shared = self._operation_cache()
-        if shared is not None:
-            return shared.plans
-        if self._plans is None:
-            self._plans = {}
-        return self._plans
 
     def _compile(self, parent_type: GraphQLObjectType, grouped: Mapping[str, Any]) -> Plan | None:
         try:
@@ -182,7 +177,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if (leaf and self._unwrapped(field_def.resolve)) or (
                 OBJECT_KEY in extensions and self._plain()
             ):
-                plan = self._plan(parent_type, field_details_list, field=True)
+                plan = self._plan(parent_type, field_details_list, True)
                 if plan is not None:
                     answer = run_plan(plan, source, self._privacy())
                     if answer is not ORDINARY:
