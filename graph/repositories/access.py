@@ -223,7 +223,7 @@ _IDS_AFTER = (
 async def customer_id_window(store: GraphStore, after: str | None, limit: int) -> list[str]:
     """Up to ``limit`` customer ids above ``after``, in order: one page of an unfiltered
     listing or of a walk over every customer."""
-    cursor = "" if after is None else str(after)  # an id that is not a string: its string
+    cursor = "" if after is None else str(after)  # the string form of a non-string id
     rows = await store.read(_IDS_AFTER, {"after": cursor, "limit": limit})
     return [r["id"] for r in rows]
 
