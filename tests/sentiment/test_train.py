@@ -66,12 +66,17 @@ def test_character_network_is_the_alternative(tmp_path: Path) -> None:
 
 
 def test_cli_trains_one_network_at_most(tmp_path: Path) -> None:
-    """`--cnn` and `--word-cnn` together are a user error (exit 2, before any work)."""
+    """`--word-cnn` trains the word network; with `--cnn` as well it is a user error (exit 2,
+    before any work)."""
     out = tmp_path / "e.npz"
     args = ["sentiment", "train", "--corpus", str(corpus_dir()), "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--cnn", "--word-cnn"])
     assert result.exit_code == 2, result.output
     assert "--cnn and --word-cnn" in result.output and not out.exists()
+    result = CliRunner().invoke(app, [*args, "--word-cnn", "--limit", "50"])
+    assert result.exit_code == 0, result.output
+    model = load(out)
+    assert model.polar.cnn is not None and model.polar.cnn.tokens == "words"
 
 
 def test_split_is_by_text_and_disjoint() -> None:
