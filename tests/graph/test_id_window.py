@@ -113,3 +113,14 @@ async def test_a_customer_whose_id_is_not_a_string_is_listed(own_store: GraphSto
 async def test_an_empty_book_has_no_page(store: GraphStore) -> None:
     for walk in WALKS:
         assert await walk(store, None, 10) == []
+
+
+async def test_a_page_reads_its_window_once(store: GraphStore) -> None:
+    """One id window a page, wherever the cursor is, then the rows (and the accounts beside
+    them): the ranges the list once tried through the index first cost up to three reads."""
+    await upsert_customers(store, [{"id": i, "props": {"name": "某"}} for i in DEMO])
+    for after in (None, "C000100", "C000250", "C9"):
+        for with_accounts, reads in ((False, 2), (True, 3)):
+            before = store.stats.round_trips
+            await customer_page(store, after, 101, with_accounts=with_accounts)
+            assert store.stats.round_trips - before == reads, (after, with_accounts)
