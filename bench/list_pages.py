@@ -7,7 +7,7 @@
 Seeds hub.demo into a private temp data dir, starts the hub (`c360 serve`) as a subprocess, and
 pages through ``customers(first: 100)`` with the usual list fields as the privacy officer
 (every customer visible), following ``endCursor``. The raw path reads the same pages straight
-from the repositories: the id window (``customer_page.id_window``, 101 ids), the customer rows
+from the repositories: the id window (``access.customer_id_window``, 101 ids), the customer rows
 and their accounts (for the segment). Prints per-page p50/p99 and the total for both; last line
 ``ratio=<graphql total / raw total>``.
 """
@@ -33,7 +33,7 @@ from bench.customer360 import pct  # noqa: E402
 from bench.hub_process import free_port, start_hub, stop_hub, wait_ready  # noqa: E402
 from graph.connect import open_store  # noqa: E402
 from graph.repositories import customer360 as repo  # noqa: E402
-from graph.repositories.customer_page import id_window  # noqa: E402
+from graph.repositories.access import customer_id_window  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
 from hub.demo import seed_demo  # noqa: E402
 from privacy.principal import issue_token  # noqa: E402
@@ -52,7 +52,7 @@ query($after: String) {
 
 async def raw_page(store: GraphStore, after: str | None) -> tuple[list[str], str | None]:
     """One page as the repositories read it: the id window, the rows, the accounts."""
-    window = await id_window(store, after, PAGE + 1)  # the list's own bounded id window
+    window = await customer_id_window(store, after, PAGE + 1)  # the list's own id window
     ids = window[:PAGE]
     await asyncio.gather(repo.customers_by_id(store, ids), repo.accounts_by_customer(store, ids))
     return ids, ids[-1] if len(window) > PAGE else None

@@ -29,6 +29,7 @@ from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
 from graph.falkordb_loop import LoopReads, ServerAddress
+from graph.labels import label_size
 from graph.property_keys import DECLARE_KEYS, literal_property_names
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
@@ -571,18 +572,13 @@ class FalkorDBStore:
         # it rather than one per property), smallest label first: the build runs under the
         # graph's write lock, which each later CREATE INDEX waits for (after a 100 000-customer
         # bulk seed the labels queued behind Transaction's 7.5 M nodes took ~5 s to create).
-        sizes = {label: await self._label_size(label) for label in missing}
+        sizes = {label: await label_size(self, label) for label in missing}
         for label in sorted(missing, key=lambda label: sizes[label]):
             props = missing[label]
             if not await self._create_index(label, props) and len(props) > 1:
                 # Another process indexed one of them meanwhile: the rest one by one.
                 for prop in props:
                     await self._create_index(label, [prop])
-
-    async def _label_size(self, label: str) -> int:
-        query: Any = f"MATCH (n:{label}) RETURN count(n) AS n"  # a label of the tables above
-        rows = await self.read(query)
-        return int(rows[0]["n"]) if rows else 0
 
     async def _create_index(self, label: str, props: list[str]) -> bool:
         """False when (one of) the properties is indexed already."""

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, LiteralString, Protocol
 
+from graph.labels import label_size
 from graph.store import NATURAL_KEYS, GraphStore, Row
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -128,11 +129,6 @@ def rel_write_query(rel: RelType) -> LiteralString:
     )
 
 
-def node_count_query(label: str) -> LiteralString:
-    _label(label)
-    return f"MATCH (n:{label}) RETURN count(n) AS n"
-
-
 def rel_count_query(rel: RelType) -> LiteralString:
     _label(rel.start), _label(rel.end)
     kind = _ident(rel.type)
@@ -170,7 +166,7 @@ async def count_graph(store: GraphStore) -> dict[str, int]:
     """Nodes per label and relationships per (start, type, end) of the graph model."""
     counts = {}
     for label in NATURAL_KEYS:
-        counts[label] = int((await store.read(node_count_query(label)))[0]["n"])
+        counts[label] = await label_size(store, label)
     for rel in RELATIONSHIPS:
         counts[rel.name] = int((await store.read(rel_count_query(rel)))[0]["n"])
     return counts

@@ -38,6 +38,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from graph.labels import label_counts
 from graph.repositories.accounts import upsert_accounts, upsert_holdings, upsert_transactions
 from graph.repositories.advisors import upsert_advisors, upsert_products
 from graph.repositories.bulk_create import (
@@ -745,7 +746,8 @@ def build_book(customers: int = 500, seed: int = 42, tx_share: float = 1.0) -> D
     return book
 
 
-# kind weights and channels per account type
+# Transactions: the row generator below and the vectorised one (hub/demo_transactions.py)
+# draw from these. Kind weights per account type:
 _TX_KINDS = {
     "SAVINGS": (("SALARY", 3), ("DEPOSIT", 2), ("WITHDRAWAL", 2), ("TRANSFER_IN", 2),
                 ("TRANSFER_OUT", 3), ("PAYMENT", 4), ("INTEREST", 1), ("FEE", 1)),
@@ -755,6 +757,7 @@ _TX_KINDS = {
     "LOAN": (("TRANSFER_IN", 8), ("INTEREST", 2), ("FEE", 1)),
     "WEALTH": (("TRANSFER_IN", 3), ("TRANSFER_OUT", 2), ("INTEREST", 3)),
 }  # fmt: skip
+# Channels per kind (every kind, each channel drawn with equal chance per entry).
 _CHANNELS = {
     "SALARY": ("ONLINE",),
     "DEPOSIT": ("BRANCH", "ATM", "ATM"),
@@ -765,33 +768,59 @@ _CHANNELS = {
     "INTEREST": ("ONLINE",),
     "FEE": ("ONLINE",),
 }
+# Amounts and descriptions per kind: a salary is the plan's salary times SALARY_SPREAD; a
+# payment lognormal(PAYMENT_LOGNORMAL) at a merchant; interest the balance times
+# INTEREST_RATE; a fee one of FEE_AMOUNTS; a loan's incoming transfer (a repayment) the
+# balance divided by REPAYMENT_DIVISOR, at least MIN_REPAYMENT; the rest lognormal(
+# TRANSFER_LOGNORMAL) with TRANSFER_TEXT.
+SALARY_TEXT, INTEREST_TEXT, REPAYMENT_TEXT = "工资代发", "利息结息", "贷款还款"
+FEE_TEXT = ("短信服务费", "年费", "跨行手续费")
+FEE_AMOUNTS = (2.0, 5.0, 10.0, 25.0, 200.0)
+TRANSFER_TEXT = {"DEPOSIT": "现金存入", "WITHDRAWAL": "ATM取现", "TRANSFER_IN": "转入",
+                 "TRANSFER_OUT": "转账"}  # fmt: skip
+SALARY_SPREAD = (0.9, 1.1)
+PAYMENT_LOGNORMAL = (5, 1.2)
+TRANSFER_LOGNORMAL = (7, 1.1)
+INTEREST_RATE = (0.0005, 0.003)
+REPAYMENT_DIVISOR = (60, 360)
+MIN_REPAYMENT = 100.0
+# An account's history reaches HISTORY_MONTHS back from its end (closing or AS_OF), a
+# declining one from DECLINE_LEAD_DAYS before its decline at the latest; from the decline on
+# it is used at 1/DECLINE_SLOWDOWN of its former rate, and a transaction of a spendable
+# account is then, with OUTFLOW_CHANCE, a transfer out of OUTFLOW_SHARE of the balance plus
+# OUTFLOW_BASE (OUTFLOW_TEXT).
+HISTORY_MONTHS = (6, 24)
+DECLINE_LEAD_DAYS = 240
+DECLINE_SLOWDOWN = 3
+OUTFLOW_CHANCE = 0.5
+OUTFLOW_SHARE = (0.1, 0.3)
+OUTFLOW_BASE = 1000
+OUTFLOW_TEXT = "转出至他行"
 
 
 def _tx_amount(rng: random.Random, kind: str, plan: AccountPlan) -> tuple[float, str]:
     if kind == "SALARY":
-        return plan.salary * rng.uniform(0.9, 1.1), "工资代发"
+        return plan.salary * rng.uniform(*SALARY_SPREAD), SALARY_TEXT
     if kind == "PAYMENT":
-        return rng.lognormvariate(5, 1.2), rng.choice(MERCHANTS)
+        return rng.lognormvariate(*PAYMENT_LOGNORMAL), rng.choice(MERCHANTS)
     if kind == "INTEREST":
-        return max(0.01, abs(plan.balance) * rng.uniform(0.0005, 0.003)), "利息结息"
+        return max(0.01, abs(plan.balance) * rng.uniform(*INTEREST_RATE)), INTEREST_TEXT
     if kind == "FEE":
-        return rng.choice((2.0, 5.0, 10.0, 25.0, 200.0)), rng.choice(
-            ("短信服务费", "年费", "跨行手续费")
-        )
+        return rng.choice(FEE_AMOUNTS), rng.choice(FEE_TEXT)
     if kind == "TRANSFER_IN" and plan.type == "LOAN":
-        return max(100.0, abs(plan.balance) / rng.uniform(60, 360)), "贷款还款"
-    label = {"DEPOSIT": "现金存入", "WITHDRAWAL": "ATM取现", "TRANSFER_IN": "转入",
-             "TRANSFER_OUT": "转账"}[kind]  # fmt: skip
-    return rng.lognormvariate(7, 1.1), label
+        repayment = abs(plan.balance) / rng.uniform(*REPAYMENT_DIVISOR)
+        return max(MIN_REPAYMENT, repayment), REPAYMENT_TEXT
+    return rng.lognormvariate(*TRANSFER_LOGNORMAL), TRANSFER_TEXT[kind]
 
 
 def _tx_time(rng: random.Random, plan: AccountPlan, start: datetime, end: datetime) -> datetime:
     """Uniform over [start, end], except that from ``decline_from`` on the account is used at
-    a third of its former rate."""
+    1/DECLINE_SLOWDOWN of its former rate."""
     decline = plan.decline_from
     if decline is None or not start < decline < end:
         return _between(rng, start, end)
-    before, after = (decline - start).total_seconds(), (end - decline).total_seconds() / 3
+    before = (decline - start).total_seconds()
+    after = (end - decline).total_seconds() / DECLINE_SLOWDOWN
     if rng.random() < before / (before + after):
         return _between(rng, start, decline)
     return _between(rng, decline, end)
@@ -812,11 +841,12 @@ def transactions(book: DemoBook) -> Iterator[Row]:
     rng = random.Random(f"{book.seed}:transactions")
     n = book.first_transaction - 1
     for plan in book.plans:
-        months = rng.randint(6, 24)
+        months = rng.randint(*HISTORY_MONTHS)
         end = plan.closed or AS_OF
         start = max(plan.opened, min(end, AS_OF) - timedelta(days=30 * months))
         if plan.decline_from is not None:
-            start = max(plan.opened, min(start, plan.decline_from - timedelta(days=240)))
+            lead = timedelta(days=DECLINE_LEAD_DAYS)
+            start = max(plan.opened, min(start, plan.decline_from - lead))
         kinds = _TX_KINDS[plan.type]
         for _ in range(plan.tx_count):
             n += 1
@@ -824,9 +854,10 @@ def transactions(book: DemoBook) -> Iterator[Row]:
             kind = _pick(rng, kinds)[0]
             amount, description = _tx_amount(rng, kind, plan)
             declining = plan.decline_from is not None and time >= plan.decline_from
-            if declining and plan.type not in ("LOAN", "CREDIT_CARD") and rng.random() < 0.5:
-                kind, description = "TRANSFER_OUT", "转出至他行"
-                amount = abs(plan.balance) * rng.uniform(0.1, 0.3) + 1000
+            spendable = plan.type not in ("LOAN", "CREDIT_CARD")
+            if declining and spendable and rng.random() < OUTFLOW_CHANCE:
+                kind, description = "TRANSFER_OUT", OUTFLOW_TEXT
+                amount = abs(plan.balance) * rng.uniform(*OUTFLOW_SHARE) + OUTFLOW_BASE
             yield {
                 "id": f"T{n:09d}",
                 "accountId": plan.id,
@@ -1003,20 +1034,6 @@ async def _write_book(
             rows.clear()
 
 
-async def label_counts(store: GraphStore) -> dict[str, int]:
-    """Nodes per label (labels with none left out). One count per label, which the graph
-    answers from its label index: ``MATCH (n) RETURN labels(n), count(n)`` walked every node
-    (1.76 s against 0.01 s after a 100 000-customer seed, 8.2 M nodes)."""
-    labels = [r["label"] for r in await store.read("CALL db.labels() YIELD label RETURN label")]
-    counts: dict[str, int] = {}
-    for label in sorted(labels):
-        quoted = "`" + label.replace("`", "``") + "`"  # a name the graph gave, quoted
-        rows = await store.read(f"MATCH (n:{quoted}) RETURN count(n) AS n")
-        if rows and int(rows[0]["n"]):
-            counts[label] = int(rows[0]["n"])
-    return counts
-
-
 __all__ = [
     "AS_OF",
     "PART_CUSTOMERS",
@@ -1024,7 +1041,6 @@ __all__ = [
     "book_parts",
     "build_book",
     "cn_id",
-    "label_counts",
     "seed_demo",
     "transactions",
 ]

@@ -20,16 +20,13 @@ from graph.store import Row
 from hub import demo
 
 DAY_S = 86_400
-KINDS = ("SALARY", "DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "TRANSFER_OUT", "PAYMENT",
-         "INTEREST", "FEE")  # fmt: skip
+# hub.demo's kinds and channels, each in the order it first names them (the column codes).
+KINDS = tuple(dict.fromkeys(k for options in demo._TX_KINDS.values() for k, _ in options))
 ACCOUNT_TYPES = tuple(demo._TX_KINDS)
-CHANNELS = ("ONLINE", "BRANCH", "ATM", "POS", "MOBILE")
-_FEE_TEXT = ("短信服务费", "年费", "跨行手续费")
-_FEE_AMOUNTS = np.array([2.0, 5.0, 10.0, 25.0, 200.0])
-_LABELS = {"DEPOSIT": "现金存入", "WITHDRAWAL": "ATM取现", "TRANSFER_IN": "转入",
-           "TRANSFER_OUT": "转账"}  # fmt: skip
-DESCRIPTIONS = ("工资代发", *demo.MERCHANTS, "利息结息", *_FEE_TEXT, "贷款还款",
-                *_LABELS.values(), "转出至他行")  # fmt: skip
+CHANNELS = tuple(dict.fromkeys(c for options in demo._CHANNELS.values() for c in options))
+_FEE_AMOUNTS = np.array(demo.FEE_AMOUNTS)
+DESCRIPTIONS = (demo.SALARY_TEXT, *demo.MERCHANTS, demo.INTEREST_TEXT, *demo.FEE_TEXT,
+                demo.REPAYMENT_TEXT, *demo.TRANSFER_TEXT.values(), demo.OUTFLOW_TEXT)  # fmt: skip
 _DESC = {d: i for i, d in enumerate(DESCRIPTIONS)}
 _KIND = {k: i for i, k in enumerate(KINDS)}
 
@@ -68,21 +65,22 @@ def transaction_columns(book: demo.DemoBook) -> TxColumns:
     ptype = np.array([type_index[p.type] for p in plans], dtype=np.intp)
     counts = np.array([p.tx_count for p in plans], dtype=np.int64)
 
-    # Per account: 6-24 months back from its end (closing or AS_OF); a declining one from
-    # 240 days before its decline at the latest.
-    months = rng.integers(6, 25, len(plans))
+    # Per account: HISTORY_MONTHS back from its end (closing or AS_OF); a declining one from
+    # DECLINE_LEAD_DAYS before its decline at the latest.
+    months = rng.integers(demo.HISTORY_MONTHS[0], demo.HISTORY_MONTHS[1] + 1, len(plans))
     end = np.where(np.isnan(closed), as_of, closed)
     start = np.maximum(opened, np.minimum(end, as_of) - 30.0 * DAY_S * months)
     declining = ~np.isnan(decline)
-    start = np.where(declining, np.maximum(opened, np.minimum(start, decline - 240 * DAY_S)), start)
+    lead = demo.DECLINE_LEAD_DAYS * DAY_S
+    start = np.where(declining, np.maximum(opened, np.minimum(start, decline - lead)), start)
 
     plan = np.repeat(np.arange(len(plans)), counts)
     n = len(plan)
     s, e, d = start[plan], end[plan], decline[plan]
-    # Uniform over [start, end]; from a decline inside it, at a third of the former rate.
+    # Uniform over [start, end]; from a decline inside it, at 1/DECLINE_SLOWDOWN of the rate.
     inside = (s < d) & (d < e)
     before = np.where(inside, d - s, 0.0)
-    after = np.where(inside, (e - d) / 3, 0.0)
+    after = np.where(inside, (e - d) / demo.DECLINE_SLOWDOWN, 0.0)
     early = rng.random(n) < before / np.where(inside, before + after, 1.0)
     lo = np.where(inside & ~early, d, s)
     hi = np.where(inside & early, d, e)
@@ -99,32 +97,33 @@ def transaction_columns(book: demo.DemoBook) -> TxColumns:
         picks = np.searchsorted(cum / cum[-1], u[rows], side="right")
         kind[rows] = np.array([_KIND[k] for k, _ in options])[np.minimum(picks, len(options) - 1)]
 
-    amount = rng.lognormal(7, 1.1, n)  # deposits, withdrawals, transfers
+    amount = rng.lognormal(*demo.TRANSFER_LOGNORMAL, n)  # deposits, withdrawals, transfers
     description = np.empty(n, dtype=np.intp)
-    for label, text in _LABELS.items():
+    for label, text in demo.TRANSFER_TEXT.items():
         description[kind == _KIND[label]] = _DESC[text]
     bal, sal = balance[plan], salary[plan]
     rows = kind == _KIND["SALARY"]
-    amount[rows] = sal[rows] * rng.uniform(0.9, 1.1, rows.sum())
-    description[rows] = _DESC["工资代发"]
+    amount[rows] = sal[rows] * rng.uniform(*demo.SALARY_SPREAD, rows.sum())
+    description[rows] = _DESC[demo.SALARY_TEXT]
     rows = kind == _KIND["PAYMENT"]
-    amount[rows] = rng.lognormal(5, 1.2, rows.sum())
+    amount[rows] = rng.lognormal(*demo.PAYMENT_LOGNORMAL, rows.sum())
     description[rows] = _DESC[demo.MERCHANTS[0]] + rng.integers(0, len(demo.MERCHANTS), rows.sum())
     rows = kind == _KIND["INTEREST"]
-    amount[rows] = np.maximum(0.01, bal[rows] * rng.uniform(0.0005, 0.003, rows.sum()))
-    description[rows] = _DESC["利息结息"]
+    amount[rows] = np.maximum(0.01, bal[rows] * rng.uniform(*demo.INTEREST_RATE, rows.sum()))
+    description[rows] = _DESC[demo.INTEREST_TEXT]
     rows = kind == _KIND["FEE"]
     amount[rows] = _FEE_AMOUNTS[rng.integers(0, len(_FEE_AMOUNTS), rows.sum())]
-    description[rows] = _DESC[_FEE_TEXT[0]] + rng.integers(0, len(_FEE_TEXT), rows.sum())
+    description[rows] = _DESC[demo.FEE_TEXT[0]] + rng.integers(0, len(demo.FEE_TEXT), rows.sum())
     rows = (kind == _KIND["TRANSFER_IN"]) & (tx_type == type_index["LOAN"])
-    amount[rows] = np.maximum(100.0, bal[rows] / rng.uniform(60, 360, rows.sum()))
-    description[rows] = _DESC["贷款还款"]
+    repayment = bal[rows] / rng.uniform(*demo.REPAYMENT_DIVISOR, rows.sum())
+    amount[rows] = np.maximum(demo.MIN_REPAYMENT, repayment)
+    description[rows] = _DESC[demo.REPAYMENT_TEXT]
     # A declining account also moves money out in large transfers.
     spendable = (tx_type != type_index["LOAN"]) & (tx_type != type_index["CREDIT_CARD"])
-    rows = ~np.isnan(d) & (time >= d) & spendable & (rng.random(n) < 0.5)
+    rows = ~np.isnan(d) & (time >= d) & spendable & (rng.random(n) < demo.OUTFLOW_CHANCE)
     kind[rows] = _KIND["TRANSFER_OUT"]
-    description[rows] = _DESC["转出至他行"]
-    amount[rows] = bal[rows] * rng.uniform(0.1, 0.3, rows.sum()) + 1000
+    description[rows] = _DESC[demo.OUTFLOW_TEXT]
+    amount[rows] = bal[rows] * rng.uniform(*demo.OUTFLOW_SHARE, rows.sum()) + demo.OUTFLOW_BASE
 
     channel = np.empty(n, dtype=np.intp)
     u = rng.random(n)

@@ -10,9 +10,10 @@ with ReLU, max over time, one logit. It sees word order, which the NB-SVM polar 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import rjieba
@@ -61,7 +62,11 @@ def sequence_words(text: str) -> list[str]:
 
 # How a network reads a text: "chars" (`train --cnn`) or "words" (`train --word-cnn`); the
 # shipped model has no network.
-TOKENIZERS = {"chars": sequence_tokens, "words": sequence_words}
+Tokens = Literal["chars", "words"]
+TOKENIZERS: dict[Tokens, Callable[[str], list[str]]] = {
+    "chars": sequence_tokens,
+    "words": sequence_words,
+}
 
 
 def encode(tokens: Sequence[str], index: dict[str, int]) -> list[int]:
@@ -93,7 +98,7 @@ class CharCNN:
     biases: tuple[np.ndarray, ...]  # per width: (F,)
     out: np.ndarray  # (len(WIDTHS) * F,)
     out_bias: float
-    tokens: str = "chars"  # a key of TOKENIZERS
+    tokens: Tokens = "chars"
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -141,6 +146,7 @@ __all__ = [
     "UNKNOWN",
     "WIDTHS",
     "CharCNN",
+    "Tokens",
     "encode",
     "pad",
     "sequence_tokens",

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sentiment.neural import PAD, TOKENIZERS, UNKNOWN, WIDTHS, CharCNN, encode, pad
+from sentiment.neural import PAD, TOKENIZERS, UNKNOWN, WIDTHS, CharCNN, Tokens, encode, pad
 
 EMBED = 96
 FILTERS = 128
@@ -98,7 +98,7 @@ def train_cnn(
     positive: np.ndarray,
     weights: np.ndarray,
     seed: int,
-    tokens: str = "chars",
+    tokens: Tokens = "chars",
     pretrain: Sequence[str] = (),
 ) -> CharCNN:
     """Fit the network on polar rows in a child interpreter; ``weights`` per row;
@@ -152,7 +152,7 @@ def fit_in_process(
     positive: np.ndarray,
     weights: np.ndarray,
     seed: int,
-    tokens: str = "chars",
+    tokens: Tokens = "chars",
     pretrain: Sequence[str] = (),
     on_epoch: Callable[[int], None] = lambda _: None,
 ) -> CharCNN:
@@ -160,7 +160,9 @@ def fit_in_process(
     jax, optax = _jax()
     jnp = jax.numpy
     tokenize = TOKENIZERS[tokens]
-    token_rows = [tokenize(t) for t in texts]
+    # The rows are among the pretraining texts (the word network's): each text is cut once.
+    tokenized = {t: tokenize(t) for t in (*pretrain, *texts)}
+    token_rows = [tokenized[t] for t in texts]
     vocab = build_vocab(token_rows)
     index = {t: i for i, t in enumerate(vocab)}
     seqs = [encode(row, index) for row in token_rows]
@@ -171,7 +173,8 @@ def fit_in_process(
     keys = jax.random.split(jax.random.PRNGKey(seed), len(WIDTHS) + 3)
     params: dict[str, Any] = {"emb": jax.random.normal(keys[0], (len(vocab), EMBED)) * 0.1}
     if tokens == "words":
-        params["emb"] = jnp.asarray(_skipgram_init(np.asarray(params["emb"]), vocab, pretrain))
+        sentences = [tokenized[t] for t in pretrain]
+        params["emb"] = jnp.asarray(_skipgram_init(np.asarray(params["emb"]), vocab, sentences))
     for j, k in enumerate(WIDTHS):
         scale = math.sqrt(2.0 / (k * EMBED))
         params[f"conv{k}"] = jax.random.normal(keys[1 + j], (k * EMBED, FILTERS)) * scale
@@ -225,12 +228,14 @@ def fit_in_process(
     )
 
 
-def _skipgram_init(emb: np.ndarray, vocab: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    """The random embedding with every vocabulary word that word2vec learnt replaced by its
-    skip-gram vector, rescaled to the random rows' spread (std 0.1 per coordinate)."""
+def _skipgram_init(
+    emb: np.ndarray, vocab: Sequence[str], sentences: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """The random embedding with every vocabulary word that word2vec learnt (from the word
+    sequences ``sentences``) replaced by its skip-gram vector, rescaled to the random rows'
+    spread (std 0.1 per coordinate)."""
     from gensim.models import Word2Vec
 
-    sentences = [TOKENIZERS["words"](t) for t in texts]
     w2v = Word2Vec(
         sentences=sentences, vector_size=EMBED, sg=1, workers=1, seed=20261129, **SKIPGRAM
     )

@@ -32,7 +32,7 @@ from sentiment.linear import (
     save,
     softmax,
 )
-from sentiment.neural import MAX_TOKENS, WIDTHS
+from sentiment.neural import MAX_TOKENS, WIDTHS, Tokens
 from sentiment.neural_train import EMBED, FILTERS, SKIPGRAM, WORD_EPOCHS, train_cnn
 from sentiment.neural_train import EPOCHS as CNN_EPOCHS
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
@@ -163,8 +163,7 @@ def train(
     exclude: Iterable[str] = (),
     limit: int | None = None,
     extra: Sequence[tuple[str, str]] = (),
-    cnn: bool = False,
-    word_cnn: bool = False,
+    network: Tokens | None = None,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
     """Train on ``corpus_dir`` and write the model to ``out``.
@@ -172,12 +171,10 @@ def train(
     ``exclude``: texts never to train on (the bank validation set); ``limit``: the first N rows
     of each corpus only (tests); ``extra``: (label, text) rows added to training, e.g. label
     corrections exported by `c360 sentiment corrections` (recorded in the file's meta by
-    count and digest; the shipped model has none); ``cnn``: also fit the character CNN and
-    stack it with the polar head (JAX, the `[train]` extra; sentiment/MODEL.md, third round);
-    ``word_cnn``: the same over jieba words, from skip-gram vectors (gensim) learnt on every
-    training text (fifth round); not both."""
-    if cnn and word_cnn:
-        raise ValueError("train one network: the character CNN or the word CNN, not both")
+    count and digest; the shipped model has none); ``network``: also fit a CNN and stack it
+    with the polar head (JAX, the `[train]` extra): ``"chars"`` over characters
+    (sentiment/MODEL.md, third round), ``"words"`` over jieba words from skip-gram vectors
+    (gensim) learnt on every training text (fifth round); None (the shipped model): neither."""
     bad = sorted({label for label, _ in extra} - set(CLASSES))
     if bad:
         raise ValueError(f"extra rows need POSITIVE, NEUTRAL or NEGATIVE labels, not {bad}")
@@ -218,12 +215,11 @@ def train(
     del x_polar
 
     on_step(STEPS[5])
-    tokens = "words" if word_cnn else "chars"
-    network = None
-    if cnn or word_cnn:
-        pretrain = [ex.text for ex in fit_rows] if word_cnn else []
+    cnn = None
+    if network is not None:
+        pretrain = [ex.text for ex in fit_rows] if network == "words" else []
         p_texts = [fit_rows[i].text for i in p_idx]
-        network = as_stored(train_cnn(p_texts, p_pos, p_w, SEED, tokens, pretrain))
+        cnn = as_stored(train_cnn(p_texts, p_pos, p_w, SEED, network, pretrain))
 
     on_step(STEPS[6])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
@@ -241,10 +237,10 @@ def train(
     polar_t = fit_temperature(cp_logits, cp_y)
     cp_texts = [cal_rows[i].text for i in cp_idx]
     polar = PolarHead(ratio, Head(POLAR, p_coef, p_int, polar_t))
-    if network is not None:
+    if cnn is not None:
         cp_w = np.array([_weight(cal_rows[i]) for i in cp_idx])
-        stack = fit_stack(cp_logits[:, 1], network.logits(cp_texts), cp_y, cp_w)
-        polar = PolarHead(ratio, polar.head, network, stack)
+        stack = fit_stack(cp_logits[:, 1], cnn.logits(cp_texts), cp_y, cp_w)
+        polar = PolarHead(ratio, polar.head, cnn, stack)
 
     extra_rows = sum(ex.corpus == corpora.EXTRA for ex in splits.train)
     meta: dict[str, Any] = {
@@ -273,17 +269,17 @@ def train(
             "limit": limit,
         },
     }
-    if network is not None:
+    if cnn is not None:
         meta["features"]["cnn"] = {
             "embed": EMBED,
             "filters": FILTERS,
             "widths": list(WIDTHS),
             "max_tokens": MAX_TOKENS,
-            "vocab": len(network.vocab),
-            "epochs": WORD_EPOCHS if word_cnn else CNN_EPOCHS,
-            "tokens": tokens,
+            "vocab": len(cnn.vocab),
+            "epochs": WORD_EPOCHS if network == "words" else CNN_EPOCHS,
+            "tokens": network,
         }
-        if word_cnn:
+        if network == "words":
             meta["features"]["cnn"]["skipgram"] = SKIPGRAM
     # Evaluate before the final save: figures go into the file, so they need a model first.
     on_step(STEPS[7])

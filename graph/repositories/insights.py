@@ -33,16 +33,16 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
     and ``products`` (every account's product): what fitting the recommender needs."""
-    # toString(): the exact id walk of access.customer_id_window (FalkorDB's id index orders
-    # mixed-case ids unlike Cypher), in the same round trip as the rows.
+    # The exact id walk of access.customer_id_window (never the id index; by the id's string
+    # form), in the same round trip as the rows.
     rows = await store.read(
         """
-        MATCH (c:Customer) WHERE toString(c.id) > $after
-        WITH c ORDER BY c.id LIMIT $limit
+        MATCH (c:Customer) WITH c, toString(c.id) AS key WHERE key > $after
+        WITH c, key ORDER BY key LIMIT $limit
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
                [(c)-[:OWNS]->(a:Account) | a.product] AS products
-        ORDER BY id
+        ORDER BY key
         """,
         {"after": after, "limit": limit},
     )

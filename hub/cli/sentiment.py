@@ -236,9 +236,13 @@ def train(
 ) -> None:
     """Train the default scorer from the corpora (deterministic: same inputs, same bytes)."""
     from sentiment import corpora
+    from sentiment.neural import Tokens
     from sentiment.train import STEPS, holdout_csv_rows
     from sentiment.train import train as train_model
 
+    if cnn and word_cnn:
+        fail("--cnn and --word-cnn train one network each; give one of them, or neither")
+    network: Tokens | None = "chars" if cnn else "words" if word_cnn else None
     if not corpus.is_dir():
         fail(f"{corpus} is not a folder; give the corpora folder, e.g. ../shared/data/sentiment")
     excluded_files = exclude if exclude is not None else [BANK_VALIDATION]
@@ -280,8 +284,7 @@ def train(
                 exclude=banned,
                 limit=limit,
                 extra=extra_rows,
-                cnn=cnn,
-                word_cnn=word_cnn,
+                network=network,
                 on_step=on_step,
             )
         except (FileNotFoundError, ValueError, RuntimeError) as exc:

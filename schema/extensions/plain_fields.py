@@ -6,7 +6,9 @@ for plain attributes: no resolver, no argument, no field extension, a scalar or 
 Those fields are neither personal (``@sensitive`` fields have the masking extension or
 schema/extensions/fast_masking.py's resolver) nor computed, so nothing reads an info for them.
 :func:`install` marks them once when the schema is built; :class:`PlainFieldsExecutionContext`
-reads a marked field's attribute and coerces it as ``complete_leaf_value`` would. A plain
+completes a marked field by a one-entry plan (schema/extensions/field_plans.py's ``run_plan``,
+which completes whole objects too): the attribute read and coerced as ``complete_leaf_value``
+would. A plain
 ``@sensitive`` field (fast_masking's) is masked the same way when the request already holds
 its decision: the same ``MaskField.shown``, audit note included; without the decision it
 takes the ordinary path, which waits for it (no decision, no value). Anything
@@ -26,13 +28,9 @@ from typing import Any
 
 import strawberry
 from graphql import (
-    GraphQLEnumType,
-    GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLScalarType,
-    Undefined,
     get_named_type,
     is_leaf_type,
 )
@@ -54,9 +52,11 @@ from schema.extensions.selection_cache import OperationCache, operation_cache
 
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    # Compiled selections of this request (schema/extensions/field_plans.py), by (object
-    # type, id of the grouped field set); the set is kept alive beside its plan so the id
-    # cannot be reused while the request runs. None: the selection takes graphql-core's path.
+    # Compiled selections (schema/extensions/field_plans.py), by (object type, id of the
+    # selection); the selection is kept alive beside its plan so the id cannot be reused.
+    # A plan None: the selection takes graphql-core's path. The operation's shared plans
+    # (shared selections are shared objects, their ids valid while the operation's cache
+    # lives), else this request's own; None until the first lookup.
     _plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] | None = None
     _plain_ok: bool | None = None
     _shared: OperationCache | bool | None = False  # False: not looked up yet
@@ -129,25 +129,23 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # takes graphql-core's path).
         return getattr(self.context_value, "privacy", None)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped: Mapping[str, Any]) -> Plan | None:
-        plans = self._plan_cache()
-        key = (parent_type, id(grouped))
+    def _plan(
+        self, parent_type: GraphQLObjectType, selection: Any, field: bool = False
+    ) -> Plan | None:
+        """The plan of ``selection``: an object's grouped field set, or with ``field`` one
+        field's details (a one-entry plan, response name ``""``). Cached by the selection's
+        id, the selection kept alive beside its plan."""
+        plans = self._plans
+        if plans is None:
+            shared = self._operation_cache()
+            plans = self._plans = {} if shared is None else shared.plans
+        key = (parent_type, id(selection))
         cached = plans.get(key)
         if cached is not None:
             return cached[1]
-        plan = self._compile(parent_type, grouped)
-        plans[key] = (grouped, plan)
+        plan = self._compile(parent_type, {"": selection} if field else selection)
+        plans[key] = (selection, plan)
         return plan
-
-    def _plan_cache(self) -> dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]]:
-        # Shared selections are shared objects (their ids stay valid while the operation's
-        # cache lives), so their plans are shared too; else this request's own.
-        shared = self._operation_cache()
-        if shared is not None:
-            return shared.plans
-        if self._plans is None:
-            self._plans = {}
-        return self._plans
 
     def _compile(self, parent_type: GraphQLObjectType, grouped: Mapping[str, Any]) -> Plan | None:
         try:
@@ -161,17 +159,6 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _ = self.collect_subfields(return_type, details)
         return None if new_defer_usages else grouped
 
-    def _field_plan(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> Plan | None:
-        """A one-entry plan (response name ``""``) of a plain object field and its selection."""
-        plans = self._plan_cache()
-        key = (parent_type, id(details))
-        cached = plans.get(key)
-        if cached is not None:
-            return cached[1]
-        plan = self._compile(parent_type, {"": details})
-        plans[key] = (details, plan)
-        return plan
-
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -183,15 +170,14 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         field_def = parent_type.fields.get(node.name.value)
         if field_def is not None and not node.arguments:
+            # A marked field alone: its one-entry plan (a leaf's attribute coerced, masked
+            # from the decision at hand; an object's selection completed).
             extensions = field_def.extensions
-            if (PLAIN_KEY in extensions or MASKED_KEY in extensions) and self._unwrapped(
-                field_def.resolve
+            leaf = PLAIN_KEY in extensions or MASKED_KEY in extensions
+            if (leaf and self._unwrapped(field_def.resolve)) or (
+                OBJECT_KEY in extensions and self._plain()
             ):
-                answer = self._answer(field_def, node.name.value, source)
-                if answer is not ORDINARY:
-                    return answer
-            elif OBJECT_KEY in extensions and self._plain():
-                plan = self._field_plan(parent_type, field_details_list)
+                plan = self._plan(parent_type, field_details_list, True)
                 if plan is not None:
                     answer = run_plan(plan, source, self._privacy())
                     if answer is not ORDINARY:
@@ -199,31 +185,6 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
-
-    def _answer(self, field_def: GraphQLField, name: str, source: Any) -> Any:
-        """The completed value of a marked field, or ``ORDINARY`` for graphql-core's path
-        (which answers or reports the error where it belongs)."""
-        output = field_def.type
-        leaf = output.of_type if isinstance(output, GraphQLNonNull) else output
-        if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-            return ORDINARY
-        try:
-            plain = field_def.extensions.get(PLAIN_KEY)
-            if plain is not None:
-                value = getattr(source, plain[0])
-            else:
-                attribute, extension = field_def.extensions[MASKED_KEY]
-                privacy = self.context_value.privacy
-                decision = privacy.cached(source)
-                if decision is None:
-                    return ORDINARY  # it waits for the decision: no decision, no value
-                value = extension.shown(privacy, name, getattr(source, attribute), decision, source)
-            if value is None:
-                return ORDINARY if output is not leaf else None
-            coerced = leaf.coerce_output_value(value)
-        except Exception:
-            return ORDINARY
-        return ORDINARY if coerced is None or coerced is Undefined else coerced
 
     def _unwrapped(self, resolve: Any) -> bool:
         """No middleware (a schema extension's ``resolve`` hook) wraps this resolver."""

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
+from typer.testing import CliRunner
 
+from hub.cli import app
 from sentiment import corpora, neural_train, train
 from sentiment.linear import BUNDLED, EMOTIONS, FORMAT, FORMAT_LINEAR, load
 from sentiment.neural import WIDTHS
@@ -32,8 +34,10 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     steps: list[str] = []
     # With the word CNN (a child process: gensim's skip-gram vectors, then JAX):
     # its fit is deterministic too, and the trainer checks that NumPy gives JAX's logits.
-    ra = train.train(root, a, exclude=[first_text], limit=300, word_cnn=True, on_step=steps.append)
-    rb = train.train(root, b, exclude=[first_text], limit=300, word_cnn=True)
+    ra = train.train(
+        root, a, exclude=[first_text], limit=300, network="words", on_step=steps.append
+    )
+    rb = train.train(root, b, exclude=[first_text], limit=300, network="words")
     assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
     assert steps == list(train.STEPS)
     assert ra.excluded == 1  # the text given to exclude was not trained on
@@ -54,13 +58,25 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
 
 def test_character_network_is_the_alternative(tmp_path: Path) -> None:
     root = corpus_dir()
-    train.train(root, tmp_path / "c.npz", limit=200, cnn=True)
+    train.train(root, tmp_path / "c.npz", limit=200, network="chars")
     model = load(tmp_path / "c.npz")
     assert model.polar.cnn is not None and model.polar.cnn.tokens == "chars"
     cnn = model.meta["features"]["cnn"]
     assert cnn["tokens"] == "chars" and cnn["epochs"] == neural_train.EPOCHS
-    with pytest.raises(ValueError, match="not both"):
-        train.train(root, tmp_path / "d.npz", limit=50, cnn=True, word_cnn=True)
+
+
+def test_cli_trains_one_network_at_most(tmp_path: Path) -> None:
+    """`--word-cnn` trains the word network; with `--cnn` as well it is a user error (exit 2,
+    before any work)."""
+    out = tmp_path / "e.npz"
+    args = ["sentiment", "train", "--corpus", str(corpus_dir()), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--cnn", "--word-cnn"])
+    assert result.exit_code == 2, result.output
+    assert "--cnn and --word-cnn" in result.output and not out.exists()
+    result = CliRunner().invoke(app, [*args, "--word-cnn", "--limit", "50"])
+    assert result.exit_code == 0, result.output
+    model = load(out)
+    assert model.polar.cnn is not None and model.polar.cnn.tokens == "words"
 
 
 def test_split_is_by_text_and_disjoint() -> None:
