@@ -91,6 +91,21 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """Seconds of CPU per thread group of process ``pid``: threads named alike (``c360-graph_3``,
+    ``asyncio_0``) summed under the name without its number; the event loop's is ``loop``."""
+    groups: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        group = "loop" if int(task.name) == pid else name.rstrip("0123456789").rstrip("_-")
+        groups[group] = groups.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return groups
+
+
 def graph_pid(data_dir: Path) -> int:
     """The embedded graph server's pid (graph/embedded.py writes it into the data dir)."""
     import json
@@ -241,10 +256,17 @@ async def run(
             cpu: dict[tuple[str, int], tuple[float, float, float]] = {}
             server = graph_pid(data_dir)
             loads: list[float] = [os.getloadavg()[0]]
+            threads: dict[str, float] = {}
             for concurrency in (1, 16):
                 for name, call in (("graphql", graphql), ("raw", raw)):
                     before = process_cpu(proc.pid), time.process_time(), process_cpu(server)
+                    per_thread = thread_cpu(proc.pid)
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
+                    if (name, concurrency) == ("graphql", 16):
+                        threads = {
+                            group: cpu_s - per_thread.get(group, 0.0)
+                            for group, cpu_s in thread_cpu(proc.pid).items()
+                        }
                     after = process_cpu(proc.pid), time.process_time(), process_cpu(server)
                     cpu[(name, concurrency)] = (
                         after[0] - before[0],
@@ -269,6 +291,14 @@ async def run(
                 f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}{hub:>16}"
                 f"{client_s:>8.2f}{graph_s:>8.2f}"
             )
+        print(
+            "hub cpu ms/req at 16 by thread: "
+            + ", ".join(
+                f"{group} {cpu_s / requests * 1000:.2f}"
+                for group, cpu_s in sorted(threads.items(), key=lambda item: -item[1])
+                if cpu_s > 0
+            )
+        )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])
         print(f"ratio={g50 / r50:.2f}")

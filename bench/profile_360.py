@@ -54,6 +54,7 @@ IDLE = {
     "selectors.py:EpollSelector.select",  # the event loop with nothing to do
     # The store's read threads waiting for the graph server's reply (blocking recv).
     "redis/_parsers/hiredis.py:_HiredisParser.read_from_socket",
+    "threading.py:Condition.wait",  # the audit writer thread waiting for records
 }
 
 

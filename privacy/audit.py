@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -24,6 +25,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+# How long the audit writer thread waits for records before it ends.
+WRITER_IDLE_S = 5.0
 LOG_NAME = "audit.log"
 REPAIR_OPERATION = "audit_repair"
 
@@ -126,6 +130,10 @@ def make_record(
     }
 
 
+# (record, the caller's future, the caller's loop)
+_Pending = tuple[dict[str, Any], "asyncio.Future[int]", asyncio.AbstractEventLoop]
+
+
 @dataclass(frozen=True)
 class ChainState:
     """Where a verified walk of the chain ended: the next walk resumes here."""
@@ -159,13 +167,23 @@ class AuditLog:
         self._dir = directory
         self._path = directory / LOG_NAME
         self._keyring = keyring
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        # Records waiting for the writer thread, which is started by the first append and
+        # woken (when idle) by the next: a hand-off per batch, not per request, and no
+        # executor queue or event-loop turn between one batch and the next.
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._writer: threading.Thread | None = None
+        self._idle = False
         # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
         self._cuts: list[dict[str, int]] = []
         self._index = AuditIndex(directory / INDEX_NAME, keyring)
         # Records decrypted by this instance's reads (what an index spares is countable).
         self.decrypted = 0
+        # Where this instance's last batch left the log: ((device, inode, size, mtime), seq,
+        # hash). A file found exactly so under the lock ends with that batch (appends only
+        # grow it, a cut only takes a torn tail after it): its tail need not be read again.
+        self._end: tuple[tuple[int, int, int, int], int, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -175,43 +193,65 @@ class AuditLog:
         """Append one record durably; returns its seq. Raises AuditUnavailable."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
-        self._pending.append((record, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = loop.create_task(self._flush())
+        with self._lock:
+            self._pending.append((record, future, loop))
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_pending, name="c360-audit", daemon=True
+                )
+                self._writer.start()
+            elif self._idle:
+                self._wake.notify()
         return await future
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                seqs = await asyncio.to_thread(self._write_batch, [r for r, _ in batch])
-            except Exception as exc:
-                log.error("audit append failed: %s", exc)
-                # Our own reasons say what to do; an OS error's (with a server path) stays here.
-                error = (
-                    exc
-                    if isinstance(exc, AuditUnavailable)
-                    else AuditUnavailable("the audit record could not be written; see the hub log")
-                )
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), seq in zip(batch, seqs, strict=True):
-                if not future.done():
-                    future.set_result(seq)
+    def _write_pending(self) -> None:
+        """The writer thread: batch after batch, each taking every record appended while the
+        one before was written (group commit), with no turn of the event loop in between;
+        it ends after :data:`WRITER_IDLE_S` without records (the next append starts one)."""
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._idle = True
+                    self._wake.wait(WRITER_IDLE_S)
+                    self._idle = False
+                    if not self._pending:
+                        self._writer = None
+                        return
+                batch, self._pending = self._pending, []
+            self._write_one_batch(batch)
+
+    def _write_one_batch(self, batch: list[_Pending]) -> None:
+        # Answered once the batch is on disk and indexed: a response never leaves an index
+        # write behind it (a caller that lists the data dir finds it settled).
+        try:
+            seqs = self._write_batch([record for record, _, _ in batch])
+        except Exception as exc:
+            log.error("audit append failed: %s", exc)
+            # Our own reasons say what to do; an OS error's (with a server path) stays here.
+            error = (
+                exc
+                if isinstance(exc, AuditUnavailable)
+                else AuditUnavailable("the audit record could not be written; see the hub log")
+            )
+            _answer(batch, None, error)
+            return
+        _answer(batch, seqs, None)
 
     def _write_batch(self, records: list[dict[str, Any]]) -> list[int]:
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            torn = _cut_torn_tail(fd)
-            start = os.fstat(fd).st_size
-            if torn:
-                log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
-                self._cuts.append({"truncated_bytes": torn, "offset": start})
-            seq, prev = _tail(fd)
+            known, self._end = self._end, None
+            if known is not None and known[0] == _file_state(fd):
+                start, seq, prev = known[0][2], known[1], known[2]
+            else:  # another process wrote meanwhile, or the first batch: read the tail
+                torn = _cut_torn_tail(fd)
+                start = os.fstat(fd).st_size
+                if torn:
+                    log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
+                    self._cuts.append({"truncated_bytes": torn, "offset": start})
+                seq, prev = _tail(fd)
             kid, key = self._keyring.active_key()
             aead = AESGCM(key)
             lines, seqs = [], []
@@ -255,6 +295,7 @@ class AuditLog:
                 if left > 0 and _truncate_quietly(fd, start):
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
+            self._end = (_file_state(fd), seq, prev)
             self._index_quietly(fd, fresh)
             if repairing:
                 self._cuts.clear()
@@ -478,6 +519,32 @@ def _cut_torn_tail(fd: int) -> int:
         return 0
     os.ftruncate(fd, keep)
     return size - keep
+
+
+def _answer(batch: list[_Pending], seqs: list[int] | None, error: Exception | None) -> None:
+    """From the writer thread: each caller's seq (or the error), through its own loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | None]]] = {}
+    for i, (_, future, loop) in enumerate(batch):
+        by_loop.setdefault(loop, []).append((future, seqs[i] if seqs is not None else None))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
+            loop.call_soon_threadsafe(_settle, answers, error)
+
+
+def _settle(answers: list[tuple[asyncio.Future[int], int | None]], error: Exception | None) -> None:
+    for future, seq in answers:
+        if future.done():  # its caller gave up
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(seq if seq is not None else 0)
+
+
+def _file_state(fd: int) -> tuple[int, int, int, int]:
+    """(device, inode, size, modification time) of the open file."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _truncate_quietly(fd: int, size: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -89,19 +90,57 @@ _PARTS: dict[str, frozenset[str]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a ``customer`` selection reads, before its variables are known."""
+
+    parts: frozenset[str]
+    linked: frozenset[str]
+    transactions: list[FieldNode]
+    interactions: list[FieldNode]
+
+
+# Shapes by the selection's field node (parsed documents are cached, so a client's query
+# brings the same node back): (node, shape), bounded. Selections with fragment spreads are
+# walked each time (their fragments come with each execution).
+_SHAPES: dict[int, tuple[FieldNode, _Shape]] = {}
+_SHAPES_MAX = 256
+
+
 def wants_360(info: Ctx) -> Wants360:
     """What the ``customer`` field's selection reads (fragments included), for the prefetch.
     Walks the document's nodes: strawberry's ``selected_fields`` converts the whole subtree
     with its directives and arguments, which cost more than the round trips it saves."""
     raw = info._raw_info
-    fragments, variables = raw.fragments, get_variable_values(raw)
+    node = raw.field_nodes[0]
+    known = _SHAPES.get(id(node))
+    if known is not None and known[0] is node:
+        shape = known[1]
+    else:
+        shape, cacheable = _shape(node, raw.fragments)
+        if cacheable:
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[id(node)] = (node, shape)
+    variables = get_variable_values(raw) if shape.transactions or shape.interactions else {}
+    return Wants360(
+        parts=shape.parts,
+        linked=shape.linked,
+        transactions=_page(shape.transactions, variables, unless=("from", "to")),
+        interactions=_page(shape.interactions, variables),
+    )
+
+
+def _shape(root: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> tuple[_Shape, bool]:
+    """The selection's shape, and whether it holds no fragment spread (may be cached)."""
     parts: set[str] = set()
     linked: set[str] = set()
     pages: dict[str, list[FieldNode]] = {"transactions": [], "interactions": []}
-    for node in _fields(raw.field_nodes[0].selection_set, fragments):
+    spreads = [False]
+    for node in _fields(root.selection_set, fragments, spreads):
         name = node.name.value
         parts |= _PARTS.get(name, frozenset())
-        below = {f.name.value for f in _fields(node.selection_set, fragments)}
+        below = {f.name.value for f in _fields(node.selection_set, fragments, spreads)}
         if name == "accounts" and "coOwners" in below:
             linked.add("coOwners")
         elif name == "household" and "members" in below:
@@ -111,12 +150,10 @@ def wants_360(info: Ctx) -> Wants360:
             linked.add("related")
         elif name in pages:
             pages[name].append(node)
-    return Wants360(
-        parts=frozenset(parts),
-        linked=frozenset(linked),
-        transactions=_page(pages["transactions"], variables, unless=("from", "to")),
-        interactions=_page(pages["interactions"], variables),
+    shape = _Shape(
+        frozenset(parts), frozenset(linked), pages["transactions"], pages["interactions"]
     )
+    return shape, not spreads[0]
 
 
 def _page(
@@ -150,9 +187,12 @@ def _page(
 
 
 def _fields(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    spreads: list[bool] | None = None,
 ) -> list[FieldNode]:
-    """The fields of a selection set, fragments and inline fragments flattened."""
+    """The fields of a selection set, fragments and inline fragments flattened (``spreads``
+    is set to [True] when a fragment spread was followed)."""
     out: list[FieldNode] = []
     pending = list(reversed(selection_set.selections)) if selection_set else []
     while pending:
@@ -161,6 +201,8 @@ def _fields(
             out.append(selection)
             continue
         if isinstance(selection, FragmentSpreadNode):
+            if spreads is not None:
+                spreads[0] = True
             fragment = fragments.get(selection.name.value)
             selection_set = fragment.selection_set if fragment else None
         else:

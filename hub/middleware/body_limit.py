@@ -19,12 +19,16 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"error": f"request body over {self.max_bytes} bytes"}, status_code=413
-        )
+
+        # Built only when sent: rendering it for every request was ~0.6 % of the hub's samples.
+        def too_large() -> JSONResponse:
+            return JSONResponse(
+                {"error": f"request body over {self.max_bytes} bytes"}, status_code=413
+            )
+
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await too_large()(scope, receive, send)
             return
 
         received = 0
@@ -49,4 +53,4 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if started:
                 raise
-            await too_large(scope, receive, send)
+            await too_large()(scope, receive, send)

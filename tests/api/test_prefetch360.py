@@ -165,3 +165,23 @@ async def test_aliased_pages_and_arguments_answer_like_the_loaders(
     assert c["interactions"] == alone["data"]["customer"]["interactions"]
     assert len(c["later"]["edges"]) == 2
     assert c["later"]["edges"][0]["node"]["id"] != c["transactions"]["edges"][0]["node"]["id"]
+
+
+async def test_a_repeated_document_reads_each_request_s_variables(
+    store: GraphStore, officer: Api
+) -> None:
+    """The selection's shape is kept per parsed document (schema/customer.py); the page
+    arguments still come from each request's variables."""
+    query = (
+        "query($id: ID!, $n: Int) { customer(id: $id) { id accounts { id } "
+        "household { id } advisor { id } transactions(first: $n) { totalCount "
+        "edges { node { id } } } } }"
+    )
+    await seed_family(store, "rd", accounts=2, transactions=3)
+    for n in (1, 3, 2):
+        before = store.stats.round_trips
+        body = await officer.gql(query, {"id": "rd-1", "n": n})
+        assert "errors" not in body, body
+        page = body["data"]["customer"]["transactions"]
+        assert page["totalCount"] >= 3 and len(page["edges"]) == n
+        assert store.stats.round_trips - before <= 4  # the prefetch answered the page

@@ -1,6 +1,7 @@
 """Graph round trips in the query threads (graph/falkordb.py QueryThreads): round trips asked
 for in one turn go to the threads in groups, answers that finish together reach the event loop
-in one wake-up; a cancelled caller leaves the others theirs."""
+in one wake-up; a cancelled caller leaves the others theirs. Reads go on the event loop
+(graph/falkordb_loop.py, tests/graph/test_loop_reads.py): these tests write."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def test_answers_finishing_together_take_one_wake_up(
         return real(callback, *args, **kwargs)
 
     monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
-    reads = [asyncio.create_task(store.read("RETURN $i AS i", {"i": i})) for i in range(8)]
+    reads = [asyncio.create_task(store.write("RETURN $i AS i", {"i": i})) for i in range(8)]
     await asyncio.sleep(0)  # every read has asked (gathered in this turn) ...
     await asyncio.sleep(0)  # ... and is in a query thread now
     time.sleep(0.5)  # the loop is held while the threads answer
@@ -38,7 +39,7 @@ async def test_answers_finishing_together_take_one_wake_up(
 
 
 async def test_a_cancelled_caller_leaves_the_others_their_answers(store: GraphStore) -> None:
-    reads = [asyncio.create_task(store.read("RETURN $i AS i", {"i": i})) for i in range(4)]
+    reads = [asyncio.create_task(store.write("RETURN $i AS i", {"i": i})) for i in range(4)]
     await asyncio.sleep(0)
     reads[1].cancel()
     done = await asyncio.gather(*reads, return_exceptions=True)
@@ -63,12 +64,12 @@ async def test_round_trips_asked_in_one_turn_share_hand_offs(
 
     monkeypatch.setattr(executor, "submit", counting)
     count = 2 * GROUP_SIZE + 1
-    rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(count)))
+    rows = await asyncio.gather(*(store.write("RETURN $i AS i", {"i": i}) for i in range(count)))
     assert [r[0]["i"] for r in rows] == list(range(count))
     assert len(hand_offs) == 3, f"{len(hand_offs)} hand-offs for {count} reads in one turn"
     # A failing round trip fails only its own caller, not the others of its group.
     good, bad = await asyncio.gather(
-        store.read("RETURN 1 AS n"), store.read("RETURN nope(1) AS n"), return_exceptions=True
+        store.write("RETURN 1 AS n"), store.write("RETURN nope(1) AS n"), return_exceptions=True
     )
     assert good == [{"n": 1}]
     assert isinstance(bad, Exception)

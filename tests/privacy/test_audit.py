@@ -202,3 +202,32 @@ async def test_full_disk_raises_audit_unavailable(data_dir: Path) -> None:
     log = AuditLog(audit_dir, KeyRing.load(data_dir))
     with pytest.raises(AuditUnavailable):
         await log.append(record(1))
+
+
+async def test_two_writers_taking_turns_keep_one_chain(data_dir: Path) -> None:
+    """Each instance remembers where its last batch left the log; the other's appends in
+    between must make it read the tail again (a remembered tail would fork the chain)."""
+    first, second = open_log(data_dir), open_log(data_dir)
+    for i in range(30):
+        assert await first.append(record(i)) == 2 * i + 1
+        assert await second.append(record(i, "c2")) == 2 * i + 2
+    for i in range(5):  # and runs of its own, where the remembered tail is the true one
+        assert await first.append(record(100 + i)) == 61 + i
+    result = first.verify()
+    assert (result.ok, result.count) == (True, 65)
+
+
+async def test_one_writer_thread_takes_every_batch(data_dir: Path) -> None:
+    """Appends go to one writer thread per log (started by the first, not one per batch)."""
+    import threading
+
+    def writers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "c360-audit"}
+
+    log = open_log(data_dir)
+    before = writers()
+    for round_ in range(3):
+        seqs = await asyncio.gather(*(log.append(record(i)) for i in range(50)))
+        assert sorted(seqs) == list(range(50 * round_ + 1, 50 * round_ + 51))
+        assert len(writers() - before) == 1
+    assert (log.verify().ok, log.verify().count) == (True, 150)

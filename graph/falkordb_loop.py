@@ -1,0 +1,229 @@
+"""Graph reads sent and answered on the event loop itself: connections that are asyncio
+protocols with hiredis's reply parser, no thread in between.
+
+A round trip through a query thread (graph/falkordb.py QueryThreads) cost the hub more than
+its own work on a small read: the executor's queue, a thread woken on the other core, the
+thread and the loop taking the GIL from each other (a woken thread waits up to the switch
+interval, 5 ms, for a busy loop), and the loop woken again for the answer. On the 360 path
+that was the largest single cost in the profile. Here a read is one write to a socket the
+loop watches anyway; the reply is parsed by hiredis (C) as its bytes arrive, chunk by chunk,
+so a large reply does not hold the loop in one piece either. Turning a reply into rows is
+left to the caller (graph/falkordb.py keeps large replies for its threads).
+
+Commands on one connection run one after another on the server, so a read goes to the
+connection with the fewest waiting (up to ``size`` connections per loop, opened as needed).
+A caller that stops waiting leaves its reply to be read and dropped in order: the connection
+stays usable. A lost connection fails its waiting reads (GraphUnavailable) and is replaced
+by the next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import hiredis
+from redis.exceptions import ResponseError
+
+from graph.errors import GraphUnavailable
+
+__all__ = ["LoopReads", "ServerAddress"]
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where the graph server listens and how to log in: a unix socket ``path``, or ``host``
+    and ``port`` (plain TCP; TLS connections stay with the query threads)."""
+
+    path: str | None = None
+    host: str | None = None
+    port: int = 6379
+    username: str | None = None
+    password: str | None = None
+    db: int = 0
+
+    @classmethod
+    def of_pool(cls, connection_class: type, kwargs: dict[str, Any]) -> ServerAddress | None:
+        """The address a redis-py pool connects to; None when this module cannot (TLS)."""
+        if "ssl" in connection_class.__name__.lower() or kwargs.get("ssl"):
+            return None
+        username, password = kwargs.get("username"), kwargs.get("password")
+        db = int(kwargs.get("db") or 0)
+        if kwargs.get("path"):
+            return cls(path=str(kwargs["path"]), username=username, password=password, db=db)
+        host, port = str(kwargs.get("host") or "localhost"), int(kwargs.get("port") or 6379)
+        return cls(host=host, port=port, username=username, password=password, db=db)
+
+
+class _Connection(asyncio.Protocol):
+    """One connection: packed commands out, replies matched to their futures in order."""
+
+    def __init__(self) -> None:
+        self._reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        # uvloop's transports are not asyncio.Transport subclasses: the methods are the same.
+        self._transport: Any = None
+        self.lost = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def send(self, packed: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        """Write one command; the future gets its reply (an error reply as an exception
+        instance in its place, or inside it)."""
+        if self.lost or self._transport is None:
+            raise GraphUnavailable("FalkorDB unreachable: the connection was lost")
+        future: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append(future)
+        self._transport.write(packed)
+        return future
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while True:
+            try:
+                reply = self._reader.gets()
+            except hiredis.ProtocolError as exc:  # the stream cannot be trusted any more
+                self._fail(GraphUnavailable(f"FalkorDB sent an unreadable reply: {exc}"))
+                if self._transport is not None:
+                    self._transport.abort()
+                return
+            if reply is False:
+                return
+            if not self._waiting:  # a reply nobody asked for: the stream is out of step
+                self._fail(GraphUnavailable("FalkorDB sent a reply nobody asked for"))
+                if self._transport is not None:
+                    self._transport.abort()
+                return
+            future = self._waiting.popleft()
+            if not future.done():  # its caller stopped waiting
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        why = f": {exc}" if exc else ""
+        self._fail(GraphUnavailable(f"FalkorDB unreachable: the connection was lost{why}"))
+
+    def _fail(self, error: Exception) -> None:
+        self.lost = True
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+    def close(self) -> None:
+        self.lost = True
+        if self._transport is not None:
+            self._transport.close()
+
+
+class _LoopPool:
+    """The connections of one event loop."""
+
+    def __init__(self) -> None:
+        self.connections: list[_Connection] = []
+        self.opening = 0
+
+
+class LoopReads:
+    """Up to ``size`` connections per event loop to the server at ``address``."""
+
+    def __init__(self, address: ServerAddress, size: int) -> None:
+        self.address = address
+        self.size = max(1, size)
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed = False
+
+    async def send(self, packed: bytes) -> Any:
+        """One command's reply (hiredis's objects; error replies as ResponseError values)."""
+        if self._closed:
+            raise GraphUnavailable("the graph store was closed before the query ran")
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = _LoopPool()
+        connection = await self._connection(pool)
+        return await connection.send(packed, loop)
+
+    async def _connection(self, pool: _LoopPool) -> _Connection:
+        """An idle connection, else a new one while there is room, else the least busy."""
+        best: _Connection | None = None
+        for connection in list(pool.connections):
+            if connection.lost:
+                pool.connections.remove(connection)
+            elif best is None or connection.waiting < best.waiting:
+                best = connection
+        full = len(pool.connections) + pool.opening >= self.size
+        if best is not None and (best.waiting == 0 or full):
+            return best
+        # (With none open yet, a caller opens one even when others are opening theirs: the
+        # first reads of a loop, or after a lost server, briefly exceed ``size``.)
+        pool.opening += 1
+        try:
+            connection = await self._open()
+        finally:
+            pool.opening -= 1
+        if self._closed:
+            connection.close()
+            raise GraphUnavailable("the graph store was closed before the query ran")
+        pool.connections.append(connection)
+        return connection
+
+    async def _open(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        address = self.address
+        try:
+            if address.path is not None:
+                _, connection = await loop.create_unix_connection(_Connection, address.path)
+            else:
+                _, connection = await loop.create_connection(
+                    _Connection, address.host or "localhost", address.port
+                )
+        except OSError as exc:
+            raise GraphUnavailable(f"FalkorDB unreachable: {exc}") from exc
+        try:
+            if address.password is not None:
+                login = ("AUTH", address.username, address.password) if address.username else (
+                    "AUTH", address.password)  # fmt: skip
+                await _checked(connection, login, loop)
+            if address.db:
+                await _checked(connection, ("SELECT", address.db), loop)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def close(self) -> None:
+        """Close this loop's connections (others' when their loops run again or end)."""
+        self._closed = True
+        for loop, pool in list(self._pools.items()):
+            for connection in pool.connections:
+                if loop.is_closed():
+                    continue
+                try:
+                    running = asyncio.get_running_loop()
+                except RuntimeError:
+                    running = None
+                if running is loop:
+                    connection.close()
+                else:
+                    with contextlib.suppress(RuntimeError):  # closed meanwhile
+                        loop.call_soon_threadsafe(connection.close)
+            pool.connections.clear()
+
+
+async def _checked(
+    connection: _Connection, args: tuple[Any, ...], loop: asyncio.AbstractEventLoop
+) -> None:
+    reply = await connection.send(hiredis.pack_command(args), loop)
+    if isinstance(reply, ResponseError):
+        raise GraphUnavailable(f"FalkorDB refused the connection: {reply}")

@@ -1,0 +1,111 @@
+"""Reads sent and answered on the event loop (graph/falkordb_loop.py through QueryThreads): no
+thread hand-off for a small read, a large reply or one with nodes made into rows in a thread,
+a cancelled caller leaving the connection usable, a lost connection replaced, uvloop too."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvloop
+
+from graph.connect import store_session
+from graph.errors import GraphQueryError
+from graph.falkordb import LOOP_ROWS, FalkorDBStore
+from graph.store import GraphStore
+
+
+def _loop_store(store: GraphStore) -> FalkorDBStore:
+    if not isinstance(store, FalkorDBStore) or store._threads.loop_reads is None:
+        pytest.skip("reads on the loop belong to the FalkorDB store")
+    return store
+
+
+def _count_hand_offs(store: FalkorDBStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    executor = store._threads._executor
+    hand_offs: list[Any] = []
+    real = executor.submit
+
+    def counting(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hand_offs.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(executor, "submit", counting)
+    return hand_offs
+
+
+async def test_small_reads_take_no_thread(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hand_offs = _count_hand_offs(_loop_store(store), monkeypatch)
+    rows = await asyncio.gather(
+        *(store.read("RETURN $i AS i, {a: [$i, 'x']} AS m", {"i": i}) for i in range(20))
+    )
+    assert [r[0] for r in rows] == [{"i": i, "m": {"a": [i, "x"]}} for i in range(20)]
+    assert hand_offs == []
+    with pytest.raises(GraphQueryError):
+        await store.read("RETURN nope(1) AS n")
+    assert await store.read("MATCH (n:Nothing) RETURN n.id AS id") == []
+
+
+async def test_large_or_node_replies_become_rows_in_a_thread(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hand_offs = _count_hand_offs(_loop_store(store), monkeypatch)
+    rows = await store.read("UNWIND range(1, $n) AS i RETURN i", {"n": LOOP_ROWS + 1})
+    assert [r["i"] for r in rows] == list(range(1, LOOP_ROWS + 2))
+    assert len(hand_offs) == 1
+    await store.write("CREATE (:Probe {id: 'p1', n: 3})")
+    hand_offs.clear()
+    assert await store.read("MATCH (p:Probe) RETURN p") == [{"p": {"id": "p1", "n": 3}}]
+    assert len(hand_offs) == 1  # the node's property names come from the client's schema
+
+
+async def test_a_cancelled_read_leaves_the_connection_in_step(store: GraphStore) -> None:
+    reads_on = _loop_store(store)._threads.loop_reads
+    assert reads_on is not None
+    reads_on.size, size = 1, reads_on.size  # every read on one connection, in order
+    try:
+        reads = [asyncio.create_task(store.read("RETURN $i AS i", {"i": i})) for i in range(6)]
+        await asyncio.sleep(0)
+        reads[2].cancel()
+        done = await asyncio.gather(*reads, return_exceptions=True)
+        assert isinstance(done[2], asyncio.CancelledError)
+        assert [done[i][0]["i"] for i in (0, 1, 3, 4, 5)] == [0, 1, 3, 4, 5]  # type: ignore[index]
+        assert (await store.read("RETURN 7 AS n"))[0]["n"] == 7
+    finally:
+        reads_on.size = size
+
+
+async def test_a_lost_connection_is_replaced(store: GraphStore) -> None:
+    reads_on = _loop_store(store)._threads.loop_reads
+    assert reads_on is not None
+    assert (await store.read("RETURN 1 AS n"))[0]["n"] == 1
+    pool = reads_on._pools[asyncio.get_running_loop()]
+    for connection in pool.connections:
+        connection._transport.abort()  # the server side is gone for these
+    await asyncio.sleep(0.05)
+    assert (await store.read("RETURN 2 AS n"))[0]["n"] == 2
+    # A read waiting when its connection goes is answered by the store's retry.
+    pending = asyncio.create_task(store.read("UNWIND range(1, 200000) AS i RETURN count(i) AS n"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    for connection in pool.connections:
+        connection._transport.abort()
+    assert (await pending)[0]["n"] == 200000
+
+
+def test_reads_on_uvloop() -> None:
+    """The hub serves on uvloop, whose transports are its own classes."""
+
+    async def read() -> list[dict[str, Any]]:
+        with tempfile.TemporaryDirectory(prefix="c360u-", dir="/tmp") as d:
+            async with store_session(Path(d)) as store:
+                assert isinstance(store, FalkorDBStore) and store._threads.loop_reads is not None
+                return await store.read("RETURN 'uv' AS s")
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(read()) == [{"s": "uv"}]
