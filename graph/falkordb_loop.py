@@ -130,6 +130,9 @@ class _LoopPool:
     def __init__(self) -> None:
         self.connections: list[_Connection] = []
         self.opening = 0
+        # Set (and replaced) each time an open finishes: callers that found no usable
+        # connection and no room wait on it instead of opening more than ``size``.
+        self.opened = asyncio.Event()
 
 
 class LoopReads:
@@ -155,23 +158,30 @@ class LoopReads:
         return await connection.send(packed, loop)
 
     async def _connection(self, pool: _LoopPool) -> _Connection:
-        """An idle connection, else a new one while there is room, else the least busy."""
-        best: _Connection | None = None
-        for connection in list(pool.connections):
-            if connection.lost:
-                pool.connections.remove(connection)
-            elif best is None or connection.waiting < best.waiting:
-                best = connection
-        full = len(pool.connections) + pool.opening >= self.size
-        if best is not None and (best.waiting == 0 or full):
-            return best
-        # (With none open yet, a caller opens one even when others are opening theirs: the
-        # first reads of a loop, or after a lost server, briefly exceed ``size``.)
+        """An idle connection, else a new one while there is room, else the least busy; with
+        none usable and no room (all of it being opened), the next one opened."""
+        while True:
+            best: _Connection | None = None
+            for connection in list(pool.connections):
+                if connection.lost:
+                    pool.connections.remove(connection)
+                elif best is None or connection.waiting < best.waiting:
+                    best = connection
+            full = len(pool.connections) + pool.opening >= self.size
+            if best is not None and (best.waiting == 0 or full):
+                return best
+            if not full:
+                break
+            await pool.opened.wait()  # then look again: it may have failed or be lost
+            if self._closed:
+                raise GraphUnavailable("the graph store was closed before the query ran")
         pool.opening += 1
         try:
             connection = await self._open()
         finally:
             pool.opening -= 1
+            pool.opened.set()
+            pool.opened = asyncio.Event()
         if self._closed:
             connection.close()
             raise GraphUnavailable("the graph store was closed before the query ran")

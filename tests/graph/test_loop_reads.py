@@ -109,3 +109,17 @@ def test_reads_on_uvloop() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         assert runner.run(read()) == [{"s": "uv"}]
+
+
+async def test_concurrent_reads_with_no_connection_open_at_most_size(store: GraphStore) -> None:
+    reads_on = _loop_store(store)._threads.loop_reads
+    assert reads_on is not None
+    assert (await store.read("RETURN 1 AS n"))[0]["n"] == 1
+    pool = reads_on._pools[asyncio.get_running_loop()]
+    for connection in pool.connections:
+        connection._transport.abort()
+    await asyncio.sleep(0.05)
+    rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(200)))
+    assert [r[0]["i"] for r in rows] == list(range(200))
+    assert 1 <= len(pool.connections) <= reads_on.size
+    assert pool.opening == 0
