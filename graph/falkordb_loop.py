@@ -29,9 +29,11 @@ from typing import Any
 import hiredis
 from redis.exceptions import ResponseError
 
-from graph.errors import GraphUnavailable
+from graph.errors import GraphQueryError, GraphUnavailable
 
 __all__ = ["LoopReads", "ServerAddress"]
+
+_NOT_UTF8 = object()  # in place of a reply hiredis could not decode
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class _Connection(asyncio.Protocol):
                 if self._transport is not None:
                     self._transport.abort()
                 return
+            except UnicodeDecodeError:
+                # hiredis has read the whole reply (the stream is in step): only its caller fails.
+                reply = _NOT_UTF8
             if reply is False:
                 return
             if not self._waiting:  # a reply nobody asked for: the stream is out of step
@@ -104,7 +109,11 @@ class _Connection(asyncio.Protocol):
                     self._transport.abort()
                 return
             future = self._waiting.popleft()
-            if not future.done():  # its caller stopped waiting
+            if future.done():  # its caller stopped waiting
+                continue
+            if reply is _NOT_UTF8:
+                future.set_exception(GraphQueryError("FalkorDB's reply held text that is not UTF-8"))
+            else:
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import uvloop
 
 from graph.connect import store_session
@@ -123,3 +124,33 @@ async def test_concurrent_reads_with_no_connection_open_at_most_size(store: Grap
     assert [r[0]["i"] for r in rows] == list(range(200))
     assert 1 <= len(pool.connections) <= reads_on.size
     assert pool.opening == 0
+
+
+async def test_a_reply_that_is_not_utf8_fails_only_its_read(store: GraphStore) -> None:
+    threads = _loop_store(store)._threads
+    reads_on = threads.loop_reads
+    assert reads_on is not None
+    raw = redis.ConnectionPool(  # type: ignore[no-untyped-call]
+        connection_class=threads.pool.connection_class, **threads.pool.connection_kwargs
+    )
+    try:
+        # A string property holding bytes that are not UTF-8, written past our own client.
+        redis.Redis(connection_pool=raw).execute_command(
+            "GRAPH.QUERY", "c360", b"CREATE (:Probe {id: 'bad', s: '\xff\xfe'})"
+        )
+    finally:
+        raw.disconnect()
+    reads_on.size, size = 1, reads_on.size  # every read on one connection, in order
+    try:
+        assert (await store.read("RETURN 0 AS i"))[0]["i"] == 0
+        pool = reads_on._pools[asyncio.get_running_loop()]
+        connections = list(pool.connections)
+        reads = [store.read("RETURN $i AS i", {"i": i}) for i in range(3)]
+        reads.insert(1, store.read("MATCH (p:Probe) RETURN p.s AS s"))
+        done = await asyncio.gather(*reads, return_exceptions=True)
+        assert isinstance(done[1], GraphQueryError) and "not UTF-8" in str(done[1])
+        assert [done[i][0]["i"] for i in (0, 2, 3)] == [0, 1, 2]  # type: ignore[index]
+        assert pool.connections == connections  # none lost, none replaced
+        assert not any(c.lost for c in connections)
+    finally:
+        reads_on.size = size
