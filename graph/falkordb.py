@@ -19,6 +19,7 @@ from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 from falkordb.query_result import QueryResult
+from redis._parsers.base import BaseParser
 from redis._parsers.encoders import Encoder
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
@@ -85,6 +86,15 @@ def map_falkordb_errors() -> Iterator[None]:
         if unavailable_reply(str(exc)):
             raise GraphUnavailable(f"FalkorDB cannot serve writes: {exc}") from exc
         raise GraphError(str(exc)) from exc
+
+
+def _named_error(error: redis_errors.ResponseError) -> redis_errors.RedisError:
+    """An error reply as redis-py's parser would raise it: hiredis gives every one as a
+    ResponseError, while redis-py makes those about the connection (LOADING, NOAUTH, WRONGPASS,
+    max number of clients) connection errors, which :func:`map_falkordb_errors` reports as
+    the graph being unavailable (and the store retries)."""
+    named = BaseParser.parse_error(str(error))  # type: ignore[no-untyped-call]
+    return named if isinstance(named, redis_errors.ConnectionError) else error
 
 
 def _plain(value: Any) -> Any:
@@ -242,9 +252,7 @@ class QueryThreads:
         error = reply_error(reply)
         if error is not None:
             with map_falkordb_errors():
-                if str(error).startswith("LOADING"):  # redis-py's parser names this one
-                    raise redis_errors.BusyLoadingError(str(error)) from None
-                raise error
+                raise _named_error(error) from None
         if len(reply) < 2 or len(reply[1]) <= LOOP_ROWS:
             try:
                 return plain_rows(reply)

@@ -112,7 +112,7 @@ class _Connection(asyncio.Protocol):
             if future.done():  # its caller stopped waiting
                 continue
             if reply is _NOT_UTF8:
-                future.set_exception(GraphQueryError("FalkorDB's reply held text that is not UTF-8"))
+                future.set_exception(GraphQueryError("the reply held text that is not UTF-8"))
             else:
                 future.set_result(reply)
 

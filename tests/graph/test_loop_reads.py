@@ -14,7 +14,7 @@ import redis
 import uvloop
 
 from graph.connect import store_session
-from graph.errors import GraphQueryError
+from graph.errors import GraphQueryError, GraphUnavailable
 from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
 
@@ -154,3 +154,26 @@ async def test_a_reply_that_is_not_utf8_fails_only_its_read(store: GraphStore) -
         assert not any(c.lost for c in connections)
     finally:
         reads_on.size = size
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    """A new loop connection the server refuses (a password now required: NOAUTH) is
+    GraphUnavailable, as redis-py's parser made it, not a query error. (A full server's
+    "max number of clients" reply is mapped the same way, tests/graph/test_error_mapping.py;
+    here it usually arrives as a broken pipe, the server hanging up before the read is sent.)"""
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        async with store_session(Path(d)) as store:
+            threads = _loop_store(store)._threads
+            assert threads.loop_reads is not None
+            pool = threads.loop_reads._pools.get(asyncio.get_running_loop())
+            for connection in pool.connections if pool else []:  # opened by the store's start
+                connection._transport.abort()
+            await asyncio.sleep(0.05)
+            admin = store._db.connection  # logged in before the password is set: stays so
+            await admin.config_set("requirepass", "s3cret")
+            try:
+                # The read opens a new connection (no store retry here).
+                with pytest.raises(GraphUnavailable, match="Authentication required"):
+                    await threads.run("RETURN 1 AS n", None, True)
+            finally:
+                await admin.config_set("requirepass", "")
