@@ -14,15 +14,18 @@ Commands on one connection run one after another on the server, so a read goes t
 connection with the fewest waiting (up to ``size`` connections per loop, opened as needed).
 A caller that stops waiting leaves its reply to be read and dropped in order: the connection
 stays usable. A lost connection fails its waiting reads (GraphUnavailable) and is replaced
-by the next read.
+by the next read. A loop's connections are closed when it ends (asyncio.run, or close()).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import weakref
 from collections import deque
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +135,16 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def hang_up(self) -> None:
+        """End the connection of a loop that has closed (its transport's methods need the
+        loop): the server is told on a duplicate of the socket, and the socket itself is
+        closed when the transport is collected."""
+        self.lost = True
+        sock = self._transport.get_extra_info("socket") if self._transport else None
+        if sock is not None:
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+
 
 class _LoopPool:
     """The connections of one event loop."""
@@ -142,6 +155,7 @@ class _LoopPool:
         # Set (and replaced) each time an open finishes: callers that found no usable
         # connection and no room wait on it instead of opening more than ``size``.
         self.opened = asyncio.Event()
+        self.ender: AsyncGenerator[None, None] | None = None
 
 
 class LoopReads:
@@ -161,8 +175,11 @@ class LoopReads:
             raise GraphUnavailable("the graph store was closed before the query ran")
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
-        if pool is None:
+        if pool is None:  # a new loop (the connections of those closed go)
+            self._drop_closed_loops()
             pool = self._pools[loop] = _LoopPool()
+            pool.ender = self._ends_with_loop(loop, pool)
+            await anext(pool.ender)
         connection = await self._connection(pool)
         return await connection.send(packed, loop)
 
@@ -221,23 +238,53 @@ class LoopReads:
             raise
         return connection
 
-    def close(self) -> None:
-        """Close this loop's connections (others' when their loops run again or end)."""
-        self._closed = True
-        for loop, pool in list(self._pools.items()):
+    async def _ends_with_loop(
+        self, loop: asyncio.AbstractEventLoop, pool: _LoopPool
+    ) -> AsyncGenerator[None, None]:
+        # A pool's connections hold their transports, which hold the loop: the pool of a loop
+        # that ends without close() would never leave the weak dictionary, nor its connections
+        # close. asyncio.run (and uvloop's Runner) close a loop's async generators before the
+        # loop itself: this one closes the pool's connections then.
+        try:
+            yield
+        finally:
+            self._pools.pop(loop, None)
             for connection in pool.connections:
                 if loop.is_closed():
-                    continue
-                try:
-                    running = asyncio.get_running_loop()
-                except RuntimeError:
-                    running = None
-                if running is loop:
-                    connection.close()
+                    connection.hang_up()
                 else:
-                    with contextlib.suppress(RuntimeError):  # closed meanwhile
-                        loop.call_soon_threadsafe(connection.close)
+                    connection.close()
             pool.connections.clear()
+
+    def _drop_closed_loops(self) -> None:
+        """The pools of loops closed without closing their async generators (a bare close())."""
+        for loop, pool in list(self._pools.items()):
+            if loop.is_closed():
+                _end(pool)
+
+    def close(self) -> None:
+        """Close the connections of this loop and of closed ones (others' from their loops)."""
+        self._closed = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, pool in list(self._pools.items()):
+            if loop is running or loop.is_closed():
+                _end(pool)
+                continue
+            for connection in pool.connections:
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    loop.call_soon_threadsafe(connection.close)
+            pool.connections.clear()
+
+
+def _end(pool: _LoopPool) -> None:
+    """Run the pool's ender to its end here (it has no await): not later by its loop's
+    finalizer hook, which fails once the loop is closed."""
+    if pool.ender is not None:
+        with contextlib.suppress(StopIteration):
+            pool.ender.aclose().send(None)
 
 
 async def _checked(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import redis
 import uvloop
 
 from graph.connect import store_session
+from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphQueryError, GraphUnavailable
 from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
@@ -177,3 +179,39 @@ async def test_a_refused_connection_is_unavailable() -> None:
                     await threads.run("RETURN 1 AS n", None, True)
             finally:
                 await admin.config_set("requirepass", "")
+
+
+def test_loops_that_end_without_close_leave_no_connections() -> None:
+    """One store read from two ``asyncio.run`` calls (the CLI's pattern): the first loop's
+    connections do not stay open, in the pool or at the server."""
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        store = FalkorDBStore.embedded(EmbeddedFalkorDB(Path(d)), pool_size=4)
+        reads_on = store._threads.loop_reads
+        assert reads_on is not None
+        admin = redis.Redis(unix_socket_path=str(store._embedded.socket_path))  # type: ignore[union-attr]
+
+        async def reads() -> int:
+            rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(8)))
+            assert [r[0]["i"] for r in rows] == list(range(8))
+            return len(reads_on._pools[asyncio.get_running_loop()].connections)
+
+        def clients() -> int:
+            return int(admin.info("clients")["connected_clients"])
+
+        def settled(count: int) -> int:  # the server sees closed connections a moment later
+            for _ in range(100):
+                if clients() == count:
+                    break
+                time.sleep(0.02)
+            return clients()
+
+        try:
+            asyncio.run(store.write("CREATE (:Probe {id: 'p'})"))  # a graph to read (or no rows)
+            before = clients()
+            for _ in range(2):
+                assert asyncio.run(reads()) >= 1
+                assert len(reads_on._pools) == 0
+                assert settled(before) == before  # the loop's connections were closed with it
+        finally:
+            asyncio.run(store.close())
+            admin.close()
