@@ -263,7 +263,8 @@ class LoopReads:
                 _end(pool)
 
     def close(self) -> None:
-        """Close the connections of this loop and of closed ones (others' from their loops)."""
+        """Close the connections of every loop: this one's and closed ones' here, others' on
+        their loops (the store closes its threads from a thread)."""
         self._closed = True
         try:
             running = asyncio.get_running_loop()
@@ -273,10 +274,8 @@ class LoopReads:
             if loop is running or loop.is_closed():
                 _end(pool)
                 continue
-            for connection in pool.connections:
-                with contextlib.suppress(RuntimeError):  # closed meanwhile
-                    loop.call_soon_threadsafe(connection.close)
-            pool.connections.clear()
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(_end, pool)
 
 
 def _end(pool: _LoopPool) -> None:

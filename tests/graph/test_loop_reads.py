@@ -215,3 +215,15 @@ def test_loops_that_end_without_close_leave_no_connections() -> None:
         finally:
             asyncio.run(store.close())
             admin.close()
+
+
+async def test_closing_the_store_closes_the_loop_connections() -> None:
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        async with store_session(Path(d)) as store:
+            reads_on = _loop_store(store)._threads.loop_reads
+            assert reads_on is not None
+            await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(4)))
+            connections = list(reads_on._pools[asyncio.get_running_loop()].connections)
+            assert connections and not any(c.lost for c in connections)
+        assert all(c.lost and c._transport.is_closing() for c in connections)
+        assert len(reads_on._pools) == 0
