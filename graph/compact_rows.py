@@ -44,7 +44,8 @@ def reply_error(reply: Any) -> ResponseError | None:
 
 def plain_rows(reply: list[Any]) -> list[Row]:
     """The rows of a successful compact reply ([header, records, statistics], or statistics
-    alone for a query that returns nothing). Raises NeedsSchema (see the module)."""
+    alone for a query that returns nothing), its strings decoded (hiredis's reader and the
+    query threads' redis-py pool both decode them). Raises NeedsSchema (see the module)."""
     if len(reply) == 1:
         return []
     columns = [name for _, name in reply[0]]
@@ -56,7 +57,7 @@ def plain_rows(reply: list[Any]) -> list[Row]:
 def _value(cell: list[Any]) -> Any:
     kind, value = cell
     if kind == _STRING:
-        return value if type(value) is str else _string(value)
+        return value
     if kind == _INTEGER:
         return int(value)
     if kind == _NULL:
@@ -68,7 +69,7 @@ def _value(cell: list[Any]) -> Any:
     if kind == _DOUBLE:
         return float(value)
     if kind == _BOOLEAN:
-        return (value.decode() if isinstance(value, bytes) else value) == "true"
+        return value == "true"
     if kind in _SCHEMALESS:
         return PARSE_SCALAR_TYPES[kind](value, None)
     raise NeedsSchema(kind)
@@ -79,18 +80,6 @@ def _map(value: list[Any]) -> dict[str, Any]:
     # a call each (a third of a small read's parsing).
     out: dict[str, Any] = {}
     for i in range(0, len(value), 2):
-        key = value[i]
-        if type(key) is not str:
-            key = _string(key)
         kind, item = value[i + 1]
-        if kind == _STRING and type(item) is str:
-            out[key] = item
-        else:
-            out[key] = _value(value[i + 1])
+        out[value[i]] = item if kind == _STRING else _value(value[i + 1])
     return out
-
-
-def _string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -19,6 +19,7 @@ from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as FalkorPath
 from falkordb.query_result import QueryResult
+from redis._parsers.base import BaseParser
 from redis._parsers.encoders import Encoder
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
@@ -87,6 +88,15 @@ def map_falkordb_errors() -> Iterator[None]:
         raise GraphError(str(exc)) from exc
 
 
+def _named_error(error: redis_errors.ResponseError) -> redis_errors.RedisError:
+    """An error reply as redis-py's parser would raise it: hiredis gives every one as a
+    ResponseError, while redis-py makes those about the connection (LOADING, NOAUTH, WRONGPASS,
+    max number of clients) connection errors, which :func:`map_falkordb_errors` reports as
+    the graph being unavailable (and the store retries)."""
+    named = BaseParser.parse_error(str(error))  # type: ignore[no-untyped-call]
+    return named if isinstance(named, redis_errors.ConnectionError) else error
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Node | Edge):
         return {k: _plain(v) for k, v in value.properties.items()}
@@ -110,6 +120,15 @@ def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
         return _plain_rows(graph.ro_query(text) if read_only else graph.query(text))
 
 
+def _query_command(
+    graph_name: str, query: str, params: Params | None, read_only: bool
+) -> tuple[str, str, str, str]:
+    """One query as a GRAPH.QUERY command with a compact reply (graph/compact_rows.py). The
+    parameter header is built here, ~2x faster than the client does."""
+    command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
+    return (command, graph_name, params_header(params) + query, "--compact")
+
+
 def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
     """A group's round trips written in one send on the thread's own connection, then their
     replies read in order (an error reply in its place): one system call and one wait for the
@@ -117,15 +136,7 @@ def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
     next round trip connects again), as redis-py does."""
     # The query thread's own connection (its redis client is a single_connection_client).
     conn = graph.client.connection.connection
-    commands = [
-        (
-            "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY",
-            graph.name,
-            params_header(params) + query,
-            "--compact",
-        )
-        for _, query, params, read_only in group
-    ]
+    commands = [_query_command(graph.name, *job[1:]) for job in group]
     replies: list[Any] = []
     with map_falkordb_errors():
         try:
@@ -236,15 +247,12 @@ class QueryThreads:
         return await future
 
     async def _read_on_loop(self, reads: LoopReads, query: str, params: Params | None) -> list[Row]:
-        # The parameter header is built here, ~2x faster than the client does.
-        command = ("GRAPH.RO_QUERY", self._graph_name, params_header(params) + query, "--compact")
+        command = _query_command(self._graph_name, query, params, True)
         reply = await reads.send(hiredis.pack_command(command))  # type: ignore[arg-type]
         error = reply_error(reply)
         if error is not None:
             with map_falkordb_errors():
-                if str(error).startswith("LOADING"):  # redis-py's parser names this one
-                    raise redis_errors.BusyLoadingError(str(error)) from None
-                raise error
+                raise _named_error(error) from None
         if len(reply) < 2 or len(reply[1]) <= LOOP_ROWS:
             try:
                 return plain_rows(reply)
@@ -346,14 +354,12 @@ class QueryThreads:
             else:
                 future.set_result(rows if rows is not None else [])
 
-    def close_loop_reads(self) -> None:
-        """Close the event loops' read connections (from the loop, before :meth:`close`)."""
-        if self.loop_reads is not None:
-            self.loop_reads.close()
-
     def close(self) -> None:
         # Callers have had their answers; a round trip still waiting (its caller cancelled, a
-        # hung server) ends when its connection is closed here.
+        # hung server) ends when its connection is closed here. The loops' read connections
+        # are closed on their loops (from this thread too: LoopReads.close).
+        if self.loop_reads is not None:
+            self.loop_reads.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.pool.disconnect()
 
@@ -649,7 +655,6 @@ class FalkorDBStore:
             # A clean stop leaves a snapshot, so the next start is quick.
             with contextlib.suppress(GraphError):
                 await self.compact(timeout_s=60)
-        self._threads.close_loop_reads()
         await asyncio.to_thread(self._threads.close)
         await self._pool.aclose()
         if self._embedded is not None:

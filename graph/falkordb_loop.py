@@ -14,24 +14,29 @@ Commands on one connection run one after another on the server, so a read goes t
 connection with the fewest waiting (up to ``size`` connections per loop, opened as needed).
 A caller that stops waiting leaves its reply to be read and dropped in order: the connection
 stays usable. A lost connection fails its waiting reads (GraphUnavailable) and is replaced
-by the next read.
+by the next read. A loop's connections are closed when it ends (asyncio.run, or close()).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import weakref
 from collections import deque
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 import hiredis
 from redis.exceptions import ResponseError
 
-from graph.errors import GraphUnavailable
+from graph.errors import GraphQueryError, GraphUnavailable
 
 __all__ = ["LoopReads", "ServerAddress"]
+
+_NOT_UTF8 = object()  # in place of a reply hiredis could not decode
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ class _Connection(asyncio.Protocol):
                 if self._transport is not None:
                     self._transport.abort()
                 return
+            except UnicodeDecodeError:
+                # hiredis has read the whole reply (the stream is in step): only its caller fails.
+                reply = _NOT_UTF8
             if reply is False:
                 return
             if not self._waiting:  # a reply nobody asked for: the stream is out of step
@@ -104,7 +112,11 @@ class _Connection(asyncio.Protocol):
                     self._transport.abort()
                 return
             future = self._waiting.popleft()
-            if not future.done():  # its caller stopped waiting
+            if future.done():  # its caller stopped waiting
+                continue
+            if reply is _NOT_UTF8:
+                future.set_exception(GraphQueryError("the reply held text that is not UTF-8"))
+            else:
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -123,6 +135,16 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def hang_up(self) -> None:
+        """End the connection of a loop that has closed (its transport's methods need the
+        loop): the server is told on a duplicate of the socket, and the socket itself is
+        closed when the transport is collected."""
+        self.lost = True
+        sock = self._transport.get_extra_info("socket") if self._transport else None
+        if sock is not None:
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+
 
 class _LoopPool:
     """The connections of one event loop."""
@@ -130,6 +152,10 @@ class _LoopPool:
     def __init__(self) -> None:
         self.connections: list[_Connection] = []
         self.opening = 0
+        # Set (and replaced) each time an open finishes: callers that found no usable
+        # connection and no room wait on it instead of opening more than ``size``.
+        self.opened = asyncio.Event()
+        self.ender: AsyncGenerator[None, None] | None = None
 
 
 class LoopReads:
@@ -149,29 +175,39 @@ class LoopReads:
             raise GraphUnavailable("the graph store was closed before the query ran")
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
-        if pool is None:
+        if pool is None:  # a new loop (the connections of those closed go)
+            self._drop_closed_loops()
             pool = self._pools[loop] = _LoopPool()
+            pool.ender = self._ends_with_loop(loop, pool)
+            await anext(pool.ender)
         connection = await self._connection(pool)
         return await connection.send(packed, loop)
 
     async def _connection(self, pool: _LoopPool) -> _Connection:
-        """An idle connection, else a new one while there is room, else the least busy."""
-        best: _Connection | None = None
-        for connection in list(pool.connections):
-            if connection.lost:
-                pool.connections.remove(connection)
-            elif best is None or connection.waiting < best.waiting:
-                best = connection
-        full = len(pool.connections) + pool.opening >= self.size
-        if best is not None and (best.waiting == 0 or full):
-            return best
-        # (With none open yet, a caller opens one even when others are opening theirs: the
-        # first reads of a loop, or after a lost server, briefly exceed ``size``.)
+        """An idle connection, else a new one while there is room, else the least busy; with
+        none usable and no room (all of it being opened), the next one opened."""
+        while True:
+            best: _Connection | None = None
+            for connection in list(pool.connections):
+                if connection.lost:
+                    pool.connections.remove(connection)
+                elif best is None or connection.waiting < best.waiting:
+                    best = connection
+            full = len(pool.connections) + pool.opening >= self.size
+            if best is not None and (best.waiting == 0 or full):
+                return best
+            if not full:
+                break
+            await pool.opened.wait()  # then look again: it may have failed or be lost
+            if self._closed:
+                raise GraphUnavailable("the graph store was closed before the query ran")
         pool.opening += 1
         try:
             connection = await self._open()
         finally:
             pool.opening -= 1
+            pool.opened.set()
+            pool.opened = asyncio.Event()
         if self._closed:
             connection.close()
             raise GraphUnavailable("the graph store was closed before the query ran")
@@ -202,23 +238,52 @@ class LoopReads:
             raise
         return connection
 
-    def close(self) -> None:
-        """Close this loop's connections (others' when their loops run again or end)."""
-        self._closed = True
-        for loop, pool in list(self._pools.items()):
+    async def _ends_with_loop(
+        self, loop: asyncio.AbstractEventLoop, pool: _LoopPool
+    ) -> AsyncGenerator[None, None]:
+        # A pool's connections hold their transports, which hold the loop: the pool of a loop
+        # that ends without close() would never leave the weak dictionary, nor its connections
+        # close. asyncio.run (and uvloop's Runner) close a loop's async generators before the
+        # loop itself: this one closes the pool's connections then.
+        try:
+            yield
+        finally:
+            self._pools.pop(loop, None)
             for connection in pool.connections:
                 if loop.is_closed():
-                    continue
-                try:
-                    running = asyncio.get_running_loop()
-                except RuntimeError:
-                    running = None
-                if running is loop:
-                    connection.close()
+                    connection.hang_up()
                 else:
-                    with contextlib.suppress(RuntimeError):  # closed meanwhile
-                        loop.call_soon_threadsafe(connection.close)
+                    connection.close()
             pool.connections.clear()
+
+    def _drop_closed_loops(self) -> None:
+        """The pools of loops closed without closing their async generators (a bare close())."""
+        for loop, pool in list(self._pools.items()):
+            if loop.is_closed():
+                _end(pool)
+
+    def close(self) -> None:
+        """Close the connections of every loop: this one's and closed ones' here, others' on
+        their loops (the store closes its threads from a thread)."""
+        self._closed = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, pool in list(self._pools.items()):
+            if loop is running or loop.is_closed():
+                _end(pool)
+                continue
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(_end, pool)
+
+
+def _end(pool: _LoopPool) -> None:
+    """Run the pool's ender to its end here (it has no await): not later by its loop's
+    finalizer hook, which fails once the loop is closed."""
+    if pool.ender is not None:
+        with contextlib.suppress(StopIteration):
+            pool.ender.aclose().send(None)
 
 
 async def _checked(

@@ -7,7 +7,7 @@ import pytest
 import redis.exceptions as redis_errors
 
 from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
-from graph.falkordb import map_falkordb_errors
+from graph.falkordb import _named_error, map_falkordb_errors
 
 UNAVAILABLE = [
     redis_errors.ResponseError("MISCONF Errors writing to the AOF file: No space left on device"),
@@ -35,3 +35,26 @@ def test_a_bad_query_stays_a_query_error() -> None:
     assert not isinstance(caught.value, GraphUnavailable)
     assert str(caught.value) == "Invalid input 'X'"
     assert isinstance(caught.value, GraphError)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "ERR max number of clients reached",
+        "NOAUTH Authentication required.",
+        "WRONGPASS invalid username-password pair or user is disabled.",
+        "LOADING Redis is loading the dataset in memory",
+    ],
+)
+def test_connection_replies_on_the_loop_are_unavailable(reply: str) -> None:
+    """hiredis gives every error reply as a plain ResponseError (reads on the loop); those
+    redis-py's parser makes connection errors are GraphUnavailable there too."""
+    with pytest.raises(GraphUnavailable), map_falkordb_errors():
+        raise _named_error(redis_errors.ResponseError(reply))
+
+
+def test_a_query_error_reply_on_the_loop_keeps_its_text() -> None:
+    with pytest.raises(GraphQueryError) as caught, map_falkordb_errors():
+        raise _named_error(redis_errors.ResponseError("errMsg: Unknown function 'nope'"))
+    assert not isinstance(caught.value, GraphUnavailable)
+    assert str(caught.value) == "Unknown function 'nope'"

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import uvloop
 
 from graph.connect import store_session
-from graph.errors import GraphQueryError
+from graph.embedded import EmbeddedFalkorDB
+from graph.errors import GraphQueryError, GraphUnavailable
 from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
 
@@ -109,3 +112,118 @@ def test_reads_on_uvloop() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         assert runner.run(read()) == [{"s": "uv"}]
+
+
+async def test_concurrent_reads_with_no_connection_open_at_most_size(store: GraphStore) -> None:
+    reads_on = _loop_store(store)._threads.loop_reads
+    assert reads_on is not None
+    assert (await store.read("RETURN 1 AS n"))[0]["n"] == 1
+    pool = reads_on._pools[asyncio.get_running_loop()]
+    for connection in pool.connections:
+        connection._transport.abort()
+    await asyncio.sleep(0.05)
+    rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(200)))
+    assert [r[0]["i"] for r in rows] == list(range(200))
+    assert 1 <= len(pool.connections) <= reads_on.size
+    assert pool.opening == 0
+
+
+async def test_a_reply_that_is_not_utf8_fails_only_its_read(store: GraphStore) -> None:
+    threads = _loop_store(store)._threads
+    reads_on = threads.loop_reads
+    assert reads_on is not None
+    raw = redis.ConnectionPool(  # type: ignore[no-untyped-call]
+        connection_class=threads.pool.connection_class, **threads.pool.connection_kwargs
+    )
+    try:
+        # A string property holding bytes that are not UTF-8, written past our own client.
+        redis.Redis(connection_pool=raw).execute_command(
+            "GRAPH.QUERY", "c360", b"CREATE (:Probe {id: 'bad', s: '\xff\xfe'})"
+        )
+    finally:
+        raw.disconnect()
+    reads_on.size, size = 1, reads_on.size  # every read on one connection, in order
+    try:
+        assert (await store.read("RETURN 0 AS i"))[0]["i"] == 0
+        pool = reads_on._pools[asyncio.get_running_loop()]
+        connections = list(pool.connections)
+        reads = [store.read("RETURN $i AS i", {"i": i}) for i in range(3)]
+        reads.insert(1, store.read("MATCH (p:Probe) RETURN p.s AS s"))
+        done = await asyncio.gather(*reads, return_exceptions=True)
+        assert isinstance(done[1], GraphQueryError) and "not UTF-8" in str(done[1])
+        assert [done[i][0]["i"] for i in (0, 2, 3)] == [0, 1, 2]  # type: ignore[index]
+        assert pool.connections == connections  # none lost, none replaced
+        assert not any(c.lost for c in connections)
+    finally:
+        reads_on.size = size
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    """A new loop connection the server refuses (a password now required: NOAUTH) is
+    GraphUnavailable, as redis-py's parser made it, not a query error. (A full server's
+    "max number of clients" reply is mapped the same way, tests/graph/test_error_mapping.py;
+    here it usually arrives as a broken pipe, the server hanging up before the read is sent.)"""
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        async with store_session(Path(d)) as store:
+            threads = _loop_store(store)._threads
+            assert threads.loop_reads is not None
+            pool = threads.loop_reads._pools.get(asyncio.get_running_loop())
+            for connection in pool.connections if pool else []:  # opened by the store's start
+                connection._transport.abort()
+            await asyncio.sleep(0.05)
+            admin = store._db.connection  # logged in before the password is set: stays so
+            await admin.config_set("requirepass", "s3cret")
+            try:
+                # The read opens a new connection (no store retry here).
+                with pytest.raises(GraphUnavailable, match="Authentication required"):
+                    await threads.run("RETURN 1 AS n", None, True)
+            finally:
+                await admin.config_set("requirepass", "")
+
+
+def test_loops_that_end_without_close_leave_no_connections() -> None:
+    """One store read from two ``asyncio.run`` calls (the CLI's pattern): the first loop's
+    connections do not stay open, in the pool or at the server."""
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        store = FalkorDBStore.embedded(EmbeddedFalkorDB(Path(d)), pool_size=4)
+        reads_on = store._threads.loop_reads
+        assert reads_on is not None
+        admin = redis.Redis(unix_socket_path=str(store._embedded.socket_path))  # type: ignore[union-attr]
+
+        async def reads() -> int:
+            rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(8)))
+            assert [r[0]["i"] for r in rows] == list(range(8))
+            return len(reads_on._pools[asyncio.get_running_loop()].connections)
+
+        def clients() -> int:
+            return int(admin.info("clients")["connected_clients"])
+
+        def settled(count: int) -> int:  # the server sees closed connections a moment later
+            for _ in range(100):
+                if clients() == count:
+                    break
+                time.sleep(0.02)
+            return clients()
+
+        try:
+            asyncio.run(store.write("CREATE (:Probe {id: 'p'})"))  # a graph to read (or no rows)
+            before = clients()
+            for _ in range(2):
+                assert asyncio.run(reads()) >= 1
+                assert len(reads_on._pools) == 0
+                assert settled(before) == before  # the loop's connections were closed with it
+        finally:
+            asyncio.run(store.close())
+            admin.close()
+
+
+async def test_closing_the_store_closes_the_loop_connections() -> None:
+    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
+        async with store_session(Path(d)) as store:
+            reads_on = _loop_store(store)._threads.loop_reads
+            assert reads_on is not None
+            await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(4)))
+            connections = list(reads_on._pools[asyncio.get_running_loop()].connections)
+            assert connections and not any(c.lost for c in connections)
+        assert all(c.lost and c._transport.is_closing() for c in connections)
+        assert len(reads_on._pools) == 0
