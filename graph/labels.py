@@ -10,6 +10,7 @@ from graph.store import GraphStore
 async def label_size(store: GraphStore, label: str) -> int:
     """How many nodes carry ``label`` (any name the graph gave: quoted, never a value)."""
     quoted = "`" + label.replace("`", "``") + "`"
+    # A label cannot be a query parameter; quoted, the name cannot end the pattern.
     query: Any = f"MATCH (n:{quoted}) RETURN count(n) AS n"
     rows = await store.read(query)
     return int(rows[0]["n"]) if rows else 0

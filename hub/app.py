@@ -86,6 +86,8 @@ RETRY_AFTER_S = 1.0
 # A request waits this long for a graph that is being opened before GRAPH_UNAVAILABLE.
 REQUEST_WAIT_S = 0.5
 LOADING = "loading"
+# How long /readyz waits for the graph server's answer before it calls it unresponsive.
+READY_PING_S = 2.0
 DEMO_CUSTOMERS = 500
 
 OpenPrivacy = Callable[[Settings], Awaitable[PrivacyServices]]
@@ -401,11 +403,15 @@ async def readyz(request: Request) -> JSONResponse:
     if store is None:
         return JSONResponse({"graph": holder.error}, 503)
     try:
-        await store.ping()
+        # A graph server that accepts but does not answer (paused, swapping) is not ready:
+        # say so in time, rather than leave the probe to its own timeout.
+        await asyncio.wait_for(store.ping(), READY_PING_S)
     except GraphLoading:
         return JSONResponse({"graph": LOADING}, 503)
     except GraphError as exc:
         return JSONResponse({"graph": f"unreachable: {exc}"}, 503)
+    except TimeoutError:
+        return JSONResponse({"graph": f"unresponsive: no answer within {READY_PING_S:g} s"}, 503)
     return JSONResponse({"graph": "ok"})
 
 

@@ -193,13 +193,19 @@ class AuditLog:
         """Append one record durably; returns its seq. Raises AuditUnavailable."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
+        entry = (record, future, loop)
         with self._lock:
-            self._pending.append((record, future, loop))
+            self._pending.append(entry)
             if self._writer is None:
-                self._writer = threading.Thread(
+                writer = threading.Thread(
                     target=self._write_pending, name="c360-audit", daemon=True
                 )
-                self._writer.start()
+                try:
+                    writer.start()
+                except RuntimeError as exc:  # no thread to be had: this request fails closed
+                    self._pending.remove(entry)
+                    raise AuditUnavailable(f"the audit writer could not start: {exc}") from exc
+                self._writer = writer
             elif self._idle:
                 self._wake.notify()
         return await future
@@ -208,17 +214,24 @@ class AuditLog:
         """The writer thread: batch after batch, each taking every record appended while the
         one before was written (group commit), with no turn of the event loop in between;
         it ends after :data:`WRITER_IDLE_S` without records (the next append starts one)."""
-        while True:
+        try:
+            while True:
+                with self._lock:
+                    while not self._pending:
+                        self._idle = True
+                        self._wake.wait(WRITER_IDLE_S)
+                        self._idle = False
+                        if not self._pending:
+                            self._writer = None
+                            return
+                    batch, self._pending = self._pending, []
+                self._write_one_batch(batch)
+        finally:
+            # A writer that died of the unforeseen must not leave appends waiting on it for
+            # ever: the next append starts another, which takes what is pending.
             with self._lock:
-                while not self._pending:
-                    self._idle = True
-                    self._wake.wait(WRITER_IDLE_S)
-                    self._idle = False
-                    if not self._pending:
-                        self._writer = None
-                        return
-                batch, self._pending = self._pending, []
-            self._write_one_batch(batch)
+                if self._writer is threading.current_thread():
+                    self._writer = None
 
     def _write_one_batch(self, batch: list[_Pending]) -> None:
         # Answered once the batch is on disk and indexed: a response never leaves an index

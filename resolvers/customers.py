@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from graph.repositories.access import Scope, count_matches, search_candidates
+from graph.repositories.access import Scope, count_matches, search_candidates, walk_key
 from graph.repositories.customer_page import customer_page
 from graph.store import GraphStore, Row
 from resolvers.analytics import Segment, iso
@@ -38,8 +38,8 @@ from resolvers.search_scope import search_scope
 
 
 def by_id(row: Row) -> tuple[str]:
-    """The cursor key of a listing in id order."""
-    return (str(row["id"]),)
+    """The cursor key of a listing in id order (the walk's own, graph.repositories.access)."""
+    return (walk_key(row["id"]),)
 
 
 async def customer_rows(ctx: RequestContext, ids: list[str]) -> list[Row]:

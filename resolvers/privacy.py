@@ -338,9 +338,11 @@ class RequestPrivacy:
 
     def audit_fields(self) -> dict[str, dict[str, list[str]]]:
         out: dict[str, dict[str, list[str]]] = {}
-        for cid in sorted(self.customers_touched | set(self.fields)):
+        # By the id's string: an id another tool wrote as a number is recorded, not a
+        # comparison error that fails the request.
+        for cid in sorted(self.customers_touched | set(self.fields), key=str):
             log = self.fields.get(cid, FieldLog())
-            out[cid] = {"revealed": sorted(log.revealed), "masked": sorted(log.masked)}
+            out[str(cid)] = {"revealed": sorted(log.revealed), "masked": sorted(log.masked)}
         return out
 
     def decision_ids(self) -> list[str]:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_items, open_rows
+from graph.repositories.access import walk_key
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
@@ -44,7 +45,7 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
                [(c)-[:OWNS]->(a:Account) | a.product] AS products
         ORDER BY key
         """,
-        {"after": after, "limit": limit},
+        {"after": walk_key(after), "limit": limit},
     )
     return _opened(store, rows, lambda r: r)
 

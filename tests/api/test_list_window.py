@@ -46,3 +46,20 @@ async def test_windows_list_what_one_page_lists(store: GraphStore, api: Api) -> 
     assert len((await pages(api, 100))[0]) == 8
     assert (await pages(api, 100, s="HIGH"))[0] == ["a-1", "a-2", "c-1", "c-2"]
     assert (await pages(api, 2, q="李"))[0] == ["a-2", "b-2", "c-2", "d-2"]
+
+
+async def test_a_customer_whose_id_is_not_a_string_is_listed_once(
+    store: GraphStore, api: Api
+) -> None:
+    """Another tool may have written a number as an id: the list pages over it (where its
+    string sorts), once (the audit sorted the ids it touched and failed the request). A float
+    is no GraphQL ID: a GraphQL error at its path, not a Python comparison error."""
+    await seed_family(store, "a", balance=1_000.0)
+    await store.write("CREATE (:Customer {id: 42, name: '某'})")
+    everything, _, _ = await pages(api, 100)
+    paged, _, _ = await pages(api, 1)
+    assert paged == everything == ["42", "a-1", "a-2"]
+    await store.write("CREATE (:Customer {id: 1.5, name: '某'})")
+    body = await api.gql(QUERY, {"first": 100})
+    assert [e["path"] for e in body["errors"]] == [["customers", "edges", 0, "node", "id"]]
+    assert body["errors"][0]["message"] == "ID cannot represent value: 1.5"

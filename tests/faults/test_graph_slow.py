@@ -10,15 +10,19 @@ import asyncio
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from graph.embedded import EmbeddedFalkorDB
 from graph.falkordb import FalkorDBStore
 from graph.repositories.customers import upsert_customers
+from hub.app import READY_PING_S, create_app
+from hub.settings import Settings
 
 PAUSE_S = 6.5  # longer than redis-py's default socket timeout (5 s)
 READS, WRITES = 6, 3
@@ -70,3 +74,29 @@ async def test_round_trips_wait_for_a_paused_server(short_dir: Path) -> None:
         assert calls.get("graph.QUERY", 0) == WRITES, calls
     finally:
         await store.close()
+
+
+async def test_readyz_says_unresponsive_when_the_graph_server_is_paused(short_dir: Path) -> None:
+    """A paused graph server accepts connections and answers nothing: /readyz says so within
+    its deadline (503), /healthz still answers, and readiness comes back with the server."""
+    app = create_app(Settings(data_dir=short_dir))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            assert (await client.get("/readyz")).status_code == 200
+            pid = EmbeddedFalkorDB(short_dir).server_pid()
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                ready = await client.get("/readyz", timeout=30)
+                waited = time.monotonic() - started
+                assert (await client.get("/healthz")).status_code == 200
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert ready.status_code == 503 and ready.json()["graph"].startswith("unresponsive")
+            assert waited < READY_PING_S + 5, waited  # its own deadline, not the client's
+            deadline = time.monotonic() + 30
+            while (await client.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, "never ready again"
+                await asyncio.sleep(0.2)

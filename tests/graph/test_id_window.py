@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from graph.connect import open_store
-from graph.repositories.access import customer_id_window
+from graph.repositories.access import customer_id_window, walk_key
 from graph.repositories.customer_page import customer_page
 from graph.repositories.customers import upsert_customers
 from graph.repositories.insights import holdings_page
@@ -67,7 +67,7 @@ async def _walk(store: GraphStore, walk: Walk, limit: int, most: int) -> list[st
     seen: list[str] = []
     while page := await walk(store, after, limit):
         seen += page
-        after = str(page[-1])  # the list's cursor is the id's string form (customers.by_id)
+        after = walk_key(page[-1])  # the list's cursor (customers.by_id)
         assert len(seen) <= most, seen
     return seen
 
@@ -99,15 +99,22 @@ async def test_ids_the_string_index_leaves_out_of_its_ranges(own_store: GraphSto
 
 
 async def test_a_customer_whose_id_is_not_a_string_is_listed(own_store: GraphStore) -> None:
-    """c360 writes string ids; a number written by another tool is listed where its string
-    form sorts (the list's cursor is that string), not skipped or sorted after every string."""
+    """c360 writes string ids; a number or a boolean written by another tool is listed where
+    its string form (Cypher's toString) sorts, not skipped, not repeated, and a walk that
+    ends on one ends (with Python's str as the cursor, '1.5' < '1.500000', it never did)."""
     store = own_store
     await upsert_customers(store, [{"id": i, "props": {"name": "某"}} for i in DEMO[:5]])
-    await store.write("CREATE (:Customer {id: 42, name: 'x'})")
+    for odd in (42, 1.5, True):
+        await store.write("CREATE (:Customer {id: $id, name: 'x'})", {"id": odd})
+    await upsert_customers(store, [{"id": "zz", "props": {"name": "某"}}])
+    await store.write("CREATE (:Customer {id: 9.25, name: 'x'})")  # '9.250000' > 'C…': late
+    expected = [1.5, 42, 9.25, *DEMO[:5], True, "zz"]
     for walk in WALKS:
         for limit in (1, 2, 100):
-            seen = await _walk(store, walk, limit, 6)
-            assert seen == [42, *DEMO[:5]], (walk, limit)
+            seen = await _walk(store, walk, limit, len(expected))
+            assert seen == expected, (walk, limit)
+    assert [walk_key(i) for i in (1.5, True, False, 42, "a")] == [
+        "1.500000", "true", "false", "42", "a"]  # fmt: skip
 
 
 async def test_an_empty_book_has_no_page(store: GraphStore) -> None:
