@@ -77,6 +77,9 @@ def map_falkordb_errors() -> Iterator[None]:
         raise GraphLoading(f"FalkorDB is loading its data: {exc}") from exc
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
         raise GraphUnavailable(f"FalkorDB unreachable: {exc}") from exc
+    except (redis_errors.ReadOnlyError, redis_errors.OutOfMemoryError) as exc:
+        # redis-py's parser strips these replies' READONLY / OOM prefix: known by class.
+        raise GraphUnavailable(f"FalkorDB cannot serve writes: {exc}") from exc
     except redis_errors.ResponseError as exc:
         message = str(exc)
         if unavailable_reply(message):

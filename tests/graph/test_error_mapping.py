@@ -11,8 +11,9 @@ from graph.falkordb import _named_error, map_falkordb_errors
 
 UNAVAILABLE = [
     redis_errors.ResponseError("MISCONF Errors writing to the AOF file: No space left on device"),
-    redis_errors.ReadOnlyError("READONLY You can't write against a read only replica."),
-    redis_errors.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'."),
+    # As redis-py's parser raises them: the READONLY / OOM prefix stripped.
+    redis_errors.ReadOnlyError("You can't write against a read only replica."),
+    redis_errors.OutOfMemoryError("command not allowed when used memory > 'maxmemory'."),
     redis_errors.ResponseError("ERR Error writing AOF: Input/output error"),
     redis_errors.ConnectionError("Connection closed by server."),
 ]
