@@ -114,7 +114,7 @@ async def run(customers: int, seconds: int, out: Path, data_dir: Path, gil: bool
     finally:
         await store.close()
     port = free_port()
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    spy = py_spy()
     proc = start_hub(data_dir, port)
     token = issue_token(
         load_or_create_secret(data_dir, "jwt"),
@@ -150,6 +150,14 @@ async def run(customers: int, seconds: int, out: Path, data_dir: Path, gil: bool
         proc.wait(timeout=30)
 
 
+def py_spy() -> str:
+    """The py-spy executable (on PATH or beside this Python)."""
+    found = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(found).exists():
+        raise SystemExit("py-spy is not installed: pip install py-spy (a dev tool, not a dep)")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
@@ -164,6 +172,7 @@ def main() -> None:
         "query thread parses a reply is otherwise counted busy where it waits)",
     )
     args = parser.parse_args()
+    py_spy()  # before seeding, not after
     customers = 500 if args.quick else args.customers
     seconds = args.seconds or (20 if args.quick else 60)
     data_dir = Path(tempfile.mkdtemp(prefix="c360p-", dir="/tmp"))
