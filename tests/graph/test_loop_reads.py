@@ -19,6 +19,7 @@ from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphQueryError, GraphUnavailable
 from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
+from tests.graph.hand_offs import count_hand_offs
 
 
 def _loop_store(store: GraphStore) -> FalkorDBStore:
@@ -27,23 +28,10 @@ def _loop_store(store: GraphStore) -> FalkorDBStore:
     return store
 
 
-def _count_hand_offs(store: FalkorDBStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    executor = store._threads._executor
-    hand_offs: list[Any] = []
-    real = executor.submit
-
-    def counting(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        hand_offs.append(fn)
-        return real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(executor, "submit", counting)
-    return hand_offs
-
-
 async def test_small_reads_take_no_thread(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hand_offs = _count_hand_offs(_loop_store(store), monkeypatch)
+    hand_offs = count_hand_offs(_loop_store(store), monkeypatch)
     rows = await asyncio.gather(
         *(store.read("RETURN $i AS i, {a: [$i, 'x']} AS m", {"i": i}) for i in range(20))
     )
@@ -57,7 +45,7 @@ async def test_small_reads_take_no_thread(
 async def test_large_or_node_replies_become_rows_in_a_thread(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hand_offs = _count_hand_offs(_loop_store(store), monkeypatch)
+    hand_offs = count_hand_offs(_loop_store(store), monkeypatch)
     rows = await store.read("UNWIND range(1, $n) AS i RETURN i", {"n": LOOP_ROWS + 1})
     assert [r["i"] for r in rows] == list(range(1, LOOP_ROWS + 2))
     assert len(hand_offs) == 1

@@ -13,6 +13,7 @@ import pytest
 
 from graph.falkordb import GROUP_SIZE, FalkorDBStore
 from graph.store import GraphStore
+from tests.graph.hand_offs import count_hand_offs
 
 
 async def test_answers_finishing_together_take_one_wake_up(
@@ -54,15 +55,7 @@ async def test_round_trips_asked_in_one_turn_share_hand_offs(
 ) -> None:
     if not isinstance(store, FalkorDBStore):
         pytest.skip("QueryThreads belong to the FalkorDB store")
-    executor = store._threads._executor
-    hand_offs: list[Any] = []
-    real = executor.submit
-
-    def counting(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        hand_offs.append(fn)
-        return real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(executor, "submit", counting)
+    hand_offs = count_hand_offs(store, monkeypatch)
     count = 2 * GROUP_SIZE + 1
     rows = await asyncio.gather(*(store.write("RETURN $i AS i", {"i": i}) for i in range(count)))
     assert [r[0]["i"] for r in rows] == list(range(count))
