@@ -102,7 +102,9 @@ def test_reads_on_uvloop() -> None:
         assert runner.run(read()) == [{"s": "uv"}]
 
 
-async def test_concurrent_reads_with_no_connection_open_at_most_size(store: GraphStore) -> None:
+async def test_concurrent_reads_with_no_connection_open_at_most_size(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     reads_on = _loop_store(store)._threads.loop_reads
     assert reads_on is not None
     assert (await store.read("RETURN 1 AS n"))[0]["n"] == 1
@@ -110,8 +112,18 @@ async def test_concurrent_reads_with_no_connection_open_at_most_size(store: Grap
     for connection in pool.connections:
         connection._transport.abort()
     await asyncio.sleep(0.05)
+    opened: list[object] = []
+    real_open = reads_on._open
+
+    async def counted_open() -> Any:
+        opened.append(await real_open())
+        return opened[-1]
+
+    monkeypatch.setattr(reads_on, "_open", counted_open)
     rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(200)))
     assert [r[0]["i"] for r in rows] == list(range(200))
+    # Every one of the 200 opened its own connection before the cap held: 200 opens.
+    assert 1 <= len(opened) <= reads_on.size < 200
     assert 1 <= len(pool.connections) <= reads_on.size
     assert pool.opening == 0
 
