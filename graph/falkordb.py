@@ -256,16 +256,21 @@ class QueryThreads:
         if error is not None:
             with map_falkordb_errors():
                 raise _named_error(error) from None
+        make = self._rows_of_reply
         if len(reply) < 2 or len(reply[1]) <= LOOP_ROWS:
             try:
                 return plain_rows(reply)
-            except NeedsSchema:
-                pass
+            except NeedsSchema:  # not tried again in the thread
+                make = self._rows_by_schema
         # Large, or naming labels and properties by id: rows made in a thread.
-        return await asyncio.wrap_future(self._executor.submit(self._rows_of_reply, reply))
+        return await asyncio.wrap_future(self._executor.submit(make, reply))
 
     def _rows_of_reply(self, reply: Any) -> list[Row]:
         return _rows_of(self._thread_graph(), reply)
+
+    def _rows_by_schema(self, reply: Any) -> list[Row]:
+        with map_falkordb_errors():
+            return _plain_rows(QueryResult(self._thread_graph(), reply))
 
     def _submit_gathered(self, loop: asyncio.AbstractEventLoop) -> None:
         """The round trips asked for in one turn of the loop go to the threads in groups of
