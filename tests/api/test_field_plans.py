@@ -203,6 +203,6 @@ async def test_plans_answer_like_graphql_core(book: GraphStore, settings: Settin
     half = len(records) // 2
     for got_record, want_record in zip(records[:half], records[half:], strict=True):
         for key in ("subject", "operation", "customer_ids", "fields", "outcome"):
-            assert got_record.get(key) == want_record.get(key), key
+            assert got_record.get(key) == want_record.get(key), (key, got_record, want_record)
     assert any(r["fields"].get(OUYANG.id, {}).get("masked") for r in records[:half])
     assert any(r["fields"].get(OUYANG.id, {}).get("revealed") for r in records[:half])

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import orjson
 import pytest
 import uvicorn
@@ -429,15 +431,21 @@ async def test_an_alert_another_process_raised_reaches_subscribers(
 async def test_a_subscription_ends_when_its_token_expires(
     server: str, make_token: Callable[..., str]
 ) -> None:
-    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=1))
+    # A token's exp is a whole second: a 4 s ttl leaves at least 3 s (a 1 s ttl could leave
+    # a few ms, and the subscription then started with an expired token).
+    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=4))
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     client = await open_client(server, token)
     await client.subscribe("e", "subscription { mentionAdded { postId } }", {})
     bus = apps[-1].state.bus
-    for _ in range(200):
+    for _ in range(3000):
         if bus.listeners("mentions"):
             break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(1.5)  # past the token's exp
+        await asyncio.sleep(0.01)
+    # The subscription started while the token was good (what ends it is the expiry later).
+    assert bus.listeners("mentions") and time.time() < exp, "the subscription never started"
+    while time.time() <= exp:  # past the token's exp by the hub's clock (the same one)
+        await asyncio.sleep(exp - time.time() + 0.01)
     bus.publish("mentions", [{"platform": "x", "postId": "late", "createdAt": "", "text": "t"}])
     last, done = await client.receive(), await client.receive()
     assert last["type"] == "next" and last["payload"]["data"] is None
