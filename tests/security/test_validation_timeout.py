@@ -3,7 +3,7 @@ answer is the timeout's, when the timeout falls, while the abandoned validation 
 own thread and its result is dropped. Through the ASGI app, the real schema and rules.
 
 "Answered while the validation still runs" is read off the validation thread itself (is it
-inside graphql-core's ``validate`` when the answer arrives?), not by comparing the answer's
+inside graphql-core's ``validate`` after the answer arrived?), not by comparing the answer's
 wall time with a validation timed apart: a document of many aliases took about as long to parse
 (on the event loop, before the validation starts) as to validate, so on a loaded machine the
 answer came after the parse, sometimes before the validation had even begun, and the two times
@@ -51,6 +51,15 @@ def validating() -> bool:
     return False
 
 
+async def settles(probe: Callable[[], bool], want: bool, within_s: float = 120.0) -> bool:
+    """Whether ``probe()`` gives ``want`` within ``within_s`` (looked at every 5 ms)."""
+    for _ in range(int(within_s / 0.005)):
+        if probe() is want:
+            return True
+        await asyncio.sleep(0.005)
+    return False
+
+
 async def test_a_long_validation_is_abandoned_at_the_timeout(
     store: GraphStore, data_dir: Path, make_token: Callable[..., str]
 ) -> None:
@@ -61,8 +70,8 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
     validator, schema = build_validator(settings), build_schema(settings)
 
     # A document whose validation outlasts the timeout several times over on this machine,
-    # busy or idle, and whose parse takes a small part of it: the hub's answer takes a few
-    # milliseconds of the loop's time after the timeout, the validation seconds.
+    # busy or idle, and whose parse takes a small part of it. (Beyond ~450 fields the rule's
+    # complexity budget cuts the validation short: "Validation aborted.")
     fields = 150
     while True:
         query = _repeated(fields)
@@ -71,9 +80,9 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
         parse_s = time.perf_counter() - started
         validator.validate(schema._schema, document)
         validation_s = time.perf_counter() - started - parse_s
-        if validation_s > 4 * TIMEOUT_S or fields >= 1200:
+        if validation_s > 4 * TIMEOUT_S or fields >= 400:
             break
-        fields = fields * 3 // 2
+        fields = min(400, fields * 3 // 2)
     assert validation_s > 2 * TIMEOUT_S and parse_s < TIMEOUT_S / 4, (fields, parse_s, validation_s)
 
     app = create_app(settings, store=store)
@@ -83,18 +92,13 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
             assert not validating()
             response = await client.post("/graphql", json={"query": query}, headers=headers)
-            # Answered at the timeout, while the validation still runs in its thread (not
-            # when it ended).
-            still_validating = validating()
             assert response.status_code == 504, response.text
             assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
-            assert still_validating
-            # The abandoned validation runs to its end in its thread (its result dropped).
-            for _ in range(600):
-                if not validating():
-                    break
-                await asyncio.sleep(0.1)
-            assert not validating(), "the abandoned validation never ended"
+            # Answered at the timeout, not when the validation ended: after the answer its
+            # thread is still (or, on a busy machine, only just) validating, then it ends (the
+            # result dropped).
+            assert await settles(validating, True, 30), "the validation ended before the answer"
+            assert await settles(validating, False), "the abandoned validation never ended"
             # The hub goes on answering; a small query runs as before. (Not asked while the
             # abandoned validation still holds the GIL: with this test's 0.3 s timeout a
             # loaded machine timed the small query out too.)
