@@ -5,6 +5,7 @@ a cancelled caller leaving the connection usable, a lost connection replaced, uv
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
 import time
 from pathlib import Path
@@ -269,6 +270,11 @@ def test_a_loop_closed_bare_has_its_connections_ended_by_the_next_loop() -> None
             assert asyncio.run(store.read("RETURN 1 AS n")) == [{"n": 1}]
             assert bare not in reads_on._pools and all(c.lost for c in connections)
             assert settled(before) == before
+            # What is left (README, Known gaps): the client's sockets, closed when their
+            # transports are collected, with a ResourceWarning (here, not in a later test).
+            del connections, bare
+            with pytest.warns(ResourceWarning, match="unclosed"):
+                gc.collect()
         finally:
             asyncio.run(store.close())
             admin.close()
