@@ -18,3 +18,12 @@ class GraphLoading(GraphUnavailable):
 
 class GraphQueryError(GraphError):
     """The graph rejected a query (syntax, constraint, type error)."""
+
+
+class NotUtf8Reply(GraphQueryError):
+    """The reply held text that is not UTF-8 (a string property written past our clients):
+    that query fails, on the event loop's reader and in the query threads alike; the
+    connection stays in step (hiredis reads the whole reply before decoding it)."""
+
+    def __init__(self) -> None:
+        super().__init__("the reply held text that is not UTF-8")

@@ -28,7 +28,13 @@ from redis.connection import PythonRespSerializer
 from graph.compact_rows import NeedsSchema, plain_rows, reply_error
 from graph.cypher_params import params_header
 from graph.embedded import EmbeddedFalkorDB
-from graph.errors import GraphError, GraphLoading, GraphQueryError, GraphUnavailable
+from graph.errors import (
+    GraphError,
+    GraphLoading,
+    GraphQueryError,
+    GraphUnavailable,
+    NotUtf8Reply,
+)
 from graph.falkordb_loop import LoopReads, ServerAddress
 from graph.labels import label_size
 from graph.property_keys import DECLARE_KEYS, literal_property_names
@@ -89,6 +95,8 @@ def map_falkordb_errors() -> Iterator[None]:
         if unavailable_reply(str(exc)):
             raise GraphUnavailable(f"FalkorDB cannot serve writes: {exc}") from exc
         raise GraphError(str(exc)) from exc
+    except UnicodeDecodeError as exc:  # redis-py decodes replies (decode_responses)
+        raise NotUtf8Reply() from exc
 
 
 def _named_error(error: redis_errors.ResponseError) -> redis_errors.RedisError:
@@ -146,8 +154,10 @@ def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
             conn.send_packed_command(conn.pack_commands(commands))
             for _ in commands:
                 try:
-                    replies.append(conn.read_response())
-                except redis_errors.ResponseError as exc:
+                    # Not cut on a reply that is not UTF-8: redis-py's hiredis parser has read
+                    # it whole, so the stream is in step and only its caller fails.
+                    replies.append(conn.read_response(disconnect_on_error=False))
+                except (redis_errors.ResponseError, UnicodeDecodeError) as exc:
                     replies.append(exc)
         except BaseException:
             conn.disconnect()

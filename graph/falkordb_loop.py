@@ -32,7 +32,7 @@ from typing import Any
 import hiredis
 from redis.exceptions import ResponseError
 
-from graph.errors import GraphQueryError, GraphUnavailable
+from graph.errors import GraphUnavailable, NotUtf8Reply
 
 __all__ = ["LoopReads", "ServerAddress"]
 
@@ -115,7 +115,7 @@ class _Connection(asyncio.Protocol):
             if future.done():  # its caller stopped waiting
                 continue
             if reply is _NOT_UTF8:
-                future.set_exception(GraphQueryError("the reply held text that is not UTF-8"))
+                future.set_exception(NotUtf8Reply())
             else:
                 future.set_result(reply)
 

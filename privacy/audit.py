@@ -56,6 +56,9 @@ __all__ = [
 GENESIS = "0" * 64
 # How long the audit writer thread waits for records before it ends.
 WRITER_IDLE_S = 5.0
+# How long close() waits for the writer to write what is pending (a batch is one write and
+# fsync; a disk that hangs longer is logged, and the process may then exit mid-batch).
+CLOSE_WAIT_S = 5.0
 LOG_NAME = "audit.log"
 REPAIR_OPERATION = "audit_repair"
 
@@ -175,6 +178,7 @@ class AuditLog:
         self._wake = threading.Condition(self._lock)
         self._writer: threading.Thread | None = None
         self._idle = False
+        self._closing = False  # close(): the writer ends once nothing is pending
         # Cuts of torn or failed writes not yet recorded (the record itself may fail too).
         self._cuts: list[dict[str, int]] = []
         self._index = AuditIndex(directory / INDEX_NAME, keyring)
@@ -218,6 +222,9 @@ class AuditLog:
             while True:
                 with self._lock:
                     while not self._pending:
+                        if self._closing:
+                            self._writer = None
+                            return
                         self._idle = True
                         self._wake.wait(WRITER_IDLE_S)
                         self._idle = False
@@ -232,6 +239,24 @@ class AuditLog:
             with self._lock:
                 if self._writer is threading.current_thread():
                     self._writer = None
+
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> bool:
+        """Write what is pending, end the writer thread (waiting at most ``wait_s``) and close
+        the index. The writer is a daemon thread (a hung disk must not keep the process from
+        exiting), so without this a batch being written at exit could be cut between the
+        log's write and the index's update. False, logged, if the writer was still busy after
+        ``wait_s``. An append after close still works: its writer ends once it is written."""
+        with self._lock:
+            self._closing = True
+            writer = self._writer
+            self._wake.notify()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(wait_s)
+            if writer.is_alive():
+                log.warning("audit log: the writer was still busy %.1f s after close", wait_s)
+                return False
+        self._index.close()
+        return True
 
     def _write_one_batch(self, batch: list[_Pending]) -> None:
         # Answered once the batch is on disk and indexed: a response never leaves an index

@@ -116,8 +116,18 @@ async def answers(
             headers={"Authorization": f"Bearer {token}"},
         )
         assert response.status_code == 200, response.text
-        out.append(response.json())
+        # Which audit record is this request's (the record names the response's request id).
+        out.append({**response.json(), "requestId": response.headers["x-request-id"]})
     return out
+
+
+def nulled_by_an_error(body: dict[str, Any]) -> bool:
+    """The customer came back null because a field inside it failed (not a denial, which is
+    an error at ``customer`` itself)."""
+    data = body.get("data") or {}
+    return data.get("customer") is None and any(
+        len(e.get("path") or ()) > 1 for e in body.get("errors") or []
+    )
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
@@ -199,10 +209,23 @@ async def test_plans_answer_like_graphql_core(book: GraphStore, settings: Settin
     # Each request's audit record notes the same customers and fields on both paths.
     data_dir = settings.resolved_data_dir
     records = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
-    assert len(records) % 2 == 0 and len(records) >= len(asks)
+    by_request = {r["request_id"]: r for r in records}
+    assert len(by_request) == len(records) == 2 * len(asks)
+    nulled = 0
+    for ask, got, expected in zip(asks, fast, want, strict=True):
+        got_record, want_record = by_request[got["requestId"]], by_request[expected["requestId"]]
+        for key in ("subject", "operation", "customer_ids", "outcome"):
+            assert got_record.get(key) == want_record.get(key), (key, ask, got_record, want_record)
+        if nulled_by_an_error(expected):
+            # A failing field cancels its object's fields still in flight (graphql-core's
+            # gather_with_cancel, on both paths): which of them were noted before depends on
+            # which finished first, i.e. on timing (README, Known gaps). The object's
+            # customer is noted either way (customer_ids above).
+            assert ask[2]["id"] in got_record["customer_ids"]
+            nulled += 1
+            continue
+        assert got_record["fields"] == want_record["fields"], (ask, got_record, want_record)
+    assert nulled  # the comparison met a nulled object (f-2's broken product)
     half = len(records) // 2
-    for got_record, want_record in zip(records[:half], records[half:], strict=True):
-        for key in ("subject", "operation", "customer_ids", "fields", "outcome"):
-            assert got_record.get(key) == want_record.get(key), key
     assert any(r["fields"].get(OUYANG.id, {}).get("masked") for r in records[:half])
     assert any(r["fields"].get(OUYANG.id, {}).get("revealed") for r in records[:half])

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import orjson
 import pytest
 import uvicorn
@@ -102,6 +104,30 @@ class Client:
             await self.ws.send(json.dumps({"type": "pong"}))
 
 
+async def until(probe: Callable[[], bool], what: str, within_s: float = 60.0) -> None:
+    """Wait for ``probe()`` (looked at every 10 ms), not a fixed sleep that a loaded machine
+    outlasts."""
+    for _ in range(int(within_s / 0.01)):
+        if probe():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{what}: not within {within_s:.0f} s")
+
+
+async def started(*topics: str) -> None:
+    """The server's subscriptions to ``topics`` are listening on its bus."""
+    bus = apps[-1].state.bus
+    await until(lambda: all(bus.listeners(t) for t in topics), f"subscribed to {topics}")
+
+
+async def looked_again() -> None:
+    """The server's graph watcher has looked at the graph once more (with the subscribers
+    there): what is stored from now on reaches them."""
+    watcher = apps[-1].state.graph_watcher
+    looks = watcher.looks
+    await until(lambda: watcher.looks > looks, "the graph watcher looked")
+
+
 async def open_client(host: str, token: str, purpose: str | None = None) -> Client:
     ws = await connect(f"ws://{host}/graphql", subprotocols=[PROTOCOL])  # type: ignore[list-item]
     payload = {"authorization": f"Bearer {token}"}
@@ -177,7 +203,7 @@ async def test_subscribers_receive_webhook_posts_and_the_alert_they_raise(
     await mentions.subscribe("m", MENTIONS, {"q": f"{BRAND} AND 崩溃"})
     alerts = await open_client(server, analyst)
     await alerts.subscribe("a", ALERTS, {"brand": BRAND})
-    await asyncio.sleep(0.2)  # the subscriptions start (policy, audit) before the push
+    await started("mentions", "alerts")  # the subscriptions start before the push
 
     spike = [post(n, SPIKE_DAY, f"{BRAND} APP 崩溃 了 {n}", f"user{n}") for n in range(40)]
     spike.append(post(99, SPIKE_DAY, f"{BRAND} 理财 不错", "calm"))  # not matching the query
@@ -314,11 +340,8 @@ async def test_a_slow_subscriber_is_dropped_with_a_clear_error(
         server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
     )
     await client.subscribe("s", "subscription Slow { mentionAdded { postId } }", {})
+    await started("mentions")  # the subscription has started (policy asked, start audited)
     bus = apps[-1].state.bus
-    for _ in range(200):  # the subscription has started (policy asked, start audited)
-        if bus.listeners("mentions"):
-            break
-        await asyncio.sleep(0.02)
     queue = bus.queue_size
     # More batches than the queue holds, with no chance for the operation to read between.
     for n in range(queue + 5):
@@ -351,7 +374,8 @@ async def test_posts_and_alerts_other_processes_store_reach_subscribers(
     await mentions.subscribe("m", MENTIONS, {})
     alerts = await open_client(server, analyst)
     await alerts.subscribe("a", ALERTS, {})
-    await asyncio.sleep(0.5)  # the watcher has looked once: it reads from here on
+    await started("mentions", "alerts")
+    await looked_again()  # the watcher has looked once: it reads from here on
 
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
@@ -414,7 +438,8 @@ async def test_an_alert_another_process_raised_reaches_subscribers(
     assert "errors" not in await gql(server, analyst, PUT_RULE)
     alerts = await open_client(server, analyst)
     await alerts.subscribe("a", ALERTS, {"brand": BRAND})
-    await asyncio.sleep(0.5)
+    await started("alerts")
+    await looked_again()
     window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
     other = await evaluate_rules(store, settings, *window)  # another worker's run: no bus here
     assert len(other.raised) == 1
@@ -429,15 +454,18 @@ async def test_an_alert_another_process_raised_reaches_subscribers(
 async def test_a_subscription_ends_when_its_token_expires(
     server: str, make_token: Callable[..., str]
 ) -> None:
-    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=1))
+    # A token's exp is a whole second: a 4 s ttl leaves at least 3 s (a 1 s ttl could leave
+    # a few ms, and the subscription then started with an expired token).
+    token = make_token(["brand_analyst"], sub="ba1", purpose="marketing", ttl=timedelta(seconds=4))
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     client = await open_client(server, token)
     await client.subscribe("e", "subscription { mentionAdded { postId } }", {})
+    await started("mentions")
+    # The subscription started while the token was good (what ends it is the expiry later).
+    assert time.time() < exp, "the subscription started after the token's exp"
     bus = apps[-1].state.bus
-    for _ in range(200):
-        if bus.listeners("mentions"):
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(1.5)  # past the token's exp
+    while time.time() <= exp:  # past the token's exp by the hub's clock (the same one)
+        await asyncio.sleep(exp - time.time() + 0.01)
     bus.publish("mentions", [{"platform": "x", "postId": "late", "createdAt": "", "text": "t"}])
     last, done = await client.receive(), await client.receive()
     assert last["type"] == "next" and last["payload"]["data"] is None

@@ -76,7 +76,10 @@ def officer_writes(tables: dict[str, Any]) -> None:
 @pytest.fixture
 async def hub(store: GraphStore, data_dir: Path) -> AsyncIterator[Callable[..., Api]]:
     await seed_family(store, "p")
-    async with open_hub(store, data_dir) as client:
+    # A proposal runs the policy's Rego tests in the request: on a heavily loaded machine
+    # (a CI run at load ~20) that outlasted the default 15 s request timeout (504). The
+    # timeout is not what these tests are about.
+    async with open_hub(store, data_dir, request_timeout_s=120.0) as client:
         yield callers(client, data_dir)
 
 

@@ -1,9 +1,19 @@
 """The request timeout stops a request whose validation runs long (issue 11, item 1): the
 answer is the timeout's, when the timeout falls, while the abandoned validation finishes in its
-own thread and its result is dropped. Through the ASGI app, the real schema and rules."""
+own thread and its result is dropped. Through the ASGI app, the real schema and rules.
+
+"Answered while the validation still runs" is read off the validation thread itself (is it
+inside graphql-core's ``validate`` after the answer arrived?), not by comparing the answer's
+wall time with a validation timed apart: a document of many aliases took about as long to parse
+(on the event loop, before the validation starts) as to validate, so on a loaded machine the
+answer came after the parse, sometimes before the validation had even begun, and the two times
+overlapped."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +30,34 @@ from shared.settings import Settings
 TIMEOUT_S = 0.3
 
 
-def _wide(n: int) -> str:
-    return "{ " + " ".join(f"a{i}: customers(first: 1) {{ totalCount }}" for i in range(n)) + " }"
+def _repeated(n: int) -> str:
+    # The same field n times: graphql-core's overlapping-fields rule compares them pairwise,
+    # so validating takes ~100x as long as parsing (which runs on the event loop before the
+    # validation starts, and must end well within the timeout).
+    return "{ " + "customers(first: 1) { totalCount } " * n + "}"
+
+
+def validating() -> bool:
+    """Whether one of the hub's validation threads (``validate_*``, schema/extensions/limits.py)
+    is running graphql-core's validation right now."""
+    threads = {t.ident for t in threading.enumerate() if t.name.startswith("validate")}
+    for ident, frame in sys._current_frames().items():
+        walk = frame if ident in threads else None
+        while walk is not None:
+            code = walk.f_code
+            if code.co_name == "validate" and "graphql" in code.co_filename:
+                return True
+            walk = walk.f_back
+    return False
+
+
+async def settles(probe: Callable[[], bool], want: bool, within_s: float = 120.0) -> bool:
+    """Whether ``probe()`` gives ``want`` within ``within_s`` (looked at every 5 ms)."""
+    for _ in range(int(within_s / 0.005)):
+        if probe() is want:
+            return True
+        await asyncio.sleep(0.005)
+    return False
 
 
 async def test_a_long_validation_is_abandoned_at_the_timeout(
@@ -33,38 +69,39 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
     )  # fmt: skip
     validator, schema = build_validator(settings), build_schema(settings)
 
-    def validation_time() -> float:
-        # What the validation alone takes (refused by the alias limit, after every rule ran).
-        started = time.perf_counter()
-        assert validator.validate(schema._schema, document)
-        return time.perf_counter() - started
-
-    # A document whose validation outlasts the timeout well on this machine, busy or idle.
-    aliases = 3000
+    # A document whose validation outlasts the timeout several times over on this machine,
+    # busy or idle, and whose parse takes a small part of it. (Beyond ~450 fields the rule's
+    # complexity budget cuts the validation short: "Validation aborted.")
+    fields = 150
     while True:
-        query = _wide(aliases)
+        query = _repeated(fields)
+        started = time.perf_counter()
         document = parse(query)
-        validation_s = validation_time()
-        if validation_s > 3 * TIMEOUT_S or aliases >= 48_000:
+        parse_s = time.perf_counter() - started
+        validator.validate(schema._schema, document)
+        validation_s = time.perf_counter() - started - parse_s
+        if validation_s > 4 * TIMEOUT_S or fields >= 400:
             break
-        aliases *= 2
-    assert validation_s > 2 * TIMEOUT_S, (aliases, validation_s)
+        fields = min(400, fields * 3 // 2)
+    assert validation_s > 2 * TIMEOUT_S and parse_s < TIMEOUT_S / 4, (fields, parse_s, validation_s)
 
     app = create_app(settings, store=store)
     headers = {"Authorization": f"Bearer {make_token()}"}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-            started = time.perf_counter()
+            assert not validating()
             response = await client.post("/graphql", json={"query": query}, headers=headers)
-            elapsed = time.perf_counter() - started
             assert response.status_code == 504, response.text
             assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
-            # Answered at the timeout, not when the validation ended (the machine is shared:
-            # the slower of two measurements, before and after, is the yardstick).
-            validation_s = max(validation_s, validation_time())
-            assert elapsed < validation_s, (elapsed, validation_s)
-            # The hub goes on answering; a small query runs as before.
+            # Answered at the timeout, not when the validation ended: after the answer its
+            # thread is still (or, on a busy machine, only just) validating, then it ends (the
+            # result dropped).
+            assert await settles(validating, True, 30), "the validation ended before the answer"
+            assert await settles(validating, False), "the abandoned validation never ended"
+            # The hub goes on answering; a small query runs as before. (Not asked while the
+            # abandoned validation still holds the GIL: with this test's 0.3 s timeout a
+            # loaded machine timed the small query out too.)
             small = {"query": "{ customers(first: 1) { totalCount } }"}
             ok = await client.post("/graphql", json=small, headers=headers)
             assert ok.status_code == 200 and ok.json()["data"]["customers"]["totalCount"] == 0

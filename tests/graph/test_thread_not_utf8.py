@@ -1,0 +1,69 @@
+"""A reply holding text that is not UTF-8, read in a query thread (writes, and reads when they
+do not run on the event loop), is the store's query error as it is on the loop
+(tests/graph/test_loop_reads.py): only that query fails, the store goes on. Against the real
+embedded FalkorDB, with a string property written past our own client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from graph.errors import GraphQueryError, NotUtf8Reply
+from graph.falkordb import FalkorDBStore
+from graph.store import GraphStore
+
+BAD = "MATCH (p:Probe {id: 'bad'}) SET p.seen = true RETURN p.s AS s"
+
+
+@pytest.fixture
+def falkordb(store: GraphStore) -> Iterator[FalkorDBStore]:
+    if not isinstance(store, FalkorDBStore):
+        pytest.skip("query threads belong to the FalkorDB store")
+    threads = store._threads
+    raw = redis.ConnectionPool(  # type: ignore[no-untyped-call]
+        connection_class=threads.pool.connection_class, **threads.pool.connection_kwargs
+    )
+    try:
+        redis.Redis(connection_pool=raw).execute_command(
+            "GRAPH.QUERY", "c360", b"CREATE (:Probe {id: 'bad', s: '\xff\xfe'})"
+        )
+    finally:
+        raw.disconnect()
+    yield store
+
+
+async def test_a_write_whose_reply_is_not_utf8_is_a_query_error(falkordb: FalkorDBStore) -> None:
+    with pytest.raises(NotUtf8Reply, match="not UTF-8"):
+        await falkordb.write(BAD)
+    # The store goes on (the thread's connection was dropped and is opened again).
+    assert (await falkordb.write("RETURN 7 AS n")) == [{"n": 7}]
+
+
+async def test_in_a_group_only_that_write_fails(falkordb: FalkorDBStore) -> None:
+    # Asked in one turn of the loop: one hand-off, sent together (graph/falkordb.py _pipelined).
+    done = await asyncio.gather(
+        falkordb.write("RETURN 1 AS n"),
+        falkordb.write(BAD),
+        falkordb.write("RETURN 2 AS n"),
+        return_exceptions=True,
+    )
+    assert isinstance(done[1], GraphQueryError) and "not UTF-8" in str(done[1])
+    assert done[0] == [{"n": 1}] and done[2] == [{"n": 2}]
+    assert (await falkordb.read("MATCH (p:Probe {id: 'bad'}) RETURN p.seen AS seen")) == [
+        {"seen": True}
+    ]
+
+
+async def test_a_read_in_a_query_thread_is_a_query_error(falkordb: FalkorDBStore) -> None:
+    # Reads go to the threads where they are not sent on the loop (a server reached over TLS).
+    threads = falkordb._threads
+    reads_on, threads.loop_reads = threads.loop_reads, None
+    try:
+        with pytest.raises(NotUtf8Reply):
+            await falkordb.read("MATCH (p:Probe) RETURN p.s AS s")
+        assert (await falkordb.read("RETURN 3 AS n")) == [{"n": 3}]
+    finally:
+        threads.loop_reads = reads_on
