@@ -106,11 +106,11 @@ def schema_call(endpoint: GraphQLEndpoint, principal: Any, query: str | None) ->
     view = endpoint.graphql
 
     class _Request:
-        scope: dict[str, Any] = {"state": {}}
+        def __init__(self, scope: dict[str, Any]) -> None:
+            self.scope = scope
 
     async def call(cid: str) -> None:
-        request = _Request()
-        request.scope = {"state": {"principal": principal, "request_id": f"{cid}-bench"}}
+        request = _Request({"state": {"principal": principal, "request_id": f"{cid}-bench"}})
         context = await view.get_context(request, None)
         try:
             result = await view.schema.execute(
