@@ -72,27 +72,6 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     await task
 
 
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """What ``serve --workers`` adds to the environment its workers start with: the settings
-    given on the command line, and ``UV_TCP_SINGLE_ACCEPT=1`` (unless set already).
-
-    The workers share one listening socket, and libuv (uvloop) accepts every connection
-    pending when its loop wakes: a burst of new keep-alive connections (a client pool opening,
-    a load balancer reconnecting) all went to one worker and stayed there. A 360 load of 16
-    connections was served by one of two workers (the other used 0.01 ms of CPU a request),
-    so a second worker added nothing (`bench/workers.py`: `scaling=0.77-0.89`). With the
-    variable, libuv yields after each accept and the other worker takes its share."""
-    env = {
-        "C360_HOST": settings.host,
-        "C360_PORT": str(settings.port),
-        "C360_DEMO": str(settings.demo).lower(),
-        "C360_INTROSPECTION": str(settings.introspection).lower(),
-        "C360_GRAPHIQL": str(settings.graphiql).lower(),
-    }
-    env["UV_TCP_SINGLE_ACCEPT"] = os.environ.get("UV_TCP_SINGLE_ACCEPT", "1")
-    return env
-
-
 def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
     """``workers`` uvicorn processes on one port, each building the app from C360_* variables
     (hub.app.app_from_env). They share the data dir: the first to take the embedded graph's
@@ -102,7 +81,13 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
     if settings.demo:
         # Seed once here, before the workers start: each would otherwise find the graph empty.
         run(_seed_demo(settings))
-    os.environ |= worker_environment(settings)
+    os.environ |= {
+        "C360_HOST": settings.host,
+        "C360_PORT": str(settings.port),
+        "C360_DEMO": str(settings.demo).lower(),
+        "C360_INTROSPECTION": str(settings.introspection).lower(),
+        "C360_GRAPHIQL": str(settings.graphiql).lower(),
+    }
     if show_token:
         token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
         console.print(banner(settings, token), highlight=False, soft_wrap=True)

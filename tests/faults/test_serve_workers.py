@@ -15,8 +15,6 @@ import httpx
 import pytest
 
 from graph.connect import open_store
-from hub.cli.serve import worker_environment
-from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from tests.faults.graph_support import REPO, Hub, redis_servers, upsert, writer_token
@@ -75,13 +73,3 @@ async def test_two_workers_share_graph_tokens_and_audit_chain(short_dir: Path) -
     result = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).verify()
     assert result.ok, result.reason
     assert result.count >= WRITES
-
-
-def test_workers_start_with_single_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
-    # libuv accepts every pending connection per wake-up unless told otherwise: a burst of
-    # keep-alive connections went to one worker and stayed there (hub/cli/serve.py).
-    monkeypatch.delenv("UV_TCP_SINGLE_ACCEPT", raising=False)
-    env = worker_environment(Settings(port=8123))
-    assert env["UV_TCP_SINGLE_ACCEPT"] == "1" and env["C360_PORT"] == "8123"
-    monkeypatch.setenv("UV_TCP_SINGLE_ACCEPT", "0")  # an operator's choice stays
-    assert worker_environment(Settings())["UV_TCP_SINGLE_ACCEPT"] == "0"
