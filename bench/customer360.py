@@ -295,15 +295,20 @@ async def run(
             hub = hub_pids(proc.pid, exclude=server)
             loads: list[float] = [os.getloadavg()[0]]
             threads: dict[str, float] = {}
+            processes: dict[int, float] = {}
             for concurrency in (1, 16):
                 for name, call in (("graphql", graphql), ("raw", raw)):
                     before = tree_cpu(hub), time.process_time(), process_cpu(server)
                     per_thread = thread_cpu(hub)
+                    per_process = {pid: tree_cpu([pid]) for pid in hub}
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
                     if (name, concurrency) == ("graphql", 16):
                         threads = {
                             group: cpu_s - per_thread.get(group, 0.0)
                             for group, cpu_s in thread_cpu(hub).items()
+                        }
+                        processes = {
+                            pid: tree_cpu([pid]) - cpu_s for pid, cpu_s in per_process.items()
                         }
                     after = tree_cpu(hub), time.process_time(), process_cpu(server)
                     cpu[(name, concurrency)] = (
@@ -337,6 +342,17 @@ async def run(
                 if cpu_s > 0
             )
         )
+        if workers > 1:
+            # How the load fell on the processes: uvicorn's workers share one listening
+            # socket, and uvloop accepts every connection pending when it wakes, so a burst
+            # of new keep-alive connections can all land on one worker (README, Benchmarks).
+            print(
+                "hub cpu ms/req at 16 by process: "
+                + ", ".join(
+                    f"{pid} {cpu_s / requests * 1000:.2f}"
+                    for pid, cpu_s in sorted(processes.items(), key=lambda item: -item[1])
+                )
+            )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])
         print(f"ratio={g50 / r50:.2f}")
