@@ -2,6 +2,7 @@
 
     python bench/customer360.py --quick          # ~500 customers, under a minute
     python bench/customer360.py --customers 20000
+    python bench/customer360.py --quick --workers 2   # `c360 serve --workers 2`
 
 Seeds hub.demo into a private temp data dir, starts the hub (`c360 serve`) as a subprocess on
 a free loopback port, then for the same customers measures (a) POST /graphql with the full
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -91,10 +93,44 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """Seconds of CPU per thread group of process ``pid``: threads named alike (``c360-graph_3``,
-    ``asyncio_0``) summed under the name without its number; the event loop's is ``loop``."""
+def hub_pids(pid: int, exclude: int | None = None) -> list[int]:
+    """``pid`` and its descendants (``serve --workers N``: the uvicorn parent and its workers),
+    without ``exclude`` and its own (the embedded graph server, a child of the first worker)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        if current == exclude:
+            continue
+        pids.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # it ended meanwhile
+            continue
+        todo.extend(int(child) for child in children)
+    return pids
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """Seconds of CPU of the processes ``pids`` together (those still running)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += process_cpu(pid)
+    return total
+
+
+def thread_cpu(pid: int | list[int]) -> dict[str, float]:
+    """Seconds of CPU per thread group of process ``pid`` (or of several processes, summed):
+    threads named alike (``c360-graph_3``, ``asyncio_0``) summed under the name without its
+    number; each process's main thread (the event loop) is ``loop``."""
     groups: dict[str, float] = {}
+    for one in [pid] if isinstance(pid, int) else pid:
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            _threads_of(one, groups)
+    return groups
+
+
+def _threads_of(pid: int, groups: dict[str, float]) -> None:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
@@ -103,7 +139,6 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         group = "loop" if int(task.name) == pid else name.rstrip("0123456789").rstrip("_-")
         groups[group] = groups.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
-    return groups
 
 
 def graph_pid(data_dir: Path) -> int:
@@ -188,6 +223,7 @@ async def run(
     data_dir: Path,
     tx_share: float = 1.0,
     http_client: str = "aiohttp",
+    workers: int = 1,
 ) -> None:
     # Imported here, not at the top: aiohttp loads libstdc++, and regopy loaded after it leaks
     # native memory on every decision (privacy/engines/native.py) in benches that import this
@@ -212,7 +248,7 @@ async def run(
         ids = [rng.choice(all_ids) for _ in range(requests)]
 
         port = free_port()
-        proc = start_hub(data_dir, port)
+        proc = start_hub(data_dir, port, *(["--workers", str(workers)] if workers > 1 else []))
         token = issue_token(
             load_or_create_secret(data_dir, "jwt"),
             "bench",
@@ -255,19 +291,26 @@ async def run(
             # reads' own client work) and the graph server: who the 2 cores went to.
             cpu: dict[tuple[str, int], tuple[float, float, float]] = {}
             server = graph_pid(data_dir)
+            # The hub's processes: the server itself, or uvicorn's parent and its workers.
+            hub = hub_pids(proc.pid, exclude=server)
             loads: list[float] = [os.getloadavg()[0]]
             threads: dict[str, float] = {}
+            processes: dict[int, float] = {}
             for concurrency in (1, 16):
                 for name, call in (("graphql", graphql), ("raw", raw)):
-                    before = process_cpu(proc.pid), time.process_time(), process_cpu(server)
-                    per_thread = thread_cpu(proc.pid)
+                    before = tree_cpu(hub), time.process_time(), process_cpu(server)
+                    per_thread = thread_cpu(hub)
+                    per_process = {pid: tree_cpu([pid]) for pid in hub}
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
                     if (name, concurrency) == ("graphql", 16):
                         threads = {
                             group: cpu_s - per_thread.get(group, 0.0)
-                            for group, cpu_s in thread_cpu(proc.pid).items()
+                            for group, cpu_s in thread_cpu(hub).items()
                         }
-                    after = process_cpu(proc.pid), time.process_time(), process_cpu(server)
+                        processes = {
+                            pid: tree_cpu([pid]) - cpu_s for pid, cpu_s in per_process.items()
+                        }
+                    after = tree_cpu(hub), time.process_time(), process_cpu(server)
                     cpu[(name, concurrency)] = (
                         after[0] - before[0],
                         after[1] - before[1],
@@ -276,7 +319,7 @@ async def run(
                     loads.append(os.getloadavg()[0])
 
         print(f"\ncustomers={customers} requests={requests} per run; same customers both paths")
-        print(f"HTTP client: {http_client}")
+        print(f"HTTP client: {http_client}; hub: {workers} worker process(es)")
         print(f"load average (1 min) {min(loads):.1f}-{max(loads):.1f} while measuring")
         print(
             f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}"
@@ -299,6 +342,17 @@ async def run(
                 if cpu_s > 0
             )
         )
+        if workers > 1:
+            # How the load fell on the processes: uvicorn's workers share one listening
+            # socket, and uvloop accepts every connection pending when it wakes, so a burst
+            # of new keep-alive connections can all land on one worker (README, Benchmarks).
+            print(
+                "hub cpu ms/req at 16 by process: "
+                + ", ".join(
+                    f"{pid} {cpu_s / requests * 1000:.2f}"
+                    for pid, cpu_s in sorted(processes.items(), key=lambda item: -item[1])
+                )
+            )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])
         print(f"ratio={g50 / r50:.2f}")
@@ -326,6 +380,13 @@ def main() -> None:
         " was ~2.9 ms, taken from the same 2 cores as the hub's and the graph server's)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`c360 serve --workers N` (N > 1: N uvicorn worker processes on one port; hub CPU"
+        " is summed over them, the loop figure over their event loops)",
+    )
+    parser.add_argument(
         "--tmp-prefix", default="c360b-", help="the temp data dir's name prefix (under /tmp)"
     )
     args = parser.parse_args()
@@ -335,7 +396,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
     print(f"customers={customers} tx_share={args.tx_share}", flush=True)
     try:
-        asyncio.run(run(customers, requests, data_dir, args.tx_share, args.client))
+        asyncio.run(run(customers, requests, data_dir, args.tx_share, args.client, args.workers))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -43,6 +43,7 @@ from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
 from hub.demo_posts import seed_demo_posts
+from hub.gc_tuning import tune_gc
 from hub.graphql_http import (
     GRAPHQL_RESPONSE,
     BadBody,
@@ -444,8 +445,10 @@ async def seed_demo_data(store: GraphStore, settings: Settings) -> None:
 
 def app_from_env() -> Starlette:
     """The hub configured from C360_* variables: the factory each ``serve --workers`` process
-    builds (``uvicorn hub.app:app_from_env --factory --workers N``)."""
-    return create_app(Settings())
+    builds (``uvicorn hub.app:app_from_env --factory --workers N``). Each worker tunes its
+    garbage collector once started, as the single-process ``c360 serve`` does (hub/gc_tuning.py):
+    workers used to run with CPython's defaults, a young collection every 700 allocations."""
+    return create_app(Settings(), tune_gc_when_started=True)
 
 
 def create_app(
@@ -453,11 +456,14 @@ def create_app(
     *,
     store: GraphStore | None = None,
     open_services: OpenPrivacy = open_privacy,
+    tune_gc_when_started: bool = False,
 ) -> Starlette:
     """The hub. ``store``: an already open store to use (and leave open), e.g. in tests.
     ``open_services``: how the lifespan opens the privacy services; only
     bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
-    layer costs)."""
+    layer costs). ``tune_gc_when_started``: freeze what start-up built and raise the young
+    generation's threshold at the end of the lifespan's start (a serving process of its own:
+    ``serve --workers``; it changes the whole interpreter's collector)."""
     on_open = partial(seed_demo_data, settings=settings) if settings.demo else None
     holder = GraphHolder(settings, store, on_open=on_open)
     privacy_holder = PrivacyHolder()
@@ -485,6 +491,8 @@ def create_app(
             await seed_demo_data(store, settings)
         scheduler.start()
         watcher.start()
+        if tune_gc_when_started:
+            tune_gc()
         try:
             yield
         finally:

@@ -9,8 +9,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache
+from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema.audit_chain import AuditChainQuery
 from schema.customer import CustomerQuery
@@ -18,6 +20,7 @@ from schema.customer_mutations import CustomerMutation
 from schema.extensions import fast_masking, loop_turns, plain_fields
 from schema.extensions.audit import AuditRequest
 from schema.extensions.errors import ErrorCodes
+from schema.extensions.hook_runner import CachedHooksRunner
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.request_log import RequestLogFacts
@@ -41,6 +44,12 @@ class HubSchema(strawberry.Schema):
     ) -> dict[str, Any]:
         kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
         return {**kwargs, "hide_suggestions": self.hide_suggestions}
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        # The extensions' hooks found once per class, not per request (hook_runner.py).
+        return CachedHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # strawberry logs every error with the query text around it; the hub's request log

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from hub.app import create_app, seed_demo_data
+from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.token import make_token
 from hub.gc_tuning import tune_gc
@@ -94,21 +97,32 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
     else:
         url = f"http://{settings.host}:{settings.port}/graphql"
         console.print(f"GraphQL: {url} ({workers} workers)")
-    uvicorn.run(
-        "hub.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": workers,
         # uvicorn restarts a worker that has not finished startup within this many seconds
         # (default 5): a worker imports the whole hub and waits for the graph server, which
         # takes longer than 5 s on a busy machine, and would be killed in a loop.
-        timeout_worker_healthcheck=120,
-        log_level="info",
-        log_config=configure_logging(),
-        access_log=False,
-        ws=WS,
-    )
+        "timeout_worker_healthcheck": 120,
+        "log_level": "info",
+        "log_config": configure_logging(),
+        "access_log": False,
+        "ws": WS,
+    }
+    if not reuse_port.supported():
+        uvicorn.run("hub.app:app_from_env", **options)
+        return
+    # What uvicorn.run does for workers, with a socket of its own per worker
+    # (hub/cli/reuse_port.py): the kernel spreads connections over the workers.
+    config = uvicorn.Config("hub.app:app_from_env", **options)
+    try:
+        sock = reuse_port.listener(settings.host, settings.port)
+    except OSError as exc:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
 
 
 async def _seed_demo(settings: Settings) -> None:

@@ -26,10 +26,12 @@ from typing import Any
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList
@@ -45,8 +47,11 @@ OBJECT_KEY = "c360-plain-object"
 # A value the plan does not complete: graphql-core's path does.
 ORDINARY: Any = object()
 
-# Entry kinds.
-LEAF, MASKED, OBJECT, TYPENAME = range(4)
+# Entry kinds. TEXT: a plain String or ID leaf, whose scalar gives a ``str`` back as it is
+# (graphql-core's serialize_string / serialize_id), so a ``str`` value is not passed through
+# it (~200 calls per 360 view); anything else is coerced as a LEAF is.
+LEAF, MASKED, OBJECT, TYPENAME, TEXT = range(5)
+TEXT_SCALARS = (GraphQLString, GraphQLID)
 
 # (response name, kind, attribute, field name, leaf type or sub-plan, MaskField or None,
 #  non-null, list (0: no list, 1: list of nullable items, 2: list of non-null items))
@@ -99,7 +104,8 @@ def compile_plan(
         named, nonnull, listed = unwrapped
         if PLAIN_KEY in extensions and not listed:
             attribute, leaf = extensions[PLAIN_KEY]
-            entries.append((response_name, LEAF, attribute, name, leaf, None, nonnull, 0))
+            kind = TEXT if any(leaf is scalar for scalar in TEXT_SCALARS) else LEAF
+            entries.append((response_name, kind, attribute, name, leaf, None, nonnull, 0))
         elif (
             MASKED_KEY in extensions
             and not listed
@@ -134,6 +140,9 @@ def run_plan(plan: Plan, source: Any, privacy: Any) -> Any:
                 out[response_name] = attribute
                 continue
             value = getattr(source, attribute)
+            if kind == TEXT and type(value) is str:
+                out[response_name] = value
+                continue
             if kind == MASKED:
                 if decision is Undefined:
                     # No request privacy (a schema outside the hub) raises: ORDINARY below.

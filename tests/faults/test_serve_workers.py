@@ -3,6 +3,8 @@ verify the same tokens and append to one audit chain."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +23,52 @@ from tests.faults.graph_support import REPO, Hub, redis_servers, upsert, writer_
 from tests.live import free_port
 
 WRITES = 24
+# Connections opened at once; all on one worker by the kernel's hash: a 2**-15 chance.
+BURST = 16
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        out.append(int(child))
+        out.extend(_children(int(child)))
+    return out
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of established TCP connections whose local port is ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    inodes.add(fields[9])
+    return inodes
+
+
+async def _burst_held_by_worker(pid: int, port: int, n: int) -> dict[int, int]:
+    """Open ``n`` keep-alive connections at once, answer a request on each, and count how
+    many each process under ``pid`` holds."""
+    opened = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(n)))
+    try:
+        request = b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"
+        for _, writer in opened:
+            writer.write(request)
+        for reader, _ in opened:
+            assert b" 200 " in await reader.readline()
+        ours = _established_inodes(port)
+        held: dict[int, int] = {}
+        for child in _children(pid):
+            with contextlib.suppress(OSError):
+                links = [os.readlink(fd) for fd in Path(f"/proc/{child}/fd").iterdir()]
+                count = sum(1 for link in links if link[8:-1] in ours and link[:8] == "socket:[")
+                if count:
+                    held[child] = count
+        return held
+    finally:
+        for _, writer in opened:
+            writer.close()
 
 
 @pytest.fixture
@@ -55,6 +103,11 @@ async def test_two_workers_share_graph_tokens_and_audit_chain(short_dir: Path) -
                 results.append(upsert(client, hub.url, token, f"w-{i}"))
         assert results == ["ok"] * WRITES
         assert len(redis_servers(data_dir / "falkordb" / "falkordb.sock")) == 1
+        # A burst of keep-alive connections is spread over both workers (one listening socket
+        # each, hub/cli/reuse_port.py): with one shared socket, one worker could take them all.
+        held = await _burst_held_by_worker(proc.pid, port, BURST)
+        assert sum(held.values()) == BURST and len(held) == 2, held
+        assert min(held.values()) >= 1, held
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
