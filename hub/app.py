@@ -498,13 +498,17 @@ def create_app(
         finally:
             await watcher.stop()
             await scheduler.stop()
-            if signing is not None:
-                signing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await signing
-            await holder.close()
-            if privacy_holder.services is not None:
-                await close_privacy(privacy_holder.services)
+            try:
+                # The audit log's last batch is written before the signer's final
+                # checkpoint, which then covers it.
+                if privacy_holder.services is not None:
+                    await close_privacy(privacy_holder.services)
+            finally:
+                if signing is not None:
+                    signing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await signing
+                await holder.close()
 
     graphql = GraphQLEndpoint(settings, holder, privacy_holder, bus)
     # Other features add their routes to this list.

@@ -147,11 +147,13 @@ async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
 
 
 async def close_privacy(services: PrivacyServices) -> None:
-    if services.engine is not None:
-        await services.engine.close()
-    if isinstance(services.audit, AuditLog):
-        # The writer's last batch is written and indexed before the process may exit.
-        await asyncio.to_thread(services.audit.close)
+    try:
+        if services.engine is not None:
+            await services.engine.close()
+    finally:
+        if isinstance(services.audit, AuditLog):
+            # The writer's last batch is written and indexed before the process may exit.
+            await asyncio.to_thread(services.audit.close)
 
 
 __all__ = [

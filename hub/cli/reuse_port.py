@@ -17,18 +17,22 @@ own, which its server listens on.
 from __future__ import annotations
 
 import socket
-from typing import Any
+import sys
+from typing import Any, TypeVar
+
+S = TypeVar("S", bound=socket.socket)
 
 __all__ = ["ReusePortSocket", "listener", "supported"]
 
 
 def supported() -> bool:
-    """Whether this platform balances connections over ``SO_REUSEPORT`` sockets (Linux)."""
-    return hasattr(socket, "SO_REUSEPORT") and socket.SO_REUSEPORT is not None
+    """Whether this platform balances TCP connections over ``SO_REUSEPORT`` sockets: Linux
+    does; macOS defines the option but sends every connection to one socket, and FreeBSD
+    balances only with ``SO_REUSEPORT_LB``."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def _bound(family: int, address: Any) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _bind(sock: S, address: Any) -> S:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -40,6 +44,10 @@ def _bound(family: int, address: Any) -> socket.socket:
     return sock
 
 
+def _bound(family: int, address: Any) -> socket.socket:
+    return _bind(socket.socket(family, socket.SOCK_STREAM), address)
+
+
 class ReusePortSocket(socket.socket):
     """A bound ``SO_REUSEPORT`` socket that unpickles as a new one bound to the same address
     (multiprocessing's reducer for sockets is for exactly ``socket.socket``; a subclass goes by
@@ -49,16 +57,19 @@ class ReusePortSocket(socket.socket):
         return _bound, (int(self.family), self.getsockname())
 
 
+def _free(family: int, host: str, port: int) -> int:
+    """The port, after checking nothing listens on it: ``SO_REUSEPORT`` sockets of the same
+    user may all bind one port, so a second hub (or an old one still running) would otherwise
+    start beside the first and the kernel would split connections between them. A plain bind
+    fails with "address already in use" as uvicorn's own would. Port 0: the one it was given."""
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        return int(probe.getsockname()[1])
+
+
 def listener(host: str, port: int) -> ReusePortSocket:
     """The supervisor's socket on ``host``:``port`` (IPv6 when the host has a colon)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = ReusePortSocket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-    except BaseException:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
+    port = _free(family, host, port)
+    return _bind(ReusePortSocket(family, socket.SOCK_STREAM), (host, port))

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from graph.errors import GraphQueryError, NotUtf8Reply
+from graph.errors import NotUtf8Reply
 from graph.falkordb import FalkorDBStore
 from graph.store import GraphStore
 
@@ -43,14 +43,15 @@ async def test_a_write_whose_reply_is_not_utf8_is_a_query_error(falkordb: Falkor
 
 
 async def test_in_a_group_only_that_write_fails(falkordb: FalkorDBStore) -> None:
-    # Asked in one turn of the loop: one hand-off, sent together (graph/falkordb.py _pipelined).
-    done = await asyncio.gather(
-        falkordb.write("RETURN 1 AS n"),
-        falkordb.write(BAD),
-        falkordb.write("RETURN 2 AS n"),
-        return_exceptions=True,
-    )
-    assert isinstance(done[1], GraphQueryError) and "not UTF-8" in str(done[1])
+    # One group, sent together on one connection (graph/falkordb.py _pipelined), as the
+    # writes of one loop turn are handed over: run directly, so the group is exactly these.
+    loop = asyncio.get_running_loop()
+    queries = ["RETURN 1 AS n", BAD, "RETURN 2 AS n"]
+    group = [(loop.create_future(), query, None, False) for query in queries]
+    await asyncio.to_thread(falkordb._threads._run_group, loop, group)
+    done = await asyncio.gather(*(future for future, *_ in group), return_exceptions=True)
+    assert isinstance(done[1], NotUtf8Reply) and "not UTF-8" in str(done[1])
+    # The reply after it was read in step: the connection was not cut half-way.
     assert done[0] == [{"n": 1}] and done[2] == [{"n": 2}]
     assert (await falkordb.read("MATCH (p:Probe {id: 'bad'}) RETURN p.seen AS seen")) == [
         {"seen": True}
