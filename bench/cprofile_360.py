@@ -28,9 +28,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from starlette.applications import Starlette
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,17 +76,12 @@ from privacy.principal import issue_token  # noqa: E402
 from privacy.secrets import load_or_create_secret  # noqa: E402
 
 
-async def run(
-    customers: int,
-    requests: int,
-    concurrency: int,
-    runs: int,
-    top: int,
-    profile: bool,
-    d: Path,
-    dump: Path | None = None,
-    cpu_timer: bool = False,
-) -> None:
+@asynccontextmanager
+async def seeded_app(
+    d: Path, customers: int, requests: int
+) -> AsyncIterator[tuple[Starlette, str, list[str]]]:
+    """The hub in this process over a fresh demo book of ``customers``, started (lifespan),
+    a privacy officer's token and ``requests`` customer ids drawn with a fixed seed."""
     settings = Settings(data_dir=d, graph_url="")
     async with store_session(d) as store:
         print(f"seeding {customers} demo customers ...", flush=True)
@@ -95,47 +93,62 @@ async def run(
         token = issue_token(
             load_or_create_secret(d, "jwt"), "bench", ["privacy_officer"], purpose="compliance"
         )
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://bench",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=120,
-            ) as client,
-        ):
-            call = httpx_call(client)
+        async with app.router.lifespan_context(app):
+            yield app, token, ids
 
-            for cid in ids[:30]:  # warm: caches, decisions, connections
-                await call(cid)
-            tune_gc()  # as `c360 serve` does once started
-            cpu_ms: list[float] = []
-            clock = GcClock()
-            for n in range(runs):
-                clock.reset()
-                cpu0 = time.process_time()
-                latencies, wall = await measure(call, ids, concurrency)
-                cpu = time.process_time() - cpu0
-                cpu_ms.append(cpu / len(ids) * 1000)
-                print(
-                    f"run {n + 1}: {len(ids) / wall:.1f} req/s, p50 "
-                    f"{statistics.median(latencies) * 1000:.1f} ms, process CPU "
-                    f"{cpu_ms[-1]:.2f} ms/request; gc "
-                    + ", ".join(
-                        f"gen{g} {clock.count[g]}x {clock.spent[g] * 1000:.0f} ms" for g in range(3)
-                    ),
-                    flush=True,
-                )
-            if profile:
-                # The loop thread's CPU time, not wall time: a wall clock also counts the loop
-                # idling in epoll and waiting for the GIL, which hid the frames that cost CPU.
-                prof = cProfile.Profile(time.thread_time) if cpu_timer else cProfile.Profile()
-                prof.enable()
-                await measure(call, ids, concurrency)
-                prof.disable()
-                if dump is not None:
-                    prof.dump_stats(dump)
-                print_profile(prof, len(ids), top, "request")
+
+async def run(
+    customers: int,
+    requests: int,
+    concurrency: int,
+    runs: int,
+    top: int,
+    profile: bool,
+    d: Path,
+    dump: Path | None = None,
+    cpu_timer: bool = False,
+) -> None:
+    async with (
+        seeded_app(d, customers, requests) as (app, token, ids),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        ) as client,
+    ):
+        call = httpx_call(client)
+
+        for cid in ids[:30]:  # warm: caches, decisions, connections
+            await call(cid)
+        tune_gc()  # as `c360 serve` does once started
+        cpu_ms: list[float] = []
+        clock = GcClock()
+        for n in range(runs):
+            clock.reset()
+            cpu0 = time.process_time()
+            latencies, wall = await measure(call, ids, concurrency)
+            cpu = time.process_time() - cpu0
+            cpu_ms.append(cpu / len(ids) * 1000)
+            print(
+                f"run {n + 1}: {len(ids) / wall:.1f} req/s, p50 "
+                f"{statistics.median(latencies) * 1000:.1f} ms, process CPU "
+                f"{cpu_ms[-1]:.2f} ms/request; gc "
+                + ", ".join(
+                    f"gen{g} {clock.count[g]}x {clock.spent[g] * 1000:.0f} ms" for g in range(3)
+                ),
+                flush=True,
+            )
+        if profile:
+            # The loop thread's CPU time, not wall time: a wall clock also counts the loop
+            # idling in epoll and waiting for the GIL, which hid the frames that cost CPU.
+            prof = cProfile.Profile(time.thread_time) if cpu_timer else cProfile.Profile()
+            prof.enable()
+            await measure(call, ids, concurrency)
+            prof.disable()
+            if dump is not None:
+                prof.dump_stats(dump)
+            print_profile(prof, len(ids), top, "request")
     print(f"cpu_ms_per_request={statistics.median(cpu_ms):.2f}")
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import random
 import shutil
 import statistics
 import sys
@@ -40,15 +39,11 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cprofile_360 import seeded_app  # noqa: E402
 from bench.customer360 import QUERY, measure  # noqa: E402
 from bench.profile_list import print_profile  # noqa: E402
-from graph.connect import store_session  # noqa: E402
-from hub.app import GraphQLEndpoint, create_app  # noqa: E402
-from hub.demo import seed_demo  # noqa: E402
+from hub.app import GraphQLEndpoint  # noqa: E402
 from hub.gc_tuning import tune_gc  # noqa: E402
-from hub.settings import Settings  # noqa: E402
-from privacy.principal import issue_token  # noqa: E402
-from privacy.secrets import load_or_create_secret  # noqa: E402
 
 Call = Callable[[str], Awaitable[None]]
 
@@ -136,52 +131,41 @@ async def run(
     profile: str | None = None,
     dump: Path | None = None,
 ) -> None:
-    settings = Settings(data_dir=d, graph_url="")
-    async with store_session(d) as store:
-        print(f"seeding {customers} demo customers ...", flush=True)
-        await seed_demo(store, customers=customers, progress=False)
-        rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
-        rng = random.Random(7)
-        ids = [rng.choice([r["id"] for r in rows]) for _ in range(requests)]
-        app = create_app(settings, store=store)
-        token = issue_token(
-            load_or_create_secret(d, "jwt"), "bench", ["privacy_officer"], purpose="compliance"
-        )
-        async with app.router.lifespan_context(app):
-            endpoint = next(r.app for r in app.routes if getattr(r, "path", "") == "/graphql")
-            assert isinstance(endpoint, GraphQLEndpoint)
-            principal = endpoint.verifier.authenticate({"authorization": f"Bearer {token}"})
-            calls = {
-                "asgi": asgi_call(app, token),
-                "endpoint": asgi_call(endpoint, token),
-                "schema": schema_call(endpoint, principal, None),
-                "typename": schema_call(endpoint, principal, "{ __typename }"),
-            }
-            for call in calls.values():  # warm: caches, decisions, connections
-                for cid in ids[:30]:
-                    await call(cid)
-            tune_gc()  # as `c360 serve` does once started
-            spent: dict[str, list[float]] = {name: [] for name in calls}
-            for n in range(rounds):
-                for name, call in calls.items():
-                    cpu0 = time.process_time()
-                    await measure(call, ids, concurrency)
-                    spent[name].append((time.process_time() - cpu0) / len(ids) * 1000)
-                print(
-                    f"round {n + 1}: "
-                    + ", ".join(f"{name} {ms[-1]:.3f}" for name, ms in spent.items())
-                    + " ms/request",
-                    flush=True,
-                )
-            if profile:
-                # The loop thread's CPU time (not wall time: epoll waits are not work).
-                prof = cProfile.Profile(time.thread_time)
-                prof.enable()
-                await measure(calls[profile], ids, concurrency)
-                prof.disable()
-                if dump is not None:
-                    prof.dump_stats(dump)
-                print_profile(prof, len(ids), 40, "request")
+    async with seeded_app(d, customers, requests) as (app, token, ids):
+        endpoint = next(r.app for r in app.routes if getattr(r, "path", "") == "/graphql")
+        assert isinstance(endpoint, GraphQLEndpoint)
+        principal = endpoint.verifier.authenticate({"authorization": f"Bearer {token}"})
+        calls = {
+            "asgi": asgi_call(app, token),
+            "endpoint": asgi_call(endpoint, token),
+            "schema": schema_call(endpoint, principal, None),
+            "typename": schema_call(endpoint, principal, "{ __typename }"),
+        }
+        for call in calls.values():  # warm: caches, decisions, connections
+            for cid in ids[:30]:
+                await call(cid)
+        tune_gc()  # as `c360 serve` does once started
+        spent: dict[str, list[float]] = {name: [] for name in calls}
+        for n in range(rounds):
+            for name, call in calls.items():
+                cpu0 = time.process_time()
+                await measure(call, ids, concurrency)
+                spent[name].append((time.process_time() - cpu0) / len(ids) * 1000)
+            print(
+                f"round {n + 1}: "
+                + ", ".join(f"{name} {ms[-1]:.3f}" for name, ms in spent.items())
+                + " ms/request",
+                flush=True,
+            )
+        if profile:
+            # The loop thread's CPU time (not wall time: epoll waits are not work).
+            prof = cProfile.Profile(time.thread_time)
+            prof.enable()
+            await measure(calls[profile], ids, concurrency)
+            prof.disable()
+            if dump is not None:
+                prof.dump_stats(dump)
+            print_profile(prof, len(ids), 40, "request")
     med = {name: statistics.median(ms) for name, ms in spent.items()}
     print(f"\nCPU ms per request (median of {rounds} rounds, this process, all threads):")
     print(f"  starlette app + middleware + routing   {med['asgi'] - med['endpoint']:7.3f}")

@@ -21,6 +21,7 @@ from graph.errors import GraphQueryError, GraphUnavailable
 from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
 from tests.graph.hand_offs import count_hand_offs
+from tests.graph.raw_writes import write_not_utf8_probe
 
 
 def _loop_store(store: GraphStore) -> FalkorDBStore:
@@ -133,16 +134,7 @@ async def test_a_reply_that_is_not_utf8_fails_only_its_read(store: GraphStore) -
     threads = _loop_store(store)._threads
     reads_on = threads.loop_reads
     assert reads_on is not None
-    raw = redis.ConnectionPool(  # type: ignore[no-untyped-call]
-        connection_class=threads.pool.connection_class, **threads.pool.connection_kwargs
-    )
-    try:
-        # A string property holding bytes that are not UTF-8, written past our own client.
-        redis.Redis(connection_pool=raw).execute_command(
-            "GRAPH.QUERY", "c360", b"CREATE (:Probe {id: 'bad', s: '\xff\xfe'})"
-        )
-    finally:
-        raw.disconnect()
+    write_not_utf8_probe(_loop_store(store))
     reads_on.size, size = 1, reads_on.size  # every read on one connection, in order
     try:
         assert (await store.read("RETURN 0 AS i"))[0]["i"] == 0

@@ -9,11 +9,11 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from graph.errors import NotUtf8Reply
 from graph.falkordb import FalkorDBStore
 from graph.store import GraphStore
+from tests.graph.raw_writes import write_not_utf8_probe
 
 BAD = "MATCH (p:Probe {id: 'bad'}) SET p.seen = true RETURN p.s AS s"
 
@@ -22,16 +22,7 @@ BAD = "MATCH (p:Probe {id: 'bad'}) SET p.seen = true RETURN p.s AS s"
 def falkordb(store: GraphStore) -> Iterator[FalkorDBStore]:
     if not isinstance(store, FalkorDBStore):
         pytest.skip("query threads belong to the FalkorDB store")
-    threads = store._threads
-    raw = redis.ConnectionPool(  # type: ignore[no-untyped-call]
-        connection_class=threads.pool.connection_class, **threads.pool.connection_kwargs
-    )
-    try:
-        redis.Redis(connection_pool=raw).execute_command(
-            "GRAPH.QUERY", "c360", b"CREATE (:Probe {id: 'bad', s: '\xff\xfe'})"
-        )
-    finally:
-        raw.disconnect()
+    write_not_utf8_probe(store)
     yield store
 
 
