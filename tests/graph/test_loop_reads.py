@@ -104,6 +104,20 @@ def test_reads_on_uvloop() -> None:
         assert runner.run(read()) == [{"s": "uv"}]
 
 
+def _clients(admin: redis.Redis) -> int:
+    return int(admin.info("clients")["connected_clients"])
+
+
+def _settled(admin: redis.Redis, count: int) -> int:
+    """The server's client count once it is ``count`` (it sees closed connections a moment
+    later), or as it is after 5 s."""
+    for _ in range(250):
+        if _clients(admin) == count:
+            break
+        time.sleep(0.02)
+    return _clients(admin)
+
+
 async def test_concurrent_reads_with_no_connection_open_at_most_size(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,23 +204,14 @@ def test_loops_that_end_without_close_leave_no_connections() -> None:
             assert [r[0]["i"] for r in rows] == list(range(8))
             return len(reads_on._pools[asyncio.get_running_loop()].connections)
 
-        def clients() -> int:
-            return int(admin.info("clients")["connected_clients"])
-
-        def settled(count: int) -> int:  # the server sees closed connections a moment later
-            for _ in range(100):
-                if clients() == count:
-                    break
-                time.sleep(0.02)
-            return clients()
-
         try:
             asyncio.run(store.write("CREATE (:Probe {id: 'p'})"))  # a graph to read (or no rows)
-            before = clients()
+            before = _clients(admin)
             for _ in range(2):
                 assert asyncio.run(reads()) >= 1
                 assert len(reads_on._pools) == 0
-                assert settled(before) == before  # the loop's connections were closed with it
+                # the loop's connections were closed with it
+                assert _settled(admin, before) == before
         finally:
             asyncio.run(store.close())
             admin.close()
@@ -235,19 +240,9 @@ def test_a_loop_closed_bare_has_its_connections_ended_by_the_next_loop() -> None
         assert reads_on is not None
         admin = redis.Redis(unix_socket_path=str(store._embedded.socket_path))  # type: ignore[union-attr]
 
-        def clients() -> int:
-            return int(admin.info("clients")["connected_clients"])
-
-        def settled(count: int) -> int:  # the server sees closed connections a moment later
-            for _ in range(250):
-                if clients() == count:
-                    break
-                time.sleep(0.02)
-            return clients()
-
         try:
             asyncio.run(store.write("CREATE (:Probe {id: 'p'})"))
-            before = clients()
+            before = _clients(admin)
             bare = asyncio.new_event_loop()
 
             async def reads() -> list[list[dict[str, Any]]]:
@@ -258,12 +253,12 @@ def test_a_loop_closed_bare_has_its_connections_ended_by_the_next_loop() -> None
             rows = bare.run_until_complete(reads())
             assert [r[0]["i"] for r in rows] == list(range(8))
             connections = list(reads_on._pools[bare].connections)
-            assert connections and clients() == before + len(connections)
+            assert connections and _clients(admin) == before + len(connections)
             bare.close()
             assert bare in reads_on._pools  # nobody ended it
             assert asyncio.run(store.read("RETURN 1 AS n")) == [{"n": 1}]
             assert bare not in reads_on._pools and all(c.lost for c in connections)
-            assert settled(before) == before
+            assert _settled(admin, before) == before
             # What is left (README, Known gaps): the client's sockets, closed when their
             # transports are collected, with a ResourceWarning (here, not in a later test).
             del connections, bare
