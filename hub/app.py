@@ -463,7 +463,7 @@ def create_app(
     bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
     layer costs). ``tune_gc_when_started``: freeze what start-up built and raise the young
     generation's threshold at the end of the lifespan's start (a serving process of its own:
-    ``serve --workers``; it changes the whole interpreter's collector)."""
+    ``c360 serve``, with or without workers; it changes the whole interpreter's collector)."""
     on_open = partial(seed_demo_data, settings=settings) if settings.demo else None
     holder = GraphHolder(settings, store, on_open=on_open)
     privacy_holder = PrivacyHolder()

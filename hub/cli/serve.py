@@ -17,7 +17,6 @@ from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.token import make_token
-from hub.gc_tuning import tune_gc
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
@@ -52,7 +51,8 @@ WS = "websockets-sansio"
 
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
-        create_app(settings),
+        # The collector tuned once the lifespan has started, as in each `--workers` process.
+        create_app(settings, tune_gc_when_started=True),
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -66,7 +66,6 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     while not server.started and not task.done():
         await asyncio.sleep(0.1)
     if server.started:
-        tune_gc()
         if show_token:
             token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
             console.print(banner(settings, token), highlight=False, soft_wrap=True)
