@@ -25,8 +25,9 @@ decides, before any graph lookup and on no graph data, how it may run:
 :func:`visible_matches` then keeps only matches the caller may see *by the clause that
 matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
 AMOUNT revealed or banded (banded, a customer matches when the whole band lies in the
-segment, as the ``segment`` field says); an id match needs only row access. Ordering by a field the caller
-does not see revealed for every listed customer is refused (FORBIDDEN_FILTER).
+segment, as the ``segment`` field says); an id match needs only row access. Ordering by a
+field the caller does not see revealed for every listed customer is refused
+(FORBIDDEN_FILTER).
 """
 
 from __future__ import annotations
