@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from graph.repositories.customer360 import customers_by_id
+from graph.repositories.households import upsert_households
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.cli import app as cli
@@ -351,6 +352,34 @@ async def test_a_household_without_visible_members_is_denied(
     assert codes(unknown) == ["FORBIDDEN"]
     assert unknown["errors"][0]["message"] == body["errors"][0]["message"]
     assert codes(await officer.gql(HOUSEHOLD_ONLY, {"hh": "pv-nope"})) == ["NOT_FOUND"]
+
+
+async def test_a_household_name_shows_only_to_callers_who_see_its_head(
+    book: GraphStore, marketing: Api, officer: Api
+) -> None:
+    # Security finding: the name (the head's surname + 家) was masked as the first visible
+    # member's name, so a member's household told the surname of a head the caller may not see.
+    await upsert_households(
+        book, [{"id": HIDDEN_HOUSEHOLD, "props": {}, "customerId": ZHUGE.id, "role": "CHILD"}]
+    )
+    query = """query H($hh: ID!, $id: ID!) {
+      household(id: $hh) { id name members { customer { id } } }
+      customer(id: $id) { household { id name } }
+    }"""
+    variables = {"hh": HIDDEN_HOUSEHOLD, "id": ZHUGE.id}
+    text = await raw(marketing, query, variables)
+    body = json.loads(text)
+    assert "errors" not in body, body
+    assert body["data"]["household"]["name"] is None
+    assert [m["customer"]["id"] for m in body["data"]["household"]["members"]] == [ZHUGE.id]
+    assert body["data"]["customer"]["household"] == {"id": HIDDEN_HOUSEHOLD, "name": None}
+    assert "上官" not in text
+    full = (await officer.gql(query, variables))["data"]
+    assert full["household"]["name"] == full["customer"]["household"]["name"] == "上官家"
+    # A head the caller sees still names it, masked as the head's name is.
+    mine = await marketing.gql(query, {"hh": HOUSEHOLD, "id": OUYANG.id})
+    assert mine["data"]["household"]["name"] == mine["data"]["customer"]["household"]["name"]
+    assert mine["data"]["household"]["name"] not in (None, "欧阳家")
 
 
 # --- fail closed ---------------------------------------------------------------------------
