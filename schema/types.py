@@ -212,7 +212,8 @@ class Household:
     id: strawberry.ID
     name: str | None = sensitive(
         K.NAME,
-        description="the head's surname + 家: masked as the head's name; null when you may not see the head",
+        description="the head's surname + 家: masked as the head's name; null when you may "
+        "not see the head",
     )
 
     @strawberry.field
