@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graph.repositories.customers import link_related, upsert_customers
 from graph.store import GraphStore
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
@@ -149,3 +150,36 @@ async def test_first_over_cap_is_bad_user_input(store: GraphStore, api: Api) -> 
     assert error["extensions"]["field"] == "first"
     body = await api.gql('{ customers(after: "garbage!") { totalCount } }')
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_related_customers_say_what_each_one_is_to_this_customer(
+    store: GraphStore, api: Api
+) -> None:
+    # QA finding: links were read in either direction with their stored kind, so a parent
+    # linked both ways (as the demo links them) was both CHILD and PARENT of their child.
+    people = [{"id": f"r-{n}", "props": {"name": f"客户{n}"}} for n in "pcgs"]
+    await upsert_customers(store, people)
+    await link_related(
+        store,
+        [
+            {"fromId": "r-p", "toId": "r-c", "kind": "CHILD"},
+            {"fromId": "r-c", "toId": "r-p", "kind": "PARENT"},
+            {"fromId": "r-c", "toId": "r-g", "kind": "GUARANTOR"},
+            {"fromId": "r-p", "toId": "r-s", "kind": "SPOUSE"},
+        ],
+    )
+    related = "relatedCustomers { kind customer { id } }"
+    expected = {
+        "r-p": [("CHILD", "r-c"), ("SPOUSE", "r-s")],
+        "r-c": [("GUARANTOR", "r-g"), ("PARENT", "r-p")],
+        "r-g": [("GUARANTEED", "r-c")],
+        "r-s": [("SPOUSE", "r-p")],
+    }
+    # Through the relatedCustomers loader alone, and through the 360 prefetch's projection.
+    for selection in (related, f"accounts {{ id }} household {{ id }} advisor {{ id }} {related}"):
+        for cid, links in expected.items():
+            body = await api.gql(f'{{ customer(id: "{cid}") {{ {selection} }} }}')
+            assert "errors" not in body, body
+            found = body["data"]["customer"]["relatedCustomers"]
+            got = sorted((r["kind"], r["customer"]["id"]) for r in found)
+            assert got == links, (selection[:20], cid, got)
