@@ -28,7 +28,7 @@ from hub.app import create_app
 from hub.cli import app as cli
 from hub.settings import Settings
 from privacy.audit import AuditLog
-from privacy.keyring import KeyRing
+from privacy.keyring import KeyRing, KeyRingError
 from privacy.policy_set import PACKAGED_DIR, load_policy_set
 from privacy.principal import issue_token
 from tests.api.conftest import Api
@@ -431,6 +431,27 @@ async def test_unwritable_audit_log_returns_no_data(
             body = json.loads(text)
             assert body["data"] is None and codes(body) == ["AUDIT_UNAVAILABLE"], body
             assert_absent(text, *PEOPLE)
+
+
+async def test_a_lost_audit_key_ring_returns_no_data(
+    book: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    # Security finding: with keys/audit-keyring.json deleted the hub made a new key under the
+    # same id and served personal data, writing a log whose history nobody could read.
+    log = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    await log.append({"operation": "before", "subject": "s", "customers": []})
+    log.close()
+    (data_dir / "keys" / "audit-keyring.json").unlink()
+    async with serve(book, Settings(data_dir=data_dir)) as c:
+        api = Api(c, make_token(["privacy_officer"], purpose="compliance", purposes=None))
+        text = await raw(api, ONE, {"id": OUYANG.id})
+        body = json.loads(text)
+        assert body["data"] is None and codes(body) == ["AUDIT_UNAVAILABLE"], body
+        assert_absent(text, *PEOPLE)
+    # A key ring that cannot be read at all says which file and what to do.
+    (data_dir / "keys" / "audit-keyring.json").write_text('{"garbage": true')
+    with pytest.raises(KeyRingError, match="audit-keyring.json cannot be read.*backup"):
+        KeyRing.load(data_dir)
 
 
 async def test_a_write_the_audit_log_cannot_record_does_not_happen(
