@@ -428,8 +428,8 @@ class AuditLog:
         log whose history nobody can read or verify. Checked once when the hub starts."""
         try:
             fd = os.open(self._path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
+        except OSError:
+            return  # no log yet, or none to be had: appends say so (AuditUnavailable)
         entry: dict[str, Any] | None = None
         try:
             entry = _last_entry(fd)

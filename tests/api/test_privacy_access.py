@@ -450,7 +450,7 @@ async def test_a_lost_audit_key_ring_returns_no_data(
         assert_absent(text, *PEOPLE)
     # A key ring that cannot be read at all says which file and what to do.
     (data_dir / "keys" / "audit-keyring.json").write_text('{"garbage": true')
-    with pytest.raises(KeyRingError, match="audit-keyring.json cannot be read.*backup"):
+    with pytest.raises(KeyRingError, match=r"audit-keyring\.json cannot be read.*backup"):
         KeyRing.load(data_dir)
 
 
