@@ -359,7 +359,11 @@ class Customer:
         row = await info.context.loaders_at(moment).activity.load(self.customer_id)
         return analytics.Activity.from_row(row)
 
-    @sensitive(K.AMOUNT, description="sum of balances of non-loan, non-credit-card accounts")
+    @sensitive(
+        K.AMOUNT,
+        description="sum of balances of non-loan, non-credit-card accounts; null when one has "
+        "no balance or they are in several currencies (the hub holds no exchange rates)",
+    )
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
 

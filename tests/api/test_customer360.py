@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graph.repositories.accounts import upsert_accounts
 from graph.repositories.customers import link_related, upsert_customers
 from graph.store import GraphStore
 from tests.api.conftest import Api
@@ -183,3 +184,36 @@ async def test_related_customers_say_what_each_one_is_to_this_customer(
             found = body["data"]["customer"]["relatedCustomers"]
             got = sorted((r["kind"], r["customer"]["id"]) for r in found)
             assert got == links, (selection[:20], cid, got)
+
+
+async def test_assets_in_several_currencies_have_no_total(store: GraphStore, api: Api) -> None:
+    # QA finding: totalAssets and segment added USD to CNY at face value.
+    await upsert_customers(store, [{"id": f"fx-{n}", "props": {"name": "外币"}} for n in (1, 2)])
+    rows = [
+        ("fx-1", "fx-1a", 100.0, "CNY"),
+        ("fx-1", "fx-1b", 2_000_000.0, "USD"),
+        ("fx-2", "fx-2a", 2_000_000.0, "CNY"),
+    ]
+    await upsert_accounts(
+        store,
+        [
+            {"id": aid, "customerId": cid,
+             "props": {"type": "SAVINGS", "balance": balance, "currency": currency}}
+            for cid, aid, balance, currency in rows
+        ],
+    )  # fmt: skip
+    for cid, expected in (("fx-1", (None, None)), ("fx-2", ("2000000.00", "HIGH"))):
+        body = await api.gql(f'{{ customer(id: "{cid}") {{ totalAssets segment }} }}')
+        c = body["data"]["customer"]
+        assert (c["totalAssets"], c["segment"]) == expected, (cid, c)
+    # The graph's sums (segment filter, count) follow the same rule.
+    body = await api.gql(
+        '{ customers(segment: HIGH, search: "外币") { totalCount edges { node { id } } } }'
+    )
+    assert "errors" not in body, body
+    page = body["data"]["customers"]
+    assert [e["node"]["id"] for e in page["edges"]] == ["fx-2"] and page["totalCount"] == 1
+    body = await api.gql("{ customers(segment: HIGH) { totalCount edges { node { id } } } }")
+    listed = [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
+    assert "fx-2" in listed and "fx-1" not in listed
+    assert body["data"]["customers"]["totalCount"] == len(listed)
