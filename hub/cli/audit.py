@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -83,6 +84,11 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
     """Decrypt and list audit records (for privacy officers)."""
+    if since is not None:
+        try:
+            datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO time; give e.g. 2025-03-01T00:00:00Z")
     log, _ = _open()
     try:
         rows = log.read(subject=subject, customer=customer, since=since, last=last)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from privacy.keyring import KeyRing
+
 TOKEN = ["token", "--sub", "a", "--role", "privacy_officer", "--purpose", "compliance"]
 
 
@@ -50,3 +52,16 @@ def test_a_data_dir_that_cannot_be_used_is_one_sentence(tmp_path: Path) -> None:
         assert "data dir" in done.stderr and "C360_DATA_DIR" in done.stderr, done.stderr
         assert "Traceback" not in done.stderr + done.stdout
     assert c360(tmp_path / "fine", {}, *TOKEN).returncode == 0
+
+
+def test_audited_cli_inputs_are_checked(tmp_path: Path) -> None:
+    # QA findings: `audit show --since zzz` listed 0 records with exit 0; `export --by ""`
+    # exported with no one to audit it as.
+    data = tmp_path / "d"
+    done = c360(data, {}, "audit", "show", "--since", "zzz")
+    assert done.returncode == 2 and "--since 'zzz' is not an ISO time" in done.stderr, done
+    KeyRing.load(data)  # a hub's data dir has its key ring
+    done = c360(data, {}, "audit", "show", "--since", "2025-03-02T09:00:00+08:00")
+    assert done.returncode == 0 and "0 records" in done.stdout, done
+    done = c360(data, {}, "export", "--customer", "C1", "--by", " ")
+    assert done.returncode == 2 and "--by must name" in done.stderr, done
