@@ -169,3 +169,18 @@ async def test_author_filters_need_handles_revealed(
     body = await brand.gql(rule)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER", body
     assert body["errors"][0]["extensions"]["field"] == "rule.query"
+
+
+async def test_a_bad_datetime_says_what_to_send_not_what_python_said(officer: Api) -> None:
+    # QA finding: "invalid literal for int() with base 10: b'nota'" reached the client.
+    literal = """{ sentimentTrend(term: "x", from: "notadate", to: "2025-01-01T00:00:00Z",
+                                 interval: DAY) { start } }"""
+    variable = """query($f: DateTime!) { sentimentTrend(term: "x", from: $f,
+                  to: "2025-01-01T00:00:00Z", interval: DAY) { start } }"""
+    for body in (await officer.gql(literal), await officer.gql(variable, {"f": "notadate"})):
+        message = body["errors"][0]["message"]
+        assert 'DateTime: "notadate"; give ISO 8601, e.g. 2025-03-01T08:00:00Z' in message, body
+        assert "int()" not in message and "literal" not in message
+    assert (await officer.gql(literal))["errors"][0]["extensions"]["code"] == (
+        "GRAPHQL_VALIDATION_FAILED"
+    )
