@@ -32,7 +32,7 @@ def _naming(
     return dataclasses.replace(definition, parse_value=parse_value)
 
 
-SCALAR_OVERRIDES = {
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     dt.datetime: _naming(DateTimeDefinition, isoparse, "2025-03-01T08:00:00Z"),
     dt.date: _naming(DateDefinition, dt.date.fromisoformat, "2025-03-01"),
 }
