@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_s: float = 5.0  # clock skew allowed on exp/nbf/iat, seconds
+    # Longest lifetime a verified token may have left (exp - now), seconds: 24 h.
+    jwt_max_lifetime_s: float = 86_400.0
     introspection: bool = False
     graphiql: bool = True
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
