@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
+from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_demo_book
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
 from hub.graphql_http import (
@@ -416,22 +418,34 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"graph": "ok"})
 
 
-async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS) -> None:
-    """Seed the demo data set into an empty graph (``serve --demo``)."""
+async def seed_demo_if_empty(
+    store: GraphStore, customers: int = DEMO_CUSTOMERS, data_dir: Path | None = None
+) -> None:
+    """Seed the demo data set into an empty graph (``serve --demo``), and record the customers
+    it wrote in ``data_dir`` (hub/demo_guard.py: demo tokens only for a demo book)."""
     if await store.read("MATCH (c:Customer) RETURN c.id AS id LIMIT 1"):
-        log.info("demo: the graph already holds customers; not seeding")
+        if data_dir is not None and await foreign_customer(store, data_dir):
+            log.warning(
+                "demo: the graph holds customers the demo did not seed (imported or earlier "
+                "data); not seeding, and the console hands out NO demo tokens on this book"
+            )
+        else:
+            log.info("demo: the graph already holds the demo book; not seeding")
         return
     from hub.demo import seed_demo  # Faker and the generator load only for --demo
 
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
+    if data_dir is not None:
+        rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+        record_demo_book(data_dir, [str(r["id"]) for r in rows])
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
 async def seed_demo_data(store: GraphStore, settings: Settings) -> None:
     """``serve --demo``: the demo book into an empty graph, then the demo social stream's
     posts not stored yet (hub/demo_posts.py), so the brand pages have data at once."""
-    await seed_demo_if_empty(store)
+    await seed_demo_if_empty(store, data_dir=settings.resolved_data_dir)
     posts = await seed_demo_posts(
         store,
         scorer_config=ScorerConfig(
@@ -530,7 +544,11 @@ def create_app(
                 on_written=IngestEvents(bus, lambda: scheduler),
             )
         ),
-        *console_routes(settings.resolved_data_dir, demo=settings.demo),
+        *console_routes(
+            settings.resolved_data_dir,
+            demo=settings.demo,
+            guard=DemoBookGuard(settings.resolved_data_dir, holder.get),
+        ),
     ]
     app = Starlette(
         routes=routes,
@@ -540,6 +558,8 @@ def create_app(
             Middleware(
                 RequestLogMiddleware, routes=[r.path for r in routes if isinstance(r, Route)]
             ),
+            # serve --demo on loopback: Host must name loopback (DNS rebinding), hub/demo_guard.py.
+            *(loopback_only(settings.host) if settings.demo else []),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         ],
