@@ -400,8 +400,15 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+POLICY_DOWN = "unavailable: the policies cannot be evaluated (the server log says why)"
+
+
 async def readyz(request: Request) -> JSONResponse:
     holder: GraphHolder = request.app.state.graph
+    privacy: PrivacyHolder = request.app.state.privacy
+    if privacy.services is None or privacy.services.engine is None:
+        # Every request touching personal data would answer POLICY_UNAVAILABLE: not ready.
+        return JSONResponse({"policy": POLICY_DOWN}, 503)
     store = await holder.get()
     if store is None:
         return JSONResponse({"graph": holder.error}, 503)
