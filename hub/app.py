@@ -53,6 +53,7 @@ from hub.graphql_http import (
     is_request_error,
     response_media_type,
 )
+from hub.http_protocol import configure as configure_http
 from hub.live import (
     IngestEvents,
     authenticate,
@@ -469,7 +470,9 @@ def app_from_env() -> Starlette:
     builds (``uvicorn hub.app:app_from_env --factory --workers N``). Each worker tunes its
     garbage collector once started, as the single-process ``c360 serve`` does (hub/gc_tuning.py):
     workers used to run with CPython's defaults, a young collection every 700 allocations."""
-    return create_app(Settings(), tune_gc_when_started=True)
+    settings = Settings()
+    configure_http(settings)  # this worker's header timeout and connection cap
+    return create_app(settings, tune_gc_when_started=True)
 
 
 def create_app(

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     search_candidate_cap: int = 20_000
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 15.0
+    # Slow clients (hub/http_protocol.py): seconds to send a request's headers; connections
+    # served at once (0: derived from the open-file limit); idle keep-alive seconds.
+    header_timeout_s: float = 10.0
+    max_connections: int = 0
+    keep_alive_s: int = 5
     # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.
     persisted_queries: Path | None = None
     persisted_queries_only: bool = False
