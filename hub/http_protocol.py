@@ -7,11 +7,12 @@ sending half a header each held 1,100 file descriptors until the process hit its
 ``limit_concurrency`` does not help there: it answers 503 only once a request's headers are in.
 
 So each connection gets ``header_timeout_s`` to send its headers (from its first byte, and
-again for each request on a kept-alive connection), and a connection beyond
-``max_connections`` is closed as soon as it is accepted, freeing its descriptor. Both are set
-once per process by :func:`configure` (``c360 serve`` and each ``--workers`` process, from
-C360_* settings). Behind a reverse proxy that enforces header timeouts these are a second line;
-for internet-facing use the proxy belongs in front (README, Operations).
+again for each request on a kept-alive connection), and at ``max_connections`` a new
+connection takes the place of the one that has waited longest without sending complete
+headers (a slow client's), or is closed at once when there is none, freeing its descriptor.
+Both are set once per process by :func:`configure` (``c360 serve`` and each ``--workers``
+process, from C360_* settings). Behind a reverse proxy that enforces header timeouts these
+are a second line; for internet-facing use the proxy belongs in front (README, Operations).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     header_timeout_s: float = 10.0
     max_connections: int | None = None
     _last_warning: dict[str, float] = {}  # noqa: RUF012 (per kind, process-wide)
+    # Connections still sending a request's headers, oldest first (process-wide).
+    _waiting: dict[GuardedHttpTools, None] = {}  # noqa: RUF012
 
     _header_timer: asyncio.TimerHandle | None = None
 
@@ -71,9 +74,16 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_made(transport)
         cap = type(self).max_connections
         if cap is not None and len(self.connections) > cap:
-            self._warn("cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)")
-            transport.close()
-            return
+            slowest = next(iter(GuardedHttpTools._waiting), None)
+            if slowest is None:
+                self._warn(
+                    "cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)"
+                )
+                transport.close()
+                return
+            self._warn("evict", f"{cap} connections open: closing the slowest to send headers")
+            slowest._cancel_header_timer()
+            slowest.transport.close()
         self._start_header_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -98,14 +108,17 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._header_timer = self.loop.call_later(
             type(self).header_timeout_s, self._headers_too_slow
         )
+        GuardedHttpTools._waiting[self] = None
 
     def _cancel_header_timer(self) -> None:
+        GuardedHttpTools._waiting.pop(self, None)
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
+        GuardedHttpTools._waiting.pop(self, None)
         if not self.transport.is_closing():
             self._warn(
                 "headers",

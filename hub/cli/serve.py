@@ -55,7 +55,14 @@ def connection_options(settings: Settings) -> dict[str, Any]:
     protocol (header timeout, hard connection cap: hub/http_protocol.py), uvicorn's own
     request cap (503 beyond it) and idle keep-alive timeout. Sets this process's limits."""
     cap = configure(settings)
-    return {"http": PROTOCOL, "limit_concurrency": cap, "timeout_keep_alive": settings.keep_alive_s}
+    # uvicorn answers 503 once connections or running requests reach its limit: one above
+    # the cap, so a connection that took a slow client's place (see GuardedHttpTools) is
+    # served, and requests in flight stay bounded all the same.
+    return {
+        "http": PROTOCOL,
+        "limit_concurrency": cap + 1,
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
 
 
 async def _serve(settings: Settings, show_token: bool) -> None:

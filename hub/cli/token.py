@@ -43,9 +43,9 @@ def make_token(
     lifetime = parse_ttl(ttl)
     if lifetime.total_seconds() > settings.jwt_max_lifetime_s:
         # The hub would refuse it (privacy/principal.py): say so now, not at the first request.
-        limit = timedelta(seconds=settings.jwt_max_lifetime_s)
+        hours = settings.jwt_max_lifetime_s / 3600
         raise ValueError(
-            f"--ttl {ttl}: longer than the hub accepts ({limit}, C360_JWT_MAX_LIFETIME_S)"
+            f"--ttl {ttl}: longer than the hub accepts ({hours:g}h, C360_JWT_MAX_LIFETIME_S)"
         )
     key = load_or_create_secret(settings.resolved_data_dir, "jwt")
     return issue_token(

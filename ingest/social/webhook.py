@@ -42,7 +42,7 @@ TOLERANCE_S = 300
 REPLAY_CACHE_SIZE = 100_000
 # Seconds a sender should wait before retrying a push the graph could not take (503).
 RETRY_AFTER_S = 1
-UNAVAILABLE = "the graph is unavailable; nothing was stored, retry the same push later"
+UNAVAILABLE = "the graph is unavailable; retry the same push later (it is stored once)"
 
 log = logging.getLogger("c360.ingest")
 

@@ -4,7 +4,7 @@ A real `c360 serve` whose open-file limit is 256 (soft and hard, so it cannot ra
 and 300 sockets that each send half a request header and then nothing: before, every one held a
 descriptor for ever, the process ran out (EMFILE) and /healthz stopped answering. Now a
 connection has C360_HEADER_TIMEOUT_S to send its headers, and connections beyond the cap
-(derived from the fd limit) are closed as soon as they are accepted.
+(derived from the fd limit) take the place of the slowest to send headers, or are closed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.live import free_port, stop, wait_ready
 
 FD_LIMIT = 256
 SLOW = 300
-HEADER_TIMEOUT_S = 2.0
+HEADER_TIMEOUT_S = 4.0
 
 
 def _limit_fds() -> None:
@@ -93,13 +93,9 @@ def test_half_sent_headers_do_not_exhaust_descriptors(
         # The hub's descriptors stay below its limit while the slow sockets are open...
         fds = len(os.listdir(f"/proc/{process.pid}/fd"))
         assert fds < FD_LIMIT - 20, fds
-        # ...it answers /healthz once the slow ones have had their time (the cap keeps room
-        # for the ones that came first; the header timeout frees it)...
-        began, status = time.monotonic(), None
-        while time.monotonic() - began < 10 * HEADER_TIMEOUT_S and status != 200:
-            status = _healthz(url)
-            time.sleep(0.2)
-        assert status == 200, "/healthz did not answer while slow clients held connections"
+        # ...it answers /healthz at once, while they are still within their header time (a new
+        # connection at the cap takes the place of the slowest)...
+        assert _healthz(url) == 200, "/healthz did not answer while slow clients held the cap"
         # ...and every slow socket has been closed by the hub.
         deadline = time.monotonic() + 10 * HEADER_TIMEOUT_S
         while time.monotonic() < deadline and not all(_closed_by_server(s) for s in sockets):
