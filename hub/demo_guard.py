@@ -103,10 +103,10 @@ class DemoBookGuard:
     async def __call__(self) -> tuple[int, str] | None:
         store = await self.get_store()
         try:
-            foreign = store is None or await foreign_customer(store, self.data_dir)
+            foreign = None if store is None else await foreign_customer(store, self.data_dir)
         except GraphError:
-            foreign = store = None
-        if store is None:
+            foreign = None
+        if foreign is None:
             return 503, "the graph is unavailable; try again shortly"
         if foreign:
             log.warning("demo: a demo token was refused: %s", NOT_DEMO)
