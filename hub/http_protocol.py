@@ -84,6 +84,9 @@ class GuardedHttpTools(HttpToolsProtocol):
             self._warn("evict", f"{cap} connections open: closing the slowest to send headers")
             slowest._cancel_header_timer()
             slowest.transport.close()
+            # Out of the count now, not when its connection_lost runs: uvicorn's own limit
+            # counts the open connections when this one's headers are in.
+            self.connections.discard(slowest)
         self._start_header_timer()
 
     def data_received(self, data: bytes) -> None:
