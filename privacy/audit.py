@@ -437,12 +437,18 @@ class AuditLog:
                 self._open_entry(entry)
         except AuditUnavailable:
             return  # a torn tail: the first append cuts it and records the cut
-        except (InvalidTag, KeyRingError, KeyError, ValueError) as exc:
+        except (KeyError, ValueError) as exc:  # not a record at all (JSON, fields)
+            raise KeyRingError(
+                f"the audit log's last line is not a record ({type(exc).__name__}): run "
+                "`c360 audit verify` to see what happened to it"
+            ) from exc
+        except (InvalidTag, KeyRingError) as exc:
             seq = entry.get("seq") if entry is not None else "?"
             raise KeyRingError(
                 f"the audit key ring cannot open the audit log's last record (seq {seq}: "
                 f"{type(exc).__name__}): restore keys/{KEYRING_FILE} from a backup, or set "
-                "C360_AUDIT_KEYS to the keys the log was written with"
+                "C360_AUDIT_KEYS to the keys the log was written with (if the ring is right, "
+                "the record was changed: run `c360 audit verify`)"
             ) from exc
         finally:
             os.close(fd)

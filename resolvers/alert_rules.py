@@ -16,7 +16,7 @@ from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
-from resolvers.social import check_author_filter
+from resolvers.social import check_author_filter, names_hidden_author
 from sentiment.alerts import AlertConfig
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -100,8 +100,14 @@ async def deliveries(
 
 
 async def listed(privacy: RequestPrivacy, store: GraphStore, brand: str | None) -> list[Row]:
+    """The rules; a rule's query naming a handle by ``author:`` is not shown to a caller who
+    sees handles hashed (review finding: the listing gave the handle away in plain text)."""
     await _require(privacy, "rules", READ)
-    return await repo.rules(store, brand)
+    feed = await require_social(privacy)
+    return [
+        {**row, "query": None} if names_hidden_author(feed, row.get("query")) else row
+        for row in await repo.rules(store, brand)
+    ]
 
 
 async def load(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> Row:

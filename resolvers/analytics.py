@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from graph.repositories.customer360 import LIABILITY_TYPES
+from graph.repositories.customer360 import BOOK_CURRENCY, LIABILITY_TYPES
 
 # Activity windows (days); the churn query reads the same ones.
 FLOW_WINDOW_DAYS = 90
@@ -97,11 +97,11 @@ def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
     """Sum of balances of accounts that are not loans or credit cards; None (unknown) when
     one of them has no balance, because a missing balance is not a zero one, and when they
     are in more than one currency: the hub holds no exchange rates, and 1 USD + 1 CNY is not
-    2 of anything (an account without a currency is in the book's)."""
+    2 of anything (an account without a currency is in the book's, as imports store it)."""
     assets = [a for a in accounts if str(a.get("type") or "").upper() not in LIABILITY_TYPES]
     if any(a.get("balance") is None for a in assets):
         return None
-    if len({str(a["currency"]).upper() for a in assets if a.get("currency")}) > 1:
+    if len({str(a.get("currency") or BOOK_CURRENCY).upper() for a in assets}) > 1:
         return None
     return float(sum(float(a["balance"]) for a in assets))
 

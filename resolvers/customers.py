@@ -250,7 +250,9 @@ async def household_name_governor(ctx: RequestContext, household_id: str) -> str
     head = household_head(row or {})
     if head is None:
         return None
-    return head if await ctx.privacy.allowed([head]) else None
+    # The head's decision, without counting a hidden head as a denial of the request.
+    (decision,) = await ctx.privacy.customers.load_many([head])
+    return head if decision is not None and decision.allow else None
 
 
 def by_time(row: Row) -> tuple[str, str]:

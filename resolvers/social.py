@@ -108,17 +108,23 @@ def query_filters(text: str | None, field: str = "query") -> dict[str, Any]:
     return {"queryCypher": query.cypher, "queryParams": query.params, "query": query}
 
 
-def check_author_filter(feed: Decision, query: str | None, field: str = "query") -> None:
-    """``author:`` matches handles: a caller who sees handles hashed (the feed's decision)
-    could otherwise confirm a guessed handle by the answer or its count (FORBIDDEN_FILTER).
-    A query that cannot be read is left to :func:`query_filters` to report."""
+def names_hidden_author(feed: Decision, query: str | None) -> bool:
+    """Whether ``query`` filters by ``author:`` (a handle) for a caller who sees handles
+    hashed (the feed's decision). A query that cannot be read does not (it is reported
+    where it is parsed)."""
     if query is None or "author" not in query:
-        return
+        return False
     try:
         fields = parse_query(query).fields
     except QueryError:
-        return
-    if "author" in fields and feed.mode_for(SensitiveKind.SOCIAL_HANDLE) != MaskMode.REVEAL:
+        return False
+    return "author" in fields and feed.mode_for(SensitiveKind.SOCIAL_HANDLE) != MaskMode.REVEAL
+
+
+def check_author_filter(feed: Decision, query: str | None, field: str = "query") -> None:
+    """``author:`` matches handles: a caller who sees handles hashed could otherwise confirm a
+    guessed handle by the answer or its count (FORBIDDEN_FILTER)."""
+    if names_hidden_author(feed, query):
         raise ForbiddenFilter(
             "filtering by author: needs SOCIAL_HANDLE revealed; filter by text, platform, "
             "lang, label or emotion instead",
@@ -675,6 +681,7 @@ __all__ = [
     "link_account",
     "mention_filters",
     "mentions_page",
+    "names_hidden_author",
     "summary",
     "term_or_brand",
     "top_authors",

@@ -57,11 +57,14 @@ async def _audit_start(privacy: RequestPrivacy, name: str, args: dict[str, Any],
     )
 
 
-async def _start(ctx: ConnectionContext, name: str, args: dict[str, Any], alerts: bool) -> None:
-    """The policy check and the start record; Forbidden (audited) when the role may not."""
+async def _start(
+    ctx: ConnectionContext, name: str, args: dict[str, Any], alerts: bool, query: str | None = None
+) -> None:
+    """The policy check and the start record; Forbidden (audited) when the role may not, and
+    FORBIDDEN_FILTER for a query the caller may not filter by (``author:`` on hashed handles)."""
     privacy = (await ctx.begin_batch()).privacy
     try:
-        await require_social(privacy)
+        social.check_author_filter(await require_social(privacy), query)
         if alerts:
             await privacy.require_resource(ALERT_RULES, READ)
     except Forbidden:
@@ -82,7 +85,7 @@ async def mentions(context: Any, query: str | None) -> AsyncGenerator[list[Row],
     """Batches of new posts matching ``query`` (all new posts without one)."""
     ctx = connection(context)
     parsed: Query | None = social.query_filters(query).get("query")
-    await _start(ctx, "mentionAdded", {"query": query}, alerts=False)
+    await _start(ctx, "mentionAdded", {"query": query}, alerts=False, query=query)
     return _mention_batches(ctx, ctx.bus.subscribe(MENTIONS), parsed)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.fieldcipher import CUSTOMER, cipher_of, open_rows
-from graph.repositories.customer360 import LIABILITY_TYPES
+from graph.repositories.customer360 import BOOK_CURRENCY, LIABILITY_TYPES
 from graph.store import GraphStore, Row
 
 ACCESS_KEY = "_access"
@@ -161,7 +161,8 @@ _ASSETS = """
              sum(CASE WHEN acc IS NOT NULL AND acc.balance IS NULL
                        AND NOT coalesce(acc.type IN $liabilities, false) THEN 1 ELSE 0 END)
                AS unknown,
-             collect(DISTINCT CASE WHEN acc.type IN $liabilities THEN null
+             collect(DISTINCT CASE WHEN acc IS NULL OR acc.type IN $liabilities THEN null
+                                   WHEN coalesce(acc.currency, '') = '' THEN $book
                                    ELSE toUpper(acc.currency) END) AS currencies
         WITH c, CASE WHEN unknown > 0 OR size(currencies) > 1 THEN null ELSE total END AS assets
 """
@@ -187,6 +188,7 @@ async def count_matches(
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
+        "book": BOOK_CURRENCY,
         "scan": False,
     }
     by_assets = min_assets is not None or max_assets is not None
@@ -279,6 +281,7 @@ async def search_candidates(
         "minAssets": min_assets,
         "maxAssets": max_assets,
         "liabilities": list(LIABILITY_TYPES),
+        "book": BOOK_CURRENCY,
         "cap": cap,
         "scan": scan,
         "after": after,

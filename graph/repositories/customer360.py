@@ -21,6 +21,8 @@ from graph.fieldcipher import (
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 
+# The currency of an account stored without one (the import's default): the book's.
+BOOK_CURRENCY = "CNY"
 # Account types that are debts, not assets.
 LIABILITY_TYPES = ("LOAN", "CREDIT_CARD")
 # Transaction kinds (shared.records.TxKind) by the direction money moves.

@@ -67,6 +67,11 @@ def verify(
     if checkpoint is None:
         kept = log.path.parent / CHECKPOINT_LOG
         checkpoint = kept if kept.is_file() and kept.stat().st_size > 0 else None
+        if checkpoint is None:
+            console.print(
+                "no signed checkpoint in the data dir: the chain alone was checked (a cut tail "
+                "shows only against a checkpoint; keep them elsewhere too, C360_AUDIT_WITNESS_URL)"
+            )
     if checkpoint is not None and not audit_proofs.verify_checkpoint(checkpoint, public_key):
         raise typer.Exit(1)
     if not result.ok:

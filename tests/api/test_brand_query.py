@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graph.repositories.alert_rules import put_rule
 from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
 from tests.api.conftest import Api
@@ -169,6 +170,12 @@ async def test_author_filters_need_handles_revealed(
     body = await brand.gql(rule)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER", body
     assert body["errors"][0]["extensions"]["field"] == "rule.query"
+    # A rule stored before (or by someone who sees handles) is listed without its query.
+    stored = {"brand": "招商银行", "query": "author:user12", "threshold": 3.0, "baselineDays": 28,
+              "minVolume": 20, "channels": []}  # fmt: skip
+    await put_rule(store, "r2", stored)
+    listed = await brand.gql("{ alertRules { id query } }")
+    assert listed["data"]["alertRules"] == [{"id": "r2", "query": None}], listed
 
 
 async def test_a_bad_datetime_says_what_to_send_not_what_python_said(officer: Api) -> None:

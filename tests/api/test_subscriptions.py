@@ -322,6 +322,12 @@ async def test_subscription_documents_have_the_query_limits(
     await client.subscribe("q", 'subscription { mentionAdded(query: "(招行 AND") { postId } }', {})
     bad = await client.receive()
     assert bad["type"] == "error" and bad["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # Review finding: a live `author:` filter confirmed hashed handles as the listings did.
+    await client.subscribe(
+        "h", 'subscription { mentionAdded(query: "author:user12") { postId } }', {}
+    )
+    bad = await client.receive()
+    assert bad["type"] == "error" and bad["payload"][0]["extensions"]["code"] == "FORBIDDEN_FILTER"
     await client.ws.close()
 
 
