@@ -43,7 +43,7 @@ from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
-from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_demo_book
+from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_seeded_book
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
 from hub.graphql_http import (
@@ -445,8 +445,7 @@ async def seed_demo_if_empty(
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
     if data_dir is not None:
-        rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
-        record_demo_book(data_dir, [str(r["id"]) for r in rows])
+        await record_seeded_book(store, data_dir)
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 

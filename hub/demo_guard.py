@@ -68,6 +68,13 @@ def record_demo_book(data_dir: Path, customer_ids: list[str]) -> None:
     (data_dir / MARKER).write_text(json.dumps({"customers": sorted(customer_ids)}), "utf-8")
 
 
+async def record_seeded_book(store: GraphStore, data_dir: Path) -> None:
+    """After a demo seed into an empty graph (``serve --demo`` or ``c360 seed``): every
+    customer there is the demo's."""
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+    record_demo_book(data_dir, [str(r["id"]) for r in rows])
+
+
 def demo_book_ids(data_dir: Path) -> list[str] | None:
     """The ids the demo seeded into this data dir; None when it never did (or unreadable)."""
     try:
@@ -123,4 +130,5 @@ __all__ = [
     "is_loopback",
     "loopback_only",
     "record_demo_book",
+    "record_seeded_book",
 ]

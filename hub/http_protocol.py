@@ -79,6 +79,7 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._warn(
                     "cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)"
                 )
+                self.connections.discard(self)  # out of uvicorn's count now, as below
                 transport.close()
                 return
             self._warn("evict", f"{cap} connections open: closing the slowest to send headers")

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from graph.store import GraphStore
 from hub.cli import app
 from hub.demo import build_book, seed_demo, transactions
+from hub.demo_guard import demo_book_ids
 from ingest.records import CustomerRecord
 from ingest.validators import birth_date_from_cn_id, check_cn_id, normalize_phone
 
@@ -91,6 +92,9 @@ def test_seed_cli_refuses_non_empty_graph_unless_reset(cli_data_dir: Path) -> No
     reset = runner.invoke(app, ["seed", "--customers", "10", "--reset"], env=env)
     assert reset.exit_code == 0, reset.output
     assert re.search(r"Customer\s*│\s*10\b", reset.output)
+    # The book is the demo's: `serve --demo` on it hands out console demo tokens (review
+    # finding: only `serve --demo`'s own seeding recorded it).
+    assert len(demo_book_ids(cli_data_dir) or []) == 10
 
 
 def test_a_share_of_the_history_keeps_the_book_and_thins_the_transactions() -> None:

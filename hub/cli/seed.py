@@ -11,6 +11,7 @@ from rich.table import Table
 from graph.store import GraphStore
 from hub.cli.common import compact, console, fail, graph, load_settings, run
 from hub.demo import seed_demo
+from hub.demo_guard import record_seeded_book
 
 
 async def _seed(customers: int, seed: int, reset: bool, tx_share: float) -> dict[str, int] | None:
@@ -24,6 +25,8 @@ async def _seed(customers: int, seed: int, reset: bool, tx_share: float) -> dict
         counts = await seed_demo(
             store, customers, seed, progress=True, tx_share=tx_share, wait_for_indexes=False
         )
+        # `serve --demo` on this book hands out console demo tokens (hub/demo_guard.py).
+        await record_seeded_book(store, settings.resolved_data_dir)
         await compact(store)
         return counts
 
