@@ -250,7 +250,7 @@ async def test_money_and_times_a_bank_would_refuse_are_dead_letters(
     )
     done = await _import(store, "transactions", tx)
     assert (done.inserted, done.rejected) == (1, 5)
-    dead = [orjson.loads(x) for x in (tmp_path / "tx.dead.jsonl").read_bytes().splitlines()]
+    dead = _dead(tmp_path / "tx.dead.jsonl")
     assert [(d["line"], d["reasons"][0].split(":")[0]) for d in dead] == [
         (2, "time"), (3, "time"), (4, "amount"), (5, "amount"), (6, "amount"),
     ]  # fmt: skip
