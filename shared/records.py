@@ -27,8 +27,7 @@ from shared.validators import (
     check_birth_date,
     check_cn_id,
     check_currency,
-    check_minor_units,
-    check_money_digits,
+    check_money,
     normalize_phone,
     to_iso_date,
     to_utc_iso,
@@ -111,13 +110,8 @@ IdNumber = Annotated[str, AfterValidator(check_cn_id)]
 UtcTime = Annotated[str, BeforeValidator(lambda v: to_utc_iso(v))]
 Flag = Annotated[bool, BeforeValidator(_bool)]
 # Read exactly (Decimal, never float) so that the currency's minor unit can be checked
-# (records' model validators, :func:`_in_minor_units`); stored as a number (to_graph_row).
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_amount),
-    Field(allow_inf_nan=False),
-    AfterValidator(check_money_digits),
-]
+# (the records' model validators, :func:`_in_currency`); stored as a number (to_graph_row).
+Money = Annotated[Decimal, BeforeValidator(_amount), Field(allow_inf_nan=False)]
 CurrencyCode = Annotated[str, AfterValidator(check_currency)]
 BirthDate = Annotated[
     str, BeforeValidator(lambda v: to_iso_date(v)), AfterValidator(check_birth_date)
@@ -135,10 +129,10 @@ DATE_FIELDS = frozenset({"birthDate"})
 TIME_FIELDS = frozenset({"createdAt", "consentUpdatedAt", "openedAt", "time"})
 
 
-def _in_minor_units(name: str, amount: Decimal, currency: str) -> None:
+def _in_currency(name: str, amount: Decimal, currency: str) -> None:
     """Raise ValueError("name: reason") unless ``currency`` can hold ``amount``."""
     try:
-        check_minor_units(amount, currency)
+        check_money(amount, currency)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
 
@@ -252,7 +246,7 @@ class AccountRecord(ImportRecord):
         if self.balance is not None:
             if self.currency is None:
                 self.currency = "CNY"
-            _in_minor_units("balance", self.balance, self.currency)
+            _in_currency("balance", self.balance, self.currency)
         return self
 
     def to_graph_row(self) -> Row:
@@ -307,7 +301,7 @@ class TransactionRecord(ImportRecord):
 
     @model_validator(mode="after")
     def _amount_in_minor_units(self) -> TransactionRecord:
-        _in_minor_units("amount", self.amount, self.currency)
+        _in_currency("amount", self.amount, self.currency)
         return self
 
     def to_graph_row(self) -> Row:

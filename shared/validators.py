@@ -322,41 +322,34 @@ def check_currency(raw: str) -> str:
     return code
 
 
-def decimal_places(value: Decimal) -> int:
-    """Decimals a value needs, trailing zeros not counted (``1.500`` -> 1, ``1E+3`` -> 0)."""
-    _, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError("not a finite number")
-    places, last = -exponent, len(digits) - 1
-    while places > 0 and last >= 0 and digits[last] == 0:
-        places, last = places - 1, last - 1
-    return max(places, 0)
-
-
 # The graph stores amounts as 64-bit floats, which give back 15 significant digits exactly.
 MONEY_DIGITS = 15
 
 
-def check_money_digits(amount: Decimal) -> Decimal:
-    """``amount`` unchanged when the graph's number keeps every digit of it (1e400 would be
-    infinity, 12345678901234.56 would lose its cents)."""
-    whole = max(amount.adjusted() + 1, 0) if amount else 0
-    if whole + decimal_places(amount) > MONEY_DIGITS:
-        raise ValueError(f"more than {MONEY_DIGITS} digits: too large to store exactly")
-    return amount
-
-
-def check_minor_units(amount: Decimal, currency: str) -> Decimal:
-    """``amount`` unchanged when ``currency`` (a :func:`check_currency` code) can hold it: no
-    more decimals than its ISO 4217 minor unit (CNY 0.01, JPY 1, KWD 0.001). Never rounds: a
-    bank's ledger does not invent or drop fractions of a minor unit."""
+def check_money(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` unchanged when ``currency`` (a :func:`check_currency` code) can hold it, no
+    more decimals than its ISO 4217 minor unit (CNY 0.01, JPY 1, KWD 0.001), and the graph's
+    number keeps every digit (at most 15 significant: 1e400 would be infinity,
+    12345678901234.56 would lose its cents). Never rounds: a bank's ledger does not invent or
+    drop fractions of a minor unit. Trailing zeros do not count (``1.500`` is 1.50)."""
     allowed = MINOR_UNITS[currency] or 0
-    if decimal_places(amount) > allowed:
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError("not a finite number")
+    if exponent >= -allowed and len(digits) + max(exponent, 0) <= MONEY_DIGITS:
+        return amount  # the common case, decided without looking at the digits
+    zeros = 0
+    while zeros < len(digits) - 1 and digits[-1 - zeros] == 0:
+        zeros += 1
+    places = max(-exponent - zeros, 0)
+    if places > allowed:
         unit = f"{Decimal(1).scaleb(-allowed):f}"
         raise ValueError(
             f"more decimals than {currency} has (its ISO 4217 minor unit is {unit}); "
             "amounts are never rounded"
         )
+    if len(digits) - zeros + max(exponent + zeros, 0) > MONEY_DIGITS:
+        raise ValueError(f"more than {MONEY_DIGITS} digits: too large to store exactly")
     return amount
 
 
@@ -378,10 +371,8 @@ __all__ = [
     "check_birth_date",
     "check_cn_id",
     "check_currency",
-    "check_minor_units",
-    "check_money_digits",
+    "check_money",
     "cn_id_checksum",
-    "decimal_places",
     "normalize_phone",
     "to_iso_date",
     "to_utc_iso",

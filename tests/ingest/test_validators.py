@@ -14,7 +14,7 @@ from ingest.validators import (
     to_iso_date,
     to_utc_iso,
 )
-from shared.validators import check_currency, check_minor_units, check_money_digits
+from shared.validators import check_currency, check_money
 
 GOOD_ID = "11010519491231002X"  # the GB 11643 worked example
 
@@ -191,14 +191,15 @@ def test_amounts_have_no_more_decimals_than_the_currency(
     amount: str, currency: str, fits: bool
 ) -> None:
     if fits:
-        assert check_minor_units(Decimal(amount), currency) == Decimal(amount)
+        assert check_money(Decimal(amount), currency) == Decimal(amount)
     else:
         with pytest.raises(ValueError, match=f"more decimals than {currency} has"):
-            check_minor_units(Decimal(amount), currency)
+            check_money(Decimal(amount), currency)
 
 
 def test_amounts_the_graph_cannot_store_exactly_are_refused() -> None:
-    assert check_money_digits(Decimal("1234567890123.45")) == Decimal("1234567890123.45")
-    for too_big in ("12345678901234.56", "1e400", "1E+20"):
+    for fits in ("1234567890123.45", "1234567890123.4500000", "0.05", "999999999999999"):
+        assert check_money(Decimal(fits), "CNY") == Decimal(fits)
+    for too_big in ("12345678901234.56", "1e400", "1E+20", "1000000000000000"):
         with pytest.raises(ValueError, match="more than 15 digits"):
-            check_money_digits(Decimal(too_big))
+            check_money(Decimal(too_big), "CNY")
