@@ -4,7 +4,8 @@ Two passes over the input. The first counts records and finds duplicate keys (th
 key wins, whatever the batch size; the earlier ones are counted as duplicates, never written).
 The second validates the next batch in a worker thread while this one is looked up in the graph
 (inserted / updated / unchanged, missing parents) and a writer task writes the ones before.
-Bad records go to ``<stem>.dead.jsonl`` with their line and reasons.
+Bad records go to ``<stem>.dead.jsonl`` (beside the input, or where ``dead_letters`` says) with
+their line and reasons, and so do rows naming a customer erased on request (ingest.erasures).
 
 Re-running an input is safe (every upsert MERGEs on natural keys, unchanged rows are not written
 at all); a run that stopped half way resumes after the last committed batch, because the
@@ -28,7 +29,8 @@ from pathlib import Path
 from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
-from ingest.deadletter import DeadLetters
+from ingest.deadletter import DeadLetters, DeadLettersUnwritable
+from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
@@ -81,6 +83,8 @@ async def import_file(
     sql: str | None = None,
     dry_run: bool = False,
     create_missing: bool = False,
+    erasures: Erasures = NO_ERASURES,
+    dead_letters: Path | None = None,
 ) -> ImportSummary:
     """Import one CRM export of ``kind`` (a key of KINDS) into the graph.
 
@@ -88,8 +92,11 @@ async def import_file(
     (or a mapping with [sql]) the rows come from that DuckDB query instead. Refuses
     (ImportRefused / MappingError, nothing written) input that cannot be read, lacks the
     kind's key columns after mapping, or a mapping naming unknown fields. Invalid records,
-    and records whose parent is missing (unless ``create_missing``), go to
-    ``<stem>.dead.jsonl`` with their line and reasons. A graph failure raises
+    records whose parent is missing (unless ``create_missing``), and records naming a customer
+    (or household) in ``erasures`` (the erasure ledger's ids: the caller reads the ledger),
+    go to ``<stem>.dead.jsonl`` beside the input, or in ``dead_letters`` (a folder, or the
+    file itself), with their line and reasons; DeadLettersUnwritable (nothing written) when
+    that file cannot be created. A graph failure raises
     ImportInterrupted; with ``checkpoint_path``, running the same unchanged input again
     resumes after the last committed batch. ``dry_run`` validates and looks up, and writes
     nothing (graph, checkpoint, dead letters)."""
@@ -112,9 +119,11 @@ async def import_file(
             dry_run=dry_run,
             source=source.describe(),
         )
+        dead = DeadLetters.beside(source.path, keep=not dry_run, where=dead_letters)
         with _fewer_collections(), _known_parents():
             return await _import(store, spec, source, mapping, summary, batch_size, progress,
-                                 checkpoint, create_missing, resume_key(kind, source))  # fmt: skip
+                                 checkpoint, resume_key(kind, source), dead,
+                                 create_missing=create_missing, erasures=erasures)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -130,19 +139,23 @@ async def _import(
     batch_size: int,
     progress: OnProgress | None,
     checkpoint: Checkpoint | None,
-    create_missing: bool,
     key: str,
+    letters: DeadLetters,
+    *,
+    create_missing: bool,
+    erasures: Erasures,
 ) -> ImportSummary:
-    total, superseded = await asyncio.to_thread(scan, source, spec, mapping)
-    done = int(checkpoint.get(key, {}).get("committed", 0)) if checkpoint is not None else 0
-    chunks = Chunks(source.records(), batch_size, done)
-    with DeadLetters.beside(source.path, keep=not summary.dry_run) as dead:
+    # The dead-letter file opens first: an unwritable one stops the import before the scan.
+    with letters as dead:
+        total, superseded = await asyncio.to_thread(scan, source, spec, mapping)
+        done = int(checkpoint.get(key, {}).get("committed", 0)) if checkpoint is not None else 0
+        chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
                              checkpoint, key, source.path.name, committed=done)  # fmt: skip
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
-                asyncio.to_thread(prepare, chunks, spec, mapping, superseded)
+                asyncio.to_thread(prepare, chunks, spec, mapping, superseded, erasures)
             )
 
         ahead: asyncio.Future[Batch | None] | None = None
@@ -178,6 +191,8 @@ async def _import(
 
 __all__ = [
     "KINDS",
+    "DeadLettersUnwritable",
+    "Erasures",
     "ImportInterrupted",
     "ImportKind",
     "ImportRefused",

@@ -11,6 +11,11 @@ import orjson
 _FIRST = 5
 
 
+class DeadLettersUnwritable(OSError):
+    """The dead-letter file cannot be created (a read-only folder, no permission): raised
+    when the context opens, before any record is read, so nothing was imported."""
+
+
 class DeadLetters:
     """Append-only JSON Lines of ``{line, raw, reasons}``.
 
@@ -28,15 +33,24 @@ class DeadLetters:
         self._fh: IO[bytes] | None = None
 
     @classmethod
-    def beside(cls, path: Path, keep: bool = True) -> DeadLetters:
-        """customers.csv -> customers.dead.jsonl in the same folder."""
-        return cls(path.with_name(f"{path.stem}.dead.jsonl"), keep)
+    def beside(cls, path: Path, keep: bool = True, where: Path | None = None) -> DeadLetters:
+        """customers.csv -> customers.dead.jsonl in the same folder, or in the folder
+        ``where``, or the file ``where`` (for inputs in a folder that is not writable)."""
+        name = f"{path.stem}.dead.jsonl"
+        if where is None:
+            return cls(path.with_name(name), keep)
+        return cls(where / name if where.is_dir() else where, keep)
 
     def __enter__(self) -> DeadLetters:
+        if self.keep:
+            try:
+                self._fh = self.path.open("wb")
+            except OSError as exc:
+                raise DeadLettersUnwritable(
+                    f"cannot write the dead-letter file {self.path} ({exc.strerror})"
+                ) from exc
         self.count = 0
         self._open = True
-        if self.keep:
-            self._fh = self.path.open("wb")
         return self
 
     def add(self, line: int, raw: Any, reasons: list[str]) -> None:
@@ -66,4 +80,4 @@ class DeadLetters:
             self.path.unlink(missing_ok=True)
 
 
-__all__ = ["DeadLetters"]
+__all__ = ["DeadLetters", "DeadLettersUnwritable"]

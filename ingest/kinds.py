@@ -23,6 +23,7 @@ from graph.repositories.imports import (
     lookup_holdings,
     lookup_households,
     lookup_interactions,
+    lookup_social_accounts,
     lookup_transactions,
 )
 from graph.repositories.interactions import upsert_interactions
@@ -53,7 +54,10 @@ class ImportKind:
     ``insert``: writes rows the lookup found absent, more cheaply than ``upsert`` and as
     idempotently (None: ``upsert`` writes them);
     ``link``: the row field compared with the lookup's ``links``; ``parents``: parent key
-    field -> the kind that imports it (a row whose parent is missing is a dead letter);
+    field -> the kind that imports it (a row whose parent is missing is a dead letter, unless
+    ``--create-missing`` and ``creates_parents``: the upsert MERGEs bare parents);
+    ``erased``: row field -> what an erasure erased by that id ("customers" / "households"):
+    a row naming an erased one is a dead letter (ingest.erasures);
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -64,6 +68,8 @@ class ImportKind:
     insert: Upsert | None = None
     link: str | None = None
     parents: dict[str, str] = field(default_factory=dict)
+    creates_parents: bool = True
+    erased: dict[str, str] = field(default_factory=dict)
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -81,17 +87,21 @@ class ImportKind:
 KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
         CustomerRecord, upsert_customers, lookup=lookup_customers, link="advisorId",
+        parents={"advisorId": "advisors"}, erased={"id": "customers"},
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
+        parents={"customerId": "customers"}, erased={"customerId": "customers"},
         help="Accounts: id, customerId (owner), type, product, balance, currency, openedAt."),
     "holdings": ImportKind(
         HoldingRecord, upsert_holdings, lookup=lookup_holdings, link="role",
         parents={"customerId": "customers", "accountId": "accounts"},
+        erased={"customerId": "customers"},
         help="Account holders: customerId, accountId, role (OWNER|JOINT)."),
     "households": ImportKind(
         HouseholdRecord, upsert_households, unique=("id", "customerId"),
         lookup=lookup_households, link="role", parents={"customerId": "customers"},
+        erased={"id": "households", "customerId": "customers"},
         help="Household members: id, name, address, customerId, role."),
     "transactions": ImportKind(
         TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
@@ -99,13 +109,17 @@ KINDS: dict[str, ImportKind] = {
         help="Transactions: id, accountId, amount, currency, time, channel, kind."),
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
-        link="productCode",
+        link="productCode", parents={"customerId": "customers"},
+        erased={"customerId": "customers"},
         help="Interactions: id, customerId, channel, kind, time, summary, satisfaction."),
     "advisors": ImportKind(
         AdvisorRecord, upsert_advisors, lookup=lookup_advisors, link="branchId",
         help="Advisors and branches: id, name, phone, email, title, branchId, branchName."),
+    # A handle links to a customer that exists: --create-missing makes no bare customer.
     "social-accounts": ImportKind(
-        SocialAccountLink, link_accounts,
+        SocialAccountLink, link_accounts, lookup=lookup_social_accounts,
+        parents={"customerId": "customers"}, creates_parents=False,
+        erased={"customerId": "customers"},
         help="Confirmed social handles: customerId, platform, handle."),
 }  # fmt: skip
 

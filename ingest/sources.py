@@ -53,6 +53,11 @@ def open_input(
 def check_keys(kind: str, spec: ImportKind, source: Source, mapping: ColumnMapping) -> list[str]:
     """Raise ImportRefused unless the source has the kind's key columns; return its columns."""
     header = source.header
+    if header == []:
+        raise ImportRefused(
+            f"{source.path.name} is empty (not even a header row): nothing to import; "
+            "check that the export finished"
+        )
     if header is not None:
         columns = header
         present = {mapping.target(c) for c in header} | set(mapping.defaults)

@@ -33,6 +33,7 @@ class ImportSummary:
     rejected: int = 0
     duplicates: int = 0
     missing_parents: int = 0
+    erased: int = 0  # rejected because they name a customer (or household) erased on request
     ignored_columns: list[str] = field(default_factory=list)
     rejected_first: list[str] = field(default_factory=list)  # "line N: reasons", first few
     dead_letter_path: Path | None = None

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from graph.repositories.imports import Found
 from graph.store import Row
+from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import ImportKind
 from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord
@@ -101,9 +102,9 @@ def outcome(spec: ImportKind, row: Row, found: Found) -> str:
 
 
 def missing_reasons(spec: ImportKind, row: Row, missing: list[str]) -> list[str]:
+    create = " (or pass --create-missing)" if spec.creates_parents else ""
     return [
-        f"{name} {row.get(name)} not found: import {spec.parents.get(name, 'it')} first "
-        "(or pass --create-missing)"
+        f"{name} {row.get(name)} not found: import {spec.parents.get(name, 'it')} first{create}"
         for name in missing
     ]
 
@@ -116,6 +117,7 @@ class Batch:
     raws: list[RawRecord] = field(default_factory=list)
     dead: list[tuple[RawRecord, list[str]]] = field(default_factory=list)
     duplicates: int = 0
+    erased: int = 0  # of ``dead``: rows naming an erased customer or household
 
 
 class Chunks:
@@ -137,9 +139,14 @@ class Chunks:
 
 
 def prepare(
-    chunks: Chunks, spec: ImportKind, mapping: ColumnMapping, superseded: set[int]
+    chunks: Chunks,
+    spec: ImportKind,
+    mapping: ColumnMapping,
+    superseded: set[int],
+    erasures: Erasures = NO_ERASURES,
 ) -> Batch | None:
-    """Read and validate the next chunk (runs in a worker thread, beside the graph write)."""
+    """Read and validate the next chunk (runs in a worker thread, beside the graph write);
+    valid rows naming an erased customer or household are dead letters too."""
     first, chunk = chunks.next()
     if not chunk:
         return None
@@ -149,6 +156,12 @@ def prepare(
             batch.duplicates += 1
             continue
         row, reasons = validate(spec, mapping, record)
+        if row is not None and erasures and (reasons := erasures.reasons(spec.erased, row)):
+            # The dead letter keeps the keys only: no copy of an erased customer's data.
+            keys = dict.fromkeys((*spec.keys, *spec.erased))
+            record = RawRecord(record.line, {k: row[k] for k in keys if row.get(k) is not None})
+            row = None
+            batch.erased += 1
         if row is None:
             batch.dead.append((record, reasons))
         else:

@@ -80,16 +80,18 @@ class BatchWriter:
 
     def skip(self, batch: Batch) -> None:
         """A batch an earlier run committed: only re-validated, for the dead letters."""
+        self._rejected(batch)
+        self.summary.unchanged += len(batch.rows)
+
+    def _rejected(self, batch: Batch) -> None:
         for record, reasons in batch.dead:
             self.dead.add(record.line, record.data, reasons)
         self.summary.duplicates += batch.duplicates
-        self.summary.unchanged += len(batch.rows)
+        self.summary.erased += batch.erased
 
     async def classify(self, batch: Batch) -> Writes:
         """Count outcomes and dead-letter missing parents; return the rows to write."""
-        for record, reasons in batch.dead:
-            self.dead.add(record.line, record.data, reasons)
-        self.summary.duplicates += batch.duplicates
+        self._rejected(batch)
         if self.spec.lookup is None:
             self.summary.upserted += len(batch.rows)
             return Writes(changed=batch.rows)
@@ -98,9 +100,10 @@ class BatchWriter:
         # A row with a missing parent that --create-missing lets through is upserted: only
         # the MERGE creates the parent.
         insert = writes.new if self.spec.insert is not None else writes.changed
+        create = self.create_missing and self.spec.creates_parents
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
-            if missing and not self.create_missing:
+            if missing and not create:
                 self.summary.missing_parents += 1
                 self.dead.add(record.line, record.data, missing_reasons(self.spec, row, missing))
                 continue

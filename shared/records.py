@@ -9,6 +9,7 @@ fields are written, so a file without a column never erases what the graph alrea
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -25,6 +26,8 @@ from shared.validators import (
     birth_date_from_cn_id,
     check_birth_date,
     check_cn_id,
+    check_currency,
+    check_money,
     normalize_phone,
     to_iso_date,
     to_utc_iso,
@@ -106,7 +109,10 @@ Email = Annotated[str, AfterValidator(_email)]
 IdNumber = Annotated[str, AfterValidator(check_cn_id)]
 UtcTime = Annotated[str, BeforeValidator(lambda v: to_utc_iso(v))]
 Flag = Annotated[bool, BeforeValidator(_bool)]
-Money = Annotated[float, BeforeValidator(_amount), Field(allow_inf_nan=False)]
+# Read exactly (Decimal, never float) so that the currency's minor unit can be checked
+# (the records' model validators, :func:`_in_currency`); stored as a number (to_graph_row).
+Money = Annotated[Decimal, BeforeValidator(_amount), Field(allow_inf_nan=False)]
+CurrencyCode = Annotated[str, AfterValidator(check_currency)]
 BirthDate = Annotated[
     str, BeforeValidator(lambda v: to_iso_date(v)), AfterValidator(check_birth_date)
 ]
@@ -121,6 +127,14 @@ TxKind = Literal[
 # Fields read as calendar dates / as times (a mapping's [source] formats and zone apply).
 DATE_FIELDS = frozenset({"birthDate"})
 TIME_FIELDS = frozenset({"createdAt", "consentUpdatedAt", "openedAt", "time"})
+
+
+def _in_currency(name: str, amount: Decimal, currency: str) -> None:
+    """Raise ValueError("name: reason") unless ``currency`` can hold ``amount``."""
+    try:
+        check_money(amount, currency)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 class ImportRecord(BaseModel):
@@ -220,7 +234,7 @@ class AccountRecord(ImportRecord):
     type: Literal["SAVINGS", "CHECKING", "CREDIT_CARD", "LOAN", "WEALTH"] | None = None
     product: str | None = None
     balance: Money | None = None
-    currency: Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")] | None = None
+    currency: CurrencyCode | None = None
     openedAt: UtcTime | None = None
     status: Literal["ACTIVE", "DORMANT", "CLOSED"] | None = None
 
@@ -229,12 +243,16 @@ class AccountRecord(ImportRecord):
     @model_validator(mode="after")
     def _default_currency(self) -> AccountRecord:
         # A balance without a currency is in CNY; without a balance, leave the stored one.
-        if self.balance is not None and self.currency is None:
-            self.currency = "CNY"
+        if self.balance is not None:
+            if self.currency is None:
+                self.currency = "CNY"
+            _in_currency("balance", self.balance, self.currency)
         return self
 
     def to_graph_row(self) -> Row:
         props = self.given("type", "product", "balance", "currency", "openedAt", "status")
+        if self.balance is not None:
+            props["balance"] = float(self.balance)
         row: Row = {"id": self.id, "props": props}
         if self.customerId is not None:
             row["customerId"] = self.customerId
@@ -273,7 +291,7 @@ class TransactionRecord(ImportRecord):
     id: Key
     accountId: Key
     amount: Annotated[Money, Field(gt=0)]
-    currency: Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    currency: CurrencyCode = "CNY"
     time: UtcTime
     channel: Literal["ATM", "POS", "ONLINE", "MOBILE", "BRANCH"] | None = None
     kind: TxKind
@@ -281,8 +299,13 @@ class TransactionRecord(ImportRecord):
 
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ("channel", "kind")
 
+    @model_validator(mode="after")
+    def _amount_in_minor_units(self) -> TransactionRecord:
+        _in_currency("amount", self.amount, self.currency)
+        return self
+
     def to_graph_row(self) -> Row:
-        props = {"amount": self.amount, "currency": self.currency, "time": self.time}
+        props = {"amount": float(self.amount), "currency": self.currency, "time": self.time}
         props |= self.given("channel", "kind", "description")
         return {"id": self.id, "accountId": self.accountId, "props": props}
 

@@ -1,4 +1,4 @@
-"""Pure validators and normalisers for CRM data: phones, PRC resident IDs, times.
+"""Pure validators and normalisers for CRM data: phones, PRC resident IDs, times, money.
 
 Every error is a ValueError whose message names what is wrong, never the personal value
 itself, so it can go into dead-letter files, logs and GraphQL errors as it is.
@@ -10,9 +10,11 @@ import functools
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from iso4217 import Currency
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -176,7 +178,10 @@ def _parse_formats(text: str, formats: tuple[str, ...]) -> datetime | None:
     return None
 
 
-def _not_future(moment: datetime) -> None:
+def _plausible_time(moment: datetime) -> None:
+    """Times (and, by :func:`_plausible_day`, dates) from 1800 to a day ahead of the clock."""
+    if moment.year < 1800:
+        raise ValueError("time is before 1800")
     # The cached limit is a minute coarse and a day generous: the verdict of now() + slack.
     limit = _future_limit_moment(int(time.time() // 60))
     if moment > limit and moment > datetime.now(UTC) + FUTURE_SLACK:
@@ -200,12 +205,13 @@ def to_utc_iso(
     ``2025/03/01T08:00:00+08:00``, ``...Z``), or strings in one of ``formats`` (strptime
     patterns). Times without an offset are wall-clock times in ``zone`` (default
     Asia/Shanghai, because Chinese CRM exports write local times). A date without a time stays
-    a date: converting it would move 1993-01-01 to 1992-12-31T16:00:00Z. Refuses times more
-    than a day in the future."""
+    a date: converting it would move 1993-01-01 to 1992-12-31T16:00:00Z. Whatever the format,
+    refuses times and dates before 1800 or more than a day in the future, and wall-clock
+    times ``zone`` skips (see :func:`_localize`)."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
-        return value.isoformat()
+        return _plausible_day(value).isoformat()
     else:
         text = str(value).strip()
         if not text:
@@ -214,6 +220,8 @@ def to_utc_iso(
             # The limit is a minute coarse and a day generous: same verdict as the slow path.
             if text > _future_limit_cached(int(time.time() // 60)):
                 raise ValueError("time is more than a day in the future")
+            if text < "1800":
+                raise ValueError("time is before 1800")
             if text[8:10] <= "28" or _real_day(text):
                 return text
             raise ValueError("not an ISO-8601 time (e.g. 2025-03-01T08:00:00+08:00)")
@@ -224,7 +232,7 @@ def to_utc_iso(
         if parsed is None:
             text = text.replace("/", "-")
             if _DATE_ONLY.match(text):
-                return to_iso_date(text)
+                return _plausible_day(date.fromisoformat(to_iso_date(text))).isoformat()
             try:
                 parsed = datetime.fromisoformat(text)
             except ValueError as exc:
@@ -232,9 +240,9 @@ def to_utc_iso(
                 raise ValueError(f"not a time in {hint} (e.g. 2025-03-01T08:00:00+08:00)") from exc
         dt = parsed
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone)
+        dt = _localize(dt, zone)
     utc = dt.astimezone(UTC)
-    _not_future(utc)
+    _plausible_time(utc)
     if utc.year >= 1000:  # isoformat is ~4x faster than strftime, and the same from year 1000
         return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -249,9 +257,30 @@ def _real_day(text: str) -> bool:
 
 
 def _plausible_day(day: date) -> date:
-    if day.year < 1800 or day > datetime.now(UTC).date() + FUTURE_SLACK:
-        raise ValueError("date is out of range")
+    """The plausibility rule of times, for a date-only value in a time field (whatever format
+    it came in): from 1800 to no more than a day ahead of the clock."""
+    if day.year < 1800:
+        raise ValueError("date is before 1800")
+    if day > datetime.now(UTC).date() + FUTURE_SLACK:
+        raise ValueError("date is more than a day in the future")
     return day
+
+
+def _localize(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in ``zone``. A time the zone skips (the hour a daylight-saving change
+    jumps over, e.g. 2025-03-30 02:30 in Europe/Prague) is refused: no instant had it, so the
+    export is wrong. A time the zone repeats (the hour after the change back) is read as its
+    first occurrence (daylight time, PEP 495's fold=0), the reading an export without offsets
+    most often means; a file that needs the second gives offsets."""
+    local = naive.replace(tzinfo=zone)
+    if local.utcoffset() == naive.replace(tzinfo=zone, fold=1).utcoffset():
+        return local  # the common case: no change of offset around this time
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise ValueError(
+            f"time does not exist in {zone.key} (skipped by a daylight-saving change); "
+            "give the time with its offset"
+        )
+    return local
 
 
 def to_iso_date(value: date | str, formats: tuple[str, ...] = ()) -> str:
@@ -272,6 +301,58 @@ def to_iso_date(value: date | str, formats: tuple[str, ...] = ()) -> str:
     return parsed.date().isoformat()
 
 
+# ISO 4217 minor units per currency code (None: the code has none: metals, funds, test codes).
+MINOR_UNITS: dict[str, int | None] = {c.code: c.exponent for c in Currency}
+# Names Chinese exports use for the yuan: read as its ISO code (documented in the README).
+CURRENCY_ALIASES = {"RMB": "CNY", "人民币": "CNY"}
+
+
+def check_currency(raw: str) -> str:
+    """An ISO 4217 code for money amounts, upper-cased (``rmb``/``RMB``/``人民币`` -> ``CNY``).
+    Refuses unknown codes and the codes ISO gives no minor unit (XAU, XDR, XTS, XXX, ...)."""
+    text = (raw or "").strip().upper()
+    code = CURRENCY_ALIASES.get(text, text)
+    if code not in MINOR_UNITS:
+        raise ValueError("not an ISO 4217 currency code (e.g. CNY, USD, EUR, JPY)")
+    if MINOR_UNITS[code] is None:
+        raise ValueError(
+            f"{code} has no minor unit in ISO 4217 (a metal, fund or test code), so it is not "
+            "a currency for money amounts"
+        )
+    return code
+
+
+# The graph stores amounts as 64-bit floats, which give back 15 significant digits exactly.
+MONEY_DIGITS = 15
+
+
+def check_money(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` unchanged when ``currency`` (a :func:`check_currency` code) can hold it, no
+    more decimals than its ISO 4217 minor unit (CNY 0.01, JPY 1, KWD 0.001), and the graph's
+    number keeps every digit (at most 15 significant: 1e400 would be infinity,
+    12345678901234.56 would lose its cents). Never rounds: a bank's ledger does not invent or
+    drop fractions of a minor unit. Trailing zeros do not count (``1.500`` is 1.50)."""
+    allowed = MINOR_UNITS[currency] or 0
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError("not a finite number")
+    if exponent >= -allowed and len(digits) + max(exponent, 0) <= MONEY_DIGITS:
+        return amount  # the common case, decided without looking at the digits
+    zeros = 0
+    while zeros < len(digits) - 1 and digits[-1 - zeros] == 0:
+        zeros += 1
+    places = max(-exponent - zeros, 0)
+    if places > allowed:
+        unit = f"{Decimal(1).scaleb(-allowed):f}"
+        raise ValueError(
+            f"more decimals than {currency} has (its ISO 4217 minor unit is {unit}); "
+            "amounts are never rounded"
+        )
+    if len(digits) - zeros + max(exponent + zeros, 0) > MONEY_DIGITS:
+        raise ValueError(f"more than {MONEY_DIGITS} digits: too large to store exactly")
+    return amount
+
+
 def check_birth_date(iso_day: str) -> str:
     """A birth date from 1900-01-01 to today."""
     day = date.fromisoformat(iso_day)
@@ -281,11 +362,16 @@ def check_birth_date(iso_day: str) -> str:
 
 
 __all__ = [
+    "CURRENCY_ALIASES",
     "FUTURE_SLACK",
+    "MINOR_UNITS",
+    "MONEY_DIGITS",
     "SHANGHAI",
     "birth_date_from_cn_id",
     "check_birth_date",
     "check_cn_id",
+    "check_currency",
+    "check_money",
     "cn_id_checksum",
     "normalize_phone",
     "to_iso_date",

@@ -6,7 +6,8 @@ Every lookup takes the batch's graph rows and returns one :data:`Found` per row,
 holds the stored value of the row's link (advisor id, owner id, member role, ...), so the
 importer can tell inserted from updated from unchanged without writing; ``missing`` names the
 parent keys that match no node (a transaction's account, a holding's customer or account, a
-household member's customer). One read round trip per batch.
+household member's, an account owner's, an interaction's or a social handle's customer, a
+customer's advisor). One read round trip per batch (the parent reads run beside it).
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ RETURN id AS key, true AS exists, properties(n) AS props, [n.accountId] AS links
 # Parents are checked once per batch over their distinct ids (many rows share an account),
 # beside the row lookup: two OPTIONAL MATCHes per row cost about twice these two reads.
 _ACCOUNT_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN id"
+_CUSTOMER_IDS: LiteralString = "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id"
+_ADVISOR_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Advisor {id: id}) RETURN id"
+
+# A confirmed handle: linked already, or its customer missing (link_social_accounts links
+# only existing customers, so a missing one would otherwise link nothing, silently).
+_SOCIAL_ACCOUNTS: LiteralString = """
+UNWIND $rows AS r
+OPTIONAL MATCH (c:Customer {id: r.customerId})
+OPTIONAL MATCH (c)-[h:HAS_SOCIAL]->(:SocialAccount {platform: r.platform, handle: r.handle})
+WITH r, c, h WHERE h IS NOT NULL OR c IS NULL
+RETURN r.i AS i, h IS NOT NULL AS exists, {} AS props, [] AS links,
+       CASE WHEN c IS NULL THEN ['customerId'] ELSE [] END AS missing
+"""
 
 _INTERACTIONS: LiteralString = """
 UNWIND $ids AS id
@@ -98,6 +112,7 @@ _KEYS: dict[LiteralString, tuple[str, ...]] = {
     _TRANSACTIONS: ("id",),
     _INTERACTIONS: ("id",),
     _ADVISORS: ("id",),
+    _SOCIAL_ACCOUNTS: ("customerId", "platform", "handle"),
 }
 
 
@@ -177,13 +192,16 @@ def _lookup(
     return lookup
 
 
-lookup_customers = _lookup(_CUSTOMERS, CUSTOMER)
-lookup_accounts = _lookup(_ACCOUNTS)
+lookup_customers = _lookup(_CUSTOMERS, CUSTOMER, parents={"advisorId": _ADVISOR_IDS})
+lookup_accounts = _lookup(_ACCOUNTS, parents={"customerId": _CUSTOMER_IDS})
 lookup_holdings = _lookup(_HOLDINGS)
 lookup_households = _lookup(_HOUSEHOLDS, HOUSEHOLD)
 lookup_transactions = _lookup(_TRANSACTIONS, parents={"accountId": _ACCOUNT_IDS})
-lookup_interactions = _lookup(_INTERACTIONS, INTERACTION, owner="customerId")
+lookup_interactions = _lookup(
+    _INTERACTIONS, INTERACTION, parents={"customerId": _CUSTOMER_IDS}, owner="customerId"
+)
 lookup_advisors = _lookup(_ADVISORS, ADVISOR)
+lookup_social_accounts = _lookup(_SOCIAL_ACCOUNTS)
 
 __all__ = [
     "KNOWN_PARENTS",
@@ -195,5 +213,6 @@ __all__ = [
     "lookup_holdings",
     "lookup_households",
     "lookup_interactions",
+    "lookup_social_accounts",
     "lookup_transactions",
 ]

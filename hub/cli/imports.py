@@ -15,27 +15,47 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.cli.common import compact, console, err_console, fail, graph, load_settings, run
-from ingest.crm import KINDS, ImportRefused, ImportSummary, OnProgress, check_mapping, import_file
+from hub.cli.erase import ledger_of
+from hub.settings import Settings
+from ingest.crm import (
+    KINDS,
+    DeadLettersUnwritable,
+    Erasures,
+    ImportRefused,
+    ImportSummary,
+    OnProgress,
+    check_mapping,
+    import_file,
+)
 from ingest.mapping import ColumnMapping, MappingError
+from privacy.erasure_ledger import LedgerError
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Import CRM exports: delimited text of any extension (encoding and delimiter "
     "detected), JSON Lines, .xlsx or .parquet, or the rows of a DuckDB query (--sql). Bad rows "
-    "go to <file>.dead.jsonl beside the input; re-running a file adds no duplicates.",
+    "go to <file>.dead.jsonl beside the input (or --dead-letters PATH), and so do rows of "
+    "customers erased on request; re-running a file adds no duplicates.",
 )
 
 FileArg = Annotated[
     Path | None,
     typer.Argument(
-        help="Delimited text (.csv/.txt/.asc/...), .jsonl/.ndjson, .xlsx or .parquet; "
-        "optional with --sql or a mapping with [sql].",
+        # Help text is rich markup: escape() keeps "[sql]" as text instead of a style tag.
+        help=escape(
+            "Delimited text (.csv/.txt/.asc/...), .jsonl/.ndjson, .xlsx or .parquet; "
+            "optional with --sql or a mapping with [sql]."
+        ),
         show_default=False,
     ),
 ]
 MappingOpt = Annotated[
     Path | None,
-    typer.Option("--mapping", "-m", help="TOML mapping: [source], [sql], [columns], ..."),
+    typer.Option(
+        "--mapping",
+        "-m",
+        help=escape("TOML mapping: [source], [sql], [columns], [values.FIELD], [defaults]."),
+    ),
 ]
 SqlOpt = Annotated[
     str | None,
@@ -55,9 +75,22 @@ DryRunOpt = Annotated[
 ]
 CreateOpt = Annotated[
     bool,
-    typer.Option("--create-missing", help="Create bare parents (accounts, customers) not found."),
+    typer.Option(
+        "--create-missing",
+        help="Create bare parents not found (customers, accounts, advisors) instead of dead "
+        "letters.",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
+DeadOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dead-letters",
+        help="Where rejected rows go: a folder (FILE's stem.dead.jsonl in it) or a file "
+        "(default: beside FILE; give this when FILE's folder is read-only).",
+        show_default=False,
+    ),
+]
 
 
 def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
@@ -75,6 +108,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("rejected", f"[red]{summary.rejected}[/]" if summary.rejected else "0")
     table.add_row("duplicates", str(summary.duplicates))
     table.add_row("missing parents", str(summary.missing_parents))
+    if summary.erased:
+        table.add_row("erased customers", f"[red]{summary.erased}[/]")
     table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
@@ -90,6 +125,12 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         console.print(
             f"{summary.duplicates} row(s) repeated a key found again later in the input: the "
             "last row of each key was imported."
+        )
+    if summary.erased:
+        console.print(
+            f"[bold yellow]{summary.erased} row(s) name a customer erased under a data-subject "
+            "request[/] (erasure ledger): refused, never imported again. Delete them from the "
+            "export."
         )
     if summary.dead_letter_path:
         console.print(
@@ -112,6 +153,13 @@ def progress_bar(enabled: bool, name: str) -> Iterator[OnProgress | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def erasures(settings: Settings) -> Erasures:
+    """The ids of every erasure ledger the data dir knows (its own and the mirrors). Raises
+    LedgerError when one cannot be read: the import does not go ahead (privacy fails closed)."""
+    entries = ledger_of(settings).entries()
+    return Erasures.of((e.customer_id for e in entries), (h for e in entries for h in e.households))
+
+
 async def _import(
     kind: str,
     path: Path | None,
@@ -124,6 +172,7 @@ async def _import(
 ) -> ImportSummary:
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
+    erased = erasures(settings)  # before the graph starts: an unreadable ledger stops here
     async with graph(settings) as store:
         with progress_bar(progress, label) as tick:
             summary = await import_file(
@@ -135,6 +184,7 @@ async def _import(
                 tick,
                 checkpoint_path=checkpoints,
                 dry_run=dry_run,
+                erasures=erased,
                 **options,  # type: ignore[arg-type]
             )
         if not dry_run:  # a dry run leaves the data dir as it found it
@@ -153,6 +203,7 @@ def _command(kind: str) -> Callable[..., None]:
         progress: ProgressOpt = True,
         dry_run: DryRunOpt = False,
         create_missing: CreateOpt = False,
+        dead_letters: DeadOpt = None,
         json: JsonOpt = False,
     ) -> None:
         name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
@@ -168,10 +219,17 @@ def _command(kind: str) -> Callable[..., None]:
                     kind, file, columns, batch_size, progress and not json,
                     read_options=columns.read_options(encoding, delimiter),
                     sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
+                    dead_letters=dead_letters,
                 )
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
             fail(escape(str(exc)))  # "[columns]" is text, not rich markup
+        except DeadLettersUnwritable as exc:
+            fail(escape(f"{exc}: give --dead-letters PATH (a writable folder or file); "
+                        "nothing was imported"))  # fmt: skip
+        except LedgerError as exc:
+            fail(escape(f"{exc}; nothing was imported (rows of erased customers could not be "
+                        "told apart)"))  # fmt: skip
         except (OSError, ValueError) as exc:
             # Whatever the input does, a person reads one sentence, never a traceback.
             fail(escape(f"the import stopped: {type(exc).__name__}: {exc}"), code=1)

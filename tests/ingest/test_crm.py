@@ -42,6 +42,7 @@ async def test_valid_rows_land_bad_rows_dead_lettered_rerun_adds_nothing(
 ) -> None:
     cp = tmp_path / "cp.json"
     path = files / "customers.csv"
+    await import_file(store, "advisors", files / "advisors.csv")  # the customers' advisors
     summary = await import_file(store, "customers", path, checkpoint_path=cp)
     assert (summary.read, summary.imported, summary.rejected) == (5, 3, 2)
     assert summary.dead_letter_path == files / "customers.dead.jsonl"
@@ -123,6 +124,7 @@ async def test_omitted_columns_do_not_erase_stored_values(
     store: GraphStore, files: Path, tmp_path: Path
 ) -> None:
     cp = tmp_path / "cp.json"
+    await import_file(store, "advisors", files / "advisors.csv")
     await import_file(store, "customers", files / "customers.csv", checkpoint_path=cp)
     partial = files / "phones.csv"
     partial.write_text("id,phone\nC900001,13900000000\n", encoding="utf-8")

@@ -30,6 +30,8 @@ def test_import_cli_summary_dead_letters_mapping_and_refusals(workdir: Path) -> 
     env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
     crm = workdir / "crm"
 
+    advisors = runner.invoke(app, ["import", "advisors", str(crm / "advisors.csv")], env=env)
+    assert advisors.exit_code == 0, advisors.output
     done = runner.invoke(app, ["import", "customers", str(crm / "customers.csv")], env=env)
     assert done.exit_code == 0, done.output
     assert "inserted" in done.output and "rejected" in done.output
@@ -90,6 +92,8 @@ def test_import_cli_refusals_json_and_dry_run(workdir: Path) -> None:
     assert refused.exit_code == 2
     assert "'fullName'" in refused.output and "valid fields: id, name" in refused.output
 
+    advisors = runner.invoke(app, ["import", "advisors", str(crm / "advisors.csv")], env=env)
+    assert advisors.exit_code == 0, advisors.output
     dry = runner.invoke(
         app, ["import", "customers", str(crm / "customers.csv"), "--dry-run", "--json"], env=env
     )
@@ -101,3 +105,84 @@ def test_import_cli_refusals_json_and_dry_run(workdir: Path) -> None:
         app, ["import", "customers", str(crm / "customers.csv"), "--json"], env=env
     )
     assert json.loads(done.output)["inserted"] == 3  # the dry run wrote nothing
+
+
+def test_an_erased_customer_stays_erased_and_an_unreadable_ledger_stops_the_import(
+    workdir: Path,
+) -> None:
+    runner = CliRunner()
+    data = workdir / "d"
+    env = {"C360_DATA_DIR": str(data), "COLUMNS": "200"}
+    first = workdir / "c.csv"
+    first.write_text("id,name,phone\nC000005,张三,13800009999\n", encoding="utf-8")
+    assert runner.invoke(app, ["import", "customers", str(first)], env=env).exit_code == 0
+    erase = ["erase", "--customer", "C000005", "--reason", "ticket 1", "--by", "po1",
+             "--approved-by", "po2"]  # fmt: skip
+    erased = runner.invoke(app, erase, env=env)
+    assert erased.exit_code == 0, erased.output
+    assert "C000005" in (data / "erasure-ledger.jsonl").read_text()
+
+    again = workdir / "r.csv"
+    again.write_text("id,name,phone\nC000005,复活,13800009999\nC000006,李四,\n", encoding="utf-8")
+    done = runner.invoke(app, ["import", "customers", str(again), "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert (summary["inserted"], summary["rejected"], summary["erased"]) == (1, 1, 1)
+    (letter,) = [json.loads(x) for x in (workdir / "r.dead.jsonl").read_text().splitlines()]
+    assert letter["line"] == 2 and letter["raw"] == {"id": "C000005"}
+    assert "erased under a data-subject request" in letter["reasons"][0]
+    shown = runner.invoke(app, ["import", "customers", str(again), "--no-progress"], env=env)
+    assert re.search(r"erased customers\s*│\s*1\b", shown.output)
+    assert "name a customer erased under a data-subject request" in shown.output
+
+    # A ledger that cannot be read: nothing is imported (privacy fails closed).
+    ledger = data / "erasure-ledger.jsonl"
+    ledger.write_text("not json\n" + ledger.read_text(), encoding="utf-8")
+    refused = runner.invoke(app, ["import", "customers", str(again), "--json"], env=env)
+    assert refused.exit_code == 2
+    assert "is not an erasure ledger entry" in refused.output
+    assert "nothing was imported" in refused.output
+
+
+def test_dead_letters_elsewhere_help_as_written_and_an_empty_file(workdir: Path) -> None:
+    runner = CliRunner()
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    source = workdir / "in"
+    source.mkdir()
+    path = source / "x.csv"
+    path.write_text("id,name,phone\nC1,甲,13800001111\nC2,乙,12345\n", encoding="utf-8")
+    # The default place cannot be written: the tests run as root, for whom a read-only mode
+    # bit is no obstacle, so a folder stands where the file would go (open() fails the same).
+    (source / "x.dead.jsonl").mkdir()
+    refused = runner.invoke(app, ["import", "customers", str(path)], env=env)
+    assert refused.exit_code == 2
+    message = " ".join(refused.output.split())
+    assert f"cannot write the dead-letter file {source / 'x.dead.jsonl'}" in message
+    assert "give --dead-letters PATH" in message and "nothing was imported" in message
+    assert "Traceback" not in refused.output
+
+    elsewhere = workdir / "dead"
+    elsewhere.mkdir()
+    args = ["import", "customers", str(path), "--dead-letters", str(elsewhere), "--json"]
+    done = runner.invoke(app, args, env=env)
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert summary["inserted"] == 1 and summary["dead_letter_path"] == str(
+        elsewhere / "x.dead.jsonl"
+    )
+    assert json.loads((elsewhere / "x.dead.jsonl").read_text())["line"] == 3
+    named = workdir / "rejects.jsonl"
+    args = ["import", "customers", str(path), "--dead-letters", str(named), "--json"]
+    assert json.loads(runner.invoke(app, args, env=env).output)["dead_letter_path"] == str(named)
+
+    helped = runner.invoke(app, ["import", "customers", "--help"], env=env)
+    text = " ".join(helped.output.replace("│", " ").split())
+    assert "TOML mapping: [source], [sql], [columns], [values.FIELD], [defaults]." in text
+    assert "optional with --sql or a mapping with [sql]." in text
+
+    empty = workdir / "empty.csv"
+    empty.write_bytes(b"")
+    refused = runner.invoke(app, ["import", "customers", str(empty)], env=env)
+    assert refused.exit_code == 2
+    assert "empty.csv is empty (not even a header row)" in " ".join(refused.output.split())
+    assert "has no id column" not in refused.output

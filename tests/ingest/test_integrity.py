@@ -89,6 +89,9 @@ async def test_missing_parents_are_dead_letters_unless_create_missing(
 
 
 async def test_inserted_updated_unchanged_and_dry_run(store: GraphStore, tmp_path: Path) -> None:
+    advisors = tmp_path / "advisors.csv"
+    advisors.write_text("id,name\nADV1,x\nADV2,y\n", encoding="utf-8")
+    await _import(store, "advisors", advisors)
     path = tmp_path / "customers.csv"
     path.write_text("id,name,advisorId\nC1,a,ADV1\nC2,b,ADV1\nC3,c,\n", encoding="utf-8")
     first = await _import(store, "customers", path)
@@ -217,3 +220,40 @@ async def test_sql_transform_joins_two_files(store: GraphStore, tmp_path: Path) 
         {"c": "K1", "a": "U1", "b": 250.5, "opened": "1993-01-01"},
         {"c": "K2", "a": "U2", "b": 7, "opened": "1993-01-02"},
     ]
+
+
+async def test_money_and_times_a_bank_would_refuse_are_dead_letters(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "acc.csv"
+    accounts.write_text(
+        "id,currency,balance\nA1,CNY,0.005\nA2,rmb,1.00\nA3,ZZZ,1\nA4,JPY,1200\nA5,KWD,1.005\n"
+        "A6,CNY,1.005\n",
+        encoding="utf-8",
+    )
+    done = await _import(store, "accounts", accounts)
+    assert (done.inserted, done.rejected) == (3, 3)
+    stored = await store.read(
+        "MATCH (a:Account) RETURN a.id AS id, a.currency AS c, a.balance AS b ORDER BY id"
+    )
+    assert stored == [
+        {"id": "A2", "c": "CNY", "b": 1.0},
+        {"id": "A4", "c": "JPY", "b": 1200.0},
+        {"id": "A5", "c": "KWD", "b": 1.005},
+    ]
+    tx = tmp_path / "tx.csv"
+    tx.write_text(
+        "id,accountId,amount,time,kind\nTF2,A2,5,2099-01-01,FEE\nTF3,A2,5,2099-01-01T00:00:00Z,FEE\n"
+        "T4,A2,0.004,2025-01-01,FEE\nT5,A2,1.005,2025-01-01,FEE\nT6,A2,0.0000001,2025-01-01,FEE\n"
+        "T7,A2,1.50,2025-01-01,FEE\n",
+        encoding="utf-8",
+    )
+    done = await _import(store, "transactions", tx)
+    assert (done.inserted, done.rejected) == (1, 5)
+    dead = _dead(tmp_path / "tx.dead.jsonl")
+    assert [(d["line"], d["reasons"][0].split(":")[0]) for d in dead] == [
+        (2, "time"), (3, "time"), (4, "amount"), (5, "amount"), (6, "amount"),
+    ]  # fmt: skip
+    assert dead[0]["reasons"] == ["time: date is more than a day in the future"]
+    (t7,) = await store.read("MATCH (t:Transaction) RETURN t.id AS id, t.amount AS amount")
+    assert t7 == {"id": "T7", "amount": 1.5}

@@ -84,7 +84,8 @@ def test_account_currency_default_only_with_balance() -> None:
      ("-0,75", -0.75), ("1,234", 1234.0)],
 )  # fmt: skip
 def test_amounts_with_thousands_or_a_decimal_comma(raw: str, amount: float) -> None:
-    assert AccountRecord.model_validate({"id": "A1", "balance": raw}).balance == amount
+    row = AccountRecord.model_validate({"id": "A1", "balance": raw}).to_graph_row()
+    assert row["props"]["balance"] == amount
 
 
 def test_an_amount_with_commas_that_fit_no_convention_is_rejected() -> None:
@@ -128,3 +129,52 @@ def test_interaction_household_advisor_rows() -> None:
     assert advisor.to_graph_row() == {
         "id": "A", "props": {}, "branchId": "B", "branch": {"city": "北京市"}
     }  # fmt: skip
+
+
+def _tx(**fields: object) -> dict[str, object]:
+    return {"id": "T1", "accountId": "A1", "time": "2025-01-01", "kind": "FEE", **fields}
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "unit"),
+    [("0.004", "CNY", "0.01"), ("1.005", "CNY", "0.01"), ("0.0000001", "CNY", "0.01"),
+     ("1.5", "JPY", "1"), ("2.0001", "KWD", "0.001"), (0.004, "USD", "0.01")],
+)  # fmt: skip
+def test_amounts_finer_than_the_currency_are_refused_never_rounded(
+    amount: object, currency: str, unit: str
+) -> None:
+    reason = (
+        f"more decimals than {currency} has (its ISO 4217 minor unit is {unit}); "
+        "amounts are never rounded"
+    )
+    assert _reasons(TransactionRecord, _tx(amount=amount, currency=currency)) == [
+        f"amount: {reason}"
+    ]
+    account = {"id": "A1", "balance": amount, "currency": currency}
+    assert _reasons(AccountRecord, account) == [f"balance: {reason}"]
+
+
+def test_amounts_in_minor_units_are_stored_as_given() -> None:
+    def stored(**fields: object) -> object:
+        return TransactionRecord.model_validate(_tx(**fields)).to_graph_row()["props"]["amount"]
+
+    assert stored(amount="1.50") == 1.5
+    assert stored(amount="1.005", currency="KWD") == 1.005
+    assert stored(amount="1,000", currency="JPY") == 1000.0
+    assert stored(amount=356.8) == 356.8  # a JSON number
+    assert _reasons(TransactionRecord, _tx(amount="0.00")) == [
+        "amount: Input should be greater than 0"
+    ]
+    balance = AccountRecord.model_validate({"id": "A1", "balance": "0.01"}).to_graph_row()
+    assert balance["props"] == {"balance": 0.01, "currency": "CNY"}
+
+
+def test_currencies_are_iso_4217_with_rmb_read_as_cny() -> None:
+    assert _reasons(AccountRecord, {"id": "A1", "currency": "ZZZ"}) == [
+        "currency: not an ISO 4217 currency code (e.g. CNY, USD, EUR, JPY)"
+    ]
+    assert _reasons(TransactionRecord, _tx(amount="5", currency="zzz"))[0].startswith("currency:")
+    for alias in ("rmb", "RMB", "人民币", "cny"):
+        row = AccountRecord.model_validate({"id": "A1", "currency": alias}).to_graph_row()
+        assert row["props"] == {"currency": "CNY"}
+        assert TransactionRecord.model_validate(_tx(amount="5", currency=alias)).currency == "CNY"

@@ -1,8 +1,12 @@
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ingest.validators import (
+    SHANGHAI,
     birth_date_from_cn_id,
     check_cn_id,
     cn_id_checksum,
@@ -10,6 +14,7 @@ from ingest.validators import (
     to_iso_date,
     to_utc_iso,
 )
+from shared.validators import check_currency, check_money
 
 GOOD_ID = "11010519491231002X"  # the GB 11643 worked example
 
@@ -111,3 +116,90 @@ def test_to_utc_iso_reads_datetimes_and_formats_the_same_way() -> None:
     assert to_utc_iso("20240301080030", ("%Y%m%d%H%M%S",)) == "2024-03-01T00:00:30Z"
     with pytest.raises(ValueError, match="more than a day in the future"):
         to_utc_iso(datetime(2999, 1, 1, tzinfo=UTC))
+
+
+def _ahead(days: int) -> date:
+    return (datetime.now(UTC) + timedelta(days=days)).date()
+
+
+@pytest.mark.parametrize(
+    ("value", "formats", "date_formats"),
+    [
+        (lambda d: d.isoformat(), (), ()),  # 2099-01-01: was accepted as a date
+        (lambda d: d.strftime("%Y/%m/%d"), (), ()),
+        (lambda d: d.strftime("%Y%m%d"), (), ()),
+        (lambda d: d, (), ()),  # a date object (a spreadsheet cell)
+        (lambda d: d.strftime("%d.%m.%Y"), (), ("%d.%m.%Y",)),  # a mapping's date format
+        (lambda d: d.strftime("%Y-%m-%dT00:00:00Z"), (), ()),
+        (lambda d: d.strftime("%d.%m.%Y 08:00"), ("%d.%m.%Y %H:%M",), ()),
+        (lambda d: datetime(d.year, d.month, d.day, 8), (), ()),
+    ],
+)
+def test_every_time_and_date_format_refuses_the_future(
+    value: Callable[[date], str | date], formats: tuple[str, ...], date_formats: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValueError, match="more than a day in the future"):
+        to_utc_iso(value(_ahead(3)), formats, SHANGHAI, date_formats)
+    assert to_utc_iso(value(date(2024, 2, 29)), formats, SHANGHAI, date_formats)
+
+
+def test_times_and_dates_before_1800_are_refused_in_every_format() -> None:
+    for value in ("1700-01-01", "1700-01-01T00:00:00Z", "1700-01-01 08:00", date(1700, 1, 1)):
+        with pytest.raises(ValueError, match="before 1800"):
+            to_utc_iso(value)
+
+
+def test_a_wall_clock_time_the_zone_skips_is_refused_and_a_repeated_one_is_the_first() -> None:
+    prague = ZoneInfo("Europe/Prague")
+    # 2025-03-30 02:00 -> 03:00 in Prague: 02:30 never happened there.
+    with pytest.raises(ValueError, match="does not exist in Europe/Prague"):
+        to_utc_iso("30.03.2025 02:30", ("%d.%m.%Y %H:%M",), prague)
+    with pytest.raises(ValueError, match="does not exist in Europe/Prague"):
+        to_utc_iso("2025-03-30 02:30", (), prague)
+    assert to_utc_iso("30.03.2025 01:59", ("%d.%m.%Y %H:%M",), prague) == "2025-03-30T00:59:00Z"
+    assert to_utc_iso("30.03.2025 03:00", ("%d.%m.%Y %H:%M",), prague) == "2025-03-30T01:00:00Z"
+    # 2025-10-26 03:00 -> 02:00: 02:30 happened twice; the first (summer time, +02:00) is read.
+    assert to_utc_iso("26.10.2025 02:30", ("%d.%m.%Y %H:%M",), prague) == "2025-10-26T00:30:00Z"
+    assert to_utc_iso("2025-10-26T02:30:00+01:00", (), prague) == "2025-10-26T01:30:00Z"
+    # Shanghai kept summer time 1986-1991: the default zone is checked the same way.
+    with pytest.raises(ValueError, match="does not exist in Asia/Shanghai"):
+        to_utc_iso("1988-04-17 02:30")
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [("CNY", "CNY"), ("cny", "CNY"), ("rmb", "CNY"), ("RMB", "CNY"),
+                      ("人民币", "CNY"), ("jpy", "JPY"), ("KWD", "KWD")],
+)  # fmt: skip
+def test_currency_codes_are_iso_4217_and_rmb_is_the_yuan(raw: str, code: str) -> None:
+    assert check_currency(raw) == code
+
+
+@pytest.mark.parametrize("raw", ["ZZZ", "CNH", "RM", "", "XAU", "XXX", "XTS"])
+def test_unknown_currencies_and_codes_without_a_minor_unit_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="ISO 4217"):
+        check_currency(raw)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "fits"),
+    [("1.00", "CNY", True), ("1.500", "CNY", True), ("-3200", "CNY", True),
+     ("0.004", "CNY", False), ("1.005", "CNY", False), ("0.0000001", "USD", False),
+     ("100", "JPY", True), ("1E+3", "KRW", True), ("1.5", "JPY", False),
+     ("1.005", "KWD", True), ("1.0005", "BHD", False), ("0.01", "EUR", True)],
+)  # fmt: skip
+def test_amounts_have_no_more_decimals_than_the_currency(
+    amount: str, currency: str, fits: bool
+) -> None:
+    if fits:
+        assert check_money(Decimal(amount), currency) == Decimal(amount)
+    else:
+        with pytest.raises(ValueError, match=f"more decimals than {currency} has"):
+            check_money(Decimal(amount), currency)
+
+
+def test_amounts_the_graph_cannot_store_exactly_are_refused() -> None:
+    for fits in ("1234567890123.45", "1234567890123.4500000", "0.05", "999999999999999"):
+        assert check_money(Decimal(fits), "CNY") == Decimal(fits)
+    for too_big in ("12345678901234.56", "1e400", "1E+20", "1000000000000000"):
+        with pytest.raises(ValueError, match="more than 15 digits"):
+            check_money(Decimal(too_big), "CNY")
