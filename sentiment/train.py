@@ -33,9 +33,9 @@ from sentiment.linear import (
     softmax,
 )
 from sentiment.neural import MAX_TOKENS, WIDTHS, Tokens
-from sentiment.normalize import KEPT_DIGITS, LATIN_MIN
 from sentiment.neural_train import EMBED, FILTERS, SKIPGRAM, WORD_EPOCHS, train_cnn
 from sentiment.neural_train import EPOCHS as CNN_EPOCHS
+from sentiment.normalize import KEPT_DIGITS, LATIN_MIN
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
 SEED = 20261129
