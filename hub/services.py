@@ -72,7 +72,9 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     )
     try:
         ring = KeyRing.load(data_dir, settings.audit_keys)
-        services.audit = AuditLog(data_dir / "audit", ring)
+        audit = AuditLog(data_dir / "audit", ring)
+        audit.check_keys()
+        services.audit = audit
     except KeyRingError as exc:
         log.error("audit log unavailable: %s", exc)
     try:

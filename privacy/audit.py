@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import merkle
 from privacy.audit_index import INDEX_NAME, AuditIndex, Located
-from privacy.keyring import KeyRing, KeyRingError
+from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal, PrivacyError
 
 log = logging.getLogger("c360.audit")
@@ -422,6 +422,31 @@ class AuditLog:
         except FileNotFoundError:
             return False
 
+    def check_keys(self) -> None:
+        """KeyRingError when the key ring cannot open the log's last record: a lost or
+        replaced key ring (a fresh key under the same id) would otherwise go on writing a
+        log whose history nobody can read or verify. Checked once when the hub starts."""
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except OSError:
+            return  # no log yet, or none to be had: appends say so (AuditUnavailable)
+        entry: dict[str, Any] | None = None
+        try:
+            entry = _last_entry(fd)
+            if entry is not None:
+                self._open_entry(entry)
+        except AuditUnavailable:
+            return  # a torn tail: the first append cuts it and records the cut
+        except (InvalidTag, KeyRingError, KeyError, ValueError) as exc:
+            seq = entry.get("seq") if entry is not None else "?"
+            raise KeyRingError(
+                f"the audit key ring cannot open the audit log's last record (seq {seq}: "
+                f"{type(exc).__name__}): restore keys/{KEYRING_FILE} from a backup, or set "
+                "C360_AUDIT_KEYS to the keys the log was written with"
+            ) from exc
+        finally:
+            os.close(fd)
+
     def _open_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
         self.decrypted += 1
         plain = AESGCM(self._keyring.key(entry["kid"])).decrypt(
@@ -596,9 +621,17 @@ def _truncate_quietly(fd: int, size: int) -> bool:
 
 def _tail(fd: int) -> tuple[int, str]:
     """(seq, hash) of the last record, read backwards from the end of the open file."""
+    entry = _last_entry(fd)
+    if entry is None:
+        return 0, GENESIS
+    return int(entry["seq"]), str(entry["hash"])
+
+
+def _last_entry(fd: int) -> dict[str, Any] | None:
+    """The last line of the open file as written (None for an empty file)."""
     size = os.fstat(fd).st_size
     if size == 0:
-        return 0, GENESIS
+        return None
     chunk = b""
     pos = size
     while pos > 0:
@@ -610,5 +643,5 @@ def _tail(fd: int) -> tuple[int, str]:
     if not chunk.endswith(b"\n"):
         raise AuditUnavailable("the audit log ends in a torn line; run `c360 audit verify`")
     last = chunk[:-1].rsplit(b"\n", 1)[-1]
-    entry = json.loads(last)
-    return int(entry["seq"]), str(entry["hash"])
+    entry: dict[str, Any] = json.loads(last)
+    return entry

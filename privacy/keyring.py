@@ -64,9 +64,18 @@ class KeyRing:
 
     @classmethod
     def _read(cls, path: Path) -> KeyRing:
-        doc = json.loads(path.read_text())
-        keys = {kid: base64.b64decode(b64) for kid, b64 in doc["keys"].items()}
-        return cls(doc["active"], keys, path)
+        try:
+            doc = json.loads(path.read_text())
+            keys = {kid: base64.b64decode(b64, validate=True) for kid, b64 in doc["keys"].items()}
+            active = doc["active"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KeyRingError(
+                f"the audit key ring {path} cannot be read ({type(exc).__name__}: {exc}); "
+                "restore it from a backup or set C360_AUDIT_KEYS"
+            ) from None
+        if any(len(key) != 32 for key in keys.values()):
+            raise KeyRingError(f"the audit key ring {path} holds a key that is not 32 bytes")
+        return cls(active, keys, path)
 
     @property
     def active_kid(self) -> str:

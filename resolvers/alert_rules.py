@@ -15,7 +15,8 @@ from ingest.social.query_language import parse as parse_query
 from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.privacy import READ, WRITE, RequestPrivacy
+from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
+from resolvers.social import check_author_filter
 from sentiment.alerts import AlertConfig
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -70,6 +71,8 @@ async def put(
 ) -> Row:
     props = check_rule(rule_id, data)
     await _require(privacy, rule_id, WRITE)
+    # The rule's alerts count the posts its query matches, as a listing would.
+    check_author_filter(await require_social(privacy), props.get("query"), "rule.query")
     await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
     by = privacy.principal.subject if privacy.principal else "system"
     return await repo.put_rule(

@@ -79,6 +79,8 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> None:
     ages = [a for a in (spec.audience.min_age, spec.audience.max_age) if a is not None]
     if any(not 0 <= a <= 150 for a in ages):
         raise BadUserInput("ages must be in 0..150", field="audience")
+    if len(ages) == 2 and ages[0] > ages[1]:
+        raise BadUserInput("audience minAge must be at most maxAge", field="audience")
 
 
 async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:

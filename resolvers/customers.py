@@ -224,15 +224,33 @@ async def _window(
 
 
 async def household(ctx: RequestContext, household_id: str) -> tuple[Row, str]:
-    """A household and the first of its members the caller may see (whose decision governs
-    its name: the head's surname, e.g. "张家"). One error for an unknown household and one
-    without a visible member (no existence oracle)."""
+    """A household and the first of its members the caller may see. One error for an unknown
+    household and one without a visible member (no existence oracle)."""
     row = await ctx.loaders.household.load(household_id)
     members = [m["customerId"] for m in (row or {}).get("members") or []]
     privacy = ctx.privacy
     if row is None or not (visible := await privacy.allowed(members)):
         raise await privacy.unseen(household_id, what="household")
     return row, visible[0]
+
+
+def household_head(row: Row) -> str | None:
+    """The member a household is named after: its HEAD, else its first member."""
+    members = row.get("members") or []
+    heads = [m["customerId"] for m in members if m.get("role") == "HEAD"]
+    return heads[0] if heads else (members[0]["customerId"] if members else None)
+
+
+async def household_name_governor(ctx: RequestContext, household_id: str) -> str | None:
+    """The customer whose decision governs a household's name (the head's surname + 家), or
+    None when the caller may not see the head: then the name is not shown at all, though the
+    household is (through a member the caller sees), or the surname of a customer the caller
+    may not see would leak through it."""
+    row = await ctx.loaders.household.load(household_id)
+    head = household_head(row or {})
+    if head is None:
+        return None
+    return head if await ctx.privacy.allowed([head]) else None
 
 
 def by_time(row: Row) -> tuple[str, str]:

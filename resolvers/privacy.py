@@ -362,9 +362,10 @@ class RequestPrivacy:
 SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
 
 
-async def require_social(privacy: RequestPrivacy) -> None:
-    """Social listening is for roles the policy lets read posts; Forbidden otherwise."""
-    await privacy.require_resource(SOCIAL_FEED, READ)
+async def require_social(privacy: RequestPrivacy) -> Decision:
+    """Social listening is for roles the policy lets read posts; Forbidden otherwise. The
+    feed's decision: how the caller sees posts no customer governs."""
+    return await privacy.require_resource(SOCIAL_FEED, READ)
 
 
 async def require_customer(

@@ -24,8 +24,10 @@ decides, before any graph lookup and on no graph data, how it may run:
 
 :func:`visible_matches` then keeps only matches the caller may see *by the clause that
 matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
-AMOUNT revealed or banded; an id match needs only row access. Ordering by a field the caller
-does not see revealed for every listed customer is refused (FORBIDDEN_FILTER).
+AMOUNT revealed or banded (banded, a customer matches when the whole band lies in the
+segment, as the ``segment`` field says); an id match needs only row access. Ordering by a
+field the caller does not see revealed for every listed customer is refused
+(FORBIDDEN_FILTER).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
+from privacy.masking import band_range
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
 from resolvers.privacy import Forbidden, ForbiddenFilter
@@ -160,7 +163,9 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
             getattr(wanted, attr) is not None and not everywhere(kind, (MaskMode.REVEAL,))
             for attr, kind, _ in _EXACT
         )
-        or (wanted.by_segment and not everywhere(SensitiveKind.AMOUNT, _SHOWS_AMOUNT))
+        # Banded amounts match by their band (visible_matches), which the graph's exact
+        # bounds and count cannot tell: only revealed amounts everywhere filter in the graph.
+        or (wanted.by_segment and not everywhere(SensitiveKind.AMOUNT, (MaskMode.REVEAL,)))
     )
     return SearchPlan(wanted, scan, window=floor.allow and not scan)
 
@@ -208,20 +213,35 @@ def visible_matches(
             or (row.get("byEmail") is True and _mode(decision, "EMAIL") == MaskMode.REVEAL)
         ):
             continue
-        if wanted.by_segment and not (
-            _mode(decision, "AMOUNT") in _SHOWS_AMOUNT and _in_segment(row.get("assets"), wanted)
-        ):
-            continue
+        if wanted.by_segment:
+            amount_mode = _mode(decision, "AMOUNT")
+            if amount_mode not in _SHOWS_AMOUNT or not _in_segment(
+                row.get("assets"), wanted, banded=amount_mode != MaskMode.REVEAL
+            ):
+                continue
         out.append(row)
     return out
 
 
-def _in_segment(assets: Any, wanted: CustomerFilter) -> bool:
+def _in_segment(assets: Any, wanted: CustomerFilter, *, banded: bool) -> bool:
+    """Whether ``assets`` is in the wanted segment as the caller sees it: exactly, or, for a
+    caller who sees only the band, when the whole band is (the ``segment`` field's rule: a
+    band that straddles a bound has no segment), so membership says no more than the band."""
     # A scan returns every customer: the segment bounds are applied here.
     if assets is None:
         return False
-    return (wanted.min_assets is None or assets >= wanted.min_assets) and (
-        wanted.max_assets is None or assets < wanted.max_assets
+    low: float | None
+    top: float | None
+    if banded:
+        band = band_range(assets)
+        if band is None:
+            return False
+        low, top = band
+    else:
+        low = top = assets
+    return (wanted.min_assets is None or low >= wanted.min_assets) and (
+        wanted.max_assets is None
+        or (top is not None and (top <= wanted.max_assets if banded else top < wanted.max_assets))
     )
 
 

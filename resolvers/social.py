@@ -19,13 +19,13 @@ from graph.store import GraphStore, Row
 from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
-from privacy.types import Resource
+from privacy.types import Decision, MaskMode, Resource, SensitiveKind
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
 from resolvers.pagination import Page, check_first, offset_of, offset_page
-from resolvers.privacy import WRITE, RequestPrivacy
+from resolvers.privacy import WRITE, ForbiddenFilter, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
 from sentiment.trends import (
@@ -106,6 +106,24 @@ def query_filters(text: str | None, field: str = "query") -> dict[str, Any]:
     except QueryError as exc:
         raise BadUserInput(str(exc), field=field, column=exc.column) from None
     return {"queryCypher": query.cypher, "queryParams": query.params, "query": query}
+
+
+def check_author_filter(feed: Decision, query: str | None, field: str = "query") -> None:
+    """``author:`` matches handles: a caller who sees handles hashed (the feed's decision)
+    could otherwise confirm a guessed handle by the answer or its count (FORBIDDEN_FILTER).
+    A query that cannot be read is left to :func:`query_filters` to report."""
+    if query is None or "author" not in query:
+        return
+    try:
+        fields = parse_query(query).fields
+    except QueryError:
+        return
+    if "author" in fields and feed.mode_for(SensitiveKind.SOCIAL_HANDLE) != MaskMode.REVEAL:
+        raise ForbiddenFilter(
+            "filtering by author: needs SOCIAL_HANDLE revealed; filter by text, platform, "
+            "lang, label or emotion instead",
+            field=field,
+        )
 
 
 async def matching_posts(store: GraphStore, filters: dict[str, Any]) -> list[Row] | None:
@@ -646,6 +664,7 @@ __all__ = [
     "authored",
     "bucket_starts",
     "candidates",
+    "check_author_filter",
     "check_platform",
     "check_text",
     "check_top",

@@ -24,7 +24,7 @@ from resolvers.prefetch360 import PageWanted, Wants360, prefetch_360
 from resolvers.search import CustomerOrder as _CustomerOrder
 from schema.enums import Segment
 from schema.pagination import Connection, connection
-from schema.types import Ctx, Customer, Household, load_customer
+from schema.types import Ctx, Customer, Household, household_of, load_customer
 
 CustomerConnection = Connection[Customer]
 CustomerOrder = _CustomerOrder
@@ -71,8 +71,7 @@ class CustomerQuery:
     @strawberry.field(description="a household and its members; unknown id: null + NOT_FOUND")
     async def household(self, info: Ctx, id: strawberry.ID) -> Household | None:
         row, member = await resolve.household(info.context, str(id))
-        # The name is masked as the first visible member's name.
-        return Household(customer_id=member, id=strawberry.ID(row["id"]), name=row.get("name"))
+        return await household_of(info, row, member)
 
 
 # Customer fields -> the loader-backed parts of the 360 view they read (resolvers.prefetch360).

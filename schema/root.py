@@ -28,6 +28,7 @@ from schema.extensions.subscription_audit import SubscriptionAudit
 from schema.nba import NbaMutation, NbaQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.satisfaction import SatisfactionQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.social import SocialMutation, SocialQuery
 from schema.subject_requests import SubjectRequestMutation, SubjectRequestQuery
 from schema.subscriptions import SocialSubscription
@@ -85,6 +86,7 @@ def build_schema(
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
     schema = HubSchema(
         execution_context_class=plain_fields.PlainFieldsExecutionContext,
+        scalar_overrides=SCALAR_OVERRIDES,
         query=query,
         mutation=mutation,
         subscription=merge_types("Subscription", SUBSCRIPTIONS),

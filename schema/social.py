@@ -546,8 +546,9 @@ class SocialQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> PostConnection:
-        await require_social(info.context.privacy)
+        feed = await require_social(info.context.privacy)
         f = filter or MentionFilter()
+        social.check_author_filter(feed, f.query, "filter.query")
         filters = social.mention_filters(
             term=f.term,
             brand=f.brand,
@@ -586,7 +587,7 @@ class SocialQuery:
             str | None, strawberry.argument(description="brand query language (see mentions)")
         ] = None,
     ) -> list[SentimentBucket]:
-        await require_social(info.context.privacy)
+        social.check_author_filter(await require_social(info.context.privacy), query)
         filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
         tz = social.check_zone(timezone or info.context.settings.timezone)
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
@@ -604,7 +605,7 @@ class SocialQuery:
         query: str | None = None,
         include_reposts: bool = True,
     ) -> ShareOfVoice:
-        await require_social(info.context.privacy)
+        social.check_author_filter(await require_social(info.context.privacy), query)
         zone_name = timezone or info.context.settings.timezone
         tz = social.check_zone(zone_name)
         filters = {"includeReposts": include_reposts} | social.query_filters(query)
@@ -660,7 +661,7 @@ class SocialQuery:
         brand: str | None = None,
         rule: strawberry.ID | None = None,
     ) -> BrandAlertReport:
-        await require_social(info.context.privacy)
+        feed = await require_social(info.context.privacy)
         settings = info.context.settings
         zone_name = timezone or settings.timezone
         tz = social.check_zone(zone_name)
@@ -671,6 +672,7 @@ class SocialQuery:
             config = alert_rules.apply(found, config, interval.value)
         if brand is None:
             raise BadUserInput("give brand or rule", field="brand")
+        social.check_author_filter(feed, query, "rule" if rule is not None else "query")
         filters = {
             "brand": social.check_text(brand, "brand"),
             "includeReposts": include_reposts,

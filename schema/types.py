@@ -208,9 +208,13 @@ class HouseholdMember:
 
 @strawberry.type
 class Household:
-    customer_id: strawberry.Private[str]  # a member the caller sees: governs the name
+    customer_id: strawberry.Private[str]  # governs the name: its head (see household_of)
     id: strawberry.ID
-    name: str | None = sensitive(K.NAME, description="the head's surname + 家: masked as a name")
+    name: str | None = sensitive(
+        K.NAME,
+        description="the head's surname + 家: masked as the head's name; null when you may "
+        "not see the head",
+    )
 
     @strawberry.field
     async def members(self, info: Ctx) -> list[HouseholdMember]:
@@ -292,11 +296,7 @@ class Customer:
     @strawberry.field
     async def household(self, info: Ctx) -> Household | None:
         row = await info.context.loaders.household_of.load(self.customer_id)
-        if row is None:
-            return None
-        return Household(
-            customer_id=self.customer_id, id=strawberry.ID(row["id"]), name=_str(row.get("name"))
-        )
+        return None if row is None else await household_of(info, row, self.customer_id)
 
     @strawberry.field
     async def advisor(self, info: Ctx) -> Advisor | None:
@@ -359,7 +359,11 @@ class Customer:
         row = await info.context.loaders_at(moment).activity.load(self.customer_id)
         return analytics.Activity.from_row(row)
 
-    @sensitive(K.AMOUNT, description="sum of balances of non-loan, non-credit-card accounts")
+    @sensitive(
+        K.AMOUNT,
+        description="sum of balances of non-loan, non-credit-card accounts; null when one has "
+        "no balance or they are in several currencies (the hub holds no exchange rates)",
+    )
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
 
@@ -442,6 +446,17 @@ class Customer:
         return await customer_sentiment_summary(info, self.customer_id)
 
 
+async def household_of(info: Ctx, row: Row, member: str) -> Household:
+    """A household reached through ``member`` (a customer the caller sees), its name masked
+    as its head's name, or not shown when the caller may not see the head."""
+    governor = await resolve.household_name_governor(info.context, str(row["id"]))
+    return Household(
+        customer_id=governor or member,
+        id=strawberry.ID(row["id"]),
+        name=_str(row.get("name")) if governor else None,
+    )
+
+
 async def load_customers(info: Ctx, ids: list[str]) -> list[Customer]:
     """Customers by id, in order, leaving out unknown ids and customers the policy denies."""
     return [Customer.from_row(r) for r in await resolve.customer_rows(info.context, ids)]
@@ -468,6 +483,7 @@ __all__ = [
     "RelatedCustomer",
     "Transaction",
     "TransactionConnection",
+    "household_of",
     "load_customer",
     "load_customers",
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,7 +18,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".c360")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
 
     # Graph: empty means the embedded FalkorDB inside data_dir.
     graph_url: str = ""
@@ -24,19 +26,19 @@ class Settings(BaseSettings):
     graph_password: str = ""
     graph_database: str = "neo4j"
     graph_name: str = "c360"
-    graph_pool_size: int = 16
+    graph_pool_size: int = Field(default=16, ge=1)
     # The lifespan waits this long for the graph before the hub listens anyway ("loading").
-    graph_start_grace_s: float = 2.0
+    graph_start_grace_s: float = Field(default=2.0, ge=0)
 
     # Privacy
     opa_url: str = ""
-    policy_timeout_s: float = 2.0
+    policy_timeout_s: float = Field(default=2.0, gt=0)
     jwt_algorithm: str = "HS256"
     jwt_public_key_file: Path | None = None
     jwt_jwks_file: Path | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
-    jwt_leeway_s: float = 5.0  # clock skew allowed on exp/nbf/iat, seconds
+    jwt_leeway_s: float = Field(default=5.0, ge=0)  # clock skew allowed on exp/nbf/iat, seconds
     introspection: bool = False
     graphiql: bool = True
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
@@ -45,31 +47,31 @@ class Settings(BaseSettings):
     # Signed audit checkpoints (privacy/audit_checkpoints.py): the Ed25519 key's file (empty:
     # keys/audit-signing.key in the data dir), and how often the hub signs one.
     audit_signing_key: str = ""
-    audit_checkpoint_every: int = 100  # records
-    audit_checkpoint_interval_s: float = 60.0
+    audit_checkpoint_every: int = Field(default=100, ge=1)  # records
+    audit_checkpoint_interval_s: float = Field(default=60.0, gt=0)
     audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
     # Erasure ledger mirrors (privacy/erasure_ledger.py): comma-separated files outside the
     # data dir and its backups; `c360 restore` erases their customers again.
     erasure_ledger: str = ""
 
     # GraphQL limits
-    max_depth: int = 10
-    max_tokens: int = 2000
-    max_aliases: int = 30
-    max_page_size: int = 100
+    max_depth: int = Field(default=10, ge=1)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_page_size: int = Field(default=100, ge=1)
     # Estimated values one operation may resolve (see schema/extensions/shape.py).
-    max_cost: int = 50_000
+    max_cost: int = Field(default=50_000, ge=1)
     # Customers a search decides access for (all of them, so totals count only visible rows).
-    search_candidate_cap: int = 20_000
-    max_body_bytes: int = 1_000_000
-    request_timeout_s: float = 15.0
+    search_candidate_cap: int = Field(default=20_000, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    request_timeout_s: float = Field(default=15.0, gt=0)
     # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.
     persisted_queries: Path | None = None
     persisted_queries_only: bool = False
 
     # Customer analytics
-    segment_high_assets: float = 1_000_000.0
-    segment_middle_assets: float = 100_000.0
+    segment_high_assets: float = Field(default=1_000_000.0, gt=0)
+    segment_middle_assets: float = Field(default=100_000.0, gt=0)
     # Analytics as of the end of this day (UTC) instead of now: a historical book (a 1990s
     # export) reads as it stood then, not as decades idle.
     as_of: date | None = None
@@ -81,34 +83,55 @@ class Settings(BaseSettings):
     terms: Path | None = None
     # "default" (the bundled model), "snownlp" (the baseline) or a file from `sentiment train`
     sentiment_model: str = "default"
-    sentiment_positive: float = 0.6
-    sentiment_negative: float = 0.4
-    alert_z: float = 2.0
-    alert_window: int = 7
+    sentiment_positive: float = Field(default=0.6, ge=0, le=1)
+    sentiment_negative: float = Field(default=0.4, ge=0, le=1)
+    alert_z: float = Field(default=2.0, gt=0)
+    alert_window: int = Field(default=7, ge=1)
     # Brand alerts: a seasonal baseline (day of week / hour of day) of this many days before
     # each bucket; no alert until this much history exists; buckets under the volume are quiet.
-    alert_baseline_days: int = 28
-    alert_min_baseline_days: int = 14
-    alert_min_volume: int = 20
-    alert_threshold_z: float = 3.0
+    alert_baseline_days: int = Field(default=28, ge=1)
+    alert_min_baseline_days: int = Field(default=14, ge=1)
+    alert_min_volume: int = Field(default=20, ge=0)
+    alert_threshold_z: float = Field(default=3.0, gt=0)
     # Signs outbound alert webhooks (deliverAlerts); unset: nothing is sent.
     alert_webhook_secret: str = ""
     # Stored alert rules are evaluated this often (seconds; 0: only after ingest batches) over
     # the last alert_eval_days days, and after each ingest batch over the days it touched.
-    alert_eval_s: float = 300.0
-    alert_eval_days: int = 2
+    alert_eval_s: float = Field(default=300.0, ge=0)
+    alert_eval_days: int = Field(default=2, ge=1)
     # Subscriptions: batches a subscriber may fall behind before it is dropped; operations
     # one websocket may run at once; seconds a socket may wait before connection_init.
-    subscription_queue: int = 64
+    subscription_queue: int = Field(default=64, ge=1)
     # While a process has subscribers it reads the posts and alerts other processes (`c360
     # ingest`, other workers) stored, this often (seconds; 0: its own events only).
-    live_poll_s: float = 2.0
-    max_subscriptions_per_connection: int = 10
-    ws_init_timeout_s: float = 10.0
+    live_poll_s: float = Field(default=2.0, ge=0)
+    max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    ws_init_timeout_s: float = Field(default=10.0, gt=0)
     # Trend and alert buckets are days / hours of this zone (IANA name).
     timezone: str = "Asia/Shanghai"
 
     demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Settings:
+        if self.segment_middle_assets >= self.segment_high_assets:
+            raise ValueError("C360_SEGMENT_MIDDLE_ASSETS must be below C360_SEGMENT_HIGH_ASSETS")
+        if self.sentiment_negative >= self.sentiment_positive:
+            raise ValueError("C360_SENTIMENT_NEGATIVE must be below C360_SENTIMENT_POSITIVE")
+        if self.alert_min_baseline_days > self.alert_baseline_days:
+            raise ValueError(
+                "C360_ALERT_MIN_BASELINE_DAYS must be at most C360_ALERT_BASELINE_DAYS"
+            )
+        return self
 
     @property
     def graph_options(self) -> dict[str, Any]:
@@ -124,8 +147,23 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_data_dir(self) -> Path:
         path = self.data_dir.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataDirError(
+                f"the data dir {path} cannot be used ({exc.strerror or exc}): set "
+                "C360_DATA_DIR to a directory this user may write"
+            ) from None
+        if not os.access(path, os.W_OK | os.X_OK):  # a read-only mount says so here too
+            raise DataDirError(
+                f"the data dir {path} is not writable (keys, the audit log and the graph live "
+                "there): set C360_DATA_DIR to a directory this user may write"
+            )
         return path
 
 
-__all__ = ["Settings"]
+class DataDirError(ValueError):
+    """The data dir cannot be created or used: one sentence for a person."""
+
+
+__all__ = ["DataDirError", "Settings"]

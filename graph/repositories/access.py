@@ -152,15 +152,18 @@ def _match_params(
 
 
 # Assets as the 360 computes them (resolvers.analytics.total_assets): the sum of the balances
-# of non-liability accounts, null (unknown, in no segment) when one of them has no balance.
+# of non-liability accounts, null (unknown, in no segment) when one of them has no balance or
+# they are in more than one currency.
 _ASSETS = """
         OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
         WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
                     ELSE coalesce(acc.balance, 0) END) AS total,
              sum(CASE WHEN acc IS NOT NULL AND acc.balance IS NULL
                        AND NOT coalesce(acc.type IN $liabilities, false) THEN 1 ELSE 0 END)
-               AS unknown
-        WITH c, CASE WHEN unknown > 0 THEN null ELSE total END AS assets
+               AS unknown,
+             collect(DISTINCT CASE WHEN acc.type IN $liabilities THEN null
+                                   ELSE toUpper(acc.currency) END) AS currencies
+        WITH c, CASE WHEN unknown > 0 OR size(currencies) > 1 THEN null ELSE total END AS assets
 """
 
 

@@ -6,6 +6,7 @@ Each returns a dict keyed by the input id so DataLoaders can hand results back i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,24 +115,46 @@ async def advisor_by_customer(store: GraphStore, ids: list[str]) -> dict[str, Ro
     return dict(zip(ids_in_order, opened, strict=True))
 
 
+# RELATED_TO{kind} says what the target is to the source ((a)-[SPOUSE]->(b): b is a's
+# spouse); seen from the target, the source is the inverse kind.
+INVERSE_KIND = {
+    "SPOUSE": "SPOUSE",
+    "SIBLING": "SIBLING",
+    "PARENT": "CHILD",
+    "CHILD": "PARENT",
+    "GUARANTOR": "GUARANTEED",
+    "GUARANTEED": "GUARANTOR",
+}
+# Both directions of RELATED_TO from ``c``, each link saying whether it leaves ``c``.
+RELATED_LINKS = """
+    [(c)-[r:RELATED_TO]->(o:Customer) | {kind: r.kind, otherId: o.id, out: true}]
+    + [(c)<-[r:RELATED_TO]-(o:Customer) | {kind: r.kind, otherId: o.id, out: false}]
+"""
+
+
+def related_rows(links: Iterable[Row]) -> list[Row]:
+    """[{kind, customerId}]: what each related customer is to this one (an incoming link's
+    kind inverted: a parent's CHILD link says the child's PARENT), by id then kind, each
+    once (the demo links parents and children both ways)."""
+    seen: set[tuple[str, Any]] = set()
+    for link in links:
+        kind = link["kind"]
+        if not link["out"] and kind is not None:
+            kind = INVERSE_KIND.get(kind, f"{kind}_OF")
+        seen.add((link["otherId"], kind))
+    ordered = sorted(seen, key=lambda pair: (pair[0], pair[1] or ""))
+    return [{"kind": kind, "customerId": other} for other, kind in ordered]
+
+
 async def related_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
-    """[{kind, customerId}] in either direction of RELATED_TO, without duplicates."""
+    """[{kind, customerId}] of each customer's related customers (:func:`related_rows`)."""
     rows = await store.read(
-        """
-        UNWIND $ids AS id
-        MATCH (:Customer {id: id})-[r:RELATED_TO]-(o:Customer)
-        RETURN id, r.kind AS kind, o.id AS otherId
-        ORDER BY otherId, kind
-        """,
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id, " + RELATED_LINKS + " AS links",
         {"ids": ids},
     )
     out: dict[str, list[Row]] = defaultdict(list)
-    seen: set[tuple[str, str, str]] = set()
     for r in rows:
-        key = (r["id"], r["kind"], r["otherId"])
-        if key not in seen:
-            seen.add(key)
-            out[r["id"]].append({"kind": r["kind"], "customerId": r["otherId"]})
+        out[r["id"]].extend(related_rows(r["links"]))
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from graph.fieldcipher import ADVISOR, CUSTOMER, HOUSEHOLD, open_items, open_rows
 from graph.repositories.access import ACCESS_KEY, access_attributes
+from graph.repositories.customer360 import RELATED_LINKS, related_rows
 from graph.store import GraphStore, Row
 
 # Which linked customers to read is switched by CASE: FalkorDB drops the whole row when a
@@ -28,7 +29,8 @@ from graph.store import GraphStore, Row
 # for the customer itself: FalkorDB runs a pattern comprehension as a sub-plan per row, and
 # the four that read them were ~15 % of this query's server time (graph/repositories/access.py
 # chose OPTIONAL MATCH for the same reason).
-_QUERY = """
+_QUERY = (
+    """
     MATCH (c:Customer {id: $id})
     CALL {
         WITH c
@@ -66,10 +68,12 @@ _QUERY = """
         RETURN collect({c: x {.*}, advisorIds: advisorIds, branchIds: branchIds}) AS linked
     }
     RETURN c {.*} AS c, accounts, households, advisors,
-           [(c)-[rel:RELATED_TO]-(other:Customer) | {kind: rel.kind, otherId: other.id}]
-               AS related,
+           """
+    + RELATED_LINKS
+    + """ AS related,
            linked
     """
+)
 
 
 # Linked customers by how they are linked: co-owners of an account, members of a household
@@ -133,12 +137,7 @@ def _view(store: GraphStore, cid: str, r: Row) -> View360:
         branches = a["branches"]
         row = {**a["advisor"], "branch": branches[0] if branches else None}
         advisor = open_items(store, ADVISOR, [(row["id"], row)])[0]
-    related: list[Row] = []
-    seen: set[tuple[Any, Any]] = set()
-    for link in sorted(r["related"], key=lambda x: (x["otherId"], _key(x["kind"]))):
-        if (link["kind"], link["otherId"]) not in seen:
-            seen.add((link["kind"], link["otherId"]))
-            related.append({"kind": link["kind"], "customerId": link["otherId"]})
+    related = related_rows(r["related"])
     linked = open_rows(store, CUSTOMER, {x["c"]["id"]: x["c"] for x in r["linked"]})
     for x in r["linked"]:
         row = linked[x["c"]["id"]] = dict(linked[x["c"]["id"]])

@@ -16,7 +16,8 @@ from typer.core import TyperGroup
 # Every command prints through common's consoles; they are made when the CLI is imported, as
 # before commands loaded lazily (a Console made later, under a CliRunner env with COLUMNS, keeps
 # that width for the rest of the process).
-from hub.cli import common  # noqa: F401
+from hub.cli import common
+from shared.settings import DataDirError
 
 # command name -> (module under hub.cli, attribute): a typer.Typer (a group of subcommands)
 # or a function (one command). The order is the order help lists them in.
@@ -87,4 +88,8 @@ def _root() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except DataDirError as exc:  # raised wherever a command first touches the data dir
+        common.err_console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(2) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from hub.cli import audit_proofs
 from hub.cli.common import console, fail, load_settings
 from privacy.audit import AuditLog
+from privacy.audit_checkpoints import CHECKPOINT_LOG
 from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 
 app = typer.Typer(no_args_is_help=True, help="The encrypted, hash-chained audit log.")
@@ -36,7 +38,11 @@ def _open() -> tuple[AuditLog, KeyRing]:
 @app.command("verify")
 def verify(
     checkpoint: Annotated[
-        Path | None, typer.Option(help="also check the log against this signed checkpoint")
+        Path | None,
+        typer.Option(
+            help="also check the log against this signed checkpoint (default: the latest in "
+            "the data dir's audit/checkpoints.jsonl, when there is one)"
+        ),
     ] = None,
     public_key: Annotated[
         str | None, typer.Option(help="the checkpoint key (hex or file); default: this hub's")
@@ -56,7 +62,11 @@ def verify(
             f"[red]BROKEN[/] at seq {result.first_bad_seq}: {result.reason} "
             f"({result.count} records before it verified)"
         )
-    # Signed checkpoints (hub/cli/audit_proofs.py) catch truncation and re-chaining.
+    # Signed checkpoints (hub/cli/audit_proofs.py) catch truncation and re-chaining, which
+    # the chain alone cannot: the hub's own are checked unless another is given.
+    if checkpoint is None:
+        kept = log.path.parent / CHECKPOINT_LOG
+        checkpoint = kept if kept.is_file() and kept.stat().st_size > 0 else None
     if checkpoint is not None and not audit_proofs.verify_checkpoint(checkpoint, public_key):
         raise typer.Exit(1)
     if not result.ok:
@@ -74,6 +84,11 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
     """Decrypt and list audit records (for privacy officers)."""
+    if since is not None:
+        try:
+            datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO time; give e.g. 2025-03-01T00:00:00Z")
     log, _ = _open()
     try:
         rows = log.read(subject=subject, customer=customer, since=since, last=last)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from graph.connect import store_session
@@ -22,7 +23,19 @@ T = TypeVar("T")
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a bad value is one sentence naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fail("; ".join(_setting_error(e) for e in exc.errors()))
+
+
+def _setting_error(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    name = "C360_" + "_".join(str(part) for part in error["loc"]).upper()
+    return f"{name}={error.get('input')!r}: {message}"
 
 
 @asynccontextmanager

@@ -20,6 +20,8 @@ def export(
     out: Annotated[Path | None, typer.Option(help="write here (0600) instead of stdout")] = None,
 ) -> None:
     """Everything held about one customer, with who read what about them, when and why."""
+    if not by.strip():
+        fail("--by must name the privacy officer (their subject): the export is audited as theirs")
     settings = load_settings()
     log = audit_log(settings)
 

@@ -153,6 +153,7 @@ def serve(
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
+    settings.resolved_data_dir  # noqa: B018 - a data dir that cannot be used fails here, readably
     try:  # a bad allow-list is a user error, named before anything starts
         PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
     except PersistedQueriesFileError as exc:

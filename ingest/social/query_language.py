@@ -144,6 +144,11 @@ class Query:
     params: dict[str, Any]
     exact: bool
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The field prefixes the query uses (``author``, ``platform``, ...)."""
+        return _fields(self.tree)
+
     def matches(self, post: dict[str, Any]) -> bool:
         """The whole query on a post row (text, platform, lang, authorHandle, sentiment*)."""
         return _matches(self.tree, post, normalise(str(post.get("text") or "")))
@@ -162,6 +167,17 @@ def _matches(node: Node, post: dict[str, Any], text: str) -> bool:
     if kind == "or":
         return any(_matches(n, post, text) for n in node[1])
     return near(tokens(text), tokens(node[2][1]), tokens(node[3][1]), node[1])
+
+
+def _fields(node: Node) -> frozenset[str]:
+    kind = node[0]
+    if kind == "field":
+        return frozenset({node[1]})
+    if kind == "not":
+        return _fields(node[1])
+    if kind in ("and", "or"):
+        return frozenset().union(*(_fields(n) for n in node[1]))
+    return frozenset()  # a term, or NEAR of two terms
 
 
 def _field_value(field: str, post: dict[str, Any]) -> str | None:

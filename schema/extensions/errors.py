@@ -30,6 +30,17 @@ class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=_masked, error_message="Unexpected error.")
 
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        # Errors about the document itself (parse, validation, variable coercion) get a code
+        # too, so clients can tell them apart by code as they do every other error.
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if error.original_error is None and not (error.extensions or {}).get("code"):
+                syntax = error.message.startswith("Syntax Error")
+                code = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+                error.extensions = {**(error.extensions or {}), "code": code}
+        return processed
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, GraphUnavailable):

@@ -36,6 +36,13 @@ def test_total_assets_leaves_out_liabilities() -> None:
     assert total_assets([]) == 0.0
     # An asset account whose balance is unknown makes the total unknown, not smaller.
     assert total_assets([*accounts, {"type": "CHECKING", "balance": None}]) is None
+    # Balances in several currencies have no sum without exchange rates (QA: 100 CNY + 1M USD
+    # read as 1,000,100 and HIGH); one currency, or none given, sums.
+    priced = [{"type": "SAVINGS", "balance": 100.0, "currency": "CNY"},
+              {"type": "SAVINGS", "balance": 1e6, "currency": "usd"}]  # fmt: skip
+    assert total_assets(priced) is None
+    assert total_assets([priced[0], {"type": "WEALTH", "balance": 5.0}]) == 105.0
+    assert total_assets([priced[0], {"type": "LOAN", "balance": -9.0, "currency": "USD"}]) == 100
     assert segment(None, 1_000_000, 100_000) is None
 
 

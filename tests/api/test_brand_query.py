@@ -133,3 +133,54 @@ async def test_share_of_voice_of_three_banks(store: GraphStore, officer: Api) ->
     assert counts == [2, 0, 1]
     none = await officer.gql(SOV, {"brands": []})
     assert none["errors"][0]["extensions"]["field"] == "brands"
+
+
+async def test_author_filters_need_handles_revealed(
+    store: GraphStore, officer: Api, as_role: Any
+) -> None:
+    # Security finding: a brand analyst sees handles hashed, yet `author:` matched the plain
+    # handle, so the answer (or its count, or an alert rule's) confirmed a guessed handle.
+    row = {
+        "platform": "weibo",
+        "postId": "h1",
+        "ingestedAt": "2025-03-05T00:00:00Z",
+        "props": {"text": "招行APP闪退", "createdAt": "2025-03-01T02:00:00Z",
+                  "sentimentLabel": "NEGATIVE", "authorHandle": "user12"},
+        "author": {"handle": "user12", "name": "U", "followers": 3},
+        "brands": ["招商银行"],
+        "products": [],
+    }  # fmt: skip
+    await upsert_posts(store, [row])
+    assert await ids(officer, "author:user12") == ["h1"]
+    brand = as_role("brand_analyst", "marketing", "ba1")
+    assert await ids(brand, "招行 label:NEGATIVE") == ["h1"]
+    for query, variables, field in (
+        (MENTIONS, {"q": "author:user12"}, "filter.query"),
+        (MENTIONS, {"q": "招行 AND NOT (author:nobody OR platform:x)"}, "filter.query"),
+        (TREND, {"q": "author:user12"}, "query"),
+        (SOV, {"brands": ["招商银行"], "q": "author:user12"}, "query"),
+    ):
+        body = await brand.gql(query, variables)
+        assert body["data"] is None, body
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER", body
+        assert body["errors"][0]["extensions"]["field"] == field
+    rule = """mutation { putAlertRule(id: "r1", rule: {brand: "招商银行", query: "author:user12"})
+      { id } }"""
+    body = await brand.gql(rule)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER", body
+    assert body["errors"][0]["extensions"]["field"] == "rule.query"
+
+
+async def test_a_bad_datetime_says_what_to_send_not_what_python_said(officer: Api) -> None:
+    # QA finding: "invalid literal for int() with base 10: b'nota'" reached the client.
+    literal = """{ sentimentTrend(term: "x", from: "notadate", to: "2025-01-01T00:00:00Z",
+                                 interval: DAY) { start } }"""
+    variable = """query($f: DateTime!) { sentimentTrend(term: "x", from: $f,
+                  to: "2025-01-01T00:00:00Z", interval: DAY) { start } }"""
+    for body in (await officer.gql(literal), await officer.gql(variable, {"f": "notadate"})):
+        message = body["errors"][0]["message"]
+        assert 'DateTime: "notadate"; give ISO 8601, e.g. 2025-03-01T08:00:00Z' in message, body
+        assert "int()" not in message and "literal" not in message
+    assert (await officer.gql(literal))["errors"][0]["extensions"]["code"] == (
+        "GRAPHQL_VALIDATION_FAILED"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graph.repositories.accounts import upsert_accounts
+from graph.repositories.customers import link_related, upsert_customers
 from graph.store import GraphStore
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
@@ -149,3 +151,69 @@ async def test_first_over_cap_is_bad_user_input(store: GraphStore, api: Api) -> 
     assert error["extensions"]["field"] == "first"
     body = await api.gql('{ customers(after: "garbage!") { totalCount } }')
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_related_customers_say_what_each_one_is_to_this_customer(
+    store: GraphStore, api: Api
+) -> None:
+    # QA finding: links were read in either direction with their stored kind, so a parent
+    # linked both ways (as the demo links them) was both CHILD and PARENT of their child.
+    people = [{"id": f"r-{n}", "props": {"name": f"客户{n}"}} for n in "pcgs"]
+    await upsert_customers(store, people)
+    await link_related(
+        store,
+        [
+            {"fromId": "r-p", "toId": "r-c", "kind": "CHILD"},
+            {"fromId": "r-c", "toId": "r-p", "kind": "PARENT"},
+            {"fromId": "r-c", "toId": "r-g", "kind": "GUARANTOR"},
+            {"fromId": "r-p", "toId": "r-s", "kind": "SPOUSE"},
+        ],
+    )
+    related = "relatedCustomers { kind customer { id } }"
+    expected = {
+        "r-p": [("CHILD", "r-c"), ("SPOUSE", "r-s")],
+        "r-c": [("GUARANTOR", "r-g"), ("PARENT", "r-p")],
+        "r-g": [("GUARANTEED", "r-c")],
+        "r-s": [("SPOUSE", "r-p")],
+    }
+    # Through the relatedCustomers loader alone, and through the 360 prefetch's projection.
+    for selection in (related, f"accounts {{ id }} household {{ id }} advisor {{ id }} {related}"):
+        for cid, links in expected.items():
+            body = await api.gql(f'{{ customer(id: "{cid}") {{ {selection} }} }}')
+            assert "errors" not in body, body
+            found = body["data"]["customer"]["relatedCustomers"]
+            got = sorted((r["kind"], r["customer"]["id"]) for r in found)
+            assert got == links, (selection[:20], cid, got)
+
+
+async def test_assets_in_several_currencies_have_no_total(store: GraphStore, api: Api) -> None:
+    # QA finding: totalAssets and segment added USD to CNY at face value.
+    await upsert_customers(store, [{"id": f"fx-{n}", "props": {"name": "外币"}} for n in (1, 2)])
+    rows = [
+        ("fx-1", "fx-1a", 100.0, "CNY"),
+        ("fx-1", "fx-1b", 2_000_000.0, "USD"),
+        ("fx-2", "fx-2a", 2_000_000.0, "CNY"),
+    ]
+    await upsert_accounts(
+        store,
+        [
+            {"id": aid, "customerId": cid,
+             "props": {"type": "SAVINGS", "balance": balance, "currency": currency}}
+            for cid, aid, balance, currency in rows
+        ],
+    )  # fmt: skip
+    for cid, expected in (("fx-1", (None, None)), ("fx-2", ("2000000.00", "HIGH"))):
+        body = await api.gql(f'{{ customer(id: "{cid}") {{ totalAssets segment }} }}')
+        c = body["data"]["customer"]
+        assert (c["totalAssets"], c["segment"]) == expected, (cid, c)
+    # The graph's sums (segment filter, count) follow the same rule.
+    body = await api.gql(
+        '{ customers(segment: HIGH, search: "外币") { totalCount edges { node { id } } } }'
+    )
+    assert "errors" not in body, body
+    page = body["data"]["customers"]
+    assert [e["node"]["id"] for e in page["edges"]] == ["fx-2"] and page["totalCount"] == 1
+    body = await api.gql("{ customers(segment: HIGH) { totalCount edges { node { id } } } }")
+    listed = [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
+    assert "fx-2" in listed and "fx-1" not in listed
+    assert body["data"]["customers"]["totalCount"] == len(listed)

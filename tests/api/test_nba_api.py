@@ -313,3 +313,7 @@ async def test_campaign_control_group_lift_consent_and_masked_export(
     assert codes(await advisor.gql(FIGURES, {"id": cid})) == ["FORBIDDEN"]
     bad = await marketing.gql(CREATE, {"input": {**spec, "controlShare": 2}})
     assert codes(bad) == ["BAD_USER_INPUT"]
+    # QA finding: an age range upside down was accepted (an audience of nobody).
+    upside_down = {**spec, "audience": {"minAge": 50, "maxAge": 20}}
+    bad = await marketing.gql(CREATE, {"input": upside_down})
+    assert codes(bad) == ["BAD_USER_INPUT"] and "minAge" in bad["errors"][0]["message"]

@@ -22,12 +22,13 @@ import pytest
 from typer.testing import CliRunner
 
 from graph.repositories.customer360 import customers_by_id
+from graph.repositories.households import upsert_households
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.cli import app as cli
 from hub.settings import Settings
 from privacy.audit import AuditLog
-from privacy.keyring import KeyRing
+from privacy.keyring import KeyRing, KeyRingError
 from privacy.policy_set import PACKAGED_DIR, load_policy_set
 from privacy.principal import issue_token
 from tests.api.conftest import Api
@@ -353,6 +354,34 @@ async def test_a_household_without_visible_members_is_denied(
     assert codes(await officer.gql(HOUSEHOLD_ONLY, {"hh": "pv-nope"})) == ["NOT_FOUND"]
 
 
+async def test_a_household_name_shows_only_to_callers_who_see_its_head(
+    book: GraphStore, marketing: Api, officer: Api
+) -> None:
+    # Security finding: the name (the head's surname + 家) was masked as the first visible
+    # member's name, so a member's household told the surname of a head the caller may not see.
+    await upsert_households(
+        book, [{"id": HIDDEN_HOUSEHOLD, "props": {}, "customerId": ZHUGE.id, "role": "CHILD"}]
+    )
+    query = """query H($hh: ID!, $id: ID!) {
+      household(id: $hh) { id name members { customer { id } } }
+      customer(id: $id) { household { id name } }
+    }"""
+    variables = {"hh": HIDDEN_HOUSEHOLD, "id": ZHUGE.id}
+    text = await raw(marketing, query, variables)
+    body = json.loads(text)
+    assert "errors" not in body, body
+    assert body["data"]["household"]["name"] is None
+    assert [m["customer"]["id"] for m in body["data"]["household"]["members"]] == [ZHUGE.id]
+    assert body["data"]["customer"]["household"] == {"id": HIDDEN_HOUSEHOLD, "name": None}
+    assert "上官" not in text
+    full = (await officer.gql(query, variables))["data"]
+    assert full["household"]["name"] == full["customer"]["household"]["name"] == "上官家"
+    # A head the caller sees still names it, masked as the head's name is.
+    mine = await marketing.gql(query, {"hh": HOUSEHOLD, "id": OUYANG.id})
+    assert mine["data"]["household"]["name"] == mine["data"]["customer"]["household"]["name"]
+    assert mine["data"]["household"]["name"] not in (None, "欧阳家")
+
+
 # --- fail closed ---------------------------------------------------------------------------
 
 
@@ -402,6 +431,27 @@ async def test_unwritable_audit_log_returns_no_data(
             body = json.loads(text)
             assert body["data"] is None and codes(body) == ["AUDIT_UNAVAILABLE"], body
             assert_absent(text, *PEOPLE)
+
+
+async def test_a_lost_audit_key_ring_returns_no_data(
+    book: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    # Security finding: with keys/audit-keyring.json deleted the hub made a new key under the
+    # same id and served personal data, writing a log whose history nobody could read.
+    log = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    await log.append({"operation": "before", "subject": "s", "customers": []})
+    log.close()
+    (data_dir / "keys" / "audit-keyring.json").unlink()
+    async with serve(book, Settings(data_dir=data_dir)) as c:
+        api = Api(c, make_token(["privacy_officer"], purpose="compliance", purposes=None))
+        text = await raw(api, ONE, {"id": OUYANG.id})
+        body = json.loads(text)
+        assert body["data"] is None and codes(body) == ["AUDIT_UNAVAILABLE"], body
+        assert_absent(text, *PEOPLE)
+    # A key ring that cannot be read at all says which file and what to do.
+    (data_dir / "keys" / "audit-keyring.json").write_text('{"garbage": true')
+    with pytest.raises(KeyRingError, match=r"audit-keyring\.json cannot be read.*backup"):
+        KeyRing.load(data_dir)
 
 
 async def test_a_write_the_audit_log_cannot_record_does_not_happen(

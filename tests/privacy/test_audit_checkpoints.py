@@ -81,6 +81,10 @@ def test_truncation_and_insider_rechain_are_caught(tmp_path: Path) -> None:
     assert AuditLog(cut / "audit", KeyRing.load(cut)).verify().ok  # the chain alone: fine
     code, out = c360(cut, "audit", "verify", "--checkpoint", str(witness), "--public-key", key_hex)
     assert code == 1 and "truncated" in out, out
+    # Without --checkpoint the data dir's own checkpoints are checked (security finding: a
+    # cut tail verified OK).
+    code, out = c360(cut, "audit", "verify")
+    assert code == 1 and "OK 9 records" in out and "truncated" in out, out
 
     insider = tmp_path / "insider"
     shutil.copytree(data, insider)

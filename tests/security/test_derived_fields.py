@@ -171,3 +171,29 @@ async def test_every_derived_field_in_every_mode_shows_only_what_the_mode_reveal
                 assert values[0] == values[1], (field, kind, mode, values)
             elif field[0] != "ChurnRisk":
                 assert values[0] != values[1], (field, "the pair must differ in full")
+
+
+async def test_segment_filter_tells_no_more_than_the_segment_field(
+    probe: Callable[[str], Api],
+) -> None:
+    # QA finding: with the middle bound inside a band, `customers(segment:)` filtered on exact
+    # amounts and its membership and count said which side of the bound a banded customer is.
+    query = "query S($s: Segment) { customers(segment: $s) { totalCount edges { node { id } } } }"
+    for mode in MaskMode:
+        api = probe(mode)
+        for segment in ("MASS", "MIDDLE", "HIGH"):
+            body = await api.gql(query, {"s": segment})
+            if body.get("errors"):
+                assert mode not in (MaskMode.REVEAL, MaskMode.BAND), (mode, body)
+                assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER"
+                continue
+            listed = {e["node"]["id"] for e in body["data"]["customers"]["edges"]}
+            found = body["data"]["customers"]["totalCount"]
+            ours = listed & {EARLY["id"], LATE["id"]}
+            want = {
+                p["id"]
+                for p in (EARLY, LATE)
+                if expected(("Customer", "segment"), mode, p) == segment
+            }
+            assert ours == want, (mode, segment, ours)
+            assert found == len(listed), (mode, segment)

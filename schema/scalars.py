@@ -1,0 +1,40 @@
+"""Date and time scalars whose coercion errors say what to send, not what Python said.
+
+strawberry's own append the parser's exception text ("invalid literal for int() with base 10:
+b'nota'"): implementation detail in a client's error. These parse the same way (ISO 8601 by
+dateutil for DateTime, ``date.fromisoformat`` for Date) and name the expected form instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from dateutil.parser import isoparse
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition, wrap_parser
+from strawberry.types.scalar import ScalarDefinition
+
+
+def _naming(
+    definition: ScalarDefinition, parse: Callable[[str], object], example: str
+) -> ScalarDefinition:
+    parser = wrap_parser(parse, definition.name, include_error=False)
+
+    def parse_value(value: object) -> object:
+        try:
+            return parser(value)
+        except StrawberryInputCoercionError as exc:
+            hint = f"{exc.message.rstrip('.')}; give ISO 8601, e.g. {example}"
+            raise StrawberryInputCoercionError(hint) from None
+
+    return dataclasses.replace(definition, parse_value=parse_value)
+
+
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
+    dt.datetime: _naming(DateTimeDefinition, isoparse, "2025-03-01T08:00:00Z"),
+    dt.date: _naming(DateDefinition, dt.date.fromisoformat, "2025-03-01"),
+}
+
+__all__ = ["SCALAR_OVERRIDES"]

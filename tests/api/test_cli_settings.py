@@ -1,0 +1,67 @@
+"""Bad settings and unusable data dirs are one sentence and exit 2, never a traceback (QA:
+`C360_PORT=abc` and a data dir that is a file printed tracebacks; `C360_MAX_PAGE_SIZE=-1` and
+an unknown `C360_TIMEZONE` started and failed every later request)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from privacy.keyring import KeyRing
+
+TOKEN = ["token", "--sub", "a", "--role", "privacy_officer", "--purpose", "compliance"]
+
+
+def c360(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", *args],
+        env={**os.environ, "C360_DATA_DIR": str(data_dir), "COLUMNS": "300", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"C360_PORT": "abc"}, "C360_PORT='abc'"),
+        ({"C360_MAX_PAGE_SIZE": "-1"}, "C360_MAX_PAGE_SIZE='-1'"),
+        ({"C360_TIMEZONE": "Mars/Base"}, "not an IANA time zone"),
+        ({"C360_SENTIMENT_POSITIVE": "0.2"}, "C360_SENTIMENT_NEGATIVE must be below"),
+        ({"C360_SEGMENT_MIDDLE_ASSETS": "5000000"}, "C360_SEGMENT_MIDDLE_ASSETS must be below"),
+    ],
+)
+def test_a_bad_setting_is_one_sentence(tmp_path: Path, env: dict[str, str], said: str) -> None:
+    done = c360(tmp_path / "d", env, *TOKEN)
+    assert done.returncode == 2, done
+    assert said in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_data_dir_that_cannot_be_used_is_one_sentence(tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a directory")
+    for args in (TOKEN, ["serve", "--port", "1"]):
+        done = c360(taken, {}, *args)
+        assert done.returncode == 2, done
+        assert "data dir" in done.stderr and "C360_DATA_DIR" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+    assert c360(tmp_path / "fine", {}, *TOKEN).returncode == 0
+
+
+def test_audited_cli_inputs_are_checked(tmp_path: Path) -> None:
+    # QA findings: `audit show --since zzz` listed 0 records with exit 0; `export --by ""`
+    # exported with no one to audit it as.
+    data = tmp_path / "d"
+    done = c360(data, {}, "audit", "show", "--since", "zzz")
+    assert done.returncode == 2 and "--since 'zzz' is not an ISO time" in done.stderr, done
+    KeyRing.load(data)  # a hub's data dir has its key ring
+    done = c360(data, {}, "audit", "show", "--since", "2025-03-02T09:00:00+08:00")
+    assert done.returncode == 0 and "0 records" in done.stdout, done
+    done = c360(data, {}, "export", "--customer", "C1", "--by", " ")
+    assert done.returncode == 2 and "--by must name" in done.stderr, done
