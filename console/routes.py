@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -18,6 +19,12 @@ from privacy.secrets import load_or_create_secret
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEMO_TOKEN_TTL = timedelta(hours=8)
+# Demo tokens go only to requests for these hosts (any port): a DNS-rebinding page reaches a
+# developer's hub under its own name, and its Host header says so.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# (status, reason) to refuse a demo token now, else None: the hub's check that the graph
+# holds only the demo book (hub/demo_guard.py).
+DemoGuard = Callable[[], Awaitable[tuple[int, str] | None]]
 
 
 @dataclass(frozen=True)
@@ -58,15 +65,25 @@ def mint_demo_token(data_dir: Path, role: str) -> str:
 class DemoTokens:
     """GET: the demo roles (none unless demo); POST {"role": ...}: a token (demo hub only)."""
 
-    def __init__(self, data_dir: Path, demo: bool) -> None:
+    def __init__(self, data_dir: Path, demo: bool, guard: DemoGuard | None = None) -> None:
         self.data_dir = data_dir
         self.demo = demo
+        self.guard = guard
 
     async def roles(self, request: Request) -> Response:
         # Always answers, so the sign-in page asks without a 404 in the browser's console.
         return JSONResponse({"roles": list(DEMO_ROLES) if self.demo else []})
 
     async def mint(self, request: Request) -> Response:
+        if (request.url.hostname or "").lower() not in LOOPBACK_HOSTS:
+            return JSONResponse(
+                {"error": "demo tokens only for http://localhost or http://127.0.0.1"}, 403
+            )
+        # JSON only: a cross-origin text/plain or form POST needs no CORS preflight, so any
+        # page could send one; application/json is preflighted, and no CORS allow is given.
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            return JSONResponse({"error": "send the role as application/json"}, 415)
         try:
             body: Any = await request.json()
         except ValueError:
@@ -76,6 +93,10 @@ class DemoTokens:
             return JSONResponse(
                 {"error": f"unknown demo role; use one of {', '.join(DEMO_ROLES)}"}, 400
             )
+        refused = await self.guard() if self.guard is not None else None
+        if refused is not None:
+            status, reason = refused
+            return JSONResponse({"error": reason}, status)
         return JSONResponse({"token": mint_demo_token(self.data_dir, role)})
 
 
@@ -89,9 +110,12 @@ def graphiql_html() -> str:
     return (STATIC_DIR / "graphiql.html").read_text(encoding="utf-8")
 
 
-def console_routes(data_dir: Path, *, demo: bool) -> list[BaseRoute]:
-    """/console (redirect), /console/* (static), /console/demo-token (minting: demo only)."""
-    tokens = DemoTokens(data_dir, demo)
+def console_routes(
+    data_dir: Path, *, demo: bool, guard: DemoGuard | None = None
+) -> list[BaseRoute]:
+    """/console (redirect), /console/* (static), /console/demo-token (minting: demo only,
+    loopback hosts only, and only while ``guard`` has no objection)."""
+    tokens = DemoTokens(data_dir, demo, guard)
     return [
         Route("/console", _to_console, methods=["GET"]),
         Route("/console/demo-token", tokens.roles, methods=["GET"]),
@@ -100,4 +124,12 @@ def console_routes(data_dir: Path, *, demo: bool) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["DEMO_ROLES", "DemoRole", "console_routes", "graphiql_html", "mint_demo_token"]
+__all__ = [
+    "DEMO_ROLES",
+    "LOOPBACK_HOSTS",
+    "DemoGuard",
+    "DemoRole",
+    "console_routes",
+    "graphiql_html",
+    "mint_demo_token",
+]

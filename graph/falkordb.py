@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, LiteralString
 
 import hiredis
@@ -72,6 +73,26 @@ def unavailable_reply(message: str) -> bool:
     """Whether a redis error reply is about the server's state rather than the query."""
     lowered = message.lower()
     return message.startswith(_UNAVAILABLE_PREFIXES) or any(t in lowered for t in _UNAVAILABLE_TEXT)
+
+
+# Bytes of the server's log read for the reason a write-log rewrite failed.
+LOG_TAIL_BYTES = 16_384
+
+
+def rewrite_failure(log_path: Path) -> str | None:
+    """The server's last line about a failed log rewrite (``Background AOF rewrite terminated
+    by signal 9``, ``... No space left on device``), or None."""
+    try:
+        with log_path.open("rb") as f:
+            f.seek(max(0, f.seek(0, 2) - LOG_TAIL_BYTES))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    failed = ("terminated", "error", "failed", "no space", "can't", "unable")
+    for line in reversed(tail.splitlines()):
+        if ("AOF" in line or "rewrite" in line) and any(w in line.lower() for w in failed):
+            return line.split(" # ", 1)[-1].split(" * ", 1)[-1].strip()
+    return None
 
 
 @contextlib.contextmanager
@@ -544,7 +565,7 @@ class FalkorDBStore:
                 return
             await conn.config_set("appendonly", "yes")  # starts the rewrite (or schedules it)
             info = await self._log_idle(conn, deadline, "folding the bulk load into the log")
-        self._check_rewrite(info, "the graph's write log could not be written (disk full?)")
+        self._check_rewrite(info, "the graph's write log could not be rewritten")
 
     async def _log_idle(self, conn: Any, deadline: float, what: str) -> dict[str, Any]:
         """The server's persistence INFO once no log rewrite runs or waits to run. A rewrite
@@ -565,7 +586,11 @@ class FalkorDBStore:
 
     def _check_rewrite(self, info: dict[str, Any], failure: str) -> None:
         if info.get("aof_last_bgrewrite_status") != "ok":
-            raise GraphUnavailable(f"{failure}; see {self._log_path()}")
+            # Say what failed, in the server's words (a killed rewrite process, a full disk),
+            # rather than guess.
+            reason = rewrite_failure(self._embedded.log_path) if self._embedded else None
+            said = f": the graph server says {reason!r}" if reason else ""
+            raise GraphUnavailable(f"{failure}{said}; see {self._log_path()}")
 
     def _log_path(self) -> str:
         return str(self._embedded.log_path) if self._embedded else "the graph server's log"
@@ -658,7 +683,7 @@ class FalkorDBStore:
             info = await self._log_idle(conn, deadline, "log compaction")
         self._check_rewrite(
             info,
-            "log compaction failed (disk full?); the log is intact, only the next start is slower",
+            "log compaction failed (the log is intact, only the next start is slower)",
         )
 
     async def clear(self) -> None:

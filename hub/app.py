@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
 from hub.datadir import secure_data_dir
+from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_demo_book
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
 from hub.graphql_http import (
@@ -51,6 +53,7 @@ from hub.graphql_http import (
     is_request_error,
     response_media_type,
 )
+from hub.http_protocol import configure as configure_http
 from hub.live import (
     IngestEvents,
     authenticate,
@@ -398,8 +401,15 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+POLICY_DOWN = "unavailable: the policies cannot be evaluated (the server log says why)"
+
+
 async def readyz(request: Request) -> JSONResponse:
     holder: GraphHolder = request.app.state.graph
+    privacy: PrivacyHolder = request.app.state.privacy
+    if privacy.services is None or privacy.services.engine is None:
+        # Every request touching personal data would answer POLICY_UNAVAILABLE: not ready.
+        return JSONResponse({"policy": POLICY_DOWN}, 503)
     store = await holder.get()
     if store is None:
         return JSONResponse({"graph": holder.error}, 503)
@@ -416,22 +426,34 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"graph": "ok"})
 
 
-async def seed_demo_if_empty(store: GraphStore, customers: int = DEMO_CUSTOMERS) -> None:
-    """Seed the demo data set into an empty graph (``serve --demo``)."""
+async def seed_demo_if_empty(
+    store: GraphStore, customers: int = DEMO_CUSTOMERS, data_dir: Path | None = None
+) -> None:
+    """Seed the demo data set into an empty graph (``serve --demo``), and record the customers
+    it wrote in ``data_dir`` (hub/demo_guard.py: demo tokens only for a demo book)."""
     if await store.read("MATCH (c:Customer) RETURN c.id AS id LIMIT 1"):
-        log.info("demo: the graph already holds customers; not seeding")
+        if data_dir is not None and await foreign_customer(store, data_dir):
+            log.warning(
+                "demo: the graph holds customers the demo did not seed (imported or earlier "
+                "data); not seeding, and the console hands out NO demo tokens on this book"
+            )
+        else:
+            log.info("demo: the graph already holds the demo book; not seeding")
         return
     from hub.demo import seed_demo  # Faker and the generator load only for --demo
 
     counts = await seed_demo(store, customers=customers, progress=True)
     log.info("demo: seeded %s", counts)
+    if data_dir is not None:
+        rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+        record_demo_book(data_dir, [str(r["id"]) for r in rows])
     await store.compact()  # a bulk job: the next start loads a snapshot, not the log
 
 
 async def seed_demo_data(store: GraphStore, settings: Settings) -> None:
     """``serve --demo``: the demo book into an empty graph, then the demo social stream's
     posts not stored yet (hub/demo_posts.py), so the brand pages have data at once."""
-    await seed_demo_if_empty(store)
+    await seed_demo_if_empty(store, data_dir=settings.resolved_data_dir)
     posts = await seed_demo_posts(
         store,
         scorer_config=ScorerConfig(
@@ -448,7 +470,9 @@ def app_from_env() -> Starlette:
     builds (``uvicorn hub.app:app_from_env --factory --workers N``). Each worker tunes its
     garbage collector once started, as the single-process ``c360 serve`` does (hub/gc_tuning.py):
     workers used to run with CPython's defaults, a young collection every 700 allocations."""
-    return create_app(Settings(), tune_gc_when_started=True)
+    settings = Settings()
+    configure_http(settings)  # this worker's header timeout and connection cap
+    return create_app(settings, tune_gc_when_started=True)
 
 
 def create_app(
@@ -530,7 +554,11 @@ def create_app(
                 on_written=IngestEvents(bus, lambda: scheduler),
             )
         ),
-        *console_routes(settings.resolved_data_dir, demo=settings.demo),
+        *console_routes(
+            settings.resolved_data_dir,
+            demo=settings.demo,
+            guard=DemoBookGuard(settings.resolved_data_dir, holder.get),
+        ),
     ]
     app = Starlette(
         routes=routes,
@@ -540,6 +568,8 @@ def create_app(
             Middleware(
                 RequestLogMiddleware, routes=[r.path for r in routes if isinstance(r, Route)]
             ),
+            # serve --demo on loopback: Host must name loopback (DNS rebinding), hub/demo_guard.py.
+            *(loopback_only(settings.host) if settings.demo else []),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         ],

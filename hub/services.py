@@ -81,7 +81,10 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
         engine = load_engine(settings)
     except (PolicyUnavailable, ValueError, OSError) as exc:
         services.engine_error = f"the policy engine is not available: {exc}"
-        log.error("%s", services.engine_error)
+        # Clients see a generic POLICY_UNAVAILABLE; the operator gets the compiler's output
+        # (module, line, column) and the data dir's override files it came from.
+        overridden = sorted(str(p) for p in override_dir(data_dir).glob("*.rego"))
+        log.error("%s; data-dir policy files: %s", services.engine_error, overridden or "none")
         return services
     # Overrides in the data dir are what approvePolicy writes, but a file edited by hand skips
     # it: the invariants run on them at start too, and a set that breaks one is not served.

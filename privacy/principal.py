@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,6 +29,10 @@ PURPOSE_HEADER = "x-purpose"
 HS_ALGORITHMS = ("HS256", "HS384", "HS512")
 # Clock skew allowed on exp/nbf/iat (C360_JWT_LEEWAY_S).
 DEFAULT_LEEWAY_S = 5.0
+# Longest time a token may still be valid for (C360_JWT_MAX_LIFETIME_S): a token whose exp
+# lies further ahead (exp 1e308: never) is refused, so a leaked token cannot outlive a day.
+DEFAULT_MAX_LIFETIME_S = 86_400.0
+TIME_CLAIMS = ("exp", "nbf", "iat")
 # Verified tokens remembered per verifier (a client sends the same token with every request):
 # how many, and for how long at most (never past the token's own exp).
 VERIFIED_CACHE_SIZE = 1024
@@ -53,6 +58,7 @@ class TokenVerifier:
     issuer: str | None = None
     audience: str | None = None
     leeway_s: float = DEFAULT_LEEWAY_S
+    max_lifetime_s: float = DEFAULT_MAX_LIFETIME_S
     # token -> (claims, until): the signature and claim checks of a token already verified
     # (~0.15 ms a request) are not repeated until its exp or VERIFIED_TTL_S, whichever is first.
     _verified: OrderedDict[str, tuple[dict[str, Any], float]] = field(
@@ -65,6 +71,7 @@ class TokenVerifier:
             "issuer": settings.jwt_issuer,
             "audience": settings.jwt_audience,
             "leeway_s": float(settings.jwt_leeway_s),
+            "max_lifetime_s": float(settings.jwt_max_lifetime_s),
         }
         algorithm = settings.jwt_algorithm.upper()
         asymmetric = algorithm if algorithm not in HS_ALGORITHMS else "RS256"
@@ -96,7 +103,7 @@ class TokenVerifier:
                 self._verified.move_to_end(token)
                 return dict(claims)
             del self._verified[token]  # expired (or stale): verified again, and refused
-        claims = self._verify(token)
+        claims = self._verify(token, now)
         exp = claims.get("exp")
         if isinstance(exp, int | float):  # required, and a number once decoded
             self._verified[token] = (dict(claims), min(float(exp), now + VERIFIED_TTL_S))
@@ -104,7 +111,7 @@ class TokenVerifier:
                 self._verified.popitem(last=False)
         return claims
 
-    def _verify(self, token: str) -> dict[str, Any]:
+    def _verify(self, token: str, now: float) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -122,12 +129,30 @@ class TokenVerifier:
         # The signature is good; now the payload must say one thing: json.loads keeps the last
         # of duplicate keys, so a signer's {"roles": [...], "roles": [...]} would be ambiguous.
         _refuse_duplicate_keys(token)
+        # PyJWT checks exp with int(value): "1700000000" passed, and 1e308 never expires.
+        _check_time_claims(claims)
+        if claims["exp"] - now > self.max_lifetime_s + self.leeway_s:
+            raise AuthError(
+                f"invalid token: it stays valid longer than the hub allows "
+                f"({_hours(self.max_lifetime_s)}); get one with a shorter lifetime"
+            )
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("invalid token: sub must be a non-empty string")
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("invalid token: roles must be a list of strings")
+        purpose = claims.get("purpose")
+        if purpose is not None and not isinstance(purpose, str):
+            raise AuthError("invalid token: purpose must be a string")
+        purposes = claims.get("purposes")
+        if purposes is not None and (
+            not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes)
+        ):
+            raise AuthError("invalid token: purposes must be a list of strings")
+        branch = claims.get("branch")
+        if branch is not None and not isinstance(branch, str):
+            raise AuthError("invalid token: branch must be a string")
         return claims
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
@@ -139,6 +164,22 @@ class TokenVerifier:
         claims = self.verify(token.strip())
         purpose = resolve_purpose(claims, headers.get(PURPOSE_HEADER))
         return principal_from_claims(claims, purpose)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h"
+
+
+def _check_time_claims(claims: Mapping[str, Any]) -> None:
+    """exp, nbf and iat are finite JSON numbers (RFC 7519 NumericDate), never strings."""
+    for name in TIME_CLAIMS:
+        value = claims.get(name)
+        if value is None and name not in claims:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise AuthError(f"invalid token: {name} must be a number (seconds since 1970)")
+        if not math.isfinite(value):
+            raise AuthError(f"invalid token: {name} must be a finite number")
 
 
 class _DuplicateKey(ValueError):

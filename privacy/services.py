@@ -8,6 +8,7 @@ the policy revision, the resource's type and attributes).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,8 @@ from typing import Any, Protocol
 from privacy.decision_cache import DecisionCache, asker, question
 from privacy.policy_admin import PolicyAdmin
 from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Resource
+
+log = logging.getLogger("c360.privacy")
 
 
 class AuditSink(Protocol):
@@ -97,8 +100,10 @@ class PrivacyServices:
             asked = [group[0] for group in missing.values()]
             try:
                 decided = await self.engine.decide(principal, action, asked)
-            except PolicyUnavailable:
+            except PolicyUnavailable as exc:
                 cache.clear()
+                # The details stay here; the client is told only that no decision was had.
+                log.warning("policy decision failed (access denied): %s", exc)
                 raise
             for key, group in missing.items():
                 decision = decided[group[0].id]

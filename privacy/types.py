@@ -80,11 +80,22 @@ class PrivacyError(Exception):
 
     code = "PRIVACY_ERROR"
 
+    @property
+    def public_message(self) -> str:
+        """What a client is told (the message itself unless a subclass says otherwise)."""
+        return str(self) or self.code
+
 
 class PolicyUnavailable(PrivacyError):
-    """The policy engine is unreachable, erroring or too slow: deny everything."""
+    """The policy engine is unreachable, erroring or too slow: deny everything. The message
+    (compiler output, file and line, OPA's answer) is for the server log; clients get
+    ``public_message`` only."""
 
     code = "POLICY_UNAVAILABLE"
+
+    @property
+    def public_message(self) -> str:
+        return "the policy engine cannot decide now; access denied (the server log says why)"
 
 
 class AuditUnavailable(PrivacyError):

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_s: float = Field(default=5.0, ge=0)  # clock skew allowed on exp/nbf/iat, seconds
+    # Longest lifetime a verified token may have left (exp - now), seconds: 24 h.
+    jwt_max_lifetime_s: float = Field(default=86_400.0, gt=0)
     introspection: bool = False
     graphiql: bool = True
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
@@ -65,6 +67,11 @@ class Settings(BaseSettings):
     search_candidate_cap: int = Field(default=20_000, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     request_timeout_s: float = Field(default=15.0, gt=0)
+    # Slow clients (hub/http_protocol.py): seconds to send a request's headers; connections
+    # served at once (0: derived from the open-file limit); idle keep-alive seconds.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=0, ge=0)
+    keep_alive_s: int = Field(default=5, ge=1)
     # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.
     persisted_queries: Path | None = None
     persisted_queries_only: bool = False

@@ -17,6 +17,7 @@ from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.token import make_token
+from hub.http_protocol import PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
@@ -49,6 +50,21 @@ def banner(settings: Settings, token: str) -> str:
 WS = "websockets-sansio"
 
 
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options against slow clients and descriptor exhaustion: the guarded HTTP
+    protocol (header timeout, hard connection cap: hub/http_protocol.py), uvicorn's own
+    request cap (503 beyond it) and idle keep-alive timeout. Sets this process's limits."""
+    cap = configure(settings)
+    # uvicorn answers 503 once connections or running requests reach its limit: one above
+    # the cap, so a connection that took a slow client's place (see GuardedHttpTools) is
+    # served, and requests in flight stay bounded all the same.
+    return {
+        "http": PROTOCOL,
+        "limit_concurrency": cap + 1,
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
+
+
 async def _serve(settings: Settings, show_token: bool) -> None:
     config = uvicorn.Config(
         # The collector tuned once the lifespan has started, as in each `--workers` process.
@@ -60,6 +76,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         log_config=configure_logging(),
         access_log=False,
         ws=WS,
+        **connection_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -89,6 +106,8 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "C360_DEMO": str(settings.demo).lower(),
         "C360_INTROSPECTION": str(settings.introspection).lower(),
         "C360_GRAPHIQL": str(settings.graphiql).lower(),
+        "C360_HEADER_TIMEOUT_S": str(settings.header_timeout_s),
+        "C360_MAX_CONNECTIONS": str(settings.max_connections),
     }
     if show_token:
         token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
@@ -109,6 +128,8 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "log_config": configure_logging(),
         "access_log": False,
         "ws": WS,
+        # Each worker sets its own limits again from C360_* (hub.app.app_from_env).
+        **connection_options(settings),
     }
     if not reuse_port.supported():
         uvicorn.run("hub.app:app_from_env", **options)
@@ -142,6 +163,18 @@ def serve(
             min=1, help="processes serving the port (one graph server, key ring, audit chain)"
         ),
     ] = 1,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="connections served at once (default C360_MAX_CONNECTIONS, else 3/4 of the "
+            "open-file limit); more are closed at once",
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="seconds a client has to send a request's headers (default 10)"),
+    ] = None,
 ) -> None:
     """Serve GraphQL at /graphql (plus /healthz and /readyz)."""
     settings = load_settings()
@@ -150,6 +183,10 @@ def serve(
         updates["host"] = host
     if port:
         updates["port"] = port
+    if max_connections:
+        updates["max_connections"] = max_connections
+    if header_timeout:
+        updates["header_timeout_s"] = header_timeout
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)

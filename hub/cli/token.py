@@ -39,7 +39,15 @@ def make_token(
     unknown = [p for p in purposes if p not in known]
     if unknown:
         raise ValueError(f"unknown purpose {unknown[0]!r}; use one of {sorted(known)}")
-    key = load_or_create_secret(load_settings().resolved_data_dir, "jwt")
+    settings = load_settings()
+    lifetime = parse_ttl(ttl)
+    if lifetime.total_seconds() > settings.jwt_max_lifetime_s:
+        # The hub would refuse it (privacy/principal.py): say so now, not at the first request.
+        hours = settings.jwt_max_lifetime_s / 3600
+        raise ValueError(
+            f"--ttl {ttl}: longer than the hub accepts ({hours:g}h, C360_JWT_MAX_LIFETIME_S)"
+        )
+    key = load_or_create_secret(settings.resolved_data_dir, "jwt")
     return issue_token(
         key,
         sub,
@@ -47,7 +55,7 @@ def make_token(
         purpose=purposes[0] if purposes else None,
         purposes=purposes or None,
         branch=branch,
-        ttl=parse_ttl(ttl),
+        ttl=lifetime,
     )
 
 

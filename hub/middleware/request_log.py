@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Collection
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.logs import FIELDS
@@ -28,6 +29,9 @@ from schema.extensions.request_log import RequestFacts, current_facts
 log = logging.getLogger("c360.request")
 
 REQUEST_ID_HEADER = "x-request-id"
+# Logged for a client that went away before its request was read: nginx's "client closed
+# request" (no response can reach it, so nothing is sent).
+CLIENT_GONE = 499
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # New request ids: 128 bits from a generator seeded once from the OS, in uuid4's hex form. A
 # correlation id needs to be unique, not secret; uuid4's draw from the OS per request showed
@@ -83,6 +87,10 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, logged_send)
             failed = False
+        except ClientDisconnect:
+            # The client's own doing, not the hub's: this request's one line says so (at
+            # warning level), not an error with a stack trace. Nothing is left to answer.
+            status, failed = CLIENT_GONE, False
         finally:
             principal = state.get("principal")
             fields = {
@@ -98,7 +106,11 @@ class RequestLogMiddleware:
                 "outcome": "failed" if failed else outcome_of(status, facts.error_codes),
                 "error_codes": facts.error_codes,
             }
-            log.info("request", extra={FIELDS: fields})
+            if status == CLIENT_GONE:
+                fields["outcome"] = "client_disconnected"
+                log.warning("client disconnected while sending its request", extra={FIELDS: fields})
+            else:
+                log.info("request", extra={FIELDS: fields})
             current_facts.reset(token)
 
 

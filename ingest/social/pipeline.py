@@ -100,6 +100,13 @@ def unique(posts: Iterable[SocialPost]) -> tuple[list[SocialPost], int]:
     return list(seen.values()), total - len(seen)
 
 
+def _unique_with_fingerprints(
+    batch: Iterable[SocialPost],
+) -> tuple[list[SocialPost], int, list[str | None]]:
+    posts, repeats = unique(batch)
+    return posts, repeats, [fingerprint(p.text) for p in posts]
+
+
 def assign_originals(
     posts: list[SocialPost], fingerprints: list[str | None], known: dict[str, Row]
 ) -> list[str | None]:
@@ -240,10 +247,11 @@ class PostPipeline:
         return sum(n - self._dups_before.get(f, 0) for f, n in self._dups_after.items())
 
     async def prepare(self, batch: Iterable[SocialPost]) -> Prepared:
-        posts, repeats = unique(batch)
+        # The CPU work runs in worker threads, two hops a batch whatever its size (dedupe and
+        # fingerprints; scores and rows): a 1000-post push held the event loop ~300 ms.
+        posts, repeats, fps = await asyncio.to_thread(_unique_with_fingerprints, batch)
         if not posts:
             return Prepared([], repeats, repeats)
-        fps = [fingerprint(p.text) for p in posts]
         wanted = sorted({f for f in fps if f is not None and f not in self._known})
         keys = [{"platform": p.platform, "postId": p.post_id} for p in posts]
         stored = await repo.existing_post_keys(self.store, keys)
@@ -253,20 +261,7 @@ class PostPipeline:
                 self._known[fp] = row["original"]
                 self._dups_before.setdefault(fp, int(row["duplicates"]))
         originals = assign_originals(posts, fps, self._known)
-        scores = await asyncio.to_thread(self.scorer.score, [p.text for p in posts])
-        model, now = self.scorer.version, self.now()
-        rows = [
-            to_row(
-                post,
-                fp=fp,
-                duplicate_of=orig,
-                score=score,
-                model=model,
-                matcher=self.matcher,
-                ingested_at=now,
-            )
-            for post, fp, orig, score in zip(posts, fps, originals, scores, strict=True)
-        ]
+        rows = await asyncio.to_thread(self._scored_rows, posts, fps, originals, self.now())
         prepared = Prepared(rows, len(posts) + repeats, same_id=repeats)
         for row, post in zip(rows, posts, strict=True):
             if post.key in self._seen:
@@ -280,6 +275,29 @@ class PostPipeline:
             self._seen.add(post.key)
         prepared.fingerprints = sorted({f for f in fps if f is not None})
         return prepared
+
+    def _scored_rows(
+        self,
+        posts: list[SocialPost],
+        fps: list[str | None],
+        originals: list[str | None],
+        now: str,
+    ) -> list[Row]:
+        """Score and build the rows (in a worker thread: pure CPU, no I/O, no loop state)."""
+        scores = self.scorer.score([p.text for p in posts])
+        model = self.scorer.version
+        return [
+            to_row(
+                post,
+                fp=fp,
+                duplicate_of=orig,
+                score=score,
+                model=model,
+                matcher=self.matcher,
+                ingested_at=now,
+            )
+            for post, fp, orig, score in zip(posts, fps, originals, scores, strict=True)
+        ]
 
     async def write(self, prepared: Prepared) -> int:
         if not prepared.rows:

@@ -10,8 +10,10 @@ stored; a post's engagement figures only grow (an old push cannot roll likes bac
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from graph.errors import GraphError, GraphUnavailable
 from graph.store import GraphStore
 from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
@@ -37,6 +40,11 @@ TOLERANCE_S = 300
 # Signatures remembered within the tolerance window; past this many the oldest are dropped
 # (a sender would need more than this many pushes in 10 minutes to make a replay pass).
 REPLAY_CACHE_SIZE = 100_000
+# Seconds a sender should wait before retrying a push the graph could not take (503).
+RETRY_AFTER_S = 1
+UNAVAILABLE = "the graph is unavailable; retry the same push later (it is stored once)"
+
+log = logging.getLogger("c360.ingest")
 
 
 def sign(secret: str, body: bytes, timestamp: int | str) -> str:
@@ -79,6 +87,10 @@ class ReplayGuard:
         if len(self._seen) > self.max_size:
             self._seen.popitem(last=False)
         return None
+
+    def forget(self, signature: str) -> None:
+        """Forget a signature whose push was not stored, so the sender's retry is taken."""
+        self._seen.pop(signature.strip(), None)
 
     def _forget_before(self, cutoff: float) -> None:
         while self._seen:
@@ -169,16 +181,42 @@ class PostsWebhook:
         refused = self.replays.check(timestamp.strip(), signature)
         if refused:
             return JSONResponse({"error": refused}, 401)
-        posts, errors = parse_items(body, self.default_platform)
+        # Remembered before the write, so a copy sent meanwhile is refused; forgotten again
+        # when the push is not stored (graph down, timeout, any failure): a signed push is
+        # taken once, and a sender retrying a push the hub could not store is not a replay.
+        stored = False
+        try:
+            response = await self._store(request, body)
+            stored = response.status_code == 200
+            return response
+        finally:
+            if not stored:
+                self.replays.forget(signature)
+
+    async def _store(self, request: Request, body: bytes) -> JSONResponse:
+        # JSON decoding and validation of up to MAX_ITEMS posts: one hop to a worker thread,
+        # so /healthz and other requests are not held up behind a large push.
+        posts, errors = await asyncio.to_thread(parse_items, body, self.default_platform)
         if errors:
             return JSONResponse({"error": "invalid posts; nothing stored", "items": errors}, 400)
         store = await self.get_store(request)
         if store is None:
-            return JSONResponse({"error": "the graph is unavailable; retry later"}, 503)
-        prepared, _stored = await self._pipeline(store).ingest(posts)
+            return _unavailable()
+        try:
+            prepared, _stored = await self._pipeline(store).ingest(posts)
+        except GraphUnavailable as exc:
+            log.warning("webhook push not stored, the graph is unavailable: %s", exc)
+            return _unavailable()
+        except GraphError:
+            log.exception("webhook push not stored: the graph refused the write")
+            return JSONResponse({"error": "the graph refused the write; nothing stored"}, 500)
         return JSONResponse(
             {"accepted": prepared.received - prepared.duplicates, "duplicates": prepared.duplicates}
         )
+
+
+def _unavailable() -> JSONResponse:
+    return JSONResponse({"error": UNAVAILABLE}, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def webhook_route(webhook: PostsWebhook, path: str = "/ingest/posts") -> Route:

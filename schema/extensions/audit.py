@@ -50,7 +50,7 @@ class AuditRequest(SchemaExtension):
                 )
             # The result object itself is what strawberry returns: change it in place.
             result.data = None
-            result.errors = [GraphQLError(str(error), original_error=error)]
+            result.errors = [GraphQLError(error.public_message, original_error=error)]
 
 
 def _applied(data: dict[str, Any] | None) -> bool:

@@ -49,7 +49,7 @@ class ErrorCodes(MaskErrors):
                 GRAPH_UNAVAILABLE,
             )
         elif isinstance(original, PrivacyError):
-            message, code = str(original) or original.code, original.code
+            message, code = original.public_message, original.code
         else:
             log.error("unexpected error at %s", error.path, exc_info=original)
             message, code = self.error_message, "INTERNAL_SERVER_ERROR"

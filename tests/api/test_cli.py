@@ -55,6 +55,11 @@ def test_token_command_prints_a_verifiable_token(
     assert principal.purpose == "risk" and principal.branch == "BJ01"
     bad = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a", "--purpose", "fun"])
     assert bad.exit_code == 2 and "unknown purpose" in bad.output
+    # Within the lifetime the hub accepts (C360_JWT_MAX_LIFETIME_S, 24 h): the default 8h is.
+    long = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a", "--ttl", "2d"])
+    assert long.exit_code == 2 and "longer than the hub accepts" in long.output
+    default = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a"])
+    assert verifier.authenticate({"authorization": f"Bearer {default.output.strip()}"})
 
 
 def test_serve_banner_has_url_token_and_curl() -> None:

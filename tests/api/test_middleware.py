@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from hub.app import create_app
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
+from hub.settings import Settings
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -53,3 +58,37 @@ async def test_timeout_answers_504() -> None:
         response = await client.post("/?sleep=2")
         assert response.status_code == 504
         assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+async def test_a_client_gone_while_sending_its_body_is_one_warning_line(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The hub's app as uvicorn calls it: the body's first part, then the client disconnects.
+    app = create_app(Settings(data_dir=data_dir, webhook_secret="s"))
+    messages = [
+        {"type": "http.request", "body": b'[{"id": ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/ingest/posts", "raw_path": b"/ingest/posts",
+        "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"1000")],
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        await app(scope, receive, send)  # no exception reaches the server
+    assert sent == []  # nobody is left to answer
+    lines = [r for r in caplog.records if r.name.startswith(("c360", "uvicorn", "starlette"))]
+    assert [(r.levelname, r.getMessage()) for r in lines] == [
+        ("WARNING", "client disconnected while sending its request")
+    ]
+    assert all(r.exc_info is None for r in lines)

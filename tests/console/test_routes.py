@@ -7,9 +7,14 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from console import graphiql_html
-from hub.app import create_app
+from console.routes import mint_demo_token
+from graph.repositories.customers import upsert_customers
+from graph.store import GraphStore
+from hub.app import create_app, seed_demo_if_empty
+from hub.demo_guard import demo_book_ids, foreign_customer, record_demo_book
 from hub.settings import Settings
 from privacy.secrets import load_or_create_secret
 
@@ -52,11 +57,25 @@ def test_no_console_file_refers_to_a_network_address() -> None:
                              path.read_text(encoding="utf-8")), path  # fmt: skip
 
 
-async def test_demo_tokens_only_from_a_demo_hub(data_dir: Path) -> None:
+def demo_client(
+    data_dir: Path, store: GraphStore, host: str = "127.0.0.1:8000"
+) -> httpx.AsyncClient:
+    app = create_app(Settings(data_dir=data_dir, demo=True, graphiql=True), store=store)
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url=f"http://{host}")
+
+
+async def demo_book(store: GraphStore, data_dir: Path, ids: list[str]) -> None:
+    await upsert_customers(store, [{"id": i, "props": {"name": "演示"}} for i in ids])
+    record_demo_book(data_dir, ids)
+
+
+async def test_demo_tokens_only_from_a_demo_hub(data_dir: Path, store: GraphStore) -> None:
     async with client(data_dir, demo=False) as c:
         assert (await c.get("/console/demo-token")).json() == {"roles": []}
         assert (await c.post("/console/demo-token", json={"role": "auditor"})).status_code == 405
-    async with client(data_dir, demo=True) as c:
+    await demo_book(store, data_dir, ["C000001", "C000002"])
+    async with demo_client(data_dir, store) as c:
         assert "marketing_analyst" in (await c.get("/console/demo-token")).json()["roles"]
         bad = await c.post("/console/demo-token", json={"role": "root"})
         assert bad.status_code == 400 and "unknown demo role" in bad.json()["error"]
@@ -66,6 +85,73 @@ async def test_demo_tokens_only_from_a_demo_hub(data_dir: Path) -> None:
     )
     assert claims["roles"] == ["marketing_analyst"]
     assert claims["purposes"] == ["marketing"] and claims["purpose"] == "marketing"
+
+
+ROLE = b'{"role": "privacy_officer"}'
+
+
+@pytest.mark.parametrize("host", ["localhost:18360", "127.0.0.1:18360", "[::1]:18360", "localhost"])
+async def test_demo_tokens_for_loopback_hosts(data_dir: Path, store: GraphStore, host: str) -> None:
+    await demo_book(store, data_dir, ["C000001"])
+    async with demo_client(data_dir, store, host) as c:
+        minted = await c.post("/console/demo-token", json={"role": "auditor"})
+        assert minted.status_code == 200 and minted.json()["token"]
+
+
+async def test_a_dns_rebinding_page_gets_no_token_and_no_data(
+    data_dir: Path, store: GraphStore
+) -> None:
+    # The attacker's page reaches the hub under its own name: every request carries it.
+    await demo_book(store, data_dir, ["C000001"])
+    async with demo_client(data_dir, store, "attacker.example:18360") as c:
+        minted = await c.post("/console/demo-token", json={"role": "privacy_officer"})
+        assert minted.status_code == 400 and "token" not in minted.text
+        token = mint_demo_token(data_dir, "privacy_officer")
+        query = {"query": '{ customer(id: "C000001") { name } }'}
+        data = await c.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})
+        assert data.status_code == 400 and "演示" not in data.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])  # fmt: skip
+async def test_demo_tokens_need_a_json_body(
+    data_dir: Path, store: GraphStore, content_type: str | None
+) -> None:
+    # A cross-origin page may send these without a CORS preflight; application/json it may not.
+    await demo_book(store, data_dir, ["C000001"])
+    headers = {"content-type": content_type} if content_type else {}
+    async with demo_client(data_dir, store) as c:
+        refused = await c.post("/console/demo-token", content=ROLE, headers=headers)
+        assert refused.status_code == 415 and "token" not in refused.json()
+        assert "access-control-allow-origin" not in refused.headers
+        ok = await c.post("/console/demo-token", content=ROLE,
+                          headers={"content-type": "application/json; charset=utf-8"})  # fmt: skip
+        assert ok.status_code == 200 and "access-control-allow-origin" not in ok.headers
+
+
+async def test_no_demo_tokens_on_a_book_the_demo_did_not_seed(
+    data_dir: Path, store: GraphStore
+) -> None:
+    # A graph that held customers before --demo (no record of a demo book): refused.
+    await upsert_customers(store, [{"id": "BANK-1", "props": {"name": "真实"}}])
+    async with demo_client(data_dir, store) as c:
+        refused = await c.post("/console/demo-token", json={"role": "privacy_officer"})
+        assert refused.status_code == 403 and "c360 token" in refused.json()["error"]
+    # A demo book, then an import adds a customer the demo did not write: refused from then on.
+    await store.clear()
+    await demo_book(store, data_dir, ["C000001"])
+    async with demo_client(data_dir, store) as c:
+        assert (await c.post("/console/demo-token", json={"role": "auditor"})).status_code == 200
+        await upsert_customers(store, [{"id": "BANK-1", "props": {"name": "真实"}}])
+        refused = await c.post("/console/demo-token", json={"role": "auditor"})
+        assert refused.status_code == 403 and "token" not in refused.json()
+
+
+async def test_seeding_records_the_demo_book(data_dir: Path, store: GraphStore) -> None:
+    await seed_demo_if_empty(store, customers=20, data_dir=data_dir)
+    ids = demo_book_ids(data_dir)
+    assert ids is not None and len(ids) == 20
+    assert not await foreign_customer(store, data_dir)
 
 
 def test_names_the_console_assumes_without_introspection_exist_in_the_schema() -> None:

@@ -164,3 +164,43 @@ def test_a_verified_token_is_remembered_until_its_exp(
     with pytest.raises(AuthError, match="expired"):
         verifier.authenticate(_bearer(token))
     assert len(decodes) == 3
+
+
+def _signed(data_dir: Path, **claims: object) -> str:
+    key = load_or_create_secret(data_dir, "jwt")
+    base: dict[str, object] = {"sub": "u", "roles": ["privacy_officer"], "iat": int(time.time())}
+    return jwt.encode(base | claims, key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": str(int(time.time()) + 600)}, "exp must be a number"),
+        ({"exp": 1e308}, "valid longer than the hub allows (24 h)"),
+        ({"exp": int(time.time()) + 2 * 86_400}, "valid longer than the hub allows"),
+        ({"exp": int(time.time()) + 600, "nbf": "0"}, "nbf must be a number"),
+        ({"exp": int(time.time()) + 600, "iat": "now"}, "iat"),
+        ({"exp": int(time.time()) + 600, "purpose": ["compliance", "marketing"]},
+         "purpose must be a string"),
+        ({"exp": int(time.time()) + 600, "purposes": "compliance"},
+         "purposes must be a list of strings"),
+    ],
+)  # fmt: skip
+def test_claims_of_the_wrong_type_or_lifetime_are_refused(
+    data_dir: Path, claims: dict[str, object], reason: str
+) -> None:
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    with pytest.raises(AuthError) as info:
+        verifier.authenticate(_bearer(_signed(data_dir, **claims)))
+    assert info.value.status == 401
+    assert reason in str(info.value)
+    assert "[" not in str(info.value) and "'" not in str(info.value)  # no Python reprs
+
+
+def test_the_longest_lifetime_is_a_setting(data_dir: Path) -> None:
+    token = _signed(data_dir, exp=int(time.time()) + 3 * 3600)
+    allowed = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    assert allowed.authenticate(_bearer(token)).subject == "u"
+    short = TokenVerifier.from_settings(Settings(data_dir=data_dir, jwt_max_lifetime_s=3600))
+    with pytest.raises(AuthError, match=r"allows \(1 h\)"):
+        short.authenticate(_bearer(token))

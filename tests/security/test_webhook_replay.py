@@ -3,12 +3,20 @@ and an old copy of a post never rolls its figures back."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
+import pytest
+import redis
 from starlette.applications import Starlette
 
+from graph.embedded import EmbeddedFalkorDB
+from graph.falkordb import FalkorDBStore
 from graph.store import GraphStore
 from ingest.social.webhook import (
     SIGNATURE_HEADER,
@@ -90,3 +98,41 @@ async def test_webhook_item_with_a_control_character_is_400(store: GraphStore) -
     assert response.status_code == 400
     assert response.json()["items"] == [{"index": 0, "reasons": ["contains a control character"]}]
     assert await store.read("MATCH (p:Post) RETURN count(p) AS n") == [{"n": 0}]
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="c360w-", dir="/tmp") as d:
+        yield Path(d)
+
+
+def server_memory_limit(embedded: EmbeddedFalkorDB, limit: int) -> None:
+    """The graph server's maxmemory (1: every write refused with OOM, as when it is out of
+    memory; 0: no limit), set on its own socket as an operator's redis-cli would."""
+    with redis.Redis(unix_socket_path=str(embedded.socket_path)) as server:
+        server.config_set("maxmemory", limit)
+
+
+async def test_a_push_the_graph_could_not_take_can_be_retried(short_dir: Path) -> None:
+    # The graph server refuses the write (out of memory): 503 with Retry-After and a JSON
+    # error, and the sender's retry of the same signed push is stored, not refused as a replay.
+    embedded = EmbeddedFalkorDB(short_dir)
+    store = await asyncio.to_thread(FalkorDBStore.embedded, embedded)
+    try:
+        app, body = hub(store), post_of(7)
+        headers = signed_headers(SECRET, body)
+        server_memory_limit(embedded, 1)
+        failed = await push(app, body, headers)
+        server_memory_limit(embedded, 0)
+        assert failed.status_code == 503, failed.text
+        assert failed.headers["retry-after"] == "1"
+        assert "retry" in failed.json()["error"]
+        retried = await push(app, body, headers)
+        assert retried.status_code == 200, retried.text
+        assert retried.json() == {"accepted": 1, "duplicates": 0}
+        assert await likes(store) == 7
+        # Stored once: now it is a replay.
+        assert (await push(app, body, headers)).status_code == 401
+    finally:
+        await store.close()

@@ -1,0 +1,156 @@
+"""uvicorn's HTTP protocol (httptools) with what it lacks against slow clients.
+
+uvicorn times out an idle keep-alive connection (``timeout_keep_alive``) but not one that is
+still sending its request line and headers, and it accepts every connection: 1,100 sockets
+sending half a header each held 1,100 file descriptors until the process hit its limit
+(``ulimit -n 1024``), and then /healthz and the audit checkpoints failed with EMFILE.
+``limit_concurrency`` does not help there: it answers 503 only once a request's headers are in.
+
+So each connection gets ``header_timeout_s`` to send its headers (from its first byte, and
+again for each request on a kept-alive connection), and at ``max_connections`` a new
+connection takes the place of the one that has waited longest without sending complete
+headers (a slow client's), or is closed at once when there is none, freeing its descriptor.
+Both are set once per process by :func:`configure` (``c360 serve`` and each ``--workers``
+process, from C360_* settings). Behind a reverse proxy that enforces header timeouts these
+are a second line; for internet-facing use the proxy belongs in front (README, Operations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from shared.settings import Settings
+
+log = logging.getLogger("c360.hub")
+
+# uvicorn's ``http`` option: an import string, so ``--workers`` processes load it too.
+PROTOCOL = "hub.http_protocol:GuardedHttpTools"
+# Descriptors kept free for what is not a client connection (the graph pool, audit and key
+# files, the listening socket, logs): the cap leaves at least this many, or a quarter.
+RESERVED_FDS = 128
+# A refused-connection warning at most this often (a flood would otherwise flood the log).
+WARN_EVERY_S = 10.0
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (allowed without privileges) and return
+    the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65_536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit to %s: %s", wanted, exc)
+    return soft
+
+
+def connection_cap(fd_limit: int, configured: int = 0) -> int:
+    """Connections served at once: ``configured`` when set (>0), else well below the fd limit
+    (a quarter of it, and at least RESERVED_FDS, kept for everything else)."""
+    if configured > 0:
+        return configured
+    return max(16, min(fd_limit - RESERVED_FDS, fd_limit * 3 // 4))
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """HttpToolsProtocol with a header timeout and a hard connection cap (see module doc)."""
+
+    header_timeout_s: float = 10.0
+    max_connections: int | None = None
+    _last_warning: dict[str, float] = {}  # noqa: RUF012 (per kind, process-wide)
+    # Connections still sending a request's headers, oldest first (process-wide).
+    _waiting: dict[GuardedHttpTools, None] = {}  # noqa: RUF012
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        cap = type(self).max_connections
+        if cap is not None and len(self.connections) > cap:
+            slowest = next(iter(GuardedHttpTools._waiting), None)
+            if slowest is None:
+                self._warn(
+                    "cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)"
+                )
+                transport.close()
+                return
+            self._warn("evict", f"{cap} connections open: closing the slowest to send headers")
+            slowest._cancel_header_timer()
+            slowest.transport.close()
+            # Out of the count now, not when its connection_lost runs: uvicorn's own limit
+            # counts the open connections when this one's headers are in.
+            self.connections.discard(slowest)
+        self._start_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is None and not self.cycle_in_flight():
+            # The first byte of a next request on a kept-alive connection: its headers too.
+            self._start_header_timer()
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def cycle_in_flight(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _start_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(
+            type(self).header_timeout_s, self._headers_too_slow
+        )
+        GuardedHttpTools._waiting[self] = None
+
+    def _cancel_header_timer(self) -> None:
+        GuardedHttpTools._waiting.pop(self, None)
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        GuardedHttpTools._waiting.pop(self, None)
+        if not self.transport.is_closing():
+            self._warn(
+                "headers",
+                f"connection closed: no complete request headers within "
+                f"{type(self).header_timeout_s:g} s (C360_HEADER_TIMEOUT_S)",
+            )
+            self.transport.close()
+
+    @classmethod
+    def _warn(cls, kind: str, message: str) -> None:
+        now = time.monotonic()
+        if now - cls._last_warning.get(kind, -WARN_EVERY_S) >= WARN_EVERY_S:
+            cls._last_warning[kind] = now
+            log.warning("%s", message)
+
+
+def configure(settings: Settings) -> int:
+    """Set this process's limits from ``settings`` (raising the fd limit first); returns the
+    connection cap."""
+    cap = connection_cap(raise_fd_limit(), settings.max_connections)
+    GuardedHttpTools.header_timeout_s = settings.header_timeout_s
+    GuardedHttpTools.max_connections = cap
+    return cap
+
+
+__all__ = [
+    "PROTOCOL",
+    "GuardedHttpTools",
+    "configure",
+    "connection_cap",
+    "raise_fd_limit",
+]
