@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from sentiment.normalize import BANK, SERVICE, emoticons, normalize
+from sentiment.normalize import BANK, LATIN, NUMBER, SERVICE, emoticons, normalize
 
 N_FEATURES = 2**20
 MAX_N = 4
@@ -24,7 +24,9 @@ MAX_CHARS = 300
 
 # Masked domain nouns and spaces end an n-gram and are no feature themselves: in the corpora
 # "mentions a bank or a card" leans negative, which says nothing about a bank's own stream.
-BOUNDARY = re.compile(f"[\\s{BANK}{SERVICE}]+")
+# Long numbers and Latin runs too: a date or an order number appended to a post must not
+# change its label (as a feature, "has a number" leaned NEUTRAL; sentiment/MODEL.md).
+BOUNDARY = re.compile(f"[\\s{BANK}{SERVICE}{NUMBER}{LATIN}]+")
 
 
 def tokens(text: str) -> list[str]:

@@ -20,17 +20,18 @@ import rjieba
 from threadpoolctl import threadpool_limits
 
 from sentiment.features import MAX_CHARS
-from sentiment.normalize import BANK, SERVICE, normalize
+from sentiment.normalize import BANK, LATIN, NUMBER, SERVICE, normalize
 
 # Tokens seen by the network per text: the author's own words come first after normalisation.
 MAX_TOKENS = 128
 WIDTHS = (2, 3, 4)
 PAD, UNKNOWN = 0, 1
 MIN_LEN = 16  # shortest padded length (fewer shapes for XLA to compile in training)
-_MASKS = frozenset((BANK, SERVICE))
+# Long numbers and Latin runs are padding too, as they are boundaries for the linear heads.
+_MASKS = frozenset((BANK, SERVICE, NUMBER, LATIN))
 _EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
 # Word sequences: emoticons and the masked nouns are tokens of their own, jieba cuts the rest.
-_WORD_SPLIT = re.compile(f"({_EMOTICON.pattern}|[{BANK}{SERVICE}])")
+_WORD_SPLIT = re.compile(f"({_EMOTICON.pattern}|[{BANK}{SERVICE}{NUMBER}{LATIN}])")
 
 
 def sequence_tokens(text: str) -> list[str]:

@@ -35,6 +35,7 @@ from sentiment.linear import (
 from sentiment.neural import MAX_TOKENS, WIDTHS, Tokens
 from sentiment.neural_train import EMBED, FILTERS, SKIPGRAM, WORD_EPOCHS, train_cnn
 from sentiment.neural_train import EPOCHS as CNN_EPOCHS
+from sentiment.normalize import KEPT_DIGITS, LATIN_MIN
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
 SEED = 20261129
@@ -250,6 +251,9 @@ def train(
             "n_features": N_FEATURES,
             "max_chars": MAX_CHARS,
             "polar_word_features": WORD_FEATURES,
+            # Longer numbers and Latin runs are one placeholder each, never a feature.
+            "kept_digits": KEPT_DIGITS,
+            "latin_min": LATIN_MIN,
         },
         "training": {
             "seed": SEED,

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -349,10 +350,31 @@ def corrections(
 RESCORE_KEY = "rescore"
 
 
+def since_bound(value: str) -> str:
+    """``--since`` in the stored time format (ISO-8601 UTC to the second, with a Z), so the
+    graph compares instants: an offset is honoured, a time without one is UTC, a date alone is
+    its midnight UTC. ValueError (one sentence) for anything else."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"--since {value!r} is not an ISO-8601 date or time; give e.g. 2025-03-01, "
+            "2025-03-01T08:00:00Z or 2025-03-01T08:00:00+08:00"
+        ) from None
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    if utc.microsecond:  # stored times are whole seconds: the first one at or after the bound
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @app.command("rescore")
 def rescore(
     since: Annotated[
-        str | None, typer.Option(help="only posts created at or after this ISO-8601 time")
+        str | None,
+        typer.Option(
+            help="only posts created at or after this ISO-8601 time (an offset is honoured; "
+            "without one, UTC; a date alone: its midnight UTC)"
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option(help="default, snownlp or a model file (default: the active)")
@@ -366,6 +388,10 @@ def rescore(
     from ingest.checkpoint import Checkpoint
     from ingest.social.pipeline import sentiment_props
 
+    try:
+        bound = since_bound(since) if since is not None else None
+    except ValueError as exc:
+        fail(str(exc))
     settings = load_settings()
     config = config_for(settings, model or settings.sentiment_model or DEFAULT)
 
@@ -373,7 +399,7 @@ def rescore(
         checkpoint = Checkpoint(checkpoints(settings) / "rescore.json")
         with BatchScorer(config) as scorer:
             version = scorer.version
-            job = {"model": version, "since": since}
+            job = {"model": version, "since": bound}
             state = checkpoint.get(RESCORE_KEY) or {}
             resume = not restart and state.get("job") == job
             after = state.get("after") if resume else None
@@ -392,7 +418,7 @@ def rescore(
                 ) as bar:
                     task = bar.add_task("rescore", total=None, completed=done)
                     while True:
-                        rows = await repo.posts_to_rescore(store, since, after, batch)
+                        rows = await repo.posts_to_rescore(store, bound, after, batch)
                         if not rows:
                             break
                         scores = scorer.score([r["text"] or "" for r in rows])

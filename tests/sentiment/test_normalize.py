@@ -3,7 +3,9 @@ from __future__ import annotations
 from sentiment.features import tokens
 from sentiment.normalize import (
     BANK,
+    LATIN,
     MENTION,
+    NUMBER,
     REPOST,
     SERVICE,
     URL,
@@ -11,6 +13,7 @@ from sentiment.normalize import (
     normalize,
     own_words_first,
 )
+from sentiment.polar import word_tokens
 
 
 def test_traditional_full_width_and_repeats() -> None:
@@ -46,3 +49,31 @@ def test_domain_nouns_are_masked_and_end_ngrams() -> None:
     # No feature says "mentions a bank or a card"; n-grams do not cross the masked nouns.
     assert not any(BANK in t or SERVICE in t for t in toks)
     assert "的" in toks and "太好用了" in toks and "行的" not in toks
+
+
+def test_long_numbers_and_latin_runs_are_one_placeholder_and_never_a_feature() -> None:
+    # Full-width digits are folded first; a date, an amount, a card or phone number is one mark.
+    assert normalize("信用卡年费不合理 １２３４５６７８") == f"{SERVICE}{SERVICE}不合理 {NUMBER}"
+    for written in (
+        "20250301",
+        "2025-03-01",
+        "2025/3/1",
+        "14:30",
+        "12,345.67",
+        "400-820-0588",
+        "138 0013 8000",
+        "6222 0212 3456 7890",
+        "（2025/3/1）",
+    ):
+        assert normalize(f"到账了 {written}") == f"到账了 {NUMBER}", written
+    assert normalize("订单号AB12345678") == f"订单号ab{NUMBER}"
+    # Short numbers and Latin slang stay as written (666 squeezes to 66); long Latin runs and
+    # emoticons' names do not change places.
+    assert normalize("等了2小时 500元 666 [good] 88 (3)") == "等了2小时 500元 66 [good] 88 (3)"
+    assert normalize("新买的iPhone又坏了 tmd [lovely]") == f"新买的{LATIN}又坏了 tmd [lovely]"
+    # So a number appended to a post adds no feature, spaced or not (issue 12 QA: "信用卡年费
+    # 不合理 12345678" read NEUTRAL, its 26 digit n-grams outweighing the words).
+    for post in ("信用卡年费不合理", "招行APP闪退"):
+        for suffix in (" 12345678", "20250301", " 2025-03-01 12:30", " 6228480012345678"):
+            assert tokens(post + suffix) == tokens(post), suffix
+            assert word_tokens(post + suffix) == word_tokens(post), suffix

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graph.repositories import social as repo
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
@@ -85,3 +87,53 @@ async def test_rescore_relabels_and_resumes(store: GraphStore, cli_env: dict[str
 async def test_rescore_with_a_missing_model_fails_clearly(cli_env: dict[str, str]) -> None:
     result = await invoke(["sentiment", "rescore", "--model", "/nonexistent/model.npz"], cli_env)
     assert result.exit_code == 2 and "sentiment train" in " ".join(result.output.split())
+
+
+async def test_rescore_since_compares_instants_and_refuses_garbage(
+    store: GraphStore, cli_env: dict[str, str]
+) -> None:
+    posts = [
+        SocialPost(
+            platform="weibo", post_id=f"s{i}", text=t, created_at=f"2025-03-0{i + 1}T08:00:00Z"
+        )
+        for i, t in enumerate(TEXTS)
+    ]
+    with BatchScorer(ScorerConfig("snownlp"), max_workers=1) as snow:
+        await PostPipeline(store, snow, TermMatcher.default()).ingest(posts)
+    env = cli_env | {"C360_SENTIMENT_MODEL": "default"}
+
+    # Garbage is a user error before anything is touched: one sentence, exit 2.
+    bad = await invoke(["sentiment", "rescore", "--since", "zzz"], env)
+    assert bad.exit_code == 2, bad.output
+    assert "not an ISO-8601 date or time" in " ".join(bad.output.split())
+    assert {r["model"] for r in (await stored(store)).values()} == {"snownlp-0.12.3"}
+
+    # 16:00 at +08:00 is 08:00Z, the instant s1 was created: s1..s4, never s0. As strings,
+    # "2025-03-02T08:00:00Z" sorts before "2025-03-02T16:00:00+08:00" and s1 was left out.
+    result = await invoke(["sentiment", "rescore", "--since", "2025-03-02T16:00:00+08:00"], env)
+    assert result.exit_code == 0, result.output
+    after = await stored(store)
+    version = Scorer().version
+    assert [after[f"s{i}"]["model"] for i in range(5)] == ["snownlp-0.12.3"] + [version] * 4
+
+    # The same instant in UTC (one second later: s1 stays out) and a bare date (midnight UTC).
+    back = await invoke(["sentiment", "rescore", "--model", "snownlp"], cli_env)
+    assert back.exit_code == 0, back.output
+    later = await invoke(["sentiment", "rescore", "--since", "2025-03-02T08:00:01Z"], env)
+    assert later.exit_code == 0, later.output
+    after = await stored(store)
+    assert [after[f"s{i}"]["model"] for i in range(5)] == ["snownlp-0.12.3"] * 2 + [version] * 3
+
+
+def test_since_bound_is_the_stored_format_in_utc() -> None:
+    from hub.cli.sentiment import since_bound
+
+    assert since_bound("2025-03-02T09:00:00+08:00") == "2025-03-02T01:00:00Z"
+    assert since_bound("2025-03-02T01:00:00Z") == "2025-03-02T01:00:00Z"
+    assert since_bound("2025-03-02") == "2025-03-02T00:00:00Z"  # a date: its midnight UTC
+    assert since_bound("2025-03-02T01:00:00") == "2025-03-02T01:00:00Z"  # no offset: UTC
+    # Stored times are whole seconds: a fraction moves the bound to the next one.
+    assert since_bound("2025-03-02T01:00:00.250Z") == "2025-03-02T01:00:01Z"
+    for bad in ("zzz", "", "2025-13-01", "yesterday"):
+        with pytest.raises(ValueError, match="--since"):
+            since_bound(bad)

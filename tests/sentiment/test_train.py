@@ -15,7 +15,7 @@ from hub.cli import app
 from sentiment import corpora, neural_train, train
 from sentiment.linear import BUNDLED, EMOTIONS, FORMAT, FORMAT_LINEAR, load
 from sentiment.neural import WIDTHS
-from sentiment.normalize import normalize
+from sentiment.normalize import KEPT_DIGITS, LATIN_MIN, normalize
 from tests.sentiment.corpus import corpus_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,6 +108,9 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT
     assert t["extra_rows"] == 0 and t["extra_sha256"] is None  # the corpora alone
     assert meta["emotions"] == list(EMOTIONS)
+    # Trained with long numbers and Latin runs as placeholders (sentiment/MODEL.md, "Numbers").
+    assert meta["features"]["kept_digits"] == KEPT_DIGITS
+    assert meta["features"]["latin_min"] == LATIN_MIN
     assert BUNDLED.stat().st_size <= 50 * 1024 * 1024
 
 
