@@ -13,10 +13,13 @@ async def customer_footprint(store: GraphStore, customer_id: str) -> Row | None:
     rows = await store.read(
         """
         MATCH (c:Customer {id: $id})
-        RETURN keys(c) AS fields,
-               [(c)-[:MEMBER_OF]->(h:Household)
-                | {id: h.id, last: size([(o:Customer)-[:MEMBER_OF]->(h) WHERE o <> c | o]) = 0}]
-                 AS households,
+        OPTIONAL MATCH (c)-[:MEMBER_OF]->(h:Household)
+        OPTIONAL MATCH (o:Customer)-[:MEMBER_OF]->(h) WHERE o <> c
+        WITH c, h, count(o) AS others
+        // Not a comprehension inside a comprehension: FalkorDB answered null for "last".
+        WITH c, collect(CASE WHEN h IS NULL THEN null ELSE {id: h.id, last: others = 0} END)
+               AS households
+        RETURN keys(c) AS fields, households,
                [(c)-[:HAD]->(i:Interaction) | i.id] AS interactions,
                [(c)-[:OWNS]->(a:Account) | a.id] AS accounts,
                [(c)-[:HAS_SOCIAL]->(s:SocialAccount) | s.platform + ':' + s.handle]
