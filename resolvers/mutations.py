@@ -10,8 +10,10 @@ from pydantic import BaseModel, ValidationError
 from graph.repositories.customers import existing_customer_ids, upsert_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
+from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
 from resolvers.errors import BadUserInput, NotFound
 from shared.records import CustomerRecord, InteractionRecord, validation_reasons
+from shared.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +28,23 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
         field = loc[0] if loc else reasons[0].split(":")[0]
         raise BadUserInput("; ".join(reasons), field=field, reasons=reasons) from None
+
+
+def refuse_erased(settings: Settings, customer_id: str) -> None:
+    """BAD_USER_INPUT for a customer the erasure ledger lists: erased under a data-subject
+    request, they must not come back through a write (the imports refuse them too). A ledger
+    that cannot be read refuses the write (fail closed)."""
+    ledger = ErasureLedger(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
+    try:
+        erased = any(e.customer_id == customer_id for e in ledger.entries())
+    except LedgerError as exc:
+        raise BadUserInput(f"{exc}; no customer was written", field="id") from None
+    if erased:
+        raise BadUserInput(
+            "this customer was erased under a data-subject request and cannot be written "
+            "again; use a new customer id if they come back as a new customer",
+            field="id",
+        )
 
 
 async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str) -> str:

@@ -18,6 +18,7 @@ class CustomerMutation:
         data = record_data(input)
         privacy = info.context.privacy
         await require_customer_write(privacy, str(data.get("id", "")), data)
+        mutations.refuse_erased(info.context.settings, str(data.get("id", "")))
         customer_id = await mutations.upsert_customer(
             info.context.store, data, iso(info.context.now)
         )

@@ -138,6 +138,13 @@ async def test_erasure_by_two_officers_leaves_nothing_readable(data: Path) -> No
         after = await po2.gql(ONE, id=CID)
         assert after["data"]["customer"] is None
         assert after["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        # The imports engineer's finding: a write brought an erased customer back.
+        agent = Officer(c, data, "sa1", role="service_agent", purpose="service")
+        upsert = "mutation U($i: CustomerInput!) { upsertCustomer(input: $i) { id } }"
+        back = await agent.gql(upsert, i={"id": CID, "name": "复活"})
+        assert back["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", back
+        assert "erased" in back["errors"][0]["message"]
+        assert (await po2.gql(ONE, id=CID))["data"]["customer"] is None
 
     # The graph's files (compacted) hold neither the customer nor their index entries.
     files = graph_files(data)
