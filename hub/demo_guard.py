@@ -24,13 +24,15 @@ from pathlib import Path
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from console.routes import LOOPBACK_HOSTS as LOOPBACK_NAMES
 from graph.errors import GraphError
 from graph.store import GraphStore
 
 log = logging.getLogger("c360.hub")
 
-# As TrustedHostMiddleware compares them (IPv6 in brackets); the port is not compared.
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# The console's loopback names as TrustedHostMiddleware compares them (IPv6 in brackets);
+# the port is not compared.
+LOOPBACK_HOSTS = tuple(f"[{h}]" if ":" in h else h for h in sorted(LOOPBACK_NAMES))
 MARKER = "demo-book.json"
 NOT_DEMO = (
     "demo tokens are off: this graph holds customers the demo did not seed (an import, or "

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from privacy.types import PrivacyError
+from shared.settings import Settings
 
 __all__ = ["LEDGER_FILE", "Erased", "ErasureLedger", "LedgerError", "mirror_paths"]
 
@@ -62,6 +63,11 @@ def mirror_paths(setting: str) -> list[Path]:
 class ErasureLedger:
     def __init__(self, data_dir: Path, mirrors: Sequence[Path] = ()) -> None:
         self.paths = [data_dir / LEDGER_FILE, *mirrors]
+
+    @classmethod
+    def of(cls, settings: Settings) -> ErasureLedger:
+        """The data dir's ledger and the ``C360_ERASURE_LEDGER`` mirrors."""
+        return cls(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
 
     def record(self, entry: Erased) -> None:
         """Append durably to the data dir's ledger and every mirror; raises LedgerError."""

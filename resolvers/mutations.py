@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from graph.repositories.customers import existing_customer_ids, upsert_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
-from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
+from privacy.erasure_ledger import ErasureLedger, LedgerError
 from resolvers.errors import BadUserInput, NotFound
 from shared.records import CustomerRecord, InteractionRecord, validation_reasons
 from shared.settings import Settings
@@ -34,7 +34,7 @@ def refuse_erased(settings: Settings, customer_id: str) -> None:
     """BAD_USER_INPUT for a customer the erasure ledger lists: erased under a data-subject
     request, they must not come back through a write (the imports refuse them too). A ledger
     that cannot be read refuses the write (fail closed)."""
-    ledger = ErasureLedger(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
+    ledger = ErasureLedger.of(settings)
     try:
         erased = any(e.customer_id == customer_id for e in ledger.entries())
     except LedgerError as exc:

@@ -22,21 +22,17 @@ from privacy.erasure import (
     erase_customer,
     reapply_erasures,
 )
-from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, mirror_paths, read_ledger
+from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, read_ledger
 from shared.settings import Settings
 
 REAPPLY = "reapply erasures"
-
-
-def ledger_of(settings: Settings) -> ErasureLedger:
-    return ErasureLedger(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
 
 
 async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict[str, Any]]]:
     """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
     the mirrors) and in ``extra`` files; the union is written to its own ledger first. Returns
     (customers in the ledgers, what was found again). Raises LedgerError."""
-    ledger = ledger_of(settings)
+    ledger = ErasureLedger.of(settings)
     entries = merge([ledger.entries(), *(read_ledger(p) for p in extra)])
     if not entries:
         return 0, []
@@ -112,7 +108,7 @@ def erase(
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         async with graph(settings) as store:
             erased = await erase_customer(
-                store, pending.customer_id, ledger_of(settings), pending.id
+                store, pending.customer_id, ErasureLedger.of(settings), pending.id
             )
         if erased is not None:
             record = {"request": pending.id, "reason": pending.reason,

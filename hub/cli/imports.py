@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.cli.common import compact, console, err_console, fail, graph, load_settings, run
-from hub.cli.erase import ledger_of
 from hub.settings import Settings
 from ingest.crm import (
     KINDS,
@@ -28,7 +27,7 @@ from ingest.crm import (
     import_file,
 )
 from ingest.mapping import ColumnMapping, MappingError
-from privacy.erasure_ledger import LedgerError
+from privacy.erasure_ledger import ErasureLedger, LedgerError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -156,7 +155,7 @@ def progress_bar(enabled: bool, name: str) -> Iterator[OnProgress | None]:
 def erasures(settings: Settings) -> Erasures:
     """The ids of every erasure ledger the data dir knows (its own and the mirrors). Raises
     LedgerError when one cannot be read: the import does not go ahead (privacy fails closed)."""
-    entries = ledger_of(settings).entries()
+    entries = ErasureLedger.of(settings).entries()
     return Erasures.of((e.customer_id for e in entries), (h for e in entries for h in e.households))
 
 
