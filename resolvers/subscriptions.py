@@ -16,7 +16,7 @@ from typing import Any
 from graph.store import Row
 from ingest.social.query_language import Query
 from privacy.audit import make_record
-from privacy.types import AuditUnavailable, Resource
+from privacy.types import AuditUnavailable, Decision, Resource
 from resolvers import social
 from resolvers.errors import ApiError
 from resolvers.event_bus import ALERTS, MENTIONS, Subscription
@@ -73,12 +73,14 @@ async def _start(
     await _audit_start(privacy, name, args, ok=True)
 
 
-async def _next_batch(ctx: ConnectionContext, alerts: bool) -> None:
-    """A fresh context for the batch, the policy asked again (a revoked grant ends it)."""
+async def _next_batch(ctx: ConnectionContext, alerts: bool) -> Decision:
+    """A fresh context for the batch, the policy asked again (a revoked grant ends it); the
+    feed's decision for the batch."""
     privacy = (await ctx.begin_batch()).privacy
-    await require_social(privacy)
+    feed = await require_social(privacy)
     if alerts:
         await privacy.require_resource(ALERT_RULES, READ)
+    return feed
 
 
 async def mentions(context: Any, query: str | None) -> AsyncGenerator[list[Row], None]:
@@ -116,8 +118,14 @@ async def _alert_batches(
     try:
         async for batch in source:
             rows = [r for r in batch if brand is None or r["brand"] == brand]
+            if not rows:
+                continue
+            feed = await _next_batch(ctx, alerts=True)
+            # The alerts of a rule whose query names a handle by ``author:`` are about that
+            # handle's posts: withheld from a caller who sees handles hashed, as
+            # brandAlerts(rule:) refuses the rule and alertRules shows its query as null.
+            rows = [r for r in rows if not social.names_hidden_author(feed, r.get("query"))]
             if rows:
-                await _next_batch(ctx, alerts=True)
                 yield rows
     finally:
         source.close()

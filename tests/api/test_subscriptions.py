@@ -478,3 +478,56 @@ async def test_a_subscription_ends_when_its_token_expires(
     assert last["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert done["type"] == "complete"
     await client.ws.close()
+
+
+def raised_row(rule_id: str, query: str | None) -> dict[str, Any]:
+    """An alert as the scheduler publishes it (resolvers/alert_schedule.alert_row)."""
+    return {
+        "key": f"{rule_id}|2025-03-20T16:00:00Z",
+        "ruleId": rule_id,
+        "brand": BRAND,
+        "query": query,
+        "start": "2025-03-20T16:00:00Z",
+        "kinds": ["VOLUME"],
+        "count": 40,
+        "negative": 30,
+        "expected": 5.0,
+        "volumeZ": 6.0,
+        "negativeShare": 0.75,
+        "baselineNegativeShare": 0.1,
+        "terms": ["崩溃"],
+        "posts": [],
+        "raisedAt": "2025-03-21T00:00:00Z",
+    }
+
+
+async def test_alerts_of_a_rule_naming_a_handle_are_withheld_from_hashed_handles(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    """Review finding (session 12): alertRaised delivered the alerts of a rule whose query
+    names a handle by ``author:`` (the handle in plain text in ``query``, its posts as the
+    evidence) to a caller who sees handles hashed; the rule list hides that query."""
+    query = "subscription { alertRaised { ruleId query } }"
+    analyst = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await analyst.subscribe("a", query, {})
+    officer = await open_client(
+        server, make_token(["privacy_officer"], sub="po1", purpose="compliance")
+    )
+    await officer.subscribe("o", query, {})
+    await until(lambda: apps[-1].state.bus.listeners("alerts") == 2, "both subscribed")
+    bus = apps[-1].state.bus
+    bus.publish("alerts", [raised_row("spy", "author:user12 AND 崩溃")])
+    bus.publish("alerts", [raised_row("spy2", "-author:user12"), raised_row("cmb", "崩溃")])
+
+    got = await analyst.receive()
+    assert got["payload"]["data"]["alertRaised"] == [{"ruleId": "cmb", "query": "崩溃"}], got
+    with pytest.raises(TimeoutError):  # nothing more: the first batch was withheld whole
+        await analyst.receive(timeout=1.0)
+    # A caller who sees handles in full gets every alert, as the rule list shows every query.
+    first, second = await officer.receive(), await officer.receive()
+    assert [a["ruleId"] for a in first["payload"]["data"]["alertRaised"]] == ["spy"]
+    assert [a["ruleId"] for a in second["payload"]["data"]["alertRaised"]] == ["spy2", "cmb"]
+    await analyst.ws.close()
+    await officer.ws.close()
