@@ -95,13 +95,15 @@ def end_of_day(day: date) -> datetime:
 
 def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
     """Sum of balances of accounts that are not loans or credit cards; None (unknown) when
-    one of them has no balance, because a missing balance is not a zero one, and when they
-    are in more than one currency: the hub holds no exchange rates, and 1 USD + 1 CNY is not
-    2 of anything (an account without a currency is in the book's, as imports store it)."""
+    one of them has no balance, because a missing balance is not a zero one, and when one is
+    in a currency other than the book's: the hub holds no exchange rates, 1 USD + 1 CNY is not
+    2 of anything, and the segment thresholds are in the book's currency, so 100 000 USD is
+    not 100 000 of them (an account without a currency is in the book's, as imports store
+    it)."""
     assets = [a for a in accounts if str(a.get("type") or "").upper() not in LIABILITY_TYPES]
     if any(a.get("balance") is None for a in assets):
         return None
-    if len({str(a.get("currency") or BOOK_CURRENCY).upper() for a in assets}) > 1:
+    if any(str(a.get("currency") or BOOK_CURRENCY).upper() != BOOK_CURRENCY for a in assets):
         return None
     return float(sum(float(a["balance"]) for a in assets))
 

@@ -153,7 +153,7 @@ def _match_params(
 
 # Assets as the 360 computes them (resolvers.analytics.total_assets): the sum of the balances
 # of non-liability accounts, null (unknown, in no segment) when one of them has no balance or
-# they are in more than one currency.
+# is in a currency other than the book's.
 _ASSETS = """
         OPTIONAL MATCH (c)-[:OWNS]->(acc:Account)
         WITH c, sum(CASE WHEN acc.type IN $liabilities THEN 0
@@ -164,7 +164,8 @@ _ASSETS = """
              collect(DISTINCT CASE WHEN acc IS NULL OR acc.type IN $liabilities THEN null
                                    WHEN coalesce(acc.currency, '') = '' THEN $book
                                    ELSE toUpper(acc.currency) END) AS currencies
-        WITH c, CASE WHEN unknown > 0 OR size(currencies) > 1 THEN null ELSE total END AS assets
+        WITH c, CASE WHEN unknown > 0 OR size([x IN currencies WHERE x <> $book]) > 0
+                     THEN null ELSE total END AS assets
 """
 
 

@@ -43,6 +43,10 @@ def test_total_assets_leaves_out_liabilities() -> None:
     assert total_assets(priced) is None
     assert total_assets([priced[0], {"type": "WEALTH", "balance": 5.0}]) == 105.0
     assert total_assets([priced[0], {"type": "LOAN", "balance": -9.0, "currency": "USD"}]) == 100
+    # Session 12 finding: accounts all in another currency were compared with the thresholds
+    # (in the book's currency) unconverted; without rates their total is unknown too.
+    assert total_assets([priced[1]]) is None
+    assert total_assets([{"type": "SAVINGS", "balance": 5.0, "currency": "cny"}]) == 5.0
     # No currency (or an empty one) is the book's: beside USD that is two currencies.
     assert total_assets([priced[1], {"type": "WEALTH", "balance": 5.0, "currency": ""}]) is None
     assert segment(None, 1_000_000, 100_000) is None

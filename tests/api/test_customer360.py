@@ -188,11 +188,15 @@ async def test_related_customers_say_what_each_one_is_to_this_customer(
 
 async def test_assets_in_several_currencies_have_no_total(store: GraphStore, api: Api) -> None:
     # QA finding: totalAssets and segment added USD to CNY at face value.
-    await upsert_customers(store, [{"id": f"fx-{n}", "props": {"name": "外币"}} for n in (1, 2)])
+    # Session 12 finding: fx-3's accounts, all in USD, were compared with the (CNY) thresholds.
+    customers = [{"id": f"fx-{n}", "props": {"name": "外币"}} for n in (1, 2, 3)]
+    await upsert_customers(store, customers)
     rows = [
         ("fx-1", "fx-1a", 100.0, "CNY"),
         ("fx-1", "fx-1b", 2_000_000.0, "USD"),
         ("fx-2", "fx-2a", 2_000_000.0, "CNY"),
+        ("fx-3", "fx-3a", 1_500_000.0, "USD"),
+        ("fx-3", "fx-3b", 500_000.0, "usd"),
     ]
     await upsert_accounts(
         store,
@@ -202,7 +206,11 @@ async def test_assets_in_several_currencies_have_no_total(store: GraphStore, api
             for cid, aid, balance, currency in rows
         ],
     )  # fmt: skip
-    for cid, expected in (("fx-1", (None, None)), ("fx-2", ("2000000.00", "HIGH"))):
+    for cid, expected in (
+        ("fx-1", (None, None)),
+        ("fx-2", ("2000000.00", "HIGH")),
+        ("fx-3", (None, None)),
+    ):
         body = await api.gql(f'{{ customer(id: "{cid}") {{ totalAssets segment }} }}')
         c = body["data"]["customer"]
         assert (c["totalAssets"], c["segment"]) == expected, (cid, c)
@@ -215,5 +223,5 @@ async def test_assets_in_several_currencies_have_no_total(store: GraphStore, api
     assert [e["node"]["id"] for e in page["edges"]] == ["fx-2"] and page["totalCount"] == 1
     body = await api.gql("{ customers(segment: HIGH) { totalCount edges { node { id } } } }")
     listed = [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
-    assert "fx-2" in listed and "fx-1" not in listed
+    assert "fx-2" in listed and "fx-1" not in listed and "fx-3" not in listed
     assert body["data"]["customers"]["totalCount"] == len(listed)
