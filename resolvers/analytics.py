@@ -93,19 +93,34 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), UTC)
 
 
-def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
-    """Sum of balances of accounts that are not loans or credit cards; None (unknown) when
-    one of them has no balance, because a missing balance is not a zero one, and when one is
-    in a currency other than the book's: the hub holds no exchange rates, 1 USD + 1 CNY is not
-    2 of anything, and the segment thresholds are in the book's currency, so 100 000 USD is
-    not 100 000 of them (an account without a currency is in the book's, as imports store
-    it)."""
+def _held(accounts: Iterable[dict[str, Any]]) -> tuple[float, str] | None:
+    """(sum of the balances of accounts that are not loans or credit cards, their currency);
+    None when one of them has no balance, because a missing balance is not a zero one, or
+    they are in more than one currency: the hub holds no exchange rates, and 1 USD + 1 CNY is
+    not 2 of anything (an account without a currency is in the book's, as imports store it)."""
     assets = [a for a in accounts if str(a.get("type") or "").upper() not in LIABILITY_TYPES]
     if any(a.get("balance") is None for a in assets):
         return None
-    if any(str(a.get("currency") or BOOK_CURRENCY).upper() != BOOK_CURRENCY for a in assets):
+    currencies = {str(a.get("currency") or BOOK_CURRENCY).upper() for a in assets}
+    if len(currencies) > 1:
         return None
-    return float(sum(float(a["balance"]) for a in assets))
+    currency = currencies.pop() if currencies else BOOK_CURRENCY
+    return float(sum(float(a["balance"]) for a in assets)), currency
+
+
+def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
+    """The customer's assets in the book's currency (what totalAssets shows and segments
+    compare with C360_SEGMENT_*_ASSETS, thresholds in that currency); None (unknown) when
+    :func:`_held` has no sum or it is in another currency: 100 000 USD is not 100 000 CNY."""
+    held = _held(accounts)
+    return held[0] if held is not None and held[1] == BOOK_CURRENCY else None
+
+
+def held_assets(accounts: Iterable[dict[str, Any]]) -> float | None:
+    """The assets in their own one currency, whatever it is: for ratios (an outflow against
+    what was held, in the same currency), which need no exchange rate."""
+    held = _held(accounts)
+    return None if held is None else held[0]
 
 
 def segment(assets: float | None, high: float, middle: float) -> Segment | None:
@@ -258,6 +273,7 @@ __all__ = [
     "churn_risk",
     "days_to_next_birthday",
     "end_of_day",
+    "held_assets",
     "iso",
     "lifecycle_stage",
     "parse_date",

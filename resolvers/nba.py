@@ -100,7 +100,7 @@ def rule_score(history: Mapping[str, Any], at: datetime) -> float:
             if str(i.get("kind") or "").upper() == "COMPLAINT" and i["time"] >= complaints_since
         ),
     )
-    held = analytics.total_assets(accounts)  # None: a balance is unknown
+    held = analytics.held_assets(accounts)  # None: a balance is unknown, or mixed currencies
     assets = None if held is None else max(0.0, held - later)
     return analytics.churn_risk(assets, activity, at).score
 

@@ -362,7 +362,7 @@ class Customer:
     @sensitive(
         K.AMOUNT,
         description="sum of balances of non-loan, non-credit-card accounts; null when one has "
-        "no balance or they are in several currencies (the hub holds no exchange rates)",
+        "no balance or is in a currency other than the book's (the hub holds no exchange rates)",
     )
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
@@ -422,9 +422,9 @@ class Customer:
                 reasons=trained.reasons,
                 model=trained.model,
             )
-        risk = analytics.churn_risk(
-            await self._assets(info), await self._activity(info, moment), moment
-        )
+        # The outflow is weighed against what was held, in its own currency (no rates needed).
+        held = analytics.held_assets(await info.context.loaders.accounts.load(self.customer_id))
+        risk = analytics.churn_risk(held, await self._activity(info, moment), moment)
         return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
 
     @strawberry.field(description="next best products to offer (cross-sell, up-sell), best first")

@@ -11,6 +11,7 @@ from resolvers.analytics import (
     age_band,
     churn_risk,
     days_to_next_birthday,
+    held_assets,
     iso,
     lifecycle_stage,
     segment,
@@ -46,6 +47,8 @@ def test_total_assets_leaves_out_liabilities() -> None:
     # Session 12 finding: accounts all in another currency were compared with the thresholds
     # (in the book's currency) unconverted; without rates their total is unknown too.
     assert total_assets([priced[1]]) is None
+    # Ratios (churn's outflow against what was held) need no rates: the sum in its own currency.
+    assert held_assets([priced[1]]) == 1e6 and held_assets(priced) is None
     assert total_assets([{"type": "SAVINGS", "balance": 5.0, "currency": "cny"}]) == 5.0
     # No currency (or an empty one) is the book's: beside USD that is two currencies.
     assert total_assets([priced[1], {"type": "WEALTH", "balance": 5.0, "currency": ""}]) is None
