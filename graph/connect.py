@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import GraphUnavailable
+from graph.repositories.social import backfill_search_text
 from graph.store import GraphStore
 
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -57,6 +58,7 @@ async def open_store(
         )
     try:
         await store.setup_schema()
+        await backfill_search_text(store)
     except BaseException:
         await store.close()
         raise

@@ -11,6 +11,8 @@ from typing import Any
 
 import phonenumbers
 
+from shared.post_text import MENTION
+
 __all__ = [
     "apply_mask",
     "band",
@@ -196,11 +198,6 @@ def apply_mask(value: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     return None
 
 
-# A handle quoted in a post's text ("//@angry_li: ..."): Weibo and X handles are word
-# characters, CJK included, plus "-".
-_MENTION = re.compile(r"@([\w\-]+)")
-
-
 def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     """A post's text with every @handle masked like the handle field itself (a redacted one
     becomes "@***"), so handles do not leak through the text around them."""
@@ -210,4 +207,4 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     def masked(match: re.Match[str]) -> str:
         return "@" + str(apply_mask(match.group(1), mode, kind, hmac_key) or "***")
 
-    return _MENTION.sub(masked, text)
+    return MENTION.sub(masked, text)

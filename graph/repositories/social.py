@@ -11,6 +11,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
+from shared.post_text import search_text
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -21,7 +22,7 @@ _FILTER = (
     + time_range("p.createdAt", "$from", "$to")
     + """
     AND ($brand IS NULL OR $brand IN p.brands)
-    AND ($term IS NULL OR toLower(p.text) CONTAINS toLower($term)
+    AND ($term IS NULL OR coalesce(p.searchText, '') CONTAINS toLower($term)
          OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
     AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
 """
@@ -54,8 +55,10 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
     older copy of a post (a replayed push, a stale export) never rolls them back. An
-    author's display name (often a real name) is sealed under the account's data key."""
-    rows = _seal_authors(store, rows)
+    author's display name (often a real name) is sealed under the account's data key. The
+    text is kept as searched too (``searchText``: its quoted @handles left out, see
+    shared/post_text.py)."""
+    rows = [_with_search_text(r) for r in _seal_authors(store, rows)]
     # FOREACH, not a writing CALL {} subquery: FalkorDB runs the latter for the first UNWIND
     # row only, which dropped the links of every later row of a batch.
     result = await store.write(
@@ -64,7 +67,8 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         MERGE (p:Post {platform: r.platform, postId: r.postId})
         WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
         SET p += r.props
-        SET p.modelLabel = p.sentimentLabel,
+        SET p.searchText = coalesce(r.searchText, p.searchText),
+            p.modelLabel = p.sentimentLabel,
             p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel),
             p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
             p.likes = CASE WHEN p.likes IS NULL OR before[0] > p.likes
@@ -94,6 +98,43 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         {"rows": rows},
     )
     return int(result[0]["n"]) if result else 0
+
+
+def _with_search_text(row: Row) -> Row:
+    text = (row.get("props") or {}).get("text")
+    return {**row, "searchText": search_text(text) if isinstance(text, str) else None}
+
+
+BACKFILL_BATCH = 2000
+
+
+async def backfill_search_text(store: GraphStore) -> int:
+    """Writes ``searchText`` on posts stored before it existed (an older data dir, a graph
+    copied from elsewhere), so their terms match; returns how many. Until then such a post
+    matches no term (fails closed: its text still quotes handles in full). Nothing is
+    written when nothing lacks it (opening a graph for a dry run leaves its files as they
+    were); a read naming a property the graph has never seen does not create it."""
+    done = 0
+    while True:
+        rows = await store.read(
+            """
+            MATCH (p:Post) WHERE p.searchText IS NULL AND p.text IS NOT NULL
+            WITH p LIMIT $limit
+            RETURN p.platform AS platform, p.postId AS postId, p.text AS text
+            """,
+            {"limit": BACKFILL_BATCH},
+        )
+        if not rows:
+            return done
+        await store.write(
+            """
+            UNWIND $rows AS r
+            MATCH (p:Post {platform: r.platform, postId: r.postId})
+            SET p.searchText = r.searchText
+            """,
+            {"rows": [{**r, "searchText": search_text(str(r["text"]))} for r in rows]},
+        )
+        done += len(rows)
 
 
 def _seal_authors(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -380,7 +421,8 @@ async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
         UNWIND $rows AS r
         MATCH (p:Post {platform: r.platform, postId: r.postId})
         SET p += r.props
-        SET p.modelLabel = p.sentimentLabel,
+        SET p.searchText = coalesce(r.searchText, p.searchText),
+            p.modelLabel = p.sentimentLabel,
             p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel)
         RETURN count(p) AS n
         """,
@@ -542,7 +584,9 @@ async def texts_in_ranges(
     store: GraphStore, filters: dict[str, Any] | None, ranges: list[Row], limit: int
 ) -> dict[str, list[str]]:
     """ranges: {start, since, until} -> start -> texts of the matching posts of that range
-    (the newest ``limit``), all ranges in one round trip; the filters' from/to are ignored."""
+    (the newest ``limit``), all ranges in one round trip; the filters' from/to are ignored.
+    The texts as searched (``searchText``): the terms found in them are shown to callers who
+    see handles hashed, so the @handles they quote are left out."""
     return await _per_range(
         store,
         filters,
@@ -550,7 +594,7 @@ async def texts_in_ranges(
         limit,
         """
         WITH rg, p ORDER BY p.createdAt DESC
-        WITH rg, collect(p.text) AS items
+        WITH rg, collect(coalesce(p.searchText, '')) AS items
         """,
     )
 
@@ -586,6 +630,7 @@ __all__ = [
     "FILTER_KEYS",
     "accounts_by_key",
     "accounts_of_customers",
+    "backfill_search_text",
     "candidate_posts",
     "correct_label",
     "customer_posts",

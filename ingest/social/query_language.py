@@ -5,7 +5,9 @@
     招行 NEAR/5 投诉        emotion:angry -author:spam_bot
 
 - Terms and "quoted phrases" match the post text as substrings, case-insensitively (Chinese
-  has no spaces, so a term is a substring, as in the terms file).
+  has no spaces, so a term is a substring, as in the terms file), NFKC-normalised, with the
+  @handles it quotes left out (``shared.post_text.search_text``; the graph keeps that string
+  as ``Post.searchText``): the API masks them, so no term may find them.
 - AND, OR, NOT (upper case; ``-x`` is NOT x); juxtaposition is AND; AND binds before OR;
   parentheses group.
 - ``a NEAR/n b``: both within n tokens of each other, either order (a token is one Han
@@ -22,12 +24,13 @@ the graph keeps posts holding both sides and :meth:`Query.matches` decides). Err
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from shared.post_text import normalise, search_text
 
 MAX_QUERY = 1000
 FIELDS = ("author", "platform", "lang", "label", "emotion")
@@ -67,10 +70,6 @@ class QueryError(ValueError):
     def __init__(self, message: str, column: int | None = None) -> None:
         super().__init__(message if column is None else f"{message} (at column {column})")
         self.column = column
-
-
-def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
@@ -151,7 +150,7 @@ class Query:
 
     def matches(self, post: dict[str, Any]) -> bool:
         """The whole query on a post row (text, platform, lang, authorHandle, sentiment*)."""
-        return _matches(self.tree, post, normalise(str(post.get("text") or "")))
+        return _matches(self.tree, post, search_text(str(post.get("text") or "")))
 
 
 def _matches(node: Node, post: dict[str, Any], text: str) -> bool:
@@ -221,7 +220,7 @@ class _Compiler:
         """(a condition every matching post meets, whether it is exactly the node)."""
         kind = node[0]
         if kind == "term":
-            return f"toLower(coalesce(p.text, '')) CONTAINS {self.param(node[1])}", True
+            return f"coalesce(p.searchText, '') CONTAINS {self.param(node[1])}", True
         if kind == "field":
             name, value = node[1], node[2]
             if name == "author":

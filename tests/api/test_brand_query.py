@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from graph.repositories.alert_rules import put_rule
-from graph.repositories.social import upsert_posts
+from graph.repositories.social import (
+    backfill_search_text,
+    search_mentions,
+    texts_in_ranges,
+    upsert_posts,
+)
 from graph.store import GraphStore
+from resolvers.social import query_filters
 from tests.api.conftest import Api
 
 TEXTS = {
@@ -176,6 +182,85 @@ async def test_author_filters_need_handles_revealed(
     await put_rule(store, "r2", stored)
     listed = await brand.gql("{ alertRules { id query } }")
     assert listed["data"]["alertRules"] == [{"id": "r2", "query": None}], listed
+    # ... and brandAlerts(rule:) does not evaluate it for them.
+    body = await brand.gql(
+        '{ brandAlerts(rule: "r2", from: "2025-03-01T00:00:00Z", to: "2025-03-03T00:00:00Z")'
+        " { judgedBuckets } }"
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FILTER", body
+    assert body["errors"][0]["extensions"]["field"] == "rule"
+
+
+QUOTING = {
+    "q1": "转发微博 //@user12: 招行APP又闪退了",
+    "q2": "@user12 @angry_li 招行 投诉",
+    "q3": "招行 user12 不是引用",
+}
+
+
+async def test_terms_do_not_match_the_handles_a_post_quotes(
+    store: GraphStore, officer: Api, as_role: Any
+) -> None:
+    # Session 12 finding: the text is stored with @handles in full (masked on the way out),
+    # so a term spelling a handle confirmed it, by the answer or its count, to a caller who
+    # sees handles hashed. Terms match the text with its quoted handles left out, for every
+    # caller (one meaning per query: a stored rule is evaluated for no one in particular).
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "weibo",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": text, "createdAt": "2025-03-01T02:00:00Z",
+                          "sentimentLabel": "NEGATIVE"},
+                "author": None,
+                "brands": ["招商银行"],
+                "products": [],
+            }
+            for pid, text in QUOTING.items()
+        ],
+    )  # fmt: skip
+    brand = as_role("brand_analyst", "marketing", "ba1")
+    for caller in (brand, officer):
+        assert await ids(caller, "user12") == ["q3"]  # q3 names it outside a quote: shown
+        assert await ids(caller, '"@user12"') == []
+        assert await ids(caller, "angry_li OR angry") == []
+        assert await ids(caller, "user12 NEAR/2 招行") == ["q3"]
+        assert await ids(caller, "招行 AND (闪退 OR 投诉)") == ["q1", "q2"]
+        trend = await caller.gql(TREND, {"q": "angry_li"})
+        assert [b["count"] for b in trend["data"]["sentimentTrend"]] == [0, 0], trend
+        # The plain `term` filter matches the same text.
+        body = await caller.gql(
+            '{ a: mentions(filter: {term: "angry_li"}) { totalCount }'
+            '  b: mentions(filter: {term: "招行"}) { totalCount } }'
+        )
+        assert body["data"] == {"a": {"totalCount": 0}, "b": {"totalCount": 3}}, body
+    # An alert's top terms come from the same text (a term quoting a handle would be shown).
+    day = {"start": "d", "since": "2025-03-01T00:00:00Z", "until": "2025-03-02T00:00:00Z"}
+    (texts,) = (await texts_in_ranges(store, {}, [day], 10)).values()
+    assert len(texts) == 3 and not any("angry" in t or "@user12" in t for t in texts), texts
+
+
+async def test_posts_stored_before_search_text_are_backfilled(store: GraphStore) -> None:
+    # A post written by an older hub has no searchText: it matches no term (fails closed)
+    # until open_store writes it.
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'old', text: '@Old_Handle 招行 ＡＰＰ',"
+        " createdAt: '2025-03-01T02:00:00Z'})"
+    )
+
+    async def found(query: str) -> list[str]:
+        _, rows = await search_mentions(store, query_filters(query), 0, 10)
+        return [r["postId"] for r in rows]
+
+    assert await found("招行") == []
+    assert await backfill_search_text(store) == 1
+    assert await backfill_search_text(store) == 0
+    (row,) = await store.read("MATCH (p:Post {postId: 'old'}) RETURN p.searchText AS t")
+    assert row["t"] == "@ 招行 app"
+    assert await found("招行 AND app") == ["old"]
+    assert await found("old_handle") == []
 
 
 async def test_a_bad_datetime_says_what_to_send_not_what_python_said(officer: Api) -> None:

@@ -30,6 +30,14 @@ BANK_APP = "(招行 OR 招商银行) AND (APP OR 手机银行) AND NOT 招聘"
         ("招行 NEAR/3 投诉", {"text": "招行的客服太差了我要去投诉"}, False),
         ("app NEAR/1 crash", {"text": "the app did crash"}, True),
         ("app NEAR/1 crash", {"text": "the app really did crash"}, False),
+        # Session 12 finding: terms matched the @handles a post quotes (masked on output),
+        # confirming a handle to a caller who sees them hashed. The rest of the text matches.
+        ("user12", {"text": "转发微博 //@user12: 招行 崩溃"}, False),
+        ('"@user12"', {"text": "转发微博 //@user12: 招行 崩溃"}, False),
+        ("user NEAR/2 招行", {"text": "@user12 招行 崩溃"}, False),
+        ("招行 AND 崩溃", {"text": "转发微博 //@user12: 招行 崩溃"}, True),
+        ("user12", {"text": "user12 没有 at 的 不是 引用"}, True),
+        ("ｃｍｂ", {"text": "CMB app"}, True),
     ],
 )  # fmt: skip
 def test_queries_match_posts(text: str, post: dict[str, str], expected: bool) -> None:
