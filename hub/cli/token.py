@@ -35,6 +35,9 @@ def make_token(
     sub: str, roles: list[str], purposes: list[str], branch: str | None, ttl: str
 ) -> str:
     """The token ``c360 token`` prints: the first purpose is the default, all are allowed."""
+    if not sub.strip():
+        # The hub refuses a token without a subject (privacy/principal.py): say so now.
+        raise ValueError("--sub must name the user or service (it is empty)")
     known = {p.value for p in Purpose}
     unknown = [p for p in purposes if p not in known]
     if unknown:

@@ -60,6 +60,10 @@ def test_token_command_prints_a_verifiable_token(
     assert long.exit_code == 2 and "longer than the hub accepts" in long.output
     default = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a"])
     assert verifier.authenticate({"authorization": f"Bearer {default.output.strip()}"})
+    # Session 12 finding: an empty subject gave a token the hub then refused.
+    for sub in ("", "  "):
+        empty = CliRunner().invoke(app, ["token", "--sub", sub, "--role", "a"])
+        assert empty.exit_code == 2 and "--sub must name the user" in empty.output, empty.output
 
 
 def test_serve_banner_has_url_token_and_curl() -> None:
