@@ -78,6 +78,7 @@ from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
 from privacy.services import PrivacyServices
+from privacy.types import PolicyUnavailable, ProbedEngine
 from resolvers.alert_schedule import AlertScheduler
 from resolvers.context import RequestContext
 from resolvers.event_bus import EventBus
@@ -410,6 +411,13 @@ async def readyz(request: Request) -> JSONResponse:
     if privacy.services is None or privacy.services.engine is None:
         # Every request touching personal data would answer POLICY_UNAVAILABLE: not ready.
         return JSONResponse({"policy": POLICY_DOWN}, 503)
+    engine = privacy.services.engine
+    if isinstance(engine, ProbedEngine):
+        # An OPA server that went away after the start: decisions fail closed, so not ready.
+        try:
+            await asyncio.wait_for(engine.health(), READY_PING_S)
+        except (PolicyUnavailable, TimeoutError) as exc:
+            return JSONResponse({"policy": f"unavailable: {exc or 'no answer'}"}, 503)
     store = await holder.get()
     if store is None:
         return JSONResponse({"graph": holder.error}, 503)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class SensitiveKind(StrEnum):
@@ -121,4 +121,14 @@ class PolicyEngine(Protocol):
 
     async def close(self) -> None:
         """Release what the engine holds (an HTTP client, an interpreter pool)."""
+        ...
+
+
+@runtime_checkable
+class ProbedEngine(Protocol):
+    """An engine in another process (the OPA server), which can go away after the hub
+    started: /readyz asks it. The embedded engine has no probe; it lives in the hub."""
+
+    async def health(self) -> None:
+        """Return when the engine answers its health check; PolicyUnavailable otherwise."""
         ...

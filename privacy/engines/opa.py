@@ -144,6 +144,22 @@ class OpaServerEngine:
             except Exception as exc:  # OPA down: decisions fail closed; try again next time
                 log.warning("OPA policy check failed: %s", exc)
 
+    async def health(self) -> None:
+        """OPA's ``GET /health`` answers 200 within the timeout, else PolicyUnavailable (for
+        /readyz: an OPA that went away after the start). A pooled connection from before an
+        OPA restart fails once: the session is dropped and the check asked again."""
+        for _ in (1, 2):
+            client = await self._session()
+            try:
+                if await asyncio.wait_for(client.check_health(), self._timeout_s):
+                    return
+            except TimeoutError as exc:
+                raise PolicyUnavailable(
+                    f"OPA did not answer its health check within {self._timeout_s:g} s"
+                ) from exc
+            await self._drop_session()
+        raise PolicyUnavailable("OPA is unreachable or unhealthy (GET /health)")
+
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()

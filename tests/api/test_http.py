@@ -13,6 +13,7 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.settings import Settings
 from tests.api.conftest import ALL_PURPOSES, Api
+from tests.standins.opa_server import opa_standin
 
 QUERY = {"query": '{ customer(id: "x") { id } }'}
 
@@ -115,3 +116,20 @@ async def test_unreachable_graph_still_starts(
             body = await api.gql('{ customer(id: "x") { id } }')
             assert body["errors"][0]["extensions"]["code"] == "GRAPH_UNAVAILABLE"
             _no_trace(str(body))
+
+
+async def test_readyz_says_when_the_opa_server_goes_away(store: GraphStore, data_dir: Path) -> None:
+    # Session 12 finding: /readyz reported a policy set that failed to load, but stayed 200
+    # when the OPA server went away later (every decision then POLICY_UNAVAILABLE).
+    with opa_standin() as opa:
+        settings = Settings(data_dir=data_dir, opa_url=opa.url, policy_timeout_s=0.5)
+        app = create_app(settings, store=store)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+                ready = await client.get("/readyz")
+                assert ready.status_code == 200 and ready.json() == {"graph": "ok"}, ready.text
+                opa.stop()
+                gone = await client.get("/readyz")
+                assert gone.status_code == 503, gone.text
+                assert gone.json()["policy"].startswith("unavailable: OPA"), gone.text

@@ -3,7 +3,8 @@
 It speaks the parts of OPA's v1 API the hub uses, with OPA's JSON shapes:
 PUT /v1/policies/{id} (text/plain Rego) -> 200 {}, 400 {"code", "message", "errors"};
 PUT /v1/data/{path} (JSON object) -> 204; POST /v1/data/{path} {"input": ...} ->
-200 {"result": ...} or 200 {} when undefined. ``delay_s`` makes every decision slow.
+200 {"result": ...} or 200 {} when undefined; GET /health -> 200 {}. ``delay_s`` makes every
+decision slow.
 """
 
 from __future__ import annotations
@@ -91,8 +92,12 @@ def build_app(state: OpaState) -> Starlette:
         state.decisions += 1
         return JSONResponse({"result": bindings["x"]} if "x" in bindings else {})
 
+    async def health(request: Request) -> Response:
+        return JSONResponse({})  # OPA's answer once it is up (no bundles to wait for here)
+
     return Starlette(
         routes=[
+            Route("/health", health, methods=["GET"]),
             Route("/v1/policies/{policy_id:path}", put_policy, methods=["PUT"]),
             Route("/v1/data/{path:path}", data, methods=["PUT", "POST"]),
         ]
