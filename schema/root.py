@@ -94,7 +94,7 @@ def build_schema(
             # Outside everything: it reads the final error codes for the request log.
             RequestLogFacts,
             # First in, last out: it sees the final result, errors of later extensions included.
-            ErrorCodes,
+            lambda: ErrorCodes(hide_schema=not settings.introspection),
             # Repeated operations skip parsing (a module-level LRU shared across requests).
             lambda: ParserCache(maxsize=256),
             *limit_extensions(settings),

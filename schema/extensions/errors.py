@@ -2,11 +2,16 @@
 
 Known errors keep their message (ApiError, privacy errors) or get a fixed one (graph down);
 anything else becomes "Unexpected error." with code INTERNAL_SERVER_ERROR and is logged here.
+While introspection is off, graphql-core's own messages (validation, variable coercion) keep
+only the names the caller wrote: "Cannot query field 'x' on type 'Customer'" named a type the
+caller never did, as did required arguments and input fields, enum and expected types.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -26,19 +31,55 @@ def _masked(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, ApiError | GraphQLError)
 
 
+_QUOTED = re.compile(r"'([^']*)'")
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+HIDDEN = "(hidden)"
+
+
+def _from_graphql(error: GraphQLError) -> bool:
+    """graphql-core's own error about the document or its variables (not one of ours)."""
+    original = error.original_error
+    return original is None or (
+        isinstance(original, GraphQLError) and not isinstance(original, ApiError)
+    )
+
+
+def written_names(query: str | None, variables: Any) -> frozenset[str]:
+    """Every name in the caller's document and variables: what a message may echo."""
+    return frozenset(_NAME.findall(f"{query or ''} {variables or ''}"))
+
+
+def only_written_names(message: str, written: frozenset[str]) -> str:
+    """``message`` with each quoted part that names something the caller did not write (a
+    type, an argument, an input field) replaced by "(hidden)": the schema stays unlisted."""
+
+    def quoted(match: re.Match[str]) -> str:
+        names = _NAME.findall(match.group(1))
+        return match.group(0) if names and set(names) <= written else HIDDEN
+
+    return _QUOTED.sub(quoted, message)
+
+
 class ErrorCodes(MaskErrors):
-    def __init__(self) -> None:
+    def __init__(self, hide_schema: bool = False) -> None:
         super().__init__(should_mask_error=_masked, error_message="Unexpected error.")
+        self.hide_schema = hide_schema
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         # Errors about the document itself (parse, validation, variable coercion) get a code
         # too, so clients can tell them apart by code as they do every other error.
         processed = super()._process_errors(errors)
+        written: frozenset[str] | None = None
         for error in processed:
             if error.original_error is None and not (error.extensions or {}).get("code"):
                 syntax = error.message.startswith("Syntax Error")
                 code = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
                 error.extensions = {**(error.extensions or {}), "code": code}
+            if self.hide_schema and _from_graphql(error):
+                if written is None:
+                    ctx = self.execution_context
+                    written = written_names(ctx.query, ctx.variables)
+                error.message = only_written_names(error.message, written)
         return processed
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
@@ -64,4 +105,4 @@ class ErrorCodes(MaskErrors):
         )
 
 
-__all__ = ["GRAPH_UNAVAILABLE", "ErrorCodes"]
+__all__ = ["GRAPH_UNAVAILABLE", "HIDDEN", "ErrorCodes", "only_written_names", "written_names"]

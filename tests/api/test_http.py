@@ -133,3 +133,46 @@ async def test_readyz_says_when_the_opa_server_goes_away(store: GraphStore, data
                 gone = await client.get("/readyz")
                 assert gone.status_code == 503, gone.text
                 assert gone.json()["policy"].startswith("unavailable: OPA"), gone.text
+
+
+SCHEMA_NAMES = ("Customer", "Query", "Segment", "CustomerInput", "ID!", "String")
+
+
+async def test_validation_messages_name_only_what_the_caller_wrote(
+    api: Api, store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    # Session 12 finding: with introspection off, validation messages still named schema
+    # types, required arguments and input fields the caller never wrote.
+    for query, variables, echoed in (
+        ('{ customer(id: "x") { nosuch } }', None, "'nosuch'"),
+        ('{ customer(id: "x") }', None, "'customer'"),
+        ('{ customer(id: "x") { id name { x } } }', None, "'name'"),
+        ("{ customer { name } }", None, "required"),
+        ("{ customers(segment: NOPE) { totalCount } }", None, "'NOPE'"),
+        ('{ customers(segment: "HIGH") { totalCount } }', None, '"HIGH"'),
+        ("query($x: Int) { customer(id: $x) { name } }", None, "'Int'"),
+        ('{ customer(id: "x") { ... on Account { name } } }', None, "'Account'"),
+        ("mutation { upsertCustomer(input: {nope: 1}) { name } }", None, "'nope'"),
+        ("mutation($i: Boolean) { upsertCustomer(input: $i) { name } }", None, "'Boolean'"),
+    ):
+        body = await api.gql(query, variables)
+        messages = " ".join(e["message"] for e in body["errors"])
+        assert echoed in messages, (query, messages)
+        assert not any(f"'{name}'" in messages for name in SCHEMA_NAMES), (query, messages)
+        assert "'id'" not in messages, (query, messages)  # a required name never written
+        codes = {e["extensions"]["code"] for e in body["errors"]}
+        assert codes == {"GRAPHQL_VALIDATION_FAILED"}, body
+    # Variables too: the required input field the caller did not send is not named.
+    body = await api.gql(
+        "mutation($i: CustomerInput!) { upsertCustomer(input: $i) { name } }", {"i": {}}
+    )
+    (message,) = [e["message"] for e in body["errors"]]
+    assert "'CustomerInput'" in message and "required field (hidden)" in message, message
+    # With introspection on, the schema is public: the messages keep graphql-core's names.
+    app = create_app(Settings(data_dir=data_dir, introspection=True), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            open_api = Api(client, make_token(purposes=ALL_PURPOSES))
+            body = await open_api.gql('{ customer(id: "x") { nosuch } }')
+            assert "on type 'Customer'" in body["errors"][0]["message"], body
