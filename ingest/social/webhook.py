@@ -4,7 +4,9 @@ The body is a JSON object or list of objects. ``X-C360-Timestamp`` is the send t
 seconds) and ``X-C360-Signature: sha256=<hex>`` the HMAC-SHA256 with C360_WEBHOOK_SECRET of
 ``<timestamp>.<raw body>``, so the time cannot be changed without the secret. A push more than
 5 minutes off the hub's clock is refused, and so is a signature already seen within that
-window (a replay). Every item is validated before any is written, so a 400 means nothing was
+window (a replay): in memory for pushes in flight, and in the graph for pushes stored, so a
+replay to another worker or after a restart is refused too (graph/repositories/
+webhook_pushes.py). Every item is validated before any is written, so a 400 means nothing was
 stored; a post's engagement figures only grow (an old push cannot roll likes back).
 """
 
@@ -25,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.errors import GraphError, GraphUnavailable
+from graph.repositories.webhook_pushes import push_seen, remember_push
 from graph.store import GraphStore
 from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
@@ -43,6 +46,7 @@ REPLAY_CACHE_SIZE = 100_000
 # Seconds a sender should wait before retrying a push the graph could not take (503).
 RETRY_AFTER_S = 1
 UNAVAILABLE = "the graph is unavailable; retry the same push later (it is stored once)"
+REPLAY = "this signed push was already received (replay)"
 
 log = logging.getLogger("c360.ingest")
 
@@ -67,7 +71,8 @@ def signature_ok(secret: str, body: bytes, timestamp: str | None, header: str | 
 
 class ReplayGuard:
     """Refuses a timestamp outside ``tolerance_s`` of now and a signature seen before in
-    that window. In memory: one hub process (the embedded deployment) sees every push."""
+    that window, in this process: two copies in flight at once are one push. What other
+    processes (or this one before a restart) stored is asked of the graph as well."""
 
     def __init__(self, tolerance_s: float = TOLERANCE_S, max_size: int = REPLAY_CACHE_SIZE) -> None:
         self.tolerance_s = tolerance_s
@@ -82,7 +87,7 @@ class ReplayGuard:
         self._forget_before(now - 2 * self.tolerance_s)
         key = signature.strip()
         if key in self._seen:
-            return "this signed push was already received (replay)"
+            return REPLAY
         self._seen[key] = now
         if len(self._seen) > self.max_size:
             self._seen.popitem(last=False)
@@ -186,14 +191,14 @@ class PostsWebhook:
         # taken once, and a sender retrying a push the hub could not store is not a replay.
         stored = False
         try:
-            response = await self._store(request, body)
+            response = await self._store(request, body, signature.strip())
             stored = response.status_code == 200
             return response
         finally:
             if not stored:
                 self.replays.forget(signature)
 
-    async def _store(self, request: Request, body: bytes) -> JSONResponse:
+    async def _store(self, request: Request, body: bytes, signature: str) -> JSONResponse:
         # JSON decoding and validation of up to MAX_ITEMS posts: one hop to a worker thread,
         # so /healthz and other requests are not held up behind a large push.
         posts, errors = await asyncio.to_thread(parse_items, body, self.default_platform)
@@ -202,7 +207,11 @@ class PostsWebhook:
         store = await self.get_store(request)
         if store is None:
             return _unavailable()
+        now = time.time()
+        window = 2 * self.replays.tolerance_s  # a timestamp is good for tolerance_s each way
         try:
+            if await push_seen(store, signature, now - window):
+                return JSONResponse({"error": REPLAY}, 401)
             prepared, _stored = await self._pipeline(store).ingest(posts)
         except GraphUnavailable as exc:
             log.warning("webhook push not stored, the graph is unavailable: %s", exc)
@@ -210,6 +219,12 @@ class PostsWebhook:
         except GraphError:
             log.exception("webhook push not stored: the graph refused the write")
             return JSONResponse({"error": "the graph refused the write; nothing stored"}, 500)
+        try:
+            await remember_push(store, signature, now, now - window)
+        except GraphError as exc:
+            # Stored, so the sender gets its 200; a replay to another process (or after a
+            # restart) is then not refused, and merges into the same posts (idempotent).
+            log.warning("webhook push stored but not remembered for replays: %s", exc)
         return JSONResponse(
             {"accepted": prepared.received - prepared.duplicates, "duplicates": prepared.duplicates}
         )

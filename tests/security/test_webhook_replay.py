@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from graph.embedded import EmbeddedFalkorDB
 from graph.falkordb import FalkorDBStore
+from graph.repositories.webhook_pushes import push_seen, remember_push
 from graph.store import GraphStore
 from ingest.social.webhook import (
     SIGNATURE_HEADER,
@@ -136,3 +137,23 @@ async def test_a_push_the_graph_could_not_take_can_be_retried(short_dir: Path) -
         assert (await push(app, body, headers)).status_code == 401
     finally:
         await store.close()
+
+
+async def test_a_replay_to_another_worker_or_after_a_restart_is_refused(
+    store: GraphStore,
+) -> None:
+    # Session 12 finding: the signatures seen were kept per process, so the same signed push
+    # sent to a second worker (or after a restart) was accepted again.
+    body = post_of(5)
+    headers = signed_headers(SECRET, body)
+    assert (await push(hub(store), body, headers)).status_code == 200
+    other = await push(hub(store), body, headers)  # a fresh webhook: another process
+    assert other.status_code == 401 and "replay" in other.json()["error"], other.text
+    # Entries expire with the window: an old one goes when a new push is remembered.
+    await remember_push(store, "sha256=old", time.time() - 3600, time.time() - 7200)
+    assert await push_seen(store, "sha256=old", time.time() - 7200)
+    fresh = post_of(6)
+    assert (await push(hub(store), fresh, signed_headers(SECRET, fresh))).status_code == 200
+    assert not await push_seen(store, "sha256=old", time.time() - 7200)
+    rows = await store.read("MATCH (w:WebhookPush) RETURN count(w) AS n")
+    assert rows == [{"n": 2}]
