@@ -139,19 +139,25 @@ async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
     return int(result[0]["n"]) if result else 0
 
 
-async def log_care(store: GraphStore, row: Row) -> None:
-    """row: {id, customerId, props} — the interaction that completes a care task."""
+async def log_care(store: GraphStore, row: Row) -> bool:
+    """row: {id, customerId, props} — the interaction that completes a care task. False
+    (nothing written) when an interaction with this id exists already: the check and the
+    write are one query, and FalkorDB runs write queries one at a time, so of concurrent
+    completions exactly one writes."""
     (row,) = seal_rows(store, INTERACTION, [row], owner="customerId")
-    await store.write(
+    result = await store.write(
         """
         MATCH (c:Customer {id: $r.customerId})
-        MERGE (i:Interaction {id: $r.id})
+        OPTIONAL MATCH (old:Interaction {id: $r.id})
+        WITH c, old WHERE old IS NULL
+        CREATE (i:Interaction {id: $r.id})
         SET i += $r.props, i.customerId = $r.customerId
-        MERGE (c)-[:HAD]->(i)
+        CREATE (c)-[:HAD]->(i)
         RETURN i.id AS id
         """,
         {"r": row},
     )
+    return bool(result)
 
 
 __all__ = [

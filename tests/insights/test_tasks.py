@@ -69,9 +69,48 @@ def test_birthday_maturity_complaint_drop_and_churn() -> None:
     ]
     assert by_kind[TaskKind.CHURN_RISK].reason == "churn risk 40.0% (rule score)"
     assert [t.due for t in tasks] == sorted(t.due for t in tasks)
-    assert parse_task_id(drop.id) == (TaskKind.BALANCE_DROP, "C1", START, "")
+    # Named by the month, not the window (QA finding B).
+    assert parse_task_id(drop.id) == (TaskKind.BALANCE_DROP, "C1", date(2026, 11, 1), "")
     done = care_tasks(h, None, default_catalogue(), NOW, START, END, frozenset({drop.id}))
     assert drop.id not in {t.id for t in done} and TaskKind.CHURN_RISK not in {t.kind for t in done}
+
+
+def test_a_tasks_id_does_not_depend_on_the_window() -> None:
+    """QA finding B: a completed COMPLAINT or CHURN_RISK task came back in a later window
+    (its id carried the window's start, the completion the old id)."""
+    h = history(
+        interactions=[
+            {"id": "I1", "kind": "COMPLAINT", "time": "2026-11-10T08:00:00Z", "resolved": False},
+        ],
+        transactions=[
+            {"accountId": "A1", "time": "2026-11-20T00:00:00Z", "amount": 80_000.0,
+             "kind": "TRANSFER_OUT"},
+        ],
+    )  # fmt: skip
+    kinds = (TaskKind.COMPLAINT, TaskKind.CHURN_RISK, TaskKind.BALANCE_DROP)
+
+    def ids(start: date, end: date, done: frozenset[str] = frozenset()) -> dict[TaskKind, str]:
+        tasks = care_tasks(h, (0.7, "rule score"), default_catalogue(), NOW, start, end, done)
+        return {t.kind: t.id for t in tasks if t.kind in kinds}
+
+    windows = [(START, END), (date(2026, 12, 1), date(2026, 12, 14)), (NOW.date(), NOW.date())]
+    seen = [ids(a, b) for a, b in windows]
+    assert set(seen[0]) == set(kinds) and seen[0] == seen[1] == seen[2]
+    done = frozenset(seen[0].values())
+    assert all(ids(a, b, done) == {} for a, b in windows)
+    # The complaint is named by the day it became overdue.
+    assert parse_task_id(seen[0][TaskKind.COMPLAINT])[2] == date(2026, 11, 17)
+
+
+def test_no_birthday_before_the_birth() -> None:
+    """QA finding D: a window in year 1 listed a birthday "turns -1984"."""
+    h = history(customer={"id": "C1", "birthDate": "1985-03-04"})
+    tasks = care_tasks(h, None, default_catalogue(), NOW, date(1984, 1, 1), date(1985, 12, 31))
+    assert [t.reason for t in tasks if t.kind is TaskKind.BIRTHDAY] == []
+    later = care_tasks(h, None, default_catalogue(), NOW, date(1986, 1, 1), date(1986, 12, 31))
+    assert [t.reason for t in later if t.kind is TaskKind.BIRTHDAY] == [
+        "birthday on 03-04 (turns 1)"
+    ]
 
 
 def test_maturity_rolls_over_terms() -> None:
