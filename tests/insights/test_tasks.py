@@ -126,12 +126,16 @@ def test_control_split_is_seeded_and_sized() -> None:
     assert split_control(ids, 0.2, "K-2") != a
 
 
+def day(n: int) -> datetime:
+    return datetime(2026, 11, n, tzinfo=UTC)
+
+
 def test_conversions_count_after_contact_and_within_the_window() -> None:
     groups = {"t1": TREATMENT, "t2": TREATMENT, "t3": TREATMENT, "c1": CONTROL, "c2": CONTROL}
-    contacts = {"t1": "2026-11-02", "t2": "2026-11-02"}
-    openings = {"t1": ["2026-11-05"], "t2": ["2026-11-01"], "t3": ["2026-11-05"],
-                "c1": ["2026-11-03"], "c2": ["2026-12-31"]}  # fmt: skip
-    result = outcome(groups, contacts, openings, "2026-11-01", "2026-11-30")
+    contacts = {"t1": day(2), "t2": day(2)}
+    openings = {"t1": [day(5)], "t2": [day(1)], "t3": [day(5)], "c1": [day(3)],
+                "c2": [datetime(2026, 12, 31, tzinfo=UTC)]}  # fmt: skip
+    result = outcome(groups, contacts, openings, day(1), day(30))
     assert (result.contacted, result.converted, result.control_converted) == (2, 1, 1)
     assert result.conversion_rate == 0.5 and result.control_conversion_rate == 0.5
     assert result.lift == 0.0 and result.relative_lift == 1.0
