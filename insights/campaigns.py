@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 TREATMENT, CONTROL = "TREATMENT", "CONTROL"
 
@@ -53,18 +54,19 @@ class CampaignResult:
 
 def outcome(
     groups: Mapping[str, str],
-    first_contact: Mapping[str, str],
-    openings: Mapping[str, Sequence[str]],
-    start: str,
-    end: str,
+    first_contact: Mapping[str, datetime],
+    openings: Mapping[str, Sequence[datetime]],
+    start: datetime,
+    end: datetime,
 ) -> CampaignResult:
-    """``first_contact``: customer -> ISO time of the first contact in the window;
-    ``openings``: customer -> ISO times the campaign's product was opened."""
+    """``first_contact``: customer -> time of the first contact in the window; ``openings``:
+    customer -> times the campaign's product was opened. All instants (aware): compared as
+    such, never as strings (a date alone against a time, one offset against another)."""
     treatment = [c for c, g in groups.items() if g == TREATMENT]
     control = [c for c, g in groups.items() if g == CONTROL]
     contacted = [c for c in treatment if c in first_contact]
 
-    def converted(cid: str, since: str) -> bool:
+    def converted(cid: str, since: datetime) -> bool:
         return any(since <= t <= end for t in openings.get(cid, ()))
 
     return CampaignResult(

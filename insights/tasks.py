@@ -61,7 +61,17 @@ class Task:
 
 
 def task_id(kind: TaskKind, customer_id: str, due: date, ref: str = "") -> str:
+    """A task's identity: never derived from the window it is listed in, so a completion
+    (a CARE interaction carrying the id) matches it in every later listing."""
     return f"{kind.value}:{customer_id}:{due.isoformat()}:{ref}"
+
+
+def period_of(now: datetime) -> date:
+    """The date that names a task raised by a standing condition (a balance drop, a churn
+    risk) rather than by a dated event: the first of the current month. Completed, such a
+    task stays gone for the rest of the month; it comes back next month if the condition
+    still holds."""
+    return now.date().replace(day=1)
 
 
 def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
@@ -90,7 +100,7 @@ def birthdays(customer_id: str, birth: date | None, start: date, end: date) -> l
     out = []
     for year in range(start.year, end.year + 1):
         day = _birthday(birth, year)
-        if start <= day <= end:
+        if start <= day <= end and year > birth.year:  # never a birthday before the birth
             out.append(
                 Task(task_id(TaskKind.BIRTHDAY, customer_id, day), customer_id,
                      TaskKind.BIRTHDAY, day, f"birthday on {day:%m-%d} (turns {year - birth.year})",
@@ -164,9 +174,9 @@ def balance_drop(
     if due > end:
         return []
     return [
-        Task(task_id(TaskKind.BALANCE_DROP, customer_id, due), customer_id, TaskKind.BALANCE_DROP,
-             due, f"assets down {-flow / before:.0%} (¥{-flow:,.0f}) in the last "
-             f"{BALANCE_DROP_DAYS} days", ACTIONS[TaskKind.BALANCE_DROP])
+        Task(task_id(TaskKind.BALANCE_DROP, customer_id, period_of(now)), customer_id,
+             TaskKind.BALANCE_DROP, due, f"assets down {-flow / before:.0%} (¥{-flow:,.0f}) in "
+             f"the last {BALANCE_DROP_DAYS} days", ACTIONS[TaskKind.BALANCE_DROP])
     ]  # fmt: skip
 
 
@@ -184,10 +194,12 @@ def complaints(
         overdue_from = made + timedelta(days=COMPLAINT_OPEN_DAYS)
         if overdue_from > end:
             continue
+        # Listed as due at the window's start once overdue; named by the day it became
+        # overdue, whatever the window.
         due = max(start, overdue_from)
         age = (now.date() - made).days
         out.append(
-            Task(task_id(TaskKind.COMPLAINT, customer_id, due, str(i.get("id") or "")),
+            Task(task_id(TaskKind.COMPLAINT, customer_id, overdue_from, str(i.get("id") or "")),
                  customer_id, TaskKind.COMPLAINT, due,
                  f"complaint of {made} unresolved for {age} days: {i.get('summary') or ''}".strip(),
                  ACTIONS[TaskKind.COMPLAINT])
@@ -196,15 +208,20 @@ def complaints(
 
 
 def churn_task(
-    customer_id: str, alert: tuple[float, str] | None, start: date, end: date
+    customer_id: str, alert: tuple[float, str] | None, now: datetime, start: date, end: date
 ) -> list[Task]:
-    """``alert``: (score, why it is high) when the caller judged it high enough; else None."""
+    """``alert``: (score, why it is high) when the caller judged it high enough; else None.
+    Due from today (a standing condition), named by the month (:func:`period_of`)."""
     if alert is None:
+        return []
+    due = max(start, now.date())
+    if due > end:
         return []
     score, why = alert
     return [
-        Task(task_id(TaskKind.CHURN_RISK, customer_id, start), customer_id, TaskKind.CHURN_RISK,
-             start, f"churn risk {score:.1%} ({why})", ACTIONS[TaskKind.CHURN_RISK])
+        Task(task_id(TaskKind.CHURN_RISK, customer_id, period_of(now)), customer_id,
+             TaskKind.CHURN_RISK, due, f"churn risk {score:.1%} ({why})",
+             ACTIONS[TaskKind.CHURN_RISK])
     ]  # fmt: skip
 
 
@@ -226,7 +243,7 @@ def care_tasks(
         *maturities(cid, history.get("accounts") or [], catalogue, start, end),
         *balance_drop(cid, history, now, start, end),
         *complaints(cid, history.get("interactions") or [], now, start, end),
-        *churn_task(cid, churn_alert, start, end),
+        *churn_task(cid, churn_alert, now, start, end),
     ]
     return sorted((t for t in tasks if t.id not in done), key=lambda t: (t.due, t.id))
 
@@ -239,5 +256,6 @@ __all__ = [
     "care_tasks",
     "next_maturity",
     "parse_task_id",
+    "period_of",
     "task_id",
 ]

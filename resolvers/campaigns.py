@@ -5,6 +5,7 @@ contacts logged as MARKETING interactions, and conversions with lift."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,16 +16,18 @@ from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
-from resolvers.analytics import iso
+from resolvers.analytics import iso, parse_time
 from resolvers.context import RequestContext
 from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page
-from resolvers.privacy import CUSTOMER, READ, WRITE
+from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
 
 CAMPAIGN = "Campaign"
 CHANNELS = ("PHONE", "CHAT", "EMAIL", "BRANCH", "APP")
 MAX_CONTROL_SHARE = 0.9
+# What of the birth date an age filter may read: the year at least.
+AGES_SEEN = (MaskMode.REVEAL, MaskMode.YEAR)
 
 
 @dataclass(frozen=True)
@@ -74,44 +77,77 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> None:
         raise BadUserInput("to must be after from", field="to")
     if spec.channel not in CHANNELS:
         raise BadUserInput(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
-    if (await context.nba.catalogue()).get(spec.product) is None:
+    catalogue = await context.nba.catalogue()
+    if catalogue.get(spec.product) is None:
         raise BadUserInput("no product with this code", field="product")
-    ages = [a for a in (spec.audience.min_age, spec.audience.max_age) if a is not None]
-    if any(not 0 <= a <= 150 for a in ages):
+    a = spec.audience
+    # A filter that can match nobody is a mistake, not an audience of 0.
+    for name, code in (("holds", a.holds), ("notHolds", a.not_holds)):
+        if code is not None and catalogue.get(code) is None:
+            raise BadUserInput(f"audience {name}: no product with this code", field=name)
+    if a.income_bands is not None:
+        unknown = sorted(set(a.income_bands) - await repo.income_bands(context.store))
+        if unknown:
+            raise BadUserInput(
+                f"audience incomeBands: no customer has income band {', '.join(unknown)}",
+                field="incomeBands",
+            )
+    ages = [x for x in (a.min_age, a.max_age) if x is not None]
+    if any(not 0 <= x <= 150 for x in ages):
         raise BadUserInput("ages must be in 0..150", field="audience")
     if len(ages) == 2 and ages[0] > ages[1]:
         raise BadUserInput("audience minAge must be at most maxAge", field="audience")
+    if ages:
+        _, best = await context.privacy.reach()
+        if best.mode_for(K.BIRTH_DATE) not in AGES_SEEN:
+            raise ForbiddenFilter(
+                "filtering by age needs BIRTH_DATE revealed or as a year; leave minAge and "
+                "maxAge out",
+                field="minAge" if a.min_age is not None else "maxAge",
+            )
+
+
+async def _audience(context: RequestContext, a: Audience) -> list[str]:
+    """Every customer matching the filter that the policy lets the caller see, in id order:
+    the candidates are read and decided in batches of the search candidate cap, all of them
+    (an audience is never cut short at the cap)."""
+    batch = context.settings.search_candidate_cap
+    members: list[str] = []
+    after: str | None = None
+    while True:
+        candidates = await repo.audience_candidates(
+            context.store,
+            income_bands=a.income_bands,
+            risk_profiles=a.risk_profiles,
+            holds=a.holds,
+            not_holds=a.not_holds,
+            after=after,
+            limit=batch,
+        )
+        if not candidates:
+            return members
+        decided = await context.privacy.decide(
+            [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
+        )
+        by_age = a.min_age is not None or a.max_age is not None
+        members += [
+            c["id"]
+            for c in candidates
+            if decided[c["id"]].allow
+            # The age filter may only read what the caller sees of the birth date.
+            and (not by_age or decided[c["id"]].mode_for(K.BIRTH_DATE) in AGES_SEEN)
+            and _age_ok(c["birthDate"], a, context.now.year)
+        ]
+        if len(candidates) < batch:
+            return members
+        after = candidates[-1]["id"]
 
 
 async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     await require_campaign(context, "new", WRITE)
     await _check(context, spec)
-    a = spec.audience
-    candidates = await repo.audience_candidates(
-        context.store,
-        income_bands=a.income_bands,
-        risk_profiles=a.risk_profiles,
-        holds=a.holds,
-        not_holds=a.not_holds,
-        cap=context.settings.search_candidate_cap,
-    )
+    members = await _audience(context, spec.audience)
     privacy = context.privacy
-    decided = await privacy.decide(
-        [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
-    )
-    # The age filter may only read what the caller sees of the birth date.
-    ages_seen = (MaskMode.REVEAL, MaskMode.YEAR)
-    members = [
-        c["id"]
-        for c in candidates
-        if decided[c["id"]].allow
-        and (
-            (a.min_age is None and a.max_age is None)
-            or decided[c["id"]].mode_for(K.BIRTH_DATE) in ages_seen
-        )
-    ]
-    by_id = {c["id"]: c for c in candidates}
-    members = [m for m in members if _age_ok(by_id[m]["birthDate"], a, context.now.year)]
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
     await privacy.audit_intent({"createCampaign": campaign_id, "audience": len(members)})
@@ -147,9 +183,18 @@ async def campaign_result(context: RequestContext, campaign: dict[str, Any]) -> 
         context.store, campaign["id"], campaign["product"], campaign["from"], campaign["to"]
     )
     groups = {r["customerId"]: r["group"] for r in rows}
-    contacts = {r["customerId"]: r["firstContact"] for r in rows if r["firstContact"]}
-    openings = {r["customerId"]: list(r["openings"] or []) for r in rows}
-    return outcome(groups, contacts, openings, campaign["from"], campaign["to"])
+    # Times as instants (parse_time: no offset = UTC, a date alone its midnight UTC, as the
+    # importer stores a date-only openedAt); a value that is no time counts nowhere.
+    contacts = {
+        r["customerId"]: t for r in rows if (t := parse_time(r["firstContact"])) is not None
+    }
+    openings = {
+        r["customerId"]: [t for o in r["openings"] or [] if (t := parse_time(str(o)))] for r in rows
+    }
+    start, end = parse_time(campaign["from"]), parse_time(campaign["to"])
+    if start is None or end is None:
+        raise ValueError(f"campaign {campaign['id']} has no valid window")
+    return outcome(groups, contacts, openings, start, end)
 
 
 async def member_ids(context: RequestContext, campaign_id: str, group: str | None) -> list[str]:
@@ -170,13 +215,28 @@ async def contacts_page(
     return await customers_page(context, ids, first, after)
 
 
+def contact_id(campaign_id: str, customer_id: str) -> str:
+    """The id of a campaign's contact with a customer: one per campaign and customer, so
+    logging again (a retry, a second call) writes nothing new."""
+    return "mk-" + hashlib.sha256(f"{campaign_id}\n{customer_id}".encode()).hexdigest()[:32]
+
+
 async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str] | None) -> int:
     """Log a MARKETING contact for treatment members (all, or ``ids``) the policy still lets
-    the caller reach; control members are never contacted."""
+    the caller reach, within the campaign's window; control members are never contacted.
+    Idempotent: how many contacts were newly logged (members contacted before: none)."""
     await require_campaign(context, campaign_id, WRITE)
     campaign = await repo.campaign(context.store, campaign_id)
     if campaign is None:
         raise NotFound("no campaign with this id", id=campaign_id)
+    # A contact outside the window would count nowhere (contacted counts the window's).
+    now = iso(context.now)
+    if not campaign["from"] <= now <= campaign["to"]:
+        raise BadUserInput(
+            f"the campaign runs from {campaign['from']} to {campaign['to']}: contacts are "
+            "logged only within its window",
+            field="id",
+        )
     treatment = await member_ids(context, campaign_id, TREATMENT)
     if ids is not None:
         wanted = set(ids)
@@ -190,10 +250,9 @@ async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str]
     treatment = [c for c, d in zip(treatment, decisions, strict=True) if d and d.allow]
     privacy.customers_touched.update(treatment)
     await privacy.audit_intent({"logCampaignContacts": campaign_id}, tuple(treatment))
-    now = iso(context.now)
     rows = [
         {
-            "id": f"mk-{uuid.uuid4().hex}",
+            "id": contact_id(campaign_id, cid),
             "customerId": cid,
             "productCode": campaign["product"],
             "props": {
@@ -217,6 +276,7 @@ __all__ = [
     "Audience",
     "CampaignSpec",
     "campaign_result",
+    "contact_id",
     "contacts_page",
     "create_campaign",
     "load_campaign",

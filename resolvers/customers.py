@@ -59,9 +59,14 @@ async def customer_row(ctx: RequestContext, customer_id: str) -> Row | None:
 async def customers_page(
     ctx: RequestContext, ids: list[str], first: int | None, after: str | None
 ) -> Page[Row]:
-    """A page of a listing of customer ids in id order (campaign members), each decided."""
+    """A page of a listing of customer ids in id order (campaign members). Decided before it
+    is paged, like the ``customers`` listing: a page is filled with customers the caller may
+    see, hasNextPage and totalCount count only those, and the cursor always advances; only the
+    page's customers are noted for the audit (customer_rows)."""
     limit = check_first(first, ctx.settings.max_page_size)
-    page = page_after(ids, lambda cid: (cid,), limit, after)
+    decisions = await ctx.privacy.customers.load_many(ids)
+    visible = [cid for cid, d in zip(ids, decisions, strict=True) if d is not None and d.allow]
+    page = page_after(visible, lambda cid: (cid,), limit, after)
     rows = {r["id"]: r for r in await customer_rows(ctx, [cid for cid, _ in page.items])}
     return Page([(rows[cid], c) for cid, c in page.items if cid in rows], page.has_next, page.total)
 

@@ -8,9 +8,9 @@ personal data: it is null unless the decision reveals its source (REASON_SOURCE)
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
@@ -21,14 +21,21 @@ from insights.tasks import CHURN_THRESHOLD, REASON_SOURCE, Task, care_tasks, par
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput, NotFound
+from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
-from resolvers.privacy import READ, WRITE, Forbidden
+from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
 
 CARE_TASK = "CareTask"
 MAX_WINDOW_DAYS = 366
+# How far from today a window may lie: tasks are for the advisor's near future (dates near
+# year 1 or 9999 broke the date arithmetic and listed birthdays before the birth).
+MAX_YEARS_AWAY = 10
 MAX_NOTE = 2000
+# The dates a task id may name to be looked up: wider than a listing's window (a complaint
+# left open for years keeps the day it became overdue), far from the calendar's ends (a term
+# rolled over from year 9999 overflowed).
+COMPLETABLE = (date(1900, 1, 1), date(2999, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -74,22 +81,39 @@ def _tasks_of(
     )
 
 
-def _visible(context: RequestContext, task: Task, decision: Decision) -> VisibleTask:
+def _visible(task: Task, decision: Decision) -> VisibleTask:
     source = REASON_SOURCE[task.kind]
     shown = source is None or decision.mode_for(source) == MaskMode.REVEAL
-    privacy = context.privacy
-    log = privacy.fields[task.customer_id]
-    (log.revealed if shown else log.masked).add("advisorTasks.reason")
-    privacy.customers_touched.add(task.customer_id)
     return VisibleTask(task, task.reason if shown else None)
 
 
-async def advisor_tasks(context: RequestContext, start: date, end: date) -> list[VisibleTask]:
-    """Every task due in [start, end] for the caller's customers the policy lets them see."""
+def _note_returned(context: RequestContext, page: Page[VisibleTask], with_reason: bool) -> None:
+    """Audit what the response holds: the customers of the page returned, and the reason
+    only where it was selected (not every task of the window, nor an unasked field)."""
+    privacy = context.privacy
+    for visible, _ in page.items:
+        cid = visible.task.customer_id
+        privacy.customers_touched.add(cid)
+        if with_reason:
+            log = privacy.fields[cid]
+            (log.revealed if visible.reason is not None else log.masked).add("advisorTasks.reason")
+
+
+def check_window(today: date, start: date, end: date) -> None:
+    """BadUserInput unless [start, end] is a window tasks can be listed for."""
     if end < start:
         raise BadUserInput("to is before from", field="to")
     if (end - start).days > MAX_WINDOW_DAYS:
         raise BadUserInput(f"the window is at most {MAX_WINDOW_DAYS} days", field="to")
+    reach = timedelta(days=365 * MAX_YEARS_AWAY + MAX_YEARS_AWAY // 4)
+    for name, day in (("from", start), ("to", end)):
+        if not today - reach <= day <= today + reach:
+            raise BadUserInput(f"{name} must be within {MAX_YEARS_AWAY} years of today", field=name)
+
+
+async def advisor_tasks(context: RequestContext, start: date, end: date) -> list[VisibleTask]:
+    """Every task due in [start, end] for the caller's customers the policy lets them see."""
+    check_window(context.now.date(), start, end)
     principal = context.privacy.principal
     if principal is None:
         return []
@@ -107,7 +131,7 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
         if history is None:
             continue
         for task in _tasks_of(context, history, catalogue, start, end):
-            out.append(_visible(context, task, decided[cid]))
+            out.append(_visible(task, decided[cid]))
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
 
@@ -117,11 +141,50 @@ def _due_key(visible: VisibleTask) -> tuple[str, str]:
 
 
 async def advisor_tasks_page(
-    context: RequestContext, start: date, end: date, first: int | None, after: str | None
+    context: RequestContext,
+    start: date,
+    end: date,
+    first: int | None,
+    after: str | None,
+    with_reason: bool = True,
 ) -> Page[VisibleTask]:
-    """A page of :func:`advisor_tasks`, earliest first."""
+    """A page of :func:`advisor_tasks`, earliest first; ``with_reason``: the selection reads
+    the reason (audited as revealed or masked)."""
     limit = check_first(first, context.settings.max_page_size)
-    return page_after(await advisor_tasks(context, start, end), _due_key, limit, after, parts=2)
+    tasks = await advisor_tasks(context, start, end)
+    page = page_after(tasks, _due_key, limit, after, parts=2)
+    _note_returned(context, page, with_reason)
+    return page
+
+
+async def _unseen_task(context: RequestContext, customer_id: str) -> ApiError:
+    """The one error for a task of a customer the caller may not complete, whether that
+    customer exists or not (as RequestPrivacy.unseen for customers): NOT_FOUND for a caller
+    whose grants reach every customer's tasks, else FORBIDDEN with the reason the policy gives
+    for a customer no grant singles out, never the reason for the customer named."""
+    privacy = context.privacy
+    floor_resource = Resource(CARE_TASK, "floor", UNSEEN_ATTRIBUTES)
+    floor = (await privacy.decide([floor_resource], WRITE))["floor"]
+    privacy.customers_touched.add(customer_id)
+    if floor.allow:
+        return NotFound("no open task with this id", field="id")
+    privacy.denied = True
+    return Forbidden(f"access denied: {floor.reason}", id=customer_id)
+
+
+def _open_ids(
+    context: RequestContext, history: dict[str, Any], catalogue: Any, due: date
+) -> set[str]:
+    """Ids of the customer's open tasks on the day a task id names, and today (a standing
+    condition's task is named by its month, listed from today)."""
+    today = context.now.date()
+    return {t.id for day in {due, today} for t in _tasks_of(context, history, catalogue, day, day)}
+
+
+def completion_id(task_id: str) -> str:
+    """The id of the interaction completing a task: one per task, so a second completion
+    (a retry, a concurrent request) finds it instead of writing another."""
+    return "care-" + hashlib.sha256(task_id.encode()).hexdigest()[:32]
 
 
 async def complete_task(context: RequestContext, task_id: str, note: str) -> dict[str, Any]:
@@ -135,20 +198,19 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         raise BadUserInput(f"note must be 1..{MAX_NOTE} characters", field="note")
     decided = await _decide(context, [customer_id], WRITE)
     decision = decided.get(customer_id)
-    if decision is None:
+    if decision is None or not decision.allow:
+        # An unknown customer and one the caller may not serve: the same answer.
+        raise await _unseen_task(context, customer_id)
+    if not COMPLETABLE[0] <= due <= COMPLETABLE[1]:
         raise NotFound("no open task with this id", field="id")
-    if not decision.allow:
-        context.privacy.denied = True
-        raise Forbidden(f"access denied: {decision.reason}", id=customer_id)
     history = await context.nba.history.load(customer_id)
     catalogue = await context.nba.catalogue()
-    open_ids = {t.id for t in _tasks_of(context, history or {}, catalogue, due, due)}
-    if task_id not in open_ids:
+    if task_id not in _open_ids(context, history or {}, catalogue, due):
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
     row: dict[str, Any] = {
-        "id": f"care-{uuid.uuid4().hex}",
+        "id": completion_id(task_id),
         "customerId": customer_id,
         "props": {
             "kind": "CARE",
@@ -159,9 +221,20 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
             "taskId": task_id,
         },
     }
-    await log_care(context.store, row)
+    written = await log_care(context.store, row)
     context.nba.history.clear(customer_id)
+    if not written:
+        # Another request completed it between the check above and this write.
+        raise NotFound("no open task with this id: completed already", field="id")
     return {**row["props"], "id": row["id"], "customerId": customer_id, "products": []}
 
 
-__all__ = ["CARE_TASK", "VisibleTask", "advisor_tasks", "advisor_tasks_page", "complete_task"]
+__all__ = [
+    "CARE_TASK",
+    "VisibleTask",
+    "advisor_tasks",
+    "advisor_tasks_page",
+    "check_window",
+    "complete_task",
+    "completion_id",
+]

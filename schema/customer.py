@@ -64,7 +64,7 @@ class CustomerQuery:
             first,
             after,
             _CustomerOrder(order_by),
-            prefetch_accounts=_asks(info, _ACCOUNT_FIELDS),
+            prefetch_accounts=asks(info, _ACCOUNT_FIELDS),
         )
         return connection(page.map(Customer.from_row))
 
@@ -214,7 +214,7 @@ def _fields(
 _ACCOUNT_FIELDS = frozenset({"segment", "totalAssets", "accounts"})
 
 
-def _asks(info: Ctx, names: frozenset[str]) -> bool:
+def asks(info: Ctx, names: frozenset[str]) -> bool:
     """Whether any of ``names`` is selected anywhere under this field (fragments included)."""
     pending: list[Any] = list(info.selected_fields)
     while pending:
@@ -225,4 +225,4 @@ def _asks(info: Ctx, names: frozenset[str]) -> bool:
     return False
 
 
-__all__ = ["CustomerConnection", "CustomerQuery"]
+__all__ = ["CustomerConnection", "CustomerQuery", "asks"]

@@ -25,8 +25,8 @@ from resolvers.campaigns import (
 )
 from resolvers.errors import BadUserInput
 from resolvers.recommendations import recommendations_for
-from resolvers.tasks import VisibleTask, advisor_tasks_page, complete_task
-from schema.customer import CustomerConnection
+from resolvers.tasks import VisibleTask, advisor_tasks_page, check_window, complete_task
+from schema.customer import CustomerConnection, asks
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Interaction, Product, load_customers
 
@@ -88,6 +88,7 @@ class CareTask:
 
 
 CareTaskConnection = Connection[CareTask]
+_REASON = frozenset({"reason"})
 
 
 def _task(v: VisibleTask) -> CareTask:
@@ -223,9 +224,12 @@ class NbaQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> CareTaskConnection:
-        start = from_ or info.context.now.date()
+        today = info.context.now.date()
+        start = from_ or today
+        check_window(today, start, start)  # before the default end is computed from it
+        end = to or start + timedelta(days=14)
         page = await advisor_tasks_page(
-            info.context, start, to or start + timedelta(days=14), first, after
+            info.context, start, end, first, after, with_reason=asks(info, _REASON)
         )
         return connection(page.map(_task))
 

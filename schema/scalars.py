@@ -3,6 +3,9 @@
 strawberry's own append the parser's exception text ("invalid literal for int() with base 10:
 b'nota'"): implementation detail in a client's error. These parse the same way (ISO 8601 by
 dateutil for DateTime, ``date.fromisoformat`` for Date) and name the expected form instead.
+A DateTime without an offset is UTC (the stored zone, as ``c360 sentiment rescore --since``
+and the social resolvers read one): every DateTime a resolver gets is aware, so comparing two
+never fails on a naive one.
 """
 
 from __future__ import annotations
@@ -32,8 +35,13 @@ def _naming(
     return dataclasses.replace(definition, parse_value=parse_value)
 
 
+def _instant(value: str) -> dt.datetime:
+    moment: dt.datetime = isoparse(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
-    dt.datetime: _naming(DateTimeDefinition, isoparse, "2025-03-01T08:00:00Z"),
+    dt.datetime: _naming(DateTimeDefinition, _instant, "2025-03-01T08:00:00Z"),
     dt.date: _naming(DateDefinition, dt.date.fromisoformat, "2025-03-01"),
 }
 

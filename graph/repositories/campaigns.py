@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_rows, seal_rows
-from graph.repositories.access import access_attributes
+from graph.repositories.access import access_attributes, walk_key
 from graph.store import GraphStore, Row
 from graph.timerange import time_range
 
@@ -17,35 +17,52 @@ async def audience_candidates(
     risk_profiles: list[str] | None,
     holds: str | None,
     not_holds: str | None,
-    cap: int,
+    after: str | None,
+    limit: int,
 ) -> list[Row]:
-    """Customers matching the attribute filter (ids in order, at most ``cap``), each with
-    ``birthDate`` and the policy attributes under ``attributes``."""
+    """One batch of the customers matching the attribute filter: the first ``limit`` above
+    ``after`` in id order (a walk, as graph.repositories.access's: the key is the id's string,
+    the next batch starts after :func:`walk_key` of the last id), each with ``birthDate`` and
+    the policy attributes under ``attributes``. The caller walks every batch: an audience is
+    never cut at a cap."""
     rows = await store.read(
         """
         MATCH (c:Customer)
-        WHERE ($incomes IS NULL OR c.incomeBand IN $incomes)
+        WITH c, toString(c.id) AS key
+        WHERE key > $after
+          AND ($incomes IS NULL OR c.incomeBand IN $incomes)
           AND ($risks IS NULL OR c.riskProfile IN $risks)
-        WITH c, [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        WITH c, key, [(c)-[:OWNS]->(a:Account) | a.product] AS products
         WHERE ($holds IS NULL OR $holds IN products)
           AND ($notHolds IS NULL OR NOT $notHolds IN products)
+        WITH c, key ORDER BY key LIMIT $limit
         RETURN c.id AS id, c.birthDate AS birthDate, c.consentMarketing AS consentMarketing,
                c.consentDataSharing AS consentDataSharing,
                [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
-               [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds
-        ORDER BY id LIMIT $cap
+               [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds,
+               key
+        ORDER BY key
         """,
         {
             "incomes": income_bands,
             "risks": risk_profiles,
             "holds": holds,
             "notHolds": not_holds,
-            "cap": cap,
+            "after": "" if after is None else walk_key(after),
+            "limit": limit,
         },
     )
     born = open_rows(store, CUSTOMER, {r["id"]: {"birthDate": r["birthDate"]} for r in rows})
     return [{"id": r["id"], "birthDate": born[r["id"]]["birthDate"],
              "attributes": access_attributes(r)} for r in rows]  # fmt: skip
+
+
+async def income_bands(store: GraphStore) -> set[str]:
+    """The income bands the book holds (the audience filter is checked against them)."""
+    rows = await store.read(
+        "MATCH (c:Customer) WHERE c.incomeBand IS NOT NULL RETURN DISTINCT c.incomeBand AS band"
+    )
+    return {str(r["band"]) for r in rows}
 
 
 async def create_campaign(
@@ -120,15 +137,19 @@ async def campaign_outcomes(
 
 
 async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {id, customerId, productCode, props}: MARKETING interactions ABOUT the product."""
+    """rows: {id, customerId, productCode, props}: MARKETING interactions ABOUT the product.
+    A row whose id exists already is left as it is (its time is the first contact): the
+    number written is of new ones."""
     rows = seal_rows(store, INTERACTION, rows, owner="customerId")
     result = await store.write(
         """
         UNWIND $rows AS r
         MATCH (c:Customer {id: r.customerId})
-        MERGE (i:Interaction {id: r.id})
+        OPTIONAL MATCH (old:Interaction {id: r.id})
+        WITH c, r, old WHERE old IS NULL
+        CREATE (i:Interaction {id: r.id})
         SET i += r.props, i.customerId = r.customerId
-        MERGE (c)-[:HAD]->(i)
+        CREATE (c)-[:HAD]->(i)
         WITH i, r
         MATCH (p:Product {code: r.productCode})
         MERGE (i)-[:ABOUT]->(p)
@@ -139,19 +160,25 @@ async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
     return int(result[0]["n"]) if result else 0
 
 
-async def log_care(store: GraphStore, row: Row) -> None:
-    """row: {id, customerId, props} — the interaction that completes a care task."""
+async def log_care(store: GraphStore, row: Row) -> bool:
+    """row: {id, customerId, props} — the interaction that completes a care task. False
+    (nothing written) when an interaction with this id exists already: the check and the
+    write are one query, and FalkorDB runs write queries one at a time, so of concurrent
+    completions exactly one writes."""
     (row,) = seal_rows(store, INTERACTION, [row], owner="customerId")
-    await store.write(
+    result = await store.write(
         """
         MATCH (c:Customer {id: $r.customerId})
-        MERGE (i:Interaction {id: $r.id})
+        OPTIONAL MATCH (old:Interaction {id: $r.id})
+        WITH c, old WHERE old IS NULL
+        CREATE (i:Interaction {id: $r.id})
         SET i += $r.props, i.customerId = $r.customerId
-        MERGE (c)-[:HAD]->(i)
+        CREATE (c)-[:HAD]->(i)
         RETURN i.id AS id
         """,
         {"r": row},
     )
+    return bool(result)
 
 
 __all__ = [
@@ -160,6 +187,7 @@ __all__ = [
     "campaign_members",
     "campaign_outcomes",
     "create_campaign",
+    "income_bands",
     "log_care",
     "log_marketing_contacts",
 ]

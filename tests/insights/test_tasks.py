@@ -69,9 +69,48 @@ def test_birthday_maturity_complaint_drop_and_churn() -> None:
     ]
     assert by_kind[TaskKind.CHURN_RISK].reason == "churn risk 40.0% (rule score)"
     assert [t.due for t in tasks] == sorted(t.due for t in tasks)
-    assert parse_task_id(drop.id) == (TaskKind.BALANCE_DROP, "C1", START, "")
+    # Named by the month, not the window (QA finding B).
+    assert parse_task_id(drop.id) == (TaskKind.BALANCE_DROP, "C1", date(2026, 11, 1), "")
     done = care_tasks(h, None, default_catalogue(), NOW, START, END, frozenset({drop.id}))
     assert drop.id not in {t.id for t in done} and TaskKind.CHURN_RISK not in {t.kind for t in done}
+
+
+def test_a_tasks_id_does_not_depend_on_the_window() -> None:
+    """QA finding B: a completed COMPLAINT or CHURN_RISK task came back in a later window
+    (its id carried the window's start, the completion the old id)."""
+    h = history(
+        interactions=[
+            {"id": "I1", "kind": "COMPLAINT", "time": "2026-11-10T08:00:00Z", "resolved": False},
+        ],
+        transactions=[
+            {"accountId": "A1", "time": "2026-11-20T00:00:00Z", "amount": 80_000.0,
+             "kind": "TRANSFER_OUT"},
+        ],
+    )  # fmt: skip
+    kinds = (TaskKind.COMPLAINT, TaskKind.CHURN_RISK, TaskKind.BALANCE_DROP)
+
+    def ids(start: date, end: date, done: frozenset[str] = frozenset()) -> dict[TaskKind, str]:
+        tasks = care_tasks(h, (0.7, "rule score"), default_catalogue(), NOW, start, end, done)
+        return {t.kind: t.id for t in tasks if t.kind in kinds}
+
+    windows = [(START, END), (date(2026, 12, 1), date(2026, 12, 14)), (NOW.date(), NOW.date())]
+    seen = [ids(a, b) for a, b in windows]
+    assert set(seen[0]) == set(kinds) and seen[0] == seen[1] == seen[2]
+    done = frozenset(seen[0].values())
+    assert all(ids(a, b, done) == {} for a, b in windows)
+    # The complaint is named by the day it became overdue.
+    assert parse_task_id(seen[0][TaskKind.COMPLAINT])[2] == date(2026, 11, 17)
+
+
+def test_no_birthday_before_the_birth() -> None:
+    """QA finding D: a window in year 1 listed a birthday "turns -1984"."""
+    h = history(customer={"id": "C1", "birthDate": "1985-03-04"})
+    tasks = care_tasks(h, None, default_catalogue(), NOW, date(1984, 1, 1), date(1985, 12, 31))
+    assert [t.reason for t in tasks if t.kind is TaskKind.BIRTHDAY] == []
+    later = care_tasks(h, None, default_catalogue(), NOW, date(1986, 1, 1), date(1986, 12, 31))
+    assert [t.reason for t in later if t.kind is TaskKind.BIRTHDAY] == [
+        "birthday on 03-04 (turns 1)"
+    ]
 
 
 def test_maturity_rolls_over_terms() -> None:
@@ -87,12 +126,16 @@ def test_control_split_is_seeded_and_sized() -> None:
     assert split_control(ids, 0.2, "K-2") != a
 
 
+def day(n: int) -> datetime:
+    return datetime(2026, 11, n, tzinfo=UTC)
+
+
 def test_conversions_count_after_contact_and_within_the_window() -> None:
     groups = {"t1": TREATMENT, "t2": TREATMENT, "t3": TREATMENT, "c1": CONTROL, "c2": CONTROL}
-    contacts = {"t1": "2026-11-02", "t2": "2026-11-02"}
-    openings = {"t1": ["2026-11-05"], "t2": ["2026-11-01"], "t3": ["2026-11-05"],
-                "c1": ["2026-11-03"], "c2": ["2026-12-31"]}  # fmt: skip
-    result = outcome(groups, contacts, openings, "2026-11-01", "2026-11-30")
+    contacts = {"t1": day(2), "t2": day(2)}
+    openings = {"t1": [day(5)], "t2": [day(1)], "t3": [day(5)], "c1": [day(3)],
+                "c2": [datetime(2026, 12, 31, tzinfo=UTC)]}  # fmt: skip
+    result = outcome(groups, contacts, openings, day(1), day(30))
     assert (result.contacted, result.converted, result.control_converted) == (2, 1, 1)
     assert result.conversion_rate == 0.5 and result.control_conversion_rate == 0.5
     assert result.lift == 0.0 and result.relative_lift == 1.0
