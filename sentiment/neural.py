@@ -61,7 +61,7 @@ def sequence_words(text: str) -> list[str]:
     return out[:MAX_TOKENS]
 
 
-# How a network reads a text: "chars" (`train --cnn`) or "words" (`train --word-cnn`); the
+# How a network reads a text: "chars" or "words" (`train --network chars|words[:SEED]`); the
 # shipped model has no network.
 Tokens = Literal["chars", "words"]
 TOKENIZERS: dict[Tokens, Callable[[str], list[str]]] = {
@@ -106,11 +106,18 @@ class CharCNN:
         return {t: i for i, t in enumerate(self.vocab)}
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
-        index, tokenize = self.index, TOKENIZERS[self.tokens]
-        return [encode(tokenize(t), index) for t in texts]
+        tokenize = TOKENIZERS[self.tokens]
+        return self.encode_rows([tokenize(t) for t in texts])
+
+    def encode_rows(self, token_rows: Sequence[Sequence[str]]) -> list[list[int]]:
+        index = self.index
+        return [encode(row, index) for row in token_rows]
 
     def logits(self, texts: Sequence[str], batch: int = 512) -> np.ndarray:
-        seqs = self.ids(texts)
+        return self.logits_of(self.ids(texts), batch)
+
+    def logits_of(self, seqs: Sequence[Sequence[int]], batch: int = 512) -> np.ndarray:
+        """The POSITIVE logit per row of token ids (``ids``/``encode_rows``)."""
         # Similar lengths together: padding is what a batch pays for its longest text.
         order = np.argsort([len(s) for s in seqs], kind="stable")
         result = np.zeros(len(seqs), dtype=np.float64)
@@ -123,17 +130,40 @@ class CharCNN:
                 result[rows] = self.forward(pad([seqs[i] for i in rows]))
         return result
 
+    @cached_property
+    def taps(self) -> np.ndarray:
+        """Every (width, offset) block of the convolutions side by side, (E, 9 F): a token's
+        contribution to each filter at each offset is one row of embedding @ taps."""
+        dim = self.embedding.shape[1]
+        blocks = [
+            conv[i * dim : (i + 1) * dim]
+            for k, conv in zip(WIDTHS, self.convs, strict=True)
+            for i in range(k)
+        ]
+        return np.ascontiguousarray(np.concatenate(blocks, axis=1))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """The network on padded ids (n, L): what neural_train.forward computes, in NumPy."""
+        """The network on padded ids (n, L): what neural_train.forward computes, in NumPy.
+
+        The convolution is linear in the embeddings, so each distinct token of the batch is
+        projected once (a token seen 40 times in 512 posts costs one row of the matrix
+        product, not 40) and the windows are sums of gathered rows."""
         mask = x > PAD
-        h = self.embedding[x] * mask[..., None]  # pad rows are zero, whatever the padding
-        n, length, dim = h.shape
+        n, length = x.shape
+        distinct, inverse = np.unique(x, return_inverse=True)
+        proj = self.embedding[distinct] @ self.taps  # (U, 9 F)
+        proj[distinct == PAD] = 0.0  # pad positions add nothing, whatever the padding row
+        at = inverse.reshape(n, length)
+        filters = self.biases[0].shape[0]
         pooled = []
-        for k, conv, bias in zip(WIDTHS, self.convs, self.biases, strict=True):
-            acc = np.broadcast_to(bias, (n, length, bias.shape[0])).copy()
+        block = 0
+        for k, bias in zip(WIDTHS, self.biases, strict=True):
+            acc = np.broadcast_to(bias, (n, length, filters)).copy()
             for i in range(k):
                 # Window offset i: position t sees token t + i (zeros past the end).
-                acc[:, : length - i] += h[:, i:] @ conv[i * dim : (i + 1) * dim]
+                tap = proj[:, block * filters : (block + 1) * filters]
+                acc[:, : length - i] += tap[at[:, i:]]
+                block += 1
             np.maximum(acc, 0.0, out=acc)
             acc[~mask] = -1e9
             pooled.append(acc.max(axis=1))
