@@ -22,6 +22,7 @@ from scipy import sparse
 
 from sentiment.features import vectorizer, weigh
 from sentiment.neural import TOKENIZERS, WIDTHS, CharCNN
+from sentiment.normalize import NORMALIZED_CACHE
 from sentiment.polar import binary_logits, presence, scale, split_polar
 
 CLASSES = ("NEGATIVE", "NEUTRAL", "POSITIVE")
@@ -44,6 +45,9 @@ FORMAT_ONE_NETWORK = 3
 READABLE = (FORMAT_LINEAR, FORMAT_ONE_NETWORK, FORMAT)
 POLAR = ("NEGATIVE", "POSITIVE")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Texts scored together: each tokeniser reads the chunk's normalised forms from
+# normalize's cache, which holds more than a chunk.
+PREDICT_CHUNK = NORMALIZED_CACHE // 4
 # Header keys that describe the file's members, written by ``save`` from the model itself.
 _STRUCTURE = frozenset(("networks", "polar_stack", "cnn_tokens", "cnn_out_bias"))
 BUNDLED = Path(__file__).parent / "models" / "c360-zh-social.npz"
@@ -108,12 +112,17 @@ def network_logits(networks: Sequence[CharCNN], texts: Sequence[str]) -> np.ndar
     token (networks of a kind share their tokeniser and, trained on the same rows, their
     vocabulary)."""
     tokens: dict[str, list[list[str]]] = {}
+    encoded: dict[str, tuple[tuple[str, ...], list[list[int]]]] = {}
     total = np.zeros(len(texts), dtype=np.float64)
     for net in networks:
         if net.tokens not in tokens:
             tokenize = TOKENIZERS[net.tokens]
             tokens[net.tokens] = [tokenize(t) for t in texts]
-        total += net.logits_of(net.encode_rows(tokens[net.tokens]))
+        vocab, ids = encoded.get(net.tokens, ((), []))
+        if vocab != net.vocab:
+            ids = net.encode_rows(tokens[net.tokens])
+            encoded[net.tokens] = (net.vocab, ids)
+        total += net.logits_of(ids)
     mean: np.ndarray = total / len(networks)
     return mean
 
@@ -139,6 +148,18 @@ class LinearModel:
         return f"c360-zh-{self.digest[:8]}"
 
     def predict(self, texts: Sequence[str]) -> Prediction:
+        if len(texts) <= PREDICT_CHUNK:
+            return self._predict(texts)
+        parts = [
+            self._predict(texts[i : i + PREDICT_CHUNK]) for i in range(0, len(texts), PREDICT_CHUNK)
+        ]
+        return Prediction(
+            np.concatenate([p.probabilities for p in parts]),
+            [label for p in parts for label in p.labels],
+            [emotion for p in parts for emotion in p.emotions],
+        )
+
+    def _predict(self, texts: Sequence[str]) -> Prediction:
         counts = vectorizer().transform(texts)
         x = weigh(counts, self.idf)
         probs = split_polar(

@@ -27,6 +27,9 @@ MAX_TOKENS = 128
 WIDTHS = (2, 3, 4)
 PAD, UNKNOWN = 0, 1
 MIN_LEN = 16  # shortest padded length (fewer shapes for XLA to compile in training)
+# Rows scored together: a batch's (rows, length, filters) sums stay small enough for the
+# cache (4 networks on 5,055 bank posts: 1.81 s in batches of 512, 1.35 s in 128).
+BATCH = 128
 # Long numbers and Latin runs are padding too, as they are boundaries for the linear heads.
 _MASKS = frozenset((BANK, SERVICE, NUMBER, LATIN))
 _EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
@@ -113,10 +116,10 @@ class CharCNN:
         index = self.index
         return [encode(row, index) for row in token_rows]
 
-    def logits(self, texts: Sequence[str], batch: int = 512) -> np.ndarray:
+    def logits(self, texts: Sequence[str], batch: int = BATCH) -> np.ndarray:
         return self.logits_of(self.ids(texts), batch)
 
-    def logits_of(self, seqs: Sequence[Sequence[int]], batch: int = 512) -> np.ndarray:
+    def logits_of(self, seqs: Sequence[Sequence[int]], batch: int = BATCH) -> np.ndarray:
         """The POSITIVE logit per row of token ids (``ids``/``encode_rows``)."""
         # Similar lengths together: padding is what a batch pays for its longest text.
         order = np.argsort([len(s) for s in seqs], kind="stable")
@@ -148,7 +151,7 @@ class CharCNN:
         The convolution is linear in the embeddings, so each distinct token of the batch is
         projected once (a token seen 40 times in 512 posts costs one row of the matrix
         product, not 40) and the windows are sums of gathered rows."""
-        mask = x > PAD
+        keep = (x > PAD)[..., None].astype(np.float32)
         n, length = x.shape
         distinct, inverse = np.unique(x, return_inverse=True)
         proj = self.embedding[distinct] @ self.taps  # (U, 9 F)
@@ -164,8 +167,10 @@ class CharCNN:
                 tap = proj[:, block * filters : (block + 1) * filters]
                 acc[:, : length - i] += tap[at[:, i:]]
                 block += 1
+            # ReLU, then windows that start on padding set to 0: every pooled value is then
+            # the max over real windows (all >= 0, and every row has one), as JAX's -1e9 gives.
             np.maximum(acc, 0.0, out=acc)
-            acc[~mask] = -1e9
+            acc *= keep
             pooled.append(acc.max(axis=1))
         z: np.ndarray = np.concatenate(pooled, axis=1) @ self.out + self.out_bias
         return z

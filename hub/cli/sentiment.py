@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -256,6 +257,12 @@ def train(
         networks = () if linear else tuple(map(parse_network, network or ())) or DEFAULT_NETWORKS
     except ValueError as exc:
         fail(str(exc))
+    missing = [m for m in ("jax", "optax", "gensim") if networks and find_spec(m) is None]
+    if missing:
+        fail(
+            f"training the networks needs {', '.join(missing)}: pip install -e '.\\[train]' "
+            "(or --linear for the linear heads alone)"
+        )
     if not corpus.is_dir():
         fail(f"{corpus} is not a folder; give the corpora folder, e.g. ../shared/data/sentiment")
     excluded_files = exclude if exclude is not None else [BANK_VALIDATION]

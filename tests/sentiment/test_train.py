@@ -74,6 +74,20 @@ def test_one_network_per_seed_differs(tmp_path: Path) -> None:
     assert one.vocab == two.vocab and not np.allclose(one.embedding, two.embedding)
 
 
+def test_cli_says_what_to_install_for_networks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the [train] extra the networks cannot be fit: said before minutes of linear
+    fitting, with the way out (exit 2)."""
+    monkeypatch.setattr("hub.cli.sentiment.find_spec", lambda name: None)
+    out = tmp_path / "m.npz"
+    args = ["sentiment", "train", "--corpus", str(corpus_dir()), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--network", "words"])
+    assert result.exit_code == 2 and not out.exists()
+    said = " ".join(result.output.split())
+    assert "needs jax, optax, gensim" in said and "[train]" in said and "--linear" in said
+
+
 def test_cli_networks(tmp_path: Path) -> None:
     """`--network words` trains the word network; a bad spec or `--linear` with `--network`
     is a user error (exit 2, before any work)."""
@@ -117,9 +131,9 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["polar_alpha"] == train.POLAR_ALPHA
-    # The networks are opt-in (`train --cnn`, `--word-cnn`): the shipped model is trained
-    # without them (sentiment/MODEL.md, third and fifth rounds).
-    assert "cnn" not in meta["features"] and meta["format"] == FORMAT_LINEAR
+    # The shipped model is the linear heads alone, as the trainer's default networks say.
+    assert train.DEFAULT_NETWORKS == () and meta["format"] == FORMAT_LINEAR
+    assert "networks" not in meta["features"] and "cnn" not in meta["features"]
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT
