@@ -26,6 +26,19 @@ def restrict(score: Score, labels: Sequence[str]) -> str:
     return max(labels, key=lambda label: (probs[label], -labels.index(label)))
 
 
+def confidence(score: Score, labels: Sequence[str] | None = None) -> float | None:
+    """The probability a model gives its own prediction (with ``labels``: of the most
+    probable of them, renormalised among them); None for UNSUPPORTED or a model without
+    class probabilities (snownlp), which has nothing to calibrate."""
+    p = score.probabilities
+    if score.label is Label.UNSUPPORTED or p is None:
+        return None
+    probs = {"POSITIVE": p.positive, "NEUTRAL": p.neutral, "NEGATIVE": p.negative}
+    kept = [probs[label] for label in (labels or probs)]
+    total = sum(kept)
+    return max(kept) / total if total > 0 else None
+
+
 def macro_f1(result: Evaluation, truth_labels: Sequence[str]) -> float:
     """Mean F1 over the labels that occur in the truth (a predicted-only label such as
     UNSUPPORTED lowers the others' recall, it does not count as a class of its own)."""
@@ -33,4 +46,4 @@ def macro_f1(result: Evaluation, truth_labels: Sequence[str]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-__all__ = ["macro_f1", "restrict"]
+__all__ = ["confidence", "macro_f1", "restrict"]

@@ -21,7 +21,8 @@ import numpy as np
 from scipy import sparse
 
 from sentiment.features import vectorizer, weigh
-from sentiment.neural import WIDTHS, CharCNN
+from sentiment.neural import TOKENIZERS, WIDTHS, CharCNN
+from sentiment.normalize import NORMALIZED_CACHE
 from sentiment.polar import binary_logits, presence, scale, split_polar
 
 CLASSES = ("NEGATIVE", "NEUTRAL", "POSITIVE")
@@ -34,13 +35,21 @@ ALLOWED_EMOTIONS = {
     "NEGATIVE": ("angry", "sad", "fear", "surprise"),
 }
 # 2: a polar head (NB-SVM over character n-grams and words) shares out POSITIVE / NEGATIVE.
-# 3: the polar head stacked with a CNN over words (`train --word-cnn`) or characters (`--cnn`),
-# sentiment/neural.py; a model without the network is still written (and read) as format 2.
-FORMAT = 3
+# 3: the polar head stacked with one CNN over words or characters (sentiment/neural.py); read
+# only (models trained before ensembles).
+# 4: the polar head stacked with the mean logit of one or more CNNs (`train --network`); a
+# model without networks is still written (and read) as format 2.
+FORMAT = 4
 FORMAT_LINEAR = 2
-READABLE = (FORMAT_LINEAR, FORMAT)
+FORMAT_ONE_NETWORK = 3
+READABLE = (FORMAT_LINEAR, FORMAT_ONE_NETWORK, FORMAT)
 POLAR = ("NEGATIVE", "POSITIVE")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Texts scored together: each tokeniser reads the chunk's normalised forms from
+# normalize's cache, which holds more than a chunk.
+PREDICT_CHUNK = NORMALIZED_CACHE // 4
+# Header keys that describe the file's members, written by ``save`` from the model itself.
+_STRUCTURE = frozenset(("networks", "polar_stack", "cnn_tokens", "cnn_out_bias"))
 BUNDLED = Path(__file__).parent / "models" / "c360-zh-social.npz"
 
 
@@ -81,20 +90,41 @@ class PolarHead:
 
     ratio: np.ndarray  # (features,) float32 naive-Bayes log-count ratios
     head: Head
-    # With a network: P(POSITIVE) = sigmoid(a * NB-SVM logit + b * CNN logit + c), (a, b, c)
-    # a logistic regression fit on the calibration slice (stacking replaces the temperature).
-    cnn: CharCNN | None = None
+    # With networks: P(POSITIVE) = sigmoid(a * NB-SVM logit + b * mean network logit + c),
+    # (a, b, c) a logistic regression fit on the calibration slice (stacking replaces the
+    # temperature).
+    networks: tuple[CharCNN, ...] = ()
     stack: tuple[float, float, float] | None = None
 
     def positive(self, presence_x: sparse.csr_matrix, texts: Sequence[str]) -> np.ndarray:
         nb = self.head.logits(scale(presence_x, self.ratio))[:, 0]
-        if self.cnn is None or self.stack is None:
+        if not self.networks or self.stack is None:
             out: np.ndarray = softmax(binary_logits(nb) / self.head.temperature)[:, 1]
             return out
         a, b, c = self.stack
-        z = a * nb + b * self.cnn.logits(texts) + c
+        z = a * nb + b * network_logits(self.networks, texts) + c
         stacked: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return stacked
+
+
+def network_logits(networks: Sequence[CharCNN], texts: Sequence[str]) -> np.ndarray:
+    """The mean POSITIVE logit of the networks; each text is tokenised once per kind of
+    token (networks of a kind share their tokeniser and, trained on the same rows, their
+    vocabulary)."""
+    tokens: dict[str, list[list[str]]] = {}
+    encoded: dict[str, tuple[tuple[str, ...], list[list[int]]]] = {}
+    total = np.zeros(len(texts), dtype=np.float64)
+    for net in networks:
+        if net.tokens not in tokens:
+            tokenize = TOKENIZERS[net.tokens]
+            tokens[net.tokens] = [tokenize(t) for t in texts]
+        vocab, ids = encoded.get(net.tokens, ((), []))
+        if vocab != net.vocab:
+            ids = net.encode_rows(tokens[net.tokens])
+            encoded[net.tokens] = (net.vocab, ids)
+        total += net.logits_of(ids)
+    mean: np.ndarray = total / len(networks)
+    return mean
 
 
 @dataclass(frozen=True)
@@ -118,6 +148,18 @@ class LinearModel:
         return f"c360-zh-{self.digest[:8]}"
 
     def predict(self, texts: Sequence[str]) -> Prediction:
+        if len(texts) <= PREDICT_CHUNK:
+            return self._predict(texts)
+        parts = [
+            self._predict(texts[i : i + PREDICT_CHUNK]) for i in range(0, len(texts), PREDICT_CHUNK)
+        ]
+        return Prediction(
+            np.concatenate([p.probabilities for p in parts]),
+            [label for p in parts for label in p.labels],
+            [emotion for p in parts for emotion in p.emotions],
+        )
+
+    def _predict(self, texts: Sequence[str]) -> Prediction:
         counts = vectorizer().transform(texts)
         x = weigh(counts, self.idf)
         probs = split_polar(
@@ -157,20 +199,21 @@ def save(
         "emotion_coef.npy": _array_bytes(emotion.coef.astype(np.float16)),
         "emotion_intercept.npy": _array_bytes(emotion.intercept.astype(np.float32)),
     }
+    # The file's own structure wins over ``meta`` (a loaded model's meta carries its header).
     header = {
-        "format": FORMAT if polar.cnn is not None else FORMAT_LINEAR,
+        **{k: v for k, v in meta.items() if k not in _STRUCTURE},
+        "format": FORMAT if polar.networks else FORMAT_LINEAR,
         "classes": list(sentiment.classes),
         "emotions": list(emotion.classes),
         "sentiment_temperature": sentiment.temperature,
         "emotion_temperature": emotion.temperature,
         "polar_temperature": polar.head.temperature,
-        **meta,
     }
-    if polar.cnn is not None and polar.stack is not None:
-        members.update(_cnn_members(polar.cnn))
+    if polar.networks and polar.stack is not None:
+        for i, net in enumerate(polar.networks):
+            members.update(_cnn_members(net, f"net{i}_"))
         header["polar_stack"] = list(polar.stack)
-        header["cnn_out_bias"] = polar.cnn.out_bias
-        header["cnn_tokens"] = polar.cnn.tokens
+        header["networks"] = [{"tokens": n.tokens, "out_bias": n.out_bias} for n in polar.networks]
     members["meta.json"] = json.dumps(header, ensure_ascii=False, sort_keys=True, indent=1).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -182,15 +225,15 @@ def save(
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _cnn_members(cnn: CharCNN) -> dict[str, bytes]:
+def _cnn_members(cnn: CharCNN, prefix: str) -> dict[str, bytes]:
     out = {
-        "cnn_vocab.json": json.dumps(list(cnn.vocab), ensure_ascii=False).encode(),
-        "cnn_embedding.npy": _array_bytes(cnn.embedding.astype(np.float16)),
-        "cnn_out.npy": _array_bytes(cnn.out.astype(np.float16)),
+        f"{prefix}vocab.json": json.dumps(list(cnn.vocab), ensure_ascii=False).encode(),
+        f"{prefix}embedding.npy": _array_bytes(cnn.embedding.astype(np.float16)),
+        f"{prefix}out.npy": _array_bytes(cnn.out.astype(np.float16)),
     }
     for k, conv, bias in zip(WIDTHS, cnn.convs, cnn.biases, strict=True):
-        out[f"cnn_conv{k}.npy"] = _array_bytes(conv.astype(np.float16))
-        out[f"cnn_bias{k}.npy"] = _array_bytes(bias.astype(np.float16))
+        out[f"{prefix}conv{k}.npy"] = _array_bytes(conv.astype(np.float16))
+        out[f"{prefix}bias{k}.npy"] = _array_bytes(bias.astype(np.float16))
     return out
 
 
@@ -248,18 +291,29 @@ def load(path: Path = BUNDLED) -> LinearModel:
                 float(meta["polar_temperature"]),
             ),
         )
-        if "cnn_vocab.json" in zf.namelist():
-            cnn = CharCNN(
-                tuple(json.loads(zf.read("cnn_vocab.json"))),
-                arr("cnn_embedding").astype(np.float32),
-                tuple(arr(f"cnn_conv{k}").astype(np.float32) for k in WIDTHS),
-                tuple(arr(f"cnn_bias{k}").astype(np.float32) for k in WIDTHS),
-                arr("cnn_out").astype(np.float32),
-                float(meta["cnn_out_bias"]),
-                meta.get("cnn_tokens", "chars"),
+        # Format 3 kept one network under "cnn_"; format 4 lists them as "net0_", "net1_"...
+        listed = meta.get("networks")
+        if listed is None and "cnn_vocab.json" in zf.namelist():
+            listed = [{"tokens": meta.get("cnn_tokens", "chars"), "out_bias": meta["cnn_out_bias"]}]
+            prefixes = ["cnn_"]
+        else:
+            prefixes = [f"net{i}_" for i in range(len(listed or []))]
+
+        def network(prefix: str, spec: dict[str, Any]) -> CharCNN:
+            return CharCNN(
+                tuple(json.loads(zf.read(f"{prefix}vocab.json"))),
+                arr(f"{prefix}embedding").astype(np.float32),
+                tuple(arr(f"{prefix}conv{k}").astype(np.float32) for k in WIDTHS),
+                tuple(arr(f"{prefix}bias{k}").astype(np.float32) for k in WIDTHS),
+                arr(f"{prefix}out").astype(np.float32),
+                float(spec["out_bias"]),
+                spec["tokens"],
             )
+
+        if listed:
+            networks = tuple(network(p, s) for p, s in zip(prefixes, listed, strict=True))
             a, b, c = (float(v) for v in meta["polar_stack"])
-            polar = PolarHead(polar.ratio, polar.head, cnn, (a, b, c))
+            polar = PolarHead(polar.ratio, polar.head, networks, (a, b, c))
         idf = arr("idf").astype(np.float32)
     return LinearModel(idf, sentiment, emotion, polar, meta, hashlib.sha256(raw).hexdigest())
 
@@ -276,6 +330,7 @@ __all__ = [
     "Prediction",
     "as_stored",
     "load",
+    "network_logits",
     "save",
     "softmax",
 ]

@@ -58,4 +58,22 @@ def evaluate(
     return Evaluation(names, matrix, _ratio(correct, len(truth)), per_class)
 
 
-__all__ = ["ClassMetrics", "Evaluation", "confusion_matrix", "evaluate"]
+def calibration_error(
+    confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Expected calibration error (Guo et al. 2017): rows binned by the confidence of their
+    prediction into ``bins`` equal-width bins; the mean over bins of |accuracy - mean
+    confidence|, weighted by the bins' share of rows. 0 for no rows."""
+    if len(confidence) != len(correct):
+        raise ValueError("confidences and outcomes differ in length")
+    if not confidence:
+        return 0.0
+    sums = [[0.0, 0.0] for _ in range(bins)]  # per bin: confidences, correct predictions
+    for c, ok in zip(confidence, correct, strict=True):
+        b = sums[min(bins - 1, int(c * bins))]  # a confidence of 1.0 goes in the top bin
+        b[0] += c
+        b[1] += ok
+    return sum(abs(conf - hits) for conf, hits in sums) / len(confidence)
+
+
+__all__ = ["ClassMetrics", "Evaluation", "calibration_error", "confusion_matrix", "evaluate"]

@@ -174,7 +174,8 @@ def fit_in_process(
     params: dict[str, Any] = {"emb": jax.random.normal(keys[0], (len(vocab), EMBED)) * 0.1}
     if tokens == "words":
         sentences = [tokenized[t] for t in pretrain]
-        params["emb"] = jnp.asarray(_skipgram_init(np.asarray(params["emb"]), vocab, sentences))
+        init = _skipgram_init(np.asarray(params["emb"]), vocab, sentences, seed)
+        params["emb"] = jnp.asarray(init)
     for j, k in enumerate(WIDTHS):
         scale = math.sqrt(2.0 / (k * EMBED))
         params[f"conv{k}"] = jax.random.normal(keys[1 + j], (k * EMBED, FILTERS)) * scale
@@ -229,16 +230,15 @@ def fit_in_process(
 
 
 def _skipgram_init(
-    emb: np.ndarray, vocab: Sequence[str], sentences: Sequence[Sequence[str]]
+    emb: np.ndarray, vocab: Sequence[str], sentences: Sequence[Sequence[str]], seed: int
 ) -> np.ndarray:
     """The random embedding with every vocabulary word that word2vec learnt (from the word
-    sequences ``sentences``) replaced by its skip-gram vector, rescaled to the random rows'
-    spread (std 0.1 per coordinate)."""
+    sequences ``sentences``, with the network's seed: networks of an ensemble start apart)
+    replaced by its skip-gram vector, rescaled to the random rows' spread (std 0.1 per
+    coordinate)."""
     from gensim.models import Word2Vec
 
-    w2v = Word2Vec(
-        sentences=sentences, vector_size=EMBED, sg=1, workers=1, seed=20261129, **SKIPGRAM
-    )
+    w2v = Word2Vec(sentences=sentences, vector_size=EMBED, sg=1, workers=1, seed=seed, **SKIPGRAM)
     hit = [i for i, t in enumerate(vocab) if i > UNKNOWN and t in w2v.wv.key_to_index]
     out = emb.copy()
     if hit:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # Placeholders are private-use characters: one character each, so they form n-grams like any
@@ -178,6 +178,13 @@ def long_runs(text: str) -> str:
     return _LATIN.sub(_latin, _NUMBER.sub(_number, text))
 
 
+# Scoring reads each text through four tokenisers (n-grams, words, and the networks' characters
+# and words), each from the normalised form: the model scores chunks smaller than this
+# (sentiment/linear.py), so a text is normalised once.
+NORMALIZED_CACHE = 4096
+
+
+@lru_cache(maxsize=NORMALIZED_CACHE)
 def normalize(text: str) -> str:
     """The canonical form scored and deduplicated: :func:`split_form` with long numbers and
     long Latin runs as placeholders (:func:`long_runs`)."""
@@ -205,6 +212,7 @@ __all__ = [
     "LATIN",
     "LATIN_MIN",
     "MENTION",
+    "NORMALIZED_CACHE",
     "NUMBER",
     "REPOST",
     "SERVICE",

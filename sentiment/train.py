@@ -9,7 +9,9 @@ and the six emotions from SMP2020 and NLPCC 2014. Each is an averaged SGD logist
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,16 +31,21 @@ from sentiment.linear import (
     PolarHead,
     as_stored,
     load,
+    network_logits,
     save,
     softmax,
 )
-from sentiment.neural import MAX_TOKENS, WIDTHS, Tokens
+from sentiment.neural import MAX_TOKENS, WIDTHS, CharCNN, Tokens
 from sentiment.neural_train import EMBED, FILTERS, SKIPGRAM, WORD_EPOCHS, train_cnn
 from sentiment.neural_train import EPOCHS as CNN_EPOCHS
 from sentiment.normalize import KEPT_DIGITS, LATIN_MIN
 from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, scale
 
 SEED = 20261129
+# A network to stack with the polar head: what it reads ("chars" or "words") and its seed.
+Network = tuple[Tokens, int]
+# The shipped model's networks (sentiment/MODEL.md): none, the linear heads alone.
+DEFAULT_NETWORKS: tuple[Network, ...] = ()
 # Calibration slice: buckets just above the held-out ones, never used to fit coefficients.
 CALIBRATION = range(corpora.HOLDOUT_PERCENT, corpora.HOLDOUT_PERCENT + 5)
 # Weibo_senti_100k and the product reviews are large and easy; they would otherwise swamp the
@@ -164,7 +171,7 @@ def train(
     exclude: Iterable[str] = (),
     limit: int | None = None,
     extra: Sequence[tuple[str, str]] = (),
-    network: Tokens | None = None,
+    networks: Sequence[Network] = (),
     on_step: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
     """Train on ``corpus_dir`` and write the model to ``out``.
@@ -172,10 +179,11 @@ def train(
     ``exclude``: texts never to train on (the bank validation set); ``limit``: the first N rows
     of each corpus only (tests); ``extra``: (label, text) rows added to training, e.g. label
     corrections exported by `c360 sentiment corrections` (recorded in the file's meta by
-    count and digest; the shipped model has none); ``network``: also fit a CNN and stack it
-    with the polar head (JAX, the `[train]` extra): ``"chars"`` over characters
-    (sentiment/MODEL.md, third round), ``"words"`` over jieba words from skip-gram vectors
-    (gensim) learnt on every training text (fifth round); None (the shipped model): neither."""
+    count and digest; the shipped model has none); ``networks``: (tokens, seed) of CNNs to fit
+    and stack, by their mean logit, with the polar head (JAX, the `[train]` extra):
+    ``"chars"`` over characters (sentiment/MODEL.md, third round), ``"words"`` over jieba
+    words from skip-gram vectors (gensim) learnt on every training text (fifth round); the
+    shipped model's are DEFAULT_NETWORKS; () trains the linear heads alone."""
     bad = sorted({label for label, _ in extra} - set(CLASSES))
     if bad:
         raise ValueError(f"extra rows need POSITIVE, NEUTRAL or NEGATIVE labels, not {bad}")
@@ -216,11 +224,8 @@ def train(
     del x_polar
 
     on_step(STEPS[5])
-    cnn = None
-    if network is not None:
-        pretrain = [ex.text for ex in fit_rows] if network == "words" else []
-        p_texts = [fit_rows[i].text for i in p_idx]
-        cnn = as_stored(train_cnn(p_texts, p_pos, p_w, SEED, network, pretrain))
+    p_texts = [fit_rows[i].text for i in p_idx]
+    fitted = _fit_networks(networks, p_texts, p_pos, p_w, [ex.text for ex in fit_rows])
 
     on_step(STEPS[6])
     sentiment = Head(CLASSES, s_coef, s_int, 1.0)
@@ -238,10 +243,10 @@ def train(
     polar_t = fit_temperature(cp_logits, cp_y)
     cp_texts = [cal_rows[i].text for i in cp_idx]
     polar = PolarHead(ratio, Head(POLAR, p_coef, p_int, polar_t))
-    if cnn is not None:
+    if fitted:
         cp_w = np.array([_weight(cal_rows[i]) for i in cp_idx])
-        stack = fit_stack(cp_logits[:, 1], cnn.logits(cp_texts), cp_y, cp_w)
-        polar = PolarHead(ratio, polar.head, cnn, stack)
+        stack = fit_stack(cp_logits[:, 1], network_logits(fitted, cp_texts), cp_y, cp_w)
+        polar = PolarHead(ratio, polar.head, fitted, stack)
 
     extra_rows = sum(ex.corpus == corpora.EXTRA for ex in splits.train)
     meta: dict[str, Any] = {
@@ -273,18 +278,21 @@ def train(
             "limit": limit,
         },
     }
-    if cnn is not None:
-        meta["features"]["cnn"] = {
-            "embed": EMBED,
-            "filters": FILTERS,
-            "widths": list(WIDTHS),
-            "max_tokens": MAX_TOKENS,
-            "vocab": len(cnn.vocab),
-            "epochs": WORD_EPOCHS if network == "words" else CNN_EPOCHS,
-            "tokens": network,
-        }
-        if network == "words":
-            meta["features"]["cnn"]["skipgram"] = SKIPGRAM
+    if fitted:
+        meta["features"]["networks"] = [
+            {
+                "tokens": tokens,
+                "seed": seed,
+                "embed": EMBED,
+                "filters": FILTERS,
+                "widths": list(WIDTHS),
+                "max_tokens": MAX_TOKENS,
+                "vocab": len(net.vocab),
+                "epochs": WORD_EPOCHS if tokens == "words" else CNN_EPOCHS,
+                **({"skipgram": SKIPGRAM} if tokens == "words" else {}),
+            }
+            for (tokens, seed), net in zip(networks, fitted, strict=True)
+        ]
     # Evaluate before the final save: figures go into the file, so they need a model first.
     on_step(STEPS[7])
     save(out, idf, sentiment, emotion, polar, meta)
@@ -303,6 +311,39 @@ def train(
         extra_rows,
         figures,
     )
+
+
+def parse_network(spec: str) -> Network:
+    """``chars``, ``words`` or either with ``:SEED``: a network for ``train``."""
+    tokens, _, seed = spec.strip().partition(":")
+    if tokens not in ("chars", "words"):
+        raise ValueError(f"--network {spec!r}: give chars or words, optionally :SEED (words:2)")
+    try:
+        number = int(seed) if seed else SEED
+    except ValueError:
+        raise ValueError(f"--network {spec!r}: the seed after ':' must be a whole number") from None
+    return ("chars" if tokens == "chars" else "words", number)
+
+
+def _fit_networks(
+    networks: Sequence[Network],
+    texts: Sequence[str],
+    positive: np.ndarray,
+    weights: np.ndarray,
+    pretrain: Sequence[str],
+) -> tuple[CharCNN, ...]:
+    """Each network fit in its own child interpreter (one XLA thread each, so as many at once
+    as there are cores; the order of the result is the order asked, whatever finishes first)."""
+    if not networks:
+        return ()
+
+    def fit(spec: Network) -> CharCNN:
+        tokens, seed = spec
+        words = pretrain if tokens == "words" else ()
+        return as_stored(train_cnn(texts, positive, weights, seed, tokens, words))
+
+    with ThreadPoolExecutor(max(1, min(len(networks), os.cpu_count() or 1))) as pool:
+        return tuple(pool.map(fit, networks))
 
 
 def _weight(ex: Example) -> float:
@@ -324,10 +365,13 @@ def holdout_csv_rows(examples: Sequence[Example]) -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "DEFAULT_NETWORKS",
     "STEPS",
+    "Network",
     "TrainResult",
     "extra_digest",
     "fit_temperature",
     "holdout_csv_rows",
+    "parse_network",
     "train",
 ]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,9 +20,9 @@ from rich.table import Table
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.settings import Settings
 from sentiment.batch import BatchScorer
-from sentiment.evaluation import macro_f1, restrict
+from sentiment.evaluation import confidence, macro_f1, restrict
 from sentiment.labels import Label
-from sentiment.metrics import Evaluation, evaluate
+from sentiment.metrics import Evaluation, calibration_error, evaluate
 from sentiment.scorer import DEFAULT, ScorerConfig
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate, train and re-apply the sentiment scorer.")
@@ -85,6 +86,14 @@ def evaluate_model(
     predicted = [restrict(s, labels) if labels else s.label.value for s in scores]
     names = [label for label in LABEL_ORDER if label in set(truth) | set(predicted)]
     result = evaluate(truth, predicted, names)
+    # Calibration over the texts the model scored with probabilities (the gate's UNSUPPORTED
+    # and snownlp's thresholded scores have none).
+    judged = [
+        (c, t == p)
+        for s, t, p in zip(scores, truth, predicted, strict=True)
+        if (c := confidence(s, labels)) is not None
+    ]
+    conf, hits = [c for c, _ in judged], [ok for _, ok in judged]
     return {
         "model": config.name,
         "version": version,
@@ -104,6 +113,8 @@ def evaluate_model(
         "labels": result.labels,
         "confusion": result.matrix,
         "texts_per_s": round(len(texts) / elapsed, 1) if elapsed > 0 else None,
+        "ece": round(calibration_error(conf, hits), 4) if judged else None,
+        "mean_confidence": round(sum(conf) / len(conf), 4) if judged else None,
         "_evaluation": result,
     }
 
@@ -163,7 +174,7 @@ def eval_(
     summary = Table(
         title=f"{file.name}: {len(truth)} rows" + (f", labels {labels}" if labels else "")
     )
-    for column in ("model", "version", "accuracy", "macro-F1", "texts/s"):
+    for column in ("model", "version", "accuracy", "macro-F1", "ECE", "texts/s"):
         summary.add_column(column, justify="left" if column in ("model", "version") else "right")
     for r in results:
         summary.add_row(
@@ -171,6 +182,7 @@ def eval_(
             r["version"],
             f"{r['accuracy']:.3f}",
             f"{r['macro_f1']:.3f}",
+            "-" if r["ece"] is None else f"{r['ece']:.3f}",
             f"{r['texts_per_s']:.0f}",
         )
     console.print(summary)
@@ -217,33 +229,40 @@ def train(
             "corrections --out`; repeatable. The shipped model is trained without it."
         ),
     ] = None,
-    cnn: Annotated[
-        bool,
+    network: Annotated[
+        list[str] | None,
         typer.Option(
-            "--cnn",
+            "--network",
+            metavar="chars|words[:SEED]",
             # The backslash keeps rich from reading [train] as markup (and dropping it).
-            help="also train a character CNN (JAX: pip install 'c360\\[train]'; ~8 min more "
-            "CPU) and stack it with the polar head; the shipped model is trained without it",
+            help="a CNN to stack with the polar head, over characters or jieba words, with its "
+            "seed (default 20261129); repeatable, the networks' mean logit is stacked. Needs "
+            "JAX and gensim: pip install 'c360\\[train]'. Default: the shipped model's "
+            "networks (see sentiment/MODEL.md)",
         ),
-    ] = False,
-    word_cnn: Annotated[
+    ] = None,
+    linear: Annotated[
         bool,
-        typer.Option(
-            "--word-cnn",
-            help="instead, a word CNN from skip-gram vectors (JAX and gensim, the train extra; "
-            "~8 min more CPU): better on the corpora, worse on bank posts; not shipped",
-        ),
+        typer.Option("--linear", help="no network: the linear heads alone (~2 min)"),
     ] = False,
 ) -> None:
     """Train the default scorer from the corpora (deterministic: same inputs, same bytes)."""
     from sentiment import corpora
-    from sentiment.neural import Tokens
-    from sentiment.train import STEPS, holdout_csv_rows
+    from sentiment.train import DEFAULT_NETWORKS, STEPS, holdout_csv_rows, parse_network
     from sentiment.train import train as train_model
 
-    if cnn and word_cnn:
-        fail("--cnn and --word-cnn train one network each; give one of them, or neither")
-    network: Tokens | None = "chars" if cnn else "words" if word_cnn else None
+    if linear and network:
+        fail("--linear trains no network; give --network or --linear, not both")
+    try:
+        networks = () if linear else tuple(map(parse_network, network or ())) or DEFAULT_NETWORKS
+    except ValueError as exc:
+        fail(str(exc))
+    missing = [m for m in ("jax", "optax", "gensim") if networks and find_spec(m) is None]
+    if missing:
+        fail(
+            f"training the networks needs {', '.join(missing)}: pip install -e '.\\[train]' "
+            "(or --linear for the linear heads alone)"
+        )
     if not corpus.is_dir():
         fail(f"{corpus} is not a folder; give the corpora folder, e.g. ../shared/data/sentiment")
     excluded_files = exclude if exclude is not None else [BANK_VALIDATION]
@@ -285,7 +304,7 @@ def train(
                 exclude=banned,
                 limit=limit,
                 extra=extra_rows,
-                network=network,
+                networks=networks,
                 on_step=on_step,
             )
         except (FileNotFoundError, ValueError, RuntimeError) as exc:

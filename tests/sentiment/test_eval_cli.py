@@ -59,6 +59,10 @@ def test_default_beats_snownlp_on_the_bank_set(data_dir: Path) -> None:
     assert default["macro_f1"] >= 0.80 and default["macro_f1"] > snow["macro_f1"]
     neutral = next(c for c in default["per_class"] if c["label"] == "NEUTRAL")
     assert neutral["f1"] >= 0.75
+    # Calibrated: the expected calibration error of its probabilities is small; snownlp has
+    # no class probabilities to calibrate.
+    assert default["ece"] is not None and default["ece"] <= 0.10 and snow["ece"] is None
+    assert abs(default["mean_confidence"] - default["accuracy"]) <= 0.10
 
 
 def test_eval_names_a_bad_file_or_option(data_dir: Path, tmp_path: Path) -> None:

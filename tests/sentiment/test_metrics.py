@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment.metrics import confusion_matrix, evaluate
+from sentiment.metrics import calibration_error, confusion_matrix, evaluate
 
 
 def test_confusion_matrix_rows_are_truth() -> None:
@@ -30,3 +30,15 @@ def test_class_never_predicted_scores_zero() -> None:
 def test_lengths_must_match() -> None:
     with pytest.raises(ValueError):
         confusion_matrix(["A"], [], ["A"])
+
+
+def test_calibration_error_weighs_bins_by_their_rows() -> None:
+    # Bin 0.9: confidence 0.95 x2, both right (gap 0.05); bin 0.6: 0.6 x2, one right (gap 0.1).
+    assert calibration_error([0.95, 0.95, 0.6, 0.6], [True, True, True, False]) == pytest.approx(
+        (2 * 0.05 + 2 * 0.1) / 4
+    )
+    assert calibration_error([1.0, 1.0], [True, True]) == pytest.approx(0.0)  # top bin
+    assert calibration_error([0.9] * 10, [True] * 5 + [False] * 5) == pytest.approx(0.4)
+    assert calibration_error([], []) == 0.0
+    with pytest.raises(ValueError):
+        calibration_error([0.5], [])

@@ -3,10 +3,23 @@ pass."""
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
+from sentiment.linear import (
+    BUNDLED,
+    FORMAT,
+    FORMAT_ONE_NETWORK,
+    PolarHead,
+    as_stored,
+    load,
+    network_logits,
+    save,
+)
 from sentiment.neural import (
     MAX_TOKENS,
     PAD,
@@ -84,3 +97,38 @@ def test_forward_is_max_over_relu_windows() -> None:
         pooled.append(np.maximum(windows @ conv + bias, 0).max(axis=0))
     expected = np.concatenate(pooled) @ cnn.out + cnn.out_bias
     assert np.allclose(cnn.forward(x)[0], expected, atol=1e-5)
+
+
+def _with_networks(path: Path, networks: tuple[CharCNN, ...]) -> None:
+    """The bundled model's heads with ``networks`` stacked (weights as a file keeps them)."""
+    m = load(BUNDLED)
+    polar = PolarHead(m.polar.ratio, m.polar.head, tuple(map(as_stored, networks)), (1.0, 0.5, 0.0))
+    save(path, m.idf, m.sentiment, m.emotion, polar, m.meta)
+
+
+def test_networks_round_trip_and_one_network_files_still_read(tmp_path: Path) -> None:
+    """Format 4 keeps every network and its order; a format-3 file (one network under
+    "cnn_", written before ensembles) loads as an ensemble of one with the same scores."""
+    nets = (tiny_cnn(3), replace(tiny_cnn(4), tokens="words"), tiny_cnn(5))
+    _with_networks(tmp_path / "four.npz", nets)
+    four = load(tmp_path / "four.npz")
+    assert four.meta["format"] == FORMAT and len(four.polar.networks) == 3
+    assert [n.tokens for n in four.polar.networks] == ["chars", "words", "chars"]
+    texts = ["太好了", "太差", "好"]
+    want = np.mean([as_stored(n).logits(texts) for n in nets], axis=0)
+    assert np.allclose(network_logits(four.polar.networks, texts), want, atol=1e-6)
+
+    _with_networks(tmp_path / "one.npz", nets[:1])
+    with zipfile.ZipFile(tmp_path / "one.npz") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(members.pop("meta.json"))
+    (spec,) = meta.pop("networks")
+    meta.update(format=FORMAT_ONE_NETWORK, cnn_tokens=spec["tokens"], cnn_out_bias=spec["out_bias"])
+    members = {n.replace("net0_", "cnn_"): b for n, b in members.items()}
+    members["meta.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(tmp_path / "three.npz", "w") as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    three, one = load(tmp_path / "three.npz"), load(tmp_path / "one.npz")
+    assert len(three.polar.networks) == 1 and three.polar.stack == one.polar.stack
+    assert np.allclose(three.predict(texts).probabilities, one.predict(texts).probabilities)

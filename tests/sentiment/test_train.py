@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from sentiment import corpora, neural_train, train
-from sentiment.linear import BUNDLED, EMOTIONS, FORMAT, FORMAT_LINEAR, load
+from sentiment.linear import BUNDLED, EMOTIONS, FORMAT, FORMAT_LINEAR, load, network_logits
 from sentiment.neural import WIDTHS
 from sentiment.normalize import KEPT_DIGITS, LATIN_MIN, normalize
 from tests.sentiment.corpus import corpus_dir
@@ -32,51 +32,82 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     first_text = next(corpora.CORPORA[0].examples(root, limit=1)).text
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     steps: list[str] = []
-    # With the word CNN (a child process: gensim's skip-gram vectors, then JAX):
-    # its fit is deterministic too, and the trainer checks that NumPy gives JAX's logits.
-    ra = train.train(
-        root, a, exclude=[first_text], limit=300, network="words", on_step=steps.append
-    )
-    rb = train.train(root, b, exclude=[first_text], limit=300, network="words")
+    # Two networks (children fit side by side: gensim's skip-gram vectors then JAX for the
+    # word one): their fits are deterministic too, whichever finishes first, and the trainer
+    # checks that NumPy gives JAX's logits.
+    nets = (("words", train.SEED), ("chars", 2))
+    ra = train.train(root, a, exclude=[first_text], limit=300, networks=nets, on_step=steps.append)
+    rb = train.train(root, b, exclude=[first_text], limit=300, networks=nets)
     assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
     assert steps == list(train.STEPS)
     assert ra.excluded == 1  # the text given to exclude was not trained on
     assert set(ra.holdout) == {c.name for c in corpora.CORPORA}
     model = load(a)
     assert model.version == ra.version and model.meta["training"]["limit"] == 300
-    assert model.polar.cnn is not None and model.polar.stack is not None
-    assert model.polar.cnn.tokens == "words" and model.meta["format"] == FORMAT
-    cnn = model.meta["features"]["cnn"]
-    assert (cnn["embed"], cnn["filters"]) == (neural_train.EMBED, neural_train.FILTERS)
-    assert cnn["tokens"] == "words" and cnn["epochs"] == neural_train.WORD_EPOCHS
-    assert cnn["skipgram"] == neural_train.SKIPGRAM and cnn["widths"] == list(WIDTHS)
-    assert "服务" in model.polar.cnn.vocab  # words, not characters
+    assert model.polar.stack is not None and model.meta["format"] == FORMAT
+    assert [n.tokens for n in model.polar.networks] == ["words", "chars"]  # in the order asked
+    words, chars = model.meta["features"]["networks"]
+    assert (words["embed"], words["filters"]) == (neural_train.EMBED, neural_train.FILTERS)
+    assert (words["tokens"], words["seed"]) == ("words", train.SEED)
+    assert words["epochs"] == neural_train.WORD_EPOCHS and words["widths"] == list(WIDTHS)
+    assert words["skipgram"] == neural_train.SKIPGRAM and "skipgram" not in chars
+    assert (chars["tokens"], chars["seed"], chars["epochs"]) == ("chars", 2, neural_train.EPOCHS)
+    assert "服务" in model.polar.networks[0].vocab  # words, not characters
+    assert "服务" not in model.polar.networks[1].vocab
     pred = model.predict(["服务很好", "太差了"])
     assert pred.probabilities.shape == (2, 3)
     assert np.allclose(pred.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # The stack reads the networks' mean logit: each network counts.
+    texts = ["服务很好", "太差了", "还行吧"]
+    both = network_logits(model.polar.networks, texts)
+    alone = [n.logits(texts) for n in model.polar.networks]
+    assert np.allclose(both, (alone[0] + alone[1]) / 2) and not np.allclose(alone[0], alone[1])
 
 
-def test_character_network_is_the_alternative(tmp_path: Path) -> None:
+def test_one_network_per_seed_differs(tmp_path: Path) -> None:
+    """Two character networks with different seeds are different networks (an ensemble
+    of one network twice would be a waste of scoring time)."""
     root = corpus_dir()
-    train.train(root, tmp_path / "c.npz", limit=200, network="chars")
+    train.train(root, tmp_path / "c.npz", limit=200, networks=(("chars", 1), ("chars", 2)))
     model = load(tmp_path / "c.npz")
-    assert model.polar.cnn is not None and model.polar.cnn.tokens == "chars"
-    cnn = model.meta["features"]["cnn"]
-    assert cnn["tokens"] == "chars" and cnn["epochs"] == neural_train.EPOCHS
+    one, two = model.polar.networks
+    assert one.vocab == two.vocab and not np.allclose(one.embedding, two.embedding)
 
 
-def test_cli_trains_one_network_at_most(tmp_path: Path) -> None:
-    """`--word-cnn` trains the word network; with `--cnn` as well it is a user error (exit 2,
-    before any work)."""
+def test_cli_says_what_to_install_for_networks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the [train] extra the networks cannot be fit: said before minutes of linear
+    fitting, with the way out (exit 2)."""
+    monkeypatch.setattr("hub.cli.sentiment.find_spec", lambda name: None)
+    out = tmp_path / "m.npz"
+    args = ["sentiment", "train", "--corpus", str(corpus_dir()), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--network", "words"])
+    assert result.exit_code == 2 and not out.exists()
+    said = " ".join(result.output.split())
+    assert "needs jax, optax, gensim" in said and "[train]" in said and "--linear" in said
+
+
+def test_cli_networks(tmp_path: Path) -> None:
+    """`--network words` trains the word network; a bad spec or `--linear` with `--network`
+    is a user error (exit 2, before any work)."""
     out = tmp_path / "e.npz"
     args = ["sentiment", "train", "--corpus", str(corpus_dir()), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--cnn", "--word-cnn"])
-    assert result.exit_code == 2, result.output
-    assert "--cnn and --word-cnn" in result.output and not out.exists()
-    result = CliRunner().invoke(app, [*args, "--word-cnn", "--limit", "50"])
+    for bad, says in (
+        (["--network", "bytes"], "chars or words"),
+        (["--network", "words:x"], "whole number"),
+        (["--linear", "--network", "chars"], "not both"),
+    ):
+        result = CliRunner().invoke(app, [*args, *bad])
+        assert result.exit_code == 2, result.output
+        assert says in result.output and not out.exists()
+    result = CliRunner().invoke(app, [*args, "--network", "words", "--limit", "50"])
     assert result.exit_code == 0, result.output
     model = load(out)
-    assert model.polar.cnn is not None and model.polar.cnn.tokens == "words"
+    assert [n.tokens for n in model.polar.networks] == ["words"]
+    result = CliRunner().invoke(app, [*args, "--linear", "--limit", "50"])
+    assert result.exit_code == 0, result.output
+    assert load(out).polar.networks == () and load(out).meta["format"] == FORMAT_LINEAR
 
 
 def test_split_is_by_text_and_disjoint() -> None:
@@ -100,9 +131,9 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["polar_alpha"] == train.POLAR_ALPHA
-    # The networks are opt-in (`train --cnn`, `--word-cnn`): the shipped model is trained
-    # without them (sentiment/MODEL.md, third and fifth rounds).
-    assert "cnn" not in meta["features"] and meta["format"] == FORMAT_LINEAR
+    # The shipped model is the linear heads alone, as the trainer's default networks say.
+    assert train.DEFAULT_NETWORKS == () and meta["format"] == FORMAT_LINEAR
+    assert "networks" not in meta["features"] and "cnn" not in meta["features"]
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT
