@@ -23,7 +23,7 @@ from privacy.policy_invariants import run_invariants
 from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
 from privacy.policy_set import DATA_ID, PolicyDataError, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
-from privacy.proposals import same_person
+from privacy.proposals import person, same_person
 from privacy.types import Decision, PolicyEngine, Principal, Resource
 
 __all__ = [
@@ -126,7 +126,7 @@ class PolicyAdmin:
 
     async def propose(self, policy_id: str, source: str, proposer: str) -> Proposal:
         """Test a change and keep it for a second officer (status pending), or as failed."""
-        if not proposer:
+        if not person(proposer):
             raise FourEyesViolation("a proposal needs an identified proposer (token sub)")
         async with self._lock:
             _, report = await self._test(policy_id, source)

@@ -120,6 +120,21 @@ async def test_an_empty_access_module_fails_its_tests_with_the_reason(
     assert errors(body) == [("BAD_USER_INPUT", "id")]
 
 
+async def test_four_eyes_compares_subjects_casefolded(hub: Callable[..., Api]) -> None:
+    po1 = hub("privacy_officer", "compliance", "po-1")
+    data = packaged_data()
+    data["c360"]["tables"]["mask_profiles"]["marketing"]["ADDRESS"] = "redact"
+    body = await po1.gql(PROPOSE, {"id": "data", "source": json.dumps(data)})
+    proposal = body["data"]["proposePolicy"]
+    assert proposal["status"] == "pending", body
+    approve = {"p": proposal["id"]}
+    for same in ("PO-1", " po-1 "):
+        refused = await hub("privacy_officer", "compliance", same).gql(APPROVE, approve)
+        assert errors(refused) == [("FORBIDDEN", None)], refused
+    done = await hub("privacy_officer", "compliance", "po-2").gql(APPROVE, approve)
+    assert done["data"]["approvePolicy"]["activated"], done
+
+
 @pytest.mark.parametrize("text", ["[]", '{"c360": 5}'])
 async def test_a_bad_data_override_fails_closed_at_start(
     store: GraphStore, data_dir: Path, caplog: pytest.LogCaptureFixture, text: str
