@@ -1,0 +1,63 @@
+"""What the audit log says about reads that hand out data (session 13, QA items 4-6).
+
+A related record the caller may not see is left out of a successful read: the read is "ok",
+not "denied" (the data subject's export and auditors filtering on ok must see it). A campaign
+records the customers it targets, and the export lists the campaign. Satisfaction windows are
+whole months, so two windows half a day apart cannot be subtracted to one response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graph.repositories.customers import upsert_customers
+from graph.repositories.households import upsert_households
+from graph.store import GraphStore
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
+from tests.api.conftest import Api
+from tests.api.seed import profile, seed_family
+
+HOUSEHOLD = """query Household {
+  customer(id: "q-1") { id name household { members { customer { id name } } } }
+}"""
+CREATE = """mutation Create($input: CampaignInput!) {
+  createCampaign(input: $input) { id audienceCount } }"""
+EXPORT = "query Export($id: ID!) { customerExport(customerId: $id) }"
+REPORT = """query Report($from: DateTime!, $to: DateTime!) { satisfaction(from: $from, to: $to) {
+  months { month responses csat } } }"""
+
+
+def trail(data_dir: Path) -> list[dict[str, Any]]:
+    return AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
+
+
+async def test_a_member_left_out_of_a_household_is_not_a_denied_read(
+    store: GraphStore, data_dir: Path, as_role: Callable[..., Api]
+) -> None:
+    await seed_family(store, "q")
+    # A third member another advisor manages: the family's advisor may not see them.
+    await upsert_customers(
+        store, [{"id": "q-3", "props": profile("q-3", "赵敏", "+8613700000000"),
+                 "advisorId": "other-adv"}]
+    )  # fmt: skip
+    await upsert_households(
+        store, [{"id": "q-hh", "props": {}, "customerId": "q-3", "role": "CHILD"}]
+    )
+    advisor = as_role("advisor", "service", "q-adv")
+    body = await advisor.gql(HOUSEHOLD)
+    assert not body.get("errors"), body
+    members = body["data"]["customer"]["household"]["members"]
+    assert sorted(m["customer"]["id"] for m in members) == ["q-1", "q-2"]
+
+    (record,) = [r for r in trail(data_dir) if r["operation"] == "Household"]
+    assert record["outcome"] == "ok", record
+    assert record["customer_ids"] == ["q-1", "q-2"]  # the hidden member is not named
+
+    # A request that refuses the caller is still denied.
+    refused = await advisor.gql('query Other { customer(id: "q-3") { id } }')
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    (other,) = [r for r in trail(data_dir) if r["operation"] == "Other"]
+    assert other["outcome"] == "denied"
