@@ -9,6 +9,7 @@ whole months, so two windows half a day apart cannot be subtracted to one respon
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,37 @@ async def test_a_member_left_out_of_a_household_is_not_a_denied_read(
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     (other,) = [r for r in trail(data_dir) if r["operation"] == "Other"]
     assert other["outcome"] == "denied"
+
+
+async def test_a_campaign_records_whom_it_targets_and_the_export_lists_it(
+    store: GraphStore, data_dir: Path, marketing: Api, officer: Api
+) -> None:
+    await seed_family(store, "q")
+    now = datetime.now(UTC)
+    spec = {
+        "name": "白金卡 推介",
+        "audience": {"incomeBands": ["200k-500k"]},
+        "product": "CARD1",
+        "channel": "APP",
+        "controlShare": 0.0,
+        "from": now.isoformat(),
+        "to": (now + timedelta(days=30)).isoformat(),
+    }
+    made = await marketing.gql(CREATE, {"input": spec})
+    assert not made.get("errors"), made
+    campaign = made["data"]["createCampaign"]
+    assert campaign["audienceCount"] == 2
+
+    records = [r for r in trail(data_dir) if r["subject"] == "mk1"]
+    intent = [r for r in records if r["details"].get("createCampaign") == campaign["id"]]
+    request = [r for r in records if r["operation"] == "Create"]
+    assert [r["customer_ids"] for r in intent + request] == [["q-1", "q-2"]] * 2
+
+    body = await officer.gql(EXPORT, {"id": "q-1"})
+    assert not body.get("errors"), body
+    exported = body["data"]["customerExport"]
+    assert [(c["id"], c["name"], c["group"]) for c in exported["campaigns"]] == [
+        (campaign["id"], "白金卡 推介", "TREATMENT")
+    ]
+    history = [(h["subject"], h["operation"], h["outcome"]) for h in exported["accessHistory"]]
+    assert ("mk1", "Create", "ok") in history, history
