@@ -15,6 +15,7 @@ from typing import Any
 
 from graph.repositories.customers import upsert_customers
 from graph.repositories.households import upsert_households
+from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
@@ -96,3 +97,25 @@ async def test_a_campaign_records_whom_it_targets_and_the_export_lists_it(
     ]
     history = [(h["subject"], h["operation"], h["outcome"]) for h in exported["accessHistory"]]
     assert ("mk1", "Create", "ok") in history, history
+
+
+async def test_satisfaction_windows_inside_a_month_cannot_be_differenced(
+    store: GraphStore, marketing: Api
+) -> None:
+    await seed_family(store, "q", interactions=0)
+    # Six unhappy responses early in a past month, then one happy one at 06:00 on the 13th.
+    times = [f"2025-03-0{d}T08:00:00Z" for d in range(1, 7)] + ["2025-03-13T06:00:00Z"]
+    await upsert_interactions(store, [
+        {"id": f"qs{i}", "customerId": "q-1", "productCode": None,
+         "props": {"kind": "SURVEY", "channel": "APP", "time": t, "summary": "s",
+                   "satisfaction": 5 if i == 6 else 1}}
+        for i, t in enumerate(times)
+    ])  # fmt: skip
+    start = "2025-03-01T00:00:00Z"
+    before = await marketing.gql(REPORT, {"from": start, "to": "2025-03-13T00:00:00Z"})
+    after = await marketing.gql(REPORT, {"from": start, "to": "2025-03-13T12:00:00Z"})
+    assert not before.get("errors") and not after.get("errors"), (before, after)
+    # Both answers are the whole month's: the same figures, nothing to subtract.
+    assert before["data"] == after["data"]
+    (month,) = after["data"]["satisfaction"]["months"]
+    assert month == {"month": "2025-03", "responses": 7, "csat": round(1 / 7, 4)}
