@@ -63,7 +63,7 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     # module for protect_store only, and the engines (OPA client, aiohttp) take ~0.5 s to load.
     from privacy.engines import OpaServerEngine, load_engine
     from privacy.policy_admin import PolicyAdmin
-    from privacy.policy_invariants import run_invariants
+    from privacy.policy_invariants import InvariantResult, run_invariants
     from privacy.services import PrivacyServices
 
     data_dir = settings.resolved_data_dir
@@ -82,15 +82,26 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     except (PolicyUnavailable, ValueError, OSError) as exc:
         services.engine_error = f"the policy engine is not available: {exc}"
         # Clients see a generic POLICY_UNAVAILABLE; the operator gets the compiler's output
-        # (module, line, column) and the data dir's override files it came from.
-        overridden = sorted(str(p) for p in override_dir(data_dir).glob("*.rego"))
-        log.error("%s; data-dir policy files: %s", services.engine_error, overridden or "none")
+        # (module, line, column) or what is wrong with the data (file and key), the data dir's
+        # override files it came from, and what to do.
+        overridden = sorted(
+            str(p) for p in override_dir(data_dir).glob("*") if p.suffix in (".rego", ".json")
+        )
+        log.error(
+            "%s; data-dir policy files: %s (fix or remove the override, then restart: the "
+            "packaged policy is used without it)",
+            services.engine_error,
+            overridden or "none",
+        )
         return services
     # Overrides in the data dir are what approvePolicy writes, but a file edited by hand skips
     # it: the invariants run on them at start too, and a set that breaks one is not served.
     overrides = override_dir(data_dir)
     if overrides.is_dir() and any(overrides.iterdir()):
-        broken = [r for r in await run_invariants(engine.policy_set) if not r.ok]
+        try:
+            broken = [r for r in await run_invariants(engine.policy_set) if not r.ok]
+        except Exception as exc:  # a set the invariants cannot check is not served either
+            broken = [InvariantResult("invariants", False, f"{type(exc).__name__}: {exc}")]
         if broken:
             services.engine_error = (
                 f"the data dir's policy overrides break {broken[0].name} "

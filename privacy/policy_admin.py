@@ -21,12 +21,14 @@ from typing import Any, Protocol
 
 from privacy.policy_invariants import run_invariants
 from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
-from privacy.policy_set import DATA_ID, PolicySet, override_dir, test_names
+from privacy.policy_set import DATA_ID, PolicyDataError, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
-from privacy.proposals import same_person
+from privacy.proposals import person, same_person
 from privacy.types import Decision, PolicyEngine, Principal, Resource
 
 __all__ = [
+    "BadPolicyId",
+    "BadPolicySource",
     "FourEyesViolation",
     "PolicyAdmin",
     "PolicyInfo",
@@ -37,6 +39,15 @@ __all__ = [
 
 class ProposalError(ValueError):
     """No such proposal, or not in a state for this step (the message says what to do)."""
+
+
+class BadPolicyId(ValueError):
+    """The policy id is not one a module or the data document can have."""
+
+
+class BadPolicySource(ValueError):
+    """The source cannot be tested at all (data that is not a data document); the message
+    says what is wrong. A Rego module that fails to compile is tested, and fails."""
 
 
 class FourEyesViolation(PermissionError):
@@ -88,18 +99,18 @@ class PolicyAdmin:
         data = json.dumps(ps.data, ensure_ascii=False, indent=2)
         return [*infos, PolicyInfo(DATA_ID, _sha(data), data, [])]
 
-    async def _test(self, policy_id: str, source: str) -> tuple[PolicySet | None, TestReport]:
-        """The candidate and its report (Rego tests + invariants); nothing is activated."""
+    async def _test(self, policy_id: str, source: str) -> tuple[PolicySet, TestReport]:
+        """The candidate and its report (Rego tests + invariants); nothing is activated.
+        BadPolicyId / BadPolicySource when there is nothing to test."""
         current = self._engine.policy_set
         old = current.revision
         if not _ID.match(policy_id):
-            raise ValueError("policy id must be lower-case letters, digits and _ (e.g. access)")
+            raise BadPolicyId("policy id must be lower-case letters, digits and _ (e.g. access)")
         try:
             candidate = current.replace(policy_id, source)
-        except json.JSONDecodeError as exc:
-            return None, TestReport(
-                False, [("data.json", False, f"not JSON: {exc}")], old, old, False
-            )
+        except PolicyDataError as exc:
+            # Before any engine sees it: regopy segfaults on data that is not an object.
+            raise BadPolicySource(str(exc)) from exc
         results = [(r.name, r.ok, r.message) for r in run_policy_tests(candidate)]
         # The invariants compile the candidate's decision modules on their own, too.
         results += [(r.name, r.ok, r.message) for r in await run_invariants(candidate)]
@@ -115,7 +126,7 @@ class PolicyAdmin:
 
     async def propose(self, policy_id: str, source: str, proposer: str) -> Proposal:
         """Test a change and keep it for a second officer (status pending), or as failed."""
-        if not proposer:
+        if not person(proposer):
             raise FourEyesViolation("a proposal needs an identified proposer (token sub)")
         async with self._lock:
             _, report = await self._test(policy_id, source)
@@ -161,7 +172,7 @@ class PolicyAdmin:
                     "propose the change again"
                 )
             candidate, report = await self._test(proposal.policy_id, proposal.source)
-            if candidate is None or not report.passed:
+            if not report.passed:
                 return proposal, report
             self._write(proposal.policy_id, proposal.source)
             await self._engine.reload(candidate)
@@ -190,7 +201,7 @@ class PolicyAdmin:
             )
         async with self._lock:
             candidate, report = await self._test(policy_id, source)
-            if candidate is None or not report.passed:
+            if not report.passed:
                 return report
             self._write(policy_id, source)
             await self._engine.reload(candidate)

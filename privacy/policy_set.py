@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from regopy import Interpreter
 
+from privacy.policy_data import PolicyDataError, check_data, parse_data
+
 __all__ = [
     "DATA_ID",
     "PACKAGED_DIR",
+    "PolicyDataError",
     "PolicySet",
     "load_policy_set",
     "override_dir",
@@ -35,10 +38,16 @@ _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 
 @dataclass(frozen=True)
 class PolicySet:
-    """Rego sources by id (file stem) and the data document loaded under ``data``."""
+    """Rego sources by id (file stem) and the data document loaded under ``data``.
+
+    The data is checked on construction (privacy.policy_data): a set that exists can be
+    handed to regopy, which segfaults on data that is not an object."""
 
     modules: dict[str, str]
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        check_data(self.data)
 
     @cached_property  # every audited request names it; the set never changes once built
     def revision(self) -> str:
@@ -75,7 +84,7 @@ class PolicySet:
     def replace(self, policy_id: str, source: str) -> PolicySet:
         """A copy with one module (or, for id "data", the data document) replaced."""
         if policy_id == DATA_ID:
-            return PolicySet(dict(self.modules), json.loads(source))
+            return PolicySet(dict(self.modules), parse_data(source))
         return PolicySet({**self.modules, policy_id: source}, self.data)
 
 
@@ -102,7 +111,8 @@ def override_dir(data_dir: Path) -> Path:
 
 
 def load_policy_set(data_dir: Path | None = None) -> PolicySet:
-    """The packaged policies with any data-dir overrides applied."""
+    """The packaged policies with any data-dir overrides applied. A data file that is not a
+    data document raises PolicyDataError naming the file (what the hub logs at start)."""
     dirs = [PACKAGED_DIR]
     if data_dir is not None and override_dir(data_dir).is_dir():
         dirs.append(override_dir(data_dir))
@@ -113,5 +123,5 @@ def load_policy_set(data_dir: Path | None = None) -> PolicySet:
             modules[path.stem] = path.read_text(encoding="utf-8")
         data_path = directory / f"{DATA_ID}.json"
         if data_path.is_file():
-            data = json.loads(data_path.read_text(encoding="utf-8"))
+            data = parse_data(data_path.read_text(encoding="utf-8"), str(data_path))
     return PolicySet(modules, data)

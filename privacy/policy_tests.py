@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from regopy import Interpreter, RegoError
+from regopy import Interpreter, Output, RegoError
 
 from privacy.policy_set import PolicySet, is_test_module, package_of, test_names
 
@@ -30,7 +31,7 @@ def run_policy_tests(policy_set: PolicySet) -> list[PolicyTestResult]:
     try:
         rego = policy_set.interpreter(with_tests=True)
         # Compile errors surface on the first query; a trivial one makes them show here.
-        rego.query("x = data.c360")
+        query(rego, "x = data.c360")
     except RegoError as exc:
         message = f"policies do not compile: {_first_line(exc)}"
         return [PolicyTestResult(f"{m}.{n}", False, message) for m, _, n in tests] or [
@@ -47,7 +48,7 @@ def _run_one(rego: Interpreter, module_id: str, package: str | None, name: str) 
     if package is None:
         return PolicyTestResult(label, False, "module has no package line")
     try:
-        output = rego.query(f"x = data.{package}.{name}")
+        output = query(rego, f"x = data.{package}.{name}")
     except RegoError as exc:
         return PolicyTestResult(label, False, f"error: {_first_line(exc)}")
     bindings = output.results[0].bindings if output.results else {}
@@ -56,6 +57,16 @@ def _run_one(rego: Interpreter, module_id: str, package: str | None, name: str) 
     if bindings.get("x") is True:
         return PolicyTestResult(label, True, "passed")
     return PolicyTestResult(label, False, "failed (a condition was false or undefined)")
+
+
+def query(rego: Interpreter, text: str) -> Output:
+    """``rego.query``, with a RegoError for an error regopy reports as ok: some compile errors
+    (a call to a function no module defines, as when a proposal empties the access module)
+    come back as an error tree its Output then fails to parse as JSON."""
+    try:
+        return rego.query(text)
+    except json.JSONDecodeError as exc:
+        raise RegoError(exc.doc) from exc
 
 
 _ERRMSG = re.compile(r"errormsg \d+:([^)\n]*)")

@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from privacy.keyring import _locked
 
-__all__ = ["PENDING", "ProposalFile", "Proposed", "same_person"]
+__all__ = ["PENDING", "ProposalFile", "Proposed", "person", "same_person"]
 
 PENDING = "pending"
 
@@ -33,8 +33,15 @@ T = TypeVar("T", bound=Proposed)
 
 
 def same_person(proposer: str, decider: str) -> bool:
-    """True when ``decider`` may not decide: the proposer, or nobody identified."""
-    return not decider or decider == proposer
+    """True when ``decider`` may not decide: the proposer, or nobody identified. Subjects are
+    compared casefolded and stripped: ``PO-1`` and ``po-1 `` name the same officer to a human
+    reading the trail, and an identity provider may hand out either spelling."""
+    return not person(decider) or person(decider) == person(proposer)
+
+
+def person(subject: str) -> str:
+    """The form two subjects are compared in (casefolded, surrounding blanks dropped)."""
+    return subject.strip().casefold()
 
 
 class ProposalFile(Generic[T]):

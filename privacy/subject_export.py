@@ -42,6 +42,7 @@ async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | No
         "interactions": ixs.get(customer_id, empty).items,
         "related": (await repo.related_by_customer(store, ids)).get(customer_id, []),
         "socialAccounts": (await accounts_of_customers(store, ids)).get(customer_id, []),
+        "campaigns": (await repo.campaigns_by_customer(store, ids)).get(customer_id, []),
     }
 
 

@@ -150,7 +150,12 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     privacy = context.privacy
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
-    await privacy.audit_intent({"createCampaign": campaign_id, "audience": len(members)})
+    # Each targeted customer is in both audit records (this intent, the request's), as
+    # logCampaignContacts does: their access history shows being put in the campaign.
+    privacy.customers_touched.update(members)
+    await privacy.audit_intent(
+        {"createCampaign": campaign_id, "audience": len(members)}, tuple(members)
+    )
     props = {
         "name": spec.name.strip(),
         "product": spec.product,

@@ -220,17 +220,20 @@ class RequestPrivacy:
         return await self.customers.load(customer_id)
 
     async def allowed(self, ids: list[str]) -> list[str]:
-        """``ids`` the caller may see, in order; denied ones are left out (and noted)."""
+        """``ids`` the caller may see, in order; the others are left out.
+
+        Leaving a related record out (a household member, a campaign contact, a relation) is
+        not a refusal of the request: the data that is returned was handed out, and the audit
+        record says so (outcome ok), or the data subject's export and an auditor filtering on
+        ok would miss the read. "denied" is for requests that refused the caller
+        (:meth:`unseen`, :meth:`require_resource`), the one rule a hidden household head
+        follows too (resolvers.customers.household_name_governor)."""
         decisions = await self.customers.load_many(ids)
         out = []
         for cid, decision in zip(ids, decisions, strict=True):
-            if decision is None:
-                continue
-            if decision.allow:
+            if decision is not None and decision.allow:
                 out.append(cid)
                 self.customers_touched.add(cid)
-            else:
-                self.denied = True
         return out
 
     async def require(self, customer_id: str, field: str | None = None) -> Decision:

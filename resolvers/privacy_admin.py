@@ -13,6 +13,8 @@ from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.store import GraphStore, Row
 from privacy.audit import stamp
 from privacy.policy_admin import (
+    BadPolicyId,
+    BadPolicySource,
     FourEyesViolation,
     PolicyAdmin,
     PolicyInfo,
@@ -111,8 +113,10 @@ async def propose_policy(privacy: RequestPrivacy, policy_id: str, source: str) -
         proposal = await _admin(privacy).propose(policy_id, source, _subject(privacy))
     except FourEyesViolation as exc:
         raise Forbidden(str(exc)) from exc
-    except ValueError as exc:
+    except BadPolicyId as exc:
         raise BadUserInput(str(exc), field="id") from exc
+    except BadPolicySource as exc:
+        raise BadUserInput(str(exc), field="source") from exc
     privacy.details["policy_proposal"] = _proposal_details(proposal)
     return proposal
 
@@ -129,7 +133,8 @@ async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Pro
     except FourEyesViolation as exc:
         privacy.denied = True
         raise Forbidden(str(exc)) from exc
-    except ProposalError as exc:
+    except (ProposalError, BadPolicySource) as exc:
+        # BadPolicySource: a proposal kept from before its data was checked at proposal.
         raise BadUserInput(str(exc), field="proposalId") from exc
     privacy.details["policy_change"] = {
         **_proposal_details(proposal),
@@ -168,8 +173,10 @@ async def put_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Te
     await privacy.audit_intent({"put_policy": policy_id, "old_revision": privacy.services.revision})
     try:
         report = await admin.put_policy(policy_id, source, _subject(privacy))
-    except ValueError as exc:
+    except BadPolicyId as exc:
         raise BadUserInput(str(exc), field="id") from exc
+    except BadPolicySource as exc:
+        raise BadUserInput(str(exc), field="source") from exc
     privacy.details["policy_change"] = {
         "id": policy_id,
         "old_revision": report.old_revision,

@@ -4,7 +4,7 @@ Decided on resource type SatisfactionReport (aggregates only; no customer is ret
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from graph.repositories import satisfaction as repo
 from insights.satisfaction import MIN_CELL, OTHER, Month, Share, months, shares
@@ -37,12 +37,29 @@ class Report:
     by_product: list[ProductFigures]
 
 
+def whole_months(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[start, end) widened to whole calendar months (UTC, the months the figures are by).
+
+    Small-cell suppression holds per answer, not across answers: two windows that differ by
+    half a day let a caller subtract one response (6 -> 7 responses, CSAT 0.3333 -> 0.4286:
+    the added one scored 4-5). Snapped to whole months, every answer is made of whole
+    monthly cells, each of them suppressed below MIN_CELL, so windows inside one month give
+    the same figures and there is nothing smaller to difference."""
+    first = start.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = end.astimezone(UTC)
+    month = last.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if month != last:  # `to` inside a month: the month is taken whole
+        month = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+    return first, month
+
+
 async def satisfaction_report(context: RequestContext, start: datetime, end: datetime) -> Report:
     if end <= start:
         raise BadUserInput("to must be after from", field="to")
     if (end - start).days > MAX_DAYS:
         raise BadUserInput(f"the window is at most {MAX_DAYS} days", field="to")
     await context.privacy.require_resource(REPORT, READ)
+    start, end = whole_months(start, end)
     rows = await repo.feedback(context.store, iso(start), iso(end))
     complaints = [r for r in rows if str(r.get("kind") or "").upper() == "COMPLAINT"]
     by_product = shares((r.get("products") or [None])[0] for r in complaints)
@@ -75,4 +92,4 @@ async def satisfaction_report(context: RequestContext, start: datetime, end: dat
     )
 
 
-__all__ = ["OTHER", "ProductFigures", "Report", "satisfaction_report"]
+__all__ = ["OTHER", "ProductFigures", "Report", "satisfaction_report", "whole_months"]

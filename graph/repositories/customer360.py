@@ -80,6 +80,24 @@ async def household_by_customer(store: GraphStore, ids: list[str]) -> dict[str, 
     return {cid: opened[h["id"]] for cid, h in out.items()}
 
 
+async def campaigns_by_customer(store: GraphStore, ids: list[str]) -> dict[str, list[Row]]:
+    """The campaigns targeting each customer (the campaign's properties and the customer's
+    ``group``, treatment or control), oldest first: what a subject access export lists."""
+    rows = await store.read(
+        """
+        UNWIND $ids AS id
+        MATCH (k:Campaign)-[t:TARGETS]->(:Customer {id: id})
+        RETURN id, k {.*} AS campaign, t.group AS group
+        ORDER BY k.createdAt, k.id
+        """,
+        {"ids": ids},
+    )
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[r["id"]].append({**r["campaign"], "group": r["group"]})
+    return dict(out)
+
+
 async def households_by_id(store: GraphStore, ids: list[str]) -> dict[str, Row]:
     """Each household with ``members``: [{customerId, role}] ordered by customer id."""
     rows = await store.read(
@@ -307,6 +325,7 @@ __all__ = [
     "accounts_by_customer",
     "activity_by_customer",
     "advisor_by_customer",
+    "campaigns_by_customer",
     "customers_by_id",
     "household_by_customer",
     "households_by_id",

@@ -7,20 +7,29 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, load_settings
+from hub.cli.common import console, fail, load_settings
 from privacy.policy_invariants import InvariantResult, run_invariants_sync
 from privacy.policy_proposals import ProposalStore
-from privacy.policy_set import load_policy_set, test_names
+from privacy.policy_set import PolicyDataError, PolicySet, load_policy_set, test_names
 from privacy.policy_tests import PolicyTestResult, run_policy_tests
 
 app = typer.Typer(no_args_is_help=True, help="Access policies (Rego): test, show, proposals.")
+
+
+def _policy_set() -> PolicySet:
+    """The active set; a data file that is not a data document is an error naming the file
+    (regopy would segfault on it), exit 2."""
+    try:
+        return load_policy_set(load_settings().resolved_data_dir)
+    except PolicyDataError as exc:
+        fail(f"{exc}; fix or remove the file (the packaged data.json is used without it)")
 
 
 @app.command("test")
 def test() -> None:
     """Run every test_* rule in the *_test.rego modules (packaged + data-dir overrides) and the
     invariants no policy change can remove (privacy/policy_invariants.py)."""
-    policy_set = load_policy_set(load_settings().resolved_data_dir)
+    policy_set = _policy_set()
     results: list[PolicyTestResult | InvariantResult] = [
         *run_policy_tests(policy_set),
         *run_invariants_sync(policy_set),
@@ -37,7 +46,7 @@ def test() -> None:
 @app.command("show")
 def show() -> None:
     """List the active policy modules and the overall revision."""
-    ps = load_policy_set(load_settings().resolved_data_dir)
+    ps = _policy_set()
     table = Table("id", "kind", "tests", "lines")
     for module_id, source in sorted(ps.modules.items()):
         kind = "test" if module_id.endswith("_test") else "policy"
