@@ -172,17 +172,22 @@ def _signed(data_dir: Path, **claims: object) -> str:
     return jwt.encode(base | claims, key, algorithm="HS256")
 
 
+# Evaluated when the tests are collected: valid for hours, not minutes, so a long suite run
+# (22 min under load) does not turn "wrong type" into "expired" before this test runs.
+_VALID = 6 * 3600
+
+
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [
-        ({"exp": str(int(time.time()) + 600)}, "exp must be a number"),
+        ({"exp": str(int(time.time()) + _VALID)}, "exp must be a number"),
         ({"exp": 1e308}, "valid longer than the hub allows (24 h)"),
         ({"exp": int(time.time()) + 2 * 86_400}, "valid longer than the hub allows"),
-        ({"exp": int(time.time()) + 600, "nbf": "0"}, "nbf must be a number"),
-        ({"exp": int(time.time()) + 600, "iat": "now"}, "iat"),
-        ({"exp": int(time.time()) + 600, "purpose": ["compliance", "marketing"]},
+        ({"exp": int(time.time()) + _VALID, "nbf": "0"}, "nbf must be a number"),
+        ({"exp": int(time.time()) + _VALID, "iat": "now"}, "iat"),
+        ({"exp": int(time.time()) + _VALID, "purpose": ["compliance", "marketing"]},
          "purpose must be a string"),
-        ({"exp": int(time.time()) + 600, "purposes": "compliance"},
+        ({"exp": int(time.time()) + _VALID, "purposes": "compliance"},
          "purposes must be a list of strings"),
     ],
 )  # fmt: skip
