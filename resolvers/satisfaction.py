@@ -31,6 +31,8 @@ class ProductFigures:
 
 @dataclass(frozen=True)
 class Report:
+    start: datetime  # the window the figures cover: the asked one widened to whole months
+    end: datetime
     months: list[Month]
     by_channel: list[Share]
     by_branch: list[Share]
@@ -85,6 +87,8 @@ async def satisfaction_report(context: RequestContext, start: datetime, end: dat
             )
         )
     return Report(
+        start=start,
+        end=end,
         months=months(rows),
         by_channel=shares(r.get("channel") for r in complaints),
         by_branch=shares((r.get("branches") or [None])[0] for r in complaints),

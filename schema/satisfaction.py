@@ -44,6 +44,12 @@ class ProductSatisfaction:
 
 @strawberry.type
 class SatisfactionReport:
+    from_: datetime = strawberry.field(
+        name="from",
+        description="start of the window the figures cover: the asked one widened to whole "
+        "calendar months (UTC), so windows inside a month cannot be differenced",
+    )
+    to: datetime = strawberry.field(description="end (exclusive) of the window covered")
     months: list[SatisfactionMonth]
     complaints_by_channel: list[ComplaintShare]
     complaints_by_branch: list[ComplaintShare]
@@ -61,6 +67,8 @@ class SatisfactionQuery:
     ) -> SatisfactionReport:
         report = await satisfaction_report(info.context, from_, to)
         return SatisfactionReport(
+            from_=report.start,
+            to=report.end,
             months=[SatisfactionMonth(**vars(m)) for m in report.months],
             complaints_by_channel=[ComplaintShare(**vars(s)) for s in report.by_channel],
             complaints_by_branch=[ComplaintShare(**vars(s)) for s in report.by_branch],

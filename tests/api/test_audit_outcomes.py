@@ -29,7 +29,7 @@ CREATE = """mutation Create($input: CampaignInput!) {
   createCampaign(input: $input) { id audienceCount } }"""
 EXPORT = "query Export($id: ID!) { customerExport(customerId: $id) }"
 REPORT = """query Report($from: DateTime!, $to: DateTime!) { satisfaction(from: $from, to: $to) {
-  months { month responses csat } } }"""
+  from to months { month responses csat } } }"""
 
 
 def trail(data_dir: Path) -> list[dict[str, Any]]:
@@ -117,5 +117,11 @@ async def test_satisfaction_windows_inside_a_month_cannot_be_differenced(
     assert not before.get("errors") and not after.get("errors"), (before, after)
     # Both answers are the whole month's: the same figures, nothing to subtract.
     assert before["data"] == after["data"]
+    # The answer says which window it covers.
+    covered = after["data"]["satisfaction"]
+    assert (covered["from"], covered["to"]) == (
+        "2025-03-01T00:00:00+00:00",
+        "2025-04-01T00:00:00+00:00",
+    )
     (month,) = after["data"]["satisfaction"]["months"]
     assert month == {"month": "2025-03", "responses": 7, "csat": round(1 / 7, 4)}
