@@ -44,8 +44,14 @@ from sentiment.polar import WORD_FEATURES, binary_logits, fit_ratio, presence, s
 SEED = 20261129
 # A network to stack with the polar head: what it reads ("chars" or "words") and its seed.
 Network = tuple[Tokens, int]
-# The shipped model's networks (sentiment/MODEL.md): none, the linear heads alone.
-DEFAULT_NETWORKS: tuple[Network, ...] = ()
+# The shipped model's networks (sentiment/MODEL.md, sixth round): two word and two character
+# CNNs, two seeds each; their mean logit is stacked with the NB-SVM polar head.
+DEFAULT_NETWORKS: tuple[Network, ...] = (
+    ("words", SEED),
+    ("words", 2),
+    ("chars", SEED),
+    ("chars", 2),
+)
 # Calibration slice: buckets just above the held-out ones, never used to fit coefficients.
 CALIBRATION = range(corpora.HOLDOUT_PERCENT, corpora.HOLDOUT_PERCENT + 5)
 # Weibo_senti_100k and the product reviews are large and easy; they would otherwise swamp the

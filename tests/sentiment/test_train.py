@@ -131,9 +131,10 @@ def test_shipped_model_was_built_by_this_code() -> None:
     assert t["limit"] is None and t["seed"] == train.SEED
     assert (t["alpha"], t["epochs"]) == (train.ALPHA, train.EPOCHS)
     assert t["polar_alpha"] == train.POLAR_ALPHA
-    # The shipped model is the linear heads alone, as the trainer's default networks say.
-    assert train.DEFAULT_NETWORKS == () and meta["format"] == FORMAT_LINEAR
-    assert "networks" not in meta["features"] and "cnn" not in meta["features"]
+    # The shipped model stacks the trainer's default networks (sentiment/MODEL.md, sixth round).
+    nets = meta["features"]["networks"]
+    assert [(n["tokens"], n["seed"]) for n in nets] == list(train.DEFAULT_NETWORKS)
+    assert all(n["embed"] == neural_train.EMBED for n in nets) and meta["format"] == FORMAT
     assert t["corpus_weight"] == train.CORPUS_WEIGHT
     assert t["neutral_weight"] == train.NEUTRAL_WEIGHT
     assert t["seed_neutral_weight"] == train.SEED_NEUTRAL_WEIGHT
