@@ -112,6 +112,7 @@ async def _audience(context: RequestContext, a: Audience) -> list[str]:
     the candidates are read and decided in batches of the search candidate cap, all of them
     (an audience is never cut short at the cap)."""
     batch = context.settings.search_candidate_cap
+    by_age = a.min_age is not None or a.max_age is not None
     members: list[str] = []
     after: str | None = None
     while True:
@@ -129,7 +130,6 @@ async def _audience(context: RequestContext, a: Audience) -> list[str]:
         decided = await context.privacy.decide(
             [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
         )
-        by_age = a.min_age is not None or a.max_age is not None
         members += [
             c["id"]
             for c in candidates
