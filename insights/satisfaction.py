@@ -32,12 +32,17 @@ class Share:
     share: float
 
 
+def month_of(row: Mapping[str, Any]) -> str:
+    """The row's YYYY-MM (its ``time``'s), the cell every figure is counted by; "" if none."""
+    return str(row.get("time") or "")[:7]
+
+
 def months(rows: Iterable[Mapping[str, Any]]) -> list[Month]:
     scores: dict[str, list[int]] = defaultdict(list)
     complaints: Counter[str] = Counter()
     unresolved: Counter[str] = Counter()
     for r in rows:
-        month = str(r.get("time") or "")[:7]
+        month = month_of(r)
         if not month:
             continue
         if r.get("satisfaction") is not None:
@@ -65,17 +70,33 @@ def months(rows: Iterable[Mapping[str, Any]]) -> list[Month]:
     return out
 
 
-def shares(keys: Iterable[str | None]) -> list[Share]:
-    """Each key's share of the whole, largest first; keys under MIN_CELL pooled as OTHER."""
-    counts = Counter(k or OTHER for k in keys)
-    total = sum(counts.values())
+def shares(cells: Iterable[tuple[str, str | None]]) -> list[Share]:
+    """Each key's share of the whole, largest first, added up from (month, key) cells.
+
+    Pooled per month, not per window: a key's count in a month under MIN_CELL joins that
+    month's OTHER, and while OTHER holds fewer than MIN_CELL the month's next smallest cell
+    joins it too (complementary suppression; a month with too few complaints in all is OTHER
+    whole, its total is in ``months`` anyway). Every figure is so a sum of whole monthly cells
+    of MIN_CELL or more, whatever the window: two windows a month apart, differenced, give
+    that month's shown cells, never a group's small count (pooled per window, a group at 3 in
+    a month alone and 7 over two months gave its other month's 4)."""
+    by_month: dict[str, Counter[str]] = defaultdict(Counter)
+    for month, key in cells:
+        by_month[month][key or OTHER] += 1
     pooled: Counter[str] = Counter()
-    for key, n in counts.items():
-        pooled[key if n >= MIN_CELL else OTHER] += n
+    for counts in by_month.values():
+        other = counts.pop(OTHER, 0)
+        shown = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # smallest last
+        while shown and (shown[-1][1] < MIN_CELL or 0 < other < MIN_CELL):
+            other += shown.pop()[1]
+        pooled.update(dict(shown))
+        pooled[OTHER] += other
+    total = sum(pooled.values())
     return [
         Share(key, n, round(n / total, 4))
         for key, n in sorted(pooled.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n
     ]
 
 
-__all__ = ["MIN_CELL", "OTHER", "Month", "Share", "months", "shares"]
+__all__ = ["MIN_CELL", "OTHER", "Month", "Share", "month_of", "months", "shares"]

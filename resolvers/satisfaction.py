@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from graph.repositories import satisfaction as repo
-from insights.satisfaction import MIN_CELL, OTHER, Month, Share, months, shares
+from insights.satisfaction import MIN_CELL, OTHER, Month, Share, month_of, months, shares
 from privacy.types import Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
@@ -64,7 +64,7 @@ async def satisfaction_report(context: RequestContext, start: datetime, end: dat
     start, end = whole_months(start, end)
     rows = await repo.feedback(context.store, iso(start), iso(end))
     complaints = [r for r in rows if str(r.get("kind") or "").upper() == "COMPLAINT"]
-    by_product = shares((r.get("products") or [None])[0] for r in complaints)
+    by_product = shares((month_of(r), (r.get("products") or [None])[0]) for r in complaints)
     social = {
         r["product"]: r for r in await repo.product_sentiment(context.store, iso(start), iso(end))
     }
@@ -90,8 +90,8 @@ async def satisfaction_report(context: RequestContext, start: datetime, end: dat
         start=start,
         end=end,
         months=months(rows),
-        by_channel=shares(r.get("channel") for r in complaints),
-        by_branch=shares((r.get("branches") or [None])[0] for r in complaints),
+        by_channel=shares((month_of(r), r.get("channel")) for r in complaints),
+        by_branch=shares((month_of(r), (r.get("branches") or [None])[0]) for r in complaints),
         by_product=products,
     )
 
