@@ -218,9 +218,14 @@ class PostsWebhook:
             if not await claim_push(store, signature, claim, now, now - window):
                 return JSONResponse({"error": REPLAY}, 401)
         except GraphError as exc:
-            # Not claimed, so nothing is stored: the sender's retry is taken.
+            # Nothing is stored, so the sender's retry must be taken: a claim applied but not
+            # answered (the store's own retry failed too) is dropped if the graph lets us.
             log.warning("webhook push not stored, its claim could not be written: %s", exc)
+            await _release(store, signature, claim)
             return _unavailable()
+        except BaseException:
+            await _release(store, signature, claim)  # cancelled (the request's timeout)
+            raise
         try:
             prepared, _written = await self._pipeline(store).ingest(posts)
         except GraphUnavailable as exc:
