@@ -287,3 +287,6 @@ async def test_a_claim_left_unstored_is_taken_again_after_its_lease(store: Graph
     assert [(c["claim"], c["stored"]) for c in await _claims(store, "sha256=died")] == [
         ("c", False)
     ]
+    # An entry written before claims existed (a stored push: {signature, at} only) refuses.
+    await store.write("CREATE (:WebhookPush {signature: 'sha256=older', at: $at})", {"at": now})
+    assert not await claim_push(store, "sha256=older", "d", now + LEASE_S + 10, now - 600)
