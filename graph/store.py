@@ -84,7 +84,8 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     ("Post", "fingerprint"),
     # Alerts are claimed once per rule and day by MERGE on the key (resolvers/alert_schedule).
     ("RaisedAlert", "key"),
-    # Webhook replays are refused by the signatures of stored pushes (webhook_pushes.py).
+    # Webhook pushes are claimed once by signature, before their posts are stored
+    # (webhook_pushes.py).
     ("WebhookPush", "signature"),
 )
 

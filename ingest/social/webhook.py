@@ -3,11 +3,12 @@
 The body is a JSON object or list of objects. ``X-C360-Timestamp`` is the send time (Unix
 seconds) and ``X-C360-Signature: sha256=<hex>`` the HMAC-SHA256 with C360_WEBHOOK_SECRET of
 ``<timestamp>.<raw body>``, so the time cannot be changed without the secret. A push more than
-5 minutes off the hub's clock is refused, and so is a signature already seen within that
-window (a replay): in memory for pushes in flight, and in the graph for pushes stored, so a
-replay to another worker or after a restart is refused too (graph/repositories/
-webhook_pushes.py). Every item is validated before any is written, so a 400 means nothing was
-stored; a post's engagement figures only grow (an old push cannot roll likes back).
+5 minutes off the hub's clock is refused, and so is a signature already taken within that
+window (a replay): in this process's memory first, then by a claim in the graph written
+before any post is, so the same push sent to two workers at once, or again after a restart,
+is stored by one (graph/repositories/webhook_pushes.py). Every item is validated before any
+is written, so a 400 means nothing was stored; a post's engagement figures only grow (an old
+push cannot roll likes back).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.errors import GraphError, GraphUnavailable
-from graph.repositories.webhook_pushes import push_seen, remember_push
+from graph.repositories.webhook_pushes import LEASE_S, claim_push, mark_stored, release_push
 from graph.store import GraphStore
 from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
@@ -72,7 +74,7 @@ def signature_ok(secret: str, body: bytes, timestamp: str | None, header: str | 
 class ReplayGuard:
     """Refuses a timestamp outside ``tolerance_s`` of now and a signature seen before in
     that window, in this process: two copies in flight at once are one push. What other
-    processes (or this one before a restart) stored is asked of the graph as well."""
+    processes (or this one before a restart) took is claimed in the graph as well."""
 
     def __init__(self, tolerance_s: float = TOLERANCE_S, max_size: int = REPLAY_CACHE_SIZE) -> None:
         self.tolerance_s = tolerance_s
@@ -209,25 +211,64 @@ class PostsWebhook:
             return _unavailable()
         now = time.time()
         window = 2 * self.replays.tolerance_s  # a timestamp is good for tolerance_s each way
+        claim = uuid.uuid4().hex
         try:
-            if await push_seen(store, signature, now - window):
+            # Claimed before any post is written: of two workers sent the same push at once,
+            # one stores it and the other refuses it as a replay.
+            if not await claim_push(store, signature, claim, now, now - window):
                 return JSONResponse({"error": REPLAY}, 401)
-            prepared, _stored = await self._pipeline(store).ingest(posts)
+        except GraphError as exc:
+            # Nothing is stored, so the sender's retry must be taken: a claim applied but not
+            # answered (the store's own retry failed too) is dropped if the graph lets us.
+            log.warning("webhook push not stored, its claim could not be written: %s", exc)
+            await _release(store, signature, claim)
+            return _unavailable()
+        except BaseException:
+            await _release(store, signature, claim)  # cancelled (the request's timeout)
+            raise
+        try:
+            prepared, _written = await self._pipeline(store).ingest(posts)
         except GraphUnavailable as exc:
             log.warning("webhook push not stored, the graph is unavailable: %s", exc)
-            return _unavailable()
+            return await _released(store, signature, claim, _unavailable())
         except GraphError:
             log.exception("webhook push not stored: the graph refused the write")
-            return JSONResponse({"error": "the graph refused the write; nothing stored"}, 500)
+            refused = JSONResponse({"error": "the graph refused the write; nothing stored"}, 500)
+            return await _released(store, signature, claim, refused)
+        except BaseException:
+            # Any other failure, or the request cancelled (its timeout): not stored, or not
+            # known to be, so the sender's retry must be taken (it merges if it was).
+            await _release(store, signature, claim)
+            raise
         try:
-            await remember_push(store, signature, now, now - window)
+            await mark_stored(store, signature, claim, now - window)
         except GraphError as exc:
-            # Stored, so the sender gets its 200; a replay to another process (or after a
-            # restart) is then not refused, and merges into the same posts (idempotent).
-            log.warning("webhook push stored but not remembered for replays: %s", exc)
+            # Stored, so the sender gets its 200. The claim stays unstored: a replay is
+            # refused until LEASE_S passes, and after that merges into the same posts.
+            log.warning("webhook push stored but not marked so for replays: %s", exc)
         return JSONResponse(
             {"accepted": prepared.received - prepared.duplicates, "duplicates": prepared.duplicates}
         )
+
+
+async def _release(store: GraphStore, signature: str, claim: str) -> bool:
+    """Drops the claim of a push not stored; False when the graph would not take that."""
+    try:
+        await release_push(store, signature, claim)
+        return True
+    except GraphError as exc:
+        log.warning("webhook push not stored, and its claim not released: %s", exc)
+        return False
+
+
+async def _released(
+    store: GraphStore, signature: str, claim: str, response: JSONResponse
+) -> JSONResponse:
+    """``response`` for a push not stored, once its claim is dropped. A claim the graph would
+    not drop holds the push for up to LEASE_S, so the sender is told to retry after that."""
+    if not await _release(store, signature, claim):
+        response.headers["Retry-After"] = str(int(LEASE_S))
+    return response
 
 
 def _unavailable() -> JSONResponse:
