@@ -113,6 +113,12 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     for name, code in (("holds", a.holds), ("notHolds", a.not_holds)):
         if code is not None and catalogue.get(code) is None:
             raise BadUserInput(f"audience {name}: no product with this code", field=name)
+    if a.holds is not None and a.holds == a.not_holds:
+        raise BadUserInput("audience holds and notHolds name the same product", field="notHolds")
+    # An empty list is "IN []": nobody. Leaving the filter out is how to mean everyone.
+    for name, values in (("incomeBands", a.income_bands), ("riskProfiles", a.risk_profiles)):
+        if values is not None and not values:
+            raise BadUserInput(f"audience {name}: give at least one, or leave it out", field=name)
     if a.risk_profiles is not None:
         a = replace(a, risk_profiles=_risk_profiles(a.risk_profiles))
     if a.income_bands is not None:

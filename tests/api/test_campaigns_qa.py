@@ -183,6 +183,10 @@ async def test_audience_filters_that_match_nothing_are_refused(
         ({"incomeBands": ["10万以下", "nope"]}, "incomeBands"),
         ({"holds": "NOPE"}, "holds"),
         ({"notHolds": "NOPE"}, "notHolds"),
+        # Session 14: an empty list, or holding and not holding one product, matched nobody.
+        ({"incomeBands": []}, "incomeBands"),
+        ({"riskProfiles": []}, "riskProfiles"),
+        ({"holds": "MMF-ZZB", "notHolds": "MMF-ZZB"}, "notHolds"),
     ):
         body = await marketing.gql(CREATE, {"input": spec(*window, **audience)})
         assert codes(body) == ["BAD_USER_INPUT"], (audience, body)
