@@ -361,16 +361,22 @@ class RequestPrivacy:
     def decision_ids(self, customers: Iterable[str] | None = None) -> list[str]:
         """The decision ids the audit record names: of ``customers`` (default: every customer
         touched) and of the other resources."""
-        named = self.customers_touched if customers is None else set(customers)
-        ids = {d.decision_id for c, d in self.decided.items() if c in named}
+        named = self.customers_touched if customers is None else customers
+        return self._decision_ids(named, {str(c): d for c, d in self.decided.items()})
+
+    def _decision_ids(self, customers: Iterable[str], decided: dict[str, Decision]) -> list[str]:
+        # Looked up per customer named (by the id's string, as audit_fields names them): a
+        # part costs its own customers, not every decision of the request.
+        ids = {d.decision_id for c in customers if (d := decided.get(str(c))) is not None}
         ids |= {d.decision_id for d in self.resources.values()}
         return sorted(i for i in ids if i)
 
     def audit_parts(self) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
         """The request record's customers (:meth:`audit_fields`) in parts of at most
         ``per_record``, each with its decision ids: one audit record per part."""
+        decided = {str(c): d for c, d in self.decided.items()}
         return [
-            (part, self.decision_ids(part))
+            (part, self._decision_ids(part, decided))
             for part in split_customers(self.audit_fields(), self.per_record)
         ]
 
