@@ -50,6 +50,8 @@ __all__ = [
     "VerifyResult",
     "chain_hash",
     "make_record",
+    "numbered",
+    "split_customers",
     "stamp",
 ]
 
@@ -131,6 +133,22 @@ def make_record(
         "outcome": outcome,
         "details": details or {},
     }
+
+
+def split_customers(customers: dict[str, Any], per_record: int) -> list[dict[str, Any]]:
+    """``customers`` (id -> fields, in order) in parts of at most ``per_record``: the
+    customers each of a request's records names (shared.settings.AUDIT_CUSTOMERS_PER_RECORD).
+    At least one part, empty when there is no customer (a record is written all the same)."""
+    if per_record < 1:
+        raise ValueError("per_record must be at least 1")
+    items = list(customers.items())
+    return [dict(items[i : i + per_record]) for i in range(0, len(items), per_record)] or [{}]
+
+
+def numbered(details: dict[str, Any], part: int, parts: int) -> dict[str, Any]:
+    """A record's details with ``part`` of ``parts`` (1-based) when a request's customers are
+    named over several records (the records share the request id); one record is unchanged."""
+    return details if parts == 1 else {**details, "part": part, "parts": parts}
 
 
 # (record, the caller's future, the caller's loop)

@@ -8,6 +8,7 @@ the policy revision, the resource's type and attributes).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -16,7 +17,14 @@ from typing import Any, Protocol
 
 from privacy.decision_cache import DecisionCache, asker, question
 from privacy.policy_admin import PolicyAdmin
-from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Resource
+from privacy.types import (
+    AuditUnavailable,
+    Decision,
+    PolicyEngine,
+    PolicyUnavailable,
+    Principal,
+    Resource,
+)
 
 log = logging.getLogger("c360.privacy")
 
@@ -65,6 +73,19 @@ class PrivacyServices:
     @property
     def revision(self) -> str:
         return self.engine.revision if self.engine is not None else ""
+
+    async def append_audit(self, records: list[dict[str, Any]]) -> None:
+        """Make ``records`` durable: one, or the parts of a record naming many customers
+        (privacy.audit.split_customers). Appended together, they share the writer's writes
+        and fsyncs. AuditUnavailable if the log is not open or any record failed, raised once
+        every append has settled (none is left running behind the caller's error)."""
+        if self.audit is None:
+            raise AuditUnavailable("the audit log is not open")
+        audit = self.audit
+        done = await asyncio.gather(*(audit.append(r) for r in records), return_exceptions=True)
+        failed = [x for x in done if isinstance(x, BaseException)]
+        if failed:
+            raise failed[0]
 
     async def decide(
         self,

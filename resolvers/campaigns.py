@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import TypeAdapter, ValidationError
 
 from graph.repositories import campaigns as repo
 from graph.store import Row
@@ -22,12 +24,17 @@ from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
+from shared.records import Risk
 
 CAMPAIGN = "Campaign"
 CHANNELS = ("PHONE", "CHAT", "EMAIL", "BRANCH", "APP")
 MAX_CONTROL_SHARE = 0.9
 # What of the birth date an age filter may read: the year at least.
 AGES_SEEN = (MaskMode.REVEAL, MaskMode.YEAR)
+# The risk profiles a customer can have: the import's vocabulary (shared.records.Risk), which
+# also reads the English names (CONSERVATIVE -> 保守) the way the importer stores them.
+RISK = TypeAdapter(Risk)
+RISK_PROFILES: tuple[str, ...] = get_args(get_args(Risk)[0])
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,28 @@ def _age_ok(birth: Any, audience: Audience, year: int) -> bool:
     return low <= age <= high
 
 
-async def _check(context: RequestContext, spec: CampaignSpec) -> None:
+def _risk_profiles(values: list[str]) -> list[str]:
+    """The filter's risk profiles as the graph stores them; BAD_USER_INPUT naming any that is
+    no risk profile (it would match nobody)."""
+    known: list[str] = []
+    unknown: list[str] = []
+    for value in values:
+        try:
+            known.append(RISK.validate_python(value))
+        except ValidationError:
+            unknown.append(value)
+    if unknown:
+        raise BadUserInput(
+            f"audience riskProfiles: not a risk profile: {', '.join(unknown)} (the risk "
+            f"profiles are {', '.join(RISK_PROFILES)})",
+            field="riskProfiles",
+        )
+    return known
+
+
+async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
+    """``spec`` checked, its audience as the graph stores it (risk profiles by their stored
+    names)."""
     if not spec.name.strip() or len(spec.name) > 200:
         raise BadUserInput("name must be 1..200 characters", field="name")
     if not 0 <= spec.control_share <= MAX_CONTROL_SHARE:
@@ -85,6 +113,14 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> None:
     for name, code in (("holds", a.holds), ("notHolds", a.not_holds)):
         if code is not None and catalogue.get(code) is None:
             raise BadUserInput(f"audience {name}: no product with this code", field=name)
+    if a.holds is not None and a.holds == a.not_holds:
+        raise BadUserInput("audience holds and notHolds name the same product", field="notHolds")
+    # An empty list is "IN []": nobody. Leaving the filter out is how to mean everyone.
+    for name, values in (("incomeBands", a.income_bands), ("riskProfiles", a.risk_profiles)):
+        if values is not None and not values:
+            raise BadUserInput(f"audience {name}: give at least one, or leave it out", field=name)
+    if a.risk_profiles is not None:
+        a = replace(a, risk_profiles=_risk_profiles(a.risk_profiles))
     if a.income_bands is not None:
         unknown = sorted(set(a.income_bands) - await repo.income_bands(context.store))
         if unknown:
@@ -105,6 +141,7 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> None:
                 "maxAge out",
                 field="minAge" if a.min_age is not None else "maxAge",
             )
+    return replace(spec, audience=a)
 
 
 async def _audience(context: RequestContext, a: Audience) -> list[str]:
@@ -145,13 +182,15 @@ async def _audience(context: RequestContext, a: Audience) -> list[str]:
 
 async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     await require_campaign(context, "new", WRITE)
-    await _check(context, spec)
+    spec = await _check(context, spec)
     members = await _audience(context, spec.audience)
     privacy = context.privacy
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
     # Each targeted customer is in both audit records (this intent, the request's), as
-    # logCampaignContacts does: their access history shows being put in the campaign.
+    # logCampaignContacts does: their access history shows being put in the campaign. A
+    # large audience is named over several records of each (audit_intent, AuditRequest):
+    # none grows with the book, and the campaign is written only once every intent part is.
     privacy.customers_touched.update(members)
     await privacy.audit_intent(
         {"createCampaign": campaign_id, "audience": len(members)}, tuple(members)

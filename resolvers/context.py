@@ -89,6 +89,7 @@ class RequestContext:
             self.principal,
             lambda ids: self.loaders.customer.load_many(ids),
             self.request_id,
+            self.settings.audit_customers_per_record,
         )
 
 

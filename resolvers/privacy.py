@@ -9,7 +9,7 @@ decisions cached for the request, and per customer the fields revealed and maske
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,10 +17,9 @@ from strawberry.dataloader import DataLoader
 
 from graph.repositories.access import ACCESS_KEY, customer_attributes
 from graph.store import Row
-from privacy.audit import make_record
+from privacy.audit import make_record, numbered, split_customers
 from privacy.services import PrivacyServices
 from privacy.types import (
-    AuditUnavailable,
     Decision,
     MaskMode,
     PolicyUnavailable,
@@ -30,6 +29,7 @@ from privacy.types import (
 from resolvers.errors import ApiError, NotFound
 from resolvers.loaders import forget
 from resolvers.paced_loader import PacedDataLoader
+from shared.settings import AUDIT_CUSTOMERS_PER_RECORD
 
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
@@ -99,10 +99,13 @@ class RequestPrivacy:
         principal: Principal | None,
         customer_rows: Callable[[list[str]], Awaitable[list[Row | None]]],
         request_id: str = "",
+        per_record: int = AUDIT_CUSTOMERS_PER_RECORD,
     ) -> None:
         self.services = services
         self.principal = principal
         self.request_id = request_id
+        # Customers one audit record names at most (C360_AUDIT_CUSTOMERS_PER_RECORD).
+        self.per_record = per_record
         self.decided: dict[str, Decision] = {}  # customer id -> decision
         self.resources: dict[tuple[str, str], Decision] = {}  # (type, id) -> decision
         self.fields: dict[str, FieldLog] = defaultdict(FieldLog)
@@ -269,19 +272,26 @@ class RequestPrivacy:
 
     async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
         """Write-ahead audit: a write is recorded (outcome "intent") before it happens, so a
-        write the audit log cannot record does not happen. The request's own record follows."""
-        if self.services.audit is None:
-            raise AuditUnavailable("the audit log is not open")
-        await self.services.audit.append(
-            make_record(
-                principal=self.principal,
-                operation="intent",
-                outcome=INTENT,
-                request_id=self.request_id,
-                customers={cid: {"revealed": [], "masked": []} for cid in customer_ids},
-                policy_revision=self.services.revision,
-                details=what,
-            )
+        write the audit log cannot record does not happen. The request's own record follows.
+        Many customers (a campaign's audience) are named over several intent records of at
+        most ``per_record`` each; the write waits for all of them (any failure: no write)."""
+        ids: dict[str, dict[str, list[str]]] = {
+            cid: {"revealed": [], "masked": []} for cid in customer_ids
+        }
+        parts = split_customers(ids, self.per_record)
+        await self.services.append_audit(
+            [
+                make_record(
+                    principal=self.principal,
+                    operation="intent",
+                    outcome=INTENT,
+                    request_id=self.request_id,
+                    customers=part,
+                    policy_revision=self.services.revision,
+                    details=numbered(what, n, len(parts)),
+                )
+                for n, part in enumerate(parts, 1)
+            ]
         )
 
     def forget(self, customer_id: str) -> None:
@@ -348,10 +358,27 @@ class RequestPrivacy:
             out[str(cid)] = {"revealed": sorted(log.revealed), "masked": sorted(log.masked)}
         return out
 
-    def decision_ids(self) -> list[str]:
-        ids = {d.decision_id for c, d in self.decided.items() if c in self.customers_touched}
+    def decision_ids(self, customers: Iterable[str] | None = None) -> list[str]:
+        """The decision ids the audit record names: of ``customers`` (default: every customer
+        touched) and of the other resources."""
+        named = self.customers_touched if customers is None else customers
+        return self._decision_ids(named, {str(c): d for c, d in self.decided.items()})
+
+    def _decision_ids(self, customers: Iterable[str], decided: dict[str, Decision]) -> list[str]:
+        # Looked up per customer named (by the id's string, as audit_fields names them): a
+        # part costs its own customers, not every decision of the request.
+        ids = {d.decision_id for c in customers if (d := decided.get(str(c))) is not None}
         ids |= {d.decision_id for d in self.resources.values()}
         return sorted(i for i in ids if i)
+
+    def audit_parts(self) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
+        """The request record's customers (:meth:`audit_fields`) in parts of at most
+        ``per_record``, each with its decision ids: one audit record per part."""
+        decided = {str(c): d for c, d in self.decided.items()}
+        return [
+            (part, self._decision_ids(part, decided))
+            for part in split_customers(self.audit_fields(), self.per_record)
+        ]
 
     def outcome(self, has_errors: bool) -> str:
         if self.failed:

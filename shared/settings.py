@@ -12,6 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
+# that names more (a campaign's audience) is recorded over several records, one chain entry
+# each, so no record grows with the book (privacy/services.py, PrivacyServices.append_audit).
+AUDIT_CUSTOMERS_PER_RECORD = 10_000
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="C360_", extra="ignore")
@@ -52,6 +57,7 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=100, ge=1)  # records
     audit_checkpoint_interval_s: float = Field(default=60.0, gt=0)
     audit_witness_url: str = ""  # each checkpoint is POSTed here as JSON when set
+    audit_customers_per_record: int = Field(default=AUDIT_CUSTOMERS_PER_RECORD, ge=1)
     # Erasure ledger mirrors (privacy/erasure_ledger.py): comma-separated files outside the
     # data dir and its backups; `c360 restore` erases their customers again.
     erasure_ledger: str = ""

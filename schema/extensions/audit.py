@@ -1,5 +1,7 @@
 """One audit record per request that touched customer or social data, appended after
-execution. If it cannot be made durable the response carries no data (fail closed).
+execution; a request naming more customers than one record holds (a campaign's audience:
+C360_AUDIT_CUSTOMERS_PER_RECORD) gets several, each naming its part. If they cannot be made
+durable the response carries no data (fail closed).
 
 A mutation's writes happen only after their write-ahead intent record is durable. If the
 closing record then fails, the write has happened: the answer is AUDIT_INCOMPLETE (data
@@ -14,7 +16,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from privacy.audit import AuditIncomplete, make_record
+from privacy.audit import AuditIncomplete, make_record, numbered
 from privacy.types import AuditUnavailable, PrivacyError
 
 
@@ -26,21 +28,25 @@ class AuditRequest(SchemaExtension):
         result = ctx.result
         if result is None or not (privacy.touched or privacy.audit_always):
             return
-        record = make_record(
-            principal=privacy.principal,
-            operation=ctx.operation_name or ctx.operation_type.value,
-            outcome=privacy.outcome(bool(result.errors)),
-            request_id=ctx.context.request_id,
-            query=ctx.query or "",
-            customers=privacy.audit_fields(),
-            decision_ids=privacy.decision_ids(),
-            policy_revision=privacy.services.revision,
-            details=privacy.details,
-        )
+        # Many customers (a campaign's audience) are named over several records, one chain
+        # entry each, sharing the request id; the response waits for all of them.
+        parts = privacy.audit_parts()
+        records = [
+            make_record(
+                principal=privacy.principal,
+                operation=ctx.operation_name or ctx.operation_type.value,
+                outcome=privacy.outcome(bool(result.errors)),
+                request_id=ctx.context.request_id,
+                query=ctx.query or "",
+                customers=customers,
+                decision_ids=decision_ids,
+                policy_revision=privacy.services.revision,
+                details=numbered(privacy.details, n, len(parts)),
+            )
+            for n, (customers, decision_ids) in enumerate(parts, 1)
+        ]
         try:
-            if privacy.services.audit is None:
-                raise AuditUnavailable("the audit log is not open")
-            await privacy.services.audit.append(record)
+            await privacy.services.append_audit(records)
         except AuditUnavailable as exc:
             error: PrivacyError = exc
             if ctx.operation_type is OperationType.MUTATION and _applied(result.data):

@@ -183,12 +183,36 @@ async def test_audience_filters_that_match_nothing_are_refused(
         ({"incomeBands": ["10万以下", "nope"]}, "incomeBands"),
         ({"holds": "NOPE"}, "holds"),
         ({"notHolds": "NOPE"}, "notHolds"),
+        # Session 14: an empty list, or holding and not holding one product, matched nobody.
+        ({"incomeBands": []}, "incomeBands"),
+        ({"riskProfiles": []}, "riskProfiles"),
+        ({"holds": "MMF-ZZB", "notHolds": "MMF-ZZB"}, "notHolds"),
     ):
         body = await marketing.gql(CREATE, {"input": spec(*window, **audience)})
         assert codes(body) == ["BAD_USER_INPUT"], (audience, body)
         assert body["errors"][0]["extensions"]["field"] == field
     fine = await marketing.gql(CREATE, {"input": spec(*window, incomeBands=["10万以下"])})
     assert not fine.get("errors") and fine["data"]["createCampaign"]["audienceCount"] > 0
+
+
+async def test_unknown_risk_profiles_are_refused(store: GraphStore, marketing: Api) -> None:
+    """Session 13 finding: ``riskProfiles: ["nope"]`` matched nobody without a word, where
+    ``incomeBands``/``holds`` are refused. The import's vocabulary decides (its English names
+    too, stored as the Chinese ones)."""
+    await seed_demo(store, customers=60, seed=42, progress=False)
+    now = datetime.now(UTC)
+    window = (now, now + timedelta(days=30))
+    for profiles in (["nope"], ["保守", "nope"]):
+        body = await marketing.gql(CREATE, {"input": spec(*window, riskProfiles=profiles)})
+        assert codes(body) == ["BAD_USER_INPUT"], (profiles, body)
+        assert body["errors"][0]["extensions"]["field"] == "riskProfiles"
+        assert "nope" in body["errors"][0]["message"]
+    counts = []
+    for profiles in (["保守"], ["conservative"]):
+        body = await marketing.gql(CREATE, {"input": spec(*window, riskProfiles=profiles)})
+        assert not body.get("errors"), body
+        counts.append(body["data"]["createCampaign"]["audienceCount"])
+    assert counts[0] > 0 and counts[0] == counts[1]
 
 
 async def _serve(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
