@@ -21,7 +21,7 @@ from privacy.erasure import (
     MissingReason,
     erase_customer,
 )
-from privacy.erasure_ledger import ErasureLedger
+from privacy.erasure_ledger import ErasureLedger, LedgerError
 from privacy.subject_export import export_customer
 from privacy.types import AuditUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
@@ -116,9 +116,11 @@ async def approve_erasure(
     ledger = ErasureLedger(data_dir, ledger_mirrors)
     try:
         erased = await erase_customer(store, request.customer_id, ledger, request.id)
-    except BaseException:
-        requests.unclaim(request)  # nothing erased (LedgerError) or cut short: still to do
+    except LedgerError:
+        requests.unclaim(request)  # nothing was erased: pending again
         raise
+    # Any other failure leaves it approved: the ledger names the customer, approving it again
+    # (or a restore) completes the erasure; it must not become rejectable.
     if erased is None:
         requests.unclaim(request)
         raise NotFound("no customer with this id (erased already?)", field="requestId")

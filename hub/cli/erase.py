@@ -181,11 +181,11 @@ def erase(
         fail(str(exc))
     try:
         erased = run(go())
-    except BaseException as exc:
-        store_file.unclaim(pending)  # nothing erased (ledger) or cut short: still to do
-        if isinstance(exc, LedgerError):
-            fail(str(exc))
-        raise
+    except LedgerError as exc:
+        store_file.unclaim(pending)  # nothing was erased: pending again
+        fail(str(exc))
+    # Any other failure leaves it approved: the ledger names the customer, running it again
+    # (or a restore) completes the erasure; it must not become rejectable.
     if erased is None:
         store_file.unclaim(pending)
         fail(f"no customer {pending.customer_id} in the graph (erased already?)")

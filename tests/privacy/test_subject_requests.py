@@ -80,8 +80,8 @@ class Officer:
 
 
 @asynccontextmanager
-async def hub(data: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(data_dir=data, introspection=False))
+async def hub(data: Path, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(data_dir=data, introspection=False, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
@@ -341,3 +341,21 @@ async def test_cli_lists_and_rejects_erasure_requests(data: Path) -> None:
     assert log.verify().ok
     (record,) = [r for r in log.read() if "erasure_rejected" in r["details"]]
     assert record["subject"] == "po2" and record["operation"] == "cli erase reject"
+
+
+async def test_an_erasure_the_ledger_refused_stays_pending(data: Path) -> None:
+    await imported(data)
+    blocker = data.parent / "not-a-dir"
+    blocker.write_text("")  # a mirror under a file cannot be written
+    async with hub(data, erasure_ledger=str(blocker / "ledger.jsonl")) as c:
+        po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        failed = await po2.gql(APPROVE, rid=rid)
+        assert failed["errors"][0]["extensions"]["code"] == "ERASURE_LEDGER_UNAVAILABLE", failed
+        # Nothing was erased: the request is pending again, so it can be rejected (or retried).
+        assert [(r["id"], r["status"]) for r in nodes(await po2.gql(LIST, s=None))] == [
+            (rid, "pending")
+        ]
+        assert (await po2.gql(ONE, id=CID))["data"]["customer"]["name"] == VALUES["name"]
+        rejected = await po2.gql(REJECT, rid=rid, reason="ledger mirror down; re-file")
+        assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
