@@ -311,8 +311,8 @@ async def test_erasure_requests_listed_rejected_and_never_duplicated(data: Path)
     (rejection,) = [r for r in records if "erasure_rejected" in r.get("details", {})]
     assert rejection["subject"] == "po2" and rejection["customer_ids"] == [CID]
     assert rejection["details"]["erasure_rejected"]["proposer"] == "po1"
-    denied = [r for r in records if r["outcome"] == "denied" and r["subject"] == "po1"]
-    assert denied  # the proposer's own rejection
+    refusals = [r for r in records if r["outcome"] == "denied" and r["subject"] == "po1"]
+    assert refusals  # the proposer's own rejection
 
 
 async def test_cli_lists_and_rejects_erasure_requests(data: Path) -> None:
