@@ -9,13 +9,17 @@ the customer's data key too, and ``c360 restore`` erases the ledger's customers 
 
 Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600, privacy.proposals: the
 four-eyes store policy changes use too): ids, subjects, times, the reason and the erased
-field *names*, never a value.
+field *names*, never a value. A request is ``pending`` until another officer approves it
+(``approved`` while it is carried out, ``done`` after) or rejects it (``rejected``, with a
+reason); only a pending one can be approved or rejected, and a customer has at most one
+pending (or approved) request at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +31,23 @@ from privacy.erasure_ledger import Erased, ErasureLedger
 from privacy.proposals import PENDING, ProposalFile, same_person
 
 __all__ = [
+    "APPROVED",
+    "DONE",
+    "REJECTED",
+    "STATUSES",
+    "DuplicateRequest",
     "ErasureError",
     "ErasureRequest",
     "ErasureStore",
     "FourEyesViolation",
+    "MissingReason",
     "erase_customer",
     "reapply_erasures",
 ]
 
-DONE = "done"
+APPROVED, DONE, REJECTED = "approved", "done", "rejected"
+STATUSES = (PENDING, APPROVED, DONE, REJECTED)
+OPEN = (PENDING, APPROVED)  # a customer's request still to be decided or carried out
 FILE_NAME = "erasure-requests.json"
 # Index and bookkeeping properties are not the customer's data: left out of "fields".
 _NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id"}
@@ -49,6 +61,22 @@ class FourEyesViolation(ErasureError):
     pass
 
 
+class MissingReason(ErasureError):
+    pass
+
+
+class DuplicateRequest(ErasureError):
+    """The customer already has an open request: ``existing`` is it."""
+
+    def __init__(self, existing: ErasureRequest) -> None:
+        super().__init__(
+            f"customer {existing.customer_id} already has a {existing.status} erasure request "
+            f"{existing.id} (proposed by {existing.proposer} at {existing.created_at}); "
+            "approve or reject that one"
+        )
+        self.existing = existing
+
+
 @dataclass
 class ErasureRequest:
     id: str
@@ -60,6 +88,9 @@ class ErasureRequest:
     approver: str | None = None
     done_at: str | None = None
     erased: dict[str, Any] = field(default_factory=dict)
+    rejected_by: str | None = None
+    rejected_at: str | None = None
+    rejection_reason: str | None = None
 
 
 def _now() -> str:
@@ -75,30 +106,72 @@ class ErasureStore:
         return self._file.load()
 
     def propose(self, customer_id: str, reason: str, proposer: str) -> ErasureRequest:
+        """A new pending request; DuplicateRequest when the customer has an open one (checked
+        under the file's lock: two officers proposing at once make one request)."""
         if not reason.strip():
-            raise ErasureError("give a reason (e.g. the request's ticket number)")
-        return self._file.add(
-            ErasureRequest(
-                id=f"er-{uuid.uuid4().hex[:12]}",
-                customer_id=customer_id,
-                reason=reason.strip(),
-                proposer=proposer,
-                created_at=_now(),
-            )
+            raise MissingReason("give a reason (e.g. the request's ticket number)")
+        request = ErasureRequest(
+            id=f"er-{uuid.uuid4().hex[:12]}",
+            customer_id=customer_id,
+            reason=reason.strip(),
+            proposer=proposer,
+            created_at=_now(),
         )
+        with self._file.editing() as requests:
+            for other in requests.values():
+                if other.customer_id == customer_id and other.status in OPEN:
+                    raise DuplicateRequest(other)
+            requests[request.id] = request
+        return request
 
-    def pending(self, request_id: str, approver: str) -> ErasureRequest:
-        """The request a second officer may now carry out."""
-        request = self.load().get(request_id)
+    def pending(self, request_id: str, decider: str, verb: str = "approve") -> ErasureRequest:
+        """The request a second officer may now approve (or reject: ``verb``)."""
+        return self._decidable(self.load(), request_id, decider, verb)
+
+    @staticmethod
+    def _decidable(
+        requests: dict[str, ErasureRequest],
+        request_id: str,
+        decider: str,
+        verb: str,
+        states: tuple[str, ...] = (PENDING,),
+    ) -> ErasureRequest:
+        request = requests.get(request_id)
         if request is None:
             raise ErasureError(f"no erasure request {request_id!r}")
-        if request.status != PENDING:
+        if request.status not in states:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
-        if same_person(request.proposer, approver):
+        if same_person(request.proposer, decider):
             raise FourEyesViolation(
-                "the officer who proposed an erasure cannot approve it; another privacy "
+                f"the officer who proposed an erasure cannot {verb} it; another privacy "
                 "officer must"
             )
+        return request
+
+    def claim(self, request_id: str, approver: str) -> ErasureRequest:
+        """Mark a pending request approved (being carried out), under the lock: a rejection
+        arriving meanwhile finds it no longer pending. An approved one can be claimed again
+        (an erasure cut short by a crash: the ledger has it, running it again completes it)."""
+        with self._file.editing() as requests:
+            request = self._decidable(requests, request_id, approver, "approve", OPEN)
+            request.status, request.approver = APPROVED, approver
+        return request
+
+    def unclaim(self, request: ErasureRequest) -> None:
+        """Back to pending: the erasure did not run (ledger unavailable, customer not found)."""
+        with self._file.editing() as requests:
+            stored = requests.get(request.id)
+            if stored is not None and stored.status == APPROVED:
+                stored.status, stored.approver = PENDING, None
+
+    def reject(self, request_id: str, rejecter: str, reason: str) -> ErasureRequest:
+        """Close a pending request unerased; not by its proposer (four eyes, as approving)."""
+        if not reason.strip():
+            raise MissingReason("give a reason for the rejection (e.g. the ticket's outcome)")
+        with self._file.editing() as requests:
+            request = self._decidable(requests, request_id, rejecter, "reject")
+            request.status, request.rejected_by, request.rejected_at = REJECTED, rejecter, _now()
+            request.rejection_reason = reason.strip()
         return request
 
     def mark_done(self, request: ErasureRequest, approver: str, erased: dict[str, Any]) -> None:
@@ -107,7 +180,18 @@ class ErasureStore:
         self._file.put(request)
 
     def list(self, status: str | None = None) -> list[ErasureRequest]:
-        return [r for r in self.load().values() if status is None or r.status == status]
+        """Requests with ``status`` (None: all), oldest first."""
+        return [r for _, r in self.numbered(status)]
+
+    def numbered(self, status: str | None = None) -> Sequence[tuple[int, ErasureRequest]]:
+        """(position in the file, request), oldest first: the file keeps requests in the order
+        they were made and never drops one, so a position is a stable key (``created_at`` has
+        whole seconds: two requests in one second would tie)."""
+        return [
+            (n, r)
+            for n, r in enumerate(self.load().values())
+            if status is None or r.status == status
+        ]
 
 
 async def erase_customer(

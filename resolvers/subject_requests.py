@@ -1,35 +1,79 @@
 """Data-subject requests from the API: erasure under the two-person rule (proposeErasure by
-one privacy officer, approveErasure by another) and access exports. Each is decided by the
-policy (DataSubject resource, actions ``erase`` / ``export``) and audited: the records carry
-ids and field names, never a value."""
+one privacy officer, approveErasure or rejectErasure by another, erasureRequests to list
+them) and access exports. Each is decided by the policy (DataSubject resource, actions
+``erase`` / ``export``) and audited: the records carry ids and field names, never a value."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from graph.repositories.erasure import customer_footprint
 from graph.store import GraphStore
 from privacy.erasure import (
+    STATUSES,
+    DuplicateRequest,
     ErasureError,
     ErasureRequest,
     ErasureStore,
     FourEyesViolation,
+    MissingReason,
     erase_customer,
 )
-from privacy.erasure_ledger import ErasureLedger
+from privacy.erasure_ledger import ErasureLedger, LedgerError
 from privacy.subject_export import export_customer
 from privacy.types import AuditUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
+from resolvers.pagination import Page, decode_cursor, page_after
 from resolvers.privacy import Forbidden, RequestPrivacy
 
 ERASE, EXPORT = "erase", "export"
 REQUESTS = Resource("DataSubject", "requests")
+T = TypeVar("T")
 
 
 def _subject(privacy: RequestPrivacy) -> str:
     return privacy.principal.subject if privacy.principal is not None else ""
+
+
+def _deciding(privacy: RequestPrivacy, step: Callable[[], T]) -> T:
+    """``step`` (a decision on a request), its refusals as API errors: the proposer deciding
+    is FORBIDDEN (and audited as denied), anything else (unknown id, not pending, no reason)
+    BAD_USER_INPUT."""
+    try:
+        return step()
+    except FourEyesViolation as exc:
+        privacy.denied = True
+        raise Forbidden(str(exc)) from exc
+    except MissingReason as exc:
+        raise BadUserInput(str(exc), field="reason") from exc
+    except ErasureError as exc:
+        raise BadUserInput(str(exc), field="requestId") from exc
+
+
+async def erasure_requests(
+    privacy: RequestPrivacy, data_dir: Path, status: str | None, first: int, after: str | None
+) -> Page[ErasureRequest]:
+    """Erasure requests with ``status`` (None: all), oldest first, for those who decide them;
+    audited with the ids listed (requests and customers)."""
+    await privacy.require_resource(REQUESTS, ERASE)
+    if status is not None and status not in STATUSES:
+        raise BadUserInput(f"status must be one of {', '.join(STATUSES)} (or null)", field="status")
+    found = [(f"{n:09d}", r) for n, r in ErasureStore(data_dir).numbered(status)]
+    cursor = decode_cursor(after, 1)
+    if cursor is not None and not cursor[0].isdigit():
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    page = page_after(found, lambda item: (item[0],), first, after).map(lambda item: item[1])
+    listed = [r for r, _ in page.items]
+    # Who has an erasure request is about them: the record names the customers listed.
+    privacy.customers_touched.update(r.customer_id for r in listed)
+    privacy.details["erasure_requests"] = {
+        "status": status,
+        "requests": [r.id for r in listed],
+        "total": page.total,
+    }
+    return page
 
 
 async def propose_erasure(
@@ -40,6 +84,10 @@ async def propose_erasure(
         raise NotFound("no customer with this id", field="customerId")
     try:
         request = ErasureStore(data_dir).propose(customer_id, reason, _subject(privacy))
+    except DuplicateRequest as exc:
+        # Refused, not answered with the existing request: that one has another proposer and
+        # reason, and the caller's ticket would silently not be recorded.
+        raise BadUserInput(str(exc), field="customerId", existingRequestId=exc.existing.id) from exc
     except ErasureError as exc:
         raise BadUserInput(str(exc), field="reason") from exc
     privacy.details["erasure_proposed"] = {"request": request.id, "customer": customer_id}
@@ -58,20 +106,23 @@ async def approve_erasure(
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
     requests = ErasureStore(data_dir)
-    try:
-        request = requests.pending(request_id, _subject(privacy))
-    except FourEyesViolation as exc:
-        privacy.denied = True
-        raise Forbidden(str(exc)) from exc
-    except ErasureError as exc:
-        raise BadUserInput(str(exc), field="requestId") from exc
+    request = _deciding(privacy, lambda: requests.pending(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     await privacy.audit_intent(
         {"erase": request.id, "customer": request.customer_id}, (request.customer_id,)
     )
+    # Approved under the file's lock: a rejection arriving while it runs finds it decided.
+    request = _deciding(privacy, lambda: requests.claim(request_id, _subject(privacy)))
     ledger = ErasureLedger(data_dir, ledger_mirrors)
-    erased = await erase_customer(store, request.customer_id, ledger, request.id)
+    try:
+        erased = await erase_customer(store, request.customer_id, ledger, request.id)
+    except LedgerError:
+        requests.unclaim(request)  # nothing was erased: pending again
+        raise
+    # Any other failure leaves it approved: the ledger names the customer, approving it again
+    # (or a restore) completes the erasure; it must not become rejectable.
     if erased is None:
+        requests.unclaim(request)
         raise NotFound("no customer with this id (erased already?)", field="requestId")
     requests.mark_done(request, _subject(privacy), erased)
     privacy.forget(request.customer_id)
@@ -82,6 +133,27 @@ async def approve_erasure(
         "proposer": request.proposer,
         "approver": _subject(privacy),
         **erased,
+    }
+    return request
+
+
+async def reject_erasure(
+    privacy: RequestPrivacy, data_dir: Path, request_id: str, reason: str
+) -> ErasureRequest:
+    """Close another officer's pending request unerased, with a reason; audited. A rejected
+    request can be neither approved nor carried out (a new request is needed)."""
+    await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
+    requests = ErasureStore(data_dir)
+    request = _deciding(privacy, lambda: requests.pending(request_id, _subject(privacy), "reject"))
+    await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
+    request = _deciding(privacy, lambda: requests.reject(request_id, _subject(privacy), reason))
+    privacy.customers_touched.add(request.customer_id)  # by id, no field revealed
+    privacy.details["erasure_rejected"] = {
+        "request": request.id,
+        "customer": request.customer_id,
+        "proposer": request.proposer,
+        "by": request.rejected_by,
+        "reason": request.rejection_reason,
     }
     return request
 
@@ -107,4 +179,10 @@ async def export_subject(
     return exported
 
 
-__all__ = ["approve_erasure", "export_subject", "propose_erasure"]
+__all__ = [
+    "approve_erasure",
+    "erasure_requests",
+    "export_subject",
+    "propose_erasure",
+    "reject_erasure",
+]

@@ -1,5 +1,6 @@
-"""Data-subject requests: ``proposeErasure`` / ``approveErasure`` (two privacy officers) and
-``customerExport`` (everything held about a customer plus their access history)."""
+"""Data-subject requests: ``proposeErasure`` / ``approveErasure`` / ``rejectErasure`` (two
+privacy officers), ``erasureRequests`` (the list, paged) and ``customerExport`` (everything
+held about a customer plus their access history)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import strawberry
 from privacy.erasure import ErasureRequest as _Request
 from privacy.erasure_ledger import mirror_paths
 from resolvers import subject_requests
+from resolvers.pagination import check_first
+from schema.pagination import Connection, connection
 from schema.types import Ctx
 
 
@@ -18,12 +21,18 @@ class ErasureRequest:
     reason: str
     proposer: str
     created_at: str
-    status: str = strawberry.field(description="pending, or done once approved and carried out")
+    status: str = strawberry.field(
+        description="pending (awaiting a second officer), approved (being carried out), done "
+        "(erased), or rejected"
+    )
     approver: str | None
     done_at: str | None
     erased: strawberry.scalars.JSON = strawberry.field(
         description="what was erased: field names and ids only"
     )
+    rejected_by: str | None
+    rejected_at: str | None
+    rejection_reason: str | None
 
     @classmethod
     def of(cls, r: _Request) -> ErasureRequest:
@@ -37,11 +46,34 @@ class ErasureRequest:
             approver=r.approver,
             done_at=r.done_at,
             erased=strawberry.scalars.JSON(r.erased),
+            rejected_by=r.rejected_by,
+            rejected_at=r.rejected_at,
+            rejection_reason=r.rejection_reason,
         )
 
 
 @strawberry.type
 class SubjectRequestQuery:
+    @strawberry.field(
+        description="erasure requests, oldest first (status: pending by default; approved, "
+        "done, rejected, or null for all); privacy officers, audited"
+    )
+    async def erasure_requests(
+        self,
+        info: Ctx,
+        status: str | None = "pending",
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ErasureRequest]:
+        page = await subject_requests.erasure_requests(
+            info.context.privacy,
+            info.context.settings.resolved_data_dir,
+            status,
+            check_first(first, info.context.settings.max_page_size),
+            after,
+        )
+        return connection(page.map(ErasureRequest.of))
+
     @strawberry.field(
         description="access request (PIPL Art. 45): everything held about one customer as JSON, "
         "with their access history from the audit log; privacy officers, audited"
@@ -86,6 +118,16 @@ class SubjectRequestMutation:
             info.context.settings.resolved_data_dir,
             request_id,
             mirror_paths(info.context.settings.erasure_ledger),
+        )
+        return ErasureRequest.of(request)
+
+    @strawberry.mutation(
+        description="reject another privacy officer's pending erasure request, with a reason "
+        "(the proposer cannot); a rejected request can no longer be approved"
+    )
+    async def reject_erasure(self, info: Ctx, request_id: str, reason: str) -> ErasureRequest:
+        request = await subject_requests.reject_erasure(
+            info.context.privacy, info.context.settings.resolved_data_dir, request_id, reason
         )
         return ErasureRequest.of(request)
 

@@ -3,6 +3,8 @@
 c360 erase --customer C1 --reason "ticket 42" --by po1            # propose: prints the id
 c360 erase --request er-... --approved-by po2                     # another officer runs it
 c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # both at once
+c360 erase --reject er-... --by po2 --reason "ticket closed: retention"   # another officer
+c360 erase --list [--status pending|approved|done|rejected|all]
 c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (after a restore)
 """
 
@@ -12,10 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit, audit_log
 from privacy.erasure import (
+    STATUSES,
     ErasureError,
     ErasureStore,
     FourEyesViolation,
@@ -23,9 +27,11 @@ from privacy.erasure import (
     reapply_erasures,
 )
 from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, read_ledger
+from privacy.proposals import same_person
 from shared.settings import Settings
 
 REAPPLY = "reapply erasures"
+ALL = "all"
 
 
 async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict[str, Any]]]:
@@ -51,6 +57,38 @@ async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict
     return len(entries), redone
 
 
+def list_requests(store_file: ErasureStore, status: str) -> None:
+    if status != ALL and status not in STATUSES:
+        fail(f"--status must be one of {', '.join(STATUSES)} or {ALL}")
+    table = Table("id", "customer", "status", "proposer", "created", "reason", "decided by", "why")
+    for r in store_file.list(None if status == ALL else status):
+        decider = r.rejected_by or r.approver or ""
+        table.add_row(
+            r.id, r.customer_id, r.status, r.proposer, r.created_at, r.reason, decider,
+            r.rejection_reason or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def reject_request(
+    settings: Settings, store_file: ErasureStore, rid: str, by: str, why: str
+) -> None:
+    try:
+        rejected = store_file.reject(rid, by, why)
+    except ErasureError as exc:
+        fail(str(exc))
+    details = {
+        "request": rejected.id,
+        "customer": rejected.customer_id,
+        "proposer": rejected.proposer,
+        "by": by,
+        "reason": rejected.rejection_reason,
+    }
+    record = {"erasure_rejected": details}
+    run(audit(audit_log(settings), by, "cli erase reject", "ok", rejected.customer_id, record))
+    console.print(f"erasure request {rid} for customer {rejected.customer_id} rejected by {by}")
+
+
 def erase(
     customer: Annotated[str | None, typer.Option(help="the customer id to erase")] = None,
     reason: Annotated[
@@ -68,6 +106,13 @@ def erase(
     erasures: Annotated[
         list[Path] | None, typer.Option(help="with --reapply: another erasure ledger file")
     ] = None,
+    reject: Annotated[
+        str | None, typer.Option(help="reject this pending request (with --by, --reason)")
+    ] = None,
+    show: Annotated[bool, typer.Option("--list", help="list erasure requests")] = False,
+    status: Annotated[
+        str, typer.Option(help="with --list: pending, approved, done, rejected or all")
+    ] = "pending",
 ) -> None:
     """Erase a customer (PIPL Art. 47): destroy their data key, remove their node, links and
     index entries, compact the graph log; audited with ids and field names only."""
@@ -80,12 +125,24 @@ def erase(
         console.print(f"{total} erased customers in the ledgers; erased again: {len(redone)}")
         return
     store_file = ErasureStore(settings.resolved_data_dir)
+    if show:
+        list_requests(store_file, status)
+        return
+    if reject is not None:
+        if not (by and reason):
+            fail("give --by (a privacy officer other than the proposer) and --reason to reject")
+        reject_request(settings, store_file, reject, by, reason)
+        return
     if request is None:
         if not (customer and reason and by):
             fail("give --customer, --reason and --by to propose (or --request to approve one)")
+        if approved_by is not None and same_person(by, approved_by):
+            # Refused before proposing: a request left pending would block the next one.
+            fail("the officer who proposed an erasure cannot approve it; another privacy "
+                 "officer must")  # fmt: skip
         try:
             proposed = store_file.propose(customer, reason, by)
-        except ErasureError as exc:
+        except ErasureError as exc:  # a duplicate names the customer's open request
             fail(str(exc))
         console.print(f"erasure request {proposed.id} for customer {customer} proposed by {by}")
         request = proposed.id
@@ -100,7 +157,7 @@ def erase(
     except FourEyesViolation as exc:
         fail(str(exc))
     except ErasureError as exc:
-        fail(f"{exc}; list requests in {store_file.path}")
+        fail(f"{exc}; list them with c360 erase --list --status all")
     log = audit_log(settings)
 
     async def go() -> dict[str, Any] | None:
@@ -118,10 +175,19 @@ def erase(
         return erased
 
     try:
+        # Approved under the file's lock: a rejection arriving while it runs finds it decided.
+        pending = store_file.claim(pending.id, approved_by)
+    except ErasureError as exc:
+        fail(str(exc))
+    try:
         erased = run(go())
     except LedgerError as exc:
+        store_file.unclaim(pending)  # nothing was erased: pending again
         fail(str(exc))
+    # Any other failure leaves it approved: the ledger names the customer, running it again
+    # (or a restore) completes the erasure; it must not become rejectable.
     if erased is None:
+        store_file.unclaim(pending)
         fail(f"no customer {pending.customer_id} in the graph (erased already?)")
     store_file.mark_done(pending, approved_by, erased)
     console.print(

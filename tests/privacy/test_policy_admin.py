@@ -14,7 +14,7 @@ from privacy.engines import EmbeddedEngine
 from privacy.keyring import KeyRing
 from privacy.policy_admin import FourEyesViolation, PolicyAdmin
 from privacy.policy_invariants import INVARIANTS
-from privacy.policy_set import load_policy_set
+from privacy.policy_set import PACKAGED_DIR, load_policy_set
 from privacy.types import Principal, Resource
 
 
@@ -87,3 +87,73 @@ def test_cli_policy_test_and_audit(data_dir: Path) -> None:
     )
     result = runner.invoke(app, ["policy", "test"], env=env)
     assert result.exit_code == 1 and "FAIL extra_test.test_fails" in result.output
+
+
+TRIVIAL_TEST = "package c360.access_test\n\ntest_always if {\n\ttrue\n}\n"
+
+
+def _leaky_data(admin: PolicyAdmin) -> str:
+    """data.json revealing national ids to marketing: what test_marketing_needs_consent pins
+    (no invariant covers it)."""
+    data = json.loads(next(p.source for p in admin.policies() if p.id == "data"))
+    data["c360"]["tables"]["mask_profiles"]["marketing"]["NATIONAL_ID"] = "reveal"
+    return json.dumps(data)
+
+
+def _failed(results: list[tuple[str, bool, str]]) -> dict[str, str]:
+    return {name: message for name, ok, message in results if not ok}
+
+
+async def test_a_proposal_dropping_a_shipped_test_fails(data_dir: Path) -> None:
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
+    # Replacing access_test with one always-true test: it drops every shipped test, so failed.
+    swap = await admin.propose("access_test", TRIVIAL_TEST, "po1")
+    assert swap.status == "failed" and not swap.passed
+    dropped = _failed(swap.results)
+    assert (
+        "drops the shipped test access_test.test_privacy_officer_read_only"
+        in dropped["proposed.access_test.test_privacy_officer_read_only"]
+    )
+    assert ("proposed.access_test.test_always", True, "passed") in swap.results
+
+
+def _swapped(data_dir: Path) -> None:
+    """An access_test keeping every shipped test's name with an always-true body, active
+    (approved before this release, or written by hand)."""
+    shipped = (PACKAGED_DIR / "access_test.rego").read_text(encoding="utf-8")
+    names = re.findall(r"^(test_\w+) if", shipped, re.M)
+    trivial = "".join(f"\n{n} if {{\n\ttrue\n}}\n" for n in names)
+    (data_dir / "policies").mkdir(exist_ok=True)
+    (data_dir / "policies" / "access_test.rego").write_text(
+        "package c360.access_test\n" + trivial, encoding="utf-8"
+    )
+
+
+async def test_a_loosening_fails_the_shipped_test_a_swapped_access_test_left_out(
+    data_dir: Path,
+) -> None:
+    # access_test's tests made always true, then a change loosening what a shipped test pins:
+    # that shipped test still runs, fails, and is named.
+    _swapped(data_dir)
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
+    leaky = await admin.propose("data", _leaky_data(admin), "po1")
+    assert leaky.status == "failed" and not leaky.passed
+    failed = _failed(leaky.results)
+    assert list(failed) == ["access_test.test_marketing_needs_consent"]  # no invariant covers it
+    assert "failed" in failed["access_test.test_marketing_needs_consent"]
+    assert ("proposed.access_test.test_marketing_needs_consent", True, "passed") in leaky.results
+
+
+async def test_a_module_cannot_join_a_shipped_test_package(data_dir: Path) -> None:
+    # A decision module merging an always-true body into the shipped test's package (Rego
+    # ORs the bodies), with the leak it would hide already active.
+    _swapped(data_dir)
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
+    (data_dir / "policies" / "data.json").write_text(_leaky_data(admin), encoding="utf-8")
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir)
+    sneak = "package c360.access_test\n\ntest_marketing_needs_consent if {\n\ttrue\n}\n"
+    merged = await admin.propose("helpers", sneak, "po1")
+    assert merged.status == "failed"
+    failed = _failed(merged.results)
+    assert list(failed) == ["access_test.package"]
+    assert "declares package c360.access_test" in failed["access_test.package"]

@@ -80,8 +80,8 @@ class Officer:
 
 
 @asynccontextmanager
-async def hub(data: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(data_dir=data, introspection=False))
+async def hub(data: Path, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(data_dir=data, introspection=False, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
@@ -219,3 +219,143 @@ async def test_access_request_lists_data_and_who_read_it(data: Path) -> None:
     assert {h["subject"] for h in cli_export["accessHistory"]} >= {"po1", "po2"}
     records = AuditLog(data / "audit", KeyRing.load(data)).read(customer=CID)
     assert records[-1]["subject"] == "po3" and records[-1]["operation"] == "cli export"
+
+
+LIST = """query($s: String, $first: Int, $after: String) {
+  erasureRequests(status: $s, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id customerId status proposer createdAt approver rejectedBy rejectionReason } }
+  } }"""
+REJECT = """mutation($rid: String!, $reason: String!) {
+  rejectErasure(requestId: $rid, reason: $reason) {
+    id status rejectedBy rejectedAt rejectionReason } }"""
+
+
+def nodes(body: dict[str, Any]) -> list[dict[str, Any]]:
+    assert "errors" not in body, body
+    return [e["node"] for e in body["data"]["erasureRequests"]["edges"]]
+
+
+async def test_erasure_requests_listed_rejected_and_never_duplicated(data: Path) -> None:
+    await imported(data)
+    async with hub(data) as c:
+        po1, po2, po3 = Officer(c, data, "po1"), Officer(c, data, "po2"), Officer(c, data, "po3")
+        first = (await po1.gql(PROPOSE, id=CID, reason="ticket 42"))["data"]["proposeErasure"]
+        rid = first["id"]
+        # A second request for the customer, by anyone, is refused naming the open one.
+        for officer in (po1, po2):
+            again = await officer.gql(PROPOSE, id=CID, reason="ticket 43")
+            assert again["data"] is None
+            (error,) = again["errors"]
+            assert error["extensions"] == {
+                "code": "BAD_USER_INPUT", "field": "customerId", "existingRequestId": rid
+            }  # fmt: skip
+            assert rid in error["message"] and "pending" in error["message"]
+
+        # Listed for privacy officers (pending by default), refused to everyone else.
+        (listed,) = nodes(await po2.gql(LIST))
+        assert listed["id"] == rid and listed["customerId"] == CID
+        assert (listed["status"], listed["proposer"]) == ("pending", "po1")
+        assert listed["createdAt"] and listed["approver"] is None
+        for role, purpose in (("service_agent", "service"), ("auditor", "compliance")):
+            other = Officer(c, data, "x1", role=role, purpose=purpose)
+            denied = await other.gql(LIST)
+            assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"], denied
+            denied = await other.gql(REJECT, rid=rid, reason="no")
+            assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"], denied
+        bad = await po2.gql(LIST, s="later")
+        assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "status"}
+
+        # Rejected by a second officer with a reason; the proposer cannot, nor without reason.
+        own = await po1.gql(REJECT, rid=rid, reason="mistake")
+        assert own["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        blank = await po2.gql(REJECT, rid=rid, reason="  ")
+        assert blank["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "reason"}
+        rejected = await po2.gql(REJECT, rid=rid, reason="retention: open loan")
+        assert "errors" not in rejected, rejected
+        assert rejected["data"]["rejectErasure"]["status"] == "rejected"
+        assert rejected["data"]["rejectErasure"]["rejectedBy"] == "po2"
+        assert rejected["data"]["rejectErasure"]["rejectedAt"]
+        # A rejected request is neither approved, carried out nor rejected again.
+        for query, variables in ((APPROVE, {"rid": rid}), (REJECT, {"rid": rid, "reason": "x"})):
+            closed = await po3.gql(query, **variables)
+            assert closed["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", closed
+            assert "rejected already" in closed["errors"][0]["message"]
+        assert (await po3.gql(ONE, id=CID))["data"]["customer"]["name"] == VALUES["name"]
+        refused = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["erase", "--request", rid, "--approved-by", "po3"],
+            env={"C360_DATA_DIR": str(data), "COLUMNS": "200"},
+        )  # fmt: skip
+        assert refused.exit_code == 2 and "rejected already" in refused.output
+
+        # Once closed, a new request may be made; both are listed, paged, oldest first.
+        second = (await po2.gql(PROPOSE, id=CID, reason="ticket 44"))["data"]["proposeErasure"]
+        assert second["status"] == "pending"
+        page = (await po1.gql(LIST, s=None, first=1))["data"]["erasureRequests"]
+        assert page["totalCount"] == 2 and page["pageInfo"]["hasNextPage"]
+        assert page["edges"][0]["node"]["status"] == "rejected"
+        assert page["edges"][0]["node"]["rejectionReason"] == "retention: open loan"
+        rest = nodes(await po1.gql(LIST, s=None, first=1, after=page["pageInfo"]["endCursor"]))
+        assert [r["id"] for r in rest] == [second["id"]]
+        assert [r["id"] for r in nodes(await po1.gql(LIST, s="rejected"))] == [rid]
+        done = await po1.gql(APPROVE, rid=second["id"])
+        assert done["data"]["approveErasure"]["status"] == "done"
+        assert [r["id"] for r in nodes(await po1.gql(LIST, s="done"))] == [second["id"]]
+        assert nodes(await po1.gql(LIST)) == []
+
+    # The listing and the rejection are audited: request ids and the customer, no value.
+    records = AuditLog(data / "audit", KeyRing.load(data)).read()
+    lists = [r for r in records if "erasure_requests" in r.get("details", {})]
+    assert lists[0]["subject"] == "po2" and lists[0]["customer_ids"] == [CID]
+    assert lists[0]["details"]["erasure_requests"]["requests"] == [rid]
+    (rejection,) = [r for r in records if "erasure_rejected" in r.get("details", {})]
+    assert rejection["subject"] == "po2" and rejection["customer_ids"] == [CID]
+    assert rejection["details"]["erasure_rejected"]["proposer"] == "po1"
+    refusals = [r for r in records if r["outcome"] == "denied" and r["subject"] == "po1"]
+    assert refusals  # the proposer's own rejection
+
+
+async def test_cli_lists_and_rejects_erasure_requests(data: Path) -> None:
+    await imported(data)
+    out = await cli_run(data, "erase", "--customer", CID, "--reason", "t1", "--by", "po1")
+    rid = re.search(r"erasure request (er-\w+)", out)
+    assert rid, out
+    env = {"C360_DATA_DIR": str(data), "COLUMNS": "200"}
+    twice = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["erase", "--customer", CID, "--reason", "t2", "--by", "po2"],
+        env=env,
+    )  # fmt: skip
+    assert twice.exit_code == 2 and rid[1] in twice.output and "already has" in twice.output
+    assert rid[1] in await cli_run(data, "erase", "--list")
+    own = await asyncio.to_thread(
+        CliRunner().invoke, cli,
+        ["erase", "--reject", rid[1], "--by", "po1", "--reason", "oops"], env=env,
+    )  # fmt: skip
+    assert own.exit_code == 2 and "cannot reject" in own.output
+    out = await cli_run(data, "erase", "--reject", rid[1], "--by", "po2", "--reason", "closed")
+    assert f"erasure request {rid[1]} for customer {CID} rejected by po2" in out
+    assert rid[1] not in await cli_run(data, "erase", "--list")
+    listed = await cli_run(data, "erase", "--list", "--status", "rejected")
+    assert rid[1] in listed and "closed" in listed
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    assert log.verify().ok
+    (record,) = [r for r in log.read() if "erasure_rejected" in r["details"]]
+    assert record["subject"] == "po2" and record["operation"] == "cli erase reject"
+
+
+async def test_an_erasure_the_ledger_refused_stays_pending(data: Path) -> None:
+    await imported(data)
+    blocker = data.parent / "not-a-dir"
+    blocker.write_text("")  # a mirror under a file cannot be written
+    async with hub(data, erasure_ledger=str(blocker / "ledger.jsonl")) as c:
+        po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        failed = await po2.gql(APPROVE, rid=rid)
+        assert failed["errors"][0]["extensions"]["code"] == "ERASURE_LEDGER_UNAVAILABLE", failed
+        # Nothing was erased: the request is pending again, so it can be rejected (or retried).
+        assert [(r["id"], r["status"]) for r in nodes(await po2.gql(LIST, s=None))] == [
+            (rid, "pending")
+        ]
+        assert (await po2.gql(ONE, id=CID))["data"]["customer"]["name"] == VALUES["name"]
+        rejected = await po2.gql(REJECT, rid=rid, reason="ledger mirror down; re-file")
+        assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected

@@ -2,8 +2,9 @@
 
 The measured attack (M3): a privacy officer replaced access_test without
 test_privacy_officer_read_only, then changed the data to grant itself write, then wrote a
-customer. Now: the proposer cannot approve its own change, and a change that lets privacy
-officers write fails the invariants (privacy/policy_invariants.py) whoever approves it.
+customer. Now: a proposal cannot drop a shipped test (privacy/policy_tests.py runs the shipped
+tests on every candidate), the proposer cannot approve its own change, and a change that lets
+privacy officers write fails the invariants (privacy/policy_invariants.py) whoever approves it.
 """
 
 from __future__ import annotations
@@ -95,32 +96,34 @@ async def test_the_measured_attack_is_refused(
     po2 = hub("privacy_officer", "compliance", "po2")
     before = await active(po1)
 
-    # Step 1: drop the read-only test. Proposed, but the proposer cannot activate it.
+    # Step 1: drop the read-only test. A shipped test cannot be dropped: failed, never pending.
     weaker = without_rule(packaged("access_test.rego"), "test_privacy_officer_read_only")
     assert "test_privacy_officer_read_only" not in weaker and "test_unknown_role_denied" in weaker
     proposal = (await po1.gql(PROPOSE, {"id": "access_test", "source": weaker}))["data"]
     proposal = proposal["proposePolicy"]
-    assert proposal["status"] == "pending" and proposal["passed"] and proposal["proposer"] == "po1"
-    own = await po1.gql(APPROVE, {"p": proposal["id"]})
-    assert own["data"] is None and codes(own) == ["FORBIDDEN"]
-    assert "proposer cannot" in own["errors"][0]["message"]
+    assert proposal["status"] == "failed" and proposal["proposer"] == "po1"
+    failed = {r["name"]: r["message"] for r in proposal["results"] if not r["passed"]}
+    assert list(failed) == ["proposed.access_test.test_privacy_officer_read_only"]
+    assert "cannot be removed" in failed["proposed.access_test.test_privacy_officer_read_only"]
+    for officer in (po1, po2):  # a failed proposal is approvable by nobody
+        refused = await officer.gql(APPROVE, {"p": proposal["id"]})
+        assert codes(refused) == ["BAD_USER_INPUT"] and "failed" in refused["errors"][0]["message"]
     assert await active(po1) == before
     # The one-step shortcut is off while the two-person rule is on.
     put = await po1.gql(PUT, {"id": "access_test", "source": weaker})
     assert put["data"] is None and codes(put) == ["FORBIDDEN"]
     assert await active(po1) == before
 
-    # Suppose a second officer approves step 1: the invariants are not in access_test.
-    done = (await po2.gql(APPROVE, {"p": proposal["id"]}))["data"]["approvePolicy"]
-    assert done["status"] == "approved" and done["activated"] and done["decidedBy"] == "po2"
-    assert await active(po1) != before
-
-    # Step 2: grant privacy officers write. It fails the invariant, so it is never pending.
+    # Step 2: grant privacy officers write. It fails the shipped test (which runs whatever
+    # access_test says) and the invariant (which is code), so it is never pending.
     grant = data_with(officer_writes)
     step2 = (await po1.gql(PROPOSE, {"id": "data", "source": grant}))["data"]["proposePolicy"]
     assert step2["status"] == "failed" and not step2["passed"]
-    failed = [r["name"] for r in step2["results"] if not r["passed"]]
-    assert failed == ["invariants.privacy_officer_never_writes_customers"]
+    failed = {r["name"] for r in step2["results"] if not r["passed"]}
+    assert failed == {
+        "access_test.test_privacy_officer_read_only",
+        "invariants.privacy_officer_never_writes_customers",
+    }
     refused = await po2.gql(APPROVE, {"p": step2["id"]})
     assert codes(refused) == ["BAD_USER_INPUT"] and "failed" in refused["errors"][0]["message"]
 
@@ -135,13 +138,12 @@ async def test_the_measured_attack_is_refused(
         r["details"]["policy_proposal"] for r in records if "policy_proposal" in r["details"]
     ]
     assert [(p["proposer"], p["status"]) for p in proposed] == [
-        ("po1", "pending"),
+        ("po1", "failed"),
         ("po1", "failed"),
     ]
-    changes = [r["details"]["policy_change"] for r in records if "policy_change" in r["details"]]
-    assert [(c["approver"], c["activated"]) for c in changes] == [("po2", True)]
+    assert not [r for r in records if "policy_change" in r["details"]]  # nothing activated
     denied = [r for r in records if r["outcome"] == "denied" and r["subject"] == "po1"]
-    assert len(denied) >= 3  # own approval, putPolicy, the write
+    assert len(denied) >= 2  # putPolicy, the write
 
 
 async def test_propose_list_approve_reject(hub: Callable[..., Api], data_dir: Path) -> None:
