@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -69,15 +70,16 @@ class PolicySet:
     def data_json(self) -> str:
         return json.dumps(self.data, ensure_ascii=False)
 
-    def interpreter(self, *, with_tests: bool = False) -> Interpreter:
-        """A regopy interpreter holding the data and the decision modules (and the test
-        modules with ``with_tests``). Raises RegoError on a parse error."""
+    def interpreter(self, modules: Mapping[str, str] | None = None) -> Interpreter:
+        """A regopy interpreter holding the data and ``modules`` (default: the decision
+        modules). Raises RegoError on a parse error."""
         rego = Interpreter()
         # regopy evaluates nothing sensibly without an input document, even when none is used.
         rego.set_input_term("{}")
         rego.add_data_json(self.data_json)
-        modules = self.modules if with_tests else self.decision_modules
-        for module_id, source in sorted(modules.items()):
+        for module_id, source in sorted(
+            (self.decision_modules if modules is None else modules).items()
+        ):
             rego.add_module(module_id, source)
         return rego
 

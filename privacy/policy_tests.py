@@ -119,12 +119,8 @@ def _run_modules(
         for module_id, source in sorted(tests.items())
         for name in test_names(source)
     ]
-    rego = Interpreter()
     try:
-        rego.set_input_term("{}")  # regopy evaluates nothing sensibly without an input
-        rego.add_data_json(policy_set.data_json)
-        for module_id, source in sorted({**loaded, **tests}.items()):
-            rego.add_module(module_id, source)
+        rego = policy_set.interpreter({**loaded, **tests})
         # Compile errors surface on the first query; a trivial one makes them show here.
         query(rego, "x = data.c360")
     except RegoError as exc:
