@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from graph.text import has_control
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -37,7 +38,9 @@ def encode_cursor(*parts: str) -> str:
 
 
 def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[str, ...] | None:
-    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input."""
+    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input. Our
+    cursors never hold control characters (graph/text.py): a decoded one that does is not ours,
+    and its parts go to the graph as query parameters, where a NUL breaks the query."""
     if cursor is None:
         return None
     try:
@@ -48,6 +51,7 @@ def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[
         not isinstance(parts, list)
         or len(parts) != size
         or not all(isinstance(p, str) for p in parts)
+        or has_control(parts)
     ):
         raise BadUserInput("after is not a cursor from this API", field=field)
     return tuple(parts)

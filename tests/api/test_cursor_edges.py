@@ -1,0 +1,53 @@
+"""Cursors and dates at the edges: a cursor decoded to something our cursors never hold, and
+``asOf`` near the calendar's ends, are bad input, never a server error."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+
+from graph.cypher_params import params_header
+from graph.store import GraphStore
+from tests.api.conftest import Api
+from tests.api.seed import seed_family
+
+
+def b64(parts: list[str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(parts)).decode()
+
+
+def codes(body: dict) -> list[str]:  # type: ignore[type-arg]
+    return [e["extensions"]["code"] for e in body.get("errors") or []]
+
+
+@pytest.mark.parametrize("ctl", ["\x00", "\x1b"])
+async def test_a_control_character_in_a_cursor_is_bad_input(
+    store: GraphStore, agent: Api, ctl: str
+) -> None:
+    await seed_family(store, "a")
+    listing = await agent.gql(
+        "query($a: String) { customers(first: 2, after: $a) { totalCount } }",
+        {"a": b64([f"a-1{ctl}"])},
+    )
+    assert codes(listing) == ["BAD_USER_INPUT"], listing
+    for field in ("transactions", "interactions"):
+        query = f'customer(id: "a-1") {{ {field}(after: $a) {{ totalCount }} }}'
+        nested = await agent.gql(
+            f"query($a: String) {{ {query} }}",
+            {"a": b64([f"2026{ctl}", "T1"])},
+        )
+        assert codes(nested) == ["BAD_USER_INPUT"], nested
+        assert nested["errors"][0]["extensions"]["field"] == "after"
+
+
+async def test_a_nul_parameter_is_refused_before_the_graph(store: GraphStore) -> None:
+    """A NUL written into the query text ends it: FalkorDB reported a syntax error about the
+    header, far from the cause. Any path that reaches the graph with one gets a clear error."""
+    with pytest.raises(ValueError, match="'ids' holds a NUL"):
+        params_header({"ids": ["ok", "C1\x00"]})
+    with pytest.raises(ValueError, match="'row' holds a NUL"):
+        await store.read("RETURN $row AS r", {"row": {"k\x00": 1}})
+    # Other control characters still travel (the client encodes them).
+    assert await store.read("RETURN $v AS v", {"v": "a\x01\x1bb"}) == [{"v": "a\x01\x1bb"}]
