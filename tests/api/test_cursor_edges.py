@@ -51,3 +51,38 @@ async def test_a_nul_parameter_is_refused_before_the_graph(store: GraphStore) ->
         await store.read("RETURN $row AS r", {"row": {"k\x00": 1}})
     # Other control characters still travel (the client encodes them).
     assert await store.read("RETURN $v AS v", {"v": "a\x01\x1bb"}) == [{"v": "a\x01\x1bb"}]
+
+
+AS_OF = """query($d: Date) { customer(id: "a-1") {
+    id lifecycleStage(asOf: $d) daysToNextBirthday(asOf: $d) churnRisk(asOf: $d) { score }
+} }"""
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "9999-12-31", "2999-01-01"])
+async def test_as_of_far_from_today_is_bad_input(store: GraphStore, officer: Api, day: str) -> None:
+    await seed_family(store, "a")
+    body = await officer.gql(AS_OF, {"d": day})
+    assert set(codes(body)) == {"BAD_USER_INPUT"}, body
+    assert {e["extensions"]["field"] for e in body["errors"]} == {"asOf"}
+    assert "from 1900-01-01 to 10 years after today" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "1998-12-31", None])
+async def test_as_of_a_historical_book_still_answers(
+    store: GraphStore, officer: Api, day: str | None
+) -> None:
+    await seed_family(store, "a")
+    body = await officer.gql(AS_OF, {"d": day})
+    assert "errors" not in body, body
+    assert body["data"]["customer"]["lifecycleStage"]
+
+
+def test_birthday_math_at_the_calendar_ends() -> None:
+    from datetime import date
+
+    from resolvers.analytics import days_to_next_birthday
+
+    assert days_to_next_birthday(date(1985, 6, 15), date(9999, 12, 31)) is None
+    assert days_to_next_birthday(date(1985, 12, 31), date(9999, 12, 31)) == 0
+    assert days_to_next_birthday(date(1984, 2, 29), date(9999, 3, 1)) is None
+    assert days_to_next_birthday(date(1984, 2, 29), date(1, 1, 1)) == 58
