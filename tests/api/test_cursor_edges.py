@@ -9,9 +9,10 @@ import orjson
 import pytest
 
 from graph.cypher_params import params_header
+from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
 from tests.api.conftest import Api
-from tests.api.seed import seed_family
+from tests.api.seed import profile, seed_family, ts
 
 
 def b64(parts: list[str]) -> str:
@@ -86,3 +87,59 @@ def test_birthday_math_at_the_calendar_ends() -> None:
     assert days_to_next_birthday(date(1985, 12, 31), date(9999, 12, 31)) == 0
     assert days_to_next_birthday(date(1984, 2, 29), date(9999, 3, 1)) is None
     assert days_to_next_birthday(date(1984, 2, 29), date(1, 1, 1)) == 58
+
+
+BY_CREATED = """query($a: String) { customers(first: 2, after: $a, orderBy: CREATED_AT) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id createdAt } }
+} }"""
+
+
+async def test_a_created_at_cursor_survives_its_customer_leaving(
+    store: GraphStore, marketing: Api, agent: Api
+) -> None:
+    """Marketing lists consenting customers oldest first; the last one of its page withdraws
+    consent (leaves the listing): the next page still follows that position."""
+    created = {"c1": ts(50), "c2": ts(40), "c3": ts(30), "c4": ts(20), "c5": ts(10)}
+    await upsert_customers(
+        store,
+        [
+            {"id": cid, "props": {**profile(cid, "张伟", f"+861381234567{i}"), "createdAt": at}}
+            for i, (cid, at) in enumerate(sorted(created.items(), reverse=True))
+        ],
+    )
+    first = await marketing.gql(BY_CREATED, {"a": None})
+    assert [e["node"]["id"] for e in first["data"]["customers"]["edges"]] == ["c1", "c2"]
+    cursor = first["data"]["customers"]["pageInfo"]["endCursor"]
+    # The cursor carries the (never masked) createdAt and the id, nothing personal.
+    assert orjson.loads(base64.urlsafe_b64decode(cursor)) == ["0", created["c2"], "c2"]
+    left = await agent.gql(
+        'mutation { upsertCustomer(input: {id: "c2", consentMarketing: false}) { id } }'
+    )
+    assert "errors" not in left, left
+    after = await marketing.gql(BY_CREATED, {"a": cursor})
+    assert "errors" not in after, after
+    page = after["data"]["customers"]
+    assert [e["node"]["id"] for e in page["edges"]] == ["c3", "c4"]
+    assert page["totalCount"] == 4 and page["pageInfo"]["hasNextPage"]
+    last = await marketing.gql(BY_CREATED, {"a": page["pageInfo"]["endCursor"]})
+    assert [e["node"]["id"] for e in last["data"]["customers"]["edges"]] == ["c5"]
+    # An id-order cursor is not one of this listing.
+    wrong = await marketing.gql(BY_CREATED, {"a": b64(["c2"])})
+    assert codes(wrong) == ["BAD_USER_INPUT"], wrong
+
+
+async def test_customers_without_created_at_page_last(store: GraphStore, officer: Api) -> None:
+    rows = [
+        {"id": f"n{i}", "props": profile(f"n{i}", "李娜", f"+86139123456{i:02}")} for i in range(3)
+    ]
+    rows[1]["props"].pop("createdAt")  # type: ignore[attr-defined]
+    await upsert_customers(store, rows)
+    seen, cursor = [], None
+    for _ in range(3):
+        body = await officer.gql(BY_CREATED, {"a": cursor})
+        assert "errors" not in body, body
+        seen += [e["node"]["id"] for e in body["data"]["customers"]["edges"]]
+        cursor = body["data"]["customers"]["pageInfo"]["endCursor"]
+        if not body["data"]["customers"]["pageInfo"]["hasNextPage"]:
+            break
+    assert seen == ["n0", "n2", "n1"]
