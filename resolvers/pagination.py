@@ -15,6 +15,7 @@ from graph.text import has_control
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+MAX_OFFSET_DIGITS = 9
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -114,7 +115,10 @@ def offset_of(after: str | None) -> int:
     cursor = decode_cursor(after, 1)
     if cursor is None:
         return 0
-    if not cursor[0].isdigit():
+    # ASCII digits only (str.isdigit takes '²', which int() refuses, and other scripts' digits),
+    # and few of them: a position past any listing is 9 digits, and the graph's SKIP overflows
+    # on a number too large for 64 bits.
+    if not (cursor[0].isascii() and cursor[0].isdigit() and len(cursor[0]) <= MAX_OFFSET_DIGITS):
         raise BadUserInput("after is not a cursor from this API", field="after")
     return int(cursor[0])
 

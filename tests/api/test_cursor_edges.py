@@ -143,3 +143,25 @@ async def test_customers_without_created_at_page_last(store: GraphStore, officer
         if not body["data"]["customers"]["pageInfo"]["hasNextPage"]:
             break
     assert seen == ["n0", "n2", "n1"]
+
+
+MENTIONS = """query($a: String) { mentions(filter: {brand: "招商银行"}, first: 5, after: $a) {
+    totalCount pageInfo { hasNextPage }
+} }"""
+
+
+@pytest.mark.parametrize("position", ["²", "١٢", "9" * 5000, "9" * 30, "-1", " 1"])
+async def test_an_offset_cursor_is_ascii_digits_of_a_sane_size(
+    store: GraphStore, officer: Api, position: str
+) -> None:
+    body = await officer.gql(MENTIONS, {"a": b64([position])})
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["extensions"]["field"] == "after"
+
+
+async def test_an_offset_cursor_past_the_end_is_an_empty_page(
+    store: GraphStore, officer: Api
+) -> None:
+    body = await officer.gql(MENTIONS, {"a": b64(["999999999"])})
+    assert "errors" not in body, body
+    assert body["data"]["mentions"]["pageInfo"]["hasNextPage"] is False
