@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -18,13 +18,6 @@ LOYAL_TENURE_DAYS = 5 * 365
 DORMANT_AFTER_DAYS = 180
 CHURNED_AFTER_DAYS = 365
 INACTIVE_RISK_DAYS = 90
-# How far ahead of today a day the API computes with may lie (advisorTasks windows, asOf):
-# near year 1 or 9999 the date arithmetic overflowed (OverflowError, a 500).
-MAX_YEARS_AWAY = 10
-YEARS_AWAY = timedelta(days=365 * MAX_YEARS_AWAY + MAX_YEARS_AWAY // 4)
-# The earliest asOf: a historical book is read as of its own time (the Berka demo ends in 1998,
-# README), so the past reaches further than the future.
-EARLIEST_AS_OF = date(1900, 1, 1)
 
 AGE_BANDS = ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
 
@@ -93,14 +86,6 @@ def parse_date(value: str | None) -> date | None:
 def iso(moment: datetime) -> str:
     """The stored time format: ISO-8601 UTC with a Z, to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def as_of_error(as_of: date, today: date) -> str | None:
-    """Why ``as_of`` cannot be asked for (None when it can): from EARLIEST_AS_OF to
-    MAX_YEARS_AWAY years after ``today``."""
-    if not EARLIEST_AS_OF <= as_of <= today + YEARS_AWAY:
-        return f"asOf must be from {EARLIEST_AS_OF} to {MAX_YEARS_AWAY} years after today"
-    return None
 
 
 def end_of_day(day: date) -> datetime:

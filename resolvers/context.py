@@ -10,12 +10,13 @@ from graph.errors import GraphUnavailable
 from graph.store import GraphStore
 from privacy.services import PrivacyServices
 from privacy.types import Principal
-from resolvers.analytics import as_of_error, end_of_day
+from resolvers.analytics import end_of_day
 from resolvers.errors import BadUserInput
 from resolvers.loaders import Loaders
 from resolvers.nba import NbaLoaders
 from resolvers.privacy import RequestPrivacy
 from resolvers.social import SocialLoaders
+from shared.as_of import as_of_error
 from shared.settings import Settings
 
 
@@ -43,7 +44,7 @@ class RequestContext:
         if as_of is None:
             return self.now
         if (error := as_of_error(as_of, datetime.now(UTC).date())) is not None:
-            raise BadUserInput(error, field="asOf")
+            raise BadUserInput(f"asOf {error}", field="asOf")
         return end_of_day(as_of)
 
     def loaders_at(self, moment: datetime) -> Loaders:

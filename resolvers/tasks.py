@@ -19,16 +19,17 @@ from graph.repositories.insights import managed_customer_ids
 from insights import churn
 from insights.tasks import CHURN_THRESHOLD, REASON_SOURCE, Task, care_tasks, parse_task_id
 from privacy.types import Decision, MaskMode, Resource
-from resolvers.analytics import MAX_YEARS_AWAY, YEARS_AWAY, iso
+from resolvers.analytics import iso
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
+from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 
 CARE_TASK = "CareTask"
 MAX_WINDOW_DAYS = 366
-# How far from today a window may lie (resolvers.analytics.MAX_YEARS_AWAY): tasks are for the
+# How far from today a window may lie (shared.as_of.MAX_YEARS_AWAY): tasks are for the
 # advisor's near future (dates near year 1 or 9999 broke the date arithmetic and listed
 # birthdays before the birth).
 MAX_NOTE = 2000
