@@ -23,9 +23,24 @@ _KEY = re.compile(r'[{,]"([^"\\`]*)":')  # the [{,] anchor makes the scan fast
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _literal(value: Any) -> str:
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _literal(name: str, value: Any) -> str:
     text = orjson.dumps(value).decode()
     if "\\u" in text:
+        # A NUL ends FalkorDB's query text wherever it is written (the server then reports a
+        # syntax error far from the cause): refuse it here, naming the parameter. Callers
+        # refuse such input earlier (graph/text.py); this is the last line for any path.
+        if _has_nul(value):
+            raise ValueError(f"parameter {name!r} holds a NUL character, which ends the query")
         # orjson writes control characters as \u00XX, which FalkorDB reads literally: let the
         # client's own (slow, rare) encoder handle such a value.
         return str(stringify_param_value(value))
@@ -41,14 +56,15 @@ def params_header(params: Mapping[str, Any] | None) -> str:
     """``CYPHER a=1 rows=[{`id`:"x"}] `` for ``{"a": 1, "rows": [{"id": "x"}]}`` ("" if none).
 
     Values: str, int, float, bool, None, lists/tuples and dicts of them with plain names as
-    keys (orjson writes NaN and infinities as null: do not pass them)."""
+    keys (orjson writes NaN and infinities as null: do not pass them). ValueError for a string
+    holding a NUL (FalkorDB would read the query as ending there)."""
     if not params:
         return ""
     parts = []
     for name, value in params.items():
         if not _NAME.match(name):
             raise ValueError(f"parameter name {name!r} is not a Cypher name")
-        parts.append(f"{name}={_literal(value)}")
+        parts.append(f"{name}={_literal(name, value)}")
     return "CYPHER " + " ".join(parts) + " "
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import MAXYEAR, UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -189,11 +189,13 @@ def _birthday_in(year: int, birth: date) -> date:
 
 
 def days_to_next_birthday(birth: date | None, today: date) -> int | None:
-    """0 on the birthday itself."""
+    """0 on the birthday itself; None when the next one falls past the calendar's end."""
     if birth is None:
         return None
     upcoming = _birthday_in(today.year, birth)
     if upcoming < today:
+        if today.year == MAXYEAR:
+            return None
         upcoming = _birthday_in(today.year + 1, birth)
     return (upcoming - today).days
 

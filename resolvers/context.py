@@ -11,10 +11,12 @@ from graph.store import GraphStore
 from privacy.services import PrivacyServices
 from privacy.types import Principal
 from resolvers.analytics import end_of_day
+from resolvers.errors import BadUserInput
 from resolvers.loaders import Loaders
 from resolvers.nba import NbaLoaders
 from resolvers.privacy import RequestPrivacy
 from resolvers.social import SocialLoaders
+from shared.as_of import as_of_error
 from shared.settings import Settings
 
 
@@ -37,8 +39,13 @@ class RequestContext:
             self.now = end_of_day(self.settings.as_of)
 
     def moment(self, as_of: date | None) -> datetime:
-        """The instant an ``asOf`` argument means (the end of that day), default ``now``."""
-        return self.now if as_of is None else end_of_day(as_of)
+        """The instant an ``asOf`` argument means (the end of that day), default ``now``;
+        BadUserInput for a day the figures cannot be computed as of (analytics.as_of_error)."""
+        if as_of is None:
+            return self.now
+        if (error := as_of_error(as_of, datetime.now(UTC).date())) is not None:
+            raise BadUserInput(f"asOf {error}", field="asOf")
+        return end_of_day(as_of)
 
     def loaders_at(self, moment: datetime) -> Loaders:
         """Loaders whose activity windows end at ``moment`` (``loaders`` when it is ``now``)."""

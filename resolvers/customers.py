@@ -42,6 +42,16 @@ def by_id(row: Row) -> tuple[str]:
     return (walk_key(row["id"]),)
 
 
+def by_created(row: Row) -> tuple[str, str, str]:
+    """The cursor key of the listing in ``createdAt`` order (search.order_rows: customers
+    without one last, ties in id order). createdAt is no personal kind, never masked, so the
+    cursor may carry it; orders by a personal field (NAME, TOTAL_ASSETS) keep the value out of
+    their cursors (the customer's id alone, positioned in the listing)."""
+    created = row.get("createdAt")
+    missing = created is None
+    return ("1" if missing else "0", "" if missing else str(created), walk_key(row["id"]))
+
+
 async def customer_rows(ctx: RequestContext, ids: list[str]) -> list[Row]:
     """Customers by id through the request's loader, in order, skipping ids not found and
     customers the policy denies this caller (nested lists just leave them out)."""
@@ -85,7 +95,7 @@ async def search_customers(
     loaded with the page instead of after it."""
     settings = ctx.settings
     limit = check_first(first, settings.max_page_size)
-    cursor = decode_cursor(after, 1)
+    cursor = decode_cursor(after, 3 if order == CustomerOrder.CREATED_AT else 1)
     privacy = ctx.privacy
     privacy.audit_always = True  # matched or not, every search leaves one record
     floor, best = await privacy.reach()
@@ -123,12 +133,19 @@ async def search_customers(
         ids = [r["id"] for r in rows]
         if order == CustomerOrder.ID:
             start = next((i for i, cid in enumerate(ids) if cid > cursor[0]), len(ids))
+        elif order == CustomerOrder.CREATED_AT:
+            # A keyset: the page after the cursor's position, even when its customer has
+            # changed or left the listing since (a screen paging on after a write).
+            if cursor[0] not in ("0", "1"):
+                raise BadUserInput("after is not a cursor from this API", field="after")
+            start = next((i for i, r in enumerate(rows) if by_created(r) > cursor), len(rows))
         elif cursor[0] in ids:
             start = ids.index(cursor[0]) + 1
         else:
             raise BadUserInput("after is not a cursor of this listing", field="after")
     page = await customer_rows(ctx, [r["id"] for r in rows[start : start + limit]])
-    return keyed_page(page, by_id, len(rows) > start + limit, len(rows))
+    key = by_created if order == CustomerOrder.CREATED_AT else by_id
+    return keyed_page(page, key, len(rows) > start + limit, len(rows))
 
 
 async def _candidates(
@@ -326,6 +343,7 @@ async def interactions_page(
 
 
 __all__ = [
+    "by_created",
     "by_time",
     "customer_row",
     "customer_rows",

@@ -11,9 +11,11 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from graph.text import has_control
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+MAX_OFFSET_DIGITS = 9
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -37,7 +39,9 @@ def encode_cursor(*parts: str) -> str:
 
 
 def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[str, ...] | None:
-    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input."""
+    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input. Our
+    cursors never hold control characters (graph/text.py): a decoded one that does is not ours,
+    and its parts go to the graph as query parameters, where a NUL breaks the query."""
     if cursor is None:
         return None
     try:
@@ -48,6 +52,7 @@ def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[
         not isinstance(parts, list)
         or len(parts) != size
         or not all(isinstance(p, str) for p in parts)
+        or has_control(parts)
     ):
         raise BadUserInput("after is not a cursor from this API", field=field)
     return tuple(parts)
@@ -110,7 +115,10 @@ def offset_of(after: str | None) -> int:
     cursor = decode_cursor(after, 1)
     if cursor is None:
         return 0
-    if not cursor[0].isdigit():
+    # ASCII digits only (str.isdigit takes '²', which int() refuses, and other scripts' digits),
+    # and few of them: a position past any listing is 9 digits, and the graph's SKIP overflows
+    # on a number too large for 64 bits.
+    if not (cursor[0].isascii() and cursor[0].isdigit() and len(cursor[0]) <= MAX_OFFSET_DIGITS):
         raise BadUserInput("after is not a cursor from this API", field="after")
     return int(cursor[0])
 

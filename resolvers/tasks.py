@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customers_with_access
@@ -25,12 +25,13 @@ from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
+from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 
 CARE_TASK = "CareTask"
 MAX_WINDOW_DAYS = 366
-# How far from today a window may lie: tasks are for the advisor's near future (dates near
-# year 1 or 9999 broke the date arithmetic and listed birthdays before the birth).
-MAX_YEARS_AWAY = 10
+# How far from today a window may lie (shared.as_of.MAX_YEARS_AWAY): tasks are for the
+# advisor's near future (dates near year 1 or 9999 broke the date arithmetic and listed
+# birthdays before the birth).
 MAX_NOTE = 2000
 # The dates a task id may name to be looked up: wider than a listing's window (a complaint
 # left open for years keeps the day it became overdue), far from the calendar's ends (a term
@@ -105,9 +106,8 @@ def check_window(today: date, start: date, end: date) -> None:
         raise BadUserInput("to is before from", field="to")
     if (end - start).days > MAX_WINDOW_DAYS:
         raise BadUserInput(f"the window is at most {MAX_WINDOW_DAYS} days", field="to")
-    reach = timedelta(days=365 * MAX_YEARS_AWAY + MAX_YEARS_AWAY // 4)
     for name, day in (("from", start), ("to", end)):
-        if not today - reach <= day <= today + reach:
+        if not today - YEARS_AWAY <= day <= today + YEARS_AWAY:
             raise BadUserInput(f"{name} must be within {MAX_YEARS_AWAY} years of today", field=name)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.as_of import as_of_error
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
 # that names more (a campaign's audience) is recorded over several records, one chain entry
@@ -124,6 +126,14 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
 
     demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
+
+    @field_validator("as_of")
+    @classmethod
+    def _computable_day(cls, value: date | None) -> date | None:
+        # 0001-01-01 or 9999-12-31 overflowed the activity windows: every request failed.
+        if value is not None and (error := as_of_error(value, datetime.now(UTC).date())):
+            raise ValueError(f"C360_AS_OF {error}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.platforms import PLATFORMS
 from shared.validators import to_utc_iso
+
+# A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
+# milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
+_EPOCH = re.compile(r"\d{10}|\d{13}")
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,15 @@ class PostIn(BaseModel):
     @field_validator("created_at", mode="before")
     @classmethod
     def _time(cls, value: Any) -> str:
+        if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
+            value = int(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
-            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return to_utc_iso(value)
+            try:
+                value = datetime.fromtimestamp(seconds, UTC)
+            except (OverflowError, OSError, ValueError):  # beyond the calendar: not a time
+                raise ValueError(f"epoch time {value} is out of range") from None
+        return to_utc_iso(value)  # also refuses times before 1800 or in the future
 
     @field_validator("platform", mode="before")
     @classmethod

@@ -34,6 +34,8 @@ def c360(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Complete
         ({"C360_TIMEZONE": "Mars/Base"}, "not an IANA time zone"),
         ({"C360_SENTIMENT_POSITIVE": "0.2"}, "C360_SENTIMENT_NEGATIVE must be below"),
         ({"C360_SEGMENT_MIDDLE_ASSETS": "5000000"}, "C360_SEGMENT_MIDDLE_ASSETS must be below"),
+        ({"C360_AS_OF": "0001-01-01"}, "C360_AS_OF must be from 1900-01-01"),
+        ({"C360_AS_OF": "9999-12-31"}, "C360_AS_OF must be from 1900-01-01"),
     ],
 )
 def test_a_bad_setting_is_one_sentence(tmp_path: Path, env: dict[str, str], said: str) -> None:
