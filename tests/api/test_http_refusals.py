@@ -21,7 +21,7 @@ def headers(make_token: Callable[..., str]) -> dict[str, str]:
 def _refused(response: httpx.Response, code: str, status: int = 400) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json"), response.headers
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert [e.get("extensions", {}).get("code") for e in body["errors"]] == [code], body
     assert "Traceback" not in response.text and "data" not in body
     return body
