@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import time
@@ -32,11 +31,14 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http import process_result as strawberry_process_result
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from console import console_routes, graphiql_html
 from graph.connect import open_store
@@ -47,10 +49,14 @@ from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, recor
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
 from hub.graphql_http import (
+    BAD_REQUEST,
     GRAPHQL_RESPONSE,
+    OPERATION_NOT_SUPPORTED,
     BadBody,
     decode_body,
     is_request_error,
+    refusal_body,
+    refusal_code,
     response_media_type,
 )
 from hub.http_protocol import configure as configure_http
@@ -73,6 +79,7 @@ from hub.services import (
     sign_checkpoints,
 )
 from hub.settings import Settings
+from hub.ws_transport import SubscriptionsOnlyHandler
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
 from privacy.audit import AuditLog
@@ -210,8 +217,21 @@ class _TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class _Refused(HTTPException):
+    """A request refused before execution, with the code its GraphQL-shaped body carries."""
+
+    def __init__(self, status: int, reason: str, code: str) -> None:
+        super().__init__(status, reason)
+        self.code = code
+
+
+# Over HTTP: queries and mutations; subscriptions are the websocket's (README, Subscriptions).
+HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
 class _StrawberryApp(GraphQL[RequestContext, None]):
     websocket_adapter_class = _TextFrames
+    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     def __init__(
         self,
@@ -253,10 +273,29 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         except PersistedQueryError as exc:
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])
-        request_data = dataclasses.replace(request_data, query=query)
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        # Strawberry's execute_single, with subscriptions refused (they would run as a query
+        # and fail inside graphql-core) and every refusal carrying a code.
+        try:
+            return await self.schema.execute(
+                query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=HTTP_OPERATIONS,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise _Refused(400, exc.as_http_error_reason(), BAD_REQUEST) from exc
+        except InvalidOperationTypeError as exc:
+            raise _Refused(
+                400,
+                "over HTTP a subscription is refused; subscribe over the websocket "
+                "(graphql-transport-ws) on this path",
+                OPERATION_NOT_SUPPORTED,
+            ) from exc
+        except MissingQueryError as exc:
+            raise _Refused(400, "No GraphQL query found in the request", BAD_REQUEST) from exc
 
     async def execute_operation(
         self,
@@ -319,6 +358,25 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         return await super().on_ws_connect(context)
 
     # --- GraphQL over HTTP: body parsing, media type and status codes (hub/graphql_http.py)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # Strawberry answers these as text/plain; ours are JSON with a code, as every
+            # other GraphQL error (bad JSON, batches, content type, variables, operationName).
+            code = exc.code if isinstance(exc, _Refused) else refusal_code(exc.status_code)
+            media = response_media_type(request.headers.get("accept"))
+            response = Response(
+                orjson.dumps(refusal_body(exc.reason, code)),
+                exc.status_code,
+                media_type=f"{media}; charset=utf-8",
+            )
+        await response(scope, receive, send)
 
     def encode_json(self, data: object) -> str | bytes:
         # orjson: a 360 answer encodes in a tenth of json.dumps's time, UTF-8 not \u escapes.

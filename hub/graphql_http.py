@@ -38,6 +38,22 @@ class BadBody(ValueError):
     """The body is not a JSON object/list we accept; the message is safe for the client."""
 
 
+# Codes of requests refused before GraphQL sees them (bad body, batch, content type, unknown
+# operationName), and of an operation type this transport does not serve.
+BAD_REQUEST = "BAD_REQUEST"
+OPERATION_NOT_SUPPORTED = "OPERATION_NOT_SUPPORTED"
+_CODE_BY_STATUS = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def refusal_code(status: int) -> str:
+    return _CODE_BY_STATUS.get(status, BAD_REQUEST)
+
+
+def refusal_body(message: str, code: str) -> dict[str, Any]:
+    """A request refused before execution, shaped as GraphQL errors are (no data)."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
 def _q(params: list[str]) -> float:
     for param in params:
         key, _, value = param.strip().partition("=")
@@ -103,12 +119,16 @@ def decode_body(data: str | bytes) -> Any:
 
 
 __all__ = [
+    "BAD_REQUEST",
     "GRAPHQL_RESPONSE",
     "JSON",
     "MAX_JSON_DEPTH",
+    "OPERATION_NOT_SUPPORTED",
     "BadBody",
     "decode_body",
     "is_request_error",
     "json_depth_ok",
+    "refusal_body",
+    "refusal_code",
     "response_media_type",
 ]

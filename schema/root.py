@@ -9,7 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -23,6 +23,7 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.hook_runner import CachedHooksRunner
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.extensions.parser_cache import ParsedOrLeft
 from schema.extensions.request_log import RequestLogFacts
 from schema.extensions.subscription_audit import SubscriptionAudit
 from schema.nba import NbaMutation, NbaQuery
@@ -96,7 +97,7 @@ def build_schema(
             # First in, last out: it sees the final result, errors of later extensions included.
             lambda: ErrorCodes(hide_schema=not settings.introspection),
             # Repeated operations skip parsing (a module-level LRU shared across requests).
-            lambda: ParserCache(maxsize=256),
+            lambda: ParsedOrLeft(maxsize=256),
             *limit_extensions(settings),
             InputHygiene,
             # Outside the data it guards: it drops the data when the record cannot be written.

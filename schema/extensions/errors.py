@@ -17,7 +17,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from graph.errors import GraphUnavailable
-from privacy.types import PrivacyError
+from privacy.types import PolicyUnavailable, PrivacyError
 from resolvers.errors import ApiError
 
 log = logging.getLogger("c360.graphql")
@@ -44,6 +44,21 @@ def _from_graphql(error: GraphQLError) -> bool:
     )
 
 
+def _document_code(error: GraphQLError) -> str | None:
+    """The code of graphql-core's own error about the document or its variables: a syntax
+    error, a variable's value that cannot be coerced (it wraps the scalar's error, has no
+    path), or a validation error (no original error); None for anything else."""
+    if error.original_error is None:
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED"
+        if error.message.startswith("Variable values are nested too deeply"):
+            return "BAD_USER_INPUT"
+        return "GRAPHQL_VALIDATION_FAILED"
+    if error.path is None and _from_graphql(error):
+        return "BAD_USER_INPUT"
+    return None
+
+
 def written_names(query: str | None, variables: Any) -> frozenset[str]:
     """Every name in the caller's document and variables: what a message may echo."""
     return frozenset(_NAME.findall(f"{query or ''} {variables or ''}"))
@@ -64,16 +79,16 @@ class ErrorCodes(MaskErrors):
     def __init__(self, hide_schema: bool = False) -> None:
         super().__init__(should_mask_error=_masked, error_message="Unexpected error.")
         self.hide_schema = hide_schema
+        self._logged: set[str] = set()
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         # Errors about the document itself (parse, validation, variable coercion) get a code
         # too, so clients can tell them apart by code as they do every other error.
+        self._logged = set()
         processed = super()._process_errors(errors)
         written: frozenset[str] | None = None
         for error in processed:
-            if error.original_error is None and not (error.extensions or {}).get("code"):
-                syntax = error.message.startswith("Syntax Error")
-                code = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+            if not (error.extensions or {}).get("code") and (code := _document_code(error)):
                 error.extensions = {**(error.extensions or {}), "code": code}
             if self.hide_schema and _from_graphql(error):
                 if written is None:
@@ -91,6 +106,11 @@ class ErrorCodes(MaskErrors):
             )
         elif isinstance(original, PrivacyError):
             message, code = original.public_message, original.code
+            if isinstance(original, PolicyUnavailable) and str(original) not in self._logged:
+                # The client is told "the server log says why": so it must, every time (once
+                # per reason and response: a list's fields share one engine failure).
+                self._logged.add(str(original))
+                log.warning("POLICY_UNAVAILABLE at %s: %s", error.path, original)
         else:
             log.error("unexpected error at %s", error.path, exc_info=original)
             message, code = self.error_message, "INTERNAL_SERVER_ERROR"

@@ -49,3 +49,28 @@ async def test_a_broken_policy_is_not_shown_to_clients(
     # The operator's side: the log names the file (and the compiler's line).
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "access.rego" in logged, logged
+
+
+async def test_each_policy_unavailable_answer_has_its_reason_in_the_log(
+    store: GraphStore, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA probe (session 14): the answer says "the server log says why"; with an engine that
+    # fails at decision time (not at start) the log said nothing.
+    token = issue_token(
+        load_or_create_secret(data_dir, "jwt"), "po", ["privacy_officer"], purpose="compliance"
+    )
+    app = create_app(Settings(data_dir=data_dir, policy_timeout_s=1e-6), store=store)
+    async with app.router.lifespan_context(app):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+                answer = await c.post(
+                    "/graphql",
+                    json={"query": "{ customers(first: 5) { totalCount } }"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+    codes = [e["extensions"]["code"] for e in answer.json()["errors"]]
+    assert codes == ["POLICY_UNAVAILABLE"], answer.text
+    logged = [r.getMessage() for r in caplog.records if "POLICY_UNAVAILABLE" in r.getMessage()]
+    assert len(logged) == 1 and "took over" in logged[0], logged

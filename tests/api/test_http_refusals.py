@@ -1,0 +1,101 @@
+"""Requests refused before execution over HTTP (QA probe, session 14): JSON GraphQL-shaped
+bodies with ``extensions.code`` and a 4xx status, never strawberry's text/plain, never a stack
+trace; a subscription over HTTP is refused with a code, not run into a TypeError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+QUERY = "{ customers(first: 1) { totalCount } }"
+
+
+@pytest.fixture
+def headers(make_token: Callable[..., str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token()}"}
+
+
+def _refused(response: httpx.Response, code: str, status: int = 400) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert [e.get("extensions", {}).get("code") for e in body["errors"]] == [code], body
+    assert "Traceback" not in response.text and "data" not in body
+    return body
+
+
+async def test_a_subscription_over_http_is_refused_with_a_code(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    sent = {"query": "subscription { mentionAdded { postId } }"}
+    response = await client.post("/graphql", json=sent, headers=headers)
+    body = _refused(response, "OPERATION_NOT_SUPPORTED")
+    assert "websocket" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "says"),
+    [
+        (b"{not json", "application/json", "Unable to parse request body as JSON"),
+        (b'[{"query": "{ __typename }"}]', "application/json", "Batching is not enabled"),
+        (b'{"query": "{ __typename }"}', "text/plain", "Unsupported content type"),
+        (b'{"query": "{ __typename }", "variables": "x"}', "application/json", "variables"),
+        (b'{"query": "{ __typename }", "operationName": "Nope"}', "application/json", "Nope"),
+    ],
+)
+async def test_malformed_requests_get_a_json_error_with_a_code(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    content: bytes,
+    content_type: str,
+    says: str,
+) -> None:
+    response = await client.post(
+        "/graphql", content=content, headers={**headers, "content-type": content_type}
+    )
+    body = _refused(response, "BAD_REQUEST")
+    assert says in body["errors"][0]["message"], body
+
+
+async def test_the_graphql_response_media_type_is_kept_for_refusals(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    strict = {**headers, "Accept": "application/graphql-response+json"}
+    response = await client.post(
+        "/graphql", content=b"{", headers={**strict, "content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ("{ customers(first:1 { totalCount } }", None, "GRAPHQL_PARSE_FAILED"),
+        ("query($f: Int) { customers(first: $f) { totalCount } }", {"f": "abc"}, "BAD_USER_INPUT"),
+        ("query($id: ID!) { customer(id: $id) { id } }", {}, "BAD_USER_INPUT"),
+        ("{ customers(first: 1) { nope } }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ],
+)
+async def test_document_and_variable_errors_carry_a_code(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    query: str,
+    variables: dict[str, Any] | None,
+    code: str,
+) -> None:
+    sent = {"query": query, "variables": variables}
+    body = (await client.post("/graphql", json=sent, headers=headers)).json()
+    assert body["data"] is None, body
+    assert [e.get("extensions", {}).get("code") for e in body["errors"]] == [code], body
+
+
+async def test_a_listed_query_still_runs(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    body = (await client.post("/graphql", json={"query": QUERY}, headers=headers)).json()
+    assert body == {"data": {"customers": {"totalCount": 0}}}
