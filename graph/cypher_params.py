@@ -24,11 +24,20 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _literal(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError as exc:
+        # An int beyond 64 bits (FalkorDB's integers), a lone surrogate, an unknown type.
+        raise ValueError(f"cannot be sent to the graph: {exc}") from None
     if "\\u" in text:
         # orjson writes control characters as \u00XX, which FalkorDB reads literally: let the
         # client's own (slow, rare) encoder handle such a value.
-        return str(stringify_param_value(value))
+        slow = str(stringify_param_value(value))
+        if "\x00" in slow:
+            # That encoder writes strings raw into the query text, where a NUL ends the query
+            # early (FalkorDB then reports a parse error far from the cause).
+            raise ValueError("a NUL character cannot be sent to the graph")
+        return slow
     if "{" not in text:
         return text  # no object, so no key to rewrite (lists of values: batched writes)
     # A handful of distinct keys: one C-speed scan to find them, one replace each.
