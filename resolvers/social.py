@@ -49,6 +49,12 @@ MAX_TOP_POSTS = 20
 MAX_TEXT_ARG = 200
 MAX_QUERY_CANDIDATES = 20_000  # posts read for a query the graph can only narrow (NEAR)
 MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a spike apart
+# Times a window may name: bucket and baseline arithmetic (and zone offsets) near year 1 or
+# 9999 overflows Python's datetime, and no post is that old or that far ahead.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# An offset cursor past this is forged (a 26-digit one overflowed the graph's integers).
+MAX_OFFSET = 10**9
 
 
 def utc(moment: datetime) -> datetime:
@@ -69,8 +75,20 @@ def check_zone(name: str | None) -> tzinfo:
         raise BadUserInput(str(exc), field="timezone") from exc
 
 
+def check_moment(moment: datetime, field: str) -> datetime:
+    """``moment`` in UTC; outside [EARLIEST, LATEST) it is bad input naming ``field``."""
+    moment = utc(moment)
+    if not EARLIEST <= moment < LATEST:
+        raise BadUserInput(
+            f"{field} must be between {iso(EARLIEST)} and {iso(LATEST)}", field=field
+        )
+    return moment
+
+
 def check_window(since: datetime, until: datetime) -> tuple[str, str]:
-    """[since, until) as stored ISO strings; an empty or reversed window is bad input."""
+    """[since, until) as stored ISO strings; an empty, reversed or out-of-range window is bad
+    input."""
+    since, until = check_moment(since, "from"), check_moment(until, "to")
     if utc(until) <= utc(since):
         raise BadUserInput("to must be after from", field="to")
     return iso(utc(since)), iso(utc(until))
@@ -174,6 +192,9 @@ def mention_filters(
     """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
     if since is not None and until is not None:
         check_window(since, until)
+    for moment, name in ((since, "filter.from"), (until, "filter.to")):
+        if moment is not None:
+            check_moment(moment, name)
     return query_filters(query, "filter.query") | {
         "term": check_text(term, "filter.term"),
         "brand": check_text(brand, "filter.brand"),
@@ -189,6 +210,7 @@ def bucket_starts(
     since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
 ) -> list[datetime]:
     """Start (UTC) of every bucket of ``tz`` touching [since, until)."""
+    since, until = check_moment(since, "from"), check_moment(until, "to")
     first = local_floor(utc(since), interval, tz)
     last = floor(utc(until) - timedelta(microseconds=1), interval, tz)
     rough = (last - first.astimezone(UTC)) // step(interval) + 1
@@ -577,6 +599,14 @@ async def authored(
     return out
 
 
+def position(after: str | None) -> int:
+    """The offset an ``after`` cursor stands for; a forged, huge one is bad input."""
+    skip = offset_of(after)
+    if skip > MAX_OFFSET:
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return skip
+
+
 async def mentions_page(
     store: GraphStore,
     loaders: SocialLoaders,
@@ -587,7 +617,7 @@ async def mentions_page(
 ) -> Page[Authored]:
     """Posts matching the filters, newest first (cursors are positions)."""
     limit = check_first(first, max_page_size)
-    skip = offset_of(after)
+    skip = position(after)
     matching = await matching_posts(store, filters)
     if matching is None:
         total, rows = await repo.search_mentions(store, filters, skip, limit)
@@ -605,7 +635,7 @@ async def customer_posts_page(
 ) -> Page[Authored]:
     """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
     limit = check_first(first, max_page_size)
-    skip = offset_of(after)
+    skip = position(after)
     total, rows = await loaders.customer_posts.load(PostsPageKey(customer_id, skip, limit))
     return offset_page(await authored(loaders, rows, customer_id), skip, total)
 

@@ -66,3 +66,32 @@ async def test_post_url_is_withheld_when_the_handle_is_hashed(
     assert HANDLE not in str(seen) and seen[0]["node"]["url"] is None
     full = ok(await officer.gql(query))["mentions"]["edges"]
     assert full[0]["node"]["url"] == URL and full[0]["node"]["author"]["handle"] == HANDLE
+
+
+async def test_forged_cursor_and_far_windows_are_bad_input(
+    store: GraphStore, as_role: Callable[..., Api], tmp_path: Path
+) -> None:
+    await ingest(store, tmp_path, POSTS)
+    brand = as_role("brand_analyst", "marketing", "b1")
+    forged = "WyI5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTkiXQ=="  # ["99999999999999999999999999"]
+    body = await brand.gql(f'{{ mentions(after: "{forged}") {{ totalCount }} }}')
+    assert error(body)["code"] == "BAD_USER_INPUT" and error(body)["field"] == "after"
+    for lo, hi in [
+        ("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"),
+        ("9999-12-30T00:00:00Z", "9999-12-31T00:00:00Z"),
+    ]:
+        for zone in ("", ', timezone: "Asia/Shanghai"'):
+            trend = await brand.gql(
+                f'{{ sentimentTrend(brand: "招商银行", from: "{lo}", to: "{hi}", '
+                f"interval: DAY{zone}) {{ count }} }}"
+            )
+            assert error(trend)["code"] == "BAD_USER_INPUT", trend
+        voice = await brand.gql(
+            f'{{ shareOfVoice(brands: ["招商银行"], from: "{lo}", to: "{hi}", interval: DAY) '
+            "{ timezone } }"
+        )
+        assert error(voice)["code"] == "BAD_USER_INPUT", voice
+        found = await brand.gql(
+            f'{{ mentions(filter: {{from: "{lo}", to: "{hi}"}}) {{ totalCount }} }}'
+        )
+        assert error(found)["code"] == "BAD_USER_INPUT", found
