@@ -11,7 +11,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
-from shared.post_text import search_text
+from shared.post_text import normalise, search_text
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -22,7 +22,7 @@ _FILTER = (
     + time_range("p.createdAt", "$from", "$to")
     + """
     AND ($brand IS NULL OR $brand IN p.brands)
-    AND ($term IS NULL OR coalesce(p.searchText, '') CONTAINS toLower($term)
+    AND ($term IS NULL OR coalesce(p.searchText, '') CONTAINS $termText
          OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
     AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
 """
@@ -45,6 +45,10 @@ def filter_params(filters: dict[str, Any] | None = None) -> dict[str, Any]:
     params = {key: filters.get(key) for key in FILTER_KEYS} | dict(filters.get("queryParams") or {})
     include = filters.get("includeReposts")
     params["includeReposts"] = True if include is None else bool(include)
+    # The term as the text is searched (NFKC, lower case: "ＡＰＰ" finds "app"), by the same
+    # function that wrote searchText; keywords, brands and products match it as given.
+    term = params["term"]
+    params["termText"] = None if term is None else normalise(str(term))
     return params
 
 

@@ -95,3 +95,20 @@ async def test_forged_cursor_and_far_windows_are_bad_input(
             f'{{ mentions(filter: {{from: "{lo}", to: "{hi}"}}) {{ totalCount }} }}'
         )
         assert error(found)["code"] == "BAD_USER_INPUT", found
+
+
+async def test_term_is_matched_nfkc_normalised_like_the_query_language(
+    store: GraphStore, officer: Api, tmp_path: Path
+) -> None:
+    await ingest(store, tmp_path, POSTS)
+    for term in ("ＡＰＰ", "app", "（1130022）", "(1130022)"):
+        found = ok(await officer.gql(f'{{ mentions(filter: {{term: "{term}"}}) {NODES} }}'))
+        assert found["mentions"]["totalCount"] == 1, term
+        assert (
+            ok(await officer.gql(f'{{ mentions(filter: {{query: "{term}"}}) {NODES} }}')) == found
+        )
+        trend = await officer.gql(
+            f'{{ sentimentTrend(term: "{term}", from: "2026-11-30T00:00:00Z", '
+            'to: "2026-12-01T00:00:00Z", interval: DAY) { count } }'
+        )
+        assert sum(b["count"] for b in ok(trend)["sentimentTrend"]) == 1, term
