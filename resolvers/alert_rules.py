@@ -27,6 +27,12 @@ async def _require(privacy: RequestPrivacy, key: str, action: str) -> None:
     await privacy.require_resource(Resource("AlertRule", key, {}), action)
 
 
+def _given(data: dict[str, Any], key: str, default: Any) -> Any:
+    """The field's value, ``default`` only when absent or null (0 is a value: checked)."""
+    value = data.get(key)
+    return default if value is None else value
+
+
 def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
     """The rule's stored properties, every field checked (``field`` names the bad one)."""
     if not _ID.match(rule_id):
@@ -40,13 +46,13 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
             parse_query(query)
         except QueryError as exc:
             raise BadUserInput(str(exc), field="rule.query", column=exc.column) from None
-    threshold = float(data.get("threshold") or 3.0)
+    threshold = float(_given(data, "threshold", 3.0))
     if not 1.0 <= threshold <= 20.0:
         raise BadUserInput("threshold must be between 1 and 20", field="rule.threshold")
-    baseline = int(data.get("baselineDays") or 28)
+    baseline = int(_given(data, "baselineDays", 28))
     if not 7 <= baseline <= 180:
         raise BadUserInput("baselineDays must be between 7 and 180", field="rule.baselineDays")
-    volume = int(data.get("minVolume") or 20)
+    volume = int(_given(data, "minVolume", 20))
     if not 1 <= volume <= 1_000_000:
         raise BadUserInput("minVolume must be at least 1", field="rule.minVolume")
     channels = list(data.get("channels") or [])

@@ -72,6 +72,10 @@ async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
         (RULE | {"query": "(招行 OR"}, "rule.query"),
         (RULE | {"threshold": 0.5}, "rule.threshold"),
         (RULE | {"brand": " "}, "rule.brand"),
+        # 0 is a value, not "use the default" (baselineDays 0 was stored as 28).
+        (RULE | {"baselineDays": 0}, "rule.baselineDays"),
+        (RULE | {"threshold": 0}, "rule.threshold"),
+        (RULE | {"minVolume": 0}, "rule.minVolume"),
     ):
         assert code(await analyst.gql(PUT, {"id": "r1", "rule": rule})) == ("BAD_USER_INPUT", field)
     assert code(await analyst.gql(PUT, {"id": "bad id!", "rule": RULE})) == (
