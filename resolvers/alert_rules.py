@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore, Row
 from ingest.social.query_language import QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Resource
+from resolvers.alert_channels import refused_at_save
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
@@ -33,7 +33,7 @@ def _given(data: dict[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
+def check_rule(rule_id: str, data: dict[str, Any], allow: str = "") -> Row:
     """The rule's stored properties, every field checked (``field`` names the bad one)."""
     if not _ID.match(rule_id):
         raise BadUserInput("id: 1-64 letters, digits or _.:-", field="id")
@@ -59,9 +59,9 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
     if len(channels) > MAX_CHANNELS:
         raise BadUserInput(f"at most {MAX_CHANNELS} channels", field="rule.channels")
     for url in channels:
-        parsed = urlparse(url)
-        if parsed.scheme != "https" or not parsed.netloc:
-            raise BadUserInput("channels are https webhook URLs", field="rule.channels")
+        why = refused_at_save(url, allow)
+        if why is not None:
+            raise BadUserInput(why, field="rule.channels")
     return {
         "brand": brand,
         "query": query,
@@ -73,9 +73,14 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
 
 
 async def put(
-    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data: dict[str, Any]
+    privacy: RequestPrivacy,
+    store: GraphStore,
+    rule_id: str,
+    data: dict[str, Any],
+    allow: str = "",
 ) -> Row:
-    props = check_rule(rule_id, data)
+    """``allow``: the settings' alert_channel_allow (internal channels named on purpose)."""
+    props = check_rule(rule_id, data, allow)
     await _require(privacy, rule_id, WRITE)
     # The rule's alerts count the posts its query matches, as a listing would.
     check_author_filter(await require_social(privacy), props.get("query"), "rule.query")

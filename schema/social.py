@@ -822,7 +822,8 @@ class SocialMutation:
             "minVolume": rule.min_volume,
             "channels": rule.channels,
         }
-        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data)
+        allow = info.context.settings.alert_channel_allow
+        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data, allow)
         return AlertRule.from_row(row)
 
     @strawberry.mutation(
@@ -861,7 +862,10 @@ class SocialMutation:
             for a in report.alerts
         ]
         async with httpx.AsyncClient(timeout=10.0) as client:
-            rows = await alert_delivery.deliver(info.context.store, client, found, alerts, secret)
+            rows = await alert_delivery.deliver(
+                info.context.store, client, found, alerts, secret,
+                allow=settings.alert_channel_allow,
+            )  # fmt: skip
         return [AlertDelivery.from_row(r) for r in rows]
 
     @strawberry.mutation(description="delete an alert rule; false when there was none")
