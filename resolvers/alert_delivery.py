@@ -105,6 +105,7 @@ async def deliver(
     for alert in alerts:
         for url in rule.get("channels") or []:
             refused = await refused_at_send(url, allow)
+            error: str | None
             if refused is not None:
                 ok, attempts, error = False, 0, f"refused: {refused}"
             else:
