@@ -8,7 +8,10 @@ from pathlib import Path
 
 from graph.store import GraphStore
 from ingest.social.model import parse_post
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
+from sentiment.batch import BatchScorer
 from tests.social.conftest import invoke
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
@@ -51,3 +54,36 @@ async def test_control_characters_are_dead_lettered_and_good_lines_stored(
     ]
     # Tab and line feed are ordinary text.
     assert parse_post(json.loads(line("t", "a\tb\nc")), "weibo").text == "a\tb\nc"
+
+
+async def test_a_repeated_post_in_one_file_or_push_never_rolls_metrics_back(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "dup.jsonl"
+    lines = [
+        line("d1", "招行客服不错", likes=9, views=100),
+        line("d1", "招行客服不错（改）", likes=2),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = cli_env | {"C360_TERMS": str(EXAMPLES / "terms.toml")}
+    result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], env)
+    assert result.exit_code == 0, result.output
+    # One webhook push with three copies (likes 9, then 4, then 4).
+    copies = [
+        line("qa21", "招行", likes=9),
+        line("qa21", "招行", likes=4),
+        line("qa21", "招行", likes=4),
+    ]
+    posts, errors = parse_items(("[" + ",".join(copies) + "]").encode(), "x")
+    assert errors == []
+    with BatchScorer(max_workers=1) as scorer:
+        pipeline = PostPipeline(store, scorer, TermMatcher.load(EXAMPLES / "terms.toml"))
+        await pipeline.ingest(posts)
+    rows = await store.read(
+        "MATCH (p:Post) WHERE p.postId IN ['d1', 'qa21'] "
+        "RETURN p.postId AS id, p.text AS text, p.likes AS likes, p.views AS views ORDER BY id"
+    )
+    assert rows == [
+        {"id": "d1", "text": "招行客服不错（改）", "likes": 9, "views": 100},  # the later text
+        {"id": "qa21", "text": "招行", "likes": 9, "views": None},
+    ]
