@@ -90,9 +90,6 @@ class Totals:
             self.by_label[label] = self.by_label.get(label, 0) + 1
 
 
-METRICS = ("likes", "reposts", "replies", "views")
-
-
 def _grown(earlier: int | None, later: int | None) -> int | None:
     return later if earlier is None else earlier if later is None else max(earlier, later)
 
@@ -101,8 +98,13 @@ def merged(earlier: SocialPost, later: SocialPost) -> SocialPost:
     """Two copies of one post as the graph write keeps them (graph/repositories/social.py
     upsert_posts): the later copy's fields, engagement figures only growing (an older copy,
     later in a push or a file, never rolls them back)."""
-    grown = {m: _grown(getattr(earlier, m), getattr(later, m)) for m in METRICS}
-    return replace(later, **grown)
+    return replace(
+        later,
+        likes=_grown(earlier.likes, later.likes),
+        reposts=_grown(earlier.reposts, later.reposts),
+        replies=_grown(earlier.replies, later.replies),
+        views=_grown(earlier.views, later.views),
+    )
 
 
 def unique(posts: Iterable[SocialPost]) -> tuple[list[SocialPost], int]:
