@@ -24,7 +24,14 @@ from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
-from resolvers.pagination import Page, check_first, offset_of, offset_page
+from resolvers.pagination import (
+    Page,
+    check_first,
+    decode_cursor,
+    fetched_page,
+    offset_of,
+    offset_page,
+)
 from resolvers.privacy import WRITE, ForbiddenFilter, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
@@ -615,15 +622,34 @@ async def mentions_page(
     after: str | None,
     max_page_size: int,
 ) -> Page[Authored]:
-    """Posts matching the filters, newest first (cursors are positions)."""
+    """Posts matching the filters, newest first. Cursors are the (createdAt, platform,
+    postId) of a post, not positions: a page after one starts after that post, so posts
+    arriving meanwhile (a live feed) neither repeat one nor skip one."""
     limit = check_first(first, max_page_size)
-    skip = position(after)
+    last = decode_cursor(after, 3)
+    key = None if last is None else (last[0], last[1], last[2])
     matching = await matching_posts(store, filters)
     if matching is None:
-        total, rows = await repo.search_mentions(store, filters, skip, limit)
+        total, rows = await repo.search_mentions(store, filters, 0, limit + 1, key)
     else:
-        total, rows = len(matching), matching[skip : skip + limit]
-    return offset_page(await authored(loaders, rows), skip, total)
+        later = [r for r in matching if key is None or feed_after(r, key)]
+        total, rows = len(matching), later[: limit + 1]
+    page = await authored(loaders, rows)
+    return fetched_page(page, limit, total, lambda a: post_position(a.post))
+
+
+def post_position(row: Row) -> tuple[str, str, str]:
+    """A post's place in a feed (newest first), as a cursor's parts."""
+    return str(row.get("createdAt") or ""), str(row["platform"]), str(row["postId"])
+
+
+def feed_after(row: Row, key: tuple[str, str, str]) -> bool:
+    """``row`` comes after the post at ``key`` in a feed, newest first (createdAt descending,
+    then platform and postId ascending, as the graph orders it)."""
+    at, platform, post_id = post_position(row)
+    if at != key[0]:
+        return at < key[0]
+    return (platform, post_id) > (key[1], key[2])
 
 
 async def customer_posts_page(

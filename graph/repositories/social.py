@@ -236,10 +236,21 @@ async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
 
 
 async def search_mentions(
-    store: GraphStore, filters: dict[str, Any] | None, skip: int, limit: int
+    store: GraphStore,
+    filters: dict[str, Any] | None,
+    skip: int,
+    limit: int,
+    after: tuple[str, str, str] | None = None,
 ) -> tuple[int, list[Row]]:
-    """One page of matching posts (newest first) and the total count, in one round trip."""
-    params = filter_params(filters) | {"skip": skip, "end": skip + limit}
+    """One page of matching posts (newest first: createdAt descending, then platform and
+    postId) and the total count, in one round trip. ``after``: the (createdAt, platform,
+    postId) of the last post seen, so a page starts after it whatever arrived since; ``skip``
+    counts from there."""
+    params = filter_params(filters) | {
+        "skip": skip,
+        "end": skip + limit,
+        "after": None if after is None else list(after),
+    }
     rows = await store.read(
         """
         MATCH (p:Post)
@@ -248,7 +259,10 @@ async def search_mentions(
         + """
         WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
         WITH count(p) AS total, collect(p {.*}) AS ps
-        RETURN total, ps[$skip..$end] AS posts
+        RETURN total, [x IN ps WHERE $after IS NULL
+            OR coalesce(x.createdAt, '') < $after[0]
+            OR (coalesce(x.createdAt, '') = $after[0] AND (x.platform > $after[1]
+                OR (x.platform = $after[1] AND x.postId > $after[2])))][$skip..$end] AS posts
         """,
         params,
     )

@@ -112,3 +112,39 @@ async def test_term_is_matched_nfkc_normalised_like_the_query_language(
             'to: "2026-12-01T00:00:00Z", interval: DAY) { count } }'
         )
         assert sum(b["count"] for b in ok(trend)["sentimentTrend"]) == 1, term
+
+
+def feed_post(pid: str, minute: int) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "text": "招行客服",
+        "author": "u",
+        "created_at": f"2026-11-30T10:{minute:02d}:00Z",
+    }
+
+
+PAGE = """query($f: MentionFilter, $after: String) {
+  mentions(filter: $f, first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { postId } } } }"""
+
+
+async def test_paging_a_live_feed_neither_repeats_nor_skips(
+    store: GraphStore, officer: Api, tmp_path: Path
+) -> None:
+    # Five posts, two at the same minute (ordered by platform and id then).
+    await ingest(store, tmp_path, [feed_post(f"f{i}", m) for i, m in enumerate([1, 2, 2, 3, 4])])
+    for query in (None, "招行 NEAR/3 客服"):  # the graph's page, and the one decided in Python
+        f: dict[str, Any] = {"platform": "x"} | ({"query": query} if query else {})
+        seen: list[str] = []
+        body = ok(await officer.gql(PAGE, {"f": f}))["mentions"]
+        seen += [e["node"]["postId"] for e in body["edges"]]
+        # Newer posts arrive between pages: a position cursor would show f2 (now third) again.
+        await ingest(store, tmp_path, [feed_post(f"new{query is None}{i}", 50 + i) for i in (0, 1)])
+        while body["pageInfo"]["hasNextPage"]:
+            after = body["pageInfo"]["endCursor"]
+            body = ok(await officer.gql(PAGE, {"f": f, "after": after}))["mentions"]
+            seen += [e["node"]["postId"] for e in body["edges"]]
+        if query is None:
+            assert seen == ["f4", "f3", "f1", "f2", "f0"]
+        assert sorted(x for x in seen if x.startswith("f")) == ["f0", "f1", "f2", "f3", "f4"]
+        assert len(seen) == len(set(seen)), seen
