@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 
 from graph.store import GraphStore
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
 from ingest.checkpoint import Checkpoint
 from ingest.social.files import ingest_file
 from ingest.social.pipeline import PostPipeline
@@ -56,16 +58,30 @@ def error(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_post_url_is_withheld_when_the_handle_is_hashed(
-    store: GraphStore, as_role: Callable[..., Api], officer: Api, tmp_path: Path
+    store: GraphStore,
+    as_role: Callable[..., Api],
+    officer: Api,
+    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     await ingest(store, tmp_path, POSTS)
     brand = as_role("brand_analyst", "marketing", "b1")
-    query = f'{{ mentions(filter: {{platform: "x"}}) {NODES} }}'
+    query = f'query Links {{ mentions(filter: {{platform: "x"}}) {NODES} }}'
     seen = ok(await brand.gql(query))["mentions"]["edges"]
     assert seen and seen[0]["node"]["author"]["handle"].startswith("h:")
     assert HANDLE not in str(seen) and seen[0]["node"]["url"] is None
     full = ok(await officer.gql(query))["mentions"]["edges"]
     assert full[0]["node"]["url"] == URL and full[0]["node"]["author"]["handle"] == HANDLE
+    # Audited like the handle: masked for the analyst, revealed for the officer.
+    records = [
+        r
+        for r in AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
+        if r["operation"] == "Links"
+    ]
+    assert len(records) == 2
+    analyst, officer_read = (r["fields"]["Post:x:url1"] for r in records)
+    assert analyst == {"masked": ["url"], "revealed": []}
+    assert officer_read == {"masked": [], "revealed": ["url"]}
 
 
 async def test_forged_cursor_and_far_windows_are_bad_input(
