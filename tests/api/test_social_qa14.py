@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 
 from graph.store import GraphStore
-from privacy.audit import AuditLog
-from privacy.keyring import KeyRing
 from ingest.checkpoint import Checkpoint
 from ingest.social.files import ingest_file
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
 from sentiment.batch import BatchScorer
 from tests.api.conftest import Api
 
