@@ -22,6 +22,7 @@ from tests.api.conftest import Api
 TERMS = Path(__file__).parents[2] / "examples" / "social" / "terms.toml"
 HANDLE = "secret_handle_42"
 URL = f"https://x.com/{HANDLE}/status/1234567890"
+AT = "2026-11-30T11:30:00Z"
 
 
 async def ingest(store: GraphStore, tmp_path: Path, posts: list[dict[str, Any]]) -> None:
@@ -72,6 +73,17 @@ async def test_post_url_is_withheld_when_the_handle_is_hashed(
     assert HANDLE not in str(seen) and seen[0]["node"]["url"] is None
     full = ok(await officer.gql(query))["mentions"]["edges"]
     assert full[0]["node"]["url"] == URL and full[0]["node"]["author"]["handle"] == HANDLE
+    # The same link written into a post's text: its handle masked like an @handle, and no
+    # term finds it (a count would confirm a guessed handle).
+    quoting = {"id": "url2", "text": f"招行 见 {URL}", "author": "other", "created_at": AT}
+    await ingest(store, tmp_path, [quoting])
+    text = f'{{ mentions(filter: {{term: "见"}}) {{ edges {{ node {{ text }} }} }} }}'
+    (shown,) = ok(await brand.gql(text))["mentions"]["edges"]
+    assert HANDLE not in shown["node"]["text"] and "x.com/h:" in shown["node"]["text"]
+    (plain,) = ok(await officer.gql(text))["mentions"]["edges"]
+    assert plain["node"]["text"] == quoting["text"]
+    probe = f'{{ mentions(filter: {{term: "{HANDLE}"}}) {{ totalCount }} }}'
+    assert ok(await brand.gql(probe))["mentions"]["totalCount"] == 0
     # Audited like the handle: masked for the analyst, revealed for the officer.
     records = [
         r
