@@ -23,27 +23,25 @@ _KEY = re.compile(r'[{,]"([^"\\`]*)":')  # the [{,] anchor makes the scan fast
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def _literal(name: str, value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError as exc:
+        # An int beyond 64 bits (FalkorDB's integers), a lone surrogate, an unknown type.
+        raise ValueError(f"parameter {name!r} cannot be sent to the graph: {exc}") from None
     if "\\u" in text:
-        # A NUL ends FalkorDB's query text wherever it is written (the server then reports a
-        # syntax error far from the cause): refuse it here, naming the parameter. Callers
-        # refuse such input earlier (graph/text.py); this is the last line for any path.
-        if _has_nul(value):
-            raise ValueError(f"parameter {name!r} holds a NUL character, which ends the query")
         # orjson writes control characters as \u00XX, which FalkorDB reads literally: let the
         # client's own (slow, rare) encoder handle such a value.
-        return str(stringify_param_value(value))
+        slow = str(stringify_param_value(value))
+        if "\x00" in slow:
+            # That encoder writes strings raw into the query text, where a NUL ends the query
+            # early (FalkorDB then reports a parse error far from the cause). Callers refuse
+            # such input earlier (graph/text.py); this is the last line for any path.
+            raise ValueError(
+                f"parameter {name!r} holds a NUL character: it cannot be sent to the graph "
+                "(it ends the query text)"
+            )
+        return slow
     if "{" not in text:
         return text  # no object, so no key to rewrite (lists of values: batched writes)
     # A handful of distinct keys: one C-speed scan to find them, one replace each.

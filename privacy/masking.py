@@ -199,12 +199,13 @@ def apply_mask(value: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
 
 
 def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
-    """A post's text with every @handle masked like the handle field itself (a redacted one
-    becomes "@***"), so handles do not leak through the text around them."""
+    """A post's text with every @handle (and the handle of an X link) masked like the handle
+    field itself (a redacted one becomes "@***"), so handles do not leak through the text
+    around them."""
     if not isinstance(text, str) or mode == "reveal":
         return text
 
-    def masked(match: re.Match[str]) -> str:
-        return "@" + str(apply_mask(match.group(1), mode, kind, hmac_key) or "***")
+    def masked(match: re.Match[str]) -> str:  # "@" or an X link's start, then the handle
+        return match.group(1) + str(apply_mask(match.group(2), mode, kind, hmac_key) or "***")
 
     return MENTION.sub(masked, text)

@@ -22,6 +22,7 @@ import orjson
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore, Row
 from ingest.social.webhook import signed_headers
+from resolvers.alert_channels import refused_at_send
 from resolvers.analytics import iso
 
 ATTEMPTS = 3
@@ -94,13 +95,22 @@ async def deliver(
     alerts: list[Row],
     secret: str,
     backoff: Sequence[float] = BACKOFF_S,
+    *,
+    allow: str = "",
 ) -> list[Row]:
-    """Every alert to every channel of ``rule``; the delivery records (also stored)."""
+    """Every alert to every channel of ``rule``; the delivery records (also stored). A channel
+    on an internal address (resolved now; ``allow``: the operator's allow-list) is not sent
+    to: a DEAD record of 0 attempts says why."""
     records: list[Row] = []
     for alert in alerts:
         for url in rule.get("channels") or []:
-            body = orjson.dumps(payload(url, rule, alert))
-            ok, attempts, error = await post_signed(client, url, body, secret, backoff)
+            refused = await refused_at_send(url, allow)
+            error: str | None
+            if refused is not None:
+                ok, attempts, error = False, 0, f"refused: {refused}"
+            else:
+                body = orjson.dumps(payload(url, rule, alert))
+                ok, attempts, error = await post_signed(client, url, body, secret, backoff)
             records.append(
                 {
                     "id": str(uuid.uuid4()),

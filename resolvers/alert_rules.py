@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore, Row
 from ingest.social.query_language import QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Resource
+from resolvers.alert_channels import refused_at_save
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
@@ -27,7 +27,13 @@ async def _require(privacy: RequestPrivacy, key: str, action: str) -> None:
     await privacy.require_resource(Resource("AlertRule", key, {}), action)
 
 
-def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
+def _given(data: dict[str, Any], key: str, default: Any) -> Any:
+    """The field's value, ``default`` only when absent or null (0 is a value: checked)."""
+    value = data.get(key)
+    return default if value is None else value
+
+
+def check_rule(rule_id: str, data: dict[str, Any], allow: str = "") -> Row:
     """The rule's stored properties, every field checked (``field`` names the bad one)."""
     if not _ID.match(rule_id):
         raise BadUserInput("id: 1-64 letters, digits or _.:-", field="id")
@@ -40,22 +46,22 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
             parse_query(query)
         except QueryError as exc:
             raise BadUserInput(str(exc), field="rule.query", column=exc.column) from None
-    threshold = float(data.get("threshold") or 3.0)
+    threshold = float(_given(data, "threshold", 3.0))
     if not 1.0 <= threshold <= 20.0:
         raise BadUserInput("threshold must be between 1 and 20", field="rule.threshold")
-    baseline = int(data.get("baselineDays") or 28)
+    baseline = int(_given(data, "baselineDays", 28))
     if not 7 <= baseline <= 180:
         raise BadUserInput("baselineDays must be between 7 and 180", field="rule.baselineDays")
-    volume = int(data.get("minVolume") or 20)
+    volume = int(_given(data, "minVolume", 20))
     if not 1 <= volume <= 1_000_000:
         raise BadUserInput("minVolume must be at least 1", field="rule.minVolume")
     channels = list(data.get("channels") or [])
     if len(channels) > MAX_CHANNELS:
         raise BadUserInput(f"at most {MAX_CHANNELS} channels", field="rule.channels")
     for url in channels:
-        parsed = urlparse(url)
-        if parsed.scheme != "https" or not parsed.netloc:
-            raise BadUserInput("channels are https webhook URLs", field="rule.channels")
+        why = refused_at_save(url, allow)
+        if why is not None:
+            raise BadUserInput(why, field="rule.channels")
     return {
         "brand": brand,
         "query": query,
@@ -67,9 +73,14 @@ def check_rule(rule_id: str, data: dict[str, Any]) -> Row:
 
 
 async def put(
-    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data: dict[str, Any]
+    privacy: RequestPrivacy,
+    store: GraphStore,
+    rule_id: str,
+    data: dict[str, Any],
+    allow: str = "",
 ) -> Row:
-    props = check_rule(rule_id, data)
+    """``allow``: the settings' alert_channel_allow (internal channels named on purpose)."""
+    props = check_rule(rule_id, data, allow)
     await _require(privacy, rule_id, WRITE)
     # The rule's alerts count the posts its query matches, as a listing would.
     check_author_filter(await require_social(privacy), props.get("query"), "rule.query")

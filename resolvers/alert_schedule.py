@@ -136,7 +136,9 @@ async def evaluate_rules(
             http = client or httpx.AsyncClient(timeout=10.0)
             try:
                 sent = [for_webhook(r) for r in new]
-                deliveries += await alert_delivery.deliver(store, http, rule, sent, secret)
+                deliveries += await alert_delivery.deliver(
+                    store, http, rule, sent, secret, allow=settings.alert_channel_allow
+                )
             finally:
                 if owned:
                     await http.aclose()

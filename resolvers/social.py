@@ -24,7 +24,14 @@ from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
-from resolvers.pagination import Page, check_first, offset_of, offset_page
+from resolvers.pagination import (
+    Page,
+    check_first,
+    decode_cursor,
+    fetched_page,
+    offset_of,
+    offset_page,
+)
 from resolvers.privacy import WRITE, ForbiddenFilter, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
 from sentiment.labels import Label
@@ -49,6 +56,12 @@ MAX_TOP_POSTS = 20
 MAX_TEXT_ARG = 200
 MAX_QUERY_CANDIDATES = 20_000  # posts read for a query the graph can only narrow (NEAR)
 MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a spike apart
+# Times a window may name: bucket and baseline arithmetic (and zone offsets) near year 1 or
+# 9999 overflows Python's datetime, and no post is that old or that far ahead.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# An offset cursor past this is forged (a 26-digit one overflowed the graph's integers).
+MAX_OFFSET = 10**9
 
 
 def utc(moment: datetime) -> datetime:
@@ -69,8 +82,20 @@ def check_zone(name: str | None) -> tzinfo:
         raise BadUserInput(str(exc), field="timezone") from exc
 
 
+def check_moment(moment: datetime, field: str) -> datetime:
+    """``moment`` in UTC; outside [EARLIEST, LATEST) it is bad input naming ``field``."""
+    moment = utc(moment)
+    if not EARLIEST <= moment < LATEST:
+        raise BadUserInput(
+            f"{field} must be between {iso(EARLIEST)} and {iso(LATEST)}", field=field
+        )
+    return moment
+
+
 def check_window(since: datetime, until: datetime) -> tuple[str, str]:
-    """[since, until) as stored ISO strings; an empty or reversed window is bad input."""
+    """[since, until) as stored ISO strings; an empty, reversed or out-of-range window is bad
+    input."""
+    since, until = check_moment(since, "from"), check_moment(until, "to")
     if utc(until) <= utc(since):
         raise BadUserInput("to must be after from", field="to")
     return iso(utc(since)), iso(utc(until))
@@ -174,6 +199,9 @@ def mention_filters(
     """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
     if since is not None and until is not None:
         check_window(since, until)
+    for moment, name in ((since, "filter.from"), (until, "filter.to")):
+        if moment is not None:
+            check_moment(moment, name)
     return query_filters(query, "filter.query") | {
         "term": check_text(term, "filter.term"),
         "brand": check_text(brand, "filter.brand"),
@@ -189,6 +217,7 @@ def bucket_starts(
     since: datetime, until: datetime, interval: str, tz: tzinfo = UTC
 ) -> list[datetime]:
     """Start (UTC) of every bucket of ``tz`` touching [since, until)."""
+    since, until = check_moment(since, "from"), check_moment(until, "to")
     first = local_floor(utc(since), interval, tz)
     last = floor(utc(until) - timedelta(microseconds=1), interval, tz)
     rough = (last - first.astimezone(UTC)) // step(interval) + 1
@@ -577,6 +606,14 @@ async def authored(
     return out
 
 
+def position(after: str | None) -> int:
+    """The offset an ``after`` cursor stands for; a forged, huge one is bad input."""
+    skip = offset_of(after)
+    if skip > MAX_OFFSET:
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return skip
+
+
 async def mentions_page(
     store: GraphStore,
     loaders: SocialLoaders,
@@ -585,15 +622,34 @@ async def mentions_page(
     after: str | None,
     max_page_size: int,
 ) -> Page[Authored]:
-    """Posts matching the filters, newest first (cursors are positions)."""
+    """Posts matching the filters, newest first. Cursors are the (createdAt, platform,
+    postId) of a post, not positions: a page after one starts after that post, so posts
+    arriving meanwhile (a live feed) neither repeat one nor skip one."""
     limit = check_first(first, max_page_size)
-    skip = offset_of(after)
+    last = decode_cursor(after, 3)
+    key = None if last is None else (last[0], last[1], last[2])
     matching = await matching_posts(store, filters)
     if matching is None:
-        total, rows = await repo.search_mentions(store, filters, skip, limit)
+        total, rows = await repo.search_mentions(store, filters, 0, limit + 1, key)
     else:
-        total, rows = len(matching), matching[skip : skip + limit]
-    return offset_page(await authored(loaders, rows), skip, total)
+        later = [r for r in matching if key is None or feed_after(r, key)]
+        total, rows = len(matching), later[: limit + 1]
+    page = await authored(loaders, rows)
+    return fetched_page(page, limit, total, lambda a: post_position(a.post))
+
+
+def post_position(row: Row) -> tuple[str, str, str]:
+    """A post's place in a feed (newest first), as a cursor's parts."""
+    return str(row.get("createdAt") or ""), str(row["platform"]), str(row["postId"])
+
+
+def feed_after(row: Row, key: tuple[str, str, str]) -> bool:
+    """``row`` comes after the post at ``key`` in a feed, newest first (createdAt descending,
+    then platform and postId ascending, as the graph orders it)."""
+    at, platform, post_id = post_position(row)
+    if at != key[0]:
+        return at < key[0]
+    return (platform, post_id) > (key[1], key[2])
 
 
 async def customer_posts_page(
@@ -605,7 +661,7 @@ async def customer_posts_page(
 ) -> Page[Authored]:
     """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
     limit = check_first(first, max_page_size)
-    skip = offset_of(after)
+    skip = position(after)
     total, rows = await loaders.customer_posts.load(PostsPageKey(customer_id, skip, limit))
     return offset_page(await authored(loaders, rows, customer_id), skip, total)
 

@@ -16,14 +16,14 @@ import strawberry
 from strawberry.types import Info
 
 from graph.store import Row
-from privacy.types import Resource
+from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers import alert_delivery, alert_rules, social
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
-from schema.extensions.masking import quoting
+from schema.extensions.masking import derived, quoting
 from schema.pagination import Connection, connection
 from sentiment.labels import Label
 
@@ -139,7 +139,14 @@ class Post:
     text: str = quoting(K.SOCIAL_HANDLE, description="@handles in it masked like handles")
     lang: str | None
     created_at: str = strawberry.field(description="ISO-8601 UTC")
-    url: str | None = None
+    # A post's link names its author on most platforms (x.com/<handle>/status/...): shown only
+    # to callers who see the handle itself, else null, and audited like the handle.
+    url: str | None = derived(
+        K.SOCIAL_HANDLE,
+        (MaskMode.REVEAL,),
+        default=None,
+        description="link to the post; null unless the caller sees the author's handle",
+    )
     author: SocialAccount | None = None
     sentiment: Sentiment | None = None
     brands: list[str] = strawberry.field(default_factory=list)
@@ -815,7 +822,8 @@ class SocialMutation:
             "minVolume": rule.min_volume,
             "channels": rule.channels,
         }
-        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data)
+        allow = info.context.settings.alert_channel_allow
+        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data, allow)
         return AlertRule.from_row(row)
 
     @strawberry.mutation(
@@ -854,7 +862,10 @@ class SocialMutation:
             for a in report.alerts
         ]
         async with httpx.AsyncClient(timeout=10.0) as client:
-            rows = await alert_delivery.deliver(info.context.store, client, found, alerts, secret)
+            rows = await alert_delivery.deliver(
+                info.context.store, client, found, alerts, secret,
+                allow=settings.alert_channel_allow,
+            )  # fmt: skip
         return [AlertDelivery.from_row(r) for r in rows]
 
     @strawberry.mutation(description="delete an alert rule; false when there was none")

@@ -13,8 +13,12 @@ import re
 import unicodedata
 
 # A handle quoted in a post's text: Weibo and X handles are word characters, CJK included,
-# plus "-". The same pattern decides what the API masks and what searches leave out.
-MENTION = re.compile(r"@([\w\-]+)")
+# plus "-", after "@" or as the first path part of an X link (x.com/<handle>/status/...).
+# Group 1 is what stays (the "@" or the link's start), group 2 the handle. The same pattern
+# decides what the API masks and what searches leave out.
+MENTION = re.compile(
+    r"(@|(?:https?://)?(?<![\w.\-])(?:www\.|mobile\.)?(?:x|twitter)\.com/)([\w\-]+)", re.I
+)
 
 
 def normalise(text: str) -> str:
@@ -23,9 +27,10 @@ def normalise(text: str) -> str:
 
 
 def search_text(text: str) -> str:
-    """The text terms are matched against: every quoted handle left out (its "@" kept), then
-    normalised. Handles are cut before normalising: only what the API masks is left out."""
-    return normalise(MENTION.sub("@", text))
+    """The text terms are matched against: every quoted handle left out (its "@" or link start
+    kept), then normalised. Handles are cut before normalising: only what the API masks is
+    left out."""
+    return normalise(MENTION.sub(r"\1", text))
 
 
 __all__ = ["MENTION", "normalise", "search_text"]

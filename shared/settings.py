@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     alert_threshold_z: float = Field(default=3.0, gt=0)
     # Signs outbound alert webhooks (deliverAlerts); unset: nothing is sent.
     alert_webhook_secret: str = ""
+    # Alert channels on internal addresses (loopback, private, link-local...) are refused
+    # unless named here: comma-separated host names, addresses or networks (CIDR).
+    alert_channel_allow: str = ""
     # Stored alert rules are evaluated this often (seconds; 0: only after ingest batches) over
     # the last alert_eval_days days, and after each ingest batch over the days it touched.
     alert_eval_s: float = Field(default=300.0, ge=0)

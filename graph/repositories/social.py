@@ -11,7 +11,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
-from shared.post_text import search_text
+from shared.post_text import normalise, search_text
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -22,7 +22,7 @@ _FILTER = (
     + time_range("p.createdAt", "$from", "$to")
     + """
     AND ($brand IS NULL OR $brand IN p.brands)
-    AND ($term IS NULL OR coalesce(p.searchText, '') CONTAINS toLower($term)
+    AND ($term IS NULL OR coalesce(p.searchText, '') CONTAINS $termText
          OR $term IN p.keywords OR $term IN p.brands OR $term IN p.products)
     AND ($includeReposts OR (p.duplicateOf IS NULL AND NOT coalesce(p.isRepost, false)))
 """
@@ -45,6 +45,10 @@ def filter_params(filters: dict[str, Any] | None = None) -> dict[str, Any]:
     params = {key: filters.get(key) for key in FILTER_KEYS} | dict(filters.get("queryParams") or {})
     include = filters.get("includeReposts")
     params["includeReposts"] = True if include is None else bool(include)
+    # The term as the text is searched (NFKC, lower case: "ＡＰＰ" finds "app"), by the same
+    # function that wrote searchText; keywords, brands and products match it as given.
+    term = params["term"]
+    params["termText"] = None if term is None else normalise(str(term))
     return params
 
 
@@ -232,10 +236,21 @@ async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
 
 
 async def search_mentions(
-    store: GraphStore, filters: dict[str, Any] | None, skip: int, limit: int
+    store: GraphStore,
+    filters: dict[str, Any] | None,
+    skip: int,
+    limit: int,
+    after: tuple[str, str, str] | None = None,
 ) -> tuple[int, list[Row]]:
-    """One page of matching posts (newest first) and the total count, in one round trip."""
-    params = filter_params(filters) | {"skip": skip, "end": skip + limit}
+    """One page of matching posts (newest first: createdAt descending, then platform and
+    postId) and the total count, in one round trip. ``after``: the (createdAt, platform,
+    postId) of the last post seen, so a page starts after it whatever arrived since; ``skip``
+    counts from there."""
+    params = filter_params(filters) | {
+        "skip": skip,
+        "end": skip + limit,
+        "after": None if after is None else list(after),
+    }
     rows = await store.read(
         """
         MATCH (p:Post)
@@ -244,7 +259,10 @@ async def search_mentions(
         + """
         WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
         WITH count(p) AS total, collect(p {.*}) AS ps
-        RETURN total, ps[$skip..$end] AS posts
+        RETURN total, [x IN ps WHERE $after IS NULL
+            OR coalesce(x.createdAt, '') < $after[0]
+            OR (coalesce(x.createdAt, '') = $after[0] AND (x.platform > $after[1]
+                OR (x.platform = $after[1] AND x.postId > $after[2])))][$skip..$end] AS posts
         """,
         params,
     )

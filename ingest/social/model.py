@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from graph.text import has_control
 from shared.platforms import PLATFORMS
 from shared.validators import to_utc_iso
 
@@ -115,6 +116,9 @@ def parse_post(raw: Any, default_platform: str) -> SocialPost:
     """Validate one raw object; raises ValueError with the reasons joined by '; '."""
     if not isinstance(raw, dict):
         raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+    if has_control(raw):
+        # Refused here so the webhook and files agree (a NUL also cannot reach the graph).
+        raise ValueError("contains a control character")
     try:
         post = PostIn.model_validate(raw)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -90,12 +90,30 @@ class Totals:
             self.by_label[label] = self.by_label.get(label, 0) + 1
 
 
+def _grown(earlier: int | None, later: int | None) -> int | None:
+    return later if earlier is None else earlier if later is None else max(earlier, later)
+
+
+def merged(earlier: SocialPost, later: SocialPost) -> SocialPost:
+    """Two copies of one post as the graph write keeps them (graph/repositories/social.py
+    upsert_posts): the later copy's fields, engagement figures only growing (an older copy,
+    later in a push or a file, never rolls them back)."""
+    return replace(
+        later,
+        likes=_grown(earlier.likes, later.likes),
+        reposts=_grown(earlier.reposts, later.reposts),
+        replies=_grown(earlier.replies, later.replies),
+        views=_grown(earlier.views, later.views),
+    )
+
+
 def unique(posts: Iterable[SocialPost]) -> tuple[list[SocialPost], int]:
-    """One post per (platform, postId), the last seen winning (fresher metrics); repeats."""
+    """One post per (platform, postId), merged copy by copy (:func:`merged`); repeats."""
     seen: dict[tuple[str, str], SocialPost] = {}
     total = 0
     for post in posts:
-        seen[post.key] = post
+        before = seen.get(post.key)
+        seen[post.key] = post if before is None else merged(before, post)
         total += 1
     return list(seen.values()), total - len(seen)
 

@@ -31,7 +31,6 @@ from starlette.routing import Route
 from graph.errors import GraphError, GraphUnavailable
 from graph.repositories.webhook_pushes import LEASE_S, claim_push, mark_stored, release_push
 from graph.store import GraphStore
-from graph.text import has_control
 from ingest.social.model import SocialPost, parse_post
 from ingest.social.pipeline import OnWritten, PostPipeline
 from ingest.social.terms import TermMatcher
@@ -120,9 +119,6 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
         return [], [{"index": -1, "reasons": [f"more than {MAX_ITEMS} posts in one request"]}]
     posts, errors = [], []
     for index, item in enumerate(items):
-        if has_control(item):
-            errors.append({"index": index, "reasons": ["contains a control character"]})
-            continue
         try:
             posts.append(parse_post(item, platform))
         except ValueError as exc:

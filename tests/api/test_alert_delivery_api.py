@@ -17,7 +17,13 @@ from tests.api.conftest import Api
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, introspection=False, alert_webhook_secret="s3cret")
+    # 127.0.0.1 on the allow-list: an internal channel named on purpose (refused otherwise).
+    return Settings(
+        data_dir=data_dir,
+        introspection=False,
+        alert_webhook_secret="s3cret",
+        alert_channel_allow="127.0.0.1",
+    )
 
 
 PUT = """mutation($rule: AlertRuleInput!) { putAlertRule(id: "cmb", rule: $rule) { id } }"""

@@ -72,6 +72,24 @@ async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
         (RULE | {"query": "(招行 OR"}, "rule.query"),
         (RULE | {"threshold": 0.5}, "rule.threshold"),
         (RULE | {"brand": " "}, "rule.brand"),
+        # 0 is a value, not "use the default" (baselineDays 0 was stored as 28).
+        (RULE | {"baselineDays": 0}, "rule.baselineDays"),
+        (RULE | {"threshold": 0}, "rule.threshold"),
+        (RULE | {"minVolume": 0}, "rule.minVolume"),
+        # Channels into the bank's own network (SSRF): loopback, cloud metadata, private...
+        *(
+            (RULE | {"channels": [url]}, "rule.channels")
+            for url in (
+                "https://127.0.0.1:18301/hook",
+                "https://169.254.169.254/latest",
+                "https://10.0.0.8/hook",
+                "https://[::1]/hook",
+                "https://[::ffff:127.0.0.1]/hook",
+                "https://224.0.0.1/hook",
+                "https://0.0.0.0/hook",
+                "https://localhost/hook",
+            )
+        ),
     ):
         assert code(await analyst.gql(PUT, {"id": "r1", "rule": rule})) == ("BAD_USER_INPUT", field)
     assert code(await analyst.gql(PUT, {"id": "bad id!", "rule": RULE})) == (

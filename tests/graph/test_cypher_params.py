@@ -25,3 +25,13 @@ async def test_values_round_trip_through_falkordb(store: GraphStore) -> None:
     rows = [{"i": i, "v": value} for i, value in enumerate(TRICKY)]
     back = await store.read("UNWIND $rows AS r RETURN r.i AS i, r.v AS v", {"rows": rows})
     assert [r["v"] for r in sorted(back, key=lambda r: r["i"])] == TRICKY
+
+
+@pytest.mark.parametrize(
+    "value", ["a\x00b", {"k": ["x\x00"]}, "\ud800", 10**26, [1, 2**64]], ids=str
+)
+def test_values_the_graph_cannot_take_are_refused_before_the_query(value: object) -> None:
+    # A NUL written raw into the query text ended it early ("expected '='" from FalkorDB); a
+    # 26-digit int was a TypeError deep in the encoder (a forged cursor: a 500).
+    with pytest.raises(ValueError, match="cannot be sent to the graph"):
+        params_header({"v": value})

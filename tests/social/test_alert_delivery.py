@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import httpx
+import pytest
 
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore
 from ingest.social.webhook import signature_ok
+from resolvers.alert_channels import internal
 from resolvers.alert_delivery import deliver
 from tests.standins.chat_webhook import ChatWebhook
 
@@ -65,3 +70,26 @@ async def test_retries_then_dead_letters(store: GraphStore) -> None:
     assert (gone["status"], gone["attempts"]) == ("DEAD", 3) and len(down.received) == 3
     stored = await repo.deliveries(store, "cmb", "DEAD")
     assert sorted(d["lastError"] for d in stored) == ["HTTP 403", "HTTP 500"]
+
+
+async def test_a_channel_resolving_to_an_internal_address_is_not_sent_to(
+    store: GraphStore,
+) -> None:
+    # A rule stored before the save-time check, or a name that resolves inside: the name is
+    # resolved when sending (this machine's own name resolves to one of its addresses).
+    host = socket.gethostname()
+    addresses = {i[4][0] for i in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    if not any(internal(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+        pytest.skip(f"{host} resolves to public addresses only here")
+    receiver = ChatWebhook()
+    inside = RULE | {"channels": [f"https://{host}/hook", "https://169.254.169.254/latest"]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
+        records = await deliver(store, client, inside, [ALERT], SECRET, backoff=(0, 0))
+        assert [(r["status"], r["attempts"]) for r in records] == [("DEAD", 0)] * 2
+        assert all(r["lastError"].startswith("refused: channel") for r in records)
+        assert receiver.received == []
+        allowed = await deliver(
+            store, client, inside | {"channels": inside["channels"][:1]}, [ALERT], SECRET,
+            backoff=(0, 0), allow=host,
+        )  # fmt: skip
+    assert [r["status"] for r in allowed] == ["DELIVERED"]

@@ -117,3 +117,13 @@ async def test_missing_token_is_one_sentence(cli_env) -> None:
     result = await invoke(ARGS, cli_env | {"C360_X_BEARER_TOKEN": ""})
     assert result.exit_code == 2
     assert "C360_X_BEARER_TOKEN" in result.output
+
+
+async def test_a_tweet_with_a_nul_is_left_out_not_the_page(
+    store: GraphStore, cli_env, fake_x
+) -> None:
+    base, state = fake_x
+    state.add_tweet(77, "招行\u0000坏", "user0", "2025-03-20T08:00:00.000Z")
+    result = await invoke(ARGS, env_for(cli_env, base))
+    assert result.exit_code == 0, result.output
+    assert await post_ids(store) == list(range(1, N + 1))
