@@ -145,15 +145,24 @@ async def test_customers_without_created_at_page_last(store: GraphStore, officer
     assert seen == ["n0", "n2", "n1"]
 
 
-MENTIONS = """query($a: String) { mentions(filter: {brand: "招商银行"}, first: 5, after: $a) {
+# A customer's mentions page by position (the brand feed, ``mentions``, by keyset since
+# social14: its old position cursors are refused there).
+MENTIONS = """query($a: String) { customer(id: "m-1") { mentions(first: 5, after: $a) {
     totalCount pageInfo { hasNextPage }
-} }"""
+} } }"""
+
+
+async def _customer(store: GraphStore) -> None:
+    await upsert_customers(
+        store, [{"id": "m-1", "props": profile("m-1", "李娜", "+8613912345678")}]
+    )
 
 
 @pytest.mark.parametrize("position", ["²", "١٢", "9" * 5000, "9" * 30, "-1", " 1"])
 async def test_an_offset_cursor_is_ascii_digits_of_a_sane_size(
     store: GraphStore, officer: Api, position: str
 ) -> None:
+    await _customer(store)
     body = await officer.gql(MENTIONS, {"a": b64([position])})
     assert codes(body) == ["BAD_USER_INPUT"], body
     assert body["errors"][0]["extensions"]["field"] == "after"
@@ -162,6 +171,7 @@ async def test_an_offset_cursor_is_ascii_digits_of_a_sane_size(
 async def test_an_offset_cursor_past_the_end_is_an_empty_page(
     store: GraphStore, officer: Api
 ) -> None:
+    await _customer(store)
     body = await officer.gql(MENTIONS, {"a": b64(["999999999"])})
     assert "errors" not in body, body
-    assert body["data"]["mentions"]["pageInfo"]["hasNextPage"] is False
+    assert body["data"]["customer"]["mentions"]["pageInfo"]["hasNextPage"] is False
