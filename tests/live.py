@@ -3,15 +3,18 @@ picker, one readiness wait, one stop, one disk filler for every suite that needs
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 # One stop for a hub child, shared with the benches: SIGTERM, then SIGKILL.
 from bench.hub_process import stop_hub as stop
@@ -22,6 +25,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_in_loop(app: Any, port: int, start_s: float = 120.0) -> AsyncIterator[str]:
+    """``app`` under uvicorn (websockets implementation, lifespan on) in this event loop, on
+    127.0.0.1:``port``; yields the host:port. The start (the app's lifespan: graph, policy
+    engine, sentiment model) gets ``start_s``: 10 s was too little with the machine loaded."""
+    # A websocket a test left open must not hold the shutdown (uvicorn waits for connections).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning",
+        lifespan="on", timeout_graceful_shutdown=5,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    began = time.monotonic()
+    while not server.started and not task.done() and time.monotonic() - began < start_s:
+        await asyncio.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+        raise AssertionError(f"uvicorn did not start within {start_s:.0f} s")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
 
 
 def wait_ready(

@@ -17,7 +17,6 @@ import httpx
 import jwt
 import orjson
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -29,6 +28,7 @@ from ingest.social.webhook import signed_headers
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.alert_schedule import evaluate_rules
+from tests.live import uvicorn_in_loop
 
 SECRET = "hook-secret"
 PROTOCOL = "graphql-transport-ws"
@@ -60,26 +60,8 @@ async def server(store: GraphStore, settings: Settings, free_port: int) -> Async
     """The hub under uvicorn (websockets implementation) in this event loop."""
     app = create_app(settings, store=store)
     apps.append(app)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=free_port,
-        ws="websockets-sansio",
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"127.0.0.1:{free_port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_in_loop(app, free_port) as host:
+        yield host
 
 
 class Client:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from graph.store import GraphStore
 from hub.app import create_app
@@ -21,6 +20,7 @@ from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from tests.api.test_subscriptions import Client, open_client
+from tests.live import uvicorn_in_loop
 
 LISTED_SUB = "subscription { mentionAdded { postId } }"
 LISTED_QUERY = "{ customers(first: 1) { totalCount } }"
@@ -31,22 +31,8 @@ MENTIONS = "{ mentions(first: 1) { totalCount } }"
 
 
 async def _serve(settings: Settings, store: GraphStore, port: int) -> AsyncIterator[str]:
-    app = create_app(settings, store=store)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_in_loop(create_app(settings, store=store), port) as host:
+        yield host
 
 
 @pytest.fixture
