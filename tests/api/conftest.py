@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -57,13 +58,25 @@ class Api:
         return response.json()
 
 
-@pytest.fixture
-async def client(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def codes(body: dict[str, Any]) -> list[str]:
+    """The error codes of a GraphQL answer, in order ([] when it has none)."""
+    return [e["extensions"]["code"] for e in body.get("errors") or []]
+
+
+@contextlib.asynccontextmanager
+async def serve(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the hub built from ``settings`` over ``store``, its lifespan running."""
     app = create_app(settings, store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
             yield c
+
+
+@pytest.fixture
+async def client(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(store, settings) as c:
+        yield c
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from shared.settings import AUDIT_CUSTOMERS_PER_RECORD
-from tests.api.conftest import Api
+from tests.api.conftest import Api, codes
 from tests.faults.test_audit_disk import file_size_limit
 
 PER_RECORD = 7
@@ -52,10 +52,6 @@ def spec() -> dict[str, Any]:
         "from": now.isoformat(),
         "to": (now + timedelta(days=30)).isoformat(),
     }
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
 
 
 async def members(store: GraphStore, campaign_id: str, group: str | None = None) -> list[str]:

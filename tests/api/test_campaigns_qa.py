@@ -6,20 +6,17 @@ book in the real graph with the real Rego engine."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from graph.repositories.accounts import upsert_accounts
 from graph.store import GraphStore
-from hub.app import create_app
 from hub.demo import seed_demo
 from hub.settings import Settings
 from privacy.policy_set import PACKAGED_DIR
-from tests.api.conftest import Api
+from tests.api.conftest import Api, codes, serve
 
 CREATE = """
 mutation Create($input: CampaignInput!) { createCampaign(input: $input) {
@@ -35,10 +32,6 @@ query Contacts($id: ID!, $first: Int, $after: String) { campaign(id: $id) {
 """
 CONTACT = "mutation Contact($id: ID!) { logCampaignContacts(id: $id) }"
 UPSERT = "mutation U($i: CustomerInput!) { upsertCustomer(input: $i) { id } }"
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
 
 
 def spec(start: datetime, end: datetime, **audience: Any) -> dict[str, Any]:
@@ -215,14 +208,6 @@ async def test_unknown_risk_profiles_are_refused(store: GraphStore, marketing: A
     assert counts[0] > 0 and counts[0] == counts[1]
 
 
-async def _serve(store: GraphStore, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
-            yield c
-
-
 async def test_an_age_filter_needs_the_birth_year(
     store: GraphStore, data_dir: Path, make_token: Callable[..., str]
 ) -> None:
@@ -235,7 +220,7 @@ async def test_an_age_filter_needs_the_birth_year(
     (data_dir / "policies" / "data.json").write_text(json.dumps(data))
     token = make_token(["marketing_analyst"], sub="mk1", purpose="marketing", purposes=None)
     now = datetime.now(UTC)
-    async for client in _serve(store, Settings(data_dir=data_dir, introspection=False)):
+    async with serve(store, Settings(data_dir=data_dir, introspection=False)) as client:
         api = Api(client, token)
         body = await api.gql(CREATE, {"input": spec(now, now + timedelta(days=30))})
         assert codes(body) == ["FORBIDDEN_FILTER"], body

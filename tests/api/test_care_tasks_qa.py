@@ -14,7 +14,7 @@ from graph.store import GraphStore
 from hub.demo import seed_demo
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
-from tests.api.conftest import Api
+from tests.api.conftest import Api, codes
 
 TASKS = """
 query Tasks($from: Date, $to: Date, $first: Int) {
@@ -24,10 +24,6 @@ query Tasks($from: Date, $to: Date, $first: Int) {
 COMPLETE = """
 mutation C($id: ID!, $note: String!) { completeTask(id: $id, note: $note) { id kind } }
 """
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
 
 
 async def advisors(store: GraphStore) -> list[dict[str, Any]]:

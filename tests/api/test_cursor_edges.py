@@ -11,16 +11,12 @@ import pytest
 from graph.cypher_params import params_header
 from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
-from tests.api.conftest import Api
+from tests.api.conftest import Api, codes
 from tests.api.seed import profile, seed_family, ts
 
 
 def b64(parts: list[str]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(parts)).decode()
-
-
-def codes(body: dict) -> list[str]:  # type: ignore[type-arg]
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
 
 
 @pytest.mark.parametrize("ctl", ["\x00", "\x1b"])

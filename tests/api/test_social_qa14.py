@@ -18,6 +18,7 @@ from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from sentiment.batch import BatchScorer
 from tests.api.conftest import Api
+from tests.api.test_social_api import error, ok
 
 TERMS = Path(__file__).parents[2] / "examples" / "social" / "terms.toml"
 HANDLE = "secret_handle_42"
@@ -44,18 +45,6 @@ POSTS = [
     }
 ]
 NODES = "{ totalCount edges { node { postId url author { handle } } } }"
-
-
-def ok(body: dict[str, Any]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
-
-
-def error(body: dict[str, Any]) -> dict[str, Any]:
-    assert body.get("errors"), body
-    extensions: dict[str, Any] = body["errors"][0]["extensions"]
-    return extensions
 
 
 async def test_post_url_is_withheld_when_the_handle_is_hashed(
