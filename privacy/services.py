@@ -82,6 +82,9 @@ class PrivacyServices:
         if self.audit is None:
             raise AuditUnavailable("the audit log is not open")
         audit = self.audit
+        if len(records) == 1:  # every request but a campaign's: no task per record
+            await audit.append(records[0])
+            return
         done = await asyncio.gather(*(audit.append(r) for r in records), return_exceptions=True)
         failed = [x for x in done if isinstance(x, BaseException)]
         if failed:
