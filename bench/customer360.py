@@ -3,6 +3,7 @@
     python bench/customer360.py --quick          # ~500 customers, under a minute
     python bench/customer360.py --customers 20000
     python bench/customer360.py --quick --workers 2   # `c360 serve --workers 2`
+    python bench/customer360.py --floor      # also the same reads behind a bare HTTP server
 
 Seeds hub.demo into a private temp data dir, starts the hub (`c360 serve`) as a subprocess on
 a free loopback port, then for the same customers measures (a) POST /graphql with the full
@@ -12,6 +13,13 @@ process's CPU per GraphQL request (user + system, all its threads: steadier than
 shared machine), this process's (``client``: the HTTP client, or the raw reads' own client
 work) and the graph server's CPU per request, the load average, and, last,
 ``ratio=<graphql p50 / raw p50 at concurrency 16>``.
+
+``--floor`` adds a third path: the raw side's reads served as JSON by a one-route Starlette app
+(bench/floor_server.py: uvicorn, uvloop and httptools as the hub has them; no GraphQL, no
+privacy, no audit), posted to with the same aiohttp client; its process's CPU is in the hub
+column, and ``floor_ratio=<floor p50 / raw p50 at concurrency 16>`` is printed before the
+ratio: what any HTTP API over these reads costs on this machine, the part of the ratio that
+is not GraphQL's or the privacy layer's.
 
 The GraphQL side posts with aiohttp and decodes with orjson (``--client httpx``: httpx and its
 stdlib JSON decode, as sessions 1-9 measured). The client shares the 2 cores with the hub and
@@ -224,6 +232,7 @@ async def run(
     tx_share: float = 1.0,
     http_client: str = "aiohttp",
     workers: int = 1,
+    floor: bool = False,
 ) -> None:
     # Imported here, not at the top: aiohttp loads libstdc++, and regopy loaded after it leaks
     # native memory on every decision (privacy/engines/native.py) in benches that import this
@@ -233,6 +242,7 @@ async def run(
     seed_demo = partial(demo.seed_demo, tx_share=tx_share)  # that share of the history
     store = await open_store(data_dir)
     proc: subprocess.Popen[bytes] | None = None
+    floor_proc: subprocess.Popen[bytes] | None = None
     try:
         print(f"seeding {customers} demo customers into {data_dir} ...", flush=True)
         started = time.perf_counter()
@@ -247,6 +257,14 @@ async def run(
         rng = random.Random(7)
         ids = [rng.choice(all_ids) for _ in range(requests)]
 
+        if floor:
+            floor_port = free_port()
+            with (data_dir / "floor.log").open("wb") as out:
+                floor_proc = subprocess.Popen(
+                    [sys.executable, "-m", "bench.floor_server", "--data-dir", str(data_dir),
+                     "--port", str(floor_port)],
+                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                )  # fmt: skip
         port = free_port()
         proc = start_hub(data_dir, port, *(["--workers", str(workers)] if workers > 1 else []))
         token = issue_token(
@@ -265,6 +283,22 @@ async def run(
             ) as session,
         ):
             await wait_ready(client, proc)
+            paths: list[tuple[str, Call]] = []
+            if floor_proc is not None:
+                floor_url = f"http://127.0.0.1:{floor_port}"
+                async with httpx.AsyncClient(base_url=floor_url) as floor_client:
+                    await wait_ready(floor_client, floor_proc)
+
+                async def floor_call(cid: str) -> None:
+                    async with session.post(
+                        f"{floor_url}/360", data=orjson.dumps({"id": cid})
+                    ) as response:
+                        text = await response.read()
+                    if response.status != 200:
+                        raise SystemExit(f"the floor server failed for {cid}: {text[:300]!r}")
+                    orjson.loads(text)
+
+                paths.append(("floor", floor_call))
 
             async def graphql_aiohttp(cid: str) -> None:
                 payload = orjson.dumps({"query": QUERY, "variables": {"id": cid}})
@@ -281,10 +315,11 @@ async def run(
             async def raw(cid: str) -> None:
                 await raw_360(store, cid)
 
-            # Warm both paths (connections, query caches) before timing.
+            paths = [("graphql", graphql), *paths, ("raw", raw)]
+            # Warm every path (connections, query caches) before timing.
             for cid in ids[:20]:
-                await graphql(cid)
-                await raw(cid)
+                for _, call in paths:
+                    await call(cid)
 
             results: dict[tuple[str, int], tuple[list[float], float]] = {}
             # CPU seconds per run of the hub, this process (the HTTP client, or the raw
@@ -293,12 +328,15 @@ async def run(
             server = graph_pid(data_dir)
             # The hub's processes: the server itself, or uvicorn's parent and its workers.
             hub = hub_pids(proc.pid, exclude=server)
+            # The server a path's CPU is read from: the hub's, or the floor server's.
+            served = {"graphql": hub, "floor": [floor_proc.pid] if floor_proc else []}
             loads: list[float] = [os.getloadavg()[0]]
             threads: dict[str, float] = {}
             processes: dict[int, float] = {}
             for concurrency in (1, 16):
-                for name, call in (("graphql", graphql), ("raw", raw)):
-                    before = tree_cpu(hub), time.process_time(), process_cpu(server)
+                for name, call in paths:
+                    pids = served.get(name, [])
+                    before = tree_cpu(pids), time.process_time(), process_cpu(server)
                     per_thread = thread_cpu(hub)
                     per_process = {pid: tree_cpu([pid]) for pid in hub}
                     results[(name, concurrency)] = await measure(call, ids, concurrency)
@@ -310,7 +348,7 @@ async def run(
                         processes = {
                             pid: tree_cpu([pid]) - cpu_s for pid, cpu_s in per_process.items()
                         }
-                    after = tree_cpu(hub), time.process_time(), process_cpu(server)
+                    after = tree_cpu(pids), time.process_time(), process_cpu(server)
                     cpu[(name, concurrency)] = (
                         after[0] - before[0],
                         after[1] - before[1],
@@ -325,10 +363,11 @@ async def run(
             f"{'path':<16}{'conc':>5}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}"
             f"{'hub cpu ms/req':>16}{'client':>8}{'graph':>8}"
         )
+        labels = {"graphql": "graphql (HTTP)", "floor": "floor (HTTP)", "raw": "raw cypher"}
         for (name, concurrency), (lat, wall) in results.items():
-            label = "graphql (HTTP)" if name == "graphql" else "raw cypher"
             hub_s, client_s, graph_s = (c / len(lat) * 1000 for c in cpu[(name, concurrency)])
-            hub = f"{hub_s:.2f}" if name == "graphql" else "-"
+            hub = f"{hub_s:.2f}" if name in served else "-"
+            label = labels[name]
             print(
                 f"{label:<16}{concurrency:>5}{pct(lat, 0.5) * 1000:>10.2f}"
                 f"{pct(lat, 0.99) * 1000:>10.2f}{len(lat) / wall:>10.1f}{hub:>16}"
@@ -355,8 +394,12 @@ async def run(
             )
         g50 = statistics.median(results[("graphql", 16)][0])
         r50 = statistics.median(results[("raw", 16)][0])
+        if ("floor", 16) in results:
+            f50 = statistics.median(results[("floor", 16)][0])
+            print(f"floor_ratio={f50 / r50:.2f}")
         print(f"ratio={g50 / r50:.2f}")
     finally:
+        stop_hub(floor_proc)
         stop_hub(proc)
         await store.close()
 
@@ -387,6 +430,12 @@ def main() -> None:
         " is summed over them, the loop figure over their event loops)",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the raw reads behind a bare HTTP server (bench/floor_server.py): the ratio no"
+        " HTTP API over them reaches on this machine",
+    )
+    parser.add_argument(
         "--tmp-prefix", default="c360b-", help="the temp data dir's name prefix (under /tmp)"
     )
     args = parser.parse_args()
@@ -396,7 +445,12 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix=args.tmp_prefix, dir="/tmp"))
     print(f"customers={customers} tx_share={args.tx_share}", flush=True)
     try:
-        asyncio.run(run(customers, requests, data_dir, args.tx_share, args.client, args.workers))
+        asyncio.run(
+            run(
+                customers, requests, data_dir, args.tx_share, args.client, args.workers,
+                args.floor,
+            )
+        )  # fmt: skip
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
