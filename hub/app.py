@@ -374,6 +374,7 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             response = Response(
                 orjson.dumps(refusal_body(exc.reason, code)),
                 exc.status_code,
+                {"Allow": "GET, POST"} if exc.status_code == 405 else None,
                 media_type=f"{media}; charset=utf-8",
             )
         await response(scope, receive, send)
@@ -604,7 +605,9 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the view, which refuses all but GET and POST with a JSON
+        # METHOD_NOT_ALLOWED (the router's own 405 is text/plain).
+        Route("/graphql", graphql),
         # Subscriptions: the same path, over a websocket (graphql-transport-ws).
         WebSocketRoute("/graphql", graphql),
         webhook_route(

@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from graph.store import GraphStore
+from hub.settings import Settings
+from tests.api.conftest import serve
+
 QUERY = "{ customers(first: 1) { totalCount } }"
 
 
@@ -99,3 +103,20 @@ async def test_a_listed_query_still_runs(
 ) -> None:
     body = (await client.post("/graphql", json={"query": QUERY}, headers=headers)).json()
     assert body == {"data": {"customers": {"totalCount": 0}}}
+
+
+async def test_a_method_other_than_get_or_post_is_refused_with_a_code(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.put("/graphql", json={"query": QUERY}, headers=headers)
+    _refused(response, "METHOD_NOT_ALLOWED", status=405)
+    assert response.headers["allow"] == "GET, POST"
+
+
+async def test_a_browser_get_without_the_graphiql_page_is_not_found_with_a_code(
+    store: GraphStore, settings: Settings, headers: dict[str, str]
+) -> None:
+    page_off = settings.model_copy(update={"graphiql": False})
+    async with serve(store, page_off) as client:
+        response = await client.get("/graphql", headers={**headers, "Accept": "text/html"})
+    _refused(response, "NOT_FOUND", status=404)
