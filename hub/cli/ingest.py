@@ -139,7 +139,10 @@ def posts(
 @app.command("x")
 def x(
     query: Annotated[str, typer.Option("--query", "-q", help="X recent-search query")],
-    max_pages: Annotated[int | None, typer.Option(help="stop after this many pages")] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option(help="stop after this many pages; the next run continues with the older ones"),
+    ] = None,
     page_size: Annotated[int, typer.Option(min=10, max=100, help="posts per page")] = 100,
     follow: Annotated[bool, typer.Option(help="keep polling for new posts")] = False,
     every: Annotated[str, typer.Option(help="poll interval with --follow (30s, 15m, 1h)")] = "15m",
@@ -177,6 +180,12 @@ def x(
                             result.totals,
                             {"pages": result.pages, "since_id": result.since_id},
                         )
+                        if result.unfinished:
+                            console.print(
+                                f"Stopped after {result.pages} page(s) with older posts left:"
+                                " run the same command to fetch them (newer posts follow once"
+                                " they are in)."
+                            )
                         if not follow:
                             await compact(store)  # --follow: compacted by size instead
                             return

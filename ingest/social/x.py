@@ -113,6 +113,9 @@ class XResult:
     totals: Totals
     pages: int
     since_id: str | None
+    # The run stopped at ``max_pages`` with older pages left: the next run continues them
+    # before anything newer (since_id moves only when a run has every page).
+    unfinished: bool = False
 
 
 def checkpoint_key(query: str) -> str:
@@ -133,7 +136,9 @@ async def ingest_x(
 
     Checkpoint per query: ``{since_id, run: {since_id, newest_id, next_token}}``. ``run``
     exists only while a run is unfinished, so a crash resumes at the page it stopped on; the
-    new since_id is saved only when every page is in. Raises XApiError (with the HTTP status)
+    new since_id is saved only when every page is in; a run stopped by ``max_pages`` is left
+    unfinished the same way (the next run fetches the older pages it left, then moves
+    since_id), so a page limit never skips posts. Raises XApiError (with the HTTP status)
     on API failures other than rate limits, after keeping every page already stored."""
     key = checkpoint_key(query)
     state: dict[str, Any] = dict(checkpoint.get(key, {}) or {})
@@ -187,6 +192,11 @@ async def ingest_x(
             progress(prepared.received)
 
     totals = await run_batches(pipeline, fetch(), stored)
+    if run.get("next_token"):
+        # Stopped by max_pages with older pages left: moving since_id to the newest post now
+        # would leave the pages between the old since_id and this run's last page unfetched
+        # for good. The run stays open; the next one resumes at next_token.
+        return XResult(totals, pages, state.get("since_id"), unfinished=True)
     since_id = run.get("newest_id") or state.get("since_id")
     checkpoint.set(key, {"since_id": since_id})
     return XResult(totals, pages, since_id)

@@ -127,3 +127,25 @@ async def test_a_tweet_with_a_nul_is_left_out_not_the_page(
     result = await invoke(ARGS, env_for(cli_env, base))
     assert result.exit_code == 0, result.output
     assert await post_ids(store) == list(range(1, N + 1))
+
+
+async def test_a_page_limit_leaves_the_older_pages_for_the_next_run(
+    store: GraphStore, cli_env, fake_x
+) -> None:
+    base, state = fake_x
+    first = await invoke([*ARGS, "--max-pages", "1"], env_for(cli_env, base))
+    assert first.exit_code == 0, first.output
+    assert await post_ids(store) == list(range(6, N + 1))  # the newest page only
+    assert "older posts left" in " ".join(first.output.split())
+
+    state.add_tweet(99, "招行手机银行闪退，太差了", "user0", "2025-03-20T08:00:00.000Z")
+    state.requests.clear()
+    second = await invoke(ARGS, env_for(cli_env, base))
+    assert second.exit_code == 0, second.output
+    assert state.requests[0]["next_token"] == ["p10"]  # the page the limit left
+    assert await post_ids(store) == list(range(1, N + 1))
+
+    third = await invoke(ARGS, env_for(cli_env, base))
+    assert third.exit_code == 0, third.output
+    assert state.requests[-1]["since_id"] == [str(N)]
+    assert await post_ids(store) == [*range(1, N + 1), 99]
