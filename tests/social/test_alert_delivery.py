@@ -211,3 +211,21 @@ async def test_redirects_are_not_followed(store: GraphStore, dns: Dns) -> None:
         (record,) = await deliver(store, client, rule, [ALERT], SECRET, backoff=(0, 0))
     assert (record["status"], record["attempts"], record["lastError"]) == ("DEAD", 1, "HTTP 307")
     assert asked == ["https://hooks.slack.com/services/x"]
+
+
+async def test_a_connection_verified_for_one_name_is_not_reused_for_another(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two names on one address: the client pools connections by address and port, so the
+    # second channel's request could ride the first one's connection, its certificate (for
+    # the first name only) never checked against the second name.
+    Dns(monkeypatch, {"hooks.pinned.test": ["127.0.0.1"], "other.pinned.test": ["127.0.0.1"]})
+    async with https_receiver("hooks.pinned.test", tmp_path) as (receiver, port, client):
+        names = ("hooks.pinned.test", "other.pinned.test")
+        rule = RULE | {"channels": [f"https://{name}:{port}/hook" for name in names]}
+        mine, other = await deliver(
+            store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+        )
+    assert (mine["status"], other["status"]) == ("DELIVERED", "DEAD")
+    assert "CERTIFICATE_VERIFY_FAILED" in other["lastError"], other
+    assert [r.headers["host"] for r in receiver.received] == [f"hooks.pinned.test:{port}"]
