@@ -132,8 +132,8 @@ async def deliver(
 ) -> list[Row]:
     """Every alert to every channel of ``rule``; the delivery records (also stored). A channel
     on an internal address (resolved now; ``allow``: the operator's allow-list) is not sent
-    to: a DEAD record of the attempts made before (0 unless its name changed answer between
-    attempts) says why."""
+    to: a DEAD record says why, its attempts those made before the refusal (0 unless an
+    earlier attempt's lookup found no answer or a public one)."""
     records: list[Row] = []
     for alert in alerts:
         for url in rule.get("channels") or []:
