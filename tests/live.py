@@ -28,14 +28,17 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def uvicorn_in_loop(app: Any, port: int, start_s: float = 120.0) -> AsyncIterator[str]:
-    """``app`` under uvicorn (websockets implementation, lifespan on) in this event loop, on
+async def uvicorn_in_loop(
+    app: Any, port: int, start_s: float = 120.0, **options: Any
+) -> AsyncIterator[str]:
+    """``app`` under uvicorn (websockets implementation, lifespan on; ``options``: more
+    ``uvicorn.Config`` options, e.g. ``ssl_certfile``) in this event loop, on
     127.0.0.1:``port``; yields the host:port. The start (the app's lifespan: graph, policy
     engine, sentiment model) gets ``start_s``: 10 s was too little with the machine loaded."""
     # A websocket a test left open must not hold the shutdown (uvicorn waits for connections).
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning",
-        lifespan="on", timeout_graceful_shutdown=5,
+        lifespan="on", timeout_graceful_shutdown=5, **options,
     )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

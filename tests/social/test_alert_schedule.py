@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from graph.repositories import alert_rules as rules_repo
 from graph.repositories.social import upsert_posts
@@ -19,6 +20,7 @@ from ingest.social.webhook import signature_ok
 from resolvers.alert_schedule import AlertScheduler, evaluate_rules
 from resolvers.event_bus import ALERTS, EventBus
 from tests.standins.chat_webhook import ChatWebhook
+from tests.standins.dns import Dns
 
 SECRET = "alert-secret"
 BRAND = "招商银行"
@@ -75,8 +77,10 @@ async def put_rule(
 
 
 async def test_each_alert_is_raised_delivered_and_published_once(
-    store: GraphStore, tmp_path: Path
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The channel's name resolves to a public address (the ASGI receiver never connects).
+    Dns(monkeypatch, {"oapi.dingtalk.com": ["93.184.215.14"]})
     spike = date(2025, 3, 21)
     await seed(store, spike)
     await put_rule(store, channels=[CHANNEL])
