@@ -11,8 +11,13 @@ Requests live in ``$C360_DATA_DIR/erasure-requests.json`` (0600, privacy.proposa
 four-eyes store policy changes use too): ids, subjects, times, the reason and the erased
 field *names*, never a value. A request is ``pending`` until another officer approves it
 (``approved`` while it is carried out, ``done`` after) or rejects it (``rejected``, with a
-reason); only a pending one can be approved or rejected, and a customer has at most one
-pending (or approved) request at a time.
+reason), or its proposer withdraws it (``withdrawn``); only a pending one can be approved,
+rejected or withdrawn, and a customer has at most one pending (or approved) request at a time.
+
+Approving claims the request: pending -> approved, a compare-and-set under the file's lock, so
+of two officers approving at once exactly one carries it out. The claim is a lease
+(``CLAIM_LEASE``): an approved request whose erasure stopped (a crash) can be approved again
+once the lease has run out, which completes it; before that a second approval is refused.
 """
 
 from __future__ import annotations
@@ -28,26 +33,36 @@ from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT, cipher_of
 from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
 from privacy.erasure_ledger import Erased, ErasureLedger
-from privacy.proposals import PENDING, ProposalFile, same_person
+from privacy.proposals import PENDING, ProposalFile, person, same_person
 
 __all__ = [
     "APPROVED",
+    "CLAIM_LEASE",
     "DONE",
     "REJECTED",
     "STATUSES",
+    "WITHDRAWN",
     "DuplicateRequest",
     "ErasureError",
     "ErasureRequest",
     "ErasureStore",
     "FourEyesViolation",
+    "InProgress",
     "MissingReason",
+    "NotProposer",
     "erase_customer",
     "reapply_erasures",
 ]
 
-APPROVED, DONE, REJECTED = "approved", "done", "rejected"
-STATUSES = (PENDING, APPROVED, DONE, REJECTED)
+APPROVED, DONE, REJECTED, WITHDRAWN = "approved", "done", "rejected", "withdrawn"
+STATUSES = (PENDING, APPROVED, DONE, REJECTED, WITHDRAWN)
 OPEN = (PENDING, APPROVED)  # a customer's request still to be decided or carried out
+# How long an approval holds its claim. An erasure of one customer takes seconds (a footprint
+# read, a delete, a log compaction); a claim older than this is taken for a run that stopped
+# (a crash) and may be approved again. Generous: a run still going past it would erase twice
+# (harmless to the graph, a second ledger entry).
+CLAIM_LEASE = dt.timedelta(minutes=15)
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
 FILE_NAME = "erasure-requests.json"
 # Index and bookkeeping properties are not the customer's data: left out of "fields".
 _NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id"}
@@ -63,6 +78,14 @@ class FourEyesViolation(ErasureError):
 
 class MissingReason(ErasureError):
     pass
+
+
+class NotProposer(ErasureError):
+    """Only the officer who proposed a request may withdraw it."""
+
+
+class InProgress(ErasureError):
+    """Another approval holds the request's claim (its lease has not run out)."""
 
 
 class DuplicateRequest(ErasureError):
@@ -91,10 +114,21 @@ class ErasureRequest:
     rejected_by: str | None = None
     rejected_at: str | None = None
     rejection_reason: str | None = None
+    claimed_at: str | None = None  # when the approval now carrying it out claimed it
+    withdrawn_at: str | None = None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now(dt.UTC)).strftime(_TIME)
+
+
+def _claim_expiry(request: ErasureRequest) -> dt.datetime | None:
+    """When an approved request's claim runs out; None: it has (or never had) one. A request
+    approved before claims were timed has none: it may be completed at once, as before."""
+    if request.claimed_at is None:
+        return None
+    claimed = dt.datetime.strptime(request.claimed_at, _TIME).replace(tzinfo=dt.UTC)
+    return claimed + CLAIM_LEASE
 
 
 class ErasureStore:
@@ -125,8 +159,15 @@ class ErasureStore:
         return request
 
     def pending(self, request_id: str, decider: str, verb: str = "approve") -> ErasureRequest:
-        """The request a second officer may now approve (or reject: ``verb``)."""
+        """The pending request a second officer may now reject (``verb``)."""
         return self._decidable(self.load(), request_id, decider, verb)
+
+    def approvable(
+        self, request_id: str, approver: str, now: dt.datetime | None = None
+    ) -> ErasureRequest:
+        """The request a second officer may now approve: pending, or approved with a claim
+        that ran out (InProgress while it holds). Checked again, atomically, by ``claim``."""
+        return self._decidable(self.load(), request_id, approver, "approve", OPEN, now)
 
     @staticmethod
     def _decidable(
@@ -135,12 +176,20 @@ class ErasureStore:
         decider: str,
         verb: str,
         states: tuple[str, ...] = (PENDING,),
+        now: dt.datetime | None = None,
     ) -> ErasureRequest:
         request = requests.get(request_id)
         if request is None:
             raise ErasureError(f"no erasure request {request_id!r}")
         if request.status not in states:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
+        expiry = _claim_expiry(request) if request.status == APPROVED else None
+        if expiry is not None and (now or dt.datetime.now(dt.UTC)) < expiry:
+            raise InProgress(
+                f"erasure request {request_id} is approved already: {request.approver} is "
+                f"carrying it out (claimed at {request.claimed_at}); if that run stopped, it "
+                f"can be approved again after {_now(expiry)}"
+            )
         if same_person(request.proposer, decider):
             raise FourEyesViolation(
                 f"the officer who proposed an erasure cannot {verb} it; another privacy "
@@ -148,21 +197,61 @@ class ErasureStore:
             )
         return request
 
-    def claim(self, request_id: str, approver: str) -> ErasureRequest:
-        """Mark a pending request approved (being carried out), under the lock: a rejection
-        arriving meanwhile finds it no longer pending. An approved one can be claimed again
-        (an erasure cut short by a crash: the ledger has it, running it again completes it)."""
+    def claim(
+        self, request_id: str, approver: str, now: dt.datetime | None = None
+    ) -> ErasureRequest:
+        """Mark a pending request approved (being carried out) by ``approver``: a
+        compare-and-set under the lock, so of two approvals (or an approval and a rejection)
+        exactly one gets it, the other finds it decided (ErasureError, InProgress). An approved
+        one whose claim ran out is claimed again (an erasure cut short by a crash: the ledger
+        has it, running it again completes it)."""
         with self._file.editing() as requests:
-            request = self._decidable(requests, request_id, approver, "approve", OPEN)
+            request = self._decidable(requests, request_id, approver, "approve", OPEN, now)
             request.status, request.approver = APPROVED, approver
+            request.claimed_at = _now(now)
         return request
 
     def unclaim(self, request: ErasureRequest) -> None:
-        """Back to pending: the erasure did not run (ledger unavailable, customer not found)."""
+        """Back to pending: the erasure did not run (ledger unavailable, customer not found).
+        Only this claim's: one that ran out and was taken by another approval stays."""
         with self._file.editing() as requests:
             stored = requests.get(request.id)
-            if stored is not None and stored.status == APPROVED:
-                stored.status, stored.approver = PENDING, None
+            if (
+                stored is not None
+                and stored.status == APPROVED
+                and (stored.approver, stored.claimed_at) == (request.approver, request.claimed_at)
+            ):
+                stored.status, stored.approver, stored.claimed_at = PENDING, None, None
+
+    def withdrawable(self, request_id: str, by: str) -> ErasureRequest:
+        """The pending request ``by`` proposed and may withdraw (NotProposer for anyone else)."""
+        return self._withdrawable(self.load(), request_id, by)
+
+    @staticmethod
+    def _withdrawable(
+        requests: dict[str, ErasureRequest], request_id: str, by: str
+    ) -> ErasureRequest:
+        request = requests.get(request_id)
+        if request is None:
+            raise ErasureError(f"no erasure request {request_id!r}")
+        if request.status != PENDING:
+            raise ErasureError(f"erasure request {request_id} is {request.status} already")
+        # The inverse of four eyes: a proposer takes back their own request; anyone else
+        # closes it with a reason (reject), which the trail keeps.
+        if not person(by) or person(by) != person(request.proposer):
+            raise NotProposer(
+                f"only the officer who proposed erasure request {request_id} can withdraw it; "
+                "another privacy officer rejects it (with a reason)"
+            )
+        return request
+
+    def withdraw(self, request_id: str, by: str) -> ErasureRequest:
+        """Close a pending request unerased at its proposer's word, under the lock (an
+        approval claiming it meanwhile wins: it is then no longer pending)."""
+        with self._file.editing() as requests:
+            request = self._withdrawable(requests, request_id, by)
+            request.status, request.withdrawn_at = WITHDRAWN, _now()
+        return request
 
     def reject(self, request_id: str, rejecter: str, reason: str) -> ErasureRequest:
         """Close a pending request unerased; not by its proposer (four eyes, as approving)."""

@@ -1,7 +1,8 @@
 """Data-subject requests from the API: erasure under the two-person rule (proposeErasure by
-one privacy officer, approveErasure or rejectErasure by another, erasureRequests to list
-them) and access exports. Each is decided by the policy (DataSubject resource, actions
-``erase`` / ``export``) and audited: the records carry ids and field names, never a value."""
+one privacy officer, approveErasure or rejectErasure by another, withdrawErasure by the
+proposer, erasureRequests to list them) and access exports. Each is decided by the policy
+(DataSubject resource, actions ``erase`` / ``export``) and audited: the records carry ids and
+field names, never a value."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from privacy.erasure import (
     ErasureStore,
     FourEyesViolation,
     MissingReason,
+    NotProposer,
     erase_customer,
 )
 from privacy.erasure_ledger import ErasureLedger, LedgerError
@@ -39,11 +41,11 @@ def _subject(privacy: RequestPrivacy) -> str:
 
 def _deciding(privacy: RequestPrivacy, step: Callable[[], T]) -> T:
     """``step`` (a decision on a request), its refusals as API errors: the proposer deciding
-    is FORBIDDEN (and audited as denied), anything else (unknown id, not pending, no reason)
-    BAD_USER_INPUT."""
+    (or anyone else withdrawing) is FORBIDDEN (and audited as denied), anything else (unknown
+    id, not pending, claimed by another approval, no reason) BAD_USER_INPUT."""
     try:
         return step()
-    except FourEyesViolation as exc:
+    except (FourEyesViolation, NotProposer) as exc:
         privacy.denied = True
         raise Forbidden(str(exc)) from exc
     except MissingReason as exc:
@@ -106,12 +108,13 @@ async def approve_erasure(
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
     requests = ErasureStore(data_dir)
-    request = _deciding(privacy, lambda: requests.pending(request_id, _subject(privacy)))
+    request = _deciding(privacy, lambda: requests.approvable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     await privacy.audit_intent(
         {"erase": request.id, "customer": request.customer_id}, (request.customer_id,)
     )
-    # Approved under the file's lock: a rejection arriving while it runs finds it decided.
+    # The claim is the compare-and-set (under the file's lock): another approval that read
+    # the request pending too, or a rejection, finds it decided, and only this one erases.
     request = _deciding(privacy, lambda: requests.claim(request_id, _subject(privacy)))
     ledger = ErasureLedger(data_dir, ledger_mirrors)
     try:
@@ -158,6 +161,25 @@ async def reject_erasure(
     return request
 
 
+async def withdraw_erasure(
+    privacy: RequestPrivacy, data_dir: Path, request_id: str
+) -> ErasureRequest:
+    """Close the caller's own pending request unerased (only its proposer may; another
+    officer rejects it, with a reason); audited."""
+    await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
+    requests = ErasureStore(data_dir)
+    request = _deciding(privacy, lambda: requests.withdrawable(request_id, _subject(privacy)))
+    await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
+    request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy)))
+    privacy.customers_touched.add(request.customer_id)  # by id, no field revealed
+    privacy.details["erasure_withdrawn"] = {
+        "request": request.id,
+        "customer": request.customer_id,
+        "by": request.proposer,
+    }
+    return request
+
+
 async def export_subject(
     privacy: RequestPrivacy, store: GraphStore, customer_id: str
 ) -> dict[str, Any]:
@@ -185,4 +207,5 @@ __all__ = [
     "export_subject",
     "propose_erasure",
     "reject_erasure",
+    "withdraw_erasure",
 ]

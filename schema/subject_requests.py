@@ -1,6 +1,6 @@
 """Data-subject requests: ``proposeErasure`` / ``approveErasure`` / ``rejectErasure`` (two
-privacy officers), ``erasureRequests`` (the list, paged) and ``customerExport`` (everything
-held about a customer plus their access history)."""
+privacy officers), ``withdrawErasure`` (the proposer), ``erasureRequests`` (the list, paged)
+and ``customerExport`` (everything held about a customer plus their access history)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class ErasureRequest:
     created_at: str
     status: str = strawberry.field(
         description="pending (awaiting a second officer), approved (being carried out), done "
-        "(erased), or rejected"
+        "(erased), rejected, or withdrawn (by its proposer)"
     )
     approver: str | None
     done_at: str | None
@@ -33,6 +33,7 @@ class ErasureRequest:
     rejected_by: str | None
     rejected_at: str | None
     rejection_reason: str | None
+    withdrawn_at: str | None
 
     @classmethod
     def of(cls, r: _Request) -> ErasureRequest:
@@ -49,6 +50,7 @@ class ErasureRequest:
             rejected_by=r.rejected_by,
             rejected_at=r.rejected_at,
             rejection_reason=r.rejection_reason,
+            withdrawn_at=r.withdrawn_at,
         )
 
 
@@ -56,7 +58,7 @@ class ErasureRequest:
 class SubjectRequestQuery:
     @strawberry.field(
         description="erasure requests, oldest first (status: pending by default; approved, "
-        "done, rejected, or null for all); privacy officers, audited"
+        "done, rejected, withdrawn, or null for all); privacy officers, audited"
     )
     async def erasure_requests(
         self,
@@ -109,7 +111,8 @@ class SubjectRequestMutation:
     @strawberry.mutation(
         description="approve another privacy officer's erasure request and carry it out: the "
         "customer's data key is destroyed, their node, links and index entries removed, the "
-        "graph log compacted (the proposer cannot approve)"
+        "graph log compacted (the proposer cannot approve); of two officers approving at once "
+        "one carries it out, the other gets BAD_USER_INPUT"
     )
     async def approve_erasure(self, info: Ctx, request_id: str) -> ErasureRequest:
         request = await subject_requests.approve_erasure(
@@ -128,6 +131,16 @@ class SubjectRequestMutation:
     async def reject_erasure(self, info: Ctx, request_id: str, reason: str) -> ErasureRequest:
         request = await subject_requests.reject_erasure(
             info.context.privacy, info.context.settings.resolved_data_dir, request_id, reason
+        )
+        return ErasureRequest.of(request)
+
+    @strawberry.mutation(
+        description="withdraw your own pending erasure request (only its proposer can; another "
+        "officer rejects it); a withdrawn request can no longer be approved"
+    )
+    async def withdraw_erasure(self, info: Ctx, request_id: str) -> ErasureRequest:
+        request = await subject_requests.withdraw_erasure(
+            info.context.privacy, info.context.settings.resolved_data_dir, request_id
         )
         return ErasureRequest.of(request)
 

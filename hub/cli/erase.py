@@ -4,7 +4,8 @@ c360 erase --customer C1 --reason "ticket 42" --by po1            # propose: pri
 c360 erase --request er-... --approved-by po2                     # another officer runs it
 c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # both at once
 c360 erase --reject er-... --by po2 --reason "ticket closed: retention"   # another officer
-c360 erase --list [--status pending|approved|done|rejected|all]
+c360 erase --withdraw er-... --by po1                             # the proposer takes it back
+c360 erase --list [--status pending|approved|done|rejected|withdrawn|all]
 c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (after a restore)
 """
 
@@ -62,7 +63,7 @@ def list_requests(store_file: ErasureStore, status: str) -> None:
         fail(f"--status must be one of {', '.join(STATUSES)} or {ALL}")
     table = Table("id", "customer", "status", "proposer", "created", "reason", "decided by", "why")
     for r in store_file.list(None if status == ALL else status):
-        decider = r.rejected_by or r.approver or ""
+        decider = r.rejected_by or r.approver or (r.proposer if r.withdrawn_at else "")
         table.add_row(
             r.id, r.customer_id, r.status, r.proposer, r.created_at, r.reason, decider,
             r.rejection_reason or "",
@@ -89,6 +90,17 @@ def reject_request(
     console.print(f"erasure request {rid} for customer {rejected.customer_id} rejected by {by}")
 
 
+def withdraw_request(settings: Settings, store_file: ErasureStore, rid: str, by: str) -> None:
+    try:
+        withdrawn = store_file.withdraw(rid, by)
+    except ErasureError as exc:  # not the proposer, or not pending
+        fail(str(exc))
+    details = {"request": withdrawn.id, "customer": withdrawn.customer_id, "by": by}
+    record = {"erasure_withdrawn": details}
+    run(audit(audit_log(settings), by, "cli erase withdraw", "ok", withdrawn.customer_id, record))
+    console.print(f"erasure request {rid} for customer {withdrawn.customer_id} withdrawn by {by}")
+
+
 def erase(
     customer: Annotated[str | None, typer.Option(help="the customer id to erase")] = None,
     reason: Annotated[
@@ -109,9 +121,13 @@ def erase(
     reject: Annotated[
         str | None, typer.Option(help="reject this pending request (with --by, --reason)")
     ] = None,
+    withdraw: Annotated[
+        str | None, typer.Option(help="withdraw your own pending request (with --by)")
+    ] = None,
     show: Annotated[bool, typer.Option("--list", help="list erasure requests")] = False,
     status: Annotated[
-        str, typer.Option(help="with --list: pending, approved, done, rejected or all")
+        str,
+        typer.Option(help="with --list: pending, approved, done, rejected, withdrawn or all"),
     ] = "pending",
 ) -> None:
     """Erase a customer (PIPL Art. 47): destroy their data key, remove their node, links and
@@ -133,6 +149,11 @@ def erase(
             fail("give --by (a privacy officer other than the proposer) and --reason to reject")
         reject_request(settings, store_file, reject, by, reason)
         return
+    if withdraw is not None:
+        if not by:
+            fail("give --by (the privacy officer who proposed the request) to withdraw it")
+        withdraw_request(settings, store_file, withdraw, by)
+        return
     if request is None:
         if not (customer and reason and by):
             fail("give --customer, --reason and --by to propose (or --request to approve one)")
@@ -153,7 +174,7 @@ def erase(
     if approved_by is None:
         fail("give --approved-by: a privacy officer other than the proposer")
     try:
-        pending = store_file.pending(request, approved_by)
+        pending = store_file.approvable(request, approved_by)
     except FourEyesViolation as exc:
         fail(str(exc))
     except ErasureError as exc:
@@ -175,7 +196,8 @@ def erase(
         return erased
 
     try:
-        # Approved under the file's lock: a rejection arriving while it runs finds it decided.
+        # The claim is the compare-and-set (under the file's lock): a concurrent approval or
+        # rejection finds it decided, and only this run erases.
         pending = store_file.claim(pending.id, approved_by)
     except ErasureError as exc:
         fail(str(exc))

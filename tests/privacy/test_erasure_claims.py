@@ -1,0 +1,250 @@
+"""Erasure requests decided by more than one officer at a time, or left half-done: two
+approvals at once (exactly one carries it out), an approval stopped by a crash (its claim runs
+out, then it can be completed), and a proposer withdrawing their own request. Through the real
+HTTP app, CLI, request file, FalkorDB and audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from typer.testing import CliRunner
+
+from hub.app import create_app
+from hub.cli import app as cli
+from hub.settings import Settings
+from privacy.audit import AuditLog
+from privacy.erasure import CLAIM_LEASE, ErasureStore
+from privacy.erasure_ledger import LEDGER_FILE, read_ledger
+from privacy.keyring import KeyRing
+from tests.privacy.test_subject_requests import (
+    APPROVE,
+    CID,
+    EXAMPLES,
+    LIST,
+    ONE,
+    PROPOSE,
+    REJECT,
+    VALUES,
+    Officer,
+    cli_run,
+    imported,
+    nodes,
+)
+
+OTHER = "C900002"
+WITHDRAW = """mutation($rid: String!) {
+  withdrawErasure(requestId: $rid) { id status proposer withdrawnAt approver rejectedBy } }"""
+
+
+@pytest.fixture
+def data() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="c360w-", dir="/tmp"))  # short: the graph's socket
+    shutil.copytree(EXAMPLES, path / "crm")
+    yield path / "d"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@asynccontextmanager
+async def served(data: Path) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """The app (to reach its audit log) and a client of it."""
+    app = create_app(Settings(data_dir=data, introspection=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+            yield app, c
+
+
+def hold_erase_intents(app: Starlette, parties: int) -> Callable[[], None]:
+    """Make the race deterministic: each approval's write-ahead intent record (written after
+    it read the request pending, before it claims it) waits until ``parties`` approvals have
+    written theirs, so every one of them has read the request pending before any claims it.
+    The log itself is the real one; the returned callable lets the others through."""
+    audit = app.state.privacy.services.audit
+    real: Callable[[dict[str, Any]], Awaitable[int]] = audit.append
+    arrived, everyone_in = [0], asyncio.Event()
+
+    async def append(record: dict[str, Any]) -> int:
+        if record["operation"] == "intent" and "erase" in record["details"]:
+            arrived[0] += 1
+            if arrived[0] == parties:
+                everyone_in.set()
+            await asyncio.wait_for(everyone_in.wait(), 60)
+        return await real(record)
+
+    audit.append = append
+    return everyone_in.set
+
+
+def ledger(data: Path) -> list[str]:
+    """The customers in the data dir's erasure ledger, one per line written."""
+    path = data / LEDGER_FILE
+    return [e.customer_id for e in read_ledger(path)] if path.exists() else []
+
+
+def audited(data: Path, key: str) -> list[dict[str, Any]]:
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    assert log.verify().ok
+    return [r for r in log.read() if key in r.get("details", {})]
+
+
+async def cli_refused(data: Path, *args: str) -> str:
+    env = {"C360_DATA_DIR": str(data), "COLUMNS": "200"}
+    done = await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+    assert done.exit_code == 2, done.output
+    return done.output
+
+
+async def test_two_officers_approving_at_once_erase_once(data: Path) -> None:
+    await imported(data)
+    async with served(data) as (app, c):
+        po1, po2, po3 = Officer(c, data, "po1"), Officer(c, data, "po2"), Officer(c, data, "po3")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        release = hold_erase_intents(app, parties=2)
+
+        async def approve(officer: Officer) -> dict[str, Any]:
+            try:
+                return await officer.gql(APPROVE, rid=rid)
+            finally:
+                release()  # one refused before its intent must not hold the other
+
+        answers = await asyncio.gather(approve(po2), approve(po3))
+        done = [a for a in answers if "errors" not in a]
+        refused = [a for a in answers if "errors" in a]
+        assert len(done) == 1 and len(refused) == 1, answers
+        winner = done[0]["data"]["approveErasure"]
+        assert winner["status"] == "done" and winner["erased"]["key_destroyed"] is True
+        (error,) = refused[0]["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "requestId"}, error
+        assert f"{rid} is approved already" in error["message"]
+        assert f"{winner['approver']} is carrying it out" in error["message"]
+        (listed,) = nodes(await po1.gql(LIST, s=None))
+        assert (listed["status"], listed["approver"]) == ("done", winner["approver"])
+
+    # One erasure: one ledger entry, one erasure audit record (by the winner).
+    assert ledger(data) == [CID]
+    (erasure,) = audited(data, "erasure")
+    assert erasure["subject"] == winner["approver"]
+
+
+async def test_an_approval_stopped_by_a_crash_is_completed_after_its_claim_runs_out(
+    data: Path,
+) -> None:
+    await imported(data)
+    now = dt.datetime.now(dt.UTC)
+    async with served(data) as (_, c):
+        po1, po3 = Officer(c, data, "po1"), Officer(c, data, "po3")
+        crashed = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        running = (await po1.gql(PROPOSE, id=OTHER, reason="t2"))["data"]["proposeErasure"]["id"]
+        # po2's approvals claimed both (the real claim) and stopped before erasing anything:
+        # one longer ago than the lease, one just now (it may still be running).
+        requests = ErasureStore(data)
+        requests.claim(crashed, "po2", now=now - CLAIM_LEASE - dt.timedelta(minutes=1))
+        requests.claim(running, "po2", now=now - dt.timedelta(minutes=1))
+
+        # A claim that ran out is taken by the next approval, which completes the erasure.
+        done = await po3.gql(APPROVE, rid=crashed)
+        assert "errors" not in done, done
+        assert done["data"]["approveErasure"]["status"] == "done"
+        assert done["data"]["approveErasure"]["approver"] == "po3"
+        assert (await po3.gql(ONE, id=CID))["data"]["customer"] is None
+
+        # One still held is refused, saying until when; nor can it be rejected meanwhile.
+        held = await po3.gql(APPROVE, rid=running)
+        assert held["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", held
+        assert "po2 is carrying it out" in held["errors"][0]["message"]
+        assert "approved again after" in held["errors"][0]["message"]
+        rejected = await po3.gql(REJECT, rid=running, reason="x")
+        assert "approved already" in rejected["errors"][0]["message"], rejected
+        assert (await po3.gql(ONE, id=OTHER))["data"]["customer"]["id"] == OTHER
+        # The proposer still cannot complete it (four eyes hold for a claim that ran out).
+        requests.unclaim(ErasureStore(data).load()[running])
+        requests.claim(running, "po2", now=now - CLAIM_LEASE - dt.timedelta(minutes=1))
+        own = await po1.gql(APPROVE, rid=running)
+        assert own["errors"][0]["extensions"]["code"] == "FORBIDDEN", own
+
+    out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po1")
+    assert "cannot approve" in out
+    assert ledger(data) == [CID]
+    requests.claim(running, "po2", now=now - dt.timedelta(minutes=1))
+    out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po3")
+    assert "po2 is carrying it out" in out
+    # Run out, the CLI completes it as well.
+    requests.unclaim(ErasureStore(data).load()[running])
+    requests.claim(running, "po2", now=now - CLAIM_LEASE - dt.timedelta(minutes=1))
+    out = await cli_run(data, "erase", "--request", running, "--approved-by", "po3")
+    assert f"erased customer {OTHER}" in out
+    assert ledger(data) == [CID, OTHER]
+
+
+async def test_a_proposer_withdraws_their_own_request_only(data: Path) -> None:
+    await imported(data)
+    async with served(data) as (_, c):
+        po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+
+        # Another officer cannot withdraw it (they reject it, with a reason).
+        other = await po2.gql(WITHDRAW, rid=rid)
+        assert other["data"] is None
+        assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN", other
+        assert "only the officer who proposed" in other["errors"][0]["message"]
+        agent = Officer(c, data, "sa1", role="service_agent", purpose="service")
+        denied = await agent.gql(WITHDRAW, rid=rid)
+        assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN", denied
+
+        withdrawn = await po1.gql(WITHDRAW, rid=rid)
+        assert "errors" not in withdrawn, withdrawn
+        got = withdrawn["data"]["withdrawErasure"]
+        assert (got["status"], got["proposer"]) == ("withdrawn", "po1")
+        assert got["withdrawnAt"] and got["approver"] is None and got["rejectedBy"] is None
+
+        # Closed: neither approved, rejected nor withdrawn again; a new request may be made.
+        for officer, query, variables in (
+            (po2, APPROVE, {"rid": rid}),
+            (po2, REJECT, {"rid": rid, "reason": "x"}),
+            (po1, WITHDRAW, {"rid": rid}),
+        ):
+            closed = await officer.gql(query, **variables)
+            assert closed["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", closed
+            assert "withdrawn already" in closed["errors"][0]["message"]
+        assert (await po2.gql(ONE, id=CID))["data"]["customer"]["name"] == VALUES["name"]
+        assert [r["id"] for r in nodes(await po2.gql(LIST, s="withdrawn"))] == [rid]
+        again = await po2.gql(PROPOSE, id=CID, reason="t2")
+        assert again["data"]["proposeErasure"]["status"] == "pending", again
+
+    assert ledger(data) == []
+    (record,) = audited(data, "erasure_withdrawn")
+    assert record["subject"] == "po1" and record["customer_ids"] == [CID]
+    assert record["details"]["erasure_withdrawn"] == {"request": rid, "customer": CID, "by": "po1"}
+    records = AuditLog(data / "audit", KeyRing.load(data)).read()
+    assert [r for r in records if r["outcome"] == "denied" and r["subject"] == "po2"]
+
+
+async def test_cli_withdraws_only_for_the_proposer(data: Path) -> None:
+    await imported(data)
+    out = await cli_run(data, "erase", "--customer", CID, "--reason", "t1", "--by", "po1")
+    found = re.search(r"erasure request (er-\w+)", out)
+    assert found, out
+    rid = found[1]
+    out = await cli_refused(data, "erase", "--withdraw", rid, "--by", "po2")
+    assert "only the officer who proposed" in out
+    assert "give --by" in await cli_refused(data, "erase", "--withdraw", rid)
+    out = await cli_run(data, "erase", "--withdraw", rid, "--by", "po1")
+    assert f"erasure request {rid} for customer {CID} withdrawn by po1" in out
+    out = await cli_refused(data, "erase", "--request", rid, "--approved-by", "po2")
+    assert "withdrawn already" in out
+    listed = await cli_run(data, "erase", "--list", "--status", "withdrawn")
+    assert rid in listed and "po1" in listed
+    (record,) = audited(data, "erasure_withdrawn")
+    assert record["subject"] == "po1" and record["operation"] == "cli erase withdraw"
+    assert ledger(data) == []
