@@ -15,7 +15,6 @@ from graph.text import has_control
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
-MAX_OFFSET_DIGITS = 9
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -101,28 +100,6 @@ def page_after(
     return fetched_page(items[start : start + limit + 1], limit, len(items), key)
 
 
-def offset_page(items: Sequence[T], skip: int, total: int) -> Page[T]:
-    """A page of a listing whose order is computed (cursors are positions, see offset_of)."""
-    return Page(
-        [(item, encode_cursor(str(skip + i + 1))) for i, item in enumerate(items)],
-        skip + len(items) < total,
-        total,
-    )
-
-
-def offset_of(after: str | None) -> int:
-    """The position an offset cursor (see offset_page) stands for; 0 without one."""
-    cursor = decode_cursor(after, 1)
-    if cursor is None:
-        return 0
-    # ASCII digits only (str.isdigit takes '²', which int() refuses, and other scripts' digits),
-    # and few of them: a position past any listing is 9 digits, and the graph's SKIP overflows
-    # on a number too large for 64 bits.
-    if not (cursor[0].isascii() and cursor[0].isdigit() and len(cursor[0]) <= MAX_OFFSET_DIGITS):
-        raise BadUserInput("after is not a cursor from this API", field="after")
-    return int(cursor[0])
-
-
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "Page",
@@ -131,7 +108,5 @@ __all__ = [
     "encode_cursor",
     "fetched_page",
     "keyed_page",
-    "offset_of",
-    "offset_page",
     "page_after",
 ]

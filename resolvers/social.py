@@ -29,8 +29,6 @@ from resolvers.pagination import (
     check_first,
     decode_cursor,
     fetched_page,
-    offset_of,
-    offset_page,
 )
 from resolvers.privacy import WRITE, ForbiddenFilter, RequestPrivacy
 from sentiment.alerts import SEASON, AlertConfig, Finding, Term, evaluate, top_terms
@@ -60,8 +58,6 @@ MAX_TERM_POSTS = 2000  # posts read per bucket or baseline to find what sets a s
 # 9999 overflows Python's datetime, and no post is that old or that far ahead.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-# An offset cursor past this is forged (a 26-digit one overflowed the graph's integers).
-MAX_OFFSET = 10**9
 
 
 def utc(moment: datetime) -> datetime:
@@ -540,10 +536,13 @@ async def link_account(store: GraphStore, customer_id: str, platform: str, handl
 AccountKey = tuple[str, str]  # (platform, handle)
 
 
+FeedKey = tuple[str, str, str]  # a post's place in a feed: (createdAt, platform, postId)
+
+
 @dataclass(frozen=True)
 class PostsPageKey:
     customer_id: str
-    skip: int
+    after: FeedKey | None
     limit: int
 
 
@@ -552,14 +551,14 @@ class SocialLoaders:
 
     def __init__(self, store: GraphStore) -> None:
         async def posts(keys: list[PostsPageKey]) -> list[tuple[int, list[Row]]]:
-            groups: dict[tuple[int, int], list[str]] = defaultdict(list)
+            groups: dict[tuple[FeedKey | None, int], list[str]] = defaultdict(list)
             for k in keys:
-                groups[(k.skip, k.limit)].append(k.customer_id)
-            pages: dict[tuple[str, int, int], tuple[int, list[Row]]] = {}
-            for (skip, limit), ids in groups.items():
-                found = await repo.customer_posts(store, list(dict.fromkeys(ids)), skip, limit)
-                pages.update({(cid, skip, limit): page for cid, page in found.items()})
-            return [pages[(k.customer_id, k.skip, k.limit)] for k in keys]
+                groups[(k.after, k.limit)].append(k.customer_id)
+            pages: dict[PostsPageKey, tuple[int, list[Row]]] = {}
+            for (after, limit), ids in groups.items():
+                found = await repo.customer_posts(store, list(dict.fromkeys(ids)), limit, after)
+                pages.update({PostsPageKey(c, after, limit): page for c, page in found.items()})
+            return [pages[k] for k in keys]
 
         async def sentiment(ids: list[str]) -> list[Row]:
             found = await repo.customer_sentiment(store, list(dict.fromkeys(ids)))
@@ -606,12 +605,31 @@ async def authored(
     return out
 
 
-def position(after: str | None) -> int:
-    """The offset an ``after`` cursor stands for; a forged, huge one is bad input."""
-    skip = offset_of(after)
-    if skip > MAX_OFFSET:
-        raise BadUserInput("after is not a cursor from this API", field="after")
-    return skip
+def feed_cursor(after: str | None) -> FeedKey | None:
+    """The post an ``after`` cursor of a feed (``mentions``, ``Customer.mentions``) names;
+    None for the first page. A one-part cursor is a position, as both feeds handed out before
+    they paged by keyset: refused, with word to start again, since a position no longer says
+    where the page was once newer posts have arrived."""
+    try:
+        last = decode_cursor(after, 3)
+    except BadUserInput:
+        if after is not None and is_position(after):
+            raise BadUserInput(
+                "after is a position cursor from before this listing paged by post: "
+                "start again from the first page (without after)",
+                field="after",
+            ) from None
+        raise
+    return None if last is None else (last[0], last[1], last[2])
+
+
+def is_position(cursor: str) -> bool:
+    """A cursor of one part: what the feeds' position cursors were."""
+    try:
+        decode_cursor(cursor, 1)
+    except BadUserInput:
+        return False
+    return True
 
 
 async def mentions_page(
@@ -626,8 +644,7 @@ async def mentions_page(
     postId) of a post, not positions: a page after one starts after that post, so posts
     arriving meanwhile (a live feed) neither repeat one nor skip one."""
     limit = check_first(first, max_page_size)
-    last = decode_cursor(after, 3)
-    key = None if last is None else (last[0], last[1], last[2])
+    key = feed_cursor(after)
     matching = await matching_posts(store, filters)
     if matching is None:
         total, rows = await repo.search_mentions(store, filters, 0, limit + 1, key)
@@ -638,12 +655,12 @@ async def mentions_page(
     return fetched_page(page, limit, total, lambda a: post_position(a.post))
 
 
-def post_position(row: Row) -> tuple[str, str, str]:
+def post_position(row: Row) -> FeedKey:
     """A post's place in a feed (newest first), as a cursor's parts."""
     return str(row.get("createdAt") or ""), str(row["platform"]), str(row["postId"])
 
 
-def feed_after(row: Row, key: tuple[str, str, str]) -> bool:
+def feed_after(row: Row, key: FeedKey) -> bool:
     """``row`` comes after the post at ``key`` in a feed, newest first (createdAt descending,
     then platform and postId ascending, as the graph orders it)."""
     at, platform, post_id = post_position(row)
@@ -659,11 +676,13 @@ async def customer_posts_page(
     after: str | None,
     max_page_size: int,
 ) -> Page[Authored]:
-    """Posts by the customer's confirmed handles, newest first (Customer.mentions)."""
+    """Posts by the customer's confirmed handles, newest first (Customer.mentions). Cursors
+    are posts' places, as in :func:`mentions_page`; the customer governs every post listed."""
     limit = check_first(first, max_page_size)
-    skip = position(after)
-    total, rows = await loaders.customer_posts.load(PostsPageKey(customer_id, skip, limit))
-    return offset_page(await authored(loaders, rows, customer_id), skip, total)
+    key = PostsPageKey(customer_id, feed_cursor(after), limit + 1)
+    total, rows = await loaders.customer_posts.load(key)
+    page = await authored(loaders, rows, customer_id)
+    return fetched_page(page, limit, total, lambda a: post_position(a.post))
 
 
 async def top_authors(
@@ -719,6 +738,7 @@ __all__ = [
     "AccountKey",
     "Alert",
     "Authored",
+    "FeedKey",
     "PostsPageKey",
     "SocialLoaders",
     "alerts",
@@ -732,6 +752,7 @@ __all__ = [
     "check_top",
     "check_window",
     "customer_posts_page",
+    "feed_cursor",
     "fill_window",
     "floor",
     "link_account",

@@ -30,6 +30,17 @@ _FILTER = (
 
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
 
+# A feed's order, newest first (ties by platform and post id, unique), and the keyset
+# condition "``x`` comes after the post at ``$after``" in that order ($after: the
+# (createdAt, platform, postId) of the last post seen, or null for the first page). Every
+# feed pages by it (resolvers/social.py post_position/feed_after are the same order in
+# Python), so posts arriving between pages neither repeat one nor skip one.
+_FEED_ORDER = "p.createdAt DESC, p.platform, p.postId"
+_AFTER = """($after IS NULL
+            OR coalesce(x.createdAt, '') < $after[0]
+            OR (coalesce(x.createdAt, '') = $after[0] AND (x.platform > $after[1]
+                OR (x.platform = $after[1] AND x.postId > $after[2]))))"""
+
 
 def _where(filters: dict[str, Any] | None) -> str:
     """The shared filter, plus a compiled query condition on ``p`` when the filters carry one
@@ -257,12 +268,13 @@ async def search_mentions(
         WHERE """
         + _where(filters)
         + """
-        WITH p ORDER BY p.createdAt DESC, p.platform, p.postId
+        WITH p ORDER BY """
+        + _FEED_ORDER
+        + """
         WITH count(p) AS total, collect(p {.*}) AS ps
-        RETURN total, [x IN ps WHERE $after IS NULL
-            OR coalesce(x.createdAt, '') < $after[0]
-            OR (coalesce(x.createdAt, '') = $after[0] AND (x.platform > $after[1]
-                OR (x.platform = $after[1] AND x.postId > $after[2])))][$skip..$end] AS posts
+        RETURN total, [x IN ps WHERE """
+        + _AFTER
+        + """][$skip..$end] AS posts
         """,
         params,
     )
@@ -475,18 +487,26 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
 
 
 async def customer_posts(
-    store: GraphStore, customer_ids: list[str], skip: int, limit: int
+    store: GraphStore,
+    customer_ids: list[str],
+    limit: int,
+    after: tuple[str, str, str] | None = None,
 ) -> dict[str, tuple[int, list[Row]]]:
-    """Posts by each customer's linked accounts (newest first): id -> (total, page)."""
+    """Posts by each customer's linked accounts in feed order (newest first): id -> (total,
+    the ``limit`` posts after the post at ``after``); the total counts every post."""
     rows = await store.read(
         """
         UNWIND $ids AS id
         MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(:SocialAccount)-[:POSTED]->(p:Post)
-        WITH id, p ORDER BY p.createdAt DESC, p.platform, p.postId
+        WITH id, p ORDER BY """
+        + _FEED_ORDER
+        + """
         WITH id, count(p) AS total, collect(p {.*}) AS ps
-        RETURN id, total, ps[$skip..$end] AS posts
+        RETURN id, total, [x IN ps WHERE """
+        + _AFTER
+        + """][..$limit] AS posts
         """,
-        {"ids": customer_ids, "skip": skip, "end": skip + limit},
+        {"ids": customer_ids, "limit": limit, "after": None if after is None else list(after)},
     )
     found = {r["id"]: (int(r["total"]), list(r["posts"] or [])) for r in rows}
     return {cid: found.get(cid, (0, [])) for cid in customer_ids}

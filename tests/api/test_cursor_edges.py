@@ -141,8 +141,9 @@ async def test_customers_without_created_at_page_last(store: GraphStore, officer
     assert seen == ["n0", "n2", "n1"]
 
 
-# A customer's mentions page by position (the brand feed, ``mentions``, by keyset since
-# social14: its old position cursors are refused there).
+# A customer's mentions page by post (keyset), like the brand feed ``mentions``: a cursor is
+# a post's place, and the one-part position cursors of before are refused
+# (tests/api/test_customer_mentions_paging.py pages them).
 MENTIONS = """query($a: String) { customer(id: "m-1") { mentions(first: 5, after: $a) {
     totalCount pageInfo { hasNextPage }
 } } }"""
@@ -154,8 +155,8 @@ async def _customer(store: GraphStore) -> None:
     )
 
 
-@pytest.mark.parametrize("position", ["²", "١٢", "9" * 5000, "9" * 30, "-1", " 1"])
-async def test_an_offset_cursor_is_ascii_digits_of_a_sane_size(
+@pytest.mark.parametrize("position", ["²", "١٢", "9" * 5000, "9" * 30, "-1", " 1", "999999999"])
+async def test_a_position_cursor_is_bad_input(
     store: GraphStore, officer: Api, position: str
 ) -> None:
     await _customer(store)
@@ -164,10 +165,8 @@ async def test_an_offset_cursor_is_ascii_digits_of_a_sane_size(
     assert body["errors"][0]["extensions"]["field"] == "after"
 
 
-async def test_an_offset_cursor_past_the_end_is_an_empty_page(
-    store: GraphStore, officer: Api
-) -> None:
+async def test_a_post_cursor_past_the_end_is_an_empty_page(store: GraphStore, officer: Api) -> None:
     await _customer(store)
-    body = await officer.gql(MENTIONS, {"a": b64(["999999999"])})
+    body = await officer.gql(MENTIONS, {"a": b64(["1900-01-01T00:00:00Z", "x", "p"])})
     assert "errors" not in body, body
     assert body["data"]["customer"]["mentions"]["pageInfo"]["hasNextPage"] is False

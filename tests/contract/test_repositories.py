@@ -89,7 +89,7 @@ async def test_social_reads(cstore: GraphStore) -> None:
         ("2025-03-02", 1),
         ("2025-03-03", 1),
     ]
-    mine = await social.customer_posts(cstore, ["C1", "C3"], 0, 10)
+    mine = await social.customer_posts(cstore, ["C1", "C3"], 10)
     assert mine["C1"][0] == 2
     assert mine["C3"] == (0, [])
     assert await social.existing_post_keys(

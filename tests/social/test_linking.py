@@ -22,7 +22,7 @@ async def test_linked_handle_shows_in_customer_view(store: GraphStore, cli_env, 
     result = await invoke(["import", "social-accounts", str(links)], cli_env)
     assert result.exit_code == 0, result.output
 
-    views = await repo.customer_posts(store, ["C0001", "C0002"], 0, 10)
+    views = await repo.customer_posts(store, ["C0001", "C0002"], 10)
     assert views["C0001"][0] == 1 and views["C0001"][1][0]["postId"] == "w1"
     assert views["C0002"] == (0, [])
     summary = await repo.customer_sentiment(store, ["C0001"])
