@@ -95,7 +95,7 @@ class DuplicateRequest(ErasureError):
         super().__init__(
             f"customer {existing.customer_id} already has a {existing.status} erasure request "
             f"{existing.id} (proposed by {existing.proposer} at {existing.created_at}); "
-            "approve or reject that one"
+            "approve or reject that one, or its proposer withdraws it"
         )
         self.existing = existing
 
