@@ -11,7 +11,7 @@ from typing import Any
 
 import phonenumbers
 
-from shared.post_text import MENTION
+from shared.post_text import replace_handles
 
 __all__ = [
     "apply_mask",
@@ -199,13 +199,14 @@ def apply_mask(value: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
 
 
 def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
-    """A post's text with every @handle (and the handle of an X link) masked like the handle
+    """A post's text with every @handle, and the identifying part of every profile link
+    (x.com/<handle>/..., weibo.com/u/<uid>, see shared/post_text.py), masked like the handle
     field itself (a redacted one becomes "@***"), so handles do not leak through the text
     around them."""
     if not isinstance(text, str) or mode == "reveal":
         return text
 
-    def masked(match: re.Match[str]) -> str:  # "@" or an X link's start, then the handle
-        return match.group(1) + str(apply_mask(match.group(2), mode, kind, hmac_key) or "***")
+    def masked(handle: str) -> str:
+        return str(apply_mask(handle, mode, kind, hmac_key) or "***")
 
-    return MENTION.sub(masked, text)
+    return replace_handles(text, masked)

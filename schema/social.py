@@ -136,7 +136,9 @@ class Post:
     policy_resource: strawberry.Private[Resource]
     platform: str
     post_id: str
-    text: str = quoting(K.SOCIAL_HANDLE, description="@handles in it masked like handles")
+    text: str = quoting(
+        K.SOCIAL_HANDLE, description="@handles and profile links in it masked like handles"
+    )
     lang: str | None
     created_at: str = strawberry.field(description="ISO-8601 UTC")
     # A post's link names its author on most platforms (x.com/<handle>/status/...): shown only

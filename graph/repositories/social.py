@@ -11,7 +11,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
-from shared.post_text import normalise, search_text
+from shared.post_text import SEARCH_TEXT_VERSION, normalise, search_text
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -83,6 +83,7 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
         SET p += r.props
         SET p.searchText = coalesce(r.searchText, p.searchText),
+            p.searchTextVersion = coalesce(r.searchTextVersion, p.searchTextVersion),
             p.modelLabel = p.sentimentLabel,
             p.sentimentLabel = coalesce(p.labelCorrected, p.sentimentLabel),
             p.ingestedAt = coalesce(p.ingestedAt, r.ingestedAt),
@@ -117,7 +118,9 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
 
 def _with_search_text(row: Row) -> Row:
     text = (row.get("props") or {}).get("text")
-    return {**row, "searchText": search_text(text) if isinstance(text, str) else None}
+    if not isinstance(text, str):
+        return {**row, "searchText": None, "searchTextVersion": None}
+    return {**row, "searchText": search_text(text), "searchTextVersion": SEARCH_TEXT_VERSION}
 
 
 BACKFILL_BATCH = 2000
@@ -125,19 +128,24 @@ BACKFILL_BATCH = 2000
 
 async def backfill_search_text(store: GraphStore) -> int:
     """Writes ``searchText`` on posts stored before it existed (an older data dir, a graph
-    copied from elsewhere), so their terms match; returns how many. Until then such a post
-    matches no term (fails closed: its text still quotes handles in full). Nothing is
+    copied from elsewhere), so their terms match, and again on posts whose ``searchText``
+    an older :func:`search_text` wrote (``searchTextVersion`` below SEARCH_TEXT_VERSION, or
+    none: before version 2 the handles of profile links other than X's stayed in it);
+    returns how many. Until then such a post matches no term (fails closed: its text still
+    quotes handles in full), or an older one keeps what that version left in. Nothing is
     written when nothing lacks it (opening a graph for a dry run leaves its files as they
     were); a read naming a property the graph has never seen does not create it."""
     done = 0
     while True:
         rows = await store.read(
             """
-            MATCH (p:Post) WHERE p.searchText IS NULL AND p.text IS NOT NULL
+            MATCH (p:Post)
+            WHERE p.text IS NOT NULL
+              AND (p.searchText IS NULL OR coalesce(p.searchTextVersion, 1) < $version)
             WITH p LIMIT $limit
             RETURN p.platform AS platform, p.postId AS postId, p.text AS text
             """,
-            {"limit": BACKFILL_BATCH},
+            {"limit": BACKFILL_BATCH, "version": SEARCH_TEXT_VERSION},
         )
         if not rows:
             return done
@@ -145,9 +153,12 @@ async def backfill_search_text(store: GraphStore) -> int:
             """
             UNWIND $rows AS r
             MATCH (p:Post {platform: r.platform, postId: r.postId})
-            SET p.searchText = r.searchText
+            SET p.searchText = r.searchText, p.searchTextVersion = $version
             """,
-            {"rows": [{**r, "searchText": search_text(str(r["text"]))} for r in rows]},
+            {
+                "rows": [{**r, "searchText": search_text(str(r["text"]))} for r in rows],
+                "version": SEARCH_TEXT_VERSION,
+            },
         )
         done += len(rows)
 

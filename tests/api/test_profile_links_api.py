@@ -1,0 +1,87 @@
+"""Profile links of platforms other than X in a post's text, over GraphQL: the uid masked for
+a caller who sees handles hashed, no term finds it (for any caller), a news link stays; posts
+whose searchText an older hub wrote get it again when the graph is opened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graph.repositories.social import backfill_search_text, upsert_posts
+from graph.store import GraphStore
+from shared.post_text import SEARCH_TEXT_VERSION
+from tests.api.conftest import Api
+from tests.api.test_social_api import ok
+
+UID, BILI, ARTICLE = "1234567890", "7654321", "2309404962180473651405"
+TEXT = (
+    f"招行客服 主页 https://weibo.com/u/{UID} 和 space.bilibili.com/{BILI} "
+    f"新闻 https://weibo.com/ttarticle/p/show?id={ARTICLE}"
+)
+SHOWN = '{ mentions(filter: {term: "招行客服"}) { edges { node { text } } } }'
+
+
+def count(term: str) -> str:
+    # The term filter and the query language: both match searchText.
+    return (
+        f'{{ a: mentions(filter: {{term: "{term}"}}) {{ totalCount }} '
+        f'b: mentions(filter: {{query: "{term}"}}) {{ totalCount }} }}'
+    )
+
+
+async def test_profile_links_are_masked_and_not_searchable(
+    store: GraphStore, as_role: Callable[..., Api], officer: Api
+) -> None:
+    post = {"text": TEXT, "createdAt": "2026-11-30T11:30:00Z", "sentimentLabel": "POSITIVE"}
+    await upsert_posts(
+        store,
+        [
+            {
+                "platform": "weibo",
+                "postId": "p1",
+                "ingestedAt": "2026-11-30T12:00:00Z",
+                "props": post,
+                "author": None,
+                "brands": [],
+                "products": [],
+            }
+        ],
+    )
+    brand = as_role("brand_analyst", "marketing", "b1")
+    (shown,) = ok(await brand.gql(SHOWN))["mentions"]["edges"]
+    text = shown["node"]["text"]
+    assert UID not in text and BILI not in text
+    assert "weibo.com/u/h:" in text and "space.bilibili.com/h:" in text
+    assert f"https://weibo.com/ttarticle/p/show?id={ARTICLE}" in text  # names no one
+    (plain,) = ok(await officer.gql(SHOWN))["mentions"]["edges"]
+    assert plain["node"]["text"] == TEXT
+    # A count would confirm a guessed uid: no term finds one, whoever asks.
+    for caller in (brand, officer):
+        for term in (UID, BILI):
+            assert ok(await caller.gql(count(term))) == {
+                "a": {"totalCount": 0},
+                "b": {"totalCount": 0},
+            }
+        found = ok(await caller.gql(count(ARTICLE)))
+        assert found == {"a": {"totalCount": 1}, "b": {"totalCount": 1}}
+
+
+async def test_search_text_an_older_hub_wrote_is_written_again(
+    store: GraphStore, officer: Api
+) -> None:
+    # Written before profile links other than X's were left out: the uid is searchable
+    # (no searchTextVersion), until open_store's backfill writes searchText again.
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'old', text: $text, searchText: $old,"
+        " createdAt: '2026-11-30T11:30:00Z'})",
+        {"text": TEXT, "old": TEXT.lower()},
+    )
+    assert ok(await officer.gql(count(UID)))["a"] == {"totalCount": 1}
+    assert await backfill_search_text(store) == 1
+    assert await backfill_search_text(store) == 0
+    (row,) = await store.read(
+        "MATCH (p:Post {postId: 'old'}) RETURN p.searchText AS t, p.searchTextVersion AS v"
+    )
+    assert UID not in row["t"] and BILI not in row["t"] and ARTICLE in row["t"]
+    assert row["v"] == SEARCH_TEXT_VERSION
+    assert ok(await officer.gql(count(UID))) == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
+    assert ok(await officer.gql(count("招行客服")))["a"] == {"totalCount": 1}

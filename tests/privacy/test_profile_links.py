@@ -1,0 +1,124 @@
+"""Profile links in a post's text (weibo.com/u/<uid>, space.bilibili.com/<uid>, ...): their
+identifying part masked like an @handle and left out of the searched text; links that name
+no one shown and searched as written; X links and @handles as before."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from privacy.masking import hash_token, mask_mentions
+from shared.post_text import PROFILE_LINKS, QUOTED_HANDLE, search_text
+
+KEY = b"k" * 32
+
+# (link as written, its identifying part): at least one per row of PROFILE_LINKS.
+PROFILES = [
+    ("https://x.com/secret_handle_42/status/1234567890", "secret_handle_42"),
+    ("twitter.com/SecretHandle", "SecretHandle"),
+    ("https://weibo.com/u/1234567890", "1234567890"),
+    ("https://www.weibo.com/u/1234567891?is_hot=1", "1234567891"),
+    ("m.weibo.cn/u/2234567890", "2234567890"),
+    ("https://m.weibo.cn/profile/3234567890", "3234567890"),
+    ("weibo.com/n/张小明", "张小明"),
+    ("weibo.com/n/%E5%BC%A0%E4%B8%89", "%E5%BC%A0%E4%B8%89"),
+    ("https://weibo.com/zhangxiaoming88", "zhangxiaoming88"),
+    ("https://weibo.com/4234567890/NxyzAbc12", "4234567890"),  # a post's link names its author
+    ("Weibo.COM/U/5234567890", "5234567890"),
+    ("https://www.douyin.com/user/MS4wLjABAAAA-secret_9", "MS4wLjABAAAA-secret_9"),
+    ("https://www.iesdouyin.com/share/user/MS4wLjABAAAAsecret", "MS4wLjABAAAAsecret"),
+    ("https://v.douyin.com/iRNBho6/", "iRNBho6"),
+    (
+        "https://www.xiaohongshu.com/user/profile/5f3a9b0c000000000100abcd",
+        "5f3a9b0c000000000100abcd",
+    ),
+    ("http://xhslink.com/a/Xy7AbCd", "Xy7AbCd"),
+    ("https://space.bilibili.com/12345678?spm_id_from=333", "12345678"),
+    ("https://m.bilibili.com/space/22345678", "22345678"),
+    ("https://b23.tv/AbC12de", "AbC12de"),
+    ("https://www.zhihu.com/people/zhang-xiao-ming-88", "zhang-xiao-ming-88"),
+    ("https://www.zhihu.com/org/some-company", "some-company"),
+    ("https://www.facebook.com/john.smith.988", "john.smith.988"),
+    ("https://m.facebook.com/profile.php?id=100012345678", "100012345678"),
+    ("facebook.com/people/John-Smith/100098765432", "John-Smith/100098765432"),
+    ("fb.com/jane.lee", "jane.lee"),
+    ("https://www.instagram.com/jane.doe_88/", "jane.doe_88"),
+    ("instagram.com/stories/jane.doe_89/3141592653", "jane.doe_89"),
+    ("https://www.linkedin.com/in/zhang-xiaoming-1a2b3c", "zhang-xiaoming-1a2b3c"),
+    ("https://cn.linkedin.com/in/li-hua-77", "li-hua-77"),
+    ("https://www.tiktok.com/@jane.doe.official/video/7300000000000", "jane.doe.official"),
+    ("https://vm.tiktok.com/ZMabc123/", "ZMabc123"),
+    ("https://www.youtube.com/@jane.doe.vlog", "jane.doe.vlog"),
+    ("https://www.youtube.com/channel/UCabc-123_x", "UCabc-123_x"),
+]
+
+# Links that name no one: the bank's own site, articles, posts by id, videos, search.
+NOT_PROFILES = [
+    "https://weibo.com/ttarticle/p/show?id=2309404962180473651405",
+    "https://m.weibo.cn/status/4890123456789012",
+    "https://m.weibo.cn/detail/4890123456789013",
+    "https://weibo.com/tv/show/1034:4890123456789014",
+    "https://s.weibo.com/weibo?q=招商银行",
+    "https://weibo.com/p/1008087a8941058aaf4df5147042ce104568da",
+    "https://www.douyin.com/video/7300000000000000001",
+    "https://www.xiaohongshu.com/explore/64ab0c1d000000001203abcd",
+    "https://www.bilibili.com/video/BV1xx411c7mD",
+    "https://www.zhihu.com/question/123456789/answer/987654321",
+    "https://zhuanlan.zhihu.com/p/123456789",
+    "https://www.facebook.com/watch/?v=1234567890",
+    "https://www.facebook.com/photo.php?fbid=1234567890",
+    "https://www.instagram.com/p/Cx1AbCdEfGh/",
+    "https://www.linkedin.com/company/china-merchants-bank",
+    "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    "https://www.cmbchina.com/personal/creditcard/",
+    "http://t.cn/A6x7yZ2k",
+    "https://fox.com/news/secret",
+    "https://a.x.com/notahandle",
+    "https://notweibo.com/u/1234567890",
+]
+
+
+def row_of(match: re.Match[str]) -> int:
+    """Which PROFILE_LINKS row matched: groups 1-2 are the @handle, then two per row."""
+    return ((match.lastindex or 0) - 1) // 2 - 1
+
+
+@pytest.mark.parametrize(("link", "handle"), PROFILES)
+def test_a_profile_links_identifying_part_is_masked_and_not_searched(
+    link: str, handle: str
+) -> None:
+    text = f"招行客服态度很好 {link} 点赞"
+    hashed = mask_mentions(text, "hash", "SOCIAL_HANDLE", KEY)
+    assert hashed == text.replace(handle, hash_token(handle, "SOCIAL_HANDLE", KEY))
+    assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == text.replace(handle, "***")
+    assert mask_mentions(text, "reveal", "SOCIAL_HANDLE", KEY) == text
+    searched = search_text(text)
+    assert handle.lower() not in searched
+    assert searched.startswith("招行客服态度很好 ") and searched.endswith(" 点赞")
+    # Only the identifying part is left out: the rest of the link stays searchable.
+    assert searched == text.replace(handle, "").lower()
+
+
+def test_every_profile_link_row_is_tested() -> None:
+    rows = {row_of(m) for link, _ in PROFILES for m in QUOTED_HANDLE.finditer(link)}
+    assert rows == set(range(len(PROFILE_LINKS)))
+
+
+@pytest.mark.parametrize("link", NOT_PROFILES)
+def test_links_that_name_no_one_are_shown_and_searched_as_written(link: str) -> None:
+    text = f"招行 {link} 看看"
+    assert mask_mentions(text, "hash", "SOCIAL_HANDLE", KEY) == text
+    assert search_text(text) == text.lower()
+
+
+def test_x_links_and_handles_as_before() -> None:
+    text = "//@angry_li: 见 https://x.com/secret_42/status/1 和 @王小明-2025 www.twitter.com/ab"
+    assert search_text(text) == "//@: 见 https://x.com//status/1 和 @ www.twitter.com/"
+    redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
+    assert redacted == "//@***: 见 https://x.com/***/status/1 和 @*** www.twitter.com/***"
+
+
+def test_a_sentence_ending_after_a_link_keeps_its_full_stop() -> None:
+    text = "联系 facebook.com/john.smith. 或 instagram.com/jane.doe。"
+    assert search_text(text) == "联系 facebook.com/. 或 instagram.com/。"
