@@ -202,12 +202,12 @@ async def search_customers(
             start = next(
                 (i for i, r in enumerate(rows) if _row_position(order, r) > position), len(rows)
             )
-    window = rows[start : start + limit]
-    page = await customer_rows(ctx, [r["id"] for r in window])
+    listed = rows[start : start + limit]
+    page = await customer_rows(ctx, [r["id"] for r in listed])
     has_next, total = len(rows) > start + limit, len(rows)
     if sealed:
         # The keys come from the listing's rows: the loader's rows have no assets.
-        keys = {r["id"]: by_value(order, r) for r in window}
+        keys = {r["id"]: by_value(order, r) for r in listed}
         encode = partial(seal.seal, bound)
         return keyed_page(page, lambda r: keys[r["id"]], has_next, total, encode)
     key = by_created if order == CustomerOrder.CREATED_AT else by_id
