@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,6 +16,8 @@ from graph.repositories.accounts import upsert_accounts
 from graph.repositories.customers import upsert_customers
 from graph.repositories.erasure import delete_customer
 from graph.store import GraphStore
+from privacy.secrets import load_or_create_secret
+from resolvers.pagination import CURSOR_KEY_NAME, CursorSeal
 from tests.api.conftest import Api, codes
 from tests.api.seed import profile, ts
 
@@ -175,9 +178,14 @@ async def test_a_cursor_opens_only_for_its_caller_and_order(
 
 
 async def test_the_seal_key_lives_in_the_data_dir(
-    store: GraphStore, agent: Api, data_dir: Any
+    store: GraphStore, agent: Api, data_dir: Path
 ) -> None:
+    """Another process of the hub (``--workers``) reads the same key file and opens the
+    cursor: the whole sort key, for this caller and order."""
     await _book(store)
-    await _page(agent, "NAME", None)
-    key = data_dir / "keys" / "cursor-seal.key"
+    cursor = (await _page(agent, "NAME", None))["pageInfo"]["endCursor"]
+    key = data_dir / "keys" / f"{CURSOR_KEY_NAME}.key"
     assert key.exists() and key.stat().st_mode & 0o777 == 0o600
+    other = CursorSeal(load_or_create_secret(data_dir, CURSOR_KEY_NAME))
+    bound = orjson.dumps(["customers", "NAME", "sa1"]).decode()
+    assert other.open(cursor, 3, bound) == ("0", "Bo Bai", "c4")
