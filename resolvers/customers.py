@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import datetime
+from functools import partial
 from typing import Any
+
+import orjson
 
 from graph.repositories.access import Scope, count_matches, search_candidates, walk_key
 from graph.repositories.customer_page import customer_page
@@ -19,6 +22,7 @@ from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import (
     Page,
     check_first,
+    cursor_seal,
     decode_cursor,
     fetched_page,
     keyed_page,
@@ -30,6 +34,7 @@ from resolvers.search import (
     CustomerOrder,
     SearchPlan,
     customer_filter,
+    order_key,
     order_rows,
     plan_search,
     visible_matches,
@@ -45,11 +50,54 @@ def by_id(row: Row) -> tuple[str]:
 def by_created(row: Row) -> tuple[str, str, str]:
     """The cursor key of the listing in ``createdAt`` order (search.order_rows: customers
     without one last, ties in id order). createdAt is no personal kind, never masked, so the
-    cursor may carry it; orders by a personal field (NAME, TOTAL_ASSETS) keep the value out of
-    their cursors (the customer's id alone, positioned in the listing)."""
+    cursor may carry it in clear; orders by a personal field (NAME, TOTAL_ASSETS) seal theirs
+    (by_value)."""
     created = row.get("createdAt")
     missing = created is None
     return ("1" if missing else "0", "" if missing else str(created), walk_key(row["id"]))
+
+
+# The orders whose sort key is personal: their cursors are sealed (pagination.CursorSeal).
+_SEALED_ORDERS = (CustomerOrder.NAME, CustomerOrder.TOTAL_ASSETS)
+
+
+def by_value(order: CustomerOrder, row: Row) -> tuple[str, str, str]:
+    """The cursor key of the listing in a personal ``order`` (search.order_key, ties in id
+    order): whether the value is missing, the value as text, the id. Sealed, never in clear."""
+    missing, value = order_key(row, order)
+    return ("1" if missing else "0", "" if missing else str(value), walk_key(row["id"]))
+
+
+def _value_position(order: CustomerOrder, parts: tuple[str, ...]) -> tuple[bool, Any, str]:
+    """A sealed cursor's parts (by_value) as a key comparable with :func:`_row_position`."""
+    missing, text, cid = parts
+    if missing not in ("0", "1"):
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    if missing == "1":
+        return (True, 0, cid)
+    if order == CustomerOrder.NAME:
+        return (False, text, cid)
+    try:  # an amount: an int stays exact, a float comes back from its repr exactly
+        return (False, int(text), cid)
+    except ValueError:
+        pass
+    try:
+        return (False, float(text), cid)
+    except ValueError:
+        raise BadUserInput("after is not a cursor from this API", field="after") from None
+
+
+def _row_position(order: CustomerOrder, row: Row) -> tuple[bool, Any, str]:
+    missing, value = order_key(row, order)
+    return (missing, value, walk_key(row["id"]))
+
+
+def _cursor_bound(ctx: RequestContext, order: CustomerOrder) -> str:
+    """What a sealed cursor of the customer listing is made for: the order and the caller
+    (its token's subject), so another caller's cursor does not open (it would tell that caller
+    where a customer it may never have seen sorts) and neither does another order's."""
+    subject = ctx.principal.subject if ctx.principal is not None else ""
+    return orjson.dumps(["customers", order.value, subject]).decode()
 
 
 async def customer_rows(ctx: RequestContext, ids: list[str]) -> list[Row]:
@@ -95,7 +143,12 @@ async def search_customers(
     loaded with the page instead of after it."""
     settings = ctx.settings
     limit = check_first(first, settings.max_page_size)
-    cursor = decode_cursor(after, 3 if order == CustomerOrder.CREATED_AT else 1)
+    sealed = order in _SEALED_ORDERS
+    seal, bound = cursor_seal(settings.resolved_data_dir), _cursor_bound(ctx, order)
+    if sealed:
+        cursor = seal.open(after, 3, bound)
+    else:
+        cursor = decode_cursor(after, 3 if order == CustomerOrder.CREATED_AT else 1)
     privacy = ctx.privacy
     privacy.audit_always = True  # matched or not, every search leaves one record
     floor, best = await privacy.reach()
@@ -139,13 +192,26 @@ async def search_customers(
             if cursor[0] not in ("0", "1"):
                 raise BadUserInput("after is not a cursor from this API", field="after")
             start = next((i for i, r in enumerate(rows) if by_created(r) > cursor), len(rows))
-        elif cursor[0] in ids:
-            start = ids.index(cursor[0]) + 1
         else:
-            raise BadUserInput("after is not a cursor of this listing", field="after")
-    page = await customer_rows(ctx, [r["id"] for r in rows[start : start + limit]])
+            # A keyset too, sealed: the next page follows the cursor's (value, id) even when
+            # its customer has changed or left the listing. Every listed row's value is
+            # revealed to this caller (order_rows refuses the order otherwise) and the
+            # cursor's was, when it was given to this same caller, so where the position falls
+            # tells nothing the order itself does not.
+            position = _value_position(order, cursor)
+            start = next(
+                (i for i, r in enumerate(rows) if _row_position(order, r) > position), len(rows)
+            )
+    listed = rows[start : start + limit]
+    page = await customer_rows(ctx, [r["id"] for r in listed])
+    has_next, total = len(rows) > start + limit, len(rows)
+    if sealed:
+        # The keys come from the listing's rows: the loader's rows have no assets.
+        keys = {r["id"]: by_value(order, r) for r in listed}
+        encode = partial(seal.seal, bound)
+        return keyed_page(page, lambda r: keys[r["id"]], has_next, total, encode)
     key = by_created if order == CustomerOrder.CREATED_AT else by_id
-    return keyed_page(page, key, len(rows) > start + limit, len(rows))
+    return keyed_page(page, key, has_next, total)
 
 
 async def _candidates(
@@ -345,6 +411,7 @@ async def interactions_page(
 __all__ = [
     "by_created",
     "by_time",
+    "by_value",
     "customer_row",
     "customer_rows",
     "customers_page",

@@ -1,20 +1,39 @@
 """Pages of every listing: opaque cursors, page-size checks and the one ``Page`` shape the
-schema turns into a Relay connection (schema/pagination.py)."""
+schema turns into a Relay connection (schema/pagination.py).
+
+A cursor is a list of strings as JSON, base64url'd. A listing whose sort key is personal (the
+customers by name or by assets) seals that list instead (:class:`CursorSeal`): AES-GCM under
+a key in the data dir, bound to what it was made for, so the cursor can carry the whole sort
+key (a keyset, which survives its customer leaving) while nothing of it is readable, and it
+cannot be forged or replayed by another caller or for another order."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from graph.text import has_control
+from privacy.secrets import load_or_create_secret
 from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+CURSOR_KEY_NAME = "cursor-seal"
+# The first byte of a sealed cursor: a later format gets another, and the old one is refused
+# (start again) rather than misread.
+SEALED_V1 = b"\x01"
+_NONCE = 12
+# Sealed parts are padded to a multiple of this many bytes: AES-GCM keeps the length, and a
+# name's or an amount's length is not the cursor's to tell.
+_PAD = 64
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -37,24 +56,96 @@ def encode_cursor(*parts: str) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(parts))).decode()
 
 
-def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[str, ...] | None:
-    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input. Our
-    cursors never hold control characters (graph/text.py): a decoded one that does is not ours,
-    and its parts go to the graph as query parameters, where a NUL breaks the query."""
-    if cursor is None:
+def _cursor_bytes(cursor: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode())
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _parts(raw: bytes | None, size: int) -> tuple[str, ...] | None:
+    """The ``size`` strings a cursor's JSON holds, None when it holds anything else. Our
+    cursors never hold control characters (graph/text.py): a decoded one that does is not
+    ours, and its parts go to the graph as query parameters, where a NUL breaks the query."""
+    if raw is None:
         return None
     try:
-        parts = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        parts = None
+        parts = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
     if (
         not isinstance(parts, list)
         or len(parts) != size
         or not all(isinstance(p, str) for p in parts)
         or has_control(parts)
     ):
-        raise BadUserInput("after is not a cursor from this API", field=field)
+        return None
     return tuple(parts)
+
+
+def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[str, ...] | None:
+    """The parts of a cursor made by :func:`encode_cursor`; anything else is bad input."""
+    if cursor is None:
+        return None
+    parts = _parts(_cursor_bytes(cursor), size)
+    if parts is None:
+        raise BadUserInput("after is not a cursor from this API", field=field)
+    return parts
+
+
+class CursorSeal:
+    """Seals and opens cursors that carry personal sort keys (AES-256-GCM). ``bound`` (the
+    associated data) names what a cursor was made for, e.g. the listing, its order and the
+    caller: a cursor opens only for the same, so one caller cannot replay another's to learn
+    where a customer it never saw sorts, and a name cursor is no assets cursor."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, bound: str, *parts: str) -> str:
+        plain = orjson.dumps(list(parts))
+        plain += b" " * (-len(plain) % _PAD)  # JSON ignores trailing blanks
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, plain, bound.encode())
+        return base64.urlsafe_b64encode(SEALED_V1 + nonce + sealed).decode()
+
+    def open(
+        self, cursor: str | None, size: int, bound: str, field: str = "after"
+    ) -> tuple[str, ...] | None:
+        """The parts of a cursor :meth:`seal` made with ``bound``; a cursor tampered with,
+        made for another caller or order, under another key, or of an older format is bad
+        input, and the client starts again from the first page."""
+        if cursor is None:
+            return None
+        raw = _cursor_bytes(cursor)
+        parts = None
+        if raw is not None and raw[:1] == SEALED_V1 and len(raw) > 1 + _NONCE:
+            nonce, sealed = raw[1 : 1 + _NONCE], raw[1 + _NONCE :]
+            try:
+                parts = _parts(self._aead.decrypt(nonce, sealed, bound.encode()), size)
+            except InvalidTag:
+                parts = None
+        if parts is None:
+            raise BadUserInput(
+                f"{field} is not a cursor of this listing for this caller (tampered with, made "
+                "for another caller or order, or from an earlier version): start again from "
+                f"the first page (without {field})",
+                field=field,
+            )
+        return parts
+
+
+_seals: dict[str, CursorSeal] = {}
+
+
+def cursor_seal(data_dir: Path) -> CursorSeal:
+    """The data dir's cursor seal: its key is ``keys/cursor-seal.key`` (0600, created once),
+    so every ``--workers`` process of a hub opens the others' cursors. Replacing the key
+    (and restarting) invalidates every sealed cursor given out."""
+    found = _seals.get(str(data_dir))
+    if found is None:
+        found = _seals[str(data_dir)] = CursorSeal(load_or_create_secret(data_dir, CURSOR_KEY_NAME))
+    return found
 
 
 @dataclass(frozen=True)
@@ -71,10 +162,15 @@ class Page(Generic[T]):
 
 
 def keyed_page(
-    items: Sequence[T], key: Callable[[T], tuple[str, ...]], has_next: bool, total: int
+    items: Sequence[T],
+    key: Callable[[T], tuple[str, ...]],
+    has_next: bool,
+    total: int,
+    encode: Callable[..., str] = encode_cursor,
 ) -> Page[T]:
-    """A page whose cursors are its items' keys (the listing's sort key, unique)."""
-    return Page([(item, encode_cursor(*key(item))) for item in items], has_next, total)
+    """A page whose cursors are its items' keys (the listing's sort key, unique), written by
+    ``encode`` (a sealed listing's: see CursorSeal)."""
+    return Page([(item, encode(*key(item))) for item in items], has_next, total)
 
 
 def fetched_page(
@@ -101,9 +197,12 @@ def page_after(
 
 
 __all__ = [
+    "CURSOR_KEY_NAME",
     "DEFAULT_PAGE_SIZE",
+    "CursorSeal",
     "Page",
     "check_first",
+    "cursor_seal",
     "decode_cursor",
     "encode_cursor",
     "fetched_page",

@@ -258,13 +258,14 @@ def order_rows(rows: list[Row], decisions: dict[str, Decision], order: CustomerO
             "customer; filter further or order by ID or CREATED_AT",
             field="orderBy",
         )
-    key = _ORDER_KEY[order]
+    return sorted(rows, key=lambda r: order_key(r, order))  # stable: id order within ties
 
-    def sort_key(r: Row) -> tuple[bool, Any]:
-        value = r.get(key)
-        return (value is None, value if value is not None else 0)
 
-    return sorted(rows, key=sort_key)  # stable: id order within ties
+def order_key(row: Row, order: CustomerOrder) -> tuple[bool, Any]:
+    """Where ``row`` sorts in ``order`` (not ID), before ties: customers without the value
+    last. The customer list's sealed cursors carry it (resolvers/customers.py)."""
+    value = row.get(_ORDER_KEY[order])
+    return (value is None, value if value is not None else 0)
 
 
 __all__ = [
@@ -273,6 +274,7 @@ __all__ = [
     "CustomerOrder",
     "SearchPlan",
     "customer_filter",
+    "order_key",
     "order_rows",
     "plan_search",
     "visible_matches",
