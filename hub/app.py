@@ -266,6 +266,15 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        if request_adapter.method != "POST":
+            # GET serves the GraphiQL page only: an operation in a query string is refused
+            # before it is parsed (GraphQLEndpoint authenticates POSTs; nothing else runs).
+            raise _Refused(
+                405,
+                "GraphQL operations are POSTed with a bearer token; GET serves only the "
+                "GraphiQL page",
+                refusal_code(405),
+            )
         # Persisted queries (hub/persisted.py): a hash may stand for the document, and in
         # "only" mode other documents are refused before they are parsed.
         try:
@@ -423,7 +432,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 
 
 class GraphQLEndpoint:
-    """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL."""
+    """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL and
+    runs nothing; any other method is refused (405) by the view."""
 
     def __init__(
         self,
@@ -444,7 +454,7 @@ class GraphQLEndpoint:
         return self._verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] != "GET":
+        if scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope)
             try:
                 principal = self.verifier.authenticate(request.headers)

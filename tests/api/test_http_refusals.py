@@ -5,6 +5,7 @@ trace; a subscription over HTTP is refused with a code, not run into a TypeError
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -120,3 +121,31 @@ async def test_a_browser_get_without_the_graphiql_page_is_not_found_with_a_code(
     async with serve(store, page_off) as client:
         response = await client.get("/graphql", headers={**headers, "Accept": "text/html"})
     _refused(response, "NOT_FOUND", status=404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __typename }",
+        '{ customer(id: "C1") { id } }',
+        'mutation { upsertCustomer(input: {id: "C900001", name: "x"}) { id } }',
+    ],
+)
+async def test_an_operation_in_a_get_query_string_runs_nothing(
+    client: httpx.AsyncClient, store: GraphStore, data_dir: Path, query: str
+) -> None:
+    # GET carries no bearer check: it serves the GraphiQL page only. QA (session 15) found
+    # GETs with ?query= executed, mutations included, with no principal.
+    log = data_dir / "audit" / "audit.log"
+    before = log.read_bytes() if log.exists() else b""
+    response = await client.get("/graphql", params={"query": query})
+    _refused(response, "METHOD_NOT_ALLOWED", status=405)
+    assert not await store.read("MATCH (c:Customer {id: 'C900001'}) RETURN c.id AS id")
+    assert (log.read_bytes() if log.exists() else b"") == before  # nothing ran, nothing audited
+
+
+async def test_a_method_other_than_post_needs_no_token_to_be_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.put("/graphql", json={"query": QUERY})
+    _refused(response, "METHOD_NOT_ALLOWED", status=405)
