@@ -90,8 +90,13 @@ def _compile() -> re.Pattern[str]:
     # group is the latter (see :func:`replace_handles`). Every host starts with a short
     # name and a dot ("www.", "weibo."): checked first, it spares most places in a text the
     # alternatives (a third of the time of the pattern without it).
-    links = "|".join(f"({host}/{path})({part})" for host, path, part in PROFILE_LINKS)
-    return re.compile(rf"(@)({HANDLE})|(?<![\w.\-])(?=[a-z0-9]{{1,20}}\.)(?:{links})", re.I)
+    # A link starts where no ASCII host character precedes it: not \w, which also matches
+    # Chinese, and Chinese posts write links straight after their text (QA, session 15). An
+    # explicit port (weibo.com:443/u/...) is part of the host.
+    links = "|".join(
+        rf"({host}(?::\d{{1,5}})?/{path})({part})" for host, path, part in PROFILE_LINKS
+    )
+    return re.compile(rf"(@)({HANDLE})|(?<![A-Za-z0-9_.\-])(?=[a-z0-9]{{1,20}}\.)(?:{links})", re.I)
 
 
 QUOTED_HANDLE = _compile()
@@ -99,7 +104,7 @@ QUOTED_HANDLE = _compile()
 # (``searchTextVersion``; none is 1: @handles and X links). Raise it with every change to
 # what is left out: opening the graph writes searchText again on posts below it
 # (graph/repositories/social.py backfill_search_text). 2: other platforms' profile links.
-SEARCH_TEXT_VERSION = 2
+SEARCH_TEXT_VERSION = 3
 
 
 def replace_handles(text: str, replace: Callable[[str], str]) -> str:

@@ -122,3 +122,22 @@ def test_x_links_and_handles_as_before() -> None:
 def test_a_sentence_ending_after_a_link_keeps_its_full_stop() -> None:
     text = "联系 facebook.com/john.smith. 或 instagram.com/jane.doe。"
     assert search_text(text) == "联系 facebook.com/. 或 instagram.com/。"
+
+
+@pytest.mark.parametrize(("link", "handle"), PROFILES)
+def test_a_profile_link_written_straight_after_chinese_text_is_masked(
+    link: str, handle: str
+) -> None:
+    # Chinese posts put no space before a link; \w matches Chinese (QA, session 15).
+    text = f"招行主页{link}点个赞"
+    redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
+    assert handle not in redacted and "***" in redacted
+    assert handle.lower() not in search_text(text)
+
+
+def test_a_profile_link_with_a_port_is_masked() -> None:
+    text = "见 https://weibo.com:443/u/6234567895 。"
+    assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == (
+        "见 https://weibo.com:443/u/*** 。"
+    )
+    assert "6234567895" not in search_text(text)
