@@ -21,12 +21,22 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _address(host: str) -> IpAddress | None:
+    host = host.strip("[]")
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
+        ip: IpAddress = ipaddress.ip_address(host)
     except ValueError:
-        return None
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
-    return mapped or ip
+        try:
+            # The forms the resolver reads as IPv4 too (QA, session 15): 127.1, 2130706433,
+            # 0x7f000001, 0177.0.0.1 are all 127.0.0.1 to getaddrinfo and the client.
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        # ::ffff:127.0.0.1, 2002:7f00:1:: (6to4) and Teredo carry an IPv4 address that
+        # decides where they lead.
+        teredo = ip.teredo[1] if ip.teredo else None
+        return ip.ipv4_mapped or ip.sixtofour or teredo or ip
+    return ip
 
 
 def internal(ip: IpAddress) -> bool:
@@ -52,6 +62,16 @@ def allowed(host: str, allow: str) -> bool:
     return False
 
 
+# Names that never lead to a public receiver: loopback (RFC 6761), mDNS (RFC 6762) and the
+# private-use TLD (ICANN, 2024; metadata.google.internal is the cloud metadata service).
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
+
+
+def _local_name(host: str) -> bool:
+    host = host.lower()
+    return host == "localhost" or host.endswith(_LOCAL_SUFFIXES)
+
+
 def refused_at_save(url: str, allow: str = "") -> str | None:
     """Why ``url`` cannot be a channel (None: it can): https with a host, and no internal
     address or local name written into it."""
@@ -65,7 +85,7 @@ def refused_at_save(url: str, allow: str = "") -> str | None:
     if allowed(host, allow):
         return None
     ip = _address(host)
-    if (ip is not None and internal(ip)) or host == "localhost" or host.endswith(".localhost"):
+    if (ip is not None and internal(ip)) or _local_name(host):
         return f"channel {host} is an internal address (see C360_ALERT_CHANNEL_ALLOW)"
     return None
 

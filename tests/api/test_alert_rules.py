@@ -88,6 +88,15 @@ async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
                 "https://224.0.0.1/hook",
                 "https://0.0.0.0/hook",
                 "https://localhost/hook",
+                # Forms the resolver reads as 127.0.0.1 too, and 127.0.0.1 inside 6to4 (QA,
+                # session 15); names that never lead outside.
+                "https://127.1/hook",
+                "https://2130706433/hook",
+                "https://0x7f000001/hook",
+                "https://0177.0.0.1/hook",
+                "https://[2002:7f00:1::]/hook",
+                "https://metadata.google.internal/computeMetadata",
+                "https://printer.local/hook",
             )
         ),
     ):
