@@ -620,7 +620,26 @@ def feed_cursor(after: str | None) -> FeedKey | None:
                 field="after",
             ) from None
         raise
-    return None if last is None else (last[0], last[1], last[2])
+    if last is None:
+        return None
+    at, platform, post_id = last
+    if not (post_id and platform in PLATFORMS and _stored_time(at)):
+        # Parts no post of a feed has (QA, session 15): compared as they were, a forged
+        # cursor quietly gave the first page again, or an empty one.
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return at, platform, post_id
+
+
+def _stored_time(at: str) -> bool:
+    """``at`` is a post's place in time as a feed cursor carries it: empty (no createdAt) or
+    an ISO-8601 time."""
+    if at == "":
+        return True
+    try:
+        datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def is_position(cursor: str) -> bool:

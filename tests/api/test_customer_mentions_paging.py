@@ -83,6 +83,12 @@ def b64(parts: list[str]) -> str:
         b64(["2026-11-30T10:02:00Z", "x"]),
         b64(["2026-11-30T10:02:00Z", "x", "f1\x00"]),
         b64(["9" * 30]),
+        # Three parts no post has (QA, session 15): they gave page 1 again, or an empty page.
+        b64(["notadate", "weibo", "1"]),
+        b64(["9" * 5000, "x", "y"]),
+        b64(["99999-01-01T00:00:00Z", "x", "1"]),
+        b64(["2026-11-30T10:02:00Z", "myspace", "1"]),
+        b64(["2026-11-30T10:02:00Z", "x", ""]),
     ],
 )
 async def test_a_cursor_this_api_did_not_give_is_bad_input(
