@@ -141,7 +141,9 @@ def x(
     query: Annotated[str, typer.Option("--query", "-q", help="X recent-search query")],
     max_pages: Annotated[
         int | None,
-        typer.Option(help="stop after this many pages; the next run continues with the older ones"),
+        typer.Option(
+            min=1, help="stop after this many pages; the next run continues with the older ones"
+        ),
     ] = None,
     page_size: Annotated[int, typer.Option(min=10, max=100, help="posts per page")] = 100,
     follow: Annotated[bool, typer.Option(help="keep polling for new posts")] = False,
