@@ -24,6 +24,7 @@ import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as RoutingError
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -467,6 +468,15 @@ class GraphQLEndpoint:
         await self.graphql(scope, receive, send)
 
 
+async def routing_error(request: Request, exc: Exception) -> Response:
+    """The router's own refusals (no such path, a method the route does not take) as JSON,
+    like every other HTTP-level refusal of the hub; Starlette answers them as text/plain."""
+    assert isinstance(exc, RoutingError)
+    if exc.status_code in (204, 304):  # no body allowed
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -641,6 +651,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        exception_handlers={RoutingError: routing_error},
         middleware=[
             # Outermost: it logs the 413s and 504s of the layers below too.
             Middleware(

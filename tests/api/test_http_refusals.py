@@ -149,3 +149,18 @@ async def test_a_method_other_than_post_needs_no_token_to_be_refused(
 ) -> None:
     response = await client.put("/graphql", json={"query": QUERY})
     _refused(response, "METHOD_NOT_ALLOWED", status=405)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("PUT", "/healthz", 405), ("DELETE", "/readyz", 405), ("GET", "/no-such-path", 404)],
+)
+async def test_the_routers_refusals_are_json_too(
+    client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    assert response.json()["error"]
+    if status == 405:
+        assert "GET" in response.headers["allow"]
