@@ -143,9 +143,10 @@ async def search_customers(
     loaded with the page instead of after it."""
     settings = ctx.settings
     limit = check_first(first, settings.max_page_size)
-    sealed = order in _SEALED_ORDERS
-    seal, bound = cursor_seal(settings.resolved_data_dir), _cursor_bound(ctx, order)
-    if sealed:
+    # Only a personal order's cursors are sealed: the key is not read for the others.
+    seal = cursor_seal(settings.resolved_data_dir) if order in _SEALED_ORDERS else None
+    bound = _cursor_bound(ctx, order) if seal is not None else ""
+    if seal is not None:
         cursor = seal.open(after, 3, bound)
     else:
         cursor = decode_cursor(after, 3 if order == CustomerOrder.CREATED_AT else 1)
@@ -205,7 +206,7 @@ async def search_customers(
     listed = rows[start : start + limit]
     page = await customer_rows(ctx, [r["id"] for r in listed])
     has_next, total = len(rows) > start + limit, len(rows)
-    if sealed:
+    if seal is not None:
         # The keys come from the listing's rows: the loader's rows have no assets.
         keys = {r["id"]: by_value(order, r) for r in listed}
         encode = partial(seal.seal, bound)

@@ -20,7 +20,7 @@ from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
-from resolvers.analytics import iso
+from resolvers.analytics import iso, parse_time
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
@@ -623,23 +623,11 @@ def feed_cursor(after: str | None) -> FeedKey | None:
     if last is None:
         return None
     at, platform, post_id = last
-    if not (post_id and platform in PLATFORMS and _stored_time(at)):
+    if not (post_id and platform in PLATFORMS and (at == "" or parse_time(at) is not None)):
         # Parts no post of a feed has (QA, session 15): compared as they were, a forged
         # cursor quietly gave the first page again, or an empty one.
         raise BadUserInput("after is not a cursor from this API", field="after")
     return at, platform, post_id
-
-
-def _stored_time(at: str) -> bool:
-    """``at`` is a post's place in time as a feed cursor carries it: empty (no createdAt) or
-    an ISO-8601 time."""
-    if at == "":
-        return True
-    try:
-        datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
 
 
 def is_position(cursor: str) -> bool:
