@@ -24,6 +24,10 @@ NAME = r"(?:[\w\-]|%[0-9a-f]{2})+"
 # sentence after the link is not part of it.
 DOTTED = rf"{NAME}(?:\.{NAME})*"
 NUMBER = r"\d+"
+# Query parameters before a named one (?a=1&b=2&__biz=...): URL characters only, so the
+# search for the parameter stops at the link's end.
+_PARAMS = r"(?:[a-z0-9\-._~%=+;]*&(?:amp;)?)*"
+_QUERY = rf"[a-z0-9\-._~%/]*\?{_PARAMS}"
 
 
 def _except(*pages: str) -> str:
@@ -35,8 +39,13 @@ def _except(*pages: str) -> str:
 _WEIBO_PAGES = _except(
     "u", "n", "profile", "ttarticle", "tv", "p", "a", "l", "s", "detail", "status", "hot",
     "search", "signup", "login", "newlogin", "set", "ajax", "aj", "video", "topic", "show",
-    "home", "sorry", "compose", "message", "api", "beta", "c",
+    "home", "sorry", "compose", "message", "api", "beta", "c", "help",
 )  # fmt: skip
+# A Weibo page id (weibo.com/p/<id>, m.weibo.cn/p/index?containerid=<id>): a six-digit
+# domain, then mostly the uid (100505<uid> a person, 100606<uid> a company, 107603<uid> their
+# posts); a topic's (1008...) and an article's (100160...) name no one. Fails closed: any
+# other domain is masked.
+_WEIBO_PAGE_ID = r"(?!1008|100160)\d{6}[0-9a-z]*"
 _FACEBOOK_PAGES = _except(
     "people", "watch", "groups", "events", "pages", "share", "sharer", "photo", "photos",
     "permalink", "story", "hashtag", "login", "help", "policies", "privacy", "marketplace",
@@ -55,18 +64,24 @@ _INSTAGRAM_PAGES = _except(
 # identifying part is masked and left out of searches, the rest of the link stays. A link
 # that names no one (weibo.com/ttarticle/..., a bank's own site) is none of these. Each host
 # starts with a name of at most 20 letters or digits and a dot (see _compile).
+_X = r"(?:www\.|mobile\.)?(?:x|twitter)\.com"
+
 PROFILE_LINKS: tuple[tuple[str, str, str], ...] = (
+    # Before x.com/<handle>: at one place the first row that matches wins.
+    (_X, r"i/user/", NUMBER),
+    (_X, rf"intent/(?:user|follow)\?{_PARAMS}(?:screen_name|user_id)=", HANDLE),
     # x.com/<handle>/status/...: any first path part, as before other platforms were added.
     (r"(?:www\.|mobile\.)?x\.com", "", HANDLE),
     (r"(?:www\.|mobile\.)?twitter\.com", "", HANDLE),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", r"(?:u|profile)/", NUMBER),
+    (r"(?:www\.|m\.)?weibo\.(?:com|cn)", rf"p/(?:index\?{_PARAMS}containerid=)?", _WEIBO_PAGE_ID),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", r"n/", NAME),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", _WEIBO_PAGES, NAME),  # /<name>, /<uid>/<mid>
     (r"(?:www\.)?douyin\.com", r"user/", NAME),
     (r"(?:www\.)?iesdouyin\.com", r"share/user/", NAME),
     (r"v\.douyin\.com", "", NAME),  # a short link may lead to a profile: masked
     (r"(?:www\.)?xiaohongshu\.com", r"user/profile/", NAME),
-    (r"xhslink\.com", r"(?:a/)?", NAME),
+    (r"xhslink\.com", r"(?:[a-z]/)?", NAME),  # xhslink.com/a/<code>, /m/<code>
     (r"space\.bilibili\.com", "", NUMBER),
     (r"m\.bilibili\.com", r"space/", NUMBER),
     (r"b23\.tv", "", NAME),
@@ -75,13 +90,29 @@ PROFILE_LINKS: tuple[tuple[str, str, str], ...] = (
     (_FACEBOOK, r"people/", rf"{DOTTED}(?:/\d+)?"),
     (_FACEBOOK, _FACEBOOK_PAGES, DOTTED),
     (r"fb\.com", _FACEBOOK_PAGES, DOTTED),
+    (r"fb\.me", "", DOTTED),  # Facebook's short link to a profile or page
     (r"(?:www\.)?instagram\.com", r"stories/", DOTTED),
     (r"(?:www\.)?instagram\.com", _INSTAGRAM_PAGES, DOTTED),
+    (r"instagr\.am", _INSTAGRAM_PAGES, DOTTED),
     (r"(?:[a-z]{2}\.|www\.)?linkedin\.com", r"(?:in|pub)/", NAME),
+    (r"(?:[a-z]{2}\.|www\.)?linkedin\.com", rf"profile/view\?{_PARAMS}id=", NAME),
     (r"(?:www\.|m\.)?tiktok\.com", r"@", DOTTED),
     (r"v[mt]\.tiktok\.com", "", NAME),
     (r"(?:www\.|m\.)?youtube\.com", r"(?:@|channel/|c/|user/)", DOTTED),
+    # A WeChat official account's article or profile page names the account (__biz=, its id
+    # in base64, "=" often escaped); mp.weixin.qq.com/s/<code> names an article.
+    (r"mp\.weixin\.qq\.com", _QUERY + "__biz=", r"(?:[a-z0-9+/]|%[0-9a-f]{2})+=*"),
 )
+
+
+# Hosts recognised glued to Latin letters or digits before them ("Facebookfacebook.com/<name>",
+# "Followweibo.com/u/<uid>"): a platform's own name, so a longer word ending in it and
+# followed by ".com/<profile path>" is a link; not x.com, fb.com, b23.tv or a host with a
+# subdomain (fox.com, myspace.bilibili.com name other sites).
+_GLUED = (
+    "weibo", "douyin", "iesdouyin", "xiaohongshu", "xhslink", "zhihu", "facebook", "instagram",
+    "instagr", "linkedin", "tiktok", "youtube", "twitter",
+)  # fmt: skip
 
 
 def _compile() -> re.Pattern[str]:
@@ -91,12 +122,15 @@ def _compile() -> re.Pattern[str]:
     # name and a dot ("www.", "weibo."): checked first, it spares most places in a text the
     # alternatives (a third of the time of the pattern without it).
     # A link starts where no ASCII host character precedes it: not \w, which also matches
-    # Chinese, and Chinese posts write links straight after their text (QA, session 15). An
-    # explicit port (weibo.com:443/u/...) is part of the host.
+    # Chinese, and Chinese posts write links straight after their text (QA, session 15), or
+    # with a platform's own name right after Latin letters (_GLUED; replace_handles drops
+    # such a match inside another site's host). An explicit port (weibo.com:443/u/...) is
+    # part of the host.
     links = "|".join(
         rf"({host}(?::\d{{1,5}})?/{path})({part})" for host, path, part in PROFILE_LINKS
     )
-    return re.compile(rf"(@)({HANDLE})|(?<![A-Za-z0-9_.\-])(?=[a-z0-9]{{1,20}}\.)(?:{links})", re.I)
+    start = rf"(?:(?<![A-Za-z0-9_.\-])|(?<=[A-Za-z0-9])(?=(?:{'|'.join(_GLUED)})\.))"
+    return re.compile(rf"(@)({HANDLE})|{start}(?=[a-z0-9]{{1,20}}\.)(?:{links})", re.I)
 
 
 QUOTED_HANDLE = _compile()
@@ -104,19 +138,85 @@ QUOTED_HANDLE = _compile()
 # (``searchTextVersion``; none is 1: @handles and X links). Raise it with every change to
 # what is left out: opening the graph writes searchText again on posts below it
 # (graph/repositories/social.py backfill_search_text). 2: other platforms' profile links.
-SEARCH_TEXT_VERSION = 3
+# 3: links straight after Chinese text. 4: links in full-width characters or with
+# percent-escaped letters, glued to Latin letters, more forms (weibo.com/p/<id>, instagr.am,
+# mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...).
+SEARCH_TEXT_VERSION = 4
+
+
+class _AsciiFold(dict[int, int]):
+    """A ``str.translate`` table: a character whose NFKC form is one ASCII character
+    (full-width ｗｅｉｂｏ．ｃｏｍ／ｕ／１２３, "＠", "？") becomes that character, any other
+    stays. One character for one, so an offset in the folded text is the same offset in
+    the text. Filled as characters are met."""
+
+    def __missing__(self, code: int) -> int:
+        folded = unicodedata.normalize("NFKC", chr(code))
+        self[code] = ord(folded) if len(folded) == 1 and folded.isascii() else code
+        return self[code]
+
+
+_ASCII_FOLD = _AsciiFold()
+# A percent-escaped unreserved character (RFC 3986: letters, digits, "-._~"): weibo.com/%75/
+# is weibo.com/u/. Reserved ones ("%2F") mean something else escaped and stay.
+_UNRESERVED_ESCAPE = re.compile(r"%(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2[de]|5f|7e)", re.I)
+
+
+def _fold(text: str) -> tuple[str, list[int] | None]:
+    """What links are looked for in: ``text`` with full-width characters folded to ASCII
+    and unreserved percent-escapes decoded, and where each of its characters (and its end)
+    is in ``text`` (None: at the same offset). Only looked at: what is masked is the text's
+    own span."""
+    folded = text if text.isascii() else text.translate(_ASCII_FOLD)
+    if "%" not in folded:
+        return folded, None
+    parts: list[str] = []
+    where: list[int] = []
+    done = 0
+    for escape in _UNRESERVED_ESCAPE.finditer(folded):
+        at = escape.start()
+        parts += (folded[done:at], chr(int(escape.group()[1:], 16)))
+        where += range(done, at + 1)
+        done = escape.end()
+    if not where:
+        return folded, None
+    parts.append(folded[done:])
+    where += range(done, len(folded) + 1)
+    return "".join(parts), where
+
+
+_HOST_CHARACTERS = frozenset("./-_@")
+
+
+def _in_another_host(folded: str, start: int) -> bool:
+    """A glued link's Latin letters before it follow "://", "." or "-" ("https://notweibo.com",
+    "a.myfacebook.com"): they are part of another site's name, not a word before the link."""
+    run = start
+    while run > 0 and folded[run - 1].isascii() and folded[run - 1].isalnum():
+        run -= 1
+    return run < start and run > 0 and folded[run - 1] in _HOST_CHARACTERS
 
 
 def replace_handles(text: str, replace: Callable[[str], str]) -> str:
     """``text`` with each quoted handle and profile link's identifying part replaced by
-    ``replace(part)``; the "@" or the rest of the link stays. The same function decides what
-    the API masks and what searches leave out."""
-
-    def one(match: re.Match[str]) -> str:
+    ``replace(part)``; the "@" or the rest of the link stays. Links are found in the folded
+    text (:func:`_fold`), and the part as written is replaced. The same function decides
+    what the API masks and what searches leave out."""
+    folded, where = _fold(text)
+    out: list[str] = []
+    done = pos = 0
+    while (match := QUOTED_HANDLE.search(folded, pos)) is not None:
         last = match.lastindex or 0  # never 0: every alternative ends in a group
-        return match.group(last - 1) + replace(match.group(last))
-
-    return QUOTED_HANDLE.sub(one, text)
+        if last > 2 and _in_another_host(folded, match.start()):
+            pos = match.start() + 1  # an @handle inside it is still one
+            continue
+        start, end = match.span(last)
+        if where is not None:
+            start, end = where[start], where[end]
+        out += (text[done:start], replace(text[start:end]))
+        done, pos = end, match.end()
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _dropped(_: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from graph.repositories.social import backfill_search_text, upsert_posts
 from graph.store import GraphStore
-from shared.post_text import SEARCH_TEXT_VERSION
+from shared.post_text import SEARCH_TEXT_VERSION, normalise
 from tests.api.conftest import Api
 from tests.api.test_social_api import ok
 
@@ -85,3 +85,34 @@ async def test_search_text_an_older_hub_wrote_is_written_again(
     assert row["v"] == SEARCH_TEXT_VERSION
     assert ok(await officer.gql(count(UID))) == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
     assert ok(await officer.gql(count("招行客服")))["a"] == {"totalCount": 1}
+
+
+async def test_search_text_of_the_previous_version_is_written_again(
+    store: GraphStore, officer: Api
+) -> None:
+    # Version 3 left a uid written in full-width digits, or after a percent-escaped "u", in
+    # searchText (and the API showed it): the backfill writes it again, nothing else.
+    wide, escaped = "８２３４５６７８９０", "9234567890"
+    text = f"招行客服 ｗｅｉｂｏ．ｃｏｍ／ｕ／{wide} 和 weibo.com/%75/{escaped}"
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'v3', text: $text, searchText: $old,"
+        " searchTextVersion: 3, createdAt: '2026-11-30T11:30:00Z'})",
+        {"text": text, "old": normalise(text)},
+    )
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'now', text: 'x', searchText: 'kept',"
+        " searchTextVersion: $version, createdAt: '2026-11-30T11:30:00Z'})",
+        {"version": SEARCH_TEXT_VERSION},
+    )
+    assert ok(await officer.gql(count("8234567890")))["a"] == {"totalCount": 1}
+    assert await backfill_search_text(store) == 1
+    rows = await store.read(
+        "MATCH (p:Post) RETURN p.postId AS id, p.searchText AS t, p.searchTextVersion AS v"
+        " ORDER BY id"
+    )
+    assert rows == [
+        {"id": "now", "t": "kept", "v": SEARCH_TEXT_VERSION},
+        {"id": "v3", "t": "招行客服 weibo.com/u/ 和 weibo.com/%75/", "v": SEARCH_TEXT_VERSION},
+    ]
+    for uid in ("8234567890", escaped):
+        assert ok(await officer.gql(count(uid))) == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}

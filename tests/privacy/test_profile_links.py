@@ -9,7 +9,7 @@ import re
 import pytest
 
 from privacy.masking import hash_token, mask_mentions
-from shared.post_text import PROFILE_LINKS, QUOTED_HANDLE, search_text
+from shared.post_text import PROFILE_LINKS, QUOTED_HANDLE, normalise, search_text
 
 KEY = b"k" * 32
 
@@ -17,6 +17,8 @@ KEY = b"k" * 32
 PROFILES = [
     ("https://x.com/secret_handle_42/status/1234567890", "secret_handle_42"),
     ("twitter.com/SecretHandle", "SecretHandle"),
+    ("https://x.com/i/user/1234567001", "1234567001"),
+    ("https://twitter.com/intent/user?screen_name=SecretHandle2", "SecretHandle2"),
     ("https://weibo.com/u/1234567890", "1234567890"),
     ("https://www.weibo.com/u/1234567891?is_hot=1", "1234567891"),
     ("m.weibo.cn/u/2234567890", "2234567890"),
@@ -26,6 +28,8 @@ PROFILES = [
     ("https://weibo.com/zhangxiaoming88", "zhangxiaoming88"),
     ("https://weibo.com/4234567890/NxyzAbc12", "4234567890"),  # a post's link names its author
     ("Weibo.COM/U/5234567890", "5234567890"),
+    ("https://weibo.com/p/1005057234567890/home?from=page_100505", "1005057234567890"),
+    ("https://m.weibo.cn/p/index?containerid=1076037234567891&luicode=1", "1076037234567891"),
     ("https://www.douyin.com/user/MS4wLjABAAAA-secret_9", "MS4wLjABAAAA-secret_9"),
     ("https://www.iesdouyin.com/share/user/MS4wLjABAAAAsecret", "MS4wLjABAAAAsecret"),
     ("https://v.douyin.com/iRNBho6/", "iRNBho6"),
@@ -34,6 +38,7 @@ PROFILES = [
         "5f3a9b0c000000000100abcd",
     ),
     ("http://xhslink.com/a/Xy7AbCd", "Xy7AbCd"),
+    ("http://xhslink.com/m/4Kd9ZqW", "4Kd9ZqW"),
     ("https://space.bilibili.com/12345678?spm_id_from=333", "12345678"),
     ("https://m.bilibili.com/space/22345678", "22345678"),
     ("https://b23.tv/AbC12de", "AbC12de"),
@@ -43,14 +48,23 @@ PROFILES = [
     ("https://m.facebook.com/profile.php?id=100012345678", "100012345678"),
     ("facebook.com/people/John-Smith/100098765432", "John-Smith/100098765432"),
     ("fb.com/jane.lee", "jane.lee"),
+    ("https://fb.me/jane.lee.77", "jane.lee.77"),
     ("https://www.instagram.com/jane.doe_88/", "jane.doe_88"),
     ("instagram.com/stories/jane.doe_89/3141592653", "jane.doe_89"),
+    ("http://instagr.am/jane.doe_90", "jane.doe_90"),
     ("https://www.linkedin.com/in/zhang-xiaoming-1a2b3c", "zhang-xiaoming-1a2b3c"),
     ("https://cn.linkedin.com/in/li-hua-77", "li-hua-77"),
+    ("https://www.linkedin.com/profile/view?id=AAkAAA12345&trk=x", "AAkAAA12345"),
     ("https://www.tiktok.com/@jane.doe.official/video/7300000000000", "jane.doe.official"),
     ("https://vm.tiktok.com/ZMabc123/", "ZMabc123"),
     ("https://www.youtube.com/@jane.doe.vlog", "jane.doe.vlog"),
     ("https://www.youtube.com/channel/UCabc-123_x", "UCabc-123_x"),
+    # A WeChat official account's article or profile page names the account.
+    ("https://mp.weixin.qq.com/s?__biz=MzA5NjE2MjExMQ==&mid=2650&idx=1", "MzA5NjE2MjExMQ=="),
+    (
+        "https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz=MzI4NjE2MjExMg%3D%3D#wechat",
+        "MzI4NjE2MjExMg%3D%3D",
+    ),
 ]
 
 # Links that name no one: the bank's own site, articles, posts by id, videos, search.
@@ -60,7 +74,10 @@ NOT_PROFILES = [
     "https://m.weibo.cn/detail/4890123456789013",
     "https://weibo.com/tv/show/1034:4890123456789014",
     "https://s.weibo.com/weibo?q=招商银行",
-    "https://weibo.com/p/1008087a8941058aaf4df5147042ce104568da",
+    "https://weibo.com/p/1008087a8941058aaf4df5147042ce104568da",  # a topic
+    "https://weibo.com/p/1001603849727862021229",  # an article
+    "https://weibo.com/help",
+    "https://m.weibo.cn/p/index?containerid=100808abc&extparam=x",
     "https://www.douyin.com/video/7300000000000000001",
     "https://www.xiaohongshu.com/explore/64ab0c1d000000001203abcd",
     "https://www.bilibili.com/video/BV1xx411c7mD",
@@ -69,6 +86,9 @@ NOT_PROFILES = [
     "https://www.facebook.com/watch/?v=1234567890",
     "https://www.facebook.com/photo.php?fbid=1234567890",
     "https://www.instagram.com/p/Cx1AbCdEfGh/",
+    "http://instagr.am/p/Cx1AbCdEfGi/",
+    "https://mp.weixin.qq.com/s/AbCdEf12345",
+    "https://mp.weixin.qq.com/s?mid=2650&idx=1",
     "https://www.linkedin.com/company/china-merchants-bank",
     "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     "https://www.cmbchina.com/personal/creditcard/",
@@ -76,6 +96,19 @@ NOT_PROFILES = [
     "https://fox.com/news/secret",
     "https://a.x.com/notahandle",
     "https://notweibo.com/u/1234567890",
+    # A platform's name ending another site's name in a URL is that site's.
+    "https://myfacebook.com/john.smith",
+    "https://shop.notinstagram.com/jane.doe",
+    "http://a-weibo.com/u/1234567890",
+    # Full-width or escaped, a page that names no one still names no one.
+    "ｗｅｉｂｏ．ｃｏｍ／ｈｅｌｐ",
+    "ｗｅｉｂｏ．ｃｏｍ／ｔｔａｒｔｉｃｌｅ／ｐ／ｓｈｏｗ？ｉｄ＝２３０９４０４",
+    "https://www.instagram.com/%70/Cx1AbCdEfGj/",
+    "facebook.com/%68elp",
+    # Ordinary bank texts.
+    "招商银行Facebook主页和YouTube频道同步更新，信用卡年费减免见官网。",
+    "Our Weibo and WeChat accounts: search CMB. 还款日T+1。",
+    "ｗｗｗ．ｃｍｂｃｈｉｎａ．ｃｏｍ／ｐｅｒｓｏｎａｌ，利率３．５％，5%折扣",
 ]
 
 
@@ -109,7 +142,7 @@ def test_every_profile_link_row_is_tested() -> None:
 def test_links_that_name_no_one_are_shown_and_searched_as_written(link: str) -> None:
     text = f"招行 {link} 看看"
     assert mask_mentions(text, "hash", "SOCIAL_HANDLE", KEY) == text
-    assert search_text(text) == text.lower()
+    assert search_text(text) == normalise(text)
 
 
 def test_x_links_and_handles_as_before() -> None:
@@ -141,3 +174,72 @@ def test_a_profile_link_with_a_port_is_masked() -> None:
         "见 https://weibo.com:443/u/*** 。"
     )
     assert "6234567895" not in search_text(text)
+
+
+def full_width(text: str) -> str:
+    """ASCII letters, digits and punctuation as their full-width forms (ｗｅｉｂｏ．ｃｏｍ)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(("link", "handle"), PROFILES)
+def test_a_profile_link_in_full_width_characters_is_masked(link: str, handle: str) -> None:
+    # Matched as NFKC reads it, masked as written: the rest keeps its full-width form.
+    text = f"招行客服 {full_width(link)} 点赞"
+    written = full_width(handle)
+    redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
+    assert redacted == text.replace(written, "***")
+    assert normalise(handle) not in search_text(text)
+    assert search_text(text) == normalise(text.replace(written, ""))
+
+
+@pytest.mark.parametrize(
+    ("link", "handle"),
+    [
+        ("weibo.com/%75/8234567890", "8234567890"),
+        ("weibo.com/u/%38%32%33%34", "%38%32%33%34"),
+        ("https://www.%66acebook.com/%6Aohn.smith", "%6Aohn.smith"),
+        ("instagram.com/%6A%61ne.doe", "%6A%61ne.doe"),
+        ("space.bilibili.com/%31%32%33", "%31%32%33"),
+        ("x.com/%69/user/8234567892", "8234567892"),
+    ],
+)
+def test_a_profile_link_with_percent_escaped_letters_is_masked(
+    link: str, handle: str
+) -> None:
+    # Letters escaped are read decoded, masked as written.
+    text = f"见 {link} 。"
+    redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
+    assert redacted == text.replace(handle, "***")
+    assert search_text(text) == normalise(text.replace(handle, ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Facebookfacebook.com/john.smith 客服", "Facebookfacebook.com/*** 客服"),
+        ("关注Weiboweibo.com/u/9234567890", "关注Weiboweibo.com/u/***"),
+        ("Follow2instagram.com/jane.doe.", "Follow2instagram.com/***."),
+        ("YouTubeyoutube.com/@cmb.fans", "YouTubeyoutube.com/@***"),
+        ("Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／ｊｏｈｎ", "Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／***"),
+        # The URL's own host is another site's; its quoted @handle is one still.
+        ("https://nottiktok.com/@jane", "https://nottiktok.com/@***"),
+    ],
+)
+def test_a_profile_link_glued_to_latin_letters_is_masked(text: str, masked: str) -> None:
+    assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == masked
+    assert search_text(text) == normalise(masked.replace("***", ""))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Box.com/team and fox.com/news",  # x.com is no platform name glued to letters
+        "Myspace.bilibili.com/12345678",
+        "Facebookfacebook.com/help 和 Weiboweibo.com/ttarticle/p/show?id=2309404",
+        "Instagraminstagram.com/p/Cx1AbCdEfGh/",
+        "Facebook page, YouTube channel, weibo.com",
+    ],
+)
+def test_glued_words_that_make_no_profile_link_stay(text: str) -> None:
+    assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == text
+    assert search_text(text) == normalise(text)
