@@ -60,10 +60,10 @@ _INSTAGRAM_PAGES = _except(
 )  # fmt: skip
 
 # Profile links: (host, the path before the identifying part, the identifying part).
-# The host is matched at a name's start (not "fox.com", not "a.x.com"), any case; only the
-# identifying part is masked and left out of searches, the rest of the link stays. A link
-# that names no one (weibo.com/ttarticle/..., a bank's own site) is none of these. Each host
-# starts with a name of at most 20 letters or digits and a dot (see _compile).
+# The host is matched at a name's start (not "fox.com", not "a.x.com"; but see _GLUED), any
+# case; only the identifying part is masked and left out of searches, the rest of the link
+# stays. A link that names no one (weibo.com/ttarticle/..., a bank's own site) is none of
+# these. Each host starts with a name of at most 20 letters or digits and a dot (see _compile).
 _X = r"(?:www\.|mobile\.)?(?:x|twitter)\.com"
 
 PROFILE_LINKS: tuple[tuple[str, str, str], ...] = (
@@ -159,7 +159,9 @@ class _AsciiFold(dict[int, int]):
 _ASCII_FOLD = _AsciiFold()
 # A percent-escaped unreserved character (RFC 3986: letters, digits, "-._~"): weibo.com/%75/
 # is weibo.com/u/. Reserved ones ("%2F") mean something else escaped and stay.
-_UNRESERVED_ESCAPE = re.compile(r"%(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2[de]|5f|7e)", re.I)
+_UNRESERVED_ESCAPE = re.compile(
+    r"%(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2[de]|5f|7e)", re.I
+)
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:

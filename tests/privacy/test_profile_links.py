@@ -203,9 +203,7 @@ def test_a_profile_link_in_full_width_characters_is_masked(link: str, handle: st
         ("x.com/%69/user/8234567892", "8234567892"),
     ],
 )
-def test_a_profile_link_with_percent_escaped_letters_is_masked(
-    link: str, handle: str
-) -> None:
+def test_a_profile_link_with_percent_escaped_letters_is_masked(link: str, handle: str) -> None:
     # Letters escaped are read decoded, masked as written.
     text = f"见 {link} 。"
     redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
@@ -220,7 +218,10 @@ def test_a_profile_link_with_percent_escaped_letters_is_masked(
         ("关注Weiboweibo.com/u/9234567890", "关注Weiboweibo.com/u/***"),
         ("Follow2instagram.com/jane.doe.", "Follow2instagram.com/***."),
         ("YouTubeyoutube.com/@cmb.fans", "YouTubeyoutube.com/@***"),
-        ("Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／ｊｏｈｎ", "Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／***"),
+        (
+            "Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／ｊｏｈｎ",
+            "Ｆａｃｅｂｏｏｋｆａｃｅｂｏｏｋ．ｃｏｍ／***",
+        ),
         # The URL's own host is another site's; its quoted @handle is one still.
         ("https://nottiktok.com/@jane", "https://nottiktok.com/@***"),
     ],
