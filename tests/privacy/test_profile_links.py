@@ -244,3 +244,11 @@ def test_a_profile_link_glued_to_latin_letters_is_masked(text: str, masked: str)
 def test_glued_words_that_make_no_profile_link_stay(text: str) -> None:
     assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == text
     assert search_text(text) == normalise(text)
+
+
+def test_a_handle_quoted_with_a_full_width_at_sign_is_masked() -> None:
+    # Chinese input methods write "＠": NFKC reads it as "@".
+    text = "//＠angry_li：招行客服 ＠王小明 你好"
+    redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
+    assert redacted == "//＠***：招行客服 ＠*** 你好"
+    assert search_text(text) == normalise("//＠：招行客服 ＠ 你好")
