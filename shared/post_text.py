@@ -25,8 +25,8 @@ NAME = r"(?:[\w\-]|%[0-9a-f]{2})+"
 DOTTED = rf"{NAME}(?:\.{NAME})*"
 NUMBER = r"\d+"
 # Query parameters before a named one (?a=1&b=2&__biz=...): URL characters only, so the
-# search for the parameter stops at the link's end.
-_PARAMS = r"(?:[a-z0-9\-._~%=+;]*&(?:amp;)?)*"
+# search for the parameter stops at the link's end; the first one named is taken.
+_PARAMS = r"(?:[a-z0-9\-._~%=+;]*&(?:amp;)?)*?"
 _QUERY = rf"[a-z0-9\-._~%/]*\?{_PARAMS}"
 
 
@@ -41,11 +41,11 @@ _WEIBO_PAGES = _except(
     "search", "signup", "login", "newlogin", "set", "ajax", "aj", "video", "topic", "show",
     "home", "sorry", "compose", "message", "api", "beta", "c", "help",
 )  # fmt: skip
-# A Weibo page id (weibo.com/p/<id>, m.weibo.cn/p/index?containerid=<id>): a six-digit
-# domain, then mostly the uid (100505<uid> a person, 100606<uid> a company, 107603<uid> their
-# posts); a topic's (1008...) and an article's (100160...) name no one. Fails closed: any
-# other domain is masked.
-_WEIBO_PAGE_ID = r"(?!1008|100160)\d{6}[0-9a-z]*"
+# A Weibo page id (weibo.com/p/<id>, m.weibo.cn/p/index?containerid=<id>, lfid=<id>): a
+# six-digit domain, then mostly the uid (100505<uid> a person, 100606<uid> a company,
+# 107603<uid> their posts); a topic's (1008 and 32 hex digits) and an article's (100160 and
+# 16 digits) name no one. Fails closed: any other id, a uid (uid=<uid>) too, is masked.
+_WEIBO_ID = r"(?!(?:1008|100160)[0-9a-z]{12})\d[0-9a-z]*"
 _FACEBOOK_PAGES = _except(
     "people", "watch", "groups", "events", "pages", "share", "sharer", "photo", "photos",
     "permalink", "story", "hashtag", "login", "help", "policies", "privacy", "marketplace",
@@ -74,9 +74,12 @@ PROFILE_LINKS: tuple[tuple[str, str, str], ...] = (
     (r"(?:www\.|mobile\.)?x\.com", "", HANDLE),
     (r"(?:www\.|mobile\.)?twitter\.com", "", HANDLE),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", r"(?:u|profile)/", NUMBER),
-    (r"(?:www\.|m\.)?weibo\.(?:com|cn)", rf"p/(?:index\?{_PARAMS}containerid=)?", _WEIBO_PAGE_ID),
+    (r"(?:www\.|m\.)?weibo\.(?:com|cn)", r"p/", _WEIBO_ID),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", r"n/", NAME),
     (r"(?:www\.|m\.)?weibo\.(?:com|cn)", _WEIBO_PAGES, NAME),  # /<name>, /<uid>/<mid>
+    # Last of Weibo's: a page or post's link naming a user in its query (a post's
+    # ?lfid=100505<uid>, m.weibo.cn/p/index?containerid=<id>).
+    (r"(?:www\.|m\.)?weibo\.(?:com|cn)", rf"{_QUERY}(?:uid|lfid|containerid)=", _WEIBO_ID),
     (r"(?:www\.)?douyin\.com", r"user/", NAME),
     (r"(?:www\.)?iesdouyin\.com", r"share/user/", NAME),
     (r"v\.douyin\.com", "", NAME),  # a short link may lead to a profile: masked
@@ -188,6 +191,13 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _HOST_CHARACTERS = frozenset("./-_@")
+# After a profile link's identifying part, a query parameter naming an account again
+# (m.weibo.cn/u/<uid>?uid=<uid>&lfid=100505<uid>, ...&__biz=...&user_id=...): masked too.
+_MORE = re.compile(
+    r"[a-z0-9\-._~%/=+;:,?&]*?[?&](?:amp;)?(?:uid|lfid|containerid|__biz|screen_name|user_id)="
+    r"([a-z0-9\-._~%+/]+=*)",
+    re.I,
+)
 
 
 def _in_another_host(folded: str, start: int) -> bool:
@@ -212,11 +222,16 @@ def replace_handles(text: str, replace: Callable[[str], str]) -> str:
         if last > 2 and _in_another_host(folded, match.start()):
             pos = match.start() + 1  # an @handle inside it is still one
             continue
-        start, end = match.span(last)
-        if where is not None:
-            start, end = where[start], where[end]
-        out += (text[done:start], replace(text[start:end]))
-        done, pos = end, match.end()
+        spans = [match.span(last)]
+        pos = match.end()
+        while last > 2 and (more := _MORE.match(folded, pos)) is not None:
+            spans.append(more.span(1))
+            pos = more.end()
+        for start, end in spans:
+            if where is not None:
+                start, end = where[start], where[end]
+            out += (text[done:start], replace(text[start:end]))
+            done = end
     out.append(text[done:])
     return "".join(out)
 

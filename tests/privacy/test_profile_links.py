@@ -30,6 +30,11 @@ PROFILES = [
     ("Weibo.COM/U/5234567890", "5234567890"),
     ("https://weibo.com/p/1005057234567890/home?from=page_100505", "1005057234567890"),
     ("https://m.weibo.cn/p/index?containerid=1076037234567891&luicode=1", "1076037234567891"),
+    # A post's link naming the page it was opened from: a user's.
+    (
+        "https://m.weibo.cn/status/4890123456789099?luicode=10000011&lfid=1005057234567892",
+        "1005057234567892",
+    ),
     ("https://www.douyin.com/user/MS4wLjABAAAA-secret_9", "MS4wLjABAAAA-secret_9"),
     ("https://www.iesdouyin.com/share/user/MS4wLjABAAAAsecret", "MS4wLjABAAAAsecret"),
     ("https://v.douyin.com/iRNBho6/", "iRNBho6"),
@@ -77,7 +82,8 @@ NOT_PROFILES = [
     "https://weibo.com/p/1008087a8941058aaf4df5147042ce104568da",  # a topic
     "https://weibo.com/p/1001603849727862021229",  # an article
     "https://weibo.com/help",
-    "https://m.weibo.cn/p/index?containerid=100808abc&extparam=x",
+    "https://m.weibo.cn/p/index?containerid=10080811d6e5c3b8641062e9ae6b7b26604ba5&extparam=x",
+    "https://m.weibo.cn/status/4890123456789015?luicode=10000011&mblogid=NxyzAbc13",
     "https://www.douyin.com/video/7300000000000000001",
     "https://www.xiaohongshu.com/explore/64ab0c1d000000001203abcd",
     "https://www.bilibili.com/video/BV1xx411c7mD",
@@ -252,3 +258,28 @@ def test_a_handle_quoted_with_a_full_width_at_sign_is_masked() -> None:
     redacted = mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY)
     assert redacted == "//＠***：招行客服 ＠*** 你好"
     assert search_text(text) == normalise("//＠：招行客服 ＠ 你好")
+
+
+@pytest.mark.parametrize(
+    ("link", "masked"),
+    [
+        (
+            "https://m.weibo.cn/u/8234567893?uid=8234567893&luicode=10000011&lfid=1005058234567893",
+            "https://m.weibo.cn/u/***?uid=***&luicode=10000011&lfid=***",
+        ),
+        (
+            "https://twitter.com/intent/follow?screen_name=SecretHandle3&amp;user_id=8234567894",
+            "https://twitter.com/intent/follow?screen_name=***&amp;user_id=***",
+        ),
+        ("weibo.com/zhangxiaoming89?uid=8234567895#x", "weibo.com/***?uid=***#x"),
+        # A uid starting as a topic's id does (1008...) is still a uid.
+        (
+            "m.weibo.cn/status/4890123456789016?uid=1008234567",
+            "m.weibo.cn/status/4890123456789016?uid=***",
+        ),
+    ],
+)
+def test_an_account_named_again_in_a_links_query_is_masked_too(link: str, masked: str) -> None:
+    text = f"招行 {link} 看看"
+    assert mask_mentions(text, "redact", "SOCIAL_HANDLE", KEY) == f"招行 {masked} 看看"
+    assert search_text(text) == normalise(f"招行 {masked} 看看".replace("***", ""))
