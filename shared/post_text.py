@@ -143,7 +143,8 @@ QUOTED_HANDLE = _compile()
 # (graph/repositories/social.py backfill_search_text). 2: other platforms' profile links.
 # 3: links straight after Chinese text. 4: links in full-width characters or with
 # percent-escaped letters, glued to Latin letters, more forms (weibo.com/p/<id>, instagr.am,
-# mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...).
+# mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...), an account named again in a link's
+# query (?uid=<uid>) or in a Weibo post's (lfid=100505<uid>).
 SEARCH_TEXT_VERSION = 4
 
 
@@ -215,23 +216,31 @@ def replace_handles(text: str, replace: Callable[[str], str]) -> str:
     text (:func:`_fold`), and the part as written is replaced. The same function decides
     what the API masks and what searches leave out."""
     folded, where = _fold(text)
-    out: list[str] = []
-    done = pos = 0
+    found: list[re.Match[str]] = []
+    pos = 0
     while (match := QUOTED_HANDLE.search(folded, pos)) is not None:
-        last = match.lastindex or 0  # never 0: every alternative ends in a group
-        if last > 2 and _in_another_host(folded, match.start()):
+        if (match.lastindex or 0) > 2 and _in_another_host(folded, match.start()):
             pos = match.start() + 1  # an @handle inside it is still one
             continue
-        spans = [match.span(last)]
+        found.append(match)
         pos = match.end()
-        while last > 2 and (more := _MORE.match(folded, pos)) is not None:
+    spans: list[tuple[int, int]] = []
+    for at, match in enumerate(found):
+        last = match.lastindex or 0  # never 0: every alternative ends in a group
+        spans.append(match.span(last))
+        # A link's query is read up to the next match: a link glued to it is its own.
+        until = found[at + 1].start() if at + 1 < len(found) else len(folded)
+        pos = match.end()
+        while last > 2 and (more := _MORE.match(folded, pos, until)) is not None:
             spans.append(more.span(1))
             pos = more.end()
-        for start, end in spans:
-            if where is not None:
-                start, end = where[start], where[end]
-            out += (text[done:start], replace(text[start:end]))
-            done = end
+    out: list[str] = []
+    done = 0
+    for start, end in spans:
+        if where is not None:
+            start, end = where[start], where[end]
+        out += (text[done:start], replace(text[start:end]))
+        done = end
     out.append(text[done:])
     return "".join(out)
 

@@ -272,6 +272,11 @@ def test_a_handle_quoted_with_a_full_width_at_sign_is_masked() -> None:
             "https://twitter.com/intent/follow?screen_name=***&amp;user_id=***",
         ),
         ("weibo.com/zhangxiaoming89?uid=8234567895#x", "weibo.com/***?uid=***#x"),
+        # A link glued to the query of the one before is read as a link of its own.
+        (
+            "weibo.com/u/8234567896?x=1weibo.com/u/8234567897?uid=8234567897",
+            "weibo.com/u/***?x=1weibo.com/u/***?uid=***",
+        ),
         # A uid starting as a topic's id does (1008...) is still a uid.
         (
             "m.weibo.cn/status/4890123456789016?uid=1008234567",
