@@ -128,7 +128,8 @@ async def deliver(
     """Every alert to every channel of ``rule``; the delivery records (also stored). A channel
     on an internal address (resolved now; ``allow``: the operator's allow-list) is not sent
     to: a DEAD record says why, its attempts those made before the refusal (0 unless an
-    earlier attempt's lookup found no answer or a public one)."""
+    earlier attempt's lookup found no answer or a public one). ``via`` (stored, not in
+    GraphQL): the checked address that answered the last attempt, ``"proxy"``, or None."""
     records: list[Row] = []
     for alert in alerts:
         for url in rule.get("channels") or []:
