@@ -3,9 +3,9 @@
 A channel naming a loopback, private, link-local (cloud metadata: 169.254.169.254), multicast,
 reserved or unspecified address is refused when the rule is saved; a host name is resolved
 when alerts are sent, and refused there if any address it resolves to is such an address;
-the request then connects to the checked address itself (the URL's name kept for the Host
-header, TLS SNI and certificate verification), so a name answering a public address to the
-check and an internal one to a second lookup (DNS rebinding) cannot reach inside.
+the request then connects to the checked addresses themselves (the URL's name kept for the
+Host header, TLS SNI and certificate verification), so a name answering a public address to
+the check and an internal one to a second lookup (DNS rebinding) cannot reach inside.
 ``C360_ALERT_CHANNEL_ALLOW`` (comma-separated host names, addresses or networks, e.g.
 ``hooks.internal,10.20.0.0/16``) lets an operator name internal receivers on purpose.
 """
@@ -98,40 +98,42 @@ class Unresolved(OSError):
     """A channel's host name does not resolve now (it fails like an unreachable receiver)."""
 
 
-async def address_at_send(url: str, allow: str = "") -> IpAddress | None:
-    """The address a request to ``url`` must connect to, checked now: None to connect by the URL
-    as written (its host is an address, checked here, or a name on ``allow``); else the first
-    address its host name resolves to, every one of them checked. The request connects to the
-    returned address itself: letting the client resolve the name again could answer an
-    internal address after this check saw a public one (DNS rebinding).
+async def addresses_at_send(url: str, allow: str = "") -> tuple[IpAddress, ...]:
+    """The addresses a request to ``url`` may connect to, checked now, in the resolver's order:
+    none to connect by the URL as written (its host is an address, checked here, or a name on
+    ``allow``); else every address its host name resolves to, each one checked. The request
+    connects to one of them itself: letting the client resolve the name again could answer
+    an internal address after this check saw a public one (DNS rebinding).
 
     Raises :class:`Refused` (the save-time check again, for a rule stored before it, or an
-    internal address) or :class:`Unresolved` (no answer: nothing to connect to that was
-    checked, so no request; the client is not left to resolve the name itself)."""
+    internal address among the answers) or :class:`Unresolved` (no answer: nothing to connect
+    to that was checked, so no request; the client is not left to resolve the name itself)."""
     why = refused_at_save(url, allow)
     if why is not None:
         raise Refused(why)
     host = urlparse(url).hostname or ""
     if _address(host) is not None or allowed(host, allow):
-        return None
+        return ()
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise Unresolved(f"{host} does not resolve ({exc})") from exc
     addresses = [_address(str(info[4][0]).split("%")[0]) for info in infos]
-    checked = [ip for ip in addresses if ip is not None]
+    # dict.fromkeys: one try per address, in the resolver's order (an address can come back
+    # once per protocol or written both as IPv4 and as IPv4-mapped IPv6).
+    checked = tuple(dict.fromkeys(ip for ip in addresses if ip is not None))
     if not checked:
         raise Unresolved(f"{host} resolves to no address")
     for ip in checked:
         if internal(ip) and not allowed(str(ip), allow):
             raise Refused(f"channel {host} resolves to an internal address ({ip})")
-    return checked[0]
+    return checked
 
 
 __all__ = [
     "Refused",
     "Unresolved",
-    "address_at_send",
+    "addresses_at_send",
     "allowed",
     "internal",
     "refused_at_save",

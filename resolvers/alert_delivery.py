@@ -2,8 +2,10 @@
 (``X-C360-Timestamp`` + ``X-C360-Signature: sha256=HMAC-SHA256(secret, "<ts>.<body>")``, the
 inbound webhook's scheme; DingTalk robots also get their own ``timestamp``/``sign`` query),
 retried with backoff, and recorded: DELIVERED or DEAD (the dead-letter list in GraphQL). Each
-request connects to the address its channel check saw (no second lookup: DNS rebinding), the
-URL's name kept for the Host header and TLS; redirects are not followed."""
+request connects to the addresses its channel check saw, in order while they cannot be
+connected to (no second lookup: DNS rebinding), the URL's name kept for the Host header and
+TLS, or through the client's proxy by name (:mod:`resolvers.alert_transport`); redirects are
+not followed."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlparse
 
 import httpx
@@ -24,7 +26,8 @@ import orjson
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore, Row
 from ingest.social.webhook import signed_headers
-from resolvers.alert_channels import IpAddress, Refused, Unresolved, address_at_send
+from resolvers.alert_channels import Refused, Unresolved, addresses_at_send
+from resolvers.alert_transport import pinned, post
 from resolvers.analytics import iso
 
 ATTEMPTS = 3
@@ -61,20 +64,11 @@ def dingtalk_url(url: str, secret: str, now_ms: int) -> str:
     return f"{url}{'&' if '?' in url else '?'}timestamp={now_ms}&sign={sign}"
 
 
-def pinned(url: str, ip: IpAddress | None) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """(URL, headers, extensions) of a request to ``url`` that connects to ``ip`` (None: to the
-    URL as written): the host replaced by the address (bracketed when IPv6), the name kept in
-    the Host header and, for TLS, as ``sni_hostname``: httpcore hands it to the handshake as
-    ``server_hostname``, so the certificate is still verified against the name."""
-    if ip is None:
-        return url, {}, {}
-    parsed = httpx.URL(url)
-    name = parsed.raw_host.decode("ascii")  # IDNA-encoded, as the client would send it
-    # Connection: close - the client pools connections by scheme, address and port, so a
-    # connection verified for one name could otherwise carry the next channel's request for
-    # another name on the same address, its certificate never checked against that name.
-    headers = {"host": parsed.netloc.decode("ascii"), "connection": "close"}
-    return str(parsed.copy_with(host=str(ip))), headers, {"sni_hostname": name}
+class Outcome(NamedTuple):
+    delivered: bool
+    attempts: int
+    error: str | None  # the last attempt's
+    via: str | None  # who answered the last attempt: a checked address, "proxy", or None
 
 
 async def post_signed(
@@ -85,39 +79,40 @@ async def post_signed(
     backoff: Sequence[float] = BACKOFF_S,
     *,
     allow: str = "",
-) -> tuple[bool, int, str | None]:
-    """(delivered, attempts, last error): 2xx is delivered; 4xx other than 408/429 is not
-    retried (the receiver refuses it); 5xx, 408, 429, network errors and a name that does not
-    resolve are. Before each attempt the channel is checked (:func:`address_at_send`,
-    ``allow``: the operator's allow-list) and the request connects to the address checked;
-    a refused channel is not sent to (the attempts made before, ``"refused: ..."``).
-    Redirects are never followed: one would be a new request to a name not checked."""
+) -> Outcome:
+    """2xx is delivered; 4xx other than 408/429 is not retried (the receiver refuses it); 5xx,
+    408, 429, network errors and a name that does not resolve are. Before each attempt the
+    channel is checked (:func:`addresses_at_send`, ``allow``: the operator's allow-list) and
+    the request connects to the addresses checked, the next when one cannot be connected to,
+    or goes through the client's proxy by name (:mod:`resolvers.alert_transport`); a refused
+    channel is not sent to (the attempts made before, ``"refused: ..."``). Redirects are never
+    followed: one would be a new request to a name not checked."""
     error: str | None = None
+    via: str | None = None
     for attempt in range(1, ATTEMPTS + 1):
         now = time.time()
         headers = {"content-type": "application/json"} | signed_headers(secret, body, now)
+        via = None
         try:
-            target, host, extensions = pinned(
-                dingtalk_url(url, secret, int(now * 1000)), await address_at_send(url, allow)
+            addresses = await addresses_at_send(url, allow)
+            sent = await post(
+                client, dingtalk_url(url, secret, int(now * 1000)), addresses, body, headers
             )
-            response = await client.post(
-                target, content=body, headers=headers | host, extensions=extensions,
-                follow_redirects=False,
-            )  # fmt: skip
+            response, via = sent.response, sent.via
             if response.is_success:
-                return True, attempt, None
+                return Outcome(True, attempt, None, via)
             error = f"HTTP {response.status_code}"
             if response.status_code < 500 and response.status_code not in (408, 429):
-                return False, attempt, error
+                return Outcome(False, attempt, error, via)
         except Refused as exc:
-            return False, attempt - 1, f"refused: {exc}"
+            return Outcome(False, attempt - 1, f"refused: {exc}", None)
         except Unresolved as exc:
             error = f"ConnectError: {exc}"  # as the client says of an unreachable receiver
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         if attempt < ATTEMPTS:
             await asyncio.sleep(backoff[min(attempt - 1, len(backoff) - 1)])
-    return False, ATTEMPTS, error
+    return Outcome(False, ATTEMPTS, error, via)
 
 
 async def deliver(
@@ -133,21 +128,23 @@ async def deliver(
     """Every alert to every channel of ``rule``; the delivery records (also stored). A channel
     on an internal address (resolved now; ``allow``: the operator's allow-list) is not sent
     to: a DEAD record says why, its attempts those made before the refusal (0 unless an
-    earlier attempt's lookup found no answer or a public one)."""
+    earlier attempt's lookup found no answer or a public one). ``via`` (stored, not in
+    GraphQL): the checked address that answered the last attempt, ``"proxy"``, or None."""
     records: list[Row] = []
     for alert in alerts:
         for url in rule.get("channels") or []:
             body = orjson.dumps(payload(url, rule, alert))
-            ok, attempts, error = await post_signed(client, url, body, secret, backoff, allow=allow)
+            outcome = await post_signed(client, url, body, secret, backoff, allow=allow)
             records.append(
                 {
                     "id": str(uuid.uuid4()),
                     "ruleId": rule["id"],
                     "url": url,
                     "alertStart": alert["start"],
-                    "status": "DELIVERED" if ok else "DEAD",
-                    "attempts": attempts,
-                    "lastError": error,
+                    "status": "DELIVERED" if outcome.delivered else "DEAD",
+                    "attempts": outcome.attempts,
+                    "lastError": outcome.error,
+                    "via": outcome.via,
                     "at": iso(datetime.now(UTC)),
                 }
             )
@@ -156,4 +153,4 @@ async def deliver(
     return records
 
 
-__all__ = ["deliver", "dingtalk_url", "message", "payload", "pinned", "post_signed"]
+__all__ = ["Outcome", "deliver", "dingtalk_url", "message", "payload", "pinned", "post_signed"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from resolvers.alert_channels import internal
 from resolvers.alert_delivery import deliver
 from tests.live import uvicorn_in_loop
 from tests.standins.chat_webhook import ChatWebhook
+from tests.standins.connect_proxy import ConnectProxy
 from tests.standins.dns import Dns
 from tests.standins.tls_names import server_cert
 
@@ -67,16 +70,16 @@ def port_for_test() -> int:
 
 @asynccontextmanager
 async def https_receiver(
-    host: str, tmp_path: Path
+    host: str, tmp_path: Path, receiver: ChatWebhook | None = None, timeout: float = 5.0
 ) -> AsyncIterator[tuple[ChatWebhook, int, httpx.AsyncClient]]:
     """A chat receiver over https on 127.0.0.1 with a certificate for ``host`` only, and a
     client trusting that certificate's CA (so a request reaches it only if the TLS handshake
-    names ``host``)."""
-    receiver, cert, port = ChatWebhook(), server_cert(host, tmp_path), port_for_test()
+    names ``host``; made inside, so it reads the proxy environment a test set)."""
+    receiver, cert, port = receiver or ChatWebhook(), server_cert(host, tmp_path), port_for_test()
     async with (
         uvicorn_in_loop(receiver.app(), port, 30.0, ssl_certfile=str(cert.certfile),
                         ssl_keyfile=str(cert.keyfile)),
-        httpx.AsyncClient(verify=cert.client, timeout=5.0) as client,
+        httpx.AsyncClient(verify=cert.client, timeout=timeout) as client,
     ):  # fmt: skip
         yield receiver, port, client
 
@@ -229,3 +232,190 @@ async def test_a_connection_verified_for_one_name_is_not_reused_for_another(
     assert (mine["status"], other["status"]) == ("DELIVERED", "DEAD")
     assert "CERTIFICATE_VERIFY_FAILED" in other["lastError"], other
     assert [r.headers["host"] for r in receiver.received] == [f"hooks.pinned.test:{port}"]
+
+
+@asynccontextmanager
+async def silent(host: str, port: int) -> AsyncIterator[list[str]]:
+    """A listener on ``host``:``port`` that takes connections and never answers (a receiver
+    hung in the TLS handshake); yields the list of connections it took."""
+    took: list[str] = []
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        took.append(str(writer.get_extra_info("peername")))
+        held.append(writer)
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(hold, host, port)
+    try:
+        yield took
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+        await server.wait_closed()
+
+
+async def test_the_next_checked_address_is_tried_when_one_refuses(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name answers two addresses; nothing listens on the first (refused), the receiver on
+    # the second. One lookup (the check's), then none: the client never resolves the name.
+    dns = Dns(monkeypatch, {"hooks.pinned.test": [("127.0.0.2", "127.0.0.1"), None],
+                            "down.pinned.test": [("127.0.0.2", "127.0.0.3")]})  # fmt: skip
+    async with https_receiver("hooks.pinned.test", tmp_path) as (receiver, port, client):
+        rule = RULE | {"channels": [f"https://{name}.pinned.test:{port}/hook"
+                                    for name in ("hooks", "down")]}  # fmt: skip
+        up, down = await deliver(
+            store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+        )
+    assert (up["status"], up["attempts"], up["lastError"], up["via"]) == (
+        "DELIVERED",
+        1,
+        None,
+        "127.0.0.1",
+    ), up
+    assert [r.headers["host"] for r in receiver.received] == [f"hooks.pinned.test:{port}"]
+    # Every attempt tried every address, and says so.
+    assert (down["status"], down["attempts"], down["via"]) == ("DEAD", 3, None), down
+    assert down["lastError"].startswith(
+        "ConnectError: no address of down.pinned.test answered (127.0.0.2: ConnectError: "
+    ), down
+    assert "; 127.0.0.3: ConnectError: " in down["lastError"], down
+    assert dns.lookups == {"hooks.pinned.test": 1, "down.pinned.test": 3}
+    stored = {d["url"]: d for d in await repo.deliveries(store, "cmb", None)}
+    assert stored[rule["channels"][0]]["via"] == "127.0.0.1"
+
+
+async def test_an_address_that_does_not_connect_in_its_share_of_the_time_is_left(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first address takes the connection and never answers the TLS handshake. The
+    # attempt's connect time (the client's, 4 s) is shared: the first address gets half and
+    # the receiver on the second address the rest.
+    Dns(monkeypatch, {"hooks.pinned.test": [("127.0.0.3", "127.0.0.1")]})
+    async with (
+        https_receiver("hooks.pinned.test", tmp_path, timeout=4.0) as (receiver, port, client),
+        silent("127.0.0.3", port) as took,
+    ):
+        rule = RULE | {"channels": [f"https://hooks.pinned.test:{port}/hook"]}
+        began = time.monotonic()
+        (record,) = await deliver(
+            store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+        )
+        spent = time.monotonic() - began
+    outcome = (record["status"], record["attempts"], record["via"])
+    assert outcome == ("DELIVERED", 1, "127.0.0.1"), record["lastError"]
+    assert len(took) == 1 and len(receiver.received) == 1
+    assert 1.8 < spent < 4.0, spent  # half of the 4 s on the hung address, not all of it
+
+
+async def test_hung_addresses_share_the_attempt_s_connect_time(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three addresses hang: each attempt still ends within the client's connect timeout (1 s),
+    # three attempts in about 3 s, not 1 s per address (9 s).
+    hung = ("127.0.0.3", "127.0.0.4", "127.0.0.5")
+    Dns(monkeypatch, {"hooks.hung.test": [hung]})
+    port = port_for_test()
+    async with (
+        silent(hung[0], port) as first, silent(hung[1], port), silent(hung[2], port),
+        httpx.AsyncClient(timeout=1.0) as client,
+    ):  # fmt: skip
+        rule = RULE | {"channels": [f"https://hooks.hung.test:{port}/hook"]}
+        began = time.monotonic()
+        (record,) = await deliver(
+            store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+        )
+        spent = time.monotonic() - began
+    assert (record["status"], record["attempts"]) == ("DEAD", 3)
+    assert record["lastError"].count("ConnectTimeout") == 3, record["lastError"]
+    assert len(first) == 3  # every attempt began with the first address again
+    assert 2.5 < spent < 5.0, spent
+
+
+@pytest.mark.parametrize("answer", ["certificate", "HTTP 500"])
+async def test_an_answer_from_an_address_ends_the_attempt(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    # A TLS failure (the receiver's certificate is not for the name) or an HTTP error status
+    # is an answer, not an address being down: the next address is not tried.
+    name = "other.pinned.test" if answer == "certificate" else "hooks.pinned.test"
+    Dns(monkeypatch, {name: [("127.0.0.1", "127.0.0.2")]})
+    webhook = ChatWebhook(fail_first=10)
+    async with (
+        https_receiver("hooks.pinned.test", tmp_path, webhook) as (receiver, port, client),
+        silent("127.0.0.2", port) as took,
+    ):
+        rule = RULE | {"channels": [f"https://{name}:{port}/hook"]}
+        (record,) = await deliver(
+            store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+        )
+    assert record["status"] == "DEAD" and took == []
+    if answer == "certificate":
+        assert "CERTIFICATE_VERIFY_FAILED" in record["lastError"], record
+        assert receiver.received == [] and record["via"] is None
+    else:
+        assert (record["lastError"], record["via"]) == ("HTTP 500", "127.0.0.1")
+        assert len(receiver.received) == 3
+
+
+def proxy_environment(monkeypatch: pytest.MonkeyPatch, proxy: str, no_proxy: str = "") -> None:
+    """HTTPS_PROXY (and NO_PROXY) as an operator sets them; no other proxy setting left."""
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+
+
+async def test_through_a_proxy_the_request_goes_by_name_after_the_check(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub's check sees a public address; the proxy resolves the name itself (its table
+    # sends it to the receiver on 127.0.0.1). The tunnel is to the name and TLS names it, so
+    # the certificate for the name is accepted. A name resolving inside is refused before.
+    dns = Dns(monkeypatch, {"hooks.proxied.test": [PUBLIC], "hooks.inside.test": ["10.0.0.5"]})
+    proxy = ConnectProxy({"hooks.proxied.test": "127.0.0.1", "hooks.inside.test": "127.0.0.1"})
+    async with proxy.serving(port_for_test()) as proxy_url:
+        proxy_environment(monkeypatch, proxy_url)
+        async with https_receiver("hooks.proxied.test", tmp_path) as (receiver, port, client):
+            rule = RULE | {"channels": [f"https://hooks.{name}.test:{port}/hook?x=1"
+                                        for name in ("proxied", "inside")]}  # fmt: skip
+            sent, inside = await deliver(store, client, rule, [ALERT], SECRET, backoff=(0, 0))
+    assert (sent["status"], sent["attempts"], sent["lastError"], sent["via"]) == (
+        "DELIVERED",
+        1,
+        None,
+        "proxy",
+    ), sent
+    assert proxy.asked == [f"hooks.proxied.test:{port}"]
+    (got,) = receiver.received
+    assert got.url == f"https://hooks.proxied.test:{port}/hook?x=1"
+    assert signature_ok(SECRET, got.body, got.headers["x-c360-timestamp"],
+                        got.headers["x-c360-signature"])  # fmt: skip
+    assert (inside["status"], inside["attempts"]) == ("DEAD", 0)
+    assert inside["lastError"] == (
+        "refused: channel hooks.inside.test resolves to an internal address (10.0.0.5)"
+    )
+    assert dns.lookups == {"hooks.proxied.test": 1, "hooks.inside.test": 1}
+
+
+async def test_a_name_on_no_proxy_goes_direct_to_its_checked_address(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NO_PROXY names the name, not its address: the request to the checked address must not
+    # be tunnelled through the proxy (whose handshake would name the address).
+    dns = Dns(monkeypatch, {"hooks.pinned.test": ["127.0.0.1", None]})
+    proxy = ConnectProxy({"hooks.pinned.test": "127.0.0.1"})
+    async with proxy.serving(port_for_test()) as proxy_url:
+        proxy_environment(monkeypatch, proxy_url, no_proxy="example.org,hooks.pinned.test")
+        async with https_receiver("hooks.pinned.test", tmp_path) as (receiver, port, client):
+            rule = RULE | {"channels": [f"https://hooks.pinned.test:{port}/hook"]}
+            (record,) = await deliver(
+                store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
+            )
+    assert (record["status"], record["attempts"], record["via"]) == ("DELIVERED", 1, "127.0.0.1")
+    assert proxy.asked == [] and len(receiver.received) == 1
+    assert dns.lookups == {"hooks.pinned.test": 1}
