@@ -55,7 +55,7 @@ async def rule(store: GraphStore, rule_id: str) -> Row | None:
 
 async def record_deliveries(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, ruleId, url, alertStart, status (DELIVERED | DEAD), attempts, lastError,
-    at}: one batched write."""
+    at, via (the address that answered, "proxy", or null)}: one batched write."""
     result = await store.write(
         """
         UNWIND $rows AS r
