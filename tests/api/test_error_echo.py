@@ -68,3 +68,11 @@ async def test_a_huge_unknown_operation_name_is_echoed_capped(
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert error["message"] == f'Unknown operation named "{CAPPED}".'
+
+
+async def test_graphql_cores_own_messages_cut_a_huge_variable(officer: Api) -> None:
+    """A variable's value graphql-core cannot coerce is quoted by its ``inspect`` (240
+    characters at most): not ours to cap, but it must stay short too."""
+    body = await officer.gql("query($n: Int) { customers(first: $n) { totalCount } }", {"n": HUGE})
+    assert codes(body) == ["BAD_USER_INPUT"], str(body)[:500]
+    assert len(body["errors"][0]["message"]) < 600, body["errors"][0]["message"][:700]
