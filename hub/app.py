@@ -92,6 +92,7 @@ from resolvers.context import RequestContext
 from resolvers.event_bus import EventBus
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
+from shared.echo import echo
 
 log = logging.getLogger("c360.hub")
 
@@ -296,7 +297,14 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
                 operation_extensions=request_data.extensions,
             )
         except CannotGetOperationTypeError as exc:
-            raise _Refused(400, exc.as_http_error_reason(), BAD_REQUEST) from exc
+            # Strawberry's reason repeats the operationName whole: ours caps it (shared/echo.py).
+            name = exc.operation_name
+            reason = (
+                exc.as_http_error_reason()
+                if name is None
+                else f'Unknown operation named "{echo(name)}".'
+            )
+            raise _Refused(400, reason, BAD_REQUEST) from exc
         except InvalidOperationTypeError as exc:
             raise _Refused(
                 400,
@@ -663,6 +671,10 @@ def create_app(
             Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
         ],
     )
+    # No 307 from /graphql/ to /graphql (nor for any other path): a client that POSTs a
+    # query to a path the hub does not serve gets the router's JSON 404, not a redirect that
+    # some clients follow as a GET (dropping the body) or re-send with the token.
+    app.router.redirect_slashes = False
     app.state.graph = holder
     app.state.privacy = privacy_holder
     app.state.settings = settings

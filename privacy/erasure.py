@@ -34,6 +34,7 @@ from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
 from privacy.erasure_ledger import Erased, ErasureLedger
 from privacy.proposals import PENDING, ProposalFile, person, same_person
+from shared.echo import echo
 
 __all__ = [
     "APPROVED",
@@ -180,7 +181,7 @@ class ErasureStore:
     ) -> ErasureRequest:
         request = requests.get(request_id)
         if request is None:
-            raise ErasureError(f"no erasure request {request_id!r}")
+            raise ErasureError(f"no erasure request {echo(request_id)!r}")
         if request.status not in states:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
         expiry = _claim_expiry(request) if request.status == APPROVED else None
@@ -233,7 +234,7 @@ class ErasureStore:
     ) -> ErasureRequest:
         request = requests.get(request_id)
         if request is None:
-            raise ErasureError(f"no erasure request {request_id!r}")
+            raise ErasureError(f"no erasure request {echo(request_id)!r}")
         if request.status != PENDING:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
         # The inverse of four eyes: a proposer takes back their own request; anyone else

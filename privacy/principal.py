@@ -23,6 +23,7 @@ import jwt
 
 from privacy.secrets import load_or_create_secret
 from privacy.types import Principal, Purpose
+from shared.echo import echo
 from shared.settings import Settings
 
 PURPOSE_HEADER = "x-purpose"
@@ -221,7 +222,8 @@ def resolve_purpose(claims: Mapping[str, Any], header: str | None) -> str | None
     wanted = header.strip().lower()
     known = {p.value for p in Purpose}
     if wanted not in known:
-        raise AuthError(f"unknown purpose {wanted!r}; use one of {sorted(known)}", status=403)
+        # A header of any length: repeated capped (shared/echo.py).
+        raise AuthError(f"unknown purpose {echo(wanted)!r}; use one of {sorted(known)}", status=403)
     if wanted not in allowed_purposes(claims):
         raise AuthError(f"this token does not allow purpose {wanted!r}", status=403)
     return wanted

@@ -92,12 +92,18 @@ def _row_position(order: CustomerOrder, row: Row) -> tuple[bool, Any, str]:
     return (missing, value, walk_key(row["id"]))
 
 
-def _cursor_bound(ctx: RequestContext, order: CustomerOrder) -> str:
-    """What a sealed cursor of the customer listing is made for: the order and the caller
-    (its token's subject), so another caller's cursor does not open (it would tell that caller
-    where a customer it may never have seen sorts) and neither does another order's."""
-    subject = ctx.principal.subject if ctx.principal is not None else ""
-    return orjson.dumps(["customers", order.value, subject]).decode()
+def cursor_bound(
+    ctx: RequestContext, order: CustomerOrder, search: str | None, segment: Segment | None
+) -> str:
+    """What a sealed cursor of the customer listing is made for: the order, the filter and the
+    caller (its token's subject, roles, branch and purpose), so another caller's cursor does
+    not open (it would tell that caller where a customer it may never have seen sorts), nor
+    one carried to another role or purpose (which may see other customers or fields), another
+    filter (a position in another listing) or another order."""
+    p = ctx.principal
+    caller = [p.subject, sorted(p.roles), p.branch, p.purpose] if p is not None else None
+    listing = [search, segment.value if segment is not None else None]
+    return orjson.dumps(["customers", order.value, caller, listing]).decode()
 
 
 async def customer_rows(ctx: RequestContext, ids: list[str]) -> list[Row]:
@@ -145,9 +151,9 @@ async def search_customers(
     limit = check_first(first, settings.max_page_size)
     # Only a personal order's cursors are sealed: the key is not read for the others.
     seal = cursor_seal(settings.resolved_data_dir) if order in _SEALED_ORDERS else None
-    bound = _cursor_bound(ctx, order) if seal is not None else ""
+    bound = cursor_bound(ctx, order, search, segment) if seal is not None else ""
     if seal is not None:
-        cursor = seal.open(after, 3, bound)
+        cursor = seal.open(after, 3, bound, settings.cursor_ttl_s)
     else:
         cursor = decode_cursor(after, 3 if order == CustomerOrder.CREATED_AT else 1)
     privacy = ctx.privacy
@@ -413,6 +419,7 @@ __all__ = [
     "by_created",
     "by_time",
     "by_value",
+    "cursor_bound",
     "customer_row",
     "customer_rows",
     "customers_page",

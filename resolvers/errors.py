@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.echo import echo
+
+# Extensions that carry what the caller sent (the id it asked for): capped (shared/echo.py).
+_ECHOED = ("id",)
+
 
 class ApiError(Exception):
     """An error whose message is safe to show; graphql-core copies ``extensions`` over."""
@@ -12,6 +17,9 @@ class ApiError(Exception):
 
     def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message)
+        for key in _ECHOED:
+            if key in extensions:
+                extensions[key] = echo(extensions[key])
         self.extensions: dict[str, Any] = {"code": self.code, **extensions}
 
 

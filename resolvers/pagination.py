@@ -3,15 +3,17 @@ schema turns into a Relay connection (schema/pagination.py).
 
 A cursor is a list of strings as JSON, base64url'd. A listing whose sort key is personal (the
 customers by name or by assets) seals that list instead (:class:`CursorSeal`): AES-GCM under
-a key in the data dir, bound to what it was made for, so the cursor can carry the whole sort
-key (a keyset, which survives its customer leaving) while nothing of it is readable, and it
-cannot be forged or replayed by another caller or for another order."""
+a key in the data dir, bound to what it was made for and stamped with when, so the cursor can
+carry the whole sort key (a keyset, which survives its customer leaving) while nothing of it is
+readable, it cannot be forged or replayed by another caller, role, purpose, order or filter,
+and it stops opening once it is older than ``C360_CURSOR_TTL_S``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +29,12 @@ from resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
 CURSOR_KEY_NAME = "cursor-seal"
-# The first byte of a sealed cursor: a later format gets another, and the old one is refused
-# (start again) rather than misread.
+# The first byte of a sealed cursor: a later format gets another, and an old one is refused
+# (start again) rather than misread. V1 (parts only, bound to the order and subject; it never
+# expired) is refused since V2 (issue time + parts, bound to the caller's roles, purpose and
+# the listing's filter too).
 SEALED_V1 = b"\x01"
+SEALED_V2 = b"\x02"
 _NONCE = 12
 # Sealed parts are padded to a multiple of this many bytes: AES-GCM keeps the length, and a
 # name's or an amount's length is not the cursor's to tell.
@@ -64,15 +69,19 @@ def _cursor_bytes(cursor: str) -> bytes | None:
 
 
 def _parts(raw: bytes | None, size: int) -> tuple[str, ...] | None:
-    """The ``size`` strings a cursor's JSON holds, None when it holds anything else. Our
-    cursors never hold control characters (graph/text.py): a decoded one that does is not
-    ours, and its parts go to the graph as query parameters, where a NUL breaks the query."""
+    """The ``size`` strings a cursor's JSON holds, None when it holds anything else."""
     if raw is None:
         return None
     try:
-        parts = orjson.loads(raw)
+        return _strings(orjson.loads(raw), size)
     except orjson.JSONDecodeError:
         return None
+
+
+def _strings(parts: object, size: int) -> tuple[str, ...] | None:
+    """``parts`` when it is a list of ``size`` strings, None otherwise. Our cursors never hold
+    control characters (graph/text.py): a decoded one that does is not ours, and its parts go
+    to the graph as query parameters, where a NUL breaks the query."""
     if (
         not isinstance(parts, list)
         or len(parts) != size
@@ -95,44 +104,72 @@ def decode_cursor(cursor: str | None, size: int, field: str = "after") -> tuple[
 
 class CursorSeal:
     """Seals and opens cursors that carry personal sort keys (AES-256-GCM). ``bound`` (the
-    associated data) names what a cursor was made for, e.g. the listing, its order and the
-    caller: a cursor opens only for the same, so one caller cannot replay another's to learn
-    where a customer it never saw sorts, and a name cursor is no assets cursor."""
+    associated data) names what a cursor was made for, e.g. the listing, its order, filter and
+    the caller: a cursor opens only for the same, so one caller cannot replay another's to learn
+    where a customer it never saw sorts, and a name cursor is no assets cursor. The sealed
+    payload carries its issue time, so a cursor expires (a leaked URL or log line stops
+    working, and a caller whose grant was narrowed stops holding a position it was once
+    shown) without the key being replaced."""
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
 
     def seal(self, bound: str, *parts: str) -> str:
-        plain = orjson.dumps(list(parts))
+        # Whole seconds since the epoch: ten digits until 2286, so the length stays padded.
+        plain = orjson.dumps([int(time.time()), list(parts)])
         plain += b" " * (-len(plain) % _PAD)  # JSON ignores trailing blanks
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, plain, bound.encode())
-        return base64.urlsafe_b64encode(SEALED_V1 + nonce + sealed).decode()
+        return base64.urlsafe_b64encode(SEALED_V2 + nonce + sealed).decode()
 
     def open(
-        self, cursor: str | None, size: int, bound: str, field: str = "after"
+        self, cursor: str | None, size: int, bound: str, ttl_s: int, field: str = "after"
     ) -> tuple[str, ...] | None:
-        """The parts of a cursor :meth:`seal` made with ``bound``; a cursor tampered with,
-        made for another caller or order, under another key, or of an older format is bad
-        input, and the client starts again from the first page."""
+        """The parts of a cursor :meth:`seal` made with ``bound`` at most ``ttl_s`` seconds
+        ago; a cursor tampered with, made for another caller, role, purpose, order or filter,
+        under another key, of an older format, or expired is bad input, and the client starts
+        again from the first page."""
         if cursor is None:
             return None
         raw = _cursor_bytes(cursor)
-        parts = None
-        if raw is not None and raw[:1] == SEALED_V1 and len(raw) > 1 + _NONCE:
+        opened = None
+        if raw is not None and raw[:1] == SEALED_V2 and len(raw) > 1 + _NONCE:
             nonce, sealed = raw[1 : 1 + _NONCE], raw[1 + _NONCE :]
             try:
-                parts = _parts(self._aead.decrypt(nonce, sealed, bound.encode()), size)
+                opened = _stamped(self._aead.decrypt(nonce, sealed, bound.encode()), size)
             except InvalidTag:
-                parts = None
-        if parts is None:
+                opened = None
+        if opened is None:
             raise BadUserInput(
                 f"{field} is not a cursor of this listing for this caller (tampered with, made "
-                "for another caller or order, or from an earlier version): start again from "
+                "for another caller, role, purpose, order or filter, or from an earlier "
+                f"version): start again from the first page (without {field})",
+                field=field,
+            )
+        issued, parts = opened
+        # Only an authentic cursor gets here, so saying it expired tells nothing of another's.
+        if int(time.time()) - issued > ttl_s:
+            raise BadUserInput(
+                f"{field} is a cursor that expired (cursors last {ttl_s} s): start again from "
                 f"the first page (without {field})",
                 field=field,
             )
         return parts
+
+
+def _stamped(plain: bytes, size: int) -> tuple[int, tuple[str, ...]] | None:
+    """(issue time, parts) of an opened V2 payload ``[issued, [parts]]``; None otherwise."""
+    try:
+        payload = orjson.loads(plain)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(payload, list) or len(payload) != 2:
+        return None
+    issued, parts = payload
+    if not isinstance(issued, int) or isinstance(issued, bool):
+        return None
+    found = _strings(parts, size)
+    return None if found is None else (issued, found)
 
 
 _seals: dict[str, CursorSeal] = {}

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=1)
     max_aliases: int = Field(default=30, ge=0)
     max_page_size: int = Field(default=100, ge=1)
+    # Seconds a sealed cursor (customers by NAME / TOTAL_ASSETS) keeps opening: an hour
+    # covers a person paging through a list, and bounds how long a cursor copied into a URL
+    # or a log, or held by a caller whose grant was narrowed, stays usable; at most a day.
+    cursor_ttl_s: int = Field(default=3600, ge=1, le=86_400)
     # Estimated values one operation may resolve (see schema/extensions/shape.py).
     max_cost: int = Field(default=50_000, ge=1)
     # Customers a search decides access for (all of them, so totals count only visible rows).

@@ -164,3 +164,23 @@ async def test_the_routers_refusals_are_json_too(
     assert response.json()["error"]
     if status == 405:
         assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/graphql/"), ("GET", "/graphql/"), ("GET", "/graphql/?query=%7B__typename%7D")],
+)
+async def test_graphql_with_a_trailing_slash_is_an_unknown_path(
+    client: httpx.AsyncClient, headers: dict[str, str], method: str, path: str
+) -> None:
+    """/graphql/ is no alias of /graphql: a JSON 404 like any unknown path, not Starlette's 307
+    to /graphql (which some clients follow as a GET without the body, or resend with the
+    token), and the query is not run; with a token or without, the answer is the same."""
+    for sent in (headers, {}):
+        response = await client.request(
+            method, path, json={"query": QUERY} if method == "POST" else None, headers=sent
+        )
+        assert response.status_code == 404, (response.status_code, response.headers)
+        assert "location" not in response.headers
+        assert response.headers["content-type"].startswith("application/json"), response.headers
+        assert response.json() == {"error": "Not Found"}
