@@ -182,6 +182,7 @@ async def test_an_approval_stopped_by_a_crash_is_completed_after_its_claim_runs_
     out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po1")
     assert "cannot approve" in out
     assert ledger(data) == [CID]
+    requests.unclaim(ErasureStore(data).load()[running])
     requests.claim(running, "po2", now=now - dt.timedelta(minutes=1))
     out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po3")
     assert "po2 is carrying it out" in out
