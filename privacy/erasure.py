@@ -380,13 +380,21 @@ async def erase_customer(
 ) -> dict[str, Any] | None:
     """Carry out an approved erasure; what was erased (names and ids only), None when the
     graph holds no such customer. Raises LedgerError (nothing erased) when the ledger cannot
-    be written."""
+    be written or read.
+
+    Run again for a request whose earlier run stopped (its holder died, its claim ran out), it
+    completes that run: the ledger entry is not written twice, and when the node is gone
+    already the entry names the data keys still to destroy (``resumed``)."""
     found = await customer_footprint(store, customer_id)
+    earlier = _recorded(ledger, customer_id, request_id)
     if found is None:
-        return None
+        return None if earlier is None else await _resume(store, earlier)
     households = [h["id"] for h in found["households"] if h["last"]]
     social = sorted(found["socialAccounts"])
-    ledger.record(Erased.of(customer_id, households, request_id, social))
+    if earlier is None or not (
+        set(households) <= set(earlier.households) and set(social) <= set(earlier.social_accounts)
+    ):
+        ledger.record(Erased.of(customer_id, households, request_id, social))
     await delete_customer(store, customer_id, households)
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, customer_id)
@@ -408,6 +416,40 @@ async def erase_customer(
         "accounts_unlinked": sorted(found["accounts"]),
         "social_accounts_unlinked": sorted(found["socialAccounts"]),
         "relations_removed": len(found["related"]),
+    }
+
+
+def _recorded(ledger: ErasureLedger, customer_id: str, request_id: str) -> Erased | None:
+    """This request's ledger entry for the customer, written by an earlier run of it."""
+    if not request_id:
+        return None
+    for entry in ledger.entries():
+        if entry.request == request_id and entry.customer_id == customer_id:
+            return entry
+    return None
+
+
+async def _resume(store: GraphStore, entry: Erased) -> dict[str, Any]:
+    """Finish a run of ``entry``'s request that removed the customer's node and stopped
+    before (or while) destroying the data keys and compacting the log."""
+    cipher = cipher_of(store)
+    key_destroyed = cipher.destroy(CUSTOMER, entry.customer_id)
+    for hid in entry.households:
+        cipher.destroy(HOUSEHOLD, hid)
+    for account in entry.social_accounts:
+        cipher.destroy(SOCIAL_ACCOUNT, account)
+    await store.compact()
+    return {
+        "customer_id": entry.customer_id,
+        "resumed": True,  # the node was gone: nothing below was found again
+        "fields": [],
+        "key_destroyed": key_destroyed,
+        "households_erased": list(entry.households),
+        "households_left": [],
+        "interactions_deleted": 0,
+        "accounts_unlinked": [],
+        "social_accounts_unlinked": list(entry.social_accounts),
+        "relations_removed": 0,
     }
 
 

@@ -23,13 +23,15 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
+from graph.repositories.erasure import customer_footprint, delete_customer
 from hub.app import create_app
 from hub.cli import app as cli
 from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.erasure import CLAIM_LEASE, ErasureRequest, ErasureStore
-from privacy.erasure_ledger import LEDGER_FILE, read_ledger
+from privacy.erasure_ledger import LEDGER_FILE, Erased, ErasureLedger, read_ledger
 from privacy.keyring import KeyRing
+from tests.privacy.test_erasure_backups import has_key
 from tests.privacy.test_subject_requests import (
     APPROVE,
     CID,
@@ -425,3 +427,49 @@ async def test_a_claim_whose_holder_died_runs_out_after_its_lease(data: Path) ->
         approved = done["data"]["approveErasure"]
         assert (approved["status"], approved["approver"]) == ("done", "po3")
     assert ledger(data) == [CID]
+
+
+async def test_a_run_that_died_after_removing_the_customer_is_completed(data: Path) -> None:
+    """po2's run claimed the request, wrote the ledger and removed the customer's node, then
+    died before destroying the data key and compacting the log (the real steps, cut short).
+    Once the claim has run out the next approval completes it: the key is destroyed, the
+    ledger keeps one entry; it is not answered "no such customer" and put back to pending.
+    One that died right after writing the ledger is run again without a second entry."""
+    await imported(data)
+    async with served(data) as (app, c):
+        po1, po3 = Officer(c, data, "po1"), Officer(c, data, "po3")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        store = await app.state.graph.get()
+        found = await customer_footprint(store, CID)
+        assert found is not None
+        households = [h["id"] for h in found["households"] if h["last"]]
+        social = sorted(found["socialAccounts"])
+        ran_out = dt.datetime.now(dt.UTC) - CLAIM_LEASE - dt.timedelta(minutes=1)
+        ErasureStore(data).claim(rid, "po2", now=ran_out)
+        ErasureLedger(data).record(Erased.of(CID, households, rid, social))
+        await delete_customer(store, CID, households)
+        assert has_key(data, f"Customer:{CID}")
+
+        done = await po3.gql(APPROVE, rid=rid)
+        assert "errors" not in done, done
+        approved = done["data"]["approveErasure"]
+        assert (approved["status"], approved["approver"]) == ("done", "po3")
+        assert approved["erased"]["resumed"] is True
+        assert approved["erased"]["key_destroyed"] is True
+        assert approved["erased"]["households_erased"] == households
+
+        other = (await po1.gql(PROPOSE, id=OTHER, reason="t2"))["data"]["proposeErasure"]["id"]
+        ErasureStore(data).claim(other, "po2", now=ran_out)
+        held = await customer_footprint(store, OTHER)
+        assert held is not None
+        last = [h["id"] for h in held["households"] if h["last"]]
+        ErasureLedger(data).record(Erased.of(OTHER, last, other, held["socialAccounts"]))
+        again = await po3.gql(APPROVE, rid=other)
+        assert again["data"]["approveErasure"]["status"] == "done", again
+        assert "resumed" not in again["data"]["approveErasure"]["erased"]
+
+    assert not has_key(data, f"Customer:{CID}") and not has_key(data, f"Customer:{OTHER}")
+    assert ledger(data) == [CID, OTHER]  # one entry each
+    first, second = audited(data, "erasure")
+    assert (first["subject"], second["subject"]) == ("po3", "po3")
+    assert first["details"]["erasure"]["resumed"] is True
