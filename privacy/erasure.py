@@ -16,15 +16,20 @@ rejected or withdrawn, and a customer has at most one pending (or approved) requ
 
 Approving claims the request: pending -> approved, a compare-and-set under the file's lock, so
 of two officers approving at once exactly one carries it out. The claim is a lease
-(``CLAIM_LEASE``): an approved request whose erasure stopped (a crash) can be approved again
-once the lease has run out, which completes it; before that a second approval is refused.
+(``C360_ERASURE_CLAIM_LEASE_S``, default ``CLAIM_LEASE``) that the approval renews while its
+erasure runs (``ErasureStore.holding``: every third of the lease), so only a claim whose
+holder died (a crash, a kill) runs out: such a request can then be approved again, which
+completes it; before that a second approval is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ from graph.store import GraphStore
 from privacy.erasure_ledger import Erased, ErasureLedger
 from privacy.proposals import PENDING, ProposalFile, person, same_person
 from shared.echo import echo
+from shared.settings import Settings
 
 __all__ = [
     "APPROVED",
@@ -51,6 +57,7 @@ __all__ = [
     "InProgress",
     "MissingReason",
     "NotProposer",
+    "claim_lease",
     "erase_customer",
     "reapply_erasures",
 ]
@@ -58,11 +65,12 @@ __all__ = [
 APPROVED, DONE, REJECTED, WITHDRAWN = "approved", "done", "rejected", "withdrawn"
 STATUSES = (PENDING, APPROVED, DONE, REJECTED, WITHDRAWN)
 OPEN = (PENDING, APPROVED)  # a customer's request still to be decided or carried out
-# How long an approval holds its claim. An erasure of one customer takes seconds (a footprint
-# read, a delete, a log compaction); a claim older than this is taken for a run that stopped
-# (a crash) and may be approved again. Generous: a run still going past it would erase twice
-# (harmless to the graph, a second ledger entry).
+# How long an approval's claim holds without being renewed (the default of
+# C360_ERASURE_CLAIM_LEASE_S). The running erasure renews it every third of it, so a claim
+# that runs out is one whose holder died (a crash, a kill), and another approval may take it
+# and complete the erasure. The lease bounds how long such a request waits.
 CLAIM_LEASE = dt.timedelta(minutes=15)
+log = logging.getLogger("c360.erasure")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 FILE_NAME = "erasure-requests.json"
 # Index and bookkeeping properties are not the customer's data: left out of "fields".
@@ -117,25 +125,56 @@ class ErasureRequest:
     rejection_reason: str | None = None
     claimed_at: str | None = None  # when the approval now carrying it out claimed it
     withdrawn_at: str | None = None
+    # Until when the claim holds; renewed while its erasure runs (older files: claimed_at
+    # plus the lease).
+    lease_until: str | None = None
+    withdraw_reason: str | None = None  # the proposer's why, when they gave one
 
 
 def _now(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.UTC)).strftime(_TIME)
 
 
-def _claim_expiry(request: ErasureRequest) -> dt.datetime | None:
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, _TIME).replace(tzinfo=dt.UTC)
+
+
+def _lease_end(now: dt.datetime | None, lease: dt.timedelta) -> str:
+    """``now`` + ``lease`` in the file's whole seconds, rounded up: a claim never runs out
+    before its holder's next renewal is due."""
+    end = (now or dt.datetime.now(dt.UTC)) + lease
+    if end.microsecond:
+        end = end.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return _now(end)
+
+
+def _claim_expiry(request: ErasureRequest, lease: dt.timedelta) -> dt.datetime | None:
     """When an approved request's claim runs out; None: it has (or never had) one. A request
     approved before claims were timed has none: it may be completed at once, as before."""
+    if request.lease_until is not None:
+        return _time(request.lease_until)
     if request.claimed_at is None:
         return None
-    claimed = dt.datetime.strptime(request.claimed_at, _TIME).replace(tzinfo=dt.UTC)
-    return claimed + CLAIM_LEASE
+    return _time(request.claimed_at) + lease  # claimed before leases were renewed
+
+
+def claim_lease(settings: Settings) -> dt.timedelta:
+    """``C360_ERASURE_CLAIM_LEASE_S`` as a lease."""
+    return dt.timedelta(seconds=settings.erasure_claim_lease_s)
 
 
 class ErasureStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, lease: dt.timedelta = CLAIM_LEASE) -> None:
+        if lease <= dt.timedelta(0):
+            raise ValueError("the claim lease must be positive")
         self._file = ProposalFile(data_dir / FILE_NAME, "requests", lambda r: ErasureRequest(**r))
         self.path = self._file.path
+        self.lease = lease
+
+    @classmethod
+    def of(cls, settings: Settings) -> ErasureStore:
+        """The data dir's requests, with the configured claim lease."""
+        return cls(settings.resolved_data_dir, claim_lease(settings))
 
     def load(self) -> dict[str, ErasureRequest]:
         return self._file.load()
@@ -170,8 +209,8 @@ class ErasureStore:
         that ran out (InProgress while it holds). Checked again, atomically, by ``claim``."""
         return self._decidable(self.load(), request_id, approver, "approve", OPEN, now)
 
-    @staticmethod
     def _decidable(
+        self,
         requests: dict[str, ErasureRequest],
         request_id: str,
         decider: str,
@@ -184,12 +223,12 @@ class ErasureStore:
             raise ErasureError(f"no erasure request {echo(request_id)!r}")
         if request.status not in states:
             raise ErasureError(f"erasure request {request_id} is {request.status} already")
-        expiry = _claim_expiry(request) if request.status == APPROVED else None
+        expiry = _claim_expiry(request, self.lease) if request.status == APPROVED else None
         if expiry is not None and (now or dt.datetime.now(dt.UTC)) < expiry:
             raise InProgress(
                 f"erasure request {request_id} is approved already: {request.approver} is "
-                f"carrying it out (claimed at {request.claimed_at}); if that run stopped, it "
-                f"can be approved again after {_now(expiry)}"
+                f"carrying it out (claimed at {request.claimed_at}, renewed while it runs); "
+                f"if that run stopped, it can be approved again after {_now(expiry)}"
             )
         if same_person(request.proposer, decider):
             raise FourEyesViolation(
@@ -210,19 +249,60 @@ class ErasureStore:
             request = self._decidable(requests, request_id, approver, "approve", OPEN, now)
             request.status, request.approver = APPROVED, approver
             request.claimed_at = _now(now)
+            request.lease_until = _lease_end(now, self.lease)
         return request
+
+    def renew(self, request: ErasureRequest, now: dt.datetime | None = None) -> bool:
+        """Extend this claim's lease by another lease from ``now``, under the lock; False when
+        the request no longer holds this claim (done, back to pending, or taken over after the
+        claim ran out)."""
+        with self._file.editing() as requests:
+            stored = requests.get(request.id)
+            if stored is None or not _same_claim(stored, request):
+                return False
+            stored.lease_until = _lease_end(now, self.lease)
+        return True
+
+    @asynccontextmanager
+    async def holding(self, request: ErasureRequest) -> AsyncIterator[None]:
+        """Keep ``request``'s claim (from ``claim``) while the block runs: renewed every third
+        of the lease, so only a claim whose holder died runs out. The renewals stop when the
+        block ends, normally or not; one that is failing (a full disk) is logged and tried
+        again at the next beat (the erasure goes on: stopping it half-way helps nobody)."""
+        stop = asyncio.Event()
+
+        async def beat() -> None:
+            every = self.lease.total_seconds() / 3
+            while True:
+                try:
+                    await asyncio.wait_for(stop.wait(), every)
+                    return
+                except TimeoutError:
+                    pass
+                try:
+                    held = await asyncio.to_thread(self.renew, request)
+                except Exception as exc:  # the erasure's outcome must not be lost to it
+                    log.warning("erasure request %s: lease not renewed: %s", request.id, exc)
+                    continue
+                if not held:
+                    log.warning("erasure request %s: its claim was lost", request.id)
+                    return
+
+        task = asyncio.create_task(beat(), name=f"erasure-lease-{request.id}")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task  # a renewal being written finishes first
 
     def unclaim(self, request: ErasureRequest) -> None:
         """Back to pending: the erasure did not run (ledger unavailable, customer not found).
         Only this claim's: one that ran out and was taken by another approval stays."""
         with self._file.editing() as requests:
             stored = requests.get(request.id)
-            if (
-                stored is not None
-                and stored.status == APPROVED
-                and (stored.approver, stored.claimed_at) == (request.approver, request.claimed_at)
-            ):
+            if stored is not None and _same_claim(stored, request):
                 stored.status, stored.approver, stored.claimed_at = PENDING, None, None
+                stored.lease_until = None
 
     def withdrawable(self, request_id: str, by: str) -> ErasureRequest:
         """The pending request ``by`` proposed and may withdraw (NotProposer for anyone else)."""
@@ -246,12 +326,16 @@ class ErasureStore:
             )
         return request
 
-    def withdraw(self, request_id: str, by: str) -> ErasureRequest:
-        """Close a pending request unerased at its proposer's word, under the lock (an
-        approval claiming it meanwhile wins: it is then no longer pending)."""
+    def withdraw(self, request_id: str, by: str, reason: str | None = None) -> ErasureRequest:
+        """Close a pending request unerased at its proposer's word, with their ``reason``
+        when given (kept as ``withdraw_reason``), under the lock (an approval claiming it
+        meanwhile wins: it is then no longer pending)."""
+        if reason is not None and not reason.strip():
+            raise MissingReason("the reason for the withdrawal is blank: give one or leave it out")
         with self._file.editing() as requests:
             request = self._withdrawable(requests, request_id, by)
             request.status, request.withdrawn_at = WITHDRAWN, _now()
+            request.withdraw_reason = reason.strip() if reason is not None else None
         return request
 
     def reject(self, request_id: str, rejecter: str, reason: str) -> ErasureRequest:
@@ -266,7 +350,7 @@ class ErasureStore:
 
     def mark_done(self, request: ErasureRequest, approver: str, erased: dict[str, Any]) -> None:
         request.status, request.approver, request.done_at = DONE, approver, _now()
-        request.erased = erased
+        request.erased, request.lease_until = erased, None
         self._file.put(request)
 
     def list(self, status: str | None = None) -> list[ErasureRequest]:
@@ -284,18 +368,34 @@ class ErasureStore:
         ]
 
 
+def _same_claim(stored: ErasureRequest, claimed: ErasureRequest) -> bool:
+    """``stored`` is still approved under ``claimed``'s claim (same approver and claim time)."""
+    return stored.status == APPROVED and (stored.approver, stored.claimed_at) == (
+        claimed.approver,
+        claimed.claimed_at,
+    )
+
+
 async def erase_customer(
     store: GraphStore, customer_id: str, ledger: ErasureLedger, request_id: str = ""
 ) -> dict[str, Any] | None:
     """Carry out an approved erasure; what was erased (names and ids only), None when the
     graph holds no such customer. Raises LedgerError (nothing erased) when the ledger cannot
-    be written."""
+    be written or read.
+
+    Run again for a request whose earlier run stopped (its holder died, its claim ran out), it
+    completes that run: the ledger entry is not written twice, and when the node is gone
+    already the entry names the data keys still to destroy (``resumed``)."""
     found = await customer_footprint(store, customer_id)
+    earlier = _recorded(ledger, customer_id, request_id)
     if found is None:
-        return None
+        return None if earlier is None else await _resume(store, earlier)
     households = [h["id"] for h in found["households"] if h["last"]]
     social = sorted(found["socialAccounts"])
-    ledger.record(Erased.of(customer_id, households, request_id, social))
+    if earlier is None or not (
+        set(households) <= set(earlier.households) and set(social) <= set(earlier.social_accounts)
+    ):
+        ledger.record(Erased.of(customer_id, households, request_id, social))
     await delete_customer(store, customer_id, households)
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, customer_id)
@@ -317,6 +417,40 @@ async def erase_customer(
         "accounts_unlinked": sorted(found["accounts"]),
         "social_accounts_unlinked": sorted(found["socialAccounts"]),
         "relations_removed": len(found["related"]),
+    }
+
+
+def _recorded(ledger: ErasureLedger, customer_id: str, request_id: str) -> Erased | None:
+    """This request's ledger entry for the customer, written by an earlier run of it."""
+    if not request_id:
+        return None
+    for entry in ledger.entries():
+        if entry.request == request_id and entry.customer_id == customer_id:
+            return entry
+    return None
+
+
+async def _resume(store: GraphStore, entry: Erased) -> dict[str, Any]:
+    """Finish a run of ``entry``'s request that removed the customer's node and stopped
+    before (or while) destroying the data keys and compacting the log."""
+    cipher = cipher_of(store)
+    key_destroyed = cipher.destroy(CUSTOMER, entry.customer_id)
+    for hid in entry.households:
+        cipher.destroy(HOUSEHOLD, hid)
+    for account in entry.social_accounts:
+        cipher.destroy(SOCIAL_ACCOUNT, account)
+    await store.compact()
+    return {
+        "customer_id": entry.customer_id,
+        "resumed": True,  # the node was gone: nothing below was found again
+        "fields": [],
+        "key_destroyed": key_destroyed,
+        "households_erased": list(entry.households),
+        "households_left": [],
+        "interactions_deleted": 0,
+        "accounts_unlinked": [],
+        "social_accounts_unlinked": list(entry.social_accounts),
+        "relations_removed": 0,
     }
 
 

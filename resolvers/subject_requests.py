@@ -6,6 +6,7 @@ field names, never a value."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from graph.repositories.erasure import customer_footprint
 from graph.store import GraphStore
 from privacy.erasure import (
+    CLAIM_LEASE,
     STATUSES,
     DuplicateRequest,
     ErasureError,
@@ -102,12 +104,14 @@ async def approve_erasure(
     data_dir: Path,
     request_id: str,
     ledger_mirrors: Sequence[Path],
+    lease: dt.timedelta = CLAIM_LEASE,
 ) -> ErasureRequest:
     """Carry out another officer's erasure request; write-ahead audited, written to the
-    erasure ledger (the data dir's and ``ledger_mirrors``) before it runs."""
+    erasure ledger (the data dir's and ``ledger_mirrors``) before it runs. The claim is a
+    ``lease``, renewed while the erasure runs."""
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
-    requests = ErasureStore(data_dir)
+    requests = ErasureStore(data_dir, lease)
     request = _deciding(privacy, lambda: requests.approvable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     await privacy.audit_intent(
@@ -118,7 +122,8 @@ async def approve_erasure(
     request = _deciding(privacy, lambda: requests.claim(request_id, _subject(privacy)))
     ledger = ErasureLedger(data_dir, ledger_mirrors)
     try:
-        erased = await erase_customer(store, request.customer_id, ledger, request.id)
+        async with requests.holding(request):  # no second approval while it runs
+            erased = await erase_customer(store, request.customer_id, ledger, request.id)
     except LedgerError:
         requests.unclaim(request)  # nothing was erased: pending again
         raise
@@ -162,20 +167,21 @@ async def reject_erasure(
 
 
 async def withdraw_erasure(
-    privacy: RequestPrivacy, data_dir: Path, request_id: str
+    privacy: RequestPrivacy, data_dir: Path, request_id: str, reason: str | None = None
 ) -> ErasureRequest:
-    """Close the caller's own pending request unerased (only its proposer may; another
-    officer rejects it, with a reason); audited."""
+    """Close the caller's own pending request unerased, with an optional ``reason`` (only its
+    proposer may; another officer rejects it, with a reason); audited."""
     await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
     requests = ErasureStore(data_dir)
     request = _deciding(privacy, lambda: requests.withdrawable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
-    request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy)))
+    request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy), reason))
     privacy.customers_touched.add(request.customer_id)  # by id, no field revealed
     privacy.details["erasure_withdrawn"] = {
         "request": request.id,
         "customer": request.customer_id,
         "by": request.proposer,
+        "reason": request.withdraw_reason,
     }
     return request
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import strawberry
 
 from privacy.erasure import ErasureRequest as _Request
+from privacy.erasure import claim_lease
 from privacy.erasure_ledger import mirror_paths
 from resolvers import subject_requests
 from resolvers.pagination import check_first
@@ -34,6 +35,9 @@ class ErasureRequest:
     rejected_at: str | None
     rejection_reason: str | None
     withdrawn_at: str | None
+    withdraw_reason: str | None = strawberry.field(
+        description="why its proposer withdrew it, when they said"
+    )
 
     @classmethod
     def of(cls, r: _Request) -> ErasureRequest:
@@ -51,6 +55,7 @@ class ErasureRequest:
             rejected_at=r.rejected_at,
             rejection_reason=r.rejection_reason,
             withdrawn_at=r.withdrawn_at,
+            withdraw_reason=r.withdraw_reason,
         )
 
 
@@ -121,6 +126,7 @@ class SubjectRequestMutation:
             info.context.settings.resolved_data_dir,
             request_id,
             mirror_paths(info.context.settings.erasure_ledger),
+            claim_lease(info.context.settings),
         )
         return ErasureRequest.of(request)
 
@@ -135,12 +141,15 @@ class SubjectRequestMutation:
         return ErasureRequest.of(request)
 
     @strawberry.mutation(
-        description="withdraw your own pending erasure request (only its proposer can; another "
-        "officer rejects it); a withdrawn request can no longer be approved"
+        description="withdraw your own pending erasure request, optionally saying why (only "
+        "its proposer can; another officer rejects it); a withdrawn request can no longer be "
+        "approved"
     )
-    async def withdraw_erasure(self, info: Ctx, request_id: str) -> ErasureRequest:
+    async def withdraw_erasure(
+        self, info: Ctx, request_id: str, reason: str | None = None
+    ) -> ErasureRequest:
         request = await subject_requests.withdraw_erasure(
-            info.context.privacy, info.context.settings.resolved_data_dir, request_id
+            info.context.privacy, info.context.settings.resolved_data_dir, request_id, reason
         )
         return ErasureRequest.of(request)
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Erasure ledger mirrors (privacy/erasure_ledger.py): comma-separated files outside the
     # data dir and its backups; `c360 restore` erases their customers again.
     erasure_ledger: str = ""
+    # How long an erasure approval's claim holds unrenewed, seconds (privacy/erasure.py: the
+    # running erasure renews it every third; a claim whose holder died runs out after it).
+    erasure_claim_lease_s: float = Field(default=900.0, ge=1)
 
     # GraphQL limits
     max_depth: int = Field(default=10, ge=1)

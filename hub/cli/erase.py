@@ -4,7 +4,7 @@ c360 erase --customer C1 --reason "ticket 42" --by po1            # propose: pri
 c360 erase --request er-... --approved-by po2                     # another officer runs it
 c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # both at once
 c360 erase --reject er-... --by po2 --reason "ticket closed: retention"   # another officer
-c360 erase --withdraw er-... --by po1                             # the proposer takes it back
+c360 erase --withdraw er-... --by po1 [--reason R]                # the proposer takes it back
 c360 erase --list [--status pending|approved|done|rejected|withdrawn|all]
 c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (after a restore)
 """
@@ -12,7 +12,7 @@ c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -24,15 +24,23 @@ from privacy.erasure import (
     ErasureError,
     ErasureStore,
     FourEyesViolation,
+    NotProposer,
     erase_customer,
     reapply_erasures,
 )
 from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, read_ledger
 from privacy.proposals import same_person
+from privacy.types import PrivacyError
 from shared.settings import Settings
 
 REAPPLY = "reapply erasures"
 ALL = "all"
+# The audit operation of each decision, for its outcome and for its refusal alike.
+OPERATIONS = {
+    "approve": "cli erase",
+    "reject": "cli erase reject",
+    "withdraw": "cli erase withdraw",
+}
 
 
 async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict[str, Any]]]:
@@ -58,6 +66,33 @@ async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict
     return len(entries), redone
 
 
+def refused(
+    settings: Settings,
+    store_file: ErasureStore,
+    action: str,
+    rid: str | None,
+    by: str,
+    exc: ErasureError,
+    customer: str | None = None,
+    hint: str = "",
+) -> NoReturn:
+    """Refuse ``by``'s decision (``action``) on request ``rid``, audited as the API audits
+    it: ``denied`` when it is not theirs to make (the proposer approving or rejecting, anyone
+    else withdrawing), ``error`` otherwise (an unknown, closed or claimed request, a blank
+    reason); the record names the request's customer when there is one. Exits 2."""
+    outcome = "denied" if isinstance(exc, FourEyesViolation | NotProposer) else "error"
+    if customer is None and rid is not None:
+        found = store_file.load().get(rid)
+        customer = found.customer_id if found is not None else None
+    details = {"erasure_refused": {"request": rid, "action": action, "by": by, "error": str(exc)}}
+    message = f"{exc}{hint}"
+    try:
+        run(audit(audit_log(settings), by, OPERATIONS[action], outcome, customer, details))
+    except PrivacyError as err:  # refused all the same
+        message += f" (the refusal could not be audited: {err})"
+    fail(message)
+
+
 def list_requests(store_file: ErasureStore, status: str) -> None:
     if status != ALL and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)} or {ALL}")
@@ -66,7 +101,7 @@ def list_requests(store_file: ErasureStore, status: str) -> None:
         decider = r.rejected_by or r.approver or (r.proposer if r.withdrawn_at else "")
         table.add_row(
             r.id, r.customer_id, r.status, r.proposer, r.created_at, r.reason, decider,
-            r.rejection_reason or "",
+            r.rejection_reason or r.withdraw_reason or "",
         )  # fmt: skip
     console.print(table)
 
@@ -76,8 +111,8 @@ def reject_request(
 ) -> None:
     try:
         rejected = store_file.reject(rid, by, why)
-    except ErasureError as exc:
-        fail(str(exc))
+    except ErasureError as exc:  # the proposer, or not pending
+        refused(settings, store_file, "reject", rid, by, exc)
     details = {
         "request": rejected.id,
         "customer": rejected.customer_id,
@@ -90,12 +125,19 @@ def reject_request(
     console.print(f"erasure request {rid} for customer {rejected.customer_id} rejected by {by}")
 
 
-def withdraw_request(settings: Settings, store_file: ErasureStore, rid: str, by: str) -> None:
+def withdraw_request(
+    settings: Settings, store_file: ErasureStore, rid: str, by: str, why: str | None
+) -> None:
     try:
-        withdrawn = store_file.withdraw(rid, by)
+        withdrawn = store_file.withdraw(rid, by, why)
     except ErasureError as exc:  # not the proposer, or not pending
-        fail(str(exc))
-    details = {"request": withdrawn.id, "customer": withdrawn.customer_id, "by": by}
+        refused(settings, store_file, "withdraw", rid, by, exc)
+    details = {
+        "request": withdrawn.id,
+        "customer": withdrawn.customer_id,
+        "by": by,
+        "reason": withdrawn.withdraw_reason,
+    }
     record = {"erasure_withdrawn": details}
     run(audit(audit_log(settings), by, "cli erase withdraw", "ok", withdrawn.customer_id, record))
     console.print(f"erasure request {rid} for customer {withdrawn.customer_id} withdrawn by {by}")
@@ -104,7 +146,11 @@ def withdraw_request(settings: Settings, store_file: ErasureStore, rid: str, by:
 def erase(
     customer: Annotated[str | None, typer.Option(help="the customer id to erase")] = None,
     reason: Annotated[
-        str | None, typer.Option(help="why (a ticket number; no personal data)")
+        str | None,
+        typer.Option(
+            help="why (a ticket number; no personal data): to propose or reject; optional "
+            "to withdraw"
+        ),
     ] = None,
     by: Annotated[str | None, typer.Option(help="the proposing privacy officer's subject")] = None,
     request: Annotated[str | None, typer.Option(help="carry out this pending request")] = None,
@@ -122,7 +168,8 @@ def erase(
         str | None, typer.Option(help="reject this pending request (with --by, --reason)")
     ] = None,
     withdraw: Annotated[
-        str | None, typer.Option(help="withdraw your own pending request (with --by)")
+        str | None,
+        typer.Option(help="withdraw your own pending request (with --by, optionally --reason)"),
     ] = None,
     show: Annotated[bool, typer.Option("--list", help="list erasure requests")] = False,
     status: Annotated[
@@ -140,7 +187,7 @@ def erase(
             fail(str(exc))
         console.print(f"{total} erased customers in the ledgers; erased again: {len(redone)}")
         return
-    store_file = ErasureStore(settings.resolved_data_dir)
+    store_file = ErasureStore.of(settings)
     if show:
         list_requests(store_file, status)
         return
@@ -152,15 +199,16 @@ def erase(
     if withdraw is not None:
         if not by:
             fail("give --by (the privacy officer who proposed the request) to withdraw it")
-        withdraw_request(settings, store_file, withdraw, by)
+        withdraw_request(settings, store_file, withdraw, by, reason)
         return
     if request is None:
         if not (customer and reason and by):
             fail("give --customer, --reason and --by to propose (or --request to approve one)")
         if approved_by is not None and same_person(by, approved_by):
             # Refused before proposing: a request left pending would block the next one.
-            fail("the officer who proposed an erasure cannot approve it; another privacy "
-                 "officer must")  # fmt: skip
+            own = FourEyesViolation("the officer who proposed an erasure cannot approve it; "
+                                    "another privacy officer must")  # fmt: skip
+            refused(settings, store_file, "approve", None, approved_by, own, customer)
         try:
             proposed = store_file.propose(customer, reason, by)
         except ErasureError as exc:  # a duplicate names the customer's open request
@@ -176,15 +224,17 @@ def erase(
     try:
         pending = store_file.approvable(request, approved_by)
     except FourEyesViolation as exc:
-        fail(str(exc))
+        refused(settings, store_file, "approve", request, approved_by, exc)
     except ErasureError as exc:
-        fail(f"{exc}; list them with c360 erase --list --status all")
+        hint = "; list them with c360 erase --list --status all"
+        refused(settings, store_file, "approve", request, approved_by, exc, hint=hint)
     log = audit_log(settings)
 
     async def go() -> dict[str, Any] | None:
         details = {"erase": pending.id, "customer": pending.customer_id}
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
-        async with graph(settings) as store:
+        # The claim's lease is renewed while it runs: no second approval meanwhile.
+        async with graph(settings) as store, store_file.holding(pending):
             erased = await erase_customer(
                 store, pending.customer_id, ErasureLedger.of(settings), pending.id
             )
@@ -200,7 +250,7 @@ def erase(
         # rejection finds it decided, and only this run erases.
         pending = store_file.claim(pending.id, approved_by)
     except ErasureError as exc:
-        fail(str(exc))
+        refused(settings, store_file, "approve", pending.id, approved_by, exc)
     try:
         erased = run(go())
     except LedgerError as exc:

@@ -31,16 +31,19 @@ async def audit(
     who: str,
     operation: str,
     outcome: str,
-    customer_id: str,
+    customer_id: str | None,
     details: dict[str, Any],
     revealed: list[str] | None = None,
 ) -> None:
+    """One record by ``who``; ``customer_id`` None: it names no customer (a refusal of an
+    unknown request)."""
+    customers = {customer_id: {"revealed": revealed or [], "masked": []}} if customer_id else {}
     await log.append(
         make_record(
             principal=officer(who),
             operation=operation,
             outcome=outcome,
-            customers={customer_id: {"revealed": revealed or [], "masked": []}},
+            customers=customers,
             details=details,
         )
     )

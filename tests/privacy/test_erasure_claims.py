@@ -1,7 +1,8 @@
 """Erasure requests decided by more than one officer at a time, or left half-done: two
 approvals at once (exactly one carries it out), an approval stopped by a crash (its claim runs
-out, then it can be completed), and a proposer withdrawing their own request. Through the real
-HTTP app, CLI, request file, FalkorDB and audit log."""
+out, then it can be completed), one still running past its lease (it keeps its claim), a
+proposer withdrawing their own request (with a reason), and the CLI's refusals audited as the
+API's are. Through the real HTTP app, CLI, request file, FalkorDB and audit log."""
 
 from __future__ import annotations
 
@@ -11,22 +12,26 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
+from graph.repositories.erasure import customer_footprint, delete_customer
 from hub.app import create_app
 from hub.cli import app as cli
 from hub.settings import Settings
 from privacy.audit import AuditLog
-from privacy.erasure import CLAIM_LEASE, ErasureStore
-from privacy.erasure_ledger import LEDGER_FILE, read_ledger
+from privacy.erasure import CLAIM_LEASE, ErasureRequest, ErasureStore
+from privacy.erasure_ledger import LEDGER_FILE, Erased, ErasureLedger, read_ledger
 from privacy.keyring import KeyRing
+from tests.privacy.test_erasure_backups import has_key
 from tests.privacy.test_subject_requests import (
     APPROVE,
     CID,
@@ -43,8 +48,11 @@ from tests.privacy.test_subject_requests import (
 )
 
 OTHER = "C900002"
-WITHDRAW = """mutation($rid: String!) {
-  withdrawErasure(requestId: $rid) { id status proposer withdrawnAt approver rejectedBy } }"""
+WITHDRAW = """mutation($rid: String!, $reason: String) {
+  withdrawErasure(requestId: $rid, reason: $reason) {
+    id status proposer withdrawnAt withdrawReason approver rejectedBy } }"""
+LEASE_S = 2.0  # C360_ERASURE_CLAIM_LEASE_S in the lease tests
+REFUSED = "erasure_refused"  # the details key of a CLI refusal's audit record
 
 
 @pytest.fixture
@@ -56,9 +64,9 @@ def data() -> Iterator[Path]:
 
 
 @asynccontextmanager
-async def served(data: Path) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+async def served(data: Path, **settings: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """The app (to reach its audit log) and a client of it."""
-    app = create_app(Settings(data_dir=data, introspection=False))
+    app = create_app(Settings(data_dir=data, introspection=False, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
@@ -176,6 +184,7 @@ async def test_an_approval_stopped_by_a_crash_is_completed_after_its_claim_runs_
     out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po1")
     assert "cannot approve" in out
     assert ledger(data) == [CID]
+    requests.unclaim(ErasureStore(data).load()[running])
     requests.claim(running, "po2", now=now - dt.timedelta(minutes=1))
     out = await cli_refused(data, "erase", "--request", running, "--approved-by", "po3")
     assert "po2 is carrying it out" in out
@@ -202,11 +211,14 @@ async def test_a_proposer_withdraws_their_own_request_only(data: Path) -> None:
         denied = await agent.gql(WITHDRAW, rid=rid)
         assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN", denied
 
-        withdrawn = await po1.gql(WITHDRAW, rid=rid)
+        blank = await po1.gql(WITHDRAW, rid=rid, reason="  ")
+        assert blank["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "reason"}
+        withdrawn = await po1.gql(WITHDRAW, rid=rid, reason="ticket 4711 closed")
         assert "errors" not in withdrawn, withdrawn
         got = withdrawn["data"]["withdrawErasure"]
         assert (got["status"], got["proposer"]) == ("withdrawn", "po1")
         assert got["withdrawnAt"] and got["approver"] is None and got["rejectedBy"] is None
+        assert got["withdrawReason"] == "ticket 4711 closed"
 
         # Closed: neither approved, rejected nor withdrawn again; a new request may be made.
         for officer, query, variables in (
@@ -225,7 +237,9 @@ async def test_a_proposer_withdraws_their_own_request_only(data: Path) -> None:
     assert ledger(data) == []
     (record,) = audited(data, "erasure_withdrawn")
     assert record["subject"] == "po1" and record["customer_ids"] == [CID]
-    assert record["details"]["erasure_withdrawn"] == {"request": rid, "customer": CID, "by": "po1"}
+    assert record["details"]["erasure_withdrawn"] == {
+        "request": rid, "customer": CID, "by": "po1", "reason": "ticket 4711 closed"
+    }  # fmt: skip
     records = AuditLog(data / "audit", KeyRing.load(data)).read()
     assert [r for r in records if r["outcome"] == "denied" and r["subject"] == "po2"]
 
@@ -239,12 +253,223 @@ async def test_cli_withdraws_only_for_the_proposer(data: Path) -> None:
     out = await cli_refused(data, "erase", "--withdraw", rid, "--by", "po2")
     assert "only the officer who proposed" in out
     assert "give --by" in await cli_refused(data, "erase", "--withdraw", rid)
-    out = await cli_run(data, "erase", "--withdraw", rid, "--by", "po1")
+    out = await cli_run(data, "erase", "--withdraw", rid, "--by", "po1", "--reason", "dup 4712")
     assert f"erasure request {rid} for customer {CID} withdrawn by po1" in out
     out = await cli_refused(data, "erase", "--request", rid, "--approved-by", "po2")
     assert "withdrawn already" in out
     listed = await cli_run(data, "erase", "--list", "--status", "withdrawn")
-    assert rid in listed and "po1" in listed
+    assert rid in listed and "po1" in listed and "dup 4712" in listed
+    assert ErasureStore(data).load()[rid].withdraw_reason == "dup 4712"
     (record,) = audited(data, "erasure_withdrawn")
     assert record["subject"] == "po1" and record["operation"] == "cli erase withdraw"
+    assert record["details"]["erasure_withdrawn"]["reason"] == "dup 4712"
     assert ledger(data) == []
+
+
+async def test_cli_refusals_are_audited_as_the_apis(data: Path) -> None:
+    """Not theirs to decide (another officer withdrawing, the proposer approving or
+    rejecting): denied; a closed or unknown request: error, as the API records them."""
+    await imported(data)
+    out = await cli_run(data, "erase", "--customer", CID, "--reason", "t1", "--by", "po1")
+    found = re.search(r"erasure request (er-\w+)", out)
+    assert found, out
+    rid = found[1]
+    assert "only the officer who proposed" in await cli_refused(
+        data, "erase", "--withdraw", rid, "--by", "po2"
+    )
+    assert "cannot approve" in await cli_refused(
+        data, "erase", "--request", rid, "--approved-by", "PO1 "
+    )
+    assert "cannot reject" in await cli_refused(
+        data, "erase", "--reject", rid, "--by", "po1", "--reason", "no"
+    )
+    assert "cannot approve" in await cli_refused(
+        data, "erase", "--customer", OTHER, "--reason", "t2", "--by", "po1", "--approved-by", "po1"
+    )
+    await cli_run(data, "erase", "--withdraw", rid, "--by", "po1")
+    assert "withdrawn already" in await cli_refused(
+        data, "erase", "--reject", rid, "--by", "po2", "--reason", "no"
+    )
+    assert "no erasure request" in await cli_refused(
+        data, "erase", "--request", "er-nonesuch", "--approved-by", "po2"
+    )
+
+    refusals = [
+        (r["subject"], r["operation"], r["outcome"], r["customer_ids"], r["details"][REFUSED])
+        for r in audited(data, REFUSED)
+    ]
+    assert [r[:4] for r in refusals] == [
+        ("po2", "cli erase withdraw", "denied", [CID]),
+        ("PO1 ", "cli erase", "denied", [CID]),
+        ("po1", "cli erase reject", "denied", [CID]),
+        ("po1", "cli erase", "denied", [OTHER]),
+        ("po2", "cli erase reject", "error", [CID]),
+        ("po2", "cli erase", "error", []),
+    ]
+    assert [(r[4]["request"], r[4]["action"]) for r in refusals] == [
+        (rid, "withdraw"), (rid, "approve"), (rid, "reject"), (None, "approve"),
+        (rid, "reject"), ("er-nonesuch", "approve"),
+    ]  # fmt: skip
+    assert "only the officer who proposed" in refusals[0][4]["error"]
+    # Nothing was proposed for OTHER (refused before proposing), nothing erased.
+    assert [r.customer_id for r in ErasureStore(data).list()] == [CID]
+    assert ledger(data) == []
+
+
+def test_the_claim_lease_is_a_validated_setting() -> None:
+    assert Settings().erasure_claim_lease_s == CLAIM_LEASE.total_seconds() == 900
+    with pytest.raises(ValidationError, match="erasure_claim_lease_s"):
+        Settings(erasure_claim_lease_s=0.5)
+    env = {"C360_ERASURE_CLAIM_LEASE_S": "x", "COLUMNS": "200"}
+    done = CliRunner().invoke(cli, ["erase", "--list"], env=env)
+    assert done.exit_code == 2 and "C360_ERASURE_CLAIM_LEASE_S='x'" in done.output, done.output
+
+
+@contextmanager
+def slow_log_rewrites(data: Path, per_key_s: float) -> Iterator[None]:
+    """The graph server's log rewrite, the erasure's last step (the compaction), made slow
+    for real: redis's ``rdb-key-save-delay`` holds the rewrite process on every key it writes.
+    Set on the server's own socket, as an operator's redis-cli would."""
+    with redis.Redis(unix_socket_path=str(data / "falkordb" / "falkordb.sock")) as server:
+        server.config_set("rdb-key-save-delay", int(per_key_s * 1_000_000))
+        try:
+            yield
+        finally:
+            server.config_set("rdb-key-save-delay", 0)
+
+
+async def claimed(data: Path, rid: str) -> ErasureRequest:
+    """The request once an approval has claimed it."""
+    for _ in range(600):
+        request = ErasureStore(data).load()[rid]
+        if request.status == "approved":
+            return request
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{rid} was never claimed")
+
+
+async def test_a_running_erasure_keeps_its_claim_past_its_lease(data: Path) -> None:
+    """An erasure that runs longer than the lease (a slow log compaction) renews its claim:
+    another officer's approval meanwhile is refused, from the API and from the CLI, and the
+    ledger holds the erasure once. Without the renewals the second approval would take the
+    claim once the lease ran out."""
+    await imported(data)
+    env = {"C360_DATA_DIR": str(data), "COLUMNS": "200", "C360_ERASURE_CLAIM_LEASE_S": "2"}
+    # The slow run outlasts no request deadline (the default 15 s).
+    slow = {"erasure_claim_lease_s": LEASE_S, "request_timeout_s": 120.0}
+    async with served(data, **slow) as (_, c):
+        po1, po2, po3 = Officer(c, data, "po1"), Officer(c, data, "po2"), Officer(c, data, "po3")
+        api = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        cli_rid = (await po1.gql(PROPOSE, id=OTHER, reason="t2"))["data"]["proposeErasure"]["id"]
+        with slow_log_rewrites(data, 4 * LEASE_S):
+            # From the API: po2's approval runs; po3's, past the lease, is refused.
+            first = asyncio.create_task(po2.gql(APPROVE, rid=api))
+            held = await claimed(data, api)
+            assert held.approver == "po2"
+            await asyncio.sleep(LEASE_S + 1.5)  # an unrenewed claim has run out by now
+            assert not first.done()
+            second = await po3.gql(APPROVE, rid=api)
+            from_cli = await cli_refused(data, "erase", "--request", api, "--approved-by", "po3")
+            assert not first.done()  # still running: the refusals came during the run
+            done = await first
+
+            # From the CLI: its run keeps its claim the same way.
+            run = asyncio.create_task(
+                asyncio.to_thread(
+                    CliRunner().invoke,
+                    cli,
+                    ["erase", "--request", cli_rid, "--approved-by", "po2"],
+                    env=env,
+                )
+            )
+            await claimed(data, cli_rid)
+            await asyncio.sleep(LEASE_S + 1.5)
+            assert not run.done()
+            third = await po3.gql(APPROVE, rid=cli_rid)
+            assert not run.done()
+            ran = await run
+
+    for refused in (second, third):
+        (error,) = refused["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "requestId"}, error
+        assert "is approved already: po2 is carrying it out" in error["message"]
+    assert "is approved already: po2 is carrying it out" in from_cli
+    assert "errors" not in done, done
+    approved = done["data"]["approveErasure"]
+    assert (approved["status"], approved["approver"]) == ("done", "po2")
+    assert ran.exit_code == 0 and f"erased customer {OTHER}" in ran.output, ran.output
+    after = ErasureStore(data).load()
+    assert [(after[r].status, after[r].approver) for r in (api, cli_rid)] == [("done", "po2")] * 2
+    assert after[api].claimed_at == held.claimed_at  # renewed, not claimed again
+    assert ledger(data) == [CID, OTHER]  # once each
+    assert [r["subject"] for r in audited(data, "erasure")] == ["po2", "po2"]
+
+
+async def test_a_claim_whose_holder_died_runs_out_after_its_lease(data: Path) -> None:
+    """A claim nobody renews (its holder was killed) holds for the lease, then another
+    officer's approval takes it and completes the erasure."""
+    await imported(data)
+    async with served(data, erasure_claim_lease_s=LEASE_S) as (_, c):
+        po1, po3 = Officer(c, data, "po1"), Officer(c, data, "po3")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        # po2's approval claimed it (the real claim) and died before it renewed it.
+        dead = ErasureStore(data, dt.timedelta(seconds=LEASE_S)).claim(rid, "po2")
+        assert dead.lease_until is not None
+        held = await po3.gql(APPROVE, rid=rid)
+        assert "po2 is carrying it out" in held["errors"][0]["message"], held
+        assert f"approved again after {dead.lease_until}" in held["errors"][0]["message"]
+        until = dt.datetime.strptime(dead.lease_until, "%Y-%m-%dT%H:%M:%SZ")
+        left = until.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)
+        assert left <= dt.timedelta(seconds=LEASE_S + 1)
+        await asyncio.sleep(left.total_seconds() + 0.2)
+        done = await po3.gql(APPROVE, rid=rid)
+        assert "errors" not in done, done
+        approved = done["data"]["approveErasure"]
+        assert (approved["status"], approved["approver"]) == ("done", "po3")
+    assert ledger(data) == [CID]
+
+
+async def test_a_run_that_died_after_removing_the_customer_is_completed(data: Path) -> None:
+    """po2's run claimed the request, wrote the ledger and removed the customer's node, then
+    died before destroying the data key and compacting the log (the real steps, cut short).
+    Once the claim has run out the next approval completes it: the key is destroyed, the
+    ledger keeps one entry; it is not answered "no such customer" and put back to pending.
+    One that died right after writing the ledger is run again without a second entry."""
+    await imported(data)
+    async with served(data) as (app, c):
+        po1, po3 = Officer(c, data, "po1"), Officer(c, data, "po3")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        store = await app.state.graph.get()
+        found = await customer_footprint(store, CID)
+        assert found is not None
+        households = [h["id"] for h in found["households"] if h["last"]]
+        social = sorted(found["socialAccounts"])
+        ran_out = dt.datetime.now(dt.UTC) - CLAIM_LEASE - dt.timedelta(minutes=1)
+        ErasureStore(data).claim(rid, "po2", now=ran_out)
+        ErasureLedger(data).record(Erased.of(CID, households, rid, social))
+        await delete_customer(store, CID, households)
+        assert has_key(data, f"Customer:{CID}")
+
+        done = await po3.gql(APPROVE, rid=rid)
+        assert "errors" not in done, done
+        approved = done["data"]["approveErasure"]
+        assert (approved["status"], approved["approver"]) == ("done", "po3")
+        assert approved["erased"]["resumed"] is True
+        assert approved["erased"]["key_destroyed"] is True
+        assert approved["erased"]["households_erased"] == households
+
+        other = (await po1.gql(PROPOSE, id=OTHER, reason="t2"))["data"]["proposeErasure"]["id"]
+        ErasureStore(data).claim(other, "po2", now=ran_out)
+        held = await customer_footprint(store, OTHER)
+        assert held is not None
+        last = [h["id"] for h in held["households"] if h["last"]]
+        ErasureLedger(data).record(Erased.of(OTHER, last, other, held["socialAccounts"]))
+        again = await po3.gql(APPROVE, rid=other)
+        assert again["data"]["approveErasure"]["status"] == "done", again
+        assert "resumed" not in again["data"]["approveErasure"]["erased"]
+
+    assert not has_key(data, f"Customer:{CID}") and not has_key(data, f"Customer:{OTHER}")
+    assert ledger(data) == [CID, OTHER]  # one entry each
+    first, second = audited(data, "erasure")
+    assert (first["subject"], second["subject"]) == ("po3", "po3")
+    assert first["details"]["erasure"]["resumed"] is True
