@@ -33,6 +33,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from shared.post_text import normalise, search_text
 
 MAX_QUERY = 1000
+# Levels of AND/OR/NOT inside one another a query may nest (after NOT NOT x is x and a group
+# of the same operator is merged into its parent). FalkorDB's Cypher parser takes time
+# exponential in the nesting of parentheses (12 levels 41 ms, 16 levels 1 s, 20 levels more
+# than 8 s, measured on FalkorDB 4.16 with no data), before any query timeout applies, and
+# it runs on the graph server: a 41-character "NOT NOT ... a" held it for every user. A
+# brand query needs three or four levels; each level here is at most one level of Cypher.
+MAX_NESTING = 8
 FIELDS = ("author", "platform", "lang", "label", "emotion")
 LABELS = ("POSITIVE", "NEUTRAL", "NEGATIVE", "UNSUPPORTED")
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
@@ -109,7 +116,7 @@ class _Build(Transformer[Token, Node]):
         return ("field", field, raw)
 
     def not_(self, node: Node) -> Node:
-        return ("not", node)
+        return node[1] if node[0] == "not" else ("not", node)  # NOT NOT x is x
 
     def near(self, left: Node, op: Token, right: Node) -> Node:
         for side in (left, right):
@@ -121,10 +128,29 @@ class _Build(Transformer[Token, Node]):
         return ("near", distance, left, right)
 
     def and_expr(self, *nodes: Node) -> Node:
-        return ("and", list(nodes))
+        return ("and", _merged("and", nodes))
 
     def or_expr(self, *nodes: Node) -> Node:
-        return ("or", list(nodes))
+        return ("or", _merged("or", nodes))
+
+
+def _merged(kind: str, nodes: tuple[Node, ...]) -> list[Node]:
+    """``nodes`` with a group of the same operator in parentheses merged in: a AND (b AND c)
+    is a AND b AND c, one level."""
+    merged: list[Node] = []
+    for node in nodes:
+        merged.extend(node[1] if node[0] == kind else [node])
+    return merged
+
+
+def _nesting(node: Node) -> int:
+    """How many AND/OR/NOT levels ``node`` holds inside one another (a term or field: 0)."""
+    kind = node[0]
+    if kind == "not":
+        return 1 + _nesting(node[1])
+    if kind in ("and", "or"):
+        return 1 + max(_nesting(n) for n in node[1])
+    return 0
 
 
 _PROPERTY = {
@@ -230,14 +256,22 @@ class _Compiler:
             return f"{_PROPERTY[name]} = {self.param(value)}", True
         if kind == "not":
             inner, exact = self.compile(node[1])
-            return (f"NOT ({inner})", True) if exact else ("true", False)
+            return (f"NOT {_grouped(node[1], inner)}", True) if exact else ("true", False)
         if kind in ("and", "or"):
-            parts = [self.compile(n) for n in node[1]]
+            parts = [(n, *self.compile(n)) for n in node[1]]
             joiner = " AND " if kind == "and" else " OR "
-            return joiner.join(f"({c})" for c, _ in parts), all(e for _, e in parts)
+            cypher = joiner.join(_grouped(n, c) for n, c, _ in parts)
+            return cypher, all(e for _, _, e in parts)
         left, _ = self.compile(node[2])
         right, _ = self.compile(node[3])
         return f"({left}) AND ({right})", False
+
+
+def _grouped(node: Node, cypher: str) -> str:
+    """``cypher`` of ``node`` as an operand of AND, OR or NOT: in parentheses only when it is
+    an AND or OR itself (FalkorDB parses parentheses in time exponential in their nesting; a
+    term's or field's condition, a function call and a comparison, binds tighter than NOT)."""
+    return f"({cypher})" if node[0] in ("and", "or") else cypher
 
 
 def parse(text: str) -> Query:
@@ -266,9 +300,14 @@ def parse(text: str) -> Query:
         if isinstance(inner, QueryError):
             raise inner from None
         raise
+    if _nesting(tree) > MAX_NESTING:
+        raise QueryError(
+            f"the query nests AND, OR and NOT more than {MAX_NESTING} levels deep: write it "
+            "with fewer parentheses (a AND (b AND c) is a AND b AND c; NOT NOT a is a)"
+        )
     compiler = _Compiler()
     cypher, exact = compiler.compile(tree)
     return Query(text, tree, cypher, compiler.params, exact)
 
 
-__all__ = ["FIELDS", "MAX_QUERY", "Query", "QueryError", "near", "parse", "tokens"]
+__all__ = ["FIELDS", "MAX_NESTING", "MAX_QUERY", "Query", "QueryError", "near", "parse", "tokens"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.social.query_language import QueryError, parse
+from ingest.social.query_language import MAX_NESTING, QueryError, parse
 
 BANK_APP = "(招行 OR 招商银行) AND (APP OR 手机银行) AND NOT 招聘"
 
@@ -77,3 +77,51 @@ def test_empty_and_long_queries_are_refused() -> None:
     for text in ("", "   ", "招" * 1001):
         with pytest.raises(QueryError):
             parse(text)
+
+
+def _cypher_nesting(cypher: str) -> int:
+    """The deepest nesting of grouping parentheses in ``cypher`` (a function call's, e.g.
+    ``coalesce(...)``, is not a group)."""
+    depth = deepest = 0
+    calls: list[bool] = []
+    for i, char in enumerate(cypher):
+        if char == "(":
+            call = i > 0 and (cypher[i - 1].isalnum() or cypher[i - 1] == "_")
+            calls.append(call)
+            depth += not call
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= not calls.pop()
+    return deepest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NOT " * 240 + "招行",  # QA, session 16: 41 characters of it held the graph server
+        "-" * 300 + "招行",
+        "(" * 400 + "招行" + ")" * 400,
+        "招行 AND (工行 AND (建行 AND (农行 AND (中行 AND (交行 AND (邮储 AND 浦发))))))",
+        "NOT (招行 AND NOT (工行 AND NOT (建行 AND NOT 农行)))",
+    ],
+)
+def test_accepted_queries_nest_cypher_shallowly(text: str) -> None:
+    # FalkorDB's parser takes time exponential in the nesting of parentheses (16 levels ~1 s,
+    # 20 more than 8 s), before a query timeout applies.
+    assert _cypher_nesting(parse(text).cypher) <= MAX_NESTING
+
+
+def test_double_negation_and_groups_of_one_operator_fold() -> None:
+    assert parse("NOT NOT 招行").cypher == parse("招行").cypher
+    assert parse("NOT NOT NOT 招行").cypher == parse("NOT 招行").cypher
+    assert parse("招行 AND (工行 AND 建行)").cypher == parse("招行 AND 工行 AND 建行").cypher
+    assert parse("(招行 OR 工行) OR 建行").cypher == parse("招行 OR 工行 OR 建行").cypher
+
+
+def test_queries_nesting_too_deep_are_refused_with_advice() -> None:
+    deep = "x"
+    for i in range(MAX_NESTING + 1):
+        deep = f"(t{i} {'AND' if i % 2 else 'OR'} {deep})"
+    parse(deep[1:-1].replace(f"t{MAX_NESTING} OR ", "", 1))  # one level less: fine
+    with pytest.raises(QueryError, match="levels deep"):
+        parse(deep)
