@@ -25,9 +25,11 @@ async def open_store(
     user: str = "neo4j",
     password: str = "",
     database: str = "neo4j",
+    read_timeout_s: float | None = None,
 ) -> GraphStore:
     """Open the backend for ``url`` (empty: the embedded FalkorDB in ``data_dir``) and set up
-    its schema. Raises GraphUnavailable with a sentence a person can act on."""
+    its schema; the server stops a read after ``read_timeout_s`` (None: batch jobs, no limit).
+    Raises GraphUnavailable with a sentence a person can act on."""
     store: GraphStore
     if not url:
         from graph.embedded import EmbeddedFalkorDB
@@ -58,7 +60,8 @@ async def open_store(
         )
     try:
         await store.setup_schema()
-        await backfill_search_text(store)
+        await backfill_search_text(store)  # a batch job of its own: before the limit applies
+        store.read_timeout_s = read_timeout_s
     except BaseException:
         await store.close()
         raise

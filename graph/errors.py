@@ -16,6 +16,10 @@ class GraphLoading(GraphUnavailable):
     """The graph server is up but still loading its data from disk."""
 
 
+class GraphTimeout(GraphError):
+    """The graph server stopped a read that ran past the store's ``read_timeout_s``."""
+
+
 class GraphQueryError(GraphError):
     """The graph rejected a query (syntax, constraint, type error)."""
 

@@ -33,6 +33,7 @@ from graph.errors import (
     GraphError,
     GraphLoading,
     GraphQueryError,
+    GraphTimeout,
     GraphUnavailable,
     NotUtf8Reply,
 )
@@ -109,6 +110,8 @@ def map_falkordb_errors() -> Iterator[None]:
         raise GraphUnavailable(f"FalkorDB cannot serve writes: {exc}") from exc
     except redis_errors.ResponseError as exc:
         message = str(exc)
+        if message == "Query timed out":  # a read past its TIMEOUT (read_timeout_s)
+            raise GraphTimeout(message) from exc
         if unavailable_reply(message):
             raise GraphUnavailable(f"FalkorDB cannot serve writes: {message}") from exc
         raise GraphQueryError(message.split(" errCtx:")[0].removeprefix("errMsg: ")) from exc
@@ -146,29 +149,35 @@ def _plain_rows(result: QueryResult) -> list[Row]:
     return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in result.result_set]
 
 
-def _rows(graph: Any, text: str, read_only: bool) -> list[Row]:
+def _rows(graph: Any, text: str, read_only: bool, timeout_ms: int | None) -> list[Row]:
     """One round trip and its reply as plain rows; runs in a query thread."""
     with map_falkordb_errors():
-        return _plain_rows(graph.ro_query(text) if read_only else graph.query(text))
+        if read_only:
+            return _plain_rows(graph.ro_query(text, timeout=timeout_ms))
+        return _plain_rows(graph.query(text))
 
 
 def _query_command(
-    graph_name: str, query: str, params: Params | None, read_only: bool
-) -> tuple[str, str, str, str]:
+    graph_name: str, query: str, params: Params | None, read_only: bool, timeout_ms: int | None
+) -> tuple[str, ...]:
     """One query as a GRAPH.QUERY command with a compact reply (graph/compact_rows.py). The
-    parameter header is built here, ~2x faster than the client does."""
-    command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
-    return (command, graph_name, params_header(params) + query, "--compact")
+    parameter header is built here, ~2x faster than the client does. A read with
+    ``timeout_ms`` is stopped by the server after that long (FalkorDB times out reads only:
+    a write runs to its end, as the log must have it)."""
+    if not read_only:
+        return ("GRAPH.QUERY", graph_name, params_header(params) + query, "--compact")
+    command = ("GRAPH.RO_QUERY", graph_name, params_header(params) + query, "--compact")
+    return command if timeout_ms is None else (*command, "timeout", str(timeout_ms))
 
 
-def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
+def _pipelined(graph: Any, group: list[_Job], timeout_ms: int | None) -> list[Any]:
     """A group's round trips written in one send on the thread's own connection, then their
     replies read in order (an error reply in its place): one system call and one wait for the
     GIL per group instead of per round trip. A connection that fails half-way is dropped (the
     next round trip connects again), as redis-py does."""
     # The query thread's own connection (its redis client is a single_connection_client).
     conn = graph.client.connection.connection
-    commands = [_query_command(graph.name, *job[1:]) for job in group]
+    commands = [_query_command(graph.name, *job[1:], timeout_ms) for job in group]
     replies: list[Any] = []
     with map_falkordb_errors():
         try:
@@ -250,6 +259,8 @@ class QueryThreads:
     ) -> None:
         self.pool = pool
         self._graph_name = graph_name
+        # Set by the store (FalkorDBStore.read_timeout_s): the server stops a read after it.
+        self.read_timeout_ms: int | None = None
         address = ServerAddress.of_pool(pool.connection_class, pool.connection_kwargs)
         self.loop_reads = LoopReads(address, threads) if loop_reads and address else None
         with map_falkordb_errors():  # the client asks INFO (cluster or not) when built
@@ -281,7 +292,7 @@ class QueryThreads:
         return await future
 
     async def _read_on_loop(self, reads: LoopReads, query: str, params: Params | None) -> list[Row]:
-        command = _query_command(self._graph_name, query, params, True)
+        command = _query_command(self._graph_name, query, params, True, self.read_timeout_ms)
         reply = await reads.send(hiredis.pack_command(command))  # type: ignore[arg-type]
         error = reply_error(reply)
         if error is not None:
@@ -327,7 +338,7 @@ class QueryThreads:
         if len(group) > 1:
             try:
                 graph = self._thread_graph()
-                replies = _pipelined(graph, group)
+                replies = _pipelined(graph, group, self.read_timeout_ms)
             except BaseException as exc:  # the connection failed: every caller hears it
                 self._answer(loop, [(future, None, exc) for future, *_ in group])
                 return
@@ -341,7 +352,12 @@ class QueryThreads:
         for future, query, params, read_only in group:
             try:
                 # The parameter header is built here, ~2x faster than the client does.
-                rows = _rows(self._thread_graph(), params_header(params) + query, read_only)
+                rows = _rows(
+                    self._thread_graph(),
+                    params_header(params) + query,
+                    read_only,
+                    self.read_timeout_ms,
+                )
             except BaseException as exc:  # handed to the caller, like run_in_executor did
                 answers.append((future, None, exc))
             else:
@@ -426,6 +442,16 @@ class FalkorDBStore:
         self.stats = StoreStats()
         # Property names this store has declared in the graph's log (see graph.property_keys).
         self._declared: set[str] = set()
+
+    @property
+    def read_timeout_s(self) -> float | None:
+        ms = self._threads.read_timeout_ms
+        return None if ms is None else ms / 1000
+
+    @read_timeout_s.setter
+    def read_timeout_s(self, seconds: float | None) -> None:
+        # The server counts whole milliseconds; 0 would mean no limit.
+        self._threads.read_timeout_ms = None if seconds is None else max(1, round(seconds * 1000))
 
     @classmethod
     def embedded(

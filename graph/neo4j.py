@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from typing import Any, LiteralString
 
 import neo4j.exceptions as neo4j_errors
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, unit_of_work
 from neo4j.graph import Node, Path, Relationship
 from neo4j.spatial import Point
 from neo4j.time import Date, DateTime, Duration, Time
 
-from graph.errors import GraphError, GraphQueryError, GraphUnavailable
+from graph.errors import GraphError, GraphQueryError, GraphTimeout, GraphUnavailable
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
 # The driver also logs each connection failure; without a handler Python prints those to
@@ -37,7 +37,14 @@ _CLEAR_BATCH: LiteralString = "MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETU
 async def map_neo4j_errors(url: str = "Neo4j") -> AsyncIterator[None]:
     """Turn the driver's exceptions into graph.errors ones (callers never see neo4j types)."""
     try:
-        yield
+        try:
+            yield
+        except neo4j_errors.Neo4jError as exc:
+            # A transaction past its timeout (read_timeout_s): a ClientError or, since Neo4j 5,
+            # a TransientError by its code; either way the query's, not the server's.
+            if "TransactionTimedOut" in (exc.code or ""):
+                raise GraphTimeout(_message(exc)) from exc
+            raise
     except neo4j_errors.AuthError as exc:
         raise GraphUnavailable(
             f"{url} refused the credentials ({exc.message}); "
@@ -137,6 +144,7 @@ class Neo4jStore:
         self.url = url
         self.database = database or None
         self.stats = StoreStats()
+        self.read_timeout_s: float | None = None
         auth = (user, password) if password else None
         try:
             self._driver: AsyncDriver = AsyncGraphDatabase.driver(
@@ -155,7 +163,10 @@ class Neo4jStore:
     async def read(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         async with map_neo4j_errors(self.url), self._driver.session(database=self.database) as s:
             self.stats.round_trips += 1
-            return await s.execute_read(_collect, query, params or {})
+            work = _collect
+            if self.read_timeout_s is not None:  # the server ends the transaction after it
+                work = unit_of_work(timeout=self.read_timeout_s)(_collect)
+            return await s.execute_read(work, query, params or {})
 
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         async with map_neo4j_errors(self.url), self._driver.session(database=self.database) as s:

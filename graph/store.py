@@ -26,6 +26,9 @@ class GraphStore(Protocol):
     """Run parameterised Cypher and get plain dicts back (one per row, keyed by column)."""
 
     stats: StoreStats
+    # Seconds after which the server stops a read (None: no limit). The hub sets its request
+    # timeout here: a read its client has given up on stops using the graph server too.
+    read_timeout_s: float | None
 
     async def read(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         """A read-only query (may go to a replica)."""

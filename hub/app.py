@@ -158,7 +158,14 @@ class GraphHolder:
         s = self.settings
         self._owned = True
         try:
-            store = await open_store(s.resolved_data_dir, s.graph_url, **s.graph_options)
+            # A read the request has given up on (C360_REQUEST_TIMEOUT_S) is stopped by the
+            # graph server too, not left running for every other request to queue behind.
+            store = await open_store(
+                s.resolved_data_dir,
+                s.graph_url,
+                **s.graph_options,
+                read_timeout_s=s.request_timeout_s,
+            )
             protect_store(store, s)
         except Exception as exc:
             # Any failure to open (some drivers raise their own types while connecting)

@@ -16,7 +16,7 @@ from typing import Any
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from graph.errors import GraphUnavailable
+from graph.errors import GraphTimeout, GraphUnavailable
 from privacy.types import PolicyUnavailable, PrivacyError
 from resolvers.errors import ApiError
 
@@ -103,6 +103,13 @@ class ErrorCodes(MaskErrors):
             message, code = (
                 "the graph database is unavailable; try again shortly",
                 GRAPH_UNAVAILABLE,
+            )
+        elif isinstance(original, GraphTimeout):
+            message, code = (
+                "the graph took longer than this request may (C360_REQUEST_TIMEOUT_S) and "
+                "stopped the read: ask for less (a shorter time range, fewer items, a simpler "
+                "query)",
+                "TIMEOUT",
             )
         elif isinstance(original, PrivacyError):
             message, code = original.public_message, original.code
