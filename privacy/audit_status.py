@@ -22,7 +22,7 @@ from privacy import merkle
 from privacy.audit import AuditLog, ChainState, VerifyResult
 from privacy.audit_checkpoints import CHECKPOINT_LOG, Checkpoint
 
-__all__ = ["AuditChainMonitor", "ChainStatus", "CheckpointMark", "chain_monitor"]
+__all__ = ["AuditChainMonitor", "ChainStatus", "CheckpointMark", "chain_monitor", "count_lines"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def _last_checkpoint(path: Path) -> Checkpoint | None:
         return None
 
 
-def _count_lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
+    """The log's complete lines (its records), read in chunks; 0 when there is no log."""
     try:
         with path.open("rb") as fh:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
@@ -121,7 +122,7 @@ class AuditChainMonitor:
             found = checkpoint_problems(cp, result.state.leaves, result.count, self.public_key())
             problems += found
             self._checked_cp = None if found else (cp.size, cp.root)
-        last_seq = result.count if result.ok else _count_lines(self.log.path)
+        last_seq = result.count if result.ok else count_lines(self.log.path)
         return ChainStatus(
             verified=not problems,
             records=result.count,

@@ -77,15 +77,10 @@ async def brand_analyst_never_sees_customers(decide: Decide, _: PolicySet) -> st
     return await _allowed(decide, "brand_analyst", ("read", "write"), _customers())
 
 
-def _roles(policy_set: PolicySet) -> set[str]:
-    resources = policy_set.data.get("c360", {}).get("tables", {}).get("resources", {})
-    return {role for rules in resources.values() if isinstance(rules, dict) for role in rules}
-
-
 async def forgotten_kind_is_redacted(decide: Decide, policy_set: PolicySet) -> str:
     """A kind no mask profile lists is redacted, and every mode given is a known one."""
     known = {str(m) for m in MaskMode}
-    for role in sorted(_roles(policy_set)):
+    for role in sorted(policy_set.roles):
         for purpose in PURPOSES:
             decided = await decide(role, purpose, "read", _customers())
             for d in decided.values():

@@ -63,6 +63,13 @@ class PolicySet:
         return h.hexdigest()
 
     @property
+    def roles(self) -> set[str]:
+        """Every role the data's resource tables grant something to (a token's other roles
+        get nothing)."""
+        resources = self.data.get("c360", {}).get("tables", {}).get("resources", {})
+        return {role for rules in resources.values() if isinstance(rules, dict) for role in rules}
+
+    @property
     def decision_modules(self) -> dict[str, str]:
         return {k: v for k, v in self.modules.items() if not is_test_module(k)}
 

@@ -85,7 +85,10 @@ def show(
         str | None, typer.Option(help="only records touching this customer")
     ] = None,
     since: Annotated[str | None, typer.Option(help="ISO time, e.g. 2025-03-01T00:00:00Z")] = None,
-    last: Annotated[int | None, typer.Option(help="only the last N matching records")] = None,
+    last: Annotated[
+        # 0 or less would read as "no limit" and print every record.
+        int | None, typer.Option(min=1, help="only the last N matching records")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
     """Decrypt and list audit records (for privacy officers)."""

@@ -21,6 +21,7 @@ from privacy.audit_checkpoints import (
     public_from_hex,
     public_hex,
 )
+from privacy.audit_status import count_lines
 
 
 def _log_path() -> Path:
@@ -82,7 +83,9 @@ def public_key() -> None:
 
 
 def prove_cmd(
-    seq: Annotated[int | None, typer.Option(help="an inclusion proof of this record")] = None,
+    seq: Annotated[
+        int | None, typer.Option(min=1, help="an inclusion proof of this record (from 1)")
+    ] = None,
     checkpoint_file: Annotated[
         Path | None,
         typer.Option("--checkpoint", help="against this checkpoint (default: the latest)"),
@@ -102,6 +105,10 @@ def prove_cmd(
         return
     if seq is None:
         fail("give --seq N or --consistency OLD NEW")
+    records = count_lines(log_path)
+    if seq > records:
+        # No checkpoint can cover it: a newer one would not help.
+        fail(f"there is no record {seq}: the audit log at {log_path} has {records} records")
     path = checkpoint_file or log_path.parent / "checkpoints.jsonl"
     if not path.is_file():
         fail(f"no checkpoint at {path}; sign one with `c360 audit checkpoint`")

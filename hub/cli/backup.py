@@ -125,16 +125,17 @@ def restore(
     """Restore a backup into an empty data dir, checking every checksum and the graph counts;
     then erase again every customer an erasure ledger names (an older backup still holds
     their data keys)."""
-    secret = _secret(passphrase_file, key_file)
-    settings = load_settings()
-    live = settings.data_dir.expanduser().resolve()
-    target = (to or live).resolve()
+    # The files first: a missing archive is the mistake to name, not the passphrase.
+    if not archive.is_file():
+        fail(f"no backup at {archive}")
     extra = list(erasures or [])
     for path in extra:
         if not path.is_file():
             fail(f"no erasure ledger at {path}")
-    if not archive.is_file():
-        fail(f"no backup at {archive}")
+    secret = _secret(passphrase_file, key_file)
+    settings = load_settings()
+    live = settings.data_dir.expanduser().resolve()
+    target = (to or live).resolve()
     try:
         manifest, counts = restore_backup(archive, target, secret, _progress)
     except (BackupError, GraphUnavailable, OSError) as exc:

@@ -191,6 +191,19 @@ async def _import(
         return summary
 
 
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be imported, if it cannot: asked before the graph starts and the
+    progress bar is drawn, so a typo costs neither."""
+    if not path.is_file():
+        return f"{path} does not exist or is not a file"
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror or exc}"
+    return None
+
+
 def _command(kind: str) -> Callable[..., None]:
     def command(
         file: FileArg = None,
@@ -209,6 +222,10 @@ def _command(kind: str) -> Callable[..., None]:
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
             check_mapping(kind, columns)
+            # With a query, FILE is only its {file} (DuckDB may take a glob): DuckDB checks it.
+            problem = unreadable(file) if file and sql is None and columns.sql is None else None
+            if problem:
+                fail(escape(problem))
             if delimiter in ("tab", "\\t"):
                 delimiter = "\t"
             if delimiter is not None and len(delimiter) != 1:

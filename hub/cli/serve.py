@@ -156,7 +156,11 @@ def serve(
         typer.Option(help="seed demo data into an empty graph; enable GraphiQL and introspection"),
     ] = False,
     host: Annotated[str | None, typer.Option(help="default C360_HOST or 127.0.0.1")] = None,
-    port: Annotated[int | None, typer.Option(help="default C360_PORT or 8000")] = None,
+    port: Annotated[
+        # Checked here: the settings copy below is not validated, and uvicorn would bind the
+        # port modulo 65536 (83036 -> 17500) while logging the number given.
+        int | None, typer.Option(min=1, max=65535, help="default C360_PORT or 8000")
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -181,7 +185,7 @@ def serve(
     updates: dict[str, object] = {}
     if host:
         updates["host"] = host
-    if port:
+    if port is not None:
         updates["port"] = port
     if max_connections:
         updates["max_connections"] = max_connections

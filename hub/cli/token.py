@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hub.cli.common import fail, load_settings
+from privacy.policy_set import load_policy_set
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
 from privacy.types import Purpose
@@ -31,6 +33,16 @@ def parse_ttl(text: str) -> timedelta:
     return ttl
 
 
+def _check_roles(roles: list[str], data_dir: Path) -> None:
+    """A role the active policy does not name would sign a token that is refused everything:
+    say so now. The policy is the hub's (packaged, with the data dir's overrides); an OPA
+    server is given the same set."""
+    known = load_policy_set(data_dir).roles  # PolicyDataError is a ValueError too
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r}; use one of {sorted(known)}")
+
+
 def make_token(
     sub: str, roles: list[str], purposes: list[str], branch: str | None, ttl: str
 ) -> str:
@@ -43,6 +55,7 @@ def make_token(
     if unknown:
         raise ValueError(f"unknown purpose {unknown[0]!r}; use one of {sorted(known)}")
     settings = load_settings()
+    _check_roles(roles, settings.resolved_data_dir)
     lifetime = parse_ttl(ttl)
     if lifetime.total_seconds() > settings.jwt_max_lifetime_s:
         # The hub would refuse it (privacy/principal.py): say so now, not at the first request.

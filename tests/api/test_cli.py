@@ -53,16 +53,16 @@ def test_token_command_prints_a_verifiable_token(
     principal = verifier.authenticate({"authorization": f"Bearer {token}", "x-purpose": "risk"})
     assert principal.subject == "rm1" and principal.roles == ("advisor", "auditor")
     assert principal.purpose == "risk" and principal.branch == "BJ01"
-    bad = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a", "--purpose", "fun"])
+    bad = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "advisor", "--purpose", "fun"])
     assert bad.exit_code == 2 and "unknown purpose" in bad.output
     # Within the lifetime the hub accepts (C360_JWT_MAX_LIFETIME_S, 24 h): the default 8h is.
-    long = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a", "--ttl", "2d"])
+    long = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "advisor", "--ttl", "2d"])
     assert long.exit_code == 2 and "longer than the hub accepts" in long.output
-    default = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "a"])
+    default = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "advisor"])
     assert verifier.authenticate({"authorization": f"Bearer {default.output.strip()}"})
     # Session 12 finding: an empty subject gave a token the hub then refused.
     for sub in ("", "  "):
-        empty = CliRunner().invoke(app, ["token", "--sub", sub, "--role", "a"])
+        empty = CliRunner().invoke(app, ["token", "--sub", sub, "--role", "advisor"])
         assert empty.exit_code == 2 and "--sub must name the user" in empty.output, empty.output
 
 
