@@ -61,9 +61,10 @@ async def test_a_gbk_line_beside_a_utf8_line_is_a_dead_letter_not_mojibake(
     assert stored[0]["name"] == "杨磊"
 
 
-def test_a_utf8_file_with_one_gbk_line_stays_utf8() -> None:
-    names = _names(12)
-    lines = [_line(i, n, "gbk" if i == 7 else "utf-8") for i, n in enumerate(names)]
+@pytest.mark.parametrize("size", [3, 12])
+def test_a_utf8_file_with_one_gbk_line_stays_utf8(size: int) -> None:
+    # Three lines, one of them GBK, were read as cp1257.
+    lines = [_line(i, n, "gbk" if i == 1 else "utf-8") for i, n in enumerate(_names(size))]
     assert detect_encoding(HEADER + b"".join(lines), complete=True) == "utf-8"
 
 
