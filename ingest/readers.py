@@ -3,13 +3,15 @@
 Formats by extension: ``.jsonl``/``.ndjson`` (JSON Lines), ``.xlsx``/``.xlsm``/``.xls``/``.ods``
 (first sheet, python-calamine), ``.parquet`` (pyarrow); every other extension (``.csv``,
 ``.txt``, ``.asc``, ``.dat``, none) is delimited text. For text the encoding is detected (UTF-8,
-UTF-8 with a BOM, UTF-16 with a BOM, GB18030/GBK, or what charset-normalizer recognises) and the
-delimiter sniffed among ``,`` ``;`` tab ``|`` (double-quote quoting); both can be given instead.
+UTF-8 with a BOM, UTF-16 with a BOM, GB18030/GBK, or what charset-normalizer recognises when
+neither of those two fits most lines) and the delimiter sniffed among ``,`` ``;`` tab ``|``
+(double-quote quoting); both can be given instead. A header naming a column twice is refused.
 
 A file that cannot be read at all (binary, no known encoding, a broken spreadsheet) raises
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
-valid in the file's encoding, a giant field, a wrong number of values) comes back as a record
-with ``error`` set and its line number; reading goes on.
+valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
+number of values) comes back as a record with ``error`` set and its line number; reading goes
+on.
 """
 
 from __future__ import annotations
@@ -287,7 +289,10 @@ def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, An
             yield None
             continue
         joined = "".join(values)
-        suspect = len(joined) > MAX_FIELD_CHARS or _foreign(joined, encoding)
+        # Per value, as _text_record judges (two joined values are not one value).
+        suspect = len(joined) > MAX_FIELD_CHARS or (
+            not joined.isascii() and any(_foreign(v, encoding) for v in values)
+        )
         # A record that may be broken: its own checks decide.
         if suspect and _text_record(0, header, width, values, encoding).data is None:
             yield None
