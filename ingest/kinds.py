@@ -53,7 +53,10 @@ class ImportKind:
     ``lookup``: reads the stored state of a batch (None: every row counts as "upserted");
     ``insert``: writes rows the lookup found absent, more cheaply than ``upsert`` and as
     idempotently (None: ``upsert`` writes them);
-    ``link``: the row field compared with the lookup's ``links``; ``parents``: parent key
+    ``link``: the row field compared with the lookup's ``links``; ``home``: the row field
+    naming the one parent the record belongs to, stored on its node too (a transaction's
+    account, an interaction's customer): a row naming another one moves the record there
+    (the upsert replaces the parent edge) and counts as updated; ``parents``: parent key
     field -> the kind that imports it (a row whose parent is missing is a dead letter, unless
     ``--create-missing`` and ``creates_parents``: the upsert MERGEs bare parents);
     ``erased``: row field -> what an erasure erased by that id ("customers" / "households"):
@@ -67,6 +70,7 @@ class ImportKind:
     lookup: Lookup | None = None
     insert: Upsert | None = None
     link: str | None = None
+    home: str | None = None
     parents: dict[str, str] = field(default_factory=dict)
     creates_parents: bool = True
     erased: dict[str, str] = field(default_factory=dict)
@@ -105,11 +109,12 @@ KINDS: dict[str, ImportKind] = {
         help="Household members: id, name, address, customerId, role."),
     "transactions": ImportKind(
         TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
-        insert=insert_transactions, link="accountId", parents={"accountId": "accounts"},
+        insert=insert_transactions, link="accountId", home="accountId",
+        parents={"accountId": "accounts"},
         help="Transactions: id, accountId, amount, currency, time, channel, kind."),
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
-        link="productCode", parents={"customerId": "customers"},
+        link="productCode", home="customerId", parents={"customerId": "customers"},
         erased={"customerId": "customers"},
         help="Interactions: id, customerId, channel, kind, time, summary, satisfaction."),
     "advisors": ImportKind(

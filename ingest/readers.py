@@ -3,13 +3,15 @@
 Formats by extension: ``.jsonl``/``.ndjson`` (JSON Lines), ``.xlsx``/``.xlsm``/``.xls``/``.ods``
 (first sheet, python-calamine), ``.parquet`` (pyarrow); every other extension (``.csv``,
 ``.txt``, ``.asc``, ``.dat``, none) is delimited text. For text the encoding is detected (UTF-8,
-UTF-8 with a BOM, UTF-16 with a BOM, GB18030/GBK, or what charset-normalizer recognises) and the
-delimiter sniffed among ``,`` ``;`` tab ``|`` (double-quote quoting); both can be given instead.
+UTF-8 with a BOM, UTF-16 with a BOM, GB18030/GBK, or what charset-normalizer recognises when
+neither of those two fits most lines) and the delimiter sniffed among ``,`` ``;`` tab ``|``
+(double-quote quoting); both can be given instead. A header naming a column twice is refused.
 
 A file that cannot be read at all (binary, no known encoding, a broken spreadsheet) raises
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
-valid in the file's encoding, a giant field, a wrong number of values) comes back as a record
-with ``error`` set and its line number; reading goes on.
+valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
+number of values) comes back as a record with ``error`` set and its line number; reading goes
+on.
 """
 
 from __future__ import annotations
@@ -26,15 +28,20 @@ from typing import Any
 
 import orjson
 
+from shared.echo import echo
+
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
 # Larger values are dead letters, not a crash: no c360 field is anywhere near this long.
 MAX_FIELD_CHARS = 100_000
+# A header cell longer than this is no column name: the file is not delimited text.
+MAX_COLUMN_NAME = 256
 _SAMPLE_BYTES = 256 * 1024
 _SNIFF_LINES = 50
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+_HAN = re.compile("[\u4e00-\u9fff]")  # CJK unified ideographs (the common ones)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _CHINESE = ("gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp936")
 
@@ -125,15 +132,11 @@ def _check_encoding(name: str) -> str:
         ) from exc
 
 
-def _share_decoding(lines: list[bytes], encoding: str) -> tuple[float, str]:
-    """How many of ``lines`` decode strictly, and the text of those that do."""
-    good = []
-    for line in lines:
-        try:
-            good.append(line.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    return len(good) / len(lines), "".join(good)
+def _decodes(line: bytes, encoding: str) -> str | None:
+    try:
+        return line.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 def _mostly_gb2312(text: str) -> bool:
@@ -169,11 +172,16 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
     wide = [line for line in lines if not line.isascii()]
     if not wide:
         return "utf-8"
-    if _share_decoding(wide, "utf-8")[0] >= 0.75:
-        return "utf-8"
-    share, text = _share_decoding(wide, "gb18030")
-    if share >= 0.75 and _mostly_gb2312(text):
-        return "gb18030"
+    # Per line: valid UTF-8 (random or GBK bytes almost never are), else GB18030 when the text
+    # it gives is mostly GB2312's common characters. A file mixing the two (one line re-typed
+    # on another system) takes the encoding of most lines; the others are dead letters when
+    # read, never mojibake. A Latin code page only when neither fits most lines.
+    rest = [line for line in wide if _decodes(line, "utf-8") is None]
+    utf8 = len(wide) - len(rest)
+    chinese = [text for line in rest if (text := _decodes(line, "gb18030")) is not None]
+    gbk = len(chinese) if _mostly_gb2312("".join(chinese)) else 0
+    if 2 * (utf8 + gbk) >= len(wide):
+        return "utf-8" if utf8 >= gbk else "gb18030"
     from charset_normalizer import from_bytes  # imported lazily: only unusual files need it
 
     best = from_bytes(sample).best()
@@ -217,6 +225,21 @@ def _clean_header(names: list[str]) -> list[str]:
     return [n.strip().lstrip("\ufeff").strip() for n in names]
 
 
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    """``header``, or UnsupportedFile when it names a column twice: the records are dicts by
+    column, so one of the two values would be dropped without a word (which one is right, only
+    the person who exported the file knows). Blank names (trailing empty columns) may repeat."""
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise UnsupportedFile(
+                f"{path.name}: the header names the column {echo(name)!r} twice; "
+                "rename or remove one of them"
+            )
+        seen.add(name)
+    return header
+
+
 def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str]]:
     """(line, values, "") per non-empty record after the header, or (line, None, reason) for
     a record the csv module cannot read; both readers walk the file through this, so their
@@ -257,19 +280,21 @@ def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, An
     # The same records as _read_text; only the wanted values are kept, None for a bad one.
     header = source.header or []
     width = len(header)
-    # A repeated column name: the record's dict keeps the last one.
+    # No column name repeats (refused when opened, but blank ones): one index per name.
     at = {name: i for i, name in enumerate(header)}
     wanted = [(name, at[name]) for name in dict.fromkeys(columns) if name in at]
+    encoding = source.encoding or ""
     for _line, values, _reason in _text_rows(source):
         if values is None or len(values) != width:
             yield None
             continue
         joined = "".join(values)
+        # Per value, as _text_record judges (two joined values are not one value).
         suspect = len(joined) > MAX_FIELD_CHARS or (
-            not joined.isascii() and _UNDECODABLE.search(joined) is not None
+            not joined.isascii() and any(_foreign(v, encoding) for v in values)
         )
         # A record that may be broken: its own checks decide.
-        if suspect and _text_record(0, header, width, values, "").data is None:
+        if suspect and _text_record(0, header, width, values, encoding).data is None:
             yield None
             continue
         yield {name: values[i] for name, i in wanted}
@@ -286,9 +311,32 @@ def _text_record(
             return RawRecord(
                 line, None, f"{name}: {len(value)} characters (limit {MAX_FIELD_CHARS})"
             )
-        if not value.isascii() and _UNDECODABLE.search(value):
-            return RawRecord(line, None, f"{name}: bytes that are not valid {encoding}")
+        if _foreign(value, encoding):
+            return RawRecord(
+                line,
+                None,
+                f"{name}: bytes that are not valid {encoding}: re-export the file in one encoding",
+            )
     return RawRecord(line, data)
+
+
+def _foreign(value: str, encoding: str) -> bool:
+    """``value`` holds bytes that are not ``encoding``'s: undecodable ones (kept by
+    surrogateescape), or in a GB18030 file Chinese text in UTF-8. Those bytes are valid
+    GB18030 too, but they read as rare characters (mojibake). GBK text that is also valid UTF-8
+    reading as Chinese needs rare (GB2312 level-2) characters: none of 800 000 random names of
+    2-6 common ones was."""
+    if value.isascii():
+        return False
+    if _UNDECODABLE.search(value):
+        return True
+    if encoding != "gb18030":
+        return False
+    try:
+        text = value.encode("gb18030").decode("utf-8")
+    except UnicodeError:
+        return False
+    return _HAN.search(text) is not None
 
 
 def _open_delimited(path: Path, options: ReadOptions) -> Source:
@@ -323,7 +371,16 @@ def _open_delimited(path: Path, options: ReadOptions) -> Source:
         raise UnsupportedFile(
             f"{path.name}: the header is not valid {encoding}; give the right --encoding"
         )
-    return Source(path, "text", header, encoding, delimiter, options)
+    longest = max(header, key=len, default="")
+    if len(longest) > MAX_COLUMN_NAME:
+        # One line of thousands of characters without a delimiter (a binary or a text dump):
+        # no export names a column like that.
+        raise UnsupportedFile(
+            f"{path.name} does not look like delimited text: its header holds a column name "
+            f"of {len(longest)} characters ({echo(longest, 16)!r}); export it as CSV/text, "
+            "JSON Lines, .xlsx or .parquet, or give --delimiter"
+        )
+    return Source(path, "text", _check_header(path, header), encoding, delimiter, options)
 
 
 # --- JSON Lines ----------------------------------------------------------------------------
@@ -415,7 +472,8 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
         return _open_delimited(path, options)
     if kind == "sheet":
         rows = _sheet_rows(path)
-        return Source(path, kind, _clean_header([str(c) for c in rows[0]]) if rows else [])
+        header = _clean_header([str(c) for c in rows[0]]) if rows else []
+        return Source(path, kind, _check_header(path, header))
     if kind == "parquet":
         return Source(path, kind, list(_parquet(path).schema_arrow.names))
     encoding = _check_encoding(options.encoding) if options.encoding else "utf-8"

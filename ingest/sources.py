@@ -13,6 +13,7 @@ from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord, ReadOptions, UnsupportedFile, open_source
 from ingest.summary import ImportRefused
 from ingest.transform import QuerySource, run_query
+from shared.echo import echo
 
 # How many JSONL records to look at for the key columns before refusing a file.
 _KEY_SCAN = 100
@@ -72,7 +73,8 @@ def check_keys(kind: str, spec: ImportKind, source: Source, mapping: ColumnMappi
         )
     missing = [k for k in spec.keys if k not in present]
     if missing:
-        seen = ", ".join(columns[:8]) or "none"
+        # Capped: a column name is whatever the file's first line holds (a whole binary file).
+        seen = ", ".join(echo(c) for c in columns[:8]) or "none"
         hint = "rename the column or map it with --mapping MAP.toml"
         if header is not None and len(header) == 1 and any(d in header[0] for d in ";\t|,"):
             hint = "the delimiter may be wrong: give --delimiter"

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from graph.repositories.imports import Found
 from graph.store import Row
+from graph.text import CONTROL
 from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import ImportKind
 from ingest.mapping import ColumnMapping
@@ -77,7 +78,10 @@ def validate(
     if record.error is not None or record.data is None:
         return None, [record.error or "empty record"]
     try:
-        model = spec.model.model_validate(mapping.apply(record.data))
+        data = mapping.apply(record.data)
+        if reasons := control_reasons(spec, data):
+            return None, reasons
+        model = spec.model.model_validate(data)
     except ValidationError as exc:
         return None, validation_reasons(exc)
     except ValueError as exc:
@@ -85,6 +89,25 @@ def validate(
     except Exception as exc:  # a value of a type no validator expected: a dead letter too
         return None, [f"unreadable value ({type(exc).__name__})"]
     return model.to_graph_row(), []
+
+
+def control_reasons(spec: ImportKind, data: dict[str, Any]) -> list[str]:
+    """``field: contains a control character`` per field of the kind that holds one: the API's
+    rule (graph/text.py), so no import stores an id or a name the API then refuses to take
+    back (a customer it cannot reach, a list cursor it rejects). Tab, line feed and carriage
+    return are ordinary text there and here (a quoted note has lines). Rejected, not stripped:
+    the bank's record is not changed silently; the dead letter says which field to fix."""
+    texts = [v for v in data.values() if isinstance(v, str)]
+    # One search over the joined values: almost every row has none (the per-field names only
+    # when one does).
+    if CONTROL.search("".join(texts)) is None:
+        return []
+    fields = spec.model.model_fields
+    return [
+        f"{name}: contains a control character"
+        for name, value in data.items()
+        if name in fields and isinstance(value, str) and CONTROL.search(value)
+    ]
 
 
 def outcome(spec: ImportKind, row: Row, found: Found) -> str:
@@ -95,6 +118,8 @@ def outcome(spec: ImportKind, row: Row, found: Found) -> str:
     given = row.get("props") or {}
     if any(stored.get(k) != v for k, v in given.items()):
         return "updated"
+    if spec.home is not None and stored.get(spec.home) != row.get(spec.home):
+        return "updated"  # moved to another parent
     link = row.get(spec.link) if spec.link else None
     if link is not None and link not in (found.get("links") or []):
         return "updated"
@@ -170,4 +195,13 @@ def prepare(
     return batch
 
 
-__all__ = ["Batch", "Chunks", "missing_reasons", "outcome", "prepare", "scan", "validate"]
+__all__ = [
+    "Batch",
+    "Chunks",
+    "control_reasons",
+    "missing_reasons",
+    "outcome",
+    "prepare",
+    "scan",
+    "validate",
+]

@@ -44,7 +44,9 @@ async def upsert_holdings(store: GraphStore, rows: list[Row]) -> int:
 
 
 async def upsert_transactions(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {id, accountId, props: {amount, currency, time, channel, kind, description}}."""
+    """rows: {id, accountId, props: {amount, currency, time, channel, kind, description}}.
+    A transaction is on one account: a row naming another account than the stored one moves
+    it there (the export is the source of truth; a correction rebooks it)."""
     result = await store.write(
         """
         UNWIND $rows AS r
@@ -52,6 +54,10 @@ async def upsert_transactions(store: GraphStore, rows: list[Row]) -> int:
         MERGE (t:Transaction {id: r.id})
         SET t += r.props, t.accountId = r.accountId
         MERGE (a)-[:HAS_TRANSACTION]->(t)
+        WITH t, r
+        OPTIONAL MATCH (x:Account)-[old:HAS_TRANSACTION]->(t) WHERE x.id <> r.accountId
+        DELETE old
+        WITH DISTINCT t
         RETURN count(t) AS n
         """,
         {"rows": rows},

@@ -9,7 +9,9 @@ from graph.store import GraphStore, Row
 async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, customerId, productCode?, props: {channel, kind, time, summary,
     satisfaction, resolved}}. The summary (notes about the customer) is sealed under the
-    customer's data key: erasing the customer shreds it."""
+    customer's data key: erasing the customer shreds it. An interaction is one customer's: a
+    row naming another customer than the stored one moves it there (the export is the source
+    of truth), with its summary sealed under the new customer's key."""
     rows = seal_rows(store, INTERACTION, rows, owner="customerId")
     await store.write(
         """
@@ -18,6 +20,10 @@ async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
         MERGE (i:Interaction {id: r.id})
         SET i += r.props, i.customerId = r.customerId
         MERGE (c)-[:HAD]->(i)
+        WITH i, r
+        OPTIONAL MATCH (x:Customer)-[old:HAD]->(i) WHERE x.id <> r.customerId
+        DELETE old
+        WITH DISTINCT i, r
         WITH i, r WHERE r.productCode IS NOT NULL
         MERGE (p:Product {code: r.productCode})
         MERGE (i)-[:ABOUT]->(p)

@@ -107,7 +107,9 @@ def test_undecodable_line_is_a_bad_record_with_its_line(tmp_path: Path) -> None:
     records = list(read_records(path))
     assert len(records) == 21
     bad = [r for r in records if r.error]
-    assert [(r.line, r.error) for r in bad] == [(12, "name: bytes that are not valid gb18030")]
+    assert [(r.line, r.error) for r in bad] == [
+        (12, "name: bytes that are not valid gb18030: re-export the file in one encoding")
+    ]
     assert records[-1].data == {"id": "C19", "name": "张19号"}
 
 

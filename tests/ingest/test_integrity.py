@@ -140,7 +140,9 @@ async def test_bad_lines_later_are_dead_letters_and_the_rest_imports(
         assert summary.inserted + summary.unchanged == 1600
         dead = _dead(tmp_path / "gbk.dead.jsonl")
         assert [d["line"] for d in dead] == [1502, 1503]
-        assert dead[0]["reasons"] == ["name: bytes that are not valid gb18030"]
+        assert dead[0]["reasons"] == [
+            "name: bytes that are not valid gb18030: re-export the file in one encoding"
+        ]
         assert dead[1]["reasons"] == ["name: 200000 characters (limit 100000)"]
     (n,) = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
     assert n["n"] == 1600

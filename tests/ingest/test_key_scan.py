@@ -29,7 +29,7 @@ class RecordsOnly:
 
 
 def _messy(rng: random.Random, rows: int) -> bytes:
-    lines = ["id,name,id,phone"]  # a repeated column: records keep the last one
+    lines = ["code,name,id,phone"]  # the key is not the first column
     for _ in range(rows):
         key = f"C{rng.randrange(40)}"
         choice = rng.random()
