@@ -18,7 +18,7 @@ from strawberry.types import Info
 from graph.store import Row
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
-from resolvers import alert_delivery, alert_rules, social
+from resolvers import alert_delivery, alert_redelivery, alert_rules, social
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
@@ -410,6 +410,10 @@ class AlertDelivery:
     attempts: int
     last_error: str | None
     at: str
+    redelivered_at: str | None = strawberry.field(
+        default=None, description="when it was last re-sent (redeliverAlert), null: never"
+    )
+    redelivered_by: str | None = strawberry.field(default=None, description="who re-sent it last")
 
     @classmethod
     def from_row(cls, row: Row) -> AlertDelivery:
@@ -422,6 +426,8 @@ class AlertDelivery:
             attempts=int(row["attempts"]),
             last_error=row.get("lastError"),
             at=str(row["at"]),
+            redelivered_at=row.get("redeliveredAt"),
+            redelivered_by=row.get("redeliveredBy"),
         )
 
 
@@ -869,6 +875,19 @@ class SocialMutation:
                 allow=settings.alert_channel_allow,
             )  # fmt: skip
         return [AlertDelivery.from_row(r) for r in rows]
+
+    @strawberry.mutation(
+        description="send a DEAD delivery (a dead letter) again, as it was sent first (signed "
+        "now, the channel checked, 3 attempts); the rule's writers; DELIVERED or being re-sent: "
+        "BAD_USER_INPUT"
+    )
+    async def redeliver_alert(self, info: Ctx, delivery_id: strawberry.ID) -> AlertDelivery:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            row = await alert_redelivery.redeliver(
+                info.context.privacy, info.context.store, client, str(delivery_id),
+                info.context.settings,
+            )  # fmt: skip
+        return AlertDelivery.from_row(row)
 
     @strawberry.mutation(description="delete an alert rule; false when there was none")
     async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:

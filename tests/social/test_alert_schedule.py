@@ -175,3 +175,47 @@ async def test_an_ingest_batch_asks_for_its_days(store: GraphStore, tmp_path: Pa
     finally:
         await scheduler.stop()
     assert scheduler.runs == 1 and listener.queue.qsize() == 1
+
+
+async def test_an_alert_whose_run_stopped_before_delivering_is_delivered_by_a_later_run(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run claims the alert, its channel answers 500 twice, and while the run waits to try
+    # a third time the hub shuts down (the scheduler stopped mid-run, as at a restart): the
+    # alert claimed, never delivered, no dead letter, the claim never settled.
+    Dns(monkeypatch, {"oapi.dingtalk.com": ["93.184.215.14"]})
+    await seed(store, date(2025, 3, 21))
+    await put_rule(store, channels=[CHANNEL])
+    config = settings(tmp_path, alert_eval_s=0)
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    receiver = ChatWebhook(fail_first=2)
+
+    async def get_store() -> GraphStore:
+        return store
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
+        scheduler = AlertScheduler(config, get_store, None, client=client)
+        scheduler.start()
+        try:
+            scheduler.request(*window)
+            for _ in range(600):
+                if len(receiver.received) == 2:
+                    break  # now in the 2 s backoff before the third attempt
+                await asyncio.sleep(0.05)
+        finally:
+            await scheduler.stop()
+        assert scheduler.runs == 0 and len(receiver.received) == 2
+        assert await rules_repo.deliveries(store, "cmb", None) == []
+        (claimed,) = await store.read("MATCH (a:RaisedAlert) RETURN a.settledAt AS settled")
+        assert claimed == {"settled": None}
+
+        # Within the claim's lease the stopped run might still be delivering: left alone.
+        held = await evaluate_rules(store, config, *window, client=client)
+        assert held.found == 1 and held.raised == [] and len(receiver.received) == 2
+        # After it, the next run takes the claim over and delivers the alert, once.
+        later = await evaluate_rules(store, config, *window, client=client, lease=timedelta(0))
+        again = await evaluate_rules(store, config, *window, client=client, lease=timedelta(0))
+    assert [a["start"] for a in later.raised] == ["2025-03-20T16:00:00Z"]
+    assert [(d["status"], d["url"]) for d in later.deliveries] == [("DELIVERED", CHANNEL)]
+    assert again.raised == [] and len(receiver.received) == 3
+    assert receiver.received[-1].json()["alert"]["count"] == 40
