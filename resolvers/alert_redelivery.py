@@ -14,7 +14,7 @@ import httpx
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore, Row
 from privacy.types import Resource
-from resolvers import alert_delivery, alert_rules
+from resolvers import alert_delivery, alert_rules, alert_secrets
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, RequestPrivacy
@@ -38,15 +38,15 @@ async def redeliver(
         raise NotFound("no alert delivery with this id", field=FIELD)
     rule_id = str(found["ruleId"])
     await alert_rules.put_allowed(privacy, rule_id)  # as deliverAlerts: the rule's writers
-    secret = settings.alert_webhook_secret
-    if not secret:
-        raise BadUserInput(
-            "set C360_ALERT_WEBHOOK_SECRET to sign outbound alerts; nothing was sent", field=FIELD
-        )
     rule = await repo.rule(store, rule_id)
     refused = f"its rule {rule_id} was deleted" if rule is None else why_not(found, rule)
     if refused is not None:
         raise BadUserInput(f"{refused}; nothing was sent", field=FIELD)
+    assert rule is not None
+    # The rule's secret now (rotated since the first sending: the receiver expects the new).
+    secret = alert_secrets.secret_for(rule, settings)
+    if not secret:
+        raise BadUserInput(f"{alert_secrets.missing(rule)}; nothing was sent", field=FIELD)
     by = privacy.principal.subject if privacy.principal else "system"
     await privacy.audit_intent(
         {"redeliver": f"AlertDelivery:{delivery_id}", "rule": rule_id, "url": host(found)}

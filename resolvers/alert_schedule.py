@@ -24,7 +24,7 @@ from graph.errors import GraphError
 from graph.repositories import alert_rules as rules_repo
 from graph.repositories import social_events
 from graph.store import GraphStore, Row
-from resolvers import alert_delivery, alert_rules, social
+from resolvers import alert_delivery, alert_rules, alert_secrets, social
 from resolvers.analytics import iso
 from resolvers.errors import ApiError
 from resolvers.event_bus import ALERTS, EventBus, alert_key, stop_task
@@ -110,7 +110,8 @@ async def evaluate_rules(
 ) -> RunResult:
     """Every rule over the days of ``settings.timezone`` touching [since, until): alerts not
     raised before (or claimed more than ``lease`` ago by a run that did not finish them) are
-    claimed, delivered (when the rule has channels and C360_ALERT_WEBHOOK_SECRET is set),
+    claimed, delivered (when the rule has channels and a secret: its own or
+    C360_ALERT_WEBHOOK_SECRET),
     settled and published; the rest are left alone."""
     tz = social.check_zone(settings.timezone)
     rules = await rules_repo.rules(store)
@@ -140,7 +141,9 @@ async def evaluate_rules(
         if not new:
             continue
         raised.extend(new)
-        secret = settings.alert_webhook_secret
+        secret = alert_secrets.secret_for(rule, settings)
+        if rule.get("channels") and not secret:
+            log.warning("alert rule %s: nothing sent: %s", rule["id"], alert_secrets.missing(rule))
         if rule.get("channels") and secret:
             owned = client is None
             http = client or httpx.AsyncClient(timeout=10.0)

@@ -1,5 +1,6 @@
 """Per-brand alert rules: (:AlertRule {id, brand, query, threshold, baselineDays, minVolume,
-channels, updatedBy, updatedAt}), and their outbound deliveries (:AlertDelivery {id, ...}): the
+channels, secretRef (a reference to its webhook secret, never the secret), updatedBy,
+updatedAt}), and their outbound deliveries (:AlertDelivery {id, ...}): the
 dead letters among them re-sent under a lease (``resendToken``, ``resendUntil``)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
 _FIELDS = "r {.id, .brand, .query, .threshold, .baselineDays, .minVolume, .channels, " \
-    ".updatedBy, .updatedAt}"  # fmt: skip
+    ".secretRef, .updatedBy, .updatedAt}"  # fmt: skip
 
 
 async def put_rule(store: GraphStore, rule_id: str, props: Row) -> Row:
@@ -19,12 +20,25 @@ async def put_rule(store: GraphStore, rule_id: str, props: Row) -> Row:
         MERGE (r:AlertRule {{id: $id}})
         SET r.brand = $p.brand, r.query = $p.query, r.threshold = $p.threshold,
             r.baselineDays = $p.baselineDays, r.minVolume = $p.minVolume,
-            r.channels = $p.channels, r.updatedBy = $p.updatedBy, r.updatedAt = $p.updatedAt
+            r.channels = $p.channels, r.secretRef = $p.secretRef, r.updatedBy = $p.updatedBy,
+            r.updatedAt = $p.updatedAt
         RETURN {_FIELDS} AS rule
         """,
         {"id": rule_id, "p": props},
     )
     return dict(rows[0]["rule"])
+
+
+async def set_secret_ref(store: GraphStore, rule_id: str, ref: str, by: str, at: str) -> bool:
+    rows = await store.write(
+        """
+        MATCH (r:AlertRule {id: $id})
+        SET r.secretRef = $ref, r.updatedBy = $by, r.updatedAt = $at
+        RETURN r.id AS id
+        """,
+        {"id": rule_id, "ref": ref, "by": by, "at": at},
+    )
+    return bool(rows)
 
 
 async def delete_rule(store: GraphStore, rule_id: str) -> bool:
@@ -153,5 +167,6 @@ __all__ = [
     "release_delivery",
     "rule",
     "rules",
+    "set_secret_ref",
     "take_dead",
 ]
