@@ -5,7 +5,8 @@ retried with backoff, and recorded: DELIVERED or DEAD (the dead-letter list in G
 request connects to the addresses its channel check saw, in order while they cannot be
 connected to (no second lookup: DNS rebinding), the URL's name kept for the Host header and
 TLS, or through the client's proxy by name (:mod:`resolvers.alert_transport`); redirects are
-not followed."""
+not followed. Each record keeps the body it sent, so a dead letter is re-sent as it was
+(:func:`resend`, the checks and retries of a first delivery)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import hmac
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlparse
 
@@ -32,6 +33,10 @@ from resolvers.analytics import iso
 
 ATTEMPTS = 3
 BACKOFF_S = (0.5, 2.0)  # before the 2nd and the 3rd attempt
+# A re-send holds its dead letter this long: well over one delivery's worst case (3 attempts of
+# a 10 s connect and a 10 s read, 2.5 s backoff), so a second one starts only after a first
+# that died with its process.
+RESEND_LEASE = timedelta(minutes=5)
 
 
 def message(rule: Row, alert: Row) -> str:
@@ -146,6 +151,9 @@ async def deliver(
                     "lastError": outcome.error,
                     "via": outcome.via,
                     "at": iso(datetime.now(UTC)),
+                    # What was sent (figures and terms, never posts), so a dead letter is
+                    # re-sent as it was; the signature is made again at each sending.
+                    "body": body.decode(),
                 }
             )
     if records:
@@ -153,4 +161,63 @@ async def deliver(
     return records
 
 
-__all__ = ["Outcome", "deliver", "dingtalk_url", "message", "payload", "pinned", "post_signed"]
+async def resend(
+    store: GraphStore,
+    client: httpx.AsyncClient,
+    dead: Row,
+    secret: str,
+    by: str,
+    backoff: Sequence[float] = BACKOFF_S,
+    *,
+    allow: str = "",
+) -> Row | None:
+    """Send the DEAD delivery ``dead`` (a stored record with its ``body``) again, as
+    :func:`post_signed` sends any delivery (signed now, the channel checked before each
+    attempt, retried), under a lease on the record (:func:`repo.take_dead`); the updated
+    record: status, attempts added, lastError, ``redeliveredAt``/``By``. None: not taken (it
+    is not DEAD, or another re-send holds it)."""
+    token = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    taken = await repo.take_dead(store, str(dead["id"]), token, iso(now), iso(now + RESEND_LEASE))
+    if taken is None:
+        return None
+    try:
+        outcome = await post_signed(
+            client, str(taken["url"]), str(taken["body"]).encode(), secret, backoff, allow=allow
+        )
+    except BaseException:
+        await repo.release_delivery(store, str(taken["id"]), token)
+        raise
+    result = {
+        "status": "DELIVERED" if outcome.delivered else "DEAD",
+        "attempts": outcome.attempts,
+        "lastError": outcome.error,
+        "via": outcome.via,
+        "at": iso(datetime.now(UTC)),
+        "by": by,
+    }
+    recorded = await repo.record_redelivery(store, str(taken["id"]), token, result)
+    if recorded is not None:
+        return recorded
+    # The lease ran out meanwhile and another re-send took the record over: this one's outcome.
+    return taken | {
+        "status": result["status"],
+        "attempts": int(taken["attempts"]) + outcome.attempts,
+        "lastError": outcome.error,
+        "via": outcome.via,
+        "redeliveredAt": result["at"],
+        "redeliveredBy": by,
+    }
+
+
+__all__ = [
+    "RESEND_LEASE",
+    "Outcome",
+    "deliver",
+    "dingtalk_url",
+    "message",
+    "payload",
+    "pinned",
+    "post_signed",
+    "resend",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from graph.repositories import alert_rules as repo
@@ -12,6 +13,7 @@ from graph.store import GraphStore, Row
 from ingest.social.query_language import QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Resource
+from resolvers import alert_secrets
 from resolvers.alert_channels import refused_at_save
 from resolvers.analytics import iso
 from resolvers.errors import BadUserInput, NotFound
@@ -82,6 +84,10 @@ async def put(
     """``allow``: the settings' alert_channel_allow (internal channels named on purpose)."""
     props = check_rule(rule_id, data, allow)
     await _require(privacy, rule_id, WRITE)
+    current = await repo.rule(store, rule_id)
+    props["secretRef"] = alert_secrets.check_ref(
+        data.get("secretRef"), rule_id, current.get("secretRef") if current else None
+    )
     # The rule's alerts count the posts its query matches, as a listing would.
     check_author_filter(await require_social(privacy), props.get("query"), "rule.query")
     await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
@@ -89,6 +95,21 @@ async def put(
     return await repo.put_rule(
         store, rule_id, props | {"updatedBy": by, "updatedAt": iso(datetime.now(UTC))}
     )
+
+
+async def rotate_secret(
+    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data_dir: Path
+) -> str:
+    """A new generated webhook secret for the rule (its writers; audited, the secret not):
+    kept in the data dir, referenced by the rule, returned once."""
+    await _require(privacy, rule_id, WRITE)
+    if await repo.rule(store, rule_id) is None:
+        raise NotFound("no alert rule with this id", field="id")
+    await privacy.audit_intent({"rotateSecret": f"AlertRule:{rule_id}"})
+    secret = alert_secrets.rotate(data_dir, rule_id)
+    by = privacy.principal.subject if privacy.principal else "system"
+    await repo.set_secret_ref(store, rule_id, f"file:{rule_id}", by, iso(datetime.now(UTC)))
+    return secret
 
 
 async def put_allowed(privacy: RequestPrivacy, rule_id: str) -> None:
@@ -144,4 +165,14 @@ def apply(rule: Row, config: AlertConfig, interval: str) -> AlertConfig:
     )
 
 
-__all__ = ["apply", "check_rule", "delete", "deliveries", "listed", "load", "put"]
+__all__ = [
+    "apply",
+    "check_rule",
+    "delete",
+    "deliveries",
+    "listed",
+    "load",
+    "put",
+    "put_allowed",
+    "rotate_secret",
+]

@@ -2,7 +2,9 @@
 days and after each ingest batch over the days it touched. An alert is raised once per rule and
 bucket (claimed in the graph, so neither a later run nor another worker raises it again), then
 delivered through the rule's channels (signed webhooks, dead letters on failure) and published
-to ``alertRaised`` subscribers.
+to ``alertRaised`` subscribers. A claim is settled once its delivery is recorded; one a run
+left unsettled (it stopped between the claim and the end of the delivery: graph down, process
+killed) is taken over by the first run after ``CLAIM_LEASE`` and delivered then.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from graph.errors import GraphError
 from graph.repositories import alert_rules as rules_repo
 from graph.repositories import social_events
 from graph.store import GraphStore, Row
-from resolvers import alert_delivery, alert_rules, social
+from resolvers import alert_delivery, alert_rules, alert_secrets, social
 from resolvers.analytics import iso
 from resolvers.errors import ApiError
 from resolvers.event_bus import ALERTS, EventBus, alert_key, stop_task
@@ -33,6 +35,10 @@ TOP_POSTS = 3
 TOP_TERMS = 5
 INTERVAL = "DAY"  # rules count their baseline in days
 FIRST_RUN_S = 30.0
+# How long a run's claim on an alert keeps other runs off it: over a slow delivery's worst
+# case (each of up to 5 channels: 3 attempts of a 10 s connect and a 10 s read), so a live run
+# is not raced; a run that died leaves its alerts to the first run after it.
+CLAIM_LEASE = timedelta(minutes=15)
 
 
 def alert_row(rule: Row, alert: social.BrandAlert, raised_at: str) -> Row:
@@ -100,13 +106,18 @@ async def evaluate_rules(
     *,
     bus: EventBus | None = None,
     client: httpx.AsyncClient | None = None,
+    lease: timedelta = CLAIM_LEASE,
 ) -> RunResult:
     """Every rule over the days of ``settings.timezone`` touching [since, until): alerts not
-    raised before are claimed, delivered (when the rule has channels and
-    C360_ALERT_WEBHOOK_SECRET is set) and published; the rest are left alone."""
+    raised before (or claimed more than ``lease`` ago by a run that did not finish them) are
+    claimed, delivered (when the rule has channels and a secret: its own or
+    C360_ALERT_WEBHOOK_SECRET),
+    settled and published; the rest are left alone."""
     tz = social.check_zone(settings.timezone)
     rules = await rules_repo.rules(store)
-    now = iso(datetime.now(UTC))
+    started = datetime.now(UTC)
+    now, expired = iso(started), iso(started - lease)
+    run = uuid.uuid4().hex
     found = 0
     raised: list[Row] = []
     deliveries: list[Row] = []
@@ -125,12 +136,14 @@ async def evaluate_rules(
         rows = [alert_row(rule, a, now) for a in report.alerts]
         found += len(rows)
         claims = [claim(r) for r in rows]
-        mine = await social_events.claim_alerts(store, claims, uuid.uuid4().hex)
+        mine = await social_events.claim_alerts(store, claims, run, now, expired)
         new = [r for r in rows if r["key"] in mine]
         if not new:
             continue
         raised.extend(new)
-        secret = settings.alert_webhook_secret
+        secret = alert_secrets.secret_for(rule, settings)
+        if rule.get("channels") and not secret:
+            log.warning("alert rule %s: nothing sent: %s", rule["id"], alert_secrets.missing(rule))
         if rule.get("channels") and secret:
             owned = client is None
             http = client or httpx.AsyncClient(timeout=10.0)
@@ -142,6 +155,10 @@ async def evaluate_rules(
             finally:
                 if owned:
                     await http.aclose()
+        # Only now: a run stopped before this line leaves the claims to a later run.
+        await social_events.settle_alerts(
+            store, [r["key"] for r in new], run, iso(datetime.now(UTC))
+        )
         if bus is not None:
             bus.publish_once(ALERTS, new, alert_key)
     return RunResult(len(rules), found, raised, deliveries)
@@ -233,6 +250,7 @@ class AlertScheduler:
 
 
 __all__ = [
+    "CLAIM_LEASE",
     "AlertScheduler",
     "RunResult",
     "alert_row",

@@ -18,7 +18,7 @@ from strawberry.types import Info
 from graph.store import Row
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
-from resolvers import alert_delivery, alert_rules, social
+from resolvers import alert_delivery, alert_redelivery, alert_rules, alert_secrets, social
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
@@ -378,6 +378,11 @@ class AlertRule:
     )
     updated_by: str | None
     updated_at: str | None
+    secret_ref: str | None = strawberry.field(
+        default=None,
+        description="where the rule's webhook secret is (env:C360_ALERT_SECRET_<NAME>, "
+        "file:<id>); null: C360_ALERT_WEBHOOK_SECRET. Never the secret",
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> AlertRule:
@@ -391,6 +396,7 @@ class AlertRule:
             channels=list(row.get("channels") or []),
             updated_by=row.get("updatedBy"),
             updated_at=row.get("updatedAt"),
+            secret_ref=row.get("secretRef"),
         )
 
 
@@ -410,6 +416,10 @@ class AlertDelivery:
     attempts: int
     last_error: str | None
     at: str
+    redelivered_at: str | None = strawberry.field(
+        default=None, description="when it was last re-sent (redeliverAlert), null: never"
+    )
+    redelivered_by: str | None = strawberry.field(default=None, description="who re-sent it last")
 
     @classmethod
     def from_row(cls, row: Row) -> AlertDelivery:
@@ -422,6 +432,8 @@ class AlertDelivery:
             attempts=int(row["attempts"]),
             last_error=row.get("lastError"),
             at=str(row["at"]),
+            redelivered_at=row.get("redeliveredAt"),
+            redelivered_by=row.get("redeliveredBy"),
         )
 
 
@@ -433,6 +445,11 @@ class AlertRuleInput:
     baseline_days: int = 28
     min_volume: int = 20
     channels: list[str] = strawberry.field(default_factory=list)
+    secret_ref: str | None = strawberry.field(
+        default=None,
+        description="env:C360_ALERT_SECRET_<NAME> (its own webhook secret from the hub's "
+        "environment), shared (C360_ALERT_WEBHOOK_SECRET); null keeps the rule's current one",
+    )
 
 
 @strawberry.type
@@ -823,6 +840,7 @@ class SocialMutation:
             "baselineDays": rule.baseline_days,
             "minVolume": rule.min_volume,
             "channels": rule.channels,
+            "secretRef": rule.secret_ref,
         }
         allow = info.context.settings.alert_channel_allow
         row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data, allow)
@@ -841,14 +859,11 @@ class SocialMutation:
         timezone: str | None = None,
     ) -> list[AlertDelivery]:
         settings = info.context.settings
-        secret = settings.alert_webhook_secret
-        if not secret:
-            raise BadUserInput(
-                "set C360_ALERT_WEBHOOK_SECRET to sign outbound alerts; nothing was sent",
-                field="rule",
-            )
         found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
         await alert_rules.put_allowed(info.context.privacy, str(rule))
+        secret = alert_secrets.secret_for(found, settings)
+        if not secret:
+            raise BadUserInput(f"{alert_secrets.missing(found)}; nothing was sent", field="rule")
         report = await SocialQuery().brand_alerts(
             info, from_, to, timezone=timezone, rule=rule, top_posts=0, top_terms=5
         )
@@ -869,6 +884,30 @@ class SocialMutation:
                 allow=settings.alert_channel_allow,
             )  # fmt: skip
         return [AlertDelivery.from_row(r) for r in rows]
+
+    @strawberry.mutation(
+        description="send a DEAD delivery (a dead letter) again, as it was sent first (signed "
+        "now, the channel checked, 3 attempts); the rule's writers; DELIVERED or being re-sent: "
+        "BAD_USER_INPUT"
+    )
+    async def redeliver_alert(self, info: Ctx, delivery_id: strawberry.ID) -> AlertDelivery:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            row = await alert_redelivery.redeliver(
+                info.context.privacy, info.context.store, client, str(delivery_id),
+                info.context.settings,
+            )  # fmt: skip
+        return AlertDelivery.from_row(row)
+
+    @strawberry.mutation(
+        description="a new generated webhook secret for the rule, kept in the data dir (never "
+        "the graph) and used from now on (secretRef file:<id>); shown once: give it to the "
+        "receivers. The rule's writers"
+    )
+    async def rotate_alert_rule_secret(self, info: Ctx, id: strawberry.ID) -> str:
+        return await alert_rules.rotate_secret(
+            info.context.privacy, info.context.store, str(id),
+            info.context.settings.resolved_data_dir,
+        )  # fmt: skip
 
     @strawberry.mutation(description="delete an alert rule; false when there was none")
     async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("imports", "app"),
     "ingest": ("ingest", "app"),
     "sentiment": ("sentiment", "app"),
+    "alerts": ("alerts", "app"),
     "audit": ("audit", "app"),
     "policy": ("policy", "app"),
     "recommend": ("recommend", "app"),

@@ -3,8 +3,12 @@ brandAlerts(rule:) applies one."""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from graph.store import GraphStore
 from tests.api.conftest import Api
@@ -119,3 +123,50 @@ async def test_nothing_is_sent_unsigned(as_role: Callable[..., Api]) -> None:
     body = await analyst.gql(DELIVER, {"rule": "cmb"})
     assert code(body) == ("BAD_USER_INPUT", "rule")
     assert "C360_ALERT_WEBHOOK_SECRET" in body["errors"][0]["message"]
+
+
+SECRET_PUT = """mutation($id: ID!, $rule: AlertRuleInput!) {
+  putAlertRule(id: $id, rule: $rule) { id secretRef } }"""
+ROTATE = """mutation($id: ID!) { rotateAlertRuleSecret(id: $id) }"""
+SEND = """mutation { deliverAlerts(rule: "cmb", from: "2025-03-01T00:00:00Z",
+  to: "2025-03-02T00:00:00Z") { status } }"""
+
+
+async def test_a_rule_signs_with_its_own_secret_kept_outside_the_graph(
+    store: GraphStore,
+    as_role: Callable[..., Api],
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+
+    async def put(ref: str | None) -> dict[str, Any]:
+        return await analyst.gql(SECRET_PUT, {"id": "cmb", "rule": RULE | {"secretRef": ref}})
+
+    assert (await put(None))["data"]["putAlertRule"]["secretRef"] is None  # the shared one
+    # Only the alert-secret variables: a rule cannot make the hub sign with another one.
+    for bad in ("env:DATABASE_PASSWORD", "env:C360_ALERT_SECRET_x", "file:other", "s3cret"):
+        assert code(await put(bad)) == ("BAD_USER_INPUT", "rule.secretRef"), bad
+    ref = "env:C360_ALERT_SECRET_CMB"
+    assert (await put(ref))["data"]["putAlertRule"]["secretRef"] == ref
+    assert (await put(None))["data"]["putAlertRule"]["secretRef"] == ref  # kept
+    # Not set in the hub's environment: nothing is sent, the reason named.
+    monkeypatch.delenv("C360_ALERT_SECRET_CMB", raising=False)
+    refused = await analyst.gql(SEND)
+    assert code(refused) == ("BAD_USER_INPUT", "rule")
+    assert f"secret {ref} is not available" in refused["errors"][0]["message"]
+
+    officer = as_role("privacy_officer", "compliance", "po1")
+    assert code(await officer.gql(ROTATE, {"id": "cmb"}))[0] == "FORBIDDEN"
+    assert code(await analyst.gql(ROTATE, {"id": "nope"})) == ("NOT_FOUND", "id")
+    first = (await analyst.gql(ROTATE, {"id": "cmb"}))["data"]["rotateAlertRuleSecret"]
+    key = data_dir / "keys" / "alert-rule-cmb.key"
+    assert key.read_text().strip() == first and stat.S_IMODE(key.stat().st_mode) == 0o600
+    (listed,) = await store.read("MATCH (r:AlertRule) RETURN r.secretRef AS ref")
+    assert listed == {"ref": "file:cmb"}
+    second = (await analyst.gql(ROTATE, {"id": "cmb"}))["data"]["rotateAlertRuleSecret"]
+    assert second != first and key.read_text().strip() == second  # rotated: the old one gone
+    everything = await store.read("MATCH (n) RETURN properties(n) AS p")
+    assert first not in repr(everything) and second not in repr(everything)
+    assert (await put("file:cmb"))["data"]["putAlertRule"]["secretRef"] == "file:cmb"
+    assert (await put("shared"))["data"]["putAlertRule"]["secretRef"] is None

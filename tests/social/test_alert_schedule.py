@@ -17,6 +17,7 @@ from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
 from hub.settings import Settings
 from ingest.social.webhook import signature_ok
+from resolvers import alert_secrets
 from resolvers.alert_schedule import AlertScheduler, evaluate_rules
 from resolvers.event_bus import ALERTS, EventBus
 from tests.standins.chat_webhook import ChatWebhook
@@ -58,7 +59,10 @@ async def seed(store: GraphStore, spike: date, quiet_days: int = 20) -> None:
 
 
 async def put_rule(
-    store: GraphStore, rule_id: str = "cmb", channels: list[str] | None = None
+    store: GraphStore,
+    rule_id: str = "cmb",
+    channels: list[str] | None = None,
+    secret_ref: str | None = None,
 ) -> None:
     await rules_repo.put_rule(
         store,
@@ -70,6 +74,7 @@ async def put_rule(
             "baselineDays": 14,
             "minVolume": 10,
             "channels": channels or [],
+            "secretRef": secret_ref,
             "updatedBy": "t",
             "updatedAt": "2025-01-01T00:00:00Z",
         },
@@ -175,3 +180,74 @@ async def test_an_ingest_batch_asks_for_its_days(store: GraphStore, tmp_path: Pa
     finally:
         await scheduler.stop()
     assert scheduler.runs == 1 and listener.queue.qsize() == 1
+
+
+async def test_an_alert_whose_run_stopped_before_delivering_is_delivered_by_a_later_run(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run claims the alert, its channel answers 500 twice, and while the run waits to try
+    # a third time the hub shuts down (the scheduler stopped mid-run, as at a restart): the
+    # alert claimed, never delivered, no dead letter, the claim never settled.
+    Dns(monkeypatch, {"oapi.dingtalk.com": ["93.184.215.14"]})
+    await seed(store, date(2025, 3, 21))
+    await put_rule(store, channels=[CHANNEL])
+    config = settings(tmp_path, alert_eval_s=0)
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    receiver = ChatWebhook(fail_first=2)
+
+    async def get_store() -> GraphStore:
+        return store
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
+        scheduler = AlertScheduler(config, get_store, None, client=client)
+        scheduler.start()
+        try:
+            scheduler.request(*window)
+            for _ in range(600):
+                if len(receiver.received) == 2:
+                    break  # now in the 2 s backoff before the third attempt
+                await asyncio.sleep(0.05)
+        finally:
+            await scheduler.stop()
+        assert scheduler.runs == 0 and len(receiver.received) == 2
+        assert await rules_repo.deliveries(store, "cmb", None) == []
+        (claimed,) = await store.read("MATCH (a:RaisedAlert) RETURN a.settledAt AS settled")
+        assert claimed == {"settled": None}
+
+        # Within the claim's lease the stopped run might still be delivering: left alone.
+        held = await evaluate_rules(store, config, *window, client=client)
+        assert held.found == 1 and held.raised == [] and len(receiver.received) == 2
+        # After it, the next run takes the claim over and delivers the alert, once.
+        later = await evaluate_rules(store, config, *window, client=client, lease=timedelta(0))
+        again = await evaluate_rules(store, config, *window, client=client, lease=timedelta(0))
+    assert [a["start"] for a in later.raised] == ["2025-03-20T16:00:00Z"]
+    assert [(d["status"], d["url"]) for d in later.deliveries] == [("DELIVERED", CHANNEL)]
+    assert again.raised == [] and len(receiver.received) == 3
+    assert receiver.received[-1].json()["alert"]["count"] == 40
+
+
+async def test_each_rule_signs_with_its_own_secret_or_the_shared_one(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Dns(monkeypatch, {"oapi.dingtalk.com": ["93.184.215.14"]})
+    monkeypatch.setenv("C360_ALERT_SECRET_CMB", "from-the-environment")
+    await seed(store, date(2025, 3, 21))
+    await put_rule(store, "by-env", [CHANNEL], "env:C360_ALERT_SECRET_CMB")
+    await put_rule(store, "by-file", [CHANNEL], "file:by-file")
+    await put_rule(store, "shared", [CHANNEL])
+    generated = alert_secrets.rotate(tmp_path, "by-file")  # the data dir's, as the mutation does
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    receiver = ChatWebhook()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
+        run = await evaluate_rules(store, settings(tmp_path), *window, client=client)
+    assert sorted(d["ruleId"] for d in run.deliveries if d["status"] == "DELIVERED") == [
+        "by-env", "by-file", "shared",
+    ]  # fmt: skip
+    secrets = {"by-env": "from-the-environment", "by-file": generated, "shared": SECRET}
+    assert len(receiver.received) == 3
+    for got in receiver.received:
+        rule = got.json()["alert"]["ruleId"]
+        ts, sig = got.headers["x-c360-timestamp"], got.headers["x-c360-signature"]
+        assert [name for name, key in secrets.items() if signature_ok(key, got.body, ts, sig)] == [
+            rule
+        ]
