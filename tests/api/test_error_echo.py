@@ -12,11 +12,13 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from graph.store import GraphStore
 from hub.cli import app as cli
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from shared.echo import ECHO_MAX, ID_MAX, echo, echo_id
 from tests.api.conftest import Api, codes
+from tests.api.seed import seed_family
 
 HUGE = "C" + "x" * 99_999  # a 100 000-character id
 CAPPED = f"{HUGE[:ECHO_MAX]}…(100000 chars)"
@@ -145,3 +147,24 @@ async def test_a_huge_operation_name_is_noted_capped_in_the_audit_log(
     assert len(line) < 3_000
     (record,) = audit_records(data_dir)
     assert record["operation"] == echo_id(name) and record["customer_ids"] == ["C1"]
+
+
+async def test_huge_policy_ids_and_preview_roles_are_noted_capped(
+    store: GraphStore, api: Api, data_dir: Path
+) -> None:
+    """Policy administration notes the caller's ids before they are checked (the write-ahead
+    intent of approvePolicy) and the role and purpose a preview asks about: capped too."""
+    await seed_family(store, "p")
+    approve = "mutation($p: String!) { approvePolicy(proposalId: $p) { id } }"
+    body = await api.gql(approve, {"p": HUGE})
+    assert codes(body) == ["BAD_USER_INPUT"], str(body)[:500]
+    preview = """query($role: String!, $purpose: String, $id: ID!) {
+      previewAccess(role: $role, purpose: $purpose, customerId: $id) { allowed } }"""
+    body = await api.gql(preview, {"role": HUGE, "purpose": HUGE, "id": "p-1"})
+    assert body["data"]["previewAccess"]["allowed"] is False, str(body)[:500]
+    assert all(len(line) < 3_000 for line in audit_lines(data_dir))
+    details = [r["details"] for r in audit_records(data_dir)]
+    assert [d["approve_policy"] for d in details if "approve_policy" in d] == [NOTED]
+    assert [d["preview"] for d in details if "preview" in d] == [
+        {"role": NOTED, "purpose": NOTED, "customer": "p-1"}
+    ]
