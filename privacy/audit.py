@@ -38,6 +38,7 @@ from privacy import merkle
 from privacy.audit_index import INDEX_NAME, AuditIndex, Located
 from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 from privacy.types import AuditUnavailable, Principal, PrivacyError
+from shared.echo import ID_MAX, echo_id
 
 log = logging.getLogger("c360.audit")
 
@@ -116,15 +117,19 @@ def make_record(
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One audit record. ``customers`` maps a customer id to {"revealed": [...], "masked": [...]}
-    field names; ``outcome`` is ok, denied or error."""
-    customers = customers or {}
+    field names; ``outcome`` is ok, denied or error.
+
+    The ids and the operation name come from the caller (an id asked for that does not exist
+    is noted too): one longer than any the hub has is noted capped, with its length and
+    SHA-256 (shared.echo.echo_id), so a 100 KB id is not a 100 KB record."""
+    customers = _capped_ids(customers or {})
     return {
         "time": _now(),
         "request_id": request_id,
         "subject": principal.subject if principal else None,
         "roles": list(principal.roles) if principal else [],
         "purpose": principal.purpose if principal else None,
-        "operation": operation,
+        "operation": echo_id(operation),
         "query_sha256": hashlib.sha256(query.encode()).hexdigest() if query else "",
         "customer_ids": sorted(customers),
         "fields": customers,
@@ -133,6 +138,13 @@ def make_record(
         "outcome": outcome,
         "details": details or {},
     }
+
+
+def _capped_ids(customers: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+    # Every request is checked, so the common case (no long id) copies nothing.
+    if all(len(str(cid)) <= ID_MAX for cid in customers):
+        return customers
+    return {echo_id(cid): fields for cid, fields in customers.items()}
 
 
 def split_customers(customers: dict[str, Any], per_record: int) -> list[dict[str, Any]]:

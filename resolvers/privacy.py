@@ -29,6 +29,7 @@ from privacy.types import (
 from resolvers.errors import ApiError, NotFound
 from resolvers.loaders import forget
 from resolvers.paced_loader import PacedDataLoader
+from shared.echo import echo_id
 from shared.settings import AUDIT_CUSTOMERS_PER_RECORD
 
 READ, WRITE = "read", "write"
@@ -210,7 +211,8 @@ class RequestPrivacy:
         if what == "customer":
             self.customers_touched.add(customer_id)
         else:
-            self.details.setdefault("unseen", []).append(f"{what}:{customer_id}")
+            # The id is the caller's: noted capped (make_record caps the customer ids).
+            self.details.setdefault("unseen", []).append(echo_id(f"{what}:{customer_id}"))
         self.audit_always = True
         where = {"field": field} if field else {"id": customer_id}
         if floor.allow:
@@ -268,7 +270,7 @@ class RequestPrivacy:
         decision = (await self.decide([resource], WRITE))[customer_id]
         if not decision.allow:
             raise await self.unseen(customer_id, WRITE)
-        await self.audit_intent({"write": f"{CUSTOMER}:{customer_id}"}, (customer_id,))
+        await self.audit_intent({"write": echo_id(f"{CUSTOMER}:{customer_id}")}, (customer_id,))
 
     async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
         """Write-ahead audit: a write is recorded (outcome "intent") before it happens, so a
@@ -306,7 +308,7 @@ class RequestPrivacy:
         """A non-customer resource (AuditLog, Policy) for ``action``; Forbidden when denied."""
         self.audit_always = True
         decision = (await self.decide([resource], action))[resource.id]
-        self.details.setdefault("resources", []).append(f"{resource.type}:{resource.id}")
+        self.details.setdefault("resources", []).append(echo_id(f"{resource.type}:{resource.id}"))
         if not decision.allow:
             self.denied = True
             raise Forbidden(f"access denied: {decision.reason}")

@@ -26,6 +26,7 @@ from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resourc
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page, decode_cursor, fetched_page
 from resolvers.privacy import INTENT, READ, Forbidden, RequestPrivacy
+from shared.echo import echo_id
 
 AUDIT_LOG = Resource("AuditLog", "audit")
 POLICIES = Resource("Policy", "policies")
@@ -125,8 +126,9 @@ async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Pro
     """Activate another officer's proposal (tests and invariants run again); write-ahead
     audited, and the request record carries the old and new revision."""
     await privacy.require_resource(POLICIES, ADMIN)
+    # Noted before the proposal is looked up: a caller's id, capped like every audited id.
     await privacy.audit_intent(
-        {"approve_policy": proposal_id, "old_revision": privacy.services.revision}
+        {"approve_policy": echo_id(proposal_id), "old_revision": privacy.services.revision}
     )
     try:
         proposal, report = await _admin(privacy).approve(proposal_id, _subject(privacy))
@@ -170,7 +172,10 @@ async def put_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Te
             "the two-person rule is on (C360_POLICY_TWO_PERSON=true): proposePolicy, then "
             "another privacy officer approvePolicy"
         )
-    await privacy.audit_intent({"put_policy": policy_id, "old_revision": privacy.services.revision})
+    # Noted before the id is checked (BadPolicyId below): capped like every audited id.
+    await privacy.audit_intent(
+        {"put_policy": echo_id(policy_id), "old_revision": privacy.services.revision}
+    )
     try:
         report = await admin.put_policy(policy_id, source, _subject(privacy))
     except BadPolicyId as exc:
@@ -200,7 +205,12 @@ async def preview_access(
     row = (await customers_with_access(store, [customer_id])).get(customer_id)
     if row is None:
         raise NotFound("no customer with this id", field="customerId")
-    privacy.details["preview"] = {"role": role, "purpose": purpose, "customer": customer_id}
+    # The role and purpose are the caller's, unchecked (any name may be previewed): capped.
+    privacy.details["preview"] = {
+        "role": echo_id(role),
+        "purpose": None if purpose is None else echo_id(purpose),
+        "customer": customer_id,
+    }
     return await _admin(privacy).preview_access(
         role, purpose, row[ACCESS_KEY], subject or "preview"
     )

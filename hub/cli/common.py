@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-from graph.connect import store_session
 from graph.errors import GraphError, GraphQueryError, GraphUnavailable
-from graph.store import GraphStore
-from hub.services import protect_store
+from hub.cli.consoles import console, err_console
 from hub.settings import Settings
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+
 T = TypeVar("T")
 
 
@@ -40,6 +38,11 @@ def _setting_error(error: Mapping[str, Any]) -> str:
 
 @asynccontextmanager
 async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
+    # Imported here: the graph client and the key services are for commands that open the
+    # graph, not for every command that imports this module (`c360 token`, `audit verify`).
+    from graph.connect import store_session
+    from hub.services import protect_store
+
     async with store_session(
         settings.resolved_data_dir, settings.graph_url, **settings.graph_options
     ) as store:
@@ -73,3 +76,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         fail(f"the graph rejected a query: {exc}")
     except GraphError as exc:
         fail(str(exc))
+
+
+__all__ = ["compact", "console", "err_console", "fail", "graph", "load_settings", "run"]

@@ -4,15 +4,26 @@ id repeated whole in the answer."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
-from shared.echo import ECHO_MAX, echo
+from graph.store import GraphStore
+from hub.cli import app as cli
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
+from shared.echo import ECHO_MAX, ID_MAX, echo, echo_id
 from tests.api.conftest import Api, codes
+from tests.api.seed import seed_family
 
 HUGE = "C" + "x" * 99_999  # a 100 000-character id
 CAPPED = f"{HUGE[:ECHO_MAX]}…(100000 chars)"
+# How an audit record notes it: the same cap, and the SHA-256 that names it exactly.
+NOTED = f"{HUGE[:ECHO_MAX]}…(100000 chars, sha256 {hashlib.sha256(HUGE.encode()).hexdigest()})"
 
 
 def test_echo_keeps_short_input_and_caps_long_input() -> None:
@@ -76,3 +87,84 @@ async def test_graphql_cores_own_messages_cut_a_huge_variable(officer: Api) -> N
     body = await officer.gql("query($n: Int) { customers(first: $n) { totalCount } }", {"n": HUGE})
     assert codes(body) == ["BAD_USER_INPUT"], str(body)[:500]
     assert len(body["errors"][0]["message"]) < 600, body["errors"][0]["message"][:700]
+
+
+def test_echo_id_keeps_every_id_the_hub_has_and_names_a_longer_one_by_hash() -> None:
+    longest_import_key = "C" * 200  # shared.records.Key: 1-200 characters
+    assert echo_id(longest_import_key) == longest_import_key
+    assert echo_id(f"SocialAccount:weibo:{longest_import_key}").endswith(longest_import_key)
+    assert echo_id("x" * ID_MAX) == "x" * ID_MAX
+    assert echo_id(HUGE) == NOTED
+    assert echo_id(HUGE + "y") != echo_id(HUGE + "z")  # same head and length, other hash
+
+
+def audit_lines(data_dir: Path) -> list[bytes]:
+    path = data_dir / "audit" / "audit.log"
+    return path.read_bytes().splitlines() if path.exists() else []
+
+
+def audit_records(data_dir: Path) -> list[dict[str, Any]]:
+    return AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read()
+
+
+async def test_a_huge_customer_id_is_noted_capped_in_the_audit_log(
+    officer: Api, marketing: Api, data_dir: Path
+) -> None:
+    """The id asked for is noted (an attempt on a customer is audited whether it exists or
+    not), but by its head, length and hash: a 100 KB id adds a record of a few KB, not 100 KB
+    to the encrypted log, and the chain still verifies."""
+    customer = "query($id: ID!) { customer(id: $id) { id } }"
+    household = "query($id: ID!) { household(id: $id) { name } }"
+    for api, query in ((officer, customer), (marketing, customer), (officer, household)):
+        before = len(audit_lines(data_dir))
+        body = await api.gql(query, {"id": HUGE})
+        assert codes(body) in (["NOT_FOUND"], ["FORBIDDEN"]), str(body)[:500]
+        added = audit_lines(data_dir)[before:]
+        assert added and all(len(line) < 3_000 for line in added), [len(x) for x in added]
+
+    records = audit_records(data_dir)
+    asked = [r for r in records if NOTED in r["customer_ids"]]
+    assert [r["outcome"] for r in asked] == ["error", "denied"], records
+    assert all(r["fields"] == {NOTED: {"revealed": [], "masked": []}} for r in asked)
+    assert [r["details"] for r in records if r["details"].get("unseen")] == [
+        {"unseen": [echo_id(f"household:{HUGE}")]}
+    ]
+    verified = CliRunner().invoke(cli, ["audit", "verify"], env={"C360_DATA_DIR": str(data_dir)})
+    assert verified.exit_code == 0 and f"OK {len(records)} records" in verified.output, (
+        verified.output
+    )
+
+
+async def test_a_huge_operation_name_is_noted_capped_in_the_audit_log(
+    officer: Api, data_dir: Path
+) -> None:
+    name = "Q" * 100_000
+    body = await officer.gql(
+        f"query {name}($id: ID!) {{ customer(id: $id) {{ id }} }}", {"id": "C1"}
+    )
+    assert codes(body) == ["NOT_FOUND"], str(body)[:500]
+    (line,) = audit_lines(data_dir)
+    assert len(line) < 3_000
+    (record,) = audit_records(data_dir)
+    assert record["operation"] == echo_id(name) and record["customer_ids"] == ["C1"]
+
+
+async def test_huge_policy_ids_and_preview_roles_are_noted_capped(
+    store: GraphStore, api: Api, data_dir: Path
+) -> None:
+    """Policy administration notes the caller's ids before they are checked (the write-ahead
+    intent of approvePolicy) and the role and purpose a preview asks about: capped too."""
+    await seed_family(store, "p")
+    approve = "mutation($p: String!) { approvePolicy(proposalId: $p) { id } }"
+    body = await api.gql(approve, {"p": HUGE})
+    assert codes(body) == ["BAD_USER_INPUT"], str(body)[:500]
+    preview = """query($role: String!, $purpose: String, $id: ID!) {
+      previewAccess(role: $role, purpose: $purpose, customerId: $id) { allowed } }"""
+    body = await api.gql(preview, {"role": HUGE, "purpose": HUGE, "id": "p-1"})
+    assert body["data"]["previewAccess"]["allowed"] is False, str(body)[:500]
+    assert all(len(line) < 3_000 for line in audit_lines(data_dir))
+    details = [r["details"] for r in audit_records(data_dir)]
+    assert [d["approve_policy"] for d in details if "approve_policy" in d] == [NOTED]
+    assert [d["preview"] for d in details if "preview" in d] == [
+        {"role": NOTED, "purpose": NOTED, "customer": "p-1"}
+    ]
