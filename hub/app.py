@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
@@ -35,7 +35,7 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http import process_result as strawberry_process_result
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -210,6 +210,18 @@ class _NegotiatedResponse(Response):
 class _TextFrames(ASGIWebSocketAdapter):
     """graphql-transport-ws messages as text frames, as the protocol and browser clients
     expect (``encode_json`` gives bytes, which strawberry would send as binary frames)."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        # decode_json refuses a body that is not JSON (or nests too deep) with an HTTP 400,
+        # which a socket cannot send (it ended the connection with "Exception in ASGI
+        # application"): as a frame, it closes the socket 4400 as the protocol says.
+        try:
+            async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+                yield message
+        except HTTPException as exc:
+            raise NonJsonMessageReceived from exc
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)

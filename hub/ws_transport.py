@@ -19,7 +19,10 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 
 from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
 from hub.persisted import PersistedQueries, PersistedQueryError
@@ -42,6 +45,15 @@ def operation_type(query: str, operation_name: Any, max_tokens: int) -> Operatio
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    async def handle_message(self, message: Message) -> None:
+        # A JSON frame that is not an object (``[]``, ``"x"``) would reach strawberry's
+        # ``message["type"]`` as a TypeError that ends the connection with a server error;
+        # it is an invalid message like an unknown type: close 4400.
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("a message must be a JSON object")
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")
         if (

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from graph.store import GraphStore
 from hub.app import create_app
@@ -114,3 +115,20 @@ async def test_a_listed_query_is_still_refused_over_the_websocket(
     refused = await _send(client, "q", {"query": LISTED_QUERY})
     assert _code(refused) == "OPERATION_NOT_SUPPORTED"
     await client.ws.close()
+
+
+@pytest.mark.parametrize("frame", ["not json", '"a string"', "[]", "[" * 100 + "]" * 100])
+async def test_a_text_frame_that_is_no_json_object_closes_4400(
+    server: str, make_token: Callable[..., str], frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA (session 16): "not json" after connection_ack dropped the connection with "Exception
+    # in ASGI application" (decode_json's HTTP 400 raised inside the socket); binary frames
+    # and unknown message types were already closed 4400.
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await client.ws.send(frame)
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(client.ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400, closed.value
+    assert "Exception in ASGI application" not in caplog.text
