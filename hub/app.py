@@ -29,7 +29,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -231,6 +231,23 @@ class _TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+# The methods /graphql answers (HEAD as GET without the content); the Allow of its 405s.
+ALLOW = "GET, HEAD, POST"
+
+
+def _without_content(send: Send) -> Send:
+    """``send`` passing the response's start (status, headers, Content-Length) but no content."""
+
+    async def head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return head
+
+
 class _Refused(HTTPException):
     """A request refused before execution, with the code its GraphQL-shaped body carries."""
 
@@ -393,6 +410,10 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            # HEAD is GET without the content (RFC 9110, 9.3.2): GET's status and headers.
+            await self({**scope, "method": "GET"}, receive, _without_content(send))
+            return
         request = Request(scope=scope, receive=receive)
         try:
             response = await self.run(request)
@@ -404,7 +425,7 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             response = Response(
                 orjson.dumps(refusal_body(exc.reason, code)),
                 exc.status_code,
-                {"Allow": "GET, POST"} if exc.status_code == 405 else None,
+                {"Allow": ALLOW} if exc.status_code == 405 else None,
                 media_type=f"{media}; charset=utf-8",
             )
         await response(scope, receive, send)

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from graph.store import GraphStore
+from hub.settings import Settings
 from schema.extensions.operation_selection import MUST_NAME
 from shared.validators import MAX_FIELD_CHARS
-from tests.api.conftest import Api, codes
+from tests.api.conftest import Api, codes, serve
 from tests.api.seed import seed_family
 
 EVENTS = """query($after: String) {
@@ -136,3 +137,25 @@ async def test_a_named_operation_of_several_still_runs(
     mixed = (await client.post("/graphql", json=sent, headers=headers)).json()
     assert [e["extensions"]["code"] for e in mixed["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
     assert "anonymous operation must be the only" in mixed["errors"][0]["message"]
+
+
+async def test_head_of_graphql_answers_as_get_without_content(
+    store: GraphStore, settings: Settings, headers: dict[str, str]
+) -> None:
+    # It answered 405 while its Allow said GET (RFC 9110: HEAD is GET without the content).
+    for page in (True, False):
+        async with serve(store, settings.model_copy(update={"graphiql": page})) as client:
+            for sent in ({"Accept": "text/html"}, {"Accept": "application/json"}):
+                got = await client.get("/graphql", headers={**headers, **sent})
+                head = await client.head("/graphql", headers={**headers, **sent})
+                assert (head.status_code, head.content) == (got.status_code, b""), (page, sent)
+                assert head.headers["content-type"] == got.headers["content-type"]
+                assert head.headers["content-length"] == str(len(got.content))
+    # An operation in its query string runs nothing, as with GET; every 405 names HEAD.
+    sent_query = {"query": 'mutation { upsertCustomer(input: {id: "q16-h"}) { id } }'}
+    async with serve(store, settings) as client:
+        head = await client.head("/graphql", params=sent_query, headers=headers)
+        assert head.status_code == 405 and head.headers["allow"] == "GET, HEAD, POST"
+        options = await client.options("/graphql")
+        assert options.status_code == 405 and options.headers["allow"] == "GET, HEAD, POST"
+    assert not await store.read("MATCH (c:Customer {id: 'q16-h'}) RETURN c.id AS id")
