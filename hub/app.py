@@ -475,7 +475,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL and
-    runs nothing; any other method is refused (405) by the view."""
+    runs nothing (HEAD: GET's answer without the content); any other method is refused (405)
+    by the view."""
 
     def __init__(
         self,
@@ -666,7 +667,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        # Every method reaches the view, which refuses all but GET and POST with a JSON
+        # Every method reaches the view, which refuses all but GET, HEAD and POST with a JSON
         # METHOD_NOT_ALLOWED (the router's own 405 is text/plain).
         Route("/graphql", graphql),
         # Subscriptions: the same path, over a websocket (graphql-transport-ws).
