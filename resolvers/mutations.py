@@ -61,9 +61,9 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
     row = record.to_graph_row()
     # The import's parent check (its lookup): the upsert MERGEs the advisor, so an unknown
     # advisorId would create a bare placeholder advisor; the import dead-letters such a row.
-    found = await lookup_customers(store, [row])
+    found = await lookup_customers(store, [row]) if record.advisorId is not None else [{}]
     if "advisorId" in found[0].get("missing", []):
-        reason = "advisorId: no advisor with this id; import the advisor first"
+        reason = "advisorId: no advisor with this id; import it first (c360 import advisors)"
         raise BadUserInput(reason, field="advisorId", reasons=[reason])
     await upsert_customers(store, [row])
     return record.id
