@@ -20,6 +20,7 @@ from hub.persisted import sha256_hex
 from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
+from schema.extensions.operation_selection import MUST_NAME
 from tests.api.test_subscriptions import Client, open_client
 from tests.live import uvicorn_in_loop
 
@@ -132,3 +133,39 @@ async def test_a_text_frame_that_is_no_json_object_closes_4400(
         await asyncio.wait_for(client.ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400, closed.value
     assert "Exception in ASGI application" not in caplog.text
+
+
+async def test_several_subscriptions_without_an_operation_name_are_refused(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    two = "subscription A { mentionAdded { postId } } subscription B { mentionAdded { postId } }"
+    refused = await _send(client, "s1", {"query": two})
+    assert _code(refused) == "BAD_REQUEST" and refused["id"] == "s1", refused
+    assert refused["payload"][0]["message"] == MUST_NAME
+    # Named, one of them starts; the socket stays open.
+    await client.ws.send(
+        json.dumps(
+            {"id": "s2", "type": "subscribe", "payload": {"query": two, "operationName": "B"}}
+        )
+    )
+    await client.ws.send(json.dumps({"type": "ping"}))
+    assert json.loads(await asyncio.wait_for(client.ws.recv(), 10)) == {"type": "pong"}
+    await client.ws.close()
+
+
+async def test_an_unknown_operation_name_over_the_websocket_is_bad_request(
+    server: str, make_token: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # It got a bare "complete": the subscription ended before it started, nothing said why.
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    name = "N" * 500
+    refused = await _send(client, "u", {"query": LISTED_SUB, "operationName": name})
+    assert _code(refused) == "BAD_REQUEST"
+    assert refused["payload"][0]["message"] == f'Unknown operation named "{"N" * 64}…(500 chars)".'
+    assert "unexpected error" not in caplog.text
+    await client.ws.close()
