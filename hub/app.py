@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
@@ -29,13 +29,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http import process_result as strawberry_process_result
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -218,12 +218,41 @@ class _TextFrames(ASGIWebSocketAdapter):
     """graphql-transport-ws messages as text frames, as the protocol and browser clients
     expect (``encode_json`` gives bytes, which strawberry would send as binary frames)."""
 
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        # decode_json refuses a body that is not JSON (or nests too deep) with an HTTP 400,
+        # which a socket cannot send (it ended the connection with "Exception in ASGI
+        # application"): as a frame, it closes the socket 4400 as the protocol says.
+        try:
+            async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+                yield message
+        except HTTPException as exc:
+            raise NonJsonMessageReceived from exc
+
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)
         try:
             await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+# The methods /graphql answers (HEAD as GET without the content); the Allow of its 405s.
+ALLOW = "GET, HEAD, POST"
+
+
+def _without_content(send: Send) -> Send:
+    """``send`` passing the response's start (status, headers, Content-Length) but no content."""
+
+    async def head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return head
 
 
 class _Refused(HTTPException):
@@ -388,6 +417,10 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            # HEAD is GET without the content (RFC 9110, 9.3.2): GET's status and headers.
+            await self({**scope, "method": "GET"}, receive, _without_content(send))
+            return
         request = Request(scope=scope, receive=receive)
         try:
             response = await self.run(request)
@@ -399,7 +432,7 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             response = Response(
                 orjson.dumps(refusal_body(exc.reason, code)),
                 exc.status_code,
-                {"Allow": "GET, POST"} if exc.status_code == 405 else None,
+                {"Allow": ALLOW} if exc.status_code == 405 else None,
                 media_type=f"{media}; charset=utf-8",
             )
         await response(scope, receive, send)
@@ -449,7 +482,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL and
-    runs nothing; any other method is refused (405) by the view."""
+    runs nothing (HEAD: GET's answer without the content); any other method is refused (405)
+    by the view."""
 
     def __init__(
         self,
@@ -640,7 +674,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        # Every method reaches the view, which refuses all but GET and POST with a JSON
+        # Every method reaches the view, which refuses all but GET, HEAD and POST with a JSON
         # METHOD_NOT_ALLOWED (the router's own 405 is text/plain).
         Route("/graphql", graphql),
         # Subscriptions: the same path, over a websocket (graphql-transport-ws).

@@ -21,8 +21,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console.routes import LOOPBACK_HOSTS as LOOPBACK_NAMES
 from graph.errors import GraphError
@@ -30,10 +32,15 @@ from graph.store import GraphStore
 
 log = logging.getLogger("c360.hub")
 
-# The console's loopback names as TrustedHostMiddleware compares them (IPv6 in brackets);
-# the port is not compared.
+# The console's loopback names as a Host header carries them (IPv6 in brackets); the port is
+# not compared.
 LOOPBACK_HOSTS = tuple(f"[{h}]" if ":" in h else h for h in sorted(LOOPBACK_NAMES))
 MARKER = "demo-book.json"
+WRONG_HOST = (
+    "this demo hub answers only requests for localhost or 127.0.0.1 (it guards its demo sign-in "
+    "against DNS rebinding): open it as http://localhost:<port>/ or http://127.0.0.1:<port>/, "
+    "or run `c360 serve` without --demo to serve on a real host name"
+)
 NOT_DEMO = (
     "demo tokens are off: this graph holds customers the demo did not seed (an import, or "
     "data from before --demo); sign in with a token from `c360 token`"
@@ -62,7 +69,36 @@ def loopback_only(host: str) -> list[Middleware]:
             host,
         )
         return []
-    return [Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))]
+    return [Middleware(LoopbackHostOnly)]
+
+
+def host_name(header: str | None) -> str | None:
+    """The name in a Host header without its port (IPv6 kept in brackets), lower-cased;
+    None for no header."""
+    if not header:
+        return None
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        return header if end < 0 else header[: end + 1]
+    return header.split(":", 1)[0]
+
+
+class LoopbackHostOnly:
+    """Refuses (400) a request whose Host header names no loopback name, as JSON with what to
+    do instead, like the hub's other HTTP refusals (Starlette's TrustedHostMiddleware, used
+    before, answered text/plain "Invalid host header")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = host_name(Headers(scope=scope).get("host"))
+            if host not in LOOPBACK_HOSTS:
+                await JSONResponse({"error": WRONG_HOST}, 400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def record_demo_book(data_dir: Path, customer_ids: list[str]) -> None:
@@ -126,9 +162,12 @@ class DemoBookGuard:
 __all__ = [
     "LOOPBACK_HOSTS",
     "NOT_DEMO",
+    "WRONG_HOST",
     "DemoBookGuard",
+    "LoopbackHostOnly",
     "demo_book_ids",
     "foreign_customer",
+    "host_name",
     "is_loopback",
     "loopback_only",
     "record_demo_book",

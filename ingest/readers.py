@@ -30,12 +30,13 @@ import orjson
 
 from shared.echo import echo
 
+# The length limit is shared with the API's writes (shared.validators); re-exported here.
+from shared.validators import MAX_FIELD_CHARS, field_too_long
+
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
-# Larger values are dead letters, not a crash: no c360 field is anywhere near this long.
-MAX_FIELD_CHARS = 100_000
 # A header cell longer than this is no column name: the file is not delimited text.
 MAX_COLUMN_NAME = 256
 _SAMPLE_BYTES = 256 * 1024
@@ -307,10 +308,8 @@ def _text_record(
         return RawRecord(line, None, f"{len(values)} values but the header has {width} columns")
     data = dict(zip(header, values, strict=True))
     for name, value in data.items():
-        if len(value) > MAX_FIELD_CHARS:
-            return RawRecord(
-                line, None, f"{name}: {len(value)} characters (limit {MAX_FIELD_CHARS})"
-            )
+        if (too_long := field_too_long(name, value)) is not None:
+            return RawRecord(line, None, too_long)  # a dead letter, not a crash
         if _foreign(value, encoding):
             return RawRecord(
                 line,

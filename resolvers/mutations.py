@@ -8,18 +8,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from graph.repositories.customers import existing_customer_ids, upsert_customers
+from graph.repositories.imports import lookup_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
 from resolvers.errors import BadUserInput, NotFound
 from shared.records import CustomerRecord, InteractionRecord, validation_reasons
 from shared.settings import Settings
+from shared.validators import field_too_long
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
-    """The record, or BadUserInput naming the first offending field (never its value)."""
+    """The record, or BadUserInput naming the first offending field (never its value). The
+    import's checks: its length limit per value (shared.validators), then the record model."""
+    for name, value in data.items():
+        if isinstance(value, str) and (too_long := field_too_long(name, value)) is not None:
+            raise BadUserInput(too_long, field=name, reasons=[too_long])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -52,7 +58,14 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
         # A consent change is dated, so later processing can tell which answer is current.
         data = {"consentUpdatedAt": now_iso, **data}
     record = validate(CustomerRecord, data)
-    await upsert_customers(store, [record.to_graph_row()])
+    row = record.to_graph_row()
+    # The import's parent check (its lookup): the upsert MERGEs the advisor, so an unknown
+    # advisorId would create a bare placeholder advisor; the import dead-letters such a row.
+    found = await lookup_customers(store, [row]) if record.advisorId is not None else [{}]
+    if "advisorId" in found[0].get("missing", []):
+        reason = "advisorId: no advisor with this id; import it first (c360 import advisors)"
+        raise BadUserInput(reason, field="advisorId", reasons=[reason])
+    await upsert_customers(store, [row])
     return record.id
 
 

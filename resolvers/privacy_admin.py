@@ -6,6 +6,7 @@ leaves a record too."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,11 @@ AUDIT_LOG = Resource("AuditLog", "audit")
 POLICIES = Resource("Policy", "policies")
 ADMIN = "admin"
 OUTCOMES = ("ok", "denied", "error", INTENT)
+# An audit record's seq as its cursor holds it: ASCII digits only (str.isdigit() also takes
+# "²" and "١٢٣"), and within the log's 64-bit seq range, so that no cursor reaches int() or the
+# audit index's integer compare with a value they refuse (a 500, not BAD_USER_INPUT).
+_SEQ = re.compile(r"[0-9]{1,19}")
+MAX_SEQ = 2**63 - 1
 
 
 def _admin(privacy: RequestPrivacy) -> PolicyAdmin:
@@ -55,9 +61,7 @@ async def audit_events(
     await privacy.require_resource(AUDIT_LOG, READ)
     if outcome is not None and outcome not in OUTCOMES:
         raise BadUserInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="filter.outcome")
-    cursor = decode_cursor(after, 1)
-    if cursor is not None and not cursor[0].isdigit():
-        raise BadUserInput("after is not a cursor from this API", field="after")
+    before_seq = _cursor_seq(after)
     log = privacy.services.audit
     if log is None:
         raise AuditUnavailable("the audit log is not open")
@@ -71,10 +75,20 @@ async def audit_events(
         since=stamp(since) if since else None,
         until=stamp(until) if until else None,
         outcome=outcome,
-        before_seq=None if cursor is None else int(cursor[0]),
+        before_seq=before_seq,
         limit=first + 1,
     )
     return fetched_page(records, first, total, _by_seq)
+
+
+def _cursor_seq(after: str | None) -> int | None:
+    """The seq an ``after`` cursor names (None: from the newest record)."""
+    cursor = decode_cursor(after, 1)
+    if cursor is None:
+        return None
+    if _SEQ.fullmatch(cursor[0]) is None or not 1 <= int(cursor[0]) <= MAX_SEQ:
+        raise BadUserInput("after is not a cursor from this API", field="after")
+    return int(cursor[0])
 
 
 def _by_seq(record: Row) -> tuple[str]:

@@ -49,6 +49,7 @@ from privacy.fieldcrypt import normalise
 from privacy.masking import band_range
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
+from resolvers.errors import BadUserInput
 from resolvers.privacy import Forbidden, ForbiddenFilter
 from shared.validators import normalize_phone
 
@@ -102,7 +103,14 @@ PAD_ROW: Row = {
 def customer_filter(
     search: str | None, wanted: Segment | None, *, high: float, middle: float
 ) -> CustomerFilter:
-    text = (search or "").strip()[:MAX_SEARCH_CHARS] or None
+    text = (search or "").strip() or None
+    if text is not None and len(text) > MAX_SEARCH_CHARS:
+        # Refused, never cut: a cut text would match what the caller did not ask for.
+        raise BadUserInput(
+            f"search must be at most {MAX_SEARCH_CHARS} characters",
+            field="search",
+            max=MAX_SEARCH_CHARS,
+        )
     phone: str | None = None
     if text is not None:
         try:

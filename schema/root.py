@@ -23,6 +23,7 @@ from schema.extensions.errors import ErrorCodes
 from schema.extensions.hook_runner import CachedHooksRunner
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
+from schema.extensions.operation_selection import OneOperationOrNamed
 from schema.extensions.parser_cache import ParsedOrLeft
 from schema.extensions.request_log import RequestLogFacts
 from schema.extensions.subscription_audit import SubscriptionAudit
@@ -98,6 +99,8 @@ def build_schema(
             lambda: ErrorCodes(hide_schema=not settings.introspection),
             # Repeated operations skip parsing (a module-level LRU shared across requests).
             lambda: ParsedOrLeft(maxsize=256),
+            # Several operations and no operationName: refused, not the first run silently.
+            OneOperationOrNamed,
             *limit_extensions(settings),
             InputHygiene,
             # Outside the data it guards: it drops the data when the record cannot be written.

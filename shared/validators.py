@@ -361,9 +361,23 @@ def check_birth_date(iso_day: str) -> str:
     return iso_day
 
 
+# Longer values are refused (a dead letter in an import, BAD_USER_INPUT from the API): no c360
+# field is anywhere near this long. One check for both, so a value the import refuses cannot
+# come in through upsertCustomer instead.
+MAX_FIELD_CHARS = 100_000
+
+
+def field_too_long(name: str, value: str) -> str | None:
+    """``"name: 200000 characters (limit 100000)"`` for a value over the limit, else None."""
+    if len(value) > MAX_FIELD_CHARS:
+        return f"{name}: {len(value)} characters (limit {MAX_FIELD_CHARS})"
+    return None
+
+
 __all__ = [
     "CURRENCY_ALIASES",
     "FUTURE_SLACK",
+    "MAX_FIELD_CHARS",
     "MINOR_UNITS",
     "MONEY_DIGITS",
     "SHANGHAI",
@@ -373,6 +387,7 @@ __all__ = [
     "check_currency",
     "check_money",
     "cn_id_checksum",
+    "field_too_long",
     "normalize_phone",
     "to_iso_date",
     "to_utc_iso",

@@ -111,7 +111,7 @@ async def test_a_method_other_than_get_or_post_is_refused_with_a_code(
 ) -> None:
     response = await client.put("/graphql", json={"query": QUERY}, headers=headers)
     _refused(response, "METHOD_NOT_ALLOWED", status=405)
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_a_browser_get_without_the_graphiql_page_is_not_found_with_a_code(

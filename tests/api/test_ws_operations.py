@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from graph.store import GraphStore
 from hub.app import create_app
@@ -19,6 +20,7 @@ from hub.persisted import sha256_hex
 from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
+from schema.extensions.operation_selection import MUST_NAME
 from tests.api.test_subscriptions import Client, open_client
 from tests.live import uvicorn_in_loop
 
@@ -113,4 +115,57 @@ async def test_a_listed_query_is_still_refused_over_the_websocket(
     client = await open_client(only_server, make_token())
     refused = await _send(client, "q", {"query": LISTED_QUERY})
     assert _code(refused) == "OPERATION_NOT_SUPPORTED"
+    await client.ws.close()
+
+
+@pytest.mark.parametrize("frame", ["not json", '"a string"', "[]", "[" * 100 + "]" * 100])
+async def test_a_text_frame_that_is_no_json_object_closes_4400(
+    server: str, make_token: Callable[..., str], frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA (session 16): "not json" after connection_ack dropped the connection with "Exception
+    # in ASGI application" (decode_json's HTTP 400 raised inside the socket); binary frames
+    # and unknown message types were already closed 4400.
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await client.ws.send(frame)
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(client.ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400, closed.value
+    assert "Exception in ASGI application" not in caplog.text
+
+
+async def test_several_subscriptions_without_an_operation_name_are_refused(
+    server: str, make_token: Callable[..., str]
+) -> None:
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    two = "subscription A { mentionAdded { postId } } subscription B { mentionAdded { postId } }"
+    refused = await _send(client, "s1", {"query": two})
+    assert _code(refused) == "BAD_REQUEST" and refused["id"] == "s1", refused
+    assert refused["payload"][0]["message"] == MUST_NAME
+    # Named, one of them starts; the socket stays open.
+    await client.ws.send(
+        json.dumps(
+            {"id": "s2", "type": "subscribe", "payload": {"query": two, "operationName": "B"}}
+        )
+    )
+    await client.ws.send(json.dumps({"type": "ping"}))
+    assert json.loads(await asyncio.wait_for(client.ws.recv(), 10)) == {"type": "pong"}
+    await client.ws.close()
+
+
+async def test_an_unknown_operation_name_over_the_websocket_is_bad_request(
+    server: str, make_token: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # It got a bare "complete": the subscription ended before it started, nothing said why.
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    name = "N" * 500
+    refused = await _send(client, "u", {"query": LISTED_SUB, "operationName": name})
+    assert _code(refused) == "BAD_REQUEST"
+    assert refused["payload"][0]["message"] == f'Unknown operation named "{"N" * 64}…(500 chars)".'
+    assert "unexpected error" not in caplog.text
     await client.ws.close()

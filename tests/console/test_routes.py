@@ -14,7 +14,7 @@ from console.routes import mint_demo_token
 from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
 from hub.app import create_app, seed_demo_if_empty
-from hub.demo_guard import demo_book_ids, foreign_customer, record_demo_book
+from hub.demo_guard import WRONG_HOST, demo_book_ids, foreign_customer, record_demo_book
 from hub.settings import Settings
 from privacy.secrets import load_or_create_secret
 
@@ -110,6 +110,21 @@ async def test_a_dns_rebinding_page_gets_no_token_and_no_data(
         query = {"query": '{ customer(id: "C000001") { name } }'}
         data = await c.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})
         assert data.status_code == 400 and "演示" not in data.text
+        # JSON saying what to do, like the hub's other refusals (was text/plain).
+        assert data.headers["content-type"].startswith("application/json")
+        assert data.json() == {"error": WRONG_HOST}
+        assert "localhost" in WRONG_HOST and "without --demo" in WRONG_HOST
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "localhost.attacker.example:80",
+                                  "127.0.0.1.nip.io", "[::2]:8000", "evil@127.0.0.1"])  # fmt: skip
+async def test_only_loopback_host_headers_reach_a_demo_hub(
+    data_dir: Path, store: GraphStore, host: str
+) -> None:
+    async with demo_client(data_dir, store, "127.0.0.1:8000") as c:
+        refused = await c.get("/healthz", headers={"Host": host})
+        assert refused.status_code == 400 and refused.json() == {"error": WRONG_HOST}
+        assert (await c.get("/healthz", headers={"Host": "LOCALHOST:1"})).status_code == 200
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
