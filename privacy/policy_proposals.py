@@ -13,9 +13,10 @@ from typing import Any
 
 from privacy.proposals import PENDING, ProposalFile
 
-__all__ = ["PENDING", "Proposal", "ProposalStore"]
+__all__ = ["PENDING", "STATUSES", "Proposal", "ProposalStore"]
 
 FAILED, APPROVED, REJECTED = "failed", "approved", "rejected"
+STATUSES = (PENDING, FAILED, APPROVED, REJECTED)
 FILE_NAME = "policy-proposals.json"
 
 

@@ -21,10 +21,14 @@ from typing import Any
 
 import jwt
 
+from graph.text import CONTROL
 from privacy.secrets import load_or_create_secret
 from privacy.types import Principal, Purpose
 from shared.echo import echo
 from shared.settings import Settings
+
+# Characters a token subject may have (identity providers use ids far shorter).
+MAX_SUBJECT = 256
 
 PURPOSE_HEADER = "x-purpose"
 HS_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -140,6 +144,12 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("invalid token: sub must be a non-empty string")
+        # The subject is written into every audit record and is what auditEvents filters by:
+        # a control character (QA, session 16: a NUL) or a page of text is no one's name.
+        if len(subject) > MAX_SUBJECT or CONTROL.search(subject):
+            raise AuthError(
+                f"invalid token: sub must be printable text of at most {MAX_SUBJECT} characters"
+            )
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("invalid token: roles must be a list of strings")

@@ -22,7 +22,7 @@ from privacy.policy_admin import (
     ProposalError,
     TestReport,
 )
-from privacy.policy_proposals import Proposal
+from privacy.policy_proposals import STATUSES, Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page, decode_cursor, fetched_page
@@ -118,6 +118,8 @@ def _proposal_details(p: Proposal) -> dict[str, Any]:
 
 async def policy_proposals(privacy: RequestPrivacy, status: str | None) -> list[Proposal]:
     await privacy.require_resource(POLICIES, READ)
+    if status is not None and status not in STATUSES:  # as erasureRequests says (QA, session 16)
+        raise BadUserInput(f"status must be one of {', '.join(STATUSES)} (or null)", field="status")
     return _admin(privacy).proposals(status)
 
 

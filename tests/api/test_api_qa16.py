@@ -159,3 +159,19 @@ async def test_head_of_graphql_answers_as_get_without_content(
         options = await client.options("/graphql")
         assert options.status_code == 405 and options.headers["allow"] == "GET, HEAD, POST"
     assert not await store.read("MATCH (c:Customer {id: 'q16-h'}) RETURN c.id AS id")
+
+
+@pytest.mark.parametrize("status", ["x", "PENDING", ""])
+async def test_policy_proposals_of_an_unknown_status_are_bad_input(api: Api, status: str) -> None:
+    # QA, session 16: [] (as if none), where erasureRequests says what the statuses are.
+    body = await api.gql("query($s: String) { policyProposals(status: $s) { id } }", {"s": status})
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    assert "pending, failed, approved, rejected" in body["errors"][0]["message"]
+
+
+async def test_policy_proposals_of_a_known_status_or_all_are_listed(api: Api) -> None:
+    for status in ("pending", "approved", None):
+        body = await api.gql(
+            "query($s: String) { policyProposals(status: $s) { id } }", {"s": status}
+        )
+        assert body["data"]["policyProposals"] == [], body

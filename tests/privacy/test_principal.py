@@ -189,6 +189,10 @@ _VALID = 6 * 3600
          "purpose must be a string"),
         ({"exp": int(time.time()) + _VALID, "purposes": "compliance"},
          "purposes must be a list of strings"),
+        # QA, session 16: a sub with a NUL was accepted, then could not be filtered for.
+        ({"exp": int(time.time()) + _VALID, "sub": "po\x001"}, "sub must be printable text"),
+        ({"exp": int(time.time()) + _VALID, "sub": "u\x1b[31m"}, "sub must be printable text"),
+        ({"exp": int(time.time()) + _VALID, "sub": "u" * 257}, "at most 256 characters"),
     ],
 )  # fmt: skip
 def test_claims_of_the_wrong_type_or_lifetime_are_refused(
