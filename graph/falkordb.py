@@ -40,7 +40,14 @@ from graph.errors import (
 from graph.falkordb_loop import LoopReads, ServerAddress
 from graph.labels import label_size
 from graph.property_keys import DECLARE_KEYS, literal_property_names
-from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
+from graph.store import (
+    LOOKUP_INDEXES,
+    NATURAL_KEYS,
+    RELATIONSHIP_TYPES,
+    Params,
+    Row,
+    StoreStats,
+)
 
 # Replies that say the server cannot take or persist writes now (disk full, I/O error,
 # read-only replica, out of memory, loading): the graph is unavailable, the query is fine.
@@ -636,6 +643,7 @@ class FalkorDBStore:
             # Left by a server that ran with query telemetry on: it holds query parameters.
             with map_falkordb_errors():
                 await self._db.connection.delete(f"telemetry{{{self._graph.name}}}")
+        await self._declare_relationship_types()
         wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
         wanted += list(LOOKUP_INDEXES)
         existing = await self._existing_indexes()
@@ -654,6 +662,19 @@ class FalkorDBStore:
                 # Another process indexed one of them meanwhile: the rest one by one.
                 for prop in props:
                     await self._create_index(label, [prop])
+
+    async def _declare_relationship_types(self) -> None:
+        """Create the relationship types the graph lacks (see graph.store.RELATIONSHIP_TYPES)
+        by one logged write of an edge of each, deleted in the same query."""
+        rows = await self.read("CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t")
+        missing = [t for t in RELATIONSHIP_TYPES if t not in {row["t"] for row in rows}]
+        if not missing:
+            return
+        # Types come from the fixed table, never from input.
+        edges = ", ".join(f"(a)-[r{i}:{t}]->(b)" for i, t in enumerate(missing))
+        gone = ", ".join(f"r{i}" for i in range(len(missing)))
+        query: Any = f"CREATE (a), (b) CREATE {edges} DELETE {gone}, a, b"
+        await self.write(query)
 
     async def _create_index(self, label: str, props: list[str]) -> bool:
         """False when (one of) the properties is indexed already."""

@@ -74,6 +74,16 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "Brand": ("name",),
 }
 
+# Every relationship type the repositories' Cypher names. FalkorDB (4.16) caches a query's
+# plan by its text, and a plan compiled while a type did not exist yet keeps reading no edges
+# of it in pattern comprehensions (``[(c)-[:OWNS]->(a) | c.id]``) after the first edge of that
+# type is written, until the plan leaves the cache: a hub started on an empty graph showed
+# imported accounts with no owner (QA, session 16). setup_schema creates every type up front.
+RELATIONSHIP_TYPES: tuple[str, ...] = (
+    "ABOUT", "HAD", "HAS_SOCIAL", "HAS_TRANSACTION", "MANAGED_BY", "MEMBER_OF", "MENTIONS",
+    "OWNS", "POSTED", "RELATED_TO", "TARGETS", "WORKS_AT",
+)  # fmt: skip
+
 # Extra lookup indexes (label, property) used by searches and time filters.
 LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # Personal values are sealed at rest (graph.fieldcipher): exact lookups by blind index.

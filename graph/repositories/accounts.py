@@ -9,7 +9,9 @@ from graph.store import GraphStore, Row
 
 async def upsert_accounts(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {type, product, balance, currency, openedAt, status}, customerId?}.
-    A customerId makes that customer the OWNER."""
+    A customerId makes that customer the OWNER, and the account's only one: an owner the
+    export no longer names is unlinked (the export is the source of truth, as for a
+    transaction's account; joint holders, imported as holdings, stay)."""
     await store.write(
         """
         UNWIND $rows AS r
@@ -19,6 +21,10 @@ async def upsert_accounts(store: GraphStore, rows: list[Row]) -> int:
         MERGE (c:Customer {id: r.customerId})
         MERGE (c)-[o:OWNS]->(a)
         SET o.role = 'OWNER'
+        WITH a, r
+        OPTIONAL MATCH (x:Customer)-[old:OWNS {role: 'OWNER'}]->(a) WHERE x.id <> r.customerId
+        DELETE old
+        WITH DISTINCT a
         RETURN count(a) AS owned
         """,
         {"rows": rows},

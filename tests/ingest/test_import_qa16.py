@@ -172,6 +172,33 @@ async def test_a_transaction_under_another_account_moves_there(
     assert (again.updated, again.unchanged) == (0, 1)
 
 
+async def test_an_account_under_another_owner_moves_there_and_keeps_its_joint_holder(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # The importfix lane's open question (session 16): a second OWNER link was kept.
+    await store.write(
+        "CREATE (:Customer {id: 'Q1'}), (:Customer {id: 'Q2'}), (:Customer {id: 'Q3'})"
+    )
+    header = "id,customerId,type,product,balance,currency,openedAt\n"
+    first = tmp_path / "acc1.csv"
+    first.write_text(header + "A1,Q1,SAVINGS,Everyday,10.00,CNY,2024-01-02\n")
+    second = tmp_path / "acc2.csv"
+    second.write_text(header + "A1,Q2,SAVINGS,Everyday,10.00,CNY,2024-01-02\n")
+    holdings = tmp_path / "hold.csv"
+    holdings.write_text("customerId,accountId,role\nQ3,A1,JOINT\n")
+    assert (await import_file(store, "accounts", first)).inserted == 1
+    assert (await import_file(store, "holdings", holdings)).rejected == 0
+    summary = await import_file(store, "accounts", second)
+    assert (summary.updated, summary.rejected) == (1, 0)
+    rows = await store.read(
+        "MATCH (c:Customer)-[o:OWNS]->(:Account {id: 'A1'}) RETURN c.id AS c, o.role AS role "
+        "ORDER BY c"
+    )
+    assert rows == [{"c": "Q2", "role": "OWNER"}, {"c": "Q3", "role": "JOINT"}]
+    again = await import_file(store, "accounts", second)
+    assert (again.updated, again.unchanged) == (0, 1)
+
+
 @pytest.mark.parametrize("summary_text", ["问余额", ""])
 async def test_an_interaction_under_another_customer_moves_there(
     sealed_store: GraphStore, tmp_path: Path, summary_text: str
