@@ -8,9 +8,13 @@ did not contain. The same canaries are then grepped for in the server log.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -77,8 +81,28 @@ def make_canaries(count: int = 4) -> list[Canary]:
 UPSERT = """mutation Up($input: CustomerInput!) { upsertCustomer(input: $input) { id } }"""
 
 
+CANARY_ADVISOR = "canary-advisor"
+
+
+def import_canary_advisor(data_dir: Path) -> None:
+    """The canaries' advisor, imported as a bank would (``c360 import advisors``) into the live
+    hub's graph: upsertCustomer refuses an advisor that does not exist (session 16)."""
+    csv = data_dir.parent / "canary-advisor.csv"
+    csv.write_text(f"id,name,branchId\n{CANARY_ADVISOR},金丝雀顾问,BR-CANARY\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", "import", "advisors",
+         str(csv), "--no-progress"],
+        env={**os.environ, "C360_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def write_canaries(client: httpx.Client, headers: dict[str, str], canaries: list[Canary]) -> None:
-    """As a service agent (may write any customer); managed by an advisor nobody probes as."""
+    """As a service agent (may write any customer); managed by an advisor nobody probes as
+    (:func:`import_canary_advisor` first)."""
     for c in canaries:
         variables = {
             "input": {
@@ -89,7 +113,7 @@ def write_canaries(client: httpx.Client, headers: dict[str, str], canaries: list
                 "email": c.email,
                 "birthDate": "1987-06-15",
                 "address": "南京市鼓楼区中山路1号",
-                "advisorId": "canary-advisor",
+                "advisorId": CANARY_ADVISOR,
                 "consentMarketing": c.consent,
             }
         }

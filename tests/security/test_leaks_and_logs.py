@@ -17,7 +17,13 @@ from hub.logs import FIELDS, JsonFormatter
 from ingest.social.webhook import signed_headers
 from tests.security.chains import fragment_chain
 from tests.security.conftest import LiveHub
-from tests.security.leak_battery import contains, make_canaries, run_battery, write_canaries
+from tests.security.leak_battery import (
+    contains,
+    import_canary_advisor,
+    make_canaries,
+    run_battery,
+    write_canaries,
+)
 
 ROUNDS = int(os.environ.get("C360_SECURITY_ROUNDS", "1"))
 
@@ -58,6 +64,7 @@ def _hostile_extras(client: httpx.Client, hub: LiveHub, canary_values: list[str]
 
 def test_no_role_sees_a_canary_and_the_log_holds_none(live_hub: LiveHub) -> None:
     canaries = make_canaries()
+    import_canary_advisor(live_hub.data_dir)
     with httpx.Client(base_url=live_hub.url, timeout=60) as client:
         write_canaries(client, live_hub.headers("service_agent", "service", "writer"), canaries)
         results = run_battery(client, live_hub.headers, canaries, ROUNDS)
