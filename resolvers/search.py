@@ -6,13 +6,9 @@ decides, before any graph lookup and on no graph data, how it may run:
 
 - a caller with no customer access at all is refused (FORBIDDEN);
 - a phone number, ID number or e-mail address (exact, through keyed blind indexes: the values
-  are sealed at rest) needs PHONE / NATIONAL_ID / EMAIL revealed *or partial* (a call-centre
-  agent who sees ``138****5678`` types the caller's whole number), a segment AMOUNT revealed or
-  banded, for at least the customers the caller's best grant reaches, else FORBIDDEN_FILTER.
-  Exact only: the text must read as a whole phone number (E.164), ID number or e-mail address,
-  normalised as the blind index is written; a prefix or a masked form (``138****5678``) is no
-  such value and matches ids (and names, if revealed) only, so it finds nobody by that field.
-  A hashed, banded or redacted field is refused (nothing shown would be confirmed);
+  are sealed at rest) or a segment needs PHONE / NATIONAL_ID / EMAIL revealed / AMOUNT
+  revealed or banded for at least the customers the caller's best grant reaches, else
+  FORBIDDEN_FILTER;
 - a name clause is dropped (the text then matches ids only) for a caller who never sees names;
 - when every customer a clause could match is visible with that field revealed (the caller's
   unconditional grant reveals it), the filtered query runs; otherwise the search *scans*: the
@@ -27,9 +23,7 @@ decides, before any graph lookup and on no graph data, how it may run:
   deciding every candidate should a row come back not visible.
 
 :func:`visible_matches` then keeps only matches the caller may see *by the clause that
-matched*: a name match needs NAME revealed, a phone, ID number or e-mail match that kind
-revealed or partial for that customer (the answer still masks it as the caller's mode says:
-the caller learns only that a customer it may see has the value it typed), a segment filter
+matched*: a name match needs NAME revealed, a phone match PHONE revealed, a segment filter
 AMOUNT revealed or banded (banded, a customer matches when the whole band lies in the
 segment, as the ``segment`` field says); an id match needs only row access. Ordering by a
 field the caller does not see revealed for every listed customer is refused
@@ -45,7 +39,6 @@ from typing import Any
 
 from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
-from privacy.fieldcrypt import normalise
 from privacy.masking import band_range
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
@@ -118,12 +111,8 @@ def customer_filter(
         except ValueError:
             phone = None
     low, top = segment_bounds(wanted, high, middle) if wanted is not None else (None, None)
-    # The blind index's own normalisers (privacy.fieldcrypt.normalise; phones are written as
-    # E.164 by shared.records), so a value matches exactly what was indexed.
-    id_number = (
-        normalise("idNumber", text) if text is not None and _ID_NUMBER.fullmatch(text) else None
-    )
-    email = normalise("email", text) if text is not None and _EMAIL.fullmatch(text) else None
+    id_number = text.upper() if text is not None and _ID_NUMBER.fullmatch(text) else None
+    email = text.lower() if text is not None and _EMAIL.fullmatch(text) else None
     return CustomerFilter(
         text=text,
         phone=phone,
@@ -137,17 +126,12 @@ def customer_filter(
 
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# Exact clauses on a personal value: (filter attribute, kind that must be searchable, what to
-# say, the candidate's match flag from graph.repositories.access.search_candidates).
+# Exact clauses on a personal value: (filter attribute, kind that must be revealed, what to say).
 _EXACT = (
-    ("phone", SensitiveKind.PHONE, "phone number", "byPhone"),
-    ("id_number", SensitiveKind.NATIONAL_ID, "ID number", "byIdNumber"),
-    ("email", SensitiveKind.EMAIL, "e-mail address", "byEmail"),
+    ("phone", SensitiveKind.PHONE, "phone number"),
+    ("id_number", SensitiveKind.NATIONAL_ID, "ID number"),
+    ("email", SensitiveKind.EMAIL, "e-mail address"),
 )
-# The modes an exact clause may match in: revealed, or partial (138****5678), where the caller
-# typed the whole value and learns only that a customer it may see has it; the answer masks it
-# as before. Hashed, banded or redacted: refused, like any fuzzy or prefix match.
-_EXACT_MODES = (MaskMode.REVEAL, MaskMode.PARTIAL)
 
 
 _SHOWS_AMOUNT = (MaskMode.REVEAL, MaskMode.BAND)
@@ -164,11 +148,10 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
             "filtering by segment needs AMOUNT revealed or banded; list without it",
             field="segment",
         )
-    for attr, kind, what, _ in _EXACT:
-        if getattr(wanted, attr) is not None and best.mode_for(kind) not in _EXACT_MODES:
+    for attr, kind, what in _EXACT:
+        if getattr(wanted, attr) is not None and best.mode_for(kind) != MaskMode.REVEAL:
             raise ForbiddenFilter(
-                f"searching by {what} needs {kind.value} revealed or partial; "
-                "search by customer id instead",
+                f"searching by {what} needs {kind.value} revealed; search by customer id instead",
                 field="search",
             )
     name = wanted.name if best.mode_for(SensitiveKind.NAME) == MaskMode.REVEAL else None
@@ -177,7 +160,7 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
     def everywhere(kind: SensitiveKind, modes: tuple[str, ...]) -> bool:
         return floor.allow and floor.mode_for(kind) in modes
 
-    exact = [getattr(wanted, attr) for attr, _, _, _ in _EXACT]
+    exact = [getattr(wanted, attr) for attr, _, _ in _EXACT]
     id_only = wanted.text is not None and name is None and exact == [None] * len(exact)
     if not floor.allow and id_only and not wanted.by_segment:
         # Ids are unique: one row or none (PAD_ROW decided instead), one fresh decision.
@@ -185,8 +168,8 @@ def plan_search(wanted: CustomerFilter, floor: Decision, best: Decision) -> Sear
     scan = not floor.allow or (
         (name is not None and not everywhere(SensitiveKind.NAME, (MaskMode.REVEAL,)))
         or any(
-            getattr(wanted, attr) is not None and not everywhere(kind, _EXACT_MODES)
-            for attr, kind, _, _ in _EXACT
+            getattr(wanted, attr) is not None and not everywhere(kind, (MaskMode.REVEAL,))
+            for attr, kind, _ in _EXACT
         )
         # Banded amounts match by their band (visible_matches), which the graph's exact
         # bounds and count cannot tell: only revealed amounts everywhere filter in the graph.
@@ -233,10 +216,9 @@ def visible_matches(
         if wanted.text is not None and not (
             row.get("byId") is True
             or (row.get("byName") is True and _mode(decision, "NAME") == MaskMode.REVEAL)
-            or any(
-                row.get(flag) is True and _mode(decision, kind) in _EXACT_MODES
-                for _, kind, _, flag in _EXACT
-            )
+            or (row.get("byPhone") is True and _mode(decision, "PHONE") == MaskMode.REVEAL)
+            or (row.get("byIdNumber") is True and _mode(decision, "NATIONAL_ID") == MaskMode.REVEAL)
+            or (row.get("byEmail") is True and _mode(decision, "EMAIL") == MaskMode.REVEAL)
         ):
             continue
         if wanted.by_segment:

@@ -43,12 +43,10 @@ class CustomerQuery:
 
     @strawberry.field(
         description="search: name contains, exact id, or exact phone number, ID number or "
-        "e-mail. Only customers you may see are listed and counted; a name search only matches "
-        "customers whose name you see unmasked, a phone, ID number or e-mail search (the whole "
-        "value, exact) those whose value you see revealed or partially, still masked as you "
-        "see it (searching by phone number, ID number or e-mail without it revealed or "
-        "partial, or by segment without amounts revealed or banded, is FORBIDDEN_FILTER); no "
-        "customer access at all: FORBIDDEN"
+        "e-mail. Only customers you may see are listed and counted; a name, phone, ID number "
+        "or e-mail search only matches customers whose value you see unmasked (searching by "
+        "phone number, ID number or e-mail without it revealed, or by segment without amounts "
+        "revealed or banded, is FORBIDDEN_FILTER); no customer access at all: FORBIDDEN"
     )
     async def customers(
         self,
