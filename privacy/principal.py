@@ -144,9 +144,11 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("invalid token: sub must be a non-empty string")
-        # The subject is written into every audit record and is what auditEvents filters by:
-        # a control character (QA, session 16: a NUL) or a page of text is no one's name.
-        if len(subject) > MAX_SUBJECT or CONTROL.search(subject):
+        # The subject is written into every audit record and log line and is what auditEvents
+        # filters by: a control character (QA, session 16: a NUL), a line break (a forged log
+        # line), an invisible one (U+200B: two subjects that look the same) or a page of text
+        # is no one's name.
+        if len(subject) > MAX_SUBJECT or CONTROL.search(subject) or not subject.isprintable():
             raise AuthError(
                 f"invalid token: sub must be printable text of at most {MAX_SUBJECT} characters"
             )

@@ -193,6 +193,8 @@ _VALID = 6 * 3600
         ({"exp": int(time.time()) + _VALID, "sub": "po\x001"}, "sub must be printable text"),
         ({"exp": int(time.time()) + _VALID, "sub": "u\x1b[31m"}, "sub must be printable text"),
         ({"exp": int(time.time()) + _VALID, "sub": "u" * 257}, "at most 256 characters"),
+        ({"exp": int(time.time()) + _VALID, "sub": "po1\nINFO forged"}, "printable text"),
+        ({"exp": int(time.time()) + _VALID, "sub": "po\u200b1"}, "printable text"),
     ],
 )  # fmt: skip
 def test_claims_of_the_wrong_type_or_lifetime_are_refused(
