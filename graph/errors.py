@@ -19,6 +19,13 @@ class GraphLoading(GraphUnavailable):
 class GraphTimeout(GraphError):
     """The graph server stopped a read that ran past the store's ``read_timeout_s``."""
 
+    def __init__(self, detail: str = "") -> None:
+        # What a log line or CLI error says: the hub sets the limit from this setting.
+        super().__init__(
+            "the graph server stopped a read that ran past the hub's limit "
+            f"(C360_REQUEST_TIMEOUT_S): ask for less or raise it{f' ({detail})' if detail else ''}"
+        )
+
 
 class GraphQueryError(GraphError):
     """The graph rejected a query (syntax, constraint, type error)."""

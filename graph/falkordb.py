@@ -118,7 +118,7 @@ def map_falkordb_errors() -> Iterator[None]:
     except redis_errors.ResponseError as exc:
         message = str(exc)
         if message == "Query timed out":  # a read past its TIMEOUT (read_timeout_s)
-            raise GraphTimeout(message) from exc
+            raise GraphTimeout() from exc
         if unavailable_reply(message):
             raise GraphUnavailable(f"FalkorDB cannot serve writes: {message}") from exc
         raise GraphQueryError(message.split(" errCtx:")[0].removeprefix("errMsg: ")) from exc

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
-from graph.errors import GraphError, GraphTimeout
+from graph.errors import GraphError
 from graph.repositories import alert_rules as rules_repo
 from graph.repositories import social_events
 from graph.store import GraphStore, Row
@@ -243,13 +243,6 @@ class AlertScheduler:
                     "alerts raised: %d (rules %d, deliveries %d)",
                     len(self.last.raised), self.last.rules, len(self.last.deliveries),
                 )  # fmt: skip
-        except GraphTimeout:
-            # The hub's store stops reads at the request timeout, this job's too (README).
-            log.warning(
-                "alert evaluation failed, retried at the next run: a read ran past "
-                "C360_REQUEST_TIMEOUT_S (%s s); raise it if alert rules cover that many posts",
-                self.settings.request_timeout_s,
-            )
         except (GraphError, ApiError) as exc:
             log.warning("alert evaluation failed, retried at the next run: %s", exc)
         except Exception:
