@@ -15,6 +15,8 @@ import os
 import secrets
 from pathlib import Path
 
+from privacy.secrets import write_private
+
 __all__ = ["KeyRing", "KeyRingError"]
 
 KEYRING_FILE = "audit-keyring.json"
@@ -135,10 +137,4 @@ class _locked:
 
 def _write(path: Path, active: str, keys: dict[str, bytes]) -> None:
     doc = {"active": active, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private(path, json.dumps(doc))

@@ -28,6 +28,18 @@ def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> bytes:
     return _read(path)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a temp file beside it, fsynced, renamed),
+    mode 0600: a reader sees the old content or the new, never half of either."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def _read(path: Path) -> bytes:
     for _ in range(50):
         text = path.read_text().strip()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.store import Row
-from privacy.secrets import SECRETS_DIR
+from privacy.secrets import SECRETS_DIR, write_private
 from resolvers.errors import BadUserInput
 
 ENV_PREFIX = "C360_ALERT_SECRET_"
@@ -78,13 +78,7 @@ def rotate(data_dir: Path, rule_id: str) -> str:
     path = path_for(data_dir, rule_id)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret = secrets.token_urlsafe(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private(path, secret + "\n")
     return secret
 
 
