@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graph.read_limit import limit_setting
+
 
 class GraphError(Exception):
     """Base of every graph failure."""
@@ -17,13 +19,16 @@ class GraphLoading(GraphUnavailable):
 
 
 class GraphTimeout(GraphError):
-    """The graph server stopped a read that ran past the store's ``read_timeout_s``."""
+    """The graph server stopped a read that ran past its limit (the store's
+    ``read_timeout_s``, or a job's: graph/read_limit.py)."""
 
     def __init__(self, detail: str = "") -> None:
-        # What a log line or CLI error says: the hub sets the limit from this setting.
+        self.detail = detail
+        # What a log line or CLI error says: the setting the limit came from, the request's or
+        # the running job's (made where the read was asked for, see QueryThreads.run).
         super().__init__(
             "the graph server stopped a read that ran past the hub's limit "
-            f"(C360_REQUEST_TIMEOUT_S): ask for less or raise it{f' ({detail})' if detail else ''}"
+            f"({limit_setting()}): ask for less or raise it{f' ({detail})' if detail else ''}"
         )
 
 

@@ -40,6 +40,7 @@ from graph.errors import (
 from graph.falkordb_loop import LoopReads, ServerAddress
 from graph.labels import label_size
 from graph.property_keys import DECLARE_KEYS, literal_property_names
+from graph.read_limit import limit_s
 from graph.store import (
     LOOKUP_INDEXES,
     NATURAL_KEYS,
@@ -177,14 +178,14 @@ def _query_command(
     return command if timeout_ms is None else (*command, "timeout", str(timeout_ms))
 
 
-def _pipelined(graph: Any, group: list[_Job], timeout_ms: int | None) -> list[Any]:
+def _pipelined(graph: Any, group: list[_Job]) -> list[Any]:
     """A group's round trips written in one send on the thread's own connection, then their
     replies read in order (an error reply in its place): one system call and one wait for the
     GIL per group instead of per round trip. A connection that fails half-way is dropped (the
     next round trip connects again), as redis-py does."""
     # The query thread's own connection (its redis client is a single_connection_client).
     conn = graph.client.connection.connection
-    commands = [_query_command(graph.name, *job[1:], timeout_ms) for job in group]
+    commands = [_query_command(graph.name, *job[1:]) for job in group]
     replies: list[Any] = []
     with map_falkordb_errors():
         try:
@@ -216,7 +217,9 @@ def _rows_of(graph: Any, reply: Any) -> list[Row]:
 # (the caller's future, rows or None, the error or None)
 _Answer = tuple["asyncio.Future[list[Row]]", list[Row] | None, BaseException | None]
 # (the caller's future, query, parameters, read only)
-_Job = tuple["asyncio.Future[list[Row]]", str, Params | None, bool]
+# A round trip asked for: its caller's future, query, parameters, read-only or not, and the
+# read's limit in ms (taken where it was asked for: a job's may differ, graph/read_limit.py).
+_Job = tuple["asyncio.Future[list[Row]]", str, Params | None, bool, int | None]
 # Rows up to which a read's reply becomes rows on the event loop (graph/falkordb_loop.py);
 # a larger one is turned into rows in a query thread, where the loop is not held for it.
 LOOP_ROWS = 500
@@ -267,7 +270,7 @@ class QueryThreads:
         self.pool = pool
         self._graph_name = graph_name
         # Set by the store (FalkorDBStore.read_timeout_s): the server stops a read after it.
-        self.read_timeout_ms: int | None = None
+        self.read_timeout_s: float | None = None
         address = ServerAddress.of_pool(pool.connection_class, pool.connection_kwargs)
         self.loop_reads = LoopReads(address, threads) if loop_reads and address else None
         with map_falkordb_errors():  # the client asks INFO (cluster or not) when built
@@ -286,6 +289,12 @@ class QueryThreads:
         # Round trips asked for in this turn of each loop, not handed to a thread yet.
         self._gathering: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
 
+    def _timeout_ms(self) -> int | None:
+        """The limit of a read asked for now: the running job's, else the store's."""
+        seconds = limit_s(self.read_timeout_s)
+        # The server counts whole milliseconds; 0 would mean no limit.
+        return None if seconds is None else max(1, round(seconds * 1000))
+
     async def run(self, query: str, params: Params | None, read_only: bool) -> list[Row]:
         if read_only and self.loop_reads is not None:
             return await self._read_on_loop(self.loop_reads, query, params)
@@ -295,11 +304,14 @@ class QueryThreads:
         if jobs is None:
             jobs = self._gathering[loop] = []
             loop.call_soon(self._submit_gathered, loop)
-        jobs.append((future, query, params, read_only))
-        return await future
+        jobs.append((future, query, params, read_only, self._timeout_ms() if read_only else None))
+        try:
+            return await future
+        except GraphTimeout as exc:  # made in a thread: named here, where the limit is known
+            raise GraphTimeout(exc.detail) from exc
 
     async def _read_on_loop(self, reads: LoopReads, query: str, params: Params | None) -> list[Row]:
-        command = _query_command(self._graph_name, query, params, True, self.read_timeout_ms)
+        command = _query_command(self._graph_name, query, params, True, self._timeout_ms())
         reply = await reads.send(hiredis.pack_command(command))  # type: ignore[arg-type]
         error = reply_error(reply)
         if error is not None:
@@ -345,7 +357,7 @@ class QueryThreads:
         if len(group) > 1:
             try:
                 graph = self._thread_graph()
-                replies = _pipelined(graph, group, self.read_timeout_ms)
+                replies = _pipelined(graph, group)
             except BaseException as exc:  # the connection failed: every caller hears it
                 self._answer(loop, [(future, None, exc) for future, *_ in group])
                 return
@@ -356,14 +368,11 @@ class QueryThreads:
                     answers.append((future, None, exc))
             self._answer(loop, answers)
             return
-        for future, query, params, read_only in group:
+        for future, query, params, read_only, timeout_ms in group:
             try:
                 # The parameter header is built here, ~2x faster than the client does.
                 rows = _rows(
-                    self._thread_graph(),
-                    params_header(params) + query,
-                    read_only,
-                    self.read_timeout_ms,
+                    self._thread_graph(), params_header(params) + query, read_only, timeout_ms
                 )
             except BaseException as exc:  # handed to the caller, like run_in_executor did
                 answers.append((future, None, exc))
@@ -452,13 +461,11 @@ class FalkorDBStore:
 
     @property
     def read_timeout_s(self) -> float | None:
-        ms = self._threads.read_timeout_ms
-        return None if ms is None else ms / 1000
+        return self._threads.read_timeout_s
 
     @read_timeout_s.setter
     def read_timeout_s(self, seconds: float | None) -> None:
-        # The server counts whole milliseconds; 0 would mean no limit.
-        self._threads.read_timeout_ms = None if seconds is None else max(1, round(seconds * 1000))
+        self._threads.read_timeout_s = seconds
 
     @classmethod
     def embedded(

@@ -21,6 +21,7 @@ from neo4j.spatial import Point
 from neo4j.time import Date, DateTime, Duration, Time
 
 from graph.errors import GraphError, GraphQueryError, GraphTimeout, GraphUnavailable
+from graph.read_limit import limit_s
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, Params, Row, StoreStats
 
 # The driver also logs each connection failure; without a handler Python prints those to
@@ -164,8 +165,9 @@ class Neo4jStore:
         async with map_neo4j_errors(self.url), self._driver.session(database=self.database) as s:
             self.stats.round_trips += 1
             work = _collect
-            if self.read_timeout_s is not None:  # the server ends the transaction after it
-                work = unit_of_work(timeout=self.read_timeout_s)(_collect)
+            timeout_s = limit_s(self.read_timeout_s)  # the running job's, else the store's
+            if timeout_s is not None:  # the server ends the transaction after it
+                work = unit_of_work(timeout=timeout_s)(_collect)
             return await s.execute_read(work, query, params or {})
 
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:

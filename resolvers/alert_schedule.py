@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from graph.errors import GraphError
+from graph.read_limit import read_limit
 from graph.repositories import alert_rules as rules_repo
 from graph.repositories import social_events
 from graph.store import GraphStore, Row
@@ -233,10 +234,13 @@ class AlertScheduler:
         store = await self.get_store()
         if store is None:
             return
+        # No request waits on a run: its reads carry the job limit, not the request's.
+        job_s = self.settings.job_timeout_s or None
         try:
-            self.last = await evaluate_rules(
-                store, self.settings, since, until, bus=self.bus, client=self.client
-            )
+            with read_limit(job_s, "C360_JOB_TIMEOUT_S"):
+                self.last = await evaluate_rules(
+                    store, self.settings, since, until, bus=self.bus, client=self.client
+                )
             self.runs += 1
             if self.last.raised:
                 log.info(

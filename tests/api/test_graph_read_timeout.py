@@ -4,12 +4,14 @@ request timeout there): a read the client gave up on stopped holding the server 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from graph.errors import GraphTimeout
+from graph.read_limit import read_limit
 from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
 from tests.api.conftest import Api
@@ -78,3 +80,35 @@ async def test_a_stopped_read_is_a_timeout_error_for_the_client(
     error = body["errors"][0]
     assert error["extensions"]["code"] == "TIMEOUT", error
     assert "C360_REQUEST_TIMEOUT_S" in error["message"]
+
+
+# A scan of every post: more than a millisecond of the server's time, far less than a second.
+SCAN = "MATCH (p:Post) WHERE p.text CONTAINS 'x1' OR p.text CONTAINS 'x2' RETURN count(p) AS n"
+
+
+@pytest.mark.parametrize("path", ["loop", "thread"])
+async def test_a_jobs_reads_carry_the_jobs_limit(posts: GraphStore, path: str) -> None:
+    # The hub's background jobs (graph/read_limit.py): on the event loop's reader and in the
+    # query threads (TLS connections) alike, the limit is the one in force where it was asked.
+    threads = getattr(posts, "_threads", None)
+    if path == "thread" and threads is None:
+        pytest.skip("query threads are the FalkorDB store's")
+    reads_on = threads.loop_reads if threads is not None else None
+    if path == "thread":
+        threads.loop_reads = None
+    try:
+        posts.read_timeout_s = 0.001
+        with pytest.raises(GraphTimeout, match="C360_REQUEST_TIMEOUT_S"):
+            await posts.read(SCAN)
+        with read_limit(None, "C360_JOB_TIMEOUT_S"):  # no limit for this job
+            assert (await posts.read(SCAN))[0]["n"] > 0
+        posts.read_timeout_s = 30
+        with (
+            read_limit(0.001, "C360_JOB_TIMEOUT_S"),
+            pytest.raises(GraphTimeout, match="C360_JOB_TIMEOUT_S"),
+        ):
+            await asyncio.gather(posts.read(SCAN), posts.read(SCAN))
+        assert (await posts.read(SCAN))[0]["n"] > 0  # the store's own limit again
+    finally:
+        if threads is not None:
+            threads.loop_reads = reads_on

@@ -38,7 +38,7 @@ async def test_in_a_group_only_that_write_fails(falkordb: FalkorDBStore) -> None
     # writes of one loop turn are handed over: run directly, so the group is exactly these.
     loop = asyncio.get_running_loop()
     queries = ["RETURN 1 AS n", BAD, "RETURN 2 AS n"]
-    group = [(loop.create_future(), query, None, False) for query in queries]
+    group = [(loop.create_future(), query, None, False, None) for query in queries]
     await asyncio.to_thread(falkordb._threads._run_group, loop, group)
     done = await asyncio.gather(*(future for future, *_ in group), return_exceptions=True)
     assert isinstance(done[1], NotUtf8Reply) and "not UTF-8" in str(done[1])
