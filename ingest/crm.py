@@ -38,6 +38,7 @@ from ingest.sources import Source, check_keys, checkpoint_key, open_input, resum
 from ingest.summary import ImportInterrupted, ImportRefused, ImportSummary
 from ingest.validation import Batch, Chunks, outcome, prepare, scan, validate
 from ingest.writing import BatchWriter
+from shared.echo import echo
 
 # Called with (records done, records in all) after each batch: the CLI draws its bar from it.
 OnProgress = Callable[[int, int], None]
@@ -147,7 +148,9 @@ async def _import(
 ) -> ImportSummary:
     # The dead-letter file opens first: an unwritable one stops the import before the scan.
     with letters as dead:
-        total, superseded = await asyncio.to_thread(scan, source, spec, mapping)
+        keys = await asyncio.to_thread(scan, source, spec, mapping)
+        marked = {i for pair in keys.twins for i in pair}
+        seen: dict[int, tuple[int, str]] = {}
         done = int(checkpoint.get(key, {}).get("committed", 0)) if checkpoint is not None else 0
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
@@ -155,7 +158,7 @@ async def _import(
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
-                asyncio.to_thread(prepare, chunks, spec, mapping, superseded, erasures)
+                asyncio.to_thread(prepare, chunks, spec, mapping, keys.superseded, erasures, marked)
             )
 
         ahead: asyncio.Future[Batch | None] | None = None
@@ -168,12 +171,13 @@ async def _import(
             while (batch := await ahead) is not None:
                 ahead = next_batch()
                 summary.read = batch.end
+                seen.update(batch.marked)
                 if batch.end <= done:
                     writer.skip(batch)
                 else:
                     await writer.write(await writer.classify(batch), batch.end)
                 if progress is not None:
-                    progress(batch.end, total)
+                    progress(batch.end, keys.records)
             await writer.settle()
         except BaseException:
             await writer.abandon()
@@ -182,11 +186,30 @@ async def _import(
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
+    _case_twins(summary, keys.twins, seen)
     summary.rejected = dead.count
     summary.dead_letter_path = dead.path if dead.count and dead.keep else None
     summary.rejected_first = dead.first
     summary.resumed_after = min(done, summary.read)
     return summary
+
+
+def _case_twins(
+    summary: ImportSummary, twins: list[tuple[int, int]], seen: dict[int, tuple[int, str]]
+) -> None:
+    """Warn of each pair of keys that differ only in case. Both were imported: ids are
+    case-sensitive, and which spelling the core system means only the bank knows."""
+    summary.case_twins = len(twins)
+    for earlier, later in twins:
+        # Every flagged record is read again by the second pass; "record N" should one not be.
+        (line_a, key_a), (line_b, key_b) = (
+            seen.get(i, (f"record {i + 1}", "?")) for i in (earlier, later)
+        )
+        summary.warn(
+            f"lines {line_a} and {line_b}: keys {echo(key_a)} and {echo(key_b)} differ only "
+            "in case; imported as two records (keys are case-sensitive). If they are one, "
+            "correct the key in the source and import again"
+        )
 
 
 __all__ = [

@@ -59,6 +59,9 @@ class ImportKind:
     (the upsert replaces the parent edge) and counts as updated; ``parents``: parent key
     field -> the kind that imports it (a row whose parent is missing is a dead letter, unless
     ``--create-missing`` and ``creates_parents``: the upsert MERGEs bare parents);
+    ``kept``: sealed fields a row that moves its record to another ``home`` keeps from the
+    stored record when it does not give them (an interaction's summary): the lookup opened
+    them under the old owner's key, the upsert seals them under the new one's;
     ``erased``: row field -> what an erasure erased by that id ("customers" / "households"):
     a row naming an erased one is a dead letter (ingest.erasures);
     ``help``: the CLI command's one-line help."""
@@ -73,6 +76,7 @@ class ImportKind:
     home: str | None = None
     parents: dict[str, str] = field(default_factory=dict)
     creates_parents: bool = True
+    kept: tuple[str, ...] = ()
     erased: dict[str, str] = field(default_factory=dict)
     help: str = ""
 
@@ -115,7 +119,7 @@ KINDS: dict[str, ImportKind] = {
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
         link="productCode", home="customerId", parents={"customerId": "customers"},
-        erased={"customerId": "customers"},
+        kept=("summary",), erased={"customerId": "customers"},
         help="Interactions: id, customerId, channel, kind, time, summary, satisfaction."),
     "advisors": ImportKind(
         AdvisorRecord, upsert_advisors, lookup=lookup_advisors, link="branchId",

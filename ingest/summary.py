@@ -21,6 +21,11 @@ class ImportInterrupted(GraphError):
         self.committed = committed
 
 
+# Warnings a summary lists (their count is kept whole): a million flagged rows are a
+# million-line report nobody reads, and the first ones say what to look for.
+WARNINGS_SHOWN = 20
+
+
 @dataclass
 class ImportSummary:
     """What one import did. ``imported`` = inserted + updated + unchanged + upserted."""
@@ -34,6 +39,13 @@ class ImportSummary:
     duplicates: int = 0
     missing_parents: int = 0
     erased: int = 0  # rejected because they name a customer (or household) erased on request
+    # Moved records (an interaction to another customer) whose sealed field, not given by the
+    # row, could not come along: the old owner's key is gone (erased). It reads as null.
+    unreadable_moved: int = 0
+    # Ids of one input that differ only in case (C001 / c001): imported as two records.
+    case_twins: int = 0
+    warnings: list[str] = field(default_factory=list)  # "line N: ...", the first few
+    warnings_total: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     rejected_first: list[str] = field(default_factory=list)  # "line N: reasons", first few
     dead_letter_path: Path | None = None
@@ -49,6 +61,12 @@ class ImportSummary:
         """Add ``n`` to the counter named ``outcome`` (inserted / updated / unchanged)."""
         setattr(self, outcome, getattr(self, outcome) + n)
 
+    def warn(self, text: str) -> None:
+        """Note a warning: listed while fewer than WARNINGS_SHOWN are, always counted."""
+        self.warnings_total += 1
+        if len(self.warnings) < WARNINGS_SHOWN:
+            self.warnings.append(text)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["imported"] = self.imported
@@ -56,4 +74,4 @@ class ImportSummary:
         return data
 
 
-__all__ = ["ImportInterrupted", "ImportRefused", "ImportSummary"]
+__all__ = ["WARNINGS_SHOWN", "ImportInterrupted", "ImportRefused", "ImportSummary"]

@@ -4,10 +4,10 @@ holds. Pure functions and plain data; no I/O but the source's own reading."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -27,7 +27,8 @@ def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
     return [[c for c, f in mapping.columns.items() if f == name] + [name] for name in spec.unique]
 
 
-def _record_key(data: dict[str, Any], sources: list[list[str]]) -> int | None:
+def _record_key(data: dict[str, Any], sources: list[list[str]]) -> str | None:
+    """The record's key as text (its unique fields' values, stripped, joined by U+001F)."""
     parts = []
     for names in sources:
         value = None
@@ -39,16 +40,29 @@ def _record_key(data: dict[str, Any], sources: list[list[str]]) -> int | None:
         parts.append("" if value is None else str(value).strip())
     if not parts[0]:
         return None  # no key: the record fails validation anyway
-    # A 64-bit hash, not the key: a million keys fit in tens of MB.
-    return hash("\x1f".join(parts))
+    return "\x1f".join(parts)
 
 
-def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> tuple[int, set[int]]:
-    """First pass: the record count, and the indexes of records a later one supersedes (the
-    last row of a key wins, whatever the batch size)."""
+class KeyScan(NamedTuple):
+    """What the first pass found: how many ``records``; ``superseded``, the indexes of records
+    a later one with the same key replaces; ``twins``, (earlier, later) indexes of records
+    whose keys differ only in case (``C001`` / ``c001``): both are imported, and reported."""
+
+    records: int
+    superseded: set[int]
+    twins: list[tuple[int, int]]
+
+
+def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
+    """First pass: the record count, the indexes of records a later one supersedes (the
+    last row of a key wins, whatever the batch size), and keys that differ only in case."""
     sources = _key_sources(spec, mapping)
+    # 64-bit hashes, not the keys: a million keys fit in tens of MB. ``spelled``: the hash of
+    # a key's case-folded text -> the hash of the last spelling seen (keys with letters only).
     last: dict[int, int] = {}
+    spelled: dict[int, int] = {}
     superseded: set[int] = set()
+    twins: list[tuple[int, int]] = []
     count = 0
     key_data = getattr(source, "key_data", None)
     # Only the key columns: a query result selects them, delimited text builds no records.
@@ -61,14 +75,22 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> tuple[int,
         count += 1
         if data is None:
             continue
-        key = _record_key(data, sources)
-        if key is None:
+        text = _record_key(data, sources)
+        if text is None:
             continue
+        key = hash(text)
         previous = last.get(key)
         if previous is not None:
             superseded.add(previous)
+        folded = text.casefold()
+        if folded != text or text.upper() != text:  # a key with letters: it has a case
+            fold = hash(folded)
+            other = spelled.get(fold)
+            if other is not None and other != key:
+                twins.append((last[other], index))
+            spelled[fold] = key
         last[key] = index
-    return count, superseded
+    return KeyScan(count, superseded, twins)
 
 
 def validate(
@@ -126,6 +148,28 @@ def outcome(spec: ImportKind, row: Row, found: Found) -> str:
     return "unchanged"
 
 
+def keep_on_move(spec: ImportKind, row: Row, found: Found) -> tuple[Row, list[str]]:
+    """A row that moves its stored record to another home (an interaction to another
+    customer) without giving one of the kind's ``kept`` fields: the row with the stored value
+    added, so the write seals it under the new owner's key instead of leaving it sealed under
+    the old one's (where it would read as null). Also the fields that could not come along:
+    stored but not opened (the old owner's key is gone: erased). Those are not written, so
+    they stay as stored, unreadable; nothing is sealed from nothing."""
+    if not spec.kept or spec.home is None or not found.get("exists"):
+        return row, []
+    stored = found.get("props") or {}
+    if stored.get(spec.home) in (None, row.get(spec.home)):
+        return row, []  # not moving
+    given = row.get("props") or {}
+    unreadable = found.get("unreadable") or []
+    wanted = [f for f in spec.kept if f not in given]
+    carried = {f: stored[f] for f in wanted if stored.get(f) is not None}
+    lost = [f for f in wanted if f in unreadable]
+    if not carried:
+        return row, lost
+    return {**row, "props": {**given, **carried}}, lost
+
+
 def missing_reasons(spec: ImportKind, row: Row, missing: list[str]) -> list[str]:
     create = " (or pass --create-missing)" if spec.creates_parents else ""
     return [
@@ -143,6 +187,8 @@ class Batch:
     dead: list[tuple[RawRecord, list[str]]] = field(default_factory=list)
     duplicates: int = 0
     erased: int = 0  # of ``dead``: rows naming an erased customer or household
+    # Records the first pass flagged (a case-only twin): index -> (line, key as shown).
+    marked: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 class Chunks:
@@ -169,14 +215,20 @@ def prepare(
     mapping: ColumnMapping,
     superseded: set[int],
     erasures: Erasures = NO_ERASURES,
+    marked: Set[int] = frozenset(),
 ) -> Batch | None:
     """Read and validate the next chunk (runs in a worker thread, beside the graph write);
-    valid rows naming an erased customer or household are dead letters too."""
+    valid rows naming an erased customer or household are dead letters too. The line and
+    key of each record in ``marked`` go into the batch's ``marked``."""
     first, chunk = chunks.next()
     if not chunk:
         return None
     batch = Batch(first, first + len(chunk))
+    sources = _key_sources(spec, mapping) if marked else []
     for offset, record in enumerate(chunk):
+        if first + offset in marked:
+            key = _record_key(record.data or {}, sources) or ""
+            batch.marked[first + offset] = (record.line, key.replace("\x1f", " / "))
         if first + offset in superseded:
             batch.duplicates += 1
             continue
@@ -198,7 +250,9 @@ def prepare(
 __all__ = [
     "Batch",
     "Chunks",
+    "KeyScan",
     "control_reasons",
+    "keep_on_move",
     "missing_reasons",
     "outcome",
     "prepare",

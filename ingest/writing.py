@@ -30,7 +30,8 @@ from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.kinds import ImportKind
 from ingest.summary import ImportInterrupted, ImportSummary
-from ingest.validation import Batch, missing_reasons, outcome
+from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
+from shared.echo import echo
 
 # Batches waiting for the writer besides the one it writes: two keep the server busy while the
 # import looks up the next; more only hold memory (a batch of 5 000 rows is a few MB).
@@ -109,11 +110,25 @@ class BatchWriter:
                 continue
             result = outcome(self.spec, row, state)
             self.summary.count(result)
+            if result == "updated":
+                row, lost = keep_on_move(self.spec, row, state)
+                if lost:
+                    self._lost_on_move(record.line, row, state, lost)
             if result == "inserted" and not missing:
                 insert.append(row)
             elif result != "unchanged":
                 writes.changed.append(row)
         return writes
+
+    def _lost_on_move(self, line: int, row: Row, state: Row, lost: list[str]) -> None:
+        home = self.spec.home or ""
+        old = (state.get("props") or {}).get(home)
+        self.summary.unreadable_moved += 1
+        self.summary.warn(
+            f"line {line}: {', '.join(lost)} not moved to {home} {echo(row.get(home))}: sealed "
+            f"under {echo(old)}'s key, which is gone (erased), so it stays unreadable (null); "
+            f"give the {', '.join(lost)} column to store it again"
+        )
 
     def start(self) -> None:
         """Start the writer task (nothing to start for a dry run)."""

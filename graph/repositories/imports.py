@@ -2,7 +2,8 @@
 node (or relationship) and which of its parents are missing.
 
 Every lookup takes the batch's graph rows and returns one :data:`Found` per row, in order:
-``{"exists": bool, "props": {...}, "links": [...], "missing": ["accountId", ...]}``. ``links``
+``{"exists": bool, "props": {...}, "links": [...], "missing": ["accountId", ...]}`` (and
+``"unreadable": [field, ...]`` for sealed fields stored but not opened). ``links``
 holds the stored value of the row's link (advisor id, owner id, member role, ...), so the
 importer can tell inserted from updated from unchanged without writing; ``missing`` names the
 parent keys that match no node (a transaction's account, a holding's customer or account, a
@@ -133,9 +134,10 @@ def _lookup(
     owner: str = "id",
 ) -> Lookup:
     """``sealed``: the cipher scope of the label whose personal props are stored encrypted,
-    so that inserted / updated / unchanged are judged on the plain values; ``owner``: the row
-    key naming the data key's owner (an interaction's customer). ``parents``: row field -> a
-    query returning which of ``$ids`` exist (one read per batch and field)."""
+    so that inserted / updated / unchanged are judged on the plain values; ``owner``: the key
+    naming the data key's owner (an interaction's customer): the stored node's property of
+    that name, the row's when the node has none. ``parents``: row field -> a query returning
+    which of ``$ids`` exist (one read per batch and field)."""
     keys = _KEYS[query]
     checks = parents or {}
 
@@ -183,13 +185,27 @@ def _lookup(
                     item["missing"] = [*item.get("missing", []), field]
                     ordered[i] = item
         if sealed is not None:
-            existing = [(rows[i][owner], f) for i, f in enumerate(ordered) if f.get("exists")]
-            opened = cipher_of(store).open_many(sealed, [(k, f["props"]) for k, f in existing])
-            for (_, f), props in zip(existing, opened, strict=True):
-                f["props"] = props
+            _open_stored(store, sealed, owner, rows, ordered)
         return ordered
 
     return lookup
+
+
+def _open_stored(
+    store: GraphStore, sealed: str, owner: str, rows: list[Row], ordered: list[Found]
+) -> None:
+    """Open the stored props of the rows that exist, in one batch, under the owner each value
+    was sealed for: the stored node's (an interaction the row moves to another customer is
+    still sealed under its old customer's key), the row's when the node names none. A field
+    held but not opened (the owner's key is gone: erased) is listed in ``unreadable``."""
+    existing = [(i, f) for i, f in enumerate(ordered) if f.get("exists")]
+    items = [(str(f["props"].get(owner) or rows[i][owner]), f["props"]) for i, f in existing]
+    opened = cipher_of(store).open_many(sealed, items)
+    for (_, f), (_, stored), props in zip(existing, items, opened, strict=True):
+        f["props"] = props
+        lost = [k for k, v in props.items() if v is None and stored.get(k) is not None]
+        if lost:
+            f["unreadable"] = lost
 
 
 lookup_customers = _lookup(_CUSTOMERS, CUSTOMER, parents={"advisorId": _ADVISOR_IDS})

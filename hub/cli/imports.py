@@ -131,6 +131,12 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
             "request[/] (erasure ledger): refused, never imported again. Delete them from the "
             "export."
         )
+    if summary.warnings_total:
+        console.print(f"[bold yellow]{summary.warnings_total} warning(s)[/] (imported as shown):")
+        for line in summary.warnings:
+            console.print(f"  {escape(line)}")
+        if summary.warnings_total > len(summary.warnings):
+            console.print(f"  ... and {summary.warnings_total - len(summary.warnings)} more")
     if summary.dead_letter_path:
         console.print(
             f"[bold yellow]{summary.rejected} record(s) rejected[/]: see "

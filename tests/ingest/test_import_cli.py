@@ -186,3 +186,14 @@ def test_dead_letters_elsewhere_help_as_written_and_an_empty_file(workdir: Path)
     assert refused.exit_code == 2
     assert "empty.csv is empty (not even a header row)" in " ".join(refused.output.split())
     assert "has no id column" not in refused.output
+
+
+def test_the_summary_prints_its_warnings(workdir: Path) -> None:
+    runner = CliRunner()
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    twins = workdir / "twins.csv"
+    twins.write_text("id,name\nC001,张伟\nc001,张伟\n", encoding="utf-8")
+    done = runner.invoke(app, ["import", "customers", str(twins), "--no-progress"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "1 warning(s) (imported as shown):" in done.output
+    assert "lines 2 and 3: keys C001 and c001 differ only in case" in done.output

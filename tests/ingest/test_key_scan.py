@@ -72,5 +72,5 @@ def test_a_mapped_key_column_is_read_from_its_source_column(tmp_path: Path) -> N
     path.write_text("kid;name\nK1;a\nK2;b\nK1;c\n", encoding="utf-8")
     source = open_source(path)
     mapping = ColumnMapping(columns={"kid": "id"})
-    assert scan(source, KINDS["customers"], mapping) == (3, {0})
-    assert scan(RecordsOnly(source), KINDS["customers"], mapping) == (3, {0})
+    assert scan(source, KINDS["customers"], mapping) == (3, {0}, [])
+    assert scan(RecordsOnly(source), KINDS["customers"], mapping) == (3, {0}, [])

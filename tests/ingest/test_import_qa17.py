@@ -1,0 +1,192 @@
+"""Session 17 on `c360 import`: an interaction moved to another customer by a row without a
+summary keeps its summary (re-sealed under the new customer's key, or reported when the old
+key is gone); ids of one input that differ only in case are reported. Real embedded FalkorDB,
+real field encryption."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.fieldcipher import attach_cipher, cipher_of
+from graph.repositories.customer360 import interaction_pages
+from graph.store import GraphStore
+from hub.services import field_crypto
+from hub.settings import Settings
+from ingest.crm import import_file
+
+WITH_SUMMARY = "id,customerId,channel,kind,time,summary\n"
+WITHOUT_SUMMARY = "id,customerId,channel,kind,time\n"
+
+
+@pytest.fixture
+async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
+    """The session graph with field encryption on (keys in a private data dir)."""
+    before = cipher_of(store)
+    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
+    yield store
+    attach_cipher(store, before)
+
+
+async def _summaries(store: GraphStore, customer: str) -> dict[str, Any]:
+    """The customer's interactions as the 360 reads them: id -> summary."""
+    pages = await interaction_pages(store, [customer], limit=50, after=None, kind=None)
+    page = pages.get(customer)
+    return {item["id"]: item.get("summary") for item in (page.items if page else [])}
+
+
+async def _stored_summary(store: GraphStore, interaction: str) -> Any:
+    rows = await store.read(
+        "MATCH (i:Interaction {id: $id}) RETURN i.summary AS s", {"id": interaction}
+    )
+    return rows[0]["s"]
+
+
+# --- 1. an interaction moved without its summary column ------------------------------------
+
+
+async def test_an_interaction_moved_without_a_summary_column_keeps_its_summary(
+    sealed_store: GraphStore, tmp_path: Path
+) -> None:
+    store = sealed_store
+    await store.write("CREATE (:Customer {id: 'Q1'}), (:Customer {id: 'Q2'})")
+    first = tmp_path / "with.csv"
+    first.write_text(
+        WITH_SUMMARY
+        + "I1,Q1,PHONE,INQUIRY,2025-02-01 10:00,问余额\n"
+        + "I2,Q1,CHAT,COMPLAINT,2025-02-02 10:00,投诉手续费\n"
+        + "I3,Q1,CHAT,INQUIRY,2025-02-03 10:00,留在原客户\n"
+    )
+    assert (await import_file(store, "interactions", first)).inserted == 3
+    # The core system rebooked two of them to Q2; this export has no summary column.
+    second = tmp_path / "without.csv"
+    second.write_text(
+        WITHOUT_SUMMARY
+        + "I1,Q2,PHONE,INQUIRY,2025-02-01 10:00\n"
+        + "I2,Q2,CHAT,COMPLAINT,2025-02-02 10:00\n"
+        + "I3,Q1,CHAT,INQUIRY,2025-02-03 10:00\n"
+    )
+    reads = 0
+    read = store.read
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await read(*args, **kwargs)
+
+    store.read = counted  # type: ignore[method-assign]
+    try:
+        summary = await import_file(store, "interactions", second)
+    finally:
+        del store.read  # the instance attribute: the class's method again
+    assert (summary.updated, summary.unchanged, summary.rejected) == (2, 1, 0)
+    assert (summary.unreadable_moved, summary.warnings) == (0, [])
+    # Batched: the batch's lookup and its parent check, no read per moved row.
+    assert reads == 2
+    assert await _summaries(store, "Q2") == {"I1": "问余额", "I2": "投诉手续费"}
+    assert await _summaries(store, "Q1") == {"I3": "留在原客户"}
+    # Sealed at rest under the new customer's key (not a plain copy).
+    assert str(await _stored_summary(store, "I1")).startswith("enc1:")
+    # Importing the same file again changes nothing.
+    again = await import_file(store, "interactions", second)
+    assert (again.updated, again.unchanged) == (0, 3)
+
+
+async def test_a_moved_summary_whose_old_key_is_gone_stays_unreadable_and_is_reported(
+    sealed_store: GraphStore, tmp_path: Path
+) -> None:
+    store = sealed_store
+    await store.write("CREATE (:Customer {id: 'Q1'}), (:Customer {id: 'Q2'})")
+    first = tmp_path / "with.csv"
+    first.write_text(WITH_SUMMARY + "I1,Q1,PHONE,INQUIRY,2025-02-01 10:00,问余额\n")
+    await import_file(store, "interactions", first)
+    sealed = await _stored_summary(store, "I1")
+    assert cipher_of(store).destroy("Customer", "Q1")  # Q1 erased: their key shredded
+    second = tmp_path / "without.csv"
+    second.write_text(WITHOUT_SUMMARY + "I1,Q2,PHONE,INQUIRY,2025-02-01 10:00\n")
+    summary = await import_file(store, "interactions", second)
+    assert (summary.updated, summary.unreadable_moved, summary.warnings_total) == (1, 1, 1)
+    (warning,) = summary.warnings
+    assert warning.startswith("line 2: summary not moved to customerId Q2: sealed under Q1's key")
+    assert "give the summary column" in warning
+    # Moved, not re-sealed from nothing: the stored value is the old one, and reads as null.
+    assert await _summaries(store, "Q2") == {"I1": None}
+    assert await _stored_summary(store, "I1") == sealed
+    assert summary.to_dict()["unreadable_moved"] == 1
+
+
+async def test_a_moving_row_with_a_summary_column_stores_the_given_summary(
+    sealed_store: GraphStore, tmp_path: Path
+) -> None:
+    # The row's own value wins over the stored one (an empty cell is "not given": kept).
+    store = sealed_store
+    await store.write("CREATE (:Customer {id: 'Q1'}), (:Customer {id: 'Q2'})")
+    first = tmp_path / "with.csv"
+    first.write_text(
+        WITH_SUMMARY
+        + "I1,Q1,PHONE,INQUIRY,2025-02-01 10:00,旧的\n"
+        + "I2,Q1,PHONE,INQUIRY,2025-02-01 11:00,旧的二\n"
+    )
+    await import_file(store, "interactions", first)
+    second = tmp_path / "moved.csv"
+    second.write_text(
+        WITH_SUMMARY
+        + "I1,Q2,PHONE,INQUIRY,2025-02-01 10:00,新的\n"
+        + "I2,Q2,PHONE,INQUIRY,2025-02-01 11:00,\n"
+    )
+    summary = await import_file(store, "interactions", second)
+    assert (summary.updated, summary.unreadable_moved) == (2, 0)
+    found = await _summaries(store, "Q2")
+    assert found["I1"] == "新的"
+    assert found["I2"] == "旧的二"
+
+
+# --- 2. ids that differ only in case ----------------------------------------------------------
+
+
+async def test_customer_ids_that_differ_only_in_case_are_reported_with_both_lines(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # The QA file: C001 and c001 with the same ID number, a quoted two-line address between
+    # them (line numbers are the file's physical lines).
+    path = tmp_path / "twins.csv"
+    path.write_text(
+        "id,name,idNumber,address\n"
+        "C001,张伟,110105198503121234,\n"
+        'C002,李娜,,"上海市\n浦东新区"\n'
+        "c001,张伟,110105198503121234,\n"
+        "12345,王芳,,\n"
+        "12345,王芳,,\n",
+        encoding="utf-8",
+    )
+    summary = await import_file(store, "customers", path)
+    # Both imported (which spelling is right only the bank knows), and said so.
+    assert (summary.inserted, summary.duplicates, summary.rejected) == (4, 1, 0)
+    assert (summary.case_twins, summary.warnings_total) == (1, 1)
+    assert summary.warnings == [
+        "lines 2 and 5: keys C001 and c001 differ only in case; imported as two records (keys "
+        "are case-sensitive). If they are one, correct the key in the source and import again"
+    ]
+    assert summary.to_dict()["case_twins"] == 1
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
+    assert [r["id"] for r in rows] == ["12345", "C001", "C002", "c001"]
+
+
+async def test_case_twins_of_a_two_field_key_are_reported_and_same_case_keys_are_not(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await store.write("CREATE (:Customer {id: 'Q1'}), (:Customer {id: 'q1'})")
+    path = tmp_path / "members.csv"
+    path.write_text("id,customerId,role\nH1,Q1,HEAD\nH2,Q1,HEAD\nh1,q1,SPOUSE\n")
+    summary = await import_file(store, "households", path, batch_size=1)
+    assert summary.case_twins == 1
+    (warning,) = summary.warnings
+    assert warning.startswith("lines 2 and 4: keys H1 / Q1 and h1 / q1 differ only in case")
+    # Same-case keys are duplicates, not twins; ids without letters have no case.
+    same = tmp_path / "same.csv"
+    same.write_text("id,name\nC7,a\nC7,b\n007,c\n007,d\n")
+    again = await import_file(store, "customers", same)
+    assert (again.duplicates, again.case_twins, again.warnings) == (2, 0, [])
