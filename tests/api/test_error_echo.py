@@ -14,8 +14,11 @@ import httpx
 from typer.testing import CliRunner
 
 from graph.repositories.campaigns import create_campaign
+from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
 from hub.cli import app as cli
+from hub.demo import seed_demo
+from insights.tasks import TaskKind, task_id
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.analytics import iso
@@ -203,3 +206,35 @@ async def test_rule_and_campaign_ids_are_noted_capped_in_intent_records(
         echo_id(long_id)
     ]
     assert echo_id(long_id) != long_id
+
+
+async def test_a_long_task_id_is_noted_capped_in_the_intent_record(
+    store: GraphStore, as_role: Callable[..., Api], data_dir: Path
+) -> None:
+    """A care task's id holds the customer's and the interaction's ids (import keys of up to
+    200 characters each, so up to ~430 together): completeTask's intent notes it capped, with
+    its hash. Here the interaction's id alone makes it long (a book migrated into the graph)."""
+    await seed_demo(store, customers=40, seed=42, progress=False)
+    (managed,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) "
+        "RETURN a.id AS advisor, c.id AS customer ORDER BY customer LIMIT 1"
+    )
+    made = datetime.now(UTC) - timedelta(days=10)
+    complaint = "I-" + "x" * 250
+    await upsert_interactions(
+        store,
+        [{"id": complaint, "customerId": managed["customer"],
+          "props": {"channel": "PHONE", "kind": "COMPLAINT", "time": iso(made),
+                    "summary": "转账失败", "resolved": False}}],
+    )  # fmt: skip
+    task = task_id(TaskKind.COMPLAINT, managed["customer"], made.date() + timedelta(days=7),
+                   complaint)  # fmt: skip
+    assert len(task) > ID_MAX
+    advisor = as_role("advisor", "service", managed["advisor"])
+    done = await advisor.gql(
+        "mutation($id: ID!, $note: String!) { completeTask(id: $id, note: $note) { kind } }",
+        {"id": task, "note": "已电话联系客户"},
+    )
+    assert done["data"] == {"completeTask": {"kind": "CARE"}}, str(done)[:500]
+    intents = [r["details"] for r in audit_records(data_dir) if r["outcome"] == "intent"]
+    assert [d["completeTask"] for d in intents if "completeTask" in d] == [echo_id(task)]
