@@ -46,7 +46,9 @@ async def redeliver(
     # The rule's secret now (rotated since the first sending: the receiver expects the new).
     secret = alert_secrets.secret_for(rule, settings)
     if not secret:
-        raise BadUserInput(f"{alert_secrets.missing(rule)}; nothing was sent", field=FIELD)
+        raise BadUserInput(
+            f"{alert_secrets.missing(rule, settings)}; nothing was sent", field=FIELD
+        )
     by = privacy.principal.subject if privacy.principal else "system"
     await privacy.audit_intent(
         {"redeliver": f"AlertDelivery:{delivery_id}", "rule": rule_id, "url": host(found)}

@@ -20,6 +20,7 @@ from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
 from resolvers.social import check_author_filter, names_hidden_author
 from sentiment.alerts import AlertConfig
+from shared.echo import echo_id
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CHANNELS = 5
@@ -75,26 +76,28 @@ def check_rule(rule_id: str, data: dict[str, Any], allow: str = "") -> Row:
 
 
 async def put(
-    privacy: RequestPrivacy,
-    store: GraphStore,
-    rule_id: str,
-    data: dict[str, Any],
-    allow: str = "",
+    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data: dict[str, Any], settings: Any
 ) -> Row:
-    """``allow``: the settings' alert_channel_allow (internal channels named on purpose)."""
-    props = check_rule(rule_id, data, allow)
+    """``settings``: alert_channel_allow (internal channels named on purpose), the operator's
+    env secret pairs, and the data dir of generated secrets."""
+    props = check_rule(rule_id, data, settings.alert_channel_allow)
     await _require(privacy, rule_id, WRITE)
     current = await repo.rule(store, rule_id)
+    before = current.get("secretRef") if current else None
     props["secretRef"] = alert_secrets.check_ref(
-        data.get("secretRef"), rule_id, current.get("secretRef") if current else None
+        data.get("secretRef"), rule_id, before, settings.alert_env_secret_grants
     )
     # The rule's alerts count the posts its query matches, as a listing would.
     check_author_filter(await require_social(privacy), props.get("query"), "rule.query")
     await privacy.audit_intent({"write": f"AlertRule:{rule_id}", "rule": props})
     by = privacy.principal.subject if privacy.principal else "system"
-    return await repo.put_rule(
+    stored = await repo.put_rule(
         store, rule_id, props | {"updatedBy": by, "updatedAt": iso(datetime.now(UTC))}
     )
+    if before == f"file:{rule_id}" and stored.get("secretRef") != before:
+        # No longer referred to (the graph first): a later file:<id> needs a rotation anyway.
+        alert_secrets.forget(settings.resolved_data_dir, rule_id)
+    return stored
 
 
 async def rotate_secret(
@@ -105,7 +108,7 @@ async def rotate_secret(
     await _require(privacy, rule_id, WRITE)
     if await repo.rule(store, rule_id) is None:
         raise NotFound("no alert rule with this id", field="id")
-    await privacy.audit_intent({"rotateSecret": f"AlertRule:{rule_id}"})
+    await privacy.audit_intent({"rotateSecret": echo_id(f"AlertRule:{rule_id}")})
     secret = alert_secrets.rotate(data_dir, rule_id)
     by = privacy.principal.subject if privacy.principal else "system"
     await repo.set_secret_ref(store, rule_id, f"file:{rule_id}", by, iso(datetime.now(UTC)))
@@ -117,10 +120,17 @@ async def put_allowed(privacy: RequestPrivacy, rule_id: str) -> None:
     await _require(privacy, rule_id, WRITE)
 
 
-async def delete(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> bool:
+async def delete(privacy: RequestPrivacy, store: GraphStore, rule_id: str, data_dir: Path) -> bool:
+    """Delete the rule, then its generated secret (``data_dir``'s keys/) if it had one: in that
+    order, so a crash between them leaves a file nothing uses (removed by the next delete of
+    that id, or by hand), never a rule without its secret."""
     await _require(privacy, rule_id, WRITE)
-    await privacy.audit_intent({"delete": f"AlertRule:{rule_id}"})
-    return await repo.delete_rule(store, rule_id)
+    # Any id may be asked for (none is checked to delete nothing): noted capped, as every id.
+    await privacy.audit_intent({"delete": echo_id(f"AlertRule:{rule_id}")})
+    deleted = await repo.delete_rule(store, rule_id)
+    if _ID.match(rule_id):  # a file name only for an id a rule can have (no path)
+        alert_secrets.forget(data_dir, rule_id)
+    return deleted
 
 
 async def deliveries(

@@ -144,7 +144,9 @@ async def evaluate_rules(
         raised.extend(new)
         secret = alert_secrets.secret_for(rule, settings)
         if rule.get("channels") and not secret:
-            log.warning("alert rule %s: nothing sent: %s", rule["id"], alert_secrets.missing(rule))
+            log.warning(
+                "alert rule %s: nothing sent: %s", rule["id"], alert_secrets.missing(rule, settings)
+            )
         if rule.get("channels") and secret:
             owned = client is None
             http = client or httpx.AsyncClient(timeout=10.0)

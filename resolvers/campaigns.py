@@ -24,6 +24,7 @@ from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
+from shared.echo import echo_id
 from shared.records import Risk
 
 CAMPAIGN = "Campaign"
@@ -293,7 +294,7 @@ async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str]
     decisions = await privacy.customers.load_many(treatment)
     treatment = [c for c, d in zip(treatment, decisions, strict=True) if d and d.allow]
     privacy.customers_touched.update(treatment)
-    await privacy.audit_intent({"logCampaignContacts": campaign_id}, tuple(treatment))
+    await privacy.audit_intent({"logCampaignContacts": echo_id(campaign_id)}, tuple(treatment))
     rows = [
         {
             "id": contact_id(campaign_id, cid),

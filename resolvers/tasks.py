@@ -26,6 +26,7 @@ from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
+from shared.echo import echo_id
 
 CARE_TASK = "CareTask"
 MAX_WINDOW_DAYS = 366
@@ -208,7 +209,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     if task_id not in _open_ids(context, history or {}, catalogue, due):
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
-    await context.privacy.audit_intent({"completeTask": task_id}, (customer_id,))
+    await context.privacy.audit_intent({"completeTask": echo_id(task_id)}, (customer_id,))
     row: dict[str, Any] = {
         "id": completion_id(task_id),
         "customerId": customer_id,

@@ -448,7 +448,9 @@ class AlertRuleInput:
     secret_ref: str | None = strawberry.field(
         default=None,
         description="env:C360_ALERT_SECRET_<NAME> (its own webhook secret from the hub's "
-        "environment), shared (C360_ALERT_WEBHOOK_SECRET); null keeps the rule's current one",
+        "environment; only when the operator paired the rule with NAME in "
+        "C360_ALERT_ENV_SECRETS, else FORBIDDEN), shared (C360_ALERT_WEBHOOK_SECRET); null "
+        "keeps the rule's current one",
     )
 
 
@@ -842,8 +844,9 @@ class SocialMutation:
             "channels": rule.channels,
             "secretRef": rule.secret_ref,
         }
-        allow = info.context.settings.alert_channel_allow
-        row = await alert_rules.put(info.context.privacy, info.context.store, str(id), data, allow)
+        row = await alert_rules.put(
+            info.context.privacy, info.context.store, str(id), data, info.context.settings
+        )
         return AlertRule.from_row(row)
 
     @strawberry.mutation(
@@ -863,7 +866,9 @@ class SocialMutation:
         await alert_rules.put_allowed(info.context.privacy, str(rule))
         secret = alert_secrets.secret_for(found, settings)
         if not secret:
-            raise BadUserInput(f"{alert_secrets.missing(found)}; nothing was sent", field="rule")
+            raise BadUserInput(
+                f"{alert_secrets.missing(found, settings)}; nothing was sent", field="rule"
+            )
         report = await SocialQuery().brand_alerts(
             info, from_, to, timezone=timezone, rule=rule, top_posts=0, top_terms=5
         )
@@ -909,9 +914,14 @@ class SocialMutation:
             info.context.settings.resolved_data_dir,
         )  # fmt: skip
 
-    @strawberry.mutation(description="delete an alert rule; false when there was none")
+    @strawberry.mutation(
+        description="delete an alert rule, and its generated secret file; false when there was none"
+    )
     async def delete_alert_rule(self, info: Ctx, id: strawberry.ID) -> bool:
-        return await alert_rules.delete(info.context.privacy, info.context.store, str(id))
+        return await alert_rules.delete(
+            info.context.privacy, info.context.store, str(id),
+            info.context.settings.resolved_data_dir,
+        )  # fmt: skip
 
     @strawberry.mutation(
         description="a person's sentiment label for a post (brand analysts): kept over later "

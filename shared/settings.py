@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.as_of import as_of_error
+from shared.echo import echo
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
 # that names more (a campaign's audience) is recorded over several records, one chain entry
@@ -120,6 +122,10 @@ class Settings(BaseSettings):
     # Alert channels on internal addresses (loopback, private, link-local...) are refused
     # unless named here: comma-separated host names, addresses or networks (CIDR).
     alert_channel_allow: str = ""
+    # Which rule may sign with which C360_ALERT_SECRET_<NAME> variable: comma-separated
+    # <rule id>=<NAME> pairs, set by whoever sets the variables (a rule writer may not pick
+    # another team's secret). Empty: no rule may use an env: secret.
+    alert_env_secrets: str = ""
     # Stored alert rules are evaluated this often (seconds; 0: only after ingest batches) over
     # the last alert_eval_days days, and after each ingest batch over the days it touched.
     alert_eval_s: float = Field(default=300.0, ge=0)
@@ -148,6 +154,12 @@ class Settings(BaseSettings):
             raise ValueError(f"C360_AS_OF {error}")
         return value
 
+    @field_validator("alert_env_secrets")
+    @classmethod
+    def _env_secret_pairs(cls, value: str) -> str:
+        env_secret_grants(value)  # raises, naming the bad pair
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -168,6 +180,12 @@ class Settings(BaseSettings):
                 "C360_ALERT_MIN_BASELINE_DAYS must be at most C360_ALERT_BASELINE_DAYS"
             )
         return self
+
+    @cached_property
+    def alert_env_secret_grants(self) -> frozenset[tuple[str, str]]:
+        """(rule id, NAME) pairs of C360_ALERT_ENV_SECRETS: rule id may sign with
+        C360_ALERT_SECRET_<NAME>."""
+        return env_secret_grants(self.alert_env_secrets)
 
     @property
     def graph_options(self) -> dict[str, Any]:
@@ -198,8 +216,29 @@ class Settings(BaseSettings):
         return path
 
 
+# A rule id (resolvers/alert_rules.py) and a variable's NAME (resolvers/alert_secrets.py).
+_GRANT = re.compile(r"^([A-Za-z0-9_.:-]{1,64})=([A-Z0-9_]{1,64})$")
+
+
+def env_secret_grants(text: str) -> frozenset[tuple[str, str]]:
+    """C360_ALERT_ENV_SECRETS as (rule id, NAME) pairs; ValueError naming a bad pair."""
+    grants: set[tuple[str, str]] = set()
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        found = _GRANT.match(item.strip())
+        if found is None:
+            raise ValueError(
+                f"C360_ALERT_ENV_SECRETS: {echo(item.strip())!r} is not <rule id>=<NAME> (the "
+                "rule's id, and NAME of its variable C360_ALERT_SECRET_<NAME>: A-Z, 0-9, _); "
+                "pairs are comma-separated"
+            )
+        grants.add((found.group(1), found.group(2)))
+    return frozenset(grants)
+
+
 class DataDirError(ValueError):
     """The data dir cannot be created or used: one sentence for a person."""
 
 
-__all__ = ["DataDirError", "Settings"]
+__all__ = ["DataDirError", "Settings", "env_secret_grants"]

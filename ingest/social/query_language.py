@@ -14,6 +14,9 @@
   character or one latin word/number).
 - Field prefixes: ``author:`` (handle), ``platform:``, ``lang:``, ``label:`` (POSITIVE,
   NEUTRAL, NEGATIVE, UNSUPPORTED), ``emotion:`` (happy, angry, sad, fear, surprise, neutral).
+  A post without the field (not scored, no author, no language) does not match it, and so
+  matches its NOT, in the graph as in :meth:`Query.matches` (every field is compared through
+  ``coalesce``: never null).
 
 :func:`parse` returns a :class:`Query`; its ``cypher``/``params`` are a condition on ``p``
 (a Post) that the graph evaluates, ``exact`` says whether it is the whole query (NEAR is not:
@@ -253,7 +256,10 @@ class _Compiler:
                 return f"toLower(coalesce(p.authorHandle, '')) = {self.param(value)}", True
             if name in ("platform", "lang", "emotion"):
                 return f"toLower(coalesce({_PROPERTY[name]}, '')) = {self.param(value)}", True
-            return f"{_PROPERTY[name]} = {self.param(value)}", True
+            # coalesce as for every other field: a post with no label compares false, not
+            # null, so NOT label:X keeps it, as Query.matches does (NOT null is null, and a
+            # null condition drops the post: the graph and the in-memory match disagreed).
+            return f"toUpper(coalesce({_PROPERTY[name]}, '')) = {self.param(value)}", True
         if kind == "not":
             inner, exact = self.compile(node[1])
             return (f"NOT {_grouped(node[1], inner)}", True) if exact else ("true", False)

@@ -9,9 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from graph.repositories.alert_rules import put_rule
 from graph.store import GraphStore
+from hub.settings import Settings
 from tests.api.conftest import Api
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    # The operator lets rule cmb sign with C360_ALERT_SECRET_CMB, and no other rule.
+    return Settings(data_dir=data_dir, introspection=False, alert_env_secrets="cmb=CMB")
+
 
 PUT = """mutation($id: ID!, $rule: AlertRuleInput!) {
   putAlertRule(id: $id, rule: $rule) {
@@ -170,3 +180,80 @@ async def test_a_rule_signs_with_its_own_secret_kept_outside_the_graph(
     assert first not in repr(everything) and second not in repr(everything)
     assert (await put("file:cmb"))["data"]["putAlertRule"]["secretRef"] == "file:cmb"
     assert (await put("shared"))["data"]["putAlertRule"]["secretRef"] is None
+
+
+async def test_an_env_secret_signs_only_the_rules_the_operator_paired_it_with(
+    store: GraphStore, as_role: Callable[..., Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Session-16 finding: any rule writer could point their rule at any team's
+    # C360_ALERT_SECRET_<NAME> and have its receivers accept (or replay) what the rule sends.
+    # C360_ALERT_ENV_SECRETS (this file's settings: cmb=CMB) says which rule signs with which.
+    monkeypatch.setenv("C360_ALERT_SECRET_CMB", "the-cmb-team-secret")
+    analyst = as_role("brand_analyst", None, "b1")
+
+    async def put(rule_id: str, ref: str) -> dict[str, Any]:
+        return await analyst.gql(SECRET_PUT, {"id": rule_id, "rule": RULE | {"secretRef": ref}})
+
+    paired = await put("cmb", "env:C360_ALERT_SECRET_CMB")
+    assert paired["data"]["putAlertRule"]["secretRef"] == "env:C360_ALERT_SECRET_CMB", paired
+    for rule_id, ref, pair in (
+        ("icbc", "env:C360_ALERT_SECRET_CMB", "icbc=CMB"),  # another rule, the CMB secret
+        ("cmb", "env:C360_ALERT_SECRET_ICBC", "cmb=ICBC"),  # the rule, another secret
+    ):
+        refused = await put(rule_id, ref)
+        assert code(refused) == ("FORBIDDEN", "rule.secretRef"), refused
+        message = refused["errors"][0]["message"]
+        assert "C360_ALERT_ENV_SECRETS" in message and pair in message, message
+        assert "rotateAlertRuleSecret" in message
+    stored = await store.read("MATCH (r:AlertRule) RETURN r.id AS id, r.secretRef AS ref")
+    assert stored == [{"id": "cmb", "ref": "env:C360_ALERT_SECRET_CMB"}]
+
+    # A rule saved with it before the pairing existed (or unpaired since) signs with nothing:
+    # nothing is sent, and the answer says what the operator would add.
+    await put_rule(
+        store, "icbc", RULE | {"brand": "工商银行", "secretRef": "env:C360_ALERT_SECRET_CMB"}
+    )
+    body = await analyst.gql(SEND.replace('rule: "cmb"', 'rule: "icbc"'))
+    assert code(body) == ("BAD_USER_INPUT", "rule"), body
+    assert "icbc=CMB to C360_ALERT_ENV_SECRETS" in body["errors"][0]["message"], body
+
+
+def test_the_operators_pairs_are_checked_at_start_up(data_dir: Path) -> None:
+    pairs = Settings(data_dir=data_dir, alert_env_secrets=" cmb-app=CMB, cmb.outage=CMB ,,")
+    assert pairs.alert_env_secret_grants == {("cmb-app", "CMB"), ("cmb.outage", "CMB")}
+    for bad in ("cmb-app", "cmb=C360_ALERT_SECRET_cmb", "cmb=CMB=X", "bad id=CMB"):
+        with pytest.raises(ValidationError, match=r"C360_ALERT_ENV_SECRETS.*<rule id>=<NAME>"):
+            Settings(data_dir=data_dir, alert_env_secrets=bad)
+
+
+async def test_a_generated_secret_goes_when_its_rule_no_longer_uses_it(
+    store: GraphStore, as_role: Callable[..., Api], data_dir: Path
+) -> None:
+    # Session-16 finding: a deleted rule's generated key file stayed in keys/.
+    analyst = as_role("brand_analyst", None, "b1")
+    key = data_dir / "keys" / "alert-rule-cmb.key"
+    assert "errors" not in await analyst.gql(PUT, {"id": "cmb", "rule": RULE})
+    assert "errors" not in await analyst.gql(ROTATE, {"id": "cmb"})
+    assert key.exists()
+    # Saved with another reference: the file is no longer referred to (file:cmb now needs a
+    # rotation), so it goes.
+    back = await analyst.gql(SECRET_PUT, {"id": "cmb", "rule": RULE | {"secretRef": "shared"}})
+    assert back["data"]["putAlertRule"]["secretRef"] is None, back
+    assert not key.exists()
+    assert "errors" not in await analyst.gql(ROTATE, {"id": "cmb"})
+    kept = await analyst.gql(SECRET_PUT, {"id": "cmb", "rule": RULE})  # secretRef null: kept
+    assert kept["data"]["putAlertRule"]["secretRef"] == "file:cmb" and key.exists(), kept
+    # Deleted: the graph first, then the file (a crash between them leaves a file no rule
+    # uses, never a rule without its secret) ...
+    assert (await analyst.gql(DELETE, {"id": "cmb"}))["data"]["deleteAlertRule"] is True
+    assert not key.exists()
+    assert await store.read("MATCH (r:AlertRule) RETURN r.id AS id") == []
+    # ... and a file such a crash left is removed by the next delete of that id.
+    key.write_text("left by a delete that stopped after the graph write\n")
+    assert (await analyst.gql(DELETE, {"id": "cmb"}))["data"]["deleteAlertRule"] is False
+    assert not key.exists()
+    # Another rule's file is not touched.
+    assert "errors" not in await analyst.gql(PUT, {"id": "icbc", "rule": RULE})
+    assert "errors" not in await analyst.gql(ROTATE, {"id": "icbc"})
+    assert (await analyst.gql(DELETE, {"id": "cmb"}))["data"]["deleteAlertRule"] is False
+    assert (data_dir / "keys" / "alert-rule-icbc.key").exists()

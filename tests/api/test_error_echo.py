@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from typer.testing import CliRunner
 
+from graph.repositories.campaigns import create_campaign
+from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
 from hub.cli import app as cli
+from hub.demo import seed_demo
+from insights.tasks import TaskKind, task_id
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
+from resolvers.analytics import iso
 from shared.echo import ECHO_MAX, ID_MAX, echo, echo_id
 from tests.api.conftest import Api, codes
 from tests.api.seed import seed_family
@@ -168,3 +174,67 @@ async def test_huge_policy_ids_and_preview_roles_are_noted_capped(
     assert [d["preview"] for d in details if "preview" in d] == [
         {"role": NOTED, "purpose": NOTED, "customer": "p-1"}
     ]
+
+
+async def test_rule_and_campaign_ids_are_noted_capped_in_intent_records(
+    store: GraphStore, as_role: Callable[..., Api], marketing: Api, data_dir: Path
+) -> None:
+    """Session-16 finding: deleteAlertRule's intent noted the id asked for whole (any id may be
+    asked for: 100 KB a request into the never-truncated log), and the campaign and task
+    intents noted theirs whole too."""
+    brand = as_role("brand_analyst", None, "b1")
+    body = await brand.gql("mutation($id: ID!) { deleteAlertRule(id: $id) }", {"id": HUGE})
+    assert body["data"] == {"deleteAlertRule": False}, str(body)[:500]
+    # A campaign stored under an id longer than the hub makes (K-<12 hex>): a migrated book.
+    long_id = "K-" + "x" * 300
+    now = datetime.now(UTC)
+    await create_campaign(
+        store,
+        long_id,
+        {"name": "n", "product": "MMF-ZZB", "channel": "APP", "controlShare": 0.2,
+         "from": iso(now - timedelta(days=1)), "to": iso(now + timedelta(days=1)),
+         "createdBy": "mk1", "createdAt": iso(now)},
+        [],
+    )  # fmt: skip
+    contacted = await marketing.gql("mutation($id: ID!) { logCampaignContacts(id: $id) }",
+                                    {"id": long_id})  # fmt: skip
+    assert contacted["data"] == {"logCampaignContacts": 0}, str(contacted)[:500]
+    assert all(len(line) < 3_000 for line in audit_lines(data_dir))
+    intents = [r["details"] for r in audit_records(data_dir) if r["outcome"] == "intent"]
+    assert [d["delete"] for d in intents if "delete" in d] == [echo_id(f"AlertRule:{HUGE}")]
+    assert [d["logCampaignContacts"] for d in intents if "logCampaignContacts" in d] == [
+        echo_id(long_id)
+    ]
+    assert echo_id(long_id) != long_id
+
+
+async def test_a_long_task_id_is_noted_capped_in_the_intent_record(
+    store: GraphStore, as_role: Callable[..., Api], data_dir: Path
+) -> None:
+    """A care task's id holds the customer's and the interaction's ids (import keys of up to
+    200 characters each, so up to ~430 together): completeTask's intent notes it capped, with
+    its hash. Here the interaction's id alone makes it long (a book migrated into the graph)."""
+    await seed_demo(store, customers=40, seed=42, progress=False)
+    (managed,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) "
+        "RETURN a.id AS advisor, c.id AS customer ORDER BY customer LIMIT 1"
+    )
+    made = datetime.now(UTC) - timedelta(days=10)
+    complaint = "I-" + "x" * 250
+    await upsert_interactions(
+        store,
+        [{"id": complaint, "customerId": managed["customer"],
+          "props": {"channel": "PHONE", "kind": "COMPLAINT", "time": iso(made),
+                    "summary": "转账失败", "resolved": False}}],
+    )  # fmt: skip
+    task = task_id(TaskKind.COMPLAINT, managed["customer"], made.date() + timedelta(days=7),
+                   complaint)  # fmt: skip
+    assert len(task) > ID_MAX
+    advisor = as_role("advisor", "service", managed["advisor"])
+    done = await advisor.gql(
+        "mutation($id: ID!, $note: String!) { completeTask(id: $id, note: $note) { kind } }",
+        {"id": task, "note": "已电话联系客户"},
+    )
+    assert done["data"] == {"completeTask": {"kind": "CARE"}}, str(done)[:500]
+    intents = [r["details"] for r in audit_records(data_dir) if r["outcome"] == "intent"]
+    assert [d["completeTask"] for d in intents if "completeTask" in d] == [echo_id(task)]

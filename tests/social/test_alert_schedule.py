@@ -235,11 +235,14 @@ async def test_each_rule_signs_with_its_own_secret_or_the_shared_one(
     await put_rule(store, "by-env", [CHANNEL], "env:C360_ALERT_SECRET_CMB")
     await put_rule(store, "by-file", [CHANNEL], "file:by-file")
     await put_rule(store, "shared", [CHANNEL])
+    # Saved before the operator paired env secrets with rules: not paired, so not signed.
+    await put_rule(store, "unpaired", [CHANNEL], "env:C360_ALERT_SECRET_CMB")
     generated = alert_secrets.rotate(tmp_path, "by-file")  # the data dir's, as the mutation does
     window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
     receiver = ChatWebhook()
+    paired = settings(tmp_path, alert_env_secrets="by-env=CMB")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
-        run = await evaluate_rules(store, settings(tmp_path), *window, client=client)
+        run = await evaluate_rules(store, paired, *window, client=client)
     assert sorted(d["ruleId"] for d in run.deliveries if d["status"] == "DELIVERED") == [
         "by-env", "by-file", "shared",
     ]  # fmt: skip
