@@ -238,8 +238,9 @@ class _TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-# The methods /graphql answers (HEAD as GET without the content); the Allow of its 405s.
-ALLOW = "GET, HEAD, POST"
+# The methods /graphql answers (HEAD as GET without the content, OPTIONS with this list):
+# the Allow of its 405s and of OPTIONS.
+ALLOW = "GET, HEAD, POST, OPTIONS"
 
 
 def _without_content(send: Send) -> Send:
@@ -421,6 +422,12 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             # HEAD is GET without the content (RFC 9110, 9.3.2): GET's status and headers.
             await self({**scope, "method": "GET"}, receive, _without_content(send))
             return
+        if scope["method"] == "OPTIONS":
+            # RFC 9110, 9.3.7: the methods, no content (strawberry answered 405). The hub
+            # configures no CORS, so no Access-Control-Allow-* either: a cross-origin page's
+            # preflight is answered and still not allowed, as before.
+            await Response(status_code=204, headers={"Allow": ALLOW})(scope, receive, send)
+            return
         request = Request(scope=scope, receive=receive)
         try:
             response = await self.run(request)
@@ -482,8 +489,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 
 class GraphQLEndpoint:
     """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL and
-    runs nothing (HEAD: GET's answer without the content); any other method is refused (405)
-    by the view."""
+    runs nothing (HEAD: GET's answer without the content); OPTIONS lists the methods (204);
+    any other method is refused (405) by the view."""
 
     def __init__(
         self,
@@ -674,8 +681,8 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        # Every method reaches the view, which refuses all but GET, HEAD and POST with a JSON
-        # METHOD_NOT_ALLOWED (the router's own 405 is text/plain).
+        # Every method reaches the view, which answers OPTIONS and refuses all but GET, HEAD
+        # and POST with a JSON METHOD_NOT_ALLOWED (the router's own 405 is text/plain).
         Route("/graphql", graphql),
         # Subscriptions: the same path, over a websocket (graphql-transport-ws).
         WebSocketRoute("/graphql", graphql),

@@ -1,6 +1,7 @@
 """Churn model: features from a customer's history as of a moment, labels from what happened
 next, a scikit-learn logistic regression, and per-customer explanations (each feature's share
-of the score). Pure apart from scikit-learn: histories in, numbers out.
+of the score). Pure apart from scikit-learn (imported only to fit and measure): histories in,
+numbers out.
 
 Churned: every account the customer owns is closed; the moment is the latest ``closedAt``.
 A time split (``split``) takes features as of one moment and labels from the HORIZON after it,
@@ -15,9 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import StandardScaler
 
 from insights.history import iso, signed
 
@@ -243,6 +241,11 @@ class ChurnModel:
 def fit(rows: Sequence[Sample], trained_at: datetime, as_of: datetime) -> ChurnModel:
     if len({s.label for s in rows}) < 2:
         raise ValueError("the training window has no churner (or only churners): nothing to learn")
+    # scikit-learn is imported by the two functions that fit and measure, not with the module:
+    # scoring a saved model (the hub) and `c360 churn --help` need none of it.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     x = _matrix(rows)
     scaler = StandardScaler().fit(x)
     # Balanced classes: churners are few, and the score ranks rather than calibrates.
@@ -279,6 +282,8 @@ class Ranking:
 
 def rank_quality(labels: Sequence[int], scores: Sequence[float]) -> Ranking:
     """ROC AUC and the share of churners among the top tenth of scores (ties by order)."""
+    from sklearn.metrics import roc_auc_score  # imported here: see fit()
+
     n = len(labels)
     if n == 0 or len(set(labels)) < 2:
         return Ranking(float("nan"), float("nan"))

@@ -18,6 +18,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keyring import _locked
+from privacy.secrets import write_private
 
 MASTER_FILE = "master-keys.json"
 
@@ -70,17 +71,11 @@ class LocalKeyFileProvider:
         return raw["active"], keys
 
     def _write(self, active: str, keys: dict[str, bytes]) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         body = {
             "active": active,
             "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
         }
-        with os.fdopen(fd, "w") as fh:
-            json.dump(body, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(body))
 
     @property
     def active_id(self) -> str:

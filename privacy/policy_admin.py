@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Propos
 from privacy.policy_set import DATA_ID, PolicyDataError, PolicySet, override_dir, test_names
 from privacy.policy_tests import run_policy_tests
 from privacy.proposals import person, same_person
-from privacy.types import Decision, PolicyEngine, Principal, Resource
+from privacy.secrets import write_private
+from privacy.types import Decision, PolicyEngine, Principal, Purpose, Resource
+from shared.echo import echo
 
 __all__ = [
     "BadPolicyId",
@@ -34,6 +35,7 @@ __all__ = [
     "PolicyInfo",
     "ProposalError",
     "TestReport",
+    "UnknownPreviewName",
 ]
 
 
@@ -52,6 +54,15 @@ class BadPolicySource(ValueError):
 
 class FourEyesViolation(PermissionError):
     """The same person would propose and decide a policy change."""
+
+
+class UnknownPreviewName(ValueError):
+    """A preview of a role or purpose no request could be decided under; the message lists
+    the known ones, ``field`` names the argument ("role" or "purpose")."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -211,12 +222,26 @@ class PolicyAdmin:
         directory = override_dir(self._data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         name = f"{policy_id}.json" if policy_id == DATA_ID else f"{policy_id}.rego"
-        tmp = directory / f".{name}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, directory / name)
+        write_private(directory / name, source)
+
+    def check_preview(self, role: str, purpose: str | None) -> None:
+        """UnknownPreviewName unless the live policy names ``role`` and ``purpose`` is one a
+        request can carry (privacy.types.Purpose) or the policy's tables name: a preview of a
+        misspelt role ("advisr") would answer "denied" as if that were the policy's word."""
+        policy = self._engine.policy_set
+        roles = policy.roles
+        if role not in roles:
+            raise UnknownPreviewName(
+                f"unknown role {echo(role)!r}; the active policy names {', '.join(sorted(roles))}",
+                "role",
+            )
+        purposes = {p.value for p in Purpose} | policy.purposes
+        if purpose is not None and purpose not in purposes:
+            raise UnknownPreviewName(
+                f"unknown purpose {echo(purpose)!r}; use one of {', '.join(sorted(purposes))} "
+                "(or none)",
+                "purpose",
+            )
 
     async def preview_access(
         self,
@@ -227,7 +252,9 @@ class PolicyAdmin:
     ) -> Decision:
         """The decision ``role`` would get reading a customer with these attributes.
         ``subject`` is who asks (an advisor sees the customers they manage); the preview
-        principal works in the customer's branch. Answered by the live engine."""
+        principal works in the customer's branch. Answered by the live engine; an unknown
+        role or purpose is UnknownPreviewName (:meth:`check_preview`)."""
+        self.check_preview(role, purpose)
         principal = Principal(subject, (role,), purpose, customer_attributes.get("branchId"))
         resource = Resource("Customer", "preview", dict(customer_attributes))
         return (await self._engine.decide(principal, "read", [resource]))["preview"]

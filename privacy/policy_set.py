@@ -70,6 +70,20 @@ class PolicySet:
         return {role for rules in resources.values() if isinstance(rules, dict) for role in rules}
 
     @property
+    def purposes(self) -> set[str]:
+        """Every purpose the data's resource tables name (``"*"``, any or none, left out)."""
+        resources = self.data.get("c360", {}).get("tables", {}).get("resources", {})
+        return {
+            purpose
+            for rules in resources.values()
+            if isinstance(rules, dict)
+            for by_purpose in rules.values()
+            if isinstance(by_purpose, dict)
+            for purpose in by_purpose
+            if purpose != "*"
+        }
+
+    @property
     def decision_modules(self) -> dict[str, str]:
         return {k: v for k, v in self.modules.items() if not is_test_module(k)}
 

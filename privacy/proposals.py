@@ -9,7 +9,6 @@ approval (or two hub workers) cannot lose each other's update.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from privacy.keyring import _locked
+from privacy.secrets import write_private
 
 __all__ = ["PENDING", "ProposalFile", "Proposed", "person", "same_person"]
 
@@ -59,16 +59,8 @@ class ProposalFile(Generic[T]):
     def save(self, items: dict[str, T]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = {self._key: [asdict(p) for p in items.values()]}  # type: ignore[call-overload]
-        text = json.dumps(body, ensure_ascii=False, indent=1)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        # Created 0600: proposals hold officers' subjects (and policy sources, reasons).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        # 0600: proposals hold officers' subjects (and policy sources, reasons).
+        write_private(self.path, json.dumps(body, ensure_ascii=False, indent=1))
 
     @contextmanager
     def editing(self) -> Iterator[dict[str, T]]:

@@ -29,11 +29,15 @@ def load_or_create_secret(data_dir: Path, name: str, nbytes: int = 32) -> bytes:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically (a temp file beside it, fsynced, renamed),
-    mode 0600: a reader sees the old content or the new, never half of either."""
+    """Replace ``path`` with ``text`` (UTF-8) atomically (a temp file beside it, fsynced,
+    renamed), mode 0600: a reader sees the old content or the new, never half of either.
+    The one way the data dir's private files are written: keys, alert secrets, policy
+    overrides and proposals (they name officers and hold policy sources)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
+    # A temp file left by a crashed writer keeps its mode through O_CREAT: set it again.
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())

@@ -21,6 +21,7 @@ from privacy.policy_admin import (
     PolicyInfo,
     ProposalError,
     TestReport,
+    UnknownPreviewName,
 )
 from privacy.policy_proposals import STATUSES, Proposal
 from privacy.types import AuditUnavailable, Decision, PolicyUnavailable, Resource
@@ -218,18 +219,22 @@ async def preview_access(
 ) -> Decision:
     """The decision ``role`` would get for this customer (reads only its policy attributes)."""
     await privacy.require_resource(POLICIES, READ)
+    admin = _admin(privacy)
+    # Noted before they are checked (the record says what was asked, refused or not): capped.
+    noted: dict[str, Any] = {
+        "role": echo_id(role),
+        "purpose": None if purpose is None else echo_id(purpose),
+    }
+    privacy.details["preview"] = noted
+    try:
+        admin.check_preview(role, purpose)
+    except UnknownPreviewName as exc:
+        raise BadUserInput(str(exc), field=exc.field) from exc
     row = (await customers_with_access(store, [customer_id])).get(customer_id)
     if row is None:
         raise NotFound("no customer with this id", field="customerId")
-    # The role and purpose are the caller's, unchecked (any name may be previewed): capped.
-    privacy.details["preview"] = {
-        "role": echo_id(role),
-        "purpose": None if purpose is None else echo_id(purpose),
-        "customer": customer_id,
-    }
-    return await _admin(privacy).preview_access(
-        role, purpose, row[ACCESS_KEY], subject or "preview"
-    )
+    noted["customer"] = customer_id
+    return await admin.preview_access(role, purpose, row[ACCESS_KEY], subject or "preview")
 
 
 __all__ = [

@@ -1,4 +1,8 @@
-"""`c360 churn train|eval`: the churn model beside the rule score, on a time split."""
+"""`c360 churn train|eval`: the churn model beside the rule score, on a time split.
+
+resolvers.nba (with Strawberry) is imported by the commands that run, and insights.churn
+imports scikit-learn only to fit: `c360 churn --help` needs neither (hub/cli/__init__.py).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from rich.table import Table
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.insights_common import book
 from insights import churn
-from resolvers.nba import CHURN_FILE, rule_score, write_model
 
 app = typer.Typer(
     help="The churn model (scikit-learn) beside the rule score.", no_args_is_help=True
@@ -22,6 +25,8 @@ def _history_days(horizon: int) -> int:
 
 
 async def _split(horizon: int) -> churn.SplitResult:
+    from resolvers.nba import rule_score
+
     now = datetime.now(UTC)
     async with graph(load_settings()) as store:
         histories = await book(store, now - timedelta(days=_history_days(horizon)))
@@ -64,6 +69,8 @@ def eval_(
 
 async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str]:
     """Evaluate on the split, then refit on the latest full window and save with metrics."""
+    from resolvers.nba import CHURN_FILE, rule_score, write_model
+
     now = datetime.now(UTC)
     settings = load_settings()
     async with graph(settings) as store:

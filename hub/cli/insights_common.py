@@ -8,11 +8,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from graph.store import GraphStore, Row
 from hub.cli.common import fail
-from resolvers.nba import count_customers, load_histories
 
 
 async def book(store: GraphStore, since: datetime) -> list[Row]:
     """Every customer's history; exit 2 with what to do when the graph holds no customer."""
+    # Imported here: resolvers.nba brings Strawberry, which `recommend`/`churn --help` skip.
+    from resolvers.nba import count_customers, load_histories
+
     total = await count_customers(store)
     if total == 0:
         fail("the graph holds no customer; run 'c360 seed' or 'c360 import' first")

@@ -1,4 +1,8 @@
-"""`c360 recommend train|eval`: the co-holding recommender, fitted and measured offline."""
+"""`c360 recommend train|eval`: the co-holding recommender, fitted and measured offline.
+
+resolvers.nba (the graph glue the API shares, with Strawberry) is imported by the commands
+that run, not with this module: `c360 recommend --help` needs none of it (hub/cli/__init__.py).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,13 @@ from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.insights_common import book
 from insights import history as hist
 from insights.holdout import HoldoutResult, evaluate
-from resolvers.nba import (
-    RECOMMEND_FILE,
-    age_band,
-    catalogue,
-    count_customers,
-    fit_recommender,
-    write_model,
-)
 
 app = typer.Typer(help="Cross-sell and up-sell recommendations.", no_args_is_help=True)
 
 
 async def _train() -> tuple[int, str]:
+    from resolvers.nba import RECOMMEND_FILE, count_customers, fit_recommender, write_model
+
     settings = load_settings()
     async with graph(settings) as store:
         if not await count_customers(store):
@@ -34,6 +32,8 @@ async def _train() -> tuple[int, str]:
 
 
 async def _eval(k: int) -> tuple[int, HoldoutResult]:
+    from resolvers.nba import age_band, catalogue
+
     settings = load_settings()
     now = datetime.now(UTC)
     async with graph(settings) as store:

@@ -155,9 +155,7 @@ async def test_head_of_graphql_answers_as_get_without_content(
     sent_query = {"query": 'mutation { upsertCustomer(input: {id: "q16-h"}) { id } }'}
     async with serve(store, settings) as client:
         head = await client.head("/graphql", params=sent_query, headers=headers)
-        assert head.status_code == 405 and head.headers["allow"] == "GET, HEAD, POST"
-        options = await client.options("/graphql")
-        assert options.status_code == 405 and options.headers["allow"] == "GET, HEAD, POST"
+        assert head.status_code == 405 and head.headers["allow"] == "GET, HEAD, POST, OPTIONS"
     assert not await store.read("MATCH (c:Customer {id: 'q16-h'}) RETURN c.id AS id")
 
 

@@ -111,7 +111,24 @@ async def test_a_method_other_than_get_or_post_is_refused_with_a_code(
 ) -> None:
     response = await client.put("/graphql", json={"query": QUERY}, headers=headers)
     _refused(response, "METHOD_NOT_ALLOWED", status=405)
-    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"
+
+
+async def test_options_lists_the_methods_and_allows_no_cross_origin_page(
+    client: httpx.AsyncClient,
+) -> None:
+    """OPTIONS answered strawberry's 405 (its text, as a JSON error); it is a method every
+    resource takes (RFC 9110, 9.3.7). No token is needed, and no CORS is configured: a
+    browser's preflight gets the methods but no Access-Control-Allow-* header."""
+    for sent in (
+        {},
+        {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+         "Access-Control-Request-Headers": "authorization, content-type"},
+    ):  # fmt: skip
+        response = await client.options("/graphql", headers=sent)
+        assert (response.status_code, response.content) == (204, b""), response.text
+        assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"
+        assert not [h for h in response.headers if h.lower().startswith("access-control-")]
 
 
 async def test_a_browser_get_without_the_graphiql_page_is_not_found_with_a_code(

@@ -183,6 +183,26 @@ async def test_preview_access_shows_each_field_and_why(store: GraphStore, api: A
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_preview_access_refuses_an_unknown_role_or_purpose(
+    store: GraphStore, api: Api
+) -> None:
+    """A misspelt role or purpose was answered "denied" as if the policy had decided it."""
+    await seed_family(store, "p")
+    args = {"role": "marketing_analyst", "purpose": "marketing", "id": "p-1"}
+    for bad, field, listed in (
+        ({"role": "advisr"}, "role", "advisor, auditor, brand_analyst, marketing_analyst"),
+        ({"purpose": "marketng"}, "purpose", "compliance, marketing, risk, service"),
+    ):
+        body = await api.gql(PREVIEW, {**args, **bad})
+        assert body["data"] is None and codes(body) == ["BAD_USER_INPUT"], body
+        error = body["errors"][0]
+        assert error["extensions"]["field"] == field
+        assert repr(bad[field]) in error["message"] and listed in error["message"], error
+    # No purpose is one a request may carry too: previewed, not refused.
+    none = await api.gql(PREVIEW, {**args, "purpose": None})
+    assert "errors" not in none and none["data"]["previewAccess"]["allowed"] is False, none
+
+
 CHAIN = "{ auditChain { verified records lastSeq lastCheckpoint { seq time } problems checkedAt } }"
 
 

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from hub.cli import app
 from privacy.engines import EmbeddedEngine
 from privacy.keyring import KeyRing
-from privacy.policy_admin import FourEyesViolation, PolicyAdmin
+from privacy.policy_admin import FourEyesViolation, PolicyAdmin, UnknownPreviewName
 from privacy.policy_invariants import INVARIANTS
-from privacy.policy_set import PACKAGED_DIR, load_policy_set
+from privacy.policy_set import PACKAGED_DIR, PolicySet, load_policy_set
 from privacy.types import Principal, Resource
 
 
@@ -55,6 +55,24 @@ async def test_preview_access(data_dir: Path) -> None:
     )
     assert not denied.allow and denied.mode_for("NAME") == "redact"
     assert "consented" in denied.reason
+
+
+async def test_preview_purposes_are_the_requests_and_the_tables(data_dir: Path) -> None:
+    """A purpose the policy's tables name is previewable though no request header offers it
+    (a token's claim can carry it); one neither knows is refused, naming the field."""
+    data = load_policy_set(data_dir).data
+    data["c360"]["tables"]["resources"]["Customer"]["auditor"]["research"] = {
+        "actions": ["read"], "scope": "any", "masks": "marketing"
+    }  # fmt: skip
+    policy = PolicySet(load_policy_set(data_dir).modules, data)
+    admin = PolicyAdmin(EmbeddedEngine(policy), data_dir)
+    seen = await admin.preview_access("auditor", "research", {})
+    assert seen.allow and seen.mode_for("NATIONAL_ID") == "redact"
+    assert (await admin.preview_access("auditor", "risk", {})).allow is False
+    known = r"'teaching'; use one of compliance, marketing, research, risk, service"
+    with pytest.raises(UnknownPreviewName, match=known) as e:
+        await admin.preview_access("auditor", "teaching", {})
+    assert e.value.field == "purpose"
 
 
 def test_cli_policy_test_and_audit(data_dir: Path) -> None:
