@@ -278,6 +278,7 @@ class QueryThreads:
         # hub's samples under 16 concurrent 360s. A failed round trip still drops the
         # connection (redis-py disconnects on error) and the retry connects again.
         self._local = threading.local()
+        self._schema_epoch = 0  # see forget_schema
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="c360-graph")
         # Answers waiting to be handed to their loop, and the loops already woken for them.
         self._answers: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
@@ -386,7 +387,17 @@ class QueryThreads:
             with map_falkordb_errors():
                 client = SyncFalkorDB(connection_pool=self.pool, single_connection_client=True)
                 graph = self._local.graph = client.select_graph(self._graph_name)
+            self._local.schema_epoch = self._schema_epoch
+        elif self._local.schema_epoch != self._schema_epoch:
+            graph.schema.clear()  # names looked up again as the next reply needs them
+            self._local.schema_epoch = self._schema_epoch
         return graph
+
+    def forget_schema(self) -> None:
+        """The graph key was dropped: a new graph numbers its labels, relationship types and
+        property keys afresh, so each thread's cache of the old numbers (which names a node's
+        properties in a reply) is cleared before its next reply is read."""
+        self._schema_epoch += 1
 
     def _answer(self, loop: asyncio.AbstractEventLoop, answers: list[_Answer]) -> None:
         """From a query thread: queue the answers and wake the loop, unless it is already woken
@@ -568,11 +579,15 @@ class FalkorDBStore:
         return await self._run(query, params, read_only=False)
 
     async def drop_graph(self) -> None:
-        """Delete the graph key with its data and indexes (graph.bulk_insert does this to an
-        empty graph before ``GRAPH.BULK ... BEGIN`` creates it anew)."""
+        """Delete the graph key with its data, indexes and relationship types (clear() and
+        graph.bulk_insert, before ``GRAPH.BULK ... BEGIN`` creates it anew). DEL rather than
+        GRAPH.DELETE: the same for a graph key, and no error when there is no graph yet."""
         with map_falkordb_errors():
             await self._db.connection.delete(self._graph.name)
+        # The new graph numbers property keys afresh: every name is declared again, and the
+        # query threads' caches of the old numbers are cleared.
         self._declared.clear()
+        self._threads.forget_schema()
 
     @property
     def embedded_server(self) -> bool:
@@ -734,10 +749,12 @@ class FalkorDBStore:
         )
 
     async def clear(self) -> None:
-        # Delete the data but keep the graph key, so its indexes survive.
-        batch: LiteralString = "MATCH (n) WITH n LIMIT 50000 DETACH DELETE n RETURN count(*) AS n"
-        while (await self.write(batch))[0]["n"]:
-            pass
+        """Drop the graph key and create the schema again (indexes, relationship types).
+        Deleting every node instead, as this did, broke FalkorDB 4.16 once the graph had held
+        more than 16 384 nodes: nodes MERGEd afterwards read "Attempted to access undefined
+        attribute", or the server crashed (tests/graph/test_clear.py)."""
+        await self.drop_graph()
+        await self.setup_schema()
 
     async def close(self) -> None:
         embedded = self._embedded
