@@ -437,6 +437,16 @@ class QueryThreads:
         self.pool.disconnect()
 
 
+def _missing_indexes(existing: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """The properties to index per label (graph.store's tables) that ``existing`` lacks."""
+    wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
+    missing: dict[str, list[str]] = {}
+    for label, prop in [*wanted, *LOOKUP_INDEXES]:
+        if (label, prop) not in existing:
+            missing.setdefault(label, []).append(prop)
+    return missing
+
+
 class FalkorDBStore:
     """One connection pool per process; each call is one round trip, made in a query thread
     (QueryThreads). Pings and log compaction, small and never queued behind queries, keep an
@@ -658,38 +668,34 @@ class FalkorDBStore:
             # Left by a server that ran with query telemetry on: it holds query parameters.
             with map_falkordb_errors():
                 await self._db.connection.delete(f"telemetry{{{self._graph.name}}}")
-        await self._declare_relationship_types()
-        wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
-        wanted += list(LOOKUP_INDEXES)
-        existing = await self._existing_indexes()
-        missing: dict[str, list[str]] = {}
-        for label, prop in wanted:
-            if (label, prop) not in existing:
-                missing.setdefault(label, []).append(prop)
+        types = await self.read("CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t")
+        present = {row["t"] for row in types}
+        await self._create_relationship_types([t for t in RELATIONSHIP_TYPES if t not in present])
+        missing = _missing_indexes(await self._existing_indexes())
         # One command per label (FalkorDB keeps one index per label: one background build of
         # it rather than one per property), smallest label first: the build runs under the
         # graph's write lock, which each later CREATE INDEX waits for (after a 100 000-customer
         # bulk seed the labels queued behind Transaction's 7.5 M nodes took ~5 s to create).
         sizes = {label: await label_size(self, label) for label in missing}
         for label in sorted(missing, key=lambda label: sizes[label]):
-            props = missing[label]
-            if not await self._create_index(label, props) and len(props) > 1:
-                # Another process indexed one of them meanwhile: the rest one by one.
-                for prop in props:
-                    await self._create_index(label, [prop])
+            await self._index_label(label, missing[label])
 
-    async def _declare_relationship_types(self) -> None:
-        """Create the relationship types the graph lacks (see graph.store.RELATIONSHIP_TYPES)
-        by one logged write of an edge of each, deleted in the same query."""
-        rows = await self.read("CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t")
-        missing = [t for t in RELATIONSHIP_TYPES if t not in {row["t"] for row in rows}]
-        if not missing:
+    async def _create_relationship_types(self, types: list[str]) -> None:
+        """Create relationship types (see graph.store.RELATIONSHIP_TYPES) by one logged write
+        of an edge of each, deleted in the same query."""
+        if not types:
             return
         # Types come from the fixed table, never from input.
-        edges = ", ".join(f"(a)-[r{i}:{t}]->(b)" for i, t in enumerate(missing))
-        gone = ", ".join(f"r{i}" for i in range(len(missing)))
+        edges = ", ".join(f"(a)-[r{i}:{t}]->(b)" for i, t in enumerate(types))
+        gone = ", ".join(f"r{i}" for i in range(len(types)))
         query: Any = f"CREATE (a), (b) CREATE {edges} DELETE {gone}, a, b"
         await self.write(query)
+
+    async def _index_label(self, label: str, props: list[str]) -> None:
+        if not await self._create_index(label, props) and len(props) > 1:
+            # Another process indexed one of them meanwhile: the rest one by one.
+            for prop in props:
+                await self._create_index(label, [prop])
 
     async def _create_index(self, label: str, props: list[str]) -> bool:
         """False when (one of) the properties is indexed already."""
@@ -754,7 +760,13 @@ class FalkorDBStore:
         more than 16 384 nodes: nodes MERGEd afterwards read "Attempted to access undefined
         attribute", or the server crashed (tests/graph/test_clear.py)."""
         await self.drop_graph()
-        await self.setup_schema()
+        # The new graph has no type, index or node, so nothing is asked (setup_schema's reads)
+        # and the indexes are created at once: sent together, they share the server's fsyncs
+        # (the test suite clears the graph before every test).
+        await self._create_relationship_types(list(RELATIONSHIP_TYPES))
+        missing = _missing_indexes(set())
+        await self._declare_keys(frozenset(p for props in missing.values() for p in props))
+        await asyncio.gather(*(self._index_label(label, p) for label, p in missing.items()))
 
     async def close(self) -> None:
         embedded = self._embedded
