@@ -759,13 +759,16 @@ class FalkorDBStore:
         Deleting every node instead, as this did, broke FalkorDB 4.16 once the graph had held
         more than 16 384 nodes: nodes MERGEd afterwards read "Attempted to access undefined
         attribute", or the server crashed (tests/graph/test_clear.py)."""
+        missing = _missing_indexes(set())
+        # The names this store had declared are declared again in the new graph, with the
+        # indexed ones, in one write: the writes that follow cost the round trips they did.
+        names = frozenset(self._declared).union(*missing.values())
         await self.drop_graph()
+        await self._declare_keys(names)
         # The new graph has no type, index or node, so nothing is asked (setup_schema's reads)
         # and the indexes are created at once: sent together, they share the server's fsyncs
         # (the test suite clears the graph before every test).
         await self._create_relationship_types(list(RELATIONSHIP_TYPES))
-        missing = _missing_indexes(set())
-        await self._declare_keys(frozenset(p for props in missing.values() for p in props))
         await asyncio.gather(*(self._index_label(label, p) for label, p in missing.items()))
 
     async def close(self) -> None:
