@@ -281,6 +281,7 @@ class QueryThreads:
         # hub's samples under 16 concurrent 360s. A failed round trip still drops the
         # connection (redis-py disconnects on error) and the retry connects again.
         self._local = threading.local()
+        self._schema_epoch = 0  # see forget_schema
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="c360-graph")
         # Answers waiting to be handed to their loop, and the loops already woken for them.
         self._answers: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
@@ -395,7 +396,17 @@ class QueryThreads:
             with map_falkordb_errors():
                 client = SyncFalkorDB(connection_pool=self.pool, single_connection_client=True)
                 graph = self._local.graph = client.select_graph(self._graph_name)
+            self._local.schema_epoch = self._schema_epoch
+        elif self._local.schema_epoch != self._schema_epoch:
+            graph.schema.clear()  # names looked up again as the next reply needs them
+            self._local.schema_epoch = self._schema_epoch
         return graph
+
+    def forget_schema(self) -> None:
+        """The graph key was dropped: a new graph numbers its labels, relationship types and
+        property keys afresh, so each thread's cache of the old numbers (which names a node's
+        properties in a reply) is cleared before its next reply is read."""
+        self._schema_epoch += 1
 
     def _answer(self, loop: asyncio.AbstractEventLoop, answers: list[_Answer]) -> None:
         """From a query thread: queue the answers and wake the loop, unless it is already woken
@@ -433,6 +444,16 @@ class QueryThreads:
             self.loop_reads.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.pool.disconnect()
+
+
+def _missing_indexes(existing: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """The properties to index per label (graph.store's tables) that ``existing`` lacks."""
+    wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
+    missing: dict[str, list[str]] = {}
+    for label, prop in [*wanted, *LOOKUP_INDEXES]:
+        if (label, prop) not in existing:
+            missing.setdefault(label, []).append(prop)
+    return missing
 
 
 class FalkorDBStore:
@@ -575,11 +596,15 @@ class FalkorDBStore:
         return await self._run(query, params, read_only=False)
 
     async def drop_graph(self) -> None:
-        """Delete the graph key with its data and indexes (graph.bulk_insert does this to an
-        empty graph before ``GRAPH.BULK ... BEGIN`` creates it anew)."""
+        """Delete the graph key with its data, indexes and relationship types (clear() and
+        graph.bulk_insert, before ``GRAPH.BULK ... BEGIN`` creates it anew). DEL rather than
+        GRAPH.DELETE: the same for a graph key, and no error when there is no graph yet."""
         with map_falkordb_errors():
             await self._db.connection.delete(self._graph.name)
+        # The new graph numbers property keys afresh: every name is declared again, and the
+        # query threads' caches of the old numbers are cleared.
         self._declared.clear()
+        self._threads.forget_schema()
 
     @property
     def embedded_server(self) -> bool:
@@ -650,38 +675,34 @@ class FalkorDBStore:
             # Left by a server that ran with query telemetry on: it holds query parameters.
             with map_falkordb_errors():
                 await self._db.connection.delete(f"telemetry{{{self._graph.name}}}")
-        await self._declare_relationship_types()
-        wanted = [(label, key) for label, keys in NATURAL_KEYS.items() for key in keys]
-        wanted += list(LOOKUP_INDEXES)
-        existing = await self._existing_indexes()
-        missing: dict[str, list[str]] = {}
-        for label, prop in wanted:
-            if (label, prop) not in existing:
-                missing.setdefault(label, []).append(prop)
+        types = await self.read("CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t")
+        present = {row["t"] for row in types}
+        await self._create_relationship_types([t for t in RELATIONSHIP_TYPES if t not in present])
+        missing = _missing_indexes(await self._existing_indexes())
         # One command per label (FalkorDB keeps one index per label: one background build of
         # it rather than one per property), smallest label first: the build runs under the
         # graph's write lock, which each later CREATE INDEX waits for (after a 100 000-customer
         # bulk seed the labels queued behind Transaction's 7.5 M nodes took ~5 s to create).
         sizes = {label: await label_size(self, label) for label in missing}
         for label in sorted(missing, key=lambda label: sizes[label]):
-            props = missing[label]
-            if not await self._create_index(label, props) and len(props) > 1:
-                # Another process indexed one of them meanwhile: the rest one by one.
-                for prop in props:
-                    await self._create_index(label, [prop])
+            await self._index_label(label, missing[label])
 
-    async def _declare_relationship_types(self) -> None:
-        """Create the relationship types the graph lacks (see graph.store.RELATIONSHIP_TYPES)
-        by one logged write of an edge of each, deleted in the same query."""
-        rows = await self.read("CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t")
-        missing = [t for t in RELATIONSHIP_TYPES if t not in {row["t"] for row in rows}]
-        if not missing:
+    async def _create_relationship_types(self, types: list[str]) -> None:
+        """Create relationship types (see graph.store.RELATIONSHIP_TYPES) by one logged write
+        of an edge of each, deleted in the same query."""
+        if not types:
             return
         # Types come from the fixed table, never from input.
-        edges = ", ".join(f"(a)-[r{i}:{t}]->(b)" for i, t in enumerate(missing))
-        gone = ", ".join(f"r{i}" for i in range(len(missing)))
+        edges = ", ".join(f"(a)-[r{i}:{t}]->(b)" for i, t in enumerate(types))
+        gone = ", ".join(f"r{i}" for i in range(len(types)))
         query: Any = f"CREATE (a), (b) CREATE {edges} DELETE {gone}, a, b"
         await self.write(query)
+
+    async def _index_label(self, label: str, props: list[str]) -> None:
+        if not await self._create_index(label, props) and len(props) > 1:
+            # Another process indexed one of them meanwhile: the rest one by one.
+            for prop in props:
+                await self._create_index(label, [prop])
 
     async def _create_index(self, label: str, props: list[str]) -> bool:
         """False when (one of) the properties is indexed already."""
@@ -741,10 +762,21 @@ class FalkorDBStore:
         )
 
     async def clear(self) -> None:
-        # Delete the data but keep the graph key, so its indexes survive.
-        batch: LiteralString = "MATCH (n) WITH n LIMIT 50000 DETACH DELETE n RETURN count(*) AS n"
-        while (await self.write(batch))[0]["n"]:
-            pass
+        """Drop the graph key and create the schema again (indexes, relationship types).
+        Deleting every node instead, as this did, broke FalkorDB 4.16 once the graph had held
+        more than 16 384 nodes: nodes MERGEd afterwards read "Attempted to access undefined
+        attribute", or the server crashed (tests/graph/test_clear.py)."""
+        missing = _missing_indexes(set())
+        # The names this store had declared are declared again in the new graph, with the
+        # indexed ones, in one write: the writes that follow cost the round trips they did.
+        names = frozenset(self._declared).union(*missing.values())
+        await self.drop_graph()
+        await self._declare_keys(names)
+        # The new graph has no type, index or node, so nothing is asked (setup_schema's reads)
+        # and the indexes are created at once: sent together, they share the server's fsyncs
+        # (the test suite clears the graph before every test).
+        await self._create_relationship_types(list(RELATIONSHIP_TYPES))
+        await asyncio.gather(*(self._index_label(label, p) for label, p in missing.items()))
 
     async def close(self) -> None:
         embedded = self._embedded

@@ -53,7 +53,8 @@ class GraphStore(Protocol):
         ...
 
     async def clear(self) -> None:
-        """Delete every node and relationship (tests, `c360 seed --reset`)."""
+        """Delete every node and relationship, keeping the schema (tests, `c360 seed
+        --reset`). FalkorDB drops the graph and creates the schema again (graph/falkordb.py)."""
         ...
 
     async def close(self) -> None: ...

@@ -36,9 +36,9 @@ CASES = ["CA", "Ca", "Caé", "Cb", "Cc", "Cz", "Cé", "C客", "C_", "D"]
 
 @pytest.fixture
 async def own_store() -> AsyncIterator[GraphStore]:
-    """A graph of its own: the string index of the session graph (emptied, not dropped,
-    between tests) still answers from the other tests' ids, so what it leaves out here
-    depends on the tests before."""
+    """A graph of its own: the string index of the session graph answered from the other
+    tests' ids while the graph was emptied, not dropped, between tests (clear() drops it
+    now), so what it left out here depended on the tests before."""
     with tempfile.TemporaryDirectory(prefix="c360w-", dir="/tmp") as d:
         store = await open_store(Path(d))
         try:
