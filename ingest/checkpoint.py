@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from shared.files import replace_file
 
 
 class Checkpoint:
@@ -46,13 +47,8 @@ class Checkpoint:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            fh.write(orjson.dumps(self._data, option=orjson.OPT_INDENT_2))
-            if self.durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        data = orjson.dumps(self._data, option=orjson.OPT_INDENT_2)
+        replace_file(self.path, data, durable=self.durable)
 
 
 __all__ = ["Checkpoint"]

@@ -8,6 +8,8 @@ import secrets
 import time
 from pathlib import Path
 
+from shared.files import replace_file
+
 SECRETS_DIR = "keys"
 
 
@@ -33,15 +35,7 @@ def write_private(path: Path, text: str) -> None:
     renamed), mode 0600: a reader sees the old content or the new, never half of either.
     The one way the data dir's private files are written: keys, alert secrets, policy
     overrides and proposals (they name officers and hold policy sources)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # A temp file left by a crashed writer keeps its mode through O_CREAT: set it again.
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    replace_file(path, text, mode=0o600)
 
 
 def _read(path: Path) -> bytes:

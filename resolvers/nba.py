@@ -30,6 +30,7 @@ from insights.churn import ChurnModel
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
 from resolvers.paced_loader import PacedDataLoader
+from shared.files import replace_file
 
 MODEL_DIR = "insights"
 RECOMMEND_FILE = "recommend-model.json"
@@ -112,9 +113,7 @@ def model_path(data_dir: Path, name: str) -> Path:
 def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
     path = model_path(data_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)  # readers never see half a file
+    replace_file(path, json.dumps(data, ensure_ascii=False))  # readers never see half a file
     cache = _CACHES.get(data_dir)
     if cache is not None:  # this process reads it from the next request on
         cache.recommender.looked = cache.churn.looked = float("-inf")

@@ -5,20 +5,28 @@ request timeout there): a read the client gave up on stopped holding the server 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from graph.errors import GraphTimeout
 from graph.read_limit import read_limit
+from graph.repositories import alert_rules as rules_repo
 from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
+from hub.settings import Settings
+from resolvers.alert_schedule import AlertScheduler, evaluate_rules
 from tests.api.conftest import Api
 
 # Enough posts that a scan of them takes the graph server more than a millisecond, and
 # every pair of them (~100 M comparisons) many seconds.
 POSTS = 10_000
+BRAND = "招商银行"
 PAIRS = "MATCH (a:Post), (b:Post) WHERE a.searchText CONTAINS b.postId RETURN count(*) AS n"
 
 
@@ -32,13 +40,14 @@ async def posts(store: GraphStore) -> AsyncIterator[GraphStore]:
                 "postId": f"p{i}",
                 "ingestedAt": "2025-03-05T00:00:00Z",
                 "props": {
-                    "text": f"x{i}",
+                    "text": f"{BRAND} x{i}",
                     "createdAt": "2025-03-01T02:00:00Z",
+                    "brands": [BRAND],
                     "sentimentLabel": "NEUTRAL",
                     "lang": "zh",
                 },
                 "author": None,
-                "brands": [],
+                "brands": [BRAND],
                 "products": [],
             }
             for i in range(1, POSTS + 1)
@@ -112,3 +121,68 @@ async def test_a_jobs_reads_carry_the_jobs_limit(posts: GraphStore, path: str) -
     finally:
         if threads is not None:
             threads.loop_reads = reads_on
+
+
+# A scheduled alert run is a background job, not a request: its reads carry
+# C360_JOB_TIMEOUT_S, not the request limit the hub's store holds (a run whose reads needed more
+# than the request's 15 s failed at every run, session 16's finding).
+WINDOW = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, tzinfo=UTC))
+
+
+async def put_rule(store: GraphStore) -> None:
+    """A rule whose text query reads every post of the brand (the scan above)."""
+    await rules_repo.put_rule(
+        store,
+        "cmb",
+        {
+            "brand": BRAND,
+            "query": "x1 OR x2 OR x3",
+            "threshold": 3.0,
+            "baselineDays": 14,
+            "minVolume": 10,
+            "channels": [],
+            "secretRef": None,
+            "updatedBy": "t",
+            "updatedAt": "2025-01-01T00:00:00Z",
+        },
+    )
+
+
+async def run_once(store: GraphStore, settings: Settings) -> AlertScheduler:
+    async def get_store() -> GraphStore:
+        return store
+
+    scheduler = AlertScheduler(settings, get_store, None)
+    scheduler.start()
+    try:
+        scheduler.request(*WINDOW)
+        await asyncio.wait_for(scheduler.settled(), 60)
+    finally:
+        await scheduler.stop()
+    return scheduler
+
+
+def config(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(data_dir=tmp_path, alert_eval_s=0, **extra)
+
+
+async def test_a_scheduled_run_is_not_held_to_the_request_limit(
+    posts: GraphStore, tmp_path: Path
+) -> None:
+    await put_rule(posts)
+    posts.read_timeout_s = 0.001  # the hub's store: its requests' limit
+    with pytest.raises(GraphTimeout):  # the run's reads do need more than that
+        await evaluate_rules(posts, config(tmp_path), *WINDOW)
+    scheduler = await run_once(posts, config(tmp_path))
+    assert scheduler.runs == 1 and scheduler.last is not None and scheduler.last.rules == 1
+
+
+async def test_a_scheduled_run_past_the_job_limit_names_that_setting(
+    posts: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await put_rule(posts)
+    caplog.set_level(logging.WARNING, logger="c360")
+    scheduler = await run_once(posts, config(tmp_path, job_timeout_s=0.001))
+    assert scheduler.runs == 0
+    (failed,) = [r.getMessage() for r in caplog.records if "alert evaluation" in r.getMessage()]
+    assert "C360_JOB_TIMEOUT_S" in failed and "C360_REQUEST_TIMEOUT_S" not in failed
