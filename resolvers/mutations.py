@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph.repositories.customers import existing_customer_ids, upsert_customers
 from graph.repositories.imports import lookup_customers
-from graph.repositories.interactions import upsert_interactions
+from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
 from resolvers.errors import BadUserInput, NotFound
@@ -76,6 +76,12 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
     # The upsert MERGEs the customer; logging against an unknown id must not invent one.
     if not await existing_customer_ids(store, [record.customerId]):
         raise NotFound("no customer with this id", field="customerId")
+    # The upsert would move an interaction of another customer here: one the caller may not
+    # write, whose record would then show under this customer (the CRM import moves them).
+    owner = (await interaction_owners(store, [record.id])).get(record.id)
+    if owner is not None and owner != record.customerId:
+        reason = "id: an interaction of another customer has this id; leave id out for a new one"
+        raise BadUserInput(reason, field="id", reasons=[reason])
     row = record.to_graph_row()
     await upsert_interactions(store, [row])
     return {

@@ -33,3 +33,12 @@ async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
     )
     # Rows without the optional link are filtered out before RETURN: every row was upserted.
     return len(rows)
+
+
+async def interaction_owners(store: GraphStore, ids: list[str]) -> dict[str, str]:
+    """The customer each stored interaction of ``ids`` belongs to."""
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (i:Interaction {id: id}) RETURN i.id AS id, i.customerId AS c",
+        {"ids": ids},
+    )
+    return {r["id"]: r["c"] for r in rows}

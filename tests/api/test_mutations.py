@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from graph.store import GraphStore
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
@@ -115,3 +117,24 @@ async def test_log_interaction_errors(store: GraphStore, api: Api, agent: Api) -
     assert body["errors"][0]["extensions"]["field"] == "kind"
     body = await agent.gql(LOG, {"input": {"customerId": "e-1", "satisfaction": 9}})
     assert body["errors"][0]["extensions"]["field"] == "satisfaction"
+
+
+async def test_log_interaction_cannot_take_another_customers_interaction(
+    store: GraphStore, api: Api, as_role: Callable[..., Api]
+) -> None:
+    # The upsert MERGEs by id: an advisor naming the id of an interaction of a customer it
+    # may not write moved it to its own customer (gone from the other's 360, its kind, time,
+    # satisfaction and product shown in the advisor's).
+    await seed_family(store, "a")
+    await seed_family(store, "b")
+    advisor = as_role("advisor", "service", "b-adv")
+    taken = {"customerId": "b-1", "id": "a-1-ix0", "kind": "INQUIRY"}
+    body = await advisor.gql(LOG, {"input": taken})
+    assert body["data"] is None and body["errors"][0]["extensions"]["field"] == "id", body
+    ids = '{ customer(id: "a-1") { interactions { edges { node { id kind } } } } }'
+    edges = (await api.gql(ids))["data"]["customer"]["interactions"]["edges"]
+    assert {"id": "a-1-ix0", "kind": "COMPLAINT"} in [e["node"] for e in edges]
+    # Its own customer's interaction may be written again under the same id.
+    own = {"customerId": "b-1", "id": "b-1-ix1", "kind": "FEEDBACK"}
+    body = await advisor.gql(LOG, {"input": own})
+    assert body["data"]["logInteraction"]["kind"] == "FEEDBACK", body
