@@ -237,7 +237,9 @@ class AlertScheduler:
         if store is None:
             return
         # No request waits on a run: its reads carry the job limit, not the request's.
-        job_s = self.settings.job_timeout_s or None
+        # Never less than a request may take (an operator who raised that raised it for all).
+        job = self.settings.job_timeout_s
+        job_s = max(job, self.settings.request_timeout_s) if job else None
         try:
             with read_limit(job_s, "C360_JOB_TIMEOUT_S"):
                 self.last = await evaluate_rules(

@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     alert_eval_s: float = Field(default=300.0, ge=0)
     alert_eval_days: int = Field(default=2, ge=1)
     # Seconds the graph server may spend on one read of a background job (scheduled alert
-    # runs): no request waits on them, so not C360_REQUEST_TIMEOUT_S; 0 means no limit.
+    # runs): no request waits on them, so not C360_REQUEST_TIMEOUT_S (but never less than it);
+    # 0 means no limit.
     job_timeout_s: float = Field(default=300.0, ge=0)
     # Subscriptions: batches a subscriber may fall behind before it is dropped; operations
     # one websocket may run at once; seconds a socket may wait before connection_init.

@@ -91,8 +91,8 @@ async def test_a_stopped_read_is_a_timeout_error_for_the_client(
     assert "C360_REQUEST_TIMEOUT_S" in error["message"]
 
 
-# A scan of every post: more than a millisecond of the server's time, far less than a second.
-SCAN = "MATCH (p:Post) WHERE p.text CONTAINS 'x1' OR p.text CONTAINS 'x2' RETURN count(p) AS n"
+# ~100 ms of the server's time on this machine: past a millisecond every time, well within 30 s.
+SCAN = "UNWIND range(1, 300000) AS i WITH i WHERE i % 97 = 0 RETURN count(i) AS n"
 
 
 @pytest.mark.parametrize("path", ["loop", "thread"])
@@ -129,14 +129,18 @@ async def test_a_jobs_reads_carry_the_jobs_limit(posts: GraphStore, path: str) -
 WINDOW = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 3, tzinfo=UTC))
 
 
+# Each term a scan of the brand's 10 000 posts: past a millisecond at every run.
+TERMS = " OR ".join(f"x{i}" for i in range(1, 25))
+
+
 async def put_rule(store: GraphStore) -> None:
-    """A rule whose text query reads every post of the brand (the scan above)."""
+    """A rule whose text query reads every post of the brand many times over."""
     await rules_repo.put_rule(
         store,
         "cmb",
         {
             "brand": BRAND,
-            "query": "x1 OR x2 OR x3",
+            "query": TERMS,
             "threshold": 3.0,
             "baselineDays": 14,
             "minVolume": 10,
@@ -182,7 +186,8 @@ async def test_a_scheduled_run_past_the_job_limit_names_that_setting(
 ) -> None:
     await put_rule(posts)
     caplog.set_level(logging.WARNING, logger="c360")
-    scheduler = await run_once(posts, config(tmp_path, job_timeout_s=0.001))
+    limits = {"job_timeout_s": 0.001, "request_timeout_s": 0.001}  # the job is held to the larger
+    scheduler = await run_once(posts, config(tmp_path, **limits))
     assert scheduler.runs == 0
     (failed,) = [r.getMessage() for r in caplog.records if "alert evaluation" in r.getMessage()]
     assert "C360_JOB_TIMEOUT_S" in failed and "C360_REQUEST_TIMEOUT_S" not in failed
