@@ -16,7 +16,9 @@ from graph.repositories.advisors import upsert_advisors
 from graph.repositories.customers import upsert_customers
 from graph.repositories.households import upsert_households
 from graph.repositories.imports import (
+    Found,
     Lookup,
+    held,
     lookup_accounts,
     lookup_advisors,
     lookup_customers,
@@ -40,9 +42,11 @@ from shared.records import (
     ImportRecord,
     InteractionRecord,
     TransactionRecord,
+    stored_id_reasons,
 )
 
 Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
+Conflicts = Callable[[Row, Found], list[str]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class ImportKind:
     them under the old owner's key, the upsert seals them under the new one's;
     ``erased``: row field -> what an erasure erased by that id ("customers" / "households"):
     a row naming an erased one is a dead letter (ingest.erasures);
+    ``conflicts``: the reasons a valid row cannot be written over what the lookup found
+    (a customer's birth date without the ID number on record): a dead letter;
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -78,6 +84,7 @@ class ImportKind:
     creates_parents: bool = True
     kept: tuple[str, ...] = ()
     erased: dict[str, str] = field(default_factory=dict)
+    conflicts: Conflicts | None = None
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -91,11 +98,16 @@ class ImportKind:
         return list(self.model.model_fields)
 
 
+def _customer_conflicts(row: Row, found: Found) -> list[str]:
+    return stored_id_reasons(row.get("props") or {}, held(found))
+
+
 # The registry: add a kind with one entry; key columns default to the model's KEY_FIELDS.
 KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
         CustomerRecord, upsert_customers, lookup=lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
+        conflicts=_customer_conflicts,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",

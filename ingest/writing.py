@@ -91,7 +91,8 @@ class BatchWriter:
         self.summary.erased += batch.erased
 
     async def classify(self, batch: Batch) -> Writes:
-        """Count outcomes and dead-letter missing parents; return the rows to write."""
+        """Count outcomes and dead-letter missing parents and rows that conflict with the
+        stored record (ImportKind.conflicts); return the rows to write."""
         self._rejected(batch)
         if self.spec.lookup is None:
             self.summary.upserted += len(batch.rows)
@@ -107,6 +108,9 @@ class BatchWriter:
             if missing and not create:
                 self.summary.missing_parents += 1
                 self.dead.add(record.line, record.data, missing_reasons(self.spec, row, missing))
+                continue
+            if self.spec.conflicts is not None and (reasons := self.spec.conflicts(row, state)):
+                self.dead.add(record.line, record.data, reasons)
                 continue
             result = outcome(self.spec, row, state)
             self.summary.count(result)

@@ -8,12 +8,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from graph.repositories.customers import existing_customer_ids, upsert_customers
-from graph.repositories.imports import lookup_customers
+from graph.repositories.imports import held, lookup_customers
 from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
 from resolvers.errors import BadUserInput, NotFound
-from shared.records import CustomerRecord, InteractionRecord, validation_reasons
+from shared.records import (
+    CustomerRecord,
+    InteractionRecord,
+    stored_id_reasons,
+    validation_reasons,
+)
 from shared.settings import Settings
 from shared.validators import field_too_long
 
@@ -59,12 +64,18 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
         data = {"consentUpdatedAt": now_iso, **data}
     record = validate(CustomerRecord, data)
     row = record.to_graph_row()
-    # The import's parent check (its lookup): the upsert MERGEs the advisor, so an unknown
-    # advisorId would create a bare placeholder advisor; the import dead-letters such a row.
-    found = await lookup_customers(store, [row]) if record.advisorId is not None else [{}]
-    if "advisorId" in found[0].get("missing", []):
+    # The import's checks against the stored record (its lookup, read only when one applies):
+    # the upsert MERGEs the advisor, so an unknown advisorId would create a bare placeholder
+    # advisor; a birth date without the ID number on record would contradict it.
+    dated = "birthDate" in row["props"] and "idNumber" not in row["props"]
+    found = (
+        (await lookup_customers(store, [row]))[0] if record.advisorId is not None or dated else {}
+    )
+    if "advisorId" in found.get("missing", []):
         reason = "advisorId: no advisor with this id; import it first (c360 import advisors)"
         raise BadUserInput(reason, field="advisorId", reasons=[reason])
+    if reasons := stored_id_reasons(row["props"], held(found)):
+        raise BadUserInput("; ".join(reasons), field="birthDate", reasons=reasons)
     await upsert_customers(store, [row])
     return record.id
 

@@ -9,6 +9,7 @@ fields are written, so a file without a column never erases what the graph alrea
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -228,6 +229,25 @@ class CustomerRecord(ImportRecord):
         return row
 
 
+BIRTH_DATE_WITHOUT_ID = (
+    "birthDate: this customer has an ID number on record, which fixes the birth date; give "
+    "idNumber with birthDate (the two must agree) or leave birthDate out"
+)
+
+
+def stored_id_reasons(given: Row, held: Set[str]) -> list[str]:
+    """Why a customer row cannot be written over the stored record: a birth date given
+    without the ID number, for a customer whose ID number is on record. The record model
+    checks the two only within one row (an ID number alone brings its birth date along), so
+    a partial update would store a birth date the ID contradicts. Refused whatever the date
+    and the stored ID say (``held``: the names of the stored fields, not their values):
+    judging the date against the stored one would answer "is this the birth date?" to a
+    caller who sees only the year (366 guesses)."""
+    if "birthDate" in given and "idNumber" not in given and "idNumber" in held:
+        return [BIRTH_DATE_WITHOUT_ID]
+    return []
+
+
 class AccountRecord(ImportRecord):
     id: Key
     customerId: Key | None = None
@@ -365,6 +385,7 @@ def validation_reasons(exc: ValidationError) -> list[str]:
 
 
 __all__ = [
+    "BIRTH_DATE_WITHOUT_ID",
     "DATE_FIELDS",
     "TIME_FIELDS",
     "AccountRecord",
@@ -375,5 +396,6 @@ __all__ = [
     "ImportRecord",
     "InteractionRecord",
     "TransactionRecord",
+    "stored_id_reasons",
     "validation_reasons",
 ]

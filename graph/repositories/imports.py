@@ -208,6 +208,13 @@ def _open_stored(
             f["unreadable"] = lost
 
 
+def held(found: Found) -> set[str]:
+    """The fields the graph holds for a row's node, opened or not: a sealed value whose key
+    is gone reads as None but is still stored."""
+    props = found.get("props") or {}
+    return {k for k, v in props.items() if v is not None} | set(found.get("unreadable") or [])
+
+
 lookup_customers = _lookup(_CUSTOMERS, CUSTOMER, parents={"advisorId": _ADVISOR_IDS})
 lookup_accounts = _lookup(_ACCOUNTS, parents={"customerId": _CUSTOMER_IDS})
 lookup_holdings = _lookup(_HOLDINGS)
@@ -223,6 +230,7 @@ __all__ = [
     "KNOWN_PARENTS",
     "Found",
     "Lookup",
+    "held",
     "lookup_accounts",
     "lookup_advisors",
     "lookup_customers",

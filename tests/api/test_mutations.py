@@ -138,3 +138,57 @@ async def test_log_interaction_cannot_take_another_customers_interaction(
     own = {"customerId": "b-1", "id": "b-1-ix1", "kind": "FEEDBACK"}
     body = await advisor.gql(LOG, {"input": own})
     assert body["data"]["logInteraction"]["kind"] == "FEEDBACK", body
+
+
+AS_OFFICER = '{ customer(id: "%s") { birthDate idNumber ageBand(asOf: "2026-11-30") } }'
+
+
+async def test_a_birth_date_without_the_id_number_on_record_is_refused_alike(
+    store: GraphStore, api: Api, agent: Api
+) -> None:
+    # QA: a service agent (who sees the birth year) set birthDate alone; the privacy officer
+    # then saw 1970-01-01 beside an ID number that says 1981-11-28. Refused, and the same way
+    # for every date: were the true one accepted, the agent would learn it in 366 guesses.
+    body = await agent.gql(UPSERT, {"input": {"id": "b-1", "idNumber": "320106198111287222"}})
+    assert "errors" not in body, body
+    refusals = []
+    for day in ("1970-01-01", "1981-11-28"):  # a wrong date, then the ID's own
+        body = await agent.gql(UPSERT, {"input": {"id": "b-1", "birthDate": day}})
+        assert body["data"] is None, body
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["field"] == "birthDate"
+        assert "give idNumber with birthDate" in error["message"]
+        assert not any(digit in error["message"] for digit in "0123456789"), error
+        refusals.append((error["message"], error["extensions"]))
+    assert refusals[0] == refusals[1]
+    stored = await api.gql(AS_OFFICER % "b-1")
+    assert stored["data"]["customer"] == {
+        "birthDate": "1981-11-28",
+        "idNumber": "320106198111287222",
+        "ageBand": "45-54",
+    }
+    # With the ID number, the usual same-input check applies: a matching pair is written...
+    pair = {"id": "b-1", "idNumber": "31011519721030004X", "birthDate": "1972-10-30"}
+    assert "errors" not in await agent.gql(UPSERT, {"input": pair})
+    assert (await api.gql(AS_OFFICER % "b-1"))["data"]["customer"]["birthDate"] == "1972-10-30"
+    # ...and an ID number alone brings its birth date along (derived fields follow).
+    body = await agent.gql(UPSERT, {"input": {"id": "b-1", "idNumber": "44030119900704511X"}})
+    assert "errors" not in body, body
+    stored = await api.gql(AS_OFFICER % "b-1")
+    assert stored["data"]["customer"] == {
+        "birthDate": "1990-07-04",
+        "idNumber": "44030119900704511X",
+        "ageBand": "35-44",
+    }
+    # Without an ID number on record, birthDate alone is written (a new customer, then the
+    # stored one).
+    for day in ("1980-01-01", "1999-09-09"):
+        body = await agent.gql(UPSERT, {"input": {"id": "b-2", "birthDate": day}})
+        assert "errors" not in body, body
+    stored = await api.gql(AS_OFFICER % "b-2")
+    assert stored["data"]["customer"] == {
+        "birthDate": "1999-09-09",
+        "idNumber": None,
+        "ageBand": "25-34",
+    }
