@@ -44,6 +44,12 @@ from shared.records import (
     TransactionRecord,
     stored_id_reasons,
 )
+from shared.validators import birth_date_from_cn_id
+
+BIRTH_DATE_DISAGREES = (
+    "birthDate: does not agree with the ID number on record (or that cannot be opened: the "
+    "customer's key is gone); fix the export, or give idNumber with birthDate"
+)
 
 Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
 Conflicts = Callable[[Row, Found], list[str]]
@@ -99,7 +105,18 @@ class ImportKind:
 
 
 def _customer_conflicts(row: Row, found: Found) -> list[str]:
-    return stored_id_reasons(row.get("props") or {}, held(found))
+    """The API refuses a birth date without the ID number whatever its value (an oracle
+    otherwise); the import runs with every key and may compare: a date that agrees with the
+    ID number on record is taken (a CRM export of ``id,name,birthDate`` re-imported)."""
+    given = row.get("props") or {}
+    if not stored_id_reasons(given, held(found)):
+        return []
+    stored = (found.get("props") or {}).get("idNumber")
+    try:
+        born = birth_date_from_cn_id(str(stored)).isoformat() if stored else None
+    except ValueError:  # not a mainland ID number: nothing to compare with
+        born = None
+    return [] if born == given.get("birthDate") else [BIRTH_DATE_DISAGREES]
 
 
 # The registry: add a kind with one entry; key columns default to the model's KEY_FIELDS.

@@ -1,7 +1,8 @@
 """A customers file that gives birthDate without idNumber, for a customer whose ID number is
-on record: the row is a dead letter (the ID fixes the birth date), the rest of the file
-imports. QA: `id,idNumber` then `id,birthDate` stored a birth date the ID contradicts. Real
-embedded FalkorDB, real field encryption (the stored ID number is sealed)."""
+on record: a date the ID contradicts is a dead letter (the ID fixes the birth date), the ID's
+own date is taken, the rest of the file imports. QA: `id,idNumber` then `id,birthDate` stored
+a birth date the ID contradicts. Real embedded FalkorDB, real field encryption (the stored ID
+number is sealed)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from graph.store import GraphStore
 from hub.services import field_crypto
 from hub.settings import Settings
 from ingest.crm import import_file
-from shared.records import BIRTH_DATE_WITHOUT_ID
+from ingest.kinds import BIRTH_DATE_DISAGREES
 
 
 @pytest.fixture
@@ -59,19 +60,15 @@ async def test_a_birth_date_row_without_the_id_number_on_record_is_a_dead_letter
     dates.write_text(
         "id,birthDate\n"
         "Q100002,1999-09-09\n"  # QA's row: contradicts the ID
-        "Q100003,1981-11-28\n"  # the ID's own date: refused alike (the rule reads no values)
+        "Q100003,1981-11-28\n"  # the ID's own date: taken (unchanged)
         "Q100004,1999-09-09\n"  # no ID number on record: written
         "Q100005,1990-01-01\n"  # a new customer: written
     )
     summary = await import_file(store, "customers", dates)
-    assert (summary.rejected, summary.updated, summary.inserted) == (2, 1, 1)
+    assert (summary.rejected, summary.unchanged, summary.updated, summary.inserted) == (1, 1, 1, 1)
     letters = _dead(tmp_path / "dates.dead.jsonl")
-    assert [(d["line"], d["reasons"]) for d in letters] == [
-        (2, [BIRTH_DATE_WITHOUT_ID]),
-        (3, [BIRTH_DATE_WITHOUT_ID]),
-    ]
-    assert not any(digit in BIRTH_DATE_WITHOUT_ID for digit in "0123456789")
-    assert summary.rejected_first[0] == f"line 2: {BIRTH_DATE_WITHOUT_ID}"
+    assert [(d["line"], d["reasons"]) for d in letters] == [(2, [BIRTH_DATE_DISAGREES])]
+    assert summary.rejected_first[0] == f"line 2: {BIRTH_DATE_DISAGREES}"
     assert await _stored(store, "Q100002", "Q100003", "Q100004", "Q100005") == {
         "Q100002": {"birthDate": "1985-03-12", "idNumber": "110105198503121234"},
         "Q100003": {"birthDate": "1981-11-28", "idNumber": "320106198111287222"},
@@ -111,4 +108,4 @@ async def test_an_id_number_stored_but_unreadable_still_counts_as_on_record(
     dates.write_text("id,birthDate\nQ200001,1999-09-09\n")
     summary = await import_file(store, "customers", dates)
     assert (summary.rejected, summary.updated) == (1, 0)
-    assert _dead(tmp_path / "dates.dead.jsonl")[0]["reasons"] == [BIRTH_DATE_WITHOUT_ID]
+    assert _dead(tmp_path / "dates.dead.jsonl")[0]["reasons"] == [BIRTH_DATE_DISAGREES]
