@@ -5,9 +5,10 @@ own: before this it ran as the importing user with all of DuckDB (``COPY ... TO`
 file, even with ``--dry-run``; ``ATTACH``/``INSTALL``/``LOAD`` reached further). Here:
 
 - the text is parsed by DuckDB itself (not matched with patterns) and must be exactly one
-  statement of type SELECT (``WITH ... SELECT``, ``FROM ...``, ``VALUES`` and ``PIVOT`` parse
-  as SELECT too); ``COPY``, ``ATTACH``, ``INSTALL``, ``LOAD``, ``PRAGMA``, ``SET``, ``CALL``,
-  DDL and DML are refused before DuckDB runs anything;
+  statement of type SELECT (``WITH ... SELECT``, ``FROM ...`` and ``VALUES`` parse as SELECT
+  too; a bare ``PIVOT`` does not: it is several statements); ``COPY``, ``ATTACH``,
+  ``INSTALL``, ``LOAD``, ``PRAGMA``, ``SET``, ``CALL``, DDL and DML are refused before DuckDB
+  runs anything;
 - ``{file}`` is bound as a quoted SQL string (quotes doubled), placed by DuckDB's tokenizer, so
   a file name holding a quote is read, never run;
 - the connection is locked down before the query: ``enable_external_access = false`` with only
