@@ -176,6 +176,11 @@ def _outside(folder: Path, private: Sequence[Path]) -> tuple[list[Path], list[Pa
     directories: list[Path] = []
     files: list[Path] = []
     for entry in _entries(folder):
+        if entry.is_symlink():
+            # DuckDB checks a path with its links resolved: a link beside the data dir that
+            # points into it (or to /) would allow its target. What a link here points to inside
+            # the folder is listed anyway, and outside it was never allowed.
+            continue
         blocked = [p for p in inside if p == entry or entry in p.parents]
         if not blocked:
             (directories if entry.is_dir() else files).append(entry)

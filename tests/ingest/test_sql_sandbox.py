@@ -123,10 +123,14 @@ def test_the_data_dir_inside_the_mapping_folder_is_not_read(tmp_path: Path) -> N
     (tmp_path / "exports").mkdir()
     _advisors(tmp_path / "exports", "more.csv")
     _advisors(tmp_path, "side.csv")
+    (tmp_path / "link").symlink_to(data)  # links resolve: neither allows what it points to
+    (tmp_path / "root").symlink_to("/")
     for query in (
         "SELECT content AS id FROM read_text('data/keys/name-tokens.key')",
         f"SELECT content AS id FROM read_text('{data}/keys/*')",
         "SELECT file AS id FROM glob('data/**')",
+        "SELECT content AS id FROM read_text('link/keys/name-tokens.key')",
+        "SELECT content AS id FROM read_text('root/etc/hostname')",
     ):
         with pytest.raises(QueryRefused, match="not the data dir"):
             run_query(query, tmp_path / "m", tmp_path, None, origin="m.toml", private=[data])
@@ -186,3 +190,28 @@ def test_file_placeholder_rules(tmp_path: Path) -> None:
 def test_a_missing_file_is_still_a_plain_failure(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFile, match="the SQL transform failed"):
         run_query("SELECT * FROM read_csv('nowhere.csv')", tmp_path / "m", tmp_path, None)
+
+
+def test_the_lock_down_holds_for_a_statement_past_the_check(tmp_path: Path) -> None:
+    """Behind the one-SELECT check: the connection itself cannot write outside the folder, load
+    an extension, or be SET back."""
+    import duckdb
+
+    from ingest.sql_sandbox import CONNECT_CONFIG, lock_down
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    connection = duckdb.connect(":memory:", config=dict(CONNECT_CONFIG))
+    try:
+        lock_down(connection, inside, None, [])
+        with pytest.raises(duckdb.Error, match="configuration has been locked"):
+            connection.execute("SET enable_external_access = true")
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute(f"COPY (SELECT 1) TO '{outside / 'x.csv'}'")
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute("LOAD httpfs")
+    finally:
+        connection.close()
+    assert list(outside.iterdir()) == []
