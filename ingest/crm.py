@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from graph.repositories.imports import KNOWN_PARENTS
@@ -86,6 +86,7 @@ async def import_file(
     create_missing: bool = False,
     erasures: Erasures = NO_ERASURES,
     dead_letters: Path | None = None,
+    private: Sequence[Path] = (),
 ) -> ImportSummary:
     """Import one CRM export of ``kind`` (a key of KINDS) into the graph.
 
@@ -100,13 +101,14 @@ async def import_file(
     that file cannot be created. A graph failure raises
     ImportInterrupted; with ``checkpoint_path``, running the same unchanged input again
     resumes after the last committed batch. ``dry_run`` validates and looks up, and writes
-    nothing (graph, checkpoint, dead letters)."""
+    nothing (graph, checkpoint, dead letters). A SQL transform may not read under ``private``
+    (the data dir: keys, policies), even when it lies inside the mapping's folder."""
     if batch_size < 1:
         raise ImportRefused("--batch-size must be at least 1")
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
-    source = open_input(path, mapping, read_options or mapping.read_options(), sql)
+    source = open_input(path, mapping, read_options or mapping.read_options(), sql, private)
     try:
         columns = check_keys(kind, spec, source, mapping)
         # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).

@@ -3,7 +3,7 @@ columns before anything is written, and the checkpoint key a resumed run finds i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Protocol
@@ -31,9 +31,14 @@ class Source(Protocol):
 
 
 def open_input(
-    path: Path | None, mapping: ColumnMapping, options: ReadOptions, sql: str | None
+    path: Path | None,
+    mapping: ColumnMapping,
+    options: ReadOptions,
+    sql: str | None,
+    private: Sequence[Path] = (),
 ) -> Source:
-    """The file (format, encoding and delimiter detected) or the SQL transform's result."""
+    """The file (format, encoding and delimiter detected) or the SQL transform's result;
+    ``private`` are folders a query may not read (the data dir)."""
     query = sql or mapping.sql
     try:
         if query:
@@ -41,7 +46,8 @@ def open_input(
             # Names the summary and the dead letters (<stem>.dead.jsonl beside it).
             label = mapping.name if mapping.sql and not sql else "sql"
             name = path or (mapping.folder or Path.cwd()) / label
-            return run_query(query, name, where, path)
+            origin = "--sql" if sql else mapping.name
+            return run_query(query, name, where, path, origin=origin, private=private)
         if path is None:
             raise ImportRefused("give a FILE to import, or a query with --sql")
         if not path.is_file():

@@ -4,25 +4,36 @@ Why DuckDB: an in-process, well-kept SQL engine (no server, one wheel) that read
 delimiter, quoting), Parquet and JSON directly, has strptime/CASE/arithmetic/window functions
 and joins across files, and runs vectorised: a million rows transform in well under a second, so
 the transform never limits an import. A home-made expression language would need all of that
-written, documented and tested again. Extensions are never installed or loaded at run time.
+written, documented and tested again. The query is foreign input (a mapping comes with a
+vendor's export): it must be one read-only SELECT and runs locked down (ingest/sql_sandbox.py).
 
 The query's column names are c360 field names (``SELECT client_id AS id, ...``). Relative file
 paths inside it resolve against the mapping's folder (or the working directory for ``--sql``);
-``{file}`` stands for the FILE argument. The result is materialised once in DuckDB, then read
-twice like a file (once for duplicate keys, once to import); records are numbered by row
-(DuckDB keeps insertion order), so a run that stopped resumes after its checkpoint like a file
-does: the checkpoint key is the query's text plus the count and hash of its rows.
+``{file}`` stands for the FILE argument, bound as a SQL string. The result is materialised once
+in DuckDB, then read twice like a file (once for duplicate keys, once to import); records are
+numbered by row (DuckDB keeps insertion order), so a run that stopped resumes after its
+checkpoint like a file does: the checkpoint key is the query's text plus the count and hash
+of its rows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.readers import RawRecord, UnsupportedFile
+from ingest.sql_sandbox import (
+    CONNECT_CONFIG,
+    QueryRefused,
+    bind_file,
+    lock_down,
+    one_select,
+    refusal,
+    working_directory,
+)
 
 _BATCH_ROWS = 10_000
 _TABLE = "c360_import_rows"
@@ -91,33 +102,51 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def run_query(
+    query: str,
+    name: Path,
+    folder: Path | None,
+    file: Path | None,
+    *,
+    origin: str = "--sql",
+    private: Sequence[Path] = (),
+) -> QuerySource:
+    """Run ``query`` in a fresh, locked-down in-memory DuckDB and return its result as a source.
 
-
-def run_query(query: str, name: Path, folder: Path | None, file: Path | None) -> QuerySource:
-    """Run ``query`` in a fresh in-memory DuckDB and return its result as a source.
-
-    Raises UnsupportedFile with DuckDB's first message line (a missing file, a typo in a column
-    name, a strptime pattern that does not fit) before anything is imported."""
+    ``origin`` names the query in refusals (the mapping file, or ``--sql``); ``private`` are
+    folders the query may not read even inside the mapping's folder (the data dir). Raises
+    QueryRefused (an UnsupportedFile) when the text is not one read-only SELECT, or reaches a
+    file it may not read; UnsupportedFile with DuckDB's first message line (a missing file, a
+    typo in a column name, a strptime pattern that does not fit) before anything is imported.
+    See ingest/sql_sandbox.py for what the query may do."""
     import duckdb
 
-    text = query.replace("{file}", str(file) if file else "{file}")
-    if "{file}" in text:
-        raise UnsupportedFile("the query uses {file}: give the FILE argument")
-    connection = duckdb.connect(
-        ":memory:",
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
+    base = (folder or Path.cwd()).resolve()
+    # Absolute before the query runs in the mapping's folder: FILE is relative to where the
+    # command was typed.
+    absolute = file.absolute() if file is not None else None
+    text = bind_file(query, absolute, origin)
+    connection = duckdb.connect(":memory:", config=dict(CONNECT_CONFIG))
     try:
-        base = (folder or Path.cwd()).resolve()
-        connection.execute(f"SET file_search_path = {_literal(base)}")
-        connection.execute(f"CREATE TABLE {_TABLE} AS {text}")
+        select = one_select(connection, text, origin)
+        lock_down(connection, base, absolute, [p.resolve() for p in private])
+        create = f"CREATE TABLE {_TABLE} AS {select}"
+        # The SELECT's text came from DuckDB's own split; checked again with the prefix.
+        if [s.type.name for s in connection.extract_statements(create)] != ["CREATE"]:
+            raise QueryRefused(f"{origin}: the SQL transform must be one SELECT query")
+        with working_directory(base):
+            connection.execute(create)
         header = [d[0] for d in connection.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
         # One vectorised pass: the count and an order-sensitive hash of every row.
         count, digest = connection.execute(
             f"SELECT count(*), bit_xor(hash(rowid, t)) FROM {_TABLE} t"
         ).fetchone() or (0, 0)
+    except QueryRefused:
+        connection.close()
+        raise
+    except duckdb.PermissionException as exc:
+        connection.close()
+        raise refusal(exc, origin, base) from exc
     except duckdb.Error as exc:
         connection.close()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -190,6 +190,7 @@ async def _import(
                 checkpoint_path=checkpoints,
                 dry_run=dry_run,
                 erasures=erased,
+                private=(settings.resolved_data_dir,),  # a SQL transform never reads keys
                 **options,  # type: ignore[arg-type]
             )
         if not dry_run:  # a dry run leaves the data dir as it found it

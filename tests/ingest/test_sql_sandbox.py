@@ -1,0 +1,217 @@
+"""A SQL transform is one read-only query over FILE and the mapping's folder (QA, session 17):
+stacked statements (``...; COPY ... TO``) wrote files even with --dry-run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+from ingest.readers import UnsupportedFile
+from ingest.sql_sandbox import QueryRefused
+from ingest.transform import QuerySource, run_query
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # Short: the data dir's unix socket lives under it.
+    path = Path(tempfile.mkdtemp(prefix="c360q-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _rows(source: QuerySource) -> list[dict[str, object]]:
+    try:
+        return [r.data for r in source.records() if r.data is not None]
+    finally:
+        source.close()
+
+
+def _advisors(folder: Path, name: str = "adv.csv") -> Path:
+    path = folder / name
+    path.write_text("id,name\nQADVY,Vendor\n", encoding="utf-8")
+    return path
+
+
+def test_a_mapping_that_stacks_a_copy_is_refused_and_writes_nothing(workdir: Path) -> None:
+    """QA's first reproduction: a vendor mapping, --dry-run --json."""
+    target = workdir / "out" / "pwn3.txt"
+    target.parent.mkdir()
+    vendor = workdir / "vendor"
+    vendor.mkdir()
+    mapping = vendor / "vendor.toml"
+    mapping.write_text(
+        '[sql]\nquery = """ SELECT id, name FROM read_csv(\'{file}\'); '
+        f"COPY (SELECT 'written by a mapping' AS x) TO '{target}' (HEADER false) \"\"\"\n",
+        encoding="utf-8",
+    )
+    adv = _advisors(workdir)
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    args = ["import", "advisors", str(adv), "-m", str(mapping), "--dry-run", "--json"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "vendor.toml: the SQL transform must be one query that only reads" in result.output
+    assert "found: SELECT, COPY" in result.output
+    assert not target.exists()
+
+
+def test_sql_option_that_stacks_a_copy_is_refused_and_writes_nothing(workdir: Path) -> None:
+    """QA's second reproduction: the same through --sql."""
+    target = workdir / "pwn2.csv"
+    adv = _advisors(workdir)
+    sql = f"SELECT id, name FROM read_csv('{{file}}'); COPY (SELECT 1) TO '{target}'"
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    args = ["import", "advisors", str(adv), "--sql", sql, "--dry-run", "--json"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "--sql: the SQL transform must be one query that only reads" in result.output
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("COPY (SELECT 1 AS id) TO 'out.csv'", "COPY"),
+        ("ATTACH 'other.db' AS o", "ATTACH"),
+        ("INSTALL httpfs", "LOAD"),  # DuckDB parses INSTALL as a LOAD statement
+        ("LOAD httpfs", "LOAD"),
+        ("PRAGMA enable_profiling", "PRAGMA"),
+        ("SET enable_external_access = true", "SET"),
+        ("CALL pragma_version()", "CALL"),
+        ("CREATE TABLE t AS SELECT 1 AS id", "CREATE"),
+        ("SELECT 1 AS id; SELECT 2 AS id", "SELECT, SELECT"),
+        ("-- nothing", "no statement"),
+    ],
+)
+def test_anything_but_one_select_is_refused_before_it_runs(
+    tmp_path: Path, query: str, kind: str
+) -> None:
+    with pytest.raises(QueryRefused, match=f"^m.toml: .*found: {kind}\\. Keep only the SELECT"):
+        run_query(query, tmp_path / "m", tmp_path, None, origin="m.toml")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_with_select_and_a_trailing_semicolon_still_run(tmp_path: Path) -> None:
+    adv = _advisors(tmp_path)
+    query = "WITH a AS (SELECT * FROM read_csv({file})) SELECT id, name FROM a; -- done\n"
+    assert _rows(run_query(query, adv, tmp_path, adv)) == [{"id": "QADVY", "name": "Vendor"}]
+
+
+def test_files_outside_the_folder_and_file_are_not_read(tmp_path: Path) -> None:
+    for query in (
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT content AS id FROM read_text('../outside.txt')",
+        "SELECT * FROM glob('/etc/*')",
+    ):
+        with pytest.raises(QueryRefused, match=r"may read only FILE and the files in") as info:
+            run_query(query, tmp_path / "m", tmp_path, None, origin="m.toml")
+        assert "Cannot access file" in str(info.value)
+
+
+def test_the_data_dir_inside_the_mapping_folder_is_not_read(tmp_path: Path) -> None:
+    """DuckDB allows by folder prefix: the folders and files beside the data dir are allowed one
+    by one, and the data dir (keys, policies) is not."""
+    data = tmp_path / "data"
+    (data / "keys").mkdir(parents=True)
+    (data / "keys" / "name-tokens.key").write_text("secret\n", encoding="utf-8")
+    (tmp_path / "exports").mkdir()
+    _advisors(tmp_path / "exports", "more.csv")
+    _advisors(tmp_path, "side.csv")
+    (tmp_path / "link").symlink_to(data)  # links resolve: neither allows what it points to
+    (tmp_path / "root").symlink_to("/")
+    for query in (
+        "SELECT content AS id FROM read_text('data/keys/name-tokens.key')",
+        f"SELECT content AS id FROM read_text('{data}/keys/*')",
+        "SELECT file AS id FROM glob('data/**')",
+        "SELECT content AS id FROM read_text('link/keys/name-tokens.key')",
+        "SELECT content AS id FROM read_text('root/etc/hostname')",
+    ):
+        with pytest.raises(QueryRefused, match="not the data dir"):
+            run_query(query, tmp_path / "m", tmp_path, None, origin="m.toml", private=[data])
+    beside = "SELECT * FROM read_csv('side.csv') UNION ALL SELECT * FROM 'exports/more.csv'"
+    source = run_query(beside, tmp_path / "m", tmp_path, None, private=[data])
+    assert [r["id"] for r in _rows(source)] == ["QADVY", "QADVY"]
+
+
+def test_the_data_dir_is_not_read_through_the_cli(workdir: Path) -> None:
+    """The import command names its data dir as private: a mapping beside it cannot read keys."""
+    adv = _advisors(workdir)
+    mapping = workdir / "m.toml"
+    mapping.write_text(
+        "[sql]\nquery = \"SELECT 'x' AS id, content AS name FROM read_text('d/keys/*')\"\n",
+        encoding="utf-8",
+    )
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    args = ["import", "advisors", str(adv), "-m", str(mapping), "--dry-run", "--json"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "m.toml: the SQL transform may read only FILE" in result.output
+    assert (workdir / "d" / "keys").is_dir()  # the keys were there to be read
+
+
+def test_a_file_name_with_a_quote_is_read_not_run(tmp_path: Path) -> None:
+    """{file} is a quoted string: a name that would close the quote stays part of the name."""
+    name = "x'; COPY (SELECT 1) TO 'pwn.csv' (HEADER false); SELECT '.csv"
+    adv = _advisors(tmp_path, name)
+    for query in ("SELECT * FROM read_csv('{file}')", "SELECT * FROM read_csv({file})"):
+        source = run_query(query, adv, tmp_path, adv)
+        assert _rows(source) == [{"id": "QADVY", "name": "Vendor"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_file_name_with_a_quote_imports_through_the_cli(workdir: Path) -> None:
+    adv = _advisors(workdir, "it's.csv")
+    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    sql = "SELECT id, name FROM read_csv('{file}')"
+    args = ["import", "advisors", str(adv), "--sql", sql, "--json"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["read"], summary["inserted"], summary["rejected"]) == (1, 1, 0)
+
+
+def test_file_placeholder_rules(tmp_path: Path) -> None:
+    adv = _advisors(tmp_path)
+    # In a comment it is left alone; in a longer string the path's quotes are doubled too.
+    query = "-- reads {file}\nSELECT id, 'from {file}' AS name FROM read_csv('{file}')"
+    assert _rows(run_query(query, adv, tmp_path, adv)) == [{"id": "QADVY", "name": f"from {adv}"}]
+    with pytest.raises(QueryRefused, match="give the FILE argument"):
+        run_query("SELECT * FROM read_csv('{file}')", tmp_path / "m", tmp_path, None)
+    with pytest.raises(QueryRefused, match=r"may only stand alone or inside a '\.\.\.' string"):
+        run_query('SELECT * FROM "{file}"', adv, tmp_path, adv)
+
+
+def test_a_missing_file_is_still_a_plain_failure(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFile, match="the SQL transform failed"):
+        run_query("SELECT * FROM read_csv('nowhere.csv')", tmp_path / "m", tmp_path, None)
+
+
+def test_the_lock_down_holds_for_a_statement_past_the_check(tmp_path: Path) -> None:
+    """Behind the one-SELECT check: the connection itself cannot write outside the folder, load
+    an extension, or be SET back."""
+    import duckdb
+
+    from ingest.sql_sandbox import CONNECT_CONFIG, lock_down
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    connection = duckdb.connect(":memory:", config=dict(CONNECT_CONFIG))
+    try:
+        lock_down(connection, inside, None, [])
+        with pytest.raises(duckdb.Error, match="configuration has been locked"):
+            connection.execute("SET enable_external_access = true")
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute(f"COPY (SELECT 1) TO '{outside / 'x.csv'}'")
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute("LOAD httpfs")
+    finally:
+        connection.close()
+    assert list(outside.iterdir()) == []
