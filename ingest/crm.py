@@ -36,7 +36,7 @@ from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
 from ingest.sources import Source, check_keys, checkpoint_key, open_input, resume_key
 from ingest.summary import ImportInterrupted, ImportRefused, ImportSummary
-from ingest.validation import Batch, Chunks, outcome, prepare, scan, validate
+from ingest.validation import Batch, Chunks, Marked, outcome, prepare, scan, validate
 from ingest.writing import BatchWriter
 from shared.echo import echo
 
@@ -152,7 +152,7 @@ async def _import(
     with letters as dead:
         keys = await asyncio.to_thread(scan, source, spec, mapping)
         marked = {i for pair in keys.twins for i in pair}
-        seen: dict[int, tuple[int, str]] = {}
+        seen: dict[int, Marked] = {}
         done = int(checkpoint.get(key, {}).get("committed", 0)) if checkpoint is not None else 0
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
@@ -197,16 +197,19 @@ async def _import(
 
 
 def _case_twins(
-    summary: ImportSummary, twins: list[tuple[int, int]], seen: dict[int, tuple[int, str]]
+    summary: ImportSummary, twins: list[tuple[int, int]], seen: dict[int, Marked]
 ) -> None:
-    """Warn of each pair of keys that differ only in case. Both were imported: ids are
-    case-sensitive, and which spelling the core system means only the bank knows."""
-    summary.case_twins = len(twins)
+    """Warn of each pair of imported keys that differ only in case. Both were imported: ids
+    are case-sensitive, and which spelling the core system means only the bank knows. Not a
+    pair where one side is a dead letter, or where the kind's validation made the two one
+    key (a platform's name is lower-cased); a resumed run's skipped batches are not read
+    again, so their pairs are not told twice."""
     for earlier, later in twins:
-        # Every flagged record is read again by the second pass; "record N" should one not be.
-        (line_a, key_a), (line_b, key_b) = (
-            seen.get(i, (f"record {i + 1}", "?")) for i in (earlier, later)
-        )
+        a, b = seen.get(earlier), seen.get(later)
+        if a is None or b is None or a.key is None or b.key is None or a.key == b.key:
+            continue
+        (line_a, key_a), (line_b, key_b) = (a.line, a.shown), (b.line, b.shown)
+        summary.case_twins += 1
         summary.warn(
             f"lines {line_a} and {line_b}: keys {echo(key_a)} and {echo(key_b)} differ only "
             "in case; imported as two records (keys are case-sensitive). If they are one, "

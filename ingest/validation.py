@@ -43,6 +43,12 @@ def _record_key(data: dict[str, Any], sources: list[list[str]]) -> str | None:
     return "\x1f".join(parts)
 
 
+class Marked(NamedTuple):
+    line: int
+    shown: str
+    key: tuple[Any, ...] | None
+
+
 class KeyScan(NamedTuple):
     """What the first pass found: how many ``records``; ``superseded``, the indexes of records
     a later one with the same key replaces; ``twins``, (earlier, later) indexes of records
@@ -62,7 +68,7 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
     last: dict[int, int] = {}
     spelled: dict[int, int] = {}
     superseded: set[int] = set()
-    twins: list[tuple[int, int]] = []
+    pairs: set[tuple[int, int]] = set()  # key hashes of two spellings, each pair once
     count = 0
     key_data = getattr(source, "key_data", None)
     # Only the key columns: a query result selects them, delimited text builds no records.
@@ -87,9 +93,11 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
             fold = hash(folded)
             other = spelled.get(fold)
             if other is not None and other != key:
-                twins.append((last[other], index))
+                pairs.add((min(other, key), max(other, key)))
             spelled[fold] = key
         last[key] = index
+    # Each spelling's last record: the one imported (the earlier ones are superseded).
+    twins = sorted((min(last[a], last[b]), max(last[a], last[b])) for a, b in pairs)
     return KeyScan(count, superseded, twins)
 
 
@@ -187,8 +195,10 @@ class Batch:
     dead: list[tuple[RawRecord, list[str]]] = field(default_factory=list)
     duplicates: int = 0
     erased: int = 0  # of ``dead``: rows naming an erased customer or household
-    # Records the first pass flagged (a case-only twin): index -> (line, key as shown).
-    marked: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Records the first pass flagged (a case-only twin): index -> (line, key as shown, the
+    # key as validated: None for a dead letter, and equal for two spellings the kind
+    # normalises alike, such as a platform's name).
+    marked: dict[int, Marked] = field(default_factory=dict)
 
 
 class Chunks:
@@ -226,13 +236,14 @@ def prepare(
     batch = Batch(first, first + len(chunk))
     sources = _key_sources(spec, mapping) if marked else []
     for offset, record in enumerate(chunk):
-        if first + offset in marked:
-            key = _record_key(record.data or {}, sources) or ""
-            batch.marked[first + offset] = (record.line, key.replace("\x1f", " / "))
         if first + offset in superseded:
             batch.duplicates += 1
             continue
         row, reasons = validate(spec, mapping, record)
+        if first + offset in marked:
+            shown = (_record_key(record.data or {}, sources) or "").replace("\x1f", " / ")
+            key = None if row is None else tuple(row.get(k) for k in spec.keys)
+            batch.marked[first + offset] = Marked(record.line, shown, key)
         if row is not None and erasures and (reasons := erasures.reasons(spec.erased, row)):
             # The dead letter keeps the keys only: no copy of an erased customer's data.
             keys = dict.fromkeys((*spec.keys, *spec.erased))
@@ -251,6 +262,7 @@ __all__ = [
     "Batch",
     "Chunks",
     "KeyScan",
+    "Marked",
     "control_reasons",
     "keep_on_move",
     "missing_reasons",

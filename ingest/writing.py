@@ -129,8 +129,9 @@ class BatchWriter:
         old = (state.get("props") or {}).get(home)
         self.summary.unreadable_moved += 1
         self.summary.warn(
-            f"line {line}: {', '.join(lost)} not moved to {home} {echo(row.get(home))}: sealed "
-            f"under {echo(old)}'s key, which is gone (erased), so it stays unreadable (null); "
+            f"line {line}: {', '.join(lost)} not moved to {home} {echo(row.get(home))}: it "
+            f"cannot be opened under {echo(old)}'s key (that customer was erased, or an older "
+            "import moved the record without re-sealing it), so it stays unreadable (null); "
             f"give the {', '.join(lost)} column to store it again"
         )
 

@@ -110,7 +110,9 @@ async def test_a_moved_summary_whose_old_key_is_gone_stays_unreadable_and_is_rep
     summary = await import_file(store, "interactions", second)
     assert (summary.updated, summary.unreadable_moved, summary.warnings_total) == (1, 1, 1)
     (warning,) = summary.warnings
-    assert warning.startswith("line 2: summary not moved to customerId Q2: sealed under Q1's key")
+    assert warning.startswith(
+        "line 2: summary not moved to customerId Q2: it cannot be opened under Q1's key"
+    )
     assert "give the summary column" in warning
     # Moved, not re-sealed from nothing: the stored value is the old one, and reads as null.
     assert await _summaries(store, "Q2") == {"I1": None}
@@ -190,3 +192,25 @@ async def test_case_twins_of_a_two_field_key_are_reported_and_same_case_keys_are
     same.write_text("id,name\nC7,a\nC7,b\n007,c\n007,d\n")
     again = await import_file(store, "customers", same)
     assert (again.duplicates, again.case_twins, again.warnings) == (2, 0, [])
+
+
+async def test_case_twins_are_told_once_for_what_was_imported(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # Review, session 17: alternating spellings were told three times, naming superseded
+    # lines; a pair with a rejected side was "imported as two records".
+    path = tmp_path / "alternating.csv"
+    path.write_text(
+        "id,name,birthDate\nC001,a,\nc001,b,\nC001,c,\nc001,d,\nD001,e,\nd001,f,not a date\n"
+    )
+    summary = await import_file(store, "customers", path)
+    assert (summary.inserted, summary.duplicates, summary.rejected) == (3, 2, 1)
+    assert summary.case_twins == 1
+    (warning,) = summary.warnings
+    assert warning.startswith("lines 4 and 5: keys C001 and c001 differ only in case")
+    # A platform's name is lower-cased by validation: one link, written twice, no twins.
+    await store.write("CREATE (:Customer {id: 'K1'})")
+    links = tmp_path / "links.csv"
+    links.write_text("customerId,platform,handle\nK1,weibo,alice\nK1,Weibo,alice\n")
+    linked = await import_file(store, "social-accounts", links)
+    assert (linked.rejected, linked.case_twins, linked.warnings) == (0, 0, [])
