@@ -16,6 +16,7 @@ never the secret:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,8 @@ from graph.store import Row
 from privacy.secrets import SECRETS_DIR, write_private
 from resolvers.errors import BadUserInput
 from resolvers.privacy import Forbidden
+
+log = logging.getLogger("c360.alerts")
 
 ENV_PREFIX = "C360_ALERT_SECRET_"
 _ENV = re.compile(rf"^env:({ENV_PREFIX}[A-Z0-9_]{{1,64}})$")
@@ -119,8 +122,14 @@ def rotate(data_dir: Path, rule_id: str) -> str:
 def forget(data_dir: Path, rule_id: str) -> None:
     """Remove ``rule_id``'s generated secret: called after the graph no longer refers to it
     (the rule deleted, or saved with another reference), never before, so a crash between
-    the two leaves a file nothing uses, never a rule whose secret is gone."""
-    path_for(data_dir, rule_id).unlink(missing_ok=True)
+    the two leaves a file nothing uses, never a rule whose secret is gone. A file that cannot
+    be removed is that same harmless state (the next delete of the id removes it): logged, not
+    raised, since the rule's change is already done."""
+    path = path_for(data_dir, rule_id)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("alert rule %s: its old secret file %s stays: %s", rule_id, path, exc)
 
 
 __all__ = [
