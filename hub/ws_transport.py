@@ -9,10 +9,17 @@ context, which has no principal-bound privacy context of its own, no request log
 or timeout; it answered POLICY_UNAVAILABLE ("no principal"). Serving it would need a second
 copy of the HTTP path's privacy, audit and limits kept equal forever; refusing it (code
 ``OPERATION_NOT_SUPPORTED``) leaves one path for reads and writes of personal data.
+
+Message shapes: every client message is checked against the protocol before strawberry reads
+it (:func:`message_problem`), which assumed them (``payload: null`` or ``id: [1]`` raised a
+TypeError that dropped the socket with 1006 and "Exception in ASGI application"; ``variables:
+"x"`` answered "Unexpected error."). An invalid message closes the socket 4400, as the
+protocol says, with a reason that names the field; a reason never outgrows a close frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
@@ -32,6 +39,66 @@ from shared.echo import echo
 QUERIES_OVER_HTTP = (
     "the websocket serves subscriptions only; send queries and mutations to POST /graphql"
 )
+# The code of the error a subscribe over C360_MAX_SUBSCRIPTIONS_PER_CONNECTION gets (strawberry
+# sent "Subscription limit reached" without one).
+TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+# The longest operation id taken: clients use UUIDs (36) or counters; the id comes back in
+# every message of its operation, so a 1 MB id would make every batch 1 MB larger.
+OPERATION_ID_MAX = 128
+# A close frame carries at most 125 bytes: the 2-byte code and a reason of 123 bytes of UTF-8
+# (RFC 6455 5.5); graphql-ws cuts its reasons the same way.
+CLOSE_REASON_MAX = 123
+INVALID = "Invalid message: "
+# The client messages that carry an operation id.
+_WITH_ID = frozenset({"subscribe", "complete"})
+# A subscribe payload's fields, each of its type or null (PROTOCOL.md, Subscribe).
+_PAYLOAD_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("query", str, "a string"),
+    ("variables", dict, "an object"),
+    ("operationName", str, "a string"),
+    ("extensions", dict, "an object"),
+)
+
+
+def message_problem(message: Mapping[str, object]) -> str | None:
+    """Why ``message`` (a JSON object) is no valid graphql-transport-ws client message, as a
+    close reason; None when strawberry may read it. Unknown types and a missing ``type`` are
+    strawberry's (4400 "Unknown message type" / "Failed to parse message")."""
+    kind = message.get("type")
+    if kind is not None and not isinstance(kind, str):
+        return INVALID + '"type" must be a string'
+    if kind in _WITH_ID:
+        op_id = message.get("id")
+        if not isinstance(op_id, str) or not op_id or len(op_id) > OPERATION_ID_MAX:
+            return (
+                f'{INVALID}"id" must be a non-empty string of at most {OPERATION_ID_MAX} characters'
+            )
+    ping_payload = message.get("payload") if kind in ("ping", "pong") else None
+    if ping_payload is not None and not isinstance(ping_payload, dict):
+        return f'{INVALID}the payload of "{kind}" must be an object or null'
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return INVALID + '"payload" must be an object'
+    # A null or missing query is a persisted query's hash alone (extensions.persistedQuery);
+    # without one it is refused with BAD_REQUEST, as over HTTP.
+    for field, of_type, named in _PAYLOAD_FIELDS:
+        value = payload.get(field)
+        if value is not None and not isinstance(value, of_type):
+            return f'{INVALID}"payload.{field}" must be {named} or null'
+    return None
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to fit a close frame (:data:`CLOSE_REASON_MAX` bytes of UTF-8): a longer
+    reason, e.g. one quoting the caller's message type, must not fail the close itself."""
+    # "replace": a lone surrogate has no UTF-8 form (the hub's JSON decoding refuses them; a
+    # reason must not fail the close all the same).
+    data = text.encode("utf-8", "replace")
+    if len(data) <= CLOSE_REASON_MAX:
+        return data.decode("utf-8")
+    return data[: CLOSE_REASON_MAX - 3].decode("utf-8", "ignore") + "…"
 
 
 class NoOperationSelected(ValueError):
@@ -65,52 +132,82 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         if not isinstance(message, dict):
             await self.handle_invalid_message("a message must be a JSON object")
             return
+        problem = message_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        if message.get("type") == "connection_init" and message.get("payload", {}) is None:
+            # The protocol allows a null payload; strawberry closed 4400 for it. No payload
+            # carries no token: 4403 as for any init without one.
+            message = {"type": "connection_init"}
         await super().handle_message(message)
 
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self.websocket.close(code=4400, reason=close_reason(error_message))
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # A syntax error quotes the caller's token ("Unexpected Name 'xxx…'"): cut to fit.
+        reason = BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+        return None if reason is None else close_reason(reason)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        payload: Any = message.get("payload")
-        if (
-            not self.connection_acknowledged
-            or message["id"] in self.operations
-            or not isinstance(payload, dict)
-        ):
-            # Strawberry's own answers: close 4401 / 4409 / 4400.
-            await super().handle_subscribe(message)
+        # message_problem has checked the shape: ``id`` a short string, ``payload`` an object.
+        payload: Any = message["payload"]
+        op_id = message["id"]
+        if not self.connection_acknowledged:
+            await super().handle_subscribe(message)  # strawberry's close 4401
+            return
+        if op_id in self.operations:
+            # Strawberry's 4409 quotes the id whole, which may not fit a close frame.
+            reason = close_reason(f"Subscriber for {echo(op_id)} already exists")
+            await self.websocket.close(code=4409, reason=reason)
+            return
+        limit = self.max_subscriptions_per_connection
+        if limit is not None and len(self.operations) >= limit:
+            # The protocol's "error" (the socket and its other subscriptions go on), with a code.
+            text = (
+                f"at most {limit} subscriptions at once on one socket "
+                "(C360_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one or open another socket"
+            )
+            await self._refuse(op_id, TOO_MANY_SUBSCRIPTIONS, text, max=limit)
             return
         query = payload.get("query")
-        if query is not None and not isinstance(query, str):
-            await self._refuse(message["id"], BAD_REQUEST, "payload.query must be a string")
-            return
         persisted: PersistedQueries = self.view.persisted  # type: ignore[attr-defined]
         try:
             query = persisted.resolve(query, payload.get("extensions"))
         except PersistedQueryError as exc:
-            await self._refuse(message["id"], exc.code, exc.message)
+            await self._refuse(op_id, exc.code, exc.message)
             return
         if query is None:
-            await self._refuse(message["id"], BAD_REQUEST, "No GraphQL query found in the request")
+            await self._refuse(op_id, BAD_REQUEST, "No GraphQL query found in the request")
             return
         max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
         try:
             kind = operation_type(query, payload.get("operationName"), max_tokens)
         except NoOperationSelected as exc:
-            await self._refuse(message["id"], BAD_REQUEST, str(exc))
+            await self._refuse(op_id, BAD_REQUEST, str(exc))
             return
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
-            await self._refuse(message["id"], OPERATION_NOT_SUPPORTED, QUERIES_OVER_HTTP)
+            await self._refuse(op_id, OPERATION_NOT_SUPPORTED, QUERIES_OVER_HTTP)
             return
         message["payload"]["query"] = query  # the listed document a hash stands for
         await super().handle_subscribe(message)
 
-    async def _refuse(self, op_id: str, code: str, text: str) -> None:
+    async def _refuse(self, op_id: str, code: str, text: str, **extensions: Any) -> None:
         # graphql-transport-ws "error": the operation ends here, nothing was executed.
-        error = GraphQLError(text, extensions={"code": code})
+        error = GraphQLError(text, extensions={"code": code, **extensions})
         await self.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
 
 
 __all__ = [
+    "CLOSE_REASON_MAX",
+    "OPERATION_ID_MAX",
     "QUERIES_OVER_HTTP",
+    "TOO_MANY_SUBSCRIPTIONS",
     "NoOperationSelected",
     "SubscriptionsOnlyHandler",
+    "close_reason",
+    "message_problem",
     "operation_type",
 ]

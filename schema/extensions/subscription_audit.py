@@ -24,7 +24,9 @@ class SubscriptionAudit(SchemaExtension):
     async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
         ctx = self.execution_context
         data = getattr(result, "data", None)
-        if ctx.operation_type is OperationType.SUBSCRIPTION and data:
+        # ``data`` first: a document that did not parse has no operation type (asking raised
+        # RuntimeError, logged with a stack trace, instead of the protocol's close 4400).
+        if data and ctx.operation_type is OperationType.SUBSCRIPTION:
             privacy = ctx.context.privacy
             field = next(iter(data))
             batch = data[field]
