@@ -94,8 +94,8 @@ def remove_stale(root: Path, *, prune: bool = False) -> list[Path]:
     """Remove the staging dirs (and their ``.partial`` archives) of dead runs under ``root``;
     returns the dirs removed. ``prune``: remove ``root`` too when nothing else is left in it
     (a restore's target must be empty again)."""
-    if not root.is_dir():
-        return []
+    if not root.is_dir() or not (root / _GUARD).is_file():
+        return []  # never staged in: not ours to touch (nor to leave a lock file in)
     with _guard(root):
         removed = _remove_stale_locked(root)
         if prune and [p.name for p in root.iterdir()] == [_GUARD]:
