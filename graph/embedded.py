@@ -44,7 +44,7 @@ from graph.persistence import server_args
 log = logging.getLogger("c360.graph")
 
 _PR_SET_PDEATHSIG = 1
-_SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
+SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
 # A child that exits sooner than this after its start failed to start: do not restart it on
 # every request (a crash loop), only after this pause.
 RESTART_BACKOFF_S = 5.0
@@ -167,7 +167,7 @@ class EmbeddedFalkorDB:
         loading; 0: just look once). Raises GraphLoading when it still loads after that,
         GraphUnavailable when no server could be started or joined."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        if len(str(self.socket_path)) > _SOCKET_LIMIT:
+        if len(str(self.socket_path)) > SOCKET_LIMIT:
             raise GraphUnavailable(
                 f"data dir path too long for a unix socket: {self.socket_path}; "
                 "set C360_DATA_DIR to a shorter path"
@@ -436,4 +436,11 @@ class EmbeddedFalkorDB:
             self._release()
 
 
-__all__ = ["EmbeddedFalkorDB", "cmdline_serves", "die_with_parent", "probe", "serves_socket"]
+__all__ = [
+    "SOCKET_LIMIT",
+    "EmbeddedFalkorDB",
+    "cmdline_serves",
+    "die_with_parent",
+    "probe",
+    "serves_socket",
+]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ PASSPHRASE = "correct horse battery staple"
 C360 = str(Path(sys.executable).parent / "c360")
 REPO = Path(__file__).resolve().parents[2]
 ATTEMPTS = 5  # a private server missed (it came and went between two looks): run again
-_PRIVATE_SOCK = re.compile(rb"(/tmp/c360s-[^\0 ]+/s\.sock)")
+_SOCK = re.compile(rb"(/[^\0 :]+\.sock)")
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("C360_TEST_GRAPH_URL")), reason="backs up the embedded graph"
@@ -90,15 +91,17 @@ def _private_server(parent: int) -> tuple[int, Path] | None:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            found = _PRIVATE_SOCK.search(cmdline)
-            if found and b"redis-server" in cmdline:
-                return int(pid), Path(found.group(1).decode())
+            found = _SOCK.search(cmdline)
+            # Not the data dir's own server (falkordb.sock), which `c360 backup` joins.
+            if found and b"redis-server" in cmdline and not found[1].endswith(b"falkordb.sock"):
+                return int(pid), Path(found[1].decode())
     return None
 
 
-def _kill_while_private_server_runs(data_dir: Path, *args: str) -> Path:
+def _kill_while_private_server_runs(data_dir: Path, output: Path, *args: str) -> Path:
     """Run ``c360 *args`` until it has started its private graph server, freeze that server,
-    SIGKILL the command, let the server go on; returns the server's socket."""
+    SIGKILL the command, let the server go on; returns the server's socket. ``output``: what
+    a run that finished before it was caught wrote (removed before the next attempt)."""
     for _ in range(ATTEMPTS):
         proc = _c360(data_dir, *args)
         server = None
@@ -107,6 +110,7 @@ def _kill_while_private_server_runs(data_dir: Path, *args: str) -> Path:
         if server is None:  # finished (or failed) before we saw its server
             out = proc.communicate()[0].decode(errors="replace")
             assert proc.returncode == 0, out
+            shutil.rmtree(output) if output.is_dir() else output.unlink()
             continue
         pid, sock = server
         try:
@@ -156,8 +160,10 @@ def test_a_killed_backup_leaves_no_server_nor_plaintext_and_the_next_backup_clea
 ) -> None:
     bk = short_dir / "bk"
     bk.mkdir()
-    sock = _kill_while_private_server_runs(data_dir, "backup", "--to", str(bk / "b1.c360bak"))
+    b1 = bk / "b1.c360bak"
+    sock = _kill_while_private_server_runs(data_dir, b1, "backup", "--to", str(b1))
     _assert_no_server(sock)
+    assert sock.is_relative_to(data_dir / "tmp")  # its socket and log go with the stage
 
     # Beside the archive: only the (encrypted, here still empty) partial archive.
     assert sorted(p.name for p in bk.iterdir()) == ["b1.c360bak.partial"]
@@ -182,8 +188,10 @@ def test_a_killed_restore_leaves_no_server_nor_plaintext_and_the_next_restore_cl
     place = short_dir / "r"
     place.mkdir()
     target = place / "data"
-    sock = _kill_while_private_server_runs(data_dir, "restore", str(archive), "--to", str(target))
+    args = ("restore", str(archive), "--to", str(target))
+    sock = _kill_while_private_server_runs(data_dir, target, *args)
     _assert_no_server(sock)
+    assert sock.is_relative_to(target / "tmp")
 
     assert sorted(p.name for p in place.iterdir()) == ["data"]  # nothing beside the target
     assert sorted(p.name for p in target.iterdir()) == ["tmp"]
