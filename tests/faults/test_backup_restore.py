@@ -19,6 +19,7 @@ from graph.connect import open_store
 from graph.store import GraphStore
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.sealed import Secret
+from hub.staging import STAGING_DIR, staging
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from tests.faults.ops_hub import UPSERT, Caller, codes, hub_client
@@ -165,3 +166,55 @@ def test_files_written_during_the_backup_restore_consistent(short_dir: Path) -> 
     assert restored.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert restored.execute("SELECT count(*) FROM k").fetchone()[0] > 0
     assert (short_dir / "r" / "keys" / "busy.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def _chunk_ends(sealed: bytes) -> list[int]:
+    """Offsets where each sealed chunk ends (hub/sealed.py: header line, then chunks of
+    [4-byte length][12-byte nonce][ciphertext])."""
+    offset = sealed.index(b"\n") + 1
+    ends = []
+    while offset < len(sealed):
+        offset += 4 + 12 + int.from_bytes(sealed[offset : offset + 4], "big")
+        ends.append(offset)
+    return ends
+
+
+def test_a_cut_archive_is_named_and_leaves_the_target_empty(short_dir: Path) -> None:
+    """The archive is decrypted and unpacked as one stream: a cut one still fails, named cut
+    or damaged (also when exactly its last chunk is missing), and what was unpacked before
+    the cut is removed with the stage."""
+    source = short_dir / "src"
+    (source / "models").mkdir(parents=True)
+    (source / "models" / "big.bin").write_bytes(os.urandom(3 << 20))
+    archive = short_dir / "b.c360bak"
+    make_backup(source, archive, SECRET, graph_socket=None)
+    assert not (source / "tmp").exists() or not any((source / "tmp").glob("c360-stage-*"))
+    sealed = archive.read_bytes()
+    ends = _chunk_ends(sealed)
+    assert len(ends) >= 4 and ends[-1] == len(sealed)
+    for n, cut in enumerate((ends[-2], len(sealed) // 2)):
+        cut_archive = short_dir / f"cut{n}.c360bak"
+        cut_archive.write_bytes(sealed[:cut])
+        target = short_dir / f"r{n}"
+        with pytest.raises(BackupError, match=r"truncated|damaged"):
+            restore_backup(cut_archive, target, SECRET)
+        assert list(target.iterdir()) == []
+    restore_backup(archive, short_dir / "whole", SECRET)
+    assert (short_dir / "whole" / "models" / "big.bin").read_bytes() == (
+        source / "models" / "big.bin"
+    ).read_bytes()
+
+
+def test_a_running_backups_stage_is_not_removed(short_dir: Path) -> None:
+    """Stages are removed only when no live run holds their lock: a backup that runs while
+    another one stages (here: a stage held by this process) leaves that one alone."""
+    source = short_dir / "src"
+    source.mkdir()
+    KeyRing.load(source)
+    with staging(source / STAGING_DIR) as (held, _):
+        (held.path / "dump.rdb").write_bytes(b"in use")
+        make_backup(source, short_dir / "b.c360bak", SECRET, graph_socket=None)
+        assert (held.path / "dump.rdb").read_bytes() == b"in use"
+    assert not held.path.exists()
+    manifest, _ = restore_backup(short_dir / "b.c360bak", short_dir / "r", SECRET)
+    assert not any(name.startswith(f"files/{STAGING_DIR}/") for name in manifest["entries"])
