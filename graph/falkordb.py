@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,6 +50,13 @@ from graph.store import (
     Row,
     StoreStats,
 )
+
+
+def _client_name() -> str:
+    """What our connections call themselves on the server (drop_graph() finds other
+    processes by it); asked when a store opens, so a forked process names its own."""
+    return f"c360:{os.getpid()}"
+
 
 # Replies that say the server cannot take or persist writes now (disk full, I/O error,
 # read-only replica, out of memory, loading): the graph is unavailable, the query is fine.
@@ -501,6 +509,7 @@ class FalkorDBStore:
                 timeout=30,
                 socket_timeout=SOCKET_TIMEOUT_S,
                 decode_responses=True,
+                client_name=_client_name(),
             )
             # redis-py's sync pool has no annotations on __init__.
             query_pool = redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
@@ -510,6 +519,7 @@ class FalkorDBStore:
                 timeout=30,
                 socket_timeout=SOCKET_TIMEOUT_S,
                 decode_responses=True,
+                client_name=_client_name(),
             )
             threads = QueryThreads(query_pool, graph_name, pool_size)
             return cls(pool, graph_name, embedded, threads=threads)
@@ -526,6 +536,7 @@ class FalkorDBStore:
             timeout=30,
             socket_timeout=SOCKET_TIMEOUT_S,
             decode_responses=True,
+            client_name=_client_name(),
         )
         pool.connection_class = pool.connection_class or Connection
         query_pool = redis.BlockingConnectionPool.from_url(
@@ -534,6 +545,7 @@ class FalkorDBStore:
             timeout=30,
             socket_timeout=SOCKET_TIMEOUT_S,
             decode_responses=True,
+            client_name=_client_name(),
         )
         return cls(pool, graph_name, threads=QueryThreads(query_pool, graph_name, pool_size))
 
@@ -595,10 +607,29 @@ class FalkorDBStore:
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         return await self._run(query, params, read_only=False)
 
+    async def other_processes(self) -> list[int]:
+        """The pids of other c360 processes connected to this graph server (our pools name
+        their connections ``c360:<pid>``)."""
+        with map_falkordb_errors():
+            clients = await self._db.connection.client_list()
+        names = {str(c.get("name") or "") for c in clients}
+        pids = {int(n[5:]) for n in names if n.startswith("c360:") and n[5:].isdigit()}
+        return sorted(pids - {os.getpid()})
+
     async def drop_graph(self) -> None:
         """Delete the graph key with its data, indexes and relationship types (clear() and
         graph.bulk_insert, before ``GRAPH.BULK ... BEGIN`` creates it anew). DEL rather than
-        GRAPH.DELETE: the same for a graph key, and no error when there is no graph yet."""
+        GRAPH.DELETE: the same for a graph key, and no error when there is no graph yet.
+        Refused while another c360 process is connected: it would go on writing with the old
+        graph's property numbers, which the new graph's log never declared, and its values
+        would come back under other names, or none, after a restart (review, session 17)."""
+        others = await self.other_processes()
+        if others:
+            pids = ", ".join(map(str, others))
+            raise GraphError(
+                f"other c360 processes are connected to this graph server (pid {pids}): stop "
+                "them (c360 serve, imports) before replacing the graph, and start them after"
+            )
         with map_falkordb_errors():
             await self._db.connection.delete(self._graph.name)
         # The new graph numbers property keys afresh: every name is declared again, and the

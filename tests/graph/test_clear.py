@@ -6,6 +6,9 @@ the crash would have taken the session's server down."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,8 @@ import pytest
 
 from graph.connect import open_store
 from graph.embedded import EmbeddedFalkorDB
+from graph.errors import GraphError
+from graph.falkordb import FalkorDBStore
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, RELATIONSHIP_TYPES, GraphStore
 
 # More nodes than FalkorDB's node block (16 384), the size past which deleting them all broke it.
@@ -71,14 +76,63 @@ async def test_clear_keeps_every_index_and_relationship_type(store: GraphStore) 
 
 
 async def test_a_node_read_whole_after_clear_names_its_properties(store: GraphStore) -> None:
-    """A reply holding a node names its properties by id, resolved by the client's cache of
-    the graph's property keys; the new graph numbers them afresh."""
+    """A reply holding a node names its properties by id, resolved by each query thread's
+    cache of the graph's property keys; the new graph numbers them afresh. drop_graph() (the
+    step of clear() that numbers afresh; clear() then declares the old names again, which
+    moves 'alpha' past every cached number and hid a stale cache from this test)."""
+    if not isinstance(store, FalkorDBStore):
+        pytest.skip("property-key caches are the FalkorDB client's")
     await store.write("CREATE (:Scratch {zeta: 1})")
-    assert await store.read("MATCH (n:Scratch) RETURN n") == [{"n": {"zeta": 1}}]
+    # Concurrent reads, so every query thread caches 'zeta' under its number.
+    whole = [store.read("MATCH (n:Scratch) RETURN n") for _ in range(20)]
+    assert await asyncio.gather(*whole) == [[{"n": {"zeta": 1}}]] * 20
+    await store.drop_graph()
+    await store.write("CREATE (:Scratch {alpha: 'a'})")  # the number 'zeta' had
+    whole = [store.read("MATCH (n:Scratch) RETURN n") for _ in range(20)]
+    assert await asyncio.gather(*whole) == [[{"n": {"alpha": "a"}}]] * 20
     await store.clear()
-    # The new graph gives 'alpha' the number 'zeta' had.
-    await store.write("CREATE (:Scratch {alpha: 'a'})")
-    assert await store.read("MATCH (n:Scratch) RETURN n") == [{"n": {"alpha": "a"}}]
+
+
+async def test_the_graph_is_not_replaced_under_another_c360_process(short_dir: Path) -> None:
+    """Review, session 17: a hub left running while another process dropped the graph went
+    on writing with the old graph's property numbers, and after a restart its values read
+    back under other names, or none. Replacing the graph is refused while it is connected."""
+    store = await open_store(short_dir)
+    other = subprocess.Popen(
+        [sys.executable, "-c", ATTACHED, str(short_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None and other.stdout.readline() == b"attached\n"
+        await store.write(UPSERT, {"rows": CUSTOMERS[:1]})
+        with pytest.raises(GraphError, match=f"pid {other.pid}\\)"):
+            await store.clear()
+        assert await store.read(READ) == EXPECTED[:1]  # nothing was dropped
+        other.communicate(b"", timeout=60)  # it closes its store and exits
+        await store.clear()
+        assert await store.read(READ) == []
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.communicate()
+        await store.close()
+
+
+# Another c360 process with a store open on the same data dir (attached to the test's server).
+ATTACHED = """
+import asyncio, sys
+from pathlib import Path
+from graph.connect import open_store
+
+async def main():
+    store = await open_store(Path(sys.argv[1]))
+    await store.read("RETURN 1 AS n")
+    print("attached", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await store.close()
+
+asyncio.run(main())
+"""
 
 
 @pytest.mark.parametrize("compacted", [False, True], ids=["log", "snapshot"])
