@@ -82,6 +82,34 @@ def test_a_command_tightens_what_an_older_version_left_readable(workdir: Path) -
     assert loose(data) == []
 
 
+def test_an_entry_that_cannot_be_tightened_stops_the_command(workdir: Path) -> None:
+    # Fails closed: a data dir that cannot be made private is not used. An immutable file
+    # stands for one owned by another user (the tests run as root, who may chmod those).
+    data = workdir / "d"
+    data.mkdir()
+    stuck = data / "demo-book.json"
+    stuck.write_text("{}")
+    os.chmod(stuck, 0o644)
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, check=False).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        done = subprocess.run(
+            [C360, "token", "--sub", "a", "--role", "privacy_officer", "--purpose", "compliance"],
+            env={**os.environ, "C360_DATA_DIR": str(data), "COLUMNS": "300"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"the data dir {data} cannot be made owner-only" in said, said
+    assert str(stuck) in said and "Traceback" not in said
+    assert done.stdout == ""  # no token from a data dir left readable
+
+
 def test_import_dead_letters_are_0600_under_umask_022(workdir: Path) -> None:
     source = workdir / "in"
     source.mkdir()
