@@ -166,7 +166,7 @@ class EmbeddedFalkorDB:
         ``wait_s``: how long to wait for the server to serve (None: as long as it keeps
         loading; 0: just look once). Raises GraphLoading when it still loads after that,
         GraphUnavailable when no server could be started or joined."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if len(str(self.socket_path)) > SOCKET_LIMIT:
             raise GraphUnavailable(
                 f"data dir path too long for a unix socket: {self.socket_path}; "
@@ -395,6 +395,9 @@ class EmbeddedFalkorDB:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     preexec_fn=die_with_parent,
+                    # Its snapshot, logs and manifest hold the graph: owner-only whatever
+                    # umask the process that opens the store runs with (a library caller).
+                    umask=0o077,
                 )
             except BaseException as exc:  # handed to the caller
                 box.append(exc)

@@ -45,7 +45,6 @@ from console import console_routes, graphiql_html
 from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
-from hub.datadir import secure_data_dir
 from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_seeded_book
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
@@ -92,6 +91,7 @@ from resolvers.context import RequestContext
 from resolvers.event_bus import EventBus
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
+from shared.datadir import secure_data_dir
 from shared.echo import echo
 
 log = logging.getLogger("c360.hub")

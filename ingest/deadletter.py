@@ -1,4 +1,5 @@
-"""Dead letters: rejected input records, kept beside the input with their line and reasons."""
+"""Dead letters: rejected input records, kept beside the input with their line and reasons
+(mode 0600, whatever the umask: the raw records are personal data)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from types import TracebackType
 from typing import IO, Any
 
 import orjson
+
+from shared.files import create_private
 
 _FIRST = 5
 
@@ -44,7 +47,8 @@ class DeadLetters:
     def __enter__(self) -> DeadLetters:
         if self.keep:
             try:
-                self._fh = self.path.open("wb")
+                # 0600: it copies rows of personal data out of an input that may be owner-only.
+                self._fh = create_private(self.path)
             except OSError as exc:
                 raise DeadLettersUnwritable(
                     f"cannot write the dead-letter file {self.path} ({exc.strerror})"

@@ -1,9 +1,14 @@
-"""Replacing a file whole: readers see the old content or the new, never half of either."""
+"""Replacing a file whole (readers see the old content or the new, never half of either), and
+creating a private one."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
+
+PRIVATE = 0o600
 
 
 def replace_file(path: Path, data: str | bytes, *, mode: int = 0o666, durable: bool = True) -> None:
@@ -23,4 +28,24 @@ def replace_file(path: Path, data: str | bytes, *, mode: int = 0o666, durable: b
     os.replace(tmp, path)
 
 
-__all__ = ["replace_file"]
+def create_private(path: Path) -> BinaryIO:
+    """A new, empty file at ``path`` open for writing, mode 0600 whatever the umask: for
+    personal data written outside the data dir (dead letters beside the input, exports), which
+    a library caller may write under any umask.
+
+    A regular file already there is removed and created anew, not truncated: it may be 0644
+    (from an older version), and whoever opened it then could read on through a chmod. A file
+    that appears in between (another user in a shared folder) makes it fail, not write into
+    theirs. Something else at ``path`` (a FIFO, /dev/stdout) is written to as it is."""
+    try:
+        existing = path.stat()
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        return path.open("wb")
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    return os.fdopen(fd, "wb")
+
+
+__all__ = ["PRIVATE", "create_private", "replace_file"]

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.as_of import as_of_error
+from shared.datadir import DIR_MODE, tighten_data_dir
 from shared.echo import echo
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
@@ -203,7 +204,7 @@ class Settings(BaseSettings):
     def resolved_data_dir(self) -> Path:
         path = self.data_dir.expanduser().resolve()
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         except OSError as exc:
             raise DataDirError(
                 f"the data dir {path} cannot be used ({exc.strerror or exc}): set "
@@ -214,6 +215,17 @@ class Settings(BaseSettings):
                 f"the data dir {path} is not writable (keys, the audit log and the graph live "
                 "there): set C360_DATA_DIR to a directory this user may write"
             )
+        # Whoever opens the data dir first (any `c360` command, the hub, a library caller)
+        # leaves it owner-only: an older version, or a command run under umask 022, left the
+        # dir, the graph's files and the checkpoints readable by every local user.
+        try:
+            tighten_data_dir(path)
+        except OSError as exc:
+            raise DataDirError(
+                f"the data dir {path} cannot be made owner-only ({exc.strerror or exc}: "
+                f"{exc.filename}): make this user own it and everything in it, or set "
+                "C360_DATA_DIR to a directory of its own"
+            ) from None
         return path
 
 

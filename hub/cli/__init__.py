@@ -10,6 +10,7 @@ command's own help says)."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 # before commands loaded lazily (a Console made later, under a CliRunner env with COLUMNS, keeps
 # that width for the rest of the process).
 from hub.cli.consoles import err_console
+from shared.datadir import UMASK
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,10 @@ def _root() -> None:
 
 
 def main() -> None:
+    # Every command, before it creates anything: the data dir, the graph server child (it
+    # inherits the umask), checkpoints, models are owner-only whichever command made them
+    # first (seed on a fresh dir, import on a restored one), not only under `c360 serve`.
+    os.umask(UMASK)
     try:
         app()
     except ValueError as exc:

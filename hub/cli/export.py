@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ import typer
 from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit, audit_log
 from privacy.subject_export import export_customer
+from shared.files import create_private
 
 
 def export(
@@ -42,7 +42,7 @@ def export(
     if out is None:
         print(text)
         return
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    # A file left 0644 by an older version is replaced, not truncated (create_private).
+    with create_private(out) as fh:
+        fh.write((text + "\n").encode())
     console.print(f"wrote {out} ({len(exported['accessHistory'])} access records)")

@@ -4,6 +4,7 @@ model from the corpora, re-label stored posts with the active model."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from sentiment.evaluation import confidence, macro_f1, restrict
 from sentiment.labels import Label
 from sentiment.metrics import Evaluation, calibration_error, evaluate
 from sentiment.scorer import DEFAULT, ScorerConfig
+from shared.files import create_private
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate, train and re-apply the sentiment scorer.")
 
@@ -354,7 +356,8 @@ def corrections(
 
     rows = [r for r in run(go()) if (r.get("text") or "").strip()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    # 0600: the texts are people's posts, written outside the data dir.
+    with io.TextIOWrapper(create_private(out), encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["label", "text", "model_label"])
         writer.writerows([r["label"], r["text"], r.get("modelLabel") or ""] for r in rows)

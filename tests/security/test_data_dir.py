@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from hub.datadir import secure_data_dir
+from shared.datadir import secure_data_dir
 from tests.security.conftest import LiveHub
 
 
