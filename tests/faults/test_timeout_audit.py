@@ -7,6 +7,7 @@ for as long as the pause lasts, so the request's deadline passes every time."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import tempfile
@@ -142,8 +143,9 @@ async def test_a_write_cut_off_by_the_deadline_is_audited(short_dir: Path) -> No
 
 
 async def test_a_log_that_cannot_take_the_record_leaves_the_answer_a_timeout(
-    short_dir: Path,
+    short_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.ERROR, logger="c360.audit")
     async with hub(short_dir) as h:
         assert (await h.post(READ, "read-ok")).status_code == 200
         log_path = h.audit().path
@@ -154,6 +156,10 @@ async def test_a_log_that_cannot_take_the_record_leaves_the_answer_a_timeout(
             response = await h.post(READ, "read-cut")
         assert timed_out(response), response.text
         assert log_path.stat().st_size == size
+        missing = [
+            r.getMessage() for r in caplog.records if "cut off is not written" in r.getMessage()
+        ]
+        assert len(missing) == 1, missing
         # The next request's record goes in (with the repair of the cut, if any).
         assert (await h.post(READ, "read-after")).status_code == 200
         assert h.records("read-cut") == [] and len(h.records("read-after")) == 1
