@@ -61,6 +61,8 @@ async def prefetch_360(ctx: RequestContext, customer_id: str, wants: Wants360) -
     if len(wants.parts & PARTS) < MIN_PARTS:
         return
     loaders = ctx.loaders
+    # Named before the reads: a request cut off during them still records the attempt.
+    ctx.privacy.asking(customer_id)
     # The heavy parts go out now, in this tick, beside the projection (one batch per loader,
     # under the keys the fields will ask with); the fields find them in the loaders' caches.
     heavy: list[Awaitable[Any]] = []

@@ -111,6 +111,9 @@ class RequestPrivacy:
         self.resources: dict[tuple[str, str], Decision] = {}  # (type, id) -> decision
         self.fields: dict[str, FieldLog] = defaultdict(FieldLog)
         self.customers_touched: set[str] = set()
+        # Customer ids the caller named (require, require_write, the 360 prefetch), noted
+        # before anything is read: a request cut off before deciding them still names them.
+        self.asked: set[str] = set()
         self.denied = False
         self.failed = False
         self.audit_always = False
@@ -158,6 +161,7 @@ class RequestPrivacy:
         self.decided.clear()
         self.resources.clear()
         self.fields.clear()
+        self.asked.clear()
         self._reach.clear()
 
     def remember(self, decided: dict[str, Decision]) -> None:
@@ -220,6 +224,10 @@ class RequestPrivacy:
         self.denied = True
         return Forbidden(f"access denied: {floor.reason}", **where)
 
+    def asking(self, customer_id: str) -> None:
+        """Note a customer id the caller named, before it is read or decided (see ``asked``)."""
+        self.asked.add(customer_id)
+
     async def customer(self, customer_id: str) -> Decision | None:
         """The decision for one customer; None when no such customer exists."""
         return await self.customers.load(customer_id)
@@ -244,6 +252,7 @@ class RequestPrivacy:
     async def require(self, customer_id: str, field: str | None = None) -> Decision:
         """The decision for a customer the caller may see; else the error of :meth:`unseen`,
         the same for a denied customer and an unknown id."""
+        self.asking(customer_id)
         decision = await self.customer(customer_id)
         if decision is None or not decision.allow:
             raise await self.unseen(customer_id, field=field)
@@ -254,6 +263,7 @@ class RequestPrivacy:
         """May the caller write this customer? An existing one is decided on its stored
         attributes; a new one (``data`` given) on what the input says (no advisor yet). A
         missing customer without ``data`` is left to the mutation (NOT_FOUND)."""
+        self.asking(customer_id)
         row = (await self._customer_rows([customer_id]))[0]
         if row is not None:
             resource = customer_resource(customer_id, row)
@@ -380,6 +390,21 @@ class RequestPrivacy:
         return [
             (part, self._decision_ids(part, decided))
             for part in split_customers(self.audit_fields(), self.per_record)
+        ]
+
+    def cut_off_parts(self) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
+        """:meth:`audit_parts` for a request cut off (its deadline passed): what it had touched
+        by then and every customer id it had been asked for, decided or not (an attempt is
+        audited). From what this state holds: nothing is read again."""
+        touched = self.audit_fields()
+        customers = {
+            cid: touched.get(cid) or {"revealed": [], "masked": []}
+            for cid in sorted({*touched, *self.asked})
+        }
+        decided = {str(c): d for c, d in self.decided.items()}
+        return [
+            (part, self._decision_ids(part, decided))
+            for part in split_customers(customers, self.per_record)
         ]
 
     def outcome(self, has_errors: bool) -> str:

@@ -1,4 +1,8 @@
-"""Give every HTTP request a deadline; answer 504 if nothing was sent by then."""
+"""Give every HTTP request a deadline; answer 504 if nothing was sent by then.
+
+The deadline cancels the request's task: the GraphQL execution is cut off where it waits.
+Its audit record is written on the way out (schema/extensions/audit.py), which tells a
+timeout from other cancellations by :data:`shared.deadline.request_deadline`, set here."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import asyncio
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.deadline import request_deadline
 
 
 class TimeoutMiddleware:
@@ -25,8 +31,12 @@ class TimeoutMiddleware:
             await send(message)
 
         try:
-            async with asyncio.timeout(self.timeout_s):
-                await self.app(scope, receive, tracked_send)
+            async with asyncio.timeout(self.timeout_s) as deadline:
+                token = request_deadline.set(deadline)
+                try:
+                    await self.app(scope, receive, tracked_send)
+                finally:
+                    request_deadline.reset(token)
         except TimeoutError:
             if started:
                 raise
