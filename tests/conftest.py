@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from graph.connect import open_store
+from graph.fieldcipher import attach_cipher, cipher_of
 from graph.store import GraphStore
+from hub.services import field_crypto
+from hub.settings import Settings
 from tests import live
 
 
@@ -33,6 +36,15 @@ async def store(session_store: GraphStore) -> GraphStore:
     """The session's real graph, empty at the start of each test."""
     await session_store.clear()
     return session_store
+
+
+@pytest.fixture
+async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
+    """The session graph with field encryption on (keys in a private data dir)."""
+    before = cipher_of(store)
+    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
+    yield store
+    attach_cipher(store, before)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ values), same relationships, same 360 views; the indexes exist afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from graph.falkordb import FalkorDBStore
-from graph.fieldcipher import attach_cipher, cipher_of
+from graph.fieldcipher import cipher_of
 from graph.repositories.projection360 import LINKED, customer_view
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, GraphStore, Row
 from hub import demo
-from hub.services import field_crypto
-from hub.settings import Settings
 
 SEALED = {"Customer": "id", "Household": "id", "Advisor": "id", "Interaction": "customerId"}
-
-
-@pytest.fixture
-async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
-    """The session graph with field encryption on (keys in a private data dir)."""
-    before = cipher_of(store)
-    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
-    yield store
-    attach_cipher(store, before)
 
 
 async def _nodes(store: GraphStore) -> dict[str, list[Row]]:

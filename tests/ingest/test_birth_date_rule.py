@@ -7,28 +7,14 @@ number is sealed)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from graph.fieldcipher import attach_cipher, cipher_of
+from graph.fieldcipher import cipher_of
 from graph.repositories.imports import lookup_customers
 from graph.store import GraphStore
-from hub.services import field_crypto
-from hub.settings import Settings
 from ingest.crm import import_file
 from ingest.kinds import BIRTH_DATE_DISAGREES
-
-
-@pytest.fixture
-async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
-    """The session graph with field encryption on (keys in a private data dir)."""
-    before = cipher_of(store)
-    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
-    yield store
-    attach_cipher(store, before)
 
 
 async def _stored(store: GraphStore, *ids: str) -> dict[str, dict[str, Any]]:

@@ -6,17 +6,14 @@ is refused with one short sentence. Real embedded FalkorDB."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from graph.fieldcipher import attach_cipher, cipher_of
+from graph.fieldcipher import cipher_of
 from graph.store import GraphStore
-from hub.services import field_crypto
-from hub.settings import Settings
 from ingest.crm import import_file
 from ingest.readers import ReadOptions, UnsupportedFile, detect_encoding, open_source
 from ingest.summary import ImportRefused
@@ -137,15 +134,6 @@ async def test_tab_and_line_breaks_in_a_quoted_note_are_kept(
 
 
 # --- 3. a record re-imported under another parent -------------------------------------------
-
-
-@pytest.fixture
-async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
-    """The session graph with field encryption on (keys in a private data dir)."""
-    before = cipher_of(store)
-    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
-    yield store
-    attach_cipher(store, before)
 
 
 async def test_a_transaction_under_another_account_moves_there(

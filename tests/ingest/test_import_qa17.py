@@ -5,30 +5,16 @@ real field encryption."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from graph.fieldcipher import attach_cipher, cipher_of
+from graph.fieldcipher import cipher_of
 from graph.repositories.customer360 import interaction_pages
 from graph.store import GraphStore
-from hub.services import field_crypto
-from hub.settings import Settings
 from ingest.crm import import_file
 
 WITH_SUMMARY = "id,customerId,channel,kind,time,summary\n"
 WITHOUT_SUMMARY = "id,customerId,channel,kind,time\n"
-
-
-@pytest.fixture
-async def sealed_store(store: GraphStore, data_dir: Path) -> AsyncIterator[GraphStore]:
-    """The session graph with field encryption on (keys in a private data dir)."""
-    before = cipher_of(store)
-    attach_cipher(store, field_crypto(Settings(data_dir=data_dir)))
-    yield store
-    attach_cipher(store, before)
 
 
 async def _summaries(store: GraphStore, customer: str) -> dict[str, Any]:
