@@ -100,7 +100,7 @@ class PolicyAdmin:
         engine: ReloadableEngine,
         data_dir: Path,
         two_person: bool = True,
-        test_timeout_s: float = 10.0,
+        test_timeout_s: float = 20.0,
         test_memory_mb: int = 1024,
     ) -> None:
         self._engine = engine

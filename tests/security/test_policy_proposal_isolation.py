@@ -65,7 +65,10 @@ def records(data_dir: Path) -> list[dict[str, Any]]:
 async def test_a_crashing_proposal_is_refused_audited_and_the_hub_serves_on(
     store: GraphStore, data_dir: Path
 ) -> None:
-    async with open_hub(store, data_dir, request_timeout_s=120.0) as client:
+    # Generous limits: the good proposal's tests take seconds on a loaded machine.
+    async with open_hub(
+        store, data_dir, request_timeout_s=120.0, policy_test_timeout_s=120.0
+    ) as client:
         po1 = callers(client, data_dir)("privacy_officer", "compliance", "po1")
         body = await po1.gql(PROPOSE, {"id": "qa_test", "source": CRASHING})
         assert body["data"] is None
@@ -152,4 +155,34 @@ async def test_a_proposal_out_of_memory_is_refused(data_dir: Path) -> None:
     with pytest.raises(CandidateCheckFailed, match="ran out of memory") as raised:
         await admin.propose("qa_test", HUGE, "po1")
     assert raised.value.reason == OUT_OF_MEMORY
+    assert admin.proposals(None) == []
+
+
+def children() -> set[int]:
+    """This process's child processes (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+async def test_a_cancelled_proposal_stops_its_child(data_dir: Path) -> None:
+    """A request cut short (C360_REQUEST_TIMEOUT_S cancels it) takes its tests' child along:
+    no candidate keeps running after its request is gone."""
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir, test_timeout_s=120)
+    before = children()
+    task = asyncio.create_task(admin.propose("qa_test", SLOW, "po1"))
+    started: set[int] = set()
+    for _ in range(500):  # the child is started at once; wait for it to appear
+        await asyncio.sleep(0.01)
+        started = children() - before
+        if started:
+            break
+    assert started, "no child process ran the tests"
+    await asyncio.sleep(0.5)  # into the slow test
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not started & children()
+    assert all(not Path(f"/proc/{pid}").exists() for pid in started)
     assert admin.proposals(None) == []
