@@ -213,7 +213,14 @@ async def test_put_policy_is_a_shortcut_only_with_the_rule_off(
     store: GraphStore, data_dir: Path
 ) -> None:
     await seed_family(store, "p")
-    async with open_hub(store, data_dir, policy_two_person=False) as client:
+    # Generous limits, as in the hub fixture above: the tests take seconds on a loaded machine.
+    async with open_hub(
+        store,
+        data_dir,
+        policy_two_person=False,
+        request_timeout_s=120.0,
+        policy_test_timeout_s=120.0,
+    ) as client:
         po1 = callers(client, data_dir)("privacy_officer", "compliance", "po1")
         stricter = data_with(lambda t: t["mask_profiles"]["marketing"].update(ADDRESS="redact"))
         done = (await po1.gql(PUT, {"id": "data", "source": stricter}))["data"]["putPolicy"]
