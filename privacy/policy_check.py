@@ -73,7 +73,7 @@ async def check_in_child(
     """:func:`check_candidate` in a child process, at most ``timeout_s`` seconds (wall clock)
     and ``memory_mb`` MiB of address space (0: no limit). CandidateCheckFailed otherwise."""
     payload = json.dumps({"modules": modules, "data": data}, ensure_ascii=False).encode()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(_pythonpath())}
+    env = _child_env()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -103,9 +103,17 @@ async def check_in_child(
     return _results(proc.returncode, out, err, memory_mb)
 
 
-def _pythonpath() -> list[str]:
+# All the child's environment: Rego's opa.runtime() hands a policy the process's environment,
+# and the hub's holds its secrets (C360_AUDIT_KEYS, C360_GRAPH_PASSWORD, ...); a proposed test
+# could spell them out one pass/fail at a time.
+_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
     inherited = os.environ.get("PYTHONPATH", "")
-    return [str(_ROOT), *([inherited] if inherited else [])]
+    env["PYTHONPATH"] = os.pathsep.join([str(_ROOT), *([inherited] if inherited else [])])
+    return env
 
 
 def _results(code: int | None, out: bytes, err: bytes, memory_mb: int) -> Results:

@@ -186,3 +186,22 @@ async def test_a_cancelled_proposal_stops_its_child(data_dir: Path) -> None:
     assert not started & children()
     assert all(not Path(f"/proc/{pid}").exists() for pid in started)
     assert admin.proposals(None) == []
+
+
+async def test_a_proposal_does_not_see_the_hubs_environment(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rego's opa.runtime() shows a policy its process's environment, where the hub keeps its
+    secrets: the tests' child gets almost none of it."""
+    monkeypatch.setenv("C360_GRAPH_PASSWORD", "hub-secret")
+    probe = """package c360.qa_test
+import rego.v1
+test_runtime_env_is_visible if { count(opa.runtime().env) > 0 }
+test_no_hub_secret if { not opa.runtime().env.C360_GRAPH_PASSWORD }
+"""
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir, test_timeout_s=120)
+    proposal = await admin.propose("qa_test", probe, "po1")
+    results = {name: (ok, message) for name, ok, message in proposal.results}
+    assert results["qa_test.test_runtime_env_is_visible"] == (True, "passed")
+    assert results["qa_test.test_no_hub_secret"] == (True, "passed")
+    assert proposal.status == "pending"
