@@ -128,9 +128,9 @@ def _results(code: int | None, out: bytes, err: bytes, memory_mb: int) -> Result
     if code is not None and code < 0:
         name = _signal_name(-code)
         raise CandidateCheckFailed(
-            f"the policy tests crashed the Rego engine ({name}): regopy cannot run `with input "
-            "as` on a rule that calls a builtin; pass the input as an argument (as "
-            "access_test calls decide(q)) and propose again",
+            f"the policy tests crashed the Rego engine ({name}); regopy does this on `with "
+            "input as` over a rule that calls a builtin: pass the input as an argument instead "
+            "(as access_test calls decide(q)), then propose again",
             CRASHED,
         )
     if code != 0:
