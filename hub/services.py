@@ -121,7 +121,13 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
         # each kept answer. An OPA server may be fed behind the hub's back: 30 s there.
         services.decision_cache.ttl_s = math.inf
     services.engine = engine
-    services.admin = PolicyAdmin(engine, data_dir, two_person=settings.policy_two_person)
+    services.admin = PolicyAdmin(
+        engine,
+        data_dir,
+        two_person=settings.policy_two_person,
+        test_timeout_s=settings.policy_test_timeout_s,
+        test_memory_mb=settings.policy_test_memory_mb,
+    )
     return services
 
 

@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy.policy_invariants import run_invariants
+from privacy.policy_check import CandidateCheckFailed, check_in_child
 from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
 from privacy.policy_set import DATA_ID, PolicyDataError, PolicySet, override_dir, test_names
-from privacy.policy_tests import run_policy_tests
 from privacy.proposals import person, same_person
 from privacy.secrets import write_private
 from privacy.types import Decision, PolicyEngine, Principal, Purpose, Resource
@@ -30,6 +29,7 @@ from shared.echo import echo
 __all__ = [
     "BadPolicyId",
     "BadPolicySource",
+    "CandidateCheckFailed",
     "FourEyesViolation",
     "PolicyAdmin",
     "PolicyInfo",
@@ -95,10 +95,20 @@ class TestReport:
 
 
 class PolicyAdmin:
-    def __init__(self, engine: ReloadableEngine, data_dir: Path, two_person: bool = True) -> None:
+    def __init__(
+        self,
+        engine: ReloadableEngine,
+        data_dir: Path,
+        two_person: bool = True,
+        test_timeout_s: float = 20.0,
+        test_memory_mb: int = 1024,
+    ) -> None:
         self._engine = engine
         self._data_dir = data_dir
         self.two_person = two_person
+        # A candidate's tests run in a child process under these limits (privacy/policy_check.py).
+        self.test_timeout_s = test_timeout_s
+        self.test_memory_mb = test_memory_mb
         self._store = ProposalStore(data_dir)
         self._lock = asyncio.Lock()  # one proposal change at a time (file and activation)
 
@@ -111,8 +121,10 @@ class PolicyAdmin:
         return [*infos, PolicyInfo(DATA_ID, _sha(data), data, [])]
 
     async def _test(self, policy_id: str, source: str) -> tuple[PolicySet, TestReport]:
-        """The candidate and its report (Rego tests + invariants); nothing is activated.
-        BadPolicyId / BadPolicySource when there is nothing to test."""
+        """The candidate and its report (Rego tests + invariants, run in a child process: the
+        proposer's Rego can crash or hold regopy); nothing is activated. BadPolicyId /
+        BadPolicySource when there is nothing to test, CandidateCheckFailed when the child
+        crashed or ran out of time or memory."""
         current = self._engine.policy_set
         old = current.revision
         if not _ID.match(policy_id):
@@ -122,9 +134,9 @@ class PolicyAdmin:
         except PolicyDataError as exc:
             # Before any engine sees it: regopy segfaults on data that is not an object.
             raise BadPolicySource(str(exc)) from exc
-        results = [(r.name, r.ok, r.message) for r in run_policy_tests(candidate)]
-        # The invariants compile the candidate's decision modules on their own, too.
-        results += [(r.name, r.ok, r.message) for r in await run_invariants(candidate)]
+        results = await check_in_child(
+            candidate.modules, candidate.data, self.test_timeout_s, self.test_memory_mb
+        )
         passed = bool(results) and all(ok for _, ok, _ in results)
         return candidate, TestReport(passed, results, old, candidate.revision, False)
 

@@ -16,6 +16,7 @@ from privacy.audit import stamp
 from privacy.policy_admin import (
     BadPolicyId,
     BadPolicySource,
+    CandidateCheckFailed,
     FourEyesViolation,
     PolicyAdmin,
     PolicyInfo,
@@ -124,9 +125,23 @@ async def policy_proposals(privacy: RequestPrivacy, status: str | None) -> list[
     return _admin(privacy).proposals(status)
 
 
+def _check_failed(privacy: RequestPrivacy, exc: CandidateCheckFailed, field: str) -> BadUserInput:
+    """The candidate's tests crashed, or ran out of time or memory, in their child process:
+    only this change is refused, and the request's record says why."""
+    privacy.details["policy_check_failed"] = exc.reason
+    return BadUserInput(str(exc), field=field, reason=exc.reason)
+
+
 async def propose_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Proposal:
-    """Test a change and keep it for a second privacy officer; audited with its results."""
+    """Test a change and keep it for a second privacy officer; write-ahead audited (the
+    proposer's Rego runs before the request's record is written: should it take the
+    tests' child process down or out of time, the attempt is on record), then audited with
+    its results."""
     await privacy.require_resource(POLICIES, ADMIN)
+    # Noted before the id is checked (BadPolicyId below): capped like every audited id.
+    await privacy.audit_intent(
+        {"propose_policy": echo_id(policy_id), "old_revision": privacy.services.revision}
+    )
     try:
         proposal = await _admin(privacy).propose(policy_id, source, _subject(privacy))
     except FourEyesViolation as exc:
@@ -135,6 +150,8 @@ async def propose_policy(privacy: RequestPrivacy, policy_id: str, source: str) -
         raise BadUserInput(str(exc), field="id") from exc
     except BadPolicySource as exc:
         raise BadUserInput(str(exc), field="source") from exc
+    except CandidateCheckFailed as exc:
+        raise _check_failed(privacy, exc, "source") from exc
     privacy.details["policy_proposal"] = _proposal_details(proposal)
     return proposal
 
@@ -155,6 +172,8 @@ async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Pro
     except (ProposalError, BadPolicySource) as exc:
         # BadPolicySource: a proposal kept from before its data was checked at proposal.
         raise BadUserInput(str(exc), field="proposalId") from exc
+    except CandidateCheckFailed as exc:  # a proposal kept from before the tests ran apart
+        raise _check_failed(privacy, exc, "proposalId") from exc
     privacy.details["policy_change"] = {
         **_proposal_details(proposal),
         "approver": _subject(privacy),
@@ -199,6 +218,8 @@ async def put_policy(privacy: RequestPrivacy, policy_id: str, source: str) -> Te
         raise BadUserInput(str(exc), field="id") from exc
     except BadPolicySource as exc:
         raise BadUserInput(str(exc), field="source") from exc
+    except CandidateCheckFailed as exc:
+        raise _check_failed(privacy, exc, "source") from exc
     privacy.details["policy_change"] = {
         "id": policy_id,
         "old_revision": report.old_revision,

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     audit_keys: str = ""  # "kid:base64key,kid2:..." overrides the data-dir key ring
     # Four eyes: a policy change is proposed by one privacy officer, approved by another.
     policy_two_person: bool = True
+    # A proposed policy's tests and invariants run in a child process (privacy/policy_check.py):
+    # stopped after this many seconds, and this many MiB of memory above regopy's own (0: none).
+    policy_test_timeout_s: float = Field(default=20.0, gt=0)
+    policy_test_memory_mb: int = Field(default=1024, ge=0)
     # Signed audit checkpoints (privacy/audit_checkpoints.py): the Ed25519 key's file (empty:
     # keys/audit-signing.key in the data dir), and how often the hub signs one.
     audit_signing_key: str = ""

@@ -79,8 +79,10 @@ async def hub(store: GraphStore, data_dir: Path) -> AsyncIterator[Callable[..., 
     await seed_family(store, "p")
     # A proposal runs the policy's Rego tests in the request: on a heavily loaded machine
     # (a CI run at load ~20) that outlasted the default 15 s request timeout (504). The
-    # timeout is not what these tests are about.
-    async with open_hub(store, data_dir, request_timeout_s=120.0) as client:
+    # timeout is not what these tests are about (nor the tests' own, C360_POLICY_TEST_TIMEOUT_S).
+    async with open_hub(
+        store, data_dir, request_timeout_s=120.0, policy_test_timeout_s=120.0
+    ) as client:
         yield callers(client, data_dir)
 
 
@@ -211,7 +213,14 @@ async def test_put_policy_is_a_shortcut_only_with_the_rule_off(
     store: GraphStore, data_dir: Path
 ) -> None:
     await seed_family(store, "p")
-    async with open_hub(store, data_dir, policy_two_person=False) as client:
+    # Generous limits, as in the hub fixture above: the tests take seconds on a loaded machine.
+    async with open_hub(
+        store,
+        data_dir,
+        policy_two_person=False,
+        request_timeout_s=120.0,
+        policy_test_timeout_s=120.0,
+    ) as client:
         po1 = callers(client, data_dir)("privacy_officer", "compliance", "po1")
         stricter = data_with(lambda t: t["mask_profiles"]["marketing"].update(ADDRESS="redact"))
         done = (await po1.gql(PUT, {"id": "data", "source": stricter}))["data"]["putPolicy"]
