@@ -249,13 +249,14 @@ async def preview_access(
     privacy.details["preview"] = noted
     try:
         admin.check_preview(role, purpose)
+        row = (await customers_with_access(store, [customer_id])).get(customer_id)
+        if row is None:
+            raise NotFound("no customer with this id", field="customerId")
+        noted["customer"] = customer_id
+        # Checked again there: a policy activated meanwhile may no longer name the role.
+        return await admin.preview_access(role, purpose, row[ACCESS_KEY], subject or "preview")
     except UnknownPreviewName as exc:
         raise BadUserInput(str(exc), field=exc.field) from exc
-    row = (await customers_with_access(store, [customer_id])).get(customer_id)
-    if row is None:
-        raise NotFound("no customer with this id", field="customerId")
-    noted["customer"] = customer_id
-    return await admin.preview_access(role, purpose, row[ACCESS_KEY], subject or "preview")
 
 
 __all__ = [
