@@ -41,6 +41,7 @@ CRASHED, TIMED_OUT = "POLICY_TEST_CRASHED", "POLICY_TEST_TIMEOUT"
 OUT_OF_MEMORY, ERROR = "POLICY_TEST_OUT_OF_MEMORY", "POLICY_TEST_ERROR"
 _ROOT = Path(__file__).resolve().parent.parent  # the directory holding the privacy package
 _STDERR_TAIL = 300  # characters of the child's stderr a message quotes
+_RESULTS_MAX = 16 << 20  # bytes of results the hub reads from the child at most
 
 
 class CandidateCheckFailed(ValueError):
@@ -86,7 +87,7 @@ async def check_in_child(
         cwd=_ROOT,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(payload), timeout_s)
+        out, err = await asyncio.wait_for(_talk(proc, payload), timeout_s)
     except TimeoutError:
         raise CandidateCheckFailed(
             f"the policy tests did not finish within {timeout_s:g} s "
@@ -101,6 +102,38 @@ async def check_in_child(
                 proc.kill()
             await proc.wait()
     return _results(proc.returncode, out, err, memory_mb)
+
+
+async def _talk(proc: asyncio.subprocess.Process, payload: bytes) -> tuple[bytes, bytes]:
+    """Send the request, read the results and the tail of stderr. Not communicate(): a
+    proposal's Rego may print without end, and all of it would pile up in the hub (the
+    child's memory limit is not the hub's); the child sends nothing else to stdout."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(payload)
+    await proc.stdin.drain()
+    proc.stdin.close()
+
+    async def tail(stream: asyncio.StreamReader) -> bytes:
+        kept = b""
+        while chunk := await stream.read(65536):
+            kept = (kept + chunk)[-_STDERR_TAIL * 4 :]  # UTF-8: at most 4 bytes a character
+        return kept
+
+    async def results(stream: asyncio.StreamReader) -> bytes:
+        got = b""
+        while chunk := await stream.read(65536):
+            got += chunk
+            if len(got) > _RESULTS_MAX:
+                raise CandidateCheckFailed(
+                    f"the policy tests' results exceeded {_RESULTS_MAX >> 20} MiB and were "
+                    "stopped: fewer or shorter test messages, then propose again",
+                    ERROR,
+                )
+        return got
+
+    out, err = await asyncio.gather(results(proc.stdout), tail(proc.stderr))
+    await proc.wait()
+    return out, err
 
 
 # All the child's environment: Rego's opa.runtime() hands a policy the process's environment,
@@ -181,9 +214,12 @@ def _limit_memory(memory_mb: int) -> None:
 def main(argv: list[str]) -> int:
     _limit_memory(int(argv[0]) if argv else 0)
     request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    # What the candidate prints (Rego's print) goes nowhere: stdout carries the results only.
+    results_fd = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     results = check_candidate(request["modules"], request["data"])
-    sys.stdout.write("\n" + json.dumps(results, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    with os.fdopen(results_fd, "w", encoding="utf-8") as out:
+        out.write("\n" + json.dumps(results, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -205,3 +208,45 @@ test_no_hub_secret if { not opa.runtime().env.C360_GRAPH_PASSWORD }
     assert results["qa_test.test_runtime_env_is_visible"] == (True, "passed")
     assert results["qa_test.test_no_hub_secret"] == (True, "passed")
     assert proposal.status == "pending"
+
+
+# A proposal that prints without end (Rego's print). Review, session 17: the hub read the
+# child's whole output, ~400 MB of its own memory in 10 s (the child's memory limit is not the
+# hub's). Measured in a process of its own: its peak size is its own.
+FLOOD = """
+import asyncio, json, resource, sys, tempfile
+from pathlib import Path
+from privacy.engines import EmbeddedEngine
+from privacy.policy_admin import CandidateCheckFailed, PolicyAdmin
+from privacy.policy_set import load_policy_set
+
+SOURCE = '''package c360.qa_test
+import rego.v1
+test_flood if { every i in numbers.range(1, 3000) { every j in numbers.range(1, 3000) {
+  print("%s", i, j) } } }
+''' % ("x" * 1000)
+
+async def main():
+    d = Path(tempfile.mkdtemp())
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(d)), d, test_timeout_s=float(sys.argv[1]))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    try:
+        await admin.propose("qa_test", SOURCE, "po1")
+        reason = None
+    except CandidateCheckFailed as exc:
+        reason = exc.reason
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps({"reason": reason, "grew_mb": peak - before}))
+
+asyncio.run(main())
+"""
+
+
+def test_what_a_proposal_prints_does_not_pile_up_in_the_hub() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FLOOD, "6"],
+        capture_output=True, timeout=120, check=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    answer = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert answer["reason"] == TIMED_OUT, answer
+    assert answer["grew_mb"] < 40, answer  # the output read whole: ~150 MB in these 6 s
