@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,10 +53,19 @@ from graph.store import (
 )
 
 
+def _new_client_name() -> str:
+    # A pid alone is not enough: every container's c360 may be pid 1.
+    return f"c360:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+_CLIENT_NAME = [_new_client_name()]
+os.register_at_fork(after_in_child=lambda: _CLIENT_NAME.__setitem__(0, _new_client_name()))
+
+
 def _client_name() -> str:
-    """What our connections call themselves on the server (drop_graph() finds other
-    processes by it); asked when a store opens, so a forked process names its own."""
-    return f"c360:{os.getpid()}"
+    """What this process's connections call themselves on the server (drop_graph() finds
+    other processes by it); a forked process names its own."""
+    return _CLIENT_NAME[0]
 
 
 # Replies that say the server cannot take or persist writes now (disk full, I/O error,
@@ -607,14 +617,24 @@ class FalkorDBStore:
     async def write(self, query: LiteralString, params: Params | None = None) -> list[Row]:
         return await self._run(query, params, read_only=False)
 
-    async def other_processes(self) -> list[int]:
-        """The pids of other c360 processes connected to this graph server (our pools name
-        their connections ``c360:<pid>``)."""
-        with map_falkordb_errors():
-            clients = await self._db.connection.client_list()
-        names = {str(c.get("name") or "") for c in clients}
-        pids = {int(n[5:]) for n in names if n.startswith("c360:") and n[5:].isdigit()}
-        return sorted(pids - {os.getpid()})
+    async def other_processes(self) -> list[str]:
+        """Other c360 processes connected to this graph server, as ``pid N (address)``: our
+        pools name their connections ``c360:<pid>:<token>``, one token a process."""
+        try:
+            with map_falkordb_errors():
+                clients = await self._db.connection.client_list()
+        except GraphQueryError as exc:  # an ACL user without CLIENT
+            raise GraphError(
+                f"cannot list the graph server's clients ({exc}): allow this user the CLIENT "
+                "LIST command, so a reset can tell whether other c360 processes use the graph"
+            ) from exc
+        mine = _client_name()
+        others = {
+            (name.split(":")[1], str(c.get("addr") or "?"))
+            for c in clients
+            if (name := str(c.get("name") or "")).startswith("c360:") and name != mine
+        }
+        return [f"pid {pid} ({addr})" for pid, addr in sorted(others)]
 
     async def drop_graph(self) -> None:
         """Delete the graph key with its data, indexes and relationship types (clear() and
@@ -625,10 +645,9 @@ class FalkorDBStore:
         would come back under other names, or none, after a restart (review, session 17)."""
         others = await self.other_processes()
         if others:
-            pids = ", ".join(map(str, others))
             raise GraphError(
-                f"other c360 processes are connected to this graph server (pid {pids}): stop "
-                "them (c360 serve, imports) before replacing the graph, and start them after"
+                f"other c360 processes are connected to this graph server: {', '.join(others)}; "
+                "stop them (c360 serve, imports) before replacing the graph, and start them after"
             )
         with map_falkordb_errors():
             await self._db.connection.delete(self._graph.name)

@@ -53,6 +53,8 @@ def _guard(root: Path) -> Iterator[None]:
 
 def _private_root(root: Path) -> None:
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.is_symlink():  # the plaintext would be staged wherever it leads
+        raise OSError(f"{root} is a symbolic link: remove it (staging stays in the data dir)")
     os.chmod(root, 0o700)  # an older or hand-made tmp/ must not let others list the stages
 
 

@@ -218,3 +218,15 @@ def test_a_running_backups_stage_is_not_removed(short_dir: Path) -> None:
     assert not held.path.exists()
     manifest, _ = restore_backup(short_dir / "b.c360bak", short_dir / "r", SECRET)
     assert not any(name.startswith(f"files/{STAGING_DIR}/") for name in manifest["entries"])
+
+
+def test_a_symlinked_staging_root_is_refused(short_dir: Path) -> None:
+    # Review, session 17: tmp/ as a link sent the plaintext stage (and a chmod) wherever it led.
+    elsewhere = short_dir / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    source = short_dir / "src"
+    source.mkdir()
+    (source / STAGING_DIR).symlink_to(elsewhere)
+    with pytest.raises(OSError, match="symbolic link"), staging(source / STAGING_DIR):
+        pass
+    assert list(elsewhere.iterdir()) == [] and elsewhere.stat().st_mode & 0o777 == 0o755
