@@ -223,7 +223,8 @@ def test_a_running_backups_stage_is_not_removed(short_dir: Path) -> None:
 def test_a_symlinked_staging_root_is_refused(short_dir: Path) -> None:
     # Review, session 17: tmp/ as a link sent the plaintext stage (and a chmod) wherever it led.
     elsewhere = short_dir / "elsewhere"
-    elsewhere.mkdir(mode=0o755)
+    elsewhere.mkdir()
+    elsewhere.chmod(0o755)  # whatever the process's umask (the hub's start sets 077)
     source = short_dir / "src"
     source.mkdir()
     (source / STAGING_DIR).symlink_to(elsewhere)
