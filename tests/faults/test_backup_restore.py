@@ -228,6 +228,6 @@ def test_a_symlinked_staging_root_is_refused(short_dir: Path) -> None:
     source = short_dir / "src"
     source.mkdir()
     (source / STAGING_DIR).symlink_to(elsewhere)
-    with pytest.raises(OSError, match="symbolic link"), staging(source / STAGING_DIR):
-        pass
+    with pytest.raises(OSError, match="symbolic link"), staging(source / STAGING_DIR) as (held, _):
+        pytest.fail(f"staged in {held.path}, through the link")
     assert list(elsewhere.iterdir()) == [] and elsewhere.stat().st_mode & 0o777 == 0o755

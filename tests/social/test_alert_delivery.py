@@ -314,13 +314,17 @@ async def test_an_address_that_does_not_connect_in_its_share_of_the_time_is_left
             store, client, rule, [ALERT], SECRET, backoff=(0, 0), allow="127.0.0.0/8"
         )
         spent = time.monotonic() - began
+    # Not all of the attempt's time on the hung address: the receiver was reached in the same
+    # attempt (a hung address holding the whole 4 s would have failed it), by its second
+    # address, the hung one taken once.
     outcome = (record["status"], record["attempts"], record["via"])
     assert outcome == ("DELIVERED", 1, "127.0.0.1"), record["lastError"]
     assert len(took) == 1 and len(receiver.received) == 1
-    # The hung address was given up on after its share (half of the 4 s), measured where it
-    # hung, not all of the attempt's time: the receiver then had the rest.
-    assert 1.8 < took.held_s[0] < 3.0, took.held_s
-    assert 1.8 < spent < 4.0, spent  # half of the 4 s on the hung address, not all of it
+    # Nor less than its share (half of the 4 s), measured where it hung: lower bounds of a
+    # wait, which a loaded machine can only lengthen (upper time bounds are what the
+    # structural checks above stand for).
+    assert took.held_s[0] > 1.8, took.held_s
+    assert spent > 1.8, spent
 
 
 async def test_hung_addresses_share_the_attempt_s_connect_time(
