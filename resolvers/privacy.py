@@ -383,24 +383,17 @@ class RequestPrivacy:
         ids |= {d.decision_id for d in self.resources.values()}
         return sorted(i for i in ids if i)
 
-    def audit_parts(self) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
+    def audit_parts(
+        self, cut_off: bool = False
+    ) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
         """The request record's customers (:meth:`audit_fields`) in parts of at most
-        ``per_record``, each with its decision ids: one audit record per part."""
-        decided = {str(c): d for c, d in self.decided.items()}
-        return [
-            (part, self._decision_ids(part, decided))
-            for part in split_customers(self.audit_fields(), self.per_record)
-        ]
-
-    def cut_off_parts(self) -> list[tuple[dict[str, dict[str, list[str]]], list[str]]]:
-        """:meth:`audit_parts` for a request cut off (its deadline passed): what it had touched
-        by then and every customer id it had been asked for, decided or not (an attempt is
-        audited). From what this state holds: nothing is read again."""
-        touched = self.audit_fields()
-        customers = {
-            cid: touched.get(cid) or {"revealed": [], "masked": []}
-            for cid in sorted({*touched, *self.asked})
-        }
+        ``per_record``, each with its decision ids: one audit record per part. ``cut_off``
+        (its deadline passed): also every customer id it had been asked for, decided or not
+        (an attempt is audited), from what this state holds: nothing is read again."""
+        customers = self.audit_fields()
+        if cut_off:
+            asked = sorted({*customers, *self.asked})
+            customers = {c: customers.get(c) or {"revealed": [], "masked": []} for c in asked}
         decided = {str(c): d for c, d in self.decided.items()}
         return [
             (part, self._decision_ids(part, decided))

@@ -91,7 +91,7 @@ async def _audit_cut_off(ctx: ExecutionContext) -> None:
     if not (privacy.touched or privacy.audit_always or privacy.asked):
         return
     why = "timeout" if deadline_passed() else "cancelled"
-    parts = privacy.cut_off_parts()
+    parts = privacy.audit_parts(cut_off=True)
     records = [
         make_record(
             principal=privacy.principal,
