@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, TypeVar
 
@@ -85,11 +86,15 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
     data = {"id": f"ix-{uuid.uuid4().hex}", "time": now_iso, **data}
     record = validate(InteractionRecord, data)
     # The upsert MERGEs the customer; logging against an unknown id must not invent one.
-    if not await existing_customer_ids(store, [record.customerId]):
+    # The two reads side by side: one round trip's wait, not two.
+    existing, owners = await asyncio.gather(
+        existing_customer_ids(store, [record.customerId]), interaction_owners(store, [record.id])
+    )
+    if not existing:
         raise NotFound("no customer with this id", field="customerId")
     # The upsert would move an interaction of another customer here: one the caller may not
     # write, whose record would then show under this customer (the CRM import moves them).
-    owner = (await interaction_owners(store, [record.id])).get(record.id)
+    owner = owners.get(record.id)
     if owner is not None and owner != record.customerId:
         reason = "id: an interaction of another customer has this id; leave id out for a new one"
         raise BadUserInput(reason, field="id", reasons=[reason])
