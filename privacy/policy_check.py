@@ -9,6 +9,11 @@ runs ``python -m privacy.policy_check`` with the candidate on stdin, a wall-cloc
 the loop. A crash, a timeout or an exhausted memory limit is :class:`CandidateCheckFailed`
 for that proposal only. The policy that decides requests stays in process
 (privacy/engines/embedded.py).
+
+Inside an HTTP request the child's time is also bounded by the request's deadline
+(``C360_REQUEST_TIMEOUT_S``, shared/deadline.py), less a margin: a proposal slower than what is
+left of the request is refused as ``POLICY_TEST_TIMEOUT`` (its refusal and audit record written
+in time), not cut off with the hub's generic 504.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.deadline import request_deadline
+
 __all__ = [
     "CRASHED",
+    "DEADLINE_MARGIN_S",
     "ERROR",
     "OUT_OF_MEMORY",
     "TIMED_OUT",
@@ -42,6 +50,10 @@ OUT_OF_MEMORY, ERROR = "POLICY_TEST_OUT_OF_MEMORY", "POLICY_TEST_ERROR"
 _ROOT = Path(__file__).resolve().parent.parent  # the directory holding the privacy package
 _STDERR_TAIL = 300  # characters of the child's stderr a message quotes
 _RESULTS_MAX = 16 << 20  # bytes of results the hub reads from the child at most
+# Seconds of the request's time kept back when its deadline limits the child: enough to kill
+# the child, answer the refusal and write the request's audit record (an fsync, a thread hop)
+# before the deadline, also on a loaded machine.
+DEADLINE_MARGIN_S = 1.0
 
 
 class CandidateCheckFailed(ValueError):
@@ -71,8 +83,14 @@ def check_candidate(modules: dict[str, str], data: dict[str, Any]) -> Results:
 async def check_in_child(
     modules: dict[str, str], data: dict[str, Any], timeout_s: float, memory_mb: int
 ) -> Results:
-    """:func:`check_candidate` in a child process, at most ``timeout_s`` seconds (wall clock)
-    and ``memory_mb`` MiB of address space (0: no limit). CandidateCheckFailed otherwise."""
+    """:func:`check_candidate` in a child process, at most ``timeout_s`` seconds (wall clock;
+    less when the request's deadline comes sooner, see :func:`_limit`) and ``memory_mb`` MiB
+    of address space (0: no limit). CandidateCheckFailed otherwise."""
+    loop = asyncio.get_running_loop()
+    limit_s, by_request = _limit(timeout_s, loop.time())
+    if limit_s <= 0:  # the request has no time left for any test: say so, start nothing
+        raise _timed_out(limit_s, by_request)
+    ends_at = loop.time() + limit_s
     payload = json.dumps({"modules": modules, "data": data}, ensure_ascii=False).encode()
     env = _child_env()
     proc = await asyncio.create_subprocess_exec(
@@ -87,14 +105,10 @@ async def check_in_child(
         cwd=_ROOT,
     )
     try:
-        out, err = await asyncio.wait_for(_talk(proc, payload), timeout_s)
+        async with asyncio.timeout_at(ends_at):
+            out, err = await _talk(proc, payload)
     except TimeoutError:
-        raise CandidateCheckFailed(
-            f"the policy tests did not finish within {timeout_s:g} s "
-            "(C360_POLICY_TEST_TIMEOUT_S) and were stopped: make the tests and rules cheaper "
-            "(e.g. smaller numbers.range), then propose again",
-            TIMED_OUT,
-        ) from None
+        raise _timed_out(limit_s, by_request) from None
     finally:
         # Killed on a timeout and on a cancelled request alike: no candidate outlives its call.
         if proc.returncode is None:
@@ -102,6 +116,35 @@ async def check_in_child(
                 proc.kill()
             await proc.wait()
     return _results(proc.returncode, out, err, memory_mb)
+
+
+def _limit(timeout_s: float, now: float) -> tuple[float, bool]:
+    """The child's time: ``timeout_s`` (C360_POLICY_TEST_TIMEOUT_S), or what is left of the
+    current request's deadline less :data:`DEADLINE_MARGIN_S` when that is less; and whether
+    the request's deadline is what set it. ``now`` is the loop's time."""
+    deadline = request_deadline.get()
+    when = deadline.when() if deadline is not None else None
+    if when is None:
+        return timeout_s, False
+    left = when - now - DEADLINE_MARGIN_S
+    return (left, True) if left < timeout_s else (timeout_s, False)
+
+
+def _timed_out(limit_s: float, by_request: bool) -> CandidateCheckFailed:
+    if by_request:
+        return CandidateCheckFailed(
+            f"the policy tests did not finish within the {max(limit_s, 0):.1f} s left of the "
+            "request (the request timeout, C360_REQUEST_TIMEOUT_S, was reached first) and were "
+            "stopped: raise C360_REQUEST_TIMEOUT_S above C360_POLICY_TEST_TIMEOUT_S, or make the "
+            "tests and rules cheaper (e.g. smaller numbers.range), then propose again",
+            TIMED_OUT,
+        )
+    return CandidateCheckFailed(
+        f"the policy tests did not finish within {limit_s:g} s "
+        "(C360_POLICY_TEST_TIMEOUT_S) and were stopped: make the tests and rules cheaper "
+        "(e.g. smaller numbers.range), then propose again",
+        TIMED_OUT,
+    )
 
 
 async def _talk(proc: asyncio.subprocess.Process, payload: bytes) -> tuple[bytes, bytes]:

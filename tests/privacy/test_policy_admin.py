@@ -22,7 +22,8 @@ async def test_put_policy_activates_only_when_tests_pass(data_dir: Path) -> None
     engine = EmbeddedEngine(load_policy_set(data_dir))
     with pytest.raises(FourEyesViolation, match="two-person rule"):
         await PolicyAdmin(engine, data_dir).put_policy("data", "{}")
-    admin = PolicyAdmin(engine, data_dir, two_person=False)
+    # Generous: two checks in children take seconds each on a loaded machine (20 s was hit).
+    admin = PolicyAdmin(engine, data_dir, two_person=False, test_timeout_s=120)
     assert {p.id for p in admin.policies()} >= {"access", "access_test", "data"}
     source = next(p.source for p in admin.policies() if p.id == "access")
 

@@ -25,8 +25,9 @@ from privacy.audit import AuditLog
 from privacy.engines import EmbeddedEngine
 from privacy.keyring import KeyRing
 from privacy.policy_admin import CandidateCheckFailed, PolicyAdmin
-from privacy.policy_check import CRASHED, OUT_OF_MEMORY, TIMED_OUT
+from privacy.policy_check import CRASHED, DEADLINE_MARGIN_S, OUT_OF_MEMORY, TIMED_OUT
 from privacy.policy_set import load_policy_set
+from shared.deadline import request_deadline
 from tests.security.privacy_hub import callers, open_hub
 
 PROPOSE = """mutation P($id: String!, $source: String!) {
@@ -152,6 +153,64 @@ async def test_a_slow_proposal_is_stopped_and_the_loop_keeps_turning(
     assert [r["details"]["policy_check_failed"] for r in refused] == [TIMED_OUT]
 
 
+# Far beyond any request's time (~400 million iterations): only a limit ends it.
+ENDLESS = """package c360.qa_test
+import rego.v1
+test_endless if {
+  count({x | some i in numbers.range(1, 20000); some j in numbers.range(1, 20000)
+    i == j; x := i}) > 0
+}
+"""
+
+
+async def test_a_proposal_slower_than_the_request_is_refused_within_it(
+    store: GraphStore, data_dir: Path
+) -> None:
+    """Review, session 17: the tests' limit (C360_POLICY_TEST_TIMEOUT_S, 20 s) was above the
+    request's (C360_REQUEST_TIMEOUT_S, 15 s), so over HTTP a slow proposal got the generic 504
+    instead of its precise refusal. The child now gets what is left of the request, less a
+    margin: the refusal (POLICY_TEST_TIMEOUT, naming the request timeout) and its audit record
+    come before the deadline."""
+    async with open_hub(
+        store, data_dir, request_timeout_s=3.0, policy_test_timeout_s=120.0
+    ) as client:
+        po1 = callers(client, data_dir)("privacy_officer", "compliance", "po1")
+        body = await po1.gql(PROPOSE, {"id": "qa_test", "source": ENDLESS})  # asserts 200
+
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "source", "reason": TIMED_OUT}
+    assert "the request timeout, C360_REQUEST_TIMEOUT_S, was reached first" in error["message"]
+    assert "raise C360_REQUEST_TIMEOUT_S" in error["message"]
+    log = records(data_dir)
+    [intent] = [r for r in log if r["details"].get("propose_policy") == "qa_test"]
+    refused = [r for r in log if r["details"].get("policy_check_failed")]
+    assert [(r["outcome"], r["details"]["policy_check_failed"]) for r in refused] == [
+        ("error", TIMED_OUT)
+    ]
+    # The request's own record, not one of a request cut off by its deadline.
+    assert refused[0]["request_id"] == intent["request_id"]
+    assert "cut_off" not in refused[0]["details"]
+    assert not [r for r in log if r["details"].get("cut_off")]
+
+
+async def test_a_request_with_no_time_left_starts_no_child(data_dir: Path) -> None:
+    """Under a deadline closer than the margin the tests cannot run at all: refused at once,
+    saying which setting to raise, and no child is started."""
+    admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir, test_timeout_s=120)
+    before = children()
+    async with asyncio.timeout(DEADLINE_MARGIN_S / 2) as deadline:
+        token = request_deadline.set(deadline)
+        try:
+            with pytest.raises(CandidateCheckFailed, match="C360_REQUEST_TIMEOUT_S") as raised:
+                await admin.propose("qa_test", GOOD, "po1")
+        finally:
+            request_deadline.reset(token)
+    assert raised.value.reason == TIMED_OUT
+    assert children() == before
+    assert admin.proposals(None) == []
+
+
 async def test_a_proposal_out_of_memory_is_refused(data_dir: Path) -> None:
     admin = PolicyAdmin(
         EmbeddedEngine(load_policy_set(data_dir)), data_dir, test_timeout_s=60, test_memory_mb=256
@@ -220,6 +279,7 @@ from pathlib import Path
 from privacy.engines import EmbeddedEngine
 from privacy.policy_admin import CandidateCheckFailed, PolicyAdmin
 from privacy.policy_set import load_policy_set
+from shared.deadline import request_deadline
 
 SOURCE = '''package c360.qa_test
 import rego.v1
