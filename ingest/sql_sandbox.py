@@ -15,15 +15,17 @@ file, even with ``--dry-run``; ``ATTACH``/``INSTALL``/``LOAD`` reached further).
   FILE and the mapping's folder (the working directory for ``--sql``) in ``allowed_paths`` /
   ``allowed_directories``, minus the data dir when it lies inside that folder (keys, policies,
   the audit log); no extension installs or loads, no persistent secrets, no spill files
-  (``temp_directory`` is empty), and ``lock_configuration`` so the query cannot undo any of it.
+  (``temp_directory`` is empty), and ``lock_configuration`` so the query cannot undo any of it;
+- relative file paths in the query are made absolute under the mapping's folder before it runs
+  (:func:`anchor_paths`), so the process's working directory is never changed: it is
+  process-wide, and a chdir around the query moved it under every other thread (a server's).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,11 @@ from ingest.readers import UnsupportedFile
 
 _PLACEHOLDER = "{file}"
 _GLOB = "*?["
-# DuckDB resolves a relative path against the process's working directory when it checks the
-# allowed directories (file_search_path is consulted only later, to open it): the query runs
-# with the mapping's folder as working directory, one query at a time.
-_CWD_LOCK = threading.Lock()
+# Table functions whose first argument is a file path, a glob or a list of them. DuckDB checks
+# a relative path against the process's working directory (file_search_path is consulted only
+# later, to open it), so such paths are made absolute under the mapping's folder instead.
+_READER_PREFIXES = ("read_", "parquet_")
+_READERS = frozenset({"sniff_csv", "glob"})
 
 
 class QueryRefused(UnsupportedFile):
@@ -118,17 +121,79 @@ def lock_down(connection: Any, base: Path, file: Path | None, private: Sequence[
     connection.execute("SET lock_configuration = true")
 
 
-@contextmanager
-def working_directory(folder: Path) -> Iterator[None]:
-    """Run with ``folder`` as working directory (relative paths in the query mean the
-    mapping's folder, which is also what the lock-down checks them against)."""
-    with _CWD_LOCK:
-        before = os.getcwd()
-        os.chdir(folder)
-        try:
-            yield
-        finally:
-            os.chdir(before)
+def anchor_paths(connection: Any, text: str, folder: Path) -> str:
+    """``text`` (one SELECT) with each relative file path it reads made absolute under
+    ``folder``: the first argument of a reading table function (``read_csv('x.csv')``,
+    ``read_parquet(['a.parquet', 'sub/*.parquet'])``, ``glob``, ``sniff_csv``) and a file named
+    in FROM (``FROM 'x.csv'``), when written as a plain '...' string. Found in DuckDB's own
+    parse tree (json_serialize_sql), replaced at the places it gives. A path written any other
+    way stays relative and is checked, and read, against the working directory: reachable only
+    if the lock-down allows it there too."""
+    row = connection.execute("SELECT json_serialize_sql($q)", {"q": text}).fetchone()
+    tree = json.loads(row[0]) if row else {"error": True}
+    if tree.get("error"):
+        return text  # DuckDB says what is wrong when the query runs
+    raw = text.encode("utf-8")  # the tree's locations are byte offsets
+    spots: dict[int, str] = {}
+    for at, path in _path_spots(tree):
+        if not os.path.isabs(path) and "://" not in path and not path.startswith("~"):
+            spots[at] = path
+    out: list[bytes] = []
+    done = 0
+    for at in sorted(spots):
+        end = _string_end(raw, at)
+        if end is None or at < done:
+            continue  # not a plain '...' string there: left as written
+        absolute = os.path.join(folder, spots[at]).replace("'", "''")
+        out += [raw[done:at], f"'{absolute}'".encode()]
+        done = end
+    return (b"".join(out) + raw[done:]).decode("utf-8")
+
+
+def _path_spots(node: Any) -> Iterator[tuple[int, str]]:
+    """(byte offset, path) of each file path a reading table function or FROM names."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _path_spots(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind == "BASE_TABLE" and not node.get("schema_name") and not node.get("catalog_name"):
+        yield node.get("query_location", -1), str(node.get("table_name", ""))
+    elif kind == "TABLE_FUNCTION" and isinstance(node.get("function"), dict):
+        function = node["function"]
+        name = str(function.get("function_name", "")).lower()
+        positional = [a for a in function.get("arguments") or [] if not a.get("name")]
+        if (name in _READERS or name.startswith(_READER_PREFIXES)) and positional:
+            yield from _constants(positional[0].get("expression"))
+    for value in node.values():
+        yield from _path_spots(value)
+
+
+def _constants(expression: Any) -> Iterator[tuple[int, str]]:
+    """The string constants of a path argument: one, or a list of them (list_value)."""
+    if not isinstance(expression, dict):
+        return
+    literal = expression.get("literal")
+    if expression.get("class") == "CONSTANT" and isinstance(literal, dict):
+        if literal.get("kind") == "STRING":
+            yield expression.get("query_location", -1), str(literal.get("text", ""))
+    elif expression.get("function_name") == "list_value":
+        for argument in expression.get("arguments") or []:
+            yield from _constants(argument.get("expression"))
+
+
+def _string_end(raw: bytes, at: int) -> int | None:
+    """The end of the '...' string literal starting at byte ``at`` ('' is a quote), or None."""
+    if not 0 <= at < len(raw) or raw[at : at + 1] != b"'":
+        return None
+    i = at + 1
+    while (i := raw.find(b"'", i)) != -1:
+        if raw[i + 1 : i + 2] != b"'":
+            return i + 1
+        i += 2
+    return None
 
 
 def refusal(exc: Exception, origin: str, base: Path) -> QueryRefused:
@@ -201,9 +266,9 @@ def _entries(folder: Path) -> list[Path]:
 __all__ = [
     "CONNECT_CONFIG",
     "QueryRefused",
+    "anchor_paths",
     "bind_file",
     "lock_down",
     "one_select",
     "refusal",
-    "working_directory",
 ]

@@ -28,11 +28,11 @@ from ingest.readers import RawRecord, UnsupportedFile
 from ingest.sql_sandbox import (
     CONNECT_CONFIG,
     QueryRefused,
+    anchor_paths,
     bind_file,
     lock_down,
     one_select,
     refusal,
-    working_directory,
 )
 
 _BATCH_ROWS = 10_000
@@ -122,20 +122,19 @@ def run_query(
     import duckdb
 
     base = (folder or Path.cwd()).resolve()
-    # Absolute before the query runs in the mapping's folder: FILE is relative to where the
-    # command was typed.
+    # Absolute: FILE is relative to where the command was typed, the query's own paths to the
+    # mapping's folder (anchor_paths below).
     absolute = file.absolute() if file is not None else None
     text = bind_file(query, absolute, origin)
     connection = duckdb.connect(":memory:", config=dict(CONNECT_CONFIG))
     try:
-        select = one_select(connection, text, origin)
+        select = anchor_paths(connection, one_select(connection, text, origin), base)
         lock_down(connection, base, absolute, [p.resolve() for p in private])
         create = f"CREATE TABLE {_TABLE} AS {select}"
         # The SELECT's text came from DuckDB's own split; checked again with the prefix.
         if [s.type.name for s in connection.extract_statements(create)] != ["CREATE"]:
             raise QueryRefused(f"{origin}: the SQL transform must be one SELECT query")
-        with working_directory(base):
-            connection.execute(create)
+        connection.execute(create)
         header = [d[0] for d in connection.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
         # One vectorised pass: the count and an order-sensitive hash of every row.
         count, digest = connection.execute(

@@ -4,8 +4,10 @@ stacked statements (``...; COPY ... TO``) wrote files even with --dry-run."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,3 +217,66 @@ def test_the_lock_down_holds_for_a_statement_past_the_check(tmp_path: Path) -> N
     finally:
         connection.close()
     assert list(outside.iterdir()) == []
+
+
+def test_a_transform_never_changes_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review, session 17: the transform ran with the mapping's folder as the process's working
+    directory (os.chdir, process-wide: every other thread of a server moved with it). Seen from
+    inside: the query reads a FIFO in the mapping's folder by a relative path, and the writer
+    at its other end, let in only once DuckDB has opened it, notes the working directory then."""
+    folder = tmp_path / "vendor"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    feed = folder / "feed.csv"
+    os.mkfifo(feed)
+    monkeypatch.chdir(elsewhere)
+    seen: list[str] = []
+
+    def write() -> None:
+        with feed.open("w", encoding="utf-8") as out:  # returns once DuckDB reads the FIFO
+            seen.append(os.getcwd())
+            out.write("id,name\nQADVY,Vendor\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        source = run_query("SELECT id, name FROM read_csv('feed.csv')", folder / "m", folder, None)
+        assert _rows(source) == [{"id": "QADVY", "name": "Vendor"}]
+    finally:
+        if writer.is_alive():  # the query never opened the FIFO: let the writer go
+            reader = os.open(feed, os.O_RDONLY | os.O_NONBLOCK)
+            writer.join()
+            os.close(reader)
+        writer.join()
+    assert seen == [str(elsewhere.resolve())]
+    assert os.getcwd() == str(elsewhere.resolve())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT id, name FROM read_csv('adv.csv')",
+        "SELECT id, name FROM 'adv.csv'",
+        "FROM read_csv(['adv.csv', 'sub/more.csv'], union_by_name = true) SELECT id, name",
+        "SELECT id, name FROM read_csv('sub/*.csv') UNION ALL SELECT id, name FROM 'adv.csv'",
+        "SELECT '客户' AS n, id, name FROM read_csv_auto('./adv.csv')",
+    ],
+)
+def test_relative_paths_mean_the_mapping_folder_wherever_the_process_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    folder = tmp_path / "vendor"
+    (folder / "sub").mkdir(parents=True)
+    _advisors(folder)
+    _advisors(folder / "sub", "more.csv")
+    # The same names where the process runs, holding other rows: never read.
+    decoy = tmp_path / "elsewhere"
+    (decoy / "sub").mkdir(parents=True)
+    for name in ("adv.csv", "sub/more.csv"):
+        (decoy / name).write_text("id,name\nDECOY,Decoy\n", encoding="utf-8")
+    monkeypatch.chdir(decoy)
+    rows = _rows(run_query(query, folder / "m", folder, None))
+    assert rows and {(r["id"], r["name"]) for r in rows} == {("QADVY", "Vendor")}
