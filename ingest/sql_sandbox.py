@@ -59,30 +59,33 @@ def bind_file(query: str, file: Path | None, origin: str) -> str:
         tokens = duckdb.tokenize(query)
     except duckdb.Error as exc:
         raise QueryRefused(f"the SQL transform failed: {_first_line(exc)}") from exc
-    ends = [pos for pos, _ in tokens[1:]] + [len(query)]
-    path = str(file).replace("'", "''") if file is not None else ""
-    out: list[str] = []
+    # The tokens' positions are byte offsets: Chinese text before {file} moved them.
+    raw = query.encode("utf-8")
+    placeholder = _PLACEHOLDER.encode()
+    ends = [pos for pos, _ in tokens[1:]] + [len(raw)]
+    path = (str(file).replace("'", "''") if file is not None else "").encode("utf-8")
+    out: list[bytes] = []
     done = 0
     for (pos, kind), end in zip(tokens, ends, strict=True):
-        piece = query[pos:end]
-        if _PLACEHOLDER not in piece and not query.startswith(_PLACEHOLDER, pos):
+        piece = raw[pos:end]
+        if placeholder not in piece and not raw.startswith(placeholder, pos):
             continue
         if kind == duckdb.token_type.comment:
             continue
         if file is None:
             raise QueryRefused(f"{origin}: the query uses {{file}}: give the FILE argument")
-        if kind == duckdb.token_type.string_const and piece.startswith("'"):
-            out += [query[done:pos], piece.replace(_PLACEHOLDER, path)]
+        if kind == duckdb.token_type.string_const and piece.startswith(b"'"):
+            out += [raw[done:pos], piece.replace(placeholder, path)]
             done = end
-        elif kind == duckdb.token_type.operator and query.startswith(_PLACEHOLDER, pos):
-            out += [query[done:pos], f"'{path}'"]
-            done = pos + len(_PLACEHOLDER)
+        elif kind == duckdb.token_type.operator and raw.startswith(placeholder, pos):
+            out += [raw[done:pos], b"'" + path + b"'"]
+            done = pos + len(placeholder)
         else:
             raise QueryRefused(
                 f"{origin}: {{file}} may only stand alone or inside a '...' string "
                 "(read_csv({file}) or read_csv('{file}'))"
             )
-    return "".join(out) + query[done:]
+    return (b"".join(out) + raw[done:]).decode("utf-8")
 
 
 def one_select(connection: Any, text: str, origin: str) -> str:

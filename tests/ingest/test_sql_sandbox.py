@@ -280,3 +280,12 @@ def test_relative_paths_mean_the_mapping_folder_wherever_the_process_is(
     monkeypatch.chdir(decoy)
     rows = _rows(run_query(query, folder / "m", folder, None))
     assert rows and {(r["id"], r["name"]) for r in rows} == {("QADVY", "Vendor")}
+
+
+@pytest.mark.parametrize("placeholder", ["{file}", "'{file}'"])
+def test_file_is_bound_after_chinese_text(tmp_path: Path, placeholder: str) -> None:
+    """DuckDB's tokenizer counts bytes: with Chinese text before it (a vendor's CASE over 男/女),
+    {file} was looked for at the wrong place and left in the query unbound."""
+    adv = _advisors(tmp_path)
+    query = f"SELECT id, CASE WHEN id <> '男' THEN '客户' END AS name FROM read_csv({placeholder})"
+    assert _rows(run_query(query, adv, tmp_path, adv)) == [{"id": "QADVY", "name": "客户"}]
