@@ -132,10 +132,14 @@ def _limit(timeout_s: float, now: float) -> tuple[float, bool]:
 
 def _timed_out(limit_s: float, by_request: bool) -> CandidateCheckFailed:
     if by_request:
+        ran = (
+            f"did not finish within the {limit_s:.1f} s left of the request and were stopped"
+            if limit_s > 0
+            else f"were not started: less than {DEADLINE_MARGIN_S:g} s of the request was left"
+        )
         return CandidateCheckFailed(
-            f"the policy tests did not finish within the {max(limit_s, 0):.1f} s left of the "
-            "request (the request timeout, C360_REQUEST_TIMEOUT_S, was reached first) and were "
-            "stopped: raise C360_REQUEST_TIMEOUT_S above C360_POLICY_TEST_TIMEOUT_S, or make the "
+            f"the policy tests {ran} (the request timeout, C360_REQUEST_TIMEOUT_S, was reached "
+            "first): raise C360_REQUEST_TIMEOUT_S above C360_POLICY_TEST_TIMEOUT_S, or make the "
             "tests and rules cheaper (e.g. smaller numbers.range), then propose again",
             TIMED_OUT,
         )
