@@ -9,6 +9,7 @@ approval (or two hub workers) cannot lose each other's update.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -34,14 +35,17 @@ T = TypeVar("T", bound=Proposed)
 
 def same_person(proposer: str, decider: str) -> bool:
     """True when ``decider`` may not decide: the proposer, or nobody identified. Subjects are
-    compared casefolded and stripped: ``PO-1`` and ``po-1 `` name the same officer to a human
-    reading the trail, and an identity provider may hand out either spelling."""
+    compared as :func:`person` writes them: ``PO-1``, ``po-1 `` and full-width ``ｐｏ-1`` name
+    the same officer to a human reading the trail, and an identity provider may hand out any
+    of those spellings."""
     return not person(decider) or person(decider) == person(proposer)
 
 
 def person(subject: str) -> str:
-    """The form two subjects are compared in (casefolded, surrounding blanks dropped)."""
-    return subject.strip().casefold()
+    """The form two subjects are compared in: compatibility-normalised (NFKC: full-width and
+    other look-alike forms of a letter become the letter), casefolded, surrounding blanks
+    dropped."""
+    return unicodedata.normalize("NFKC", subject).strip().casefold()
 
 
 class ProposalFile(Generic[T]):

@@ -24,6 +24,13 @@ def test_same_person_rule() -> None:
     assert not same_person("po1", "po2")
 
 
+def test_same_person_sees_through_case_blanks_and_full_width_letters() -> None:
+    # QA finding: a token with sub "ｐｏ-1" (full-width letters) approved po-1's proposal.
+    for spelling in ("PO-1", " po-1 ", "ｐｏ-1", "ＰＯ－１"):
+        assert same_person("po-1", spelling), spelling
+    assert not same_person("po-1", "po-2")
+
+
 def test_concurrent_proposals_are_all_kept(data_dir: Path) -> None:
     store = ErasureStore(data_dir)
     with ThreadPoolExecutor(8) as pool:
