@@ -233,9 +233,27 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     return campaign_id
 
 
+def _padded(stored: Any) -> Any:
+    """A stored window time with its year as four digits: before the window's range check a
+    campaign from year 1 was stored "1-01-01T00:00:00Z", which no ISO parser reads (nor does
+    it compare as a string with the others)."""
+    if not isinstance(stored, str) or "-" not in stored:
+        return stored
+    year, rest = stored.split("-", 1)
+    return f"{int(year):04d}-{rest}" if year.isdigit() and len(year) < 4 else stored
+
+
+async def _stored(context: RequestContext, campaign_id: str) -> dict[str, Any] | None:
+    """The campaign's row, its window readable (_padded) whenever it was stored."""
+    row = await repo.campaign(context.store, campaign_id)
+    if row is None:
+        return None
+    return {**row, "from": _padded(row.get("from")), "to": _padded(row.get("to"))}
+
+
 async def load_campaign(context: RequestContext, campaign_id: str) -> dict[str, Any]:
     await require_campaign(context, campaign_id, READ)
-    row = await repo.campaign(context.store, campaign_id)
+    row = await _stored(context, campaign_id)
     if row is None:
         raise NotFound("no campaign with this id", id=campaign_id)
     return {**row, "id": campaign_id}
@@ -289,7 +307,7 @@ async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str]
     the caller reach, within the campaign's window; control members are never contacted.
     Idempotent: how many contacts were newly logged (members contacted before: none)."""
     await require_campaign(context, campaign_id, WRITE)
-    campaign = await repo.campaign(context.store, campaign_id)
+    campaign = await _stored(context, campaign_id)
     if campaign is None:
         raise NotFound("no campaign with this id", id=campaign_id)
     # A contact outside the window would count nowhere (contacted counts the window's).

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from graph.repositories.campaigns import create_campaign
 from graph.store import GraphStore
 from hub.demo import seed_demo
 from insights.catalogue import default_catalogue
@@ -277,3 +278,19 @@ async def test_preview_access_names_the_customer_in_the_audit(
     assert any(
         "preview" in (e["node"]["details"] or {}) for e in found["data"]["auditEvents"]["edges"]
     )
+
+
+async def test_a_campaign_stored_with_an_unpadded_year_is_read(
+    store: GraphStore, marketing: Api
+) -> None:
+    """Finding 3, the rows already written: a window stored "1-01-01T00:00:00Z" made every
+    read of the campaign an INTERNAL_SERVER_ERROR; it reads as year 0001 now."""
+    await seed_demo(store, customers=60, seed=42, progress=False)
+    props = {**campaign(), "from": "1-01-01T00:00:00Z", "to": "9999-12-31T23:59:59Z"}
+    props = {k: v for k, v in props.items() if k != "audience"} | {"createdBy": "mk1"}
+    await create_campaign(store, "K-legacy", props, [])
+    body = await marketing.gql(
+        'query { campaign(id: "K-legacy") { from to audienceCount contacted lift } }'
+    )
+    assert not body.get("errors"), body
+    assert body["data"]["campaign"]["from"] == "0001-01-01T00:00:00+00:00"
