@@ -1,8 +1,10 @@
 """The product catalogue and suitability rules, kept as data (catalogue.json).
 
 Up-sell follows ``family``/``tier``, eligibility follows ``riskLevel`` and the suitability
-table; the code never names a product. A book imported without these properties still works:
-products without a tier are tier 1 of their own family, without a risk level R1.
+table; the code never names a product. Only catalogue.json's products are products to the
+next-best-action logic (recommendations, campaigns): the graph's copies give their
+properties, other Product nodes are ignored. A graph copy without these properties still
+works: products without a tier are tier 1 of their own family, without a risk level R1.
 """
 
 from __future__ import annotations
@@ -91,8 +93,16 @@ class Catalogue:
         )
 
     def with_products(self, rows: Iterable[Mapping[str, Any]]) -> Catalogue:
-        """This catalogue's rules with the products as the graph stores them."""
-        products = {str(r["code"]): CatalogueProduct.from_row(r) for r in rows if r.get("code")}
+        """This catalogue's rules with its products as the graph stores them. A Product node
+        of a code outside the catalogue is left out: social listening's terms and an
+        interaction's productCode create bare nodes (no category, no risk level, so no
+        suitability rule would hold them back), which must never be recommended or become a
+        campaign's product."""
+        products = {
+            code: CatalogueProduct.from_row(r)
+            for r in rows
+            if (code := str(r.get("code") or "")) in self.products
+        }
         return Catalogue(products or self.products, self.suitability)
 
 
@@ -116,4 +126,10 @@ def default_catalogue() -> Catalogue:
     )
 
 
-__all__ = ["Catalogue", "CatalogueProduct", "Suitability", "default_catalogue"]
+@cache
+def income_bands() -> tuple[str, ...]:
+    """The income bands a campaign audience may filter by (catalogue.json ``incomeBands``)."""
+    return tuple(str(b) for b in _raw()["incomeBands"]["bands"])
+
+
+__all__ = ["Catalogue", "CatalogueProduct", "Suitability", "default_catalogue", "income_bands"]

@@ -77,8 +77,13 @@ async def catalogue(store: GraphStore) -> Catalogue:
     return default_catalogue().with_products(r["p"] for r in await repo.products(store))
 
 
-def age_band(history: Mapping[str, Any], now: datetime) -> str | None:
+def age_band(history: Mapping[str, Any], now: datetime, year_only: bool = False) -> str | None:
+    """The customer's age band at ``now``; ``year_only``: from the birth year alone, as the
+    ``ageBand`` field gives it to a caller who sees only the year (the band from the full date
+    would tell whether the birthday has passed)."""
     birth = analytics.parse_date((history.get("customer") or {}).get("birthDate"))
+    if year_only:
+        return analytics.age_band_from_year(birth.year if birth else None, now.date())
     return analytics.age_band(birth, now.date())
 
 

@@ -253,6 +253,9 @@ async def preview_access(
         if row is None:
             raise NotFound("no customer with this id", field="customerId")
         noted["customer"] = customer_id
+        # The answer tells this customer's consent state: named in the record's customerIds,
+        # so auditEvents(filter: {customerId}) and their access history find it.
+        privacy.customers_touched.add(customer_id)
         # Checked again there: a policy activated meanwhile may no longer name the role.
         return await admin.preview_access(role, purpose, row[ACCESS_KEY], subject or "preview")
     except UnknownPreviewName as exc:

@@ -1,7 +1,9 @@
 """``customer.recommendations``: the recommender fed with what the caller may see.
 
 Recommendations are derived from personal data, so they follow its masking by construction:
-the customer's age band is used only where the birth date shows at least as a year, amounts
+the customer's age band is used only where the birth date shows at least as a year (and then
+the band the ``ageBand`` field shows the caller: from the year alone unless the date is
+revealed), amounts
 (the up-sell threshold) only where amounts are revealed, and household holdings only of the
 members the caller may see. A reason can therefore never quote what the caller cannot see,
 and neither can the ranking.
@@ -18,7 +20,8 @@ from privacy.types import SensitiveKind as K
 from resolvers.context import RequestContext
 from resolvers.nba import age_band, models
 
-AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR)
+# The birth date's modes that show its year (as the ageBand field: PARTIAL is the year too).
+AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR, MaskMode.PARTIAL)
 
 
 async def recommendations_for(
@@ -33,13 +36,18 @@ async def recommendations_for(
         return []
     now = context.now
     members = list(history.get("members") or [])
-    shows_age = privacy.mode(customer_id, K.BIRTH_DATE) in AGE_MODES
+    birth_mode = privacy.mode(customer_id, K.BIRTH_DATE)
     shows_amounts = privacy.mode(customer_id, K.AMOUNT) == MaskMode.REVEAL
     seen = set(await privacy.allowed([m["id"] for m in members]))
     members = [m for m in members if m["id"] in seen]
-    holder = hist.holder(
-        {**history, "members": members}, now, age_band(history, now) if shows_age else None
+    # The band the caller sees: it names the peer cell, so both the reason and the score
+    # (a function of the holder's features alone) follow from it and nothing finer.
+    band = (
+        age_band(history, now, year_only=birth_mode != MaskMode.REVEAL)
+        if birth_mode in AGE_MODES
+        else None
     )
+    holder = hist.holder({**history, "members": members}, now, band)
     if not shows_amounts:
         holder = replace(holder, assets=None, assets_before=None)
     model = await models(context.settings.resolved_data_dir).recommend_model(context.store, now)

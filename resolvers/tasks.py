@@ -3,7 +3,9 @@
 The candidates are the customers MANAGED_BY the caller's subject; the policy decides, per
 customer, whether the caller may read (list) or write (complete) their care tasks (resource
 type CareTask, one decision per customer and request). A task's reason is derived from
-personal data: it is null unless the decision reveals its source (REASON_SOURCE).
+personal data: it is null unless the decision reveals its source (REASON_SOURCE). A BIRTHDAY
+task is more: its date and id are the birthday, so it exists for a caller only where the
+decision reveals the birth date (else it is neither listed nor completable).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.repositories.campaigns import log_care
 from graph.repositories.insights import managed_customer_ids
 from insights import churn
-from insights.tasks import CHURN_THRESHOLD, REASON_SOURCE, Task, care_tasks, parse_task_id
+from insights.tasks import (
+    CHURN_THRESHOLD,
+    REASON_SOURCE,
+    Task,
+    TaskKind,
+    care_tasks,
+    parse_task_id,
+)
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
@@ -75,12 +84,26 @@ def _churn_alert(context: RequestContext, history: dict[str, Any]) -> tuple[floa
 
 
 def _tasks_of(
-    context: RequestContext, history: dict[str, Any], catalogue: Any, start: date, end: date
+    context: RequestContext,
+    history: dict[str, Any],
+    catalogue: Any,
+    start: date,
+    end: date,
+    decision: Decision,
 ) -> list[Task]:
+    """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
     done = frozenset(str(i["taskId"]) for i in history.get("interactions") or [] if i.get("taskId"))
-    return care_tasks(
+    tasks = care_tasks(
         history, _churn_alert(context, history), catalogue, context.now, start, end, done
     )
+    return [t for t in tasks if _exists_for(t, decision)]
+
+
+def _exists_for(task: Task, decision: Decision) -> bool:
+    """False for a BIRTHDAY task unless the birth date is revealed: its due date and id are
+    the birthday, which hiding the reason alone would still give away (the service mask
+    shows only the birth year)."""
+    return task.kind != TaskKind.BIRTHDAY or decision.mode_for("BIRTH_DATE") == MaskMode.REVEAL
 
 
 def _visible(task: Task, decision: Decision) -> VisibleTask:
@@ -131,7 +154,7 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
     for cid, history in zip(allowed, histories, strict=True):
         if history is None:
             continue
-        for task in _tasks_of(context, history, catalogue, start, end):
+        for task in _tasks_of(context, history, catalogue, start, end, decided[cid]):
             out.append(_visible(task, decided[cid]))
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
@@ -174,12 +197,21 @@ async def _unseen_task(context: RequestContext, customer_id: str) -> ApiError:
 
 
 def _open_ids(
-    context: RequestContext, history: dict[str, Any], catalogue: Any, due: date
+    context: RequestContext,
+    history: dict[str, Any],
+    catalogue: Any,
+    due: date,
+    decision: Decision,
 ) -> set[str]:
     """Ids of the customer's open tasks on the day a task id names, and today (a standing
-    condition's task is named by its month, listed from today)."""
+    condition's task is named by its month, listed from today), as ``decision`` lets the
+    caller know of them (a BIRTHDAY id guessed day by day is no birthday oracle)."""
     today = context.now.date()
-    return {t.id for day in {due, today} for t in _tasks_of(context, history, catalogue, day, day)}
+    return {
+        t.id
+        for day in {due, today}
+        for t in _tasks_of(context, history, catalogue, day, day, decision)
+    }
 
 
 def completion_id(task_id: str) -> str:
@@ -206,7 +238,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         raise NotFound("no open task with this id", field="id")
     history = await context.nba.history.load(customer_id)
     catalogue = await context.nba.catalogue()
-    if task_id not in _open_ids(context, history or {}, catalogue, due):
+    if task_id not in _open_ids(context, history or {}, catalogue, due, decision):
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": echo_id(task_id)}, (customer_id,))

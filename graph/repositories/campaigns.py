@@ -57,14 +57,6 @@ async def audience_candidates(
              "attributes": access_attributes(r)} for r in rows]  # fmt: skip
 
 
-async def income_bands(store: GraphStore) -> set[str]:
-    """The income bands the book holds (the audience filter is checked against them)."""
-    rows = await store.read(
-        "MATCH (c:Customer) WHERE c.incomeBand IS NOT NULL RETURN DISTINCT c.incomeBand AS band"
-    )
-    return {str(r["band"]) for r in rows}
-
-
 async def create_campaign(
     store: GraphStore, campaign_id: str, props: Row, members: list[Row]
 ) -> int:
@@ -187,7 +179,6 @@ __all__ = [
     "campaign_members",
     "campaign_outcomes",
     "create_campaign",
-    "income_bands",
     "log_care",
     "log_marketing_contacts",
 ]

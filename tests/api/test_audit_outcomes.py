@@ -72,8 +72,8 @@ async def test_a_campaign_records_whom_it_targets_and_the_export_lists_it(
     now = datetime.now(UTC)
     spec = {
         "name": "白金卡 推介",
-        "audience": {"incomeBands": ["200k-500k"]},
-        "product": "CARD1",
+        "audience": {"riskProfiles": ["稳健"]},
+        "product": "CC-PLAT",
         "channel": "APP",
         "controlShare": 0.0,
         "from": now.isoformat(),
