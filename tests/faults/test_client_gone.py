@@ -166,7 +166,11 @@ async def test_a_query_whose_client_disconnects_is_stopped_and_audited(
         assert record["customer_ids"] == [CUSTOMER]
         assert "view-gone" in [r["request_id"] for r in s.audit().read(customer=CUSTOMER)]
         assert s.audit().verify().ok
-        # The request log's one line says so: 499, the client's own doing.
+        # The request log's one line says so: 499, the client's own doing. (Written once the
+        # record is durable, as the cancellation leaves the request.)
+        await until(
+            lambda: [r for r in caplog.records if r.name == "c360.request"], "the request log line"
+        )
         [line] = [r for r in caplog.records if r.name == "c360.request"]
         fields = getattr(line, FIELDS)
         assert (line.levelname, fields["status"], fields["outcome"]) == (
