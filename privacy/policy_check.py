@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.deadline import request_deadline
+from shared.deadline import deadline_at
 
 __all__ = [
     "CRASHED",
@@ -122,8 +122,7 @@ def _limit(timeout_s: float, now: float) -> tuple[float, bool]:
     """The child's time: ``timeout_s`` (C360_POLICY_TEST_TIMEOUT_S), or what is left of the
     current request's deadline less :data:`DEADLINE_MARGIN_S` when that is less; and whether
     the request's deadline is what set it. ``now`` is the loop's time."""
-    deadline = request_deadline.get()
-    when = deadline.when() if deadline is not None else None
+    when = deadline_at()
     if when is None:
         return timeout_s, False
     left = when - now - DEADLINE_MARGIN_S

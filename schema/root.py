@@ -19,6 +19,7 @@ from schema.customer import CustomerQuery
 from schema.customer_mutations import CustomerMutation
 from schema.extensions import fast_masking, loop_turns, plain_fields
 from schema.extensions.audit import AuditRequest
+from schema.extensions.client_gone import StopQueryWhenClientGoes
 from schema.extensions.errors import ErrorCodes
 from schema.extensions.hook_runner import CachedHooksRunner
 from schema.extensions.input_hygiene import InputHygiene
@@ -106,6 +107,8 @@ def build_schema(
             # Outside the data it guards: it drops the data when the record cannot be written.
             AuditRequest,
             SubscriptionAudit,
+            # A query whose client disconnects is stopped (audited as cut off, above).
+            StopQueryWhenClientGoes,
             *(extensions or []),
         ],
     )

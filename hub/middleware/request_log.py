@@ -84,13 +84,17 @@ class RequestLogMiddleware:
             await send(message)
 
         failed = True
+        gone = ""
         try:
             await self.app(scope, receive, logged_send)
             failed = False
-        except ClientDisconnect:
+        except ClientDisconnect as exc:
             # The client's own doing, not the hub's: this request's one line says so (at
             # warning level), not an error with a stack trace. Nothing is left to answer.
+            # While sending its body, or later, when its query was stopped (the exception
+            # says so: hub/middleware/timeout.py).
             status, failed = CLIENT_GONE, False
+            gone = str(exc) or "client disconnected while sending its request"
         finally:
             principal = state.get("principal")
             fields = {
@@ -108,7 +112,7 @@ class RequestLogMiddleware:
             }
             if status == CLIENT_GONE:
                 fields["outcome"] = "client_disconnected"
-                log.warning("client disconnected while sending its request", extra={FIELDS: fields})
+                log.warning(gone, extra={FIELDS: fields})
             else:
                 log.info("request", extra={FIELDS: fields})
             current_facts.reset(token)

@@ -7,12 +7,14 @@ A mutation's writes happen only after their write-ahead intent record is durable
 closing record then fails, the write has happened: the answer is AUDIT_INCOMPLETE (data
 withheld, write applied), never AUDIT_UNAVAILABLE, which promises that nothing was stored.
 
-A query or mutation cut off mid-execution (its C360_REQUEST_TIMEOUT_S deadline passed, or the
-server cancelled it) is recorded too, as it is cancelled: outcome ``error`` (``denied`` if it
-had already refused the caller) with ``details.cut_off`` ``timeout`` (or ``cancelled``), naming
-what its privacy state holds by then: the customers it touched and every id it was asked for
-(an attempt is audited). The append is shielded and waited for at most
-:data:`CUT_OFF_WAIT_S`; the response is the cut-off's own (504 TIMEOUT) whatever the log says."""
+A query or mutation cut off mid-execution (its C360_REQUEST_TIMEOUT_S deadline passed, its
+client disconnected (queries only: schema/extensions/client_gone.py), or the server cancelled
+it) is recorded too, as it is cancelled: outcome ``error`` (``denied`` if it had already
+refused the caller) with ``details.cut_off`` ``timeout``, ``client_disconnected`` or
+``cancelled`` (shared/deadline.py), naming what its privacy state holds by then: the
+customers it touched and every id it was asked for (an attempt is audited). The append is
+shielded and waited for at most :data:`CUT_OFF_WAIT_S`; the response is the cut-off's own (504
+TIMEOUT; none to a client gone) whatever the log says."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from strawberry.types.graphql import OperationType
 
 from privacy.audit import AuditIncomplete, make_record, numbered
 from privacy.types import AuditUnavailable, PrivacyError
-from shared.deadline import deadline_passed
+from shared.deadline import cut_off_reason
 
 log = logging.getLogger("c360.audit")
 
@@ -90,7 +92,7 @@ async def _audit_cut_off(ctx: ExecutionContext) -> None:
     privacy = ctx.context.privacy
     if not (privacy.touched or privacy.audit_always or privacy.asked):
         return
-    why = "timeout" if deadline_passed() else "cancelled"
+    why = cut_off_reason()
     parts = privacy.audit_parts(cut_off=True)
     records = [
         make_record(

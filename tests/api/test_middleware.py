@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -18,6 +19,7 @@ from hub.app import create_app
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.settings import Settings
+from shared.deadline import stop_when_client_goes
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -92,3 +94,52 @@ async def test_a_client_gone_while_sending_its_body_is_one_warning_line(
         ("WARNING", "client disconnected while sending its request")
     ]
     assert all(r.exc_info is None for r in lines)
+
+
+async def _served_to_a_client_that_goes(answer_first: bool) -> tuple[list[str], list[str]]:
+    """A request through TimeoutMiddleware as uvicorn hands it over (its body, then the
+    disconnect), whose app may be stopped when its client goes (a query) once the client has
+    gone, after starting its answer or not. What was sent, and what the app got to do."""
+    gone = asyncio.Event()
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    sent: list[str] = []
+    done: list[str] = []
+
+    async def receive() -> dict[str, object]:
+        if messages:
+            return messages.pop(0)
+        gone.set()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(str(message["type"]))
+
+    async def app(scope: dict[str, object], receive: Any, send: Any) -> None:
+        await receive()
+        if answer_first:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        await gone.wait()
+        stop_when_client_goes()
+        await asyncio.sleep(0)  # a wait: where a stopped request is cancelled
+        done.append("answered")
+        if not answer_first:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    await TimeoutMiddleware(app, timeout_s=60)(scope, receive, send)
+    return sent, done
+
+
+async def test_a_query_whose_client_went_is_stopped_and_sends_nothing() -> None:
+    with pytest.raises(ClientDisconnect, match="its query was stopped"):
+        await _served_to_a_client_that_goes(answer_first=False)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # its own cancellation is taken back
+
+
+async def test_an_answer_already_started_is_not_stopped() -> None:
+    assert await _served_to_a_client_that_goes(answer_first=True) == (
+        ["http.response.start", "http.response.body"],
+        ["answered"],
+    )

@@ -27,7 +27,7 @@ from privacy.keyring import KeyRing
 from privacy.policy_admin import CandidateCheckFailed, PolicyAdmin
 from privacy.policy_check import CRASHED, DEADLINE_MARGIN_S, OUT_OF_MEMORY, TIMED_OUT
 from privacy.policy_set import load_policy_set
-from shared.deadline import request_deadline
+from shared.deadline import RequestLife, current_request
 from tests.security.privacy_hub import callers, open_hub
 
 PROPOSE = """mutation P($id: String!, $source: String!) {
@@ -201,12 +201,14 @@ async def test_a_request_with_no_time_left_starts_no_child(data_dir: Path) -> No
     admin = PolicyAdmin(EmbeddedEngine(load_policy_set(data_dir)), data_dir, test_timeout_s=120)
     before = children()
     async with asyncio.timeout(DEADLINE_MARGIN_S / 2) as deadline:
-        token = request_deadline.set(deadline)
+        task = asyncio.current_task()
+        assert task is not None
+        token = current_request.set(RequestLife(deadline, task))
         try:
             with pytest.raises(CandidateCheckFailed, match="were not started") as raised:
                 await admin.propose("qa_test", GOOD, "po1")
         finally:
-            request_deadline.reset(token)
+            current_request.reset(token)
     assert raised.value.reason == TIMED_OUT
     assert "raise C360_REQUEST_TIMEOUT_S" in str(raised.value)
     assert children() == before
@@ -281,7 +283,6 @@ from pathlib import Path
 from privacy.engines import EmbeddedEngine
 from privacy.policy_admin import CandidateCheckFailed, PolicyAdmin
 from privacy.policy_set import load_policy_set
-from shared.deadline import request_deadline
 
 SOURCE = '''package c360.qa_test
 import rego.v1
