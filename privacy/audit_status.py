@@ -20,7 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from privacy import merkle
 from privacy.audit import AuditLog, ChainState, VerifyResult
-from privacy.audit_checkpoints import CHECKPOINT_LOG, Checkpoint
+from privacy.audit_checkpoints import (
+    CHECKPOINT_LOG,
+    Checkpoint,
+    CheckpointLogError,
+    read_checkpoint_log,
+)
 
 __all__ = ["AuditChainMonitor", "ChainStatus", "CheckpointMark", "chain_monitor", "count_lines"]
 
@@ -62,11 +67,18 @@ def checkpoint_problems(
     return []
 
 
-def _last_checkpoint(path: Path) -> Checkpoint | None:
+def _last_checkpoint(path: Path) -> tuple[Checkpoint | None, str]:
+    """The checkpoint log's last checkpoint, and what is wrong with the log ("" if nothing):
+    a line that is not a checkpoint is a problem, not a log without checkpoints."""
     try:
-        return Checkpoint.parse(path.read_text())
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return None
+        found = read_checkpoint_log(path.read_text(), f"audit/{CHECKPOINT_LOG}")
+    except FileNotFoundError:
+        return None, ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"audit/{CHECKPOINT_LOG} cannot be read: {exc}"
+    except CheckpointLogError as exc:
+        return None, str(exc)
+    return (found[-1] if found else None), ""
 
 
 def count_lines(path: Path) -> int:
@@ -112,10 +124,10 @@ class AuditChainMonitor:
         if self._state is None:
             self._state_at = now
         # The checkpoint first: the log only grows, so the walk sees every record it covers.
-        cp = _last_checkpoint(self.log.path.parent / CHECKPOINT_LOG)
+        cp, cp_log_problem = _last_checkpoint(self.log.path.parent / CHECKPOINT_LOG)
         result = self.log.verify(since=self._state)
         self._state = result.state  # None when broken: the next walk starts over
-        problems = chain_problems(result)
+        problems = chain_problems(result) + ([cp_log_problem] if cp_log_problem else [])
         # A checkpoint found consistent stays so (the walk checks the prefix it covers).
         unchecked = cp is not None and self._checked_cp != (cp.size, cp.root)
         if cp is not None and unchecked and result.state is not None:
