@@ -345,3 +345,29 @@ def test_the_hub_reports_a_cut_log_as_it_starts(
         seen = asyncio.run(start())
     assert seen.startswith("truncated: the last signed checkpoint covers 6 records"), seen
     assert "checkpoints paused" in caplog.text
+
+
+@pytest.mark.parametrize("recent_roots", [4096, 1])
+def test_two_workers_check_each_others_checkpoints_without_a_false_alarm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recent_roots: int
+) -> None:
+    # `serve --workers 2`: two signers on one log. A checkpoint the other signed behind this
+    # one's position is checked from the roots kept, or (1 kept) by reading the log again.
+    monkeypatch.setattr("privacy.audit_checkpoints.RECENT_ROOTS", recent_roots)
+    data = tmp_path / "d"
+    a, b = _signer(data), _signer(data)
+    write_records(data, 6)
+    assert a.tick(0.0) is not None  # 6
+    write_records(data, 6)
+    cp = b.tick(1.0)  # read from record 1, checkpoint 6 checked on the way: 12
+    assert cp is not None and cp.size == 12 and b.problem == ""
+    write_records(data, 3)
+    assert a.tick(100.0) is not None and a.problem == ""  # 15, after checking 12 at 12
+    write_records(data, 2)
+    assert b.tick(2.0) is None and b.problem == ""  # 17 read, 15 checked behind it
+    write_records(data, 5)
+    assert a.tick(102.0) is not None and b.tick(3.0) is None
+    assert a.problem == b.problem == ""
+    sizes = [json.loads(x)["size"] for x in _checkpoint_lines(data)]
+    assert sizes == [6, 12, 15, 22]
+    assert c360(data, "audit", "verify")[0] == 0
