@@ -45,6 +45,7 @@ from privacy.keyring import KeyRing, KeyRingError
 __all__ = [
     "Checkpoint",
     "CheckpointLogError",
+    "CheckpointLogReader",
     "CheckpointRefused",
     "CheckpointResult",
     "Checkpointer",
@@ -72,7 +73,12 @@ _FIELDS = ("size", "root", "time", "key", "sig")
 
 
 class CheckpointLogError(ValueError):
-    """A checkpoint log with a line that is not a checkpoint (the message names the line)."""
+    """A checkpoint log with a line that is not a checkpoint (the message names the line);
+    ``before``: the checkpoints read before that line."""
+
+    def __init__(self, message: str, before: list[Checkpoint] | None = None) -> None:
+        super().__init__(message)
+        self.before = before or []
 
 
 class CheckpointRefused(RuntimeError):
@@ -124,28 +130,78 @@ class Checkpoint:
 
 
 def read_checkpoint_log(
-    text: str, name: str = "the checkpoint log", whole_lines: bool = True
+    text: str, name: str = "the checkpoint log", whole_lines: bool = True, first_line: int = 1
 ) -> list[Checkpoint]:
-    """Every checkpoint in a checkpoint log (blank lines skipped); CheckpointLogError for the
-    first line that is not one or, with ``whole_lines`` (a log the hub appends to), a last
-    line without its newline (a torn append: the next one would make it junk)."""
+    """Every checkpoint in a checkpoint log (blank lines skipped; ``text`` starts at line
+    ``first_line``); CheckpointLogError for the first line that is not one or, with
+    ``whole_lines`` (a log the hub appends to), a last line without its newline (a torn
+    append: the next one would make it junk)."""
     lines = text.split("\n")
+    last = first_line + len(lines) - 1
     found = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:
             found.append(Checkpoint.from_line(line))
-            if whole_lines and number == len(lines):  # text after the last newline
+            if whole_lines and number == last:  # text after the last newline
                 raise ValueError("the line is torn (no newline after it)")
         except ValueError as exc:
             raise CheckpointLogError(
                 f"{name} line {number} is not a checkpoint: {exc}. Restore the file from a "
                 "copy (the witness, a backup) or, if the line is junk added after the last "
                 "signed checkpoint, remove that line (the hub signs no checkpoint while its "
-                "checkpoint log has one)"
+                "checkpoint log has one)",
+                found,
             ) from None
     return found
+
+
+class CheckpointLogReader:
+    """The last checkpoint of a checkpoint log that grows, reading only what was appended
+    since the last look (a log of a checkpoint a minute is ~150 MB after a year): the bytes
+    before it are read again only if they changed at its end (a cut, a replaced file).
+    ``read`` raises CheckpointLogError for a line that is not a checkpoint (and reads it
+    again at the next look, until it is fixed)."""
+
+    TAIL = 512  # bytes before the read offset compared at each look
+
+    def __init__(self, path: Path, name: str = "") -> None:
+        self.path, self.name = path, name or str(path)
+        self._start()
+
+    def _start(self) -> None:
+        self._offset, self._lines, self._tail = 0, 0, b""
+        self.last: Checkpoint | None = None
+
+    def read(self) -> Checkpoint | None:
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            self._start()
+            return None
+        with fh:
+            if self._offset:
+                fh.seek(self._offset - len(self._tail))
+                if fh.read(len(self._tail)) != self._tail:
+                    self._start()
+            fh.seek(self._offset)
+            data = fh.read()
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as exc:
+            raise CheckpointLogError(f"{self.name} is not UTF-8 text ({exc})") from None
+        try:
+            found = read_checkpoint_log(text, self.name, first_line=self._lines + 1)
+        except CheckpointLogError as exc:
+            self.last = exc.before[-1] if exc.before else self.last
+            raise
+        self._offset += len(data)
+        self._lines += text.count("\n")
+        self._tail = (self._tail + data)[-self.TAIL :]
+        if found:
+            self.last = found[-1]
+        return self.last
 
 
 @dataclass(frozen=True)
@@ -294,6 +350,7 @@ class Checkpointer:
         self.keyring = keyring
         self._public = key.public_key()
         self._cp_path = log_path.parent / CHECKPOINT_LOG
+        self._cp_log = CheckpointLogReader(self._cp_path)
         self.problem = ""  # why checkpoints are paused ("" when they are not)
         self._problem_at = -math.inf
         self._signed = -1
@@ -355,16 +412,11 @@ class Checkpointer:
     def _read_checkpoints(self) -> str:
         """The checkpoint log's last checkpoint into ``_anchor``; the problem with the log."""
         try:
-            text = self._cp_path.read_text()
-        except FileNotFoundError:
-            text = ""
-        except (OSError, UnicodeDecodeError) as exc:
+            anchor = self._cp_log.read()
+        except OSError as exc:
             return f"the checkpoint log {self._cp_path} cannot be read: {exc}"
-        try:
-            found = read_checkpoint_log(text, str(self._cp_path))
         except CheckpointLogError as exc:
             return str(exc)
-        anchor = found[-1] if found else None
         if anchor != self._anchor:
             self._anchor, self._anchor_ok = anchor, None
         unchecked = anchor is not None and (anchor.size, anchor.root) != self._anchor_ok

@@ -24,7 +24,7 @@ from privacy.audit_checkpoints import (
     CHECKPOINT_LOG,
     Checkpoint,
     CheckpointLogError,
-    read_checkpoint_log,
+    CheckpointLogReader,
 )
 
 __all__ = ["AuditChainMonitor", "ChainStatus", "CheckpointMark", "chain_monitor", "count_lines"]
@@ -67,18 +67,16 @@ def checkpoint_problems(
     return []
 
 
-def _last_checkpoint(path: Path) -> tuple[Checkpoint | None, str]:
+def _last_checkpoint(reader: CheckpointLogReader) -> tuple[Checkpoint | None, str]:
     """The checkpoint log's last checkpoint, and what is wrong with the log ("" if nothing):
-    a line that is not a checkpoint is a problem, not a log without checkpoints."""
+    a line that is not a checkpoint is a problem, not a log without checkpoints (the last
+    checkpoint before it is still the one the log is checked against)."""
     try:
-        found = read_checkpoint_log(path.read_text(), f"audit/{CHECKPOINT_LOG}")
-    except FileNotFoundError:
-        return None, ""
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"audit/{CHECKPOINT_LOG} cannot be read: {exc}"
+        return reader.read(), ""
+    except OSError as exc:
+        return reader.last, f"audit/{CHECKPOINT_LOG} cannot be read: {exc}"
     except CheckpointLogError as exc:
-        return None, str(exc)
-    return (found[-1] if found else None), ""
+        return reader.last, str(exc)
 
 
 def count_lines(path: Path) -> int:
@@ -108,6 +106,9 @@ class AuditChainMonitor:
         self._status: ChainStatus | None = None
         self._status_at = 0.0
         self._checked_cp: tuple[int, str] | None = None  # (size, root) found consistent
+        self._checkpoints = CheckpointLogReader(
+            log.path.parent / CHECKPOINT_LOG, f"audit/{CHECKPOINT_LOG}"
+        )
         self._lock = asyncio.Lock()
 
     async def status(self) -> ChainStatus:
@@ -124,7 +125,7 @@ class AuditChainMonitor:
         if self._state is None:
             self._state_at = now
         # The checkpoint first: the log only grows, so the walk sees every record it covers.
-        cp, cp_log_problem = _last_checkpoint(self.log.path.parent / CHECKPOINT_LOG)
+        cp, cp_log_problem = _last_checkpoint(self._checkpoints)
         result = self.log.verify(since=self._state)
         self._state = result.state  # None when broken: the next walk starts over
         problems = chain_problems(result) + ([cp_log_problem] if cp_log_problem else [])

@@ -308,6 +308,9 @@ def test_a_junk_line_in_the_checkpoint_log_is_a_failed_check(tmp_path: Path) -> 
     assert code == 1 and "checkpoints.jsonl line 2 is not a checkpoint" in out, out
     assert "Restore the file from a copy" in out and "remove that line" in out, out
     assert "checkpoints.jsonl line 2" in _chain_problems(data)[0]
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    status = asyncio.run(AuditChainMonitor(log).status())
+    assert status.last_checkpoint is not None and status.last_checkpoint.seq == 6
 
     write_records(data, 6)
     for hub in (signer, _signer(data)):
