@@ -374,3 +374,24 @@ def test_two_workers_check_each_others_checkpoints_without_a_false_alarm(
     sizes = [json.loads(x)["size"] for x in _checkpoint_lines(data)]
     assert sizes == [6, 12, 15, 22]
     assert c360(data, "audit", "verify")[0] == 0
+
+
+def test_no_checkpoint_over_a_record_rehashed_without_the_key(tmp_path: Path) -> None:
+    # A record after the last checkpoint changed and its hash recomputed (no key needed for
+    # that): only its encryption shows it, which the hub's signer checks with the key ring.
+    data = tmp_path / "d"
+    signer = _signer(data)
+    write_records(data, 6)
+    assert signer.tick(0.0) is not None
+    write_records(data, 5)
+    path = data / "audit" / "audit.log"
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    entry["ct"] = ("A" if entry["ct"][0] != "A" else "B") + entry["ct"][1:]
+    entry["hash"] = chain_hash(entry["prev"], entry["seq"], entry["ts"], entry["kid"],
+                               entry["nonce"], entry["ct"])  # fmt: skip
+    lines[-1] = json.dumps(entry, separators=(",", ":"))
+    path.write_text("".join(f"{x}\n" for x in lines))
+    assert signer.tick(100.0) is None
+    assert signer.problem.startswith("BROKEN at seq 11: ciphertext not authentic"), signer.problem
+    assert len(_checkpoint_lines(data)) == 1
