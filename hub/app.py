@@ -646,7 +646,7 @@ def create_app(
         if store is not None:
             protect_store(store, settings)
         if isinstance(privacy_holder.services.audit, AuditLog):
-            signer = checkpointer(settings)
+            signer = checkpointer(settings, privacy_holder.services.audit.keyring)
             if signer is not None:
                 signing = asyncio.create_task(sign_checkpoints(signer))
         # A graph replaying its files must not keep the hub from listening: wait briefly,

@@ -131,8 +131,9 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
     return services
 
 
-def checkpointer(settings: Settings) -> Checkpointer | None:
-    """The audit checkpoint signer, or None (logged) when its key cannot be loaded."""
+def checkpointer(settings: Settings, keyring: KeyRing | None = None) -> Checkpointer | None:
+    """The audit checkpoint signer, or None (logged) when its key cannot be loaded; with the
+    audit ``keyring`` it also checks each new record's encryption before signing over it."""
     data_dir = settings.resolved_data_dir
     try:
         key = load_signing_key(data_dir, settings.audit_signing_key)
@@ -145,13 +146,15 @@ def checkpointer(settings: Settings) -> Checkpointer | None:
         every=settings.audit_checkpoint_every,
         interval_s=settings.audit_checkpoint_interval_s,
         witness_url=settings.audit_witness_url,
+        keyring=keyring,
     )
 
 
 async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
     """Runs for the app's life; on cancel, signs what came since the last checkpoint. A
     failure (audit dir unwritable, ...) is logged and tried again at the next poll: the audit
-    log itself fails its requests closed."""
+    log itself fails its requests closed. The first look is at once, so a log that does not
+    extend its last checkpoint is an ERROR in the hub's log as it starts."""
 
     async def tick(now: float) -> None:
         try:
@@ -161,8 +164,8 @@ async def sign_checkpoints(signer: Checkpointer, poll_s: float = 2.0) -> None:
 
     try:
         while True:
-            await asyncio.sleep(poll_s)
             await tick(time.monotonic())
+            await asyncio.sleep(poll_s)
     except asyncio.CancelledError:
         await asyncio.shield(tick(math.inf))
         raise

@@ -225,6 +225,10 @@ class AuditLog:
     def path(self) -> Path:
         return self._path
 
+    @property
+    def keyring(self) -> KeyRing:
+        return self._keyring
+
     async def append(self, record: dict[str, Any]) -> int:
         """Append one record durably; returns its seq. Raises AuditUnavailable."""
         loop = asyncio.get_running_loop()

@@ -11,6 +11,13 @@ mail): ``c360 audit verify --checkpoint FILE`` checks the log against any one of
 
 Checkpoint JSON: ``{"size", "root" (hex), "time", "key" (hex of the raw public key),
 "sig" (base64 Ed25519 over "c360-audit-checkpoint/v1\\n<size>\\n<root>\\n<time>")}``.
+
+A checkpoint is only signed over a log that extends the last one signed (its first ``size``
+records have the signed root) and whose records after it chain (seq, prev, hash; with the key
+ring, GCM too), and only after a checkpoint log whose every line is a checkpoint: a signer that
+signed whatever is on disk would re-anchor a cut or rewritten log, after which nothing reports
+it. Until the log is restored (or the damaged line removed) checkpoints stay paused, each
+attempt logged as an ERROR (:class:`Checkpointer`, ``problem``).
 """
 
 from __future__ import annotations
@@ -19,20 +26,27 @@ import base64
 import datetime as dt
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import merkle
+from privacy.audit import GENESIS, chain_hash
+from privacy.keyring import KeyRing, KeyRingError
 
 __all__ = [
     "Checkpoint",
+    "CheckpointLogError",
+    "CheckpointLogReader",
+    "CheckpointRefused",
     "CheckpointResult",
     "Checkpointer",
     "check_against",
@@ -42,6 +56,7 @@ __all__ = [
     "prove",
     "public_from_hex",
     "public_hex",
+    "read_checkpoint_log",
     "read_leaves",
     "send_to_witness",
 ]
@@ -51,6 +66,23 @@ log = logging.getLogger("c360.audit")
 SIGNING_KEY_FILE = "audit-signing.key"
 CHECKPOINT_LOG = "checkpoints.jsonl"
 CONTEXT = "c360-audit-checkpoint/v1"
+# Roots kept for the last records read, so a checkpoint another process (a worker) signed a
+# little behind this one's position is checked without reading the log again.
+RECENT_ROOTS = 4096
+_FIELDS = ("size", "root", "time", "key", "sig")
+
+
+class CheckpointLogError(ValueError):
+    """A checkpoint log with a line that is not a checkpoint (the message names the line);
+    ``before``: the checkpoints read before that line."""
+
+    def __init__(self, message: str, before: list[Checkpoint] | None = None) -> None:
+        super().__init__(message)
+        self.before = before or []
+
+
+class CheckpointRefused(RuntimeError):
+    """No checkpoint was signed: the log does not extend the last one, or fails its chain."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +104,104 @@ class Checkpoint:
         return True
 
     @classmethod
-    def parse(cls, text: str) -> Checkpoint:
-        """One checkpoint, or the last of a checkpoint log."""
-        lines = [line for line in text.splitlines() if line.strip()]
-        if not lines:
-            raise ValueError("no checkpoint in the file")
-        raw = json.loads(lines[-1])
-        return cls(**{k: raw[k] for k in ("size", "root", "time", "key", "sig")})
+    def parse(
+        cls, text: str, name: str = "the checkpoint file", whole_lines: bool = False
+    ) -> Checkpoint:
+        """One checkpoint, or the last of a checkpoint log (CheckpointLogError names a line
+        that is not a checkpoint: a damaged log is not read past)."""
+        found = read_checkpoint_log(text, name, whole_lines)
+        if not found:
+            raise CheckpointLogError(f"no checkpoint in {name}")
+        return found[-1]
+
+    @classmethod
+    def from_line(cls, line: str) -> Checkpoint:
+        """One checkpoint log line; ValueError says what is wrong with it."""
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"not JSON ({exc})") from None
+        if not isinstance(raw, dict) or any(k not in raw for k in _FIELDS):
+            raise ValueError(f"not a checkpoint object with {', '.join(_FIELDS)}")
+        size, texts = raw["size"], [raw[k] for k in _FIELDS[1:]]
+        if type(size) is not int or size < 0 or not all(isinstance(t, str) for t in texts):
+            raise ValueError("size is not a count, or root/time/key/sig is not text")
+        return cls(size, *texts)
+
+
+def read_checkpoint_log(
+    text: str, name: str = "the checkpoint log", whole_lines: bool = True, first_line: int = 1
+) -> list[Checkpoint]:
+    """Every checkpoint in a checkpoint log (blank lines skipped; ``text`` starts at line
+    ``first_line``); CheckpointLogError for the first line that is not one or, with
+    ``whole_lines`` (a log the hub appends to), a last line without its newline (a torn
+    append: the next one would make it junk)."""
+    lines = text.split("\n")
+    last = first_line + len(lines) - 1
+    found = []
+    for number, line in enumerate(lines, start=first_line):
+        if not line.strip():
+            continue
+        try:
+            found.append(Checkpoint.from_line(line))
+            if whole_lines and number == last:  # text after the last newline
+                raise ValueError("the line is torn (no newline after it)")
+        except ValueError as exc:
+            raise CheckpointLogError(
+                f"{name} line {number} is not a checkpoint: {exc}. Restore the file from a "
+                "copy (the witness, a backup) or, if the line is junk added after the last "
+                "signed checkpoint, remove that line (the hub signs no checkpoint while its "
+                "checkpoint log has one)",
+                found,
+            ) from None
+    return found
+
+
+class CheckpointLogReader:
+    """The last checkpoint of a checkpoint log that grows, reading only what was appended
+    since the last look (a log of a checkpoint a minute is ~150 MB after a year): the bytes
+    before it are read again only if they changed at its end (a cut, a replaced file).
+    ``read`` raises CheckpointLogError for a line that is not a checkpoint (and reads it
+    again at the next look, until it is fixed)."""
+
+    TAIL = 512  # bytes before the read offset compared at each look
+
+    def __init__(self, path: Path, name: str = "") -> None:
+        self.path, self.name = path, name or str(path)
+        self._start()
+
+    def _start(self) -> None:
+        self._offset, self._lines, self._tail = 0, 0, b""
+        self.last: Checkpoint | None = None
+
+    def read(self) -> Checkpoint | None:
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            self._start()
+            return None
+        with fh:
+            if self._offset:
+                fh.seek(self._offset - len(self._tail))
+                if fh.read(len(self._tail)) != self._tail:
+                    self._start()
+            fh.seek(self._offset)
+            data = fh.read()
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as exc:
+            raise CheckpointLogError(f"{self.name} is not UTF-8 text ({exc})") from None
+        try:
+            found = read_checkpoint_log(text, self.name, first_line=self._lines + 1)
+        except CheckpointLogError as exc:
+            self.last = exc.before[-1] if exc.before else self.last
+            raise
+        self._offset += len(data)
+        self._lines += text.count("\n")
+        self._tail = (self._tail + data)[-self.TAIL :]
+        if found:
+            self.last = found[-1]
+        return self.last
 
 
 @dataclass(frozen=True)
@@ -134,14 +257,16 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def make_checkpoint(log_path: Path, key: Ed25519PrivateKey) -> Checkpoint:
-    """Sign the log as it is now and append the checkpoint to the checkpoint log."""
-    leaves = read_leaves(log_path)
-    unsigned = Checkpoint(len(leaves), merkle.root(leaves).hex(), _now(), "", "")
-    sig = base64.b64encode(key.sign(unsigned.message())).decode()
-    cp = Checkpoint(unsigned.size, unsigned.root, unsigned.time, public_hex(key.public_key()), sig)
-    _append(log_path.parent / CHECKPOINT_LOG, cp)
-    return cp
+def make_checkpoint(
+    log_path: Path, key: Ed25519PrivateKey, keyring: KeyRing | None = None
+) -> Checkpoint:
+    """Sign the log as it is now and append the checkpoint to the checkpoint log; the same
+    checks as the hub's signer first (CheckpointRefused says what failed)."""
+    signer = Checkpointer(log_path, key, keyring=keyring)
+    problem = signer.check()
+    if problem:
+        raise CheckpointRefused(problem)
+    return signer.sign()
 
 
 def check_against(log_path: Path, cp: Checkpoint, public: Ed25519PublicKey) -> CheckpointResult:
@@ -199,7 +324,16 @@ class Checkpointer:
     after the last one when any record came since. Reads only what was appended since its
     last look, and keeps only the Merkle frontier (a few dozen hashes, not one per record: a
     hub that runs for months would otherwise hold ~70 bytes per audit record forever and hash
-    them all again at every checkpoint)."""
+    them all again at every checkpoint).
+
+    It signs only a log it has checked, incrementally: each new record must chain from the
+    one before (seq, prev, hash; GCM with ``keyring``), and the last signed checkpoint (read
+    from the checkpoint log as it grows, signed by this key) must have the root of the log's
+    first ``size`` records, compared when the read passes that size (or from the roots of the
+    last :data:`RECENT_ROOTS` records, for one another process signed). A log changed behind
+    the records already read (its last read line moved) is read again from the start. While
+    ``problem`` is set nothing is signed nor sent to the witness; it is checked again (and
+    logged as an ERROR) every ``interval_s``."""
 
     def __init__(
         self,
@@ -208,52 +342,183 @@ class Checkpointer:
         every: int = 100,
         interval_s: float = 60.0,
         witness_url: str = "",
+        keyring: KeyRing | None = None,
     ) -> None:
         self.log_path, self.key = log_path, key
         self.every, self.interval_s = every, interval_s
         self.witness_url = witness_url
-        self._offset = 0
-        self._tree = merkle.Frontier()
+        self.keyring = keyring
+        self._public = key.public_key()
+        self._cp_path = log_path.parent / CHECKPOINT_LOG
+        self._cp_log = CheckpointLogReader(self._cp_path)
+        self.problem = ""  # why checkpoints are paused ("" when they are not)
+        self._problem_at = -math.inf
         self._signed = -1
         self._signed_at = 0.0
+        self._anchor: Checkpoint | None = None  # the checkpoint log's last checkpoint
+        self._anchor_ok: tuple[int, str] | None = None  # (size, root) found in the log
+        self._reset()
 
-    def _read_new(self) -> None:
-        try:
-            with self.log_path.open("rb") as fh:
-                fh.seek(self._offset)
-                data = fh.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n")
-        if end < 0:
-            return
-        for line in data[:end].split(b"\n"):
-            self._tree.append(merkle.leaf_hash(line))
-        self._offset += end + 1
+    def _reset(self) -> None:
+        """Forget what was read of the log: the next read starts at its first record."""
+        self._offset, self._last_line, self._prev = 0, b"", GENESIS
+        self._tree = merkle.Frontier()
+        self._roots: dict[int, str] = {}
+        self._anchor_ok = None
+
+    def check(self) -> str:
+        """Read what is new in both logs and check it; the problem found ("" if none)."""
+        anchor_problem = self._read_checkpoints()
+        if anchor_problem:
+            return anchor_problem
+        if not self._prefix_intact():
+            log.warning("audit log changed behind the records already read: reading it again")
+            self._reset()
+        # A break first: the records after it are not read, so the log would look short.
+        return self._read_new() or self._anchor_problem()
+
+    def sign(self) -> Checkpoint:
+        """Sign what was read (call after a :meth:`check` that found nothing) and append it."""
+        unsigned = Checkpoint(self._tree.size, self._tree.root().hex(), _now(), "", "")
+        sig = base64.b64encode(self.key.sign(unsigned.message())).decode()
+        cp = Checkpoint(unsigned.size, unsigned.root, unsigned.time, public_hex(self._public), sig)
+        _append(self._cp_path, cp)
+        # Read back from the checkpoint log at the next check: already known to match.
+        self._anchor, self._anchor_ok = cp, (cp.size, cp.root)
+        return cp
 
     def tick(self, now: float) -> Checkpoint | None:
         """Sign if due (``now``: a monotonic clock); the checkpoint made, if any."""
-        self._read_new()
+        if self.problem and now - self._problem_at < self.interval_s:
+            return None  # paused: checked (and logged) again once per interval
+        self.problem = self.check()
+        if self.problem:
+            self._problem_at = now
+            log.error("audit checkpoint not signed (checkpoints paused): %s", self.problem)
+            return None
         size = self._tree.size
         if self._signed < 0:
-            self._signed, self._signed_at = self._last_signed_size(), now
+            self._signed_at = now
+        self._signed = max(self._signed, self._anchor.size if self._anchor else 0)
         fresh = size - self._signed
         if fresh <= 0 or (fresh < self.every and now - self._signed_at < self.interval_s):
             return None
-        unsigned = Checkpoint(size, self._tree.root().hex(), _now(), "", "")
-        sig = base64.b64encode(self.key.sign(unsigned.message())).decode()
-        cp = Checkpoint(size, unsigned.root, unsigned.time, public_hex(self.key.public_key()), sig)
-        _append(self.log_path.parent / CHECKPOINT_LOG, cp)
+        cp = self.sign()
         self._signed, self._signed_at = size, now
         if self.witness_url:
             send_to_witness(self.witness_url, cp)
         return cp
 
-    def _last_signed_size(self) -> int:
+    def _read_checkpoints(self) -> str:
+        """The checkpoint log's last checkpoint into ``_anchor``; the problem with the log."""
         try:
-            return Checkpoint.parse((self.log_path.parent / CHECKPOINT_LOG).read_text()).size
-        except (FileNotFoundError, ValueError, KeyError):
-            return 0
+            anchor = self._cp_log.read()
+        except OSError as exc:
+            return f"the checkpoint log {self._cp_path} cannot be read: {exc}"
+        except CheckpointLogError as exc:
+            return str(exc)
+        if anchor != self._anchor:
+            self._anchor, self._anchor_ok = anchor, None
+        unchecked = anchor is not None and (anchor.size, anchor.root) != self._anchor_ok
+        if anchor is not None and unchecked and not anchor.signed_by(self._public):
+            return (
+                f"the last checkpoint in {self._cp_path} ({anchor.size} records) is not "
+                "signed by this hub's checkpoint key (a forged line, or "
+                "C360_AUDIT_SIGNING_KEY changed): restore the key or the file"
+            )
+        return ""
+
+    def _anchor_problem(self) -> str:
+        anchor = self._anchor
+        if anchor is None or (anchor.size, anchor.root) == self._anchor_ok:
+            return ""
+        size = self._tree.size
+        if anchor.size > size:
+            return (
+                f"truncated: the last signed checkpoint covers {anchor.size} records, the log "
+                f"has {size} verified; restore audit/audit.log from a backup or copy"
+            )
+        root = self._tree.root().hex() if anchor.size == size else self._roots.get(anchor.size)
+        after = ""
+        if root is None:  # signed behind the roots kept: read the log again up to it
+            self._reset()
+            before = self._read_new(until=anchor.size)
+            if before or self._tree.size < anchor.size:
+                return before or self._anchor_problem()
+            root = self._tree.root().hex()
+            after = self._read_new()
+        if root != anchor.root:
+            return (
+                f"rewritten: the log's first {anchor.size} records do not match the last "
+                "signed checkpoint; restore audit/audit.log from a backup or copy"
+            )
+        self._anchor_ok = (anchor.size, anchor.root)
+        return after
+
+    def _prefix_intact(self) -> bool:
+        """Is the last line read still where it was (the log only grows)?"""
+        if not self._offset:
+            return True
+        start = self._offset - len(self._last_line) - 1
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(start)
+                return fh.read(len(self._last_line) + 1) == self._last_line + b"\n"
+        except FileNotFoundError:
+            return False
+
+    def _read_new(self, until: int | None = None) -> str:
+        """Read and check the complete lines after the last one read (up to record ``until``);
+        the first that does not chain stops the read: its problem."""
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return ""
+        lines = data.split(b"\n")[:-1]  # a torn last line is not a record (yet)
+        if until is not None:
+            lines = lines[: max(0, until - self._tree.size)]
+        keep_from = len(lines) - RECENT_ROOTS
+        for i, line in enumerate(lines):
+            seq = self._tree.size + 1
+            why = self._chain_problem(line, seq)
+            if why:
+                return f"BROKEN at seq {seq}: {why}; restore audit/audit.log from a backup or copy"
+            self._tree.append(merkle.leaf_hash(line))
+            self._offset += len(line) + 1
+            self._last_line = line
+            if i >= keep_from:
+                self._roots[seq] = self._tree.root().hex()
+        while len(self._roots) > RECENT_ROOTS:
+            del self._roots[next(iter(self._roots))]
+        return ""
+
+    def _chain_problem(self, line: bytes, seq: int) -> str:
+        """Why ``line`` is not record ``seq`` chained after the last one read ("" if it is);
+        the same checks as AuditLog.verify."""
+        try:
+            entry = json.loads(line)
+            found, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
+            nonce, ct, digest = entry["nonce"], entry["ct"], entry["hash"]
+        except (ValueError, KeyError, TypeError):
+            return "line is not a valid record"
+        if found != seq:
+            return f"found seq {found} where {seq} was expected (removed or reordered)"
+        if entry.get("prev") != self._prev:
+            return "prev does not match the previous hash"
+        if chain_hash(self._prev, seq, ts, kid, nonce, ct) != digest:
+            return "hash does not match the record"
+        if self.keyring is not None:
+            try:
+                AESGCM(self.keyring.key(kid)).decrypt(
+                    base64.b64decode(nonce), base64.b64decode(ct), f"{seq}:{self._prev}".encode()
+                )
+            except (InvalidTag, ValueError, KeyRingError) as exc:
+                why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
+                return f"ciphertext not authentic: {why}"
+        self._prev = digest
+        return ""
 
 
 def _append(path: Path, cp: Checkpoint) -> None:

@@ -20,7 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from privacy import merkle
 from privacy.audit import AuditLog, ChainState, VerifyResult
-from privacy.audit_checkpoints import CHECKPOINT_LOG, Checkpoint
+from privacy.audit_checkpoints import (
+    CHECKPOINT_LOG,
+    Checkpoint,
+    CheckpointLogError,
+    CheckpointLogReader,
+)
 
 __all__ = ["AuditChainMonitor", "ChainStatus", "CheckpointMark", "chain_monitor", "count_lines"]
 
@@ -62,11 +67,16 @@ def checkpoint_problems(
     return []
 
 
-def _last_checkpoint(path: Path) -> Checkpoint | None:
+def _last_checkpoint(reader: CheckpointLogReader) -> tuple[Checkpoint | None, str]:
+    """The checkpoint log's last checkpoint, and what is wrong with the log ("" if nothing):
+    a line that is not a checkpoint is a problem, not a log without checkpoints (the last
+    checkpoint before it is still the one the log is checked against)."""
     try:
-        return Checkpoint.parse(path.read_text())
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return None
+        return reader.read(), ""
+    except OSError as exc:
+        return reader.last, f"audit/{CHECKPOINT_LOG} cannot be read: {exc}"
+    except CheckpointLogError as exc:
+        return reader.last, str(exc)
 
 
 def count_lines(path: Path) -> int:
@@ -96,6 +106,9 @@ class AuditChainMonitor:
         self._status: ChainStatus | None = None
         self._status_at = 0.0
         self._checked_cp: tuple[int, str] | None = None  # (size, root) found consistent
+        self._checkpoints = CheckpointLogReader(
+            log.path.parent / CHECKPOINT_LOG, f"audit/{CHECKPOINT_LOG}"
+        )
         self._lock = asyncio.Lock()
 
     async def status(self) -> ChainStatus:
@@ -112,10 +125,10 @@ class AuditChainMonitor:
         if self._state is None:
             self._state_at = now
         # The checkpoint first: the log only grows, so the walk sees every record it covers.
-        cp = _last_checkpoint(self.log.path.parent / CHECKPOINT_LOG)
+        cp, cp_log_problem = _last_checkpoint(self._checkpoints)
         result = self.log.verify(since=self._state)
         self._state = result.state  # None when broken: the next walk starts over
-        problems = chain_problems(result)
+        problems = chain_problems(result) + ([cp_log_problem] if cp_log_problem else [])
         # A checkpoint found consistent stays so (the walk checks the prefix it covers).
         unchecked = cp is not None and self._checked_cp != (cp.size, cp.root)
         if cp is not None and unchecked and result.state is not None:

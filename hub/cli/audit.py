@@ -64,6 +64,7 @@ def verify(
         )
     # Signed checkpoints (hub/cli/audit_proofs.py) catch truncation and re-chaining, which
     # the chain alone cannot: the hub's own are checked unless another is given.
+    own_log = checkpoint is None
     if checkpoint is None:
         kept = log.path.parent / CHECKPOINT_LOG
         checkpoint = kept if kept.is_file() and kept.stat().st_size > 0 else None
@@ -72,7 +73,9 @@ def verify(
                 "no signed checkpoint in the data dir: the chain alone was checked (a cut tail "
                 "shows only against a checkpoint; keep them elsewhere too, C360_AUDIT_WITNESS_URL)"
             )
-    if checkpoint is not None and not audit_proofs.verify_checkpoint(checkpoint, public_key):
+    if checkpoint is not None and not audit_proofs.verify_checkpoint(
+        checkpoint, public_key, own_log
+    ):
         raise typer.Exit(1)
     if not result.ok:
         raise typer.Exit(1)

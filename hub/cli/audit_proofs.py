@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.cli.common import console, fail, load_settings
 from privacy.audit_checkpoints import (
     Checkpoint,
+    CheckpointLogError,
+    CheckpointRefused,
     check_against,
     consistency,
     load_signing_key,
@@ -44,16 +46,30 @@ def _trusted_key(public_key: str | None) -> Ed25519PublicKey:
         fail(f"{exc}; give the checkpoint key with --public-key")
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the checkpoint file {path}: {exc}")
+
+
 def _checkpoint(path: Path) -> Checkpoint:
     try:
-        return Checkpoint.parse(path.read_text())
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        fail(f"{path} is not a checkpoint (nor a checkpoint log): {exc}")
+        return Checkpoint.parse(_read(path), str(path))
+    except CheckpointLogError as exc:
+        fail(str(exc))
 
 
-def verify_checkpoint(path: Path, public_key: str | None) -> bool:
-    """Print and return whether the log extends the checkpoint in ``path``."""
-    result = check_against(_log_path(), _checkpoint(path), _trusted_key(public_key))
+def verify_checkpoint(path: Path, public_key: str | None, own_log: bool = False) -> bool:
+    """Print and return whether the log extends the checkpoint in ``path`` (the last of a
+    checkpoint log). A line that is not a checkpoint fails the check (``own_log``: the data
+    dir's log, whose last line must also be whole, as the hub appends to it)."""
+    try:
+        cp = Checkpoint.parse(_read(path), str(path), whole_lines=own_log)
+    except CheckpointLogError as exc:
+        console.print(f"[red]BROKEN[/] checkpoint log: {exc}")
+        return False
+    result = check_against(_log_path(), cp, _trusted_key(public_key))
     if result.ok:
         console.print(f"OK checkpoint: {result.reason}")
     else:
@@ -68,7 +84,10 @@ def checkpoint() -> None:
         key = load_signing_key(settings.resolved_data_dir, settings.audit_signing_key)
     except (OSError, ValueError) as exc:
         fail(str(exc))
-    cp = make_checkpoint(_log_path(), key)
+    try:
+        cp = make_checkpoint(_log_path(), key)
+    except CheckpointRefused as exc:
+        fail(f"no checkpoint signed: {exc}", 1)
     print(json.dumps(cp.__dict__))
 
 
