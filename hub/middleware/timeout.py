@@ -40,13 +40,14 @@ class _WatchedRequest(RequestLife):
         self._receive = receive
         self._send = send
         self._body_read = False
-        self.listener: asyncio.Task[Message] | None = None
+        self._listener: asyncio.Task[Message] | None = None
 
     async def receive(self) -> Message:
-        if self.listener is not None:
+        if self._listener is not None:
             # The app asks again (is the client still there?): the listener's answer, so the
-            # server's receive has one reader.
-            return await asyncio.shield(self.listener)
+            # server's receive has one reader. (Before there is a listener the app's asks go
+            # to the server; a disconnect it reads there is answered again to the listener.)
+            return await asyncio.shield(self._listener)
         message = await self._receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
             self._body_read = True
@@ -64,8 +65,8 @@ class _WatchedRequest(RequestLife):
 
     def _listen(self) -> None:
         """Start the listener once both hold: the body is read and the request may be stopped."""
-        if self.stoppable and self._body_read and self.listener is None:
-            self.listener = asyncio.create_task(self._await_disconnect())
+        if self.stoppable and self._body_read and self._listener is None:
+            self._listener = asyncio.create_task(self._await_disconnect())
 
     async def _await_disconnect(self) -> Message:
         message = await self._receive()
@@ -74,8 +75,8 @@ class _WatchedRequest(RequestLife):
         return message
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.cancel()
+        if self._listener is not None:
+            self._listener.cancel()
 
 
 class TimeoutMiddleware:
