@@ -2,10 +2,10 @@
 client that disconnects before its answer.
 
 The deadline cancels the request's task: the GraphQL execution is cut off where it waits.
-Once the request's body is read, the client is watched: a disconnect (the server's receive
-says ``http.disconnect``) cancels the task the same way if the request said it may be stopped
-(a query: :func:`shared.deadline.stop_when_client_goes`), and nothing is sent (no one is left
-to read it); the request log says 499 ``client_disconnected``. The audit record of a cut-off
+A request that says it may be stopped (a query: :func:`shared.deadline.stop_when_client_goes`)
+has its client watched once its body is read: a disconnect (the server's receive says
+``http.disconnect``) cancels the task the same way, and nothing is sent (no one is left to
+read it); the request log says 499 ``client_disconnected``. The audit record of a cut-off
 request is written on the way out (schema/extensions/audit.py), which tells a timeout from a
 client gone and from other cancellations by :data:`shared.deadline.current_request`, set here.
 A request whose answer has started is not stopped (a streaming answer is its own), and
@@ -25,30 +25,53 @@ from shared.deadline import RequestLife, current_request
 STOPPED = "client disconnected before its answer: its query was stopped"
 
 
-class _ClientWatch:
-    """The request's receive for the app: the body passes through as the app asks for it (the
-    body limit and the server's flow control stay the app's); once its last part is handed
-    over, one task listens for what comes next, which can only be the disconnect."""
+class _WatchedRequest(RequestLife):
+    """The request's life, and its receive and send for the app. The body passes through as
+    the app asks for it (the body limit and the server's flow control stay the app's). Once
+    its last part is handed over and the request says it may be stopped (a query starting
+    to execute), one task listens for what comes next, which can only be the disconnect: a
+    client gone before then is seen at once (the server's receive answers a disconnect
+    straight away). Nothing else (a webhook, a mutation) pays for a listener."""
 
-    def __init__(self, receive: Receive, life: RequestLife) -> None:
+    def __init__(
+        self, deadline: asyncio.Timeout, task: asyncio.Task[None], receive: Receive, send: Send
+    ) -> None:
+        super().__init__(deadline, task)
         self._receive = receive
-        self._life = life
+        self._send = send
+        self._body_read = False
         self._listener: asyncio.Task[Message] | None = None
 
     async def receive(self) -> Message:
         if self._listener is not None:
             # The app asks again (is the client still there?): the listener's answer, so the
-            # server's receive has one reader.
+            # server's receive has one reader. (Before there is a listener the app's asks go
+            # to the server; a disconnect it reads there is answered again to the listener.)
             return await asyncio.shield(self._listener)
         message = await self._receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
-            self._listener = asyncio.create_task(self._listen())
+            self._body_read = True
+            self._listen()
         return message
 
-    async def _listen(self) -> Message:
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.answering = True
+        await self._send(message)
+
+    def may_stop(self) -> None:
+        super().may_stop()
+        self._listen()
+
+    def _listen(self) -> None:
+        """Start the listener once both hold: the body is read and the request may be stopped."""
+        if self.stoppable and self._body_read and self._listener is None:
+            self._listener = asyncio.create_task(self._await_disconnect())
+
+    async def _await_disconnect(self) -> Message:
         message = await self._receive()
         if message["type"] == "http.disconnect":
-            self._life.client_left()
+            self.client_left()
         return message
 
     def close(self) -> None:
@@ -67,29 +90,18 @@ class TimeoutMiddleware:
             return
         task = asyncio.current_task()
         assert task is not None
-        started = False
-        life: RequestLife | None = None
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                if life is not None:
-                    life.answering = True
-            await send(message)
-
+        life: _WatchedRequest | None = None
         try:
             async with asyncio.timeout(self.timeout_s) as deadline:
-                life = RequestLife(deadline, task)
-                watch = _ClientWatch(receive, life)
+                life = _WatchedRequest(deadline, task, receive, send)
                 token = current_request.set(life)
                 try:
-                    await self.app(scope, watch.receive, tracked_send)
+                    await self.app(scope, life.receive, life.send)
                 finally:
-                    watch.close()
+                    life.close()
                     current_request.reset(token)
         except TimeoutError:
-            if started:
+            if life is not None and life.answering:
                 raise
             response = JSONResponse(
                 {"errors": [{"message": "request timed out", "extensions": {"code": "TIMEOUT"}}]},

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub.app import create_app
+from hub.middleware import timeout as timeout_module
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.settings import Settings
 from shared.deadline import stop_when_client_goes
+from tests.api.conftest import Api
+
+UPSERT = "mutation($input: CustomerInput!) { upsertCustomer(input: $input) { id } }"
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -97,10 +103,11 @@ async def test_a_client_gone_while_sending_its_body_is_one_warning_line(
 
 
 async def _served_to_a_client_that_goes(answer_first: bool) -> tuple[list[str], list[str]]:
-    """A request through TimeoutMiddleware as uvicorn hands it over (its body, then the
-    disconnect), whose app may be stopped when its client goes (a query) once the client has
-    gone, after starting its answer or not. What was sent, and what the app got to do."""
-    gone = asyncio.Event()
+    """A request through TimeoutMiddleware as uvicorn hands it over (its body; then, its
+    client having gone meanwhile, the disconnect at once), whose app then says it may be
+    stopped when its client goes (a query starting to execute), after starting its answer or
+    not. What was sent, and what the app got to do."""
+    disconnect_read = asyncio.Event()
     messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
     sent: list[str] = []
     done: list[str] = []
@@ -108,7 +115,7 @@ async def _served_to_a_client_that_goes(answer_first: bool) -> tuple[list[str], 
     async def receive() -> dict[str, object]:
         if messages:
             return messages.pop(0)
-        gone.set()
+        disconnect_read.set()
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, object]) -> None:
@@ -118,9 +125,9 @@ async def _served_to_a_client_that_goes(answer_first: bool) -> tuple[list[str], 
         await receive()
         if answer_first:
             await send({"type": "http.response.start", "status": 200, "headers": []})
-        await gone.wait()
         stop_when_client_goes()
-        await asyncio.sleep(0)  # a wait: where a stopped request is cancelled
+        await disconnect_read.wait()  # a wait: where a stopped request is cancelled
+        await asyncio.sleep(0)
         done.append("answered")
         if not answer_first:
             await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -143,3 +150,67 @@ async def test_an_answer_already_started_is_not_stopped() -> None:
         ["http.response.start", "http.response.body"],
         ["answered"],
     )
+
+
+@contextlib.contextmanager
+def _listeners_started() -> Iterator[list[object]]:
+    """The tasks hub/middleware/timeout.py starts on this loop meanwhile (its only task: the
+    listener for a request's client)."""
+    loop = asyncio.get_running_loop()
+    started: list[object] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        code = getattr(coro, "cr_code", None)
+        if code is not None and code.co_filename == timeout_module.__file__:
+            started.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    try:
+        yield started
+    finally:
+        loop.set_task_factory(None)
+
+
+async def _one_post(stoppable: bool) -> None:
+    """One POST through TimeoutMiddleware as uvicorn hands it over: its body, then nothing (the
+    client stays); its app answers, having said it may be stopped (a query) or not."""
+
+    async def receive() -> dict[str, object]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()  # the client stays until the answer
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    async def app(scope: dict[str, object], receive: Any, send: Any) -> None:
+        await receive()
+        if stoppable:
+            stop_when_client_goes()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    await TimeoutMiddleware(app, timeout_s=60)(scope, receive, send)
+
+
+async def test_only_a_request_that_may_be_stopped_has_its_client_listened_for() -> None:
+    # The hot path: a webhook or a mutation (never stoppable) starts no task for its client.
+    with _listeners_started() as started:
+        await _one_post(stoppable=False)
+    assert started == []
+    with _listeners_started() as started:
+        await _one_post(stoppable=True)
+    assert len(started) == 1
+
+
+async def test_a_mutation_through_the_hub_starts_no_client_listener(agent: Api) -> None:
+    with _listeners_started() as started:
+        body = await agent.gql(UPSERT, {"input": {"id": "C000078", "name": "Bo"}})
+    assert body.get("errors") is None and started == []
+    with _listeners_started() as started:  # a query does: it may be stopped
+        body = await agent.gql('query { customer(id: "C000078") { id } }')
+    assert body["data"] == {"customer": {"id": "C000078"}} and len(started) == 1
