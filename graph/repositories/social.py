@@ -475,7 +475,9 @@ async def set_sentiment(store: GraphStore, rows: list[Row]) -> int:
 async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: int) -> list[Row]:
     """Authors of matching posts by engagement on those posts (likes + reposts + replies),
     then posts; ``reach`` is the followers, reported apart (a big account nobody answers is
-    not a top author)."""
+    not a top author). Ties go by the account's node (the order accounts were first seen),
+    never by the handle: a caller who sees handles only as tokens would learn where a hidden
+    handle sorts among handles they know."""
     params = filter_params(filters) | {"limit": limit}
     rows = await store.read(
         """
@@ -489,7 +491,7 @@ async def top_authors(store: GraphStore, filters: dict[str, Any] | None, limit: 
         WITH a, posts, engagement, coalesce(a.followers, 0) AS followers
         RETURN a.platform AS platform, a.handle AS handle, a.name AS name,
                followers, posts, engagement, followers AS reach
-        ORDER BY engagement DESC, posts DESC, handle
+        ORDER BY engagement DESC, posts DESC, id(a)
         LIMIT $limit
         """,
         params,

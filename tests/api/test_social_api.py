@@ -300,6 +300,30 @@ async def test_top_authors_by_engagement(store: GraphStore, officer: Api, tmp_pa
     assert too_many["code"] == "BAD_USER_INPUT" and too_many["field"] == "first"
 
 
+async def test_top_authors_ties_do_not_sort_by_handle(store: GraphStore, officer: Api) -> None:
+    # QA finding: ties went by the plaintext handle, so a brand analyst (who sees tokens) could
+    # place a hidden handle among handles of accounts they post from.
+    for handle in ("zz_first", "aa_second", "mm_third"):  # one call each: seen in this order
+        await upsert_posts(
+            store,
+            [
+                {
+                    "platform": "weibo",
+                    "postId": f"tie-{handle}",
+                    "ingestedAt": "2025-03-05T00:00:00Z",
+                    "props": {"text": "招商银行", "createdAt": "2025-03-02T00:00:00Z",
+                              "brands": ["招商银行"]},
+                    "author": {"handle": handle, "props": {}},
+                    "brands": ["招商银行"],
+                    "products": [],
+                }
+            ],
+        )  # fmt: skip
+    top = ok(await officer.gql(TOP_AUTHORS, {"first": 10}))["topAuthors"]
+    tied = [a["account"]["handle"] for a in top if a["engagement"] == 0 and a["posts"] == 1]
+    assert tied == ["zz_first", "aa_second", "mm_third"]
+
+
 CUSTOMER = """query($id: ID!) { customer(id: $id) {
   id
   mentions(first: 5) { totalCount edges { node {
