@@ -61,7 +61,7 @@ GRAMMAR = r"""
 ?value: PHRASE -> phrase
       | WORD -> word
 
-NEAR.3: /NEAR\/[0-9]+/
+NEAR.3: /NEAR\/[0-9]+(?![^\s()"])/
 _OR.2: "OR"
 _AND.2: "AND"
 _NOT.2: "NOT"
@@ -99,6 +99,8 @@ class _Build(Transformer[Token, Node]):
     def word(self, token: Token) -> Node:
         if str(token) in ("AND", "OR", "NOT"):
             raise QueryError(f"{token} needs a term on each side", token.column)
+        if str(token).startswith("NEAR/"):  # NEAR/-1, NEAR/1.5, NEAR/: a typo, not a term
+            raise QueryError("NEAR/n: n is a whole number of tokens (NEAR/5)", token.column)
         return ("term", normalise(str(token)))
 
     def phrase(self, token: Token) -> Node:

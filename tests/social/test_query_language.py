@@ -65,6 +65,11 @@ def test_the_graph_decides_boolean_queries_and_narrows_near() -> None:
         ("label:GOOD", 1),
         ("emotion:joy", 1),
         ("(招行 OR 工行) NEAR/3 投诉", 12),
+        # QA finding: a mistyped NEAR was searched as a term (and matched nothing).
+        ("招商 NEAR/-1 银行", 4),
+        ("招商 NEAR/+1 银行", 4),
+        ("招商 NEAR/1.5 银行", 4),
+        ("招商 NEAR/ 银行", 4),
     ],
 )
 def test_errors_name_the_column(text: str, column: int) -> None:
