@@ -6,7 +6,8 @@ Exactly one server runs per data dir, whatever crashes, threads or processes do:
   the others connect to its socket. The kernel releases the lock of a crashed owner.
 - inside a process, one thread at a time decides and starts (a threading lock); concurrent
   callers wait for that one start instead of starting their own.
-- the owner restarts a dead child once per failure (only when its child has exited), and
+- the owner restarts a dead child once per failure (only when its child has exited; one that
+  died while starting after a pause, by a timer, not only on a request's ensure()), and
   never while a server of ours is still alive: a second server on the same append-only files
   would corrupt them.
 - the pid file records the pid *and* the socket it serves; a pid is trusted only when
@@ -138,6 +139,7 @@ class EmbeddedFalkorDB:
     _served: bool = field(default=False, init=False, repr=False)  # the current child did serve
     _stopped: bool = field(default=False, init=False, repr=False)
     _cpu_seen: int = field(default=0, init=False, repr=False)  # clock ticks, _child_working
+    _retry: threading.Timer | None = field(default=None, init=False, repr=False)
     _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -251,9 +253,14 @@ class EmbeddedFalkorDB:
     def _child_exited(self, proc: subprocess.Popen[bytes]) -> None:
         """The child's thread saw it exit: restart it at once, even with no request waiting
         (other processes may be joined to it). Once per failure: only the current child's
-        exit counts, and a child that failed to start is left to ensure()'s pause."""
+        exit counts, and a child that failed to start is retried after the pause."""
         with self._start_lock:
-            if self._stopped or not self.owner or self._proc is not proc or self._died_starting():
+            if self._stopped or not self.owner or self._proc is not proc:
+                return
+            if self._died_starting():
+                # Not only ensure() on a request: a hub polled on /readyz alone (a load
+                # balancer) or a CLI joined to our socket must see it come back by itself.
+                self._retry_later(proc, RESTART_BACKOFF_S - (time.monotonic() - self._started_at))
                 return
             log.warning(
                 "embedded FalkorDB (pid %s) exited (code %s); restarting it",
@@ -262,6 +269,38 @@ class EmbeddedFalkorDB:
             )
             with contextlib.suppress(OSError, GraphUnavailable):
                 self._start()  # a failure here is reported by the next ensure()
+
+    def _retry_later(self, proc: subprocess.Popen[bytes], delay_s: float) -> None:
+        """Start a new child after ``delay_s`` unless ensure() (or stop()) got there first.
+        One timer at a time; each failed start schedules the next, so a full disk costs one
+        start every RESTART_BACKOFF_S, never a tight loop."""
+        if self._retry is not None:
+            self._retry.cancel()
+        timer = threading.Timer(max(0.0, delay_s), self._retry_start, args=(proc,))
+        timer.name = "falkordb-retry"
+        timer.daemon = True
+        self._retry = timer
+        timer.start()
+
+    def _retry_start(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._start_lock:
+            if self._stopped or not self.owner or self._proc is not proc:
+                return  # stopped, or a request's ensure() restarted it meanwhile
+            log.warning(
+                "embedded FalkorDB (pid %s) exited (code %s) right after its start; "
+                "starting it again after a %.0f s pause",
+                proc.pid,
+                proc.returncode,
+                RESTART_BACKOFF_S,
+            )
+            try:
+                self._start()
+            except (OSError, GraphUnavailable) as exc:
+                # A child that was spawned reports its own exit (_child_exited); one that
+                # never was (fork failed, disk full before it) is retried from here.
+                log.warning("embedded FalkorDB did not start: %s", exc)
+                if self._proc is proc:
+                    self._retry_later(proc, RESTART_BACKOFF_S)
 
     def _restart_dead_child(self) -> None:
         code = self._proc.returncode if self._proc is not None else None
@@ -419,6 +458,8 @@ class EmbeddedFalkorDB:
         The object is done afterwards: ensure() raises instead of starting again."""
         with self._start_lock:
             self._stopped = True
+            if self._retry is not None:
+                self._retry.cancel()
             if not self.owner:
                 return
             pid = self._pid

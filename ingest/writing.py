@@ -211,8 +211,8 @@ class BatchWriter:
             return
         if isinstance(exc, GraphError):
             raise ImportInterrupted(
-                f"the graph failed while importing {self.name} after {self.committed} records "
-                f"were committed ({exc}); fix the cause and run the same command again "
+                f"writing {self.name} failed after {self.committed} records were committed "
+                f"({exc}); fix the cause and run the same command again "
                 "to resume from there",
                 committed=self.committed,
             ) from exc

@@ -16,10 +16,38 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
+from graph.errors import GraphUnavailable
 from privacy.keyprovider import KeyProvider
 
 FILE_NAME = "datakeys.sqlite"
 CACHE_SIZE = 20_000
+# SQLite's primary result codes for "the file cannot be written now", not "the query is wrong".
+_STORAGE_CODES = {
+    sqlite3.SQLITE_FULL: "the disk holding it is full: free space",
+    sqlite3.SQLITE_IOERR: "the disk holding it gave an I/O error: check it",
+    sqlite3.SQLITE_READONLY: "it is read-only: make it writable",
+    sqlite3.SQLITE_CANTOPEN: "it cannot be opened: check the data dir",
+}
+
+
+class KeyStoreUnavailable(GraphUnavailable):
+    """The data key store cannot be written now (full disk, I/O error). A GraphUnavailable:
+    keys are made inside a graph write (sealing), so every caller already treats it as a
+    write that was not acknowledged: GraphQL GRAPH_UNAVAILABLE, the CLI one sentence and exit
+    2, an import stopped at its checkpoint."""
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        advice = _STORAGE_CODES.get(getattr(exc, "sqlite_errorcode", 0) & 0xFF)
+        if advice is None:
+            raise
+        raise KeyStoreUnavailable(
+            f"the data key store {path} cannot be written ({exc}): {advice}"
+        ) from exc
 
 
 class DataKeyStore:
@@ -102,13 +130,18 @@ class DataKeyStore:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         # One commit (one fsync) per batch, not per key.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _storage_errors(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back by itself (it does on a full disk): a ROLLBACK
+                # then fails ("no transaction is active") and would hide the real error.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
 
     def destroy(self, owner: str) -> bool:
         self._cache.pop(owner, None)
@@ -145,4 +178,4 @@ class DataKeyStore:
         self._db.close()
 
 
-__all__ = ["DataKeyStore"]
+__all__ = ["DataKeyStore", "KeyStoreUnavailable"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.errors import GraphUnavailable
+from graph.embedded import RESTART_BACKOFF_S, EmbeddedFalkorDB
+from graph.errors import GraphError, GraphUnavailable
 from graph.falkordb import FalkorDBStore
 from graph.repositories.customers import upsert_customers
-from tests.faults.graph_support import redis_servers
+from tests.faults.graph_support import redis_servers, wait_for
 
 WRITERS = 8
 
@@ -115,3 +115,42 @@ async def test_copied_data_dir_leaves_the_original_serving(short_dir: Path) -> N
         assert rows == [{"id": "K1"}]
     finally:
         await original.close()
+
+
+async def test_child_killed_right_after_a_restart_comes_back_without_a_request(
+    short_dir: Path,
+) -> None:
+    """The replacement dies while starting: the owner starts another after the pause by
+    itself. Only the store's health call (what /readyz asks) runs meanwhile, never ensure()."""
+    embedded = EmbeddedFalkorDB(short_dir)
+    store = await asyncio.to_thread(FalkorDBStore.embedded, embedded)
+    try:
+        first = embedded.server_pid()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await asyncio.to_thread(
+            wait_for,
+            lambda: [p for p in redis_servers(embedded.socket_path) if p != first] != [],
+            10,
+            "a replacement server",
+        )
+        second = next(p for p in redis_servers(embedded.socket_path) if p != first)
+        os.kill(second, signal.SIGKILL)  # well within RESTART_BACKOFF_S of its start
+        began = time.monotonic()
+        while True:
+            try:
+                await store.ping()
+                break
+            except GraphError:
+                # 6x the pause: without a retry of its own the owner never starts one.
+                assert time.monotonic() - began < 6 * RESTART_BACKOFF_S, (
+                    f"no server {time.monotonic() - began:.1f}s after the second kill; "
+                    f"servers: {redis_servers(embedded.socket_path)}"
+                )
+                await asyncio.sleep(0.2)
+        servers = redis_servers(embedded.socket_path)
+        assert len(servers) == 1 and servers[0] not in (first, second), servers
+        print(f"serving again {time.monotonic() - began:.2f}s after the second kill")
+    finally:
+        await store.close()
+    assert redis_servers(embedded.socket_path) == []
