@@ -10,8 +10,8 @@ neither of those two fits most lines) and the delimiter sniffed among ``,`` ``;`
 A file that cannot be read at all (binary, no known encoding, a broken spreadsheet) raises
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
 valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
-number of values) comes back as a record with ``error`` set and its line number; reading goes
-on.
+number of values, a stray opening quote, a spreadsheet number beyond a float's exact whole
+numbers) comes back as a record with ``error`` set and its line number; reading goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -509,6 +510,22 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+# From 2**53 on a float no longer holds every whole number: an 18-digit ID number stored as a
+# number cell comes back as a neighbouring number (a different person's id, valid-looking).
+_EXACT_FLOAT = 2**53
+
+
+def _imprecise(row: dict[str, Any]) -> str | None:
+    """A dead letter's reason when a column of ``row`` is a number a float cannot hold exactly."""
+    for name, value in row.items():
+        if isinstance(value, float) and math.isfinite(value) and abs(value) >= _EXACT_FLOAT:
+            return (
+                f"{name}: stored as a number, precision lost: format the column as text in the "
+                "spreadsheet and export again"
+            )
+    return None
+
+
 def _sheet_rows(path: Path) -> list[list[Any]]:
     from python_calamine import CalamineWorkbook
 
@@ -525,7 +542,11 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
     for number, values in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in values):
             continue
-        yield RawRecord(number, {h: _cell(v) for h, v in zip(header, values, strict=False) if h})
+        row = {h: v for h, v in zip(header, values, strict=False) if h}
+        if (reason := _imprecise(row)) is not None:
+            yield RawRecord(number, None, reason)
+            continue
+        yield RawRecord(number, {h: _cell(v) for h, v in row.items()})
 
 
 def _parquet(path: Path) -> Any:
@@ -542,6 +563,9 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in _parquet(path).iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
+            if (reason := _imprecise(row)) is not None:
+                yield RawRecord(number, None, reason)
+                continue
             yield RawRecord(number, {k: _cell(v) for k, v in row.items()})
 
 

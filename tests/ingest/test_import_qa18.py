@@ -82,3 +82,46 @@ async def test_import_with_a_stray_quote_imports_the_rest(
     assert [(d["line"], d["raw"]) for d in dead] == [(7, 'U0005,"坏引号,13800130005')]
     rows = await store.read("MATCH (c:Customer {id: 'U0299'}) RETURN c.name AS n")
     assert rows == [{"n": "名299"}]
+
+
+# --- 2. an 18-digit id stored as a number cell -------------------------------------------------
+
+
+def test_an_id_number_stored_as_a_number_cell_is_a_dead_letter(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "name", "idNumber", "phone"])
+    # A float holds no 18-digit number exactly: this one reads back as ...010096.
+    sheet.append(["XM0", "数字证件号", 110105199001010141, 13812345678])
+    sheet.append(["XM1", "文本证件号", "110105199001010141", 13812345679])
+    path = tmp_path / "numid.xlsx"
+    book.save(path)
+    records = list(read_records(path))
+    assert [(r.line, r.data is None) for r in records] == [(2, True), (3, False)]
+    assert records[0].error == (
+        "idNumber: stored as a number, precision lost: format the column as text in the "
+        "spreadsheet and export again"
+    )
+    # An 11-digit phone number is exact as a float: still whole-number text.
+    assert records[1].data == {
+        "id": "XM1",
+        "name": "文本证件号",
+        "idNumber": "110105199001010141",
+        "phone": "13812345679",
+    }
+
+
+def test_a_parquet_float_beyond_exact_whole_numbers_is_a_dead_letter(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "numid.parquet"
+    table = pa.table({"id": ["P1", "P2"], "idNumber": [1.1010519900101014e17, 42.0]})
+    pq.write_table(table, path)
+    records = list(read_records(path))
+    assert records[0].data is None
+    assert (records[0].error or "").startswith("idNumber: stored as a number, precision lost")
+    assert records[1].data == {"id": "P2", "idNumber": "42"}
