@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from graph.store import GraphStore
 from ingest.crm import import_file
+from ingest.mapping import ColumnMapping, MappingError
 from ingest.readers import open_source, read_records
 
 # --- 1. a stray opening quote ----------------------------------------------------------------
@@ -125,3 +127,22 @@ def test_a_parquet_float_beyond_exact_whole_numbers_is_a_dead_letter(tmp_path: P
     assert records[0].data is None
     assert (records[0].error or "").startswith("idNumber: stored as a number, precision lost")
     assert records[1].data == {"id": "P2", "idNumber": "42"}
+
+
+# --- 3. two source columns mapped to one field --------------------------------------------------
+
+
+def test_a_mapping_sending_two_columns_to_one_field_is_refused(tmp_path: Path) -> None:
+    mapping = tmp_path / "dup.toml"
+    mapping.write_text(
+        '[columns]\n"客户号" = "id"\n"姓名" = "name"\n"名字" = "name"\n', encoding="utf-8"
+    )
+    with pytest.raises(MappingError) as info:
+        ColumnMapping.load(mapping)
+    assert str(info.value) == (
+        "dup.toml: [columns] sends both '姓名' and '名字' to the field 'name'; "
+        "map one of them to another field or remove it"
+    )
+    # Names that differ only by surrounding spaces are one column named twice.
+    with pytest.raises(MappingError, match="names the column '姓名' twice"):
+        ColumnMapping.from_dict({"columns": {"姓名": "name", " 姓名 ": "name"}}, "m")
