@@ -65,6 +65,22 @@ def test_a_stray_quote_closed_by_a_later_quote_costs_one_line(tmp_path: Path) ->
     assert records[0].raw == 'A1;"bad;x'
 
 
+def test_a_stray_quote_in_a_large_file_holds_no_more_than_one_record(tmp_path: Path) -> None:
+    # 60 000 rows after an unclosed quote: the reader stops the runaway record at what a
+    # record of this width can hold (not at the end of the file) and reads on from line 2.
+    path = tmp_path / "big.csv"
+    names = [f"n{i}" for i in range(60_000)]
+    names[10] = '"x'
+    lines = ["id,name"] + [f"B{i:06d},{name}" for i, name in enumerate(names)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = list(read_records(path))
+    assert len(records) == 60_000
+    broken = [r for r in records if r.data is None]
+    assert [(r.line, r.raw) for r in broken] == [(12, 'B000010,"x')]
+    assert "runs over" in (broken[0].error or "")
+    assert (records[-1].line, records[-1].data) == (60_001, {"id": "B059999", "name": "n59999"})
+
+
 def test_a_quote_left_open_on_the_last_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "end.csv"
     path.write_text('id,name\nA1,one\nA2,"two', encoding="utf-8")
