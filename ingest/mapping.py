@@ -108,7 +108,7 @@ class ColumnMapping:
         if not isinstance(defaults, dict):
             raise MappingError(f"{source}: [defaults] must be a table")
         return cls(
-            columns={k.strip(): v.strip() for k, v in columns.items()},
+            columns=_columns(columns, source),
             values={f: {str(k): v for k, v in table.items()} for f, table in values.items()},
             defaults=dict(defaults),
             source=_source(doc.get("source", {}), source),
@@ -186,6 +186,26 @@ class ColumnMapping:
                     )
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from exc
+
+
+def _columns(table: dict[str, str], source: str) -> dict[str, str]:
+    """``[columns]`` stripped, or MappingError when two source columns land in one field: a
+    record would keep one of the two values without a word (as a header naming a column
+    twice is refused)."""
+    columns: dict[str, str] = {}
+    by_field: dict[str, str] = {}
+    for key, value in table.items():
+        column, name = key.strip(), value.strip()
+        if column in columns:
+            raise MappingError(f"{source}: [columns] names the column {column!r} twice")
+        if name in by_field:
+            raise MappingError(
+                f"{source}: [columns] sends both {by_field[name]!r} and {column!r} to the "
+                f"field {name!r}; map one of them to another field or remove it"
+            )
+        columns[column] = name
+        by_field[name] = column
+    return columns
 
 
 def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:

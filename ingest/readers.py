@@ -10,8 +10,8 @@ neither of those two fits most lines) and the delimiter sniffed among ``,`` ``;`
 A file that cannot be read at all (binary, no known encoding, a broken spreadsheet) raises
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
 valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
-number of values) comes back as a record with ``error`` set and its line number; reading goes
-on.
+number of values, a stray opening quote, a spreadsheet number beyond a float's exact whole
+numbers) comes back as a record with ``error`` set and its line number; reading goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -63,6 +65,7 @@ class RawRecord:
     line: int
     data: dict[str, Any] | None
     error: str | None = None
+    raw: str | None = None  # a broken record's text, when the reader has it (for its dead letter)
 
 
 @dataclass(frozen=True)
@@ -241,38 +244,123 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     return header
 
 
-def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str]]:
-    """(line, values, "") per non-empty record after the header, or (line, None, reason) for
-    a record the csv module cannot read; both readers walk the file through this, so their
-    records match one for one."""
+class _Runaway(Exception):
+    """A record ran over more lines and characters than any well-formed one can hold."""
+
+
+class _Lines:
+    """The file's physical lines as the csv reader takes them, the current record's kept: a
+    record that a stray quote ran on into the lines after it is taken apart again (its first
+    line a dead letter, the others read again as records). ``limit`` caps what one record may
+    buffer, so a stray quote in a large file never holds the rest of the file in memory."""
+
+    def __init__(self, fh: io.TextIOWrapper, limit: int) -> None:
+        self._fh = fh
+        self._again: deque[str] = deque()
+        self.limit = limit
+        self.taken: list[str] = []  # the current record's lines
+        self.size = 0
+        self.consumed = 0  # lines handed out: the current record starts on consumed + 1
+        self.ended = False  # the file ended while a record was open (an unclosed quote)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.popleft()
+        else:
+            try:
+                line = next(self._fh)
+            except StopIteration:
+                self.ended = bool(self.taken)
+                raise
+        self.consumed += 1
+        self.taken.append(line)
+        if len(self.taken) > 1:
+            self.size += len(line)
+            if self.size > self.limit:
+                raise _Runaway
+        else:
+            self.size = len(line)
+        return line
+
+    def new_record(self) -> None:
+        self.taken, self.size, self.ended = [], 0, False
+
+    def again(self, lines: list[str]) -> None:
+        """Hand ``lines`` out again, before the rest of the file."""
+        self._again.extendleft(reversed(lines))
+        self.consumed -= len(lines)
+
+
+def _unclosed(line: int, lines: int, ended: bool) -> str:
+    where = "runs to the end of the file" if ended else f"runs over {lines} lines"
+    return (
+        f"a quoted value on line {line} is not closed as expected (the record {where}): "
+        "check the quoting; the lines after it were read again"
+    )
+
+
+def _shown(line: str) -> str:
+    # The dead letter's raw text: undecodable bytes (kept as surrogates) cannot be JSON.
+    return _UNDECODABLE.sub("\ufffd", line.rstrip("\r\n"))
+
+
+def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str, str | None]]:
+    """(line, values, "", None) per non-empty record after the header, or (line, None,
+    reason, raw text or None) for a record that cannot be read; both readers walk the file
+    through this, so their records match one for one.
+
+    A record over several lines that is not a record (a wrong number of values, the file
+    ending inside its quotes, unreadable): a stray opening quote ran it on into the following
+    lines. Its first line is a dead letter and the lines after it are read again, so one bad
+    quote costs one line, not the rest of the file. Quoted line breaks in a well-formed record
+    stay one record."""
+    width = len(source.header or [])
+    delimiter = source.delimiter or ","
+    # Twice a field (doubled quotes) per column, with its quotes and delimiter.
+    limit = max(width, 1) * (2 * MAX_FIELD_CHARS + 3) + 2
     with _open_text(source) as fh:
-        reader = csv.reader(fh, delimiter=source.delimiter or ",")
+        lines = _Lines(fh, limit)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             next(reader)
-        except (StopIteration, csv.Error):
+        except (StopIteration, csv.Error, _Runaway):
             return
-        start = reader.line_num + 1
         while True:
+            start = lines.consumed + 1
+            lines.new_record()
+            values: list[str] | None = None
+            reason = ""
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield start, None, f"not valid delimited text ({exc})"
-                start = reader.line_num + 1
+                reason = f"not valid delimited text ({exc})"
+            except _Runaway:
+                pass  # over several lines: taken apart below
+            taken = lines.taken
+            if lines.ended or (len(taken) > 1 and (values is None or len(values) != width)):
+                yield start, None, _unclosed(start, len(taken), lines.ended), _shown(taken[0])
+                lines.again(taken[1:])
+                # A fresh reader: the old one may be inside the quote.
+                reader = csv.reader(lines, delimiter=delimiter)
                 continue
-            line, start = start, reader.line_num + 1
-            if values and values != [""]:
-                yield line, values, ""
+            if values is None:
+                yield start, None, reason, None
+            elif values and values != [""]:
+                yield start, values, "", None
 
 
 def _read_text(source: Source) -> Iterator[RawRecord]:
     header = source.header or []
     width = len(header)
     encoding = source.encoding or ""
-    for line, values, reason in _text_rows(source):
+    for line, values, reason, raw in _text_rows(source):
         if values is None:
-            yield RawRecord(line, None, reason)
+            yield RawRecord(line, None, reason, raw)
         else:
             yield _text_record(line, header, width, values, encoding)
 
@@ -285,7 +373,7 @@ def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, An
     at = {name: i for i, name in enumerate(header)}
     wanted = [(name, at[name]) for name in dict.fromkeys(columns) if name in at]
     encoding = source.encoding or ""
-    for _line, values, _reason in _text_rows(source):
+    for _line, values, _reason, _raw in _text_rows(source):
         if values is None or len(values) != width:
             yield None
             continue
@@ -422,6 +510,22 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+# From 2**53 on a float no longer holds every whole number: an 18-digit ID number stored as a
+# number cell comes back as a neighbouring number (a different person's id, valid-looking).
+_EXACT_FLOAT = 2**53
+
+
+def _imprecise(row: dict[str, Any]) -> str | None:
+    """A dead letter's reason when a column of ``row`` is a number a float cannot hold exactly."""
+    for name, value in row.items():
+        if isinstance(value, float) and math.isfinite(value) and abs(value) >= _EXACT_FLOAT:
+            return (
+                f"{name}: stored as a number, precision lost: format the column as text in the "
+                "spreadsheet and export again"
+            )
+    return None
+
+
 def _sheet_rows(path: Path) -> list[list[Any]]:
     from python_calamine import CalamineWorkbook
 
@@ -438,7 +542,11 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
     for number, values in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in values):
             continue
-        yield RawRecord(number, {h: _cell(v) for h, v in zip(header, values, strict=False) if h})
+        row = {h: v for h, v in zip(header, values, strict=False) if h}
+        if (reason := _imprecise(row)) is not None:
+            yield RawRecord(number, None, reason)
+            continue
+        yield RawRecord(number, {h: _cell(v) for h, v in row.items()})
 
 
 def _parquet(path: Path) -> Any:
@@ -455,6 +563,9 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in _parquet(path).iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
+            if (reason := _imprecise(row)) is not None:
+                yield RawRecord(number, None, reason)
+                continue
             yield RawRecord(number, {k: _cell(v) for k, v in row.items()})
 
 

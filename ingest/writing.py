@@ -86,7 +86,8 @@ class BatchWriter:
 
     def _rejected(self, batch: Batch) -> None:
         for record, reasons in batch.dead:
-            self.dead.add(record.line, record.data, reasons)
+            raw = record.data if record.data is not None else record.raw
+            self.dead.add(record.line, raw, reasons)
         self.summary.duplicates += batch.duplicates
         self.summary.erased += batch.erased
 
