@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import json
 import logging
 import math
@@ -331,7 +332,8 @@ class Checkpointer:
     from the checkpoint log as it grows, signed by this key) must have the root of the log's
     first ``size`` records, compared when the read passes that size (or from the roots of the
     last :data:`RECENT_ROOTS` records, for one another process signed). A log changed behind
-    the records already read (its last read line moved) is read again from the start. While
+    the records already read (its last read line moved) is read again from the start. New
+    records are read under the log's flock (shared), so only acknowledged batches. While
     ``problem`` is set nothing is signed nor sent to the witness; it is checked again (and
     logged as an ERROR) every ``interval_s``."""
 
@@ -472,6 +474,10 @@ class Checkpointer:
         the first that does not chain stops the read: its problem."""
         try:
             with self.log_path.open("rb") as fh:
+                # Under the writer's lock (shared): a batch written but not yet fsynced may
+                # still be cut off if its fsync fails, and a checkpoint over it would then
+                # stand for records that were never acknowledged ("rewritten" for good).
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
                 fh.seek(self._offset)
                 data = fh.read()
         except FileNotFoundError:
