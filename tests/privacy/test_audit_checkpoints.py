@@ -395,3 +395,24 @@ def test_no_checkpoint_over_a_record_rehashed_without_the_key(tmp_path: Path) ->
     assert signer.tick(100.0) is None
     assert signer.problem.startswith("BROKEN at seq 11: ciphertext not authentic"), signer.problem
     assert len(_checkpoint_lines(data)) == 1
+
+
+def test_the_checkpoint_command_refuses_a_record_rehashed_without_the_key(tmp_path: Path) -> None:
+    # `c360 audit checkpoint` makes the hub signer's checks, GCM with the key ring included.
+    data = tmp_path / "d"
+    write_records(data, 4)
+    code, out = c360(data, "audit", "checkpoint")
+    assert code == 0, out
+    write_records(data, 2)
+    path = data / "audit" / "audit.log"
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    entry["ct"] = ("A" if entry["ct"][0] != "A" else "B") + entry["ct"][1:]
+    entry["hash"] = chain_hash(entry["prev"], entry["seq"], entry["ts"], entry["kid"],
+                               entry["nonce"], entry["ct"])  # fmt: skip
+    lines[-1] = json.dumps(entry, separators=(",", ":"))
+    path.write_text("".join(f"{x}\n" for x in lines))
+    code, out = c360(data, "audit", "checkpoint")
+    assert code == 1, out
+    assert "no checkpoint signed: BROKEN at seq 6: ciphertext not authentic" in one_line(out), out
+    assert len(_checkpoint_lines(data)) == 1
