@@ -329,7 +329,8 @@ class Checkpointer:
 
     It signs only a log it has checked, incrementally: each new record must chain from the
     one before (seq, prev, hash; GCM with ``keyring``), and the last signed checkpoint (read
-    from the checkpoint log as it grows, signed by this key) must have the root of the log's
+    from the checkpoint log as it grows, its signature valid for the key it names: after a
+    change of signing key it is the old key's, logged once) must have the root of the log's
     first ``size`` records, compared when the read passes that size (or from the roots of the
     last :data:`RECENT_ROOTS` records, for one another process signed). A log changed behind
     the records already read (its last read line moved) is read again from the start. New
@@ -359,6 +360,7 @@ class Checkpointer:
         self._signed_at = 0.0
         self._anchor: Checkpoint | None = None  # the checkpoint log's last checkpoint
         self._anchor_ok: tuple[int, str] | None = None  # (size, root) found in the log
+        self._warned_key = ""  # another key whose last checkpoint was signed on from
         self._reset()
 
     def _reset(self) -> None:
@@ -422,13 +424,29 @@ class Checkpointer:
         if anchor != self._anchor:
             self._anchor, self._anchor_ok = anchor, None
         unchecked = anchor is not None and (anchor.size, anchor.root) != self._anchor_ok
-        if anchor is not None and unchecked and not anchor.signed_by(self._public):
+        if anchor is not None and unchecked and not _signed_by_its_key(anchor):
             return (
                 f"the last checkpoint in {self._cp_path} ({anchor.size} records) is not "
-                "signed by this hub's checkpoint key (a forged line, or "
-                "C360_AUDIT_SIGNING_KEY changed): restore the key or the file"
+                f"signed by the key it names ({anchor.key[:16]}...): a forged or damaged "
+                "line; restore the file from a copy (the witness, a backup)"
             )
         return ""
+
+    def _accept(self, anchor: Checkpoint) -> None:
+        """``anchor`` matches the log. Signed by another key (C360_AUDIT_SIGNING_KEY or the
+        key file changed): the hub signs on with this one, and says so once."""
+        self._anchor_ok = (anchor.size, anchor.root)
+        own = public_hex(self._public)
+        if anchor.key != own and anchor.key != self._warned_key:
+            self._warned_key = anchor.key
+            log.warning(
+                "audit checkpoint key changed: the last checkpoint (%s records) is signed by "
+                "key %s, this hub signs with %s from now on; give verifiers the new public key "
+                "(`c360 audit public-key`). If nobody changed the key, find out who did.",
+                anchor.size,
+                anchor.key,
+                own,
+            )
 
     def _anchor_problem(self) -> str:
         anchor = self._anchor
@@ -454,7 +472,7 @@ class Checkpointer:
                 f"rewritten: the log's first {anchor.size} records do not match the last "
                 "signed checkpoint; restore audit/audit.log from a backup or copy"
             )
-        self._anchor_ok = (anchor.size, anchor.root)
+        self._accept(anchor)
         return after
 
     def _prefix_intact(self) -> bool:
@@ -525,6 +543,16 @@ class Checkpointer:
                 return f"ciphertext not authentic: {why}"
         self._prev = digest
         return ""
+
+
+def _signed_by_its_key(cp: Checkpoint) -> bool:
+    """Does the signature verify with the key the checkpoint names? (Which key is trusted
+    is the verifier's business: ``check_against`` takes it from elsewhere.)"""
+    try:
+        public = public_from_hex(cp.key)
+    except ValueError:
+        return False
+    return cp.signed_by(public)
 
 
 def _append(path: Path, cp: Checkpoint) -> None:

@@ -5,15 +5,24 @@ checkpoints far behind this one's position."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import logging
 import os
 import threading
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import privacy.audit as audit_module
 from privacy.audit import AuditLog, make_record
-from privacy.audit_checkpoints import Checkpointer, load_signing_key, read_checkpoint_log
+from privacy.audit_checkpoints import (
+    Checkpointer,
+    load_signing_key,
+    public_hex,
+    read_checkpoint_log,
+)
 from privacy.keyring import KeyRing
 from privacy.types import AuditUnavailable
 
@@ -74,4 +83,58 @@ def test_a_batch_whose_fsync_fails_is_never_signed(
     assert _sizes(data) == [3, 6]  # with the record of the cut (audit_repair)
     fresh = Checkpointer(log.path, signer.key, keyring=ring)
     assert fresh.check() == ""
+    log.close()
+
+
+def test_a_new_signing_key_signs_on_from_the_old_keys_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """C360_AUDIT_SIGNING_KEY (or the key file) changed: the old key's last checkpoint is
+    checked by its own signature and against the log, and the new key signs on (a WARNING,
+    once). A line whose signature fails stays a pause; so does a log cut below it."""
+    data = tmp_path / "d"
+    ring = KeyRing.load(data)
+    log = AuditLog(data / "audit", ring)
+    _append(log, 3)
+    old_key = Ed25519PrivateKey.generate()
+    assert Checkpointer(log.path, old_key, every=1, keyring=ring).tick(0.0) is not None
+    _append(log, 2)
+    new_key = Ed25519PrivateKey.generate()
+    signer = Checkpointer(log.path, new_key, every=1, keyring=ring)
+    with caplog.at_level(logging.WARNING, "c360.audit"):
+        cp = signer.tick(0.0)
+        _append(log, 1)
+        assert signer.tick(1.0) is not None
+        restarted = Checkpointer(log.path, new_key, every=1, keyring=ring)
+        _append(log, 1)
+        assert restarted.tick(0.0) is not None
+    assert cp is not None and cp.size == 5 and signer.problem == ""
+    assert cp.key == public_hex(new_key.public_key())
+    changed = [r for r in caplog.records if "checkpoint key changed" in r.getMessage()]
+    assert len(changed) == 1 and changed[0].levelno == logging.WARNING
+    assert public_hex(old_key.public_key()) in changed[0].getMessage()
+    assert _sizes(data) == [3, 5, 6, 7]
+
+    # A last line signed by nobody it names: still a pause.
+    cp_log = data / "audit" / CP
+    last = json.loads(cp_log.read_text().splitlines()[-1])
+    last["sig"] = base64.b64encode(old_key.sign(b"something else")).decode()
+    with cp_log.open("a") as fh:
+        fh.write(json.dumps(last) + "\n")
+    _append(log, 1)
+    fresh = Checkpointer(log.path, new_key, every=1, keyring=ring)
+    assert fresh.tick(0.0) is None
+    assert "is not signed by the key it names" in fresh.problem, fresh.problem
+
+    # The old key's checkpoint over more records than the log has: still "truncated".
+    other = tmp_path / "e"
+    ring2 = KeyRing.load(other)
+    log2 = AuditLog(other / "audit", ring2)
+    _append(log2, 4)
+    assert Checkpointer(log2.path, old_key, every=1, keyring=ring2).tick(0.0) is not None
+    log2.close()
+    kept = log2.path.read_bytes().split(b"\n")[:2]
+    log2.path.write_bytes(b"\n".join(kept) + b"\n")
+    cut = Checkpointer(log2.path, new_key, every=1, keyring=ring2)
+    assert cut.tick(0.0) is None and cut.problem.startswith("truncated"), cut.problem
     log.close()

@@ -103,14 +103,14 @@ def test_truncation_and_insider_rechain_are_caught(tmp_path: Path) -> None:
     code, out = c360(insider, "audit", "verify", "--checkpoint", str(witness))
     assert code == 1 and "rewritten" in out, out
 
-    # A checkpoint re-signed with another key is refused. The hub's own command does not
-    # sign over a checkpoint log whose last checkpoint is another key's (or the log it
-    # covers rewritten): the forger has to drop the checkpoint log first.
+    # A checkpoint re-signed with another key is refused. The hub's own command, with a new
+    # key, still checks the old key's last checkpoint against the log: it does not sign over
+    # the rewritten log, so the forger has to drop the checkpoint log first.
     forged = tmp_path / "forged"
     shutil.copytree(insider, forged)
     (forged / "keys" / "audit-signing.key").unlink()
     code, out = c360(forged, "audit", "checkpoint")
-    assert code == 1 and "not signed by this hub's checkpoint key" in one_line(out), out
+    assert code == 1 and "no checkpoint signed: rewritten" in one_line(out), out
     (forged / "audit" / "checkpoints.jsonl").unlink()
     assert c360(forged, "audit", "checkpoint")[0] == 0
     resigned = str(forged / "audit" / "checkpoints.jsonl")
