@@ -350,13 +350,10 @@ def test_the_hub_reports_a_cut_log_as_it_starts(
     assert "checkpoints paused" in caplog.text
 
 
-@pytest.mark.parametrize("recent_roots", [4096, 1])
-def test_two_workers_check_each_others_checkpoints_without_a_false_alarm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recent_roots: int
-) -> None:
-    # `serve --workers 2`: two signers on one log. A checkpoint the other signed behind this
-    # one's position is checked from the roots kept, or (1 kept) by reading the log again.
-    monkeypatch.setattr("privacy.audit_checkpoints.RECENT_ROOTS", recent_roots)
+def test_two_workers_check_each_others_checkpoints_without_a_false_alarm(tmp_path: Path) -> None:
+    # `serve --workers 2`: two signers on one log. A checkpoint the other signed ahead of this
+    # one's position is checked as the read passes it; one signed behind it (read before this
+    # one's read, appended after) by hashing the leaves again from where a read began.
     data = tmp_path / "d"
     a, b = _signer(data), _signer(data)
     write_records(data, 6)
@@ -367,12 +364,18 @@ def test_two_workers_check_each_others_checkpoints_without_a_false_alarm(
     write_records(data, 3)
     assert a.tick(100.0) is not None and a.problem == ""  # 15, after checking 12 at 12
     write_records(data, 2)
-    assert b.tick(2.0) is None and b.problem == ""  # 17 read, 15 checked behind it
+    assert b.tick(2.0) is None and b.problem == ""  # 17 read, 15 checked on the way
     write_records(data, 5)
     assert a.tick(102.0) is not None and b.tick(3.0) is None
     assert a.problem == b.problem == ""
+    write_records(data, 4)
+    assert a.check() == ""  # a reads 26 ...
+    write_records(data, 3)
+    assert b.check() == ""  # ... b reads 29 ...
+    assert a.sign().size == 26  # ... and only then a appends its checkpoint: behind b
+    assert b.tick(200.0) is not None and b.problem == ""  # 26 checked behind, 29 signed
     sizes = [json.loads(x)["size"] for x in _checkpoint_lines(data)]
-    assert sizes == [6, 12, 15, 22]
+    assert sizes == [6, 12, 15, 22, 26, 29]
     assert c360(data, "audit", "verify")[0] == 0
 
 
