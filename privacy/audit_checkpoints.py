@@ -29,21 +29,18 @@ import json
 import logging
 import math
 import os
-from binascii import a2b_base64
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import merkle
-from privacy.audit import GENESIS, chain_hash
-from privacy.keyring import KeyRing, KeyRingError
+from privacy.audit import GENESIS, Ciphers, check_record
+from privacy.keyring import KeyRing
 
 __all__ = [
     "Checkpoint",
@@ -354,7 +351,7 @@ class Checkpointer:
         self.every, self.interval_s = every, interval_s
         self.witness_url = witness_url
         self.keyring = keyring
-        self._ciphers: dict[str, AESGCM] = {}  # one per key id: a record needs no new one
+        self._ciphers = Ciphers(keyring) if keyring is not None else None
         self._public = key.public_key()
         self._cp_path = log_path.parent / CHECKPOINT_LOG
         self._cp_log = CheckpointLogReader(self._cp_path)
@@ -542,7 +539,7 @@ class Checkpointer:
         offset, prev, last, problem = self._offset, self._prev, self._last_line, ""
         for line in lines:
             seq = tree.size + 1
-            why, digest = self._chain_problem(line, seq, prev)
+            why, digest, _ = check_record(line, seq, prev, self._ciphers)
             if why:
                 problem = (
                     f"BROKEN at seq {seq}: {why}; restore audit/audit.log from a backup or copy"
@@ -554,32 +551,6 @@ class Checkpointer:
                 self._passed = (seq, tree.root().hex())
         self._offset, self._prev, self._last_line = offset, prev, last
         return problem
-
-    def _chain_problem(self, line: bytes, seq: int, prev: str) -> tuple[str, str]:
-        """Why ``line`` is not record ``seq`` chained after ``prev`` ("" if it is), and its
-        hash; the same checks as AuditLog.verify."""
-        try:
-            entry = orjson.loads(line)
-            found, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
-            nonce, ct, digest = entry["nonce"], entry["ct"], entry["hash"]
-        except (ValueError, KeyError, TypeError):
-            return "line is not a valid record", prev
-        if found != seq:
-            return f"found seq {found} where {seq} was expected (removed or reordered)", prev
-        if entry.get("prev") != prev:
-            return "prev does not match the previous hash", prev
-        if chain_hash(prev, seq, ts, kid, nonce, ct) != digest:
-            return "hash does not match the record", prev
-        if self.keyring is not None:
-            try:
-                aead = self._ciphers.get(kid)
-                if aead is None:
-                    aead = self._ciphers[kid] = AESGCM(self.keyring.key(kid))
-                aead.decrypt(a2b_base64(nonce), a2b_base64(ct), f"{seq}:{prev}".encode())
-            except (InvalidTag, ValueError, TypeError, KeyRingError) as exc:
-                why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
-                return f"ciphertext not authentic: {why}", prev
-        return "", digest
 
 
 def _signed_by_its_key(cp: Checkpoint) -> bool:

@@ -71,6 +71,19 @@ def rechain_as_insider(data: Path, seq: int) -> None:
     path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in lines))
 
 
+def rehash_last_record_without_the_key(data: Path) -> None:
+    """Change the last record's ciphertext and recompute its hash (no key needed for that):
+    only its encryption shows it."""
+    path = data / "audit" / "audit.log"
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    entry["ct"] = ("A" if entry["ct"][0] != "A" else "B") + entry["ct"][1:]
+    entry["hash"] = chain_hash(entry["prev"], entry["seq"], entry["ts"], entry["kid"],
+                               entry["nonce"], entry["ct"])  # fmt: skip
+    lines[-1] = json.dumps(entry, separators=(",", ":"))
+    path.write_text("".join(f"{x}\n" for x in lines))
+
+
 def test_truncation_and_insider_rechain_are_caught(tmp_path: Path) -> None:
     data = tmp_path / "d"
     write_records(data, 12)
@@ -387,14 +400,7 @@ def test_no_checkpoint_over_a_record_rehashed_without_the_key(tmp_path: Path) ->
     write_records(data, 6)
     assert signer.tick(0.0) is not None
     write_records(data, 5)
-    path = data / "audit" / "audit.log"
-    lines = path.read_text().splitlines()
-    entry = json.loads(lines[-1])
-    entry["ct"] = ("A" if entry["ct"][0] != "A" else "B") + entry["ct"][1:]
-    entry["hash"] = chain_hash(entry["prev"], entry["seq"], entry["ts"], entry["kid"],
-                               entry["nonce"], entry["ct"])  # fmt: skip
-    lines[-1] = json.dumps(entry, separators=(",", ":"))
-    path.write_text("".join(f"{x}\n" for x in lines))
+    rehash_last_record_without_the_key(data)
     assert signer.tick(100.0) is None
     assert signer.problem.startswith("BROKEN at seq 11: ciphertext not authentic"), signer.problem
     assert len(_checkpoint_lines(data)) == 1
@@ -407,14 +413,7 @@ def test_the_checkpoint_command_refuses_a_record_rehashed_without_the_key(tmp_pa
     code, out = c360(data, "audit", "checkpoint")
     assert code == 0, out
     write_records(data, 2)
-    path = data / "audit" / "audit.log"
-    lines = path.read_text().splitlines()
-    entry = json.loads(lines[-1])
-    entry["ct"] = ("A" if entry["ct"][0] != "A" else "B") + entry["ct"][1:]
-    entry["hash"] = chain_hash(entry["prev"], entry["seq"], entry["ts"], entry["kid"],
-                               entry["nonce"], entry["ct"])  # fmt: skip
-    lines[-1] = json.dumps(entry, separators=(",", ":"))
-    path.write_text("".join(f"{x}\n" for x in lines))
+    rehash_last_record_without_the_key(data)
     code, out = c360(data, "audit", "checkpoint")
     assert code == 1, out
     assert "no checkpoint signed: BROKEN at seq 6: ciphertext not authentic" in one_line(out), out
