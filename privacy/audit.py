@@ -53,6 +53,7 @@ __all__ = [
     "VerifyResult",
     "chain_hash",
     "check_record",
+    "cut_torn_tail",
     "make_record",
     "numbered",
     "split_customers",
@@ -368,7 +369,7 @@ class AuditLog:
             if known is not None and known[0] == _file_state(fd):
                 start, seq, prev = known[0][2], known[1], known[2]
             else:  # another process wrote meanwhile, or the first batch: read the tail
-                torn = _cut_torn_tail(fd)
+                torn = cut_torn_tail(fd)
                 start = os.fstat(fd).st_size
                 if torn:
                     log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
@@ -636,7 +637,7 @@ def _matches(
     )
 
 
-def _cut_torn_tail(fd: int) -> int:
+def cut_torn_tail(fd: int) -> int:
     """Cut the bytes after the last newline (a torn last line); returns how many were cut."""
     size = os.fstat(fd).st_size
     pos = size

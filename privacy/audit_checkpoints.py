@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from privacy import merkle
-from privacy.audit import GENESIS, Ciphers, check_record
+from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail
 from privacy.keyring import KeyRing
 
 __all__ = [
@@ -159,7 +159,8 @@ class CheckpointLogReader:
     since the last look (a log of a checkpoint a minute is ~150 MB after a year): the bytes
     before it are read again only if they changed at its end (a cut, a replaced file).
     ``read`` raises CheckpointLogError for a line that is not a checkpoint (and reads it
-    again at the next look, until it is fixed)."""
+    again at the next look, until it is fixed). A last line without its newline is not read
+    yet: another process (a worker) may be appending it."""
 
     TAIL = 512  # bytes before the read offset compared at each look
 
@@ -184,6 +185,7 @@ class CheckpointLogReader:
                     self._start()
             fh.seek(self._offset)
             data = fh.read()
+        data = data[: data.rfind(b"\n") + 1]  # whole lines: a torn one is read when whole
         try:
             text = data.decode()
         except UnicodeDecodeError as exc:
@@ -564,12 +566,28 @@ def _signed_by_its_key(cp: Checkpoint) -> bool:
 
 
 def _append(path: Path, cp: Checkpoint) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Append the line in one write under the file's flock (workers append to one log): a
+    reader sees it whole or not yet. A write that fails is cut off; a torn tail found under
+    the lock is an append a crash cut short, cut off too (else this line would join it and
+    make a line that is not a checkpoint)."""
+    line = (json.dumps(asdict(cp)) + "\n").encode()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, (json.dumps(asdict(cp)) + "\n").encode())
-        os.fsync(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        torn = cut_torn_tail(fd)
+        if torn:
+            log.warning("checkpoint log %s: cut a torn last line of %d bytes", path, torn)
+        start = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
     finally:
-        os.close(fd)
+        os.close(fd)  # also lets the flock go
 
 
 def send_to_witness(url: str, cp: Checkpoint, timeout_s: float = 5.0) -> bool:

@@ -182,3 +182,41 @@ def test_a_worker_never_reads_the_log_again_for_the_others_checkpoint(
     assert starts == []  # B never read the log from record 1 again
     assert _sizes(data) == [150, 270, 4470, 4590, 8790]
     log.close()
+
+
+def test_a_checkpoint_line_being_appended_is_read_once_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signer that looks while another worker's checkpoint line is half written sees the
+    checkpoints before it, without an error; the line is read once whole. A torn line a crash
+    left is cut off by the next append, not joined to it."""
+    data = tmp_path / "d"
+    ring = KeyRing.load(data)
+    log = AuditLog(data / "audit", ring)
+    _append(log, 3)
+    a = Checkpointer(log.path, load_signing_key(data), every=1, keyring=ring)
+    b = Checkpointer(log.path, a.key, every=1, keyring=ring)
+    assert a.tick(0.0) is not None and b.check() == ""
+    _append(log, 2)
+    assert a.check() == ""
+    cp_log = data / "audit" / CP
+    whole = cp_log.read_bytes()
+    a.sign()  # 5, as another worker would append it ...
+    line = cp_log.read_bytes()[len(whole) :]
+    cp_log.write_bytes(whole + line[:40])  # ... seen half written
+    assert b.check() == ""  # 3 is still the last checkpoint
+    fresh = Checkpointer(log.path, a.key, every=1, keyring=ring)
+    assert fresh.check() == ""
+    with cp_log.open("ab") as fh:
+        fh.write(line[40:])
+    assert b.check() == "" and fresh.check() == ""
+    assert b.tick(2.0) is None  # 5 read whole: nothing new to sign
+
+    _append(log, 1)
+    with cp_log.open("ab") as fh:
+        fh.write(line[:40])  # an append a crash cut short
+    with caplog.at_level(logging.WARNING, "c360.audit"):
+        assert b.tick(3.0) is not None and b.problem == ""
+    assert "cut a torn last line of 40 bytes" in caplog.text
+    assert _sizes(data) == [3, 5, 6]
+    log.close()
