@@ -36,6 +36,7 @@ __all__ = ["BackupError", "BackupSummary", "make_backup", "restore_backup"]
 FORMAT = 1
 GRAPH_ENTRY = "graph/dump.rdb"
 AUDIT_LOG = Path("audit") / "audit.log"
+CHECKPOINT_LOG = Path("audit") / "checkpoints.jsonl"
 GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapshot
 # SQLite's own journals: the staged copy of a database already holds what they committed, and
 # a journal restored beside it would be rolled back into it.
@@ -75,6 +76,23 @@ def _copy_audit_log(src: Path, dest: Path) -> int:
     whole = data[: data.rfind(b"\n") + 1]  # a torn tail is not a record
     dest.write_bytes(whole)
     return whole.count(b"\n")
+
+
+def _copy_checkpoints(src: Path, dest: Path, records: int) -> None:
+    """Copy the checkpoint log without the checkpoints signed over more than ``records`` (the
+    audit log copied before it): a checkpoint the hub signed between the two copies covers
+    records the backup lacks, and the restored hub would refuse to sign on ("truncated")."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for line in src.read_bytes().splitlines(keepends=True):
+        try:
+            size = json.loads(line)["size"]
+        except (ValueError, KeyError, TypeError):
+            size = None  # not a checkpoint: kept as it is (the restored hub names it)
+        if not isinstance(size, int) or size <= records:
+            kept.append(line)
+    dest.write_bytes(b"".join(kept))
+    os.chmod(dest, src.stat().st_mode & 0o777)
 
 
 def _stage_copy(src: Path, dest: Path) -> None:
@@ -131,7 +149,10 @@ def _stage(
     progress("keys, policies, checkpoints, models")
     for rel in _state_files(data_dir):
         copy = stage / "files" / rel
-        _stage_copy(data_dir / rel, copy)
+        if rel == CHECKPOINT_LOG:
+            _copy_checkpoints(data_dir / rel, copy, audit_records)
+        else:
+            _stage_copy(data_dir / rel, copy)
         entries.append((f"files/{rel.as_posix()}", copy))
     manifest: dict[str, Any] = {
         "format": FORMAT,

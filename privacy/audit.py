@@ -26,6 +26,7 @@ import logging
 import os
 import sqlite3
 import threading
+from binascii import a2b_base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,11 @@ __all__ = [
     "AuditIncomplete",
     "AuditLog",
     "ChainState",
+    "Ciphers",
     "VerifyResult",
     "chain_hash",
+    "check_record",
+    "cut_torn_tail",
     "make_record",
     "numbered",
     "split_customers",
@@ -80,6 +84,51 @@ def chain_hash(prev: str, seq: int, ts: str, kid: str, nonce: str, ct: str) -> s
 
 def _aad(seq: int, prev: str) -> bytes:
     return f"{seq}:{prev}".encode()
+
+
+class Ciphers:
+    """One AESGCM per key id of a key ring, for reading many records (a cipher per record
+    costs more than the decryption)."""
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self._keyring = keyring
+        self._by_kid: dict[str, AESGCM] = {}
+
+    def open(self, kid: str, nonce: str, ct: str, seq: int, prev: str) -> bytes:
+        """The plaintext of a record's base64 ``nonce`` and ``ct``; InvalidTag, ValueError,
+        TypeError or KeyRingError if it is not authentic (or not base64, or no key)."""
+        aead = self._by_kid.get(kid)
+        if aead is None:
+            aead = self._by_kid[kid] = AESGCM(self._keyring.key(kid))
+        return aead.decrypt(a2b_base64(nonce), a2b_base64(ct), _aad(seq, prev))
+
+
+def check_record(
+    line: bytes, seq: int, prev: str, ciphers: Ciphers | None
+) -> tuple[str, str, bytes]:
+    """Is ``line`` record ``seq`` chained after the record hashed ``prev``: seq, prev, hash
+    and (with ``ciphers``) GCM? (why not, "" if it is; its hash; its plaintext, b"" without
+    ``ciphers``). The one per-record check of ``AuditLog.verify`` and the checkpoint signer."""
+    try:
+        entry = orjson.loads(line)
+        found, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
+        nonce, ct, digest = entry["nonce"], entry["ct"], entry["hash"]
+    except (ValueError, KeyError, TypeError):
+        return "line is not a valid record", prev, b""
+    if found != seq:
+        return f"found seq {found} where {seq} was expected (removed or reordered)", prev, b""
+    if entry.get("prev") != prev:
+        return "prev does not match the previous hash", prev, b""
+    if chain_hash(prev, seq, ts, kid, nonce, ct) != digest:
+        return "hash does not match the record", prev, b""
+    plain = b""
+    if ciphers is not None:
+        try:
+            plain = ciphers.open(kid, nonce, ct, seq, prev)
+        except (InvalidTag, ValueError, TypeError, KeyRingError) as exc:
+            why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
+            return f"ciphertext not authentic: {why}", prev, b""
+    return "", digest, plain
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -320,7 +369,7 @@ class AuditLog:
             if known is not None and known[0] == _file_state(fd):
                 start, seq, prev = known[0][2], known[1], known[2]
             else:  # another process wrote meanwhile, or the first batch: read the tail
-                torn = _cut_torn_tail(fd)
+                torn = cut_torn_tail(fd)
                 start = os.fstat(fd).st_size
                 if torn:
                     log.warning("audit log: cut a torn tail of %d bytes at offset %d", torn, start)
@@ -408,34 +457,16 @@ class AuditLog:
         def broken(bad: int, why: str) -> VerifyResult:
             return VerifyResult(False, count, bad, why, tuple(repairs))
 
+        ciphers = Ciphers(self._keyring)
         for expected_seq, line in enumerate(raw[:-1], start=count + 1):
-            try:
-                entry = json.loads(line)
-                seq, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
-                nonce, ct = entry["nonce"], entry["ct"]
-            except (ValueError, KeyError, TypeError):
-                return broken(expected_seq, "line is not a valid record")
-            if seq != expected_seq:
-                return broken(
-                    expected_seq,
-                    f"found seq {seq} where {expected_seq} was expected (removed or reordered)",
-                )
-            if entry.get("prev") != prev:
-                return broken(seq, "prev does not match the previous hash")
-            if chain_hash(prev, seq, ts, kid, nonce, ct) != entry.get("hash"):
-                return broken(seq, "hash does not match the record")
-            try:
-                plain = AESGCM(self._keyring.key(kid)).decrypt(
-                    base64.b64decode(nonce), base64.b64decode(ct), _aad(seq, prev)
-                )
-            except (InvalidTag, ValueError, KeyRingError) as exc:
-                why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
-                return broken(seq, f"ciphertext not authentic: {why}")
+            why, digest, plain = check_record(line, expected_seq, prev, ciphers)
+            if why:
+                return broken(expected_seq, why)
             if b'"audit_repair"' in plain:  # cheap test before parsing
                 record = orjson.loads(plain)
                 if record.get("operation") == REPAIR_OPERATION:
-                    repairs.append((seq, dict(record.get("details") or {})))
-            prev = entry["hash"]
+                    repairs.append((expected_seq, dict(record.get("details") or {})))
+            prev = digest
             count += 1
             offset += len(line) + 1
             last_line = line
@@ -606,7 +637,7 @@ def _matches(
     )
 
 
-def _cut_torn_tail(fd: int) -> int:
+def cut_torn_tail(fd: int) -> int:
     """Cut the bytes after the last newline (a torn last line); returns how many were cut."""
     size = os.fstat(fd).st_size
     pos = size

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import json
 import logging
 import math
@@ -33,14 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import merkle
-from privacy.audit import GENESIS, chain_hash
-from privacy.keyring import KeyRing, KeyRingError
+from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail
+from privacy.keyring import KeyRing
 
 __all__ = [
     "Checkpoint",
@@ -66,9 +66,6 @@ log = logging.getLogger("c360.audit")
 SIGNING_KEY_FILE = "audit-signing.key"
 CHECKPOINT_LOG = "checkpoints.jsonl"
 CONTEXT = "c360-audit-checkpoint/v1"
-# Roots kept for the last records read, so a checkpoint another process (a worker) signed a
-# little behind this one's position is checked without reading the log again.
-RECENT_ROOTS = 4096
 _FIELDS = ("size", "root", "time", "key", "sig")
 
 
@@ -162,7 +159,8 @@ class CheckpointLogReader:
     since the last look (a log of a checkpoint a minute is ~150 MB after a year): the bytes
     before it are read again only if they changed at its end (a cut, a replaced file).
     ``read`` raises CheckpointLogError for a line that is not a checkpoint (and reads it
-    again at the next look, until it is fixed)."""
+    again at the next look, until it is fixed). A last line without its newline is not read
+    yet: another process (a worker) may be appending it."""
 
     TAIL = 512  # bytes before the read offset compared at each look
 
@@ -187,6 +185,7 @@ class CheckpointLogReader:
                     self._start()
             fh.seek(self._offset)
             data = fh.read()
+        data = data[: data.rfind(b"\n") + 1]  # whole lines: a torn one is read when whole
         try:
             text = data.decode()
         except UnicodeDecodeError as exc:
@@ -328,12 +327,18 @@ class Checkpointer:
 
     It signs only a log it has checked, incrementally: each new record must chain from the
     one before (seq, prev, hash; GCM with ``keyring``), and the last signed checkpoint (read
-    from the checkpoint log as it grows, signed by this key) must have the root of the log's
-    first ``size`` records, compared when the read passes that size (or from the roots of the
-    last :data:`RECENT_ROOTS` records, for one another process signed). A log changed behind
-    the records already read (its last read line moved) is read again from the start. While
-    ``problem`` is set nothing is signed nor sent to the witness; it is checked again (and
-    logged as an ERROR) every ``interval_s``."""
+    from the checkpoint log as it grows, before the records, its signature valid for the key
+    it names: after a change of signing key it is the old key's, logged once) must have the
+    root of the log's first ``size`` records. That root is taken as the read passes ``size``;
+    for a checkpoint another process (a worker) signed over records this one had already read
+    (it read the log before this one, and appended its checkpoint after), the leaves from
+    where one of this signer's last reads began are hashed again (no decryption). A log
+    changed behind the records already read (its last read line moved) is read again from
+    the start. New records are read up to the log's size under its flock (shared), so only
+    acknowledged batches. While ``problem`` is set nothing is signed nor sent to the witness;
+    it is checked again (and logged as an ERROR) every ``interval_s``."""
+
+    MARKS = 8  # read starts kept, for a checkpoint another process signed behind this one
 
     def __init__(
         self,
@@ -348,6 +353,7 @@ class Checkpointer:
         self.every, self.interval_s = every, interval_s
         self.witness_url = witness_url
         self.keyring = keyring
+        self._ciphers = Ciphers(keyring) if keyring is not None else None
         self._public = key.public_key()
         self._cp_path = log_path.parent / CHECKPOINT_LOG
         self._cp_log = CheckpointLogReader(self._cp_path)
@@ -357,13 +363,17 @@ class Checkpointer:
         self._signed_at = 0.0
         self._anchor: Checkpoint | None = None  # the checkpoint log's last checkpoint
         self._anchor_ok: tuple[int, str] | None = None  # (size, root) found in the log
+        self._warned_key = ""  # another key whose last checkpoint was signed on from
         self._reset()
 
     def _reset(self) -> None:
         """Forget what was read of the log: the next read starts at its first record."""
         self._offset, self._last_line, self._prev = 0, b"", GENESIS
         self._tree = merkle.Frontier()
-        self._roots: dict[int, str] = {}
+        # (records, bytes, tree) where recent reads began: a root behind the position is
+        # hashed again from the nearest one.
+        self._marks: list[tuple[int, int, merkle.Frontier]] = []
+        self._passed: tuple[int, str] | None = None  # (size, root) taken for the anchor
         self._anchor_ok = None
 
     def check(self) -> str:
@@ -420,13 +430,36 @@ class Checkpointer:
         if anchor != self._anchor:
             self._anchor, self._anchor_ok = anchor, None
         unchecked = anchor is not None and (anchor.size, anchor.root) != self._anchor_ok
-        if anchor is not None and unchecked and not anchor.signed_by(self._public):
+        if anchor is not None and unchecked and not _signed_by_its_key(anchor):
             return (
                 f"the last checkpoint in {self._cp_path} ({anchor.size} records) is not "
-                "signed by this hub's checkpoint key (a forged line, or "
-                "C360_AUDIT_SIGNING_KEY changed): restore the key or the file"
+                f"signed by the key it names ({anchor.key[:16]}...): a forged or damaged "
+                "line; restore the file from a copy (the witness, a backup)"
             )
         return ""
+
+    def _accept(self, anchor: Checkpoint) -> None:
+        """``anchor`` matches the log. Signed by another key (C360_AUDIT_SIGNING_KEY or the
+        key file changed): the hub signs on with this one, and says so once."""
+        self._anchor_ok = (anchor.size, anchor.root)
+        own = public_hex(self._public)
+        if anchor.key != own and anchor.key != self._warned_key:
+            self._warned_key = anchor.key
+            log.warning(
+                "audit checkpoint key changed: the last checkpoint (%s records) is signed by "
+                "key %s, this hub signs with %s from now on; give verifiers the new public key "
+                "(`c360 audit public-key`). If nobody changed the key, find out who did.",
+                anchor.size,
+                anchor.key,
+                own,
+            )
+
+    def _pending(self) -> int:
+        """The size whose root the read must take as it passes (0: none)."""
+        anchor = self._anchor
+        if anchor is None or (anchor.size, anchor.root) == self._anchor_ok:
+            return 0
+        return anchor.size if anchor.size > self._tree.size else 0
 
     def _anchor_problem(self) -> str:
         anchor = self._anchor
@@ -438,22 +471,37 @@ class Checkpointer:
                 f"truncated: the last signed checkpoint covers {anchor.size} records, the log "
                 f"has {size} verified; restore audit/audit.log from a backup or copy"
             )
-        root = self._tree.root().hex() if anchor.size == size else self._roots.get(anchor.size)
-        after = ""
-        if root is None:  # signed behind the roots kept: read the log again up to it
-            self._reset()
-            before = self._read_new(until=anchor.size)
-            if before or self._tree.size < anchor.size:
-                return before or self._anchor_problem()
+        if anchor.size == size:
             root = self._tree.root().hex()
-            after = self._read_new()
+        elif self._passed is not None and self._passed[0] == anchor.size:
+            root = self._passed[1]
+        else:  # signed behind this signer's position by another process
+            try:
+                root = self._root_behind(anchor.size)
+            except OSError as exc:
+                return f"the audit log {self.log_path} cannot be read: {exc}"
         if root != anchor.root:
             return (
                 f"rewritten: the log's first {anchor.size} records do not match the last "
                 "signed checkpoint; restore audit/audit.log from a backup or copy"
             )
-        self._anchor_ok = (anchor.size, anchor.root)
-        return after
+        self._accept(anchor)
+        return ""
+
+    def _root_behind(self, size: int) -> str:
+        """The root of the first ``size`` records (already read and checked): their leaves
+        hashed again from the nearest read start at or before ``size``."""
+        start, offset, tree = 0, 0, merkle.Frontier()
+        for mark in reversed(self._marks):
+            if mark[0] <= size:
+                start, offset, tree = mark[0], mark[1], mark[2].copy()
+                break
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            data = fh.read(self._offset - offset)
+        for line in data.split(b"\n")[: size - start]:
+            tree.append(merkle.leaf_hash(line))
+        return tree.root().hex()
 
     def _prefix_intact(self) -> bool:
         """Is the last line read still where it was (the log only grows)?"""
@@ -467,67 +515,79 @@ class Checkpointer:
         except FileNotFoundError:
             return False
 
-    def _read_new(self, until: int | None = None) -> str:
-        """Read and check the complete lines after the last one read (up to record ``until``);
-        the first that does not chain stops the read: its problem."""
+    def _read_new(self) -> str:
+        """Read and check the complete lines after the last one read; the first that does
+        not chain stops the read: its problem."""
         try:
             with self.log_path.open("rb") as fh:
+                # The size under the writer's lock (shared): a batch written but not yet
+                # fsynced may still be cut off if its fsync fails, and a checkpoint over it
+                # would stand for records that were never acknowledged ("rewritten" for
+                # good). The bytes before that size stay, so they are read after the lock
+                # is let go (a long first read does not hold the writers up).
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+                end = os.fstat(fh.fileno()).st_size
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
                 fh.seek(self._offset)
-                data = fh.read()
+                data = fh.read(max(0, end - self._offset))
         except FileNotFoundError:
             return ""
         lines = data.split(b"\n")[:-1]  # a torn last line is not a record (yet)
-        if until is not None:
-            lines = lines[: max(0, until - self._tree.size)]
-        keep_from = len(lines) - RECENT_ROOTS
-        for i, line in enumerate(lines):
-            seq = self._tree.size + 1
-            why = self._chain_problem(line, seq)
+        if not lines:
+            return ""
+        tree = self._tree
+        self._marks = [*self._marks[1 - self.MARKS :], (tree.size, self._offset, tree.copy())]
+        pending = self._pending()
+        offset, prev, last, problem = self._offset, self._prev, self._last_line, ""
+        for line in lines:
+            seq = tree.size + 1
+            why, digest, _ = check_record(line, seq, prev, self._ciphers)
             if why:
-                return f"BROKEN at seq {seq}: {why}; restore audit/audit.log from a backup or copy"
-            self._tree.append(merkle.leaf_hash(line))
-            self._offset += len(line) + 1
-            self._last_line = line
-            if i >= keep_from:
-                self._roots[seq] = self._tree.root().hex()
-        while len(self._roots) > RECENT_ROOTS:
-            del self._roots[next(iter(self._roots))]
-        return ""
-
-    def _chain_problem(self, line: bytes, seq: int) -> str:
-        """Why ``line`` is not record ``seq`` chained after the last one read ("" if it is);
-        the same checks as AuditLog.verify."""
-        try:
-            entry = json.loads(line)
-            found, ts, kid = int(entry["seq"]), entry["ts"], entry["kid"]
-            nonce, ct, digest = entry["nonce"], entry["ct"], entry["hash"]
-        except (ValueError, KeyError, TypeError):
-            return "line is not a valid record"
-        if found != seq:
-            return f"found seq {found} where {seq} was expected (removed or reordered)"
-        if entry.get("prev") != self._prev:
-            return "prev does not match the previous hash"
-        if chain_hash(self._prev, seq, ts, kid, nonce, ct) != digest:
-            return "hash does not match the record"
-        if self.keyring is not None:
-            try:
-                AESGCM(self.keyring.key(kid)).decrypt(
-                    base64.b64decode(nonce), base64.b64decode(ct), f"{seq}:{self._prev}".encode()
+                problem = (
+                    f"BROKEN at seq {seq}: {why}; restore audit/audit.log from a backup or copy"
                 )
-            except (InvalidTag, ValueError, KeyRingError) as exc:
-                why = str(exc) if isinstance(exc, KeyRingError) else "decryption failed"
-                return f"ciphertext not authentic: {why}"
-        self._prev = digest
-        return ""
+                break
+            tree.append(merkle.leaf_hash(line))
+            offset, prev, last = offset + len(line) + 1, digest, line
+            if seq == pending:
+                self._passed = (seq, tree.root().hex())
+        self._offset, self._prev, self._last_line = offset, prev, last
+        return problem
+
+
+def _signed_by_its_key(cp: Checkpoint) -> bool:
+    """Does the signature verify with the key the checkpoint names? (Which key is trusted
+    is the verifier's business: ``check_against`` takes it from elsewhere.)"""
+    try:
+        public = public_from_hex(cp.key)
+    except ValueError:
+        return False
+    return cp.signed_by(public)
 
 
 def _append(path: Path, cp: Checkpoint) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Append the line in one write under the file's flock (workers append to one log): a
+    reader sees it whole or not yet. A write that fails is cut off; a torn tail found under
+    the lock is an append a crash cut short, cut off too (else this line would join it and
+    make a line that is not a checkpoint)."""
+    line = (json.dumps(asdict(cp)) + "\n").encode()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, (json.dumps(asdict(cp)) + "\n").encode())
-        os.fsync(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        torn = cut_torn_tail(fd)
+        if torn:
+            log.warning("checkpoint log %s: cut a torn last line of %d bytes", path, torn)
+        start = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
     finally:
-        os.close(fd)
+        os.close(fd)  # also lets the flock go
 
 
 def send_to_witness(url: str, cp: Checkpoint, timeout_s: float = 5.0) -> bool:

@@ -69,6 +69,11 @@ class Frontier:
             width *= 2
         peaks.append((width, node))
 
+    def copy(self) -> Frontier:
+        twin = Frontier()
+        twin.size, twin._peaks = self.size, list(self._peaks)
+        return twin
+
     def root(self) -> bytes:
         if not self._peaks:
             return root([])

@@ -14,25 +14,14 @@ from hub.cli import audit_proofs
 from hub.cli.common import console, fail, load_settings
 from privacy.audit import AuditLog
 from privacy.audit_checkpoints import CHECKPOINT_LOG
-from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
+from privacy.keyring import KeyRing, KeyRingError
 
 app = typer.Typer(no_args_is_help=True, help="The encrypted, hash-chained audit log.")
 
 
 def _open() -> tuple[AuditLog, KeyRing]:
-    settings = load_settings()
-    ring_file = settings.resolved_data_dir / "keys" / KEYRING_FILE
-    if not settings.audit_keys.strip() and not ring_file.is_file():
-        # Loading would create a new ring, and a new key reads no existing record.
-        fail(
-            f"no audit key ring at {ring_file}: point C360_DATA_DIR at the hub's data dir "
-            "(or set C360_AUDIT_KEYS); nothing was created"
-        )
-    try:
-        ring = KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
-    except KeyRingError as exc:
-        fail(f"{exc}. Fix C360_AUDIT_KEYS or the key ring file.")
-    return AuditLog(settings.resolved_data_dir / "audit", ring), ring
+    ring = audit_proofs.open_keyring()
+    return AuditLog(load_settings().resolved_data_dir / "audit", ring), ring
 
 
 @app.command("verify")

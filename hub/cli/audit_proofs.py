@@ -24,6 +24,23 @@ from privacy.audit_checkpoints import (
     public_hex,
 )
 from privacy.audit_status import count_lines
+from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
+
+
+def open_keyring() -> KeyRing:
+    """The audit key ring of the data dir (or C360_AUDIT_KEYS); never a new one."""
+    settings = load_settings()
+    ring_file = settings.resolved_data_dir / "keys" / KEYRING_FILE
+    if not settings.audit_keys.strip() and not ring_file.is_file():
+        # Loading would create a new ring, and a new key reads no existing record.
+        fail(
+            f"no audit key ring at {ring_file}: point C360_DATA_DIR at the hub's data dir "
+            "(or set C360_AUDIT_KEYS); nothing was created"
+        )
+    try:
+        return KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
+    except KeyRingError as exc:
+        fail(f"{exc}. Fix C360_AUDIT_KEYS or the key ring file.")
 
 
 def _log_path() -> Path:
@@ -78,14 +95,18 @@ def verify_checkpoint(path: Path, public_key: str | None, own_log: bool = False)
 
 
 def checkpoint() -> None:
-    """Sign a checkpoint of the audit log now (appended to audit/checkpoints.jsonl)."""
+    """Sign a checkpoint of the audit log now (appended to audit/checkpoints.jsonl), after
+    the same checks as the hub's signer (the chain, GCM with the audit key ring)."""
     settings = load_settings()
     try:
         key = load_signing_key(settings.resolved_data_dir, settings.audit_signing_key)
     except (OSError, ValueError) as exc:
         fail(str(exc))
+    # With the key ring: a record re-hashed without the key fails its GCM check, so the
+    # command refuses the log as the hub's signer does.
+    ring = open_keyring()
     try:
-        cp = make_checkpoint(_log_path(), key)
+        cp = make_checkpoint(_log_path(), key, ring)
     except CheckpointRefused as exc:
         fail(f"no checkpoint signed: {exc}", 1)
     print(json.dumps(cp.__dict__))

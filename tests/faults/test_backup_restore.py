@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from graph.connect import open_store
 from graph.store import GraphStore
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.sealed import Secret
 from hub.staging import STAGING_DIR, staging
-from privacy.audit import AuditLog
+from privacy.audit import AuditLog, make_record
+from privacy.audit_checkpoints import Checkpointer, read_checkpoint_log
 from privacy.keyring import KeyRing
 from tests.faults.ops_hub import UPSERT, Caller, codes, hub_client
 
@@ -231,3 +233,46 @@ def test_a_symlinked_staging_root_is_refused(short_dir: Path) -> None:
     with pytest.raises(OSError, match="symbolic link"), staging(source / STAGING_DIR) as (held, _):
         pytest.fail(f"staged in {held.path}, through the link")
     assert list(elsewhere.iterdir()) == [] and elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_checkpoint_signed_during_the_backup_does_not_pause_the_restored_hub(
+    short_dir: Path,
+) -> None:
+    """The audit log is copied first, the checkpoint log later: a checkpoint the hub signs in
+    between covers records the backup lacks. The archive holds only the checkpoints its audit
+    log reaches, so the restored hub's signer goes on signing."""
+    source = short_dir / "src"
+    (source / "audit").mkdir(parents=True)
+    ring = KeyRing.load(source)
+    audit = AuditLog(source / "audit", ring)
+
+    def add(n: int) -> None:
+        async def go() -> None:
+            for _ in range(n):
+                await audit.append(make_record(principal=None, operation="q", outcome="ok"))
+
+        asyncio.run(go())
+
+    add(10)
+    key = Ed25519PrivateKey.generate()
+    signer = Checkpointer(source / "audit" / "audit.log", key, every=1, keyring=ring)
+    first = signer.tick(0)
+    assert first is not None and first.size == 10
+
+    def progress(step: str) -> None:
+        if step.startswith("keys"):  # the audit log is copied; the checkpoints are not yet
+            add(5)
+            meanwhile = signer.tick(1e9)
+            assert meanwhile is not None and meanwhile.size == 15
+
+    try:
+        make_backup(source, short_dir / "b.c360bak", SECRET, graph_socket=None, progress=progress)
+    finally:
+        audit.close()
+    target = short_dir / "r"
+    manifest, _ = restore_backup(short_dir / "b.c360bak", target, SECRET)
+    assert manifest["audit_records"] == 10
+    restored = Checkpointer(target / "audit" / "audit.log", key, keyring=KeyRing.load(target))
+    assert restored.check() == ""
+    kept = read_checkpoint_log((target / "audit" / "checkpoints.jsonl").read_text())
+    assert [cp.size for cp in kept] == [10]
