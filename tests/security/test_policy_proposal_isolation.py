@@ -166,7 +166,11 @@ def children() -> set[int]:
     """This process's child processes (Linux /proc)."""
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        try:
+            listed = (task / "children").read_text()
+        except FileNotFoundError:  # the thread ended since the listing: its children moved
+            continue
+        found |= {int(pid) for pid in listed.split()}
     return found
 
 
