@@ -26,7 +26,9 @@ run: install  ## embedded FalkorDB + policy engine + demo data, GraphQL on http:
 test: install-test  ## lint + types + the whole test suite (real FalkorDB, real Rego engine)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest --durations=20  # the slowest tests, to keep CI short
+	# Two worker processes (pytest-xdist), each a test file at a time (its module fixtures, e.g.
+	# a live hub, start once); `.venv/bin/pytest` alone runs the suite serially.
+	$(BIN)/pytest -n 2 --dist loadfile --durations=20  # the slowest tests, to keep CI short
 
 security: install-test  ## the full security battery: >= 5,000 leak probes over 5 roles, DoS, replay, audit
 	C360_SECURITY_ROUNDS=50 $(BIN)/pytest tests/security -p no:cacheprovider -s -q

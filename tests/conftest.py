@@ -16,6 +16,14 @@ from hub.services import field_crypto
 from hub.settings import Settings
 from tests import live
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # An xdist worker starts with COLUMNS=80 and LINES=24 in its environment, which the serial
+    # run has not: the CLI's rich consoles (made on import, hub/cli/consoles.py) would fix
+    # their width at 80 and ignore the COLUMNS a test's CliRunner env gives, so long messages
+    # would wrap mid-phrase. Without them the worker sizes its output as a serial run does.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
 
 @pytest.fixture(scope="session")
 def session_data_dir() -> Iterator[Path]:

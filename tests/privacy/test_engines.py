@@ -151,9 +151,11 @@ async def test_stopped_opa_fails_closed() -> None:
 
 
 async def test_slow_opa_fails_closed(opa: RunningOpa) -> None:
-    engine = OpaServerEngine(opa.url, load_policy_set(), timeout_s=0.3)
+    # 2 s: the start pushes the policies within 4x that, which a loaded machine needed (0.3 s
+    # gave the push 1.2 s, not always enough); a decision answered after 3 s still runs out.
+    engine = OpaServerEngine(opa.url, load_policy_set(), timeout_s=2.0)
     await engine.start()
-    opa.state.delay_s = 1.0
+    opa.state.delay_s = 3.0
     try:
         with pytest.raises(PolicyUnavailable, match="took over"):
             await engine.decide(Principal("a1", ("advisor",), "service"), "read", [customer("c1")])

@@ -36,14 +36,15 @@ def test_training_is_deterministic_and_keeps_validation_texts_out(tmp_path: Path
     # word one): their fits are deterministic too, whichever finishes first, and the trainer
     # checks that NumPy gives JAX's logits.
     nets = (("words", train.SEED), ("chars", 2))
-    ra = train.train(root, a, exclude=[first_text], limit=300, networks=nets, on_step=steps.append)
-    rb = train.train(root, b, exclude=[first_text], limit=300, networks=nets)
+    # 100 rows a corpus: the fewest that still hold out rows of every corpus.
+    ra = train.train(root, a, exclude=[first_text], limit=100, networks=nets, on_step=steps.append)
+    rb = train.train(root, b, exclude=[first_text], limit=100, networks=nets)
     assert a.read_bytes() == b.read_bytes() and ra.sha256 == rb.sha256
     assert steps == list(train.STEPS)
     assert ra.excluded == 1  # the text given to exclude was not trained on
     assert set(ra.holdout) == {c.name for c in corpora.CORPORA}
     model = load(a)
-    assert model.version == ra.version and model.meta["training"]["limit"] == 300
+    assert model.version == ra.version and model.meta["training"]["limit"] == 100
     assert model.polar.stack is not None and model.meta["format"] == FORMAT
     assert [n.tokens for n in model.polar.networks] == ["words", "chars"]  # in the order asked
     words, chars = model.meta["features"]["networks"]
@@ -68,7 +69,7 @@ def test_one_network_per_seed_differs(tmp_path: Path) -> None:
     """Two character networks with different seeds are different networks (an ensemble
     of one network twice would be a waste of scoring time)."""
     root = corpus_dir()
-    train.train(root, tmp_path / "c.npz", limit=200, networks=(("chars", 1), ("chars", 2)))
+    train.train(root, tmp_path / "c.npz", limit=100, networks=(("chars", 1), ("chars", 2)))
     model = load(tmp_path / "c.npz")
     one, two = model.polar.networks
     assert one.vocab == two.vocab and not np.allclose(one.embedding, two.embedding)
