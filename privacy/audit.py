@@ -54,6 +54,7 @@ __all__ = [
     "chain_hash",
     "check_record",
     "cut_torn_tail",
+    "line_still_at",
     "make_record",
     "numbered",
     "split_customers",
@@ -479,15 +480,7 @@ class AuditLog:
 
     def _prefix_intact(self, state: ChainState) -> bool:
         """Does the file still hold ``state``'s last verified line where it ended?"""
-        if not state.count:
-            return True
-        start = state.offset - len(state.last_line) - 1
-        try:
-            with self._path.open("rb") as fh:
-                fh.seek(start)
-                return fh.read(len(state.last_line) + 1) == state.last_line + b"\n"
-        except FileNotFoundError:
-            return False
+        return not state.count or line_still_at(self._path, state.offset, state.last_line)
 
     def check_keys(self) -> None:
         """KeyRingError when the key ring cannot open the log's last record: a lost or
@@ -635,6 +628,18 @@ def _matches(
         and (until is None or str(record.get("time", "")) < until)
         and (outcome is None or record.get("outcome") == outcome)
     )
+
+
+def line_still_at(path: Path, end: int, line: bytes) -> bool:
+    """Does ``path`` still hold ``line`` (and its newline) ending at byte ``end``? A log that
+    only grows keeps the last line a reader checked where it was; a cut or rewritten one
+    does not, and the reader must start again."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(end - len(line) - 1)
+            return fh.read(len(line) + 1) == line + b"\n"
+    except FileNotFoundError:
+        return False
 
 
 def cut_torn_tail(fd: int) -> int:

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from privacy import merkle
-from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail
+from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail, line_still_at
 from privacy.keyring import KeyRing
 
 __all__ = [
@@ -505,15 +505,7 @@ class Checkpointer:
 
     def _prefix_intact(self) -> bool:
         """Is the last line read still where it was (the log only grows)?"""
-        if not self._offset:
-            return True
-        start = self._offset - len(self._last_line) - 1
-        try:
-            with self.log_path.open("rb") as fh:
-                fh.seek(start)
-                return fh.read(len(self._last_line) + 1) == self._last_line + b"\n"
-        except FileNotFoundError:
-            return False
+        return not self._offset or line_still_at(self.log_path, self._offset, self._last_line)
 
     def _read_new(self) -> str:
         """Read and check the complete lines after the last one read; the first that does
