@@ -12,53 +12,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import random
-import signal
-import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
 
-from graph.embedded import EmbeddedFalkorDB
 from graph.falkordb import FalkorDBStore
 from graph.repositories.customers import upsert_customers
 from hub.app import create_app
 from hub.http_protocol import PROTOCOL
 from hub.logs import FIELDS
 from hub.settings import Settings
-from privacy.audit import AuditLog
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
-from tests.live import uvicorn_in_loop
+from tests.faults.test_timeout_audit import CUSTOMER, SAVE, VIEW, PausedHub
+from tests.live import free_port, uvicorn_in_loop
 
 TIMEOUT_S = 600.0  # the deadline: far beyond any wait below
 WAIT_S = 60.0  # how long a wait for what must happen may take on a loaded machine
-CUSTOMER = "C000077"
-VIEW = (
-    'query View { customer(id: "C000077") { id name accounts { id } household { id } '
-    "advisor { id } relatedCustomers { kind } } }"
-)
-SAVE = "mutation Save($input: CustomerInput!) { upsertCustomer(input: $input) { id } }"
-
-
-def port_for_test() -> int:
-    """A free port in 18300-18399 (the range this machine's hand-started servers use)."""
-    for port in random.sample(range(18300, 18400), 100):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 18300-18399")
 
 
 @pytest.fixture
@@ -69,12 +45,9 @@ def short_dir() -> Iterator[Path]:
 
 
 @dataclass
-class Served:
-    app: Starlette
+class Served(PausedHub):
     host: str
     port: int
-    token: str
-    data_dir: Path
 
     async def send_and_leave(self, query: str, request_id: str, **variables: Any) -> None:
         """POST ``query`` on a socket of its own, wait until the hub is reading the graph for
@@ -105,24 +78,6 @@ class Served:
     def reads_waiting(self) -> int:
         return sum(not f.done() for f in self.reads())
 
-    def audit(self) -> AuditLog:
-        audit = self.app.state.privacy.services.audit
-        assert isinstance(audit, AuditLog)
-        return audit
-
-    def records(self, request_id: str) -> list[dict[str, Any]]:
-        return [r for r in self.audit().read() if r["request_id"] == request_id]
-
-    @contextmanager
-    def graph_paused(self) -> Iterator[None]:
-        pid = EmbeddedFalkorDB(self.data_dir).server_pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            os.kill(pid, signal.SIGCONT)
-
 
 async def until(condition: Callable[[], object], what: str) -> None:
     """Wait (polling) until ``condition()`` holds; fail naming ``what`` after WAIT_S."""
@@ -138,13 +93,13 @@ async def served(data_dir: Path) -> AsyncIterator[Served]:
     """The real app (its own embedded graph, audit log and policies) under uvicorn with the
     hub's HTTP protocol, one customer stored, and a service agent's token."""
     app = create_app(Settings(data_dir=data_dir, request_timeout_s=TIMEOUT_S))
-    port = port_for_test()
+    port = free_port()
     async with uvicorn_in_loop(app, port, http=PROTOCOL):
         await app.state.graph.open()
         await upsert_customers(app.state.graph.store, [{"id": CUSTOMER, "props": {"name": "Ada"}}])
         key = load_or_create_secret(data_dir, "jwt")
         token = issue_token(key, "sa1", ["service_agent"], purpose="service")
-        yield Served(app, "127.0.0.1", port, token, data_dir)
+        yield Served(app, token, data_dir, "127.0.0.1", port)
 
 
 async def test_a_query_whose_client_disconnects_is_stopped_and_audited(

@@ -50,19 +50,13 @@ def short_dir() -> Iterator[Path]:
 
 
 @dataclass
-class Hub:
+class PausedHub:
+    """The real app with its own embedded graph server, which a test can pause (SIGSTOP) so
+    that its reads wait; and the audit records of a request."""
+
     app: Starlette
-    client: httpx.AsyncClient
     token: str
     data_dir: Path
-
-    async def post(self, query: str, request_id: str, **variables: Any) -> httpx.Response:
-        return await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}", "X-Request-Id": request_id},
-            timeout=60,
-        )
 
     def audit(self) -> AuditLog:
         audit = self.app.state.privacy.services.audit
@@ -83,6 +77,19 @@ class Hub:
             os.kill(pid, signal.SIGCONT)
 
 
+@dataclass
+class Hub(PausedHub):
+    client: httpx.AsyncClient
+
+    async def post(self, query: str, request_id: str, **variables: Any) -> httpx.Response:
+        return await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.token}", "X-Request-Id": request_id},
+            timeout=60,
+        )
+
+
 @asynccontextmanager
 async def hub(data_dir: Path) -> AsyncIterator[Hub]:
     """The real app (its own embedded graph, audit log and policies) with a 1 s deadline, one
@@ -95,7 +102,7 @@ async def hub(data_dir: Path) -> AsyncIterator[Hub]:
         token = issue_token(key, "sa1", ["service_agent"], purpose="service")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-            yield Hub(app, client, token, data_dir)
+            yield Hub(app, token, data_dir, client)
 
 
 def timed_out(response: httpx.Response) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from graph.store import GraphStore
 from ingest.social.webhook import signature_ok
 from resolvers.alert_channels import internal
 from resolvers.alert_delivery import deliver
-from tests.live import uvicorn_in_loop
+from tests.live import free_port, uvicorn_in_loop
 from tests.standins.chat_webhook import ChatWebhook
 from tests.standins.connect_proxy import ConnectProxy
 from tests.standins.dns import Dns
@@ -56,18 +55,6 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> Dns:
     return Dns(monkeypatch, {"oapi.dingtalk.com": [PUBLIC], "hooks.slack.com": [PUBLIC]})
 
 
-def port_for_test() -> int:
-    """A free port in 18300-18499 (the range this machine's tests may listen on)."""
-    for port in random.sample(range(18300, 18500), 200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 18300-18499")
-
-
 @asynccontextmanager
 async def https_receiver(
     host: str, tmp_path: Path, receiver: ChatWebhook | None = None, timeout: float = 5.0
@@ -75,7 +62,7 @@ async def https_receiver(
     """A chat receiver over https on 127.0.0.1 with a certificate for ``host`` only, and a
     client trusting that certificate's CA (so a request reaches it only if the TLS handshake
     names ``host``; made inside, so it reads the proxy environment a test set)."""
-    receiver, cert, port = receiver or ChatWebhook(), server_cert(host, tmp_path), port_for_test()
+    receiver, cert, port = receiver or ChatWebhook(), server_cert(host, tmp_path), free_port()
     async with (
         uvicorn_in_loop(receiver.app(), port, 30.0, ssl_certfile=str(cert.certfile),
                         ssl_keyfile=str(cert.keyfile)),
@@ -334,7 +321,7 @@ async def test_hung_addresses_share_the_attempt_s_connect_time(
     # three attempts in about 3 s, not 1 s per address (9 s).
     hung = ("127.0.0.3", "127.0.0.4", "127.0.0.5")
     Dns(monkeypatch, {"hooks.hung.test": [hung]})
-    port = port_for_test()
+    port = free_port()
     async with (
         silent(hung[0], port) as first, silent(hung[1], port), silent(hung[2], port),
         httpx.AsyncClient(timeout=1.0) as client,
@@ -395,7 +382,7 @@ async def test_through_a_proxy_the_request_goes_by_name_after_the_check(
     # the certificate for the name is accepted. A name resolving inside is refused before.
     dns = Dns(monkeypatch, {"hooks.proxied.test": [PUBLIC], "hooks.inside.test": ["10.0.0.5"]})
     proxy = ConnectProxy({"hooks.proxied.test": "127.0.0.1", "hooks.inside.test": "127.0.0.1"})
-    async with proxy.serving(port_for_test()) as proxy_url:
+    async with proxy.serving(free_port()) as proxy_url:
         proxy_environment(monkeypatch, proxy_url)
         async with https_receiver("hooks.proxied.test", tmp_path) as (receiver, port, client):
             rule = RULE | {"channels": [f"https://hooks.{name}.test:{port}/hook?x=1"
@@ -426,7 +413,7 @@ async def test_a_name_on_no_proxy_goes_direct_to_its_checked_address(
     # be tunnelled through the proxy (whose handshake would name the address).
     dns = Dns(monkeypatch, {"hooks.pinned.test": ["127.0.0.1", None]})
     proxy = ConnectProxy({"hooks.pinned.test": "127.0.0.1"})
-    async with proxy.serving(port_for_test()) as proxy_url:
+    async with proxy.serving(free_port()) as proxy_url:
         proxy_environment(monkeypatch, proxy_url, no_proxy="example.org,hooks.pinned.test")
         async with https_receiver("hooks.pinned.test", tmp_path) as (receiver, port, client):
             rule = RULE | {"channels": [f"https://hooks.pinned.test:{port}/hook"]}
