@@ -59,6 +59,7 @@ __all__ = [
     "numbered",
     "split_customers",
     "stamp",
+    "write_synced",
 ]
 
 GENESIS = "0" * 64
@@ -408,10 +409,7 @@ class AuditLog:
                 prev = digest
             data = "".join(lines).encode()
             try:
-                written = os.write(fd, data)
-                if written != len(data):
-                    raise OSError(f"short write ({written} of {len(data)} bytes)")
-                os.fsync(fd)
+                write_synced(fd, data)
             except OSError:
                 # None of these records is acknowledged, so none stays: cutting a file needs
                 # no space. If even this fails, the next append cuts the torn tail.
@@ -628,6 +626,15 @@ def _matches(
         and (until is None or str(record.get("time", "")) < until)
         and (outcome is None or record.get("outcome") == outcome)
     )
+
+
+def write_synced(fd: int, data: bytes) -> None:
+    """``data`` in one write, then fsync; OSError for a short write too (the caller cuts what
+    was written: an append is whole or absent)."""
+    written = os.write(fd, data)
+    if written != len(data):
+        raise OSError(f"short write ({written} of {len(data)} bytes)")
+    os.fsync(fd)
 
 
 def line_still_at(path: Path, end: int, line: bytes) -> bool:

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from privacy import merkle
-from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail, line_still_at
+from privacy.audit import GENESIS, Ciphers, check_record, cut_torn_tail, line_still_at, write_synced
 from privacy.keyring import KeyRing
 
 __all__ = [
@@ -571,10 +571,7 @@ def _append(path: Path, cp: Checkpoint) -> None:
             log.warning("checkpoint log %s: cut a torn last line of %d bytes", path, torn)
         start = os.fstat(fd).st_size
         try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write ({written} of {len(line)} bytes)")
-            os.fsync(fd)
+            write_synced(fd, line)
         except OSError:
             os.ftruncate(fd, start)
             raise
