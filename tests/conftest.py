@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graph.connect import open_store
-from graph.fieldcipher import attach_cipher, cipher_of
+from graph.fieldcipher import PLAIN, attach_cipher, cipher_of
 from graph.store import GraphStore
 from hub.services import field_crypto
 from hub.settings import Settings
@@ -41,8 +41,11 @@ async def session_store(session_data_dir: Path) -> AsyncIterator[GraphStore]:
 
 @pytest.fixture
 async def store(session_store: GraphStore) -> GraphStore:
-    """The session's real graph, empty at the start of each test."""
+    """The session's real graph, empty and without field encryption at the start of each test
+    (a test that sealed it and did not undo that would seal the next test's rows: which test
+    that is depends on the order, and on the worker under xdist)."""
     await session_store.clear()
+    attach_cipher(session_store, PLAIN)
     return session_store
 
 
