@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,12 +43,25 @@ class SocialPost:
         return (self.platform, self.post_id)
 
 
+# Platforms' post ids and handles are tens of characters; a longer one is a broken export (a
+# 10 000-character id made a 13 KB cursor). Format characters (Unicode Cf: bidi overrides such
+# as U+202E, zero-width spaces) are invisible: in a handle they make it read as another.
+# The zero-width joiner stays allowed: it binds emoji sequences a display handle may carry.
+MAX_ID = 256
+_ZWJ = "\u200d"
+
+
 def _id(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("must be a string or integer id")
-    return str(value).strip() or None
+    text = str(value).strip()
+    if len(text) > MAX_ID:
+        raise ValueError(f"longer than {MAX_ID} characters ({len(text)})")
+    if any(unicodedata.category(ch) == "Cf" and ch != _ZWJ for ch in text):
+        raise ValueError("contains an invisible formatting character (e.g. U+202E, U+200B)")
+    return text or None
 
 
 class PostIn(BaseModel):

@@ -54,6 +54,23 @@ def test_unique_keeps_last() -> None:
     assert [p.created_at for p in posts] == ["2", "3"] and repeats == 1
 
 
+def test_post_ids_and_handles_are_bounded_and_visible() -> None:
+    # QA finding: a 10 000-character postId was stored (a 13 KB cursor) and a handle holding
+    # U+202E (right-to-left override) showed as another.
+    base = {"id": "1", "text": "招商银行", "author": "bob", "created_at": "2025-01-01T00:00:00Z"}
+    for field, value, why in [
+        ("id", "x" * 257, "longer than 256"),
+        ("reply_to", "y" * 300, "longer than 256"),
+        ("author", "rtl\u202euser", "invisible formatting"),
+        ("author", "a\u200bb", "invisible formatting"),
+    ]:
+        with pytest.raises(ValueError, match=f"{field}: .*{why}"):
+            parse_post({**base, field: value}, "weibo")
+    # An emoji sequence joined by U+200D is visible, and 256 characters are an id still.
+    kept = parse_post({**base, "id": "z" * 256, "author": "家\U0001f468\u200d\U0001f469"}, "weibo")
+    assert (len(kept.post_id), kept.author_handle) == (256, "家\U0001f468\u200d\U0001f469")
+
+
 def test_parse_post_reasons() -> None:
     with pytest.raises(ValueError, match="created_at"):
         parse_post({"id": 1, "text": "好"}, "weibo")
