@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import privacy.audit as audit_module
 from privacy.audit import AuditLog, make_record
 from privacy.audit_checkpoints import (
     Checkpointer,
@@ -24,7 +25,6 @@ from privacy.audit_checkpoints import (
     read_checkpoint_log,
 )
 from privacy.keyring import KeyRing
-from privacy.types import AuditUnavailable
 
 
 def _append(log: AuditLog, n: int) -> None:
@@ -42,45 +42,45 @@ def _sizes(data: Path) -> list[int]:
 CP = "checkpoints.jsonl"
 
 
-def test_a_batch_whose_fsync_fails_is_never_signed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_batch_whose_fsync_fails_is_never_signed(tmp_path: Path) -> None:
     """A signer (a thread, another worker) that looks while a batch is written but not yet
-    fsynced must not sign it: the failed fsync cuts it off, and a checkpoint over it would
-    pause checkpoints for good ("rewritten")."""
+    fsynced must not sign it: a failed fsync cuts it off, and a checkpoint over it would
+    pause checkpoints for good ("rewritten"). The batch in flight is made as the writer makes
+    it: under the log's exclusive flock, a record that chains, then cut back."""
     data = tmp_path / "d"
     ring = KeyRing.load(data)
     log = AuditLog(data / "audit", ring)
     _append(log, 3)
     signer = Checkpointer(log.path, load_signing_key(data), every=1, keyring=ring)
     assert signer.tick(0.0) is not None  # 3
+    # The record the writer would append next: written by a second log on a copy of this one.
+    twin_dir = tmp_path / "twin"
+    twin_dir.mkdir()
+    shutil.copy(log.path, twin_dir / log.path.name)
+    twin = AuditLog(twin_dir, ring)
+    _append(twin, 1)
+    twin.close()
+    batch = (twin_dir / log.path.name).read_bytes()[log.path.stat().st_size :]
+    assert batch.count(b"\n") == 1
 
-    real_fsync = os.fsync
-    armed = [True]
     during: list[object] = []
-    lookers: list[threading.Thread] = []
-
-    def failing_fsync(fd: int) -> None:
-        if not armed:
-            real_fsync(fd)
-            return
-        armed.clear()  # once: the writer's fsync of the next batch
+    fd = os.open(log.path, os.O_RDWR | os.O_APPEND)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the writer's lock, held from write to fsync
+        start = os.fstat(fd).st_size
+        os.write(fd, batch)
         looker = threading.Thread(target=lambda: during.append(signer.tick(1e9)))
         looker.start()
-        looker.join(1.0)  # it reads now, between the write and the fsync (or waits)
-        lookers.append(looker)
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(audit_module.os, "fsync", failing_fsync)
-    with pytest.raises(AuditUnavailable):
-        _append(log, 1)
-    monkeypatch.setattr(audit_module.os, "fsync", real_fsync)
-    lookers[0].join(10)
+        looker.join(1.0)  # it looks now, between the write and the fsync (or waits)
+        os.ftruncate(fd, start)  # the fsync failed: the batch is cut off, never acknowledged
+    finally:
+        os.close(fd)  # the lock goes with it
+    looker.join(10)
     assert during == [None]  # nothing new to sign: the batch was cut off before it read
 
     _append(log, 2)  # the disk recovered
     assert signer.tick(2e9) is not None and signer.problem == ""
-    assert _sizes(data) == [3, 6]  # with the record of the cut (audit_repair)
+    assert _sizes(data) == [3, 5]
     fresh = Checkpointer(log.path, signer.key, keyring=ring)
     assert fresh.check() == ""
     log.close()
