@@ -172,9 +172,10 @@ def _listeners_started() -> Iterator[list[object]]:
         loop.set_task_factory(None)
 
 
-async def _one_post(stoppable: bool) -> None:
+async def _one_post(stoppable: bool) -> list[dict[str, object]]:
     """One POST through TimeoutMiddleware as uvicorn hands it over: its body, then nothing (the
-    client stays); its app answers, having said it may be stopped (a query) or not."""
+    client stays); its app answers, having said it may be stopped (a query) or not. The
+    messages the middleware sent on."""
 
     async def receive() -> dict[str, object]:
         if messages:
@@ -183,7 +184,7 @@ async def _one_post(stoppable: bool) -> None:
         raise AssertionError("unreachable")
 
     async def send(message: dict[str, object]) -> None:
-        pass
+        sent.append(message)
 
     async def app(scope: dict[str, object], receive: Any, send: Any) -> None:
         await receive()
@@ -193,17 +194,21 @@ async def _one_post(stoppable: bool) -> None:
         await send({"type": "http.response.body", "body": b"{}"})
 
     messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    sent: list[dict[str, object]] = []
     scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
     await TimeoutMiddleware(app, timeout_s=60)(scope, receive, send)
+    return sent
 
 
 async def test_only_a_request_that_may_be_stopped_has_its_client_listened_for() -> None:
     # The hot path: a webhook or a mutation (never stoppable) starts no task for its client.
+    answered = [{"type": "http.response.start", "status": 200, "headers": []},
+                {"type": "http.response.body", "body": b"{}"}]  # fmt: skip
     with _listeners_started() as started:
-        await _one_post(stoppable=False)
+        assert await _one_post(stoppable=False) == answered
     assert started == []
-    with _listeners_started() as started:
-        await _one_post(stoppable=True)
+    with _listeners_started() as started:  # the client stays: answered all the same
+        assert await _one_post(stoppable=True) == answered
     assert len(started) == 1
 
 
