@@ -364,10 +364,14 @@ class Checkpointer:
         self._anchor: Checkpoint | None = None  # the checkpoint log's last checkpoint
         self._anchor_ok: tuple[int, str] | None = None  # (size, root) found in the log
         self._warned_key = ""  # another key whose last checkpoint was signed on from
+        # Times the log was read again from its first record (a decryption per record): an
+        # operator's and a test's view of a cost that should stay at 0.
+        self.read_again = -1
         self._reset()
 
     def _reset(self) -> None:
         """Forget what was read of the log: the next read starts at its first record."""
+        self.read_again += 1
         self._offset, self._last_line, self._prev = 0, b"", GENESIS
         self._tree = merkle.Frontier()
         # (records, bytes, tree) where recent reads began: a root behind the position is
