@@ -145,9 +145,10 @@ class DataKeyStore:
 
     def destroy(self, owner: str) -> bool:
         self._cache.pop(owner, None)
-        gone = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,)).rowcount > 0
-        if gone:
-            self._db.execute("VACUUM")
+        with _storage_errors(self.path):  # an erasure on a full disk: one sentence, as writes
+            gone = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,)).rowcount > 0
+            if gone:
+                self._db.execute("VACUUM")
         return gone
 
     def status(self) -> dict[str, int]:
