@@ -78,11 +78,12 @@ class Reanchor:
         self.lost, self.problem = lost, problem
         self.log_size, self.log_root = head
 
-    def run(self, actor: str, reason: str, now: dt.datetime | None = None) -> Reanchored:
+    def run(self, actor: str, reason: str) -> Reanchored:
         """Record the act, sign the fresh checkpoint, keep the old log aside, swap in the new.
         CheckpointRefused if the log fails the signer's checks after the record was written
-        (changed meanwhile): the record stays, checkpoints stay paused, nothing is moved."""
-        moment = now or dt.datetime.now(dt.UTC)
+        (changed meanwhile): the record stays, checkpoints stay paused, nothing is moved.
+        AuditUnavailable, OSError: stopped before the swap, so checkpoints stay paused too."""
+        moment = dt.datetime.now(dt.UTC)
         cp_path = self.audit_dir / CHECKPOINT_LOG
         stamp = moment.strftime("%Y%m%dT%H%M%S.%f")[:-3]  # UTC, to the millisecond
         kept_as = self.audit_dir / f"checkpoints.lost-{stamp}Z.jsonl"
@@ -93,7 +94,7 @@ class Reanchor:
             self.audit_dir / "audit.log", self.key, keyring=self.keyring, checkpoint_log=new_log
         )
         problem = fresh.check()
-        if problem:  # the log changed since it was checked, under the writers' own lock
+        if problem:  # the log was changed again after the check
             raise CheckpointRefused(f"audit record {seq} was written, but {problem}")
         checkpoint = fresh.sign()
         # The old log keeps its bytes under its new name; the new one replaces the old name
@@ -145,7 +146,7 @@ def open_reanchor(audit_dir: Path, key: Ed25519PrivateKey, keyring: KeyRing) -> 
         ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_ino != os.stat(cp_path).st_ino:  # re-anchored while we waited
+        if not _same_file(fd, cp_path):  # re-anchored (or removed) while we waited
             raise NothingToReanchor(
                 f"{cp_path} was replaced while this command waited for it; run it again"
             )
@@ -165,6 +166,15 @@ def open_reanchor(audit_dir: Path, key: Ed25519PrivateKey, keyring: KeyRing) -> 
         yield Reanchor(audit_dir, key, keyring, signer.lost, problem, signer.head())
     finally:
         os.close(fd)  # also lets the flock go
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _sync_dir(path: Path) -> None:

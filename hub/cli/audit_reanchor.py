@@ -13,6 +13,7 @@ from hub.cli import audit_proofs
 from hub.cli.common import console, fail, load_settings
 from privacy.audit_checkpoints import CheckpointRefused, load_signing_key, send_to_witness
 from privacy.audit_reanchor import NothingToReanchor, Reanchor, Reanchored, open_reanchor
+from privacy.types import AuditUnavailable
 
 
 def reanchor(
@@ -52,6 +53,12 @@ def reanchor(
         fail(str(exc), 1)
     except CheckpointRefused as exc:
         fail(f"no checkpoint signed: {exc}", 1)
+    except (AuditUnavailable, OSError) as exc:
+        fail(
+            f"the re-anchor stopped: {exc}. The checkpoint log was not replaced, checkpoints "
+            "stay paused: fix that and run the command again",
+            1,
+        )
     witness = ""
     if settings.audit_witness_url:
         sent = send_to_witness(settings.audit_witness_url, done.checkpoint)
