@@ -17,7 +17,8 @@ records have the signed root) and whose records after it chain (seq, prev, hash;
 ring, GCM too), and only after a checkpoint log whose every line is a checkpoint: a signer that
 signed whatever is on disk would re-anchor a cut or rewritten log, after which nothing reports
 it. Until the log is restored (or the damaged line removed) checkpoints stay paused, each
-attempt logged as an ERROR (:class:`Checkpointer`, ``problem``).
+attempt logged as an ERROR (:class:`Checkpointer`, ``problem``); records lost for good are
+acknowledged by a privacy officer instead (privacy.audit_reanchor, ``c360 audit reanchor``).
 """
 
 from __future__ import annotations
@@ -348,6 +349,7 @@ class Checkpointer:
         interval_s: float = 60.0,
         witness_url: str = "",
         keyring: KeyRing | None = None,
+        checkpoint_log: Path | None = None,
     ) -> None:
         self.log_path, self.key = log_path, key
         self.every, self.interval_s = every, interval_s
@@ -355,9 +357,13 @@ class Checkpointer:
         self.keyring = keyring
         self._ciphers = Ciphers(keyring) if keyring is not None else None
         self._public = key.public_key()
-        self._cp_path = log_path.parent / CHECKPOINT_LOG
+        # Another checkpoint log than the audit dir's: a re-anchor's new one (audit_reanchor).
+        self._cp_path = checkpoint_log or log_path.parent / CHECKPOINT_LOG
         self._cp_log = CheckpointLogReader(self._cp_path)
         self.problem = ""  # why checkpoints are paused ("" when they are not)
+        # The last checkpoint, when the problem is that the log does not extend it (cut or
+        # rewritten below it, the chain intact): what `c360 audit reanchor` acknowledges.
+        self.lost: Checkpoint | None = None
         self._problem_at = -math.inf
         self._signed = -1
         self._signed_at = 0.0
@@ -382,6 +388,7 @@ class Checkpointer:
 
     def check(self) -> str:
         """Read what is new in both logs and check it; the problem found ("" if none)."""
+        self.lost = None
         anchor_problem = self._read_checkpoints()
         if anchor_problem:
             return anchor_problem
@@ -390,6 +397,10 @@ class Checkpointer:
             self._reset()
         # A break first: the records after it are not read, so the log would look short.
         return self._read_new() or self._anchor_problem()
+
+    def head(self) -> tuple[int, str]:
+        """(records, Merkle root hex) of the log as read and checked so far."""
+        return self._tree.size, self._tree.root().hex()
 
     def sign(self) -> Checkpoint:
         """Sign what was read (call after a :meth:`check` that found nothing) and append it."""
@@ -413,7 +424,9 @@ class Checkpointer:
         size = self._tree.size
         if self._signed < 0:
             self._signed_at = now
-        self._signed = max(self._signed, self._anchor.size if self._anchor else 0)
+        # Counted from the last checkpoint in the log, also one smaller than this signer's
+        # own last (a re-anchored log: its fresh first checkpoint may be far below it).
+        self._signed = self._anchor.size if self._anchor else max(self._signed, 0)
         fresh = size - self._signed
         if fresh <= 0 or (fresh < self.every and now - self._signed_at < self.interval_s):
             return None
@@ -471,9 +484,11 @@ class Checkpointer:
             return ""
         size = self._tree.size
         if anchor.size > size:
+            self.lost = anchor
             return (
                 f"truncated: the last signed checkpoint covers {anchor.size} records, the log "
-                f"has {size} verified; restore audit/audit.log from a backup or copy"
+                f"has {size} verified; restore audit/audit.log from a backup or copy (lost "
+                "for good: `c360 audit reanchor`)"
             )
         if anchor.size == size:
             root = self._tree.root().hex()
@@ -485,9 +500,11 @@ class Checkpointer:
             except OSError as exc:
                 return f"the audit log {self.log_path} cannot be read: {exc}"
         if root != anchor.root:
+            self.lost = anchor
             return (
                 f"rewritten: the log's first {anchor.size} records do not match the last "
-                "signed checkpoint; restore audit/audit.log from a backup or copy"
+                "signed checkpoint; restore audit/audit.log from a backup or copy (lost for "
+                "good: `c360 audit reanchor`)"
             )
         self._accept(anchor)
         return ""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli import audit_proofs
+from hub.cli import audit_proofs, audit_reanchor
 from hub.cli.common import console, fail, load_settings
 from privacy.audit import AuditLog
 from privacy.audit_checkpoints import CHECKPOINT_LOG
@@ -136,3 +136,4 @@ def rotate_key() -> None:
 app.command("checkpoint")(audit_proofs.checkpoint)
 app.command("public-key")(audit_proofs.public_key)
 app.command("prove")(audit_proofs.prove_cmd)
+app.command("reanchor")(audit_reanchor.reanchor)

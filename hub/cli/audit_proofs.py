@@ -91,6 +91,11 @@ def verify_checkpoint(path: Path, public_key: str | None, own_log: bool = False)
         console.print(f"OK checkpoint: {result.reason}")
     else:
         console.print(f"[red]BROKEN[/] against checkpoint {path}: {result.reason}")
+        if own_log and result.reason.startswith(("truncated", "rewritten")):
+            console.print(
+                "restore audit/audit.log from a backup or copy; records lost for good: "
+                "`c360 audit reanchor --reason ...` (a privacy officer)"
+            )
     return result.ok
 
 
