@@ -41,13 +41,20 @@ def reanchor(
     except (OSError, ValueError) as exc:
         fail(str(exc))
     ring = audit_proofs.open_keyring()
+    audit_dir = settings.resolved_data_dir / "audit"
     try:
-        with open_reanchor(settings.resolved_data_dir / "audit", key, ring) as found:
+        # The prompt waits outside the checkpoint log's lock (a hub's signer appending would
+        # wait on it); the loss is checked again under the lock and must be the one shown.
+        with open_reanchor(audit_dir, key, ring) as found:
             _show_loss(found)
-            if not yes:
-                typer.confirm(
-                    f"Record this loss as {who} and sign a fresh first checkpoint?", abort=True
-                )
+            shown = found.lost
+        if not yes:
+            typer.confirm(
+                f"Record this loss as {who} and sign a fresh first checkpoint?", abort=True
+            )
+        with open_reanchor(audit_dir, key, ring) as found:
+            if found.lost != shown:
+                fail("the checkpoint log changed while you were asked: run the command again", 1)
             done = found.run(who, reason.strip())
     except NothingToReanchor as exc:
         fail(str(exc), 1)
