@@ -22,10 +22,11 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.cli import app as cli
 from hub.demo import seed_demo
-from insights.catalogue import PACKAGED_FILE, CatalogueError
+from insights import catalogue
 from shared.settings import Settings
 from tests.api.conftest import Api, codes, serve
 
+PACKAGED = Path(catalogue.__file__).with_name("catalogue.json")
 RECS = """
 query Recs($id: ID!) { customer(id: $id) { recommendations(first: 10) { product { code } } } }
 """
@@ -40,7 +41,7 @@ PACKAGED_ONLY = "MMF-ZZB"
 def bank_catalogue(path: Path, own: str, bands: list[str]) -> Path:
     """The bank's file: a product of its own (``own``, a deposit anyone may be offered), three
     packaged products, its income bands, the packaged suitability rules."""
-    packaged = json.loads(PACKAGED_FILE.read_text(encoding="utf-8"))
+    packaged = json.loads(PACKAGED.read_text(encoding="utf-8"))
     products = [copy.deepcopy(p) for p in packaged["products"] if p["code"] in KEPT]
     products.append(
         {"code": own, "name": "薪悦存", "category": "DEPOSIT", "accountType": "SAVINGS",
@@ -155,7 +156,7 @@ def bad_file(path: Path) -> Path:
 
 def test_a_bad_data_dir_catalogue_stops_the_hub(data_dir: Path) -> None:
     bad_file(data_dir / "catalogue.json")
-    with pytest.raises(CatalogueError) as caught:
+    with pytest.raises(catalogue.CatalogueError) as caught:
         create_app(Settings(data_dir=data_dir))
     assert str(caught.value).startswith(
         f"catalogue {data_dir / 'catalogue.json'} (the data dir's catalogue.json): "
