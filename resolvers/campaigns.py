@@ -120,7 +120,7 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     catalogue = context.catalogue
     if catalogue.get(spec.product) is None:
         raise BadUserInput(
-            "no catalogue product with this code (the hub's catalogue file: C360_CATALOGUE)",
+            "no catalogue product with this code (the hub's product catalogue)",
             field="product",
         )
     a = spec.audience
