@@ -82,6 +82,7 @@ from hub.settings import Settings
 from hub.ws_transport import SubscriptionsOnlyHandler
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
+from insights.catalogue import configured_catalogue
 from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
 from privacy.services import PrivacyServices
@@ -629,7 +630,10 @@ def create_app(
     bench/privacy_overhead.py passes another (privacy.allow_all, to measure what the privacy
     layer costs). ``tune_gc_when_started``: freeze what start-up built and raise the young
     generation's threshold at the end of the lifespan's start (a serving process of its own:
-    ``c360 serve``, with or without workers; it changes the whole interpreter's collector)."""
+    ``c360 serve``, with or without workers; it changes the whole interpreter's collector).
+    A catalogue file that does not validate raises CatalogueError here, before anything starts:
+    serving the packaged products instead would recommend what the bank does not sell."""
+    configured_catalogue(settings.resolved_data_dir, settings.catalogue)
     on_open = partial(seed_demo_data, settings=settings) if settings.demo else None
     holder = GraphHolder(settings, store, on_open=on_open)
     privacy_holder = PrivacyHolder()

@@ -146,6 +146,8 @@ _STAGE = {
     "LN-BIZ": 0.4, "LN-CONS": 0.5, "SAV-TERM": 0.5, "WM-STABLE": 0.6, "CC-PLAT": 0.7,
     "SAV-CD": 0.7, "MMF-ZZB": 0.75, "WM-GROWTH": 0.8, "FUND-IDX": 0.8,
 }  # fmt: skip
+# The demo bank's products: the packaged catalogue whatever C360_CATALOGUE names (the book's
+# holdings, stages and tastes above are made for these codes).
 CATALOGUE = default_catalogue()
 # code, name, category, account type (the catalogue's products, in its order)
 PRODUCTS: tuple[tuple[str, str, str, str], ...] = tuple(

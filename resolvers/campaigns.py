@@ -16,7 +16,6 @@ from pydantic import TypeAdapter, ValidationError
 from graph.repositories import campaigns as repo
 from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
-from insights.catalogue import income_bands
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso, parse_time
@@ -118,10 +117,11 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     _check_window(context.now, spec.start, spec.end)
     if spec.channel not in CHANNELS:
         raise BadUserInput(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
-    catalogue = await context.nba.catalogue()
+    catalogue = context.catalogue
     if catalogue.get(spec.product) is None:
         raise BadUserInput(
-            "no catalogue product with this code (insights/catalogue.json)", field="product"
+            "no catalogue product with this code (the hub's product catalogue)",
+            field="product",
         )
     a = spec.audience
     # A filter that can match nobody is a mistake, not an audience of 0.
@@ -139,7 +139,7 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     if a.income_bands is not None:
         # Against the fixed list, not the book: "no customer has it" answered from every
         # customer told of those the caller may not see (one without marketing consent).
-        known = income_bands()
+        known = catalogue.income_bands
         unknown = sorted(set(a.income_bands) - set(known))
         if unknown:
             raise BadUserInput(

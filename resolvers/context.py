@@ -8,6 +8,7 @@ from functools import cached_property
 
 from graph.errors import GraphUnavailable
 from graph.store import GraphStore
+from insights.catalogue import Catalogue, configured_catalogue
 from privacy.services import PrivacyServices
 from privacy.types import Principal
 from resolvers.analytics import end_of_day
@@ -81,9 +82,15 @@ class RequestContext:
     def loaders(self) -> Loaders:
         return Loaders(self.store, self.now)
 
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue file the settings name, read once per process (the hub checked it
+        before it started: create_app)."""
+        return configured_catalogue(self.settings.resolved_data_dir, self.settings.catalogue)
+
     @cached_property
     def nba(self) -> NbaLoaders:
-        return NbaLoaders(self.store, self.now)
+        return NbaLoaders(self.store, self.now, self.catalogue)
 
     @cached_property
     def social_loaders(self) -> SocialLoaders:

@@ -1,6 +1,5 @@
 """Glue between the graph and the pure next-best-action logic (``insights``): loading the
-book in pages, the product catalogue, the rule score as of a past moment, and the fitted
-models kept per process.
+book in pages, the rule score as of a past moment, and the fitted models kept per process.
 
 Models live as JSON in ``<data dir>/insights/``: ``c360 recommend train`` / ``c360 churn
 train`` write them. A hub without a recommender file fits one from the graph once per process
@@ -25,7 +24,7 @@ from graph.repositories import insights as repo
 from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from insights import history as hist
-from insights.catalogue import Catalogue, default_catalogue
+from insights.catalogue import Catalogue
 from insights.churn import ChurnModel
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
@@ -70,11 +69,6 @@ async def load_histories(
 async def count_customers(store: GraphStore) -> int:
     rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
     return int(rows[0]["n"]) if rows else 0
-
-
-async def catalogue(store: GraphStore) -> Catalogue:
-    """The catalogue's rules with the products as the graph holds them."""
-    return default_catalogue().with_products(r["p"] for r in await repo.products(store))
 
 
 def age_band(history: Mapping[str, Any], now: datetime, year_only: bool = False) -> str | None:
@@ -221,7 +215,6 @@ __all__ = [
     "ModelCache",
     "NbaLoaders",
     "age_band",
-    "catalogue",
     "count_customers",
     "fit_recommender",
     "load_histories",
@@ -240,7 +233,7 @@ HISTORY_DAYS = 200  # transactions a 360 request reads per customer (flows, chur
 class NbaLoaders:
     """The request's history loader: one round trip set per batch of customers."""
 
-    def __init__(self, store: GraphStore, now: datetime) -> None:
+    def __init__(self, store: GraphStore, now: datetime, catalogue: Catalogue) -> None:
         since = hist.iso(now - timedelta(days=HISTORY_DAYS))
 
         async def load(ids: list[str]) -> list[Row | None]:
@@ -248,10 +241,8 @@ class NbaLoaders:
             return [found.get(i) for i in ids]
 
         self.history: DataLoader[str, Row | None] = PacedDataLoader(load_fn=load)
-        self._catalogue: Catalogue | None = None
-        self._store = store
+        self._catalogue = catalogue
 
     async def catalogue(self) -> Catalogue:
-        if self._catalogue is None:
-            self._catalogue = await catalogue(self._store)
+        """The catalogue file's products and rules (not the graph's Product nodes)."""
         return self._catalogue

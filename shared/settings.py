@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     persisted_queries: Path | None = None
     persisted_queries_only: bool = False
 
+    # The product catalogue (insights/catalogue.py): this file, else <data dir>/catalogue.json
+    # when present, else the packaged one. Read once per process; a bad file stops the start.
+    catalogue: Path | None = None
+
     # Customer analytics
     segment_high_assets: float = Field(default=1_000_000.0, gt=0)
     segment_middle_assets: float = Field(default=100_000.0, gt=0)
@@ -159,6 +163,12 @@ class Settings(BaseSettings):
         if value is not None and (error := as_of_error(value, datetime.now(UTC).date())):
             raise ValueError(f"C360_AS_OF {error}")
         return value
+
+    @field_validator("catalogue", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # C360_CATALOGUE= (empty) means unset, not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("alert_env_secrets")
     @classmethod

@@ -18,10 +18,6 @@ from graph.store import GraphStore, Row
 from graph.timerange import time_cmp
 
 
-async def products(store: GraphStore) -> list[Row]:
-    return await store.read("MATCH (p:Product) RETURN p {.*} AS p ORDER BY p.code")
-
-
 async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
     """rows: {code, props} — the catalogue's product properties (tier, family, riskLevel...)."""
     result = await store.write(
@@ -153,6 +149,5 @@ __all__ = [
     "histories",
     "holdings_page",
     "managed_customer_ids",
-    "products",
     "upsert_catalogue",
 ]

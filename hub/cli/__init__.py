@@ -62,8 +62,8 @@ COMMANDS: dict[str, Entry] = {
         "doctor",
         "doctor",
         "Check that the embedded graph's files can be loaded: the AOF manifest names files that\n"
-        "exist, every log passes redis-check-aof, there is disk space to write. Exit 1 when a\n"
-        "problem is left.",
+        "exist, every log passes redis-check-aof, there is disk space to write; and that the\n"
+        "product catalogue file validates. Exit 1 when a problem is left.",
     ),
     "backup": Entry(
         "backup",
@@ -104,6 +104,9 @@ COMMANDS: dict[str, Entry] = {
     "policy": Entry("policy", "app", "Access policies (Rego): test, show, proposals."),
     "recommend": Entry("recommend", "app", "Cross-sell and up-sell recommendations."),
     "churn": Entry("churn", "app", "The churn model (scikit-learn) beside the rule score."),
+    "catalogue": Entry(
+        "catalogue", "app", "The product catalogue: products, suitability rules, income bands."
+    ),
     "keys": Entry("keys", "app", "Master, data, audit and checkpoint keys."),
 }
 

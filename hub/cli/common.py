@@ -16,6 +16,7 @@ from hub.settings import Settings
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
+    from insights.catalogue import Catalogue
 
 T = TypeVar("T")
 
@@ -61,6 +62,17 @@ async def compact(store: GraphStore) -> None:
             err_console.print(f"[yellow]warning:[/] {exc}")
 
 
+def load_catalogue(settings: Settings) -> Catalogue:
+    """The catalogue the hub would use (C360_CATALOGUE, else <data dir>/catalogue.json, else
+    the packaged one); a file that does not validate stops the command with one sentence."""
+    from insights.catalogue import CatalogueError, configured_catalogue
+
+    try:
+        return configured_catalogue(settings.resolved_data_dir, settings.catalogue)
+    except CatalogueError as exc:
+        fail(str(exc))
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -78,4 +90,13 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         fail(str(exc))
 
 
-__all__ = ["compact", "console", "err_console", "fail", "graph", "load_settings", "run"]
+__all__ = [
+    "compact",
+    "console",
+    "err_console",
+    "fail",
+    "graph",
+    "load_catalogue",
+    "load_settings",
+    "run",
+]

@@ -1,4 +1,5 @@
-"""`c360 doctor`: check the embedded graph's files; `--repair` fixes what is safe to fix."""
+"""`c360 doctor`: check the embedded graph's files (`--repair` fixes what is safe to fix) and
+which product catalogue the hub would use."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from graph.embedded import EmbeddedFalkorDB, probe
 from graph.errors import GraphUnavailable
 from graph.persistence import Report, inspect
 from hub.cli.common import console, fail, load_settings
+from hub.settings import Settings
+from insights.catalogue import CatalogueError, catalogue_file, read_catalogue
 
 
 def print_report(report: Report) -> None:
@@ -28,6 +31,22 @@ def print_report(report: Report) -> None:
     console.print(table)
 
 
+def check_catalogue(settings: Settings) -> bool:
+    """Print which catalogue file the hub and the CLI use and whether it validates. Read
+    afresh: an edit made since the hub started shows here before a restart applies it."""
+    source = catalogue_file(settings.resolved_data_dir, settings.catalogue)
+    try:
+        catalogue = read_catalogue(source)
+    except CatalogueError as exc:
+        console.print(f"[bold red]catalogue:[/] {exc}")
+        return False
+    console.print(
+        f"[green]ok:[/] catalogue {source.describe()}: {len(catalogue.products)} products, "
+        f"{len(catalogue.income_bands)} income bands"
+    )
+    return True
+
+
 def doctor(
     repair: Annotated[
         bool,
@@ -39,9 +58,10 @@ def doctor(
     ] = False,
 ) -> None:
     """Check that the embedded graph's files can be loaded: the AOF manifest names files that
-    exist, every log passes redis-check-aof, there is disk space to write. Exit 1 when a
-    problem is left."""
+    exist, every log passes redis-check-aof, there is disk space to write; and that the
+    product catalogue file validates. Exit 1 when a problem is left."""
     settings = load_settings()
+    catalogue_ok = check_catalogue(settings)
     if settings.graph_url:
         console.print(
             f"C360_GRAPH_URL is set ({settings.graph_url.split('://')[0]}://...): the graph is an "
@@ -50,6 +70,8 @@ def doctor(
     embedded = EmbeddedFalkorDB(settings.resolved_data_dir)
     if not embedded.dir.is_dir():
         console.print(f"no embedded graph in {settings.resolved_data_dir} yet: nothing to check")
+        if not catalogue_ok:
+            raise typer.Exit(1)
         return
     try:
         with embedded.offline():
@@ -65,7 +87,7 @@ def doctor(
         console.print(f"[yellow]{exc}[/] (its server is {state}); checking the files read-only")
         report = inspect(embedded.dir, repair=False)
     print_report(report)
-    if not report.ok:
+    if not report.ok or not catalogue_ok:
         raise typer.Exit(1)
 
 

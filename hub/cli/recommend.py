@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
 from hub.cli.insights_common import book
 from insights import history as hist
 from insights.holdout import HoldoutResult, evaluate
@@ -32,13 +32,13 @@ async def _train() -> tuple[int, str]:
 
 
 async def _eval(k: int) -> tuple[int, HoldoutResult]:
-    from resolvers.nba import age_band, catalogue
+    from resolvers.nba import age_band
 
     settings = load_settings()
+    products = load_catalogue(settings)
     now = datetime.now(UTC)
     async with graph(settings) as store:
         histories = await book(store, now - timedelta(days=hist.FLOW_DAYS))
-        products = await catalogue(store)
     customers = [hist.book_customer(h, now, age_band(h, now)) for h in histories]
     return len(customers), evaluate(customers, products, k)
 

@@ -15,7 +15,7 @@ from uvicorn.supervisors import Multiprocess
 
 from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
 from hub.cli.token import make_token
 from hub.http_protocol import PROTOCOL, configure
 from hub.logs import configure_logging
@@ -195,6 +195,7 @@ def serve(
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
     settings.resolved_data_dir  # noqa: B018 - a data dir that cannot be used fails here, readably
+    load_catalogue(settings)  # so does a bad catalogue file, before any worker starts
     try:  # a bad allow-list is a user error, named before anything starts
         PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
     except PersistedQueriesFileError as exc:
