@@ -315,7 +315,7 @@ def catalogue_file(data_dir: Path, override: Path | None) -> CatalogueFile:
     if override is not None and str(override).strip():
         return CatalogueFile(override.expanduser(), "C360_CATALOGUE")
     local = data_dir / DATA_DIR_FILE
-    if local.exists():  # a dangling link or a directory is a bad file, never "absent"
+    if local.exists() or local.is_symlink():  # a dangling link or a directory is a bad file
         return CatalogueFile(local, "data dir")
     return CatalogueFile(PACKAGED_FILE, "packaged")
 

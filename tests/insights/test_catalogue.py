@@ -137,3 +137,11 @@ def test_a_file_that_is_not_a_catalogue_is_named(tmp_path: Path) -> None:
     (other / "catalogue.json").mkdir(parents=True)
     with pytest.raises(CatalogueError, match="cannot be read"):
         configured_catalogue(other, None)
+
+
+def test_a_dangling_link_in_the_data_dir_is_a_bad_file(tmp_path: Path) -> None:
+    # A link whose target went (a mount not there yet) must not fall back to the packaged
+    # products: the bank would be sold the demo bank's.
+    (tmp_path / "catalogue.json").symlink_to(tmp_path / "gone.json")
+    with pytest.raises(CatalogueError, match=r"catalogue\.json\) does not exist"):
+        configured_catalogue(tmp_path, None)
