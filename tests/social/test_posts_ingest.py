@@ -6,9 +6,9 @@ from pathlib import Path
 
 from graph.repositories import social as repo
 from graph.store import GraphStore
+from ingest.social.stream_check import write_lines
 from sentiment.trends import from_rows
 from tests.social.conftest import invoke, summary_rows
-from ingest.social.stream_check import write_lines
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 
