@@ -46,15 +46,17 @@ class Prepared:
     rows: list[Row]
     received: int
     new: int = 0  # (platform, postId) neither stored nor seen earlier in this run
-    updated: int = 0  # stored before this run: written again (metrics only grow)
+    updated: int = 0  # stored before this run with another text: edited, so re-scored
+    unchanged: int = 0  # stored before this run with the same text (metrics only grow)
     same_id: int = 0  # delivered again in this run (same batch or an earlier one)
     reposts: int = 0  # new posts that are reposts (marker or repostOf)
     fingerprints: list[str] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
-        """Posts received that added no node: repeats and posts already stored."""
-        return self.received - self.new
+        """Posts received that neither added a node nor changed a stored text: repeats within
+        the run and posts stored before with the same text."""
+        return self.received - self.new - self.updated
 
 
 @dataclass
@@ -64,9 +66,10 @@ class Totals:
     number marked); labels count the new posts."""
 
     received: int = 0
-    stored: int = 0  # rows written (new + updated)
+    stored: int = 0  # rows written (new + updated + unchanged)
     new: int = 0
-    updated: int = 0
+    updated: int = 0  # stored before, text edited (re-scored)
+    unchanged: int = 0  # stored before, same text
     same_id_duplicates: int = 0
     text_duplicates: int = 0
     reposts: int = 0
@@ -81,6 +84,7 @@ class Totals:
         self.stored += stored
         self.new += prepared.new
         self.updated += prepared.updated
+        self.unchanged += prepared.unchanged
         self.same_id_duplicates += prepared.same_id
         self.reposts += prepared.reposts
         for row in prepared.rows:
@@ -272,7 +276,9 @@ class PostPipeline:
             return Prepared([], repeats, repeats)
         wanted = sorted({f for f in fps if f is not None and f not in self._known})
         keys = [{"platform": p.platform, "postId": p.post_id} for p in posts]
-        stored = await repo.existing_post_keys(self.store, keys)
+        # One read per batch: which keys are stored, and with what text (an edited post is
+        # an update, the same text a repeat).
+        stored = await repo.stored_post_texts(self.store, keys)
         if wanted:
             found = await repo.fingerprint_originals(self.store, wanted)
             for fp, row in found.items():
@@ -285,7 +291,10 @@ class PostPipeline:
             if post.key in self._seen:
                 prepared.same_id += 1
             elif post.key in stored:
-                prepared.updated += 1
+                if stored[post.key] == post.text:
+                    prepared.unchanged += 1
+                else:
+                    prepared.updated += 1
             else:
                 prepared.new += 1
                 prepared.reposts += bool(row["props"]["isRepost"])

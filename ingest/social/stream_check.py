@@ -55,6 +55,7 @@ def summary(result: FileResult) -> dict[str, int]:
         "received": t.received,
         "new": t.new,
         "updated": t.updated,
+        "unchanged": t.unchanged,
         "sameIdDuplicates": t.same_id_duplicates,
         "textDuplicates": t.text_duplicates,
         "reposts": t.reposts,

@@ -242,8 +242,14 @@ class PostsWebhook:
             # Stored, so the sender gets its 200. The claim stays unstored: a replay is
             # refused until LEASE_S passes, and after that merges into the same posts.
             log.warning("webhook push stored but not marked so for replays: %s", exc)
+        # accepted (new) + updated (a stored post's text edited, re-scored) + duplicates
+        # (repeats: within the push, or stored with the same text) = the posts pushed.
         return JSONResponse(
-            {"accepted": prepared.received - prepared.duplicates, "duplicates": prepared.duplicates}
+            {
+                "accepted": prepared.new,
+                "updated": prepared.updated,
+                "duplicates": prepared.duplicates,
+            }
         )
 
 

@@ -140,7 +140,7 @@ async def test_a_push_the_graph_could_not_take_can_be_retried(short_dir: Path) -
         assert "retry" in failed.json()["error"]
         retried = await push(app, body, headers)
         assert retried.status_code == 200, retried.text
-        assert retried.json() == {"accepted": 1, "duplicates": 0}
+        assert retried.json() == {"accepted": 1, "updated": 0, "duplicates": 0}
         assert await likes(store) == 7
         # Stored once: now it is a replay.
         assert (await push(app, body, headers)).status_code == 401
@@ -253,7 +253,7 @@ async def test_a_push_whose_posts_the_graph_refuses_after_its_claim_can_be_retri
         assert await store.read("MATCH (w:WebhookPush) RETURN count(w) AS n") == [{"n": 0}]
         retried = await push(hub(store), body, headers)
         assert retried.status_code == 200, retried.text
-        assert retried.json() == {"accepted": 200, "duplicates": 0}
+        assert retried.json() == {"accepted": 200, "updated": 0, "duplicates": 0}
         assert (await push(hub(store), body, headers)).status_code == 401
     finally:
         await store.close()

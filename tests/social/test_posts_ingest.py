@@ -6,8 +6,9 @@ from pathlib import Path
 
 from graph.repositories import social as repo
 from graph.store import GraphStore
+from ingest.social.stream_check import write_lines
 from sentiment.trends import from_rows
-from tests.social.conftest import invoke
+from tests.social.conftest import invoke, summary_rows
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 
@@ -59,3 +60,30 @@ async def test_jsonl_labels_dedupe_dead_letters(store: GraphStore, cli_env, tmp_
     again = await invoke(["ingest", "posts", str(posts), "--platform", "weibo"], env)
     assert again.exit_code == 0, again.output
     assert len(await store.read("MATCH (p:Post) RETURN p.postId AS id")) == 4
+
+
+async def test_summary_tells_new_edited_and_repeated_posts(
+    store: GraphStore, cli_env, tmp_path: Path
+) -> None:
+    first = {"id": "e1", "text": "招行客服很耐心，非常满意", "created_at": "2025-03-01T08:00:00Z"}
+    second = {"id": "e2", "text": "招行网点排队很快", "created_at": "2025-03-01T09:00:00Z"}
+    args = ["ingest", "posts", "--platform", "weibo"]
+    one = await invoke([*args, str(write_lines(tmp_path / "a.jsonl", [first, second]))], cli_env)
+    assert one.exit_code == 0, one.output
+    before = await store.read("MATCH (p:Post {postId: 'e2'}) RETURN p.sentimentLabel AS l")
+
+    edited = {**second, "text": "招行网点排队两小时，太差了，投诉"}
+    new = {"id": "e3", "text": "招行信用卡额度提了", "created_at": "2025-03-02T08:00:00Z"}
+    lines = [first, edited, new, {**new, "text": "招行信用卡额度又提了"}]
+    two = await invoke([*args, str(write_lines(tmp_path / "b.jsonl", lines))], cli_env)
+    assert two.exit_code == 0, two.output
+    rows = summary_rows(two.output)
+    assert rows["received"] == "4" and rows["new posts"] == "1"
+    assert rows["updated (text edited, re-scored)"] == "1"
+    assert rows["unchanged (stored, same text)"] == "1"
+    assert rows["same-id duplicates"] == "1"
+    after = await store.read(
+        "MATCH (p:Post {postId: 'e2'}) RETURN p.text AS t, p.sentimentLabel AS l"
+    )
+    assert after[0]["t"] == edited["text"]
+    assert (before[0]["l"], after[0]["l"]) == ("POSITIVE", "NEGATIVE")

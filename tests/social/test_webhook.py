@@ -48,12 +48,51 @@ async def test_good_signature_stores(store: GraphStore) -> None:
     app, body = app_for(store), orjson.dumps(GOOD)
     response = await post(app, body, signed_headers(SECRET, body))
     assert response.status_code == 200
-    assert response.json() == {"accepted": 2, "duplicates": 0}
+    assert response.json() == {"accepted": 2, "updated": 0, "duplicates": 0}
     # A re-send is a new push: a new timestamp (the same signature again is a replay).
     again = await post(app, body, signed_headers(SECRET, body, now=time.time() + 1))
-    assert again.json() == {"accepted": 0, "duplicates": 2}
+    assert again.json() == {"accepted": 0, "updated": 0, "duplicates": 2}
     rows = await store.read("MATCH (p:Post {postId: 'm1'}) RETURN p.platform AS pl")
     assert rows == [{"pl": "wechat"}] and await count(store) == 2
+
+
+async def stored(store: GraphStore, post_id: str) -> dict[str, object]:
+    rows = await store.read(
+        "MATCH (p:Post {postId: $id}) "
+        "RETURN p.text AS text, p.sentimentLabel AS label, p.sentimentScore AS score",
+        {"id": post_id},
+    )
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def test_a_push_tells_new_edited_and_repeated_posts(store: GraphStore) -> None:
+    app, pushes = app_for(store), 0
+
+    async def push(items: list[dict[str, object]]) -> dict[str, int]:
+        nonlocal pushes
+        pushes += 1  # a new timestamp: a new push, not a replay
+        body = orjson.dumps(items)
+        response = await post(app, body, signed_headers(SECRET, body, now=time.time() + pushes))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert await push([GOOD[0]]) == {"accepted": 1, "updated": 0, "duplicates": 0}
+    before = await stored(store, "m1")
+    # The same post again: an exact repeat.
+    assert await push([GOOD[0]]) == {"accepted": 0, "updated": 0, "duplicates": 1}
+    # Its text edited, beside a new post: one update (re-scored), one new, no repeat.
+    edited = {**GOOD[0], "text": "招行客服态度恶劣，非常失望，再也不用了"}
+    assert await push([edited, GOOD[1]]) == {"accepted": 1, "updated": 1, "duplicates": 0}
+    after = await stored(store, "m1")
+    assert after["text"] == edited["text"] != before["text"]
+    assert (before["label"], after["label"]) == ("POSITIVE", "NEGATIVE")
+    assert after["score"] != before["score"]
+    # The edit pushed again is a repeat; two copies in one push are one update and a repeat.
+    assert await push([edited]) == {"accepted": 0, "updated": 0, "duplicates": 1}
+    assert await push([GOOD[0], GOOD[0]]) == {"accepted": 0, "updated": 1, "duplicates": 1}
+    assert (await stored(store, "m1"))["text"] == GOOD[0]["text"]
+    assert await count(store) == 2
 
 
 async def test_bad_signature_401(store: GraphStore) -> None:
@@ -89,5 +128,5 @@ async def test_hub_app_serves_the_webhook(store: GraphStore, data_dir) -> None:
     async with app.router.lifespan_context(app):
         response = await post(app, body, signed_headers(SECRET, body))
     assert response.status_code == 200, response.text
-    assert response.json() == {"accepted": 1, "duplicates": 0}
+    assert response.json() == {"accepted": 1, "updated": 0, "duplicates": 0}
     assert await count(store) == 1

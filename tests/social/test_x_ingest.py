@@ -8,7 +8,7 @@ import pytest
 
 from graph.store import GraphStore
 from sentiment.scorer import Scorer
-from tests.social.conftest import invoke
+from tests.social.conftest import invoke, summary_rows
 from tests.standins.fake_x_api import FakeXState, fake_x_api
 
 N = 15  # two pages of 10
@@ -76,6 +76,28 @@ async def test_two_pages_then_since_id(store: GraphStore, cli_env, fake_x) -> No
     assert await post_ids(store) == [*range(1, N + 1), 99]
     saved = json.loads((Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "x.json").read_text())
     assert saved["query:招行"] == {"since_id": "99"}
+
+
+async def test_a_pull_again_tells_edited_from_repeated_posts(
+    store: GraphStore, cli_env, fake_x
+) -> None:
+    base, state = fake_x
+    assert (await invoke(ARGS, env_for(cli_env, base))).exit_code == 0
+    # The since_id lost (a fresh checkpoints folder): the same window is pulled again, one
+    # tweet of it edited, one new.
+    (Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "x.json").unlink()
+    state.tweets[4]["text"] = "招行信用卡客服太差了，投诉无门"
+    state.add_tweet(99, "招行手机银行闪退，太差了", "user0", "2025-03-20T08:00:00.000Z")
+    again = await invoke(ARGS, env_for(cli_env, base))
+    assert again.exit_code == 0, again.output
+    rows = summary_rows(again.output)
+    assert (rows["received"], rows["new posts"]) == (str(N + 1), "1")
+    assert rows["updated (text edited, re-scored)"] == "1"
+    assert rows["unchanged (stored, same text)"] == str(N - 1)
+    edited = await store.read(
+        "MATCH (p:Post {platform: 'x', postId: '5'}) RETURN p.text AS t, p.sentimentLabel AS l"
+    )
+    assert edited == [{"t": state.tweets[4]["text"], "l": "NEGATIVE"}]
 
 
 async def test_rate_limit_is_survived(store: GraphStore, cli_env, fake_x) -> None:
