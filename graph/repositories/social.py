@@ -69,7 +69,8 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
 
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
-    older copy of a post (a replayed push, a stale export) never rolls them back. An
+    older copy of a post (a replayed push, a stale export) never rolls them back. A label a
+    person corrected stays while the text is the one they corrected, not over an edit. An
     author's display name (often a real name) is sealed under the account's data key. The
     text is kept as searched too (``searchText``: its quoted @handles left out, see
     shared/post_text.py)."""
@@ -80,8 +81,15 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
         """
         UNWIND $rows AS r
         MERGE (p:Post {platform: r.platform, postId: r.postId})
-        WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before
+        WITH p, r, [p.likes, p.reposts, p.replies, p.views] AS before, p.text AS before_text
         SET p += r.props
+        // A person's label was for the text they read: an edited text is the model's again
+        // (the correction itself stays in the audit log of correctPostLabel).
+        FOREACH (_ IN CASE WHEN p.labelCorrected IS NOT NULL AND before_text <> p.text
+                           THEN [1] ELSE [] END |
+            SET p.labelCorrected = null, p.labelCorrectedBy = null, p.labelCorrectedAt = null,
+                p.labelCorrectionReason = null
+        )
         SET p.searchText = coalesce(r.searchText, p.searchText),
             p.searchTextVersion = coalesce(r.searchTextVersion, p.searchTextVersion),
             p.modelLabel = p.sentimentLabel,

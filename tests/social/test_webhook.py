@@ -6,6 +6,7 @@ import httpx
 import orjson
 from starlette.applications import Starlette
 
+from graph.repositories import social
 from graph.store import GraphStore
 from ingest.social.webhook import PostsWebhook, signed_headers, webhook_route
 
@@ -93,6 +94,22 @@ async def test_a_push_tells_new_edited_and_repeated_posts(store: GraphStore) -> 
     assert await push([GOOD[0], GOOD[0]]) == {"accepted": 0, "updated": 1, "duplicates": 1}
     assert (await stored(store, "m1"))["text"] == GOOD[0]["text"]
     assert await count(store) == 2
+
+
+async def test_a_corrected_label_holds_for_its_text_only(store: GraphStore) -> None:
+    app, body = app_for(store), orjson.dumps([GOOD[0]])
+    assert (await post(app, body, signed_headers(SECRET, body))).status_code == 200
+    await social.correct_label(store, "wechat", "m1", "NEUTRAL", "analyst-1", "2025-03-02", "irony")
+    # The same text again: the person's label stays over the model's.
+    again = await post(app, body, signed_headers(SECRET, body, now=time.time() + 1))
+    assert again.json()["duplicates"] == 1
+    assert (await stored(store, "m1"))["label"] == "NEUTRAL"
+    # An edited text was never read by that person: the model's label, and no training pair.
+    edited = orjson.dumps([{**GOOD[0], "text": "招行客服态度恶劣，非常失望，再也不用了"}])
+    response = await post(app, edited, signed_headers(SECRET, edited, now=time.time() + 2))
+    assert response.json()["updated"] == 1
+    assert (await stored(store, "m1"))["label"] == "NEGATIVE"
+    assert await social.label_corrections(store) == []
 
 
 async def test_bad_signature_401(store: GraphStore) -> None:
