@@ -69,6 +69,7 @@ from hub.live import (
 )
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
+from hub.middleware.security_headers import SecurityHeadersMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.services import (
@@ -717,6 +718,7 @@ def create_app(
             Middleware(
                 RequestLogMiddleware, routes=[r.path for r in routes if isinstance(r, Route)]
             ),
+            Middleware(SecurityHeadersMiddleware),
             # serve --demo on loopback: Host must name loopback (DNS rebinding), hub/demo_guard.py.
             *(loopback_only(settings.host) if settings.demo else []),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

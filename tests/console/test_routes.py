@@ -37,6 +37,22 @@ async def test_console_is_served_from_the_package(data_dir: Path) -> None:
         assert (await c.get("/console/vendor/echarts/LICENSE")).status_code == 200
 
 
+async def test_pages_carry_browser_security_headers(data_dir: Path) -> None:
+    # A framing page must not click for a privacy officer; scripts only from the hub.
+    async with client(data_dir, demo=False) as c:
+        for path in ("/console/", "/graphql"):
+            page = await c.get(path, headers={"accept": "text/html"})
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+            csp = page.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp, path
+            assert page.headers["x-frame-options"] == "DENY"
+            assert page.headers["x-content-type-options"] == "nosniff"
+        answer = await c.post("/graphql", json={"query": "{ __typename }"})
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "same-origin"
+        assert "content-security-policy" not in answer.headers
+
+
 async def test_graphiql_page_loads_nothing_from_outside(data_dir: Path) -> None:
     # The page GET /graphql answers (the browser test loads it from a live hub).
     sources = re.findall(r'(?:src|href)="([^"]+)"', graphiql_html())
