@@ -37,9 +37,11 @@ async def test_console_is_served_from_the_package(data_dir: Path) -> None:
         assert (await c.get("/console/vendor/echarts/LICENSE")).status_code == 200
 
 
-async def test_pages_carry_browser_security_headers(data_dir: Path) -> None:
+async def test_pages_carry_browser_security_headers(data_dir: Path, store: GraphStore) -> None:
     # A framing page must not click for a privacy officer; scripts only from the hub.
-    async with client(data_dir, demo=False) as c:
+    app = create_app(Settings(data_dir=data_dir, graphiql=True), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
         for path in ("/console/", "/graphql"):
             page = await c.get(path, headers={"accept": "text/html"})
             assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -47,7 +49,8 @@ async def test_pages_carry_browser_security_headers(data_dir: Path) -> None:
             assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp, path
             assert page.headers["x-frame-options"] == "DENY"
             assert page.headers["x-content-type-options"] == "nosniff"
-        answer = await c.post("/graphql", json={"query": "{ __typename }"})
+        answer = await c.get("/console/app.js")  # not a page: the plain headers only
+        assert "javascript" in answer.headers["content-type"]
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["referrer-policy"] == "same-origin"
         assert "content-security-policy" not in answer.headers
