@@ -195,7 +195,10 @@ def _reapply_erasures(settings: Settings, target: Path, extra: list[Path], any_h
             f"{exc}. {dont}; fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
         )
     if done.skipped:
-        again = f"`c360 erase --reapply` with C360_DATA_DIR={target} and the same ledgers"
+        again = (
+            f"`C360_DATA_DIR={target} c360 erase --reapply --any-hub` with the same ledgers "
+            "(--erasures FILE for the live data dir's)"
+        )
         err_console.print(f"[yellow]warning:[/] {skipped_note(done.skipped, again)}")
     if done.total:
         console.print(

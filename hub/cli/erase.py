@@ -151,7 +151,7 @@ def skipped_note(skipped: list[Erased], again: str) -> str:
         f"erasure ledger entries of another hub skipped: {len(skipped)} "
         f"({', '.join(e.customer_id for e in skipped)}; hub {', '.join(hubs)}): customer ids "
         "name other people there. If they are this hub's customers (a ledger of this hub "
-        f"written under another hub id), run {again} --any-hub"
+        f"written under another hub id), run {again}"
     )
 
 
@@ -283,7 +283,9 @@ def erase(
         except (LedgerError, KeyRingError) as exc:
             fail(f"{exc}; nothing was erased again")
         if done.skipped:
-            err_console.print(f"[yellow]warning:[/] {skipped_note(done.skipped, 'it again with')}")
+            err_console.print(
+                f"[yellow]warning:[/] {skipped_note(done.skipped, 'it again with --any-hub')}"
+            )
         console.print(
             f"{done.total} erased customers in the ledgers; erased again: {len(done.redone)}"
         )
