@@ -289,11 +289,16 @@ def _unpack(archive: Path, secret: Secret, unpacked: Path) -> None:
 
 
 def restore_backup(
-    archive: Path, target: Path, secret: Secret, progress: Progress = lambda _: None
+    archive: Path,
+    target: Path,
+    secret: Secret,
+    progress: Progress = lambda _: None,
+    check: Callable[[Path], None] = lambda _: None,
 ) -> tuple[dict[str, Any], GraphCounts | None]:
     """Restore into ``target`` (missing or empty). Checks every checksum and the graph counts
-    against the manifest; on any failure ``target`` is left as it was (empty). Stages inside
-    ``target`` (0700): a killed restore's staging is removed by the next restore there."""
+    against the manifest, then ``check`` (on the staged data dir: raises BackupError); on any
+    failure ``target`` is left as it was (empty). Stages inside ``target`` (0700): a killed
+    restore's staging is removed by the next restore there."""
     if target.is_dir():  # a restore killed here left its staging: not the user's files
         remove_stale(target / STAGING_DIR, prune=True)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -301,13 +306,18 @@ def restore_backup(
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         with staging(target / STAGING_DIR) as (stage_dir, _):
-            return _restore_staged(archive, target, secret, stage_dir.path, progress)
+            return _restore_staged(archive, target, secret, stage_dir.path, progress, check)
     finally:
         remove_stale(target / STAGING_DIR, prune=True)  # on failure the target stays empty
 
 
 def _restore_staged(
-    archive: Path, target: Path, secret: Secret, stage: Path, progress: Progress
+    archive: Path,
+    target: Path,
+    secret: Secret,
+    stage: Path,
+    progress: Progress,
+    check: Callable[[Path], None],
 ) -> tuple[dict[str, Any], GraphCounts | None]:
     unpacked = stage / "unpacked"
     progress("decrypting")
@@ -332,6 +342,7 @@ def _restore_staged(
             raise BackupError(f"the restored graph has {counts}, the manifest {expected}")
     for path in [restored, *restored.rglob("*")]:
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    check(restored)
     for child in restored.iterdir():
         child.rename(target / child.name)
     return manifest, counts

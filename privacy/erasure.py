@@ -37,7 +37,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT, cipher_of
 from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
-from privacy.erasure_ledger import Erased, ErasureLedger
+from privacy.erasure_ledger import Erased, ErasureLedger, mirror_paths
 from privacy.proposals import PENDING, ProposalFile, person, same_person
 from shared.echo import echo
 from shared.settings import Settings
@@ -164,17 +164,24 @@ def claim_lease(settings: Settings) -> dt.timedelta:
 
 
 class ErasureStore:
-    def __init__(self, data_dir: Path, lease: dt.timedelta = CLAIM_LEASE) -> None:
+    def __init__(
+        self, data_dir: Path, lease: dt.timedelta = CLAIM_LEASE, mirrors: Sequence[Path] = ()
+    ) -> None:
         if lease <= dt.timedelta(0):
             raise ValueError("the claim lease must be positive")
         self._file = ProposalFile(data_dir / FILE_NAME, "requests", lambda r: ErasureRequest(**r))
         self.path = self._file.path
         self.lease = lease
+        # The erasure ledgers (the data dir's, the mirrors): closing a request unerased
+        # cancels any entry of it still there (an approval whose own cancellation failed).
+        self.ledger = ErasureLedger(data_dir, mirrors)
 
     @classmethod
     def of(cls, settings: Settings) -> ErasureStore:
-        """The data dir's requests, with the configured claim lease."""
-        return cls(settings.resolved_data_dir, claim_lease(settings))
+        """The data dir's requests, with the configured claim lease and ledger mirrors."""
+        return cls(
+            settings.resolved_data_dir, claim_lease(settings), mirror_paths(settings.erasure_ledger)
+        )
 
     def load(self) -> dict[str, ErasureRequest]:
         return self._file.load()
@@ -329,21 +336,26 @@ class ErasureStore:
     def withdraw(self, request_id: str, by: str, reason: str | None = None) -> ErasureRequest:
         """Close a pending request unerased at its proposer's word, with their ``reason``
         when given (kept as ``withdraw_reason``), under the lock (an approval claiming it
-        meanwhile wins: it is then no longer pending)."""
+        meanwhile wins: it is then no longer pending). Raises LedgerError (not withdrawn) when
+        a ledger names it and cannot be written to cancel that."""
         if reason is not None and not reason.strip():
             raise MissingReason("the reason for the withdrawal is blank: give one or leave it out")
         with self._file.editing() as requests:
             request = self._withdrawable(requests, request_id, by)
+            # Under the lock: no approval can claim it (and write a new entry) meanwhile.
+            self.ledger.cancel(request.id, request.customer_id)
             request.status, request.withdrawn_at = WITHDRAWN, _now()
             request.withdraw_reason = reason.strip() if reason is not None else None
         return request
 
     def reject(self, request_id: str, rejecter: str, reason: str) -> ErasureRequest:
-        """Close a pending request unerased; not by its proposer (four eyes, as approving)."""
+        """Close a pending request unerased; not by its proposer (four eyes, as approving).
+        Raises LedgerError (not rejected) as ``withdraw``."""
         if not reason.strip():
             raise MissingReason("give a reason for the rejection (e.g. the ticket's outcome)")
         with self._file.editing() as requests:
             request = self._decidable(requests, request_id, rejecter, "reject")
+            self.ledger.cancel(request.id, request.customer_id)  # under the lock, as withdraw
             request.status, request.rejected_by, request.rejected_at = REJECTED, rejecter, _now()
             request.rejection_reason = reason.strip()
         return request

@@ -13,6 +13,16 @@ restored dir: their data keys destroyed, their nodes removed.
 Written before the erasure runs: if the ledger cannot be written, nothing is erased (an
 erasure a restore could undo is not done); if the erasure fails after it, the ledger names a
 customer whose erasure was approved, and a re-run or a restore completes it.
+
+An entry counts only once every ledger has it: when one of them cannot be written, the ones
+written already get a cancellation (``{"cancelled": request, "entries": [id]}``), which the
+reader honours in any ledger (a backup taken in between holds the entry, the live ledger its
+cancellation). Rejecting or withdrawing a request cancels whatever entries of it are left (a
+cancellation that failed): a rejected or withdrawn erasure never erases on a restore.
+
+Each entry names the hub that wrote it (``shared.hub_id``): a restore applies another
+hub's entries only when told to (customer ids are the banks' own: another hub's C000005 is
+another person). Entries written before hub ids name none and are applied as before.
 """
 
 from __future__ import annotations
@@ -21,14 +31,27 @@ import datetime as dt
 import fcntl
 import json
 import os
+import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from privacy.types import PrivacyError
+from shared.hub_id import hub_id, read_hub_id
 from shared.settings import Settings
 
-__all__ = ["LEDGER_FILE", "Erased", "ErasureLedger", "LedgerError", "mirror_paths"]
+__all__ = [
+    "LEDGER_FILE",
+    "Cancelled",
+    "Erased",
+    "ErasureLedger",
+    "LedgerError",
+    "foreign",
+    "merge",
+    "mirror_paths",
+    "read_ledger",
+    "read_records",
+]
 
 LEDGER_FILE = "erasure-ledger.jsonl"
 
@@ -46,6 +69,8 @@ class Erased:
     request: str = ""
     at: str = ""
     social_accounts: tuple[str, ...] = ()  # "platform:handle"
+    entry: str = ""  # this entry's own id, named by a cancellation ("": written before them)
+    hub: str = ""  # the hub that erased them (shared.hub_id; "": written before hub ids)
 
     @classmethod
     def of(
@@ -55,6 +80,37 @@ class Erased:
         return cls(customer_id, tuple(households), request, now, tuple(social))
 
 
+@dataclass(frozen=True)
+class Cancelled:
+    """Entries of ``request`` that do not count: their erasure did not run (a ledger could not
+    be written) and the request was not carried out. ``entries`` names them by id; an entry
+    written before ids is cancelled by its request and customer."""
+
+    cancelled: str  # the request
+    customer_id: str
+    entries: tuple[str, ...] = ()
+    at: str = ""
+
+    def cancels(self, e: Erased) -> bool:
+        if e.entry:
+            return e.entry in self.entries
+        return bool(self.cancelled) and (e.request, e.customer_id) == (
+            self.cancelled,
+            self.customer_id,
+        )
+
+
+Record = Erased | Cancelled
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _line(record: Record) -> bytes:
+    return (json.dumps(asdict(record), separators=(",", ":")) + "\n").encode()
+
+
 def mirror_paths(setting: str) -> list[Path]:
     """``C360_ERASURE_LEDGER``: comma-separated files outside the data dir."""
     return [Path(p.strip()).expanduser() for p in setting.split(",") if p.strip()]
@@ -62,6 +118,7 @@ def mirror_paths(setting: str) -> list[Path]:
 
 class ErasureLedger:
     def __init__(self, data_dir: Path, mirrors: Sequence[Path] = ()) -> None:
+        self.data_dir = data_dir
         self.paths = [data_dir / LEDGER_FILE, *mirrors]
 
     @classmethod
@@ -69,26 +126,109 @@ class ErasureLedger:
         """The data dir's ledger and the ``C360_ERASURE_LEDGER`` mirrors."""
         return cls(settings.resolved_data_dir, mirror_paths(settings.erasure_ledger))
 
-    def record(self, entry: Erased) -> None:
-        """Append durably to the data dir's ledger and every mirror; raises LedgerError."""
-        line = (json.dumps(asdict(entry), separators=(",", ":")) + "\n").encode()
+    def record(self, entry: Erased, *, as_is: bool = False) -> Erased:
+        """Append durably to the data dir's ledger and every mirror; the entry as written
+        (with its id and this hub's, unless ``as_is``: an entry learned from another ledger).
+        Raises LedgerError when one cannot be written, after cancelling it in those written."""
+        if not as_is:
+            try:
+                entry = replace(entry, entry=uuid.uuid4().hex, hub=hub_id(self.data_dir))
+            except OSError as exc:
+                raise LedgerError(
+                    f"the hub id in {self.data_dir} cannot be read or made ({exc}); nothing was "
+                    "erased. Fix the data dir and run the erasure again"
+                ) from exc
+        line = _line(entry)
+        written: list[Path] = []
         for path in self.paths:
             try:
                 _append(path, line)
             except OSError as exc:
-                raise LedgerError(
+                why = (
                     f"the erasure ledger {path} cannot be written ({exc.strerror}); nothing "
                     "was erased. Fix the path (C360_ERASURE_LEDGER) and run the erasure again"
+                )
+                raise LedgerError(why + self._undo(written, entry)) from exc
+            written.append(path)
+        return entry
+
+    def append(self, record: Record) -> None:
+        """Append one line as it is to the data dir's ledger only (a restored dir learning a
+        cancellation); raises LedgerError."""
+        path = self.paths[0]
+        try:
+            _append(path, _line(record))
+        except OSError as exc:
+            raise LedgerError(f"the erasure ledger {path} cannot be written: {exc}") from exc
+
+    def _undo(self, written: list[Path], entry: Erased) -> str:
+        """Cancel ``entry`` in the ledgers ``written``; what could not be, for the message."""
+        cancel = _line(Cancelled(entry.request, entry.customer_id, (entry.entry,), _now()))
+        left = []
+        for path in written:
+            try:
+                _append(path, cancel)
+            except OSError as exc:
+                left.append(f"{path} ({exc.strerror})")
+        if not left:
+            return ""
+        return (
+            f". The entry could not be cancelled in {', '.join(left)}: it would erase customer "
+            f"{entry.customer_id} on a restore. Once it can be written, reject or withdraw "
+            f"request {entry.request} (that cancels it), or approve it again"
+        )
+
+    def cancel(self, request: str, customer_id: str) -> int:
+        """Cancel every entry of ``request`` still counting (an approval whose cancellation
+        failed): appended to each ledger that holds one. How many; raises LedgerError."""
+        held: dict[Path, list[Erased]] = {}
+        records = [(p, read_records(p)) for p in self.paths if p.exists()]
+        cancels = [r for _, recs in records for r in recs if isinstance(r, Cancelled)]
+        for path, recs in records:
+            for e in recs:
+                if (
+                    isinstance(e, Erased)
+                    and e.request == request
+                    and not any(c.cancels(e) for c in cancels)
+                ):
+                    held.setdefault(path, []).append(e)
+        ids = tuple(dict.fromkeys(e.entry for es in held.values() for e in es if e.entry))
+        line = _line(Cancelled(request, customer_id, ids, _now()))
+        for path in held:
+            try:
+                _append(path, line)
+            except OSError as exc:
+                raise LedgerError(
+                    f"the erasure ledger {path} names customer {customer_id} for request "
+                    f"{request} (an approval that failed) and cannot be written "
+                    f"({exc.strerror}) to cancel it: a restore would erase them. Fix the path "
+                    "and try again"
                 ) from exc
+        return sum(len(es) for es in held.values())
 
-    def entries(self) -> list[Erased]:
-        """Every erasure in any of this ledger's files (missing files hold none)."""
-        return merge(read_ledger(p) for p in self.paths if p.exists())
+    def entries(self, *, any_hub: bool = False) -> list[Erased]:
+        """Every erasure that counts in any of this ledger's files (missing files hold none):
+        the data dir's own ledger whole, the mirrors' entries of this hub (or of none: written
+        before hub ids) unless ``any_hub``."""
+        own, *mirrors = [read_records(p) if p.exists() else [] for p in self.paths]
+        if not any_hub:
+            try:
+                me = read_hub_id(self.data_dir)
+            except OSError as exc:
+                raise LedgerError(f"cannot read the hub id of {self.data_dir}: {exc}") from exc
+            mirrors = [[r for r in recs if not foreign(r, me)] for recs in mirrors]
+        return merge([own, *mirrors])
 
 
-def read_ledger(path: Path) -> list[Erased]:
-    """The entries of one ledger file; raises LedgerError when it is not one."""
-    out = []
+def foreign(record: Record, me: str | None) -> bool:
+    """An entry another hub wrote (False when either side has no hub id: cannot tell)."""
+    return isinstance(record, Erased) and bool(record.hub and me) and record.hub != me
+
+
+def read_records(path: Path) -> list[Record]:
+    """The lines of one ledger file (entries and cancellations); raises LedgerError when it is
+    not one."""
+    out: list[Record] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -98,10 +238,18 @@ def read_ledger(path: Path) -> list[Erased]:
             continue
         try:
             raw = json.loads(line)
+            if "cancelled" in raw:
+                out.append(
+                    Cancelled(str(raw["cancelled"]), str(raw["customer_id"]),
+                              tuple(str(i) for i in raw.get("entries") or ()),
+                              str(raw.get("at", "")))
+                )  # fmt: skip
+                continue
             out.append(
                 Erased(str(raw["customer_id"]), tuple(raw.get("households") or ()),
                        str(raw.get("request", "")), str(raw.get("at", "")),
-                       tuple(raw.get("social_accounts") or ()))
+                       tuple(raw.get("social_accounts") or ()), str(raw.get("entry", "")),
+                       str(raw.get("hub", "")))
             )  # fmt: skip
         except (ValueError, KeyError, TypeError):
             if n == len(lines):
@@ -110,20 +258,27 @@ def read_ledger(path: Path) -> list[Erased]:
     return out
 
 
-def merge(ledgers: Iterable[list[Erased]]) -> list[Erased]:
-    """One entry per customer (households united), in first-seen order."""
+def read_ledger(path: Path) -> list[Erased]:
+    """The erasures that count in one ledger file."""
+    return merge([read_records(path)])
+
+
+def merge(ledgers: Iterable[Sequence[Record]]) -> list[Erased]:
+    """One entry per customer (households united), in first-seen order, of the entries no
+    cancellation in any of ``ledgers`` names."""
+    records = [r for ledger in ledgers for r in ledger]
+    cancels = [r for r in records if isinstance(r, Cancelled)]
     seen: dict[str, Erased] = {}
-    for ledger in ledgers:
-        for e in ledger:
-            old = seen.get(e.customer_id)
-            if old is None:
-                seen[e.customer_id] = e
-            else:
-                households = tuple(dict.fromkeys((*old.households, *e.households)))
-                social = tuple(dict.fromkeys((*old.social_accounts, *e.social_accounts)))
-                seen[e.customer_id] = Erased(
-                    old.customer_id, households, old.request, old.at, social
-                )
+    for e in records:
+        if not isinstance(e, Erased) or any(c.cancels(e) for c in cancels):
+            continue
+        old = seen.get(e.customer_id)
+        if old is None:
+            seen[e.customer_id] = e
+        else:
+            households = tuple(dict.fromkeys((*old.households, *e.households)))
+            social = tuple(dict.fromkeys((*old.social_accounts, *e.social_accounts)))
+            seen[e.customer_id] = replace(old, households=households, social_accounts=social)
     return list(seen.values())
 
 

@@ -13,9 +13,12 @@ import typer
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.erase import reapply
+from hub.cli.erase import RING_ENV, RING_FILE, log_ring, reapply, skipped_note
 from hub.sealed import SealError, Secret
+from privacy.audit import AuditLog
 from privacy.erasure_ledger import LEDGER_FILE, LedgerError
+from privacy.keyring import KeyRing, KeyRingError
+from shared.hub_id import hub_id
 from shared.settings import Settings
 
 PASSPHRASE_ENV = "C360_BACKUP_PASSPHRASE"
@@ -63,6 +66,8 @@ async def _backup(dest: Path, secret: Secret, no_graph: bool) -> None:
             "the graph is an external server (C360_GRAPH_URL): back it up with its own tool "
             "(neo4j-admin database dump) and run `c360 backup --no-graph` for the hub's state"
         )
+    # The archive names its hub: a restore of it applies this hub's erasure ledgers only.
+    hub_id(data_dir)
     if no_graph:
         summary = await asyncio.to_thread(
             make_backup, data_dir, dest, secret, graph_socket=None, progress=_progress
@@ -121,6 +126,14 @@ def restore(
             "dir's and C360_ERASURE_LEDGER's"
         ),
     ] = None,
+    any_hub: Annotated[
+        bool,
+        typer.Option(
+            "--any-hub",
+            help="also apply erasure ledger entries written by another hub (another hub id "
+            "than the archive's); by default they are skipped and listed",
+        ),
+    ] = False,
 ) -> None:
     """Restore a backup into an empty data dir, checking every checksum and the graph counts;
     then erase again every customer an erasure ledger names (an older backup still holds
@@ -137,12 +150,14 @@ def restore(
     live = settings.data_dir.expanduser().resolve()
     target = (to or live).resolve()
     try:
-        manifest, counts = restore_backup(archive, target, secret, _progress)
+        manifest, counts = restore_backup(
+            archive, target, secret, _progress, check=lambda d: _audit_ring(d, settings)
+        )
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
     if live != target and (live / LEDGER_FILE).is_file():
         extra.append(live / LEDGER_FILE)
-    _reapply_erasures(settings, target, extra)
+    _reapply_erasures(settings, target, extra, any_hub)
     graph_note = (
         f"graph {counts.nodes} nodes, {counts.relationships} relationships (as in the manifest)"
         if counts is not None
@@ -155,7 +170,16 @@ def restore(
     )
 
 
-def _reapply_erasures(settings: Settings, target: Path, extra: list[Path]) -> None:
+def _audit_ring(data_dir: Path, settings: Settings) -> None:
+    """Before the restored files go in place: a key ring at hand opens the archived audit log
+    (the restore appends to it). BackupError (the target stays empty) when none does."""
+    try:
+        log_ring(data_dir, settings.audit_keys)
+    except KeyRingError as exc:
+        raise BackupError(f"{exc}; nothing was restored") from exc
+
+
+def _reapply_erasures(settings: Settings, target: Path, extra: list[Path], any_hub: bool) -> None:
     restored = Settings(**{**settings.model_dump(), "data_dir": target})
     if not settings.erasure_ledger.strip():
         err_console.print(
@@ -163,15 +187,49 @@ def _reapply_erasures(settings: Settings, target: Path, extra: list[Path]) -> No
             "live data dir's erasure ledgers were re-applied. Keep a mirror outside the data "
             "dir so that a restore after losing it erases the same customers."
         )
+    dont = f"The restored dir {target} may hold erased customers: do not serve it"
     try:
-        total, redone = run(reapply(restored, extra))
-    except LedgerError as exc:
+        done = run(reapply(restored, extra, any_hub))
+    except (LedgerError, KeyRingError) as exc:
         fail(
-            f"{exc}. The restored dir {target} may hold erased customers: do not serve it; "
-            "fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
+            f"{exc}. {dont}; fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
         )
-    if total:
+    if done.skipped:
+        again = (
+            f"`C360_DATA_DIR={target} c360 erase --reapply --any-hub` with the same ledgers "
+            "(--erasures FILE for the live data dir's)"
+        )
+        err_console.print(f"[yellow]warning:[/] {skipped_note(done.skipped, again)}")
+    if done.total:
         console.print(
-            f"erasure ledgers: {total} erased customers; erased again in the restored dir: "
-            f"{len(redone)} ({', '.join(r['customer_id'] for r in redone) or 'none'})"
+            f"erasure ledgers: {done.total} erased customers; erased again in the restored "
+            f"dir: {len(done.redone)} "
+            f"({', '.join(r['customer_id'] for r in done.redone) or 'none'})"
+        )
+    _verify_audit(restored, done.ring)
+
+
+def _verify_audit(restored: Settings, ring_name: str) -> None:
+    """The restored audit chain verifies with the key ring the restore appended under; and
+    the operator is told which one the restored hub must run with."""
+    data_dir = restored.resolved_data_dir
+    found = log_ring(data_dir, restored.audit_keys)
+    if found is None:
+        return  # no audit log and no ring: the restored hub makes one
+    ring: KeyRing = found[1]
+    result = AuditLog(data_dir / "audit", ring).verify()
+    if not result.ok:
+        fail(
+            f"the restored audit log does not verify at seq {result.first_bad_seq}: "
+            f"{result.reason}. Do not serve {data_dir}; restore it again into an empty dir"
+        )
+    if ring_name == RING_FILE and restored.audit_keys.strip():
+        err_console.print(
+            f"[yellow]note:[/] the restored audit log was written with {RING_FILE}, not "
+            f"C360_AUDIT_KEYS: run the restored hub without C360_AUDIT_KEYS"
+        )
+    elif ring_name == RING_ENV:
+        err_console.print(
+            "[yellow]note:[/] the restored audit log was written with C360_AUDIT_KEYS: run "
+            "the restored hub with the same C360_AUDIT_KEYS"
         )

@@ -6,19 +6,21 @@ c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # bot
 c360 erase --reject er-... --by po2 --reason "ticket closed: retention"   # another officer
 c360 erase --withdraw er-... --by po1 [--reason R]                # the proposer takes it back
 c360 erase --list [--status pending|approved|done|rejected|withdrawn|all]
-c360 erase --reapply [--erasures FILE]   # erase the ledger's customers again (after a restore)
+c360 erase --reapply [--erasures FILE] [--any-hub]   # erase the ledger's customers again
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, err_console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit, audit_log
+from privacy.audit import LOG_NAME, AuditLog
 from privacy.erasure import (
     STATUSES,
     ErasureError,
@@ -28,9 +30,19 @@ from privacy.erasure import (
     erase_customer,
     reapply_erasures,
 )
-from privacy.erasure_ledger import ErasureLedger, LedgerError, merge, read_ledger
+from privacy.erasure_ledger import (
+    Cancelled,
+    Erased,
+    ErasureLedger,
+    LedgerError,
+    foreign,
+    merge,
+    read_records,
+)
+from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 from privacy.proposals import same_person
 from privacy.types import PrivacyError
+from shared.hub_id import read_hub_id
 from shared.settings import Settings
 
 REAPPLY = "reapply erasures"
@@ -43,27 +55,104 @@ OPERATIONS = {
 }
 
 
-async def reapply(settings: Settings, extra: list[Path]) -> tuple[int, list[dict[str, Any]]]:
-    """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
-    the mirrors) and in ``extra`` files; the union is written to its own ledger first. Returns
-    (customers in the ledgers, what was found again). Raises LedgerError."""
-    ledger = ErasureLedger.of(settings)
-    entries = merge([ledger.entries(), *(read_ledger(p) for p in extra)])
-    if not entries:
-        return 0, []
-    known = (
-        {e.customer_id for e in read_ledger(ledger.paths[0])} if ledger.paths[0].exists() else set()
+@dataclass(frozen=True)
+class Reapplied:
+    total: int  # customers in the ledgers (this hub's)
+    redone: list[dict[str, Any]]  # what was found again and erased
+    skipped: list[Erased]  # entries another hub wrote, left alone
+    ring: str  # which audit key ring wrote the records (RING_FILE or RING_ENV)
+
+
+RING_FILE, RING_ENV = "its own key ring (keys/audit-keyring.json)", "C360_AUDIT_KEYS"
+
+
+def log_ring(data_dir: Path, env_keys: str) -> tuple[str, KeyRing] | None:
+    """The audit key ring that wrote ``data_dir``'s audit log (a restored one): its own key
+    ring file, else C360_AUDIT_KEYS, whichever opens the log's last record (both may name
+    their key k1; appending under the wrong one breaks the chain for every key set). None: no
+    log, no ring file, no C360_AUDIT_KEYS (a new ring is made on first use). Raises
+    KeyRingError when neither opens the log."""
+    ring_file = data_dir / "keys" / KEYRING_FILE
+    rings = []
+    if ring_file.is_file():
+        rings.append((RING_FILE, KeyRing.load(data_dir)))
+    if env_keys.strip():
+        rings.append((RING_ENV, KeyRing.from_env(env_keys)))
+    log_file = data_dir / "audit" / LOG_NAME
+    if not log_file.is_file() or not log_file.stat().st_size:
+        return rings[0] if rings else None
+    tried = []
+    for name, ring in rings:
+        try:
+            AuditLog(data_dir / "audit", ring).check_keys()
+        except KeyRingError as exc:
+            tried.append(f"{name}: {exc}")
+            continue
+        return name, ring
+    raise KeyRingError(
+        f"no audit key ring at hand opens the audit log of {data_dir} "
+        f"({'; '.join(tried) or 'it has no key ring file and C360_AUDIT_KEYS is not set'}): "
+        "the hub it comes from kept its audit keys in C360_AUDIT_KEYS. Set C360_AUDIT_KEYS to "
+        "that hub's keys and run it again"
     )
+
+
+async def reapply(settings: Settings, extra: list[Path], any_hub: bool = False) -> Reapplied:
+    """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
+    the mirrors) and in ``extra`` files; the union is written to its own ledger first. Entries
+    another hub wrote (another hub id than the data dir's) are skipped unless ``any_hub``.
+    Audited with the data dir's own audit key ring (``log_ring``). Raises LedgerError,
+    KeyRingError (nothing done)."""
+    data_dir = settings.resolved_data_dir
+    found = log_ring(data_dir, settings.audit_keys)
+    ring_name, ring = found if found is not None else (RING_FILE, KeyRing.load(data_dir))
+    ledger = ErasureLedger.of(settings)
+    own_path, *mirrors = ledger.paths
+    own = read_records(own_path) if own_path.exists() else []
+    outside = [read_records(p) for p in mirrors if p.exists()]
+    outside += [read_records(p) for p in extra]
+    try:
+        me = read_hub_id(data_dir)
+    except OSError as exc:
+        raise LedgerError(f"cannot read the hub id of {data_dir}: {exc}") from exc
+    skipped: list[Erased] = []
+    if not any_hub:
+        # The restored dir's own ledger is its hub's; the others may be another hub's.
+        cancels = [[r for r in recs if isinstance(r, Cancelled)] for recs in [own, *outside]]
+        theirs = [[r for r in recs if foreign(r, me)] for recs in outside]
+        skipped = merge([*cancels, *theirs])
+        outside = [[r for r in recs if not foreign(r, me)] for recs in outside]
+    entries = merge([own, *outside])
+    learn = ErasureLedger(data_dir)
+    # The restored dir's own ledger learns the cancellations of its entries (an archive taken
+    # between an entry and its cancellation) and the others' erasures.
+    for cancel in {r for recs in outside for r in recs if isinstance(r, Cancelled)}:
+        if any(isinstance(e, Erased) and cancel.cancels(e) for e in own) and cancel not in own:
+            learn.append(cancel)
+    if not entries:
+        return Reapplied(0, [], skipped, ring_name)
+    known = {e.customer_id for e in merge([own])}
     for entry in entries:
-        if entry.customer_id not in known:  # the restored dir's own ledger learns them
-            ErasureLedger(settings.resolved_data_dir).record(entry)
+        if entry.customer_id not in known:
+            learn.record(entry, as_is=True)
     async with graph(settings) as store:
         redone = await reapply_erasures(store, entries)
     if redone:
-        log = audit_log(settings)
+        log = AuditLog(data_dir / "audit", ring)
         for r in redone:
             await audit(log, "c360-restore", REAPPLY, "ok", r["customer_id"], {"reapplied": r})
-    return len(entries), redone
+    return Reapplied(len(entries), redone, skipped, ring_name)
+
+
+def skipped_note(skipped: list[Erased], again: str) -> str:
+    """The line that says which other hub's erasures were left alone, and how to apply them."""
+    hubs = sorted({e.hub for e in skipped})
+    return (
+        f"erasure ledger entries of another hub skipped: {len(skipped)} "
+        f"({', '.join(e.customer_id for e in skipped)}; hub {', '.join(hubs)}): customer ids "
+        "name other people there. If they are this hub's customers (a ledger of this hub "
+        f"written under another hub id), run {again}"
+    )
 
 
 def refused(
@@ -113,6 +202,8 @@ def reject_request(
         rejected = store_file.reject(rid, by, why)
     except ErasureError as exc:  # the proposer, or not pending
         refused(settings, store_file, "reject", rid, by, exc)
+    except LedgerError as exc:  # a ledger names it and cannot be written to cancel that
+        refused(settings, store_file, "reject", rid, by, ErasureError(str(exc)))
     details = {
         "request": rejected.id,
         "customer": rejected.customer_id,
@@ -132,6 +223,8 @@ def withdraw_request(
         withdrawn = store_file.withdraw(rid, by, why)
     except ErasureError as exc:  # not the proposer, or not pending
         refused(settings, store_file, "withdraw", rid, by, exc)
+    except LedgerError as exc:  # as reject_request
+        refused(settings, store_file, "withdraw", rid, by, ErasureError(str(exc)))
     details = {
         "request": withdrawn.id,
         "customer": withdrawn.customer_id,
@@ -164,6 +257,10 @@ def erase(
     erasures: Annotated[
         list[Path] | None, typer.Option(help="with --reapply: another erasure ledger file")
     ] = None,
+    any_hub: Annotated[
+        bool,
+        typer.Option("--any-hub", help="with --reapply: also apply entries another hub id wrote"),
+    ] = False,
     reject: Annotated[
         str | None, typer.Option(help="reject this pending request (with --by, --reason)")
     ] = None,
@@ -182,10 +279,16 @@ def erase(
     settings = load_settings()
     if again:
         try:
-            total, redone = run(reapply(settings, list(erasures or [])))
-        except LedgerError as exc:
-            fail(str(exc))
-        console.print(f"{total} erased customers in the ledgers; erased again: {len(redone)}")
+            done = run(reapply(settings, list(erasures or []), any_hub))
+        except (LedgerError, KeyRingError) as exc:
+            fail(f"{exc}; nothing was erased again")
+        if done.skipped:
+            err_console.print(
+                f"[yellow]warning:[/] {skipped_note(done.skipped, 'it again with --any-hub')}"
+            )
+        console.print(
+            f"{done.total} erased customers in the ledgers; erased again: {len(done.redone)}"
+        )
         return
     store_file = ErasureStore.of(settings)
     if show:
