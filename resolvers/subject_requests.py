@@ -146,12 +146,13 @@ async def approve_erasure(
 
 
 async def reject_erasure(
-    privacy: RequestPrivacy, data_dir: Path, request_id: str, reason: str
+    privacy: RequestPrivacy, requests: ErasureStore, request_id: str, reason: str
 ) -> ErasureRequest:
     """Close another officer's pending request unerased, with a reason; audited. A rejected
-    request can be neither approved nor carried out (a new request is needed)."""
+    request can be neither approved nor carried out (a new request is needed). ``requests``
+    holds the ledger mirrors (ErasureStore.of): an entry a failed approval left in any of them
+    is cancelled."""
     await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
-    requests = ErasureStore(data_dir)
     request = _deciding(privacy, lambda: requests.pending(request_id, _subject(privacy), "reject"))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     request = _deciding(privacy, lambda: requests.reject(request_id, _subject(privacy), reason))
@@ -167,12 +168,11 @@ async def reject_erasure(
 
 
 async def withdraw_erasure(
-    privacy: RequestPrivacy, data_dir: Path, request_id: str, reason: str | None = None
+    privacy: RequestPrivacy, requests: ErasureStore, request_id: str, reason: str | None = None
 ) -> ErasureRequest:
     """Close the caller's own pending request unerased, with an optional ``reason`` (only its
     proposer may; another officer rejects it, with a reason); audited."""
     await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
-    requests = ErasureStore(data_dir)
     request = _deciding(privacy, lambda: requests.withdrawable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy), reason))

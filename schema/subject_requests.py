@@ -7,7 +7,7 @@ from __future__ import annotations
 import strawberry
 
 from privacy.erasure import ErasureRequest as _Request
-from privacy.erasure import claim_lease
+from privacy.erasure import ErasureStore, claim_lease
 from privacy.erasure_ledger import mirror_paths
 from resolvers import subject_requests
 from resolvers.pagination import check_first
@@ -136,7 +136,7 @@ class SubjectRequestMutation:
     )
     async def reject_erasure(self, info: Ctx, request_id: str, reason: str) -> ErasureRequest:
         request = await subject_requests.reject_erasure(
-            info.context.privacy, info.context.settings.resolved_data_dir, request_id, reason
+            info.context.privacy, ErasureStore.of(info.context.settings), request_id, reason
         )
         return ErasureRequest.of(request)
 
@@ -149,7 +149,7 @@ class SubjectRequestMutation:
         self, info: Ctx, request_id: str, reason: str | None = None
     ) -> ErasureRequest:
         request = await subject_requests.withdraw_erasure(
-            info.context.privacy, info.context.settings.resolved_data_dir, request_id, reason
+            info.context.privacy, ErasureStore.of(info.context.settings), request_id, reason
         )
         return ErasureRequest.of(request)
 

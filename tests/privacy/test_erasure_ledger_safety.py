@@ -32,7 +32,15 @@ from privacy.erasure_ledger import (
 from privacy.keyring import KEYRING_FILE, KeyRing
 from shared.hub_id import HUB_ID_FILE, read_hub_id
 from tests.privacy.test_erasure_backups import PASSPHRASE, has_key
-from tests.privacy.test_subject_requests import CID, EXAMPLES, imported
+from tests.privacy.test_subject_requests import (
+    CID,
+    EXAMPLES,
+    PROPOSE,
+    REJECT,
+    Officer,
+    hub,
+    imported,
+)
 
 UNWRITABLE = "/proc/nope/ledger.jsonl"  # a directory nobody can create
 
@@ -237,3 +245,19 @@ async def test_restore_of_a_hub_that_kept_its_audit_keys_in_the_environment(
     assert "run the restored hub with the same C360_AUDIT_KEYS" in out
     assert not (restored / "keys" / KEYRING_FILE).exists()
     assert AuditLog(restored / "audit", KeyRing.from_env(keys)).verify().ok
+
+
+async def test_rejecting_through_the_api_cancels_the_entry_in_the_mirrors_too(root: Path) -> None:
+    """What a failed approval left in a mirror (its cancellation unwritten) must not erase the
+    customer on a later restore from that mirror: rejectErasure cancels it there too."""
+    data, mirror = root / "d", root / "mirror" / "ledger.jsonl"
+    mirror.parent.mkdir()
+    await imported(data)
+    async with hub(data, erasure_ledger=str(mirror)) as c:
+        po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
+        rid = (await po1.gql(PROPOSE, id=CID, reason="t1"))["data"]["proposeErasure"]["id"]
+        left = ErasureLedger(data, [mirror]).record(Erased.of(CID, [], rid, []))
+        assert [e.entry for e in read_ledger(mirror)] == [left.entry]
+        rejected = await po2.gql(REJECT, rid=rid, reason="retention: open loan")
+        assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
+    assert read_ledger(data / LEDGER_FILE) == [] and read_ledger(mirror) == []
