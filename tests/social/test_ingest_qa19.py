@@ -12,9 +12,9 @@ import pytest
 
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
-from ingest.readers import RAW_SHOWN, read_records
+from ingest.readers import read_records
 from ingest.social.files import ingest_file
-from ingest.social.model import MAX_POST_LINE_BYTES, MAX_TEXT_CHARS, parse_post
+from ingest.social.model import parse_post
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
@@ -24,6 +24,11 @@ from tests.standins.fake_x_api import FakeXState, fake_x_api
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 AT = "2026-11-30T11:30:00Z"
+# The documented limits (README, "Social posts"): a post's text, a posts file's line, and the
+# characters of a broken line its dead letter keeps.
+MAX_TEXT_CHARS = 25_000
+MAX_POST_LINE_BYTES = 1_000_000
+RAW_SHOWN = 4096
 
 
 def post(pid: str, text: str = "招行客服很好") -> str:
