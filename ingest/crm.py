@@ -148,12 +148,16 @@ async def _import(
     create_missing: bool,
     erasures: Erasures,
 ) -> ImportSummary:
-    # The dead-letter file opens first: an unwritable one stops the import before the scan.
-    with letters as dead:
+    state = checkpoint.get(key, {}) if checkpoint is not None else {}
+    done = int(state.get("committed", 0))
+    # The dead-letter file opens first: an unwritable one stops the import before the scan. A
+    # resumed run keeps the dead letters of the batches it skips (missing parents too, which
+    # it does not look up again); a checkpoint without a line (older) re-judges them all.
+    with letters.resuming(int(state.get("line", 0)) if done else 0) as dead:
         keys = await asyncio.to_thread(scan, source, spec, mapping)
         marked = {i for pair in keys.twins for i in pair}
         seen: dict[int, Marked] = {}
-        done = int(checkpoint.get(key, {}).get("committed", 0)) if checkpoint is not None else 0
+        line = 0  # the last input line read so far
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
                              checkpoint, key, source.path.name, committed=done)  # fmt: skip
@@ -174,10 +178,11 @@ async def _import(
                 ahead = next_batch()
                 summary.read = batch.end
                 seen.update(batch.marked)
+                line = max([line, *(r.line for r in batch.raws), *(r.line for r, _ in batch.dead)])
                 if batch.end <= done:
                     writer.skip(batch)
                 else:
-                    await writer.write(await writer.classify(batch), batch.end)
+                    await writer.write(await writer.classify(batch), batch.end, line)
                 if progress is not None:
                     progress(batch.end, keys.records)
             await writer.settle()
@@ -190,7 +195,8 @@ async def _import(
             checkpoint.clear(key)
     _case_twins(summary, keys.twins, seen)
     summary.rejected = dead.count
-    summary.dead_letter_path = dead.path if dead.count and dead.keep else None
+    summary.rejected_total = dead.total
+    summary.dead_letter_path = dead.path if dead.total and dead.keep else None
     summary.rejected_first = dead.first
     summary.resumed_after = min(done, summary.read)
     return summary

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -22,15 +24,20 @@ class DeadLettersUnwritable(OSError):
 class DeadLetters:
     """Append-only JSON Lines of ``{line, raw, reasons}``.
 
-    The file is truncated when the context opens (a re-run rewrites it) and removed when it
-    closes with nothing rejected, so a dead-letter file on disk always means work to do.
-    ``keep=False`` (a dry run) only counts: the file, and one left by an earlier run, are not
-    touched."""
+    A fresh run rewrites the file when the context opens. A run resuming after line N (see
+    ``resuming``) keeps the earlier run's dead letters of lines up to N, which it does not read
+    again, and drops those after N, which it judges again; ``add`` ignores a line up to N (it
+    is in the file already). The file is removed when it closes holding no dead letter, so a
+    dead-letter file on disk always means work to do. ``count`` is what this run added,
+    ``kept`` what it kept, ``total`` what the file holds. ``keep=False`` (a dry run) only
+    counts: the file, and one left by an earlier run, are not touched."""
 
     def __init__(self, path: Path, keep: bool = True) -> None:
         self.path = path
         self.keep = keep
         self.count = 0
+        self.kept = 0
+        self.after = 0  # resuming: lines up to this one were judged by an earlier run
         self.first: list[str] = []  # "line N: reason; ..." of the first few (dry run summary)
         self._open = False
         self._fh: IO[bytes] | None = None
@@ -44,22 +51,62 @@ class DeadLetters:
             return cls(path.with_name(name), keep)
         return cls(where / name if where.is_dir() else where, keep)
 
+    def resuming(self, after: int) -> DeadLetters:
+        """Open (``with``) as the run resuming after line ``after`` (0: a fresh run)."""
+        self.after = max(after, 0)
+        return self
+
+    @property
+    def total(self) -> int:
+        return self.kept + self.count
+
     def __enter__(self) -> DeadLetters:
+        self.count = 0
+        self.kept = 0
         if self.keep:
             try:
+                self._fh = self._reopen() if self.after else None
                 # 0600: it copies rows of personal data out of an input that may be owner-only.
-                self._fh = create_private(self.path)
+                self._fh = self._fh or create_private(self.path)
             except OSError as exc:
                 raise DeadLettersUnwritable(
                     f"cannot write the dead-letter file {self.path} ({exc.strerror})"
                 ) from exc
-        self.count = 0
         self._open = True
         return self
+
+    def _reopen(self) -> IO[bytes] | None:
+        """The file holding the earlier run's dead letters up to line ``after``, open for
+        appending; None when there is no regular file to keep from. The kept ones are copied
+        into a new private file that replaces the old one whole, so a crash while copying
+        leaves the old file as it was."""
+        try:
+            if not stat.S_ISREG(self.path.stat().st_mode):
+                return None
+        except FileNotFoundError:
+            return None
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fh = create_private(tmp)
+        try:
+            with self.path.open("rb") as old:
+                for text in old:
+                    line = _line_of(text)
+                    if line is not None and line <= self.after:
+                        fh.write(text if text.endswith(b"\n") else text + b"\n")
+                        self.kept += 1
+            fh.flush()
+            os.replace(tmp, self.path)
+        except BaseException:
+            fh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return fh
 
     def add(self, line: int, raw: Any, reasons: list[str]) -> None:
         if not self._open:
             raise RuntimeError("DeadLetters.add outside its 'with' block")
+        if line <= self.after:
+            return  # kept from the run that judged it
         self.count += 1
         if len(self.first) < _FIRST:
             self.first.append(f"line {line}: {'; '.join(reasons)}")
@@ -80,8 +127,19 @@ class DeadLetters:
             return
         self._fh.close()
         self._fh = None
-        if self.count == 0:
+        if self.total == 0:
             self.path.unlink(missing_ok=True)
+
+
+def _line_of(text: bytes) -> int | None:
+    """The input line of one stored dead letter; None for a line that is not one (the last
+    line of a file a killed run was writing may be cut off: its input line is judged again)."""
+    try:
+        record = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    line = record.get("line") if isinstance(record, dict) else None
+    return line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
 __all__ = ["DeadLetters", "DeadLettersUnwritable"]

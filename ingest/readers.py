@@ -86,6 +86,9 @@ class Source:
     encoding: str | None = None
     delimiter: str | None = None
     options: ReadOptions = field(default_factory=ReadOptions)
+    # JSON Lines: a line longer than this (bytes; characters when not UTF-8) is a dead letter,
+    # read on to its end but never held whole nor parsed. None: no limit.
+    max_line: int | None = None
 
     def records(self) -> Iterator[RawRecord]:
         if self.format == "text":
@@ -473,27 +476,107 @@ def _open_delimited(path: Path, options: ReadOptions) -> Source:
 # --- JSON Lines ----------------------------------------------------------------------------
 
 
+# Characters of a broken line kept in its dead letter (the raw text to fix it by).
+RAW_SHOWN = 4096
+_UTF8 = ("utf-8", "utf-8-sig")
+
+
+def _raw_shown(line: str | bytes) -> str:
+    """A broken line's text for its dead letter, cut to RAW_SHOWN characters (saying so)."""
+    text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
+    text = _shown(text)
+    if len(text) <= RAW_SHOWN:
+        return text
+    return f"{text[:RAW_SHOWN]}… [cut: the first {RAW_SHOWN} characters of this line]"
+
+
+def _not_encoded(encoding: str) -> str:
+    return (
+        f"the line is not valid {encoding}: convert the file (e.g. iconv -f GB18030 -t UTF-8 "
+        "posts.jsonl > posts-utf8.jsonl) or give its encoding (--encoding, or encoding under "
+        "[source] in the mapping)"
+    )
+
+
+def _jsonl_lines(source: Source) -> Iterator[tuple[str | bytes, int | None]]:
+    """(line, None) per physical line, or (its first ``max_line`` units, its length) for a
+    longer one, whose rest is read past a MiB at a time and dropped. UTF-8 is read as bytes
+    (orjson parses them as they are); another encoding is decoded, undecodable bytes kept as
+    surrogates (surrogateescape) so that line alone is refused."""
+    limit = source.max_line
+    encoding = source.encoding or "utf-8"
+    with source.path.open("rb") as raw:
+        fh: Any = raw
+        if encoding not in _UTF8:
+            fh = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="\n")
+        newline = b"\n" if fh is raw else "\n"
+        while line := (fh.readline(limit + 1) if limit is not None else fh.readline()):
+            if limit is None or len(line) <= limit or line.endswith(newline):
+                yield line, None
+                continue
+            size = len(line)
+            while rest := fh.readline(1 << 20):
+                size += len(rest)
+                if rest.endswith(newline):
+                    size -= 1  # its length without the line break
+                    break
+            yield line, size
+
+
 def _read_jsonl(source: Source) -> Iterator[RawRecord]:
     encoding = source.encoding or "utf-8"
-    with source.path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            if not raw.strip():
-                continue
-            try:
-                text = raw if encoding in ("utf-8", "utf-8-sig") else raw.decode(encoding)
-                value = orjson.loads(text)
-            except UnicodeDecodeError:
-                yield RawRecord(number, None, f"bytes that are not valid {encoding}")
-                continue
-            except orjson.JSONDecodeError as exc:
-                yield RawRecord(number, None, f"not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(value, dict):
-                yield RawRecord(number, None, f"expected a JSON object, got {type(value).__name__}")
-                continue
-            yield RawRecord(number, value)
+    number = 0
+    lines = _jsonl_lines(source)
+    while True:
+        try:
+            item = next(lines, None)
+        except UnicodeDecodeError as exc:
+            # A UTF-16 file whose bytes break the encoding itself (surrogateescape cannot keep
+            # them): what follows cannot be found line by line any more.
+            reason = f"{_not_encoded(encoding)} (from here to the end of the file: {exc.reason})"
+            yield RawRecord(number + 1, None, reason)
+            return
+        if item is None:
+            return
+        raw, size = item
+        number += 1
+        if number == 1:
+            raw = (
+                raw.removeprefix(codecs.BOM_UTF8)
+                if isinstance(raw, bytes)
+                else raw.removeprefix("\ufeff")
+            )
+        if size is not None:
+            unit = "bytes" if isinstance(raw, bytes) else "characters"
+            reason = (
+                f"line longer than {source.max_line} {unit} ({size}): not read; a record "
+                "this long is no export's, check the line"
+            )
+            yield RawRecord(number, None, reason, _raw_shown(raw))
+            continue
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(number, None, _json_error(raw, encoding, exc), _raw_shown(raw))
+            continue
+        if not isinstance(value, dict):
+            reason = f"expected a JSON object, got {type(value).__name__}"
+            yield RawRecord(number, None, reason, _raw_shown(raw))
+            continue
+        yield RawRecord(number, value)
+
+
+def _json_error(raw: str | bytes, encoding: str, exc: orjson.JSONDecodeError) -> str:
+    # orjson says "str is not valid UTF-8: surrogates not allowed" both for bytes that are not
+    # UTF-8 and for undecodable bytes kept as surrogates: say which encoding the line is not.
+    undecodable = (
+        _decodes(raw, "utf-8") is None
+        if isinstance(raw, bytes)
+        else _UNDECODABLE.search(raw) is not None
+    )
+    return _not_encoded(encoding) if undecodable else f"not valid JSON ({exc.msg})"
 
 
 # --- spreadsheets and Parquet ----------------------------------------------------------------
@@ -586,13 +669,26 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
         return Source(path, kind, _check_header(path, header))
     if kind == "parquet":
         return Source(path, kind, list(_parquet(path).schema_arrow.names))
-    encoding = _check_encoding(options.encoding) if options.encoding else "utf-8"
+    encoding = _check_encoding(options.encoding) if options.encoding else _jsonl_encoding(path)
     return Source(path, kind, None, encoding, None, options)
 
 
-def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[RawRecord]:
-    """Every record of ``path`` (see the module doc); raises UnsupportedFile if unreadable."""
-    return open_source(path, options).records()
+def _jsonl_encoding(path: Path) -> str:
+    """UTF-16 when the file starts with its byte-order mark (Windows tools write it), else
+    UTF-8 (JSON Lines is UTF-8 by definition: another encoding must be given)."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    return "utf-16" if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8"
+
+
+def read_records(
+    path: Path, options: ReadOptions | None = None, *, max_line: int | None = None
+) -> Iterator[RawRecord]:
+    """Every record of ``path`` (see the module doc); raises UnsupportedFile if unreadable.
+    ``max_line``: the longest JSON Lines line read (Source.max_line)."""
+    source = open_source(path, options)
+    source.max_line = max_line
+    return source.records()
 
 
 def read_header(path: Path, options: ReadOptions | None = None) -> list[str] | None:

@@ -35,7 +35,10 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     upserted: int = 0  # kinds without a lookup: written, new or changed unknown
-    rejected: int = 0
+    rejected: int = 0  # dead letters this run added
+    # Dead letters the file holds: ``rejected`` and, on a resumed run, those an earlier run
+    # wrote for the lines it committed (kept, not judged again).
+    rejected_total: int = 0
     duplicates: int = 0
     missing_parents: int = 0
     erased: int = 0  # rejected because they name a customer (or household) erased on request

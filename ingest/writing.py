@@ -51,7 +51,7 @@ class Writes:
 
 
 # (what to write, the end of the records it covers); None: no more batches.
-_Item = tuple[Writes, int] | None
+_Item = tuple[Writes, int, int] | None
 
 
 @dataclass
@@ -143,13 +143,14 @@ class BatchWriter:
         self._queue = asyncio.Queue(maxsize=self.depth)
         self._task = asyncio.create_task(self._drain(), name=f"import writer {self.name}")
 
-    async def write(self, writes: Writes, end: int) -> None:
-        """Queue ``writes`` (the records up to ``end``) for the writer; waits while the queue
-        is full. Raises ImportInterrupted as soon as an earlier batch failed to write."""
+    async def write(self, writes: Writes, end: int, line: int = 0) -> None:
+        """Queue ``writes`` (the records up to ``end``, whose last input line is ``line``) for
+        the writer; waits while the queue is full. Raises ImportInterrupted as soon as an
+        earlier batch failed to write."""
         if self.dry_run:
             return
         self._raise_failure()
-        await self._put((writes, end))
+        await self._put((writes, end, line))
 
     async def settle(self) -> None:
         """Wait until every queued batch is written; raise ImportInterrupted if one failed."""
@@ -194,7 +195,7 @@ class BatchWriter:
         while (item := await self._queue.get()) is not None:
             if self._failure is not None or self._stopped:
                 continue
-            writes, end = item
+            writes, end, line = item
             try:
                 if writes.new:
                     assert self.spec.insert is not None
@@ -204,7 +205,7 @@ class BatchWriter:
             except Exception as exc:
                 self._failure = exc
                 continue
-            self._commit(end)
+            self._commit(end, line)
 
     def _raise_failure(self) -> None:
         exc = self._failure
@@ -219,10 +220,11 @@ class BatchWriter:
             ) from exc
         raise exc
 
-    def _commit(self, end: int) -> None:
+    def _commit(self, end: int, line: int) -> None:
         self.committed = end
         if self.checkpoint is not None:
-            self.checkpoint.set(self.key, {"committed": end})
+            # The line: a resumed run keeps the dead letters up to it (ingest.deadletter).
+            self.checkpoint.set(self.key, {"committed": end, "line": line})
 
 
 __all__ = ["QUEUE_DEPTH", "BatchWriter", "Writes"]

@@ -104,7 +104,11 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("unchanged", str(summary.unchanged))
     if summary.upserted:
         table.add_row("upserted", str(summary.upserted))
-    table.add_row("rejected", f"[red]{summary.rejected}[/]" if summary.rejected else "0")
+    rejected = f"[red]{summary.rejected}[/]" if summary.rejected else "0"
+    if summary.rejected_total != summary.rejected:
+        # A resumed run: the file also keeps what the interrupted run rejected before.
+        rejected += f" this run, {summary.rejected_total} in the dead-letter file"
+    table.add_row("rejected", rejected)
     table.add_row("duplicates", str(summary.duplicates))
     table.add_row("missing parents", str(summary.missing_parents))
     if summary.erased:
@@ -139,7 +143,7 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
             console.print(f"  ... and {summary.warnings_total - len(summary.warnings)} more")
     if summary.dead_letter_path:
         console.print(
-            f"[bold yellow]{summary.rejected} record(s) rejected[/]: see "
+            f"[bold yellow]{summary.rejected_total} record(s) rejected[/]: see "
             f"[bold]{summary.dead_letter_path}[/] (one JSON line each: line, raw, reasons). "
             "Fix them in the source file and import it again."
         )

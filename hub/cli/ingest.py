@@ -86,6 +86,14 @@ def posts(
     file: Annotated[Path, typer.Argument(help="JSON Lines export (.jsonl/.ndjson)")],
     platform: Annotated[str, typer.Option(help=f"one of {', '.join(PLATFORMS)}")] = "weibo",
     mapping: Annotated[Path | None, typer.Option(help="TOML column mapping")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="the file's encoding, e.g. gb18030 (default: the mapping's, else UTF-8, or "
+            "UTF-16 when the file starts with its byte-order mark)",
+        ),
+    ] = None,
 ) -> None:
     """Ingest exported posts (Weibo, WeChat, forums); bad lines go to <file>.dead.jsonl."""
     from ingest.checkpoint import Checkpoint
@@ -116,17 +124,23 @@ def posts(
                     checkpoint,
                     platform=platform,
                     mapping=column_mapping,
+                    encoding=encoding,
                     progress=tick,
                 )
             await compact(store)
-        extra: dict[str, object] = {"dead letters": result.rejected}
+        dead: object = result.dead_total
+        if result.resumed_from:
+            # The interrupted run's dead letters up to its checkpoint are kept in the file.
+            dead = f"{result.dead_total} ({result.rejected} this run)"
+        extra: dict[str, object] = {"dead letters": dead}
         if result.resumed_from:
             extra["resumed after line"] = result.resumed_from
         print_totals(f"{file.name} ({platform})", result.totals, extra)
         if result.dead_letters is not None:
             console.print(
-                f"[yellow]{result.rejected} line(s) rejected[/]; see {result.dead_letters}, "
-                "fix them and ingest that file again"
+                f"[yellow]{result.dead_total} line(s) rejected[/]: see {result.dead_letters} "
+                "(one JSON line each: line, raw, reasons). Fix those lines in the source file "
+                "and ingest it again (posts already stored count as unchanged)."
             )
 
     try:

@@ -10,7 +10,7 @@ from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.mapping import ColumnMapping
 from ingest.readers import read_records
-from ingest.social.model import SocialPost, parse_post
+from ingest.social.model import MAX_POST_LINE_BYTES, SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 
 BATCH = 500
@@ -19,9 +19,10 @@ BATCH = 500
 @dataclass
 class FileResult:
     totals: Totals
-    rejected: int
+    rejected: int  # dead letters this run added
     dead_letters: Path | None
     resumed_from: int  # last line already stored by an earlier, interrupted run
+    dead_total: int = 0  # dead letters the file holds: ``rejected`` and those kept from before
 
 
 def checkpoint_key(path: Path) -> str:
@@ -35,28 +36,34 @@ async def ingest_file(
     *,
     platform: str,
     mapping: ColumnMapping | None = None,
+    encoding: str | None = None,
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> FileResult:
     """Ingest every post of ``path``; bad lines go to ``<stem>.dead.jsonl`` beside it.
 
-    The checkpoint holds the last line stored, so a re-run after a crash skips what is stored
-    (and MERGE makes the one batch that may be re-done harmless)."""
+    ``encoding`` (else the mapping's [source] encoding, else UTF-8, or UTF-16 by its BOM) is
+    the file's. A line longer than MAX_POST_LINE_BYTES is refused unread. The checkpoint holds
+    the last line stored, so a re-run after a crash skips what is stored (and MERGE makes the
+    one batch that may be re-done harmless)."""
     key = checkpoint_key(path)
     done = int(checkpoint.get(key, 0))
     mapper = mapping or ColumnMapping.identity()
+    options = mapper.read_options(encoding)
 
-    with DeadLetters.beside(path) as dead:
+    # A resumed run keeps the dead letters of the lines it skips (ingest.deadletter).
+    with DeadLetters.beside(path).resuming(done) as dead:
 
         async def batches() -> AsyncIterator[tuple[list[SocialPost], int]]:
             batch: list[SocialPost] = []
             last = done
-            for record in read_records(path):
+            for record in read_records(path, options, max_line=MAX_POST_LINE_BYTES):
                 if record.line <= done:
                     continue
                 last = record.line
                 if record.error is not None or record.data is None:
-                    dead.add(record.line, record.data, [record.error or "empty record"])
+                    # The line's text (cut), not null: the dead letter says what to fix.
+                    dead.add(record.line, record.raw, [record.error or "empty record"])
                     continue
                 try:
                     batch.append(parse_post(mapper.apply(record.data), platform))
@@ -74,9 +81,8 @@ async def ingest_file(
                 progress(prepared.received)
 
         totals = await run_batches(pipeline, batches(), stored)
-        rejected = dead.count
     checkpoint.clear(key)
-    return FileResult(totals, rejected, dead.path if rejected else None, done)
+    return FileResult(totals, dead.count, dead.path if dead.total else None, done, dead.total)
 
 
 __all__ = ["BATCH", "FileResult", "checkpoint_key", "ingest_file"]

@@ -50,6 +50,26 @@ class SocialPost:
 MAX_ID = 256
 _ZWJ = "\u200d"
 
+# The longest text a post may have, in characters. X's longest posts (Premium) are 25 000
+# characters and a WeChat article or Weibo long post is below that; anything longer is no post
+# but a pasted dump, and one of millions of characters cost an import 2 GB and made every
+# brandAlerts call for its brand time out (its terms are counted over the baseline posts).
+MAX_TEXT_CHARS = 25_000
+# The longest JSON Lines line of one post the file reader reads, in bytes: the webhook's
+# default body limit (C360_MAX_BODY_BYTES). A text at MAX_TEXT_CHARS fits in it even written
+# as \u escapes; a longer line is refused before it is parsed (a dead letter).
+MAX_POST_LINE_BYTES = 1_000_000
+
+
+def text_too_long(text: str) -> str | None:
+    """Why ``text`` is too long for a post, or None: the one check files, webhooks and X share."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return None
+    return (
+        f"longer than {MAX_TEXT_CHARS} characters ({len(text)}), more than any post holds: "
+        "split it or leave it out"
+    )
+
 
 def _id(value: Any) -> str | None:
     if value is None or value == "":
@@ -92,6 +112,13 @@ class PostIn(BaseModel):
     @classmethod
     def _ids(cls, value: Any) -> str | None:
         return _id(value)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if (reason := text_too_long(value)) is not None:
+            raise ValueError(reason)
+        return value
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -157,4 +184,13 @@ def parse_post(raw: Any, default_platform: str) -> SocialPost:
     )
 
 
-__all__ = ["PLATFORMS", "PostIn", "SocialPost", "parse_post", "reasons"]
+__all__ = [
+    "MAX_POST_LINE_BYTES",
+    "MAX_TEXT_CHARS",
+    "PLATFORMS",
+    "PostIn",
+    "SocialPost",
+    "parse_post",
+    "reasons",
+    "text_too_long",
+]

@@ -18,7 +18,7 @@ import tweepy
 
 from graph.text import has_control
 from ingest.checkpoint import Checkpoint
-from ingest.social.model import SocialPost
+from ingest.social.model import SocialPost, text_too_long
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ def to_posts(response: Any) -> list[SocialPost]:
             # As a file line or a webhook item with one is refused (a NUL cannot reach the
             # graph): the tweet is left out, the rest of the page stored.
             log.warning("tweet %s left out: contains a control character", tweet.id)
+            continue
+        if (too_long := text_too_long(tweet.text)) is not None:
+            log.warning("tweet %s left out: text %s", tweet.id, too_long)
             continue
         refs = {r.type: str(r.id) for r in (tweet.referenced_tweets or [])}
         metrics = tweet.public_metrics or {}
