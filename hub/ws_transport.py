@@ -15,10 +15,18 @@ it (:func:`message_problem`), which assumed them (``payload: null`` or ``id: [1]
 TypeError that dropped the socket with 1006 and "Exception in ASGI application"; ``variables:
 "x"`` answered "Unexpected error."). An invalid message closes the socket 4400, as the
 protocol says, with a reason that names the field; a reason never outgrows a close frame.
+
+Size: a message is held to C360_MAX_BODY_BYTES, as a POST body is (:func:`ws_limits`, given
+to uvicorn). uvicorn's default was 16 MiB, and permessage-deflate made 15 MB of ``#`` comments
+cost 15 KB on the wire: any token froze the hub for seconds while the document parsed. The
+`websockets` library counts the limit after decompression and closes 1009 ("message too
+big") before the hub reads the message. The document is then parsed for its operation type
+in a worker thread, not on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +43,7 @@ from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
 from hub.persisted import PersistedQueries, PersistedQueryError
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
 from shared.echo import echo
+from shared.settings import Settings
 
 QUERIES_OVER_HTTP = (
     "the websocket serves subscriptions only; send queries and mutations to POST /graphql"
@@ -58,6 +67,12 @@ _PAYLOAD_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("operationName", str, "a string"),
     ("extensions", dict, "an object"),
 )
+
+
+def ws_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's websocket options: a message (decompressed) at most C360_MAX_BODY_BYTES,
+    as a POST body; a larger one closes the socket 1009 before the hub reads it."""
+    return {"ws_max_size": settings.max_body_bytes}
 
 
 def message_problem(message: Mapping[str, object]) -> str | None:
@@ -184,7 +199,11 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             return
         max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
         try:
-            kind = operation_type(query, payload.get("operationName"), max_tokens)
+            # In a thread: a document up to C360_MAX_BODY_BYTES of comments takes a while to
+            # parse, and the loop serves every other socket and request meanwhile.
+            kind = await asyncio.to_thread(
+                operation_type, query, payload.get("operationName"), max_tokens
+            )
         except NoOperationSelected as exc:
             await self._refuse(op_id, BAD_REQUEST, str(exc))
             return
@@ -210,4 +229,5 @@ __all__ = [
     "close_reason",
     "message_problem",
     "operation_type",
+    "ws_limits",
 ]

@@ -21,6 +21,7 @@ from hub.http_protocol import PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
+from hub.ws_transport import ws_limits
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
@@ -76,6 +77,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         log_config=configure_logging(),
         access_log=False,
         ws=WS,
+        **ws_limits(settings),
         **connection_options(settings),
     )
     server = uvicorn.Server(config)
@@ -128,6 +130,7 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "log_config": configure_logging(),
         "access_log": False,
         "ws": WS,
+        **ws_limits(settings),
         # Each worker sets its own limits again from C360_* (hub.app.app_from_env).
         **connection_options(settings),
     }

@@ -1,0 +1,59 @@
+"""The websocket's limits over a REAL uvicorn server (QA, session 19): a message is held to
+C360_MAX_BODY_BYTES as a POST body is (uvicorn's default let 16 MiB of comments, 15 KB on the
+wire with permessage-deflate, freeze the hub while they parsed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from graph.store import GraphStore
+from hub.app import create_app
+from hub.settings import Settings
+from hub.ws_transport import ws_limits
+from tests.api.test_subscriptions import Client, open_client, until
+from tests.api.test_ws_messages import Hub, delivered
+from tests.live import uvicorn_in_loop
+
+SUB = "subscription { mentionAdded { postId } }"
+MAX_BODY = 64_000
+
+
+@pytest.fixture
+async def hub(store: GraphStore, data_dir: Path, free_port: int) -> AsyncIterator[Hub]:
+    settings = Settings(data_dir=data_dir, max_body_bytes=MAX_BODY)
+    app = create_app(settings, store=store)
+    async with uvicorn_in_loop(app, free_port, **ws_limits(settings)) as host:
+        yield Hub(host, app)
+
+
+async def close_code(client: Client) -> int:
+    with pytest.raises(ConnectionClosed) as closed:
+        message = await client.receive(timeout=30)
+        raise AssertionError(f"the server answered instead of closing: {message}")
+    assert closed.value.rcvd is not None, f"no close frame: {closed.value}"
+    return closed.value.rcvd.code
+
+
+async def test_a_message_over_the_body_limit_closes_1009_before_it_is_read(
+    hub: Hub, make_token: Callable[..., str]
+) -> None:
+    # Any token: a marketing analyst may not subscribe at all. The comments compress to a
+    # few hundred bytes on the wire (the client deflates); decompressed they pass the limit.
+    marketing = make_token(["marketing_analyst"], sub="m1", purpose="marketing")
+    client = await open_client(hub.host, marketing)
+    huge = "#" + "x" * MAX_BODY + "\n" + SUB
+    await client.ws.send(json.dumps({"id": "big", "type": "subscribe", "payload": {"query": huge}}))
+    assert await close_code(client) == 1009  # message too big
+    # A message within the limit (comments and all) still starts its subscription.
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    client = await open_client(hub.host, analyst)
+    fits = "#" + "x" * (MAX_BODY // 2) + "\n" + SUB
+    await client.ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": fits}}))
+    await until(lambda: hub.listeners() == 1, "subscribed")
+    await delivered(client, hub, "s")
+    await client.ws.close()
