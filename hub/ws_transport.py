@@ -22,11 +22,17 @@ cost 15 KB on the wire: any token froze the hub for seconds while the document p
 `websockets` library counts the limit after decompression and closes 1009 ("message too
 big") before the hub reads the message. The document is then parsed for its operation type
 in a worker thread, not on the event loop.
+
+Lifetime: until its ``connection_init`` carries a valid token a socket may be evicted when the
+hub reaches C360_MAX_CONNECTIONS (hub/http_protocol.py); once acknowledged it is closed 4403
+when its token expires (a socket whose token had expired stayed open, answering pings, for
+good; its subscriptions ended only at their next batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +46,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
+from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
 from shared.echo import echo
@@ -58,6 +65,9 @@ OPERATION_ID_MAX = 128
 # (RFC 6455 5.5); graphql-ws cuts its reasons the same way.
 CLOSE_REASON_MAX = 123
 INVALID = "Invalid message: "
+# The close of a socket whose token expired (4403, as a connection_init with such a token).
+EXPIRED_CODE = 4403
+EXPIRED = "the token has expired: reconnect with a fresh one"
 # The client messages that carry an operation id.
 _WITH_ID = frozenset({"subscribe", "complete"})
 # A subscribe payload's fields, each of its type or null (PROTOCOL.md, Subscribe).
@@ -140,6 +150,32 @@ def operation_type(query: str, operation_name: Any, max_tokens: int) -> Operatio
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    _expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if not self.connection_acknowledged or self._expiry is not None:
+            return
+        scope = getattr(self.websocket, "ws", None)
+        guard = getattr(scope, "scope", {}).get(WS_GUARD)
+        if guard is not None:
+            guard.authenticated()  # no longer evictable at the connection cap
+        principal = getattr(self.context, "principal", None)
+        exp = principal.claims.get("exp") if principal is not None else None
+        if isinstance(exp, int | float):
+            self._expiry = asyncio.create_task(self._close_at(exp))
+
+    async def _close_at(self, exp: float) -> None:
+        # Past exp by the clock ConnectionContext.begin_batch reads (expired: exp < now).
+        while time.time() <= exp:
+            await asyncio.sleep(exp - time.time() + 0.01)
+        await self.websocket.close(code=EXPIRED_CODE, reason=EXPIRED)
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        await super().shutdown()
+
     async def handle_message(self, message: Message) -> None:
         # A JSON frame that is not an object (``[]``, ``"x"``) would reach strawberry's
         # ``message["type"]`` as a TypeError that ends the connection with a server error;
@@ -221,6 +257,8 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
 __all__ = [
     "CLOSE_REASON_MAX",
+    "EXPIRED",
+    "EXPIRED_CODE",
     "OPERATION_ID_MAX",
     "QUERIES_OVER_HTTP",
     "TOO_MANY_SUBSCRIPTIONS",

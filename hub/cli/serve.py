@@ -17,7 +17,7 @@ from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
 from hub.cli.token import make_token
-from hub.http_protocol import PROTOCOL, configure
+from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
@@ -47,8 +47,8 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
-# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
-WS = "websockets-sansio"
+# GraphQL subscriptions: websockets' sans-I/O implementation, evictable until authenticated.
+WS = WS_PROTOCOL
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
