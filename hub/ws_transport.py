@@ -36,7 +36,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -48,6 +48,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
 from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
+from schema.extensions.input_hygiene import input_errors
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
 from shared.echo import echo
 from shared.settings import Settings
@@ -132,21 +133,24 @@ class NoOperationSelected(ValueError):
     and several unnamed operations "Unexpected error." with a logged stack trace.)"""
 
 
-def operation_type(query: str, operation_name: Any, max_tokens: int) -> OperationType | None:
-    """The type of the operation ``query`` names, or None when the document does not parse
-    or mixes an anonymous operation with others (strawberry then answers with the syntax or
-    validation error); NoOperationSelected when the name picks no operation."""
+def operation_type(
+    query: str, operation_name: Any, max_tokens: int
+) -> tuple[OperationType | None, DocumentNode | None]:
+    """The type of the operation ``query`` names and the parsed document, or (None, None)
+    when the document does not parse, (None, document) when it mixes an anonymous operation
+    with others (strawberry then answers with the syntax or validation error);
+    NoOperationSelected when the name picks no operation."""
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
-        return None
+        return None, None
     name = operation_name if isinstance(operation_name, str) else None
     if needs_operation_name(document, name):
         raise NoOperationSelected(MUST_NAME)
     operation = get_operation_ast(document, name)
     if operation is None and name is not None:
         raise NoOperationSelected(f'Unknown operation named "{echo(name)}".')
-    return operation.operation if operation is not None else None
+    return (operation.operation if operation is not None else None), document
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -237,7 +241,7 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         try:
             # In a thread: a document up to C360_MAX_BODY_BYTES of comments takes a while to
             # parse, and the loop serves every other socket and request meanwhile.
-            kind = await asyncio.to_thread(
+            kind, document = await asyncio.to_thread(
                 operation_type, query, payload.get("operationName"), max_tokens
             )
         except NoOperationSelected as exc:
@@ -246,13 +250,25 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
             await self._refuse(op_id, OPERATION_NOT_SUPPORTED, QUERIES_OVER_HTTP)
             return
+        if document is not None:
+            # Control characters, as over HTTP (schema/extensions/input_hygiene.py): that
+            # extension's refusal is a result set before execution, which a subscription
+            # ignores (no error, no complete, no events).
+            errors = input_errors(document, payload.get("variables"))
+            if errors:
+                await self._send_errors(op_id, errors)
+                return
         message["payload"]["query"] = query  # the listed document a hash stands for
         await super().handle_subscribe(message)
 
     async def _refuse(self, op_id: str, code: str, text: str, **extensions: Any) -> None:
         # graphql-transport-ws "error": the operation ends here, nothing was executed.
         error = GraphQLError(text, extensions={"code": code, **extensions})
-        await self.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
+        await self._send_errors(op_id, [error])
+
+    async def _send_errors(self, op_id: str, errors: list[GraphQLError]) -> None:
+        payload = [error.formatted for error in errors]
+        await self.send_message({"id": op_id, "type": "error", "payload": payload})
 
 
 __all__ = [

@@ -57,3 +57,30 @@ async def test_a_message_over_the_body_limit_closes_1009_before_it_is_read(
     await until(lambda: hub.listeners() == 1, "subscribed")
     await delivered(client, hub, "s")
     await client.ws.close()
+
+
+async def test_a_control_character_in_a_variable_is_bad_user_input_as_over_http(
+    hub: Hub, make_token: Callable[..., str]
+) -> None:
+    # Before: no error, no complete, no events (HTTP answered BAD_USER_INPUT).
+    client = await open_client(hub.host, make_token(["brand_analyst"], sub="ba1"))
+    query = "subscription($q: String) { mentionAdded(query: $q) { text } }"
+    await client.subscribe("nul", query, {"q": "招行\u0000"})
+    refused = await client.receive()
+    assert refused["type"] == "error" and refused["id"] == "nul", refused
+    (error,) = refused["payload"]
+    assert error["message"] == "variable '$q' (argument 'query') contains a control character"
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "variable": "q",
+        "arguments": ["query"],
+    }
+    await client.subscribe("lit", 'subscription { mentionAdded(query: "a\\u0001") { text } }', {})
+    refused = await client.receive()
+    assert refused["type"] == "error" and refused["id"] == "lit", refused
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
+    # The socket serves on.
+    await client.subscribe("ok", SUB, {})
+    await until(lambda: hub.listeners() == 1, "subscribed")
+    await delivered(client, hub, "ok")
+    await client.ws.close()
