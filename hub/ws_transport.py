@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -227,16 +227,45 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             )
             await self._refuse(op_id, TOO_MANY_SUBSCRIPTIONS, text, max=limit)
             return
+        subject = self._subject()
+        per_subject = self.view.settings.max_subscriptions_per_subject  # type: ignore[attr-defined]
+        if SubscriptionsOnlyHandler.running.get(subject, 0) >= per_subject:
+            # One token opened 300 sockets of 10 subscriptions: starting them held the loop
+            # (and /readyz) for seconds. Each socket is capped; so is the subject.
+            text = (
+                f"at most {per_subject} subscriptions at once for one user, over all sockets "
+                "(C360_MAX_SUBSCRIPTIONS_PER_SUBJECT): complete one first"
+            )
+            await self._refuse(op_id, TOO_MANY_SUBSCRIPTIONS, text, max=per_subject)
+            return
+        # The slot is taken before the parse (an await): sockets of one subject subscribing
+        # at once cannot all pass the check. Given back when the operation ends, or now.
+        self._take(subject)
+        started = False
+        try:
+            started = await self._subscribe(message, payload, op_id)
+        finally:
+            if not started:
+                self._give(subject)
+            else:
+                task = self.operations[op_id].task
+                if task is None:
+                    self._give(subject)
+                else:
+                    task.add_done_callback(lambda _task: self._give(subject))
+
+    async def _subscribe(self, message: SubscribeMessage, payload: Any, op_id: str) -> bool:
+        """The rest of :meth:`handle_subscribe`: True when the operation started."""
         query = payload.get("query")
         persisted: PersistedQueries = self.view.persisted  # type: ignore[attr-defined]
         try:
             query = persisted.resolve(query, payload.get("extensions"))
         except PersistedQueryError as exc:
             await self._refuse(op_id, exc.code, exc.message)
-            return
+            return False
         if query is None:
             await self._refuse(op_id, BAD_REQUEST, "No GraphQL query found in the request")
-            return
+            return False
         max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
         try:
             # In a thread: a document up to C360_MAX_BODY_BYTES of comments takes a while to
@@ -246,10 +275,10 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             )
         except NoOperationSelected as exc:
             await self._refuse(op_id, BAD_REQUEST, str(exc))
-            return
+            return False
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
             await self._refuse(op_id, OPERATION_NOT_SUPPORTED, QUERIES_OVER_HTTP)
-            return
+            return False
         if document is not None:
             # Control characters, as over HTTP (schema/extensions/input_hygiene.py): that
             # extension's refusal is a result set before execution, which a subscription
@@ -257,9 +286,29 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             errors = input_errors(document, payload.get("variables"))
             if errors:
                 await self._send_errors(op_id, errors)
-                return
+                return False
         message["payload"]["query"] = query  # the listed document a hash stands for
         await super().handle_subscribe(message)
+        return op_id in self.operations
+
+    # Subscriptions running per token subject in this process, over all its sockets.
+    running: ClassVar[dict[str, int]] = {}
+
+    def _subject(self) -> str:
+        principal = getattr(self.context, "principal", None)
+        return str(getattr(principal, "subject", ""))
+
+    @classmethod
+    def _take(cls, subject: str) -> None:
+        cls.running[subject] = cls.running.get(subject, 0) + 1
+
+    @classmethod
+    def _give(cls, subject: str) -> None:
+        left = cls.running.get(subject, 0) - 1
+        if left > 0:
+            cls.running[subject] = left
+        else:
+            cls.running.pop(subject, None)
 
     async def _refuse(self, op_id: str, code: str, text: str, **extensions: Any) -> None:
         # graphql-transport-ws "error": the operation ends here, nothing was executed.

@@ -14,18 +14,21 @@ from websockets.exceptions import ConnectionClosed
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.settings import Settings
-from hub.ws_transport import ws_limits
+from hub.ws_transport import TOO_MANY_SUBSCRIPTIONS, SubscriptionsOnlyHandler, ws_limits
 from tests.api.test_subscriptions import Client, open_client, until
 from tests.api.test_ws_messages import Hub, delivered
 from tests.live import uvicorn_in_loop
 
 SUB = "subscription { mentionAdded { postId } }"
 MAX_BODY = 64_000
+PER_SUBJECT = 3  # C360_MAX_SUBSCRIPTIONS_PER_SUBJECT here
 
 
 @pytest.fixture
 async def hub(store: GraphStore, data_dir: Path, free_port: int) -> AsyncIterator[Hub]:
-    settings = Settings(data_dir=data_dir, max_body_bytes=MAX_BODY)
+    settings = Settings(
+        data_dir=data_dir, max_body_bytes=MAX_BODY, max_subscriptions_per_subject=PER_SUBJECT
+    )
     app = create_app(settings, store=store)
     async with uvicorn_in_loop(app, free_port, **ws_limits(settings)) as host:
         yield Hub(host, app)
@@ -84,3 +87,35 @@ async def test_a_control_character_in_a_variable_is_bad_user_input_as_over_http(
     await until(lambda: hub.listeners() == 1, "subscribed")
     await delivered(client, hub, "ok")
     await client.ws.close()
+
+
+async def test_one_subject_runs_at_most_its_cap_of_subscriptions_over_all_sockets(
+    hub: Hub, make_token: Callable[..., str]
+) -> None:
+    # Before: one token opened 300 sockets of 10 subscriptions each.
+    token = make_token(["brand_analyst"], sub="many1")
+    first, second = await open_client(hub.host, token), await open_client(hub.host, token)
+    await first.subscribe("a", SUB, {})
+    await first.subscribe("b", SUB, {})
+    await second.subscribe("c", SUB, {})
+    await until(lambda: hub.listeners() == PER_SUBJECT, f"{PER_SUBJECT} subscribed")
+    await second.subscribe("over", SUB, {})
+    refused = await second.receive()
+    assert refused["type"] == "error" and refused["id"] == "over", refused
+    (error,) = refused["payload"]
+    assert error["extensions"] == {"code": TOO_MANY_SUBSCRIPTIONS, "max": PER_SUBJECT}, error
+    assert "C360_MAX_SUBSCRIPTIONS_PER_SUBJECT" in error["message"]
+    # Another user is not held to this one's count.
+    other = await open_client(hub.host, make_token(["brand_analyst"], sub="other1"))
+    await other.subscribe("o", SUB, {})
+    await until(lambda: hub.listeners() == PER_SUBJECT + 1, "the other user subscribed")
+    # A completed subscription gives its slot back.
+    await first.ws.send(json.dumps({"id": "a", "type": "complete"}))
+    running = SubscriptionsOnlyHandler.running
+    await until(lambda: running.get("many1") == PER_SUBJECT - 1, "the slot given back")
+    await second.subscribe("again", SUB, {})
+    await until(lambda: hub.listeners() == PER_SUBJECT + 1, "subscribed again")
+    await delivered(second, hub, "c", "again")
+    for client in (first, second, other):
+        await client.ws.close()
+    await until(lambda: "many1" not in running, "every slot given back with the sockets")
