@@ -259,7 +259,7 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         query = payload.get("query")
         persisted: PersistedQueries = self.view.persisted  # type: ignore[attr-defined]
         try:
-            query = persisted.resolve(query, payload.get("extensions"))
+            query = persisted.resolve(query, payload.get("extensions"), self._subject())
         except PersistedQueryError as exc:
             await self._refuse(op_id, exc.code, exc.message)
             return False
