@@ -21,7 +21,7 @@ to uvicorn). uvicorn's default was 16 MiB, and permessage-deflate made 15 MB of 
 cost 15 KB on the wire: any token froze the hub for seconds while the document parsed. The
 `websockets` library counts the limit after decompression and closes 1009 ("message too
 big") before the hub reads the message. The document is then parsed for its operation type
-in a worker thread, not on the event loop.
+in a worker thread, into the parse cache the operation reads: no parse on the event loop.
 
 Lifetime: until its ``connection_init`` carries a valid token a socket may be evicted when the
 hub reaches C360_MAX_CONNECTIONS (hub/http_protocol.py); once acknowledged it is closed 4403
@@ -36,7 +36,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -50,6 +50,7 @@ from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
 from schema.extensions.input_hygiene import input_errors
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
+from schema.extensions.parser_cache import ParsedOrLeft
 from shared.echo import echo
 from shared.settings import Settings
 
@@ -127,6 +128,12 @@ def close_reason(text: str) -> str:
     return data[: CLOSE_REASON_MAX - 3].decode("utf-8", "ignore") + "…"
 
 
+# The size schema/root.py gives ParsedOrLeft: strawberry keeps one LRU per size, so this is
+# the cache the operation parses through (strawberry's on_parse passes ``max_tokens`` alone).
+PARSE_CACHE_SIZE = 256
+_parsed = ParsedOrLeft(maxsize=PARSE_CACHE_SIZE).cached_parse_document
+
+
 class NoOperationSelected(ValueError):
     """The document holds no operation by the given name, or several and no name was given:
     BAD_REQUEST, as over HTTP. (Left to strawberry, an unknown name got a bare ``complete``
@@ -141,7 +148,9 @@ def operation_type(
     with others (strawberry then answers with the syntax or validation error);
     NoOperationSelected when the name picks no operation."""
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
+        # Through the parse cache the operation's own parse uses, with its arguments: run
+        # here, in a thread, that parse on the loop is a cache hit.
+        document = _parsed(query, max_tokens=max_tokens)
     except GraphQLError:
         return None, None
     name = operation_name if isinstance(operation_name, str) else None

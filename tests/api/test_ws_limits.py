@@ -14,7 +14,13 @@ from websockets.exceptions import ConnectionClosed
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.settings import Settings
-from hub.ws_transport import TOO_MANY_SUBSCRIPTIONS, SubscriptionsOnlyHandler, ws_limits
+from hub.ws_transport import (
+    PARSE_CACHE_SIZE,
+    TOO_MANY_SUBSCRIPTIONS,
+    SubscriptionsOnlyHandler,
+    ws_limits,
+)
+from schema.extensions.parser_cache import ParsedOrLeft
 from tests.api.test_subscriptions import Client, open_client, until
 from tests.api.test_ws_messages import Hub, delivered
 from tests.live import uvicorn_in_loop
@@ -119,3 +125,20 @@ async def test_one_subject_runs_at_most_its_cap_of_subscriptions_over_all_socket
     for client in (first, second, other):
         await client.ws.close()
     await until(lambda: "many1" not in running, "every slot given back with the sockets")
+
+
+async def test_the_document_is_parsed_once_in_a_thread_and_never_on_the_loop(
+    hub: Hub, make_token: Callable[..., str]
+) -> None:
+    # The hub parses a subscribe's document in a worker thread (for its operation type),
+    # into the cache the operation's own parse reads: that parse, on the loop, is a hit.
+    cache = ParsedOrLeft(maxsize=PARSE_CACHE_SIZE).cached_parse_document
+    client = await open_client(hub.host, make_token(["brand_analyst"], sub="ba1"))
+    before = cache.cache_info()
+    fresh = "# " + "y" * (MAX_BODY // 2) + " a document no test sent before\n" + SUB
+    await client.ws.send(json.dumps({"id": "f", "type": "subscribe", "payload": {"query": fresh}}))
+    await until(lambda: hub.listeners() == 1, "subscribed")
+    after = cache.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1), (before, after)
+    await delivered(client, hub, "f")
+    await client.ws.close()
