@@ -2,7 +2,7 @@
 --max-connections, filled with websockets that never send connection_init. Before, they
 counted towards the cap without ever being evictable: /readyz got "connection closed". Now the
 oldest socket that has not authenticated is closed 4408 to make room; an authenticated one
-stays."""
+stays. A message over C360_MAX_BODY_BYTES closes its socket 1009."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from tests.api.test_subscriptions import PROTOCOL, open_client
 from tests.live import free_port, stop, wait_ready
 
 CAP = 6
+MAX_BODY = 50_000
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def capped_hub() -> Iterator[tuple[str, Path]]:
         data_dir, log_path, port = Path(d) / "data", Path(d) / "server.log", free_port()
         # A long init timeout: what closes the idle sockets here is the cap, not the timer.
         env = {**os.environ, "C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": "",
-               "C360_WS_INIT_TIMEOUT_S": "300"}  # fmt: skip
+               "C360_WS_INIT_TIMEOUT_S": "300", "C360_MAX_BODY_BYTES": str(MAX_BODY)}  # fmt: skip
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-c", "from hub.cli import main; main()", "serve",
@@ -90,4 +91,10 @@ async def test_idle_websockets_are_evicted_at_the_cap_and_authenticated_ones_sta
     # The authenticated socket was never a candidate: it still answers.
     await client.ws.send(json.dumps({"type": "ping"}))
     assert await client.receive() == {"type": "pong"}
-    await client.ws.close()
+    # `c360 serve` holds a message to C360_MAX_BODY_BYTES (uvicorn's default: 16 MiB), counted
+    # after permessage-deflate: these comments are a few hundred bytes on the wire.
+    huge = "#" + "x" * MAX_BODY + "\nsubscription { mentionAdded { postId } }"
+    await client.ws.send(json.dumps({"id": "big", "type": "subscribe", "payload": {"query": huge}}))
+    with pytest.raises(ConnectionClosed) as closed:
+        await client.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, closed.value
