@@ -319,7 +319,9 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         # Persisted queries (hub/persisted.py): a hash may stand for the document, and in
         # "only" mode other documents are refused before they are parsed.
         try:
-            query = self.persisted.resolve(request_data.query, request_data.extensions)
+            query = self.persisted.resolve(
+                request_data.query, request_data.extensions, context.principal.subject
+            )
         except PersistedQueryError as exc:
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])

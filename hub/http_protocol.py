@@ -13,6 +13,12 @@ headers (a slow client's), or is closed at once when there is none, freeing its 
 Both are set once per process by :func:`configure` (``c360 serve`` and each ``--workers``
 process, from C360_* settings). Behind a reverse proxy that enforces header timeouts these
 are a second line; for internet-facing use the proxy belongs in front (README, Operations).
+
+Websockets count towards the cap too (uvicorn keeps one set of connections), and one that has
+not authenticated yet (no graphql-transport-ws ``connection_init`` with a valid token) is as
+evictable as a slow client: 110 idle sockets against a cap of 100 locked everyone out (the
+oldest such socket is closed 4408 when nobody is slow with headers). The app marks a socket
+authenticated through :data:`WS_GUARD` in its scope (hub/ws_transport.py).
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ import asyncio
 import logging
 import resource
 import time
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from shared.settings import Settings
 
@@ -30,6 +38,14 @@ log = logging.getLogger("c360.hub")
 
 # uvicorn's ``http`` option: an import string, so ``--workers`` processes load it too.
 PROTOCOL = "hub.http_protocol:GuardedHttpTools"
+# uvicorn's ``ws`` option: websockets' sans-I/O implementation (its legacy one is deprecated),
+# evictable until authenticated.
+WS_PROTOCOL = "hub.http_protocol:GuardedWebSockets"
+# The websocket scope's key of its GuardedWebSockets (absent under another server).
+WS_GUARD = "c360.ws_guard"
+# graphql-transport-ws: no connection_init (with a valid token) in time.
+NOT_INITIALISED = 4408
+EVICTED = "evicted: no connection_init with a valid token before the connection cap was reached"
 # Descriptors kept free for what is not a client connection (the graph pool, audit and key
 # files, the listening socket, logs): the cap leaves at least this many, or a quarter.
 RESERVED_FDS = 128
@@ -75,6 +91,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         cap = type(self).max_connections
         if cap is not None and len(self.connections) > cap:
             slowest = next(iter(GuardedHttpTools._waiting), None)
+            idle = next(iter(GuardedWebSockets.unauthenticated), None)
+            if slowest is None and idle is not None:
+                self._warn("evict-ws", f"{cap} connections open: closing an idle websocket")
+                idle.evict()
+                self._start_header_timer()
+                return
             if slowest is None:
                 self._warn(
                     "cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)"
@@ -139,6 +161,49 @@ class GuardedHttpTools(HttpToolsProtocol):
             log.warning("%s", message)
 
 
+class GuardedWebSockets(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O websocket protocol; evictable at the cap until the app calls
+    :meth:`authenticated` (see module doc)."""
+
+    # Sockets the app has not yet called authenticated() for, oldest first (process-wide).
+    unauthenticated: dict[GuardedWebSockets, None] = {}  # noqa: RUF012
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        GuardedWebSockets.unauthenticated[self] = None
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # Set before the app's task first runs (it was only scheduled).
+        scope: Any = getattr(self, "scope", None)
+        if scope is not None:
+            scope[WS_GUARD] = self
+
+    def authenticated(self) -> None:
+        GuardedWebSockets.unauthenticated.pop(self, None)
+
+    def evict(self) -> None:
+        """Close now (4408 once the handshake is done) and leave the count at once: the
+        connection that takes its place is counted before this one's connection_lost runs."""
+        GuardedWebSockets.unauthenticated.pop(self, None)
+        self.connections.discard(self)
+        if self.handshake_complete and not self.close_sent and not self.transport.is_closing():
+            # What uvicorn does when the app closes, done here: the app is waiting to receive.
+            self.queue.put_nowait(
+                {"type": "websocket.disconnect", "code": NOT_INITIALISED, "reason": EVICTED}
+            )
+            self.conn.send_close(NOT_INITIALISED, EVICTED)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        GuardedWebSockets.unauthenticated.pop(self, None)
+        # uvicorn removes it from the count here; an evicted one has left already.
+        self.connections.add(self)
+        super().connection_lost(exc)
+
+
 def configure(settings: Settings) -> int:
     """Set this process's limits from ``settings`` (raising the fd limit first); returns the
     connection cap."""
@@ -150,7 +215,10 @@ def configure(settings: Settings) -> int:
 
 __all__ = [
     "PROTOCOL",
+    "WS_GUARD",
+    "WS_PROTOCOL",
     "GuardedHttpTools",
+    "GuardedWebSockets",
     "configure",
     "connection_cap",
     "raise_fd_limit",

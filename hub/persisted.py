@@ -7,6 +7,10 @@ persisted queries protocol): the hub runs the listed document. With
 ``C360_PERSISTED_QUERIES_ONLY=true`` every other document is refused before it is parsed, so
 production clients can be held to the reviewed queries; without it, documents a client sends
 with their hash are remembered (at most ``LEARNED_MAX``), as APQ clients expect.
+
+A remembered document runs by its hash for the token subject that sent it only: shared, a
+hash answering with data instead of PersistedQueryNotFound told any caller that someone had run
+that exact document (one with a phone number inlined, say). The allow-list is everyone's.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def _requested_hash(extensions: Any) -> str | None:
 class PersistedQueries:
     documents: dict[str, str] = field(default_factory=dict)
     only: bool = False
-    learned: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    # (token subject, hash) -> document, least recently used first.
+    learned: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
 
     @classmethod
     def from_settings(cls, path: Path | None, only: bool) -> PersistedQueries:
@@ -92,15 +97,17 @@ class PersistedQueries:
             )
         return cls(load_documents(path) if path is not None else {}, only)
 
-    def _known(self, digest: str) -> str | None:
+    def _known(self, digest: str, subject: str) -> str | None:
         document = self.documents.get(digest)
-        if document is None and (document := self.learned.get(digest)) is not None:
-            self.learned.move_to_end(digest)
+        key = (subject, digest)
+        if document is None and (document := self.learned.get(key)) is not None:
+            self.learned.move_to_end(key)
         return document
 
-    def resolve(self, query: str | None, extensions: Any) -> str | None:
-        """The document to run for a request's ``query`` and ``extensions``, or
-        PersistedQueryError. ``None`` (no query, no hash) is left to the GraphQL layer."""
+    def resolve(self, query: str | None, extensions: Any, subject: str) -> str | None:
+        """The document to run for a request's ``query`` and ``extensions`` sent by the
+        token ``subject``, or PersistedQueryError. ``None`` (no query, no hash) is left to the
+        GraphQL layer."""
         digest = _requested_hash(extensions)
         if digest is None:
             if query is None or not self.only:
@@ -111,7 +118,7 @@ class PersistedQueries:
                 )
             return query
         if query is None:
-            known = self._known(digest)
+            known = self._known(digest, subject)
             if known is None:
                 # Apollo clients read this message and send the document with its hash.
                 raise PersistedQueryError(NOT_FOUND, "PersistedQueryNotFound")
@@ -125,7 +132,7 @@ class PersistedQueries:
                 raise PersistedQueryError(
                     NOT_ALLOWED, "this hub runs persisted queries only; the document is not listed"
                 )
-            self.learned[digest] = query
+            self.learned[(subject, digest)] = query
             if len(self.learned) > LEARNED_MAX:
                 self.learned.popitem(last=False)
         return query

@@ -15,14 +15,28 @@ it (:func:`message_problem`), which assumed them (``payload: null`` or ``id: [1]
 TypeError that dropped the socket with 1006 and "Exception in ASGI application"; ``variables:
 "x"`` answered "Unexpected error."). An invalid message closes the socket 4400, as the
 protocol says, with a reason that names the field; a reason never outgrows a close frame.
+
+Size: a message is held to C360_MAX_BODY_BYTES, as a POST body is (:func:`ws_limits`, given
+to uvicorn). uvicorn's default was 16 MiB, and permessage-deflate made 15 MB of ``#`` comments
+cost 15 KB on the wire: any token froze the hub for seconds while the document parsed. The
+`websockets` library counts the limit after decompression and closes 1009 ("message too
+big") before the hub reads the message. The document is then parsed for its operation type
+in a worker thread, into the parse cache the operation reads: no parse on the event loop.
+
+Lifetime: until its ``connection_init`` carries a valid token a socket may be evicted when the
+hub reaches C360_MAX_CONNECTIONS (hub/http_protocol.py); once acknowledged it is closed 4403
+when its token expires (a socket whose token had expired stayed open, answering pings, for
+good; its subscriptions ended only at their next batch).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -32,9 +46,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
+from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
+from schema.extensions.input_hygiene import input_errors
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
+from schema.extensions.parser_cache import ParsedOrLeft
 from shared.echo import echo
+from shared.settings import Settings
 
 QUERIES_OVER_HTTP = (
     "the websocket serves subscriptions only; send queries and mutations to POST /graphql"
@@ -49,6 +67,9 @@ OPERATION_ID_MAX = 128
 # (RFC 6455 5.5); graphql-ws cuts its reasons the same way.
 CLOSE_REASON_MAX = 123
 INVALID = "Invalid message: "
+# The close of a socket whose token expired (4403, as a connection_init with such a token).
+EXPIRED_CODE = 4403
+EXPIRED = "the token has expired: reconnect with a fresh one"
 # The client messages that carry an operation id.
 _WITH_ID = frozenset({"subscribe", "complete"})
 # A subscribe payload's fields, each of its type or null (PROTOCOL.md, Subscribe).
@@ -58,6 +79,12 @@ _PAYLOAD_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("operationName", str, "a string"),
     ("extensions", dict, "an object"),
 )
+
+
+def ws_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's websocket options: a message (decompressed) at most C360_MAX_BODY_BYTES,
+    as a POST body; a larger one closes the socket 1009 before the hub reads it."""
+    return {"ws_max_size": settings.max_body_bytes}
 
 
 def message_problem(message: Mapping[str, object]) -> str | None:
@@ -101,30 +128,67 @@ def close_reason(text: str) -> str:
     return data[: CLOSE_REASON_MAX - 3].decode("utf-8", "ignore") + "…"
 
 
+# The size schema/root.py gives ParsedOrLeft: strawberry keeps one LRU per size, so this is
+# the cache the operation parses through (strawberry's on_parse passes ``max_tokens`` alone).
+PARSE_CACHE_SIZE = 256
+_parsed = ParsedOrLeft(maxsize=PARSE_CACHE_SIZE).cached_parse_document
+
+
 class NoOperationSelected(ValueError):
     """The document holds no operation by the given name, or several and no name was given:
     BAD_REQUEST, as over HTTP. (Left to strawberry, an unknown name got a bare ``complete``
     and several unnamed operations "Unexpected error." with a logged stack trace.)"""
 
 
-def operation_type(query: str, operation_name: Any, max_tokens: int) -> OperationType | None:
-    """The type of the operation ``query`` names, or None when the document does not parse
-    or mixes an anonymous operation with others (strawberry then answers with the syntax or
-    validation error); NoOperationSelected when the name picks no operation."""
+def operation_type(
+    query: str, operation_name: Any, max_tokens: int
+) -> tuple[OperationType | None, DocumentNode | None]:
+    """The type of the operation ``query`` names and the parsed document, or (None, None)
+    when the document does not parse, (None, document) when it mixes an anonymous operation
+    with others (strawberry then answers with the syntax or validation error);
+    NoOperationSelected when the name picks no operation."""
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
+        # Through the parse cache the operation's own parse uses, with its arguments: run
+        # here, in a thread, that parse on the loop is a cache hit.
+        document = _parsed(query, max_tokens=max_tokens)
     except GraphQLError:
-        return None
+        return None, None
     name = operation_name if isinstance(operation_name, str) else None
     if needs_operation_name(document, name):
         raise NoOperationSelected(MUST_NAME)
     operation = get_operation_ast(document, name)
     if operation is None and name is not None:
         raise NoOperationSelected(f'Unknown operation named "{echo(name)}".')
-    return operation.operation if operation is not None else None
+    return (operation.operation if operation is not None else None), document
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    _expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if not self.connection_acknowledged or self._expiry is not None:
+            return
+        scope = getattr(self.websocket, "ws", None)
+        guard = getattr(scope, "scope", {}).get(WS_GUARD)
+        if guard is not None:
+            guard.authenticated()  # no longer evictable at the connection cap
+        principal = getattr(self.context, "principal", None)
+        exp = principal.claims.get("exp") if principal is not None else None
+        if isinstance(exp, int | float):
+            self._expiry = asyncio.create_task(self._close_at(exp))
+
+    async def _close_at(self, exp: float) -> None:
+        # Past exp by the clock ConnectionContext.begin_batch reads (expired: exp < now).
+        while time.time() <= exp:
+            await asyncio.sleep(exp - time.time() + 0.01)
+        await self.websocket.close(code=EXPIRED_CODE, reason=EXPIRED)
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        await super().shutdown()
+
     async def handle_message(self, message: Message) -> None:
         # A JSON frame that is not an object (``[]``, ``"x"``) would reach strawberry's
         # ``message["type"]`` as a TypeError that ends the connection with a server error;
@@ -172,36 +236,103 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             )
             await self._refuse(op_id, TOO_MANY_SUBSCRIPTIONS, text, max=limit)
             return
+        subject = self._subject()
+        per_subject = self.view.settings.max_subscriptions_per_subject  # type: ignore[attr-defined]
+        if SubscriptionsOnlyHandler.running.get(subject, 0) >= per_subject:
+            # One token opened 300 sockets of 10 subscriptions: starting them held the loop
+            # (and /readyz) for seconds. Each socket is capped; so is the subject.
+            text = (
+                f"at most {per_subject} subscriptions at once for one user, over all sockets "
+                "(C360_MAX_SUBSCRIPTIONS_PER_SUBJECT): complete one first"
+            )
+            await self._refuse(op_id, TOO_MANY_SUBSCRIPTIONS, text, max=per_subject)
+            return
+        # The slot is taken before the parse (an await): sockets of one subject subscribing
+        # at once cannot all pass the check. Given back when the operation ends, or now.
+        self._take(subject)
+        started = False
+        try:
+            started = await self._subscribe(message, payload, op_id)
+        finally:
+            if not started:
+                self._give(subject)
+            else:
+                task = self.operations[op_id].task
+                if task is None:
+                    self._give(subject)
+                else:
+                    task.add_done_callback(lambda _task: self._give(subject))
+
+    async def _subscribe(self, message: SubscribeMessage, payload: Any, op_id: str) -> bool:
+        """The rest of :meth:`handle_subscribe`: True when the operation started."""
         query = payload.get("query")
         persisted: PersistedQueries = self.view.persisted  # type: ignore[attr-defined]
         try:
-            query = persisted.resolve(query, payload.get("extensions"))
+            query = persisted.resolve(query, payload.get("extensions"), self._subject())
         except PersistedQueryError as exc:
             await self._refuse(op_id, exc.code, exc.message)
-            return
+            return False
         if query is None:
             await self._refuse(op_id, BAD_REQUEST, "No GraphQL query found in the request")
-            return
+            return False
         max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
         try:
-            kind = operation_type(query, payload.get("operationName"), max_tokens)
+            # In a thread: a document up to C360_MAX_BODY_BYTES of comments takes a while to
+            # parse, and the loop serves every other socket and request meanwhile.
+            kind, document = await asyncio.to_thread(
+                operation_type, query, payload.get("operationName"), max_tokens
+            )
         except NoOperationSelected as exc:
             await self._refuse(op_id, BAD_REQUEST, str(exc))
-            return
+            return False
         if kind is not None and kind is not OperationType.SUBSCRIPTION:
             await self._refuse(op_id, OPERATION_NOT_SUPPORTED, QUERIES_OVER_HTTP)
-            return
+            return False
+        if document is not None:
+            # Control characters, as over HTTP (schema/extensions/input_hygiene.py): that
+            # extension's refusal is a result set before execution, which a subscription
+            # ignores (no error, no complete, no events).
+            errors = input_errors(document, payload.get("variables"))
+            if errors:
+                await self._send_errors(op_id, errors)
+                return False
         message["payload"]["query"] = query  # the listed document a hash stands for
         await super().handle_subscribe(message)
+        return op_id in self.operations
+
+    # Subscriptions running per token subject in this process, over all its sockets.
+    running: ClassVar[dict[str, int]] = {}
+
+    def _subject(self) -> str:
+        principal = getattr(self.context, "principal", None)
+        return str(getattr(principal, "subject", ""))
+
+    @classmethod
+    def _take(cls, subject: str) -> None:
+        cls.running[subject] = cls.running.get(subject, 0) + 1
+
+    @classmethod
+    def _give(cls, subject: str) -> None:
+        left = cls.running.get(subject, 0) - 1
+        if left > 0:
+            cls.running[subject] = left
+        else:
+            cls.running.pop(subject, None)
 
     async def _refuse(self, op_id: str, code: str, text: str, **extensions: Any) -> None:
         # graphql-transport-ws "error": the operation ends here, nothing was executed.
         error = GraphQLError(text, extensions={"code": code, **extensions})
-        await self.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
+        await self._send_errors(op_id, [error])
+
+    async def _send_errors(self, op_id: str, errors: list[GraphQLError]) -> None:
+        payload = [error.formatted for error in errors]
+        await self.send_message({"id": op_id, "type": "error", "payload": payload})
 
 
 __all__ = [
     "CLOSE_REASON_MAX",
+    "EXPIRED",
+    "EXPIRED_CODE",
     "OPERATION_ID_MAX",
     "QUERIES_OVER_HTTP",
     "TOO_MANY_SUBSCRIPTIONS",
@@ -210,4 +341,5 @@ __all__ = [
     "close_reason",
     "message_problem",
     "operation_type",
+    "ws_limits",
 ]

@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     # ingest`, other workers) stored, this often (seconds; 0: its own events only).
     live_poll_s: float = Field(default=2.0, ge=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    # Subscriptions one token subject may run at once in a process, over all its sockets.
+    max_subscriptions_per_subject: int = Field(default=50, ge=1)
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     # Trend and alert buckets are days / hours of this zone (IANA name).
     timezone: str = "Asia/Shanghai"

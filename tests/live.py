@@ -37,8 +37,8 @@ async def uvicorn_in_loop(
     engine, sentiment model) gets ``start_s``: 10 s was too little with the machine loaded."""
     # A websocket a test left open must not hold the shutdown (uvicorn waits for connections).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning",
-        lifespan="on", timeout_graceful_shutdown=5, **options,
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=5, **({"ws": "websockets-sansio"} | options),
     )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

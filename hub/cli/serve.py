@@ -17,10 +17,11 @@ from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
 from hub.cli.token import make_token
-from hub.http_protocol import PROTOCOL, configure
+from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
 from hub.settings import Settings
+from hub.ws_transport import ws_limits
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
@@ -46,8 +47,8 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
-# GraphQL subscriptions: websockets' sans-I/O implementation (its legacy one is deprecated).
-WS = "websockets-sansio"
+# GraphQL subscriptions: websockets' sans-I/O implementation, evictable until authenticated.
+WS = WS_PROTOCOL
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
@@ -76,6 +77,7 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         log_config=configure_logging(),
         access_log=False,
         ws=WS,
+        **ws_limits(settings),
         **connection_options(settings),
     )
     server = uvicorn.Server(config)
@@ -128,6 +130,7 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "log_config": configure_logging(),
         "access_log": False,
         "ws": WS,
+        **ws_limits(settings),
         # Each worker sets its own limits again from C360_* (hub.app.app_from_env).
         **connection_options(settings),
     }

@@ -116,3 +116,26 @@ def test_the_allow_list_file_is_checked(tmp_path: Path) -> None:
         PersistedQueries.from_settings(None, True)
     with pytest.raises(PersistedQueriesFileError, match="cannot read"):
         PersistedQueries.from_settings(tmp_path / "absent.json", False)
+
+
+async def test_a_learned_document_runs_by_hash_only_for_the_subject_that_sent_it(
+    open_hub: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    # QA, session 19: the learned documents were shared, so any caller could ask by hash
+    # whether anyone had run an exact document (one with a phone number inlined, say).
+    alice = {"Authorization": f"Bearer {make_token(sub='alice')}"}
+    bob = {"Authorization": f"Bearer {make_token(sub='bob')}"}
+    digest = sha256_hex(OTHER)
+    register = {"query": OTHER, "extensions": _apq(digest)}
+    ran = (await open_hub.post("/graphql", json=register, headers=alice)).json()
+    assert ran["data"]["customers"]["totalCount"] == 0
+    by_hash = {"extensions": _apq(digest)}
+    again = (await open_hub.post("/graphql", json=by_hash, headers=alice)).json()
+    assert again["data"]["customers"]["totalCount"] == 0
+    other = (await open_hub.post("/graphql", json=by_hash, headers=bob)).json()
+    assert other["errors"][0]["message"] == "PersistedQueryNotFound", other
+    assert _code(other) == "PERSISTED_QUERY_NOT_FOUND" and not other.get("data"), other
+    # The allow-list is everyone's.
+    listed = {"extensions": _apq(sha256_hex(LISTED))}
+    shared = (await open_hub.post("/graphql", json=listed, headers=bob)).json()
+    assert shared["data"]["customers"]["totalCount"] == 0, shared
