@@ -160,7 +160,9 @@ async def seed_history(store: GraphStore) -> None:
 
 async def push(host: str, posts: list[dict[str, Any]]) -> httpx.Response:
     body = orjson.dumps(posts)
-    async with httpx.AsyncClient(base_url=f"http://{host}") as http:
+    # A push scores, writes and evaluates alerts: httpx's 5 s default is short on a loaded
+    # 2-core machine (the hub's own request timeout bounds it anyway).
+    async with httpx.AsyncClient(base_url=f"http://{host}", timeout=30) as http:
         return await http.post("/ingest/posts", content=body, headers=signed_headers(SECRET, body))
 
 
