@@ -11,22 +11,32 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from graph.repositories.customers import upsert_customers
 from graph.repositories.social import link_social_accounts
 from graph.store import GraphStore
+from hub.settings import Settings
 from ingest.checkpoint import Checkpoint
 from ingest.social.files import ingest_file
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
+from ingest.social.webhook import signed_headers
 from privacy.masking import hash_token
 from privacy.secrets import load_or_create_secret
 from sentiment.batch import BatchScorer
 from shared.post_text import search_text
 from tests.api.conftest import Api
 from tests.api.test_social_api import ok
+from tests.api.test_subscriptions import (  # noqa: F401 (server: a fixture)
+    MENTIONS,
+    SECRET,
+    open_client,
+    server,
+    started,
+)
 from tests.security.privacy_hub import callers, open_hub
 
 PHONE, LANDLINE, EMAIL, HANDLE = "13812345678", "010-88886666", "zhang.san@qq.com", "user_007"
@@ -149,6 +159,53 @@ async def test_the_360_view_shows_the_posts_author_by_the_customers_decision(
         )
     )
     assert {e["node"]["author"]["handle"] for e in feed["mentions"]["edges"]} == {hashed}
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    """The hub ``server`` runs: the webhook's secret, subscriptions fed without a timer, and
+    room for the first push, which loads the sentiment models (on a busy machine longer than
+    the default request timeout)."""
+    return Settings(
+        data_dir=data_dir,
+        webhook_secret=SECRET,
+        alert_eval_s=0,
+        live_poll_s=0.2,
+        request_timeout_s=120,
+    )
+
+
+async def push(host: str, posts: list[dict[str, Any]]) -> httpx.Response:
+    """The signed webhook; the first push loads the sentiment models, which on a busy
+    machine outlasts httpx's default 5 s."""
+    body = orjson.dumps(posts)
+    async with httpx.AsyncClient(base_url=f"http://{host}", timeout=120) as http:
+        return await http.post("/ingest/posts", content=body, headers=signed_headers(SECRET, body))
+
+
+async def test_a_live_mention_is_masked_as_the_feed_masks_it(
+    store: GraphStore,
+    server: str,  # noqa: F811 (the fixture imported above)
+    make_token: Callable[..., str],
+) -> None:
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    live = await open_client(server, analyst)
+    await live.subscribe("m", MENTIONS, {"q": None})
+    await started("mentions")  # the subscription starts before the push
+    sent = [
+        {"id": pid, "text": text, "author": HANDLE, "created_at": "2026-11-30T11:30:00Z"}
+        for pid, text in TEXTS.items()
+    ]
+    response = await push(server, sent)
+    assert response.status_code == 200 and response.json()["accepted"] == len(TEXTS)
+    got = await live.receive()
+    assert got["type"] == "next", got
+    shown = {p["postId"]: p["text"] for p in got["payload"]["data"]["mentionAdded"]}
+    await live.ws.close()
+    assert shown["m1"] == "招行信用卡有问题联系我 ***"
+    assert shown["m2"] == "招行客服电话：*** 打不通"
+    assert shown["m3"].startswith("招行理财 邮箱 *** //@h:")
+    assert shown["m4"] == "招行手机银行 *** 微信 wx***"
 
 
 @pytest.mark.parametrize(
