@@ -6,19 +6,22 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
 
-from shared.post_text import replace_handles
+from shared.post_text import replace_handles, replace_personal
 
 __all__ = [
+    "QUOTED_KINDS",
     "apply_mask",
     "band",
     "band_range",
     "hash_token",
     "mask_mentions",
+    "mask_quoted",
     "partial",
     "redact",
     "reveal",
@@ -210,3 +213,24 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
         return str(apply_mask(handle, mode, kind, hmac_key) or "***")
 
     return replace_handles(text, masked)
+
+
+# The kinds :func:`mask_quoted` masks in a text.
+QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL")
+
+
+def mask_quoted(text: Any, modes: Mapping[str, str], hmac_key: bytes) -> Any:
+    """A post's text with the personal data it quotes (shared/post_text.py: @handles and
+    profile links, phone numbers, e-mail addresses) masked like the field of its kind would
+    be with ``modes[kind]`` (a kind missing there is redacted; a redacted piece becomes
+    "***"): a number in a post is shown as the caller sees the customer's phone."""
+    if not isinstance(text, str):
+        return text
+    if all(modes.get(kind) == "reveal" for kind in QUOTED_KINDS):
+        return text
+
+    def masked(piece: str, kind: str) -> str:
+        mode = modes.get(kind, "redact")
+        return str(apply_mask(piece, mode, kind, hmac_key) or "***")
+
+    return replace_personal(text, masked)

@@ -577,12 +577,16 @@ class SocialLoaders:
 
 @dataclass(frozen=True)
 class Authored:
-    """A post row, its author's account row (if known) and the customer whose decision
-    governs the post (the listing's customer, else the author's first linked customer)."""
+    """A post row, its author's account row (if known), the customer the audit names for the
+    post (the listing's customer, else the author's first linked customer) and the customer
+    whose decision masks the post and its author (a customer's 360 view lists them under that
+    customer's decision, the one its own fields are shown by; elsewhere None: the policy's
+    Post and SocialAccount rules)."""
 
     post: Row
     author: Row | None
     linked: str | None
+    governing: str | None = None
 
 
 async def authored(
@@ -601,7 +605,7 @@ async def authored(
         if linked is None and author is not None:
             ids = sorted(author.get("customerIds") or [])
             linked = ids[0] if ids else None
-        out.append(Authored(row, author, linked))
+        out.append(Authored(row, author, linked, customer_id))
     return out
 
 

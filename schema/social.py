@@ -54,12 +54,17 @@ class SocialAccount:
     customer_linked: bool = strawberry.field(
         default=False, description="a customer has confirmed this handle as theirs"
     )
+    # The customer whose decision masks it instead of the policy_resource's (a customer's
+    # 360 view: resolvers.privacy.governed_by reads it first).
+    customer_id: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_row(cls, row: Row) -> SocialAccount:
-        """row: {platform, handle, name, followers, customerIds} (accounts_by_key)."""
+    def from_row(cls, row: Row, governing: str | None = None) -> SocialAccount:
+        """row: {platform, handle, name, followers, customerIds} (accounts_by_key);
+        ``governing``: the customer whose decision masks it (see ``customer_id``)."""
         linked = sorted(row.get("customerIds") or [])
         return cls(
+            customer_id=governing,
             policy_resource=Resource(
                 "SocialAccount",
                 f"{row['platform']}:{row['handle']}",
@@ -137,7 +142,8 @@ class Post:
     platform: str
     post_id: str
     text: str = quoting(
-        K.SOCIAL_HANDLE, description="@handles and profile links in it masked like handles"
+        description="@handles, profile links, phone numbers and e-mail addresses in it masked "
+        "like those fields"
     )
     lang: str | None
     created_at: str = strawberry.field(description="ISO-8601 UTC")
@@ -159,10 +165,17 @@ class Post:
     duplicate_of: str | None = strawberry.field(
         default=None, description="platform:postId of the earlier post with the same text"
     )
+    # The customer whose decision masks the post and its author instead of the Post rules (a
+    # customer's 360 view lists its posts as it shows the customer's own fields: the same
+    # modes for the same handle and phone; resolvers.privacy.governed_by reads it first).
+    customer_id: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_row(cls, row: Row, author: Row | None, linked: str | None) -> Post:
+    def from_row(
+        cls, row: Row, author: Row | None, linked: str | None, governing: str | None = None
+    ) -> Post:
         return cls(
+            customer_id=governing,
             policy_resource=Resource(
                 "Post", f"{row['platform']}:{row['postId']}", {"linkedCustomerId": linked}
             ),
@@ -172,7 +185,7 @@ class Post:
             lang=row.get("lang"),
             created_at=row.get("createdAt") or "",
             url=row.get("url"),
-            author=SocialAccount.from_row(author) if author else None,
+            author=SocialAccount.from_row(author, governing) if author else None,
             sentiment=Sentiment.from_row(row),
             brands=list(row.get("brands") or []),
             products=list(row.get("products") or []),
@@ -192,7 +205,7 @@ PostConnection = Connection[Post]
 
 
 def post_of(found: social.Authored) -> Post:
-    return Post.from_row(found.post, found.author, found.linked)
+    return Post.from_row(found.post, found.author, found.linked, found.governing)
 
 
 async def build_posts(info: Ctx, rows: list[Row]) -> list[Post]:

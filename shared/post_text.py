@@ -1,12 +1,13 @@
-"""What a post's text is searched as, and what in it is a quoted handle.
+"""What a post's text is searched as, and what in it is personal data of a kind.
 
 A post's text quotes handles ("//@angry_li: ..."), and links to people's profiles
-("x.com/<handle>/status/...", "weibo.com/u/<uid>", "space.bilibili.com/<uid>"). The API masks
-the identifying part of each on the way out like the handle field (privacy/masking.py), so a
-brand query's terms must not match them either: a term spelling a handle would otherwise
-confirm it to a caller who sees handles hashed. The graph keeps :func:`search_text` beside
-the text (``Post.searchText``, written with every post), and the query language matches terms
-against the same string in Python.
+("x.com/<handle>/status/...", "weibo.com/u/<uid>", "space.bilibili.com/<uid>"), phone
+numbers ("有问题联系我 13812345678") and e-mail addresses. The API masks each on the way out
+like the field of its kind (SOCIAL_HANDLE, PHONE, EMAIL; privacy/masking.py), so a brand
+query's terms must not match them either: a term spelling a handle or a number would otherwise
+confirm it to a caller who sees it masked. The graph keeps :func:`search_text` beside the text
+(``Post.searchText``, written with every post), and the query language matches terms against
+the same string in Python.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+
+import phonenumbers
 
 # An @handle and an X handle: word characters, CJK included, plus "-".
 HANDLE = r"[\w\-]+"
@@ -150,8 +153,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # 3: links straight after Chinese text. 4: links in full-width characters or with
 # percent-escaped letters, glued to Latin letters, more forms (weibo.com/p/<id>, instagr.am,
 # mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...), an account named again in a link's
-# query (?uid=<uid>) or in a Weibo post's (lfid=100505<uid>).
-SEARCH_TEXT_VERSION = 4
+# query (?uid=<uid>) or in a Weibo post's (lfid=100505<uid>). 5: phone numbers and e-mail
+# addresses.
+SEARCH_TEXT_VERSION = 5
 
 
 class _AsciiFold(dict[int, int]):
@@ -216,11 +220,9 @@ def _in_another_host(folded: str, start: int) -> bool:
     return run < start and run > 0 and folded[run - 1] in _HOST_CHARACTERS
 
 
-def replace_handles(text: str, replace: Callable[[str], str]) -> str:
-    """``text`` with each quoted handle and profile link's identifying part replaced by
-    ``replace(part)``; the "@" or the rest of the link stays. Links are found in the folded
-    text (:func:`_fold`), and the part as written is replaced. The same function decides
-    what the API masks and what searches leave out."""
+def _handle_spans(text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` each quoted handle and profile link's identifying part is, in order.
+    Links are found in the folded text (:func:`_fold`); the spans are the text's own."""
     folded, where = _fold(text)
     found: list[re.Match[str]] = []
     pos = 0
@@ -244,18 +246,104 @@ def replace_handles(text: str, replace: Callable[[str], str]) -> str:
         while last > 2 and (more := _MORE.match(folded, pos, until)) is not None:
             spans.append(more.span(1))
             pos = more.end()
+    if where is None:
+        return spans
+    return [(where[start], where[end]) for start, end in spans]
+
+
+# An e-mail address, found in the text folded to ASCII (:data:`_ASCII_FOLD`, one character for
+# one): ASCII only on both sides, so Chinese written straight before it is not taken in.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9\-])"
+)
+# Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
+# such a text can hold a phone number, and most posts are spared the matcher.
+_DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
+# A mainland mobile (1[3-9] and nine digits) glued to Latin letters ("wx13812345678", a
+# WeChat id spelling the number), which the matcher leaves alone as part of a word; not inside
+# a longer run of digits (an order or card number).
+_GLUED_MOBILE = re.compile(r"(?<=[A-Za-z_])1[3-9]\d{9}(?!\d)|(?<!\d)1[3-9]\d{9}(?=[A-Za-z_])")
+# Numbers that name a business, not a person (400/800 hotlines): shown as written.
+_BUSINESS_NUMBERS = frozenset(
+    {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST}
+)
+
+
+def _written_as_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """A number the way people write one: a mobile, or dialled with its prefix ("+", "00", a
+    landline's "0" before its area code). Ten digits the matcher reads as a landline without
+    its "0" (3141592653) are more often an id in a link than a number."""
+    kind = phonenumbers.number_type(match.number)
+    if kind in _BUSINESS_NUMBERS:
+        return False
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return True
+    raw = match.raw_string
+    return "+" in raw or "＋" in raw or int(next(c for c in raw if c.isdigit())) == 0
+
+
+def _phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where each phone number is: what libphonenumber's matcher (region CN, leniency VALID)
+    finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
+    0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
+    not, and that is written as a number (:func:`_written_as_phone`); and a mobile glued to
+    Latin letters (:data:`_GLUED_MOBILE`)."""
+    if _DIGIT_RUN.search(text) is None:
+        return []
+    spans = [
+        (match.start, match.end)
+        for match in phonenumbers.PhoneNumberMatcher(text, "CN")
+        if _written_as_phone(match)
+    ]
+    spans += [m.span() for m in _GLUED_MOBILE.finditer(text.translate(_ASCII_FOLD))]
+    return spans
+
+
+def personal_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of the personal data ``text`` quotes, in order and apart: e-mail
+    addresses (EMAIL), then @handles and profile links (SOCIAL_HANDLE) outside them (the
+    domain after an address's "@" is no handle), then phone numbers (PHONE) outside both (a
+    uid in a profile link is the link's)."""
+    chosen: list[tuple[int, int, str]] = [
+        (*m.span(), "EMAIL") for m in _EMAIL.finditer(text.translate(_ASCII_FOLD))
+    ]
+    for kind, spans in (("SOCIAL_HANDLE", _handle_spans), ("PHONE", _phone_spans)):
+        for start, end in spans(text):
+            # Checked against those chosen so far, this kind's too (a glued mobile the
+            # matcher also found is one number).
+            if all(end <= s or start >= e for s, e, _ in chosen):
+                chosen.append((start, end, kind))
+    return sorted(chosen)
+
+
+def replace_personal(text: str, replace: Callable[[str, str], str]) -> str:
+    """``text`` with each piece of personal data it quotes (:func:`personal_spans`) replaced
+    by ``replace(piece, kind)``; the "@" or the rest of a link stays. The same function
+    decides what the API masks and what searches leave out."""
     out: list[str] = []
     done = 0
-    for start, end in spans:
-        if where is not None:
-            start, end = where[start], where[end]
+    for start, end, kind in personal_spans(text):
+        out += (text[done:start], replace(text[start:end], kind))
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def replace_handles(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with each quoted handle and profile link's identifying part replaced by
+    ``replace(part)``; the "@" or the rest of the link stays (e-mail addresses and phone
+    numbers as written: see :func:`replace_personal`)."""
+    out: list[str] = []
+    done = 0
+    for start, end in _handle_spans(text):
         out += (text[done:start], replace(text[start:end]))
         done = end
     out.append(text[done:])
     return "".join(out)
 
 
-def _dropped(_: str) -> str:
+def _dropped(_: str, kind: str) -> str:
     return ""
 
 
@@ -266,9 +354,10 @@ def normalise(text: str) -> str:
 
 def search_text(text: str) -> str:
     """The text terms are matched against: every quoted handle and profile link's
-    identifying part left out (its "@" or the rest of the link kept), then normalised.
-    Handles are cut before normalising: only what the API masks is left out."""
-    return normalise(replace_handles(text, _dropped))
+    identifying part, phone number and e-mail address left out (a handle's "@" or the rest
+    of a link kept), then normalised. They are cut before normalising: only what the API
+    masks is left out."""
+    return normalise(replace_personal(text, _dropped))
 
 
 __all__ = [
@@ -276,6 +365,8 @@ __all__ = [
     "QUOTED_HANDLE",
     "SEARCH_TEXT_VERSION",
     "normalise",
+    "personal_spans",
     "replace_handles",
+    "replace_personal",
     "search_text",
 ]

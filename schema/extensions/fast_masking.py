@@ -42,7 +42,7 @@ def install(schema: strawberry.Schema) -> int:
         if definition is None or definition.base_resolver is not None:
             continue
         extensions = list(definition.extensions or [])
-        if len(extensions) != 1 or type(extensions[0]) is not MaskField:
+        if len(extensions) != 1 or not isinstance(extensions[0], MaskField):
             continue
         field.resolve = _masked_attribute(definition.python_name, extensions[0])
         field.extensions = {

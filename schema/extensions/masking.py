@@ -18,7 +18,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.info import Info
 from strawberry.utils.str_converters import to_camel_case
 
-from privacy.masking import apply_mask, mask_mentions
+from privacy.masking import QUOTED_KINDS, apply_mask, mask_quoted
 from privacy.types import Decision, MaskMode
 
 SENSITIVE_METADATA_KEY = "sensitive"
@@ -87,10 +87,30 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
     )
 
 
-def quoting(kind: str, **kwargs: Any) -> Any:
-    """``strawberry.field`` for free text that may quote personal values of ``kind`` (a post
-    quoting @handles): the quotes are masked like the field of that kind would be."""
-    return strawberry.field(extensions=[MaskField(kind, mask=mask_mentions)], **kwargs)
+class QuotingField(MaskField):
+    """Free text quoting personal values of several kinds (a post quoting @handles, phone
+    numbers, e-mail addresses): each masked with the decision's mode for its kind. Audited
+    as revealed only when every kind is revealed."""
+
+    def __init__(self) -> None:
+        super().__init__(QUOTED_KINDS[0])
+
+    def shown(
+        self, privacy: Any, field_name: str, value: Any, decision: Decision | None, source: Any
+    ) -> Any:
+        modes = {
+            kind: decision.mode_for(kind) if decision is not None else MaskMode.REDACT
+            for kind in QUOTED_KINDS
+        }
+        revealed = all(mode == MaskMode.REVEAL for mode in modes.values())
+        privacy.record(source, field_name, MaskMode.REVEAL if revealed else MaskMode.REDACT)
+        return mask_quoted(value, modes, privacy.hmac_key)
+
+
+def quoting(**kwargs: Any) -> Any:
+    """``strawberry.field`` for free text that may quote personal values (a post's text):
+    the quotes are masked like the fields of their kinds would be (privacy.masking.QUOTED_KINDS)."""
+    return strawberry.field(extensions=[QuotingField()], **kwargs)
 
 
 def personal_fields(
@@ -123,6 +143,7 @@ __all__ = [
     "DERIVED_METADATA_KEY",
     "SENSITIVE_METADATA_KEY",
     "MaskField",
+    "QuotingField",
     "derived",
     "masked_names",
     "personal_fields",
