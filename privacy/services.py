@@ -107,6 +107,9 @@ class PrivacyServices:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
+        if self.admin is not None:
+            # Another worker may have activated a policy change: decide under the new one.
+            await self.admin.sync()
         now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
         cache = self.decision_cache
         cache.for_revision(revision)
