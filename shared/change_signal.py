@@ -6,11 +6,12 @@ a signal: a small file rewritten whole with a fresh random token. Every other pr
 ``changed()`` before it next uses its copy, and reloads when the token is not the one it saw.
 A token, not the file's mtime: two changes within one clock tick (coarse on most file
 systems) would leave the mtime as it was, and a stale policy or key would go unnoticed.
-Reading 32 bytes is a few microseconds: cheap enough to do before every use.
+Reading 64 bytes is a few microseconds: cheap enough to do before every use.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -27,10 +28,15 @@ class ChangeSignal:
     def token(self) -> str:
         """The current token ("" before the first bump). Secret where the caller derives a
         key from it (the file is 0600)."""
+        # os.read, not Path.read_text: a third of the cost, and this runs before every use.
         try:
-            return self.path.read_text().strip()
+            fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return ""
+        try:
+            return os.read(fd, 256).decode().strip()
+        finally:
+            os.close(fd)
 
     def changed(self) -> bool:
         """Whether a bump happened since this object last looked (or was made)."""
