@@ -18,8 +18,12 @@ from pathlib import Path
 
 from graph.errors import GraphUnavailable
 from privacy.keyprovider import KeyProvider
+from shared.change_signal import ChangeSignal
 
 FILE_NAME = "datakeys.sqlite"
+# Bumped by every destroy (shared/change_signal.py): each process empties its cache of
+# unwrapped keys before its next use, so a destroyed key opens nothing anywhere.
+ERASURE_SIGNAL = "erasures.changed"
 CACHE_SIZE = 20_000
 # SQLite's primary result codes for "the file cannot be written now", not "the query is wrong".
 _STORAGE_CODES = {
@@ -64,8 +68,10 @@ class DataKeyStore:
             "CREATE TABLE IF NOT EXISTS datakeys "
             "(owner TEXT PRIMARY KEY, kid TEXT NOT NULL, wrapped BLOB NOT NULL)"
         )
-        # Unwrapped keys of recently used owners; erasure evicts (other processes: see README).
+        # Unwrapped keys of recently used owners; a destroy in any process of the data dir
+        # (another worker, `c360 erase`) empties it before the next use (``_fresh_cache``).
         self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._erasures = erasure_signal(path.parent)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path, provider: KeyProvider) -> DataKeyStore:
@@ -77,8 +83,15 @@ class DataKeyStore:
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
+    def _fresh_cache(self) -> None:
+        # Which key another process destroyed is not said: all are read again, from the
+        # store, where the destroyed one is absent. Erasures are rare; the cache refills.
+        if self._erasures.changed():
+            self._cache.clear()
+
     def get_many(self, owners: list[str]) -> dict[str, bytes]:
         """The data keys that exist (an erased or never-written owner is absent)."""
+        self._fresh_cache()
         out = {o: self._cache[o] for o in owners if o in self._cache}
         missing = [o for o in dict.fromkeys(owners) if o not in out]
         for i in range(0, len(missing), 500):
@@ -149,6 +162,9 @@ class DataKeyStore:
             gone = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,)).rowcount > 0
             if gone:
                 self._db.execute("VACUUM")
+        # Also when the row was gone already: a destroy resumed after a crash before the
+        # signal still tells the other processes.
+        self._erasures.bump()
         return gone
 
     def status(self) -> dict[str, int]:
@@ -179,4 +195,10 @@ class DataKeyStore:
         self._db.close()
 
 
-__all__ = ["DataKeyStore", "KeyStoreUnavailable"]
+def erasure_signal(keys_dir: Path) -> ChangeSignal:
+    """The signal a destroyed data key bumps (its token also keys the cursor seal:
+    resolvers/pagination.py), in the data dir's ``keys/``."""
+    return ChangeSignal(keys_dir / ERASURE_SIGNAL)
+
+
+__all__ = ["DataKeyStore", "KeyStoreUnavailable", "erasure_signal"]

@@ -16,10 +16,13 @@ import secrets
 from pathlib import Path
 
 from privacy.secrets import write_private
+from shared.change_signal import ChangeSignal
 
 __all__ = ["KeyRing", "KeyRingError"]
 
 KEYRING_FILE = "audit-keyring.json"
+# Bumped by rotate (shared/change_signal.py): every process writes under the new key next.
+SIGNAL_FILE = "audit-keyring.changed"
 
 
 class KeyRingError(Exception):
@@ -33,6 +36,9 @@ class KeyRing:
         self._active = active
         self._keys = dict(keys)
         self._path = path
+        # A running hub's workers hold the ring from their start; `c360 audit rotate-key`
+        # (another process) says so here, and active_key re-reads the file.
+        self._rotated = None if path is None else ChangeSignal(path.with_name(SIGNAL_FILE))
 
     @classmethod
     def load(cls, data_dir: Path, env_keys: str = "") -> KeyRing:
@@ -88,6 +94,10 @@ class KeyRing:
         return sorted(self._keys)
 
     def active_key(self) -> tuple[str, bytes]:
+        """The key to write under: the newest, also when another process rotated."""
+        if self._rotated is not None and self._path is not None and self._rotated.changed():
+            fresh = KeyRing._read(self._path)
+            self._active, self._keys = fresh._active, {**self._keys, **fresh._keys}
         return self._active, self._keys[self._active]
 
     def key(self, kid: str) -> bytes:
@@ -116,6 +126,8 @@ class KeyRing:
             keys = {**current._keys, kid: secrets.token_bytes(32)}
             _write(self._path, kid, keys)
         self._active, self._keys = kid, keys
+        if self._rotated is not None:
+            self._rotated.bump()
         return kid
 
 

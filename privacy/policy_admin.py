@@ -20,10 +20,18 @@ from typing import Any, Protocol
 
 from privacy.policy_check import CandidateCheckFailed, check_in_child
 from privacy.policy_proposals import APPROVED, FAILED, PENDING, REJECTED, Proposal, ProposalStore
-from privacy.policy_set import DATA_ID, PolicyDataError, PolicySet, override_dir, test_names
+from privacy.policy_set import (
+    DATA_ID,
+    PolicyDataError,
+    PolicySet,
+    load_policy_set,
+    override_dir,
+    policy_signal,
+    test_names,
+)
 from privacy.proposals import person, same_person
 from privacy.secrets import write_private
-from privacy.types import Decision, PolicyEngine, Principal, Purpose, Resource
+from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Purpose, Resource
 from shared.echo import echo
 
 __all__ = [
@@ -111,6 +119,31 @@ class PolicyAdmin:
         self.test_memory_mb = test_memory_mb
         self._store = ProposalStore(data_dir)
         self._lock = asyncio.Lock()  # one proposal change at a time (file and activation)
+        # Another worker of the hub (c360 serve --workers N) may approve a change: it bumps
+        # this signal, and every process reloads before its next decision (``sync``).
+        self._signal = policy_signal(data_dir)
+        self._stale = False
+        self._sync_lock = asyncio.Lock()
+
+    async def sync(self) -> None:
+        """Load the active policy from the data dir when a process (this one or another
+        worker) activated a change since this one last looked: called before every decision.
+        A policy that cannot be loaded raises PolicyUnavailable on every call until it can
+        (fail closed: the old, maybe wider, policy is not served meanwhile)."""
+        if self._signal.changed():
+            self._stale = True
+        if not self._stale:
+            return
+        async with self._sync_lock:
+            if not self._stale:
+                return  # a concurrent request reloaded it while this one waited
+            try:
+                fresh = await asyncio.to_thread(load_policy_set, self._data_dir)
+            except (PolicyDataError, OSError) as exc:
+                raise PolicyUnavailable(f"the changed policy cannot be loaded: {exc}") from exc
+            if fresh.revision != self._engine.revision:  # the approver has it already
+                await self._engine.reload(fresh)
+            self._stale = False
 
     def policies(self) -> list[PolicyInfo]:
         ps = self._engine.policy_set
@@ -187,6 +220,7 @@ class PolicyAdmin:
         """Activate a pending proposal for a second officer; tests and invariants run again on
         the active policy, which must still be the one the proposal was tested against."""
         async with self._lock:
+            await self.sync()  # the base revision to compare is the one active now
             proposals = self._store.load()
             proposal = self._pending(proposals, proposal_id, approver)
             if self._engine.revision != proposal.base_revision:
@@ -199,6 +233,7 @@ class PolicyAdmin:
                 return proposal, report
             self._write(proposal.policy_id, proposal.source)
             await self._engine.reload(candidate)
+            self._signal.bump()
             proposal.status, proposal.decided_by, proposal.decided_at = APPROVED, approver, _now()
             proposal.results = report.results
             self._store.save(proposals)
@@ -228,6 +263,7 @@ class PolicyAdmin:
                 return report
             self._write(policy_id, source)
             await self._engine.reload(candidate)
+            self._signal.bump()
             return TestReport(True, report.results, report.old_revision, report.new_revision, True)
 
     def _write(self, policy_id: str, source: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from regopy import Interpreter
 
 from privacy.policy_data import PolicyDataError, check_data, parse_data
+from shared.change_signal import ChangeSignal
 
 __all__ = [
     "DATA_ID",
@@ -27,11 +28,15 @@ __all__ = [
     "load_policy_set",
     "override_dir",
     "package_of",
+    "policy_signal",
     "test_names",
 ]
 
 PACKAGED_DIR = Path(__file__).parent / "policies"
 OVERRIDE_SUBDIR = "policies"
+# Bumped when a change is activated (privacy/policy_admin.py): beside the overrides, not among
+# them (a file there counts as an override at start).
+SIGNAL_FILE = "policies.changed"
 DATA_ID = "data"  # data.json, addressed as policy id "data" by policy administration
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
@@ -131,6 +136,11 @@ def test_names(source: str) -> list[str]:
 
 def override_dir(data_dir: Path) -> Path:
     return data_dir / OVERRIDE_SUBDIR
+
+
+def policy_signal(data_dir: Path) -> ChangeSignal:
+    """The signal every process of the data dir reloads its policy on (shared/change_signal)."""
+    return ChangeSignal(data_dir / SIGNAL_FILE)
 
 
 def load_policy_set(data_dir: Path | None = None) -> PolicySet:

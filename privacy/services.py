@@ -107,6 +107,13 @@ class PrivacyServices:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
             raise PolicyUnavailable("no principal for a policy decision")
+        if self.admin is not None:
+            # Another worker may have activated a policy change: decide under the new one.
+            try:
+                await self.admin.sync()
+            except PolicyUnavailable as exc:
+                log.warning("policy decision failed (access denied): %s", exc)
+                raise
         now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
         cache = self.decision_cache
         cache.for_revision(revision)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +26,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from graph.text import has_control
-from privacy.secrets import load_or_create_secret
+from privacy.datakeys import erasure_signal
+from privacy.secrets import SECRETS_DIR, load_or_create_secret
 from resolvers.errors import BadUserInput
+from shared.change_signal import ChangeSignal
 
 DEFAULT_PAGE_SIZE = 20
 CURSOR_KEY_NAME = "cursor-seal"
@@ -109,17 +113,37 @@ class CursorSeal:
     where a customer it never saw sorts, and a name cursor is no assets cursor. The sealed
     payload carries its issue time, so a cursor expires (a leaked URL or log line stops
     working, and a caller whose grant was narrowed stops holding a position it was once
-    shown) without the key being replaced."""
+    shown) without the key being replaced.
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    With ``erasures`` (the data dir's erasure signal, privacy/datakeys.py) the key in use is
+    derived from ``key`` and that signal's current token, which every destroyed data key
+    replaces: each erasure changes the key in every process before its next seal or open, so
+    a cursor captured before it (it may carry the erased customer's name) opens nowhere any
+    more, not even with the data dir's key files or a later backup."""
+
+    def __init__(self, key: bytes, erasures: ChangeSignal | None = None) -> None:
+        self._key, self._erasures = key, erasures
+        self._aead = self._cipher()
+
+    def _cipher(self) -> AESGCM:
+        token = self._erasures.token() if self._erasures is not None else ""
+        if not token:  # no erasure yet: the file's key, as before erasures re-keyed it
+            return AESGCM(self._key)
+        return AESGCM(
+            hmac.digest(self._key, b"cursor-seal after " + token.encode(), hashlib.sha256)
+        )
+
+    def _current(self) -> AESGCM:
+        if self._erasures is not None and self._erasures.changed():
+            self._aead = self._cipher()
+        return self._aead
 
     def seal(self, bound: str, *parts: str) -> str:
         # Whole seconds since the epoch: ten digits until 2286, so the length stays padded.
         plain = orjson.dumps([int(time.time()), list(parts)])
         plain += b" " * (-len(plain) % _PAD)  # JSON ignores trailing blanks
         nonce = os.urandom(_NONCE)
-        sealed = self._aead.encrypt(nonce, plain, bound.encode())
+        sealed = self._current().encrypt(nonce, plain, bound.encode())
         return base64.urlsafe_b64encode(SEALED_V2 + nonce + sealed).decode()
 
     def open(
@@ -136,7 +160,7 @@ class CursorSeal:
         if raw is not None and raw[:1] == SEALED_V2 and len(raw) > 1 + _NONCE:
             nonce, sealed = raw[1 : 1 + _NONCE], raw[1 + _NONCE :]
             try:
-                opened = _stamped(self._aead.decrypt(nonce, sealed, bound.encode()), size)
+                opened = _stamped(self._current().decrypt(nonce, sealed, bound.encode()), size)
             except InvalidTag:
                 opened = None
         if opened is None:
@@ -177,11 +201,13 @@ _seals: dict[str, CursorSeal] = {}
 
 def cursor_seal(data_dir: Path) -> CursorSeal:
     """The data dir's cursor seal: its key is ``keys/cursor-seal.key`` (0600, created once),
-    so every ``--workers`` process of a hub opens the others' cursors. Replacing the key
-    (and restarting) invalidates every sealed cursor given out."""
+    so every ``--workers`` process of a hub opens the others' cursors, re-keyed by every
+    erasure (see CursorSeal). Replacing the key (and restarting) invalidates every sealed
+    cursor given out."""
     found = _seals.get(str(data_dir))
     if found is None:
-        found = _seals[str(data_dir)] = CursorSeal(load_or_create_secret(data_dir, CURSOR_KEY_NAME))
+        key = load_or_create_secret(data_dir, CURSOR_KEY_NAME)
+        found = _seals[str(data_dir)] = CursorSeal(key, erasure_signal(data_dir / SECRETS_DIR))
     return found
 
 

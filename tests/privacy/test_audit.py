@@ -166,6 +166,17 @@ async def test_rotation_keeps_old_records_readable(data_dir: Path) -> None:
     assert len(log.read()) == 3  # the first instance re-reads the ring for the new kid
 
 
+async def test_a_running_log_writes_under_a_key_rotated_elsewhere(data_dir: Path) -> None:
+    """`c360 audit rotate-key` beside a running hub: the hub's next records are under the new
+    key, not the one it loaded at start (its ring is its own object, as in another process)."""
+    hub = await _log_with(data_dir, 1)
+    new = KeyRing.load(data_dir).rotate()  # the CLI's own ring
+    await hub.append(record(2))
+    entries = [json.loads(x) for x in hub.path.read_text().splitlines()]
+    assert entries[-1]["kid"] == new != entries[0]["kid"]
+    assert hub.verify().ok
+
+
 async def test_env_keyring_writes_no_file_and_cannot_rotate(data_dir: Path) -> None:
     k = base64.b64encode(os.urandom(32)).decode()
     ring = KeyRing.load(data_dir, f"k9:{k},k8:{k}")
