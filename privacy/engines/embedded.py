@@ -13,10 +13,11 @@ import orjson
 from regopy import Interpreter, RegoError
 from regopy.interpreter import Bundle
 
+from privacy.decision_queue import DECISION_SLOTS
 from privacy.engines.common import build_input, parse_decisions
 from privacy.engines.native import rego_loaded_first
 from privacy.policy_set import PolicySet
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyTimeout, PolicyUnavailable, Principal, Resource
 
 __all__ = ["EmbeddedEngine", "evaluate"]
 
@@ -60,13 +61,18 @@ class EmbeddedEngine:
 
     An interpreter is used by one thread at a time; a decision that times out keeps its
     interpreter until the thread finishes, so a slow query never runs two at once.
+
+    The timeout runs from the hand-over to the pool: PrivacyServices' queue
+    (privacy/decision_queue.py) hands out at most ``concurrency`` batches at once, one per
+    interpreter, so a batch waits for an interpreter only behind one that overran (the engine
+    is stuck), never behind other requests' queued batches.
     """
 
     def __init__(
         self,
         policy_set: PolicySet,
         timeout_s: float = 2.0,
-        pool_size: int = 2,
+        pool_size: int = DECISION_SLOTS,
     ) -> None:
         self._timeout_s = timeout_s
         self._pool_size = pool_size
@@ -96,6 +102,11 @@ class EmbeddedEngine:
         return self._policy_set.revision
 
     @property
+    def concurrency(self) -> int:
+        """Batches evaluated at once: one per interpreter."""
+        return self._pool_size
+
+    @property
     def policy_set(self) -> PolicySet:
         return self._policy_set
 
@@ -121,7 +132,9 @@ class EmbeddedEngine:
         except PolicyUnavailable:
             raise
         except TimeoutError as exc:
-            raise PolicyUnavailable(f"policy decision took over {self._timeout_s}s") from exc
+            raise PolicyTimeout(
+                f"policy decision of {len(resources)} resources took over {self._timeout_s}s"
+            ) from exc
         except Exception as exc:
             raise PolicyUnavailable(f"policy evaluation failed: {exc}") from exc
         return parse_decisions(raw, resources)
