@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -62,10 +64,11 @@ class EmbeddedEngine:
     An interpreter is used by one thread at a time; a decision that times out keeps its
     interpreter until the thread finishes, so a slow query never runs two at once.
 
-    The timeout runs from the hand-over to the pool: PrivacyServices' queue
-    (privacy/decision_queue.py) hands out at most ``concurrency`` batches at once, one per
-    interpreter, so a batch waits for an interpreter only behind one that overran (the engine
-    is stuck), never behind other requests' queued batches.
+    PrivacyServices' queue (privacy/decision_queue.py) hands out at most ``concurrency``
+    batches at once, one per interpreter, so a batch waits for an interpreter only behind one
+    that overran its timeout and still runs, never behind other requests' queued batches. That
+    wait and the evaluation are bounded separately, each by the timeout: a slow wait says the
+    engine is stuck, a slow evaluation that the batch is too heavy.
     """
 
     def __init__(
@@ -124,10 +127,21 @@ class EmbeddedEngine:
             return {}
         # No cache here: PrivacyServices keeps the process's one (privacy/decision_cache.py).
         term = input_term(build_input(principal, action, resources))
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+        evaluation = loop.run_in_executor(
+            self._threads, self._decide_sync, self._pool, term, partial(_mark, loop, started)
+        )
+        # Two bounds, each the policy timeout: waiting for an interpreter (busy only with a
+        # batch that overran: the engine is stuck), then the evaluation itself.
         try:
-            evaluation = asyncio.get_running_loop().run_in_executor(
-                self._threads, self._decide_sync, self._pool, term
-            )
+            try:
+                await asyncio.wait_for(asyncio.shield(started), self._timeout_s)
+            except TimeoutError as exc:
+                raise PolicyTimeout(
+                    f"no policy interpreter was free within {self._timeout_s}s (earlier "
+                    "decisions overran it)"
+                ) from exc
             raw = await asyncio.wait_for(evaluation, self._timeout_s)
         except PolicyUnavailable:
             raise
@@ -137,12 +151,26 @@ class EmbeddedEngine:
             ) from exc
         except Exception as exc:
             raise PolicyUnavailable(f"policy evaluation failed: {exc}") from exc
+        finally:
+            # Not started yet (timed out or the request went away): off the executor's queue.
+            evaluation.cancel()
         return parse_decisions(raw, resources)
 
     @staticmethod
-    def _decide_sync(pool: queue.Queue[Compiled], term: str) -> Any:
+    def _decide_sync(pool: queue.Queue[Compiled], term: str, on_start: Callable[[], object]) -> Any:
+        on_start()
         rego = pool.get()
         try:
             return evaluate(rego, term)
         finally:
             pool.put(rego)
+
+
+def _mark(loop: asyncio.AbstractEventLoop, started: asyncio.Future[None]) -> None:
+    """From an interpreter thread: the evaluation has begun (its timeout starts now)."""
+
+    def set_started() -> None:
+        if not started.done():
+            started.set_result(None)
+
+    loop.call_soon_threadsafe(set_started)

@@ -13,7 +13,7 @@ from privacy.decision_queue import FairQueue
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.policy_set import PolicySet, load_policy_set
 from privacy.services import PrivacyServices
-from privacy.types import PolicyUnavailable, Principal, Resource
+from privacy.types import PolicyTimeout, PolicyUnavailable, Principal, Resource
 from resolvers.privacy import CUSTOMER, RequestPrivacy
 
 # The heavy request: many batches of distinct, fresh (never kept) customers at once, as a
@@ -100,6 +100,23 @@ async def test_a_timed_out_batch_leaves_other_callers_kept_decisions(
         }
     finally:
         await stuck.close()
+
+
+async def test_a_stuck_interpreter_and_a_slow_evaluation_are_told_apart(
+    policy_set: PolicySet,
+) -> None:
+    # One interpreter; an advisor's batch of 200 distinct customers evaluates for seconds
+    # (~20 ms each), far over the timeout, and keeps the interpreter after it was denied.
+    engine = EmbeddedEngine(policy_set, timeout_s=0.5, pool_size=1)
+    try:
+        with pytest.raises(PolicyTimeout, match="took over"):
+            await engine.decide(ADVISOR, "read", [customer(n) for n in range(200)])
+        # The next batch never got an interpreter: the log says the engine is stuck, and its
+        # own evaluation was never timed against that wait.
+        with pytest.raises(PolicyTimeout, match="no policy interpreter was free"):
+            await engine.decide(ADVISOR, "read", [customer(1)])
+    finally:
+        await engine.close()
 
 
 async def test_a_request_holds_one_turn_at_a_time_and_requests_take_turns() -> None:
