@@ -75,6 +75,7 @@ class PrivacyServices:
     decision_cache: DecisionCache = field(default_factory=DecisionCache)
     # Turns at the engine (privacy/decision_queue.py), sized from the engine when asked.
     decision_queue: FairQueue = field(default_factory=FairQueue)
+    engine_batches: int = 0  # batches the engine was asked to evaluate (a figure to watch)
 
     @property
     def revision(self) -> str:
@@ -131,13 +132,19 @@ class PrivacyServices:
             else:
                 missing.setdefault(key, []).append(r)
         if missing:
-            asked = [group[0] for group in missing.values()]
             engine = self.engine
             queue = self.decision_queue
             queue.slots = getattr(engine, "concurrency", DECISION_SLOTS)
             try:
                 async with queue.turn(requester if requester is not None else object()):
-                    decided = await engine.decide(principal, action, asked)
+                    if not fresh:
+                        # Answered while this batch waited for its turn (another batch of the
+                        # same request asking the same questions, as aliased searches do):
+                        # kept answers, not a second evaluation.
+                        self._take_kept(missing, found)
+                    asked = [group[0] for group in missing.values()]
+                    decided = await engine.decide(principal, action, asked) if asked else {}
+                    self.engine_batches += 1 if asked else 0
             except PolicyTimeout as exc:
                 log.warning("policy decision failed (access denied): %s", exc)
                 raise
@@ -158,6 +165,15 @@ class PrivacyServices:
         return {
             r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
         }
+
+    def _take_kept(self, missing: dict[bytes, list[Resource]], found: dict[str, Decision]) -> None:
+        """Move the questions of ``missing`` the cache now answers into ``found``."""
+        cache, now = self.decision_cache, time.monotonic()
+        cache.for_revision(self.revision)
+        for key in list(missing):
+            kept = cache.get(key, now)
+            if kept is not None:
+                found.update((r.id, kept) for r in missing.pop(key))
 
 
 __all__ = ["AuditSink", "PrivacyServices"]

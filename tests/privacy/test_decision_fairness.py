@@ -78,6 +78,23 @@ async def test_another_requests_read_is_decided_while_one_request_floods_the_eng
     assert services.decision_queue.waiting == 0
 
 
+async def test_batches_of_one_request_asking_the_same_questions_are_evaluated_once(
+    services: PrivacyServices,
+) -> None:
+    # 30 aliased scoped searches each decide the caller's scope: the same questions at once.
+    request = RequestPrivacy(services, ADVISOR, no_rows, "aliases")
+    scope = [customer(n) for n in range(10)]
+    answers = await asyncio.gather(*(request.decide(scope) for _ in range(30)))
+    assert services.engine_batches == 1
+    assert all(
+        {k: d.allow for k, d in a.items()} == {k: d.allow for k, d in answers[0].items()}
+        for a in answers
+    )
+    # Fresh questions (an id lookup's pad) are never answered from what was kept.
+    await asyncio.gather(*(request.decide(scope, fresh=True) for _ in range(3)))
+    assert services.engine_batches == 4
+
+
 async def test_a_timed_out_batch_leaves_other_callers_kept_decisions(
     services: PrivacyServices, policy_set: PolicySet
 ) -> None:
@@ -105,12 +122,12 @@ async def test_a_timed_out_batch_leaves_other_callers_kept_decisions(
 async def test_a_stuck_interpreter_and_a_slow_evaluation_are_told_apart(
     policy_set: PolicySet,
 ) -> None:
-    # One interpreter; an advisor's batch of 200 distinct customers evaluates for seconds
+    # One interpreter; an advisor's batch of 300 distinct customers evaluates for seconds
     # (~20 ms each), far over the timeout, and keeps the interpreter after it was denied.
-    engine = EmbeddedEngine(policy_set, timeout_s=0.5, pool_size=1)
+    engine = EmbeddedEngine(policy_set, timeout_s=0.25, pool_size=1)
     try:
         with pytest.raises(PolicyTimeout, match="took over"):
-            await engine.decide(ADVISOR, "read", [customer(n) for n in range(200)])
+            await engine.decide(ADVISOR, "read", [customer(n) for n in range(300)])
         # The next batch never got an interpreter: the log says the engine is stuck, and its
         # own evaluation was never timed against that wait.
         with pytest.raises(PolicyTimeout, match="no policy interpreter was free"):
