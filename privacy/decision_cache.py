@@ -6,7 +6,9 @@ get equal answers: a search that decides every candidate asks the engine once pe
 set and then costs lookups. Answers are kept ``ttl_s`` (an OPA server fed by a bundle server
 can change policy behind the hub's back) and at most ``max_entries``; a new policy revision
 empties the cache (the one place of invalidation: whatever reloaded the policy, the revision
-changed), and so does an engine failure (fail closed: nothing answered from before it).
+changed), and so does an engine that failed or answered nonsense (fail closed: nothing
+answered from before it); a batch that only timed out leaves them (privacy/services.py: a slow
+engine, or one busy with another request, says nothing about earlier answers).
 
 Keys are SHA-256 digests of the question, so an entry costs a digest and the answer whatever the
 size of the caller's claims or the resource's attributes (~1 KB each, measured with

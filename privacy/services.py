@@ -3,7 +3,8 @@ audit log, the masking key and the policy admin, opened once by the hub's lifesp
 
 ``decide`` keeps engine answers in the process's one decision cache
 (privacy/decision_cache.py), keyed by what a decision depends on (the principal, the action,
-the policy revision, the resource's type and attributes).
+the policy revision, the resource's type and attributes), and asks the engine through a fair
+queue (privacy/decision_queue.py): one batch at a time per request, requests in turn.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from privacy.decision_cache import DecisionCache, asker, question
+from privacy.decision_queue import DECISION_SLOTS, FairQueue
 from privacy.policy_admin import PolicyAdmin
 from privacy.types import (
     AuditUnavailable,
     Decision,
     PolicyEngine,
+    PolicyTimeout,
     PolicyUnavailable,
     Principal,
     Resource,
@@ -69,6 +73,9 @@ class PrivacyServices:
 
     # The one cache of policy answers (the engines keep none): see privacy/decision_cache.py.
     decision_cache: DecisionCache = field(default_factory=DecisionCache)
+    # Turns at the engine (privacy/decision_queue.py), sized from the engine when asked.
+    decision_queue: FairQueue = field(default_factory=FairQueue)
+    engine_batches: int = 0  # batches the engine was asked to evaluate (a figure to watch)
 
     @property
     def revision(self) -> str:
@@ -96,13 +103,17 @@ class PrivacyServices:
         action: str,
         resources: list[Resource],
         fresh: bool = False,
+        requester: Hashable | None = None,
     ) -> dict[str, Decision]:
         """One decision per resource (``fresh``: from the engine, nothing kept or reused).
 
         Answers are kept in ``decision_cache`` (bounded, emptied by a new policy revision): a
         search that decides every customer (see resolvers/search.py) asks the engine once per
-        attribute set, then costs lookups. An engine failure drops every kept decision (fail
-        closed)."""
+        attribute set, then costs lookups. ``requester`` (the request's RequestPrivacy; None:
+        a caller of its own) is who waits in the fair queue: one batch of it at the engine at a
+        time, in turn with other requests'. An engine that failed or answered nonsense drops
+        every kept decision (fail closed: it may be broken or changed); a batch that timed out
+        drops none (it was slow, which says nothing of answers the engine gave before)."""
         if self.engine is None:
             raise PolicyUnavailable(self.engine_error)
         if principal is None:
@@ -128,23 +139,48 @@ class PrivacyServices:
             else:
                 missing.setdefault(key, []).append(r)
         if missing:
-            asked = [group[0] for group in missing.values()]
+            engine = self.engine
+            queue = self.decision_queue
+            queue.slots = getattr(engine, "concurrency", DECISION_SLOTS)
             try:
-                decided = await self.engine.decide(principal, action, asked)
+                async with queue.turn(requester if requester is not None else object()):
+                    if not fresh:
+                        # Answered while this batch waited for its turn (another batch of the
+                        # same request asking the same questions, as aliased searches do):
+                        # kept answers, not a second evaluation.
+                        self._take_kept(missing, found)
+                    asked = [group[0] for group in missing.values()]
+                    decided = await engine.decide(principal, action, asked) if asked else {}
+                    self.engine_batches += 1 if asked else 0
+            except PolicyTimeout as exc:
+                log.warning("policy decision failed (access denied): %s", exc)
+                raise
             except PolicyUnavailable as exc:
                 cache.clear()
                 # The details stay here; the client is told only that no decision was had.
                 log.warning("policy decision failed (access denied): %s", exc)
                 raise
+            # Kept under the revision they were asked under: a reload meanwhile empties them.
+            cache.for_revision(self.revision)
+            keep = not fresh and self.revision == revision
             for key, group in missing.items():
                 decision = decided[group[0].id]
-                if not fresh:
+                if keep:
                     cache.put(key, decision, now)
                 found.update((r.id, decision) for r in group)
         # Each answer gets this request's own decision id (the audit record names them).
         return {
             r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
         }
+
+    def _take_kept(self, missing: dict[bytes, list[Resource]], found: dict[str, Decision]) -> None:
+        """Move the questions of ``missing`` the cache now answers into ``found``."""
+        cache, now = self.decision_cache, time.monotonic()
+        cache.for_revision(self.revision)
+        for key in list(missing):
+            kept = cache.get(key, now)
+            if kept is not None:
+                found.update((r.id, kept) for r in missing.pop(key))
 
 
 __all__ = ["AuditSink", "PrivacyServices"]

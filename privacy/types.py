@@ -98,6 +98,12 @@ class PolicyUnavailable(PrivacyError):
         return "the policy engine cannot decide now; access denied (the server log says why)"
 
 
+class PolicyTimeout(PolicyUnavailable):
+    """The engine did not answer one batch within the policy timeout: that batch is denied.
+    A slow answer says nothing about the answers kept from before it (PrivacyServices keeps
+    them), unlike an engine that failed or answered nonsense."""
+
+
 class AuditUnavailable(PrivacyError):
     """The audit record could not be made durable: return no data."""
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 
@@ -40,6 +40,10 @@ from resolvers.search import (
     visible_matches,
 )
 from resolvers.search_scope import search_scope
+from shared.records import InteractionKind
+
+# The kinds ``interactions(kind:)`` accepts: those an import lets in (shared/records.py).
+INTERACTION_KINDS: tuple[str, ...] = get_args(InteractionKind)
 
 
 def by_id(row: Row) -> tuple[str]:
@@ -371,8 +375,11 @@ def transaction_key(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[int, TransactionPageKey]:
-    """(page size, loader key) of a transactions page; BadUserInput for bad arguments."""
+    """(page size, loader key) of a transactions page; BadUserInput for bad arguments (a
+    window [from, to) that is empty or reversed too, as ``mentions`` says)."""
     limit, cursor = _time_window(ctx, first, after)
+    if since is not None and until is not None and iso(until) <= iso(since):
+        raise BadUserInput("to must be after from", field="to")
     return limit, TransactionPageKey(
         customer_id=customer_id,
         limit=limit + 1,
@@ -385,8 +392,17 @@ def transaction_key(
 def interaction_key(
     ctx: RequestContext, customer_id: str, first: int | None, after: str | None, kind: str | None
 ) -> tuple[int, InteractionPageKey]:
-    """(page size, loader key) of an interactions page; BadUserInput for bad arguments."""
+    """(page size, loader key) of an interactions page; BadUserInput for bad arguments (a
+    kind no interaction can have too: it would list nothing, silently). The kind is read
+    case-insensitively, as logInteraction and the import read it."""
     limit, cursor = _time_window(ctx, first, after)
+    if kind is not None:
+        kind = kind.strip().upper()
+        if kind not in INTERACTION_KINDS:
+            raise BadUserInput(
+                f"kind must be one of {', '.join(INTERACTION_KINDS)} (or left out for all)",
+                field="kind",
+            )
     return limit, InteractionPageKey(
         customer_id=customer_id, limit=limit + 1, after=cursor, kind=kind
     )
@@ -416,6 +432,7 @@ async def interactions_page(
 
 
 __all__ = [
+    "INTERACTION_KINDS",
     "by_created",
     "by_time",
     "by_value",

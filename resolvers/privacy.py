@@ -134,7 +134,10 @@ class RequestPrivacy:
     ) -> dict[str, Decision]:
         """Reads decide what a response shows (mutations too); writes are checked explicitly."""
         try:
-            return await self.services.decide(self.principal, action, resources, fresh)
+            # The request is the requester: its batches take turns with other requests'.
+            return await self.services.decide(
+                self.principal, action, resources, fresh, requester=self
+            )
         except PolicyUnavailable:
             self.failed = True
             raise

@@ -330,12 +330,16 @@ class TransactionRecord(ImportRecord):
         return {"id": self.id, "accountId": self.accountId, "props": props}
 
 
+# What an interaction may be (the import validates it; ``interactions(kind:)`` filters by it).
+InteractionKind = Literal["INQUIRY", "COMPLAINT", "FEEDBACK", "SURVEY", "MARKETING"]
+
+
 class InteractionRecord(ImportRecord):
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id", "customerId")
     id: Key
     customerId: Key
     channel: Literal["PHONE", "CHAT", "EMAIL", "BRANCH", "APP"] | None = None
-    kind: Literal["INQUIRY", "COMPLAINT", "FEEDBACK", "SURVEY", "MARKETING"] | None = None
+    kind: InteractionKind | None = None
     time: UtcTime | None = None
     summary: str | None = None
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 from regopy import Interpreter, RegoError
 from regopy.interpreter import Bundle
 
+from privacy.decision_queue import DECISION_SLOTS
 from privacy.engines.common import build_input, parse_decisions
 from privacy.engines.native import rego_loaded_first
 from privacy.policy_set import PolicySet
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyTimeout, PolicyUnavailable, Principal, Resource
 
 __all__ = ["EmbeddedEngine", "evaluate"]
 
@@ -60,13 +63,19 @@ class EmbeddedEngine:
 
     An interpreter is used by one thread at a time; a decision that times out keeps its
     interpreter until the thread finishes, so a slow query never runs two at once.
+
+    PrivacyServices' queue (privacy/decision_queue.py) hands out at most ``concurrency``
+    batches at once, one per interpreter, so a batch waits for an interpreter only behind one
+    that overran its timeout and still runs, never behind other requests' queued batches. That
+    wait and the evaluation are bounded separately, each by the timeout: a slow wait says the
+    engine is stuck, a slow evaluation that the batch is too heavy.
     """
 
     def __init__(
         self,
         policy_set: PolicySet,
         timeout_s: float = 2.0,
-        pool_size: int = 2,
+        pool_size: int = DECISION_SLOTS,
     ) -> None:
         self._timeout_s = timeout_s
         self._pool_size = pool_size
@@ -96,6 +105,11 @@ class EmbeddedEngine:
         return self._policy_set.revision
 
     @property
+    def concurrency(self) -> int:
+        """Batches evaluated at once: one per interpreter."""
+        return self._pool_size
+
+    @property
     def policy_set(self) -> PolicySet:
         return self._policy_set
 
@@ -113,23 +127,50 @@ class EmbeddedEngine:
             return {}
         # No cache here: PrivacyServices keeps the process's one (privacy/decision_cache.py).
         term = input_term(build_input(principal, action, resources))
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+        evaluation = loop.run_in_executor(
+            self._threads, self._decide_sync, self._pool, term, partial(_mark, loop, started)
+        )
+        # Two bounds, each the policy timeout: waiting for an interpreter (busy only with a
+        # batch that overran: the engine is stuck), then the evaluation itself.
         try:
-            evaluation = asyncio.get_running_loop().run_in_executor(
-                self._threads, self._decide_sync, self._pool, term
-            )
+            try:
+                await asyncio.wait_for(asyncio.shield(started), self._timeout_s)
+            except TimeoutError as exc:
+                raise PolicyTimeout(
+                    f"no policy interpreter was free within {self._timeout_s}s (earlier "
+                    "decisions overran it)"
+                ) from exc
             raw = await asyncio.wait_for(evaluation, self._timeout_s)
         except PolicyUnavailable:
             raise
         except TimeoutError as exc:
-            raise PolicyUnavailable(f"policy decision took over {self._timeout_s}s") from exc
+            raise PolicyTimeout(
+                f"policy decision of {len(resources)} resources took over {self._timeout_s}s"
+            ) from exc
         except Exception as exc:
             raise PolicyUnavailable(f"policy evaluation failed: {exc}") from exc
+        finally:
+            # Not started yet (timed out or the request went away): off the executor's queue.
+            evaluation.cancel()
         return parse_decisions(raw, resources)
 
     @staticmethod
-    def _decide_sync(pool: queue.Queue[Compiled], term: str) -> Any:
+    def _decide_sync(pool: queue.Queue[Compiled], term: str, on_start: Callable[[], object]) -> Any:
+        on_start()
         rego = pool.get()
         try:
             return evaluate(rego, term)
         finally:
             pool.put(rego)
+
+
+def _mark(loop: asyncio.AbstractEventLoop, started: asyncio.Future[None]) -> None:
+    """From an interpreter thread: the evaluation has begun (its timeout starts now)."""
+
+    def set_started() -> None:
+        if not started.done():
+            started.set_result(None)
+
+    loop.call_soon_threadsafe(set_started)

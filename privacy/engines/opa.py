@@ -13,7 +13,7 @@ from opa_client import AsyncOpaClient
 
 from privacy.engines.common import QUERY_PATH, build_input, parse_decisions
 from privacy.policy_set import PolicySet
-from privacy.types import Decision, PolicyUnavailable, Principal, Resource
+from privacy.types import Decision, PolicyTimeout, PolicyUnavailable, Principal, Resource
 
 __all__ = ["REVISION_PATH", "OpaServerEngine"]
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # Pushed last, so its presence says the whole set is loaded; a package OPA never has.
 REVISION_PATH = "c360/hub_revision"
+OPA_CONCURRENCY = 8
 
 
 class OpaServerEngine:
@@ -57,6 +58,13 @@ class OpaServerEngine:
     @property
     def revision(self) -> str:
         return self._policy_set.revision
+
+    @property
+    def concurrency(self) -> int:
+        """Batches asked at once (PrivacyServices' fair queue): OPA evaluates requests in
+        parallel, so more than the embedded pool, still few enough that one hub request's
+        batches cannot crowd out the others' (privacy/decision_queue.py)."""
+        return OPA_CONCURRENCY
 
     @property
     def policy_set(self) -> PolicySet:
@@ -196,7 +204,7 @@ class OpaServerEngine:
                 await self._drop_session()  # a connection from before an OPA restart
                 return await self._ask(query_input)
         except TimeoutError as exc:
-            raise PolicyUnavailable(f"OPA took over {self._timeout_s}s") from exc
+            raise PolicyTimeout(f"OPA took over {self._timeout_s}s") from exc
         except Exception as exc:
             raise PolicyUnavailable(f"OPA is unreachable or failed: {exc}") from exc
 

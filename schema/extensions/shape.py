@@ -11,6 +11,11 @@ parent; a field with a ``first`` argument multiplies what lies under it by its p
 fields by ``LIST_ESTIMATE``; ``edges`` of a connection adds no factor of its own (its page was
 counted on the connection field). Aliases are separate fields, so they count separately.
 Introspection fields (``__schema``, ``__type``, ``__typename``) count neither depth nor cost.
+
+A root field that scans candidates whatever its page (``customers`` with a search, a segment
+or an order other than ID: every candidate in the caller's scope is read and decided before a
+page is cut, resolvers/customers.py) adds ``SCAN_ESTIMATE`` on top of its page: a page of one
+costs what the scan costs, so 30 aliased searches of ``first: 1`` are over the cost limit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphql import (
+    EnumValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -30,8 +36,10 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
     get_named_type,
 )
@@ -39,6 +47,13 @@ from graphql.language import DocumentNode
 
 LIST_ESTIMATE = 10
 PAGE_ARGUMENT = "first"
+# Values a candidate scan counts as: a scoped caller's scope or a privileged caller's matches,
+# read and decided before the page is cut (up to C360_SEARCH_CANDIDATE_CAP rows). 25 scans
+# reach C360_MAX_COST's default of 50,000.
+SCAN_ESTIMATE = 2_000
+# Root fields that scan, and the arguments that make them: a given search text or segment,
+# an order other than ID. A variable counts as given (it may be).
+SCANNING_FIELDS = {"customers": ("search", "segment", "orderBy")}
 
 
 @dataclass(frozen=True)
@@ -119,9 +134,30 @@ class _Measure:
         child_type = get_named_type(definition.type) if definition is not None else None
         inner = self.selections(node.selection_set, child_type)
         factor = self.factor(node, parent, definition)
+        scan = SCAN_ESTIMATE if self.scans(node, parent) else 0
         return Shape(
-            depth=inner.depth + 1, aliases=aliases + inner.aliases, cost=1 + factor * inner.cost
+            depth=inner.depth + 1,
+            aliases=aliases + inner.aliases,
+            cost=1 + scan + factor * inner.cost,
         )
+
+    def scans(self, node: FieldNode, parent: GraphQLNamedType | None) -> bool:
+        """Whether ``node`` is a root field asked to scan candidates (SCANNING_FIELDS)."""
+        if parent is None or parent is not self.schema.query_type:
+            return False
+        scanning = SCANNING_FIELDS.get(node.name.value, ())
+        for argument in node.arguments or ():
+            if argument.name.value not in scanning:
+                continue
+            value = argument.value
+            if isinstance(value, NullValueNode):
+                continue
+            if isinstance(value, StringValueNode) and not value.value.strip():
+                continue  # an empty search lists like none
+            if isinstance(value, EnumValueNode) and value.value == "ID":
+                continue  # orderBy: ID pages the listing as a window
+            return True
+        return False
 
     def factor(
         self, node: FieldNode, parent: GraphQLNamedType | None, definition: GraphQLField | None
@@ -161,4 +197,4 @@ def measure(
     ]
 
 
-__all__ = ["LIST_ESTIMATE", "Pages", "Shape", "measure"]
+__all__ = ["LIST_ESTIMATE", "SCANNING_FIELDS", "SCAN_ESTIMATE", "Pages", "Shape", "measure"]

@@ -7,7 +7,7 @@ from graphql import GraphQLSchema, parse
 
 from hub.settings import Settings
 from schema.extensions.limits import build_validator
-from schema.extensions.shape import LIST_ESTIMATE, Pages, Shape, measure
+from schema.extensions.shape import LIST_ESTIMATE, SCAN_ESTIMATE, Pages, Shape, measure
 from schema.root import build_schema
 from tests.security.chains import fragment_chain
 
@@ -82,3 +82,13 @@ def test_validator_is_built_once_and_caches_by_text(schema: GraphQLSchema) -> No
     assert [e.extensions["code"] for e in errors] == ["QUERY_TOO_COSTLY"]
     validator.remember(query, errors)
     assert validator.cached(query) == errors
+
+
+def test_a_listing_that_scans_counts_its_scan_whatever_its_page(schema: GraphQLSchema) -> None:
+    page = "{ totalCount }"
+    plain = shape(schema, "{ customers(first: 1) " + page + " }").cost
+    for args in ('search: "王0"', "segment: HIGH", "orderBy: NAME", "search: $q"):
+        q = "query Q($q: String) { customers(" + args + ", first: 1) " + page + " }"
+        assert shape(schema, q).cost == plain + SCAN_ESTIMATE, args
+    for args in ('search: ""', "search: null", "orderBy: ID"):
+        assert shape(schema, "{ customers(" + args + ", first: 1) " + page + " }").cost == plain

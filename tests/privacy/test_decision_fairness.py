@@ -1,0 +1,184 @@
+"""One request cannot starve the others at the policy engine (the real embedded Rego engine):
+requests take turns, a slow batch fails alone, and it leaves other callers' kept answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from graph.store import Row
+from privacy.decision_queue import FairQueue
+from privacy.engines.embedded import EmbeddedEngine
+from privacy.policy_set import PolicySet, load_policy_set
+from privacy.services import PrivacyServices
+from privacy.types import PolicyTimeout, PolicyUnavailable, Principal, Resource
+from resolvers.privacy import CUSTOMER, RequestPrivacy
+
+# The heavy request: many batches of distinct, fresh (never kept) customers at once, as a
+# query of aliased scoped searches sends them. Queued first-come, they would keep the engine
+# busy for several times the timeout below (a customer costs the engine ~20 ms: ~4 s).
+HEAVY_BATCHES = 100
+BATCH = 4
+TIMEOUT_S = 1.0
+
+ADVISOR = Principal("ADV0014", ("advisor",), "service", "B1")
+AGENT = Principal("sa1", ("service_agent",), "service", "B2")
+OFFICER = Principal("po1", ("privacy_officer",), "compliance")
+
+
+def customer(n: int) -> Resource:
+    return Resource(
+        CUSTOMER,
+        f"C{n:06d}",
+        {
+            "advisorId": f"ADV{n:04d}",
+            "branchId": f"B{n % 7}",
+            "consentMarketing": n % 2 == 0,
+            "consentDataSharing": n % 3 == 0,
+        },
+    )
+
+
+async def no_rows(ids: list[str]) -> list[Row | None]:
+    return [None for _ in ids]
+
+
+@pytest.fixture(scope="module")
+def policy_set() -> PolicySet:
+    return load_policy_set(None)
+
+
+@pytest.fixture
+async def services(policy_set: PolicySet) -> AsyncIterator[PrivacyServices]:
+    engine = EmbeddedEngine(policy_set, timeout_s=TIMEOUT_S)
+    yield PrivacyServices(engine, None, b"k" * 32)
+    await engine.close()
+
+
+async def test_another_requests_read_is_decided_while_one_request_floods_the_engine(
+    services: PrivacyServices,
+) -> None:
+    heavy = RequestPrivacy(services, ADVISOR, no_rows, "heavy")
+    batches = [[customer(b * BATCH + i) for i in range(BATCH)] for b in range(HEAVY_BATCHES)]
+    flood = asyncio.gather(
+        *(heavy.decide(batch, fresh=True) for batch in batches), return_exceptions=True
+    )
+    await asyncio.sleep(0)  # every heavy batch is queued before the other read asks
+    try:
+        for principal in (AGENT, OFFICER):
+            reader = RequestPrivacy(services, principal, no_rows, principal.subject)
+            decided = await reader.decide([customer(2)])
+            assert decided["C000002"].allow, decided["C000002"].reason
+            assert not reader.failed
+    finally:
+        flood.cancel()  # the rest of the heavy request is not needed: stop it here
+        await asyncio.wait([flood])
+    assert services.decision_queue.waiting == 0
+
+
+async def test_batches_of_one_request_asking_the_same_questions_are_evaluated_once(
+    services: PrivacyServices,
+) -> None:
+    # 30 aliased scoped searches each decide the caller's scope: the same questions at once.
+    request = RequestPrivacy(services, ADVISOR, no_rows, "aliases")
+    scope = [customer(n) for n in range(10)]
+    answers = await asyncio.gather(*(request.decide(scope) for _ in range(30)))
+    assert services.engine_batches == 1
+    assert all(
+        {k: d.allow for k, d in a.items()} == {k: d.allow for k, d in answers[0].items()}
+        for a in answers
+    )
+    # Fresh questions (an id lookup's pad) are never answered from what was kept.
+    await asyncio.gather(*(request.decide(scope, fresh=True) for _ in range(3)))
+    assert services.engine_batches == 4
+
+
+async def test_a_timed_out_batch_leaves_other_callers_kept_decisions(
+    services: PrivacyServices, policy_set: PolicySet
+) -> None:
+    page = [customer(n) for n in range(8)]
+    officer_first = await services.decide(OFFICER, "read", page)
+    kept = len(services.decision_cache)
+    assert kept > 0
+    # The same policy (the same revision) on an engine that cannot answer in time: every
+    # batch it is asked times out.
+    stuck = EmbeddedEngine(policy_set, timeout_s=1e-9)
+    services.engine = stuck
+    try:
+        with pytest.raises(PolicyUnavailable):
+            await services.decide(ADVISOR, "read", [customer(99)])
+        assert len(services.decision_cache) == kept
+        # The officer's answers are still kept: its read needs no engine at all.
+        again = await services.decide(OFFICER, "read", page)
+        assert {k: d.allow for k, d in again.items()} == {
+            k: d.allow for k, d in officer_first.items()
+        }
+    finally:
+        await stuck.close()
+
+
+async def test_a_stuck_interpreter_and_a_slow_evaluation_are_told_apart(
+    policy_set: PolicySet,
+) -> None:
+    # One interpreter; an advisor's batch of 300 distinct customers evaluates for seconds
+    # (~20 ms each), far over the timeout, and keeps the interpreter after it was denied.
+    engine = EmbeddedEngine(policy_set, timeout_s=0.25, pool_size=1)
+    try:
+        with pytest.raises(PolicyTimeout, match="took over"):
+            await engine.decide(ADVISOR, "read", [customer(n) for n in range(300)])
+        # The next batch never got an interpreter: the log says the engine is stuck, and its
+        # own evaluation was never timed against that wait.
+        with pytest.raises(PolicyTimeout, match="no policy interpreter was free"):
+            await engine.decide(ADVISOR, "read", [customer(1)])
+    finally:
+        await engine.close()
+
+
+async def test_a_request_holds_one_turn_at_a_time_and_requests_take_turns() -> None:
+    queue = FairQueue(slots=2)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def batch(requester: str, label: str) -> None:
+        async with queue.turn(requester):
+            order.append(label)
+            await release.wait()
+
+    heavy = [asyncio.create_task(batch("heavy", f"h{i}")) for i in range(5)]
+    await asyncio.sleep(0)
+    light = asyncio.create_task(batch("light", "l0"))
+    await asyncio.sleep(0)
+    # One heavy batch out, the light request got the other slot at once.
+    assert order == ["h0", "l0"]
+    release.set()
+    await asyncio.gather(*heavy, light)
+    assert order == ["h0", "l0", "h1", "h2", "h3", "h4"]
+
+
+async def test_a_cancelled_wait_gives_its_turn_back() -> None:
+    queue = FairQueue(slots=1)
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with queue.turn("a"):
+            holding.set()
+            await release.wait()
+
+    async def short() -> str:
+        async with queue.turn("c"):
+            return "served"
+
+    first = asyncio.create_task(hold())
+    await holding.wait()
+    waiting = asyncio.create_task(short())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert queue.waiting == 0
+    release.set()
+    await first
+    assert await short() == "served"  # the slot came back
