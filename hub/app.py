@@ -70,6 +70,7 @@ from hub.live import (
 from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
+from hub.parent_watch import exit_with_parent
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.services import (
     checkpointer,
@@ -613,6 +614,7 @@ def app_from_env() -> Starlette:
     builds (``uvicorn hub.app:app_from_env --factory --workers N``). Each worker tunes its
     garbage collector once started, as the single-process ``c360 serve`` does (hub/gc_tuning.py):
     workers used to run with CPython's defaults, a young collection every 700 allocations."""
+    exit_with_parent()  # a worker left behind by a killed supervisor would hold the port
     settings = Settings()
     configure_http(settings)  # this worker's header timeout and connection cap
     return create_app(settings, tune_gc_when_started=True)
