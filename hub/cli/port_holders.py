@@ -36,7 +36,7 @@ def holders(port: int) -> list[str]:
             links = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
             if links & inodes:
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{proc.name} ({cmd.strip()[:80]})")
+                found.append(f"{proc.name} ({' '.join(cmd.split())[:80]})")  # one line
         except OSError:
             continue
     return sorted(found, key=lambda h: int(h.split()[0]))
