@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import shlex
 import socket
@@ -205,6 +206,8 @@ def serve(
     if max_connections:
         updates["max_connections"] = max_connections
     if header_timeout:
+        if not math.isfinite(header_timeout):  # as C360_HEADER_TIMEOUT_S: inf is no timeout
+            fail("--header-timeout must be a finite number of seconds, e.g. 10")
         updates["header_timeout_s"] = header_timeout
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}

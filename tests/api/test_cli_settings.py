@@ -61,6 +61,11 @@ def test_serve_refuses_an_unreadable_terms_file_in_one_line(tmp_path: Path) -> N
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+def test_serve_refuses_an_infinite_header_timeout(tmp_path: Path) -> None:
+    done = c360(tmp_path / "d", {}, "serve", "--port", "1", "--header-timeout", "inf")
+    assert done.returncode == 2 and "--header-timeout must be a finite" in done.stderr, done
+
+
 def test_audit_keys_are_never_echoed(tmp_path: Path) -> None:
     secret = "k1:" + "Zm9v" * 5  # base64, but 15 bytes: refused, and key material all the same
     done = c360(tmp_path / "d", {"C360_AUDIT_KEYS": secret}, *TOKEN)
