@@ -10,9 +10,11 @@ grown as big as the base, and at least 16 MB).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +121,76 @@ def check_aof(manifest: Path) -> tuple[bool, str]:
     return result.returncode == 0, result.stdout + result.stderr
 
 
+def writable(directory: Path) -> bool:
+    """Whether files in ``directory`` can be changed (root passes access() on a read-only
+    mount: the mount's flag says so)."""
+    return os.access(directory, os.W_OK) and not os.statvfs(directory).f_flag & os.ST_RDONLY
+
+
+def _check_logs(aof_dir: Path, manifest: Path, entries: list[ManifestEntry]) -> tuple[bool, str]:
+    """redis-check-aof on the manifest; on a read-only copy (it opens every file for writing,
+    and fails there) on copies of the incremental logs, under a manifest naming only them:
+    the snapshots are checked by redis-check-rdb, which only reads."""
+    if writable(aof_dir):
+        return check_aof(manifest)
+    logs = [e for e in entries if e.kind == "i"]
+    if not logs:
+        return True, ""
+    with tempfile.TemporaryDirectory(prefix="c360-doctor-") as scratch:
+        for entry in logs:
+            shutil.copyfile(aof_dir / entry.name, Path(scratch) / entry.name)
+        copy = Path(scratch) / MANIFEST
+        copy.write_text("".join(f"file {e.name} seq {e.seq} type i\n" for e in logs))
+        return check_aof(copy)
+
+
+def check_rdb(path: Path) -> tuple[bool, str]:
+    """Run redis-check-rdb (the redis-server binary under that name) on a snapshot: it reads
+    FalkorDB's module values and checks the file's CRC64."""
+    result = subprocess.run(
+        ["redis-check-rdb", str(path)],
+        executable=get_redis_server(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return result.returncode == 0, result.stdout + result.stderr
+
+
+def _rdb_error(output: str) -> str:
+    """redis-check-rdb's reason (``RDB CRC error``, ``Invalid LZF compressed string``)."""
+    match = re.search(r"--- RDB ERROR DETECTED ---\s*\n\[offset (\d+)\] (.*)", output)
+    if match is None:
+        return "it does not read as a snapshot"
+    reason = re.sub(
+        r"^Internal error in RDB reading offset \d+, function at \S+ -> ", "", match.group(2)
+    )
+    return f"{reason.strip()} at byte {match.group(1)}"
+
+
+def _damaged_snapshots(aof_dir: Path, entries: list[ManifestEntry]) -> list[Finding]:
+    """A snapshot (base .rdb) that is damaged: the server cannot load it (it may crash
+    doing so) and no log repair helps; only a backup does."""
+    found = []
+    for entry in entries:
+        path = aof_dir / entry.name
+        if entry.kind != "b" or not entry.name.endswith(".rdb") or not path.is_file():
+            continue
+        ok, output = check_rdb(path)
+        if not ok:
+            found.append(
+                Finding(
+                    f"the snapshot {entry.name} is damaged ({_rdb_error(output)}): the graph "
+                    "server cannot load it",
+                    path,
+                    "restore the data dir (or this file and the manifest beside it) from a "
+                    "backup; --repair cannot rebuild a snapshot. Check the copy with "
+                    "`c360 doctor` before starting the hub",
+                )
+            )
+    return found
+
+
 def fix_aof(manifest: Path) -> tuple[bool, str]:
     """``redis-check-aof --fix``: cut the last log at its last complete command."""
     result = subprocess.run(
@@ -187,8 +259,12 @@ def inspect(server_dir: Path, *, repair: bool = False) -> Report:
         report.findings.append(finding)
         if not finding.repaired:
             return report
-    ok, output = check_aof(manifest)
-    if not ok:
+    damaged = _damaged_snapshots(aof_dir, entries)
+    # redis-check-aof fails on such a snapshot too, naming no file: its advice (cut a log)
+    # would change nothing, and doctor would repeat it.
+    report.findings.extend(damaged)
+    ok, output = (False, "") if damaged else _check_logs(aof_dir, manifest, entries)
+    if not ok and not damaged:
         bad = _invalid_file(output)
         bad_path = aof_dir / bad if bad else manifest
         finding = Finding(
@@ -228,9 +304,11 @@ __all__ = [
     "ManifestEntry",
     "Report",
     "check_aof",
+    "check_rdb",
     "fix_aof",
     "inspect",
     "manifest_from_files",
     "parse_manifest",
     "server_args",
+    "writable",
 ]

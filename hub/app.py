@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
@@ -45,6 +46,7 @@ from console import console_routes, graphiql_html
 from graph.connect import open_store
 from graph.errors import GraphError, GraphLoading
 from graph.store import GraphStore
+from hub.audit_ready import AuditReadiness
 from hub.demo_guard import DemoBookGuard, foreign_customer, loopback_only, record_seeded_book
 from hub.demo_posts import seed_demo_posts
 from hub.gc_tuning import tune_gc
@@ -71,6 +73,7 @@ from hub.middleware.body_limit import BodyLimitMiddleware
 from hub.middleware.request_log import RequestLogMiddleware
 from hub.middleware.security_headers import SecurityHeadersMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
+from hub.parent_watch import exit_with_parent
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.services import (
     checkpointer,
@@ -542,6 +545,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 POLICY_DOWN = "unavailable: the policies cannot be evaluated (the server log says why)"
+# An absolute path in a reason: /readyz answers anyone, so it names the file only.
+_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s/'\"]+/)+(?=[^\s/'\"])")
+
+
+def without_paths(reason: str) -> str:
+    """``reason`` with each absolute path cut to its last part (``see falkordb.log``)."""
+    return _PATH.sub("", reason)
 
 
 async def readyz(request: Request) -> JSONResponse:
@@ -555,11 +565,23 @@ async def readyz(request: Request) -> JSONResponse:
         # An OPA server that went away after the start: decisions fail closed, so not ready.
         try:
             await asyncio.wait_for(engine.health(), READY_PING_S)
-        except (PolicyUnavailable, TimeoutError) as exc:
+        except TimeoutError:  # its str() is empty
+            return JSONResponse(
+                {"policy": f"unavailable: no answer within {READY_PING_S:g} s"}, 503
+            )
+        except PolicyUnavailable as exc:
             return JSONResponse({"policy": f"unavailable: {exc or 'no answer'}"}, 503)
+    audit = privacy.services.audit
+    problem = request.app.state.audit_readiness.problem(
+        audit if isinstance(audit, AuditLog) or audit is None else None
+    )
+    if problem is not None:
+        return JSONResponse({"audit": problem}, 503)
     store = await holder.get()
     if store is None:
-        return JSONResponse({"graph": holder.error}, 503)
+        # The reason may name a server path (see .../falkordb.log): the log has it whole
+        # (GraphHolder), the public answer names the file only.
+        return JSONResponse({"graph": without_paths(holder.error)}, 503)
     try:
         # A graph server that accepts but does not answer (paused, swapping) is not ready:
         # say so in time, rather than leave the probe to its own timeout.
@@ -567,7 +589,7 @@ async def readyz(request: Request) -> JSONResponse:
     except GraphLoading:
         return JSONResponse({"graph": LOADING}, 503)
     except GraphError as exc:
-        return JSONResponse({"graph": f"unreachable: {exc}"}, 503)
+        return JSONResponse({"graph": without_paths(f"unreachable: {exc}")}, 503)
     except TimeoutError:
         return JSONResponse({"graph": f"unresponsive: no answer within {READY_PING_S:g} s"}, 503)
     return JSONResponse({"graph": "ok"})
@@ -616,6 +638,7 @@ def app_from_env() -> Starlette:
     builds (``uvicorn hub.app:app_from_env --factory --workers N``). Each worker tunes its
     garbage collector once started, as the single-process ``c360 serve`` does (hub/gc_tuning.py):
     workers used to run with CPython's defaults, a young collection every 700 allocations."""
+    exit_with_parent()  # a worker left behind by a killed supervisor would hold the port
     settings = Settings()
     configure_http(settings)  # this worker's header timeout and connection cap
     return create_app(settings, tune_gc_when_started=True)
@@ -733,6 +756,7 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.graph = holder
     app.state.privacy = privacy_holder
+    app.state.audit_readiness = AuditReadiness()
     app.state.settings = settings
     app.state.bus = bus
     app.state.alert_scheduler = scheduler

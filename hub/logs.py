@@ -53,7 +53,12 @@ QUIET = ("strawberry.execution",)
 
 def configure_logging(level: str = "INFO") -> dict[str, Any]:
     """Root logger -> JSON lines on stderr; returns a uvicorn ``log_config`` doing the same
-    (uvicorn's access log is off: the request log replaces it)."""
+    (uvicorn's access log is off: the request log replaces it).
+
+    The returned config sets the root logger too: each ``serve --workers`` process is a fresh
+    interpreter that applies only this config, and the hub's own loggers (c360.request, ...)
+    would otherwise fall to Python's last-resort handler there: no request lines (INFO), and
+    warnings as plain text with the exception's message, i.e. values in the log."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -72,10 +77,12 @@ def configure_logging(level: str = "INFO") -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             }
         },
+        "root": {"handlers": ["default"], "level": level},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            **{name: {"level": "CRITICAL"} for name in QUIET},
         },
     }
 

@@ -633,7 +633,11 @@ def write_synced(fd: int, data: bytes) -> None:
     was written: an append is whole or absent)."""
     written = os.write(fd, data)
     if written != len(data):
-        raise OSError(f"short write ({written} of {len(data)} bytes)")
+        # How a full disk (or quota, or file size limit) first shows: writing the rest fails
+        # with the system's reason (ENOSPC: "No space left on device"), which the log names.
+        written += os.write(fd, data[written:])
+        if written != len(data):
+            raise OSError(f"short write ({written} of {len(data)} bytes)")
     os.fsync(fd)
 
 

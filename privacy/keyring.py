@@ -53,6 +53,14 @@ class KeyRing:
             return cls._read(path)
 
     @classmethod
+    def read(cls, data_dir: Path, env_keys: str = "") -> KeyRing:
+        """The ring as it is: nothing created, nothing locked (a read-only copy of a data dir,
+        checked by ``c360 audit verify``). KeyRingError when there is none to read."""
+        if env_keys.strip():
+            return cls.from_env(env_keys)
+        return cls._read(data_dir / "keys" / KEYRING_FILE)
+
+    @classmethod
     def from_env(cls, env_keys: str) -> KeyRing:
         keys: dict[str, bytes] = {}
         order: list[str] = []

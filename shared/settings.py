@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from datetime import UTC, date, datetime
@@ -24,7 +26,8 @@ AUDIT_CUSTOMERS_PER_RECORD = 10_000
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="C360_", extra="ignore")
+    # No "inf" or "nan" for any number: an infinite timeout is no timeout at all.
+    model_config = SettingsConfigDict(env_prefix="C360_", extra="ignore", allow_inf_nan=False)
 
     data_dir: Path = Path(".c360")
     host: str = "127.0.0.1"
@@ -188,6 +191,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _audit_keys(self) -> Settings:
+        # Here, not as a field validator: a field's error quotes its value, a secret key here.
+        problem = audit_keys_problem(self.audit_keys)
+        if problem:
+            raise ValueError(f"C360_AUDIT_KEYS: {problem}")
+        return self
+
+    @model_validator(mode="after")
     def _ordered(self) -> Settings:
         if self.segment_middle_assets >= self.segment_high_assets:
             raise ValueError("C360_SEGMENT_MIDDLE_ASSETS must be below C360_SEGMENT_HIGH_ASSETS")
@@ -215,6 +226,23 @@ class Settings(BaseSettings):
             "password": self.graph_password,
             "database": self.graph_database,
         }
+
+    @cached_property
+    def readable_data_dir(self) -> Path:
+        """The data dir for commands that only read it (``audit verify``, ``doctor`` without
+        ``--repair``): it must exist and be readable, not writable, and nothing in it is
+        created or changed, so a read-only forensic copy can be checked as it is."""
+        path = self.data_dir.expanduser().resolve()
+        if not path.is_dir():
+            raise DataDirError(
+                f"the data dir {path} does not exist: set C360_DATA_DIR to the hub's data dir"
+            )
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise DataDirError(
+                f"the data dir {path} is not readable by this user: run as its owner, or set "
+                "C360_DATA_DIR to a readable copy"
+            )
+        return path
 
     @cached_property
     def resolved_data_dir(self) -> Path:
@@ -264,6 +292,27 @@ def env_secret_grants(text: str) -> frozenset[tuple[str, str]]:
             )
         grants.add((found.group(1), found.group(2)))
     return frozenset(grants)
+
+
+def audit_keys_problem(text: str) -> str | None:
+    """What is wrong with C360_AUDIT_KEYS ("kid:base64key,..."; empty: the data dir's key
+    ring), naming the entry by position only: the text is key material. The hub would
+    otherwise start and answer AUDIT_UNAVAILABLE to every request (privacy/keyring.py reads
+    the same format)."""
+    if not text.strip():
+        return None
+    for n, item in enumerate(text.split(","), 1):
+        kid, sep, b64 = item.strip().partition(":")
+        try:
+            size = len(base64.b64decode(b64, validate=True))
+        except binascii.Error:
+            size = -1
+        if not sep or not kid or size != 32:
+            return (
+                f"entry {n} is not kid:<base64 of 32 bytes> (e.g. k2:$(openssl rand -base64 "
+                "32)); entries are comma-separated, the first is the active key"
+            )
+    return None
 
 
 class DataDirError(ValueError):

@@ -9,11 +9,12 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 # One stop for a hub child, shared with the benches: SIGTERM, then SIGKILL.
@@ -90,4 +91,25 @@ def fill_disk(directory: Path) -> Path:
     return filler
 
 
-__all__ = ["fill_disk", "free_port", "stop", "wait_ready"]
+@contextlib.contextmanager
+def read_only_view(directory: Path, mount_point: Path) -> Iterator[Path]:
+    """``directory`` seen through a read-only bind mount at ``mount_point`` (a forensic copy
+    on read-only media: even root cannot write there). Skips the test without mount rights."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    mount_point.mkdir()
+    bound = subprocess.run(
+        ["mount", "--bind", str(directory), str(mount_point)], capture_output=True, text=True
+    )
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {bound.stderr.strip()}")
+    try:
+        subprocess.run(
+            ["mount", "-o", "remount,bind,ro", str(mount_point)], check=True, capture_output=True
+        )
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+__all__ = ["fill_disk", "free_port", "read_only_view", "stop", "wait_ready"]

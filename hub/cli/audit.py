@@ -19,9 +19,13 @@ from privacy.keyring import KeyRing, KeyRingError
 app = typer.Typer(no_args_is_help=True, help="The encrypted, hash-chained audit log.")
 
 
-def _open() -> tuple[AuditLog, KeyRing]:
-    ring = audit_proofs.open_keyring()
-    return AuditLog(load_settings().resolved_data_dir / "audit", ring), ring
+def _open(read_only: bool = False) -> tuple[AuditLog, KeyRing]:
+    """``read_only``: nothing in the data dir is created, locked or changed (``verify`` of a
+    read-only forensic copy)."""
+    ring = audit_proofs.open_keyring(read_only)
+    settings = load_settings()
+    data_dir = settings.readable_data_dir if read_only else settings.resolved_data_dir
+    return AuditLog(data_dir / "audit", ring), ring
 
 
 @app.command("verify")
@@ -38,7 +42,7 @@ def verify(
     ] = None,
 ) -> None:
     """Check every record's hash, order, link and encryption; name the first bad one."""
-    log, _ = _open()
+    log, _ = _open(read_only=True)
     result = log.verify()
     for seq, details in result.repairs:
         cuts = details.get("cuts", [])
@@ -63,7 +67,7 @@ def verify(
                 "shows only against a checkpoint; keep them elsewhere too, C360_AUDIT_WITNESS_URL)"
             )
     if checkpoint is not None and not audit_proofs.verify_checkpoint(
-        checkpoint, public_key, own_log
+        checkpoint, public_key, own_log, read_only=True
     ):
         raise typer.Exit(1)
     if not result.ok:

@@ -27,10 +27,17 @@ from privacy.audit_status import count_lines
 from privacy.keyring import KEYRING_FILE, KeyRing, KeyRingError
 
 
-def open_keyring() -> KeyRing:
-    """The audit key ring of the data dir (or C360_AUDIT_KEYS); never a new one."""
+def _data_dir(read_only: bool) -> Path:
     settings = load_settings()
-    ring_file = settings.resolved_data_dir / "keys" / KEYRING_FILE
+    return settings.readable_data_dir if read_only else settings.resolved_data_dir
+
+
+def open_keyring(read_only: bool = False) -> KeyRing:
+    """The audit key ring of the data dir (or C360_AUDIT_KEYS); never a new one.
+    ``read_only``: nothing in the data dir is locked or changed (a read-only copy)."""
+    settings = load_settings()
+    data_dir = _data_dir(read_only)
+    ring_file = data_dir / "keys" / KEYRING_FILE
     if not settings.audit_keys.strip() and not ring_file.is_file():
         # Loading would create a new ring, and a new key reads no existing record.
         fail(
@@ -38,16 +45,18 @@ def open_keyring() -> KeyRing:
             "(or set C360_AUDIT_KEYS); nothing was created"
         )
     try:
-        return KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
+        if read_only:
+            return KeyRing.read(data_dir, settings.audit_keys)
+        return KeyRing.load(data_dir, settings.audit_keys)
     except KeyRingError as exc:
         fail(f"{exc}. Fix C360_AUDIT_KEYS or the key ring file.")
 
 
-def _log_path() -> Path:
-    return load_settings().resolved_data_dir / "audit" / "audit.log"
+def _log_path(read_only: bool = False) -> Path:
+    return _data_dir(read_only) / "audit" / "audit.log"
 
 
-def _trusted_key(public_key: str | None) -> Ed25519PublicKey:
+def _trusted_key(public_key: str | None, read_only: bool = False) -> Ed25519PublicKey:
     """The key a checkpoint must be signed with: given (hex, or a file holding it), else the
     public half of the configured signing key. Never the key written in the checkpoint."""
     if public_key:
@@ -58,7 +67,7 @@ def _trusted_key(public_key: str | None) -> Ed25519PublicKey:
             fail("--public-key must be the 64 hex digits `c360 audit public-key` prints")
     settings = load_settings()
     try:
-        return load_signing_key(settings.resolved_data_dir, settings.audit_signing_key).public_key()
+        return load_signing_key(_data_dir(read_only), settings.audit_signing_key).public_key()
     except (OSError, ValueError) as exc:
         fail(f"{exc}; give the checkpoint key with --public-key")
 
@@ -77,7 +86,9 @@ def _checkpoint(path: Path) -> Checkpoint:
         fail(str(exc))
 
 
-def verify_checkpoint(path: Path, public_key: str | None, own_log: bool = False) -> bool:
+def verify_checkpoint(
+    path: Path, public_key: str | None, own_log: bool = False, read_only: bool = False
+) -> bool:
     """Print and return whether the log extends the checkpoint in ``path`` (the last of a
     checkpoint log). A line that is not a checkpoint fails the check (``own_log``: the data
     dir's log, whose last line must also be whole, as the hub appends to it)."""
@@ -86,7 +97,7 @@ def verify_checkpoint(path: Path, public_key: str | None, own_log: bool = False)
     except CheckpointLogError as exc:
         console.print(f"[red]BROKEN[/] checkpoint log: {exc}")
         return False
-    result = check_against(_log_path(), cp, _trusted_key(public_key))
+    result = check_against(_log_path(read_only), cp, _trusted_key(public_key, read_only))
     if result.ok:
         console.print(f"OK checkpoint: {result.reason}")
     else:

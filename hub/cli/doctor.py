@@ -10,7 +10,7 @@ from rich.table import Table
 
 from graph.embedded import EmbeddedFalkorDB, probe
 from graph.errors import GraphUnavailable
-from graph.persistence import Report, inspect
+from graph.persistence import Report, inspect, writable
 from hub.cli.common import console, fail, load_settings
 from hub.settings import Settings
 from insights.catalogue import CatalogueError, catalogue_file, read_catalogue
@@ -34,7 +34,7 @@ def print_report(report: Report) -> None:
 def check_catalogue(settings: Settings) -> bool:
     """Print which catalogue file the hub and the CLI use and whether it validates. Read
     afresh: an edit made since the hub started shows here before a restart applies it."""
-    source = catalogue_file(settings.resolved_data_dir, settings.catalogue)
+    source = catalogue_file(settings.readable_data_dir, settings.catalogue)
     try:
         catalogue = read_catalogue(source)
     except CatalogueError as exc:
@@ -67,10 +67,20 @@ def doctor(
             f"C360_GRAPH_URL is set ({settings.graph_url.split('://')[0]}://...): the graph is an "
             "external server with its own tools; doctor checks only the embedded graph"
         )
-    embedded = EmbeddedFalkorDB(settings.resolved_data_dir)
+    # Checking reads only: a read-only copy (a forensic one, a mount) is checked as it is.
+    data_dir = settings.resolved_data_dir if repair else settings.readable_data_dir
+    embedded = EmbeddedFalkorDB(data_dir)
     if not embedded.dir.is_dir():
-        console.print(f"no embedded graph in {settings.resolved_data_dir} yet: nothing to check")
+        console.print(f"no embedded graph in {data_dir} yet: nothing to check")
         if not catalogue_ok:
+            raise typer.Exit(1)
+        return
+    if not repair and not writable(embedded.dir):
+        # No hub runs on files it cannot write, and the lock taken below would need a write.
+        console.print(f"{embedded.dir} is read-only: checking its files as they are")
+        report = inspect(embedded.dir, repair=False)
+        print_report(report)
+        if not report.ok or not catalogue_ok:
             raise typer.Exit(1)
         return
     try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import shlex
+import socket
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -16,6 +18,8 @@ from uvicorn.supervisors import Multiprocess
 from hub.app import create_app, seed_demo_data
 from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
+from hub.cli.ingest import matcher
+from hub.cli.port_holders import listen_error
 from hub.cli.token import make_token
 from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
@@ -143,9 +147,21 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
     try:
         sock = reuse_port.listener(settings.host, settings.port)
     except OSError as exc:
-        fail(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+        fail(listen_error(settings.host, settings.port, exc))
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
+
+
+def _check_port(settings: Settings) -> None:
+    """A port in use is named in one line with what holds it, before anything starts
+    (uvicorn would log a bare "address already in use" once the graph had started)."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((settings.host, settings.port))
+    except OSError as exc:
+        fail(listen_error(settings.host, settings.port, exc))
 
 
 async def _seed_demo(settings: Settings) -> None:
@@ -193,16 +209,20 @@ def serve(
     if max_connections:
         updates["max_connections"] = max_connections
     if header_timeout:
+        if not math.isfinite(header_timeout):  # as C360_HEADER_TIMEOUT_S: inf is no timeout
+            fail("--header-timeout must be a finite number of seconds, e.g. 10")
         updates["header_timeout_s"] = header_timeout
     if demo:
         updates |= {"demo": True, "introspection": True, "graphiql": True}
     settings = settings.model_copy(update=updates)
     settings.resolved_data_dir  # noqa: B018 - a data dir that cannot be used fails here, readably
     load_catalogue(settings)  # so does a bad catalogue file, before any worker starts
+    matcher(settings)  # and a terms file (C360_TERMS) that cannot be read
     try:  # a bad allow-list is a user error, named before anything starts
         PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
     except PersistedQueriesFileError as exc:
         fail(str(exc))
+    _check_port(settings)
     if workers > 1:
         _serve_workers(settings, workers, show_token=demo)
         return

@@ -139,6 +139,10 @@ def read_terms(path: Path) -> dict[str, dict[str, list[str]]]:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TermsError(f"terms file {path} not found; fix C360_TERMS") from None
+    except OSError as exc:  # a directory, no read permission, ...
+        raise TermsError(f"terms file {path}: {exc.strerror or exc}; fix C360_TERMS") from None
+    except UnicodeDecodeError:
+        raise TermsError(f"terms file {path}: not UTF-8 text; fix C360_TERMS") from None
     except tomllib.TOMLDecodeError as exc:
         raise TermsError(f"{path}: not valid TOML ({exc})") from None
     return parse_terms(doc, str(path))

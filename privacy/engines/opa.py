@@ -112,6 +112,11 @@ class OpaServerEngine:
                     await self._drop_session()
                     if attempt == 2:
                         raise PolicyUnavailable(f"could not push policies to OPA: {exc}") from exc
+                except TimeoutError as exc:  # accepted, never answered; its str() is empty
+                    raise PolicyUnavailable(
+                        "could not push policies to OPA: no answer within "
+                        f"{self._timeout_s * 4:g} s"
+                    ) from exc
                 except Exception as exc:
                     raise PolicyUnavailable(f"could not push policies to OPA: {exc}") from exc
             self._policy_set = policy_set
@@ -149,8 +154,10 @@ class OpaServerEngine:
             await asyncio.sleep(self._check_interval_s)
             try:
                 await self.check()
+            except TimeoutError:  # accepted, never answered; its str() is empty
+                log.warning("OPA policy check failed: no answer within %g s", self._timeout_s)
             except Exception as exc:  # OPA down: decisions fail closed; try again next time
-                log.warning("OPA policy check failed: %s", exc)
+                log.warning("OPA policy check failed: %s", exc or type(exc).__name__)
 
     async def health(self) -> None:
         """OPA's ``GET /health`` answers 200 within the timeout, else PolicyUnavailable (for

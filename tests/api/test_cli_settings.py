@@ -36,6 +36,12 @@ def c360(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Complete
         ({"C360_SEGMENT_MIDDLE_ASSETS": "5000000"}, "C360_SEGMENT_MIDDLE_ASSETS must be below"),
         ({"C360_AS_OF": "0001-01-01"}, "C360_AS_OF must be from 1900-01-01"),
         ({"C360_AS_OF": "9999-12-31"}, "C360_AS_OF must be from 1900-01-01"),
+        # An infinite timeout is none at all (nan was refused already, inf was taken).
+        ({"C360_REQUEST_TIMEOUT_S": "inf"}, "C360_REQUEST_TIMEOUT_S='inf'"),
+        ({"C360_HEADER_TIMEOUT_S": "Infinity"}, "C360_HEADER_TIMEOUT_S='Infinity'"),
+        # The hub started and answered AUDIT_UNAVAILABLE to every personal-data request.
+        ({"C360_AUDIT_KEYS": "garbage"}, "C360_AUDIT_KEYS: entry 1 is not kid:"),
+        ({"C360_AUDIT_KEYS": f"k2:{'A' * 43}=,k1:c2hvcnQ="}, "C360_AUDIT_KEYS: entry 2 is not"),
     ],
 )
 def test_a_bad_setting_is_one_sentence(tmp_path: Path, env: dict[str, str], said: str) -> None:
@@ -43,6 +49,28 @@ def test_a_bad_setting_is_one_sentence(tmp_path: Path, env: dict[str, str], said
     assert done.returncode == 2, done
     assert said in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_serve_refuses_an_unreadable_terms_file_in_one_line(tmp_path: Path) -> None:
+    # QA: `C360_TERMS=/nonexistent.toml c360 serve` printed a traceback (ingest said one line).
+    for terms, said in ((tmp_path / "nonexistent.toml", "not found"), (tmp_path, "directory")):
+        done = c360(tmp_path / "d", {"C360_TERMS": str(terms)}, "serve", "--port", "1")
+        assert done.returncode == 2, done
+        assert said in done.stderr and "C360_TERMS" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_serve_refuses_an_infinite_header_timeout(tmp_path: Path) -> None:
+    done = c360(tmp_path / "d", {}, "serve", "--port", "1", "--header-timeout", "inf")
+    assert done.returncode == 2 and "--header-timeout must be a finite" in done.stderr, done
+
+
+def test_audit_keys_are_never_echoed(tmp_path: Path) -> None:
+    secret = "k1:" + "Zm9v" * 5  # base64, but 15 bytes: refused, and key material all the same
+    done = c360(tmp_path / "d", {"C360_AUDIT_KEYS": secret}, *TOKEN)
+    assert done.returncode == 2 and "C360_AUDIT_KEYS" in done.stderr, done
+    assert "Zm9v" not in done.stderr + done.stdout
 
 
 def test_a_data_dir_that_cannot_be_used_is_one_sentence(tmp_path: Path) -> None:

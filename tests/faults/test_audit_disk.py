@@ -1,8 +1,10 @@
 """The audit log on a torn tail and on a full disk: healed by itself, never a stored write
-answered AUDIT_UNAVAILABLE, service back as soon as space is freed."""
+answered AUDIT_UNAVAILABLE, service back as soon as space is freed; /readyz says when the log
+cannot be written, and the hub log says why."""
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import subprocess
@@ -150,3 +152,58 @@ def intent_seq(log_path: Path, offset: int) -> int:
     with log_path.open("rb") as f:
         f.seek(offset)
         return int(orjson.loads(f.readline())["seq"])
+
+
+async def test_readyz_says_the_audit_log_cannot_be_written_and_the_log_says_why(
+    store: GraphStore, data_dir: Path, tiny_audit_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA: /readyz answered 200 {"graph":"ok"} while every personal-data request failed, and
+    # the log said "short write (908 of 1220 bytes)", never "no space left on device".
+    caplog.set_level(logging.INFO, logger="c360")
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": "r-1", "name": "赵敏"}})) == []
+        assert (await client.get("/readyz")).json() == {"graph": "ok"}
+
+        filler = fill_disk(tiny_audit_dir)
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        assert ready.json() == {"audit": "cannot be written: no space left on device"}
+        answered: list[list[str]] = []
+        while ["AUDIT_UNAVAILABLE"] not in answered:
+            assert len(answered) < 30, answered
+            answered.append(codes(await agent.gql(LOG, {"input": interaction("r-1")})))
+        failed = [r.getMessage() for r in caplog.records if "audit append failed" in r.msg]
+        assert failed and all("No space left on device" in m for m in failed), failed
+
+        filler.unlink()
+        assert (await client.get("/readyz")).json() == {"graph": "ok"}
+
+        # A read-only audit dir (a remount after disk errors, a restored copy): the same.
+        subprocess.run(["mount", "-o", "remount,ro", str(tiny_audit_dir)], check=True)
+        try:
+            ready = await client.get("/readyz")
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(tiny_audit_dir)], check=True)
+        assert ready.status_code == 503, ready.text
+        assert ready.json() == {"audit": "cannot be written: read-only file system"}
+        assert (await client.get("/readyz")).status_code == 200
+    # The hub log names the directory; the public answers above do not.
+    assert any(str(tiny_audit_dir) in r.getMessage() for r in caplog.records)
+
+
+async def test_readyz_says_the_audit_log_cannot_be_opened_without_its_key_ring(
+    store: GraphStore, data_dir: Path
+) -> None:
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": "k-1", "name": "赵敏"}})) == []
+    # A data dir restored without keys/: the hub makes a new ring, which opens no record.
+    (data_dir / "keys" / "audit-keyring.json").unlink()
+    async with hub_client(store, data_dir) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        assert set(ready.json()) == {"audit"} and "could not be opened" in ready.json()["audit"]
+        agent = Caller(client, data_dir, "service_agent", "service")
+        body = await agent.gql(UPSERT, {"input": {"id": "k-2", "name": "赵敏"}})
+        assert codes(body) == ["AUDIT_UNAVAILABLE"], body
