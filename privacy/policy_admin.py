@@ -124,6 +124,8 @@ class PolicyAdmin:
         self._signal = policy_signal(data_dir)
         self._stale = False
         self._sync_lock = asyncio.Lock()
+        if hasattr(engine, "before_push"):  # OPA: its drift check reloads from disk first
+            engine.before_push = self.reload_from_disk
 
     async def sync(self) -> None:
         """Load the active policy from the data dir when a process (this one or another
@@ -144,6 +146,13 @@ class PolicyAdmin:
             if fresh.revision != self._engine.revision:  # the approver has it already
                 await self._engine.reload(fresh)
             self._stale = False
+
+    async def reload_from_disk(self) -> None:
+        """Load the active policy from the data dir whatever the signal says (the OPA
+        engine, before it pushes its policy again: another worker may have activated a newer
+        one, and this process has not decided since)."""
+        self._stale = True
+        await self.sync()
 
     def policies(self) -> list[PolicyInfo]:
         ps = self._engine.policy_set

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,10 @@ class OpaServerEngine:
         self._lock = asyncio.Lock()
         self._check_interval_s = check_interval_s
         self._watch: asyncio.Task[None] | None = None
+        # Set by PolicyAdmin: load the newest active policy from the data dir. Several hub
+        # workers share one OPA; one that has not seen another's approval yet must not push
+        # its older policy back over the new one.
+        self.before_push: Callable[[], Awaitable[None]] | None = None
         self.pushes = 0  # how many times the set was pushed (a restart shows as one more)
 
     @property
@@ -143,8 +148,13 @@ class OpaServerEngine:
 
     async def check(self) -> bool:
         """Push again if OPA does not hold this hub's revision; True when it pushed."""
-        if await self.loaded_revision() == self._policy_set.revision:
+        held = await self.loaded_revision()
+        if held == self._policy_set.revision:
             return False
+        if self.before_push is not None:
+            await self.before_push()  # may reload (and push) the newest policy on disk
+            if held == self._policy_set.revision:
+                return False  # another worker's newer push: now this one's too
         log.warning("OPA does not hold policy revision %s: pushing it again", self.revision[:12])
         await self.reload(self._policy_set)
         return True

@@ -4,14 +4,17 @@ periodic check, without restarting the hub. Against the OPA stand-in, really res
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 
 from privacy.engines.opa import OpaServerEngine
+from privacy.policy_admin import PolicyAdmin
 from privacy.policy_set import load_policy_set
 from privacy.types import Principal, Resource
 from tests.standins.opa_server import OpaState, build_app
@@ -112,3 +115,29 @@ async def test_the_check_leaves_an_opa_holding_this_revision_alone(opa: Restarta
         assert engine.pushes == 1
     finally:
         await engine.close()
+
+
+async def test_a_worker_behind_an_approval_does_not_push_the_old_policy_back(
+    opa: RestartableOpa, tmp_path: Path
+) -> None:
+    """Two hub workers share one OPA: the one that approved pushes the new policy; the other,
+    whose periodic check then finds OPA holding another revision, loads the newest from the
+    data dir instead of pushing its own older one back over it."""
+    first = OpaServerEngine(opa.url, load_policy_set(tmp_path), check_interval_s=0)
+    second = OpaServerEngine(opa.url, load_policy_set(tmp_path), check_interval_s=0)
+    approver = PolicyAdmin(first, tmp_path, two_person=False, test_timeout_s=120)
+    PolicyAdmin(second, tmp_path, two_person=False, test_timeout_s=120)
+    try:
+        await first.start()
+        await second.start()
+        data = load_policy_set(tmp_path).data
+        data["c360"]["tables"]["mask_profiles"]["marketing"]["ADDRESS"] = "redact"
+        report = await approver.put_policy("data", json.dumps(data))
+        assert report.activated and await first.loaded_revision() == report.new_revision
+
+        assert not await second.check()  # nothing pushed: it took the newer one
+        assert second.revision == report.new_revision
+        assert await second.loaded_revision() == report.new_revision
+    finally:
+        await first.close()
+        await second.close()
