@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from privacy.types import PrivacyError
-from shared.hub_id import hub_id, read_hub_id
+from shared.hub_id import hub_id
 from shared.settings import Settings
 
 __all__ = [
@@ -206,18 +206,13 @@ class ErasureLedger:
                 ) from exc
         return sum(len(es) for es in held.values())
 
-    def entries(self, *, any_hub: bool = False) -> list[Erased]:
-        """Every erasure that counts in any of this ledger's files (missing files hold none):
-        the data dir's own ledger whole, the mirrors' entries of this hub (or of none: written
-        before hub ids) unless ``any_hub``."""
-        own, *mirrors = [read_records(p) if p.exists() else [] for p in self.paths]
-        if not any_hub:
-            try:
-                me = read_hub_id(self.data_dir)
-            except OSError as exc:
-                raise LedgerError(f"cannot read the hub id of {self.data_dir}: {exc}") from exc
-            mirrors = [[r for r in recs if not foreign(r, me)] for recs in mirrors]
-        return merge([own, *mirrors])
+    def entries(self) -> list[Erased]:
+        """Every erasure that counts in any of this ledger's files (missing files hold none),
+        whichever hub wrote it: the guards that keep erased ids out (imports, upsertCustomer)
+        fail closed, and a data dir rebuilt after a loss has a new hub id while its mirror
+        still names the old one. Only a restore (hub/cli/erase.py ``reapply``) tells hubs
+        apart, and it lists what it skips."""
+        return merge([read_records(p) if p.exists() else [] for p in self.paths])
 
 
 def foreign(record: Record, me: str | None) -> bool:

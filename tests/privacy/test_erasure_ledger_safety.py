@@ -30,7 +30,7 @@ from privacy.erasure_ledger import (
     read_records,
 )
 from privacy.keyring import KEYRING_FILE, KeyRing
-from shared.hub_id import HUB_ID_FILE, read_hub_id
+from shared.hub_id import HUB_ID_FILE, hub_id, read_hub_id
 from tests.privacy.test_erasure_backups import PASSPHRASE, has_key
 from tests.privacy.test_subject_requests import (
     CID,
@@ -261,3 +261,15 @@ async def test_rejecting_through_the_api_cancels_the_entry_in_the_mirrors_too(ro
         rejected = await po2.gql(REJECT, rid=rid, reason="retention: open loan")
         assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
     assert read_ledger(data / LEDGER_FILE) == [] and read_ledger(mirror) == []
+
+
+def test_a_rebuilt_data_dir_still_refuses_ids_its_mirror_names(root: Path) -> None:
+    """The data dir was lost and rebuilt (a new hub id); the mirror kept outside it names the
+    old hub. The import and upsertCustomer guards must still refuse those ids."""
+    lost, rebuilt, mirror = root / "lost", root / "rebuilt", root / "mirror.jsonl"
+    lost.mkdir()
+    rebuilt.mkdir()
+    ErasureLedger(lost, [mirror]).record(Erased.of(CID, [], "er-1", []))
+    ledger = ErasureLedger(rebuilt, [mirror])
+    assert hub_id(rebuilt) != read_hub_id(lost)  # the rebuilt dir has its own id
+    assert [e.customer_id for e in ledger.entries()] == [CID]
