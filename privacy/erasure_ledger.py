@@ -181,6 +181,15 @@ class ErasureLedger:
     def cancel(self, request: str, customer_id: str) -> int:
         """Cancel every entry of ``request`` still counting (an approval whose cancellation
         failed): appended to each ledger that holds one. How many; raises LedgerError."""
+        for path in self.paths[1:]:
+            # An unmounted mirror may hold this request's entry: fail closed, as recording does.
+            if not path.exists() and not path.parent.is_dir():
+                raise LedgerError(
+                    f"the erasure ledger mirror {path} cannot be reached (its folder is "
+                    f"missing): it may name customer {customer_id} for request {request}, and "
+                    "a restore would erase them. Mount it (or fix C360_ERASURE_LEDGER) and "
+                    "try again"
+                )
         held: dict[Path, list[Erased]] = {}
         records = [(p, read_records(p)) for p in self.paths if p.exists()]
         cancels = [r for _, recs in records for r in recs if isinstance(r, Cancelled)]

@@ -25,6 +25,7 @@ from privacy.erasure_ledger import (
     Cancelled,
     Erased,
     ErasureLedger,
+    LedgerError,
     merge,
     read_ledger,
     read_records,
@@ -273,3 +274,15 @@ def test_a_rebuilt_data_dir_still_refuses_ids_its_mirror_names(root: Path) -> No
     ledger = ErasureLedger(rebuilt, [mirror])
     assert hub_id(rebuilt) != read_hub_id(lost)  # the rebuilt dir has its own id
     assert [e.customer_id for e in ledger.entries()] == [CID]
+
+
+def test_a_reject_is_refused_while_a_mirror_cannot_be_reached(root: Path) -> None:
+    data, mirror = root / "d", root / "mnt" / "ledger.jsonl"
+    data.mkdir()
+    mirror.parent.mkdir()
+    ErasureLedger(data, [mirror]).record(Erased.of(CID, [], "er-1", []))
+    ErasureLedger(data).cancel("er-1", CID)  # the data dir's entry cancelled, the mirror's not
+    mirror.rename(root / "elsewhere.jsonl")
+    mirror.parent.rmdir()  # unmounted
+    with pytest.raises(LedgerError, match="cannot be reached"):
+        ErasureLedger(data, [mirror]).cancel("er-1", CID)
