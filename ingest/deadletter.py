@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import orjson
 
-from shared.files import create_private
+from shared.files import create_private, sync_dir
 
 _FIRST = 5
 
@@ -95,7 +95,9 @@ class DeadLetters:
                         fh.write(text if text.endswith(b"\n") else text + b"\n")
                         self.kept += 1
             fh.flush()
+            os.fsync(fh.fileno())  # the kept letters are never judged again: keep them
             os.replace(tmp, self.path)
+            sync_dir(self.path.parent)
         except BaseException:
             fh.close()
             tmp.unlink(missing_ok=True)
@@ -115,6 +117,15 @@ class DeadLetters:
         record = {"line": line, "raw": raw, "reasons": reasons}
         self._fh.write(orjson.dumps(record, default=str) + b"\n")
         self._fh.flush()
+
+    def sync(self) -> None:
+        """Make the dead letters written so far durable: called before a checkpoint moves
+        past their lines (a resumed run does not judge those lines again)."""
+        if self._fh is not None:
+            self._fh.flush()
+            fd = self._fh.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or /dev/stdout has no disk
+                os.fsync(fd)
 
     def __exit__(
         self,

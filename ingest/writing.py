@@ -223,7 +223,9 @@ class BatchWriter:
     def _commit(self, end: int, line: int) -> None:
         self.committed = end
         if self.checkpoint is not None:
-            # The line: a resumed run keeps the dead letters up to it (ingest.deadletter).
+            # The line: a resumed run keeps the dead letters up to it (ingest.deadletter),
+            # so they are on disk before the checkpoint passes them.
+            self.dead.sync()
             self.checkpoint.set(self.key, {"committed": end, "line": line})
 
 

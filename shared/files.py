@@ -26,6 +26,17 @@ def replace_file(path: Path, data: str | bytes, *, mode: int = 0o666, durable: b
             fh.flush()
             os.fsync(fh.fileno())
     os.replace(tmp, path)
+    if durable:
+        sync_dir(path.parent)  # the new name, not only its bytes, survives a power cut
+
+
+def sync_dir(folder: Path) -> None:
+    """fsync a folder: a file created or renamed in it is there after a crash."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_private(path: Path) -> BinaryIO:

@@ -76,6 +76,7 @@ async def ingest_file(
             yield batch, last
 
         def stored(line: int, prepared: Prepared, _n: int) -> None:
+            dead.sync()  # on disk before the checkpoint passes their lines
             checkpoint.set(key, line)
             if progress is not None:
                 progress(prepared.received)
