@@ -39,6 +39,7 @@ class KeyRing:
         # A running hub's workers hold the ring from their start; `c360 audit rotate-key`
         # (another process) says so here, and active_key re-reads the file.
         self._rotated = None if path is None else ChangeSignal(path.with_name(SIGNAL_FILE))
+        self._stale = False  # a rotation seen whose key ring was not read yet
 
     @classmethod
     def load(cls, data_dir: Path, env_keys: str = "") -> KeyRing:
@@ -103,9 +104,14 @@ class KeyRing:
 
     def active_key(self) -> tuple[str, bytes]:
         """The key to write under: the newest, also when another process rotated."""
-        if self._rotated is not None and self._path is not None and self._rotated.changed():
-            fresh = KeyRing._read(self._path)
-            self._active, self._keys = fresh._active, {**self._keys, **fresh._keys}
+        if self._rotated is not None and self._path is not None:
+            # Stale until a read succeeds: a failed re-read (EMFILE) fails this append and
+            # is tried again next time, never left writing under the old key.
+            self._stale = self._rotated.changed() or self._stale
+            if self._stale:
+                fresh = KeyRing._read(self._path)
+                self._active, self._keys = fresh._active, {**self._keys, **fresh._keys}
+                self._stale = False
         return self._active, self._keys[self._active]
 
     def key(self, kid: str) -> bytes:

@@ -177,6 +177,19 @@ async def test_a_running_log_writes_under_a_key_rotated_elsewhere(data_dir: Path
     assert hub.verify().ok
 
 
+def test_a_failed_re_read_after_a_rotation_is_tried_again(data_dir: Path) -> None:
+    """The ring file could not be read once after another process rotated (moved, EMFILE):
+    that use fails, and the next reads it, rather than writing on under the old key."""
+    hub = KeyRing.load(data_dir)
+    new = KeyRing.load(data_dir).rotate()
+    ring_file = data_dir / "keys" / "audit-keyring.json"
+    ring_file.rename(ring_file.with_name("away.json"))
+    with pytest.raises(KeyRingError):
+        hub.active_key()
+    ring_file.with_name("away.json").rename(ring_file)
+    assert hub.active_key()[0] == new
+
+
 async def test_env_keyring_writes_no_file_and_cannot_rotate(data_dir: Path) -> None:
     k = base64.b64encode(os.urandom(32)).decode()
     ring = KeyRing.load(data_dir, f"k9:{k},k8:{k}")
