@@ -357,5 +357,13 @@ async def test_an_erasure_the_ledger_refused_stays_pending(data: Path) -> None:
             (rid, "pending")
         ]
         assert (await po2.gql(ONE, id=CID))["data"]["customer"]["name"] == VALUES["name"]
-        rejected = await po2.gql(REJECT, rid=rid, reason="ledger mirror down; re-file")
+        # The mirror cannot be reached: it might hold an entry a restore would apply, so the
+        # rejection waits for it too (fail closed), saying what to fix.
+        refused = await po2.gql(REJECT, rid=rid, reason="ledger mirror down; re-file")
+        assert refused["errors"][0]["extensions"]["code"] == "ERASURE_LEDGER_UNAVAILABLE"
+    # The mirror fixed, it is rejected.
+    mirror = data.parent / "mirror" / "ledger.jsonl"
+    mirror.parent.mkdir()
+    async with hub(data, erasure_ledger=str(mirror)) as c:
+        rejected = await Officer(c, data, "po2").gql(REJECT, rid=rid, reason="ledger mirror down")
         assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
