@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -64,6 +65,18 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A short temp dir for a data dir whose graph server runs inside it: the server's unix
+    socket path is limited to 107 bytes, which pytest's tmp_path (a long test name, a high
+    pytest-N counter) can pass."""
+    d = Path(tempfile.mkdtemp(prefix="c360-", dir="/tmp"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

@@ -17,9 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,13 +35,6 @@ _SOCK = re.compile(rb"(/[^\0 :]+\.sock)")
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("C360_TEST_GRAPH_URL")), reason="backs up the embedded graph"
 )
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # The embedded graph's socket lives in the data dir: keep the path short.
-    with tempfile.TemporaryDirectory(prefix="c360k-", dir="/tmp") as d:
-        yield Path(d)
 
 
 @pytest.fixture

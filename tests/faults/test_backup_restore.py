@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,16 +31,6 @@ def graph_socket(session_data_dir: Path) -> Path:
     if os.environ.get("C360_TEST_GRAPH_URL"):
         pytest.skip("backs up the embedded graph; this run uses an external one")
     return session_data_dir / "falkordb" / "falkordb.sock"
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # The restored graph server's socket lives inside: keep the path short.
-    d = Path(tempfile.mkdtemp(prefix="c360b-", dir="/tmp"))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 async def test_backup_under_writes_restores_with_equal_counts_and_a_verifying_chain(

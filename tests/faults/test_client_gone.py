@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +34,6 @@ from tests.live import free_port, uvicorn_in_loop
 
 TIMEOUT_S = 600.0  # the deadline: far beyond any wait below
 WAIT_S = 60.0  # how long a wait for what must happen may take on a loaded machine
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Short: the graph server's unix socket lives inside and sun_path is 108 bytes.
-    with tempfile.TemporaryDirectory(prefix="c360cg-", dir="/tmp") as d:
-        yield Path(d)
 
 
 @dataclass

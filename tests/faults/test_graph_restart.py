@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +17,6 @@ from hub.cli import app
 
 ACCOUNTS = 1_000
 TRANSACTIONS = 50_000
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360r-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def _write_csvs(folder: Path) -> tuple[Path, Path]:

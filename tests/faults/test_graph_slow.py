@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
 
 from graph.embedded import EmbeddedFalkorDB
@@ -26,12 +23,6 @@ from hub.settings import Settings
 
 PAUSE_S = 6.5  # longer than redis-py's default socket timeout (5 s)
 READS, WRITES = 6, 3
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360s-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def _calls(sock: Path) -> dict[str, int]:

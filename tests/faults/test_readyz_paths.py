@@ -15,8 +15,9 @@ from hub.settings import Settings
 
 
 async def test_a_graph_that_does_not_start_is_named_without_its_path(
-    data_dir: Path, caplog: pytest.LogCaptureFixture
+    short_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    data_dir = short_dir
     caplog.set_level(logging.WARNING, logger="c360")
     store = await open_store(data_dir)
     try:

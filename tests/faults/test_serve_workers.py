@@ -9,12 +9,9 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from graph.connect import open_store
 from privacy.audit import AuditLog
@@ -69,12 +66,6 @@ async def _burst_held_by_worker(pid: int, port: int, n: int) -> dict[int, int]:
     finally:
         for _, writer in opened:
             writer.close()
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360w-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def test_two_workers_share_graph_tokens_and_audit_chain(short_dir: Path) -> None:

@@ -11,13 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from privacy.policy_set import load_policy_set
 from privacy.principal import issue_token
@@ -29,12 +26,6 @@ ASKS = 16
 C360 = str(Path(sys.executable).parent / "c360")
 ADDRESS = '{ customer(id: "C000001") { address } }'
 AUTHORS = "{ mentions(first: 50) { edges { node { author { handle displayName } } } } }"
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360n-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def _token(data_dir: Path, subject: str, role: str, purpose: str) -> str:

@@ -10,13 +10,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.faults.graph_support import REPO, Hub
 from tests.live import free_port
@@ -30,18 +27,12 @@ C360 = str(Path(sys.executable).parent / "c360")
 GONE_WITHIN_S = 60.0
 
 
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360o-", dir="/tmp") as d:
-        (Path(d) / "data").mkdir()
-        yield Path(d)
-
-
 def _env(data_dir: Path) -> dict[str, str]:
     return {**os.environ, "C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
 
 
 def _start(short_dir: Path, port: int, name: str) -> subprocess.Popen[bytes]:
+    (short_dir / "data").mkdir(exist_ok=True)
     with (
         (short_dir / f"{name}.out").open("ab") as out,
         (short_dir / f"{name}.err").open("ab") as err,

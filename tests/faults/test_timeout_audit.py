@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -40,13 +39,6 @@ VIEW = (
     "advisor { id } relatedCustomers { kind } } }"
 )
 SAVE = "mutation Save($input: CustomerInput!) { upsertCustomer(input: $input) { id } }"
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Short: the graph server's unix socket lives inside and sun_path is 108 bytes.
-    with tempfile.TemporaryDirectory(prefix="c360ta-", dir="/tmp") as d:
-        yield Path(d)
 
 
 @dataclass

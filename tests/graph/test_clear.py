@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,13 +29,6 @@ READ = "MATCH (c:Customer) RETURN c.id AS id, c.name AS name, c.segment AS segme
 
 # What READ returns of CUSTOMERS.
 EXPECTED = [{"id": k, "name": NAMES[k], "segment": "vip"} for k in sorted(NAMES)]
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Short: the server's unix socket lives inside (sun_path is 108 bytes).
-    with tempfile.TemporaryDirectory(prefix="c360c-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def _fill(store: GraphStore, n: int = MANY) -> None:

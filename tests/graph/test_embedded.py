@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -16,12 +15,6 @@ import pytest
 from graph.embedded import EmbeddedFalkorDB, _alive, cmdline_serves
 from graph.errors import GraphUnavailable
 from graph.falkordb import FalkorDBStore
-
-
-@pytest.fixture
-def short_dir() -> Path:
-    with tempfile.TemporaryDirectory(prefix="c360e-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None:

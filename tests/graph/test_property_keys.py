@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from graph.embedded import EmbeddedFalkorDB
 from graph.falkordb import FalkorDBStore
@@ -20,12 +16,6 @@ def test_literal_property_names() -> None:
         "WITH c CALL db.indexes() YIELD label RETURN 'x.y' AS s, {total: 1} AS m"
     )
     assert literal_property_names(query) == {"id", "seenAt", "at", "total"}
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="c360p-", dir="/tmp") as d:
-        yield Path(d)
 
 
 async def test_a_name_first_compiled_by_an_empty_write_keeps_its_values(short_dir: Path) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +107,6 @@ async def test_webhook_item_with_a_control_character_is_400(store: GraphStore) -
     assert response.status_code == 400
     assert response.json()["items"] == [{"index": 0, "reasons": ["contains a control character"]}]
     assert await store.read("MATCH (p:Post) RETURN count(p) AS n") == [{"n": 0}]
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
-    with tempfile.TemporaryDirectory(prefix="c360w-", dir="/tmp") as d:
-        yield Path(d)
 
 
 def server_memory_limit(embedded: EmbeddedFalkorDB, limit: int) -> None:
