@@ -109,16 +109,22 @@ class Report:
         return all(f.repaired for f in self.findings)
 
 
-def check_aof(manifest: Path) -> tuple[bool, str]:
-    """Run redis-check-aof (the redis-server binary under that name) on a manifest."""
+def _redis_check(tool: str, path: Path) -> tuple[bool, str]:
+    """Run ``tool`` (the redis-server binary under that name: redis-check-aof or
+    redis-check-rdb) on ``path``: whether it passed, and what it said."""
     result = subprocess.run(
-        ["redis-check-aof", str(manifest)],
+        [tool, str(path)],
         executable=get_redis_server(),
         capture_output=True,
         text=True,
         timeout=600,
     )
     return result.returncode == 0, result.stdout + result.stderr
+
+
+def check_aof(manifest: Path) -> tuple[bool, str]:
+    """redis-check-aof on a manifest (it opens every file it names for writing)."""
+    return _redis_check("redis-check-aof", manifest)
 
 
 def writable(directory: Path) -> bool:
@@ -147,14 +153,7 @@ def _check_logs(aof_dir: Path, manifest: Path, entries: list[ManifestEntry]) -> 
 def check_rdb(path: Path) -> tuple[bool, str]:
     """Run redis-check-rdb (the redis-server binary under that name) on a snapshot: it reads
     FalkorDB's module values and checks the file's CRC64."""
-    result = subprocess.run(
-        ["redis-check-rdb", str(path)],
-        executable=get_redis_server(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return result.returncode == 0, result.stdout + result.stderr
+    return _redis_check("redis-check-rdb", path)
 
 
 def _rdb_error(output: str) -> str:

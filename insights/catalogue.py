@@ -92,6 +92,15 @@ class Catalogue:
     def get(self, code: str) -> CatalogueProduct | None:
         return self.products.get(code)
 
+    def summary(self) -> str:
+        """One line of what the file holds (doctor, `c360 catalogue check`)."""
+        families = {p.family for p in self.products.values()}
+        applies = ", ".join(sorted(self.suitability.applies_to)) or "every category"
+        return (
+            f"{len(self.products)} products in {len(families)} families, "
+            f"{len(self.income_bands)} income bands, suitability for {applies}"
+        )
+
     def higher_tiers(self, code: str) -> list[CatalogueProduct]:
         """Products of the same family with a higher tier, lowest tier first."""
         held = self.products.get(code)

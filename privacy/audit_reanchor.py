@@ -38,6 +38,7 @@ from privacy.audit import AuditLog, make_record
 from privacy.audit_checkpoints import CHECKPOINT_LOG, Checkpoint, Checkpointer, CheckpointRefused
 from privacy.keyring import KeyRing
 from privacy.types import Principal
+from shared.files import sync_dir
 
 __all__ = ["OPERATION", "NothingToReanchor", "Reanchor", "Reanchored", "open_reanchor"]
 
@@ -101,7 +102,7 @@ class Reanchor:
         # in one rename, so a reader finds one log or the other, never none.
         os.link(cp_path, kept_as)
         os.replace(new_log, cp_path)
-        _sync_dir(self.audit_dir)
+        sync_dir(self.audit_dir)
         return Reanchored(self.lost, self.log_size, self.log_root, seq, checkpoint, kept_as)
 
     async def _record(self, actor: str, reason: str, kept_as: str) -> int:
@@ -175,12 +176,3 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
     held = os.fstat(fd)
     return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
-
-
-def _sync_dir(path: Path) -> None:
-    """Make the renames durable (the directory's entries)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

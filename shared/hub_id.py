@@ -13,6 +13,8 @@ import os
 import uuid
 from pathlib import Path
 
+from shared.files import sync_dir
+
 __all__ = ["HUB_ID_FILE", "hub_id", "read_hub_id"]
 
 HUB_ID_FILE = "hub-id"
@@ -52,11 +54,7 @@ def hub_id(data_dir: Path) -> str:
             os.link(tmp, data_dir / HUB_ID_FILE)
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(data_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the new name survives a crash
-    finally:
-        os.close(dir_fd)
+    sync_dir(data_dir)  # the new name survives a crash
     found = read_hub_id(data_dir)
     if found is None:
         raise OSError(f"{data_dir / HUB_ID_FILE} vanished right after it was written")

@@ -38,13 +38,7 @@ def check(
         catalogue = read_catalogue(source)
     except CatalogueError as exc:
         fail(str(exc))
-    families = {p.family for p in catalogue.products.values()}
-    console.print(
-        f"[green]ok:[/] catalogue {source.describe()}: "
-        f"{len(catalogue.products)} products in {len(families)} families, "
-        f"{len(catalogue.income_bands)} income bands, suitability for "
-        f"{', '.join(sorted(catalogue.suitability.applies_to)) or 'every category'}"
-    )
+    console.print(f"[green]ok:[/] catalogue {source.describe()}: {catalogue.summary()}")
 
 
 __all__ = ["app"]

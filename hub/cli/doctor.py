@@ -40,10 +40,7 @@ def check_catalogue(settings: Settings) -> bool:
     except CatalogueError as exc:
         console.print(f"[bold red]catalogue:[/] {exc}")
         return False
-    console.print(
-        f"[green]ok:[/] catalogue {source.describe()}: {len(catalogue.products)} products, "
-        f"{len(catalogue.income_bands)} income bands"
-    )
+    console.print(f"[green]ok:[/] catalogue {source.describe()}: {catalogue.summary()}")
     return True
 
 
