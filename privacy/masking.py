@@ -12,7 +12,7 @@ from typing import Any
 
 import phonenumbers
 
-from shared.post_text import replace_handles, replace_personal
+from shared.post_text import replace_personal
 
 __all__ = [
     "QUOTED_KINDS",
@@ -206,13 +206,7 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     (x.com/<handle>/..., weibo.com/u/<uid>, see shared/post_text.py), masked like the handle
     field itself (a redacted one becomes "@***"), so handles do not leak through the text
     around them."""
-    if not isinstance(text, str) or mode == "reveal":
-        return text
-
-    def masked(handle: str) -> str:
-        return str(apply_mask(handle, mode, kind, hmac_key) or "***")
-
-    return replace_handles(text, masked)
+    return mask_quoted(text, {kind: mode, "PHONE": "reveal", "EMAIL": "reveal"}, hmac_key)
 
 
 # The kinds :func:`mask_quoted` masks in a text.

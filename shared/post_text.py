@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 import phonenumbers
 
@@ -124,12 +125,12 @@ _GLUED = (
 def _compile(glued: bool = True) -> re.Pattern[str]:
     # One pattern, one scan per text. Each alternative is two groups: what stays (the "@",
     # or the link up to the identifying part) and the identifying part; a match's last
-    # group is the latter (see :func:`replace_handles`). Every host starts with a short
+    # group is the latter (see :func:`_handle_spans`). Every host starts with a short
     # name and a dot ("www.", "weibo."): checked first, it spares most places in a text the
     # alternatives (a third of the time of the pattern without it).
     # A link starts where no ASCII host character precedes it: not \w, which also matches
     # Chinese, and Chinese posts write links straight after their text (QA, session 15), or
-    # with a platform's own name right after Latin letters (_GLUED; replace_handles drops
+    # with a platform's own name right after Latin letters (_GLUED; _handle_spans drops
     # such a match inside another site's host). An explicit port (weibo.com:443/u/...) is
     # part of the host.
     links = "|".join(
@@ -300,11 +301,13 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def personal_spans(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=1024)
+def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, kind) of the personal data ``text`` quotes, in order and apart: e-mail
     addresses (EMAIL), then @handles and profile links (SOCIAL_HANDLE) outside them (the
     domain after an address's "@" is no handle), then phone numbers (PHONE) outside both (a
-    uid in a profile link is the link's)."""
+    uid in a profile link is the link's). Kept for the texts last asked: a feed reads the
+    same posts again and again, and libphonenumber's matcher costs ~0.5 ms a text."""
     chosen: list[tuple[int, int, str]] = [
         (*m.span(), "EMAIL") for m in _EMAIL.finditer(text.translate(_ASCII_FOLD))
     ]
@@ -314,7 +317,7 @@ def personal_spans(text: str) -> list[tuple[int, int, str]]:
             # matcher also found is one number).
             if all(end <= s or start >= e for s, e, _ in chosen):
                 chosen.append((start, end, kind))
-    return sorted(chosen)
+    return tuple(sorted(chosen))
 
 
 def replace_personal(text: str, replace: Callable[[str, str], str]) -> str:
@@ -325,19 +328,6 @@ def replace_personal(text: str, replace: Callable[[str, str], str]) -> str:
     done = 0
     for start, end, kind in personal_spans(text):
         out += (text[done:start], replace(text[start:end], kind))
-        done = end
-    out.append(text[done:])
-    return "".join(out)
-
-
-def replace_handles(text: str, replace: Callable[[str], str]) -> str:
-    """``text`` with each quoted handle and profile link's identifying part replaced by
-    ``replace(part)``; the "@" or the rest of the link stays (e-mail addresses and phone
-    numbers as written: see :func:`replace_personal`)."""
-    out: list[str] = []
-    done = 0
-    for start, end in _handle_spans(text):
-        out += (text[done:start], replace(text[start:end]))
         done = end
     out.append(text[done:])
     return "".join(out)
@@ -366,7 +356,6 @@ __all__ = [
     "SEARCH_TEXT_VERSION",
     "normalise",
     "personal_spans",
-    "replace_handles",
     "replace_personal",
     "search_text",
 ]
