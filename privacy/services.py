@@ -127,17 +127,13 @@ class PrivacyServices:
                 raise
         now, revision, batch = time.monotonic(), self.revision, uuid.uuid4().hex
         cache = self.decision_cache
-        cache.for_revision(revision)
         asked_by = asker(principal, action, revision)
         found: dict[str, Decision] = {}
         missing: dict[bytes, list[Resource]] = {}
         for r in resources:
-            key = question(asked_by, r)
-            kept = None if fresh else cache.get(key, now)
-            if kept is not None:
-                found[r.id] = kept
-            else:
-                missing.setdefault(key, []).append(r)
+            missing.setdefault(question(asked_by, r), []).append(r)
+        if not fresh:
+            self._take_kept(missing, found)
         if missing:
             engine = self.engine
             queue = self.decision_queue

@@ -123,10 +123,13 @@ class CursorSeal:
 
     def __init__(self, key: bytes, erasures: ChangeSignal | None = None) -> None:
         self._key, self._erasures = key, erasures
-        self._aead = self._cipher()
+        self._token = self._erasure_token()
+        self._aead = self._cipher(self._token)
 
-    def _cipher(self) -> AESGCM:
-        token = self._erasures.token() if self._erasures is not None else ""
+    def _erasure_token(self) -> str:
+        return self._erasures.token() if self._erasures is not None else ""
+
+    def _cipher(self, token: str) -> AESGCM:
         if not token:  # no erasure yet: the file's key, as before erasures re-keyed it
             return AESGCM(self._key)
         return AESGCM(
@@ -134,8 +137,9 @@ class CursorSeal:
         )
 
     def _current(self) -> AESGCM:
-        if self._erasures is not None and self._erasures.changed():
-            self._aead = self._cipher()
+        token = self._erasure_token()  # one read of the signal a seal or open
+        if token != self._token:
+            self._token, self._aead = token, self._cipher(token)
         return self._aead
 
     def seal(self, bound: str, *parts: str) -> str:

@@ -6,15 +6,13 @@ field names, never a value."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from graph.repositories.erasure import customer_footprint
 from graph.store import GraphStore
 from privacy.erasure import (
-    CLAIM_LEASE,
     STATUSES,
     DuplicateRequest,
     ErasureError,
@@ -25,7 +23,7 @@ from privacy.erasure import (
     NotProposer,
     erase_customer,
 )
-from privacy.erasure_ledger import ErasureLedger, LedgerError
+from privacy.erasure_ledger import LedgerError
 from privacy.subject_export import export_customer
 from privacy.types import AuditUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
@@ -99,19 +97,13 @@ async def propose_erasure(
 
 
 async def approve_erasure(
-    privacy: RequestPrivacy,
-    store: GraphStore,
-    data_dir: Path,
-    request_id: str,
-    ledger_mirrors: Sequence[Path],
-    lease: dt.timedelta = CLAIM_LEASE,
+    privacy: RequestPrivacy, store: GraphStore, requests: ErasureStore, request_id: str
 ) -> ErasureRequest:
     """Carry out another officer's erasure request; write-ahead audited, written to the
-    erasure ledger (the data dir's and ``ledger_mirrors``) before it runs. The claim is a
-    ``lease``, renewed while the erasure runs."""
+    erasure ledger (``requests.ledger``: the data dir's and its mirrors, ErasureStore.of)
+    before it runs. The claim is a lease, renewed while the erasure runs."""
     # Decided before the request is looked up: nobody else learns which request ids exist.
     await privacy.require_resource(REQUESTS, ERASE)
-    requests = ErasureStore(data_dir, lease)
     request = _deciding(privacy, lambda: requests.approvable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
     await privacy.audit_intent(
@@ -120,10 +112,9 @@ async def approve_erasure(
     # The claim is the compare-and-set (under the file's lock): another approval that read
     # the request pending too, or a rejection, finds it decided, and only this one erases.
     request = _deciding(privacy, lambda: requests.claim(request_id, _subject(privacy)))
-    ledger = ErasureLedger(data_dir, ledger_mirrors)
     try:
         async with requests.holding(request):  # no second approval while it runs
-            erased = await erase_customer(store, request.customer_id, ledger, request.id)
+            erased = await erase_customer(store, request.customer_id, requests.ledger, request.id)
     except LedgerError:
         requests.unclaim(request)  # nothing was erased: pending again
         raise

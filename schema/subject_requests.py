@@ -7,8 +7,7 @@ from __future__ import annotations
 import strawberry
 
 from privacy.erasure import ErasureRequest as _Request
-from privacy.erasure import ErasureStore, claim_lease
-from privacy.erasure_ledger import mirror_paths
+from privacy.erasure import ErasureStore
 from resolvers import subject_requests
 from resolvers.pagination import check_first
 from schema.pagination import Connection, connection
@@ -123,10 +122,8 @@ class SubjectRequestMutation:
         request = await subject_requests.approve_erasure(
             info.context.privacy,
             info.context.store,
-            info.context.settings.resolved_data_dir,
+            ErasureStore.of(info.context.settings),
             request_id,
-            mirror_paths(info.context.settings.erasure_ledger),
-            claim_lease(info.context.settings),
         )
         return ErasureRequest.of(request)
 

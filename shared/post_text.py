@@ -284,7 +284,7 @@ def _written_as_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
     return "+" in raw or "＋" in raw or int(next(c for c in raw if c.isdigit())) == 0
 
 
-def _phone_spans(text: str) -> list[tuple[int, int]]:
+def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     """Where each phone number is: what libphonenumber's matcher (region CN, leniency VALID)
     finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
     0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
@@ -297,7 +297,7 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")
         if _written_as_phone(match)
     ]
-    spans += [m.span() for m in _GLUED_MOBILE.finditer(text.translate(_ASCII_FOLD))]
+    spans += [m.span() for m in _GLUED_MOBILE.finditer(ascii_text)]
     return spans
 
 
@@ -308,11 +308,13 @@ def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     domain after an address's "@" is no handle), then phone numbers (PHONE) outside both (a
     uid in a profile link is the link's). Kept for the texts last asked: a feed reads the
     same posts again and again, and libphonenumber's matcher costs ~0.5 ms a text."""
-    chosen: list[tuple[int, int, str]] = [
-        (*m.span(), "EMAIL") for m in _EMAIL.finditer(text.translate(_ASCII_FOLD))
-    ]
-    for kind, spans in (("SOCIAL_HANDLE", _handle_spans), ("PHONE", _phone_spans)):
-        for start, end in spans(text):
+    ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one
+    chosen: list[tuple[int, int, str]] = [(*m.span(), "EMAIL") for m in _EMAIL.finditer(ascii_text)]
+    for kind, spans in (
+        ("SOCIAL_HANDLE", _handle_spans(text)),
+        ("PHONE", _phone_spans(text, ascii_text)),
+    ):
+        for start, end in spans:
             # Checked against those chosen so far, this kind's too (a glued mobile the
             # matcher also found is one number).
             if all(end <= s or start >= e for s, e, _ in chosen):

@@ -48,14 +48,19 @@ def reanchor(
         with open_reanchor(audit_dir, key, ring) as found:
             _show_loss(found)
             shown = found.lost
+            if yes:  # nobody to wait for: one check of the log, under the lock
+                done = found.run(who, reason.strip())
         if not yes:
             typer.confirm(
                 f"Record this loss as {who} and sign a fresh first checkpoint?", abort=True
             )
-        with open_reanchor(audit_dir, key, ring) as found:
-            if found.lost != shown:
-                fail("the checkpoint log changed while you were asked: run the command again", 1)
-            done = found.run(who, reason.strip())
+            with open_reanchor(audit_dir, key, ring) as found:
+                if found.lost != shown:
+                    fail(
+                        "the checkpoint log changed while you were asked: run the command again",
+                        1,
+                    )
+                done = found.run(who, reason.strip())
     except NothingToReanchor as exc:
         fail(str(exc), 1)
     except CheckpointRefused as exc:

@@ -338,9 +338,7 @@ def erase(
         await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         # The claim's lease is renewed while it runs: no second approval meanwhile.
         async with graph(settings) as store, store_file.holding(pending):
-            erased = await erase_customer(
-                store, pending.customer_id, ErasureLedger.of(settings), pending.id
-            )
+            erased = await erase_customer(store, pending.customer_id, store_file.ledger, pending.id)
         if erased is not None:
             record = {"request": pending.id, "reason": pending.reason,
                       "proposer": pending.proposer, "approver": approved_by, **erased}  # fmt: skip
