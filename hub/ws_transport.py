@@ -50,7 +50,7 @@ from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
 from schema.extensions.input_hygiene import input_errors
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
-from schema.extensions.parser_cache import ParsedOrLeft
+from schema.extensions.parser_cache import PARSE_CACHE_SIZE, ParsedOrLeft
 from shared.echo import echo
 from shared.settings import Settings
 
@@ -128,9 +128,7 @@ def close_reason(text: str) -> str:
     return data[: CLOSE_REASON_MAX - 3].decode("utf-8", "ignore") + "…"
 
 
-# The size schema/root.py gives ParsedOrLeft: strawberry keeps one LRU per size, so this is
-# the cache the operation parses through (strawberry's on_parse passes ``max_tokens`` alone).
-PARSE_CACHE_SIZE = 256
+# The cache the operation parses through (strawberry's on_parse passes ``max_tokens`` alone).
 _parsed = ParsedOrLeft(maxsize=PARSE_CACHE_SIZE).cached_parse_document
 
 

@@ -41,6 +41,7 @@ class DeadLetters:
         self.first: list[str] = []  # "line N: reason; ..." of the first few (dry run summary)
         self._open = False
         self._fh: IO[bytes] | None = None
+        self._unsynced = False  # written since the last sync
 
     @classmethod
     def beside(cls, path: Path, keep: bool = True, where: Path | None = None) -> DeadLetters:
@@ -117,15 +118,18 @@ class DeadLetters:
         record = {"line": line, "raw": raw, "reasons": reasons}
         self._fh.write(orjson.dumps(record, default=str) + b"\n")
         self._fh.flush()
+        self._unsynced = True
 
     def sync(self) -> None:
-        """Make the dead letters written so far durable: called before a checkpoint moves
-        past their lines (a resumed run does not judge those lines again)."""
-        if self._fh is not None:
-            self._fh.flush()
-            fd = self._fh.fileno()
-            if stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or /dev/stdout has no disk
-                os.fsync(fd)
+        """Make the dead letters written since the last call durable: called before a
+        checkpoint moves past their lines (a resumed run does not judge those lines again).
+        Most batches have none, and pay nothing."""
+        if self._fh is None or not self._unsynced:
+            return
+        self._unsynced = False
+        fd = self._fh.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or /dev/stdout has no disk
+            os.fsync(fd)
 
     def __exit__(
         self,

@@ -34,7 +34,6 @@ from pydantic import (
 
 PACKAGED_FILE = Path(__file__).with_name("catalogue.json")
 DATA_DIR_FILE = "catalogue.json"  # <data dir>/catalogue.json
-ENV_VAR = "C360_CATALOGUE"
 MAX_TERM_MONTHS = 600  # 50 years: a longer term is a typo (days? a date?)
 
 # Why a file is the catalogue: C360_CATALOGUE, the data dir's, the packaged one, or named on
@@ -344,7 +343,6 @@ def default_catalogue() -> Catalogue:
 
 __all__ = [
     "DATA_DIR_FILE",
-    "ENV_VAR",
     "PACKAGED_FILE",
     "Catalogue",
     "CatalogueError",

@@ -90,7 +90,7 @@ class RequestContext:
 
     @cached_property
     def nba(self) -> NbaLoaders:
-        return NbaLoaders(self.store, self.now, self.catalogue)
+        return NbaLoaders(self.store, self.now)
 
     @cached_property
     def social_loaders(self) -> SocialLoaders:

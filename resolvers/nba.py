@@ -24,7 +24,6 @@ from graph.repositories import insights as repo
 from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from insights import history as hist
-from insights.catalogue import Catalogue
 from insights.churn import ChurnModel
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
@@ -233,7 +232,7 @@ HISTORY_DAYS = 200  # transactions a 360 request reads per customer (flows, chur
 class NbaLoaders:
     """The request's history loader: one round trip set per batch of customers."""
 
-    def __init__(self, store: GraphStore, now: datetime, catalogue: Catalogue) -> None:
+    def __init__(self, store: GraphStore, now: datetime) -> None:
         since = hist.iso(now - timedelta(days=HISTORY_DAYS))
 
         async def load(ids: list[str]) -> list[Row | None]:
@@ -241,8 +240,3 @@ class NbaLoaders:
             return [found.get(i) for i in ids]
 
         self.history: DataLoader[str, Row | None] = PacedDataLoader(load_fn=load)
-        self._catalogue = catalogue
-
-    async def catalogue(self) -> Catalogue:
-        """The catalogue file's products and rules (not the graph's Product nodes)."""
-        return self._catalogue

@@ -51,7 +51,7 @@ async def recommendations_for(
     if not shows_amounts:
         holder = replace(holder, assets=None, assets_before=None)
     model = await models(context.settings.resolved_data_dir).recommend_model(context.store, now)
-    return recommend(holder, model, await nba.catalogue(), first)
+    return recommend(holder, model, context.catalogue, first)
 
 
 __all__ = ["recommendations_for"]

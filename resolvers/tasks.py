@@ -149,7 +149,7 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
         reason = next(iter(decided.values())).reason if decided else "no decision"
         raise Forbidden(f"access denied: {reason}")
     histories = await context.nba.history.load_many(allowed)
-    catalogue = await context.nba.catalogue()
+    catalogue = context.catalogue
     out: list[VisibleTask] = []
     for cid, history in zip(allowed, histories, strict=True):
         if history is None:
@@ -237,7 +237,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     if not COMPLETABLE[0] <= due <= COMPLETABLE[1]:
         raise NotFound("no open task with this id", field="id")
     history = await context.nba.history.load(customer_id)
-    catalogue = await context.nba.catalogue()
+    catalogue = context.catalogue
     if task_id not in _open_ids(context, history or {}, catalogue, due, decision):
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)

@@ -49,7 +49,7 @@ async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> l
     if not 1 <= first <= MAX_RECOMMENDATIONS:
         raise BadUserInput(f"first must be between 1 and {MAX_RECOMMENDATIONS}", field="first")
     recs = await recommendations_for(info.context, customer_id, first)
-    catalogue = await info.context.nba.catalogue()
+    catalogue = info.context.catalogue
     out = []
     for r in recs:
         product = catalogue.products[r.code]
@@ -192,7 +192,7 @@ def _round(value: float | None) -> float | None:
 
 
 async def _campaign(info: Ctx, row: dict[str, Any]) -> Campaign:
-    catalogue = await info.context.nba.catalogue()
+    catalogue = info.context.catalogue
     product = catalogue.get(row["product"])
     return Campaign(
         row=row,

@@ -25,7 +25,7 @@ from schema.extensions.hook_runner import CachedHooksRunner
 from schema.extensions.input_hygiene import InputHygiene
 from schema.extensions.limits import ExtensionFactory, limit_extensions
 from schema.extensions.operation_selection import OneOperationOrNamed
-from schema.extensions.parser_cache import ParsedOrLeft
+from schema.extensions.parser_cache import PARSE_CACHE_SIZE, ParsedOrLeft
 from schema.extensions.request_log import RequestLogFacts
 from schema.extensions.subscription_audit import SubscriptionAudit
 from schema.nba import NbaMutation, NbaQuery
@@ -99,7 +99,7 @@ def build_schema(
             # First in, last out: it sees the final result, errors of later extensions included.
             lambda: ErrorCodes(hide_schema=not settings.introspection),
             # Repeated operations skip parsing (a module-level LRU shared across requests).
-            lambda: ParsedOrLeft(maxsize=256),
+            lambda: ParsedOrLeft(maxsize=PARSE_CACHE_SIZE),
             # Several operations and no operationName: refused, not the first run silently.
             OneOperationOrNamed,
             *limit_extensions(settings),

@@ -3,6 +3,7 @@ creating a private one."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -28,6 +29,16 @@ def replace_file(path: Path, data: str | bytes, *, mode: int = 0o666, durable: b
     os.replace(tmp, path)
     if durable:
         sync_dir(path.parent)  # the new name, not only its bytes, survives a power cut
+
+
+def unwritable(folder: Path) -> int | None:
+    """Why files in ``folder`` cannot be changed, as an errno (EACCES, EROFS), else None.
+    root passes access() on a read-only mount: the mount's flag says so."""
+    if not os.access(folder, os.W_OK):
+        return errno.EACCES
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        return errno.EROFS
+    return None
 
 
 def sync_dir(folder: Path) -> None:

@@ -128,12 +128,10 @@ def posts(
                     progress=tick,
                 )
             await compact(store)
-        dead: object = result.dead_total
+        extra: dict[str, object] = {"dead letters": result.dead_total}
         if result.resumed_from:
             # The interrupted run's dead letters up to its checkpoint are kept in the file.
-            dead = f"{result.dead_total} ({result.rejected} this run)"
-        extra: dict[str, object] = {"dead letters": dead}
-        if result.resumed_from:
+            extra["dead letters"] = f"{result.dead_total} ({result.rejected} this run)"
             extra["resumed after line"] = result.resumed_from
         print_totals(f"{file.name} ({platform})", result.totals, extra)
         if result.dead_letters is not None:

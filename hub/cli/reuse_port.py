@@ -68,8 +68,16 @@ def _free(family: int, host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port(host: str, port: int) -> int:
+    """:func:`_free` for ``host`` (IPv6 when it has a colon); OSError when taken."""
+    return _free(_family(host), host, port)
+
+
+def _family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def listener(host: str, port: int) -> ReusePortSocket:
     """The supervisor's socket on ``host``:``port`` (IPv6 when the host has a colon)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    port = _free(family, host, port)
-    return _bind(ReusePortSocket(family, socket.SOCK_STREAM), (host, port))
+    port = free_port(host, port)
+    return _bind(ReusePortSocket(_family(host), socket.SOCK_STREAM), (host, port))

@@ -7,7 +7,6 @@ import contextlib
 import math
 import os
 import shlex
-import socket
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -51,13 +50,10 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
-# GraphQL subscriptions: websockets' sans-I/O implementation, evictable until authenticated.
-WS = WS_PROTOCOL
-
-
 def connection_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options against slow clients and descriptor exhaustion: the guarded HTTP
-    protocol (header timeout, hard connection cap: hub/http_protocol.py), uvicorn's own
+    and websocket protocols (header timeout, hard connection cap, sockets evictable until
+    authenticated: hub/http_protocol.py) with the websocket message limits, uvicorn's own
     request cap (503 beyond it) and idle keep-alive timeout. Sets this process's limits."""
     cap = configure(settings)
     # uvicorn answers 503 once connections or running requests reach its limit: one above
@@ -65,6 +61,8 @@ def connection_options(settings: Settings) -> dict[str, Any]:
     # served, and requests in flight stay bounded all the same.
     return {
         "http": PROTOCOL,
+        "ws": WS_PROTOCOL,
+        **ws_limits(settings),
         "limit_concurrency": cap + 1,
         "timeout_keep_alive": settings.keep_alive_s,
     }
@@ -80,8 +78,6 @@ async def _serve(settings: Settings, show_token: bool) -> None:
         # JSON lines, no access log: hub.middleware.request_log writes one line per request.
         log_config=configure_logging(),
         access_log=False,
-        ws=WS,
-        **ws_limits(settings),
         **connection_options(settings),
     )
     server = uvicorn.Server(config)
@@ -133,8 +129,6 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "log_level": "info",
         "log_config": configure_logging(),
         "access_log": False,
-        "ws": WS,
-        **ws_limits(settings),
         # Each worker sets its own limits again from C360_* (hub.app.app_from_env).
         **connection_options(settings),
     }
@@ -155,11 +149,8 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
 def _check_port(settings: Settings) -> None:
     """A port in use is named in one line with what holds it, before anything starts
     (uvicorn would log a bare "address already in use" once the graph had started)."""
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((settings.host, settings.port))
+        reuse_port.free_port(settings.host, settings.port)
     except OSError as exc:
         fail(listen_error(settings.host, settings.port, exc))
 

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 
+# Documents kept parsed. strawberry keeps one LRU per size: schema/root.py and the websocket
+# transport's pre-parse (hub/ws_transport.py) share this one by using the same size.
+PARSE_CACHE_SIZE = 256
+
 
 class ParsedOrLeft(ParserCache):
     def on_parse(self) -> Iterator[None]:
@@ -25,4 +29,4 @@ class ParsedOrLeft(ParserCache):
         yield
 
 
-__all__ = ["ParsedOrLeft"]
+__all__ = ["PARSE_CACHE_SIZE", "ParsedOrLeft"]
