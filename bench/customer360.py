@@ -384,7 +384,8 @@ async def run(
         if workers > 1:
             # How the load fell on the processes: uvicorn's workers share one listening
             # socket, and uvloop accepts every connection pending when it wakes, so a burst
-            # of new keep-alive connections can all land on one worker (README, Benchmarks).
+            # of new keep-alive connections can all land on one worker (README, "Workers on one
+            # machine").
             print(
                 "hub cpu ms/req at 16 by process: "
                 + ", ".join(

@@ -12,7 +12,7 @@ engine, or one busy with another request, says nothing about earlier answers).
 
 Keys are SHA-256 digests of the question, so an entry costs a digest and the answer whatever the
 size of the caller's claims or the resource's attributes (~1 KB each, measured with
-bench/soak.py; see README "Memory").
+bench/soak.py; see docs/benchmarks.md "Memory").
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class RequestContext:
         its rows, pages and decisions wait for a full garbage collection, which a busy hub runs
         every few thousand requests. Dropped here, they go by reference counting at once:
         pymalloc keeps the arenas a peak of waiting requests made it grow, and that peak was
-        the hub's RSS growth under load (README "Memory")."""
+        the hub's RSS growth under load (docs/benchmarks.md "Memory")."""
         privacy = self.__dict__.pop("privacy", None)
         if isinstance(privacy, RequestPrivacy):
             privacy.release()

@@ -83,5 +83,6 @@ def test_healthz_answers_while_a_large_query_runs(demo_hub: tuple[str, Path]) ->
     assert len(probes) >= 10 and min(took) > 5 * statistics.median(probes), (took, probes)
     # The measure: the median probe over many samples, with a generous margin. (Single
     # units remain, a page of 100 customers completed in one go: p90 37-44 ms, max 157-257 ms
-    # at load 7-9 on this shared machine, against 331-391 / 691-860 ms on main; see README.)
+    # at load 7-9 on this shared machine, against 331-391 / 691-860 ms on main; see
+    # docs/benchmarks.md.)
     assert statistics.median(probes) < 0.1, sorted(probes)
