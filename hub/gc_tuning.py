@@ -14,9 +14,9 @@ the middle generation *and* once the objects promoted since the last one exceed 
 the long-lived count, which the full collection before the freeze set to every start-up object
 (several hundred thousand, frozen since): under load the hub went minutes between full
 collections, and pymalloc kept the arenas that backlog had needed (bench/soak.py,
-docs/benchmarks.md "Memory"). So a collection after the freeze, of an oldest generation now empty, sets that count
-to what the collector still sees, and the oldest generation is due every ``GEN2_THRESHOLD``
-middle collections: a full collection walks only what is not frozen.
+docs/benchmarks.md "Memory"). So a collection after the freeze, of an oldest generation now
+empty, sets that count to what the collector still sees, and the oldest generation is due
+every ``GEN2_THRESHOLD`` middle collections: a full collection walks only what is not frozen.
 """
 
 from __future__ import annotations
