@@ -1,5 +1,5 @@
-"""One request cannot starve the others at the policy engine (the real embedded Rego engine):
-requests take turns, a slow batch fails alone, and it leaves other callers' kept answers."""
+"""One caller cannot starve the others at the policy engine (the real embedded Rego engine):
+token subjects take turns, a slow batch fails alone, and it leaves other callers' kept answers."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from resolvers.privacy import CUSTOMER, RequestPrivacy
 HEAVY_BATCHES = 100
 BATCH = 4
 TIMEOUT_S = 1.0
+# One subject's many requests: TABS requests of PAGES batches of PAGE fresh customers each.
+TABS, PAGES, PAGE = 12, 2, 10
 
 ADVISOR = Principal("ADV0014", ("advisor",), "service", "B1")
 AGENT = Principal("sa1", ("service_agent",), "service", "B2")
@@ -74,6 +76,38 @@ async def test_another_requests_read_is_decided_while_one_request_floods_the_eng
             assert not reader.failed
     finally:
         flood.cancel()  # the rest of the heavy request is not needed: stop it here
+        await asyncio.wait([flood])
+    assert services.decision_queue.waiting == 0
+
+
+async def test_one_subjects_many_requests_get_one_turn_between_another_subjects(
+    services: PrivacyServices,
+) -> None:
+    # One advisor opens many requests at once (tabs, websockets), each deciding pages of fresh
+    # customers. Turns per request would put a colleague's read behind a batch of every one of
+    # them; turns per subject put it behind at most the advisor's one batch at the engine.
+    requests = [RequestPrivacy(services, ADVISOR, no_rows, f"tab{r}") for r in range(TABS)]
+    pages = [
+        [customer(10_000 + (r * PAGES + p) * PAGE + i) for i in range(PAGE)]
+        for r in range(TABS)
+        for p in range(PAGES)
+    ]
+    flood = asyncio.gather(
+        *(requests[n // PAGES].decide(page, fresh=True) for n, page in enumerate(pages)),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)  # every advisor batch is queued before the colleague asks
+    try:
+        before = services.engine_batches
+        reader = RequestPrivacy(services, AGENT, no_rows, "colleague")
+        decided = await reader.decide([customer(2)])
+        assert decided["C000002"].allow, decided["C000002"].reason
+        # Batches the engine finished meanwhile: the colleague's own, and the advisor's one
+        # at the engine when it asked (or the next, had that one been about to end).
+        advisor_turns = services.engine_batches - before - 1
+        assert advisor_turns <= 2, f"{advisor_turns} advisor batches went first"
+    finally:
+        flood.cancel()
         await asyncio.wait([flood])
     assert services.decision_queue.waiting == 0
 
@@ -136,13 +170,13 @@ async def test_a_stuck_interpreter_and_a_slow_evaluation_are_told_apart(
         await engine.close()
 
 
-async def test_a_request_holds_one_turn_at_a_time_and_requests_take_turns() -> None:
+async def test_a_caller_holds_one_turn_at_a_time_and_callers_take_turns() -> None:
     queue = FairQueue(slots=2)
     order: list[str] = []
     release = asyncio.Event()
 
-    async def batch(requester: str, label: str) -> None:
-        async with queue.turn(requester):
+    async def batch(caller: str, label: str) -> None:
+        async with queue.turn(caller):
             order.append(label)
             await release.wait()
 
@@ -150,7 +184,7 @@ async def test_a_request_holds_one_turn_at_a_time_and_requests_take_turns() -> N
     await asyncio.sleep(0)
     light = asyncio.create_task(batch("light", "l0"))
     await asyncio.sleep(0)
-    # One heavy batch out, the light request got the other slot at once.
+    # One heavy batch out, the light caller got the other slot at once.
     assert order == ["h0", "l0"]
     release.set()
     await asyncio.gather(*heavy, light)
