@@ -5,12 +5,14 @@ Left to a plain first-come queue, one request that starts many batches together 
 30 aliased scoped searches) fills the queue, and every other caller's decision waits behind
 all of them, long enough to fail closed at the policy timeout. Turns per request are not
 enough either: one token opening many requests (or websockets) at once would get a turn for
-each. Here a ``caller`` (in practice ``caller_of(principal)``: the token's subject) has at most
-one batch at the engine at a time, and waiting callers take turns round robin: another
-caller's decision waits for at most one batch of each caller ahead of it, never for a whole
-queue of one caller's. A caller's own batches go in the order they asked, so its earlier
-requests are served first. Decisions and the one batch per request and customer are
-unchanged; only the order is.
+each. Here a ``caller`` (in practice ``caller_of(principal)``: the token's subject) is served round
+robin: a free slot goes to the next waiting caller with nothing at the engine, and only when
+every waiting caller has a batch out to the one with the fewest out. So another caller's
+decision waits for at most the batches already at the engine (one slot's worth: the first to
+finish is its), never for a queue of one caller's; and a caller alone (one service account,
+one busy advisor at night) still uses every slot rather than one of them. A caller's own
+batches go in the order they asked, so its earlier requests are served first. Decisions and
+the one batch per request and customer are unchanged; only the order is.
 """
 
 from __future__ import annotations
@@ -37,14 +39,15 @@ def caller_of(principal: Principal) -> Hashable:
 
 
 class FairQueue:
-    """At most ``slots`` turns out, one per caller; waiting callers served in turn."""
+    """At most ``slots`` turns out; a free slot goes to the next waiting caller holding none,
+    else to the waiting caller holding fewest."""
 
     def __init__(self, slots: int = DECISION_SLOTS) -> None:
         if slots < 1:
             raise ValueError(f"a decision queue needs at least one slot, not {slots}")
         self.slots = slots
         self._out = 0
-        self._busy: set[Hashable] = set()
+        self._held: dict[Hashable, int] = {}  # caller -> its turns out
         # Caller -> its waiting turns (first asked first), in the order callers are served.
         self._waiting: OrderedDict[Hashable, deque[asyncio.Future[None]]] = OrderedDict()
 
@@ -75,20 +78,25 @@ class FairQueue:
 
     def _dispatch(self) -> None:
         while self._out < self.slots:
-            caller = next((c for c in self._waiting if c not in self._busy), None)
-            if caller is None:
+            if not self._waiting:
                 return
+            # Round robin among callers holding no turn; when all hold some, the fewest.
+            caller = min(self._waiting, key=lambda c: self._held.get(c, 0))
             turns = self._waiting.pop(caller)
             granted = turns.popleft()
             if turns:
                 self._waiting[caller] = turns  # to the back of the round
-            self._busy.add(caller)
+            self._held[caller] = self._held.get(caller, 0) + 1
             self._out += 1
             granted.set_result(None)
 
     def _release(self, caller: Hashable) -> None:
         self._out -= 1
-        self._busy.discard(caller)
+        held = self._held[caller] - 1
+        if held:
+            self._held[caller] = held
+        else:
+            del self._held[caller]
         self._dispatch()
 
     def _withdraw(self, caller: Hashable, granted: asyncio.Future[None]) -> None:

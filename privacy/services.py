@@ -108,8 +108,8 @@ class PrivacyServices:
         Answers are kept in ``decision_cache`` (bounded, emptied by a new policy revision): a
         search that decides every customer (see resolvers/search.py) asks the engine once per
         attribute set, then costs lookups. The principal's subject is who waits in the fair
-        queue: one batch of it at the engine at a time, whichever request or websocket asked,
-        in turn with other subjects'. An engine that failed or answered nonsense drops
+        queue, whichever request or websocket asked: subjects take the engine's slots in turn
+        (a subject alone may hold them all). An engine that failed or answered nonsense drops
         every kept decision (fail closed: it may be broken or changed); a batch that timed out
         drops none (it was slow, which says nothing of answers the engine gave before)."""
         if self.engine is None:
