@@ -1,13 +1,18 @@
-"""Turns at the policy engine, shared fairly between requests.
+"""Turns at the policy engine, shared fairly between callers (token subjects).
 
 The engine evaluates a few decision batches at once (the embedded engine one per interpreter).
 Left to a plain first-come queue, one request that starts many batches together (a query of
 30 aliased scoped searches) fills the queue, and every other caller's decision waits behind
-all of them, long enough to fail closed at the policy timeout. Here a request (a
-``requester``, in practice its ``RequestPrivacy``) has at most one batch at the engine at a
-time, and waiting requesters take turns round robin: another request's decision waits for at
-most one batch of each request ahead of it, never for a whole queue of one request's.
-Decisions and the one batch per request and customer are unchanged; only the order is.
+all of them, long enough to fail closed at the policy timeout. Turns per request are not
+enough either: one token opening many requests (or websockets) at once would get a turn for
+each. Here a ``caller`` (in practice ``caller_of(principal)``: the token's subject) is served round
+robin: a free slot goes to the next waiting caller with nothing at the engine, and only when
+every waiting caller has a batch out to the one with the fewest out. So another caller's
+decision waits for at most the batches already at the engine (one slot's worth: the first to
+finish is its), never for a queue of one caller's; and a caller alone (one service account,
+one busy advisor at night) still uses every slot rather than one of them. A caller's own
+batches go in the order they asked, so its earlier requests are served first. Decisions and
+the one batch per request and customer are unchanged; only the order is.
 """
 
 from __future__ import annotations
@@ -17,23 +22,33 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 
-__all__ = ["DECISION_SLOTS", "FairQueue"]
+from privacy.types import Principal
+
+__all__ = ["DECISION_SLOTS", "FairQueue", "caller_of"]
 
 # Batches at the engine at once: the embedded engine's interpreters (its pool), so a batch
 # that gets a turn starts at once and the policy timeout measures its evaluation, not a wait.
 DECISION_SLOTS = 2
 
 
+def caller_of(principal: Principal) -> Hashable:
+    """Whose turn a decision for ``principal`` takes: its token subject. Tagged, so no other
+    key a caller of ``FairQueue`` may use (work with no principal never gets this far) can
+    share a subject's turns."""
+    return ("subject", principal.subject)
+
+
 class FairQueue:
-    """At most ``slots`` turns out, one per requester; waiting requesters served in turn."""
+    """At most ``slots`` turns out; a free slot goes to the next waiting caller holding none,
+    else to the waiting caller holding fewest."""
 
     def __init__(self, slots: int = DECISION_SLOTS) -> None:
         if slots < 1:
             raise ValueError(f"a decision queue needs at least one slot, not {slots}")
         self.slots = slots
         self._out = 0
-        self._busy: set[Hashable] = set()
-        # Requester -> its waiting turns, in the order requesters are served next.
+        self._held: dict[Hashable, int] = {}  # caller -> its turns out
+        # Caller -> its waiting turns (first asked first), in the order callers are served.
         self._waiting: OrderedDict[Hashable, deque[asyncio.Future[None]]] = OrderedDict()
 
     @property
@@ -41,10 +56,10 @@ class FairQueue:
         return sum(len(turns) for turns in self._waiting.values())
 
     @asynccontextmanager
-    async def turn(self, requester: Hashable) -> AsyncIterator[None]:
-        """Hold one of the engine's slots for ``requester`` while the block runs."""
+    async def turn(self, caller: Hashable) -> AsyncIterator[None]:
+        """Hold one of the engine's slots for ``caller`` while the block runs."""
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(requester, deque()).append(granted)
+        self._waiting.setdefault(caller, deque()).append(granted)
         self._dispatch()
         try:
             await granted
@@ -52,36 +67,41 @@ class FairQueue:
             # Cancelled waiting (the request ended) or just after its turn was handed out:
             # give the turn back either way, or the slot is lost for good.
             if granted.done() and not granted.cancelled():
-                self._release(requester)
+                self._release(caller)
             else:
-                self._withdraw(requester, granted)
+                self._withdraw(caller, granted)
             raise
         try:
             yield
         finally:
-            self._release(requester)
+            self._release(caller)
 
     def _dispatch(self) -> None:
         while self._out < self.slots:
-            requester = next((r for r in self._waiting if r not in self._busy), None)
-            if requester is None:
+            if not self._waiting:
                 return
-            turns = self._waiting.pop(requester)
+            # Round robin among callers holding no turn; when all hold some, the fewest.
+            caller = min(self._waiting, key=lambda c: self._held.get(c, 0))
+            turns = self._waiting.pop(caller)
             granted = turns.popleft()
             if turns:
-                self._waiting[requester] = turns  # to the back of the round
-            self._busy.add(requester)
+                self._waiting[caller] = turns  # to the back of the round
+            self._held[caller] = self._held.get(caller, 0) + 1
             self._out += 1
             granted.set_result(None)
 
-    def _release(self, requester: Hashable) -> None:
+    def _release(self, caller: Hashable) -> None:
         self._out -= 1
-        self._busy.discard(requester)
+        held = self._held[caller] - 1
+        if held:
+            self._held[caller] = held
+        else:
+            del self._held[caller]
         self._dispatch()
 
-    def _withdraw(self, requester: Hashable, granted: asyncio.Future[None]) -> None:
-        turns = self._waiting.get(requester)
+    def _withdraw(self, caller: Hashable, granted: asyncio.Future[None]) -> None:
+        turns = self._waiting.get(caller)
         if turns is not None and granted in turns:
             turns.remove(granted)
             if not turns:
-                del self._waiting[requester]
+                del self._waiting[caller]

@@ -4,7 +4,7 @@ audit log, the masking key and the policy admin, opened once by the hub's lifesp
 ``decide`` keeps engine answers in the process's one decision cache
 (privacy/decision_cache.py), keyed by what a decision depends on (the principal, the action,
 the policy revision, the resource's type and attributes), and asks the engine through a fair
-queue (privacy/decision_queue.py): one batch at a time per request, requests in turn.
+queue (privacy/decision_queue.py): one batch at a time per token subject, subjects in turn.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from privacy.decision_cache import DecisionCache, asker, question
-from privacy.decision_queue import DECISION_SLOTS, FairQueue
+from privacy.decision_queue import DECISION_SLOTS, FairQueue, caller_of
 from privacy.policy_admin import PolicyAdmin
 from privacy.types import (
     AuditUnavailable,
@@ -103,15 +102,14 @@ class PrivacyServices:
         action: str,
         resources: list[Resource],
         fresh: bool = False,
-        requester: Hashable | None = None,
     ) -> dict[str, Decision]:
         """One decision per resource (``fresh``: from the engine, nothing kept or reused).
 
         Answers are kept in ``decision_cache`` (bounded, emptied by a new policy revision): a
         search that decides every customer (see resolvers/search.py) asks the engine once per
-        attribute set, then costs lookups. ``requester`` (the request's RequestPrivacy; None:
-        a caller of its own) is who waits in the fair queue: one batch of it at the engine at a
-        time, in turn with other requests'. An engine that failed or answered nonsense drops
+        attribute set, then costs lookups. The principal's subject is who waits in the fair
+        queue, whichever request or websocket asked: subjects take the engine's slots in turn
+        (a subject alone may hold them all). An engine that failed or answered nonsense drops
         every kept decision (fail closed: it may be broken or changed); a batch that timed out
         drops none (it was slow, which says nothing of answers the engine gave before)."""
         if self.engine is None:
@@ -139,10 +137,10 @@ class PrivacyServices:
             queue = self.decision_queue
             queue.slots = getattr(engine, "concurrency", DECISION_SLOTS)
             try:
-                async with queue.turn(requester if requester is not None else object()):
+                async with queue.turn(caller_of(principal)):
                     if not fresh:
                         # Answered while this batch waited for its turn (another batch of the
-                        # same request asking the same questions, as aliased searches do):
+                        # same caller asking the same questions, as aliased searches do):
                         # kept answers, not a second evaluation.
                         self._take_kept(missing, found)
                     asked = [group[0] for group in missing.values()]

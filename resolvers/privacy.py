@@ -134,10 +134,8 @@ class RequestPrivacy:
     ) -> dict[str, Decision]:
         """Reads decide what a response shows (mutations too); writes are checked explicitly."""
         try:
-            # The request is the requester: its batches take turns with other requests'.
-            return await self.services.decide(
-                self.principal, action, resources, fresh, requester=self
-            )
+            # Its batches take turns with other subjects' (privacy/decision_queue.py).
+            return await self.services.decide(self.principal, action, resources, fresh)
         except PolicyUnavailable:
             self.failed = True
             raise
