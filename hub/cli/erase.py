@@ -27,6 +27,7 @@ from privacy.erasure import (
     ErasureStore,
     FourEyesViolation,
     NotProposer,
+    UnfinishedErasure,
     erase_customer,
     reapply_erasures,
 )
@@ -370,6 +371,9 @@ def erase(
         refused(settings, store_file, "approve", pending.id, approved_by, exc)
     try:
         erased = run(go())
+    except UnfinishedErasure as exc:
+        store_file.release(pending)  # it may have run: approved, to be completed, not rejected
+        fail(str(exc))
     except LedgerError as exc:
         store_file.unclaim(pending)  # nothing was erased: pending again
         fail(str(exc))
