@@ -505,6 +505,8 @@ async def test_a_resumed_erasure_whose_ledger_cannot_be_read_stays_approved(data
         failed = await po3.gql(APPROVE, rid=rid)
         error = failed["errors"][0]
         assert error["extensions"]["code"] == "ERASURE_LEDGER_UNAVAILABLE", failed
+        listed = {r["id"]: r["status"] for r in nodes(await po3.gql(LIST, s=None))}
+        assert listed[rid] == "approved"  # not pending: a rejection would cancel its entry
         assert f"erasure request {rid} may have erased them" in error["message"]
         assert "The request stays approved" in error["message"]
         assert "make the erasure ledger readable and approve it again" in error["message"]
