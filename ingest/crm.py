@@ -178,7 +178,7 @@ async def _import(
                 ahead = next_batch()
                 summary.read = batch.end
                 seen.update(batch.marked)
-                line = max([line, *(r.line for r in batch.raws), *(r.line for r, _ in batch.dead)])
+                line = max(line, batch.line)
                 if batch.end <= done:
                     writer.skip(batch)
                 else:

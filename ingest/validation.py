@@ -195,6 +195,9 @@ class Batch:
     dead: list[tuple[RawRecord, list[str]]] = field(default_factory=list)
     duplicates: int = 0
     erased: int = 0  # of ``dead``: rows naming an erased customer or household
+    # The last input line of its rows and dead letters (0: none): where the checkpoint says a
+    # resumed run's dead letters end. Kept as they are sorted out, not found again later.
+    line: int = 0
     # Records the first pass flagged (a case-only twin): index -> (line, key as shown, the
     # key as validated: None for a dead letter, and equal for two spellings the kind
     # normalises alike, such as a platform's name).
@@ -255,6 +258,8 @@ def prepare(
         else:
             batch.rows.append(row)
             batch.raws.append(record)
+        if record.line > batch.line:
+            batch.line = record.line
     return batch
 
 

@@ -19,7 +19,9 @@ of two officers approving at once exactly one carries it out. The claim is a lea
 (``C360_ERASURE_CLAIM_LEASE_S``, default ``CLAIM_LEASE``) that the approval renews while its
 erasure runs (``ErasureStore.holding``: every third of the lease), so only a claim whose
 holder died (a crash, a kill) runs out: such a request can then be approved again, which
-completes it; before that a second approval is refused.
+completes it; before that a second approval is refused. A failed approval puts the request
+back to pending only when nothing of the customer's was removed: one that finds their node
+gone and the ledger unreadable leaves it approved (UnfinishedErasure), to be completed.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT, cipher_of
 from graph.repositories.erasure import customer_footprint, delete_customer
 from graph.store import GraphStore
-from privacy.erasure_ledger import Erased, ErasureLedger, mirror_paths
+from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths
 from privacy.proposals import PENDING, ProposalFile, person, same_person
 from shared.echo import echo
 from shared.settings import Settings
@@ -57,6 +59,7 @@ __all__ = [
     "InProgress",
     "MissingReason",
     "NotProposer",
+    "UnfinishedErasure",
     "claim_lease",
     "erase_customer",
     "reapply_erasures",
@@ -95,6 +98,13 @@ class NotProposer(ErasureError):
 
 class InProgress(ErasureError):
     """Another approval holds the request's claim (its lease has not run out)."""
+
+
+class UnfinishedErasure(LedgerError):
+    """The customer's node is gone and the ledger cannot be read to finish the erasure: an
+    earlier run of this request may have removed them, and the unreadable ledger may hold its
+    entry. The request stays approved (``ErasureStore.release``), never pending: a rejection
+    there would cancel the entry of an erasure that ran, and a restore would bring them back."""
 
 
 class DuplicateRequest(ErasureError):
@@ -302,6 +312,15 @@ class ErasureStore:
             stop.set()
             await task  # a renewal being written finishes first
 
+    def release(self, request: ErasureRequest, now: dt.datetime | None = None) -> None:
+        """End this claim's lease, the request still approved: its erasure may have run
+        (UnfinishedErasure), so it must not become rejectable; the next approval (at once, by
+        any officer but the proposer) completes it. Only this claim's, as ``unclaim``."""
+        with self._file.editing() as requests:
+            stored = requests.get(request.id)
+            if stored is not None and _same_claim(stored, request):
+                stored.lease_until = _now(now)
+
     def unclaim(self, request: ErasureRequest) -> None:
         """Back to pending: the erasure did not run (ledger unavailable, customer not found).
         Only this claim's: one that ran out and was taken by another approval stays."""
@@ -393,13 +412,25 @@ async def erase_customer(
 ) -> dict[str, Any] | None:
     """Carry out an approved erasure; what was erased (names and ids only), None when the
     graph holds no such customer. Raises LedgerError (nothing erased) when the ledger cannot
-    be written or read.
+    be written or read; UnfinishedErasure (a LedgerError) when it cannot be read and the
+    customer's node is gone already (an earlier run may have erased them).
 
     Run again for a request whose earlier run stopped (its holder died, its claim ran out), it
     completes that run: the ledger entry is not written twice, and when the node is gone
     already the entry names the data keys still to destroy (``resumed``)."""
     found = await customer_footprint(store, customer_id)
-    earlier = _recorded(ledger, customer_id, request_id)
+    try:
+        earlier = _recorded(ledger, customer_id, request_id)
+    except LedgerError as exc:
+        if found is not None:
+            raise  # nothing of theirs was removed yet: the request may go back to pending
+        raise UnfinishedErasure(
+            f"{exc}. Customer {customer_id} is no longer in the graph: an earlier run of "
+            f"erasure request {request_id} may have erased them, and that ledger may hold its "
+            "entry. The request stays approved (it cannot be rejected or withdrawn): make the "
+            "erasure ledger readable and approve it again (approveErasure, or c360 erase "
+            f"--request {request_id} --approved-by SUBJECT) to complete it"
+        ) from exc
     if found is None:
         return None if earlier is None else await _resume(store, earlier)
     households = [h["id"] for h in found["households"] if h["last"]]

@@ -32,7 +32,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -192,14 +192,10 @@ class ErasureLedger:
                 )
         held: dict[Path, list[Erased]] = {}
         records = [(p, read_records(p)) for p in self.paths if p.exists()]
-        cancels = [r for _, recs in records for r in recs if isinstance(r, Cancelled)]
+        cancels = _cancellations(r for _, recs in records for r in recs)
         for path, recs in records:
-            for e in recs:
-                if (
-                    isinstance(e, Erased)
-                    and e.request == request
-                    and not any(c.cancels(e) for c in cancels)
-                ):
+            for e in _counting(recs, cancels):
+                if e.request == request:
                     held.setdefault(path, []).append(e)
         ids = tuple(dict.fromkeys(e.entry for es in held.values() for e in es if e.entry))
         line = _line(Cancelled(request, customer_id, ids, _now()))
@@ -271,11 +267,8 @@ def merge(ledgers: Iterable[Sequence[Record]]) -> list[Erased]:
     """One entry per customer (households united), in first-seen order, of the entries no
     cancellation in any of ``ledgers`` names."""
     records = [r for ledger in ledgers for r in ledger]
-    cancels = [r for r in records if isinstance(r, Cancelled)]
     seen: dict[str, Erased] = {}
-    for e in records:
-        if not isinstance(e, Erased) or any(c.cancels(e) for c in cancels):
-            continue
+    for e in _counting(records, _cancellations(records)):
         old = seen.get(e.customer_id)
         if old is None:
             seen[e.customer_id] = e
@@ -284,6 +277,16 @@ def merge(ledgers: Iterable[Sequence[Record]]) -> list[Erased]:
             social = tuple(dict.fromkeys((*old.social_accounts, *e.social_accounts)))
             seen[e.customer_id] = replace(old, households=households, social_accounts=social)
     return list(seen.values())
+
+
+def _cancellations(records: Iterable[Record]) -> list[Cancelled]:
+    return [r for r in records if isinstance(r, Cancelled)]
+
+
+def _counting(records: Iterable[Record], cancels: Sequence[Cancelled]) -> Iterator[Erased]:
+    """The entries of ``records`` that count: none of ``cancels`` (which may come from other
+    ledgers too) names them. The one rule, for ``merge`` and ``ErasureLedger.cancel``."""
+    return (e for e in records if isinstance(e, Erased) and not any(c.cancels(e) for c in cancels))
 
 
 def _append(path: Path, line: bytes) -> None:

@@ -21,6 +21,7 @@ from privacy.erasure import (
     FourEyesViolation,
     MissingReason,
     NotProposer,
+    UnfinishedErasure,
     erase_customer,
 )
 from privacy.erasure_ledger import LedgerError
@@ -115,6 +116,9 @@ async def approve_erasure(
     try:
         async with requests.holding(request):  # no second approval while it runs
             erased = await erase_customer(store, request.customer_id, requests.ledger, request.id)
+    except UnfinishedErasure:
+        requests.release(request)  # it may have run: approved, to be completed, not rejected
+        raise
     except LedgerError:
         requests.unclaim(request)  # nothing was erased: pending again
         raise

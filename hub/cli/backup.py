@@ -13,11 +13,11 @@ import typer
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.erase import RING_ENV, RING_FILE, log_ring, reapply, skipped_note
+from hub.cli.erase import RING_ENV, RING_FILE, Reapplied, log_ring, reapply, ring_in, skipped_note
 from hub.sealed import SealError, Secret
 from privacy.audit import AuditLog
 from privacy.erasure_ledger import LEDGER_FILE, LedgerError
-from privacy.keyring import KeyRing, KeyRingError
+from privacy.keyring import KeyRingError
 from shared.hub_id import hub_id
 from shared.settings import Settings
 
@@ -149,15 +149,18 @@ def restore(
     settings = load_settings()
     live = settings.data_dir.expanduser().resolve()
     target = (to or live).resolve()
+    rings: list[str | None] = []  # which key ring opens the archived audit log (log_ring)
+
+    def check(staged: Path) -> None:
+        rings.append(_audit_ring(staged, settings))
+
     try:
-        manifest, counts = restore_backup(
-            archive, target, secret, _progress, check=lambda d: _audit_ring(d, settings)
-        )
+        manifest, counts = restore_backup(archive, target, secret, _progress, check=check)
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
     if live != target and (live / LEDGER_FILE).is_file():
         extra.append(live / LEDGER_FILE)
-    _reapply_erasures(settings, target, extra, any_hub)
+    _reapply_erasures(settings, target, extra, any_hub, rings[0])
     graph_note = (
         f"graph {counts.nodes} nodes, {counts.relationships} relationships (as in the manifest)"
         if counts is not None
@@ -170,16 +173,22 @@ def restore(
     )
 
 
-def _audit_ring(data_dir: Path, settings: Settings) -> None:
+def _audit_ring(data_dir: Path, settings: Settings) -> str | None:
     """Before the restored files go in place: a key ring at hand opens the archived audit log
-    (the restore appends to it). BackupError (the target stays empty) when none does."""
+    (the restore appends to it); which one (``log_ring``'s name, None: none yet). BackupError
+    (the target stays empty) when none does."""
     try:
-        log_ring(data_dir, settings.audit_keys)
+        found = log_ring(data_dir, settings.audit_keys)
     except KeyRingError as exc:
         raise BackupError(f"{exc}; nothing was restored") from exc
+    return found[0] if found is not None else None
 
 
-def _reapply_erasures(settings: Settings, target: Path, extra: list[Path], any_hub: bool) -> None:
+def _reapply_erasures(
+    settings: Settings, target: Path, extra: list[Path], any_hub: bool, ring: str | None
+) -> None:
+    """Erase the ledgers' customers again in the restored ``target``, audited with ``ring``
+    (the key ring the staged check found), then verify its audit chain."""
     restored = Settings(**{**settings.model_dump(), "data_dir": target})
     if not settings.erasure_ledger.strip():
         err_console.print(
@@ -189,7 +198,8 @@ def _reapply_erasures(settings: Settings, target: Path, extra: list[Path], any_h
         )
     dont = f"The restored dir {target} may hold erased customers: do not serve it"
     try:
-        done = run(reapply(restored, extra, any_hub))
+        found = ring_in(ring, target, settings.audit_keys)
+        done = run(reapply(restored, extra, any_hub, found=found))
     except (LedgerError, KeyRingError) as exc:
         fail(
             f"{exc}. {dont}; fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
@@ -206,29 +216,25 @@ def _reapply_erasures(settings: Settings, target: Path, extra: list[Path], any_h
             f"dir: {len(done.redone)} "
             f"({', '.join(r['customer_id'] for r in done.redone) or 'none'})"
         )
-    _verify_audit(restored, done.ring)
+    _verify_audit(restored, done)
 
 
-def _verify_audit(restored: Settings, ring_name: str) -> None:
+def _verify_audit(restored: Settings, done: Reapplied) -> None:
     """The restored audit chain verifies with the key ring the restore appended under; and
     the operator is told which one the restored hub must run with."""
     data_dir = restored.resolved_data_dir
-    found = log_ring(data_dir, restored.audit_keys)
-    if found is None:
-        return  # no audit log and no ring: the restored hub makes one
-    ring: KeyRing = found[1]
-    result = AuditLog(data_dir / "audit", ring).verify()
+    result = AuditLog(data_dir / "audit", done.keys).verify()
     if not result.ok:
         fail(
             f"the restored audit log does not verify at seq {result.first_bad_seq}: "
             f"{result.reason}. Do not serve {data_dir}; restore it again into an empty dir"
         )
-    if ring_name == RING_FILE and restored.audit_keys.strip():
+    if done.ring == RING_FILE and restored.audit_keys.strip():
         err_console.print(
             f"[yellow]note:[/] the restored audit log was written with {RING_FILE}, not "
             f"C360_AUDIT_KEYS: run the restored hub without C360_AUDIT_KEYS"
         )
-    elif ring_name == RING_ENV:
+    elif done.ring == RING_ENV:
         err_console.print(
             "[yellow]note:[/] the restored audit log was written with C360_AUDIT_KEYS: run "
             "the restored hub with the same C360_AUDIT_KEYS"

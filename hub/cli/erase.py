@@ -27,6 +27,7 @@ from privacy.erasure import (
     ErasureStore,
     FourEyesViolation,
     NotProposer,
+    UnfinishedErasure,
     erase_customer,
     reapply_erasures,
 )
@@ -61,6 +62,7 @@ class Reapplied:
     redone: list[dict[str, Any]]  # what was found again and erased
     skipped: list[Erased]  # entries another hub wrote, left alone
     ring: str  # which audit key ring wrote the records (RING_FILE or RING_ENV)
+    keys: KeyRing  # that ring (a restore verifies the chain with it)
 
 
 RING_FILE, RING_ENV = "its own key ring (keys/audit-keyring.json)", "C360_AUDIT_KEYS"
@@ -97,14 +99,28 @@ def log_ring(data_dir: Path, env_keys: str) -> tuple[str, KeyRing] | None:
     )
 
 
-async def reapply(settings: Settings, extra: list[Path], any_hub: bool = False) -> Reapplied:
+def ring_in(name: str | None, data_dir: Path, env_keys: str) -> tuple[str, KeyRing] | None:
+    """The key ring ``log_ring`` named (found on another copy of the same files: a restore's
+    stage), opened for ``data_dir``: a ring file's KeyRing follows rotations through its own
+    path. Raises KeyRingError."""
+    if name is None:
+        return None
+    return name, KeyRing.from_env(env_keys) if name == RING_ENV else KeyRing.load(data_dir)
+
+
+async def reapply(
+    settings: Settings,
+    extra: list[Path],
+    any_hub: bool = False,
+    *,
+    found: tuple[str, KeyRing] | None,
+) -> Reapplied:
     """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
     the mirrors) and in ``extra`` files; the union is written to its own ledger first. Entries
     another hub wrote (another hub id than the data dir's) are skipped unless ``any_hub``.
-    Audited with the data dir's own audit key ring (``log_ring``). Raises LedgerError,
-    KeyRingError (nothing done)."""
+    Audited with the data dir's own audit key ring, ``found`` (``log_ring``'s; None: a new
+    one). Raises LedgerError, KeyRingError (nothing done)."""
     data_dir = settings.resolved_data_dir
-    found = log_ring(data_dir, settings.audit_keys)
     ring_name, ring = found if found is not None else (RING_FILE, KeyRing.load(data_dir))
     ledger = ErasureLedger.of(settings)
     own_path, *mirrors = ledger.paths
@@ -130,7 +146,7 @@ async def reapply(settings: Settings, extra: list[Path], any_hub: bool = False) 
         if any(isinstance(e, Erased) and cancel.cancels(e) for e in own) and cancel not in own:
             learn.append(cancel)
     if not entries:
-        return Reapplied(0, [], skipped, ring_name)
+        return Reapplied(0, [], skipped, ring_name, ring)
     known = {e.customer_id for e in merge([own])}
     for entry in entries:
         if entry.customer_id not in known:
@@ -141,7 +157,7 @@ async def reapply(settings: Settings, extra: list[Path], any_hub: bool = False) 
         log = AuditLog(data_dir / "audit", ring)
         for r in redone:
             await audit(log, "c360-restore", REAPPLY, "ok", r["customer_id"], {"reapplied": r})
-    return Reapplied(len(entries), redone, skipped, ring_name)
+    return Reapplied(len(entries), redone, skipped, ring_name, ring)
 
 
 def skipped_note(skipped: list[Erased], again: str) -> str:
@@ -279,7 +295,8 @@ def erase(
     settings = load_settings()
     if again:
         try:
-            done = run(reapply(settings, list(erasures or []), any_hub))
+            found = log_ring(settings.resolved_data_dir, settings.audit_keys)
+            done = run(reapply(settings, list(erasures or []), any_hub, found=found))
         except (LedgerError, KeyRingError) as exc:
             fail(f"{exc}; nothing was erased again")
         if done.skipped:
@@ -354,6 +371,9 @@ def erase(
         refused(settings, store_file, "approve", pending.id, approved_by, exc)
     try:
         erased = run(go())
+    except UnfinishedErasure as exc:
+        store_file.release(pending)  # it may have run: approved, to be completed, not rejected
+        fail(str(exc))
     except LedgerError as exc:
         store_file.unclaim(pending)  # nothing was erased: pending again
         fail(str(exc))

@@ -473,3 +473,70 @@ async def test_a_run_that_died_after_removing_the_customer_is_completed(data: Pa
     first, second = audited(data, "erasure")
     assert (first["subject"], second["subject"]) == ("po3", "po3")
     assert first["details"]["erasure"]["resumed"] is True
+
+
+async def test_a_resumed_erasure_whose_ledger_cannot_be_read_stays_approved(data: Path) -> None:
+    """po2's runs wrote the ledger and removed the customers' nodes, then died; the ledger
+    then cannot be read (a line in it damaged). The next approval cannot tell whether this
+    request erased them, so the request stays approved (API and CLI alike), never pending: a
+    rejection or withdrawal would cancel the entry of an erasure that ran, and a restore of
+    an older backup would bring the customer back. Once the ledger reads again, approving
+    completes it."""
+    await imported(data)
+    path = data / LEDGER_FILE
+    async with served(data) as (app, c):
+        po1, po3 = Officer(c, data, "po1"), Officer(c, data, "po3")
+        store = await app.state.graph.get()
+        ran_out = dt.datetime.now(dt.UTC) - CLAIM_LEASE - dt.timedelta(minutes=1)
+        rids = {}
+        for cid in (CID, OTHER):
+            propose = await po1.gql(PROPOSE, id=cid, reason="t1")
+            rids[cid] = rid = propose["data"]["proposeErasure"]["id"]
+            found = await customer_footprint(store, cid)
+            assert found is not None
+            households = [h["id"] for h in found["households"] if h["last"]]
+            ErasureStore(data).claim(rid, "po2", now=ran_out)
+            ErasureLedger(data).record(Erased.of(cid, households, rid, found["socialAccounts"]))
+            await delete_customer(store, cid, households)
+        good = path.read_text(encoding="utf-8")
+        path.write_text("{damaged\n" + good, encoding="utf-8")  # not the last line: unreadable
+
+        rid = rids[CID]
+        failed = await po3.gql(APPROVE, rid=rid)
+        error = failed["errors"][0]
+        assert error["extensions"]["code"] == "ERASURE_LEDGER_UNAVAILABLE", failed
+        listed = {r["id"]: r["status"] for r in nodes(await po3.gql(LIST, s=None))}
+        assert listed[rid] == "approved"  # not pending: a rejection would cancel its entry
+        assert f"erasure request {rid} may have erased them" in error["message"]
+        assert "The request stays approved" in error["message"]
+        assert "make the erasure ledger readable and approve it again" in error["message"]
+        assert has_key(data, f"Customer:{CID}")  # nothing destroyed without the ledger
+        # The CLI's approval leaves the same state and says the same.
+        out = await cli_refused(data, "erase", "--request", rids[OTHER], "--approved-by", "po3")
+        said = " ".join(out.split())
+        assert f"erasure request {rids[OTHER]} may have erased them" in said, said
+        assert "The request stays approved" in said
+        listed = {r["id"]: r["status"] for r in nodes(await po3.gql(LIST, s=None))}
+        assert listed == {rids[CID]: "approved", rids[OTHER]: "approved"}
+
+        # The ledger readable again: the erasure that ran can be neither rejected nor
+        # withdrawn (either would cancel its entry), only completed, at once.
+        path.write_text(good, encoding="utf-8")
+        rejected = await po3.gql(REJECT, rid=rid, reason="looks stuck")
+        assert rejected["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", rejected
+        assert "approved already" in rejected["errors"][0]["message"]
+        withdrawn = await po1.gql(WITHDRAW, rid=rid, reason="looks stuck")
+        assert "approved already" in withdrawn["errors"][0]["message"], withdrawn
+        out = await cli_refused(data, "erase", "--reject", rids[OTHER], "--by", "po3",
+                                "--reason", "looks stuck")  # fmt: skip
+        assert "approved already" in out
+        assert sorted(ledger(data)) == sorted([CID, OTHER])
+
+        done = await po3.gql(APPROVE, rid=rid)
+        assert "errors" not in done, done
+        approved = done["data"]["approveErasure"]
+        assert (approved["status"], approved["erased"]["resumed"]) == ("done", True)
+        out = await cli_run(data, "erase", "--request", rids[OTHER], "--approved-by", "po3")
+        assert f"erased customer {OTHER}" in out
+    assert not has_key(data, f"Customer:{CID}") and not has_key(data, f"Customer:{OTHER}")
+    assert sorted(ledger(data)) == sorted([CID, OTHER])
