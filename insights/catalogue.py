@@ -35,6 +35,11 @@ from pydantic import (
 PACKAGED_FILE = Path(__file__).with_name("catalogue.json")
 DATA_DIR_FILE = "catalogue.json"  # <data dir>/catalogue.json
 MAX_TERM_MONTHS = 600  # 50 years: a longer term is a typo (days? a date?)
+MAX_AGE = 150  # an age limit above this is a typo (a year?)
+
+# The ages a customer may be as far as the caller can tell: (youngest, oldest). The full birth
+# date gives one age; the birth year alone two (before and after the birthday); None: unknown.
+Ages = tuple[int, int]
 
 # Why a file is the catalogue: C360_CATALOGUE, the data dir's, the packaged one, or named on
 # the command line (`c360 catalogue check FILE`).
@@ -52,6 +57,21 @@ class CatalogueProduct:
     term_months: int | None = None
     min_assets: float | None = None
     account_type: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+    def allows_ages(self, ages: Ages | None) -> bool:
+        """Whether a customer of these possible ages may be offered the product: every one of
+        them within the limits. Unknown ages (no birth date, or one the caller may not see)
+        get no age-limited product: fail safe, a minor is never offered credit."""
+        if self.min_age is None and self.max_age is None:
+            return True
+        if ages is None:
+            return False
+        youngest, oldest = ages
+        return (self.min_age is None or youngest >= self.min_age) and (
+            self.max_age is None or oldest <= self.max_age
+        )
 
     def graph_props(self) -> dict[str, Any]:
         props: dict[str, Any] = {
@@ -181,6 +201,8 @@ class _Product(_Entry):
     riskLevel: int = Field(ge=1)
     termMonths: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     minAssets: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    minAge: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    maxAge: int | None = Field(default=None, ge=0, le=MAX_AGE)
 
 
 class _IncomeBands(_Entry):
@@ -207,6 +229,11 @@ class _File(_Entry):
                     f"products[{i}] ({p.code}) code", "is listed twice; codes are unique"
                 )
             seen.add(p.code)
+            if p.minAge is not None and p.maxAge is not None and p.minAge > p.maxAge:
+                raise _Refused(
+                    f"products[{i}] ({p.code}) minAge",
+                    f"({p.minAge}) is above maxAge ({p.maxAge}): nobody could be offered it",
+                )
         for i, band in enumerate(self.incomeBands.bands):
             if band in self.incomeBands.bands[:i]:
                 raise _Refused(f"incomeBands.bands[{i}] ({band})", "is listed twice")
@@ -305,6 +332,8 @@ def _catalogue(parsed: _File) -> Catalogue:
                 term_months=p.termMonths,
                 min_assets=p.minAssets,
                 account_type=p.accountType,
+                min_age=p.minAge,
+                max_age=p.maxAge,
             )
             for p in parsed.products
         },
@@ -344,6 +373,7 @@ def default_catalogue() -> Catalogue:
 __all__ = [
     "DATA_DIR_FILE",
     "PACKAGED_FILE",
+    "Ages",
     "Catalogue",
     "CatalogueError",
     "CatalogueFile",

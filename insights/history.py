@@ -14,6 +14,20 @@ from insights.recommend import Holder
 
 INFLOW_KINDS = frozenset(("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST"))
 FLOW_DAYS = 182
+# An account of this status is no longer held: its product may be offered again, it is no
+# lower tier to up-sell from and no household holding (graph.repositories.insights leaves
+# members' closed accounts out with the same word).
+CLOSED = "CLOSED"
+
+
+def is_open(account: Mapping[str, Any]) -> bool:
+    """Whether the account is still held (any status but CLOSED; no status: held)."""
+    return str(account.get("status") or "").upper() != CLOSED
+
+
+def held_products(accounts: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """The products of the accounts the customer still holds (not CLOSED)."""
+    return frozenset(str(a["product"]) for a in accounts if a.get("product") and is_open(a))
 
 
 def iso(moment: datetime) -> str:
@@ -43,7 +57,12 @@ def _accounts_with_flow(history: Mapping[str, Any], now: datetime) -> list[dict[
     return [{**a, "flow": flows.get(a["id"], 0.0)} for a in history.get("accounts") or []]
 
 
-def book_customer(history: Mapping[str, Any], now: datetime, age_band: str | None) -> BookCustomer:
+def book_customer(
+    history: Mapping[str, Any],
+    now: datetime,
+    age_band: str | None,
+    ages: tuple[int, int] | None = None,
+) -> BookCustomer:
     customer = history.get("customer") or {}
     return BookCustomer(
         id=str(customer.get("id")),
@@ -53,11 +72,18 @@ def book_customer(history: Mapping[str, Any], now: datetime, age_band: str | Non
         household_id=history.get("householdId"),
         accounts=_accounts_with_flow(history, now),
         occupation=customer.get("occupation"),
+        ages=ages,
     )
 
 
-def holder(history: Mapping[str, Any], now: datetime, age_band: str | None) -> Holder:
-    """The recommender's view of one customer, household holdings from ``members``."""
+def holder(
+    history: Mapping[str, Any],
+    now: datetime,
+    age_band: str | None,
+    ages: tuple[int, int] | None = None,
+) -> Holder:
+    """The recommender's view of one customer, household holdings from ``members`` (their
+    open accounts' products, as the repository reads them); closed accounts are not held."""
     customer = history.get("customer") or {}
     accounts = _accounts_with_flow(history, now)
     members = history.get("members") or []
@@ -68,13 +94,24 @@ def holder(history: Mapping[str, Any], now: datetime, age_band: str | None) -> H
         income_band=customer.get("incomeBand"),
         age_band=age_band,
         risk_profile=customer.get("riskProfile"),
-        held=frozenset(str(a["product"]) for a in accounts if a.get("product")),
+        held=held_products(accounts),
         household=dict(household),
         household_size=len(members),
         assets=total,
         assets_before=before,
         occupation=customer.get("occupation"),
+        ages=ages,
     )
 
 
-__all__ = ["INFLOW_KINDS", "account_flows", "book_customer", "holder", "iso", "signed"]
+__all__ = [
+    "CLOSED",
+    "INFLOW_KINDS",
+    "account_flows",
+    "book_customer",
+    "held_products",
+    "holder",
+    "is_open",
+    "iso",
+    "signed",
+]

@@ -14,6 +14,7 @@ from insights.recommend import (
     Holder,
     RankingScore,
     fit,
+    offerable,
     popular,
     ranking_score,
     recommend,
@@ -34,6 +35,7 @@ class BookCustomer:
     household_id: str | None
     accounts: Sequence[Mapping[str, Any]]
     occupation: str | None = None
+    ages: tuple[int, int] | None = None  # (youngest, oldest): the products' age limits
 
 
 def assets(accounts: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
@@ -76,6 +78,7 @@ def holders(book: Sequence[BookCustomer], hidden: Mapping[str, str] | None = Non
                 assets=now,
                 assets_before=before,
                 occupation=c.occupation,
+                ages=c.ages,
             )
         )
     return out
@@ -119,7 +122,7 @@ def evaluate(book: Sequence[BookCustomer], catalogue: Catalogue, k: int = 3) -> 
         if target is None:
             continue
         product = catalogue.get(target)
-        if product is None or not catalogue.suitability.allows(holder.risk_profile, product):
+        if product is None or not offerable(catalogue, product, holder.risk_profile, holder.ages):
             skipped += 1  # no method may offer it: not a fair case for either
             continue
         ours.append((target, [r.code for r in recommend(holder, model, catalogue, k)]))

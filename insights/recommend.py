@@ -8,7 +8,9 @@ peers (smoothed from the finest cell towards the whole book), plus for every pro
 customer holds the lift "holders of h also hold p", plus what the other members of the
 household hold. Up-sell candidates (a higher tier of a held family, catalogue.json) get a bonus
 when the customer's assets have stayed above the tier's threshold for six months. Products
-held, or not suitable for the risk profile (catalogue.json ``suitability``), never come up.
+held, not suitable for the risk profile (catalogue.json ``suitability``) or outside the
+product's age limits (``minAge``/``maxAge``) never come up: :func:`offerable`, the one rule
+campaign audiences apply too.
 
 Counts, not a fitted black box, so every score comes with the sentence that explains it.
 """
@@ -23,7 +25,7 @@ from enum import StrEnum
 from itertools import permutations
 from typing import Any
 
-from insights.catalogue import Catalogue
+from insights.catalogue import Ages, Catalogue, CatalogueProduct
 
 # Pseudo-counts pulling a small cell's figures towards the whole book's.
 CELL_PRIOR = 8.0
@@ -58,7 +60,9 @@ class Reason:
 class Holder:
     """One customer as the recommender sees them. ``assets`` and ``assets_before`` (six months
     ago) are None where unknown; ``household`` counts, per product, the other members holding
-    it (and ``household_size`` those members)."""
+    it (and ``household_size`` those members). ``ages`` (youngest, oldest) are the ages the
+    customer may be as far as the caller can tell, for the products' age limits only (the
+    score reads ``age_band``); None: unknown, no age-limited product."""
 
     customer_id: str
     income_band: str | None
@@ -70,6 +74,7 @@ class Holder:
     assets: float | None = None
     assets_before: float | None = None
     occupation: str | None = None
+    ages: Ages | None = None
 
     @property
     def cell(self) -> str:
@@ -184,12 +189,23 @@ def fit(holders: Iterable[Holder]) -> CoHolding:
     return model
 
 
+def offerable(
+    catalogue: Catalogue, product: CatalogueProduct, risk_profile: str | None, ages: Ages | None
+) -> bool:
+    """Whether a customer may be offered ``product`` at all: suitable for their risk profile
+    (the catalogue's table; an unknown profile only the lowest risk) and within its age limits
+    (unknown ages: no age-limited product). Recommendations, the hold-out and campaign
+    audiences all ask this, so no offer follows another rule."""
+    return catalogue.suitability.allows(risk_profile, product) and product.allows_ages(ages)
+
+
 def eligible(holder: Holder, catalogue: Catalogue) -> list[str]:
-    """Products the customer may be offered: not held, suitable for the risk profile."""
+    """Products the customer may be offered: not held, :func:`offerable`."""
     return [
         code
         for code, product in catalogue.products.items()
-        if code not in holder.held and catalogue.suitability.allows(holder.risk_profile, product)
+        if code not in holder.held
+        and offerable(catalogue, product, holder.risk_profile, holder.ages)
     ]
 
 
@@ -323,6 +339,7 @@ __all__ = [
     "RecommendationKind",
     "eligible",
     "fit",
+    "offerable",
     "popular",
     "ranking_score",
     "recommend",

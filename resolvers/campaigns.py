@@ -6,8 +6,9 @@ contacts logged as MARKETING interactions, and conversions with lift."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, get_args
 
@@ -16,12 +17,15 @@ from pydantic import TypeAdapter, ValidationError
 from graph.repositories import campaigns as repo
 from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
+from insights.catalogue import Ages, CatalogueProduct
+from insights.recommend import offerable
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso, parse_time
 from resolvers.context import RequestContext
 from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
+from resolvers.nba import ages
 from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
@@ -64,17 +68,26 @@ async def require_campaign(context: RequestContext, campaign_id: str, action: st
     await context.privacy.require_resource(Resource(CAMPAIGN, campaign_id, {}), action)
 
 
-def _age_ok(birth: Any, audience: Audience, year: int) -> bool:
-    """Ages from the birth year only: the finest a marketing caller sees."""
+def _ages(birth: Any, mode: str, now: datetime) -> Ages | None:
+    """The ages the candidate may be as far as the caller sees the birth date: one from the
+    full date where it is revealed, the two of the birth year where only the year is (a
+    bound must hold either side of the birthday: a 17-year-old is never taken for 18, and the
+    audience tells no more than the year), unknown otherwise."""
+    if mode not in AGES_SEEN:
+        return None
+    return ages({"customer": {"birthDate": birth}}, now, year_only=mode != MaskMode.REVEAL)
+
+
+def _age_ok(possible: Ages | None, audience: Audience) -> bool:
+    """The audience's minAge/maxAge hold for every age the candidate may be."""
     if audience.min_age is None and audience.max_age is None:
         return True
-    text = str(birth or "")[:4]
-    if not text.isdigit():
+    if possible is None:
         return False
-    age = year - int(text)
+    youngest, oldest = possible
     low = audience.min_age if audience.min_age is not None else 0
     high = audience.max_age if audience.max_age is not None else 200
-    return low <= age <= high
+    return low <= youngest and oldest <= high
 
 
 def _risk_profiles(values: list[str]) -> list[str]:
@@ -163,12 +176,13 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     return replace(spec, audience=a)
 
 
-async def _audience(context: RequestContext, a: Audience) -> list[str]:
-    """Every customer matching the filter that the policy lets the caller see, in id order:
-    the candidates are read and decided in batches of the search candidate cap, all of them
-    (an audience is never cut short at the cap)."""
+async def _audience(context: RequestContext, a: Audience, product: CatalogueProduct) -> list[str]:
+    """Every customer matching the filter that the policy lets the caller see and who may be
+    offered ``product`` (the recommender's rule: suitability for the risk profile and the
+    product's age limits), in id order: the candidates are read and decided in batches of
+    the search candidate cap, all of them (an audience is never cut short at the cap)."""
     batch = context.settings.search_candidate_cap
-    by_age = a.min_age is not None or a.max_age is not None
+    catalogue = context.catalogue
     members: list[str] = []
     after: str | None = None
     while True:
@@ -186,23 +200,62 @@ async def _audience(context: RequestContext, a: Audience) -> list[str]:
         decided = await context.privacy.decide(
             [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
         )
-        members += [
-            c["id"]
-            for c in candidates
-            if decided[c["id"]].allow
-            # The age filter may only read what the caller sees of the birth date.
-            and (not by_age or decided[c["id"]].mode_for(K.BIRTH_DATE) in AGES_SEEN)
-            and _age_ok(c["birthDate"], a, context.now.year)
-        ]
+        for c in candidates:
+            decision = decided[c["id"]]
+            if not decision.allow:
+                continue
+            # Ages only from what the caller sees of the birth date.
+            possible = _ages(c["birthDate"], decision.mode_for(K.BIRTH_DATE), context.now)
+            if _age_ok(possible, a) and offerable(catalogue, product, c["riskProfile"], possible):
+                members.append(c["id"])
         if len(candidates) < batch:
             return members
         after = candidates[-1]["id"]
 
 
+def _audience_key(a: Audience) -> str:
+    """The audience filter as stored on the campaign: one text for the same filter however
+    its lists were ordered (to tell a campaign created twice)."""
+    data = {k: sorted(v) if isinstance(v, list) else v for k, v in asdict(a).items()}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+async def _refuse_duplicate(
+    context: RequestContext, spec: CampaignSpec, audience: str, members: list[str]
+) -> None:
+    """BAD_USER_INPUT naming the campaign when one of the same product, not yet ended, whose
+    window overlaps this one's, has the same audience filter (or, stored before the filter
+    was kept, the same members): creating it again would contact each customer twice."""
+    now = context.now
+    for row in await repo.campaigns_of_product(context.store, spec.product):
+        start, end = parse_time(_padded(row.get("from"))), parse_time(_padded(row.get("to")))
+        if start is None or end is None or end <= now:
+            continue  # ended (or no readable window): no contact can be logged any more
+        if not (start < spec.end and spec.start < end):
+            continue
+        same = (
+            row["audience"] == audience
+            if row.get("audience") is not None
+            else sorted(row.get("members") or []) == sorted(members)
+        )
+        if same:
+            raise BadUserInput(
+                f"campaign {row['id']} ({row.get('name') or ''}) already offers "
+                f"{spec.product} to the same audience from {iso(start)} to {iso(end)}: use "
+                "it (logCampaignContacts), or change the audience or the window",
+                field="audience",
+            )
+
+
 async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     await require_campaign(context, "new", WRITE)
     spec = await _check(context, spec)
-    members = await _audience(context, spec.audience)
+    product = context.catalogue.get(spec.product)
+    if product is None:  # _check refused it
+        raise BadUserInput("no catalogue product with this code", field="product")
+    members = await _audience(context, spec.audience, product)
+    audience = _audience_key(spec.audience)
+    await _refuse_duplicate(context, spec, audience, members)
     privacy = context.privacy
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
@@ -221,6 +274,7 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
         "from": iso(spec.start),
         "to": iso(spec.end),
         "controlShare": spec.control_share,
+        "audience": audience,
         "createdBy": privacy.principal.subject if privacy.principal is not None else "",
         "createdAt": iso(context.now),
     }

@@ -24,6 +24,7 @@ from graph.repositories import insights as repo
 from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from insights import history as hist
+from insights.catalogue import Ages
 from insights.churn import ChurnModel
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
@@ -78,6 +79,21 @@ def age_band(history: Mapping[str, Any], now: datetime, year_only: bool = False)
     if year_only:
         return analytics.age_band_from_year(birth.year if birth else None, now.date())
     return analytics.age_band(birth, now.date())
+
+
+def ages(history: Mapping[str, Any], now: datetime, year_only: bool = False) -> Ages | None:
+    """The ages (youngest, oldest) the customer may be at ``now``, for the products' age limits:
+    from the full birth date one age; ``year_only`` (a caller who sees only the year) both
+    ages the year allows, so a limit holds whichever side of the birthday ``now`` is and the
+    answer tells nothing finer than the year. None without a birth date."""
+    birth = analytics.parse_date((history.get("customer") or {}).get("birthDate"))
+    if birth is None:
+        return None
+    if year_only:
+        reached = now.year - birth.year  # the age reached this calendar year
+        return (reached - 1, reached)
+    exact = analytics.age(birth, now.date())
+    return (exact, exact)
 
 
 def rule_score(history: Mapping[str, Any], at: datetime) -> float:
@@ -214,6 +230,7 @@ __all__ = [
     "ModelCache",
     "NbaLoaders",
     "age_band",
+    "ages",
     "count_customers",
     "fit_recommender",
     "load_histories",

@@ -33,6 +33,7 @@ from schema.types import Ctx, Customer, Interaction, Product, load_customers
 RecommendationKind = _RecommendationKind
 strawberry.enum(RecommendationKind, name="RecommendationKind")
 MAX_RECOMMENDATIONS = 10
+_REASONS = frozenset({"reasons"})
 
 
 @strawberry.type(description="a product to offer, why, and how strongly")
@@ -48,7 +49,9 @@ class Recommendation:
 async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> list[Recommendation]:
     if not 1 <= first <= MAX_RECOMMENDATIONS:
         raise BadUserInput(f"first must be between 1 and {MAX_RECOMMENDATIONS}", field="first")
-    recs = await recommendations_for(info.context, customer_id, first)
+    recs = await recommendations_for(
+        info.context, customer_id, first, with_reasons=asks(info, _REASONS)
+    )
     catalogue = info.context.catalogue
     out = []
     for r in recs:

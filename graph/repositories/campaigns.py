@@ -22,9 +22,9 @@ async def audience_candidates(
 ) -> list[Row]:
     """One batch of the customers matching the attribute filter: the first ``limit`` above
     ``after`` in id order (a walk, as graph.repositories.access's: the key is the id's string,
-    the next batch starts after :func:`walk_key` of the last id), each with ``birthDate`` and
-    the policy attributes under ``attributes``. The caller walks every batch: an audience is
-    never cut at a cap."""
+    the next batch starts after :func:`walk_key` of the last id), each with ``birthDate``,
+    ``riskProfile`` (suitability) and the policy attributes under ``attributes``. The caller
+    walks every batch: an audience is never cut at a cap."""
     rows = await store.read(
         """
         MATCH (c:Customer)
@@ -36,7 +36,8 @@ async def audience_candidates(
         WHERE ($holds IS NULL OR $holds IN products)
           AND ($notHolds IS NULL OR NOT $notHolds IN products)
         WITH c, key ORDER BY key LIMIT $limit
-        RETURN c.id AS id, c.birthDate AS birthDate, c.consentMarketing AS consentMarketing,
+        RETURN c.id AS id, c.birthDate AS birthDate, c.riskProfile AS riskProfile,
+               c.consentMarketing AS consentMarketing,
                c.consentDataSharing AS consentDataSharing,
                [(c)-[:MANAGED_BY]->(a:Advisor) | a.id] AS advisorIds,
                [(c)-[:MANAGED_BY]->(:Advisor)-[:WORKS_AT]->(b:Branch) | b.id] AS branchIds,
@@ -54,7 +55,8 @@ async def audience_candidates(
     )
     born = open_rows(store, CUSTOMER, {r["id"]: {"birthDate": r["birthDate"]} for r in rows})
     return [{"id": r["id"], "birthDate": born[r["id"]]["birthDate"],
-             "attributes": access_attributes(r)} for r in rows]  # fmt: skip
+             "riskProfile": r["riskProfile"], "attributes": access_attributes(r)}
+            for r in rows]  # fmt: skip
 
 
 async def create_campaign(
@@ -75,6 +77,21 @@ async def create_campaign(
         {"id": campaign_id, "props": props, "members": members},
     )
     return int(result[0]["n"]) if result else 0
+
+
+async def campaigns_of_product(store: GraphStore, product: str) -> list[Row]:
+    """Every campaign of ``product``: {id, name, from, to, audience (the stored filter, None
+    for a campaign stored before it was kept), members (ids; only where audience is None)}."""
+    return await store.read(
+        """
+        MATCH (k:Campaign) WHERE k.product = $product
+        RETURN k.id AS id, k.name AS name, k.from AS from, k.to AS to, k.audience AS audience,
+               CASE WHEN k.audience IS NULL
+                    THEN [(k)-[:TARGETS]->(c:Customer) | c.id] ELSE [] END AS members
+        ORDER BY id
+        """,
+        {"product": product},
+    )
 
 
 async def campaign(store: GraphStore, campaign_id: str) -> Row | None:
@@ -131,7 +148,9 @@ async def campaign_outcomes(
 async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, customerId, productCode, props}: MARKETING interactions ABOUT the product.
     A row whose id exists already is left as it is (its time is the first contact): the
-    number written is of new ones."""
+    number written is of new ones. The product is MERGEd by code, as the interaction import
+    does: a catalogue product need not be a Product node of the graph (its properties are
+    never read), yet the contact is ABOUT it and counts."""
     rows = seal_rows(store, INTERACTION, rows, owner="customerId")
     result = await store.write(
         """
@@ -143,7 +162,7 @@ async def log_marketing_contacts(store: GraphStore, rows: list[Row]) -> int:
         SET i += r.props, i.customerId = r.customerId
         CREATE (c)-[:HAD]->(i)
         WITH i, r
-        MATCH (p:Product {code: r.productCode})
+        MERGE (p:Product {code: r.productCode})
         MERGE (i)-[:ABOUT]->(p)
         RETURN count(i) AS n
         """,
@@ -178,6 +197,7 @@ __all__ = [
     "campaign",
     "campaign_members",
     "campaign_outcomes",
+    "campaigns_of_product",
     "create_campaign",
     "log_care",
     "log_marketing_contacts",

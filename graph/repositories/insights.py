@@ -49,7 +49,8 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
 async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
     """Per customer: ``customer`` (profile fields), ``accounts``, ``transactions`` since
     ``tx_since`` ({accountId, time, amount, kind}), ``interactions``, ``householdId``,
-    ``members`` ([{id, products}] of the other household members) and ``related`` (count)."""
+    ``members`` ([{id, products}] of the other household members, ``products`` those of
+    their accounts not CLOSED) and ``related`` (count)."""
     rows = await store.read(
         """
         UNWIND $ids AS id
@@ -93,9 +94,11 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         MATCH (:Customer {id: id})-[:MEMBER_OF]->(:Household)<-[:MEMBER_OF]-(m:Customer)
         WHERE m.id <> id
         OPTIONAL MATCH (m)-[:OWNS]->(a:Account)
+        WHERE a.status IS NULL OR toUpper(a.status) <> $closed
         RETURN id, m.id AS member, collect(a.product) AS products
         """,
-        {"ids": ids},
+        # A member's closed account is no holding (insights.history.CLOSED).
+        {"ids": ids, "closed": "CLOSED"},
     )
     members_of: dict[str, list[Row]] = defaultdict(list)
     for m in members:

@@ -41,8 +41,10 @@ def settings(data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir, introspection=False, audit_customers_per_record=PER_RECORD)
 
 
-def spec() -> dict[str, Any]:
-    now = datetime.now(UTC)
+def spec(after_days: int = 0) -> dict[str, Any]:
+    """A campaign starting ``after_days`` from now (the same audience in an overlapping
+    window is refused: each test campaign its own window)."""
+    now = datetime.now(UTC) + timedelta(days=after_days)
     return {
         "name": "朝朝宝 全量推介",
         "audience": {"notHolds": "MMF-ZZB"},
@@ -148,12 +150,12 @@ async def test_no_campaign_is_stored_unless_every_intent_part_is(
     log_path = data_dir / "audit" / "audit.log"
     # Room for about one intent part of the next campaign, not for all of them.
     with file_size_limit(log_path.stat().st_size + 1500):
-        body = await marketing.gql(CREATE, {"input": spec()})
+        body = await marketing.gql(CREATE, {"input": spec(31)})
     assert body["data"] is None and codes(body) == ["AUDIT_UNAVAILABLE"], body
     stored = await store.read("MATCH (k:Campaign) RETURN k.id AS id")
     assert [r["id"] for r in stored] == [first["data"]["createCampaign"]["id"]]
 
-    again = await marketing.gql(CREATE, {"input": spec()})
+    again = await marketing.gql(CREATE, {"input": spec(31)})
     assert not again.get("errors"), again
     result = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).verify()
     assert result.ok, result.reason

@@ -201,8 +201,10 @@ async def test_unknown_risk_profiles_are_refused(store: GraphStore, marketing: A
         assert body["errors"][0]["extensions"]["field"] == "riskProfiles"
         assert "nope" in body["errors"][0]["message"]
     counts = []
-    for profiles in (["保守"], ["conservative"]):
-        body = await marketing.gql(CREATE, {"input": spec(*window, riskProfiles=profiles)})
+    # Each in a window of its own: the same audience in an overlapping window is refused.
+    later = (now + timedelta(days=31), now + timedelta(days=61))
+    for profiles, when in ((["保守"], window), (["conservative"], later)):
+        body = await marketing.gql(CREATE, {"input": spec(*when, riskProfiles=profiles)})
         assert not body.get("errors"), body
         counts.append(body["data"]["createCampaign"]["audienceCount"])
     assert counts[0] > 0 and counts[0] == counts[1]

@@ -39,6 +39,22 @@ def test_the_packaged_file_validates() -> None:
     assert packaged.products["WM-GROWTH"].risk_level == 4
 
 
+def test_the_packaged_age_limits_are_a_default() -> None:
+    """Session 20 (M2): cards from 18, loans from 18 to 70, the rest for any age; a product
+    with a limit is offered to no customer of unknown age."""
+    packaged = default_catalogue()
+    limits = {code: (p.min_age, p.max_age) for code, p in packaged.products.items()}
+    assert {c for c, lim in limits.items() if lim != (None, None)} == {
+        "CC-GOLD", "CC-PLAT", "LN-MORT", "LN-CONS", "LN-BIZ"
+    }  # fmt: skip
+    assert limits["CC-GOLD"] == (18, None) and limits["LN-CONS"] == (18, 70)
+    card, loan = packaged.products["CC-GOLD"], packaged.products["LN-CONS"]
+    assert not card.allows_ages(None) and packaged.products["SAV-BASIC"].allows_ages(None)
+    assert not card.allows_ages((17, 17)) and card.allows_ages((18, 18))
+    assert not card.allows_ages((17, 18))  # the birth year alone: maybe 17
+    assert loan.allows_ages((70, 70)) and not loan.allows_ages((70, 71))
+
+
 def test_c360_catalogue_beats_the_data_dir_file_which_beats_the_packaged_one(
     tmp_path: Path,
 ) -> None:
@@ -95,6 +111,11 @@ def _drop(i: int, key: str) -> Callable[[dict[str, Any]], None]:
         (_product(3, code="SAV-X "), "code: must not start or end with a space"),
         (_product(1, termMonths=360000), "products[1] (SAV-TERM).termMonths: Input should be"),
         (_product(1, minAssets=-5), "products[1] (SAV-TERM).minAssets: Input should be greater"),
+        # Session 20: age limits (M2).
+        (_product(5, minAge=-1), "products[5] (CC-GOLD).minAge: Input should be greater"),
+        (_product(5, maxAge=1990), "products[5] (CC-GOLD).maxAge: Input should be less"),
+        (_product(5, minAge="18"), "products[5] (CC-GOLD).minAge: Input should be a valid int"),
+        (_product(7, minAge=71), "products[7] (LN-MORT) minAge (71) is above maxAge (70)"),
         (
             lambda d: d["suitability"].update(appliesTo=["WEALTHY"]),
             "suitability.appliesTo[0] (WEALTHY) is no product's category",

@@ -17,6 +17,7 @@ CATALOGUE = default_catalogue()
 
 
 def holder(cid: str, held: set[str], risk: str = "激进", **kw: object) -> Holder:
+    kw.setdefault("ages", (30, 30))  # the age band's: within every product's age limits
     return Holder(cid, "20-50万", "25-34", risk, frozenset(held), **kw)  # type: ignore[arg-type]
 
 
