@@ -1,0 +1,113 @@
+"""Session 20 QA findings on churn and care tasks, through the ASGI app on the demo book in
+the real graph with the real Rego engine: date-only times under the trained model, churnRisk
+as of a past day, care task ids of customers whose id holds ":", CARE interactions as a
+filter, and roles without a CareTask grant."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from graph.store import GraphStore
+from hub.demo import seed_demo
+from insights import churn
+from resolvers.nba import CHURN_FILE, load_histories, rule_score, write_model
+from tests.api.conftest import Api, codes
+
+TASKS = "query { advisorTasks(first: 100) { totalCount edges { node { id kind customerId } } } }"
+RISK = """query($id: ID!) { customer(id: $id) { churnRisk { score reasons model } } }"""
+
+
+async def train(store: GraphStore, data_dir: Path) -> None:
+    """The trained churn model in the hub's data dir, as `c360 churn train` leaves it."""
+    now = datetime.now(UTC)
+    histories = await load_histories(store, now - timedelta(days=churn.HISTORY_DAYS))
+    model = churn.fit(churn.training_samples(histories, now, rule_score), now, now)
+    write_model(data_dir, CHURN_FILE, model.to_json())
+
+
+async def busiest_advisor(store: GraphStore) -> tuple[str, list[str]]:
+    (row,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) "
+        "RETURN a.id AS id, collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    return row["id"], sorted(row["customers"])
+
+
+async def test_date_only_times_are_midnight_utc_for_the_trained_model(
+    store: GraphStore, data_dir: Path, as_role: Callable[..., Api], officer: Api
+) -> None:
+    """H1: the importer keeps a date-only createdAt, openedAt or interaction time as given
+    ("2020-01-01"); the model's features compared it, naive, with aware moments: TypeError,
+    INTERNAL_SERVER_ERROR for the whole advisor's advisorTasks and the customer's churnRisk."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    await train(store, data_dir)
+    advisor_id, customers = await busiest_advisor(store)
+    created, opened, talked = customers[:3]
+    recent = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    await store.write(
+        "MATCH (c:Customer {id: $id}) SET c.createdAt = '2020-01-01'", {"id": created}
+    )
+    await store.write(
+        "MATCH (:Customer {id: $id})-[:OWNS]->(a:Account) SET a.openedAt = '2019-06-01'",
+        {"id": opened},
+    )
+    await store.write(
+        "MATCH (:Customer {id: $id})-[:HAD]->(i:Interaction) SET i.time = $t",
+        {"id": talked, "t": recent},
+    )
+    advisor = as_role("advisor", "service", advisor_id)
+    body = await advisor.gql(TASKS)
+    assert not body.get("errors"), body
+    assert body["data"]["advisorTasks"]["totalCount"] > 0
+    for cid in (created, opened, talked):
+        risk = await officer.gql(RISK, {"id": cid})
+        assert not risk.get("errors"), risk
+        assert risk["data"]["customer"]["churnRisk"]["model"].startswith("logistic-regression")
+    # The date-only interaction three days ago is activity three days ago (midnight UTC).
+    reasons = (await officer.gql(RISK, {"id": talked}))["data"]["customer"]["churnRisk"]
+    assert not any(r.startswith("no activity for") for r in reasons["reasons"]), reasons
+
+
+AS_OF = """query($after: String, $d: Date!, $from: DateTime!, $to: DateTime!) {
+  customers(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { id churnRisk(asOf: $d) { reasons model }
+      transactions(first: 1, from: $from, to: $to) { totalCount } } } } }"""
+
+
+async def test_churn_risk_as_of_a_past_day_reads_the_history_before_that_day(
+    store: GraphStore, data_dir: Path, officer: Api
+) -> None:
+    """H2: with the trained model, churnRisk(asOf:) read the transactions of the 200 days
+    before now: a customer who paid every week before a day a year ago was "only 0
+    transactions in the last 90 days" then."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    await train(store, data_dir)
+    day = (datetime.now(UTC) - timedelta(days=365)).date()
+    at = datetime.combine(day, time(23, 59, 59), UTC)  # what asOf means: the end of that day
+    window = {"d": day.isoformat(), "from": (at - timedelta(days=90)).isoformat(),
+              "to": at.isoformat()}  # fmt: skip
+    said = re.compile(r"only (\d+) transactions in the last 90 days")
+    checked, after = 0, None
+    while True:
+        body = await officer.gql(AS_OF, {**window, "after": after})
+        assert not body.get("errors"), body
+        page = body["data"]["customers"]
+        for edge in page["edges"]:
+            node = edge["node"]
+            assert node["churnRisk"]["model"].startswith("logistic-regression")
+            paid = node["transactions"]["totalCount"]
+            for reason in node["churnRisk"]["reasons"] or []:
+                if (m := said.match(reason)) is not None:
+                    checked += 1
+                    assert int(m.group(1)) == paid, (node["id"], reason, paid)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert checked, "some reason counts the transactions before that day"
+
+
+__all__ = ["codes"]
