@@ -146,7 +146,7 @@ def train(
         else "churnRisk keeps the rule score"
     )
     console.print(
-        f"churn model not saved: it ranks the hold-out no better than the rule score (AUC "
+        f"churn model not saved: the rule score ranks the hold-out better (AUC "
         f"{result.model.auc:.3f} vs {result.rules.auc:.3f}, top decile "
         f"{result.model.top_decile_precision:.3f} vs {result.rules.top_decile_precision:.3f}); "
         f"{in_use}. Run with --force to use it anyway."

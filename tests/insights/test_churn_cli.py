@@ -39,3 +39,19 @@ def test_churn_commands_on_the_example_crm_book_say_one_sentence(short_dir: Path
         assert done.returncode == 2, out
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "nothing to learn" in done.stderr and "Import more history" in done.stderr, out
+
+
+def test_churn_train_keeps_the_rule_score_when_the_model_ranks_worse(short_dir: Path) -> None:
+    """M7: on the 500-customer demo book the model ranks the hold-out worse than the rule
+    score on both measures, and `churn train` saved it (and so put it in use) silently."""
+    assert c360(short_dir, "seed", "--customers", "500").returncode == 0
+    saved = short_dir / "insights" / "churn-model.json"
+    done = c360(short_dir, "churn", "train")
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert "churn model not saved: the rule score ranks the hold-out better (AUC " in said
+    assert "churnRisk keeps the rule score. Run with --force to use it anyway." in said, said
+    assert not saved.exists()
+    forced = c360(short_dir, "churn", "train", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "churn model saved -> " in forced.stdout and saved.exists()
