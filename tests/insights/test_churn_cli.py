@@ -1,6 +1,7 @@
-"""`c360 churn train|eval` on a book imported from the shipped CRM examples, in a data dir of
-its own (its own embedded graph): one sentence and exit 2 for data the model cannot learn
-from, never a traceback."""
+"""`c360 churn train|eval` and `c360 recommend eval` on a book imported from the shipped CRM
+examples or seeded, in a data dir of its own (its own embedded graph): one sentence and exit 2
+for data the model cannot learn from, never a traceback; a model worse than the rule score is
+not put in use."""
 
 from __future__ import annotations
 
@@ -23,12 +24,16 @@ def c360(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def import_examples(data_dir: Path) -> None:
+    for kind in ("advisors", "customers", "accounts"):
+        # customers.csv holds two deliberately bad rows: that import reports them.
+        c360(data_dir, "import", kind, str(EXAMPLES / f"{kind}.csv"), "--no-progress")
+
+
 def test_churn_commands_on_the_example_crm_book_say_one_sentence(short_dir: Path) -> None:
     """H1: the examples' accounts have a date-only openedAt ("2019-06-01", kept as given):
     `churn train` and `churn eval` died with a TypeError traceback (naive vs aware)."""
-    for kind in ("advisors", "customers", "accounts"):
-        # customers.csv holds two deliberately bad rows: that import reports them.
-        c360(short_dir, "import", kind, str(EXAMPLES / f"{kind}.csv"), "--no-progress")
+    import_examples(short_dir)
     with (EXAMPLES / "accounts.csv").open(encoding="utf-8", newline="") as f:
         opened = {row["openedAt"] for row in csv.DictReader(f)}
     assert all(len(day) == 10 for day in opened), "the examples' openedAt are dates alone"
@@ -55,3 +60,14 @@ def test_churn_train_keeps_the_rule_score_when_the_model_ranks_worse(short_dir: 
     forced = c360(short_dir, "churn", "train", "--force")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "churn model saved -> " in forced.stdout and saved.exists()
+
+
+def test_recommend_eval_with_no_case_says_there_is_nothing_to_evaluate(short_dir: Path) -> None:
+    """L2: on the 3-customer example book no customer is a hold-out case; `recommend eval`
+    printed ratio=inf and exit 0, as if the recommender had won."""
+    import_examples(short_dir)
+    done = c360(short_dir, "recommend", "eval")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "ratio=" not in done.stdout and "Traceback" not in done.stderr, done
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "nothing to evaluate: none of the 3 customers is a case" in done.stderr, done.stderr
