@@ -110,4 +110,70 @@ async def test_churn_risk_as_of_a_past_day_reads_the_history_before_that_day(
     assert checked, "some reason counts the transactions before that day"
 
 
-__all__ = ["codes"]
+COMPLETE = """mutation C($id: ID!, $note: String!) { completeTask(id: $id, note: $note) { id } }"""
+CARE = """query($id: ID!) { customer(id: $id) {
+  interactions(kind: "care", first: 10) { totalCount edges { node { kind summary } } } } }"""
+
+
+async def test_care_tasks_of_customers_whose_id_holds_a_colon_can_be_completed(
+    store: GraphStore, as_role: Callable[..., Api], officer: Api
+) -> None:
+    """M5: the task id "BIRTHDAY:CRM:1:2026-12-05:" was split at every ":" and refused as
+    "not a care task id". L1: the CARE interaction completeTask writes could not be listed
+    with interactions(kind: CARE) (BAD_USER_INPUT, the whole customer null)."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    advisor_id, _ = await busiest_advisor(store)
+    advisor = as_role("advisor", "service", advisor_id)
+    before = await advisor.gql(TASKS)
+    assert not before.get("errors"), before
+    with_tasks = sorted({e["node"]["customerId"] for e in before["data"]["advisorTasks"]["edges"]})
+    assert len(with_tasks) >= 2, "the busiest advisor has tasks for two customers"
+    renamed = {with_tasks[0]: "CRM:1", with_tasks[1]: "CRM:50%:x"}
+    for old, new in renamed.items():
+        await store.write("MATCH (c:Customer {id: $old}) SET c.id = $new", {"old": old, "new": new})
+    body = await advisor.gql(TASKS)
+    assert not body.get("errors"), body
+    tasks = [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
+    first = next(t for t in tasks if t["customerId"] == "CRM:1")
+    assert first["id"].startswith(f"{first['kind']}:CRM%3A1:"), first
+    done = await advisor.gql(COMPLETE, {"id": first["id"], "note": "已致电"})
+    assert not done.get("errors"), done
+    # The other: "%" is escaped too, and the id as written before the escape still reads.
+    second = next(t for t in tasks if t["customerId"] == "CRM:50%:x")
+    assert f"{second['kind']}:CRM%3A50%25%3Ax:" in second["id"], second
+    kind, _, day, ref = second["id"].split(":")
+    unescaped = f"{kind}:CRM:50%:x:{day}:{ref}"
+    done = await advisor.gql(COMPLETE, {"id": unescaped, "note": "已致电"})
+    assert not done.get("errors"), done
+    after = await advisor.gql(TASKS)
+    left = {e["node"]["id"] for e in after["data"]["advisorTasks"]["edges"]}
+    assert first["id"] not in left and second["id"] not in left
+    again = await advisor.gql(COMPLETE, {"id": first["id"], "note": "again"})
+    assert codes(again) == ["NOT_FOUND"], again
+    for cid in renamed.values():
+        care = await officer.gql(CARE, {"id": cid})
+        assert not care.get("errors"), care
+        listed = care["data"]["customer"]["interactions"]
+        assert listed["totalCount"] == 1, listed
+        assert listed["edges"][0]["node"]["kind"] == "CARE"
+
+
+async def test_roles_without_a_care_task_grant_are_refused(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    """L3: a marketer, a brand analyst or a service agent has no CareTask grant, but managing
+    no customer they got advisorTasks { totalCount: 0 }: an empty list, not a refusal."""
+    await seed_demo(store, customers=100, seed=42, progress=False)
+    advisor_id, _ = await busiest_advisor(store)
+    for role, purpose, sub in (
+        ("marketing_analyst", "marketing", "mk1"),
+        ("brand_analyst", "marketing", "br1"),
+        ("service_agent", "service", "sa1"),
+        ("advisor", "marketing", advisor_id),  # a grant for another purpose only
+        ("advisor", "service", "ADV-NOBODY"),  # granted: manages nobody, nothing to do
+    ):
+        body = await as_role(role, purpose, sub).gql(TASKS)
+        if sub == "ADV-NOBODY":
+            assert not body.get("errors") and body["data"]["advisorTasks"]["totalCount"] == 0
+        else:
+            assert codes(body) == ["FORBIDDEN"], (role, body)
