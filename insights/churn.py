@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from insights.history import iso, signed
+from shared.times import parse_time
 
 HORIZON_DAYS = 90
 # Training stacks SNAPSHOTS moments STEP_DAYS apart (more churners to learn from, each seen
@@ -49,12 +50,34 @@ MODEL_NAME = "logistic-regression"
 
 
 def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    # A date alone (an import keeps "2020-01-01" as given) is its midnight UTC, as campaigns
+    # read it: a naive datetime compared with an aware one raised TypeError.
+    return parse_time(str(value)) if value else None
+
+
+def _stored(value: Any) -> Any:
+    """A time in the stored form (``YYYY-MM-DDTHH:MM:SSZ``), so that the string comparisons
+    below order instants: a date alone becomes its midnight UTC; garbled text stays as is."""
+    if not isinstance(value, str) or (len(value) == 20 and value.endswith("Z")):
+        return value
+    parsed = parse_time(value)
+    return iso(parsed.astimezone(UTC)) if parsed is not None else value
+
+
+def with_stored_times(history: Mapping[str, Any]) -> dict[str, Any]:
+    """The history with every time the features read in the stored form (a copy)."""
+    customer = history.get("customer") or {}
+
+    def times(rows: Any, *keys: str) -> list[dict[str, Any]]:
+        return [{**r, **{k: _stored(r.get(k)) for k in keys if k in r}} for r in rows or []]
+
+    return {
+        **history,
+        "customer": {**customer, "createdAt": _stored(customer.get("createdAt"))},
+        "accounts": times(history.get("accounts"), "openedAt", "closedAt"),
+        "transactions": times(history.get("transactions"), "time"),
+        "interactions": times(history.get("interactions"), "time"),
+    }
 
 
 def churned_at(history: Mapping[str, Any]) -> datetime | None:
@@ -146,16 +169,30 @@ class Sample:
     rule_score: float
 
 
+class NothingToLearn(ValueError):
+    """The training window has no churner, or only churners."""
+
+
+class UnreadableHistory(ValueError):
+    """A customer's stored history holds a value the features cannot read (a balance that
+    is not a number, a transaction without a time): names the customer."""
+
+
 def samples(
     histories: Sequence[Mapping[str, Any]],
     at: datetime,
     rule: Callable[[Mapping[str, Any], datetime], float],
 ) -> list[Sample]:
-    return [
-        Sample(str((h.get("customer") or {}).get("id")), features(h, at), label(h, at), rule(h, at))
-        for h in histories
-        if in_population(h, at)
-    ]
+    out = []
+    for h in histories:
+        cid = str((h.get("customer") or {}).get("id"))
+        try:
+            if in_population(h, at):
+                out.append(Sample(cid, features(h, at), label(h, at), rule(h, at)))
+        except (TypeError, ValueError, KeyError) as exc:
+            # One sentence naming the record, not a traceback from deep in the features.
+            raise UnreadableHistory(f"customer {cid}'s history cannot be read ({exc!r})") from exc
+    return out
 
 
 def training_samples(
@@ -240,7 +277,9 @@ class ChurnModel:
 
 def fit(rows: Sequence[Sample], trained_at: datetime, as_of: datetime) -> ChurnModel:
     if len({s.label for s in rows}) < 2:
-        raise ValueError("the training window has no churner (or only churners): nothing to learn")
+        raise NothingToLearn(
+            "the training window has no churner (or only churners): nothing to learn"
+        )
     # scikit-learn is imported by the two functions that fit and measure, not with the module:
     # scoring a saved model (the hub) and `c360 churn --help` need none of it.
     from sklearn.linear_model import LogisticRegression
@@ -387,9 +426,11 @@ __all__ = [
     "HORIZON_DAYS",
     "ChurnModel",
     "Explained",
+    "NothingToLearn",
     "Ranking",
     "Sample",
     "SplitResult",
+    "UnreadableHistory",
     "churned_at",
     "explain",
     "features",
@@ -400,4 +441,5 @@ __all__ = [
     "samples",
     "split",
     "training_samples",
+    "with_stored_times",
 ]

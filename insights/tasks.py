@@ -9,6 +9,7 @@ the caller can hide a reason the viewer may not see (an amount, a birth date).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -60,10 +61,27 @@ class Task:
     action: str
 
 
+# ":" separates a task id's parts: a ":" in a customer or account id (CRM:1) is written %3A,
+# and "%" as %25 so that the escape reads back; an id holding neither is written as it is, so
+# the ids of every other customer are the ones listed (and completed) before.
+_ESCAPES = {"%": "%25", ":": "%3A"}
+_ESCAPED = re.compile("|".join(re.escape(e) for e in _ESCAPES.values()))
+_UNESCAPE = {e: c for c, e in _ESCAPES.items()}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _part(text: str) -> str:
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _unpart(text: str) -> str:
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(0)], text)
+
+
 def task_id(kind: TaskKind, customer_id: str, due: date, ref: str = "") -> str:
     """A task's identity: never derived from the window it is listed in, so a completion
     (a CARE interaction carrying the id) matches it in every later listing."""
-    return f"{kind.value}:{customer_id}:{due.isoformat()}:{ref}"
+    return f"{kind.value}:{_part(customer_id)}:{due.isoformat()}:{_part(ref)}"
 
 
 def period_of(now: datetime) -> date:
@@ -75,9 +93,23 @@ def period_of(now: datetime) -> date:
 
 
 def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
-    """(kind, customer id, due date, ref); ValueError when it is not a task id."""
-    kind, customer_id, due, ref = value.split(":", 3)
-    return TaskKind(kind), customer_id, date.fromisoformat(due), ref
+    """(kind, customer id, due date, ref); ValueError when it is not a task id. An id written
+    before ":" was escaped (``BIRTHDAY:CRM:1:2026-12-05:``) still reads when exactly one of
+    its parts is a date; ``task_id`` of the result is the id in its current form."""
+    kind, *middle = value.split(":")
+    if len(middle) == 3:
+        customer_id, due, ref = middle
+        return TaskKind(kind), _unpart(customer_id), date.fromisoformat(due), _unpart(ref)
+    days = [i for i, part in enumerate(middle[:-1]) if i and _DAY.fullmatch(part)]
+    if len(days) != 1:
+        raise ValueError("not a task id (KIND:customer:date:ref)")
+    (i,) = days
+    return (
+        TaskKind(kind),
+        ":".join(middle[:i]),
+        date.fromisoformat(middle[i]),
+        ":".join(middle[i + 1 :]),
+    )
 
 
 def _birthday(birth: date, year: int) -> date:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from graph.repositories.customer360 import BOOK_CURRENCY, LIABILITY_TYPES
+from shared.times import parse_time  # the one parser of stored times (re-exported)
 
 # Activity windows (days); the churn query reads the same ones.
 FLOW_WINDOW_DAYS = 90
@@ -61,17 +62,6 @@ class Activity:
 class ChurnRisk:
     score: float
     reasons: list[str]
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO-8601 time or date string as an aware UTC datetime (None if absent/garbled)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_date(value: str | None) -> date | None:

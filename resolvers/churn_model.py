@@ -24,7 +24,8 @@ async def model_churn_risk(
     model = models(context.settings.resolved_data_dir).churn_model()
     if model is None:
         return None
-    history = await context.nba.history.load(customer_id)
+    # The window ending at the moment asked about (asOf), not now.
+    history = await context.nba.history_before(moment).load(customer_id)
     if history is None:
         return None
     explained = churn.explain(model, churn.features(history, moment))

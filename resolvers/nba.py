@@ -25,7 +25,7 @@ from graph.repositories.access import customer_id_window
 from graph.store import GraphStore, Row
 from insights import history as hist
 from insights.catalogue import Ages
-from insights.churn import ChurnModel
+from insights.churn import ChurnModel, with_stored_times
 from insights.recommend import CoHolding, Holder, fit
 from resolvers import analytics
 from resolvers.paced_loader import PacedDataLoader
@@ -58,12 +58,19 @@ async def load_histories(
         ids = await customer_id_window(store, after, limit)
         if not ids:
             break
-        found = await repo.histories(store, ids, hist.iso(since))
+        found = await _histories(store, ids, hist.iso(since))
         out.extend(found[i] for i in ids if i in found)
         after = ids[-1]
         if advance is not None:
             advance(len(ids))
     return out
+
+
+async def _histories(store: GraphStore, ids: list[str], since: str) -> dict[str, Row]:
+    """repo.histories with every time the insights compare in the stored form (a date-only
+    createdAt, openedAt or interaction time, kept as imported, is its midnight UTC)."""
+    found = await repo.histories(store, ids, since)
+    return {cid: with_stored_times(h) for cid, h in found.items()}
 
 
 async def count_customers(store: GraphStore) -> int:
@@ -247,13 +254,26 @@ HISTORY_DAYS = 200  # transactions a 360 request reads per customer (flows, chur
 
 
 class NbaLoaders:
-    """The request's history loader: one round trip set per batch of customers."""
+    """The request's history loaders: one round trip set per batch of customers and window."""
 
     def __init__(self, store: GraphStore, now: datetime) -> None:
-        since = hist.iso(now - timedelta(days=HISTORY_DAYS))
+        self._store, self._now = store, now
+        self._windows: dict[str, DataLoader[str, Row | None]] = {}
+        self.history = self.history_before(now)
 
-        async def load(ids: list[str]) -> list[Row | None]:
-            found = await repo.histories(store, list(dict.fromkeys(ids)), since)
-            return [found.get(i) for i in ids]
+    def history_before(self, moment: datetime) -> DataLoader[str, Row | None]:
+        """Histories whose transactions cover the HISTORY_DAYS before ``moment`` and all after
+        it (features as of a past moment take the assets then from today's balances less the
+        flows since): churnRisk(asOf:) read a window ending now, so a customer active before
+        a past asOf looked idle then. One loader per window and request."""
+        since = hist.iso(min(moment, self._now) - timedelta(days=HISTORY_DAYS))
+        loader = self._windows.get(since)
+        if loader is None:
+            store = self._store
 
-        self.history: DataLoader[str, Row | None] = PacedDataLoader(load_fn=load)
+            async def load(ids: list[str]) -> list[Row | None]:
+                found = await _histories(store, list(dict.fromkeys(ids)), since)
+                return [found.get(i) for i in ids]
+
+            loader = self._windows[since] = PacedDataLoader(load_fn=load)
+        return loader

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from graph.repositories.access import ACCESS_KEY, customers_with_access
+from graph.repositories.access import ACCESS_KEY, customer_attributes, customers_with_access
 from graph.repositories.campaigns import log_care
 from graph.repositories.insights import managed_customer_ids
 from insights import churn
@@ -27,6 +27,7 @@ from insights.tasks import (
     care_tasks,
     parse_task_id,
 )
+from insights.tasks import task_id as make_task_id  # complete_task's argument is task_id
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
@@ -139,8 +140,17 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
     """Every task due in [start, end] for the caller's customers the policy lets them see."""
     check_window(context.now.date(), start, end)
     principal = context.privacy.principal
-    if principal is None:
-        return []
+    best = customer_attributes(
+        principal.subject if principal else None, principal.branch if principal else None,
+        True, True,
+    )  # fmt: skip
+    # Fails closed: a caller no CareTask grant reaches even for a customer every scope admits
+    # (managed by them, in their branch, consenting) has none for this role and purpose, and
+    # is refused, not told of an empty list (a marketer manages no customer to be denied).
+    reach = (await context.privacy.decide([Resource(CARE_TASK, "best", best)], READ))["best"]
+    if principal is None or not reach.allow:
+        context.privacy.denied = True
+        raise Forbidden(f"access denied: {reach.reason}")
     ids = await managed_customer_ids(context.store, principal.subject)
     decided = await _decide(context, ids, READ)
     allowed = [cid for cid in ids if cid in decided and decided[cid].allow]
@@ -223,9 +233,11 @@ def completion_id(task_id: str) -> str:
 async def complete_task(context: RequestContext, task_id: str, note: str) -> dict[str, Any]:
     """Log the interaction that completes a task; the stored row."""
     try:
-        _, customer_id, due, _ = parse_task_id(task_id)
+        kind, customer_id, due, ref = parse_task_id(task_id)
     except ValueError:
         raise BadUserInput("not a care task id", field="id") from None
+    # The id as listings write it (an id from before ":" in ids was escaped reads the same).
+    task_id = make_task_id(kind, customer_id, due, ref)
     note = note.strip()
     if not 1 <= len(note) <= MAX_NOTE:
         raise BadUserInput(f"note must be 1..{MAX_NOTE} characters", field="note")

@@ -7,6 +7,7 @@ imports scikit-learn only to fit: `c360 churn --help` needs neither (hub/cli/__i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import typer
 from rich.table import Table
@@ -18,6 +19,13 @@ from insights import churn
 app = typer.Typer(
     help="The churn model (scikit-learn) beside the rule score.", no_args_is_help=True
 )
+
+
+def _cannot_fit(exc: ValueError) -> NoReturn:
+    """One sentence and exit 2 for data the model cannot learn from, never a traceback."""
+    if isinstance(exc, churn.UnreadableHistory):
+        fail(f"{exc}: correct that record (import it again) and run this command again.")
+    fail(f"{exc}. Import more history (or seed the demo book) and try again.")
 
 
 def _history_days(horizon: int) -> int:
@@ -33,7 +41,7 @@ async def _split(horizon: int) -> churn.SplitResult:
     try:
         return churn.split(histories, now, rule_score, horizon)
     except ValueError as exc:
-        fail(f"{exc}. Import more history (or seed the demo book) and try again.")
+        _cannot_fit(exc)
 
 
 def _table(result: churn.SplitResult) -> Table:
@@ -67,8 +75,20 @@ def eval_(
     )
 
 
-async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str]:
-    """Evaluate on the split, then refit on the latest full window and save with metrics."""
+def beats_rules(result: churn.SplitResult) -> bool:
+    """The model ranks the hold-out at least as well as the rule score on both measures
+    (AUC, precision in the top decile); a measure that could not be taken (no churner in
+    the test window: NaN) is no evidence that it does."""
+    model, rules = result.model, result.rules
+    return model.auc >= rules.auc and model.top_decile_precision >= rules.top_decile_precision
+
+
+async def _train(
+    horizon: int, force: bool
+) -> tuple[churn.ChurnModel, churn.SplitResult, str | None]:
+    """Evaluate on the split, then refit on the latest full window; saved (and so in use by
+    the hub) only when it beats the rule score on the hold-out, or ``force``. The path
+    written, else None."""
     from resolvers.nba import CHURN_FILE, rule_score, write_model
 
     now = datetime.now(UTC)
@@ -83,7 +103,7 @@ async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str
             now - timedelta(days=horizon),
         )
     except ValueError as exc:
-        fail(f"{exc}. Import more history (or seed the demo book) and try again.")
+        _cannot_fit(exc)
     metrics = {
         "trainAt": result.train_at.isoformat(), "testAt": result.test_at.isoformat(),
         "testSize": result.test_size, "testChurners": result.test_churners,
@@ -92,6 +112,8 @@ async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str
         "top10Rules": result.rules.top_decile_precision,
     }  # fmt: skip
     model = churn.ChurnModel(**{**latest.__dict__, "metrics": metrics})
+    if not (force or beats_rules(result)):
+        return model, result, None
     path = write_model(settings.resolved_data_dir, CHURN_FILE, model.to_json())
     return model, result, str(path)
 
@@ -99,14 +121,36 @@ async def _train(horizon: int) -> tuple[churn.ChurnModel, churn.SplitResult, str
 @app.command("train")
 def train(
     horizon: int = typer.Option(churn.HORIZON_DAYS, "--horizon", min=30, help="Days ahead."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Save (and so use) the model even when the rule score ranks the hold-out better.",
+    ),
 ) -> None:
-    """Fit the churn model on the latest full window and save it in the data dir; the 360
-    view's churnRisk uses it from then on (model names it)."""
-    model, result, path = run(_train(horizon))
+    """Fit the churn model on the latest full window and save it in the data dir when it
+    ranks the hold-out at least as well as the rule score (AUC and top-decile precision) or
+    with --force; the 360 view's churnRisk uses it from then on (model names it)."""
+    model, result, path = run(_train(horizon, force))
     console.print(_table(result))
     weights = sorted(zip(churn.FEATURES, model.coef, strict=True), key=lambda kv: -abs(kv[1]))
     console.print("weights (standardised): " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))
-    console.print(f"churn model saved -> {path}")
+    if path is not None:
+        console.print(f"churn model saved -> {path}")
+        return
+    from resolvers.nba import CHURN_FILE, model_path
+
+    before = model_path(load_settings().resolved_data_dir, CHURN_FILE)
+    in_use = (
+        f"the model saved before ({before}) stays in use"
+        if before.exists()
+        else "churnRisk keeps the rule score"
+    )
+    console.print(
+        f"churn model not saved: the rule score ranks the hold-out better (AUC "
+        f"{result.model.auc:.3f} vs {result.rules.auc:.3f}, top decile "
+        f"{result.model.top_decile_precision:.3f} vs {result.rules.top_decile_precision:.3f}); "
+        f"{in_use}. Run with --force to use it anyway."
+    )
 
 
-__all__ = ["app"]
+__all__ = ["app", "beats_rules"]

@@ -57,6 +57,14 @@ def eval_(
     """Hide each customer's latest opened product, fit on the rest, and compare hit rate@k
     and MRR with a popularity baseline. Last line: ratio=<method hit@k / popularity hit@k>."""
     customers, result = run(_eval(k))
+    if not result.method.cases:
+        # Hit rates of no case are no figures (ratio=inf read as a success).
+        fail(
+            f"nothing to evaluate: none of the {customers:,} customers is a case (one holding "
+            "two or more products, the latest opened one a catalogue product they may be "
+            f"offered; {result.skipped_ineligible} not offerable); import more accounts (or "
+            "seed the demo book) and run it again"
+        )
     console.print(
         f"hold-out: {customers:,} customers, {result.method.cases:,} cases "
         f"(latest opened product hidden; {result.skipped_ineligible} not offerable, skipped)"

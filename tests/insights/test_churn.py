@@ -110,3 +110,33 @@ def test_rank_quality() -> None:
     result = churn.rank_quality(labels, scores)
     assert result.top_decile_precision == 1.0
     assert result.auc == pytest.approx(14 / 16)
+
+
+def test_a_date_alone_is_its_midnight_utc() -> None:
+    """H1: the importer keeps a date-only createdAt, openedAt or interaction time as given;
+    read naive, it was compared with aware moments (TypeError)."""
+    day = (AT - timedelta(days=3)).date().isoformat()
+    dated = history(
+        interactions=[{"kind": "INQUIRY", "time": day}],
+        transactions=[{**tx(10, 100), "time": (AT - timedelta(days=10)).date().isoformat()}],
+    )
+    dated["customer"]["createdAt"] = "2020-01-01"
+    dated["accounts"][0]["openedAt"] = "2020-01-01"
+    midnight = history(
+        interactions=[{"kind": "INQUIRY", "time": f"{day}T00:00:00Z"}],
+        transactions=[{**tx(10, 100), "time": iso(AT - timedelta(days=10))}],
+    )
+    assert churn.in_population(dated, AT)
+    assert churn.features(dated, AT) == churn.features(midnight, AT)
+    stored = churn.with_stored_times(dated)
+    assert stored["customer"]["createdAt"] == "2020-01-01T00:00:00Z"
+    assert stored["accounts"][0]["openedAt"] == "2020-01-01T00:00:00Z"
+    assert stored["interactions"][0]["time"] == f"{day}T00:00:00Z"
+    assert churn.features(stored, AT) == churn.features(midnight, AT)
+    assert churn.features(stored, AT)["idle_days"] == 3
+
+
+def test_an_unreadable_history_names_the_customer() -> None:
+    broken = history(transactions=[{"accountId": "A1", "amount": 5, "kind": "PAYMENT"}])
+    with pytest.raises(churn.UnreadableHistory, match="customer C1's history cannot be read"):
+        churn.samples([broken], AT, lambda h, at: 0.0)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
+
 from insights.campaigns import CONTROL, TREATMENT, outcome, split_control
 from insights.catalogue import default_catalogue
-from insights.tasks import TaskKind, care_tasks, next_maturity, parse_task_id
+from insights.tasks import TaskKind, care_tasks, next_maturity, parse_task_id, task_id
 
 NOW = datetime(2026, 11, 29, 10, tzinfo=UTC)
 START, END = date(2026, 11, 29), date(2026, 12, 13)
@@ -139,3 +141,25 @@ def test_conversions_count_after_contact_and_within_the_window() -> None:
     assert (result.contacted, result.converted, result.control_converted) == (2, 1, 1)
     assert result.conversion_rate == 0.5 and result.control_conversion_rate == 0.5
     assert result.lift == 0.0 and result.relative_lift == 1.0
+
+
+def test_task_ids_round_trip_for_any_customer_or_account_id() -> None:
+    """M5: a ":" in a customer id (CRM:1) made the id split wrongly; now escaped (and "%")."""
+    day = date(2026, 12, 5)
+    for cid, ref in (("C1", ""), ("CRM:1", ""), ("CRM:50%:x", "A:1%3A"), ("%3A", ":")):
+        written = task_id(TaskKind.MATURITY, cid, day, ref)
+        assert written.count(":") == 3, written
+        assert parse_task_id(written) == (TaskKind.MATURITY, cid, day, ref)
+    # Ids of customers without ":" or "%" are written as before.
+    assert task_id(TaskKind.COMPLAINT, "C000001", day, "I0000003") == (
+        "COMPLAINT:C000001:2026-12-05:I0000003"
+    )
+    # An id written before the escape reads when one part alone is a date.
+    assert parse_task_id("BIRTHDAY:CRM:1:2026-12-05:") == (TaskKind.BIRTHDAY, "CRM:1", day, "")
+    for bad in (
+        "BIRTHDAY:CRM:2026-12-05:2026-12-06:",
+        "BIRTHDAY:C1:2026-12-05",
+        "X:C1:2026-12-05:",
+    ):
+        with pytest.raises(ValueError):
+            parse_task_id(bad)
