@@ -148,11 +148,13 @@ def test_the_live_socket_is_opened_only_for_roles_that_may_read_posts(
     sockets: list[str] = []
     watched.page.on("websocket", lambda ws: sockets.append(ws.url))
     watched.sign_in(role)
-    watched.open("mentions")
+    watched.open("mentions")  # and the network idle: the hub has answered what was asked
+    if live == "off":
+        watched.page.wait_for_selector("#mentions-out .notice.error")  # the feed was refused
+        assert sockets == []  # before: one, for the alerts and the mentions
     # Set once the console has decided whether to follow alerts (after the hub's answer).
     watched.page.wait_for_selector(f"html[data-live={live}]", state="attached")
     if live == "off":
-        watched.page.wait_for_selector("#mentions-out .notice.error")  # the feed was refused
         assert sockets == []
     else:
         watched.page.wait_for_selector("#mentions-table tbody tr")
