@@ -14,6 +14,12 @@ Both are set once per process by :func:`configure` (``c360 serve`` and each ``--
 process, from C360_* settings). Behind a reverse proxy that enforces header timeouts these
 are a second line; for internet-facing use the proxy belongs in front (README, Operations).
 
+A request's line and headers may take ``max_header_bytes`` together: httptools has no such
+limit and buffers a header until it ends (a 10 MB header was held whole, then the connection
+dropped without an answer). Beyond it the hub answers 431 with a JSON error, stops reading
+(what the client still sends is discarded, so it can read the answer rather than a reset) and
+closes the connection once the client does, or after ``header_timeout_s``.
+
 Websockets count towards the cap too (uvicorn keeps one set of connections), and one that has
 not authenticated yet (no graphql-transport-ws ``connection_init`` with a valid token) is as
 evictable as a slow client: 110 idle sockets against a cap of 100 locked everyone out (the
@@ -24,6 +30,7 @@ authenticated through :data:`WS_GUARD` in its scope (hub/ws_transport.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import resource
 import time
@@ -51,6 +58,7 @@ EVICTED = "evicted: no connection_init with a valid token before the connection 
 RESERVED_FDS = 128
 # A refused-connection warning at most this often (a flood would otherwise flood the log).
 WARN_EVERY_S = 10.0
+TOO_LARGE = "431 Request Header Fields Too Large"
 
 
 def raise_fd_limit() -> int:
@@ -79,12 +87,17 @@ class GuardedHttpTools(HttpToolsProtocol):
     """HttpToolsProtocol with a header timeout and a hard connection cap (see module doc)."""
 
     header_timeout_s: float = 10.0
+    max_header_bytes: int = 65_536
     max_connections: int | None = None
     _last_warning: dict[str, float] = {}  # noqa: RUF012 (per kind, process-wide)
     # Connections still sending a request's headers, oldest first (process-wide).
     _waiting: dict[GuardedHttpTools, None] = {}  # noqa: RUF012
 
     _header_timer: asyncio.TimerHandle | None = None
+    # Bytes of the current request's line and headers so far (None once they are complete).
+    _head_bytes: int | None = None
+    # Answered 431: what the client still sends is discarded until it closes.
+    _refused: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -113,13 +126,22 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._start_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._header_timer is None and not self.cycle_in_flight():
             # The first byte of a next request on a kept-alive connection: its headers too.
             self._start_header_timer()
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
         super().data_received(data)
+        # Counted by the chunk (asyncio reads at most 256 KiB at a time): a chunk that ends
+        # the headers also resets the count (on_headers_complete), whatever body follows.
+        if self._head_bytes is not None and self._head_bytes > type(self).max_header_bytes:
+            self._headers_too_large()
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
+        self._head_bytes = None
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -131,6 +153,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def _start_header_timer(self) -> None:
         self._cancel_header_timer()
+        self._head_bytes = 0
         self._header_timer = self.loop.call_later(
             type(self).header_timeout_s, self._headers_too_slow
         )
@@ -151,6 +174,38 @@ class GuardedHttpTools(HttpToolsProtocol):
                 f"connection closed: no complete request headers within "
                 f"{type(self).header_timeout_s:g} s (C360_HEADER_TIMEOUT_S)",
             )
+            self.transport.close()
+
+    def _headers_too_large(self) -> None:
+        """Answer 431 and stop reading; closed when the client closes, at the latest after
+        header_timeout_s (its timer takes the header timer's place)."""
+        limit = type(self).max_header_bytes
+        self._warn("too-large", f"431: request headers over {limit} bytes (C360_MAX_HEADER_BYTES)")
+        self._cancel_header_timer()
+        self._head_bytes = None
+        self._refused = True
+        body = json.dumps(
+            {
+                "error": f"request line and headers over {limit} bytes "
+                "(C360_MAX_HEADER_BYTES): send fewer or shorter headers"
+            }
+        ).encode()
+        head = [
+            f"HTTP/1.1 {TOO_LARGE}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+            "x-content-type-options: nosniff",
+            "connection: close",
+        ]
+        self.transport.write("\r\n".join([*head, "", ""]).encode() + body)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            # Still evictable at the cap, like a slow client: it holds a descriptor.
+            self._header_timer = self.loop.call_later(
+                type(self).header_timeout_s, self.transport.close
+            )
+            GuardedHttpTools._waiting[self] = None
+        else:
             self.transport.close()
 
     @classmethod
@@ -209,6 +264,7 @@ def configure(settings: Settings) -> int:
     connection cap."""
     cap = connection_cap(raise_fd_limit(), settings.max_connections)
     GuardedHttpTools.header_timeout_s = settings.header_timeout_s
+    GuardedHttpTools.max_header_bytes = settings.max_header_bytes
     GuardedHttpTools.max_connections = cap
     return cap
 

@@ -124,17 +124,28 @@ class TokenVerifier:
                 issuer=self.issuer,
                 audience=self.audience,
                 leeway=self.leeway_s,
-                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                # exp, nbf and iat are checked below, types first: PyJWT reads them with
+                # int(value), so "exp": true was 1 and refused as "expired" (QA, session 19),
+                # "1700000000" passed and 1e308 never expired.
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self.audience is not None,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise AuthError("token expired; get a new one") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         # The signature is good; now the payload must say one thing: json.loads keeps the last
         # of duplicate keys, so a signer's {"roles": [...], "roles": [...]} would be ambiguous.
         _refuse_duplicate_keys(token)
-        # PyJWT checks exp with int(value): "1700000000" passed, and 1e308 never expires.
         _check_time_claims(claims)
+        if claims["exp"] <= now - self.leeway_s:
+            raise AuthError("token expired; get a new one")
+        for name in ("nbf", "iat"):
+            if name in claims and claims[name] > now + self.leeway_s:
+                raise AuthError(f"invalid token: not valid yet ({name} is in the future)")
         if claims["exp"] - now > self.max_lifetime_s + self.leeway_s:
             raise AuthError(
                 f"invalid token: it stays valid longer than the hub allows "
@@ -189,9 +200,25 @@ def _check_time_claims(claims: Mapping[str, Any]) -> None:
         if value is None and name not in claims:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise AuthError(f"invalid token: {name} must be a number (seconds since 1970)")
+            raise AuthError(
+                f"invalid token: {name} must be a number (NumericDate: seconds since 1970), "
+                f"not {_json_type(value)}"
+            )
         if not math.isfinite(value):
             raise AuthError(f"invalid token: {name} must be a finite number")
+
+
+def _json_type(value: Any) -> str:
+    """What a claim's JSON value is, in words (never the value: it is the caller's text)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
 
 
 class _DuplicateKey(ValueError):

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # Slow clients (hub/http_protocol.py): seconds to send a request's headers; connections
     # served at once (0: derived from the open-file limit); idle keep-alive seconds.
     header_timeout_s: float = Field(default=10.0, gt=0)
+    # Bytes a request's line and headers may take together; more is answered 431.
+    max_header_bytes: int = Field(default=65_536, ge=1_024)
     max_connections: int = Field(default=0, ge=0)
     keep_alive_s: int = Field(default=5, ge=1)
     # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.

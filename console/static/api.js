@@ -32,6 +32,15 @@ export const session = {
     const token = this.token;
     return token ? decodeClaims(token) : null;
   },
+  // Past the token's exp (seconds since 1970) by this browser's clock: the hub refuses it.
+  get expired() {
+    const exp = this.claims?.exp;
+    return typeof exp === "number" && exp * 1000 <= Date.now();
+  },
+  // Signed in with a token that has not expired.
+  get active() {
+    return Boolean(this.claims) && !this.expired;
+  },
   get purpose() {
     return localStorage.getItem(PURPOSE) || "";
   },

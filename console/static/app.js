@@ -20,7 +20,7 @@ const NAV = ["mentions", "trend", "alerts", "authors", "customer", "policy", "pr
 
 function current() {
   const name = (location.hash.replace(/^#\/?/, "").split("?")[0] || "").trim();
-  if (!session.claims) return "signin";
+  if (!session.active) return "signin";
   return PAGES[name] ? name : "mentions";
 }
 
@@ -28,13 +28,18 @@ function renderNav(page) {
   const links = NAV.map((name) =>
     h("a", { href: `#/${name}`, "aria-current": name === page ? "page" : null }, t(name))
   );
-  clear(document.getElementById("nav"), session.claims ? links : []);
+  clear(document.getElementById("nav"), session.active ? links : []);
 }
 
 function renderWho() {
   const who = document.getElementById("who");
   const claims = session.claims;
   if (!claims) return clear(who, h("a", { href: "#/signin" }, t("signin")));
+  // An expired token names nobody any more: say so, and the way back in.
+  if (session.expired) {
+    return clear(who, h("span", { id: "who-expired", class: "kv", role: "status" }, t("sessionExpired")), " ",
+      h("a", { href: "#/signin" }, t("signinAgain")));
+  }
   const purposes = session.purposes();
   const purpose = h(
     "select",
@@ -64,15 +69,40 @@ function showAlert(a) {
   ].filter(Boolean));
 }
 
+// Whether this session follows alerts live, on the page's root (data-live: on / off), once
+// decided: tests wait for it.
 function follow() {
-  const key = session.claims ? `${session.token}|${session.purpose}` : null;
+  const key = session.active ? `${session.token}|${session.purpose}` : null;
   if (key === following) return;
   following = key;
-  if (key) followAlerts(showAlert);
+  if (!key) {
+    closeLive();
+    document.documentElement.dataset.live = "off";
+    return;
+  }
+  delete document.documentElement.dataset.live;
+  followAlerts(showAlert).then((on) => {
+    if (following === key) document.documentElement.dataset.live = on ? "on" : "off";
+  });
+}
+
+// At the token's exp the console shows the session expired (header and sign-in page) and
+// closes its socket, without waiting for the user to move.
+let expiry = null;
+
+function watchExpiry() {
+  clearTimeout(expiry);
+  const exp = session.active ? session.claims.exp : undefined;
+  if (typeof exp !== "number") return;
+  // setTimeout holds at most 2^31-1 ms (24.8 days); a later exp is looked at again then.
+  expiry = setTimeout(route, Math.min(2 ** 31 - 1, Math.max(0, exp * 1000 - Date.now())));
 }
 
 export async function route() {
   const page = current();
+  // Signed out or expired on another page's address: the address says sign-in too, so that
+  // signing in (which goes to #/mentions) is a change of address from wherever the user was.
+  if (page === "signin" && !/^#\/?signin\b/.test(location.hash)) history.replaceState(null, "", "#/signin");
   disposeCharts();
   document.title = `${t(page)} · ${t("title")}`;
   document.getElementById("lang").textContent = t("lang");
@@ -85,6 +115,7 @@ export async function route() {
   const view = h("div", { class: "view", "data-page": page });
   clear(document.getElementById("main"), view);
   follow();
+  watchExpiry();
   await PAGES[page].render(view);
 }
 

@@ -183,19 +183,34 @@ export async function wantedFields(field, wish) {
   }
 }
 
+// Whether the hub lets this caller read alerts: alertRules asks what the alertRaised
+// subscription does (posts and alert rules readable), over HTTP. Without it no socket is
+// opened: a service agent's console opened one on every sign-in only to be refused.
+async function mayFollowAlerts(features) {
+  if (!features.query.has("alertRules")) return false;
+  try {
+    const { data } = await gql("{ alertRules { id } }");
+    return Array.isArray(data.alertRules);
+  } catch {
+    return false;
+  }
+}
+
 // Alerts raised while the console is open, as toasts (any page, the whole signed-in session).
+// True when they are followed.
 let alertsOff = null;
 
 export async function followAlerts(show) {
   alertsOff?.();
   alertsOff = null;
-  if (!session.token || typeof WebSocket === "undefined") return;
+  if (!session.token || typeof WebSocket === "undefined") return false;
   const features = await schemaFeatures();
-  if (!features.subscription.has("alertRaised")) return;
+  if (!features.subscription.has("alertRaised") || !(await mayFollowAlerts(features))) return false;
   const fields = await wantedFields("alertRaised", ["brand", "start", "kinds", "count", "negative", "topTerms", "raisedAt"]);
-  if (!fields.includes("brand")) return;
+  if (!fields.includes("brand")) return false;
   const live = await liveSubscribe("alertRaised", `subscription { alertRaised { ${fields.join(" ")} } }`, {}, {
     next: ({ data }) => items(data?.alertRaised).forEach(show),
   });
   alertsOff = live?.unsubscribe || null;
+  return Boolean(live);
 }

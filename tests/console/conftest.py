@@ -44,6 +44,9 @@ def hub() -> Iterator[ConsoleHub]:
             "C360_WEBHOOK_SECRET": WEBHOOK_SECRET,
             # Scoring a batch of posts on a busy 2-core machine may take longer than 15 s.
             "C360_REQUEST_TIMEOUT_S": "120",
+            # A policy's tests in their child process took over the default 20 s at load 9-10
+            # (refused as POLICY_TEST_TIMEOUT): bounded by the request's time instead.
+            "C360_POLICY_TEST_TIMEOUT_S": "120",
         }
         with log_path.open("wb") as log:
             process = subprocess.Popen(

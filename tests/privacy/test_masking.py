@@ -7,8 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from privacy.masking import apply_mask, band, hash_token, mask_mentions, partial, year
+from privacy.masking import (
+    apply_mask,
+    band,
+    hash_token,
+    mask_mentions,
+    mask_quoted,
+    partial,
+    year,
+)
 from privacy.secrets import load_or_create_secret
+from shared.post_text import personal_spans
 
 KEY = b"k" * 32
 
@@ -84,3 +93,27 @@ def test_mentions_in_text_are_masked_like_handles() -> None:
         mask_mentions(text, "redact", "SOCIAL_HANDLE", key) == "转发微博 //@***: 太差劲了 @*** 看看"
     )
     assert mask_mentions(text, "reveal", "SOCIAL_HANDLE", key) == text
+
+
+# What a custom policy may give: handles shown, phone numbers partly hidden.
+HANDLES_NOT_PHONES = {"SOCIAL_HANDLE": "reveal", "PHONE": "partial", "EMAIL": "reveal"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # QA, session 19: the number after "@" was masked as a handle, i.e. shown here.
+        ("有事 @13812345678 找我", "有事 @138****5678 找我"),
+        ("有事 ＠13812345678 找我", "有事 ＠138****5678 找我"),
+        # Its digits going on after the handle: the whole number, not "138" alone.
+        ("有事 @138 1234 5678 找我", "有事 @138****5678 找我"),
+        # A handle that is more than a number stays a handle (shown by this policy).
+        ("@user_007 和 @wx13812345678abc", "@user_007 和 @wx13812345678abc"),
+        # A uid in a profile link stays the link's.
+        ("weibo.com/u/1381234567 说", "weibo.com/u/1381234567 说"),
+    ],
+)
+def test_a_number_written_as_a_handle_is_masked_as_a_phone(text: str, expected: str) -> None:
+    assert mask_quoted(text, HANDLES_NOT_PHONES, KEY) == expected
+    kinds = {kind for _, _, kind in personal_spans(text)}
+    assert ("PHONE" in kinds) == ("****" in expected)

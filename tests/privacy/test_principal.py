@@ -185,6 +185,13 @@ _VALID = 6 * 3600
         ({"exp": int(time.time()) + 2 * 86_400}, "valid longer than the hub allows"),
         ({"exp": int(time.time()) + _VALID, "nbf": "0"}, "nbf must be a number"),
         ({"exp": int(time.time()) + _VALID, "iat": "now"}, "iat"),
+        # QA, session 19: PyJWT reads exp with int(), so true was 1 and "expired".
+        ({"exp": True}, "exp must be a number (NumericDate: seconds since 1970), not a boolean"),
+        ({"exp": False}, "exp must be a number (NumericDate: seconds since 1970), not a boolean"),
+        ({"exp": int(time.time()) + _VALID, "nbf": True}, "nbf must be a number"),
+        ({"exp": int(time.time()) + _VALID, "iat": True}, "iat must be a number"),
+        ({"exp": int(time.time()) + _VALID, "nbf": int(time.time()) + 3600}, "nbf is in the"),
+        ({"exp": int(time.time()) + _VALID, "iat": int(time.time()) + 3600}, "iat is in the"),
         ({"exp": int(time.time()) + _VALID, "purpose": ["compliance", "marketing"]},
          "purpose must be a string"),
         ({"exp": int(time.time()) + _VALID, "purposes": "compliance"},

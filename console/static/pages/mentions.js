@@ -111,7 +111,9 @@ export async function render(main) {
           draw();
         },
       };
-      await follow(f, filter, view); // the newest list view gets the live posts
+      // The newest list view gets the live posts; only where the hub let us read posts (the
+      // same check refuses the subscription).
+      if (conn) await follow(f, filter, view);
     } catch (exc) {
       clear(out, errorNotice(exc));
     }

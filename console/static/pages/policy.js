@@ -106,7 +106,9 @@ export async function render(main) {
     const picker = select("module", modules.map((m) => [m.id, m.id]), "data");
     picker.id = "policy-module";
     const editor = h("div", {});
-    const result = h("div", { "aria-live": "polite" }, flash);
+    // data-state: waiting for the hub's answer (the policy's tests run in a child process and
+    // may take a while), done once it is shown; tests wait for it.
+    const result = h("div", { id: "policy-outcome", "aria-live": "polite", "data-state": flash ? "done" : "idle" }, flash);
     const proposalsOut = h("section", { id: "proposals" });
     const show = () => {
       const mod = modules.find((m) => m.id === picker.value);
@@ -124,15 +126,18 @@ export async function render(main) {
       fromText();
       const submit = h("button", { type: "button", id: "policy-submit", onclick: async () => {
         submit.disabled = true;
+        result.dataset.state = "waiting";
+        clear(result, notice(t("testsRunning")));
         try {
           const res = await gql(fourEyes ? PROPOSE : PUT, { id: mod.id, source: src.value });
           const r = res.data.proposePolicy || res.data.putPolicy;
-          if (r && (r.activated || fourEyes)) return load(report(r, fourEyes));
+          if (r && (r.activated || fourEyes)) return await load(report(r, fourEyes));
           clear(result, r ? report(r, fourEyes) : errorsNotice(res.errors));
         } catch (exc) {
           clear(result, errorNotice(exc));
         } finally {
           submit.disabled = false;
+          result.dataset.state = "done";
         }
       } }, fourEyes ? t("propose") : t("runTests"));
       clear(editor,

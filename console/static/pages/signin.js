@@ -36,7 +36,11 @@ export async function render(main) {
     h("button", { type: "submit", id: "use-token" }, t("useToken"))
   );
   main.append(heading(t("signin")), status, form);
-  if (session.claims) main.prepend(notice(`${t("signedInAs")}: ${session.claims.sub}`));
+  if (session.expired) {
+    const expired = notice(t("sessionExpiredSignin"), "error");
+    expired.id = "session-expired";
+    main.prepend(expired);
+  } else if (session.claims) main.prepend(notice(`${t("signedInAs")}: ${session.claims.sub}`));
   const roles = await demoRoles();
   if (!roles.length) return;
   const pick = async (role) => {

@@ -1,0 +1,92 @@
+"""Oversized request headers are answered 431, and the hub stays up (QA, session 19).
+
+httptools has no limit on a request's headers and buffers a header until it ends: a 10 MB
+header was taken whole (200, ~10 MB held for the connection), and one that took longer than
+C360_HEADER_TIMEOUT_S to arrive was dropped without an answer. Now the request line and headers
+may take C360_MAX_HEADER_BYTES (64 KiB) together; beyond it the answer is 431 with a JSON error,
+and the connection is closed. A real `c360 serve` and raw sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import free_port, stop, wait_ready
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[tuple[int, subprocess.Popen[bytes], Path]]:
+    with tempfile.TemporaryDirectory(prefix="c360h-", dir="/tmp") as d:
+        data_dir, log_path, port = Path(d) / "data", Path(d) / "server.log", free_port()
+        env = {**os.environ, "C360_DATA_DIR": str(data_dir), "C360_GRAPH_URL": ""}
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from hub.cli import main; main()", "serve",
+                 "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                wait_ready(
+                    f"http://127.0.0.1:{port}", process, 120.0,
+                    log_tail=lambda: log_path.read_text()[-3000:],
+                )  # fmt: skip
+                yield port, process, log_path
+            finally:
+                stop(process)
+
+
+def _request(header_bytes: int) -> bytes:
+    return (
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * header_bytes + b"\r\n\r\n"
+    )
+
+
+def _answer(s: socket.socket) -> bytes:
+    """Everything the hub sends until it closes the connection."""
+    got = b""
+    while chunk := s.recv(65_536):
+        got += chunk
+    return got
+
+
+def test_a_10_mb_header_is_answered_431_and_the_hub_stays_up(
+    hub: tuple[int, subprocess.Popen[bytes], Path],
+) -> None:
+    port, process, log_path = hub
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(_request(10_000_000))  # read and discarded by the hub after its answer
+        answer = _answer(s)  # the hub closes the connection after its answer
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large"), answer[:200]
+    assert b"connection: close" in head.lower()
+    assert "C360_MAX_HEADER_BYTES" in json.loads(body)["error"]
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    assert process.poll() is None
+    assert "431: request headers over 65536 bytes" in log_path.read_text(errors="replace")
+
+
+def test_headers_under_the_limit_are_served_on_a_kept_alive_connection(
+    hub: tuple[int, subprocess.Popen[bytes], Path],
+) -> None:
+    """The limit is per request: two requests of 40 KiB headers each on one connection (80
+    KiB in all) are both answered."""
+    port, _, _ = hub
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        for _ in range(2):
+            s.sendall(_request(40_000))
+            got = b""
+            while b'{"status":"ok"}' not in got:
+                chunk = s.recv(65_536)
+                assert chunk, got
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200 OK"), got[:200]
