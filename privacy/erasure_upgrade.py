@@ -25,9 +25,16 @@ from privacy.audit_ring import log_ring
 from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths, read_records
 from privacy.keyring import KeyRing, KeyRingError, _locked
 from privacy.types import Principal, PrivacyError
+from shared.dataformat import UpgradeFailed, register_upgrade
 from shared.hub_id import read_hub_id
+from shared.settings import Settings
 
-__all__ = ["UPGRADE_OPERATION", "UpgradeError", "upgrade_erasure_ledger"]
+__all__ = [
+    "UPGRADE_OPERATION",
+    "UpgradeError",
+    "upgrade_at_open",
+    "upgrade_erasure_ledger",
+]
 
 REQUESTS_FILE = "erasure-requests.json"  # privacy.erasure.FILE_NAME (not imported: the graph)
 UPGRADE_OPERATION = "upgrade erasure ledger"
@@ -135,3 +142,14 @@ def _audit(data_dir: Path, audit_keys: str, entries: list[Erased]) -> None:
             f"and bringing them into it cannot be audited ({exc}): fix the audit log or "
             "C360_AUDIT_KEYS and run the command again"
         ) from exc
+
+
+def upgrade_at_open(data_dir: Path, settings: Settings) -> None:
+    """The upgrade as ``Settings.resolved_data_dir`` runs it (shared.dataformat.UPGRADES)."""
+    try:
+        upgrade_erasure_ledger(data_dir, settings.erasure_ledger, settings.audit_keys)
+    except UpgradeError as exc:
+        raise UpgradeFailed(str(exc)) from None
+
+
+register_upgrade(upgrade_at_open)

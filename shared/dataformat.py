@@ -14,17 +14,22 @@ of pre-ledger versions migrated), cancellation lines without a top-level ``custo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from shared.files import replace_file
 
 __all__ = [
     "FORMAT",
     "FORMAT_FILE",
+    "UPGRADES",
     "FormatError",
+    "UpgradeFailed",
     "check_format",
     "read_format",
+    "register_upgrade",
     "write_format",
 ]
 
@@ -34,6 +39,23 @@ FORMAT_FILE = "format.json"
 
 class FormatError(ValueError):
     """The data dir's format marker is newer than this c360, or unreadable."""
+
+
+class UpgradeFailed(ValueError):
+    """A one-time upgrade of an older data dir could not be done: nothing may use the dir."""
+
+
+# The one-time upgrades of a data dir an older version wrote, run by every open for writing
+# before the marker is written: ``upgrade(data_dir, settings)``, raising UpgradeFailed. Kept
+# here because this layer imports nothing of ours: the packages that own an upgrade register
+# it (privacy/erasure_upgrade.py, registered by hub/settings, which every command and the hub
+# import before they open a data dir).
+UPGRADES: list[Callable[[Path, Any], None]] = []
+
+
+def register_upgrade(upgrade: Callable[[Path, Any], None]) -> None:
+    if upgrade not in UPGRADES:
+        UPGRADES.append(upgrade)
 
 
 def _version() -> str:

@@ -17,7 +17,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.as_of import as_of_error
 from shared.datadir import DIR_MODE, tighten_data_dir
-from shared.dataformat import FORMAT_FILE, FormatError, check_format, write_format
+from shared.dataformat import (
+    FORMAT_FILE,
+    UPGRADES,
+    FormatError,
+    UpgradeFailed,
+    check_format,
+    write_format,
+)
 from shared.echo import echo
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
@@ -284,15 +291,13 @@ class Settings(BaseSettings):
         return path
 
     def _upgrade(self, path: Path) -> None:
-        """The one-time upgrades of a dir an older version wrote, then the format marker.
-        Erasures done before the erasure ledger go into it (privacy/erasure_upgrade.py:
-        imported here, the privacy package imports this module)."""
-        from privacy.erasure_upgrade import UpgradeError, upgrade_erasure_ledger
-
-        try:
-            upgrade_erasure_ledger(path, self.erasure_ledger, self.audit_keys)
-        except UpgradeError as exc:
-            raise DataDirError(str(exc)) from None
+        """The one-time upgrades of a dir an older version wrote (shared.dataformat.UPGRADES:
+        erasures done before the erasure ledger go into it), then the format marker."""
+        for upgrade in UPGRADES:
+            try:
+                upgrade(path, self)
+            except UpgradeFailed as exc:
+                raise DataDirError(str(exc)) from None
         try:
             write_format(path)
         except OSError as exc:
