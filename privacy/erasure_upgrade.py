@@ -25,7 +25,7 @@ from privacy.audit_ring import log_ring
 from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths, read_records
 from privacy.keyring import KeyRing, KeyRingError, _locked
 from privacy.types import Principal, PrivacyError
-from shared.dataformat import UpgradeFailed, register_upgrade
+from shared.dataformat import FORMAT, FormatError, UpgradeFailed, read_format, register_upgrade
 from shared.hub_id import read_hub_id
 from shared.settings import Settings
 
@@ -73,10 +73,15 @@ def _entry(request: dict[str, Any], hub: str) -> Erased:
     )
 
 
-def upgrade_erasure_ledger(data_dir: Path, mirrors: str, audit_keys: str) -> list[Erased]:
+def upgrade_erasure_ledger(
+    data_dir: Path, mirrors: str, audit_keys: str, *, strict: bool = True
+) -> list[Erased]:
     """Write a ledger entry for every done request of ``data_dir`` that no ledger (its own,
     the ``mirrors``: C360_ERASURE_LEDGER) names; the entries written (none: nothing to do).
-    Raises UpgradeError."""
+    Raises UpgradeError. Not ``strict`` (a dir this version marked already: the upgrade ran,
+    it only catches requests an older version run on it since left): a ledger that cannot
+    be read is left to the guards that read it (they fail closed), so that a damaged ledger
+    line does not keep every command, the hub included, from opening the dir."""
     path = data_dir / REQUESTS_FILE
     if not path.is_file():
         return []
@@ -97,6 +102,8 @@ def upgrade_erasure_ledger(data_dir: Path, mirrors: str, audit_keys: str) -> lis
             # the entry is then applied by every restore, as entries from before hub ids are.
             hub = read_hub_id(data_dir) or ""
         except (LedgerError, OSError) as exc:
+            if not strict:
+                return []  # every reader of this ledger stops on it: nothing gets back in
             raise UpgradeError(
                 f"the erasure ledger cannot be read to bring in the erasures {path} records "
                 f"as done ({exc}): fix it and run the command again"
@@ -147,7 +154,13 @@ def _audit(data_dir: Path, audit_keys: str, entries: list[Erased]) -> None:
 def upgrade_at_open(data_dir: Path, settings: Settings) -> None:
     """The upgrade as ``Settings.resolved_data_dir`` runs it (shared.dataformat.UPGRADES)."""
     try:
-        upgrade_erasure_ledger(data_dir, settings.erasure_ledger, settings.audit_keys)
+        try:
+            strict = read_format(data_dir) < FORMAT  # not marked yet: this is the upgrade
+        except FormatError as exc:
+            raise UpgradeFailed(str(exc)) from None
+        upgrade_erasure_ledger(
+            data_dir, settings.erasure_ledger, settings.audit_keys, strict=strict
+        )
     except UpgradeError as exc:
         raise UpgradeFailed(str(exc)) from None
 
