@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from graph.snapshot import GraphCounts, count, fetch_snapshot, materialise
 from hub.sealed import SealError, Secret, open_sealed, seal
 from hub.staging import STAGING_DIR, remove_stale, staging
+from shared.dataformat import FORMAT_FILE, FormatError, check_format
 
 __all__ = ["BackupError", "BackupSummary", "make_backup", "restore_backup"]
 
@@ -301,6 +302,10 @@ def restore_backup(
     restore's staging is removed by the next restore there."""
     if target.is_dir():  # a restore killed here left its staging: not the user's files
         remove_stale(target / STAGING_DIR, prune=True)
+        # A command of this c360 that opened the empty target marked it; the archive's
+        # files (and its own marker, checked below) take its place.
+        if [p.name for p in target.iterdir()] == [FORMAT_FILE]:
+            (target / FORMAT_FILE).unlink()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} is not empty: restore only into a new or empty directory")
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -342,6 +347,10 @@ def _restore_staged(
             raise BackupError(f"the restored graph has {counts}, the manifest {expected}")
     for path in [restored, *restored.rglob("*")]:
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    try:
+        check_format(restored)  # a newer c360's archive: this one must not open it
+    except FormatError as exc:
+        raise BackupError(f"{exc}; nothing was restored") from None
     check(restored)
     for child in restored.iterdir():
         child.rename(target / child.name)

@@ -301,6 +301,13 @@ class AuditLog:
                 self._wake.notify()
         return await future
 
+    def append_now(self, record: dict[str, Any]) -> int:
+        """Append one record durably from synchronous code that may run with no event loop
+        (a data-dir upgrade as the data dir is opened); returns its seq. Raises OSError,
+        AuditUnavailable. Same lock and chain as ``append``."""
+        with self._lock:  # not interleaved with this instance's writer thread
+            return self._write_batch([record])[-1]
+
     def _write_pending(self) -> None:
         """The writer thread: batch after batch, each taking every record appended while the
         one before was written (group commit), with no turn of the event loop in between;

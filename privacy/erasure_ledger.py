@@ -71,6 +71,9 @@ class Erased:
     social_accounts: tuple[str, ...] = ()  # "platform:handle"
     entry: str = ""  # this entry's own id, named by a cancellation ("": written before them)
     hub: str = ""  # the hub that erased them (shared.hub_id; "": written before hub ids)
+    # Written when a data dir from before the ledger was opened, for a request its
+    # ``erasure-requests.json`` records as done (privacy/erasure_upgrade.py).
+    migrated: bool = False
 
     @classmethod
     def of(
@@ -108,7 +111,18 @@ def _now() -> str:
 
 
 def _line(record: Record) -> bytes:
-    return (json.dumps(asdict(record), separators=(",", ":")) + "\n").encode()
+    if isinstance(record, Cancelled):
+        # No top-level "customer_id": versions before cancellations (4f53eb3 and older) read
+        # any line that has one as an erasure, and would erase the very customer whose
+        # erasure this line cancels. The blank line after it keeps it from being such a
+        # reader's last line, which it would skip as torn: it refuses the ledger instead.
+        body = {"cancelled": record.cancelled, "cancelled_customer": record.customer_id,
+                "entries": list(record.entries), "at": record.at}  # fmt: skip
+        return (json.dumps(body, separators=(",", ":")) + "\n\n").encode()
+    body = asdict(record)
+    if not record.migrated:
+        del body["migrated"]  # only the upgrade's entries say so
+    return (json.dumps(body, separators=(",", ":")) + "\n").encode()
 
 
 def mirror_paths(setting: str) -> list[Path]:
@@ -239,8 +253,12 @@ def read_records(path: Path) -> list[Record]:
         try:
             raw = json.loads(line)
             if "cancelled" in raw:
+                # "cancelled_customer": lines written since; "customer_id": before.
+                customer = (
+                    raw["cancelled_customer"] if "cancelled_customer" in raw else raw["customer_id"]
+                )
                 out.append(
-                    Cancelled(str(raw["cancelled"]), str(raw["customer_id"]),
+                    Cancelled(str(raw["cancelled"]), str(customer),
                               tuple(str(i) for i in raw.get("entries") or ()),
                               str(raw.get("at", "")))
                 )  # fmt: skip
@@ -249,7 +267,7 @@ def read_records(path: Path) -> list[Record]:
                 Erased(str(raw["customer_id"]), tuple(raw.get("households") or ()),
                        str(raw.get("request", "")), str(raw.get("at", "")),
                        tuple(raw.get("social_accounts") or ()), str(raw.get("entry", "")),
-                       str(raw.get("hub", "")))
+                       str(raw.get("hub", "")), raw.get("migrated") is True)
             )  # fmt: skip
         except (ValueError, KeyError, TypeError):
             if n == len(lines):

@@ -17,6 +17,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.as_of import as_of_error
 from shared.datadir import DIR_MODE, tighten_data_dir
+from shared.dataformat import (
+    FORMAT_FILE,
+    UPGRADES,
+    FormatError,
+    UpgradeFailed,
+    check_format,
+    write_format,
+)
 from shared.echo import echo
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
@@ -244,6 +252,10 @@ class Settings(BaseSettings):
                 f"the data dir {path} is not readable by this user: run as its owner, or set "
                 "C360_DATA_DIR to a readable copy"
             )
+        try:
+            check_format(path)  # a newer c360's dir is not this version's to read either
+        except FormatError as exc:
+            raise DataDirError(str(exc)) from None
         return path
 
     @cached_property
@@ -261,6 +273,11 @@ class Settings(BaseSettings):
                 f"the data dir {path} is not writable (keys, the audit log and the graph live "
                 "there): set C360_DATA_DIR to a directory this user may write"
             )
+        try:
+            # Before anything is changed: an older c360 must not touch a newer one's dir.
+            check_format(path)
+        except FormatError as exc:
+            raise DataDirError(str(exc)) from None
         # Whoever opens the data dir first (any `c360` command, the hub, a library caller)
         # leaves it owner-only: an older version, or a command run under umask 022, left the
         # dir, the graph's files and the checkpoints readable by every local user.
@@ -272,7 +289,24 @@ class Settings(BaseSettings):
                 f"{exc.filename}): make this user own it and everything in it, or set "
                 "C360_DATA_DIR to a directory of its own"
             ) from None
+        self._upgrade(path)
         return path
+
+    def _upgrade(self, path: Path) -> None:
+        """The one-time upgrades of a dir an older version wrote (shared.dataformat.UPGRADES:
+        erasures done before the erasure ledger go into it), then the format marker."""
+        for upgrade in UPGRADES:
+            try:
+                upgrade(path, self)
+            except UpgradeFailed as exc:
+                raise DataDirError(str(exc)) from None
+        try:
+            write_format(path)
+        except OSError as exc:
+            raise DataDirError(
+                f"the data dir's format marker {path / FORMAT_FILE} cannot be written "
+                f"({exc.strerror or exc}): make the data dir writable by this user"
+            ) from None
 
 
 # A rule id (resolvers/alert_rules.py) and a variable's NAME (resolvers/alert_secrets.py).

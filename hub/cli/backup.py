@@ -13,9 +13,10 @@ import typer
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.erase import RING_ENV, RING_FILE, Reapplied, log_ring, reapply, ring_in, skipped_note
+from hub.cli.erase import Reapplied, reapply, ring_in, skipped_note
 from hub.sealed import SealError, Secret
 from privacy.audit import AuditLog
+from privacy.audit_ring import RING_ENV, RING_FILE, log_ring
 from privacy.erasure_ledger import LEDGER_FILE, LedgerError
 from privacy.keyring import KeyRingError
 from shared.hub_id import hub_id
@@ -158,6 +159,10 @@ def restore(
         manifest, counts = restore_backup(archive, target, secret, _progress, check=check)
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
+    if live != target and live.is_dir():
+        # Opening the live data dir brings its erasures from before the ledger into it
+        # (privacy/erasure_upgrade.py), so the archive's copies of them are erased too.
+        settings.resolved_data_dir  # noqa: B018 - the open is the upgrade
     if live != target and (live / LEDGER_FILE).is_file():
         extra.append(live / LEDGER_FILE)
     _reapply_erasures(settings, target, extra, any_hub, rings[0])

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, fail, load_settings
+from hub.cli.common import compact, console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit_log, officer
 from privacy.audit import make_record
 from privacy.audit_checkpoints import load_signing_key, public_hex
@@ -80,3 +80,35 @@ def rotate_master(
     asyncio.run(audit_log(load_settings()).append(record))
     console.print(f"master key {new} active; {rewrapped} data keys re-wrapped; "
                   f"retired: {', '.join(retired) or 'none'}")  # fmt: skip
+
+
+@app.command("reseal")
+def reseal(
+    by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
+    batch_size: Annotated[int, typer.Option(min=1, help="nodes per write")] = 1000,
+) -> None:
+    """Seal advisors' name/phone/email and interaction notes written before sealing existed
+    (still plain in the graph), then compact the graph's write log. Resumable: run it again
+    after an interruption; values sealed already are left alone."""
+    from graph.repositories.reseal import ResealError, reseal_plain  # the graph's, not token's
+
+    settings = load_settings()
+
+    async def go() -> dict[str, int]:
+        async with graph(settings) as store:
+            done = await reseal_plain(store, batch_size)
+            if any(done.values()):
+                await compact(store)  # the plain records leave the write log
+            return done
+
+    try:
+        done = run(go())
+    except ResealError as exc:
+        fail(str(exc))
+    record = make_record(principal=officer(by), operation="cli keys reseal", outcome="ok",
+                         details={"resealed": done})  # fmt: skip
+    asyncio.run(audit_log(settings).append(record))
+    console.print(
+        f"sealed: {done['advisors']} advisors, {done['interactions']} interaction notes"
+        + ("; graph write log compacted" if any(done.values()) else " (nothing was plain)")
+    )
