@@ -83,6 +83,15 @@ def connection_cap(fd_limit: int, configured: int = 0) -> int:
     return max(16, min(fd_limit - RESERVED_FDS, fd_limit * 3 // 4))
 
 
+def _head_part(tail: bytes, data: bytes) -> int:
+    """How many bytes of ``data`` belong to a request head whose previous chunk ended with
+    ``tail`` (its last 3 bytes): all of them, or up to the blank line that ends the head (CRLF
+    or the bare LF the parser also takes)."""
+    seen = tail + data
+    ends = [i + n for i, n in ((seen.find(b"\r\n\r\n"), 4), (seen.find(b"\n\n"), 2)) if i >= 0]
+    return len(data) if not ends else max(0, min(ends) - len(tail))
+
+
 class GuardedHttpTools(HttpToolsProtocol):
     """HttpToolsProtocol with a header timeout and a hard connection cap (see module doc)."""
 
@@ -96,6 +105,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     _header_timer: asyncio.TimerHandle | None = None
     # Bytes of the current request's line and headers so far (None once they are complete).
     _head_bytes: int | None = None
+    # The last bytes of the head so far: a blank line may be split between two chunks.
+    _head_tail: bytes = b""
     # Answered 431: what the client still sends is discarded until it closes.
     _refused: bool = False
 
@@ -132,12 +143,16 @@ class GuardedHttpTools(HttpToolsProtocol):
             # The first byte of a next request on a kept-alive connection: its headers too.
             self._start_header_timer()
         if self._head_bytes is not None:
-            self._head_bytes += len(data)
+            # Counted before the parser sees the chunk, up to the blank line that ends the
+            # head when it is in it: asyncio hands over up to 256 KiB at once, and a head
+            # under that which ended in one chunk was parsed whole before it was counted.
+            head = _head_part(self._head_tail, data)
+            if self._head_bytes + head > type(self).max_header_bytes:
+                self._headers_too_large()
+                return
+            self._head_bytes += head
+            self._head_tail = (self._head_tail + data)[-3:]
         super().data_received(data)
-        # Counted by the chunk (asyncio reads at most 256 KiB at a time): a chunk that ends
-        # the headers also resets the count (on_headers_complete), whatever body follows.
-        if self._head_bytes is not None and self._head_bytes > type(self).max_header_bytes:
-            self._headers_too_large()
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
@@ -154,6 +169,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     def _start_header_timer(self) -> None:
         self._cancel_header_timer()
         self._head_bytes = 0
+        self._head_tail = b""
         self._header_timer = self.loop.call_later(
             type(self).header_timeout_s, self._headers_too_slow
         )

@@ -75,6 +75,34 @@ def test_a_10_mb_header_is_answered_431_and_the_hub_stays_up(
     assert "431: request headers over 65536 bytes" in log_path.read_text(errors="replace")
 
 
+@pytest.mark.parametrize("size", [70_000, 200_000])
+def test_a_head_just_over_the_limit_in_one_chunk_is_answered_431(
+    hub: tuple[int, subprocess.Popen[bytes], Path], size: int
+) -> None:
+    """A head over the limit that ends within one read (asyncio reads up to 256 KiB) is
+    refused too: it used to be parsed whole, and served, before it was counted."""
+    port, _, _ = hub
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(_request(size))
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large"), answer[:200]
+
+
+def test_a_large_body_after_a_small_head_is_not_counted_as_head(
+    hub: tuple[int, subprocess.Popen[bytes], Path],
+) -> None:
+    """Only the head counts: a 200 KB body sent with its small head in one write is read as
+    a body (the request is served, not answered 431)."""
+    port, _, _ = hub
+    body = b"a" * 200_000
+    head = b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body)
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(head + body)
+        first = s.recv(65_536)
+    assert first.startswith(b"HTTP/1.1 "), first[:200]
+    assert not first.startswith(b"HTTP/1.1 431"), first[:200]
+
+
 def test_headers_under_the_limit_are_served_on_a_kept_alive_connection(
     hub: tuple[int, subprocess.Popen[bytes], Path],
 ) -> None:
