@@ -147,17 +147,32 @@ class GuardedHttpTools(HttpToolsProtocol):
             # head when it is in it: asyncio hands over up to 256 KiB at once, and a head
             # under that which ended in one chunk was parsed whole before it was counted.
             head = _head_part(self._head_tail, data)
-            if self._head_bytes + head > type(self).max_header_bytes:
+            over = self._head_bytes + head > type(self).max_header_bytes
+            if over and not self.cycle_in_flight():
                 self._headers_too_large()
                 return
             self._head_bytes += head
             self._head_tail = (self._head_tail + data)[-3:]
+            if over:
+                # The head of a request pipelined behind one still being answered (a 431
+                # now would cut into that answer): read nothing more until the answer is out
+                # (uvicorn resumes reading then); the count goes on and refuses it after.
+                super().data_received(data)
+                self.flow.pause_reading()
+                return
         super().data_received(data)
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
         self._head_bytes = None
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self.cycle_in_flight():
+            # What follows is the head of a request pipelined behind this one: counted too
+            # (httptools would otherwise buffer an endless one while this one is answered).
+            self._head_bytes, self._head_tail = 0, b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()

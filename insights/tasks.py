@@ -112,6 +112,15 @@ def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
     )
 
 
+def current_task_id(value: str) -> str:
+    """A stored completion's task id in its current form (one written before ":" was
+    escaped names the same task); a value that is no task id is kept as it is."""
+    try:
+        return task_id(*parse_task_id(value))
+    except ValueError:
+        return value
+
+
 def _birthday(birth: date, year: int) -> date:
     try:
         return birth.replace(year=year)
@@ -286,6 +295,7 @@ __all__ = [
     "Task",
     "TaskKind",
     "care_tasks",
+    "current_task_id",
     "next_maturity",
     "parse_task_id",
     "period_of",

@@ -86,6 +86,10 @@ class FairQueue:
             granted = turns.popleft()
             if turns:
                 self._waiting[caller] = turns  # to the back of the round
+            if granted.done():
+                # Cancelled (its request ended) in the loop pass that freed this slot, before
+                # its waiter could withdraw it: not a turn to hand out.
+                continue
             self._held[caller] = self._held.get(caller, 0) + 1
             self._out += 1
             granted.set_result(None)

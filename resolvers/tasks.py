@@ -25,6 +25,7 @@ from insights.tasks import (
     Task,
     TaskKind,
     care_tasks,
+    current_task_id,
     parse_task_id,
 )
 from insights.tasks import task_id as make_task_id  # complete_task's argument is task_id
@@ -93,7 +94,11 @@ def _tasks_of(
     decision: Decision,
 ) -> list[Task]:
     """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
-    done = frozenset(str(i["taskId"]) for i in history.get("interactions") or [] if i.get("taskId"))
+    done = frozenset(
+        current_task_id(str(i["taskId"]))
+        for i in history.get("interactions") or []
+        if i.get("taskId")
+    )
     tasks = care_tasks(
         history, _churn_alert(context, history), catalogue, context.now, start, end, done
     )

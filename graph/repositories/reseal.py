@@ -59,6 +59,14 @@ def _sealed(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.startswith(SEALED_PREFIX))
 
 
+def _still_plain(count: int, kind: str, done: dict[str, int]) -> str:
+    return (
+        f"{count} {kind} are plain again after they were sealed (a writer that does not seal, "
+        f"or nodes sharing an id); sealed so far: {done}. Stop that writer and run "
+        "`c360 keys reseal` again"
+    )
+
+
 async def reseal_plain(store: GraphStore, batch: int = 1000) -> dict[str, int]:
     """Seal every plain advisor field and interaction note; how many nodes each batch kind
     rewrote (``advisors``, ``interactions``). Raises ResealError when the store has no
@@ -75,7 +83,7 @@ async def reseal_plain(store: GraphStore, batch: int = 1000) -> dict[str, int]:
             raise ResealError("the graph store has no field cipher: nothing can be sealed")
         ids = {r["id"] for r in rows}
         if ids <= seen_advisors:  # rewritten meanwhile by a writer that does not seal
-            break
+            raise ResealError(_still_plain(len(ids), "advisors", done))
         seen_advisors |= ids
         batch_rows: list[Row] = [
             {"id": r["id"], "old": o, "new": n} for r, o, n in zip(rows, old, new, strict=True)
@@ -91,7 +99,7 @@ async def reseal_plain(store: GraphStore, batch: int = 1000) -> dict[str, int]:
             raise ResealError("the graph store has no field cipher: nothing can be sealed")
         ids = {r["id"] for r in rows}
         if ids <= seen_notes:
-            break
+            raise ResealError(_still_plain(len(ids), "interaction notes", done))
         seen_notes |= ids
         notes: list[Row] = [
             {"id": r["id"], "old": r["summary"], "new": n["summary"]}

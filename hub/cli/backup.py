@@ -155,14 +155,16 @@ def restore(
     def check(staged: Path) -> None:
         rings.append(_audit_ring(staged, settings))
 
+    if live != target and live.is_dir():
+        # Opening the live data dir brings its erasures from before the ledger into it
+        # (privacy/erasure_upgrade.py), so the archive's copies of them are erased too; before
+        # anything is restored, so a live dir that cannot be opened stops the restore here
+        # rather than between the restored files and their erasures.
+        settings.resolved_data_dir  # noqa: B018 - the open is the upgrade
     try:
         manifest, counts = restore_backup(archive, target, secret, _progress, check=check)
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
-    if live != target and live.is_dir():
-        # Opening the live data dir brings its erasures from before the ledger into it
-        # (privacy/erasure_upgrade.py), so the archive's copies of them are erased too.
-        settings.resolved_data_dir  # noqa: B018 - the open is the upgrade
     if live != target and (live / LEDGER_FILE).is_file():
         extra.append(live / LEDGER_FILE)
     _reapply_erasures(settings, target, extra, any_hub, rings[0])

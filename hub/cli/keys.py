@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli.common import compact, console, fail, graph, load_settings, run
+from graph.errors import GraphError
+from hub.cli.common import console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit_log, officer
 from privacy.audit import make_record
 from privacy.audit_checkpoints import load_signing_key, public_hex
@@ -97,8 +98,15 @@ def reseal(
     async def go() -> dict[str, int]:
         async with graph(settings) as store:
             done = await reseal_plain(store, batch_size)
-            if any(done.values()):
-                await compact(store)  # the plain records leave the write log
+            # Always, not only when this run sealed something: an earlier run may have sealed
+            # and stopped before this step, leaving the plain values in the write log.
+            try:
+                await store.compact()
+            except GraphError as exc:
+                raise ResealError(
+                    f"sealed {done}, but the graph's write log was not compacted and still "
+                    f"holds the plain values ({exc}): run `c360 keys reseal` again"
+                ) from exc
             return done
 
     try:
@@ -108,7 +116,13 @@ def reseal(
     record = make_record(principal=officer(by), operation="cli keys reseal", outcome="ok",
                          details={"resealed": done})  # fmt: skip
     asyncio.run(audit_log(settings).append(record))
+    log_note = (
+        "a graph server the hub does not run keeps its own write log: rewrite it there so no "
+        "plain value stays in it"
+        if settings.graph_url
+        else "graph write log compacted"
+    )
     console.print(
-        f"sealed: {done['advisors']} advisors, {done['interactions']} interaction notes"
-        + ("; graph write log compacted" if any(done.values()) else " (nothing was plain)")
+        f"sealed: {done['advisors']} advisors, {done['interactions']} interaction notes; "
+        + log_note
     )

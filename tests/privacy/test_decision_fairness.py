@@ -206,6 +206,36 @@ async def test_a_caller_alone_uses_every_slot_and_a_newcomer_gets_the_next_one()
     assert order == ["h0", "h1", "l0", "h2", "h3"]
 
 
+async def test_a_wait_cancelled_as_its_slot_frees_leaves_the_slot_free() -> None:
+    # The holder's batch ends and the waiter's request is cancelled in the same loop pass:
+    # the freed slot must not be handed to the cancelled wait (it was counted held for good
+    # and the holder's release failed on the cancelled future).
+    queue = FairQueue(slots=1)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with queue.turn("b"):
+            await release.wait()
+
+    async def wait() -> None:
+        async with queue.turn("a"):
+            pass
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(wait())
+    await asyncio.sleep(0)
+    release.set()
+    waiter.cancel()
+    held, waited = await asyncio.gather(holder, waiter, return_exceptions=True)
+    assert held is None, held
+    assert isinstance(waited, asyncio.CancelledError)
+    async with asyncio.timeout(5):  # a leaked slot would never be handed out again
+        async with queue.turn("c"):
+            pass
+    assert queue.waiting == 0
+
+
 async def test_a_cancelled_wait_gives_its_turn_back() -> None:
     queue = FairQueue(slots=1)
     holding = asyncio.Event()

@@ -9,18 +9,25 @@ and the connection is closed. A real `c360 serve` and raw sockets.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from hub.http_protocol import GuardedHttpTools
 from tests.live import free_port, stop, wait_ready
 
 
@@ -86,6 +93,55 @@ def test_a_head_just_over_the_limit_in_one_chunk_is_answered_431(
         s.sendall(_request(size))
         answer = _answer(s)
     assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large"), answer[:200]
+
+
+def test_an_endless_head_pipelined_behind_a_request_in_flight_is_not_buffered() -> None:
+    """A second request's head sent right behind a first that is still being answered, and
+    never ended: the hub stops reading instead of buffering it (it took 649 MB in 2 s), then
+    answers the first and refuses the second with 431."""
+    answer_first = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await asyncio.to_thread(answer_first.wait, 30)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"2")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=GuardedHttpTools,
+                            log_level="warning", lifespan="off")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        cap = 64 * 1024 * 1024  # far beyond what the kernel's socket buffers hold
+        sent = 0
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n")
+            line = b"X-Pad: " + b"a" * 60_000 + b"\r\n"
+            try:
+                while sent < cap:
+                    s.sendall(line)  # blocks, then times out, once the hub stops reading
+                    sent += len(line)
+            except TimeoutError:
+                pass
+            answer_first.set()
+            s.settimeout(30)
+            got = b""
+            with contextlib.suppress(ConnectionResetError):
+                while b"431" not in got and (chunk := s.recv(65_536)):
+                    got += chunk
+        assert sent < cap, "the hub read an endless pipelined head while answering the first"
+        assert got.startswith(b"HTTP/1.1 200 OK"), got[:200]
+        assert b"HTTP/1.1 431 Request Header Fields Too Large" in got, got[-300:]
+    finally:
+        answer_first.set()
+        server.should_exit = True
+        thread.join(30)
 
 
 def test_a_large_body_after_a_small_head_is_not_counted_as_head(
