@@ -83,13 +83,19 @@ def connection_cap(fd_limit: int, configured: int = 0) -> int:
     return max(16, min(fd_limit - RESERVED_FDS, fd_limit * 3 // 4))
 
 
+# The blank line that ends a request head (the parser refuses a bare LF one with 400).
+_HEAD_END = b"\r\n\r\n"
+
+
 def _head_part(tail: bytes, data: bytes) -> int:
     """How many bytes of ``data`` belong to a request head whose previous chunk ended with
-    ``tail`` (its last 3 bytes): all of them, or up to the blank line that ends the head (CRLF
-    or the bare LF the parser also takes)."""
-    seen = tail + data
-    ends = [i + n for i, n in ((seen.find(b"\r\n\r\n"), 4), (seen.find(b"\n\n"), 2)) if i >= 0]
-    return len(data) if not ends else max(0, min(ends) - len(tail))
+    ``tail`` (its last 3 bytes): all of them, or up to the blank line that ends the head.
+    Only the seam is joined: a chunk is up to 256 KiB, and this runs on every request."""
+    seam = (tail + data[:3]).find(_HEAD_END)
+    if seam >= 0:  # begun in the tail: earlier than any end found in ``data`` alone
+        return seam + len(_HEAD_END) - len(tail)
+    end = data.find(_HEAD_END)
+    return len(data) if end < 0 else end + len(_HEAD_END)
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -152,7 +158,7 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._headers_too_large()
                 return
             self._head_bytes += head
-            self._head_tail = (self._head_tail + data)[-3:]
+            self._head_tail = (self._head_tail + data[-3:])[-3:]
             if over:
                 # The head of a request pipelined behind one still being answered (a 431
                 # now would cut into that answer): read nothing more until the answer is out
