@@ -18,7 +18,7 @@ the one batch per request and customer are unchanged; only the order is.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 
@@ -46,8 +46,7 @@ class FairQueue:
         if slots < 1:
             raise ValueError(f"a decision queue needs at least one slot, not {slots}")
         self.slots = slots
-        self._out = 0
-        self._held: dict[Hashable, int] = {}  # caller -> its turns out
+        self._held: Counter[Hashable] = Counter()  # caller -> its turns out
         # Caller -> its waiting turns (first asked first), in the order callers are served.
         self._waiting: OrderedDict[Hashable, deque[asyncio.Future[None]]] = OrderedDict()
 
@@ -77,11 +76,11 @@ class FairQueue:
             self._release(caller)
 
     def _dispatch(self) -> None:
-        while self._out < self.slots:
+        while self._held.total() < self.slots:
             if not self._waiting:
                 return
             # Round robin among callers holding no turn; when all hold some, the fewest.
-            caller = min(self._waiting, key=lambda c: self._held.get(c, 0))
+            caller = min(self._waiting, key=self._held.__getitem__)
             turns = self._waiting.pop(caller)
             granted = turns.popleft()
             if turns:
@@ -90,16 +89,12 @@ class FairQueue:
                 # Cancelled (its request ended) in the loop pass that freed this slot, before
                 # its waiter could withdraw it: not a turn to hand out.
                 continue
-            self._held[caller] = self._held.get(caller, 0) + 1
-            self._out += 1
+            self._held[caller] += 1
             granted.set_result(None)
 
     def _release(self, caller: Hashable) -> None:
-        self._out -= 1
-        held = self._held[caller] - 1
-        if held:
-            self._held[caller] = held
-        else:
+        self._held[caller] -= 1
+        if not self._held[caller]:
             del self._held[caller]
         self._dispatch()
 
