@@ -75,7 +75,7 @@ def _ages(birth: Any, mode: str, now: datetime) -> Ages | None:
     audience tells no more than the year), unknown otherwise."""
     if mode not in AGES_SEEN:
         return None
-    return ages({"customer": {"birthDate": birth}}, now, year_only=mode != MaskMode.REVEAL)
+    return ages(birth, now, year_only=mode != MaskMode.REVEAL)
 
 
 def _age_ok(possible: Ages | None, audience: Audience) -> bool:

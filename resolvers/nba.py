@@ -78,22 +78,28 @@ async def count_customers(store: GraphStore) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
+def birth_date(history: Mapping[str, Any]) -> Any:
+    """The birth date a customer's history holds, as stored."""
+    return (history.get("customer") or {}).get("birthDate")
+
+
 def age_band(history: Mapping[str, Any], now: datetime, year_only: bool = False) -> str | None:
     """The customer's age band at ``now``; ``year_only``: from the birth year alone, as the
     ``ageBand`` field gives it to a caller who sees only the year (the band from the full date
     would tell whether the birthday has passed)."""
-    birth = analytics.parse_date((history.get("customer") or {}).get("birthDate"))
+    birth = analytics.parse_date(birth_date(history))
     if year_only:
         return analytics.age_band_from_year(birth.year if birth else None, now.date())
     return analytics.age_band(birth, now.date())
 
 
-def ages(history: Mapping[str, Any], now: datetime, year_only: bool = False) -> Ages | None:
+def ages(born: Any, now: datetime, year_only: bool = False) -> Ages | None:
     """The ages (youngest, oldest) the customer may be at ``now``, for the products' age limits:
     from the full birth date one age; ``year_only`` (a caller who sees only the year) both
     ages the year allows, so a limit holds whichever side of the birthday ``now`` is and the
-    answer tells nothing finer than the year. None without a birth date."""
-    birth = analytics.parse_date((history.get("customer") or {}).get("birthDate"))
+    answer tells nothing finer than the year (``born``: the stored birth date). None without
+    a birth date."""
+    birth = analytics.parse_date(born)
     if birth is None:
         return None
     if year_only:
@@ -238,6 +244,7 @@ __all__ = [
     "NbaLoaders",
     "age_band",
     "ages",
+    "birth_date",
     "count_customers",
     "fit_recommender",
     "load_histories",

@@ -25,7 +25,7 @@ from insights.recommend import Holder, ReasonSource, Recommendation, recommend
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers.context import RequestContext
-from resolvers.nba import age_band, ages, models
+from resolvers.nba import age_band, ages, birth_date, models
 
 # The birth date's modes that show its year (as the ageBand field: PARTIAL is the year too).
 AGE_MODES = (MaskMode.REVEAL, MaskMode.YEAR, MaskMode.PARTIAL)
@@ -87,7 +87,7 @@ async def recommendations_for(
     # birth year (a limit must hold on both sides of the birthday), else unknown (no
     # age-limited product): whether a card is offered tells no more than ageBand does.
     possible = (
-        ages(history, now, year_only=birth_mode != MaskMode.REVEAL)
+        ages(birth_date(history), now, year_only=birth_mode != MaskMode.REVEAL)
         if birth_mode in AGE_MODES
         else None
     )

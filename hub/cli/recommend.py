@@ -32,14 +32,16 @@ async def _train() -> tuple[int, str]:
 
 
 async def _eval(k: int) -> tuple[int, HoldoutResult]:
-    from resolvers.nba import age_band, ages
+    from resolvers.nba import age_band, ages, birth_date
 
     settings = load_settings()
     products = load_catalogue(settings)
     now = datetime.now(UTC)
     async with graph(settings) as store:
         histories = await book(store, now - timedelta(days=hist.FLOW_DAYS))
-    customers = [hist.book_customer(h, now, age_band(h, now), ages(h, now)) for h in histories]
+    customers = [
+        hist.book_customer(h, now, age_band(h, now), ages(birth_date(h), now)) for h in histories
+    ]
     return len(customers), evaluate(customers, products, k)
 
 

@@ -14,7 +14,7 @@ from insights import churn
 from insights import history as hist
 from insights.catalogue import default_catalogue
 from insights.holdout import evaluate
-from resolvers.nba import age_band, ages, load_histories, rule_score
+from resolvers.nba import age_band, ages, birth_date, load_histories, rule_score
 
 # The demo book is anchored on the day it is generated, and the recommender's lead over
 # popularity moves with that day (on the four anchors tried in session 7 the hit-rate ratio was
@@ -33,7 +33,9 @@ async def test_recommender_and_churn_model_on_the_demo_book(
     histories = await load_histories(store, now - timedelta(days=churn.HISTORY_DAYS))
     assert len(histories) == 400
 
-    book = [hist.book_customer(h, now, age_band(h, now), ages(h, now)) for h in histories]
+    book = [
+        hist.book_customer(h, now, age_band(h, now), ages(birth_date(h), now)) for h in histories
+    ]
     result = evaluate(book, default_catalogue())
     assert result.method.cases > 300
     assert result.ratio >= 1.5, result
