@@ -31,9 +31,15 @@ async def test_satisfaction_report(
 ) -> None:
     await seed_demo(store, customers=300, seed=42, progress=False)
     now = datetime.now(UTC)
+    # The added posts and complaints fall in one calendar month (the middle of the last one):
+    # the figures are monthly cells, each suppressed below MIN_CELL, and days back from today
+    # straddled a month boundary in the first days of a month (1 + 5 complaints: 5 counted).
+    mid_last_month = now.replace(day=1, hour=12, minute=0, second=0, microsecond=0) - timedelta(
+        days=15
+    )
     posts = [
         {"platform": "weibo", "postId": f"p{i}", "ingestedAt": now.isoformat(),
-         "props": {"text": "朝朝宝", "createdAt": (now - timedelta(days=i)).strftime(
+         "props": {"text": "朝朝宝", "createdAt": (mid_last_month - timedelta(hours=i)).strftime(
              "%Y-%m-%dT%H:%M:%SZ"), "sentimentLabel": "POSITIVE" if i % 3 else "NEGATIVE",
              "sentimentScore": 0.8 if i % 3 else 0.2},
          "author": None, "brands": [], "products": ["MMF-ZZB"]}
@@ -43,7 +49,7 @@ async def test_satisfaction_report(
     await upsert_interactions(store, [
         {"id": f"IZ{i}", "customerId": f"C{i:06d}", "productCode": "MMF-ZZB",
          "props": {"kind": "COMPLAINT", "channel": "APP", "resolved": False, "satisfaction": 1,
-                   "time": (now - timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   "time": (mid_last_month - timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                    "summary": "理财赎回到账慢"}}
         for i in range(1, 7)
     ])  # fmt: skip
