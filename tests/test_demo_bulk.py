@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from graph.falkordb import FalkorDBStore
 from graph.fieldcipher import cipher_of
 from graph.repositories.projection360 import LINKED, customer_view
 from graph.store import LOOKUP_INDEXES, NATURAL_KEYS, GraphStore, Row
 from hub import demo
+from tests.server_client import async_server_client
 
 SEALED = {"Customer": "id", "Household": "id", "Advisor": "id", "Interaction": "customerId"}
 
@@ -41,7 +41,7 @@ async def _edges(store: GraphStore) -> list[tuple[Any, ...]]:
 
 async def _bulk_calls(data_dir: Path) -> int:
     """GRAPH.BULK commands the session's embedded server has run (its own statistics)."""
-    client = aioredis.Redis(unix_socket_path=str(data_dir / "falkordb" / "falkordb.sock"))
+    client = async_server_client(data_dir / "falkordb" / "falkordb.sock")
     try:
         stats = await client.info("commandstats")
     finally:

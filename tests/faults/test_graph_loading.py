@@ -20,6 +20,7 @@ from graph.persistence import server_args
 from hub.app import create_app
 from hub.settings import Settings
 from tests.faults.graph_support import reader_token
+from tests.server_client import server_client
 
 # Enough that the replay outlasts the hub's start grace on a quiet machine too (6 000 did not,
 # run after other graph tests: the hub was ready at its first /readyz).
@@ -33,7 +34,7 @@ def _write_query_log(data_dir: Path) -> None:
     args = server_args(server_dir, sock, server_dir / "falkordb.log", "always")
     # The module's default: writes are logged as the queries themselves.
     server = subprocess.Popen([get_redis_server(), *args, "--loadmodule", get_falkordb_module()])
-    client = redis.Redis(unix_socket_path=str(sock))
+    client = server_client(sock)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -52,6 +53,9 @@ def _write_query_log(data_dir: Path) -> None:
         client.shutdown(nosave=True)
     except redis.ConnectionError:
         pass  # SHUTDOWN closes the connection
+    except BaseException:
+        server.kill()  # so the wait below cannot hide what failed
+        raise
     finally:
         server.wait(timeout=30)
         client.close()

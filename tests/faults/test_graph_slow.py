@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import httpx
-import redis
 
 from graph.embedded import EmbeddedFalkorDB
 from graph.falkordb import FalkorDBStore
 from graph.repositories.customers import upsert_customers
 from hub.app import READY_PING_S, create_app
 from hub.settings import Settings
+from tests.server_client import server_client
 
 PAUSE_S = 6.5  # longer than redis-py's default socket timeout (5 s)
 READS, WRITES = 6, 3
@@ -27,7 +27,7 @@ READS, WRITES = 6, 3
 
 def _calls(sock: Path) -> dict[str, int]:
     """Commands the server has run since the last CONFIG RESETSTAT, by name."""
-    with redis.Redis(unix_socket_path=str(sock), decode_responses=True) as client:
+    with server_client(sock, decode_responses=True) as client:
         stats = client.info("commandstats")
     return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
 
@@ -39,7 +39,7 @@ async def test_round_trips_wait_for_a_paused_server(short_dir: Path) -> None:
         await upsert_customers(store, [{"id": f"C{i}", "props": {"name": "慢"}} for i in range(50)])
         count = "MATCH (c:Customer) RETURN count(c) AS n"
         await store.read(count)  # connections and property keys in place before the pause
-        with redis.Redis(unix_socket_path=str(embedded.socket_path)) as client:
+        with server_client(embedded.socket_path) as client:
             client.config_resetstat()
         pid = embedded.server_pid()
         assert pid is not None

@@ -22,6 +22,7 @@ from graph.falkordb import LOOP_ROWS, FalkorDBStore
 from graph.store import GraphStore
 from tests.graph.hand_offs import count_hand_offs
 from tests.graph.raw_writes import write_not_utf8_probe
+from tests.server_client import server_client
 
 
 def _loop_store(store: GraphStore) -> FalkorDBStore:
@@ -197,7 +198,7 @@ def test_loops_that_end_without_close_leave_no_connections() -> None:
         store = FalkorDBStore.embedded(EmbeddedFalkorDB(Path(d)), pool_size=4)
         reads_on = store._threads.loop_reads
         assert reads_on is not None
-        admin = redis.Redis(unix_socket_path=str(store._embedded.socket_path))  # type: ignore[union-attr]
+        admin = server_client(store._embedded.socket_path)  # type: ignore[union-attr]
 
         async def reads() -> int:
             rows = await asyncio.gather(*(store.read("RETURN $i AS i", {"i": i}) for i in range(8)))
@@ -238,7 +239,7 @@ def test_a_loop_closed_bare_has_its_connections_ended_by_the_next_loop() -> None
         store = FalkorDBStore.embedded(EmbeddedFalkorDB(Path(d)), pool_size=4)
         reads_on = store._threads.loop_reads
         assert reads_on is not None
-        admin = redis.Redis(unix_socket_path=str(store._embedded.socket_path))  # type: ignore[union-attr]
+        admin = server_client(store._embedded.socket_path)  # type: ignore[union-attr]
 
         try:
             asyncio.run(store.write("CREATE (:Probe {id: 'p'})"))

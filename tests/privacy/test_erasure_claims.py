@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from typer.testing import CliRunner
@@ -46,6 +45,7 @@ from tests.privacy.test_subject_requests import (
     imported,
     nodes,
 )
+from tests.server_client import server_client
 
 OTHER = "C900002"
 WITHDRAW = """mutation($rid: String!, $reason: String) {
@@ -330,7 +330,7 @@ def slow_log_rewrites(data: Path, per_key_s: float) -> Iterator[None]:
     """The graph server's log rewrite, the erasure's last step (the compaction), made slow
     for real: redis's ``rdb-key-save-delay`` holds the rewrite process on every key it writes.
     Set on the server's own socket, as an operator's redis-cli would."""
-    with redis.Redis(unix_socket_path=str(data / "falkordb" / "falkordb.sock")) as server:
+    with server_client(data / "falkordb" / "falkordb.sock") as server:
         server.config_set("rdb-key-save-delay", int(per_key_s * 1_000_000))
         try:
             yield
