@@ -3,17 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test run test security lint bench clean
+.PHONY: install install-test run test security lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check -q -e .
+# Pinned by constraints.txt: a fresh clone installs the versions CI last passed with, not
+# whatever was released since (redis-py 8.1 once changed its default socket timeout under us).
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed  ## install the hub into .venv
@@ -40,6 +42,12 @@ lint: install-test
 
 bench: install
 	$(BIN)/python bench/customer360.py --quick
+
+lock:  ## re-resolve pyproject's ranges in a fresh venv and pin the result in constraints.txt
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --disable-pip-version-check -q -e '.[test]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) .c360 .pytest_cache .ruff_cache
