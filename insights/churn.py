@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from insights.history import iso, signed
+from insights.recommend import is_open
 from shared.times import parse_time
 
 HORIZON_DAYS = 90
@@ -82,7 +83,7 @@ def with_stored_times(history: Mapping[str, Any]) -> dict[str, Any]:
 
 def churned_at(history: Mapping[str, Any]) -> datetime | None:
     accounts = history.get("accounts") or []
-    if not accounts or any(str(a.get("status") or "").upper() != "CLOSED" for a in accounts):
+    if not accounts or any(is_open(a) for a in accounts):
         return None
     closed = [t for a in accounts if (t := _time(a.get("closedAt"))) is not None]
     return max(closed) if closed else None

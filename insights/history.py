@@ -10,24 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from insights.holdout import BookCustomer, assets
-from insights.recommend import Holder
+from insights.recommend import CLOSED, Holder, held_products, is_open
 
 INFLOW_KINDS = frozenset(("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST"))
 FLOW_DAYS = 182
-# An account of this status is no longer held: its product may be offered again, it is no
-# lower tier to up-sell from and no household holding (graph.repositories.insights leaves
-# members' closed accounts out with the same word).
-CLOSED = "CLOSED"
-
-
-def is_open(account: Mapping[str, Any]) -> bool:
-    """Whether the account is still held (any status but CLOSED; no status: held)."""
-    return str(account.get("status") or "").upper() != CLOSED
-
-
-def held_products(accounts: Sequence[Mapping[str, Any]]) -> frozenset[str]:
-    """The products of the accounts the customer still holds (not CLOSED)."""
-    return frozenset(str(a["product"]) for a in accounts if a.get("product") and is_open(a))
 
 
 def iso(moment: datetime) -> str:

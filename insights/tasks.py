@@ -18,6 +18,7 @@ from typing import Any
 
 from insights.catalogue import Catalogue
 from insights.history import signed
+from insights.recommend import is_open
 
 COMPLAINT_OPEN_DAYS = 7
 BALANCE_DROP_DAYS = 30
@@ -181,7 +182,7 @@ def maturities(
         opened = _date(a.get("openedAt"))
         if product is None or not product.term_months or opened is None:
             continue
-        if str(a.get("status") or "").upper() == "CLOSED":
+        if not is_open(a):
             continue
         due = next_maturity(opened, product.term_months, start)
         if due <= end:

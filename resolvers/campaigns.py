@@ -18,7 +18,7 @@ from graph.repositories import campaigns as repo
 from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
 from insights.catalogue import Ages, CatalogueProduct
-from insights.recommend import offerable
+from insights.recommend import CLOSED, offerable
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso, parse_time
@@ -192,6 +192,7 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
             risk_profiles=a.risk_profiles,
             holds=a.holds,
             not_holds=a.not_holds,
+            closed=CLOSED,
             after=after,
             limit=batch,
         )

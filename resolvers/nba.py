@@ -26,7 +26,7 @@ from graph.store import GraphStore, Row
 from insights import history as hist
 from insights.catalogue import Ages
 from insights.churn import ChurnModel, with_stored_times
-from insights.recommend import CoHolding, Holder, fit
+from insights.recommend import CoHolding, Holder, fit, held_products
 from resolvers import analytics
 from resolvers.paced_loader import PacedDataLoader
 from shared.files import replace_file
@@ -162,7 +162,7 @@ async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = No
                 income_band=r.get("incomeBand"),
                 age_band=age_band({"customer": r}, now),
                 risk_profile=r.get("riskProfile"),
-                held=frozenset(p for p in r.get("products") or [] if p),
+                held=held_products(r.get("accounts") or []),
                 occupation=r.get("occupation"),
             )
             for r in rows

@@ -17,6 +17,7 @@ async def audience_candidates(
     risk_profiles: list[str] | None,
     holds: str | None,
     not_holds: str | None,
+    closed: str,
     after: str | None,
     limit: int,
 ) -> list[Row]:
@@ -24,7 +25,9 @@ async def audience_candidates(
     ``after`` in id order (a walk, as graph.repositories.access's: the key is the id's string,
     the next batch starts after :func:`walk_key` of the last id), each with ``birthDate``,
     ``riskProfile`` (suitability) and the policy attributes under ``attributes``. The caller
-    walks every batch: an audience is never cut at a cap."""
+    walks every batch: an audience is never cut at a cap. ``holds``/``notHolds`` read the
+    accounts whose status is not ``closed`` (insights.recommend.CLOSED: a closed account is no
+    holding)."""
     rows = await store.read(
         """
         MATCH (c:Customer)
@@ -32,7 +35,9 @@ async def audience_candidates(
         WHERE key > $after
           AND ($incomes IS NULL OR c.incomeBand IN $incomes)
           AND ($risks IS NULL OR c.riskProfile IN $risks)
-        WITH c, key, [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        WITH c, key, [(c)-[:OWNS]->(a:Account)
+                      WHERE a.status IS NULL OR toUpper(a.status) <> $closed
+                      | a.product] AS products
         WHERE ($holds IS NULL OR $holds IN products)
           AND ($notHolds IS NULL OR NOT $notHolds IN products)
         WITH c, key ORDER BY key LIMIT $limit
@@ -49,6 +54,7 @@ async def audience_candidates(
             "risks": risk_profiles,
             "holds": holds,
             "notHolds": not_holds,
+            "closed": closed,
             "after": "" if after is None else walk_key(after),
             "limit": limit,
         },

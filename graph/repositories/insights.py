@@ -29,7 +29,8 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
 
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
-    and ``products`` (every account's product): what fitting the recommender needs."""
+    and ``accounts`` ([{product, status}] of every account; what is held is the caller's rule,
+    insights.recommend.held_products): what fitting the recommender needs."""
     # The exact id walk of access.customer_id_window (never the id index; by the id's string
     # form), in the same round trip as the rows.
     rows = await store.read(
@@ -38,7 +39,7 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
         WITH c, key ORDER BY key LIMIT $limit
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
-               [(c)-[:OWNS]->(a:Account) | a.product] AS products
+               [(c)-[:OWNS]->(a:Account) | a {.product, .status}] AS accounts
         ORDER BY key
         """,
         {"after": walk_key(after), "limit": limit},
