@@ -179,6 +179,17 @@ class UnreadableHistory(ValueError):
     is not a number, a transaction without a time): names the customer."""
 
 
+# What reading a stored value that is not what it should be raises (a time that is a number
+# compared with one that is text, a satisfaction that is no integer, a row without a time).
+READ_ERRORS = (TypeError, ValueError, KeyError)
+
+
+def unreadable(customer_id: str, exc: Exception) -> UnreadableHistory:
+    """The one sentence naming the customer whose history could not be read, not a
+    traceback from deep in the features (``c360 churn``, care tasks)."""
+    return UnreadableHistory(f"customer {customer_id}'s history cannot be read ({exc!r})")
+
+
 def samples(
     histories: Sequence[Mapping[str, Any]],
     at: datetime,
@@ -190,9 +201,8 @@ def samples(
         try:
             if in_population(h, at):
                 out.append(Sample(cid, features(h, at), label(h, at), rule(h, at)))
-        except (TypeError, ValueError, KeyError) as exc:
-            # One sentence naming the record, not a traceback from deep in the features.
-            raise UnreadableHistory(f"customer {cid}'s history cannot be read ({exc!r})") from exc
+        except READ_ERRORS as exc:
+            raise unreadable(cid, exc) from exc
     return out
 
 
@@ -425,6 +435,7 @@ __all__ = [
     "FEATURES",
     "HISTORY_DAYS",
     "HORIZON_DAYS",
+    "READ_ERRORS",
     "ChurnModel",
     "Explained",
     "NothingToLearn",
@@ -442,5 +453,6 @@ __all__ = [
     "samples",
     "split",
     "training_samples",
+    "unreadable",
     "with_stored_times",
 ]

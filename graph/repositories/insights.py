@@ -118,8 +118,9 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         households = r["households"] or []
         out[r["id"]] = {
             "customer": r["customer"],
+            # As text: one account's openedAt stored as a number must not fail the batch.
             "accounts": sorted(
-                r["accounts"] or [], key=lambda a: (a.get("openedAt") or "", a["id"])
+                r["accounts"] or [], key=lambda a: (str(a.get("openedAt") or ""), str(a["id"]))
             ),
             "transactions": tx_of.get(r["id"], []),
             "interactions": ix_of.get(r["id"], []),

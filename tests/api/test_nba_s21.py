@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from graph.repositories.accounts import upsert_accounts
 from graph.store import GraphStore
+from hub.demo import seed_demo
 from resolvers.nba import fit_recommender
 from shared.settings import Settings
 from tests.api.conftest import Api, codes, serve
+from tests.api.test_nba_churn_s20 import COMPLETE, train
 from tests.api.test_nba_qa18 import write_policy_data
 from tests.api.test_nba_qa20 import AGED, AS_OF, CREATE, account, aged_customers, members, window
 
@@ -110,3 +114,66 @@ async def test_a_duplicate_is_named_only_to_a_caller_who_may_read_it(
         assert campaign_id in again["errors"][0]["message"]  # a reader hears which one
     (count,) = await store.read("MATCH (k:Campaign) RETURN count(k) AS n")
     assert count["n"] == 1
+
+
+TASKS = """
+query Tasks($from: Date, $to: Date) {
+  advisorTasks(from: $from, to: $to, first: 100) {
+    totalCount edges { node { id customerId kind dueDate } } } }
+"""
+
+
+async def test_one_unreadable_history_does_not_fail_an_advisors_task_list(
+    store: GraphStore, data_dir: Path, as_role: Callable[..., Api], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Session 21: one managed customer whose stored time is not a date at all ("unknown",
+    or a number: an interaction's time, a transaction's, an account's openedAt) made
+    advisorTasks, under the trained churn model, INTERNAL_SERVER_ERROR for the whole list.
+    The other customers' tasks are served; the unreadable one is left out and named in one
+    log line (no traceback); completeTask for it says why it cannot be checked."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    await train(store, data_dir)
+    (busiest,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
+        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    advisor = as_role("advisor", "service", busiest["id"])
+    today = datetime.now(UTC).date()
+    window = {"from": today.isoformat(), "to": (today + timedelta(days=60)).isoformat()}
+    before = await advisor.gql(TASKS, window)
+    assert not before.get("errors"), before
+    tasks = [e["node"] for e in before["data"]["advisorTasks"]["edges"]]
+    # Customers with tasks, two accounts or more and an interaction: each break below bites.
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (c:Customer {id: id}) "
+        "WITH c, size([(c)-[:OWNS]->(a) | a]) AS accounts, size([(c)-[:HAD]->(i) | i]) AS talks "
+        "WHERE accounts > 1 AND talks > 0 RETURN c.id AS id ORDER BY id",
+        {"ids": sorted({t["customerId"] for t in tasks})},
+    )
+    breaks = (
+        "MATCH (:Customer {id: $id})-[:HAD]->(i:Interaction) SET i.time = 20200101",
+        # A number among text: sorting the batch's accounts by it failed every customer.
+        "MATCH (:Customer {id: $id})-[:OWNS]->(a:Account) WITH a LIMIT 1 SET a.openedAt = 2020",
+        "MATCH (:Customer {id: $id})-[:HAD]->(i:Interaction) SET i.time = 'unknown'",
+    )
+    assert len(rows) > len(breaks), rows
+    changed: set[str] = set()
+    for query, row in zip(breaks, rows, strict=False):
+        await store.write(query, {"id": row["id"]})
+        changed.add(row["id"])
+        caplog.clear()
+        body = await advisor.gql(TASKS, window)
+        assert not body.get("errors"), (query, body)
+        said = [r for r in caplog.records if r.name == "c360.tasks"]
+        assert all(r.exc_info is None for r in said)  # one line each, no traceback
+        bad = [r.getMessage().split("customer ")[1].split("'s")[0] for r in said]
+        assert bad == [rows[0]["id"]], said  # the others' values are read (as no time)
+        served = [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
+        assert [t for t in served if t["customerId"] not in changed] == [
+            t for t in tasks if t["customerId"] not in changed
+        ], query
+        assert not [t for t in served if t["customerId"] in bad]
+        assert body["data"]["advisorTasks"]["totalCount"] == len(served)
+    task = next(t for t in tasks if t["customerId"] == bad[0])
+    done = await advisor.gql(COMPLETE, {"id": task["id"], "note": "已致电"})
+    assert codes(done) == ["UNREADABLE_HISTORY"], done
