@@ -103,8 +103,9 @@ def _tasks_of(
     decision: Decision,
 ) -> list[Task]:
     """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
+    customer_id = str((history.get("customer") or {}).get("id"))
     done = frozenset(
-        current_task_id(str(i["taskId"]))
+        current_task_id(str(i["taskId"]), customer_id)
         for i in history.get("interactions") or []
         if i.get("taskId")
     )
@@ -258,7 +259,8 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         kind, customer_id, due, ref = parse_task_id(task_id)
     except ValueError:
         raise BadUserInput("not a care task id", field="id") from None
-    # The id as listings write it (an id from before ":" in ids was escaped reads the same).
+    # The id as listings write it (an id from before ":" in ids was escaped, without the
+    # "v2:" prefix, is read literally and names the same task).
     task_id = make_task_id(kind, customer_id, due, ref)
     note = note.strip()
     if not 1 <= len(note) <= MAX_NOTE:

@@ -13,6 +13,7 @@ import pytest
 from graph.repositories.accounts import upsert_accounts
 from graph.store import GraphStore
 from hub.demo import seed_demo
+from insights.tasks import parse_task_id
 from resolvers.nba import fit_recommender
 from shared.settings import Settings
 from tests.api.conftest import Api, codes, serve
@@ -177,3 +178,68 @@ async def test_one_unreadable_history_does_not_fail_an_advisors_task_list(
     task = next(t for t in tasks if t["customerId"] == bad[0])
     done = await advisor.gql(COMPLETE, {"id": task["id"], "note": "已致电"})
     assert codes(done) == ["UNREADABLE_HISTORY"], done
+
+
+async def test_an_old_task_id_holding_a_literal_escape_names_its_own_customer(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    """Session 21: a customer whose id holds "%3A" literally (OLD%3A1): the ids listed for
+    them before ids were escaped ("MATURITY:OLD%3A1:...") were read as escaped (customer
+    OLD:1), so a completion stored then did not match (the task came back) and completeTask
+    with such an id missed the customer. Unprefixed ids are now read as written; new ids
+    that escape start with "v2:"."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    (busiest,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
+        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    advisor = as_role("advisor", "service", busiest["id"])
+    today = datetime.now(UTC).date()
+    window = {"from": today.isoformat(), "to": (today + timedelta(days=120)).isoformat()}
+    body = await advisor.gql(TASKS, window)
+    counts: dict[str, int] = {}
+    for e in body["data"]["advisorTasks"]["edges"]:
+        counts[e["node"]["customerId"]] = counts.get(e["node"]["customerId"], 0) + 1
+    two = sorted(cid for cid, n in counts.items() if n >= 2)
+    assert two, counts
+    await store.write("MATCH (c:Customer {id: $old}) SET c.id = 'OLD%3A1'", {"old": two[0]})
+    body = await advisor.gql(TASKS, window)
+    tasks = [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
+    mine = [t for t in tasks if t["customerId"] == "OLD%3A1"]
+    assert len(mine) >= 2, mine
+    first, second = mine[:2]
+
+    async def listed_ids() -> set[str]:
+        body = await advisor.gql(TASKS, window)
+        return {e["node"]["id"] for e in body["data"]["advisorTasks"]["edges"]}
+
+    def as_before(new_id: str) -> str:
+        """The id as listings wrote it before the escape: every part literally."""
+        kind, customer, due, ref = parse_task_id(new_id)
+        return f"{kind.value}:{customer}:{due.isoformat()}:{ref}"
+
+    # A completion stored before the escape holds the literal id: the task stays done.
+    done = await advisor.gql(COMPLETE, {"id": first["id"], "note": "已致电"})
+    assert not done.get("errors"), done
+    await store.write(
+        "MATCH (i:Interaction) WHERE i.taskId = $new SET i.taskId = $old",
+        {"new": first["id"], "old": as_before(first["id"])},
+    )
+    left = {
+        e["node"]["id"] for e in (await advisor.gql(TASKS, window))["data"]["advisorTasks"]["edges"]
+    }
+    assert first["id"] not in left and second["id"] in left
+    # completeTask with the id as it was listed then completes that customer's task.
+    done = await advisor.gql(COMPLETE, {"id": as_before(second["id"]), "note": "已致电"})
+    assert not done.get("errors"), done
+    left = {
+        e["node"]["id"] for e in (await advisor.gql(TASKS, window))["data"]["advisorTasks"]["edges"]
+    }
+    assert second["id"] not in left
+    (stored,) = await store.read(
+        "MATCH (c:Customer {id: 'OLD%3A1'})-[:HAD]->(i:Interaction {kind: 'CARE'}) "
+        "WHERE i.taskId = $id RETURN count(i) AS n",
+        {"id": second["id"]},
+    )
+    assert stored["n"] == 1  # stored in the current form, on that customer
+    assert all(t["id"].startswith(f"v2:{t['kind']}:OLD%253A1:") for t in mine), mine
