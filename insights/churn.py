@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from insights.history import iso, signed
+from insights.history import iso, later_flow, signed
 from insights.recommend import is_open
 from shared.times import parse_time
 
@@ -118,7 +118,7 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
     last_tx = max((t["time"] for t in txs), default=None)
     last = _time(last_tx)
     # Assets then: today's balances less what flowed in since (closed accounts hold 0 now).
-    later = sum(signed(t) for t in history.get("transactions") or [] if t["time"] >= at_iso)
+    later = later_flow(history, at_iso)
     balances = sum(
         float(a.get("balance") or 0)
         for a in accounts

@@ -25,6 +25,22 @@ def signed(tx: Mapping[str, Any]) -> float:
     return amount if str(tx.get("kind") or "").upper() in INFLOW_KINDS else -amount
 
 
+def later_flow(history: Mapping[str, Any], at_iso: str) -> float:
+    """The net inflow over the customer's accounts from ``at_iso`` on: what the balances of
+    today hold that they did not then. The transaction rows at or after it, plus, where the
+    history's rows stop at ``flowsFrom.since`` (graph.repositories.insights.histories with an
+    end), the graph's per-account sums from there on. ValueError for a moment after that
+    end: the rows between are not loaded."""
+    rows = history.get("transactions") or []
+    total = sum(signed(t) for t in rows if t["time"] >= at_iso)
+    summed = history.get("flowsFrom")
+    if summed is None:
+        return total
+    if at_iso > summed["since"]:
+        raise ValueError(f"the history's transactions stop at {summed['since']}, before {at_iso}")
+    return total + float(sum(summed["accounts"].values()))
+
+
 def account_flows(
     transactions: Sequence[Mapping[str, Any]], since: str, until: str | None = None
 ) -> dict[str, float]:
@@ -99,5 +115,6 @@ __all__ = [
     "holder",
     "is_open",
     "iso",
+    "later_flow",
     "signed",
 ]

@@ -47,11 +47,23 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     return _opened(store, rows, lambda r: r)
 
 
-async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
+async def histories(
+    store: GraphStore,
+    ids: list[str],
+    tx_since: str,
+    tx_until: str | None = None,
+    inflow_kinds: list[str] | None = None,
+) -> dict[str, Row]:
     """Per customer: ``customer`` (profile fields), ``accounts``, ``transactions`` since
     ``tx_since`` ({accountId, time, amount, kind}), ``interactions``, ``householdId``,
     ``members`` ([{id, products}] of the other household members, ``products`` those of
-    their accounts not CLOSED) and ``related`` (count)."""
+    their accounts not CLOSED) and ``related`` (count).
+
+    With ``tx_until`` the transactions are those of [tx_since, tx_until) only, and
+    ``flowsFrom`` is {since: tx_until, accounts: {accountId: net flow}}: the net flow of each
+    account from ``tx_until`` on, summed in the graph (one aggregate round trip; an amount
+    counts in when its kind is one of ``inflow_kinds``, else out), so a history as of a day
+    years back reads the rows of its window, not every transaction since."""
     rows = await store.read(
         """
         UNWIND $ids AS id
@@ -75,11 +87,32 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
         WITH id, a, t WHERE """
         + time_cmp("t.time", ">=", "$since")
-        + """
+        + " AND ($until IS NULL OR "
+        + time_cmp("t.time", "<", "$until")
+        + """)
         RETURN id, a.id AS accountId, t.time AS time, t.amount AS amount, t.kind AS kind
         """,
-        {"ids": ids, "since": tx_since},
+        {"ids": ids, "since": tx_since, "until": tx_until},
     )
+    flows_of: dict[str, dict[str, float]] = defaultdict(dict)
+    if tx_until is not None:
+        for f in await store.read(
+            """
+            UNWIND $ids AS id
+            MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
+            WITH id, a
+            MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
+            WITH id, a, t WHERE """
+            + time_cmp("t.time", ">=", "$until")
+            + """
+            WITH id, a, coalesce(toFloat(t.amount), 0.0) AS amount,
+                 toUpper(coalesce(t.kind, '')) IN $inflow AS inflow
+            RETURN id, a.id AS accountId,
+                   sum(CASE WHEN inflow THEN amount ELSE -amount END) AS flow
+            """,
+            {"ids": ids, "until": tx_until, "inflow": inflow_kinds or []},
+        ):
+            flows_of[f["id"]][str(f["accountId"])] = float(f["flow"])
     ixs = await store.read(
         """
         UNWIND $ids AS id
@@ -128,6 +161,8 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
             "members": members_of.get(r["id"], []),
             "related": int(r["related"] or 0),
         }
+        if tx_until is not None:
+            out[r["id"]]["flowsFrom"] = {"since": tx_until, "accounts": flows_of.get(r["id"], {})}
     return out
 
 

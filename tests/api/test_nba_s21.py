@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph.repositories.accounts import upsert_accounts
+from graph.repositories.insights import histories
 from graph.store import GraphStore
 from hub.demo import seed_demo
+from insights import churn
+from insights.churn import with_stored_times
+from insights.history import iso
 from insights.tasks import parse_task_id
-from resolvers.nba import fit_recommender
+from resolvers.nba import HISTORY_DAYS, NbaLoaders, fit_recommender, models
 from shared.settings import Settings
 from tests.api.conftest import Api, codes, serve
 from tests.api.test_nba_churn_s20 import COMPLETE, train
@@ -243,3 +247,56 @@ async def test_an_old_task_id_holding_a_literal_escape_names_its_own_customer(
     )
     assert stored["n"] == 1  # stored in the current form, on that customer
     assert all(t["id"].startswith(f"v2:{t['kind']}:OLD%253A1:") for t in mine), mine
+
+
+RISK_AS_OF = """query($after: String, $d: Date!) {
+  customers(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { id churnRisk(asOf: $d) { score reasons model } } } } }"""
+
+
+async def test_churn_risk_far_back_reads_its_window_and_scores_as_before(
+    store: GraphStore, data_dir: Path, officer: Api
+) -> None:
+    """Session 21: churnRisk(asOf:) a year or two back read every transaction since that
+    day as rows (the assets then are today's balances less the flows since). The flows since
+    are now summed per account in the graph: the rows read are those of the 200-day window,
+    and every score and reason is what reading all the rows gave."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    await train(store, data_dir)
+    model = models(data_dir).churn_model()
+    assert model is not None
+    now = datetime.now(UTC)
+    ids = [r["id"] for r in await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")]
+    for days in (400, 700):
+        day = (now - timedelta(days=days)).date()
+        at = datetime.combine(day, time(23, 59, 59), UTC)
+        since = iso(at - timedelta(days=HISTORY_DAYS))
+        # As before: every transaction from the window's start on, as rows.
+        every = {
+            cid: with_stored_times(h) for cid, h in (await histories(store, ids, since)).items()
+        }
+        expected = {}
+        for cid, h in every.items():
+            explained = churn.explain(model, churn.features(h, at))
+            expected[cid] = (explained.score, [text for _, text in explained.reasons])
+        got, after = {}, None
+        while True:
+            body = await officer.gql(RISK_AS_OF, {"d": day.isoformat(), "after": after})
+            assert not body.get("errors"), body
+            page = body["data"]["customers"]
+            for edge in page["edges"]:
+                risk = edge["node"]["churnRisk"]
+                assert risk["model"].startswith("logistic-regression")
+                got[edge["node"]["id"]] = (risk["score"], risk["reasons"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert got == expected
+        assert len({score for score, _ in got.values()}) > 10  # not one score for everyone
+        # The rows read: the window's only, however far back the day is.
+        read = await NbaLoaders(store, now).history_before(at).load_many(ids)
+        rows = [t for h in read if h is not None for t in h["transactions"]]
+        assert rows and all(since <= t["time"] < iso(at) for t in rows)
+        later = [t for h in every.values() for t in h["transactions"] if t["time"] >= iso(at)]
+        assert len(later) > 5 * len(rows)  # what was read as rows before, and is summed now
