@@ -101,6 +101,11 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # Webhook pushes are claimed once by signature, before their posts are stored
     # (webhook_pushes.py).
     ("WebhookPush", "signature"),
+    # createCampaign checks for a duplicate by product in the write that creates the campaign
+    # (repositories/campaigns.create_campaign). The index also makes the label exist before
+    # any campaign does: two concurrent first creates, planned while no Campaign label
+    # existed, each found no other campaign and both were made (session 21).
+    ("Campaign", "product"),
 )
 
 __all__ = [

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from insights.history import iso, signed
+from insights.history import iso, later_flow, signed
+from insights.recommend import is_open
 from shared.times import parse_time
 
 HORIZON_DAYS = 90
@@ -82,7 +83,7 @@ def with_stored_times(history: Mapping[str, Any]) -> dict[str, Any]:
 
 def churned_at(history: Mapping[str, Any]) -> datetime | None:
     accounts = history.get("accounts") or []
-    if not accounts or any(str(a.get("status") or "").upper() != "CLOSED" for a in accounts):
+    if not accounts or any(is_open(a) for a in accounts):
         return None
     closed = [t for a in accounts if (t := _time(a.get("closedAt"))) is not None]
     return max(closed) if closed else None
@@ -117,7 +118,7 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
     last_tx = max((t["time"] for t in txs), default=None)
     last = _time(last_tx)
     # Assets then: today's balances less what flowed in since (closed accounts hold 0 now).
-    later = sum(signed(t) for t in history.get("transactions") or [] if t["time"] >= at_iso)
+    later = later_flow(history, at_iso)
     balances = sum(
         float(a.get("balance") or 0)
         for a in accounts
@@ -178,6 +179,17 @@ class UnreadableHistory(ValueError):
     is not a number, a transaction without a time): names the customer."""
 
 
+# What reading a stored value that is not what it should be raises (a time that is a number
+# compared with one that is text, a satisfaction that is no integer, a row without a time).
+READ_ERRORS = (TypeError, ValueError, KeyError)
+
+
+def unreadable(customer_id: str, exc: Exception) -> UnreadableHistory:
+    """The one sentence naming the customer whose history could not be read, not a
+    traceback from deep in the features (``c360 churn``, care tasks)."""
+    return UnreadableHistory(f"customer {customer_id}'s history cannot be read ({exc!r})")
+
+
 def samples(
     histories: Sequence[Mapping[str, Any]],
     at: datetime,
@@ -189,9 +201,8 @@ def samples(
         try:
             if in_population(h, at):
                 out.append(Sample(cid, features(h, at), label(h, at), rule(h, at)))
-        except (TypeError, ValueError, KeyError) as exc:
-            # One sentence naming the record, not a traceback from deep in the features.
-            raise UnreadableHistory(f"customer {cid}'s history cannot be read ({exc!r})") from exc
+        except READ_ERRORS as exc:
+            raise unreadable(cid, exc) from exc
     return out
 
 
@@ -424,6 +435,7 @@ __all__ = [
     "FEATURES",
     "HISTORY_DAYS",
     "HORIZON_DAYS",
+    "READ_ERRORS",
     "ChurnModel",
     "Explained",
     "NothingToLearn",
@@ -441,5 +453,6 @@ __all__ = [
     "samples",
     "split",
     "training_samples",
+    "unreadable",
     "with_stored_times",
 ]

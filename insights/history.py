@@ -10,24 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from insights.holdout import BookCustomer, assets
-from insights.recommend import Holder
+from insights.recommend import CLOSED, Holder, held_products, is_open
 
 INFLOW_KINDS = frozenset(("DEPOSIT", "TRANSFER_IN", "SALARY", "INTEREST"))
 FLOW_DAYS = 182
-# An account of this status is no longer held: its product may be offered again, it is no
-# lower tier to up-sell from and no household holding (graph.repositories.insights leaves
-# members' closed accounts out with the same word).
-CLOSED = "CLOSED"
-
-
-def is_open(account: Mapping[str, Any]) -> bool:
-    """Whether the account is still held (any status but CLOSED; no status: held)."""
-    return str(account.get("status") or "").upper() != CLOSED
-
-
-def held_products(accounts: Sequence[Mapping[str, Any]]) -> frozenset[str]:
-    """The products of the accounts the customer still holds (not CLOSED)."""
-    return frozenset(str(a["product"]) for a in accounts if a.get("product") and is_open(a))
 
 
 def iso(moment: datetime) -> str:
@@ -37,6 +23,22 @@ def iso(moment: datetime) -> str:
 def signed(tx: Mapping[str, Any]) -> float:
     amount = float(tx.get("amount") or 0)
     return amount if str(tx.get("kind") or "").upper() in INFLOW_KINDS else -amount
+
+
+def later_flow(history: Mapping[str, Any], at_iso: str) -> float:
+    """The net inflow over the customer's accounts from ``at_iso`` on: what the balances of
+    today hold that they did not then. The transaction rows at or after it, plus, where the
+    history's rows stop at ``flowsFrom.since`` (graph.repositories.insights.histories with an
+    end), the graph's per-account sums from there on. ValueError for a moment after that
+    end: the rows between are not loaded."""
+    rows = history.get("transactions") or []
+    total = sum(signed(t) for t in rows if t["time"] >= at_iso)
+    summed = history.get("flowsFrom")
+    if summed is None:
+        return total
+    if at_iso > summed["since"]:
+        raise ValueError(f"the history's transactions stop at {summed['since']}, before {at_iso}")
+    return total + float(sum(summed["accounts"].values()))
 
 
 def account_flows(
@@ -113,5 +115,6 @@ __all__ = [
     "holder",
     "is_open",
     "iso",
+    "later_flow",
     "signed",
 ]

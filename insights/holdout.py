@@ -14,6 +14,8 @@ from insights.recommend import (
     Holder,
     RankingScore,
     fit,
+    held_products,
+    is_open,
     offerable,
     popular,
     ranking_score,
@@ -51,12 +53,13 @@ def assets(accounts: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
 
 
 def holders(book: Sequence[BookCustomer], hidden: Mapping[str, str] | None = None) -> list[Holder]:
-    """Holders for the book, without each customer's ``hidden`` product (and its accounts)."""
+    """Holders for the book, without each customer's ``hidden`` product (and its accounts);
+    what each holds, and each household member, is :func:`held_products` (no CLOSED account)."""
     hidden = hidden or {}
     kept: dict[str, list[Mapping[str, Any]]] = {
         c.id: [a for a in c.accounts if a.get("product") != hidden.get(c.id)] for c in book
     }
-    held = {cid: frozenset(str(a["product"]) for a in accs) for cid, accs in kept.items()}
+    held = {cid: held_products(accs) for cid, accs in kept.items()}
     members: dict[str, list[str]] = defaultdict(list)
     for c in book:
         if c.household_id:
@@ -85,11 +88,12 @@ def holders(book: Sequence[BookCustomer], hidden: Mapping[str, str] | None = Non
 
 
 def latest_products(book: Sequence[BookCustomer]) -> dict[str, str]:
-    """Per customer with at least two products: the product opened last (ties: by code)."""
+    """Per customer holding at least two products: the held product opened last (ties: by
+    code). A CLOSED account is not held (:func:`is_open`): neither hidden nor counted."""
     out: dict[str, str] = {}
     for c in book:
         opened: dict[str, str] = {}
-        for a in c.accounts:
+        for a in filter(is_open, c.accounts):
             code, at = str(a.get("product") or ""), str(a.get("openedAt") or "")
             if code and (code not in opened or at < opened[code]):
                 opened[code] = at

@@ -18,6 +18,7 @@ from typing import Any
 
 from insights.catalogue import Catalogue
 from insights.history import signed
+from insights.recommend import is_open
 
 COMPLAINT_OPEN_DAYS = 7
 BALANCE_DROP_DAYS = 30
@@ -61,9 +62,12 @@ class Task:
     action: str
 
 
-# ":" separates a task id's parts: a ":" in a customer or account id (CRM:1) is written %3A,
-# and "%" as %25 so that the escape reads back; an id holding neither is written as it is, so
-# the ids of every other customer are the ones listed (and completed) before.
+# ":" separates a task id's parts. A customer or account id holding ":" or "%" (CRM:1) is
+# written escaped (":" as %3A, "%" as %25) in an id that starts with ESCAPED ("v2:"), so
+# that it reads back; an id without the prefix is read as it is written (literally). Ids of
+# customers holding neither are written as they always were, and an id of before the escape
+# whose customer id held "%3A" literally (OLD%3A1) still names that customer.
+ESCAPED = "v2:"
 _ESCAPES = {"%": "%25", ":": "%3A"}
 _ESCAPED = re.compile("|".join(re.escape(e) for e in _ESCAPES.values()))
 _UNESCAPE = {e: c for c, e in _ESCAPES.items()}
@@ -81,7 +85,9 @@ def _unpart(text: str) -> str:
 def task_id(kind: TaskKind, customer_id: str, due: date, ref: str = "") -> str:
     """A task's identity: never derived from the window it is listed in, so a completion
     (a CARE interaction carrying the id) matches it in every later listing."""
-    return f"{kind.value}:{_part(customer_id)}:{due.isoformat()}:{_part(ref)}"
+    if any(ch in _ESCAPES for ch in customer_id + ref):
+        return f"{ESCAPED}{kind.value}:{_part(customer_id)}:{due.isoformat()}:{_part(ref)}"
+    return f"{kind.value}:{customer_id}:{due.isoformat()}:{ref}"
 
 
 def period_of(now: datetime) -> date:
@@ -93,13 +99,21 @@ def period_of(now: datetime) -> date:
 
 
 def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
-    """(kind, customer id, due date, ref); ValueError when it is not a task id. An id written
-    before ":" was escaped (``BIRTHDAY:CRM:1:2026-12-05:``) still reads when exactly one of
-    its parts is a date; ``task_id`` of the result is the id in its current form."""
+    """(kind, customer id, due date, ref); ValueError when it is not a task id. An id with
+    the ESCAPED prefix has its parts unescaped; one without is read literally, and when it
+    has more than four parts (written before ":" was escaped: ``BIRTHDAY:CRM:1:2026-12-05:``)
+    it reads when exactly one of them is a date. ``task_id`` of the result is the id in its
+    current form."""
+    if value.startswith(ESCAPED):
+        kind, *middle = value[len(ESCAPED) :].split(":")
+        if len(middle) != 3:
+            raise ValueError("not a task id (v2:KIND:customer:date:ref)")
+        customer_id, due, ref = middle
+        return TaskKind(kind), _unpart(customer_id), date.fromisoformat(due), _unpart(ref)
     kind, *middle = value.split(":")
     if len(middle) == 3:
         customer_id, due, ref = middle
-        return TaskKind(kind), _unpart(customer_id), date.fromisoformat(due), _unpart(ref)
+        return TaskKind(kind), customer_id, date.fromisoformat(due), ref
     days = [i for i, part in enumerate(middle[:-1]) if i and _DAY.fullmatch(part)]
     if len(days) != 1:
         raise ValueError("not a task id (KIND:customer:date:ref)")
@@ -112,13 +126,21 @@ def parse_task_id(value: str) -> tuple[TaskKind, str, date, str]:
     )
 
 
-def current_task_id(value: str) -> str:
+def current_task_id(value: str, customer_id: str | None = None) -> str:
     """A stored completion's task id in its current form (one written before ":" was
-    escaped names the same task); a value that is no task id is kept as it is."""
+    escaped names the same task); a value that is no task id is kept as it is.
+    ``customer_id``: the customer the completion belongs to. For a while (session 20) ids
+    were escaped without the prefix: such an id reads literally as another customer's, so
+    where its unescaped reading names ``customer_id`` and the literal one does not, it is
+    read unescaped."""
     try:
-        return task_id(*parse_task_id(value))
+        kind, cid, due, ref = parse_task_id(value)
     except ValueError:
         return value
+    interim = not value.startswith(ESCAPED) and cid != customer_id
+    if interim and customer_id is not None and _unpart(cid) == customer_id:
+        cid, ref = customer_id, _unpart(ref)
+    return task_id(kind, cid, due, ref)
 
 
 def _birthday(birth: date, year: int) -> date:
@@ -181,7 +203,7 @@ def maturities(
         opened = _date(a.get("openedAt"))
         if product is None or not product.term_months or opened is None:
             continue
-        if str(a.get("status") or "").upper() == "CLOSED":
+        if not is_open(a):
             continue
         due = next_maturity(opened, product.term_months, start)
         if due <= end:
@@ -291,6 +313,7 @@ def care_tasks(
 
 __all__ = [
     "ACTIONS",
+    "ESCAPED",
     "REASON_SOURCE",
     "Task",
     "TaskKind",

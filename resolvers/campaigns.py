@@ -10,7 +10,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any, NoReturn, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -18,7 +18,7 @@ from graph.repositories import campaigns as repo
 from graph.store import Row
 from insights.campaigns import CONTROL, TREATMENT, CampaignResult, outcome, split_control
 from insights.catalogue import Ages, CatalogueProduct
-from insights.recommend import offerable
+from insights.recommend import CLOSED, offerable
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
 from resolvers.analytics import iso, parse_time
@@ -192,6 +192,7 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
             risk_profiles=a.risk_profiles,
             holds=a.holds,
             not_holds=a.not_holds,
+            closed=CLOSED,
             after=after,
             limit=batch,
         )
@@ -220,12 +221,12 @@ def _audience_key(a: Audience) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-async def _refuse_duplicate(
+async def _duplicate_of(
     context: RequestContext, spec: CampaignSpec, audience: str, members: list[str]
-) -> None:
-    """BAD_USER_INPUT naming the campaign when one of the same product, not yet ended, whose
-    window overlaps this one's, has the same audience filter (or, stored before the filter
-    was kept, the same members): creating it again would contact each customer twice."""
+) -> Row | None:
+    """The campaign of the same product, not yet ended, whose window overlaps this one's,
+    with the same audience filter (or, stored before the filter was kept, the same members):
+    creating this one too would contact each customer twice. None when there is none."""
     now = context.now
     for row in await repo.campaigns_of_product(context.store, spec.product):
         start, end = parse_time(_padded(row.get("from"))), parse_time(_padded(row.get("to")))
@@ -239,12 +240,32 @@ async def _refuse_duplicate(
             else sorted(row.get("members") or []) == sorted(members)
         )
         if same:
-            raise BadUserInput(
-                f"campaign {row['id']} ({row.get('name') or ''}) already offers "
-                f"{spec.product} to the same audience from {iso(start)} to {iso(end)}: use "
-                "it (logCampaignContacts), or change the audience or the window",
-                field="audience",
+            return {**row, "from": start, "to": end}
+    return None
+
+
+async def _refuse_duplicate(
+    context: RequestContext, spec: CampaignSpec, row: Row | None
+) -> NoReturn:
+    """BAD_USER_INPUT for a campaign created twice: naming the other one (``row``) and its
+    window only where the caller may read it (the policy's Campaign read), else only that one
+    exists; ``row`` None (it ended or went between the write and this read): the same words
+    without it."""
+    other = ""
+    if row is not None:
+        decided = await context.privacy.decide([Resource(CAMPAIGN, str(row["id"]), {})], READ)
+        if decided[str(row["id"])].allow:
+            other = (
+                f"campaign {row['id']} ({row.get('name') or ''}) already offers {spec.product} "
+                f"to the same audience from {iso(row['from'])} to {iso(row['to'])}: use it "
+                "(logCampaignContacts), or change the audience or the window"
             )
+    raise BadUserInput(
+        other
+        or f"another campaign already offers {spec.product} to the same audience in an "
+        "overlapping window: change the audience or the window",
+        field="audience",
+    )
 
 
 async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
@@ -255,7 +276,8 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
         raise BadUserInput("no catalogue product with this code", field="product")
     members = await _audience(context, spec.audience, product)
     audience = _audience_key(spec.audience)
-    await _refuse_duplicate(context, spec, audience, members)
+    if (row := await _duplicate_of(context, spec, audience, members)) is not None:
+        await _refuse_duplicate(context, spec, row)
     privacy = context.privacy
     campaign_id = f"K-{uuid.uuid4().hex[:12]}"
     groups = split_control(members, spec.control_share, campaign_id)
@@ -278,12 +300,20 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
         "createdBy": privacy.principal.subject if privacy.principal is not None else "",
         "createdAt": iso(context.now),
     }
-    await repo.create_campaign(
+    # The check above names the campaign a caller repeats; this write is what makes two
+    # concurrent creates (two requests, two worker processes) end with one campaign: the
+    # graph checks and creates in one write, and refuses the second.
+    linked = await repo.create_campaign(
         context.store,
         campaign_id,
         props,
         [{"customerId": cid, "group": g} for cid, g in sorted(groups.items())],
+        now=iso(context.now),
     )
+    if linked is None:
+        await _refuse_duplicate(
+            context, spec, await _duplicate_of(context, spec, audience, members)
+        )
     return campaign_id
 
 

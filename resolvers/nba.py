@@ -26,7 +26,7 @@ from graph.store import GraphStore, Row
 from insights import history as hist
 from insights.catalogue import Ages
 from insights.churn import ChurnModel, with_stored_times
-from insights.recommend import CoHolding, Holder, fit
+from insights.recommend import CoHolding, Holder, fit, held_products
 from resolvers import analytics
 from resolvers.paced_loader import PacedDataLoader
 from shared.files import replace_file
@@ -66,10 +66,13 @@ async def load_histories(
     return out
 
 
-async def _histories(store: GraphStore, ids: list[str], since: str) -> dict[str, Row]:
+async def _histories(
+    store: GraphStore, ids: list[str], since: str, until: str | None = None
+) -> dict[str, Row]:
     """repo.histories with every time the insights compare in the stored form (a date-only
-    createdAt, openedAt or interaction time, kept as imported, is its midnight UTC)."""
-    found = await repo.histories(store, ids, since)
+    createdAt, openedAt or interaction time, kept as imported, is its midnight UTC); with
+    ``until``, transaction rows before it and the flows from it on summed per account."""
+    found = await repo.histories(store, ids, since, until, sorted(hist.INFLOW_KINDS))
     return {cid: with_stored_times(h) for cid, h in found.items()}
 
 
@@ -115,7 +118,7 @@ def rule_score(history: Mapping[str, Any], at: datetime) -> float:
     flow_since = hist.iso(at - timedelta(days=analytics.FLOW_WINDOW_DAYS))
     complaints_since = hist.iso(at - timedelta(days=analytics.COMPLAINT_WINDOW_DAYS))
     txs = [t for t in history.get("transactions") or [] if str(t.get("time") or "") < at_iso]
-    later = sum(hist.signed(t) for t in history.get("transactions") or [] if t["time"] >= at_iso)
+    later = hist.later_flow(history, at_iso)
     ixs = [i for i in history.get("interactions") or [] if str(i.get("time") or "") < at_iso]
     accounts = [a for a in history.get("accounts") or [] if str(a.get("openedAt") or "") < at_iso]
     activity = analytics.Activity(
@@ -162,7 +165,7 @@ async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = No
                 income_band=r.get("incomeBand"),
                 age_band=age_band({"customer": r}, now),
                 risk_profile=r.get("riskProfile"),
-                held=frozenset(p for p in r.get("products") or [] if p),
+                held=held_products(r.get("accounts") or []),
                 occupation=r.get("occupation"),
             )
             for r in rows
@@ -269,18 +272,22 @@ class NbaLoaders:
         self.history = self.history_before(now)
 
     def history_before(self, moment: datetime) -> DataLoader[str, Row | None]:
-        """Histories whose transactions cover the HISTORY_DAYS before ``moment`` and all after
-        it (features as of a past moment take the assets then from today's balances less the
-        flows since): churnRisk(asOf:) read a window ending now, so a customer active before
-        a past asOf looked idle then. One loader per window and request."""
+        """Histories whose transactions cover the HISTORY_DAYS before ``moment``, and for a
+        past moment the flows since it summed per account in the graph (features as of a
+        past moment take the assets then from today's balances less the flows since): the
+        rows read stay those of the window however far back ``moment`` is. churnRisk(asOf:)
+        read a window ending now, so a customer active before a past asOf looked idle then.
+        One loader per window and request."""
         since = hist.iso(min(moment, self._now) - timedelta(days=HISTORY_DAYS))
-        loader = self._windows.get(since)
+        until = hist.iso(moment) if moment < self._now else None
+        key = f"{since}/{until}"
+        loader = self._windows.get(key)
         if loader is None:
             store = self._store
 
             async def load(ids: list[str]) -> list[Row | None]:
-                found = await _histories(store, list(dict.fromkeys(ids)), since)
+                found = await _histories(store, list(dict.fromkeys(ids)), since, until)
                 return [found.get(i) for i in ids]
 
-            loader = self._windows[since] = PacedDataLoader(load_fn=load)
+            loader = self._windows[key] = PacedDataLoader(load_fn=load)
         return loader

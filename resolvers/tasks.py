@@ -11,6 +11,7 @@ decision reveals the birth date (else it is neither listed nor completable).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -39,6 +40,8 @@ from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
 
+log = logging.getLogger("c360.tasks")
+
 CARE_TASK = "CareTask"
 MAX_WINDOW_DAYS = 366
 # How far from today a window may lie (shared.as_of.MAX_YEARS_AWAY): tasks are for the
@@ -49,6 +52,12 @@ MAX_NOTE = 2000
 # left open for years keeps the day it became overdue), far from the calendar's ends (a term
 # rolled over from year 9999 overflowed).
 COMPLETABLE = (date(1900, 1, 1), date(2999, 12, 31))
+
+
+class UnreadableHistory(ApiError):
+    """completeTask for a customer whose stored history cannot be read (insights.churn)."""
+
+    code = "UNREADABLE_HISTORY"
 
 
 @dataclass(frozen=True)
@@ -94,8 +103,9 @@ def _tasks_of(
     decision: Decision,
 ) -> list[Task]:
     """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
+    customer_id = str((history.get("customer") or {}).get("id"))
     done = frozenset(
-        current_task_id(str(i["taskId"]))
+        current_task_id(str(i["taskId"]), customer_id)
         for i in history.get("interactions") or []
         if i.get("taskId")
     )
@@ -169,8 +179,16 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
     for cid, history in zip(allowed, histories, strict=True):
         if history is None:
             continue
-        for task in _tasks_of(context, history, catalogue, start, end, decided[cid]):
-            out.append(_visible(task, decided[cid]))
+        try:
+            tasks = _tasks_of(context, history, catalogue, start, end, decided[cid])
+        except churn.READ_ERRORS as exc:
+            # One customer's record (a time that is no time) does not take every other
+            # customer's tasks with it: theirs are listed, this one is named in the log.
+            log.warning(
+                "advisorTasks leaves this customer's tasks out: %s", churn.unreadable(cid, exc)
+            )
+            continue
+        out.extend(_visible(task, decided[cid]) for task in tasks)
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
 
@@ -241,7 +259,8 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         kind, customer_id, due, ref = parse_task_id(task_id)
     except ValueError:
         raise BadUserInput("not a care task id", field="id") from None
-    # The id as listings write it (an id from before ":" in ids was escaped reads the same).
+    # The id as listings write it (an id from before ":" in ids was escaped, without the
+    # "v2:" prefix, is read literally and names the same task).
     task_id = make_task_id(kind, customer_id, due, ref)
     note = note.strip()
     if not 1 <= len(note) <= MAX_NOTE:
@@ -255,7 +274,16 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         raise NotFound("no open task with this id", field="id")
     history = await context.nba.history.load(customer_id)
     catalogue = context.catalogue
-    if task_id not in _open_ids(context, history or {}, catalogue, due, decision):
+    try:
+        open_ids = _open_ids(context, history or {}, catalogue, due, decision)
+    except churn.READ_ERRORS as exc:
+        log.warning("completeTask refused: %s", churn.unreadable(customer_id, exc))
+        raise UnreadableHistory(
+            "this customer's stored history holds a value that cannot be read (a time that "
+            "is no time): their open tasks cannot be told; correct the record, then retry",
+            id=customer_id,
+        ) from None
+    if task_id not in open_ids:
         raise NotFound("no open task with this id", field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": echo_id(task_id)}, (customer_id,))

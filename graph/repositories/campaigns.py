@@ -7,7 +7,7 @@ from __future__ import annotations
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_rows, seal_rows
 from graph.repositories.access import access_attributes, walk_key
 from graph.store import GraphStore, Row
-from graph.timerange import time_range
+from graph.timerange import time_cmp, time_range
 
 
 async def audience_candidates(
@@ -17,6 +17,7 @@ async def audience_candidates(
     risk_profiles: list[str] | None,
     holds: str | None,
     not_holds: str | None,
+    closed: str,
     after: str | None,
     limit: int,
 ) -> list[Row]:
@@ -24,7 +25,9 @@ async def audience_candidates(
     ``after`` in id order (a walk, as graph.repositories.access's: the key is the id's string,
     the next batch starts after :func:`walk_key` of the last id), each with ``birthDate``,
     ``riskProfile`` (suitability) and the policy attributes under ``attributes``. The caller
-    walks every batch: an audience is never cut at a cap."""
+    walks every batch: an audience is never cut at a cap. ``holds``/``notHolds`` read the
+    accounts whose status is not ``closed`` (insights.recommend.CLOSED: a closed account is no
+    holding)."""
     rows = await store.read(
         """
         MATCH (c:Customer)
@@ -32,7 +35,9 @@ async def audience_candidates(
         WHERE key > $after
           AND ($incomes IS NULL OR c.incomeBand IN $incomes)
           AND ($risks IS NULL OR c.riskProfile IN $risks)
-        WITH c, key, [(c)-[:OWNS]->(a:Account) | a.product] AS products
+        WITH c, key, [(c)-[:OWNS]->(a:Account)
+                      WHERE a.status IS NULL OR toUpper(a.status) <> $closed
+                      | a.product] AS products
         WHERE ($holds IS NULL OR $holds IN products)
           AND ($notHolds IS NULL OR NOT $notHolds IN products)
         WITH c, key ORDER BY key LIMIT $limit
@@ -49,6 +54,7 @@ async def audience_candidates(
             "risks": risk_profiles,
             "holds": holds,
             "notHolds": not_holds,
+            "closed": closed,
             "after": "" if after is None else walk_key(after),
             "limit": limit,
         },
@@ -60,23 +66,42 @@ async def audience_candidates(
 
 
 async def create_campaign(
-    store: GraphStore, campaign_id: str, props: Row, members: list[Row]
-) -> int:
-    """members: {customerId, group}."""
+    store: GraphStore, campaign_id: str, props: Row, members: list[Row], now: str | None = None
+) -> int | None:
+    """Create the campaign with its members ({customerId, group}) unless another campaign of
+    ``props["product"]`` with the same ``props["audience"]`` is not yet ended at ``now`` (None:
+    ended or not) and its
+    window overlaps [``props["from"]``, ``props["to"]``): then nothing is written and the
+    answer is None, else the number of members linked. Check and create are one write, so two
+    creates of the same campaign (two requests, two ``--workers`` processes) cannot both pass:
+    the graph runs one write at a time. Windows are compared as the stored ISO-8601 UTC text
+    (resolvers.analytics.iso), which orders as the times do."""
     result = await store.write(
         """
+        OPTIONAL MATCH (d:Campaign)
+        WHERE d.product = $props.product AND d.audience = $props.audience AND d.id <> $id
+          AND ($now IS NULL OR """
+        + time_cmp("d.to", ">", "$now")
+        + ") AND "
+        + time_cmp("d.from", "<", "$props.to")
+        + " AND "
+        + time_cmp("d.to", ">", "$props.from")
+        + """
+        WITH count(d) AS duplicates
+        WHERE duplicates = 0
         MERGE (k:Campaign {id: $id})
         SET k += $props
         WITH k
-        UNWIND $members AS m
-        MATCH (c:Customer {id: m.customerId})
-        MERGE (k)-[t:TARGETS]->(c)
-        SET t.group = m.group
-        RETURN count(t) AS n
+        UNWIND CASE WHEN size($members) = 0 THEN [null] ELSE $members END AS m
+        OPTIONAL MATCH (c:Customer {id: m.customerId})
+        FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END |
+            MERGE (k)-[t:TARGETS]->(c)
+            SET t.group = m.group)
+        RETURN k.id AS id, count(c) AS n
         """,
-        {"id": campaign_id, "props": props, "members": members},
+        {"id": campaign_id, "props": props, "members": members, "now": now},
     )
-    return int(result[0]["n"]) if result else 0
+    return int(result[0]["n"]) if result else None
 
 
 async def campaigns_of_product(store: GraphStore, product: str) -> list[Row]:

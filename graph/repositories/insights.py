@@ -29,7 +29,8 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
 
 async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
-    and ``products`` (every account's product): what fitting the recommender needs."""
+    and ``accounts`` ([{product, status}] of every account; what is held is the caller's rule,
+    insights.recommend.held_products): what fitting the recommender needs."""
     # The exact id walk of access.customer_id_window (never the id index; by the id's string
     # form), in the same round trip as the rows.
     rows = await store.read(
@@ -38,7 +39,7 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
         WITH c, key ORDER BY key LIMIT $limit
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
-               [(c)-[:OWNS]->(a:Account) | a.product] AS products
+               [(c)-[:OWNS]->(a:Account) | a {.product, .status}] AS accounts
         ORDER BY key
         """,
         {"after": walk_key(after), "limit": limit},
@@ -46,11 +47,23 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     return _opened(store, rows, lambda r: r)
 
 
-async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[str, Row]:
+async def histories(
+    store: GraphStore,
+    ids: list[str],
+    tx_since: str,
+    tx_until: str | None = None,
+    inflow_kinds: list[str] | None = None,
+) -> dict[str, Row]:
     """Per customer: ``customer`` (profile fields), ``accounts``, ``transactions`` since
     ``tx_since`` ({accountId, time, amount, kind}), ``interactions``, ``householdId``,
     ``members`` ([{id, products}] of the other household members, ``products`` those of
-    their accounts not CLOSED) and ``related`` (count)."""
+    their accounts not CLOSED) and ``related`` (count).
+
+    With ``tx_until`` the transactions are those of [tx_since, tx_until) only, and
+    ``flowsFrom`` is {since: tx_until, accounts: {accountId: net flow}}: the net flow of each
+    account from ``tx_until`` on, summed in the graph (one aggregate round trip; an amount
+    counts in when its kind is one of ``inflow_kinds``, else out), so a history as of a day
+    years back reads the rows of its window, not every transaction since."""
     rows = await store.read(
         """
         UNWIND $ids AS id
@@ -74,11 +87,32 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
         WITH id, a, t WHERE """
         + time_cmp("t.time", ">=", "$since")
-        + """
+        + " AND ($until IS NULL OR "
+        + time_cmp("t.time", "<", "$until")
+        + """)
         RETURN id, a.id AS accountId, t.time AS time, t.amount AS amount, t.kind AS kind
         """,
-        {"ids": ids, "since": tx_since},
+        {"ids": ids, "since": tx_since, "until": tx_until},
     )
+    flows_of: dict[str, dict[str, float]] = defaultdict(dict)
+    if tx_until is not None:
+        for f in await store.read(
+            """
+            UNWIND $ids AS id
+            MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
+            WITH id, a
+            MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
+            WITH id, a, t WHERE """
+            + time_cmp("t.time", ">=", "$until")
+            + """
+            WITH id, a, coalesce(toFloat(t.amount), 0.0) AS amount,
+                 toUpper(coalesce(t.kind, '')) IN $inflow AS inflow
+            RETURN id, a.id AS accountId,
+                   sum(CASE WHEN inflow THEN amount ELSE -amount END) AS flow
+            """,
+            {"ids": ids, "until": tx_until, "inflow": inflow_kinds or []},
+        ):
+            flows_of[f["id"]][str(f["accountId"])] = float(f["flow"])
     ixs = await store.read(
         """
         UNWIND $ids AS id
@@ -117,8 +151,9 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
         households = r["households"] or []
         out[r["id"]] = {
             "customer": r["customer"],
+            # As text: one account's openedAt stored as a number must not fail the batch.
             "accounts": sorted(
-                r["accounts"] or [], key=lambda a: (a.get("openedAt") or "", a["id"])
+                r["accounts"] or [], key=lambda a: (str(a.get("openedAt") or ""), str(a["id"]))
             ),
             "transactions": tx_of.get(r["id"], []),
             "interactions": ix_of.get(r["id"], []),
@@ -126,6 +161,8 @@ async def histories(store: GraphStore, ids: list[str], tx_since: str) -> dict[st
             "members": members_of.get(r["id"], []),
             "related": int(r["related"] or 0),
         }
+        if tx_until is not None:
+            out[r["id"]]["flowsFrom"] = {"since": tx_until, "accounts": flows_of.get(r["id"], {})}
     return out
 
 

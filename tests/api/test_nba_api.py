@@ -220,9 +220,12 @@ async def test_campaign_control_group_lift_consent_and_masked_export(
         store,
         await store.read(
             "MATCH (c:Customer) RETURN c.id AS id, c.consentMarketing AS consent, "
-            "c.birthDate AS birthDate, [(c)-[:OWNS]->(a:Account) | a.product] AS products"
+            "c.birthDate AS birthDate, "
+            "[(c)-[:OWNS]->(a:Account) | {product: a.product, status: a.status}] AS accounts"
         ),
     )
+    for r in rows:  # what is held: the open accounts' products (a CLOSED account is no holding)
+        r["products"] = {a["product"] for a in r["accounts"] if a["status"] != "CLOSED"}
     expected = {
         r["id"] for r in rows
         if r["consent"] is True and "MMF-ZZB" not in r["products"]

@@ -135,18 +135,18 @@ async def test_care_tasks_of_customers_whose_id_holds_a_colon_can_be_completed(
     assert not body.get("errors"), body
     tasks = [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
     first = next(t for t in tasks if t["customerId"] == "CRM:1")
-    assert first["id"].startswith(f"{first['kind']}:CRM%3A1:"), first
+    assert first["id"].startswith(f"v2:{first['kind']}:CRM%3A1:"), first
     done = await advisor.gql(COMPLETE, {"id": first["id"], "note": "已致电"})
     assert not done.get("errors"), done
     # The other: "%" is escaped too, and the id as written before the escape still reads.
     second = next(t for t in tasks if t["customerId"] == "CRM:50%:x")
     assert f"{second['kind']}:CRM%3A50%25%3Ax:" in second["id"], second
-    kind, _, day, ref = second["id"].split(":")
+    kind, _, day, ref = second["id"].removeprefix("v2:").split(":")
     unescaped = f"{kind}:CRM:50%:x:{day}:{ref}"
     done = await advisor.gql(COMPLETE, {"id": unescaped, "note": "已致电"})
     assert not done.get("errors"), done
     # A completion stored before ":" was escaped holds the id as it was then: still done.
-    f_kind, _, f_day, f_ref = first["id"].split(":")
+    f_kind, _, f_day, f_ref = first["id"].removeprefix("v2:").split(":")
     await store.write(
         "MATCH (i:Interaction) WHERE i.taskId = $new SET i.taskId = $old",
         {"new": first["id"], "old": f"{f_kind}:CRM:1:{f_day}:{f_ref}"},

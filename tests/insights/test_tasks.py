@@ -9,7 +9,15 @@ import pytest
 
 from insights.campaigns import CONTROL, TREATMENT, outcome, split_control
 from insights.catalogue import default_catalogue
-from insights.tasks import TaskKind, care_tasks, next_maturity, parse_task_id, task_id
+from insights.tasks import (
+    ESCAPED,
+    TaskKind,
+    care_tasks,
+    current_task_id,
+    next_maturity,
+    parse_task_id,
+    task_id,
+)
 
 NOW = datetime(2026, 11, 29, 10, tzinfo=UTC)
 START, END = date(2026, 11, 29), date(2026, 12, 13)
@@ -148,7 +156,8 @@ def test_task_ids_round_trip_for_any_customer_or_account_id() -> None:
     day = date(2026, 12, 5)
     for cid, ref in (("C1", ""), ("CRM:1", ""), ("CRM:50%:x", "A:1%3A"), ("%3A", ":")):
         written = task_id(TaskKind.MATURITY, cid, day, ref)
-        assert written.count(":") == 3, written
+        assert written.removeprefix(ESCAPED).count(":") == 3, written
+        assert written.startswith(ESCAPED) == (cid != "C1"), written
         assert parse_task_id(written) == (TaskKind.MATURITY, cid, day, ref)
     # Ids of customers without ":" or "%" are written as before.
     assert task_id(TaskKind.COMPLAINT, "C000001", day, "I0000003") == (
@@ -163,3 +172,29 @@ def test_task_ids_round_trip_for_any_customer_or_account_id() -> None:
     ):
         with pytest.raises(ValueError):
             parse_task_id(bad)
+
+
+def test_old_ids_with_a_literal_escape_and_new_ids_are_told_apart() -> None:
+    """Session 21: an id written before ids were escaped, of a customer whose id holds
+    "%3A" literally (OLD%3A1), was read as escaped: customer "OLD:1", so its completion
+    never matched and completeTask named another customer. New ids that escape carry the
+    "v2:" prefix; an id without it is read as written."""
+    day = date(2026, 12, 5)
+    old = "BIRTHDAY:OLD%3A1:2026-12-05:"
+    assert parse_task_id(old) == (TaskKind.BIRTHDAY, "OLD%3A1", day, "")
+    assert parse_task_id("MATURITY:OLD%25x:2026-12-05:A%3A1") == (
+        TaskKind.MATURITY, "OLD%25x", day, "A%3A1"
+    )  # fmt: skip
+    new = task_id(TaskKind.BIRTHDAY, "OLD%3A1", day)
+    assert new == "v2:BIRTHDAY:OLD%253A1:2026-12-05:"
+    assert current_task_id(old) == current_task_id(new) == new
+    assert task_id(TaskKind.BIRTHDAY, "CRM:1", day) == "v2:BIRTHDAY:CRM%3A1:2026-12-05:"
+    assert parse_task_id("v2:BIRTHDAY:CRM%3A1:2026-12-05:")[1] == "CRM:1"
+    # Escaped without the prefix (session 20's ids): read as the customer it belongs to.
+    interim = "MATURITY:CRM%3A1:2026-12-05:A%3A1"
+    assert current_task_id(interim, "CRM:1") == task_id(TaskKind.MATURITY, "CRM:1", day, "A:1")
+    assert current_task_id(interim, "CRM%3A1") == task_id(
+        TaskKind.MATURITY, "CRM%3A1", day, "A%3A1"
+    )
+    with pytest.raises(ValueError):
+        parse_task_id("v2:BIRTHDAY:CRM:1:2026-12-05:")  # a prefixed id is never split by dates
