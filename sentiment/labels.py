@@ -14,18 +14,23 @@ class Label(StrEnum):
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LETTERS = re.compile(r"[^\W\d_]")
+# A run of letters of other scripts ("customer", "app", "登录" is not one): a word.
+_OTHER_WORDS = re.compile(r"(?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W\d_])+")
 
-# snownlp is trained on Chinese reviews; on other text its score is noise.
+# The models are trained on Chinese posts; on other text their score is noise.
 MIN_CJK_CHARS = 2
-MIN_CJK_SHARE = 0.3
+MIN_CJK_SHARE = 0.5
 
 
 def is_chinese(text: str, min_chars: int = MIN_CJK_CHARS, min_share: float = MIN_CJK_SHARE) -> bool:
-    """True when ``text`` has enough CJK characters among its letters to score."""
+    """True when ``text`` has enough CJK characters to score: at least ``min_chars``, and at
+    least ``min_share`` of its units, a unit being a CJK character or a word of another script.
+    A Chinese character carries about what an English word does, so "招行 customer service
+    太差了" is scored (counted letter by letter, its English outweighed the Chinese), while
+    "招行 app is great" is not: the Chinese model would judge only the brand's name."""
     cjk = len(_CJK.findall(text))
-    letters = len(_LETTERS.findall(text))
-    return cjk >= min_chars and letters > 0 and cjk / letters >= min_share
+    words = len(_OTHER_WORDS.findall(text))
+    return cjk >= min_chars and cjk / (cjk + words) >= min_share
 
 
 def label_for(score: float | None, positive: float = 0.6, negative: float = 0.4) -> Label:

@@ -91,6 +91,18 @@ def test_is_chinese() -> None:
     assert not is_chinese("ok 好")
 
 
+def test_chinese_posts_with_english_words_are_scored() -> None:
+    # A word of English weighs as one unit against each Chinese character, not letter by
+    # letter: bank posts mix in "customer service", "app", "waited 2 hours".
+    assert is_chinese("招行 customer service 太差了 waited 2 hours!!!")
+    assert is_chinese("工行的mobile banking又崩了，login不上")
+    # Mostly English around a Chinese brand name: the Chinese model cannot judge it.
+    assert not is_chinese("I love 招行, the new app is really great")
+    assert not is_chinese("招行 app is great")
+    scores = Scorer().score_many(["招行 customer service 太差了 waited 2 hours!!!"])
+    assert scores[0].label is Label.NEGATIVE
+
+
 def test_default_scorer_gives_calibrated_three_class_scores_and_emotions() -> None:
     scorer = Scorer()
     assert scorer.version.startswith("c360-zh-") and len(scorer.version) == len("c360-zh-") + 8
