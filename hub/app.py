@@ -75,6 +75,7 @@ from hub.middleware.security_headers import SecurityHeadersMiddleware
 from hub.middleware.timeout import TimeoutMiddleware
 from hub.parent_watch import exit_with_parent
 from hub.persisted import PersistedQueries, PersistedQueryError
+from hub.rate_limit import RATE_LIMITED, RateLimiter, refusal_text, retry_after
 from hub.services import (
     checkpointer,
     close_privacy,
@@ -94,6 +95,7 @@ from privacy.types import PolicyUnavailable, ProbedEngine
 from resolvers.alert_schedule import AlertScheduler
 from resolvers.context import RequestContext
 from resolvers.event_bus import EventBus
+from schema.extensions.request_log import current_facts
 from schema.root import build_schema
 from sentiment.scorer import ScorerConfig
 from shared.datadir import secure_data_dir
@@ -300,6 +302,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
         )
         self.bus = bus or EventBus(settings.subscription_queue)
         self._verifier: TokenVerifier | None = None
+        # Requests per token subject, POSTs and websocket subscribes alike (hub/rate_limit.py).
+        self.rate_limiter = RateLimiter.from_settings(settings)
 
     async def execute_single(
         self,
@@ -495,9 +499,10 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
 
 
 class GraphQLEndpoint:
-    """POST needs a valid bearer token (401/403 JSON otherwise); GET serves GraphiQL and
-    runs nothing (HEAD: GET's answer without the content); OPTIONS lists the methods (204);
-    any other method is refused (405) by the view."""
+    """POST needs a valid bearer token (401/403 JSON otherwise), then a request from its
+    subject's bucket (429 JSON with Retry-After otherwise: hub/rate_limit.py); GET serves
+    GraphiQL and runs nothing (HEAD: GET's answer without the content); OPTIONS lists the
+    methods (204); any other method is refused (405) by the view."""
 
     def __init__(
         self,
@@ -528,7 +533,22 @@ class GraphQLEndpoint:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
+            # After authentication: a bad token gets its 401 and no bucket (no table of
+            # made-up subjects); before any parse, graph or policy work.
+            wait = self.graphql.rate_limiter.take(principal.subject)
+            if wait:
+                await self._throttled(wait)(scope, receive, send)
+                return
         await self.graphql(scope, receive, send)
+
+    @staticmethod
+    def _throttled(wait_s: float) -> Response:
+        facts = current_facts.get()
+        if facts is not None:  # the request log's line: refused, error_codes [RATE_LIMITED]
+            facts.error_codes.append(RATE_LIMITED)
+        return JSONResponse(
+            {"error": refusal_text(wait_s)}, 429, headers={"Retry-After": str(retry_after(wait_s))}
+        )
 
 
 async def routing_error(request: Request, exc: Exception) -> Response:
@@ -758,6 +778,7 @@ def create_app(
     app.state.privacy = privacy_holder
     app.state.audit_readiness = AuditReadiness()
     app.state.settings = settings
+    app.state.rate_limiter = graphql.graphql.rate_limiter
     app.state.bus = bus
     app.state.alert_scheduler = scheduler
     app.state.graph_watcher = watcher

@@ -23,6 +23,11 @@ cost 15 KB on the wire: any token froze the hub for seconds while the document p
 big") before the hub reads the message. The document is then parsed for its operation type
 in a worker thread, into the parse cache the operation reads: no parse on the event loop.
 
+Rate: each ``subscribe`` takes a request from its subject's bucket, the one POSTs take from
+(hub/rate_limit.py, C360_RATE_LIMIT_PER_S); over it, the protocol's "error" (code RATE_LIMITED,
+``extensions.retryAfter`` in seconds) and the socket goes on. ``connection_init``, pings and
+``complete`` take none: sockets are capped by C360_MAX_CONNECTIONS, subscriptions per subject.
+
 Lifetime: until its ``connection_init`` carries a valid token a socket may be evicted when the
 hub reaches C360_MAX_CONNECTIONS (hub/http_protocol.py); once acknowledged it is closed 4403
 when its token expires (a socket whose token had expired stayed open, answering pings, for
@@ -48,6 +53,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from hub.graphql_http import BAD_REQUEST, OPERATION_NOT_SUPPORTED
 from hub.http_protocol import WS_GUARD
 from hub.persisted import PersistedQueries, PersistedQueryError
+from hub.rate_limit import RATE_LIMITED, RateLimiter, refusal_text, retry_after
 from schema.extensions.input_hygiene import input_errors
 from schema.extensions.operation_selection import MUST_NAME, needs_operation_name
 from schema.extensions.parser_cache import PARSE_CACHE_SIZE, ParsedOrLeft
@@ -224,6 +230,14 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             # Strawberry's 4409 quotes the id whole, which may not fit a close frame.
             reason = close_reason(f"Subscriber for {echo(op_id)} already exists")
             await self.websocket.close(code=4409, reason=reason)
+            return
+        # A subscribe is a request of its subject's (hub/rate_limit.py), as a POST is: over
+        # the rate, the protocol's "error" with the seconds to wait; the socket goes on.
+        limiter: RateLimiter = self.view.rate_limiter  # type: ignore[attr-defined]
+        wait = limiter.take(self._subject())
+        if wait:
+            text = refusal_text(wait)
+            await self._refuse(op_id, RATE_LIMITED, text, retryAfter=retry_after(wait))
             return
         limit = self.max_subscriptions_per_connection
         if limit is not None and len(self.operations) >= limit:

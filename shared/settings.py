@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=65_536, ge=1_024)
     max_connections: int = Field(default=0, ge=0)
     keep_alive_s: int = Field(default=5, ge=1)
+    # Requests per token subject (hub/rate_limit.py): sustained per second (0: no limit) and
+    # the burst a subject may send at once (0: two seconds' worth). Per hub process.
+    rate_limit_per_s: float = Field(default=0.0, ge=0)
+    rate_limit_burst: int = Field(default=0, ge=0)
     # Persisted queries (hub/persisted.py): the allow-list file, and whether only it runs.
     persisted_queries: Path | None = None
     persisted_queries_only: bool = False
