@@ -53,10 +53,19 @@ def _stars(text: str, keep_start: int, keep_end: int) -> str:
     )
 
 
+# An "@" a post wrote between a number's digit groups ("138 @1234 5678", shared/post_text.py
+# finds it as one number): not part of the number.
+_AT_SIGNS = str.maketrans({"@": " ", "＠": " "})
+
+
+def _parse_phone(value: str) -> phonenumbers.PhoneNumber:
+    return phonenumbers.parse(value.translate(_AT_SIGNS), "CN")
+
+
 def partial_phone(value: str) -> str:
     """ "+8613812345678" or "13812345678" -> "138****5678"."""
     try:
-        number = str(phonenumbers.parse(value, "CN").national_number)
+        number = str(_parse_phone(value).national_number)
     except phonenumbers.NumberParseException:
         number = re.sub(r"\D", "", value)
     if len(number) >= 8:
@@ -123,7 +132,7 @@ def _normalise(value: Any, kind: str) -> str:
         return text.lower()
     if kind == "PHONE":
         try:
-            parsed = phonenumbers.parse(text, "CN")
+            parsed = _parse_phone(text)
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             return re.sub(r"\D", "", text)

@@ -156,8 +156,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...), an account named again in a link's
 # query (?uid=<uid>) or in a Weibo post's (lfid=100505<uid>). 5: phone numbers and e-mail
 # addresses. 6: a number written as an @handle whose digits go on after it ("@138 1234 5678":
-# the whole number, not only "138").
-SEARCH_TEXT_VERSION = 6
+# the whole number, not only "138"). 7: a number with an "@" between its digit groups ("138
+# @1234 5678": the whole number, not only the group after the "@").
+SEARCH_TEXT_VERSION = 7
 
 
 class _AsciiFold(dict[int, int]):
@@ -290,10 +291,14 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     """Where each phone number is: what libphonenumber's matcher (region CN, leniency VALID)
     finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
     0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
-    not, and that is written as a number (:func:`_written_as_phone`); and a mobile glued to
-    Latin letters (:data:`_GLUED_MOBILE`)."""
+    not, and that is written as a number (:func:`_written_as_phone`), an "@" between its
+    digits read as a space; and a mobile glued to Latin letters (:data:`_GLUED_MOBILE`)."""
     if _DIGIT_RUN.search(text) is None:
         return []
+    if "@" in ascii_text:
+        # An "@" (or "＠") between the digit groups ("138 @1234 5678", "@138@1234@5678") is
+        # read as a space: the whole number is one, not the groups around a handle.
+        text = "".join(" " if at == "@" else c for c, at in zip(text, ascii_text, strict=True))
     spans = [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")

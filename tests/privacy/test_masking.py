@@ -17,7 +17,7 @@ from privacy.masking import (
     year,
 )
 from privacy.secrets import load_or_create_secret
-from shared.post_text import personal_spans
+from shared.post_text import personal_spans, search_text
 
 KEY = b"k" * 32
 
@@ -117,3 +117,34 @@ def test_a_number_written_as_a_handle_is_masked_as_a_phone(text: str, expected: 
     assert mask_quoted(text, HANDLES_NOT_PHONES, KEY) == expected
     kinds = {kind for _, _, kind in personal_spans(text)}
     assert ("PHONE" in kinds) == ("****" in expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Session 20 Known gap: an "@" between the digit groups left the groups before it
+        # shown, and the group after it masked as a handle (shown by this policy).
+        ("有事 138 @1234 5678 找我", "有事 138****5678 找我"),
+        ("有事 138-@1234-5678 找我", "有事 138****5678 找我"),
+        ("有事 138@1234 5678 找我", "有事 138****5678 找我"),
+        ("有事 138 1234 @5678 找我", "有事 138****5678 找我"),
+        ("有事 @138 @1234 @5678 找我", "有事 @138****5678 找我"),
+        ("有事 ＠138＠1234＠5678 找我", "有事 ＠138****5678 找我"),
+        ("有事 +86 @138 1234 5678", "有事 138****5678"),
+        # An e-mail address and a handle beside a number stay what they are.
+        (
+            "13812345678@qq.com 或 @user_007 13812345678",
+            "13812345678@qq.com 或 @user_007 138****5678",
+        ),
+    ],
+)
+def test_a_number_with_an_at_between_its_groups_is_masked_whole(text: str, expected: str) -> None:
+    assert mask_quoted(text, HANDLES_NOT_PHONES, KEY) == expected
+    redacted = mask_quoted(text, {}, KEY)
+    # Redacted, no digit group of the number is left (e-mail redacted whole too).
+    assert not any(group in redacted for group in ("138", "1234", "5678"))
+    searched = search_text(text)
+    assert not any(group in searched for group in ("1234", "5678"))
+    # Hashed, it is the token of the number however it was written.
+    hashed = mask_quoted(text, {**HANDLES_NOT_PHONES, "PHONE": "hash"}, KEY)
+    assert hash_token("13812345678", "PHONE", KEY) in hashed
