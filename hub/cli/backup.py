@@ -217,6 +217,8 @@ def _reapply_erasures(
             "(--erasures FILE for the live data dir's)"
         )
         err_console.print(f"[yellow]warning:[/] {skipped_note(done.skipped, again)}")
+    for torn in done.torn:
+        err_console.print(f"[yellow]warning:[/] {torn.describe()}")
     if done.total:
         console.print(
             f"erasure ledgers: {done.total} erased customers; erased again in the restored "

@@ -37,9 +37,11 @@ from privacy.erasure_ledger import (
     Erased,
     ErasureLedger,
     LedgerError,
+    TornCancellation,
     foreign,
     merge,
     read_records,
+    torn_cancellation,
 )
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.proposals import same_person
@@ -64,6 +66,8 @@ class Reapplied:
     skipped: list[Erased]  # entries another hub wrote, left alone
     ring: str  # which audit key ring wrote the records (RING_FILE or RING_ENV)
     keys: KeyRing  # that ring (a restore verifies the chain with it)
+    # Ledgers ending in a cancellation cut off mid-write: its entries were applied (counted).
+    torn: list[TornCancellation]
 
 
 def ring_in(name: str | None, data_dir: Path, env_keys: str) -> tuple[str, KeyRing] | None:
@@ -94,6 +98,8 @@ async def reapply(
     own = read_records(own_path) if own_path.exists() else []
     outside = [read_records(p) for p in mirrors if p.exists()]
     outside += [read_records(p) for p in extra]
+    reached = [p for p in (own_path, *mirrors) if p.exists()] + extra
+    torn = [t for t in map(torn_cancellation, reached) if t is not None]
     try:
         me = read_hub_id(data_dir)
     except OSError as exc:
@@ -113,7 +119,7 @@ async def reapply(
         if any(isinstance(e, Erased) and cancel.cancels(e) for e in own) and cancel not in own:
             learn.append(cancel)
     if not entries:
-        return Reapplied(0, [], skipped, ring_name, ring)
+        return Reapplied(0, [], skipped, ring_name, ring, torn)
     known = {e.customer_id for e in merge([own])}
     for entry in entries:
         if entry.customer_id not in known:
@@ -124,7 +130,7 @@ async def reapply(
         log = AuditLog(data_dir / "audit", ring)
         for r in redone:
             await audit(log, "c360-restore", REAPPLY, "ok", r["customer_id"], {"reapplied": r})
-    return Reapplied(len(entries), redone, skipped, ring_name, ring)
+    return Reapplied(len(entries), redone, skipped, ring_name, ring, torn)
 
 
 def skipped_note(skipped: list[Erased], again: str) -> str:
@@ -270,6 +276,8 @@ def erase(
             err_console.print(
                 f"[yellow]warning:[/] {skipped_note(done.skipped, 'it again with --any-hub')}"
             )
+        for torn in done.torn:
+            err_console.print(f"[yellow]warning:[/] {torn.describe()}")
         console.print(
             f"{done.total} erased customers in the ledgers; erased again: {len(done.redone)}"
         )

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app as cli
 from privacy.audit import AuditLog
+from privacy.erasure import ErasureStore
 from privacy.erasure_ledger import (
     LEDGER_FILE,
     Cancelled,
@@ -154,6 +155,39 @@ async def test_rejecting_cancels_an_entry_a_failed_approval_left(root: Path) -> 
     out = await c360(data, "erase", "--reapply")
     assert "0 erased customers in the ledgers; erased again: 0" in out
     assert has_key(data, f"Customer:{CID}")
+
+
+async def test_a_cancellation_torn_mid_write_still_counts_and_doctor_says_so(root: Path) -> None:
+    """A crash while a reject's cancellation is appended leaves its last line torn. It is not
+    honoured (fail closed: the entry an officer approved still counts), but no longer
+    silently: doctor names the request and what to do, and says it again once the next
+    append has cut the torn line off (the entry counts while its request is pending)."""
+    data = root / "d"
+    data.mkdir()
+    rid = ErasureStore(data).propose(CID, "ticket 1", "po1").id
+    left = ErasureLedger(data).record(Erased.of(CID, [], rid, []))  # a failed approval's
+    path = data / LEDGER_FILE
+    whole = json.dumps({"cancelled": rid, "cancelled_customer": CID, "entries": [left.entry]})
+    with path.open("a") as f:
+        f.write(whole[: len(whole) // 2])  # the crash
+    assert [e.entry for e in read_ledger(path)] == [left.entry]
+
+    out = await c360(data, "doctor", code=1)
+    flat = " ".join(out.split())
+    assert f"ends (line 2) in a cancellation of request {rid} cut off mid-write" in flat, out
+    assert f"reject or withdraw request {rid} again" in flat
+    assert f"the entry of request {rid} (customer {CID}) counts" in flat
+    out = " ".join((await c360(data, "erase", "--reapply")).split())  # as a restore does
+    assert "1 erased customers in the ledgers" in out and f"request {rid} cut off" in out, out
+
+    ErasureLedger(data).record(Erased.of("C000999", [], "er-other", []))  # cuts the torn line
+    assert "cut off mid-write" not in " ".join((await c360(data, "doctor", code=1)).split())
+    assert f"the entry of request {rid} (customer {CID}) counts" in " ".join(
+        (await c360(data, "doctor", code=1)).split()
+    )
+    await c360(data, "erase", "--reject", rid, "--by", "po2", "--reason", "retention")
+    assert [e.request for e in read_ledger(path)] == ["er-other"]
+    assert "erasure ledgers: nothing in doubt" in await c360(data, "doctor")
 
 
 async def test_another_hubs_ledger_is_not_applied(root: Path) -> None:
