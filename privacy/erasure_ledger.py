@@ -35,7 +35,9 @@ entry that counts while its request is not done, which outlasts the cut).
 
 Each entry names the hub that wrote it (``shared.hub_id``): a restore applies another
 hub's entries only when told to (customer ids are the banks' own: another hub's C000005 is
-another person). Entries written before hub ids name none and are applied as before.
+another person). Entries written before hub ids, or migrated from a data dir that had none,
+name none: a restore cannot tie them to its hub and asks (``--untied-erasures apply|skip``,
+hub/cli/erase.py ``untied_entries``) unless its own ledger names their customer.
 """
 
 from __future__ import annotations
