@@ -268,6 +268,8 @@ _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
 # WeChat id spelling the number), which the matcher leaves alone as part of a word; not inside
 # a longer run of digits (an order or card number).
 _GLUED_MOBILE = re.compile(r"(?<=[A-Za-z_])1[3-9]\d{9}(?!\d)|(?<!\d)1[3-9]\d{9}(?=[A-Za-z_])")
+# An "@" after a digit, spaces or dashes between (folded text: "＠" and full-width spaces too).
+_AT_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-]*@")
 # Numbers that name a business, not a person (400/800 hotlines): shown as written.
 _BUSINESS_NUMBERS = frozenset(
     {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST}
@@ -291,14 +293,16 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     """Where each phone number is: what libphonenumber's matcher (region CN, leniency VALID)
     finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
     0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
-    not, and that is written as a number (:func:`_written_as_phone`), an "@" between its
-    digits read as a space; and a mobile glued to Latin letters (:data:`_GLUED_MOBILE`)."""
+    not, and that is written as a number (:func:`_written_as_phone`), an "@" after its digits
+    read as a space; and a mobile glued to Latin letters (:data:`_GLUED_MOBILE`)."""
     if _DIGIT_RUN.search(text) is None:
         return []
     if "@" in ascii_text:
-        # An "@" (or "＠") between the digit groups ("138 @1234 5678", "@138@1234@5678") is
-        # read as a space: the whole number is one, not the groups around a handle.
-        text = "".join(" " if at == "@" else c for c, at in zip(text, ascii_text, strict=True))
+        # An "@" (or "＠") between a number's digit groups ("138 @1234 5678", "138@1234@5678")
+        # is read as a space: the whole number is one, not the groups around a handle. Only
+        # after a digit: "@12306 13812345678" stays a handle beside a number.
+        between = {m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text)}
+        text = "".join(" " if i in between else c for i, c in enumerate(text))
     spans = [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")
