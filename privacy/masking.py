@@ -215,16 +215,19 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     (x.com/<handle>/..., weibo.com/u/<uid>, see shared/post_text.py), masked like the handle
     field itself (a redacted one becomes "@***"), so handles do not leak through the text
     around them."""
-    return mask_quoted(text, {kind: mode, "PHONE": "reveal", "EMAIL": "reveal"}, hmac_key)
+    return mask_quoted(
+        text, {kind: mode, "PHONE": "reveal", "EMAIL": "reveal", "NATIONAL_ID": "reveal"}, hmac_key
+    )
 
 
 # The kinds :func:`mask_quoted` masks in a text.
-QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL")
+QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL", "NATIONAL_ID")
 
 
 def mask_quoted(text: Any, modes: Mapping[str, str], hmac_key: bytes) -> Any:
-    """A post's text with the personal data it quotes (shared/post_text.py: @handles and
-    profile links, phone numbers, e-mail addresses) masked like the field of its kind would
+    """A post's text or an interaction's summary with the personal data it quotes
+    (shared/post_text.py: @handles and profile links, phone numbers, e-mail addresses, ID
+    numbers) masked like the field of its kind would
     be with ``modes[kind]`` (a kind missing there is redacted; a redacted piece becomes
     "***"): a number in a post is shown as the caller sees the customer's phone."""
     if not isinstance(text, str):
