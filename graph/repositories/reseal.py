@@ -4,19 +4,21 @@ interaction notes, social accounts' display names) still plain in the graph (the
 plain values through on read).
 
 Found by label and property, not by walking from customers: an interaction no ``HAD`` edge
-reaches is sealed under its ``customerId``. Each label is read once in node order (``id(n)``,
-in batches), so a value that cannot be sealed does not hold up the rest: the run goes on and
-:class:`Resealed` lists what is still plain at the end, by label, node and property (never the
-value), with the reason. Each batch writes a node back only where its plain values are still
-the ones it read (a node the hub rewrote meanwhile is left as the hub wrote it, and listed if
-that left it plain). A run cut short leaves the rest plain; the next run does the rest.
+reaches is sealed under its ``customerId``, unless the erasure ledger lists that customer
+(the caller passes the erased owners): no data key is ever made for an erased owner. Each
+label is read once in node order (``id(n)``, in batches), so a value that cannot be sealed
+does not hold up the rest: the run goes on and :class:`Resealed` lists what is still plain
+at the end, by label, node and property (never the value), with the reason. Each batch
+writes a node back only where its plain values are still the ones it read (a node the hub
+rewrote meanwhile is left as the hub wrote it, and listed if that left it plain). A run cut
+short leaves the rest plain; the next run does the rest.
 ``c360 keys reseal`` runs it, then compacts the graph's write log so the plain records leave it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import LiteralString, NamedTuple
 
@@ -42,6 +44,18 @@ _HAD: LiteralString = "head([(c:Customer)-[:HAD]->(n) | c.id])"
 _NO_OWNER = "no customer to seal it under (no HAD edge, no customerId)"
 _AGAIN = "plain again, or written plain meanwhile (a writer that does not seal): run it again"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Why an owner the erasure ledger lists is not sealed (sealing would make it a new data key):
+# what is left of them is removed by `c360 erase --reapply` (privacy.erasure.reapply_erasures).
+_ERASED = {
+    "Interaction": "its customer {owner} was erased (erasure ledger): no data key is made for "
+    "an erased customer; `c360 erase --reapply` removes the note",
+    "Customer": "this customer was erased (erasure ledger) and is back in the graph (a "
+    "restore?): no data key is made for them; `c360 erase --reapply` erases them again",
+    "Household": "this household was erased with its customer (erasure ledger) and is back in "
+    "the graph: no data key is made for it; `c360 erase --reapply` removes it",
+    "SocialAccount": "its display name was erased with a customer (erasure ledger): no data key "
+    "is made for it; `c360 erase --reapply` removes the plain name",
+}
 
 
 class ResealError(RuntimeError):
@@ -130,11 +144,17 @@ def _seal(store: GraphStore, label: str, items: list[tuple[str, Row]]) -> list[R
 
 
 async def reseal_plain(
-    store: GraphStore, fields: Mapping[str, tuple[str, ...]], batch: int = 1000
+    store: GraphStore,
+    fields: Mapping[str, tuple[str, ...]],
+    batch: int = 1000,
+    erased: Mapping[str, Collection[str]] | None = None,
 ) -> Resealed:
     """Seal every plain value of ``fields`` (label -> sealed properties); how many nodes of
-    each label were rewritten, and every value still plain after it. Raises ResealError when
-    the store has no cipher."""
+    each label were rewritten, and every value still plain after it. ``erased``: per label,
+    the owners (what a value is sealed under: an interaction's customer) the erasure ledger
+    lists as erased: sealing would make them a new data key, so their values are left plain
+    and listed, with what to do. Raises ResealError when the store has no cipher."""
+    erased = erased or {}
     if batch < 1:
         raise ValueError("the batch size must be at least 1")
     result = Resealed(done={COUNTS[label]: 0 for label in fields})
@@ -149,6 +169,9 @@ async def reseal_plain(
                 owner = _owner(label, row)
                 if owner is None:
                     reasons[(label, _node(label, row["props"]))] = _NO_OWNER
+                elif owner in erased.get(label, ()):
+                    why = _ERASED[label].format(owner=owner)
+                    reasons[(label, _node(label, row["props"]))] = why
                 else:
                     todo.append((row, old, owner))
             sealed = _seal(store, label, [(owner, old) for _, old, owner in todo])

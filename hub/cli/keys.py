@@ -14,6 +14,7 @@ from hub.cli.subject_common import audit_log, officer
 from privacy.audit import make_record
 from privacy.audit_checkpoints import load_signing_key, public_hex
 from privacy.datakeys import DataKeyStore
+from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError
 from privacy.fieldcrypt import FIELDS
 from privacy.keyprovider import KeyProviderError, LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
@@ -84,6 +85,19 @@ def rotate_master(
                   f"retired: {', '.join(retired) or 'none'}")  # fmt: skip
 
 
+def erased_owners(entries: list[Erased]) -> dict[str, frozenset[str]]:
+    """Per label of privacy.fieldcrypt.FIELDS, the owners its values are sealed under that
+    ``entries`` (the erasure ledger's) erased: customers (their notes too), households,
+    social accounts ("platform:handle")."""
+    customers = frozenset(e.customer_id for e in entries)
+    return {
+        "Customer": customers,
+        "Interaction": customers,
+        "Household": frozenset(h for e in entries for h in e.households),
+        "SocialAccount": frozenset(s for e in entries for s in e.social_accounts),
+    }
+
+
 @app.command("reseal")
 def reseal(
     by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
@@ -94,14 +108,20 @@ def reseal(
     compact the graph's write log. A value that cannot be sealed does not stop the others:
     each one left is listed at the end (label, id, property; never the value) and the command
     exits 2. Resumable: run it again after an interruption; values sealed already are left
-    alone."""
+    alone. Nothing is sealed under an owner the erasure ledger lists (an erased customer's
+    note no HAD edge reaches, an erased customer back after a restore): that would make them a
+    new data key; listed, `c360 erase --reapply` removes them."""
     from graph.repositories.reseal import Resealed, ResealError, reseal_plain  # the graph's
 
     settings = load_settings()
+    try:
+        erased = erased_owners(ErasureLedger.of(settings).entries())
+    except LedgerError as exc:
+        fail(f"{exc}; nothing was sealed (an erased customer must not get a new data key)")
 
     async def go() -> Resealed:
         async with graph(settings) as store:
-            result = await reseal_plain(store, FIELDS, batch_size)
+            result = await reseal_plain(store, FIELDS, batch_size, erased)
             # Always, not only when this run sealed something: an earlier run may have sealed
             # and stopped before this step, leaving the plain values in the write log.
             try:

@@ -31,6 +31,7 @@ from hub.services import protect_store
 from hub.settings import Settings
 from privacy.audit import AuditLog
 from privacy.datakeys import DataKeyStore
+from privacy.erasure_ledger import Erased, ErasureLedger
 from privacy.fieldcrypt import PREFIX
 from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing
@@ -185,3 +186,82 @@ async def test_values_it_cannot_reseal_are_listed_after_the_others(data: Path) -
     log = AuditLog(data / "audit", KeyRing.load(data))
     (record,) = [r for r in log.read() if r["operation"] == "cli keys reseal"]
     assert record["outcome"] == "partial" and record["details"]["unsealed"] == 3
+
+
+GONE = "C-GONE"
+GONE_NOTE = "已删除客户的旧备注：她的身份证号在这里"
+GONE_NAME = "被删除的客户本名"
+GONE_DISPLAY = "被删除客户的微博昵称"
+
+
+def _has_key(data: Path, owner: str) -> bool:
+    keys = DataKeyStore.in_data_dir(data, LocalKeyFileProvider.in_data_dir(data))
+    try:
+        return bool(keys.get_many([owner]))
+    finally:
+        keys.close()
+
+
+async def test_no_data_key_is_made_for_an_erased_customer(data: Path) -> None:
+    """A note no HAD edge reaches, of a customer the erasure ledger lists (erased: their data
+    key shredded), was sealed under a new data key made for the erased id. Now it is left
+    plain and listed with what to do; `c360 erase --reapply` removes it, and no key is made."""
+    await _write_plain(data)
+    async with store_session(Settings(data_dir=data).resolved_data_dir) as store:
+        await store.write(
+            "CREATE (:Interaction {id: 'I-GONE', customerId: $c, summary: $s})",
+            {"c": GONE, "s": GONE_NOTE},
+        )
+        # And the customer themself, back as a restore of an older backup brings them.
+        await store.write("CREATE (:Customer {id: $c, name: $n})", {"c": GONE, "n": GONE_NAME})
+        # The account they had confirmed, its display name written before sealing.
+        await store.write(
+            "CREATE (:SocialAccount {platform: 'weibo', handle: 'gone_li', name: $n})",
+            {"n": GONE_DISPLAY},
+        )
+    ErasureLedger(data).record(Erased.of(GONE, [], "er-gone", ["weibo:gone_li"]))
+
+    done = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["keys", "reseal", "--by", "po1"],
+        env={"C360_DATA_DIR": str(data), "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.exit_code == 2, done.output
+    out = " ".join(done.output.split())
+    assert "3 values could not be sealed" in out, out
+    assert (
+        f"Interaction I-GONE summary: its customer {GONE} was erased (erasure ledger): no data "
+        "key is made for an erased customer; `c360 erase --reapply` removes the note"
+    ) in out, out
+    assert f"Customer {GONE} name: this customer was erased (erasure ledger)" in out, out
+    assert "SocialAccount weibo:gone_li name: its display name was erased with a customer" in out
+    assert not _has_key(data, f"Customer:{GONE}")
+    assert not _has_key(data, "SocialAccount:weibo:gone_li")
+    for value in OLD_VALUES:  # the others were sealed all the same
+        assert files_with(data, value) == [], value
+
+    again = await cli_run(data, "erase", "--reapply")
+    assert "erased again: 1" in again, again
+    for value in (GONE_NOTE, GONE_NAME, GONE_DISPLAY):
+        assert files_with(data, value) == [], value
+    out = await cli_run(data, "keys", "reseal", "--by", "po1")
+    assert "0 interaction notes" in out, out
+    assert not _has_key(data, f"Customer:{GONE}")
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    (redone,) = [r["details"]["reapplied"] for r in log.read() if "reapplied" in r["details"]]
+    assert (redone["node_removed"], redone["leftovers_removed"]) == (True, 2), redone
+
+
+async def test_an_erasure_removes_the_notes_no_had_edge_reaches(data: Path) -> None:
+    """An erasure followed the HAD edges only: a note naming the customer that none reaches
+    stayed, plain when written before sealing (destroying the key did not hide it)."""
+    async with store_session(Settings(data_dir=data).resolved_data_dir) as store:
+        await store.write("CREATE (:Customer {id: $c, name: $n})", {"c": GONE, "n": GONE_NAME})
+        await store.write(
+            "CREATE (:Interaction {id: 'I-GONE', customerId: $c, summary: $s})",
+            {"c": GONE, "s": GONE_NOTE},
+        )
+    out = await cli_run(data, "erase", "--customer", GONE, "--reason", "t", "--by", "po1",
+                        "--approved-by", "po2")  # fmt: skip
+    assert files_with(data, GONE_NOTE) == [] and files_with(data, GONE_NAME) == [], out
+    async with store_session(Settings(data_dir=data).resolved_data_dir) as store:
+        assert await store.read("MATCH (i:Interaction) RETURN i.id AS id") == []
