@@ -35,6 +35,7 @@ from privacy.erasure_ledger import Erased, ErasureLedger
 from privacy.fieldcrypt import PREFIX
 from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing
+from tests.privacy.test_erasure_backups import has_key
 from tests.privacy.test_sealed_notes import cli_run, files_with
 
 CID = "C900001"
@@ -194,14 +195,6 @@ GONE_NAME = "被删除的客户本名"
 GONE_DISPLAY = "被删除客户的微博昵称"
 
 
-def _has_key(data: Path, owner: str) -> bool:
-    keys = DataKeyStore.in_data_dir(data, LocalKeyFileProvider.in_data_dir(data))
-    try:
-        return bool(keys.get_many([owner]))
-    finally:
-        keys.close()
-
-
 async def test_no_data_key_is_made_for_an_erased_customer(data: Path) -> None:
     """A note no HAD edge reaches, of a customer the erasure ledger lists (erased: their data
     key shredded), was sealed under a new data key made for the erased id. Now it is left
@@ -234,8 +227,8 @@ async def test_no_data_key_is_made_for_an_erased_customer(data: Path) -> None:
     ) in out, out
     assert f"Customer {GONE} name: this customer was erased (erasure ledger)" in out, out
     assert "SocialAccount weibo:gone_li name: its display name was erased with a customer" in out
-    assert not _has_key(data, f"Customer:{GONE}")
-    assert not _has_key(data, "SocialAccount:weibo:gone_li")
+    assert not has_key(data, f"Customer:{GONE}")
+    assert not has_key(data, "SocialAccount:weibo:gone_li")
     for value in OLD_VALUES:  # the others were sealed all the same
         assert files_with(data, value) == [], value
 
@@ -245,7 +238,7 @@ async def test_no_data_key_is_made_for_an_erased_customer(data: Path) -> None:
         assert files_with(data, value) == [], value
     out = await cli_run(data, "keys", "reseal", "--by", "po1")
     assert "0 interaction notes" in out, out
-    assert not _has_key(data, f"Customer:{GONE}")
+    assert not has_key(data, f"Customer:{GONE}")
     log = AuditLog(data / "audit", KeyRing.load(data))
     (redone,) = [r["details"]["reapplied"] for r in log.read() if "reapplied" in r["details"]]
     assert (redone["node_removed"], redone["leftovers_removed"]) == (True, 2), redone
