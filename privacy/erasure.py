@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT, cipher_of
-from graph.repositories.erasure import customer_footprint, delete_customer
+from graph.repositories.erasure import customer_footprint, delete_customer, delete_leftovers
 from graph.store import GraphStore
 from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths
 from privacy.proposals import PENDING, ProposalFile, person, same_person
@@ -440,6 +440,8 @@ async def erase_customer(
     ):
         ledger.record(Erased.of(customer_id, households, request_id, social))
     await delete_customer(store, customer_id, households)
+    # Notes naming them that no HAD edge reaches, display names written before sealing.
+    left = await delete_leftovers(store, [customer_id], [], social)
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, customer_id)
     for hid in households:
@@ -456,7 +458,7 @@ async def erase_customer(
         "key_destroyed": key_destroyed,
         "households_erased": households,
         "households_left": [h["id"] for h in found["households"] if not h["last"]],
-        "interactions_deleted": len(found["interactions"]),
+        "interactions_deleted": len(found["interactions"]) + left.notes.get(customer_id, 0),
         "accounts_unlinked": sorted(found["accounts"]),
         "social_accounts_unlinked": sorted(found["socialAccounts"]),
         "relations_removed": len(found["related"]),
@@ -499,10 +501,12 @@ async def _resume(store: GraphStore, entry: Erased) -> dict[str, Any]:
 
 async def reapply_erasures(store: GraphStore, erased: list[Erased]) -> list[dict[str, Any]]:
     """Erase the ledger's customers again (after a restore of an older backup): destroy any
-    data key of theirs that is back, remove their nodes. What was found again, per customer
-    (ids only); customers with nothing left to erase are not listed."""
+    data key of theirs that is back, remove their nodes, and what :func:`delete_leftovers`
+    finds of theirs (interactions naming them no HAD edge reaches, their households left
+    without members, their social accounts' display names still plain). What was found again,
+    per customer (ids only); customers with nothing left to erase are not listed."""
     cipher = cipher_of(store)
-    redone = []
+    found_of: list[tuple[Erased, bool, list[str], list[str]]] = []
     for entry in erased:
         found = await customer_footprint(store, entry.customer_id)
         households = list(entry.households)
@@ -512,14 +516,30 @@ async def reapply_erasures(store: GraphStore, erased: list[Erased]) -> list[dict
             households = list(dict.fromkeys(households))
             social = list(dict.fromkeys([*social, *found["socialAccounts"]]))
             await delete_customer(store, entry.customer_id, households)
+        found_of.append((entry, found is not None, households, social))
+    # One scan of the interactions for every entry.
+    left = await delete_leftovers(
+        store,
+        [e.customer_id for e in erased],
+        sorted({h for _, _, households, _ in found_of for h in households}),
+        sorted({s for _, _, _, social in found_of for s in social}),
+    )
+    redone = []
+    for entry, removed, households, social in found_of:
         keys = [cipher.destroy(CUSTOMER, entry.customer_id)]
         keys += [cipher.destroy(HOUSEHOLD, h) for h in households]
         keys += [cipher.destroy(SOCIAL_ACCOUNT, s) for s in social]
-        if found is not None or any(keys):
+        leftovers = (
+            left.notes.get(entry.customer_id, 0)
+            + len(left.households & set(households))
+            + len(left.display_names & set(social))
+        )
+        if removed or any(keys) or leftovers:
             redone.append(
                 {"customer_id": entry.customer_id, "request": entry.request,
-                 "node_removed": found is not None, "keys_destroyed": sum(keys)}
+                 "node_removed": removed, "keys_destroyed": sum(keys),
+                 "leftovers_removed": leftovers}
             )  # fmt: skip
-    if any(r["node_removed"] for r in redone):
+    if any(r["node_removed"] or r["leftovers_removed"] for r in redone):
         await store.compact()
     return redone

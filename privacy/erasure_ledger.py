@@ -20,9 +20,24 @@ reader honours in any ledger (a backup taken in between holds the entry, the liv
 cancellation). Rejecting or withdrawing a request cancels whatever entries of it are left (a
 cancellation that failed): a rejected or withdrawn erasure never erases on a restore.
 
+A cancellation cut off mid-write (a crash while appending it: the file's last line, not
+whole) is not honoured: the entries it would cancel still count, and a restore erases their
+customer. This is the reading that fails closed for the person: a cancellation is written only
+while its request is still open (an approval whose ledger write failed, before the erasure
+ran; a reject or withdraw, saved only after its cancellation is written), so the request
+itself still says whether the erasure is wanted, while a half-written line cannot say which
+entries it meant. Honouring it would let an unreadable line decide that an approved erasure
+is undone; counting it errs toward the erasure an officer approved, and the officers settle it
+by writing the cancellation whole (reject or withdraw the request again) or by approving it
+again. Not silently: :func:`torn_cancellation` finds such a line for ``c360 doctor`` and
+``c360 restore`` (the next append cuts it off, as any torn tail; doctor also reports every
+entry that counts while its request is not done, which outlasts the cut).
+
 Each entry names the hub that wrote it (``shared.hub_id``): a restore applies another
 hub's entries only when told to (customer ids are the banks' own: another hub's C000005 is
-another person). Entries written before hub ids name none and are applied as before.
+another person). Entries written before hub ids, or migrated from a data dir that had none,
+name none: a restore cannot tie them to its hub and asks (``--untied-erasures apply|skip``,
+hub/cli/erase.py ``untied_entries``) unless its own ledger names their customer.
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -46,11 +62,13 @@ __all__ = [
     "Erased",
     "ErasureLedger",
     "LedgerError",
+    "TornCancellation",
     "foreign",
     "merge",
     "mirror_paths",
     "read_ledger",
     "read_records",
+    "torn_cancellation",
 ]
 
 LEDGER_FILE = "erasure-ledger.jsonl"
@@ -271,9 +289,66 @@ def read_records(path: Path) -> list[Record]:
             )  # fmt: skip
         except (ValueError, KeyError, TypeError):
             if n == len(lines):
-                continue  # a torn last line (a crash mid-append): its erasure did not run
+                # A torn last line (a crash mid-append): an entry's erasure did not run; a
+                # cancellation's entries still count (fail closed, see torn_cancellation).
+                continue
             raise LedgerError(f"{path} line {n} is not an erasure ledger entry") from None
     return out
+
+
+# How every cancellation line starts (the current form and the one before it): a torn last
+# line that starts so, or is cut before it ends ("{\"canc"), may be one.
+_CANCEL_START = '{"cancelled"'
+_CANCELLED_REQUEST = re.compile(r'\{"cancelled":\s*"([^"\\]*)"')
+
+
+@dataclass(frozen=True)
+class TornCancellation:
+    """A ledger's last line cut off mid-write that may be a cancellation (see the module's
+    docstring: the entries it would cancel still count)."""
+
+    path: Path
+    line: int
+    request: str  # "" when the line was cut before its request id
+
+    def describe(self) -> str:
+        which = f"of request {self.request}" if self.request else "(its request id is cut off)"
+        what = (
+            f"reject or withdraw request {self.request} again"
+            if self.request
+            else "find the request in `c360 erase --list` and reject or withdraw it again"
+        )
+        return (
+            f"the erasure ledger {self.path} ends (line {self.line}) in a cancellation {which} "
+            "cut off mid-write: it is not honoured, so the erasure it cancels still counts and "
+            "a restore erases the customer. If the erasure is not to be carried out, "
+            f"{what} (that writes the cancellation whole); if it is, approve the request again"
+        )
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def torn_cancellation(path: Path) -> TornCancellation | None:
+    """The ledger file's last line when it does not parse (a torn append) and may be a
+    cancellation; None otherwise (a torn entry is no erasure: it never ran). Raises
+    LedgerError when the file cannot be read."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise LedgerError(f"cannot read the erasure ledger {path}: {exc.strerror}") from exc
+    last = lines[-1].strip() if lines else ""
+    if not last or _parses(last):
+        return None
+    if not (last.startswith(_CANCEL_START) or _CANCEL_START.startswith(last)):
+        return None
+    found = _CANCELLED_REQUEST.match(last)
+    return TornCancellation(path, len(lines), found.group(1) if found else "")
 
 
 def read_ledger(path: Path) -> list[Erased]:

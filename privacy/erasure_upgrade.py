@@ -99,7 +99,8 @@ def upgrade_erasure_ledger(
                 if isinstance(r, Erased)
             }
             # The data dir's own id when it has one; none (an archive from before hub ids):
-            # the entry is then applied by every restore, as entries from before hub ids are.
+            # a restore reaching the entry through another ledger cannot tie it to its hub
+            # and asks (hub/cli/erase.py untied_entries), as for entries from before hub ids.
             hub = read_hub_id(data_dir) or ""
         except (LedgerError, OSError) as exc:
             if not strict:

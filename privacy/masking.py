@@ -53,10 +53,19 @@ def _stars(text: str, keep_start: int, keep_end: int) -> str:
     )
 
 
+# An "@" a post wrote between a number's digit groups ("138 @1234 5678", shared/post_text.py
+# finds it as one number): not part of the number.
+_AT_SIGNS = str.maketrans({"@": " ", "＠": " "})
+
+
+def _parse_phone(value: str) -> phonenumbers.PhoneNumber:
+    return phonenumbers.parse(value.translate(_AT_SIGNS), "CN")
+
+
 def partial_phone(value: str) -> str:
     """ "+8613812345678" or "13812345678" -> "138****5678"."""
     try:
-        number = str(phonenumbers.parse(value, "CN").national_number)
+        number = str(_parse_phone(value).national_number)
     except phonenumbers.NumberParseException:
         number = re.sub(r"\D", "", value)
     if len(number) >= 8:
@@ -123,7 +132,7 @@ def _normalise(value: Any, kind: str) -> str:
         return text.lower()
     if kind == "PHONE":
         try:
-            parsed = phonenumbers.parse(text, "CN")
+            parsed = _parse_phone(text)
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             return re.sub(r"\D", "", text)
@@ -206,16 +215,19 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
     (x.com/<handle>/..., weibo.com/u/<uid>, see shared/post_text.py), masked like the handle
     field itself (a redacted one becomes "@***"), so handles do not leak through the text
     around them."""
-    return mask_quoted(text, {kind: mode, "PHONE": "reveal", "EMAIL": "reveal"}, hmac_key)
+    return mask_quoted(
+        text, {kind: mode, "PHONE": "reveal", "EMAIL": "reveal", "NATIONAL_ID": "reveal"}, hmac_key
+    )
 
 
 # The kinds :func:`mask_quoted` masks in a text.
-QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL")
+QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL", "NATIONAL_ID")
 
 
 def mask_quoted(text: Any, modes: Mapping[str, str], hmac_key: bytes) -> Any:
-    """A post's text with the personal data it quotes (shared/post_text.py: @handles and
-    profile links, phone numbers, e-mail addresses) masked like the field of its kind would
+    """A post's text or an interaction's summary with the personal data it quotes
+    (shared/post_text.py: @handles and profile links, phone numbers, e-mail addresses, ID
+    numbers) masked like the field of its kind would
     be with ``modes[kind]`` (a kind missing there is redacted; a redacted piece becomes
     "***"): a number in a post is shown as the caller sees the customer's phone."""
     if not isinstance(text, str):

@@ -30,6 +30,7 @@ from insights.tasks import (
     parse_task_id,
 )
 from insights.tasks import task_id as make_task_id  # complete_task's argument is task_id
+from privacy.masking import QUOTED_KINDS, mask_quoted
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
@@ -64,6 +65,7 @@ class UnreadableHistory(ApiError):
 class VisibleTask:
     task: Task
     reason: str | None
+    revealed: bool  # the reason shown whole (audited as revealed)
 
 
 async def _decide(context: RequestContext, ids: list[str], action: str) -> dict[str, Decision]:
@@ -122,10 +124,18 @@ def _exists_for(task: Task, decision: Decision) -> bool:
     return task.kind != TaskKind.BIRTHDAY or decision.mode_for("BIRTH_DATE") == MaskMode.REVEAL
 
 
-def _visible(task: Task, decision: Decision) -> VisibleTask:
+def _visible(task: Task, decision: Decision, hmac_key: bytes) -> VisibleTask:
+    """The task as ``decision`` shows it: the reason null unless its source is revealed; a
+    complaint's reason quotes the interaction's summary, whose personal data is masked as the
+    summary itself would be (privacy.masking.mask_quoted)."""
     source = REASON_SOURCE[task.kind]
-    shown = source is None or decision.mode_for(source) == MaskMode.REVEAL
-    return VisibleTask(task, task.reason if shown else None)
+    if source is not None and decision.mode_for(source) != MaskMode.REVEAL:
+        return VisibleTask(task, None, False)
+    if task.kind != TaskKind.COMPLAINT:
+        return VisibleTask(task, task.reason, True)
+    modes = {kind: decision.mode_for(kind) for kind in QUOTED_KINDS}
+    reason = mask_quoted(task.reason, modes, hmac_key)
+    return VisibleTask(task, reason, reason == task.reason)
 
 
 def _note_returned(context: RequestContext, page: Page[VisibleTask], with_reason: bool) -> None:
@@ -137,7 +147,7 @@ def _note_returned(context: RequestContext, page: Page[VisibleTask], with_reason
         privacy.customers_touched.add(cid)
         if with_reason:
             log = privacy.fields[cid]
-            (log.revealed if visible.reason is not None else log.masked).add("advisorTasks.reason")
+            (log.revealed if visible.revealed else log.masked).add("advisorTasks.reason")
 
 
 def check_window(today: date, start: date, end: date) -> None:
@@ -188,7 +198,7 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
                 "advisorTasks leaves this customer's tasks out: %s", churn.unreadable(cid, exc)
             )
             continue
-        out.extend(_visible(task, decided[cid]) for task in tasks)
+        out.extend(_visible(task, decided[cid], context.privacy.hmac_key) for task in tasks)
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
 

@@ -24,7 +24,7 @@ from resolvers.churn_model import model_churn_risk
 from resolvers.context import RequestContext
 from schema.directives import sensitive
 from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
-from schema.extensions.masking import derived, masked_names
+from schema.extensions.masking import derived, masked_names, quoting
 from schema.pagination import Connection, connection
 from schema.social import (
     PostConnection,
@@ -141,7 +141,12 @@ class Interaction:
     channel: str | None
     kind: str | None
     time: str | None = strawberry.field(description="ISO-8601 UTC")
-    summary: str | None
+    # Notes quote phone numbers, e-mail addresses, ID numbers: masked like those fields of
+    # this customer (privacy.masking.QUOTED_KINDS), by the same decision.
+    summary: str | None = quoting(
+        description="the note; the personal data it quotes (phone numbers, e-mail addresses, "
+        "ID numbers, handles) masked as you see those of this customer"
+    )
     satisfaction: int | None
     resolved: bool | None
     products: list[Product]

@@ -2,8 +2,9 @@
 
 A post's text quotes handles ("//@angry_li: ..."), and links to people's profiles
 ("x.com/<handle>/status/...", "weibo.com/u/<uid>", "space.bilibili.com/<uid>"), phone
-numbers ("有问题联系我 13812345678") and e-mail addresses. The API masks each on the way out
-like the field of its kind (SOCIAL_HANDLE, PHONE, EMAIL; privacy/masking.py), so a brand
+numbers ("有问题联系我 13812345678"), e-mail addresses and resident ID numbers. The API masks
+each on the way out like the field of its kind (SOCIAL_HANDLE, PHONE, EMAIL, NATIONAL_ID;
+privacy/masking.py), and so does an interaction's summary (a call-centre note), so a brand
 query's terms must not match them either: a term spelling a handle or a number would otherwise
 confirm it to a caller who sees it masked. The graph keeps :func:`search_text` beside the text
 (``Post.searchText``, written with every post), and the query language matches terms against
@@ -156,8 +157,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # mp.weixin.qq.com ...__biz=, x.com/i/user/<id>, ...), an account named again in a link's
 # query (?uid=<uid>) or in a Weibo post's (lfid=100505<uid>). 5: phone numbers and e-mail
 # addresses. 6: a number written as an @handle whose digits go on after it ("@138 1234 5678":
-# the whole number, not only "138").
-SEARCH_TEXT_VERSION = 6
+# the whole number, not only "138"). 7: a number with an "@" between its digit groups ("138
+# @1234 5678": the whole number, not only the group after the "@"). 8: resident ID numbers.
+SEARCH_TEXT_VERSION = 8
 
 
 class _AsciiFold(dict[int, int]):
@@ -260,6 +262,15 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9\-])"
 )
+# An 18-character resident ID number (居民身份证, GB 11643: region, birth date, sequence, check
+# character), found in the folded text; spaces between its three parts are allowed, as people
+# write them. Not inside a longer run of digits (a card or order number). The check character is
+# not checked: a note with a mistyped one still names the person (fails closed); digits 7-14 must
+# read as a date (18xx-20xx), so most other 18-digit runs are not taken for one.
+_NATIONAL_ID = re.compile(
+    r"(?<![0-9])[0-9]{6} ?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r" ?[0-9]{3}[0-9Xx](?![0-9])"
+)
 # Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
 # such a text can hold a phone number, and most posts are spared the matcher.
 _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
@@ -267,6 +278,8 @@ _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
 # WeChat id spelling the number), which the matcher leaves alone as part of a word; not inside
 # a longer run of digits (an order or card number).
 _GLUED_MOBILE = re.compile(r"(?<=[A-Za-z_])1[3-9]\d{9}(?!\d)|(?<!\d)1[3-9]\d{9}(?=[A-Za-z_])")
+# An "@" after a digit, spaces or dashes between (folded text: "＠" and full-width spaces too).
+_AT_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-]*@")
 # Numbers that name a business, not a person (400/800 hotlines): shown as written.
 _BUSINESS_NUMBERS = frozenset(
     {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST}
@@ -290,10 +303,16 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     """Where each phone number is: what libphonenumber's matcher (region CN, leniency VALID)
     finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
     0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
-    not, and that is written as a number (:func:`_written_as_phone`); and a mobile glued to
-    Latin letters (:data:`_GLUED_MOBILE`)."""
+    not, and that is written as a number (:func:`_written_as_phone`), an "@" after its digits
+    read as a space; and a mobile glued to Latin letters (:data:`_GLUED_MOBILE`)."""
     if _DIGIT_RUN.search(text) is None:
         return []
+    if "@" in ascii_text:
+        # An "@" (or "＠") between a number's digit groups ("138 @1234 5678", "138@1234@5678")
+        # is read as a space: the whole number is one, not the groups around a handle. Only
+        # after a digit: "@12306 13812345678" stays a handle beside a number.
+        between = {m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text)}
+        text = "".join(" " if i in between else c for i, c in enumerate(text))
     spans = [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")
@@ -306,22 +325,24 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
 @lru_cache(maxsize=1024)
 def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, kind) of the personal data ``text`` quotes, in order and apart: e-mail
-    addresses (EMAIL), then @handles and profile links (SOCIAL_HANDLE) outside them (the
-    domain after an address's "@" is no handle), then phone numbers (PHONE) outside both (a
-    uid in a profile link is the link's). An @handle inside a phone number ("@13812345678",
-    "@138 1234 5678") is that number written as a handle: a phone, masked with the PHONE mode
-    (QA, session 19: a policy revealing handles but not phones showed it). Kept for the texts
+    addresses (EMAIL), resident ID numbers (NATIONAL_ID) outside them, then @handles and
+    profile links (SOCIAL_HANDLE) outside those (the domain after an address's "@" is no
+    handle), then phone numbers (PHONE) outside all (a uid in a profile link is the link's).
+    An @handle inside a phone number ("@13812345678", "@138 1234 5678") is that number
+    written as a handle: a phone, masked with the PHONE mode (QA, session 19: a policy
+    revealing handles but not phones showed it). Kept for the texts
     last asked: a feed reads the same posts again and again, and libphonenumber's matcher
     costs ~0.5 ms a text."""
     ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one
     chosen: list[tuple[int, int, str]] = [(*m.span(), "EMAIL") for m in _EMAIL.finditer(ascii_text)]
+    ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)]
     phones = _phone_spans(text, ascii_text)
     handles = [
         (start, end)
         for start, end, quoted in _handle_spans(text)
         if not (quoted and any(s <= start and end <= e for s, e in phones))
     ]
-    for kind, spans in (("SOCIAL_HANDLE", handles), ("PHONE", phones)):
+    for kind, spans in (("NATIONAL_ID", ids), ("SOCIAL_HANDLE", handles), ("PHONE", phones)):
         for start, end in spans:
             # Checked against those chosen so far, this kind's too (a glued mobile the
             # matcher also found is one number).
@@ -354,8 +375,8 @@ def normalise(text: str) -> str:
 
 def search_text(text: str) -> str:
     """The text terms are matched against: every quoted handle and profile link's
-    identifying part, phone number and e-mail address left out (a handle's "@" or the rest
-    of a link kept), then normalised. They are cut before normalising: only what the API
+    identifying part, phone number, e-mail address and ID number left out (a handle's "@" or
+    the rest of a link kept), then normalised. They are cut before normalising: only what the API
     masks is left out."""
     return normalise(replace_personal(text, _dropped))
 

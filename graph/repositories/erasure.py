@@ -3,7 +3,18 @@ destroys the keys). One round trip to learn what is held, one to delete it."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from graph.repositories.reseal import SEALED_PREFIX
 from graph.store import GraphStore, Row
+
+
+class Leftovers(NamedTuple):
+    """What :func:`delete_leftovers` removed."""
+
+    notes: dict[str, int]  # interactions, per customer id
+    households: frozenset[str]  # ids
+    display_names: frozenset[str]  # of these social accounts ("platform:handle")
 
 
 async def customer_footprint(store: GraphStore, customer_id: str) -> Row | None:
@@ -51,4 +62,54 @@ async def delete_customer(store: GraphStore, customer_id: str, households: list[
     )
 
 
-__all__ = ["customer_footprint", "delete_customer"]
+async def delete_leftovers(
+    store: GraphStore, customers: list[str], households: list[str], social_accounts: list[str]
+) -> Leftovers:
+    """What erasing ``customers`` leaves when their node is gone or never held it: the
+    interactions naming one of them (``customerId``) that no HAD edge reaches (notes written
+    so, or by a version before HAD edges; ``delete_customer`` follows the edges only), the
+    ``households`` (erased with them) no member is left in, and the display names of
+    ``social_accounts`` ("platform:handle", erased with them) still plain (written before
+    sealing: destroying the key leaves them readable). Removed; what was. One scan of the
+    interactions for all of ``customers`` (no index on ``customerId``)."""
+    notes: list[Row] = []
+    if customers:
+        notes = await store.write(
+            """
+            MATCH (i:Interaction) WHERE i.customerId IN $ids AND NOT ()-[:HAD]->(i)
+            WITH i, i.customerId AS c
+            DETACH DELETE i
+            RETURN c AS customer, count(c) AS n
+            """,
+            {"ids": customers},
+        )
+    gone: list[Row] = []
+    if households:
+        gone = await store.write(
+            """
+            MATCH (h:Household) WHERE h.id IN $ids AND NOT ()-[:MEMBER_OF]->(h)
+            WITH h, h.id AS id
+            DETACH DELETE h
+            RETURN id
+            """,
+            {"ids": households},
+        )
+    names: list[Row] = []
+    if social_accounts:
+        names = await store.write(
+            """
+            MATCH (a:SocialAccount) WHERE (a.platform + ':' + a.handle) IN $ids
+              AND a.name IS NOT NULL AND NOT toString(a.name) STARTS WITH $p
+            REMOVE a.name
+            RETURN a.platform + ':' + a.handle AS id
+            """,
+            {"ids": social_accounts, "p": SEALED_PREFIX},
+        )
+    return Leftovers(
+        {str(r["customer"]): int(r["n"]) for r in notes},
+        frozenset(str(r["id"]) for r in gone),
+        frozenset(str(r["id"]) for r in names),
+    )
+
+
+__all__ = ["Leftovers", "customer_footprint", "delete_customer", "delete_leftovers"]

@@ -13,13 +13,23 @@ import typer
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.erase import Reapplied, reapply, ring_in, skipped_note
+from hub.cli.erase import (
+    Reapplied,
+    UntiedOption,
+    reapply,
+    ring_in,
+    skipped_note,
+    untied_choice,
+    untied_entries,
+    untied_note,
+    untied_skipped_note,
+)
 from hub.sealed import SealError, Secret
 from privacy.audit import AuditLog
 from privacy.audit_ring import RING_ENV, RING_FILE, log_ring
-from privacy.erasure_ledger import LEDGER_FILE, LedgerError
+from privacy.erasure_ledger import LEDGER_FILE, LedgerError, mirror_paths
 from privacy.keyring import KeyRingError
-from shared.hub_id import hub_id
+from shared.hub_id import hub_id, read_hub_id
 from shared.settings import Settings
 
 PASSPHRASE_ENV = "C360_BACKUP_PASSPHRASE"
@@ -135,6 +145,7 @@ def restore(
             "than the archive's); by default they are skipped and listed",
         ),
     ] = False,
+    untied: UntiedOption = None,
 ) -> None:
     """Restore a backup into an empty data dir, checking every checksum and the graph counts;
     then erase again every customer an erasure ledger names (an older backup still holds
@@ -146,6 +157,7 @@ def restore(
     for path in extra:
         if not path.is_file():
             fail(f"no erasure ledger at {path}")
+    choice = untied_choice(untied)
     secret = _secret(passphrase_file, key_file)
     settings = load_settings()
     live = settings.data_dir.expanduser().resolve()
@@ -154,6 +166,8 @@ def restore(
 
     def check(staged: Path) -> None:
         rings.append(_audit_ring(staged, settings))
+        if not any_hub and choice is None:
+            _refuse_untied(staged, [*mirror_paths(settings.erasure_ledger), *extra])
 
     if live != target and live.is_dir():
         # Opening the live data dir brings its erasures from before the ledger into it
@@ -161,13 +175,13 @@ def restore(
         # anything is restored, so a live dir that cannot be opened stops the restore here
         # rather than between the restored files and their erasures.
         settings.resolved_data_dir  # noqa: B018 - the open is the upgrade
+    if live != target and (live / LEDGER_FILE).is_file():
+        extra.append(live / LEDGER_FILE)
     try:
         manifest, counts = restore_backup(archive, target, secret, _progress, check=check)
     except (BackupError, GraphUnavailable, OSError) as exc:
         fail(f"restore failed: {exc}")
-    if live != target and (live / LEDGER_FILE).is_file():
-        extra.append(live / LEDGER_FILE)
-    _reapply_erasures(settings, target, extra, any_hub, rings[0])
+    _reapply_erasures(settings, target, extra, any_hub, rings[0], choice)
     graph_note = (
         f"graph {counts.nodes} nodes, {counts.relationships} relationships (as in the manifest)"
         if counts is not None
@@ -191,8 +205,26 @@ def _audit_ring(data_dir: Path, settings: Settings) -> str | None:
     return found[0] if found is not None else None
 
 
+def _refuse_untied(staged: Path, others: list[Path]) -> None:
+    """Before the restored files go in place: BackupError (the target stays empty) when the
+    ledgers besides the archive's own hold erasures no hub id ties to the archive's hub."""
+    try:
+        found = untied_entries(staged / LEDGER_FILE, others, read_hub_id(staged))
+    except (LedgerError, OSError) as exc:
+        raise BackupError(f"{exc}; nothing was restored") from exc
+    if found:
+        raise BackupError(
+            untied_note(found, read_hub_id(staged), "the restore again") + "; nothing was restored"
+        )
+
+
 def _reapply_erasures(
-    settings: Settings, target: Path, extra: list[Path], any_hub: bool, ring: str | None
+    settings: Settings,
+    target: Path,
+    extra: list[Path],
+    any_hub: bool,
+    ring: str | None,
+    untied: str | None,
 ) -> None:
     """Erase the ledgers' customers again in the restored ``target``, audited with ``ring``
     (the key ring the staged check found), then verify its audit chain."""
@@ -206,7 +238,7 @@ def _reapply_erasures(
     dont = f"The restored dir {target} may hold erased customers: do not serve it"
     try:
         found = ring_in(ring, target, settings.audit_keys)
-        done = run(reapply(restored, extra, any_hub, found=found))
+        done = run(reapply(restored, extra, any_hub, found=found, untied=untied))
     except (LedgerError, KeyRingError) as exc:
         fail(
             f"{exc}. {dont}; fix the ledger and run `c360 erase --reapply` with C360_DATA_DIR on it"
@@ -217,6 +249,11 @@ def _reapply_erasures(
             "(--erasures FILE for the live data dir's)"
         )
         err_console.print(f"[yellow]warning:[/] {skipped_note(done.skipped, again)}")
+    if done.untied:
+        again = f"`C360_DATA_DIR={target} c360 erase --reapply` with the same ledgers and"
+        err_console.print(f"[yellow]warning:[/] {untied_skipped_note(done.untied, again)}")
+    for torn in done.torn:
+        err_console.print(f"[yellow]warning:[/] {torn.describe()}")
     if done.total:
         console.print(
             f"erasure ledgers: {done.total} erased customers; erased again in the restored "

@@ -1,5 +1,5 @@
-"""`c360 doctor`: check the embedded graph's files (`--repair` fixes what is safe to fix) and
-which product catalogue the hub would use."""
+"""`c360 doctor`: check the embedded graph's files (`--repair` fixes what is safe to fix),
+which product catalogue the hub would use, and what the erasure ledgers count in doubt."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from graph.persistence import Report, inspect, writable
 from hub.cli.common import console, fail, load_settings
 from hub.settings import Settings
 from insights.catalogue import CatalogueError, catalogue_file, read_catalogue
+from privacy.erasure import DONE, OPEN, ErasureStore
+from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths, torn_cancellation
 
 
 def print_report(report: Report) -> None:
@@ -44,6 +46,52 @@ def check_catalogue(settings: Settings) -> bool:
     return True
 
 
+def ledger_doubts(settings: Settings) -> list[str]:
+    """What the erasure ledgers (the data dir's, the mirrors) count that may not be meant: a
+    last line cut off mid-write that may be a cancellation (not honoured: its entries count,
+    privacy/erasure_ledger.py), and an entry that counts while its request is not done (an
+    approval that failed, a reject or withdraw cut short; this outlasts the torn line, which
+    the next append cuts off). Reads only."""
+    data_dir = settings.readable_data_dir
+    ledger = ErasureLedger(data_dir, mirror_paths(settings.erasure_ledger))
+    doubts: list[str] = []
+    try:
+        doubts += [
+            torn.describe()
+            for path in ledger.paths
+            if path.exists() and (torn := torn_cancellation(path)) is not None
+        ]
+        entries = ledger.entries()
+        requests = ErasureStore(data_dir).load()
+    except (LedgerError, OSError, ValueError) as exc:
+        return [*doubts, f"cannot read the erasure ledgers or requests: {exc}"]
+    for entry in entries:
+        request = requests.get(entry.request)
+        if request is None or request.status == DONE:
+            continue
+        fix = (
+            "if no approval of it is running now, approve it again to carry it out, or reject "
+            "or withdraw it to cancel the entry"
+            if request.status in OPEN
+            else "it was closed unerased by a version before cancellations reached every "
+            "ledger: remove the entry's line from the ledgers by hand"
+        )
+        doubts.append(
+            f"the entry of request {entry.request} (customer {entry.customer_id}) counts, so a "
+            f"restore erases the customer, while the request is {request.status}: {fix}"
+        )
+    return doubts
+
+
+def check_erasure_ledgers(settings: Settings) -> bool:
+    doubts = ledger_doubts(settings)
+    for doubt in doubts:
+        console.print(f"[bold red]erasure ledger:[/] {doubt}")
+    if not doubts:
+        console.print("[green]ok:[/] erasure ledgers: nothing in doubt")
+    return not doubts
+
+
 def doctor(
     repair: Annotated[
         bool,
@@ -56,9 +104,13 @@ def doctor(
 ) -> None:
     """Check that the embedded graph's files can be loaded: the AOF manifest names files that
     exist, every log passes redis-check-aof, there is disk space to write; and that the
-    product catalogue file validates. Exit 1 when a problem is left."""
+    product catalogue file validates; and that no erasure ledger counts an erasure in doubt (a
+    cancellation cut off mid-write, an entry whose request is not done). Exit 1 when a problem
+    is left."""
     settings = load_settings()
-    catalogue_ok = check_catalogue(settings)
+    others_ok = check_catalogue(settings)
+    if settings.data_dir.expanduser().is_dir():
+        others_ok = check_erasure_ledgers(settings) and others_ok
     if settings.graph_url:
         console.print(
             f"C360_GRAPH_URL is set ({settings.graph_url.split('://')[0]}://...): the graph is an "
@@ -69,7 +121,7 @@ def doctor(
     embedded = EmbeddedFalkorDB(data_dir)
     if not embedded.dir.is_dir():
         console.print(f"no embedded graph in {data_dir} yet: nothing to check")
-        if not catalogue_ok:
+        if not others_ok:
             raise typer.Exit(1)
         return
     if not repair and not writable(embedded.dir):
@@ -77,7 +129,7 @@ def doctor(
         console.print(f"{embedded.dir} is read-only: checking its files as they are")
         report = inspect(embedded.dir, repair=False)
         print_report(report)
-        if not report.ok or not catalogue_ok:
+        if not report.ok or not others_ok:
             raise typer.Exit(1)
         return
     try:
@@ -94,7 +146,7 @@ def doctor(
         console.print(f"[yellow]{exc}[/] (its server is {state}); checking the files read-only")
         report = inspect(embedded.dir, repair=False)
     print_report(report)
-    if not report.ok or not catalogue_ok:
+    if not report.ok or not others_ok:
         raise typer.Exit(1)
 
 

@@ -6,11 +6,12 @@ c360 erase --customer C1 --reason "ticket 42" --by po1 --approved-by po2   # bot
 c360 erase --reject er-... --by po2 --reason "ticket closed: retention"   # another officer
 c360 erase --withdraw er-... --by po1 [--reason R]                # the proposer takes it back
 c360 erase --list [--status pending|approved|done|rejected|withdrawn|all]
-c360 erase --reapply [--erasures FILE] [--any-hub]   # erase the ledger's customers again
+c360 erase --reapply [--erasures FILE] [--any-hub] [--untied-erasures apply|skip]
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -37,9 +38,12 @@ from privacy.erasure_ledger import (
     Erased,
     ErasureLedger,
     LedgerError,
+    Record,
+    TornCancellation,
     foreign,
     merge,
     read_records,
+    torn_cancellation,
 )
 from privacy.keyring import KeyRing, KeyRingError
 from privacy.proposals import same_person
@@ -57,6 +61,15 @@ OPERATIONS = {
 }
 
 
+# What to do with entries that cannot be tied to this hub (``--untied-erasures``).
+APPLY, SKIP = "apply", "skip"
+UNTIED_CHOICES = (APPLY, SKIP)
+
+
+class UntiedErasures(LedgerError):
+    """Other ledgers' entries that cannot be tied to this hub, and no ``--untied-erasures``."""
+
+
 @dataclass(frozen=True)
 class Reapplied:
     total: int  # customers in the ledgers (this hub's)
@@ -64,6 +77,9 @@ class Reapplied:
     skipped: list[Erased]  # entries another hub wrote, left alone
     ring: str  # which audit key ring wrote the records (RING_FILE or RING_ENV)
     keys: KeyRing  # that ring (a restore verifies the chain with it)
+    # Ledgers ending in a cancellation cut off mid-write: its entries were applied (counted).
+    torn: list[TornCancellation]
+    untied: list[Erased]  # entries no hub id ties to this hub, left alone (--untied-erasures skip)
 
 
 def ring_in(name: str | None, data_dir: Path, env_keys: str) -> tuple[str, KeyRing] | None:
@@ -75,31 +91,95 @@ def ring_in(name: str | None, data_dir: Path, env_keys: str) -> tuple[str, KeyRi
     return name, KeyRing.from_env(env_keys) if name == RING_ENV else KeyRing.load(data_dir)
 
 
+def _tied(record: Record, me: str | None) -> bool:
+    """An entry whose hub id can be compared with this hub's (``foreign`` can tell)."""
+    return not isinstance(record, Erased) or bool(record.hub and me)
+
+
+def untied_entries(
+    own_path: Path, others: Sequence[Path], me: str | None
+) -> dict[Path, list[Erased]]:
+    """Per ledger of ``others``, the erasures that count and cannot be tied to the hub ``me``
+    (the data dir's or the archive's hub id): they name no hub (written before hub ids, or
+    migrated from a data dir that had none) or ``me`` is None (an archive from before hub
+    ids), and the hub's own ledger ``own_path`` does not name their customer. Another hub's
+    C000005 is another person: such entries are neither applied nor skipped unasked. Raises
+    LedgerError."""
+    own = read_records(own_path) if own_path.exists() else []
+    known = {e.customer_id for e in merge([own])}
+    ledgers = {p: read_records(p) for p in others if p.exists()}
+    cancels = [r for recs in [own, *ledgers.values()] for r in recs if isinstance(r, Cancelled)]
+    found: dict[Path, list[Erased]] = {}
+    for path, recs in ledgers.items():
+        loose = [r for r in recs if not _tied(r, me)]
+        entries = [e for e in merge([cancels, loose]) if e.customer_id not in known]
+        if entries:
+            found[path] = entries
+    return found
+
+
+def untied_note(found: dict[Path, list[Erased]], me: str | None, again: str) -> str:
+    """Why entries cannot be tied to this hub, which, and the two ways on."""
+    listed = "; ".join(
+        f"{', '.join(e.customer_id for e in entries)} in {path}" for path, entries in found.items()
+    )
+    why = (
+        "this hub has no hub id to tell them by (an archive from before hub ids)"
+        if me is None
+        else f"they name no hub (written before hub ids, or migrated from a data dir that had "
+        f"none), and this hub is {me}"
+    )
+    count = sum(len(entries) for entries in found.values())
+    return (
+        f"{count} erasure ledger entries cannot be tied to this hub ({listed}): {why}. A "
+        "customer id of another hub names another person there. If these ledgers are this "
+        f"hub's, run {again} with --untied-erasures apply (they are erased); if they may be "
+        f"another hub's, with --untied-erasures skip (left out and listed; `c360 erase "
+        "--reapply --untied-erasures apply` applies them later)"
+    )
+
+
 async def reapply(
     settings: Settings,
     extra: list[Path],
     any_hub: bool = False,
     *,
     found: tuple[str, KeyRing] | None,
+    untied: str | None = None,
+    again: str = "it again",
 ) -> Reapplied:
     """Erase again, in ``settings``' data dir, every customer in its erasure ledgers (its own,
     the mirrors) and in ``extra`` files; the union is written to its own ledger first. Entries
-    another hub wrote (another hub id than the data dir's) are skipped unless ``any_hub``.
-    Audited with the data dir's own audit key ring, ``found`` (``log_ring``'s; None: a new
-    one). Raises LedgerError, KeyRingError (nothing done)."""
+    another hub wrote (another hub id than the data dir's) are skipped unless ``any_hub``;
+    entries no hub id ties to this hub (:func:`untied_entries`) are applied or skipped as
+    ``untied`` says (APPLY, SKIP), and refused (UntiedErasures, saying to run ``again`` with
+    one) when it says nothing. Audited with the data dir's own audit key ring, ``found``
+    (``log_ring``'s; None: a new one). Raises LedgerError, KeyRingError (nothing done)."""
     data_dir = settings.resolved_data_dir
     ring_name, ring = found if found is not None else (RING_FILE, KeyRing.load(data_dir))
     ledger = ErasureLedger.of(settings)
     own_path, *mirrors = ledger.paths
+    others = [p for p in mirrors if p.exists()] + extra
     own = read_records(own_path) if own_path.exists() else []
-    outside = [read_records(p) for p in mirrors if p.exists()]
-    outside += [read_records(p) for p in extra]
+    outside = [read_records(p) for p in others]
+    reached = [p for p in (own_path, *others) if p.exists()]
+    torn = [t for t in map(torn_cancellation, reached) if t is not None]
     try:
         me = read_hub_id(data_dir)
     except OSError as exc:
         raise LedgerError(f"cannot read the hub id of {data_dir}: {exc}") from exc
     skipped: list[Erased] = []
+    left: list[Erased] = []
     if not any_hub:
+        loose = untied_entries(own_path, others, me)
+        if loose and untied not in UNTIED_CHOICES:
+            raise UntiedErasures(untied_note(loose, me, again) + "; nothing was erased again")
+        if untied == SKIP:
+            left = merge([list(entries) for entries in loose.values()])
+            drop = {e.customer_id for e in left}
+            outside = [
+                [r for r in recs if _tied(r, me) or r.customer_id not in drop] for recs in outside
+            ]
         # The restored dir's own ledger is its hub's; the others may be another hub's.
         cancels = [[r for r in recs if isinstance(r, Cancelled)] for recs in [own, *outside]]
         theirs = [[r for r in recs if foreign(r, me)] for recs in outside]
@@ -113,7 +193,7 @@ async def reapply(
         if any(isinstance(e, Erased) and cancel.cancels(e) for e in own) and cancel not in own:
             learn.append(cancel)
     if not entries:
-        return Reapplied(0, [], skipped, ring_name, ring)
+        return Reapplied(0, [], skipped, ring_name, ring, torn, left)
     known = {e.customer_id for e in merge([own])}
     for entry in entries:
         if entry.customer_id not in known:
@@ -124,7 +204,32 @@ async def reapply(
         log = AuditLog(data_dir / "audit", ring)
         for r in redone:
             await audit(log, "c360-restore", REAPPLY, "ok", r["customer_id"], {"reapplied": r})
-    return Reapplied(len(entries), redone, skipped, ring_name, ring)
+    return Reapplied(len(entries), redone, skipped, ring_name, ring, torn, left)
+
+
+UntiedOption = Annotated[
+    str | None,
+    typer.Option(
+        "--untied-erasures",
+        help="apply or skip erasure ledger entries no hub id ties to this hub (written "
+        "before hub ids or migrated from a data dir that had none, or an archive from "
+        "before hub ids); without it such entries stop the command, listed",
+    ),
+]
+
+
+def untied_choice(value: str | None) -> str | None:
+    if value is not None and value not in UNTIED_CHOICES:
+        fail(f"--untied-erasures must be {' or '.join(UNTIED_CHOICES)}")
+    return value
+
+
+def untied_skipped_note(left: list[Erased], again: str) -> str:
+    return (
+        f"erasure ledger entries no hub id ties to this hub skipped (--untied-erasures skip): "
+        f"{len(left)} ({', '.join(e.customer_id for e in left)}). If they are this hub's "
+        f"customers, run {again} --untied-erasures apply"
+    )
 
 
 def skipped_note(skipped: list[Erased], again: str) -> str:
@@ -244,6 +349,7 @@ def erase(
         bool,
         typer.Option("--any-hub", help="with --reapply: also apply entries another hub id wrote"),
     ] = False,
+    untied: UntiedOption = None,
     reject: Annotated[
         str | None, typer.Option(help="reject this pending request (with --by, --reason)")
     ] = None,
@@ -261,15 +367,25 @@ def erase(
     index entries, compact the graph log; audited with ids and field names only."""
     settings = load_settings()
     if again:
+        choice = untied_choice(untied)
         try:
             found = log_ring(settings.resolved_data_dir, settings.audit_keys)
-            done = run(reapply(settings, list(erasures or []), any_hub, found=found))
+            extra = list(erasures or [])
+            done = run(reapply(settings, extra, any_hub, found=found, untied=choice))
+        except UntiedErasures as exc:
+            fail(str(exc))
         except (LedgerError, KeyRingError) as exc:
             fail(f"{exc}; nothing was erased again")
         if done.skipped:
             err_console.print(
                 f"[yellow]warning:[/] {skipped_note(done.skipped, 'it again with --any-hub')}"
             )
+        if done.untied:
+            err_console.print(
+                f"[yellow]warning:[/] {untied_skipped_note(done.untied, 'it again with')}"
+            )
+        for torn in done.torn:
+            err_console.print(f"[yellow]warning:[/] {torn.describe()}")
         console.print(
             f"{done.total} erased customers in the ledgers; erased again: {len(done.redone)}"
         )

@@ -9,11 +9,13 @@ import typer
 from rich.table import Table
 
 from graph.errors import GraphError
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, err_console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit_log, officer
 from privacy.audit import make_record
 from privacy.audit_checkpoints import load_signing_key, public_hex
 from privacy.datakeys import DataKeyStore
+from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError
+from privacy.fieldcrypt import FIELDS
 from privacy.keyprovider import KeyProviderError, LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
 
@@ -83,38 +85,62 @@ def rotate_master(
                   f"retired: {', '.join(retired) or 'none'}")  # fmt: skip
 
 
+def erased_owners(entries: list[Erased]) -> dict[str, frozenset[str]]:
+    """Per label of privacy.fieldcrypt.FIELDS, the owners its values are sealed under that
+    ``entries`` (the erasure ledger's) erased: customers (their notes too), households,
+    social accounts ("platform:handle")."""
+    customers = frozenset(e.customer_id for e in entries)
+    return {
+        "Customer": customers,
+        "Interaction": customers,
+        "Household": frozenset(h for e in entries for h in e.households),
+        "SocialAccount": frozenset(s for e in entries for s in e.social_accounts),
+    }
+
+
 @app.command("reseal")
 def reseal(
     by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
     batch_size: Annotated[int, typer.Option(min=1, help="nodes per write")] = 1000,
 ) -> None:
-    """Seal advisors' name/phone/email and interaction notes written before sealing existed
-    (still plain in the graph), then compact the graph's write log. Resumable: run it again
-    after an interruption; values sealed already are left alone."""
-    from graph.repositories.reseal import ResealError, reseal_plain  # the graph's, not token's
+    """Seal every sealed property still plain in the graph (customers, households, advisors,
+    interaction notes, social accounts' display names written before they were sealed), then
+    compact the graph's write log. A value that cannot be sealed does not stop the others:
+    each one left is listed at the end (label, id, property; never the value) and the command
+    exits 2. Resumable: run it again after an interruption; values sealed already are left
+    alone. Nothing is sealed under an owner the erasure ledger lists (an erased customer's
+    note no HAD edge reaches, an erased customer back after a restore): that would make them a
+    new data key; listed, `c360 erase --reapply` removes them."""
+    from graph.repositories.reseal import Resealed, ResealError, reseal_plain  # the graph's
 
     settings = load_settings()
+    try:
+        erased = erased_owners(ErasureLedger.of(settings).entries())
+    except LedgerError as exc:
+        fail(f"{exc}; nothing was sealed (an erased customer must not get a new data key)")
 
-    async def go() -> dict[str, int]:
+    async def go() -> Resealed:
         async with graph(settings) as store:
-            done = await reseal_plain(store, batch_size)
+            result = await reseal_plain(store, FIELDS, batch_size, erased)
             # Always, not only when this run sealed something: an earlier run may have sealed
             # and stopped before this step, leaving the plain values in the write log.
             try:
                 await store.compact()
             except GraphError as exc:
                 raise ResealError(
-                    f"sealed {done}, but the graph's write log was not compacted and still "
-                    f"holds the plain values ({exc}): run `c360 keys reseal` again"
+                    f"sealed {result.done}, but the graph's write log was not compacted and "
+                    f"still holds the plain values ({exc}): run `c360 keys reseal` again"
                 ) from exc
-            return done
+            return result
 
     try:
-        done = run(go())
+        result = run(go())
     except ResealError as exc:
         fail(str(exc))
-    record = make_record(principal=officer(by), operation="cli keys reseal", outcome="ok",
-                         details={"resealed": done})  # fmt: skip
+    done, unsealed = result.done, result.unsealed
+    details = {"resealed": done, "unsealed": len(unsealed)}
+    record = make_record(principal=officer(by), operation="cli keys reseal",
+                         outcome="partial" if unsealed else "ok", details=details)  # fmt: skip
     asyncio.run(audit_log(settings).append(record))
     log_note = (
         "a graph server the hub does not run keeps its own write log: rewrite it there so no "
@@ -123,6 +149,11 @@ def reseal(
         else "graph write log compacted"
     )
     console.print(
-        f"sealed: {done['advisors']} advisors, {done['interactions']} interaction notes; "
-        + log_note
+        f"sealed: {done['customers']} customers, {done['households']} households, "
+        f"{done['advisors']} advisors, {done['interactions']} interaction notes, "
+        f"{done['social_accounts']} social accounts; {log_note}"
     )
+    if unsealed:
+        for value in unsealed:
+            err_console.print(f"  {value.label} {value.node} {value.prop}: {value.reason}")
+        fail(f"{len(unsealed)} values could not be sealed (listed above); the rest are sealed")

@@ -13,6 +13,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app as cli
 from privacy.audit import AuditLog
+from privacy.erasure import ErasureStore
 from privacy.erasure_ledger import (
     LEDGER_FILE,
     Cancelled,
@@ -156,6 +158,39 @@ async def test_rejecting_cancels_an_entry_a_failed_approval_left(root: Path) -> 
     assert has_key(data, f"Customer:{CID}")
 
 
+async def test_a_cancellation_torn_mid_write_still_counts_and_doctor_says_so(root: Path) -> None:
+    """A crash while a reject's cancellation is appended leaves its last line torn. It is not
+    honoured (fail closed: the entry an officer approved still counts), but no longer
+    silently: doctor names the request and what to do, and says it again once the next
+    append has cut the torn line off (the entry counts while its request is pending)."""
+    data = root / "d"
+    data.mkdir()
+    rid = ErasureStore(data).propose(CID, "ticket 1", "po1").id
+    left = ErasureLedger(data).record(Erased.of(CID, [], rid, []))  # a failed approval's
+    path = data / LEDGER_FILE
+    whole = json.dumps({"cancelled": rid, "cancelled_customer": CID, "entries": [left.entry]})
+    with path.open("a") as f:
+        f.write(whole[: len(whole) // 2])  # the crash
+    assert [e.entry for e in read_ledger(path)] == [left.entry]
+
+    out = await c360(data, "doctor", code=1)
+    flat = " ".join(out.split())
+    assert f"ends (line 2) in a cancellation of request {rid} cut off mid-write" in flat, out
+    assert f"reject or withdraw request {rid} again" in flat
+    assert f"the entry of request {rid} (customer {CID}) counts" in flat
+    out = " ".join((await c360(data, "erase", "--reapply")).split())  # as a restore does
+    assert "1 erased customers in the ledgers" in out and f"request {rid} cut off" in out, out
+
+    ErasureLedger(data).record(Erased.of("C000999", [], "er-other", []))  # cuts the torn line
+    assert "cut off mid-write" not in " ".join((await c360(data, "doctor", code=1)).split())
+    assert f"the entry of request {rid} (customer {CID}) counts" in " ".join(
+        (await c360(data, "doctor", code=1)).split()
+    )
+    await c360(data, "erase", "--reject", rid, "--by", "po2", "--reason", "retention")
+    assert [e.request for e in read_ledger(path)] == ["er-other"]
+    assert "erasure ledgers: nothing in doubt" in await c360(data, "doctor")
+
+
 async def test_another_hubs_ledger_is_not_applied(root: Path) -> None:
     hub_a, hub_b = root / "a", root / "b"
     await imported(hub_a)
@@ -185,6 +220,48 @@ async def test_another_hubs_ledger_is_not_applied(root: Path) -> None:
     out = await c360(hub_a, "restore", str(archive), "--to", str(again))
     assert "erased again in the restored dir: 1" in out and "another hub" not in out
     assert not has_key(again, f"Customer:{CID}")
+
+
+async def test_entries_no_hub_id_ties_to_this_hub_are_asked_about(root: Path) -> None:
+    """Session 21: an entry that names no hub (migrated from a data dir that had no hub id,
+    or written before hub ids) was applied by any hub's restore, erasing another hub's
+    customer of the same id. Now the restore refuses before restoring anything, says why and
+    what to run; --untied-erasures skip leaves them out (listed), apply erases them."""
+    hub_a, hub_b = root / "a", root / "b"
+    await imported(hub_a)
+    archive = root / "a.c360bak"
+    await c360(hub_a, "backup", "--to", str(archive))
+    # Hub B, without a hub id, erased its own customer of the same id before the ledger
+    # existed; its upgrade wrote the entry naming no hub.
+    hub_b.mkdir()
+    migrated = replace(Erased.of(CID, [], "er-b", []), migrated=True)
+    ErasureLedger(hub_b).record(migrated, as_is=True)
+    assert read_hub_id(hub_b) is None
+
+    restored = root / "new"
+    out = " ".join(
+        (await c360(hub_b, "restore", str(archive), "--to", str(restored), code=2)).split()
+    )
+    ledger_b = hub_b / LEDGER_FILE
+    assert f"1 erasure ledger entries cannot be tied to this hub ({CID} in {ledger_b})" in out
+    assert f"this hub is {read_hub_id(hub_a)}" in out and "nothing was restored" in out
+    assert "run the restore again with --untied-erasures apply" in out
+    assert "--untied-erasures skip" in out
+    assert not restored.exists() or not any(restored.iterdir())
+
+    out = await c360(hub_b, "restore", str(archive), "--to", str(restored),
+                     "--untied-erasures", "skip")  # fmt: skip
+    out = " ".join(out.split())
+    assert f"no hub id ties to this hub skipped (--untied-erasures skip): 1 ({CID})" in out, out
+    assert "erased again in the restored dir" not in out
+    assert has_key(restored, f"Customer:{CID}")
+    # A reapply asks too; told they are this hub's, it erases them.
+    out = await c360(restored, "erase", "--reapply", "--erasures", str(ledger_b), code=2)
+    assert "cannot be tied to this hub" in out and has_key(restored, f"Customer:{CID}")
+    out = await c360(restored, "erase", "--reapply", "--erasures", str(ledger_b),
+                     "--untied-erasures", "apply")  # fmt: skip
+    assert "erased again: 1" in out
+    assert not has_key(restored, f"Customer:{CID}")
 
 
 async def audited(data: Path, **env: str) -> None:

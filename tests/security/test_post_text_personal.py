@@ -27,7 +27,7 @@ from ingest.social.webhook import signed_headers
 from privacy.masking import hash_token
 from privacy.secrets import load_or_create_secret
 from sentiment.batch import BatchScorer
-from shared.post_text import search_text
+from shared.post_text import personal_spans, search_text
 from tests.api.conftest import Api
 from tests.api.test_social_api import ok
 from tests.api.test_subscriptions import (  # noqa: F401 (server: a fixture)
@@ -220,8 +220,11 @@ async def test_a_live_mention_is_masked_as_the_feed_masks_it(
     ],
 )
 def test_amounts_dates_ids_and_hotlines_are_no_phone_numbers(text: str) -> None:
-    # Searched as written (a profile link's uid aside): nothing in them is taken for a number.
-    left_out = ("1381234567", "jane.doe_89")  # the profile links' identifying parts
+    # Searched as written (a profile link's uid and an ID number aside): nothing in them is
+    # taken for a phone number.
+    assert "PHONE" not in {kind for _, _, kind in personal_spans(text)}
+    # The profile links' identifying parts, and an ID number (NATIONAL_ID, since session 21).
+    left_out = ("1381234567", "jane.doe_89", "110105199001011234")
     kept = text
     for part in left_out:
         kept = kept.replace(part, "")

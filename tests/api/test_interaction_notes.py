@@ -1,0 +1,99 @@
+"""An interaction's summary (a call-centre note) quoting a phone number, an e-mail address and
+an ID number: each masked as the caller sees that kind of the customer's own fields (the same
+masker as a post's text), in ``Customer.interactions`` and in a complaint task's reason; real
+HTTP (ASGI), real embedded FalkorDB, real Rego engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from graph.repositories.interactions import upsert_interactions
+from graph.store import GraphStore
+from resolvers.analytics import iso
+from shared.settings import Settings
+from tests.api.conftest import Api, serve
+from tests.api.privacy_seed import ADVISOR_1, OUYANG, seed_privacy_book
+from tests.api.test_nba_qa18 import write_policy_data
+
+# The customer's own phone, e-mail and ID number, as a call-centre agent typed them.
+NOTE = "客户来电 {} 要求更改邮箱 {}，身份证 {}"
+WRITTEN = NOTE.format(OUYANG.national, OUYANG.email, OUYANG.id_number)
+NOTES = """query Notes($id: ID!) { customer(id: $id) { phone email idNumber
+  interactions(first: 10) { edges { node { id summary } } } } }"""
+TASKS = "query { advisorTasks(first: 100) { edges { node { kind reason } } } }"
+
+
+async def seed_note(store: GraphStore, kind: str = "CALL", resolved: bool = True) -> None:
+    await seed_privacy_book(store)
+    made = datetime.now(UTC) - timedelta(days=10)
+    await upsert_interactions(
+        store,
+        [{"id": "pv-note", "customerId": OUYANG.id,
+          "props": {"channel": "PHONE", "kind": kind, "time": iso(made), "summary": WRITTEN,
+                    "resolved": resolved}}],
+    )  # fmt: skip
+
+
+async def read(api: Api) -> tuple[str, str]:
+    """(the note as ``api`` reads it, the note with the customer's own fields as it reads them)."""
+    body = await api.gql(NOTES, {"id": OUYANG.id})
+    assert not body.get("errors"), body
+    customer = body["data"]["customer"]
+    (edge,) = customer["interactions"]["edges"]
+    fields = (customer[k] or "***" for k in ("phone", "email", "idNumber"))
+    return str(edge["node"]["summary"]), NOTE.format(*fields)
+
+
+async def test_a_note_is_masked_as_the_callers_masks_show_its_kinds(
+    store: GraphStore, officer: Api, agent: Api, marketing: Api
+) -> None:
+    await seed_note(store)
+    # Full masks: the note whole.
+    assert await read(officer) == (WRITTEN, NOTE.format(OUYANG.phone, OUYANG.email,
+                                                        OUYANG.id_number))  # fmt: skip
+    # Service masks: PHONE, EMAIL and NATIONAL_ID partial.
+    note, fields = await read(agent)
+    assert note == "客户来电 138****5678 要求更改邮箱 m***@example.cn，身份证 110105********0011"
+    assert note == fields
+    # Marketing masks (a consenting customer): PHONE partial, EMAIL hash, NATIONAL_ID redact:
+    # each piece as the customer's own field reads.
+    note, fields = await read(marketing)
+    assert re.fullmatch(r"客户来电 138\*{4}5678 要求更改邮箱 h:[0-9a-f]+，身份证 \*{3}", note), note
+    assert note == fields
+    for secret in (OUYANG.national, OUYANG.email, "mingxuan", OUYANG.id_number, "19850615"):
+        assert secret not in note
+
+
+async def test_a_complaint_tasks_reason_masks_the_note_it_quotes(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    """A complaint's task quotes its summary: under a CareTask grant with the service masks
+    the quotes are masked as the summary is; the advisor (full masks) reads it whole."""
+
+    def team_lead(tables: dict[str, Any]) -> None:
+        tables["resources"]["CareTask"]["team_lead"] = {
+            "service": {"actions": ["read"], "scope": "managed", "masks": "service"}
+        }
+
+    write_policy_data(data_dir, team_lead)
+    await seed_note(store, kind="COMPLAINT", resolved=False)
+    async with serve(store, Settings(data_dir=data_dir, introspection=False)) as client:
+        reasons: dict[str, str] = {}
+        for role in ("advisor", "team_lead"):
+            api = Api(client, make_token([role], sub=ADVISOR_1, purpose="service"))
+            body = await api.gql(TASKS)
+            assert not body.get("errors"), body
+            (reason,) = [
+                e["node"]["reason"]
+                for e in body["data"]["advisorTasks"]["edges"]
+                if e["node"]["kind"] == "COMPLAINT"
+            ]
+            reasons[role] = reason
+    assert reasons["advisor"].endswith(WRITTEN), reasons
+    assert reasons["team_lead"].endswith(
+        "客户来电 138****5678 要求更改邮箱 m***@example.cn，身份证 110105********0011"
+    ), reasons
