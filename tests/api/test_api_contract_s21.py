@@ -1,0 +1,44 @@
+"""Session 21 API-contract findings: every error has a code (graphql-core's own execution
+errors too), a customer id is not created twice by changing its case, trend buckets say when
+they are partial."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.repositories.interactions import upsert_interactions
+from graph.store import GraphStore
+from tests.api.conftest import Api, codes
+from tests.api.seed import seed_family, ts
+
+TOO_BIG = 3_000_000_000  # not a 32-bit signed integer: GraphQL's Int cannot carry it
+
+
+async def test_an_execution_error_of_graphql_core_has_a_code_and_no_value(
+    store: GraphStore, officer: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stored satisfaction our Int cannot serialize: graphql-core raises while completing
+    the answer. The value is ours, not the caller's: INTERNAL_SERVER_ERROR, the message not
+    quoting it, logged server-side; the rest of the answer stands."""
+    (cid, _) = await seed_family(store, "S21", accounts=1, transactions=0, interactions=1)
+    await upsert_interactions(
+        store,
+        [{"id": "S21-big", "customerId": cid,
+          "props": {"channel": "PHONE", "kind": "SURVEY", "time": ts(0.5), "summary": "s",
+                    "satisfaction": TOO_BIG, "resolved": True}}],
+    )  # fmt: skip
+    body = await officer.gql(
+        "query($id: ID!) { customer(id: $id) { id interactions { edges { node { id "
+        "satisfaction } } } } }",
+        {"id": cid},
+    )
+    assert codes(body) == ["INTERNAL_SERVER_ERROR"], body
+    (error,) = body["errors"]
+    assert str(TOO_BIG) not in str(body)
+    assert error["message"] == "Unexpected error."
+    assert error["path"][-1] == "satisfaction"
+    nodes = {e["node"]["id"]: e["node"]["satisfaction"] for e in
+             body["data"]["customer"]["interactions"]["edges"]}  # fmt: skip
+    assert nodes == {"S21-big": None, f"{cid}-ix0": 3}
+    assert any("unexpected error" in r.getMessage() for r in caplog.records)
+
