@@ -13,7 +13,7 @@ from graph.repositories.imports import held, lookup_customers
 from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
-from resolvers.errors import BadUserInput, NotFound
+from resolvers.errors import ApiError, BadUserInput, NotFound
 from shared.records import (
     CustomerRecord,
     InteractionRecord,
@@ -57,6 +57,45 @@ def refuse_erased(settings: Settings, customer_id: str) -> None:
             "again; use a new customer id if they come back as a new customer",
             field="id",
         )
+
+
+class IdCaseConflict(ApiError):
+    code = "ID_CASE_CONFLICT"
+
+
+def case_variants(customer_id: str) -> list[str]:
+    """The spellings of ``customer_id`` a case slip makes (all upper, all lower, first letter
+    capital, swapped), ``customer_id`` first: each an exact, indexed lookup of ``Customer.id``.
+    A twin of other mixed case (``Ab-cD`` for ``aB-Cd``) is not among them (README, Known
+    gaps)."""
+    spellings = (
+        customer_id.upper(),
+        customer_id.lower(),
+        customer_id.casefold(),
+        customer_id.capitalize(),
+        customer_id.swapcase(),
+    )
+    return list(dict.fromkeys((customer_id, *spellings)))
+
+
+async def case_twin(store: GraphStore, customer_id: str) -> str | None:
+    """The stored customer id that differs from ``customer_id`` only by case, when
+    ``customer_id`` itself is not stored: writing it would make a second customer."""
+    found = await existing_customer_ids(store, case_variants(customer_id))
+    if customer_id in found:
+        return None
+    twins = sorted(f for f in found if f.casefold() == customer_id.casefold())
+    return twins[0] if twins else None
+
+
+def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
+    """ID_CASE_CONFLICT for a new id a stored one differs from only by case; ``extensions.
+    existing`` names that one only when the caller may read it (``named``)."""
+    message = (
+        "id: a customer whose id differs from this one only by case exists; customer ids "
+        "are compared without case, so no second customer was made: write the existing id"
+    )
+    return IdCaseConflict(message, field="id", **({"existing": twin} if named else {}))
 
 
 async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str) -> str:
@@ -108,4 +147,12 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
     }
 
 
-__all__ = ["log_interaction", "upsert_customer", "validate"]
+__all__ = [
+    "IdCaseConflict",
+    "case_twin",
+    "case_variants",
+    "log_interaction",
+    "refuse_case_twin",
+    "upsert_customer",
+    "validate",
+]

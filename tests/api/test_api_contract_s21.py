@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from graph.repositories.customers import existing_customer_ids
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
 from tests.api.conftest import Api, codes
@@ -42,3 +43,25 @@ async def test_an_execution_error_of_graphql_core_has_a_code_and_no_value(
     assert nodes == {"S21-big": None, f"{cid}-ix0": 3}
     assert any("unexpected error" in r.getMessage() for r in caplog.records)
 
+
+UPSERT = "mutation($id: ID!) { upsertCustomer(input: {id: $id, name: \"x\"}) { id } }"
+
+
+async def test_a_customer_id_differing_only_by_case_is_refused(
+    store: GraphStore, agent: Api
+) -> None:
+    """``c000031`` next to a stored ``C000031`` would be a second customer (QA session 21):
+    ID_CASE_CONFLICT naming the stored id (the agent may read it), nothing written; the
+    stored id itself still updates."""
+    (cid, _) = await seed_family(store, "Case", accounts=1, transactions=0, interactions=0)
+    assert cid == "Case-1"
+    for slip in ("CASE-1", "case-1", "cASE-1"):
+        body = await agent.gql(UPSERT, {"id": slip})
+        assert codes(body) == ["ID_CASE_CONFLICT"], body
+        assert body["errors"][0]["extensions"]["existing"] == cid
+        assert body["data"] is None
+    assert await existing_customer_ids(store, ["CASE-1", "case-1", "cASE-1"]) == set()
+    body = await agent.gql(UPSERT, {"id": cid})
+    assert body == {"data": {"upsertCustomer": {"id": cid}}}
+    body = await agent.gql(UPSERT, {"id": "Case-3"})
+    assert body == {"data": {"upsertCustomer": {"id": "Case-3"}}}
