@@ -44,7 +44,7 @@ async def test_an_execution_error_of_graphql_core_has_a_code_and_no_value(
     assert any("unexpected error" in r.getMessage() for r in caplog.records)
 
 
-UPSERT = "mutation($id: ID!) { upsertCustomer(input: {id: $id, name: \"x\"}) { id } }"
+UPSERT = 'mutation($id: ID!) { upsertCustomer(input: {id: $id, name: "x"}) { id } }'
 
 
 async def test_a_customer_id_differing_only_by_case_is_refused(
