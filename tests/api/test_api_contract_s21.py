@@ -65,3 +65,30 @@ async def test_a_customer_id_differing_only_by_case_is_refused(
     assert body == {"data": {"upsertCustomer": {"id": cid}}}
     body = await agent.gql(UPSERT, {"id": "Case-3"})
     assert body == {"data": {"upsertCustomer": {"id": "Case-3"}}}
+
+
+PARTS = """query($tz: String) {
+  sentimentTrend(brand: "招商银行", from: "2025-03-01T00:00:00Z", to: "2025-03-04T00:00:00Z",
+                 interval: DAY, timezone: $tz) { start partial count }
+  shareOfVoice(brands: ["招商银行"], from: "2025-03-01T00:00:00Z", to: "2025-03-04T00:00:00Z",
+               interval: DAY, timezone: $tz) { buckets { start partial total } }
+}"""
+
+
+async def test_buckets_sticking_out_of_the_window_say_they_are_partial(officer: Api) -> None:
+    """UTC days of [03-01, 03-04) in Beijing: the first day holds 16 h of the window (from
+    16:00Z the day before), the last 8 h; both say so. In UTC every day is whole."""
+    beijing = await officer.gql(PARTS)
+    assert "errors" not in beijing, beijing
+    trend = [(b["start"], b["partial"]) for b in beijing["data"]["sentimentTrend"]]
+    assert trend == [
+        ("2025-02-28T16:00:00Z", True),
+        ("2025-03-01T16:00:00Z", False),
+        ("2025-03-02T16:00:00Z", False),
+        ("2025-03-03T16:00:00Z", True),
+    ]
+    voice = [(b["start"], b["partial"]) for b in beijing["data"]["shareOfVoice"]["buckets"]]
+    assert voice == trend
+    whole = await officer.gql(PARTS, {"tz": "UTC"})
+    assert [b["partial"] for b in whole["data"]["sentimentTrend"]] == [False] * 3
+    assert [b["partial"] for b in whole["data"]["shareOfVoice"]["buckets"]] == [False] * 3
