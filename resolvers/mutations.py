@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from graph.repositories.customers import existing_customer_ids, upsert_customers
+from graph.repositories.customers import case_twins, existing_customer_ids, upsert_customers
 from graph.repositories.imports import held, lookup_customers
 from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
@@ -63,29 +63,10 @@ class IdCaseConflict(ApiError):
     code = "ID_CASE_CONFLICT"
 
 
-def case_variants(customer_id: str) -> list[str]:
-    """The spellings of ``customer_id`` a case slip makes (all upper, all lower, first letter
-    capital, swapped), ``customer_id`` first: each an exact, indexed lookup of ``Customer.id``.
-    A twin of other mixed case (``Ab-cD`` for ``aB-Cd``) is not among them (README, Known
-    gaps)."""
-    spellings = (
-        customer_id.upper(),
-        customer_id.lower(),
-        customer_id.casefold(),
-        customer_id.capitalize(),
-        customer_id.swapcase(),
-    )
-    return list(dict.fromkeys((customer_id, *spellings)))
-
-
 async def case_twin(store: GraphStore, customer_id: str) -> str | None:
     """The stored customer id that differs from ``customer_id`` only by case, when
     ``customer_id`` itself is not stored: writing it would make a second customer."""
-    found = await existing_customer_ids(store, case_variants(customer_id))
-    if customer_id in found:
-        return None
-    twins = sorted(f for f in found if f.casefold() == customer_id.casefold())
-    return twins[0] if twins else None
+    return (await case_twins(store, [customer_id])).get(customer_id)
 
 
 def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
@@ -150,7 +131,6 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
 __all__ = [
     "IdCaseConflict",
     "case_twin",
-    "case_variants",
     "log_interaction",
     "refuse_case_twin",
     "upsert_customer",
