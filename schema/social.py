@@ -296,6 +296,20 @@ def partial_buckets(
     return [(i == 0 and head) or (i == count - 1 and tail) for i in range(count)]
 
 
+def asked_zone(timezone: str | None, default: str) -> str:
+    """The zone a trend's buckets are of: ``default`` (settings) when ``timezone`` is left
+    out; an empty name is bad input as an unknown one is, not the default in disguise."""
+    if timezone is None:
+        return default
+    if not timezone.strip():
+        raise BadUserInput(
+            "timezone is empty; give an IANA name like Asia/Shanghai, or leave timezone out "
+            "for the server's default",
+            field="timezone",
+        )
+    return timezone
+
+
 @strawberry.type
 class SentimentBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the bucket")
@@ -649,7 +663,7 @@ class SocialQuery:
     ) -> list[SentimentBucket]:
         social.check_author_filter(await require_social(info.context.privacy), query)
         filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
-        tz = social.check_zone(timezone or info.context.settings.timezone)
+        tz = social.check_zone(asked_zone(timezone, info.context.settings.timezone))
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         partial = partial_buckets(len(buckets), from_, to, interval.value, tz)
         return [SentimentBucket.from_bucket(b, p) for b, p in zip(buckets, partial, strict=True)]
@@ -667,7 +681,7 @@ class SocialQuery:
         include_reposts: bool = True,
     ) -> ShareOfVoice:
         social.check_author_filter(await require_social(info.context.privacy), query)
-        zone_name = timezone or info.context.settings.timezone
+        zone_name = asked_zone(timezone, info.context.settings.timezone)
         tz = social.check_zone(zone_name)
         filters = {"includeReposts": include_reposts} | social.query_filters(query)
         whole, buckets = await social.share_of_voice(
@@ -726,7 +740,7 @@ class SocialQuery:
     ) -> BrandAlertReport:
         feed = await require_social(info.context.privacy)
         settings = info.context.settings
-        zone_name = timezone or settings.timezone
+        zone_name = asked_zone(timezone, settings.timezone)
         tz = social.check_zone(zone_name)
         config = social.alert_config(interval.value, settings)
         if rule is not None:

@@ -92,3 +92,19 @@ async def test_buckets_sticking_out_of_the_window_say_they_are_partial(officer: 
     whole = await officer.gql(PARTS, {"tz": "UTC"})
     assert [b["partial"] for b in whole["data"]["sentimentTrend"]] == [False] * 3
     assert [b["partial"] for b in whole["data"]["shareOfVoice"]["buckets"]] == [False] * 3
+
+
+ALERTS = """query($tz: String) {
+  brandAlerts(brand: "招商银行", from: "2025-03-01T00:00:00Z", to: "2025-03-04T00:00:00Z",
+              timezone: $tz) { timezone }
+}"""
+
+
+async def test_an_empty_timezone_is_refused_like_an_unknown_one(officer: Api) -> None:
+    """``timezone: ""`` was bucketed in the default zone, silently (QA session 21): now
+    BAD_USER_INPUT naming timezone, in sentimentTrend, shareOfVoice and brandAlerts alike."""
+    for query in (PARTS, ALERTS):
+        body = await officer.gql(query, {"tz": ""})
+        assert codes(body) and set(codes(body)) == {"BAD_USER_INPUT"}, body
+        assert {e["extensions"]["field"] for e in body["errors"]} == {"timezone"}
+        assert body["data"] is None
