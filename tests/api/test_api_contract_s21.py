@@ -4,6 +4,7 @@ they are partial."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from graph.repositories.customers import existing_customer_ids
@@ -108,3 +109,17 @@ async def test_an_empty_timezone_is_refused_like_an_unknown_one(officer: Api) ->
         assert codes(body) and set(codes(body)) == {"BAD_USER_INPUT"}, body
         assert {e["extensions"]["field"] for e in body["errors"]} == {"timezone"}
         assert body["data"] is None
+
+
+async def test_a_refused_method_names_every_method_graphql_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    """PUT was told "GraphQL only supports GET and POST requests." while ``Allow`` listed HEAD
+    and OPTIONS too (QA session 21): the message names what ``Allow`` does."""
+    response = await client.put("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 405
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    allowed = response.headers["allow"]
+    assert allowed == "GET, HEAD, POST, OPTIONS"
+    assert allowed in error["message"], error
