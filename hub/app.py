@@ -446,9 +446,13 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             # Strawberry answers these as text/plain; ours are JSON with a code, as every
             # other GraphQL error (bad JSON, batches, content type, variables, operationName).
             code = exc.code if isinstance(exc, _Refused) else refusal_code(exc.status_code)
+            reason = exc.reason
+            if exc.status_code == 405 and not isinstance(exc, _Refused):
+                # Strawberry's "only supports GET and POST" left out HEAD and OPTIONS.
+                reason = f"/graphql answers {ALLOW}; operations are POSTed with a bearer token"
             media = response_media_type(request.headers.get("accept"))
             response = Response(
-                orjson.dumps(refusal_body(exc.reason, code)),
+                orjson.dumps(refusal_body(reason, code)),
                 exc.status_code,
                 {"Allow": ALLOW} if exc.status_code == 405 else None,
                 media_type=f"{media}; charset=utf-8",

@@ -3,6 +3,7 @@ requires. One table, read by the importer and by the CLI (its commands and their
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from graph.repositories.accounts import (
     upsert_transactions,
 )
 from graph.repositories.advisors import upsert_advisors
-from graph.repositories.customers import upsert_customers
+from graph.repositories.customers import case_twins, upsert_customers
 from graph.repositories.households import upsert_households
 from graph.repositories.imports import (
     Found,
@@ -33,6 +34,7 @@ from graph.store import GraphStore, Row
 from ingest.mapping import ColumnMapping
 from ingest.social.accounts import SocialAccountLink, link_accounts
 from ingest.summary import ImportRefused
+from shared.echo import echo
 from shared.records import (
     AccountRecord,
     AdvisorRecord,
@@ -104,10 +106,33 @@ class ImportKind:
         return list(self.model.model_fields)
 
 
+async def _lookup_customers(store: GraphStore, rows: list[Row]) -> list[Found]:
+    """The customers' lookup, each new id whose case twin is stored (``c000031`` next to
+    ``C000031``, graph.repositories.customers.case_twins) noted as ``caseTwin``: read side by
+    side, one round trip's wait."""
+    found, twins = await asyncio.gather(
+        lookup_customers(store, rows), case_twins(store, [str(r["id"]) for r in rows])
+    )
+    return [
+        {**f, "caseTwin": twins[r["id"]]} if r["id"] in twins else f
+        for r, f in zip(rows, found, strict=True)
+    ]
+
+
+def case_conflict(twin: str) -> str:
+    return (
+        f"id: differs only by case from the stored customer {echo(twin)}; customer ids are "
+        "compared without case, so no second customer was made: write the stored id"
+    )
+
+
 def _customer_conflicts(row: Row, found: Found) -> list[str]:
-    """The API refuses a birth date without the ID number whatever its value (an oracle
-    otherwise); the import runs with every key and may compare: a date that agrees with the
-    ID number on record is taken (a CRM export of ``id,name,birthDate`` re-imported)."""
+    """A new id whose case twin is stored would be a second customer (as upsertCustomer
+    refuses it). The API refuses a birth date without the ID number whatever its value (an
+    oracle otherwise); the import runs with every key and may compare: a date that agrees with
+    the ID number on record is taken (a CRM export of ``id,name,birthDate`` re-imported)."""
+    if twin := found.get("caseTwin"):
+        return [case_conflict(str(twin))]
     given = row.get("props") or {}
     if not stored_id_reasons(given, held(found)):
         return []
@@ -122,7 +147,7 @@ def _customer_conflicts(row: Row, found: Found) -> list[str]:
 # The registry: add a kind with one entry; key columns default to the model's KEY_FIELDS.
 KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
-        CustomerRecord, upsert_customers, lookup=lookup_customers, link="advisorId",
+        CustomerRecord, upsert_customers, lookup=_lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
         conflicts=_customer_conflicts,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
@@ -177,4 +202,4 @@ def check_mapping(
     mapping.check(kind_spec(kind, kinds).fields, kind)
 
 
-__all__ = ["KINDS", "ImportKind", "Upsert", "check_mapping", "kind_spec"]
+__all__ = ["KINDS", "ImportKind", "Upsert", "case_conflict", "check_mapping", "kind_spec"]

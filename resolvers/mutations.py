@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from graph.repositories.customers import existing_customer_ids, upsert_customers
+from graph.repositories.customers import case_twins, existing_customer_ids, upsert_customers
 from graph.repositories.imports import held, lookup_customers
 from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
-from resolvers.errors import BadUserInput, NotFound
+from resolvers.errors import ApiError, BadUserInput, NotFound
 from shared.records import (
     CustomerRecord,
     InteractionRecord,
@@ -57,6 +57,26 @@ def refuse_erased(settings: Settings, customer_id: str) -> None:
             "again; use a new customer id if they come back as a new customer",
             field="id",
         )
+
+
+class IdCaseConflict(ApiError):
+    code = "ID_CASE_CONFLICT"
+
+
+async def case_twin(store: GraphStore, customer_id: str) -> str | None:
+    """The stored customer id that differs from ``customer_id`` only by case, when
+    ``customer_id`` itself is not stored: writing it would make a second customer."""
+    return (await case_twins(store, [customer_id])).get(customer_id)
+
+
+def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
+    """ID_CASE_CONFLICT for a new id a stored one differs from only by case; ``extensions.
+    existing`` names that one only when the caller may read it (``named``)."""
+    message = (
+        "id: a customer whose id differs from this one only by case exists; customer ids "
+        "are compared without case, so no second customer was made: write the existing id"
+    )
+    return IdCaseConflict(message, field="id", **({"existing": twin} if named else {}))
 
 
 async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str) -> str:
@@ -108,4 +128,11 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
     }
 
 
-__all__ = ["log_interaction", "upsert_customer", "validate"]
+__all__ = [
+    "IdCaseConflict",
+    "case_twin",
+    "log_interaction",
+    "refuse_case_twin",
+    "upsert_customer",
+    "validate",
+]

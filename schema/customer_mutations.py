@@ -19,6 +19,9 @@ class CustomerMutation:
         privacy = info.context.privacy
         await require_customer_write(privacy, str(data.get("id", "")), data)
         mutations.refuse_erased(info.context.settings, str(data.get("id", "")))
+        if twin := await mutations.case_twin(info.context.store, str(data.get("id", ""))):
+            decision = await privacy.customer(twin)
+            raise mutations.refuse_case_twin(twin, decision is not None and decision.allow)
         customer_id = await mutations.upsert_customer(
             info.context.store, data, iso(info.context.now)
         )

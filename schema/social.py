@@ -280,9 +280,40 @@ class EmotionCounts:
     neutral: int
 
 
+PARTIAL = (
+    "the bucket's span is not wholly inside [from, to): the first bucket when from is not a "
+    "bucket start, the last when to is not; its counts cover only the part inside"
+)
+
+
+def partial_buckets(
+    count: int, since: datetime, until: datetime, interval: str, tz: Any
+) -> list[bool]:
+    """Per bucket of a window's ``count`` buckets (in time order), whether it sticks out of
+    [since, until): only the first and the last can."""
+    head = social.floor(since, interval, tz) < social.utc(since)
+    tail = social.floor(until, interval, tz) < social.utc(until)
+    return [(i == 0 and head) or (i == count - 1 and tail) for i in range(count)]
+
+
+def asked_zone(timezone: str | None, default: str) -> str:
+    """The zone a trend's buckets are of: ``default`` (settings) when ``timezone`` is left
+    out; an empty name is bad input as an unknown one is, not the default in disguise."""
+    if timezone is None:
+        return default
+    if not timezone.strip():
+        raise BadUserInput(
+            "timezone is empty; give an IANA name like Asia/Shanghai, or leave timezone out "
+            "for the server's default",
+            field="timezone",
+        )
+    return timezone
+
+
 @strawberry.type
 class SentimentBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the bucket")
+    partial: bool = strawberry.field(description=PARTIAL)
     count: int
     positive: int
     neutral: int
@@ -292,9 +323,10 @@ class SentimentBucket:
     emotions: EmotionCounts
 
     @classmethod
-    def from_bucket(cls, b: Any) -> SentimentBucket:
+    def from_bucket(cls, b: Any, partial: bool) -> SentimentBucket:
         return cls(
             start=b.start,
+            partial=partial,
             count=b.count,
             positive=b.positive,
             neutral=b.neutral,
@@ -501,6 +533,7 @@ class BrandVoice:
 @strawberry.type
 class VoiceBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
+    partial: bool = strawberry.field(description=PARTIAL)
     total: int
     brands: list[BrandVoice]
 
@@ -630,9 +663,10 @@ class SocialQuery:
     ) -> list[SentimentBucket]:
         social.check_author_filter(await require_social(info.context.privacy), query)
         filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
-        tz = social.check_zone(timezone or info.context.settings.timezone)
+        tz = social.check_zone(asked_zone(timezone, info.context.settings.timezone))
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
-        return [SentimentBucket.from_bucket(b) for b in buckets]
+        partial = partial_buckets(len(buckets), from_, to, interval.value, tz)
+        return [SentimentBucket.from_bucket(b, p) for b, p in zip(buckets, partial, strict=True)]
 
     @strawberry.field(description="each brand's volume, share and sentiment per bucket")
     async def share_of_voice(
@@ -647,22 +681,24 @@ class SocialQuery:
         include_reposts: bool = True,
     ) -> ShareOfVoice:
         social.check_author_filter(await require_social(info.context.privacy), query)
-        zone_name = timezone or info.context.settings.timezone
+        zone_name = asked_zone(timezone, info.context.settings.timezone)
         tz = social.check_zone(zone_name)
         filters = {"includeReposts": include_reposts} | social.query_filters(query)
         whole, buckets = await social.share_of_voice(
             info.context.store, brands, filters, from_, to, interval.value, tz
         )
+        partial = partial_buckets(len(buckets), from_, to, interval.value, tz)
         return ShareOfVoice(
             timezone=zone_name,
             brands=[BrandVoice.from_voice(v) for v in whole],
             buckets=[
                 VoiceBucket(
                     start=vs[0].bucket.start,
+                    partial=p,
                     total=sum(v.bucket.count for v in vs),
                     brands=[BrandVoice.from_voice(v) for v in vs],
                 )
-                for vs in buckets
+                for vs, p in zip(buckets, partial, strict=True)
             ],
         )
 
@@ -704,7 +740,7 @@ class SocialQuery:
     ) -> BrandAlertReport:
         feed = await require_social(info.context.privacy)
         settings = info.context.settings
-        zone_name = timezone or settings.timezone
+        zone_name = asked_zone(timezone, settings.timezone)
         tz = social.check_zone(zone_name)
         config = social.alert_config(interval.value, settings)
         if rule is not None:

@@ -63,6 +63,7 @@ const TEXT = {
   total: ["合计", "Total"],
   needBrand: ["请输入一个品牌（例如 招商银行）或关键词。", "Enter a brand (e.g. 招商银行) or a term."],
   chartTable: ["图表数据（表格）", "Chart data (table)"],
+  partialBucket: ["部分", "partial"],
   alertsTitle: ["负面声量预警", "Negative volume alerts"],
   noAlerts: ["该区间没有预警：负面声量未超过阈值。可扩大日期范围或换一个品牌。", "No alerts in this range: negative volume stayed under the threshold. Widen the dates or try another brand."],
   zScore: ["Z 值", "z-score"],

@@ -54,3 +54,36 @@ async def existing_customer_ids(store: GraphStore, ids: list[str]) -> set[str]:
         "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN c.id AS id", {"ids": ids}
     )
     return {r["id"] for r in rows}
+
+
+def case_variants(customer_id: str) -> list[str]:
+    """The spellings of ``customer_id`` a case slip makes (all upper, all lower, case-folded,
+    first letter capital, case swapped), ``customer_id`` first: each an exact lookup of the
+    indexed ``Customer.id``, no scan. A twin of other mixed case (``Ab-cD`` for ``aB-Cd``) is
+    not among them (README, Known gaps)."""
+    spellings = (
+        customer_id.upper(),
+        customer_id.lower(),
+        customer_id.casefold(),
+        customer_id.capitalize(),
+        customer_id.swapcase(),
+    )
+    return list(dict.fromkeys((customer_id, *spellings)))
+
+
+async def case_twins(store: GraphStore, ids: list[str]) -> dict[str, str]:
+    """For each of ``ids`` not stored itself, the stored customer id that differs from it
+    only by case (one of its :func:`case_variants`): writing it would make a second customer
+    (``c000031`` next to ``C000031``). One read for all of ``ids``."""
+    wanted = {cid: case_variants(cid) for cid in dict.fromkeys(ids)}
+    stored = await existing_customer_ids(
+        store, list(dict.fromkeys(v for variants in wanted.values() for v in variants))
+    )
+    twins: dict[str, str] = {}
+    for cid, variants in wanted.items():
+        if cid in stored:
+            continue
+        folded = cid.casefold()
+        if same := sorted(v for v in variants if v in stored and v.casefold() == folded):
+            twins[cid] = same[0]
+    return twins

@@ -26,9 +26,16 @@ GRAPH_UNAVAILABLE = "GRAPH_UNAVAILABLE"
 
 
 def _masked(error: GraphQLError) -> bool:
-    # Parse/validation errors have no original error; their messages are about the query.
+    """Parse/validation errors have no original error and no path; their messages are about
+    the query. An error at a path without a code is graphql-core's own while completing the
+    answer (a value our Int cannot serialize, an enum value it does not know): the value is
+    ours, not the caller's, so it is masked (and logged) like any unexpected error."""
     original = error.original_error
-    return original is not None and not isinstance(original, ApiError | GraphQLError)
+    if isinstance(original, ApiError):
+        return False
+    if error.path is not None and not (error.extensions or {}).get("code"):
+        return True
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -90,6 +97,9 @@ class ErrorCodes(MaskErrors):
         for error in processed:
             if not (error.extensions or {}).get("code") and (code := _document_code(error)):
                 error.extensions = {**(error.extensions or {}), "code": code}
+            if not (error.extensions or {}).get("code"):
+                # Every error has a code (README): one neither ours nor about the document.
+                error.extensions = {**(error.extensions or {}), "code": "INTERNAL_SERVER_ERROR"}
             if self.hide_schema and _from_graphql(error):
                 if written is None:
                     ctx = self.execution_context

@@ -53,7 +53,8 @@ async def test_a_customer_whose_id_is_not_a_string_is_listed_once(
 ) -> None:
     """Another tool may have written a number as an id: the list pages over it (where its
     string sorts), once (the audit sorted the ids it touched and failed the request). A float
-    is no GraphQL ID: a GraphQL error at its path, not a Python comparison error."""
+    is no GraphQL ID: a GraphQL error at its path, not a Python comparison error; the value
+    is ours, not the caller's, so INTERNAL_SERVER_ERROR without it (session 21)."""
     await seed_family(store, "a", balance=1_000.0)
     await store.write("CREATE (:Customer {id: 42, name: '某'})")
     everything, _, _ = await pages(api, 100)
@@ -62,4 +63,5 @@ async def test_a_customer_whose_id_is_not_a_string_is_listed_once(
     await store.write("CREATE (:Customer {id: 1.5, name: '某'})")
     body = await api.gql(QUERY, {"first": 100})
     assert [e["path"] for e in body["errors"]] == [["customers", "edges", 0, "node", "id"]]
-    assert body["errors"][0]["message"] == "ID cannot represent value: 1.5"
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}

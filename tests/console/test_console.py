@@ -7,6 +7,8 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import jwt
 import pytest
@@ -14,6 +16,9 @@ import pytest
 from console.demo_posts import push_posts
 from tests.console.browser import CHROMIUM, ConsoleHub, Watched
 from tests.console.conftest import WEBHOOK_SECRET
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
 if not Path(CHROMIUM).is_file():
@@ -369,6 +374,59 @@ def test_dates_in_the_users_time_zone_and_grouped_numbers(
     assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", r) for r in reach), reach
     assert any("," in r for r in reach), reach  # reaches in the thousands are grouped
     assert watched.errors == []
+
+
+def test_trend_buckets_are_the_browsers_days_and_partial_weeks_say_so(
+    browser: Browser, hub: ConsoleHub, tmp_path: Path
+) -> None:
+    """West of UTC+8 (QA session 21): the page sends its own zone, so each WEEK bucket starts
+    at a local Monday midnight and is labelled with that local day; a week the date range
+    cuts is answered ``partial`` and labelled so."""
+    zone = "America/Los_Angeles"
+    context = browser.new_context(locale="zh-CN", timezone_id=zone)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        watched = Watched(page, hub.url, tmp_path)
+        watched.sign_in("brand_analyst")
+        page.evaluate("sessionStorage.setItem('c360.brandFilter', '{\"interval\": \"WEEK\"}')")
+        with page.expect_response(
+            lambda r: r.url.endswith("/graphql") and "sentimentTrend" in (r.request.post_data or "")
+        ) as answered:
+            watched.open("trend")
+        variables = json.loads(answered.value.request.post_data or "{}")["variables"]
+        assert variables["tz"] == zone
+        buckets = answered.value.json()["data"]["sentimentTrend"]
+        local = ZoneInfo(zone)
+
+        def at(iso: str) -> datetime:
+            return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(local)
+
+        starts = [at(b["start"]) for b in buckets]
+        assert all((s.weekday(), s.hour, s.minute) == (0, 0, 0) for s in starts), starts
+        since, until = at(variables["from"]), at(variables["to"])
+        assert (since.hour, until.hour) == (0, 0)  # the range's local midnights
+        last = len(buckets) - 1
+        partial = [
+            (i == 0 and since.weekday() != 0) or (i == last and until.weekday() != 0)
+            for i in range(len(buckets))
+        ]
+        assert [b["partial"] for b in buckets] == partial
+        page.wait_for_selector("#trend-chart svg")
+        assert page.get_attribute("#trend-chart", "data-partial") == str(sum(partial))
+        labels = page.evaluate(
+            "() => echarts.getInstanceByDom(document.getElementById('trend-chart'))"
+            ".getOption().xAxis[0].data"
+        )
+        assert labels == [
+            f"{s.year}年{s.month}月{s.day}日" + (" (部分)" if p else "")
+            for s, p in zip(starts, partial, strict=True)
+        ]
+        assert errors == []
+    finally:
+        context.close()
 
 
 def test_empty_states_say_what_to_do_next(watched: Watched) -> None:
