@@ -71,6 +71,27 @@ def text_too_long(text: str) -> str | None:
     )
 
 
+# A JSON number as created_at is Unix time (X and Weibo exports write them): 10 digits of
+# seconds (2001-09-09 on) or 13 of milliseconds, as for a quoted one. Any other number is
+# refused, not guessed: 20250311 would be 1970-08-23 read as seconds, yet it is a date.
+_EPOCH_S = (10**9, 10**10)
+_EPOCH_MS = (10**12, 10**13)
+
+
+def _epoch(value: float) -> datetime:
+    if _EPOCH_MS[0] <= value < _EPOCH_MS[1]:
+        seconds = value / 1000
+    elif _EPOCH_S[0] <= value < _EPOCH_S[1]:
+        seconds = value
+    else:
+        raise ValueError(
+            f"a number as a time must be Unix epoch seconds (10 digits) or milliseconds "
+            f"(13 digits), {value!r} is out of range: write a date as a string, e.g. "
+            '"2025-03-11"'
+        )
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def _id(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -125,13 +146,13 @@ class PostIn(BaseModel):
     def _time(cls, value: Any) -> str:
         if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
             value = int(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
-            try:
-                value = datetime.fromtimestamp(seconds, UTC)
-            except (OverflowError, OSError, ValueError):  # beyond the calendar: not a time
-                raise ValueError(f"epoch time {value} is out of range") from None
-        return to_utc_iso(value)  # also refuses times before 1800 or in the future
+        if isinstance(value, bool):
+            raise ValueError("a time, not a boolean")
+        if isinstance(value, int | float):
+            value = _epoch(value)
+        # A date alone ("2025-03-11", "20250311", "2025/3/11") is 00:00 that day in
+        # Asia/Shanghai, the zone of every time without an offset: a post time is an instant.
+        return to_utc_iso(value, dates_at_midnight=True)  # refuses < 1800, > a day ahead
 
     @field_validator("platform", mode="before")
     @classmethod

@@ -1,0 +1,73 @@
+"""Session 21 QA of social listening: post times given as a date alone, numbers that are no
+epoch time, engagement counts beyond 32 bits, traditional Chinese brands, re-settled
+duplicate groups, webhook timestamps and post links."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graph.store import GraphStore
+from ingest.social.webhook import signed_headers
+from tests.social.conftest import invoke
+from tests.social.test_webhook import SECRET, app_for, post
+
+TEXT = "招商银行 客服很好"
+
+
+def line(post_id: str, created_at: Any, **extra: Any) -> dict[str, Any]:
+    return {"id": post_id, "text": TEXT, "author": "a", "created_at": created_at, **extra}
+
+
+async def ingest_lines(
+    cli_env: dict[str, str], tmp_path: Path, lines: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Imports ``lines`` as a JSONL export; the dead letters."""
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
+    assert result.exit_code == 0, result.output
+    dead = tmp_path / "posts.dead.jsonl"
+    return [json.loads(x) for x in dead.read_text().splitlines()] if dead.exists() else []
+
+
+async def times(store: GraphStore) -> dict[str, str]:
+    rows = await store.read("MATCH (p:Post) RETURN p.postId AS id, p.createdAt AS t")
+    return {r["id"]: r["t"] for r in rows}
+
+
+async def test_a_date_alone_is_midnight_in_shanghai(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    dates = {"d1": "2025-03-11", "d2": "20250311", "d3": "2025/3/11"}
+    dead = await ingest_lines(cli_env, tmp_path, [line(i, d) for i, d in dates.items()])
+    assert dead == []
+    # 00:00 on 11 March in Asia/Shanghai (the zone of times without an offset), stored as
+    # UTC like every post time: never the bare date, which readers took for 00:00 UTC.
+    assert await times(store) == dict.fromkeys(dates, "2025-03-10T16:00:00Z")
+    body = orjson.dumps([line("w1", "2025-03-11"), line("w2", "2025/3/11")])
+    response = await post(app_for(store), body, signed_headers(SECRET, body))
+    assert response.status_code == 200, response.text
+    stored = await times(store)
+    assert (stored["w1"], stored["w2"]) == ("2025-03-10T16:00:00Z",) * 2
+
+
+async def test_a_number_that_is_no_epoch_time_is_refused(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    lines = [
+        line("n1", 20250311),  # a date written as a number: not 1970-08-23
+        line("n2", 1764400000),  # epoch seconds
+        line("n3", 1764400000123),  # epoch milliseconds
+        line("n4", 86400),  # too small to be a post's epoch time
+        line("n5", True),
+    ]
+    dead = await ingest_lines(cli_env, tmp_path, lines)
+    assert [d["line"] for d in dead] == [1, 4, 5]
+    assert "epoch seconds (10 digits) or milliseconds (13 digits)" in dead[0]["reasons"][0]
+    assert "20250311" in dead[0]["reasons"][0]
+    assert "boolean" in dead[2]["reasons"][0]
+    assert await times(store) == {"n2": "2025-11-29T07:06:40Z", "n3": "2025-11-29T07:06:40Z"}
