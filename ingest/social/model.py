@@ -61,6 +61,20 @@ MAX_TEXT_CHARS = 25_000
 MAX_POST_LINE_BYTES = 1_000_000
 
 
+# Engagement counts and followers: 0 to 2^53 - 1, the integers a JSON number (a float in
+# JavaScript, the console's reader) and the graph's 64-bit integers both hold exactly. A viral
+# post has billions of views, far above 32 bits (the API's Long scalar carries them); a count
+# beyond 2^53 is a broken export, refused rather than clamped or rounded.
+MAX_COUNT = 2**53 - 1
+
+
+def count_out_of_range(value: int) -> str | None:
+    """Why ``value`` is no engagement count or follower number, or None."""
+    if 0 <= value <= MAX_COUNT:
+        return None
+    return f"a count from 0 to {MAX_COUNT} (2^53 - 1), got {value}"
+
+
 def text_too_long(text: str) -> str | None:
     """Why ``text`` is too long for a post, or None: the one check files, webhooks and X share."""
     if len(text) <= MAX_TEXT_CHARS:
@@ -122,12 +136,30 @@ class PostIn(BaseModel):
     quote_of: str | None = None
     lang: str | None = None
     platform: str | None = None
-    likes: int | None = Field(default=None, ge=0)
-    reposts: int | None = Field(default=None, ge=0)
-    replies: int | None = Field(default=None, ge=0)
-    views: int | None = Field(default=None, ge=0)
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    views: int | None = None
     author_name: str | None = None
-    author_followers: int | None = Field(default=None, ge=0)
+    author_followers: int | None = None
+
+    @field_validator("likes", "reposts", "replies", "views", "author_followers", mode="before")
+    @classmethod
+    def _counts(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a count, not a boolean")
+        if isinstance(value, int | float) and not 0 <= value <= MAX_COUNT:
+            # Said here: pydantic's own words for a JSON number past 2^64 (read as a float)
+            # name no limit.
+            raise ValueError(f"a count from 0 to {MAX_COUNT} (2^53 - 1), got {value!r}")
+        return value
+
+    @field_validator("likes", "reposts", "replies", "views", "author_followers")
+    @classmethod
+    def _count_range(cls, value: int | None) -> int | None:
+        if value is not None and (reason := count_out_of_range(value)) is not None:
+            raise ValueError(reason)
+        return value
 
     @field_validator("id", "reply_to", "repost_of", "quote_of", "author", mode="before")
     @classmethod
@@ -206,11 +238,13 @@ def parse_post(raw: Any, default_platform: str) -> SocialPost:
 
 
 __all__ = [
+    "MAX_COUNT",
     "MAX_POST_LINE_BYTES",
     "MAX_TEXT_CHARS",
     "PLATFORMS",
     "PostIn",
     "SocialPost",
+    "count_out_of_range",
     "parse_post",
     "reasons",
     "text_too_long",

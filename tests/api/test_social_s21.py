@@ -1,0 +1,76 @@
+"""Session 21 QA of social listening through the API: engagement counts beyond 32 bits,
+traditional Chinese posts counted for their brand, duplicate groups after an edit, handles
+linked to customers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from graph.store import GraphStore
+from ingest.checkpoint import Checkpoint
+from ingest.social.files import ingest_file
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
+from sentiment.batch import BatchScorer
+from tests.api.conftest import Api
+from tests.api.test_social_api import ok
+
+BILLIONS = {"likes": 3_000_000_000, "reposts": 2**40, "replies": 7, "views": 2**53 - 1}
+
+
+async def ingest(store: GraphStore, tmp_path: Path, posts: list[dict[str, Any]]) -> list[str]:
+    """Imports ``posts`` as a JSONL file with the default terms; the dead letters' reasons."""
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in posts), encoding="utf-8")
+    with BatchScorer(max_workers=1) as scorer:
+        pipeline = PostPipeline(store, scorer, TermMatcher.default())
+        await ingest_file(pipeline, path, Checkpoint(tmp_path / "cp.json"), platform="weibo")
+    dead = path.with_suffix(".dead.jsonl")
+    if not dead.exists():
+        return []
+    return [r for x in dead.read_text().splitlines() for r in json.loads(x)["reasons"]]
+
+
+def post(post_id: str, text: str = "招商银行 手机银行 很好用", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": post_id,
+        "text": text,
+        "author": "viral_1",
+        "created_at": "2026-11-30T08:00:00Z",
+        "author_followers": 5_000_000_000,
+        **extra,
+    }
+
+
+async def test_counts_beyond_32_bits_are_longs(
+    store: GraphStore, officer: Api, tmp_path: Path
+) -> None:
+    refused = await ingest(
+        store,
+        tmp_path,
+        [
+            post("v1", **BILLIONS),
+            post("v2", likes=2**53),  # beyond what a JSON number holds exactly
+            post("v3", views=2**64),  # was clamped to 2^63 - 1 without a word
+            post("v4", likes=True),  # was stored as 1
+        ],
+    )
+    assert len(refused) == 3
+    assert refused[0].startswith("likes: Value error, a count from 0 to 9007199254740991")
+    assert refused[1].startswith("views: Value error, a count from 0 to 9007199254740991")
+    assert refused[2].startswith("likes: Value error, a count, not a boolean")
+    query = """{
+      mentions(filter: {brand: "招商银行"}) {
+        edges { node { postId metrics { likes reposts replies views }
+                       author { followers } } } }
+      topAuthors(brand: "招商银行") { posts engagement reach }
+    }"""
+    data = ok(await officer.gql(query))
+    [edge] = data["mentions"]["edges"]
+    assert edge["node"]["postId"] == "v1"
+    assert edge["node"]["metrics"] == BILLIONS
+    assert edge["node"]["author"]["followers"] == 5_000_000_000
+    engagement = BILLIONS["likes"] + BILLIONS["reposts"] + BILLIONS["replies"]
+    assert data["topAuthors"] == [{"posts": 1, "engagement": engagement, "reach": 5_000_000_000}]
