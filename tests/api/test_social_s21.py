@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from graph.repositories.social import backfill_search_text
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.social.files import ingest_file
@@ -74,3 +75,43 @@ async def test_counts_beyond_32_bits_are_longs(
     assert edge["node"]["author"]["followers"] == 5_000_000_000
     engagement = BILLIONS["likes"] + BILLIONS["reposts"] + BILLIONS["replies"]
     assert data["topAuthors"] == [{"posts": 1, "engagement": engagement, "reach": 5_000_000_000}]
+
+
+TRADITIONAL = "招商銀行的手機銀行真好用"
+
+
+async def test_traditional_chinese_posts_count_for_their_brand(
+    store: GraphStore, officer: Api, tmp_path: Path
+) -> None:
+    assert (
+        await ingest(store, tmp_path, [post("t1", TRADITIONAL), post("t2", "工商银行 排队")]) == []
+    )
+    query = """{
+      mentions(filter: {term: "招商银行"}) { edges { node { postId brands products } } }
+      traditional: mentions(filter: {term: "招商銀行"}) { totalCount }
+      queried: mentions(filter: {query: "手机银行 AND 好用"}) { totalCount }
+      shareOfVoice(brands: ["招商银行", "工商银行"], from: "2026-11-30T00:00:00Z",
+                   to: "2026-12-01T00:00:00Z", interval: DAY, timezone: "UTC") {
+        brands { brand count }
+      }
+    }"""
+    data = ok(await officer.gql(query))
+    nodes = [e["node"] for e in data["mentions"]["edges"]]
+    assert nodes == [{"postId": "t1", "brands": ["招商银行"], "products": ["MOBILE-APP"]}]
+    assert data["traditional"]["totalCount"] == data["queried"]["totalCount"] == 1
+    counts = {b["brand"]: b["count"] for b in data["shareOfVoice"]["brands"]}
+    assert counts == {"招商银行": 1, "工商银行": 1}
+
+
+async def test_search_text_of_stored_posts_is_written_again(
+    store: GraphStore, officer: Api, tmp_path: Path
+) -> None:
+    assert await ingest(store, tmp_path, [post("t1", TRADITIONAL)]) == []
+    # As a hub before this change stored it: the text searched as written, version 6.
+    await store.write(
+        "MATCH (p:Post {postId: 't1'}) SET p.searchText = $text, p.searchTextVersion = 6",
+        {"text": TRADITIONAL},
+    )
+    assert await backfill_search_text(store) == 1
+    found = ok(await officer.gql('{ mentions(filter: {term: "招商银行"}) { totalCount } }'))
+    assert found["mentions"]["totalCount"] == 1
