@@ -195,21 +195,26 @@ def open_accounts(store: GraphStore, accounts: list[Row]) -> list[Row]:
 
 async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[str, str]]:
     """keys: {platform, postId} -> those already stored."""
-    return set(await stored_post_texts(store, keys))
+    return set(await stored_posts(store, keys))
 
 
-async def stored_post_texts(store: GraphStore, keys: list[Row]) -> dict[tuple[str, str], Any]:
-    """keys: {platform, postId} -> the stored text of those already stored, in one read (the
-    ingest pipeline tells an edited post from a repeat by it, without a read per post)."""
+async def stored_posts(store: GraphStore, keys: list[Row]) -> dict[tuple[str, str], Row]:
+    """keys: {platform, postId} -> {text, fingerprint} of those already stored, in one read
+    (the ingest pipeline tells an edited post from a repeat by the text, and re-settles the
+    duplicate group an edited post leaves by the fingerprint, without a read per post)."""
     rows = await store.read(
         """
         UNWIND $keys AS k
         MATCH (p:Post {platform: k.platform, postId: k.postId})
-        RETURN p.platform AS platform, p.postId AS postId, p.text AS text
+        RETURN p.platform AS platform, p.postId AS postId, p.text AS text,
+               p.fingerprint AS fingerprint
         """,
         {"keys": keys},
     )
-    return {(r["platform"], r["postId"]): r["text"] for r in rows}
+    return {
+        (r["platform"], r["postId"]): {"text": r["text"], "fingerprint": r["fingerprint"]}
+        for r in rows
+    }
 
 
 async def fingerprint_originals(store: GraphStore, fingerprints: list[str]) -> dict[str, Row]:
@@ -710,7 +715,7 @@ __all__ = [
     "search_mentions",
     "set_sentiment",
     "settle_fingerprints",
-    "stored_post_texts",
+    "stored_posts",
     "texts_in_ranges",
     "top_authors",
     "top_posts",

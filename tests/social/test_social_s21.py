@@ -5,6 +5,7 @@ duplicate groups, webhook timestamps and post links."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,34 @@ async def test_a_number_that_is_no_epoch_time_is_refused(
     assert "20250311" in dead[0]["reasons"][0]
     assert "boolean" in dead[2]["reasons"][0]
     assert await times(store) == {"n2": "2025-11-29T07:06:40Z", "n3": "2025-11-29T07:06:40Z"}
+
+
+COMPLAINT = "招行信用卡盗刷了没人管，投诉三次都没用"
+
+
+async def test_an_edited_original_leaves_its_group_settled(store: GraphStore) -> None:
+    app, pushes = app_for(store), 0
+
+    async def push(post_id: str, at: str, text: str = COMPLAINT) -> None:
+        nonlocal pushes
+        pushes += 1  # a new timestamp each: a new push, not a replay
+        item = {"id": post_id, "text": text, "author": post_id, "created_at": at}
+        body = orjson.dumps([item])
+        headers = signed_headers(SECRET, body, now=time.time() + pushes)
+        response = await post(app, body, headers)
+        assert response.status_code == 200, response.text
+
+    async def groups() -> dict[str, str | None]:
+        rows = await store.read("MATCH (p:Post) RETURN p.postId AS id, p.duplicateOf AS dup")
+        return {r["id"]: r["dup"] for r in rows}
+
+    await push("e-1", "2025-03-01T10:00:00Z")
+    await push("e-3", "2025-03-01T11:00:00Z")
+    await push("e-2", "2025-03-01T09:00:00Z")
+    assert await groups() == {"e-1": "wechat:e-2", "e-2": None, "e-3": "wechat:e-2"}
+    await push("e-2", "2025-03-01T12:00:00Z")  # the same post, dated later: e-1 is earliest
+    assert await groups() == {"e-1": None, "e-2": "wechat:e-1", "e-3": "wechat:e-1"}
+    # e-1's text edited: it leaves the group, whose earliest post (e-3) is its original now;
+    # the complaint is still counted once (it was counted none: both pointed at e-1).
+    await push("e-1", "2025-03-01T10:00:00Z", "招行客服今天很快解决了问题")
+    assert await groups() == {"e-1": None, "e-2": "wechat:e-3", "e-3": None}
