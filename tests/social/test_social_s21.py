@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from graph.store import GraphStore
-from ingest.social.webhook import signed_headers
+from ingest.social.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from tests.social.conftest import invoke
 from tests.social.test_webhook import SECRET, app_for, post
 
@@ -103,3 +103,13 @@ async def test_an_edited_original_leaves_its_group_settled(store: GraphStore) ->
     # the complaint is still counted once (it was counted none: both pointed at e-1).
     await push("e-1", "2025-03-01T10:00:00Z", "招行客服今天很快解决了问题")
     assert await groups() == {"e-1": None, "e-2": "wechat:e-3", "e-3": None}
+
+
+async def test_a_timestamp_of_400_digits_is_a_401(store: GraphStore) -> None:
+    body = orjson.dumps([line("m1", "2025-03-01T08:00:00Z")])
+    for stamp in ("9" * 400, "9" * 5000, "0" * 30 + str(int(time.time()))):
+        headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(SECRET, body, stamp)}
+        response = await post(app_for(store), body, headers)
+        assert response.status_code == 401, response.text
+        assert "from the hub's clock" in response.json()["error"]
+    assert await times(store) == {}
