@@ -261,6 +261,32 @@ async def settle_fingerprints(store: GraphStore, fingerprints: list[str]) -> dic
     return {r["fingerprint"]: int(r["duplicates"]) for r in rows}
 
 
+async def link_social_account_alone(
+    store: GraphStore, customer_id: str, platform: str, handle: str
+) -> str:
+    """Links the handle to the customer unless another customer holds it: ``"linked"`` (also
+    when it was already this customer's), ``"taken"`` (linked to another customer; nothing
+    written) or ``"no-customer"``. One write: the check and the link are one statement."""
+    rows = await store.write(
+        """
+        MATCH (c:Customer {id: $customerId})
+        OPTIONAL MATCH (o:Customer)-[:HAS_SOCIAL]->(:SocialAccount {platform: $platform,
+                                                                    handle: $handle})
+        WHERE o.id <> c.id
+        WITH c, count(o) AS others
+        FOREACH (_ IN CASE WHEN others = 0 THEN [1] ELSE [] END |
+            MERGE (a:SocialAccount {platform: $platform, handle: $handle})
+            MERGE (c)-[:HAS_SOCIAL]->(a)
+        )
+        RETURN others
+        """,
+        {"customerId": customer_id, "platform": platform, "handle": handle},
+    )
+    if not rows:
+        return "no-customer"
+    return "linked" if int(rows[0]["others"]) == 0 else "taken"
+
+
 async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
     """rows: {customerId, platform, handle}. Links only existing customers; returns the rows
     linked ({customerId, platform, handle})."""
@@ -710,6 +736,7 @@ __all__ = [
     "fingerprint_originals",
     "label_corrections",
     "link_candidate_data",
+    "link_social_account_alone",
     "link_social_accounts",
     "posts_to_rescore",
     "search_mentions",

@@ -106,7 +106,9 @@ def _epoch(value: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _id(value: Any) -> str | None:
+def check_id(value: Any) -> str | None:
+    """A post id or handle as stored (stripped; None: not given), or ValueError why not: the
+    one rule for ids and handles, in posts and in confirmed links (ingest/social/accounts.py)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -164,7 +166,7 @@ class PostIn(BaseModel):
     @field_validator("id", "reply_to", "repost_of", "quote_of", "author", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> str | None:
-        return _id(value)
+        return check_id(value)
 
     @field_validator("text")
     @classmethod
@@ -244,6 +246,7 @@ __all__ = [
     "PLATFORMS",
     "PostIn",
     "SocialPost",
+    "check_id",
     "count_out_of_range",
     "parse_post",
     "reasons",

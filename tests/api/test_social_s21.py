@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from graph.repositories.customers import upsert_customers
 from graph.repositories.social import backfill_search_text
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
@@ -15,7 +16,7 @@ from ingest.social.files import ingest_file
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
-from tests.api.conftest import Api
+from tests.api.conftest import Api, codes
 from tests.api.test_social_api import ok
 
 BILLIONS = {"likes": 3_000_000_000, "reposts": 2**40, "replies": 7, "views": 2**53 - 1}
@@ -115,3 +116,31 @@ async def test_search_text_of_stored_posts_is_written_again(
     assert await backfill_search_text(store) == 1
     found = ok(await officer.gql('{ mentions(filter: {term: "招商银行"}) { totalCount } }'))
     assert found["mentions"]["totalCount"] == 1
+
+
+LINK = """mutation($id: ID!, $handle: String!) {
+  linkSocialAccount(customerId: $id, platform: "weibo", handle: $handle) { customerLinked }
+}"""
+
+
+async def test_a_handle_links_as_ingest_takes_it_and_to_one_customer(
+    store: GraphStore, agent: Api
+) -> None:
+    await upsert_customers(store, [{"id": "C1", "props": {}}, {"id": "C2", "props": {}}])
+    for bad in ("x" * 300, "wxm\u202e2025", ""):
+        body = await agent.gql(LINK, {"id": "C1", "handle": bad})
+        assert codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == "handle"
+    assert "invisible formatting character" in str(
+        await agent.gql(LINK, {"id": "C1", "handle": "wxm\u202e2025"})
+    )
+    assert ok(await agent.gql(LINK, {"id": "C1", "handle": "@wxm_2025"}))
+    assert ok(await agent.gql(LINK, {"id": "C1", "handle": "wxm_2025"}))  # again: the same
+    taken = await agent.gql(LINK, {"id": "C2", "handle": "wxm_2025"})
+    assert codes(taken) == ["HANDLE_LINKED"], taken
+    assert "another customer" in taken["errors"][0]["message"]
+    assert "C1" not in taken["errors"][0]["message"]
+    owners = await store.read(
+        "MATCH (c:Customer)-[:HAS_SOCIAL]->(a:SocialAccount) RETURN c.id AS c, a.handle AS h"
+    )
+    assert owners == [{"c": "C1", "h": "wxm_2025"}]
