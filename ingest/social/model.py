@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -167,6 +168,18 @@ class PostIn(BaseModel):
     @classmethod
     def _ids(cls, value: Any) -> str | None:
         return check_id(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        # A post's link is a web page: any other scheme (javascript:, data:, file:) is no
+        # post's, and a client showing it as a link would run or open it.
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an http(s) link (e.g. https://weibo.com/1234/AbCd)")
+        return value
 
     @field_validator("text")
     @classmethod

@@ -113,3 +113,26 @@ async def test_a_timestamp_of_400_digits_is_a_401(store: GraphStore) -> None:
         assert response.status_code == 401, response.text
         assert "from the hub's clock" in response.json()["error"]
     assert await times(store) == {}
+
+
+async def test_a_link_that_is_no_web_page_is_refused(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    good = "https://weibo.com/1234/AbCd"
+    lines = [
+        line("u1", "2025-03-01T08:00:00Z", url="javascript:alert(1)"),
+        line("u2", "2025-03-01T08:00:00Z", url=" JavaScript:alert(1)"),
+        line("u3", "2025-03-01T08:00:00Z", url="data:text/html,<script>alert(1)</script>"),
+        line("u4", "2025-03-01T08:00:00Z", url="//evil.example/x"),
+        line("u5", "2025-03-01T08:00:00Z", url=good),
+        line("u6", "2025-03-01T08:00:00Z", url=""),
+    ]
+    dead = await ingest_lines(cli_env, tmp_path, lines)
+    assert [d["line"] for d in dead] == [1, 2, 3, 4]
+    assert all(d["reasons"][0].startswith("url: Value error, not an http(s) link") for d in dead)
+    rows = await store.read("MATCH (p:Post) RETURN p.postId AS id, p.url AS url")
+    assert {r["id"]: r["url"] for r in rows} == {"u5": good, "u6": None}
+    body = orjson.dumps([line("w1", "2025-03-01T08:00:00Z", url="javascript:alert(1)")])
+    response = await post(app_for(store), body, signed_headers(SECRET, body))
+    assert response.status_code == 400
+    assert response.json()["items"][0]["reasons"][0].startswith("url: ")
