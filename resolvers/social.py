@@ -21,7 +21,7 @@ from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
 from resolvers.analytics import iso, parse_time
-from resolvers.errors import BadUserInput, NotFound
+from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
 from resolvers.pagination import (
@@ -521,14 +521,30 @@ async def candidates(store: GraphStore, customer_id: str, limit: int = 5) -> lis
     return rank_candidates(data["name"], data["accounts"], limit) if data["name"] else []
 
 
+class HandleTaken(ApiError):
+    """``HANDLE_LINKED``: linkSocialAccount for a handle another customer holds."""
+
+    code = "HANDLE_LINKED"
+
+
 async def link_account(store: GraphStore, customer_id: str, platform: str, handle: str) -> Row:
     """Confirm a handle as the customer's; the linked account row (see accounts_by_key)."""
     link = validate(
         SocialAccountLink, {"customerId": customer_id, "platform": platform, "handle": handle}
     )
-    linked = await repo.link_social_accounts(store, [link.to_graph_row()])
-    if not linked:
+    outcome = await repo.link_social_account_alone(
+        store, link.customerId, link.platform, link.handle
+    )
+    if outcome == "no-customer":
         raise NotFound("no customer with this id", field="customerId")
+    if outcome == "taken":
+        # One person's handle: a second customer would show the first's posts in their 360
+        # view. The other customer is not named (the caller may not see them).
+        raise HandleTaken(
+            "this handle is already linked to another customer, and a handle is one "
+            "person's: nothing was linked",
+            field="handle",
+        )
     key = (link.platform, link.handle)
     return (await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}]))[key]
 

@@ -19,6 +19,8 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition, wrap_parser
 from strawberry.types.scalar import ScalarDefinition
 
+from schema.long import LONG, Long
+
 
 def _naming(
     definition: ScalarDefinition, parse: Callable[[str], object], example: str
@@ -43,6 +45,7 @@ def _instant(value: str) -> dt.datetime:
 SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     dt.datetime: _naming(DateTimeDefinition, _instant, "2025-03-01T08:00:00Z"),
     dt.date: _naming(DateDefinition, dt.date.fromisoformat, "2025-03-01"),
+    Long: LONG,  # counts beyond Int's 32 bits (schema/long.py)
 }
 
 __all__ = ["SCALAR_OVERRIDES"]

@@ -24,6 +24,7 @@ from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
 from schema.extensions.masking import derived, quoting
+from schema.long import Long
 from schema.pagination import Connection, connection
 from sentiment.labels import Label
 
@@ -50,7 +51,7 @@ class SocialAccount:
     platform: str
     handle: str | None = sensitive(K.SOCIAL_HANDLE)
     display_name: str | None = sensitive(K.SOCIAL_HANDLE, description="often a real name")
-    followers: int | None = None
+    followers: Long | None = None
     customer_linked: bool = strawberry.field(
         default=False, description="a customer has confirmed this handle as theirs"
     )
@@ -130,10 +131,10 @@ class Sentiment:
 
 @strawberry.type
 class PostMetrics:
-    likes: int | None
-    reposts: int | None
-    replies: int | None
-    views: int | None
+    likes: Long | None
+    reposts: Long | None
+    replies: Long | None
+    views: Long | None
 
 
 @strawberry.type
@@ -549,10 +550,10 @@ class ShareOfVoice:
 class TopAuthor:
     account: SocialAccount
     posts: int
-    engagement: int = strawberry.field(
+    engagement: Long = strawberry.field(
         description="likes + reposts + replies on those posts (the ranking)"
     )
-    reach: int = strawberry.field(description="followers: who may have seen the posts")
+    reach: Long = strawberry.field(description="followers: who may have seen the posts")
     influence: float = strawberry.field(
         description="log10(1 + engagement) + 0.5 * log10(1 + followers): ten times the "
         "engagement weighs as much as a hundred times the followers"

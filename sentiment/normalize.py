@@ -7,11 +7,11 @@ Traditional characters are mapped to Simplified before anything is counted.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
+
+from shared.post_text import simplified  # the one traditional -> simplified fold
 
 # Placeholders are private-use characters: one character each, so they form n-grams like any
 # other character and never collide with real text.
@@ -112,22 +112,6 @@ KEPT_DIGITS = 3
 LATIN_MIN = 6
 # Weibo emoticons are matched first so "[lovely]" stays an emoticon.
 _LATIN = re.compile(rf"(\[[^\[\]\s]{{1,8}}\])|[a-z]{{{LATIN_MIN},}}")
-
-
-@cache
-def _to_simplified() -> dict[int, str]:
-    """A str.translate table Traditional -> Simplified from zhconv's single-character entries.
-
-    Character-level only (no phrase rules): str.translate runs in C, which keeps scoring fast;
-    phrase-level differences barely move sentiment. The table is read with importlib.resources
-    (zhconv's own loader leaves its file open)."""
-    raw = resources.files("zhconv").joinpath("zhcdict.json").read_bytes()
-    table: dict[str, str] = json.loads(raw)["zh2Hans"]
-    return {ord(k): v for k, v in table.items() if len(k) == 1 and len(v) == 1}
-
-
-def simplified(text: str) -> str:
-    return text.translate(_to_simplified())
 
 
 def fold_width(text: str) -> str:

@@ -198,6 +198,8 @@ def to_utc_iso(
     formats: tuple[str, ...] = (),
     zone: ZoneInfo = SHANGHAI,
     date_formats: tuple[str, ...] = (),
+    *,
+    dates_at_midnight: bool = False,
 ) -> str:
     """A time as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, or a date-only value as ``YYYY-MM-DD``.
 
@@ -205,12 +207,17 @@ def to_utc_iso(
     ``2025/03/01T08:00:00+08:00``, ``...Z``), or strings in one of ``formats`` (strptime
     patterns). Times without an offset are wall-clock times in ``zone`` (default
     Asia/Shanghai, because Chinese CRM exports write local times). A date without a time stays
-    a date: converting it would move 1993-01-01 to 1992-12-31T16:00:00Z. Whatever the format,
+    a date: converting it would move 1993-01-01 to 1992-12-31T16:00:00Z (the CRM rule: an
+    account's ``openedAt`` is a calendar day). With ``dates_at_midnight`` (the social rule: a
+    post's ``created_at`` is an instant) a date-only value is the time 00:00 of that day in
+    ``zone``, like any other time without an offset. Whatever the format,
     refuses times and dates before 1800 or more than a day in the future, and wall-clock
     times ``zone`` skips (see :func:`_localize`)."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
+        if dates_at_midnight:
+            return to_utc_iso(datetime(value.year, value.month, value.day), zone=zone)
         return _plausible_day(value).isoformat()
     else:
         text = str(value).strip()
@@ -227,12 +234,17 @@ def to_utc_iso(
             raise ValueError("not an ISO-8601 time (e.g. 2025-03-01T08:00:00+08:00)")
         day = _parse_formats(text, date_formats) if date_formats else None
         if day is not None:
+            if dates_at_midnight:
+                return to_utc_iso(day, zone=zone)
             return _plausible_day(day.date()).isoformat()
         parsed = _parse_formats(text, formats) if formats else None
         if parsed is None:
             text = text.replace("/", "-")
             if _DATE_ONLY.match(text):
-                return _plausible_day(date.fromisoformat(to_iso_date(text))).isoformat()
+                calendar_day = date.fromisoformat(to_iso_date(text))
+                if dates_at_midnight:
+                    return to_utc_iso(calendar_day, zone=zone, dates_at_midnight=True)
+                return _plausible_day(calendar_day).isoformat()
             try:
                 parsed = datetime.fromisoformat(text)
             except ValueError as exc:

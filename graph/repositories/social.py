@@ -195,21 +195,26 @@ def open_accounts(store: GraphStore, accounts: list[Row]) -> list[Row]:
 
 async def existing_post_keys(store: GraphStore, keys: list[Row]) -> set[tuple[str, str]]:
     """keys: {platform, postId} -> those already stored."""
-    return set(await stored_post_texts(store, keys))
+    return set(await stored_posts(store, keys))
 
 
-async def stored_post_texts(store: GraphStore, keys: list[Row]) -> dict[tuple[str, str], Any]:
-    """keys: {platform, postId} -> the stored text of those already stored, in one read (the
-    ingest pipeline tells an edited post from a repeat by it, without a read per post)."""
+async def stored_posts(store: GraphStore, keys: list[Row]) -> dict[tuple[str, str], Row]:
+    """keys: {platform, postId} -> {text, fingerprint} of those already stored, in one read
+    (the ingest pipeline tells an edited post from a repeat by the text, and re-settles the
+    duplicate group an edited post leaves by the fingerprint, without a read per post)."""
     rows = await store.read(
         """
         UNWIND $keys AS k
         MATCH (p:Post {platform: k.platform, postId: k.postId})
-        RETURN p.platform AS platform, p.postId AS postId, p.text AS text
+        RETURN p.platform AS platform, p.postId AS postId, p.text AS text,
+               p.fingerprint AS fingerprint
         """,
         {"keys": keys},
     )
-    return {(r["platform"], r["postId"]): r["text"] for r in rows}
+    return {
+        (r["platform"], r["postId"]): {"text": r["text"], "fingerprint": r["fingerprint"]}
+        for r in rows
+    }
 
 
 async def fingerprint_originals(store: GraphStore, fingerprints: list[str]) -> dict[str, Row]:
@@ -254,6 +259,32 @@ async def settle_fingerprints(store: GraphStore, fingerprints: list[str]) -> dic
         {"fps": fingerprints},
     )
     return {r["fingerprint"]: int(r["duplicates"]) for r in rows}
+
+
+async def link_social_account_alone(
+    store: GraphStore, customer_id: str, platform: str, handle: str
+) -> str:
+    """Links the handle to the customer unless another customer holds it: ``"linked"`` (also
+    when it was already this customer's), ``"taken"`` (linked to another customer; nothing
+    written) or ``"no-customer"``. One write: the check and the link are one statement."""
+    rows = await store.write(
+        """
+        MATCH (c:Customer {id: $customerId})
+        OPTIONAL MATCH (o:Customer)-[:HAS_SOCIAL]->(:SocialAccount {platform: $platform,
+                                                                    handle: $handle})
+        WHERE o.id <> c.id
+        WITH c, count(o) AS others
+        FOREACH (_ IN CASE WHEN others = 0 THEN [1] ELSE [] END |
+            MERGE (a:SocialAccount {platform: $platform, handle: $handle})
+            MERGE (c)-[:HAS_SOCIAL]->(a)
+        )
+        RETURN others
+        """,
+        {"customerId": customer_id, "platform": platform, "handle": handle},
+    )
+    if not rows:
+        return "no-customer"
+    return "linked" if int(rows[0]["others"]) == 0 else "taken"
 
 
 async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -705,12 +736,13 @@ __all__ = [
     "fingerprint_originals",
     "label_corrections",
     "link_candidate_data",
+    "link_social_account_alone",
     "link_social_accounts",
     "posts_to_rescore",
     "search_mentions",
     "set_sentiment",
     "settle_fingerprints",
-    "stored_post_texts",
+    "stored_posts",
     "texts_in_ranges",
     "top_authors",
     "top_posts",

@@ -10,7 +10,7 @@ from rapidfuzz import fuzz, utils
 
 from graph.repositories import social as repo
 from graph.store import GraphStore, Row
-from ingest.social.model import PLATFORMS
+from ingest.social.model import PLATFORMS, check_id
 
 LINK_FIELDS = ("customerId", "platform", "handle")
 
@@ -25,13 +25,23 @@ class SocialAccountLink(BaseModel):
     platform: str
     handle: str
 
-    @field_validator("customerId", "handle")
+    @field_validator("customerId")
     @classmethod
     def _given(cls, value: str) -> str:
         value = value.removeprefix("@").strip()
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, value: str) -> str:
+        # The handle rule of posts (model.check_id): a handle ingest refuses (over 256
+        # characters, an invisible U+202E) can be no post's author, so it links nothing.
+        handle = check_id(value.strip().removeprefix("@"))
+        if handle is None:
+            raise ValueError("must not be empty")
+        return handle
 
     @field_validator("platform")
     @classmethod

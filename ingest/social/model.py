@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -61,6 +62,20 @@ MAX_TEXT_CHARS = 25_000
 MAX_POST_LINE_BYTES = 1_000_000
 
 
+# Engagement counts and followers: 0 to 2^53 - 1, the integers a JSON number (a float in
+# JavaScript, the console's reader) and the graph's 64-bit integers both hold exactly. A viral
+# post has billions of views, far above 32 bits (the API's Long scalar carries them); a count
+# beyond 2^53 is a broken export, refused rather than clamped or rounded.
+MAX_COUNT = 2**53 - 1
+
+
+def count_out_of_range(value: int) -> str | None:
+    """Why ``value`` is no engagement count or follower number, or None."""
+    if 0 <= value <= MAX_COUNT:
+        return None
+    return f"a count from 0 to {MAX_COUNT} (2^53 - 1), got {value}"
+
+
 def text_too_long(text: str) -> str | None:
     """Why ``text`` is too long for a post, or None: the one check files, webhooks and X share."""
     if len(text) <= MAX_TEXT_CHARS:
@@ -71,7 +86,30 @@ def text_too_long(text: str) -> str | None:
     )
 
 
-def _id(value: Any) -> str | None:
+# A JSON number as created_at is Unix time (X and Weibo exports write them): 10 digits of
+# seconds (2001-09-09 on) or 13 of milliseconds, as for a quoted one. Any other number is
+# refused, not guessed: 20250311 would be 1970-08-23 read as seconds, yet it is a date.
+_EPOCH_S = (10**9, 10**10)
+_EPOCH_MS = (10**12, 10**13)
+
+
+def _epoch(value: float) -> datetime:
+    if _EPOCH_MS[0] <= value < _EPOCH_MS[1]:
+        seconds = value / 1000
+    elif _EPOCH_S[0] <= value < _EPOCH_S[1]:
+        seconds = value
+    else:
+        raise ValueError(
+            f"a number as a time must be Unix epoch seconds (10 digits) or milliseconds "
+            f"(13 digits), {value!r} is out of range: write a date as a string, e.g. "
+            '"2025-03-11"'
+        )
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def check_id(value: Any) -> str | None:
+    """A post id or handle as stored (stripped; None: not given), or ValueError why not: the
+    one rule for ids and handles, in posts and in confirmed links (ingest/social/accounts.py)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -101,17 +139,47 @@ class PostIn(BaseModel):
     quote_of: str | None = None
     lang: str | None = None
     platform: str | None = None
-    likes: int | None = Field(default=None, ge=0)
-    reposts: int | None = Field(default=None, ge=0)
-    replies: int | None = Field(default=None, ge=0)
-    views: int | None = Field(default=None, ge=0)
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    views: int | None = None
     author_name: str | None = None
-    author_followers: int | None = Field(default=None, ge=0)
+    author_followers: int | None = None
+
+    @field_validator("likes", "reposts", "replies", "views", "author_followers", mode="before")
+    @classmethod
+    def _counts(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a count, not a boolean")
+        if isinstance(value, int | float) and not 0 <= value <= MAX_COUNT:
+            # Said here: pydantic's own words for a JSON number past 2^64 (read as a float)
+            # name no limit.
+            raise ValueError(f"a count from 0 to {MAX_COUNT} (2^53 - 1), got {value!r}")
+        return value
+
+    @field_validator("likes", "reposts", "replies", "views", "author_followers")
+    @classmethod
+    def _count_range(cls, value: int | None) -> int | None:
+        if value is not None and (reason := count_out_of_range(value)) is not None:
+            raise ValueError(reason)
+        return value
 
     @field_validator("id", "reply_to", "repost_of", "quote_of", "author", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> str | None:
-        return _id(value)
+        return check_id(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        # A post's link is a web page: any other scheme (javascript:, data:, file:) is no
+        # post's, and a client showing it as a link would run or open it.
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an http(s) link (e.g. https://weibo.com/1234/AbCd)")
+        return value
 
     @field_validator("text")
     @classmethod
@@ -125,13 +193,13 @@ class PostIn(BaseModel):
     def _time(cls, value: Any) -> str:
         if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
             value = int(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
-            try:
-                value = datetime.fromtimestamp(seconds, UTC)
-            except (OverflowError, OSError, ValueError):  # beyond the calendar: not a time
-                raise ValueError(f"epoch time {value} is out of range") from None
-        return to_utc_iso(value)  # also refuses times before 1800 or in the future
+        if isinstance(value, bool):
+            raise ValueError("a time, not a boolean")
+        if isinstance(value, int | float):
+            value = _epoch(value)
+        # A date alone ("2025-03-11", "20250311", "2025/3/11") is 00:00 that day in
+        # Asia/Shanghai, the zone of every time without an offset: a post time is an instant.
+        return to_utc_iso(value, dates_at_midnight=True)  # refuses < 1800, > a day ahead
 
     @field_validator("platform", mode="before")
     @classmethod
@@ -185,11 +253,14 @@ def parse_post(raw: Any, default_platform: str) -> SocialPost:
 
 
 __all__ = [
+    "MAX_COUNT",
     "MAX_POST_LINE_BYTES",
     "MAX_TEXT_CHARS",
     "PLATFORMS",
     "PostIn",
     "SocialPost",
+    "check_id",
+    "count_out_of_range",
     "parse_post",
     "reasons",
     "text_too_long",

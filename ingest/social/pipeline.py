@@ -50,7 +50,8 @@ class Prepared:
     unchanged: int = 0  # stored before this run with the same text (metrics only grow)
     same_id: int = 0  # delivered again in this run (same batch or an earlier one)
     reposts: int = 0  # new posts that are reposts (marker or repostOf)
-    fingerprints: list[str] = field(default_factory=list)
+    fingerprints: list[str] = field(default_factory=list)  # to settle after the write
+    left: list[str] = field(default_factory=list)  # of those, the ones edited posts left
 
     @property
     def duplicates(self) -> int:
@@ -274,11 +275,24 @@ class PostPipeline:
         posts, repeats, fps = await asyncio.to_thread(_unique_with_fingerprints, batch)
         if not posts:
             return Prepared([], repeats, repeats)
-        wanted = sorted({f for f in fps if f is not None and f not in self._known})
         keys = [{"platform": p.platform, "postId": p.post_id} for p in posts]
         # One read per batch: which keys are stored, and with what text (an edited post is
-        # an update, the same text a repeat).
-        stored = await repo.stored_post_texts(self.store, keys)
+        # an update, the same text a repeat) and fingerprint.
+        stored = await repo.stored_posts(self.store, keys)
+        # The fingerprints edited posts leave: their groups are settled again after the write
+        # (the earliest post left is the original), else the others keep pointing at the
+        # edited post and deduped counts lose them.
+        left = {
+            before
+            for post, fp in zip(posts, fps, strict=True)
+            if post.key in stored
+            and (before := stored[post.key]["fingerprint"]) is not None
+            and before != fp
+        }
+        wanted = sorted(
+            {f for f in fps if f is not None and f not in self._known}
+            | {f for f in left if f not in self._dups_before}
+        )
         if wanted:
             found = await repo.fingerprint_originals(self.store, wanted)
             for fp, row in found.items():
@@ -291,7 +305,7 @@ class PostPipeline:
             if post.key in self._seen:
                 prepared.same_id += 1
             elif post.key in stored:
-                if stored[post.key] == post.text:
+                if stored[post.key]["text"] == post.text:
                     prepared.unchanged += 1
                 else:
                     prepared.updated += 1
@@ -300,7 +314,8 @@ class PostPipeline:
                 prepared.reposts += bool(row["props"]["isRepost"])
                 row["isNew"] = True
             self._seen.add(post.key)
-        prepared.fingerprints = sorted({f for f in fps if f is not None})
+        prepared.fingerprints = sorted({f for f in fps if f is not None} | left)
+        prepared.left = sorted(left)
         return prepared
 
     def _scored_rows(
@@ -335,6 +350,10 @@ class PostPipeline:
             for fp, n in settled.items():
                 self._dups_before.setdefault(fp, 0)
                 self._dups_after[fp] = n
+            for fp in prepared.left:
+                self._known.pop(fp, None)  # its original may be the edited post: read again
+            for fp in set(prepared.left) - set(settled):
+                self._dups_after[fp] = 0  # no post has it any more
         if self.on_written is not None:
             try:
                 await self.on_written(self.store, prepared)

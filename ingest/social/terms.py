@@ -8,7 +8,9 @@
     "投诉" = []
 
 Each name matches itself and its aliases as substrings (Chinese needs no spaces); Latin
-aliases match case-insensitively and not inside a longer Latin word. One compiled alternation
+aliases match case-insensitively and not inside a longer Latin word; traditional Chinese
+matches as simplified (招商銀行 is 招商银行: text and aliases both go through
+``shared.post_text.simplified``, the fold sentiment and term search use). One compiled alternation
 per category, longest alias first, finds every term in one pass over the text.
 """
 
@@ -19,6 +21,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from shared.post_text import simplified
 
 CATEGORIES = ("brands", "products", "keywords")
 
@@ -82,7 +86,7 @@ def _compile(entries: dict[str, list[str]]) -> _Category:
     canonical: dict[str, str] = {}
     for name, aliases in entries.items():
         for alias in (name, *aliases):
-            canonical.setdefault(alias.casefold(), name)
+            canonical.setdefault(simplified(alias).casefold(), name)
     if not canonical:
         return _Category(None, {})
     ordered = sorted(canonical, key=len, reverse=True)
@@ -110,7 +114,8 @@ class TermMatcher:
         return cls(DEFAULT_TERMS if path is None else read_terms(path))
 
     def tag(self, text: str) -> Tags:
-        return Tags(*(self._categories[c].find(text) for c in CATEGORIES))
+        folded = simplified(text)
+        return Tags(*(self._categories[c].find(folded) for c in CATEGORIES))
 
 
 def parse_terms(doc: dict[str, Any], source: str = "terms") -> dict[str, dict[str, list[str]]]:

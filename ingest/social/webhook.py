@@ -41,6 +41,7 @@ SIGNATURE_HEADER = "X-C360-Signature"
 TIMESTAMP_HEADER = "X-C360-Timestamp"
 MAX_ITEMS = 1000
 TOLERANCE_S = 300
+MAX_TIMESTAMP_DIGITS = 12
 # Signatures remembered within the tolerance window; past this many the oldest are dropped
 # (a sender would need more than this many pushes in 10 minutes to make a replay pass).
 REPLAY_CACHE_SIZE = 100_000
@@ -83,7 +84,11 @@ class ReplayGuard:
     def check(self, timestamp: str, signature: str, now: float | None = None) -> str | None:
         """None when fresh (and remembered), else the reason to refuse."""
         now = time.time() if now is None else now
-        if abs(now - int(timestamp)) > self.tolerance_s:
+        # Digits only (signature_ok), but any number of them: a time of more than 12 digits
+        # (after the year 33658) is refused before int() meets it, which would fail past 4300
+        # digits, and float arithmetic, which overflows past ~309.
+        stamp = timestamp.strip()
+        if len(stamp) > MAX_TIMESTAMP_DIGITS or abs(now - int(stamp)) > self.tolerance_s:
             return f"{TIMESTAMP_HEADER} is more than {int(self.tolerance_s)} s from the hub's clock"
         self._forget_before(now - 2 * self.tolerance_s)
         key = signature.strip()

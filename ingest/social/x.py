@@ -18,7 +18,7 @@ import tweepy
 
 from graph.text import has_control
 from ingest.checkpoint import Checkpoint
-from ingest.social.model import SocialPost, text_too_long
+from ingest.social.model import SocialPost, count_out_of_range, text_too_long
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,13 @@ def _iso(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
 
 
+def _count(value: Any) -> int | None:
+    """An X count as the files' and webhook's rule takes it (0..2^53-1), else not given."""
+    if isinstance(value, int) and not isinstance(value, bool) and not count_out_of_range(value):
+        return value
+    return None
+
+
 def to_posts(response: Any) -> list[SocialPost]:
     """A tweepy Response page -> SocialPost list, authors joined from includes.users."""
     users = {str(u.id): u for u in (response.includes or {}).get("users", [])}
@@ -96,16 +103,16 @@ def to_posts(response: Any) -> list[SocialPost]:
                 created_at=_iso(tweet.created_at),
                 author_handle=handle,
                 author_name=user.name if user is not None else None,
-                author_followers=user_metrics.get("followers_count"),
+                author_followers=_count(user_metrics.get("followers_count")),
                 lang=tweet.lang,
                 url=f"https://x.com/{handle or 'i'}/status/{tweet.id}",
                 reply_to=refs.get("replied_to"),
                 repost_of=refs.get("retweeted"),
                 quote_of=refs.get("quoted"),
-                likes=metrics.get("like_count"),
-                reposts=metrics.get("retweet_count"),
-                replies=metrics.get("reply_count"),
-                views=metrics.get("impression_count"),
+                likes=_count(metrics.get("like_count")),
+                reposts=_count(metrics.get("retweet_count")),
+                replies=_count(metrics.get("reply_count")),
+                views=_count(metrics.get("impression_count")),
             )
         )
     return posts
