@@ -63,9 +63,9 @@ COMMANDS: dict[str, Entry] = {
         "doctor",
         "Check that the embedded graph's files can be loaded: the AOF manifest names files that\n"
         "exist, every log passes redis-check-aof, there is disk space to write; and that the\n"
-        "product catalogue file validates; and that no erasure ledger counts an erasure in doubt (a\n"
-        "cancellation cut off mid-write, an entry whose request is not done). Exit 1 when a problem\n"
-        "is left.",
+        "product catalogue file validates; and that no erasure ledger counts an erasure in "
+        "doubt (a\ncancellation cut off mid-write, an entry whose request is not done). Exit 1 "
+        "when a problem\nis left.",
     ),
     "backup": Entry(
         "backup",
