@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -138,6 +139,10 @@ def _normalise(value: Any, kind: str) -> str:
             return re.sub(r"\D", "", text)
     if kind == "SOCIAL_HANDLE":
         return text.lstrip("@").lower()
+    if kind == "NATIONAL_ID":
+        # As a note writes it ("110105 19900101 1234", "110105-19900101-1234", full-width
+        # digits): the same token as the idNumber field's 18 characters.
+        return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text))
     return text
 
 

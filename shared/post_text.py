@@ -162,7 +162,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # the whole number, not only "138"). 7: a number with an "@" between its digit groups ("138
 # @1234 5678": the whole number, not only the group after the "@"). 8: resident ID numbers.
 # 9: traditional Chinese folded to simplified (招商銀行 is found by 招商银行, and the other way).
-SEARCH_TEXT_VERSION = 9
+# 10: an "@" joins digit groups only after three digits or more ("转发 1 @<uid>" keeps its
+# handle's "@"), and ID numbers written with dashes between their parts.
+SEARCH_TEXT_VERSION = 10
 
 
 class _AsciiFold(dict[int, int]):
@@ -266,13 +268,14 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9\-])"
 )
 # An 18-character resident ID number (居民身份证, GB 11643: region, birth date, sequence, check
-# character), found in the folded text; spaces between its three parts are allowed, as people
-# write them. Not inside a longer run of digits (a card or order number). The check character is
-# not checked: a note with a mistyped one still names the person (fails closed); digits 7-14 must
-# read as a date (18xx-20xx), so most other 18-digit runs are not taken for one.
+# character), found in the folded text; a space or a dash between its three parts is allowed,
+# as people write them ("110105-19900101-1234"). Not inside a longer run of digits (a card or
+# order number). The check character is not checked: a note with a mistyped one still names the
+# person (fails closed); digits 7-14 must read as a date (18xx-20xx), so most other 18-digit runs
+# are not taken for one.
 _NATIONAL_ID = re.compile(
-    r"(?<![0-9])[0-9]{6} ?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
-    r" ?[0-9]{3}[0-9Xx](?![0-9])"
+    r"(?<![0-9])[0-9]{6}[ \-]?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"[ \-]?[0-9]{3}[0-9Xx](?![0-9])"
 )
 # Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
 # such a text can hold a phone number, and most posts are spared the matcher.
@@ -281,8 +284,11 @@ _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
 # WeChat id spelling the number), which the matcher leaves alone as part of a word; not inside
 # a longer run of digits (an order or card number).
 _GLUED_MOBILE = re.compile(r"(?<=[A-Za-z_])1[3-9]\d{9}(?!\d)|(?<!\d)1[3-9]\d{9}(?=[A-Za-z_])")
-# An "@" after a digit, spaces or dashes between (folded text: "＠" and full-width spaces too).
-_AT_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-]*@")
+# An "@" after a group of three digits or more or a "+" country code, spaces or dashes between
+# (folded text: "＠", "＋" and full-width spaces too): a number's groups ("138 @1234 5678",
+# "0755 @8888 6666", "+86 @138 1234 5678"). Not after a shorter group: "转发 1 @5678123456" is
+# a count and a handle, not one number (review, session 21: the handle was shown as a phone).
+_AT_BETWEEN_DIGITS = re.compile(r"(?:(?<=\d{3})|(?<=\+\d)|(?<=\+\d\d))[\s\-]*@")
 # Numbers that name a business, not a person (400/800 hotlines): shown as written.
 _BUSINESS_NUMBERS = frozenset(
     {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST}
@@ -313,7 +319,8 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     if "@" in ascii_text:
         # An "@" (or "＠") between a number's digit groups ("138 @1234 5678", "138@1234@5678")
         # is read as a space: the whole number is one, not the groups around a handle. Only
-        # after a digit: "@12306 13812345678" stays a handle beside a number.
+        # after a group of digits (:data:`_AT_BETWEEN_DIGITS`): "@12306 13812345678" and
+        # "转发 1 @5678123456" keep their handles.
         between = {m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text)}
         text = "".join(" " if i in between else c for i, c in enumerate(text))
     spans = [

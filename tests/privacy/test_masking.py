@@ -151,6 +151,30 @@ def test_a_number_with_an_at_between_its_groups_is_masked_whole(text: str, expec
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "转发 1 @5678123456",
+        "回复 1 @3912345678",
+        "转发 1 ＠5678123456",
+        "第2楼 - @5678123456 说",
+        "转发 12 @5678123456",
+    ],
+)
+def test_a_count_before_a_handle_does_not_join_it_into_a_phone(text: str) -> None:
+    """Review, session 21: any digit before an "@" joined the handle after it into a phone
+    number ("1 5678123456" reads as 156 7812 3456), shown whole to a role seeing phones and
+    not handles. The handle is a handle, masked as one; "138 @1234 5678" still joins."""
+    modes = {"PHONE": "reveal", "SOCIAL_HANDLE": "redact", "EMAIL": "reveal"}
+    masked = mask_quoted(text, modes, KEY)
+    uid = text.split("@")[-1].split("＠")[-1].split()[0]
+    assert uid not in masked and "@***" in masked.replace("＠", "@")
+    assert [k for _, _, k in personal_spans(text)] == ["SOCIAL_HANDLE"]
+    for joined in ("有事 138 @1234 5678", "座机 0755 @8888 6666", "138@1234@5678"):
+        assert mask_quoted(joined, modes, KEY) == joined
+        assert [k for _, _, k in personal_spans(joined)] == ["PHONE"]
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         # A call-centre note or a post quoting a resident ID number: masked as NATIONAL_ID.
@@ -158,6 +182,9 @@ def test_a_number_with_an_at_between_its_groups_is_masked_whole(text: str, expec
         ("身份证110105198506150011号", "身份证110105********0011号"),
         ("ID 11010519900102002x ok", "ID 110105********002x ok"),
         ("身份证 110105 19900102 0022", "身份证 110105**********0022"),
+        # Review, session 21: dashes between the parts left it shown.
+        ("身份证 110105-19900101-1234 来电", "身份证 110105**********1234 来电"),
+        ("身份证 110105-19900101 1234", "身份证 110105**********1234"),
         ("身份证 １１０１０５１９９００１０２００２２", "身份证 １１０１０５********００２２"),
         # Not inside a longer run of digits (a card number), nor digits 7-14 no date.
         ("卡号 6222021234567890123", "卡号 6222021234567890123"),
@@ -173,3 +200,8 @@ def test_an_id_number_in_a_text_is_masked_as_a_national_id(text: str, expected: 
     # Left out of what brand queries match, as the API masks it.
     for piece in ids:
         assert normalise(piece)[6:14] not in search_text(text)
+    # Hashed, it is the token of the idNumber field however the note writes it.
+    hashed = mask_quoted(text, {**modes, "NATIONAL_ID": "hash"}, KEY)
+    for piece in ids:
+        plain = "".join(c for c in normalise(piece) if c.isalnum())
+        assert hash_token(plain, "NATIONAL_ID", KEY) in hashed
