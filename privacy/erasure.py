@@ -477,7 +477,12 @@ def _recorded(ledger: ErasureLedger, customer_id: str, request_id: str) -> Erase
 
 async def _resume(store: GraphStore, entry: Erased) -> dict[str, Any]:
     """Finish a run of ``entry``'s request that removed the customer's node and stopped
-    before (or while) destroying the data keys and compacting the log."""
+    before (or while) removing what no edge reaches (:func:`delete_leftovers`: notes naming
+    them, their households left empty, plain display names), destroying the data keys and
+    compacting the log."""
+    left = await delete_leftovers(
+        store, [entry.customer_id], list(entry.households), list(entry.social_accounts)
+    )
     cipher = cipher_of(store)
     key_destroyed = cipher.destroy(CUSTOMER, entry.customer_id)
     for hid in entry.households:
@@ -487,12 +492,12 @@ async def _resume(store: GraphStore, entry: Erased) -> dict[str, Any]:
     await store.compact()
     return {
         "customer_id": entry.customer_id,
-        "resumed": True,  # the node was gone: nothing below was found again
+        "resumed": True,  # the node was gone: only what no edge reaches was found again
         "fields": [],
         "key_destroyed": key_destroyed,
         "households_erased": list(entry.households),
         "households_left": [],
-        "interactions_deleted": 0,
+        "interactions_deleted": left.notes.get(entry.customer_id, 0),
         "accounts_unlinked": [],
         "social_accounts_unlinked": list(entry.social_accounts),
         "relations_removed": 0,

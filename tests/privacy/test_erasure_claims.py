@@ -22,12 +22,13 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
+from graph.connect import store_session
 from graph.repositories.erasure import customer_footprint, delete_customer
 from hub.app import create_app
 from hub.cli import app as cli
 from hub.settings import Settings
 from privacy.audit import AuditLog
-from privacy.erasure import CLAIM_LEASE, ErasureRequest, ErasureStore
+from privacy.erasure import CLAIM_LEASE, ErasureRequest, ErasureStore, erase_customer
 from privacy.erasure_ledger import LEDGER_FILE, Erased, ErasureLedger, read_ledger
 from privacy.keyring import KeyRing
 from tests.privacy.test_erasure_backups import has_key
@@ -540,3 +541,22 @@ async def test_a_resumed_erasure_whose_ledger_cannot_be_read_stays_approved(data
         assert f"erased customer {OTHER}" in out
     assert not has_key(data, f"Customer:{CID}") and not has_key(data, f"Customer:{OTHER}")
     assert sorted(ledger(data)) == sorted([CID, OTHER])
+
+
+async def test_a_resumed_run_removes_the_notes_no_edge_reaches(data: Path) -> None:
+    """Review, session 21: a run that stopped after removing the customer's node and before
+    removing their leftovers was completed by destroying keys and compacting only: a note
+    naming them that no HAD edge reaches (written so, or before HAD edges) stayed readable."""
+    settings = Settings(data_dir=data)
+    async with store_session(settings.resolved_data_dir) as store:
+        await store.write(
+            "CREATE (:Interaction {id: 'I-GONE', customerId: 'C-GONE', summary: 'plain note'}),"
+            " (:Interaction {id: 'I-KEPT', customerId: 'C-KEPT', summary: 'another'})"
+        )
+        ledger = ErasureLedger(settings.resolved_data_dir)
+        ledger.record(Erased.of("C-GONE", [], "er-1", []))  # the earlier run got this far
+        erased = await erase_customer(store, "C-GONE", ledger, "er-1")
+        assert erased is not None and erased["resumed"] is True
+        assert erased["interactions_deleted"] == 1
+        rows = await store.read("MATCH (i:Interaction) RETURN i.id AS id")
+        assert [r["id"] for r in rows] == ["I-KEPT"]
