@@ -143,6 +143,24 @@ def current_task_id(value: str, customer_id: str | None = None) -> str:
     return task_id(kind, cid, due, ref)
 
 
+def completed_task_ids(value: str, customer_id: str) -> frozenset[str]:
+    """The task ids (current form) a completion stored with ``value`` for ``customer_id``
+    closes: :func:`current_task_id`, and for an unprefixed id holding an escape ("%3A",
+    "%25") also its reading with the ref unescaped. Session 20 escaped both parts without the
+    prefix, so a plain customer id beside an escaped ref (``MATURITY:C1:2026-12-05:ACC%3A9``,
+    account ACC:9) reads literally as account "ACC%3A9" (review, session 21: the completed
+    task came back). Both readings count: the other is a task of the same customer whose
+    account id holds "%3A" literally, not seen in practice."""
+    current = current_task_id(value, customer_id)
+    if value.startswith(ESCAPED) or _ESCAPED.search(value) is None:
+        return frozenset({current})
+    try:
+        kind, cid, due, ref = parse_task_id(current)
+    except ValueError:  # no task id: kept as it is
+        return frozenset({current})
+    return frozenset({current, task_id(kind, cid, due, _unpart(ref))})
+
+
 def _birthday(birth: date, year: int) -> date:
     try:
         return birth.replace(year=year)
@@ -318,6 +336,7 @@ __all__ = [
     "Task",
     "TaskKind",
     "care_tasks",
+    "completed_task_ids",
     "current_task_id",
     "next_maturity",
     "parse_task_id",

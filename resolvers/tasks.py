@@ -26,7 +26,7 @@ from insights.tasks import (
     Task,
     TaskKind,
     care_tasks,
-    current_task_id,
+    completed_task_ids,
     parse_task_id,
 )
 from insights.tasks import task_id as make_task_id  # complete_task's argument is task_id
@@ -107,9 +107,10 @@ def _tasks_of(
     """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
     customer_id = str((history.get("customer") or {}).get("id"))
     done = frozenset(
-        current_task_id(str(i["taskId"]), customer_id)
+        task
         for i in history.get("interactions") or []
         if i.get("taskId")
+        for task in completed_task_ids(str(i["taskId"]), customer_id)
     )
     tasks = care_tasks(
         history, _churn_alert(context, history), catalogue, context.now, start, end, done

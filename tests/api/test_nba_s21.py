@@ -300,3 +300,46 @@ async def test_churn_risk_far_back_reads_its_window_and_scores_as_before(
         assert rows and all(since <= t["time"] < iso(at) for t in rows)
         later = [t for h in every.values() for t in h["transactions"] if t["time"] >= iso(at)]
         assert len(later) > 5 * len(rows)  # what was read as rows before, and is summed now
+
+
+async def test_a_session_20_completion_of_an_account_holding_a_colon_stays_done(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    """Review, session 21: session 20 escaped ":" in ids without the "v2:" prefix. For a
+    customer whose id holds neither ":" nor "%", a MATURITY completion it stored
+    ("MATURITY:C1:<due>:ACC%3A9") read literally as account "ACC%3A9", not ACC:9: the
+    completed task was listed again."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    (busiest,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
+        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    advisor = as_role("advisor", "service", busiest["id"])
+    today = datetime.now(UTC).date()
+    window = {"from": today.isoformat(), "to": (today + timedelta(days=120)).isoformat()}
+
+    async def listed() -> list[dict[str, Any]]:
+        body = await advisor.gql(TASKS, window)
+        return [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
+
+    maturing = next(t for t in await listed() if t["kind"] == "MATURITY")
+    _, customer_id, due, account_id = parse_task_id(maturing["id"])
+    assert ":" not in customer_id and "%" not in customer_id
+    renamed = f"{account_id}:9"
+    await store.write(
+        "MATCH (a:Account {id: $old}) SET a.id = $new", {"old": account_id, "new": renamed}
+    )
+    (task,) = [
+        t for t in await listed() if t["kind"] == "MATURITY" and renamed in parse_task_id(t["id"])
+    ]
+    assert task["id"] == f"v2:MATURITY:{customer_id}:{due.isoformat()}:{account_id}%3A9"
+    done = await advisor.gql(COMPLETE, {"id": task["id"], "note": "已致电"})
+    assert not done.get("errors"), done
+    assert task["id"] not in {t["id"] for t in await listed()}
+    # As session 20 stored it: both parts escaped, no prefix.
+    interim = f"MATURITY:{customer_id}:{due.isoformat()}:{account_id}%3A9"
+    await store.write(
+        "MATCH (i:Interaction) WHERE i.taskId = $new SET i.taskId = $old",
+        {"new": task["id"], "old": interim},
+    )
+    assert task["id"] not in {t["id"] for t in await listed()}

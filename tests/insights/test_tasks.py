@@ -13,6 +13,7 @@ from insights.tasks import (
     ESCAPED,
     TaskKind,
     care_tasks,
+    completed_task_ids,
     current_task_id,
     next_maturity,
     parse_task_id,
@@ -172,6 +173,25 @@ def test_task_ids_round_trip_for_any_customer_or_account_id() -> None:
     ):
         with pytest.raises(ValueError):
             parse_task_id(bad)
+
+
+def test_a_session_20_completion_with_an_escaped_ref_closes_its_maturity_task() -> None:
+    """Review, session 21: session 20 escaped ":" in an account id without the "v2:" prefix;
+    with a plain customer id the stored completion read literally as account "ACC%3A9", not
+    ACC:9, and the completed MATURITY task was listed again."""
+    term = {**history()["accounts"][1], "id": "ACC:9"}
+    h = history(accounts=[term])
+    (listed,) = [t for t in care_tasks(h, None, default_catalogue(), NOW, START, END)
+                 if t.kind is TaskKind.MATURITY]  # fmt: skip
+    assert listed.id == "v2:MATURITY:C1:2026-12-10:ACC%3A9"
+    stored = "MATURITY:C1:2026-12-10:ACC%3A9"  # how session 20 wrote the completion
+    done = completed_task_ids(stored, "C1")
+    assert listed.id in done
+    left = care_tasks(h, None, default_catalogue(), NOW, START, END, done)
+    assert TaskKind.MATURITY not in {t.kind for t in left}
+    # A literal "%3A" in an account id written before escaping still closes its own task.
+    assert task_id(TaskKind.MATURITY, "C1", date(2026, 12, 10), "ACC%3A9") in done
+    assert completed_task_ids(listed.id, "C1") == {listed.id}  # a current id: one reading
 
 
 def test_old_ids_with_a_literal_escape_and_new_ids_are_told_apart() -> None:
