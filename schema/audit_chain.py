@@ -14,7 +14,7 @@ from schema.types import Ctx
 @strawberry.type(description="the latest signed checkpoint (c360 audit checkpoint)")
 class AuditCheckpoint:
     seq: int = strawberry.field(description="the last record it covers")
-    time: datetime
+    time: datetime = strawberry.field(description="when it was signed")
 
 
 @strawberry.type(description="the hash chain's verification (the walk c360 audit verify does)")
@@ -22,7 +22,9 @@ class AuditChain:
     verified: bool = strawberry.field(description="every record checks out and no problem")
     records: int = strawberry.field(description="records verified")
     last_seq: int = strawberry.field(description="the last record in the log")
-    last_checkpoint: AuditCheckpoint | None
+    last_checkpoint: AuditCheckpoint | None = strawberry.field(
+        description="the latest signed checkpoint; null: none yet"
+    )
     problems: list[str] = strawberry.field(description="the first broken record, checkpoints")
     checked_at: datetime = strawberry.field(description="when the log was last walked")
 

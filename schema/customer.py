@@ -22,13 +22,28 @@ from resolvers import customers as resolve
 from resolvers.errors import NotFound
 from resolvers.prefetch360 import PageWanted, Wants360, prefetch_360
 from resolvers.search import CustomerOrder as _CustomerOrder
-from schema.enums import Segment
+from schema.enums import Segment, describe_values
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Household, household_of, load_customer
 
 CustomerConnection = Connection[Customer]
 CustomerOrder = _CustomerOrder
-strawberry.enum(CustomerOrder, name="CustomerOrder")
+strawberry.enum(
+    CustomerOrder,
+    name="CustomerOrder",
+    description="How the customers search orders its results: ascending, customers without "
+    "the value last, ties by id.",
+)
+describe_values(
+    CustomerOrder,
+    {
+        "ID": "by id (the default)",
+        "NAME": "by name; needs names revealed for every listed customer (else FORBIDDEN_FILTER)",
+        "CREATED_AT": "by when they became customers",
+        "TOTAL_ASSETS": "by totalAssets; needs amounts revealed for every listed customer "
+        "(else FORBIDDEN_FILTER)",
+    },
+)
 
 
 @strawberry.type

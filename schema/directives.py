@@ -15,7 +15,12 @@ from privacy.types import SensitiveKind as _SensitiveKind
 from schema.extensions.masking import SENSITIVE_METADATA_KEY, MaskField
 
 SensitiveKind = _SensitiveKind
-strawberry.enum(SensitiveKind, name="SensitiveKind")
+strawberry.enum(
+    SensitiveKind,
+    name="SensitiveKind",
+    description="What a personal field holds: the privacy policy decides, per kind, how you "
+    "see it (revealed, partly shown, hashed, banded, as the year only, or not at all).",
+)
 
 
 @strawberry.schema_directive(

@@ -10,37 +10,57 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 
-@strawberry.input
+@strawberry.input(
+    description="A customer to create or update: fields left out (or null) keep their stored "
+    "values."
+)
 class CustomerInput:
-    id: strawberry.ID
-    name: str | None = None
+    id: strawberry.ID = strawberry.field(description="the customer's id (CRM key)")
+    name: str | None = strawberry.field(default=None, description="full name")
     gender: str | None = strawberry.field(default=None, description="M/F/男/女")
-    birth_date: date | None = None
-    id_number: str | None = None
+    birth_date: date | None = strawberry.field(
+        default=None,
+        description="must match idNumber; with an ID number on record, give idNumber too",
+    )
+    id_number: str | None = strawberry.field(
+        default=None, description="national ID number; sets birthDate when that is not given"
+    )
     phone: str | None = strawberry.field(default=None, description="normalised to E.164 (CN)")
-    email: str | None = None
-    address: str | None = None
-    occupation: str | None = None
-    income_band: str | None = None
+    email: str | None = strawberry.field(default=None, description="e-mail address")
+    address: str | None = strawberry.field(default=None, description="postal address")
+    occupation: str | None = strawberry.field(default=None, description="free text")
+    income_band: str | None = strawberry.field(default=None, description="free text")
     risk_profile: str | None = strawberry.field(default=None, description="保守, 稳健 or 激进")
-    advisor_id: str | None = None
-    consent_marketing: bool | None = None
-    consent_data_sharing: bool | None = None
+    advisor_id: str | None = strawberry.field(
+        default=None, description="id of an existing advisor to assign"
+    )
+    consent_marketing: bool | None = strawberry.field(
+        default=None, description="may be contacted for marketing (dates consents.updatedAt)"
+    )
+    consent_data_sharing: bool | None = strawberry.field(
+        default=None, description="may have their data shared (dates consents.updatedAt)"
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An interaction to record for an existing customer.")
 class InteractionInput:
-    customer_id: strawberry.ID
+    customer_id: strawberry.ID = strawberry.field(description="the customer; must exist")
     id: strawberry.ID | None = strawberry.field(default=None, description="generated if absent")
     channel: str | None = strawberry.field(default=None, description="PHONE/CHAT/EMAIL/BRANCH/APP")
     kind: str | None = strawberry.field(
         default=None, description="INQUIRY/COMPLAINT/FEEDBACK/SURVEY/MARKETING"
     )
     time: datetime | None = strawberry.field(default=None, description="default: now")
-    summary: str | None = None
-    satisfaction: int | None = None
-    resolved: bool | None = None
-    product_code: str | None = None
+    summary: str | None = strawberry.field(default=None, description="the note")
+    satisfaction: int | None = strawberry.field(
+        default=None, description="the customer's score, 1 (worst) .. 5"
+    )
+    resolved: bool | None = strawberry.field(
+        default=None, description="whether the matter was resolved"
+    )
+    product_code: str | None = strawberry.field(
+        default=None, description="code of the product it was about"
+    )
 
 
 def record_data(value: object) -> dict[str, Any]:

@@ -27,19 +27,32 @@ from resolvers.errors import BadUserInput
 from resolvers.recommendations import recommendations_for
 from resolvers.tasks import VisibleTask, advisor_tasks_page, check_window, complete_task
 from schema.customer import CustomerConnection, asks
+from schema.enums import describe_values
 from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer, Interaction, Product, load_customers
 
 RecommendationKind = _RecommendationKind
-strawberry.enum(RecommendationKind, name="RecommendationKind")
+strawberry.enum(
+    RecommendationKind,
+    name="RecommendationKind",
+    description="Whether a recommended product (one the customer does not hold) is a step up "
+    "from one they hold.",
+)
+describe_values(
+    RecommendationKind,
+    {
+        "CROSS_SELL": "not a step up: no lower tier of its product family is held",
+        "UP_SELL": "a higher tier of a product family the customer holds a lower tier of",
+    },
+)
 MAX_RECOMMENDATIONS = 10
 _REASONS = frozenset({"reasons"})
 
 
 @strawberry.type(description="a product to offer, why, and how strongly")
 class Recommendation:
-    product: Product
-    kind: RecommendationKind
+    product: Product = strawberry.field(description="the product to offer")
+    kind: RecommendationKind = strawberry.field(description="cross-sell or up-sell")
     score: float = strawberry.field(description="0..1, comparable within one customer")
     reasons: list[str] = strawberry.field(
         description="sentences a person can read; only from data you may see"
@@ -70,21 +83,31 @@ async def customer_recommendations(info: Ctx, customer_id: str, first: int) -> l
 # --- care tasks ---------------------------------------------------------------------------
 
 TaskKind = _TaskKind
-strawberry.enum(TaskKind, name="TaskKind")
+strawberry.enum(TaskKind, name="TaskKind", description="Why a care task was made.")
+describe_values(
+    TaskKind,
+    {
+        "BIRTHDAY": "the customer's birthday (the 生日关怀 greeting)",
+        "MATURITY": "a term product reaches the end of its term",
+        "BALANCE_DROP": "net outflow over 30 days above a share of the customer's assets",
+        "COMPLAINT": "a complaint still unresolved 7 days after it was made",
+        "CHURN_RISK": "a churn risk score of 0.5 or more",
+    },
+)
 
 
 @strawberry.type(description="something an advisor should do for one of their customers")
 class CareTask:
-    id: strawberry.ID
-    customer_id: strawberry.ID
-    kind: TaskKind
-    due_date: date
+    id: strawberry.ID = strawberry.field(description="the task's id (completeTask takes it)")
+    customer_id: strawberry.ID = strawberry.field(description="the customer it is for")
+    kind: TaskKind = strawberry.field(description="why it was made")
+    due_date: date = strawberry.field(description="the day it is due, YYYY-MM-DD")
     reason: str | None = strawberry.field(
         description="null unless you may see the data it quotes (an amount, a birth date)"
     )
-    suggested_action: str
+    suggested_action: str = strawberry.field(description="what the advisor could do")
 
-    @strawberry.field
+    @strawberry.field(description="the customer; null when you may not see them")
     async def customer(self, info: Ctx) -> Customer | None:
         found = await load_customers(info, [str(self.customer_id)])
         return found[0] if found else None
@@ -109,32 +132,47 @@ def _task(v: VisibleTask) -> CareTask:
 # --- campaigns ----------------------------------------------------------------------------
 
 
-@strawberry.enum(name="CampaignGroup")
+@strawberry.enum(name="CampaignGroup", description="The part of a campaign's audience.")
 class CampaignGroup(StrEnum):
     TREATMENT = TREATMENT
     CONTROL = CONTROL
 
 
+describe_values(
+    CampaignGroup,
+    {
+        "TREATMENT": "customers to contact",
+        "CONTROL": "customers held out (never contacted) to measure the effect against",
+    },
+)
+
+
 @strawberry.input(description="who a campaign is for; every given condition must hold")
 class AudienceFilter:
-    income_bands: list[str] | None = None
-    risk_profiles: list[str] | None = None
+    income_bands: list[str] | None = strawberry.field(
+        default=None, description="the customer's income band is one of these"
+    )
+    risk_profiles: list[str] | None = strawberry.field(
+        default=None, description="the customer's risk profile is one of these (保守, 稳健, 激进)"
+    )
     holds: str | None = strawberry.field(default=None, description="a product code held")
     not_holds: str | None = strawberry.field(default=None, description="a product code not held")
     min_age: int | None = strawberry.field(default=None, description="from the birth year")
-    max_age: int | None = None
+    max_age: int | None = strawberry.field(default=None, description="from the birth year")
 
 
 @strawberry.type(description="a marketing campaign, its control group and its measured effect")
 class Campaign:
     row: strawberry.Private[dict[str, Any]]
-    id: strawberry.ID
-    name: str
-    product: Product
-    channel: str
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
-    control_share: float
+    id: strawberry.ID = strawberry.field(description="the campaign's id")
+    name: str = strawberry.field(description="its name")
+    product: Product = strawberry.field(description="the product it promotes")
+    channel: str = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    from_: datetime = strawberry.field(name="from", description="start of its window")
+    to: datetime = strawberry.field(description="end of its window")
+    control_share: float = strawberry.field(
+        description="share of the audience held out as the control group, 0..0.9"
+    )
 
     async def _result(self, info: Ctx) -> Any:
         cached = self.row.get("_result")
@@ -146,7 +184,7 @@ class Campaign:
     async def audience_count(self, info: Ctx) -> int:
         return int((await self._result(info)).audience)
 
-    @strawberry.field
+    @strawberry.field(description="customers in the control group")
     async def control_count(self, info: Ctx) -> int:
         return int((await self._result(info)).control)
 
@@ -158,7 +196,7 @@ class Campaign:
     async def converted(self, info: Ctx) -> int:
         return int((await self._result(info)).converted)
 
-    @strawberry.field
+    @strawberry.field(description="converted / contacted; null: none contacted")
     async def conversion_rate(self, info: Ctx) -> float | None:
         return _round((await self._result(info)).conversion_rate)
 
@@ -241,15 +279,17 @@ class NbaQuery:
         return await _campaign(info, await load_campaign(info.context, str(id)))
 
 
-@strawberry.input
+@strawberry.input(description="A campaign to create: who, what, through which channel, when.")
 class CampaignInput:
-    name: str
-    audience: AudienceFilter
-    product: str
-    channel: str
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
-    control_share: float = 0.1
+    name: str = strawberry.field(description="1..200 characters")
+    audience: AudienceFilter = strawberry.field(description="who it is for")
+    product: str = strawberry.field(description="code of the product it promotes")
+    channel: str = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    from_: datetime = strawberry.field(name="from", description="start of its window")
+    to: datetime = strawberry.field(description="end of its window; after from")
+    control_share: float = strawberry.field(
+        default=0.1, description="share of the audience to hold out as control, 0..0.9"
+    )
 
 
 @strawberry.type

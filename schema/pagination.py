@@ -11,23 +11,28 @@ from resolvers.pagination import Page
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page ends, and whether another follows.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="more items follow this page")
+    end_cursor: str | None = strawberry.field(
+        description="the last edge's cursor: pass it as after for the next page; null: no edges"
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with the cursor that points at it.")
 class Edge(Generic[T]):
-    node: T
-    cursor: str
+    node: T = strawberry.field(description="the item")
+    cursor: str = strawberry.field(description="opaque; pass as after to continue behind it")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of items (Relay style): pass first and pageInfo.endCursor as after "
+    "to get the next page."
+)
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total_count: int
+    edges: list[Edge[T]] = strawberry.field(description="this page's items, in order")
+    page_info: PageInfo = strawberry.field(description="where this page ends")
+    total_count: int = strawberry.field(description="items in all pages, not just this one")
 
 
 def connection(page: Page[T]) -> Connection[T]:

@@ -19,29 +19,33 @@ from schema.pagination import Connection, connection
 from schema.types import Ctx, Customer
 
 
-@strawberry.type
+@strawberry.type(description="Which personal fields of one customer a request revealed or masked.")
 class FieldAccess:
-    customer_id: str
-    revealed: list[str]
-    masked: list[str]
+    customer_id: str = strawberry.field(description="the customer")
+    revealed: list[str] = strawberry.field(description="field names shown unmasked")
+    masked: list[str] = strawberry.field(description="field names masked or withheld")
 
 
-@strawberry.type
+@strawberry.type(description="One record of the audit log: who asked what, and what they saw.")
 class AuditEvent:
-    seq: int
+    seq: int = strawberry.field(description="position in the log (its hash chain)")
     time: str = strawberry.field(description="ISO-8601 UTC")
-    request_id: str
-    subject: str | None
-    roles: list[str]
-    purpose: str | None
-    operation: str
-    query_sha256: str
-    customer_ids: list[str]
-    fields: list[FieldAccess]
-    decision_ids: list[str]
-    policy_revision: str
+    request_id: str = strawberry.field(description="the request's id (X-Request-ID)")
+    subject: str | None = strawberry.field(description="who made the request; null: unknown")
+    roles: list[str] = strawberry.field(description="the caller's roles")
+    purpose: str | None = strawberry.field(description="the purpose the caller declared")
+    operation: str = strawberry.field(
+        description="the GraphQL operation name, or its type when unnamed"
+    )
+    query_sha256: str = strawberry.field(description="SHA-256 of the query text (hex)")
+    customer_ids: list[str] = strawberry.field(description="the customers it touched")
+    fields: list[FieldAccess] = strawberry.field(description="per customer, what was shown")
+    decision_ids: list[str] = strawberry.field(description="the policy decisions it applied")
+    policy_revision: str = strawberry.field(description="the policy revision in force")
     outcome: str = strawberry.field(description="ok, denied or error")
-    details: strawberry.scalars.JSON
+    details: strawberry.scalars.JSON = strawberry.field(
+        description="more about the event (a JSON object)"
+    )
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> AuditEvent:
@@ -67,37 +71,37 @@ class AuditEvent:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Which audit records to list; every given condition must hold.")
 class AuditFilter:
-    subject: str | None = None
-    customer_id: str | None = None
+    subject: str | None = strawberry.field(default=None, description="made by this subject")
+    customer_id: str | None = strawberry.field(default=None, description="touched this customer")
     since: datetime | None = strawberry.field(default=None, description="inclusive")
     until: datetime | None = strawberry.field(default=None, description="exclusive")
     outcome: str | None = strawberry.field(default=None, description="ok, denied or error")
 
 
-@strawberry.type
+@strawberry.type(description="An active policy module (Rego) or the policy data document.")
 class Policy:
     id: str = strawberry.field(description="module id (file stem); `data` is the data document")
     revision: str = strawberry.field(description="SHA-256 of the source")
-    source: str
-    tests: list[str]
+    source: str = strawberry.field(description="the Rego source, or the data document as JSON")
+    tests: list[str] = strawberry.field(description="names of the Rego tests in the module")
 
 
-@strawberry.type
+@strawberry.type(description="The outcome of one policy test or invariant.")
 class PolicyTestResult:
-    name: str
-    passed: bool
-    message: str
+    name: str = strawberry.field(description="the test or invariant")
+    passed: bool = strawberry.field(description="it passed")
+    message: str = strawberry.field(description="what failed, or a note")
 
 
-@strawberry.type
+@strawberry.type(description="A policy change tested, and whether it was activated.")
 class PolicyTestReport:
-    passed: bool
-    activated: bool
-    old_revision: str
-    new_revision: str
-    results: list[PolicyTestResult]
+    passed: bool = strawberry.field(description="every test and invariant passed")
+    activated: bool = strawberry.field(description="the change is now in force")
+    old_revision: str = strawberry.field(description="the revision before the change")
+    new_revision: str = strawberry.field(description="the candidate's revision")
+    results: list[PolicyTestResult] = strawberry.field(description="each test and invariant")
 
     @classmethod
     def from_report(cls, r: TestReport) -> PolicyTestReport:
@@ -110,21 +114,24 @@ class PolicyTestReport:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A proposed policy change under the two-person rule: tested when proposed, "
+    "activated when a second privacy officer approves it."
+)
 class PolicyProposal:
-    id: str
+    id: str = strawberry.field(description="the proposal's id")
     policy_id: str = strawberry.field(description="module id, or `data` for the data document")
-    source: str
-    proposer: str
+    source: str = strawberry.field(description="the proposed source")
+    proposer: str = strawberry.field(description="who proposed it")
     created_at: str = strawberry.field(description="ISO-8601 UTC")
     status: str = strawberry.field(description="pending, failed, approved or rejected")
     passed: bool = strawberry.field(description="every policy test and invariant passed")
     base_revision: str = strawberry.field(description="the active revision it was tested on")
-    candidate_revision: str
-    results: list[PolicyTestResult]
-    decided_by: str | None
-    decided_at: str | None
-    note: str | None
+    candidate_revision: str = strawberry.field(description="SHA-256 of the proposed source")
+    results: list[PolicyTestResult] = strawberry.field(description="each test and invariant")
+    decided_by: str | None = strawberry.field(description="who approved or rejected it")
+    decided_at: str | None = strawberry.field(description="when, ISO-8601 UTC")
+    note: str | None = strawberry.field(description="the rejecter's note")
     activated: bool = strawberry.field(
         default=False, description="this request activated it (approvePolicy)"
     )
@@ -149,19 +156,21 @@ class PolicyProposal:
         )
 
 
-@strawberry.type
+@strawberry.type(description="How one personal field of Customer would show.")
 class FieldPreview:
-    field: str
-    kind: str
-    mode: str
-    masked: bool
+    field: str = strawberry.field(description="the Customer field's GraphQL name")
+    kind: str = strawberry.field(description="its SensitiveKind")
+    mode: str = strawberry.field(
+        description="the mask mode: reveal, partial, hash, redact, band or year"
+    )
+    masked: bool = strawberry.field(description="the field would not show in full")
 
 
-@strawberry.type
+@strawberry.type(description="What a role would see of a customer, and why (previewAccess).")
 class AccessPreview:
-    allowed: bool
-    reason: str
-    fields: list[FieldPreview]
+    allowed: bool = strawberry.field(description="the role may see the customer at all")
+    reason: str = strawberry.field(description="the policy's reason for its decision")
+    fields: list[FieldPreview] = strawberry.field(description="each personal field of Customer")
 
 
 @strawberry.type

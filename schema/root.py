@@ -79,20 +79,43 @@ MUTATIONS: tuple[type, ...] = (
 )
 SUBSCRIPTIONS: tuple[type, ...] = (SocialSubscription,)
 
+QUERY_DESCRIPTION = (
+    "Reads: customers' 360 views, social listening, next best actions, satisfaction and the "
+    "privacy administration. What you see, and how masked, is decided by the privacy policy."
+)
+MUTATION_DESCRIPTION = (
+    "Writes: customer records and interactions, social links, label corrections and alert "
+    "rules, campaigns and care tasks, policies and data-subject requests."
+)
+SUBSCRIPTION_DESCRIPTION = (
+    "Live feeds over graphql-transport-ws at /graphql: new mentions and raised alerts, masked "
+    "and audited like the queries that show them."
+)
+
+
+def described(root: type, description: str) -> type:
+    """A merged root type (strawberry's merge_types takes no description) with one."""
+    root.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return root
+
 
 def build_schema(
     settings: Settings, extensions: list[ExtensionFactory] | None = None
 ) -> strawberry.Schema:
     """The schema with the hardening extensions for ``settings``; ``extensions`` (e.g. the
     privacy layer's) run inside the error masking."""
-    query = merge_types("Query", QUERIES)
-    mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
+    query = described(merge_types("Query", QUERIES), QUERY_DESCRIPTION)
+    mutation = (
+        described(merge_types("Mutation", MUTATIONS), MUTATION_DESCRIPTION) if MUTATIONS else None
+    )
     schema = HubSchema(
         execution_context_class=plain_fields.PlainFieldsExecutionContext,
         scalar_overrides=SCALAR_OVERRIDES,
         query=query,
         mutation=mutation,
-        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        subscription=described(
+            merge_types("Subscription", SUBSCRIPTIONS), SUBSCRIPTION_DESCRIPTION
+        ),
         extensions=[
             # Outside everything: it reads the final error codes for the request log.
             RequestLogFacts,

@@ -12,7 +12,7 @@ from resolvers.satisfaction import satisfaction_report
 from schema.types import Ctx
 
 
-@strawberry.type
+@strawberry.type(description="Satisfaction and complaints of one calendar month (UTC).")
 class SatisfactionMonth:
     month: str = strawberry.field(description="YYYY-MM")
     responses: int = strawberry.field(description="satisfaction scores given")
@@ -20,29 +20,41 @@ class SatisfactionMonth:
         description="share of scores 4-5 out of 5; null under 5 responses"
     )
     change: float | None = strawberry.field(description="csat minus the previous month's")
-    complaints: int
-    unresolved_share: float | None
+    complaints: int = strawberry.field(description="interactions of kind COMPLAINT")
+    unresolved_share: float | None = strawberry.field(
+        description="share of the complaints marked unresolved; null under 5 complaints"
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One channel's or branch's part of the window's complaints.")
 class ComplaintShare:
     key: str = strawberry.field(description="channel or branch id; OTHER pools groups under 5")
-    count: int
-    share: float
+    count: int = strawberry.field(description="complaints")
+    share: float = strawberry.field(description="of all complaints in the window, 0..1")
 
 
-@strawberry.type
+@strawberry.type(
+    description="One product's complaints beside the social sentiment about it in the window."
+)
 class ProductSatisfaction:
     product: str = strawberry.field(description="product code; OTHER pools groups under 5")
-    complaints: int
-    complaint_share: float
+    complaints: int = strawberry.field(description="complaints about the product")
+    complaint_share: float = strawberry.field(description="of all complaints in the window, 0..1")
     mentions: int = strawberry.field(description="social posts mentioning the product")
-    positive_share: float | None
-    negative_share: float | None
+    positive_share: float | None = strawberry.field(
+        description="POSITIVE of the mentions; null under 5 mentions"
+    )
+    negative_share: float | None = strawberry.field(
+        description="NEGATIVE of the mentions; null under 5 mentions"
+    )
     average_sentiment: float | None = strawberry.field(description="0 (negative) .. 1")
 
 
-@strawberry.type
+@strawberry.type(
+    description="Customer satisfaction over a window: CSAT by month, complaint shares by "
+    "channel, branch and product, and the products' social sentiment. Groups under 5 are "
+    "pooled or left without a figure."
+)
 class SatisfactionReport:
     from_: datetime = strawberry.field(
         name="from",
@@ -50,10 +62,16 @@ class SatisfactionReport:
         "calendar months (UTC), so windows inside a month cannot be differenced",
     )
     to: datetime = strawberry.field(description="end (exclusive) of the window covered")
-    months: list[SatisfactionMonth]
-    complaints_by_channel: list[ComplaintShare]
-    complaints_by_branch: list[ComplaintShare]
-    products: list[ProductSatisfaction]
+    months: list[SatisfactionMonth] = strawberry.field(description="month by month, in order")
+    complaints_by_channel: list[ComplaintShare] = strawberry.field(
+        description="complaints by channel, largest first"
+    )
+    complaints_by_branch: list[ComplaintShare] = strawberry.field(
+        description="complaints by branch, largest first"
+    )
+    products: list[ProductSatisfaction] = strawberry.field(
+        description="complaints by product, largest first"
+    )
 
 
 @strawberry.type

@@ -23,7 +23,7 @@ from schema.long import LONG, Long
 
 
 def _naming(
-    definition: ScalarDefinition, parse: Callable[[str], object], example: str
+    definition: ScalarDefinition, parse: Callable[[str], object], example: str, description: str
 ) -> ScalarDefinition:
     parser = wrap_parser(parse, definition.name, include_error=False)
 
@@ -34,7 +34,7 @@ def _naming(
             hint = f"{exc.message.rstrip('.')}; give ISO 8601, e.g. {example}"
             raise StrawberryInputCoercionError(hint) from None
 
-    return dataclasses.replace(definition, parse_value=parse_value)
+    return dataclasses.replace(definition, parse_value=parse_value, description=description)
 
 
 def _instant(value: str) -> dt.datetime:
@@ -43,8 +43,16 @@ def _instant(value: str) -> dt.datetime:
 
 
 SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
-    dt.datetime: _naming(DateTimeDefinition, _instant, "2025-03-01T08:00:00Z"),
-    dt.date: _naming(DateDefinition, dt.date.fromisoformat, "2025-03-01"),
+    dt.datetime: _naming(
+        DateTimeDefinition,
+        _instant,
+        "2025-03-01T08:00:00Z",
+        "A date and time in ISO 8601, e.g. 2025-03-01T08:00:00Z; one given without an offset "
+        "is read as UTC",
+    ),
+    dt.date: _naming(
+        DateDefinition, dt.date.fromisoformat, "2025-03-01", "A calendar date, YYYY-MM-DD"
+    ),
     Long: LONG,  # counts beyond Int's 32 bits (schema/long.py)
 }
 

@@ -23,6 +23,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.privacy import require_customer, require_customer_write, require_social
 from schema.directives import sensitive
+from schema.enums import describe_values
 from schema.extensions.masking import derived, quoting
 from schema.long import Long
 from schema.pagination import Connection, connection
@@ -31,27 +32,55 @@ from sentiment.labels import Label
 Ctx = Info[RequestContext, None]
 
 SentimentLabel = Label
-strawberry.enum(SentimentLabel, name="SentimentLabel")
+strawberry.enum(
+    SentimentLabel,
+    name="SentimentLabel",
+    description="The sentiment of a post, as the scoring model (or a person's correction) "
+    "labels it.",
+)
+describe_values(
+    SentimentLabel,
+    {"UNSUPPORTED": "not judged: the model gave the post no score"},
+)
 
 
-@strawberry.enum
+@strawberry.enum(description="The width of the time buckets a trend is counted in.")
 class Interval(StrEnum):
     HOUR = "HOUR"
     DAY = "DAY"
     WEEK = "WEEK"
 
 
+describe_values(
+    Interval,
+    {
+        "HOUR": "one hour",
+        "DAY": "one calendar day",
+        "WEEK": "one ISO week, from Monday",
+    },
+)
+
+
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-@strawberry.type
+MASKED_HANDLE = "masked as your policy decides for social handles: partly shown, hashed or null"
+
+
+@strawberry.type(description="An author's account on a social platform.")
 class SocialAccount:
     policy_resource: strawberry.Private[Resource]
-    platform: str
-    handle: str | None = sensitive(K.SOCIAL_HANDLE)
-    display_name: str | None = sensitive(K.SOCIAL_HANDLE, description="often a real name")
-    followers: Long | None = None
+    platform: str = strawberry.field(description="x, weibo, wechat or forum")
+    handle: str | None = sensitive(
+        K.SOCIAL_HANDLE, description="the handle on the platform; " + MASKED_HANDLE
+    )
+    display_name: str | None = sensitive(
+        K.SOCIAL_HANDLE, description="often a real name; " + MASKED_HANDLE
+    )
+    followers: Long | None = strawberry.field(
+        default=None, description="followers when last ingested; null: not known"
+    )
     customer_linked: bool = strawberry.field(
         default=False, description="a customer has confirmed this handle as theirs"
     )
@@ -79,17 +108,22 @@ class SocialAccount:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The scoring model's probability of each sentiment class.")
 class SentimentProbabilities:
-    positive: float
-    neutral: float
-    negative: float
+    positive: float = strawberry.field(description="probability of POSITIVE, 0..1")
+    neutral: float = strawberry.field(description="probability of NEUTRAL, 0..1")
+    negative: float = strawberry.field(description="probability of NEGATIVE, 0..1")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A post's sentiment, as the scoring model gave it (at ingest or a rescore) or "
+    "a person corrected it."
+)
 class Sentiment:
     score: float | None = strawberry.field(description="0 (negative) .. 1; null: not scored")
-    label: SentimentLabel | None
+    label: SentimentLabel | None = strawberry.field(
+        description="the label, a person's correction when corrected; null: not labelled"
+    )
     probabilities: SentimentProbabilities | None = strawberry.field(
         default=None, description="calibrated class probabilities; null: the model gives none"
     )
@@ -129,25 +163,31 @@ class Sentiment:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A post's engagement counts, as last ingested from its platform.")
 class PostMetrics:
-    likes: Long | None
-    reposts: Long | None
-    replies: Long | None
-    views: Long | None
+    likes: Long | None = strawberry.field(description="likes; null: not reported")
+    reposts: Long | None = strawberry.field(description="reposts (shares); null: not reported")
+    replies: Long | None = strawberry.field(description="replies; null: not reported")
+    views: Long | None = strawberry.field(description="views; null: not reported")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A social media post (a mention): its text, author, sentiment and the brands, "
+    "products and keywords found in it. Personal data in it is masked per your policy."
+)
 class Post:
     policy_resource: strawberry.Private[Resource]
-    platform: str
-    post_id: str
+    platform: str = strawberry.field(description="x, weibo, wechat or forum")
+    post_id: str = strawberry.field(description="the post's id on its platform")
     text: str = quoting(
         description="@handles, profile links, phone numbers and e-mail addresses in it masked "
         "like those fields"
     )
-    lang: str | None
-    created_at: str = strawberry.field(description="ISO-8601 UTC")
+    lang: str | None = strawberry.field(
+        description="language code from the source, else detected (zh, ja, ko, en, und); "
+        "null: not known"
+    )
+    created_at: str = strawberry.field(description="when it was posted, ISO-8601 UTC")
     # A post's link names its author on most platforms (x.com/<handle>/status/...): shown only
     # to callers who see the handle itself, else null, and audited like the handle.
     url: str | None = derived(
@@ -156,13 +196,23 @@ class Post:
         default=None,
         description="link to the post; null unless the caller sees the author's handle",
     )
-    author: SocialAccount | None = None
-    sentiment: Sentiment | None = None
-    brands: list[str] = strawberry.field(default_factory=list)
-    products: list[str] = strawberry.field(default_factory=list)
-    keywords: list[str] = strawberry.field(default_factory=list)
-    metrics: PostMetrics | None = None
-    is_repost: bool = False
+    author: SocialAccount | None = strawberry.field(
+        default=None, description="who posted it; null: not known"
+    )
+    sentiment: Sentiment | None = strawberry.field(default=None, description="how it reads")
+    brands: list[str] = strawberry.field(
+        default_factory=list, description="brands of the hub's term lists named in the text"
+    )
+    products: list[str] = strawberry.field(
+        default_factory=list, description="products of the hub's term lists named in the text"
+    )
+    keywords: list[str] = strawberry.field(
+        default_factory=list, description="keywords of the hub's term lists found in the text"
+    )
+    metrics: PostMetrics | None = strawberry.field(default=None, description="engagement")
+    is_repost: bool = strawberry.field(
+        default=False, description="a repost of another post (by the source, or by its text)"
+    )
     duplicate_of: str | None = strawberry.field(
         default=None, description="platform:postId of the earlier post with the same text"
     )
@@ -214,14 +264,18 @@ async def build_posts(info: Ctx, rows: list[Row]) -> list[Post]:
     return [post_of(a) for a in await social.authored(info.context.social_loaders, rows)]
 
 
-@strawberry.type
+@strawberry.type(description="Sentiment counts over a set of posts.")
 class SentimentSummary:
-    count: int
-    positive: int
-    neutral: int
-    negative: int
-    avg_score: float | None
-    last_post_at: str | None = strawberry.field(description="ISO-8601 UTC")
+    count: int = strawberry.field(description="posts")
+    positive: int = strawberry.field(description="posts labelled POSITIVE")
+    neutral: int = strawberry.field(description="posts labelled NEUTRAL")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE")
+    avg_score: float | None = strawberry.field(
+        description="mean score of the scored posts, 0 (negative) .. 1; null: none scored"
+    )
+    last_post_at: str | None = strawberry.field(
+        description="the newest post's time, ISO-8601 UTC; null: no posts"
+    )
 
 
 async def customer_mentions(
@@ -251,15 +305,17 @@ async def customer_sentiment_summary(info: Ctx, customer_id: str) -> SentimentSu
     )
 
 
-@strawberry.input
+@strawberry.input(description="Which posts to list; every given condition must hold.")
 class MentionFilter:
     term: str | None = strawberry.field(
         default=None, description="text contains (any case), or an exact brand/product/keyword"
     )
-    brand: str | None = None
+    brand: str | None = strawberry.field(default=None, description="names this brand")
     platform: str | None = strawberry.field(default=None, description="x, weibo, wechat, forum")
-    label: SentimentLabel | None = None
-    from_: datetime | None = strawberry.field(default=None, name="from")
+    label: SentimentLabel | None = strawberry.field(default=None, description="has this label")
+    from_: datetime | None = strawberry.field(
+        default=None, name="from", description="posted at or after (inclusive)"
+    )
     to: datetime | None = strawberry.field(default=None, description="exclusive")
     query: str | None = strawberry.field(
         default=None,
@@ -271,14 +327,14 @@ class MentionFilter:
     )
 
 
-@strawberry.type
+@strawberry.type(description="Posts by the emotion the model found in them.")
 class EmotionCounts:
-    happy: int
-    angry: int
-    sad: int
-    fear: int
-    surprise: int
-    neutral: int
+    happy: int = strawberry.field(description="posts whose emotion is happy")
+    angry: int = strawberry.field(description="posts whose emotion is angry")
+    sad: int = strawberry.field(description="posts whose emotion is sad")
+    fear: int = strawberry.field(description="posts whose emotion is fear")
+    surprise: int = strawberry.field(description="posts whose emotion is surprise")
+    neutral: int = strawberry.field(description="posts whose emotion is neutral")
 
 
 PARTIAL = (
@@ -311,17 +367,19 @@ def asked_zone(timezone: str | None, default: str) -> str:
     return timezone
 
 
-@strawberry.type
+@strawberry.type(description="Sentiment counts of the posts in one time bucket of a trend.")
 class SentimentBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the bucket")
     partial: bool = strawberry.field(description=PARTIAL)
-    count: int
-    positive: int
-    neutral: int
-    negative: int
+    count: int = strawberry.field(description="posts in the bucket")
+    positive: int = strawberry.field(description="posts labelled POSITIVE")
+    neutral: int = strawberry.field(description="posts labelled NEUTRAL")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE")
     unsupported: int = strawberry.field(description="posts the model could not judge")
-    avg_score: float | None
-    emotions: EmotionCounts
+    avg_score: float | None = strawberry.field(
+        description="mean score of the scored posts, 0 (negative) .. 1; null: none scored"
+    )
+    emotions: EmotionCounts = strawberry.field(description="the posts by emotion")
 
     @classmethod
     def from_bucket(cls, b: Any, partial: bool) -> SentimentBucket:
@@ -338,25 +396,37 @@ class SentimentBucket:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A bucket whose negative volume spiked against the ones before it.")
 class SentimentAlert:
     start: str = strawberry.field(description="ISO-8601 UTC start of the bucket")
-    count: int
-    negative: int
+    count: int = strawberry.field(description="posts in the bucket")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE in it")
     z_score: float | None = strawberry.field(
         description="negative volume against the trailing window; null: the window was flat"
     )
-    baseline_mean: float
+    baseline_mean: float = strawberry.field(
+        description="mean negative posts per bucket over the trailing window"
+    )
     top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
 
 
-@strawberry.enum
+@strawberry.enum(description="Why a bucket was alerted.")
 class AlertKind(StrEnum):
     VOLUME = "VOLUME"
     NEGATIVE_SHARE = "NEGATIVE_SHARE"
 
 
-@strawberry.type
+describe_values(
+    AlertKind,
+    {
+        "VOLUME": "more posts than the seasonal baseline expects (volume z at the threshold)",
+        "NEGATIVE_SHARE": "a higher share of NEGATIVE among judged posts than the baseline's "
+        "(binomial z at the threshold)",
+    },
+)
+
+
+@strawberry.type(description="A word or phrase over-represented in an alerted bucket's posts.")
 class SpikeTerm:
     term: str = strawberry.field(description="a word or phrase (character n-gram)")
     count: int = strawberry.field(description="posts of the bucket containing it")
@@ -365,65 +435,74 @@ class SpikeTerm:
     lift: float = strawberry.field(description="share against baseline share (smoothed)")
 
 
-@strawberry.type
+@strawberry.type(description="One emotion's part of an alerted bucket against its baseline.")
 class EmotionShare:
-    emotion: str
-    count: int
-    share: float
-    baseline_share: float
+    emotion: str = strawberry.field(description="happy, angry, sad, fear, surprise or neutral")
+    count: int = strawberry.field(description="posts of the bucket with this emotion")
+    share: float = strawberry.field(description="of the bucket's posts, 0..1")
+    baseline_share: float = strawberry.field(description="of the baseline's posts, 0..1")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A bucket of a brand's posts that is unusual against its seasonal baseline, "
+    "and why."
+)
 class BrandAlert:
     start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
-    kinds: list[AlertKind]
-    count: int
-    negative: int
-    unsupported: int
+    kinds: list[AlertKind] = strawberry.field(description="the signals that fired")
+    count: int = strawberry.field(description="posts in the bucket")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE in it")
+    unsupported: int = strawberry.field(description="posts the model could not judge")
     expected: float = strawberry.field(
         description="volume expected from the seasonal baseline (this weekday / hour of day)"
     )
     volume_z: float = strawberry.field(description="(count - expected) / baseline noise")
     negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
-    baseline_negative_share: float | None
+    baseline_negative_share: float | None = strawberry.field(
+        description="NEGATIVE of judged posts in the baseline"
+    )
     negative_share_z: float | None = strawberry.field(description="binomial z of the share")
     baseline_buckets: int = strawberry.field(description="buckets the baseline was built on")
     top_terms: list[SpikeTerm] = strawberry.field(
         description="words and phrases that set the bucket apart from its baseline"
     )
-    emotions: list[EmotionShare]
+    emotions: list[EmotionShare] = strawberry.field(
+        description="the bucket's emotion mix, largest first"
+    )
     top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
 
 
-@strawberry.type
+@strawberry.type(description="The brand alerts of a window, and the settings they were judged by.")
 class BrandAlertReport:
-    timezone: str
+    timezone: str = strawberry.field(description="IANA zone the buckets are local to")
     threshold: float = strawberry.field(description="z needed for an alert")
     min_volume: int = strawberry.field(description="posts a bucket needs to be alerted")
     baseline_buckets: int = strawberry.field(description="buckets of history per baseline")
     min_baseline_buckets: int = strawberry.field(
         description="history (since the brand's first post) a bucket needs to be judged at all"
     )
-    judged_buckets: int
+    judged_buckets: int = strawberry.field(description="buckets judged (with enough history)")
     insufficient_history: list[str] = strawberry.field(
         description="bucket starts not judged for want of history: never alerted"
     )
-    alerts: list[BrandAlert]
+    alerts: list[BrandAlert] = strawberry.field(description="the alerted buckets")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A stored brand-alert rule: the hub checks it and POSTs its alerts to webhooks."
+)
 class AlertRule:
-    id: strawberry.ID
-    brand: str
+    id: strawberry.ID = strawberry.field(description="the rule's id")
+    brand: str = strawberry.field(description="the brand it watches")
     query: str | None = strawberry.field(description="brand query language, narrows the brand")
     threshold: float = strawberry.field(description="z needed for an alert")
-    baseline_days: int
-    min_volume: int
+    baseline_days: int = strawberry.field(description="days of history per baseline")
+    min_volume: int = strawberry.field(description="posts a bucket needs to be alerted")
     channels: list[str] = strawberry.field(
         description="https webhook URLs the rule's alerts are POSTed to, signed"
     )
-    updated_by: str | None
-    updated_at: str | None
+    updated_by: str | None = strawberry.field(description="who last saved the rule")
+    updated_at: str | None = strawberry.field(description="when it was last saved, ISO-8601 UTC")
     secret_ref: str | None = strawberry.field(
         default=None,
         description="where the rule's webhook secret is (env:C360_ALERT_SECRET_<NAME>, "
@@ -446,22 +525,32 @@ class AlertRule:
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="How an alert's webhook delivery ended.")
 class DeliveryStatus(StrEnum):
     DELIVERED = "DELIVERED"
     DEAD = "DEAD"
 
 
-@strawberry.type
+describe_values(
+    DeliveryStatus,
+    {
+        "DELIVERED": "the webhook accepted it",
+        "DEAD": "not delivered (retries used up, refused by the receiver, or an address the hub "
+        "may not send to): a dead letter, see lastError",
+    },
+)
+
+
+@strawberry.type(description="One attempt to deliver an alert to a rule's webhook.")
 class AlertDelivery:
-    id: strawberry.ID
-    rule_id: str
-    url: str
-    alert_start: str
-    status: DeliveryStatus
-    attempts: int
-    last_error: str | None
-    at: str
+    id: strawberry.ID = strawberry.field(description="the delivery's id")
+    rule_id: str = strawberry.field(description="the rule whose alert it carries")
+    url: str = strawberry.field(description="the webhook it was sent to")
+    alert_start: str = strawberry.field(description="start of the alerted bucket, ISO-8601 UTC")
+    status: DeliveryStatus = strawberry.field(description="how it ended")
+    attempts: int = strawberry.field(description="POST attempts made")
+    last_error: str | None = strawberry.field(description="why the last attempt failed")
+    at: str = strawberry.field(description="when it was recorded, ISO-8601 UTC")
     redelivered_at: str | None = strawberry.field(
         default=None, description="when it was last re-sent (redeliverAlert), null: never"
     )
@@ -483,14 +572,22 @@ class AlertDelivery:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A brand-alert rule to save.")
 class AlertRuleInput:
-    brand: str
-    query: str | None = None
-    threshold: float = 3.0
-    baseline_days: int = 28
-    min_volume: int = 20
-    channels: list[str] = strawberry.field(default_factory=list)
+    brand: str = strawberry.field(description="the brand to watch")
+    query: str | None = strawberry.field(
+        default=None, description="brand query language, narrows the brand"
+    )
+    threshold: float = strawberry.field(default=3.0, description="z needed for an alert")
+    baseline_days: int = strawberry.field(
+        default=28, description="days of history per baseline, 7..180"
+    )
+    min_volume: int = strawberry.field(
+        default=20, description="posts a bucket needs to be alerted, at least 1"
+    )
+    channels: list[str] = strawberry.field(
+        default_factory=list, description="https webhook URLs to POST the alerts to"
+    )
     secret_ref: str | None = strawberry.field(
         default=None,
         description="env:C360_ALERT_SECRET_<NAME> (its own webhook secret from the hub's "
@@ -500,15 +597,15 @@ class AlertRuleInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="One brand's volume and sentiment within a share of voice.")
 class BrandVoice:
-    brand: str
-    count: int
+    brand: str = strawberry.field(description="the brand")
+    count: int = strawberry.field(description="posts naming it")
     share: float = strawberry.field(
         description="of the volume of all the brands asked for (a post naming two counts for both)"
     )
-    positive: int
-    negative: int
+    positive: int = strawberry.field(description="posts labelled POSITIVE")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE")
     positive_share: float | None = strawberry.field(description="POSITIVE of judged posts")
     negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
     net_sentiment: float | None = strawberry.field(
@@ -531,25 +628,25 @@ class BrandVoice:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The brands' share of voice in one time bucket.")
 class VoiceBucket:
     start: str = strawberry.field(description="ISO-8601 UTC start of the (local) bucket")
     partial: bool = strawberry.field(description=PARTIAL)
-    total: int
-    brands: list[BrandVoice]
+    total: int = strawberry.field(description="the brands' counts added up")
+    brands: list[BrandVoice] = strawberry.field(description="each brand in this bucket")
 
 
-@strawberry.type
+@strawberry.type(description="How the conversation divides among brands, overall and over time.")
 class ShareOfVoice:
-    timezone: str
+    timezone: str = strawberry.field(description="IANA zone the buckets are local to")
     brands: list[BrandVoice] = strawberry.field(description="over the whole window")
-    buckets: list[VoiceBucket]
+    buckets: list[VoiceBucket] = strawberry.field(description="bucket by bucket, in time order")
 
 
-@strawberry.type
+@strawberry.type(description="An author of matching posts, ranked by the engagement they drew.")
 class TopAuthor:
-    account: SocialAccount
-    posts: int
+    account: SocialAccount = strawberry.field(description="the author")
+    posts: int = strawberry.field(description="their matching posts")
     engagement: Long = strawberry.field(
         description="likes + reposts + replies on those posts (the ranking)"
     )
@@ -560,12 +657,16 @@ class TopAuthor:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A social account that may be a customer's, to confirm or reject.")
 class LinkCandidate:
     policy_resource: strawberry.Private[Resource]
-    platform: str
-    handle: str | None = sensitive(K.SOCIAL_HANDLE)
-    display_name: str | None = sensitive(K.SOCIAL_HANDLE, description="often a real name")
+    platform: str = strawberry.field(description="x, weibo, wechat or forum")
+    handle: str | None = sensitive(
+        K.SOCIAL_HANDLE, description="the handle on the platform; " + MASKED_HANDLE
+    )
+    display_name: str | None = sensitive(
+        K.SOCIAL_HANDLE, description="often a real name; " + MASKED_HANDLE
+    )
     score: float = strawberry.field(default=0.0, description="name similarity 0..100")
 
 

@@ -14,26 +14,31 @@ from schema.pagination import Connection, connection
 from schema.types import Ctx
 
 
-@strawberry.type
+@strawberry.type(
+    description="A request to erase a customer's personal data: proposed by one privacy "
+    "officer, carried out when a second approves it."
+)
 class ErasureRequest:
-    id: str
-    customer_id: strawberry.ID
-    reason: str
-    proposer: str
-    created_at: str
+    id: str = strawberry.field(description="the request's id")
+    customer_id: strawberry.ID = strawberry.field(description="the customer to erase")
+    reason: str = strawberry.field(description="why, as the proposer gave it")
+    proposer: str = strawberry.field(description="who proposed it")
+    created_at: str = strawberry.field(description="when it was proposed, ISO-8601 UTC")
     status: str = strawberry.field(
         description="pending (awaiting a second officer), approved (being carried out), done "
         "(erased), rejected, or withdrawn (by its proposer)"
     )
-    approver: str | None
-    done_at: str | None
+    approver: str | None = strawberry.field(description="who approved it")
+    done_at: str | None = strawberry.field(description="when the erasure finished, ISO-8601 UTC")
     erased: strawberry.scalars.JSON = strawberry.field(
         description="what was erased: field names and ids only"
     )
-    rejected_by: str | None
-    rejected_at: str | None
-    rejection_reason: str | None
-    withdrawn_at: str | None
+    rejected_by: str | None = strawberry.field(description="who rejected it")
+    rejected_at: str | None = strawberry.field(description="when, ISO-8601 UTC")
+    rejection_reason: str | None = strawberry.field(description="why, as the rejecter gave it")
+    withdrawn_at: str | None = strawberry.field(
+        description="when its proposer withdrew it, ISO-8601 UTC"
+    )
     withdraw_reason: str | None = strawberry.field(
         description="why its proposer withdrew it, when they said"
     )

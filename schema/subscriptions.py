@@ -17,21 +17,23 @@ from schema.social import AlertKind, Post, build_posts
 Ctx = Info  # info.context: a resolvers.subscription_context.ConnectionContext
 
 
-@strawberry.type
+@strawberry.type(
+    description="An alert a stored rule raised (once per rule and bucket), with its evidence."
+)
 class RaisedAlert:
-    """An alert a stored rule raised (once per rule and bucket), with its evidence."""
-
-    rule_id: str
-    brand: str
-    query: str | None
+    rule_id: str = strawberry.field(description="the rule that raised it")
+    brand: str = strawberry.field(description="the rule's brand")
+    query: str | None = strawberry.field(description="the rule's query, if it has one")
     start: str = strawberry.field(description="ISO-8601 UTC start of the (local) day")
-    kinds: list[AlertKind]
-    count: int
-    negative: int
+    kinds: list[AlertKind] = strawberry.field(description="the signals that fired")
+    count: int = strawberry.field(description="posts in the day")
+    negative: int = strawberry.field(description="posts labelled NEGATIVE in it")
     expected: float = strawberry.field(description="volume the seasonal baseline expects")
-    volume_z: float
-    negative_share: float | None
-    baseline_negative_share: float | None
+    volume_z: float = strawberry.field(description="(count - expected) / baseline noise")
+    negative_share: float | None = strawberry.field(description="NEGATIVE of judged posts")
+    baseline_negative_share: float | None = strawberry.field(
+        description="NEGATIVE of judged posts in the baseline"
+    )
     top_terms: list[str] = strawberry.field(description="what sets the day apart")
     top_posts: list[Post] = strawberry.field(description="its most engaging negative posts")
     raised_at: str = strawberry.field(description="ISO-8601 UTC")

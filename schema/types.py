@@ -60,28 +60,45 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-@strawberry.type
+# How a personal field reads to a caller whose policy does not reveal it.
+MASKED = "masked as your policy decides for this customer: partly shown, hashed or null"
+MASKED_AMOUNT = (
+    'decimal string with 2 places (e.g. "1234.50"); masked as your policy decides for this '
+    'customer: a band in 万 (e.g. "1万-5万"), hashed or null'
+)
+
+
+@strawberry.type(description="What the customer has consented to, as last recorded.")
 class Consents:
-    marketing: bool | None
-    data_sharing: bool | None
-    updated_at: str | None = strawberry.field(description="ISO-8601 UTC")
+    marketing: bool | None = strawberry.field(
+        description="may be contacted for marketing; null: never recorded"
+    )
+    data_sharing: bool | None = strawberry.field(
+        description="may have their data shared; null: never recorded"
+    )
+    updated_at: str | None = strawberry.field(
+        description="when a consent was last changed, ISO-8601 UTC"
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A branch of the bank, where advisors work.")
 class Branch:
-    id: strawberry.ID
-    name: str | None
-    city: str | None
+    id: strawberry.ID = strawberry.field(description="the branch's id")
+    name: str | None = strawberry.field(description="the branch's name")
+    city: str | None = strawberry.field(description="the city it is in")
 
 
-@strawberry.type
+@strawberry.type(description="The relationship manager who looks after a customer.")
 class Advisor:
-    id: strawberry.ID
-    name: str | None
-    branch: Branch | None
+    id: strawberry.ID = strawberry.field(description="the advisor's id (advisorTasks takes it)")
+    name: str | None = strawberry.field(description="the advisor's name (not masked)")
+    branch: Branch | None = strawberry.field(description="where they work; null: not recorded")
 
 
-@strawberry.type
+@strawberry.type(
+    description="How likely the customer is to leave, from the trained model when one is "
+    "active (c360 churn train), else from rules on outflow and inactivity."
+)
 class ChurnRisk:
     customer_id: strawberry.Private[str]
     # Weighs net outflow against assets: null for callers who see amounts neither revealed
@@ -100,24 +117,39 @@ class ChurnRisk:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A product of the bank's catalogue.")
 class Product:
-    code: str
-    name: str | None
-    category: str | None
+    code: str = strawberry.field(description="the catalogue's product code")
+    name: str | None = strawberry.field(description="display name; null: not known")
+    category: str | None = strawberry.field(description="product category; null: not known")
 
 
-@strawberry.type
+@strawberry.type(description="A money movement on one of the customer's accounts.")
 class Transaction:
     customer_id: strawberry.Private[str]
-    id: strawberry.ID
-    account_id: str | None
-    amount: str | None = sensitive(K.AMOUNT, description="positive; kind gives the direction")
-    currency: str | None = None
-    time: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
-    channel: str | None = None
-    kind: str | None = None
-    description: str | None = None
+    id: strawberry.ID = strawberry.field(description="the transaction's id")
+    account_id: str | None = strawberry.field(description="id of the account it was booked on")
+    amount: str | None = sensitive(
+        K.AMOUNT,
+        description="positive, in currency; kind gives the direction. " + MASKED_AMOUNT,
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code of amount (e.g. CNY)"
+    )
+    time: str | None = strawberry.field(
+        default=None, description="when it was booked, ISO-8601 UTC"
+    )
+    channel: str | None = strawberry.field(
+        default=None, description="ATM, POS, ONLINE, MOBILE or BRANCH; null: not recorded"
+    )
+    kind: str | None = strawberry.field(
+        default=None,
+        description="DEPOSIT, WITHDRAWAL, TRANSFER_IN, TRANSFER_OUT, PAYMENT, SALARY, FEE or "
+        "INTEREST",
+    )
+    description: str | None = strawberry.field(
+        default=None, description="the booking text, as imported (not masked)"
+    )
 
     @classmethod
     def from_row(cls, customer_id: str, row: Row) -> Transaction:
@@ -134,22 +166,31 @@ class Transaction:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A contact between the bank and the customer: a call, chat, e-mail, branch or "
+    "app visit, complaint or survey."
+)
 class Interaction:
     customer_id: strawberry.Private[str]
-    id: strawberry.ID
-    channel: str | None
-    kind: str | None
-    time: str | None = strawberry.field(description="ISO-8601 UTC")
+    id: strawberry.ID = strawberry.field(description="the interaction's id")
+    channel: str | None = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    kind: str | None = strawberry.field(
+        description="INQUIRY, COMPLAINT, FEEDBACK, SURVEY or MARKETING"
+    )
+    time: str | None = strawberry.field(description="when it happened, ISO-8601 UTC")
     # Notes quote phone numbers, e-mail addresses, ID numbers: masked like those fields of
     # this customer (privacy.masking.QUOTED_KINDS), by the same decision.
     summary: str | None = quoting(
         description="the note; the personal data it quotes (phone numbers, e-mail addresses, "
         "ID numbers, handles) masked as you see those of this customer"
     )
-    satisfaction: int | None
-    resolved: bool | None
-    products: list[Product]
+    satisfaction: int | None = strawberry.field(
+        description="the customer's score, 1 (worst) .. 5; null: not given"
+    )
+    resolved: bool | None = strawberry.field(
+        description="whether the matter was resolved; null: not recorded"
+    )
+    products: list[Product] = strawberry.field(description="the products it was about")
 
     @classmethod
     def from_row(cls, customer_id: str, row: Row) -> Interaction:
@@ -170,17 +211,27 @@ class Interaction:
         )
 
 
-@strawberry.type
+@strawberry.type(description="An account the customer owns, alone or jointly.")
 class Account:
     customer_id: strawberry.Private[str]
     co_owner_ids: strawberry.Private[list[str]]
-    id: strawberry.ID
-    type: AccountType | None
-    product: str | None
-    balance: str | None = sensitive(K.AMOUNT)
-    currency: str | None = None
-    opened_at: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
-    status: str | None = None
+    id: strawberry.ID = strawberry.field(description="the account's id")
+    type: AccountType | None = strawberry.field(
+        description="the kind of account; null: not recorded or not a known type"
+    )
+    product: str | None = strawberry.field(description="code of the catalogue product it holds")
+    balance: str | None = sensitive(
+        K.AMOUNT, description="current balance in currency. " + MASKED_AMOUNT
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code of balance (e.g. CNY)"
+    )
+    opened_at: str | None = strawberry.field(
+        default=None, description="when it was opened, ISO-8601 UTC"
+    )
+    status: str | None = strawberry.field(
+        default=None, description="ACTIVE, DORMANT or CLOSED; null: not recorded"
+    )
     role: AccountRole | None = strawberry.field(
         default=None, description="the viewed customer's role on this account"
     )
@@ -205,23 +256,23 @@ class Account:
         return await load_customers(info, self.co_owner_ids)
 
 
-@strawberry.type
+@strawberry.type(description="A customer's place in a household.")
 class HouseholdMember:
-    role: str | None
-    customer: Customer
+    role: str | None = strawberry.field(description="HEAD, SPOUSE, CHILD, PARENT or MEMBER")
+    customer: Customer = strawberry.field(description="the member")
 
 
-@strawberry.type
+@strawberry.type(description="A household: customers grouped as one family, under a head.")
 class Household:
     customer_id: strawberry.Private[str]  # governs the name: its head (see household_of)
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="the household's id")
     name: str | None = sensitive(
         K.NAME,
         description="the head's surname + 家: masked as the head's name; null when you may "
         "not see the head",
     )
 
-    @strawberry.field
+    @strawberry.field(description="its members you may see; the others are left out")
     async def members(self, info: Ctx) -> list[HouseholdMember]:
         row = await info.context.loaders.household.load(str(self.id))
         members = (row or {}).get("members") or []
@@ -234,33 +285,49 @@ class Household:
         ]
 
 
-@strawberry.type
+@strawberry.type(description="Another customer related to this one (family, guarantor).")
 class RelatedCustomer:
-    kind: str | None
-    customer: Customer
+    kind: str | None = strawberry.field(
+        description="what the other customer is to this one: SPOUSE, SIBLING, PARENT, CHILD, "
+        "GUARANTOR, GUARANTEED, or another imported kind"
+    )
+    customer: Customer = strawberry.field(description="the related customer")
 
 
 TransactionConnection = Connection[Transaction]
 InteractionConnection = Connection[Interaction]
 
 
-@strawberry.type
+@strawberry.type(
+    description="A customer's 360 view: personal data, accounts, activity, household, advisor, "
+    "social mentions and derived insights. Personal fields are masked per your policy."
+)
 class Customer:
     customer_id: strawberry.Private[str]
     row: strawberry.Private[Row]
-    id: strawberry.ID
-    name: str | None = sensitive(K.NAME)
-    gender: str | None = None
-    birth_date: str | None = sensitive(K.BIRTH_DATE, description="YYYY-MM-DD")
-    id_number: str | None = sensitive(K.NATIONAL_ID)
-    phone: str | None = sensitive(K.PHONE, description="E.164")
-    email: str | None = sensitive(K.EMAIL)
-    address: str | None = sensitive(K.ADDRESS)
-    occupation: str | None = None
-    income_band: str | None = None
+    id: strawberry.ID = strawberry.field(description="the customer's id (CRM key)")
+    name: str | None = sensitive(K.NAME, description="full name; " + MASKED)
+    gender: str | None = strawberry.field(default=None, description="M or F; null: not recorded")
+    birth_date: str | None = sensitive(
+        K.BIRTH_DATE,
+        description="YYYY-MM-DD; masked as your policy decides for this customer: the year "
+        "only (YYYY), partly shown, hashed or null",
+    )
+    id_number: str | None = sensitive(K.NATIONAL_ID, description="national ID number; " + MASKED)
+    phone: str | None = sensitive(K.PHONE, description="E.164; " + MASKED)
+    email: str | None = sensitive(K.EMAIL, description="e-mail address; " + MASKED)
+    address: str | None = sensitive(K.ADDRESS, description="postal address; " + MASKED)
+    occupation: str | None = strawberry.field(default=None, description="as imported")
+    income_band: str | None = strawberry.field(
+        default=None, description="the income band as imported (free text, not masked)"
+    )
     risk_profile: str | None = strawberry.field(default=None, description="保守, 稳健 or 激进")
-    created_at: str | None = strawberry.field(default=None, description="ISO-8601 UTC")
-    consents: Consents | None = None
+    created_at: str | None = strawberry.field(
+        default=None, description="when they became a customer, ISO-8601 UTC"
+    )
+    consents: Consents | None = strawberry.field(
+        default=None, description="marketing and data-sharing consents"
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> Customer:
@@ -293,17 +360,17 @@ class Customer:
             info.context.privacy.decided.get(self.customer_id),
         )
 
-    @strawberry.field
+    @strawberry.field(description="the accounts the customer owns or co-owns")
     async def accounts(self, info: Ctx) -> list[Account]:
         rows = await info.context.loaders.accounts.load(self.customer_id)
         return [Account.from_row(self.customer_id, r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(description="the household they belong to; null: none")
     async def household(self, info: Ctx) -> Household | None:
         row = await info.context.loaders.household_of.load(self.customer_id)
         return None if row is None else await household_of(info, row, self.customer_id)
 
-    @strawberry.field
+    @strawberry.field(description="their relationship manager; null: none assigned")
     async def advisor(self, info: Ctx) -> Advisor | None:
         row = await info.context.loaders.advisor.load(self.customer_id)
         if row is None:
@@ -321,7 +388,9 @@ class Customer:
             else None,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="customers related to this one (family, guarantors) whom you may see"
+    )
     async def related_customers(self, info: Ctx) -> list[RelatedCustomer]:
         links = await info.context.loaders.related.load(self.customer_id)
         customers = await load_customers(info, [link["customerId"] for link in links])
@@ -367,7 +436,8 @@ class Customer:
     @sensitive(
         K.AMOUNT,
         description="sum of balances of non-loan, non-credit-card accounts; null when one has "
-        "no balance or is in a currency other than the book's (the hub holds no exchange rates)",
+        "no balance or is in a currency other than the book's (the hub holds no exchange "
+        "rates). " + MASKED_AMOUNT,
     )
     async def total_assets(self, info: Ctx) -> str | None:
         return money(await self._assets(info))
@@ -405,7 +475,7 @@ class Customer:
         today = info.context.moment(as_of).date()
         return analytics.days_to_next_birthday(analytics.parse_date(self.birth_date), today)
 
-    @strawberry.field
+    @strawberry.field(description="where the customer is in their relationship with the bank")
     async def lifecycle_stage(self, info: Ctx, as_of: AsOf = None) -> LifecycleStage:
         accounts = await info.context.loaders.accounts.load(self.customer_id)
         moment = info.context.moment(as_of)
@@ -416,7 +486,7 @@ class Customer:
             moment,
         )
 
-    @strawberry.field
+    @strawberry.field(description="how likely the customer is to leave")
     async def churn_risk(self, info: Ctx, as_of: AsOf = None) -> ChurnRisk:
         moment = info.context.moment(as_of)
         trained = await model_churn_risk(info.context, self.customer_id, moment)
