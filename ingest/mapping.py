@@ -8,6 +8,7 @@ A mapping is a TOML file; every section is optional::
     date_formats = ["%y%m%d"]    # strptime patterns for date fields (birthDate) and date-only times
     time_formats = ["%d.%m.%Y %H:%M"]
     timezone = "Europe/Prague"   # zone of times without an offset; default Asia/Shanghai
+    decimal = ","                # amounts' decimal mark: "1.000" is 1000 (with ".": 1)
 
     [sql]                        # a DuckDB query whose column names are c360 fields
     query = "SELECT ... FROM read_csv('trans.asc', delim=';')"
@@ -35,11 +36,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.readers import ReadOptions
-from ingest.records import DATE_FIELDS, TIME_FIELDS
+from ingest.records import DATE_FIELDS, MONEY_FIELDS, TIME_FIELDS, read_amount
 from ingest.validators import SHANGHAI, to_iso_date, to_utc_iso
 
 SECTIONS = ("source", "sql", "columns", "values", "defaults")
-SOURCE_KEYS = ("encoding", "delimiter", "date_formats", "time_formats", "timezone")
+SOURCE_KEYS = ("encoding", "delimiter", "date_formats", "time_formats", "timezone", "decimal")
 
 
 class MappingError(ValueError):
@@ -55,11 +56,15 @@ class SourceFormat:
     date_formats: tuple[str, ...] = ()
     time_formats: tuple[str, ...] = ()
     timezone: ZoneInfo = SHANGHAI
+    decimal: str | None = None  # amounts' decimal mark; None: unambiguous amounts only
 
     @property
     def custom(self) -> bool:
-        """Values need this mapping's formats or zone (not the models' defaults)."""
-        return bool(self.date_formats or self.time_formats) or self.timezone != SHANGHAI
+        """Values need this mapping's formats, zone or decimal mark (not the models')."""
+        return (
+            bool(self.date_formats or self.time_formats or self.decimal)
+            or self.timezone != SHANGHAI
+        )
 
 
 @dataclass(frozen=True)
@@ -171,14 +176,17 @@ class ColumnMapping:
     def _formats(self, out: dict[str, Any]) -> None:
         source = self.source
         for name, value in out.items():
+            money = name in MONEY_FIELDS and source.decimal is not None
             if (
                 value is None
                 or value == ""
-                or (name not in DATE_FIELDS and name not in TIME_FIELDS)
+                or (name not in DATE_FIELDS and name not in TIME_FIELDS and not money)
             ):
                 continue
             try:
-                if name in DATE_FIELDS:
+                if money:
+                    out[name] = read_amount(value, source.decimal or ".")
+                elif name in DATE_FIELDS:
                     out[name] = to_iso_date(value, source.date_formats)
                 else:
                     out[name] = to_utc_iso(
@@ -241,8 +249,12 @@ def _source(table: Any, source: str) -> SourceFormat:
         delimiter = {"tab": "\t", "\\t": "\t"}.get(str(delimiter), str(delimiter))
         if len(delimiter) != 1:
             raise MappingError(f"{source}: [source] delimiter must be one character")
+    decimal = table.get("decimal")
+    if decimal not in (None, ",", "."):
+        raise MappingError(f'{source}: [source] decimal must be "," or "."')
     return SourceFormat(
         encoding=table.get("encoding"),
+        decimal=decimal,
         delimiter=delimiter,
         date_formats=_strings(table.get("date_formats", []), "date_formats", source),
         time_formats=_strings(table.get("time_formats", []), "time_formats", source),

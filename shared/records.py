@@ -78,6 +78,15 @@ def _bool(value: Any) -> Any:
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234.50
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")  # 1234,5 (not 1,234: that is a thousand)
 _DOTTED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+,\d+")  # 1.234,56
+# "1.000", "12.500", "1.234.567": a thousands dot (decimal-comma exports) or three decimals.
+# Read neither way unless the mapping declares the file's decimal mark (decimal = "," / ".").
+# A single group ending in a digit other than 0 ("1.005") stays a decimal: in a currency of
+# two decimals it is refused for its third one anyway, and in KWD it is the plain reading.
+_AMBIGUOUS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3}){2,}|[+-]?[1-9]\d{0,2}\.\d\d0")
+AMBIGUOUS_AMOUNT = (
+    "ambiguous amount: a dot before three digits is a thousands dot or three decimals; "
+    'set decimal = "," or decimal = "." in the mapping\'s [source]'
+)
 
 
 def _amount(value: Any) -> Any:
@@ -88,6 +97,8 @@ def _amount(value: Any) -> Any:
         return value
     text = value.replace("¥", "").replace("￥", "").strip()
     if "," not in text:
+        if "." in text and _AMBIGUOUS_DOT.fullmatch(text):
+            raise ValueError(AMBIGUOUS_AMOUNT)
         return text  # the common case: every pattern below needs a comma
     if _THOUSANDS.fullmatch(text):
         return text.replace(",", "")
@@ -96,6 +107,30 @@ def _amount(value: Any) -> Any:
     if _DOTTED_THOUSANDS.fullmatch(text):
         return text.replace(".", "").replace(",", ".")
     return text
+
+
+_DECLARED = {
+    # decimal mark -> the amounts it reads: plain, or groups of three split by the other mark
+    # or a (no-break) space, one separator per value ("1.234,56", "1 234,56", "1234,5").
+    mark: re.compile(
+        rf"[+-]?(\d+|\d{{1,3}}(?P<sep>[{other} \u00a0\u202f])\d{{3}}((?P=sep)\d{{3}})*)"
+        rf"({re.escape(mark)}\d+)?"
+    )
+    for mark, other in ((",", "."), (".", ","))
+}
+
+
+def read_amount(value: Any, mark: str) -> Any:
+    """An amount text read with the file's declared decimal ``mark`` ("," or ".") as a
+    Decimal; other values unchanged (the model reads or refuses them)."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace("¥", "").replace("￥", "").strip()
+    if not _DECLARED[mark].fullmatch(text):
+        example = "1.234,56" if mark == "," else "1,234.56"
+        raise ValueError(f"not an amount with the decimal mark {mark!r} (e.g. {example})")
+    digits = text.translate({ord(c): None for c in "., \u00a0\u202f" if c != mark})
+    return Decimal(digits.replace(mark, "."))
 
 
 def _email(value: str) -> str:
@@ -128,6 +163,8 @@ TxKind = Literal[
 # Fields read as calendar dates / as times (a mapping's [source] formats and zone apply).
 DATE_FIELDS = frozenset({"birthDate"})
 TIME_FIELDS = frozenset({"createdAt", "consentUpdatedAt", "openedAt", "time"})
+# Amounts (a mapping's [source] decimal mark applies).
+MONEY_FIELDS = frozenset({"balance", "amount"})
 
 
 def _in_currency(name: str, amount: Decimal, currency: str) -> None:
@@ -389,8 +426,10 @@ def validation_reasons(exc: ValidationError) -> list[str]:
 
 
 __all__ = [
+    "AMBIGUOUS_AMOUNT",
     "BIRTH_DATE_WITHOUT_ID",
     "DATE_FIELDS",
+    "MONEY_FIELDS",
     "TIME_FIELDS",
     "AccountRecord",
     "AdvisorRecord",
@@ -400,6 +439,7 @@ __all__ = [
     "ImportRecord",
     "InteractionRecord",
     "TransactionRecord",
+    "read_amount",
     "stored_id_reasons",
     "validation_reasons",
 ]

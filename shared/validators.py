@@ -110,6 +110,12 @@ def birth_date_from_cn_id(id_number: str) -> date:
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{8}$")
+# A date and time without leading zeros, as Excel shows them (zh-CN: "2025/3/1 9:05"),
+# after "/" became "-"; fromisoformat wants two digits each.
+_SHORT_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+_OTHER_FORMATS = (
+    '; an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
+)
 # Times more than this far ahead of the clock are typos or wrong formats, not data.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -245,11 +251,19 @@ def to_utc_iso(
                 if dates_at_midnight:
                     return to_utc_iso(calendar_day, zone=zone, dates_at_midnight=True)
                 return _plausible_day(calendar_day).isoformat()
+            short = _SHORT_TIME.fullmatch(text)
             try:
-                parsed = datetime.fromisoformat(text)
+                if short is not None:
+                    y, mo, d, h, mi, s = (int(p or 0) for p in short.groups())
+                    parsed = datetime(y, mo, d, h, mi, s)
+                else:
+                    parsed = datetime.fromisoformat(text)
             except ValueError as exc:
                 hint = f"the format {formats[0]}" if formats else "ISO-8601"
-                raise ValueError(f"not a time in {hint} (e.g. 2025-03-01T08:00:00+08:00)") from exc
+                other = "" if formats else _OTHER_FORMATS
+                raise ValueError(
+                    f"not a time in {hint} (e.g. 2025-03-01T08:00:00+08:00){other}"
+                ) from exc
         dt = parsed
     if dt.tzinfo is None:
         dt = _localize(dt, zone)

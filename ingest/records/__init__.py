@@ -3,6 +3,7 @@ and resolvers both import); kept so imports of ``ingest.records`` keep working."
 
 from shared.records import (
     DATE_FIELDS,
+    MONEY_FIELDS,
     TIME_FIELDS,
     AccountRecord,
     AdvisorRecord,
@@ -12,11 +13,13 @@ from shared.records import (
     ImportRecord,
     InteractionRecord,
     TransactionRecord,
+    read_amount,
     validation_reasons,
 )
 
 __all__ = [
     "DATE_FIELDS",
+    "MONEY_FIELDS",
     "TIME_FIELDS",
     "AccountRecord",
     "AdvisorRecord",
@@ -26,5 +29,6 @@ __all__ = [
     "ImportRecord",
     "InteractionRecord",
     "TransactionRecord",
+    "read_amount",
     "validation_reasons",
 ]
