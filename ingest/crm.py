@@ -193,7 +193,7 @@ async def _import(
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
-    _case_twins(summary, keys.twins, seen)
+    _case_twins(summary, keys.twins, seen, writer.refused)
     summary.rejected = dead.count
     summary.rejected_total = dead.total
     summary.dead_letter_path = dead.path if dead.total and dead.keep else None
@@ -203,16 +203,22 @@ async def _import(
 
 
 def _case_twins(
-    summary: ImportSummary, twins: list[tuple[int, int]], seen: dict[int, Marked]
+    summary: ImportSummary,
+    twins: list[tuple[int, int]],
+    seen: dict[int, Marked],
+    refused: set[int],
 ) -> None:
     """Warn of each pair of imported keys that differ only in case. Both were imported: ids
     are case-sensitive, and which spelling the core system means only the bank knows. Not a
-    pair where one side is a dead letter, or where the kind's validation made the two one
-    key (a platform's name is lower-cased); a resumed run's skipped batches are not read
-    again, so their pairs are not told twice."""
+    pair where one side is a dead letter (an invalid row, or one the writer ``refused``: a
+    missing parent, a case twin of a stored customer), or where the kind's validation made
+    the two one key (a platform's name is lower-cased); a resumed run's skipped batches are
+    not read again, so their pairs are not told twice."""
     for earlier, later in twins:
         a, b = seen.get(earlier), seen.get(later)
         if a is None or b is None or a.key is None or b.key is None or a.key == b.key:
+            continue
+        if a.line in refused or b.line in refused:
             continue
         (line_a, key_a), (line_b, key_b) = (a.line, a.shown), (b.line, b.shown)
         summary.case_twins += 1

@@ -13,20 +13,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.validators import id_key
+
 # What an erased id is, per the ImportKind.erased vocabulary: the noun for the reason.
 _NOUNS = {"customers": "customer", "households": "household"}
 
 
 @dataclass(frozen=True)
 class Erasures:
-    """The ids the erasure ledger lists (customers, and the households erased with them)."""
+    """The ids the erasure ledger lists (customers, and the households erased with them),
+    case-folded (shared.validators.id_key): ``c900002`` names the erased ``C900002`` (QA,
+    session 21: it was imported as a new customer)."""
 
     customers: frozenset[str] = frozenset()
     households: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, customers: Iterable[str], households: Iterable[str] = ()) -> Erasures:
-        return cls(frozenset(customers), frozenset(households))
+        return cls(frozenset(map(id_key, customers)), frozenset(map(id_key, households)))
 
     def __bool__(self) -> bool:
         return bool(self.customers or self.households)
@@ -37,7 +41,7 @@ class Erasures:
         out = []
         for name, what in fields.items():
             value = row.get(name)
-            if value is not None and value in getattr(self, what):
+            if value is not None and id_key(str(value)) in getattr(self, what):
                 out.append(
                     f"{name} {value}: this {_NOUNS[what]} was erased under a data-subject "
                     "request (erasure ledger) and must not be imported again; delete the row "

@@ -20,6 +20,7 @@ from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord
 from ingest.sources import Source
 from shared.records import validation_reasons
+from shared.validators import id_reason
 
 
 def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
@@ -130,14 +131,24 @@ def control_reasons(spec: ImportKind, data: dict[str, Any]) -> list[str]:
     texts = [v for v in data.values() if isinstance(v, str)]
     # One search over the joined values: almost every row has none (the per-field names only
     # when one does).
-    if CONTROL.search("".join(texts)) is None:
-        return []
-    fields = spec.model.model_fields
-    return [
-        f"{name}: contains a control character"
-        for name, value in data.items()
-        if name in fields and isinstance(value, str) and CONTROL.search(value)
+    controls: list[str] = []
+    if CONTROL.search("".join(texts)) is not None:
+        fields = spec.model.model_fields
+        controls = [
+            name
+            for name, value in data.items()
+            if name in fields and isinstance(value, str) and CONTROL.search(value)
+        ]
+    # A key id's own rule besides (shared.validators.id_reason, the API's too): no invisible
+    # or full-width characters, so no twin that looks like a stored id (QA, session 21).
+    keys = [
+        reason
+        for name in spec.keys
+        if name not in controls
+        and isinstance(value := data.get(name), str)
+        and (reason := id_reason(name, value)) is not None
     ]
+    return [f"{name}: contains a control character" for name in controls] + keys
 
 
 def outcome(spec: ImportKind, row: Row, found: Found) -> str:

@@ -140,9 +140,10 @@ def _normalise(value: Any, kind: str) -> str:
     if kind == "SOCIAL_HANDLE":
         return text.lstrip("@").lower()
     if kind == "NATIONAL_ID":
-        # As a note writes it ("110105 19900101 1234", "110105-19900101-1234", full-width
-        # digits): the same token as the idNumber field's 18 characters.
-        return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text))
+        # As a note writes it ("110105 19900101 1234", "110105-19900101-1234", "1101.0519...",
+        # full-width digits; the separators shared/post_text.py allows in one): the same token
+        # as the idNumber field's 18 characters.
+        return re.sub(r"[\s\-./_]", "", unicodedata.normalize("NFKC", text))
     return text
 
 

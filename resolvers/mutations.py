@@ -21,17 +21,21 @@ from shared.records import (
     validation_reasons,
 )
 from shared.settings import Settings
-from shared.validators import field_too_long
+from shared.validators import field_too_long, id_key, id_reason
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """The record, or BadUserInput naming the first offending field (never its value). The
-    import's checks: its length limit per value (shared.validators), then the record model."""
+    import's checks: its length limit per value and its rule for key ids (shared.validators),
+    then the record model."""
     for name, value in data.items():
         if isinstance(value, str) and (too_long := field_too_long(name, value)) is not None:
             raise BadUserInput(too_long, field=name, reasons=[too_long])
+    for name in getattr(model, "KEY_FIELDS", ()):
+        if isinstance(value := data.get(name), str) and (bad := id_reason(name, value)):
+            raise BadUserInput(bad, field=name, reasons=[bad])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -45,10 +49,12 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
 def refuse_erased(settings: Settings, customer_id: str) -> None:
     """BAD_USER_INPUT for a customer the erasure ledger lists: erased under a data-subject
     request, they must not come back through a write (the imports refuse them too). A ledger
-    that cannot be read refuses the write (fail closed)."""
+    that cannot be read refuses the write (fail closed). Compared without case (shared.
+    validators.id_key): ``crm:7`` is the erased ``CRM:7``."""
     ledger = ErasureLedger.of(settings)
+    folded = id_key(customer_id)
     try:
-        erased = any(e.customer_id == customer_id for e in ledger.entries())
+        erased = any(id_key(e.customer_id) == folded for e in ledger.entries())
     except LedgerError as exc:
         raise BadUserInput(f"{exc}; no customer was written", field="id") from None
     if erased:

@@ -163,8 +163,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # @1234 5678": the whole number, not only the group after the "@"). 8: resident ID numbers.
 # 9: traditional Chinese folded to simplified (招商銀行 is found by 招商银行, and the other way).
 # 10: an "@" joins digit groups only after three digits or more ("转发 1 @<uid>" keeps its
-# handle's "@"), and ID numbers written with dashes between their parts.
-SEARCH_TEXT_VERSION = 10
+# handle's "@"), and ID numbers written with dashes between their parts. 11: ID numbers with
+# spaces, dashes, dots, slashes or underscores between any of their characters.
+SEARCH_TEXT_VERSION = 11
 
 
 class _AsciiFold(dict[int, int]):
@@ -268,15 +269,30 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9\-])"
 )
 # An 18-character resident ID number (居民身份证, GB 11643: region, birth date, sequence, check
-# character), found in the folded text; a space or a dash between its three parts is allowed,
-# as people write them ("110105-19900101-1234"). Not inside a longer run of digits (a card or
-# order number). The check character is not checked: a note with a mistyped one still names the
-# person (fails closed); digits 7-14 must read as a date (18xx-20xx), so most other 18-digit runs
-# are not taken for one.
-_NATIONAL_ID = re.compile(
-    r"(?<![0-9])[0-9]{6}[ \-]?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
-    r"[ \-]?[0-9]{3}[0-9Xx](?![0-9])"
-)
+# character), found in the folded text (full-width digits and separators are ASCII there):
+# 17 digits and a check character (a digit, X or x), one or two of space, dash, dot, slash
+# or underscore allowed between ANY two of its characters, as people write them
+# ("110105-19900101-1234", "1101 0519 9001 0112 34", "110105.19900101.1234"; QA, session 21:
+# only the 6-8-4 grouping was found and the rest were shown whole). The whole span is the
+# number. Not glued to more digits (a card or order number). The check character is not
+# checked: a note with a mistyped one still names the person (fails closed); digits 7-14
+# must read as a date (18xx-20xx), so most other 18-digit runs are not taken for one.
+_ID_SEPARATOR = r"[ \-./_]{0,2}"
+
+
+def _id_number_pattern() -> re.Pattern[str]:
+    def joined(*parts: str) -> str:
+        return _ID_SEPARATOR.join(parts)
+
+    digit = "[0-9]"
+    year = f"(?:{joined('1', '[89]')}|{joined('2', '0')})"
+    month = f"(?:{joined('0', '[1-9]')}|{joined('1', '[0-2]')})"
+    day = f"(?:{joined('0', '[1-9]')}|{joined('[12]', digit)}|{joined('3', '[01]')})"
+    body = joined(*[digit] * 6, year, digit, digit, month, day, *[digit] * 3, "[0-9Xx]")
+    return re.compile(f"(?<![0-9]){body}(?![0-9])")
+
+
+_NATIONAL_ID = _id_number_pattern()
 # Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
 # such a text can hold a phone number, and most posts are spared the matcher.
 _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
@@ -322,14 +338,29 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
         # after a group of digits (:data:`_AT_BETWEEN_DIGITS`): "@12306 13812345678" and
         # "转发 1 @5678123456" keep their handles.
         between = {m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text)}
-        text = "".join(" " if i in between else c for i, c in enumerate(text))
-    spans = [
+        spans = _matched_phones(text, between, -1)
+        # A join no number covers may be where one ends and other digits go on
+        # ("138@1234@5678@9999": the mobile, then "@9999"; QA, session 21: no number was
+        # found and the mobile's groups were shown as handles): each such "@" is tried as
+        # the number's end, the others still read as spaces.
+        for cut in sorted(i for i in between if not any(s <= i < e for s, e in spans)):
+            spans += _matched_phones(text, between, cut)
+    else:
+        spans = _matched_phones(text, set(), -1)
+    spans += [m.span() for m in _GLUED_MOBILE.finditer(ascii_text)]
+    return spans
+
+
+def _matched_phones(text: str, between: set[int], cut: int) -> list[tuple[int, int]]:
+    """The matcher's numbers in ``text`` with each "@" at ``between`` read as a space, and
+    the one at ``cut`` as the end of a number (";")."""
+    if between:
+        text = "".join(";" if i == cut else " " if i in between else c for i, c in enumerate(text))
+    return [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")
         if _written_as_phone(match)
     ]
-    spans += [m.span() for m in _GLUED_MOBILE.finditer(ascii_text)]
-    return spans
 
 
 @lru_cache(maxsize=1024)

@@ -4,12 +4,16 @@ they are partial."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from graph.repositories.customers import existing_customer_ids
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
+from privacy.erasure import erase_customer
+from privacy.erasure_ledger import ErasureLedger
 from tests.api.conftest import Api, codes
 from tests.api.seed import seed_family, ts
 
@@ -123,3 +127,36 @@ async def test_a_refused_method_names_every_method_graphql_answers(
     allowed = response.headers["allow"]
     assert allowed == "GET, HEAD, POST, OPTIONS"
     assert allowed in error["message"], error
+
+
+async def test_an_erased_customer_is_not_written_again_under_another_case(
+    store: GraphStore, agent: Api, data_dir: Path
+) -> None:
+    """QA, session 21: after erasing ``CRM:7``, upsertCustomer of ``crm:7`` made a new
+    customer (the erasure guard compared ids exactly)."""
+    await store.write("CREATE (:Customer {id: 'CRM:7', name: 'x'})")
+    assert await erase_customer(store, "CRM:7", ErasureLedger(data_dir), "er-s21") is not None
+    for spelling in ("CRM:7", "crm:7", "Crm:7"):
+        body = await agent.gql(UPSERT, {"id": spelling})
+        assert codes(body) == ["BAD_USER_INPUT"], body
+        assert "erased under a data-subject request" in body["errors"][0]["message"]
+    assert await existing_customer_ids(store, ["CRM:7", "crm:7", "Crm:7"]) == set()
+
+
+@pytest.mark.parametrize(
+    "bad", ["C000001\u200b", "C000001\u202e", "\u202dC000001", "Ｃ000001", "C０00001"]
+)
+async def test_a_customer_id_with_invisible_or_full_width_characters_is_refused(
+    store: GraphStore, agent: Api, bad: str
+) -> None:
+    """QA, session 21: ``C000001\\u200b`` or ``Ｃ000001`` beside a stored ``C000001`` was a
+    second customer that looks the same. Refused, naming the rule, never the value."""
+    await store.write("CREATE (:Customer {id: 'C000001', name: 'x'})")
+    body = await agent.gql(UPSERT, {"id": bad})
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    error = body["errors"][0]
+    assert error["extensions"]["field"] == "id"
+    assert "character" in error["message"] and bad not in error["message"]
+    assert await existing_customer_ids(store, [bad]) == set()
+    body = await agent.gql(UPSERT, {"id": "C000001"})
+    assert body == {"data": {"upsertCustomer": {"id": "C000001"}}}

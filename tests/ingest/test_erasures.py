@@ -43,7 +43,7 @@ async def test_rows_naming_an_erased_customer_are_refused_in_every_kind(
     accounts = _csv(tmp_path / "acc.csv", "id,customerId,balance\nA5,C5,10\nA6,C6,20\n")
     await import_file(store, "accounts", accounts)
     erased = await _erase(store, data_dir, "C5")
-    assert erased.customers == {"C5"}
+    assert erased.customers == {"c5"}  # case-folded
 
     again = _csv(tmp_path / "again.csv", "id,name,phone\nC5,复活,13800009999\nC7,王五,\n")
     summary = await import_file(store, "customers", again, erasures=erased)
@@ -97,3 +97,23 @@ async def test_without_erasures_the_same_row_imports(store: GraphStore, tmp_path
     path = _csv(tmp_path / "c.csv", "id,name\nC5,张三\n")
     summary = await import_file(store, "customers", path, erasures=Erasures.of(["C9"]))
     assert (summary.inserted, summary.erased) == (1, 0)
+
+
+async def test_an_erased_customer_is_refused_under_another_case(
+    store: GraphStore, tmp_path: Path, data_dir: Path
+) -> None:
+    """QA, session 21: after erasing C900002, an import of ``c900002`` inserted it (the
+    erasure check compared ids exactly)."""
+    await import_file(store, "customers", _csv(tmp_path / "c.csv", "id,name\nC900002,张三\n"))
+    erased = await _erase(store, data_dir, "C900002")
+    again = _csv(tmp_path / "again.csv", "id,name\nc900002,复活\nC900003,王五\n")
+    summary = await import_file(store, "customers", again, erasures=erased)
+    assert (summary.inserted, summary.rejected, summary.erased) == (1, 1, 1)
+    (letter,) = _dead(tmp_path / "again.dead.jsonl")
+    assert letter["line"] == 2
+    assert ERASED_REASON in letter["reasons"][0]  # type: ignore[index]
+    accounts = _csv(tmp_path / "acc.csv", "id,customerId,balance\nA9,c900002,1\n")
+    done = await import_file(store, "accounts", accounts, erasures=erased)
+    assert (done.erased, done.imported) == (1, 0)
+    ids = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
+    assert [r["id"] for r in ids] == ["C900003"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from graph.fieldcipher import cipher_of
 from graph.repositories.customer360 import interaction_pages
 from graph.store import GraphStore
@@ -200,3 +202,40 @@ async def test_case_twins_are_told_once_for_what_was_imported(
     links.write_text("customerId,platform,handle\nK1,weibo,alice\nK1,Weibo,alice\n")
     linked = await import_file(store, "social-accounts", links)
     assert (linked.rejected, linked.case_twins, linked.warnings) == (0, 0, [])
+
+
+async def test_a_case_twin_the_writer_refused_is_not_told_as_imported(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # QA, session 21 (imp/twins.csv): line 4 went to the dead letters as the case twin of the
+    # stored C900001, yet the warning said lines 3 and 4 were "imported as two records".
+    await store.write("CREATE (:Customer {id: 'C900001', name: 'x'})")
+    path = tmp_path / "twins.csv"
+    path.write_text("id,name\nC900002,a\nC900001 ,b\nc900001,c\n", encoding="utf-8")
+    summary = await import_file(store, "customers", path)
+    assert (summary.rejected, summary.case_twins, summary.warnings) == (1, 0, [])
+
+
+async def test_customer_ids_with_invisible_or_full_width_characters_are_dead_letters(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # QA, session 21: Ｃ900001 and C９00001 were inserted beside C900001, twins that look the
+    # same; ids with zero-width or bidi characters too. One rule with upsertCustomer's.
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "id,name\nC900001,a\n Ｃ900001,b\nC９00001,c\nC900001\u200b,d\n\u202eC900001,e\n",
+        encoding="utf-8",
+    )
+    summary = await import_file(store, "customers", path)
+    assert (summary.inserted, summary.rejected) == (1, 4)
+    letters = [orjson.loads(x) for x in (tmp_path / "ids.dead.jsonl").read_bytes().splitlines()]
+    assert [letter["line"] for letter in letters] == [3, 4, 5, 6]
+    reasons = [letter["reasons"][0] for letter in letters]
+    assert all(r.startswith("id: contains a full-width") for r in reasons[:2]), reasons
+    assert all(r.startswith("id: contains an invisible") for r in reasons[2:]), reasons
+    households = tmp_path / "hh.csv"
+    households.write_text("id,name\nH１,a\nH2,b\n", encoding="utf-8")
+    done = await import_file(store, "households", households)
+    assert (done.inserted, done.rejected) == (1, 1)
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+    assert [r["id"] for r in rows] == ["C900001"]

@@ -172,6 +172,13 @@ def test_a_count_before_a_handle_does_not_join_it_into_a_phone(text: str) -> Non
     for joined in ("有事 138 @1234 5678", "座机 0755 @8888 6666", "138@1234@5678"):
         assert mask_quoted(joined, modes, KEY) == joined
         assert [k for _, _, k in personal_spans(joined)] == ["PHONE"]
+    # QA, session 21: more digits joined after the number ("138@1234@5678@9999") made no
+    # number of it, and its groups were shown as handles. The number ends at the last "@".
+    joined = "138@1234@5678@9999"
+    assert [k for _, _, k in personal_spans(joined)] == ["PHONE", "SOCIAL_HANDLE"]
+    assert personal_spans(joined)[0][:2] == (0, 13)
+    shown = {"PHONE": "partial", "SOCIAL_HANDLE": "reveal", "EMAIL": "reveal"}
+    assert mask_quoted(joined, shown, KEY) == "138****5678@9999"
 
 
 @pytest.mark.parametrize(
@@ -186,6 +193,16 @@ def test_a_count_before_a_handle_does_not_join_it_into_a_phone(text: str) -> Non
         ("身份证 110105-19900101-1234 来电", "身份证 110105**********1234 来电"),
         ("身份证 110105-19900101 1234", "身份证 110105**********1234"),
         ("身份证 １１０１０５１９９００１０２００２２", "身份证 １１０１０５********００２２"),
+        # QA, session 21: other groupings and separators were shown whole.
+        ("A 1101 0519 8503 1212 34 Z", "A 1101 0************2 34 Z"),
+        ("110105 1985 0312 1234", "110105***********1234"),
+        ("110 105 198 503 121 234", "110 10************* 234"),
+        ("110105.19850312.1234", "110105**********1234"),
+        ("110105/19850312/1234", "110105**********1234"),
+        ("110105_19850312_1234", "110105**********1234"),
+        ("身份证 110105 1985-03-12 1234", "身份证 110105************1234"),
+        ("１１０１０５／１９８５．０３１２＿１２３４", "１１０１０５***********１２３４"),
+        ("电话13812345678 110105198503121234", "电话13812345678 110105********1234"),
         # Not inside a longer run of digits (a card number), nor digits 7-14 no date.
         ("卡号 6222021234567890123", "卡号 6222021234567890123"),
         ("订单 123456789012345678", "订单 123456789012345678"),
@@ -200,6 +217,8 @@ def test_an_id_number_in_a_text_is_masked_as_a_national_id(text: str, expected: 
     # Left out of what brand queries match, as the API masks it.
     for piece in ids:
         assert normalise(piece)[6:14] not in search_text(text)
+        digits = "".join(c for c in normalise(piece) if c.isdigit())
+        assert digits[6:14] not in "".join(c for c in search_text(text) if c.isdigit())
     # Hashed, it is the token of the idNumber field however the note writes it.
     hashed = mask_quoted(text, {**modes, "NATIONAL_ID": "hash"}, KEY)
     for piece in ids:
