@@ -168,8 +168,11 @@ async def main() -> None:
                           str(folder / "foreign.toml"), *batch], env, pid, "mapping")  # fmt: skip
             await delete_transactions(store)
             cases = " ".join(f"WHEN {code} THEN '{kind}'" for kind, code in CODES.items())
-            query = SQL.format(cases=cases, file=folder / "foreign.csv")
-            t_sql = c360(["transactions", "--sql", query, *batch], env, pid, "sql")
+            # FILE given, the query reads it as {file}: the SQL sandbox lets a query read FILE
+            # and the working directory's files only (ingest/sql_sandbox.py).
+            query = SQL.format(cases=cases, file="{file}")
+            t_sql = c360(["transactions", str(folder / "foreign.csv"), "--sql", query, *batch],
+                         env, pid, "sql")  # fmt: skip
             (n,) = await store.read("MATCH (t:Transaction) RETURN count(t) AS n")
             assert n["n"] == opts.transactions, n
     plain = (opts.customers + opts.transactions) / (t_customers + t_tx)
