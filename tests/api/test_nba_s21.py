@@ -26,6 +26,17 @@ from tests.api.test_nba_qa18 import write_policy_data
 from tests.api.test_nba_qa20 import AGED, AS_OF, CREATE, account, aged_customers, members, window
 
 
+async def busiest_advisor(store: GraphStore, as_role: Callable[..., Api]) -> Api:
+    """A 300-customer demo book seeded, and its advisor with the most customers (the most
+    tasks) as a client."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    (busiest,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
+        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    return as_role("advisor", "service", busiest["id"])
+
+
 async def test_fitted_counts_and_audiences_leave_closed_accounts_out(
     store: GraphStore, data_dir: Path, make_token: Callable[..., str]
 ) -> None:
@@ -136,13 +147,8 @@ async def test_one_unreadable_history_does_not_fail_an_advisors_task_list(
     advisorTasks, under the trained churn model, INTERNAL_SERVER_ERROR for the whole list.
     The other customers' tasks are served; the unreadable one is left out and named in one
     log line (no traceback); completeTask for it says why it cannot be checked."""
-    await seed_demo(store, customers=300, seed=42, progress=False)
+    advisor = await busiest_advisor(store, as_role)
     await train(store, data_dir)
-    (busiest,) = await store.read(
-        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
-        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
-    )
-    advisor = as_role("advisor", "service", busiest["id"])
     today = datetime.now(UTC).date()
     window = {"from": today.isoformat(), "to": (today + timedelta(days=60)).isoformat()}
     before = await advisor.gql(TASKS, window)
@@ -192,12 +198,7 @@ async def test_an_old_task_id_holding_a_literal_escape_names_its_own_customer(
     OLD:1), so a completion stored then did not match (the task came back) and completeTask
     with such an id missed the customer. Unprefixed ids are now read as written; new ids
     that escape start with "v2:"."""
-    await seed_demo(store, customers=300, seed=42, progress=False)
-    (busiest,) = await store.read(
-        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
-        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
-    )
-    advisor = as_role("advisor", "service", busiest["id"])
+    advisor = await busiest_advisor(store, as_role)
     today = datetime.now(UTC).date()
     window = {"from": today.isoformat(), "to": (today + timedelta(days=120)).isoformat()}
     body = await advisor.gql(TASKS, window)
@@ -309,12 +310,7 @@ async def test_a_session_20_completion_of_an_account_holding_a_colon_stays_done(
     customer whose id holds neither ":" nor "%", a MATURITY completion it stored
     ("MATURITY:C1:<due>:ACC%3A9") read literally as account "ACC%3A9", not ACC:9: the
     completed task was listed again."""
-    await seed_demo(store, customers=300, seed=42, progress=False)
-    (busiest,) = await store.read(
-        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
-        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
-    )
-    advisor = as_role("advisor", "service", busiest["id"])
+    advisor = await busiest_advisor(store, as_role)
     today = datetime.now(UTC).date()
     window = {"from": today.isoformat(), "to": (today + timedelta(days=120)).isoformat()}
 
