@@ -131,7 +131,7 @@ async def test_a_handle_links_as_ingest_takes_it_and_to_one_customer(
         body = await agent.gql(LINK, {"id": "C1", "handle": bad})
         assert codes(body) == ["BAD_USER_INPUT"], body
         assert body["errors"][0]["extensions"]["field"] == "handle"
-    assert "invisible formatting character" in str(
+    assert "formatting character" in str(
         await agent.gql(LINK, {"id": "C1", "handle": "wxm\u202e2025"})
     )
     assert ok(await agent.gql(LINK, {"id": "C1", "handle": "@wxm_2025"}))
