@@ -407,6 +407,14 @@ def id_key(record_id: str) -> str:
     return record_id.casefold()
 
 
+def has_format_character(text: str, allowed: str = "") -> bool:
+    """Whether ``text`` holds a Unicode format character (Cf: bidi overrides such as U+202E,
+    zero-width spaces) other than those in ``allowed``: invisible, they make an id or a handle
+    read as another. The one rule for key ids (:func:`id_reason`) and for social post ids and
+    handles (ingest/social/model.py ``check_id``)."""
+    return any(unicodedata.category(ch) == "Cf" and ch not in allowed for ch in text)
+
+
 def id_reason(name: str, value: str) -> str | None:
     """Why ``value`` cannot be written as a record id (``"name: reason"``, never the value),
     else None. Refused: control and formatting characters (Unicode Cc, Cf: zero-width
@@ -417,7 +425,7 @@ def id_reason(name: str, value: str) -> str | None:
     text = value.strip()
     if text.isascii() and text.isprintable():
         return None  # almost every id: none of either
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+    if has_format_character(text) or any(unicodedata.category(ch) == "Cc" for ch in text):
         return (
             f"{name}: contains an invisible control or formatting character (e.g. U+200B, "
             "U+202E); write the id without it"
@@ -444,6 +452,7 @@ __all__ = [
     "check_money",
     "cn_id_checksum",
     "field_too_long",
+    "has_format_character",
     "id_key",
     "id_reason",
     "normalize_phone",

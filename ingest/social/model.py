@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from graph.text import has_control
 from shared.platforms import PLATFORMS
-from shared.validators import to_utc_iso
+from shared.validators import has_format_character, to_utc_iso
 
 # A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
 # milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
@@ -117,7 +116,7 @@ def check_id(value: Any) -> str | None:
     text = str(value).strip()
     if len(text) > MAX_ID:
         raise ValueError(f"longer than {MAX_ID} characters ({len(text)})")
-    if any(unicodedata.category(ch) == "Cf" and ch != _ZWJ for ch in text):
+    if has_format_character(text, allowed=_ZWJ):
         raise ValueError("contains an invisible formatting character (e.g. U+202E, U+200B)")
     return text or None
 
