@@ -4,11 +4,15 @@ file, log or backup alone never holds a key that opens its ciphertext.
 
 Destroying a key is the erasure (crypto-shredding): the row is deleted with SQLite's
 ``secure_delete`` on and the file vacuumed, so the wrapped key does not linger in free pages.
+The owner stays erased: a digest of its name is kept (``destroyed``), and no key is ever made
+for it again, so nothing written later (a post from an erased customer's social account, an
+import) is sealed, readable, under a fresh key (:meth:`DataKeyStore.get_or_create_many`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -68,6 +72,9 @@ class DataKeyStore:
             "CREATE TABLE IF NOT EXISTS datakeys "
             "(owner TEXT PRIMARY KEY, kid TEXT NOT NULL, wrapped BLOB NOT NULL)"
         )
+        # The owners whose key was destroyed, as digests (the erasure ledger names them; this
+        # table only has to recognise them): no key is made for one again.
+        self._db.execute("CREATE TABLE IF NOT EXISTS destroyed (digest TEXT PRIMARY KEY)")
         # Unwrapped keys of recently used owners; a destroy in any process of the data dir
         # (another worker, `c360 erase`) empties it before the next use (``_fresh_cache``).
         self._cache: OrderedDict[str, bytes] = OrderedDict()
@@ -106,13 +113,24 @@ class DataKeyStore:
         return out
 
     def get_or_create_many(self, owners: list[str]) -> dict[str, bytes]:
+        """The data keys of ``owners``, made for those that have none; an owner whose key was
+        destroyed (erased) gets none and is absent: what would be sealed for it is not
+        written (privacy.fieldcrypt)."""
         found = self.get_many(owners)
-        new = {o: secrets.token_bytes(32) for o in dict.fromkeys(owners) if o not in found}
+        wanted = [o for o in dict.fromkeys(owners) if o not in found]
+        erased = self.destroyed(wanted) if wanted else set()
+        new = {o: secrets.token_bytes(32) for o in wanted if o not in erased}
         if new:
             rows = [(o, *w) for o, w in zip(new, self._wrap_all(new), strict=True)]
             # OR IGNORE: another process may have created the key meanwhile; re-read then.
+            # Not for an owner destroyed meanwhile (an erasure in another process): checked
+            # in the same statement, so it stays without a key.
             with self._transaction():
-                self._db.executemany("INSERT OR IGNORE INTO datakeys VALUES (?, ?, ?)", rows)
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO datakeys SELECT ?, ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM destroyed WHERE digest = ?)",
+                    [(*row, _digest(row[0])) for row in rows],
+                )
             # Where the stored wrapping is ours, the key is the one we made: no unwrap needed.
             ours = {o: w for o, _, w in rows}
             stored = self._wrapped(list(new))
@@ -156,10 +174,28 @@ class DataKeyStore:
                         self._db.execute("ROLLBACK")
                 raise
 
+    def destroyed(self, owners: list[str]) -> set[str]:
+        """Those of ``owners`` whose key was destroyed (erased)."""
+        digests = {_digest(o): o for o in owners}
+        out: set[str] = set()
+        keys = list(digests)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT digest FROM destroyed WHERE digest IN ({marks})"
+            out.update(digests[d] for (d,) in self._db.execute(query, chunk))
+        return out
+
     def destroy(self, owner: str) -> bool:
+        """Forget ``owner``'s key (True when there was one) and never make it one again; the
+        latter also when it had none (an erasure resumed or applied again after a restore
+        marks the owner erased)."""
         self._cache.pop(owner, None)
         with _storage_errors(self.path):  # an erasure on a full disk: one sentence, as writes
-            gone = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,)).rowcount > 0
+            with self._transaction():
+                self._db.execute("INSERT OR IGNORE INTO destroyed VALUES (?)", (_digest(owner),))
+                deleted = self._db.execute("DELETE FROM datakeys WHERE owner = ?", (owner,))
+                gone = deleted.rowcount > 0
             if gone:
                 self._db.execute("VACUUM")
         # Also when the row was gone already: a destroy resumed after a crash before the
@@ -193,6 +229,10 @@ class DataKeyStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _digest(owner: str) -> str:
+    return hashlib.sha256(owner.encode()).hexdigest()
 
 
 def erasure_signal(keys_dir: Path) -> ChangeSignal:

@@ -12,7 +12,9 @@ household is named after its head and shares their address); an interaction's ``
 shreds their notes in every copy; an advisor's ``name``, ``phone``, ``email`` under a key of
 their own (``Advisor:<id>``); a social account's display ``name`` (often a real name) under a
 key per account (``SocialAccount:<platform>:<handle>``), destroyed with a customer who
-confirmed the account. Amounts stay plain: balances and
+confirmed the account. A destroyed key is never made again (privacy.datakeys): a value
+written later for an erased owner (a post from their account naming them) is left out, not
+sealed under a fresh key. Amounts stay plain: balances and
 transaction amounts are summed, compared and banded inside the graph (segments, net flow), and
 on their own they do not identify anyone once names and numbers are sealed.
 
@@ -89,11 +91,16 @@ class FieldCrypto:
     def seal_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         fields = FIELDS.get(scope, ())
         owner = KEY_SCOPE.get(scope, scope)
-        needs_key = [i for i, p in items if any(isinstance(p.get(f), str) for f in fields)]
+        needs_key = {i for i, p in items if any(isinstance(p.get(f), str) for f in fields)}
         keys = self.keys.get_or_create_many([f"{owner}:{i}" for i in needs_key])
         nonces = _nonces()  # this call's own: a nonce is never handed out twice
         out = []
         for owner_id, props in items:
+            if owner_id in needs_key and f"{owner}:{owner_id}" not in keys:
+                # Erased (its key destroyed, privacy.datakeys): no new key, and its personal
+                # fields are not written at all, so what is stored stays unreadable.
+                out.append({k: v for k, v in props.items() if k not in fields})
+                continue
             sealed = dict(props)
             aead: AESGCM | None = None  # one cipher per owner, for all of its fields
             for field in fields:

@@ -1,0 +1,92 @@
+"""An erased customer's social account stays erased: a post from it ingested after the erasure
+is stored (public, linked to nobody), but its author's display name is not sealed under a
+fresh data key, so nothing of the person reads again. Real embedded FalkorDB, the real key
+store and AES-GCM, the erasure run by privacy.erasure (session 22)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.repositories.customers import upsert_customers
+from graph.repositories.social import accounts_by_key, link_social_accounts
+from graph.store import GraphStore
+from hub.services import field_crypto
+from hub.settings import Settings
+from ingest.social.model import SocialPost
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
+from privacy.datakeys import DataKeyStore
+from privacy.erasure import erase_customer
+from privacy.erasure_ledger import ErasureLedger
+from privacy.keyprovider import LocalKeyFileProvider
+from sentiment.batch import BatchScorer
+
+OWNER = "SocialAccount:weibo:wang_li88"
+KEY = ("weibo", "wang_li88")
+ACCOUNT = {"platform": "weibo", "handle": "wang_li88"}
+
+
+def _post(post_id: str, created_at: str) -> SocialPost:
+    return SocialPost(
+        platform="weibo",
+        post_id=post_id,
+        text="招商银行 手机银行 很好用",
+        created_at=created_at,
+        author_handle="wang_li88",
+        author_name="王丽",
+        author_followers=120,
+    )
+
+
+async def _ingest(store: GraphStore, post: SocialPost) -> None:
+    with BatchScorer(max_workers=1) as scorer:
+        await PostPipeline(store, scorer, TermMatcher.default()).ingest([post])
+
+
+async def test_a_post_from_an_erased_customers_account_makes_no_new_key(
+    sealed_store: GraphStore, data_dir: Path
+) -> None:
+    store = sealed_store
+    await upsert_customers(store, [{"id": "C1", "props": {"name": "王丽"}}])
+    await link_social_accounts(
+        store, [{"customerId": "C1", "platform": "weibo", "handle": "wang_li88"}]
+    )
+    await _ingest(store, _post("p1", "2026-11-01T08:00:00Z"))
+    before = (await accounts_by_key(store, [ACCOUNT]))[KEY]
+    assert (before["name"], before["customerIds"]) == ("王丽", ["C1"])
+
+    assert await erase_customer(store, "C1", ErasureLedger(data_dir), "er-1") is not None
+    await _ingest(store, _post("p2", "2026-11-02T08:00:00Z"))
+
+    # The post is stored, by the account, which is no customer's.
+    posts = await store.read(
+        "MATCH (a:SocialAccount {handle: 'wang_li88'})-[:POSTED]->(p:Post) "
+        "RETURN p.postId AS id ORDER BY id"
+    )
+    assert [r["id"] for r in posts] == ["p1", "p2"]
+    after = (await accounts_by_key(store, [ACCOUNT]))[KEY]
+    assert (after["name"], after["customerIds"], after["followers"]) == (None, [], 120)
+    # No data key for the account, in this process or in a fresh one on the key files.
+    fresh = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+    assert fresh.get_many([OWNER]) == {}
+    assert field_crypto(Settings(data_dir=data_dir)).keys.get_many([OWNER]) == {}
+    # What the graph holds for the name is the ciphertext the erasure shredded, or nothing.
+    (stored,) = await store.read(
+        "MATCH (a:SocialAccount {handle: 'wang_li88'}) RETURN a.name AS name"
+    )
+    assert stored["name"] is None or "王丽" not in str(stored["name"])
+
+
+def test_a_destroyed_owner_gets_no_key_again(data_dir: Path) -> None:
+    """The key store's half: destroy() marks the owner, and no process makes it a key again
+    (also an owner that never had one: an erasure applied again after a restore)."""
+    keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+    made = keys.get_or_create_many([OWNER, "SocialAccount:weibo:other"])
+    assert set(made) == {OWNER, "SocialAccount:weibo:other"}
+    assert keys.destroy(OWNER) is True
+    assert keys.destroy("Customer:never-keyed") is False
+    other = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+    for store in (keys, other):
+        got = store.get_or_create_many([OWNER, "Customer:never-keyed", "Customer:C2"])
+        assert set(got) == {"Customer:C2"}
+    assert keys.destroyed([OWNER, "Customer:C2"]) == {OWNER}
