@@ -10,7 +10,7 @@ from rapidfuzz import fuzz, utils
 
 from graph.repositories import social as repo
 from graph.store import GraphStore, Row
-from ingest.social.model import PLATFORMS, check_id
+from ingest.social.model import PLATFORMS, check_handle
 
 LINK_FIELDS = ("customerId", "platform", "handle")
 
@@ -36,9 +36,10 @@ class SocialAccountLink(BaseModel):
     @field_validator("handle")
     @classmethod
     def _handle(cls, value: str) -> str:
-        # The handle rule of posts (model.check_id): a handle ingest refuses (over 256
-        # characters, an invisible U+202E) can be no post's author, so it links nothing.
-        handle = check_id(value.strip().removeprefix("@"))
+        # The handle rule of posts (model.check_handle): a handle ingest refuses (over 256
+        # characters, an invisible U+202E, a space) can be no post's author, so it links
+        # nothing.
+        handle = check_handle(value.strip().removeprefix("@"))
         if handle is None:
             raise ValueError("must not be empty")
         return handle

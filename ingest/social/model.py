@@ -108,7 +108,7 @@ def _epoch(value: float) -> datetime:
 
 def check_id(value: Any) -> str | None:
     """A post id or handle as stored (stripped; None: not given), or ValueError why not: the
-    one rule for ids and handles, in posts and in confirmed links (ingest/social/accounts.py)."""
+    one rule for a post's ids; handles take it too, and :func:`check_handle`'s besides."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -119,6 +119,25 @@ def check_id(value: Any) -> str | None:
     if has_format_character(text, allowed=_ZWJ):
         raise ValueError("contains an invisible formatting character (e.g. U+202E, U+200B)")
     return text or None
+
+
+def check_handle(value: Any) -> str | None:
+    """An account's handle as stored (None: not given), or ValueError why not: the one handle
+    rule of ingest (a post's ``author``) and of confirmed links (linkSocialAccount, ``c360
+    import social-accounts``: ingest/social/accounts.py). :func:`check_id`'s rule, and no
+    whitespace inside: no platform's handle has any (X: letters, digits and ``_``; Weibo:
+    Chinese characters, letters, digits, ``_`` and ``-``; a WeChat id: letters, digits, ``_``
+    and ``-``), so ``wang li`` is a display name given as a handle, or two handles run
+    together, and would be an account no post's author ever matches. Handles stored before
+    this rule are read as they are."""
+    handle = check_id(value)
+    if handle is not None and any(ch.isspace() for ch in handle):
+        raise ValueError(
+            "contains a space or other whitespace, which no handle has (X's are letters, "
+            "digits and _, Weibo's also Chinese characters and -): give the account's handle, "
+            "not its display name"
+        )
+    return handle
 
 
 class PostIn(BaseModel):
@@ -163,10 +182,15 @@ class PostIn(BaseModel):
             raise ValueError(reason)
         return value
 
-    @field_validator("id", "reply_to", "repost_of", "quote_of", "author", mode="before")
+    @field_validator("id", "reply_to", "repost_of", "quote_of", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> str | None:
         return check_id(value)
+
+    @field_validator("author", mode="before")
+    @classmethod
+    def _author(cls, value: Any) -> str | None:
+        return check_handle(value)
 
     @field_validator("url")
     @classmethod
@@ -258,6 +282,7 @@ __all__ = [
     "PLATFORMS",
     "PostIn",
     "SocialPost",
+    "check_handle",
     "check_id",
     "count_out_of_range",
     "parse_post",
