@@ -32,7 +32,7 @@ from graph.repositories.imports import (
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from ingest.mapping import ColumnMapping
-from ingest.social.accounts import SocialAccountLink, link_accounts
+from ingest.social.accounts import SocialAccountLink, link_accounts, link_conflicts
 from ingest.summary import ImportRefused
 from shared.echo import echo
 from shared.records import (
@@ -78,6 +78,10 @@ class ImportKind:
     a row naming an erased one is a dead letter (ingest.erasures);
     ``conflicts``: the reasons a valid row cannot be written over what the lookup found
     (a customer's birth date without the ID number on record): a dead letter;
+    ``exclusive``: fields whose values one ``link`` holds alone (a social handle: one
+    customer): a row giving them with another link than an earlier row of the same import
+    is judged as if that row's link were stored (added to the lookup's ``links``, its line
+    as ``claimedBy``), so ``conflicts`` refuses it as it refuses a stored one;
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -93,6 +97,7 @@ class ImportKind:
     kept: tuple[str, ...] = ()
     erased: dict[str, str] = field(default_factory=dict)
     conflicts: Conflicts | None = None
+    exclusive: tuple[str, ...] = ()
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -179,10 +184,12 @@ KINDS: dict[str, ImportKind] = {
         AdvisorRecord, upsert_advisors, lookup=lookup_advisors, link="branchId",
         help="Advisors and branches: id, name, phone, email, title, branchId, branchName."),
     # A handle links to a customer that exists: --create-missing makes no bare customer.
+    # And to one customer: linkSocialAccount's rule (link_conflicts), in the file too.
     "social-accounts": ImportKind(
-        SocialAccountLink, link_accounts, lookup=lookup_social_accounts,
+        SocialAccountLink, link_accounts, lookup=lookup_social_accounts, link="customerId",
         parents={"customerId": "customers"}, creates_parents=False,
-        erased={"customerId": "customers"},
+        erased={"customerId": "customers"}, conflicts=link_conflicts,
+        exclusive=("platform", "handle"),
         help="Confirmed social handles: customerId, platform, handle."),
 }  # fmt: skip
 

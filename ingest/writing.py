@@ -77,6 +77,10 @@ class BatchWriter:
     # Input lines of valid rows :meth:`classify` dead-lettered (a missing parent, a conflict
     # with the stored record): not imported, so no case-twin warning names them.
     refused: set[int] = field(default_factory=set)
+    # The kind's ``exclusive`` values the import's rows took so far -> (their link, line).
+    _claims: dict[tuple[object, ...], tuple[object, int]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _queue: asyncio.Queue[_Item] = field(init=False, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _failure: BaseException | None = field(default=None, init=False, repr=False)
@@ -114,10 +118,12 @@ class BatchWriter:
                 self.dead.add(record.line, record.data, missing_reasons(self.spec, row, missing))
                 self.refused.add(record.line)
                 continue
+            state = self._claimed(row, state)
             if self.spec.conflicts is not None and (reasons := self.spec.conflicts(row, state)):
                 self.dead.add(record.line, record.data, reasons)
                 self.refused.add(record.line)
                 continue
+            self._claim(row, record.line)
             result = outcome(self.spec, row, state)
             self.summary.count(result)
             if result == "updated":
@@ -129,6 +135,25 @@ class BatchWriter:
             elif result != "unchanged":
                 writes.changed.append(row)
         return writes
+
+    def _claimed(self, row: Row, state: Row) -> Row:
+        """``state`` with the link an earlier row of this import gave the row's ``exclusive``
+        values, when it is another (ImportKind.exclusive): batches are looked up before the
+        ones ahead of them are written, so the graph does not show it yet."""
+        if not self.spec.exclusive:
+            return state
+        earlier = self._claims.get(tuple(row.get(f) for f in self.spec.exclusive))
+        link = row.get(self.spec.link) if self.spec.link else None
+        if earlier is None or earlier[0] == link:
+            return state
+        return {**state, "links": [*(state.get("links") or []), earlier[0]],
+                "claimedBy": earlier[1]}  # fmt: skip
+
+    def _claim(self, row: Row, line: int) -> None:
+        if self.spec.exclusive:
+            key = tuple(row.get(f) for f in self.spec.exclusive)
+            link = row.get(self.spec.link) if self.spec.link else None
+            self._claims.setdefault(key, (link, line))
 
     def _lost_on_move(self, line: int, row: Row, state: Row, lost: list[str]) -> None:
         home = self.spec.home or ""

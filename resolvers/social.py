@@ -15,8 +15,15 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from graph.repositories import social as repo
+from graph.repositories.imports import lookup_social_accounts
 from graph.store import GraphStore, Row
-from ingest.social.accounts import Candidate, SocialAccountLink, rank_candidates
+from ingest.social.accounts import (
+    Candidate,
+    SocialAccountLink,
+    link_accounts,
+    link_conflicts,
+    rank_candidates,
+)
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
@@ -528,25 +535,29 @@ class HandleTaken(ApiError):
 
 
 async def link_account(store: GraphStore, customer_id: str, platform: str, handle: str) -> Row:
-    """Confirm a handle as the customer's; the linked account row (see accounts_by_key)."""
+    """Confirm a handle as the customer's; the linked account row (see accounts_by_key). The
+    import's model, lookup, rule and write (``c360 import social-accounts``), for one row."""
     link = validate(
         SocialAccountLink, {"customerId": customer_id, "platform": platform, "handle": handle}
     )
-    outcome = await repo.link_social_account_alone(
-        store, link.customerId, link.platform, link.handle
-    )
-    if outcome == "no-customer":
-        raise NotFound("no customer with this id", field="customerId")
-    if outcome == "taken":
-        # One person's handle: a second customer would show the first's posts in their 360
-        # view. The other customer is not named (the caller may not see them).
-        raise HandleTaken(
-            "this handle is already linked to another customer, and a handle is one "
-            "person's: nothing was linked",
-            field="handle",
-        )
+    row = link.to_graph_row()
+    (found,) = await lookup_social_accounts(store, [row])
+    _refuse_link(row, found)
+    if not found.get("exists") and not await link_accounts(store, [row]):
+        # Changed between the lookup and the write (one statement checks and links): said
+        # as the lookup now finds it.
+        _refuse_link(row, (await lookup_social_accounts(store, [row]))[0])
     key = (link.platform, link.handle)
     return (await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}]))[key]
+
+
+def _refuse_link(row: Row, found: Row) -> None:
+    if "customerId" in (found.get("missing") or []):
+        raise NotFound("no customer with this id", field="customerId")
+    # One person's handle: a second customer would show the first's posts in their 360
+    # view. The other customer is not named (the caller may not see them).
+    if reasons := link_conflicts(row, found):
+        raise HandleTaken(reasons[0], field="handle")
 
 
 AccountKey = tuple[str, str]  # (platform, handle)

@@ -77,14 +77,18 @@ _ACCOUNT_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Account {id: id}) RETU
 _CUSTOMER_IDS: LiteralString = "UNWIND $ids AS id MATCH (c:Customer {id: id}) RETURN id"
 _ADVISOR_IDS: LiteralString = "UNWIND $ids AS id MATCH (a:Advisor {id: id}) RETURN id"
 
-# A confirmed handle: linked already, or its customer missing (link_social_accounts links
-# only existing customers, so a missing one would otherwise link nothing, silently).
+# A confirmed handle: ``links``, the customers it is linked to now (``exists``: the row's
+# among them; another one makes the row a conflict, ingest/social/accounts.py), or its
+# customer missing (link_social_accounts links only existing customers, so a missing one
+# would otherwise link nothing, silently).
 _SOCIAL_ACCOUNTS: LiteralString = """
 UNWIND $rows AS r
 OPTIONAL MATCH (c:Customer {id: r.customerId})
-OPTIONAL MATCH (c)-[h:HAS_SOCIAL]->(:SocialAccount {platform: r.platform, handle: r.handle})
-WITH r, c, h WHERE h IS NOT NULL OR c IS NULL
-RETURN r.i AS i, h IS NOT NULL AS exists, {} AS props, [] AS links,
+OPTIONAL MATCH (o:Customer)-[:HAS_SOCIAL]->(:SocialAccount {platform: r.platform,
+                                                           handle: r.handle})
+WITH r, c, collect(o.id) AS owners
+WITH r, c, owners WHERE c IS NULL OR size(owners) > 0
+RETURN r.i AS i, r.customerId IN owners AS exists, {} AS props, owners AS links,
        CASE WHEN c IS NULL THEN ['customerId'] ELSE [] END AS missing
 """
 

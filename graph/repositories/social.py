@@ -261,45 +261,29 @@ async def settle_fingerprints(store: GraphStore, fingerprints: list[str]) -> dic
     return {r["fingerprint"]: int(r["duplicates"]) for r in rows}
 
 
-async def link_social_account_alone(
-    store: GraphStore, customer_id: str, platform: str, handle: str
-) -> str:
-    """Links the handle to the customer unless another customer holds it: ``"linked"`` (also
-    when it was already this customer's), ``"taken"`` (linked to another customer; nothing
-    written) or ``"no-customer"``. One write: the check and the link are one statement."""
-    rows = await store.write(
-        """
-        MATCH (c:Customer {id: $customerId})
-        OPTIONAL MATCH (o:Customer)-[:HAS_SOCIAL]->(:SocialAccount {platform: $platform,
-                                                                    handle: $handle})
-        WHERE o.id <> c.id
-        WITH c, count(o) AS others
-        FOREACH (_ IN CASE WHEN others = 0 THEN [1] ELSE [] END |
-            MERGE (a:SocialAccount {platform: $platform, handle: $handle})
-            MERGE (c)-[:HAS_SOCIAL]->(a)
-        )
-        RETURN others
-        """,
-        {"customerId": customer_id, "platform": platform, "handle": handle},
-    )
-    if not rows:
-        return "no-customer"
-    return "linked" if int(rows[0]["others"]) == 0 else "taken"
-
-
-async def link_social_accounts(store: GraphStore, rows: list[Row]) -> list[Row]:
-    """rows: {customerId, platform, handle}. Links only existing customers; returns the rows
-    linked ({customerId, platform, handle})."""
-    return await store.write(
+async def link_social_accounts(store: GraphStore, rows: list[Row]) -> int:
+    """rows: {customerId, platform, handle}. Links each handle to its customer when the
+    customer exists and no other customer holds the handle (a handle is one person's: the
+    rule is ingest/social/accounts.py ``link_conflicts``, checked before this write by
+    linkSocialAccount and the import; here the check and the link are one statement, so a
+    link made by someone else meanwhile is not doubled). How many rows are linked (also
+    those linked already)."""
+    result = await store.write(
         """
         UNWIND $rows AS r
         MATCH (c:Customer {id: r.customerId})
+        OPTIONAL MATCH (o:Customer)-[:HAS_SOCIAL]->(:SocialAccount {platform: r.platform,
+                                                                    handle: r.handle})
+        WHERE o.id <> c.id
+        WITH r, c, count(o) AS others
+        WITH r, c WHERE others = 0
         MERGE (a:SocialAccount {platform: r.platform, handle: r.handle})
         MERGE (c)-[:HAS_SOCIAL]->(a)
-        RETURN c.id AS customerId, a.platform AS platform, a.handle AS handle
+        RETURN count(a) AS n
         """,
         {"rows": rows},
     )
+    return int(result[0]["n"]) if result else 0
 
 
 async def search_mentions(
@@ -736,7 +720,6 @@ __all__ = [
     "fingerprint_originals",
     "label_corrections",
     "link_candidate_data",
-    "link_social_account_alone",
     "link_social_accounts",
     "posts_to_rescore",
     "search_mentions",

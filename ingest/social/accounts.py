@@ -56,9 +56,30 @@ class SocialAccountLink(BaseModel):
         return {"customerId": self.customerId, "platform": self.platform, "handle": self.handle}
 
 
+HANDLE_LINKED = (
+    "handle: already linked to another customer, and a handle is one person's (both 360 "
+    "views would show its posts): nothing was linked"
+)
+
+
+def link_conflicts(row: Row, found: Row) -> list[str]:
+    """The one rule of a confirmed handle, for linkSocialAccount and ``c360 import
+    social-accounts`` alike: a handle is linked to one customer at most. ``found``: what the
+    lookup (graph.repositories.imports ``lookup_social_accounts``) found for ``row``:
+    ``links``, the customers holding the handle (in an import, also the customer an earlier
+    row of the file links it to: its line is ``claimedBy``). [] when the row may link; else
+    the reason, which names no other customer (the caller may not see them)."""
+    others = [c for c in found.get("links") or [] if c != row.get("customerId")]
+    if not others:
+        return []
+    line = found.get("claimedBy")
+    return [HANDLE_LINKED + (f" (line {line} of this file links it)" if line else "")]
+
+
 async def link_accounts(store: GraphStore, rows: list[Row]) -> int:
-    """Link handles to existing customers (rows naming an unknown customer link nothing)."""
-    return len(await repo.link_social_accounts(store, rows))
+    """Link handles to existing customers (rows naming an unknown customer, or a handle
+    another customer holds, link nothing: :func:`link_conflicts` tells which beforehand)."""
+    return await repo.link_social_accounts(store, rows)
 
 
 @dataclass(frozen=True)
@@ -103,10 +124,12 @@ async def link_candidates(store: GraphStore, customer_id: str, limit: int = 5) -
 
 
 __all__ = [
+    "HANDLE_LINKED",
     "LINK_FIELDS",
     "Candidate",
     "SocialAccountLink",
     "link_accounts",
     "link_candidates",
+    "link_conflicts",
     "rank_candidates",
 ]
