@@ -30,6 +30,23 @@ _FILTER = (
 
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
 
+# A post's score as a mean counts it: none for a post labelled UNSUPPORTED, though the model
+# scored it (a person said it cannot be judged: correctPostLabel); the score stays on the
+# post, so a correction back to another label counts it again.
+JUDGED_SCORE = "CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN null ELSE p.sentimentScore END"
+
+# The sentiment sums of a group of posts ``p`` (RETURN items): the posts, per label, and the
+# sum and count of the judged scores (:data:`JUDGED_SCORE`).
+_SENTIMENT_SUMS = f"""
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
+               sum(coalesce({JUDGED_SCORE}, 0.0)) AS scoreSum,
+               count({JUDGED_SCORE}) AS scored"""
+
+
 # A feed's order, newest first (ties by platform and post id, unique), and the keyset
 # condition "``x`` comes after the post at ``$after``" in that order ($after: the
 # (createdAt, platform, postId) of the last post seen, or null for the first page). Every
@@ -395,14 +412,9 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
         + _where(filters)
         + """
         WITH substring(p.createdAt, 0, $width) AS bucket, p
-        RETURN bucket,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored,
+        RETURN bucket,"""
+        + _SENTIMENT_SUMS
+        + """,
                [sum(CASE WHEN p.sentimentEmotion = 'happy' THEN 1 ELSE 0 END),
                 sum(CASE WHEN p.sentimentEmotion = 'angry' THEN 1 ELSE 0 END),
                 sum(CASE WHEN p.sentimentEmotion = 'sad' THEN 1 ELSE 0 END),
@@ -429,14 +441,9 @@ async def trend_rows_by_brand(
         + _where(filters)
         + """
         WITH name, substring(p.createdAt, 0, $width) AS bucket, p
-        RETURN name AS brand, bucket,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored
+        RETURN name AS brand, bucket,"""
+        + _SENTIMENT_SUMS
+        + """
         ORDER BY brand, bucket
         """,
         params,
@@ -576,14 +583,9 @@ async def customer_sentiment(store: GraphStore, customer_ids: list[str]) -> dict
         """
         UNWIND $ids AS id
         MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(:SocialAccount)-[:POSTED]->(p:Post)
-        RETURN id,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored,
+        RETURN id,"""
+        + _SENTIMENT_SUMS
+        + """,
                max(p.createdAt) AS lastPostAt
         """,
         {"ids": customer_ids},
@@ -724,6 +726,7 @@ async def _per_range(
 
 __all__ = [
     "FILTER_KEYS",
+    "JUDGED_SCORE",
     "accounts_by_key",
     "accounts_of_customers",
     "backfill_search_text",
