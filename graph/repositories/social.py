@@ -87,7 +87,8 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
     older copy of a post (a replayed push, a stale export) never rolls them back. A label a
-    person corrected stays while the text is the one they corrected, not over an edit. An
+    person corrected stays while the text is the one they corrected, not over an edit. The
+    brand and product MENTIONS are the row's: an edit's tags replace the old ones. An
     author's display name (often a real name) is sealed under the account's data key. The
     text is kept as searched too (``searchText``: its quoted @handles left out, see
     shared/post_text.py)."""
@@ -126,6 +127,13 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
             SET a += r.author.props
             MERGE (a)-[:POSTED]->(p)
         )
+        // The tags are the text's: an edit that no longer names a brand or product drops it.
+        WITH p, r
+        OPTIONAL MATCH (p)-[m:MENTIONS]->(t)
+        WHERE (t:Brand AND NOT t.name IN coalesce(r.brands, []))
+           OR (t:Product AND NOT t.code IN coalesce(r.products, []))
+        DELETE m
+        WITH DISTINCT p, r
         FOREACH (name IN coalesce(r.brands, []) |
             MERGE (b:Brand {name: name})
             MERGE (p)-[:MENTIONS]->(b)
