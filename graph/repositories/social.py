@@ -6,12 +6,14 @@ for an hour, 10 for a day) and work the same on every backend without ``datetime
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 from shared.post_text import SEARCH_TEXT_VERSION, normalise, search_text
+from shared.validators import is_web_link, to_utc_iso
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -194,6 +196,60 @@ async def backfill_search_text(store: GraphStore) -> int:
             },
         )
         done += len(rows)
+
+
+async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -> int:
+    """Posts stored before ingest's current rules, brought to them; returns how many changed.
+    A ``createdAt`` that is a date alone (``2025-03-11``, as kept before a post time was an
+    instant) becomes the time ingest stores for it now, 00:00 that day in Asia/Shanghai
+    (``2025-03-10T16:00:00Z``), so it sorts and buckets among the others; a ``url`` that is
+    no http(s) link (``javascript:``, ``data:``, ``file:``, now refused at ingest) is
+    dropped. Idempotent (a post brought over no longer matches), in keyset pages of
+    ``batch`` posts; nothing is written when nothing matches. A date ingest would refuse
+    (before 1800) is left as it is."""
+    done, at = 0, ["", ""]
+    while True:
+        rows = await store.read(
+            """
+            MATCH (p:Post)
+            WHERE (NOT coalesce(p.createdAt, 'T') CONTAINS 'T'
+                   OR NOT (toLower(coalesce(p.url, 'http://')) STARTS WITH 'http://'
+                           OR toLower(p.url) STARTS WITH 'https://'))
+              AND (p.platform > $at[0] OR (p.platform = $at[0] AND p.postId > $at[1]))
+            RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
+                   p.url AS url
+            ORDER BY platform, postId
+            LIMIT $limit
+            """,
+            {"at": at, "limit": batch},
+        )
+        if not rows:
+            return done
+        at = [rows[-1]["platform"], rows[-1]["postId"]]
+        changed = [c for c in (_brought_over(r) for r in rows) if c is not None]
+        if changed:
+            await store.write(
+                """
+                UNWIND $rows AS r
+                MATCH (p:Post {platform: r.platform, postId: r.postId})
+                SET p.createdAt = r.createdAt, p.url = r.url
+                """,
+                {"rows": changed},
+            )
+            done += len(changed)
+
+
+def _brought_over(row: Row) -> Row | None:
+    """``row`` ({platform, postId, createdAt, url}) under ingest's rules; None: unchanged."""
+    created, url = row["createdAt"], row["url"]
+    if isinstance(created, str) and "T" not in created:
+        with contextlib.suppress(ValueError):
+            created = to_utc_iso(created, dates_at_midnight=True)
+    if url is not None and not is_web_link(str(url)):
+        url = None
+    if (created, url) == (row["createdAt"], row["url"]):
+        return None
+    return {**row, "createdAt": created, "url": url}
 
 
 def _seal_authors(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -760,5 +816,6 @@ __all__ = [
     "top_posts_in_ranges",
     "trend_rows",
     "trend_rows_by_brand",
+    "upgrade_stored_posts",
     "upsert_posts",
 ]
