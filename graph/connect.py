@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import GraphUnavailable
-from graph.repositories.social import backfill_search_text
+from graph.repositories.social import backfill_search_text, upgrade_stored_posts
 from graph.store import GraphStore
 
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -61,6 +61,7 @@ async def open_store(
     try:
         await store.setup_schema()
         await backfill_search_text(store)  # a batch job of its own: before the limit applies
+        await upgrade_stored_posts(store)  # posts stored before ingest's current rules
         store.read_timeout_s = read_timeout_s
     except BaseException:
         await store.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customer_attributes, customers_with_access
@@ -81,18 +81,19 @@ async def _decide(context: RequestContext, ids: list[str], action: str) -> dict[
     return decided
 
 
-def _churn_alert(context: RequestContext, history: dict[str, Any]) -> tuple[float, str] | None:
+def _churn_alert(
+    model: churn.ChurnModel | None, history: dict[str, Any], now: datetime
+) -> tuple[float, str] | None:
     """The churn score when it calls for a task (the model's top decile, else the rule score
     at CHURN_THRESHOLD); None for a customer who has already left, or below the bar."""
     if churn.churned_at(history) is not None:
         return None
-    model = models(context.settings.resolved_data_dir).churn_model()
     if model is not None:
-        score = model.score(churn.features(history, context.now))
+        score = model.score(churn.features(history, now))
         if score < model.alert_threshold:
             return None
         return score, f"model: in the riskiest tenth, base rate {model.base_rate:.1%}"
-    score = rule_score(history, context.now)
+    score = rule_score(history, now)
     return (score, "rule score") if score >= CHURN_THRESHOLD else None
 
 
@@ -104,17 +105,23 @@ def _tasks_of(
     end: date,
     decision: Decision,
 ) -> list[Task]:
-    """The customer's open tasks in [start, end] that ``decision`` lets the caller know of."""
+    """The customer's open tasks in [start, end] that ``decision`` lets the caller know of.
+    Raises churn.UnreadableHistory when a stored value of the history cannot be read (a time
+    that is no time); anything else (a churn model file that cannot be used) is no customer's
+    and fails the request."""
     customer_id = str((history.get("customer") or {}).get("id"))
-    done = frozenset(
-        task
-        for i in history.get("interactions") or []
-        if i.get("taskId")
-        for task in completed_task_ids(str(i["taskId"]), customer_id)
-    )
-    tasks = care_tasks(
-        history, _churn_alert(context, history), catalogue, context.now, start, end, done
-    )
+    model = models(context.settings.resolved_data_dir).churn_model()
+    try:
+        done = frozenset(
+            task
+            for i in history.get("interactions") or []
+            if i.get("taskId")
+            for task in completed_task_ids(str(i["taskId"]), customer_id)
+        )
+        alert = _churn_alert(model, history, context.now)
+        tasks = care_tasks(history, alert, catalogue, context.now, start, end, done)
+    except churn.READ_ERRORS as exc:
+        raise churn.unreadable(customer_id, exc) from exc
     return [t for t in tasks if _exists_for(t, decision)]
 
 
@@ -192,12 +199,10 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
             continue
         try:
             tasks = _tasks_of(context, history, catalogue, start, end, decided[cid])
-        except churn.READ_ERRORS as exc:
+        except churn.UnreadableHistory as exc:
             # One customer's record (a time that is no time) does not take every other
             # customer's tasks with it: theirs are listed, this one is named in the log.
-            log.warning(
-                "advisorTasks leaves this customer's tasks out: %s", churn.unreadable(cid, exc)
-            )
+            log.warning("advisorTasks leaves this customer's tasks out: %s", exc)
             continue
         out.extend(_visible(task, decided[cid], context.privacy.hmac_key) for task in tasks)
     out.sort(key=lambda v: (v.task.due, v.task.id))
@@ -287,8 +292,8 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     catalogue = context.catalogue
     try:
         open_ids = _open_ids(context, history or {}, catalogue, due, decision)
-    except churn.READ_ERRORS as exc:
-        log.warning("completeTask refused: %s", churn.unreadable(customer_id, exc))
+    except churn.UnreadableHistory as exc:
+        log.warning("completeTask refused: %s", exc)
         raise UnreadableHistory(
             "this customer's stored history holds a value that cannot be read (a time that "
             "is no time): their open tasks cannot be told; correct the record, then retry",

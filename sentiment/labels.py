@@ -44,4 +44,11 @@ def label_for(score: float | None, positive: float = 0.6, negative: float = 0.4)
     return Label.NEUTRAL
 
 
-__all__ = ["MIN_CJK_CHARS", "MIN_CJK_SHARE", "Label", "is_chinese", "label_for"]
+def judged_score(label: object, score: float | None) -> float | None:
+    """A post's score as a mean counts it: none for a post labelled UNSUPPORTED, though the
+    model scored it (a person said it cannot be judged: correctPostLabel). The graph's sums
+    follow the same rule (graph/repositories/social.py JUDGED_SCORE)."""
+    return None if label == Label.UNSUPPORTED else score
+
+
+__all__ = ["MIN_CJK_CHARS", "MIN_CJK_SHARE", "Label", "is_chinese", "judged_score", "label_for"]

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sentiment.labels import judged_score
+
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
 INTERVALS = ("HOUR", "DAY", "WEEK")
 GRAPH_WIDTH = {"HOUR": 13, "DAY": 10, "WEEK": 10}
@@ -157,8 +159,9 @@ def rows_from_posts(posts: Iterable[dict[str, Any]], width: int) -> list[dict[st
         label = str(p.get("sentimentLabel") or "").lower()
         if label in ("positive", "neutral", "negative", "unsupported"):
             r[label] += 1
-        if p.get("sentimentScore") is not None:
-            r["scoreSum"] += float(p["sentimentScore"])
+        score = judged_score(p.get("sentimentLabel"), p.get("sentimentScore"))
+        if score is not None:
+            r["scoreSum"] += float(score)
             r["scored"] += 1
         if p.get("sentimentEmotion") in EMOTIONS:
             r["emotions"][EMOTIONS.index(p["sentimentEmotion"])] += 1

@@ -12,6 +12,7 @@ import time
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -328,6 +329,15 @@ def to_iso_date(value: date | str, formats: tuple[str, ...] = ()) -> str:
     return parsed.date().isoformat()
 
 
+def is_web_link(value: str) -> bool:
+    """Whether ``value`` is an http(s) link with a host: a post's link is a web page, and any
+    other scheme (``javascript:``, ``data:``, ``file:``) is no post's (a client showing it as
+    a link would run or open it). The rule of ingest (ingest/social/model.py) and of posts
+    stored before it (graph/repositories/social.py ``upgrade_stored_posts``)."""
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 # ISO 4217 minor units per currency code (None: the code has none: metals, funds, test codes).
 MINOR_UNITS: dict[str, int | None] = {c.code: c.exponent for c in Currency}
 # Names Chinese exports use for the yuan: read as its ISO code (documented in the README).
@@ -455,6 +465,7 @@ __all__ = [
     "has_format_character",
     "id_key",
     "id_reason",
+    "is_web_link",
     "normalize_phone",
     "to_iso_date",
     "to_utc_iso",

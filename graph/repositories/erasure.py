@@ -3,7 +3,7 @@ destroys the keys). One round trip to learn what is held, one to delete it."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import LiteralString, NamedTuple
 
 from graph.repositories.reseal import SEALED_PREFIX
 from graph.store import GraphStore, Row
@@ -62,6 +62,30 @@ async def delete_customer(store: GraphStore, customer_id: str, households: list[
     )
 
 
+# What erasing a customer can leave (:func:`delete_leftovers`), each removed among $ids.
+# Interactions naming one of the customers that no HAD edge reaches: {customer, n}.
+_LOOSE_NOTES = """
+    MATCH (i:Interaction) WHERE i.customerId IN $ids AND NOT ()-[:HAD]->(i)
+    WITH i, i.customerId AS c
+    DETACH DELETE i
+    RETURN c AS customer, count(c) AS n
+"""
+# Households no member is left in: {id}.
+_EMPTY_HOUSEHOLDS = """
+    MATCH (h:Household) WHERE h.id IN $ids AND NOT ()-[:MEMBER_OF]->(h)
+    WITH h, h.id AS id
+    DETACH DELETE h
+    RETURN id
+"""
+# Display names of social accounts ("platform:handle") not sealed: {id}.
+_PLAIN_NAMES = """
+    MATCH (a:SocialAccount) WHERE (a.platform + ':' + a.handle) IN $ids
+      AND a.name IS NOT NULL AND NOT toString(a.name) STARTS WITH $sealed
+    REMOVE a.name
+    RETURN a.platform + ':' + a.handle AS id
+"""
+
+
 async def delete_leftovers(
     store: GraphStore, customers: list[str], households: list[str], social_accounts: list[str]
 ) -> Leftovers:
@@ -72,39 +96,13 @@ async def delete_leftovers(
     ``social_accounts`` ("platform:handle", erased with them) still plain (written before
     sealing: destroying the key leaves them readable). Removed; what was. One scan of the
     interactions for all of ``customers`` (no index on ``customerId``)."""
-    notes: list[Row] = []
-    if customers:
-        notes = await store.write(
-            """
-            MATCH (i:Interaction) WHERE i.customerId IN $ids AND NOT ()-[:HAD]->(i)
-            WITH i, i.customerId AS c
-            DETACH DELETE i
-            RETURN c AS customer, count(c) AS n
-            """,
-            {"ids": customers},
-        )
-    gone: list[Row] = []
-    if households:
-        gone = await store.write(
-            """
-            MATCH (h:Household) WHERE h.id IN $ids AND NOT ()-[:MEMBER_OF]->(h)
-            WITH h, h.id AS id
-            DETACH DELETE h
-            RETURN id
-            """,
-            {"ids": households},
-        )
-    names: list[Row] = []
-    if social_accounts:
-        names = await store.write(
-            """
-            MATCH (a:SocialAccount) WHERE (a.platform + ':' + a.handle) IN $ids
-              AND a.name IS NOT NULL AND NOT toString(a.name) STARTS WITH $p
-            REMOVE a.name
-            RETURN a.platform + ':' + a.handle AS id
-            """,
-            {"ids": social_accounts, "p": SEALED_PREFIX},
-        )
+
+    async def removed(query: LiteralString, ids: list[str]) -> list[Row]:
+        return await store.write(query, {"ids": ids, "sealed": SEALED_PREFIX}) if ids else []
+
+    notes = await removed(_LOOSE_NOTES, customers)
+    gone = await removed(_EMPTY_HOUSEHOLDS, households)
+    names = await removed(_PLAIN_NAMES, social_accounts)
     return Leftovers(
         {str(r["customer"]): int(r["n"]) for r in notes},
         frozenset(str(r["id"]) for r in gone),

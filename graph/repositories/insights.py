@@ -47,6 +47,16 @@ async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
     return _opened(store, rows, lambda r: r)
 
 
+# The transactions of the customers $ids (``id``, ``a``: the account, ``t``), up to the WHERE
+# of the caller's time condition: the rows of a window and the flows after it read the same.
+_TRANSACTIONS = """
+        UNWIND $ids AS id
+        MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
+        WITH id, a
+        MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
+        WITH id, a, t WHERE """
+
+
 async def histories(
     store: GraphStore,
     ids: list[str],
@@ -80,12 +90,7 @@ async def histories(
     )
     # Separate round trips: nested in pattern comprehensions these run far slower on FalkorDB.
     txs = await store.read(
-        """
-        UNWIND $ids AS id
-        MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
-        WITH id, a
-        MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
-        WITH id, a, t WHERE """
+        _TRANSACTIONS
         + time_cmp("t.time", ">=", "$since")
         + " AND ($until IS NULL OR "
         + time_cmp("t.time", "<", "$until")
@@ -97,12 +102,7 @@ async def histories(
     flows_of: dict[str, dict[str, float]] = defaultdict(dict)
     if tx_until is not None:
         for f in await store.read(
-            """
-            UNWIND $ids AS id
-            MATCH (:Customer {id: id})-[:OWNS]->(a:Account)
-            WITH id, a
-            MATCH (a)-[:HAS_TRANSACTION]->(t:Transaction)
-            WITH id, a, t WHERE """
+            _TRANSACTIONS
             + time_cmp("t.time", ">=", "$until")
             + """
             WITH id, a, coalesce(toFloat(t.amount), 0.0) AS amount,

@@ -6,6 +6,7 @@ an upper bound through)."""
 
 from __future__ import annotations
 
+from graph.repositories.social import JUDGED_SCORE
 from graph.store import GraphStore, Row
 from graph.timerange import time_range
 
@@ -30,7 +31,7 @@ async def feedback(store: GraphStore, start: str, end: str) -> list[Row]:
 
 
 async def product_sentiment(store: GraphStore, start: str, end: str) -> list[Row]:
-    """Per product: mentions, positive, negative, score (mean sentimentScore)."""
+    """Per product: mentions, positive, negative, score (mean judged sentimentScore)."""
     rows = await store.read(
         """
         MATCH (p:Post)-[:MENTIONS]->(x:Product)
@@ -38,7 +39,9 @@ async def product_sentiment(store: GraphStore, start: str, end: str) -> list[Row
         + time_range("p.createdAt", "$start", "$end", optional=False)
         + """
         RETURN x.code AS product, p.createdAt AS at, p.sentimentLabel AS label,
-               p.sentimentScore AS score
+               """
+        + JUDGED_SCORE
+        + """ AS score
         """,
         {"start": start, "end": end},
     )

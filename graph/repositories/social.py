@@ -6,12 +6,14 @@ for an hour, 10 for a day) and work the same on every backend without ``datetime
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
 from shared.post_text import SEARCH_TEXT_VERSION, normalise, search_text
+from shared.validators import is_web_link, to_utc_iso
 
 # Filter clause every mention read shares; every value is a parameter, null means "any".
 _FILTER = (
@@ -29,6 +31,23 @@ _FILTER = (
 )
 
 FILTER_KEYS = ("term", "brand", "platform", "label", "from", "to")
+
+# A post's score as a mean counts it: none for a post labelled UNSUPPORTED, though the model
+# scored it (a person said it cannot be judged: correctPostLabel); the score stays on the
+# post, so a correction back to another label counts it again.
+JUDGED_SCORE = "CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN null ELSE p.sentimentScore END"
+
+# The sentiment sums of a group of posts ``p`` (RETURN items): the posts, per label, and the
+# sum and count of the judged scores (:data:`JUDGED_SCORE`).
+_SENTIMENT_SUMS = f"""
+               count(p) AS count,
+               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
+               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
+               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
+               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
+               sum(coalesce({JUDGED_SCORE}, 0.0)) AS scoreSum,
+               count({JUDGED_SCORE}) AS scored"""
+
 
 # A feed's order, newest first (ties by platform and post id, unique), and the keyset
 # condition "``x`` comes after the post at ``$after``" in that order ($after: the
@@ -70,7 +89,8 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
     Idempotent: the same (platform, postId) is one node whatever the source; the first
     ingestedAt is kept. Engagement figures (likes, reposts, replies, views) only grow: an
     older copy of a post (a replayed push, a stale export) never rolls them back. A label a
-    person corrected stays while the text is the one they corrected, not over an edit. An
+    person corrected stays while the text is the one they corrected, not over an edit. The
+    brand and product MENTIONS are the row's: an edit's tags replace the old ones. An
     author's display name (often a real name) is sealed under the account's data key. The
     text is kept as searched too (``searchText``: its quoted @handles left out, see
     shared/post_text.py)."""
@@ -109,6 +129,13 @@ async def upsert_posts(store: GraphStore, rows: list[Row]) -> int:
             SET a += r.author.props
             MERGE (a)-[:POSTED]->(p)
         )
+        // The tags are the text's: an edit that no longer names a brand or product drops it.
+        WITH p, r
+        OPTIONAL MATCH (p)-[m:MENTIONS]->(t)
+        WHERE (t:Brand AND NOT t.name IN coalesce(r.brands, []))
+           OR (t:Product AND NOT t.code IN coalesce(r.products, []))
+        DELETE m
+        WITH DISTINCT p, r
         FOREACH (name IN coalesce(r.brands, []) |
             MERGE (b:Brand {name: name})
             MERGE (p)-[:MENTIONS]->(b)
@@ -169,6 +196,60 @@ async def backfill_search_text(store: GraphStore) -> int:
             },
         )
         done += len(rows)
+
+
+async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -> int:
+    """Posts stored before ingest's current rules, brought to them; returns how many changed.
+    A ``createdAt`` that is a date alone (``2025-03-11``, as kept before a post time was an
+    instant) becomes the time ingest stores for it now, 00:00 that day in Asia/Shanghai
+    (``2025-03-10T16:00:00Z``), so it sorts and buckets among the others; a ``url`` that is
+    no http(s) link (``javascript:``, ``data:``, ``file:``, now refused at ingest) is
+    dropped. Idempotent (a post brought over no longer matches), in keyset pages of
+    ``batch`` posts; nothing is written when nothing matches. A date ingest would refuse
+    (before 1800) is left as it is."""
+    done, at = 0, ["", ""]
+    while True:
+        rows = await store.read(
+            """
+            MATCH (p:Post)
+            WHERE (NOT coalesce(p.createdAt, 'T') CONTAINS 'T'
+                   OR NOT (toLower(coalesce(p.url, 'http://')) STARTS WITH 'http://'
+                           OR toLower(p.url) STARTS WITH 'https://'))
+              AND (p.platform > $at[0] OR (p.platform = $at[0] AND p.postId > $at[1]))
+            RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
+                   p.url AS url
+            ORDER BY platform, postId
+            LIMIT $limit
+            """,
+            {"at": at, "limit": batch},
+        )
+        if not rows:
+            return done
+        at = [rows[-1]["platform"], rows[-1]["postId"]]
+        changed = [c for c in (_brought_over(r) for r in rows) if c is not None]
+        if changed:
+            await store.write(
+                """
+                UNWIND $rows AS r
+                MATCH (p:Post {platform: r.platform, postId: r.postId})
+                SET p.createdAt = r.createdAt, p.url = r.url
+                """,
+                {"rows": changed},
+            )
+            done += len(changed)
+
+
+def _brought_over(row: Row) -> Row | None:
+    """``row`` ({platform, postId, createdAt, url}) under ingest's rules; None: unchanged."""
+    created, url = row["createdAt"], row["url"]
+    if isinstance(created, str) and "T" not in created:
+        with contextlib.suppress(ValueError):
+            created = to_utc_iso(created, dates_at_midnight=True)
+    if url is not None and not is_web_link(str(url)):
+        url = None
+    if (created, url) == (row["createdAt"], row["url"]):
+        return None
+    return {**row, "createdAt": created, "url": url}
 
 
 def _seal_authors(store: GraphStore, rows: list[Row]) -> list[Row]:
@@ -379,14 +460,9 @@ async def trend_rows(store: GraphStore, filters: dict[str, Any] | None, width: i
         + _where(filters)
         + """
         WITH substring(p.createdAt, 0, $width) AS bucket, p
-        RETURN bucket,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored,
+        RETURN bucket,"""
+        + _SENTIMENT_SUMS
+        + """,
                [sum(CASE WHEN p.sentimentEmotion = 'happy' THEN 1 ELSE 0 END),
                 sum(CASE WHEN p.sentimentEmotion = 'angry' THEN 1 ELSE 0 END),
                 sum(CASE WHEN p.sentimentEmotion = 'sad' THEN 1 ELSE 0 END),
@@ -413,14 +489,9 @@ async def trend_rows_by_brand(
         + _where(filters)
         + """
         WITH name, substring(p.createdAt, 0, $width) AS bucket, p
-        RETURN name AS brand, bucket,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored
+        RETURN name AS brand, bucket,"""
+        + _SENTIMENT_SUMS
+        + """
         ORDER BY brand, bucket
         """,
         params,
@@ -560,14 +631,9 @@ async def customer_sentiment(store: GraphStore, customer_ids: list[str]) -> dict
         """
         UNWIND $ids AS id
         MATCH (c:Customer {id: id})-[:HAS_SOCIAL]->(:SocialAccount)-[:POSTED]->(p:Post)
-        RETURN id,
-               count(p) AS count,
-               sum(CASE WHEN p.sentimentLabel = 'POSITIVE' THEN 1 ELSE 0 END) AS positive,
-               sum(CASE WHEN p.sentimentLabel = 'NEUTRAL' THEN 1 ELSE 0 END) AS neutral,
-               sum(CASE WHEN p.sentimentLabel = 'NEGATIVE' THEN 1 ELSE 0 END) AS negative,
-               sum(CASE WHEN p.sentimentLabel = 'UNSUPPORTED' THEN 1 ELSE 0 END) AS unsupported,
-               sum(coalesce(p.sentimentScore, 0.0)) AS scoreSum,
-               count(p.sentimentScore) AS scored,
+        RETURN id,"""
+        + _SENTIMENT_SUMS
+        + """,
                max(p.createdAt) AS lastPostAt
         """,
         {"ids": customer_ids},
@@ -708,6 +774,7 @@ async def _per_range(
 
 __all__ = [
     "FILTER_KEYS",
+    "JUDGED_SCORE",
     "accounts_by_key",
     "accounts_of_customers",
     "backfill_search_text",
@@ -732,5 +799,6 @@ __all__ = [
     "top_posts_in_ranges",
     "trend_rows",
     "trend_rows_by_brand",
+    "upgrade_stored_posts",
     "upsert_posts",
 ]

@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from graph.text import has_control
 from shared.platforms import PLATFORMS
-from shared.validators import has_format_character, to_utc_iso
+from shared.validators import has_format_character, is_web_link, to_utc_iso
 
 # A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
 # milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
@@ -195,12 +194,9 @@ class PostIn(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        # A post's link is a web page: any other scheme (javascript:, data:, file:) is no
-        # post's, and a client showing it as a link would run or open it.
         if not value:
             return None
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        if not is_web_link(value):
             raise ValueError("not an http(s) link (e.g. https://weibo.com/1234/AbCd)")
         return value
 

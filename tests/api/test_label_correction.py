@@ -71,3 +71,58 @@ async def test_brand_analyst_corrects_a_label_that_rescoring_keeps(
     officer = as_role("privacy_officer", "compliance", "po1")
     denied = await officer.gql(CORRECT, {"id": "p1", "label": "NEGATIVE"})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+TREND = """query($q: String!) {
+  sentimentTrend(query: $q, from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z",
+                 interval: DAY, timezone: "UTC") {
+    count positive negative unsupported avgScore
+  }
+}"""
+
+
+async def test_a_post_marked_unsupported_leaves_the_mean_score(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    # A brand analyst marks a scored post as not judgeable: it kept its score, which still
+    # pulled the bucket's avgScore (and a customer's / brand's) as if it were judged.
+    await repo.upsert_posts(
+        store,
+        [
+            {
+                "platform": "weibo",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": text, "createdAt": at, "sentimentLabel": label,
+                          "sentimentScore": score},
+                "author": None,
+                "brands": [],
+                "products": [],
+            }
+            for pid, text, label, score, at in (
+                ("p1", "招行太差要投诉", "NEGATIVE", 0.1, "2025-03-01T02:00:00Z"),
+                ("p2", "招行客服不错要表扬不投诉", "POSITIVE", 0.9, "2025-03-01T03:00:00Z"),
+            )
+        ],
+    )  # fmt: skip
+    analyst = as_role("brand_analyst", "marketing", "b1")
+
+    async def buckets() -> list[dict[str, object]]:
+        # The graph's own sums, and the NEAR path (posts read and summed in Python).
+        out = []
+        for q in ("招行", "招行 NEAR/20 投诉"):
+            body = await analyst.gql(TREND, {"q": q})
+            assert "errors" not in body, body
+            out.extend(body["data"]["sentimentTrend"])
+        return out
+
+    before = {"count": 2, "positive": 1, "negative": 1, "unsupported": 0, "avgScore": 0.5}
+    assert await buckets() == [before, before]
+    body = await analyst.gql(CORRECT, {"id": "p1", "label": "UNSUPPORTED"})
+    assert "errors" not in body, body
+    marked = {"count": 2, "positive": 1, "negative": 0, "unsupported": 1, "avgScore": 0.9}
+    assert await buckets() == [marked, marked]
+    # The model's score stays on the post: a correction back counts it again.
+    body = await analyst.gql(CORRECT, {"id": "p1", "label": "NEGATIVE"})
+    assert "errors" not in body, body
+    assert await buckets() == [before, before]

@@ -17,8 +17,15 @@ from hub.demo import seed_demo
 from insights import churn
 from insights.churn import with_stored_times
 from insights.history import iso
-from insights.tasks import parse_task_id
-from resolvers.nba import HISTORY_DAYS, NbaLoaders, fit_recommender, models
+from insights.tasks import TaskKind, parse_task_id, task_id
+from resolvers.nba import (
+    CHURN_FILE,
+    HISTORY_DAYS,
+    NbaLoaders,
+    fit_recommender,
+    models,
+    write_model,
+)
 from shared.settings import Settings
 from tests.api.conftest import Api, codes, serve
 from tests.api.test_nba_churn_s20 import COMPLETE, train
@@ -188,6 +195,31 @@ async def test_one_unreadable_history_does_not_fail_an_advisors_task_list(
     task = next(t for t in tasks if t["customerId"] == bad[0])
     done = await advisor.gql(COMPLETE, {"id": task["id"], "note": "已致电"})
     assert codes(done) == ["UNREADABLE_HISTORY"], done
+
+
+async def test_a_broken_churn_model_is_no_unreadable_history(
+    store: GraphStore, data_dir: Path, as_role: Callable[..., Api], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Session 22: the task resolvers took every TypeError, ValueError and KeyError for an
+    unreadable history. A churn model file trained on other features (a ValueError meant to
+    fail every request, see resolvers/nba.py) left every customer's tasks out, each logged as
+    an unreadable history, and advisorTasks answered an empty list; completeTask answered
+    UNREADABLE_HISTORY. Only a history that cannot be read is that now; the rest is the
+    request's coded error."""
+    advisor = await busiest_advisor(store, as_role)
+    write_model(data_dir, CHURN_FILE, {"features": ["another"], "mean": [], "scale": []})
+    today = datetime.now(UTC).date()
+    window = {"from": today.isoformat(), "to": (today + timedelta(days=60)).isoformat()}
+    body = await advisor.gql(TASKS, window)
+    assert codes(body) == ["INTERNAL_SERVER_ERROR"], body
+    assert not [r for r in caplog.records if r.name == "c360.tasks"]
+    (row,) = await store.read(
+        "MATCH (c:Customer)-[:MANAGED_BY]->(a:Advisor) RETURN a.id AS id, "
+        "collect(c.id) AS customers ORDER BY size(customers) DESC, id LIMIT 1"
+    )
+    task = task_id(TaskKind.COMPLAINT, min(row["customers"]), today, "I1")
+    done = await advisor.gql(COMPLETE, {"id": task, "note": "已致电"})
+    assert codes(done) == ["INTERNAL_SERVER_ERROR"], done
 
 
 async def test_an_old_task_id_holding_a_literal_escape_names_its_own_customer(

@@ -87,3 +87,41 @@ async def test_summary_tells_new_edited_and_repeated_posts(
     )
     assert after[0]["t"] == edited["text"]
     assert (before[0]["l"], after[0]["l"]) == ("POSITIVE", "NEGATIVE")
+
+
+async def test_an_edit_sets_the_tags_from_the_new_text(
+    store: GraphStore, cli_env, tmp_path: Path
+) -> None:
+    # An edited post that no longer names a brand (or product) kept the old MENTIONS: the
+    # write only ever added tags, so product sentiment still counted the post for the old one.
+    env = cli_env | {"C360_TERMS": str(EXAMPLES / "terms.toml")}
+    args = ["ingest", "posts", "--platform", "weibo"]
+    post = {"id": "t1", "text": "招行信用卡额度提了", "created_at": "2025-03-01T08:00:00Z"}
+    other = {"id": "t2", "text": "建行房贷利率降了", "created_at": "2025-03-01T09:00:00Z"}
+
+    async def tags() -> dict[str, list[str]]:
+        rows = await store.read(
+            "MATCH (p:Post)-[:MENTIONS]->(t) "
+            "RETURN p.postId AS id, coalesce(t.name, t.code) AS tag ORDER BY id, tag"
+        )
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(r["id"], []).append(r["tag"])
+        return out
+
+    one = await invoke([*args, str(write_lines(tmp_path / "a.jsonl", [post, other]))], env)
+    assert one.exit_code == 0, one.output
+    assert await tags() == {"t1": ["CREDIT-CARD", "招商银行"], "t2": ["MORTGAGE", "建设银行"]}
+
+    edited = {**post, "text": "工行手机银行很好用，招行信用卡也不错"}
+    two = await invoke([*args, str(write_lines(tmp_path / "b.jsonl", [edited, other]))], env)
+    assert two.exit_code == 0, two.output
+    both = ["CREDIT-CARD", "MOBILE-APP", "工商银行", "招商银行"]
+    assert await tags() == {"t1": both, "t2": ["MORTGAGE", "建设银行"]}
+
+    again = {**post, "text": "工行手机银行很好用"}
+    three = await invoke([*args, str(write_lines(tmp_path / "c.jsonl", [again, other]))], env)
+    assert three.exit_code == 0, three.output
+    assert await tags() == {"t1": ["MOBILE-APP", "工商银行"], "t2": ["MORTGAGE", "建设银行"]}
+    stored = await store.read("MATCH (p:Post {postId: 't1'}) RETURN p.brands AS b, p.products AS x")
+    assert stored == [{"b": ["工商银行"], "x": ["MOBILE-APP"]}]
