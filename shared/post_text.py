@@ -22,6 +22,8 @@ from importlib import resources
 
 import phonenumbers
 
+from shared.validators import cn_id_from_15
+
 # An @handle and an X handle: word characters, CJK included, plus "-".
 HANDLE = r"[\w\-]+"
 # A name or number in another platform's link: the same, percent-encoded characters too
@@ -164,8 +166,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # 9: traditional Chinese folded to simplified (招商銀行 is found by 招商银行, and the other way).
 # 10: an "@" joins digit groups only after three digits or more ("转发 1 @<uid>" keeps its
 # handle's "@"), and ID numbers written with dashes between their parts. 11: ID numbers with
-# spaces, dashes, dots, slashes or underscores between any of their characters.
-SEARCH_TEXT_VERSION = 11
+# spaces, dashes, dots, slashes or underscores between any of their characters. 12: ID numbers
+# in their first-generation 15-digit form.
+SEARCH_TEXT_VERSION = 12
 
 
 class _AsciiFold(dict[int, int]):
@@ -280,7 +283,7 @@ _EMAIL = re.compile(
 _ID_SEPARATOR = r"[ \-./_]{0,2}"
 
 
-def _id_number_pattern() -> re.Pattern[str]:
+def _id_number_pattern(old: bool = False) -> re.Pattern[str]:
     def joined(*parts: str) -> str:
         return _ID_SEPARATOR.join(parts)
 
@@ -288,11 +291,36 @@ def _id_number_pattern() -> re.Pattern[str]:
     year = f"(?:{joined('1', '[89]')}|{joined('2', '0')})"
     month = f"(?:{joined('0', '[1-9]')}|{joined('1', '[0-2]')})"
     day = f"(?:{joined('0', '[1-9]')}|{joined('[12]', digit)}|{joined('3', '[01]')})"
-    body = joined(*[digit] * 6, year, digit, digit, month, day, *[digit] * 3, "[0-9Xx]")
+    if old:
+        # The first-generation form: 6 digits, YYMMDD, 3 digits, no check character.
+        body = joined(*[digit] * 6, digit, digit, month, day, *[digit] * 3)
+    else:
+        body = joined(*[digit] * 6, year, digit, digit, month, day, *[digit] * 3, "[0-9Xx]")
     return re.compile(f"(?<![0-9]){body}(?![0-9])")
 
 
 _NATIONAL_ID = _id_number_pattern()
+# The first-generation 15-digit form (area code, YYMMDD, sequence; no check character:
+# "110105850312123", "110105-850312-123", grouped and separated as the 18-character one),
+# masked whole as NATIONAL_ID and hashed as its 18-digit equivalent (shared/validators
+# cn_id_token). Fifteen digits are also order, card (American Express) and account
+# numbers, so only a span whose area code starts with a province's code and whose YYMMDD is
+# a real date is taken (shared/validators.cn_id_from_15, the rule search uses too); an 18-digit
+# number is found first, and a 15-digit span inside it is not another.
+_OLD_NATIONAL_ID = _id_number_pattern(old=True)
+
+
+def _old_id_spans(ascii_text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _OLD_NATIONAL_ID.finditer(ascii_text):
+        try:
+            cn_id_from_15("".join(c for c in match.group() if c.isdigit()))
+        except ValueError:
+            continue
+        spans.append(match.span())
+    return spans
+
+
 # Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
 # such a text can hold a phone number, and most posts are spared the matcher.
 _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
@@ -376,7 +404,7 @@ def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     costs ~0.5 ms a text."""
     ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one
     chosen: list[tuple[int, int, str]] = [(*m.span(), "EMAIL") for m in _EMAIL.finditer(ascii_text)]
-    ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)]
+    ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)] + _old_id_spans(ascii_text)
     phones = _phone_spans(text, ascii_text)
     handles = [
         (start, end)
