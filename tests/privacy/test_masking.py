@@ -288,3 +288,38 @@ def test_an_id_number_hashes_alike_in_both_forms_and_with_a_lower_case_x() -> No
     assert hash_token("11010519900102002x", "NATIONAL_ID", KEY) == hash_token(
         "11010519900102002X", "NATIONAL_ID", KEY
     )
+
+
+def test_a_long_run_of_at_joined_digit_groups_is_read_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review, session 22: each "@" between digit groups that no number covers was tried as a
+    # number's end by running libphonenumber's matcher over the whole text again: a note of
+    # 4 000 characters of "138@138@..." took 38 s. The characters the matcher is handed grow
+    # with the text, not with its square.
+    import phonenumbers
+
+    from shared import post_text
+
+    read: list[int] = []
+    real = phonenumbers.PhoneNumberMatcher
+
+    def counted(text: str, *args: object, **kwargs: object) -> phonenumbers.PhoneNumberMatcher:
+        read.append(len(text))
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(post_text.phonenumbers, "PhoneNumberMatcher", counted)
+    modes = {kind: "partial" for kind in ("PHONE", "EMAIL", "NATIONAL_ID", "SOCIAL_HANDLE")}
+    work = {}
+    for groups in (50, 500):
+        text = "来电 " + "@".join(["138"] * groups) + " 谢谢"
+        read.clear()
+        mask_quoted(text, modes, KEY)
+        work[groups] = sum(read)
+    assert work[50] > 0
+    assert work[500] < 15 * work[50], work  # 10x the text: linear ~10x, quadratic ~100x
+    # What the cut still finds: the number ending at the "@" after it, the digits after that
+    # shown as the handle they are written as.
+    assert mask_quoted("138@1234@5678@9999", {**modes, "SOCIAL_HANDLE": "reveal"}, KEY) == (
+        "138****5678@9999"
+    )
