@@ -46,7 +46,8 @@ async def test_exact_search_needs_the_kind_revealed(
 ) -> None:
     await seed_privacy_book(store)
     agent = as_role("service_agent", "service", "sa1")  # ID numbers partial for agents
-    for q in (OUYANG.id_number, OUYANG.national):
+    # The old 15-digit form is an ID number search too (session 22): gated the same way.
+    for q in (OUYANG.id_number, OUYANG.national, "110105850615001"):
         body = await agent.gql(SEARCH, {"q": q})
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN_FILTER"], q
 
