@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import phonenumbers
 
 from shared.post_text import replace_personal
+from shared.validators import cn_id_token
 
 __all__ = [
     "QUOTED_KINDS",
@@ -75,8 +75,11 @@ def partial_phone(value: str) -> str:
 
 
 def partial_national_id(value: str) -> str:
-    """ "110105199001011234" -> "110105********1234" (region code and last 4 kept)."""
-    return _stars(value.strip(), 6, 4)
+    """ "110105199001011234" -> "110105********1234" (region code and last 4 kept); the old
+    15-digit form "110105850312123" -> "110105******123" (its last 4 would show a digit of
+    the birth date: the 3-digit sequence is kept)."""
+    text = value.strip()
+    return _stars(text, 6, 3 if sum(c.isdigit() for c in text) == 15 else 4)
 
 
 def partial_email(value: str) -> str:
@@ -141,9 +144,10 @@ def _normalise(value: Any, kind: str) -> str:
         return text.lstrip("@").lower()
     if kind == "NATIONAL_ID":
         # As a note writes it ("110105 19900101 1234", "110105-19900101-1234", "1101.0519...",
-        # full-width digits; the separators shared/post_text.py allows in one): the same token
-        # as the idNumber field's 18 characters.
-        return re.sub(r"[\s\-./_]", "", unicodedata.normalize("NFKC", text))
+        # full-width digits, a lower-case "x", the old 15-digit form; the separators
+        # shared/post_text.py allows in one): the same token as the idNumber field's 18
+        # characters.
+        return cn_id_token(text)
     return text
 
 

@@ -44,7 +44,7 @@ from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
 from resolvers.errors import BadUserInput
 from resolvers.privacy import Forbidden, ForbiddenFilter
-from shared.validators import normalize_phone
+from shared.validators import cn_id_token, normalize_phone
 
 MAX_SEARCH_CHARS = 100
 
@@ -111,7 +111,10 @@ def customer_filter(
         except ValueError:
             phone = None
     low, top = segment_bounds(wanted, high, middle) if wanted is not None else (None, None)
-    id_number = text.upper() if text is not None and _ID_NUMBER.fullmatch(text) else None
+    # As the hash token reads it (shared/validators.cn_id_token): spaces, dashes, full-width
+    # digits, a lower-case "x", the first-generation 15-digit form (its 18-digit equivalent).
+    id_token = cn_id_token(text) if text is not None else ""
+    id_number = id_token if _ID_NUMBER.fullmatch(id_token) else None
     email = text.lower() if text is not None and _EMAIL.fullmatch(text) else None
     return CustomerFilter(
         text=text,
@@ -124,7 +127,7 @@ def customer_filter(
     )
 
 
-_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+_ID_NUMBER = re.compile(r"\d{17}[\dX]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Exact clauses on a personal value: (filter attribute, kind that must be revealed, what to say).
 _EXACT = (

@@ -13,6 +13,8 @@ the same string in Python.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 import unicodedata
@@ -21,6 +23,8 @@ from functools import cache, lru_cache
 from importlib import resources
 
 import phonenumbers
+
+from shared.validators import cn_id_from_15
 
 # An @handle and an X handle: word characters, CJK included, plus "-".
 HANDLE = r"[\w\-]+"
@@ -164,8 +168,9 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # 9: traditional Chinese folded to simplified (招商銀行 is found by 招商银行, and the other way).
 # 10: an "@" joins digit groups only after three digits or more ("转发 1 @<uid>" keeps its
 # handle's "@"), and ID numbers written with dashes between their parts. 11: ID numbers with
-# spaces, dashes, dots, slashes or underscores between any of their characters.
-SEARCH_TEXT_VERSION = 11
+# spaces, dashes, dots, slashes or underscores between any of their characters. 12: ID numbers
+# in their first-generation 15-digit form.
+SEARCH_TEXT_VERSION = 12
 
 
 class _AsciiFold(dict[int, int]):
@@ -280,7 +285,7 @@ _EMAIL = re.compile(
 _ID_SEPARATOR = r"[ \-./_]{0,2}"
 
 
-def _id_number_pattern() -> re.Pattern[str]:
+def _id_number_pattern(old: bool = False) -> re.Pattern[str]:
     def joined(*parts: str) -> str:
         return _ID_SEPARATOR.join(parts)
 
@@ -288,11 +293,36 @@ def _id_number_pattern() -> re.Pattern[str]:
     year = f"(?:{joined('1', '[89]')}|{joined('2', '0')})"
     month = f"(?:{joined('0', '[1-9]')}|{joined('1', '[0-2]')})"
     day = f"(?:{joined('0', '[1-9]')}|{joined('[12]', digit)}|{joined('3', '[01]')})"
-    body = joined(*[digit] * 6, year, digit, digit, month, day, *[digit] * 3, "[0-9Xx]")
+    if old:
+        # The first-generation form: 6 digits, YYMMDD, 3 digits, no check character.
+        body = joined(*[digit] * 6, digit, digit, month, day, *[digit] * 3)
+    else:
+        body = joined(*[digit] * 6, year, digit, digit, month, day, *[digit] * 3, "[0-9Xx]")
     return re.compile(f"(?<![0-9]){body}(?![0-9])")
 
 
 _NATIONAL_ID = _id_number_pattern()
+# The first-generation 15-digit form (area code, YYMMDD, sequence; no check character:
+# "110105850312123", "110105-850312-123", grouped and separated as the 18-character one),
+# masked whole as NATIONAL_ID and hashed as its 18-digit equivalent (shared/validators
+# cn_id_token). Fifteen digits are also order, card (American Express) and account
+# numbers, so only a span whose area code starts with a province's code and whose YYMMDD is
+# a real date is taken (shared/validators.cn_id_from_15, the rule search uses too); an 18-digit
+# number is found first, and a 15-digit span inside it is not another.
+_OLD_NATIONAL_ID = _id_number_pattern(old=True)
+
+
+def _old_id_spans(ascii_text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _OLD_NATIONAL_ID.finditer(ascii_text):
+        try:
+            cn_id_from_15("".join(c for c in match.group() if c.isdigit()))
+        except ValueError:
+            continue
+        spans.append(match.span())
+    return spans
+
+
 # Seven digits or more, at most a few other characters ("+86 ", ") ", "-") between two: only
 # such a text can hold a phone number, and most posts are spared the matcher.
 _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
@@ -337,30 +367,71 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
         # is read as a space: the whole number is one, not the groups around a handle. Only
         # after a group of digits (:data:`_AT_BETWEEN_DIGITS`): "@12306 13812345678" and
         # "转发 1 @5678123456" keep their handles.
-        between = {m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text)}
-        spans = _matched_phones(text, between, -1)
+        between = sorted(m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text))
+        joined = set(between)
+        spaced = "".join(" " if i in joined else c for i, c in enumerate(text))
+        spans = _matched_phones(spaced)
         # A join no number covers may be where one ends and other digits go on
         # ("138@1234@5678@9999": the mobile, then "@9999"; QA, session 21: no number was
         # found and the mobile's groups were shown as handles): each such "@" is tried as
-        # the number's end, the others still read as spaces.
-        for cut in sorted(i for i in between if not any(s <= i < e for s, e in spans)):
-            spans += _matched_phones(text, between, cut)
+        # the number's end, the others still read as spaces. The matcher reads _CUT_REACH
+        # characters either side of it, not the whole text again (review, session 22: a note
+        # of 4 000 characters of "138@138@..." took 38 s, each "@" a scan of the whole text).
+        found, covered = set(spans), _covering(spans)
+        for cut in between:
+            if covered(cut, cut + 1):
+                continue
+            low, high = max(0, cut - _CUT_REACH), min(len(text), cut + 1 + _CUT_REACH)
+            window = f"{spaced[low:cut]};{spaced[cut + 1 : high]}"
+            for start, end in _matched_phones(window):
+                # A number at a window's edge inside the text may go on beyond it: not taken
+                # as cut there (read whole, it is the scan's of the whole text above).
+                at = (low + start, low + end)
+                edge = (start == 0 and low > 0) or (end == len(window) and high < len(text))
+                if not edge and at not in found:
+                    found.add(at)
+                    spans.append(at)  # after the whole text's: those win an overlap
     else:
-        spans = _matched_phones(text, set(), -1)
+        spans = _matched_phones(text)
     spans += [m.span() for m in _GLUED_MOBILE.finditer(ascii_text)]
     return spans
 
 
-def _matched_phones(text: str, between: set[int], cut: int) -> list[tuple[int, int]]:
-    """The matcher's numbers in ``text`` with each "@" at ``between`` read as a space, and
-    the one at ``cut`` as the end of a number (";")."""
-    if between:
-        text = "".join(";" if i == cut else " " if i in between else c for i, c in enumerate(text))
+# How many characters either side of an "@" tried as a number's end (:func:`_phone_spans`)
+# the matcher reads: more than a number as people write it takes ("0086 @ 138 @ 1234 @ 5678",
+# 24), so one ending there is read whole, and each "@" costs the same however long the text
+# is (~0.5 ms). A number written over more than this before its last "@" is not found so.
+_CUT_REACH = 40
+
+
+def _matched_phones(text: str) -> list[tuple[int, int]]:
+    """The matcher's numbers in ``text``, in order and apart."""
     return [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(text, "CN")
         if _written_as_phone(match)
     ]
+
+
+def _covering(spans: list[tuple[int, int]]) -> Callable[[int, int], bool]:
+    """Whether [start, end) lies inside one of ``spans`` (overlapping or not): a binary
+    search over their starts and the furthest end so far, so a text of many numbers and
+    handles is not checked pair by pair."""
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(itertools.accumulate((end for _, end in ordered), max))
+
+    def inside(start: int, end: int) -> bool:
+        at = bisect.bisect_right(starts, start)
+        return at > 0 and reach[at - 1] >= end
+
+    return inside
+
+
+def _apart(chosen: list[tuple[int, int, str]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps none of ``chosen`` (sorted, apart)."""
+    at = bisect.bisect_left(chosen, (start,))
+    return (at == len(chosen) or end <= chosen[at][0]) and (at == 0 or chosen[at - 1][1] <= start)
 
 
 @lru_cache(maxsize=1024)
@@ -376,20 +447,22 @@ def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     costs ~0.5 ms a text."""
     ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one
     chosen: list[tuple[int, int, str]] = [(*m.span(), "EMAIL") for m in _EMAIL.finditer(ascii_text)]
-    ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)]
+    ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)] + _old_id_spans(ascii_text)
     phones = _phone_spans(text, ascii_text)
+    in_phone = _covering(phones)
     handles = [
         (start, end)
         for start, end, quoted in _handle_spans(text)
-        if not (quoted and any(s <= start and end <= e for s, e in phones))
+        if not (quoted and in_phone(start, end))
     ]
+    chosen.sort()
     for kind, spans in (("NATIONAL_ID", ids), ("SOCIAL_HANDLE", handles), ("PHONE", phones)):
         for start, end in spans:
             # Checked against those chosen so far, this kind's too (a glued mobile the
             # matcher also found is one number).
-            if all(end <= s or start >= e for s, e, _ in chosen):
-                chosen.append((start, end, kind))
-    return tuple(sorted(chosen))
+            if _apart(chosen, start, end):
+                bisect.insort(chosen, (start, end, kind))
+    return tuple(chosen)
 
 
 def replace_personal(text: str, replace: Callable[[str, str], str]) -> str:

@@ -106,6 +106,44 @@ def check_cn_id(raw: str) -> str:
     return text
 
 
+# A first-generation (1984-2004) 15-digit number: a 6-digit area code, YYMMDD (born in the
+# 1900s) and a 3-digit sequence, no check character. Its area code's province part is one of
+# GB/T 2260's (11-15 north, 21-23 north-east, 31-37 east, 41-46 south-central, 50-54
+# south-west, 61-65 north-west, 71 Taiwan, 81-82 Hong Kong and Macao).
+_OLD_ID_RE = re.compile(r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])\d{13}")
+
+
+def cn_id_from_15(old: str) -> str:
+    """The 18-digit number of a first-generation 15-digit ID ("110105850312123" ->
+    "110105198503121230"): "19" before its YY and the GB 11643 check character appended, as
+    the number was re-issued. ValueError when it is not 15 digits of a province's area code,
+    a real date and a sequence (an order or card number of 15 digits mostly is not)."""
+    if not _OLD_ID_RE.fullmatch(old):
+        raise ValueError("not a 15-digit ID number of a province's area code")
+    first17 = old[:6] + "19" + old[6:]
+    _birth_date(first17 + "0")
+    return first17 + cn_id_checksum(first17)
+
+
+_ID_SEPARATORS = re.compile(r"[\s\-./_]")
+
+
+def cn_id_token(written: str) -> str:
+    """An ID number as a note or a search writes it ("110105 19850312 1234", "１１０１０５…",
+    "…002x", the 15-digit "110105-850312-123") as the idNumber field holds it: NFKC, without
+    the spaces, dashes, dots, slashes and underscores shared/post_text.py allows between its
+    characters, upper case, and a first-generation number as its 18-digit equivalent
+    (:func:`cn_id_from_15`). The one rule for an ID's hash token and search; anything else is
+    returned the same way, not checked."""
+    text = _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", written)).upper()
+    if len(text) == 15:
+        try:
+            return cn_id_from_15(text)
+        except ValueError:
+            return text
+    return text
+
+
 def birth_date_from_cn_id(id_number: str) -> date:
     """The birth date encoded in a (validated) 18-digit ID number."""
     return _birth_date(check_cn_id(id_number))
@@ -461,6 +499,8 @@ __all__ = [
     "check_currency",
     "check_money",
     "cn_id_checksum",
+    "cn_id_from_15",
+    "cn_id_token",
     "field_too_long",
     "has_format_character",
     "id_key",

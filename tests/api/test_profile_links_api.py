@@ -116,3 +116,24 @@ async def test_search_text_of_the_previous_version_is_written_again(
     ]
     for uid in ("8234567890", escaped):
         assert ok(await officer.gql(count(uid))) == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
+
+
+async def test_search_text_of_version_11_is_written_again_without_old_id_numbers(
+    store: GraphStore, officer: Api
+) -> None:
+    # Session 22: version 11 left an ID number in its first-generation 15-digit form in
+    # searchText, so a term of its birth date or the whole number found the post.
+    text = "招行客服 身份证 110105850312123 请回电"
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'v11', text: $text, searchText: $old,"
+        " searchTextVersion: 11, createdAt: '2026-11-30T11:30:00Z'})",
+        {"text": text, "old": normalise(text)},
+    )
+    assert ok(await officer.gql(count("110105850312123")))["a"] == {"totalCount": 1}
+    assert await backfill_search_text(store) == 1
+    (row,) = await store.read("MATCH (p:Post {postId: 'v11'}) RETURN p.searchText AS t")
+    assert row["t"] == "招行客服 身份证  请回电"
+    none = {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
+    for term in ("110105850312123", "850312"):
+        assert ok(await officer.gql(count(term))) == none
+    assert ok(await officer.gql(count("招行客服")))["a"] == {"totalCount": 1}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph.fieldcipher import cipher_of
+from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
 from tests.api.conftest import Api
 from tests.api.privacy_seed import OUYANG, PEOPLE, SHANGGUAN, seed_privacy_book
@@ -45,6 +46,30 @@ async def test_exact_search_needs_the_kind_revealed(
 ) -> None:
     await seed_privacy_book(store)
     agent = as_role("service_agent", "service", "sa1")  # ID numbers partial for agents
-    for q in (OUYANG.id_number, OUYANG.national):
+    # The old 15-digit form is an ID number search too (session 22): gated the same way.
+    for q in (OUYANG.id_number, OUYANG.national, "110105850615001"):
         body = await agent.gql(SEARCH, {"q": q})
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN_FILTER"], q
+
+
+async def test_an_id_number_is_searched_in_its_old_15_digit_form_too(
+    client: Any, api: Api, store: GraphStore
+) -> None:
+    # Session 22: "110105850312123" (first-generation: area code, YYMMDD, sequence) is the
+    # same person's number as "110105198503121234"; a search by either finds them, through
+    # the one rule the hash token uses (shared/validators.cn_id_token).
+    await seed_privacy_book(store)
+    await upsert_customers(
+        store,
+        [
+            {
+                "id": "pv-old",
+                "props": {"name": "钱老", "idNumber": "110105198503121234", "gender": "M"},
+                "advisorId": OUYANG.advisor,
+            }
+        ],
+    )
+    for q in ("110105850312123", "110105-850312-123", "110105198503121234", "11010519850312123４"):
+        assert listed(await api.gql(SEARCH, {"q": q})) == ["pv-old"], q
+    # Fifteen digits of no date are no ID number: no one found, no error.
+    assert listed(await api.gql(SEARCH, {"q": "110105850230123"})) == []

@@ -14,7 +14,7 @@ from ingest.validators import (
     to_iso_date,
     to_utc_iso,
 )
-from shared.validators import check_currency, check_money
+from shared.validators import check_currency, check_money, cn_id_from_15, cn_id_token
 
 GOOD_ID = "11010519491231002X"  # the GB 11643 worked example
 
@@ -203,3 +203,19 @@ def test_amounts_the_graph_cannot_store_exactly_are_refused() -> None:
     for too_big in ("12345678901234.56", "1e400", "1E+20", "1000000000000000"):
         with pytest.raises(ValueError, match="more than 15 digits"):
             check_money(Decimal(too_big), "CNY")
+
+
+def test_an_old_15_digit_id_number_reads_as_its_18_digit_equivalent() -> None:
+    # "19" before YY, the GB 11643 check character computed: a valid 18-digit number.
+    assert cn_id_from_15("110105850312123") == check_cn_id("110105198503121234")
+    assert birth_date_from_cn_id(cn_id_from_15("440301000228001")) == date(1900, 2, 28)
+    assert birth_date_from_cn_id(cn_id_from_15("440301960229001")) == date(1996, 2, 29)
+    # 30 February, 1900 no leap year, 91 no province, 14 digits, a check character.
+    for not_one in ("110105850230123", "440301000229001", "910105850312123", "11010585031212",
+                    "11010585031212x"):  # fmt: skip
+        with pytest.raises(ValueError):
+            cn_id_from_15(not_one)
+    # One rule for a hash token and a search: separators, full width, "x", the old form.
+    assert cn_id_token("１１０１０５-850312 123") == "110105198503121234"
+    assert cn_id_token("11010519900102002x") == "11010519900102002X"
+    assert cn_id_token("110105850230123") == "110105850230123"  # no date: as written

@@ -224,3 +224,102 @@ def test_an_id_number_in_a_text_is_masked_as_a_national_id(text: str, expected: 
     for piece in ids:
         plain = "".join(c for c in normalise(piece) if c.isalnum())
         assert hash_token(plain, "NATIONAL_ID", KEY) in hashed
+
+
+# Session 22: the first-generation 15-digit form (6-digit area code, YYMMDD, 3-digit sequence)
+# was shown and searched as written to a role whose idNumber is masked.
+OLD_ID, NEW_ID = "110105850312123", "110105198503121234"  # the same person's two numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("身份证 110105850312123 来电", "身份证 110105******123 来电"),
+        ("老身份证110105850312123号", "老身份证110105******123号"),
+        ("证号 110105-850312-123", "证号 110105********123"),
+        ("1101 0585 0312 123 查询", "1101 0*********123 查询"),
+        ("110105.850312.123", "110105********123"),
+        ("110105 85-03-12 123", "110105**********123"),
+        ("１１０１０５８５０３１２１２３", "１１０１０５******１２３"),
+        ("旧 110105850312123 新 110105198503121234", "旧 110105******123 新 110105********1234"),
+    ],
+)
+def test_an_old_15_digit_id_number_is_masked_whole_and_hashed_as_its_18_digit_form(
+    text: str, expected: str
+) -> None:
+    modes = {"SOCIAL_HANDLE": "reveal", "PHONE": "reveal", "EMAIL": "reveal",
+             "NATIONAL_ID": "partial"}  # fmt: skip
+    assert mask_quoted(text, modes, KEY) == expected
+    ids = [text[s:e] for s, e, k in personal_spans(text) if k == "NATIONAL_ID"]
+    assert ids and all(sum(c.isdigit() for c in normalise(p)) in (15, 18) for p in ids)
+    # Left out of searches: no term finds the post by the birth date or the sequence.
+    searched = "".join(c for c in search_text(text) if c.isdigit())
+    assert "850312" not in searched and "123" not in searched
+    # Hashed: the idNumber field's token of the 18-digit equivalent, however it is written.
+    field = hash_token(NEW_ID, "NATIONAL_ID", KEY)
+    assert mask_quoted(text, {**modes, "NATIONAL_ID": "hash"}, KEY).count(field) == len(ids)
+    assert mask_quoted(text, {**modes, "NATIONAL_ID": "redact"}, KEY).count("***") == len(ids)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单 123456789012345",  # YYMMDD 789012: no date
+        "订单 110105850230123",  # 30 February
+        "流水 910105850312123",  # 91: no province's area code
+        "运单 000105850312123",
+        "卡号 1101058503121230",  # 16 digits: glued to more digits, a card number
+        "卡号 6222021101058503121",
+    ],
+)
+def test_fifteen_digits_that_are_no_old_id_number_are_left_alone(text: str) -> None:
+    modes = {"SOCIAL_HANDLE": "reveal", "PHONE": "reveal", "EMAIL": "reveal",
+             "NATIONAL_ID": "redact"}  # fmt: skip
+    assert [k for _, _, k in personal_spans(text)] == []
+    assert mask_quoted(text, modes, KEY) == text
+
+
+def test_an_id_number_hashes_alike_in_both_forms_and_with_a_lower_case_x() -> None:
+    assert hash_token(OLD_ID, "NATIONAL_ID", KEY) == hash_token(NEW_ID, "NATIONAL_ID", KEY)
+    assert hash_token("110105-850312-123", "NATIONAL_ID", KEY) == hash_token(
+        NEW_ID, "NATIONAL_ID", KEY
+    )
+    # The field stores "X" upper-cased (check_cn_id); a note writing "x" is the same person.
+    assert hash_token("11010519900102002x", "NATIONAL_ID", KEY) == hash_token(
+        "11010519900102002X", "NATIONAL_ID", KEY
+    )
+
+
+def test_a_long_run_of_at_joined_digit_groups_is_read_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review, session 22: each "@" between digit groups that no number covers was tried as a
+    # number's end by running libphonenumber's matcher over the whole text again: a note of
+    # 4 000 characters of "138@138@..." took 38 s. The characters the matcher is handed grow
+    # with the text, not with its square.
+    import phonenumbers
+
+    from shared import post_text
+
+    read: list[int] = []
+    real = phonenumbers.PhoneNumberMatcher
+
+    def counted(text: str, *args: object, **kwargs: object) -> phonenumbers.PhoneNumberMatcher:
+        read.append(len(text))
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(post_text.phonenumbers, "PhoneNumberMatcher", counted)
+    modes = {kind: "partial" for kind in ("PHONE", "EMAIL", "NATIONAL_ID", "SOCIAL_HANDLE")}
+    work = {}
+    for groups in (50, 500):
+        text = "来电 " + "@".join(["138"] * groups) + " 谢谢"
+        read.clear()
+        mask_quoted(text, modes, KEY)
+        work[groups] = sum(read)
+    assert work[50] > 0
+    assert work[500] < 15 * work[50], work  # 10x the text: linear ~10x, quadratic ~100x
+    # What the cut still finds: the number ending at the "@" after it, the digits after that
+    # shown as the handle they are written as.
+    assert mask_quoted("138@1234@5678@9999", {**modes, "SOCIAL_HANDLE": "reveal"}, KEY) == (
+        "138****5678@9999"
+    )
