@@ -78,6 +78,9 @@ class ImportKind:
     a row naming an erased one is a dead letter (ingest.erasures);
     ``conflicts``: the reasons a valid row cannot be written over what the lookup found
     (a customer's birth date without the ID number on record): a dead letter;
+    ``one_case``: ids compared without case, as ``conflicts`` compares a new id with the
+    stored ones (customers): a new id of a row differing only by case from one an earlier row
+    of the same import brings in is a dead letter too (:func:`import_case_conflict`);
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -93,6 +96,7 @@ class ImportKind:
     kept: tuple[str, ...] = ()
     erased: dict[str, str] = field(default_factory=dict)
     conflicts: Conflicts | None = None
+    one_case: bool = False
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -126,6 +130,14 @@ def case_conflict(twin: str) -> str:
     )
 
 
+def import_case_conflict(first: str, line: int) -> str:
+    return (
+        f"id: differs only by case from the customer {echo(first)} of line {line} of this "
+        "import; customer ids are compared without case, so no second customer was made: "
+        "write one spelling"
+    )
+
+
 def _customer_conflicts(row: Row, found: Found) -> list[str]:
     """A new id whose case twin is stored would be a second customer (as upsertCustomer
     refuses it). The API refuses a birth date without the ID number whatever its value (an
@@ -149,7 +161,7 @@ KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
         CustomerRecord, upsert_customers, lookup=_lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
-        conflicts=_customer_conflicts,
+        conflicts=_customer_conflicts, one_case=True,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
@@ -202,4 +214,12 @@ def check_mapping(
     mapping.check(kind_spec(kind, kinds).fields, kind)
 
 
-__all__ = ["KINDS", "ImportKind", "Upsert", "case_conflict", "check_mapping", "kind_spec"]
+__all__ = [
+    "KINDS",
+    "ImportKind",
+    "Upsert",
+    "case_conflict",
+    "check_mapping",
+    "import_case_conflict",
+    "kind_spec",
+]
