@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import GraphUnavailable
+from graph.repositories.customers import backfill_id_keys
 from graph.repositories.social import backfill_search_text, upgrade_stored_posts
 from graph.store import GraphStore
 
@@ -62,6 +63,7 @@ async def open_store(
         await store.setup_schema()
         await backfill_search_text(store)  # a batch job of its own: before the limit applies
         await upgrade_stored_posts(store)  # posts stored before ingest's current rules
+        await backfill_id_keys(store)
         store.read_timeout_s = read_timeout_s
     except BaseException:
         await store.close()

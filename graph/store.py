@@ -92,6 +92,8 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     ("Customer", "idNumberBidx"),
     ("Customer", "emailBidx"),
     ("Customer", "segment"),
+    # A new id is refused when one differing only by case is stored (customers.case_twins).
+    ("Customer", "idKey"),
     ("Transaction", "time"),
     ("Interaction", "time"),
     ("Post", "createdAt"),

@@ -82,6 +82,9 @@ class ImportKind:
     customer): a row giving them with another link than an earlier row of the same import
     is judged as if that row's link were stored (added to the lookup's ``links``, its line
     as ``claimedBy``), so ``conflicts`` refuses it as it refuses a stored one;
+    ``one_case``: ids compared without case, as ``conflicts`` compares a new id with the
+    stored ones (customers): a new id of a row differing only by case from one an earlier row
+    of the same import brings in is a dead letter too (:func:`import_case_conflict`);
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -98,6 +101,7 @@ class ImportKind:
     erased: dict[str, str] = field(default_factory=dict)
     conflicts: Conflicts | None = None
     exclusive: tuple[str, ...] = ()
+    one_case: bool = False
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -131,6 +135,14 @@ def case_conflict(twin: str) -> str:
     )
 
 
+def import_case_conflict(first: str, line: int) -> str:
+    return (
+        f"id: differs only by case from the customer {echo(first)} of line {line} of this "
+        "import; customer ids are compared without case, so no second customer was made: "
+        "write one spelling"
+    )
+
+
 def _customer_conflicts(row: Row, found: Found) -> list[str]:
     """A new id whose case twin is stored would be a second customer (as upsertCustomer
     refuses it). The API refuses a birth date without the ID number whatever its value (an
@@ -154,7 +166,7 @@ KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
         CustomerRecord, upsert_customers, lookup=_lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
-        conflicts=_customer_conflicts,
+        conflicts=_customer_conflicts, one_case=True,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
@@ -209,4 +221,12 @@ def check_mapping(
     mapping.check(kind_spec(kind, kinds).fields, kind)
 
 
-__all__ = ["KINDS", "ImportKind", "Upsert", "case_conflict", "check_mapping", "kind_spec"]
+__all__ = [
+    "KINDS",
+    "ImportKind",
+    "Upsert",
+    "case_conflict",
+    "check_mapping",
+    "import_case_conflict",
+    "kind_spec",
+]

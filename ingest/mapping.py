@@ -2,7 +2,7 @@
 
 A mapping is a TOML file; every section is optional::
 
-    [source]                     # how to read the file (CLI --encoding/--delimiter win)
+    [source]                     # how to read the file (CLI --encoding/--delimiter/--decimal win)
     encoding = "gb18030"         # default: detected
     delimiter = ";"              # default: sniffed among , ; tab |
     date_formats = ["%y%m%d"]    # strptime patterns for date fields (birthDate) and date-only times
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -146,6 +146,14 @@ class ColumnMapping:
         """The file's reading options: the command line's, else this mapping's [source]."""
         return ReadOptions(encoding or self.source.encoding, delimiter or self.source.delimiter)
 
+    def with_decimal(self, mark: str | None) -> ColumnMapping:
+        """This mapping with the command line's decimal mark (``--decimal``), which wins over
+        ``[source] decimal`` as --encoding and --delimiter win over theirs; None: unchanged."""
+        if mark is None:
+            return self
+        source = replace(self.source, decimal=_decimal(mark, "--decimal"))
+        return replace(self, source=source)
+
     # --- per record --------------------------------------------------------------------
 
     def target(self, column: str) -> str:
@@ -250,16 +258,21 @@ def _source(table: Any, source: str) -> SourceFormat:
         if len(delimiter) != 1:
             raise MappingError(f"{source}: [source] delimiter must be one character")
     decimal = table.get("decimal")
-    if decimal not in (None, ",", "."):
-        raise MappingError(f'{source}: [source] decimal must be "," or "."')
     return SourceFormat(
         encoding=table.get("encoding"),
-        decimal=decimal,
+        decimal=None if decimal is None else _decimal(decimal, f"{source}: [source] decimal"),
         delimiter=delimiter,
         date_formats=_strings(table.get("date_formats", []), "date_formats", source),
         time_formats=_strings(table.get("time_formats", []), "time_formats", source),
         timezone=zone,
     )
+
+
+def _decimal(mark: Any, where: str) -> str:
+    """An amounts' decimal mark, "," or "." (``where``: who gave it, for the error)."""
+    if mark not in (",", "."):
+        raise MappingError(f'{where} must be "," or "."')
+    return str(mark)
 
 
 def _sql(table: Any, source: str) -> str | None:

@@ -28,10 +28,11 @@ from graph.errors import GraphError
 from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
-from ingest.kinds import ImportKind
+from ingest.kinds import ImportKind, import_case_conflict
 from ingest.summary import ImportInterrupted, ImportSummary
 from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
 from shared.echo import echo
+from shared.validators import id_key
 
 # Batches waiting for the writer besides the one it writes: two keep the server busy while the
 # import looks up the next; more only hold memory (a batch of 5 000 rows is a few MB).
@@ -81,6 +82,10 @@ class BatchWriter:
     _claims: dict[tuple[object, ...], tuple[object, int]] = field(
         default_factory=dict, init=False, repr=False
     )
+    # For a kind whose ids are one whatever their case (ImportKind.one_case): the case-folded
+    # id -> (id, line) of each new record this import brings in whose key the first pass
+    # found spelled otherwise too (only those: a few, not every row).
+    spelled: dict[str, tuple[str, int]] = field(default_factory=dict)
     _queue: asyncio.Queue[_Item] = field(init=False, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _failure: BaseException | None = field(default=None, init=False, repr=False)
@@ -111,6 +116,9 @@ class BatchWriter:
         # the MERGE creates the parent.
         insert = writes.new if self.spec.insert is not None else writes.changed
         create = self.create_missing and self.spec.creates_parents
+        # Lines of rows whose key the first pass found in another case too (ingest.validation
+        # scan): a new id among them may be the second spelling of one this import writes.
+        twinned = {m.line for m in batch.marked.values()} if self.spec.one_case else set()
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
             if missing and not create:
@@ -123,6 +131,14 @@ class BatchWriter:
                 self.dead.add(record.line, record.data, reasons)
                 self.refused.add(record.line)
                 continue
+            if record.line in twinned and not state.get("exists"):
+                # Looked up before the earlier spelling is written (even in the same batch):
+                # refused as its twin would be once stored.
+                first = self.spelled.setdefault(id_key(str(row["id"])), (row["id"], record.line))
+                if first[0] != row["id"]:
+                    self.dead.add(record.line, record.data, [import_case_conflict(*first)])
+                    self.refused.add(record.line)
+                    continue
             self._claim(row, record.line)
             result = outcome(self.spec, row, state)
             self.summary.count(result)

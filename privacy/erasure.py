@@ -77,7 +77,7 @@ log = logging.getLogger("c360.erasure")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 FILE_NAME = "erasure-requests.json"
 # Index and bookkeeping properties are not the customer's data: left out of "fields".
-_NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id"}
+_NOT_FIELDS = {"phoneBidx", "idNumberBidx", "emailBidx", "nameTok", "id", "idKey"}
 
 
 class ErasureError(Exception):

@@ -56,7 +56,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
 KEY_SCOPE = {"Interaction": "Customer"}
 BLIND_FIELDS = ("phone", "idNumber", "email")
 NAME_TOKENS = "nameTok"
-INDEX_PROPS = frozenset({f"{f}Bidx" for f in BLIND_FIELDS} | {NAME_TOKENS})
+# Lookup properties, not the record's data: left out of opened rows. ``idKey``: a customer's
+# id case-folded, how its case twins are found (graph.repositories.customers); not sealed (the
+# id itself is plain).
+INDEX_PROPS = frozenset({f"{f}Bidx" for f in BLIND_FIELDS} | {NAME_TOKENS, "idKey"})
 # Name grams whose token is kept (a character or a pair of them: names share most of theirs,
 # so an import computes each HMAC once instead of ~6 per customer).
 TOKEN_CACHE = 50_000

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from shared.validators import (
+    MINOR_UNITS,
     birth_date_from_cn_id,
     check_birth_date,
     check_cn_id,
@@ -79,14 +80,31 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,234.50
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")  # 1234,5 (not 1,234: that is a thousand)
 _DOTTED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+,\d+")  # 1.234,56
 # "1.000", "12.500", "1.234.567": a thousands dot (decimal-comma exports) or three decimals.
-# Read neither way unless the mapping declares the file's decimal mark (decimal = "," / ".").
-# A single group ending in a digit other than 0 ("1.005") stays a decimal: in a currency of
-# two decimals it is refused for its third one anyway, and in KWD it is the plain reading.
+# Read neither way unless the file's decimal mark is declared (the mapping's decimal = "," /
+# ".", or --decimal). A single group ending in a digit other than 0 ("1.005") is ambiguous
+# only in a currency with three (or more) decimals (KWD, BHD, JOD, ...: _one_group_in_currency,
+# which knows the row's currency); in a currency of two decimals or none it is read as a
+# decimal and refused for its third one anyway (check_money), never stored 1000x off. So is
+# a single comma group there ("12,345": a thousand comma, or three decimals after a decimal
+# comma); elsewhere it is a thousands comma (a third decimal could not be stored anyway).
 _AMBIGUOUS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3}){2,}|[+-]?[1-9]\d{0,2}\.\d\d0")
-AMBIGUOUS_AMOUNT = (
-    "ambiguous amount: a dot before three digits is a thousands dot or three decimals; "
-    'set decimal = "," or decimal = "." in the mapping\'s [source]'
-)
+_ONE_GROUP = re.compile(r"[+-]?[1-9]\d{0,2}([.,])\d{3}")
+
+
+def _ambiguous(mark: str) -> str:
+    return (
+        f"ambiguous amount: a {mark} before three digits is a thousands {mark} or three "
+        'decimals; set decimal = "," or decimal = "." in the mapping\'s [source] (or give '
+        "--decimal)"
+    )
+
+
+AMBIGUOUS_AMOUNT = _ambiguous("dot")
+AMBIGUOUS_COMMA_AMOUNT = _ambiguous("comma")
+
+
+def _amount_text(value: str) -> str:
+    return value.replace("¥", "").replace("￥", "").strip()
 
 
 def _amount(value: Any) -> Any:
@@ -95,7 +113,7 @@ def _amount(value: Any) -> Any:
     # a comma stays as it is and fails as "not a number", never read as another amount.
     if not isinstance(value, str):
         return value
-    text = value.replace("¥", "").replace("￥", "").strip()
+    text = _amount_text(value)
     if "," not in text:
         if "." in text and _AMBIGUOUS_DOT.fullmatch(text):
             raise ValueError(AMBIGUOUS_AMOUNT)
@@ -125,7 +143,7 @@ def read_amount(value: Any, mark: str) -> Any:
     Decimal; other values unchanged (the model reads or refuses them)."""
     if not isinstance(value, str):
         return value
-    text = value.replace("¥", "").replace("￥", "").strip()
+    text = _amount_text(value)
     if not _DECLARED[mark].fullmatch(text):
         example = "1.234,56" if mark == "," else "1,234.56"
         raise ValueError(f"not an amount with the decimal mark {mark!r} (e.g. {example})")
@@ -173,6 +191,29 @@ def _in_currency(name: str, amount: Decimal, currency: str) -> None:
         check_money(amount, currency)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+
+
+def _one_group_in_currency(data: Any, name: str) -> Any:
+    """``data`` unchanged, or ValueError("name: ambiguous amount ...") when its amount text
+    is one group of three digits after a dot or a comma (``1.005``, ``12,345``) and the row's
+    currency (CNY when none is given) has three decimals or more (ISO 4217 minor unit: KWD,
+    BHD, JOD, OMR, TND, LYD, IQD; CLF has four): 1.005 there, or 1005 written with a
+    thousands dot, as a file of decimal commas writes it. An amount the file's declared
+    decimal mark read is a number by now (ingest.mapping): not guessed again."""
+    if not isinstance(data, dict):
+        return data
+    value = data.get(name)
+    found = _ONE_GROUP.fullmatch(_amount_text(value)) if isinstance(value, str) else None
+    if found is None:
+        return data
+    code = data.get("currency")
+    try:
+        currency = check_currency(code if isinstance(code, str) and code.strip() else "CNY")
+    except ValueError:
+        return data  # the currency field says why
+    if (MINOR_UNITS[currency] or 0) >= 3:
+        raise ValueError(f"{name}: {_ambiguous('dot' if found[1] == '.' else 'comma')}")
+    return data
 
 
 class ImportRecord(BaseModel):
@@ -297,6 +338,11 @@ class AccountRecord(ImportRecord):
 
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ("type", "status")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _balance_spelling(cls, data: Any) -> Any:
+        return _one_group_in_currency(data, "balance")
+
     @model_validator(mode="after")
     def _default_currency(self) -> AccountRecord:
         # A balance without a currency is in CNY; without a balance, leave the stored one.
@@ -355,6 +401,11 @@ class TransactionRecord(ImportRecord):
     description: str | None = None
 
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ("channel", "kind")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _amount_spelling(cls, data: Any) -> Any:
+        return _one_group_in_currency(data, "amount")
 
     @model_validator(mode="after")
     def _amount_in_minor_units(self) -> TransactionRecord:
@@ -427,6 +478,7 @@ def validation_reasons(exc: ValidationError) -> list[str]:
 
 __all__ = [
     "AMBIGUOUS_AMOUNT",
+    "AMBIGUOUS_COMMA_AMOUNT",
     "BIRTH_DATE_WITHOUT_ID",
     "DATE_FIELDS",
     "MONEY_FIELDS",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+from graph.repositories.customers import with_customer_keys
 from graph.store import GraphStore, Row
 
 
@@ -18,7 +19,7 @@ async def upsert_accounts(store: GraphStore, rows: list[Row]) -> int:
         MERGE (a:Account {id: r.id})
         SET a += r.props
         WITH a, r WHERE r.customerId IS NOT NULL
-        MERGE (c:Customer {id: r.customerId})
+        MERGE (c:Customer {id: r.customerId}) ON CREATE SET c.idKey = r.customerKey
         MERGE (c)-[o:OWNS]->(a)
         SET o.role = 'OWNER'
         WITH a, r
@@ -27,7 +28,7 @@ async def upsert_accounts(store: GraphStore, rows: list[Row]) -> int:
         WITH DISTINCT a
         RETURN count(a) AS owned
         """,
-        {"rows": rows},
+        {"rows": with_customer_keys(rows)},
     )
     # Rows without the optional link are filtered out before RETURN: every row was upserted.
     return len(rows)
@@ -38,13 +39,13 @@ async def upsert_holdings(store: GraphStore, rows: list[Row]) -> int:
     result = await store.write(
         """
         UNWIND $rows AS r
-        MERGE (c:Customer {id: r.customerId})
+        MERGE (c:Customer {id: r.customerId}) ON CREATE SET c.idKey = r.customerKey
         MERGE (a:Account {id: r.accountId})
         MERGE (c)-[o:OWNS]->(a)
         SET o.role = r.role
         RETURN count(o) AS n
         """,
-        {"rows": rows},
+        {"rows": with_customer_keys(rows)},
     )
     return int(result[0]["n"]) if result else 0
 

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row
+from shared.validators import id_key
+
+# The customer's id case-folded (shared.validators.id_key), indexed (graph.store
+# LOOKUP_INDEXES): how a new id is found to differ from a stored one only by case
+# (:func:`case_twins`). Written with every customer write, filled in for customers stored
+# before it existed by :func:`backfill_id_keys` (every open of the graph).
+ID_KEY = "idKey"
 
 
 def seal_customer_rows(store: GraphStore, rows: list[Row]) -> list[Row]:
-    """The rows with their personal props encrypted and blind-indexed (see graph.fieldcipher):
-    every write of customer props goes through here, so no plain value reaches the graph log."""
+    """The rows with their personal props encrypted and blind-indexed (see graph.fieldcipher)
+    and the id's case-folded key (``idKey``) added: every write of customer props goes
+    through here (upserts, the bulk demo seed), so no plain value reaches the graph log and
+    no customer lacks the key its case twins are looked up by."""
     sealed = cipher_of(store).seal_many(CUSTOMER, [(r["id"], r.get("props") or {}) for r in rows])
-    return [{**r, "props": p} for r, p in zip(rows, sealed, strict=True)]
+    return [
+        {**r, "props": {**p, ID_KEY: id_key(r["id"])}} for r, p in zip(rows, sealed, strict=True)
+    ]
+
+
+def with_customer_keys(rows: list[Row]) -> list[Row]:
+    """Rows naming a ``customerId`` with its ``customerKey`` (the id's ``idKey``) added, for
+    the writes that MERGE a bare customer (an import's --create-missing: ``ON CREATE SET
+    c.idKey = r.customerKey``)."""
+    return [
+        {**r, "customerKey": id_key(r["customerId"])} if r.get("customerId") is not None else r
+        for r in rows
+    ]
 
 
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
@@ -56,34 +77,48 @@ async def existing_customer_ids(store: GraphStore, ids: list[str]) -> set[str]:
     return {r["id"] for r in rows}
 
 
-def case_variants(customer_id: str) -> list[str]:
-    """The spellings of ``customer_id`` a case slip makes (all upper, all lower, case-folded,
-    first letter capital, case swapped), ``customer_id`` first: each an exact lookup of the
-    indexed ``Customer.id``, no scan. A twin of other mixed case (``Ab-cD`` for ``aB-Cd``) is
-    not among them (README, Known gaps)."""
-    spellings = (
-        customer_id.upper(),
-        customer_id.lower(),
-        customer_id.casefold(),
-        customer_id.capitalize(),
-        customer_id.swapcase(),
-    )
-    return list(dict.fromkeys((customer_id, *spellings)))
-
-
 async def case_twins(store: GraphStore, ids: list[str]) -> dict[str, str]:
     """For each of ``ids`` not stored itself, the stored customer id that differs from it
-    only by case (one of its :func:`case_variants`): writing it would make a second customer
-    (``c000031`` next to ``C000031``). One read for all of ``ids``."""
-    wanted = {cid: case_variants(cid) for cid in dict.fromkeys(ids)}
-    stored = await existing_customer_ids(
-        store, list(dict.fromkeys(v for variants in wanted.values() for v in variants))
+    only by case (the first in order when several do): writing it would make a second
+    customer (``c000031`` next to ``C000031``, ``Ab-cD`` next to ``aB-Cd``). One read for all
+    of ``ids``, exact lookups of the indexed ``idKey``, no scan."""
+    wanted = list(dict.fromkeys(ids))
+    keys = list(dict.fromkeys(id_key(cid) for cid in wanted))
+    rows = await store.read(
+        "UNWIND $keys AS k MATCH (c:Customer {idKey: k}) RETURN k, c.id AS id", {"keys": keys}
     )
+    spelled: dict[str, list[str]] = {}
+    for r in rows:
+        spelled.setdefault(r["k"], []).append(str(r["id"]))
     twins: dict[str, str] = {}
-    for cid, variants in wanted.items():
-        if cid in stored:
-            continue
-        folded = cid.casefold()
-        if same := sorted(v for v in variants if v in stored and v.casefold() == folded):
-            twins[cid] = same[0]
+    for cid in wanted:
+        stored = spelled.get(id_key(cid))
+        if stored and cid not in stored:
+            twins[cid] = min(stored)
     return twins
+
+
+ID_KEY_BATCH = 5000
+
+
+async def backfill_id_keys(store: GraphStore) -> int:
+    """Writes ``idKey`` on customers stored without it (a graph an older c360 wrote, a copy
+    from elsewhere), so that :func:`case_twins` finds them; returns how many. One read when
+    none lacks it: nothing is written then (opening a graph for a dry run leaves its files as
+    they were)."""
+    done = 0
+    while True:
+        rows = await store.read(
+            """
+            MATCH (c:Customer) WHERE c.idKey IS NULL AND c.id IS NOT NULL
+            WITH c LIMIT $limit RETURN c.id AS id
+            """,
+            {"limit": ID_KEY_BATCH},
+        )
+        if not rows:
+            return done
+        await store.write(
+            "UNWIND $rows AS r MATCH (c:Customer {id: r.id}) SET c.idKey = r.key",
+            {"rows": [{"id": r["id"], "key": id_key(str(r["id"]))} for r in rows]},
+        )
+        done += len(rows)

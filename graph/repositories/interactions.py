@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graph.fieldcipher import INTERACTION, seal_rows
+from graph.repositories.customers import with_customer_keys
 from graph.store import GraphStore, Row
 
 
@@ -12,11 +13,11 @@ async def upsert_interactions(store: GraphStore, rows: list[Row]) -> int:
     customer's data key: erasing the customer shreds it. An interaction is one customer's: a
     row naming another customer than the stored one moves it there (the export is the source
     of truth), with its summary sealed under the new customer's key."""
-    rows = seal_rows(store, INTERACTION, rows, owner="customerId")
+    rows = with_customer_keys(seal_rows(store, INTERACTION, rows, owner="customerId"))
     await store.write(
         """
         UNWIND $rows AS r
-        MERGE (c:Customer {id: r.customerId})
+        MERGE (c:Customer {id: r.customerId}) ON CREATE SET c.idKey = r.customerKey
         MERGE (i:Interaction {id: r.id})
         SET i += r.props, i.customerId = r.customerId
         MERGE (c)-[:HAD]->(i)

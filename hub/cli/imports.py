@@ -67,6 +67,18 @@ DelimiterOpt = Annotated[
     str | None,
     typer.Option("--delimiter", help="Field delimiter: , ; | or tab (default: sniffed)."),
 ]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help=escape(
+            'Amounts\' decimal mark, "," or "." (as a mapping\'s [source] decimal, which it '
+            'overrides): with "," 1.000 is 1000, with "." it is 1 (default: read only '
+            "amounts whose spelling says which)."
+        ),
+        show_default=False,
+    ),
+]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Records per graph write.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
 DryRunOpt = Annotated[
@@ -222,6 +234,7 @@ def _command(kind: str) -> Callable[..., None]:
         sql: SqlOpt = None,
         encoding: EncodingOpt = None,
         delimiter: DelimiterOpt = None,
+        decimal: DecimalOpt = None,
         batch_size: BatchOpt = 5000,
         progress: ProgressOpt = True,
         dry_run: DryRunOpt = False,
@@ -232,6 +245,7 @@ def _command(kind: str) -> Callable[..., None]:
         name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
+            columns = columns.with_decimal(decimal)
             check_mapping(kind, columns)
             # With a query, FILE is only its {file} (DuckDB may take a glob): DuckDB checks it.
             problem = unreadable(file) if file and sql is None and columns.sql is None else None

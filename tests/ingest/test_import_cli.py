@@ -191,9 +191,10 @@ def test_dead_letters_elsewhere_help_as_written_and_an_empty_file(workdir: Path)
 def test_the_summary_prints_its_warnings(workdir: Path) -> None:
     runner = CliRunner()
     env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    # Advisors: two spellings of one customer id are a dead letter (session 22), not a warning.
     twins = workdir / "twins.csv"
-    twins.write_text("id,name\nC001,张伟\nc001,张伟\n", encoding="utf-8")
-    done = runner.invoke(app, ["import", "customers", str(twins), "--no-progress"], env=env)
+    twins.write_text("id,name\nA001,张伟\na001,张伟\n", encoding="utf-8")
+    done = runner.invoke(app, ["import", "advisors", str(twins), "--no-progress"], env=env)
     assert done.exit_code == 0, done.output
     assert "1 warning(s) (imported as shown):" in done.output
-    assert "lines 2 and 3: keys C001 and c001 differ only in case" in done.output
+    assert "lines 2 and 3: keys A001 and a001 differ only in case" in done.output

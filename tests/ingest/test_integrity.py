@@ -229,7 +229,7 @@ async def test_money_and_times_a_bank_would_refuse_are_dead_letters(
 ) -> None:
     accounts = tmp_path / "acc.csv"
     accounts.write_text(
-        "id,currency,balance\nA1,CNY,0.005\nA2,rmb,1.00\nA3,ZZZ,1\nA4,JPY,1200\nA5,KWD,1.005\n"
+        "id,currency,balance\nA1,CNY,0.005\nA2,rmb,1.00\nA3,ZZZ,1\nA4,JPY,1200\nA5,KWD,0.125\n"
         "A6,CNY,1.005\n",
         encoding="utf-8",
     )
@@ -241,7 +241,7 @@ async def test_money_and_times_a_bank_would_refuse_are_dead_letters(
     assert stored == [
         {"id": "A2", "c": "CNY", "b": 1.0},
         {"id": "A4", "c": "JPY", "b": 1200.0},
-        {"id": "A5", "c": "KWD", "b": 1.005},
+        {"id": "A5", "c": "KWD", "b": 0.125},
     ]
     tx = tmp_path / "tx.csv"
     tx.write_text(

@@ -12,6 +12,7 @@ from ingest.records import (
     TransactionRecord,
     validation_reasons,
 )
+from shared.records import AMBIGUOUS_AMOUNT
 
 ID = "11010519491231002X"
 
@@ -159,7 +160,9 @@ def test_amounts_in_minor_units_are_stored_as_given() -> None:
         return TransactionRecord.model_validate(_tx(**fields)).to_graph_row()["props"]["amount"]
 
     assert stored(amount="1.50") == 1.5
-    assert stored(amount="1.005", currency="KWD") == 1.005
+    assert stored(amount="0.005", currency="KWD") == 0.005  # no thousands group: a decimal
+    assert stored(amount="1234.005", currency="KWD") == 1234.005
+    assert stored(amount=1.005, currency="KWD") == 1.005  # a JSON number: nothing to guess
     assert stored(amount="1,000", currency="JPY") == 1000.0
     assert stored(amount=356.8) == 356.8  # a JSON number
     assert _reasons(TransactionRecord, _tx(amount="0.00")) == [
@@ -167,6 +170,29 @@ def test_amounts_in_minor_units_are_stored_as_given() -> None:
     ]
     balance = AccountRecord.model_validate({"id": "A1", "balance": "0.01"}).to_graph_row()
     assert balance["props"] == {"balance": 0.01, "currency": "CNY"}
+
+
+@pytest.mark.parametrize("currency", ["KWD", "bhd", "JOD", "OMR", "TND", "LYD", "IQD", "CLF"])
+@pytest.mark.parametrize("amount", ["1.005", "12.345", "-999.001", "¥1.005"])
+def test_one_dot_group_in_a_currency_of_three_decimals_is_ambiguous(
+    amount: str, currency: str
+) -> None:
+    # QA, session 22: in a decimal-comma file 1.005 KWD is 1005 written with a thousands dot,
+    # and was stored as 1.005 (1000x off) because the group did not end in 0.
+    assert _reasons(TransactionRecord, _tx(amount=amount, currency=currency)) == [
+        f"amount: {AMBIGUOUS_AMOUNT}"
+    ]
+    account = {"id": "A1", "balance": amount, "currency": currency}
+    assert _reasons(AccountRecord, account) == [f"balance: {AMBIGUOUS_AMOUNT}"]
+
+
+def test_one_dot_group_in_a_currency_of_two_decimals_is_still_refused_for_its_third() -> None:
+    # Never stored 1000x off either way: CNY (the default) has two decimals, JPY none.
+    for currency, unit in (("CNY", "0.01"), ("JPY", "1")):
+        assert _reasons(AccountRecord, {"id": "A1", "balance": "1.005", "currency": currency}) == [
+            f"balance: more decimals than {currency} has (its ISO 4217 minor unit is {unit}); "
+            "amounts are never rounded"
+        ]
 
 
 def test_currencies_are_iso_4217_with_rmb_read_as_cny() -> None:
