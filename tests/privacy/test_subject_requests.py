@@ -452,3 +452,10 @@ async def test_cli_commands_stop_with_one_sentence_when_the_audit_log_cannot_be_
         exported = await cli_fails(data, "export", "--customer", CID, "--by", "po1")
         assert exported.startswith("error: the audit log cannot be written"), exported
         assert VALUES["name"] not in exported
+
+
+async def test_a_cli_export_gives_amounts_as_the_api_does(data: Path) -> None:
+    await imported(data)
+    exported = json.loads(await cli_run(data, "export", "--customer", CID, "--by", "po1"))
+    balances = {a["id"]: a["balance"] for a in exported["accounts"]}
+    assert balances == {"A900001": "52300.50", "A900002": "-3200.00"}
