@@ -452,6 +452,11 @@ async def test_cli_commands_stop_with_one_sentence_when_the_audit_log_cannot_be_
         exported = await cli_fails(data, "export", "--customer", CID, "--by", "po1")
         assert exported.startswith("error: the audit log cannot be written"), exported
         assert VALUES["name"] not in exported
+    # Nor when the access history cannot be read (the audit directory is a file).
+    shutil.rmtree(data / "audit")
+    (data / "audit").write_text("")
+    unread = await cli_fails(data, "export", "--customer", CID, "--by", "po1")
+    assert unread.startswith("error: the audit log cannot be read"), unread
 
 
 async def test_a_cli_export_gives_amounts_as_the_api_does(data: Path) -> None:
