@@ -140,6 +140,10 @@ class ErasureRequest:
     lease_until: str | None = None
     withdraw_reason: str | None = None  # the proposer's why, when they gave one
 
+    def proposal_audit(self) -> dict[str, Any]:
+        """The audit details of this request's proposal, the API's and the CLI's alike."""
+        return {"erasure_proposed": {"request": self.id, "customer": self.customer_id}}
+
 
 def _now(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.UTC)).strftime(_TIME)

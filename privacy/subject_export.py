@@ -14,9 +14,11 @@ from graph.repositories.access import ACCESS_KEY, customers_with_access
 from graph.repositories.social import accounts_of_customers
 from graph.store import GraphStore
 from privacy.services import AuditSink
+from shared.amounts import money
 
 # Everything, not a page: an export is rare and per customer.
 MAX_ITEMS = 100_000
+AMOUNTS = frozenset({"balance", "amount"})  # the Money fields of shared.records
 
 
 async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | None:
@@ -37,13 +39,19 @@ async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | No
         "profile": profile,
         "advisorId": advisor["id"] if advisor else None,
         "household": household,
-        "accounts": (await repo.accounts_by_customer(store, ids)).get(customer_id, []),
-        "transactions": txs.get(customer_id, empty).items,
+        "accounts": _amounts((await repo.accounts_by_customer(store, ids)).get(customer_id, [])),
+        "transactions": _amounts(txs.get(customer_id, empty).items),
         "interactions": ixs.get(customer_id, empty).items,
         "related": (await repo.related_by_customer(store, ids)).get(customer_id, []),
         "socialAccounts": (await accounts_of_customers(store, ids)).get(customer_id, []),
         "campaigns": (await repo.campaigns_by_customer(store, ids)).get(customer_id, []),
     }
+
+
+def _amounts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with their amounts (an account's balance, a transaction's amount) as the API
+    gives them: decimal strings, never floats."""
+    return [{k: money(v) if k in AMOUNTS else v for k, v in row.items()} for row in rows]
 
 
 def access_history(log: AuditSink, customer_id: str) -> list[dict[str, Any]]:

@@ -93,7 +93,7 @@ async def propose_erasure(
         raise BadUserInput(str(exc), field="customerId", existingRequestId=exc.existing.id) from exc
     except ErasureError as exc:
         raise BadUserInput(str(exc), field="reason") from exc
-    privacy.details["erasure_proposed"] = {"request": request.id, "customer": customer_id}
+    privacy.details.update(request.proposal_audit())
     return request
 
 

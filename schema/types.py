@@ -32,6 +32,7 @@ from schema.social import (
     customer_mentions,
     customer_sentiment_summary,
 )
+from shared.amounts import money
 
 if TYPE_CHECKING:
     from schema.nba import Recommendation
@@ -47,13 +48,6 @@ AsOf = Annotated[
 def _mode(info: Ctx, customer_id: str, kind: str) -> str:
     """The mode the caller sees ``kind`` in for this customer."""
     return info.context.privacy.mode(customer_id, kind)
-
-
-def money(value: Any) -> str | None:
-    """Amounts travel as decimal strings so masking can turn them into bands."""
-    if value is None:
-        return None
-    return f"{float(value):.2f}"
 
 
 def _str(value: Any) -> str | None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from graph.errors import GraphError, GraphQueryError, GraphUnavailable
 from hub.cli.consoles import console, err_console
 from hub.settings import Settings
+from privacy.types import AuditUnavailable, PolicyUnavailable
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
@@ -78,10 +79,26 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def audit_unwritable(exc: AuditUnavailable) -> str:
+    """What to do when the audit log cannot take a record (the command's own sentence says
+    what was, or was not, done)."""
+    return (
+        f"the audit log cannot be written ({exc}): make <data dir>/audit writable (free "
+        "space, permissions) and check it with `c360 audit verify`"
+    )
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; graph failures become one sentence and exit code 2."""
+    """Run a command's coroutine; graph, audit log and policy engine failures become one
+    sentence and exit code 2 (a command that wrote before its audit record failed says so
+    itself: subject_common.closing)."""
     try:
         return asyncio.run(coro)
+    except AuditUnavailable as exc:
+        fail(f"{audit_unwritable(exc)}, then run the command again")
+    except PolicyUnavailable as exc:
+        fail(f"the policy engine cannot decide ({exc}): check the policies with `c360 policy "
+             "test` (or the server C360_OPA_URL names) and run the command again")  # fmt: skip
     except GraphUnavailable as exc:
         fail(f"the graph is unreachable: {exc}. Check C360_GRAPH_URL / C360_DATA_DIR.")
     except GraphQueryError as exc:
@@ -91,6 +108,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 __all__ = [
+    "audit_unwritable",
     "compact",
     "console",
     "err_console",

@@ -11,6 +11,7 @@ c360 erase --reapply [--erasures FILE] [--any-hub] [--untied-erasures apply|skip
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import typer
 from rich.table import Table
 
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.subject_common import audit, audit_log
+from hub.cli.subject_common import audit, audit_log, closing, intent
 from privacy.audit import AuditLog
 from privacy.audit_ring import RING_ENV, RING_FILE, log_ring
 from privacy.erasure import (
@@ -55,6 +56,7 @@ REAPPLY = "reapply erasures"
 ALL = "all"
 # The audit operation of each decision, for its outcome and for its refusal alike.
 OPERATIONS = {
+    "propose": "cli erase propose",
     "approve": "cli erase",
     "reject": "cli erase reject",
     "withdraw": "cli erase withdraw",
@@ -264,7 +266,7 @@ def refused(
     details = {"erasure_refused": {"request": rid, "action": action, "by": by, "error": str(exc)}}
     message = f"{exc}{hint}"
     try:
-        run(audit(audit_log(settings), by, OPERATIONS[action], outcome, customer, details))
+        asyncio.run(audit(audit_log(settings), by, OPERATIONS[action], outcome, customer, details))
     except PrivacyError as err:  # refused all the same
         message += f" (the refusal could not be audited: {err})"
     fail(message)
@@ -283,9 +285,29 @@ def list_requests(store_file: ErasureStore, status: str) -> None:
     console.print(table)
 
 
+def announce(
+    settings: Settings, store_file: ErasureStore, action: str, rid: str, by: str
+) -> AuditLog:
+    """Write-ahead: ``by``'s decision (``action``) on request ``rid``, refused (audited) if it
+    is not theirs to make or not pending, else its intent recorded (nothing done when the
+    audit log cannot take it). The log, for the outcome record."""
+    try:
+        if action == "withdraw":
+            found = store_file.withdrawable(rid, by)
+        else:
+            found = store_file.pending(rid, by, action)
+    except ErasureError as exc:
+        refused(settings, store_file, action, rid, by, exc)
+    log = audit_log(settings)
+    intent(log, by, OPERATIONS[action], found.customer_id,
+           {action: rid, "customer": found.customer_id})  # fmt: skip
+    return log
+
+
 def reject_request(
     settings: Settings, store_file: ErasureStore, rid: str, by: str, why: str
 ) -> None:
+    log = announce(settings, store_file, "reject", rid, by)
     try:
         rejected = store_file.reject(rid, by, why)
     except ErasureError as exc:  # the proposer, or not pending
@@ -300,13 +322,15 @@ def reject_request(
         "reason": rejected.rejection_reason,
     }
     record = {"erasure_rejected": details}
-    run(audit(audit_log(settings), by, "cli erase reject", "ok", rejected.customer_id, record))
+    closing(log, by, OPERATIONS["reject"], rejected.customer_id, record,
+            f"erasure request {rid} for customer {rejected.customer_id} was rejected")  # fmt: skip
     console.print(f"erasure request {rid} for customer {rejected.customer_id} rejected by {by}")
 
 
 def withdraw_request(
     settings: Settings, store_file: ErasureStore, rid: str, by: str, why: str | None
 ) -> None:
+    log = announce(settings, store_file, "withdraw", rid, by)
     try:
         withdrawn = store_file.withdraw(rid, by, why)
     except ErasureError as exc:  # not the proposer, or not pending
@@ -320,7 +344,8 @@ def withdraw_request(
         "reason": withdrawn.withdraw_reason,
     }
     record = {"erasure_withdrawn": details}
-    run(audit(audit_log(settings), by, "cli erase withdraw", "ok", withdrawn.customer_id, record))
+    done = f"erasure request {rid} for customer {withdrawn.customer_id} was withdrawn"
+    closing(log, by, OPERATIONS["withdraw"], withdrawn.customer_id, record, done)
     console.print(f"erasure request {rid} for customer {withdrawn.customer_id} withdrawn by {by}")
 
 
@@ -412,10 +437,14 @@ def erase(
             own = FourEyesViolation("the officer who proposed an erasure cannot approve it; "
                                     "another privacy officer must")  # fmt: skip
             refused(settings, store_file, "approve", None, approved_by, own, customer)
+        log = audit_log(settings)
+        intent(log, by, OPERATIONS["propose"], customer, {"propose": customer})
         try:
             proposed = store_file.propose(customer, reason, by)
         except ErasureError as exc:  # a duplicate names the customer's open request
-            fail(str(exc))
+            refused(settings, store_file, "propose", None, by, exc, customer)
+        closing(log, by, OPERATIONS["propose"], customer, proposed.proposal_audit(),
+                f"erasure request {proposed.id} for customer {customer} was proposed")  # fmt: skip
         console.print(f"erasure request {proposed.id} for customer {customer} proposed by {by}")
         request = proposed.id
         if approved_by is None:
@@ -432,19 +461,14 @@ def erase(
         hint = "; list them with c360 erase --list --status all"
         refused(settings, store_file, "approve", request, approved_by, exc, hint=hint)
     log = audit_log(settings)
+    # Before the claim, as the API: an audit log that cannot take it leaves the request pending.
+    intent(log, approved_by, OPERATIONS["approve"], pending.customer_id,
+           {"erase": pending.id, "customer": pending.customer_id})  # fmt: skip
 
     async def go() -> dict[str, Any] | None:
-        details = {"erase": pending.id, "customer": pending.customer_id}
-        await audit(log, approved_by, "cli erase", "intent", pending.customer_id, details)
         # The claim's lease is renewed while it runs: no second approval meanwhile.
         async with graph(settings) as store, store_file.holding(pending):
-            erased = await erase_customer(store, pending.customer_id, store_file.ledger, pending.id)
-        if erased is not None:
-            record = {"request": pending.id, "reason": pending.reason,
-                      "proposer": pending.proposer, "approver": approved_by, **erased}  # fmt: skip
-            await audit(log, approved_by, "cli erase", "ok", pending.customer_id,
-                        {"erasure": record})  # fmt: skip
-        return erased
+            return await erase_customer(store, pending.customer_id, store_file.ledger, pending.id)
 
     try:
         # The claim is the compare-and-set (under the file's lock): a concurrent approval or
@@ -466,6 +490,10 @@ def erase(
         store_file.unclaim(pending)
         fail(f"no customer {pending.customer_id} in the graph (erased already?)")
     store_file.mark_done(pending, approved_by, erased)
+    record = {"request": pending.id, "reason": pending.reason, "proposer": pending.proposer,
+              "approver": approved_by, **erased}  # fmt: skip
+    closing(log, approved_by, OPERATIONS["approve"], pending.customer_id, {"erasure": record},
+            f"customer {pending.customer_id} was erased (request {pending.id})")  # fmt: skip
     console.print(
         f"erased customer {pending.customer_id}: data key destroyed={erased['key_destroyed']}, "
         f"fields {', '.join(erased['fields'])}; households erased "

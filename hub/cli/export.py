@@ -27,7 +27,11 @@ def export(
 
     async def go() -> dict[str, Any] | None:
         async with graph(settings) as store:
-            exported = await export_customer(store, log, customer)
+            try:
+                exported = await export_customer(store, log, customer)
+            except OSError as exc:  # the access history is read from the audit log
+                fail(f"the audit log cannot be read ({exc}); nothing was exported: make "
+                     "<data dir>/audit readable and check it with `c360 audit verify`")  # fmt: skip
         if exported is not None:
             fields = sorted(k for k in exported["profile"] if k != "id")
             details = {"export": {"customer": customer,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -10,14 +9,15 @@ from rich.table import Table
 
 from graph.errors import GraphError
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
-from hub.cli.subject_common import audit_log, officer
-from privacy.audit import make_record
+from hub.cli.subject_common import audit_log, closing, intent
 from privacy.audit_checkpoints import load_signing_key, public_hex
 from privacy.datakeys import DataKeyStore
 from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError
 from privacy.fieldcrypt import FIELDS
 from privacy.keyprovider import KeyProviderError, LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
+
+ROTATE, RESEAL = "cli keys rotate-master", "cli keys reseal"
 
 app = typer.Typer(no_args_is_help=True, help="Master, data, audit and checkpoint keys.")
 
@@ -67,6 +67,8 @@ def rotate_master(
     """A new master key; every data key is re-wrapped under it (values are not re-encrypted)."""
     provider, keys = _stores()
     old = provider.active_id
+    log = audit_log(load_settings())
+    intent(log, by, ROTATE, None, {"rotate_master": {"old": old}})
     new = provider.rotate()
     rewrapped = keys.rewrap()
     retired = []
@@ -78,9 +80,8 @@ def rotate_master(
                 retired.append(kid)
     details = {"master_key_rotated": {"old": old, "new": new, "rewrapped": rewrapped,
                                       "retired": retired}}  # fmt: skip
-    record = make_record(principal=officer(by), operation="cli keys rotate-master",
-                         outcome="ok", details=details)  # fmt: skip
-    asyncio.run(audit_log(load_settings()).append(record))
+    closing(log, by, ROTATE, None, details, f"master key {new} is active ({rewrapped} data "
+            "keys re-wrapped)")  # fmt: skip
     console.print(f"master key {new} active; {rewrapped} data keys re-wrapped; "
                   f"retired: {', '.join(retired) or 'none'}")  # fmt: skip
 
@@ -118,6 +119,8 @@ def reseal(
         erased = erased_owners(ErasureLedger.of(settings).entries())
     except LedgerError as exc:
         fail(f"{exc}; nothing was sealed (an erased customer must not get a new data key)")
+    log = audit_log(settings)
+    intent(log, by, RESEAL, None, {"reseal": {"batch_size": batch_size}})
 
     async def go() -> Resealed:
         async with graph(settings) as store:
@@ -139,9 +142,8 @@ def reseal(
         fail(str(exc))
     done, unsealed = result.done, result.unsealed
     details = {"resealed": done, "unsealed": len(unsealed)}
-    record = make_record(principal=officer(by), operation="cli keys reseal",
-                         outcome="partial" if unsealed else "ok", details=details)  # fmt: skip
-    asyncio.run(audit_log(settings).append(record))
+    closing(log, by, RESEAL, None, details, f"{sum(done.values())} nodes were sealed",
+            "partial" if unsealed else "ok")  # fmt: skip
     log_note = (
         "a graph server the hub does not run keeps its own write log: rewrite it there so no "
         "plain value stays in it"

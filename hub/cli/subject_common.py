@@ -1,14 +1,18 @@
-"""What `c360 erase` and `c360 export` share: the audit log and the officer's principal."""
+"""What `c360 erase`, `c360 export` and `c360 keys` share: the audit log and the officer's
+principal. A CLI write that changes privacy state is audited write-ahead: its ``intent``
+record first (an audit log that cannot take it: nothing is done), its outcome after
+(``closing``)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from hub.cli.common import fail
+from hub.cli.common import audit_unwritable, fail
 from hub.settings import Settings
 from privacy.audit import AuditLog, make_record
 from privacy.keyring import KeyRing, KeyRingError
-from privacy.types import Principal
+from privacy.types import AuditUnavailable, Principal
 
 OFFICER = "privacy_officer"
 
@@ -47,3 +51,32 @@ async def audit(
             details=details,
         )
     )
+
+
+def closing(
+    log: AuditLog,
+    who: str,
+    operation: str,
+    customer_id: str | None,
+    details: dict[str, Any],
+    done: str,
+    outcome: str = "ok",
+) -> None:
+    """The outcome record of a write its intent record announced. If the log cannot take it,
+    one sentence saying the write (``done``) happened and must not be repeated, exit 2."""
+    try:
+        asyncio.run(audit(log, who, operation, outcome, customer_id, details))
+    except AuditUnavailable as exc:
+        fail(f"{done}; its intent was audited, its outcome record was not: do not repeat it; "
+             f"{audit_unwritable(exc)}")  # fmt: skip
+
+
+def intent(
+    log: AuditLog, who: str, operation: str, customer_id: str | None, details: dict[str, Any]
+) -> None:
+    """The write-ahead record of a write about to happen. If the log cannot take it, the write
+    does not happen: one sentence, exit 2."""
+    try:
+        asyncio.run(audit(log, who, operation, "intent", customer_id, details))
+    except AuditUnavailable as exc:
+        fail(f"nothing was done: {audit_unwritable(exc)}, then run the command again")

@@ -103,5 +103,6 @@ def test_keys_cli_status_and_master_rotation_are_audited(tmp_path: Path) -> None
     )
     opened = fresh.open_many("Customer", [(f"C{i}", s) for i, s in enumerate(sealed)])
     assert [o["name"] for o in opened] == ["n0", "n1", "n2"]
-    (record,) = AuditLog(tmp_path / "audit", KeyRing.load(tmp_path)).read()
+    intent, record = AuditLog(tmp_path / "audit", KeyRing.load(tmp_path)).read()
+    assert intent["outcome"] == "intent" and intent["details"]["rotate_master"] == {"old": "m1"}
     assert record["details"]["master_key_rotated"]["new"] == "m2"

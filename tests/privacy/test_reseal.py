@@ -81,7 +81,9 @@ async def test_values_written_before_sealing_are_sealed_once(data: Path) -> None
     # Compacted again: a run cut off after sealing left the plain values in the write log.
     assert "sealed: 0 customers, 0 households, 0 advisors, 0 interaction notes, 0 social " in again
     log = AuditLog(data / "audit", KeyRing.load(data))
-    done = [r["details"]["resealed"] for r in log.read() if r["operation"] == "cli keys reseal"]
+    records = [r for r in log.read() if r["operation"] == "cli keys reseal"]
+    assert [r["outcome"] for r in records] == ["intent", "ok", "intent", "ok"]  # write-ahead
+    done = [r["details"]["resealed"] for r in records if r["outcome"] == "ok"]
     zero = dict.fromkeys(
         ("customers", "households", "advisors", "interactions", "social_accounts"), 0
     )
@@ -185,7 +187,7 @@ async def test_values_it_cannot_reseal_are_listed_after_the_others(data: Path) -
     for value in OLD_VALUES:  # the others were sealed all the same
         assert files_with(data, value) == [], value
     log = AuditLog(data / "audit", KeyRing.load(data))
-    (record,) = [r for r in log.read() if r["operation"] == "cli keys reseal"]
+    _, record = [r for r in log.read() if r["operation"] == "cli keys reseal"]
     assert record["outcome"] == "partial" and record["details"]["unsealed"] == 3
 
 

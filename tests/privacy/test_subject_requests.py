@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,9 @@ from hub.cli import app as cli
 from hub.services import field_crypto
 from hub.settings import Settings
 from privacy.audit import AuditLog
+from privacy.erasure import ErasureStore
 from privacy.fieldcrypt import PREFIX
+from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
@@ -367,3 +369,98 @@ async def test_an_erasure_the_ledger_refused_stays_pending(data: Path) -> None:
     async with hub(data, erasure_ledger=str(mirror)) as c:
         rejected = await Officer(c, data, "po2").gql(REJECT, rid=rid, reason="ledger mirror down")
         assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
+
+
+@contextmanager
+def unwritable_audit(data: Path) -> Iterator[None]:
+    """The data dir's audit log cannot take a record (its file links into a directory that
+    does not exist: no record can be created, root or not) and reads as empty."""
+    audit, aside = data / "audit", data / "audit.aside"
+    audit.rename(aside)
+    audit.mkdir()
+    (audit / "audit.log").symlink_to(data.parent / "no-such-dir" / "audit.log")
+    try:
+        yield
+    finally:
+        shutil.rmtree(audit)
+        aside.rename(audit)
+
+
+async def cli_fails(data: Path, *args: str) -> str:
+    """A CLI command that must stop with exit 2 and one sentence (an exception the command
+    did not turn into one would be exit 1, a traceback in a shell); its output, unwrapped."""
+    env = {"C360_DATA_DIR": str(data), "COLUMNS": "200"}
+    done = await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+    assert done.exit_code == 2, (done.output, done.exception)
+    return " ".join(done.output.split())
+
+
+UNWRITABLE = "error: nothing was done: the audit log cannot be written"
+
+
+async def test_a_cli_erasure_proposal_is_audited_first_as_the_api_audits_it(data: Path) -> None:
+    await imported(data)
+    out = await cli_run(data, "erase", "--customer", CID, "--reason", "t1", "--by", "po1")
+    (rid,) = ErasureStore(data).load()
+    assert f"erasure request {rid} for customer {CID} proposed by po1" in out
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    intent, done = log.read(customer=CID)
+    assert (intent["operation"], intent["outcome"], intent["subject"]) == (
+        "cli erase propose", "intent", "po1",
+    )  # fmt: skip
+    assert (done["operation"], done["outcome"]) == ("cli erase propose", "ok")
+    async with hub(data) as c:
+        api = await Officer(c, data, "po1").gql(PROPOSE, id="C900002", reason="t2")
+    other = api["data"]["proposeErasure"]["id"]
+    (by_api,) = [
+        r for r in log.read() if r["details"].get("erasure_proposed", {}).get("request") == other
+    ]
+    assert by_api["details"]["erasure_proposed"] == {"request": other, "customer": "C900002"}
+    assert done["details"]["erasure_proposed"] == {"request": rid, "customer": CID}
+    # Proposing again is refused, and the refusal is audited as a withdrawal's is.
+    again = await cli_fails(data, "erase", "--customer", CID, "--reason", "t3", "--by", "po2")
+    assert rid in again
+    refusal = log.read(customer=CID)[-1]
+    assert (refusal["operation"], refusal["outcome"]) == ("cli erase propose", "error")
+    with unwritable_audit(data):
+        for command in (
+            ("erase", "--customer", "C900003", "--reason", "t4", "--by", "po1"),
+            ("erase", "--withdraw", rid, "--by", "po1"),
+            ("erase", "--reject", rid, "--by", "po2", "--reason", "closed"),
+            ("erase", "--request", rid, "--approved-by", "po2"),
+        ):
+            assert (await cli_fails(data, *command)).startswith(UNWRITABLE), command
+    requests = ErasureStore(data).load()
+    assert "C900003" not in {r.customer_id for r in requests.values()}
+    assert requests[rid].status == "pending"
+    assert log.verify().ok
+
+
+async def test_cli_commands_stop_with_one_sentence_when_the_audit_log_cannot_be_written(
+    data: Path,
+) -> None:
+    await imported(data)
+    (data / "audit").mkdir(mode=0o700)
+    master = LocalKeyFileProvider.in_data_dir(data).key_ids()
+    with unwritable_audit(data):
+        rotated = await cli_fails(data, "keys", "rotate-master", "--by", "po1")
+        assert rotated.startswith(UNWRITABLE), rotated
+        assert LocalKeyFileProvider.in_data_dir(data).key_ids() == master  # not rotated
+        resealed = await cli_fails(data, "keys", "reseal", "--by", "po1")
+        assert resealed.startswith(UNWRITABLE), resealed
+        # An export is read first, then audited: the audit failing, nothing is handed out.
+        exported = await cli_fails(data, "export", "--customer", CID, "--by", "po1")
+        assert exported.startswith("error: the audit log cannot be written"), exported
+        assert VALUES["name"] not in exported
+    # Nor when the access history cannot be read (the audit directory is a file).
+    shutil.rmtree(data / "audit")
+    (data / "audit").write_text("")
+    unread = await cli_fails(data, "export", "--customer", CID, "--by", "po1")
+    assert unread.startswith("error: the audit log cannot be read"), unread
+
+
+async def test_a_cli_export_gives_amounts_as_the_api_does(data: Path) -> None:
+    await imported(data)
+    exported = json.loads(await cli_run(data, "export", "--customer", CID, "--by", "po1"))
+    balances = {a["id"]: a["balance"] for a in exported["accounts"]}
+    assert balances == {"A900001": "52300.50", "A900002": "-3200.00"}
