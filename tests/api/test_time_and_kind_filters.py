@@ -104,3 +104,30 @@ async def test_a_window_bound_keeps_its_fraction_of_a_second(store: GraphStore, 
     ):
         body = await api.gql(POSTS, window)
         assert body["data"]["mentions"]["totalCount"] == expected, (window, body)
+
+
+async def test_one_bad_page_argument_nulls_that_page_not_the_customer(
+    store: GraphStore, api: Api
+) -> None:
+    # QA, session 22: transactions was non-null, so its BAD_USER_INPUT nulled the whole
+    # customer and every other field of the 360 with it.
+    await seed_family(store, "f", transactions=3, interactions=2)
+    query = """{ customer(id: "f-1") { id name accounts { id }
+      transactions(from: "2025-03-01T00:00:00Z", to: "2025-01-01T00:00:00Z") { totalCount }
+      interactions(kind: "BOGUS") { totalCount }
+      mentions(after: "not-a-cursor") { totalCount }
+      ok: interactions { totalCount } } }"""
+    body = await api.gql(query)
+    customer = body["data"]["customer"]
+    assert customer["id"] == "f-1" and customer["name"] and customer["accounts"], body
+    assert customer["ok"]["totalCount"] == 2
+    assert customer["transactions"] is None and customer["interactions"] is None
+    assert customer["mentions"] is None
+    errors = {tuple(e["path"]): e for e in body["errors"]}
+    assert set(errors) == {
+        ("customer", "transactions"),
+        ("customer", "interactions"),
+        ("customer", "mentions"),
+    }
+    assert all(e["extensions"]["code"] == "BAD_USER_INPUT" for e in errors.values()), errors
+    assert errors[("customer", "transactions")]["message"] == "to must be after from"
