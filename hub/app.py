@@ -596,9 +596,8 @@ async def readyz(request: Request) -> JSONResponse:
         except PolicyUnavailable as exc:
             return JSONResponse({"policy": f"unavailable: {exc or 'no answer'}"}, 503)
     audit = privacy.services.audit
-    problem = request.app.state.audit_readiness.problem(
-        audit if isinstance(audit, AuditLog) or audit is None else None
-    )
+    readiness: AuditReadiness = request.app.state.audit_readiness
+    problem = readiness.problem(audit if isinstance(audit, AuditLog) or audit is None else None)
     if problem is not None:
         return JSONResponse({"audit": problem}, 503)
     store = await holder.get()
@@ -616,7 +615,10 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"graph": without_paths(f"unreachable: {exc}")}, 503)
     except TimeoutError:
         return JSONResponse({"graph": f"unresponsive: no answer within {READY_PING_S:g} s"}, 503)
-    return JSONResponse({"graph": "ok"})
+    # Ready; a warning (the audit disk nearly full) is said, not made a failure.
+    return JSONResponse(
+        {"graph": "ok"} | ({"audit": readiness.warning} if readiness.warning else {})
+    )
 
 
 async def seed_demo_if_empty(

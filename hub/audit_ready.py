@@ -20,15 +20,34 @@ from shared.files import unwritable
 
 log = logging.getLogger("c360.hub")
 
-# Below this much free space the next records may not fit (most are under 2 KB; one naming
-# a campaign's audience may be larger and fail alone): not ready before writes fail.
-MIN_FREE_BYTES = 64 << 10
+# A request appends two records (the write-ahead intent and the closing one), most under
+# 2 KB each: with less room than this (free space plus what is left of the log's last block,
+# which an append fills before it needs a new one) its records cannot fit: not ready.
+MIN_ROOM_BYTES = 4 << 10
+# Below this much free space the log still takes appends, but not for long: ready, with a
+# warning. A record naming a campaign's audience may be larger than the rest and fail alone,
+# and the audit index's write-ahead file beside the log grows by ~33 KB a request while it is
+# young (SQLite WAL, up to its 1000-page checkpoint), so at 32 KiB free two requests may
+# take the rest (tests/faults/test_audit_disk.py). Before session 22 this was the failure
+# threshold: /readyz answered 503 "no space left on device" while writes were still served.
+LOW_FREE_BYTES = 64 << 10
 
 NOT_OPENED = "unavailable: the audit log could not be opened (the hub log says why)"
 
 
-def _problem(path: Path) -> tuple[str, str] | None:
-    """(reason for anyone, detail with the path) when ``path``'s log cannot take an append."""
+def _tail_room(path: Path) -> int:
+    """Bytes an append to ``path`` can still write into its last allocated block."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0
+    block = st.st_blksize or 4096
+    return (-st.st_size) % block if st.st_size else 0
+
+
+def _problem(path: Path) -> tuple[str, str, bool] | None:
+    """(reason for anyone, detail with the path, fatal) when ``path``'s log cannot take an
+    append (fatal) or is low on space (not fatal: appends still succeed)."""
     target = path if path.exists() else path.parent
     while not target.exists():  # no log yet: the nearest directory it would be created in
         target = target.parent
@@ -43,10 +62,15 @@ def _problem(path: Path) -> tuple[str, str] | None:
         code = exc.errno or errno.EIO
     if code is not None:
         reason = os.strerror(code).lower()
-        return reason, f"{target}: {reason}"
-    if available < MIN_FREE_BYTES:
+        return reason, f"{target}: {reason}", True
+    room = available + (_tail_room(target) if target.is_file() else 0)
+    if room < MIN_ROOM_BYTES:
         reason = os.strerror(errno.ENOSPC).lower()
-        return reason, f"{target}: {reason} ({available} bytes free; it needs {MIN_FREE_BYTES})"
+        detail = f"{room} bytes of room; a request's records need up to {MIN_ROOM_BYTES}"
+        return reason, f"{target}: {reason} ({detail})", True
+    if available < LOW_FREE_BYTES:
+        reason = f"low free space: {available} bytes left"
+        return reason, f"{target}: {reason} (appends still fit; free some space)", False
     return None
 
 
@@ -56,22 +80,42 @@ class AuditReadiness:
 
     def __init__(self) -> None:
         self._last: str | None = None
+        # The last probe's warning for /readyz (low free space, appends still fit), or None.
+        self.warning: str | None = None
 
     def problem(self, audit: AuditLog | None) -> str | None:
-        """None when the log can be written, else the public reason."""
+        """None when the log can be written (see :attr:`warning`), else the public reason."""
+        self.warning = None
         if audit is None:
-            found: tuple[str, str] | None = (NOT_OPENED, "the audit log could not be opened")
+            found: tuple[str, str, bool] | None = (
+                NOT_OPENED,
+                "the audit log could not be opened",
+                True,
+            )
         else:
             probed = _problem(audit.path)
-            found = None if probed is None else (f"cannot be written: {probed[0]}", probed[1])
+            found = (
+                probed
+                if probed is None or not probed[2]
+                else (
+                    f"cannot be written: {probed[0]}",
+                    probed[1],
+                    True,
+                )
+            )
         detail = None if found is None else found[1]
         if detail != self._last:
-            if detail is None:
+            if found is None:
                 log.info("audit log: writable again")
-            else:
+            elif found[2]:
                 log.error("audit log: not ready: %s (every personal-data request fails)", detail)
+            else:
+                log.warning("audit log: %s", detail)
             self._last = detail
+        if found is not None and not found[2]:
+            self.warning = found[0]
+            return None
         return None if found is None else found[0]
 
 
-__all__ = ["MIN_FREE_BYTES", "AuditReadiness"]
+__all__ = ["LOW_FREE_BYTES", "MIN_ROOM_BYTES", "AuditReadiness"]

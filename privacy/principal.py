@@ -253,12 +253,22 @@ def allowed_purposes(claims: Mapping[str, Any]) -> set[str]:
 
 
 def resolve_purpose(claims: Mapping[str, Any], header: str | None) -> str | None:
-    """X-Purpose overrides the claim only within what the token allows; else AuthError(403)."""
+    """X-Purpose overrides the claim only within what the token allows; else AuthError(403)
+    (400 for a header that is not ASCII: no purpose name is)."""
     if header is None or not header.strip():
         single = claims.get("purpose")
         return str(single) if single else None
-    wanted = header.strip().lower()
     known = {p.value for p in Purpose}
+    if not header.isascii():
+        # A purpose is one of the policy's ASCII names. HTTP headers reach us as latin-1
+        # (Starlette), so UTF-8 text such as "营销" would be quoted back as mojibake: the
+        # header is refused by what it must be, its bytes not repeated (QA, session 22).
+        raise AuthError(
+            f"X-Purpose must be one of {sorted(known)} in plain ASCII; "
+            "this one has non-ASCII characters (send the purpose's name, not a translation)",
+            status=400,
+        )
+    wanted = header.strip().lower()
     if wanted not in known:
         # A header of any length: repeated capped (shared/echo.py).
         raise AuthError(f"unknown purpose {echo(wanted)!r}; use one of {sorted(known)}", status=403)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import MAXYEAR, UTC, date, datetime, time
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +76,28 @@ def parse_date(value: str | None) -> date | None:
 def iso(moment: datetime) -> str:
     """The stored time format: ISO-8601 UTC with a Z, to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_bound(moment: datetime) -> str:
+    """``moment`` as a window bound (``>= from``, ``< to``) against stored times, which are
+    whole seconds (shared.validators.to_utc_iso drops an import's fraction; :func:`iso`): the
+    first whole second at or after it, so a stored ``t >= bound`` is exactly ``t >= moment``
+    and ``t < bound`` is ``t < moment``. From 10:00:00.750 is from 10:00:01, to 10:00:00.250 is
+    to 10:00:01 (a row stored at 10:00:00 is before it). :func:`iso` cut the fraction, so a
+    row at 10:00:00 was inside a window from 10:00:00.750 and outside one to 10:00:00.250
+    (QA, session 22). An inclusive upper bound (``<=``): :func:`iso_before`."""
+    utc = moment.astimezone(UTC)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return iso(utc)
+
+
+def iso_before(moment: datetime) -> str:
+    """The last whole second before ``moment``: as an inclusive upper bound (``<=``) against
+    stored times it means exactly ``< moment`` (to 10:00:00.250 is up to 10:00:00, to
+    10:00:00 up to 09:59:59). See :func:`iso_bound`."""
+    utc = moment.astimezone(UTC)
+    return iso(utc.replace(microsecond=0) - timedelta(seconds=0 if utc.microsecond else 1))
 
 
 def end_of_day(day: date) -> datetime:
@@ -267,6 +289,8 @@ __all__ = [
     "end_of_day",
     "held_assets",
     "iso",
+    "iso_before",
+    "iso_bound",
     "lifecycle_stage",
     "parse_date",
     "parse_time",

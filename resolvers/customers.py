@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, get_args
 
@@ -15,7 +15,7 @@ import orjson
 from graph.repositories.access import Scope, count_matches, search_candidates, walk_key
 from graph.repositories.customer_page import customer_page
 from graph.store import GraphStore, Row
-from resolvers.analytics import Segment, iso
+from resolvers.analytics import Segment, iso_before, iso_bound
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.loaders import InteractionPageKey, TransactionPageKey
@@ -380,14 +380,16 @@ def transaction_key(
     """(page size, loader key) of a transactions page; BadUserInput for bad arguments (a
     window [from, to) that is empty or reversed too, as ``mentions`` says)."""
     limit, cursor = _time_window(ctx, first, after)
-    if since is not None and until is not None and iso(until) <= iso(since):
+    # As instants (one side may lack an offset: read as iso_bound reads it), fractions kept.
+    if since is not None and until is not None and until.astimezone(UTC) <= since.astimezone(UTC):
         raise BadUserInput("to must be after from", field="to")
     return limit, TransactionPageKey(
         customer_id=customer_id,
         limit=limit + 1,
         after=cursor,
-        time_from=iso(since) if since else None,
-        time_to=iso(until) if until else None,
+        time_from=iso_bound(since) if since else None,
+        # The repository takes ``to`` inclusive (``<=``): the last whole second before it.
+        time_to=iso_before(until) if until else None,
     )
 
 

@@ -27,7 +27,7 @@ from ingest.social.accounts import (
 from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
-from resolvers.analytics import iso, parse_time
+from resolvers.analytics import iso, iso_bound, parse_time
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.mutations import validate
 from resolvers.paced_loader import PacedDataLoader
@@ -101,7 +101,7 @@ def check_window(since: datetime, until: datetime) -> tuple[str, str]:
     since, until = check_moment(since, "from"), check_moment(until, "to")
     if utc(until) <= utc(since):
         raise BadUserInput("to must be after from", field="to")
-    return iso(utc(since)), iso(utc(until))
+    return iso_bound(since), iso_bound(until)
 
 
 def check_text(value: str | None, field: str) -> str | None:
@@ -210,8 +210,8 @@ def mention_filters(
         "brand": check_text(brand, "filter.brand"),
         "platform": check_platform(platform, "filter.platform"),
         "label": label,
-        "from": iso(utc(since)) if since else None,
-        "to": iso(utc(until)) if until else None,
+        "from": iso_bound(utc(since)) if since else None,
+        "to": iso_bound(utc(until)) if until else None,
         "includeReposts": include_reposts,
     }
 

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 
 Ctx = Info[RequestContext, None]
 # Time-dependent figures can be asked "as of" a day (its end, UTC); default C360_AS_OF or now.
+# The customer's paged lists are nullable: a bad page argument (a reversed window, a cursor
+# from elsewhere, first over the cap) nulls that list with its error, not the whole customer
+# (as a non-null list did: the rest of the 360 was lost with it; QA, session 22).
+PAGE_OR_NULL = "null, with its error, when the page cannot be answered (e.g. a bad argument)"
+
 AsOf = Annotated[
     date | None,
     strawberry.argument(description="as of the end of this day (UTC); default C360_AS_OF or now"),
@@ -395,7 +400,7 @@ class Customer:
             if link["customerId"] in by_id
         ]
 
-    @strawberry.field(description="across the customer's accounts, newest first")
+    @strawberry.field(description="across the customer's accounts, newest first; " + PAGE_OR_NULL)
     async def transactions(
         self,
         info: Ctx,
@@ -403,20 +408,20 @@ class Customer:
         after: str | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-    ) -> TransactionConnection:
+    ) -> TransactionConnection | None:
         page = await resolve.transactions_page(
             info.context, self.customer_id, first, after, from_, to
         )
         return connection(page.map(lambda r: Transaction.from_row(self.customer_id, r)))
 
-    @strawberry.field(description="newest first")
+    @strawberry.field(description="newest first; " + PAGE_OR_NULL)
     async def interactions(
         self,
         info: Ctx,
         first: int | None = None,
         after: str | None = None,
         kind: str | None = None,
-    ) -> InteractionConnection:
+    ) -> InteractionConnection | None:
         page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
         return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
@@ -504,10 +509,13 @@ class Customer:
 
         return await customer_recommendations(info, self.customer_id, first)
 
-    @strawberry.field(description="posts by the customer's confirmed social handles, newest first")
+    @strawberry.field(
+        description="posts by the customer's confirmed social handles, newest first; "
+        + PAGE_OR_NULL
+    )
     async def mentions(
         self, info: Ctx, first: int | None = None, after: str | None = None
-    ) -> PostConnection:
+    ) -> PostConnection | None:
         return await customer_mentions(info, self.customer_id, first, after)
 
     @strawberry.field(description="sentiment of the posts by the customer's confirmed handles")

@@ -14,6 +14,7 @@ push cannot roll likes back).
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import hmac
 import logging
@@ -31,6 +32,7 @@ from starlette.routing import Route
 from graph.errors import GraphError, GraphUnavailable
 from graph.repositories.webhook_pushes import LEASE_S, claim_push, mark_stored, release_push
 from graph.store import GraphStore
+from ingest.readers import detect_encoding
 from ingest.social.model import SocialPost, parse_post
 from ingest.social.pipeline import OnWritten, PostPipeline
 from ingest.social.terms import TermMatcher
@@ -49,6 +51,7 @@ REPLAY_CACHE_SIZE = 100_000
 RETRY_AFTER_S = 1
 UNAVAILABLE = "the graph is unavailable; retry the same push later (it is stored once)"
 REPLAY = "this signed push was already received (replay)"
+MUST_BE_UTF8 = "the body must be UTF-8 JSON"
 
 log = logging.getLogger("c360.ingest")
 
@@ -116,7 +119,8 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return [], [{"index": -1, "reasons": [f"not valid JSON ({exc.msg})"]}]
+        reason = not_utf8(body) or f"not valid JSON ({exc.msg})"
+        return [], [{"index": -1, "reasons": [reason]}]
     items = doc if isinstance(doc, list) else [doc]
     if not items:
         return [], [{"index": -1, "reasons": ["no posts in the body"]}]
@@ -129,6 +133,31 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
         except ValueError as exc:
             errors.append({"index": index, "reasons": str(exc).split("; ")})
     return posts, errors
+
+
+def not_utf8(body: bytes) -> str | None:
+    """What is wrong with a body that is not UTF-8 JSON by its encoding, in words a sender can
+    act on ("... it looks like UTF-16"); None when the body is UTF-8 (its JSON is what is wrong).
+    orjson's own message for these ("str is not valid UTF-8: surrogates not allowed",
+    "unexpected character") named no encoding (QA, session 22)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return f"{MUST_BE_UTF8}; it starts with a UTF-8 byte order mark: send it without"
+    # RFC 4627 section 3: a JSON text starts with two ASCII characters, so UTF-16 without a
+    # byte order mark shows as a NUL byte beside each of them.
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in body[:4]:
+        return f"{MUST_BE_UTF8}; it looks like UTF-16"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return None
+    found = detect_encoding(body, complete=True)
+    if found == "gb18030":
+        return f"{MUST_BE_UTF8}; it looks like GBK/GB18030 (e.g. iconv -f GB18030 -t UTF-8)"
+    if found is None:
+        return f"{MUST_BE_UTF8}; it is not text in any encoding the hub recognises"
+    return f"{MUST_BE_UTF8}; it looks like {found}"
 
 
 async def app_store(request: Request) -> GraphStore | None:
@@ -206,7 +235,8 @@ class PostsWebhook:
         # so /healthz and other requests are not held up behind a large push.
         posts, errors = await asyncio.to_thread(parse_items, body, self.default_platform)
         if errors:
-            return JSONResponse({"error": "invalid posts; nothing stored", "items": errors}, 400)
+            whole = errors[0]["reasons"][0] if errors[0]["index"] == -1 else "invalid posts"
+            return JSONResponse({"error": f"{whole}; nothing stored", "items": errors}, 400)
         store = await self.get_store(request)
         if store is None:
             return _unavailable()

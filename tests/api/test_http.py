@@ -52,6 +52,22 @@ async def test_purpose_header_within_token_only(
     assert (await client.post("/graphql", json=QUERY, headers=headers)).status_code == 200
 
 
+async def test_a_non_ascii_purpose_header_is_refused_by_what_it_must_be(
+    client: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    """UTF-8 bytes in X-Purpose ("营销", marketing in Chinese) reach the hub as latin-1 text:
+    the refusal says what the header must be and does not quote the bytes back garbled."""
+    token = make_token(purposes=ALL_PURPOSES)
+    for sent in ("营销".encode(), "marketing\u00a0".encode(), "café".encode("latin-1")):
+        headers = {"Authorization": f"Bearer {token}", "X-Purpose": sent}
+        response = await client.post("/graphql", json=QUERY, headers=headers)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error.startswith("X-Purpose must be one of ['compliance', 'marketing', "), error
+        assert "ASCII" in error and error.isascii(), error  # no "è\x90¥é\x94\x80"
+        _no_trace(response.text)
+
+
 async def test_bad_graphql_is_a_graphql_error_without_trace(api: Api) -> None:
     for query in ("{ customer(id: ", "{ nosuchfield }", '{ customer(id: "x") { nope } }'):
         response = await api.client.post("/graphql", json={"query": query}, headers=api.headers)

@@ -8,6 +8,7 @@ found; `.ci/run` installs chromium with apt-get first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[ConsoleHub]:
+@contextlib.contextmanager
+def demo_hub(**extra_env: str) -> Iterator[ConsoleHub]:
+    """A `c360 serve --demo` subprocess on a free port, ready; ``extra_env`` adds settings."""
     # Short path: the FalkorDB unix socket lives inside and sun_path is 108 bytes.
     with tempfile.TemporaryDirectory(prefix="c360c-", dir="/tmp") as d:
         data_dir = Path(d) / "data"
@@ -47,6 +49,7 @@ def hub() -> Iterator[ConsoleHub]:
             # A policy's tests in their child process took over the default 20 s at load 9-10
             # (refused as POLICY_TEST_TIMEOUT): bounded by the request's time instead.
             "C360_POLICY_TEST_TIMEOUT_S": "120",
+            **extra_env,
         }
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -61,6 +64,12 @@ def hub() -> Iterator[ConsoleHub]:
                 yield ConsoleHub(url, data_dir, log_path)
             finally:
                 stop(process)
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[ConsoleHub]:
+    with demo_hub() as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

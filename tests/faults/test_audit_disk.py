@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import orjson
 import pytest
 
 from graph.store import GraphStore
+from hub.audit_ready import LOW_FREE_BYTES, MIN_ROOM_BYTES
 from privacy.audit import REPAIR_OPERATION, AuditLog
 from privacy.keyring import KeyRing
 from tests.faults.ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
@@ -190,6 +192,44 @@ async def test_readyz_says_the_audit_log_cannot_be_written_and_the_log_says_why(
         assert (await client.get("/readyz")).status_code == 200
     # The hub log names the directory; the public answers above do not.
     assert any(str(tiny_audit_dir) in r.getMessage() for r in caplog.records)
+
+
+async def test_readyz_warns_of_low_free_space_while_appends_still_fit(
+    store: GraphStore, data_dir: Path, tiny_audit_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA, session 22: with under 64 KiB free /readyz answered 503 "cannot be written: no space
+    # left on device" while writes were still recorded and served.
+    caplog.set_level(logging.INFO, logger="c360")
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": "w-1", "name": "赵敏"}})) == []
+        free = shutil.disk_usage(tiny_audit_dir).free
+        filler = tiny_audit_dir / "filler"
+        filler.write_bytes(b"\0" * (free - LOW_FREE_BYTES // 2))  # 32 KiB left
+        left = shutil.disk_usage(tiny_audit_dir).free
+        assert MIN_ROOM_BYTES < left < LOW_FREE_BYTES, left
+
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"graph": "ok", "audit": f"low free space: {left} bytes left"}
+        # What the answer promises: the next write is recorded and served.
+        assert codes(await agent.gql(LOG, {"input": interaction("w-1")})) == []
+        assert await interactions_of(store, "w-1") == 1
+        warned = [r.getMessage() for r in caplog.records if "low free space" in r.getMessage()]
+        assert warned and "appends still fit" in warned[0], warned
+
+        # Writes go on until one's records (or the index beside the log) take the last of it;
+        # then, and only then, the log cannot take an append and /readyz says so.
+        answered: list[list[str]] = []
+        while ["AUDIT_UNAVAILABLE"] not in answered:
+            assert len(answered) < 30, answered
+            answered.append(codes(await agent.gql(LOG, {"input": interaction("w-1")})))
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        assert ready.json() == {"audit": "cannot be written: no space left on device"}
+
+        filler.unlink()
+        assert (await client.get("/readyz")).json() == {"graph": "ok"}
 
 
 async def test_readyz_says_the_audit_log_cannot_be_opened_without_its_key_ring(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import time
 
 import httpx
@@ -128,6 +129,31 @@ async def test_bad_body_400_writes_nothing(store: GraphStore) -> None:
     assert await count(store) == 0
     junk = b"{not json"
     assert (await post(app_for(store), junk, signed_headers(SECRET, junk))).status_code == 400
+
+
+async def test_a_body_not_in_utf8_is_refused_by_its_encoding(store: GraphStore) -> None:
+    """GBK and UTF-16 bodies (a sender's platform default) are 400s that name the encoding,
+    not orjson's "str is not valid UTF-8: surrogates not allowed" or "unexpected character"."""
+    text = orjson.dumps(GOOD).decode()
+    cases = {
+        text.encode("gbk"): "it looks like GBK/GB18030",
+        text.encode("utf-16"): "it looks like UTF-16",  # with a byte order mark
+        text.encode("utf-16-le"): "it looks like UTF-16",
+        text.encode("utf-16-be"): "it looks like UTF-16",
+        codecs.BOM_UTF8 + text.encode(): "it starts with a UTF-8 byte order mark",
+    }
+    for body, looks in cases.items():
+        response = await post(app_for(store), body, signed_headers(SECRET, body))
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error.startswith(f"the body must be UTF-8 JSON; {looks}"), error
+        assert error.endswith("; nothing stored"), error
+        assert "Traceback" not in response.text
+    assert await count(store) == 0
+    # Valid UTF-8 that is not JSON still says that.
+    junk = "{不是 json".encode()
+    response = await post(app_for(store), junk, signed_headers(SECRET, junk))
+    assert response.json()["error"].startswith("not valid JSON ("), response.text
 
 
 async def test_disabled_without_secret(store: GraphStore) -> None:

@@ -37,6 +37,13 @@ function section(title, ...body) {
   return h("section", { class: "card" }, h("h2", {}, title), ...body);
 }
 
+// A paged list of the card: null when it could not be answered (its error is shown above the
+// card); the rest of the customer is still shown. The count is left out then, not a "0".
+function paged(title, conn, body) {
+  if (!conn) return section(title, h("p", { class: "notice", "data-unavailable": "" }, t("pageUnavailable")));
+  return section(`${title} (${fmtNum(conn.totalCount)})`, conn.edges.length ? body(conn.edges) : h("p", {}, t("empty")));
+}
+
 function card(c) {
   const m = new Set(c.maskedFields);
   const f = (name, value = c[name]) => [t(name), h("span", { "data-field": name }, shown(value, m.has(name)))];
@@ -71,17 +78,16 @@ function card(c) {
       [t("balance"), (a) => shown(fmtAmount(a.balance), amountMasked)], ["", (a) => a.currency],
       [t("status"), (a) => a.status ?? "—"], [t("role"), (a) => a.role ?? "—"], [t("time"), (a) => fmtDate(a.openedAt, false)],
     ], c.accounts, { class: "data" }) : h("p", {}, t("empty"))),
-    section(`${t("transactions")} (${fmtNum(c.transactions.totalCount)})`, c.transactions.edges.length ? table([
+    paged(t("transactions"), c.transactions, (edges) => table([
       [t("time"), (x) => fmtDate(x.node.time)], [t("kind"), (x) => x.node.kind], [t("amount"), (x) => shown(fmtAmount(x.node.amount), amountMasked)],
       ["", (x) => x.node.currency], [t("channel"), (x) => x.node.channel], [t("summary"), (x) => x.node.description ?? ""],
-    ], c.transactions.edges, { class: "data" }) : h("p", {}, t("empty"))),
-    section(`${t("interactions")} (${fmtNum(c.interactions.totalCount)})`, c.interactions.edges.length ? table([
+    ], edges, { class: "data" })),
+    paged(t("interactions"), c.interactions, (edges) => table([
       [t("time"), (x) => fmtDate(x.node.time)], [t("channel"), (x) => x.node.channel], [t("kind"), (x) => x.node.kind],
       [t("summary"), (x) => x.node.summary ?? ""], [t("satisfaction"), (x) => x.node.satisfaction ?? "—"],
-    ], c.interactions.edges, { class: "data" }) : h("p", {}, t("empty"))),
-    section(`${t("customerMentions")} (${fmtNum(c.mentions.totalCount)})`, c.mentions.edges.length
-      ? h("ul", {}, c.mentions.edges.map((x) => h("li", {}, labelBadge(x.node.sentiment?.label), " ", x.node.text, h("small", {}, ` · ${fmtDate(x.node.createdAt)}`))))
-      : h("p", {}, t("empty")))
+    ], edges, { class: "data" })),
+    paged(t("customerMentions"), c.mentions, (edges) =>
+      h("ul", {}, edges.map((x) => h("li", {}, labelBadge(x.node.sentiment?.label), " ", x.node.text, h("small", {}, ` · ${fmtDate(x.node.createdAt)}`)))))
   );
 }
 
