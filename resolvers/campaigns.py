@@ -30,10 +30,10 @@ from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
-from shared.records import Risk
+from shared.records import InteractionChannel, Risk
 
 CAMPAIGN = "Campaign"
-CHANNELS = ("PHONE", "CHAT", "EMAIL", "BRANCH", "APP")
+CHANNELS: tuple[str, ...] = get_args(InteractionChannel)
 MAX_CONTROL_SHARE = 0.9
 # What of the birth date an age filter may read: the year at least.
 AGES_SEEN = (MaskMode.REVEAL, MaskMode.YEAR)

@@ -46,7 +46,9 @@ class CustomerInput:
 class InteractionInput:
     customer_id: strawberry.ID = strawberry.field(description="the customer; must exist")
     id: strawberry.ID | None = strawberry.field(default=None, description="generated if absent")
-    channel: str | None = strawberry.field(default=None, description="PHONE/CHAT/EMAIL/BRANCH/APP")
+    channel: str | None = strawberry.field(
+        default=None, description="PHONE/SMS/CHAT/EMAIL/BRANCH/APP"
+    )
     kind: str | None = strawberry.field(
         default=None, description="INQUIRY/COMPLAINT/FEEDBACK/SURVEY/MARKETING"
     )

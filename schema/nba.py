@@ -167,7 +167,7 @@ class Campaign:
     id: strawberry.ID = strawberry.field(description="the campaign's id")
     name: str = strawberry.field(description="its name")
     product: Product = strawberry.field(description="the product it promotes")
-    channel: str = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    channel: str = strawberry.field(description="PHONE, SMS, CHAT, EMAIL, BRANCH or APP")
     from_: datetime = strawberry.field(name="from", description="start of its window")
     to: datetime = strawberry.field(description="end of its window")
     control_share: float = strawberry.field(
@@ -284,7 +284,7 @@ class CampaignInput:
     name: str = strawberry.field(description="1..200 characters")
     audience: AudienceFilter = strawberry.field(description="who it is for")
     product: str = strawberry.field(description="code of the product it promotes")
-    channel: str = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    channel: str = strawberry.field(description="PHONE, SMS, CHAT, EMAIL, BRANCH or APP")
     from_: datetime = strawberry.field(name="from", description="start of its window")
     to: datetime = strawberry.field(description="end of its window; after from")
     control_share: float = strawberry.field(

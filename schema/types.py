@@ -172,7 +172,7 @@ class Transaction:
 class Interaction:
     customer_id: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="the interaction's id")
-    channel: str | None = strawberry.field(description="PHONE, CHAT, EMAIL, BRANCH or APP")
+    channel: str | None = strawberry.field(description="PHONE, SMS, CHAT, EMAIL, BRANCH or APP")
     kind: str | None = strawberry.field(
         description="INQUIRY, COMPLAINT, FEEDBACK, SURVEY or MARKETING"
     )

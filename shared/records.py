@@ -418,6 +418,10 @@ class TransactionRecord(ImportRecord):
         return {"id": self.id, "accountId": self.accountId, "props": props}
 
 
+# Through what an interaction happened: the import and logInteraction validate it, and a
+# campaign's channel is one of these (its contacts are logged as MARKETING interactions).
+# SMS: a text message, the commonest marketing channel of China's banks.
+InteractionChannel = Literal["PHONE", "SMS", "CHAT", "EMAIL", "BRANCH", "APP"]
 # What an interaction may be (the import validates it; ``interactions(kind:)`` filters by it).
 InteractionKind = Literal["INQUIRY", "COMPLAINT", "FEEDBACK", "SURVEY", "MARKETING"]
 
@@ -426,7 +430,7 @@ class InteractionRecord(ImportRecord):
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id", "customerId")
     id: Key
     customerId: Key
-    channel: Literal["PHONE", "CHAT", "EMAIL", "BRANCH", "APP"] | None = None
+    channel: InteractionChannel | None = None
     kind: InteractionKind | None = None
     time: UtcTime | None = None
     summary: str | None = None

@@ -8,7 +8,8 @@
     "投诉" = []
 
 Each name matches itself and its aliases as substrings (Chinese needs no spaces); Latin
-aliases match case-insensitively and not inside a longer Latin word; traditional Chinese
+aliases match case-insensitively and not inside a longer run of Latin letters, digits and
+underscores (``ABC`` is not in ``abc_123``, ``CMB`` not in ``CMBC``); traditional Chinese
 matches as simplified (招商銀行 is 招商银行: text and aliases both go through
 ``shared.post_text.simplified``, the fold sentiment and term search use). One compiled alternation
 per category, longest alias first, finds every term in one pass over the text.
@@ -26,14 +27,39 @@ from shared.post_text import simplified
 
 CATEGORIES = ("brands", "products", "keywords")
 
+# The default brands: the six large state-owned banks and the national joint-stock banks
+# (China's 12; 恒丰, 浙商 and 渤海 are left out as rarely seen in posts). Each alias is one that
+# names the bank and little else: a Chinese short name only where it is no ordinary word
+# (not 平安 "safe", 民生 "livelihood", 光大 "glorious", 华夏 "China", 兴业 "start a business";
+# not 中信 or 广发 either: the CITIC and GF groups' securities and fund firms share them), a
+# Latin abbreviation as a whole word only (CIB is not inside CIBC, CMB not inside CMBC), an
+# English name with "Bank" in it where the bare name is the wider group ("Ping An Bank", not
+# Ping An insurance; "CITIC Bank"). The English full names ending "of China" are aliases so
+# that "Agricultural Bank of China" is 农业银行, not 中国银行 ("Bank of China" inside it: the
+# longest match at the leftmost place wins).
 DEFAULT_TERMS: dict[str, dict[str, list[str]]] = {
     "brands": {
         "招商银行": ["招行", "CMB", "China Merchants Bank"],
-        "工商银行": ["工行", "ICBC"],
-        "建设银行": ["建行", "CCB"],
+        "工商银行": ["工行", "ICBC", "Industrial and Commercial Bank of China"],
+        "建设银行": ["建行", "CCB", "China Construction Bank"],
         "中国银行": ["中行", "Bank of China"],
-        "农业银行": ["农行", "ABC"],
-        "平安银行": ["平安", "Ping An"],
+        "农业银行": ["农行", "ABC", "Agricultural Bank of China"],
+        # 交行: the bank's own short name (交行信用卡, 交行买单吧).
+        "交通银行": ["交行", "BOCOM", "Bank of Communications"],
+        # 邮储: short for 邮政储蓄 (postal savings), the bank's business and no other word;
+        # 邮政储蓄银行 also finds 中国邮政储蓄银行.
+        "邮储银行": ["邮储", "邮政储蓄银行", "PSBC", "Postal Savings Bank of China"],
+        # 浦发: short for 浦东发展 (Pudong Development) as only this bank uses it.
+        "浦发银行": ["浦发", "浦东发展银行", "SPDB", "Shanghai Pudong Development Bank"],
+        "兴业银行": ["CIB"],
+        "民生银行": ["CMBC", "Minsheng Bank"],
+        "光大银行": ["CEB", "Everbright Bank"],
+        "中信银行": ["CITIC Bank"],
+        "华夏银行": ["Hua Xia Bank", "Huaxia Bank"],
+        # 广东发展银行: the bank's former name; 广发信用卡: its card (GF Securities has none).
+        "广发银行": ["广东发展银行", "广发信用卡", "CGB", "Guangfa Bank"],
+        # 平安口袋银行: the bank's app.
+        "平安银行": ["平安口袋银行", "Ping An Bank"],
     },
     "products": {
         "CREDIT-CARD": ["信用卡", "credit card"],
@@ -57,15 +83,29 @@ class TermsError(ValueError):
     """The terms file cannot be used; the message says which entry and why."""
 
 
-def _is_latin(alias: str) -> bool:
-    return alias.isascii()
+# A Latin word's characters: an alias beginning (ending) with one matches only where none
+# precedes (follows) it, so ABC is not found in "weixin: abc_123456" nor CMB in "CMBC", but is
+# in "ABC银行" and "ABC,": Chinese has no spaces, so only ASCII word characters are a boundary.
+_WORD = "A-Za-z0-9_"
+# A bank's short name "X行" across two common words: the character before it makes a word with
+# X, and 行 begins the next (成交|行情 is no 交行). Not matched after those characters, in any
+# terms file; "去交行", "在中行", "工行的" still are.
+_NOT_AFTER = {
+    "交行": "成提递移转外社公",  # 成交行情, 提交行政复议, 移交/转交行政, 外交/社交行为, 公交行驶
+    "中行": "其空集暗",  # 其中行, 空中行走, 集中行动, 暗中行事
+    "工行": "施加员职化",  # 施工行为, 加工行业, 员工/职工行为, 化工行业
+}
 
 
 def _pattern(alias: str) -> str:
-    escaped = re.escape(alias)
-    if _is_latin(alias):
-        return rf"(?<![A-Za-z]){escaped}(?![A-Za-z])"
-    return escaped
+    def word(char: str) -> bool:
+        return char.isascii() and (char.isalnum() or char == "_")
+
+    before = rf"(?<![{_WORD}])" if word(alias[:1]) else ""
+    if alias in _NOT_AFTER:
+        before = rf"(?<![{_NOT_AFTER[alias]}])"
+    after = rf"(?![{_WORD}])" if word(alias[-1:]) else ""
+    return before + re.escape(alias) + after
 
 
 @dataclass
