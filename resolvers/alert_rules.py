@@ -3,6 +3,7 @@ in the graph; ``brandAlerts(rule:)`` applies one."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
 from resolvers.social import check_author_filter, names_hidden_author
 from sentiment.alerts import AlertConfig
 from shared.echo import echo_id
+
+log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CHANNELS = 5
@@ -141,23 +144,75 @@ async def deliveries(
     return await repo.deliveries(store, rule_id, status)
 
 
+def stored_rule(row: Row) -> Row:
+    """A rule as read from the graph with the types its fields must have (brand, threshold,
+    baselineDays, minVolume, channels); ValueError naming the field when one cannot be read as
+    its type (written around the API, or by a version with other checks)."""
+    fields: tuple[tuple[str, Any], ...] = (
+        ("threshold", float),
+        ("baselineDays", int),
+        ("minVolume", int),
+    )
+    out = dict(row)
+    brand = row.get("brand")
+    if not isinstance(brand, str) or not brand.strip():
+        raise ValueError(f"brand is {brand!r}")
+    for key, kind in fields:
+        value = row.get(key)
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            out[key] = kind(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{key} is {value!r}") from None
+    channels = row.get("channels") or []
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise ValueError(f"channels is {channels!r}")
+    query = row.get("query")
+    if query is not None and not isinstance(query, str):
+        raise ValueError(f"query is {query!r}")
+    return out
+
+
+def readable(rows: list[Row]) -> list[Row]:
+    """The rules that can be read (:func:`stored_rule`); each unreadable one is left out and
+    logged with its id, so one garbled rule does not stop the others."""
+    out = []
+    for row in rows:
+        try:
+            out.append(stored_rule(row))
+        except ValueError as exc:
+            log.warning("alert rule %r is unreadable, left out: %s", row.get("id"), exc)
+    return out
+
+
 async def listed(privacy: RequestPrivacy, store: GraphStore, brand: str | None) -> list[Row]:
-    """The rules; a rule's query naming a handle by ``author:`` is not shown to a caller who
-    sees handles hashed (review finding: the listing gave the handle away in plain text)."""
+    """The readable rules (:func:`readable`); a rule's query naming a handle by ``author:`` is
+    not shown to a caller who sees handles hashed (review finding: the listing gave the handle
+    away in plain text)."""
     await _require(privacy, "rules", READ)
     feed = await require_social(privacy)
     return [
         {**row, "query": None} if names_hidden_author(feed, row.get("query")) else row
-        for row in await repo.rules(store, brand)
+        for row in readable(await repo.rules(store, brand))
     ]
 
 
 async def load(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> Row:
+    """One rule; NOT_FOUND when there is none, BAD_USER_INPUT naming the unreadable field
+    when it is stored unreadable (:func:`stored_rule`: save it again or delete it)."""
     await _require(privacy, rule_id, READ)
     found = await repo.rule(store, rule_id)
     if found is None:
         raise NotFound("no alert rule with this id", field="rule")
-    return found
+    try:
+        return stored_rule(found)
+    except ValueError as exc:
+        raise BadUserInput(
+            f"alert rule is stored unreadable ({exc}); save it again with putAlertRule or "
+            "delete it",
+            field="rule",
+        ) from None
 
 
 def apply(rule: Row, config: AlertConfig, interval: str) -> AlertConfig:
@@ -184,5 +239,7 @@ __all__ = [
     "load",
     "put",
     "put_allowed",
+    "readable",
     "rotate_secret",
+    "stored_rule",
 ]

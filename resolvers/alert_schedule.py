@@ -115,7 +115,7 @@ async def evaluate_rules(
     C360_ALERT_WEBHOOK_SECRET),
     settled and published; the rest are left alone."""
     tz = social.check_zone(settings.timezone)
-    rules = await rules_repo.rules(store)
+    rules = alert_rules.readable(await rules_repo.rules(store))  # a garbled one is left out
     started = datetime.now(UTC)
     now, expired = iso(started), iso(started - lease)
     run = uuid.uuid4().hex

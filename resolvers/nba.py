@@ -151,12 +151,19 @@ def write_model(data_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
 
 
 async def fit_recommender(store: GraphStore, now: datetime, cap: int | None = None) -> CoHolding:
-    """Fit on the book's holdings (no transactions: fitting needs none), HOLDINGS_PAGE at a time."""
+    """Fit on the book's holdings (no transactions: fitting needs none), HOLDINGS_PAGE at a
+    time. With ``cap`` and a book larger than it, on a sample spread over the whole book (every
+    k-th customer of the walk in id order, k = ceil(book / cap)), never the first ``cap`` ids:
+    those may be one import's customers, not the book's mix."""
+    every = 1
+    if cap is not None:
+        book = await count_customers(store)
+        every = max(1, -(-book // cap))
     holders: list[Holder] = []
     after = ""
     while cap is None or len(holders) < cap:
         limit = HOLDINGS_PAGE if cap is None else min(HOLDINGS_PAGE, cap - len(holders))
-        rows = await repo.holdings_page(store, after, limit)
+        rows = await repo.holdings_page(store, after, limit, every)
         if not rows:
             break
         holders.extend(

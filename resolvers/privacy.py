@@ -35,6 +35,9 @@ from shared.settings import AUDIT_CUSTOMERS_PER_RECORD
 READ, WRITE = "read", "write"
 INTENT = "intent"  # the outcome of a write-ahead audit record
 CUSTOMER = "Customer"
+# A handle suggested for linking to a customer (linkCandidates), decided with that customer's
+# policy attributes: the policy gives it to the roles that may link handles to the customer.
+LINK_CANDIDATE = "LinkCandidate"
 
 # Policy attributes no real customer has (no advisor, no branch, no consent): a decision on
 # them is what the caller's roles give whatever the customer, i.e. its unconditional grants.
@@ -446,6 +449,7 @@ def _linked_customer(resource: Resource) -> str | None:
 __all__ = [
     "CUSTOMER",
     "INTENT",
+    "LINK_CANDIDATE",
     "READ",
     "UNSEEN_ATTRIBUTES",
     "WRITE",

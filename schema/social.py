@@ -21,7 +21,13 @@ from privacy.types import SensitiveKind as K
 from resolvers import alert_delivery, alert_redelivery, alert_rules, alert_secrets, social
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
-from resolvers.privacy import require_customer, require_customer_write, require_social
+from resolvers.privacy import (
+    LINK_CANDIDATE,
+    customer_resource,
+    require_customer,
+    require_customer_write,
+    require_social,
+)
 from schema.directives import sensitive
 from schema.enums import describe_values
 from schema.extensions.masking import derived, quoting
@@ -952,15 +958,16 @@ class SocialQuery:
 
     @strawberry.field(description="unclaimed handles resembling the customer's name (suggestions)")
     async def link_candidates(self, info: Ctx, customer_id: strawberry.ID) -> list[LinkCandidate]:
-        await require_customer(info.context.privacy, str(customer_id), "customerId")
-        found = await social.candidates(info.context.store, str(customer_id))
+        cid = str(customer_id)
+        await require_customer(info.context.privacy, cid, "customerId")
+        found = await social.candidates(info.context.store, cid)
+        # Decided as a LinkCandidate with the customer's policy attributes: the roles that may
+        # link a handle to this customer see the handles they would link (the policy table).
+        row = await info.context.loaders.customer.load(cid) or {}
+        attributes = dict(customer_resource(cid, row).attributes)
         return [
             LinkCandidate(
-                policy_resource=Resource(
-                    "SocialAccount",
-                    f"{c.platform}:{c.handle}",
-                    {"linkedCustomerId": None, "candidateFor": str(customer_id)},
-                ),
+                policy_resource=Resource(LINK_CANDIDATE, f"{c.platform}:{c.handle}", attributes),
                 platform=c.platform,
                 handle=c.handle,
                 display_name=c.name,

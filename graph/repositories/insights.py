@@ -27,22 +27,28 @@ async def upsert_catalogue(store: GraphStore, rows: list[Row]) -> int:
     return int(result[0]["n"]) if result else 0
 
 
-async def holdings_page(store: GraphStore, after: str, limit: int) -> list[Row]:
+async def holdings_page(store: GraphStore, after: str, limit: int, every: int = 1) -> list[Row]:
     """Customers after ``after`` (by id) with the profile fields the recommender groups by
     and ``accounts`` ([{product, status}] of every account; what is held is the caller's rule,
-    insights.recommend.held_products): what fitting the recommender needs."""
+    insights.recommend.held_products): what fitting the recommender needs.
+
+    With ``every`` > 1 a sample: of the next ``limit * every`` customers, the last of each run
+    of ``every`` (so a full page's last row is its window's last: the next page's ``after``)."""
     # The exact id walk of access.customer_id_window (never the id index; by the id's string
     # form), in the same round trip as the rows.
     rows = await store.read(
         """
         MATCH (c:Customer) WITH c, toString(c.id) AS key WHERE key > $after
-        WITH c, key ORDER BY key LIMIT $limit
+        WITH c, key ORDER BY key LIMIT $window
+        WITH collect(c) AS window
+        UNWIND range($every - 1, size(window) - 1, $every) AS i
+        WITH window[i] AS c, i
         RETURN c.id AS id, c.birthDate AS birthDate, c.incomeBand AS incomeBand,
                c.riskProfile AS riskProfile, c.occupation AS occupation,
                [(c)-[:OWNS]->(a:Account) | a {.product, .status}] AS accounts
-        ORDER BY key
+        ORDER BY i
         """,
-        {"after": walk_key(after), "limit": limit},
+        {"after": walk_key(after), "window": limit * every, "every": every},
     )
     return _opened(store, rows, lambda r: r)
 

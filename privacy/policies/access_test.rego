@@ -160,3 +160,16 @@ test_satisfaction_report_for_marketing_and_brand_only if {
 	a := access.decide(req("a1", ["advisor"], "service", "read", [r]))
 	not a.all.allow
 }
+
+test_link_candidates_for_the_roles_that_link if {
+	cand := {"type": "LinkCandidate", "id": "weibo:h1", "attributes": {"advisorId": "a1", "branchId": "b1", "consentMarketing": true, "consentDataSharing": false}}
+	adv := access.decide(req("a1", ["advisor"], "service", "read", [cand]))
+	adv["weibo:h1"].masks.SOCIAL_HANDLE == "reveal"
+	other := access.decide(req("a2", ["advisor"], "service", "read", [cand]))
+	not other["weibo:h1"].allow
+	agent := access.decide(req("s1", ["service_agent"], "service", "read", [cand]))
+	agent["weibo:h1"].masks.SOCIAL_HANDLE == "reveal"
+	agent["weibo:h1"].masks.PHONE == "partial"
+	mk := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [cand]))
+	not mk["weibo:h1"].allow
+}

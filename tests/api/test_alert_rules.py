@@ -273,3 +273,23 @@ async def test_a_secret_file_that_cannot_be_removed_does_not_fail_the_delete(
     assert body == {"data": {"deleteAlertRule": True}}, body
     assert await store.read("MATCH (r:AlertRule) RETURN r.id AS id") == []
     assert stuck.exists()
+
+
+async def test_a_garbled_rule_is_left_out_of_the_listing_and_refused_when_applied(
+    store: GraphStore, as_role: Callable[..., Api]
+) -> None:
+    # QA probe: one rule with a garbled minVolume, written straight into the graph, made
+    # alertRules answer INTERNAL_SERVER_ERROR for every brand.
+    analyst = as_role("brand_analyst", None, "b1")
+    for rule_id in ("cmb-app", "garbled"):
+        body = await analyst.gql(PUT, {"id": rule_id, "rule": RULE})
+        assert "errors" not in body, body
+    await store.write("MATCH (r:AlertRule {id: 'garbled'}) SET r.minVolume = 'lots'")
+    listed = await analyst.gql(LIST, {})
+    assert "errors" not in listed, listed
+    (shown,) = listed["data"]["alertRules"]
+    assert shown == {"id": "cmb-app", "brand": "招商银行", "threshold": 4.0}
+    refused = await analyst.gql(APPLY, {"rule": "garbled"})
+    assert code(refused) == ("BAD_USER_INPUT", "rule")
+    assert "minVolume" in refused["errors"][0]["message"]
+    assert "errors" not in await analyst.gql(APPLY, {"rule": "cmb-app"})

@@ -515,3 +515,36 @@ async def test_brand_analyst_sees_social_data_with_handles_hashed_and_no_custome
     # Social listening is not for roles without a social grant.
     body = await marketing.gql(MENTIONS, {"f": {"brand": BRAND}, "first": 5})
     assert body["data"] is None and error(body)["code"] == "FORBIDDEN"
+
+
+async def test_the_roles_that_link_handles_see_the_candidates_they_would_link(
+    store: GraphStore, as_role: Callable[..., Api], tmp_path: Path
+) -> None:
+    # QA probe: linkCandidates were decided as SocialAccounts, which the policy gives advisors,
+    # service agents and marketing analysts nothing for: they got [{handle: null} x3] and
+    # could not link a suggestion. Candidates are now decided as LinkCandidate resources with
+    # the customer's attributes: the roles that may link to this customer see the handles.
+    await upsert_customers(
+        store,
+        [
+            {"id": "C1", "props": {"name": "王小明", "consentMarketing": True}, "advisorId": "A1"},
+            {"id": "C2", "props": {"name": "李雷", "consentMarketing": True}, "advisorId": "A2"},
+        ],
+    )
+    await ingest(store, tmp_path)
+    wanted = {"platform": "weibo", "handle": "wxm_2025", "displayName": "王小明", "score": 100.0}
+    advisor = as_role("advisor", "service", "A1")
+    agent = as_role("service_agent", "service", "sa1")
+    marketing = as_role("marketing_analyst", "marketing", "mk1")
+    for api in (advisor, agent):
+        assert ok(await api.gql(CANDIDATES, {"id": "C1"}))["linkCandidates"][0] == wanted
+    # Another advisor's customer: the advisor may neither link nor see its candidates.
+    assert error(await advisor.gql(CANDIDATES, {"id": "C2"}))["code"] == "FORBIDDEN"
+    # A marketing analyst may read the customer but not link: the handles stay masked.
+    seen = ok(await marketing.gql(CANDIDATES, {"id": "C1"}))["linkCandidates"]
+    assert seen and all(c["handle"] is None and c["displayName"] is None for c in seen)
+    refused = await marketing.gql(LINK, {"id": "C1", "platform": "weibo", "handle": "wxm_2025"})
+    assert error(refused)["code"] == "FORBIDDEN"
+    # The handle the advisor was shown is one it can link.
+    linked = ok(await advisor.gql(LINK, {"id": "C1", "platform": "weibo", "handle": "wxm_2025"}))
+    assert linked["linkSocialAccount"]["customerLinked"] is True

@@ -254,3 +254,21 @@ async def test_each_rule_signs_with_its_own_secret_or_the_shared_one(
         assert [name for name, key in secrets.items() if signature_ok(key, got.body, ts, sig)] == [
             rule
         ]
+
+
+async def test_a_garbled_rule_is_left_out_and_the_others_evaluated(
+    store: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # QA probe: one rule with a garbled minVolume (written around the API) stopped every
+    # rule's evaluation with a TypeError.
+    await seed(store, date(2025, 3, 21))
+    await put_rule(store, "a-garbled")  # sorts before cmb: evaluated first
+    await put_rule(store, "cmb")
+    await store.write("MATCH (r:AlertRule {id: 'a-garbled'}) SET r.minVolume = ['x']")
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    with caplog.at_level("WARNING", logger="resolvers.alert_rules"):
+        run = await evaluate_rules(store, settings(tmp_path), *window)
+    assert run.rules == 1
+    assert [a["ruleId"] for a in run.raised] == ["cmb"]
+    (logged,) = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
+    assert "'a-garbled'" in logged and "minVolume" in logged
