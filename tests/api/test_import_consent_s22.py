@@ -10,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from graph.store import GraphStore
 from ingest.crm import import_file
+from ingest.summary import ImportRefused
 from tests.api.conftest import Api
 
 WITHDRAW = """mutation { upsertCustomer(input: {id: "Q5", consentMarketing: false}) {
@@ -93,3 +96,12 @@ async def test_as_of_dates_an_undated_file_and_wins_over_older_imports(
     # The same file again changes nothing and warns of nothing.
     summary = await import_file(store, "customers", export, as_of="2025-06-01 10:00")
     assert (summary.unchanged, summary.stale_consents, summary.warnings) == (1, 0, [])
+
+
+async def test_as_of_must_be_a_time_not_later_than_now(store: GraphStore, tmp_path: Path) -> None:
+    export = _file(tmp_path, EXPORT)
+    later = f"{datetime.now(UTC) + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}"
+    for wrong, why in ((later, "later than now"), ("yesterday", "not a time")):
+        with pytest.raises(ImportRefused, match=f"^--as-of: {why}"):
+            await import_file(store, "customers", export, as_of=wrong)
+    assert await store.read("MATCH (c:Customer) RETURN c.id AS id") == []
