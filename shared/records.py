@@ -24,7 +24,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import InitErrorDetails
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.validators import (
     MINOR_UNITS,
@@ -279,12 +279,11 @@ def _every_amount_reason(data: Any, handler: ModelWrapValidatorHandler[Any], nam
             more = []
         else:
             more = _money_in_currency(data, name)
-        line_errors: list[InitErrorDetails] = []
-        for e in errors:
-            detail: InitErrorDetails = {"type": e["type"], "loc": e["loc"], "input": None}
-            if "ctx" in e:
-                detail["ctx"] = e["ctx"]
-            line_errors.append(detail)
+        # Each error as it was told (its type and message kept as they are, whatever type).
+        line_errors: list[InitErrorDetails] = [
+            {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
+            for e in errors
+        ]
         line_errors += [
             {"type": "value_error", "loc": (), "input": None, "ctx": {"error": ValueError(r)}}
             for r in more
