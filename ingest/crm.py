@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from graph.repositories.imports import KNOWN_PARENTS
@@ -37,6 +38,7 @@ from ingest.readers import ReadOptions
 from ingest.sources import Source, check_keys, checkpoint_key, open_input, resume_key
 from ingest.summary import ImportInterrupted, ImportRefused, ImportSummary
 from ingest.validation import Batch, Chunks, Marked, outcome, prepare, scan, validate
+from ingest.validators import to_utc_iso
 from ingest.writing import BatchWriter
 from shared.echo import echo
 
@@ -87,6 +89,7 @@ async def import_file(
     erasures: Erasures = NO_ERASURES,
     dead_letters: Path | None = None,
     private: Sequence[Path] = (),
+    as_of: str | None = None,
 ) -> ImportSummary:
     """Import one CRM export of ``kind`` (a key of KINDS) into the graph.
 
@@ -102,9 +105,13 @@ async def import_file(
     ImportInterrupted; with ``checkpoint_path``, running the same unchanged input again
     resumes after the last committed batch. ``dry_run`` validates and looks up, and writes
     nothing (graph, checkpoint, dead letters). A SQL transform may not read under ``private``
-    (the data dir: keys, policies), even when it lies inside the mapping's folder."""
+    (the data dir: keys, policies), even when it lies inside the mapping's folder.
+    ``as_of``: when the input was exported (a time or date; offset-less is Asia/Shanghai):
+    the evidence time of a customer row's consents when it has no consentUpdatedAt
+    (ingest.kinds.stale_consent); None: unknown, so such a row changes no stored consent."""
     if batch_size < 1:
         raise ImportRefused("--batch-size must be at least 1")
+    as_of = _as_of(as_of)
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
@@ -126,7 +133,8 @@ async def import_file(
         with _fewer_collections(), _known_parents():
             return await _import(store, spec, source, mapping, summary, batch_size, progress,
                                  checkpoint, resume_key(kind, source), dead,
-                                 create_missing=create_missing, erasures=erasures)  # fmt: skip
+                                 create_missing=create_missing, erasures=erasures,
+                                 as_of=as_of)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -147,6 +155,7 @@ async def _import(
     *,
     create_missing: bool,
     erasures: Erasures,
+    as_of: str | None = None,
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
@@ -160,7 +169,8 @@ async def _import(
         line = 0  # the last input line read so far
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
-                             checkpoint, key, source.path.name, committed=done)  # fmt: skip
+                             checkpoint, key, source.path.name, committed=done,
+                             as_of=as_of)  # fmt: skip
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
@@ -200,6 +210,21 @@ async def _import(
     summary.rejected_first = dead.first
     summary.resumed_after = min(done, summary.read)
     return summary
+
+
+def _as_of(value: str | None) -> str | None:
+    """``--as-of`` as stored times are (UTC ISO, a date stays a date), or ImportRefused: not
+    a time, or later than now (a file is not exported in the future)."""
+    if value is None:
+        return None
+    try:
+        moment = to_utc_iso(value)
+    except ValueError as exc:
+        raise ImportRefused(f"--as-of: {exc}") from None
+    now = datetime.now(UTC)
+    if moment > now.strftime("%Y-%m-%dT%H:%M:%SZ" if "T" in moment else "%Y-%m-%d"):
+        raise ImportRefused("--as-of: later than now; give when the file was exported")
+    return moment
 
 
 def _case_twins(

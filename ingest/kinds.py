@@ -55,6 +55,9 @@ BIRTH_DATE_DISAGREES = (
 
 Upsert = Callable[[GraphStore, list[Row]], Awaitable[int]]
 Conflicts = Callable[[Row, Found], list[str]]
+# (row, what the lookup found, the import's --as-of) -> the row to write, and why some of its
+# fields were left out (None: all of it is written).
+Stale = Callable[[Row, Found, str | None], tuple[Row, str | None]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class ImportKind:
     customer): a row giving them with another link than an earlier row of the same import
     is judged as if that row's link were stored (added to the lookup's ``links``, its line
     as ``claimedBy``), so ``conflicts`` refuses it as it refuses a stored one;
+    ``stale``: the row without the fields the stored record holds newer evidence for (a
+    customer's consents, :func:`stale_consent`), and why: the rest of the row is written and
+    the line is warned of;
     ``one_case``: ids compared without case, as ``conflicts`` compares a new id with the
     stored ones (customers): a new id of a row differing only by case from one an earlier row
     of the same import brings in is a dead letter too (:func:`import_case_conflict`);
@@ -101,6 +107,7 @@ class ImportKind:
     erased: dict[str, str] = field(default_factory=dict)
     conflicts: Conflicts | None = None
     exclusive: tuple[str, ...] = ()
+    stale: Stale | None = None
     one_case: bool = False
     help: str = ""
 
@@ -161,12 +168,56 @@ def _customer_conflicts(row: Row, found: Found) -> list[str]:
     return [] if born == given.get("birthDate") else [BIRTH_DATE_DISAGREES]
 
 
+CONSENTS = ("consentMarketing", "consentDataSharing")
+CONSENT_FIELDS = (*CONSENTS, "consentUpdatedAt")
+
+
+def stale_consent(row: Row, found: Found, as_of: str | None) -> tuple[Row, str | None]:
+    """A customer row's consents, left out when the stored ones may be newer than the row's
+    evidence: an import never gives back a consent withdrawn after its file was exported
+    (QA, session 22: a re-imported file said yes again, dated with the withdrawal's time).
+
+    The evidence is the row's ``consentUpdatedAt``, else the import's ``as_of`` (when the
+    file was exported), else unknown. A row's consents are written when the customer holds
+    none yet, or when its evidence is later than the stored ``consentUpdatedAt`` (a stored
+    consent without one is older than any dated evidence); written, they are dated with
+    the evidence (unknown: no date). Otherwise they are left out, and said why when they
+    would have changed a stored answer (the same answers, or only an older date, are no
+    news). Times compare as their UTC ISO text; a date-only evidence counts as that day's
+    start, so it never wins over a change made that day."""
+    given = row.get("props") or {}
+    if not any(f in given for f in CONSENT_FIELDS):
+        return row, None
+    stored = (found.get("props") or {}) if found.get("exists") else {}
+    evidence = given.get("consentUpdatedAt") or as_of
+    if any(stored.get(f) is not None for f in CONSENT_FIELDS):
+        since = stored.get("consentUpdatedAt")
+        if evidence is None or (since is not None and str(evidence) <= str(since)):
+            props = {k: v for k, v in given.items() if k not in CONSENT_FIELDS}
+            if not any(f in given and given[f] != stored.get(f) for f in CONSENTS):
+                return {**row, "props": props}, None
+            told = f"as of {evidence}" if evidence else "undated"
+            why = (
+                f"consents not changed: the stored ones were changed at {since}, after "
+                f"this row's ({told})"
+                if since
+                else "consents not changed: the customer holds consents, and this row's are undated"
+            )
+            return {**row, "props": props}, (
+                f"{why}; give a later consentUpdatedAt column, or --as-of (when the file "
+                "was exported) if that is later"
+            )
+    if evidence is not None and given.get("consentUpdatedAt") != evidence:
+        return {**row, "props": {**given, "consentUpdatedAt": evidence}}, None
+    return row, None
+
+
 # The registry: add a kind with one entry; key columns default to the model's KEY_FIELDS.
 KINDS: dict[str, ImportKind] = {
     "customers": ImportKind(
         CustomerRecord, upsert_customers, lookup=_lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
-        conflicts=_customer_conflicts, one_case=True,
+        conflicts=_customer_conflicts, stale=stale_consent, one_case=True,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
@@ -229,4 +280,5 @@ __all__ = [
     "check_mapping",
     "import_case_conflict",
     "kind_spec",
+    "stale_consent",
 ]

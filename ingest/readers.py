@@ -65,7 +65,9 @@ class RawRecord:
     line: int
     data: dict[str, Any] | None
     error: str | None = None
-    raw: str | None = None  # a broken record's text, when the reader has it (for its dead letter)
+    # A broken record as the reader has it, for its dead letter: its text, or its cells.
+    raw: str | list[str] | dict[str, Any] | None = None
+    column: str | None = None  # the source column ``error`` is about, when one is
 
 
 @dataclass(frozen=True)
@@ -395,18 +397,21 @@ def _read_text_keys(source: Source, columns: list[str]) -> Iterator[dict[str, An
 def _text_record(
     line: int, header: list[str], width: int, values: list[str], encoding: str
 ) -> RawRecord:
+    # A dead letter keeps its values (each cut to RAW_SHOWN characters, undecodable bytes as
+    # U+FFFD), by column when they fit the header.
     if len(values) != width:
-        return RawRecord(line, None, f"{len(values)} values but the header has {width} columns")
+        reason = f"{len(values)} values but the header has {width} columns"
+        return RawRecord(line, None, reason, [_raw_shown(v) for v in values])
     data = dict(zip(header, values, strict=True))
     for name, value in data.items():
-        if (too_long := field_too_long(name, value)) is not None:
-            return RawRecord(line, None, too_long)  # a dead letter, not a crash
-        if _foreign(value, encoding):
-            return RawRecord(
-                line,
-                None,
-                f"{name}: bytes that are not valid {encoding}: re-export the file in one encoding",
+        found = field_too_long(name, value)  # a dead letter, not a crash
+        if found is None and _foreign(value, encoding):
+            found = (
+                f"{name}: bytes that are not valid {encoding}: re-export the file in one encoding"
             )
+        if found is not None:
+            shown = {k: _raw_shown(v) for k, v in data.items()}
+            return RawRecord(line, None, found, shown, name)
     return RawRecord(line, data)
 
 
@@ -598,14 +603,23 @@ def _cell(value: Any) -> Any:
 _EXACT_FLOAT = 2**53
 
 
-def _imprecise(row: dict[str, Any]) -> str | None:
-    """A dead letter's reason when a column of ``row`` is a number a float cannot hold exactly."""
+def _imprecise_value(value: Any) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and abs(value) >= _EXACT_FLOAT
+
+
+def _imprecise(number: int, row: dict[str, Any]) -> RawRecord | None:
+    """A dead letter when a column of ``row`` is a number a float cannot hold exactly: its
+    reason names the column (the importer adds the field it maps to), and it keeps the whole
+    row, each cell as it reads (that number as the float it is, ``1.1010519900101014e+17``,
+    never as whole-number text: that would show another, valid-looking ID number)."""
     for name, value in row.items():
-        if isinstance(value, float) and math.isfinite(value) and abs(value) >= _EXACT_FLOAT:
-            return (
+        if _imprecise_value(value):
+            reason = (
                 f"{name}: stored as a number, precision lost: format the column as text in the "
                 "spreadsheet and export again"
             )
+            raw = {h: repr(v) if _imprecise_value(v) else _cell(v) for h, v in row.items()}
+            return RawRecord(number, None, reason, raw, column=name)
     return None
 
 
@@ -626,8 +640,8 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
         if all(v in (None, "") for v in values):
             continue
         row = {h: v for h, v in zip(header, values, strict=False) if h}
-        if (reason := _imprecise(row)) is not None:
-            yield RawRecord(number, None, reason)
+        if (dead := _imprecise(number, row)) is not None:
+            yield dead
             continue
         yield RawRecord(number, {h: _cell(v) for h, v in row.items()})
 
@@ -646,8 +660,8 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in _parquet(path).iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
-            if (reason := _imprecise(row)) is not None:
-                yield RawRecord(number, None, reason)
+            if (dead := _imprecise(number, row)) is not None:
+                yield dead
                 continue
             yield RawRecord(number, {k: _cell(v) for k, v in row.items()})
 

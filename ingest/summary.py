@@ -47,6 +47,9 @@ class ImportSummary:
     unreadable_moved: int = 0
     # Ids of one input that differ only in case (C001 / c001): imported as two records.
     case_twins: int = 0
+    # Customer rows whose consents were not written: the stored ones were changed after the
+    # row's evidence (its consentUpdatedAt, or --as-of), or the row's are undated.
+    stale_consents: int = 0
     warnings: list[str] = field(default_factory=list)  # "line N: ...", the first few
     warnings_total: int = 0
     ignored_columns: list[str] = field(default_factory=list)

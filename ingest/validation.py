@@ -107,19 +107,35 @@ def validate(
 ) -> tuple[Row | None, list[str]]:
     """One record to a graph row, or the reasons it is rejected (never an exception)."""
     if record.error is not None or record.data is None:
-        return None, [record.error or "empty record"]
+        return None, [_read_error(mapping, record)]
+    # Every field's problem at once: a value the mapping's formats cannot read is left out of
+    # the model's (which judges the rest), not the end of the record's judgement.
+    failed: dict[str, str] = {}
     try:
-        data = mapping.apply(record.data)
+        data = mapping.apply(record.data, failed)
         if reasons := control_reasons(spec, data):
-            return None, reasons
+            return None, [*failed.values(), *reasons]
         model = spec.model.model_validate(data)
     except ValidationError as exc:
-        return None, validation_reasons(exc)
+        return None, [*failed.values(), *validation_reasons(exc, skip=failed)]
     except ValueError as exc:
-        return None, [str(exc)]
+        return None, [*failed.values(), str(exc)]
     except Exception as exc:  # a value of a type no validator expected: a dead letter too
         return None, [f"unreadable value ({type(exc).__name__})"]
+    if failed:
+        return None, list(failed.values())
     return model.to_graph_row(), []
+
+
+def _read_error(mapping: ColumnMapping, record: RawRecord) -> str:
+    """The reader's reason, naming the field its column lands in too when the mapping renames
+    it (``idNumber (column 证件号码): stored as a number ...``): the field is what the
+    documentation and the other reasons name, the column what to fix in the file."""
+    error = record.error or "empty record"
+    column = record.column
+    if column is None or (name := mapping.target(column)) == column:
+        return error
+    return f"{name} (column {column}){error.removeprefix(column)}"
 
 
 def control_reasons(spec: ImportKind, data: dict[str, Any]) -> list[str]:

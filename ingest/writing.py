@@ -75,6 +75,9 @@ class BatchWriter:
     name: str
     committed: int = 0
     depth: int = QUEUE_DEPTH
+    # When the input was exported (``--as-of``, UTC ISO): the evidence time of rows that give
+    # none of their own (ImportKind.stale). None: unknown.
+    as_of: str | None = None
     # Input lines of valid rows :meth:`classify` dead-lettered (a missing parent, a conflict
     # with the stored record): not imported, so no case-twin warning names them.
     refused: set[int] = field(default_factory=set)
@@ -139,6 +142,11 @@ class BatchWriter:
                     self.dead.add(record.line, record.data, [import_case_conflict(*first)])
                     self.refused.add(record.line)
                     continue
+            if self.spec.stale is not None:
+                row, why = self.spec.stale(row, state, self.as_of)
+                if why is not None:
+                    self.summary.stale_consents += 1
+                    self.summary.warn(f"line {record.line}: {why}")
             self._claim(row, record.line)
             result = outcome(self.spec, row, state)
             self.summary.count(result)

@@ -9,7 +9,7 @@ fields are written, so a file without a column never erases what the graph alrea
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Collection, Set
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -19,9 +19,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.validators import (
     MINOR_UNITS,
@@ -107,6 +110,17 @@ def _amount_text(value: str) -> str:
     return value.replace("¥", "").replace("￥", "").strip()
 
 
+# "1.23457E+11", "1E-2", "1_000": Decimal() reads them, but an amount is never written so.
+# An exponent is what a spreadsheet shows (and may save) for a number it cut to a few digits:
+# 123457000000 stored as exact would invent the digits Excel dropped.
+_MANGLED = re.compile(r"[eE_]")
+MANGLED_AMOUNT = (
+    "an amount in exponent form or with an underscore (1.23457E+11, 1E-2, 1_000): likely "
+    "mangled by a spreadsheet (Excel cuts long numbers to a few digits); export the column as "
+    "text, with every digit"
+)
+
+
 def _amount(value: Any) -> Any:
     # Exports write "1,234.50", "¥1234.5", or with a decimal comma "1234,5" / "1.234,56"
     # (semicolon-separated files often do); the graph stores plain numbers. Anything else with
@@ -114,6 +128,8 @@ def _amount(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = _amount_text(value)
+    if _MANGLED.search(text):
+        raise ValueError(MANGLED_AMOUNT)
     if "," not in text:
         if "." in text and _AMBIGUOUS_DOT.fullmatch(text):
             raise ValueError(AMBIGUOUS_AMOUNT)
@@ -193,27 +209,89 @@ def _in_currency(name: str, amount: Decimal, currency: str) -> None:
         raise ValueError(f"{name}: {exc}") from None
 
 
-def _one_group_in_currency(data: Any, name: str) -> Any:
-    """``data`` unchanged, or ValueError("name: ambiguous amount ...") when its amount text
-    is one group of three digits after a dot or a comma (``1.005``, ``12,345``) and the row's
-    currency (CNY when none is given) has three decimals or more (ISO 4217 minor unit: KWD,
-    BHD, JOD, OMR, TND, LYD, IQD; CLF has four): 1.005 there, or 1005 written with a
-    thousands dot, as a file of decimal commas writes it. An amount the file's declared
-    decimal mark read is a number by now (ingest.mapping): not guessed again."""
-    if not isinstance(data, dict):
-        return data
+def _given_currency(data: dict[str, Any]) -> str | None:
+    """The row's currency code (CNY when none is given), None when it is no currency (the
+    currency field says why)."""
+    code = data.get("currency")
+    try:
+        return check_currency(code if isinstance(code, str) and code.strip() else "CNY")
+    except ValueError:
+        return None
+
+
+def _one_group_in_currency(data: dict[str, Any], name: str) -> str | None:
+    """``"name: ambiguous amount ..."`` when the row's amount text is one group of three
+    digits after a dot or a comma (``1.005``, ``12,345``) and the row's currency (CNY when
+    none is given) has three decimals or more (ISO 4217 minor unit: KWD, BHD, JOD, OMR, TND,
+    LYD, IQD; CLF has four): 1.005 there, or 1005 written with a thousands dot, as a file of
+    decimal commas writes it; else None. An amount the file's declared decimal mark read is a
+    number by now (ingest.mapping): not guessed again."""
     value = data.get(name)
     found = _ONE_GROUP.fullmatch(_amount_text(value)) if isinstance(value, str) else None
     if found is None:
-        return data
-    code = data.get("currency")
+        return None
+    currency = _given_currency(data)
+    if currency is not None and (MINOR_UNITS[currency] or 0) >= 3:
+        return f"{name}: {_ambiguous('dot' if found[1] == '.' else 'comma')}"
+    return None
+
+
+_MONEY = TypeAdapter(Money)
+
+
+def _money_in_currency(data: dict[str, Any], name: str) -> list[str]:
+    """Why the row's amount does not fit its currency (:func:`_in_currency`), judged from the
+    row's values alone: what the model's after-validator says once every field is valid."""
+    value = data.get(name)
+    currency = _given_currency(data)
+    if value is None or (isinstance(value, str) and not value.strip()) or currency is None:
+        return []
     try:
-        currency = check_currency(code if isinstance(code, str) and code.strip() else "CNY")
-    except ValueError:
-        return data  # the currency field says why
-    if (MINOR_UNITS[currency] or 0) >= 3:
-        raise ValueError(f"{name}: {_ambiguous('dot' if found[1] == '.' else 'comma')}")
-    return data
+        _in_currency(name, _MONEY.validate_python(value), currency)
+    except ValidationError:
+        return []  # the field says why
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _every_amount_reason(data: Any, handler: ModelWrapValidatorHandler[Any], name: str) -> Any:
+    """The model validated with every reason of a row in one error: an amount's spelling
+    (ambiguous) and its fit in the currency are judged whatever the other fields say, where a
+    before-validator's error hid every field's and an after-validator ran only once every
+    field was valid (QA, session 22: ``12.345`` beside a bad time told only the time's, and
+    the user found the amount's on the next import)."""
+    if not isinstance(data, dict):
+        return handler(data)
+    ambiguous = _one_group_in_currency(data, name)
+    if ambiguous is not None:
+        data = {k: v for k, v in data.items() if k != name}  # read neither way
+    try:
+        model = handler(data)
+    except ValidationError as exc:
+        errors = [
+            e for e in exc.errors() if ambiguous is None or e["loc"][:1] != (name,)
+        ]  # without amount: its "Field required"
+        failed = {e["loc"][0] for e in errors if e["loc"]}
+        if ambiguous is not None:
+            more = [ambiguous]
+        elif name in failed or "currency" in failed:
+            more = []
+        else:
+            more = _money_in_currency(data, name)
+        # Each error as it was told (its type and message kept as they are, whatever type).
+        line_errors: list[InitErrorDetails] = [
+            {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
+            for e in errors
+        ]
+        line_errors += [
+            {"type": "value_error", "loc": (), "input": None, "ctx": {"error": ValueError(r)}}
+            for r in more
+        ]
+        raise ValidationError.from_exception_data(exc.title, line_errors, hide_input=True) from None
+    if ambiguous is not None:
+        raise ValueError(ambiguous)
+    return model
 
 
 class ImportRecord(BaseModel):
@@ -338,10 +416,10 @@ class AccountRecord(ImportRecord):
 
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ("type", "status")
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _balance_spelling(cls, data: Any) -> Any:
-        return _one_group_in_currency(data, "balance")
+    def _balance_reasons(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return _every_amount_reason(data, handler, "balance")
 
     @model_validator(mode="after")
     def _default_currency(self) -> AccountRecord:
@@ -402,10 +480,10 @@ class TransactionRecord(ImportRecord):
 
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ("channel", "kind")
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _amount_spelling(cls, data: Any) -> Any:
-        return _one_group_in_currency(data, "amount")
+    def _amount_reasons(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return _every_amount_reason(data, handler, "amount")
 
     @model_validator(mode="after")
     def _amount_in_minor_units(self) -> TransactionRecord:
@@ -467,14 +545,17 @@ class AdvisorRecord(ImportRecord):
         return row
 
 
-def validation_reasons(exc: ValidationError) -> list[str]:
+def validation_reasons(exc: ValidationError, skip: Collection[str] = ()) -> list[str]:
     """``["phone: not a valid CN mobile or landline number", ...]``: field names from pydantic's
-    loc, messages without the input value (the models hide inputs from errors)."""
+    loc, messages without the input value (the models hide inputs from errors). Not those of
+    the fields in ``skip`` (left out for a reason already told: their "Field required")."""
     reasons = []
     for error in exc.errors(include_input=False, include_url=False):
         loc = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
         # Union members add their type to the loc ("gender.literal['M','F']"): keep the field.
         field = loc.split(".")[0] if loc else ""
+        if field and field in skip:
+            continue
         message = error["msg"].removeprefix("Value error, ")
         reasons.append(f"{field}: {message}" if field else message)
     return list(dict.fromkeys(reasons))
@@ -485,6 +566,7 @@ __all__ = [
     "AMBIGUOUS_COMMA_AMOUNT",
     "BIRTH_DATE_WITHOUT_ID",
     "DATE_FIELDS",
+    "MANGLED_AMOUNT",
     "MONEY_FIELDS",
     "TIME_FIELDS",
     "AccountRecord",

@@ -92,6 +92,17 @@ CreateOpt = Annotated[
         "letters.",
     ),
 ]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="When FILE was exported (a time or date; without an offset, Asia/Shanghai): "
+        "customers' consents in rows without a consentUpdatedAt are as of then. A consent "
+        "stored later (a withdrawal through the API) is never overwritten; without --as-of "
+        "such rows set consents only for customers who hold none.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 DeadOpt = Annotated[
     Path | None,
@@ -125,6 +136,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("missing parents", str(summary.missing_parents))
     if summary.erased:
         table.add_row("erased customers", f"[red]{summary.erased}[/]")
+    if summary.stale_consents:
+        table.add_row("consents kept (stored newer)", f"[yellow]{summary.stale_consents}[/]")
     table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
@@ -240,6 +253,7 @@ def _command(kind: str) -> Callable[..., None]:
         dry_run: DryRunOpt = False,
         create_missing: CreateOpt = False,
         dead_letters: DeadOpt = None,
+        as_of: AsOfOpt = None,
         json: JsonOpt = False,
     ) -> None:
         name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
@@ -260,7 +274,7 @@ def _command(kind: str) -> Callable[..., None]:
                     kind, file, columns, batch_size, progress and not json,
                     read_options=columns.read_options(encoding, delimiter),
                     sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
-                    dead_letters=dead_letters,
+                    dead_letters=dead_letters, as_of=as_of,
                 )
             )  # fmt: skip
         except (ImportRefused, MappingError) as exc:

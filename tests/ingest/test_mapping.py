@@ -72,8 +72,10 @@ def test_formats_and_zone_of_the_mapping_apply_to_dates_and_times(tmp_path: Path
     fields = KINDS["transactions"].fields
     assert mapping.ignored(["id_transakce", "ucet", "datum", "okres"], fields) == ["okres"]
     reasons = validate(KINDS["transactions"], mapping, RawRecord(7, {"datum": "nonsense"}))[1]
+    # The format's reason, and the other fields' beside it (every problem of the record).
     assert reasons == [
-        "time: not a time in the format %d.%m.%Y %H:%M (e.g. 2025-03-01T08:00:00+08:00)"
+        "time: not a time in the format %d.%m.%Y %H:%M (e.g. 2025-03-01T08:00:00+08:00)",
+        *(f"{name}: Field required" for name in ("id", "accountId", "amount", "kind")),
     ]
 
 
