@@ -458,7 +458,7 @@ async def test_api_erasure_decisions_name_their_customer_and_are_audited_first(
         assert [r["outcome"] for r in log.read(customer=CID)] == ["intent", "ok"]
         with unwritable_audit(data):
             for officer, query, variables in (
-                (po1, PROPOSE, {"id": "C900004", "reason": "ticket 8"}),
+                (po1, PROPOSE, {"id": "C900002", "reason": "ticket 8"}),  # withdrawn: open
                 (po1, WITHDRAW, {"rid": rids[CID]}),
                 (po2, REJECT, {"rid": rids[CID], "reason": "retention"}),
                 (po2, APPROVE, {"rid": rids[CID]}),
@@ -467,7 +467,7 @@ async def test_api_erasure_decisions_name_their_customer_and_are_audited_first(
                 assert refused["data"] is None, (query, refused)
                 assert error_codes(refused) == ["AUDIT_UNAVAILABLE"], (query, refused)
     requests = ErasureStore(data).load()
-    assert "C900004" not in {r.customer_id for r in requests.values()}
+    assert [r.status for r in requests.values() if r.customer_id == "C900002"] == ["withdrawn"]
     assert requests[rids[CID]].status == "pending"
     assert (await cli_run(data, "audit", "verify")).startswith("OK")
 
