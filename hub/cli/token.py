@@ -132,8 +132,10 @@ def token(
         typer.Option(help="who issues it (audited); default: the OS user running this"),
     ] = None,
 ) -> None:
-    """Print an HS256 JWT signed with the data-dir key (C360_DATA_DIR/keys/jwt.key), audited
-    first."""
+    """Print an HS256 JWT signed with the data-dir key (C360_DATA_DIR/keys/jwt.key).
+
+    Audited before it is printed (--by, or the OS user, as who issued it); no record, no
+    token."""
     issuer = (by if by is not None else os_user("--by")).strip()
     if not issuer:
         fail("--by is empty: give who issues the token (it is audited)")
