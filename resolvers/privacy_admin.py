@@ -185,7 +185,10 @@ async def approve_policy(privacy: RequestPrivacy, proposal_id: str) -> tuple[Pro
 
 
 async def reject_policy(privacy: RequestPrivacy, proposal_id: str, note: str | None) -> Proposal:
+    """Close another officer's proposal unapplied; write-ahead audited, as approving."""
     await privacy.require_resource(POLICIES, ADMIN)
+    # Noted before the proposal is looked up: a caller's id, capped like every audited id.
+    await privacy.audit_intent({"reject_policy": echo_id(proposal_id)})
     try:
         proposal = await _admin(privacy).reject(proposal_id, _subject(privacy), note)
     except FourEyesViolation as exc:

@@ -2,7 +2,9 @@
 one privacy officer, approveErasure or rejectErasure by another, withdrawErasure by the
 proposer, erasureRequests to list them) and access exports. Each is decided by the policy
 (DataSubject resource, actions ``erase`` / ``export``) and audited: the records carry ids and
-field names, never a value."""
+field names, never a value, and name the customer concerned. A mutation that changes a request
+is audited write-ahead (an ``intent`` record first): one the audit log cannot record is not
+made (AUDIT_UNAVAILABLE, nothing stored)."""
 
 from __future__ import annotations
 
@@ -85,6 +87,10 @@ async def propose_erasure(
     await privacy.require_resource(Resource("DataSubject", customer_id), ERASE)
     if await customer_footprint(store, customer_id) is None:
         raise NotFound("no customer with this id", field="customerId")
+    # Named by id (no field revealed), as the CLI's proposal is: `audit show --customer`
+    # finds it. Write-ahead: a proposal the log cannot record is not stored.
+    privacy.customers_touched.add(customer_id)
+    await privacy.audit_intent({"propose_erasure": customer_id}, (customer_id,))
     try:
         request = ErasureStore(data_dir).propose(customer_id, reason, _subject(privacy))
     except DuplicateRequest as exc:
@@ -107,6 +113,7 @@ async def approve_erasure(
     await privacy.require_resource(REQUESTS, ERASE)
     request = _deciding(privacy, lambda: requests.approvable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
+    privacy.customers_touched.add(request.customer_id)  # by id, whatever the outcome
     await privacy.audit_intent(
         {"erase": request.id, "customer": request.customer_id}, (request.customer_id,)
     )
@@ -150,8 +157,11 @@ async def reject_erasure(
     await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
     request = _deciding(privacy, lambda: requests.pending(request_id, _subject(privacy), "reject"))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
-    request = _deciding(privacy, lambda: requests.reject(request_id, _subject(privacy), reason))
     privacy.customers_touched.add(request.customer_id)  # by id, no field revealed
+    await privacy.audit_intent(
+        {"reject_erasure": request.id, "customer": request.customer_id}, (request.customer_id,)
+    )
+    request = _deciding(privacy, lambda: requests.reject(request_id, _subject(privacy), reason))
     privacy.details["erasure_rejected"] = {
         "request": request.id,
         "customer": request.customer_id,
@@ -170,8 +180,11 @@ async def withdraw_erasure(
     await privacy.require_resource(REQUESTS, ERASE)  # before the lookup, as approving
     request = _deciding(privacy, lambda: requests.withdrawable(request_id, _subject(privacy)))
     await privacy.require_resource(Resource("DataSubject", request.customer_id), ERASE)
-    request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy), reason))
     privacy.customers_touched.add(request.customer_id)  # by id, no field revealed
+    await privacy.audit_intent(
+        {"withdraw_erasure": request.id, "customer": request.customer_id}, (request.customer_id,)
+    )
+    request = _deciding(privacy, lambda: requests.withdraw(request_id, _subject(privacy), reason))
     privacy.details["erasure_withdrawn"] = {
         "request": request.id,
         "customer": request.customer_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -113,3 +114,19 @@ def read_only_view(directory: Path, mount_point: Path) -> Iterator[Path]:
 
 
 __all__ = ["fill_disk", "free_port", "read_only_view", "stop", "wait_ready"]
+
+
+@contextlib.contextmanager
+def unwritable_audit(data: Path) -> Iterator[None]:
+    """The data dir's audit log cannot take a record (its file links into a directory that
+    does not exist: no record can be created, root or not) and reads as empty. A running hub
+    opens the log for each batch: it finds it so from its next append."""
+    audit, aside = data / "audit", data / "audit.aside"
+    audit.rename(aside)
+    audit.mkdir()
+    (audit / "audit.log").symlink_to(data.parent / "no-such-dir" / "audit.log")
+    try:
+        yield
+    finally:
+        shutil.rmtree(audit)
+        aside.rename(audit)

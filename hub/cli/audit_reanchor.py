@@ -3,14 +3,13 @@ fresh first checkpoint (privacy/audit_reanchor.py), so checkpoints resume."""
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from hub.cli import audit_proofs
-from hub.cli.common import console, fail, load_settings
+from hub.cli.common import console, fail, load_settings, os_user
 from privacy.audit_checkpoints import CheckpointRefused, load_signing_key, send_to_witness
 from privacy.audit_reanchor import NothingToReanchor, Reanchor, Reanchored, open_reanchor
 from privacy.types import AuditUnavailable
@@ -32,7 +31,7 @@ def reanchor(
     log no longer extends the last signed checkpoint."""
     if not reason.strip():
         fail("--reason is empty: say why the records are gone (e.g. a ticket); it is audited")
-    who = (actor if actor is not None else _os_user()).strip()
+    who = (actor if actor is not None else os_user("--actor")).strip()
     if not who:
         fail("--actor is empty: give who re-anchors (it is audited)")
     settings = load_settings()
@@ -76,13 +75,6 @@ def reanchor(
         sent = send_to_witness(settings.audit_witness_url, done.checkpoint)
         witness = "taken" if sent else "[red]not taken[/] (see the warning above; send it by hand)"
     _show_done(done, who, witness)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
-        fail("cannot tell the OS user: give --actor NAME (it is audited)")
 
 
 def _table(title: str) -> Table:

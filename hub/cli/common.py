@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -77,6 +78,14 @@ def load_catalogue(settings: Settings) -> Catalogue:
 def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def os_user(option: str) -> str:
+    """The OS user running the command, who it audits when ``option`` names nobody."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        fail(f"cannot tell the OS user: give {option} NAME (it is audited)")
 
 
 def audit_unwritable(exc: AuditUnavailable) -> str:

@@ -1,19 +1,27 @@
-"""`c360 token`: an HS256 JWT signed with the data-dir key, for local use."""
+"""`c360 token`: an HS256 JWT signed with the data-dir key, for local use. Every token it
+prints is audited first (who issued it, for which subject, roles, purposes, branch and until
+when; never the token): one the audit log cannot record is not printed."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import jwt
 import typer
 
-from hub.cli.common import fail, load_settings
+from hub.cli.common import audit_unwritable, fail, load_settings, os_user
+from hub.cli.subject_common import audit_log
+from hub.settings import Settings
+from privacy.audit import make_record, stamp
 from privacy.policy_set import load_policy_set
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
-from privacy.types import Purpose
+from privacy.types import AuditUnavailable, Principal, Purpose
+from shared.echo import echo_id
 
 _TTL_PART = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -75,6 +83,41 @@ def make_token(
     )
 
 
+def issue_details(token: str) -> dict[str, Any]:
+    """What the audit record says of an issued token: its claims (the subject capped as every
+    audited id), times as the records write them; never the token or its signature."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+
+    def at(seconds: int) -> str:
+        return stamp(datetime.fromtimestamp(seconds, UTC))
+
+    return {
+        "token_issued": {
+            "sub": echo_id(claims["sub"]),
+            "roles": [echo_id(r) for r in claims["roles"]],
+            "purposes": claims.get("purposes", []),
+            "branch": None if claims.get("branch") is None else echo_id(claims["branch"]),
+            "issued_at": at(claims["iat"]),
+            "expires_at": at(claims["exp"]),
+        }
+    }
+
+
+def audit_issue(settings: Settings, by: str, token: str) -> None:
+    """Write-ahead: the token on record before it is printed. If the log cannot take the
+    record, no token: one sentence, exit 2."""
+    record = make_record(
+        principal=Principal(subject=by, roles=()),
+        operation="cli token",
+        outcome="ok",
+        details=issue_details(token),
+    )
+    try:
+        asyncio.run(audit_log(settings).append(record))
+    except AuditUnavailable as exc:
+        fail(f"no token was issued: {audit_unwritable(exc)}, then run the command again")
+
+
 def token(
     sub: Annotated[str, typer.Option("--sub", help="subject: the user or service id")],
     role: Annotated[list[str], typer.Option("--role", help="a role; repeat for more")],
@@ -84,9 +127,21 @@ def token(
     ] = None,
     branch: Annotated[str | None, typer.Option(help="the branch the subject works at")] = None,
     ttl: Annotated[str, typer.Option(help="lifetime, e.g. 8h, 30m, 2d")] = "8h",
+    by: Annotated[
+        str | None,
+        typer.Option(help="who issues it (audited); default: the OS user running this"),
+    ] = None,
 ) -> None:
-    """Print an HS256 JWT signed with the data-dir key (C360_DATA_DIR/keys/jwt.key)."""
+    """Print an HS256 JWT signed with the data-dir key (C360_DATA_DIR/keys/jwt.key).
+
+    Audited before it is printed (--by, or the OS user, as who issued it); no record, no
+    token."""
+    issuer = (by if by is not None else os_user("--by")).strip()
+    if not issuer:
+        fail("--by is empty: give who issues the token (it is audited)")
     try:
-        print(make_token(sub, role, purpose or [], branch, ttl))
+        issued = make_token(sub, role, purpose or [], branch, ttl)
     except ValueError as exc:
         fail(str(exc))
+    audit_issue(load_settings(), issuer, issued)
+    print(issued)

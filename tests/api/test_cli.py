@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import getpass
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,10 @@ from hub.cli import app
 from hub.cli.serve import banner
 from hub.cli.token import parse_ttl
 from hub.settings import Settings
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
 from privacy.principal import TokenVerifier
+from tests.live import unwritable_audit
 
 
 def test_parse_ttl() -> None:
@@ -64,6 +69,44 @@ def test_token_command_prints_a_verifiable_token(
     for sub in ("", "  "):
         empty = CliRunner().invoke(app, ["token", "--sub", sub, "--role", "advisor"])
         assert empty.exit_code == 2 and "--sub must name the user" in empty.output, empty.output
+
+
+def test_an_issued_token_is_audited_first_and_never_printed_unrecorded(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who issued which credential, for whom, until when: on record before it is printed,
+    never the token itself; an audit log that cannot take the record gets no token printed."""
+    monkeypatch.setenv("C360_DATA_DIR", str(data_dir))
+    args = ["token", "--sub", "rm1", "--role", "advisor", "--purpose", "service", "--purpose",
+            "risk", "--branch", "BJ01", "--ttl", "1h", "--by", "sec-admin"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    log = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    (record,) = log.read(subject="sec-admin")
+    assert (record["operation"], record["outcome"]) == ("cli token", "ok")
+    issued = record["details"]["token_issued"]
+    lifetime = datetime.fromisoformat(issued["expires_at"]) - datetime.fromisoformat(
+        issued.pop("issued_at")
+    )
+    assert lifetime == timedelta(hours=1)
+    assert issued.pop("expires_at")
+    assert issued == {"sub": "rm1", "roles": ["advisor"], "purposes": ["service", "risk"],
+                      "branch": "BJ01"}  # fmt: skip
+    text = json.dumps(log.read())
+    assert token not in text and token.rsplit(".", 1)[1] not in text  # nor its signature
+    # No --by: the OS user running the command issued it.
+    default = CliRunner().invoke(app, ["token", "--sub", "x", "--role", "advisor"])
+    assert default.exit_code == 0, default.output
+    assert log.read()[-1]["subject"] == getpass.getuser()
+    assert log.read()[-1]["details"]["token_issued"]["sub"] == "x"
+    with unwritable_audit(data_dir):
+        refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert said.startswith("error: no token was issued: the audit log cannot be written"), said
+    assert "eyJ" not in refused.output  # no token printed
+    assert len(log.read()) == 2 and log.verify().ok
 
 
 def test_serve_banner_has_url_token_and_curl() -> None:

@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing
 from privacy.principal import issue_token
 from privacy.secrets import load_or_create_secret
+from tests.live import unwritable_audit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "crm"
 CID = "C900001"
@@ -371,21 +372,6 @@ async def test_an_erasure_the_ledger_refused_stays_pending(data: Path) -> None:
         assert rejected["data"]["rejectErasure"]["status"] == "rejected", rejected
 
 
-@contextmanager
-def unwritable_audit(data: Path) -> Iterator[None]:
-    """The data dir's audit log cannot take a record (its file links into a directory that
-    does not exist: no record can be created, root or not) and reads as empty."""
-    audit, aside = data / "audit", data / "audit.aside"
-    audit.rename(aside)
-    audit.mkdir()
-    (audit / "audit.log").symlink_to(data.parent / "no-such-dir" / "audit.log")
-    try:
-        yield
-    finally:
-        shutil.rmtree(audit)
-        aside.rename(audit)
-
-
 async def cli_fails(data: Path, *args: str) -> str:
     """A CLI command that must stop with exit 2 and one sentence (an exception the command
     did not turn into one would be exit 1, a traceback in a shell); its output, unwrapped."""
@@ -434,6 +420,56 @@ async def test_a_cli_erasure_proposal_is_audited_first_as_the_api_audits_it(data
     assert "C900003" not in {r.customer_id for r in requests.values()}
     assert requests[rid].status == "pending"
     assert log.verify().ok
+
+
+WITHDRAW = """mutation($rid: String!) { withdrawErasure(requestId: $rid) { id status } }"""
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_api_erasure_decisions_name_their_customer_and_are_audited_first(
+    data: Path,
+) -> None:
+    """Every API decision on an erasure request names its customer (`audit show --customer`
+    finds it), as the CLI's do, after an ``intent`` record naming them too; with the audit log
+    unwritable, none is made: AUDIT_UNAVAILABLE, nothing stored."""
+    await imported(data)
+    log = AuditLog(data / "audit", KeyRing.load(data))
+    async with hub(data) as c:
+        po1, po2 = Officer(c, data, "po1"), Officer(c, data, "po2")
+        rids = {}
+        for cid in (CID, "C900002", "C900003"):
+            proposed = await po1.gql(PROPOSE, id=cid, reason="ticket 7")
+            rids[cid] = proposed["data"]["proposeErasure"]["id"]
+        assert error_codes(await po1.gql(WITHDRAW, rid=rids["C900002"])) == []
+        assert error_codes(await po2.gql(REJECT, rid=rids["C900003"], reason="retention")) == []
+        for cid, last in ((CID, "erasure_proposed"), ("C900002", "erasure_withdrawn"),
+                          ("C900003", "erasure_rejected")):  # fmt: skip
+            named = log.read(customer=cid)
+            intents = [r["details"] for r in named if r["outcome"] == "intent"]
+            assert intents[0] == {"propose_erasure": cid}, named
+            assert named[1]["details"]["erasure_proposed"] == {
+                "request": rids[cid], "customer": cid,
+            }  # fmt: skip
+            assert last in named[-1]["details"] and named[-1]["outcome"] == "ok", named
+            assert named[-1]["details"][last]["request"] == rids[cid]
+        assert [r["outcome"] for r in log.read(customer=CID)] == ["intent", "ok"]
+        with unwritable_audit(data):
+            for officer, query, variables in (
+                (po1, PROPOSE, {"id": "C900002", "reason": "ticket 8"}),  # withdrawn: open
+                (po1, WITHDRAW, {"rid": rids[CID]}),
+                (po2, REJECT, {"rid": rids[CID], "reason": "retention"}),
+                (po2, APPROVE, {"rid": rids[CID]}),
+            ):
+                refused = await officer.gql(query, **variables)
+                assert refused["data"] is None, (query, refused)
+                assert error_codes(refused) == ["AUDIT_UNAVAILABLE"], (query, refused)
+    requests = ErasureStore(data).load()
+    assert [r.status for r in requests.values() if r.customer_id == "C900002"] == ["withdrawn"]
+    assert requests[rids[CID]].status == "pending"
+    assert (await cli_run(data, "audit", "verify")).startswith("OK")
 
 
 async def test_cli_commands_stop_with_one_sentence_when_the_audit_log_cannot_be_written(

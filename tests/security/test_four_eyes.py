@@ -27,6 +27,7 @@ from privacy.policy_invariants import INVARIANTS, run_invariants
 from privacy.policy_set import PACKAGED_DIR, load_policy_set
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
+from tests.live import unwritable_audit
 from tests.security.privacy_hub import callers, open_hub
 
 PROPOSE = """mutation P($id: String!, $source: String!) {
@@ -193,6 +194,30 @@ async def test_propose_list_approve_reject(hub: Callable[..., Api], data_dir: Pa
     assert (await po1.gql(LIST, {"s": "rejected"}))["data"]["policyProposals"][0]["id"] == q["id"]
     unknown = await po2.gql(APPROVE, {"p": "nope"})
     assert codes(unknown) == ["BAD_USER_INPUT"]
+
+
+async def test_a_policy_decision_the_audit_log_cannot_record_is_not_made(
+    hub: Callable[..., Api], data_dir: Path
+) -> None:
+    """Privacy fails closed: with the audit log unwritable, a rejection (as an approval) is
+    AUDIT_UNAVAILABLE and the proposal stays pending; once it can be written, the rejection is
+    audited ahead (an ``intent`` naming the proposal) and made."""
+    po1 = hub("privacy_officer", "compliance", "po1")
+    po2 = hub("privacy_officer", "compliance", "po2")
+    looser = data_with(lambda t: t["mask_profiles"]["marketing"].update(ADDRESS="partial"))
+    q = (await po1.gql(PROPOSE, {"id": "data", "source": looser}))["data"]["proposePolicy"]
+    with unwritable_audit(data_dir):
+        for query in (REJECT, APPROVE):
+            refused = await po2.gql(query, {"p": q["id"]})
+            assert refused["data"] is None and codes(refused) == ["AUDIT_UNAVAILABLE"], refused
+    (pending,) = (await po1.gql(LIST))["data"]["policyProposals"]
+    assert (pending["id"], pending["status"]) == (q["id"], "pending")
+    rejected = (await po2.gql(REJECT, {"p": q["id"]}))["data"]["rejectPolicy"]
+    assert rejected["status"] == "rejected"
+    records = AuditLog(data_dir / "audit", KeyRing.load(data_dir)).read(subject="po2")
+    intent, done = records[-2:]
+    assert (intent["outcome"], intent["details"]) == ("intent", {"reject_policy": q["id"]})
+    assert done["details"]["policy_rejected"]["proposal"] == q["id"]
 
 
 async def test_a_proposal_tested_on_an_older_policy_is_not_approved(
