@@ -424,6 +424,9 @@ class Customer:
         kind: str | None = None,
     ) -> InteractionConnection:
         page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
+        # The customer's name and address, which the summaries are checked against
+        # (QuotingField): kept from the row decided on, read here after a search's decision.
+        await info.context.privacy.own_values(self.customer_id)
         return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
     async def _assets(self, info: Ctx) -> float | None:

@@ -97,3 +97,44 @@ async def test_a_complaint_tasks_reason_masks_the_note_it_quotes(
     assert reasons["team_lead"].endswith(
         "客户来电 138****5678 要求更改邮箱 m***@example.cn，身份证 110105********0011"
     ), reasons
+
+
+# QA, session 22: on a customer whose name a marketing analyst sees as "欧**", a note naming
+# them, their street address and a card number was shown whole, to a service agent too.
+OWN_NOTE = "客户欧阳明轩来电，卡号6225 8802 1234 5678被冻结，住址北京市朝阳区建国路88号"
+SUMMARIES = """query Notes($id: ID!) { customer(id: $id) { name address
+  interactions(first: 10) { edges { node { summary } } } } }"""
+
+
+async def test_a_note_masks_its_customers_own_name_address_and_card_numbers(
+    sealed_store: GraphStore, officer: Api, agent: Api, marketing: Api
+) -> None:
+    # Sealed at rest: the name and address the note is checked against are the opened ones.
+    await seed_privacy_book(sealed_store)
+    await upsert_interactions(
+        sealed_store,
+        [{"id": "pv-own", "customerId": OUYANG.id,
+          "props": {"channel": "PHONE", "kind": "INQUIRY", "time": "2026-01-05T10:00:00Z",
+                    "summary": OWN_NOTE}}],
+    )  # fmt: skip
+
+    async def summary(api: Api) -> tuple[str, str, str]:
+        body = await api.gql(SUMMARIES, {"id": OUYANG.id})
+        assert not body.get("errors"), body
+        customer = body["data"]["customer"]
+        (edge,) = customer["interactions"]["edges"]
+        return customer["name"], customer["address"], edge["node"]["summary"]
+
+    assert await summary(officer) == (OUYANG.name, "北京市朝阳区建国路88号", OWN_NOTE)
+    # Marketing: NAME and ADDRESS partial, NATIONAL_ID (so card numbers) redacted.
+    assert await summary(marketing) == (
+        "欧***",
+        "北京市***",
+        "客户欧***来电，卡号***被冻结，住址北京市***",
+    )
+    # Service: the name shown, the address partial, card numbers with their last four digits.
+    assert await summary(agent) == (
+        OUYANG.name,
+        "北京市***",
+        "客户欧阳明轩来电，卡号************5678被冻结，住址北京市***",
+    )
