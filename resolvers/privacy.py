@@ -146,7 +146,7 @@ class RequestPrivacy:
         rows = await self._customer_rows(ids)
         found = {cid: row for cid, row in zip(ids, rows, strict=True) if row is not None}
         for cid, row in found.items():
-            self.own[cid] = _own(row)
+            self.own[cid] = own_of(row)
         decided = await self.decide([customer_resource(cid, row) for cid, row in found.items()])
         self.remember(decided)
         return [decided.get(cid) for cid in ids]
@@ -354,7 +354,7 @@ class RequestPrivacy:
         customer, batched with the others asked at once."""
         if customer_id not in self.own:
             row = (await self._customer_rows([customer_id]))[0]
-            self.own[customer_id] = _own(row) if row is not None else {}
+            self.own[customer_id] = own_of(row) if row is not None else {}
         return self.own[customer_id]
 
     def mode(self, customer_id: str, kind: str) -> str:
@@ -428,7 +428,8 @@ class RequestPrivacy:
 SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
 
 
-def _own(row: Row) -> dict[str, Any]:
+def own_of(row: Row) -> dict[str, Any]:
+    """A customer row's values a note about them may name (privacy.masking.OWN_KINDS)."""
     return {"NAME": row.get("name"), "ADDRESS": row.get("address")}
 
 

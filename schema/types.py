@@ -178,11 +178,13 @@ class Interaction:
         description="INQUIRY, COMPLAINT, FEEDBACK, SURVEY or MARKETING"
     )
     time: str | None = strawberry.field(description="when it happened, ISO-8601 UTC")
-    # Notes quote phone numbers, e-mail addresses, ID numbers: masked like those fields of
-    # this customer (privacy.masking.QUOTED_KINDS), by the same decision.
+    # Notes quote phone numbers, e-mail addresses, ID numbers, card numbers, the customer's
+    # name and address: masked like those fields of this customer (privacy.masking
+    # QUOTED_KINDS, OWN_KINDS; card numbers as ID numbers), by the same decision.
     summary: str | None = quoting(
         description="the note; the personal data it quotes (phone numbers, e-mail addresses, "
-        "ID numbers, handles) masked as you see those of this customer"
+        "ID numbers, handles; bank card numbers as ID numbers; this customer's name and "
+        "address as written on record) masked as you see those of this customer"
     )
     satisfaction: int | None = strawberry.field(
         description="the customer's score, 1 (worst) .. 5; null: not given"

@@ -138,3 +138,38 @@ async def test_a_note_masks_its_customers_own_name_address_and_card_numbers(
         "北京市***",
         "客户欧阳明轩来电，卡号************5678被冻结，住址北京市***",
     )
+
+
+async def test_a_complaint_tasks_reason_masks_its_customers_own_name_and_address(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    """The reason quotes the note: under a CareTask grant with the marketing masks the
+    customer's name and address in it are masked as those fields are, a card number too."""
+
+    def team_lead(tables: dict[str, Any]) -> None:
+        tables["resources"]["CareTask"]["team_lead"] = {
+            "service": {"actions": ["read"], "scope": "managed", "masks": "marketing"}
+        }
+
+    write_policy_data(data_dir, team_lead)
+    await seed_privacy_book(store)
+    made = datetime.now(UTC) - timedelta(days=10)
+    await upsert_interactions(
+        store,
+        [{"id": "pv-own", "customerId": OUYANG.id,
+          "props": {"channel": "PHONE", "kind": "COMPLAINT", "time": iso(made),
+                    "summary": OWN_NOTE, "resolved": False}}],
+    )  # fmt: skip
+    async with serve(store, Settings(data_dir=data_dir, introspection=False)) as client:
+        reasons: dict[str, str] = {}
+        for role in ("advisor", "team_lead"):
+            api = Api(client, make_token([role], sub=ADVISOR_1, purpose="service"))
+            body = await api.gql(TASKS)
+            assert not body.get("errors"), body
+            (reasons[role],) = [
+                e["node"]["reason"]
+                for e in body["data"]["advisorTasks"]["edges"]
+                if e["node"]["kind"] == "COMPLAINT"
+            ]
+    assert reasons["advisor"].endswith(OWN_NOTE), reasons
+    assert reasons["team_lead"].endswith("客户欧***来电，卡号***被冻结，住址北京市***"), reasons
