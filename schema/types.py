@@ -15,7 +15,7 @@ from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 
 from graph.store import Row
-from privacy.masking import band_range
+from privacy.masking import OWN_KINDS, band_range
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
@@ -426,9 +426,11 @@ class Customer:
         kind: str | None = None,
     ) -> InteractionConnection:
         page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
-        # The customer's name and address, which the summaries are checked against
-        # (QuotingField): kept from the row decided on, read here after a search's decision.
-        await info.context.privacy.own_values(self.customer_id)
+        # The customer's name and address, which the summaries are checked against where
+        # those fields are masked (QuotingField): kept from the row decided on, read here
+        # (batched) after a search's decision.
+        if any(_mode(info, self.customer_id, kind) != MaskMode.REVEAL for kind in OWN_KINDS):
+            await info.context.privacy.own_values(self.customer_id)
         return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
     async def _assets(self, info: Ctx) -> float | None:

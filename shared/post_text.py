@@ -329,14 +329,15 @@ def _old_id_spans(ascii_text: str) -> list[tuple[int, int]]:
 # digits and spaces are ASCII there), written in one run or in groups of four (the last one
 # shorter: 4-4-4-4-3) or 4-6-5 / 4-6-4 (American Express, Diners), one space or dash between
 # groups. A group of four after the number ("... 5678 2025年") is tried without it. Not glued
-# to more digits, not after a "+" (+8613812345678 is a phone number) and not starting with 0
-# (0086...: a number dialled abroad). About one in ten other such runs passes the check too:
-# taken for a card (fails closed). An ID number found there is one, not a card. A number
-# written just after a word naming a card or an account (卡号, 银行卡, 账号, card, a.c.) is
-# taken whatever its check digit: a mistyped one still names the card (QA's "卡号6225 8802
-# 1234 5678" fails the check).
+# to more digits, not after a "+" (+8613812345678 is a phone number), not a mobile after 86
+# (8613812345678) and not starting with 0 (0086...: a number dialled abroad). About one in
+# ten other such runs passes the check too: taken for a card (fails closed). An ID number
+# found there is one, not a card. A number written just after a word naming a card or an
+# account (卡号, 银行卡, 账号, card, a/c) is taken whatever its check digit: a mistyped one
+# still names the card (QA's "卡号6225 8802 1234 5678" fails the check).
 _BANK_CARD = re.compile(
-    r"(?<![0-9+])[1-9](?:[0-9]{12,18}|[0-9]{3}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?"
+    r"(?<![0-9+])(?!861[3-9][0-9]{9}(?![0-9]))[1-9]"
+    r"(?:[0-9]{12,18}|[0-9]{3}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,4})?"
     r"|[0-9]{3}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9])"
 )
 _GROUP_END = re.compile(r"[ \-][0-9]{1,4}$")
@@ -495,8 +496,8 @@ def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     handle), then bank card numbers (BANK_CARD, :data:`_BANK_CARD`), then phone numbers
     (PHONE) outside all (a uid in a profile link is the link's). An @handle inside a phone
     or card number ("@13812345678", "@138 1234 5678") is that number
-    written as a handle: a phone, masked with the PHONE mode (QA, session 19: a policy
-    revealing handles but not phones showed it). Kept for the texts
+    written as a handle: masked as the number (QA, session 19: a policy revealing handles but
+    not phones showed it). Kept for the texts
     last asked: a feed reads the same posts again and again, and libphonenumber's matcher
     costs ~0.5 ms a text."""
     ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one

@@ -367,6 +367,7 @@ def test_a_card_number_hashes_alike_however_it_is_grouped() -> None:
         "订单号 6225880212345678 已发货",  # fails the check, no card word before it
         "流水 12345678901234567890123",  # 23 digits
         "call +8613812345678",  # a phone number
+        "拨 8613812345678",  # a phone number with its country code, no "+" (passes the check)
         "金额 1234 5678 元",
     ],
 )
