@@ -102,6 +102,8 @@ async def test_a_complaint_tasks_reason_masks_the_note_it_quotes(
 # QA, session 22: on a customer whose name a marketing analyst sees as "欧**", a note naming
 # them, their street address and a card number was shown whole, to a service agent too.
 OWN_NOTE = "客户欧阳明轩来电，卡号6225 8802 1234 5678被冻结，住址北京市朝阳区建国路88号"
+LISTED = """{ customers(first: 20) { edges { node {
+  interactions(first: 10) { edges { node { summary } } } } } } }"""
 SUMMARIES = """query Notes($id: ID!) { customer(id: $id) { name address
   interactions(first: 10) { edges { node { summary } } } } }"""
 
@@ -138,6 +140,16 @@ async def test_a_note_masks_its_customers_own_name_address_and_card_numbers(
         "北京市***",
         "客户欧阳明轩来电，卡号************5678被冻结，住址北京市***",
     )
+    # A list's decisions come with its page's rows (no name or address in them): the note is
+    # masked the same way, not shown whole nor left out.
+    listed = await marketing.gql(LISTED)
+    assert not listed.get("errors"), listed
+    notes = [
+        e["node"]["summary"]
+        for c in listed["data"]["customers"]["edges"]
+        for e in c["node"]["interactions"]["edges"]
+    ]
+    assert notes == ["客户欧***来电，卡号***被冻结，住址北京市***"]
 
 
 async def test_a_complaint_tasks_reason_masks_its_customers_own_name_and_address(
