@@ -16,6 +16,7 @@ from shared.post_text import replace_personal
 from shared.validators import cn_id_token
 
 __all__ = [
+    "OWN_KINDS",
     "QUOTED_KINDS",
     "apply_mask",
     "band",
@@ -89,6 +90,13 @@ def partial_email(value: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def partial_card(value: str) -> str:
+    """A bank card number as a note writes it ("6225 8802 1234 5678") -> its digits with the
+    last four kept: "************5678"."""
+    digits = _normalise(value, "BANK_CARD")
+    return _stars(digits, 0, 4)
+
+
 def partial_address(value: str) -> str:
     """Province and city only: "广东省深圳市南山区..." -> "广东省深圳市***"."""
     match = _PROVINCE.match(value.strip())
@@ -111,6 +119,7 @@ def partial_handle(value: str) -> str:
 _PARTIAL = {
     "PHONE": partial_phone,
     "NATIONAL_ID": partial_national_id,
+    "BANK_CARD": partial_card,
     "EMAIL": partial_email,
     "ADDRESS": partial_address,
     "NAME": partial_name,
@@ -148,6 +157,9 @@ def _normalise(value: Any, kind: str) -> str:
         # shared/post_text.py allows in one): the same token as the idNumber field's 18
         # characters.
         return cn_id_token(text)
+    if kind == "BANK_CARD":
+        # Its digits (full-width ones as ASCII): the same token however the groups are written.
+        return "".join(str(int(c)) for c in text if c.isdigit())
     return text
 
 
@@ -232,21 +244,61 @@ def mask_mentions(text: Any, mode: str, kind: str, hmac_key: bytes) -> Any:
 
 # The kinds :func:`mask_quoted` masks in a text.
 QUOTED_KINDS = ("SOCIAL_HANDLE", "PHONE", "EMAIL", "NATIONAL_ID")
+# Pieces found in a text whose kind no field has: masked with another kind's mode. A bank card
+# number (shared/post_text.py) is an identifying number no role's policy names a mode for (the
+# graph keeps no card or account number): shown as the caller sees the customer's ID number
+# (reveal: whole; partial: its last four digits; hash: a token of its digits; else "***").
+_MODE_OF = {"BANK_CARD": "NATIONAL_ID"}
+# The customer's own values a note about them may name (:func:`mask_quoted` ``own``).
+OWN_KINDS = ("NAME", "ADDRESS")
 
 
-def mask_quoted(text: Any, modes: Mapping[str, str], hmac_key: bytes) -> Any:
+def mask_quoted(
+    text: Any,
+    modes: Mapping[str, str],
+    hmac_key: bytes,
+    own: Mapping[str, Any] | None = None,
+) -> Any:
     """A post's text or an interaction's summary with the personal data it quotes
     (shared/post_text.py: @handles and profile links, phone numbers, e-mail addresses, ID
-    numbers) masked like the field of its kind would
+    numbers, bank card numbers) masked like the field of its kind would
     be with ``modes[kind]`` (a kind missing there is redacted; a redacted piece becomes
-    "***"): a number in a post is shown as the caller sees the customer's phone."""
+    "***"): a number in a post is shown as the caller sees the customer's phone.
+
+    ``own``: the values of the customer a note is about, by kind (OWN_KINDS: their name and
+    address, as the graph holds them): each exact occurrence of one in the rest of the text is
+    shown as that field is (``modes[kind]``: "许**" for a partial name). A name or address
+    written otherwise, and anyone else's, is not found."""
     if not isinstance(text, str):
         return text
-    if all(modes.get(kind) == "reveal" for kind in QUOTED_KINDS):
+    owned = _owned(own or {}, modes, hmac_key)
+    if not owned and all(modes.get(kind) == "reveal" for kind in QUOTED_KINDS):
         return text
 
     def masked(piece: str, kind: str) -> str:
-        mode = modes.get(kind, "redact")
+        mode = modes.get(_MODE_OF.get(kind, kind), "redact")
         return str(apply_mask(piece, mode, kind, hmac_key) or "***")
 
-    return replace_personal(text, masked)
+    def rest(part: str) -> str:
+        for value, shown in owned:
+            part = part.replace(value, shown)
+        return part
+
+    return replace_personal(text, masked, rest if owned else None)
+
+
+def _owned(
+    own: Mapping[str, Any], modes: Mapping[str, str], hmac_key: bytes
+) -> list[tuple[str, str]]:
+    """(value, as shown) of the own values ``modes`` does not reveal, the longest first (an
+    address naming the person is masked as the address). A value of one character is left
+    alone: it would mask that character everywhere."""
+    out: list[tuple[str, str]] = []
+    for kind in OWN_KINDS:
+        value = own.get(kind)
+        mode = modes.get(kind, "redact")
+        if not isinstance(value, str) or len(value.strip()) < 2 or mode == "reveal":
+            continue
+        value = value.strip()
+        out.append((value, str(apply_mask(value, mode, kind, hmac_key) or "***")))
+    return sorted(out, key=lambda pair: -len(pair[0]))

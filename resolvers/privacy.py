@@ -123,6 +123,8 @@ class RequestPrivacy:
         self.details: dict[str, Any] = {}
         self._customer_rows = customer_rows
         self._reach: dict[str, tuple[Decision, Decision]] = {}
+        # Customer id -> their own values a note about them may name (own_values).
+        self.own: dict[str, dict[str, Any]] = {}
         self.customers: DataLoader[str, Decision | None] = PacedDataLoader(load_fn=self._load)
         self.others: DataLoader[Resource, Decision] = PacedDataLoader(
             load_fn=self._load_resources, cache_key_fn=lambda r: (r.type, r.id)
@@ -146,6 +148,8 @@ class RequestPrivacy:
     async def _load(self, ids: list[str]) -> list[Decision | None]:
         rows = await self._customer_rows(ids)
         found = {cid: row for cid, row in zip(ids, rows, strict=True) if row is not None}
+        for cid, row in found.items():
+            self.own[cid] = own_of(row)
         decided = await self.decide([customer_resource(cid, row) for cid, row in found.items()])
         self.remember(decided)
         return [decided.get(cid) for cid in ids]
@@ -167,6 +171,7 @@ class RequestPrivacy:
         self.fields.clear()
         self.asked.clear()
         self._reach.clear()
+        self.own.clear()
 
     def remember(self, decided: dict[str, Decision]) -> None:
         for cid, decision in decided.items():
@@ -345,6 +350,16 @@ class RequestPrivacy:
             return await self.resource(governor)
         return None
 
+    async def own_values(self, customer_id: str) -> dict[str, Any]:
+        """The customer's own values a note about them may name, by kind
+        (privacy.masking.OWN_KINDS), opened: from the row the customer's decision is made on
+        (the customer loader's, kept for the request), so at most one read per request and
+        customer, batched with the others asked at once."""
+        if customer_id not in self.own:
+            row = (await self._customer_rows([customer_id]))[0]
+            self.own[customer_id] = own_of(row) if row is not None else {}
+        return self.own[customer_id]
+
     def mode(self, customer_id: str, kind: str) -> str:
         decision = self.decided.get(customer_id)
         return decision.mode_for(kind) if decision is not None else MaskMode.REDACT
@@ -414,6 +429,11 @@ class RequestPrivacy:
 
 # What a social listening query (mentions, trends, alerts, top authors) is decided on.
 SOCIAL_FEED = Resource("Post", "feed", {"linkedCustomerId": None})
+
+
+def own_of(row: Row) -> dict[str, Any]:
+    """A customer row's values a note about them may name (privacy.masking.OWN_KINDS)."""
+    return {"NAME": row.get("name"), "ADDRESS": row.get("address")}
 
 
 async def require_social(privacy: RequestPrivacy) -> Decision:

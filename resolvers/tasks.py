@@ -30,14 +30,14 @@ from insights.tasks import (
     parse_task_id,
 )
 from insights.tasks import task_id as make_task_id  # complete_task's argument is task_id
-from privacy.masking import QUOTED_KINDS, mask_quoted
+from privacy.masking import OWN_KINDS, QUOTED_KINDS, mask_quoted
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
 from resolvers.pagination import Page, check_first, page_after
-from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden
+from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden, own_of
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
 
@@ -78,6 +78,8 @@ async def _decide(context: RequestContext, ids: list[str], action: str) -> dict[
     decided = await privacy.decide(resources, action) if resources else {}
     for cid, decision in decided.items():
         privacy.resources[(CARE_TASK, cid)] = decision
+        # The name and address a complaint's reason is checked against (_visible).
+        privacy.own.setdefault(cid, own_of(rows[cid]))
     return decided
 
 
@@ -132,17 +134,20 @@ def _exists_for(task: Task, decision: Decision) -> bool:
     return task.kind != TaskKind.BIRTHDAY or decision.mode_for("BIRTH_DATE") == MaskMode.REVEAL
 
 
-def _visible(task: Task, decision: Decision, hmac_key: bytes) -> VisibleTask:
+def _visible(
+    task: Task, decision: Decision, hmac_key: bytes, own: dict[str, Any] | None = None
+) -> VisibleTask:
     """The task as ``decision`` shows it: the reason null unless its source is revealed; a
     complaint's reason quotes the interaction's summary, whose personal data is masked as the
-    summary itself would be (privacy.masking.mask_quoted)."""
+    summary itself would be (privacy.masking.mask_quoted; ``own``: the customer's name and
+    address, masked in it as those fields are)."""
     source = REASON_SOURCE[task.kind]
     if source is not None and decision.mode_for(source) != MaskMode.REVEAL:
         return VisibleTask(task, None, False)
     if task.kind != TaskKind.COMPLAINT:
         return VisibleTask(task, task.reason, True)
-    modes = {kind: decision.mode_for(kind) for kind in QUOTED_KINDS}
-    reason = mask_quoted(task.reason, modes, hmac_key)
+    modes = {kind: decision.mode_for(kind) for kind in (*QUOTED_KINDS, *OWN_KINDS)}
+    reason = mask_quoted(task.reason, modes, hmac_key, own)
     return VisibleTask(task, reason, reason == task.reason)
 
 
@@ -204,7 +209,8 @@ async def advisor_tasks(context: RequestContext, start: date, end: date) -> list
             # customer's tasks with it: theirs are listed, this one is named in the log.
             log.warning("advisorTasks leaves this customer's tasks out: %s", exc)
             continue
-        out.extend(_visible(task, decided[cid], context.privacy.hmac_key) for task in tasks)
+        own = context.privacy.own.get(cid)
+        out.extend(_visible(task, decided[cid], context.privacy.hmac_key, own) for task in tasks)
     out.sort(key=lambda v: (v.task.due, v.task.id))
     return out
 

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 
 from graph.store import Row
-from privacy.masking import band_range
+from privacy.masking import OWN_KINDS, band_range
 from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
@@ -177,11 +177,13 @@ class Interaction:
         description="INQUIRY, COMPLAINT, FEEDBACK, SURVEY or MARKETING"
     )
     time: str | None = strawberry.field(description="when it happened, ISO-8601 UTC")
-    # Notes quote phone numbers, e-mail addresses, ID numbers: masked like those fields of
-    # this customer (privacy.masking.QUOTED_KINDS), by the same decision.
+    # Notes quote phone numbers, e-mail addresses, ID numbers, card numbers, the customer's
+    # name and address: masked like those fields of this customer (privacy.masking
+    # QUOTED_KINDS, OWN_KINDS; card numbers as ID numbers), by the same decision.
     summary: str | None = quoting(
         description="the note; the personal data it quotes (phone numbers, e-mail addresses, "
-        "ID numbers, handles) masked as you see those of this customer"
+        "ID numbers, handles; bank card numbers as ID numbers; this customer's name and "
+        "address as written on record) masked as you see those of this customer"
     )
     satisfaction: int | None = strawberry.field(
         description="the customer's score, 1 (worst) .. 5; null: not given"
@@ -423,6 +425,11 @@ class Customer:
         kind: str | None = None,
     ) -> InteractionConnection | None:
         page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
+        # The customer's name and address, which the summaries are checked against where
+        # those fields are masked (QuotingField): kept from the row decided on, read here
+        # (batched) after a search's decision.
+        if any(_mode(info, self.customer_id, kind) != MaskMode.REVEAL for kind in OWN_KINDS):
+            await info.context.privacy.own_values(self.customer_id)
         return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
     async def _assets(self, info: Ctx) -> float | None:

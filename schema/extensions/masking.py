@@ -18,7 +18,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.info import Info
 from strawberry.utils.str_converters import to_camel_case
 
-from privacy.masking import QUOTED_KINDS, apply_mask, mask_quoted
+from privacy.masking import OWN_KINDS, QUOTED_KINDS, apply_mask, mask_quoted
 from privacy.types import Decision, MaskMode
 
 SENSITIVE_METADATA_KEY = "sensitive"
@@ -89,8 +89,11 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
 
 class QuotingField(MaskField):
     """Free text quoting personal values of several kinds (a post quoting @handles, phone
-    numbers, e-mail addresses): each masked with the decision's mode for its kind. Audited
-    as revealed only when every kind is revealed."""
+    numbers, e-mail addresses, card numbers): each masked with the decision's mode for its
+    kind; on a customer's record (an interaction's summary) the customer's own name and
+    address too where the decision masks those fields (privacy.masking.mask_quoted ``own``,
+    the values the request loaded with the decision: RequestPrivacy.own). Audited as revealed
+    only when every kind is revealed."""
 
     def __init__(self) -> None:
         super().__init__(QUOTED_KINDS[0])
@@ -100,11 +103,22 @@ class QuotingField(MaskField):
     ) -> Any:
         modes = {
             kind: decision.mode_for(kind) if decision is not None else MaskMode.REDACT
-            for kind in QUOTED_KINDS
+            for kind in (*QUOTED_KINDS, *OWN_KINDS)
         }
+        customer_id = getattr(source, "customer_id", None)
+        own = None
+        if isinstance(customer_id, str) and any(modes[k] != MaskMode.REVEAL for k in OWN_KINDS):
+            own = privacy.own.get(customer_id)
+            if own is None and isinstance(value, str):
+                # Not loaded with the decision (the resolvers load it: Customer.interactions):
+                # the note is not shown rather than shown with the customer's name.
+                privacy.record(source, field_name, MaskMode.REDACT)
+                return None
+        else:
+            modes = {kind: modes[kind] for kind in QUOTED_KINDS}
         revealed = all(mode == MaskMode.REVEAL for mode in modes.values())
         privacy.record(source, field_name, MaskMode.REVEAL if revealed else MaskMode.REDACT)
-        return mask_quoted(value, modes, privacy.hmac_key)
+        return mask_quoted(value, modes, privacy.hmac_key, own)
 
 
 def quoting(**kwargs: Any) -> Any:

@@ -97,3 +97,91 @@ async def test_a_complaint_tasks_reason_masks_the_note_it_quotes(
     assert reasons["team_lead"].endswith(
         "客户来电 138****5678 要求更改邮箱 m***@example.cn，身份证 110105********0011"
     ), reasons
+
+
+# QA, session 22: on a customer whose name a marketing analyst sees as "欧**", a note naming
+# them, their street address and a card number was shown whole, to a service agent too.
+OWN_NOTE = "客户欧阳明轩来电，卡号6225 8802 1234 5678被冻结，住址北京市朝阳区建国路88号"
+LISTED = """{ customers(first: 20) { edges { node {
+  interactions(first: 10) { edges { node { summary } } } } } } }"""
+SUMMARIES = """query Notes($id: ID!) { customer(id: $id) { name address
+  interactions(first: 10) { edges { node { summary } } } } }"""
+
+
+async def test_a_note_masks_its_customers_own_name_address_and_card_numbers(
+    sealed_store: GraphStore, officer: Api, agent: Api, marketing: Api
+) -> None:
+    # Sealed at rest: the name and address the note is checked against are the opened ones.
+    await seed_privacy_book(sealed_store)
+    await upsert_interactions(
+        sealed_store,
+        [{"id": "pv-own", "customerId": OUYANG.id,
+          "props": {"channel": "PHONE", "kind": "INQUIRY", "time": "2026-01-05T10:00:00Z",
+                    "summary": OWN_NOTE}}],
+    )  # fmt: skip
+
+    async def summary(api: Api) -> tuple[str, str, str]:
+        body = await api.gql(SUMMARIES, {"id": OUYANG.id})
+        assert not body.get("errors"), body
+        customer = body["data"]["customer"]
+        (edge,) = customer["interactions"]["edges"]
+        return customer["name"], customer["address"], edge["node"]["summary"]
+
+    assert await summary(officer) == (OUYANG.name, "北京市朝阳区建国路88号", OWN_NOTE)
+    # Marketing: NAME and ADDRESS partial, NATIONAL_ID (so card numbers) redacted.
+    assert await summary(marketing) == (
+        "欧***",
+        "北京市***",
+        "客户欧***来电，卡号***被冻结，住址北京市***",
+    )
+    # Service: the name shown, the address partial, card numbers with their last four digits.
+    assert await summary(agent) == (
+        OUYANG.name,
+        "北京市***",
+        "客户欧阳明轩来电，卡号************5678被冻结，住址北京市***",
+    )
+    # A list's decisions come with its page's rows (no name or address in them): the note is
+    # masked the same way, not shown whole nor left out.
+    listed = await marketing.gql(LISTED)
+    assert not listed.get("errors"), listed
+    notes = [
+        e["node"]["summary"]
+        for c in listed["data"]["customers"]["edges"]
+        for e in c["node"]["interactions"]["edges"]
+    ]
+    assert notes == ["客户欧***来电，卡号***被冻结，住址北京市***"]
+
+
+async def test_a_complaint_tasks_reason_masks_its_customers_own_name_and_address(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    """The reason quotes the note: under a CareTask grant with the marketing masks the
+    customer's name and address in it are masked as those fields are, a card number too."""
+
+    def team_lead(tables: dict[str, Any]) -> None:
+        tables["resources"]["CareTask"]["team_lead"] = {
+            "service": {"actions": ["read"], "scope": "managed", "masks": "marketing"}
+        }
+
+    write_policy_data(data_dir, team_lead)
+    await seed_privacy_book(store)
+    made = datetime.now(UTC) - timedelta(days=10)
+    await upsert_interactions(
+        store,
+        [{"id": "pv-own", "customerId": OUYANG.id,
+          "props": {"channel": "PHONE", "kind": "COMPLAINT", "time": iso(made),
+                    "summary": OWN_NOTE, "resolved": False}}],
+    )  # fmt: skip
+    async with serve(store, Settings(data_dir=data_dir, introspection=False)) as client:
+        reasons: dict[str, str] = {}
+        for role in ("advisor", "team_lead"):
+            api = Api(client, make_token([role], sub=ADVISOR_1, purpose="service"))
+            body = await api.gql(TASKS)
+            assert not body.get("errors"), body
+            (reasons[role],) = [
+                e["node"]["reason"]
+                for e in body["data"]["advisorTasks"]["edges"]
+                if e["node"]["kind"] == "COMPLAINT"
+            ]
+    assert reasons["advisor"].endswith(OWN_NOTE), reasons
+    assert reasons["team_lead"].endswith("客户欧***来电，卡号***被冻结，住址北京市***"), reasons

@@ -137,3 +137,27 @@ async def test_search_text_of_version_11_is_written_again_without_old_id_numbers
     for term in ("110105850312123", "850312"):
         assert ok(await officer.gql(count(term))) == none
     assert ok(await officer.gql(count("招行客服")))["a"] == {"totalCount": 1}
+
+
+async def test_a_card_number_in_a_post_is_masked_and_left_out_of_search_text(
+    store: GraphStore, as_role: Callable[..., Api], officer: Api
+) -> None:
+    # QA, session 22: a post's card number was shown whole to a brand analyst, and version 12
+    # kept it in searchText, so a term of it (or of its last group) found the post.
+    text = "招行客服 我的卡6225880212345678被盗刷 另一张 6222 0212 3456 7890 128"
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: 'v12', text: $text, searchText: $old,"
+        " searchTextVersion: 12, createdAt: '2026-11-30T11:30:00Z'})",
+        {"text": text, "old": normalise(text)},
+    )
+    assert ok(await officer.gql(count("6225880212345678")))["a"] == {"totalCount": 1}
+    assert await backfill_search_text(store) == 1
+    none = {"a": {"totalCount": 0}, "b": {"totalCount": 0}}
+    for term in ("6225880212345678", "0212 3456", "7890"):
+        assert ok(await officer.gql(count(term))) == none
+    assert ok(await officer.gql(count("盗刷")))["a"] == {"totalCount": 1}
+    brand = as_role("brand_analyst", "marketing", "b1")
+    (shown,) = ok(await brand.gql(SHOWN))["mentions"]["edges"]
+    assert shown["node"]["text"] == "招行客服 我的卡***被盗刷 另一张 ***"
+    (plain,) = ok(await officer.gql(SHOWN))["mentions"]["edges"]
+    assert plain["node"]["text"] == text
