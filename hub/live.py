@@ -35,9 +35,12 @@ def authenticate(verifier: TokenVerifier, params: Any) -> Any:
     if not isinstance(params, dict):
         raise ConnectionRejectionError
     lowered = {str(k).lower(): v for k, v in params.items() if isinstance(v, str)}
-    headers = {"authorization": lowered.get("authorization", "")}
-    if PURPOSE_HEADER in lowered:
-        headers[PURPOSE_HEADER] = lowered[PURPOSE_HEADER]
+    headers: dict[str, str | list[str]] = {"authorization": lowered.get("authorization", "")}
+    # Every key that is x-purpose in any case ("X-Purpose" and "x-purpose" both): two are
+    # refused as two HTTP headers are (resolve_purpose), not the last one used.
+    purposes = [v for k, v in params.items() if str(k).lower() == PURPOSE_HEADER]
+    if purposes:
+        headers[PURPOSE_HEADER] = [v if isinstance(v, str) else "" for v in purposes]
     try:
         return verifier.authenticate(headers)
     except AuthError as exc:

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from shared.echo import echo
+from shared.json_keys import duplicate_key, duplicate_key_reason
 
 # The length limit is shared with the API's writes (shared.validators); re-exported here.
 from shared.validators import MAX_FIELD_CHARS, field_too_long
@@ -565,6 +566,9 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord]:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             yield RawRecord(number, None, _json_error(raw, encoding, exc), _raw_shown(raw))
+            continue
+        if (key := duplicate_key(raw)) is not None:  # as the social webhook refuses a body
+            yield RawRecord(number, None, duplicate_key_reason(key), _raw_shown(raw))
             continue
         if not isinstance(value, dict):
             reason = f"expected a JSON object, got {type(value).__name__}"

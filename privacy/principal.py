@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,14 +178,19 @@ class TokenVerifier:
             raise AuthError("invalid token: branch must be a string")
         return claims
 
-    def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The Principal for a request's headers (keys lower-case, as Starlette gives them)."""
+    def authenticate(self, headers: Mapping[str, str | Sequence[str]]) -> Principal:
+        """The Principal for a request's headers (keys lower-case, as Starlette gives them;
+        X-Purpose sent more than once as Starlette's ``getlist`` gives it, or as a list of its
+        values: hub/live.py)."""
         header = headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = (header if isinstance(header, str) else "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("missing bearer token: send 'Authorization: Bearer <jwt>'")
         claims = self.verify(token.strip())
-        purpose = resolve_purpose(claims, headers.get(PURPOSE_HEADER))
+        getlist = getattr(headers, "getlist", None)  # Starlette's Headers: every occurrence
+        purpose = resolve_purpose(
+            claims, getlist(PURPOSE_HEADER) if getlist else headers.get(PURPOSE_HEADER)
+        )
         return principal_from_claims(claims, purpose)
 
 
@@ -252,9 +257,21 @@ def allowed_purposes(claims: Mapping[str, Any]) -> set[str]:
     return {str(p) for p in allowed} | ({str(single)} if single else set())
 
 
-def resolve_purpose(claims: Mapping[str, Any], header: str | None) -> str | None:
+def resolve_purpose(claims: Mapping[str, Any], header: str | Sequence[str] | None) -> str | None:
     """X-Purpose overrides the claim only within what the token allows; else AuthError(403)
-    (400 for a header that is not ASCII: no purpose name is)."""
+    (400 for a header that is not ASCII: no purpose name is; 400 for a header sent more
+    than once, given as the list of its values, or holding a list)."""
+    values = [header] if isinstance(header, str) else list(header or ())
+    if len(values) > 1 or any("," in v for v in values):
+        # The first one used silently was a guess at what the caller meant: with two
+        # purposes, which one the data may be used for is the caller's to say (QA, session
+        # 22). A comma is two values too (RFC 9110 5.3: a proxy may join repeated headers).
+        raise AuthError(
+            "X-Purpose must appear once, with one purpose; this request has "
+            f"{sum(len(v.split(',')) for v in values)} (send the header once)",
+            status=400,
+        )
+    header = values[0] if values else None
     if header is None or not header.strip():
         single = claims.get("purpose")
         return str(single) if single else None

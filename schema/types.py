@@ -43,6 +43,9 @@ Ctx = Info[RequestContext, None]
 # from elsewhere, first over the cap) nulls that list with its error, not the whole customer
 # (as a non-null list did: the rest of the 360 was lost with it; QA, session 22).
 PAGE_OR_NULL = "null, with its error, when the page cannot be answered (e.g. a bad argument)"
+# So are its other fields with an argument that can be refused (asOf before 1900 or over 10
+# years ahead, recommendations' first out of range): the same rule, the same reason.
+REFUSED_OR_NULL = "null, with its error, when an argument is refused (e.g. asOf out of range)"
 
 AsOf = Annotated[
     date | None,
@@ -481,8 +484,10 @@ class Customer:
         today = info.context.moment(as_of).date()
         return analytics.days_to_next_birthday(analytics.parse_date(self.birth_date), today)
 
-    @strawberry.field(description="where the customer is in their relationship with the bank")
-    async def lifecycle_stage(self, info: Ctx, as_of: AsOf = None) -> LifecycleStage:
+    @strawberry.field(
+        description="where the customer is in their relationship with the bank; " + REFUSED_OR_NULL
+    )
+    async def lifecycle_stage(self, info: Ctx, as_of: AsOf = None) -> LifecycleStage | None:
         accounts = await info.context.loaders.accounts.load(self.customer_id)
         moment = info.context.moment(as_of)
         return analytics.lifecycle_stage(
@@ -492,8 +497,8 @@ class Customer:
             moment,
         )
 
-    @strawberry.field(description="how likely the customer is to leave")
-    async def churn_risk(self, info: Ctx, as_of: AsOf = None) -> ChurnRisk:
+    @strawberry.field(description="how likely the customer is to leave; " + REFUSED_OR_NULL)
+    async def churn_risk(self, info: Ctx, as_of: AsOf = None) -> ChurnRisk | None:
         moment = info.context.moment(as_of)
         trained = await model_churn_risk(info.context, self.customer_id, moment)
         if trained is not None:
@@ -508,10 +513,13 @@ class Customer:
         risk = analytics.churn_risk(held, await self._activity(info, moment), moment)
         return ChurnRisk(customer_id=self.customer_id, score=risk.score, reasons=risk.reasons)
 
-    @strawberry.field(description="next best products to offer (cross-sell, up-sell), best first")
+    @strawberry.field(
+        description="next best products to offer (cross-sell, up-sell), best first; "
+        + REFUSED_OR_NULL
+    )
     async def recommendations(
         self, info: Ctx, first: int = 3
-    ) -> list[Annotated[Recommendation, strawberry.lazy("schema.nba")]]:
+    ) -> list[Annotated[Recommendation, strawberry.lazy("schema.nba")]] | None:
         from schema.nba import customer_recommendations  # schema.nba imports this module
 
         return await customer_recommendations(info, self.customer_id, first)

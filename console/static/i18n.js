@@ -119,6 +119,7 @@ const TEXT = {
   pick: ["选择一个客户查看 360 视图。", "Pick a customer to see the 360 view."],
   empty: ["暂无", "None"],
   pageUnavailable: ["此列表未能加载（原因见上方错误）", "This list could not be loaded (the error above says why)"],
+  fieldUnavailable: ["此项未能加载（原因见上方错误）", "This could not be loaded (the error above says why)"],
   customerMentions: ["社交提及", "Social mentions"],
   policyTable: ["策略表（角色 × 用途 × 类别 → 模式、范围、操作）", "Policy table (role × purpose × kind → mode, scope, actions)"],
   resource: ["资源", "Resource"],

@@ -38,6 +38,7 @@ from ingest.social.pipeline import OnWritten, PostPipeline
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
 from sentiment.scorer import ScorerConfig
+from shared.json_keys import duplicate_key, duplicate_key_reason
 
 SIGNATURE_HEADER = "X-C360-Signature"
 TIMESTAMP_HEADER = "X-C360-Timestamp"
@@ -121,6 +122,10 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
     except orjson.JSONDecodeError as exc:
         reason = not_utf8(body) or f"not valid JSON ({exc.msg})"
         return [], [{"index": -1, "reasons": [reason]}]
+    if (key := duplicate_key(body)) is not None:
+        # A signed body is evidence: one that says two things is refused, not read as its
+        # last value (shared/json_keys.py).
+        return [], [{"index": -1, "reasons": [duplicate_key_reason(key)]}]
     items = doc if isinstance(doc, list) else [doc]
     if not items:
         return [], [{"index": -1, "reasons": ["no posts in the body"]}]

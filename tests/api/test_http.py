@@ -68,6 +68,27 @@ async def test_a_non_ascii_purpose_header_is_refused_by_what_it_must_be(
         _no_trace(response.text)
 
 
+async def test_a_purpose_header_sent_twice_is_refused_not_the_first_used(
+    client: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    """Two X-Purpose headers (or one holding two, as a proxy joins them): which purpose the
+    data may be used for is ambiguous, so 400; the first one was used silently (QA, s22)."""
+    token = make_token(purpose="service", purposes=ALL_PURPOSES)
+    auth = ("Authorization", f"Bearer {token}")
+    for purposes in (
+        [("X-Purpose", "service"), ("X-Purpose", "marketing")],
+        [("X-Purpose", "service"), ("x-purpose", "service")],
+        [("X-Purpose", "service, marketing")],
+    ):
+        response = await client.post("/graphql", json=QUERY, headers=[auth, *purposes])
+        assert response.status_code == 400, (purposes, response.text)
+        error = response.json()["error"]
+        assert error.startswith("X-Purpose must appear once, with one purpose; "), error
+        assert "this request has 2" in error, error
+    once = [auth, ("X-Purpose", "marketing")]
+    assert (await client.post("/graphql", json=QUERY, headers=once)).status_code == 200
+
+
 async def test_bad_graphql_is_a_graphql_error_without_trace(api: Api) -> None:
     for query in ("{ customer(id: ", "{ nosuchfield }", '{ customer(id: "x") { nope } }'):
         response = await api.client.post("/graphql", json={"query": query}, headers=api.headers)

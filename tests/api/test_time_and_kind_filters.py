@@ -131,3 +131,30 @@ async def test_one_bad_page_argument_nulls_that_page_not_the_customer(
     }
     assert all(e["extensions"]["code"] == "BAD_USER_INPUT" for e in errors.values()), errors
     assert errors[("customer", "transactions")]["message"] == "to must be after from"
+
+
+async def test_a_refused_as_of_or_first_nulls_that_field_not_the_customer(
+    store: GraphStore, api: Api
+) -> None:
+    # QA, session 22: lifecycleStage, churnRisk and recommendations were non-null, so a bad
+    # asOf (or first) nulled the whole customer, as a bad page argument did.
+    await seed_family(store, "f", transactions=3, interactions=2)
+    query = """{ customer(id: "f-1") { id name accounts { id }
+      lifecycleStage(asOf: "2999-01-01") churnRisk(asOf: "1899-12-31") { score }
+      recommendations(first: 0) { score }
+      stage: lifecycleStage(asOf: "2025-06-30") ok: interactions { totalCount } } }"""
+    body = await api.gql(query)
+    customer = body["data"]["customer"]
+    assert customer["id"] == "f-1" and customer["name"] and customer["accounts"], body
+    assert customer["stage"] and customer["ok"]["totalCount"] == 2, body
+    assert customer["lifecycleStage"] is None and customer["churnRisk"] is None
+    assert customer["recommendations"] is None
+    errors = {tuple(e["path"]): e for e in body["errors"]}
+    assert set(errors) == {
+        ("customer", "lifecycleStage"),
+        ("customer", "churnRisk"),
+        ("customer", "recommendations"),
+    }
+    assert all(e["extensions"]["code"] == "BAD_USER_INPUT" for e in errors.values()), errors
+    assert errors[("customer", "churnRisk")]["extensions"]["field"] == "asOf"
+    assert errors[("customer", "recommendations")]["extensions"]["field"] == "first"

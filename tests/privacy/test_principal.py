@@ -11,7 +11,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from strawberry.exceptions import ConnectionRejectionError
 
+from hub.live import authenticate
 from hub.settings import Settings
 from privacy.principal import AuthError, TokenVerifier, issue_token, resolve_purpose
 from privacy.secrets import load_or_create_secret
@@ -77,6 +79,20 @@ def test_purpose_header_only_within_token() -> None:
         assert info.value.status == 403
     assert resolve_purpose({"purpose": "compliance"}, "compliance") == "compliance"
     assert resolve_purpose({}, None) is None
+
+
+def test_a_websocket_purpose_given_twice_is_refused(data_dir: Path) -> None:
+    """connection_init's x-purpose in two spellings: refused as two HTTP headers are, not
+    the last key used."""
+    verifier = TokenVerifier.from_settings(Settings(data_dir=data_dir))
+    key = load_or_create_secret(data_dir, "jwt")
+    token = issue_token(key, "u", ["advisor"], purpose="service", purposes=["service", "risk"])
+    payload = {"authorization": f"Bearer {token}", "x-purpose": "service", "X-Purpose": "risk"}
+    with pytest.raises(ConnectionRejectionError) as info:
+        authenticate(verifier, payload)
+    reason = info.value.payload["reason"]  # type: ignore[index]
+    assert reason.startswith("X-Purpose must appear once, with one purpose; "), reason
+    assert authenticate(verifier, {"authorization": f"Bearer {token}", "X-Purpose": "risk"})
 
 
 def _rsa() -> tuple[rsa.RSAPrivateKey, str]:

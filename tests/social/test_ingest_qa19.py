@@ -206,3 +206,22 @@ async def test_a_broken_line_keeps_its_text_and_the_hint_says_fix_the_source(
     output = " ".join(result.output.split())
     assert "Fix those lines in the source file and ingest it again" in output
     assert "fix them and ingest that file again" not in output
+
+
+async def test_a_line_giving_a_key_twice_is_a_dead_letter_naming_it(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """As the webhook refuses such a body: {"text": "a", "text": "b"} was stored as "b"."""
+    path = tmp_path / "twice.jsonl"
+    twice = f'{{"id": "t2", "text": "a", "text": "b", "created_at": "{AT}"}}'
+    path.write_text("\n".join([post("t1"), twice, post("t3")]) + "\n", encoding="utf-8")
+    result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
+    assert result.exit_code == 0, result.output
+    stored = await store.read("MATCH (p:Post) RETURN p.postId AS id ORDER BY id")
+    assert [r["id"] for r in stored] == ["t1", "t3"]
+    (dead,) = dead_letters(tmp_path / "twice.dead.jsonl")
+    assert dead["line"] == 2 and dead["raw"] == twice
+    assert dead["reasons"] == [
+        "the key 'text' appears twice in one object: which value is meant is ambiguous; "
+        "send each key once"
+    ]

@@ -156,6 +156,29 @@ async def test_a_body_not_in_utf8_is_refused_by_its_encoding(store: GraphStore) 
     assert response.json()["error"].startswith("not valid JSON ("), response.text
 
 
+async def test_a_body_giving_a_key_twice_is_refused_naming_it(store: GraphStore) -> None:
+    """A signed body is evidence: {"text": "a", "text": "b"} says two things, and was stored
+    as its last value without a word (QA, session 22). Refused, the key named, nothing stored."""
+    post_ = '{"id": "d1", "text": "a", "author": "x", "created_at": "2025-03-01T08:00:00Z"'
+    cases = {
+        f'[{post_}, "text": "b"}}]': "text",  # inside a post
+        f'{{"posts": [{post_}}}], "posts": []}}': "posts",  # at the top
+        '[{"id": "d2", "text": "ok", "author": "x", "created_at": "2025-03-01T08:00:00Z",'
+        ' "extra": {"k": 1, "k": 2}}]': "k",  # anywhere in it
+    }
+    for text, key in cases.items():
+        body = text.encode()
+        response = await post(app_for(store), body, signed_headers(SECRET, body))
+        assert response.status_code == 400, (text, response.text)
+        error = response.json()["error"]
+        assert error.startswith(f"the key '{key}' appears twice in one object: "), error
+        assert error.endswith("; nothing stored"), error
+    assert await count(store) == 0
+    # The same keys once each, and the same key in two objects, are fine.
+    body = orjson.dumps(GOOD)
+    assert (await post(app_for(store), body, signed_headers(SECRET, body))).status_code == 200
+
+
 async def test_disabled_without_secret(store: GraphStore) -> None:
     body = orjson.dumps(GOOD)
     response = await post(app_for(store, secret=""), body, signed_headers("", body))

@@ -64,11 +64,13 @@ function card(c) {
         section(t("maskedFields"), c.maskedFields.length
           ? h("ul", { id: "masked-fields", class: "tags" }, c.maskedFields.map((name) => h("li", { class: "tag masked" }, name)))
           : h("p", { id: "masked-fields" }, t("noneMasked"))),
-        section(t("churn"),
+        // churnRisk is null with its error (shown above the card) when it cannot be answered
+        // (a refused asOf, a churn model file the hub cannot read): the rest still shows.
+        section(t("churn"), !churn ? h("p", { class: "notice", "data-unavailable": "" }, t("fieldUnavailable")) : [
           h("p", { class: "score" }, h("meter", { min: 0, max: 1, low: 0.3, high: 0.6, optimum: 0, value: churn.score }),
             ` ${fmtNum(churn.score, 2)}`),
           churn.reasons === null ? shown(null, true)
-            : churn.reasons.length ? h("ul", {}, churn.reasons.map((r) => h("li", {}, r))) : h("p", {}, t("empty"))),
+            : churn.reasons.length ? h("ul", {}, churn.reasons.map((r) => h("li", {}, r))) : h("p", {}, t("empty"))]),
         section(t("household"), c.household
           ? [h("p", {}, c.household.name ?? c.household.id), h("ul", {}, c.household.members.map((mem) =>
               h("li", {}, `${mem.role ?? ""} `, h("a", { href: `#/customer?id=${mem.customer.id}` }, mem.customer.name ?? mem.customer.id))))]
