@@ -182,12 +182,16 @@ class TokenVerifier:
         """The Principal for a request's headers (keys lower-case, as Starlette gives them;
         X-Purpose sent more than once as Starlette's ``getlist`` gives it, or as a list of its
         values: hub/live.py)."""
+        getlist = getattr(headers, "getlist", None)  # Starlette's Headers: every occurrence
+        if getlist and len(getlist("authorization")) > 1:
+            # Which credential speaks for the request would be the server's guess (the first
+            # was taken, silently): refused, as two X-Purpose headers are.
+            raise AuthError("send the Authorization header once, with one bearer token", 400)
         header = headers.get("authorization", "")
         scheme, _, token = (header if isinstance(header, str) else "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("missing bearer token: send 'Authorization: Bearer <jwt>'")
         claims = self.verify(token.strip())
-        getlist = getattr(headers, "getlist", None)  # Starlette's Headers: every occurrence
         purpose = resolve_purpose(
             claims, getlist(PURPOSE_HEADER) if getlist else headers.get(PURPOSE_HEADER)
         )

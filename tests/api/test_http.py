@@ -89,6 +89,24 @@ async def test_a_purpose_header_sent_twice_is_refused_not_the_first_used(
     assert (await client.post("/graphql", json=QUERY, headers=once)).status_code == 200
 
 
+async def test_an_authorization_header_sent_twice_is_refused_not_the_first_used(
+    client: httpx.AsyncClient, make_token: Callable[..., str]
+) -> None:
+    """Two bearer tokens: which one speaks for the request is ambiguous (the first was used
+    silently, found beside the X-Purpose case in session 22), so 400, whichever is valid."""
+    good = make_token(purpose="service", purposes=ALL_PURPOSES)
+    other = make_token(sub="u2", purpose="service", purposes=ALL_PURPOSES)
+    for second in (good, other, "not-a-jwt"):
+        headers = [("Authorization", f"Bearer {good}"), ("Authorization", f"Bearer {second}")]
+        response = await client.post("/graphql", json=QUERY, headers=headers)
+        assert response.status_code == 400, (second, response.text)
+        assert response.json()["error"].startswith("send the Authorization header once"), (
+            response.text
+        )
+    once = [("Authorization", f"Bearer {good}")]
+    assert (await client.post("/graphql", json=QUERY, headers=once)).status_code == 200
+
+
 async def test_bad_graphql_is_a_graphql_error_without_trace(api: Api) -> None:
     for query in ("{ customer(id: ", "{ nosuchfield }", '{ customer(id: "x") { nope } }'):
         response = await api.client.post("/graphql", json={"query": query}, headers=api.headers)
