@@ -21,16 +21,21 @@ from shared.files import unwritable
 log = logging.getLogger("c360.hub")
 
 # A request appends two records (the write-ahead intent and the closing one), most under
-# 2 KB each: with less room than this (free space plus what is left of the log's last block,
-# which an append fills before it needs a new one) its records cannot fit: not ready.
-MIN_ROOM_BYTES = 4 << 10
+# 2 KB each, into the log (free space plus what is left of its last block, which an append
+# fills before it needs a new one), and the audit index's write-ahead file beside it grows by
+# ~33 KB a request while it is young (SQLite WAL, up to its 1000-page checkpoint) out of the
+# same free space. With less room than both the next request's records may not fit: not
+# ready.
+RECORDS_ROOM_BYTES = 4 << 10
+INDEX_WAL_ROOM_BYTES = 36 << 10
+MIN_ROOM_BYTES = RECORDS_ROOM_BYTES + INDEX_WAL_ROOM_BYTES
 # Below this much free space the log still takes appends, but not for long: ready, with a
-# warning. A record naming a campaign's audience may be larger than the rest and fail alone,
-# and the audit index's write-ahead file beside the log grows by ~33 KB a request while it is
-# young (SQLite WAL, up to its 1000-page checkpoint), so at 32 KiB free two requests may
-# take the rest (tests/faults/test_audit_disk.py). Before session 22 this was the failure
-# threshold: /readyz answered 503 "no space left on device" while writes were still served.
-LOW_FREE_BYTES = 64 << 10
+# warning. A few requests' worth above the failure threshold (a record naming a campaign's
+# audience may be larger than the rest and fail alone; tests/faults/test_audit_disk.py).
+# Before session 22 64 KiB was the failure threshold: /readyz answered 503 "no space left on
+# device" while writes were still served; until session 22's review the failure threshold
+# left out the index's WAL, so /readyz could say ready when the next request would not fit.
+LOW_FREE_BYTES = 128 << 10
 
 NOT_OPENED = "unavailable: the audit log could not be opened (the hub log says why)"
 
@@ -66,7 +71,7 @@ def _problem(path: Path) -> tuple[str, str, bool] | None:
     room = available + (_tail_room(target) if target.is_file() else 0)
     if room < MIN_ROOM_BYTES:
         reason = os.strerror(errno.ENOSPC).lower()
-        detail = f"{room} bytes of room; a request's records need up to {MIN_ROOM_BYTES}"
+        detail = f"{room} bytes of room; a request's records and index need up to {MIN_ROOM_BYTES}"
         return reason, f"{target}: {reason} ({detail})", True
     if available < LOW_FREE_BYTES:
         reason = f"low free space: {available} bytes left"

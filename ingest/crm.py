@@ -212,17 +212,19 @@ async def _import(
     return summary
 
 
-def _as_of(value: str | None) -> str | None:
+def _as_of(value: str | None, now: datetime | None = None) -> str | None:
     """``--as-of`` as stored times are (UTC ISO, a date stays a date), or ImportRefused: not
-    a time, or later than now (a file is not exported in the future)."""
+    a time, or later than ``now`` (default the clock; a file is not exported in the future).
+    A date is compared as the instant it starts, 00:00 that day in Asia/Shanghai (the
+    date-only rule of every offset-less time): today's local date is never later than now."""
     if value is None:
         return None
     try:
         moment = to_utc_iso(value)
+        start = to_utc_iso(value, dates_at_midnight=True)
     except ValueError as exc:
         raise ImportRefused(f"--as-of: {exc}") from None
-    now = datetime.now(UTC)
-    if moment > now.strftime("%Y-%m-%dT%H:%M:%SZ" if "T" in moment else "%Y-%m-%d"):
+    if start > f"{now or datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}":
         raise ImportRefused("--as-of: later than now; give when the file was exported")
     return moment
 

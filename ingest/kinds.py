@@ -30,9 +30,10 @@ from graph.repositories.imports import (
     lookup_transactions,
 )
 from graph.repositories.interactions import upsert_interactions
+from graph.repositories.social import link_social_accounts
 from graph.store import GraphStore, Row
 from ingest.mapping import ColumnMapping
-from ingest.social.accounts import SocialAccountLink, link_accounts, link_conflicts
+from ingest.social.accounts import SocialAccountLink, link_conflicts
 from ingest.summary import ImportRefused
 from shared.echo import echo
 from shared.records import (
@@ -249,7 +250,7 @@ KINDS: dict[str, ImportKind] = {
     # A handle links to a customer that exists: --create-missing makes no bare customer.
     # And to one customer: linkSocialAccount's rule (link_conflicts), in the file too.
     "social-accounts": ImportKind(
-        SocialAccountLink, link_accounts, lookup=lookup_social_accounts, link="customerId",
+        SocialAccountLink, link_social_accounts, lookup=lookup_social_accounts, link="customerId",
         parents={"customerId": "customers"}, creates_parents=False,
         erased={"customerId": "customers"}, conflicts=link_conflicts,
         exclusive=("platform", "handle"),

@@ -18,7 +18,7 @@ from graph.store import GraphStore, Row
 from privacy.types import Decision
 from resolvers.analytics import Segment, iso_before, iso_bound
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, SearchTooBroad
 from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import (
     Page,
@@ -188,6 +188,7 @@ async def search_customers(
         plan,
         with_assets=order == CustomerOrder.TOTAL_ASSETS or wanted.by_segment,
         batch=settings.search_candidate_cap,
+        ceiling=settings.search_max_candidates,
         scope=scope,
     )
     rows = order_rows(matches, decisions, order)
@@ -230,34 +231,46 @@ async def _visible_candidates(
     *,
     with_assets: bool,
     batch: int,
+    ceiling: int,
     scope: Scope | None,
 ) -> tuple[list[Row], dict[str, Decision]]:
     """Every candidate of the search the caller may list (search.visible_matches), in id
     order, with their decisions: read and decided in batches of ``batch`` (the search
     candidate cap), all of them, so a filter or a count is exact at any book size (the first
     ``batch`` ids alone made ``customers(segment:)`` count a fifth of a 50 000-customer book).
+    More than ``ceiling`` candidates in all (C360_SEARCH_MAX_CANDIDATES): SearchTooBroad once
+    ``ceiling + 1`` are read, the work bound of a search, never a count cut short.
     An id lookup that finds nothing decides PAD_ROW instead (search.plan_search)."""
     wanted, privacy = plan.wanted, ctx.privacy
     matches: list[Row] = []
     decisions: dict[str, Decision] = {}
     after: str | None = None
+    read = 0
     while True:
+        cap = min(batch, ceiling + 1 - read)
         candidates = await _candidates(
             ctx.store,
             wanted,
             with_assets=with_assets,
-            cap=batch,
+            cap=cap,
             scan=plan.scan,
             after=after,
             scope=scope,
         )
+        read += len(candidates)
+        if read > ceiling:
+            raise SearchTooBroad(
+                f"the search would read more than {ceiling} customers; narrow it: give "
+                "search (a name, an id, a phone number, ID number or e-mail)",
+                maxCandidates=ceiling,
+            )
         asked = candidates or ([PAD_ROW] * plan.pad if after is None else [])
         if asked:
             decided = await privacy.decide_candidates(asked, fresh=plan.pad)
             found = visible_matches(candidates, decided, wanted)
             matches.extend(found)
             decisions.update((r["id"], decided[r["id"]]) for r in found)
-        if len(candidates) < batch:
+        if len(candidates) < cap:
             return matches, decisions
         after = candidates[-1]["id"]
 

@@ -34,4 +34,11 @@ class BadUserInput(ApiError):
         super().__init__(message, field=field, **extensions)
 
 
-__all__ = ["ApiError", "BadUserInput", "NotFound"]
+class SearchTooBroad(ApiError):
+    """``SEARCH_TOO_BROAD``: a search that would read more candidates than
+    ``C360_SEARCH_MAX_CANDIDATES``; the caller narrows it (nothing personal is said)."""
+
+    code = "SEARCH_TOO_BROAD"
+
+
+__all__ = ["ApiError", "BadUserInput", "NotFound", "SearchTooBroad"]

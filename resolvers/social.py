@@ -20,7 +20,6 @@ from graph.store import GraphStore, Row
 from ingest.social.accounts import (
     Candidate,
     SocialAccountLink,
-    link_accounts,
     link_conflicts,
     rank_candidates,
 )
@@ -534,21 +533,36 @@ class HandleTaken(ApiError):
     code = "HANDLE_LINKED"
 
 
+class LinkChanged(ApiError):
+    """``LINK_CHANGED``: linkSocialAccount whose customer or handle another request changed
+    between its statements, twice over; nothing is said of what changed."""
+
+    code = "LINK_CHANGED"
+
+
 async def link_account(store: GraphStore, customer_id: str, platform: str, handle: str) -> Row:
     """Confirm a handle as the customer's; the linked account row (see accounts_by_key). The
-    import's model, lookup, rule and write (``c360 import social-accounts``), for one row."""
+    import's model, lookup, rule and write (``c360 import social-accounts``), for one row.
+    The lookup, the write (one statement checks and links) and the read of the linked account
+    are three statements: when the read does not find the link (another request changed the
+    customer or the handle between them) it is looked up again, once; then LinkChanged."""
     link = validate(
         SocialAccountLink, {"customerId": customer_id, "platform": platform, "handle": handle}
     )
     row = link.to_graph_row()
-    (found,) = await lookup_social_accounts(store, [row])
-    _refuse_link(row, found)
-    if not found.get("exists") and not await link_accounts(store, [row]):
-        # Changed between the lookup and the write (one statement checks and links): said
-        # as the lookup now finds it.
-        _refuse_link(row, (await lookup_social_accounts(store, [row]))[0])
     key = (link.platform, link.handle)
-    return (await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}]))[key]
+    for _ in range(2):
+        (found,) = await lookup_social_accounts(store, [row])
+        _refuse_link(row, found)  # also what a write that linked nothing met
+        if found.get("exists") or await repo.link_social_accounts(store, [row]):
+            accounts = await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}])
+            account = accounts.get(key)
+            if account is not None and row["customerId"] in (account.get("customerIds") or []):
+                return account
+    raise LinkChanged(
+        "the customer or the handle changed while the handle was being linked; try again",
+        field="handle",
+    )
 
 
 def _refuse_link(row: Row, found: Row) -> None:

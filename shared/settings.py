@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=50_000, ge=1)
     # Customers a search decides access for (all of them, so totals count only visible rows).
     search_candidate_cap: int = Field(default=20_000, ge=1)
+    # Candidates one search may read in all (its batches together); above it the search is
+    # refused (SEARCH_TOO_BROAD: narrow it), never answered with a count cut short.
+    search_max_candidates: int = Field(default=200_000, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     request_timeout_s: float = Field(default=15.0, gt=0)
     # Slow clients (hub/http_protocol.py): seconds to send a request's headers; connections

@@ -76,12 +76,6 @@ def link_conflicts(row: Row, found: Row) -> list[str]:
     return [HANDLE_LINKED + (f" (line {line} of this file links it)" if line else "")]
 
 
-async def link_accounts(store: GraphStore, rows: list[Row]) -> int:
-    """Link handles to existing customers (rows naming an unknown customer, or a handle
-    another customer holds, link nothing: :func:`link_conflicts` tells which beforehand)."""
-    return await repo.link_social_accounts(store, rows)
-
-
 @dataclass(frozen=True)
 class Candidate:
     platform: str
@@ -128,7 +122,6 @@ __all__ = [
     "LINK_FIELDS",
     "Candidate",
     "SocialAccountLink",
-    "link_accounts",
     "link_candidates",
     "link_conflicts",
     "rank_candidates",

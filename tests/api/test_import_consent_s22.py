@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from graph.store import GraphStore
-from ingest.crm import import_file
+from ingest.crm import _as_of, import_file
 from ingest.summary import ImportRefused
 from tests.api.conftest import Api
 
@@ -105,3 +105,17 @@ async def test_as_of_must_be_a_time_not_later_than_now(store: GraphStore, tmp_pa
         with pytest.raises(ImportRefused, match=f"^--as-of: {why}"):
             await import_file(store, "customers", export, as_of=wrong)
     assert await store.read("MATCH (c:Customer) RETURN c.id AS id") == []
+
+
+def test_as_of_today_in_shanghai_is_not_later_than_now_after_16_utc() -> None:
+    # Review, session 22: a date was compared with today's UTC date, so from 16:00 UTC on
+    # (already tomorrow in Shanghai) the local date of the export was "later than now". That
+    # local date starts at 16:00 UTC: before 17:00 UTC, an export time of the past.
+    now = (datetime.now(UTC) - timedelta(days=1)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
+    local_today = (now + timedelta(hours=8)).date()
+    assert _as_of(local_today.isoformat(), now=now) == local_today.isoformat()
+    assert _as_of(f"{local_today} 00:30", now=now) == f"{now:%Y-%m-%d}T16:30:00Z"
+    with pytest.raises(ImportRefused, match=r"^--as-of: later than now"):
+        _as_of(f"{local_today} 01:30", now=now)  # 17:30 UTC

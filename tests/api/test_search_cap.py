@@ -79,3 +79,40 @@ async def test_searches_are_exact_above_the_candidate_cap(
     for (total, ids), (who, variables) in zip(exact, asked, strict=True):
         assert len(ids) == total, (who, variables)
     assert await answers(CAP, 4) == exact
+
+
+async def test_a_search_reading_more_than_the_ceiling_is_refused_never_cut(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    """C360_SEARCH_MAX_CANDIDATES bounds the work of one search (every batch together): above
+    it the answer is SEARCH_TOO_BROAD, naming no customer, never a total cut short."""
+    await seed_demo(store, customers=80, seed=42, progress=False)
+    token = make_token(["service_agent"], sub="sa1", purpose="service", purposes=None)
+    mass = {"segment": "MASS"}
+
+    async def ask(ceiling: int, variables: dict[str, Any]) -> dict[str, Any]:
+        settings = Settings(
+            data_dir=data_dir,
+            introspection=False,
+            search_candidate_cap=CAP,
+            search_max_candidates=ceiling,
+        )
+        async with serve(store, settings) as client:
+            return await Api(client, token).gql(LIST, variables | {"first": 5})
+
+    whole = await ask(80, mass)  # the book exactly: read in full, answered exactly
+    assert "errors" not in whole, whole
+    total = whole["data"]["customers"]["totalCount"]
+    assert total > 10, whole
+    for ceiling in (10, CAP, 79):
+        body = await ask(ceiling, mass)
+        (error,) = body["errors"]
+        assert error["extensions"] == {"code": "SEARCH_TOO_BROAD", "maxCandidates": ceiling}
+        assert "narrow it" in error["message"], error
+        assert (body.get("data") or {}).get("customers") is None, body
+        names = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+        assert not any(r["id"] in error["message"] for r in names), error
+    # A narrow search stays under the ceiling and is answered.
+    one = whole["data"]["customers"]["edges"][0]["node"]["id"]
+    body = await ask(10, {"search": one})
+    assert [e["node"]["id"] for e in body["data"]["customers"]["edges"]] == [one], body

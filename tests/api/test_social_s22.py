@@ -4,13 +4,16 @@ whitespace) and one link rule (a handle is one customer's), whichever writes fir
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
+import pytest
 
 from graph.repositories.customers import upsert_customers
-from graph.store import GraphStore
+from graph.store import GraphStore, Row
 from ingest.crm import import_file
 from ingest.social.accounts import HANDLE_LINKED
+from resolvers.social import LinkChanged, link_account
 from tests.api.conftest import Api, codes
 from tests.api.test_social_api import ok
 
@@ -59,3 +62,39 @@ async def test_the_mutation_and_the_import_keep_a_handle_to_one_customer(
         "RETURN c.id AS c, a.handle AS h ORDER BY h"
     )
     assert owners == [{"c": "C1", "h": "by_api"}, {"c": "C2", "h": "by_file"}]
+
+
+class _Unlinking:
+    """The real graph, with another request's change at one moment: right after each of the
+    first ``times`` link writes, the handle's account is deleted (as an erasure does), before
+    linkSocialAccount reads what it linked."""
+
+    def __init__(self, store: GraphStore, times: int) -> None:
+        self._store, self.left = store, times
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def write(self, query: Any, params: Any = None) -> list[Row]:
+        result = await self._store.write(query, params)
+        if "MERGE (c)-[:HAS_SOCIAL]->(a)" in query and self.left:
+            self.left -= 1
+            await self._store.write("MATCH (a:SocialAccount) DETACH DELETE a")
+        return result
+
+
+async def test_a_link_undone_between_its_statements_is_a_coded_answer_never_a_key_error(
+    store: GraphStore,
+) -> None:
+    # Review, session 22: the write linked, the account was gone before the read of it, and
+    # accounts_by_key(...)[key] raised KeyError: INTERNAL_SERVER_ERROR.
+    await upsert_customers(store, [{"id": "C1", "props": {}}])
+    once = _Unlinking(store, 1)
+    account = await link_account(cast(GraphStore, once), "C1", "weibo", "raced")
+    assert (account["handle"], account["customerIds"], once.left) == ("raced", ["C1"], 0)
+
+    again = _Unlinking(store, 2)
+    with pytest.raises(LinkChanged) as raised:
+        await link_account(cast(GraphStore, again), "C1", "weibo", "raced_twice")
+    assert raised.value.extensions == {"code": "LINK_CHANGED", "field": "handle"}
+    assert await store.read("MATCH (a:SocialAccount) RETURN a.handle AS h") == []

@@ -9,10 +9,11 @@ import os
 import resource
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -23,12 +24,12 @@ from privacy.keyring import KeyRing
 from tests.faults.ops_hub import LOG, UPSERT, Caller, codes, hub_client, interactions_of
 from tests.live import fill_disk
 
-TMPFS_BYTES = 256 * 1024
+TMPFS_BYTES = 512 * 1024
 
 
 @pytest.fixture
 def tiny_audit_dir(data_dir: Path) -> Iterator[Path]:
-    """``data_dir/audit`` on a 256 KB tmpfs of its own, so that filling it fills only it."""
+    """``data_dir/audit`` on a 512 KB tmpfs of its own, so that filling it fills only it."""
     if os.geteuid() != 0:
         pytest.skip("a full disk needs a small tmpfs: mount needs root")
     audit = data_dir / "audit"
@@ -60,6 +61,23 @@ def file_size_limit(limit: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
+@asynccontextmanager
+async def agent_hub(
+    store: GraphStore,
+    data_dir: Path,
+    customer_id: str,
+    caplog: pytest.LogCaptureFixture | None = None,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Caller]]:
+    """A hub (its log captured into ``caplog``) and a service agent who has stored one
+    customer, ``customer_id``."""
+    if caplog is not None:
+        caplog.set_level(logging.INFO, logger="c360")
+    async with hub_client(store, data_dir) as client:
+        agent = Caller(client, data_dir, "service_agent", "service")
+        assert codes(await agent.gql(UPSERT, {"input": {"id": customer_id, "name": "赵敏"}})) == []
+        yield client, agent
+
+
 def interaction(customer_id: str) -> dict[str, object]:
     return {"customerId": customer_id, "kind": "complaint", "channel": "phone", "summary": "x"}
 
@@ -87,9 +105,7 @@ async def test_a_torn_tail_is_cut_by_the_next_request_and_recorded(
 async def test_a_full_audit_disk_stores_no_write_and_freeing_space_restores_service(
     store: GraphStore, data_dir: Path, tiny_audit_dir: Path
 ) -> None:
-    async with hub_client(store, data_dir) as client:
-        agent = Caller(client, data_dir, "service_agent", "service")
-        assert codes(await agent.gql(UPSERT, {"input": {"id": "f-1", "name": "赵敏"}})) == []
+    async with agent_hub(store, data_dir, "f-1") as (_, agent):
         filler = fill_disk(tiny_audit_dir)
 
         # The log's last page may still hold a record or two; then the disk is full. Every
@@ -161,10 +177,7 @@ async def test_readyz_says_the_audit_log_cannot_be_written_and_the_log_says_why(
 ) -> None:
     # QA: /readyz answered 200 {"graph":"ok"} while every personal-data request failed, and
     # the log said "short write (908 of 1220 bytes)", never "no space left on device".
-    caplog.set_level(logging.INFO, logger="c360")
-    async with hub_client(store, data_dir) as client:
-        agent = Caller(client, data_dir, "service_agent", "service")
-        assert codes(await agent.gql(UPSERT, {"input": {"id": "r-1", "name": "赵敏"}})) == []
+    async with agent_hub(store, data_dir, "r-1", caplog) as (client, agent):
         assert (await client.get("/readyz")).json() == {"graph": "ok"}
 
         filler = fill_disk(tiny_audit_dir)
@@ -199,13 +212,10 @@ async def test_readyz_warns_of_low_free_space_while_appends_still_fit(
 ) -> None:
     # QA, session 22: with under 64 KiB free /readyz answered 503 "cannot be written: no space
     # left on device" while writes were still recorded and served.
-    caplog.set_level(logging.INFO, logger="c360")
-    async with hub_client(store, data_dir) as client:
-        agent = Caller(client, data_dir, "service_agent", "service")
-        assert codes(await agent.gql(UPSERT, {"input": {"id": "w-1", "name": "赵敏"}})) == []
+    async with agent_hub(store, data_dir, "w-1", caplog) as (client, agent):
         free = shutil.disk_usage(tiny_audit_dir).free
         filler = tiny_audit_dir / "filler"
-        filler.write_bytes(b"\0" * (free - LOW_FREE_BYTES // 2))  # 32 KiB left
+        filler.write_bytes(b"\0" * (free - LOW_FREE_BYTES // 2))  # 64 KiB left
         left = shutil.disk_usage(tiny_audit_dir).free
         assert MIN_ROOM_BYTES < left < LOW_FREE_BYTES, left
 
@@ -247,3 +257,22 @@ async def test_readyz_says_the_audit_log_cannot_be_opened_without_its_key_ring(
         agent = Caller(client, data_dir, "service_agent", "service")
         body = await agent.gql(UPSERT, {"input": {"id": "k-2", "name": "赵敏"}})
         assert codes(body) == ["AUDIT_UNAVAILABLE"], body
+
+
+async def test_readyz_is_not_ready_when_the_index_beside_the_log_would_take_the_room(
+    store: GraphStore, data_dir: Path, tiny_audit_dir: Path
+) -> None:
+    # Review, session 22: /readyz said ready down to 4 KiB of room, a request's two records,
+    # while the audit index's write-ahead file beside the log grows by ~33 KB a request out of
+    # the same free space: ready did not mean the next request fits.
+    async with agent_hub(store, data_dir, "n-1") as (client, _):
+        free = shutil.disk_usage(tiny_audit_dir).free
+        filler = tiny_audit_dir / "filler"
+        filler.write_bytes(b"\0" * (free - (16 << 10)))  # 16 KiB left: the records, not the WAL
+        left = shutil.disk_usage(tiny_audit_dir).free
+        assert 4 << 10 < left < 33_000, left
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        assert ready.json() == {"audit": "cannot be written: no space left on device"}
+        filler.unlink()
+        assert (await client.get("/readyz")).json() == {"graph": "ok"}
