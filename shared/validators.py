@@ -463,6 +463,13 @@ def has_format_character(text: str, allowed: str = "") -> bool:
     return any(unicodedata.category(ch) == "Cf" and ch not in allowed for ch in text)
 
 
+def not_nfkc(text: str) -> bool:
+    """Whether ``text`` changes under Unicode NFKC (full-width ``Ｃ９``, look-alikes): the one
+    test of key ids (:func:`id_reason`) and social handles (ingest/social/model.py
+    ``check_handle``), which refuse such text rather than store a twin that looks the same."""
+    return not text.isascii() and unicodedata.normalize("NFKC", text) != text
+
+
 def id_reason(name: str, value: str) -> str | None:
     """Why ``value`` cannot be written as a record id (``"name: reason"``, never the value),
     else None. Refused: control and formatting characters (Unicode Cc, Cf: zero-width
@@ -478,7 +485,7 @@ def id_reason(name: str, value: str) -> str | None:
             f"{name}: contains an invisible control or formatting character (e.g. U+200B, "
             "U+202E); write the id without it"
         )
-    if unicodedata.normalize("NFKC", text) != text:
+    if not_nfkc(text):
         return (
             f"{name}: contains a full-width or look-alike character (not in Unicode NFKC "
             "form, e.g. Ｃ or ９); write the id in plain characters"
@@ -507,6 +514,7 @@ __all__ = [
     "id_reason",
     "is_web_link",
     "normalize_phone",
+    "not_nfkc",
     "to_iso_date",
     "to_utc_iso",
 ]

@@ -37,9 +37,9 @@ class SocialAccountLink(BaseModel):
     @classmethod
     def _handle(cls, value: str) -> str:
         # The handle rule of posts (model.check_handle): a handle ingest refuses (over 256
-        # characters, an invisible U+202E, a space) can be no post's author, so it links
-        # nothing.
-        handle = check_handle(value.strip().removeprefix("@"))
+        # characters, an invisible U+202E, a space, full-width) can be no post's author, so
+        # it links nothing; "@jack" is stored as ingest stores it, "jack".
+        handle = check_handle(value)
         if handle is None:
             raise ValueError("must not be empty")
         return handle

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from graph.text import has_control
 from shared.platforms import PLATFORMS
-from shared.validators import has_format_character, is_web_link, to_utc_iso
+from shared.validators import has_format_character, is_web_link, not_nfkc, to_utc_iso
 
 # A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
 # milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
@@ -128,13 +128,26 @@ def check_handle(value: Any) -> str | None:
     Chinese characters, letters, digits, ``_`` and ``-``; a WeChat id: letters, digits, ``_``
     and ``-``), so ``wang li`` is a display name given as a handle, or two handles run
     together, and would be an account no post's author ever matches. Handles stored before
-    this rule are read as they are."""
+    this rule are read as they are.
+
+    A leading ``@`` is how a mention writes a handle, not part of it (no platform's handle
+    starts with one): ``@oldA`` is stored, linked and erased as ``oldA``. A handle not in
+    Unicode NFKC form (full-width ``ｏｌｄＡ``) is refused, as the key rule of links refuses it
+    (shared/validators.py ``not_nfkc``): it would be a twin of ``oldA`` that looks the same yet
+    is another account, and one no link can ever name (QA, session 22)."""
+    if isinstance(value, str):
+        value = value.strip().removeprefix("@")
     handle = check_id(value)
     if handle is not None and any(ch.isspace() for ch in handle):
         raise ValueError(
             "contains a space or other whitespace, which no handle has (X's are letters, "
             "digits and _, Weibo's also Chinese characters and -): give the account's handle, "
             "not its display name"
+        )
+    if handle is not None and not_nfkc(handle):
+        raise ValueError(
+            "contains a full-width or look-alike character (not in Unicode NFKC form, e.g. "
+            "ｏ or ＠): give the handle in plain characters, as the platform shows it"
         )
     return handle
 

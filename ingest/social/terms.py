@@ -96,6 +96,24 @@ _NOT_AFTER = {
     "工行": "施加员职化",  # 施工行为, 加工行业, 员工/职工行为, 化工行业
 }
 
+# And the character after: a bank's short name "X行" whose 行 begins a common word with the next
+# character (交|行程, 工|行政, 中|行动, 招|行业: QA, session 22) is no bank, in any terms file's
+# two-character alias ending 行, except where that character begins a word of its own that
+# reads on from the bank's name (招行业务, 招行业绩, 中行动态, 工行政策, 交行程序员). Only
+# words that rarely follow a bank's name are listed: not 行为 (中行为客户提供), 行人
+# (工行人员, 中行人民币), 行走 (去工行走一趟), 行销 (中行销户), 行星 (招行星级), 行情
+# (招行情况), 行李 (中行李经理), 行使, 行列; nor 行长: 中行行长 is the bank's president (its
+# second 行 follows 中行) and 中行长期 the bank.
+_NOT_BEFORE = {"程": "序", "政": "策", "动": "态", "业": "务绩", "驶": "", "踪": ""}
+_SHORT_NAME_END = "行"
+
+
+def _not_before(alias: str) -> str:
+    if len(alias) != 2 or not alias.endswith(_SHORT_NAME_END):
+        return ""
+    words = "|".join(f"{c}(?![{then}])" if then else c for c, then in _NOT_BEFORE.items())
+    return f"(?!{words})"
+
 
 def _pattern(alias: str) -> str:
     def word(char: str) -> bool:
@@ -104,7 +122,7 @@ def _pattern(alias: str) -> str:
     before = rf"(?<![{_WORD}])" if word(alias[:1]) else ""
     if alias in _NOT_AFTER:
         before = rf"(?<![{_NOT_AFTER[alias]}])"
-    after = rf"(?![{_WORD}])" if word(alias[-1:]) else ""
+    after = rf"(?![{_WORD}])" if word(alias[-1:]) else _not_before(alias)
     return before + re.escape(alias) + after
 
 

@@ -147,9 +147,16 @@ def not_utf8(body: bytes) -> str | None:
     "unexpected character") named no encoding (QA, session 22)."""
     if body.startswith(codecs.BOM_UTF8):
         return f"{MUST_BE_UTF8}; it starts with a UTF-8 byte order mark: send it without"
-    # RFC 4627 section 3: a JSON text starts with two ASCII characters, so UTF-16 without a
-    # byte order mark shows as a NUL byte beside each of them.
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in body[:4]:
+    # RFC 4627 section 3: a JSON text starts with two ASCII characters, so UTF-32 without a
+    # byte order mark shows as three NUL bytes beside the first (00 00 00 xx or xx 00 00 00),
+    # UTF-16 as one beside each. UTF-32 first: its little-endian mark FF FE 00 00 begins with
+    # UTF-16's FF FE (a UTF-32 body was called UTF-16: QA, session 22).
+    head = body[:4]
+    if head in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) or (
+        len(head) == 4 and (head[:3] == b"\0\0\0" or head[1:] == b"\0\0\0")
+    ):
+        return f"{MUST_BE_UTF8}; it looks like UTF-32"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
         return f"{MUST_BE_UTF8}; it looks like UTF-16"
     try:
         body.decode("utf-8")
@@ -162,7 +169,20 @@ def not_utf8(body: bytes) -> str | None:
         return f"{MUST_BE_UTF8}; it looks like GBK/GB18030 (e.g. iconv -f GB18030 -t UTF-8)"
     if found is None:
         return f"{MUST_BE_UTF8}; it is not text in any encoding the hub recognises"
+    if codecs.lookup(found).name.startswith("utf-8"):
+        # Mostly UTF-8, some bytes not: a piece pasted from another encoding.
+        return f"{MUST_BE_UTF8}; some of its bytes are not UTF-8"
+    if _single_byte(found):
+        # Which code page is a guess (charset-normalizer called a Latin-1 body cp1250: QA,
+        # session 22); that it is one byte a character is not.
+        return f"{MUST_BE_UTF8}; it looks like a single-byte encoding such as Latin-1/cp1252"
     return f"{MUST_BE_UTF8}; it looks like {found}"
+
+
+def _single_byte(encoding: str) -> bool:
+    """Whether ``encoding`` reads every byte as one character (a code page: Latin-1, cp1250,
+    KOI8-R), not some byte pairs as one (Big5, Shift JIS)."""
+    return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
 
 
 async def app_store(request: Request) -> GraphStore | None:

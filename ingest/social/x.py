@@ -18,7 +18,7 @@ import tweepy
 
 from graph.text import has_control
 from ingest.checkpoint import Checkpoint
-from ingest.social.model import SocialPost, count_out_of_range, text_too_long
+from ingest.social.model import SocialPost, check_handle, count_out_of_range, text_too_long
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,16 @@ def to_posts(response: Any) -> list[SocialPost]:
         if (too_long := text_too_long(tweet.text)) is not None:
             log.warning("tweet %s left out: text %s", tweet.id, too_long)
             continue
+        try:
+            # The one handle rule of files, webhooks and links (model.check_handle): a
+            # username X would never send ("bad name", full-width) is left out as a file
+            # line with it is refused, not stored as an account no link can name.
+            handle = check_handle(user.username) if user is not None else None
+        except ValueError as exc:
+            log.warning("tweet %s left out: author handle %s", tweet.id, exc)
+            continue
         refs = {r.type: str(r.id) for r in (tweet.referenced_tweets or [])}
         metrics = tweet.public_metrics or {}
-        handle = user.username if user is not None else None
         user_metrics = (user.public_metrics or {}) if user is not None else {}
         posts.append(
             SocialPost(

@@ -118,3 +118,42 @@ def test_an_english_full_name_is_its_own_bank_not_bank_of_china() -> None:
 )
 def test_a_short_name_across_two_words_is_no_bank(text: str, brands: list[str]) -> None:
     assert DEFAULT.tag(text).brands == brands
+
+
+@pytest.mark.parametrize(
+    ("text", "brands"),
+    [
+        # QA findings (session 22): 行 begins a word with the character after the short name.
+        ("交行程安排", []),
+        ("工行政审批", []),
+        ("中行动起来", []),
+        ("我们公司招行业精英", []),
+        ("建行驶入", []),
+        ("农行踪不定", []),
+        # The bank, the next word its own.
+        ("交行的服务", ["交通银行"]),
+        ("在中行办卡", ["中国银行"]),
+        ("工行APP", ["工商银行"]),
+        ("招行信用卡", ["招商银行"]),
+        ("招行业务办理", ["招商银行"]),
+        ("招行业绩快报", ["招商银行"]),
+        ("中行动态", ["中国银行"]),
+        ("工行政策调整", ["工商银行"]),
+        ("交行程序员", ["交通银行"]),
+        ("中行为小微企业提供贷款", ["中国银行"]),
+        ("工行人员态度差", ["工商银行"]),
+        # 中行行长: the bank's president (the 行 after 中行 is the second one).
+        ("中行行长讲话", ["中国银行"]),
+        ("中行长期理财", ["中国银行"]),
+        ("招行行动", ["招商银行"]),
+        # Traditional text is folded first.
+        ("交行程安排與招商銀行", ["招商银行"]),
+    ],
+)
+def test_a_short_name_before_a_word_of_its_行_is_no_bank(text: str, brands: list[str]) -> None:
+    assert DEFAULT.tag(text).brands == brands
+
+
+def test_the_next_character_rule_holds_for_a_terms_files_short_name() -> None:
+    m = TermMatcher(parse_terms({"brands": {"宁波银行": ["宁行"]}}))
+    assert m.tag("宁行动").brands == [] and m.tag("宁行动态").brands == ["宁波银行"]

@@ -196,3 +196,22 @@ async def test_hub_app_serves_the_webhook(store: GraphStore, data_dir) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"accepted": 1, "updated": 0, "duplicates": 0}
     assert await count(store) == 1
+
+
+async def test_a_utf32_or_latin1_body_is_named_as_what_it_is(store: GraphStore) -> None:
+    """QA, session 22: a UTF-32 body was said to look like UTF-16 (its mark FF FE 00 00 begins
+    with UTF-16's) and a Latin-1 one like "cp1250", charset-normalizer's exact guess."""
+    text = orjson.dumps([{**GOOD[0], "text": "Café crème, très cher à la banque"}]).decode()
+    cases = {
+        text.encode("utf-32"): "it looks like UTF-32",  # with a byte order mark
+        text.encode("utf-32-le"): "it looks like UTF-32",
+        text.encode("utf-32-be"): "it looks like UTF-32",
+        text.encode("utf-16-le"): "it looks like UTF-16",
+        text.encode("latin-1"): "it looks like a single-byte encoding such as Latin-1/cp1252",
+    }
+    for body, looks in cases.items():
+        response = await post(app_for(store), body, signed_headers(SECRET, body))
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error.startswith(f"the body must be UTF-8 JSON; {looks}"), error
+    assert await count(store) == 0

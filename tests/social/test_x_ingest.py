@@ -171,3 +171,18 @@ async def test_a_page_limit_leaves_the_older_pages_for_the_next_run(
     assert third.exit_code == 0, third.output
     assert state.requests[-1]["since_id"] == [str(N)]
     assert await post_ids(store) == [*range(1, N + 1), 99]
+
+
+async def test_an_x_username_takes_the_handle_rule_of_files_and_links(
+    store: GraphStore, cli_env, fake_x
+) -> None:
+    # QA, session 22: `username: "bad name"` from the X API was stored as an account.
+    base, state = fake_x
+    state.add_tweet(78, "招行不错", "bad name", "2025-03-20T08:00:00.000Z")
+    state.add_tweet(79, "招行不错", "ｕｓｅｒ0", "2025-03-21T08:00:00.000Z")
+    state.add_tweet(80, "招行不错", "@user1", "2025-03-22T08:00:00.000Z")
+    result = await invoke(ARGS, env_for(cli_env, base))
+    assert result.exit_code == 0, result.output
+    assert await post_ids(store) == [*range(1, N + 1), 80]
+    rows = await store.read("MATCH (a:SocialAccount {platform: 'x'}) RETURN a.handle AS h")
+    assert sorted(r["h"] for r in rows) == ["user0", "user1"]
