@@ -85,6 +85,9 @@ RELATIONSHIP_TYPES: tuple[str, ...] = (
     "OWNS", "POSTED", "RELATED_TO", "TARGETS", "WORKS_AT",
 )  # fmt: skip
 
+# The label of the graph's one node recording which open-time upgrades it had.
+SCHEMA_LABEL = "C360Schema"
+
 # Extra lookup indexes (label, property) used by searches and time filters.
 LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # Personal values are sealed at rest (graph.fieldcipher): exact lookups by blind index.
@@ -108,11 +111,15 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # any campaign does: two concurrent first creates, planned while no Campaign label
     # existed, each found no other campaign and both were made (session 21).
     ("Campaign", "product"),
+    # The graph's one marker of the open-time upgrades done (graph.connect.run_upgrades);
+    # also makes the label exist before the marker does (the plan cache, as above).
+    (SCHEMA_LABEL, "key"),
 )
 
 __all__ = [
     "LOOKUP_INDEXES",
     "NATURAL_KEYS",
+    "SCHEMA_LABEL",
     "GraphStore",
     "Params",
     "Row",

@@ -99,6 +99,9 @@ async def case_twins(store: GraphStore, ids: list[str]) -> dict[str, str]:
 
 
 ID_KEY_BATCH = 5000
+# What graph.connect.run_upgrades records once backfill_id_keys ran (1: every customer has an
+# idKey); bumped when it must run again.
+ID_KEYS_VERSION = 1
 
 
 async def backfill_id_keys(store: GraphStore) -> int:

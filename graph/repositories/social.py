@@ -159,6 +159,9 @@ def _with_search_text(row: Row) -> Row:
 
 
 BACKFILL_BATCH = 2000
+# What graph.connect.run_upgrades records once upgrade_stored_posts ran: bumped with each rule
+# it gains.
+POSTS_UPGRADE_VERSION = 1
 
 
 async def backfill_search_text(store: GraphStore) -> int:
@@ -775,6 +778,7 @@ async def _per_range(
 __all__ = [
     "FILTER_KEYS",
     "JUDGED_SCORE",
+    "POSTS_UPGRADE_VERSION",
     "accounts_by_key",
     "accounts_of_customers",
     "backfill_search_text",
