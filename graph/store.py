@@ -6,7 +6,7 @@ siblings that implement :class:`GraphStore`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, LiteralString, Protocol, runtime_checkable
 
@@ -116,6 +116,21 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     (SCHEMA_LABEL, "key"),
 )
 
+
+async def id_windows(
+    store: GraphStore, top: LiteralString, size: int
+) -> AsyncIterator[tuple[int, int]]:
+    """Windows ``[lo, hi)`` of ``size`` node ids up to the highest ``top`` returns (as
+    ``top``), for a walk over every node of a label that reads each node once, whatever
+    order the graph scans them in: FalkorDB reads a window by its id range (a page that
+    restarted from the first node re-read every node done, and one sorted by key sorted every
+    node left: both quadratic, 90 000 posts 15 s against 6.6 s). No window when it has none."""
+    rows = await store.read(top)
+    last = rows[0]["top"] if rows else None
+    for lo in range(0, -1 if last is None else int(last) + 1, size):
+        yield lo, lo + size
+
+
 __all__ = [
     "LOOKUP_INDEXES",
     "NATURAL_KEYS",
@@ -124,4 +139,5 @@ __all__ = [
     "Params",
     "Row",
     "StoreStats",
+    "id_windows",
 ]
