@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from graph.errors import GraphUnavailable
-from graph.repositories.customers import backfill_id_keys
-from graph.repositories.social import backfill_search_text, upgrade_stored_posts
+from graph.repositories.customers import ID_KEYS_VERSION, backfill_id_keys
+from graph.repositories.social import (
+    POSTS_UPGRADE_VERSION,
+    backfill_search_text,
+    upgrade_stored_posts,
+)
 from graph.store import GraphStore
+from shared.post_text import SEARCH_TEXT_VERSION
 
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 FALKOR_SCHEMES = ("redis://", "rediss://", "falkor://", "falkors://", "unix://")
@@ -27,10 +32,13 @@ async def open_store(
     password: str = "",
     database: str = "neo4j",
     read_timeout_s: float | None = None,
+    upgrade: bool = True,
 ) -> GraphStore:
-    """Open the backend for ``url`` (empty: the embedded FalkorDB in ``data_dir``) and set up
-    its schema; the server stops a read after ``read_timeout_s`` (None: batch jobs, no limit).
-    Raises GraphUnavailable with a sentence a person can act on."""
+    """Open the backend for ``url`` (empty: the embedded FalkorDB in ``data_dir``), set up
+    its schema and bring what it stores to this version (:func:`run_upgrades`; not
+    ``upgrade``: a dry run, which writes nothing); the server stops a read after
+    ``read_timeout_s`` (None: batch jobs, no limit). Raises GraphUnavailable with a sentence
+    a person can act on."""
     store: GraphStore
     if not url:
         from graph.embedded import EmbeddedFalkorDB
@@ -61,14 +69,52 @@ async def open_store(
         )
     try:
         await store.setup_schema()
-        await backfill_search_text(store)  # a batch job of its own: before the limit applies
-        await upgrade_stored_posts(store)  # posts stored before ingest's current rules
-        await backfill_id_keys(store)
+        if upgrade:
+            await run_upgrades(store)  # batch jobs of their own: before the limit applies
         store.read_timeout_s = read_timeout_s
     except BaseException:
         await store.close()
         raise
     return store
+
+
+# The open-time upgrades: the property of the graph's marker node (one ``:C360Schema {key:
+# 'upgrades'}``) that records the version each brought the stored data to, that version, and
+# the upgrade. Each is idempotent: one cut off is run again at the next open, as is one two
+# processes opening the graph at once both run.
+UPGRADES: tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...] = (
+    ("searchTextVersion", SEARCH_TEXT_VERSION, backfill_search_text),
+    ("postsUpgrade", POSTS_UPGRADE_VERSION, upgrade_stored_posts),
+    ("idKeys", ID_KEYS_VERSION, backfill_id_keys),
+)
+UPGRADES_KEY = "upgrades"
+
+
+async def run_upgrades(store: GraphStore) -> list[str]:
+    """Run the open-time upgrades (:data:`UPGRADES`) the graph's marker does not record as
+    current, each recorded there once it finished; the names of those run. One read when
+    all are current (each upgrade walks every post or customer, even with nothing to do). A
+    graph holding no node has nothing to upgrade and is left without a marker (a bulk import
+    wants it empty). The marker travels with the data: a backup restored, a graph copied by
+    ``c360 migrate``."""
+    rows = await store.read(
+        "MATCH (s:C360Schema {key: $key}) RETURN properties(s) AS marks",
+        {"key": UPGRADES_KEY},
+    )
+    if not rows and not await store.read("MATCH (n) RETURN 1 AS one LIMIT 1"):
+        return []
+    marks = rows[0]["marks"] if rows else {}
+    ran = []
+    for name, version, upgrade in UPGRADES:
+        if isinstance(marks.get(name), int) and marks[name] >= version:
+            continue
+        await upgrade(store)
+        await store.write(
+            "MERGE (s:C360Schema {key: $key}) SET s += $marks",
+            {"key": UPGRADES_KEY, "marks": {name: version}},
+        )
+        ran.append(name)
+    return ran
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ siblings that implement :class:`GraphStore`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, LiteralString, Protocol, runtime_checkable
 
@@ -85,6 +85,9 @@ RELATIONSHIP_TYPES: tuple[str, ...] = (
     "OWNS", "POSTED", "RELATED_TO", "TARGETS", "WORKS_AT",
 )  # fmt: skip
 
+# The label of the graph's one node recording which open-time upgrades it had.
+SCHEMA_LABEL = "C360Schema"
+
 # Extra lookup indexes (label, property) used by searches and time filters.
 LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # Personal values are sealed at rest (graph.fieldcipher): exact lookups by blind index.
@@ -108,13 +111,33 @@ LOOKUP_INDEXES: tuple[tuple[str, str], ...] = (
     # any campaign does: two concurrent first creates, planned while no Campaign label
     # existed, each found no other campaign and both were made (session 21).
     ("Campaign", "product"),
+    # The graph's one marker of the open-time upgrades done (graph.connect.run_upgrades);
+    # also makes the label exist before the marker does (the plan cache, as above).
+    (SCHEMA_LABEL, "key"),
 )
+
+
+async def id_windows(
+    store: GraphStore, top: LiteralString, size: int
+) -> AsyncIterator[tuple[int, int]]:
+    """Windows ``[lo, hi)`` of ``size`` node ids up to the highest ``top`` returns (as
+    ``top``), for a walk over every node of a label that reads each node once, whatever
+    order the graph scans them in: FalkorDB reads a window by its id range (a page that
+    restarted from the first node re-read every node done, and one sorted by key sorted every
+    node left: both quadratic, 90 000 posts 15 s against 6.6 s). No window when it has none."""
+    rows = await store.read(top)
+    last = rows[0]["top"] if rows else None
+    for lo in range(0, -1 if last is None else int(last) + 1, size):
+        yield lo, lo + size
+
 
 __all__ = [
     "LOOKUP_INDEXES",
     "NATURAL_KEYS",
+    "SCHEMA_LABEL",
     "GraphStore",
     "Params",
     "Row",
     "StoreStats",
+    "id_windows",
 ]

@@ -15,6 +15,8 @@ from graph.store import GraphStore
 from privacy.audit import AuditLog
 from privacy.audit_checkpoints import Checkpointer, load_signing_key
 from privacy.datakeys import DataKeyStore
+from privacy.erasure_ledger import ErasureLedger, LedgerError
+from privacy.erasure_upgrade import mark_ledger_erasures
 from privacy.fieldcrypt import FieldCrypto
 from privacy.keyprovider import LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
@@ -41,6 +43,14 @@ def field_crypto(settings: Settings) -> FieldCrypto:
     found = _crypto.get(str(data_dir))
     if found is None:
         keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+        try:
+            mark_ledger_erasures(keys, ErasureLedger.of(settings))
+        except LedgerError as exc:
+            log.warning(
+                "the erasure ledger cannot be read to list its erasures as destroyed in the "
+                "data key store (%s): tried again at the next start",
+                exc,
+            )
         found = FieldCrypto(
             keys,
             blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME),

@@ -19,6 +19,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from graph.errors import GraphUnavailable
 from privacy.keyprovider import KeyProvider
@@ -75,6 +76,8 @@ class DataKeyStore:
         # The owners whose key was destroyed, as digests (the erasure ledger names them; this
         # table only has to recognise them): no key is made for one again.
         self._db.execute("CREATE TABLE IF NOT EXISTS destroyed (digest TEXT PRIMARY KEY)")
+        # One-time steps done on this store (hub/services.py mark_ledger_erasures).
+        self._db.execute("CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY)")
         # Unwrapped keys of recently used owners; a destroy in any process of the data dir
         # (another worker, `c360 erase`) empties it before the next use (``_fresh_cache``).
         self._cache: OrderedDict[str, bytes] = OrderedDict()
@@ -101,16 +104,19 @@ class DataKeyStore:
         self._fresh_cache()
         out = {o: self._cache[o] for o in owners if o in self._cache}
         missing = [o for o in dict.fromkeys(owners) if o not in out]
-        for i in range(0, len(missing), 500):
-            chunk = missing[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for owner, kid, wrapped in self._db.execute(
-                f"SELECT owner, kid, wrapped FROM datakeys WHERE owner IN ({marks})", chunk
-            ):
-                key = self.provider.unwrap(kid, wrapped, owner.encode())
-                self._remember(owner, key)
-                out[owner] = key
+        query = "SELECT owner, kid, wrapped FROM datakeys WHERE owner IN ({})"
+        for owner, kid, wrapped in self._select_in(query, missing):
+            key = self.provider.unwrap(kid, wrapped, owner.encode())
+            self._remember(owner, key)
+            out[owner] = key
         return out
+
+    def _select_in(self, query: str, keys: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``query`` (its ``IN ({})`` filled with ``keys``), asked in chunks of
+        500: SQLite caps how many parameters one statement takes."""
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            yield from self._db.execute(query.format(",".join("?" * len(chunk))), chunk)
 
     def get_or_create_many(self, owners: list[str]) -> dict[str, bytes]:
         """The data keys of ``owners``, made for those that have none; an owner whose key was
@@ -150,13 +156,8 @@ class DataKeyStore:
         return [self.provider.wrap(k, o.encode()) for o, k in keys.items()]
 
     def _wrapped(self, owners: list[str]) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
-        for i in range(0, len(owners), 500):
-            chunk = owners[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT owner, wrapped FROM datakeys WHERE owner IN ({marks})"
-            out.update(self._db.execute(query, chunk).fetchall())
-        return out
+        query = "SELECT owner, wrapped FROM datakeys WHERE owner IN ({})"
+        return dict(self._select_in(query, owners))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -177,14 +178,27 @@ class DataKeyStore:
     def destroyed(self, owners: list[str]) -> set[str]:
         """Those of ``owners`` whose key was destroyed (erased)."""
         digests = {_digest(o): o for o in owners}
-        out: set[str] = set()
-        keys = list(digests)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT digest FROM destroyed WHERE digest IN ({marks})"
-            out.update(digests[d] for (d,) in self._db.execute(query, chunk))
-        return out
+        query = "SELECT digest FROM destroyed WHERE digest IN ({})"
+        return {digests[d] for (d,) in self._select_in(query, list(digests))}
+
+    def mark_destroyed(self, owners: list[str], marker: str) -> int:
+        """Record ``owners`` as erased (no key is made for them again) and set ``marker``, in
+        one transaction; how many were not recorded yet. Keys they have are left as they are
+        (destroying one is an erasure's, ``c360 erase --reapply``'s): this only keeps new
+        ones from being made. Idempotent."""
+        with self._transaction():
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO destroyed VALUES (?)", [(_digest(o),) for o in owners]
+            )
+            added = self._db.total_changes - before
+            self._db.execute("INSERT OR IGNORE INTO marks VALUES (?)", (marker,))
+        return added
+
+    def marked(self, marker: str) -> bool:
+        """Whether a one-time step named ``marker`` ran on this store (``mark_destroyed``)."""
+        row = self._db.execute("SELECT 1 FROM marks WHERE name = ?", (marker,)).fetchone()
+        return row is not None
 
     def destroy(self, owner: str) -> bool:
         """Forget ``owner``'s key (True when there was one) and never make it one again; the

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT
 from privacy.audit import AuditLog, make_record
 from privacy.audit_ring import log_ring
 from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths, read_records
@@ -29,9 +30,14 @@ from shared.dataformat import FORMAT, FormatError, UpgradeFailed, read_format, r
 from shared.hub_id import read_hub_id
 from shared.settings import Settings
 
+if TYPE_CHECKING:
+    from privacy.datakeys import DataKeyStore
+
 __all__ = [
+    "LEDGER_ERASURES_MARK",
     "UPGRADE_OPERATION",
     "UpgradeError",
+    "mark_ledger_erasures",
     "upgrade_at_open",
     "upgrade_erasure_ledger",
 ]
@@ -167,3 +173,28 @@ def upgrade_at_open(data_dir: Path, settings: Settings) -> None:
 
 
 register_upgrade(upgrade_at_open)
+
+# The data key store's mark (privacy.datakeys ``marks``) once the erasures the ledger held
+# when it was set are recorded as destroyed there.
+LEDGER_ERASURES_MARK = "ledger-erasures-destroyed"
+
+
+def mark_ledger_erasures(keys: DataKeyStore, ledger: ErasureLedger) -> int:
+    """Once per key store: record every owner (customer, households, social accounts) of an
+    erasure that counts in ``ledger`` (entries no cancellation names; a request pending or
+    rejected has none) as destroyed in ``keys``, so that no key is made for it again. The
+    store's ``destroyed`` list began in session 22: an erasure done before it destroyed the
+    key but did not list the owner, and a later write (a post of its social account, an
+    import) would have made it a fresh one. Erasures since list their owners themselves.
+    How many owners were added. Raises LedgerError when the ledger cannot be read (nothing
+    is marked: tried again at the next open; the guards that read it fail closed meanwhile).
+    Idempotent: two processes opening the data dir at once both add the same rows."""
+    if keys.marked(LEDGER_ERASURES_MARK):
+        return 0
+    entries = ledger.entries()
+    owners = []
+    for e in entries:
+        owners.append(f"{CUSTOMER}:{e.customer_id}")
+        owners += [f"{HOUSEHOLD}:{h}" for h in e.households]
+        owners += [f"{SOCIAL_ACCOUNT}:{s}" for s in e.social_accounts]
+    return keys.mark_destroyed(owners, LEDGER_ERASURES_MARK)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import LiteralString
+
 from graph.fieldcipher import CUSTOMER, cipher_of
-from graph.store import GraphStore, Row
+from graph.store import GraphStore, Row, id_windows
 from shared.validators import id_key
 
 # The customer's id case-folded (shared.validators.id_key), indexed (graph.store
@@ -99,26 +101,30 @@ async def case_twins(store: GraphStore, ids: list[str]) -> dict[str, str]:
 
 
 ID_KEY_BATCH = 5000
+# What graph.connect.run_upgrades records once backfill_id_keys ran (1: every customer has an
+# idKey); bumped when it must run again.
+ID_KEYS_VERSION = 1
 
 
 async def backfill_id_keys(store: GraphStore) -> int:
     """Writes ``idKey`` on customers stored without it (a graph an older c360 wrote, a copy
-    from elsewhere), so that :func:`case_twins` finds them; returns how many. One read when
-    none lacks it: nothing is written then (opening a graph for a dry run leaves its files as
-    they were)."""
+    from elsewhere), so that :func:`case_twins` finds them; returns how many. Read in windows
+    of node ids (graph.store.id_windows); nothing is written when none lacks it."""
     done = 0
-    while True:
+    top: LiteralString = "MATCH (c:Customer) RETURN max(id(c)) AS top"
+    async for lo, hi in id_windows(store, top, ID_KEY_BATCH):
         rows = await store.read(
             """
-            MATCH (c:Customer) WHERE c.idKey IS NULL AND c.id IS NOT NULL
-            WITH c LIMIT $limit RETURN c.id AS id
+            MATCH (c:Customer) WHERE id(c) >= $lo AND id(c) < $hi
+              AND c.idKey IS NULL AND c.id IS NOT NULL
+            RETURN c.id AS id
             """,
-            {"limit": ID_KEY_BATCH},
+            {"lo": lo, "hi": hi},
         )
-        if not rows:
-            return done
-        await store.write(
-            "UNWIND $rows AS r MATCH (c:Customer {id: r.id}) SET c.idKey = r.key",
-            {"rows": [{"id": r["id"], "key": id_key(str(r["id"]))} for r in rows]},
-        )
-        done += len(rows)
+        if rows:
+            await store.write(
+                "UNWIND $rows AS r MATCH (c:Customer {id: r.id}) SET c.idKey = r.key",
+                {"rows": [{"id": r["id"], "key": id_key(str(r["id"]))} for r in rows]},
+            )
+            done += len(rows)
+    return done

@@ -7,10 +7,10 @@ for an hour, 10 for a day) and work the same on every backend without ``datetime
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, LiteralString
 
 from graph.fieldcipher import CUSTOMER, SOCIAL_ACCOUNT, cipher_of, open_items, social_owner
-from graph.store import GraphStore, Row
+from graph.store import GraphStore, Row, id_windows
 from graph.timerange import time_cmp, time_range
 from shared.post_text import SEARCH_TEXT_VERSION, normalise, search_text
 from shared.validators import is_web_link, to_utc_iso
@@ -159,6 +159,10 @@ def _with_search_text(row: Row) -> Row:
 
 
 BACKFILL_BATCH = 2000
+_POSTS_TOP: LiteralString = "MATCH (p:Post) RETURN max(id(p)) AS top"
+# What graph.connect.run_upgrades records once upgrade_stored_posts ran: bumped with each rule
+# it gains.
+POSTS_UPGRADE_VERSION = 1
 
 
 async def backfill_search_text(store: GraphStore) -> int:
@@ -171,19 +175,18 @@ async def backfill_search_text(store: GraphStore) -> int:
     written when nothing lacks it (opening a graph for a dry run leaves its files as they
     were); a read naming a property the graph has never seen does not create it."""
     done = 0
-    while True:
+    async for lo, hi in id_windows(store, _POSTS_TOP, BACKFILL_BATCH):
         rows = await store.read(
             """
             MATCH (p:Post)
-            WHERE p.text IS NOT NULL
+            WHERE id(p) >= $lo AND id(p) < $hi AND p.text IS NOT NULL
               AND (p.searchText IS NULL OR coalesce(p.searchTextVersion, 1) < $version)
-            WITH p LIMIT $limit
             RETURN p.platform AS platform, p.postId AS postId, p.text AS text
             """,
-            {"limit": BACKFILL_BATCH, "version": SEARCH_TEXT_VERSION},
+            {"lo": lo, "hi": hi, "version": SEARCH_TEXT_VERSION},
         )
         if not rows:
-            return done
+            continue
         await store.write(
             """
             UNWIND $rows AS r
@@ -196,6 +199,7 @@ async def backfill_search_text(store: GraphStore) -> int:
             },
         )
         done += len(rows)
+    return done
 
 
 async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -> int:
@@ -204,28 +208,23 @@ async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -
     instant) becomes the time ingest stores for it now, 00:00 that day in Asia/Shanghai
     (``2025-03-10T16:00:00Z``), so it sorts and buckets among the others; a ``url`` that is
     no http(s) link (``javascript:``, ``data:``, ``file:``, now refused at ingest) is
-    dropped. Idempotent (a post brought over no longer matches), in keyset pages of
-    ``batch`` posts; nothing is written when nothing matches. A date ingest would refuse
-    (before 1800) is left as it is."""
-    done, at = 0, ["", ""]
-    while True:
+    dropped. Idempotent (a post brought over no longer matches), in windows of ``batch``
+    node ids (graph.store.id_windows); nothing is written when nothing matches. A date
+    ingest would refuse (before 1800) is left as it is."""
+    done = 0
+    async for lo, hi in id_windows(store, _POSTS_TOP, batch):
         rows = await store.read(
             """
             MATCH (p:Post)
-            WHERE (NOT coalesce(p.createdAt, 'T') CONTAINS 'T'
+            WHERE id(p) >= $lo AND id(p) < $hi
+              AND (NOT coalesce(p.createdAt, 'T') CONTAINS 'T'
                    OR NOT (toLower(coalesce(p.url, 'http://')) STARTS WITH 'http://'
                            OR toLower(p.url) STARTS WITH 'https://'))
-              AND (p.platform > $at[0] OR (p.platform = $at[0] AND p.postId > $at[1]))
             RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
                    p.url AS url
-            ORDER BY platform, postId
-            LIMIT $limit
             """,
-            {"at": at, "limit": batch},
+            {"lo": lo, "hi": hi},
         )
-        if not rows:
-            return done
-        at = [rows[-1]["platform"], rows[-1]["postId"]]
         changed = [c for c in (_brought_over(r) for r in rows) if c is not None]
         if changed:
             await store.write(
@@ -237,6 +236,7 @@ async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -
                 {"rows": changed},
             )
             done += len(changed)
+    return done
 
 
 def _brought_over(row: Row) -> Row | None:
@@ -775,6 +775,7 @@ async def _per_range(
 __all__ = [
     "FILTER_KEYS",
     "JUDGED_SCORE",
+    "POSTS_UPGRADE_VERSION",
     "accounts_by_key",
     "accounts_of_customers",
     "backfill_search_text",

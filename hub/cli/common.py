@@ -40,14 +40,16 @@ def _setting_error(error: Mapping[str, Any]) -> str:
 
 
 @asynccontextmanager
-async def graph(settings: Settings) -> AsyncIterator[GraphStore]:
+async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[GraphStore]:
+    """The graph, sealing; not ``upgrade`` (a dry run): the open-time upgrades a graph an
+    older c360 wrote needs are not written (graph.connect.open_store)."""
     # Imported here: the graph client and the key services are for commands that open the
     # graph, not for every command that imports this module (`c360 token`, `audit verify`).
     from graph.connect import store_session
     from hub.services import protect_store
 
     async with store_session(
-        settings.resolved_data_dir, settings.graph_url, **settings.graph_options
+        settings.resolved_data_dir, settings.graph_url, upgrade=upgrade, **settings.graph_options
     ) as store:
         # Every CLI write (import, seed, ingest) seals personal fields like the API does.
         yield protect_store(store, settings)

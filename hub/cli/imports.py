@@ -207,7 +207,7 @@ async def _import(
     settings = load_settings()
     checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
     erased = erasures(settings)  # before the graph starts: an unreadable ledger stops here
-    async with graph(settings) as store:
+    async with graph(settings, upgrade=not dry_run) as store:
         with progress_bar(progress, label) as tick:
             summary = await import_file(
                 store,

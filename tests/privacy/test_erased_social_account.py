@@ -5,7 +5,10 @@ store and AES-GCM, the erasure run by privacy.erasure (session 22)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from graph.repositories.customers import upsert_customers
 from graph.repositories.social import accounts_by_key, link_social_accounts
@@ -17,7 +20,8 @@ from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from privacy.datakeys import DataKeyStore
 from privacy.erasure import erase_customer
-from privacy.erasure_ledger import ErasureLedger
+from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError
+from privacy.erasure_upgrade import LEDGER_ERASURES_MARK, mark_ledger_erasures
 from privacy.keyprovider import LocalKeyFileProvider
 from sentiment.batch import BatchScorer
 
@@ -90,3 +94,46 @@ def test_a_destroyed_owner_gets_no_key_again(data_dir: Path) -> None:
         got = store.get_or_create_many([OWNER, "Customer:never-keyed", "Customer:C2"])
         assert set(got) == {"Customer:C2"}
     assert keys.destroyed([OWNER, "Customer:C2"]) == {OWNER}
+
+
+def test_erasures_before_the_destroyed_list_make_no_key_after_the_upgrade(
+    data_dir: Path,
+) -> None:
+    """A data dir whose erasures were done before the key store listed destroyed owners (its
+    ``destroyed`` table empty, the ledger naming them): the first open lists every owner of an
+    erasure that counts, once; a cancelled erasure's owner still gets a key."""
+    ledger = ErasureLedger(data_dir)
+    ledger.record(Erased.of("C1", ["H1"], "er-1", ["weibo:wang_li88"]))
+    ledger.record(Erased.of("C2", [], "er-2", []))
+    assert ledger.cancel("er-2", "C2") == 1
+    keys = field_crypto(Settings(data_dir=data_dir)).keys
+    owners = ["Customer:C1", "Household:H1", OWNER, "Customer:C2", "Customer:C3"]
+    assert set(keys.get_or_create_many(owners)) == {"Customer:C2", "Customer:C3"}
+    fresh = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+    assert fresh.marked(LEDGER_ERASURES_MARK)
+    assert set(fresh.get_or_create_many(owners)) == {"Customer:C2", "Customer:C3"}
+    # Once: an entry written since (an erasure lists its owners itself) is not read again.
+    ledger.record(Erased.of("C4", [], "er-4", []))
+    assert mark_ledger_erasures(fresh, ledger) == 0
+    assert fresh.destroyed(["Customer:C4"]) == set()
+
+
+def test_an_unreadable_ledger_leaves_the_listing_for_the_next_open(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = ErasureLedger(data_dir)
+    ledger.record(Erased.of("C1", [], "er-1", []))
+    with ledger.paths[0].open("a", encoding="utf-8") as f:
+        f.write("not json\n")  # a damaged line (not the last: that one may be cut off)
+    ledger.record(Erased.of("C2", [], "er-2", []))
+    keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+    with pytest.raises(LedgerError):
+        mark_ledger_erasures(keys, ledger)
+    assert not keys.marked(LEDGER_ERASURES_MARK)
+    with caplog.at_level(logging.WARNING, logger="c360.hub"):
+        field_crypto(Settings(data_dir=data_dir))
+    assert "tried again at the next start" in caplog.text
+    lines = ledger.paths[0].read_text(encoding="utf-8").splitlines()
+    ledger.paths[0].write_text("\n".join(x for x in lines if x != "not json") + "\n")
+    assert mark_ledger_erasures(keys, ledger) == 2
+    assert keys.destroyed(["Customer:C1", "Customer:C2"]) == {"Customer:C1", "Customer:C2"}
