@@ -162,7 +162,7 @@ BACKFILL_BATCH = 2000
 _POSTS_TOP: LiteralString = "MATCH (p:Post) RETURN max(id(p)) AS top"
 # What graph.connect.run_upgrades records once upgrade_stored_posts ran: bumped with each rule
 # it gains.
-POSTS_UPGRADE_VERSION = 1
+POSTS_UPGRADE_VERSION = 2
 
 
 async def backfill_search_text(store: GraphStore) -> int:
@@ -208,7 +208,9 @@ async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -
     instant) becomes the time ingest stores for it now, 00:00 that day in Asia/Shanghai
     (``2025-03-10T16:00:00Z``), so it sorts and buckets among the others; a ``url`` that is
     no http(s) link (``javascript:``, ``data:``, ``file:``, now refused at ingest) is
-    dropped. Idempotent (a post brought over no longer matches), in windows of ``batch``
+    dropped, judged by ingest's own rule (shared.validators.is_web_link: a link with no host,
+    ``http://`` or ``http:///etc/passwd``, passed a prefix test in Cypher; QA s22), so every
+    post with a link is read once. Idempotent, in windows of ``batch``
     node ids (graph.store.id_windows); nothing is written when nothing matches. A date
     ingest would refuse (before 1800) is left as it is."""
     done = 0
@@ -217,9 +219,7 @@ async def upgrade_stored_posts(store: GraphStore, batch: int = BACKFILL_BATCH) -
             """
             MATCH (p:Post)
             WHERE id(p) >= $lo AND id(p) < $hi
-              AND (NOT coalesce(p.createdAt, 'T') CONTAINS 'T'
-                   OR NOT (toLower(coalesce(p.url, 'http://')) STARTS WITH 'http://'
-                           OR toLower(p.url) STARTS WITH 'https://'))
+              AND (NOT coalesce(p.createdAt, 'T') CONTAINS 'T' OR p.url IS NOT NULL)
             RETURN p.platform AS platform, p.postId AS postId, p.createdAt AS createdAt,
                    p.url AS url
             """,

@@ -18,6 +18,8 @@ OLD = [
     ("d", "2025-03-01T09:00:00Z", "HTTPS://weibo.com/2/EfGh"),
     ("e", "2025-03-13", None),
     ("f", "2025-03-01T10:00:00Z", "file:///etc/passwd"),
+    ("g", "2025-03-01T11:00:00Z", "http://"),  # no host: ingest refuses it (QA s22)
+    ("h", "2025-03-01T12:00:00Z", "HTTP:///etc/passwd"),
 ]
 
 
@@ -48,6 +50,8 @@ async def test_opening_the_graph_brings_old_posts_to_the_current_rules(short_dir
             "d": ("2025-03-01T09:00:00Z", "HTTPS://weibo.com/2/EfGh"),
             "e": ("2025-03-12T16:00:00Z", None),
             "f": ("2025-03-01T10:00:00Z", None),
+            "g": ("2025-03-01T11:00:00Z", None),
+            "h": ("2025-03-01T12:00:00Z", None),
         }
         assert await _posts(store) == expected
         assert await upgrade_stored_posts(store) == 0  # idempotent: nothing left to bring over
@@ -57,7 +61,7 @@ async def test_opening_the_graph_brings_old_posts_to_the_current_rules(short_dir
             "UNWIND $rows AS r MATCH (p:Post {postId: r[0]}) SET p.createdAt = r[1], p.url = r[2]",
             {"rows": [list(r) for r in OLD]},
         )
-        assert await upgrade_stored_posts(store, batch=2) == 5
+        assert await upgrade_stored_posts(store, batch=2) == 7
         assert await _posts(store) == expected
     finally:
         await store.close()
