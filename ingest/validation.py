@@ -19,6 +19,7 @@ from ingest.kinds import ImportKind
 from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord
 from ingest.sources import Source
+from shared.echo import echo
 from shared.records import validation_reasons
 from shared.validators import id_reason
 
@@ -205,12 +206,31 @@ def keep_on_move(spec: ImportKind, row: Row, found: Found) -> tuple[Row, list[st
     return {**row, "props": {**given, **carried}}, lost
 
 
-def missing_reasons(spec: ImportKind, row: Row, missing: list[str]) -> list[str]:
+def missing_reasons(
+    spec: ImportKind, row: Row, missing: list[str], twins: dict[str, str] | None = None
+) -> list[str]:
+    """Why a row's parents are missing. ``twins``: stored customer ids that a missing
+    customer id differs from only by case (graph.repositories.customers.case_twins): named,
+    as that is the customer meant, and --create-missing never makes the twin."""
     create = " (or pass --create-missing)" if spec.creates_parents else ""
-    return [
-        f"{name} {row.get(name)} not found: import {spec.parents.get(name, 'it')} first{create}"
-        for name in missing
-    ]
+    reasons = []
+    for name in missing:
+        value = row.get(name)
+        twin = (twins or {}).get(str(value)) if spec.parents.get(name) == "customers" else None
+        if twin is not None:
+            reasons.append(case_twin_parent(name, str(value), twin))
+        else:
+            reasons.append(
+                f"{name} {value} not found: import {spec.parents.get(name, 'it')} first{create}"
+            )
+    return reasons
+
+
+def case_twin_parent(name: str, value: str, twin: str) -> str:
+    return (
+        f"{name}: no customer {echo(value)}; {echo(twin)} differs only by case (customer ids "
+        f"are compared without case, so none is created): write {echo(twin)}"
+    )
 
 
 @dataclass

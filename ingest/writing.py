@@ -25,6 +25,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from graph.errors import GraphError
+from graph.repositories.customers import case_twins
 from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
@@ -122,11 +123,18 @@ class BatchWriter:
         # Lines of rows whose key the first pass found in another case too (ingest.validation
         # scan): a new id among them may be the second spelling of one this import writes.
         twinned = {m.line for m in batch.marked.values()} if self.spec.one_case else set()
+        twins = await self._parent_twins(batch.rows, found)
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
-            if missing and not create:
+            case_twin = any(
+                self.spec.parents.get(name) == "customers" and str(row.get(name)) in twins
+                for name in missing
+            )
+            if missing and (not create or case_twin):
+                # Never a bare customer beside a stored one differing only by case.
                 self.summary.missing_parents += 1
-                self.dead.add(record.line, record.data, missing_reasons(self.spec, row, missing))
+                reasons = missing_reasons(self.spec, row, missing, twins)
+                self.dead.add(record.line, record.data, reasons)
                 self.refused.add(record.line)
                 continue
             state = self._claimed(row, state)
@@ -159,6 +167,17 @@ class BatchWriter:
             elif result != "unchanged":
                 writes.changed.append(row)
         return writes
+
+    async def _parent_twins(self, rows: list[Row], found: list[Row]) -> dict[str, str]:
+        """The stored customer ids that the missing customer parents of ``rows`` differ from
+        only by case (one read of the indexed ``idKey``, none when no customer is missing)."""
+        ids = [
+            str(row.get(name))
+            for row, state in zip(rows, found, strict=True)
+            for name in state.get("missing") or []
+            if self.spec.parents.get(name) == "customers"
+        ]
+        return await case_twins(self.store, ids) if ids else {}
 
     def _claimed(self, row: Row, state: Row) -> Row:
         """``state`` with the link an earlier row of this import gave the row's ``exclusive``

@@ -50,8 +50,11 @@ async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | No
 
 def _amounts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` with their amounts (an account's balance, a transaction's amount) as the API
-    gives them: decimal strings, never floats."""
-    return [{k: money(v) if k in AMOUNTS else v for k, v in row.items()} for row in rows]
+    gives them: decimal strings with the row currency's places, never floats."""
+    return [
+        {k: money(v, row.get("currency")) if k in AMOUNTS else v for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def access_history(log: AuditSink, customer_id: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -117,7 +118,8 @@ def _held(accounts: Iterable[dict[str, Any]]) -> tuple[float, str] | None:
     if len(currencies) > 1:
         return None
     currency = currencies.pop() if currencies else BOOK_CURRENCY
-    return float(sum(float(a["balance"]) for a in assets)), currency
+    # Summed exactly, each balance by its stored digits (0.1 + 0.2 is 0.3)
+    return float(sum(Decimal(repr(float(a["balance"]))) for a in assets)), currency
 
 
 def total_assets(accounts: Iterable[dict[str, Any]]) -> float | None:

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 
+from graph.repositories.customer360 import BOOK_CURRENCY
 from graph.store import Row
 from privacy.masking import OWN_KINDS, band_range
 from privacy.types import MaskMode
@@ -65,8 +66,9 @@ def _str(value: Any) -> str | None:
 # How a personal field reads to a caller whose policy does not reveal it.
 MASKED = "masked as your policy decides for this customer: partly shown, hashed or null"
 MASKED_AMOUNT = (
-    'decimal string with 2 places (e.g. "1234.50"); masked as your policy decides for this '
-    'customer: a band in 万 (e.g. "1万-5万"), hashed or null'
+    'decimal string with the currency\'s ISO 4217 decimals (CNY "1234.50", KWD "1.005", '
+    'JPY "1234"); masked as your policy decides for this customer: a band in 万 (e.g. '
+    '"1万-5万"), hashed or null'
 )
 
 
@@ -159,7 +161,7 @@ class Transaction:
             customer_id=customer_id,
             id=strawberry.ID(row["id"]),
             account_id=_str(row.get("accountId")),
-            amount=money(row.get("amount")),
+            amount=money(row.get("amount"), row.get("currency")),
             currency=_str(row.get("currency")),
             time=_str(row.get("time")),
             channel=_str(row.get("channel")),
@@ -248,7 +250,7 @@ class Account:
             id=strawberry.ID(row["id"]),
             type=parse_enum(AccountType, row.get("type")),
             product=_str(row.get("product")),
-            balance=money(row.get("balance")),
+            balance=money(row.get("balance"), row.get("currency")),
             currency=_str(row.get("currency")),
             opened_at=_str(row.get("openedAt")),
             status=_str(row.get("status")),
@@ -449,7 +451,7 @@ class Customer:
         "rates). " + MASKED_AMOUNT,
     )
     async def total_assets(self, info: Ctx) -> str | None:
-        return money(await self._assets(info))
+        return money(await self._assets(info), BOOK_CURRENCY)
 
     @derived(
         K.AMOUNT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Set
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -26,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.times import parse_time
 from shared.validators import (
     MINOR_UNITS,
     birth_date_from_cn_id,
@@ -178,6 +180,27 @@ Phone = Annotated[str, AfterValidator(normalize_phone)]
 Email = Annotated[str, AfterValidator(_email)]
 IdNumber = Annotated[str, AfterValidator(check_cn_id)]
 UtcTime = Annotated[str, BeforeValidator(lambda v: to_utc_iso(v))]
+
+# Clock skew allowed between the source system and the hub for a consent's evidence time.
+CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+CONSENT_AHEAD = (
+    "later than now (more than 5 minutes ahead): a consent cannot be given or withdrawn in "
+    "the future, and a later date would outrank every change made until then; give the "
+    "time the consent was recorded"
+)
+
+
+def _consent_not_ahead(value: str) -> str:
+    """A consent's evidence time no later than now (+ CONSENT_CLOCK_SKEW): the import orders
+    consents by it (ingest.kinds.stale_consent), so one dated tomorrow would win over a
+    withdrawal made today (QA, session 22). Other times may be a day ahead; this one not."""
+    moment = parse_time(value)
+    if moment is not None and moment > datetime.now(UTC) + CONSENT_CLOCK_SKEW:
+        raise ValueError(CONSENT_AHEAD)
+    return value
+
+
+ConsentTime = Annotated[UtcTime, AfterValidator(_consent_not_ahead)]
 Flag = Annotated[bool, BeforeValidator(_bool)]
 # Read exactly (Decimal, never float) so that the currency's minor unit can be checked
 # (the records' model validators, :func:`_in_currency`); stored as a number (to_graph_row).
@@ -347,7 +370,7 @@ class CustomerRecord(ImportRecord):
     advisorId: Key | None = None
     consentMarketing: Flag | None = None
     consentDataSharing: Flag | None = None
-    consentUpdatedAt: UtcTime | None = None
+    consentUpdatedAt: ConsentTime | None = None
 
     PROPS: ClassVar[tuple[str, ...]] = (
         "name",
@@ -565,6 +588,8 @@ __all__ = [
     "AMBIGUOUS_AMOUNT",
     "AMBIGUOUS_COMMA_AMOUNT",
     "BIRTH_DATE_WITHOUT_ID",
+    "CONSENT_AHEAD",
+    "CONSENT_CLOCK_SKEW",
     "DATE_FIELDS",
     "MANGLED_AMOUNT",
     "MONEY_FIELDS",

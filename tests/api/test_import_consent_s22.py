@@ -69,8 +69,9 @@ async def test_a_stale_import_does_not_give_back_a_withdrawn_consent(
     assert summary.stale_consents == 1
     assert (await _consents(api))["consents"]["marketing"] is False
 
-    # Evidence newer than the withdrawal applies, dated with that evidence.
-    later = f"{datetime.now(UTC) + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
+    # Evidence newer than the withdrawal applies, dated with that evidence (within the
+    # clock skew allowed: later than that is a dead letter, tests/api/test_consent_ahead_s22).
+    later = f"{datetime.now(UTC) + timedelta(minutes=2):%Y-%m-%dT%H:%M:%SZ}"
     newer = f"id,consentMarketing,consentUpdatedAt\nQ5,是,{later}\n"
     summary = await import_file(store, "customers", _file(tmp_path, newer))
     assert (summary.updated, summary.stale_consents) == (1, 0)
