@@ -13,7 +13,7 @@ from typing import Any
 import phonenumbers
 
 from shared.post_text import replace_personal
-from shared.validators import cn_id_token
+from shared.validators import ascii_fold, cn_id_token
 
 __all__ = [
     "OWN_KINDS",
@@ -158,8 +158,9 @@ def _normalise(value: Any, kind: str) -> str:
         # characters.
         return cn_id_token(text)
     if kind == "BANK_CARD":
-        # Its digits (full-width ones as ASCII): the same token however the groups are written.
-        return "".join(str(int(c)) for c in text if c.isdigit())
+        # Its digits (any script's, as ASCII; shared/validators.ascii_fold, as it was found):
+        # the same token however the groups are written.
+        return "".join(c for c in ascii_fold(text) if "0" <= c <= "9")
     return text
 
 

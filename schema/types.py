@@ -186,9 +186,10 @@ class Interaction:
     # name and address: masked like those fields of this customer (privacy.masking
     # QUOTED_KINDS, OWN_KINDS; card numbers as ID numbers), by the same decision.
     summary: str | None = quoting(
+        own=True,
         description="the note; the personal data it quotes (phone numbers, e-mail addresses, "
         "ID numbers, handles; bank card numbers as ID numbers; this customer's name and "
-        "address as written on record) masked as you see those of this customer"
+        "address as written on record) masked as you see those of this customer",
     )
     satisfaction: int | None = strawberry.field(
         description="the customer's score, 1 (worst) .. 5; null: not given"

@@ -25,6 +25,7 @@ from importlib import resources
 
 import phonenumbers
 
+from shared.validators import ASCII_FOLD as _ASCII_FOLD
 from shared.validators import cn_id_from_15
 
 # An @handle and an X handle: word characters, CJK included, plus "-".
@@ -170,23 +171,12 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # 10: an "@" joins digit groups only after three digits or more ("转发 1 @<uid>" keeps its
 # handle's "@"), and ID numbers written with dashes between their parts. 11: ID numbers with
 # spaces, dashes, dots, slashes or underscores between any of their characters. 12: ID numbers
-# in their first-generation 15-digit form. 13: bank card numbers.
-SEARCH_TEXT_VERSION = 13
+# in their first-generation 15-digit form. 13: bank card numbers. 14: numbers written in any
+# script's decimal digits (Arabic-Indic ٦٢٢٥…) are found as in ASCII ones, superscripts
+# ("³") are not digits (shared/validators.ASCII_FOLD).
+SEARCH_TEXT_VERSION = 14
 
 
-class _AsciiFold(dict[int, int]):
-    """A ``str.translate`` table: a character whose NFKC form is one ASCII character
-    (full-width ｗｅｉｂｏ．ｃｏｍ／ｕ／１２３, "＠", "？") becomes that character, any other
-    stays. One character for one, so an offset in the folded text is the same offset in
-    the text. Filled as characters are met."""
-
-    def __missing__(self, code: int) -> int:
-        folded = unicodedata.normalize("NFKC", chr(code))
-        self[code] = ord(folded) if len(folded) == 1 and folded.isascii() else code
-        return self[code]
-
-
-_ASCII_FOLD = _AsciiFold()
 # A percent-escaped unreserved character (RFC 3986: letters, digits, "-._~"): weibo.com/%75/
 # is weibo.com/u/. Reserved ones ("%2F") mean something else escaped and stay.
 _UNRESERVED_ESCAPE = re.compile(

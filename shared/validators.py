@@ -125,6 +125,33 @@ def cn_id_from_15(old: str) -> str:
     return first17 + cn_id_checksum(first17)
 
 
+class _AsciiFold(dict[int, int]):
+    """A ``str.translate`` table: a decimal digit of any script (category Nd: full-width
+    "１", Arabic-Indic "٦") becomes its ASCII digit; another character whose NFKC form is one
+    ASCII character (full-width ｗｅｉｂｏ．ｃｏｍ／ｕ, "＠", "？") becomes that character,
+    but for one that is a digit only so (a superscript "³", a circled "①": no digit of a
+    number, stays); any other stays. One character for one, so an offset in the folded text
+    is the same offset in the text. Filled as characters are met."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        if unicodedata.category(char) == "Nd":
+            self[code] = ord(str(unicodedata.decimal(char)))
+            return self[code]
+        folded = unicodedata.normalize("NFKC", char)
+        one = len(folded) == 1 and folded.isascii() and not folded.isdigit()
+        self[code] = ord(folded) if one else code
+        return self[code]
+
+
+ASCII_FOLD = _AsciiFold()
+
+
+def ascii_fold(text: str) -> str:
+    """``text`` with :data:`ASCII_FOLD`: the text numbers and links are looked for in."""
+    return text if text.isascii() else text.translate(ASCII_FOLD)
+
+
 _ID_SEPARATORS = re.compile(r"[\s\-./_]")
 
 
@@ -135,7 +162,7 @@ def cn_id_token(written: str) -> str:
     characters, upper case, and a first-generation number as its 18-digit equivalent
     (:func:`cn_id_from_15`). The one rule for an ID's hash token and search; anything else is
     returned the same way, not checked."""
-    text = _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", written)).upper()
+    text = _ID_SEPARATORS.sub("", ascii_fold(unicodedata.normalize("NFKC", written))).upper()
     if len(text) == 15:
         try:
             return cn_id_from_15(text)
@@ -494,12 +521,14 @@ def id_reason(name: str, value: str) -> str | None:
 
 
 __all__ = [
+    "ASCII_FOLD",
     "CURRENCY_ALIASES",
     "FUTURE_SLACK",
     "MAX_FIELD_CHARS",
     "MINOR_UNITS",
     "MONEY_DIGITS",
     "SHANGHAI",
+    "ascii_fold",
     "birth_date_from_cn_id",
     "check_birth_date",
     "check_cn_id",

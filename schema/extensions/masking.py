@@ -90,13 +90,16 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
 class QuotingField(MaskField):
     """Free text quoting personal values of several kinds (a post quoting @handles, phone
     numbers, e-mail addresses, card numbers): each masked with the decision's mode for its
-    kind; on a customer's record (an interaction's summary) the customer's own name and
-    address too where the decision masks those fields (privacy.masking.mask_quoted ``own``,
-    the values the request loaded with the decision: RequestPrivacy.own). Audited as revealed
-    only when every kind is revealed."""
+    kind. ``own``: the bank's note about the customer governing it (an interaction's summary),
+    whose own name and address are masked too where the decision masks those fields
+    (privacy.masking.mask_quoted ``own``, the values the request loaded with the decision:
+    RequestPrivacy.own). Not a post: public text its author wrote, shown under
+    Customer.mentions as in the brand feed. Audited as revealed only when every kind is
+    revealed."""
 
-    def __init__(self) -> None:
+    def __init__(self, own: bool = False) -> None:
         super().__init__(QUOTED_KINDS[0])
+        self.own = own
 
     def shown(
         self, privacy: Any, field_name: str, value: Any, decision: Decision | None, source: Any
@@ -105,7 +108,7 @@ class QuotingField(MaskField):
             kind: decision.mode_for(kind) if decision is not None else MaskMode.REDACT
             for kind in (*QUOTED_KINDS, *OWN_KINDS)
         }
-        customer_id = getattr(source, "customer_id", None)
+        customer_id = getattr(source, "customer_id", None) if self.own else None
         own = None
         if isinstance(customer_id, str) and any(modes[k] != MaskMode.REVEAL for k in OWN_KINDS):
             own = privacy.own.get(customer_id)
@@ -121,10 +124,11 @@ class QuotingField(MaskField):
         return mask_quoted(value, modes, privacy.hmac_key, own)
 
 
-def quoting(**kwargs: Any) -> Any:
+def quoting(own: bool = False, **kwargs: Any) -> Any:
     """``strawberry.field`` for free text that may quote personal values (a post's text):
-    the quotes are masked like the fields of their kinds would be (privacy.masking.QUOTED_KINDS)."""
-    return strawberry.field(extensions=[QuotingField()], **kwargs)
+    the quotes are masked like the fields of their kinds would be (privacy.masking.QUOTED_KINDS);
+    ``own``: a note about its customer, their name and address too (QuotingField)."""
+    return strawberry.field(extensions=[QuotingField(own)], **kwargs)
 
 
 def personal_fields(

@@ -65,6 +65,15 @@ async def test_profile_links_are_masked_and_not_searchable(
         assert found == {"a": {"totalCount": 1}, "b": {"totalCount": 1}}
 
 
+async def older_post(store: GraphStore, post_id: str, text: str, version: int) -> None:
+    """A weibo post whose searchText the hub's search text ``version`` wrote."""
+    await store.write(
+        "CREATE (:Post {platform: 'weibo', postId: $id, text: $text, searchText: $old,"
+        " searchTextVersion: $version, createdAt: '2026-11-30T11:30:00Z'})",
+        {"id": post_id, "text": text, "old": normalise(text), "version": version},
+    )
+
+
 async def test_search_text_an_older_hub_wrote_is_written_again(
     store: GraphStore, officer: Api
 ) -> None:
@@ -94,11 +103,7 @@ async def test_search_text_of_the_previous_version_is_written_again(
     # searchText (and the API showed it): the backfill writes it again, nothing else.
     wide, escaped = "８２３４５６７８９０", "9234567890"
     text = f"招行客服 ｗｅｉｂｏ．ｃｏｍ／ｕ／{wide} 和 weibo.com/%75/{escaped}"
-    await store.write(
-        "CREATE (:Post {platform: 'weibo', postId: 'v3', text: $text, searchText: $old,"
-        " searchTextVersion: 3, createdAt: '2026-11-30T11:30:00Z'})",
-        {"text": text, "old": normalise(text)},
-    )
+    await older_post(store, "v3", text, 3)
     await store.write(
         "CREATE (:Post {platform: 'weibo', postId: 'now', text: 'x', searchText: 'kept',"
         " searchTextVersion: $version, createdAt: '2026-11-30T11:30:00Z'})",
@@ -124,11 +129,7 @@ async def test_search_text_of_version_11_is_written_again_without_old_id_numbers
     # Session 22: version 11 left an ID number in its first-generation 15-digit form in
     # searchText, so a term of its birth date or the whole number found the post.
     text = "招行客服 身份证 110105850312123 请回电"
-    await store.write(
-        "CREATE (:Post {platform: 'weibo', postId: 'v11', text: $text, searchText: $old,"
-        " searchTextVersion: 11, createdAt: '2026-11-30T11:30:00Z'})",
-        {"text": text, "old": normalise(text)},
-    )
+    await older_post(store, "v11", text, 11)
     assert ok(await officer.gql(count("110105850312123")))["a"] == {"totalCount": 1}
     assert await backfill_search_text(store) == 1
     (row,) = await store.read("MATCH (p:Post {postId: 'v11'}) RETURN p.searchText AS t")
@@ -145,11 +146,7 @@ async def test_a_card_number_in_a_post_is_masked_and_left_out_of_search_text(
     # QA, session 22: a post's card number was shown whole to a brand analyst, and version 12
     # kept it in searchText, so a term of it (or of its last group) found the post.
     text = "招行客服 我的卡6225880212345678被盗刷 另一张 6222 0212 3456 7890 128"
-    await store.write(
-        "CREATE (:Post {platform: 'weibo', postId: 'v12', text: $text, searchText: $old,"
-        " searchTextVersion: 12, createdAt: '2026-11-30T11:30:00Z'})",
-        {"text": text, "old": normalise(text)},
-    )
+    await older_post(store, "v12", text, 12)
     assert ok(await officer.gql(count("6225880212345678")))["a"] == {"totalCount": 1}
     assert await backfill_search_text(store) == 1
     none = {"a": {"totalCount": 0}, "b": {"totalCount": 0}}

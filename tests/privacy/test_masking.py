@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -362,6 +363,46 @@ def test_a_card_number_hashes_alike_however_it_is_grouped() -> None:
 
 
 @pytest.mark.parametrize(
+    ("mode", "shown"),
+    [
+        ("partial", "卡号 ***********4567³ 谢谢"),
+        ("hash", "卡号 {}³ 谢谢"),
+        ("redact", "卡号 ***³ 谢谢"),
+        ("reveal", "卡号 622588021234567³ 谢谢"),
+    ],
+)
+def test_a_superscript_after_a_card_number_is_no_digit_of_it(mode: str, shown: str) -> None:
+    # Review, session 22: the number was found in the text folded by NFKC ("³" as "3") and
+    # its token read each character with isdigit() true as a digit: int("³") raised, and one
+    # public post broke every read of its feed page. A superscript is no digit of a number.
+    modes = {**CARD_MODES, "NATIONAL_ID": mode}
+    token = mask_quoted("卡号 622588021234567", modes, KEY).removeprefix("卡号 ")
+    assert mask_quoted("卡号 622588021234567³ 谢谢", modes, KEY) == shown.format(token)
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    ("text", "partial"),
+    [
+        ("卡号 6225880212345673 被冻结", "卡号 ************5673 被冻结"),
+        ("身份证 110105198506150011 请核实", "身份证 ١١٠١٠٥********٠٠١١ 请核实"),
+        ("电话 13812345678 谢谢", "电话 138****5678 谢谢"),
+    ],
+)
+def test_numbers_in_arabic_indic_digits_are_found_as_in_ascii_ones(text: str, partial: str) -> None:
+    # Review, session 22: only ASCII and full-width digits were folded, so a card number in
+    # another script's decimal digits was shown whole and kept in search text.
+    written = text.translate(ARABIC_INDIC)
+    assert mask_quoted(written, {**CARD_MODES, "NATIONAL_ID": "partial"}, KEY) == partial
+    # The same token as the number written in ASCII digits; left out of search text alike.
+    hashed = {**CARD_MODES, "NATIONAL_ID": "hash"}
+    assert mask_quoted(written, hashed, KEY) == mask_quoted(text, hashed, KEY)
+    assert search_text(written) == search_text(text)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "订单号 6225880212345678 已发货",  # fails the check, no card word before it
@@ -384,24 +425,46 @@ def test_an_id_number_wins_over_a_card_number_and_a_phone_stays_a_phone() -> Non
     ]
 
 
-def test_card_numbers_are_found_in_linear_time() -> None:
-    import time
+def test_card_numbers_are_found_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Review, session 22: timed, this flaked under load; the work is counted instead. The
+    # characters each candidate, card-word search and Luhn check reads (the pattern's own
+    # scan does bounded work per start: its repeats are 19 digits at most).
+    import re
+    import sys
 
     from shared import post_text
 
-    def text(groups: int) -> str:
-        return "卡号 " + " ".join(["6225"] * groups) + " 谢谢" + "4" * (groups * 5)
+    read: list[int] = []
 
-    # Long enough for the scan, not its start, to count (~15 ms and ~150 ms); measured in
-    # turns and the fastest kept, so another process's load does not decide it.
-    texts = {size: text(size) for size in (10_000, 100_000)}
-    best = dict.fromkeys(texts, float("inf"))
-    for _ in range(5):
-        for size, written in texts.items():
-            began = time.perf_counter()
-            post_text._card_spans(written)
-            best[size] = min(best[size], time.perf_counter() - began)
-    assert best[100_000] < 30 * best[10_000], best  # 10x the text: linear ~10x, square ~100x
+    class Counted:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def finditer(self, text: str) -> Iterator[re.Match[str]]:
+            for match in self.pattern.finditer(text):
+                read.append(len(match.group()))
+                yield match
+
+        def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> object:
+            read.append(min(endpos, len(text)) - pos)
+            return self.pattern.search(text, pos, endpos)
+
+    real_luhn = post_text._luhn
+
+    def luhn(digits: str) -> bool:
+        read.append(len(digits))
+        return real_luhn(digits)
+
+    monkeypatch.setattr(post_text, "_BANK_CARD", Counted(post_text._BANK_CARD))
+    monkeypatch.setattr(post_text, "_CARD_WORD", Counted(post_text._CARD_WORD))
+    monkeypatch.setattr(post_text, "_luhn", luhn)
+    work = {}
+    for groups in (1_000, 10_000):
+        text = "卡号 " + " ".join(["6225"] * groups) + " 谢谢" + "4" * (groups * 5)
+        read.clear()
+        assert post_text._card_spans(text)  # the groups after 卡号 are card numbers
+        work[groups] = sum(read)
+    assert work[10_000] < 15 * work[1_000], work  # 10x the text: linear ~10x, square ~100x
 
 
 def test_a_note_masks_its_customers_own_name_and_address_as_those_fields() -> None:
