@@ -53,8 +53,9 @@ MAX_SEARCH_CHARS = 100
 class CustomerFilter:
     """``text`` matches the id (exact) and, as ``name``, the name (contains; None when the
     caller may not search by name); ``phone`` is ``text`` as E.164 when it reads as a phone
-    number, ``id_number`` when it reads as a national ID number, ``email`` when it reads as
-    an e-mail address (exact matches, through the keyed blind indexes)."""
+    number and not as an ID number, ``id_number`` when it reads as a national ID number,
+    ``email`` when it reads as an e-mail address (exact matches, through the keyed blind
+    indexes)."""
 
     text: str | None = None
     phone: str | None = None
@@ -104,17 +105,20 @@ def customer_filter(
             field="search",
             max=MAX_SEARCH_CHARS,
         )
-    phone: str | None = None
-    if text is not None:
-        try:
-            phone = normalize_phone(text, "CN")
-        except ValueError:
-            phone = None
     low, top = segment_bounds(wanted, high, middle) if wanted is not None else (None, None)
     # As the hash token reads it (shared/validators.cn_id_token): spaces, dashes, full-width
     # digits, a lower-case "x", the first-generation 15-digit form (its 18-digit equivalent).
     id_token = cn_id_token(text) if text is not None else ""
     id_number = id_token if _ID_NUMBER.fullmatch(id_token) else None
+    # The ID reading first: a first-generation number ("110105800101123") also parses as a
+    # CN phone number (+865800101123), and a text that is an ID number is searched (and
+    # refused, for a caller without NATIONAL_ID revealed) as one, never as a phone number.
+    phone: str | None = None
+    if text is not None and id_number is None:
+        try:
+            phone = normalize_phone(text, "CN")
+        except ValueError:
+            phone = None
     email = text.lower() if text is not None and _EMAIL.fullmatch(text) else None
     return CustomerFilter(
         text=text,

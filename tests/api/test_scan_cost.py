@@ -4,8 +4,15 @@ of many aliased searches of one row each is refused before it floods the policy 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import httpx
+
+from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore
+from hub.app import create_app
+from privacy.services import DECISION_CHUNK
+from shared.settings import Settings
 from tests.api.conftest import Api, codes
 from tests.api.seed import seed_family
 
@@ -32,3 +39,45 @@ async def test_thirty_aliased_searches_are_over_the_cost_limit(
     assert "errors" not in one, one
     plain = " ".join(f"a{i}: customers(first: 1) {{ totalCount }}" for i in range(30))
     assert "errors" not in await agent.gql("{ " + plain + " }")
+
+
+async def test_a_first_name_search_asks_each_attribute_set_once_in_bounded_batches(
+    store: GraphStore, settings: Settings, make_token: Callable[..., str]
+) -> None:
+    # Session 22 QA: an agent's first search of a large book decided every attribute set in
+    # one engine evaluation (1,272 on 50k customers), which overran the policy timeout.
+    # 600 customers of 150 advisors: 150 attribute sets (the consents follow the advisor).
+    sets = 150
+    await upsert_customers(
+        store,
+        [
+            {
+                "id": f"C{n:05d}",
+                "props": {"name": f"王{n}", "consentMarketing": n % 2 == 0},
+                "advisorId": f"ADV{n % sets:04d}",
+            }
+            for n in range(4 * sets)
+        ],
+    )
+    app = create_app(settings, store=store)
+    token = make_token(["service_agent"], sub="sa1", purpose="service", purposes=None)
+    query = {"query": '{ customers(search: "王", first: 5) { totalCount } }'}
+    async with app.router.lifespan_context(app):
+        services = app.state.privacy.services
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+
+            async def search() -> Any:
+                answer = await c.post(
+                    "/graphql", json=query, headers={"Authorization": f"Bearer {token}"}
+                )
+                return answer.json()
+
+            assert await search() == {"data": {"customers": {"totalCount": 4 * sets}}}
+            # The caller's reach (floor and best: one batch of two), then each set once.
+            assert services.engine_questions == 2 + sets
+            batches = 1 + -(-sets // DECISION_CHUNK)  # 1 + 5 (one of 150 before)
+            assert services.engine_batches == batches
+            # Asked again: every answer is kept, the engine is not asked at all.
+            assert await search() == {"data": {"customers": {"totalCount": 4 * sets}}}
+            assert (services.engine_questions, services.engine_batches) == (2 + sets, batches)

@@ -73,3 +73,36 @@ async def test_an_id_number_is_searched_in_its_old_15_digit_form_too(
         assert listed(await api.gql(SEARCH, {"q": q})) == ["pv-old"], q
     # Fifteen digits of no date are no ID number: no one found, no error.
     assert listed(await api.gql(SEARCH, {"q": "110105850230123"})) == []
+
+
+async def test_a_15_digit_id_number_is_read_as_one_before_a_phone_number(
+    client: Any, api: Api, as_role: Callable[..., Api], store: GraphStore
+) -> None:
+    # Session 22 QA: "110105800101123" (area 110105, born 1980-01-01, sequence 123) is a
+    # first-generation ID number that also parses as the CN number +865800101123. It is
+    # searched as an ID number: an agent is refused naming the ID number (not the phone), a
+    # privacy officer finds the holder and not a customer whose phone the digits would spell.
+    await seed_privacy_book(store)
+    await upsert_customers(
+        store,
+        [
+            {
+                "id": "pv-1980",
+                "props": {"name": "钱一", "idNumber": "110105198001011238", "gender": "M"},
+                "advisorId": OUYANG.advisor,
+            },
+            {
+                "id": "pv-phone",
+                "props": {"name": "钱二", "phone": "+865800101123", "gender": "F"},
+                "advisorId": OUYANG.advisor,
+            },
+        ],
+    )
+    agent = as_role("service_agent", "service", "sa1")  # ID numbers and phones partial
+    body = await agent.gql(SEARCH, {"q": "110105800101123"})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN_FILTER"]
+    assert "ID number needs NATIONAL_ID revealed" in body["errors"][0]["message"], body
+    officer = as_role("privacy_officer", "compliance", "po1")
+    assert listed(await officer.gql(SEARCH, {"q": "110105800101123"})) == ["pv-1980"]
+    # The same digits as a phone number still find the phone's holder.
+    assert listed(await officer.gql(SEARCH, {"q": "+865800101123"})) == ["pv-phone"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,7 @@ from graph.store import Row
 from privacy.decision_queue import FairQueue
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.policy_set import PolicySet, load_policy_set
-from privacy.services import PrivacyServices
+from privacy.services import DECISION_CHUNK, PrivacyServices
 from privacy.types import PolicyTimeout, PolicyUnavailable, Principal, Resource
 from resolvers.privacy import CUSTOMER, RequestPrivacy
 
@@ -130,6 +131,26 @@ async def test_batches_of_one_request_asking_the_same_questions_are_not_evaluate
     # Fresh questions (an id lookup's pad) are never answered from what was kept.
     await asyncio.gather(*(request.decide(scope, fresh=True) for _ in range(3)))
     assert services.engine_batches == 2 + 3
+
+
+async def test_a_first_scan_asks_each_attribute_set_once_in_chunks(
+    services: PrivacyServices,
+) -> None:
+    # Session 22 QA: a service agent's first search over a 50k book decided 1,272 attribute
+    # sets in one evaluation (~5 ms each in regopy, ~25 ms for an advisor): it overran the
+    # 2 s timeout and held its interpreter ~45 s. Each set is still asked once, but in
+    # chunks of DECISION_CHUNK, each its own bounded evaluation and turn, kept as it lands.
+    sets = 3 * DECISION_CHUNK + 5
+    scan = [
+        replace(customer(n), id=f"{customer(n).id}-{copy}") for n in range(sets) for copy in (0, 1)
+    ]
+    decided = await services.decide(AGENT, "read", scan)
+    assert len(decided) == 2 * sets and all(d.allow for d in decided.values())
+    assert services.engine_questions == sets  # one question per attribute set, not per row
+    assert services.engine_batches == 4  # ceil(sets / DECISION_CHUNK), not one of all
+    # The next scan is answered from what was kept: no evaluation at all.
+    await services.decide(AGENT, "read", scan)
+    assert (services.engine_questions, services.engine_batches) == (sets, 4)
 
 
 async def test_a_timed_out_batch_leaves_other_callers_kept_decisions(
