@@ -36,10 +36,14 @@ async def test_a_write_whose_reply_is_not_utf8_is_a_query_error(falkordb: Falkor
 async def test_in_a_group_only_that_write_fails(falkordb: FalkorDBStore) -> None:
     # One group, sent together on one connection (graph/falkordb.py _pipelined), as the
     # writes of one loop turn are handed over: run directly, so the group is exactly these.
+    # On one of the store's own query threads, as _submit_gathered runs it: those threads keep
+    # every connection of the pool, so another thread (asyncio.to_thread) waited 30 s for one
+    # once earlier tests had used them all (CI of 398fb6b).
     loop = asyncio.get_running_loop()
     queries = ["RETURN 1 AS n", BAD, "RETURN 2 AS n"]
     group = [(loop.create_future(), query, None, False, None) for query in queries]
-    await asyncio.to_thread(falkordb._threads._run_group, loop, group)
+    threads = falkordb._threads
+    await asyncio.wrap_future(threads._executor.submit(threads._run_group, loop, group))
     done = await asyncio.gather(*(future for future, *_ in group), return_exceptions=True)
     assert isinstance(done[1], NotUtf8Reply) and "not UTF-8" in str(done[1])
     # The reply after it was read in step: the connection was not cut half-way.
