@@ -24,7 +24,17 @@ def money(value: Any, currency: str | None) -> str | None:
     places = MINOR_UNITS.get(str(currency or "").strip().upper())
     if places is None:
         places = DEFAULT_PLACES
-    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    text = repr(value) if isinstance(value, float) else str(value)
+    whole, dot, fraction = text.partition(".")
+    if text.isascii() and whole.lstrip("-").isdigit() and (not dot or fraction.isdigit()):
+        # The plain spelling (every stored amount but an exponent form): padded as text, ~2x
+        # cheaper than Decimal's normalize and quantize on the 360's ~40 amounts a request.
+        fraction = fraction.rstrip("0")
+        if whole == "-0" and not fraction:
+            whole = "0"
+        fraction += "0" * (places - len(fraction))
+        return f"{whole}.{fraction}" if fraction else whole
+    exact = Decimal(text)
     # Without trailing zeros (150000.0 has no decimals), and without a sign on zero.
     exact = exact.normalize() if exact else Decimal(0)
     exponent = exact.as_tuple().exponent

@@ -81,3 +81,8 @@ def test_money_keeps_every_stored_digit_and_pads_to_the_currency() -> None:
     assert money(150000.0, "JPY") == "150000"
     assert money(-0.0, "CNY") == "0.00"
     assert money(0.30000000000000004, "CNY") == "0.30000000000000004"  # never dropped
+    # Spellings the plain text path leaves to Decimal: exponent forms, other scripts' digits.
+    assert money(1e16, "CNY") == "10000000000000000.00"
+    assert money(1.5e-7, "CNY") == "0.00000015"
+    assert money("１２.５", "CNY") == "12.50"
+    assert money(-0.5, "KWD") == "-0.500" and money(-3, "CNY") == "-3.00"
