@@ -47,7 +47,7 @@ from shared.records import (
     TransactionRecord,
     stored_id_reasons,
 )
-from shared.validators import birth_date_from_cn_id
+from shared.validators import NO_CASE_TWIN, birth_date_from_cn_id
 
 BIRTH_DATE_DISAGREES = (
     "birthDate: does not agree with the ID number on record (or that cannot be opened: the "
@@ -138,16 +138,15 @@ async def _lookup_customers(store: GraphStore, rows: list[Row]) -> list[Found]:
 
 def case_conflict(twin: str) -> str:
     return (
-        f"id: differs only by case from the stored customer {echo(twin)}; customer ids are "
-        "compared without case, so no second customer was made: write the stored id"
+        f"id: differs only by case from the stored customer {echo(twin)}; {NO_CASE_TWIN}: "
+        "write the stored id"
     )
 
 
 def import_case_conflict(first: str, line: int) -> str:
     return (
         f"id: differs only by case from the customer {echo(first)} of line {line} of this "
-        "import; customer ids are compared without case, so no second customer was made: "
-        "write one spelling"
+        f"import; {NO_CASE_TWIN}: write one spelling"
     )
 
 

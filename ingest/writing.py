@@ -30,6 +30,7 @@ from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.kinds import ImportKind, import_case_conflict
+from ingest.readers import RawRecord
 from ingest.summary import ImportInterrupted, ImportSummary
 from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
 from shared.echo import echo
@@ -133,22 +134,18 @@ class BatchWriter:
             if missing and (not create or case_twin):
                 # Never a bare customer beside a stored one differing only by case.
                 self.summary.missing_parents += 1
-                reasons = missing_reasons(self.spec, row, missing, twins)
-                self.dead.add(record.line, record.data, reasons)
-                self.refused.add(record.line)
+                self._refuse(record, missing_reasons(self.spec, row, missing, twins))
                 continue
             state = self._claimed(row, state)
             if self.spec.conflicts is not None and (reasons := self.spec.conflicts(row, state)):
-                self.dead.add(record.line, record.data, reasons)
-                self.refused.add(record.line)
+                self._refuse(record, reasons)
                 continue
             if record.line in twinned and not state.get("exists"):
                 # Looked up before the earlier spelling is written (even in the same batch):
                 # refused as its twin would be once stored.
                 first = self.spelled.setdefault(id_key(str(row["id"])), (row["id"], record.line))
                 if first[0] != row["id"]:
-                    self.dead.add(record.line, record.data, [import_case_conflict(*first)])
-                    self.refused.add(record.line)
+                    self._refuse(record, [import_case_conflict(*first)])
                     continue
             if self.spec.stale is not None:
                 row, why = self.spec.stale(row, state, self.as_of)
@@ -185,8 +182,8 @@ class BatchWriter:
         ones ahead of them are written, so the graph does not show it yet."""
         if not self.spec.exclusive:
             return state
-        earlier = self._claims.get(tuple(row.get(f) for f in self.spec.exclusive))
-        link = row.get(self.spec.link) if self.spec.link else None
+        key, link = self._claim_key(row)
+        earlier = self._claims.get(key)
         if earlier is None or earlier[0] == link:
             return state
         return {**state, "links": [*(state.get("links") or []), earlier[0]],
@@ -194,9 +191,18 @@ class BatchWriter:
 
     def _claim(self, row: Row, line: int) -> None:
         if self.spec.exclusive:
-            key = tuple(row.get(f) for f in self.spec.exclusive)
-            link = row.get(self.spec.link) if self.spec.link else None
+            key, link = self._claim_key(row)
             self._claims.setdefault(key, (link, line))
+
+    def _claim_key(self, row: Row) -> tuple[tuple[object, ...], object]:
+        """The row's ``exclusive`` values and the link it gives them."""
+        link = row.get(self.spec.link) if self.spec.link else None
+        return tuple(row.get(f) for f in self.spec.exclusive), link
+
+    def _refuse(self, record: RawRecord, reasons: list[str]) -> None:
+        """A dead letter for ``record``, which no case-twin warning then names."""
+        self.dead.add(record.line, record.data, reasons)
+        self.refused.add(record.line)
 
     def _lost_on_move(self, line: int, row: Row, state: Row, lost: list[str]) -> None:
         home = self.spec.home or ""

@@ -15,10 +15,10 @@ from graph.repositories.social import accounts_of_customers
 from graph.store import GraphStore
 from privacy.services import AuditSink
 from shared.amounts import money
+from shared.records import MONEY_FIELDS
 
 # Everything, not a page: an export is rare and per customer.
 MAX_ITEMS = 100_000
-AMOUNTS = frozenset({"balance", "amount"})  # the Money fields of shared.records
 
 
 async def held_about(store: GraphStore, customer_id: str) -> dict[str, Any] | None:
@@ -52,7 +52,7 @@ def _amounts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` with their amounts (an account's balance, a transaction's amount) as the API
     gives them: decimal strings with the row currency's places, never floats."""
     return [
-        {k: money(v, row.get("currency")) if k in AMOUNTS else v for k, v in row.items()}
+        {k: money(v, row.get("currency")) if k in MONEY_FIELDS else v for k, v in row.items()}
         for row in rows
     ]
 

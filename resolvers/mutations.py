@@ -21,7 +21,7 @@ from shared.records import (
     validation_reasons,
 )
 from shared.settings import Settings
-from shared.validators import field_too_long, id_key, id_reason
+from shared.validators import NO_CASE_TWIN, field_too_long, id_key, id_reason
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -79,8 +79,8 @@ def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
     """ID_CASE_CONFLICT for a new id a stored one differs from only by case; ``extensions.
     existing`` names that one only when the caller may read it (``named``)."""
     message = (
-        "id: a customer whose id differs from this one only by case exists; customer ids "
-        "are compared without case, so no second customer was made: write the existing id"
+        "id: a customer whose id differs from this one only by case exists; "
+        f"{NO_CASE_TWIN}: write the existing id"
     )
     return IdCaseConflict(message, field="id", **({"existing": twin} if named else {}))
 

@@ -476,6 +476,11 @@ def field_too_long(name: str, value: str) -> str | None:
     return None
 
 
+# Why a customer id differing only by case from another is refused, in every such refusal
+# (imports, upsertCustomer).
+NO_CASE_TWIN = "customer ids are compared without case, so no second customer was made"
+
+
 def id_key(record_id: str) -> str:
     """How a record id is compared where a case slip must not bring a record back (an erased
     customer's id against the erasure ledger): case-folded, so ``c900002`` is ``C900002``."""
@@ -527,6 +532,7 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "MINOR_UNITS",
     "MONEY_DIGITS",
+    "NO_CASE_TWIN",
     "SHANGHAI",
     "ascii_fold",
     "birth_date_from_cn_id",
