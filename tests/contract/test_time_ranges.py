@@ -133,14 +133,15 @@ async def test_interaction_windows_are_exact(cstore: GraphStore) -> None:
         cstore, "K1", {"productCode": "P-CARD"}, [{"customerId": "C1", "group": "TREATMENT"}]
     )
     firsts = [
-        (await campaigns.campaign_outcomes(cstore, "K1", "P-CARD", lo, hi))[0]["firstContact"]
+        (await campaigns.campaign_outcomes(cstore, "K1", "P-CARD", lo, lo, hi))[0]["firstContact"]
         for lo, hi in (
             ("2025-03-01T06:00:00Z", T2),
-            ("2025-03-02T00:00:01Z", T3),
+            ("2025-03-02T00:00:01Z", "2025-03-03T00:00:01Z"),
+            ("2025-03-02T00:00:01Z", T3),  # to is exclusive
             ("2025-03-02T00:00:01Z", "2025-03-02T23:00:00Z"),
         )
     ]
-    assert firsts == [T1, T3, None]
+    assert firsts == [T1, T3, None, None]
 
 
 async def _count_posts(store: GraphStore, where: str, params: dict[str, str]) -> int:
