@@ -277,8 +277,7 @@ async def _refuse_duplicate(
             other = (
                 f"campaign {row['id']} ({row.get('name') or ''}) already offers {spec.product} "
                 f"to the same audience from {iso_exact(row['from'])} to {iso_exact(row['to'])}: "
-                "use it "
-                "(logCampaignContacts), or change the audience or the window"
+                "use it (logCampaignContacts), or change the audience or the window"
             )
     raise BadUserInput(
         other
