@@ -84,6 +84,10 @@ class Officer:
 
 @asynccontextmanager
 async def hub(data: Path, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    # The graph open before the first request, however long it takes: with the 2 s default
+    # grace a loaded machine answered GRAPH_UNAVAILABLE ("loading") to a restored dir's first
+    # query (CI of c4058d0), the hub's answer to a client that does not wait for /readyz.
+    settings = {"graph_start_grace_s": 300.0} | settings
     app = create_app(Settings(data_dir=data, introspection=False, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
