@@ -201,7 +201,7 @@ def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
     yet (no embedded graph started in it, no C360_GRAPH_URL): such a dry run compares with
     an empty graph, and opening the data dir's would create it (the dir, its format marker,
     the graph server's files, the key store). None: the import opens the data dir's graph."""
-    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir = settings.data_dir_path
     # graph.embedded.EmbeddedFalkorDB.dir: where the embedded graph server keeps its files.
     if not dry_run or settings.graph_url or (data_dir / "falkordb").exists():
         yield None
@@ -222,7 +222,7 @@ async def _import(
     **options: object,
 ) -> ImportSummary:
     settings = load_settings()
-    real_dir = settings.data_dir.expanduser().resolve()
+    real_dir = settings.data_dir_path
     with _scratch_graph(settings, dry_run) as scratch:
         if scratch is None:
             ledger = ErasureLedger.of(settings)
