@@ -15,7 +15,7 @@ from graph.repositories.social import (
     backfill_search_text,
     upgrade_stored_posts,
 )
-from graph.store import GraphStore
+from graph.store import SCHEMA_LABEL, GraphStore
 from shared.post_text import SEARCH_TEXT_VERSION
 
 NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -98,7 +98,7 @@ async def run_upgrades(store: GraphStore) -> list[str]:
     wants it empty). The marker travels with the data: a backup restored, a graph copied by
     ``c360 migrate``."""
     rows = await store.read(
-        "MATCH (s:C360Schema {key: $key}) RETURN properties(s) AS marks",
+        f"MATCH (s:{SCHEMA_LABEL} {{key: $key}}) RETURN properties(s) AS marks",
         {"key": UPGRADES_KEY},
     )
     if not rows and not await store.read("MATCH (n) RETURN 1 AS one LIMIT 1"):
@@ -110,7 +110,7 @@ async def run_upgrades(store: GraphStore) -> list[str]:
             continue
         await upgrade(store)
         await store.write(
-            "MERGE (s:C360Schema {key: $key}) SET s += $marks",
+            f"MERGE (s:{SCHEMA_LABEL} {{key: $key}}) SET s += $marks",
             {"key": UPGRADES_KEY, "marks": {name: version}},
         )
         ran.append(name)

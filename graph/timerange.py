@@ -20,6 +20,15 @@ def time_cmp(expr: str, op: Op, value: str) -> str:
     return f"toString({expr}) {op} {value}"
 
 
+def fine_time(expr: str) -> str:
+    """A stored time that may carry a fraction of a second (a campaign's window:
+    resolvers.analytics.iso_exact) as text that orders as the times do: a whole second
+    ``...:00Z`` reads ``...:00.000000Z``, before its fractions (as written, 'Z' sorts after
+    '.': 10:00:00Z came after 10:00:00.500000Z). For both sides of a comparison."""
+    text = f"toString({expr})"
+    return f"(CASE WHEN {text} CONTAINS '.' THEN {text} ELSE replace({text}, 'Z', '.000000Z') END)"
+
+
 def time_range(
     expr: str,
     since: str | None,
@@ -41,4 +50,4 @@ def time_range(
     return " AND ".join(parts) if parts else "true"
 
 
-__all__ = ["time_cmp", "time_range"]
+__all__ = ["fine_time", "time_cmp", "time_range"]

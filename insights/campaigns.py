@@ -1,9 +1,9 @@
 """Campaign arithmetic: a seeded control group, and conversions with lift. Pure.
 
-A conversion is the campaign's product opened within the campaign window: for a contacted
-customer on or after the first contact, for a control customer (never contacted) any time in
-the window. ``lift`` is the difference of the two conversion rates (percentage points as a
-fraction); ``relative_lift`` their ratio.
+A conversion is the campaign's product opened within the campaign window [from, to): for a
+contacted customer on or after the first contact (and never before from), for a control
+customer (never contacted) any time in the window. ``lift`` is the difference of the two
+conversion rates (percentage points as a fraction); ``relative_lift`` their ratio.
 """
 
 from __future__ import annotations
@@ -60,14 +60,18 @@ def outcome(
     end: datetime,
 ) -> CampaignResult:
     """``first_contact``: customer -> time of the first contact in the window; ``openings``:
-    customer -> times the campaign's product was opened. All instants (aware): compared as
-    such, never as strings (a date alone against a time, one offset against another)."""
+    customer -> times the campaign's product was opened; ``start``/``end``: the window
+    [start, end), to the fraction of a second. All instants (aware): compared as such, never
+    as strings (a date alone against a time, one offset against another). Stored times are
+    whole seconds, so against a ``start`` of 10:00:00.750 an opening stored at 10:00:00 is
+    before it (it may have been at .200), one at 10:00:01 after it; a contact logged in that
+    first second is stored at 10:00:00, so what it converted counts from ``start``."""
     treatment = [c for c, g in groups.items() if g == TREATMENT]
     control = [c for c, g in groups.items() if g == CONTROL]
     contacted = [c for c in treatment if c in first_contact]
 
     def converted(cid: str, since: datetime) -> bool:
-        return any(since <= t <= end for t in openings.get(cid, ()))
+        return any(max(since, start) <= t < end for t in openings.get(cid, ()))
 
     return CampaignResult(
         audience=len(groups),

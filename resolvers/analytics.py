@@ -79,6 +79,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_exact(moment: datetime) -> str:
+    """``moment`` as stored where its fraction of a second counts (a campaign's window):
+    :func:`iso` when it has none, else with its microseconds (``...T10:00:00.750000Z``).
+    Against whole-second times compare it as an instant (:func:`parse_time`, :func:`iso_bound`)
+    or through graph.timerange.fine_time, never as text ('Z' sorts after '.')."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if utc.microsecond else iso(utc)
+
+
 def iso_bound(moment: datetime) -> str:
     """``moment`` as a window bound (``>= from``, ``< to``) against stored times, which are
     whole seconds (shared.validators.to_utc_iso drops an import's fraction; :func:`iso`): the
@@ -293,6 +302,7 @@ __all__ = [
     "iso",
     "iso_before",
     "iso_bound",
+    "iso_exact",
     "lifecycle_stage",
     "parse_date",
     "parse_time",

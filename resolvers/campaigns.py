@@ -21,13 +21,14 @@ from insights.catalogue import Ages, CatalogueProduct
 from insights.recommend import CLOSED, offerable
 from privacy.types import MaskMode, Resource
 from privacy.types import SensitiveKind as K
-from resolvers.analytics import iso, parse_time
+from resolvers.analytics import iso, iso_bound, iso_exact, parse_time
 from resolvers.context import RequestContext
 from resolvers.customers import customers_page
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.nba import ages
 from resolvers.pagination import Page
 from resolvers.privacy import CUSTOMER, READ, WRITE, ForbiddenFilter
+from resolvers.search import bounded_batches, refuse_beyond
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
 from shared.records import InteractionChannel, Risk
@@ -41,6 +42,16 @@ AGES_SEEN = (MaskMode.REVEAL, MaskMode.YEAR)
 # also reads the English names (CONSERVATIVE -> 保守) the way the importer stores them.
 RISK = TypeAdapter(Risk)
 RISK_PROFILES: tuple[str, ...] = get_args(get_args(Risk)[0])
+# How to bring an audience under C360_SEARCH_MAX_CANDIDATES: the filters the graph applies
+# (ages are worked out from the customers read, so they do not lessen the reading).
+NARROW_AUDIENCE = (
+    "narrow the audience: give incomeBands, riskProfiles, holds or notHolds (minAge and "
+    "maxAge are applied to the customers read and do not narrow it)"
+)
+NARROW_MEMBERS = (
+    "it was created before audiences were bounded, or under a larger "
+    "C360_SEARCH_MAX_CANDIDATES: create campaigns of narrower audiences in its place"
+)
 
 
 @dataclass(frozen=True)
@@ -180,13 +191,13 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
     """Every customer matching the filter that the policy lets the caller see and who may be
     offered ``product`` (the recommender's rule: suitability for the risk profile and the
     product's age limits), in id order: the candidates are read and decided in batches of
-    the search candidate cap, all of them (an audience is never cut short at the cap)."""
-    batch = context.settings.search_candidate_cap
-    catalogue = context.catalogue
-    members: list[str] = []
-    after: str | None = None
-    while True:
-        candidates = await repo.audience_candidates(
+    the search candidate cap, all of them (an audience is never cut short at the cap), up to
+    C360_SEARCH_MAX_CANDIDATES read, beyond which it is SEARCH_TOO_BROAD before anything is
+    written (search.bounded_batches, as a customer search)."""
+    settings, catalogue = context.settings, context.catalogue
+
+    async def fetch(after: str | None, cap: int) -> list[Row]:
+        return await repo.audience_candidates(
             context.store,
             income_bands=a.income_bands,
             risk_profiles=a.risk_profiles,
@@ -194,10 +205,20 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
             not_holds=a.not_holds,
             closed=CLOSED,
             after=after,
-            limit=batch,
+            limit=cap,
         )
+
+    members: list[str] = []
+    batches = bounded_batches(
+        fetch,
+        batch=settings.search_candidate_cap,
+        ceiling=settings.search_max_candidates,
+        what="the audience",
+        advice=NARROW_AUDIENCE,
+    )
+    async for candidates in batches:
         if not candidates:
-            return members
+            continue
         decided = await context.privacy.decide(
             [Resource(CUSTOMER, c["id"], c["attributes"]) for c in candidates]
         )
@@ -209,9 +230,7 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
             possible = _ages(c["birthDate"], decision.mode_for(K.BIRTH_DATE), context.now)
             if _age_ok(possible, a) and offerable(catalogue, product, c["riskProfile"], possible):
                 members.append(c["id"])
-        if len(candidates) < batch:
-            return members
-        after = candidates[-1]["id"]
+    return members
 
 
 def _audience_key(a: Audience) -> str:
@@ -257,8 +276,8 @@ async def _refuse_duplicate(
         if decided[str(row["id"])].allow:
             other = (
                 f"campaign {row['id']} ({row.get('name') or ''}) already offers {spec.product} "
-                f"to the same audience from {iso(row['from'])} to {iso(row['to'])}: use it "
-                "(logCampaignContacts), or change the audience or the window"
+                f"to the same audience from {iso_exact(row['from'])} to {iso_exact(row['to'])}: "
+                "use it (logCampaignContacts), or change the audience or the window"
             )
     raise BadUserInput(
         other
@@ -293,8 +312,9 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
         "name": spec.name.strip(),
         "product": spec.product,
         "channel": spec.channel,
-        "from": iso(spec.start),
-        "to": iso(spec.end),
+        # With their fraction of a second: what counts is compared to the true bounds.
+        "from": iso_exact(spec.start),
+        "to": iso_exact(spec.end),
         "controlShare": spec.control_share,
         "audience": audience,
         "createdBy": privacy.principal.subject if privacy.principal is not None else "",
@@ -308,7 +328,7 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
         campaign_id,
         props,
         [{"customerId": cid, "group": g} for cid, g in sorted(groups.items())],
-        now=iso(context.now),
+        now=iso_exact(context.now),
     )
     if linked is None:
         await _refuse_duplicate(
@@ -344,8 +364,20 @@ async def load_campaign(context: RequestContext, campaign_id: str) -> dict[str, 
 
 
 async def campaign_result(context: RequestContext, campaign: dict[str, Any]) -> CampaignResult:
+    """The campaign's figures over [from, to), bounds to their fraction of a second against
+    whole-second stored times as every window (analytics.iso_bound): from 10:00:00.750 counts
+    what is stored from 10:00:01; a contact the campaign logged in that first second counts
+    too (it was logged at or after from: log_contacts)."""
+    start, end = parse_time(campaign["from"]), parse_time(campaign["to"])
+    if start is None or end is None:
+        raise ValueError(f"campaign {campaign['id']} has no valid window")
     rows = await repo.campaign_outcomes(
-        context.store, campaign["id"], campaign["product"], campaign["from"], campaign["to"]
+        context.store,
+        campaign["id"],
+        campaign["product"],
+        iso(start),
+        iso_bound(start),
+        iso_bound(end),
     )
     groups = {r["customerId"]: r["group"] for r in rows}
     # Times as instants (parse_time: no offset = UTC, a date alone its midnight UTC, as the
@@ -356,15 +388,17 @@ async def campaign_result(context: RequestContext, campaign: dict[str, Any]) -> 
     openings = {
         r["customerId"]: [t for o in r["openings"] or [] if (t := parse_time(str(o)))] for r in rows
     }
-    start, end = parse_time(campaign["from"]), parse_time(campaign["to"])
-    if start is None or end is None:
-        raise ValueError(f"campaign {campaign['id']} has no valid window")
     return outcome(groups, contacts, openings, start, end)
 
 
 async def member_ids(context: RequestContext, campaign_id: str, group: str | None) -> list[str]:
-    rows = await repo.campaign_members(context.store, campaign_id)
-    return [r["customerId"] for r in rows if group is None or r["group"] == group]
+    """The ids of the campaign's members of ``group`` (None: all), in id order; SEARCH_TOO_BROAD
+    for more than C360_SEARCH_MAX_CANDIDATES (each is decided after): an audience made before
+    createCampaign was bounded, or under a larger setting, is not read whole."""
+    ceiling = context.settings.search_max_candidates
+    rows = await repo.campaign_members(context.store, campaign_id, group, ceiling + 1)
+    refuse_beyond(len(rows), ceiling, "the campaign's members", NARROW_MEMBERS)
+    return [r["customerId"] for r in rows]
 
 
 async def contacts_page(
@@ -394,9 +428,11 @@ async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str]
     campaign = await _stored(context, campaign_id)
     if campaign is None:
         raise NotFound("no campaign with this id", id=campaign_id)
-    # A contact outside the window would count nowhere (contacted counts the window's).
-    now = iso(context.now)
-    if not campaign["from"] <= now <= campaign["to"]:
+    # A contact outside the window would count nowhere (contacted counts the window's): the
+    # window [from, to) to its fraction of a second, so a contact logged in the second a
+    # campaign "from now" was created is within it (campaign_result counts it).
+    start, end = parse_time(campaign["from"]), parse_time(campaign["to"])
+    if start is None or end is None or not start <= context.now < end:
         raise BadUserInput(
             f"the campaign runs from {campaign['from']} to {campaign['to']}: contacts are "
             "logged only within its window",
@@ -423,7 +459,7 @@ async def log_contacts(context: RequestContext, campaign_id: str, ids: list[str]
             "props": {
                 "kind": "MARKETING",
                 "channel": campaign["channel"],
-                "time": now,
+                "time": iso(context.now),
                 "summary": f"campaign {campaign['name']}",
                 "campaignId": campaign_id,
                 "resolved": True,

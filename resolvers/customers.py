@@ -18,7 +18,7 @@ from graph.store import GraphStore, Row
 from privacy.types import Decision
 from resolvers.analytics import Segment, iso_before, iso_bound
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput, SearchTooBroad
+from resolvers.errors import BadUserInput
 from resolvers.loaders import InteractionPageKey, TransactionPageKey
 from resolvers.pagination import (
     Page,
@@ -34,6 +34,7 @@ from resolvers.search import (
     CustomerFilter,
     CustomerOrder,
     SearchPlan,
+    bounded_batches,
     customer_filter,
     order_key,
     order_rows,
@@ -239,50 +240,39 @@ async def _visible_candidates(
     candidate cap), all of them, so a filter or a count is exact at any book size (the first
     ``batch`` ids alone made ``customers(segment:)`` count a fifth of a 50 000-customer book).
     More than ``ceiling`` candidates in all (C360_SEARCH_MAX_CANDIDATES): SearchTooBroad once
-    ``ceiling + 1`` are read, the work bound of a search, never a count cut short.
+    ``ceiling + 1`` are read (search.bounded_batches), never a count cut short.
     An id lookup that finds nothing decides PAD_ROW instead (search.plan_search)."""
     wanted, privacy = plan.wanted, ctx.privacy
     matches: list[Row] = []
     decisions: dict[str, Decision] = {}
-    after: str | None = None
-    read = 0
-    while True:
-        cap = min(batch, ceiling + 1 - read)
-        candidates = await _candidates(
-            ctx.store,
-            wanted,
-            with_assets=with_assets,
-            cap=cap,
-            scan=plan.scan,
-            after=after,
-            scope=scope,
-        )
-        read += len(candidates)
-        if read > ceiling:
-            raise SearchTooBroad(
-                f"the search would read more than {ceiling} customers; narrow it: give "
-                "search (a name, an id, a phone number, ID number or e-mail)",
-                maxCandidates=ceiling,
-            )
-        asked = candidates or ([PAD_ROW] * plan.pad if after is None else [])
+    first = True
+    batches = bounded_batches(
+        partial(_candidates, ctx.store, wanted, with_assets=with_assets, scan=plan.scan,
+                scope=scope),
+        batch=batch,
+        ceiling=ceiling,
+        what="the search",
+        advice="narrow it: give search (a name, an id, a phone number, ID number or e-mail)",
+    )  # fmt: skip
+    async for candidates in batches:
+        asked = candidates or ([PAD_ROW] * plan.pad if first else [])
+        first = False
         if asked:
             decided = await privacy.decide_candidates(asked, fresh=plan.pad)
             found = visible_matches(candidates, decided, wanted)
             matches.extend(found)
             decisions.update((r["id"], decided[r["id"]]) for r in found)
-        if len(candidates) < cap:
-            return matches, decisions
-        after = candidates[-1]["id"]
+    return matches, decisions
 
 
 async def _candidates(
     store: GraphStore,
     wanted: CustomerFilter,
+    after: str | None,
+    cap: int,
     *,
     with_assets: bool,
-    cap: int,
     scan: bool = False,
-    after: str | None = None,
     scope: Scope | None = None,
 ) -> list[Row]:
     return await search_candidates(

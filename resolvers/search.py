@@ -33,6 +33,7 @@ field the caller does not see revealed for every listed customer is refused
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -42,7 +43,7 @@ from graph.store import Row
 from privacy.masking import band_range
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, SearchTooBroad
 from resolvers.privacy import Forbidden, ForbiddenFilter
 from shared.validators import cn_id_token, normalize_phone
 
@@ -283,14 +284,52 @@ def order_key(row: Row, order: CustomerOrder) -> tuple[bool, Any]:
     return (value is None, value if value is not None else 0)
 
 
+def refuse_beyond(read: int, ceiling: int, what: str, advice: str) -> None:
+    """SearchTooBroad once more than ``ceiling`` customers (C360_SEARCH_MAX_CANDIDATES) are
+    read: the work bound of a search, a campaign's audience and its contact list, never a
+    list or a count cut short. ``what`` names the work, ``advice`` how to narrow it; the
+    message names no customer."""
+    if read > ceiling:
+        raise SearchTooBroad(
+            f"{what} would read more than {ceiling} customers; {advice}", maxCandidates=ceiling
+        )
+
+
+async def bounded_batches(
+    fetch: Callable[[str | None, int], Awaitable[list[Row]]],
+    *,
+    batch: int,
+    ceiling: int,
+    what: str,
+    advice: str,
+) -> AsyncIterator[list[Row]]:
+    """Every row of a walk in id order, a batch at a time: ``fetch(after, cap)`` reads at most
+    ``cap`` rows after the id ``after`` (None: from the first), ``cap`` at most ``batch`` (the
+    search candidate cap). The first batch is yielded even when empty. :func:`refuse_beyond`
+    once more than ``ceiling`` rows are read, so at most ``ceiling + 1`` are."""
+    after: str | None = None
+    read = 0
+    while True:
+        cap = min(batch, ceiling + 1 - read)
+        rows = await fetch(after, cap)
+        read += len(rows)
+        refuse_beyond(read, ceiling, what, advice)
+        yield rows
+        if len(rows) < cap:
+            return
+        after = rows[-1]["id"]
+
+
 __all__ = [
     "PAD_ROW",
     "CustomerFilter",
     "CustomerOrder",
     "SearchPlan",
+    "bounded_batches",
     "customer_filter",
     "order_key",
     "order_rows",
     "plan_search",
+    "refuse_beyond",
     "visible_matches",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from graph.fieldcipher import CUSTOMER, INTERACTION, open_rows, seal_rows
 from graph.repositories.access import access_attributes, walk_key
 from graph.store import GraphStore, Row
-from graph.timerange import time_cmp, time_range
+from graph.timerange import fine_time, time_cmp, time_range
 
 
 async def audience_candidates(
@@ -74,18 +74,19 @@ async def create_campaign(
     window overlaps [``props["from"]``, ``props["to"]``): then nothing is written and the
     answer is None, else the number of members linked. Check and create are one write, so two
     creates of the same campaign (two requests, two ``--workers`` processes) cannot both pass:
-    the graph runs one write at a time. Windows are compared as the stored ISO-8601 UTC text
-    (resolvers.analytics.iso), which orders as the times do."""
+    the graph runs one write at a time. Windows are ISO-8601 UTC text, to the second or with
+    a fraction (resolvers.analytics.iso_exact), compared through fine_time, which orders as
+    the times do."""
     result = await store.write(
         """
         OPTIONAL MATCH (d:Campaign)
         WHERE d.product = $props.product AND d.audience = $props.audience AND d.id <> $id
           AND ($now IS NULL OR """
-        + time_cmp("d.to", ">", "$now")
+        + time_cmp(fine_time("d.to"), ">", fine_time("$now"))
         + ") AND "
-        + time_cmp("d.from", "<", "$props.to")
+        + time_cmp(fine_time("d.from"), "<", fine_time("$props.to"))
         + " AND "
-        + time_cmp("d.to", ">", "$props.from")
+        + time_cmp(fine_time("d.to"), ">", fine_time("$props.from"))
         + """
         WITH count(d) AS duplicates
         WHERE duplicates = 0
@@ -124,23 +125,31 @@ async def campaign(store: GraphStore, campaign_id: str) -> Row | None:
     return rows[0]["k"] if rows else None
 
 
-async def campaign_members(store: GraphStore, campaign_id: str) -> list[Row]:
-    """[{customerId, group}] ordered by customer id."""
+async def campaign_members(
+    store: GraphStore, campaign_id: str, group: str | None, limit: int
+) -> list[Row]:
+    """[{customerId, group}] of ``group`` (None: both), the first ``limit`` by customer id."""
     return await store.read(
         """
         MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer)
-        RETURN c.id AS customerId, t.group AS group ORDER BY customerId
+        WHERE $group IS NULL OR t.group = $group
+        RETURN c.id AS customerId, t.group AS group ORDER BY customerId LIMIT $limit
         """,
-        {"id": campaign_id},
+        {"id": campaign_id, "group": group, "limit": limit},
     )
 
 
 async def campaign_outcomes(
-    store: GraphStore, campaign_id: str, product: str, start: str, end: str
+    store: GraphStore, campaign_id: str, product: str, since: str, start: str, end: str
 ) -> list[Row]:
     """Per member: ``firstContact`` (the earliest MARKETING interaction in the window for this
-    campaign, or about its product) and ``openings`` (openedAt of accounts of the product)."""
-    params = {"id": campaign_id, "product": product, "start": start, "end": end}
+    campaign, or about its product) and ``openings`` (openedAt of accounts of the product).
+    The window is of stored (whole-second) times: [``start``, ``end``) for a contact about
+    the product (resolvers.analytics.iso_bound of the campaign's from and to); a contact this
+    campaign logged counts from ``since``, the second ``from`` falls in, as well: it was
+    logged only within the window, checked to the fraction (resolvers.campaigns.log_contacts),
+    and stored cut to its second."""
+    params = {"id": campaign_id, "product": product, "since": since, "start": start, "end": end}
     members = await store.read(
         """
         MATCH (:Campaign {id: $id})-[t:TARGETS]->(c:Customer)
@@ -153,11 +162,14 @@ async def campaign_outcomes(
         """
         MATCH (:Campaign {id: $id})-[:TARGETS]->(c:Customer)-[:HAD]->(i:Interaction)
         WHERE i.kind = 'MARKETING' AND """
-        + time_range("i.time", "$start", "$end", until_inclusive=True, optional=False)
+        + time_range("i.time", "$since", "$end", optional=False)
         + """
         OPTIONAL MATCH (i)-[:ABOUT]->(p:Product {code: $product})
         WITH c, i, p
-        WHERE i.campaignId = $id OR (i.campaignId IS NULL AND p IS NOT NULL)
+        WHERE i.campaignId = $id
+           OR (i.campaignId IS NULL AND p IS NOT NULL AND """
+        + time_cmp("i.time", ">=", "$start")
+        + """)
         RETURN c.id AS customerId, i.time AS time
         """,
         params,

@@ -133,14 +133,15 @@ async def test_interaction_windows_are_exact(cstore: GraphStore) -> None:
         cstore, "K1", {"productCode": "P-CARD"}, [{"customerId": "C1", "group": "TREATMENT"}]
     )
     firsts = [
-        (await campaigns.campaign_outcomes(cstore, "K1", "P-CARD", lo, hi))[0]["firstContact"]
+        (await campaigns.campaign_outcomes(cstore, "K1", "P-CARD", lo, lo, hi))[0]["firstContact"]
         for lo, hi in (
             ("2025-03-01T06:00:00Z", T2),
-            ("2025-03-02T00:00:01Z", T3),
+            ("2025-03-02T00:00:01Z", "2025-03-03T00:00:01Z"),
+            ("2025-03-02T00:00:01Z", T3),  # to is exclusive
             ("2025-03-02T00:00:01Z", "2025-03-02T23:00:00Z"),
         )
     ]
-    assert firsts == [T1, T3, None]
+    assert firsts == [T1, T3, None, None]
 
 
 async def _count_posts(store: GraphStore, where: str, params: dict[str, str]) -> int:
@@ -166,3 +167,22 @@ async def test_raw_upper_bound_on_indexed_string(cstore: GraphStore) -> None:
     comparison returns every post; when a FalkorDB release fixes it this test passes."""
     await _posts(cstore)
     assert await _count_posts(cstore, "p.createdAt < $to", {"to": T2}) == 2
+
+
+async def test_campaign_windows_compare_to_the_fraction(cstore: GraphStore) -> None:
+    """A campaign's window keeps its fraction (resolvers.analytics.iso_exact): the graph's
+    duplicate check orders a whole second before its fractions (as text 10:00:00Z sorted after
+    10:00:00.500000Z, so a window ending at 10:00:00 overlapped one from 10:00:00.500)."""
+    same = {"product": "P-FINE", "audience": "{}"}
+
+    async def create(campaign_id: str, start: str, end: str) -> int | None:
+        props = {**same, "from": start, "to": end}
+        return await campaigns.create_campaign(cstore, campaign_id, props, [])
+
+    assert await create("KF1", "2025-03-01T10:00:00Z", "2025-03-02T10:00:00Z") == 0
+    # From half a second after KF1's end: no overlap.
+    assert await create("KF2", "2025-03-02T10:00:00.500000Z", "2025-03-03T10:00:00Z") == 0
+    # Until half a second after KF1's start: overlaps it.
+    assert await create("KF3", "2025-02-28T10:00:00Z", "2025-03-01T10:00:00.500000Z") is None
+    # Until KF1's start exactly ([from, to)): no overlap.
+    assert await create("KF4", "2025-02-28T10:00:00Z", "2025-03-01T10:00:00Z") == 0
