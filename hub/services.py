@@ -35,36 +35,44 @@ BLIND_KEY_NAME = "blind-index"
 NAME_TOKEN_KEY_NAME = "name-tokens"
 
 _crypto: dict[str, FieldCrypto] = {}
+# Data dirs whose key store this process listed the ledger's erasures in (or tried to).
+_listed: set[str] = set()
 
 
-def field_crypto(settings: Settings) -> FieldCrypto:
-    """The process's field encryption service for the data dir (one key store connection)."""
+def field_crypto(settings: Settings, *, upgrade: bool = True) -> FieldCrypto:
+    """The process's field encryption service for the data dir (one key store connection).
+    The first with ``upgrade`` lists the erasure ledger's erasures in the key store once
+    (mark_ledger_erasures); not ``upgrade`` (an import's dry run, which writes nothing in
+    the data dir) leaves that to the next open that writes."""
     data_dir = settings.resolved_data_dir
     found = _crypto.get(str(data_dir))
     if found is None:
         keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
-        try:
-            mark_ledger_erasures(keys, ErasureLedger.of(settings))
-        except LedgerError as exc:
-            log.warning(
-                "the erasure ledger cannot be read to list its erasures as destroyed in the "
-                "data key store (%s): tried again at the next start",
-                exc,
-            )
         found = FieldCrypto(
             keys,
             blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME),
             name_key=load_or_create_secret(data_dir, NAME_TOKEN_KEY_NAME),
         )
         _crypto[str(data_dir)] = found
+    if upgrade and str(data_dir) not in _listed:
+        _listed.add(str(data_dir))
+        try:
+            mark_ledger_erasures(found.keys, ErasureLedger.of(settings))
+        except LedgerError as exc:
+            log.warning(
+                "the erasure ledger cannot be read to list its erasures as destroyed in the "
+                "data key store (%s): tried again at the next start",
+                exc,
+            )
     return found
 
 
-def protect_store(store: GraphStore, settings: Settings) -> GraphStore:
+def protect_store(store: GraphStore, settings: Settings, *, upgrade: bool = True) -> GraphStore:
     """Hand the store the field encryption service (the repositories seal and open through
-    it; they never see a key). A store that already has one keeps it."""
+    it; they never see a key). A store that already has one keeps it. ``upgrade``: see
+    :func:`field_crypto`."""
     if not isinstance(cipher_of(store), FieldCrypto):
-        attach_cipher(store, field_crypto(settings))
+        attach_cipher(store, field_crypto(settings, upgrade=upgrade))
     return store
 
 

@@ -19,9 +19,8 @@ from ingest.kinds import ImportKind
 from ingest.mapping import ColumnMapping
 from ingest.readers import RawRecord
 from ingest.sources import Source
-from shared.echo import echo
 from shared.records import validation_reasons
-from shared.validators import id_reason
+from shared.validators import case_twin_parent, id_reason
 
 
 def _key_sources(spec: ImportKind, mapping: ColumnMapping) -> list[list[str]]:
@@ -224,13 +223,6 @@ def missing_reasons(
                 f"{name} {value} not found: import {spec.parents.get(name, 'it')} first{create}"
             )
     return reasons
-
-
-def case_twin_parent(name: str, value: str, twin: str) -> str:
-    return (
-        f"{name}: no customer {echo(value)}; {echo(twin)} differs only by case (customer ids "
-        f"are compared without case, so none is created): write {echo(twin)}"
-    )
 
 
 @dataclass

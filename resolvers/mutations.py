@@ -14,6 +14,7 @@ from graph.repositories.interactions import interaction_owners, upsert_interacti
 from graph.store import GraphStore, Row
 from privacy.erasure_ledger import ErasureLedger, LedgerError
 from resolvers.errors import ApiError, BadUserInput, NotFound
+from resolvers.privacy import RequestPrivacy
 from shared.records import (
     CustomerRecord,
     InteractionRecord,
@@ -21,7 +22,7 @@ from shared.records import (
     validation_reasons,
 )
 from shared.settings import Settings
-from shared.validators import NO_CASE_TWIN, field_too_long, id_key, id_reason
+from shared.validators import NO_CASE_TWIN, case_twin_parent, field_too_long, id_key, id_reason
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,6 +76,29 @@ async def case_twin(store: GraphStore, customer_id: str) -> str | None:
     return (await case_twins(store, [customer_id])).get(customer_id)
 
 
+async def readable(privacy: RequestPrivacy, customer_id: str) -> bool:
+    """Whether the caller may read this stored customer: only then does an error name it."""
+    decision = await privacy.customer(customer_id)
+    return decision is not None and decision.allow
+
+
+async def missing_customer(
+    privacy: RequestPrivacy, store: GraphStore, customer_id: str, field: str = "customerId"
+) -> ApiError:
+    """The answer to a write naming a customer that is not stored: NOT_FOUND; or, when a
+    stored id differs from it only by case (the customer meant), ID_CASE_CONFLICT naming that
+    id as the import's dead letter does (shared.validators.case_twin_parent), in the message
+    and ``extensions.existing``, when the caller may read that customer (as upsertCustomer
+    names it). Nothing is written to either spelling. The twin is looked up (one indexed
+    read) only on this path, never for a write whose customer is found."""
+    twin = await case_twin(store, customer_id)
+    if twin is None:
+        return NotFound("no customer with this id", field=field)
+    named = await readable(privacy, twin)
+    message = case_twin_parent(field, customer_id, twin if named else None)
+    return IdCaseConflict(message, field=field, **({"existing": twin} if named else {}))
+
+
 def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
     """ID_CASE_CONFLICT for a new id a stored one differs from only by case; ``extensions.
     existing`` names that one only when the caller may read it (``named``)."""
@@ -107,7 +131,9 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
     return record.id
 
 
-async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str) -> Row:
+async def log_interaction(
+    privacy: RequestPrivacy, store: GraphStore, data: dict[str, Any], now_iso: str
+) -> Row:
     """The stored interaction row (props + id + customerId + productCode)."""
     data = {"id": f"ix-{uuid.uuid4().hex}", "time": now_iso, **data}
     record = validate(InteractionRecord, data)
@@ -117,7 +143,7 @@ async def log_interaction(store: GraphStore, data: dict[str, Any], now_iso: str)
         existing_customer_ids(store, [record.customerId]), interaction_owners(store, [record.id])
     )
     if not existing:
-        raise NotFound("no customer with this id", field="customerId")
+        raise await missing_customer(privacy, store, record.customerId)
     # The upsert would move an interaction of another customer here: one the caller may not
     # write, whose record would then show under this customer (the CRM import moves them).
     owner = owners.get(record.id)
@@ -138,6 +164,8 @@ __all__ = [
     "IdCaseConflict",
     "case_twin",
     "log_interaction",
+    "missing_customer",
+    "readable",
     "refuse_case_twin",
     "upsert_customer",
     "validate",

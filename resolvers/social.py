@@ -28,7 +28,7 @@ from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
 from resolvers.analytics import iso, iso_bound, parse_time
 from resolvers.errors import ApiError, BadUserInput, NotFound
-from resolvers.mutations import validate
+from resolvers.mutations import missing_customer, validate
 from resolvers.paced_loader import PacedDataLoader
 from resolvers.pagination import (
     Page,
@@ -540,7 +540,9 @@ class LinkChanged(ApiError):
     code = "LINK_CHANGED"
 
 
-async def link_account(store: GraphStore, customer_id: str, platform: str, handle: str) -> Row:
+async def link_account(
+    privacy: RequestPrivacy, store: GraphStore, customer_id: str, platform: str, handle: str
+) -> Row:
     """Confirm a handle as the customer's; the linked account row (see accounts_by_key). The
     import's model, lookup, rule and write (``c360 import social-accounts``), for one row.
     The lookup, the write (one statement checks and links) and the read of the linked account
@@ -553,6 +555,8 @@ async def link_account(store: GraphStore, customer_id: str, platform: str, handl
     key = (link.platform, link.handle)
     for _ in range(2):
         (found,) = await lookup_social_accounts(store, [row])
+        if "customerId" in (found.get("missing") or []):
+            raise await missing_customer(privacy, store, row["customerId"])
         _refuse_link(row, found)  # also what a write that linked nothing met
         if found.get("exists") or await repo.link_social_accounts(store, [row]):
             accounts = await repo.accounts_by_key(store, [{"platform": key[0], "handle": key[1]}])
@@ -566,8 +570,6 @@ async def link_account(store: GraphStore, customer_id: str, platform: str, handl
 
 
 def _refuse_link(row: Row, found: Row) -> None:
-    if "customerId" in (found.get("missing") or []):
-        raise NotFound("no customer with this id", field="customerId")
     # One person's handle: a second customer would show the first's posts in their 360
     # view. The other customer is not named (the caller may not see them).
     if reasons := link_conflicts(row, found):

@@ -30,6 +30,7 @@ from privacy.erasure_ledger import LedgerError
 from privacy.subject_export import export_customer
 from privacy.types import AuditUnavailable, Resource
 from resolvers.errors import BadUserInput, NotFound
+from resolvers.mutations import missing_customer
 from resolvers.pagination import Page, decode_cursor, page_after
 from resolvers.privacy import Forbidden, RequestPrivacy
 
@@ -86,7 +87,8 @@ async def propose_erasure(
 ) -> ErasureRequest:
     await privacy.require_resource(Resource("DataSubject", customer_id), ERASE)
     if await customer_footprint(store, customer_id) is None:
-        raise NotFound("no customer with this id", field="customerId")
+        # One a stored id differs from only by case: named (resolvers.mutations), not erased.
+        raise await missing_customer(privacy, store, customer_id)
     # Named by id (no field revealed), as the CLI's proposal is: `audit show --customer`
     # finds it. Write-ahead: a proposal the log cannot record is not stored.
     privacy.customers_touched.add(customer_id)

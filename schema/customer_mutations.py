@@ -20,8 +20,7 @@ class CustomerMutation:
         await require_customer_write(privacy, str(data.get("id", "")), data)
         mutations.refuse_erased(info.context.settings, str(data.get("id", "")))
         if twin := await mutations.case_twin(info.context.store, str(data.get("id", ""))):
-            decision = await privacy.customer(twin)
-            raise mutations.refuse_case_twin(twin, decision is not None and decision.allow)
+            raise mutations.refuse_case_twin(twin, await mutations.readable(privacy, twin))
         customer_id = await mutations.upsert_customer(
             info.context.store, data, iso(info.context.now)
         )
@@ -35,7 +34,9 @@ class CustomerMutation:
     async def log_interaction(self, info: Ctx, input: InteractionInput) -> Interaction:
         data = record_data(input)
         await require_customer_write(info.context.privacy, str(data.get("customerId", "")))
-        row = await mutations.log_interaction(info.context.store, data, iso(info.context.now))
+        row = await mutations.log_interaction(
+            info.context.privacy, info.context.store, data, iso(info.context.now)
+        )
         return Interaction.from_row(row["customerId"], row)
 
 

@@ -983,8 +983,11 @@ class SocialMutation:
     async def link_social_account(
         self, info: Ctx, customer_id: strawberry.ID, platform: str, handle: str
     ) -> SocialAccount:
-        await require_customer_write(info.context.privacy, str(customer_id))
-        row = await social.link_account(info.context.store, str(customer_id), platform, handle)
+        privacy = info.context.privacy
+        await require_customer_write(privacy, str(customer_id))
+        row = await social.link_account(
+            privacy, info.context.store, str(customer_id), platform, handle
+        )
         loaders = info.context.social_loaders
         loaders.account.prime((row["platform"], row["handle"]), row, force=True)
         loaders.customer_posts.clear_all()

@@ -244,12 +244,18 @@ class Settings(BaseSettings):
             "database": self.graph_database,
         }
 
+    @property
+    def data_dir_path(self) -> Path:
+        """The data dir's absolute path, nothing made or checked (an import's dry run reads
+        the erasure ledger there and leaves a data dir that is not there unmade)."""
+        return self.data_dir.expanduser().resolve()
+
     @cached_property
     def readable_data_dir(self) -> Path:
         """The data dir for commands that only read it (``audit verify``, ``doctor`` without
         ``--repair``): it must exist and be readable, not writable, and nothing in it is
         created or changed, so a read-only forensic copy can be checked as it is."""
-        path = self.data_dir.expanduser().resolve()
+        path = self.data_dir_path
         if not path.is_dir():
             raise DataDirError(
                 f"the data dir {path} does not exist: set C360_DATA_DIR to the hub's data dir"
@@ -267,7 +273,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_data_dir(self) -> Path:
-        path = self.data_dir.expanduser().resolve()
+        path = self.data_dir_path
         try:
             path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         except OSError as exc:

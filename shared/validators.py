@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from iso4217 import Currency
 
+from shared.echo import echo
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # GB 11643-1999: ISO 7064 MOD 11-2 weights for the first 17 digits, and the check characters.
@@ -481,6 +483,24 @@ def field_too_long(name: str, value: str) -> str | None:
 NO_CASE_TWIN = "customer ids are compared without case, so no second customer was made"
 
 
+def case_twin_parent(name: str, value: str, twin: str | None) -> str:
+    """Why a row or a write naming the customer ``value`` in ``name`` is refused when only
+    ``twin``, differing from it only by case, is stored (an import's missing parent, the
+    API's logInteraction, linkSocialAccount, proposeErasure): that is the customer meant,
+    and none is created or written to under the other spelling. ``twin`` None: the caller
+    may not read that customer, so it is not named."""
+    why = "customer ids are compared without case, so none is created"
+    if twin is None:
+        return (
+            f"{name}: no customer {echo(value)}; a customer whose id differs from it only by "
+            f"case exists ({why})"
+        )
+    return (
+        f"{name}: no customer {echo(value)}; {echo(twin)} differs only by case ({why}): "
+        f"write {echo(twin)}"
+    )
+
+
 def id_key(record_id: str) -> str:
     """How a record id is compared where a case slip must not bring a record back (an erased
     customer's id against the erasure ledger): case-folded, so ``c900002`` is ``C900002``."""
@@ -536,6 +556,7 @@ __all__ = [
     "SHANGHAI",
     "ascii_fold",
     "birth_date_from_cn_id",
+    "case_twin_parent",
     "check_birth_date",
     "check_cn_id",
     "check_currency",

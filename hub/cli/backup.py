@@ -160,7 +160,7 @@ def restore(
     choice = untied_choice(untied)
     secret = _secret(passphrase_file, key_file)
     settings = load_settings()
-    live = settings.data_dir.expanduser().resolve()
+    live = settings.data_dir_path
     target = (to or live).resolve()
     rings: list[str | None] = []  # which key ring opens the archived audit log (log_ring)
 

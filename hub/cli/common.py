@@ -42,7 +42,8 @@ def _setting_error(error: Mapping[str, Any]) -> str:
 @asynccontextmanager
 async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[GraphStore]:
     """The graph, sealing; not ``upgrade`` (a dry run): the open-time upgrades a graph an
-    older c360 wrote needs are not written (graph.connect.open_store)."""
+    older c360 wrote needs are not written (graph.connect.open_store), nor the key store's
+    listing of the ledger's erasures (hub.services.field_crypto)."""
     # Imported here: the graph client and the key services are for commands that open the
     # graph, not for every command that imports this module (`c360 token`, `audit verify`).
     from graph.connect import store_session
@@ -52,7 +53,7 @@ async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Gr
         settings.resolved_data_dir, settings.graph_url, upgrade=upgrade, **settings.graph_options
     ) as store:
         # Every CLI write (import, seed, ingest) seals personal fields like the API does.
-        yield protect_store(store, settings)
+        yield protect_store(store, settings, upgrade=upgrade)
 
 
 async def compact(store: GraphStore) -> None:

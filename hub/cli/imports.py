@@ -3,6 +3,7 @@ DuckDB query) into the graph."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from ingest.crm import (
     import_file,
 )
 from ingest.mapping import ColumnMapping, MappingError
-from privacy.erasure_ledger import ErasureLedger, LedgerError
+from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -187,11 +188,27 @@ def progress_bar(enabled: bool, name: str) -> Iterator[OnProgress | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def erasures(settings: Settings) -> Erasures:
-    """The ids of every erasure ledger the data dir knows (its own and the mirrors). Raises
+def erasures(ledger: ErasureLedger) -> Erasures:
+    """The ids of every erasure ``ledger`` knows (the data dir's and the mirrors). Raises
     LedgerError when one cannot be read: the import does not go ahead (privacy fails closed)."""
-    entries = ErasureLedger.of(settings).entries()
+    entries = ledger.entries()
     return Erasures.of((e.customer_id for e in entries), (h for e in entries for h in e.households))
+
+
+@contextmanager
+def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
+    """A throwaway data dir (removed after) for a dry run on a data dir that holds no graph
+    yet (no embedded graph started in it, no C360_GRAPH_URL): such a dry run compares with
+    an empty graph, and opening the data dir's would create it (the dir, its format marker,
+    the graph server's files, the key store). None: the import opens the data dir's graph."""
+    data_dir = settings.data_dir_path
+    # graph.embedded.EmbeddedFalkorDB.dir: where the embedded graph server keeps its files.
+    if not dry_run or settings.graph_url or (data_dir / "falkordb").exists():
+        yield None
+        return
+    # Under /tmp: the graph server's unix socket path is limited to 107 bytes.
+    with tempfile.TemporaryDirectory(prefix="c360-dry-", dir="/tmp") as scratch:
+        yield Path(scratch)
 
 
 async def _import(
@@ -205,26 +222,34 @@ async def _import(
     **options: object,
 ) -> ImportSummary:
     settings = load_settings()
-    checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
-    erased = erasures(settings)  # before the graph starts: an unreadable ledger stops here
-    async with graph(settings, upgrade=not dry_run) as store:
-        with progress_bar(progress, label) as tick:
-            summary = await import_file(
-                store,
-                kind,
-                path,
-                mapping,
-                batch_size,
-                tick,
-                checkpoint_path=checkpoints,
-                dry_run=dry_run,
-                erasures=erased,
-                private=(settings.resolved_data_dir,),  # a SQL transform never reads keys
-                **options,  # type: ignore[arg-type]
-            )
-        if not dry_run:  # a dry run leaves the data dir as it found it
-            await compact(store)
-        return summary
+    real_dir = settings.data_dir_path
+    with _scratch_graph(settings, dry_run) as scratch:
+        if scratch is None:
+            ledger = ErasureLedger.of(settings)
+        else:  # read where they are, the data dir left as it is (perhaps not there at all)
+            ledger = ErasureLedger(real_dir, mirror_paths(settings.erasure_ledger))
+            settings = settings.model_copy(update={"data_dir": scratch})
+        erased = erasures(ledger)  # before the graph starts: an unreadable ledger stops here
+        checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
+        async with graph(settings, upgrade=not dry_run) as store:
+            with progress_bar(progress, label) as tick:
+                summary = await import_file(
+                    store,
+                    kind,
+                    path,
+                    mapping,
+                    batch_size,
+                    tick,
+                    checkpoint_path=checkpoints,
+                    dry_run=dry_run,
+                    erasures=erased,
+                    # A SQL transform never reads keys (the scratch dir's: none worth having).
+                    private=(real_dir, settings.resolved_data_dir),
+                    **options,  # type: ignore[arg-type]
+                )
+            if not dry_run:  # a dry run leaves the data dir as it found it
+                await compact(store)
+            return summary
 
 
 def unreadable(path: Path) -> str | None:

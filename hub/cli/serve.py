@@ -1,4 +1,5 @@
-"""`c360 serve`: the hub on uvicorn; `--demo` seeds an empty graph and prints a dev token."""
+"""`c360 serve`: the hub on uvicorn; `--demo` seeds an empty graph and prints a dev token
+(audited as `c360 token` audits the tokens it prints)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from hub.cli import reuse_port
 from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
 from hub.cli.ingest import matcher
 from hub.cli.port_holders import listen_error
-from hub.cli.token import make_token
+from hub.cli.token import audit_issue, issuer, make_token
 from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
@@ -50,6 +51,18 @@ def banner(settings: Settings, token: str) -> str:
     )
 
 
+def dev_token(settings: Settings, by: str) -> str:
+    """The banner's token, on record before anything starts, as `c360 token` records the
+    tokens it prints (hub/cli/token.py audit_issue: issued by ``by``, never the token): an
+    audit log that cannot take the record stops the command, no token printed, exit 2."""
+    try:
+        token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
+    except ValueError as exc:  # e.g. C360_JWT_MAX_LIFETIME_S under 8 h: one sentence
+        fail(f"the dev token cannot be made: {exc}")
+    audit_issue(settings, by, token)
+    return token
+
+
 def connection_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options against slow clients and descriptor exhaustion: the guarded HTTP
     and websocket protocols (header timeout, hard connection cap, sockets evictable until
@@ -68,7 +81,7 @@ def connection_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def _serve(settings: Settings, show_token: bool) -> None:
+async def _serve(settings: Settings, token: str | None) -> None:
     config = uvicorn.Config(
         # The collector tuned once the lifespan has started, as in each `--workers` process.
         create_app(settings, tune_gc_when_started=True),
@@ -85,15 +98,14 @@ async def _serve(settings: Settings, show_token: bool) -> None:
     while not server.started and not task.done():
         await asyncio.sleep(0.1)
     if server.started:
-        if show_token:
-            token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
+        if token is not None:
             console.print(banner(settings, token), highlight=False, soft_wrap=True)
         else:
             console.print(f"GraphQL: http://{settings.host}:{settings.port}/graphql")
     await task
 
 
-def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
+def _serve_workers(settings: Settings, workers: int, token: str | None) -> None:
     """``workers`` uvicorn processes on one port, each building the app from C360_* variables
     (hub.app.app_from_env). They share the data dir: the first to take the embedded graph's
     flock runs FalkorDB and the others connect to its socket (graph/embedded.py), secrets and
@@ -111,8 +123,7 @@ def _serve_workers(settings: Settings, workers: int, show_token: bool) -> None:
         "C360_HEADER_TIMEOUT_S": str(settings.header_timeout_s),
         "C360_MAX_CONNECTIONS": str(settings.max_connections),
     }
-    if show_token:
-        token = make_token("dev", ["privacy_officer"], DEV_PURPOSES, None, "8h")
+    if token is not None:
         console.print(banner(settings, token), highlight=False, soft_wrap=True)
     else:
         url = f"http://{settings.host}:{settings.port}/graphql"
@@ -189,6 +200,10 @@ def serve(
         float | None,
         typer.Option(min=0.1, help="seconds a client has to send a request's headers (default 10)"),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(help="with --demo: who issues the dev token (audited); default: the OS user"),
+    ] = None,
 ) -> None:
     """Serve GraphQL at /graphql (plus /healthz and /readyz)."""
     settings = load_settings()
@@ -214,11 +229,14 @@ def serve(
     except PersistedQueriesFileError as exc:
         fail(str(exc))
     _check_port(settings)
+    token = None
+    if demo:  # on record before the hub starts (no record: no token, nothing started)
+        token = dev_token(settings, issuer(by))
     if workers > 1:
-        _serve_workers(settings, workers, show_token=demo)
+        _serve_workers(settings, workers, token)
         return
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(_serve(settings, show_token=demo))
+        runner.run(_serve(settings, token))
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

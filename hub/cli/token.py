@@ -103,19 +103,31 @@ def issue_details(token: str) -> dict[str, Any]:
     }
 
 
+def issuer(by: str | None) -> str:
+    """Who issues a token, as its audit record names it: ``--by``, else the OS user."""
+    who = (by if by is not None else os_user("--by")).strip()
+    if not who:
+        fail("--by is empty: give who issues the token (it is audited)")
+    return who
+
+
 def audit_issue(settings: Settings, by: str, token: str) -> None:
-    """Write-ahead: the token on record before it is printed. If the log cannot take the
-    record, no token: one sentence, exit 2."""
+    """Write-ahead: the token on record before it is printed (by ``c360 token`` and by the
+    ``serve --demo`` banner). If the log cannot take the record, no token: one sentence,
+    exit 2."""
     record = make_record(
         principal=Principal(subject=by, roles=()),
         operation="cli token",
         outcome="ok",
         details=issue_details(token),
     )
+    log = audit_log(settings)
     try:
-        asyncio.run(audit_log(settings).append(record))
+        asyncio.run(log.append(record))
     except AuditUnavailable as exc:
         fail(f"no token was issued: {audit_unwritable(exc)}, then run the command again")
+    finally:
+        log.close()  # `serve --demo` goes on running: no writer thread or index left open
 
 
 def token(
@@ -136,12 +148,10 @@ def token(
 
     Audited before it is printed (--by, or the OS user, as who issued it); no record, no
     token."""
-    issuer = (by if by is not None else os_user("--by")).strip()
-    if not issuer:
-        fail("--by is empty: give who issues the token (it is audited)")
+    who = issuer(by)
     try:
         issued = make_token(sub, role, purpose or [], branch, ttl)
     except ValueError as exc:
         fail(str(exc))
-    audit_issue(load_settings(), issuer, issued)
+    audit_issue(load_settings(), who, issued)
     print(issued)

@@ -13,6 +13,8 @@ from graph.repositories.customers import upsert_customers
 from graph.store import GraphStore, Row
 from ingest.crm import import_file
 from ingest.social.accounts import HANDLE_LINKED
+from privacy.services import PrivacyServices
+from resolvers.privacy import RequestPrivacy
 from resolvers.social import LinkChanged, link_account
 from tests.api.conftest import Api, codes
 from tests.api.test_social_api import ok
@@ -64,6 +66,14 @@ async def test_the_mutation_and_the_import_keep_a_handle_to_one_customer(
     assert owners == [{"c": "C1", "h": "by_api"}, {"c": "C2", "h": "by_file"}]
 
 
+async def _no_rows(ids: list[str]) -> list[Row | None]:
+    return [None for _ in ids]
+
+
+# C1 exists: only a missing customer's case twin would ask the policy (never here; no engine).
+NOT_ASKED = RequestPrivacy(PrivacyServices(None, None, b"k" * 32), None, _no_rows)
+
+
 class _Unlinking:
     """The real graph, with another request's change at one moment: right after each of the
     first ``times`` link writes, the handle's account is deleted (as an erasure does), before
@@ -90,11 +100,11 @@ async def test_a_link_undone_between_its_statements_is_a_coded_answer_never_a_ke
     # accounts_by_key(...)[key] raised KeyError: INTERNAL_SERVER_ERROR.
     await upsert_customers(store, [{"id": "C1", "props": {}}])
     once = _Unlinking(store, 1)
-    account = await link_account(cast(GraphStore, once), "C1", "weibo", "raced")
+    account = await link_account(NOT_ASKED, cast(GraphStore, once), "C1", "weibo", "raced")
     assert (account["handle"], account["customerIds"], once.left) == ("raced", ["C1"], 0)
 
     again = _Unlinking(store, 2)
     with pytest.raises(LinkChanged) as raised:
-        await link_account(cast(GraphStore, again), "C1", "weibo", "raced_twice")
+        await link_account(NOT_ASKED, cast(GraphStore, again), "C1", "weibo", "raced_twice")
     assert raised.value.extensions == {"code": "LINK_CHANGED", "field": "handle"}
     assert await store.read("MATCH (a:SocialAccount) RETURN a.handle AS h") == []

@@ -1,5 +1,6 @@
 """`c360 import` as a real process: a SQL import killed mid-run resumes from its checkpoint, and
-a dry run leaves the data dir exactly as it found it."""
+a dry run leaves the data dir exactly as it found it: no data dir made, nothing of one written,
+not even the key store's one-time listing of the ledger's erasures (session 23)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from graph.connect import store_session
+from privacy.erasure_ledger import Erased, ErasureLedger
 
 C360 = str(Path(sys.executable).with_name("c360"))
 ROWS = 20_000
@@ -132,3 +135,72 @@ def test_dry_run_writes_nothing_at_all(workdir: Path) -> None:
     real = _c360(workdir, "customers", str(changed), "--json")
     assert json.loads(real.stdout)["inserted"] == 1  # the dry run had written nothing
     assert (workdir / "changed.dead.jsonl").exists()
+
+
+def _files(data_dir: Path) -> dict[str, tuple[str, int]]:
+    """Every file and directory under the data dir: its digest (files) and its mtime. Not
+    the graph server's directories (its socket and pid file come and go with it) nor its
+    log."""
+    return {
+        str(p.relative_to(data_dir)): (
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir",
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(data_dir.rglob("*"))
+        if p.suffix != ".log"
+        and not (p.is_dir() and p.relative_to(data_dir).parts[0] == "falkordb")
+    }
+
+
+# Rewritten by the graph server itself (a new file renamed over it) at each start and stop,
+# same bytes: a dry run that starts the server (no hub running on the data dir) renews it.
+MANIFEST = "falkordb/appendonlydir/appendonly.aof.manifest"
+
+
+def test_a_dry_run_on_a_fresh_data_dir_makes_no_data_dir(workdir: Path) -> None:
+    """Session 23: it made the data dir, its format marker, the graph server's files and the
+    key store (with its one-time erasure listing). It now compares with an empty graph in a
+    throwaway dir."""
+    customers = workdir / "customers.csv"
+    customers.write_text("id,name\nF1,王伟\nF2,李娜\nF2,李娜娜\n", encoding="utf-8")
+    dry = _c360(workdir, "customers", str(customers), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    summary = json.loads(dry.stdout)
+    assert (summary["inserted"], summary["duplicates"], summary["dry_run"]) == (2, 1, True)
+    assert not (workdir / "d").exists()
+    (workdir / "d").mkdir()  # an empty data dir (made by hand, or by a deploy) stays empty
+    before = (workdir / "d").stat().st_mtime_ns
+    assert _c360(workdir, "customers", str(customers), "--dry-run").returncode == 0
+    assert list((workdir / "d").iterdir()) == []
+    assert (workdir / "d").stat().st_mtime_ns == before
+
+
+def test_a_dry_run_does_not_list_the_ledgers_erasures_in_the_key_store(workdir: Path) -> None:
+    """A data dir whose key store has not listed the ledger's erasures yet (one from before
+    session 22): a dry run left the listing written. Files and their mtimes are now as
+    they were; the next import that writes lists them."""
+    data_dir = workdir / "d"
+    customers = workdir / "customers.csv"
+    customers.write_text("id,name\nE1,王伟\n", encoding="utf-8")
+    assert _c360(workdir, "customers", str(customers), "--no-progress").returncode == 0
+    ErasureLedger(data_dir).record(Erased.of("GONE1", [], "req-1", []))
+    keys = sqlite3.connect(data_dir / "keys" / "datakeys.sqlite")
+    with keys:
+        keys.execute("DELETE FROM marks")
+        keys.execute("DELETE FROM destroyed")
+    keys.close()
+    changed = workdir / "changed.csv"
+    changed.write_text("id,name\nE1,王伟伟\nE2,李娜\n", encoding="utf-8")
+    before = _files(data_dir)
+
+    dry = _c360(workdir, "customers", str(changed), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert (json.loads(dry.stdout)["inserted"], json.loads(dry.stdout)["updated"]) == (1, 1)
+    after = _files(data_dir)
+    assert after.pop(MANIFEST)[0] == before.pop(MANIFEST)[0]
+    assert after == before  # the key store above all: bytes and mtime
+
+    assert _c360(workdir, "customers", str(changed), "--no-progress").returncode == 0
+    keys = sqlite3.connect(data_dir / "keys" / "datakeys.sqlite")
+    assert keys.execute("SELECT count(*) FROM destroyed").fetchone() == (1,)  # GONE1's
+    keys.close()

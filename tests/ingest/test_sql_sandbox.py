@@ -150,11 +150,14 @@ def test_the_data_dir_is_not_read_through_the_cli(workdir: Path) -> None:
         encoding="utf-8",
     )
     env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    # A data dir in use: a first import made its keys (a dry run on a fresh one makes none).
+    first = CliRunner().invoke(app, ["import", "advisors", str(adv), "--json"], env=env)
+    assert first.exit_code == 0, first.output
+    assert (workdir / "d" / "keys").is_dir()  # the keys are there to be read
     args = ["import", "advisors", str(adv), "-m", str(mapping), "--dry-run", "--json"]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 2, result.output
     assert "m.toml: the SQL transform may read only FILE" in result.output
-    assert (workdir / "d" / "keys").is_dir()  # the keys were there to be read
 
 
 def test_a_file_name_with_a_quote_is_read_not_run(tmp_path: Path) -> None:
