@@ -14,8 +14,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from privacy.principal import issue_token
+from privacy.audit import make_record
+from privacy.principal import issue_details, issue_token
 from privacy.secrets import load_or_create_secret
+from privacy.services import AuditSink
+from privacy.types import AuditUnavailable, Principal
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEMO_TOKEN_TTL = timedelta(hours=8)
@@ -25,6 +28,10 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # (status, reason) to refuse a demo token now, else None: the hub's check that the graph
 # holds only the demo book (hub/demo_guard.py).
 DemoGuard = Callable[[], Awaitable[tuple[int, str] | None]]
+# The hub's open audit log, None while it is not open (then no token: fail closed).
+AuditOf = Callable[[], AuditSink | None]
+# The audit record names the console as the issuer, with the client that asked.
+CONSOLE_ISSUER = "console"
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,12 @@ def mint_demo_token(data_dir: Path, role: str) -> str:
 class DemoTokens:
     """GET: the demo roles (none unless demo); POST {"role": ...}: a token (demo hub only)."""
 
-    def __init__(self, data_dir: Path, demo: bool, guard: DemoGuard | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, demo: bool, audit: AuditOf, guard: DemoGuard | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.demo = demo
+        self.audit = audit
         self.guard = guard
 
     async def roles(self, request: Request) -> Response:
@@ -97,7 +107,26 @@ class DemoTokens:
         if refused is not None:
             status, reason = refused
             return JSONResponse({"error": reason}, status)
-        return JSONResponse({"token": mint_demo_token(self.data_dir, role)})
+        token = mint_demo_token(self.data_dir, role)
+        # Write-ahead, as `c360 token` and the serve --demo banner: on record before it is sent.
+        client = request.client.host if request.client else None
+        record = make_record(
+            principal=Principal(subject=CONSOLE_ISSUER, roles=()),
+            operation="console demo token",
+            outcome="ok",
+            details=issue_details(token) | {"client": client},
+        )
+        audit = self.audit()
+        try:
+            if audit is None:
+                raise AuditUnavailable("the audit log is not open")
+            await audit.append(record)
+        except AuditUnavailable:
+            return JSONResponse(
+                {"error": "no token: the audit log cannot record it; see /readyz, then retry"},
+                503,
+            )
+        return JSONResponse({"token": token})
 
 
 async def _to_console(request: Request) -> Response:
@@ -111,11 +140,11 @@ def graphiql_html() -> str:
 
 
 def console_routes(
-    data_dir: Path, *, demo: bool, guard: DemoGuard | None = None
+    data_dir: Path, *, demo: bool, audit: AuditOf, guard: DemoGuard | None = None
 ) -> list[BaseRoute]:
     """/console (redirect), /console/* (static), /console/demo-token (minting: demo only,
-    loopback hosts only, and only while ``guard`` has no objection)."""
-    tokens = DemoTokens(data_dir, demo, guard)
+    loopback hosts only, only while ``guard`` has no objection, each token audited)."""
+    tokens = DemoTokens(data_dir, demo, audit, guard)
     return [
         Route("/console", _to_console, methods=["GET"]),
         Route("/console/demo-token", tokens.roles, methods=["GET"]),

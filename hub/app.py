@@ -757,6 +757,7 @@ def create_app(
         *console_routes(
             settings.resolved_data_dir,
             demo=settings.demo,
+            audit=lambda: privacy_holder.for_request().audit,
             guard=DemoBookGuard(settings.resolved_data_dir, holder.get),
         ),
     ]

@@ -21,9 +21,10 @@ from typing import Any
 
 import jwt
 
+from privacy.audit import stamp
 from privacy.secrets import load_or_create_secret
 from privacy.types import Principal, Purpose
-from shared.echo import echo
+from shared.echo import echo, echo_id
 from shared.settings import Settings
 
 # Characters a token subject may have (identity providers use ids far shorter).
@@ -309,6 +310,26 @@ def principal_from_claims(claims: Mapping[str, Any], purpose: str | None) -> Pri
     )
 
 
+def issue_details(token: str) -> dict[str, Any]:
+    """What the audit record says of an issued token: its claims (the subject capped as every
+    audited id), times as the records write them; never the token or its signature."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+
+    def at(seconds: int) -> str:
+        return stamp(datetime.fromtimestamp(seconds, UTC))
+
+    return {
+        "token_issued": {
+            "sub": echo_id(claims["sub"]),
+            "roles": [echo_id(r) for r in claims["roles"]],
+            "purposes": claims.get("purposes", []),
+            "branch": None if claims.get("branch") is None else echo_id(claims["branch"]),
+            "issued_at": at(claims["iat"]),
+            "expires_at": at(claims["exp"]),
+        }
+    }
+
+
 def issue_token(
     key: bytes,
     subject: str,
@@ -341,6 +362,7 @@ __all__ = [
     "PURPOSE_HEADER",
     "AuthError",
     "TokenVerifier",
+    "issue_details",
     "issue_token",
     "principal_from_claims",
     "resolve_purpose",

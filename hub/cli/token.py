@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import jwt
 import typer
 
 from hub.cli.common import audit_unwritable, fail, load_settings, os_user
 from hub.cli.subject_common import audit_log
 from hub.settings import Settings
-from privacy.audit import make_record, stamp
+from privacy.audit import make_record
 from privacy.policy_set import load_policy_set
-from privacy.principal import issue_token
+from privacy.principal import issue_details, issue_token
 from privacy.secrets import load_or_create_secret
 from privacy.types import AuditUnavailable, Principal, Purpose
-from shared.echo import echo_id
 
 _TTL_PART = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -81,26 +79,6 @@ def make_token(
         branch=branch,
         ttl=lifetime,
     )
-
-
-def issue_details(token: str) -> dict[str, Any]:
-    """What the audit record says of an issued token: its claims (the subject capped as every
-    audited id), times as the records write them; never the token or its signature."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-
-    def at(seconds: int) -> str:
-        return stamp(datetime.fromtimestamp(seconds, UTC))
-
-    return {
-        "token_issued": {
-            "sub": echo_id(claims["sub"]),
-            "roles": [echo_id(r) for r in claims["roles"]],
-            "purposes": claims.get("purposes", []),
-            "branch": None if claims.get("branch") is None else echo_id(claims["branch"]),
-            "issued_at": at(claims["iat"]),
-            "expires_at": at(claims["exp"]),
-        }
-    }
 
 
 def issuer(by: str | None) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from hub.app import create_app, seed_demo_if_empty
 from hub.demo_guard import WRONG_HOST, demo_book_ids, foreign_customer, record_demo_book
 from hub.settings import Settings
 from privacy.secrets import load_or_create_secret
+from tests.api.test_error_echo import audit_records
 
 STATIC = Path(__file__).parents[2] / "console" / "static"
 
@@ -76,12 +79,16 @@ def test_no_console_file_refers_to_a_network_address() -> None:
                              path.read_text(encoding="utf-8")), path  # fmt: skip
 
 
-def demo_client(
+@asynccontextmanager
+async def demo_client(
     data_dir: Path, store: GraphStore, host: str = "127.0.0.1:8000"
-) -> httpx.AsyncClient:
+) -> AsyncIterator[httpx.AsyncClient]:
+    # With its lifespan: the audit log a demo token is recorded in is opened there.
     app = create_app(Settings(data_dir=data_dir, demo=True, graphiql=True), store=store)
-    transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url=f"http://{host}")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as c:
+            yield c
 
 
 async def demo_book(store: GraphStore, data_dir: Path, ids: list[str]) -> None:
@@ -104,6 +111,25 @@ async def test_demo_tokens_only_from_a_demo_hub(data_dir: Path, store: GraphStor
     )
     assert claims["roles"] == ["marketing_analyst"]
     assert claims["purposes"] == ["marketing"] and claims["purpose"] == "marketing"
+    # On record, as every issued token: the console as issuer, the client, the claims.
+    issued = [r for r in audit_records(data_dir) if r["operation"] == "console demo token"]
+    assert [r["subject"] for r in issued] == ["console"]
+    details = issued[0]["details"]
+    assert details["token_issued"]["sub"] == "mkt1" and details["client"] == "127.0.0.1"
+    assert details["token_issued"]["roles"] == ["marketing_analyst"]
+    assert minted.json()["token"] not in str(issued)
+
+
+async def test_no_demo_token_without_an_open_audit_log(data_dir: Path, store: GraphStore) -> None:
+    # Fail closed: a hub whose audit log is not open (its lifespan has not opened the privacy
+    # services, or they failed) hands out no token it could not record.
+    await demo_book(store, data_dir, ["C000001"])
+    app = create_app(Settings(data_dir=data_dir, demo=True), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+        refused = await c.post("/console/demo-token", json={"role": "auditor"})
+    assert refused.status_code == 503 and "audit" in refused.json()["error"]
+    assert "token" not in refused.json()
 
 
 ROLE = b'{"role": "privacy_officer"}'
@@ -140,7 +166,10 @@ async def test_a_dns_rebinding_page_gets_no_token_and_no_data(
 async def test_only_loopback_host_headers_reach_a_demo_hub(
     data_dir: Path, store: GraphStore, host: str
 ) -> None:
-    async with demo_client(data_dir, store, "127.0.0.1:8000") as c:
+    # No token asked: the app without its lifespan (which would seed the demo book).
+    app = create_app(Settings(data_dir=data_dir, demo=True), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
         refused = await c.get("/healthz", headers={"Host": host})
         assert refused.status_code == 400 and refused.json() == {"error": WRONG_HOST}
         assert (await c.get("/healthz", headers={"Host": "LOCALHOST:1"})).status_code == 200
