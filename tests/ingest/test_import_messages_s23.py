@@ -164,8 +164,15 @@ def test_a_sql_transform_over_a_file_that_is_not_utf8_says_what_to_do(tmp_path: 
     with pytest.raises(UnsupportedFile) as info:
         run_query(query, data, tmp_path, data)
     message = str(info.value)
-    assert "reads UTF-8 only" in message and "--encoding" in message, message
-    assert "iconv -f GB18030 -t UTF-8 gbk.csv" in message, message
+    assert "(gbk.csv is not UTF-8, the only encoding DuckDB reads)" in message, message
+    assert "--encoding" in message and "iconv -f GB18030 -t UTF-8 gbk.csv" in message, message
+    # A file the query names itself is named: only converting it helps.
+    other = tmp_path / "other.csv"
+    other.write_bytes(GBK_CUSTOMERS.encode("gb18030"))
+    with pytest.raises(UnsupportedFile) as info:
+        run_query("SELECT * FROM read_csv('other.csv')", data, tmp_path, None)
+    assert "(other.csv is not UTF-8" in str(info.value), info.value
+    assert "iconv -f GB18030 -t UTF-8 other.csv" in str(info.value), info.value
     with pytest.raises(UnsupportedFile, match=r"gbk\.csv is not utf-16 text"):
         run_query(query, data, tmp_path, data, encoding="utf-16")
 
