@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graph.errors import GraphError
 from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
@@ -196,10 +197,18 @@ async def _import(
                 if progress is not None:
                     progress(batch.end, keys.records)
             await writer.settle()
-        except BaseException:
+        except BaseException as exc:
             await writer.abandon()
             if ahead is not None:
                 await asyncio.gather(ahead, return_exceptions=True)  # let the thread finish
+            if (
+                isinstance(exc, GraphError)
+                and not isinstance(exc, ImportInterrupted)
+                and not summary.dry_run
+            ):
+                # A lookup met the failure before the writer did (the graph server was
+                # killed, say): interrupted all the same, what is committed stays.
+                raise writer.interrupted(exc) from exc
             raise
         if checkpoint is not None:
             checkpoint.clear(key)

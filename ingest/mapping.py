@@ -84,7 +84,8 @@ class ColumnMapping:
     @classmethod
     def load(cls, path: Path) -> ColumnMapping:
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: a leading BOM (Windows editors write one) is not TOML; dropped.
+            doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError as exc:
             raise MappingError(f"mapping file {path} does not exist") from exc
         except UnicodeDecodeError as exc:

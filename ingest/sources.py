@@ -47,7 +47,8 @@ def open_input(
             label = mapping.name if mapping.sql and not sql else "sql"
             name = path or (mapping.folder or Path.cwd()) / label
             origin = "--sql" if sql else mapping.name
-            return run_query(query, name, where, path, origin=origin, private=private)
+            return run_query(query, name, where, path, origin=origin, private=private,
+                             encoding=options.encoding)  # fmt: skip
         if path is None:
             raise ImportRefused("give a FILE to import, or a query with --sql")
         if not path.is_file():

@@ -9,22 +9,28 @@ vendor's export): it must be one read-only SELECT and runs locked down (ingest/s
 
 The query's column names are c360 field names (``SELECT client_id AS id, ...``). Relative file
 paths inside it resolve against the mapping's folder (or the working directory for ``--sql``);
-``{file}`` stands for the FILE argument, bound as a SQL string. The result is materialised once
-in DuckDB, then read twice like a file (once for duplicate keys, once to import); records are
-numbered by row (DuckDB keeps insertion order), so a run that stopped resumes after its
-checkpoint like a file does: the checkpoint key is the query's text plus the count and hash
-of its rows.
+``{file}`` stands for the FILE argument, bound as a SQL string; DuckDB reads UTF-8 only, so with
+another encoding given (the mapping's ``[source] encoding``, ``--encoding``) a text FILE is
+read through a UTF-8 copy in a temp folder, removed once the result is in DuckDB. The result
+is materialised once in DuckDB, then read twice like a file (once for duplicate keys, once to
+import); records are numbered by row (DuckDB keeps insertion order), so a run that stopped
+resumes after its checkpoint like a file does: the checkpoint key is the query's text plus the
+count and hash of its rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.readers import RawRecord, UnsupportedFile
+from ingest.readers import RawRecord, UnsupportedFile, _check_encoding, format_of
 from ingest.sql_sandbox import (
     CONNECT_CONFIG,
     QueryRefused,
@@ -102,6 +108,61 @@ def _value(value: Any) -> Any:
     return value
 
 
+# What DuckDB says of bytes that are not UTF-8 (its CSV and JSON readers).
+_NOT_UTF8 = ("invalid unicode", "utf-8", "utf8")
+
+
+@contextmanager
+def _as_utf8(file: Path | None, encoding: str | None) -> Iterator[Path | None]:
+    """FILE as the query reads it: itself, or, when ``encoding`` is given and is not UTF-8
+    and FILE is a text file (not a glob, a spreadsheet or Parquet), a UTF-8 copy in a temp
+    folder that is removed on exit."""
+    name = _check_encoding(encoding) if encoding else "utf-8"
+    if file is None or name == "utf-8" or format_of(file) in ("sheet", "parquet"):
+        yield file
+        return
+    if not file.is_file():
+        yield file  # a glob, or missing: DuckDB says so
+        return
+    with tempfile.TemporaryDirectory(prefix="c360-sql-") as folder:
+        copy = Path(folder) / file.name
+        try:
+            with (
+                file.open(encoding=name, newline="") as source,
+                copy.open("w", encoding="utf-8", newline="") as target,
+            ):
+                shutil.copyfileobj(source, target, 1 << 20)
+        except UnicodeError as exc:
+            raise UnsupportedFile(
+                f"{file.name} is not {encoding} text ({exc}): give its encoding in the "
+                "mapping's [source] encoding (or --encoding)"
+            ) from None
+        yield copy
+
+
+def _transform_failed(exc: Exception, file: Path | None) -> UnsupportedFile:
+    """DuckDB's first message line; for bytes that are not UTF-8, what to do."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if any(mark in text.lower() for mark in _NOT_UTF8):
+        named = re.search(r"^\s*file = (.+)$", text, re.MULTILINE)
+        bad = Path(named[1].strip()).name if named else None
+        if file is None or bad not in (None, file.name):
+            # A file the query names itself: only converting it helps.
+            return UnsupportedFile(
+                f"the SQL transform failed: {first} ({bad or 'a file it reads'} is not UTF-8, "
+                "the only encoding DuckDB reads): convert it (iconv -f GB18030 -t UTF-8 "
+                f"{bad or 'IN.csv'} > utf8.csv)"
+            )
+        return UnsupportedFile(
+            f"the SQL transform failed: {first} ({file.name} is not UTF-8, the only encoding "
+            "DuckDB reads): give its encoding in the mapping's [source] (encoding = "
+            '"gb18030") or with --encoding, or convert it (iconv -f GB18030 -t UTF-8 '
+            f"{file.name} > utf8.csv)"
+        )
+    return UnsupportedFile(f"the SQL transform failed: {first}")
+
+
 def run_query(
     query: str,
     name: Path,
@@ -110,6 +171,7 @@ def run_query(
     *,
     origin: str = "--sql",
     private: Sequence[Path] = (),
+    encoding: str | None = None,
 ) -> QuerySource:
     """Run ``query`` in a fresh, locked-down in-memory DuckDB and return its result as a source.
 
@@ -118,18 +180,35 @@ def run_query(
     QueryRefused (an UnsupportedFile) when the text is not one read-only SELECT, or reaches a
     file it may not read; UnsupportedFile with DuckDB's first message line (a missing file, a
     typo in a column name, a strptime pattern that does not fit) before anything is imported.
+    ``encoding``: FILE's, when not UTF-8 (read through a UTF-8 copy, :func:`_as_utf8`).
     See ingest/sql_sandbox.py for what the query may do."""
-    import duckdb
-
-    base = (folder or Path.cwd()).resolve()
     # Absolute: FILE is relative to where the command was typed, the query's own paths to the
     # mapping's folder (anchor_paths below).
     absolute = file.absolute() if file is not None else None
+    # The checkpoint's key names FILE, never its copy (a new temp name each run).
     text = bind_file(query, absolute, origin)
+    with _as_utf8(absolute, encoding) as readable:
+        connection, header, count, digest = _materialise(
+            bind_file(query, readable, origin), folder, readable, origin, private
+        )
+    fingerprint = f"{hashlib.sha256(text.encode()).hexdigest()[:16]}:{count}:{digest or 0}"
+    return QuerySource(
+        path=name, header=header, connection=connection, rows=int(count), fingerprint=fingerprint
+    )
+
+
+def _materialise(
+    text: str, folder: Path | None, file: Path | None, origin: str, private: Sequence[Path]
+) -> tuple[Any, list[str], int, int]:
+    """Run ``text`` (FILE bound, or its UTF-8 copy) into a table of a new connection; return
+    the connection, the result's columns, its row count and the hash of its rows."""
+    import duckdb
+
+    base = (folder or Path.cwd()).resolve()
     connection = duckdb.connect(":memory:", config=dict(CONNECT_CONFIG))
     try:
         select = anchor_paths(connection, one_select(connection, text, origin), base)
-        lock_down(connection, base, absolute, [p.resolve() for p in private])
+        lock_down(connection, base, file, [p.resolve() for p in private])
         create = f"CREATE TABLE {_TABLE} AS {select}"
         # The SELECT's text came from DuckDB's own split; checked again with the prefix.
         if [s.type.name for s in connection.extract_statements(create)] != ["CREATE"]:
@@ -148,12 +227,8 @@ def run_query(
         raise refusal(exc, origin, base) from exc
     except duckdb.Error as exc:
         connection.close()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UnsupportedFile(f"the SQL transform failed: {first}") from exc
-    fingerprint = f"{hashlib.sha256(text.encode()).hexdigest()[:16]}:{count}:{digest or 0}"
-    return QuerySource(
-        path=name, header=header, connection=connection, rows=int(count), fingerprint=fingerprint
-    )
+        raise _transform_failed(exc, file) from exc
+    return connection, header, int(count), int(digest or 0)
 
 
 __all__ = ["QuerySource", "run_query"]

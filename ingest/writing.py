@@ -291,13 +291,19 @@ class BatchWriter:
         if exc is None:
             return
         if isinstance(exc, GraphError):
-            raise ImportInterrupted(
-                f"writing {self.name} failed after {self.committed} records were committed "
-                f"({exc}); fix the cause and run the same command again "
-                "to resume from there",
-                committed=self.committed,
-            ) from exc
+            raise self.interrupted(exc, "writing") from exc
         raise exc
+
+    def interrupted(self, exc: GraphError, doing: str = "importing") -> ImportInterrupted:
+        """The import stopped by ``exc`` (a failed write, or a lookup the graph did not
+        answer: its server was killed, restarted or still loading), with what was committed
+        and how to resume."""
+        return ImportInterrupted(
+            f"{doing} {self.name} was interrupted after {self.committed} records were "
+            f"committed ({exc}); fix the cause and run the same command again to resume "
+            "from there",
+            committed=self.committed,
+        )
 
     def _commit(self, end: int, line: int) -> None:
         self.committed = end

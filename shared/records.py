@@ -122,6 +122,32 @@ MANGLED_AMOUNT = (
     "text, with every digit"
 )
 
+# "1 234.50", "¥1 234,50": groups of three split by a (no-break) space, read only with the
+# file's decimal mark declared (a space says nothing of the mark after it).
+_SPACED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?")
+SPACED_AMOUNT = (
+    "an amount with digits grouped by spaces, like 1 234.50, is read only with the file's "
+    'decimal mark declared: set decimal = "." or decimal = "," in the mapping\'s [source] (or '
+    "give --decimal . or --decimal ,)"
+)
+# "(12.00)": an accounting negative; never read (a sign lost is a credit made a debit).
+_PARENTHESIZED = re.compile(r"\(\s*[^()]*\d[^()]*\)")
+PARENTHESIZED_AMOUNT = (
+    "an accounting negative in parentheses, like (12.00), is not read: write it with a minus "
+    "sign, -12.00"
+)
+
+
+def _unread_amount(text: str) -> str | None:
+    """Why ``text`` (an amount's text without its currency sign) is not read as any amount,
+    when it is a spelling people write: accounting parentheses, space grouping with no
+    decimal mark declared; None for the others (the model says "not a decimal")."""
+    if _PARENTHESIZED.fullmatch(text):
+        return PARENTHESIZED_AMOUNT
+    if _SPACED.fullmatch(text):
+        return SPACED_AMOUNT
+    return None
+
 
 def _amount(value: Any) -> Any:
     # Exports write "1,234.50", "¥1234.5", or with a decimal comma "1234,5" / "1.234,56"
@@ -135,6 +161,8 @@ def _amount(value: Any) -> Any:
     if "," not in text:
         if "." in text and _AMBIGUOUS_DOT.fullmatch(text):
             raise ValueError(AMBIGUOUS_AMOUNT)
+        if text[-1:] == ")" or " " in text or not text.isascii():
+            _refuse_unread(text)
         return text  # the common case: every pattern below needs a comma
     if _THOUSANDS.fullmatch(text):
         return text.replace(",", "")
@@ -142,7 +170,14 @@ def _amount(value: Any) -> Any:
         return text.replace(",", ".")
     if _DOTTED_THOUSANDS.fullmatch(text):
         return text.replace(".", "").replace(",", ".")
+    _refuse_unread(text)
     return text
+
+
+def _refuse_unread(text: str) -> None:
+    reason = _unread_amount(text)
+    if reason is not None:
+        raise ValueError(reason)
 
 
 _DECLARED = {
@@ -163,6 +198,8 @@ def read_amount(value: Any, mark: str) -> Any:
         return value
     text = _amount_text(value)
     if not _DECLARED[mark].fullmatch(text):
+        if _PARENTHESIZED.fullmatch(text):
+            raise ValueError(PARENTHESIZED_AMOUNT)
         example = "1.234,56" if mark == "," else "1,234.56"
         raise ValueError(f"not an amount with the decimal mark {mark!r} (e.g. {example})")
     digits = text.translate({ord(c): None for c in "., \u00a0\u202f" if c != mark})
@@ -593,6 +630,8 @@ __all__ = [
     "DATE_FIELDS",
     "MANGLED_AMOUNT",
     "MONEY_FIELDS",
+    "PARENTHESIZED_AMOUNT",
+    "SPACED_AMOUNT",
     "TIME_FIELDS",
     "AccountRecord",
     "AdvisorRecord",

@@ -12,7 +12,15 @@ import typer
 
 from graph.errors import GraphUnavailable
 from hub.backup import BackupError, make_backup, restore_backup
-from hub.cli.common import console, err_console, fail, graph, load_settings, run
+from hub.cli.common import (
+    console,
+    err_console,
+    fail,
+    graph,
+    load_settings,
+    output_folder,
+    run,
+)
 from hub.cli.erase import (
     Reapplied,
     UntiedOption,
@@ -114,9 +122,10 @@ def backup(
 ) -> None:
     """Archive the data dir while the hub serves: graph snapshot, keys, audit log, policies,
     checkpoints, models; encrypted, with a manifest of checksums and graph counts."""
-    secret = _secret(passphrase_file, key_file)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     dest = (to or Path(f"c360-backup-{stamp}.c360bak")).resolve()
+    output_folder(dest, "--to")  # the path first, as restore names a missing archive first
+    secret = _secret(passphrase_file, key_file)
     try:
         run(_backup(dest, secret, no_graph))
     except (BackupError, GraphUnavailable, OSError) as exc:

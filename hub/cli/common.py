@@ -6,10 +6,12 @@ import asyncio
 import getpass
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from graph.errors import GraphError, GraphQueryError, GraphUnavailable
 from hub.cli.consoles import console, err_console
@@ -83,6 +85,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def output_folder(path: Path, option: str) -> None:
+    """Stop with one sentence when the folder ``path`` is to be written in does not exist:
+    asked before anything is done (the graph started, a record audited), so a typo in a
+    folder costs nothing."""
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        fail(escape(f"the folder {folder} {what}: create it (mkdir -p {folder}) or give "
+                    f"{option} a path in an existing folder"))  # fmt: skip
+
+
 def os_user(option: str) -> str:
     """The OS user running the command, who it audits when ``option`` names nobody."""
     try:
@@ -128,5 +141,6 @@ __all__ = [
     "graph",
     "load_catalogue",
     "load_settings",
+    "output_folder",
     "run",
 ]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import console, fail, graph, load_settings, run
+from hub.cli.common import console, fail, graph, load_settings, output_folder, run
 from hub.cli.subject_common import audit, audit_log
 from privacy.subject_export import export_customer
 from shared.files import create_private
@@ -22,6 +22,8 @@ def export(
     """Everything held about one customer, with who read what about them, when and why."""
     if not by.strip():
         fail("--by must name the privacy officer (their subject): the export is audited as theirs")
+    if out is not None:
+        output_folder(out, "--out")  # before the export is audited, not after
     settings = load_settings()
     log = audit_log(settings)
 

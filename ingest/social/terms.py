@@ -199,7 +199,8 @@ def parse_terms(doc: dict[str, Any], source: str = "terms") -> dict[str, dict[st
 
 def read_terms(path: Path) -> dict[str, dict[str, list[str]]]:
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a leading BOM (Windows editors write one) is not TOML; dropped.
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise TermsError(f"terms file {path} not found; fix C360_TERMS") from None
     except OSError as exc:  # a directory, no read permission, ...

@@ -1,0 +1,189 @@
+"""Session 23 QA: the import's failures say what to do next. A graph failure met by a batch's
+lookup (not the writer: the graph server was killed while the import read ahead) stops the
+import as ImportInterrupted, with what was committed and how to resume."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import orjson
+import pytest
+
+from graph.repositories.imports import Found, lookup_customers
+from graph.store import GraphStore, Row
+from ingest.checkpoint import Checkpoint
+from ingest.crm import ImportInterrupted, ImportKind, checkpoint_key, import_file
+from ingest.mapping import ColumnMapping
+from ingest.readers import UnsupportedFile
+from ingest.social.terms import read_terms
+from ingest.sources import open_input, resume_key
+from ingest.transform import run_query
+from shared.records import PARENTHESIZED_AMOUNT, SPACED_AMOUNT
+from tests.ingest.test_pipelined_writer import GatedRecord
+
+# A real graph failure on a read: 100 / 0 makes FalkorDB reject the query.
+FAILING_READ = "MATCH (g:Gate) RETURN 100 / g.open AS ratio"
+
+
+class FailingLookup:
+    """Looks batches up for real; the lookup of ``fail_at`` (its first id) first waits until
+    the batches before it are committed, then meets a graph failure, as a lookup running while
+    the graph server is killed does."""
+
+    def __init__(self, fail_at: str | None, checkpoint: Path, key: str, committed: int) -> None:
+        self.fail_at, self.checkpoint = fail_at, checkpoint
+        self.key, self.committed = key, committed
+
+    async def lookup(self, store: GraphStore, rows: list[Row]) -> list[Found]:
+        if rows[0]["id"] == self.fail_at:
+            for _ in range(300):
+                if (Checkpoint(self.checkpoint).get(self.key) or {}).get("committed") == (
+                    self.committed
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            await store.read(FAILING_READ)
+        return await lookup_customers(store, rows)
+
+    @staticmethod
+    async def upsert(store: GraphStore, rows: list[Row]) -> int:
+        result = await store.write(
+            "UNWIND $rows AS r MERGE (c:Customer {id: r.id}) SET c += r.props RETURN count(c) AS n",
+            {"rows": rows},
+        )
+        return int(result[0]["n"])
+
+    def kinds(self) -> dict[str, ImportKind]:
+        return {"gated": ImportKind(GatedRecord, self.upsert, lookup=self.lookup)}
+
+
+async def test_a_lookup_failure_is_an_interrupted_import_that_resumes(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    cp, path = tmp_path / "cp.json", tmp_path / "gated.csv"
+    path.write_text("id,tag\n" + "".join(f"G{i:03d},a\n" for i in range(60)), encoding="utf-8")
+    key = checkpoint_key("gated", path)
+    await store.write("CREATE (:Gate {open: 0})")
+    failing = FailingLookup("G040", cp, key, committed=40)
+
+    with pytest.raises(ImportInterrupted) as info:
+        await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
+                          kinds=failing.kinds())  # fmt: skip
+    message = str(info.value)
+    assert "gated.csv was interrupted after 40 records were committed" in message
+    assert message.endswith("run the same command again to resume from there")
+    assert info.value.committed == 40
+    assert Checkpoint(cp).get(key) == {"committed": 40, "line": 41}
+
+    summary = await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
+                                kinds=FailingLookup(None, cp, key, 0).kinds())  # fmt: skip
+    assert (summary.resumed_after, summary.inserted) == (40, 20)
+    rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
+    assert rows == [{"n": 60}]
+
+
+def _dead(path: Path) -> list[tuple[int, list[str]]]:
+    if not path.exists():
+        return []
+    return [(d["line"], d["reasons"]) for d in map(orjson.loads, path.read_bytes().splitlines())]
+
+
+async def test_spaced_and_parenthesized_amounts_say_what_to_do(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await store.write("CREATE (:Customer {id: 'C1'})")
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "id,customerId,balance\n"
+        'A1,C1,"1 234.50"\n'
+        'A2,C1,"1 000"\n'
+        'A3,C1,"¥1 234,50"\n'
+        'A4,C1,"(12.00)"\n'
+        "A5,C1,1\u00a0234.50\n"  # a no-break space, as spreadsheets write it
+        "A6,C1,12.5\n",
+        encoding="utf-8",
+    )
+    summary = await import_file(store, "accounts", path)
+    assert (summary.inserted, summary.rejected) == (1, 5)
+    spaced, parens = [f"balance: {SPACED_AMOUNT}"], [f"balance: {PARENTHESIZED_AMOUNT}"]
+    assert _dead(tmp_path / "accounts.dead.jsonl") == [
+        (2, spaced), (3, spaced), (4, spaced), (5, parens), (6, spaced)
+    ]  # fmt: skip
+    assert "--decimal" in SPACED_AMOUNT and "-12.00" in PARENTHESIZED_AMOUNT
+
+    # Declared, the spaced ones are read; parentheses are not, whatever the mark.
+    (tmp_path / "accounts.dead.jsonl").unlink()
+    await store.clear()
+    await store.write("CREATE (:Customer {id: 'C1'})")
+    summary = await import_file(store, "accounts", path, ColumnMapping.identity().with_decimal("."))
+    rows = await store.read("MATCH (a:Account) RETURN a.id AS id, a.balance AS b ORDER BY id")
+    assert {r["id"]: r["b"] for r in rows} == {"A1": 1234.5, "A2": 1000, "A5": 1234.5, "A6": 12.5}
+    assert _dead(tmp_path / "accounts.dead.jsonl") == [
+        (4, ["balance: not an amount with the decimal mark '.' (e.g. 1,234.56)"]),
+        (5, parens),
+    ]
+
+
+GBK_CUSTOMERS = "客户号,姓名\nG1,张三\nG2,李四\n"
+SQL_MAPPING = (
+    '[source]\nencoding = "gb18030"\n\n'
+    '[sql]\nquery = """SELECT "客户号" AS id, "姓名" AS name FROM read_csv(\'{file}\')"""\n'
+)
+
+
+async def test_a_sql_transform_reads_its_file_in_the_mapping_encoding(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    data = tmp_path / "gbk.csv"
+    data.write_bytes(GBK_CUSTOMERS.encode("gb18030"))
+    (tmp_path / "map.toml").write_text(SQL_MAPPING, encoding="utf-8")
+    before = set(Path(tempfile.gettempdir()).glob("c360-sql-*"))
+    cp = tmp_path / "cp.json"
+    mapping = ColumnMapping.load(tmp_path / "map.toml")
+    summary = await import_file(store, "customers", data, mapping, checkpoint_path=cp)
+    assert (summary.inserted, summary.rejected) == (2, 0)
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id, c.name AS name ORDER BY id")
+    assert rows == [{"id": "G1", "name": "张三"}, {"id": "G2", "name": "李四"}]
+    assert set(Path(tempfile.gettempdir()).glob("c360-sql-*")) == before  # the copy is gone
+    # The same file again is the same input (the checkpoint key names it, not its copy).
+    source = open_input(data, mapping, mapping.read_options(), None)
+    again = open_input(data, mapping, mapping.read_options(), None)
+    try:
+        assert resume_key("customers", source) == resume_key("customers", again)
+    finally:
+        source.close()
+        again.close()
+
+
+def test_a_sql_transform_over_a_file_that_is_not_utf8_says_what_to_do(tmp_path: Path) -> None:
+    data = tmp_path / "gbk.csv"
+    data.write_bytes(GBK_CUSTOMERS.encode("gb18030"))
+    query = "SELECT \"客户号\" AS id FROM read_csv('{file}')"
+    with pytest.raises(UnsupportedFile) as info:
+        run_query(query, data, tmp_path, data)
+    message = str(info.value)
+    assert "(gbk.csv is not UTF-8, the only encoding DuckDB reads)" in message, message
+    assert "--encoding" in message and "iconv -f GB18030 -t UTF-8 gbk.csv" in message, message
+    # A file the query names itself is named: only converting it helps.
+    other = tmp_path / "other.csv"
+    other.write_bytes(GBK_CUSTOMERS.encode("gb18030"))
+    with pytest.raises(UnsupportedFile) as info:
+        run_query("SELECT * FROM read_csv('other.csv')", data, tmp_path, None)
+    assert "(other.csv is not UTF-8" in str(info.value), info.value
+    assert "iconv -f GB18030 -t UTF-8 other.csv" in str(info.value), info.value
+    with pytest.raises(UnsupportedFile, match=r"gbk\.csv is not utf-16 text"):
+        run_query(query, data, tmp_path, data, encoding="utf-16")
+
+
+def test_a_mapping_saved_with_a_bom_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + '[columns]\n"客户号" = "id"\n'.encode())
+    assert ColumnMapping.load(path).target("客户号") == "id"
+
+
+def test_a_terms_file_saved_with_a_bom_loads(tmp_path: Path) -> None:
+    path = tmp_path / "terms.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + '[brands]\n"招商银行" = ["招行"]\n'.encode())
+    assert read_terms(path)["brands"] == {"招商银行": ["招行"]}
