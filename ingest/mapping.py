@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.readers import ReadOptions
 from ingest.records import DATE_FIELDS, MONEY_FIELDS, TIME_FIELDS, read_amount
 from ingest.validators import SHANGHAI, to_iso_date, to_utc_iso
+from shared.echo import echo
 
 SECTIONS = ("source", "sql", "columns", "values", "defaults")
 SOURCE_KEYS = ("encoding", "delimiter", "date_formats", "time_formats", "timezone", "decimal")
@@ -141,6 +142,20 @@ class ColumnMapping:
         """Source columns that land in no c360 field (reported, never silently dropped)."""
         return [c for c in header if self.target(c) not in fields]
 
+    def two_columns(self, columns: Iterable[str]) -> str | None:
+        """Why ``columns`` (a header) cannot be imported with this mapping, or None: two of
+        them land in one field (``phone``, and ``手机`` mapped to phone). A record would keep
+        one of the two values without a word; which is right only the exporter knows (as a
+        header naming a column twice, or [columns] sending two columns to one field)."""
+        by_field: dict[str, str] = {}
+        for column in columns:
+            if not column.strip():
+                continue  # blank names (trailing empty columns) land nowhere
+            name = self.target(column)
+            if (other := by_field.setdefault(name, column)) != column:
+                return _both(name, other, column)
+        return None
+
     def read_options(
         self, encoding: str | None = None, delimiter: str | None = None
     ) -> ReadOptions:
@@ -170,8 +185,16 @@ class ColumnMapping:
         if not (self.columns or self.values or self.defaults or self.source.custom):
             return row  # nothing to do (the documented columns): ~2 µs a row saved
         out: dict[str, Any] = {}
+        given: dict[str, str] = {}  # field -> the column that gave it
+        both: dict[str, str] = {}  # fields two columns of a JSON Lines record land in
         for key, value in row.items():
             name = self.columns.get(key, key)
+            if (other := given.setdefault(name, key)) != key:
+                # (A header holding both is refused before any record: two_columns.)
+                both[name] = _both(name, other, key)
+                if failed is None:
+                    raise ValueError(both[name])
+                continue
             table = self.values.get(name)
             if table is not None and value is not None:
                 code = value.strip() if isinstance(value, str) else str(value)
@@ -182,6 +205,10 @@ class ColumnMapping:
                 out[name] = value
         if self.source.custom:
             self._formats(out, failed)
+        for name, reason in both.items():
+            out.pop(name, None)
+            if failed is not None:
+                failed[name] = reason
         return out
 
     def _formats(self, out: dict[str, Any], failed: dict[str, str] | None) -> None:
@@ -228,6 +255,13 @@ def _columns(table: dict[str, str], source: str) -> dict[str, str]:
         columns[column] = name
         by_field[name] = column
     return columns
+
+
+def _both(name: str, column: str, other: str) -> str:
+    return (
+        f"{name}: the columns {echo(column)!r} and {echo(other)!r} both land in this field; "
+        "which value is right only the exporter knows: remove one or map it to another field"
+    )
 
 
 def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:

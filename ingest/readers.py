@@ -11,7 +11,9 @@ A file that cannot be read at all (binary, no known encoding, a broken spreadshe
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
 valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
 number of values, a stray opening quote, a spreadsheet number beyond a float's exact whole
-numbers) comes back as a record with ``error`` set and its line number; reading goes on.
+numbers) comes back as a record with ``error`` set and its line number; reading goes on. Every
+format's values go through one check (:func:`value_problems`: length, encoding, precision); a
+JSON Lines line longer than any record (``max_line``) is refused unread.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
+# The longest JSON Lines line a CRM import reads (bytes; characters when not UTF-8): ten values
+# at MAX_FIELD_CHARS written as \uXXXX escapes (6 bytes a character) fit. A longer line is
+# one dead letter, read past without being held or parsed, so a pasted dump of 150 million
+# characters costs nothing (it cost 1.5 GB and 50 s, QA session 23). Posts have their own.
+MAX_JSONL_LINE = 10 * 6 * MAX_FIELD_CHARS
 # A header cell longer than this is no column name: the file is not delimited text.
 MAX_COLUMN_NAME = 256
 _SAMPLE_BYTES = 256 * 1024
@@ -69,6 +76,11 @@ class RawRecord:
     # A broken record as the reader has it, for its dead letter: its text, or its cells.
     raw: str | list[str] | dict[str, Any] | None = None
     column: str | None = None  # the source column ``error`` is about, when one is
+    # A record refused for its values (:func:`checked`): each such column's reason (``error``
+    # is the first), and its other values, so the importer can tell their problems too (a
+    # dead letter lists every problem of its record). Empty / None otherwise.
+    problems: dict[str, str] = field(default_factory=dict)
+    others: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,8 @@ class Source:
     delimiter: str | None = None
     options: ReadOptions = field(default_factory=ReadOptions)
     # JSON Lines: a line longer than this (bytes; characters when not UTF-8) is a dead letter,
-    # read on to its end but never held whole nor parsed. None: no limit.
-    max_line: int | None = None
+    # read on to its end but never held whole nor parsed.
+    max_line: int = MAX_JSONL_LINE
 
     def records(self) -> Iterator[RawRecord]:
         if self.format == "text":
@@ -174,8 +186,8 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in sample:
-        return None  # NUL bytes without a UTF-16 BOM: binary
+    if _too_many_controls(sample.count(b"\x00"), len(sample)):
+        return None  # NUL bytes without a UTF-16 BOM: binary (a stray one is a bad line)
     lines = sample.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]
@@ -202,8 +214,14 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
 
 
 def _looks_binary(text: str) -> bool:
-    controls = len(_CONTROL.findall(text))
-    return controls > max(2, len(text) // 200)
+    return _too_many_controls(len(_CONTROL.findall(text)), len(text))
+
+
+def _too_many_controls(count: int, length: int) -> bool:
+    """Whether ``count`` control bytes in a sample of ``length`` make it binary: more than one
+    in 200 (and than 2). A stray one (a NUL pasted into a name) leaves the file text: its
+    record is a dead letter (``name: contains a control character``), the rest imports."""
+    return count > max(2, length // 200)
 
 
 # --- delimited text ----------------------------------------------------------------------
@@ -404,16 +422,69 @@ def _text_record(
         reason = f"{len(values)} values but the header has {width} columns"
         return RawRecord(line, None, reason, [_raw_shown(v) for v in values])
     data = dict(zip(header, values, strict=True))
-    for name, value in data.items():
-        found = field_too_long(name, value)  # a dead letter, not a crash
-        if found is None and _foreign(value, encoding):
-            found = (
-                f"{name}: bytes that are not valid {encoding}: re-export the file in one encoding"
-            )
-        if found is not None:
-            shown = {k: _raw_shown(v) for k, v in data.items()}
-            return RawRecord(line, None, found, shown, name)
+    if problems := value_problems(data, encoding):
+        return _refused(line, data, problems, {k: _raw_shown(v) for k, v in data.items()})
     return RawRecord(line, data)
+
+
+# --- values: one check for every format ------------------------------------------------------
+
+
+def value_problems(
+    data: dict[str, Any], encoding: str = "", *, cells: bool = False
+) -> dict[str, str]:
+    """Per column of a record as a reader has it, why its value cannot be imported: text over
+    MAX_FIELD_CHARS (the API's limit too), bytes not of the file's ``encoding`` (a UTF-8 line
+    in a GB18030 file: mojibake, :func:`_foreign`); with ``cells`` (a spreadsheet's or
+    Parquet file's), a number a float cannot hold exactly (an 18-digit ID number). Every
+    reader (delimited text, JSON Lines, spreadsheets, Parquet) judges its values here; text
+    nested in a JSON value counts as its field's."""
+    problems: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, str):
+            found = _text_problem(name, value, encoding)
+        elif isinstance(value, float):
+            found = _precision_problem(name) if cells and _imprecise_value(value) else None
+        elif isinstance(value, dict | list):
+            found = next(
+                (f for text in _nested_texts(value) if (f := _text_problem(name, text, encoding))),
+                None,
+            )
+        else:
+            found = None
+        if found is not None:
+            problems[name] = found
+    return problems
+
+
+def _text_problem(name: str, value: str, encoding: str) -> str | None:
+    if (found := field_too_long(name, value)) is not None:  # a dead letter, not a crash
+        return found
+    if _foreign(value, encoding):
+        return f"{name}: bytes that are not valid {encoding}: re-export the file in one encoding"
+    return None
+
+
+def _nested_texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _nested_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _nested_texts(item)
+
+
+def _refused(
+    line: int, data: dict[str, Any], problems: dict[str, str], raw: str | dict[str, Any]
+) -> RawRecord:
+    """The dead letter of a record with ``problems`` (value_problems): ``raw`` is what it
+    keeps of the record; its other values go on to be judged for their own problems."""
+    first = next(iter(problems))
+    others = {k: v for k, v in data.items() if k not in problems}
+    return RawRecord(line, None, problems[first], raw, first, problems, others)
 
 
 def _foreign(value: str, encoding: str) -> bool:
@@ -516,8 +587,8 @@ def _jsonl_lines(source: Source) -> Iterator[tuple[str | bytes, int | None]]:
         if encoding not in _UTF8:
             fh = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="\n")
         newline = b"\n" if fh is raw else "\n"
-        while line := (fh.readline(limit + 1) if limit is not None else fh.readline()):
-            if limit is None or len(line) <= limit or line.endswith(newline):
+        while line := fh.readline(limit + 1):
+            if len(line) <= limit or line.endswith(newline):
                 yield line, None
                 continue
             size = len(line)
@@ -574,6 +645,9 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord]:
             reason = f"expected a JSON object, got {type(value).__name__}"
             yield RawRecord(number, None, reason, _raw_shown(raw))
             continue
+        if problems := value_problems(value, encoding):
+            yield _refused(number, value, problems, _raw_shown(raw))
+            continue
         yield RawRecord(number, value)
 
 
@@ -611,20 +685,25 @@ def _imprecise_value(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value) and abs(value) >= _EXACT_FLOAT
 
 
-def _imprecise(number: int, row: dict[str, Any]) -> RawRecord | None:
-    """A dead letter when a column of ``row`` is a number a float cannot hold exactly: its
-    reason names the column (the importer adds the field it maps to), and it keeps the whole
-    row, each cell as it reads (that number as the float it is, ``1.1010519900101014e+17``,
-    never as whole-number text: that would show another, valid-looking ID number)."""
-    for name, value in row.items():
-        if _imprecise_value(value):
-            reason = (
-                f"{name}: stored as a number, precision lost: format the column as text in the "
-                "spreadsheet and export again"
-            )
-            raw = {h: repr(v) if _imprecise_value(v) else _cell(v) for h, v in row.items()}
-            return RawRecord(number, None, reason, raw, column=name)
-    return None
+def _precision_problem(name: str) -> str:
+    return (
+        f"{name}: stored as a number, precision lost: format the column as text in the "
+        "spreadsheet and export again"
+    )
+
+
+def _cells(number: int, row: dict[str, Any]) -> RawRecord:
+    """A spreadsheet's or Parquet file's row, its values checked (value_problems). A dead
+    letter keeps the whole row, each cell as it reads (a number a float cannot hold exactly
+    as the float it is, ``1.1010519900101014e+17``, never as whole-number text: that would
+    show another, valid-looking ID number), each text cut to RAW_SHOWN characters."""
+    if problems := value_problems(row, cells=True):
+        raw = {
+            h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)
+            for h, v in row.items()
+        }
+        return _refused(number, {h: _cell(v) for h, v in row.items()}, problems, raw)
+    return RawRecord(number, {h: _cell(v) for h, v in row.items()})
 
 
 def _sheet_rows(path: Path) -> list[list[Any]]:
@@ -643,11 +722,7 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
     for number, values in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in values):
             continue
-        row = {h: v for h, v in zip(header, values, strict=False) if h}
-        if (dead := _imprecise(number, row)) is not None:
-            yield dead
-            continue
-        yield RawRecord(number, {h: _cell(v) for h, v in row.items()})
+        yield _cells(number, {h: v for h, v in zip(header, values, strict=False) if h})
 
 
 def _parquet(path: Path) -> Any:
@@ -664,10 +739,7 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in _parquet(path).iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
-            if (dead := _imprecise(number, row)) is not None:
-                yield dead
-                continue
-            yield RawRecord(number, {k: _cell(v) for k, v in row.items()})
+            yield _cells(number, row)
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -700,7 +772,7 @@ def _jsonl_encoding(path: Path) -> str:
 
 
 def read_records(
-    path: Path, options: ReadOptions | None = None, *, max_line: int | None = None
+    path: Path, options: ReadOptions | None = None, *, max_line: int = MAX_JSONL_LINE
 ) -> Iterator[RawRecord]:
     """Every record of ``path`` (see the module doc); raises UnsupportedFile if unreadable.
     ``max_line``: the longest JSON Lines line read (Source.max_line)."""

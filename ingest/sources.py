@@ -67,6 +67,8 @@ def check_keys(kind: str, spec: ImportKind, source: Source, mapping: ColumnMappi
             "check that the export finished"
         )
     if header is not None:
+        if (both := mapping.two_columns(header)) is not None:
+            raise ImportRefused(f"{source.path.name}: {both}")
         columns = header
         present = {mapping.target(c) for c in header} | set(mapping.defaults)
     else:

@@ -106,13 +106,19 @@ def validate(
     spec: ImportKind, mapping: ColumnMapping, record: RawRecord
 ) -> tuple[Row | None, list[str]]:
     """One record to a graph row, or the reasons it is rejected (never an exception)."""
-    if record.error is not None or record.data is None:
-        return None, [_read_error(mapping, record)]
-    # Every field's problem at once: a value the mapping's formats cannot read is left out of
-    # the model's (which judges the rest), not the end of the record's judgement.
+    # Every field's problem at once: a value the reader refused (too long, not the file's
+    # encoding, a number a float cannot hold) or the mapping's formats cannot read is left out
+    # of the model's judgement of the rest, not the end of the record's.
     failed: dict[str, str] = {}
+    source = record.data
+    if source is None or record.error is not None:
+        if record.others is None:
+            return None, [_read_error(mapping, record.error, record.column)]
+        source = record.others
+        for column, reason in record.problems.items():
+            failed[mapping.target(column)] = _read_error(mapping, reason, column)
     try:
-        data = mapping.apply(record.data, failed)
+        data = mapping.apply(source, failed)
         if reasons := control_reasons(spec, data):
             return None, [*failed.values(), *reasons]
         model = spec.model.model_validate(data)
@@ -121,18 +127,17 @@ def validate(
     except ValueError as exc:
         return None, [*failed.values(), str(exc)]
     except Exception as exc:  # a value of a type no validator expected: a dead letter too
-        return None, [f"unreadable value ({type(exc).__name__})"]
+        return None, [*failed.values(), f"unreadable value ({type(exc).__name__})"]
     if failed:
         return None, list(failed.values())
     return model.to_graph_row(), []
 
 
-def _read_error(mapping: ColumnMapping, record: RawRecord) -> str:
+def _read_error(mapping: ColumnMapping, error: str | None, column: str | None) -> str:
     """The reader's reason, naming the field its column lands in too when the mapping renames
     it (``idNumber (column 证件号码): stored as a number ...``): the field is what the
     documentation and the other reasons name, the column what to fix in the file."""
-    error = record.error or "empty record"
-    column = record.column
+    error = error or "empty record"
     if column is None or (name := mapping.target(column)) == column:
         return error
     return f"{name} (column {column}){error.removeprefix(column)}"
