@@ -24,7 +24,7 @@ import io
 import math
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -692,18 +692,25 @@ def _precision_problem(name: str) -> str:
     )
 
 
-def _cells(number: int, row: dict[str, Any]) -> RawRecord:
-    """A spreadsheet's or Parquet file's row, its values checked (value_problems). A dead
-    letter keeps the whole row, each cell as it reads (a number a float cannot hold exactly
-    as the float it is, ``1.1010519900101014e+17``, never as whole-number text: that would
-    show another, valid-looking ID number), each text cut to RAW_SHOWN characters."""
+def _same(value: Any) -> Any:
+    return value
+
+
+def checked(number: int, row: dict[str, Any], value: Callable[[Any], Any] = _same) -> RawRecord:
+    """A row of cells (a spreadsheet's, a Parquet file's, a SQL transform's result), each
+    taken as ``value`` gives it (spreadsheets: :func:`_cell`), its values checked
+    (value_problems). A dead letter keeps the whole row, each cell as it reads (a number a
+    float cannot hold exactly as the float it is, ``1.1010519900101014e+17``, never as
+    whole-number text: that would show another, valid-looking ID number), each text cut to
+    RAW_SHOWN characters."""
+    data = {h: value(v) for h, v in row.items()}
     if problems := value_problems(row, cells=True):
         raw = {
             h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)
             for h, v in row.items()
         }
-        return _refused(number, {h: _cell(v) for h, v in row.items()}, problems, raw)
-    return RawRecord(number, {h: _cell(v) for h, v in row.items()})
+        return _refused(number, data, problems, raw)
+    return RawRecord(number, data)
 
 
 def _sheet_rows(path: Path) -> list[list[Any]]:
@@ -722,7 +729,7 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
     for number, values in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in values):
             continue
-        yield _cells(number, {h: v for h, v in zip(header, values, strict=False) if h})
+        yield checked(number, {h: v for h, v in zip(header, values, strict=False) if h}, _cell)
 
 
 def _parquet(path: Path) -> Any:
@@ -739,7 +746,7 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in _parquet(path).iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
-            yield _cells(number, row)
+            yield checked(number, row, _cell)
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -797,6 +804,7 @@ __all__ = [
     "ReadOptions",
     "Source",
     "UnsupportedFile",
+    "checked",
     "count_records",
     "detect_encoding",
     "format_of",

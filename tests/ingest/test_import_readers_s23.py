@@ -267,3 +267,23 @@ async def test_a_spreadsheet_dead_letter_lists_every_problem_of_its_row(
     assert summary.rejected == 1
     (letter,) = _dead(tmp_path / "multi_p.dead.jsonl")
     assert letter["reasons"] == [TOO_LONG, PRECISION]
+
+
+async def test_a_sql_transform_value_over_the_limit_is_a_dead_letter(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # A SQL transform's result rows go through the same value check as every reader's.
+    data = tmp_path / "people.csv"
+    data.write_text(f"cid,nm\nQ1,{'x' * LONG}\nQ2,好\n", encoding="utf-8")
+    (tmp_path / "map.toml").write_text(
+        '[sql]\nquery = """SELECT cid AS id, nm AS name FROM read_csv(\'{file}\')"""\n',
+        encoding="utf-8",
+    )
+    summary = await import_file(store, "customers", data, ColumnMapping.load(tmp_path / "map.toml"))
+    assert (summary.inserted, summary.rejected) == (1, 1)
+    (letter,) = _dead(tmp_path / "people.dead.jsonl")
+    assert (letter["line"], letter["reasons"]) == (1, [TOO_LONG])
+    assert letter["raw"]["id"] == "Q1"
+    assert letter["raw"]["name"].endswith("… [cut: the first 4096 characters of this line]")
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id")
+    assert rows == [{"id": "Q2"}]
