@@ -176,13 +176,18 @@ class ColumnMapping:
         """The field a foreign column lands in."""
         return self.columns.get(column.strip(), column.strip())
 
-    def apply(self, row: dict[str, Any], failed: dict[str, str] | None = None) -> dict[str, Any]:
+    def apply(
+        self, row: dict[str, Any], failed: dict[str, str] | None = None, *, formats: bool = True
+    ) -> dict[str, Any]:
         """Rename columns, translate codes, fill defaults, read dates and times in this
         mapping's formats and zone; a pure function of ``row``. Raises ValueError
         ("field: reason") for a value that does not fit its format; with ``failed``, every
         such field is left out of the result and its reason put there instead (a record's
-        every problem is told at once, not the first)."""
-        if not (self.columns or self.values or self.defaults or self.source.custom):
+        every problem is told at once, not the first). ``formats=False`` only renames,
+        translates and fills: posts read their ``created_at`` by [source] themselves
+        (ingest/social/model.py), and the CRM's time fields are no post's."""
+        custom = formats and self.source.custom
+        if not (self.columns or self.values or self.defaults or custom):
             return row  # nothing to do (the documented columns): ~2 µs a row saved
         out: dict[str, Any] = {}
         given: dict[str, str] = {}  # field -> the column that gave it
@@ -203,7 +208,7 @@ class ColumnMapping:
         for name, value in self.defaults.items():
             if out.get(name) in (None, ""):
                 out[name] = value
-        if self.source.custom:
+        if custom:
             self._formats(out, failed)
         for name, reason in both.items():
             out.pop(name, None)

@@ -275,6 +275,7 @@ def to_utc_iso(
     date_formats: tuple[str, ...] = (),
     *,
     dates_at_midnight: bool = False,
+    advice: str = _OTHER_FORMATS,
 ) -> str:
     """A time as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, or a date-only value as ``YYYY-MM-DD``.
 
@@ -287,7 +288,9 @@ def to_utc_iso(
     post's ``created_at`` is an instant) a date-only value is the time 00:00 of that day in
     ``zone``, like any other time without an offset. Whatever the format,
     refuses times and dates before 1800 or more than a day in the future, and wall-clock
-    times ``zone`` skips (see :func:`_localize`)."""
+    times ``zone`` skips (see :func:`_localize`). ``advice`` ends the refusal of a value in no
+    format when ``formats`` are not given: where other formats can be given (an import's
+    mapping; a webhook has none and says what it takes instead)."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -329,7 +332,7 @@ def to_utc_iso(
                     parsed = datetime.fromisoformat(text)
             except ValueError as exc:
                 hint = f"the format {formats[0]}" if formats else "ISO-8601"
-                other = "" if formats else _OTHER_FORMATS
+                other = "" if formats else advice
                 raise ValueError(
                     f"not a time in {hint} (e.g. 2025-03-01T08:00:00+08:00){other}"
                 ) from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -100,6 +101,7 @@ def posts(
     from ingest.mapping import ColumnMapping, MappingError
     from ingest.readers import UnsupportedFile
     from ingest.social.files import ingest_file
+    from ingest.social.model import POST_FIELDS
 
     platform = platform.strip().lower()
     if platform not in PLATFORMS:
@@ -108,8 +110,12 @@ def posts(
         fail(f"{file} does not exist; give the path of a .jsonl export")
     try:
         column_mapping = ColumnMapping.load(mapping) if mapping else None
+        if column_mapping is not None:
+            # Refused up front, as a CRM import's: a field no post has would make every line a
+            # dead letter ("text: Field required").
+            column_mapping.check(POST_FIELDS, "posts")
     except MappingError as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))  # "[columns]" is text, not rich markup
     settings = load_settings()
     terms = matcher(settings)
 

@@ -10,8 +10,9 @@ from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.mapping import ColumnMapping
 from ingest.readers import read_records
-from ingest.social.model import MAX_POST_LINE_BYTES, SocialPost, parse_post
+from ingest.social.model import MAX_POST_LINE_BYTES, POST_FIELDS, SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
+from ingest.sources import checkpoint_key as file_key
 
 BATCH = 500
 
@@ -26,7 +27,10 @@ class FileResult:
 
 
 def checkpoint_key(path: Path) -> str:
-    return f"posts:{path.resolve()}"
+    """The file's path, size and mtime, as a CRM import's: another file written to the same
+    path (a new export) starts from line 1 with a fresh dead-letter file, not after the line
+    the old file's interrupted run reached (QA, session 23)."""
+    return file_key("posts", path)
 
 
 async def ingest_file(
@@ -43,12 +47,16 @@ async def ingest_file(
     """Ingest every post of ``path``; bad lines go to ``<stem>.dead.jsonl`` beside it.
 
     ``encoding`` (else the mapping's [source] encoding, else UTF-8, or UTF-16 by its BOM) is
-    the file's. A line longer than MAX_POST_LINE_BYTES is refused unread. The checkpoint holds
-    the last line stored, so a re-run after a crash skips what is stored (and MERGE makes the
-    one batch that may be re-done harmless)."""
+    the file's. The mapping's [columns], [values] and [defaults] name post fields (MappingError
+    before anything is read when one names another), and its [source] time_formats,
+    date_formats and timezone read ``created_at``. A line longer than MAX_POST_LINE_BYTES is
+    refused unread. The checkpoint holds the last line stored, keyed by the file's path, size
+    and mtime, so a re-run after a crash skips what is stored (and MERGE makes the one batch
+    that may be re-done harmless), and another file at the same path starts over."""
+    mapper = mapping or ColumnMapping.identity()
+    mapper.check(POST_FIELDS, "posts")
     key = checkpoint_key(path)
     done = int(checkpoint.get(key, 0))
-    mapper = mapping or ColumnMapping.identity()
     options = mapper.read_options(encoding)
 
     # A resumed run keeps the dead letters of the lines it skips (ingest.deadletter).
@@ -66,7 +74,8 @@ async def ingest_file(
                     dead.add(record.line, record.raw, [record.error or "empty record"])
                     continue
                 try:
-                    batch.append(parse_post(mapper.apply(record.data), platform))
+                    row = mapper.apply(record.data, formats=False)
+                    batch.append(parse_post(row, platform, mapper.source))
                 except ValueError as exc:
                     dead.add(record.line, record.data, str(exc).split("; "))
                     continue

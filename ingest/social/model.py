@@ -5,13 +5,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from graph.text import has_control
 from shared.platforms import PLATFORMS
 from shared.validators import has_format_character, is_web_link, not_nfkc, to_utc_iso
+
+if TYPE_CHECKING:
+    from ingest.mapping import SourceFormat
 
 # A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
 # milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
@@ -222,7 +232,7 @@ class PostIn(BaseModel):
 
     @field_validator("created_at", mode="before")
     @classmethod
-    def _time(cls, value: Any) -> str:
+    def _time(cls, value: Any, info: ValidationInfo) -> str:
         if isinstance(value, str) and _EPOCH.fullmatch(value.strip()):
             value = int(value)
         if isinstance(value, bool):
@@ -230,8 +240,11 @@ class PostIn(BaseModel):
         if isinstance(value, int | float):
             value = _epoch(value)
         # A date alone ("2025-03-11", "20250311", "2025/3/11") is 00:00 that day in
-        # Asia/Shanghai, the zone of every time without an offset: a post time is an instant.
-        return to_utc_iso(value, dates_at_midnight=True)  # refuses < 1800, > a day ahead
+        # Asia/Shanghai (or the mapping's zone), the zone of every time without an offset: a
+        # post time is an instant. A file's mapping may give other formats ([source]
+        # time_formats, date_formats, timezone), read as a CRM import reads them.
+        # Refuses < 1800, > a day ahead.
+        return to_utc_iso(value, dates_at_midnight=True, **(info.context or {}).get("times", {}))
 
     @field_validator("platform", mode="before")
     @classmethod
@@ -253,15 +266,41 @@ def reasons(error: ValidationError) -> list[str]:
     return out
 
 
-def parse_post(raw: Any, default_platform: str) -> SocialPost:
-    """Validate one raw object; raises ValueError with the reasons joined by '; '."""
+def _times(source: SourceFormat | None, advice: str | None) -> dict[str, Any]:
+    """How ``created_at`` is read: :func:`to_utc_iso`'s arguments beyond the defaults."""
+    times: dict[str, Any] = {} if advice is None else {"advice": advice}
+    if source is not None:
+        times |= {
+            "formats": source.time_formats,
+            "zone": source.timezone,
+            "date_formats": source.date_formats,
+        }
+    return times
+
+
+# The fields of a post: what a posts mapping may name (ingest/social/files.py).
+POST_FIELDS = tuple(PostIn.model_fields)
+
+
+def parse_post(
+    raw: Any,
+    default_platform: str,
+    source: SourceFormat | None = None,
+    *,
+    time_advice: str | None = None,
+) -> SocialPost:
+    """Validate one raw object; raises ValueError with the reasons joined by '; '.
+
+    ``source`` is a file mapping's [source]: its time_formats, date_formats and timezone read
+    ``created_at``. ``time_advice`` ends the refusal of a ``created_at`` in no known format
+    (default: a mapping's time_formats, which a file can give; a webhook says its own)."""
     if not isinstance(raw, dict):
         raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
     if has_control(raw):
         # Refused here so the webhook and files agree (a NUL also cannot reach the graph).
         raise ValueError("contains a control character")
     try:
-        post = PostIn.model_validate(raw)
+        post = PostIn.model_validate(raw, context={"times": _times(source, time_advice)})
     except ValidationError as exc:
         raise ValueError("; ".join(reasons(exc))) from None
     return SocialPost(
@@ -289,6 +328,7 @@ __all__ = [
     "MAX_POST_LINE_BYTES",
     "MAX_TEXT_CHARS",
     "PLATFORMS",
+    "POST_FIELDS",
     "PostIn",
     "SocialPost",
     "check_handle",

@@ -53,6 +53,12 @@ RETRY_AFTER_S = 1
 UNAVAILABLE = "the graph is unavailable; retry the same push later (it is stored once)"
 REPLAY = "this signed push was already received (replay)"
 MUST_BE_UTF8 = "the body must be UTF-8 JSON"
+# A webhook has no mapping to give other time formats by: what a created_at may be instead
+# (after "not a time in ISO-8601 (e.g. ...)"; no "; ", which splits an item's reasons).
+TIME_ADVICE = (
+    ", the one text format a webhook takes (with an offset, else Asia/Shanghai time) besides "
+    "Unix epoch seconds (10 digits) or milliseconds (13 digits)"
+)
 
 log = logging.getLogger("c360.ingest")
 
@@ -134,7 +140,7 @@ def parse_items(body: bytes, platform: str) -> tuple[list[SocialPost], list[dict
     posts, errors = [], []
     for index, item in enumerate(items):
         try:
-            posts.append(parse_post(item, platform))
+            posts.append(parse_post(item, platform, time_advice=TIME_ADVICE))
         except ValueError as exc:
             errors.append({"index": index, "reasons": str(exc).split("; ")})
     return posts, errors

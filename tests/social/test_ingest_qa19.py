@@ -13,7 +13,7 @@ import pytest
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.readers import read_records
-from ingest.social.files import ingest_file
+from ingest.social.files import checkpoint_key, ingest_file
 from ingest.social.model import parse_post
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
@@ -61,7 +61,7 @@ async def test_a_resumed_run_keeps_the_dead_letters_before_its_checkpoint(
         await ingest_file(
             pipeline, path, Checkpoint(checkpoints), platform="weibo", batch_size=10, progress=stop
         )
-    assert Checkpoint(checkpoints).get(f"posts:{path.resolve()}") == 12
+    assert Checkpoint(checkpoints).get(checkpoint_key(path)) == 12
 
     result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
     assert result.exit_code == 0, result.output
