@@ -70,8 +70,10 @@ async def ingest_file(
                     continue
                 last = record.line
                 if record.error is not None or record.data is None:
-                    # The line's text (cut), not null: the dead letter says what to fix.
-                    dead.add(record.line, record.raw, [record.error or "empty record"])
+                    # The line's text (cut), not null: the dead letter says what to fix, each
+                    # value the reader refused (ingest.readers.value_problems) named.
+                    reasons = list(record.problems.values()) or [record.error or "empty record"]
+                    dead.add(record.line, record.raw, reasons)
                     continue
                 try:
                     row = mapper.apply(record.data, formats=False)

@@ -44,3 +44,19 @@ async def test_a_utf8_line_in_a_gb18030_posts_file_is_a_dead_letter(
         {"id": "m1", "text": "招商银行服务很好"},  # not overwritten with 鎷涘晢閾惰...
         {"id": "m2", "text": "光大银行的客服很专业"},
     ]
+
+
+async def test_a_posts_dead_letter_names_every_value_the_reader_refused(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Both values over the 100 000-character limit are named, as a CRM import names them.
+    path = tmp_path / "long.jsonl"
+    long = {"id": "L1", "text": "好" * 150_000, "author": "a" * 120_000, "created_at": AT}
+    path.write_text(json.dumps(long, ensure_ascii=False) + "\n" + post("L2", "好") + "\n")
+    result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
+    assert result.exit_code == 0, result.output
+    dead = [json.loads(x) for x in (tmp_path / "long.dead.jsonl").read_text().splitlines()]
+    assert [(d["line"], d["reasons"]) for d in dead] == [
+        (1, ["text: 150000 characters (limit 100000)", "author: 120000 characters (limit 100000)"])
+    ]
+    assert await store.read("MATCH (p:Post) RETURN p.postId AS id") == [{"id": "L2"}]
