@@ -151,8 +151,14 @@ class Transaction:
         description="DEPOSIT, WITHDRAWAL, TRANSFER_IN, TRANSFER_OUT, PAYMENT, SALARY, FEE or "
         "INTEREST",
     )
-    description: str | None = strawberry.field(
-        default=None, description="the booking text, as imported (not masked)"
+    # Booking texts quote what notes do (a counterpart's phone, a card number, the
+    # customer's own name): masked by the same QuotingField as Interaction.summary.
+    description: str | None = quoting(
+        own=True,
+        default=None,
+        description="the booking text, as imported; the personal data it quotes masked as "
+        "in Interaction.summary (phone numbers, e-mail addresses, ID numbers, handles; bank "
+        "card numbers as ID numbers; this customer's name and address as written on record)",
     )
 
     @classmethod
@@ -420,6 +426,7 @@ class Customer:
         page = await resolve.transactions_page(
             info.context, self.customer_id, first, after, from_, to
         )
+        await self._own_values(info)
         return connection(page.map(lambda r: Transaction.from_row(self.customer_id, r)))
 
     @strawberry.field(description="newest first; " + PAGE_OR_NULL)
@@ -431,12 +438,15 @@ class Customer:
         kind: str | None = None,
     ) -> InteractionConnection | None:
         page = await resolve.interactions_page(info.context, self.customer_id, first, after, kind)
-        # The customer's name and address, which the summaries are checked against where
-        # those fields are masked (QuotingField): kept from the row decided on, read here
-        # (batched) after a search's decision.
+        await self._own_values(info)
+        return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
+
+    async def _own_values(self, info: Ctx) -> None:
+        """The customer's name and address, which their notes and booking texts are checked
+        against where those fields are masked (QuotingField ``own``): kept from the row
+        decided on, read here (batched) after a search's decision."""
         if any(_mode(info, self.customer_id, kind) != MaskMode.REVEAL for kind in OWN_KINDS):
             await info.context.privacy.own_values(self.customer_id)
-        return connection(page.map(lambda r: Interaction.from_row(self.customer_id, r)))
 
     async def _assets(self, info: Ctx) -> float | None:
         return analytics.total_assets(await info.context.loaders.accounts.load(self.customer_id))

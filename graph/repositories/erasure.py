@@ -45,12 +45,25 @@ async def customer_footprint(store: GraphStore, customer_id: str) -> Row | None:
 async def delete_customer(store: GraphStore, customer_id: str, households: list[str]) -> None:
     """Delete the customer node with every link (blind-index properties go with it), their
     interactions (free-text notes about them), and the ``households`` they were the last
-    member of. Accounts and transactions stay (retention of financial records), unlinked."""
+    member of. Accounts and transactions stay (retention of financial records), unlinked,
+    without the booking texts (``description``: free text that may name them) of every
+    account they owned, co-owned ones included. A household they leave to others loses its
+    name and address (the head's surname + 家, their address) when they were its head, or
+    it has none (then it is named after its first member, who may have been them)."""
     await store.write(
         """
         MATCH (c:Customer {id: $id})
         OPTIONAL MATCH (c)-[:HAD]->(i:Interaction)
         DETACH DELETE i
+        WITH DISTINCT c
+        OPTIONAL MATCH (c)-[:OWNS]->(:Account)-[:HAS_TRANSACTION]->(t:Transaction)
+        WHERE t.description IS NOT NULL
+        SET t.description = NULL
+        WITH DISTINCT c
+        OPTIONAL MATCH (c)-[m:MEMBER_OF]->(kept:Household)
+        WHERE NOT kept.id IN $households
+          AND (m.role = 'HEAD' OR NOT ()-[:MEMBER_OF {role: 'HEAD'}]->(kept))
+        SET kept.name = NULL, kept.address = NULL
         WITH DISTINCT c
         OPTIONAL MATCH (h:Household) WHERE h.id IN $households
         DETACH DELETE h

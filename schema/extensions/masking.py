@@ -90,12 +90,12 @@ def derived(kind: str, allow: tuple[str, ...], **kwargs: Any) -> Any:
 class QuotingField(MaskField):
     """Free text quoting personal values of several kinds (a post quoting @handles, phone
     numbers, e-mail addresses, card numbers): each masked with the decision's mode for its
-    kind. ``own``: the bank's note about the customer governing it (an interaction's summary),
-    whose own name and address are masked too where the decision masks those fields
-    (privacy.masking.mask_quoted ``own``, the values the request loaded with the decision:
-    RequestPrivacy.own). Not a post: public text its author wrote, shown under
-    Customer.mentions as in the brand feed. Audited as revealed only when every kind is
-    revealed."""
+    kind. ``own``: the bank's text about the customer governing it (an interaction's summary,
+    a transaction's booking text), whose own name and address are masked too where the
+    decision masks those fields (privacy.masking.mask_quoted ``own``, the values the request
+    loaded with the decision: RequestPrivacy.own). Not a post: public text its author
+    wrote, shown under Customer.mentions as in the brand feed. Audited as revealed only when
+    every kind is revealed."""
 
     def __init__(self, own: bool = False) -> None:
         super().__init__(QUOTED_KINDS[0])

@@ -32,3 +32,30 @@ async def test_a_sole_members_household_goes_with_them(store: GraphStore) -> Non
     await delete_customer(store, "e1", [h["id"] for h in alone["households"] if h["last"]])
     left = await store.read("MATCH (h:Household) RETURN h.id AS id ORDER BY id")
     assert [r["id"] for r in left] == ["h-two"]
+
+
+async def test_a_household_without_a_head_loses_the_name_an_erased_member_may_have_given(
+    store: GraphStore,
+) -> None:
+    """Named after its first member when it has no HEAD (resolvers.customers.household_head):
+    erasing any member clears its name and address; a household whose HEAD stays keeps them."""
+    await upsert_customers(store, [{"id": i, "props": {"name": i}} for i in ("n1", "n2", "n3")])
+    await upsert_households(
+        store,
+        [
+            {"id": "h-nohead", "props": {"name": "甲家", "address": "甲路1号"},
+             "customerId": "n1", "role": "MEMBER"},
+            {"id": "h-nohead", "props": {}, "customerId": "n2", "role": "MEMBER"},
+            {"id": "h-headed", "props": {"name": "乙家", "address": "乙路2号"},
+             "customerId": "n3", "role": "HEAD"},
+            {"id": "h-headed", "props": {}, "customerId": "n1", "role": "CHILD"},
+        ],
+    )  # fmt: skip
+    await delete_customer(store, "n1", [])
+    rows = await store.read(
+        "MATCH (h:Household) RETURN h.id AS id, h.name AS name, h.address AS address ORDER BY id"
+    )
+    assert rows == [
+        {"id": "h-headed", "name": "乙家", "address": "乙路2号"},
+        {"id": "h-nohead", "name": None, "address": None},
+    ]

@@ -179,6 +179,39 @@ async def test_erasure_by_two_officers_leaves_nothing_readable(data: Path) -> No
     assert erasure["details"]["erasure"]["proposer"] == "po1"
 
 
+# QA session 23: a booking text naming the erased customer stayed in the graph files (and
+# every backup taken afterwards), on their own account and on one they co-owned.
+NAMING = [{"id": "T-NAMING", "accountId": "A900001", "amount": 80, "time": "2025-02-01",
+           "kind": "TRANSFER_IN", "description": "张伟本人转入 zhang.wei@example.cn"}]  # fmt: skip
+CO_OWNER = """query { customer(id: "C900002") {
+  transactions(first: 20) { edges { node { id amount description } } }
+  household { name } } }"""
+
+
+async def test_erasure_leaves_no_booking_text_or_household_name_of_theirs(data: Path) -> None:
+    await imported(data)
+    await cli_run(data, "import", "holdings", str(data.parent / "crm" / "holdings.csv"))
+    naming = data.parent / "naming.jsonl"
+    naming.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in NAMING) + "\n")
+    await cli_run(data, "import", "transactions", str(naming))
+    assert holding(graph_files(data), "张伟本人转入"), "the booking text was never there"
+    await cli_run(
+        data, "erase", "--customer", CID, "--reason", "t1", "--by", "po1", "--approved-by", "po2"
+    )
+    files = graph_files(data)
+    for needle in ("张伟本人转入", VALUES["email"]):
+        assert holding(files, needle) == [], needle
+    async with hub(data) as c:
+        body = await Officer(c, data, "po1").gql(CO_OWNER)
+    # The joint account stays with the co-owner: amounts kept, booking texts gone; the
+    # household the erased customer headed stays with its other member, unnamed.
+    customer = body["data"]["customer"]
+    assert customer["transactions"]["edges"] == [
+        {"node": {"id": "T-NAMING", "amount": "80.00", "description": None}}
+    ]
+    assert customer["household"] == {"name": None}
+
+
 async def test_cli_erase_needs_a_second_officer(data: Path) -> None:
     await imported(data)
     env = {"C360_DATA_DIR": str(data), "COLUMNS": "200"}
