@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from privacy.engines.embedded import EmbeddedEngine
 from privacy.policy_set import PolicySet
-from privacy.types import Decision, MaskMode, PolicyUnavailable, Principal, Purpose, Resource
+from privacy.types import (
+    Decision,
+    MaskMode,
+    PolicyUnavailable,
+    Principal,
+    Purpose,
+    Resource,
+    SensitiveKind,
+)
 
 __all__ = ["INVARIANTS", "InvariantResult", "run_invariants", "run_invariants_sync"]
 
@@ -77,6 +85,27 @@ async def brand_analyst_never_sees_customers(decide: Decide, _: PolicySet) -> st
     return await _allowed(decide, "brand_analyst", ("read", "write"), _customers())
 
 
+def _social() -> list[Resource]:
+    """Posts and social accounts, of a customer's handle and of nobody's."""
+    return [
+        Resource(rtype, f"{rtype}{i}", {"linkedCustomerId": linked})
+        for rtype in ("Post", "SocialAccount")
+        for i, linked in enumerate(("c0", None))
+    ]
+
+
+async def brand_analyst_never_sees_customer_links(decide: Decide, _: PolicySet) -> str:
+    """Posts are public: a brand analyst told which authors are customers learns who banks
+    here (QA, session 23)."""
+    for purpose in PURPOSES:
+        decided = await decide("brand_analyst", purpose, "read", _social())
+        for r in _social():
+            d = decided[r.id]
+            if d.allow and d.mode_for(SensitiveKind.CUSTOMER_LINK) != MaskMode.REDACT:
+                return f"brand_analyst sees CUSTOMER_LINK on {r.type} for purpose {purpose}"
+    return ""
+
+
 async def forgotten_kind_is_redacted(decide: Decide, policy_set: PolicySet) -> str:
     """A kind no mask profile lists is redacted, and every mode given is a known one."""
     known = {str(m) for m in MaskMode}
@@ -99,6 +128,7 @@ INVARIANTS: dict[str, Invariant] = {
     "privacy_officer_never_writes_customers": privacy_officer_never_writes_customers,
     "auditor_never_changes_policy": auditor_never_changes_policy,
     "brand_analyst_never_sees_customers": brand_analyst_never_sees_customers,
+    "brand_analyst_never_sees_customer_links": brand_analyst_never_sees_customer_links,
     "forgotten_kind_is_redacted": forgotten_kind_is_redacted,
 }
 

@@ -18,6 +18,10 @@ class SensitiveKind(StrEnum):
     BIRTH_DATE = "BIRTH_DATE"
     AMOUNT = "AMOUNT"
     SOCIAL_HANDLE = "SOCIAL_HANDLE"
+    # That a social account (and so its public posts) is a customer's: a fact about a customer,
+    # shown only where the caller may see customers (QA, session 23: brand analysts mapped
+    # hashed authors to public profiles and learned who banks here).
+    CUSTOMER_LINK = "CUSTOMER_LINK"
 
 
 class MaskMode(StrEnum):

@@ -1,8 +1,10 @@
 """Where an alert rule may send: public https endpoints only (no SSRF into the bank's network).
 
 A channel naming a loopback, private, link-local (cloud metadata: 169.254.169.254), multicast,
-reserved or unspecified address is refused when the rule is saved; a host name is resolved
-when alerts are sent, and refused there if any address it resolves to is such an address;
+reserved, deprecated (site-local fec0::/10, the 6to4 relay 192.88.99.0/24) or unspecified
+address, or one carrying such an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64), is refused
+when the rule is saved; a host name is resolved when alerts are sent, and refused there if
+any address it resolves to is such an address (the same check, ``internal``);
 the request then connects to the checked addresses themselves (the URL's name kept for the
 Host header, TLS SNI and certificate verification), so a name answering a public address to
 the check and an internal one to a second lookup (DNS rebinding) cannot reach inside.
@@ -32,16 +34,42 @@ def _address(host: str) -> IpAddress | None:
         except (OSError, ValueError):
             return None
     if isinstance(ip, ipaddress.IPv6Address):
-        # ::ffff:127.0.0.1, 2002:7f00:1:: (6to4) and Teredo carry an IPv4 address that
-        # decides where they lead.
+        # ::ffff:127.0.0.1, 2002:7f00:1:: (6to4), Teredo and 64:ff9b::7f00:1 (NAT64) carry an
+        # IPv4 address that decides where they lead.
         teredo = ip.teredo[1] if ip.teredo else None
-        return ip.ipv4_mapped or ip.sixtofour or teredo or ip
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        return ip.ipv4_mapped or ip.sixtofour or teredo or nat64 or ip
     return ip
 
 
+# The well-known NAT64 prefix (RFC 6052): the gateway translates to the last 32 bits.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+# Refused besides what ``ipaddress`` counts as not global: its tables differ between Python
+# versions and call these global (QA, session 23). 6to4 (2002::/16), Teredo (2001::/32),
+# NAT64 (64:ff9b::/96) and IPv4-mapped (::ffff:0:0/96) addresses are judged by the IPv4
+# address they carry (``_address``), against this table too.
+_REFUSED = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "192.88.99.0/24",  # 6to4 relay anycast, deprecated (RFC 7526)
+        "fec0::/10",  # site-local, deprecated (RFC 3879) but still routed inside networks
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215): translates into the operator's IPv4
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
+
+
 def internal(ip: IpAddress) -> bool:
-    """True for any address that is not a public unicast one."""
-    return not ip.is_global or ip.is_multicast or ip.is_unspecified or ip.is_reserved
+    """True for any address that is not a public unicast one: the one check of a channel's
+    address, when a rule is saved and when its alerts are sent (``addresses_at_send``)."""
+    return (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip.is_reserved
+        or any(ip in net for net in _REFUSED)
+    )
 
 
 def allowed(host: str, allow: str) -> bool:

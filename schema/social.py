@@ -87,8 +87,14 @@ class SocialAccount:
     followers: Long | None = strawberry.field(
         default=None, description="followers when last ingested; null: not known"
     )
-    customer_linked: bool = strawberry.field(
-        default=False, description="a customer has confirmed this handle as theirs"
+    # A fact about a customer, not about the public account: decided like the customer's own
+    # fields (CUSTOMER_LINK), null for callers who see no customers (brand analysts).
+    customer_linked: bool | None = derived(
+        K.CUSTOMER_LINK,
+        (MaskMode.REVEAL,),
+        default=None,
+        description="a customer has confirmed this handle as theirs; null unless your policy "
+        "shows customer links (it does not to brand analysts)",
     )
     # The customer whose decision masks it instead of the policy_resource's (a customer's
     # 360 view: resolvers.privacy.governed_by reads it first).

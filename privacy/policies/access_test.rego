@@ -54,6 +54,20 @@ test_brand_analyst_social_only if {
 	not d.c1.allow
 }
 
+# Posts are public: which authors are customers is a fact about customers (QA, session 23).
+test_brand_analyst_never_sees_customer_links if {
+	post := {"type": "Post", "id": "p1", "attributes": {"linkedCustomerId": "c1"}}
+	acct := {"type": "SocialAccount", "id": "s1", "attributes": {"linkedCustomerId": "c1"}}
+	d := access.decide(req("b1", ["brand_analyst"], null, "read", [post, acct]))
+	d.p1.allow
+	d.p1.masks.CUSTOMER_LINK == "redact"
+	d.s1.masks.CUSTOMER_LINK == "redact"
+	po := access.decide(req("o1", ["privacy_officer"], "compliance", "read", [post]))
+	po.p1.masks.CUSTOMER_LINK == "reveal"
+	agent := access.decide(req("s1", ["service_agent"], "service", "read", [customer("c1", "a1", false)]))
+	agent.c1.masks.CUSTOMER_LINK == "reveal"
+}
+
 test_brand_analyst_corrects_labels_others_do_not if {
 	label := {"type": "PostLabel", "id": "weibo:p1", "attributes": {}}
 	ok := access.decide(req("b1", ["brand_analyst"], "marketing", "write", [label]))

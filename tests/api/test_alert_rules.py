@@ -120,6 +120,45 @@ async def test_bad_rules_are_bad_input(as_role: Callable[..., Api]) -> None:
     )  # fmt: skip
 
 
+# Addresses Python's ipaddress tables call global (or not, by version) that lead inside or
+# nowhere public, and translations carrying an internal IPv4 address (QA, session 23).
+INSIDE_BY_TABLE = (
+    "fec0::1",  # site-local, deprecated
+    "feff::1",  # the end of fec0::/10
+    "192.88.99.1",  # 6to4 relay anycast, deprecated
+    "2002:c058:6301::1",  # 6to4 carrying 192.88.99.1
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a00:8",  # NAT64 of 10.0.0.8
+    "64:ff9b:1::a00:8",  # local-use NAT64
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo carrying 127.0.0.1
+    "::ffff:a00:8",  # IPv4-mapped 10.0.0.8
+    "3fff::1",  # documentation
+)
+
+
+def https_url(address: str) -> str:
+    return f"https://[{address}]/x" if ":" in address else f"https://{address}/x"
+
+
+async def test_deprecated_and_translated_internal_addresses_are_refused(
+    as_role: Callable[..., Api],
+) -> None:
+    analyst = as_role("brand_analyst", None, "b1")
+    for address in INSIDE_BY_TABLE:
+        body = await analyst.gql(
+            PUT, {"id": "r1", "rule": RULE | {"channels": [https_url(address)]}}
+        )
+        assert code(body) == ("BAD_USER_INPUT", "rule.channels"), address
+        assert "internal address" in body["errors"][0]["message"], address
+    # A translation of a public IPv4 address leads where that address does (an IPv6-only
+    # network's DNS64 answers public names so).
+    for address in ("64:ff9b::808:808", "2002:808:808::1"):
+        body = await analyst.gql(
+            PUT, {"id": "r1", "rule": RULE | {"channels": [https_url(address)]}}
+        )
+        assert body["data"]["putAlertRule"]["channels"] == [https_url(address)], body
+
+
 DELIVER = """mutation($rule: ID!) {
   deliverAlerts(rule: $rule, from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z") {
     status

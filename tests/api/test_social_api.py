@@ -369,7 +369,8 @@ async def test_link_then_the_360_view_shows_the_posts(
     assert "angry_li" not in {c["handle"] for c in suggested}
     assert ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]["mentions"]["totalCount"] == 0
 
-    # The privacy officer only reads; a service agent links (and sees the handle partially).
+    # The privacy officer only reads; a service agent links. The answer is the SocialAccount
+    # resource, which the agent's policy does not cover: handle and link masked (null).
     assert (await officer.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))[
         "errors"
     ][0]["extensions"]["code"] == "FORBIDDEN"
@@ -378,7 +379,7 @@ async def test_link_then_the_360_view_shows_the_posts(
         "platform": "weibo",
         "handle": None,
         "displayName": None,
-        "customerLinked": True,
+        "customerLinked": None,
     }
     view = ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]
     assert view["mentions"]["totalCount"] == 1
@@ -547,4 +548,8 @@ async def test_the_roles_that_link_handles_see_the_candidates_they_would_link(
     assert error(refused)["code"] == "FORBIDDEN"
     # The handle the advisor was shown is one it can link.
     linked = ok(await advisor.gql(LINK, {"id": "C1", "platform": "weibo", "handle": "wxm_2025"}))
-    assert linked["linkSocialAccount"]["customerLinked"] is True
+    assert linked["linkSocialAccount"]["platform"] == "weibo"
+    owners = await store.read(
+        "MATCH (c:Customer)-[:HAS_SOCIAL]->(a:SocialAccount) RETURN c.id AS c, a.handle AS h"
+    )
+    assert owners == [{"c": "C1", "h": "wxm_2025"}]

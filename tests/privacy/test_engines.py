@@ -12,15 +12,18 @@ from privacy.policy_set import load_policy_set
 from privacy.types import Decision, PolicyUnavailable, Principal, Resource
 from tests.standins.opa_server import RunningOpa, opa_standin
 
-ALL = ["NAME", "PHONE", "NATIONAL_ID", "EMAIL", "ADDRESS", "BIRTH_DATE", "AMOUNT", "SOCIAL_HANDLE"]
+ALL = ["NAME", "PHONE", "NATIONAL_ID", "EMAIL", "ADDRESS", "BIRTH_DATE", "AMOUNT", "SOCIAL_HANDLE",
+       "CUSTOMER_LINK"]  # fmt: skip
 FULL = dict.fromkeys(ALL, "reveal")
 SERVICE = {
     "NAME": "reveal", "PHONE": "partial", "NATIONAL_ID": "partial", "EMAIL": "partial",
     "ADDRESS": "partial", "BIRTH_DATE": "year", "AMOUNT": "band", "SOCIAL_HANDLE": "partial",
+    "CUSTOMER_LINK": "reveal",
 }  # fmt: skip
 MARKETING = {
     "NAME": "partial", "PHONE": "partial", "NATIONAL_ID": "redact", "EMAIL": "hash",
     "ADDRESS": "partial", "BIRTH_DATE": "year", "AMOUNT": "band", "SOCIAL_HANDLE": "hash",
+    "CUSTOMER_LINK": "reveal",
 }  # fmt: skip
 SOCIAL = {**dict.fromkeys(ALL, "redact"), "SOCIAL_HANDLE": "hash"}
 

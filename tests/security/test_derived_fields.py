@@ -63,6 +63,11 @@ DERIVED: dict[tuple[str, str], tuple[SensitiveKind, str, tuple[str, ...]]] = {
 ELSEWHERE: dict[tuple[str, str], tuple[SensitiveKind, str]] = {
     # Null unless the author's handle is shown in clear (hashed for brand analysts).
     ("Post", "url"): (SensitiveKind.SOCIAL_HANDLE, "tests/api/test_social_qa14.py"),
+    # Null unless the policy shows customer links (never to brand analysts).
+    ("SocialAccount", "customerLinked"): (
+        SensitiveKind.CUSTOMER_LINK,
+        "tests/api/test_social_s23.py",
+    ),
 }
 
 

@@ -274,6 +274,21 @@ def _brand_sees_customers(t: dict[str, Any]) -> None:
     }
 
 
+def _brand_sees_links(t: dict[str, Any]) -> None:
+    t["mask_profiles"]["social"]["CUSTOMER_LINK"] = "reveal"
+
+
+def _brand_sees_links_for_a_purpose(t: dict[str, Any]) -> None:
+    # Posts only, for one purpose: the handles stay hashed, the link shows.
+    t["mask_profiles"]["social_linked"] = {
+        **t["mask_profiles"]["social"],
+        "CUSTOMER_LINK": "reveal",
+    }
+    t["resources"]["Post"]["brand_analyst"]["risk"] = {
+        "actions": ["read"], "scope": "any", "masks": "social_linked"
+    }  # fmt: skip
+
+
 def _odd_mode(t: dict[str, Any]) -> None:
     t["mask_profiles"]["marketing"]["NAME"] = "peek"
 
@@ -292,6 +307,8 @@ def _officer_writes_as_service(t: dict[str, Any]) -> None:
         (_officer_writes_as_service, "privacy_officer_never_writes_customers"),
         (_auditor_admin, "auditor_never_changes_policy"),
         (_brand_sees_customers, "brand_analyst_never_sees_customers"),
+        (_brand_sees_links, "brand_analyst_never_sees_customer_links"),
+        (_brand_sees_links_for_a_purpose, "brand_analyst_never_sees_customer_links"),
         (_odd_mode, "forgotten_kind_is_redacted"),
     ],
 )

@@ -22,6 +22,7 @@ from graph.store import GraphStore
 from ingest.social.webhook import signature_ok
 from resolvers.alert_channels import internal
 from resolvers.alert_delivery import deliver
+from tests.api.test_alert_rules import INSIDE_BY_TABLE
 from tests.live import free_port, uvicorn_in_loop
 from tests.standins.chat_webhook import ChatWebhook
 from tests.standins.connect_proxy import ConnectProxy
@@ -130,6 +131,24 @@ async def test_a_channel_resolving_to_an_internal_address_is_not_sent_to(
             backoff=(0, 0), allow=host,
         )  # fmt: skip
     assert [r["status"] for r in allowed] == ["DELIVERED"]
+
+
+async def test_a_name_resolving_to_a_deprecated_or_translated_internal_address_is_not_sent_to(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check at sending is the save-time one (QA, session 23): each address the save
+    # refuses is refused among a name's answers too, and nothing is sent.
+    names = {f"inside{i}.example.com": [a] for i, a in enumerate(INSIDE_BY_TABLE)}
+    Dns(monkeypatch, names)
+    receiver = ChatWebhook()
+    inside = RULE | {"channels": [f"https://{name}/hook" for name in names]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app())) as client:
+        records = await deliver(store, client, inside, [ALERT], SECRET, backoff=(0, 0))
+    assert [(r["status"], r["attempts"]) for r in records] == [("DEAD", 0)] * len(names)
+    for record, address in zip(records, INSIDE_BY_TABLE, strict=True):
+        assert record["lastError"].startswith("refused: channel"), (address, record)
+        assert "resolves to an internal address" in record["lastError"], (address, record)
+    assert receiver.received == []
 
 
 @pytest.mark.parametrize("first", [PUBLIC, None], ids=["public-first", "no-answer-first"])

@@ -8,7 +8,7 @@ import { empty, errorNotice, errorsNotice, heading } from "../ui.js";
 
 const AUTHORS = `query ($brand: String, $from: DateTime, $to: DateTime) {
   topAuthors(brand: $brand, from: $from, to: $to, first: 20) {
-    account { platform handle displayName followers customerLinked } posts engagement reach } }`;
+    account { platform handle displayName followers } posts engagement reach } }`;
 
 export async function render(main) {
   const out = h("div", { id: "authors-out", "aria-live": "polite" });
