@@ -35,7 +35,8 @@ BLIND_KEY_NAME = "blind-index"
 NAME_TOKEN_KEY_NAME = "name-tokens"
 
 _crypto: dict[str, FieldCrypto] = {}
-# Data dirs whose key store this process listed the ledger's erasures in (or tried to).
+# Data dirs whose key store this process listed the ledger's erasures in (or found the
+# ledger unreadable for).
 _listed: set[str] = set()
 
 
@@ -55,7 +56,6 @@ def field_crypto(settings: Settings, *, upgrade: bool = True) -> FieldCrypto:
         )
         _crypto[str(data_dir)] = found
     if upgrade and str(data_dir) not in _listed:
-        _listed.add(str(data_dir))
         try:
             mark_ledger_erasures(found.keys, ErasureLedger.of(settings))
         except LedgerError as exc:
@@ -64,6 +64,10 @@ def field_crypto(settings: Settings, *, upgrade: bool = True) -> FieldCrypto:
                 "data key store (%s): tried again at the next start",
                 exc,
             )
+        # Only once listed (or the ledger found unreadable, said above): any other failure (the
+        # key store locked) goes up, and the caller's next open tries again rather than serve
+        # without the listing.
+        _listed.add(str(data_dir))
     return found
 
 
