@@ -19,6 +19,7 @@ from hub.settings import Settings
 from ingest.crm import import_file
 from resolvers.analytics import parse_time
 from tests.api.conftest import Api, serve
+from tests.api.test_care_tasks_qa import COMPLETE, _tasks_with, tasks_of
 
 PAST = date(2020, 6, 30)
 TODAY = datetime.now(UTC).date()  # its end is hours ahead: the QA's case
@@ -131,3 +132,28 @@ async def test_campaign_contacts_are_logged_at_the_real_time(
     assert len(rows[0]["times"]) == body["data"]["logCampaignContacts"], rows
     for stamp in rows[0]["times"]:
         _near_now(stamp, before)
+
+
+async def test_a_task_completed_under_an_as_of_day_is_dated_now(
+    store: GraphStore, data_dir: Path, make_token: Callable[..., str]
+) -> None:
+    """completeTask's CARE interaction is dated now, not the end of the as-of day (today's:
+    hours ahead); the task is still done in the listing as of that day."""
+    await seed_demo(store, customers=300, seed=42, progress=False)
+    settings = Settings(data_dir=data_dir, introspection=False, as_of=TODAY)
+    async with serve(store, settings) as client:
+
+        def as_role(role: str, purpose: str, sub: str) -> Api:
+            return Api(client, make_token([role], sub=sub, purpose=purpose, purposes=None))
+
+        advisor, task = await _tasks_with(store, as_role, "COMPLAINT", TODAY)
+        before = datetime.now(UTC)
+        done = await advisor.gql(COMPLETE, {"id": task["id"], "note": "已电话联系客户"})
+        assert not done.get("errors"), done
+        assert task["id"] not in [t["id"] for t in await tasks_of(advisor)]
+    rows = await store.read(
+        "MATCH (i:Interaction {id: $id}) RETURN i.time AS time",
+        {"id": done["data"]["completeTask"]["id"]},
+    )
+    assert len(rows) == 1, rows
+    _near_now(rows[0]["time"], before)
