@@ -226,8 +226,9 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
             decision = decided[c["id"]]
             if not decision.allow:
                 continue
-            # Ages only from what the caller sees of the birth date.
-            possible = _ages(c["birthDate"], decision.mode_for(K.BIRTH_DATE), context.now)
+            # Ages only from what the caller sees of the birth date, as of the figures' day.
+            birth = decision.mode_for(K.BIRTH_DATE)
+            possible = _ages(c["birthDate"], birth, context.analytics_now)
             if _age_ok(possible, a) and offerable(catalogue, product, c["riskProfile"], possible):
                 members.append(c["id"])
     return members

@@ -24,7 +24,14 @@ from shared.settings import Settings
 @dataclass
 class RequestContext:
     """Settings, the store (None while the graph is unreachable), who is asking, and the
-    request's loaders. ``now`` is fixed once so every figure in a response agrees."""
+    request's loaders. Two clocks, each fixed once so a response agrees with itself:
+
+    - ``now``: the real time of the request. Every write's time (an interaction, a consent's
+      evidence, a campaign contact, a completed task), every "not in the future" check and
+      audit time reads it; ``C360_AS_OF`` never moves it.
+    - ``analytics_now``: what derived figures are computed as of (lifecycle, churn risk, age
+      band, days to birthday, recommendations, care tasks): the end of ``C360_AS_OF``'s day
+      when it is set, else ``now``."""
 
     settings: Settings
     store_or_none: GraphStore | None
@@ -33,24 +40,27 @@ class RequestContext:
     privacy_services: PrivacyServices
     graph_error: str = "the graph is not connected"
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    analytics_now: datetime = field(init=False)
     _loaders_at: dict[datetime, Loaders] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.settings.as_of is not None:  # C360_AS_OF
-            self.now = end_of_day(self.settings.as_of)
+        as_of = self.settings.as_of  # C360_AS_OF: the figures' day, never the writes'
+        self.analytics_now = self.now if as_of is None else end_of_day(as_of)
 
     def moment(self, as_of: date | None) -> datetime:
-        """The instant an ``asOf`` argument means (the end of that day), default ``now``;
-        BadUserInput for a day the figures cannot be computed as of (analytics.as_of_error)."""
+        """The instant an ``asOf`` argument means (the end of that day), default
+        ``analytics_now``; BadUserInput for a day the figures cannot be computed as of
+        (analytics.as_of_error)."""
         if as_of is None:
-            return self.now
-        if (error := as_of_error(as_of, datetime.now(UTC).date())) is not None:
+            return self.analytics_now
+        if (error := as_of_error(as_of, self.now.date())) is not None:
             raise BadUserInput(f"asOf {error}", field="asOf")
         return end_of_day(as_of)
 
     def loaders_at(self, moment: datetime) -> Loaders:
-        """Loaders whose activity windows end at ``moment`` (``loaders`` when it is ``now``)."""
-        if moment == self.now:
+        """Loaders whose activity windows end at ``moment`` (``loaders`` when it is
+        ``analytics_now``)."""
+        if moment == self.analytics_now:
             return self.loaders
         if moment not in self._loaders_at:
             self._loaders_at[moment] = Loaders(self.store, moment)
@@ -80,7 +90,7 @@ class RequestContext:
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.store, self.now)
+        return Loaders(self.store, self.analytics_now)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -90,7 +100,7 @@ class RequestContext:
 
     @cached_property
     def nba(self) -> NbaLoaders:
-        return NbaLoaders(self.store, self.now)
+        return NbaLoaders(self.store, self.analytics_now)
 
     @cached_property
     def social_loaders(self) -> SocialLoaders:

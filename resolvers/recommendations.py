@@ -70,7 +70,7 @@ async def recommendations_for(
     history = await nba.history.load(customer_id)
     if history is None:
         return []
-    now = context.now
+    now = context.analytics_now
     members = list(history.get("members") or [])
     birth_mode = privacy.mode(customer_id, K.BIRTH_DATE)
     shows_amounts = privacy.mode(customer_id, K.AMOUNT) == MaskMode.REVEAL

@@ -120,8 +120,8 @@ def _tasks_of(
             if i.get("taskId")
             for task in completed_task_ids(str(i["taskId"]), customer_id)
         )
-        alert = _churn_alert(model, history, context.now)
-        tasks = care_tasks(history, alert, catalogue, context.now, start, end, done)
+        alert = _churn_alert(model, history, context.analytics_now)
+        tasks = care_tasks(history, alert, catalogue, context.analytics_now, start, end, done)
     except churn.READ_ERRORS as exc:
         raise churn.unreadable(customer_id, exc) from exc
     return [t for t in tasks if _exists_for(t, decision)]
@@ -176,7 +176,7 @@ def check_window(today: date, start: date, end: date) -> None:
 
 async def advisor_tasks(context: RequestContext, start: date, end: date) -> list[VisibleTask]:
     """Every task due in [start, end] for the caller's customers the policy lets them see."""
-    check_window(context.now.date(), start, end)
+    check_window(context.analytics_now.date(), start, end)
     principal = context.privacy.principal
     best = customer_attributes(
         principal.subject if principal else None, principal.branch if principal else None,
@@ -261,7 +261,7 @@ def _open_ids(
     """Ids of the customer's open tasks on the day a task id names, and today (a standing
     condition's task is named by its month, listed from today), as ``decision`` lets the
     caller know of them (a BIRTHDAY id guessed day by day is no birthday oracle)."""
-    today = context.now.date()
+    today = context.analytics_now.date()
     return {
         t.id
         for day in {due, today}

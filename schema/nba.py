@@ -265,7 +265,7 @@ class NbaQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> CareTaskConnection:
-        today = info.context.now.date()
+        today = info.context.analytics_now.date()
         start = from_ or today
         check_window(today, start, start)  # before the default end is computed from it
         end = to or start + timedelta(days=14)

@@ -157,10 +157,16 @@ def window(**overrides: Any) -> dict[str, Any]:
         "channel": "APP",
         "audience": {},
         "controlShare": 0.0,
-        "from": "2026-06-01T00:00:00Z",
-        "to": "2026-07-31T00:00:00Z",
+        "from": at(-29),
+        "to": at(31),
         **overrides,
     }
+
+
+def at(days: int) -> str:
+    """The time ``days`` from now: a campaign runs, and takes contacts, by the real clock
+    (C360_AS_OF moves only the figures: its ages, the recommender's)."""
+    return f"{NOW + timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}"
 
 
 async def members(store: GraphStore, campaign_id: str) -> set[str]:
@@ -284,14 +290,14 @@ async def test_the_same_campaign_is_not_created_twice(
         # The same filter (its list in another order, a profile by its English name), an
         # overlapping window.
         same = {"notHolds": "MMF-ZZB", "riskProfiles": ["CONSERVATIVE", "稳健"]}
-        again = {**first, "from": "2026-06-15T00:00:00Z", "audience": same}
+        again = {**first, "from": at(-15), "audience": same}
         body = await marketing.gql(CREATE, {"input": again})
         assert codes(body) == ["BAD_USER_INPUT"], body
         assert campaign_id in body["errors"][0]["message"]
         assert body["errors"][0]["extensions"]["field"] == "audience"
         # Not a duplicate: a window after this one's, another audience, another product.
         for other in (
-            {**first, "from": "2026-08-01T00:00:00Z", "to": "2026-08-31T00:00:00Z"},
+            {**first, "from": at(32), "to": at(62)},
             {**first, "audience": {"riskProfiles": ["稳健"], "notHolds": "MMF-ZZB"}},
             {**first, "product": "WM-STABLE", "audience": {"riskProfiles": ["稳健"]}},
         ):
