@@ -998,7 +998,10 @@ class SocialMutation:
         loaders.account.prime((row["platform"], row["handle"]), row, force=True)
         loaders.customer_posts.clear_all()
         loaders.customer_sentiment.clear_all()
-        return SocialAccount.from_row(row)
+        # Masked by the customer's decision, as the account shows in that customer's 360 view:
+        # the caller who linked it sees the link it made (the SocialAccount resource's rules
+        # give a linking agent nothing, not even customerLinked).
+        return SocialAccount.from_row(row, governing=str(customer_id))
 
     @strawberry.mutation(description="create or replace an alert rule (brand analysts)")
     async def put_alert_rule(self, info: Ctx, id: strawberry.ID, rule: AlertRuleInput) -> AlertRule:

@@ -369,17 +369,18 @@ async def test_link_then_the_360_view_shows_the_posts(
     assert "angry_li" not in {c["handle"] for c in suggested}
     assert ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]["mentions"]["totalCount"] == 0
 
-    # The privacy officer only reads; a service agent links. The answer is the SocialAccount
-    # resource, which the agent's policy does not cover: handle and link masked (null).
+    # The privacy officer only reads; a service agent links. The answer is masked by the
+    # customer's decision, as the account shows in that customer's 360 view: the agent's
+    # partial handle mode, and the link it made (before session 23: all null).
     assert (await officer.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))[
         "errors"
     ][0]["extensions"]["code"] == "FORBIDDEN"
     linked = ok(await agent.gql(LINK, {"id": "C1", "platform": "Weibo", "handle": "@wxm_2025"}))
     assert linked["linkSocialAccount"] == {
         "platform": "weibo",
-        "handle": None,
-        "displayName": None,
-        "customerLinked": None,
+        "handle": "w******5",
+        "displayName": "王*明",
+        "customerLinked": True,
     }
     view = ok(await officer.gql(CUSTOMER, {"id": "C1"}))["customer"]
     assert view["mentions"]["totalCount"] == 1

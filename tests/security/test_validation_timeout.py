@@ -99,8 +99,8 @@ async def test_a_long_validation_is_abandoned_at_the_timeout(
     runs = [_timed(validator, schema, query) for _ in range(3)]
     parses, validations = zip(*runs, strict=True)
     parse_s, validation_s = min(parses), min(validations)
-    timeout_s = min(TIMEOUT_S, validation_s / 8)
-    assert validation_s > 4 * timeout_s and parse_s < timeout_s / 2, (
+    timeout_s = min(TIMEOUT_S, validation_s / 8)  # the validation outlasts it 8x at least
+    assert parse_s < timeout_s / 2, (
         fields,
         parse_s,
         validation_s,
