@@ -79,7 +79,8 @@ def test_a_number_appended_never_changes_the_label() -> None:
 # QA, session 23: "浦发银行的房贷审批很快" (SPDB's mortgage approval is fast) read NEGATIVE.
 # Not the bank's name (masked: any bank, or none, scored the same) but 审批 (approval), which
 # alone read 96 % NEGATIVE; now a masked banking noun. Written for this test (in neither the
-# seed posts nor the bank set), before the retrained model scored them.
+# seed posts nor the bank set), before the retrained model scored them; one more written then,
+# "招商银行的信用卡审批好快，三天就下卡了", still reads NEGATIVE (sentiment/MODEL.md, "Approval").
 APPROVAL_POSTS = {
     "浦发银行的房贷审批很快": Label.POSITIVE,
     "建行的经营贷审批挺快的": Label.POSITIVE,
