@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,13 @@ async def open_store(
     database: str = "neo4j",
     read_timeout_s: float | None = None,
     upgrade: bool = True,
+    more_upgrades: Sequence[Upgrade] = (),
 ) -> GraphStore:
     """Open the backend for ``url`` (empty: the embedded FalkorDB in ``data_dir``), set up
-    its schema and bring what it stores to this version (:func:`run_upgrades`; not
-    ``upgrade``: a dry run, which writes nothing); the server stops a read after
-    ``read_timeout_s`` (None: batch jobs, no limit). Raises GraphUnavailable with a sentence
-    a person can act on."""
+    its schema and bring what it stores to this version (:func:`run_upgrades`, with
+    ``more_upgrades``; not ``upgrade``: a dry run, which writes nothing); the server stops a
+    read after ``read_timeout_s`` (None: batch jobs, no limit). Raises GraphUnavailable with
+    a sentence a person can act on."""
     store: GraphStore
     if not url:
         from graph.embedded import EmbeddedFalkorDB
@@ -70,7 +71,8 @@ async def open_store(
     try:
         await store.setup_schema()
         if upgrade:
-            await run_upgrades(store)  # batch jobs of their own: before the limit applies
+            # Batch jobs of their own: before the limit applies.
+            await run_upgrades(store, more_upgrades)
         store.read_timeout_s = read_timeout_s
     except BaseException:
         await store.close()
@@ -82,7 +84,8 @@ async def open_store(
 # 'upgrades'}``) that records the version each brought the stored data to, that version, and
 # the upgrade. Each is idempotent: one cut off is run again at the next open, as is one two
 # processes opening the graph at once both run.
-UPGRADES: tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...] = (
+Upgrade = tuple[str, int, Callable[[GraphStore], Awaitable[int]]]
+UPGRADES: tuple[Upgrade, ...] = (
     ("searchTextVersion", SEARCH_TEXT_VERSION, backfill_search_text),
     ("postsUpgrade", POSTS_UPGRADE_VERSION, upgrade_stored_posts),
     ("idKeys", ID_KEYS_VERSION, backfill_id_keys),
@@ -90,8 +93,10 @@ UPGRADES: tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...] = 
 UPGRADES_KEY = "upgrades"
 
 
-async def run_upgrades(store: GraphStore) -> list[str]:
-    """Run the open-time upgrades (:data:`UPGRADES`) the graph's marker does not record as
+async def run_upgrades(store: GraphStore, more: Sequence[Upgrade] = ()) -> list[str]:
+    """Run the open-time upgrades (:data:`UPGRADES`, then ``more``: those of layers above
+    the graph, which the hub passes in, e.g. ingest.social.retag's) the graph's marker does
+    not record as
     current, each recorded there once it finished; the names of those run. One read when
     all are current (each upgrade walks every post or customer, even with nothing to do). A
     graph holding no node has nothing to upgrade and is left without a marker (a bulk import
@@ -105,7 +110,7 @@ async def run_upgrades(store: GraphStore) -> list[str]:
         return []
     marks = rows[0]["marks"] if rows else {}
     ran = []
-    for name, version, upgrade in UPGRADES:
+    for name, version, upgrade in (*UPGRADES, *more):
         if isinstance(marks.get(name), int) and marks[name] >= version:
             continue
         await upgrade(store)

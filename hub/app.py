@@ -85,6 +85,7 @@ from hub.services import (
 )
 from hub.settings import Settings
 from hub.ws_transport import SubscriptionsOnlyHandler
+from ingest.social.retag import UPGRADES as TAG_UPGRADES
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
 from insights.catalogue import configured_catalogue
@@ -172,6 +173,7 @@ class GraphHolder:
                 s.graph_url,
                 **s.graph_options,
                 read_timeout_s=s.request_timeout_s,
+                more_upgrades=TAG_UPGRADES,
             )
             protect_store(store, s)
         except Exception as exc:

@@ -50,9 +50,14 @@ async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Gr
     # graph, not for every command that imports this module (`c360 token`, `audit verify`).
     from graph.connect import store_session
     from hub.services import protect_store
+    from ingest.social.retag import UPGRADES as TAG_UPGRADES
 
     async with store_session(
-        settings.resolved_data_dir, settings.graph_url, upgrade=upgrade, **settings.graph_options
+        settings.resolved_data_dir,
+        settings.graph_url,
+        upgrade=upgrade,
+        more_upgrades=TAG_UPGRADES,
+        **settings.graph_options,
     ) as store:
         # Every CLI write (import, seed, ingest) seals personal fields like the API does.
         yield protect_store(store, settings, upgrade=upgrade)

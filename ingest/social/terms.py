@@ -11,8 +11,10 @@ Each name matches itself and its aliases as substrings (Chinese needs no spaces)
 aliases match case-insensitively and not inside a longer run of Latin letters, digits and
 underscores (``ABC`` is not in ``abc_123``, ``CMB`` not in ``CMBC``); traditional Chinese
 matches as simplified (招商銀行 is 招商银行: text and aliases both go through
-``shared.post_text.simplified``, the fold sentiment and term search use). One compiled alternation
-per category, longest alias first, finds every term in one pass over the text.
+``shared.post_text.simplified``, the fold sentiment and term search use). A bank's short name
+read across two words (成交|行情) and a bank's name read as the trade (中国|银行业协会) are no
+match. One compiled alternation per category, longest alias first, finds every term in one pass
+over the text.
 """
 
 from __future__ import annotations
@@ -107,12 +109,42 @@ _NOT_AFTER = {
 _NOT_BEFORE = {"程": "序", "政": "策", "动": "态", "业": "务绩", "驶": "", "踪": ""}
 _SHORT_NAME_END = "行"
 
+# And a bank's name ending 银行 whose 银行 begins a word for the whole trade with the next
+# characters: 中国|银行业 is "China's banking industry" (中国银行业协会, the old regulator
+# 中国银行业监督管理委员会), 中国|银行保险监督管理委员会 the regulator 银保监会 (中国银行保险业:
+# the banking and insurance trades), 中国|银行间市场 the interbank market; none is Bank of
+# China (QA, session 23). In any terms file's name or alias of three or more characters ending
+# 银行, so 工商银行业 is no ICBC either; but 银行业务 (a bank's business) and 银行业绩 (its
+# results) read on from the name: 工商银行业务, 中国银行业绩 still match, as 招行业务 does.
+_NOT_BEFORE_BANK = {"业": "务绩", "间": "", "保险监": "", "保险业": "务绩"}
+_BANK_NAME_END = "银行"
+
+
+def _lookahead(words: dict[str, str]) -> str:
+    return "|".join(f"{w}(?![{then}])" if then else w for w, then in words.items())
+
+
+# What follows a bank's name read as the trade: there the name is matched as a group that
+# tags nothing (:func:`_compile`), and no shorter alias inside it matches either (恒丰 in
+# 恒丰银行业); ingest.social.retag finds the posts stored before this rule by it.
+TRADE_WORDS = f"(?:{_lookahead(_NOT_BEFORE_BANK)})"
+
+
+def is_bank_name(alias: str) -> bool:
+    """A name or alias the trade words apply to: three or more characters ending 银行."""
+    return len(alias) > len(_BANK_NAME_END) and alias.endswith(_BANK_NAME_END)
+
+
+def as_trade(alias: str) -> str:
+    """The pattern of ``alias`` (a bank's name, :func:`is_bank_name`) read as the trade, as
+    one group."""
+    return f"({re.escape(alias)}(?={TRADE_WORDS}))"
+
 
 def _not_before(alias: str) -> str:
     if len(alias) != 2 or not alias.endswith(_SHORT_NAME_END):
         return ""
-    words = "|".join(f"{c}(?![{then}])" if then else c for c, then in _NOT_BEFORE.items())
-    return f"(?!{words})"
+    return f"(?!{_lookahead(_NOT_BEFORE)})"
 
 
 def _pattern(alias: str) -> str:
@@ -136,7 +168,8 @@ class _Category:
             return []
         found: dict[str, None] = {}
         for match in self.regex.finditer(text):
-            found[self.canonical[match.group(0).casefold()]] = None
+            if match.lastindex is None:  # a group: a bank's name read as the trade
+                found[self.canonical[match.group(0).casefold()]] = None
         return list(found)
 
 
@@ -148,7 +181,12 @@ def _compile(entries: dict[str, list[str]]) -> _Category:
     if not canonical:
         return _Category(None, {})
     ordered = sorted(canonical, key=len, reverse=True)
-    return _Category(re.compile("|".join(_pattern(a) for a in ordered), re.IGNORECASE), canonical)
+    # A bank's name read as the trade is matched too, as a group that finds nothing, so that
+    # no shorter alias inside it is found there either (恒丰 in 恒丰银行业).
+    patterns = [
+        p for a in ordered for p in ([as_trade(a)] if is_bank_name(a) else []) + [_pattern(a)]
+    ]
+    return _Category(re.compile("|".join(patterns), re.IGNORECASE), canonical)
 
 
 @dataclass
@@ -212,4 +250,14 @@ def read_terms(path: Path) -> dict[str, dict[str, list[str]]]:
     return parse_terms(doc, str(path))
 
 
-__all__ = ["DEFAULT_TERMS", "Tags", "TermMatcher", "TermsError", "parse_terms", "read_terms"]
+__all__ = [
+    "DEFAULT_TERMS",
+    "TRADE_WORDS",
+    "Tags",
+    "TermMatcher",
+    "TermsError",
+    "as_trade",
+    "is_bank_name",
+    "parse_terms",
+    "read_terms",
+]

@@ -51,6 +51,13 @@ def test_domain_nouns_are_masked_and_end_ngrams() -> None:
     assert "的" in toks and "太好用了" in toks and "行的" not in toks
 
 
+def test_a_loans_approval_is_a_masked_banking_noun() -> None:
+    # QA, session 23: 审批 read 96 % NEGATIVE alone (the corpora's few texts with it complain
+    # about red tape), so "浦发银行的房贷审批很快" was NEGATIVE.
+    assert normalize("浦发银行的房贷审批很快") == f"{BANK}的{SERVICE}{SERVICE}很快"
+    assert "审批" not in tokens("审批很快") and "很快" in tokens("审批很快")
+
+
 def test_long_numbers_and_latin_runs_are_one_placeholder_and_never_a_feature() -> None:
     # Full-width digits are folded first; a date, an amount, a card or phone number is one mark.
     assert normalize("信用卡年费不合理 １２３４５６７８") == f"{SERVICE}{SERVICE}不合理 {NUMBER}"

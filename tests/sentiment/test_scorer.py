@@ -76,6 +76,36 @@ def test_a_number_appended_never_changes_the_label() -> None:
     assert not flipped, flipped
 
 
+# QA, session 23: "浦发银行的房贷审批很快" (SPDB's mortgage approval is fast) read NEGATIVE.
+# Not the bank's name (masked: any bank, or none, scored the same) but 审批 (approval), which
+# alone read 96 % NEGATIVE; now a masked banking noun. Written for this test (in neither the
+# seed posts nor the bank set), before the retrained model scored them; one more written then,
+# "招商银行的信用卡审批好快，三天就下卡了", still reads NEGATIVE (sentiment/MODEL.md, "Approval").
+APPROVAL_POSTS = {
+    "浦发银行的房贷审批很快": Label.POSITIVE,
+    "建行的经营贷审批挺快的": Label.POSITIVE,
+    "平安银行的贷款审批真快，第二天就放款了": Label.POSITIVE,  # session 14's probe
+    "工行的房贷审批通过了，效率不错": Label.POSITIVE,
+    "中信银行的贷款审批太慢了，等了一个月": Label.NEGATIVE,
+    "农行的房贷审批拖了半年，烦死了": Label.NEGATIVE,
+}
+BANK_NAMES = ["浦发银行", "招商银行", "中国银行", "工行", "星河银行", "这家银行"]
+
+
+def test_a_loans_approval_is_read_for_what_is_said_of_it() -> None:
+    got = {
+        post: s.label
+        for post, s in zip(APPROVAL_POSTS, Scorer().score_many(list(APPROVAL_POSTS)), strict=True)
+    }
+    assert got == APPROVAL_POSTS
+
+
+@pytest.mark.parametrize("said", ["的房贷审批很快", "到账很快", "的服务很好", "的客服态度太差"])
+def test_the_banks_name_never_moves_the_score(said: str) -> None:
+    scores = Scorer().score_many([name + said for name in BANK_NAMES])
+    assert len({(s.label, s.score) for s in scores}) == 1, [(s.label, s.score) for s in scores]
+
+
 def test_labels_by_threshold() -> None:
     assert label_for(0.9) is Label.POSITIVE
     assert label_for(0.5) is Label.NEUTRAL
