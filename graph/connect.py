@@ -96,12 +96,11 @@ UPGRADES_KEY = "upgrades"
 async def run_upgrades(store: GraphStore, more: Sequence[Upgrade] = ()) -> list[str]:
     """Run the open-time upgrades (:data:`UPGRADES`, then ``more``: those of layers above
     the graph, which the hub passes in, e.g. ingest.social.retag's) the graph's marker does
-    not record as
-    current, each recorded there once it finished; the names of those run. One read when
-    all are current (each upgrade walks every post or customer, even with nothing to do). A
-    graph holding no node has nothing to upgrade and is left without a marker (a bulk import
-    wants it empty). The marker travels with the data: a backup restored, a graph copied by
-    ``c360 migrate``."""
+    not record as current, each recorded there once it finished; the names of those run.
+    One read when all are current (each upgrade walks every post or customer, even with
+    nothing to do). A graph holding no node has nothing to upgrade and is left without a
+    marker (a bulk import wants it empty). The marker travels with the data: a backup
+    restored, a graph copied by ``c360 migrate``."""
     rows = await store.read(
         f"MATCH (s:{SCHEMA_LABEL} {{key: $key}}) RETURN properties(s) AS marks",
         {"key": UPGRADES_KEY},
