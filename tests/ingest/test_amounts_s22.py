@@ -19,6 +19,7 @@ from hub.cli import app
 from ingest.crm import import_file
 from ingest.mapping import ColumnMapping, MappingError
 from shared.records import AMBIGUOUS_AMOUNT, AMBIGUOUS_COMMA_AMOUNT
+from tests.dead_letters import dead_letters
 
 # A decimal-comma export (semicolons) of three-decimal currencies: 1.005 is 1005 here, and
 # 12,345 is 12.345 (a decimal-dot export writes 12,345 for 12345).
@@ -31,12 +32,6 @@ KW_ACCOUNTS = (
 )
 
 
-def _dead(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
-
-
 async def _balances(
     store: GraphStore, tmp_path: Path, mapping: ColumnMapping | None = None
 ) -> tuple[dict[str, float], list[dict[str, object]]]:
@@ -45,7 +40,7 @@ async def _balances(
     path.write_text(KW_ACCOUNTS, encoding="utf-8")
     await import_file(store, "accounts", path, mapping)
     rows = await store.read("MATCH (a:Account) RETURN a.id AS id, a.balance AS balance")
-    return {r["id"]: r["balance"] for r in rows}, _dead(tmp_path / "kw.dead.jsonl")
+    return {r["id"]: r["balance"] for r in rows}, dead_letters(tmp_path / "kw.dead.jsonl")
 
 
 async def test_a_dotted_group_in_a_three_decimal_currency_is_a_dead_letter_naming_the_option(

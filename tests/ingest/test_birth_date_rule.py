@@ -6,7 +6,6 @@ number is sealed)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from graph.repositories.imports import lookup_customers
 from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.kinds import BIRTH_DATE_DISAGREES
+from tests.dead_letters import dead_letters
 
 
 async def _stored(store: GraphStore, *ids: str) -> dict[str, dict[str, Any]]:
@@ -24,10 +24,6 @@ async def _stored(store: GraphStore, *ids: str) -> dict[str, dict[str, Any]]:
         i: {k: f["props"].get(k) for k in ("birthDate", "idNumber")}
         for i, f in zip(ids, found, strict=True)
     }
-
-
-def _dead(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 async def test_a_birth_date_row_without_the_id_number_on_record_is_a_dead_letter(
@@ -52,7 +48,7 @@ async def test_a_birth_date_row_without_the_id_number_on_record_is_a_dead_letter
     )
     summary = await import_file(store, "customers", dates)
     assert (summary.rejected, summary.unchanged, summary.updated, summary.inserted) == (1, 1, 1, 1)
-    letters = _dead(tmp_path / "dates.dead.jsonl")
+    letters = dead_letters(tmp_path / "dates.dead.jsonl")
     assert [(d["line"], d["reasons"]) for d in letters] == [(2, [BIRTH_DATE_DISAGREES])]
     assert summary.rejected_first[0] == f"line 2: {BIRTH_DATE_DISAGREES}"
     assert await _stored(store, "Q100002", "Q100003", "Q100004", "Q100005") == {
@@ -71,7 +67,7 @@ async def test_a_birth_date_row_without_the_id_number_on_record_is_a_dead_letter
     )
     summary = await import_file(store, "customers", both)
     assert (summary.rejected, summary.updated) == (1, 2)
-    assert _dead(tmp_path / "both.dead.jsonl")[0]["reasons"] == [
+    assert dead_letters(tmp_path / "both.dead.jsonl")[0]["reasons"] == [
         "birthDate: does not match the birth date in idNumber"
     ]
     assert await _stored(store, "Q100002", "Q100003") == {
@@ -94,4 +90,4 @@ async def test_an_id_number_stored_but_unreadable_still_counts_as_on_record(
     dates.write_text("id,birthDate\nQ200001,1999-09-09\n")
     summary = await import_file(store, "customers", dates)
     assert (summary.rejected, summary.updated) == (1, 0)
-    assert _dead(tmp_path / "dates.dead.jsonl")[0]["reasons"] == [BIRTH_DATE_DISAGREES]
+    assert dead_letters(tmp_path / "dates.dead.jsonl")[0]["reasons"] == [BIRTH_DATE_DISAGREES]

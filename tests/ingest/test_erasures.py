@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from graph.store import GraphStore
 from ingest.crm import Erasures, import_file
 from privacy.erasure import erase_customer
 from privacy.erasure_ledger import ErasureLedger
+from tests.dead_letters import dead_letters
 
 ERASED_REASON = "was erased under a data-subject request (erasure ledger)"
 
@@ -19,10 +18,6 @@ ERASED_REASON = "was erased under a data-subject request (erasure ledger)"
 def _csv(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _dead(path: Path) -> list[dict[str, object]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
 async def _erase(store: GraphStore, data_dir: Path, customer: str) -> Erasures:
@@ -48,7 +43,7 @@ async def test_rows_naming_an_erased_customer_are_refused_in_every_kind(
     again = _csv(tmp_path / "again.csv", "id,name,phone\nC5,复活,13800009999\nC7,王五,\n")
     summary = await import_file(store, "customers", again, erasures=erased)
     assert (summary.read, summary.inserted, summary.rejected, summary.erased) == (2, 1, 1, 1)
-    (letter,) = _dead(tmp_path / "again.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "again.dead.jsonl")
     assert letter["line"] == 2
     assert letter["raw"] == {"id": "C5"}  # keys only: no copy of the erased customer's data
     (reason,) = letter["reasons"]  # type: ignore[misc]
@@ -69,7 +64,7 @@ async def test_rows_naming_an_erased_customer_are_refused_in_every_kind(
         done = await import_file(store, kind, path, erasures=erased)
         assert (done.erased, done.rejected) == (1, 1), kind
         assert done.imported == 1, kind
-        for letter in _dead(tmp_path / f"{kind}.dead.jsonl"):
+        for letter in dead_letters(tmp_path / f"{kind}.dead.jsonl"):
             assert ERASED_REASON in letter["reasons"][0], kind  # type: ignore[index]
     # Nothing brought C5 back, nor linked anything to them.
     assert await store.read("MATCH (c:Customer {id: 'C5'}) RETURN c.id AS id") == []
@@ -87,7 +82,7 @@ async def test_a_household_erased_with_its_last_member_is_refused_too(
     path = _csv(tmp_path / "hh.csv", "id,name,address,customerId\nH5,张家,北京,C6\nH7,李家,,C6\n")
     summary = await import_file(store, "households", path, erasures=Erasures.of(["C5"], ["H5"]))
     assert (summary.inserted, summary.erased) == (1, 1)
-    (letter,) = _dead(tmp_path / "hh.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "hh.dead.jsonl")
     assert letter["raw"] == {"id": "H5", "customerId": "C6"}
     assert letter["reasons"][0].startswith(f"id H5: this household {ERASED_REASON}")  # type: ignore[index]
 
@@ -109,7 +104,7 @@ async def test_an_erased_customer_is_refused_under_another_case(
     again = _csv(tmp_path / "again.csv", "id,name\nc900002,复活\nC900003,王五\n")
     summary = await import_file(store, "customers", again, erasures=erased)
     assert (summary.inserted, summary.rejected, summary.erased) == (1, 1, 1)
-    (letter,) = _dead(tmp_path / "again.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "again.dead.jsonl")
     assert letter["line"] == 2
     assert ERASED_REASON in letter["reasons"][0]  # type: ignore[index]
     accounts = _csv(tmp_path / "acc.csv", "id,customerId,balance\nA9,c900002,1\n")

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
 from graph.repositories.customers import backfill_id_keys, case_twins, upsert_customers
 from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.kinds import case_conflict, import_case_conflict
-
-
-def _dead(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
+from tests.dead_letters import dead_letters
 
 
 async def test_a_twin_of_any_mixed_case_is_a_dead_letter(store: GraphStore, tmp_path: Path) -> None:
@@ -31,7 +25,7 @@ async def test_a_twin_of_any_mixed_case_is_a_dead_letter(store: GraphStore, tmp_
     path.write_text("id,name\naB-cd,y\nAb-Cd,z\nAB-CD,w\n", encoding="utf-8")
     summary = await import_file(store, "customers", path)
     assert (summary.rejected, summary.updated, summary.inserted) == (2, 1, 0)
-    dead = _dead(tmp_path / "twins.dead.jsonl")
+    dead = dead_letters(tmp_path / "twins.dead.jsonl")
     assert [(d["line"], d["reasons"]) for d in dead] == [
         (2, [case_conflict("Ab-Cd")]),
         (4, [case_conflict("Ab-Cd")]),
@@ -59,7 +53,7 @@ async def test_two_new_spellings_in_one_import_make_one_customer(
     # Refused as the twin of line 2, or of the stored Xy-Z9 when the writer wrote it before
     # the lookup of the later row's batch (one row a batch).
     either = ([import_case_conflict("Xy-Z9", 2)], [case_conflict("Xy-Z9")])
-    dead = _dead(tmp_path / "new.dead.jsonl")
+    dead = dead_letters(tmp_path / "new.dead.jsonl")
     assert [d["line"] for d in dead] == [4, 5]
     assert all(d["reasons"] in either for d in dead), dead
     if batch_size > 1:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from graph.fieldcipher import cipher_of
@@ -17,12 +15,9 @@ from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.readers import ReadOptions, UnsupportedFile, detect_encoding, open_source
 from ingest.summary import ImportRefused
+from tests.dead_letters import dead_letters
 
 HEADER = b"id,name,phone\n"
-
-
-def _dead(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
 
 
 def _names(n: int, start: int = 0) -> list[str]:
@@ -47,7 +42,7 @@ async def test_a_gbk_line_beside_a_utf8_line_is_a_dead_letter_not_mojibake(
     summary = await import_file(store, "customers", path)
     assert summary.source.startswith("text, utf-8,")
     assert (summary.inserted, summary.rejected) == (1, 1)
-    (letter,) = _dead(tmp_path / "s4.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "s4.dead.jsonl")
     assert letter["line"] == 2
     assert letter["reasons"] == [
         "name: bytes that are not valid utf-8: re-export the file in one encoding"
@@ -108,7 +103,7 @@ async def test_control_characters_are_refused_like_the_api_refuses_them(
     )
     summary = await import_file(store, "customers", path)
     assert (summary.inserted, summary.rejected) == (1, 2)
-    letters = _dead(tmp_path / "ctrl.dead.jsonl")
+    letters = dead_letters(tmp_path / "ctrl.dead.jsonl")
     assert [(x["line"], x["reasons"]) for x in letters] == [
         (2, ["name: contains a control character"]),
         (3, ["id: contains a control character"]),

@@ -6,20 +6,12 @@ letter lists every field's problem, not the first. Real embedded FalkorDB."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.mapping import ColumnMapping
 from shared.records import MANGLED_AMOUNT
-
-
-def _dead(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
+from tests.dead_letters import dead_letters
 
 
 async def test_amounts_in_exponent_form_or_with_underscores_are_dead_letters(
@@ -39,7 +31,7 @@ async def test_amounts_in_exponent_form_or_with_underscores_are_dead_letters(
     assert (summary.inserted, summary.rejected) == (1, 3)
     rows = await store.read("MATCH (a:Account) RETURN a.id AS id, a.balance AS balance")
     assert rows == [{"id": "A4", "balance": 1234.5}]
-    assert [(d["line"], d["reasons"]) for d in _dead(tmp_path / "accounts.dead.jsonl")] == [
+    assert [(d["line"], d["reasons"]) for d in dead_letters(tmp_path / "accounts.dead.jsonl")] == [
         (n, [f"balance: {MANGLED_AMOUNT}"]) for n in (2, 3, 4)
     ]
     assert "export the column as text" in MANGLED_AMOUNT and "Excel" in MANGLED_AMOUNT
@@ -53,7 +45,7 @@ async def test_amounts_in_exponent_form_or_with_underscores_are_dead_letters(
     )
     summary = await import_file(store, "transactions", transactions)
     assert (summary.inserted, summary.rejected) == (1, 1)
-    assert [(d["line"], d["reasons"]) for d in _dead(tmp_path / "tx.dead.jsonl")] == [
+    assert [(d["line"], d["reasons"]) for d in dead_letters(tmp_path / "tx.dead.jsonl")] == [
         (2, [f"amount: {MANGLED_AMOUNT}"])
     ]
 
@@ -70,7 +62,7 @@ async def test_a_dead_letter_lists_every_fields_problem(store: GraphStore, tmp_p
         encoding="utf-8",
     )
     await import_file(store, "transactions", path)
-    dead = _dead(tmp_path / "tx.dead.jsonl")
+    dead = dead_letters(tmp_path / "tx.dead.jsonl")
     assert [d["line"] for d in dead] == [2, 3]
     assert [r.split(":")[0] for r in dead[0]["reasons"]] == ["time", "amount"]
     assert "more decimals than CNY has" in dead[0]["reasons"][1]
@@ -84,11 +76,11 @@ async def test_a_dead_letter_lists_every_fields_problem(store: GraphStore, tmp_p
     )
     mapping = ColumnMapping.from_dict({"source": {"time_formats": ["%d.%m.%Y"]}})
     await import_file(store, "transactions", path)
-    dead = _dead(tmp_path / "tx.dead.jsonl")
+    dead = dead_letters(tmp_path / "tx.dead.jsonl")
     assert [r.split(":")[0] for r in dead[0]["reasons"]] == ["time", "kind", "amount"]
     assert "ambiguous amount" in dead[0]["reasons"][2]
     await import_file(store, "transactions", path, mapping.with_decimal(","))
-    dead = _dead(tmp_path / "tx.dead.jsonl")
+    dead = dead_letters(tmp_path / "tx.dead.jsonl")
     # With ",": 1.005 is 1005, which KWD holds; 1.234,5678 has a fourth decimal.
     assert [r.split(":")[0] for r in dead[0]["reasons"]] == ["time", "kind"]
     assert [r.split(":")[0] for r in dead[1]["reasons"]] == ["time", "kind", "amount"]
@@ -113,7 +105,7 @@ async def test_an_xlsx_dead_letter_keeps_its_row_and_names_field_and_column(
     )
     summary = await import_file(store, "customers", path, mapping)
     assert (summary.inserted, summary.rejected) == (1, 1)
-    (letter,) = _dead(tmp_path / "customers.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "customers.dead.jsonl")
     assert letter["line"] == 3
     # The whole row, the number as the float the sheet holds (not a neighbouring id as text).
     assert letter["raw"] == {
@@ -134,6 +126,6 @@ async def test_a_text_row_of_the_wrong_width_keeps_its_values(
     path = tmp_path / "customers.csv"
     path.write_text("id,name\nW1,甲\nW2,乙,extra\n", encoding="utf-8")
     await import_file(store, "customers", path)
-    assert [(d["line"], d["raw"]) for d in _dead(tmp_path / "customers.dead.jsonl")] == [
+    assert [(d["line"], d["raw"]) for d in dead_letters(tmp_path / "customers.dead.jsonl")] == [
         (3, ["W2", "乙", "extra"])
     ]

@@ -11,9 +11,7 @@ import tracemalloc
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from graph.store import GraphStore
@@ -28,6 +26,7 @@ from ingest.readers import (
     read_records,
 )
 from ingest.summary import ImportRefused
+from tests.dead_letters import dead_letters
 
 LONG = MAX_FIELD_CHARS + 50_000
 TOO_LONG = f"name: {LONG} characters (limit {MAX_FIELD_CHARS})"
@@ -35,12 +34,6 @@ PRECISION = (
     "idNumber: stored as a number, precision lost: format the column as text in the "
     "spreadsheet and export again"
 )
-
-
-def _dead(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
 
 
 # --- 1. the 100 000-character limit in every format ----------------------------------------------
@@ -57,7 +50,7 @@ async def test_a_jsonl_value_over_the_limit_is_a_dead_letter(
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     summary = await import_file(store, "customers", path)
     assert (summary.inserted, summary.rejected) == (1, 1)
-    (letter,) = _dead(tmp_path / "long.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "long.dead.jsonl")
     # Both values over the limit are named (a dead letter lists every problem).
     assert (letter["line"], letter["reasons"]) == (
         1,
@@ -144,7 +137,7 @@ async def test_a_utf8_line_in_a_gb18030_jsonl_file_is_a_dead_letter_not_mojibake
         store, "customers", path, read_options=ReadOptions(encoding="gb18030")
     )
     assert (summary.inserted, summary.rejected) == (1, 1)
-    assert [(d["line"], d["reasons"]) for d in _dead(tmp_path / "mixcrm.dead.jsonl")] == [
+    assert [(d["line"], d["reasons"]) for d in dead_letters(tmp_path / "mixcrm.dead.jsonl")] == [
         (1, ["name: bytes that are not valid gb18030: re-export the file in one encoding"])
     ]
     rows = await store.read("MATCH (c:Customer) RETURN c.id AS id, c.name AS name")
@@ -177,7 +170,7 @@ async def test_a_column_named_after_a_field_and_one_mapped_to_it_are_refused(
     )
     summary = await import_file(store, "customers", lines, mapping)
     assert (summary.inserted, summary.rejected) == (1, 1)
-    (letter,) = _dead(tmp_path / "twophone.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "twophone.dead.jsonl")
     assert letter["line"] == 1
     assert letter["reasons"][0] == (
         "phone: the columns 'phone' and '手机' both land in this field; which value is right "
@@ -200,7 +193,7 @@ async def test_a_stray_nul_is_one_dead_letter_and_binaries_are_still_refused(
     path.write_text("id,name\n" + "\n".join(rows) + "\n", encoding="utf-8")
     summary = await import_file(store, "customers", path)
     assert (summary.inserted, summary.rejected) == (599, 1)
-    assert [(d["line"], d["reasons"]) for d in _dead(tmp_path / "nulbig.dead.jsonl")] == [
+    assert [(d["line"], d["reasons"]) for d in dead_letters(tmp_path / "nulbig.dead.jsonl")] == [
         (502, ["name: contains a control character"])
     ]
 
@@ -237,7 +230,9 @@ async def test_a_spreadsheet_dead_letter_lists_every_problem_of_its_row(
         encoding="utf-8",
     )
     await import_file(store, "customers", csv_path)
-    ((_, csv_reasons),) = [(d["line"], d["reasons"]) for d in _dead(tmp_path / "multi.dead.jsonl")]
+    ((_, csv_reasons),) = [
+        (d["line"], d["reasons"]) for d in dead_letters(tmp_path / "multi.dead.jsonl")
+    ]
     others = [r for r in csv_reasons if not r.startswith("idNumber")]
     assert any(r.startswith("phone:") for r in others)
     assert any(r.startswith("createdAt:") for r in others)
@@ -251,7 +246,7 @@ async def test_a_spreadsheet_dead_letter_lists_every_problem_of_its_row(
     book.save(xlsx)
     summary = await import_file(store, "customers", xlsx)
     assert (summary.inserted, summary.rejected) == (0, 1)
-    (letter,) = _dead(tmp_path / "multi_x.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "multi_x.dead.jsonl")
     assert letter["reasons"] == [PRECISION, *others]
     assert letter["raw"]["idNumber"].startswith("1.10105199007011")  # the float, not an id
     assert letter["raw"]["idNumber"].endswith("e+17")
@@ -265,7 +260,7 @@ async def test_a_spreadsheet_dead_letter_lists_every_problem_of_its_row(
     pq.write_table(pa.table(table), parquet)
     summary = await import_file(store, "customers", parquet)
     assert summary.rejected == 1
-    (letter,) = _dead(tmp_path / "multi_p.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "multi_p.dead.jsonl")
     assert letter["reasons"] == [TOO_LONG, PRECISION]
 
 
@@ -281,7 +276,7 @@ async def test_a_sql_transform_value_over_the_limit_is_a_dead_letter(
     )
     summary = await import_file(store, "customers", data, ColumnMapping.load(tmp_path / "map.toml"))
     assert (summary.inserted, summary.rejected) == (1, 1)
-    (letter,) = _dead(tmp_path / "people.dead.jsonl")
+    (letter,) = dead_letters(tmp_path / "people.dead.jsonl")
     assert (letter["line"], letter["reasons"]) == (1, [TOO_LONG])
     assert letter["raw"]["id"] == "Q1"
     assert letter["raw"]["name"].endswith("… [cut: the first 4096 characters of this line]")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +14,7 @@ from graph.store import GraphStore
 from ingest.crm import ImportRefused, ImportSummary, import_file
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
+from tests.dead_letters import dead_letters
 from tests.opened import opened
 
 
@@ -27,10 +27,6 @@ async def _counts(store: GraphStore) -> tuple[int, int]:
 async def _import(store: GraphStore, kind: str, path: Path | None, **kw: object) -> ImportSummary:
     kw.setdefault("checkpoint_path", (path or Path("/tmp")).parent / "cp.json")
     return await import_file(store, kind, path, **kw)  # type: ignore[arg-type]
-
-
-def _dead(path: Path) -> list[dict[str, object]]:
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 1000])
@@ -64,7 +60,7 @@ async def test_missing_parents_are_dead_letters_unless_create_missing(
     )
     summary = await _import(store, "transactions", tx)
     assert (summary.inserted, summary.missing_parents, summary.rejected) == (1, 1, 1)
-    (dead,) = _dead(tmp_path / "tx.dead.jsonl")
+    (dead,) = dead_letters(tmp_path / "tx.dead.jsonl")
     assert dead["line"] == 3
     assert dead["reasons"] == [
         "accountId A404 not found: import accounts first (or pass --create-missing)"
@@ -75,7 +71,7 @@ async def test_missing_parents_are_dead_letters_unless_create_missing(
     holdings.write_text("customerId,accountId,role\nC9,A1,JOINT\n", encoding="utf-8")
     refused = await _import(store, "holdings", holdings)
     assert (refused.missing_parents, refused.inserted) == (1, 0)
-    assert _dead(tmp_path / "holdings.dead.jsonl")[0]["reasons"] == [
+    assert dead_letters(tmp_path / "holdings.dead.jsonl")[0]["reasons"] == [
         "customerId C9 not found: import customers first (or pass --create-missing)"
     ]
     members = tmp_path / "households.csv"
@@ -138,7 +134,7 @@ async def test_bad_lines_later_are_dead_letters_and_the_rest_imports(
         summary = await _import(store, "customers", path, batch_size=1000)
         assert (summary.read, summary.rejected) == (1602, 2)
         assert summary.inserted + summary.unchanged == 1600
-        dead = _dead(tmp_path / "gbk.dead.jsonl")
+        dead = dead_letters(tmp_path / "gbk.dead.jsonl")
         assert [d["line"] for d in dead] == [1502, 1503]
         assert dead[0]["reasons"] == [
             "name: bytes that are not valid gb18030: re-export the file in one encoding"
@@ -252,7 +248,7 @@ async def test_money_and_times_a_bank_would_refuse_are_dead_letters(
     )
     done = await _import(store, "transactions", tx)
     assert (done.inserted, done.rejected) == (1, 5)
-    dead = _dead(tmp_path / "tx.dead.jsonl")
+    dead = dead_letters(tmp_path / "tx.dead.jsonl")
     assert [(d["line"], d["reasons"][0].split(":")[0]) for d in dead] == [
         (2, "time"), (3, "time"), (4, "amount"), (5, "amount"), (6, "amount"),
     ]  # fmt: skip

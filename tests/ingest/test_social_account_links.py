@@ -6,9 +6,7 @@ imports, and a re-run adds nothing. Against the real embedded FalkorDB (session 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from graph.repositories.customers import upsert_customers
@@ -16,6 +14,7 @@ from graph.repositories.social import link_social_accounts
 from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.social.accounts import HANDLE_LINKED
+from tests.dead_letters import dead_letters
 
 LINKS = (
     "customerId,platform,handle\n"
@@ -27,10 +26,6 @@ LINKS = (
     "C3,weibo,王\u3000丽\n"  # 7: an ideographic space
     "C3,weibo,@Wang_Li-88\n"  # 8: a handle as Weibo writes them
 )
-
-
-def _dead(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
 
 
 async def _owners(store: GraphStore) -> list[tuple[str, str, str]]:
@@ -54,7 +49,7 @@ async def test_a_handle_is_imported_to_one_customer_and_without_spaces(
     path.write_text(LINKS, encoding="utf-8")
     summary = await import_file(store, "social-accounts", path, batch_size=batch_size)
     assert (summary.read, summary.inserted, summary.rejected) == (7, 3, 4)
-    letters = {d["line"]: d["reasons"] for d in _dead(tmp_path / "links.dead.jsonl")}
+    letters = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "links.dead.jsonl")}
     assert sorted(letters) == [2, 5, 6, 7]
     assert letters[2] == [HANDLE_LINKED]
     # The file's own earlier row is named by its line (the customer is not).

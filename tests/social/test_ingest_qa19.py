@@ -19,6 +19,7 @@ from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
 from sentiment.batch import BatchScorer
+from tests.dead_letters import dead_letters
 from tests.social.conftest import invoke, summary_rows
 from tests.standins.fake_x_api import FakeXState, fake_x_api
 
@@ -33,10 +34,6 @@ RAW_SHOWN = 4096
 
 def post(pid: str, text: str = "招行客服很好") -> str:
     return json.dumps({"id": pid, "text": text, "created_at": AT}, ensure_ascii=False)
-
-
-def dead_letters(path: Path) -> list[dict[str, object]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 class Stop(Exception):

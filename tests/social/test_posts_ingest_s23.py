@@ -19,6 +19,7 @@ from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
 from sentiment.batch import BatchScorer
+from tests.dead_letters import dead_letters
 from tests.social.conftest import invoke, summary_rows
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
@@ -28,10 +29,6 @@ WEIBO_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 def post(pid: str, text: str = "招行客服很好", **extra: object) -> str:
     return json.dumps({"id": pid, "text": text, "created_at": AT, **extra}, ensure_ascii=False)
-
-
-def dead_letters(path: Path) -> list[dict[str, object]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 async def stored_ids(store: GraphStore) -> list[str]:
