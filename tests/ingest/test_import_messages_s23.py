@@ -177,6 +177,24 @@ def test_a_sql_transform_over_a_file_that_is_not_utf8_says_what_to_do(tmp_path: 
         run_query(query, data, tmp_path, data, encoding="utf-16")
 
 
+def test_a_ragged_ascii_file_gets_duckdbs_own_error_not_the_encoding_advice(
+    tmp_path: Path,
+) -> None:
+    # Every CSV sniffing error says "Encoding: utf-8": that is no sign the file is not UTF-8.
+    data = tmp_path / "bad.csv"
+    data.write_text('a,b\n1,2\n3,4,5,6\n"x\n', encoding="ascii")
+    query = "SELECT * FROM read_csv('{file}', columns={'a':'INT','b':'INT'}, header=true)"
+    with pytest.raises(UnsupportedFile) as info:
+        run_query(query, data, tmp_path, data)
+    message = str(info.value)
+    assert message.startswith("the SQL transform failed: Invalid Input Error: Error when sniff")
+    assert "not UTF-8" not in message and "iconv" not in message, message
+    # Named by the query itself, the same.
+    with pytest.raises(UnsupportedFile) as info:
+        run_query(query.replace("{file}", "bad.csv"), data, tmp_path, None)
+    assert "not UTF-8" not in str(info.value) and "iconv" not in str(info.value), info.value
+
+
 def test_a_mapping_saved_with_a_bom_loads(tmp_path: Path) -> None:
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + '[columns]\n"客户号" = "id"\n'.encode())
