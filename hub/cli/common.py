@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -101,7 +102,9 @@ def os_user(option: str) -> str:
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
-        fail(f"cannot tell the OS user: give {option} NAME (it is audited)")
+        fail(f"cannot tell the OS user (uid {os.getuid()} has no passwd entry and LOGNAME and "
+             f"USER are unset, as in a container run with --user UID): pass {option} NAME "
+             "(it is audited)")  # fmt: skip
 
 
 def audit_unwritable(exc: AuditUnavailable) -> str:
