@@ -24,7 +24,6 @@ import codecs
 import hashlib
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from ingest.sql_sandbox import (
     one_select,
     refusal,
 )
+from shared.scratch import scratch_dir
 
 _BATCH_ROWS = 10_000
 _TABLE = "c360_import_rows"
@@ -111,6 +111,9 @@ def _value(value: Any) -> Any:
     return value
 
 
+# The folders of UTF-8 copies (shared/scratch.py: named with the pid, swept when it is gone).
+COPY_PREFIX = "c360-sql-"
+
 # What DuckDB says of bytes that are not UTF-8 (its CSV and JSON readers). "utf-8" alone is no
 # proof: every CSV sniffing error lists "Encoding: utf-8"; the file named is decoded to be sure.
 _NOT_UTF8 = ("invalid unicode", "utf-8", "utf8")
@@ -146,7 +149,7 @@ def _as_utf8(file: Path | None, encoding: str | None) -> Iterator[Path | None]:
     if not file.is_file():
         yield file  # a glob, or missing: DuckDB says so
         return
-    with tempfile.TemporaryDirectory(prefix="c360-sql-") as folder:
+    with scratch_dir(COPY_PREFIX) as folder:
         copy = Path(folder) / file.name
         try:
             with (
@@ -256,4 +259,4 @@ def _materialise(
     return connection, header, int(count), int(digest or 0)
 
 
-__all__ = ["QuerySource", "run_query"]
+__all__ = ["COPY_PREFIX", "QuerySource", "run_query"]

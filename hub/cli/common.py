@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-from collections.abc import AsyncIterator, Coroutine, Mapping
-from contextlib import asynccontextmanager
+import signal
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -116,6 +117,30 @@ def audit_unwritable(exc: AuditUnavailable) -> str:
     )
 
 
+UNWINDING = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def unwinding_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a long command (import, ingest) as Ctrl-C does: by an exception
+    where it runs (SystemExit, exit code 128 + the signal's number), so its ``with`` blocks run
+    and what it staged is removed (the UTF-8 copy of a customer export, a dry run's scratch
+    graph). Python's default for them is to die on the spot, leaving those in /tmp. A second
+    signal while unwinding kills as before (what is left is swept by the next import)."""
+
+    def unwind(number: int, _frame: object) -> None:
+        for sig in UNWINDING:
+            signal.signal(sig, signal.SIG_DFL)
+        raise SystemExit(128 + number)
+
+    before = {sig: signal.signal(sig, unwind) for sig in UNWINDING}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; graph, audit log and policy engine failures become one
     sentence and exit code 2 (a command that wrote before its audit record failed says so
@@ -146,4 +171,5 @@ __all__ = [
     "load_settings",
     "output_folder",
     "run",
+    "unwinding_on_signals",
 ]
