@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -133,6 +134,9 @@ def unwinding_on_signals() -> Iterator[None]:
             signal.signal(sig, signal.SIG_DFL)
         raise SystemExit(128 + number)
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a command run from a thread (a test's CliRunner): signals are not its to take
+        return
     before = {sig: signal.signal(sig, unwind) for sig in UNWINDING}
     try:
         yield
