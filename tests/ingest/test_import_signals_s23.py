@@ -20,12 +20,16 @@ MAPPING = (
 )
 
 
+def _nohup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup c360 import ...` starts it
+
+
 def _import(folder: Path, data: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "C360_DATA_DIR": str(folder / "d"), "TMPDIR": str(folder / "tmp")}
     return subprocess.Popen(
         [C360, "import", "customers", str(data), "--mapping", str(folder / "map.toml"),
          "--dry-run", "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_nohup,
     )  # fmt: skip
 
 
@@ -50,6 +54,9 @@ def test_sigterm_while_copying_leaves_no_temp_folder(short_dir: Path) -> None:
             copy = list((short_dir / "tmp").glob("c360-sql-*/gbk.csv"))  # its own TMPDIR
         scratch = list(Path("/tmp").glob(f"c360-dry-{proc.pid}-*"))  # the dry run's graph
         print(f"copied {copy[0].stat().st_size} of {data.stat().st_size} bytes")
+        proc.send_signal(signal.SIGHUP)  # ignored as nohup asked: it goes on
+        time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)  # half copied
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 128 + signal.SIGTERM, err
