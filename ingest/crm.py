@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from graph.errors import GraphError
+from graph.errors import GraphUnavailable
 from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
@@ -201,13 +201,11 @@ async def _import(
             await writer.abandon()
             if ahead is not None:
                 await asyncio.gather(ahead, return_exceptions=True)  # let the thread finish
-            if (
-                isinstance(exc, GraphError)
-                and not isinstance(exc, ImportInterrupted)
-                and not summary.dry_run
-            ):
-                # A lookup met the failure before the writer did (the graph server was
-                # killed, say): interrupted all the same, what is committed stays.
+            if isinstance(exc, GraphUnavailable) and not summary.dry_run:
+                # A lookup met the outage before the writer did (the graph server was killed,
+                # is restarting or loading): interrupted all the same, what is committed
+                # stays. A query the graph rejects is no outage: running again would meet it
+                # again, so it is said as it is (the CLI: "the graph rejected a query").
                 raise writer.interrupted(exc) from exc
             raise
         if checkpoint is not None:

@@ -20,10 +20,10 @@ count and hash of its rows.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ from ingest.sql_sandbox import (
     one_select,
     refusal,
 )
+from shared.scratch import scratch_dir
 
 _BATCH_ROWS = 10_000
 _TABLE = "c360_import_rows"
@@ -110,8 +111,30 @@ def _value(value: Any) -> Any:
     return value
 
 
-# What DuckDB says of bytes that are not UTF-8 (its CSV and JSON readers).
+# The folders of UTF-8 copies (shared/scratch.py: named with the pid, swept when it is gone).
+COPY_PREFIX = "c360-sql-"
+
+# What DuckDB says of bytes that are not UTF-8 (its CSV and JSON readers). "utf-8" alone is no
+# proof: every CSV sniffing error lists "Encoding: utf-8"; the file named is decoded to be sure.
 _NOT_UTF8 = ("invalid unicode", "utf-8", "utf8")
+# Where DuckDB names the file it failed on: "  file = x.csv" (CSV errors), 'file "x.csv"'.
+_NAMED = re.compile(r'^\s*file = (.+)$|\bfile "([^"]+)"', re.MULTILINE)
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the file at ``path`` decodes as UTF-8 from start to end (streamed; read only
+    when a query failed). True when it cannot be read: then it is not shown to be otherwise."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @contextmanager
@@ -126,7 +149,7 @@ def _as_utf8(file: Path | None, encoding: str | None) -> Iterator[Path | None]:
     if not file.is_file():
         yield file  # a glob, or missing: DuckDB says so
         return
-    with tempfile.TemporaryDirectory(prefix="c360-sql-") as folder:
+    with scratch_dir(COPY_PREFIX) as folder:
         copy = Path(folder) / file.name
         try:
             with (
@@ -142,27 +165,30 @@ def _as_utf8(file: Path | None, encoding: str | None) -> Iterator[Path | None]:
         yield copy
 
 
-def _transform_failed(exc: Exception, file: Path | None) -> UnsupportedFile:
-    """DuckDB's first message line; for bytes that are not UTF-8, what to do."""
+def _transform_failed(exc: Exception, file: Path | None, base: Path) -> UnsupportedFile:
+    """DuckDB's first message line; for a file that is not UTF-8 (decoded to be sure: the
+    one DuckDB names, else FILE), what to do."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    if any(mark in text.lower() for mark in _NOT_UTF8):
-        named = re.search(r"^\s*file = (.+)$", text, re.MULTILINE)
-        bad = Path(named[1].strip()).name if named else None
-        if file is None or bad not in (None, file.name):
-            # A file the query names itself: only converting it helps.
-            return UnsupportedFile(
-                f"the SQL transform failed: {first} ({bad or 'a file it reads'} is not UTF-8, "
-                "the only encoding DuckDB reads): convert it (iconv -f GB18030 -t UTF-8 "
-                f"{bad or 'IN.csv'} > utf8.csv)"
-            )
+    if not any(mark in text.lower() for mark in _NOT_UTF8):
+        return UnsupportedFile(f"the SQL transform failed: {first}")
+    named = _NAMED.search(text)
+    path = Path((named[1] or named[2]).strip()) if named else file
+    if path is None or _is_utf8(path if path.is_absolute() else base / path):
+        return UnsupportedFile(f"the SQL transform failed: {first}")
+    bad = path.name
+    if file is None or bad != file.name:
+        # A file the query names itself: only converting it helps.
         return UnsupportedFile(
-            f"the SQL transform failed: {first} ({file.name} is not UTF-8, the only encoding "
-            "DuckDB reads): give its encoding in the mapping's [source] (encoding = "
-            '"gb18030") or with --encoding, or convert it (iconv -f GB18030 -t UTF-8 '
-            f"{file.name} > utf8.csv)"
+            f"the SQL transform failed: {first} ({bad} is not UTF-8, the only encoding DuckDB "
+            f"reads): convert it (iconv -f GB18030 -t UTF-8 {bad} > utf8.csv)"
         )
-    return UnsupportedFile(f"the SQL transform failed: {first}")
+    return UnsupportedFile(
+        f"the SQL transform failed: {first} ({file.name} is not UTF-8, the only encoding "
+        "DuckDB reads): give its encoding in the mapping's [source] (encoding = "
+        '"gb18030") or with --encoding, or convert it (iconv -f GB18030 -t UTF-8 '
+        f"{file.name} > utf8.csv)"
+    )
 
 
 def run_query(
@@ -229,8 +255,8 @@ def _materialise(
         raise refusal(exc, origin, base) from exc
     except duckdb.Error as exc:
         connection.close()
-        raise _transform_failed(exc, file) from exc
+        raise _transform_failed(exc, file, base) from exc
     return connection, header, int(count), int(digest or 0)
 
 
-__all__ = ["QuerySource", "run_query"]
+__all__ = ["COPY_PREFIX", "QuerySource", "run_query"]

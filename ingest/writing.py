@@ -291,15 +291,15 @@ class BatchWriter:
         if exc is None:
             return
         if isinstance(exc, GraphError):
-            raise self.interrupted(exc, "writing") from exc
+            raise self.interrupted(exc) from exc
         raise exc
 
-    def interrupted(self, exc: GraphError, doing: str = "importing") -> ImportInterrupted:
+    def interrupted(self, exc: GraphError) -> ImportInterrupted:
         """The import stopped by ``exc`` (a failed write, or a lookup the graph did not
         answer: its server was killed, restarted or still loading), with what was committed
         and how to resume."""
         return ImportInterrupted(
-            f"{doing} {self.name} was interrupted after {self.committed} records were "
+            f"importing {self.name} was interrupted after {self.committed} records were "
             f"committed ({exc}); fix the cause and run the same command again to resume "
             "from there",
             committed=self.committed,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import AsyncIterator, Coroutine, Mapping
-from contextlib import asynccontextmanager
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -106,7 +109,9 @@ def os_user(option: str) -> str:
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
-        fail(f"cannot tell the OS user: give {option} NAME (it is audited)")
+        fail(f"cannot tell the OS user (uid {os.getuid()} has no passwd entry and LOGNAME and "
+             f"USER are unset, as in a container run with --user UID): pass {option} NAME "
+             "(it is audited)")  # fmt: skip
 
 
 def audit_unwritable(exc: AuditUnavailable) -> str:
@@ -116,6 +121,35 @@ def audit_unwritable(exc: AuditUnavailable) -> str:
         f"the audit log cannot be written ({exc}): make <data dir>/audit writable (free "
         "space, permissions) and check it with `c360 audit verify`"
     )
+
+
+UNWINDING = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def unwinding_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a long command (import, ingest) as Ctrl-C does: by an exception
+    where it runs (SystemExit, exit code 128 + the signal's number), so its ``with`` blocks run
+    and what it staged is removed (the UTF-8 copy of a customer export, a dry run's scratch
+    graph). Python's default for them is to die on the spot, leaving those in /tmp. A second
+    signal while unwinding kills as before (what is left is swept by the next import)."""
+
+    def unwind(number: int, _frame: object) -> None:
+        for sig in taken:
+            signal.signal(sig, signal.SIG_DFL)
+        raise SystemExit(128 + number)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a command run from a thread (a test's CliRunner): signals are not its to take
+        return
+    # One ignored stays ignored (`nohup c360 import ...` must outlive the terminal).
+    taken = [sig for sig in UNWINDING if signal.getsignal(sig) is not signal.SIG_IGN]
+    before = {sig: signal.signal(sig, unwind) for sig in taken}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -148,4 +182,5 @@ __all__ = [
     "load_settings",
     "output_folder",
     "run",
+    "unwinding_on_signals",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
+from rich.markup import escape
 
 from hub.cli.common import console, fail, graph, load_settings, output_folder, run
 from hub.cli.subject_common import audit, audit_log
@@ -22,8 +23,50 @@ def export(
     """Everything held about one customer, with who read what about them, when and why."""
     if not by.strip():
         fail("--by must name the privacy officer (their subject): the export is audited as theirs")
+    fh: BinaryIO | None = None
     if out is not None:
         output_folder(out, "--out")  # before the export is audited, not after
+        fh = _open_out(out)
+    try:
+        exported = _export(customer, by)
+    except BaseException:
+        _discard(out, fh)
+        raise
+    if exported is None:
+        _discard(out, fh)
+        fail(f"no customer {customer} in the graph")
+    text = json.dumps(exported, ensure_ascii=False, indent=1, default=str)
+    if out is None or fh is None:
+        print(text)
+        return
+    with fh:
+        fh.write((text + "\n").encode())
+    console.print(f"wrote {out} ({len(exported['accessHistory'])} access records)")
+
+
+def _open_out(out: Path) -> BinaryIO:
+    """``out`` created (0600) before anything is exported or audited; one sentence when it
+    cannot be (a folder, a folder we may not write in)."""
+    if out.is_dir():
+        fail(escape(f"--out {out} is a folder: give a file path (e.g. {out / 'export.json'})"))
+    try:
+        # A file left 0644 by an older version is replaced, not truncated (create_private).
+        return create_private(out)
+    except OSError as exc:
+        fail(escape(f"cannot write {out} ({exc.strerror or exc}): give --out a path you may "
+                    "write; nothing was exported"))  # fmt: skip
+
+
+def _discard(out: Path | None, fh: BinaryIO | None) -> None:
+    """Close and remove the file made for an export that did not happen."""
+    if out is None or fh is None:
+        return
+    fh.close()
+    if out.is_file():
+        out.unlink(missing_ok=True)
+
+
+def _export(customer: str, by: str) -> dict[str, Any] | None:
     settings = load_settings()
     log = audit_log(settings)
 
@@ -41,14 +84,4 @@ def export(
             await audit(log, by, "cli export", "ok", customer, details, revealed=fields)
         return exported
 
-    exported = run(go())
-    if exported is None:
-        fail(f"no customer {customer} in the graph")
-    text = json.dumps(exported, ensure_ascii=False, indent=1, default=str)
-    if out is None:
-        print(text)
-        return
-    # A file left 0644 by an older version is replaced, not truncated (create_private).
-    with create_private(out) as fh:
-        fh.write((text + "\n").encode())
-    console.print(f"wrote {out} ({len(exported['accessHistory'])} access records)")
+    return run(go())

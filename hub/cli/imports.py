@@ -3,7 +3,6 @@ DuckDB query) into the graph."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hub.cli.common import compact, console, err_console, fail, graph, load_settings, run
+from hub.cli.common import (
+    compact,
+    console,
+    err_console,
+    fail,
+    graph,
+    load_settings,
+    run,
+    unwinding_on_signals,
+)
 from hub.settings import Settings
 from ingest.crm import (
     KINDS,
@@ -28,7 +36,9 @@ from ingest.crm import (
     import_file,
 )
 from ingest.mapping import ColumnMapping, MappingError
+from ingest.transform import COPY_PREFIX
 from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
+from shared.scratch import scratch_dir, sweep
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -195,6 +205,11 @@ def erasures(ledger: ErasureLedger) -> Erasures:
     return Erasures.of((e.customer_id for e in entries), (h for e in entries for h in e.households))
 
 
+# A dry run's scratch data dir (shared/scratch.py: named with the pid, swept when it is gone).
+# Under /tmp: the graph server's unix socket path is limited to 107 bytes.
+DRY_PREFIX, DRY_FOLDER = "c360-dry-", Path("/tmp")
+
+
 @contextmanager
 def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
     """A throwaway data dir (removed after) for a dry run on a data dir that holds no graph
@@ -206,8 +221,7 @@ def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
     if not dry_run or settings.graph_url or (data_dir / "falkordb").exists():
         yield None
         return
-    # Under /tmp: the graph server's unix socket path is limited to 107 bytes.
-    with tempfile.TemporaryDirectory(prefix="c360-dry-", dir="/tmp") as scratch:
+    with scratch_dir(DRY_PREFIX, DRY_FOLDER) as scratch:
         yield Path(scratch)
 
 
@@ -223,6 +237,9 @@ async def _import(
 ) -> ImportSummary:
     settings = load_settings()
     real_dir = settings.data_dir_path
+    # What runs killed before they could clean up left (a decrypted copy of an export).
+    sweep(COPY_PREFIX)
+    sweep(DRY_PREFIX, DRY_FOLDER)
     with _scratch_graph(settings, dry_run) as scratch:
         if scratch is None:
             ledger = ErasureLedger.of(settings)
@@ -294,14 +311,15 @@ def _command(kind: str) -> Callable[..., None]:
                 delimiter = "\t"
             if delimiter is not None and len(delimiter) != 1:
                 fail("--delimiter must be one character (or tab)")
-            summary = run(
-                _import(
-                    kind, file, columns, batch_size, progress and not json,
-                    read_options=columns.read_options(encoding, delimiter),
-                    sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
-                    dead_letters=dead_letters, as_of=as_of,
-                )
-            )  # fmt: skip
+            with unwinding_on_signals():  # SIGTERM: the temp copies are removed on the way out
+                summary = run(
+                    _import(
+                        kind, file, columns, batch_size, progress and not json,
+                        read_options=columns.read_options(encoding, delimiter),
+                        sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
+                        dead_letters=dead_letters, as_of=as_of,
+                    )
+                )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
             fail(escape(str(exc)))  # "[columns]" is text, not rich markup
         except DeadLettersUnwritable as exc:

@@ -14,7 +14,15 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.cli.common import compact, console, fail, graph, load_settings, run
+from hub.cli.common import (
+    compact,
+    console,
+    fail,
+    graph,
+    load_settings,
+    run,
+    unwinding_on_signals,
+)
 from hub.settings import Settings
 from ingest.social.model import PLATFORMS
 from ingest.social.pipeline import PostPipeline, Totals
@@ -148,7 +156,8 @@ def posts(
             )
 
     try:
-        run(go())
+        with unwinding_on_signals():  # SIGTERM unwinds: the graph is closed on the way out
+            run(go())
     except UnsupportedFile as exc:
         fail(str(exc))
     except FileNotFoundError as exc:
@@ -215,6 +224,7 @@ def x(
             client.close()
 
     try:
-        run(go())
+        with unwinding_on_signals():  # SIGTERM unwinds: the graph is closed on the way out
+            run(go())
     except XApiError as exc:
         fail(f"{exc}. Pages stored before the error are kept; run the same command to resume.", 1)

@@ -206,6 +206,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve GraphQL at /graphql (plus /healthz and /readyz)."""
+    if by is not None and not demo:
+        fail("--by names who issues the demo token: it goes with --demo (without --demo no "
+             "token is issued)")  # fmt: skip
     settings = load_settings()
     updates: dict[str, object] = {}
     if host:

@@ -36,3 +36,31 @@ def test_export_to_a_missing_folder_says_so_before_it_is_audited(short_dir: Path
     assert "Traceback" not in done.stderr
     records = AuditLog(data / "audit", KeyRing.load(data)).read(customer="C1")
     assert [r for r in records if r["operation"] == "cli export"] == []  # nothing exported
+
+
+def test_export_to_a_folder_or_an_unwritable_path_says_so_before_it_is_audited(
+    short_dir: Path,
+) -> None:
+    # `--out <a folder>` audited "cli export ok", then failed with an IsADirectoryError.
+    data = short_dir / "d"
+    customers = short_dir / "customers.csv"
+    customers.write_text("id,name\nC1,张三\n", encoding="utf-8")
+    assert c360(data, {}, "import", "customers", str(customers), "--no-progress").returncode == 0
+    # /sys refuses new files even to root (the tests may run as root: a chmod would not do).
+    denied = "cannot write /sys/c1.json (Permission denied)"
+    for out, said_what in [
+        (short_dir, "is a folder: give a file path"),
+        (Path("/sys/c1.json"), denied),
+    ]:
+        done = c360(data, {}, "export", "--customer", "C1", "--by", "po1", "--out", str(out))
+        assert done.returncode == 2, done
+        said = " ".join(done.stderr.split())
+        assert said_what in said, said
+        assert "Traceback" not in done.stderr
+    records = AuditLog(data / "audit", KeyRing.load(data)).read(customer="C1")
+    assert [r for r in records if r["operation"] == "cli export"] == []  # nothing exported
+    # No customer: the file made for it is removed again.
+    done = c360(data, {}, "export", "--customer", "C9", "--by", "po1",
+                "--out", str(short_dir / "c9.json"))  # fmt: skip
+    assert done.returncode == 2 and "no customer C9" in done.stderr, done
+    assert not (short_dir / "c9.json").exists()

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB, _alive, cmdline_serves
+from graph.embedded import EmbeddedFalkorDB, cmdline_serves
 from graph.errors import GraphUnavailable
 from graph.falkordb import FalkorDBStore
+from shared.scratch import alive
 
 
 async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None:
@@ -25,11 +26,11 @@ async def test_second_process_joins_instead_of_starting(short_dir: Path) -> None
     try:
         assert first.owner and not second.owner
         pid = first.server_pid()
-        assert pid is not None and pid == second.server_pid() and _alive(pid)
+        assert pid is not None and pid == second.server_pid() and alive(pid)
     finally:
         second.stop()
         first.stop()
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 def _owner_script(data_dir: Path) -> str:
@@ -98,7 +99,7 @@ def test_owner_restarts_a_dead_child_without_a_request(short_dir: Path) -> None:
     finally:
         joined.stop()
         owner.stop()
-    assert not _alive(first)
+    assert not alive(first)
 
 
 def test_serves_socket_needs_this_exact_socket() -> None:

@@ -11,6 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from graph.embedded import EmbeddedFalkorDB
+from graph.errors import GraphQueryError, GraphUnavailable
+from graph.falkordb import FalkorDBStore
 from graph.repositories.imports import Found, lookup_customers
 from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
@@ -23,32 +26,41 @@ from ingest.transform import run_query
 from shared.records import PARENTHESIZED_AMOUNT, SPACED_AMOUNT
 from tests.ingest.test_pipelined_writer import GatedRecord
 
-# A real graph failure on a read: 100 / 0 makes FalkorDB reject the query.
+# A query the graph rejects, whatever the moment: 100 / 0 makes FalkorDB refuse it.
 FAILING_READ = "MATCH (g:Gate) RETURN 100 / g.open AS ratio"
 
 
-class FailingLookup:
-    """Looks batches up for real; the lookup of ``fail_at`` (its first id) first waits until
-    the batches before it are committed, then meets a graph failure, as a lookup running while
-    the graph server is killed does."""
+class FailingImport:
+    """Looks batches up and writes them for real; at the batch of ``fail_at`` (its first id),
+    in ``stage`` ("lookup" or "write"), first waits until the batches before it are committed,
+    then meets a graph failure: ``outage`` stops the graph server (as a server killed
+    mid-import), else the graph rejects a query (FAILING_READ)."""
 
-    def __init__(self, fail_at: str | None, checkpoint: Path, key: str, committed: int) -> None:
-        self.fail_at, self.checkpoint = fail_at, checkpoint
-        self.key, self.committed = key, committed
+    def __init__(
+        self, fail_at: str | None, checkpoint: Path, key: str, stage: str = "lookup",
+        outage: EmbeddedFalkorDB | None = None,
+    ) -> None:  # fmt: skip
+        self.fail_at, self.checkpoint, self.key = fail_at, checkpoint, key
+        self.stage, self.outage = stage, outage
+
+    async def _fail(self, store: GraphStore, rows: list[Row], stage: str) -> None:
+        if rows[0]["id"] != self.fail_at or stage != self.stage:
+            return
+        for _ in range(300):
+            if (Checkpoint(self.checkpoint).get(self.key) or {}).get("committed") == 40:
+                break
+            await asyncio.sleep(0.05)
+        if self.outage is not None:
+            await asyncio.to_thread(self.outage.stop)  # SIGTERM to the graph server
+        else:
+            await store.read(FAILING_READ)
 
     async def lookup(self, store: GraphStore, rows: list[Row]) -> list[Found]:
-        if rows[0]["id"] == self.fail_at:
-            for _ in range(300):
-                if (Checkpoint(self.checkpoint).get(self.key) or {}).get("committed") == (
-                    self.committed
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            await store.read(FAILING_READ)
+        await self._fail(store, rows, "lookup")
         return await lookup_customers(store, rows)
 
-    @staticmethod
-    async def upsert(store: GraphStore, rows: list[Row]) -> int:
+    async def upsert(self, store: GraphStore, rows: list[Row]) -> int:
+        await self._fail(store, rows, "write")
         result = await store.write(
             "UNWIND $rows AS r MERGE (c:Customer {id: r.id}) SET c += r.props RETURN count(c) AS n",
             {"rows": rows},
@@ -59,29 +71,57 @@ class FailingLookup:
         return {"gated": ImportKind(GatedRecord, self.upsert, lookup=self.lookup)}
 
 
-async def test_a_lookup_failure_is_an_interrupted_import_that_resumes(
-    store: GraphStore, tmp_path: Path
-) -> None:
-    cp, path = tmp_path / "cp.json", tmp_path / "gated.csv"
+def _gated(folder: Path) -> tuple[Path, Path, str]:
+    path = folder / "gated.csv"
     path.write_text("id,tag\n" + "".join(f"G{i:03d},a\n" for i in range(60)), encoding="utf-8")
-    key = checkpoint_key("gated", path)
-    await store.write("CREATE (:Gate {open: 0})")
-    failing = FailingLookup("G040", cp, key, committed=40)
+    return folder / "cp.json", path, checkpoint_key("gated", path)
 
-    with pytest.raises(ImportInterrupted) as info:
-        await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
-                          kinds=failing.kinds())  # fmt: skip
+
+@pytest.mark.parametrize("stage", ["lookup", "write"])
+async def test_a_graph_outage_is_an_interrupted_import_that_resumes(
+    short_dir: Path, stage: str
+) -> None:
+    cp, path, key = _gated(short_dir)
+    embedded = EmbeddedFalkorDB(short_dir / "graph")
+    store = await asyncio.to_thread(FalkorDBStore.embedded, embedded)
+    try:
+        failing = FailingImport("G040", cp, key, stage, outage=embedded)
+        with pytest.raises(ImportInterrupted) as info:
+            await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
+                              kinds=failing.kinds())  # fmt: skip
+    finally:
+        await store.close()
     message = str(info.value)
-    assert "gated.csv was interrupted after 40 records were committed" in message
+    # One wording whichever stage met it first (README: "importing big4.csv was interrupted").
+    assert message.startswith("importing gated.csv was interrupted after 40 records were committed")
     assert message.endswith("run the same command again to resume from there")
+    assert isinstance(info.value.__cause__, GraphUnavailable), info.value.__cause__
     assert info.value.committed == 40
     assert Checkpoint(cp).get(key) == {"committed": 40, "line": 41}
 
-    summary = await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
-                                kinds=FailingLookup(None, cp, key, 0).kinds())  # fmt: skip
-    assert (summary.resumed_after, summary.inserted) == (40, 20)
-    rows = await store.read("MATCH (c:Customer) RETURN count(c) AS n")
-    assert rows == [{"n": 60}]
+    # The server back (a new start on the same files): the same command resumes.
+    store = await asyncio.to_thread(FalkorDBStore.embedded, EmbeddedFalkorDB(short_dir / "graph"))
+    try:
+        summary = await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
+                                    kinds=FailingImport(None, cp, key).kinds())  # fmt: skip
+        assert (summary.resumed_after, summary.inserted) == (40, 20)
+        assert await store.read("MATCH (c:Customer) RETURN count(c) AS n") == [{"n": 60}]
+    finally:
+        await store.close()
+
+
+async def test_a_query_the_graph_rejects_in_a_lookup_is_said_as_it_is(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # Not "interrupted ... run the same command again": a re-run meets the same rejection.
+    cp, path, key = _gated(tmp_path)
+    await store.write("CREATE (:Gate {open: 0})")
+    with pytest.raises(GraphQueryError) as info:
+        await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp,
+                          kinds=FailingImport("G040", cp, key).kinds())  # fmt: skip
+    assert not isinstance(info.value, ImportInterrupted)
+    assert "division by zero" in str(info.value).lower(), info.value
+    assert Checkpoint(cp).get(key) == {"committed": 40, "line": 41}  # what was written stays
 
 
 def _dead(path: Path) -> list[tuple[int, list[str]]]:
@@ -175,6 +215,24 @@ def test_a_sql_transform_over_a_file_that_is_not_utf8_says_what_to_do(tmp_path: 
     assert "iconv -f GB18030 -t UTF-8 other.csv" in str(info.value), info.value
     with pytest.raises(UnsupportedFile, match=r"gbk\.csv is not utf-16 text"):
         run_query(query, data, tmp_path, data, encoding="utf-16")
+
+
+def test_a_ragged_ascii_file_gets_duckdbs_own_error_not_the_encoding_advice(
+    tmp_path: Path,
+) -> None:
+    # Every CSV sniffing error says "Encoding: utf-8": that is no sign the file is not UTF-8.
+    data = tmp_path / "bad.csv"
+    data.write_text('a,b\n1,2\n3,4,5,6\n"x\n', encoding="ascii")
+    query = "SELECT * FROM read_csv('{file}', columns={'a':'INT','b':'INT'}, header=true)"
+    with pytest.raises(UnsupportedFile) as info:
+        run_query(query, data, tmp_path, data)
+    message = str(info.value)
+    assert message.startswith("the SQL transform failed: Invalid Input Error: Error when sniff")
+    assert "not UTF-8" not in message and "iconv" not in message, message
+    # Named by the query itself, the same.
+    with pytest.raises(UnsupportedFile) as info:
+        run_query(query.replace("{file}", "bad.csv"), data, tmp_path, None)
+    assert "not UTF-8" not in str(info.value) and "iconv" not in str(info.value), info.value
 
 
 def test_a_mapping_saved_with_a_bom_loads(tmp_path: Path) -> None:
