@@ -5,9 +5,11 @@ reserved, deprecated (site-local fec0::/10, the 6to4 relay 192.88.99.0/24) or un
 address, or one carrying such an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64), is refused
 when the rule is saved; a host name is resolved when alerts are sent, and refused there if
 any address it resolves to is such an address (the same check, ``internal``);
-the request then connects to the checked addresses themselves (the URL's name kept for the
-Host header, TLS SNI and certificate verification), so a name answering a public address to
-the check and an internal one to a second lookup (DNS rebinding) cannot reach inside.
+the request then connects to the checked addresses themselves, as the resolver gave them (a
+NAT64 answer is dialled as itself, judged by the IPv4 address it carries), the URL's name kept
+for the Host header, TLS SNI and certificate verification, so a name answering a public
+address to the check and an internal one to a second lookup (DNS rebinding) cannot reach
+inside.
 ``C360_ALERT_CHANNEL_ALLOW`` (comma-separated host names, addresses or networks, e.g.
 ``hooks.internal,10.20.0.0/16``) lets an operator name internal receivers on purpose.
 """
@@ -146,16 +148,31 @@ async def addresses_at_send(url: str, allow: str = "") -> tuple[IpAddress, ...]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise Unresolved(f"{host} does not resolve ({exc})") from exc
-    addresses = [_address(str(info[4][0]).split("%")[0]) for info in infos]
+    # Each answer is judged by the IPv4 address it carries (``_address``) but dialled as the
+    # resolver gave it: a NAT64 answer (DNS64 on an IPv6-only host) reaches its IPv4 host
+    # only through the gateway, never by that IPv4 address itself (review, session 23).
     # dict.fromkeys: one try per address, in the resolver's order (an address can come back
     # once per protocol or written both as IPv4 and as IPv4-mapped IPv6).
-    checked = tuple(dict.fromkeys(ip for ip in addresses if ip is not None))
-    if not checked:
+    found = dict.fromkeys(
+        (_dialled(text), judged)
+        for text in (str(info[4][0]).split("%")[0] for info in infos)
+        if (judged := _address(text)) is not None
+    )
+    if not found:
         raise Unresolved(f"{host} resolves to no address")
-    for ip in checked:
-        if internal(ip) and not allowed(str(ip), allow):
-            raise Refused(f"channel {host} resolves to an internal address ({ip})")
-    return checked
+    for _, judged in found:
+        if internal(judged) and not allowed(str(judged), allow):
+            raise Refused(f"channel {host} resolves to an internal address ({judged})")
+    return tuple(dict.fromkeys(dialled for dialled, _ in found))
+
+
+def _dialled(text: str) -> IpAddress:
+    """The address to connect to for a resolver's answer: itself, an IPv4-mapped one as its
+    IPv4 address (the same host either way)."""
+    ip = ipaddress.ip_address(text)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 __all__ = [

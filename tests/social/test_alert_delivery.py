@@ -20,7 +20,7 @@ from starlette.routing import Route
 from graph.repositories import alert_rules as repo
 from graph.store import GraphStore
 from ingest.social.webhook import signature_ok
-from resolvers.alert_channels import internal
+from resolvers.alert_channels import Refused, addresses_at_send, internal
 from resolvers.alert_delivery import deliver
 from tests.api.test_alert_rules import INSIDE_BY_TABLE
 from tests.live import free_port, uvicorn_in_loop
@@ -131,6 +131,24 @@ async def test_a_channel_resolving_to_an_internal_address_is_not_sent_to(
             backoff=(0, 0), allow=host,
         )  # fmt: skip
     assert [r["status"] for r in allowed] == ["DELIVERED"]
+
+
+async def test_an_address_carrying_a_public_ipv4_is_dialled_as_the_resolver_gave_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS64 on an IPv6-only host answers an IPv4-only receiver as NAT64: judged by the IPv4
+    # address it carries, dialled as itself (only the gateway reaches that IPv4 address; the
+    # hub dialled 8.8.8.8 and every delivery there died, review of session 23). An
+    # IPv4-mapped answer is its IPv4 address either way.
+    Dns(monkeypatch, {"nat64.example.com": [("64:ff9b::808:808", "::ffff:93.184.215.14")]})
+    dialled = await addresses_at_send("https://nat64.example.com/hook")
+    assert dialled == (
+        ipaddress.IPv6Address("64:ff9b::808:808"),
+        ipaddress.IPv4Address("93.184.215.14"),
+    )
+    Dns(monkeypatch, {"inside.example.com": [("64:ff9b::808:808", "64:ff9b::a00:8")]})
+    with pytest.raises(Refused, match=r"internal address \(10\.0\.0\.8\)"):
+        await addresses_at_send("https://inside.example.com/hook")
 
 
 async def test_a_name_resolving_to_a_deprecated_or_translated_internal_address_is_not_sent_to(
