@@ -85,7 +85,7 @@ from hub.services import (
 )
 from hub.settings import Settings
 from hub.ws_transport import SubscriptionsOnlyHandler
-from ingest.social.retag import UPGRADES as TAG_UPGRADES
+from ingest.social.retag import upgrades as tag_upgrades
 from ingest.social.terms import TermMatcher
 from ingest.social.webhook import PostsWebhook, webhook_route
 from insights.catalogue import configured_catalogue
@@ -133,6 +133,8 @@ class GraphHolder:
         self._on_open = on_open
         self._opening: asyncio.Task[None] | None = None
         self._next_try = 0.0
+        # The brand-tag upgrade judges by the terms ingest tags with (C360_TERMS).
+        self._upgrades = tag_upgrades(TermMatcher.load(settings.terms))
 
     @property
     def loading(self) -> bool:
@@ -173,7 +175,7 @@ class GraphHolder:
                 s.graph_url,
                 **s.graph_options,
                 read_timeout_s=s.request_timeout_s,
-                more_upgrades=TAG_UPGRADES,
+                more_upgrades=self._upgrades,
             )
             protect_store(store, s)
         except Exception as exc:

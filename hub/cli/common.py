@@ -53,13 +53,19 @@ async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Gr
     # graph, not for every command that imports this module (`c360 token`, `audit verify`).
     from graph.connect import store_session
     from hub.services import protect_store
-    from ingest.social.retag import UPGRADES as TAG_UPGRADES
+    from ingest.social.retag import upgrades
+    from ingest.social.terms import TermMatcher, TermsError
 
+    try:
+        # The brand-tag upgrade judges by the terms ingest tags with (C360_TERMS).
+        matcher = TermMatcher.load(settings.terms)
+    except TermsError as exc:
+        fail(str(exc))
     async with store_session(
         settings.resolved_data_dir,
         settings.graph_url,
         upgrade=upgrade,
-        more_upgrades=TAG_UPGRADES,
+        more_upgrades=upgrades(matcher),
         **settings.graph_options,
     ) as store:
         # Every CLI write (import, seed, ingest) seals personal fields like the API does.

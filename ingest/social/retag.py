@@ -1,6 +1,6 @@
 """Brand tags stored before a tagging rule changed, brought to it when the graph opens (one of
-the open-time upgrades, graph.connect.run_upgrades; the hub passes :data:`UPGRADES` in, as the
-graph layer knows no terms).
+the open-time upgrades, graph.connect.run_upgrades; the hub passes :func:`upgrades` of its
+terms in, as the graph layer knows no terms).
 
 Tags are set when a post is stored (``p.brands`` and its MENTIONS edges); a post is re-tagged
 when ingested again. A rule that only takes tags away is applied to stored posts here without
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import LiteralString
 
 from graph.store import GraphStore, Row, id_windows
@@ -46,7 +47,7 @@ async def untag_trade_words(
     """Drops from stored posts the brands :func:`untagged` names (``p.brands`` and the
     MENTIONS edge); returns how many posts changed. Idempotent; reads only posts that have a
     brand and say 银行 (銀行), in windows of ``batch`` node ids; writes nothing when nothing
-    changes. ``matcher``: the default terms."""
+    changes. ``matcher``: the terms ingest tags with (the default terms when not given)."""
     matcher = matcher or TermMatcher.default()
     done = 0
     async for lo, hi in id_windows(store, _POSTS_TOP, batch):
@@ -84,8 +85,13 @@ async def untag_trade_words(
     return done
 
 
-UPGRADES: tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...] = (
-    ("brandTags", BRAND_TAGS_VERSION, untag_trade_words),
-)
+def upgrades(
+    matcher: TermMatcher,
+) -> tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...]:
+    """The open-time upgrades of this module, judged by ``matcher``: the one ingest tags with
+    (``TermMatcher.load(settings.terms)``, C360_TERMS), so that a brand a terms file's alias
+    still finds in a post is kept (中银 for 中国银行 in 中银APP又崩了，中国银行业协会也不管管)."""
+    return (("brandTags", BRAND_TAGS_VERSION, partial(untag_trade_words, matcher=matcher)),)
 
-__all__ = ["BRAND_TAGS_VERSION", "UPGRADES", "untag_trade_words", "untagged"]
+
+__all__ = ["BRAND_TAGS_VERSION", "untag_trade_words", "untagged", "upgrades"]

@@ -114,9 +114,22 @@ _SHORT_NAME_END = "行"
 # 中国银行业监督管理委员会), 中国|银行保险监督管理委员会 the regulator 银保监会 (中国银行保险业:
 # the banking and insurance trades), 中国|银行间市场 the interbank market; none is Bank of
 # China (QA, session 23). In any terms file's name or alias of three or more characters ending
-# 银行, so 工商银行业 is no ICBC either; but 银行业务 (a bank's business) and 银行业绩 (its
-# results) read on from the name: 工商银行业务, 中国银行业绩 still match, as 招行业务 does.
-_NOT_BEFORE_BANK = {"业": "务绩", "间": "", "保险监": "", "保险业": "务绩"}
+# 银行, so 工商银行业 is no ICBC either. Only whole phrases of the trade are listed: 业 or 间
+# after a bank's name is as often a word of its own that reads on from the name (招商银行间歇性
+# 故障, 中国银行间接持有, 建设银行业已恢复, 工商银行间隔三个月, 招商银行业内口碑, 中国银行业务,
+# 中国银行业绩, 与建设银行间的合作), and all of those name the bank. 银行业 is the
+# trade before 的, 协会, 监督/监管, 金融机构, 整体, 和保险 (银行业和保险业监督管理委员会) or at the
+# end of the text or a phrase (中国银行业。); 银行间 before 市场, 债券, 同业, 拆借, 拆放, 外汇;
+# 银行保险 before 监督/监管 or as 银行保险业 (so 中国银行保险业务 still matches,
+# 中国银行保险箱 too).
+# No Unicode word character (CJK, letters, digits) may follow the bare 业: punctuation, a space
+# or the end of the text.
+_TRADE_AFTER_BANK = (
+    r"(?:保险)?业(?:的|协会|监督|监管|金融机构|整体|和保险|(?!\w))",
+    "间(?:市场|债券|同业|拆借|拆放|外汇)",
+    "保险监督",
+    "保险监管",
+)
 _BANK_NAME_END = "银行"
 
 
@@ -127,7 +140,7 @@ def _lookahead(words: dict[str, str]) -> str:
 # What follows a bank's name read as the trade: there the name is matched as a group that
 # tags nothing (:func:`_compile`), and no shorter alias inside it matches either (恒丰 in
 # 恒丰银行业); ingest.social.retag finds the posts stored before this rule by it.
-TRADE_WORDS = f"(?:{_lookahead(_NOT_BEFORE_BANK)})"
+TRADE_WORDS = f"(?:{'|'.join(_TRADE_AFTER_BANK)})"
 
 
 def is_bank_name(alias: str) -> bool:
