@@ -65,9 +65,14 @@ def _parse_phone(value: str) -> phonenumbers.PhoneNumber:
 
 
 def partial_phone(value: str) -> str:
-    """ "+8613812345678" or "13812345678" -> "138****5678"."""
+    """ "+8613812345678" or "13812345678" -> "138****5678"; a landline as it is dialled at
+    home, its trunk 0 kept: "010-12345678" -> "010****5678" (its national number alone,
+    1012345678, showed "101***5678": the area code run into the local number, QA session 23)."""
     try:
-        number = str(_parse_phone(value).national_number)
+        national = phonenumbers.format_number(
+            _parse_phone(value), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+        number = re.sub(r"\D", "", national)
     except phonenumbers.NumberParseException:
         number = re.sub(r"\D", "", value)
     if len(number) >= 8:

@@ -95,7 +95,7 @@ async def test_a_number_in_a_post_is_masked_like_the_customers_phone(
     shown = texts(customer["mentions"]["edges"])
     assert shown == {
         "m1": "招行信用卡有问题联系我 138****5678",
-        "m2": "招行客服电话：108***6666 打不通",
+        "m2": "招行客服电话：010****6666 打不通",  # the trunk 0 kept (QA, session 23)
         "m3": f"招行理财 邮箱 {customer['email']} //@{hash_token('angry_li', 'SOCIAL_HANDLE', key)}"
         ": 同感",
         "m4": "招行手机银行 138****5678 微信 wx138****5678",
