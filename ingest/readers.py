@@ -567,10 +567,12 @@ def _raw_shown(line: str | bytes) -> str:
     return f"{text[:RAW_SHOWN]}… [cut: the first {RAW_SHOWN} characters of this line]"
 
 
-def _not_encoded(encoding: str) -> str:
+def _not_encoded(encoding: str, path: Path) -> str:
+    # The iconv line names the file being read (it said posts.jsonl for every file: QA, s23).
+    converted = f"{path.stem}-utf8{path.suffix}"
     return (
         f"the line is not valid {encoding}: convert the file (e.g. iconv -f GB18030 -t UTF-8 "
-        "posts.jsonl > posts-utf8.jsonl) or give its encoding (--encoding, or encoding under "
+        f"{path.name} > {converted}) or give its encoding (--encoding, or encoding under "
         "[source] in the mapping)"
     )
 
@@ -610,7 +612,8 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord]:
         except UnicodeDecodeError as exc:
             # A UTF-16 file whose bytes break the encoding itself (surrogateescape cannot keep
             # them): what follows cannot be found line by line any more.
-            reason = f"{_not_encoded(encoding)} (from here to the end of the file: {exc.reason})"
+            why = _not_encoded(encoding, source.path)
+            reason = f"{why} (from here to the end of the file: {exc.reason})"
             yield RawRecord(number + 1, None, reason)
             return
         if item is None:
@@ -636,7 +639,9 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord]:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            yield RawRecord(number, None, _json_error(raw, encoding, exc), _raw_shown(raw))
+            yield RawRecord(
+                number, None, _json_error(raw, encoding, source.path, exc), _raw_shown(raw)
+            )
             continue
         if (key := duplicate_key(raw)) is not None:  # as the social webhook refuses a body
             yield RawRecord(number, None, duplicate_key_reason(key), _raw_shown(raw))
@@ -651,7 +656,7 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord]:
         yield RawRecord(number, value)
 
 
-def _json_error(raw: str | bytes, encoding: str, exc: orjson.JSONDecodeError) -> str:
+def _json_error(raw: str | bytes, encoding: str, path: Path, exc: orjson.JSONDecodeError) -> str:
     # orjson says "str is not valid UTF-8: surrogates not allowed" both for bytes that are not
     # UTF-8 and for undecodable bytes kept as surrogates: say which encoding the line is not.
     undecodable = (
@@ -659,7 +664,7 @@ def _json_error(raw: str | bytes, encoding: str, exc: orjson.JSONDecodeError) ->
         if isinstance(raw, bytes)
         else _UNDECODABLE.search(raw) is not None
     )
-    return _not_encoded(encoding) if undecodable else f"not valid JSON ({exc.msg})"
+    return _not_encoded(encoding, path) if undecodable else f"not valid JSON ({exc.msg})"
 
 
 # --- spreadsheets and Parquet ----------------------------------------------------------------

@@ -156,7 +156,7 @@ async def test_a_gbk_file_says_it_is_not_utf8_and_reads_with_its_encoding(
     assert [d["line"] for d in dead] == [1, 2]
     assert dead[0]["reasons"] == [
         "the line is not valid utf-8: convert the file (e.g. iconv -f GB18030 -t UTF-8 "
-        "posts.jsonl > posts-utf8.jsonl) or give its encoding (--encoding, or encoding under "
+        "gbk.jsonl > gbk-utf8.jsonl) or give its encoding (--encoding, or encoding under "
         "[source] in the mapping)"
     ]
     assert str(dead[0]["raw"]).startswith('{"id": "g1"')  # the line, bad bytes shown as �
