@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -264,6 +264,7 @@ def mask_quoted(
     modes: Mapping[str, str],
     hmac_key: bytes,
     own: Mapping[str, Any] | None = None,
+    names: Iterable[tuple[str, str]] = (),
 ) -> Any:
     """A post's text or an interaction's summary with the personal data it quotes
     (shared/post_text.py: @handles and profile links, phone numbers, e-mail addresses, ID
@@ -274,10 +275,13 @@ def mask_quoted(
     ``own``: the values of the customer a note is about, by kind (OWN_KINDS: their name and
     address, as the graph holds them): each exact occurrence of one in the rest of the text is
     shown as that field is (``modes[kind]``: "许**" for a partial name). A name or address
-    written otherwise, and anyone else's, is not found."""
+    written otherwise, and anyone else's, is not found.
+
+    ``names``: (name, mode) of other people the text may name (a joint account's co-owners in
+    its booking text): each exact occurrence masked as a NAME with that mode, alike."""
     if not isinstance(text, str):
         return text
-    owned = _owned(own or {}, modes, hmac_key)
+    owned = _owned(own or {}, modes, hmac_key, names)
     if not owned and all(modes.get(kind) == "reveal" for kind in QUOTED_KINDS):
         return text
 
@@ -294,15 +298,19 @@ def mask_quoted(
 
 
 def _owned(
-    own: Mapping[str, Any], modes: Mapping[str, str], hmac_key: bytes
+    own: Mapping[str, Any],
+    modes: Mapping[str, str],
+    hmac_key: bytes,
+    names: Iterable[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
-    """(value, as shown) of the own values ``modes`` does not reveal, the longest first (an
-    address naming the person is masked as the address). A value of one character is left
-    alone: it would mask that character everywhere."""
+    """(value, as shown) of the own values ``modes`` does not reveal and of the other
+    ``names`` whose mode does not, the longest first (an address naming the person is masked
+    as the address). A value of one character is left alone: it would mask that character
+    everywhere."""
     out: list[tuple[str, str]] = []
-    for kind in OWN_KINDS:
-        value = own.get(kind)
-        mode = modes.get(kind, "redact")
+    pieces = [(kind, own.get(kind), modes.get(kind, "redact")) for kind in OWN_KINDS]
+    pieces += [("NAME", value, mode) for value, mode in names]
+    for kind, value, mode in pieces:
         if not isinstance(value, str) or len(value.strip()) < 2 or mode == "reveal":
             continue
         value = value.strip()

@@ -164,6 +164,10 @@ def _shape(root: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> tup
             linked.add("related")
         elif name in pages:
             pages[name].append(node)
+            if name == "transactions":
+                # A booking text naming a co-owner is masked by their decision (QuotingField):
+                # decided with the root, on rows the projection brings along.
+                linked.add("coOwners")
     shape = _Shape(
         frozenset(parts), frozenset(linked), pages["transactions"], pages["interactions"]
     )

@@ -7,6 +7,7 @@ decision governs the value, so the privacy field extension can look the decision
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -158,11 +159,17 @@ class Transaction:
         default=None,
         description="the booking text, as imported; the personal data it quotes masked as "
         "in Interaction.summary (phone numbers, e-mail addresses, ID numbers, handles; bank "
-        "card numbers as ID numbers; this customer's name and address as written on record)",
+        "card numbers as ID numbers; this customer's name and address as written on record; "
+        "on a joint account, a co-owner's name as Account.coOwners shows it, redacted for one "
+        "you may not see)",
     )
+    # The other owners of account_id: their names in the booking text are masked too.
+    co_owner_ids: strawberry.Private[tuple[str, ...]] = ()
 
     @classmethod
-    def from_row(cls, customer_id: str, row: Row) -> Transaction:
+    def from_row(
+        cls, customer_id: str, row: Row, co_owner_ids: tuple[str, ...] = ()
+    ) -> Transaction:
         return cls(
             customer_id=customer_id,
             id=strawberry.ID(row["id"]),
@@ -173,6 +180,7 @@ class Transaction:
             channel=_str(row.get("channel")),
             kind=_str(row.get("kind")),
             description=_str(row.get("description")),
+            co_owner_ids=co_owner_ids,
         )
 
 
@@ -427,7 +435,14 @@ class Customer:
             info.context, self.customer_id, first, after, from_, to
         )
         await self._own_values(info)
-        return connection(page.map(lambda r: Transaction.from_row(self.customer_id, r)))
+        co_owners = await self._co_owners(info, {r.get("accountId") for r, _ in page.items})
+        return connection(
+            page.map(
+                lambda r: Transaction.from_row(
+                    self.customer_id, r, co_owners.get(r.get("accountId"), ())
+                )
+            )
+        )
 
     @strawberry.field(description="newest first; " + PAGE_OR_NULL)
     async def interactions(
@@ -447,6 +462,24 @@ class Customer:
         decided on, read here (batched) after a search's decision."""
         if any(_mode(info, self.customer_id, kind) != MaskMode.REVEAL for kind in OWN_KINDS):
             await info.context.privacy.own_values(self.customer_id)
+
+    async def _co_owners(self, info: Ctx, account_ids: set[Any]) -> dict[Any, tuple[str, ...]]:
+        """The co-owners of the customer's accounts among ``account_ids``, decided on with
+        their names loaded (QuotingField: a booking text naming one masks their name): from
+        the accounts loader and the customer decisions, which the 360 prefetch primes when
+        the view asks for transactions; else one batch of each for the request."""
+        accounts = await info.context.loaders.accounts.load(self.customer_id)
+        out = {
+            a["id"]: tuple(a.get("coOwnerIds") or ())
+            for a in accounts
+            if a.get("id") in account_ids and a.get("coOwnerIds")
+        }
+        ids = sorted({cid for owners in out.values() for cid in owners})
+        if ids:
+            privacy = info.context.privacy
+            await privacy.customers.load_many(ids)
+            await asyncio.gather(*(privacy.own_values(cid) for cid in ids))
+        return out
 
     async def _assets(self, info: Ctx) -> float | None:
         return analytics.total_assets(await info.context.loaders.accounts.load(self.customer_id))

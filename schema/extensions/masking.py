@@ -119,9 +119,40 @@ class QuotingField(MaskField):
                 return None
         else:
             modes = {kind: modes[kind] for kind in QUOTED_KINDS}
-        revealed = all(mode == MaskMode.REVEAL for mode in modes.values())
+        names = co_owner_names(privacy, source, value) if self.own else []
+        if names is None:
+            # A co-owner not decided on (the resolver decides them: Customer.transactions).
+            privacy.record(source, field_name, MaskMode.REDACT)
+            return None
+        revealed = all(mode == MaskMode.REVEAL for mode in modes.values()) and all(
+            mode == MaskMode.REVEAL for _, mode in names
+        )
         privacy.record(source, field_name, MaskMode.REVEAL if revealed else MaskMode.REDACT)
-        return mask_quoted(value, modes, privacy.hmac_key, own)
+        return mask_quoted(value, modes, privacy.hmac_key, own, names)
+
+
+def co_owner_names(privacy: Any, source: Any, value: Any) -> list[tuple[str, str]] | None:
+    """(name, mode) of the co-owners of the account a booking text is on
+    (``source.co_owner_ids``) that it names: each as the caller sees that co-owner's NAME
+    (Account.coOwners), redacted for one the caller may not see; None when one was not
+    decided on in this request (nothing to check the text against)."""
+    ids = getattr(source, "co_owner_ids", ())
+    if not ids or not isinstance(value, str):
+        return []
+    out: list[tuple[str, str]] = []
+    for cid in ids:
+        if cid not in privacy.own:
+            return None
+        name = privacy.own[cid].get("NAME")
+        if not isinstance(name, str) or name.strip() not in value:
+            continue
+        decision = privacy.decided.get(cid)
+        if decision is not None and decision.allow:
+            privacy.customers_touched.add(cid)
+            out.append((name, decision.mode_for("NAME")))
+        else:
+            out.append((name, MaskMode.REDACT))
+    return out
 
 
 def quoting(own: bool = False, **kwargs: Any) -> Any:
@@ -162,6 +193,7 @@ __all__ = [
     "SENSITIVE_METADATA_KEY",
     "MaskField",
     "QuotingField",
+    "co_owner_names",
     "derived",
     "masked_names",
     "personal_fields",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from graph.repositories.accounts import upsert_transactions
+from graph.repositories.accounts import upsert_holdings, upsert_transactions
 from graph.repositories.households import upsert_households
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
@@ -163,3 +163,73 @@ async def test_a_household_named_after_an_erased_head_shows_no_name(
     assert await erase_customer(sealed_store, SIMA.id, ErasureLedger(data_dir), "er-s")
     body = await officer.gql(HOUSEHOLD_NAME, {"id": HOUSEHOLD})
     assert body["data"]["household"] == {"name": "欧阳家"}, body
+
+
+JOINT_TX = "transactions(first: 10) { edges { node { id description } } }"
+JOINT_PATHS = (
+    "query($id: ID!) { customer(id: $id) { JOINT_TX } }",
+    # The 360 view (prefetched: co-owners decided with the root, no extra round trip).
+    "query($id: ID!) { customer(id: $id) { name accounts { id } household { id } JOINT_TX } }",
+    "{ customers(first: 20) { edges { node { id JOINT_TX } } } }",
+)
+
+
+async def joint_texts(api: Api, customer_id: str) -> list[dict[str, str | None]]:
+    """{transaction id: booking text} of ``customer_id`` as ``api`` reads them alone, in the
+    360 view and in the customer list."""
+    out = []
+    for query in JOINT_PATHS:
+        body = await api.gql(query.replace("JOINT_TX", JOINT_TX), {"id": customer_id})
+        assert not body.get("errors"), body
+        data = body["data"]
+        if "customer" in data:
+            customer = data["customer"]
+        else:
+            edges = data["customers"]["edges"]
+            (customer,) = [e["node"] for e in edges if e["node"]["id"] == customer_id]
+        edges = customer["transactions"]["edges"]
+        out.append({e["node"]["id"]: e["node"]["description"] for e in edges})
+    return out
+
+
+async def test_a_booking_text_masks_the_co_owners_names(
+    sealed_store: GraphStore, marketing: Api, officer: Api
+) -> None:
+    """Review finding: a joint account's booking text showed a co-owner's name whole to a
+    caller who sees that name partial (Account.coOwners{name}) or not at all."""
+    await seed_privacy_book(sealed_store)
+    # ZHUGE's account held jointly with OUYANG: both consent, marketing sees both partial.
+    await upsert_holdings(
+        sealed_store, [{"customerId": OUYANG.id, "accountId": f"{ZHUGE.id}-acc", "role": "JOINT"}]
+    )
+    made = iso(datetime.now(UTC) - timedelta(days=3))
+    texts = {
+        "co-tx-1": (f"{ZHUGE.id}-acc", "转账给欧阳明轩 诸葛云飞本人"),
+        "co-tx-2": (f"{ZHUGE.id}-acc", "超市购物 13812345678"),
+        # OUYANG's account, joint with SIMA, whom marketing may not see (no consent).
+        "co-tx-3": (f"{OUYANG.id}-acc", "司马静怡代付房租"),
+    }
+    await upsert_transactions(
+        sealed_store,
+        [{"id": tid, "accountId": account,
+          "props": {"amount": 5.0, "currency": "CNY", "time": made, "channel": "POS",
+                    "kind": "PAYMENT", "description": text}}
+         for tid, (account, text) in texts.items()],
+    )  # fmt: skip
+    whole = {tid: text for tid, (_, text) in texts.items()}
+    on_zhuge = {t: whole[t] for t in ("co-tx-1", "co-tx-2")}
+    assert await joint_texts(officer, ZHUGE.id) == [on_zhuge] * 3
+    assert await joint_texts(officer, OUYANG.id) == [whole] * 3
+    # Read through ZHUGE: OUYANG's name (the co-owner's) partial as Account.coOwners shows
+    # it, ZHUGE's own partial as before; a text naming no one only has its number masked.
+    zhuge = {"co-tx-1": "转账给欧*** 诸***本人", "co-tx-2": "超市购物 138****5678"}
+    assert await joint_texts(marketing, ZHUGE.id) == [zhuge] * 3
+    # Read through OUYANG: SIMA, hidden from marketing, is redacted; his own name partial.
+    assert await joint_texts(marketing, OUYANG.id) == [{**zhuge, "co-tx-3": "***代付房租"}] * 3
+    body = await marketing.gql(
+        "query($id: ID!) { customer(id: $id) { accounts { id coOwners { name } } } }",
+        {"id": ZHUGE.id},
+    )
+    assert body["data"]["customer"]["accounts"] == [
+        {"id": f"{ZHUGE.id}-acc", "coOwners": [{"name": "欧***"}]}
+    ], body
