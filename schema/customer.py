@@ -164,9 +164,10 @@ def _shape(root: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> tup
             linked.add("related")
         elif name in pages:
             pages[name].append(node)
-            if name == "transactions":
+            if name == "transactions" and _selects(node, "description", fragments, spreads):
                 # A booking text naming a co-owner is masked by their decision (QuotingField):
-                # decided with the root, on rows the projection brings along.
+                # decided with the root, on rows the projection brings along; not read for a
+                # page that shows no booking text (the bench's 360 query).
                 linked.add("coOwners")
     shape = _Shape(
         frozenset(parts), frozenset(linked), pages["transactions"], pages["interactions"]
@@ -202,6 +203,19 @@ def _page(
     ):
         return None
     return PageWanted(first=first, after=after, kind=kind)
+
+
+def _selects(
+    node: FieldNode, name: str, fragments: dict[str, FragmentDefinitionNode], spreads: list[bool]
+) -> bool:
+    """Whether a field called ``name`` is selected anywhere below ``node``."""
+    pending = _fields(node.selection_set, fragments, spreads)
+    while pending:
+        field = pending.pop()
+        if field.name.value == name:
+            return True
+        pending += _fields(field.selection_set, fragments, spreads)
+    return False
 
 
 def _fields(
