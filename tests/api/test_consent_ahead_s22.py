@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
 from graph.store import GraphStore
 from ingest.crm import import_file
 from shared.records import CONSENT_AHEAD
 from tests.api.conftest import Api
+from tests.dead_letters import dead_letters
 
 WITHDRAW = """mutation { upsertCustomer(input: {id: "C000010", consentMarketing: false}) {
   id consents { marketing updatedAt } } }"""
@@ -42,7 +41,7 @@ async def test_a_consent_dated_in_the_future_is_a_dead_letter(
     summary = await import_file(store, "customers", ahead)
     # Stored as yes, dated tomorrow, before the fix.
     assert (summary.rejected, summary.updated) == (1, 0)
-    dead = [orjson.loads(x) for x in (tmp_path / "ahead.dead.jsonl").read_bytes().splitlines()]
+    dead = dead_letters(tmp_path / "ahead.dead.jsonl")
     assert [d["reasons"] for d in dead] == [[f"consentUpdatedAt: {CONSENT_AHEAD}"]]
     read = await api.gql(READ)
     assert read["data"]["customer"] == {"name": "王芳", "consents": withdrawn}, read

@@ -17,6 +17,7 @@ from graph.store import GraphStore
 from ingest.crm import import_file
 from privacy.erasure import ErasureStore
 from tests.api.conftest import Api, codes
+from tests.dead_letters import dead_letters
 
 LOG = """mutation($id: ID!) { logInteraction(input: {customerId: $id, channel: "PHONE",
   kind: "COMPLAINT", summary: "card blocked"}) { id } }"""
@@ -30,9 +31,7 @@ async def _import_reason(store: GraphStore, tmp_path: Path) -> str:
     path = tmp_path / "interactions.csv"
     path.write_text("id,customerId,channel,kind,time\nIZ1,c000017,PHONE,INQUIRY,2025-02-01\n")
     assert (await import_file(store, "interactions", path)).rejected == 1
-    (dead,) = [
-        orjson.loads(x) for x in (tmp_path / "interactions.dead.jsonl").read_bytes().splitlines()
-    ]
+    (dead,) = dead_letters(tmp_path / "interactions.dead.jsonl")
     (reason,) = dead["reasons"]
     return str(reason)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
 from graph.store import GraphStore
 from ingest.crm import import_file
+from tests.dead_letters import dead_letters
 
 CASES = {
     "accounts": ("id,customerId,type,balance,currency\nAZ1,c000017,SAVINGS,100,CNY\n"
@@ -43,7 +43,7 @@ async def test_a_case_twin_of_a_stored_customer_is_never_created_and_is_named(
     path = tmp_path / f"{kind}.csv"
     path.write_text(CASES[kind], encoding="utf-8")
     summary = await import_file(store, kind, path, create_missing=create)
-    dead = [orjson.loads(x) for x in (tmp_path / f"{kind}.dead.jsonl").read_bytes().splitlines()]
+    dead = dead_letters(tmp_path / f"{kind}.dead.jsonl")
     reasons = {d["line"]: d["reasons"] for d in dead}
     # Before the fix: c000017 created beside C000017, or "c000017 not found: import ...".
     assert reasons[2] == [TWIN]

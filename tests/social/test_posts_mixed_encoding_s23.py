@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from graph.store import GraphStore
+from tests.dead_letters import dead_letters
 from tests.social.conftest import invoke, summary_rows
 
 AT = "2026-11-30T11:30:00Z"
@@ -35,7 +36,7 @@ async def test_a_utf8_line_in_a_gb18030_posts_file_is_a_dead_letter(
     result = await invoke(args, cli_env)
     assert result.exit_code == 0, result.output
     assert summary_rows(result.output)["new posts"] == "1"
-    dead = [json.loads(x) for x in (tmp_path / "mixed.dead.jsonl").read_text().splitlines()]
+    dead = dead_letters(tmp_path / "mixed.dead.jsonl")
     assert [(d["line"], d["reasons"]) for d in dead] == [
         (1, ["text: bytes that are not valid gb18030: re-export the file in one encoding"])
     ]
@@ -55,7 +56,7 @@ async def test_a_posts_dead_letter_names_every_value_the_reader_refused(
     path.write_text(json.dumps(long, ensure_ascii=False) + "\n" + post("L2", "好") + "\n")
     result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
     assert result.exit_code == 0, result.output
-    dead = [json.loads(x) for x in (tmp_path / "long.dead.jsonl").read_text().splitlines()]
+    dead = dead_letters(tmp_path / "long.dead.jsonl")
     assert [(d["line"], d["reasons"]) for d in dead] == [
         (1, ["text: 150000 characters (limit 100000)", "author: 120000 characters (limit 100000)"])
     ]
