@@ -697,18 +697,16 @@ def _precision_problem(name: str) -> str:
     )
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def checked(number: int, row: dict[str, Any], value: Callable[[Any], Any] = _same) -> RawRecord:
+def checked(
+    number: int, row: dict[str, Any], value: Callable[[Any], Any] | None = None
+) -> RawRecord:
     """A row of cells (a spreadsheet's, a Parquet file's, a SQL transform's result), each
     taken as ``value`` gives it (spreadsheets: :func:`_cell`), its values checked
     (value_problems). A dead letter keeps the whole row, each cell as it reads (a number a
     float cannot hold exactly as the float it is, ``1.1010519900101014e+17``, never as
     whole-number text: that would show another, valid-looking ID number), each text cut to
     RAW_SHOWN characters."""
-    data = {h: value(v) for h, v in row.items()}
+    data = row if value is None else {h: value(v) for h, v in row.items()}
     if problems := value_problems(row, cells=True):
         raw = {
             h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)

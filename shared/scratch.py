@@ -31,7 +31,9 @@ def alive(pid: int) -> bool:
 
 def scratch_dir(prefix: str, folder: Path | None = None) -> tempfile.TemporaryDirectory[str]:
     """A fresh 0700 folder ``<prefix><our pid>-XXXXXXXX`` in ``folder`` (default the temp
-    folder), removed when its ``with`` block exits."""
+    folder), removed when its ``with`` block exits; the same prefix's folders of dead
+    processes are swept first (:func:`sweep`)."""
+    sweep(prefix, folder)
     return tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=folder)
 
 

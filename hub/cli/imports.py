@@ -36,9 +36,8 @@ from ingest.crm import (
     import_file,
 )
 from ingest.mapping import ColumnMapping, MappingError
-from ingest.transform import COPY_PREFIX
 from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
-from shared.scratch import scratch_dir, sweep
+from shared.scratch import scratch_dir
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -237,9 +236,6 @@ async def _import(
 ) -> ImportSummary:
     settings = load_settings()
     real_dir = settings.data_dir_path
-    # What runs killed before they could clean up left (a decrypted copy of an export).
-    sweep(COPY_PREFIX)
-    sweep(DRY_PREFIX, DRY_FOLDER)
     with _scratch_graph(settings, dry_run) as scratch:
         if scratch is None:
             ledger = ErasureLedger.of(settings)
