@@ -9,10 +9,8 @@ import strawberry
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     IntValueNode,
     NullValueNode,
-    SelectionSetNode,
     StringValueNode,
     VariableNode,
 )
@@ -24,6 +22,7 @@ from resolvers.prefetch360 import PageWanted, Wants360, prefetch_360
 from resolvers.search import CustomerOrder as _CustomerOrder
 from schema.enums import Segment, describe_values
 from schema.pagination import Connection, connection
+from schema.selection import asks, fields, selects
 from schema.types import Ctx, Customer, Household, household_of, load_customer
 
 CustomerConnection = Connection[Customer]
@@ -151,10 +150,10 @@ def _shape(root: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> tup
     linked: set[str] = set()
     pages: dict[str, list[FieldNode]] = {"transactions": [], "interactions": []}
     spreads = [False]
-    for node in _fields(root.selection_set, fragments, spreads):
+    for node in fields(root.selection_set, fragments, spreads):
         name = node.name.value
         parts |= _PARTS.get(name, frozenset())
-        below = {f.name.value for f in _fields(node.selection_set, fragments, spreads)}
+        below = {f.name.value for f in fields(node.selection_set, fragments, spreads)}
         if name == "accounts" and "coOwners" in below:
             linked.add("coOwners")
         elif name == "household" and "members" in below:
@@ -164,7 +163,7 @@ def _shape(root: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> tup
             linked.add("related")
         elif name in pages:
             pages[name].append(node)
-            if name == "transactions" and _selects(node, "description", fragments, spreads):
+            if name == "transactions" and selects(node, "description", fragments, spreads):
                 # A booking text naming a co-owner is masked by their decision (QuotingField):
                 # decided with the root, on rows the projection brings along; not read for a
                 # page that shows no booking text (the bench's 360 query).
@@ -205,57 +204,7 @@ def _page(
     return PageWanted(first=first, after=after, kind=kind)
 
 
-def _selects(
-    node: FieldNode, name: str, fragments: dict[str, FragmentDefinitionNode], spreads: list[bool]
-) -> bool:
-    """Whether a field called ``name`` is selected anywhere below ``node``."""
-    pending = _fields(node.selection_set, fragments, spreads)
-    while pending:
-        field = pending.pop()
-        if field.name.value == name:
-            return True
-        pending += _fields(field.selection_set, fragments, spreads)
-    return False
-
-
-def _fields(
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    spreads: list[bool] | None = None,
-) -> list[FieldNode]:
-    """The fields of a selection set, fragments and inline fragments flattened (``spreads``
-    is set to [True] when a fragment spread was followed)."""
-    out: list[FieldNode] = []
-    pending = list(reversed(selection_set.selections)) if selection_set else []
-    while pending:
-        selection = pending.pop()
-        if isinstance(selection, FieldNode):
-            out.append(selection)
-            continue
-        if isinstance(selection, FragmentSpreadNode):
-            if spreads is not None:
-                spreads[0] = True
-            fragment = fragments.get(selection.name.value)
-            selection_set = fragment.selection_set if fragment else None
-        else:
-            selection_set = getattr(selection, "selection_set", None)
-        if selection_set is not None:
-            pending.extend(reversed(selection_set.selections))
-    return out
-
-
 _ACCOUNT_FIELDS = frozenset({"segment", "totalAssets", "accounts"})
 
 
-def asks(info: Ctx, names: frozenset[str]) -> bool:
-    """Whether any of ``names`` is selected anywhere under this field (fragments included)."""
-    pending: list[Any] = list(info.selected_fields)
-    while pending:
-        selection = pending.pop()
-        if getattr(selection, "name", None) in names:
-            return True
-        pending.extend(getattr(selection, "selections", None) or [])
-    return False
-
-
-__all__ = ["CustomerConnection", "CustomerQuery", "asks"]
+__all__ = ["CustomerConnection", "CustomerQuery"]

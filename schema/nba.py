@@ -26,9 +26,10 @@ from resolvers.campaigns import (
 from resolvers.errors import BadUserInput
 from resolvers.recommendations import recommendations_for
 from resolvers.tasks import VisibleTask, advisor_tasks_page, check_window, complete_task
-from schema.customer import CustomerConnection, asks
+from schema.customer import CustomerConnection
 from schema.enums import describe_values
 from schema.pagination import Connection, connection
+from schema.selection import asks
 from schema.types import Ctx, Customer, Interaction, Product, load_customers
 
 RecommendationKind = _RecommendationKind

@@ -28,6 +28,7 @@ from schema.directives import sensitive
 from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
 from schema.extensions.masking import derived, masked_names, quoting
 from schema.pagination import Connection, connection
+from schema.selection import selects
 from schema.social import (
     PostConnection,
     SentimentSummary,
@@ -434,8 +435,13 @@ class Customer:
         page = await resolve.transactions_page(
             info.context, self.customer_id, first, after, from_, to
         )
-        await self._own_values(info)
-        co_owners = await self._co_owners(info, {r.get("accountId") for r, _ in page.items})
+        co_owners: dict[Any, tuple[str, ...]] = {}
+        raw = info._raw_info
+        if page.items and selects(raw.field_nodes[0], "description", raw.fragments):
+            # Only a booking text is masked by the customer's own values and the co-owners'
+            # decisions: a page without it (the 360 bench's) reads neither.
+            await self._own_values(info)
+            co_owners = await self._co_owners(info, {r.get("accountId") for r, _ in page.items})
         return connection(
             page.map(
                 lambda r: Transaction.from_row(
