@@ -134,7 +134,7 @@ class GraphHolder:
         self._opening: asyncio.Task[None] | None = None
         self._next_try = 0.0
         # The brand-tag upgrade judges by the terms ingest tags with (C360_TERMS).
-        self._upgrades = tag_upgrades(TermMatcher.load(settings.terms))
+        self._upgrades = tag_upgrades(settings.terms)
 
     @property
     def loading(self) -> bool:

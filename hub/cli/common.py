@@ -54,22 +54,23 @@ async def graph(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Gr
     from graph.connect import store_session
     from hub.services import protect_store
     from ingest.social.retag import upgrades
-    from ingest.social.terms import TermMatcher, TermsError
+    from ingest.social.terms import TermsError
 
     try:
-        # The brand-tag upgrade judges by the terms ingest tags with (C360_TERMS).
-        matcher = TermMatcher.load(settings.terms)
+        # The brand-tag upgrade judges by the terms ingest tags with (C360_TERMS), read only
+        # if it runs.
+        session = store_session(
+            settings.resolved_data_dir,
+            settings.graph_url,
+            upgrade=upgrade,
+            more_upgrades=upgrades(settings.terms),
+            **settings.graph_options,
+        )
+        async with session as store:
+            # Every CLI write (import, seed, ingest) seals personal fields like the API does.
+            yield protect_store(store, settings, upgrade=upgrade)
     except TermsError as exc:
         fail(str(exc))
-    async with store_session(
-        settings.resolved_data_dir,
-        settings.graph_url,
-        upgrade=upgrade,
-        more_upgrades=upgrades(matcher),
-        **settings.graph_options,
-    ) as store:
-        # Every CLI write (import, seed, ingest) seals personal fields like the API does.
-        yield protect_store(store, settings, upgrade=upgrade)
 
 
 async def compact(store: GraphStore) -> None:

@@ -10,10 +10,10 @@ that: session 23's, a brand's name ending 银行 read as the trade (中国银行
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from functools import partial
+from pathlib import Path
 from typing import LiteralString
 
+from graph.connect import Upgrade
 from graph.store import GraphStore, Row, id_windows
 from ingest.social.terms import TermMatcher, as_trade, is_bank_name
 from shared.post_text import simplified
@@ -85,13 +85,16 @@ async def untag_trade_words(
     return done
 
 
-def upgrades(
-    matcher: TermMatcher,
-) -> tuple[tuple[str, int, Callable[[GraphStore], Awaitable[int]]], ...]:
-    """The open-time upgrades of this module, judged by ``matcher``: the one ingest tags with
-    (``TermMatcher.load(settings.terms)``, C360_TERMS), so that a brand a terms file's alias
-    still finds in a post is kept (中银 for 中国银行 in 中银APP又崩了，中国银行业协会也不管管)."""
-    return (("brandTags", BRAND_TAGS_VERSION, partial(untag_trade_words, matcher=matcher)),)
+def upgrades(terms: Path | None) -> tuple[Upgrade, ...]:
+    """The open-time upgrades of this module, judged by the terms ingest tags with (``terms``:
+    C360_TERMS, None for the default terms), so that a brand a terms file's alias still finds
+    in a post is kept (中银 for 中国银行 in 中银APP又崩了，中国银行业协会也不管管). The file is
+    read only when the upgrade runs, not at every open of a graph that has had it."""
+
+    async def untag(store: GraphStore) -> int:
+        return await untag_trade_words(store, TermMatcher.load(terms))
+
+    return (("brandTags", BRAND_TAGS_VERSION, untag),)
 
 
 __all__ = ["BRAND_TAGS_VERSION", "untag_trade_words", "untagged", "upgrades"]

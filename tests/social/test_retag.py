@@ -15,7 +15,7 @@ from hub.settings import Settings
 from ingest.social.retag import BRAND_TAGS_VERSION, untag_trade_words, upgrades
 from ingest.social.terms import TermMatcher
 
-UPGRADES = upgrades(TermMatcher.default())
+UPGRADES = upgrades(None)  # the default terms
 
 # (postId, text, the brands an older hub stored, the brands after the upgrade)
 OLD = [
