@@ -14,11 +14,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from privacy.audit import make_record
-from privacy.principal import issue_details, issue_token
+from privacy.principal import issue_record, issue_token
 from privacy.secrets import load_or_create_secret
 from privacy.services import AuditSink
-from privacy.types import AuditUnavailable, Principal
+from privacy.types import AuditUnavailable
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEMO_TOKEN_TTL = timedelta(hours=8)
@@ -110,12 +109,7 @@ class DemoTokens:
         token = mint_demo_token(self.data_dir, role)
         # Write-ahead, as `c360 token` and the serve --demo banner: on record before it is sent.
         client = request.client.host if request.client else None
-        record = make_record(
-            principal=Principal(subject=CONSOLE_ISSUER, roles=()),
-            operation="console demo token",
-            outcome="ok",
-            details=issue_details(token) | {"client": client},
-        )
+        record = issue_record(CONSOLE_ISSUER, "console demo token", token, client=client)
         audit = self.audit()
         try:
             if audit is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 
-from privacy.audit import stamp
+from privacy.audit import make_record, stamp
 from privacy.secrets import load_or_create_secret
 from privacy.types import Principal, Purpose
 from shared.echo import echo, echo_id
@@ -330,6 +330,17 @@ def issue_details(token: str) -> dict[str, Any]:
     }
 
 
+def issue_record(by: str, operation: str, token: str, **details: Any) -> dict[str, Any]:
+    """The audit record of a token issued by ``by`` (written before the token is handed
+    out): :func:`issue_details` and ``details`` (the console's client)."""
+    return make_record(
+        principal=Principal(subject=by, roles=()),
+        operation=operation,
+        outcome="ok",
+        details=issue_details(token) | details,
+    )
+
+
 def issue_token(
     key: bytes,
     subject: str,
@@ -363,6 +374,7 @@ __all__ = [
     "AuthError",
     "TokenVerifier",
     "issue_details",
+    "issue_record",
     "issue_token",
     "principal_from_claims",
     "resolve_purpose",

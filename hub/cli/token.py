@@ -15,11 +15,10 @@ import typer
 from hub.cli.common import audit_unwritable, fail, load_settings, os_user
 from hub.cli.subject_common import audit_log
 from hub.settings import Settings
-from privacy.audit import make_record
 from privacy.policy_set import load_policy_set
-from privacy.principal import issue_details, issue_token
+from privacy.principal import issue_record, issue_token
 from privacy.secrets import load_or_create_secret
-from privacy.types import AuditUnavailable, Principal, Purpose
+from privacy.types import AuditUnavailable, Purpose
 
 _TTL_PART = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -93,12 +92,7 @@ def audit_issue(settings: Settings, by: str, token: str) -> None:
     """Write-ahead: the token on record before it is printed (by ``c360 token`` and by the
     ``serve --demo`` banner). If the log cannot take the record, no token: one sentence,
     exit 2."""
-    record = make_record(
-        principal=Principal(subject=by, roles=()),
-        operation="cli token",
-        outcome="ok",
-        details=issue_details(token),
-    )
+    record = issue_record(by, "cli token", token)
     log = audit_log(settings)
     try:
         asyncio.run(log.append(record))
