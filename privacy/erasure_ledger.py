@@ -56,6 +56,20 @@ from privacy.types import PrivacyError
 from shared.hub_id import hub_id
 from shared.settings import Settings
 
+
+def erased_owners(entries: list[Erased]) -> dict[str, frozenset[str]]:
+    """Per label of privacy.fieldcrypt.FIELDS, the owners its values are sealed under that
+    ``entries`` (the erasure ledger's) erased: customers (their notes too), households,
+    social accounts ("platform:handle")."""
+    customers = frozenset(e.customer_id for e in entries)
+    return {
+        "Customer": customers,
+        "Interaction": customers,
+        "Household": frozenset(h for e in entries for h in e.households),
+        "SocialAccount": frozenset(s for e in entries for s in e.social_accounts),
+    }
+
+
 __all__ = [
     "LEDGER_FILE",
     "Cancelled",
@@ -63,6 +77,7 @@ __all__ = [
     "ErasureLedger",
     "LedgerError",
     "TornCancellation",
+    "erased_owners",
     "foreign",
     "merge",
     "mirror_paths",

@@ -20,10 +20,17 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graph.fieldcipher import CUSTOMER, HOUSEHOLD, SOCIAL_ACCOUNT
 from privacy.audit import AuditLog, make_record
 from privacy.audit_ring import log_ring
-from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError, mirror_paths, read_records
+from privacy.erasure_ledger import (
+    Erased,
+    ErasureLedger,
+    LedgerError,
+    erased_owners,
+    mirror_paths,
+    read_records,
+)
+from privacy.fieldcrypt import key_owner
 from privacy.keyring import KeyRing, KeyRingError, _locked
 from privacy.types import Principal, PrivacyError
 from shared.dataformat import FORMAT, FormatError, UpgradeFailed, read_format, register_upgrade
@@ -192,9 +199,5 @@ def mark_ledger_erasures(keys: DataKeyStore, ledger: ErasureLedger) -> int:
     if keys.marked(LEDGER_ERASURES_MARK):
         return 0
     entries = ledger.entries()
-    owners = []
-    for e in entries:
-        owners.append(f"{CUSTOMER}:{e.customer_id}")
-        owners += [f"{HOUSEHOLD}:{h}" for h in e.households]
-        owners += [f"{SOCIAL_ACCOUNT}:{s}" for s in e.social_accounts]
-    return keys.mark_destroyed(owners, LEDGER_ERASURES_MARK)
+    owners = {key_owner(scope, i) for scope, ids in erased_owners(entries).items() for i in ids}
+    return keys.mark_destroyed(sorted(owners), LEDGER_ERASURES_MARK)

@@ -54,6 +54,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Scopes sealed under another owner's data key: an interaction's owner id is its customer's.
 KEY_SCOPE = {"Interaction": "Customer"}
+
+
+def key_owner(scope: str, owner_id: str) -> str:
+    """The data key store's owner of a ``scope`` node's values (an Interaction's are its
+    customer's): ``<label>:<id>``."""
+    return f"{KEY_SCOPE.get(scope, scope)}:{owner_id}"
+
+
 BLIND_FIELDS = ("phone", "idNumber", "email")
 NAME_TOKENS = "nameTok"
 # Lookup properties, not the record's data: left out of opened rows. ``idKey``: a customer's
@@ -93,13 +101,12 @@ class FieldCrypto:
     # -- writes ---------------------------------------------------------------------------
     def seal_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         fields = FIELDS.get(scope, ())
-        owner = KEY_SCOPE.get(scope, scope)
         needs_key = {i for i, p in items if any(isinstance(p.get(f), str) for f in fields)}
-        keys = self.keys.get_or_create_many([f"{owner}:{i}" for i in needs_key])
+        keys = self.keys.get_or_create_many([key_owner(scope, i) for i in needs_key])
         nonces = _nonces()  # this call's own: a nonce is never handed out twice
         out = []
         for owner_id, props in items:
-            if owner_id in needs_key and f"{owner}:{owner_id}" not in keys:
+            if owner_id in needs_key and key_owner(scope, owner_id) not in keys:
                 # Erased (its key destroyed, privacy.datakeys): no new key, and its personal
                 # fields are not written at all, so what is stored stays unreadable.
                 out.append({k: v for k, v in props.items() if k not in fields})
@@ -114,7 +121,7 @@ class FieldCrypto:
                     sealed.update(self._index_props(field, value))
                 if value is None or is_sealed(value):
                     continue
-                aead = aead or AESGCM(keys[f"{owner}:{owner_id}"])
+                aead = aead or AESGCM(keys[key_owner(scope, owner_id)])
                 sealed[field] = _seal(aead, str(value), _aad(scope, owner_id, field), nonces)
             out.append(sealed)
         return out
@@ -132,13 +139,12 @@ class FieldCrypto:
     # -- reads ----------------------------------------------------------------------------
     def open_many(self, scope: str, items: list[tuple[str, Row]]) -> list[Row]:
         fields = FIELDS.get(scope, ())
-        owner = KEY_SCOPE.get(scope, scope)
-        owners = [f"{owner}:{i}" for i, p in items if any(is_sealed(p.get(f)) for f in fields)]
+        owners = [key_owner(scope, i) for i, p in items if any(is_sealed(p.get(f)) for f in fields)]
         keys = self.keys.get_many(owners) if owners else {}
         out = []
         for owner_id, props in items:
             opened = {k: v for k, v in props.items() if k not in INDEX_PROPS}
-            key = keys.get(f"{owner}:{owner_id}")
+            key = keys.get(key_owner(scope, owner_id))
             for field in fields:
                 value = props.get(field)
                 if is_sealed(value):
@@ -173,7 +179,7 @@ class FieldCrypto:
         return token
 
     def destroy(self, scope: str, owner_id: str) -> bool:
-        return self.keys.destroy(f"{KEY_SCOPE.get(scope, scope)}:{owner_id}")
+        return self.keys.destroy(key_owner(scope, owner_id))
 
 
 def _aad(scope: str, owner_id: str, field: str) -> bytes:
@@ -205,4 +211,13 @@ def _open(key: bytes | None, value: str, aad: bytes) -> str | None:
         return None
 
 
-__all__ = ["FIELDS", "INDEX_PROPS", "KEY_SCOPE", "PREFIX", "FieldCrypto", "is_sealed", "name_grams"]
+__all__ = [
+    "FIELDS",
+    "INDEX_PROPS",
+    "KEY_SCOPE",
+    "PREFIX",
+    "FieldCrypto",
+    "is_sealed",
+    "key_owner",
+    "name_grams",
+]

@@ -12,7 +12,7 @@ from hub.cli.common import console, err_console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit_log, closing, intent
 from privacy.audit_checkpoints import load_signing_key, public_hex
 from privacy.datakeys import DataKeyStore
-from privacy.erasure_ledger import Erased, ErasureLedger, LedgerError
+from privacy.erasure_ledger import ErasureLedger, LedgerError, erased_owners
 from privacy.fieldcrypt import FIELDS
 from privacy.keyprovider import KeyProviderError, LocalKeyFileProvider
 from privacy.keyring import KeyRing, KeyRingError
@@ -84,19 +84,6 @@ def rotate_master(
             "keys re-wrapped)")  # fmt: skip
     console.print(f"master key {new} active; {rewrapped} data keys re-wrapped; "
                   f"retired: {', '.join(retired) or 'none'}")  # fmt: skip
-
-
-def erased_owners(entries: list[Erased]) -> dict[str, frozenset[str]]:
-    """Per label of privacy.fieldcrypt.FIELDS, the owners its values are sealed under that
-    ``entries`` (the erasure ledger's) erased: customers (their notes too), households,
-    social accounts ("platform:handle")."""
-    customers = frozenset(e.customer_id for e in entries)
-    return {
-        "Customer": customers,
-        "Interaction": customers,
-        "Household": frozenset(h for e in entries for h in e.households),
-        "SocialAccount": frozenset(s for e in entries for s in e.social_accounts),
-    }
 
 
 @app.command("reseal")
