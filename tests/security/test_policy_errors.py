@@ -59,17 +59,23 @@ async def test_each_policy_unavailable_answer_has_its_reason_in_the_log(
     token = issue_token(
         load_or_create_secret(data_dir, "jwt"), "po", ["privacy_officer"], purpose="compliance"
     )
-    app = create_app(Settings(data_dir=data_dir, policy_timeout_s=1e-6), store=store)
-    async with app.router.lifespan_context(app):
-        caplog.clear()
-        with caplog.at_level(logging.WARNING):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
-                answer = await c.post(
-                    "/graphql",
-                    json={"query": "{ customers(first: 5) { totalCount } }"},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+    # A loaded machine can pause the loop until the interpreter thread has answered, and the
+    # answer then wins against the timer (a test run, session 24): a new hub (its decision
+    # cache empty) asks again.
+    for _ in range(5):
+        app = create_app(Settings(data_dir=data_dir, policy_timeout_s=1e-6), store=store)
+        async with app.router.lifespan_context(app):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+                    answer = await c.post(
+                        "/graphql",
+                        json={"query": "{ customers(first: 5) { totalCount } }"},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+        if "errors" in answer.json():
+            break
     codes = [e["extensions"]["code"] for e in answer.json()["errors"]]
     assert codes == ["POLICY_UNAVAILABLE"], answer.text
     logged = [r.getMessage() for r in caplog.records if "POLICY_UNAVAILABLE" in r.getMessage()]
