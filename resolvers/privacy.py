@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
-from graph.repositories.access import ACCESS_KEY, customer_attributes
-from graph.store import Row
+from graph.repositories.access import ACCESS_KEY, advisor_branches, customer_attributes
+from graph.store import GraphStore, Row
 from privacy.audit import make_record, numbered, split_customers
 from privacy.services import PrivacyServices
 from privacy.types import (
@@ -268,10 +268,19 @@ class RequestPrivacy:
         self.customers_touched.add(customer_id)
         return decision
 
-    async def require_write(self, customer_id: str, data: dict[str, Any] | None) -> None:
+    async def require_write(
+        self,
+        customer_id: str,
+        data: dict[str, Any] | None,
+        advisor_branch: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
         """May the caller write this customer? An existing one is decided on its stored
-        attributes; a new one (``data`` given) on what the input says (no advisor yet). A
-        missing customer without ``data`` is left to the mutation (NOT_FOUND)."""
+        attributes, and, when ``data`` changes them (its advisor, its consents), on the
+        attributes it will have too: an advisor may not move a customer out of their own book
+        (the write went through, then its answer was refused; QA, session 24).
+        ``advisor_branch``: the branch a new advisor works at. A new customer (``data``
+        given) is decided on what the input says (no advisor yet). A missing customer
+        without ``data`` is left to the mutation (NOT_FOUND)."""
         self.asking(customer_id)
         row = (await self._customer_rows([customer_id]))[0]
         if row is not None:
@@ -289,7 +298,23 @@ class RequestPrivacy:
         decision = (await self.decide([resource], WRITE))[customer_id]
         if not decision.allow:
             raise await self.unseen(customer_id, WRITE)
-        await self.audit_intent({"write": echo_id(f"{CUSTOMER}:{customer_id}")}, (customer_id,))
+        if row is not None and data is not None:
+            after = await attributes_after(resource.attributes, data, advisor_branch)
+            if after != resource.attributes:
+                moved = await self.decide([Resource(CUSTOMER, customer_id, after)], WRITE)
+                if not moved[customer_id].allow:
+                    self.denied = self.audit_always = True
+                    raise Forbidden(
+                        "access denied: after this change the customer would not be yours to "
+                        f"write ({moved[customer_id].reason}); nothing was written: a caller "
+                        "who may write the customer in its new book makes this change",
+                        id=customer_id,
+                    )
+        what: dict[str, Any] = {"write": echo_id(f"{CUSTOMER}:{customer_id}")}
+        if data is not None:
+            # Which fields, never their values: a reassignment or a withdrawn consent shows.
+            what["fields"] = sorted(str(k) for k in data if k != "id")
+        await self.audit_intent(what, (customer_id,))
 
     async def audit_intent(self, what: dict[str, Any], customer_ids: tuple[str, ...] = ()) -> None:
         """Write-ahead audit: a write is recorded (outcome "intent") before it happens, so a
@@ -449,9 +474,38 @@ async def require_customer(
 
 
 async def require_customer_write(
-    privacy: RequestPrivacy, customer_id: str, data: dict[str, Any] | None = None
+    privacy: RequestPrivacy,
+    customer_id: str,
+    data: dict[str, Any] | None = None,
+    store: GraphStore | None = None,
 ) -> None:
-    await privacy.require_write(customer_id, data)
+    """See :meth:`RequestPrivacy.require_write`; ``store``: where a new advisor's branch is
+    read (the write's ``data`` names one)."""
+
+    async def branch(advisor_id: str) -> str | None:
+        assert store is not None
+        return (await advisor_branches(store, [advisor_id])).get(advisor_id)
+
+    await privacy.require_write(customer_id, data, branch if store is not None else None)
+
+
+async def attributes_after(
+    attributes: dict[str, Any],
+    data: dict[str, Any],
+    advisor_branch: Callable[[str], Awaitable[str | None]] | None,
+) -> dict[str, Any]:
+    """The policy attributes a stored customer with ``attributes`` has once ``data`` is
+    written: a new advisor brings its branch (``advisor_branch``; unknown: none), a consent
+    given replaces the stored one."""
+    after = dict(attributes)
+    advisor = data.get("advisorId")
+    if advisor is not None and str(advisor) != attributes.get("advisorId"):
+        after["advisorId"] = str(advisor)
+        after["branchId"] = await advisor_branch(str(advisor)) if advisor_branch else None
+    for consent in ("consentMarketing", "consentDataSharing"):
+        if data.get(consent) is not None:
+            after[consent] = data[consent] is True
+    return after
 
 
 def new_customer_attributes(data: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ class CustomerMutation:
     async def upsert_customer(self, info: Ctx, input: CustomerInput) -> Customer:
         data = record_data(input)
         privacy = info.context.privacy
-        await require_customer_write(privacy, str(data.get("id", "")), data)
+        await require_customer_write(privacy, str(data.get("id", "")), data, info.context.store)
         mutations.refuse_erased(info.context.settings, str(data.get("id", "")))
         if twin := await mutations.case_twin(info.context.store, str(data.get("id", ""))):
             raise mutations.refuse_case_twin(twin, await mutations.readable(privacy, twin))

@@ -88,6 +88,17 @@ async def access_classes(store: GraphStore) -> list[dict[str, Any]]:
     ]
 
 
+async def advisor_branches(store: GraphStore, ids: list[str]) -> dict[str, str | None]:
+    """The branch each stored advisor works at (None: none recorded); unknown ids are left
+    out. The ``branchId`` a customer managed by that advisor would have."""
+    rows = await store.read(
+        "UNWIND $ids AS id MATCH (a:Advisor {id: id}) "
+        "RETURN id, head([(a)-[:WORKS_AT]->(b:Branch) | b.id]) AS branchId",
+        {"ids": ids},
+    )
+    return {r["id"]: r["branchId"] for r in rows}
+
+
 def access_attributes(row: Row) -> dict[str, Any]:
     """The policy attributes of a customer row from either query below."""
     advisors = row.get("advisorIds") or []

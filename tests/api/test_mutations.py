@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from graph.store import GraphStore
+from privacy.audit import AuditLog
+from privacy.keyring import KeyRing
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
 
@@ -192,3 +195,37 @@ async def test_a_birth_date_without_the_id_number_on_record_is_refused_alike(
         "idNumber": None,
         "ageBand": "25-34",
     }
+
+
+ADVISOR_OF = '{ customer(id: "%s") { advisor { id } } }'
+
+
+async def test_an_advisor_cannot_move_a_customer_out_of_their_book(
+    store: GraphStore, data_dir: Path, officer: Api, agent: Api, as_role: Callable[..., Api]
+) -> None:
+    # QA (session 24): the write went through, then the re-read under the caller's policy
+    # was refused, so the advisor was told FORBIDDEN and the audit said "denied" while the
+    # customer now sat in another advisor's book.
+    await seed_family(store, "a")
+    await seed_family(store, "b")
+    advisor = as_role("advisor", "service", "a-adv")
+    body = await advisor.gql(UPSERT, {"input": {"id": "a-1", "advisorId": "b-adv"}})
+    assert body["data"] is None, body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN", body
+    assert "nothing was written" in error["message"], body
+    moved = await officer.gql(ADVISOR_OF % "a-1")
+    assert moved["data"]["customer"]["advisor"] == {"id": "a-adv"}, moved
+    # Their own customer's other fields, consents included, are theirs to write...
+    body = await advisor.gql(UPSERT, {"input": {"id": "a-1", "consentMarketing": False}})
+    assert "errors" not in body, body
+    # ...and a caller who may write any customer reassigns.
+    body = await agent.gql(UPSERT, {"input": {"id": "a-1", "advisorId": "b-adv"}})
+    assert "errors" not in body, body
+    moved = await officer.gql(ADVISOR_OF % "a-1")
+    assert moved["data"]["customer"]["advisor"] == {"id": "b-adv"}, moved
+    # The intent records name the fields written (never their values).
+    log = AuditLog(data_dir / "audit", KeyRing.load(data_dir))
+    intents = [r["details"] for r in log.read() if r["outcome"] == "intent"]
+    assert {"write": "Customer:a-1", "fields": ["advisorId"]} in intents, intents
+    assert {"write": "Customer:a-1", "fields": ["consentMarketing"]} in intents, intents
