@@ -4,7 +4,9 @@ audit log is unusable is not ready, as one whose policies cannot be evaluated is
 
 The probe opens the log for appending (writes nothing) and looks at the free space under it:
 a read-only mount, a directory or file the hub may not write and a full disk are named by the
-operating system's reason. Paths go to the hub log only; /readyz answers anyone.
+operating system's reason. Paths go to the hub log only; /readyz answers anyone. A log cut or
+rewritten behind the records this hub wrote (privacy.audit.AuditLog.own_records_gone) is not
+ready either: appends are refused until it is restored.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ MIN_ROOM_BYTES = RECORDS_ROOM_BYTES + INDEX_WAL_ROOM_BYTES
 LOW_FREE_BYTES = 128 << 10
 
 NOT_OPENED = "unavailable: the audit log could not be opened (the hub log says why)"
+RECORDS_GONE = (
+    "unavailable: records this hub wrote are gone from the audit log (tampering; the hub log "
+    "names them)"
+)
 
 
 def _tail_room(path: Path) -> int:
@@ -97,6 +103,8 @@ class AuditReadiness:
                 "the audit log could not be opened",
                 True,
             )
+        elif gone := audit.own_records_gone():
+            found = (RECORDS_GONE, gone, True)
         else:
             probed = _problem(audit.path)
             found = (
@@ -123,4 +131,4 @@ class AuditReadiness:
         return None if found is None else found[0]
 
 
-__all__ = ["LOW_FREE_BYTES", "MIN_ROOM_BYTES", "AuditReadiness"]
+__all__ = ["LOW_FREE_BYTES", "MIN_ROOM_BYTES", "RECORDS_GONE", "AuditReadiness"]

@@ -11,6 +11,13 @@ itself: a failed append cuts its own bytes off at once, and the next append cuts
 tail that is left (one a crash left, or one the first cut could not remove) and records the
 cut as an event of its own (operation ``audit_repair``) before its records, so freeing the
 space is all an operator has to do. ``verify`` lists those repairs.
+
+A log that no longer holds the last record this instance wrote (cut or rewritten behind the
+running hub) is tampering, not a torn tail: the next append would reuse the seqs of the records
+that are gone and chain over the cut, and the chain would verify. Unless the last signed
+checkpoint already shows the cut (it covers more records than are left: checkpoints pause and
+``verify`` fails, privacy.audit_checkpoints), appends are refused (AuditUnavailable, ERROR naming
+the seqs that are gone; ``gone`` for /readyz) until the log holds that record again.
 """
 
 from __future__ import annotations
@@ -70,6 +77,9 @@ WRITER_IDLE_S = 5.0
 CLOSE_WAIT_S = 5.0
 LOG_NAME = "audit.log"
 REPAIR_OPERATION = "audit_repair"
+# privacy.audit_checkpoints.CHECKPOINT_LOG (which imports this module): a cut the last signed
+# checkpoint shows is reported there, so the writer need not refuse it.
+_CHECKPOINT_LOG = "checkpoints.jsonl"
 
 
 class AuditIncomplete(PrivacyError):
@@ -271,6 +281,12 @@ class AuditLog:
         # hash). A file found exactly so under the lock ends with that batch (appends only
         # grow it, a cut only takes a torn tail after it): its tail need not be read again.
         self._end: tuple[tuple[int, int, int, int], int, str] | None = None
+        # The last record this instance wrote: (byte offset its line ends at, the line, seq).
+        # Appends only ever add after it: a log that no longer holds it there was cut or
+        # rewritten behind this process (checked before each batch that reads the tail).
+        self._mine: tuple[int, bytes, int] | None = None
+        # Why appends are refused ("" when they are not): records this instance wrote are gone.
+        self.gone = ""
 
     @property
     def path(self) -> Path:
@@ -378,6 +394,7 @@ class AuditLog:
             if known is not None and known[0] == _file_state(fd):
                 start, seq, prev = known[0][2], known[1], known[2]
             else:  # another process wrote meanwhile, or the first batch: read the tail
+                self._check_mine(fd)  # before any cut: a torn tail must not hide a tamper
                 torn = cut_torn_tail(fd)
                 start = os.fstat(fd).st_size
                 if torn:
@@ -425,6 +442,7 @@ class AuditLog:
                     self._cuts.append({"truncated_bytes": left, "offset": start})
                 raise
             self._end = (_file_state(fd), seq, prev)
+            self._mine = (offset, lines[-1][:-1].encode(), seq)
             self._index_quietly(fd, fresh)
             if repairing:
                 self._cuts.clear()
@@ -432,6 +450,64 @@ class AuditLog:
             return seqs
         finally:
             os.close(fd)  # also releases the flock
+
+    def own_records_gone(self) -> str:
+        """Why appends are refused because records this instance wrote are gone ("" if they
+        are not): looked at again now (a read, no lock: a line once written never moves), so
+        /readyz sees a cut before the next request does."""
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except OSError:
+            fd = -1
+        try:
+            self._check_mine(fd)
+        except (AuditUnavailable, OSError):  # an unreadable log: the writability probe's
+            pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        return self.gone
+
+    def _check_mine(self, fd: int) -> None:
+        """AuditUnavailable (logged as an ERROR, kept in ``gone``) when the log open at ``fd``
+        (-1: none to be had) no longer holds the last record this instance wrote where it
+        wrote it, unless the last signed checkpoint shows the cut (then logged, and the chain
+        goes on from what is left, as after any cut checkpoints report)."""
+        mine = self._mine
+        if mine is None:
+            return
+        end, line, seq = mine
+        start = end - len(line) - 1
+        if fd >= 0 and start >= 0 and os.pread(fd, len(line) + 1, start) == line + b"\n":
+            if self.gone:
+                log.warning("audit log: the records this process wrote are back; appending again")
+                self.gone = ""
+            return
+        left = _last_whole_seq(fd) if fd >= 0 else 0
+        if 0 <= left < seq:
+            what = (
+                f"seq {left + 1}-{seq} are gone (this process wrote up to seq {seq}; the log "
+                f"now ends at seq {left})"
+            )
+        else:
+            what = (
+                f"seq {seq}, which this process wrote, is no longer where it was written (the "
+                f"log was rewritten or replaced; it now ends at seq {left})"
+            )
+        if 0 <= left < _last_checkpoint_size(self._dir / _CHECKPOINT_LOG):
+            # Already reported where cuts are (checkpoints paused, verify and auditChain fail,
+            # `c360 audit reanchor`): the hub serves on, chaining after what is left.
+            log.error("audit log cut behind this process: %s; checkpoints report it", what)
+            self._mine, self.gone = None, ""
+            return
+        detail = (
+            f"the audit log was cut or rewritten behind this process: {what}; appends are "
+            "refused until audit/audit.log is restored from a copy that holds them"
+        )
+        if detail != self.gone:
+            log.error("audit log tampered with: %s", detail)
+            self.gone = detail
+        raise AuditUnavailable(detail)
 
     def _lines(self) -> list[bytes]:
         try:
@@ -713,6 +789,39 @@ def _truncate_quietly(fd: int, size: int) -> bool:
         log.error("audit log: could not cut a failed write (the next append will): %s", exc)
         return False
     return True
+
+
+def _last_whole_seq(fd: int) -> int:
+    """The seq of the last whole line of the open file (0 if none; -1 if it is no record),
+    a torn tail after it left out."""
+    size = os.fstat(fd).st_size
+    chunk, pos = b"", size
+    while pos > 0:
+        step = min(65536, pos)
+        pos -= step
+        chunk = os.pread(fd, step, pos) + chunk
+        if chunk.count(b"\n") >= 2:
+            break
+    whole = chunk[: chunk.rfind(b"\n") + 1]
+    if not whole:
+        return 0 if pos == 0 else -1
+    try:
+        return int(orjson.loads(whole[:-1].rsplit(b"\n", 1)[-1])["seq"])
+    except (ValueError, KeyError, TypeError):
+        return -1
+
+
+def _last_checkpoint_size(path: Path) -> int:
+    """The ``size`` of the checkpoint log's last line (0 when there is none or it is not a
+    checkpoint). Not checked further: a forged size pauses checkpoints all the same."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError:
+        return 0
+    try:
+        return int(orjson.loads(lines[-1])["size"]) if lines else 0
+    except (ValueError, KeyError, TypeError):
+        return 0
 
 
 def _tail(fd: int) -> tuple[int, str]:

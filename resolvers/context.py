@@ -42,6 +42,9 @@ class RequestContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     analytics_now: datetime = field(init=False)
     _loaders_at: dict[datetime, Loaders] = field(default_factory=dict, repr=False)
+    # A subscription batch whose audit record could not be written (sent as AUDIT_UNAVAILABLE
+    # without data): its subscription ends after it (schema/extensions/subscription_audit.py).
+    audit_failed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         as_of = self.settings.as_of  # C360_AS_OF: the figures' day, never the writes'

@@ -18,6 +18,7 @@ from ingest.social.query_language import Query
 from privacy.audit import make_record
 from privacy.types import AuditUnavailable, Decision, Resource
 from resolvers import social
+from resolvers.context import RequestContext
 from resolvers.errors import ApiError
 from resolvers.event_bus import ALERTS, MENTIONS, Subscription
 from resolvers.privacy import READ, Forbidden, RequestPrivacy, require_social
@@ -73,14 +74,15 @@ async def _start(
     await _audit_start(privacy, name, args, ok=True)
 
 
-async def _next_batch(ctx: ConnectionContext, alerts: bool) -> Decision:
+async def _next_batch(ctx: ConnectionContext, alerts: bool) -> tuple[RequestContext, Decision]:
     """A fresh context for the batch, the policy asked again (a revoked grant ends it); the
-    feed's decision for the batch."""
-    privacy = (await ctx.begin_batch()).privacy
+    batch's context and the feed's decision for the batch."""
+    batch = await ctx.begin_batch()
+    privacy = batch.privacy
     feed = await require_social(privacy)
     if alerts:
         await privacy.require_resource(ALERT_RULES, READ)
-    return feed
+    return batch, feed
 
 
 async def mentions(context: Any, query: str | None) -> AsyncGenerator[list[Row], None]:
@@ -98,8 +100,10 @@ async def _mention_batches(
         async for batch in source:
             rows = [r for r in batch if query is None or query.matches(r)]
             if rows:
-                await _next_batch(ctx, alerts=False)
+                context, _ = await _next_batch(ctx, alerts=False)
                 yield rows
+                if context.audit_failed:
+                    return  # its batch went out as AUDIT_UNAVAILABLE: complete, not skip
     finally:
         source.close()  # also when the client completes or the socket drops
 
@@ -120,13 +124,15 @@ async def _alert_batches(
             rows = [r for r in batch if brand is None or r["brand"] == brand]
             if not rows:
                 continue
-            feed = await _next_batch(ctx, alerts=True)
+            context, feed = await _next_batch(ctx, alerts=True)
             # The alerts of a rule whose query names a handle by ``author:`` are about that
             # handle's posts: withheld from a caller who sees handles hashed, as
             # brandAlerts(rule:) refuses the rule and alertRules shows its query as null.
             rows = [r for r in rows if not social.names_hidden_author(feed, r.get("query"))]
             if rows:
                 yield rows
+                if context.audit_failed:
+                    return  # its batch went out as AUDIT_UNAVAILABLE: complete, not skip
     finally:
         source.close()
 

@@ -3,7 +3,9 @@
 Strawberry hands every streamed result to ``on_stream_result`` before the transport sends it;
 the batch's own request context (resolvers/subscription_context.py) holds what its masking
 revealed and masked. If the record cannot be made durable the batch goes out without data,
-with AUDIT_UNAVAILABLE (fail closed), like a query. Queries and mutations are AuditRequest's;
+with AUDIT_UNAVAILABLE (fail closed), like a query, and the subscription ends after it (its
+generator sees the batch context's ``audit_failed`` and returns: ``complete``), so the client
+knows it missed that batch and subscribes again. Queries and mutations are AuditRequest's;
 the start of a subscription is recorded by resolvers/subscriptions.py.
 """
 
@@ -46,6 +48,7 @@ class SubscriptionAudit(SchemaExtension):
                     raise AuditUnavailable("the audit log is not open")
                 await privacy.services.audit.append(record)
             except AuditUnavailable as exc:
+                ctx.context.current.audit_failed = True  # the subscription ends after it
                 result.data = None
                 result.errors = [GraphQLError(str(exc), extensions={"code": AuditUnavailable.code})]
         yield None

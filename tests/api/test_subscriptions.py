@@ -353,6 +353,42 @@ async def test_a_slow_subscriber_is_dropped_with_a_clear_error(
     await client.ws.close()
 
 
+async def test_a_batch_that_cannot_be_audited_ends_the_subscription(
+    server: str, make_token: Callable[..., str], data_dir: Path
+) -> None:
+    """QA (auditcut): a batch whose audit record failed went out as a `next` with
+    AUDIT_UNAVAILABLE and no `complete`, and the next batch was delivered on the same
+    subscription, so the client never knew it had missed one. README (Subscriptions, step
+    5): a last `next` with the error, then `complete`."""
+    client = await open_client(
+        server, make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    )
+    await client.subscribe("s", "subscription Live { mentionAdded { postId } }", {})
+    await started("mentions")
+    bus = apps[-1].state.bus
+    log = data_dir / "audit" / "audit.log"
+    kept = log.with_name("audit.log.kept")
+    log.rename(kept)
+    log.mkdir()  # a real failure, also as root: the writer cannot open a directory to append
+    try:
+        bus.publish("mentions", [{"platform": "x", "postId": "lost", "createdAt": "", "text": "t"}])
+        got = await client.receive()
+        assert got["type"] == "next" and got["payload"].get("data") is None, got
+        assert [e["extensions"]["code"] for e in got["payload"]["errors"]] == ["AUDIT_UNAVAILABLE"]
+        ended = await client.receive()
+        assert ended == {"id": "s", "type": "complete"}, ended
+    finally:
+        log.rmdir()
+        kept.rename(log)
+    await until(lambda: not bus.listeners("mentions"), "the subscription ended")
+    bus.publish("mentions", [{"platform": "x", "postId": "later", "createdAt": "", "text": "t"}])
+    with pytest.raises(TimeoutError):  # nothing more on the ended subscription
+        await client.receive(timeout=1.0)
+    await client.ws.close()
+    delivered = [r for r in audit_records(data_dir) if r["operation"] == "Live:mentionAdded"]
+    assert delivered == []  # neither batch was delivered, so neither is recorded
+
+
 async def test_posts_and_alerts_other_processes_store_reach_subscribers(
     store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
 ) -> None:

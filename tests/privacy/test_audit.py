@@ -142,6 +142,8 @@ async def test_torn_last_line_is_named_then_cut_by_the_next_append(data_dir: Pat
     result = log.verify()
     assert (result.ok, result.first_bad_seq) == (False, 4)
     assert "torn" in result.reason
+    # After a crash: a new process (the one that wrote seq 4 would refuse, its record gone).
+    log = open_log(data_dir)
     assert await log.append(record(9)) == 5  # seq 4 is the repair event
     healed = log.verify()
     assert (healed.ok, healed.count) == (True, 5)
@@ -149,6 +151,82 @@ async def test_torn_last_line_is_named_then_cut_by_the_next_append(data_dir: Pat
     assert healed.repairs == (
         (4, {"cuts": [{"truncated_bytes": torn_bytes, "offset": len(data[:-20]) - torn_bytes}]}),
     )
+
+
+async def test_a_torn_tail_after_the_writers_own_records_is_still_cut(data_dir: Path) -> None:
+    """What a write of this process that failed and could not be cut off leaves (bytes after
+    its last acknowledged record) is repaired by its next append, as before."""
+    log = await _log_with(data_dir, 3)
+    with log.path.open("ab") as f:
+        f.write(b'{"seq":4,"ts":"2026-')
+    assert await log.append(record(9)) == 5  # seq 4 is the repair event
+    healed = log.verify()
+    assert (healed.ok, healed.count, log.gone) == (True, 5, "")
+    assert [seq for seq, _ in healed.repairs] == [4]
+
+
+def _cut(path: Path, keep: int) -> bytes:
+    """Cut the log back to its first ``keep`` records; the bytes it had."""
+    data = path.read_bytes()
+    path.write_bytes(b"".join(line + b"\n" for line in data.split(b"\n")[:keep]))
+    return data
+
+
+async def test_records_cut_behind_the_running_writer_are_refused_and_named(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA (auditcut): the log cut back behind a running hub (to its last checkpoint, so no
+    checkpoint shows it); the next request was written as seq 132 over the cut, and verify and
+    auditChain said OK. The writer knows what it wrote: the cut is refused and named."""
+    from hub.audit_ready import RECORDS_GONE, AuditReadiness
+
+    log = await _log_with(data_dir, 12)
+    data = _cut(log.path, 8)  # seq 9-12, all written by this log, are gone
+    with pytest.raises(AuditUnavailable, match=r"seq 9-12 are gone") as refused:
+        await log.append(record(99))
+    assert "wrote up to seq 12" in str(refused.value) and "ends at seq 8" in str(refused.value)
+    assert any(
+        r.levelname == "ERROR" and "seq 9-12 are gone" in r.getMessage() for r in caplog.records
+    ), caplog.text
+    assert log.path.read_bytes() == data[: len(log.path.read_bytes())]  # nothing written
+    assert (log.verify().count, "seq 9-12 are gone" in log.own_records_gone()) == (8, True)
+    assert AuditReadiness().problem(log) == RECORDS_GONE  # /readyz: 503
+    with pytest.raises(AuditUnavailable):  # still refused: nothing chains over the cut
+        log.append_now(record(100))
+
+    log.path.write_bytes(data)  # restored from a copy that holds them
+    assert await log.append(record(101)) == 13
+    assert (log.gone, AuditReadiness().problem(log), log.verify().ok) == ("", None, True)
+
+
+async def test_a_rewritten_record_behind_the_writer_is_refused(data_dir: Path) -> None:
+    """Same length, another last record (a log replaced by another one as long)."""
+    log = await _log_with(data_dir, 3)
+    data = log.path.read_bytes()
+    other = await _log_with(data_dir / "other", 3)
+    log.path.write_bytes(other.path.read_bytes())
+    with pytest.raises(AuditUnavailable, match=r"seq 3, which this process wrote, is no longer"):
+        await log.append(record(9))
+    log.path.write_bytes(data)
+    assert await log.append(record(10)) == 4
+
+
+async def test_a_cut_the_last_checkpoint_shows_is_served_on_and_logged(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cut below the last signed checkpoint: checkpoints pause and verify fails (README, Audit
+    checkpoints), so the hub goes on serving, as it does for a cut another process made."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from privacy.audit_checkpoints import Checkpointer
+
+    log = await _log_with(data_dir, 12)
+    signer = Checkpointer(log.path, Ed25519PrivateKey.generate(), every=1)
+    assert signer.tick(0.0) is not None and signer.head()[0] == 12
+    _cut(log.path, 8)
+    assert await log.append(record(99)) == 9
+    assert "seq 9-12 are gone" in caplog.text and "checkpoints report it" in caplog.text
+    assert log.gone == "" and signer.check().startswith("truncated"), signer.problem
 
 
 async def test_rotation_keeps_old_records_readable(data_dir: Path) -> None:
