@@ -98,7 +98,8 @@ class DemoTokens:
         except ValueError:
             body = None
         role = body.get("role") if isinstance(body, dict) else None
-        if role not in DEMO_ROLES:
+        # A string only: a list or an object is no key to look up (unhashable: a 500).
+        if not isinstance(role, str) or role not in DEMO_ROLES:
             return JSONResponse(
                 {"error": f"unknown demo role; use one of {', '.join(DEMO_ROLES)}"}, 400
             )

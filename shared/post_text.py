@@ -173,8 +173,10 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # spaces, dashes, dots, slashes or underscores between any of their characters. 12: ID numbers
 # in their first-generation 15-digit form. 13: bank card numbers. 14: numbers written in any
 # script's decimal digits (Arabic-Indic ٦٢٢٥…) are found as in ASCII ones, superscripts
-# ("³") are not digits (shared/validators.ASCII_FOLD).
-SEARCH_TEXT_VERSION = 14
+# ("³") are not digits (shared/validators.ASCII_FOLD). 15: mainland mobiles written beside a
+# lone digit or another digit group ("2 138 1234 5678", "1 13812345678/13912345678"), which the
+# matcher read as part of a longer, invalid number (:data:`_SPACED_MOBILE`).
+SEARCH_TEXT_VERSION = 15
 
 
 # A percent-escaped unreserved character (RFC 3986: letters, digits, "-._~"): weibo.com/%75/
@@ -374,6 +376,19 @@ _DIGIT_RUN = re.compile(r"\d(?:\D{0,4}\d){6}")
 # WeChat id spelling the number), which the matcher leaves alone as part of a word; not inside
 # a longer run of digits (an order or card number).
 _GLUED_MOBILE = re.compile(r"(?<=[A-Za-z_])1[3-9]\d{9}(?!\d)|(?<!\d)1[3-9]\d{9}(?=[A-Za-z_])")
+# A mainland mobile written whole (1[3-9] and nine digits) in one run or in its 3-4-4 groups
+# (one or two spaces, or a dash, dot or slash with a space either side, between), "+86" or
+# "0086" before it or not, bounded by non-digits: the matcher takes a lone digit or another
+# group beside it for part of the number, finds it invalid and leaves it as written (QA,
+# session 24: "客户2 138 1234 5678", "138 1234 5678 2", "F1 13812345678/13912345678" were shown
+# whole). Found in the folded text beside the matcher's numbers, which win an overlap. Not
+# inside a longer run of digits or groups glued to it (an order or card number), nor a
+# decimal's digits ("0.13812345678", "13812345678.5").
+_MOBILE_SEPARATOR = r"(?: {1,2}| ?[\-./] ?)?"
+_SPACED_MOBILE = re.compile(
+    r"(?<![0-9])(?<![0-9][.,])(?:(?:\+|00)86 ?)?1[3-9][0-9]"
+    rf"{_MOBILE_SEPARATOR}[0-9]{{4}}{_MOBILE_SEPARATOR}[0-9]{{4}}(?![0-9])(?![.,][0-9])"
+)
 # An "@" after a group of three digits or more or a "+" country code, spaces or dashes between
 # (folded text: "＠", "＋" and full-width spaces too): a number's groups ("138 @1234 5678",
 # "0755 @8888 6666", "+86 @138 1234 5678"). Not after a shorter group: "转发 1 @5678123456" is
@@ -403,7 +418,8 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
     finds, a valid number of a real plan (a mobile, a landline with its area code, +86 and
     0086 forms, spaces and dashes between, full-width digits), so amounts, dates and ids are
     not, and that is written as a number (:func:`_written_as_phone`), an "@" after its digits
-    read as a space; and a mobile glued to Latin letters (:data:`_GLUED_MOBILE`)."""
+    read as a space; a mobile glued to Latin letters (:data:`_GLUED_MOBILE`); and a mobile
+    the matcher missed for a digit group beside it (:data:`_SPACED_MOBILE`)."""
     if _DIGIT_RUN.search(text) is None:
         return []
     if "@" in ascii_text:
@@ -414,6 +430,7 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
         between = sorted(m.end() - 1 for m in _AT_BETWEEN_DIGITS.finditer(ascii_text))
         joined = set(between)
         spaced = "".join(" " if i in joined else c for i, c in enumerate(text))
+        spaced_ascii = "".join(" " if i in joined else c for i, c in enumerate(ascii_text))
         spans = _matched_phones(spaced)
         # A join no number covers may be where one ends and other digits go on
         # ("138@1234@5678@9999": the mobile, then "@9999"; QA, session 21: no number was
@@ -437,7 +454,10 @@ def _phone_spans(text: str, ascii_text: str) -> list[tuple[int, int]]:
                     spans.append(at)  # after the whole text's: those win an overlap
     else:
         spans = _matched_phones(text)
+        spaced_ascii = ascii_text
     spans += [m.span() for m in _GLUED_MOBILE.finditer(ascii_text)]
+    # After the matcher's: at one place, its number wins (personal_spans takes the first).
+    spans += [m.span() for m in _SPACED_MOBILE.finditer(spaced_ascii)]
     return spans
 
 

@@ -199,3 +199,19 @@ async def test_a_searchs_customer_shows_their_posts_and_masks_their_notes(
     assert node["interactions"]["edges"] == [
         {"node": {"summary": "客户欧阳明轩来电，卡号************5678被冻结，住址北京市***"}}
     ]
+
+
+# QA, session 24: a service agent saw only the last of these numbers masked.
+QA_NOTE = (
+    "客户2 138 1234 5678 | 联系人1 139 8765 4321 | 138 1234 5678 2 | F1 13812345678/13912345678"
+)
+
+
+async def test_a_note_masks_mobiles_written_beside_other_digits(
+    store: GraphStore, officer: Api, agent: Api, marketing: Api
+) -> None:
+    await seed_note(store, summary=QA_NOTE)
+    partly = "客户2 138****5678 | 联系人1 139****4321 | 138****5678 2 | F1 138****5678/139****5678"
+    assert (await read(officer))[0] == QA_NOTE
+    assert (await read(agent))[0] == partly
+    assert (await read(marketing))[0] == partly

@@ -120,6 +120,20 @@ async def test_demo_tokens_only_from_a_demo_hub(data_dir: Path, store: GraphStor
     assert minted.json()["token"] not in str(issued)
 
 
+async def test_a_demo_role_that_is_no_string_is_refused_as_unknown(
+    data_dir: Path, store: GraphStore
+) -> None:
+    # A list or an object was looked up among the roles as it was (unhashable): a plain-text
+    # 500 and a TypeError in the log. Refused as any other unknown role.
+    await demo_book(store, data_dir, ["C000001"])
+    async with demo_client(data_dir, store) as c:
+        for role in (["privacy_officer"], {"a": 1}, 1, None, True):
+            bad = await c.post("/console/demo-token", json={"role": role})
+            assert bad.status_code == 400, role
+            assert "unknown demo role" in bad.json()["error"], role
+    assert not [r for r in audit_records(data_dir) if r["operation"] == "console demo token"]
+
+
 async def test_no_demo_token_without_an_open_audit_log(data_dir: Path, store: GraphStore) -> None:
     # Fail closed: a hub whose audit log is not open (its lifespan has not opened the privacy
     # services, or they failed) hands out no token it could not record.

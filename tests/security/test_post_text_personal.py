@@ -57,12 +57,12 @@ async def as_role(store: GraphStore, data_dir: Path) -> AsyncIterator[Callable[.
         yield callers(client, data_dir)
 
 
-async def seed(store: GraphStore, tmp_path: Path) -> None:
+async def seed(store: GraphStore, tmp_path: Path, posted: dict[str, str] = TEXTS) -> None:
     props = {"name": "王小明", "phone": PHONE, "email": EMAIL, "consentMarketing": True}
     await upsert_customers(store, [{"id": "C900001", "props": props}])
     posts = [
         {"id": pid, "text": text, "author": HANDLE, "created_at": f"2026-11-30T11:3{i}:00Z"}
-        for i, (pid, text) in enumerate(TEXTS.items())
+        for i, (pid, text) in enumerate(posted.items())
     ]
     path = tmp_path / "weibo.jsonl"
     path.write_text("\n".join(orjson.dumps(p).decode() for p in posts) + "\n", encoding="utf-8")
@@ -206,6 +206,50 @@ async def test_a_live_mention_is_masked_as_the_feed_masks_it(
     assert shown["m2"] == "招行客服电话：*** 打不通"
     assert shown["m3"].startswith("招行理财 邮箱 *** //@h:")
     assert shown["m4"] == "招行手机银行 *** 微信 wx***"
+
+
+# QA, session 24: a mobile beside a lone digit, or the first of two joined by "/" after a
+# digit and a space, was shown whole and found by a phrase spelling it.
+QA_POSTS = {
+    "q1": "招行信用卡 我的电话 2 138 1234 5678 没人回",
+    "q2": "招行客服 客户2 138 1234 5678 | 联系人1 139 8765 4321 | 138 1234 5678 2 "
+    "| F1 13812345678/13912345678",
+}
+
+
+async def test_a_mobile_beside_a_lone_digit_is_masked_and_found_by_no_term(
+    store: GraphStore, as_role: Callable[..., Api], data_dir: Path, tmp_path: Path
+) -> None:
+    await seed(store, tmp_path, QA_POSTS)
+    key = load_or_create_secret(data_dir, "mask-hmac")
+    partly = {
+        "q1": "招行信用卡 我的电话 2 138****5678 没人回",
+        "q2": "招行客服 客户2 138****5678 | 联系人1 139****4321 | 138****5678 2 "
+        "| F1 138****5678/139****5678",
+    }
+    for role, purpose in (("service_agent", "service"), ("marketing_analyst", "marketing")):
+        card = ok(await as_role(role, purpose).gql(CARD, {"id": "C900001"}))
+        assert texts(card["customer"]["mentions"]["edges"]) == partly, role
+    feed = ok(await as_role("brand_analyst", None, "b1").gql(FEED))["mentions"]["edges"]
+    assert texts(feed) == {
+        "q1": "招行信用卡 我的电话 2 *** 没人回",
+        "q2": "招行客服 客户2 *** | 联系人1 *** | *** 2 | F1 ***/***",
+    }
+    assert hash_token("13812345678", "PHONE", key) not in str(feed)
+    officer = ok(await as_role("privacy_officer", "compliance").gql(FEED))["mentions"]["edges"]
+    assert texts(officer) == QA_POSTS
+    for caller in (as_role("brand_analyst", None, "b1"), as_role("privacy_officer", "compliance")):
+        for term in ("2 138 1234 5678", "138 1234 5678", "1234 5678", "8765 4321", "13812345678"):
+            found = ok(
+                await caller.gql(
+                    "query($t: String!, $q: String!) { a: mentions(filter: {term: $t}) "
+                    "{ totalCount } b: mentions(filter: {query: $q}) { totalCount } }",
+                    {"t": term, "q": f'"{term}"'},
+                )
+            )
+            assert found == {"a": {"totalCount": 0}, "b": {"totalCount": 0}}, term
+        found = ok(await caller.gql('{ mentions(filter: {term: "没人回"}) { totalCount } }'))
+        assert found["mentions"]["totalCount"] == 1
 
 
 @pytest.mark.parametrize(
