@@ -12,7 +12,7 @@ slice starts and the queue goes, in order, for as long as the slice lasts: a wai
 it used up queues again ahead of the rest. So the loop is held for about one slice plus one
 unit at a time, and a burst drains in arrival order with other requests' callbacks between
 its slices. (Letting one waiter go per iteration held the same bound, but under load every
-unit then cost an iteration of its own: ~8 % of the hub's CPU on 16 concurrent 360 views.)
+unit then cost an iteration of its own: a large query took 2.2x as long, bench/event_loop.py.)
 
 :func:`when_quiet` is for batching (resolvers.paced_loader): a DataLoader dispatches its batch
 once the units queued ahead have had their turns, so the keys they load still go to the graph

@@ -64,8 +64,8 @@ async def test_a_queue_drains_by_slices_not_one_unit_per_iteration(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Letting one waiter go per loop iteration cost every queued unit an iteration of its
-    # own (~8 % of the hub's CPU under 16 concurrent 360 views); the queue now goes while the
-    # new slice lasts. A first unit uses the slice up, so the rest queue behind it.
+    # own (a large query took 2.2x as long); the queue now goes while the new slice lasts. A
+    # first unit uses the slice up, so the rest queue behind it.
     monkeypatch.setattr(loop_turns, "SLICE_S", 0.5)
     done: list[int] = []
 
