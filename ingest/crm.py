@@ -10,8 +10,10 @@ their line and reasons, and so do rows naming a customer erased on request (inge
 Re-running an input is safe (every upsert MERGEs on natural keys, unchanged rows are not written
 at all); a run that stopped half way resumes after the last committed batch, because the
 checkpoint is keyed by the input (a file's path, size and mtime; a query's text and result
-digest) and cleared only when all of it went in. A dry run writes nothing at all: no graph
-write, no checkpoint, no dead-letter file.
+digest) and cleared only when all of it went in. It also holds the options the rows were read
+and written with (encoding, delimiter, decimal mark, mapping and query by digest,
+--create-missing, --as-of): a run with other options starts over, and says why. A dry run
+writes nothing at all: no graph write, no checkpoint, no dead-letter file.
 
 The pieces, one job each: ``kinds`` (the table of kinds), ``sources`` (file or query, key
 columns, checkpoint key), ``validation`` (duplicates, records to rows, outcomes), ``writing``
@@ -36,7 +38,15 @@ from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
-from ingest.sources import Source, check_keys, checkpoint_key, open_input, resume_key
+from ingest.sources import (
+    Source,
+    changed_options,
+    check_keys,
+    checkpoint_key,
+    import_options,
+    open_input,
+    resume_key,
+)
 from ingest.summary import ImportInterrupted, ImportRefused, ImportSummary
 from ingest.validation import Batch, Chunks, Marked, outcome, prepare, scan, validate
 from ingest.validators import to_utc_iso
@@ -116,7 +126,10 @@ async def import_file(
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
-    source = open_input(path, mapping, read_options or mapping.read_options(), sql, private)
+    read_options = read_options or mapping.read_options()
+    options = import_options(mapping, read_options, sql, create_missing=create_missing,
+                             as_of=as_of)  # fmt: skip
+    source = open_input(path, mapping, read_options, sql, private)
     try:
         columns = check_keys(kind, spec, source, mapping)
         # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
@@ -135,7 +148,7 @@ async def import_file(
             return await _import(store, spec, source, mapping, summary, batch_size, progress,
                                  checkpoint, resume_key(kind, source), dead,
                                  create_missing=create_missing, erasures=erasures,
-                                 as_of=as_of)  # fmt: skip
+                                 as_of=as_of, options=options)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -157,9 +170,23 @@ async def _import(
     create_missing: bool,
     erasures: Erasures,
     as_of: str | None = None,
+    options: dict[str, object] | None = None,
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
+    if done and options is not None and (changed := changed_options(state.get("options"), options)):
+        # The committed rows were read or written another way (another encoding, mapping,
+        # ...): resuming would keep them so. Started over; the first commit replaces it.
+        why = (
+            f"options changed since that run ({', '.join(changed)})"
+            if isinstance(state.get("options"), dict)
+            else "that run's checkpoint does not say which options it ran with"
+        )
+        summary.not_resumed = (
+            f"started over: an earlier run of this input committed {done} records, but {why}, "
+            "so every record is read and written again"
+        )
+        state, done = {}, 0
     # The dead-letter file opens first: an unwritable one stops the import before the scan. A
     # resumed run keeps the dead letters of the batches it skips (missing parents too, which
     # it does not look up again); a checkpoint without a line (older) re-judges them all.
@@ -171,7 +198,7 @@ async def _import(
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
                              checkpoint, key, source.path.name, committed=done,
-                             as_of=as_of)  # fmt: skip
+                             as_of=as_of, options=options)  # fmt: skip
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(

@@ -151,6 +151,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
+    if summary.not_resumed:
+        table.add_row("not resumed", f"[yellow]{escape(summary.not_resumed)}[/]")
     table.add_row(
         "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
     )
