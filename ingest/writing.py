@@ -100,9 +100,14 @@ class BatchWriter:
     _stopped: bool = field(default=False, init=False, repr=False)
 
     def skip(self, batch: Batch) -> None:
-        """A batch an earlier run committed: only re-validated, for the dead letters."""
+        """A batch an earlier run committed: only re-validated, for the dead letters. Its
+        valid rows count as unchanged (not written again), except those the earlier run
+        dead-lettered when it looked them up (a missing parent, a conflict): they are in the
+        kept dead letters, so rejected (``rejected_total``), and the figures add up to what
+        was read."""
         self._rejected(batch)
-        self.summary.unchanged += len(batch.rows)
+        earlier = self.dead.kept_lines
+        self.summary.unchanged += sum(1 for record in batch.raws if record.line not in earlier)
 
     def _rejected(self, batch: Batch) -> None:
         for record, reasons in batch.dead:
