@@ -62,6 +62,19 @@ OnProgress = Callable[[int, int], None]
 IMPORT_GEN0_THRESHOLD = 50_000
 
 
+# Called with the records committed when an import is stopped (Ctrl-C, SIGTERM): the CLI
+# says how far it got and that running it again resumes.
+OnStop = Callable[[int], None]
+# How an import is stopped rather than failed: cancelled (asyncio.run's Ctrl-C), or the
+# exceptions Ctrl-C and the CLI's SIGTERM/SIGHUP handler raise where the code runs.
+STOPPED = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+
+
+def _stopped(on_stop: OnStop | None, checkpoint: Checkpoint | None, committed: int) -> None:
+    if on_stop is not None and checkpoint is not None:
+        on_stop(committed)
+
+
 @contextlib.contextmanager
 def _known_parents() -> Iterator[None]:
     """Parents found once are taken as present for the rest of this import (one read each)."""
@@ -101,6 +114,7 @@ async def import_file(
     dead_letters: Path | None = None,
     private: Sequence[Path] = (),
     as_of: str | None = None,
+    on_stop: OnStop | None = None,
 ) -> ImportSummary:
     """Import one CRM export of ``kind`` (a key of KINDS) into the graph.
 
@@ -119,7 +133,10 @@ async def import_file(
     (the data dir: keys, policies), even when it lies inside the mapping's folder.
     ``as_of``: when the input was exported (a time or date; offset-less is Asia/Shanghai):
     the evidence time of a customer row's consents when it has no consentUpdatedAt
-    (ingest.kinds.stale_consent); None: unknown, so such a row changes no stored consent."""
+    (ingest.kinds.stale_consent); None: unknown, so such a row changes no stored consent.
+    ``on_stop``: called with the records committed (the checkpoint holds them) when the import
+    is stopped, not failed: cancelled, Ctrl-C or a signal (KeyboardInterrupt, SystemExit);
+    not for a dry run, which commits nothing. The exception then goes on as it was."""
     if batch_size < 1:
         raise ImportRefused("--batch-size must be at least 1")
     as_of = _as_of(as_of)
@@ -148,7 +165,7 @@ async def import_file(
             return await _import(store, spec, source, mapping, summary, batch_size, progress,
                                  checkpoint, resume_key(kind, source), dead,
                                  create_missing=create_missing, erasures=erasures,
-                                 as_of=as_of, options=options)  # fmt: skip
+                                 as_of=as_of, options=options, on_stop=on_stop)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -171,6 +188,7 @@ async def _import(
     erasures: Erasures,
     as_of: str | None = None,
     options: dict[str, object] | None = None,
+    on_stop: OnStop | None = None,
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
@@ -191,7 +209,11 @@ async def _import(
     # resumed run keeps the dead letters of the batches it skips (missing parents too, which
     # it does not look up again); a checkpoint without a line (older) re-judges them all.
     with letters.resuming(int(state.get("line", 0)) if done else 0) as dead:
-        keys = await asyncio.to_thread(scan, source, spec, mapping)
+        try:
+            keys = await asyncio.to_thread(scan, source, spec, mapping)
+        except STOPPED:
+            _stopped(on_stop, checkpoint, done)
+            raise
         marked = {i for pair in keys.twins for i in pair}
         seen: dict[int, Marked] = {}
         line = 0  # the last input line read so far
@@ -234,6 +256,8 @@ async def _import(
                 # stays. A query the graph rejects is no outage: running again would meet it
                 # again, so it is said as it is (the CLI: "the graph rejected a query").
                 raise writer.interrupted(exc) from exc
+            if isinstance(exc, STOPPED):
+                _stopped(on_stop, checkpoint, writer.committed)  # the write in flight is in
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
@@ -299,6 +323,7 @@ __all__ = [
     "ImportRefused",
     "ImportSummary",
     "OnProgress",
+    "OnStop",
     "check_mapping",
     "checkpoint_key",
     "import_file",
