@@ -1,11 +1,14 @@
 """Online backups of a data dir, and restores into an empty one.
 
 A backup is a tar (manifest.json, graph/dump.rdb, files/...) sealed with ``hub.sealed``.
-Order, so that the archive is one consistent point in time for what matters: the graph
-snapshot first (one instant, taken by the graph server while it keeps serving), then the
-audit log under its own write lock (whole records only, and every write in the snapshot has
-its write-ahead record, which is appended before the write), then the rest of the files
-(keys, mask and JWT keys, policy overrides, checkpoints, the sentiment model, dead letters).
+Order, so that the archive is one consistent point in time for what matters: the import and
+social ingest checkpoints first (``checkpoints/``: what an import or a stream committed), so
+they never claim more than the graph snapshot holds (a restored re-run resumes after them and
+re-imports, idempotently, what was committed in between, instead of skipping rows the snapshot
+lacks), then the graph snapshot (one instant, taken by the graph server while it keeps
+serving), then the audit log under its own write lock (whole records only, and every write in
+the snapshot has its write-ahead record, which is appended before the write), then the rest of
+the files (keys, mask and JWT keys, policy overrides, the sentiment model, dead letters).
 The manifest holds a SHA-256 and size per file and the snapshot's node and relationship
 counts (read from the snapshot itself). A restore checks all of them.
 """
@@ -38,6 +41,9 @@ FORMAT = 1
 GRAPH_ENTRY = "graph/dump.rdb"
 AUDIT_LOG = Path("audit") / "audit.log"
 CHECKPOINT_LOG = Path("audit") / "checkpoints.jsonl"
+# What imports and social ingests committed (ingest.checkpoint): copied before the graph
+# snapshot, so a checkpoint never runs ahead of the graph it is restored with.
+INGEST_CHECKPOINTS = "checkpoints"
 GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapshot
 # SQLite's own journals: the staged copy of a database already holds what they committed, and
 # a journal restored beside it would be rolled back into it.
@@ -134,6 +140,17 @@ def _stage(
     in the archive, staged copy), the graph counts and the number of audit records."""
     counts = None
     entries: list[tuple[str, Path]] = []
+    ingest = [rel for rel in _state_files(data_dir) if rel.parts[0] == INGEST_CHECKPOINTS]
+    if ingest:
+        # Before the snapshot: a checkpoint only ever passes what is written already (the
+        # writer checkpoints a batch once it is in), so one copied earlier claims no more than
+        # the snapshot taken later holds. After it, an import running meanwhile could advance
+        # it past the snapshot, and the restored re-run would skip the rows in between.
+        progress("import checkpoints")
+        for rel in ingest:
+            copy = stage / "files" / rel
+            _stage_copy(data_dir / rel, copy)
+            entries.append((f"files/{rel.as_posix()}", copy))
     if graph_socket is not None:
         progress("graph snapshot")
         rdb = stage / "dump.rdb"
@@ -149,6 +166,8 @@ def _stage(
         entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
     progress("keys, policies, checkpoints, models")
     for rel in _state_files(data_dir):
+        if rel.parts[0] == INGEST_CHECKPOINTS:
+            continue  # copied before the snapshot; one made since is not in the archive
         copy = stage / "files" / rel
         if rel == CHECKPOINT_LOG:
             _copy_checkpoints(data_dir / rel, copy, audit_records)

@@ -10,8 +10,10 @@ their line and reasons, and so do rows naming a customer erased on request (inge
 Re-running an input is safe (every upsert MERGEs on natural keys, unchanged rows are not written
 at all); a run that stopped half way resumes after the last committed batch, because the
 checkpoint is keyed by the input (a file's path, size and mtime; a query's text and result
-digest) and cleared only when all of it went in. A dry run writes nothing at all: no graph
-write, no checkpoint, no dead-letter file.
+digest) and cleared only when all of it went in. It also holds the options the rows were read
+and written with (encoding, delimiter, decimal mark, mapping and query by digest,
+--create-missing, --as-of): a run with other options starts over, and says why. A dry run
+writes nothing at all: no graph write, no checkpoint, no dead-letter file.
 
 The pieces, one job each: ``kinds`` (the table of kinds), ``sources`` (file or query, key
 columns, checkpoint key), ``validation`` (duplicates, records to rows, outcomes), ``writing``
@@ -36,7 +38,15 @@ from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
-from ingest.sources import Source, check_keys, checkpoint_key, open_input, resume_key
+from ingest.sources import (
+    Source,
+    changed_options,
+    check_keys,
+    checkpoint_key,
+    import_options,
+    open_input,
+    resume_key,
+)
 from ingest.summary import ImportInterrupted, ImportRefused, ImportSummary
 from ingest.validation import Batch, Chunks, Marked, outcome, prepare, scan, validate
 from ingest.validators import to_utc_iso
@@ -50,6 +60,19 @@ OnProgress = Callable[[int, int], None]
 # record allocates a few dicts, so the default collected every ~100 records, walking the
 # batches in flight each time: ~4 µs of a transaction row's ~20 µs of reading and validating.
 IMPORT_GEN0_THRESHOLD = 50_000
+
+
+# Called with the records committed when an import is stopped (Ctrl-C, SIGTERM): the CLI
+# says how far it got and that running it again resumes.
+OnStop = Callable[[int], None]
+# How an import is stopped rather than failed: cancelled (asyncio.run's Ctrl-C), or the
+# exceptions Ctrl-C and the CLI's SIGTERM/SIGHUP handler raise where the code runs.
+STOPPED = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+
+
+def _stopped(on_stop: OnStop | None, checkpoint: Checkpoint | None, committed: int) -> None:
+    if on_stop is not None and checkpoint is not None:
+        on_stop(committed)
 
 
 @contextlib.contextmanager
@@ -91,6 +114,7 @@ async def import_file(
     dead_letters: Path | None = None,
     private: Sequence[Path] = (),
     as_of: str | None = None,
+    on_stop: OnStop | None = None,
 ) -> ImportSummary:
     """Import one CRM export of ``kind`` (a key of KINDS) into the graph.
 
@@ -109,14 +133,20 @@ async def import_file(
     (the data dir: keys, policies), even when it lies inside the mapping's folder.
     ``as_of``: when the input was exported (a time or date; offset-less is Asia/Shanghai):
     the evidence time of a customer row's consents when it has no consentUpdatedAt
-    (ingest.kinds.stale_consent); None: unknown, so such a row changes no stored consent."""
+    (ingest.kinds.stale_consent); None: unknown, so such a row changes no stored consent.
+    ``on_stop``: called with the records committed (the checkpoint holds them) when the import
+    is stopped, not failed: cancelled, Ctrl-C or a signal (KeyboardInterrupt, SystemExit);
+    not for a dry run, which commits nothing. The exception then goes on as it was."""
     if batch_size < 1:
         raise ImportRefused("--batch-size must be at least 1")
     as_of = _as_of(as_of)
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
-    source = open_input(path, mapping, read_options or mapping.read_options(), sql, private)
+    read_options = read_options or mapping.read_options()
+    options = import_options(mapping, read_options, sql, create_missing=create_missing,
+                             as_of=as_of)  # fmt: skip
+    source = open_input(path, mapping, read_options, sql, private)
     try:
         columns = check_keys(kind, spec, source, mapping)
         # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
@@ -135,7 +165,7 @@ async def import_file(
             return await _import(store, spec, source, mapping, summary, batch_size, progress,
                                  checkpoint, resume_key(kind, source), dead,
                                  create_missing=create_missing, erasures=erasures,
-                                 as_of=as_of)  # fmt: skip
+                                 as_of=as_of, options=options, on_stop=on_stop)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
@@ -157,21 +187,40 @@ async def _import(
     create_missing: bool,
     erasures: Erasures,
     as_of: str | None = None,
+    options: dict[str, object] | None = None,
+    on_stop: OnStop | None = None,
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
+    if done and options is not None and (changed := changed_options(state.get("options"), options)):
+        # The committed rows were read or written another way (another encoding, mapping,
+        # ...): resuming would keep them so. Started over; the first commit replaces it.
+        why = (
+            f"options changed since that run ({', '.join(changed)})"
+            if isinstance(state.get("options"), dict)
+            else "that run's checkpoint does not say which options it ran with"
+        )
+        summary.not_resumed = (
+            f"started over: an earlier run of this input committed {done} records, but {why}, "
+            "so every record is read and written again"
+        )
+        state, done = {}, 0
     # The dead-letter file opens first: an unwritable one stops the import before the scan. A
     # resumed run keeps the dead letters of the batches it skips (missing parents too, which
     # it does not look up again); a checkpoint without a line (older) re-judges them all.
     with letters.resuming(int(state.get("line", 0)) if done else 0) as dead:
-        keys = await asyncio.to_thread(scan, source, spec, mapping)
+        try:
+            keys = await asyncio.to_thread(scan, source, spec, mapping)
+        except STOPPED:
+            _stopped(on_stop, checkpoint, done)
+            raise
         marked = {i for pair in keys.twins for i in pair}
         seen: dict[int, Marked] = {}
         line = 0  # the last input line read so far
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
                              checkpoint, key, source.path.name, committed=done,
-                             as_of=as_of)  # fmt: skip
+                             as_of=as_of, options=options)  # fmt: skip
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
@@ -207,6 +256,8 @@ async def _import(
                 # stays. A query the graph rejects is no outage: running again would meet it
                 # again, so it is said as it is (the CLI: "the graph rejected a query").
                 raise writer.interrupted(exc) from exc
+            if isinstance(exc, STOPPED):
+                _stopped(on_stop, checkpoint, writer.committed)  # the write in flight is in
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
@@ -272,6 +323,7 @@ __all__ = [
     "ImportRefused",
     "ImportSummary",
     "OnProgress",
+    "OnStop",
     "check_mapping",
     "checkpoint_key",
     "import_file",

@@ -38,6 +38,9 @@ class DeadLetters:
         self.count = 0
         self.kept = 0
         self.after = 0  # resuming: lines up to this one were judged by an earlier run
+        # Resuming: the input lines of the dead letters kept (``kept`` of them): the records
+        # of the skipped part that the earlier run rejected, not imported.
+        self.kept_lines: set[int] = set()
         self.first: list[str] = []  # "line N: reason; ..." of the first few (dry run summary)
         self._open = False
         self._fh: IO[bytes] | None = None
@@ -64,6 +67,7 @@ class DeadLetters:
     def __enter__(self) -> DeadLetters:
         self.count = 0
         self.kept = 0
+        self.kept_lines = set()
         if self.keep:
             try:
                 self._fh = self._reopen() if self.after else None
@@ -95,6 +99,7 @@ class DeadLetters:
                     if line is not None and line <= self.after:
                         fh.write(text if text.endswith(b"\n") else text + b"\n")
                         self.kept += 1
+                        self.kept_lines.add(line)
             fh.flush()
             os.fsync(fh.fileno())  # the kept letters are never judged again: keep them
             os.replace(tmp, self.path)

@@ -3,6 +3,8 @@ columns before anything is written, and the checkpoint key a resumed run finds i
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -109,4 +111,64 @@ def resume_key(kind: str, source: Source) -> str:
     return checkpoint_key(kind, source.path)
 
 
-__all__ = ["Source", "check_keys", "checkpoint_key", "open_input", "resume_key"]
+def _digest(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def import_options(
+    mapping: ColumnMapping,
+    read_options: ReadOptions,
+    sql: str | None,
+    *,
+    create_missing: bool,
+    as_of: str | None,
+) -> dict[str, object]:
+    """Every option that changes how an input's rows are read or written, by the name a person
+    gives it (a mapping and a query by the digest of their content). Kept in the checkpoint: a
+    run whose options differ from the interrupted one's starts over, since the rows committed
+    before were read or written another way (QA: a re-run with the right --encoding resumed,
+    and the committed rows kept their mojibake)."""
+    source = mapping.source
+    content = {
+        "columns": mapping.columns,
+        "values": mapping.values,
+        "defaults": mapping.defaults,
+        "source": [
+            source.encoding,
+            source.delimiter,
+            source.date_formats,
+            source.time_formats,
+            str(source.timezone),
+        ],
+        "sql": mapping.sql,
+        "folder": str(mapping.folder) if mapping.folder else None,
+    }
+    return {
+        "--mapping": _digest(content),
+        "--encoding": read_options.encoding,
+        "--delimiter": read_options.delimiter,
+        "--decimal": source.decimal,
+        "--sql": _digest(sql) if sql is not None else None,
+        "--create-missing": create_missing,
+        "--as-of": as_of,
+    }
+
+
+def changed_options(before: object, now: dict[str, object]) -> list[str]:
+    """The names of the options ``now`` gives otherwise than ``before`` (a checkpoint's);
+    every one when the checkpoint holds none (an older one: how it read is unknown)."""
+    if not isinstance(before, dict):
+        return list(now)
+    return [name for name, value in now.items() if before.get(name) != value]
+
+
+__all__ = [
+    "Source",
+    "changed_options",
+    "check_keys",
+    "checkpoint_key",
+    "import_options",
+    "open_input",
+    "resume_key",
+]

@@ -56,6 +56,8 @@ class ImportSummary:
     rejected_first: list[str] = field(default_factory=list)  # "line N: reasons", first few
     dead_letter_path: Path | None = None
     resumed_after: int = 0  # records skipped because an earlier run had committed them
+    # Why a checkpoint of this input was not resumed from (its options differ): "" if none.
+    not_resumed: str = ""
     dry_run: bool = False
     source: str = ""
 

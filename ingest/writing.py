@@ -80,6 +80,9 @@ class BatchWriter:
     # When the input was exported (``--as-of``, UTC ISO): the evidence time of rows that give
     # none of their own (ImportKind.stale). None: unknown.
     as_of: str | None = None
+    # The options the rows are read and written with (ingest.sources.import_options), kept in
+    # the checkpoint: a run with others does not resume from it.
+    options: dict[str, object] | None = None
     # Input lines of valid rows :meth:`classify` dead-lettered (a missing parent, a conflict
     # with the stored record): not imported, so no case-twin warning names them.
     refused: set[int] = field(default_factory=set)
@@ -97,9 +100,14 @@ class BatchWriter:
     _stopped: bool = field(default=False, init=False, repr=False)
 
     def skip(self, batch: Batch) -> None:
-        """A batch an earlier run committed: only re-validated, for the dead letters."""
+        """A batch an earlier run committed: only re-validated, for the dead letters. Its
+        valid rows count as unchanged (not written again), except those the earlier run
+        dead-lettered when it looked them up (a missing parent, a conflict): they are in the
+        kept dead letters, so rejected (``rejected_total``), and the figures add up to what
+        was read."""
         self._rejected(batch)
-        self.summary.unchanged += len(batch.rows)
+        earlier = self.dead.kept_lines
+        self.summary.unchanged += sum(1 for record in batch.raws if record.line not in earlier)
 
     def _rejected(self, batch: Batch) -> None:
         for record, reasons in batch.dead:
@@ -311,7 +319,10 @@ class BatchWriter:
             # The line: a resumed run keeps the dead letters up to it (ingest.deadletter),
             # so they are on disk before the checkpoint passes them.
             self.dead.sync()
-            self.checkpoint.set(self.key, {"committed": end, "line": line})
+            state: dict[str, object] = {"committed": end, "line": line}
+            if self.options is not None:
+                state["options"] = self.options
+            self.checkpoint.set(self.key, state)
 
 
 __all__ = ["QUEUE_DEPTH", "BatchWriter", "Writes"]

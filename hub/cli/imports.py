@@ -3,6 +3,7 @@ DuckDB query) into the graph."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,6 +152,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     table.add_row("ignored columns", escape(", ".join(summary.ignored_columns)) or "-")
     if summary.resumed_after:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
+    if summary.not_resumed:
+        table.add_row("not resumed", f"[yellow]{escape(summary.not_resumed)}[/]")
     table.add_row(
         "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
     )
@@ -182,6 +185,22 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
             f"[bold]{summary.dead_letter_path}[/] (one JSON line each: line, raw, reasons). "
             "Fix them in the source file and import it again."
         )
+
+
+def say_stopped(name: str, committed: int, number: int) -> None:
+    """What an import stopped by a signal committed, and how to go on: as an interrupted
+    import says it (ImportInterrupted), on stderr."""
+    sig = signal.Signals(number).name
+    how = "Ctrl-C (SIGINT)" if number == signal.SIGINT else sig
+    done = (
+        f"after {committed} records were committed"
+        if committed
+        else "before any record was committed"
+    )
+    err_console.print(
+        f"[bold yellow]stopped:[/] importing {escape(name)} was stopped by {how} {done}; run "
+        "the same command again to resume from there"
+    )
 
 
 @contextmanager
@@ -295,6 +314,7 @@ def _command(kind: str) -> Callable[..., None]:
         json: JsonOpt = False,
     ) -> None:
         name = file.name if file else f"{mapping.name if mapping else '--sql'} (SQL)"
+        stopped: list[int] = []  # the records committed, when Ctrl-C or a signal stopped it
         try:
             columns = ColumnMapping.load(mapping) if mapping else ColumnMapping.identity()
             columns = columns.with_decimal(decimal)
@@ -313,7 +333,7 @@ def _command(kind: str) -> Callable[..., None]:
                         kind, file, columns, batch_size, progress and not json,
                         read_options=columns.read_options(encoding, delimiter),
                         sql=sql, dry_run=dry_run, create_missing=create_missing, label=name,
-                        dead_letters=dead_letters, as_of=as_of,
+                        dead_letters=dead_letters, as_of=as_of, on_stop=stopped.append,
                     )
                 )  # fmt: skip
         except (ImportRefused, MappingError) as exc:
@@ -327,6 +347,15 @@ def _command(kind: str) -> Callable[..., None]:
         except (OSError, ValueError) as exc:
             # Whatever the input does, a person reads one sentence, never a traceback.
             fail(escape(f"the import stopped: {type(exc).__name__}: {exc}"), code=1)
+        except KeyboardInterrupt:
+            if stopped:
+                say_stopped(name, stopped[-1], signal.SIGINT)
+            raise typer.Exit(128 + signal.SIGINT) from None
+        except SystemExit as exc:  # SIGTERM / SIGHUP (unwinding_on_signals): 128 + its number
+            code = exc.code if isinstance(exc.code, int) else 0
+            if stopped and code > 128:
+                say_stopped(name, stopped[-1], code - 128)
+            raise
         if json:
             typer.echo(orjson.dumps(summary.to_dict()).decode())
         else:

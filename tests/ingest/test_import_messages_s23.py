@@ -97,7 +97,7 @@ async def test_a_graph_outage_is_an_interrupted_import_that_resumes(
     assert message.endswith("run the same command again to resume from there")
     assert isinstance(info.value.__cause__, GraphUnavailable), info.value.__cause__
     assert info.value.committed == 40
-    assert Checkpoint(cp).get(key) == {"committed": 40, "line": 41}
+    assert Checkpoint(cp).get(key).items() >= {"committed": 40, "line": 41}.items()
 
     # The server back (a new start on the same files): the same command resumes.
     store = await asyncio.to_thread(FalkorDBStore.embedded, EmbeddedFalkorDB(short_dir / "graph"))
@@ -121,7 +121,8 @@ async def test_a_query_the_graph_rejects_in_a_lookup_is_said_as_it_is(
                           kinds=FailingImport("G040", cp, key).kinds())  # fmt: skip
     assert not isinstance(info.value, ImportInterrupted)
     assert "division by zero" in str(info.value).lower(), info.value
-    assert Checkpoint(cp).get(key) == {"committed": 40, "line": 41}  # what was written stays
+    # What was written stays.
+    assert Checkpoint(cp).get(key).items() >= {"committed": 40, "line": 41}.items()
 
 
 def _dead(path: Path) -> list[tuple[int, list[str]]]:

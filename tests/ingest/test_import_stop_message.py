@@ -1,0 +1,71 @@
+"""`c360 import` stopped by Ctrl-C (SIGINT) or SIGTERM says what was committed and how to
+resume, as an interrupted import does, and exits 130 / 143 (QA: no output at all, although the
+checkpoint was kept and a re-run resumed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+C360 = str(Path(sys.executable).with_name("c360"))
+ROWS = 60_000
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="c360k-", dir="/tmp"))  # short: FalkorDB's unix socket
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _committed(checkpoints: Path) -> int:
+    try:
+        data = json.loads(checkpoints.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+    return max((int(v.get("committed", 0)) for v in data.values()), default=0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signalled_import_says_what_was_committed(workdir: Path, sig: signal.Signals) -> None:
+    path = workdir / "customers.csv"
+    path.write_text("id,name\n" + "".join(f"S{i:06d},name{i}\n" for i in range(ROWS)))
+    env = {**os.environ, "C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    args = [C360, "import", "customers", str(path), "--batch-size", "200", "--no-progress"]
+    # Its own session: not the test run's terminal, and SIGINT is not ignored as it is for a
+    # background job.
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
+    checkpoints = workdir / "d" / "checkpoints" / "imports.json"
+    try:
+        deadline = time.monotonic() + 120
+        while _committed(checkpoints) < 400:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the import never committed a batch"
+            time.sleep(0.01)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + sig, (proc.returncode, out, err)
+    committed = _committed(checkpoints)
+    assert 0 < committed < ROWS, committed
+    said = " ".join((out + err).split())
+    assert "Traceback" not in said, said
+    found = re.search(r"stopped by \S+.* after (\d+) records were committed", said)
+    assert found is not None, said
+    assert int(found.group(1)) == committed
+    assert "run the same command again to resume" in said, said
