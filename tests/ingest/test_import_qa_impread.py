@@ -1,0 +1,93 @@
+"""QA defects on `c360 import` (the impread branch): a spreadsheet cell holding an error
+(#N/A, #DIV/0!...) is a dead letter, never an empty value; a customers dead letter names the
+birthDate/idNumber mismatch beside another field's problem. Real embedded FalkorDB."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from graph.store import GraphStore
+from ingest.crm import import_file
+from ingest.readers import read_records
+from tests.dead_letters import dead_letters
+
+
+def _accounts_sheet(path: Path, rows: list[list[object]]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "customerId", "type", "balance", "currency"])
+    for row in rows:
+        sheet.append(row)  # openpyxl writes "#N/A" and its kind as error cells (t="e")
+    book.save(path)
+
+
+async def test_an_error_cell_in_a_spreadsheet_is_a_dead_letter_not_an_empty_value(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    customers = tmp_path / "customers.csv"
+    customers.write_text("id,name\nP001,甲\n", encoding="utf-8")
+    await import_file(store, "customers", customers)
+    first = tmp_path / "first.csv"
+    first.write_text("id,customerId,type,balance,currency\nNA0,P001,SAVINGS,5,CNY\n")
+    await import_file(store, "accounts", first)
+
+    path = tmp_path / "accounts.xlsx"
+    _accounts_sheet(
+        path,
+        [
+            ["NA0", "P001", "SAVINGS", "#N/A", "CNY"],  # stored: its balance must not stay
+            ["NA1", "P001", "#DIV/0!", "#VALUE!", "CNY"],  # new: no null type or balance
+            ["NA2", "P001", "SAVINGS", "12", "CNY"],
+        ],
+    )
+    with zipfile.ZipFile(path) as book:
+        assert b't="e"' in book.read("xl/worksheets/sheet1.xml")  # real error cells
+    summary = await import_file(store, "accounts", path)
+    assert (summary.inserted, summary.rejected) == (1, 2)
+    letters = dead_letters(tmp_path / "accounts.dead.jsonl")
+    assert [(d["line"], d["reasons"]) for d in letters] == [
+        (2, ["balance: the spreadsheet cell holds an error (#N/A)"]),
+        (
+            3,
+            [
+                "type: the spreadsheet cell holds an error (#DIV/0!)",
+                "balance: the spreadsheet cell holds an error (#VALUE!)",
+            ],
+        ),
+    ]
+    assert letters[0]["raw"]["balance"] == "#N/A"
+    rows = await store.read("MATCH (a:Account) RETURN a.id AS id ORDER BY id")
+    assert [r["id"] for r in rows] == ["NA0", "NA2"]
+
+
+def test_error_cells_are_found_without_cell_references(tmp_path: Path) -> None:
+    # The r attributes of rows and cells are optional in the format: a cell's position is then
+    # the one after the previous one's.
+    written = tmp_path / "written.xlsx"
+    _accounts_sheet(written, [["E1", "P001", "SAVINGS", "#REF!", "CNY"], ["E2", "P001"]])
+    path = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                for ref in ("A", "B", "C", "D", "E"):
+                    for number in (1, 2, 3):
+                        data = data.replace(f' r="{ref}{number}"'.encode(), b"")
+                for number in (1, 2, 3):
+                    data = data.replace(f'<row r="{number}"'.encode(), b"<row")
+            dst.writestr(item, data)
+    with zipfile.ZipFile(path) as book:
+        assert b' r="' not in book.read("xl/worksheets/sheet1.xml")
+    bad, good = read_records(path)
+    assert (bad.line, bad.error) == (2, "balance: the spreadsheet cell holds an error (#REF!)")
+    assert good.data == {
+        "id": "E2",
+        "customerId": "P001",
+        "type": "",
+        "balance": "",
+        "currency": "",
+    }
