@@ -91,3 +91,30 @@ def test_error_cells_are_found_without_cell_references(tmp_path: Path) -> None:
         "balance": "",
         "currency": "",
     }
+
+
+MISMATCH = "birthDate: does not match the birth date in idNumber"
+
+
+async def test_a_customers_dead_letter_names_the_birth_date_mismatch_beside_another_problem(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "id,name,birthDate,idNumber,email,gender\n"
+        "G12,乙,1985-03-13,110105198503121234,a@b.cn,M\n"
+        "G13,乙,1985-03-13,110105198503121234,bad-email,M\n"
+        "G14,乙,1985-03-13,110105198503121234,bad-email,X\n"
+        "G15,乙,1985-03-12,110105198503121234,bad-email,M\n"  # agrees: the email's alone
+        "G16,乙,1985-13-13,110105198503121234,bad-email,M\n",  # no date: its own reason
+        encoding="utf-8",
+    )
+    summary = await import_file(store, "customers", path)
+    assert (summary.inserted, summary.rejected) == (0, 5)
+    reasons = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "customers.dead.jsonl")}
+    email = "email: not a valid email address"
+    assert reasons[2] == [MISMATCH]
+    assert reasons[3] == [email, MISMATCH]
+    assert reasons[4] == ["gender: must be one of F, M (男/女/M/F)", email, MISMATCH]
+    assert reasons[5] == [email]
+    assert MISMATCH not in reasons[6] and reasons[6][0].startswith("birthDate: ")
