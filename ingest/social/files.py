@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph.errors import GraphError, GraphLoading, GraphQueryError
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.mapping import ColumnMapping
@@ -13,6 +14,7 @@ from ingest.readers import read_records
 from ingest.social.model import MAX_POST_LINE_BYTES, POST_FIELDS, SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 from ingest.sources import checkpoint_key as file_key
+from ingest.summary import ImportInterrupted
 
 BATCH = 500
 
@@ -86,15 +88,47 @@ async def ingest_file(
                     batch = []
             yield batch, last
 
+        reached = [done, 0]  # the last line stored, and the posts this run stored
+
         def stored(line: int, prepared: Prepared, _n: int) -> None:
             dead.sync()  # on disk before the checkpoint passes their lines
             checkpoint.set(key, line)
+            reached[:] = [line, reached[1] + prepared.received]
             if progress is not None:
                 progress(prepared.received)
 
-        totals = await run_batches(pipeline, batches(), stored)
+        try:
+            totals = await run_batches(pipeline, batches(), stored)
+        except GraphQueryError:
+            raise  # a query the graph rejects: a re-run meets it again, said as it is
+        except GraphError as exc:
+            if isinstance(exc, ImportInterrupted):
+                raise
+            raise interrupted(path, reached[0], reached[1], exc) from exc
     checkpoint.clear(key)
     return FileResult(totals, dead.count, dead.path if dead.total else None, done, dead.total)
 
 
-__all__ = ["BATCH", "FileResult", "checkpoint_key", "ingest_file"]
+def interrupted(path: Path, line: int, posts: int, exc: GraphError) -> ImportInterrupted:
+    """The run stopped by a graph failure (its server killed, restarted or still loading),
+    as a CRM import's: what is stored and how to resume, in a command-line user's terms."""
+    cause = (
+        "the graph restarted and is still loading its data"
+        if isinstance(exc, GraphLoading)
+        else str(exc)
+    )
+    if line == 0:
+        return ImportInterrupted(
+            f"ingesting {path.name} was interrupted before any post was stored ({cause}); "
+            "fix the cause and run the same command again",
+            committed=0,
+        )
+    return ImportInterrupted(
+        f"ingesting {path.name} was interrupted after line {line}: the posts up to it are "
+        f"stored ({posts} this run; {cause}); fix the cause and run the same command again "
+        f"to resume after line {line}",
+        committed=posts,
+    )
+
+
+__all__ = ["BATCH", "FileResult", "checkpoint_key", "ingest_file", "interrupted"]

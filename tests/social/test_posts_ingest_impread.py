@@ -1,0 +1,84 @@
+"""QA defects on `c360 ingest posts` (the impread branch): a graph that goes away mid-run is an
+interrupted ingest that says what is stored and that a re-run resumes (as a CRM import's),
+not a hint at /readyz and environment variables; the summary names the platform stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from graph.embedded import EmbeddedFalkorDB
+from graph.errors import GraphUnavailable
+from graph.falkordb import FalkorDBStore
+from ingest.checkpoint import Checkpoint
+from ingest.social.files import checkpoint_key, ingest_file
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
+from ingest.summary import ImportInterrupted
+from sentiment.batch import BatchScorer
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
+AT = "2026-11-30T11:30:00Z"
+
+
+def post(pid: str, text: str = "招行客服很好") -> str:
+    return json.dumps({"id": pid, "text": text, "created_at": AT}, ensure_ascii=False)
+
+
+async def test_a_graph_outage_mid_run_is_an_interrupted_ingest_that_resumes(
+    short_dir: Path,
+) -> None:
+    path = short_dir / "posts.jsonl"
+    path.write_text("\n".join(post(f"p{n}") for n in range(1, 41)) + "\n", encoding="utf-8")
+    checkpoints = short_dir / "posts.json"
+    embedded = EmbeddedFalkorDB(short_dir / "graph")
+    store = await asyncio.to_thread(FalkorDBStore.embedded, embedded)
+    terms = TermMatcher.load(EXAMPLES / "terms.toml")
+    batches = 0
+
+    def stop_after_two(_n: int) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            embedded.stop()  # the graph server goes away, as one killed mid-run
+
+    try:
+        with BatchScorer(max_workers=1) as scorer, pytest.raises(ImportInterrupted) as info:
+            await ingest_file(
+                PostPipeline(store, scorer, terms),
+                path,
+                Checkpoint(checkpoints),
+                platform="weibo",
+                batch_size=10,
+                progress=stop_after_two,
+            )
+    finally:
+        await store.close()
+    message = str(info.value)
+    assert message.startswith(
+        "ingesting posts.jsonl was interrupted after line 20: the posts up to it are stored "
+        "(20 this run; "
+    ), message
+    assert message.endswith("run the same command again to resume after line 20"), message
+    assert "readyz" not in message and "C360_" not in message
+    assert isinstance(info.value.__cause__, GraphUnavailable)
+    assert Checkpoint(checkpoints).get(checkpoint_key(path)) == 20
+
+    # The server back: the same command resumes after line 20.
+    store = await asyncio.to_thread(FalkorDBStore.embedded, EmbeddedFalkorDB(short_dir / "graph"))
+    try:
+        with BatchScorer(max_workers=1) as scorer:
+            result = await ingest_file(
+                PostPipeline(store, scorer, terms),
+                path,
+                Checkpoint(checkpoints),
+                platform="weibo",
+                batch_size=10,
+            )
+        assert (result.resumed_from, result.totals.received) == (20, 20)
+        assert await store.read("MATCH (p:Post) RETURN count(p) AS n") == [{"n": 40}]
+    finally:
+        await store.close()
