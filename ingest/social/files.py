@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.errors import GraphError, GraphLoading, GraphQueryError
@@ -26,6 +26,9 @@ class FileResult:
     dead_letters: Path | None
     resumed_from: int  # last line already stored by an earlier, interrupted run
     dead_total: int = 0  # dead letters the file holds: ``rejected`` and those kept from before
+    # The platform of each post this run read, as stored (its own field, the mapping's
+    # [values]/[defaults], else ``platform``): how many posts each.
+    platforms: dict[str, int] = field(default_factory=dict)
 
 
 def checkpoint_key(path: Path) -> str:
@@ -61,6 +64,7 @@ async def ingest_file(
     done = int(checkpoint.get(key, 0))
     options = mapper.read_options(encoding)
 
+    platforms: dict[str, int] = {}
     # A resumed run keeps the dead letters of the lines it skips (ingest.deadletter).
     with DeadLetters.beside(path).resuming(done) as dead:
 
@@ -79,10 +83,12 @@ async def ingest_file(
                     continue
                 try:
                     row = mapper.apply(record.data, formats=False)
-                    batch.append(parse_post(row, platform, mapper.source))
+                    post = parse_post(row, platform, mapper.source)
                 except ValueError as exc:
                     dead.add(record.line, record.data, str(exc).split("; "))
                     continue
+                batch.append(post)
+                platforms[post.platform] = platforms.get(post.platform, 0) + 1
                 if len(batch) >= batch_size:
                     yield batch, last
                     batch = []
@@ -106,7 +112,9 @@ async def ingest_file(
                 raise
             raise interrupted(path, reached[0], reached[1], exc) from exc
     checkpoint.clear(key)
-    return FileResult(totals, dead.count, dead.path if dead.total else None, done, dead.total)
+    return FileResult(
+        totals, dead.count, dead.path if dead.total else None, done, dead.total, platforms
+    )
 
 
 def interrupted(path: Path, line: int, posts: int, exc: GraphError) -> ImportInterrupted:

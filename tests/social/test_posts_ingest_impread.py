@@ -13,12 +13,14 @@ import pytest
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import GraphUnavailable
 from graph.falkordb import FalkorDBStore
+from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.social.files import checkpoint_key, ingest_file
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from ingest.summary import ImportInterrupted
 from sentiment.batch import BatchScorer
+from tests.social.conftest import invoke
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 AT = "2026-11-30T11:30:00Z"
@@ -82,3 +84,29 @@ async def test_a_graph_outage_mid_run_is_an_interrupted_ingest_that_resumes(
         assert await store.read("MATCH (p:Post) RETURN count(p) AS n") == [{"n": 40}]
     finally:
         await store.close()
+
+
+async def test_the_summary_names_the_platform_the_posts_were_stored_under(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    mapping = tmp_path / "posts.toml"
+    mapping.write_text('[defaults]\nplatform = "wechat"\n', encoding="utf-8")
+    path = tmp_path / "wechat.jsonl"
+    path.write_text("\n".join(post(f"wc{n}") for n in range(1, 4)) + "\n", encoding="utf-8")
+    result = await invoke(["ingest", "posts", str(path), "--mapping", str(mapping)], cli_env)
+    assert result.exit_code == 0, result.output
+    rows = await store.read(
+        "MATCH (p:Post) WHERE p.postId STARTS WITH 'wc' RETURN DISTINCT p.platform AS platform"
+    )
+    assert rows == [{"platform": "wechat"}]
+    assert "wechat.jsonl (wechat)" in result.output, result.output
+    assert "(weibo)" not in result.output
+
+    # A file of several platforms (a post's own field decides over the mapping's default):
+    # each, with its count.
+    mixed = tmp_path / "mixed.jsonl"
+    own = json.dumps({"id": "fo1", "text": "招行", "created_at": AT, "platform": "forum"})
+    mixed.write_text(f"{post('wc9')}\n{own}\n{post('wc8')}\n", encoding="utf-8")
+    result = await invoke(["ingest", "posts", str(mixed), "--mapping", str(mapping)], cli_env)
+    assert result.exit_code == 0, result.output
+    assert "mixed.jsonl (forum 1, wechat 2)" in result.output, result.output
