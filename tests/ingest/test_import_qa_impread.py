@@ -118,3 +118,23 @@ async def test_a_customers_dead_letter_names_the_birth_date_mismatch_beside_anot
     assert reasons[4] == ["gender: must be one of F, M (男/女/M/F)", email, MISMATCH]
     assert reasons[5] == [email]
     assert MISMATCH not in reasons[6] and reasons[6][0].startswith("birthDate: ")
+
+
+async def test_an_error_cell_in_an_ignored_column_does_not_refuse_its_row(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    # A helper column of lookups (VLOOKUP's #N/A) lands in no field: nothing of it is imported.
+    import openpyxl
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text("id,name\nP001,甲\n", encoding="utf-8")
+    await import_file(store, "customers", customers)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "customerId", "type", "balance", "currency", "lookup"])
+    sheet.append(["IG1", "P001", "SAVINGS", "4", "CNY", "#N/A"])
+    path = tmp_path / "accounts.xlsx"
+    book.save(path)
+    summary = await import_file(store, "accounts", path)
+    assert (summary.inserted, summary.rejected, summary.ignored_columns) == (1, 0, ["lookup"])
