@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.errors import GraphError, GraphLoading, GraphQueryError
+from graph.errors import GraphError, GraphQueryError
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.mapping import ColumnMapping
@@ -14,7 +14,7 @@ from ingest.readers import read_records
 from ingest.social.model import MAX_POST_LINE_BYTES, POST_FIELDS, SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 from ingest.sources import checkpoint_key as file_key
-from ingest.summary import ImportInterrupted
+from ingest.summary import ImportInterrupted, graph_cause
 
 BATCH = 500
 
@@ -120,11 +120,7 @@ async def ingest_file(
 def interrupted(path: Path, line: int, posts: int, exc: GraphError) -> ImportInterrupted:
     """The run stopped by a graph failure (its server killed, restarted or still loading),
     as a CRM import's: what is stored and how to resume, in a command-line user's terms."""
-    cause = (
-        "the graph restarted and is still loading its data"
-        if isinstance(exc, GraphLoading)
-        else str(exc)
-    )
+    cause = graph_cause(exc)
     if line == 0:
         return ImportInterrupted(
             f"ingesting {path.name} was interrupted before any post was stored ({cause}); "

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from graph.embedded import EmbeddedFalkorDB
-from graph.errors import GraphUnavailable
+from graph.errors import GraphLoading, GraphUnavailable
 from graph.falkordb import FalkorDBStore
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
-from ingest.social.files import checkpoint_key, ingest_file
+from ingest.social.files import checkpoint_key, ingest_file, interrupted
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
-from ingest.summary import ImportInterrupted
+from ingest.summary import ImportInterrupted, graph_cause
 from sentiment.batch import BatchScorer
 from tests.social.conftest import invoke
 
@@ -110,3 +110,22 @@ async def test_the_summary_names_the_platform_the_posts_were_stored_under(
     result = await invoke(["ingest", "posts", str(mixed), "--mapping", str(mapping)], cli_env)
     assert result.exit_code == 0, result.output
     assert "mixed.jsonl (forum 1, wechat 2)" in result.output, result.output
+
+
+LOADING = GraphLoading(
+    "the embedded graph in /d/falkordb is loading its data; /readyz turns 200 when it is done"
+)
+
+
+def test_a_graph_still_loading_is_said_without_the_servers_readyz_hint() -> None:
+    # What `kill -9` of the embedded graph mid-run gives when its restart is still loading.
+    assert graph_cause(LOADING) == "the graph restarted and is still loading its data"
+    assert str(interrupted(Path("big.jsonl"), 12000, 12000, LOADING)) == (
+        "ingesting big.jsonl was interrupted after line 12000: the posts up to it are stored "
+        "(12000 this run; the graph restarted and is still loading its data); fix the cause "
+        "and run the same command again to resume after line 12000"
+    )
+    assert str(interrupted(Path("big.jsonl"), 0, 0, LOADING)) == (
+        "ingesting big.jsonl was interrupted before any post was stored (the graph restarted "
+        "and is still loading its data); fix the cause and run the same command again"
+    )
