@@ -11,9 +11,10 @@ A file that cannot be read at all (binary, no known encoding, a broken spreadshe
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
 valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
 number of values, a stray opening quote, a spreadsheet number beyond a float's exact whole
-numbers) comes back as a record with ``error`` set and its line number; reading goes on. Every
-format's values go through one check (:func:`value_problems`: length, encoding, precision); a
-JSON Lines line longer than any record (``max_line``) is refused unread.
+numbers, a spreadsheet cell holding an error such as #N/A) comes back as a record with
+``error`` set and its line number; reading goes on. Every format's values go through one
+check (:func:`value_problems`: length, encoding, precision); a JSON Lines line longer than any
+record (``max_line``) is refused unread.
 """
 
 from __future__ import annotations
@@ -746,16 +747,22 @@ _XLSX_CHUNK = 1 << 20
 
 def _sheet_errors(path: Path) -> dict[tuple[int, int], str]:
     """(row, column), both 0-based, to the error text of each error cell of the first sheet
-    of an .xlsx/.xlsm file; empty for other formats, or when the sheet cannot be found (the
-    rows calamine read are all there is then)."""
+    of an .xlsx/.xlsm or .ods file; empty for other formats (.xls, .xlsb: binary, not read
+    here), or when the sheet cannot be found (the rows calamine read are all there is then)."""
     import zipfile
 
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".ods"):
         return {}
     try:
         with zipfile.ZipFile(path) as book:
+            if suffix == ".ods":
+                if not _has_error_cell(book, "content.xml", _ODS_ERROR_MARKS):
+                    return {}
+                with book.open("content.xml") as fh:
+                    return _ods_error_cells(fh)
             member = _first_sheet_member(book)
-            if member is None or not _has_error_cell(book, member):
+            if member is None or not _has_error_cell(book, member, _XLSX_ERROR_MARKS):
                 return {}
             with book.open(member) as fh:
                 found = _error_cells_fast(fh)
@@ -781,13 +788,13 @@ def _first_sheet_member(book: Any) -> str | None:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _has_error_cell(book: Any, member: str) -> bool:
-    keep = max(len(m) for m in _XLSX_ERROR_MARKS) - 1
+def _has_error_cell(book: Any, member: str, marks: tuple[bytes, ...]) -> bool:
+    keep = max(len(m) for m in marks) - 1
     tail = b""
     with book.open(member) as fh:
         while chunk := fh.read(_XLSX_CHUNK):
             text = tail + chunk
-            if any(m in text for m in _XLSX_ERROR_MARKS):
+            if any(m in text for m in marks):
                 return True
             tail = text[-keep:]
     return False
@@ -863,6 +870,47 @@ def _error_cells(fh: Any) -> dict[tuple[int, int], str]:
             value = next((e.text for e in element if _local(e.tag) == "v"), None)
             errors[(row, column)] = value or "#ERROR"
         elif tag == "row":
+            element.clear()
+    return errors
+
+
+# OpenDocument (LibreOffice) marks a cell holding an error calcext:value-type="error", its
+# text the error's (#N/A, Err:502); calamine gives it as "" too.
+_ODS_ERROR_MARKS = (b'value-type="error"', b"value-type='error'")
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_CALC = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+
+
+def _ods_error_cells(fh: Any) -> dict[tuple[int, int], str]:
+    """:func:`_error_cells` for the first table of an .ods file's content.xml: a row or cell
+    repeated (number-rows-repeated, number-columns-repeated) counts as that many, a covered
+    cell (under a merged one) as one."""
+    errors: dict[tuple[int, int], str] = {}
+    cells = (f"{_ODS_TABLE}table-cell", f"{_ODS_TABLE}covered-table-cell")
+    tables = 0
+    row, column = 0, 0
+    pending: list[tuple[int, str]] = []  # the current row's error cells
+    for event, element in ET.iterparse(fh, events=("start", "end")):
+        tag = element.tag
+        if tag == f"{_ODS_TABLE}table":
+            if event == "start":
+                tables += 1
+            elif tables == 1:
+                break
+            continue
+        if event == "start" or tables != 1:
+            continue
+        if tag in cells:
+            repeated = int(element.get(f"{_ODS_TABLE}number-columns-repeated", "1"))
+            if element.get(f"{_ODS_CALC}value-type") == "error":
+                text = "".join(element.itertext()).strip() or "#ERROR"
+                pending += [(column + i, text) for i in range(repeated)]
+            column += repeated
+        elif tag == f"{_ODS_TABLE}table-row":
+            repeated = int(element.get(f"{_ODS_TABLE}number-rows-repeated", "1"))
+            for i in range(repeated if pending else 0):
+                errors.update(((row + i, c), text) for c, text in pending)
+            row, column, pending = row + repeated, 0, []
             element.clear()
     return errors
 

@@ -138,3 +138,79 @@ async def test_an_error_cell_in_an_ignored_column_does_not_refuse_its_row(
     book.save(path)
     summary = await import_file(store, "accounts", path)
     assert (summary.inserted, summary.rejected, summary.ignored_columns) == (1, 0, ["lookup"])
+
+
+ODS_NAMESPACES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"'
+)
+
+
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+def _ods_text(value: str) -> str:
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    )
+
+
+def _ods_error(value: str, repeated: int = 1) -> str:
+    # As LibreOffice writes a failed formula's cell (its cached error as text).
+    return (
+        '<table:table-cell table:formula="of:=NA()" office:value-type="string" '
+        f'office:string-value="" calcext:value-type="error" '
+        f'table:number-columns-repeated="{repeated}"><text:p>{value}</text:p></table:table-cell>'
+    )
+
+
+def test_error_cells_of_an_ods_sheet_are_dead_letters(tmp_path: Path) -> None:
+    header = "".join(_ods_text(h) for h in ("id", "name", "balance", "type"))
+    rows = [
+        f"<table:table-header-rows><table:table-row>{header}</table:table-row>"
+        "</table:table-header-rows>",
+        "<table:table-row>" + _ods_text("X1") + "<table:table-cell/>" + _ods_error("#N/A", 2),
+        # A repeated row, a covered cell (under a merged one): each counts as calamine reads.
+        '<table:table-row table:number-rows-repeated="2">'
+        + _ods_text("X2")
+        + "<table:covered-table-cell/>"
+        + _ods_text("5")
+        + _ods_error("#VALUE!"),
+        "<table:table-row>" + "".join(_ods_text(v) for v in ("X4", "n", "7", "SAVINGS")),
+    ]
+    body = rows[0] + "".join(f"{row}</table:table-row>" for row in rows[1:])
+    second = "<table:table-row>" + _ods_error("#REF!") + "</table:table-row>"  # not read
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODS_NAMESPACES} '
+        'office:version="1.2"><office:body><office:spreadsheet><table:table table:name="S">'
+        f'{body}</table:table><table:table table:name="T">{second}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    path = tmp_path / "accounts.ods"
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("content.xml", content)
+        book.writestr("META-INF/manifest.xml", ODS_MANIFEST)
+    records = list(read_records(path))
+    assert [(r.line, list(r.problems.values())) for r in records] == [
+        (
+            2,
+            [
+                "balance: the spreadsheet cell holds an error (#N/A)",
+                "type: the spreadsheet cell holds an error (#N/A)",
+            ],
+        ),
+        (3, ["type: the spreadsheet cell holds an error (#VALUE!)"]),
+        (4, ["type: the spreadsheet cell holds an error (#VALUE!)"]),
+        (5, []),
+    ]
+    assert records[3].data == {"id": "X4", "name": "n", "balance": "7", "type": "SAVINGS"}
