@@ -11,9 +11,10 @@ A file that cannot be read at all (binary, no known encoding, a broken spreadshe
 UnsupportedFile with one sentence before anything is read further. A bad line later (bytes not
 valid in the file's encoding or, in a GB18030 file, UTF-8 Chinese; a giant field; a wrong
 number of values, a stray opening quote, a spreadsheet number beyond a float's exact whole
-numbers) comes back as a record with ``error`` set and its line number; reading goes on. Every
-format's values go through one check (:func:`value_problems`: length, encoding, precision); a
-JSON Lines line longer than any record (``max_line``) is refused unread.
+numbers, a spreadsheet cell holding an error such as #N/A) comes back as a record with
+``error`` set and its line number; reading goes on. Every format's values go through one
+check (:func:`value_problems`: length, encoding, precision); a JSON Lines line longer than any
+record (``max_line``) is refused unread.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import csv
 import io
 import math
 import re
+import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -698,22 +700,219 @@ def _precision_problem(name: str) -> str:
 
 
 def checked(
-    number: int, row: dict[str, Any], value: Callable[[Any], Any] | None = None
+    number: int,
+    row: dict[str, Any],
+    value: Callable[[Any], Any] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> RawRecord:
     """A row of cells (a spreadsheet's, a Parquet file's, a SQL transform's result), each
     taken as ``value`` gives it (spreadsheets: :func:`_cell`), its values checked
-    (value_problems). A dead letter keeps the whole row, each cell as it reads (a number a
-    float cannot hold exactly as the float it is, ``1.1010519900101014e+17``, never as
-    whole-number text: that would show another, valid-looking ID number), each text cut to
-    RAW_SHOWN characters."""
+    (value_problems). ``errors``: the columns whose spreadsheet cell holds an error
+    (``#N/A``...), each with its error text (:func:`_sheet_errors`). A dead letter keeps the
+    whole row, each cell as it reads (a number a float cannot hold exactly as the float it is,
+    ``1.1010519900101014e+17``, never as whole-number text: that would show another,
+    valid-looking ID number; an error cell as its error text), each text cut to RAW_SHOWN
+    characters."""
+    if errors:
+        row = {h: errors.get(h, v) for h, v in row.items()}
     data = row if value is None else {h: value(v) for h, v in row.items()}
-    if problems := value_problems(row, cells=True):
+    problems = value_problems(row, cells=True)
+    if errors:
+        problems = {
+            h: _error_problem(h, errors[h]) if h in errors else problems[h]
+            for h in row
+            if h in errors or h in problems
+        }
+    if problems:
         raw = {
             h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)
             for h, v in row.items()
         }
         return _refused(number, data, problems, raw)
     return RawRecord(number, data)
+
+
+def _error_problem(name: str, error: str) -> str:
+    return f"{name}: the spreadsheet cell holds an error ({error})"
+
+
+# A cell holding an error (a failed formula's cached #N/A, #DIV/0!, #VALUE!, #REF!...) is
+# ``t="e"`` in the sheet's XML; python-calamine gives it as "" like an empty cell, and empty
+# means "not given" (the stored value kept, a new record's field null): an error would pass
+# silently. So the first sheet's XML is searched for error cells (read as a stream, in
+# chunks, without parsing) and parsed only when it holds one.
+_XLSX_ERROR_MARKS = (b't="e"', b"t='e'")
+_XLSX_CHUNK = 1 << 20
+
+
+def _sheet_errors(path: Path) -> dict[tuple[int, int], str]:
+    """(row, column), both 0-based, to the error text of each error cell of the first sheet
+    of an .xlsx/.xlsm or .ods file; empty for other formats (.xls, .xlsb: binary, not read
+    here), or when the sheet cannot be found (the rows calamine read are all there is then)."""
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".ods"):
+        return {}
+    try:
+        with zipfile.ZipFile(path) as book:
+            if suffix == ".ods":
+                if not _has_error_cell(book, "content.xml", _ODS_ERROR_MARKS):
+                    return {}
+                with book.open("content.xml") as fh:
+                    return _ods_error_cells(fh)
+            member = _first_sheet_member(book)
+            if member is None or not _has_error_cell(book, member, _XLSX_ERROR_MARKS):
+                return {}
+            with book.open(member) as fh:
+                found = _error_cells_fast(fh)
+            if found is not None:
+                return found
+            with book.open(member) as fh:
+                return _error_cells(fh)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, ET.ParseError):
+        return {}
+
+
+def _first_sheet_member(book: Any) -> str | None:
+    """The zip member of the workbook's first sheet (workbook order, as calamine reads)."""
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    first = next((e for e in workbook.iter() if _local(e.tag) == "sheet"), None)
+    if first is None or (rid := first.get(rel_ns)) is None:
+        return None
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next((e.get("Target") for e in rels.iter() if e.get("Id") == rid), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _has_error_cell(book: Any, member: str, marks: tuple[bytes, ...]) -> bool:
+    keep = max(len(m) for m in marks) - 1
+    tail = b""
+    with book.open(member) as fh:
+        while chunk := fh.read(_XLSX_CHUNK):
+            text = tail + chunk
+            if any(m in text for m in marks):
+                return True
+            tail = text[-keep:]
+    return False
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _column_index(ref: str) -> int:
+    number = 0
+    for char in ref:
+        if not char.isalpha():
+            break
+        number = number * 26 + ord(char.upper()) - ord("A") + 1
+    return number - 1
+
+
+_ERROR_CELL = re.compile(rb"<c\s[^>]*?\bt=[\"']e[\"'][^>]*>")
+_CELL_REF = re.compile(rb"\br=[\"']([A-Za-z]+)([0-9]+)[\"']")
+_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _error_cells_fast(fh: Any) -> dict[tuple[int, int], str] | None:
+    """:func:`_error_cells` by searching the text, a row at a time (a sixth of parsing's
+    time): None when an error mark is not a plain ``<c r="D2" t="e">`` (a namespace prefix,
+    no cell reference), for the parser to decide."""
+    errors: dict[tuple[int, int], str] = {}
+    rest = b""
+    while True:
+        chunk = fh.read(_XLSX_CHUNK)
+        text = rest + chunk
+        end = text.rfind(b"</row>") + len(b"</row>") if chunk else len(text)
+        if end < len(b"</row>"):
+            end = 0 if chunk else len(text)
+        done, rest = text[:end], text[end:]
+        marks = sum(done.count(m) for m in _XLSX_ERROR_MARKS)
+        cells = list(_ERROR_CELL.finditer(done))
+        if len(cells) != marks:
+            return None
+        for cell in cells:
+            ref = _CELL_REF.search(cell.group(0))
+            if ref is None:
+                return None
+            value = None
+            if not cell.group(0).endswith(b"/>"):
+                close = done.find(b"</c>", cell.end())
+                found = _CELL_VALUE.search(done, cell.end(), close if close >= 0 else len(done))
+                value = found.group(1).decode("utf-8", "replace") if found else None
+            place = (int(ref.group(2)) - 1, _column_index(ref.group(1).decode("ascii")))
+            errors[place] = value or "#ERROR"
+        if not chunk:
+            return errors
+
+
+def _error_cells(fh: Any) -> dict[tuple[int, int], str]:
+    # A row's or cell's position is its r attribute, or (optional in the format) the one after
+    # the previous row's or cell's.
+    errors: dict[tuple[int, int], str] = {}
+    row, column = -1, -1
+    for event, element in ET.iterparse(fh, events=("start", "end")):
+        tag = _local(element.tag)
+        if event == "start":
+            if tag == "row":
+                ref = element.get("r")
+                row = int(ref) - 1 if ref else row + 1
+                column = -1
+            elif tag == "c":
+                ref = element.get("r")
+                column = _column_index(ref) if ref else column + 1
+            continue
+        if tag == "c" and element.get("t") == "e":
+            value = next((e.text for e in element if _local(e.tag) == "v"), None)
+            errors[(row, column)] = value or "#ERROR"
+        elif tag == "row":
+            element.clear()
+    return errors
+
+
+# OpenDocument (LibreOffice) marks a cell holding an error calcext:value-type="error", its
+# text the error's (#N/A, Err:502); calamine gives it as "" too.
+_ODS_ERROR_MARKS = (b'value-type="error"', b"value-type='error'")
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_CALC = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+
+
+def _ods_error_cells(fh: Any) -> dict[tuple[int, int], str]:
+    """:func:`_error_cells` for the first table of an .ods file's content.xml: a row or cell
+    repeated (number-rows-repeated, number-columns-repeated) counts as that many, a covered
+    cell (under a merged one) as one."""
+    errors: dict[tuple[int, int], str] = {}
+    cells = (f"{_ODS_TABLE}table-cell", f"{_ODS_TABLE}covered-table-cell")
+    tables = 0
+    row, column = 0, 0
+    pending: list[tuple[int, str]] = []  # the current row's error cells
+    for event, element in ET.iterparse(fh, events=("start", "end")):
+        tag = element.tag
+        if tag == f"{_ODS_TABLE}table":
+            if event == "start":
+                tables += 1
+            elif tables == 1:
+                break
+            continue
+        if event == "start" or tables != 1:
+            continue
+        if tag in cells:
+            repeated = int(element.get(f"{_ODS_TABLE}number-columns-repeated", "1"))
+            if element.get(f"{_ODS_CALC}value-type") == "error":
+                text = "".join(element.itertext()).strip() or "#ERROR"
+                pending += [(column + i, text) for i in range(repeated)]
+            column += repeated
+        elif tag == f"{_ODS_TABLE}table-row":
+            repeated = int(element.get(f"{_ODS_TABLE}number-rows-repeated", "1"))
+            for i in range(repeated if pending else 0):
+                errors.update(((row + i, c), text) for c, text in pending)
+            row, column, pending = row + repeated, 0, []
+            element.clear()
+    return errors
 
 
 def _sheet_rows(path: Path) -> list[list[Any]]:
@@ -729,10 +928,17 @@ def _sheet_rows(path: Path) -> list[list[Any]]:
 def _read_sheet(path: Path) -> Iterator[RawRecord]:
     rows = _sheet_rows(path)
     header = _clean_header([str(c) for c in rows[0]]) if rows else []
+    # Per sheet row (1-based, as ``number``): its error cells' column names and error texts.
+    errors: dict[int, dict[str, str]] = {}
+    for (index, column), error in _sheet_errors(path).items():
+        if column < len(header) and header[column]:
+            errors.setdefault(index + 1, {})[header[column]] = error
     for number, values in enumerate(rows[1:], start=2):
-        if all(v in (None, "") for v in values):
+        found = errors.get(number)
+        if found is None and all(v in (None, "") for v in values):
             continue
-        yield checked(number, {h: v for h, v in zip(header, values, strict=False) if h}, _cell)
+        row = {h: v for h, v in zip(header, values, strict=False) if h}
+        yield checked(number, row, _cell, found)
 
 
 def _parquet(path: Path) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.errors import GraphError
+from graph.errors import GraphError, GraphLoading
 
 
 class ImportRefused(ValueError):
@@ -19,6 +19,14 @@ class ImportInterrupted(GraphError):
     def __init__(self, message: str, committed: int) -> None:
         super().__init__(message)
         self.committed = committed
+
+
+def graph_cause(exc: GraphError) -> str:
+    """Why the graph stopped an import, in a command-line user's terms: a graph still loading
+    its data (a restarted server) without the /readyz hint the server's own message gives."""
+    if isinstance(exc, GraphLoading):
+        return "the graph restarted and is still loading its data"
+    return str(exc)
 
 
 # Warnings a summary lists (their count is kept whole): a million flagged rows are a
@@ -82,4 +90,10 @@ class ImportSummary:
         return data
 
 
-__all__ = ["WARNINGS_SHOWN", "ImportInterrupted", "ImportRefused", "ImportSummary"]
+__all__ = [
+    "WARNINGS_SHOWN",
+    "ImportInterrupted",
+    "ImportRefused",
+    "ImportSummary",
+    "graph_cause",
+]

@@ -115,8 +115,11 @@ def validate(
         if record.others is None:
             return None, [_read_error(mapping, record.error, record.column)]
         source = record.others
+        fields = spec.model.model_fields
         for column, reason in record.problems.items():
-            failed[mapping.target(column)] = _read_error(mapping, reason, column)
+            if (name := mapping.target(column)) not in fields:
+                continue  # an ignored column (reported as such): nothing of it is imported
+            failed[name] = _read_error(mapping, reason, column)
     try:
         data = mapping.apply(source, failed)
         if reasons := control_reasons(spec, data):

@@ -31,7 +31,7 @@ from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.kinds import ImportKind, import_case_conflict
 from ingest.readers import RawRecord
-from ingest.summary import ImportInterrupted, ImportSummary
+from ingest.summary import ImportInterrupted, ImportSummary, graph_cause
 from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
 from shared.echo import echo
 from shared.validators import id_key
@@ -308,8 +308,8 @@ class BatchWriter:
         and how to resume."""
         return ImportInterrupted(
             f"importing {self.name} was interrupted after {self.committed} records were "
-            f"committed ({exc}); fix the cause and run the same command again to resume "
-            "from there",
+            f"committed ({graph_cause(exc)}); fix the cause and run the same command again "
+            "to resume from there",
             committed=self.committed,
         )
 

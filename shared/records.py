@@ -391,6 +391,27 @@ class ImportRecord(BaseModel):
         raise NotImplementedError
 
 
+BIRTH_DATE_MISMATCH = "birthDate: does not match the birth date in idNumber"
+# The two fields as the record reads them (strip, numbers as text), judged on their own.
+_FIELD_CONFIG = ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True)
+_BIRTH_DATE = TypeAdapter(BirthDate, config=_FIELD_CONFIG)
+_ID_NUMBER = TypeAdapter(IdNumber, config=_FIELD_CONFIG)
+
+
+def _birth_date_disagrees(data: dict[str, Any]) -> bool:
+    """Both birthDate and idNumber are given and valid, and disagree (what CustomerRecord's
+    after-validator refuses), whatever the row's other fields say."""
+    born, number = data.get("birthDate"), data.get("idNumber")
+    if any(v is None or (isinstance(v, str) and not v.strip()) for v in (born, number)):
+        return False
+    try:
+        given = _BIRTH_DATE.validate_python(born)
+        carried = birth_date_from_cn_id(_ID_NUMBER.validate_python(number)).isoformat()
+    except ValueError:  # ValidationError is one: the field itself says why
+        return False
+    return bool(given != carried)
+
+
 class CustomerRecord(ImportRecord):
     id: Key
     name: str | None = None
@@ -426,6 +447,40 @@ class CustomerRecord(ImportRecord):
         "consentUpdatedAt",
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_birth_date_reason(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """The birthDate/idNumber mismatch told beside another field's problem: the
+        after-validator runs only once every field is valid (QA: a row with a bad email and a
+        mismatch told the email's alone; a dead letter lists every problem of its record)."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            failed = {e["loc"][0] for e in errors if e["loc"]}
+            if (
+                not isinstance(data, dict)
+                or {"birthDate", "idNumber"} & failed
+                or any(BIRTH_DATE_MISMATCH in e["msg"] for e in errors)
+                or not _birth_date_disagrees(data)
+            ):
+                raise
+            line_errors: list[InitErrorDetails] = [
+                {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
+                for e in errors
+            ]
+            line_errors.append(
+                {
+                    "type": "value_error",
+                    "loc": (),
+                    "input": None,
+                    "ctx": {"error": ValueError(BIRTH_DATE_MISMATCH)},
+                }
+            )
+            raise ValidationError.from_exception_data(
+                exc.title, line_errors, hide_input=True
+            ) from None
+
     @model_validator(mode="after")
     def _id_matches_birth_date(self) -> CustomerRecord:
         if self.idNumber is None:
@@ -435,7 +490,7 @@ class CustomerRecord(ImportRecord):
             # The ID is authoritative: record the birth date it carries.
             self.birthDate = born
         elif self.birthDate != born:
-            raise ValueError("birthDate: does not match the birth date in idNumber")
+            raise ValueError(BIRTH_DATE_MISMATCH)
         return self
 
     def to_graph_row(self) -> Row:

@@ -90,6 +90,18 @@ def print_totals(title: str, totals: Totals, extra: dict[str, object] | None = N
     console.print(table)
 
 
+def posts_title(file: Path, platforms: dict[str, int]) -> str:
+    """``posts.jsonl (wechat)``: the platform the posts were stored under (a mapping's
+    [defaults] or the posts' own field decide over --platform), each with its count when the
+    file held several; the file name alone when no post was read."""
+    if len(platforms) == 1:
+        return f"{file.name} ({next(iter(platforms))})"
+    if not platforms:
+        return file.name
+    shown = ", ".join(f"{name} {count}" for name, count in sorted(platforms.items()))
+    return f"{file.name} ({shown})"
+
+
 @app.command("posts")
 def posts(
     file: Annotated[Path, typer.Argument(help="JSON Lines export (.jsonl/.ndjson)")],
@@ -147,7 +159,7 @@ def posts(
             # The interrupted run's dead letters up to its checkpoint are kept in the file.
             extra["dead letters"] = f"{result.dead_total} ({result.rejected} this run)"
             extra["resumed after line"] = result.resumed_from
-        print_totals(f"{file.name} ({platform})", result.totals, extra)
+        print_totals(posts_title(file, result.platforms), result.totals, extra)
         if result.dead_letters is not None:
             console.print(
                 f"[yellow]{result.dead_total} line(s) rejected[/]: see {result.dead_letters} "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from graph.errors import GraphError, GraphQueryError
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters
 from ingest.mapping import ColumnMapping
@@ -13,6 +14,7 @@ from ingest.readers import read_records
 from ingest.social.model import MAX_POST_LINE_BYTES, POST_FIELDS, SocialPost, parse_post
 from ingest.social.pipeline import PostPipeline, Prepared, Totals, run_batches
 from ingest.sources import checkpoint_key as file_key
+from ingest.summary import ImportInterrupted, graph_cause
 
 BATCH = 500
 
@@ -24,6 +26,9 @@ class FileResult:
     dead_letters: Path | None
     resumed_from: int  # last line already stored by an earlier, interrupted run
     dead_total: int = 0  # dead letters the file holds: ``rejected`` and those kept from before
+    # The platform of each post this run read, as stored (its own field, the mapping's
+    # [values]/[defaults], else ``platform``): how many posts each.
+    platforms: dict[str, int] = field(default_factory=dict)
 
 
 def checkpoint_key(path: Path) -> str:
@@ -59,6 +64,7 @@ async def ingest_file(
     done = int(checkpoint.get(key, 0))
     options = mapper.read_options(encoding)
 
+    platforms: dict[str, int] = {}
     # A resumed run keeps the dead letters of the lines it skips (ingest.deadletter).
     with DeadLetters.beside(path).resuming(done) as dead:
 
@@ -77,24 +83,56 @@ async def ingest_file(
                     continue
                 try:
                     row = mapper.apply(record.data, formats=False)
-                    batch.append(parse_post(row, platform, mapper.source))
+                    post = parse_post(row, platform, mapper.source)
                 except ValueError as exc:
                     dead.add(record.line, record.data, str(exc).split("; "))
                     continue
+                batch.append(post)
+                platforms[post.platform] = platforms.get(post.platform, 0) + 1
                 if len(batch) >= batch_size:
                     yield batch, last
                     batch = []
             yield batch, last
 
+        reached = [done, 0]  # the last line stored, and the posts this run stored
+
         def stored(line: int, prepared: Prepared, _n: int) -> None:
             dead.sync()  # on disk before the checkpoint passes their lines
             checkpoint.set(key, line)
+            reached[:] = [line, reached[1] + prepared.received]
             if progress is not None:
                 progress(prepared.received)
 
-        totals = await run_batches(pipeline, batches(), stored)
+        try:
+            totals = await run_batches(pipeline, batches(), stored)
+        except GraphQueryError:
+            raise  # a query the graph rejects: a re-run meets it again, said as it is
+        except GraphError as exc:
+            if isinstance(exc, ImportInterrupted):
+                raise
+            raise interrupted(path, reached[0], reached[1], exc) from exc
     checkpoint.clear(key)
-    return FileResult(totals, dead.count, dead.path if dead.total else None, done, dead.total)
+    return FileResult(
+        totals, dead.count, dead.path if dead.total else None, done, dead.total, platforms
+    )
 
 
-__all__ = ["BATCH", "FileResult", "checkpoint_key", "ingest_file"]
+def interrupted(path: Path, line: int, posts: int, exc: GraphError) -> ImportInterrupted:
+    """The run stopped by a graph failure (its server killed, restarted or still loading),
+    as a CRM import's: what is stored and how to resume, in a command-line user's terms."""
+    cause = graph_cause(exc)
+    if line == 0:
+        return ImportInterrupted(
+            f"ingesting {path.name} was interrupted before any post was stored ({cause}); "
+            "fix the cause and run the same command again",
+            committed=0,
+        )
+    return ImportInterrupted(
+        f"ingesting {path.name} was interrupted after line {line}: the posts up to it are "
+        f"stored ({posts} this run; {cause}); fix the cause and run the same command again "
+        f"to resume after line {line}",
+        committed=posts,
+    )
+
+
+__all__ = ["BATCH", "FileResult", "checkpoint_key", "ingest_file", "interrupted"]
