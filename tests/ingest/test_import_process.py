@@ -47,7 +47,8 @@ def _c360(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=600, check=False)  # fmt: skip
 
 
-def _committed(checkpoints: Path) -> int:
+def committed(checkpoints: Path) -> int:
+    """The most records an import in ``checkpoints`` has committed (0: none yet)."""
     try:
         data = json.loads(checkpoints.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -79,13 +80,13 @@ def test_sql_import_killed_mid_run_resumes_from_its_checkpoint(workdir: Path) ->
                                 stderr=subprocess.STDOUT)  # fmt: skip
     checkpoints = workdir / "d" / "checkpoints" / "imports.json"
     deadline = time.monotonic() + 300
-    while _committed(checkpoints) < 1000 and proc.poll() is None:
+    while committed(checkpoints) < 1000 and proc.poll() is None:
         assert time.monotonic() < deadline, "the import never committed a batch"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, log.read_text()[-2000:]
-    killed_at = _committed(checkpoints)
+    killed_at = committed(checkpoints)
     assert 0 < killed_at < ROWS
 
     done = _c360(workdir, *args, "--json")
@@ -96,7 +97,7 @@ def test_sql_import_killed_mid_run_resumes_from_its_checkpoint(workdir: Path) ->
     assert summary["resumed_after"] == killed_at
     assert (summary["read"], summary["imported"], summary["rejected"]) == (ROWS, ROWS, 0)
     assert summary["inserted"] <= ROWS - killed_at
-    assert _committed(checkpoints) == 0  # cleared once everything went in
+    assert committed(checkpoints) == 0  # cleared once everything went in
     assert asyncio.run(_transactions(workdir / "d")) == (ROWS, ROWS, ROWS)
 
 

@@ -19,18 +19,24 @@ async def lookup_orphans(_store: GraphStore, rows: list[Row]) -> list[Row]:
     return [{"missing": ["id"]} if str(r["id"]).startswith("M") else {} for r in rows]
 
 
-async def test_a_resumed_import_keeps_its_dead_letters_up_to_the_checkpoint(
-    store: GraphStore, tmp_path: Path
-) -> None:
+def gated_import(tmp_path: Path, *more: str) -> tuple[dict[str, ImportKind], Path, Path]:
+    """The gated kind, a checkpoint path and a file of 40 gated rows (three with a missing
+    parent, M..., two with a gate that is no bool, "maybe"), then ``more`` rows."""
     kinds = {**KINDS, "gated": ImportKind(GatedRecord, upsert_gated, lookup=lookup_orphans)}
-    cp = tmp_path / "cp.json"
-    path = tmp_path / "gated.csv"
     rows = []
     for i in range(40):
         key = f"M{i:03d}" if i in (3, 15, 30) else f"G{i:03d}"
-        gated = {25: "true", 5: "maybe", 33: "maybe"}.get(i, "false")  # "maybe": not a bool
+        gated = {25: "true", 5: "maybe", 33: "maybe"}.get(i, "false")
         rows.append(f"{key},{gated}")
-    path.write_text("\n".join(["id,gated", *rows]) + "\n", encoding="utf-8")
+    path = tmp_path / "gated.csv"
+    path.write_text("\n".join(["id,gated", *rows, *more]) + "\n", encoding="utf-8")
+    return kinds, tmp_path / "cp.json", path
+
+
+async def test_a_resumed_import_keeps_its_dead_letters_up_to_the_checkpoint(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    kinds, cp, path = gated_import(tmp_path)
     await store.write("CREATE (:Gate {open: 0})")
     with pytest.raises(ImportInterrupted, match="after 20 records"):
         await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp, kinds=kinds)
@@ -53,16 +59,8 @@ async def test_a_resumed_imports_figures_add_up_to_what_was_read(
 ) -> None:
     """The skipped part's rows the earlier run dead-lettered at lookup time (missing parents)
     are rejected ones, not unchanged (QA: unchanged and imported overcounted by them)."""
-    kinds = {**KINDS, "gated": ImportKind(GatedRecord, upsert_gated, lookup=lookup_orphans)}
-    cp = tmp_path / "cp.json"
-    path = tmp_path / "gated.csv"
-    rows = []
-    for i in range(40):
-        key = f"M{i:03d}" if i in (3, 15, 30) else f"G{i:03d}"
-        gated = {25: "true", 5: "maybe", 33: "maybe"}.get(i, "false")
-        rows.append(f"{key},{gated}")
-    rows.append("G010,false")  # a duplicate of a key of the committed part: the last one wins
-    path.write_text("\n".join(["id,gated", *rows]) + "\n", encoding="utf-8")
+    # A duplicate of a key of the committed part: the last one wins.
+    kinds, cp, path = gated_import(tmp_path, "G010,false")
     await store.write("CREATE (:Gate {open: 0})")
     with pytest.raises(ImportInterrupted, match="after 20 records"):
         await import_file(store, "gated", path, batch_size=10, checkpoint_path=cp, kinds=kinds)

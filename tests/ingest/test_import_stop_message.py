@@ -4,7 +4,6 @@ checkpoint was kept and a re-run resumed)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ingest.test_import_process import committed
+
 C360 = str(Path(sys.executable).with_name("c360"))
 ROWS = 60_000
 
@@ -27,14 +28,6 @@ def workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="c360k-", dir="/tmp"))  # short: FalkorDB's unix socket
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _committed(checkpoints: Path) -> int:
-    try:
-        data = json.loads(checkpoints.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return 0
-    return max((int(v.get("committed", 0)) for v in data.values()), default=0)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -50,7 +43,7 @@ def test_a_signalled_import_says_what_was_committed(workdir: Path, sig: signal.S
     checkpoints = workdir / "d" / "checkpoints" / "imports.json"
     try:
         deadline = time.monotonic() + 120
-        while _committed(checkpoints) < 400:
+        while committed(checkpoints) < 400:
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the import never committed a batch"
             time.sleep(0.01)
@@ -61,11 +54,11 @@ def test_a_signalled_import_says_what_was_committed(workdir: Path, sig: signal.S
             proc.kill()
             proc.wait()
     assert proc.returncode == 128 + sig, (proc.returncode, out, err)
-    committed = _committed(checkpoints)
-    assert 0 < committed < ROWS, committed
+    done = committed(checkpoints)
+    assert 0 < done < ROWS, done
     said = " ".join((out + err).split())
     assert "Traceback" not in said, said
     found = re.search(r"stopped by \S+.* after (\d+) records were committed", said)
     assert found is not None, said
-    assert int(found.group(1)) == committed
+    assert int(found.group(1)) == done
     assert "run the same command again to resume" in said, said
