@@ -925,15 +925,26 @@ def _sheet_rows(path: Path) -> list[list[Any]]:
         raise UnsupportedFile(f"{path.name} is not a readable spreadsheet ({exc})") from exc
 
 
+def _header_row(rows: list[list[Any]]) -> int:
+    """The index of a sheet's header: its first row holding anything (a sheet may start with
+    empty rows above it; the first, empty row was taken for the header: QA, session 24)."""
+    return next((i for i, row in enumerate(rows) if any(v not in (None, "") for v in row)), 0)
+
+
+def _sheet_header(rows: list[list[Any]]) -> list[str]:
+    return _clean_header([str(c) for c in rows[_header_row(rows)]]) if rows else []
+
+
 def _read_sheet(path: Path) -> Iterator[RawRecord]:
     rows = _sheet_rows(path)
-    header = _clean_header([str(c) for c in rows[0]]) if rows else []
+    header = _sheet_header(rows)
+    first = _header_row(rows) + 1  # the records' first row, 0-based
     # Per sheet row (1-based, as ``number``): its error cells' column names and error texts.
     errors: dict[int, dict[str, str]] = {}
     for (index, column), error in _sheet_errors(path).items():
         if column < len(header) and header[column]:
             errors.setdefault(index + 1, {})[header[column]] = error
-    for number, values in enumerate(rows[1:], start=2):
+    for number, values in enumerate(rows[first:], start=first + 1):
         found = errors.get(number)
         if found is None and all(v in (None, "") for v in values):
             continue
@@ -970,9 +981,7 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
     if kind == "text":
         return _open_delimited(path, options)
     if kind == "sheet":
-        rows = _sheet_rows(path)
-        header = _clean_header([str(c) for c in rows[0]]) if rows else []
-        return Source(path, kind, _check_header(path, header))
+        return Source(path, kind, _check_header(path, _sheet_header(_sheet_rows(path))))
     if kind == "parquet":
         return Source(path, kind, list(_parquet(path).schema_arrow.names))
     encoding = _check_encoding(options.encoding) if options.encoding else _jsonl_encoding(path)

@@ -140,6 +140,21 @@ def test_xlsx_first_sheet_with_numbers_as_text(tmp_path: Path) -> None:
     ]
 
 
+def test_xlsx_empty_rows_above_the_header_are_skipped(tmp_path: Path) -> None:
+    # QA (session 24): a report whose table starts on row 3 had its first, empty row taken
+    # for the header, so no column was known.
+    path = tmp_path / "report.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.cell(row=3, column=1, value="id")
+    sheet.cell(row=3, column=2, value="name")
+    sheet.cell(row=4, column=1, value="C1")
+    sheet.cell(row=4, column=2, value="张伟")
+    book.save(path)
+    assert open_source(path).header == ["id", "name"]
+    assert [(r.line, r.data) for r in read_records(path)] == [(4, {"id": "C1", "name": "张伟"})]
+
+
 def test_parquet_rows(tmp_path: Path) -> None:
     path = tmp_path / "accounts.parquet"
     table = pa.table({"id": ["A1", "A2"], "balance": [10.5, None], "customerId": ["C1", "C2"]})
