@@ -124,6 +124,16 @@ def test_wrong_column_count_is_a_bad_record(tmp_path: Path) -> None:
     ]
 
 
+def test_a_line_of_spaces_is_an_empty_line(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("id,name\nC1,张伟\n   \n\t\nC2,李娜\n", encoding="utf-8")
+    records = list(read_records(path))
+    assert [(r.line, r.data) for r in records] == [
+        (2, {"id": "C1", "name": "张伟"}),
+        (5, {"id": "C2", "name": "李娜"}),
+    ]
+
+
 def test_xlsx_first_sheet_with_numbers_as_text(tmp_path: Path) -> None:
     path = tmp_path / "customers.xlsx"
     book = Workbook()
