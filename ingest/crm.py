@@ -12,8 +12,10 @@ at all); a run that stopped half way resumes after the last committed batch, bec
 checkpoint is keyed by the input (a file's path, size and mtime; a query's text and result
 digest) and cleared only when all of it went in. It also holds the options the rows were read
 and written with (encoding, delimiter, decimal mark, mapping and query by digest,
---create-missing, --as-of): a run with other options starts over, and says why. A dry run
-writes nothing at all: no graph write, no checkpoint, no dead-letter file.
+--create-missing, --as-of): a run with other options starts over, and says why. One run of
+an input at a time: a second run of the same checkpoint key while one runs is refused at once
+(ingest.runlock). A dry run writes nothing at all: no graph write, no checkpoint, no
+dead-letter file, and takes no lock.
 
 The pieces, one job each: ``kinds`` (the table of kinds), ``sources`` (file or query, key
 columns, checkpoint key), ``validation`` (duplicates, records to rows, outcomes), ``writing``
@@ -38,6 +40,7 @@ from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
 from ingest.readers import ReadOptions
+from ingest.runlock import import_lock
 from ingest.sources import (
     Source,
     changed_options,
@@ -128,8 +131,11 @@ async def import_file(
     file itself), with their line and reasons; DeadLettersUnwritable (nothing written) when
     that file cannot be created. A graph failure raises
     ImportInterrupted; with ``checkpoint_path``, running the same unchanged input again
-    resumes after the last committed batch. ``dry_run`` validates and looks up, and writes
-    nothing (graph, checkpoint, dead letters). A SQL transform may not read under ``private``
+    resumes after the last committed batch; while a run holds the input's lock (the lock
+    file beside ``checkpoint_path``, by the digest of its checkpoint key), another of the
+    same input raises ImportRunning (an ImportRefused) at once, nothing written. ``dry_run``
+    validates and looks up, and writes nothing (graph, checkpoint, dead letters; no lock).
+    A SQL transform may not read under ``private``
     (the data dir: keys, policies), even when it lies inside the mapping's folder.
     ``as_of``: when the input was exported (a time or date; offset-less is Asia/Shanghai):
     the evidence time of a customer row's consents when it has no consentUpdatedAt
@@ -149,27 +155,60 @@ async def import_file(
     source = open_input(path, mapping, read_options, sql, private)
     try:
         columns = check_keys(kind, spec, source, mapping)
-        # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
-        checkpoint = (
-            None
+        key = resume_key(kind, source)
+        # One run of an input at a time (ImportRunning, nothing written); a dry run writes
+        # nothing, so takes no lock. Taken before the checkpoint is read.
+        locked = (
+            contextlib.nullcontext()
             if dry_run or checkpoint_path is None
-            else Checkpoint(checkpoint_path, durable=False)
+            else import_lock(checkpoint_path.parent, key, source.path.name)
         )
-        summary = ImportSummary(
-            ignored_columns=mapping.ignored(columns, spec.fields),
-            dry_run=dry_run,
-            source=source.describe(),
-        )
-        dead = DeadLetters.beside(source.path, keep=not dry_run, where=dead_letters)
-        with _fewer_collections(), _known_parents():
-            return await _import(store, spec, source, mapping, summary, batch_size, progress,
-                                 checkpoint, resume_key(kind, source), dead,
-                                 create_missing=create_missing, erasures=erasures,
-                                 as_of=as_of, options=options, on_stop=on_stop)  # fmt: skip
+        with locked:
+            return await _locked_import(store, spec, source, mapping, columns, batch_size,
+                                        progress, checkpoint_path, key, dry_run=dry_run,
+                                        create_missing=create_missing, erasures=erasures,
+                                        dead_letters=dead_letters, as_of=as_of,
+                                        options=options, on_stop=on_stop)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()
+
+
+async def _locked_import(
+    store: GraphStore,
+    spec: ImportKind,
+    source: Source,
+    mapping: ColumnMapping,
+    columns: list[str],
+    batch_size: int,
+    progress: OnProgress | None,
+    checkpoint_path: Path | None,
+    key: str,
+    *,
+    dry_run: bool,
+    create_missing: bool,
+    erasures: Erasures,
+    dead_letters: Path | None,
+    as_of: str | None,
+    options: dict[str, object],
+    on_stop: OnStop | None,
+) -> ImportSummary:
+    # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
+    checkpoint = (
+        None if dry_run or checkpoint_path is None else Checkpoint(checkpoint_path, durable=False)
+    )
+    summary = ImportSummary(
+        ignored_columns=mapping.ignored(columns, spec.fields),
+        dry_run=dry_run,
+        source=source.describe(),
+    )
+    dead = DeadLetters.beside(source.path, keep=not dry_run, where=dead_letters)
+    with _fewer_collections(), _known_parents():
+        return await _import(store, spec, source, mapping, summary, batch_size, progress,
+                             checkpoint, key, dead,
+                             create_missing=create_missing, erasures=erasures,
+                             as_of=as_of, options=options, on_stop=on_stop)  # fmt: skip
 
 
 async def _import(
