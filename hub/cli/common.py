@@ -159,12 +159,27 @@ def unwinding_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def quiet_on_stop(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A command's loop's exception handler: a stop (SystemExit from SIGTERM/SIGHUP, Ctrl-C)
+    that landed in a task other than the command's own is its way out, not an error: asyncio
+    logged that task's exception with a traceback ("Task exception was never retrieved"; a
+    SIGTERM during an import's lookups, session 24). Anything else is logged as before."""
+    if isinstance(context.get("exception"), SystemExit | KeyboardInterrupt):
+        return
+    loop.default_exception_handler(context)
+
+
+async def _stoppable(coro: Coroutine[Any, Any, T]) -> T:
+    asyncio.get_running_loop().set_exception_handler(quiet_on_stop)
+    return await coro
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; graph, audit log and policy engine failures become one
     sentence and exit code 2 (a command that wrote before its audit record failed says so
     itself: subject_common.closing)."""
     try:
-        return asyncio.run(coro)
+        return asyncio.run(_stoppable(coro))
     except AuditUnavailable as exc:
         fail(f"{audit_unwritable(exc)}, then run the command again")
     except PolicyUnavailable as exc:
