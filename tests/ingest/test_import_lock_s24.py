@@ -7,44 +7,32 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ingest.test_import_process import committed
+from tests.ingest.test_import_process import C360, committed
 
-C360 = str(Path(sys.executable).with_name("c360"))
 ROWS = 60_000
 
 
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="c360l-", dir="/tmp"))  # short: FalkorDB's unix socket
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def _env(short_dir: Path) -> dict[str, str]:
+    return {**os.environ, "C360_DATA_DIR": str(short_dir / "d"), "COLUMNS": "200"}
 
 
-def _env(workdir: Path) -> dict[str, str]:
-    return {**os.environ, "C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
-
-
-def test_a_second_run_of_a_running_import_is_refused(workdir: Path) -> None:
-    path = workdir / "customers.csv"
+def test_a_second_run_of_a_running_import_is_refused(short_dir: Path) -> None:
+    path = short_dir / "customers.csv"
     path.write_text("id,name\n" + "".join(f"L{i:06d},name{i}\n" for i in range(ROWS)))
     # A row with no id: the first run's dead letter, which the second must not touch.
     with path.open("a") as fh:
         fh.write(",nobody\n")
-    env = _env(workdir)
+    env = _env(short_dir)
     args = [C360, "import", "customers", str(path), "--batch-size", "100", "--no-progress"]
     first = subprocess.Popen([*args, "--json"], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)  # fmt: skip
-    checkpoints = workdir / "d" / "checkpoints" / "imports.json"
+    checkpoints = short_dir / "d" / "checkpoints" / "imports.json"
     try:
         deadline = time.monotonic() + 120
         while committed(checkpoints) < 200:

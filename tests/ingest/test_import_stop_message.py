@@ -6,28 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ingest.test_import_process import committed
+from tests.ingest.test_import_process import C360, committed
 
-C360 = str(Path(sys.executable).with_name("c360"))
 ROWS = 60_000
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="c360k-", dir="/tmp"))  # short: FalkorDB's unix socket
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _default_sigint() -> None:
@@ -35,10 +23,10 @@ def _default_sigint() -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signalled_import_says_what_was_committed(workdir: Path, sig: signal.Signals) -> None:
-    path = workdir / "customers.csv"
+def test_a_signalled_import_says_what_was_committed(short_dir: Path, sig: signal.Signals) -> None:
+    path = short_dir / "customers.csv"
     path.write_text("id,name\n" + "".join(f"S{i:06d},name{i}\n" for i in range(ROWS)))
-    env = {**os.environ, "C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    env = {**os.environ, "C360_DATA_DIR": str(short_dir / "d"), "COLUMNS": "200"}
     args = [C360, "import", "customers", str(path), "--batch-size", "200", "--no-progress"]
     # Its own session (not the test run's terminal), with SIGINT's default disposition: a test
     # run started in the background (`make test &`, nohup) ignores SIGINT, and a child keeps
@@ -47,7 +35,7 @@ def test_a_signalled_import_says_what_was_committed(workdir: Path, sig: signal.S
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True,
                             preexec_fn=_default_sigint)  # fmt: skip
-    checkpoints = workdir / "d" / "checkpoints" / "imports.json"
+    checkpoints = short_dir / "d" / "checkpoints" / "imports.json"
     try:
         deadline = time.monotonic() + 120
         while committed(checkpoints) < 400:
