@@ -459,10 +459,10 @@ class AuditLog:
             fd = os.open(self._path, os.O_RDONLY)
         except OSError:
             fd = -1
+        # AuditUnavailable: kept in ``gone``; OSError: an unreadable log, the writability probe's.
         try:
-            self._check_mine(fd)
-        except (AuditUnavailable, OSError):  # an unreadable log: the writability probe's
-            pass
+            with contextlib.suppress(AuditUnavailable, OSError):
+                self._check_mine(fd)
         finally:
             if fd >= 0:
                 os.close(fd)

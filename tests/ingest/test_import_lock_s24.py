@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.runlock import ImportRunning, import_lock, lock_path
+from ingest.summary import ImportRefused
 from tests.ingest.test_import_process import C360, committed
 
 ROWS = 60_000
@@ -75,20 +77,19 @@ def test_a_second_run_of_a_running_import_is_refused(short_dir: Path) -> None:
 def test_the_lock_is_per_input(tmp_path: Path) -> None:
     """Held (as a running import holds it), the same key is refused at once with the owner's
     pid; another key (another input) is not; released, the key is free again."""
-    from ingest.runlock import ImportRunning, import_lock, lock_path
-    from ingest.summary import ImportRefused
-
     folder = tmp_path / "checkpoints"
     key = "customers:/x/customers.csv:10:1"
+    other = "orders:/x/orders.csv:10:1"
     with import_lock(folder, key, "customers.csv"):
+        assert json.loads(lock_path(folder, key).read_text())["pid"] == os.getpid()
         with pytest.raises(ImportRunning) as refused, import_lock(folder, key, "customers.csv"):
-            pass
+            raise AssertionError("the same key was taken twice")
         assert isinstance(refused.value, ImportRefused)  # the CLI's one sentence, exit 2
         assert str(refused.value).startswith(
             f"another import of customers.csv is running (pid {os.getpid()}, started "
         )
-        with import_lock(folder, "orders:/x/orders.csv:10:1", "orders.csv"):
-            pass
+        with import_lock(folder, other, "orders.csv"):
+            assert json.loads(lock_path(folder, other).read_text())["pid"] == os.getpid()
     assert lock_path(folder, key).parent == folder
     with import_lock(folder, key, "customers.csv"):
-        pass
+        assert json.loads(lock_path(folder, key).read_text())["pid"] == os.getpid()
