@@ -164,51 +164,28 @@ async def import_file(
             else import_lock(checkpoint_path.parent, key, source.path.name)
         )
         with locked:
-            return await _locked_import(store, spec, source, mapping, columns, batch_size,
-                                        progress, checkpoint_path, key, dry_run=dry_run,
-                                        create_missing=create_missing, erasures=erasures,
-                                        dead_letters=dead_letters, as_of=as_of,
-                                        options=options, on_stop=on_stop)  # fmt: skip
+            # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
+            checkpoint = (
+                None
+                if dry_run or checkpoint_path is None
+                else Checkpoint(checkpoint_path, durable=False)
+            )
+            summary = ImportSummary(
+                ignored_columns=mapping.ignored(columns, spec.fields),
+                dry_run=dry_run,
+                source=source.describe(),
+            )
+            dead = DeadLetters.beside(source.path, keep=not dry_run, where=dead_letters)
+            with _fewer_collections(), _known_parents():
+                return await _import(store, spec, source, mapping, summary, batch_size,
+                                     progress, checkpoint, key, dead,
+                                     create_missing=create_missing, erasures=erasures,
+                                     as_of=as_of, options=options,
+                                     on_stop=on_stop)  # fmt: skip
     finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()
-
-
-async def _locked_import(
-    store: GraphStore,
-    spec: ImportKind,
-    source: Source,
-    mapping: ColumnMapping,
-    columns: list[str],
-    batch_size: int,
-    progress: OnProgress | None,
-    checkpoint_path: Path | None,
-    key: str,
-    *,
-    dry_run: bool,
-    create_missing: bool,
-    erasures: Erasures,
-    dead_letters: Path | None,
-    as_of: str | None,
-    options: dict[str, object],
-    on_stop: OnStop | None,
-) -> ImportSummary:
-    # Not fsynced: a lost checkpoint only means re-reading (every upsert is idempotent).
-    checkpoint = (
-        None if dry_run or checkpoint_path is None else Checkpoint(checkpoint_path, durable=False)
-    )
-    summary = ImportSummary(
-        ignored_columns=mapping.ignored(columns, spec.fields),
-        dry_run=dry_run,
-        source=source.describe(),
-    )
-    dead = DeadLetters.beside(source.path, keep=not dry_run, where=dead_letters)
-    with _fewer_collections(), _known_parents():
-        return await _import(store, spec, source, mapping, summary, batch_size, progress,
-                             checkpoint, key, dead,
-                             create_missing=create_missing, erasures=erasures,
-                             as_of=as_of, options=options, on_stop=on_stop)  # fmt: skip
 
 
 async def _import(
