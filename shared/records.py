@@ -315,6 +315,20 @@ def _money_in_currency(data: dict[str, Any], name: str) -> list[str]:
     return []
 
 
+def _with_reasons(title: str, errors: list[Any], more: list[str]) -> ValidationError:
+    """One error of ``errors`` (each as it was told: its type and message kept, whatever
+    type) and the record-level reasons ``more``."""
+    line_errors: list[InitErrorDetails] = [
+        {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
+        for e in errors
+    ]
+    line_errors += [
+        {"type": "value_error", "loc": (), "input": None, "ctx": {"error": ValueError(r)}}
+        for r in more
+    ]
+    return ValidationError.from_exception_data(title, line_errors, hide_input=True)
+
+
 def _every_amount_reason(data: Any, handler: ModelWrapValidatorHandler[Any], name: str) -> Any:
     """The model validated with every reason of a row in one error: an amount's spelling
     (ambiguous) and its fit in the currency are judged whatever the other fields say, where a
@@ -339,16 +353,7 @@ def _every_amount_reason(data: Any, handler: ModelWrapValidatorHandler[Any], nam
             more = []
         else:
             more = _money_in_currency(data, name)
-        # Each error as it was told (its type and message kept as they are, whatever type).
-        line_errors: list[InitErrorDetails] = [
-            {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
-            for e in errors
-        ]
-        line_errors += [
-            {"type": "value_error", "loc": (), "input": None, "ctx": {"error": ValueError(r)}}
-            for r in more
-        ]
-        raise ValidationError.from_exception_data(exc.title, line_errors, hide_input=True) from None
+        raise _with_reasons(exc.title, errors, more) from None
     if ambiguous is not None:
         raise ValueError(ambiguous)
     return model
@@ -465,21 +470,7 @@ class CustomerRecord(ImportRecord):
                 or not _birth_date_disagrees(data)
             ):
                 raise
-            line_errors: list[InitErrorDetails] = [
-                {"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": None}
-                for e in errors
-            ]
-            line_errors.append(
-                {
-                    "type": "value_error",
-                    "loc": (),
-                    "input": None,
-                    "ctx": {"error": ValueError(BIRTH_DATE_MISMATCH)},
-                }
-            )
-            raise ValidationError.from_exception_data(
-                exc.title, line_errors, hide_input=True
-            ) from None
+            raise _with_reasons(exc.title, errors, [BIRTH_DATE_MISMATCH]) from None
 
     @model_validator(mode="after")
     def _id_matches_birth_date(self) -> CustomerRecord:
