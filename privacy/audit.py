@@ -794,17 +794,10 @@ def _truncate_quietly(fd: int, size: int) -> bool:
 def _last_whole_seq(fd: int) -> int:
     """The seq of the last whole line of the open file (0 if none; -1 if it is no record),
     a torn tail after it left out."""
-    size = os.fstat(fd).st_size
-    chunk, pos = b"", size
-    while pos > 0:
-        step = min(65536, pos)
-        pos -= step
-        chunk = os.pread(fd, step, pos) + chunk
-        if chunk.count(b"\n") >= 2:
-            break
+    chunk = _end_of(fd)
     whole = chunk[: chunk.rfind(b"\n") + 1]
     if not whole:
-        return 0 if pos == 0 else -1
+        return 0 if len(chunk) == os.fstat(fd).st_size else -1
     try:
         return int(orjson.loads(whole[:-1].rsplit(b"\n", 1)[-1])["seq"])
     except (ValueError, KeyError, TypeError):
@@ -832,19 +825,24 @@ def _tail(fd: int) -> tuple[int, str]:
     return int(entry["seq"]), str(entry["hash"])
 
 
-def _last_entry(fd: int) -> dict[str, Any] | None:
-    """The last line of the open file as written (None for an empty file)."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return None
-    chunk = b""
-    pos = size
+def _end_of(fd: int) -> bytes:
+    """The end of the open file, read backwards until it holds two newlines (its last line
+    whole, whatever follows it) or the whole file."""
+    chunk, pos = b"", os.fstat(fd).st_size
     while pos > 0:
         step = min(65536, pos)
         pos -= step
         chunk = os.pread(fd, step, pos) + chunk
-        if chunk.count(b"\n") >= 2 or pos == 0:
+        if chunk.count(b"\n") >= 2:
             break
+    return chunk
+
+
+def _last_entry(fd: int) -> dict[str, Any] | None:
+    """The last line of the open file as written (None for an empty file)."""
+    chunk = _end_of(fd)
+    if not chunk:
+        return None
     if not chunk.endswith(b"\n"):
         raise AuditUnavailable("the audit log ends in a torn line; run `c360 audit verify`")
     last = chunk[:-1].rsplit(b"\n", 1)[-1]
