@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,11 @@ class Checkpoint:
     ``durable=False`` skips the fsync (the CRM importer checkpoints after every batch, and an
     fsync on the event loop stalled the writes behind it): a power cut may then lose the
     newest checkpoint or leave an unreadable file, which reads as empty, so the run starts
-    over; that is safe where every write is an idempotent upsert."""
+    over; that is safe where every write is an idempotent upsert.
+
+    Several processes share one file (imports of different inputs at once, each its own key):
+    a change re-reads the file under an exclusive flock of its folder and writes it back with
+    only that key changed, so one run's saves never drop another's entry."""
 
     def __init__(self, path: Path, durable: bool = True) -> None:
         self.path = path
@@ -38,15 +46,28 @@ class Checkpoint:
         return self._data.get(key, default)
 
     def set(self, key: str, value: Any) -> None:
-        self._data[key] = value
-        self._save()
-
-    def clear(self, key: str) -> None:
-        if self._data.pop(key, None) is not None:
+        with self._locked():
+            self._data = {**self._load(), key: value}
             self._save()
 
-    def _save(self) -> None:
+    def clear(self, key: str) -> None:
+        with self._locked():
+            self._data = self._load()
+            if self._data.pop(key, None) is not None:
+                self._save()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        # The folder, not a lock file beside the checkpoint: nothing more to leave behind.
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # also lets the flock go
+
+    def _save(self) -> None:
         data = orjson.dumps(self._data, option=orjson.OPT_INDENT_2)
         replace_file(self.path, data, durable=self.durable)
 

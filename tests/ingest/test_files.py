@@ -1,5 +1,6 @@
 """Dead letters, checkpoints and column mappings: the small file-backed pieces of ingest."""
 
+import multiprocessing
 from pathlib import Path
 
 import orjson
@@ -80,3 +81,35 @@ def test_mapping_bad_files(tmp_path: Path) -> None:
         ColumnMapping.load(bad)
     with pytest.raises(MappingError, match="does not exist"):
         ColumnMapping.load(tmp_path / "missing.toml")
+
+
+def test_checkpoint_changes_by_two_holders_keep_each_others_keys(tmp_path: Path) -> None:
+    # Two imports of different inputs at once: each holds the file from its start.
+    path = tmp_path / "imports.json"
+    first, second = Checkpoint(path), Checkpoint(path)
+    first.set("a.csv", {"batches": 1})
+    second.set("b.csv", {"batches": 1})
+    first.set("a.csv", {"batches": 2})
+    assert Checkpoint(path).get("b.csv") == {"batches": 1}
+    second.clear("b.csv")
+    assert orjson.loads(path.read_bytes()) == {"a.csv": {"batches": 2}}
+
+
+def _checkpoint_many(path: Path, key: str, times: int) -> None:
+    cp = Checkpoint(path, durable=False)
+    for n in range(times):
+        cp.set(key, n)
+
+
+def test_checkpoint_processes_writing_at_once_lose_no_entry(tmp_path: Path) -> None:
+    path = tmp_path / "imports.json"
+    ctx = multiprocessing.get_context("spawn")
+    workers = [
+        ctx.Process(target=_checkpoint_many, args=(path, f"input-{k}.csv", 300)) for k in range(3)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    assert orjson.loads(path.read_bytes()) == {f"input-{k}.csv": 299 for k in range(3)}
