@@ -510,6 +510,25 @@ def _foreign(value: str, encoding: str) -> bool:
     return _HAN.search(text) is not None
 
 
+# A JSON array of objects or values, or an object: not a header such as "[id],[name]".
+_JSON_START = re.compile(r'[\ufeff\s]*(\[)\s*[{\["\d-]|[\ufeff\s]*(\{)\s*"')
+
+
+def _json_advice(path: Path, start: str | None) -> str:
+    """What to do with JSON in a file named as delimited text (QA: a WeChat export's JSON
+    array was read as CSV, its ``[`` taken for the header, every line a dead letter)."""
+    jsonl = path.with_suffix(".jsonl").name
+    if start == "[":
+        return (
+            f"{path.name} is a JSON array, not JSON Lines or delimited text: write one object "
+            f"a line (e.g. jq -c '.[]' {path.name} > {jsonl}) and give that file"
+        )
+    return (
+        f"{path.name} holds JSON, not delimited text: if it has one object a line, name it "
+        f"{jsonl} (or .ndjson); a single JSON document must be split into one object a line"
+    )
+
+
 def _open_delimited(path: Path, options: ReadOptions) -> Source:
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
@@ -524,6 +543,8 @@ def _open_delimited(path: Path, options: ReadOptions) -> Source:
             "export it as delimited text or give --encoding"
         )
     text = sample.decode(encoding, errors="surrogateescape")
+    if json_start := _JSON_START.match(text):
+        raise UnsupportedFile(_json_advice(path, json_start.group(1) or json_start.group(2)))
     if _looks_binary(text):
         raise UnsupportedFile(
             f"{path.name} does not look like delimited text (it holds control bytes); "

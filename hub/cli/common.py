@@ -100,6 +100,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be imported, if it cannot: asked before the graph starts and the
+    progress bar is drawn, so a typo costs neither."""
+    if not path.is_file():
+        return f"{path} does not exist or is not a file"
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror or exc}"
+    return None
+
+
 def output_folder(path: Path, option: str) -> None:
     """Stop with one sentence when the folder ``path`` is to be written in does not exist:
     asked before anything is done (the graph started, a record audited), so a typo in a

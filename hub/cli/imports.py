@@ -23,6 +23,7 @@ from hub.cli.common import (
     graph,
     load_settings,
     run,
+    unreadable,
     unwinding_on_signals,
 )
 from hub.settings import Settings
@@ -282,19 +283,6 @@ async def _import(
             if not dry_run:  # a dry run leaves the data dir as it found it
                 await compact(store)
             return summary
-
-
-def unreadable(path: Path) -> str | None:
-    """Why ``path`` cannot be imported, if it cannot: asked before the graph starts and the
-    progress bar is drawn, so a typo costs neither."""
-    if not path.is_file():
-        return f"{path} does not exist or is not a file"
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        return f"{path} cannot be read: {exc.strerror or exc}"
-    return None
 
 
 def _command(kind: str) -> Callable[..., None]:

@@ -21,6 +21,7 @@ from hub.cli.common import (
     graph,
     load_settings,
     run,
+    unreadable,
     unwinding_on_signals,
 )
 from hub.settings import Settings
@@ -122,12 +123,13 @@ def posts(
     from ingest.readers import UnsupportedFile
     from ingest.social.files import ingest_file
     from ingest.social.model import POST_FIELDS
+    from ingest.summary import ImportRefused
 
     platform = platform.strip().lower()
     if platform not in PLATFORMS:
         fail(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}")
-    if not file.is_file():
-        fail(f"{file} does not exist; give the path of a .jsonl export")
+    if (problem := unreadable(file)) is not None:
+        fail(f"{escape(problem)}; give the path of a .jsonl export")
     try:
         column_mapping = ColumnMapping.load(mapping) if mapping else None
         if column_mapping is not None:
@@ -159,6 +161,8 @@ def posts(
             # The interrupted run's dead letters up to its checkpoint are kept in the file.
             extra["dead letters"] = f"{result.dead_total} ({result.rejected} this run)"
             extra["resumed after line"] = result.resumed_from
+        if result.not_resumed:
+            extra["not resumed"] = f"[yellow]{escape(result.not_resumed)}[/]"
         print_totals(posts_title(file, result.platforms), result.totals, extra)
         if result.dead_letters is not None:
             console.print(
@@ -170,8 +174,8 @@ def posts(
     try:
         with unwinding_on_signals():  # SIGTERM unwinds: the graph is closed on the way out
             run(go())
-    except UnsupportedFile as exc:
-        fail(str(exc))
+    except (UnsupportedFile, ImportRefused) as exc:
+        fail(escape(str(exc)))
     except FileNotFoundError as exc:
         fail(str(exc))
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from graph.text import has_control
+from shared.echo import echo
 from shared.platforms import PLATFORMS
 from shared.validators import has_format_character, is_web_link, not_nfkc, to_utc_iso
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 # A quoted epoch (exports often write numbers as strings): 10 digits of seconds or 13 of
 # milliseconds, lengths no compact ISO form (8, 12, 14 digits) has.
 _EPOCH = re.compile(r"\d{10}|\d{13}")
+# 1,234,567: a count as spreadsheets export it.
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+# BCP 47 in its common forms (zh, zh-CN, zh-Hans-CN, en_US): X gives zh, en, und, qme.
+_LANG_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,13 @@ class PostIn(BaseModel):
     def _counts(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError("a count, not a boolean")
+        if isinstance(value, str):
+            # Exports leave a cell blank for "not known" and write thousands as 1,234.
+            text = value.strip()
+            if not text:
+                return None
+            if _GROUPED.fullmatch(text):
+                return int(text.replace(",", ""))
         if isinstance(value, int | float) and not 0 <= value <= MAX_COUNT:
             # Said here: pydantic's own words for a JSON number past 2^64 (read as a float)
             # name no limit.
@@ -213,6 +225,19 @@ class PostIn(BaseModel):
     @classmethod
     def _author(cls, value: Any) -> str | None:
         return check_handle(value)
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _lang(cls, value: Any) -> str | None:
+        # Stored by its primary subtag, as the hub detects and filters it (lang:zh finds
+        # zh-CN and zh-Hans posts too); free text there (a bidi control, 中文) is refused.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not _LANG_TAG.fullmatch(value.strip()):
+            raise ValueError(
+                f"a language tag such as zh, en or zh-CN, got {echo(str(value), 20)!r}"
+            )
+        return value.strip().split("-")[0].split("_")[0].lower()
 
     @field_validator("url")
     @classmethod
@@ -257,6 +282,21 @@ class PostIn(BaseModel):
         return name
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (not Python's type names)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
 def reasons(error: ValidationError) -> list[str]:
     """Readable reasons, one per problem, naming the field."""
     out = []
@@ -295,7 +335,7 @@ def parse_post(
     ``created_at``. ``time_advice`` ends the refusal of a ``created_at`` in no known format
     (default: a mapping's time_formats, which a file can give; a webhook says its own)."""
     if not isinstance(raw, dict):
-        raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+        raise ValueError(f"expected a JSON object ({{...}}), got {_json_kind(raw)}")
     if has_control(raw):
         # Refused here so the webhook and files agree (a NUL also cannot reach the graph).
         raise ValueError("contains a control character")

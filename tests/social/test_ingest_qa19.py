@@ -58,7 +58,7 @@ async def test_a_resumed_run_keeps_the_dead_letters_before_its_checkpoint(
         await ingest_file(
             pipeline, path, Checkpoint(checkpoints), platform="weibo", batch_size=10, progress=stop
         )
-    assert Checkpoint(checkpoints).get(checkpoint_key(path)) == 12
+    assert Checkpoint(checkpoints).get(checkpoint_key(path))["line"] == 12
 
     result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
     assert result.exit_code == 0, result.output

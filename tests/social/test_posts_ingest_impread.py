@@ -67,7 +67,7 @@ async def test_a_graph_outage_mid_run_is_an_interrupted_ingest_that_resumes(
     assert message.endswith("run the same command again to resume after line 20"), message
     assert "readyz" not in message and "C360_" not in message
     assert isinstance(info.value.__cause__, GraphUnavailable)
-    assert Checkpoint(checkpoints).get(checkpoint_key(path)) == 20
+    assert Checkpoint(checkpoints).get(checkpoint_key(path))["line"] == 20
 
     # The server back: the same command resumes after line 20.
     store = await asyncio.to_thread(FalkorDBStore.embedded, EmbeddedFalkorDB(short_dir / "graph"))
