@@ -31,6 +31,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -189,6 +190,8 @@ class ColumnMapping:
         custom = formats and self.source.custom
         if not (self.columns or self.values or self.defaults or custom):
             return row  # nothing to do (the documented columns): ~2 µs a row saved
+        if self.nested:
+            row = self._with_nested(row)
         out: dict[str, Any] = {}
         given: dict[str, str] = {}  # field -> the column that gave it
         both: dict[str, str] = {}  # fields two columns of a JSON Lines record land in
@@ -215,6 +218,31 @@ class ColumnMapping:
             if failed is not None:
                 failed[name] = reason
         return out
+
+    @cached_property
+    def nested(self) -> list[tuple[str, list[str]]]:
+        """[columns] naming a value inside a JSON object (``"user.screen_name" = "author"``,
+        as Weibo's API nests a post's author), with the keys on the way."""
+        return [(c, c.split(".")) for c in self.columns if "." in c.strip(".")]
+
+    def _with_nested(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with each nested column's value, read by its path, beside its top-level
+        keys (a key holding the dotted name itself wins: a CSV header may be so named)."""
+        found: dict[str, Any] = {}
+        for column, keys in self.nested:
+            if column in row:
+                continue
+            value: Any = row
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                found[column] = value
+        return {**row, **found} if found else row
+
+    def unseen(self, keys: Collection[str]) -> list[str]:
+        """The [columns] no record held, of the top-level ``keys`` records held (a nested
+        column counts as held when its first key was): a mapping for another export."""
+        return [c for c in self.columns if c not in keys and c.split(".")[0] not in keys]
 
     def _formats(self, out: dict[str, Any], failed: dict[str, str] | None) -> None:
         source = self.source

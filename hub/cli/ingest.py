@@ -163,6 +163,10 @@ def posts(
             extra["resumed after line"] = result.resumed_from
         if result.not_resumed:
             extra["not resumed"] = f"[yellow]{escape(result.not_resumed)}[/]"
+        extra["ignored fields"] = escape(", ".join(result.ignored)) or "-"
+        if result.not_found:
+            # A mapping for another export: its fields stay empty (QA: every author null).
+            extra["mapped, not in the file"] = f"[yellow]{escape(', '.join(result.not_found))}[/]"
         print_totals(posts_title(file, result.platforms), result.totals, extra)
         if result.dead_letters is not None:
             console.print(

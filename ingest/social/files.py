@@ -33,6 +33,10 @@ class FileResult:
     platforms: dict[str, int] = field(default_factory=dict)
     # Why an interrupted run's checkpoint was not resumed from (other options): "" if none.
     not_resumed: str = ""
+    # Keys the lines held that land in no post field (nor feed a nested [columns] entry),
+    # and [columns] entries no line held: what the mapping or the export got wrong.
+    ignored: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
 
 
 def checkpoint_key(path: Path) -> str:
@@ -107,6 +111,7 @@ async def ingest_file(
     with import_lock(checkpoint.path.parent, key, path.name):
         done, not_resumed = resume_point(checkpoint.get(key), run_options, platform)
         platforms: dict[str, int] = {}
+        keys: set[str] = set()  # the top-level keys the lines read held
         # A resumed run keeps the dead letters of the lines it skips (ingest.deadletter).
         with DeadLetters.beside(path).resuming(done) as dead:
 
@@ -123,6 +128,7 @@ async def ingest_file(
                         reasons = list(record.problems.values()) or [record.error or "empty record"]
                         dead.add(record.line, record.raw, reasons)
                         continue
+                    keys.update(record.data)
                     try:
                         row = mapper.apply(record.data, formats=False)
                         post = parse_post(row, platform, mapper.source)
@@ -154,9 +160,11 @@ async def ingest_file(
                     raise
                 raise interrupted(path, reached[0], reached[1], exc) from exc
         checkpoint.clear(key)
+        parents = {path_[0] for _, path_ in mapper.nested}
         return FileResult(
             totals, dead.count, dead.path if dead.total else None, done, dead.total, platforms,
-            not_resumed,
+            not_resumed, [k for k in mapper.ignored(sorted(keys), POST_FIELDS) if k not in parents],
+            mapper.unseen(keys) if keys else [],
         )  # fmt: skip
 
 
