@@ -30,7 +30,7 @@ from schema.customer import CustomerConnection
 from schema.enums import describe_values
 from schema.pagination import Connection, connection
 from schema.selection import asks
-from schema.types import Ctx, Customer, Interaction, Product, load_customers
+from schema.types import PAGE_OR_NULL, Ctx, Customer, Interaction, Product, load_customers
 
 RecommendationKind = _RecommendationKind
 strawberry.enum(
@@ -213,8 +213,11 @@ class Campaign:
     async def relative_lift(self, info: Ctx) -> float | None:
         return _round((await self._result(info)).relative_lift)
 
+    # Nullable, as a customer's lists: a bad page argument nulls only the list, not the
+    # campaign's name and figures (QA).
     @strawberry.field(
-        description="the contact list as you may see it (masked by the policy), by id"
+        description="the contact list as you may see it (masked by the policy), by id; "
+        + PAGE_OR_NULL
     )
     async def contacts(
         self,
@@ -222,7 +225,7 @@ class Campaign:
         group: CampaignGroup | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> CustomerConnection:
+    ) -> CustomerConnection | None:
         page = await contacts_page(
             info.context, str(self.id), group.value if group else None, first, after
         )
