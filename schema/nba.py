@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 
 from insights.recommend import RecommendationKind as _RecommendationKind
+from insights.tasks import CHURN_THRESHOLD
 from insights.tasks import TaskKind as _TaskKind
 from resolvers.campaigns import (
     CONTROL,
@@ -92,7 +93,10 @@ describe_values(
         "MATURITY": "a term product reaches the end of its term",
         "BALANCE_DROP": "net outflow over 30 days above a share of the customer's assets",
         "COMPLAINT": "a complaint still unresolved 7 days after it was made",
-        "CHURN_RISK": "a churn risk score of 0.5 or more",
+        # Both rules of resolvers/tasks.py: the model's learned bar, not 0.5, once one is fitted.
+        "CHURN_RISK": "a high churn risk: with a trained churn model, a score in the model's "
+        "riskiest tenth (at or above the bar it learned); without one, a rule score of "
+        f"{CHURN_THRESHOLD:g} or more",
     },
 )
 
