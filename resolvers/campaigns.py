@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, NoReturn, get_args
@@ -32,10 +34,17 @@ from resolvers.search import bounded_batches, refuse_beyond
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
 from shared.records import InteractionChannel, Risk
+from shared.validators import has_format_character
 
 CAMPAIGN = "Campaign"
 CHANNELS: tuple[str, ...] = get_args(InteractionChannel)
 MAX_CONTROL_SHARE = 0.9
+MAX_NAME_CHARS = 200
+# The ages an audience may be bounded by: a bound at either end excludes nobody.
+MIN_AGE, MAX_AGE = 0, 150
+# No filter needs more values than this (the vocabularies are a handful of names): a longer
+# list is a mistake, refused before each value is checked (QA: 40,000 copies of "保守").
+MAX_FILTER_VALUES = 100
 # What of the birth date an age filter may read: the year at least.
 AGES_SEEN = (MaskMode.REVEAL, MaskMode.YEAR)
 # The risk profiles a customer can have: the import's vocabulary (shared.records.Risk), which
@@ -131,11 +140,29 @@ def _check_window(now: datetime, start: datetime, end: datetime) -> None:
         raise BadUserInput("to must be after from", field="to")
 
 
+def _invisible(char: str) -> bool:
+    """A character that shows nothing: a space, a control or a format character (U+200B,
+    U+202E; shared.validators' rule for ids and handles)."""
+    return char.isspace() or has_format_character(char) or unicodedata.category(char) == "Cc"
+
+
+def _check_name(name: str) -> None:
+    """BadUserInput unless the name, as it is stored (stripped), has 1..MAX_NAME_CHARS
+    characters, one of them visible: a name of "\\u200b" alone is no name anyone can read
+    (QA), and surrounding spaces do not count against the limit."""
+    stored = name.strip()
+    if not stored or len(stored) > MAX_NAME_CHARS or all(_invisible(c) for c in stored):
+        raise BadUserInput(
+            f"name must be 1..{MAX_NAME_CHARS} characters, not counting spaces around it, "
+            "at least one of them visible",
+            field="name",
+        )
+
+
 async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     """``spec`` checked, its audience as the graph stores it (risk profiles by their stored
     names)."""
-    if not spec.name.strip() or len(spec.name) > 200:
-        raise BadUserInput("name must be 1..200 characters", field="name")
+    _check_name(spec.name)
     if not 0 <= spec.control_share <= MAX_CONTROL_SHARE:
         raise BadUserInput(f"controlShare must be in 0..{MAX_CONTROL_SHARE}", field="controlShare")
     _check_window(context.now, spec.start, spec.end)
@@ -158,6 +185,11 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
     for name, values in (("incomeBands", a.income_bands), ("riskProfiles", a.risk_profiles)):
         if values is not None and not values:
             raise BadUserInput(f"audience {name}: give at least one, or leave it out", field=name)
+        if values is not None and len(values) > MAX_FILTER_VALUES:
+            raise BadUserInput(
+                f"audience {name}: at most {MAX_FILTER_VALUES} values (each counts once)",
+                field=name,
+            )
     if a.risk_profiles is not None:
         a = replace(a, risk_profiles=_risk_profiles(a.risk_profiles))
     if a.income_bands is not None:
@@ -172,8 +204,8 @@ async def _check(context: RequestContext, spec: CampaignSpec) -> CampaignSpec:
                 field="incomeBands",
             )
     ages = [x for x in (a.min_age, a.max_age) if x is not None]
-    if any(not 0 <= x <= 150 for x in ages):
-        raise BadUserInput("ages must be in 0..150", field="audience")
+    if any(not MIN_AGE <= x <= MAX_AGE for x in ages):
+        raise BadUserInput(f"ages must be in {MIN_AGE}..{MAX_AGE}", field="audience")
     if len(ages) == 2 and ages[0] > ages[1]:
         raise BadUserInput("audience minAge must be at most maxAge", field="audience")
     if ages:
@@ -234,11 +266,57 @@ async def _audience(context: RequestContext, a: Audience, product: CatalogueProd
     return members
 
 
-def _audience_key(a: Audience) -> str:
-    """The audience filter as stored on the campaign: one text for the same filter however
-    its lists were ordered (to tell a campaign created twice)."""
-    data = {k: sorted(v) if isinstance(v, list) else v for k, v in asdict(a).items()}
+def _canonical_risk(value: str) -> str:
+    """A risk profile by its stored name (CONSERVATIVE -> 保守); one that is none (a filter
+    stored before profiles were checked) as written."""
+    try:
+        return RISK.validate_python(value)
+    except ValidationError:
+        return value
+
+
+def _narrowing(values: list[str] | None, every: Sequence[str]) -> list[str] | None:
+    """A list filter's distinct values in order, or None (no filter) when it names every
+    value there is: such a list leaves out only customers with no value at all, a part of
+    the unfiltered audience, whose members a second campaign would contact twice."""
+    if values is None:
+        return None
+    distinct = sorted(set(values))
+    return None if every and set(every) <= set(distinct) else distinct
+
+
+def _normalised(a: Audience, income_bands: Sequence[str]) -> Audience:
+    """The filter as the duplicate guard compares it: risk profiles by their stored names,
+    repeated values once, a list naming every value and an age bound at the limit of what is
+    accepted (MIN_AGE, MAX_AGE) left out. Each of those selects the same customers as the
+    filter without it, or a part of them (an age bound also leaves out birth dates not seen),
+    so a campaign that differs only by them would contact the same customers twice (QA)."""
+    risks = None if a.risk_profiles is None else [_canonical_risk(r) for r in a.risk_profiles]
+    return replace(
+        a,
+        income_bands=_narrowing(a.income_bands, income_bands),
+        risk_profiles=_narrowing(risks, RISK_PROFILES),
+        min_age=a.min_age if a.min_age is not None and a.min_age > MIN_AGE else None,
+        max_age=a.max_age if a.max_age is not None and a.max_age < MAX_AGE else None,
+    )
+
+
+def _audience_key(a: Audience, income_bands: Sequence[str]) -> str:
+    """The audience filter as stored on the campaign (_normalised): one text for filters
+    that select the same customers however they were written (to tell a campaign created
+    twice; the graph's create compares this text)."""
+    data = asdict(_normalised(a, income_bands))
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def _stored_key(stored: str, income_bands: Sequence[str]) -> str:
+    """A stored audience filter keyed as a new one is: a campaign created before the guard
+    normalised filters kept its filter as written (["保守","保守"], minAge 0). Text that is
+    no filter of this shape is compared as it is."""
+    try:
+        return _audience_key(Audience(**json.loads(stored)), income_bands)
+    except (TypeError, ValueError):
+        return stored
 
 
 async def _duplicate_of(
@@ -255,7 +333,7 @@ async def _duplicate_of(
         if not (start < spec.end and spec.start < end):
             continue
         same = (
-            row["audience"] == audience
+            _stored_key(row["audience"], context.catalogue.income_bands) == audience
             if row.get("audience") is not None
             else sorted(row.get("members") or []) == sorted(members)
         )
@@ -295,7 +373,7 @@ async def create_campaign(context: RequestContext, spec: CampaignSpec) -> str:
     if product is None:  # _check refused it
         raise BadUserInput("no catalogue product with this code", field="product")
     members = await _audience(context, spec.audience, product)
-    audience = _audience_key(spec.audience)
+    audience = _audience_key(spec.audience, context.catalogue.income_bands)
     if (row := await _duplicate_of(context, spec, audience, members)) is not None:
         await _refuse_duplicate(context, spec, row)
     privacy = context.privacy

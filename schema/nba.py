@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 
 from insights.recommend import RecommendationKind as _RecommendationKind
+from insights.tasks import CHURN_THRESHOLD
 from insights.tasks import TaskKind as _TaskKind
 from resolvers.campaigns import (
     CONTROL,
@@ -30,7 +31,7 @@ from schema.customer import CustomerConnection
 from schema.enums import describe_values
 from schema.pagination import Connection, connection
 from schema.selection import asks
-from schema.types import Ctx, Customer, Interaction, Product, load_customers
+from schema.types import PAGE_OR_NULL, Ctx, Customer, Interaction, Product, load_customers
 
 RecommendationKind = _RecommendationKind
 strawberry.enum(
@@ -92,7 +93,10 @@ describe_values(
         "MATURITY": "a term product reaches the end of its term",
         "BALANCE_DROP": "net outflow over 30 days above a share of the customer's assets",
         "COMPLAINT": "a complaint still unresolved 7 days after it was made",
-        "CHURN_RISK": "a churn risk score of 0.5 or more",
+        # Both rules of resolvers/tasks.py: the model's learned bar, not 0.5, once one is fitted.
+        "CHURN_RISK": "a high churn risk: with a trained churn model, a score in the model's "
+        "riskiest tenth (at or above the bar it learned); without one, a rule score of "
+        f"{CHURN_THRESHOLD:g} or more",
     },
 )
 
@@ -213,8 +217,11 @@ class Campaign:
     async def relative_lift(self, info: Ctx) -> float | None:
         return _round((await self._result(info)).relative_lift)
 
+    # Nullable, as a customer's lists: a bad page argument nulls only the list, not the
+    # campaign's name and figures (QA).
     @strawberry.field(
-        description="the contact list as you may see it (masked by the policy), by id"
+        description="the contact list as you may see it (masked by the policy), by id; "
+        + PAGE_OR_NULL
     )
     async def contacts(
         self,
@@ -222,7 +229,7 @@ class Campaign:
         group: CampaignGroup | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> CustomerConnection:
+    ) -> CustomerConnection | None:
         page = await contacts_page(
             info.context, str(self.id), group.value if group else None, first, after
         )

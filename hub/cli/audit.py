@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -74,6 +75,29 @@ def verify(
         raise typer.Exit(1)
 
 
+# A record's time in the table: to the second ("2026-12-02T13:25:00Z"), so that an
+# 80-column terminal shows every column; --json has it to the millisecond, as stored.
+TIME_WIDTH = len("2026-12-02T13:25:00Z")
+_FRACTION = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+Z$")
+# The customer ids a table row shows: a campaign's record names its whole audience (hundreds),
+# which filled the column one id a line; `--json` lists them all.
+SAMPLE_IDS = 3
+CUSTOMERS_WIDTH = len("+430 more")
+
+
+def _to_the_second(stamp: str) -> str:
+    """A stored time ("…:00.123Z") without its fraction; anything else as it is."""
+    return _FRACTION.sub(r"\1Z", stamp)
+
+
+def _customers_cell(ids: list[str]) -> str:
+    """A few ids as they are; more: how many, the first SAMPLE_IDS and "+N more", a line
+    each (readable however narrow the column)."""
+    if len(ids) <= SAMPLE_IDS:
+        return "\n".join(ids)
+    return "\n".join([f"{len(ids)} customers", *ids[:SAMPLE_IDS], f"+{len(ids) - SAMPLE_IDS} more"])
+
+
 @app.command("show")
 def show(
     subject: Annotated[str | None, typer.Option(help="only this subject")] = None,
@@ -102,11 +126,20 @@ def show(
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
         return
-    table = Table("seq", "time", "subject", "purpose", "operation", "customers", "outcome")
+    # No outer border: its two columns let an 80-column terminal show every column whole.
+    table = Table("seq", show_edge=False)
+    # The time whole, to the second: a wide row squeezed it to "2026-12-02T…".
+    table.add_column("time", no_wrap=True, min_width=TIME_WIDTH)
+    for name in ("subject", "purpose", "operation"):
+        table.add_column(name)
+    # Wide enough for its header, "+430 more" and an id a line; a longer id is broken, not cut.
+    table.add_column("customers", overflow="fold", min_width=CUSTOMERS_WIDTH)
+    table.add_column("outcome")
     for r in rows:
-        table.add_row(str(r["seq"]), str(r.get("time", "")), str(r.get("subject")),
+        table.add_row(str(r["seq"]), _to_the_second(str(r.get("time", ""))), str(r.get("subject")),
                       str(r.get("purpose")), str(r.get("operation")),
-                      ", ".join(r.get("customer_ids", [])), str(r.get("outcome")))  # fmt: skip
+                      _customers_cell(r.get("customer_ids") or []),
+                      str(r.get("outcome")))  # fmt: skip
     console.print(table)
     console.print(f"{len(rows)} records")
 

@@ -7,7 +7,8 @@
 # decide(q) directly instead of `with input as` (which crashes regopy 1.5 when a rule body
 # calls a builtin). Other portability notes for regopy: comprehensions on one line with ';',
 # comprehension heads are plain variables bound in the body, messages built with concat
-# (its sprintf quotes computed strings), no `some k, v in` inside comprehensions.
+# (its sprintf quotes computed strings), no `some k, v in` inside comprehensions, a function's
+# result bound to a variable before a comprehension iterates it (purposes_for).
 package c360.access
 
 tables := data.c360.tables
@@ -126,6 +127,11 @@ subject_label(q) := q.subject.sub if is_string(q.subject.sub)
 
 subject_label(q) := "anonymous" if not is_string(q.subject.sub)
 
+# The purposes that grant rtype to the roles a denial names (roles_for), none of another
+# role. The roles are bound first: iterating the call inside the comprehension, regopy also
+# yielded purposes of other roles ("allowed: marketing, service" for an advisor and marketing
+# analyst, where only service grants a CareTask; QA, session 24).
 purposes_for(q, rtype) := sort(ps) if {
-	ps := {p | some role in roles_for(q, rtype); some p; tables.resources[rtype][role][p]}
+	roles := roles_for(q, rtype)
+	ps := {p | some role in roles; some p; tables.resources[rtype][role][p]}
 }

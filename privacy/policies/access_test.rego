@@ -187,3 +187,15 @@ test_link_candidates_for_the_roles_that_link if {
 	mk := access.decide(req("m1", ["marketing_analyst"], "marketing", "read", [cand]))
 	not mk["weibo:h1"].allow
 }
+
+# A denial lists the purposes of the roles it names only: an advisor who is also a marketing
+# analyst, asking for a CareTask for marketing, was told "(allowed: marketing, service)",
+# though no CareTask grant has marketing (QA probe, session 24).
+test_denied_purpose_lists_only_the_named_roles_purposes if {
+	task := {"type": "CareTask", "id": "t1", "attributes": {"advisorId": "a1"}}
+	d := access.decide(req("a1", ["advisor", "marketing_analyst"], "marketing", "read", [task]))
+	not d.t1.allow
+	d.t1.reason == "purpose marketing does not permit access to CareTask for advisor (allowed: service)"
+	both := access.decide(req("a1", ["advisor", "privacy_officer"], "marketing", "read", [task]))
+	both.t1.reason == "purpose marketing does not permit access to CareTask for advisor, privacy_officer (allowed: compliance, service)"
+}
