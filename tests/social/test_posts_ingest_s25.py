@@ -171,3 +171,40 @@ async def test_a_folder_given_for_the_export_is_named_as_such(
     result = await invoke(["ingest", "posts", str(tmp_path), "--platform", "forum"], cli_env)
     assert result.exit_code == 2
     assert "is not a file; give the path of a .jsonl export" in " ".join(result.output.split())
+
+
+async def test_a_nested_field_is_read_by_its_dotted_path_and_the_rest_is_listed(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Weibo's API nests the author; counts it names otherwise land in no field.
+    lines = [
+        {"mid": f"wb{n}", "text": "招行客服很好", "created_at": AT,
+         "user": {"screen_name": f"weibo_user{n}", "followers_count": 12},
+         "attitudes_count": 3, "reposts_count": 1}
+        for n in (1, 2)
+    ]  # fmt: skip
+    path = tmp_path / "weibo_nested.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", "utf-8")
+    mapping = tmp_path / "weibo.toml"
+    mapping.write_text(
+        '[columns]\n"mid" = "id"\n"user.screen_name" = "author"\n'
+        '"user.followers_count" = "author_followers"\n"comments" = "replies"\n',
+        encoding="utf-8",
+    )
+    result = await invoke(
+        ["ingest", "posts", str(path), "--platform", "weibo", "--mapping", str(mapping)], cli_env
+    )
+    assert result.exit_code == 0, result.output
+    rows = summary_rows(result.output)
+    assert rows["new posts"] == "2"
+    assert rows["ignored fields"] == "attitudes_count, reposts_count"
+    assert rows["mapped, not in the file"] == "comments"
+    stored = await store.read(
+        "MATCH (p:Post) WHERE p.postId IN ['wb1', 'wb2'] "
+        "MATCH (p)<-[:POSTED]-(a:SocialAccount) RETURN p.postId AS id, a.handle AS handle "
+        "ORDER BY id"
+    )
+    assert [(r["id"], r["handle"]) for r in stored] == [
+        ("wb1", "weibo_user1"),
+        ("wb2", "weibo_user2"),
+    ]
