@@ -354,7 +354,11 @@ def corrections(
         async with graph(settings) as store:
             return await repo.label_corrections(store)
 
-    rows = [r for r in run(go()) if (r.get("text") or "").strip()]
+    corrected = [r for r in run(go()) if (r.get("text") or "").strip()]
+    # A post corrected to UNSUPPORTED (not Chinese, no opinion to learn) teaches no polarity,
+    # and `train --extra` refuses any label but the three: left out, and counted.
+    rows = [r for r in corrected if r["label"] in LABEL_ORDER[:3]]
+    left_out = len(corrected) - len(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     # 0600: the texts are people's posts, written outside the data dir.
     with io.TextIOWrapper(create_private(out), encoding="utf-8", newline="") as fh:
@@ -364,8 +368,9 @@ def corrections(
     by_label = {label: sum(r["label"] == label for r in rows) for label in LABEL_ORDER[:3]}
     console.print(
         f"{len(rows)} corrected post(s) -> {out} "
-        f"({', '.join(f'{k.lower()} {v}' for k, v in by_label.items())}); train on them with "
-        f"`c360 sentiment train --corpus DIR --out PATH --extra {out}`"
+        f"({', '.join(f'{k.lower()} {v}' for k, v in by_label.items())}"
+        + (f"; {left_out} corrected to UNSUPPORTED left out" if left_out else "")
+        + f"); train on them with `c360 sentiment train --corpus DIR --out PATH --extra {out}`"
     )
 
 

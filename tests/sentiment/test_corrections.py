@@ -92,3 +92,38 @@ async def test_bad_extra_file_is_a_user_error(cli_env: dict[str, str], tmp_path:
 
 def test_shipped_model_is_trained_on_the_corpora_alone() -> None:
     assert load(BUNDLED).meta["training"]["extra_rows"] == 0
+
+
+async def test_corrections_to_unsupported_are_left_out_of_the_export(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    texts = {"u0": "招行 app sucks", "u1": "蓝鲸宝又崩了，转不了账"}
+    await repo.upsert_posts(
+        store,
+        [
+            {
+                "platform": "forum",
+                "postId": pid,
+                "ingestedAt": "2025-03-05T00:00:00Z",
+                "props": {"text": text, "createdAt": "2025-03-01T00:00:00Z",
+                          "sentimentLabel": "NEUTRAL"},
+                "author": None,
+                "brands": [],
+                "products": [],
+            }
+            for pid, text in texts.items()
+        ],
+    )  # fmt: skip
+    at = "2025-03-05T01:00:00Z"
+    await repo.correct_label(store, "forum", "u0", "UNSUPPORTED", "analyst", at, "English")
+    await repo.correct_label(store, "forum", "u1", "NEGATIVE", "analyst", at, "an outage")
+    out = tmp_path / "corrections.csv"
+    exported = await invoke(["sentiment", "corrections", "--out", str(out)], cli_env)
+    assert exported.exit_code == 0, exported.output
+    said = " ".join(exported.output.split())
+    assert "1 corrected to UNSUPPORTED left out" in said
+    with out.open(encoding="utf-8", newline="") as fh:
+        labels = [(r["label"], r["text"]) for r in csv.DictReader(fh)]
+    # What `train --extra` takes: the three polarity labels only.
+    assert ("NEGATIVE", texts["u1"]) in labels
+    assert all(label in ("POSITIVE", "NEUTRAL", "NEGATIVE") for label, _ in labels)
