@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from sentiment.normalize import fold_width, mask_banks
+
 
 class Label(StrEnum):
     POSITIVE = "POSITIVE"
@@ -27,10 +29,14 @@ def is_chinese(text: str, min_chars: int = MIN_CJK_CHARS, min_share: float = MIN
     least ``min_share`` of its units, a unit being a CJK character or a word of another script.
     A Chinese character carries about what an English word does, so "招行 customer service
     太差了" is scored (counted letter by letter, its English outweighed the Chinese), while
-    "招行 app is great" is not: the Chinese model would judge only the brand's name."""
+    "招行 app is great" is not: the Chinese model would judge only the brand's name. The
+    ``min_chars`` are counted besides bank names, which the model masks (sentiment.normalize):
+    "招商银行 customer service is awful" leaves it nothing Chinese to read (QA, session 25).
+    Banking nouns are masked too, but "转账中..." and "在网点" are Chinese a person judges."""
     cjk = len(_CJK.findall(text))
+    besides_banks = len(_CJK.findall(mask_banks(fold_width(text))))
     words = len(_OTHER_WORDS.findall(text))
-    return cjk >= min_chars and cjk / (cjk + words) >= min_share
+    return besides_banks >= min_chars and cjk / (cjk + words) >= min_share
 
 
 def label_for(score: float | None, positive: float = 0.6, negative: float = 0.4) -> Label:

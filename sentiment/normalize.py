@@ -144,7 +144,12 @@ def emoticons(text: str) -> tuple[str, list[str]]:
 
 def mask_domain(text: str) -> str:
     """Bank names -> BANK, banking products and channels -> SERVICE (after folding: lower case)."""
-    return _BANK.sub(BANK, _SERVICE.sub(SERVICE, text))
+    return mask_banks(_SERVICE.sub(SERVICE, text))
+
+
+def mask_banks(text: str) -> str:
+    """Bank names -> BANK (after folding)."""
+    return _BANK.sub(BANK, text)
 
 
 def _number(match: re.Match[str]) -> str:
@@ -208,6 +213,7 @@ __all__ = [
     "emoticons",
     "fold_width",
     "long_runs",
+    "mask_banks",
     "mask_domain",
     "normalize",
     "own_words_first",

@@ -133,6 +133,21 @@ def test_chinese_posts_with_english_words_are_scored() -> None:
     assert scores[0].label is Label.NEGATIVE
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["招行 terrible service", "招行 app sucks", "招商银行 customer service is awful", "工商银行"],
+)
+def test_a_bank_name_alone_is_not_chinese_enough_to_score(text: str) -> None:
+    # The model masks bank names: it would judge the English around nothing (QA, session 25).
+    assert not is_chinese(text)
+    assert Scorer().score_many([text])[0].label is Label.UNSUPPORTED
+
+
+@pytest.mark.parametrize("text", ["转账中...", "在网点", "招行很好", "招商银行的app又崩了"])
+def test_short_posts_about_banking_are_still_scored(text: str) -> None:
+    assert is_chinese(text)
+
+
 def test_default_scorer_gives_calibrated_three_class_scores_and_emotions() -> None:
     scorer = Scorer()
     assert scorer.version.startswith("c360-zh-") and len(scorer.version) == len("c360-zh-") + 8
