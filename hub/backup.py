@@ -221,6 +221,7 @@ def _stage(
     graph_socket: Path | None,
     graph_name: str,
     progress: Progress,
+    check_audit: Callable[[Path], None],
 ) -> tuple[dict[str, Any], list[tuple[str, Path]], GraphCounts | None, int]:
     """Copy what goes into the archive into ``stage``; returns the manifest, the entries (name
     in the archive, staged copy), the graph counts and the number of audit records."""
@@ -249,6 +250,8 @@ def _stage(
         progress("audit log")
         copy = stage / "audit.log"
         audit_records = _copy_audit_log(data_dir / AUDIT_LOG, copy)
+        progress("checking the audit chain")
+        check_audit(copy)  # the copy: what a restore will check
         entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
     progress("keys, policies, checkpoints, models")
     pair = _stage_key_pair(data_dir, stage / "files", progress)
@@ -320,9 +323,11 @@ def make_backup(
     graph_socket: Path | None,
     graph_name: str = "c360",
     progress: Progress = lambda _: None,
+    check_audit: Callable[[Path], None] = lambda _: None,
 ) -> BackupSummary:
     """Write a sealed backup of ``data_dir`` to ``dest``. ``graph_socket`` is the running
-    embedded server's socket (None: no graph in the backup, e.g. Neo4j)."""
+    embedded server's socket (None: no graph in the backup, e.g. Neo4j). ``check_audit`` is
+    given the staged copy of the audit log (raises BackupError: nothing is written)."""
     if dest.exists():
         raise BackupError(f"{dest} exists; give another --to")
     with staging(data_dir / STAGING_DIR) as (stage_dir, removed):
@@ -341,7 +346,7 @@ def make_backup(
             with os.fdopen(fd, "wb") as out:
                 stage_dir.claim(partial)  # reserved first: a kill at any step leaves it named
                 manifest, entries, counts, audit_records = _stage(
-                    data_dir, stage, graph_socket, graph_name, progress
+                    data_dir, stage, graph_socket, graph_name, progress, check_audit
                 )
                 progress("encrypting")
                 _seal_tar(manifest, entries, out, secret)
