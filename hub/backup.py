@@ -9,12 +9,16 @@ lacks), then the graph snapshot (one instant, taken by the graph server while it
 serving), then the audit log under its own write lock (whole records only, and every write in
 the snapshot has its write-ahead record, which is appended before the write), then the rest of
 the files (keys, mask and JWT keys, policy overrides, the sentiment model, dead letters).
+The data keys and the master keys that wrap them are copied as one pair, under the lock
+``c360 keys rotate-master`` holds for its whole run (``master_key_lock``), and both a backup
+and a restore check that every master key the data keys name is in the pair.
 The manifest holds a SHA-256 and size per file and the snapshot's node and relationship
 counts (read from the snapshot itself). A restore checks all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -35,7 +39,7 @@ from hub.sealed import SealError, Secret, open_sealed, seal
 from hub.staging import STAGING_DIR, remove_stale, staging
 from shared.dataformat import FORMAT_FILE, FormatError, check_format
 
-__all__ = ["BackupError", "BackupSummary", "make_backup", "restore_backup"]
+__all__ = ["BackupError", "BackupSummary", "make_backup", "master_key_lock", "restore_backup"]
 
 FORMAT = 1
 GRAPH_ENTRY = "graph/dump.rdb"
@@ -50,6 +54,15 @@ GRAPH_DIR = "falkordb"  # the embedded server's own files: only through a snapsh
 SKIPPED_SUFFIXES = (".lock", ".sock", ".pid", ".sqlite-journal", ".sqlite-wal", ".sqlite-shm")
 # Derived from the audit log and rebuilt from it on first read: not worth a consistent copy.
 AUDIT_INDEX = ("audit-index.sqlite", "audit-index.sqlite-wal", "audit-index.sqlite-shm")
+# The data keys and the master keys that wrap them: only usable together, so copied together
+# (privacy/datakeys.py, privacy/keyprovider.py name the files).
+DATA_KEYS = Path("keys") / "datakeys.sqlite"
+MASTER_KEYS = Path("keys") / "master-keys.json"
+# Held by `c360 keys rotate-master` from its new key to its last retired one, and by a backup
+# while it copies the pair: a rotation between the two copies could retire the master key the
+# copied data keys are wrapped under. Not the provider's own master-keys.lock: the rotation
+# takes that one for each step inside this one.
+ROTATION_LOCK = Path("keys") / "master-rotation.lock"
 
 Progress = Callable[[str], None]
 
@@ -121,6 +134,75 @@ def _stage_copy(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
+@contextlib.contextmanager
+def master_key_lock(data_dir: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Hold the master key rotation lock of ``data_dir`` (blocking; ``waiting`` is called
+    first when another process holds it)."""
+    path = data_dir / ROTATION_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def _stage_key_pair(data_dir: Path, files: Path, progress: Progress) -> list[Path]:
+    """Copy the data keys, then the master keys, under the rotation lock; the relative paths
+    copied. Master keys are only added outside a rotation (the hub wraps new data keys under
+    the active one), so the later copy holds every key the earlier one names."""
+    copied: list[Path] = []
+    if not (data_dir / DATA_KEYS.parent).is_dir():
+        return copied  # no keys to pair (and no lock file made in a dir without them)
+    with master_key_lock(data_dir, lambda: progress("waiting for `c360 keys rotate-master`")):
+        for rel in (DATA_KEYS, MASTER_KEYS):
+            if (data_dir / rel).is_file():
+                _stage_copy(data_dir / rel, files / rel)
+                copied.append(rel)
+    return copied
+
+
+def _master_ids(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    try:
+        return set(json.loads(path.read_bytes())["keys"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{MASTER_KEYS} is not a master key file ({exc!r})") from None
+
+
+def _wrapping_ids(path: Path) -> set[str]:
+    """The master key ids the data keys in ``path`` are wrapped under."""
+    if not path.is_file():
+        return set()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {kid for (kid,) in db.execute("SELECT DISTINCT kid FROM datakeys")}
+    except sqlite3.OperationalError:
+        return set()  # no table: a store never written to holds no keys
+    finally:
+        db.close()
+
+
+def missing_master_keys(files: Path) -> str:
+    """What is wrong with the key pair in the data dir (or its copy) ``files``: "" when every
+    master key the data keys name is in its master key file, else which are not."""
+    wanted, held = _wrapping_ids(files / DATA_KEYS), _master_ids(files / MASTER_KEYS)
+    lacking = sorted(wanted - held)
+    if not lacking:
+        return ""
+    return (
+        f"the data keys ({DATA_KEYS}) are wrapped under master key {', '.join(lacking)}, which "
+        f"{MASTER_KEYS} does not hold (it holds {', '.join(sorted(held)) or 'none'}): no "
+        "customer's sealed values would open"
+    )
+
+
 def _state_files(data_dir: Path) -> list[Path]:
     """The hub's own files, relative, except the graph server's and lock/socket files."""
     out = []
@@ -134,7 +216,12 @@ def _state_files(data_dir: Path) -> list[Path]:
 
 
 def _stage(
-    data_dir: Path, stage: Path, graph_socket: Path | None, graph_name: str, progress: Progress
+    data_dir: Path,
+    stage: Path,
+    graph_socket: Path | None,
+    graph_name: str,
+    progress: Progress,
+    check_audit: Callable[[Path], None],
 ) -> tuple[dict[str, Any], list[tuple[str, Path]], GraphCounts | None, int]:
     """Copy what goes into the archive into ``stage``; returns the manifest, the entries (name
     in the archive, staged copy), the graph counts and the number of audit records."""
@@ -163,11 +250,20 @@ def _stage(
         progress("audit log")
         copy = stage / "audit.log"
         audit_records = _copy_audit_log(data_dir / AUDIT_LOG, copy)
+        progress("checking the audit chain")
+        check_audit(copy)  # the copy: what a restore will check
         entries.append((f"files/{AUDIT_LOG.as_posix()}", copy))
     progress("keys, policies, checkpoints, models")
+    pair = _stage_key_pair(data_dir, stage / "files", progress)
+    if problem := missing_master_keys(stage / "files"):
+        raise BackupError(
+            f"{problem}. Nothing was written: run `c360 keys status`; a backup of this data "
+            "dir could not be restored into one that serves"
+        )
+    entries += [(f"files/{rel.as_posix()}", stage / "files" / rel) for rel in pair]
     for rel in _state_files(data_dir):
-        if rel.parts[0] == INGEST_CHECKPOINTS:
-            continue  # copied before the snapshot; one made since is not in the archive
+        if rel.parts[0] == INGEST_CHECKPOINTS or rel in (DATA_KEYS, MASTER_KEYS):
+            continue  # copied before the snapshot / as a pair above
         copy = stage / "files" / rel
         if rel == CHECKPOINT_LOG:
             _copy_checkpoints(data_dir / rel, copy, audit_records)
@@ -227,9 +323,11 @@ def make_backup(
     graph_socket: Path | None,
     graph_name: str = "c360",
     progress: Progress = lambda _: None,
+    check_audit: Callable[[Path], None] = lambda _: None,
 ) -> BackupSummary:
     """Write a sealed backup of ``data_dir`` to ``dest``. ``graph_socket`` is the running
-    embedded server's socket (None: no graph in the backup, e.g. Neo4j)."""
+    embedded server's socket (None: no graph in the backup, e.g. Neo4j). ``check_audit`` is
+    given the staged copy of the audit log (raises BackupError: nothing is written)."""
     if dest.exists():
         raise BackupError(f"{dest} exists; give another --to")
     with staging(data_dir / STAGING_DIR) as (stage_dir, removed):
@@ -248,7 +346,7 @@ def make_backup(
             with os.fdopen(fd, "wb") as out:
                 stage_dir.claim(partial)  # reserved first: a kill at any step leaves it named
                 manifest, entries, counts, audit_records = _stage(
-                    data_dir, stage, graph_socket, graph_name, progress
+                    data_dir, stage, graph_socket, graph_name, progress, check_audit
                 )
                 progress("encrypting")
                 _seal_tar(manifest, entries, out, secret)
@@ -370,6 +468,12 @@ def _restore_staged(
         check_format(restored)  # a newer c360's archive: this one must not open it
     except FormatError as exc:
         raise BackupError(f"{exc}; nothing was restored") from None
+    if problem := missing_master_keys(restored):
+        # A backup taken during a master key rotation by a version without the rotation lock.
+        raise BackupError(
+            f"the archive is not usable: {problem}. Nothing was restored: restore another "
+            "archive (one taken while no `c360 keys rotate-master --retire-old` ran)"
+        )
     check(restored)
     for child in restored.iterdir():
         child.rename(target / child.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -87,17 +88,19 @@ async def _backup(dest: Path, secret: Secret, no_graph: bool) -> None:
         )
     # The archive names its hub: a restore of it applies this hub's erasure ledgers only.
     hub_id(data_dir)
+    check = _archived_chain_check(data_dir, settings.audit_keys)
     if no_graph:
         summary = await asyncio.to_thread(
-            make_backup, data_dir, dest, secret, graph_socket=None, progress=_progress
-        )
+            make_backup, data_dir, dest, secret, graph_socket=None, progress=_progress,
+            check_audit=check,
+        )  # fmt: skip
     else:
         # Join (or start) the embedded server; the snapshot is taken over its socket.
         async with graph(settings):
             summary = await asyncio.to_thread(
                 make_backup, data_dir, dest, secret,
                 graph_socket=data_dir / GRAPH_SOCKET, graph_name=settings.graph_name,
-                progress=_progress,
+                progress=_progress, check_audit=check,
             )  # fmt: skip
     graph_note = (
         f"graph {summary.graph.nodes} nodes, {summary.graph.relationships} relationships"
@@ -108,6 +111,32 @@ async def _backup(dest: Path, secret: Secret, no_graph: bool) -> None:
         f"backup written: {dest} ({summary.files} entries, {summary.bytes / 1e6:.1f} MB; "
         f"{graph_note}; {summary.audit_records} audit records)"
     )
+
+
+def _archived_chain_check(data_dir: Path, env_keys: str) -> Callable[[Path], None]:
+    """What checks the staged copy of ``data_dir``'s audit log: its whole chain, as a restore
+    checks it (a restore refuses an archive whose chain is broken, so such a backup would be
+    no backup), with the key ring that opens the live log's last record (log_ring)."""
+
+    def check(copy: Path) -> None:
+        try:
+            found = log_ring(data_dir, env_keys)
+        except KeyRingError as exc:
+            # Not the backup's to fix: the restore asks for the keys (C360_AUDIT_KEYS).
+            err_console.print(f"[yellow]warning:[/] the audit chain was not checked: {exc}")
+            return
+        if found is None:
+            return  # no log, no ring: nothing to check
+        result = AuditLog(copy.parent, found[1]).verify()
+        if not result.ok:
+            raise BackupError(
+                f"the audit log does not verify at seq {result.first_bad_seq}: "
+                f"{result.reason}. Nothing was written (a restore refuses an archive whose "
+                "audit chain is broken): see `c360 audit verify`, and restore audit/audit.log "
+                "from an earlier backup"
+            )
+
+    return check
 
 
 def backup(
@@ -205,13 +234,23 @@ def restore(
 
 def _audit_ring(data_dir: Path, settings: Settings) -> str | None:
     """Before the restored files go in place: a key ring at hand opens the archived audit log
-    (the restore appends to it); which one (``log_ring``'s name, None: none yet). BackupError
-    (the target stays empty) when none does."""
+    (the restore appends to it), and its chain verifies with it; which one (``log_ring``'s
+    name, None: none yet). BackupError (the target stays empty) when none does, or the chain
+    is broken."""
     try:
         found = log_ring(data_dir, settings.audit_keys)
     except KeyRingError as exc:
         raise BackupError(f"{exc}; nothing was restored") from exc
-    return found[0] if found is not None else None
+    if found is None:
+        return None
+    result = AuditLog(data_dir / "audit", found[1]).verify()
+    if not result.ok:
+        raise BackupError(
+            f"the archive's audit log does not verify at seq {result.first_bad_seq}: "
+            f"{result.reason}; nothing was restored. This archive cannot be restored as it is: "
+            "restore an earlier archive"
+        )
+    return found[0]
 
 
 def _refuse_untied(staged: Path, others: list[Path]) -> None:
@@ -278,9 +317,12 @@ def _verify_audit(restored: Settings, done: Reapplied) -> None:
     data_dir = restored.resolved_data_dir
     result = AuditLog(data_dir / "audit", done.keys).verify()
     if not result.ok:
+        # The archived chain verified before the files went in place (_audit_ring): what
+        # broke it is what was appended since, by the re-applied erasures or another process.
         fail(
             f"the restored audit log does not verify at seq {result.first_bad_seq}: "
-            f"{result.reason}. Do not serve {data_dir}; restore it again into an empty dir"
+            f"{result.reason}, after the erasures were re-applied. Do not serve {data_dir}; "
+            "empty it and run the restore again"
         )
     if done.ring == RING_FILE and restored.audit_keys.strip():
         err_console.print(

@@ -14,8 +14,9 @@ from graph.persistence import Report, inspect, writable
 from hub.cli.common import console, fail, load_settings
 from hub.settings import Settings
 from insights.catalogue import CatalogueError, catalogue_file, read_catalogue
-from privacy.erasure import DONE, OPEN, ErasureStore
+from privacy.erasure import APPROVED, DONE, ErasureRequest, ErasureStore
 from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths, torn_cancellation
+from privacy.proposals import PENDING
 
 
 def print_report(report: Report) -> None:
@@ -69,18 +70,37 @@ def ledger_doubts(settings: Settings) -> list[str]:
         request = requests.get(entry.request)
         if request is None or request.status == DONE:
             continue
-        fix = (
-            "if no approval of it is running now, approve it again to carry it out, or reject "
-            "or withdraw it to cancel the entry"
-            if request.status in OPEN
-            else "it was closed unerased by a version before cancellations reached every "
-            "ledger: remove the entry's line from the ledgers by hand"
-        )
+        fix = _entry_fix(request)
         doubts.append(
             f"the entry of request {entry.request} (customer {entry.customer_id}) counts, so a "
             f"restore erases the customer, while the request is {request.status}: {fix}"
         )
     return doubts
+
+
+def _entry_fix(request: ErasureRequest) -> str:
+    """What can settle an entry whose request is not done, given what its status allows."""
+    again = (
+        f"`c360 erase --request {request.id} --approved-by SUBJECT` (or approveErasure) by a "
+        f"privacy officer other than {request.proposer}"
+    )
+    if request.status == APPROVED:
+        # Claimed by an approval that stopped (a crash, a killed graph server): only an
+        # approval can finish it; a reject or withdraw is refused ("approved already").
+        until = f" (its claim runs out at {request.lease_until})" if request.lease_until else ""
+        return (
+            f"if no approval of it is running now, complete the erasure once its claim has "
+            f"run out{until}: {again}; an approved request cannot be rejected or withdrawn"
+        )
+    if request.status == PENDING:
+        return (
+            f"approve it again to carry it out ({again}), or reject or withdraw it "
+            "(`c360 erase --reject/--withdraw`) to cancel the entry"
+        )
+    return (
+        "it was closed unerased by a version before cancellations reached every ledger: "
+        "remove the entry's line from the ledgers by hand"
+    )
 
 
 def check_erasure_ledgers(settings: Settings) -> bool:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from graph.errors import GraphError
+from hub.backup import master_key_lock
 from hub.cli.common import console, err_console, fail, graph, load_settings, run
 from hub.cli.subject_common import audit_log, closing, intent
 from privacy.audit_checkpoints import load_signing_key, public_hex
@@ -57,6 +58,10 @@ def status() -> None:
     console.print(f"{sum(wrapped.values())} customer/household data keys")
 
 
+def _waiting() -> None:
+    err_console.print("waiting for a backup's key copy or another rotation to finish ...")
+
+
 @app.command("rotate-master")
 def rotate_master(
     by: Annotated[str, typer.Option(help="the privacy officer's subject (audited)")],
@@ -65,19 +70,24 @@ def rotate_master(
     ] = False,
 ) -> None:
     """A new master key; every data key is re-wrapped under it (values are not re-encrypted)."""
-    provider, keys = _stores()
-    old = provider.active_id
-    log = audit_log(load_settings())
-    intent(log, by, ROTATE, None, {"rotate_master": {"old": old}})
-    new = provider.rotate()
-    rewrapped = keys.rewrap()
-    retired = []
-    if retire_old:
-        rewrapped += keys.rewrap()  # what a running hub wrapped meanwhile
-        for kid in provider.key_ids():
-            if kid != new and not keys.status().get(kid):
-                provider.retire(kid)
-                retired.append(kid)
+    settings = load_settings()
+    log = audit_log(settings)
+    # From the new key to the last retired one: a backup copies the data keys and the master
+    # keys as one pair under this lock, never one of them from before a retirement and the
+    # other from after it (hub/backup.py).
+    with master_key_lock(settings.resolved_data_dir, _waiting):
+        provider, keys = _stores()  # read under the lock: a rotation waited for is seen
+        old = provider.active_id
+        intent(log, by, ROTATE, None, {"rotate_master": {"old": old}})
+        new = provider.rotate()
+        rewrapped = keys.rewrap()
+        retired = []
+        if retire_old:
+            rewrapped += keys.rewrap()  # what a running hub wrapped meanwhile
+            for kid in provider.key_ids():
+                if kid != new and not keys.status().get(kid):
+                    provider.retire(kid)
+                    retired.append(kid)
     details = {"master_key_rotated": {"old": old, "new": new, "rewrapped": rewrapped,
                                       "retired": retired}}  # fmt: skip
     closing(log, by, ROTATE, None, details, f"master key {new} is active ({rewrapped} data "
