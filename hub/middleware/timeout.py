@@ -79,6 +79,15 @@ class _WatchedRequest(RequestLife):
             self._listener.cancel()
 
 
+def _timed_out(scope: Scope) -> dict[str, object]:
+    """The 504's body in the shape of the route's other answers: a GraphQL error for
+    /graphql, ``{"error": ...}`` as the webhook and the other routes answer (QA: a slow
+    webhook body got the GraphQL shape, every other webhook error the plain one)."""
+    if str(scope.get("path", "")).startswith("/graphql"):
+        return {"errors": [{"message": "request timed out", "extensions": {"code": "TIMEOUT"}}]}
+    return {"error": "request timed out"}
+
+
 class TimeoutMiddleware:
     def __init__(self, app: ASGIApp, timeout_s: float) -> None:
         self.app = app
@@ -103,10 +112,7 @@ class TimeoutMiddleware:
         except TimeoutError:
             if life is not None and life.answering:
                 raise
-            response = JSONResponse(
-                {"errors": [{"message": "request timed out", "extensions": {"code": "TIMEOUT"}}]},
-                status_code=504,
-            )
+            response = JSONResponse(_timed_out(scope), status_code=504)
             await response(scope, receive, send)
         except asyncio.CancelledError:
             # Ours (its client went) ends here; any other cancellation (shutdown) goes on.

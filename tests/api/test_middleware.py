@@ -59,13 +59,20 @@ async def test_body_limit_declared_and_streamed() -> None:
         assert "100 bytes" in response.json()["error"]
 
 
-async def test_timeout_answers_504() -> None:
-    app = _app(Middleware(TimeoutMiddleware, timeout_s=0.2))
+async def test_timeout_answers_504_in_the_routes_own_shape() -> None:
+    app = Starlette(
+        routes=[Route(path, echo, methods=["POST"]) for path in ("/graphql", "/webhook/posts")],
+        middleware=[Middleware(TimeoutMiddleware, timeout_s=0.2)],
+    )
     async with _client(app) as client:
-        assert (await client.post("/?sleep=0.01")).status_code == 200
-        response = await client.post("/?sleep=2")
+        assert (await client.post("/graphql?sleep=0.01")).status_code == 200
+        response = await client.post("/graphql?sleep=2")
         assert response.status_code == 504
         assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+        # The webhook (and every other route) answers {"error": ...}, as its other refusals.
+        response = await client.post("/webhook/posts?sleep=2")
+        assert response.status_code == 504
+        assert response.json() == {"error": "request timed out"}
 
 
 async def test_a_client_gone_while_sending_its_body_is_one_warning_line(
