@@ -178,12 +178,14 @@ def birth_date_from_cn_id(id_number: str) -> date:
     return _birth_date(check_cn_id(id_number))
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]|$)")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{8}$")
 # A date and time without leading zeros, as Excel shows them (zh-CN: "2025/3/1 9:05"),
 # after "/" became "-"; fromisoformat wants two digits each.
 _SHORT_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# Said after the refusal in the same reason (a dead letter splits its reasons at "; ").
 _OTHER_FORMATS = (
-    '; an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
+    ' - an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
 )
 # Times more than this far ahead of the clock are typos or wrong formats, not data.
 FUTURE_SLACK = timedelta(days=1)
@@ -309,7 +311,7 @@ def to_utc_iso(
                 raise ValueError("time is before 1800")
             if text[8:10] <= "28" or _real_day(text):
                 return text
-            raise ValueError("not an ISO-8601 time (e.g. 2025-03-01T08:00:00+08:00)")
+            raise ValueError(f"no such day: {text[:10]}")
         day = _parse_formats(text, date_formats) if date_formats else None
         if day is not None:
             if dates_at_midnight:
@@ -331,6 +333,8 @@ def to_utc_iso(
                 else:
                     parsed = datetime.fromisoformat(text)
             except ValueError as exc:
+                if _ISO_DAY.match(text) and not _real_day(text):
+                    raise ValueError(f"no such day: {text[:10]}") from exc  # 2025-02-30
                 hint = f"the format {formats[0]}" if formats else "ISO-8601"
                 other = "" if formats else advice
                 raise ValueError(

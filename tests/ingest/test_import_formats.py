@@ -107,6 +107,6 @@ async def test_excel_zh_cn_date_times_are_local_times(store: GraphStore, tmp_pat
     (dead,) = [orjson.loads(x) for x in (tmp_path / "acc.dead.jsonl").read_bytes().splitlines()]
     assert dead["line"] == 5
     assert dead["reasons"] == [
-        "openedAt: not a time in ISO-8601 (e.g. 2025-03-01T08:00:00+08:00); an import reads "
+        "openedAt: not a time in ISO-8601 (e.g. 2025-03-01T08:00:00+08:00) - an import reads "
         'other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
     ]

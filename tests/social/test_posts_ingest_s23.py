@@ -181,7 +181,8 @@ async def test_a_webhook_refusing_a_time_does_not_point_at_a_mapping(
     result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)
     assert result.exit_code == 0, result.output
     (dead,) = dead_letters(tmp_path / "weibo.dead.jsonl")
+    # One reason: the advice in the same one (a dead letter splits reasons at "; ").
     assert dead["reasons"] == [
-        "created_at: Value error, not a time in ISO-8601 (e.g. 2025-03-01T08:00:00+08:00)",
-        'an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]',
+        "created_at: Value error, not a time in ISO-8601 (e.g. 2025-03-01T08:00:00+08:00) - an "
+        'import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]',
     ]

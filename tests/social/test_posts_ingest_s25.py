@@ -208,3 +208,12 @@ async def test_a_nested_field_is_read_by_its_dotted_path_and_the_rest_is_listed(
         ("wb1", "weibo_user1"),
         ("wb2", "weibo_user2"),
     ]
+
+
+@pytest.mark.parametrize(
+    "written", ["2025-02-30T10:00:00Z", "2025-02-30 10:00", "2025-13-01 10:00"]
+)
+def test_an_impossible_day_is_called_so(written: str) -> None:
+    # It is ISO-8601 in form; what is wrong is the day (QA: "not a time in ISO-8601").
+    with pytest.raises(ValueError, match=f"no such day: {written[:10]}$"):
+        parse_post(json.loads(post("d1", created_at=written)), "forum")
