@@ -566,19 +566,19 @@ class AuditLog:
     def check_keys(self) -> None:
         """KeyRingError when the key ring cannot open the log's last record: a lost or
         replaced key ring (a fresh key under the same id) would otherwise go on writing a
-        log whose history nobody can read or verify. Checked once when the hub starts."""
+        log whose history nobody can read or verify. Checked when the hub starts and by each
+        CLI command before its first record (hub/cli/subject_common.py)."""
         try:
             fd = os.open(self._path, os.O_RDONLY)
         except OSError:
             return  # no log yet, or none to be had: appends say so (AuditUnavailable)
         entry: dict[str, Any] | None = None
         try:
-            entry = _last_entry(fd)
+            # A torn tail after it is cut by the first append, under this ring all the same.
+            entry = _last_whole_entry(fd)
             if entry is not None:
                 self._open_entry(entry)
-        except AuditUnavailable:
-            return  # a torn tail: the first append cuts it and records the cut
-        except (KeyError, ValueError) as exc:  # not a record at all (JSON, fields)
+        except (KeyError, ValueError, TypeError) as exc:  # not a record (JSON, fields)
             raise KeyRingError(
                 f"the audit log's last line is not a record ({type(exc).__name__}): run "
                 "`c360 audit verify` to see what happened to it"
@@ -836,6 +836,17 @@ def _end_of(fd: int) -> bytes:
         if chunk.count(b"\n") >= 2:
             break
     return chunk
+
+
+def _last_whole_entry(fd: int) -> dict[str, Any] | None:
+    """The last whole line of the open file as written, a torn tail after it left out (None
+    when there is none)."""
+    chunk = _end_of(fd)
+    whole = chunk[: chunk.rfind(b"\n") + 1]
+    if not whole:
+        return None
+    entry: dict[str, Any] = json.loads(whole[:-1].rsplit(b"\n", 1)[-1])
+    return entry
 
 
 def _last_entry(fd: int) -> dict[str, Any] | None:
