@@ -12,7 +12,7 @@ from rich.table import Table
 
 from hub.cli import audit_proofs, audit_reanchor
 from hub.cli.common import console, fail, load_settings
-from privacy.audit import AuditLog
+from privacy.audit import AuditLog, AuditRecordUnreadable
 from privacy.audit_checkpoints import CHECKPOINT_LOG
 from privacy.keyring import KeyRing, KeyRingError
 
@@ -98,6 +98,8 @@ def show(
         rows = log.read(subject=subject, customer=customer, since=since, last=last)
     except KeyRingError as exc:
         fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    except AuditRecordUnreadable as exc:
+        fail(f"{exc}; nothing was shown")
     if as_json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
@@ -122,6 +124,8 @@ def reindex() -> None:
         count = log.reindex()
     except KeyRingError as exc:
         fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    except AuditRecordUnreadable as exc:
+        fail(f"{exc}; the index was not rebuilt")
     console.print(f"audit index rebuilt: {count} records")
 
 
