@@ -67,7 +67,7 @@ def verify(
                 "shows only against a checkpoint; keep them elsewhere too, C360_AUDIT_WITNESS_URL)"
             )
     if checkpoint is not None and not audit_proofs.verify_checkpoint(
-        checkpoint, public_key, own_log, read_only=True
+        checkpoint, public_key, own_log, read_only=True, chain_ok=result.ok
     ):
         raise typer.Exit(1)
     if not result.ok:
