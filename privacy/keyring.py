@@ -181,9 +181,9 @@ def _refuse_beside_records(log_file: Path, path: Path) -> None:
         ) from None
     if not empty:
         raise KeyRingError(
-            f"no audit key ring at {path}, but the audit log {log_file} holds records: restore "
-            f"keys/{KEYRING_FILE} from a backup (or set C360_AUDIT_KEYS to the keys the log was "
-            "written with); nothing was created"
+            f"no audit key ring at {path}, but the audit log {log_file} holds records (a new "
+            f"key would open none of them): restore keys/{KEYRING_FILE} from a backup, or set "
+            "C360_AUDIT_KEYS to the keys the log was written with"
         )
 
 

@@ -61,7 +61,7 @@ def test_the_ring_is_still_made_for_a_new_or_empty_log(tmp_path: Path) -> None:
     assert _ring(data).is_file()
     _ring(data).unlink()
     (data / "audit" / "audit.log").write_text('{"seq": 1}\n')
-    with pytest.raises(KeyRingError, match=r"holds records: restore keys/audit-keyring\.json"):
+    with pytest.raises(KeyRingError, match=r"holds records .*: restore keys/audit-keyring\.json"):
         KeyRing.load(data)
 
 
