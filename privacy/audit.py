@@ -55,6 +55,7 @@ __all__ = [
     "REPAIR_OPERATION",
     "AuditIncomplete",
     "AuditLog",
+    "AuditRecordUnreadable",
     "ChainState",
     "Ciphers",
     "VerifyResult",
@@ -88,6 +89,22 @@ class AuditIncomplete(PrivacyError):
     write happened: do not retry it blindly."""
 
     code = "AUDIT_INCOMPLETE"
+
+
+class AuditRecordUnreadable(PrivacyError):
+    """A read came upon a record that does not decrypt (changed on disk, or written under a
+    key the ring lacks). The read fails naming it rather than skip it: a record nobody can
+    open may be the one a filter asks for (its customer ids are inside it), and an auditor
+    must never be handed a trail with a silent hole in it."""
+
+    code = "AUDIT_RECORD_UNREADABLE"
+
+    def __init__(self, seq: object, why: str) -> None:
+        super().__init__(
+            f"audit record seq {seq} cannot be read ({why}): run `c360 audit verify`, and "
+            "restore audit/audit.log from a backup if it names that record"
+        )
+        self.seq = seq
 
 
 def chain_hash(prev: str, seq: int, ts: str, kid: str, nonce: str, ct: str) -> str:
@@ -566,19 +583,19 @@ class AuditLog:
     def check_keys(self) -> None:
         """KeyRingError when the key ring cannot open the log's last record: a lost or
         replaced key ring (a fresh key under the same id) would otherwise go on writing a
-        log whose history nobody can read or verify. Checked once when the hub starts."""
+        log whose history nobody can read or verify. Checked when the hub starts and by each
+        CLI command before its first record (hub/cli/subject_common.py)."""
         try:
             fd = os.open(self._path, os.O_RDONLY)
         except OSError:
             return  # no log yet, or none to be had: appends say so (AuditUnavailable)
         entry: dict[str, Any] | None = None
         try:
-            entry = _last_entry(fd)
+            # A torn tail after it is cut by the first append, under this ring all the same.
+            entry = _last_whole_entry(fd)
             if entry is not None:
                 self._open_entry(entry)
-        except AuditUnavailable:
-            return  # a torn tail: the first append cuts it and records the cut
-        except (KeyError, ValueError) as exc:  # not a record at all (JSON, fields)
+        except (KeyError, ValueError, TypeError) as exc:  # not a record (JSON, fields)
             raise KeyRingError(
                 f"the audit log's last line is not a record ({type(exc).__name__}): run "
                 "`c360 audit verify` to see what happened to it"
@@ -603,11 +620,21 @@ class AuditLog:
         )
         return {"seq": entry["seq"], **orjson.loads(plain)}
 
+    def _read_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """``_open_entry`` for the reads (``query``, ``read``, the index): a record that does
+        not open is AuditRecordUnreadable, naming its seq, not a bare InvalidTag."""
+        try:
+            return self._open_entry(entry)
+        except (InvalidTag, KeyRingError, ValueError, KeyError, TypeError) as exc:
+            why = str(exc) if isinstance(exc, KeyRingError) else "not authentic or not a record"
+            seq = entry.get("seq", "?") if isinstance(entry, dict) else "?"
+            raise AuditRecordUnreadable(seq, why) from exc
+
     def _index_quietly(self, fd: int, fresh: list[Located] | None = None) -> bool:
         """Bring the index level with the log (the caller holds the log's flock). The index
         is a cache: a failure is logged and the next read catches up or scans."""
         try:
-            self._index.sync(fd, self._open_entry, fresh)
+            self._index.sync(fd, self._read_entry, fresh)
         except Exception as exc:
             log.warning("audit index not updated (reads catch up): %s", exc)
             self._index.close()
@@ -619,7 +646,7 @@ class AuditLog:
         fd = os.open(self._path, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
-            return self._index.rebuild(fd, self._open_entry)
+            return self._index.rebuild(fd, self._read_entry)
         finally:
             os.close(fd)
 
@@ -659,7 +686,7 @@ class AuditLog:
             if found is None:
                 return self._scan_page(wanted, before_seq, limit)
             records = [
-                self._open_entry(json.loads(os.pread(fd, n, off))) for _, off, n in found.spans
+                self._read_entry(json.loads(os.pread(fd, n, off))) for _, off, n in found.spans
             ]
         finally:
             os.close(fd)
@@ -674,7 +701,7 @@ class AuditLog:
         return page[:limit] if limit is not None else page, len(matching)
 
     def _scan(self) -> list[dict[str, Any]]:
-        return [self._open_entry(json.loads(line)) for line in self._lines() if line.strip()]
+        return [self._read_entry(json.loads(line)) for line in self._lines() if line.strip()]
 
     def read(
         self,
@@ -836,6 +863,17 @@ def _end_of(fd: int) -> bytes:
         if chunk.count(b"\n") >= 2:
             break
     return chunk
+
+
+def _last_whole_entry(fd: int) -> dict[str, Any] | None:
+    """The last whole line of the open file as written, a torn tail after it left out (None
+    when there is none)."""
+    chunk = _end_of(fd)
+    whole = chunk[: chunk.rfind(b"\n") + 1]
+    if not whole:
+        return None
+    entry: dict[str, Any] = json.loads(whole[:-1].rsplit(b"\n", 1)[-1])
+    return entry
 
 
 def _last_entry(fd: int) -> dict[str, Any] | None:

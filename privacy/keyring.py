@@ -1,8 +1,9 @@
 """Audit key ring: one active AES-256 key for writing, every old key kept for reading.
 
-Either ``$C360_DATA_DIR/keys/audit-keyring.json`` (mode 0600, created on first use) or, when
-C360_AUDIT_KEYS is set ("kid:base64key,kid2:base64key", the first is active), the
-environment alone, and then nothing is written.
+Either ``$C360_DATA_DIR/keys/audit-keyring.json`` (mode 0600, created on first use, never
+beside an audit log that already holds records) or, when C360_AUDIT_KEYS is set
+("kid:base64key,kid2:base64key", the first is active), the environment alone, and then
+nothing is written.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ __all__ = ["KeyRing", "KeyRingError"]
 KEYRING_FILE = "audit-keyring.json"
 # Bumped by rotate (shared/change_signal.py): every process writes under the new key next.
 SIGNAL_FILE = "audit-keyring.changed"
+# privacy.audit.LOG_NAME in the data dir (that module imports this one): a ring made beside a
+# log that holds records opens none of them.
+AUDIT_LOG = Path("audit") / "audit.log"
 
 
 class KeyRingError(Exception):
@@ -49,6 +53,7 @@ class KeyRing:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _locked(path):
             if not path.exists():
+                _refuse_beside_records(data_dir / AUDIT_LOG, path)
                 kid = "k1"
                 _write(path, kid, {kid: secrets.token_bytes(32)})
             return cls._read(path)
@@ -159,6 +164,27 @@ class _locked:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
+
+
+def _refuse_beside_records(log_file: Path, path: Path) -> None:
+    """KeyRingError when ``log_file`` holds records: a new key would write records under the
+    same id that no reader can open beside the old ones, breaking the chain for good (a data
+    dir restored without keys/, a ring file deleted)."""
+    try:
+        empty = log_file.stat().st_size == 0
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no log yet: the first record is written under the new key
+    except OSError as exc:
+        raise KeyRingError(
+            f"no audit key ring at {path}, and {log_file} cannot be looked at ({exc.strerror}): "
+            "nothing was created"
+        ) from None
+    if not empty:
+        raise KeyRingError(
+            f"no audit key ring at {path}, but the audit log {log_file} holds records (a new "
+            f"key would open none of them): restore keys/{KEYRING_FILE} from a backup, or set "
+            "C360_AUDIT_KEYS to the keys the log was written with"
+        )
 
 
 def _write(path: Path, active: str, keys: dict[str, bytes]) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from hub.cli import audit_proofs, audit_reanchor
 from hub.cli.common import console, fail, load_settings
-from privacy.audit import AuditLog
+from privacy.audit import AuditLog, AuditRecordUnreadable
 from privacy.audit_checkpoints import CHECKPOINT_LOG
 from privacy.keyring import KeyRing, KeyRingError
 
@@ -68,7 +68,7 @@ def verify(
                 "shows only against a checkpoint; keep them elsewhere too, C360_AUDIT_WITNESS_URL)"
             )
     if checkpoint is not None and not audit_proofs.verify_checkpoint(
-        checkpoint, public_key, own_log, read_only=True
+        checkpoint, public_key, own_log, read_only=True, chain_ok=result.ok
     ):
         raise typer.Exit(1)
     if not result.ok:
@@ -122,6 +122,8 @@ def show(
         rows = log.read(subject=subject, customer=customer, since=since, last=last)
     except KeyRingError as exc:
         fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    except AuditRecordUnreadable as exc:
+        fail(f"{exc}; nothing was shown")
     if as_json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
@@ -155,6 +157,8 @@ def reindex() -> None:
         count = log.reindex()
     except KeyRingError as exc:
         fail(f"{exc}: the key that wrote a record is missing from the key ring")
+    except AuditRecordUnreadable as exc:
+        fail(f"{exc}; the index was not rebuilt")
     console.print(f"audit index rebuilt: {count} records")
 
 

@@ -87,11 +87,17 @@ def _checkpoint(path: Path) -> Checkpoint:
 
 
 def verify_checkpoint(
-    path: Path, public_key: str | None, own_log: bool = False, read_only: bool = False
+    path: Path,
+    public_key: str | None,
+    own_log: bool = False,
+    read_only: bool = False,
+    chain_ok: bool = True,
 ) -> bool:
     """Print and return whether the log extends the checkpoint in ``path`` (the last of a
     checkpoint log). A line that is not a checkpoint fails the check (``own_log``: the data
-    dir's log, whose last line must also be whole, as the hub appends to it)."""
+    dir's log, whose last line must also be whole, as the hub appends to it). ``chain_ok``:
+    the log's own chain verified, so what the checkpoint shows is a loss `c360 audit
+    reanchor` can acknowledge (it refuses a broken chain)."""
     try:
         cp = Checkpoint.parse(_read(path), str(path), whole_lines=own_log)
     except CheckpointLogError as exc:
@@ -103,11 +109,23 @@ def verify_checkpoint(
     else:
         console.print(f"[red]BROKEN[/] against checkpoint {path}: {result.reason}")
         if own_log and result.reason.startswith(("truncated", "rewritten")):
-            console.print(
-                "restore audit/audit.log from a backup or copy; records lost for good: "
-                "`c360 audit reanchor --reason ...` (a privacy officer)"
-            )
+            console.print(_restore_hint(chain_ok))
     return result.ok
+
+
+def _restore_hint(chain_ok: bool) -> str:
+    """What to do about a log that does not extend its checkpoint: re-anchoring only when the
+    chain holds (records cut from the end); a record changed or removed inside the log breaks
+    the chain, and only a backup mends that."""
+    if chain_ok:
+        return (
+            "restore audit/audit.log from a backup or copy; records lost for good: "
+            "`c360 audit reanchor --reason ...` (a privacy officer)"
+        )
+    return (
+        "restore audit/audit.log from a backup or copy: a record inside the log was changed "
+        "or removed (BROKEN above), which `c360 audit reanchor` cannot acknowledge"
+    )
 
 
 def checkpoint() -> None:

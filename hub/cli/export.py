@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from hub.cli.common import console, fail, graph, load_settings, output_folder, run
 from hub.cli.subject_common import audit, audit_log
+from privacy.audit import AuditRecordUnreadable
 from privacy.subject_export import export_customer
 from shared.files import create_private
 
@@ -77,6 +78,8 @@ def _export(customer: str, by: str) -> dict[str, Any] | None:
             except OSError as exc:  # the access history is read from the audit log
                 fail(f"the audit log cannot be read ({exc}); nothing was exported: make "
                      "<data dir>/audit readable and check it with `c360 audit verify`")  # fmt: skip
+            except AuditRecordUnreadable as exc:  # a changed record: its history is not whole
+                fail(f"{exc}; nothing was exported")
         if exported is not None:
             fields = sorted(k for k in exported["profile"] if k != "id")
             details = {"export": {"customer": customer,

@@ -18,11 +18,16 @@ OFFICER = "privacy_officer"
 
 
 def audit_log(settings: Settings) -> AuditLog:
+    """The data dir's audit log, its key ring checked against the log's last record before
+    anything is appended (as the hub checks at start): a missing or wrong ring would write
+    records nobody can open, and the chain would break for good. One sentence, exit 2."""
     try:
         ring = KeyRing.load(settings.resolved_data_dir, settings.audit_keys)
+        log = AuditLog(settings.resolved_data_dir / "audit", ring)
+        log.check_keys()
     except KeyRingError as exc:
-        fail(f"{exc}. Fix C360_AUDIT_KEYS or the key ring file; nothing was done.")
-    return AuditLog(settings.resolved_data_dir / "audit", ring)
+        fail(f"{exc}; nothing was done")
+    return log
 
 
 def officer(subject: str) -> Principal:
