@@ -175,8 +175,11 @@ _GLUED_HOSTS = tuple(f"{name}." for name in _GLUED)
 # script's decimal digits (Arabic-Indic ٦٢٢٥…) are found as in ASCII ones, superscripts
 # ("³") are not digits (shared/validators.ASCII_FOLD). 15: mainland mobiles written beside a
 # lone digit or another digit group ("2 138 1234 5678", "1 13812345678/13912345678"), which the
-# matcher read as part of a longer, invalid number (:data:`_SPACED_MOBILE`).
-SEARCH_TEXT_VERSION = 15
+# matcher read as part of a longer, invalid number (:data:`_SPACED_MOBILE`). 16: every kind
+# found through invisible characters between its characters ("110105\u206019900102…",
+# "@\u200bzhangsan"; :func:`_visible`), and the accounts Weibo's HTML link markup names
+# (href='/n/<name>', usercard='name=<name>'; :data:`_WEIBO_ATTRIBUTE`).
+SEARCH_TEXT_VERSION = 16
 
 
 # A percent-escaped unreserved character (RFC 3986: letters, digits, "-._~"): weibo.com/%75/
@@ -219,6 +222,29 @@ _MORE = re.compile(
 )
 
 
+# Weibo's HTML post text (the "text" its API returns) names an @handle's account again in
+# the link around it: <a href='/n/李小龙abc' usercard='name=李小龙abc'>@李小龙abc</a>, and a
+# uid's as <a href="/u/1234567890" usercard="id=1234567890"> (QA, session 25: the @handle was
+# masked, the attributes shown and searched as written). A relative profile link in an href
+# (/n/<name>, /u/<uid>) and a usercard's name= or id= value are masked as the link's
+# identifying part; the rest of the markup stays (a post's text is shown as stored). Each
+# match starts at "href" or "usercard", and the spaces it reads after one end at the next
+# character that is none: linear.
+_WEIBO_ATTRIBUTE = re.compile(
+    rf"""(?<![\w\-])(?:href\s*=\s*["']?/(?:n/({NAME})|u/({NUMBER}))"""
+    rf"""|usercard\s*=\s*["']?(?:name|id)=({NAME}))""",
+    re.I,
+)
+
+
+def _weibo_attribute_spans(folded: str, lowered: str) -> list[tuple[int, int, bool]]:
+    """Where each account named in Weibo's link markup is (:data:`_WEIBO_ATTRIBUTE`); only a
+    text naming an href or a usercard is scanned."""
+    if "href" not in lowered and "usercard" not in lowered:
+        return []
+    return [(*m.span(m.lastindex or 0), False) for m in _WEIBO_ATTRIBUTE.finditer(folded)]
+
+
 def _in_another_host(folded: str, start: int) -> bool:
     """A glued link's Latin letters before it follow "://", "." or "-" ("https://notweibo.com",
     "a.myfacebook.com"): they are part of another site's name, not a word before the link."""
@@ -230,8 +256,9 @@ def _in_another_host(folded: str, start: int) -> bool:
 
 def _handle_spans(text: str) -> list[tuple[int, int, bool]]:
     """Where in ``text`` each quoted handle and profile link's identifying part is, in order,
-    and whether it is an @handle (not a link's). Links are found in the folded text
-    (:func:`_fold`); the spans are the text's own."""
+    then each account Weibo's link markup names (:func:`_weibo_attribute_spans`), and whether
+    it is an @handle (not a link's). Links are found in the folded text (:func:`_fold`); the
+    spans are the text's own."""
     folded, where = _fold(text)
     found: list[re.Match[str]] = []
     pos = 0
@@ -255,6 +282,7 @@ def _handle_spans(text: str) -> list[tuple[int, int, bool]]:
         while last > 2 and (more := _MORE.match(folded, pos, until)) is not None:
             spans.append((*more.span(1), False))
             pos = more.end()
+    spans += _weibo_attribute_spans(folded, lowered)
     if where is None:
         return spans
     return [(where[start], where[end], quoted) for start, end, quoted in spans]
@@ -498,6 +526,53 @@ def _apart(chosen: list[tuple[int, int, str]], start: int, end: int) -> bool:
     return (at == len(chosen) or end <= chosen[at][0]) and (at == 0 or chosen[at - 1][1] <= start)
 
 
+# Characters that show nothing between a number's digits or a handle's letters (QA, session
+# 25: "110105\u206019900102\u20600022", "6222\u00ad0212\u00ad…", "138\ufeff1234\ufeff5678",
+# "@\u200bzhangsan" were shown whole and found by their digits): every format character
+# (Unicode category Cf: soft hyphen, zero-width space and joiners, word joiner, BOM, bidi
+# marks, Mongolian vowel separator, invisible operators, tags) and the marks and letters that
+# render as nothing: the combining grapheme joiner (U+034F), variation selectors (U+FE00-FE0F,
+# U+E0100-E01EF, Mongolian U+180B-180D, U+180F), Khmer's invisible vowels (U+17B4, U+17B5)
+# and the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0). The one definition every kind of
+# span is found through (:func:`_visible`): personal data is looked for in the text without
+# them, and a span found there covers those inside it in the text as written.
+_INVISIBLE_MARKS = frozenset(
+    (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0,
+     *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0))
+)  # fmt: skip
+
+
+class _DropInvisible(dict[int, int | None]):
+    """A ``str.translate`` table deleting the invisible characters (:data:`_INVISIBLE_MARKS`
+    and category Cf), keeping every other. Filled as characters are met: the Cf set is not
+    listed at import (a walk over every code point costs ~0.4 s)."""
+
+    def __missing__(self, code: int) -> int | None:
+        gone = code in _INVISIBLE_MARKS or unicodedata.category(chr(code)) == "Cf"
+        self[code] = None if gone else code
+        return self[code]
+
+
+_DROP_INVISIBLE = _DropInvisible()
+
+
+def visible(text: str) -> str:
+    """``text`` without its invisible characters (:class:`_DropInvisible`)."""
+    return text if text.isascii() else text.translate(_DROP_INVISIBLE)
+
+
+def _visible(text: str) -> tuple[str, list[int] | None]:
+    """:func:`visible` ``text`` and where each of its characters (and its end) is in
+    ``text`` (None: none was dropped). One pass over the text (str.translate, in C), and a
+    second only for a text that holds an invisible character."""
+    shown = visible(text)
+    if len(shown) == len(text):
+        return text, None
+    where = [at for at, char in enumerate(text) if _DROP_INVISIBLE[ord(char)] is not None]
+    where.append(len(text))
+    return shown, where
+
+
 @lru_cache(maxsize=1024)
 def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, kind) of the personal data ``text`` quotes, in order and apart: e-mail
@@ -509,7 +584,24 @@ def personal_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     written as a handle: masked as the number (QA, session 19: a policy revealing handles but
     not phones showed it). Kept for the texts
     last asked: a feed reads the same posts again and again, and libphonenumber's matcher
-    costs ~0.5 ms a text."""
+    costs ~0.5 ms a text.
+
+    Every kind is looked for in the text without its invisible characters (:func:`_visible`),
+    each span then read back as the text's own: from its first visible character to its last,
+    the invisible ones between included ("138\\ufeff1234\\ufeff5678" is one number). One regex
+    scan of each kind as before, over a text no longer than the one given."""
+    shown, where = _visible(text)
+    spans = _visible_spans(shown)
+    if where is None:
+        return spans
+    return tuple(
+        (where[start], where[end - 1] + 1 if end > start else where[start], kind)
+        for start, end, kind in spans
+    )
+
+
+def _visible_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """:func:`personal_spans` of a text without invisible characters."""
     ascii_text = text if text.isascii() else text.translate(_ASCII_FOLD)  # one for one
     chosen: list[tuple[int, int, str]] = [(*m.span(), "EMAIL") for m in _EMAIL.finditer(ascii_text)]
     ids = [m.span() for m in _NATIONAL_ID.finditer(ascii_text)] + _old_id_spans(ascii_text)
@@ -544,12 +636,15 @@ def replace_personal(
     """``text`` with each piece of personal data it quotes (:func:`personal_spans`) replaced
     by ``replace(piece, kind)``; the "@" or the rest of a link stays, passed through
     ``between`` if given (what else the caller masks there). The same function decides what
-    the API masks and what searches leave out."""
+    the API masks and what searches leave out. A piece is handed over without the invisible
+    characters inside it (:func:`visible`), so a caller shown it whole reads it so too."""
     out: list[str] = []
     done = 0
     rest = between or str
     for start, end, kind in personal_spans(text):
-        out += (rest(text[done:start]), replace(text[start:end], kind))
+        # The piece as it reads, without the invisible characters inside it (hashed or partly
+        # shown like the field's value: "138\ufeff1234\ufeff5678" is 138****5678).
+        out += (rest(text[done:start]), replace(visible(text[start:end]), kind))
         done = end
     out.append(rest(text[done:]))
     return "".join(out)
@@ -600,4 +695,5 @@ __all__ = [
     "replace_personal",
     "search_text",
     "simplified",
+    "visible",
 ]
