@@ -19,6 +19,7 @@ import numpy as np
 
 from insights.history import iso, later_flow, signed
 from insights.recommend import is_open
+from shared.records import customer_initiated
 from shared.times import parse_time
 
 HORIZON_DAYS = 90
@@ -131,7 +132,10 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
     scores = [int(i["satisfaction"]) for i in ixs if i.get("satisfaction") and i["time"] >= d365]
     created = _time(customer.get("createdAt")) or at
     born = str(customer.get("birthDate") or "")[:4]
-    last_any = _time(max([last_tx or "", *(str(i.get("time") or "") for i in ixs)]))
+    # Silence is the customer's: the bank's own contacts (a campaign's SMS, a care call) do
+    # not break it (shared.records.BANK_INITIATED_KINDS).
+    own = (str(i.get("time") or "") for i in ixs if customer_initiated(i))
+    last_any = _time(max([last_tx or "", *own]))
     trend = max(-1.0, min(1.0, flow / (assets_then + abs(min(flow, 0.0)) + 1.0)))
     return {
         "tenure_years": max(0.0, (at - created).days / 365.25),

@@ -40,6 +40,7 @@ from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden, own_of
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
+from shared.records import CARE_KIND
 
 log = logging.getLogger("c360.tasks")
 
@@ -313,7 +314,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
         "id": completion_id(task_id),
         "customerId": customer_id,
         "props": {
-            "kind": "CARE",
+            "kind": CARE_KIND,
             "channel": "PHONE",
             "time": iso(context.now),
             "summary": note,
