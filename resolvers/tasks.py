@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customer_attributes, customers_with_access
@@ -50,10 +50,15 @@ MAX_WINDOW_DAYS = 366
 # advisor's near future (dates near year 1 or 9999 broke the date arithmetic and listed
 # birthdays before the birth).
 MAX_NOTE = 2000
-# The dates a task id may name to be looked up: wider than a listing's window (a complaint
-# left open for years keeps the day it became overdue), far from the calendar's ends (a term
-# rolled over from year 9999 overflowed).
-COMPLETABLE = (date(1900, 1, 1), date(2999, 12, 31))
+# advisorTasks' default window: from today, this many days ahead. It is also what "open now"
+# means to completeTask: a task it lists (due in it, or overdue and still open, as an
+# unresolved complaint) can be completed; one years ahead or back cannot (QA, session 24:
+# birthdays of 2012, 2027 and 2999 were completed).
+DEFAULT_WINDOW_DAYS = 14
+NOT_OPEN = (
+    "no open task with this id: a task can be completed while advisorTasks lists it by "
+    f"default (due from today to {DEFAULT_WINDOW_DAYS} days ahead, or overdue and still open)"
+)
 
 
 class UnreadableHistory(ApiError):
@@ -253,21 +258,16 @@ async def _unseen_task(context: RequestContext, customer_id: str) -> ApiError:
 
 
 def _open_ids(
-    context: RequestContext,
-    history: dict[str, Any],
-    catalogue: Any,
-    due: date,
-    decision: Decision,
+    context: RequestContext, history: dict[str, Any], catalogue: Any, decision: Decision
 ) -> set[str]:
-    """Ids of the customer's open tasks on the day a task id names, and today (a standing
-    condition's task is named by its month, listed from today), as ``decision`` lets the
-    caller know of them (a BIRTHDAY id guessed day by day is no birthday oracle)."""
+    """Ids of the customer's tasks open now: those advisorTasks lists in its default window
+    (an overdue complaint is listed there whenever it became overdue; a standing condition's
+    task, named by its month, from today), as ``decision`` lets the caller know of them (a
+    BIRTHDAY id guessed day by day is no birthday oracle). The day a task id names is never
+    listed from: that completed birthdays years ahead or back."""
     today = context.analytics_now.date()
-    return {
-        t.id
-        for day in {due, today}
-        for t in _tasks_of(context, history, catalogue, day, day, decision)
-    }
+    end = today + timedelta(days=DEFAULT_WINDOW_DAYS)
+    return {t.id for t in _tasks_of(context, history, catalogue, today, end, decision)}
 
 
 def completion_id(task_id: str) -> str:
@@ -293,12 +293,10 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     if decision is None or not decision.allow:
         # An unknown customer and one the caller may not serve: the same answer.
         raise await _unseen_task(context, customer_id)
-    if not COMPLETABLE[0] <= due <= COMPLETABLE[1]:
-        raise NotFound("no open task with this id", field="id")
     history = await context.nba.history.load(customer_id)
     catalogue = context.catalogue
     try:
-        open_ids = _open_ids(context, history or {}, catalogue, due, decision)
+        open_ids = _open_ids(context, history or {}, catalogue, decision)
     except churn.UnreadableHistory as exc:
         log.warning("completeTask refused: %s", exc)
         raise UnreadableHistory(
@@ -307,7 +305,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
             id=customer_id,
         ) from None
     if task_id not in open_ids:
-        raise NotFound("no open task with this id", field="id")
+        raise NotFound(NOT_OPEN, field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": echo_id(task_id)}, (customer_id,))
     row: dict[str, Any] = {
@@ -332,6 +330,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
 
 __all__ = [
     "CARE_TASK",
+    "DEFAULT_WINDOW_DAYS",
     "VisibleTask",
     "advisor_tasks",
     "advisor_tasks_page",
