@@ -47,6 +47,9 @@ FEATURES = (
 )
 # Features whose explanation quotes an amount (hidden unless amounts are revealed).
 AMOUNT_FEATURES = frozenset(("balance_trend", "large_outflow"))
+# Features whose explanation quotes the age ("age 52", from the birth year): a reason the
+# caller may see only where the birth date shows (resolvers.churn_model).
+BIRTH_DATE_FEATURES = frozenset(("age",))
 LARGE_OUTFLOW = -0.2  # balance_trend below this: a fifth of the assets left in 90 days
 MODEL_NAME = "logistic-regression"
 
@@ -418,14 +421,20 @@ class Explained:
     reasons: tuple[tuple[str, str], ...]  # (feature, sentence)
 
 
-def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explained:
+def explain(
+    model: ChurnModel, x: Mapping[str, float], top: int = 3, omit: frozenset[str] = frozenset()
+) -> Explained:
     """The score and the ``top`` features that raise it most, as sentences; none when the
-    score is below the book's base rate (nothing stands out)."""
+    score is below the book's base rate (nothing stands out). ``omit``: features whose
+    sentence the caller may not see; the next ones take their place, so the count of
+    reasons does not tell that one was left out."""
     if model.score(x) < model.base_rate:
         return Explained(round(model.score(x), 3), ())
     parts = sorted(model.contributions(x).items(), key=lambda kv: -kv[1])
     reasons: list[tuple[str, str]] = []
     for f, c in parts:
+        if f in omit:
+            continue
         text = _EXPLAIN[f](x[f])
         if len(reasons) == top or c <= 0.05:
             break
@@ -436,6 +445,7 @@ def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explaine
 
 __all__ = [
     "AMOUNT_FEATURES",
+    "BIRTH_DATE_FEATURES",
     "FEATURES",
     "HISTORY_DAYS",
     "HORIZON_DAYS",

@@ -33,6 +33,7 @@ from insights.tasks import task_id as make_task_id  # complete_task's argument i
 from privacy.masking import OWN_KINDS, QUOTED_KINDS, mask_quoted
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
+from resolvers.churn_model import SCORE_MODES
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
@@ -59,6 +60,12 @@ NOT_OPEN = (
     "no open task with this id: a task can be completed while advisorTasks lists it by "
     f"default (due from today to {DEFAULT_WINDOW_DAYS} days ahead, or overdue and still open)"
 )
+
+
+# The modes of REASON_SOURCE a reason shows under, where not the source revealed: a churn
+# risk's reason quotes the score, so it shows wherever churnRisk.score does (QA, session 24:
+# it quoted "churn risk 34.3%" to a caller whose amounts were redacted).
+REASON_MODES: dict[TaskKind, tuple[str, ...]] = {TaskKind.CHURN_RISK: SCORE_MODES}
 
 
 class UnreadableHistory(ApiError):
@@ -148,7 +155,8 @@ def _visible(
     summary itself would be (privacy.masking.mask_quoted; ``own``: the customer's name and
     address, masked in it as those fields are)."""
     source = REASON_SOURCE[task.kind]
-    if source is not None and decision.mode_for(source) != MaskMode.REVEAL:
+    shown_in = REASON_MODES.get(task.kind, (MaskMode.REVEAL,))
+    if source is not None and decision.mode_for(source) not in shown_in:
         return VisibleTask(task, None, False)
     if task.kind != TaskKind.COMPLAINT:
         return VisibleTask(task, task.reason, True)
