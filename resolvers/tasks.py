@@ -42,6 +42,7 @@ from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden, own_of
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
 from shared.records import CARE_KIND
+from shared.validators import has_format_character
 
 log = logging.getLogger("c360.tasks")
 
@@ -51,6 +52,8 @@ MAX_WINDOW_DAYS = 366
 # advisor's near future (dates near year 1 or 9999 broke the date arithmetic and listed
 # birthdays before the birth).
 MAX_NOTE = 2000
+# The one format character a note may hold: it joins emoji (👨‍👩‍👧), as in social handles.
+EMOJI_JOINER = "\u200d"
 # advisorTasks' default window: from today, this many days ahead. It is also what "open now"
 # means to completeTask: a task it lists (due in it, or overdue and still open, as an
 # unresolved complaint) can be completed; one years ahead or back cannot (QA, session 24:
@@ -296,6 +299,14 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     note = note.strip()
     if not 1 <= len(note) <= MAX_NOTE:
         raise BadUserInput(f"note must be 1..{MAX_NOTE} characters", field="note")
+    if has_format_character(note, allowed=EMOJI_JOINER):
+        # Invisible, a bidi override makes the note read as other text, as in an id or a
+        # handle (the same check refuses those).
+        raise BadUserInput(
+            "note: contains an invisible formatting character (e.g. U+202E, U+200B); write "
+            "the note without it",
+            field="note",
+        )
     decided = await _decide(context, [customer_id], WRITE)
     decision = decided.get(customer_id)
     if decision is None or not decision.allow:
