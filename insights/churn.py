@@ -19,6 +19,7 @@ import numpy as np
 
 from insights.history import iso, later_flow, signed
 from insights.recommend import is_open
+from shared.records import customer_initiated
 from shared.times import parse_time
 
 HORIZON_DAYS = 90
@@ -46,6 +47,9 @@ FEATURES = (
 )
 # Features whose explanation quotes an amount (hidden unless amounts are revealed).
 AMOUNT_FEATURES = frozenset(("balance_trend", "large_outflow"))
+# Features whose explanation quotes the age ("age 52", from the birth year): a reason the
+# caller may see only where the birth date shows (resolvers.churn_model).
+BIRTH_DATE_FEATURES = frozenset(("age",))
 LARGE_OUTFLOW = -0.2  # balance_trend below this: a fifth of the assets left in 90 days
 MODEL_NAME = "logistic-regression"
 
@@ -131,7 +135,10 @@ def features(history: Mapping[str, Any], at: datetime) -> dict[str, float]:
     scores = [int(i["satisfaction"]) for i in ixs if i.get("satisfaction") and i["time"] >= d365]
     created = _time(customer.get("createdAt")) or at
     born = str(customer.get("birthDate") or "")[:4]
-    last_any = _time(max([last_tx or "", *(str(i.get("time") or "") for i in ixs)]))
+    # Silence is the customer's: the bank's own contacts (a campaign's SMS, a care call) do
+    # not break it (shared.records.BANK_INITIATED_KINDS).
+    own = (str(i.get("time") or "") for i in ixs if customer_initiated(i))
+    last_any = _time(max([last_tx or "", *own]))
     trend = max(-1.0, min(1.0, flow / (assets_then + abs(min(flow, 0.0)) + 1.0)))
     return {
         "tenure_years": max(0.0, (at - created).days / 365.25),
@@ -414,14 +421,20 @@ class Explained:
     reasons: tuple[tuple[str, str], ...]  # (feature, sentence)
 
 
-def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explained:
+def explain(
+    model: ChurnModel, x: Mapping[str, float], top: int = 3, omit: frozenset[str] = frozenset()
+) -> Explained:
     """The score and the ``top`` features that raise it most, as sentences; none when the
-    score is below the book's base rate (nothing stands out)."""
+    score is below the book's base rate (nothing stands out). ``omit``: features whose
+    sentence the caller may not see; the next ones take their place, so the count of
+    reasons does not tell that one was left out."""
     if model.score(x) < model.base_rate:
         return Explained(round(model.score(x), 3), ())
     parts = sorted(model.contributions(x).items(), key=lambda kv: -kv[1])
     reasons: list[tuple[str, str]] = []
     for f, c in parts:
+        if f in omit:
+            continue
         text = _EXPLAIN[f](x[f])
         if len(reasons) == top or c <= 0.05:
             break
@@ -432,6 +445,7 @@ def explain(model: ChurnModel, x: Mapping[str, float], top: int = 3) -> Explaine
 
 __all__ = [
     "AMOUNT_FEATURES",
+    "BIRTH_DATE_FEATURES",
     "FEATURES",
     "HISTORY_DAYS",
     "HORIZON_DAYS",

@@ -40,7 +40,9 @@ REASON_SOURCE: dict[TaskKind, str | None] = {
     TaskKind.MATURITY: None,
     TaskKind.BALANCE_DROP: "AMOUNT",
     TaskKind.COMPLAINT: None,
-    TaskKind.CHURN_RISK: None,
+    # The score, shown under the amount modes churnRisk.score shows under
+    # (resolvers.tasks.REASON_MODES).
+    TaskKind.CHURN_RISK: "AMOUNT",
 }
 
 ACTIONS: dict[TaskKind, str] = {

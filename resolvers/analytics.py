@@ -43,6 +43,9 @@ class Activity:
     """What the graph knows about a customer's recent behaviour (see activity_by_customer)."""
 
     last_transaction_at: str | None = None
+    # The customer's own: the bank's contacts (shared.records.BANK_INITIATED_KINDS) are left
+    # out where it is read (activity_by_customer, nba.rule_score), so the idle days of
+    # lifecycle_stage and churn_risk never count a campaign SMS or a care call.
     last_interaction_at: str | None = None
     net_flow: float = 0.0
     complaints: int = 0

@@ -42,11 +42,10 @@ from resolvers.search import (
     visible_matches,
 )
 from resolvers.search_scope import search_scope
-from shared.records import InteractionKind
+from shared.records import CARE_KIND, InteractionKind
 
 # The kinds ``interactions(kind:)`` accepts: those an import lets in (shared/records.py), and
 # CARE, which the hub writes itself (completeTask logs one per care task done).
-CARE_KIND = "CARE"
 INTERACTION_KINDS: tuple[str, ...] = (*get_args(InteractionKind), CARE_KIND)
 
 

@@ -115,6 +115,11 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
         data = {"consentUpdatedAt": now_iso, **data}
     record = validate(CustomerRecord, data)
     row = record.to_graph_row()
+    if "createdAt" not in row["props"]:
+        # A customer created here joins now (lifecycleStage NEW, the churn tenure counted from
+        # today); the upsert sets it only when it creates the node, so an update never moves
+        # a stored createdAt, nor invents one for a customer imported without it.
+        row["createdIfNew"] = now_iso
     # The import's checks against the stored record (its lookup, read only when one applies):
     # the upsert MERGEs the advisor, so an unknown advisorId would create a bare placeholder
     # advisor; a birth date without the ID number on record would contradict it.

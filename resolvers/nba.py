@@ -30,6 +30,7 @@ from insights.recommend import CoHolding, Holder, fit, held_products
 from resolvers import analytics
 from resolvers.paced_loader import PacedDataLoader
 from shared.files import replace_file
+from shared.records import customer_initiated
 
 MODEL_DIR = "insights"
 RECOMMEND_FILE = "recommend-model.json"
@@ -123,7 +124,8 @@ def rule_score(history: Mapping[str, Any], at: datetime) -> float:
     accounts = [a for a in history.get("accounts") or [] if str(a.get("openedAt") or "") < at_iso]
     activity = analytics.Activity(
         last_transaction_at=max((t["time"] for t in txs), default=None),
-        last_interaction_at=max((i["time"] for i in ixs), default=None),
+        # The customer's own: the bank's SMS or care call is no sign they are still active.
+        last_interaction_at=max((i["time"] for i in ixs if customer_initiated(i)), default=None),
         net_flow=sum(hist.signed(t) for t in txs if t["time"] >= flow_since),
         complaints=sum(
             1

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from graph.repositories.access import ACCESS_KEY, customer_attributes, customers_with_access
@@ -33,6 +33,7 @@ from insights.tasks import task_id as make_task_id  # complete_task's argument i
 from privacy.masking import OWN_KINDS, QUOTED_KINDS, mask_quoted
 from privacy.types import Decision, MaskMode, Resource
 from resolvers.analytics import iso
+from resolvers.churn_model import SCORE_MODES
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.nba import models, rule_score
@@ -40,6 +41,8 @@ from resolvers.pagination import Page, check_first, page_after
 from resolvers.privacy import READ, UNSEEN_ATTRIBUTES, WRITE, Forbidden, own_of
 from shared.as_of import MAX_YEARS_AWAY, YEARS_AWAY
 from shared.echo import echo_id
+from shared.records import CARE_KIND
+from shared.validators import has_format_character
 
 log = logging.getLogger("c360.tasks")
 
@@ -49,10 +52,23 @@ MAX_WINDOW_DAYS = 366
 # advisor's near future (dates near year 1 or 9999 broke the date arithmetic and listed
 # birthdays before the birth).
 MAX_NOTE = 2000
-# The dates a task id may name to be looked up: wider than a listing's window (a complaint
-# left open for years keeps the day it became overdue), far from the calendar's ends (a term
-# rolled over from year 9999 overflowed).
-COMPLETABLE = (date(1900, 1, 1), date(2999, 12, 31))
+# The one format character a note may hold: it joins emoji (👨‍👩‍👧), as in social handles.
+EMOJI_JOINER = "\u200d"
+# advisorTasks' default window: from today, this many days ahead. It is also what "open now"
+# means to completeTask: a task it lists (due in it, or overdue and still open, as an
+# unresolved complaint) can be completed; one years ahead or back cannot (QA, session 24:
+# birthdays of 2012, 2027 and 2999 were completed).
+DEFAULT_WINDOW_DAYS = 14
+NOT_OPEN = (
+    "no open task with this id: a task can be completed while advisorTasks lists it by "
+    f"default (due from today to {DEFAULT_WINDOW_DAYS} days ahead, or overdue and still open)"
+)
+
+
+# The modes of REASON_SOURCE a reason shows under, where not the source revealed: a churn
+# risk's reason quotes the score, so it shows wherever churnRisk.score does (QA, session 24:
+# it quoted "churn risk 34.3%" to a caller whose amounts were redacted).
+REASON_MODES: dict[TaskKind, tuple[str, ...]] = {TaskKind.CHURN_RISK: SCORE_MODES}
 
 
 class UnreadableHistory(ApiError):
@@ -142,7 +158,8 @@ def _visible(
     summary itself would be (privacy.masking.mask_quoted; ``own``: the customer's name and
     address, masked in it as those fields are)."""
     source = REASON_SOURCE[task.kind]
-    if source is not None and decision.mode_for(source) != MaskMode.REVEAL:
+    shown_in = REASON_MODES.get(task.kind, (MaskMode.REVEAL,))
+    if source is not None and decision.mode_for(source) not in shown_in:
         return VisibleTask(task, None, False)
     if task.kind != TaskKind.COMPLAINT:
         return VisibleTask(task, task.reason, True)
@@ -252,21 +269,16 @@ async def _unseen_task(context: RequestContext, customer_id: str) -> ApiError:
 
 
 def _open_ids(
-    context: RequestContext,
-    history: dict[str, Any],
-    catalogue: Any,
-    due: date,
-    decision: Decision,
+    context: RequestContext, history: dict[str, Any], catalogue: Any, decision: Decision
 ) -> set[str]:
-    """Ids of the customer's open tasks on the day a task id names, and today (a standing
-    condition's task is named by its month, listed from today), as ``decision`` lets the
-    caller know of them (a BIRTHDAY id guessed day by day is no birthday oracle)."""
+    """Ids of the customer's tasks open now: those advisorTasks lists in its default window
+    (an overdue complaint is listed there whenever it became overdue; a standing condition's
+    task, named by its month, from today), as ``decision`` lets the caller know of them (a
+    BIRTHDAY id guessed day by day is no birthday oracle). The day a task id names is never
+    listed from: that completed birthdays years ahead or back."""
     today = context.analytics_now.date()
-    return {
-        t.id
-        for day in {due, today}
-        for t in _tasks_of(context, history, catalogue, day, day, decision)
-    }
+    end = today + timedelta(days=DEFAULT_WINDOW_DAYS)
+    return {t.id for t in _tasks_of(context, history, catalogue, today, end, decision)}
 
 
 def completion_id(task_id: str) -> str:
@@ -287,17 +299,23 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
     note = note.strip()
     if not 1 <= len(note) <= MAX_NOTE:
         raise BadUserInput(f"note must be 1..{MAX_NOTE} characters", field="note")
+    if has_format_character(note, allowed=EMOJI_JOINER):
+        # Invisible, a bidi override makes the note read as other text, as in an id or a
+        # handle (the same check refuses those).
+        raise BadUserInput(
+            "note: contains an invisible formatting character (e.g. U+202E, U+200B); write "
+            "the note without it",
+            field="note",
+        )
     decided = await _decide(context, [customer_id], WRITE)
     decision = decided.get(customer_id)
     if decision is None or not decision.allow:
         # An unknown customer and one the caller may not serve: the same answer.
         raise await _unseen_task(context, customer_id)
-    if not COMPLETABLE[0] <= due <= COMPLETABLE[1]:
-        raise NotFound("no open task with this id", field="id")
     history = await context.nba.history.load(customer_id)
     catalogue = context.catalogue
     try:
-        open_ids = _open_ids(context, history or {}, catalogue, due, decision)
+        open_ids = _open_ids(context, history or {}, catalogue, decision)
     except churn.UnreadableHistory as exc:
         log.warning("completeTask refused: %s", exc)
         raise UnreadableHistory(
@@ -306,14 +324,14 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
             id=customer_id,
         ) from None
     if task_id not in open_ids:
-        raise NotFound("no open task with this id", field="id")
+        raise NotFound(NOT_OPEN, field="id")
     context.privacy.customers_touched.add(customer_id)
     await context.privacy.audit_intent({"completeTask": echo_id(task_id)}, (customer_id,))
     row: dict[str, Any] = {
         "id": completion_id(task_id),
         "customerId": customer_id,
         "props": {
-            "kind": "CARE",
+            "kind": CARE_KIND,
             "channel": "PHONE",
             "time": iso(context.now),
             "summary": note,
@@ -331,6 +349,7 @@ async def complete_task(context: RequestContext, task_id: str, note: str) -> dic
 
 __all__ = [
     "CARE_TASK",
+    "DEFAULT_WINDOW_DAYS",
     "VisibleTask",
     "advisor_tasks",
     "advisor_tasks_page",

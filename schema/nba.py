@@ -26,7 +26,13 @@ from resolvers.campaigns import (
 )
 from resolvers.errors import BadUserInput
 from resolvers.recommendations import recommendations_for
-from resolvers.tasks import VisibleTask, advisor_tasks_page, check_window, complete_task
+from resolvers.tasks import (
+    DEFAULT_WINDOW_DAYS,
+    VisibleTask,
+    advisor_tasks_page,
+    check_window,
+    complete_task,
+)
 from schema.customer import CustomerConnection
 from schema.enums import describe_values
 from schema.pagination import Connection, connection
@@ -276,7 +282,7 @@ class NbaQuery:
         today = info.context.analytics_now.date()
         start = from_ or today
         check_window(today, start, start)  # before the default end is computed from it
-        end = to or start + timedelta(days=14)
+        end = to or start + timedelta(days=DEFAULT_WINDOW_DAYS)
         page = await advisor_tasks_page(
             info.context, start, end, first, after, with_reason=asks(info, _REASON)
         )

@@ -22,7 +22,7 @@ from privacy.types import MaskMode
 from privacy.types import SensitiveKind as K
 from resolvers import analytics
 from resolvers import customers as resolve
-from resolvers.churn_model import model_churn_risk
+from resolvers.churn_model import SCORE_MODES, model_churn_risk
 from resolvers.context import RequestContext
 from schema.directives import sensitive
 from schema.enums import AccountRole, AccountType, LifecycleStage, Segment, parse_enum
@@ -111,12 +111,15 @@ class ChurnRisk:
     # nor banded (a banded caller still gets it; see README known gaps).
     score: float | None = derived(
         K.AMOUNT,
-        (MaskMode.REVEAL, MaskMode.BAND, MaskMode.PARTIAL),
+        SCORE_MODES,  # a CHURN_RISK care task's reason quotes it: the same modes
         description="0 (no sign) .. 1 (very likely to leave); null unless amounts are revealed "
         "or banded",
     )
     reasons: list[str] | None = derived(
-        K.AMOUNT, (MaskMode.REVEAL,), description="null unless amounts are revealed to you"
+        K.AMOUNT,
+        (MaskMode.REVEAL,),
+        description="null unless amounts are revealed to you; a reason quoting the age only "
+        "where the birth date or its year shows",
     )
     model: str = strawberry.field(
         default="rules", description="rules, or the trained model (c360 churn train) used"

@@ -9,7 +9,7 @@ fields are written, so a file without a column never erases what the graph alrea
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Set
+from collections.abc import Collection, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
@@ -608,6 +608,20 @@ class TransactionRecord(ImportRecord):
 InteractionChannel = Literal["PHONE", "SMS", "CHAT", "EMAIL", "BRANCH", "APP"]
 # What an interaction may be (the import validates it; ``interactions(kind:)`` filters by it).
 InteractionKind = Literal["INQUIRY", "COMPLAINT", "FEEDBACK", "SURVEY", "MARKETING"]
+# The kind of interaction completeTask logs for a care task done (the hub writes it itself;
+# no import brings one).
+CARE_KIND = "CARE"
+# Interactions the bank starts, not the customer: a campaign's contact (MARKETING, logged by
+# logCampaignContacts or imported) and a care task's completion (CARE). They tell nothing of
+# whether the customer is still active: a voicemail left or an SMS sent reset the churn risk
+# and the lifecycle stage. Activity (the 360 view's lifecycleStage and churnRisk, the rule
+# score, the churn model's idle_days) counts transactions and the other kinds only.
+BANK_INITIATED_KINDS: tuple[str, ...] = ("MARKETING", CARE_KIND)
+
+
+def customer_initiated(interaction: Mapping[str, Any]) -> bool:
+    """Whether an interaction row (its ``kind``, any case) counts as the customer's activity."""
+    return str(interaction.get("kind") or "").upper() not in BANK_INITIATED_KINDS
 
 
 class InteractionRecord(ImportRecord):
@@ -670,7 +684,9 @@ def validation_reasons(exc: ValidationError, skip: Collection[str] = ()) -> list
 __all__ = [
     "AMBIGUOUS_AMOUNT",
     "AMBIGUOUS_COMMA_AMOUNT",
+    "BANK_INITIATED_KINDS",
     "BIRTH_DATE_WITHOUT_ID",
+    "CARE_KIND",
     "CONSENT_AHEAD",
     "CONSENT_CLOCK_SKEW",
     "DATE_FIELDS",
@@ -687,6 +703,7 @@ __all__ = [
     "ImportRecord",
     "InteractionRecord",
     "TransactionRecord",
+    "customer_initiated",
     "read_amount",
     "stored_id_reasons",
     "validation_reasons",

@@ -20,6 +20,7 @@ from graph.fieldcipher import (
 )
 from graph.store import GraphStore, Row
 from graph.timerange import time_cmp, time_range
+from shared.records import BANK_INITIATED_KINDS
 
 # The currency of an account stored without one (the import's default): the book's.
 BOOK_CURRENCY = "CNY"
@@ -190,6 +191,8 @@ async def activity_by_customer(
     """Per customer: lastTransactionAt, lastInteractionAt, netFlow (inflows minus outflows
     since ``flow_since``; amounts are positive and the kind gives the direction; other kinds
     count with their sign), complaints (kind COMPLAINT since ``complaints_since``).
+    lastInteractionAt is the customer's own: the bank's (shared.records.BANK_INITIATED_KINDS,
+    a campaign's SMS, a care call) are no sign of the customer's activity.
     ``until`` (exclusive): transactions and interactions from then on are ignored, so activity
     "as of" a date does not see what happened after it (a row without a time still counts)."""
     rows = await store.read(
@@ -211,7 +214,8 @@ async def activity_by_customer(
           WHERE $until IS NULL OR i.time IS NULL OR """
         + time_cmp("i.time", "<", "$until")
         + """
-        RETURN id, lastTx, flow, max(i.time) AS lastIx,
+        RETURN id, lastTx, flow,
+               max(CASE WHEN toUpper(i.kind) IN $bankKinds THEN null ELSE i.time END) AS lastIx,
                sum(CASE WHEN toUpper(i.kind) = 'COMPLAINT' AND """
         + time_cmp("i.time", ">=", "$complaintsSince")
         + """
@@ -224,6 +228,7 @@ async def activity_by_customer(
             "until": until,
             "outKinds": list(OUTFLOW_KINDS),
             "inKinds": list(INFLOW_KINDS),
+            "bankKinds": list(BANK_INITIATED_KINDS),
         },
     )
     return {

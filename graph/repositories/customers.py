@@ -37,12 +37,15 @@ def with_customer_keys(rows: list[Row]) -> list[Row]:
 
 
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
-    """rows: {id, props: {...}, advisorId?}. Idempotent; a changed advisor replaces the old."""
+    """rows: {id, props: {...}, advisorId?, createdIfNew?}. Idempotent; a changed advisor
+    replaces the old; ``createdIfNew``: the createdAt of a customer this write creates (an
+    existing one keeps theirs; props' own createdAt wins)."""
     rows = seal_customer_rows(store, rows)
     await store.write(
         """
         UNWIND $rows AS r
         MERGE (c:Customer {id: r.id})
+        ON CREATE SET c.createdAt = r.createdIfNew
         SET c += r.props
         WITH c, r WHERE r.advisorId IS NOT NULL
         OPTIONAL MATCH (c)-[old:MANAGED_BY]->(x:Advisor) WHERE x.id <> r.advisorId

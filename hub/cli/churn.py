@@ -6,15 +6,18 @@ imports scikit-learn only to fit: `c360 churn --help` needs neither (hub/cli/__i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.table import Table
 
 from hub.cli.common import console, fail, graph, load_settings, run
-from hub.cli.insights_common import book
+from hub.cli.insights_common import BY, audit_run, book, runner
 from insights import churn
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="The churn model (scikit-learn) beside the rule score.", no_args_is_help=True
@@ -32,16 +35,28 @@ def _history_days(horizon: int) -> int:
     return churn.HISTORY_DAYS - 2 * churn.HORIZON_DAYS + 2 * horizon
 
 
-async def _split(horizon: int) -> churn.SplitResult:
+async def _learned(who: str, operation: str, read: int, learn: Callable[[], T]) -> T:
+    """``learn`` from the ``read`` histories; a book it cannot learn from is audited as an
+    error (every history was read all the same), then one sentence, exit 2."""
+    try:
+        return learn()
+    except ValueError as exc:
+        await audit_run(who, operation, read, None, "error")
+        _cannot_fit(exc)
+
+
+async def _split(horizon: int, who: str) -> churn.SplitResult:
     from resolvers.nba import rule_score
 
     now = datetime.now(UTC)
     async with graph(load_settings()) as store:
         histories = await book(store, now - timedelta(days=_history_days(horizon)))
-    try:
-        return churn.split(histories, now, rule_score, horizon)
-    except ValueError as exc:
-        _cannot_fit(exc)
+    operation = "cli churn eval"
+    result = await _learned(
+        who, operation, len(histories), lambda: churn.split(histories, now, rule_score, horizon)
+    )
+    await audit_run(who, operation, len(histories), None)
+    return result
 
 
 def _table(result: churn.SplitResult) -> Table:
@@ -62,10 +77,11 @@ def _table(result: churn.SplitResult) -> Table:
 @app.command("eval")
 def eval_(
     horizon: int = typer.Option(churn.HORIZON_DAYS, "--horizon", min=30, help="Days ahead."),
+    by: str | None = BY,
 ) -> None:
     """Train on features as of two horizons ago, test on one horizon ago; AUC and top-decile
-    precision for the model and the rule score side by side."""
-    result = run(_split(horizon))
+    precision for the model and the rule score side by side. Audited (--by, or the OS user)."""
+    result = run(_split(horizon, runner(by)))
     console.print(_table(result))
     base = result.test_churners / result.test_size if result.test_size else 0.0
     print(
@@ -84,26 +100,25 @@ def beats_rules(result: churn.SplitResult) -> bool:
 
 
 async def _train(
-    horizon: int, force: bool
+    horizon: int, force: bool, who: str
 ) -> tuple[churn.ChurnModel, churn.SplitResult, str | None]:
     """Evaluate on the split, then refit on the latest full window; saved (and so in use by
     the hub) only when it beats the rule score on the hold-out, or ``force``. The path
-    written, else None."""
-    from resolvers.nba import CHURN_FILE, rule_score, write_model
+    written, else None. Audited (one record) before the model file is written."""
+    from resolvers.nba import CHURN_FILE, model_path, rule_score, write_model
 
     now = datetime.now(UTC)
     settings = load_settings()
     async with graph(settings) as store:
         histories = await book(store, now - timedelta(days=_history_days(horizon)))
-    try:
-        result = churn.split(histories, now, rule_score, horizon)
-        latest = churn.fit(
-            churn.training_samples(histories, now, rule_score, horizon),
-            now,
-            now - timedelta(days=horizon),
-        )
-    except ValueError as exc:
-        _cannot_fit(exc)
+
+    def learn() -> tuple[churn.SplitResult, churn.ChurnModel]:
+        split = churn.split(histories, now, rule_score, horizon)
+        samples = churn.training_samples(histories, now, rule_score, horizon)
+        return split, churn.fit(samples, now, now - timedelta(days=horizon))
+
+    operation = "cli churn train"
+    result, latest = await _learned(who, operation, len(histories), learn)
     metrics = {
         "trainAt": result.train_at.isoformat(), "testAt": result.test_at.isoformat(),
         "testSize": result.test_size, "testChurners": result.test_churners,
@@ -112,10 +127,12 @@ async def _train(
         "top10Rules": result.rules.top_decile_precision,
     }  # fmt: skip
     model = churn.ChurnModel(**{**latest.__dict__, "metrics": metrics})
-    if not (force or beats_rules(result)):
+    saved = force or beats_rules(result)
+    path = model_path(settings.resolved_data_dir, CHURN_FILE) if saved else None
+    await audit_run(who, operation, len(histories), None if path is None else str(path))
+    if path is None:
         return model, result, None
-    path = write_model(settings.resolved_data_dir, CHURN_FILE, model.to_json())
-    return model, result, str(path)
+    return model, result, str(write_model(settings.resolved_data_dir, CHURN_FILE, model.to_json()))
 
 
 @app.command("train")
@@ -126,11 +143,13 @@ def train(
         "--force",
         help="Save (and so use) the model even when the rule score ranks the hold-out better.",
     ),
+    by: str | None = BY,
 ) -> None:
     """Fit the churn model on the latest full window and save it in the data dir when it
     ranks the hold-out at least as well as the rule score (AUC and top-decile precision) or
-    with --force; the 360 view's churnRisk uses it from then on (model names it)."""
-    model, result, path = run(_train(horizon, force))
+    with --force; the 360 view's churnRisk uses it from then on (model names it). Audited
+    (--by, or the OS user)."""
+    model, result, path = run(_train(horizon, force, runner(by)))
     console.print(_table(result))
     weights = sorted(zip(churn.FEATURES, model.coef, strict=True), key=lambda kv: -abs(kv[1]))
     console.print("weights (standardised): " + ", ".join(f"{f} {c:+.2f}" for f, c in weights))

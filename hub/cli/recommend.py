@@ -12,26 +12,35 @@ import typer
 from rich.table import Table
 
 from hub.cli.common import console, fail, graph, load_catalogue, load_settings, run
-from hub.cli.insights_common import book
+from hub.cli.insights_common import BY, audit_run, book, runner
 from insights import history as hist
 from insights.holdout import HoldoutResult, evaluate
 
 app = typer.Typer(help="Cross-sell and up-sell recommendations.", no_args_is_help=True)
 
 
-async def _train() -> tuple[int, str]:
-    from resolvers.nba import RECOMMEND_FILE, count_customers, fit_recommender, write_model
+async def _train(who: str) -> tuple[int, str]:
+    """Fit on the whole book; audited (one record) before the model file is written."""
+    from resolvers.nba import (
+        RECOMMEND_FILE,
+        count_customers,
+        fit_recommender,
+        model_path,
+        write_model,
+    )
 
     settings = load_settings()
     async with graph(settings) as store:
         if not await count_customers(store):
             fail("the graph holds no customer; run 'c360 seed' or 'c360 import' first")
         model = await fit_recommender(store, datetime.now(UTC))
-    path = write_model(settings.resolved_data_dir, RECOMMEND_FILE, model.to_json())
+    path = model_path(settings.resolved_data_dir, RECOMMEND_FILE)
+    await audit_run(who, "cli recommend train", model.customers, str(path))
+    write_model(settings.resolved_data_dir, RECOMMEND_FILE, model.to_json())
     return model.customers, str(path)
 
 
-async def _eval(k: int) -> tuple[int, HoldoutResult]:
+async def _eval(k: int, who: str) -> tuple[int, HoldoutResult]:
     from resolvers.nba import age_band, ages, birth_date
 
     settings = load_settings()
@@ -39,6 +48,7 @@ async def _eval(k: int) -> tuple[int, HoldoutResult]:
     now = datetime.now(UTC)
     async with graph(settings) as store:
         histories = await book(store, now - timedelta(days=hist.FLOW_DAYS))
+    await audit_run(who, "cli recommend eval", len(histories), None)
     customers = [
         hist.book_customer(h, now, age_band(h, now), ages(birth_date(h), now)) for h in histories
     ]
@@ -46,19 +56,22 @@ async def _eval(k: int) -> tuple[int, HoldoutResult]:
 
 
 @app.command("train")
-def train() -> None:
-    """Fit the recommender on the whole book and save it in the data dir (the hub reloads it)."""
-    customers, path = run(_train())
+def train(by: str | None = BY) -> None:
+    """Fit the recommender on the whole book and save it in the data dir (the hub reloads it).
+    Audited (--by, or the OS user)."""
+    customers, path = run(_train(runner(by)))
     console.print(f"recommender fitted on {customers:,} customers -> {path}")
 
 
 @app.command("eval")
 def eval_(
     k: int = typer.Option(3, "--k", min=1, help="Length of the recommendation list."),
+    by: str | None = BY,
 ) -> None:
     """Hide each customer's latest opened product, fit on the rest, and compare hit rate@k
-    and MRR with a popularity baseline. Last line: ratio=<method hit@k / popularity hit@k>."""
-    customers, result = run(_eval(k))
+    and MRR with a popularity baseline. Last line: ratio=<method hit@k / popularity hit@k>.
+    Audited (--by, or the OS user)."""
+    customers, result = run(_eval(k, runner(by)))
     if not result.method.cases:
         # Hit rates of no case are no figures (ratio=inf read as a success).
         fail(

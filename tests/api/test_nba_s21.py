@@ -241,14 +241,21 @@ async def test_an_old_task_id_holding_a_literal_escape_names_its_own_customer(
     that escape start with "v2:"."""
     advisor = await busiest_advisor(store, as_role)
     today = datetime.now(UTC).date()
-    window = {"from": today.isoformat(), "to": (today + timedelta(days=120)).isoformat()}
+    # The default window: completeTask takes only a task open now (session 24).
+    window = {"from": today.isoformat(), "to": (today + timedelta(days=14)).isoformat()}
     body = await advisor.gql(TASKS, window)
     counts: dict[str, int] = {}
     for e in body["data"]["advisorTasks"]["edges"]:
         counts[e["node"]["customerId"]] = counts.get(e["node"]["customerId"], 0) + 1
-    two = sorted(cid for cid, n in counts.items() if n >= 2)
-    assert two, counts
-    await store.write("MATCH (c:Customer {id: $old}) SET c.id = 'OLD%3A1'", {"old": two[0]})
+    # Two tasks open now: the first customer listed, given an overdue complaint besides.
+    chosen = sorted(counts)[0]
+    made = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await store.write(
+        "MATCH (c:Customer {id: $id}) CREATE (c)-[:HAD]->(:Interaction {id: 'I-s24', "
+        "kind: 'COMPLAINT', time: $made, resolved: false, summary: 'fees'})",
+        {"id": chosen, "made": made},
+    )
+    await store.write("MATCH (c:Customer {id: $old}) SET c.id = 'OLD%3A1'", {"old": chosen})
     body = await advisor.gql(TASKS, window)
     tasks = [e["node"] for e in body["data"]["advisorTasks"]["edges"]]
     mine = [t for t in tasks if t["customerId"] == "OLD%3A1"]

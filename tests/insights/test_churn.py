@@ -140,3 +140,24 @@ def test_an_unreadable_history_names_the_customer() -> None:
     broken = history(transactions=[{"accountId": "A1", "amount": 5, "kind": "PAYMENT"}])
     with pytest.raises(churn.UnreadableHistory, match="customer C1's history cannot be read"):
         churn.samples([broken], AT, lambda h, at: 0.0)
+
+
+def test_bank_initiated_interactions_do_not_break_the_silence() -> None:
+    """QA (session 24): a campaign's SMS (MARKETING) or a care call logged by completeTask
+    (CARE) made a customer idle for 200 days look active the day before: idle_days fell to
+    1. Only the customer's own interactions count; the rule score reads them alike."""
+    from resolvers.nba import rule_score
+
+    def ix(kind: str, channel: str) -> dict[str, Any]:
+        return {"kind": kind, "channel": channel, "time": iso(AT - timedelta(days=1))}
+
+    silent = history(transactions=[tx(200, 100)])
+    contacted = history(transactions=[tx(200, 100)],
+                        interactions=[ix("MARKETING", "SMS"), ix("CARE", "PHONE")])  # fmt: skip
+    assert churn.features(contacted, AT)["idle_days"] == 200.0
+    assert churn.features(contacted, AT) == churn.features(silent, AT)
+    assert rule_score(contacted, AT) == rule_score(silent, AT) > 0
+    # The customer's own call still counts as activity.
+    called = history(transactions=[tx(200, 100)], interactions=[ix("INQUIRY", "PHONE")])
+    assert churn.features(called, AT)["idle_days"] == 1.0
+    assert rule_score(called, AT) < rule_score(silent, AT)

@@ -71,3 +71,35 @@ def test_recommend_eval_with_no_case_says_there_is_nothing_to_evaluate(short_dir
     assert "ratio=" not in done.stdout and "Traceback" not in done.stderr, done
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "nothing to evaluate: none of the 3 customers is a case" in done.stderr, done.stderr
+
+
+def test_every_run_that_profiles_the_book_is_audited(short_dir: Path) -> None:
+    """QA (session 24): `churn train|eval` and `recommend train|eval` read every customer's
+    history and left no audit record. Now one record per run: who (--by, else the OS user),
+    how many customers it read, the model file it writes; a run that cannot learn from the
+    book read it all the same (outcome error)."""
+    import getpass
+
+    from privacy.audit import AuditLog
+    from privacy.keyring import KeyRing
+
+    import_examples(short_dir)
+    runs = [("churn", "eval", "--by", "ds1"), ("churn", "train", "--by", "ds1"),
+            ("recommend", "train", "--by", "ds2"), ("recommend", "eval")]  # fmt: skip
+    for args in runs:
+        done = c360(short_dir, *args)
+        assert "Traceback" not in done.stderr, done
+    records = AuditLog(short_dir / "audit", KeyRing.load(short_dir)).read()
+    made = {
+        r["operation"]: (r["subject"], r["outcome"], r["details"]["profiled"])
+        for r in records
+        if r["operation"].startswith(("cli churn", "cli recommend"))
+    }
+    model = str(short_dir / "insights" / "recommend-model.json")
+    assert made == {
+        "cli churn eval": ("ds1", "error", {"customers": 3, "model_file": None}),
+        "cli churn train": ("ds1", "error", {"customers": 3, "model_file": None}),
+        "cli recommend train": ("ds2", "ok", {"customers": 3, "model_file": model}),
+        "cli recommend eval": (getpass.getuser(), "ok", {"customers": 3, "model_file": None}),
+    }, made
+    assert len([r for r in records if r["operation"].startswith("cli ")]) == len(runs)
