@@ -29,6 +29,7 @@ from ingest.social.webhook import signed_headers
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.alert_schedule import evaluate_rules
+from resolvers.graph_watch import LIMIT
 from tests.live import uvicorn_in_loop
 
 SECRET = "hook-secret"
@@ -435,6 +436,54 @@ async def test_posts_and_alerts_other_processes_store_reach_subscribers(
     assert alert["ruleId"] == "cmb" and alert["count"] == 30 and len(alert["topPosts"]) == 3
     await mentions.ws.close()
     await alerts.ws.close()
+
+
+async def test_a_bulk_import_by_another_process_reaches_subscribers_and_so_do_later_posts(
+    store: GraphStore, server: str, make_token: Callable[..., str]
+) -> None:
+    """QA: `c360 ingest posts` of 6,000 lines in 10 s; the subscriber got 1,987 and then no
+    post at all (the watcher re-read its first page of 2,000 for ever)."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    mentions = await open_client(server, analyst)
+    await mentions.subscribe("m", MENTIONS, {"q": "八号"})
+    await started("mentions")
+    await looked_again()
+    now = datetime.now(UTC)
+    burst = LIMIT + 500
+    for start in range(0, burst, 500):  # an import's batches, stamped within a few seconds
+        stamp = (now + timedelta(seconds=start // 1000)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await upsert_posts(store, bulk_rows(range(start, start + 500), stamp))
+    got = await received_ids(mentions, burst)
+    assert got == [f"bulk{n:05d}" for n in range(burst)]  # each once, in the order stored
+    later = (now + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await upsert_posts(store, bulk_rows(range(burst, burst + 3), later))
+    assert await received_ids(mentions, 3) == [f"bulk{n:05d}" for n in range(burst, burst + 3)]
+    await mentions.ws.close()
+
+
+def bulk_rows(ids: range, ingested_at: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "platform": "forum",
+            "postId": f"bulk{n:05d}",
+            "ingestedAt": ingested_at,
+            "props": {"text": f"八号 {n}", "createdAt": "2025-03-01T00:00:00Z"},
+            "author": None,
+            "brands": [],
+            "products": [],
+        }
+        for n in ids
+    ]
+
+
+async def received_ids(client: Client, count: int) -> list[str]:
+    """The post ids of the next batches, until ``count`` posts came."""
+    out: list[str] = []
+    while len(out) < count:
+        message = await client.receive()
+        assert message["type"] == "next", message
+        out += [p["postId"] for p in message["payload"]["data"]["mentionAdded"]]
+    return out
 
 
 async def test_an_alert_another_process_raised_reaches_subscribers(
