@@ -438,6 +438,54 @@ async def test_posts_and_alerts_other_processes_store_reach_subscribers(
     await alerts.ws.close()
 
 
+async def test_alerts_of_a_brand_named_by_an_alias_and_no_brand_refused(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    """alertRaised(brand:) reads an alias as its brand (the alerts carry the brand's name);
+    a name that is no brand is refused at the start (it used to wait for ever)."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    await upsert_posts(store, spike_rows())
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    unknown = await open_client(server, analyst)
+    await unknown.subscribe("u", ALERTS, {"brand": "八号银行"})
+    refused = await unknown.receive()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    await unknown.ws.close()
+
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {"brand": "招行"})
+    await started("alerts")
+    await looked_again()
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    assert len((await evaluate_rules(store, settings, *window)).raised) == 1
+    (alert,) = (await alerts.receive())["payload"]["data"]["alertRaised"]
+    assert alert["brand"] == BRAND
+    await alerts.ws.close()
+
+
+def spike_rows() -> list[dict[str, Any]]:
+    """Forty negative posts of the brand on the spike day."""
+    return [
+        {
+            "platform": "forum",
+            "postId": f"x{n}",
+            "ingestedAt": "2025-01-01T00:00:00Z",
+            "props": {
+                "text": f"{BRAND} 崩溃 {n}",
+                "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
+                "brands": [BRAND],
+                "sentimentLabel": "NEGATIVE",
+            },
+            "author": None,
+            "brands": [BRAND],
+            "products": [],
+        }
+        for n in range(40)
+    ]
+
+
 async def test_a_bulk_import_by_another_process_reaches_subscribers_and_so_do_later_posts(
     store: GraphStore, server: str, make_token: Callable[..., str]
 ) -> None:
