@@ -65,6 +65,7 @@ from hub.http_protocol import configure as configure_http
 from hub.live import (
     IngestEvents,
     authenticate,
+    brand_names,
     connection_context,
     context_maker,
     graph_watcher,
@@ -305,6 +306,7 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             settings.persisted_queries, settings.persisted_queries_only
         )
         self.bus = bus or EventBus(settings.subscription_queue)
+        self.brands = brand_names(settings.terms)
         self._verifier: TokenVerifier | None = None
         # Requests per token subject, POSTs and websocket subscribes alike (hub/rate_limit.py).
         self.rate_limiter = RateLimiter.from_settings(settings)
@@ -405,9 +407,14 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
                 request_id=uuid.uuid4().hex,
                 graph_error=self.holder.error,
                 privacy_services=self.privacy.for_request(),
+                brands=self.brands,
             )
             make = context_maker(
-                self.settings, self.holder.get, lambda: self.holder.error, self.privacy.for_request
+                self.settings,
+                self.holder.get,
+                lambda: self.holder.error,
+                self.privacy.for_request,
+                self.brands,
             )
             return connection_context(make, base, self.bus)
         return RequestContext(
@@ -418,6 +425,7 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
             request_id=state.get("request_id") or uuid.uuid4().hex,
             graph_error=self.holder.error,
             privacy_services=self.privacy.for_request(),
+            brands=self.brands,
         )
 
     async def on_ws_connect(self, context: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from strawberry.exceptions import ConnectionRejectionError
@@ -19,8 +20,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from graph.repositories import social_events
 from graph.store import GraphStore
 from ingest.social.pipeline import Prepared
+from ingest.social.terms import TermMatcher
 from privacy.principal import PURPOSE_HEADER, AuthError, TokenVerifier
 from resolvers.alert_schedule import AlertScheduler
+from resolvers.brands import BrandNames
 from resolvers.context import RequestContext
 from resolvers.event_bus import MENTIONS, EventBus, post_key
 from resolvers.graph_watch import GraphWatcher
@@ -98,11 +101,18 @@ def graph_watcher(
     )
 
 
+def brand_names(terms: Path | None) -> BrandNames:
+    """The brands and aliases ingest tags posts with (``C360_TERMS`` or the default terms):
+    what the API's brand arguments may name."""
+    return BrandNames(TermMatcher.load(terms).terms.get("brands", {}))
+
+
 def context_maker(
     settings: Any,
     get_store: Callable[[], Awaitable[GraphStore | None]],
     graph_error: Callable[[], str],
     privacy: Callable[[], Any],
+    brands: BrandNames,
 ) -> MakeContext:
     async def make(principal: Any, request_id: str) -> RequestContext:
         return RequestContext(
@@ -112,6 +122,7 @@ def context_maker(
             request_id=request_id,
             graph_error=graph_error(),
             privacy_services=privacy(),
+            brands=brands,
         )
 
     return make
@@ -120,6 +131,7 @@ def context_maker(
 __all__ = [
     "IngestEvents",
     "authenticate",
+    "brand_names",
     "connection_context",
     "context_maker",
     "graph_watcher",

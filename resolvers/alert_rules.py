@@ -17,6 +17,7 @@ from privacy.types import Resource
 from resolvers import alert_secrets
 from resolvers.alert_channels import refused_at_save
 from resolvers.analytics import iso
+from resolvers.brands import BrandNames
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.privacy import READ, WRITE, RequestPrivacy, require_social
 from resolvers.social import check_author_filter, names_hidden_author
@@ -39,13 +40,16 @@ def _given(data: dict[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def check_rule(rule_id: str, data: dict[str, Any], allow: str = "") -> Row:
-    """The rule's stored properties, every field checked (``field`` names the bad one)."""
+def check_rule(rule_id: str, data: dict[str, Any], brands: BrandNames, allow: str = "") -> Row:
+    """The rule's stored properties, every field checked (``field`` names the bad one); the
+    brand stored as posts are tagged with it (an alias as its brand), a rule on a name that is
+    no brand refused: it could never fire."""
     if not _ID.match(rule_id):
         raise BadUserInput("id: 1-64 letters, digits or _.:-", field="id")
     brand = str(data.get("brand") or "").strip()
     if not brand or len(brand) > 200:
         raise BadUserInput("brand must be 1-200 characters", field="rule.brand")
+    brand = brands.canonical(brand, "rule.brand")
     query = data.get("query")
     if query is not None:
         try:
@@ -79,11 +83,16 @@ def check_rule(rule_id: str, data: dict[str, Any], allow: str = "") -> Row:
 
 
 async def put(
-    privacy: RequestPrivacy, store: GraphStore, rule_id: str, data: dict[str, Any], settings: Any
+    privacy: RequestPrivacy,
+    store: GraphStore,
+    rule_id: str,
+    data: dict[str, Any],
+    settings: Any,
+    brands: BrandNames,
 ) -> Row:
     """``settings``: alert_channel_allow (internal channels named on purpose), the operator's
     env secret pairs, and the data dir of generated secrets."""
-    props = check_rule(rule_id, data, settings.alert_channel_allow)
+    props = check_rule(rule_id, data, brands, settings.alert_channel_allow)
     await _require(privacy, rule_id, WRITE)
     current = await repo.rule(store, rule_id)
     before = current.get("secretRef") if current else None
@@ -186,16 +195,48 @@ def readable(rows: list[Row]) -> list[Row]:
     return out
 
 
-async def listed(privacy: RequestPrivacy, store: GraphStore, brand: str | None) -> list[Row]:
-    """The readable rules (:func:`readable`); a rule's query naming a handle by ``author:`` is
-    not shown to a caller who sees handles hashed (review finding: the listing gave the handle
-    away in plain text)."""
+async def listed(
+    privacy: RequestPrivacy, store: GraphStore, brand: str | None, brands: BrandNames
+) -> list[Row]:
+    """The readable rules (:func:`readable`) of ``brand`` (any name of it: an alias finds the
+    brand's rules; a name that is no brand finds rules stored with it before brands were
+    checked); a rule's query naming a handle by ``author:`` is not shown to a caller who sees
+    handles hashed (review finding: the listing gave the handle away in plain text). A rule
+    whose brand is not one posts are tagged with is listed, and logged (:func:`brand_problem`)."""
     await _require(privacy, "rules", READ)
     feed = await require_social(privacy)
+    wanted = None if brand is None else brands.known(brand) or brand.strip()
+    rows = readable(await repo.rules(store, wanted))
+    for row in rows:
+        if (problem := brand_problem(row, brands)) is not None:
+            log.warning("alert rule %r: %s", row.get("id"), problem)
     return [
         {**row, "query": None} if names_hidden_author(feed, row.get("query")) else row
-        for row in readable(await repo.rules(store, brand))
+        for row in rows
     ]
+
+
+def brand_problem(rule: Row, brands: BrandNames) -> str | None:
+    """Why a stored rule's brand matches no post (saved before brands were checked: an alias,
+    or a name no terms file knows), None when it is a brand posts are tagged with."""
+    stored = str(rule["brand"])
+    brand = brands.known(stored)
+    if brand == stored:
+        return None
+    what = f"an alias of {brand}" if brand else "neither a brand nor an alias of one"
+    return (
+        f"its brand {stored} is {what}; posts are tagged with the brand's name only, so it "
+        "raises nothing: save it again with putAlertRule"
+    )
+
+
+def rule_brand(rule: Row, brands: BrandNames) -> str:
+    """The stored rule's brand; BAD_USER_INPUT when it matches no post (:func:`brand_problem`):
+    its alerts would be none, as the scheduled evaluation finds."""
+    problem = brand_problem(rule, brands)
+    if problem is not None:
+        raise BadUserInput(f"alert rule {rule.get('id')}: {problem}", field="rule")
+    return str(rule["brand"])
 
 
 async def load(privacy: RequestPrivacy, store: GraphStore, rule_id: str) -> Row:
@@ -232,6 +273,7 @@ def apply(rule: Row, config: AlertConfig, interval: str) -> AlertConfig:
 
 __all__ = [
     "apply",
+    "brand_problem",
     "check_rule",
     "delete",
     "deliveries",
@@ -241,5 +283,6 @@ __all__ = [
     "put_allowed",
     "readable",
     "rotate_secret",
+    "rule_brand",
     "stored_rule",
 ]

@@ -12,6 +12,7 @@ from insights.catalogue import Catalogue, configured_catalogue
 from privacy.services import PrivacyServices
 from privacy.types import Principal
 from resolvers.analytics import end_of_day
+from resolvers.brands import BrandNames
 from resolvers.errors import BadUserInput
 from resolvers.loaders import Loaders
 from resolvers.nba import NbaLoaders
@@ -38,6 +39,7 @@ class RequestContext:
     principal: Principal | None
     request_id: str
     privacy_services: PrivacyServices
+    brands: BrandNames  # what a brand argument may name (the terms ingest tags posts with)
     graph_error: str = "the graph is not connected"
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     analytics_now: datetime = field(init=False)

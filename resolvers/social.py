@@ -27,6 +27,7 @@ from ingest.social.query_language import Query, QueryError
 from ingest.social.query_language import parse as parse_query
 from privacy.types import Decision, MaskMode, Resource, SensitiveKind
 from resolvers.analytics import iso, iso_bound, parse_time
+from resolvers.brands import BrandNames
 from resolvers.errors import ApiError, BadUserInput, NotFound
 from resolvers.mutations import missing_customer, validate
 from resolvers.paced_loader import PacedDataLoader
@@ -114,6 +115,19 @@ def check_text(value: str | None, field: str) -> str | None:
     return value
 
 
+def check_brand(brands: BrandNames, value: str | None, field: str) -> str | None:
+    """A brand argument as the brand posts are tagged with (an alias or a traditional
+    spelling read as its brand); BAD_USER_INPUT for a name that is neither (it matched
+    nothing and answered zero)."""
+    name = check_text(value, field)
+    return None if name is None else brands.canonical(name, field)
+
+
+def check_brands(brands: BrandNames, values: list[str], field: str = "brands") -> list[str]:
+    """:func:`check_brand` of each: two names of one brand are that brand once."""
+    return [b for b in (check_brand(brands, v, field) for v in values) if b is not None]
+
+
 def check_platform(value: str | None, field: str = "platform") -> str | None:
     if value is None:
         return None
@@ -175,9 +189,11 @@ async def matching_posts(store: GraphStore, filters: dict[str, Any]) -> list[Row
     return [r for r in rows if query.matches(r)]
 
 
-def term_or_brand(term: str | None, brand: str | None, query: str | None = None) -> dict[str, Any]:
+def term_or_brand(
+    term: str | None, brand: str | None, query: str | None, *, brands: BrandNames
+) -> dict[str, Any]:
     """Exactly one of term / brand (or neither with a query), as repository filters."""
-    term, brand = check_text(term, "term"), check_text(brand, "brand")
+    term, brand = check_text(term, "term"), check_brand(brands, brand, "brand")
     if query is not None and term is None and brand is None:
         return {"term": None, "brand": None} | query_filters(query)
     if term is None and brand is None:
@@ -197,6 +213,7 @@ def mention_filters(
     until: datetime | None = None,
     include_reposts: bool | None = None,
     query: str | None = None,
+    brands: BrandNames,
 ) -> dict[str, Any]:
     """A MentionFilter checked field by field (the field named as ``filter.<name>``)."""
     if since is not None and until is not None:
@@ -206,7 +223,7 @@ def mention_filters(
             check_moment(moment, name)
     return query_filters(query, "filter.query") | {
         "term": check_text(term, "filter.term"),
-        "brand": check_text(brand, "filter.brand"),
+        "brand": check_brand(brands, brand, "filter.brand"),
         "platform": check_platform(platform, "filter.platform"),
         "label": label,
         "from": iso_bound(utc(since)) if since else None,
@@ -801,6 +818,8 @@ __all__ = [
     "bucket_starts",
     "candidates",
     "check_author_filter",
+    "check_brand",
+    "check_brands",
     "check_platform",
     "check_text",
     "check_top",

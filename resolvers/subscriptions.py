@@ -111,7 +111,7 @@ async def _mention_batches(
 async def alerts(context: Any, brand: str | None) -> AsyncGenerator[list[Row], None]:
     """Batches of alerts raised by the scheduled rule evaluation (of ``brand`` only)."""
     ctx = connection(context)
-    name = social.check_text(brand, "brand")
+    name = social.check_brand(ctx.brands, brand, "brand")
     await _start(ctx, "alertRaised", {"brand": name}, alerts=True)
     return _alert_batches(ctx, ctx.bus.subscribe(ALERTS), name)
 

@@ -746,6 +746,7 @@ class SocialQuery:
             until=f.to,
             include_reposts=f.include_reposts,
             query=f.query,
+            brands=info.context.brands,
         )
         page = await social.mentions_page(
             info.context.store,
@@ -776,7 +777,9 @@ class SocialQuery:
         ] = None,
     ) -> list[SentimentBucket]:
         social.check_author_filter(await require_social(info.context.privacy), query)
-        filters = social.term_or_brand(term, brand, query) | {"includeReposts": include_reposts}
+        filters = social.term_or_brand(term, brand, query, brands=info.context.brands) | {
+            "includeReposts": include_reposts
+        }
         tz = social.check_zone(asked_zone(timezone, info.context.settings.timezone))
         buckets = await social.trend(info.context.store, filters, from_, to, interval.value, tz)
         partial = partial_buckets(len(buckets), from_, to, interval.value, tz)
@@ -798,8 +801,9 @@ class SocialQuery:
         zone_name = asked_zone(timezone, info.context.settings.timezone)
         tz = social.check_zone(zone_name)
         filters = {"includeReposts": include_reposts} | social.query_filters(query)
+        names = social.check_brands(info.context.brands, brands)
         whole, buckets = await social.share_of_voice(
-            info.context.store, brands, filters, from_, to, interval.value, tz
+            info.context.store, names, filters, from_, to, interval.value, tz
         )
         partial = partial_buckets(len(buckets), from_, to, interval.value, tz)
         return ShareOfVoice(
@@ -830,7 +834,9 @@ class SocialQuery:
 
     @strawberry.field(description="per-brand alert rules (brand analysts)")
     async def alert_rules(self, info: Ctx, brand: str | None = None) -> list[AlertRule]:
-        rows = await alert_rules.listed(info.context.privacy, info.context.store, brand)
+        rows = await alert_rules.listed(
+            info.context.privacy, info.context.store, brand, info.context.brands
+        )
         return [AlertRule.from_row(r) for r in rows]
 
     @strawberry.field(
@@ -859,13 +865,14 @@ class SocialQuery:
         config = social.alert_config(interval.value, settings)
         if rule is not None:
             found = await alert_rules.load(info.context.privacy, info.context.store, str(rule))
-            brand, query = found["brand"], found.get("query") or query
+            brand = alert_rules.rule_brand(found, info.context.brands)
+            query = found.get("query") or query
             config = alert_rules.apply(found, config, interval.value)
         if brand is None:
             raise BadUserInput("give brand or rule", field="brand")
         social.check_author_filter(feed, query, "rule" if rule is not None else "query")
         filters = {
-            "brand": social.check_text(brand, "brand"),
+            "brand": social.check_brand(info.context.brands, brand, "brand"),
             "includeReposts": include_reposts,
         } | social.query_filters(query)
         report = await social.brand_alerts(
@@ -907,7 +914,10 @@ class SocialQuery:
     ) -> list[SentimentAlert]:
         await require_social(info.context.privacy)
         settings = info.context.settings
-        filters = {"brand": social.check_text(brand, "brand"), "includeReposts": include_reposts}
+        filters = {
+            "brand": social.check_brand(info.context.brands, brand, "brand"),
+            "includeReposts": include_reposts,
+        }
         found = await social.alerts(
             info.context.store,
             filters,
@@ -942,8 +952,8 @@ class SocialQuery:
         first: int | None = None,
     ) -> list[TopAuthor]:
         await require_social(info.context.privacy)
-        filters = social.mention_filters(since=from_, until=to)
-        filters["brand"] = social.check_text(brand, "brand")
+        filters = social.mention_filters(since=from_, until=to, brands=info.context.brands)
+        filters["brand"] = social.check_brand(info.context.brands, brand, "brand")
         found = await social.top_authors(
             info.context.store,
             info.context.social_loaders,
@@ -1015,7 +1025,12 @@ class SocialMutation:
             "secretRef": rule.secret_ref,
         }
         row = await alert_rules.put(
-            info.context.privacy, info.context.store, str(id), data, info.context.settings
+            info.context.privacy,
+            info.context.store,
+            str(id),
+            data,
+            info.context.settings,
+            info.context.brands,
         )
         return AlertRule.from_row(row)
 

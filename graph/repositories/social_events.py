@@ -67,19 +67,59 @@ async def settle_alerts(store: GraphStore, keys: list[str], claim: str, now: str
         )
 
 
-async def posts_ingested_since(store: GraphStore, since: str, limit: int) -> list[Row]:
-    """Posts first stored at or after ``since`` (ISO-8601 UTC), oldest first, at most
-    ``limit``."""
+# A post's place in the order the graph watcher reads posts in: (ingestedAt, platform, postId).
+# ingestedAt is a whole second and a bulk import stamps thousands of posts with the same few
+# seconds, so a time alone cannot say where a page ended; the key can.
+PostKey = tuple[str, str, str]
+
+_AFTER = (
+    time_cmp("p.ingestedAt", ">=", "$at")
+    + " AND ("
+    + time_cmp("p.ingestedAt", ">", "$at")
+    + " OR p.platform > $platform OR (p.platform = $platform AND p.postId > $postId))"
+)
+_UP_TO = (
+    "("
+    + time_cmp("p.ingestedAt", "<", "$toAt")
+    + " OR ("
+    + time_cmp("p.ingestedAt", "=", "$toAt")
+    + " AND (p.platform < $toPlatform OR (p.platform = $toPlatform AND p.postId <= $toPostId))))"
+)
+_ORDER = "ORDER BY toString(p.ingestedAt), p.platform, p.postId LIMIT $limit"
+
+
+def post_key_of(post: Row) -> PostKey:
+    """Where ``post`` (a row with ingestedAt, platform, postId) is in the watcher's order."""
+    return (str(post.get("ingestedAt") or ""), str(post["platform"]), str(post["postId"]))
+
+
+def _after(key: PostKey) -> Row:
+    return {"at": key[0], "platform": key[1], "postId": key[2]}
+
+
+async def posts_ingested_after(store: GraphStore, after: PostKey, limit: int) -> list[Row]:
+    """The posts after ``after`` in (ingestedAt, platform, postId) order, at most ``limit``
+    (``p {.*}``): read again from the last one's key, every post comes once, however many
+    share a second."""
     rows = await store.read(
-        """
-        MATCH (p:Post) WHERE """
-        + time_cmp("p.ingestedAt", ">=", "$since")
-        + """
-        RETURN p {.*} AS post ORDER BY p.ingestedAt, p.platform, p.postId LIMIT $limit
-        """,
-        {"since": since, "limit": limit},
+        f"MATCH (p:Post) WHERE {_AFTER} RETURN p {{.*}} AS post {_ORDER}",
+        _after(after) | {"limit": limit},
     )
     return [dict(r["post"]) for r in rows]
+
+
+async def post_keys_ingested_between(
+    store: GraphStore, after: PostKey, up_to: PostKey, limit: int
+) -> list[Row]:
+    """{ingestedAt, platform, postId} of the posts after ``after`` and at or before ``up_to``
+    in the same order, at most ``limit``: keys only, for the watcher's look back at posts
+    that committed after later-stamped ones (most were delivered already)."""
+    return await store.read(
+        f"""MATCH (p:Post) WHERE {_AFTER} AND {_UP_TO}
+        RETURN p.ingestedAt AS ingestedAt, p.platform AS platform, p.postId AS postId {_ORDER}""",
+        _after(after)
+        | {"toAt": up_to[0], "toPlatform": up_to[1], "toPostId": up_to[2], "limit": limit},
+    )
 
 
 async def alerts_raised_since(store: GraphStore, since: str, limit: int) -> list[Row]:
@@ -97,9 +137,12 @@ async def alerts_raised_since(store: GraphStore, since: str, limit: int) -> list
 
 
 __all__ = [
+    "PostKey",
     "alerts_raised_since",
     "claim_alerts",
+    "post_key_of",
+    "post_keys_ingested_between",
     "posts_by_key",
-    "posts_ingested_since",
+    "posts_ingested_after",
     "settle_alerts",
 ]

@@ -485,7 +485,7 @@ async def test_bad_arguments_are_named(store: GraphStore, officer: Api) -> None:
     assert empty == {"code": "BAD_USER_INPUT", "field": "filter.brand"}
     top = error(
         await officer.gql(
-            """{ sentimentAlerts(brand: "b", from: "2025-03-01T00:00:00Z",
+            """{ sentimentAlerts(brand: "招商银行", from: "2025-03-01T00:00:00Z",
                  to: "2025-03-02T00:00:00Z", topPosts: 500) { start } }"""
         )
     )

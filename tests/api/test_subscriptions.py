@@ -29,6 +29,7 @@ from ingest.social.webhook import signed_headers
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.alert_schedule import evaluate_rules
+from resolvers.graph_watch import LIMIT
 from tests.live import uvicorn_in_loop
 
 SECRET = "hook-secret"
@@ -435,6 +436,102 @@ async def test_posts_and_alerts_other_processes_store_reach_subscribers(
     assert alert["ruleId"] == "cmb" and alert["count"] == 30 and len(alert["topPosts"]) == 3
     await mentions.ws.close()
     await alerts.ws.close()
+
+
+async def test_alerts_of_a_brand_named_by_an_alias_and_no_brand_refused(
+    store: GraphStore, server: str, make_token: Callable[..., str], settings: Settings
+) -> None:
+    """alertRaised(brand:) reads an alias as its brand (the alerts carry the brand's name);
+    a name that is no brand is refused at the start (it used to wait for ever)."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    await seed_history(store)
+    await upsert_posts(store, spike_rows())
+    assert "errors" not in await gql(server, analyst, PUT_RULE)
+    unknown = await open_client(server, analyst)
+    await unknown.subscribe("u", ALERTS, {"brand": "八号银行"})
+    refused = await unknown.receive()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    await unknown.ws.close()
+
+    alerts = await open_client(server, analyst)
+    await alerts.subscribe("a", ALERTS, {"brand": "招行"})
+    await started("alerts")
+    await looked_again()
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 25, tzinfo=UTC))
+    assert len((await evaluate_rules(store, settings, *window)).raised) == 1
+    (alert,) = (await alerts.receive())["payload"]["data"]["alertRaised"]
+    assert alert["brand"] == BRAND
+    await alerts.ws.close()
+
+
+def spike_rows() -> list[dict[str, Any]]:
+    """Forty negative posts of the brand on the spike day."""
+    return [
+        {
+            "platform": "forum",
+            "postId": f"x{n}",
+            "ingestedAt": "2025-01-01T00:00:00Z",
+            "props": {
+                "text": f"{BRAND} 崩溃 {n}",
+                "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
+                "brands": [BRAND],
+                "sentimentLabel": "NEGATIVE",
+            },
+            "author": None,
+            "brands": [BRAND],
+            "products": [],
+        }
+        for n in range(40)
+    ]
+
+
+async def test_a_bulk_import_by_another_process_reaches_subscribers_and_so_do_later_posts(
+    store: GraphStore, server: str, make_token: Callable[..., str]
+) -> None:
+    """QA: `c360 ingest posts` of 6,000 lines in 10 s; the subscriber got 1,987 and then no
+    post at all (the watcher re-read its first page of 2,000 for ever)."""
+    analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
+    mentions = await open_client(server, analyst)
+    await mentions.subscribe("m", MENTIONS, {"q": "八号"})
+    await started("mentions")
+    await looked_again()
+    now = datetime.now(UTC)
+    burst = LIMIT + 500
+    for start in range(0, burst, 500):  # an import's batches, stamped within a few seconds
+        stamp = (now + timedelta(seconds=start // 1000)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await upsert_posts(store, bulk_rows(range(start, start + 500), stamp))
+    got = await received_ids(mentions, burst)
+    assert got == [f"bulk{n:05d}" for n in range(burst)]  # each once, in the order stored
+    later = (now + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await upsert_posts(store, bulk_rows(range(burst, burst + 3), later))
+    assert await received_ids(mentions, 3) == [f"bulk{n:05d}" for n in range(burst, burst + 3)]
+    await mentions.ws.close()
+
+
+def bulk_rows(ids: range, ingested_at: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "platform": "forum",
+            "postId": f"bulk{n:05d}",
+            "ingestedAt": ingested_at,
+            "props": {"text": f"八号 {n}", "createdAt": "2025-03-01T00:00:00Z"},
+            "author": None,
+            "brands": [],
+            "products": [],
+        }
+        for n in ids
+    ]
+
+
+async def received_ids(client: Client, count: int) -> list[str]:
+    """The post ids of the next batches, until ``count`` posts came."""
+    out: list[str] = []
+    while len(out) < count:
+        message = await client.receive()
+        assert message["type"] == "next", message
+        out += [p["postId"] for p in message["payload"]["data"]["mentionAdded"]]
+    return out
 
 
 async def test_an_alert_another_process_raised_reaches_subscribers(

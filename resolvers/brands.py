@@ -1,0 +1,56 @@
+"""The brands a brand argument may name: those of the terms file ingest tags posts with
+(``C360_TERMS``, or the default terms), each under its name, its aliases and their traditional
+spellings, as the tagger reads them.
+
+Posts are tagged with a brand's name only (招行 in a post tags it 招商银行), so a filter, share
+of voice, alert rule or subscription given an alias or a traditional spelling used to match
+nothing and answer zero, as did a name no terms file knows. Every brand argument goes through
+:meth:`BrandNames.canonical`: an alias is read as its brand, anything else is BAD_USER_INPUT.
+The hub builds the table from the terms (resolvers may not read ingest's terms file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from resolvers.errors import BadUserInput
+from shared.post_text import simplified
+
+
+def _folded(name: str) -> str:
+    # The tagger's fold (ingest.social.terms): simplified Chinese, case-insensitive.
+    return simplified(name.strip()).casefold()
+
+
+class BrandNames:
+    def __init__(self, brands: Mapping[str, Sequence[str]]) -> None:
+        """``brands``: each brand's name -> its aliases (the terms file's ``[brands]``)."""
+        self.names = list(brands)
+        self._brand: dict[str, str] = {}
+        for name, aliases in brands.items():
+            for alias in (name, *aliases):
+                # The first brand keeps an alias two list, as the tagger tags it.
+                self._brand.setdefault(_folded(alias), name)
+
+    def known(self, name: str) -> str | None:
+        """The brand ``name`` names (itself, an alias, another spelling), None for none."""
+        return self._brand.get(_folded(name))
+
+    def canonical(self, name: str, field: str) -> str:
+        """The brand ``name`` names; BAD_USER_INPUT (listing the brands) when it names none."""
+        found = self.known(name)
+        if found is None:
+            raise BadUserInput(
+                f"{name} is neither a brand posts are tagged with nor an alias of one; the "
+                f"brands are {', '.join(self.names)} (the terms file, C360_TERMS)",
+                field=field,
+                brands=self.names,
+            )
+        return found
+
+    def canonical_or_none(self, name: str | None, field: str) -> str | None:
+        """:meth:`canonical` of an optional argument."""
+        return None if name is None else self.canonical(name, field)
+
+
+__all__ = ["BrandNames"]
