@@ -539,26 +539,7 @@ async def test_an_alert_another_process_raised_reaches_subscribers(
 ) -> None:
     analyst = make_token(["brand_analyst"], sub="ba1", purpose="marketing")
     await seed_history(store)
-    await upsert_posts(
-        store,
-        [
-            {
-                "platform": "forum",
-                "postId": f"x{n}",
-                "ingestedAt": "2025-01-01T00:00:00Z",
-                "props": {
-                    "text": f"{BRAND} 崩溃 {n}",
-                    "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
-                    "brands": [BRAND],
-                    "sentimentLabel": "NEGATIVE",
-                },
-                "author": None,
-                "brands": [BRAND],
-                "products": [],
-            }
-            for n in range(40)
-        ],
-    )
+    await upsert_posts(store, spike_rows())
     assert "errors" not in await gql(server, analyst, PUT_RULE)
     alerts = await open_client(server, analyst)
     await alerts.subscribe("a", ALERTS, {"brand": BRAND})
