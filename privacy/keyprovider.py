@@ -48,7 +48,9 @@ _said: set[str] = set()
 def failure(message: str) -> KeyProviderError:
     """The error, logged once per process and reason: clients are told the log says why, and
     a request per second must not repeat it."""
-    if message not in _said:
+    # Not where nothing is set up to log (a CLI command): it says the sentence itself, and
+    # logging's last resort would print it twice.
+    if message not in _said and log.hasHandlers():
         _said.add(message)
         log.error("%s", message)
     return KeyProviderError(message)
