@@ -62,6 +62,7 @@ from hub.graphql_http import (
     response_media_type,
 )
 from hub.http_protocol import configure as configure_http
+from hub.key_ready import key_problem
 from hub.live import (
     IngestEvents,
     authenticate,
@@ -92,6 +93,7 @@ from ingest.social.webhook import PostsWebhook, webhook_route
 from insights.catalogue import configured_catalogue
 from privacy.audit import AuditLog
 from privacy.principal import AuthError, TokenVerifier
+from privacy.secrets import KeyFileError
 from privacy.services import PrivacyServices
 from privacy.types import PolicyUnavailable, ProbedEngine
 from resolvers.alert_schedule import AlertScheduler
@@ -131,6 +133,8 @@ class GraphHolder:
         self.store: GraphStore | None = store
         self._owned = store is None
         self.error = "the graph has not been opened yet"
+        # The last open failed on the keys, not the graph (/readyz says "keys").
+        self.keys_failed = False
         self._on_open = on_open
         self._opening: asyncio.Task[None] | None = None
         self._next_try = 0.0
@@ -145,7 +149,7 @@ class GraphHolder:
         """Start opening the store unless it is open, opening, or failed under a second ago."""
         if self.store is not None or self.loading or time.monotonic() < self._next_try:
             return
-        self.error = LOADING
+        self.error, self.keys_failed = LOADING, False
         self._opening = asyncio.create_task(self._open(), name="open-graph")
 
     async def wait(self, timeout_s: float) -> None:
@@ -178,13 +182,21 @@ class GraphHolder:
                 read_timeout_s=s.request_timeout_s,
                 more_upgrades=self._upgrades,
             )
-            protect_store(store, s)
         except Exception as exc:
             # Any failure to open (some drivers raise their own types while connecting)
             # leaves the app up and answering GRAPH_UNAVAILABLE until a retry succeeds.
             self.error = f"unreachable: {exc}"
             self._next_try = time.monotonic() + RETRY_AFTER_S
             log.warning("graph %s", self.error)
+            return
+        try:
+            protect_store(store, s)
+        except KeyFileError as exc:
+            # Not the graph's fault: /readyz names the key file (never serve without sealing).
+            await store.close()
+            self.error, self.keys_failed = f"{KEYS_DOWN}{exc}", True
+            self._next_try = time.monotonic() + RETRY_AFTER_S
+            log.error("%s", exc)
             return
         try:
             if self._on_open is not None:
@@ -580,6 +592,7 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+KEYS_DOWN = "unavailable: "
 POLICY_DOWN = "unavailable: the policies cannot be evaluated (the server log says why)"
 # An absolute path in a reason: /readyz answers anyone, so it names the file only.
 _PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s/'\"]+/)+(?=[^\s/'\"])")
@@ -616,6 +629,8 @@ async def readyz(request: Request) -> JSONResponse:
     if store is None:
         # The reason may name a server path (see .../falkordb.log): the log has it whole
         # (GraphHolder), the public answer names the file only.
+        if holder.keys_failed:
+            return JSONResponse({"keys": without_paths(holder.error)}, 503)
         return JSONResponse({"graph": without_paths(holder.error)}, 503)
     try:
         # A graph server that accepts but does not answer (paused, swapping) is not ready:
@@ -627,6 +642,10 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"graph": without_paths(f"unreachable: {exc}")}, 503)
     except TimeoutError:
         return JSONResponse({"graph": f"unresponsive: no answer within {READY_PING_S:g} s"}, 503)
+    # Keys lost or damaged since they were loaded: the next write (or start) would fail.
+    problem = await asyncio.to_thread(key_problem, store, request.app.state.settings)
+    if problem is not None:
+        return JSONResponse({"keys": without_paths(KEYS_DOWN + problem)}, 503)
     # Ready; a warning (the audit disk nearly full) is said, not made a failure.
     return JSONResponse(
         {"graph": "ok"} | ({"audit": readiness.warning} if readiness.warning else {})

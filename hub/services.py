@@ -49,10 +49,11 @@ def field_crypto(settings: Settings, *, upgrade: bool = True) -> FieldCrypto:
     found = _crypto.get(str(data_dir))
     if found is None:
         keys = DataKeyStore.in_data_dir(data_dir, LocalKeyFileProvider.in_data_dir(data_dir))
+        # Not made anew over sealed data: the indexes written with the lost ones match nothing.
         found = FieldCrypto(
             keys,
-            blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME),
-            name_key=load_or_create_secret(data_dir, NAME_TOKEN_KEY_NAME),
+            blind_key=load_or_create_secret(data_dir, BLIND_KEY_NAME, in_use=keys.in_use),
+            name_key=load_or_create_secret(data_dir, NAME_TOKEN_KEY_NAME, in_use=keys.in_use),
         )
         _crypto[str(data_dir)] = found
     if upgrade and str(data_dir) not in _listed:
@@ -69,6 +70,17 @@ def field_crypto(settings: Settings, *, upgrade: bool = True) -> FieldCrypto:
         # without the listing.
         _listed.add(str(data_dir))
     return found
+
+
+def check_keys(settings: Settings) -> None:
+    """Load every key the hub needs, making those of a new data dir: KeyFileError (one
+    sentence naming the file) when one is lost or damaged. ``c360 serve`` asks before it
+    starts anything, so a damaged key stops it (exit 2) instead of a hub failing requests."""
+    data_dir = settings.resolved_data_dir
+    field_crypto(settings)  # master keys, data key store, blind-index and name-token keys
+    load_or_create_secret(data_dir, MASK_KEY_NAME)
+    if not (settings.jwt_public_key_file or settings.jwt_jwks_file):
+        load_or_create_secret(data_dir, "jwt")  # HS256 (privacy.principal.TokenVerifier)
 
 
 def protect_store(store: GraphStore, settings: Settings, *, upgrade: bool = True) -> GraphStore:
@@ -205,6 +217,7 @@ async def close_privacy(services: PrivacyServices) -> None:
 
 __all__ = [
     "MASK_KEY_NAME",
+    "check_keys",
     "checkpointer",
     "close_privacy",
     "field_crypto",

@@ -7,6 +7,11 @@ Destroying a key is the erasure (crypto-shredding): the row is deleted with SQLi
 The owner stays erased: a digest of its name is kept (``destroyed``), and no key is ever made
 for it again, so nothing written later (a post from an erased customer's social account, an
 import) is sealed, readable, under a fresh key (:meth:`DataKeyStore.get_or_create_many`).
+
+A lost store is not made anew: the master key file beside it is only ever made after an empty
+store (privacy.keyprovider), so a master key file without a store means the store, and with it
+every data key, is gone. Starting on an empty one showed every customer as erased and made new
+keys over the sealed values of the next writes.
 """
 
 from __future__ import annotations
@@ -22,10 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import GraphUnavailable
-from privacy.keyprovider import KeyProvider
+from privacy.keyprovider import (
+    DATAKEYS_FILE,
+    MASTER_FILE,
+    RESTORE,
+    KeyProvider,
+    KeyProviderError,
+    failure,
+)
 from shared.change_signal import ChangeSignal
 
-FILE_NAME = "datakeys.sqlite"
+FILE_NAME = DATAKEYS_FILE
 # Bumped by every destroy (shared/change_signal.py): each process empties its cache of
 # unwrapped keys before its next use, so a destroyed key opens nothing anywhere.
 ERASURE_SIGNAL = "erasures.changed"
@@ -65,6 +77,7 @@ class DataKeyStore:
         self.provider = provider
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
+            _refuse_lost_store(path)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA secure_delete = ON")
@@ -217,6 +230,26 @@ class DataKeyStore:
         self._erasures.bump()
         return gone
 
+    def in_use(self) -> str | None:
+        """Why keys made alongside this store (blind index, name tokens) must not be made anew
+        (None: nothing was sealed yet): the store holds data keys, so sealed values exist."""
+        (count,) = self._db.execute("SELECT count(*) FROM datakeys").fetchone()
+        if not count:
+            return None
+        return f"the data key store {self.path} holds {count} data keys (values were sealed)"
+
+    def check(self) -> None:
+        """KeyProviderError when the store's file or its master keys are gone or damaged since
+        they were opened (/readyz: this process still holds them, a restart would not)."""
+        if not self.path.exists():
+            raise failure(
+                f"the data key store {self.path} is gone: {RESTORE}; the hub does not restart "
+                "without it"
+            )
+        check = getattr(self.provider, "check", None)
+        if check is not None:
+            check()
+
     def status(self) -> dict[str, int]:
         """How many data keys are wrapped under each master key."""
         return dict(self._db.execute("SELECT kid, count(*) FROM datakeys GROUP BY kid").fetchall())
@@ -245,6 +278,17 @@ class DataKeyStore:
         self._db.close()
 
 
+def _refuse_lost_store(path: Path) -> None:
+    """KeyProviderError when ``path`` is missing but its master key file exists: the store was
+    lost (see the module's doc), not never made."""
+    master = path.parent / MASTER_FILE
+    if master.exists():
+        raise failure(
+            f"the data key store {path} is missing, but the master key file {master} shows "
+            f"one was made: {RESTORE} (an empty store would show every customer as erased)"
+        )
+
+
 def _digest(owner: str) -> str:
     return hashlib.sha256(owner.encode()).hexdigest()
 
@@ -255,4 +299,4 @@ def erasure_signal(keys_dir: Path) -> ChangeSignal:
     return ChangeSignal(keys_dir / ERASURE_SIGNAL)
 
 
-__all__ = ["DataKeyStore", "KeyStoreUnavailable", "erasure_signal"]
+__all__ = ["DataKeyStore", "KeyProviderError", "KeyStoreUnavailable", "erasure_signal"]

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 import typer
+from rich.markup import escape
 from typer import _click as click  # typer vendors click: its groups take these types
 from typer.core import TyperCommand, TyperGroup
 
@@ -187,4 +188,12 @@ def main() -> None:
         if settings is None or not isinstance(exc, settings.DataDirError):
             raise
         err_console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(2) from None
+    except Exception as exc:
+        # privacy.secrets.KeyFileError: a key file lost or damaged (named, with what to do),
+        # wherever a command loads one (`c360 token`, an import sealing its first batch).
+        secrets = sys.modules.get("privacy.secrets")
+        if secrets is None or not isinstance(exc, secrets.KeyFileError):
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None

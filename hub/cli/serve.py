@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.markup import escape
 from uvicorn.supervisors import Multiprocess
 
 from hub.app import create_app, seed_demo_data
@@ -24,8 +25,10 @@ from hub.cli.token import audit_issue, issuer, make_token
 from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
 from hub.persisted import PersistedQueries, PersistedQueriesFileError
+from hub.services import check_keys
 from hub.settings import Settings
 from hub.ws_transport import ws_limits
+from privacy.secrets import KeyFileError
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
@@ -227,6 +230,10 @@ def serve(
     settings.resolved_data_dir  # noqa: B018 - a data dir that cannot be used fails here, readably
     load_catalogue(settings)  # so does a bad catalogue file, before any worker starts
     matcher(settings)  # and a terms file (C360_TERMS) that cannot be read
+    try:  # and a key file lost or damaged: one sentence, never a hub failing every request
+        check_keys(settings)
+    except KeyFileError as exc:
+        fail(escape(str(exc)))
     try:  # a bad allow-list is a user error, named before anything starts
         PersistedQueries.from_settings(settings.persisted_queries, settings.persisted_queries_only)
     except PersistedQueriesFileError as exc:
