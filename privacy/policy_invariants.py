@@ -66,6 +66,7 @@ SHIPPED_LOGIC = PACKAGED_DIR / "access.rego"
 ENTRY = "decisions"
 # Strings the sweep tries at most (each costs ~35 evaluations; the child has ~14 s in all).
 MAX_SWEEP = 8
+MAX_NAME = 256  # longest name swept for a length a rule spells (a token's sub is short)
 
 # What a statement the release does not ship may not name: the request's identity and the
 # ways to reach it or to re-evaluate with another one.
@@ -305,7 +306,14 @@ def sweep_values(policy_set: PolicySet, logic: _Logic) -> list[str]:
         for cutter in cutters:
             if cutter != value and cutter in value:
                 out |= {p.strip() for p in value.split(cutter) if p.strip()}
-    return sorted(out)
+    return sorted(out | _lengths(logic))
+
+
+def _lengths(logic: _Logic) -> set[str]:
+    """A name of each length a changed rule spells as a number (``count(v) == 7``): the
+    release's rules compare counts with 0 and 1 only."""
+    numbers = {t.text for _, s in logic.unshipped for t in s.tokens if t.kind == "number"}
+    return {"m" * int(n) for n in numbers if n.isdigit() and 1 < int(n) <= MAX_NAME}
 
 
 def _probes(policy_set: PolicySet, values: list[str]) -> list[Probe]:

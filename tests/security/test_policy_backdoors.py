@@ -86,6 +86,10 @@ BACKDOORS: dict[str, tuple[str, set[str]]] = {
         granting('some s in ctx; some v in s; is_string(v); startswith(v, "mal")'),
         EVERY_SWEPT,
     ),
+    "generic_walk_length": (
+        granting("some s in ctx; some v in s; is_string(v); count(v) == 13"),
+        EVERY_SWEPT,
+    ),
     "purpose_literal": (
         granting('role == "brand_analyst"; ctx.purpose == "brand_deep_dive"'),
         {SEES, LINKS},
