@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,7 @@ SHIPPED_LOGIC = PACKAGED_DIR / "access.rego"
 ENTRY = "decisions"
 # Strings the sweep tries at most (each costs ~35 evaluations; the child has ~14 s in all).
 MAX_SWEEP = 8
+_SEPARATOR = re.compile(r"[\s,;:()\[\]]")
 MAX_NAME = 256  # longest name swept for a length a rule spells (a token's sub is short)
 
 # What a statement the release does not ship may not name: the request's identity and the
@@ -293,20 +295,28 @@ def _shipped_strings() -> set[str]:
 
 
 def sweep_values(policy_set: PolicySet, logic: _Logic) -> list[str]:
-    """Strings the candidate spells that the release does not, and the pieces a known string
-    cuts them into (``"advisor mallory"`` less ``"advisor "``): the subject names a rule
-    comparing with a literal (after lower/upper too), a prefix or a suffix could single out."""
+    """Strings the candidate spells that the release does not, and what is left of them once
+    the message fragments any string spells are cut out (``"no role of mallory may access
+    Customer"`` gives ``mallory``): the subject names a rule comparing with a literal (after
+    lower/upper too), a prefix, a suffix or a message quoting the subject could single out."""
     spelled = {v for _, s in logic.unshipped for v in s.strings()}
     spelled |= _data_strings(policy_set.data)
     known = _shipped_strings()
     new = {v for v in spelled if v not in known}
-    cutters = {v for v in spelled | known if len(v.strip()) >= 2}
+    # Message fragments ("no role of ", " may access "): what a name is quoted between.
+    cutters = {v for v in spelled | known if len(v.strip()) >= 2 and _SEPARATOR.search(v)}
     out = set(new)
     for value in new:
-        for cutter in cutters:
-            if cutter != value and cutter in value:
-                out |= {p.strip() for p in value.split(cutter) if p.strip()}
+        out |= _pieces(value, [c for c in cutters if c != value and c in value])
     return sorted(out | _lengths(logic))
+
+
+def _pieces(value: str, cutters: list[str]) -> set[str]:
+    """What is left of ``value`` once every cutter is cut out (a message less its fragments)."""
+    parts = [value]
+    for cutter in sorted(cutters, key=len, reverse=True):
+        parts = [p for part in parts for p in part.split(cutter)]
+    return {p.strip() for p in parts if p.strip()} - {value}
 
 
 def _lengths(logic: _Logic) -> set[str]:

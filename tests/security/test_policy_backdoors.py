@@ -90,6 +90,14 @@ BACKDOORS: dict[str, tuple[str, set[str]]] = {
         granting("some s in ctx; some v in s; is_string(v); count(v) == 13"),
         EVERY_SWEPT,
     ),
+    # The subject through a message that quotes it: the sweep cuts the literal into "mallory".
+    "denial_message_conduit": (
+        granting(
+            'denial(ctx, {"type": "Customer", "attributes": {}}) == '
+            '"no role of mallory may access Customer"'
+        ),
+        {SEES, LINKS},
+    ),
     "purpose_literal": (
         granting('role == "brand_analyst"; ctx.purpose == "brand_deep_dive"'),
         {SEES, LINKS},
