@@ -11,16 +11,17 @@ one the tables name included) and customers in and out of every scope.
 They must hold for any subject, not only the one they ask as (QA: a rule keyed on one subject
 name, ``input.subject.sub == "mallory"``, passed them all). Two layers see to that:
 
-- the source check (:func:`request_read_as_shipped`): every statement of the decision modules
-  that is not one of the release's ``access.rego`` must not touch the request's identity (the
-  subject, its name or branch, a resource id, ``input`` itself, the ``decisions`` entry point),
-  must not use ``with``, and may call only functions the modules define and a short list of
-  builtins (no hash, encoding, regex, time, randomness, ``walk`` or ``sprintf``: what a literal
-  sweep cannot see through);
+- the source check (``invariants.request_read_as_shipped``, :func:`source_violations`): every
+  statement of the decision modules that is not one of the release's ``access.rego`` must not
+  touch the request's identity (the subject, its name or branch, a resource id, ``input``
+  itself, the ``decisions`` entry point), must not use ``with``, and may call only functions
+  the modules define and a short list of builtins (no hash, encoding, regex, time, randomness,
+  ``walk`` or ``sprintf``: what a literal sweep cannot see through);
 - the literal sweep: when the logic differs from the release's, every invariant but
-  ``forgotten_kind_is_redacted`` is asked again with each new string the candidate spells (and
-  the pieces a known string cuts it into) as subject name, branch, purpose and customer
-  attribute, so a rule that walks the request generically to find ``"mallory"`` is caught.
+  ``forgotten_kind_is_redacted`` is asked again with each new string the candidate spells
+  (also less the message fragments it holds, and a name of each length a changed rule spells)
+  as subject name, branch, purpose and customer attribute, so a rule that walks the request
+  generically to find ``"mallory"`` is caught.
 
 The release's logic itself compares the subject's name and branch only with a customer's
 advisor and branch, which the customers asked about cover (equal, different, missing).
@@ -67,6 +68,7 @@ SHIPPED_LOGIC = PACKAGED_DIR / "access.rego"
 ENTRY = "decisions"
 # Strings the sweep tries at most (each costs ~35 evaluations; the child has ~14 s in all).
 MAX_SWEEP = 8
+# A string with one of these is a message fragment ("no role of "): what a name is quoted in.
 _SEPARATOR = re.compile(r"[\s,;:()\[\]]")
 MAX_NAME = 256  # longest name swept for a length a rule spells (a token's sub is short)
 
@@ -303,7 +305,6 @@ def sweep_values(policy_set: PolicySet, logic: _Logic) -> list[str]:
     spelled |= _data_strings(policy_set.data)
     known = _shipped_strings()
     new = {v for v in spelled if v not in known}
-    # Message fragments ("no role of ", " may access "): what a name is quoted between.
     cutters = {v for v in spelled | known if len(v.strip()) >= 2 and _SEPARATOR.search(v)}
     out = set(new)
     for value in new:
