@@ -88,7 +88,9 @@ def test_cli_policy_test_and_audit(data_dir: Path) -> None:
         len(re.findall(r"^test_\w+ if", f.read_text(encoding="utf-8"), re.M))
         for f in packaged.glob("*_test.rego")
     )
-    assert rules >= 12 and f"{rules + len(INVARIANTS)} passed, 0 failed" in result.output
+    # The invariants, then the check of how the logic reads who asks (SOURCE_CHECK).
+    checks = len(INVARIANTS) + 1
+    assert rules >= 12 and f"{rules + checks} passed, 0 failed" in result.output
     result = runner.invoke(app, ["audit", "verify"], env=env)
     assert result.exit_code == 2 and "no audit key ring" in result.output
     assert not (data_dir / "keys").exists()  # verify never creates keys

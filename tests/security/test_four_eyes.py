@@ -23,7 +23,7 @@ from graph.store import GraphStore
 from hub.cli import app as cli
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
-from privacy.policy_invariants import INVARIANTS, run_invariants
+from privacy.policy_invariants import INVARIANTS, SOURCE_CHECK, run_invariants
 from privacy.policy_set import PACKAGED_DIR, load_policy_set
 from tests.api.conftest import Api
 from tests.api.seed import seed_family
@@ -260,7 +260,8 @@ async def test_put_policy_is_a_shortcut_only_with_the_rule_off(
 
 async def test_the_packaged_policy_keeps_every_invariant() -> None:
     results = await run_invariants(load_policy_set())
-    assert [(r.name, r.ok) for r in results] == [(f"invariants.{n}", True) for n in INVARIANTS]
+    names = [*INVARIANTS, SOURCE_CHECK]
+    assert [(r.name, r.ok) for r in results] == [(f"invariants.{n}", True) for n in names]
 
 
 def _auditor_admin(t: dict[str, Any]) -> None:
