@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,8 @@ def graph_watcher(
 def brand_names(terms: Path | None) -> BrandNames:
     """The brands and aliases ingest tags posts with (``C360_TERMS`` or the default terms):
     what the API's brand arguments may name."""
-    return BrandNames(TermMatcher.load(terms).terms.get("brands", {}))
+    matcher = TermMatcher.load(terms)
+    return BrandNames(list(matcher.terms.get("brands", {})), partial(matcher.named, "brands"))
 
 
 def context_maker(

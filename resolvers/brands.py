@@ -11,30 +11,17 @@ The hub builds the table from the terms (resolvers may not read ingest's terms f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from resolvers.errors import BadUserInput
-from shared.post_text import simplified
-
-
-def _folded(name: str) -> str:
-    # The tagger's fold (ingest.social.terms): simplified Chinese, case-insensitive.
-    return simplified(name.strip()).casefold()
 
 
 class BrandNames:
-    def __init__(self, brands: Mapping[str, Sequence[str]]) -> None:
-        """``brands``: each brand's name -> its aliases (the terms file's ``[brands]``)."""
-        self.names = list(brands)
-        self._brand: dict[str, str] = {}
-        for name, aliases in brands.items():
-            for alias in (name, *aliases):
-                # The first brand keeps an alias two list, as the tagger tags it.
-                self._brand.setdefault(_folded(alias), name)
-
-    def known(self, name: str) -> str | None:
-        """The brand ``name`` names (itself, an alias, another spelling), None for none."""
-        return self._brand.get(_folded(name))
+    def __init__(self, names: Sequence[str], named: Callable[[str], str | None]) -> None:
+        """``names``: the brands (the terms file's ``[brands]``); ``named``: the brand a name
+        names, as the tagger reads it (ingest.social.terms.TermMatcher.named)."""
+        self.names = list(names)
+        self.known = named
 
     def canonical(self, name: str, field: str) -> str:
         """The brand ``name`` names; BAD_USER_INPUT (listing the brands) when it names none."""

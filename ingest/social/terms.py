@@ -222,6 +222,11 @@ class TermMatcher:
     def load(cls, path: Path | None) -> TermMatcher:
         return cls(DEFAULT_TERMS if path is None else read_terms(path))
 
+    def named(self, category: str, name: str) -> str | None:
+        """The term of ``category`` that ``name`` names (its name, an alias, another
+        spelling, folded as :meth:`tag` folds them), None for none."""
+        return self._categories[category].canonical.get(simplified(name.strip()).casefold())
+
     def tag(self, text: str) -> Tags:
         folded = simplified(text)
         return Tags(*(self._categories[c].find(folded) for c in CATEGORIES))
