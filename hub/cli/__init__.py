@@ -180,20 +180,23 @@ def main() -> None:
     os.umask(UMASK)
     try:
         app()
-    except ValueError as exc:
-        # shared.settings.DataDirError (a ValueError) is raised wherever a command first
-        # touches the data dir. Its module (pydantic settings) is imported by the commands that
-        # read settings, not here (`c360 --help` needs none): one never imported was not raised.
-        settings = sys.modules.get("shared.settings")
-        if settings is None or not isinstance(exc, settings.DataDirError):
-            raise
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise SystemExit(2) from None
     except Exception as exc:
-        # privacy.secrets.KeyFileError: a key file lost or damaged (named, with what to do),
-        # wherever a command loads one (`c360 token`, an import sealing its first batch).
-        secrets = sys.modules.get("privacy.secrets")
-        if secrets is None or not isinstance(exc, secrets.KeyFileError):
+        if not _told_as_a_sentence(exc):
             raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None
+
+
+# Errors whose message is the whole answer (what is wrong, what to do), by module and name:
+# shared.settings.DataDirError (a ValueError), raised wherever a command first touches the data
+# dir; privacy.secrets.KeyFileError, a key file lost or damaged, wherever a command loads one
+# (`c360 token`, an import sealing its first batch). Their modules are imported by the commands
+# that raise them, not here (`c360 --help` needs neither): one never imported was not raised.
+_SENTENCES = (("shared.settings", "DataDirError"), ("privacy.secrets", "KeyFileError"))
+
+
+def _told_as_a_sentence(exc: Exception) -> bool:
+    return any(
+        (module := sys.modules.get(name)) is not None and isinstance(exc, getattr(module, kind))
+        for name, kind in _SENTENCES
+    )
