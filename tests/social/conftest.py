@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from graph.store import GraphStore
 from hub.cli import app
+from ingest.checkpoint import Checkpoint
+from ingest.social.files import ingest_file
+from ingest.social.pipeline import PostPipeline
+from ingest.social.terms import TermMatcher
+from sentiment.batch import BatchScorer
+
+TERMS = Path(__file__).parents[2] / "examples" / "social" / "terms.toml"
 
 
 @pytest.fixture
@@ -33,3 +41,28 @@ def summary_rows(output: str) -> dict[str, str]:
         if len(cells) == 4 and cells[1]:
             rows[cells[1]] = cells[2]
     return rows
+
+
+class Stop(Exception):
+    """Ends a run after its first stored batch, as a kill would."""
+
+
+async def stopped_after_first_batch(
+    store: GraphStore, path: Path, checkpoints: Path, platform: str = "weibo", batch_size: int = 10
+) -> None:
+    """Ingest ``path`` until its first batch of ``batch_size`` posts is stored, then stop as a
+    kill would: the checkpoint (``checkpoints``, a posts.json) holds that batch's last line."""
+
+    def stop(_n: int) -> None:
+        raise Stop
+
+    with BatchScorer(max_workers=1) as scorer, pytest.raises(Stop):
+        pipeline = PostPipeline(store, scorer, TermMatcher.load(TERMS))
+        await ingest_file(
+            pipeline,
+            path,
+            Checkpoint(checkpoints),
+            platform=platform,
+            batch_size=batch_size,
+            progress=stop,
+        )

@@ -13,14 +13,11 @@ import pytest
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.readers import read_records
-from ingest.social.files import checkpoint_key, ingest_file
+from ingest.social.files import checkpoint_key
 from ingest.social.model import parse_post
-from ingest.social.pipeline import PostPipeline
-from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
-from sentiment.batch import BatchScorer
 from tests.dead_letters import dead_letters
-from tests.social.conftest import invoke, summary_rows
+from tests.social.conftest import invoke, stopped_after_first_batch, summary_rows
 from tests.standins.fake_x_api import FakeXState, fake_x_api
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
@@ -36,10 +33,6 @@ def post(pid: str, text: str = "招行客服很好") -> str:
     return json.dumps({"id": pid, "text": text, "created_at": AT}, ensure_ascii=False)
 
 
-class Stop(Exception):
-    """Ends the first run after its first stored batch, as a kill would."""
-
-
 async def test_a_resumed_run_keeps_the_dead_letters_before_its_checkpoint(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -49,15 +42,8 @@ async def test_a_resumed_run_keeps_the_dead_letters_before_its_checkpoint(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     checkpoints = Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "posts.json"
 
-    def stop(_n: int) -> None:
-        raise Stop
-
-    with BatchScorer(max_workers=1) as scorer, pytest.raises(Stop):
-        pipeline = PostPipeline(store, scorer, TermMatcher.load(EXAMPLES / "terms.toml"))
-        # Batches of 10 posts: the first ends at line 12 (two bad lines before it).
-        await ingest_file(
-            pipeline, path, Checkpoint(checkpoints), platform="weibo", batch_size=10, progress=stop
-        )
+    # Batches of 10 posts: the first ends at line 12 (two bad lines before it).
+    await stopped_after_first_batch(store, path, checkpoints, "weibo")
     assert Checkpoint(checkpoints).get(checkpoint_key(path))["line"] == 12
 
     result = await invoke(["ingest", "posts", str(path), "--platform", "weibo"], cli_env)

@@ -20,7 +20,7 @@ from ingest.social.terms import TermMatcher
 from ingest.social.webhook import parse_items
 from sentiment.batch import BatchScorer
 from tests.dead_letters import dead_letters
-from tests.social.conftest import invoke, summary_rows
+from tests.social.conftest import invoke, stopped_after_first_batch, summary_rows
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 AT = "2026-11-30T11:30:00Z"
@@ -36,10 +36,6 @@ async def stored_ids(store: GraphStore) -> list[str]:
     return sorted(r["id"] for r in rows)
 
 
-class Stop(Exception):
-    """Ends the first run after its first stored batch, as a kill would."""
-
-
 async def test_a_new_file_at_an_interrupted_runs_path_starts_from_line_one(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -48,14 +44,7 @@ async def test_a_new_file_at_an_interrupted_runs_path_starts_from_line_one(
     path.write_text("\n".join(old) + "\n", encoding="utf-8")
     checkpoints = Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "posts.json"
 
-    def stop(_n: int) -> None:
-        raise Stop
-
-    with BatchScorer(max_workers=1) as scorer, pytest.raises(Stop):
-        pipeline = PostPipeline(store, scorer, TermMatcher.load(EXAMPLES / "terms.toml"))
-        await ingest_file(
-            pipeline, path, Checkpoint(checkpoints), platform="weibo", batch_size=10, progress=stop
-        )
+    await stopped_after_first_batch(store, path, checkpoints, "weibo")
     assert Checkpoint(checkpoints).get(checkpoint_key(path))["line"] == 12
     assert [d["line"] for d in dead_letters(tmp_path / "export2.dead.jsonl")] == [3, 8]
 

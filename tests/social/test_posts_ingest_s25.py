@@ -19,7 +19,7 @@ from ingest.social.model import parse_post
 from ingest.social.pipeline import PostPipeline
 from ingest.social.terms import TermMatcher
 from sentiment.batch import BatchScorer
-from tests.social.conftest import invoke, summary_rows
+from tests.social.conftest import invoke, stopped_after_first_batch, summary_rows
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "social"
 AT = "2026-11-30T11:30:00Z"
@@ -28,10 +28,6 @@ AT = "2026-11-30T11:30:00Z"
 def post(pid: str, **extra: object) -> str:
     body = {"id": pid, "text": "招行客服很好", "created_at": AT, **extra}
     return json.dumps(body, ensure_ascii=False)
-
-
-class Stop(Exception):
-    """Ends the first run after its first stored batch, as a kill would."""
 
 
 async def platforms_of(store: GraphStore, prefix: str) -> dict[str, int]:
@@ -49,14 +45,7 @@ async def test_a_rerun_with_another_platform_starts_over_and_says_so(
     path.write_text("\n".join(post(f"plat{n}") for n in range(1, 31)) + "\n", encoding="utf-8")
     checkpoints = Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "posts.json"
 
-    def stop(_n: int) -> None:
-        raise Stop
-
-    with BatchScorer(max_workers=1) as scorer, pytest.raises(Stop):
-        pipeline = PostPipeline(store, scorer, TermMatcher.load(EXAMPLES / "terms.toml"))
-        await ingest_file(
-            pipeline, path, Checkpoint(checkpoints), platform="weibo", batch_size=10, progress=stop
-        )
+    await stopped_after_first_batch(store, path, checkpoints, "weibo")
     entry = Checkpoint(checkpoints).get(checkpoint_key(path))
     assert entry["line"] == 10
     assert entry["options"]["--platform"] == "weibo"
@@ -79,14 +68,7 @@ async def test_the_same_options_resume_after_the_stored_line(
     path.write_text("\n".join(post(f"same{n}") for n in range(1, 31)) + "\n", encoding="utf-8")
     checkpoints = Path(cli_env["C360_DATA_DIR"]) / "checkpoints" / "posts.json"
 
-    def stop(_n: int) -> None:
-        raise Stop
-
-    with BatchScorer(max_workers=1) as scorer, pytest.raises(Stop):
-        pipeline = PostPipeline(store, scorer, TermMatcher.load(EXAMPLES / "terms.toml"))
-        await ingest_file(
-            pipeline, path, Checkpoint(checkpoints), platform="forum", batch_size=10, progress=stop
-        )
+    await stopped_after_first_batch(store, path, checkpoints, "forum")
     result = await invoke(["ingest", "posts", str(path), "--platform", "forum"], cli_env)
     assert result.exit_code == 0, result.output
     rows = summary_rows(result.output)
