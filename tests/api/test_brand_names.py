@@ -12,6 +12,7 @@ from graph.repositories.alert_rules import put_rule
 from graph.repositories.social import upsert_posts
 from graph.store import GraphStore
 from tests.api.conftest import Api
+from tests.post_rows import post_row
 
 CMB, ICBC = "招商银行", "工商银行"
 MENTIONS = """query($brand: String) {
@@ -38,15 +39,9 @@ async def seed(store: GraphStore) -> None:
     await upsert_posts(
         store,
         [
-            {
-                "platform": "weibo",
-                "postId": f"p{n}",
-                "ingestedAt": "2025-03-05T00:00:00Z",
-                "props": {"text": text, "createdAt": "2025-03-01T02:00:00Z", "brands": [brand]},
-                "author": None,
-                "brands": [brand],
-                "products": [],
-            }
+            post_row(
+                f"p{n}", text, created_at="2025-03-01T02:00:00Z", platform="weibo", brands=[brand]
+            )
             for n, (text, brand) in enumerate(
                 [("招行APP闪退", CMB), ("招商银行转账", CMB), ("CMB app", CMB), ("工行排队", ICBC)]
             )

@@ -31,6 +31,7 @@ from privacy.keyring import KeyRing
 from resolvers.alert_schedule import evaluate_rules
 from resolvers.graph_watch import LIMIT
 from tests.live import uvicorn_in_loop
+from tests.post_rows import post_row
 
 SECRET = "hook-secret"
 PROTOCOL = "graphql-transport-ws"
@@ -468,22 +469,11 @@ async def test_alerts_of_a_brand_named_by_an_alias_and_no_brand_refused(
 def spike_rows() -> list[dict[str, Any]]:
     """Forty negative posts of the brand on the spike day."""
     return [
-        {
-            "platform": "forum",
-            "postId": f"x{n}",
-            "ingestedAt": "2025-01-01T00:00:00Z",
-            "props": {
-                "text": f"{BRAND} 崩溃 {n}",
-                "createdAt": f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
-                "brands": [BRAND],
-                "sentimentLabel": "NEGATIVE",
-            },
-            "author": None,
-            "brands": [BRAND],
-            "products": [],
-        }
+        post_row(f"x{n}", f"{BRAND} 崩溃 {n}",
+                 created_at=f"{SPIKE_DAY.isoformat()}T04:{n:02d}:00Z",
+                 ingested_at="2025-01-01T00:00:00Z", brands=[BRAND], sentimentLabel="NEGATIVE")
         for n in range(40)
-    ]
+    ]  # fmt: skip
 
 
 async def test_a_bulk_import_by_another_process_reaches_subscribers_and_so_do_later_posts(
@@ -511,17 +501,10 @@ async def test_a_bulk_import_by_another_process_reaches_subscribers_and_so_do_la
 
 def bulk_rows(ids: range, ingested_at: str) -> list[dict[str, Any]]:
     return [
-        {
-            "platform": "forum",
-            "postId": f"bulk{n:05d}",
-            "ingestedAt": ingested_at,
-            "props": {"text": f"八号 {n}", "createdAt": "2025-03-01T00:00:00Z"},
-            "author": None,
-            "brands": [],
-            "products": [],
-        }
+        post_row(f"bulk{n:05d}", f"八号 {n}", created_at="2025-03-01T00:00:00Z",
+                 ingested_at=ingested_at)
         for n in ids
-    ]
+    ]  # fmt: skip
 
 
 async def received_ids(client: Client, count: int) -> list[str]:

@@ -11,11 +11,13 @@ from graph.repositories import social as repo
 from graph.store import GraphStore
 from sentiment import train
 from sentiment.linear import BUNDLED, CLASSES, load
+from tests.post_rows import post_row
 from tests.sentiment.corpus import corpus_dir
 from tests.social.conftest import invoke
 
 # A made-up product name: in no corpus, so only the correction can teach the model about it.
 CORRECTED = "蓝鲸宝新功能上线了，用了一下，嗡嗡嗡"
+CREATED = "2025-03-01T00:00:00Z"
 
 
 async def test_corrections_export_and_train_on_them(
@@ -25,19 +27,10 @@ async def test_corrections_export_and_train_on_them(
     await repo.upsert_posts(
         store,
         [
-            {
-                "platform": "weibo",
-                "postId": f"c{i}",
-                "ingestedAt": "2025-03-05T00:00:00Z",
-                "props": {"text": text, "createdAt": "2025-03-01T00:00:00Z",
-                          "sentimentLabel": "NEUTRAL"},
-                "author": None,
-                "brands": [],
-                "products": [],
-            }
+            post_row(f"c{i}", text, created_at=CREATED, platform="weibo", sentimentLabel="NEUTRAL")
             for i, text in enumerate([CORRECTED, "没人纠正过的帖子"])
         ],
-    )  # fmt: skip
+    )
     await repo.correct_label(
         store, "weibo", "c0", "NEGATIVE", "analyst", "2025-03-05T01:00:00Z", "noise means broken"
     )
@@ -101,19 +94,10 @@ async def test_corrections_to_unsupported_are_left_out_of_the_export(
     await repo.upsert_posts(
         store,
         [
-            {
-                "platform": "forum",
-                "postId": pid,
-                "ingestedAt": "2025-03-05T00:00:00Z",
-                "props": {"text": text, "createdAt": "2025-03-01T00:00:00Z",
-                          "sentimentLabel": "NEUTRAL"},
-                "author": None,
-                "brands": [],
-                "products": [],
-            }
+            post_row(pid, text, created_at=CREATED, sentimentLabel="NEUTRAL")
             for pid, text in texts.items()
         ],
-    )  # fmt: skip
+    )
     at = "2025-03-05T01:00:00Z"
     await repo.correct_label(store, "forum", "u0", "UNSUPPORTED", "analyst", at, "English")
     await repo.correct_label(store, "forum", "u1", "NEGATIVE", "analyst", at, "an outage")

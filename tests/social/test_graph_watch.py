@@ -19,6 +19,7 @@ from graph.repositories.social import upsert_posts
 from graph.store import GraphStore, Row
 from resolvers.event_bus import MENTIONS, EventBus, Subscription
 from resolvers.graph_watch import LAG_S, LIMIT, GraphWatcher
+from tests.post_rows import post_row
 
 BURST = LIMIT + LIMIT // 4  # more than a page of posts stamped within one second
 
@@ -41,17 +42,10 @@ def stamp(moment: datetime) -> str:
 
 def rows(ids: range, ingested_at: str, prefix: str = "b") -> list[Row]:
     return [
-        {
-            "platform": "forum",
-            "postId": f"{prefix}{n:05d}",
-            "ingestedAt": ingested_at,
-            "props": {"text": f"八号 {n}", "createdAt": "2026-03-01T00:00:00Z"},
-            "author": None,
-            "brands": [],
-            "products": [],
-        }
+        post_row(f"{prefix}{n:05d}", f"八号 {n}", created_at="2026-03-01T00:00:00Z",
+                 ingested_at=ingested_at)
         for n in ids
-    ]
+    ]  # fmt: skip
 
 
 def drain(subscription: Subscription) -> list[str]:
