@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from typing import Any
 
 import orjson
 
-from privacy.types import Decision, Principal, Resource
+from privacy.stand_ins import principal_input, resource_attributes
+from privacy.types import Decision, Principal
 
 __all__ = [
     "DECISION_CACHE_ENTRIES",
@@ -41,16 +43,22 @@ DECISION_CACHE_ENTRIES = 16_384
 
 
 def asker(principal: Principal, action: str, revision: str) -> bytes:
-    """What a decision depends on besides the resource (computed once per batch)."""
+    """What a decision depends on besides the resource (computed once per batch): the
+    subject as the policy sees it (privacy/stand_ins.py), so holders of the same roles, purpose
+    and branch-ness share answers."""
     return orjson.dumps(
-        [principal.policy_input(), principal.purpose, action, revision],
+        [principal_input(principal), principal.purpose, action, revision],
         option=orjson.OPT_SORT_KEYS,
     )
 
 
-def question(asked_by: bytes, resource: Resource) -> bytes:
-    """The cache key: a digest of everything a decision may depend on."""
-    about = orjson.dumps([resource.type, resource.attributes], option=orjson.OPT_SORT_KEYS)
+def question(
+    asked_by: bytes, principal: Principal, rtype: str, attributes: dict[str, Any]
+) -> bytes:
+    """The cache key: a digest of everything a decision may depend on (the resource's
+    attributes as the policy sees them: the subject's own advisor or branch, or another's)."""
+    seen = resource_attributes(principal, attributes)
+    about = orjson.dumps([rtype, seen], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(b"%d:%b%b" % (len(asked_by), asked_by, about)).digest()
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from privacy.policy_set import (
 )
 from privacy.proposals import person, same_person
 from privacy.secrets import write_private
+from privacy.stand_ins import told
 from privacy.types import Decision, PolicyEngine, PolicyUnavailable, Principal, Purpose, Resource
 from shared.echo import echo
 
@@ -314,7 +315,8 @@ class PolicyAdmin:
         self.check_preview(role, purpose)
         principal = Principal(subject, (role,), purpose, customer_attributes.get("branchId"))
         resource = Resource("Customer", "preview", dict(customer_attributes))
-        return (await self._engine.decide(principal, "read", [resource]))["preview"]
+        decision = (await self._engine.decide(principal, "read", [resource]))["preview"]
+        return replace(decision, reason=told(decision.reason, principal))
 
 
 def _now() -> str:

@@ -25,6 +25,12 @@ name, ``input.subject.sub == "mallory"``, passed them all). Two layers see to th
 
 The release's logic itself compares the subject's name and branch only with a customer's
 advisor and branch, which the customers asked about cover (equal, different, missing).
+
+Beneath both, since session 26, no engine is told a name (privacy/stand_ins.py): the subject,
+its branch and a customer's advisor and branch reach the policy as ``<subject>``, ``<another
+advisor>``, ... So a rule keyed on a name, however spelled or assembled, never fires; what the
+two layers still guard is the rest of the request (purposes, which are told as they are, and
+the attributes that name nobody) and the shape of the logic.
 """
 
 from __future__ import annotations

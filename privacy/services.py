@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from privacy.decision_cache import DecisionCache, asker, question
 from privacy.decision_queue import DECISION_SLOTS, FairQueue, caller_of
 from privacy.policy_admin import PolicyAdmin
+from privacy.stand_ins import told
 from privacy.types import (
     AuditUnavailable,
     Decision,
@@ -134,7 +135,7 @@ class PrivacyServices:
         found: dict[str, Decision] = {}
         missing: dict[bytes, list[Resource]] = {}
         for r in resources:
-            missing.setdefault(question(asked_by, r), []).append(r)
+            missing.setdefault(question(asked_by, principal, r.type, r.attributes), []).append(r)
         if not fresh:
             self._take_kept(missing, found)
         # Asked in chunks of at most DECISION_CHUNK questions, each its own turn at the engine
@@ -145,9 +146,15 @@ class PrivacyServices:
         for start in range(0, len(keys), DECISION_CHUNK):
             chunk = {k: missing[k] for k in keys[start : start + DECISION_CHUNK]}
             await self._ask(engine, principal, action, chunk, found, fresh, revision)
-        # Each answer gets this request's own decision id (the audit record names them).
+        # Each answer gets this request's own decision id (the audit record names them), and
+        # its reason the asker's name where the policy quoted the stand-in.
         return {
-            r.id: replace(found[r.id], decision_id=f"{batch}-{i}") for i, r in enumerate(resources)
+            r.id: replace(
+                found[r.id],
+                decision_id=f"{batch}-{i}",
+                reason=told(found[r.id].reason, principal),
+            )
+            for i, r in enumerate(resources)
         }
 
     async def _ask(

@@ -50,9 +50,6 @@ class Principal:
     branch: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def policy_input(self) -> dict[str, Any]:
-        return {"sub": self.subject, "roles": list(self.roles), "branch": self.branch}
-
 
 @dataclass(frozen=True)
 class Resource:

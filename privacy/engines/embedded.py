@@ -154,7 +154,7 @@ class EmbeddedEngine:
         finally:
             # Not started yet (timed out or the request went away): off the executor's queue.
             evaluation.cancel()
-        return parse_decisions(raw, resources)
+        return parse_decisions(raw, principal, resources)
 
     @staticmethod
     def _decide_sync(pool: queue.Queue[Compiled], term: str, on_start: Callable[[], object]) -> Any:

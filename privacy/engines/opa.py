@@ -211,7 +211,7 @@ class OpaServerEngine:
             answer = await self._query(query_input)
         if not isinstance(answer, dict) or "result" not in answer:
             raise PolicyUnavailable("OPA has no c360.access.decisions (policies not loaded?)")
-        return parse_decisions(answer["result"], resources)
+        return parse_decisions(answer["result"], principal, resources)
 
     async def _query(self, query_input: dict[str, Any]) -> Any:
         try:

@@ -9,25 +9,49 @@ ADVISOR = Principal("a1", ("advisor",), "service", "B1")
 CUSTOMER = Resource("Customer", "C1", {"advisorId": "a1", "consentMarketing": True})
 
 
+def ask(principal: Principal, action: str, revision: str, resource: Resource) -> bytes:
+    return question(
+        asker(principal, action, revision), principal, resource.type, resource.attributes
+    )
+
+
 def answer(reason: str) -> Decision:
     return Decision(True, {"phone": "reveal"}, reason, "d")
 
 
 def test_the_key_covers_what_a_decision_depends_on_and_not_the_resource_id() -> None:
-    key = question(asker(ADVISOR, "read", "r1"), CUSTOMER)
+    key = ask(ADVISOR, "read", "r1", CUSTOMER)
     same_but_id = Resource("Customer", "C2", dict(CUSTOMER.attributes))
-    assert question(asker(ADVISOR, "read", "r1"), same_but_id) == key
+    assert ask(ADVISOR, "read", "r1", same_but_id) == key
+    in_b1 = Resource("Customer", "C1", {**CUSTOMER.attributes, "branchId": "B1"})
     others = [
-        question(asker(Principal("a2", ("advisor",), "service", "B1"), "read", "r1"), CUSTOMER),
-        question(asker(Principal("a1", ("auditor",), "service", "B1"), "read", "r1"), CUSTOMER),
-        question(asker(Principal("a1", ("advisor",), "marketing", "B1"), "read", "r1"), CUSTOMER),
-        question(asker(Principal("a1", ("advisor",), "service", "B2"), "read", "r1"), CUSTOMER),
-        question(asker(ADVISOR, "write", "r1"), CUSTOMER),
-        question(asker(ADVISOR, "read", "r2"), CUSTOMER),
-        question(asker(ADVISOR, "read", "r1"), Resource("Post", "C1", CUSTOMER.attributes)),
-        question(asker(ADVISOR, "read", "r1"), Resource("Customer", "C1", {"advisorId": "a2"})),
+        ask(Principal("a2", ("advisor",), "service", "B1"), "read", "r1", CUSTOMER),
+        ask(Principal("a1", ("auditor",), "service", "B1"), "read", "r1", CUSTOMER),
+        ask(Principal("a1", ("advisor",), "marketing", "B1"), "read", "r1", CUSTOMER),
+        ask(Principal("a1", ("advisor",), "service", None), "read", "r1", CUSTOMER),
+        ask(ADVISOR, "write", "r1", CUSTOMER),
+        ask(ADVISOR, "read", "r2", CUSTOMER),
+        ask(ADVISOR, "read", "r1", Resource("Post", "C1", CUSTOMER.attributes)),
+        ask(ADVISOR, "read", "r1", Resource("Customer", "C1", {"advisorId": "a2"})),
+        ask(ADVISOR, "read", "r1", in_b1),
+        ask(Principal("a1", ("advisor",), "service", "B2"), "read", "r1", in_b1),
     ]
     assert len({key, *others}) == len(others) + 1
+
+
+def test_the_key_is_the_question_the_policy_sees_not_who_asks() -> None:
+    # The policy is told stand-ins (privacy/stand_ins.py): another advisor about their own
+    # customer, in another branch, asks what a1 asks, and shares a1's kept answer.
+    own = Resource("Customer", "C7", {"advisorId": "a9", "consentMarketing": True})
+    a9 = Principal("a9", ("advisor",), "service", "B9")
+    assert ask(a9, "read", "r1", own) == ask(ADVISOR, "read", "r1", CUSTOMER)
+    stranger = Resource("Customer", "C8", {"advisorId": "a7", "consentMarketing": True})
+    assert ask(a9, "read", "r1", stranger) == ask(
+        ADVISOR,
+        "read",
+        "r1",
+        Resource("Customer", "C9", {"advisorId": "a8", "consentMarketing": True}),
+    )
 
 
 def test_least_recently_used_answers_leave_first_when_full() -> None:

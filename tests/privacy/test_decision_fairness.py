@@ -32,6 +32,9 @@ OFFICER = Principal("po1", ("privacy_officer",), "compliance")
 
 
 def customer(n: int) -> Resource:
+    """A customer of its own attribute set. The policy is told the advisor and branch only as
+    the asker's own or another's (privacy/stand_ins.py), so a book's customers fall in a few
+    dozen sets; ``desk`` stands in for attributes a bank's policy may add, which make more."""
     return Resource(
         CUSTOMER,
         f"C{n:06d}",
@@ -40,6 +43,7 @@ def customer(n: int) -> Resource:
             "branchId": f"B{n % 7}",
             "consentMarketing": n % 2 == 0,
             "consentDataSharing": n % 3 == 0,
+            "desk": n,
         },
     )
 

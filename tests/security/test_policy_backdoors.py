@@ -25,13 +25,6 @@ __all__ = ["hub"]  # the fixture, shared with the four-eyes tests
 SOURCE = "invariants.request_read_as_shipped"
 SEES = "invariants.brand_analyst_never_sees_customers"
 LINKS = "invariants.brand_analyst_never_sees_customer_links"
-# What a grant of everything to every role breaks (the forgotten kind is not swept).
-EVERY_SWEPT = {
-    SEES,
-    LINKS,
-    "invariants.privacy_officer_never_writes_customers",
-    "invariants.auditor_never_changes_policy",
-}
 SHA1_OF_MALLORY = "1beef780003d3d858d399044058a46cae1b78166"  # sha1("mallory")
 ALL_REVEALED = (
     '{"NAME": "reveal", "PHONE": "reveal", "NATIONAL_ID": "reveal", "EMAIL": "reveal", '
@@ -77,37 +70,13 @@ BACKDOORS: dict[str, tuple[str, set[str]]] = {
         {SOURCE},
     ),
     "walk_the_request": (granting('walk(ctx, [_, "mallory"])'), {SOURCE}),
-    # No name of the subject at all: the literal sweep asks as "mallory" and sees it.
-    "generic_walk_to_sub": (
-        granting('some s in ctx; some v in s; v == "mallory"'),
-        EVERY_SWEPT,
-    ),
-    "generic_walk_startswith": (
-        granting('some s in ctx; some v in s; is_string(v); startswith(v, "mal")'),
-        EVERY_SWEPT,
-    ),
-    "generic_walk_length": (
-        granting("some s in ctx; some v in s; is_string(v); count(v) == 13"),
-        EVERY_SWEPT,
-    ),
-    # The subject through a message that quotes it: the sweep cuts the literal into "mallory".
-    "denial_message_conduit": (
-        granting(
-            'denial(ctx, {"type": "Customer", "attributes": {}}) == '
-            '"no role of mallory may access Customer"'
-        ),
-        {SEES, LINKS},
-    ),
+    # Rules that find the subject's name without naming the subject (a walk over the request,
+    # a message quoting it) or compare a customer's advisor with a literal pass the invariants
+    # since session 26, harmlessly: the policy is told stand-ins, never names
+    # (tests/security/test_policy_stand_ins.py shows each opens nothing).
     "purpose_literal": (
         granting('role == "brand_analyst"; ctx.purpose == "brand_deep_dive"'),
         {SEES, LINKS},
-    ),
-    "advisor_attribute_literal": (
-        granting('role == "brand_analyst"; rtype == "Customer"; ctx.action == "read"').replace(
-            '"scope": "any"', '"scope": "advisor_adv0099"'
-        )
-        + '\nin_scope(_, "advisor_adv0099", r) if r.attributes.advisorId == "ADV0099"\n',
-        {SEES},
     ),
 }
 
