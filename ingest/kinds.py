@@ -92,6 +92,12 @@ class ImportKind:
     ``one_case``: ids compared without case, as ``conflicts`` compares a new id with the
     stored ones (customers): a new id of a row differing only by case from one an earlier row
     of the same import brings in is a dead letter too (:func:`import_case_conflict`);
+    ``one_home``: an id names one record whatever its ``home`` (a transaction's id is its
+    graph key): a row giving an id another home than an earlier row of the same import did
+    is a dead letter, not a move (ingest.writing);
+    ``money``: the amount prop whose currency a row without one takes from the stored
+    record, else (a new record) from its ``money_parent`` account, else the book's CNY; its
+    decimals are checked against that currency (ingest.currencies);
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -110,6 +116,9 @@ class ImportKind:
     exclusive: tuple[str, ...] = ()
     stale: Stale | None = None
     one_case: bool = False
+    one_home: bool = False
+    money: str | None = None
+    money_parent: str | None = None
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -222,6 +231,7 @@ KINDS: dict[str, ImportKind] = {
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
         parents={"customerId": "customers"}, erased={"customerId": "customers"},
+        money="balance",
         help="Accounts: id, customerId (owner), type, product, balance, currency, openedAt."),
     "holdings": ImportKind(
         HoldingRecord, upsert_holdings, lookup=lookup_holdings, link="role",
@@ -234,9 +244,9 @@ KINDS: dict[str, ImportKind] = {
         erased={"id": "households", "customerId": "customers"},
         help="Household members: id, name, address, customerId, role."),
     "transactions": ImportKind(
-        TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
-        insert=insert_transactions, link="accountId", home="accountId",
-        parents={"accountId": "accounts"},
+        TransactionRecord, upsert_transactions, lookup=lookup_transactions,
+        insert=insert_transactions, link="accountId", home="accountId", one_home=True,
+        parents={"accountId": "accounts"}, money="amount", money_parent="accountId",
         help="Transactions: id, accountId, amount, currency, time, channel, kind."),
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
