@@ -32,7 +32,7 @@ from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
 from ingest.currencies import parent_currencies, priced
 from ingest.deadletter import DeadLetters
-from ingest.kinds import ImportKind, import_case_conflict
+from ingest.kinds import Advice, ImportKind, import_case_conflict
 from ingest.readers import RawRecord
 from ingest.summary import ImportInterrupted, ImportSummary, graph_cause
 from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
@@ -101,6 +101,7 @@ class BatchWriter:
     # id -> (id, line) of each new record this import brings in whose key the first pass
     # found spelled otherwise too (only those: a few, not every row).
     spelled: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _advice: Advice | None = field(default=None, init=False, repr=False)
     # ImportKind.one_home: hash(id) -> the hash of its first row's home << 32 | its line.
     _homes: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     # The customer ids --create-missing creates in this import: case-folded -> (id, line).
@@ -143,9 +144,13 @@ class BatchWriter:
         # Lines of rows whose key the first pass found in another case too (ingest.validation
         # scan): a new id among them may be the second spelling of one this import writes.
         twinned = {m.line for m in batch.marked.values()} if self.spec.one_case else set()
-        twins, currencies = await asyncio.gather(
+        if self._advice is None and self.spec.advice is not None:
+            self._advice = self.spec.advice()
+        advice = self._advice
+        twins, currencies, _ = await asyncio.gather(
             self._parent_twins(batch.rows, found),
             parent_currencies(self.store, batch.rows, found, self.spec.money_parent),
+            advice.prepare(self.store, batch.rows, found) if advice else asyncio.sleep(0),
         )
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
@@ -191,6 +196,8 @@ class BatchWriter:
                     self.summary.stale_consents += 1
                     self.summary.warn(f"line {record.line}: {why}")
             self._claim(row, record.line)
+            for warning in advice.warnings(row, state, record.line) if advice else []:
+                self.summary.warn(f"line {record.line}: {warning}")
             result = outcome(self.spec, row, state)
             self.summary.count(result)
             if result == "updated":
