@@ -241,7 +241,16 @@ async def _import(
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
-                asyncio.to_thread(prepare, chunks, spec, mapping, keys.superseded, erasures, marked)
+                asyncio.to_thread(
+                    prepare,
+                    chunks,
+                    spec,
+                    mapping,
+                    keys.superseded,
+                    erasures,
+                    marked,
+                    keys.repeated,
+                )
             )
 
         ahead: asyncio.Future[Batch | None] | None = None

@@ -56,32 +56,32 @@ class HouseholdWarnings:
         if customer is None:
             return []
         out = []
-        first = self._homes.setdefault(str(customer), (household, line))
-        stored = sorted(self._stored_homes.get(str(customer), set()) - {household})
-        if first[0] != household or stored:
-            where = (
-                f"{echo(first[0])} (line {first[1]} of this import)"
-                if first[0] != household
-                else f"{echo(stored[0])} (stored)"
-            )
+        other = _other(self._homes, self._stored_homes, str(customer), household, line)
+        if other is not None:
             out.append(
-                f"customer {echo(customer)} is also a member of household {where}; the 360 "
+                f"customer {echo(customer)} is also a member of household {other}; the 360 "
                 "view shows one household per customer: keep one membership in the export"
             )
         if row.get("role") == "HEAD":
-            head = self._heads.setdefault(household, (str(customer), line))
-            others = sorted(self._stored_heads.get(household, set()) - {str(customer)})
-            if head[0] != customer or others:
-                who = (
-                    f"{echo(head[0])} (line {head[1]} of this import)"
-                    if head[0] != customer
-                    else f"{echo(others[0])} (stored)"
-                )
+            other = _other(self._heads, self._stored_heads, household, str(customer), line)
+            if other is not None:
                 out.append(
-                    f"household {echo(household)} has another HEAD, customer {who}; one head "
+                    f"household {echo(household)} has another HEAD, customer {other}; one head "
                     "per household: give the other one another role"
                 )
         return out
+
+
+def _other(
+    firsts: dict[str, tuple[str, int]], stored: dict[str, set[str]], key: str, value: str, line: int
+) -> str | None:
+    """Another value than ``value`` that ``key`` has: the first an earlier row of the import
+    gave it (noted, as ``value`` at ``line`` if none), else a stored one; None if none."""
+    first = firsts.setdefault(key, (value, line))
+    if first[0] != value:
+        return f"{echo(first[0])} (line {first[1]} of this import)"
+    others = sorted(stored.get(key, set()) - {value})
+    return f"{echo(others[0])} (stored)" if others else None
 
 
 async def _none() -> list[Row]:

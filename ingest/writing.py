@@ -102,6 +102,8 @@ class BatchWriter:
     # found spelled otherwise too (only those: a few, not every row).
     spelled: dict[str, tuple[str, int]] = field(default_factory=dict)
     _advice: Advice | None = field(default=None, init=False, repr=False)
+    # The lines of the batch being classified that are the last row of a repeated key.
+    _repeated: set[int] = field(default_factory=set, init=False, repr=False)
     # ImportKind.one_home: hash(id) -> the hash of its first row's home << 32 | its line.
     _homes: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     # The customer ids --create-missing creates in this import: case-folded -> (id, line).
@@ -120,11 +122,15 @@ class BatchWriter:
         self._rejected(batch)
         earlier = self.dead.kept_lines
         self.summary.unchanged += sum(1 for record in batch.raws if record.line not in earlier)
+        valid = {record.line for record in batch.raws}
+        self.summary.duplicates_rejected += len(batch.repeated & valid & earlier)
 
     def _rejected(self, batch: Batch) -> None:
+        self._repeated = batch.repeated
         for record, reasons in batch.dead:
             raw = record.data if record.data is not None else record.raw
             self.dead.add(record.line, raw, reasons)
+            self.summary.duplicates_rejected += record.line in batch.repeated
         self.summary.duplicates += batch.duplicates
         self.summary.erased += batch.erased
 
@@ -306,6 +312,7 @@ class BatchWriter:
         """A dead letter for ``record``, which no case-twin warning then names."""
         self.dead.add(record.line, record.data, reasons)
         self.refused.add(record.line)
+        self.summary.duplicates_rejected += record.line in self._repeated
 
     def _lost_on_move(self, line: int, row: Row, state: Row, lost: list[str]) -> None:
         home = self.spec.home or ""

@@ -11,12 +11,7 @@ from pathlib import Path
 from graph.store import GraphStore
 from ingest.crm import import_file
 from tests.dead_letters import dead_letters
-
-
-async def _write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.inputs import import_steps, input_file
 
 
 async def _accounts(store: GraphStore) -> dict[str, tuple[float, str | None]]:
@@ -34,16 +29,16 @@ async def _transactions(store: GraphStore) -> dict[str, tuple[float, str | None]
 async def test_a_balance_without_a_currency_keeps_the_stored_currency(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await import_file(store, "customers", await _write(tmp_path, "c.csv", "id,name\nQ3,王五\n"))
     accounts = (
         "id,customerId,type,balance,currency\nA5,Q3,SAVINGS,-0.75,USD\n"
         "A6,Q3,SAVINGS,150000,JPY\nA7,Q3,SAVINGS,1.5,KWD\n"
     )
-    assert (
-        await import_file(store, "accounts", await _write(tmp_path, "a.csv", accounts))
-    ).inserted == 3
+    summary = await import_steps(
+        store, tmp_path, ("customers", "id,name\nQ3,王五\n"), ("accounts", accounts)
+    )
+    assert summary.inserted == 3
     refresh = "id,balance\nA5,100.00\nA6,200\nA8,5.5\n"
-    summary = await import_file(store, "accounts", await _write(tmp_path, "b.csv", refresh))
+    summary = await import_file(store, "accounts", input_file(tmp_path, "b.csv", refresh))
     assert (summary.updated, summary.inserted, summary.rejected) == (2, 1, 0)
     # Before the fix: A5 and A6 were CNY. A new account without a currency is CNY (documented).
     assert await _accounts(store) == {
@@ -51,7 +46,7 @@ async def test_a_balance_without_a_currency_keeps_the_stored_currency(
     }  # fmt: skip
     # Decimals are judged in the stored currency: 200.50 passed as CNY before.
     bad = "id,balance\nA6,200.50\nA7,1.005\nA5,1.005\n"
-    summary = await import_file(store, "accounts", await _write(tmp_path, "bad.csv", bad))
+    summary = await import_file(store, "accounts", input_file(tmp_path, "bad.csv", bad))
     reasons = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "bad.dead.jsonl")}
     assert reasons[2] == [
         "balance: more decimals than JPY has (its ISO 4217 minor unit is 1); amounts are never "
@@ -70,27 +65,27 @@ async def test_a_balance_without_a_currency_keeps_the_stored_currency(
 async def test_a_transaction_without_a_currency_takes_the_stored_or_its_accounts(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await import_file(store, "customers", await _write(tmp_path, "c.csv", "id,name\nZ1,王五\n"))
     accounts = (
-        "id,customerId,type,currency\nAZ1,Z1,SAVINGS,EUR\nAJ1,Z1,SAVINGS,JPY\nAC1,Z1,SAVINGS,\n"
+        "id,customerId,type,currency\nAZ1,Q3,SAVINGS,EUR\nAJ1,Q3,SAVINGS,JPY\nAC1,Q3,SAVINGS,\n"
     )
-    await import_file(store, "accounts", await _write(tmp_path, "a.csv", accounts))
     first = (
         "id,accountId,amount,currency,time,kind\nPZ3,AZ1,2.00,EUR,2025-07-01T10:00:00Z,DEPOSIT\n"
     )
-    await import_file(store, "transactions", await _write(tmp_path, "t1.csv", first))
     rows = (
         "id,accountId,amount,time,kind\nPZ3,AZ1,2.50,2025-07-01T10:00:00Z,DEPOSIT\n"
         "PZ4,AZ1,3.25,2025-07-02T10:00:00Z,DEPOSIT\nPJ1,AJ1,300,2025-07-02T10:00:00Z,DEPOSIT\n"
         "PJ2,AJ1,300.5,2025-07-02T10:00:00Z,DEPOSIT\nPC1,AC1,1.5,2025-07-02T10:00:00Z,DEPOSIT\n"
     )
-    summary = await import_file(store, "transactions", await _write(tmp_path, "t2.csv", rows))
+    summary = await import_steps(
+        store, tmp_path, ("customers", "id,name\nQ3,王五\n"), ("accounts", accounts),
+        ("transactions", first), ("transactions", rows),
+    )  # fmt: skip
     assert (summary.updated, summary.inserted, summary.rejected) == (1, 3, 1)
     # Before the fix: PZ3 and PZ4 were CNY, PJ1 too, and PJ2 was accepted as 300.50 CNY.
     assert await _transactions(store) == {
         "PZ3": (2.5, "EUR"), "PZ4": (3.25, "EUR"), "PJ1": (300.0, "JPY"), "PC1": (1.5, "CNY"),
     }  # fmt: skip
-    [dead] = dead_letters(tmp_path / "t2.dead.jsonl")
+    [dead] = dead_letters(tmp_path / "transactions3.dead.jsonl")
     assert dead["line"] == 5
     assert dead["reasons"] == [
         "amount: more decimals than JPY has (its ISO 4217 minor unit is 1); amounts are never "

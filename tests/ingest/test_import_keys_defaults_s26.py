@@ -12,25 +12,20 @@ from graph.store import GraphStore
 from ingest.crm import import_file
 from ingest.mapping import ColumnMapping
 from tests.dead_letters import dead_letters
-
-
-def _write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.inputs import import_steps, input_file
 
 
 async def test_defaults_fill_new_records_and_never_overwrite_stored_ones(
     store: GraphStore, tmp_path: Path
 ) -> None:
     first = "id,name,riskProfile,occupation,consentMarketing\nV1,王五,激进,医生,否\n"
-    await import_file(store, "customers", _write(tmp_path, "a.csv", first))
+    await import_file(store, "customers", input_file(tmp_path, "a.csv", first))
     defaults = {"riskProfile": "稳健", "occupation": "未知", "consentMarketing": True}
     mapping = ColumnMapping.from_dict({"defaults": defaults})
     # V1 stored: only its phone changes; V2 new: the defaults fill it (an empty cell too).
     refresh = "id,phone,occupation\nV1,13812345678,\nV2,13812345679,\n"
     summary = await import_file(
-        store, "customers", _write(tmp_path, "b.csv", refresh), mapping=mapping
+        store, "customers", input_file(tmp_path, "b.csv", refresh), mapping=mapping
     )
     assert (summary.updated, summary.inserted, summary.rejected) == (1, 1, 0)
     rows = await store.read(
@@ -52,7 +47,7 @@ async def test_create_missing_refuses_ids_the_key_rule_refuses_and_in_input_twin
         "CM3,ＮＥＷ2,SAVINGS,5\nCM4,BRAND\u200bNEW,SAVINGS,5\nCM5,NEWCUST1,SAVINGS,7\n"
     )
     summary = await import_file(
-        store, "accounts", _write(tmp_path, "cm.csv", rows), create_missing=True
+        store, "accounts", input_file(tmp_path, "cm.csv", rows), create_missing=True
     )
     reasons = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "cm.dead.jsonl")}
     # Before the fix: inserted 5, customers NEWCUST1, newcust1, ＮＥＷ2 and BRAND<ZWSP>NEW.
@@ -79,18 +74,19 @@ async def test_create_missing_refuses_ids_the_key_rule_refuses_and_in_input_twin
 async def test_one_transaction_id_on_two_accounts_is_refused_not_a_duplicate(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await import_file(store, "customers", _write(tmp_path, "c.csv", "id,name\nS1,王五\n"))
     accounts = "id,customerId,type\nSEQA,S1,SAVINGS\nSEQB,S1,SAVINGS\n"
-    await import_file(store, "accounts", _write(tmp_path, "a.csv", accounts))
     rows = (
         "id,accountId,amount,time,kind\n1,SEQA,1.00,2025-01-01,DEPOSIT\n"
         "2,SEQA,2.00,2025-01-02,DEPOSIT\n1,SEQB,3.00,2025-01-03,DEPOSIT\n"
         "2,SEQB,4.00,2025-01-04,DEPOSIT\n2,SEQA,5.00,2025-01-05,DEPOSIT\n"
     )
-    summary = await import_file(store, "transactions", _write(tmp_path, "t.csv", rows))
+    summary = await import_steps(
+        store, tmp_path, ("customers", "id,name\nS1,王五\n"), ("accounts", accounts),
+        ("transactions", rows),
+    )  # fmt: skip
     # Before the fix: duplicates 3: one account's rows silently dropped or moved.
     assert (summary.inserted, summary.duplicates, summary.rejected) == (2, 1, 2)
-    reasons = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "t.dead.jsonl")}
+    reasons = {d["line"]: d["reasons"] for d in dead_letters(tmp_path / "transactions2.dead.jsonl")}
     # Line 3 is superseded by line 6 (same id, same account); line 5 is id 2's first row.
     assert sorted(reasons) == [4, 6]
     assert reasons[4] == [

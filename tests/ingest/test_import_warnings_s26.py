@@ -7,30 +7,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graph.store import GraphStore
+from hub.cli.imports import print_summary
 from ingest.crm import import_file
 from ingest.mapping import ColumnMapping
+from tests.inputs import import_steps, input_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "crm"
-
-
-def _write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 async def test_a_shared_id_number_and_a_contradicting_gender_are_warned_of(
     store: GraphStore, tmp_path: Path
 ) -> None:
     first = "id,name,gender,idNumber\nK1,张伟,M,110105198503121234\n"
-    assert (await import_file(store, "customers", _write(tmp_path, "a.csv", first))).warnings == []
+    assert (
+        await import_file(store, "customers", input_file(tmp_path, "a.csv", first))
+    ).warnings == []
     rows = (
         "id,name,gender,idNumber\nK2,孙丽,F,110105198503121234\n"  # K1's number, odd digit
         "K3,周杰,M,110105198806123421\nK4,李娜,F,110105198806123421\n"  # even: female
         "K5,王芳,F,\n"
     )
-    summary = await import_file(store, "customers", _write(tmp_path, "b.csv", rows))
+    summary = await import_file(store, "customers", input_file(tmp_path, "b.csv", rows))
     assert (summary.inserted, summary.rejected) == (4, 0)  # warned, never refused
     # Before the fix: no warning at all.
     assert summary.warnings == [
@@ -44,7 +44,9 @@ async def test_a_shared_id_number_and_a_contradicting_gender_are_warned_of(
         "person: merge the two customers or fix the number",
     ]
     # A gender alone is judged against the stored number; the same file again: K1 alone.
-    again = await import_file(store, "customers", _write(tmp_path, "c.csv", "id,gender\nK1,F\n"))
+    again = await import_file(
+        store, "customers", input_file(tmp_path, "c.csv", "id,gender\nK1,F\n")
+    )
     assert [w.split(";")[0] for w in again.warnings] == [
         "line 2: gender disagrees with the ID number, whose 17th digit says male"
     ]
@@ -62,14 +64,15 @@ async def test_the_readme_examples_raise_no_identity_warning(store: GraphStore) 
 async def test_two_households_for_one_customer_and_two_heads_are_warned_of(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await import_file(store, "customers", _write(tmp_path, "c.csv", "id\nQ10\nQ11\nQ12\n"))
     first = "id,name,customerId,role\nHH0,老家,Q12,HEAD\n"
-    await import_file(store, "households", _write(tmp_path, "h0.csv", first))
     rows = (
         "id,name,customerId,role\nHH1,王家,Q10,HEAD\nHH2,李家,Q10,CHILD\nHH1,王家,Q11,HEAD\n"
         "HH0,老家,Q11,HEAD\n"
     )
-    summary = await import_file(store, "households", _write(tmp_path, "hh.csv", rows))
+    summary = await import_steps(
+        store, tmp_path, ("customers", "id\nQ10\nQ11\nQ12\n"), ("households", first),
+        ("households", rows),
+    )  # fmt: skip
     assert summary.rejected == 0
     # Before the fix: no warning; the 360 view showed Q10 in HH1 only.
     assert summary.warnings == [
@@ -82,3 +85,24 @@ async def test_two_households_for_one_customer_and_two_heads_are_warned_of(
         "line 5: household HH0 has another HEAD, customer Q12 (stored); one head per "
         "household: give the other one another role",
     ]
+
+
+async def test_a_repeated_key_whose_last_row_is_rejected_is_not_said_imported(
+    store: GraphStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = (
+        "id,name,phone\nU1,甲,13812345670\nU1,甲,13812345671\nU3,丙,13812345672\n"
+        "U3,丙,13812345673\nU3,丙,12345\n"  # U3's last row: a bad phone
+    )
+    path = input_file(tmp_path, "dups.csv", rows)
+    summary = await import_file(store, "customers", path)
+    assert (summary.inserted, summary.duplicates, summary.rejected) == (1, 3, 1)
+    assert summary.duplicates_rejected == 1
+    print_summary("customers", path.name, summary)
+    out = " ".join(capsys.readouterr().out.split())
+    # Before the fix: "... the last row of each key was imported." (U3 was not at all.)
+    assert (
+        "3 row(s) repeated a key found again later in the input: the last row of each key was "
+        "imported, except for 1 key(s) whose last row was rejected: nothing imported for them "
+        "(see the dead letters)." in out
+    )
