@@ -8,7 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from graph.repositories.customers import case_twins, existing_customer_ids, upsert_customers
+from graph.repositories.customers import (
+    CLEARABLE,
+    case_twins,
+    existing_customer_ids,
+    upsert_customers,
+)
 from graph.repositories.imports import held, lookup_customers
 from graph.repositories.interactions import interaction_owners, upsert_interactions
 from graph.store import GraphStore, Row
@@ -109,12 +114,37 @@ def refuse_case_twin(twin: str, named: bool) -> IdCaseConflict:
     return IdCaseConflict(message, field="id", **({"existing": twin} if named else {}))
 
 
+CLEAR_BIRTH_DATE_WITH_ID = (
+    "birthDate: this customer has an ID number on record, which fixes the birth date; clear "
+    "idNumber too (idNumber: null) or leave birthDate out"
+)
+
+
+def cleared_fields(data: dict[str, Any]) -> list[str]:
+    """The fields ``data`` gives as None or blank text among those a write clears
+    (graph.repositories.customers.CLEARABLE; schema.inputs.clearable marks them in the API)."""
+    return [
+        name
+        for name in CLEARABLE
+        if name in data
+        and (data[name] is None or (isinstance(data[name], str) and not data[name].strip()))
+    ]
+
+
 async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str) -> str:
+    """Writes the given fields and clears those given as null or blank (:data:`CLEARABLE`):
+    the property and its blind index or name tokens go (graph.fieldcipher seals None as no
+    value), so neither the 360 nor a search finds the old value."""
     if {"consentMarketing", "consentDataSharing"} & data.keys():
         # A consent change is dated, so later processing can tell which answer is current.
         data = {"consentUpdatedAt": now_iso, **data}
-    record = validate(CustomerRecord, data)
+    clears = cleared_fields(data)
+    record = validate(CustomerRecord, {k: v for k, v in data.items() if k not in clears})
     row = record.to_graph_row()
+    if "birthDate" in clears and "birthDate" in row["props"]:
+        reason = "birthDate: the idNumber given carries the birth date; leave birthDate out"
+        raise BadUserInput(reason, field="birthDate", reasons=[reason])
+    row["props"].update(dict.fromkeys(clears))
     if "createdAt" not in row["props"]:
         # A customer created here joins now (lifecycleStage NEW, the churn tenure counted from
         # today); the upsert sets it only when it creates the node, so an update never moves
@@ -131,6 +161,8 @@ async def upsert_customer(store: GraphStore, data: dict[str, Any], now_iso: str)
         reason = "advisorId: no advisor with this id; import it first (c360 import advisors)"
         raise BadUserInput(reason, field="advisorId", reasons=[reason])
     if reasons := stored_id_reasons(row["props"], held(found)):
+        if "birthDate" in clears:
+            reasons = [CLEAR_BIRTH_DATE_WITH_ID]
         raise BadUserInput("; ".join(reasons), field="birthDate", reasons=reasons)
     await upsert_customers(store, [row])
     return record.id
@@ -168,6 +200,7 @@ async def log_interaction(
 __all__ = [
     "IdCaseConflict",
     "case_twin",
+    "cleared_fields",
     "log_interaction",
     "missing_customer",
     "readable",

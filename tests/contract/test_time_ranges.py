@@ -4,8 +4,11 @@ through: ``MATCH (p:Post) WHERE p.createdAt < $to`` returned every post)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from graph.repositories import campaigns, customer360, insights, satisfaction, social
 from graph.repositories.accounts import upsert_accounts, upsert_transactions
+from graph.repositories.customer360 import Page
 from graph.repositories.customers import upsert_customers
 from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore
@@ -186,3 +189,94 @@ async def test_campaign_windows_compare_to_the_fraction(cstore: GraphStore) -> N
     assert await create("KF3", "2025-02-28T10:00:00Z", "2025-03-01T10:00:00.500000Z") is None
     # Until KF1's start exactly ([from, to)): no overlap.
     assert await create("KF4", "2025-02-28T10:00:00Z", "2025-03-01T10:00:00Z") == 0
+
+
+# A day as the import keeps it (date-only: its midnight UTC) beside full times on both bounds.
+DAY, NEXT_DAY = "2025-03-01", "2025-03-02"
+LATE_EVE = "2025-02-28T23:59:59Z"
+Cursor = tuple[str, str] | None
+
+
+async def _mixed_times(store: GraphStore) -> None:
+    """Transactions and interactions of C1 at the same instants written both ways."""
+    times = {"D0": DAY, "F0": T0, "F1": T1, "D2": NEXT_DAY, "F2": T2, "FE": LATE_EVE}
+    await upsert_customers(store, [{"id": "C1", "props": {"name": "张三"}}])
+    await upsert_accounts(store, [{"id": "AC1", "props": {"type": "SAVINGS"}, "customerId": "C1"}])
+    await upsert_transactions(
+        store,
+        [
+            {"id": k, "accountId": "AC1", "props": {"amount": 1.0, "time": t, "kind": "DEPOSIT"}}
+            for k, t in times.items()
+        ],
+    )
+    await upsert_interactions(
+        store,
+        [
+            {"id": k, "customerId": "C1", "props": {"kind": "COMPLAINT", "time": t}}
+            for k, t in times.items()
+        ],
+    )
+
+
+async def test_date_only_times_are_their_midnight_in_every_window(cstore: GraphStore) -> None:
+    """A date-only time is its midnight UTC on both sides of a window (QA, session 26: as
+    text 2025-03-01 sorted before 2025-03-01T00:00:00Z, so a day's window left it out and an
+    inclusive end at that midnight too)."""
+    await _mixed_times(cstore)
+
+    async def window(since: str | None, to: str | None) -> set[str]:
+        pages = await customer360.transaction_pages(
+            cstore, ["C1"], limit=10, after=None, time_from=since, time_to=to
+        )
+        return {t["id"] for t in pages["C1"].items}
+
+    # [T0, T2): the API's day (to exclusive: the repository gets its last second inclusive).
+    assert await window(T0, "2025-03-01T23:59:59Z") == {"D0", "F0", "F1"}
+    assert await window(T0, T2) == {"D0", "F0", "F1", "D2", "F2"}  # inclusive end
+    assert await window(DAY, None) == {"D0", "F0", "F1", "D2", "F2"}  # a date-only bound
+    assert await window(None, DAY) == {"D0", "F0", "FE"}
+    assert await window(None, LATE_EVE) == {"FE"}
+    assert await window("2025-03-01T00:00:01Z", "2025-03-01T23:59:59Z") == {"F1"}
+    activity = await customer360.activity_by_customer(
+        cstore, ["C1"], flow_since=T2, complaints_since=T0, until=T2
+    )
+    # Before T2 (exclusive): neither form of T2 counts; from T0 on: both forms of T0 do.
+    assert activity["C1"]["complaints"] == 3
+    assert activity["C1"]["netFlow"] == 0
+    history = await insights.histories(cstore, ["C1"], T0, T2)
+    assert sorted(t["time"] for t in history["C1"]["transactions"]) == [DAY, T0, T1]
+    feedback = await satisfaction.feedback(cstore, T0, T2)
+    assert {r["time"] for r in feedback} == {DAY, T0, T1}
+
+
+async def _one_by_one(fetch: Callable[[Cursor], Awaitable[dict[str, Page]]]) -> list[str]:
+    """The ids of C1's rows, read a page of one at a time, each after the last one's cursor."""
+    seen: list[str] = []
+    after: Cursor = None
+    while items := (await fetch(after))["C1"].items:
+        seen.append(items[0]["id"])
+        after = (items[0]["time"], items[0]["id"])
+    return seen
+
+
+async def test_pages_over_date_only_and_full_times_list_each_row_once(cstore: GraphStore) -> None:
+    """The cursor continues the order as listed: the date-only row sorts just before the same
+    midnight in full, and a page ending on either leaves none out nor repeats one."""
+    await _mixed_times(cstore)
+    newest_first = ["F2", "D2", "F1", "F0", "D0", "FE"]
+    assert (
+        await _one_by_one(
+            lambda after: customer360.transaction_pages(
+                cstore, ["C1"], limit=1, after=after, time_from=None, time_to=None
+            )
+        )
+        == newest_first
+    )
+    assert (
+        await _one_by_one(
+            lambda after: customer360.interaction_pages(
+                cstore, ["C1"], limit=1, after=after, kind=None
+            )
+        )
+        == newest_first
+    )
