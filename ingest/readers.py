@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -701,9 +702,18 @@ def _cell(value: Any) -> Any:
         return str(int(value))
     if isinstance(value, time):
         return value.isoformat()
-    if isinstance(value, datetime | date | bool | int | float | str) or value is None:
+    # A Parquet DECIMAL stays a Decimal: an exact number, as a float cell is a number. As text
+    # ("12.340") it was judged by the text spelling rules: refused as ambiguous, and with
+    # --decimal , read as 12340 (QA, session 26). A number takes no decimal mark.
+    if isinstance(value, datetime | date | bool | int | float | str | Decimal) or value is None:
         return value
     return str(value)
+
+
+def _raw_cell(value: Any) -> Any:
+    """A cell as a dead letter keeps it (JSON: a Decimal as its text, every digit)."""
+    value = _cell(value)
+    return str(value) if isinstance(value, Decimal) else value
 
 
 # From 2**53 on a float no longer holds every whole number: an 18-digit ID number stored as a
@@ -748,7 +758,11 @@ def checked(
         }
     if problems:
         raw = {
-            h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)
+            h: repr(v)
+            if _imprecise_value(v)
+            else _raw_shown(v)
+            if isinstance(v, str)
+            else _raw_cell(v)
             for h, v in row.items()
         }
         return _refused(number, data, problems, raw)
