@@ -46,7 +46,8 @@ async def test_a_parquet_decimal_is_a_number_whatever_the_decimal_mark(
     summary = await import_file(store, "accounts", path, ColumnMapping().with_decimal(","))
     assert (summary.inserted, summary.rejected) == (3, 0)
     rows = await store.read(
-        "MATCH (a:Account) WHERE a.id STARTS WITH 'PD' RETURN a.id AS id, a.balance AS b ORDER BY id"
+        "MATCH (a:Account) WHERE a.id STARTS WITH 'PD' "
+        "RETURN a.id AS id, a.balance AS b ORDER BY id"
     )
     assert [(r["id"], r["b"]) for r in rows] == [("PD1", 12.34), ("PD2", 1.5), ("PD3", 1000.0)]
 
