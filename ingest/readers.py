@@ -770,21 +770,31 @@ def checked(
 
 
 def _error_problem(name: str, error: str) -> str:
+    if error.startswith("="):  # an uncached formula (_cell_error): no error text starts so
+        # The formula itself is in the dead letter's raw, not here: it may quote a value.
+        return (
+            f"{name}: the spreadsheet cell holds a formula whose value was never computed: "
+            "open and save the workbook in Excel or LibreOffice so formula values are "
+            "computed, then import it again"
+        )
     return f"{name}: the spreadsheet cell holds an error ({error})"
 
 
 # A cell holding an error (a failed formula's cached #N/A, #DIV/0!, #VALUE!, #REF!...) is
 # ``t="e"`` in the sheet's XML; python-calamine gives it as "" like an empty cell, and empty
 # means "not given" (the stored value kept, a new record's field null): an error would pass
-# silently. So the first sheet's XML is searched for error cells (read as a stream, in
-# chunks, without parsing) and parsed only when it holds one.
-_XLSX_ERROR_MARKS = (b't="e"', b"t='e'")
+# silently. So is a formula cell without a cached value (a workbook written by a reporting
+# tool or openpyxl and never opened in Excel: QA, session 26, balances read as empty). So the
+# first sheet's XML is searched for error and formula cells (read as a stream, in chunks,
+# without parsing) and parsed only when it holds one.
+_XLSX_ERROR_MARKS = (b't="e"', b"t='e'", b"<f>", b"<f ", b"<f/>")
 _XLSX_CHUNK = 1 << 20
 
 
 def _sheet_errors(path: Path) -> dict[tuple[int, int], str]:
     """(row, column), both 0-based, to the error text of each error cell of the first sheet
-    of an .xlsx/.xlsm or .ods file; empty for other formats (.xls, .xlsb: binary, not read
+    of an .xlsx/.xlsm or .ods file (an .xlsx formula cell without a cached value: its formula,
+    ``=SUM(1,2)``); empty for other formats (.xls, .xlsb: binary, not read
     here), or when the sheet cannot be found (the rows calamine read are all there is then)."""
     import zipfile
 
@@ -862,12 +872,25 @@ def _error_cells(fh: Any) -> dict[tuple[int, int], str]:
                 ref = element.get("r")
                 column = _column_index(ref) if ref else column + 1
             continue
-        if tag == "c" and element.get("t") == "e":
-            value = next((e.text for e in element if _local(e.tag) == "v"), None)
-            errors[(row, column)] = value or "#ERROR"
+        if tag == "c" and (found := _cell_error(element)) is not None:
+            errors[(row, column)] = found
         elif tag == "row":
             element.clear()
     return errors
+
+
+def _cell_error(cell: ET.Element) -> str | None:
+    """An .xlsx cell's error text; ``=FORMULA`` for a formula whose value was never computed
+    (no cached ``<v>``, or an empty one where the result is no text: a text result may be
+    empty); None for a cell holding a value."""
+    kind = cell.get("t")
+    value = next((e.text for e in cell if _local(e.tag) == "v"), None)
+    if kind == "e":
+        return value or "#ERROR"
+    formula = next((e for e in cell if _local(e.tag) == "f"), None)
+    if formula is None or value or kind in ("str", "inlineStr"):
+        return None
+    return f"={formula.text or '(a shared formula)'}"
 
 
 # OpenDocument (LibreOffice) marks a cell holding an error calcext:value-type="error", its

@@ -68,3 +68,58 @@ async def test_a_parquet_decimal_is_a_number_whatever_the_decimal_mark(
     # Without a decimal mark, 1.230 was refused as "ambiguous amount".
     summary = await import_file(store, "transactions", tx)
     assert (summary.inserted, summary.rejected) == (2, 0), dead_letters(tmp_path / "tx.dead.jsonl")
+
+
+async def test_a_formula_without_a_cached_value_is_a_dead_letter_not_an_empty_cell(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    await _eur_customer(store, tmp_path)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "customerId", "type", "balance", "currency"])
+    # openpyxl writes formulas without a cached value, as reporting tools do.
+    sheet.append(["AZ1", "Z001", "SAVINGS", "=1000.10+234.46", "EUR"])  # stored: keep nothing
+    sheet.append(["X012", "Z001", "SAVINGS", "=SUM(1,2)", "EUR"])
+    sheet.append(["X013", "Z001", "SAVINGS", 7, "EUR"])
+    path = tmp_path / "formulas.xlsx"
+    book.save(path)
+    summary = await import_file(store, "accounts", path)
+    assert (summary.inserted, summary.unchanged, summary.rejected) == (1, 0, 2)
+    letters = dead_letters(tmp_path / "formulas.dead.jsonl")
+    assert [d["line"] for d in letters] == [2, 3]
+    assert letters[0]["reasons"] == [
+        "balance: the spreadsheet cell holds a formula whose value was never computed: open "
+        "and save the workbook in Excel or LibreOffice so formula values are computed, then "
+        "import it again"
+    ]
+    assert letters[1]["raw"]["balance"] == "=SUM(1,2)"
+
+
+def test_a_formula_with_its_cached_value_reads_as_that_value(tmp_path: Path) -> None:
+    import zipfile
+
+    import openpyxl
+
+    from ingest.readers import read_records
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "balance", "note"])
+    sheet.append(["A1", "=1+2", '=""'])
+    written = tmp_path / "written.xlsx"
+    book.save(written)
+    path = tmp_path / "cached.xlsx"  # as Excel saves it: the values beside the formulas
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>1+2</f><v />", b"<f>1+2</f><v>3</v>")
+                data = data.replace(b'<c r="C2">', b'<c r="C2" t="str">')
+            dst.writestr(item, data)
+    [record] = read_records(path)
+    assert record.error is None
+    assert record.data == {"id": "A1", "balance": "3", "note": ""}
