@@ -185,18 +185,25 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
 
     ``complete``: the sample is the whole file (otherwise its last line may be cut). A few bad
     lines do not change the verdict: they become dead letters when the file is read."""
+    return detect_encodings(sample, complete)[0]
+
+
+def detect_encodings(sample: bytes, complete: bool) -> tuple[str | None, list[str]]:
+    """:func:`detect_encoding`'s pick, and when that is a single-byte code page told from
+    another only by a guess, every code page the sample reads as just as well (the pick
+    first); else an empty list."""
     if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", []
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", []
     if _too_many_controls(sample.count(b"\x00"), len(sample)):
-        return None  # NUL bytes without a UTF-16 BOM: binary (a stray one is a bad line)
+        return None, []  # NUL bytes without a UTF-16 BOM: binary (a stray one is a bad line)
     lines = sample.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]
     wide = [line for line in lines if not line.isascii()]
     if not wide:
-        return "utf-8"
+        return "utf-8", []
     # Per line: valid UTF-8 (random or GBK bytes almost never are), else GB18030 when the text
     # it gives is mostly GB2312's common characters. A file mixing the two (one line re-typed
     # on another system) takes the encoding of most lines; the others are dead letters when
@@ -206,14 +213,38 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
     chinese = [text for line in rest if (text := _decodes(line, "gb18030")) is not None]
     gbk = len(chinese) if _mostly_gb2312("".join(chinese)) else 0
     if 2 * (utf8 + gbk) >= len(wide):
-        return "utf-8" if utf8 >= gbk else "gb18030"
+        return ("utf-8" if utf8 >= gbk else "gb18030"), []
     from charset_normalizer import from_bytes  # imported lazily: only unusual files need it
 
-    best = from_bytes(sample).best()
+    matches = from_bytes(sample)
+    best = matches.best()
     if best is None:
-        return None
+        return None, []
     # Chinese exports are GBK or GB2312 in name; GB18030 is the superset that reads them all.
-    return "gb18030" if best.encoding in _CHINESE else best.encoding
+    if best.encoding in _CHINESE:
+        return "gb18030", []
+    return best.encoding, _guessed_code_pages(best, list(matches))
+
+
+# Western (Latin-1, cp1252) and Central European (cp1250, Latin-2) code pages give other
+# letters for the same bytes (è/č, ø/ř, æ/ć), and charset-normalizer often cannot tell them
+# apart: a Latin-1 file of French, German and Danish names was read as cp1250, every è a č
+# (QA, session 26). When one of these reads the sample as well as the pick, the pick is a
+# guess: the file is refused, naming the candidates, rather than imported as mojibake.
+_RIVAL_PAGES = frozenset({"cp1252", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
+_CHAOS_MARGIN = 0.01  # charset-normalizer's "mess" ratio: equal within this is a tie
+_CANDIDATES_SHOWN = 6
+
+
+def _guessed_code_pages(best: Any, matches: list[Any]) -> list[str]:
+    """The code pages (``best``'s first) reading the sample with no more mess than ``best``,
+    when one of them is a rival of another script (:data:`_RIVAL_PAGES`); else []. Matches
+    giving the very same text are one match in charset-normalizer's list (not rivals)."""
+    tied = [m for m in matches if m.chaos <= best.chaos + _CHAOS_MARGIN]
+    names = list(dict.fromkeys(codecs.lookup(m.encoding).name for m in [best, *tied]))
+    if not any(n in _RIVAL_PAGES for n in names[1:]):
+        return []
+    return names[:_CANDIDATES_SHOWN]
 
 
 def _looks_binary(text: str) -> bool:
@@ -530,6 +561,15 @@ def _json_advice(path: Path, start: str | None) -> str:
     )
 
 
+def _guessed_advice(path: Path, candidates: list[str]) -> str:
+    return (
+        f"{path.name}: its encoding can only be guessed: it reads as {', '.join(candidates)}, "
+        "each giving other letters (è or č, ø or ř); give it with --encoding (latin-1 or "
+        "cp1252 for Western European text, cp1250 for Central European) or as encoding "
+        "under [source] in the mapping"
+    )
+
+
 def _open_delimited(path: Path, options: ReadOptions) -> Source:
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
@@ -537,7 +577,10 @@ def _open_delimited(path: Path, options: ReadOptions) -> Source:
     if not sample.strip():
         return Source(path, "text", [], "utf-8", options.delimiter or ",", options)
     encoding = _check_encoding(options.encoding) if options.encoding else None
-    encoding = encoding or detect_encoding(sample, complete)
+    if encoding is None:
+        encoding, guessed = detect_encodings(sample, complete)
+        if guessed:
+            raise UnsupportedFile(_guessed_advice(path, guessed))
     if encoding is None:
         raise UnsupportedFile(
             f"{path.name} is not text (binary, or an encoding c360 cannot recognise); "
@@ -1044,6 +1087,7 @@ __all__ = [
     "checked",
     "count_records",
     "detect_encoding",
+    "detect_encodings",
     "format_of",
     "open_source",
     "read_header",

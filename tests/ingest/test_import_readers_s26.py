@@ -123,3 +123,42 @@ def test_a_formula_with_its_cached_value_reads_as_that_value(tmp_path: Path) -> 
     [record] = read_records(path)
     assert record.error is None
     assert record.data == {"id": "A1", "balance": "3", "note": ""}
+
+
+LATIN1_ROWS = [
+    ("W1", "François Lelièvre", "Rue de la Paix 3, Besançon"),
+    ("W2", "Renée Øster", "Højdevangs Allé 12, København"),
+    ("W3", "Jürgen Müller", "Sværtegade 4, Århus"),
+]
+
+
+def test_a_latin1_file_that_reads_as_cp1250_too_is_refused_naming_both(tmp_path: Path) -> None:
+    import pytest
+
+    from ingest.readers import ReadOptions, UnsupportedFile, open_source, read_records
+
+    qa = tmp_path / "qa.csv"
+    qa.write_bytes("id,name\nW2,Renée Øster\n".encode("latin-1"))  # was read as cp1250: Řster
+    path = tmp_path / "latin1.csv"
+    text = "id,name,address\n" + "".join(f'{i},{n},"{a}"\n' for i, n, a in LATIN1_ROWS)
+    path.write_bytes(text.encode("latin-1"))
+    for refused_path in (qa, path):
+        with pytest.raises(UnsupportedFile) as refused:
+            open_source(refused_path)
+        message = str(refused.value)
+        assert message.startswith(f"{refused_path.name}: its encoding can only be guessed")
+        assert "cp1250" in message and "cp1252" in message
+        assert "give it with --encoding (latin-1 or cp1252 for Western European" in message
+    names = [r.data["name"] for r in read_records(path, ReadOptions(encoding="latin-1")) if r.data]
+    assert names == [n for _, n, _ in LATIN1_ROWS]
+
+
+def test_a_czech_cp1250_file_is_still_read_as_cp1250(tmp_path: Path) -> None:
+    from ingest.readers import open_source, read_records
+
+    path = tmp_path / "cz.csv"
+    rows = "id;name\nCZ1;Petr Dvořák\nCZ2;Jiří Šťastný\nCZ3;Žofie Čermáková\n"
+    path.write_bytes(rows.encode("cp1250"))
+    assert open_source(path).encoding == "cp1250"
+    names = [r.data["name"] for r in read_records(path) if r.data]
+    assert names == ["Petr Dvořák", "Jiří Šťastný", "Žofie Čermáková"]
