@@ -401,7 +401,7 @@ def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str, str
                 pass  # over several lines: taken apart below
             taken = lines.taken
             if lines.ended or (len(taken) > 1 and (values is None or len(values) != width)):
-                yield start, None, _unclosed(start, len(taken), lines.ended), _shown(taken[0])
+                yield start, None, _unclosed(start, len(taken), lines.ended), _raw_shown(taken[0])
                 lines.again(taken[1:])
                 # A fresh reader: the old one may be inside the quote.
                 reader = csv.reader(lines, delimiter=delimiter)

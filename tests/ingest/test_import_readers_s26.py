@@ -162,3 +162,17 @@ def test_a_czech_cp1250_file_is_still_read_as_cp1250(tmp_path: Path) -> None:
     assert open_source(path).encoding == "cp1250"
     names = [r.data["name"] for r in read_records(path) if r.data]
     assert names == ["Petr Dvořák", "Jiří Šťastný", "Žofie Čermáková"]
+
+
+def test_an_unclosed_quote_keeps_the_first_4096_characters_of_its_line(tmp_path: Path) -> None:
+    from ingest.readers import RAW_SHOWN, read_records
+
+    path = tmp_path / "huge.csv"
+    path.write_text('id,name,phone\nH0003,"' + "a" * 50_000 + "\nH0004,ok,13812345670\n")
+    first, second = read_records(path)
+    assert first.error is not None and first.error.startswith("a quoted value on line 2")
+    assert isinstance(first.raw, str)
+    assert first.raw.startswith('H0003,"aaa')
+    assert first.raw.endswith(f"… [cut: the first {RAW_SHOWN} characters of this line]")
+    assert len(first.raw) < RAW_SHOWN + 100  # it kept the whole line
+    assert second.data == {"id": "H0004", "name": "ok", "phone": "13812345670"}
