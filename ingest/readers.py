@@ -408,10 +408,29 @@ def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str, str
                 continue
             if values is None:
                 yield start, None, reason, None
+            elif _repeats_header(values, source.header):
+                yield start, None, _header_again(start), _raw_shown("".join(taken))
             elif len(values) > 1 or (values and values[0].strip()):
                 # A line of nothing but spaces or tabs is an empty line too (it was a dead
                 # letter, "1 values but the header has 4 columns": QA, session 24).
                 yield start, values, "", None
+
+
+def _repeats_header(values: list[Any], header: list[str] | None) -> bool:
+    """A record that is the header again (two exports joined with ``cat``: QA, session 26, a
+    customer with the id "id" named "name" was imported); the first value decides cheaply."""
+    if not header or len(values) != len(header) or not isinstance(values[0], str):
+        return False
+    if _clean_header(values[:1]) != header[:1]:
+        return False
+    return _clean_header([str(v) for v in values]) == header
+
+
+def _header_again(line: int) -> str:
+    return (
+        f"the header repeats on line {line}: were two exports concatenated? the line is not "
+        "imported; remove it (or import the files one by one)"
+    )
 
 
 def _read_text(source: Source) -> Iterator[RawRecord]:
@@ -1011,6 +1030,11 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
         if found is None and all(v in (None, "") for v in values):
             continue
         row = {h: v for h, v in zip(header, values, strict=False) if h}
+        if _repeats_header(values, header):
+            yield RawRecord(
+                number, None, _header_again(number), {h: str(v) for h, v in row.items()}
+            )
+            continue
         yield checked(number, row, _cell, found)
 
 

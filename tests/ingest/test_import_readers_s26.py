@@ -176,3 +176,35 @@ def test_an_unclosed_quote_keeps_the_first_4096_characters_of_its_line(tmp_path:
     assert first.raw.endswith(f"… [cut: the first {RAW_SHOWN} characters of this line]")
     assert len(first.raw) < RAW_SHOWN + 100  # it kept the whole line
     assert second.data == {"id": "H0004", "name": "ok", "phone": "13812345670"}
+
+
+async def test_a_repeated_header_is_a_dead_letter_not_a_record(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    path = tmp_path / "cat_all.csv"  # cat a.csv b.csv, each with its header
+    a = "\ufeffid,name,occupation\nK1,甲,医生\n"
+    b = "id,name,occupation\r\nK2,乙,教师\r\n"
+    path.write_bytes((a + b).encode("utf-8"))
+    summary = await import_file(store, "customers", path)
+    assert (summary.read, summary.inserted, summary.rejected) == (3, 2, 1)
+    [letter] = dead_letters(tmp_path / "cat_all.dead.jsonl")
+    assert letter["line"] == 3
+    assert letter["reasons"] == [
+        "the header repeats on line 3: were two exports concatenated? the line is not "
+        "imported; remove it (or import the files one by one)"
+    ]
+    rows = await store.read("MATCH (c:Customer) RETURN c.id AS id ORDER BY id")
+    assert [r["id"] for r in rows] == ["K1", "K2"]
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["id", "name"], ["K3", "丙"], ["id", "name"], ["K4", "丁"]):
+        sheet.append(row)
+    xlsx = tmp_path / "cat.xlsx"
+    book.save(xlsx)
+    summary = await import_file(store, "customers", xlsx)
+    assert (summary.inserted, summary.rejected) == (2, 1)
+    assert [d["line"] for d in dead_letters(tmp_path / "cat.dead.jsonl")] == [3]
