@@ -155,8 +155,9 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
     if summary.not_resumed:
         table.add_row("not resumed", f"[yellow]{escape(summary.not_resumed)}[/]")
+    # escape(): a file name is text, not rich markup ("x[red]y" lost "[red]": QA, s26).
     table.add_row(
-        "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
+        "dead letters", escape(str(summary.dead_letter_path)) if summary.dead_letter_path else "-"
     )
     console.print(table)
     if summary.dry_run and summary.rejected_first:
@@ -183,8 +184,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     if summary.dead_letter_path:
         console.print(
             f"[bold yellow]{summary.rejected_total} record(s) rejected[/]: see "
-            f"[bold]{summary.dead_letter_path}[/] (one JSON line each: line, raw, reasons). "
-            "Fix them in the source file and import it again."
+            f"[bold]{escape(str(summary.dead_letter_path))}[/] (one JSON line each: line, raw, "
+            "reasons). Fix them in the source file and import it again."
         )
 
 
