@@ -36,6 +36,7 @@ from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters, DeadLettersUnwritable
+from ingest.disk_full import disk_full, no_space_folder
 from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
@@ -274,6 +275,8 @@ async def _import(
                 raise writer.interrupted(exc) from exc
             if isinstance(exc, STOPPED):
                 _stopped(on_stop, checkpoint, writer.committed)  # the write in flight is in
+            if (full := no_space_folder(exc)) is not None:  # dead letters, checkpoint
+                raise disk_full(full, writer.committed) from exc
             raise
         if checkpoint is not None:
             checkpoint.clear(key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -31,12 +32,14 @@ from ingest.crm import (
     KINDS,
     DeadLettersUnwritable,
     Erasures,
+    ImportInterrupted,
     ImportRefused,
     ImportSummary,
     OnProgress,
     check_mapping,
     import_file,
 )
+from ingest.disk_full import DiskFull, disk_full, graph_log_says_full
 from ingest.mapping import ColumnMapping, MappingError
 from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
 from shared.scratch import scratch_dir
@@ -245,6 +248,27 @@ def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
         yield Path(scratch)
 
 
+@contextmanager
+def _graph_disk_full(settings: Settings) -> Iterator[None]:
+    """An import the graph interrupted (its embedded server exited: "Broken pipe") said as a
+    full disk when the server's log says so since the import began (QA, session 26: the
+    cause was only in falkordb.log)."""
+    began = datetime.now()  # naive local time, as the server's log writes it
+    try:
+        yield
+    except DiskFull:
+        raise
+    except ImportInterrupted as exc:
+        if settings.graph_url:  # an external graph's disk and log are not ours to read
+            raise
+        from graph.embedded import EmbeddedFalkorDB  # its paths only: nothing is started
+
+        server = EmbeddedFalkorDB(settings.resolved_data_dir)
+        if not graph_log_says_full(server.log_path, began):
+            raise
+        raise disk_full(server.dir, exc.committed) from exc
+
+
 async def _import(
     kind: str,
     path: Path | None,
@@ -266,7 +290,7 @@ async def _import(
         erased = erasures(ledger)  # before the graph starts: an unreadable ledger stops here
         checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
         async with graph(settings, upgrade=not dry_run) as store:
-            with progress_bar(progress, label) as tick:
+            with progress_bar(progress, label) as tick, _graph_disk_full(settings):
                 summary = await import_file(
                     store,
                     kind,
