@@ -209,6 +209,7 @@ async def _import(
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
+    why = None
     if done and options is not None and (changed := changed_options(state.get("options"), options)):
         # The committed rows were read or written another way (another encoding, mapping,
         # ...): resuming would keep them so. Started over; the first commit replaces it.
@@ -217,6 +218,9 @@ async def _import(
             if isinstance(state.get("options"), dict)
             else "that run's checkpoint does not say which options it ran with"
         )
+    elif done:  # its dead letters must be where a resumed run keeps them, or be judged again
+        why = letters.lost(state.get("dead"), int(state.get("line", 0)))
+    if why is not None:
         summary.not_resumed = (
             f"started over: an earlier run of this input committed {done} records, but {why}, "
             "so every record is read and written again"

@@ -208,3 +208,68 @@ async def test_a_repeated_header_is_a_dead_letter_not_a_record(
     summary = await import_file(store, "customers", xlsx)
     assert (summary.inserted, summary.rejected) == (2, 1)
     assert [d["line"] for d in dead_letters(tmp_path / "cat.dead.jsonl")] == [3]
+
+
+async def _gated_run_stopped_after_20(store: GraphStore, tmp_path: Path) -> tuple[Path, dict]:
+    """test_import_qa19's gated file, its import stopped after 20 records (2 missing parents
+    and 1 invalid row among them: 3 dead letters up to the checkpoint)."""
+    import pytest
+
+    from ingest.crm import KINDS, ImportInterrupted, ImportKind
+    from tests.ingest.test_crm import GatedRecord, upsert_gated
+    from tests.ingest.test_import_qa19 import lookup_orphans
+
+    kinds = {**KINDS, "gated": ImportKind(GatedRecord, upsert_gated, lookup=lookup_orphans)}
+    rows = []
+    for i in range(40):
+        key = f"M{i:03d}" if i in (3, 15, 30) else f"G{i:03d}"
+        rows.append(f"{key},{ {25: 'true', 5: 'maybe', 33: 'maybe'}.get(i, 'false') }")
+    path = tmp_path / "gated.csv"
+    path.write_text("\n".join(["id,gated", *rows]) + "\n", encoding="utf-8")
+    await store.write("CREATE (:Gate {open: 0})")
+    options = {"batch_size": 10, "checkpoint_path": tmp_path / "cp.json", "kinds": kinds}
+    with pytest.raises(ImportInterrupted, match="after 20 records"):
+        await import_file(store, "gated", path, **options)
+    await store.write("MATCH (g:Gate) SET g.open = 4")
+    return path, options
+
+
+async def test_a_resume_whose_dead_letters_were_moved_starts_over(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    path, options = await _gated_run_stopped_after_20(store, tmp_path)
+    (tmp_path / "gated.dead.jsonl").rename(tmp_path / "first-run.jsonl")  # taken to fix rows
+    summary = await import_file(store, "gated", path, **options)
+    # Resumed, the 3 dead letters of the committed part were in no file and no figure.
+    assert summary.resumed_after == 0
+    assert summary.not_resumed == (
+        f"started over: an earlier run of this input committed 20 records, but "
+        f"{tmp_path / 'gated.dead.jsonl'} holds 0 of the 3 dead letters it wrote (the file "
+        "was moved, edited or removed), so every record is read and written again"
+    )
+    assert (summary.read, summary.rejected, summary.rejected_total) == (40, 5, 5)
+    assert summary.read == summary.imported + summary.rejected_total + summary.duplicates
+    lines = sorted(d["line"] for d in dead_letters(tmp_path / "gated.dead.jsonl"))
+    assert lines == [5, 7, 17, 32, 35]
+
+
+async def test_a_resume_with_other_dead_letters_starts_over(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    path, options = await _gated_run_stopped_after_20(store, tmp_path)
+    elsewhere = tmp_path / "dl2"
+    elsewhere.mkdir()
+    summary = await import_file(store, "gated", path, dead_letters=elsewhere, **options)
+    assert summary.resumed_after == 0
+    assert "its 3 dead letters went to " in summary.not_resumed
+    assert (summary.read, summary.rejected_total) == (40, 5)
+    assert len(dead_letters(elsewhere / "gated.dead.jsonl")) == 5
+
+
+async def test_a_resume_with_its_dead_letters_in_place_resumes(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    path, options = await _gated_run_stopped_after_20(store, tmp_path)
+    summary = await import_file(store, "gated", path, **options)
+    assert (summary.resumed_after, summary.not_resumed) == (20, "")
+    assert (summary.read, summary.rejected, summary.rejected_total) == (40, 2, 5)
