@@ -183,6 +183,11 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{8}$")
 # A date and time without leading zeros, as Excel shows them (zh-CN: "2025/3/1 9:05"),
 # after "/" became "-"; fromisoformat wants two digits each.
 _SHORT_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# An ISO week date (2025-W09-6, 2025W096): fromisoformat reads it as a time at midnight, so a
+# date-only value was stored shifted, 2025-02-28T16:00:00Z (QA, session 26). No export writes
+# one meaning a time; refused.
+_WEEK_DATE = re.compile(r"\d{4}-?W\d")
+WEEK_DATE = "an ISO week date (2025-W09-6) is not read: give the date as YYYY-MM-DD"
 # Said after the refusal in the same reason (a dead letter splits its reasons at "; ").
 _OTHER_FORMATS = (
     ' - an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
@@ -319,6 +324,8 @@ def to_utc_iso(
             return _plausible_day(day.date()).isoformat()
         parsed = _parse_formats(text, formats) if formats else None
         if parsed is None:
+            if _WEEK_DATE.match(text):
+                raise ValueError(WEEK_DATE)
             text = text.replace("/", "-")
             if _DATE_ONLY.match(text):
                 calendar_day = date.fromisoformat(to_iso_date(text))
