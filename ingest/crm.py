@@ -301,7 +301,8 @@ def _as_of(value: str | None, now: datetime | None = None) -> str | None:
     if value is None:
         return None
     try:
-        moment = to_utc_iso(value)
+        # No word of a mapping's time_formats: they do not apply to --as-of (QA, session 26).
+        moment = to_utc_iso(value, advice="")
         start = to_utc_iso(value, dates_at_midnight=True)
     except ValueError as exc:
         raise ImportRefused(f"--as-of: {exc}") from None

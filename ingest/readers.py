@@ -57,6 +57,7 @@ _SNIFF_LINES = 50
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 _HAN = re.compile("[\u4e00-\u9fff]")  # CJK unified ideographs (the common ones)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_DOS_EOF = "\x1a"  # Ctrl-Z: a dead letter "1 values but the header has 4 columns" (QA, s26)
 _CHINESE = ("gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp936")
 
 # The csv module's own limit (128 KiB) would turn a long field into an exception that ends the
@@ -410,6 +411,8 @@ def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str, str
                 yield start, None, reason, None
             elif _repeats_header(values, source.header):
                 yield start, None, _header_again(start), _raw_shown("".join(taken))
+            elif values == [_DOS_EOF]:
+                continue  # an old DOS tool's end-of-file mark after the last line
             elif len(values) > 1 or (values and values[0].strip()):
                 # A line of nothing but spaces or tabs is an empty line too (it was a dead
                 # letter, "1 values but the header has 4 columns": QA, session 24).
@@ -1006,6 +1009,15 @@ def _sheet_rows(path: Path) -> list[list[Any]]:
         raise UnsupportedFile(f"{path.name} is not a readable spreadsheet ({exc})") from exc
 
 
+def _sheet_count(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return len(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception:  # read once already: the first sheet's error was said there
+        return 1
+
+
 def _header_row(rows: list[list[Any]]) -> int:
     """The index of a sheet's header: its first row holding anything (a sheet may start with
     empty rows above it; the first, empty row was taken for the header: QA, session 24)."""
@@ -1067,7 +1079,13 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
     if kind == "text":
         return _open_delimited(path, options)
     if kind == "sheet":
-        return Source(path, kind, _check_header(path, _sheet_header(_sheet_rows(path))))
+        header = _sheet_header(_sheet_rows(path))
+        if not header and _sheet_count(path) > 1:
+            raise UnsupportedFile(
+                f"{path.name}: its first sheet is empty, and c360 reads the first sheet only: "
+                "move the data to the first sheet (or delete the sheets before it)"
+            )
+        return Source(path, kind, _check_header(path, header))
     if kind == "parquet":
         return Source(path, kind, list(_parquet(path).schema_arrow.names))
     encoding = _check_encoding(options.encoding) if options.encoding else _jsonl_encoding(path)

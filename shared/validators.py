@@ -192,6 +192,11 @@ WEEK_DATE = "an ISO week date (2025-W09-6) is not read: give the date as YYYY-MM
 _OTHER_FORMATS = (
     ' - an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
 )
+# The same for a date (birthDate: "12/03/1985" was "not a date (use YYYY-MM-DD)", no word of
+# the option that reads it: QA, session 26).
+_OTHER_DATE_FORMATS = (
+    ' - an import reads other formats by its mapping\'s date_formats = ["%d/%m/%Y"]'
+)
 # Times more than this far ahead of the clock are typos or wrong formats, not data.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -406,7 +411,7 @@ def to_iso_date(value: date | str, formats: tuple[str, ...] = ()) -> str:
         parsed = _parse_formats(text, ("%Y-%m-%d", "%Y/%m/%d", *compact))
     if parsed is None:
         hint = formats[0] if formats else "YYYY-MM-DD"
-        raise ValueError(f"not a date (use {hint})")
+        raise ValueError(f"not a date (use {hint}){'' if formats else _OTHER_DATE_FORMATS}")
     return parsed.date().isoformat()
 
 
