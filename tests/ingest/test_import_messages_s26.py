@@ -74,3 +74,26 @@ async def test_a_birth_date_in_another_format_names_date_formats_and_as_of_no_ma
     assert str(refused.value) == (
         "--as-of: not a time in ISO-8601 (e.g. 2025-03-01T08:00:00+08:00)"
     )
+
+
+def test_pydantic_phrasings_are_said_as_what_to_write() -> None:
+    from pydantic import ValidationError
+
+    from shared.records import AccountRecord, CustomerRecord, validation_reasons
+
+    def reasons(model: type[AccountRecord] | type[CustomerRecord], data: dict) -> list[str]:
+        with pytest.raises(ValidationError) as refused:
+            model.model_validate(data)
+        return validation_reasons(refused.value)
+
+    account = {"id": "A1", "customerId": "C1", "type": "SAVINGS"}
+    # An .xlsx TRUE cell, a JSON true: "Decimal input should be an integer, float, string..."
+    assert reasons(AccountRecord, {**account, "balance": True}) == [
+        "balance: not a number (e.g. 1234.50)"
+    ]
+    # "Input should be a valid boolean, unable to interpret input"
+    assert reasons(CustomerRecord, {"id": "C1", "consentMarketing": "maybe"}) == [
+        "consentMarketing: not a yes/no value: write true/false, 1/0, Y/N, yes/no or 是/否"
+    ]
+    # "Field required"
+    assert reasons(CustomerRecord, {"name": "x"}) == ["id: missing (a value is required)"]
