@@ -36,6 +36,7 @@ from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters, DeadLettersUnwritable
+from ingest.defaults_check import check_defaults
 from ingest.disk_full import disk_full, no_space_folder
 from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
@@ -150,6 +151,7 @@ async def import_file(
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
+    check_defaults(spec, mapping)  # once, not as every row's dead letter
     read_options = read_options or mapping.read_options()
     options = import_options(mapping, read_options, sql, create_missing=create_missing,
                              as_of=as_of)  # fmt: skip

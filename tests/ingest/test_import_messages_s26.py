@@ -97,3 +97,22 @@ def test_pydantic_phrasings_are_said_as_what_to_write() -> None:
     ]
     # "Field required"
     assert reasons(CustomerRecord, {"name": "x"}) == ["id: missing (a value is required)"]
+
+
+async def test_a_default_the_model_refuses_refuses_the_mapping_once(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    from ingest.crm import import_file
+    from ingest.mapping import ColumnMapping, MappingError
+
+    path = tmp_path / "phones.csv"
+    path.write_text("id,phone\nV1,13812345678\nV2,13812345679\n", encoding="utf-8")
+    mapping = ColumnMapping.from_dict({"defaults": {"riskProfile": "超激进"}}, "def.toml", None)
+    with pytest.raises(MappingError) as refused:
+        await import_file(store, "customers", path, mapping)
+    assert str(refused.value) == (
+        "def.toml: [defaults] riskProfile = '超激进' cannot be imported (riskProfile: must be "
+        "one of 保守, 激进, 稳健 (risk)); correct the value in the mapping"
+    )
+    assert not (tmp_path / "phones.dead.jsonl").exists()  # every row was a dead letter
+    assert await store.read("MATCH (c:Customer) RETURN c.id AS id") == []
