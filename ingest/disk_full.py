@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from graph.falkordb import LOG_TAIL_BYTES
+from graph.falkordb import log_tail
 from ingest.summary import ImportInterrupted
 
 _NO_SPACE = "No space left on device"
@@ -42,11 +42,8 @@ def graph_log_says_full(log_path: Path, since: datetime) -> bool:
     """Whether the graph server's log tail holds a "No space left on device" line written at
     or after ``since`` (naive local time, as the server writes it): an older line is an
     earlier incident, not this import's."""
-    try:
-        with log_path.open("rb") as f:
-            f.seek(max(0, f.seek(0, 2) - LOG_TAIL_BYTES))
-            tail = f.read().decode("utf-8", "replace")
-    except OSError:
+    tail = log_tail(log_path)
+    if tail is None:
         return False
     start = since.replace(microsecond=0)
     for line in reversed(tail.splitlines()):

@@ -1,45 +1,34 @@
 """QA session 26 on `c360 import` through typer's CliRunner: file names with rich markup, a full
-disk, a resume whose dead letters were moved. Each test has its own short data dir."""
+disk, a resume whose dead letters were moved. Each test has its own short data dir (short_dir)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
 
 
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="c360s26-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_a_file_name_with_brackets_is_shown_as_it_is(workdir: Path) -> None:
-    path = workdir / "x[red]y.csv"
+def test_a_file_name_with_brackets_is_shown_as_it_is(short_dir: Path) -> None:
+    path = short_dir / "x[red]y.csv"
     path.write_text("id,phone\nU1,13812345678\nU2,not-a-phone\n", encoding="utf-8")
-    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "200"}
+    env = {"C360_DATA_DIR": str(short_dir / "d"), "COLUMNS": "200"}
     done = CliRunner().invoke(app, ["import", "customers", str(path), "--no-progress"], env=env)
     assert done.exit_code == 0, done.output
-    assert (workdir / "x[red]y.dead.jsonl").exists()
+    assert (short_dir / "x[red]y.dead.jsonl").exists()
     # The table's row and the closing line: "[red]" was taken for markup, "xy.dead.jsonl" shown.
     assert done.output.count("x[red]y.dead.jsonl") == 2, done.output
 
 
-def test_a_full_dead_letter_disk_is_named_with_what_was_committed(workdir: Path) -> None:
+def test_a_full_dead_letter_disk_is_named_with_what_was_committed(short_dir: Path) -> None:
     # /dev/full: every write fails with ENOSPC, as on a full disk. It was "the import stopped:
     # OSError: [Errno 28] No space left on device", exit 1.
-    path = workdir / "bad.csv"
+    path = short_dir / "bad.csv"
     rows = "".join(f"U{i},13812345678\n" for i in range(4)) + "U9,not-a-phone\n"
     path.write_text("id,phone\n" + rows, encoding="utf-8")
-    env = {"C360_DATA_DIR": str(workdir / "d"), "COLUMNS": "300"}
+    env = {"C360_DATA_DIR": str(short_dir / "d"), "COLUMNS": "300"}
     args = ["import", "customers", str(path), "--no-progress", "--batch-size", "2"]
     done = CliRunner().invoke(app, [*args, "--dead-letters", "/dev/full"], env=env)
     assert done.exit_code == 2, done.output
