@@ -805,7 +805,12 @@ def create_app(
             # serve --demo on loopback: Host must name loopback (DNS rebinding), hub/demo_guard.py.
             *(loopback_only(settings.host) if settings.demo else []),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-            Middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s),
+            Middleware(
+                TimeoutMiddleware,
+                timeout_s=settings.request_timeout_s,
+                body_grace_s=settings.header_timeout_s,
+                min_body_rate=settings.min_body_rate,
+            ),
         ],
     )
     # No 307 from /graphql/ to /graphql (nor for any other path): a client that POSTs a

@@ -10,9 +10,16 @@ So each connection gets ``header_timeout_s`` to send its headers (from its first
 again for each request on a kept-alive connection), and at ``max_connections`` a new
 connection takes the place of the one that has waited longest without sending complete
 headers (a slow client's), or is closed at once when there is none, freeing its descriptor.
-Both are set once per process by :func:`configure` (``c360 serve`` and each ``--workers``
-process, from C360_* settings). Behind a reverse proxy that enforces header timeouts these
-are a second line; for internet-facing use the proxy belongs in front (README, Operations).
+A connection that has sent its headers and is still sending its body is evictable too, after
+those and after idle websockets: the one furthest behind ``min_body_rate`` bytes a second since
+its headers goes first (a connection trickling a byte a second before a steady upload). Before,
+25 sockets with a valid token, each trickling its body, held a cap of 20 until the request
+timeout (15 s) and /healthz was refused throughout (QA, session 26); a fresh client would only
+get in once they were cut. hub/middleware/timeout.py answers 408 to a body that falls more than
+``header_timeout_s`` behind that rate. Set once per process by :func:`configure` (``c360 serve``
+and each ``--workers`` process, from C360_* settings). Behind a reverse proxy that enforces
+header timeouts these are a second line; for internet-facing use the proxy belongs in front
+(README, Operations).
 
 A request's line and headers may take ``max_header_bytes`` together: httptools has no such
 limit and buffers a header until it ends (a 10 MB header was held whole, then the connection
@@ -39,6 +46,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from hub.slowest_first import SlowestFirst
 from shared.settings import Settings
 
 log = logging.getLogger("c360.hub")
@@ -104,9 +112,15 @@ class GuardedHttpTools(HttpToolsProtocol):
     header_timeout_s: float = 10.0
     max_header_bytes: int = 65_536
     max_connections: int | None = None
+    min_body_rate: float = 1_000.0
     _last_warning: dict[str, float] = {}  # noqa: RUF012 (per kind, process-wide)
     # Connections still sending a request's headers, oldest first (process-wide).
     _waiting: dict[GuardedHttpTools, None] = {}  # noqa: RUF012
+    # Connections still sending a request's body, furthest behind min_body_rate first.
+    _bodies: SlowestFirst[GuardedHttpTools] = SlowestFirst()
+    # When the current request's headers were in, and its body bytes since.
+    _body_began: float = 0.0
+    _body_bytes: int = 0
 
     _header_timer: asyncio.TimerHandle | None = None
     # Bytes of the current request's line and headers so far (None once they are complete).
@@ -119,28 +133,38 @@ class GuardedHttpTools(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         cap = type(self).max_connections
-        if cap is not None and len(self.connections) > cap:
-            slowest = next(iter(GuardedHttpTools._waiting), None)
-            idle = next(iter(GuardedWebSockets.unauthenticated), None)
-            if slowest is None and idle is not None:
-                self._warn("evict-ws", f"{cap} connections open: closing an idle websocket")
-                idle.evict()
-                self._start_header_timer()
-                return
-            if slowest is None:
-                self._warn(
-                    "cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)"
-                )
-                self.connections.discard(self)  # out of uvicorn's count now, as below
-                transport.close()
-                return
+        if cap is not None and len(self.connections) > cap and not self._make_room(cap):
+            self._warn("cap", f"connection refused: {cap} connections open (C360_MAX_CONNECTIONS)")
+            self.connections.discard(self)  # out of uvicorn's count now, as below
+            transport.close()
+            return
+        self._start_header_timer()
+
+    def _make_room(self, cap: int) -> bool:
+        """Close the connection this one takes the place of (see the module doc); False when
+        none may go."""
+        slowest = next(iter(GuardedHttpTools._waiting), None)
+        if slowest is not None:
             self._warn("evict", f"{cap} connections open: closing the slowest to send headers")
             slowest._cancel_header_timer()
-            slowest.transport.close()
-            # Out of the count now, not when its connection_lost runs: uvicorn's own limit
-            # counts the open connections when this one's headers are in.
-            self.connections.discard(slowest)
-        self._start_header_timer()
+        elif (idle := next(iter(GuardedWebSockets.unauthenticated), None)) is not None:
+            self._warn("evict-ws", f"{cap} connections open: closing an idle websocket")
+            idle.evict()
+            return True
+        elif (slowest := GuardedHttpTools._bodies.earliest()) is not None:
+            self._warn(
+                "evict-body",
+                f"{cap} connections open: closing the slowest to send its request body "
+                f"(C360_MIN_BODY_RATE)",
+            )
+            GuardedHttpTools._bodies.discard(slowest)
+        else:
+            return False
+        slowest.transport.close()
+        # Out of the count now, not when its connection_lost runs: uvicorn's own limit
+        # counts the open connections when this one's headers are in.
+        self.connections.discard(slowest)
+        return True
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -171,17 +195,38 @@ class GuardedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
         self._head_bytes = None
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:  # a request (an upgrade has none): its body may follow
+            self._body_began, self._body_bytes = time.monotonic(), 0
+            GuardedHttpTools._bodies.set(self, self._body_began)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self in GuardedHttpTools._bodies:
+            self._body_bytes += len(body)
+            due = self._body_began + self._body_bytes / type(self).min_body_rate
+            GuardedHttpTools._bodies.set(self, due)
 
     def on_message_complete(self) -> None:
+        GuardedHttpTools._bodies.discard(self)
         super().on_message_complete()
         if self.cycle_in_flight():
             # What follows is the head of a request pipelined behind this one: counted too
             # (httptools would otherwise buffer an endless one while this one is answered).
             self._head_bytes, self._head_tail = 0, b""
 
+    def on_response_complete(self) -> None:
+        # Answered before its body was all in (a 401, a 413): what still comes is read as
+        # the next request's head (data_received), under the header timeout. (Not when a
+        # request pipelined behind it is the current one: its body is still to come.)
+        if self.cycle is None or self.cycle.response_complete:
+            GuardedHttpTools._bodies.discard(self)
+        super().on_response_complete()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
+        GuardedHttpTools._bodies.discard(self)
         super().connection_lost(exc)
 
     def cycle_in_flight(self) -> bool:
@@ -303,6 +348,7 @@ def configure(settings: Settings) -> int:
     GuardedHttpTools.header_timeout_s = settings.header_timeout_s
     GuardedHttpTools.max_header_bytes = settings.max_header_bytes
     GuardedHttpTools.max_connections = cap
+    GuardedHttpTools.min_body_rate = settings.min_body_rate
     return cap
 
 

@@ -243,11 +243,21 @@ async def _import(
         chunks = Chunks(source.records(), batch_size, done)
         writer = BatchWriter(store, spec, summary, dead, create_missing, summary.dry_run,
                              checkpoint, key, source.path.name, committed=done,
-                             as_of=as_of, options=options)  # fmt: skip
+                             as_of=as_of, options=options,
+                             defaulted=mapping.defaulted if mapping.defaults else None)  # fmt: skip
 
         def next_batch() -> asyncio.Future[Batch | None]:
             return asyncio.ensure_future(
-                asyncio.to_thread(prepare, chunks, spec, mapping, keys.superseded, erasures, marked)
+                asyncio.to_thread(
+                    prepare,
+                    chunks,
+                    spec,
+                    mapping,
+                    keys.superseded,
+                    erasures,
+                    marked,
+                    keys.repeated,
+                )
             )
 
         ahead: asyncio.Future[Batch | None] | None = None

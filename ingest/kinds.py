@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from graph.repositories.accounts import (
     insert_transactions,
@@ -32,6 +33,8 @@ from graph.repositories.imports import (
 from graph.repositories.interactions import upsert_interactions
 from graph.repositories.social import link_social_accounts
 from graph.store import GraphStore, Row
+from ingest.household_warnings import HouseholdWarnings
+from ingest.identity_warnings import IdentityWarnings
 from ingest.mapping import ColumnMapping
 from ingest.social.accounts import SocialAccountLink, link_conflicts
 from ingest.summary import ImportRefused
@@ -59,6 +62,15 @@ Conflicts = Callable[[Row, Found], list[str]]
 # (row, what the lookup found, the import's --as-of) -> the row to write, and why some of its
 # fields were left out (None: all of it is written).
 Stale = Callable[[Row, Found, str | None], tuple[Row, str | None]]
+
+
+class Advice(Protocol):
+    """Warnings on rows an import writes (ImportKind.advice): ``prepare`` reads what a batch
+    needs, once, after its lookup; ``warnings`` judges each row written, in input order."""
+
+    async def prepare(self, store: GraphStore, rows: list[Row], found: list[Found]) -> None: ...
+
+    def warnings(self, row: Row, state: Found, line: int) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,14 @@ class ImportKind:
     ``one_case``: ids compared without case, as ``conflicts`` compares a new id with the
     stored ones (customers): a new id of a row differing only by case from one an earlier row
     of the same import brings in is a dead letter too (:func:`import_case_conflict`);
+    ``one_home``: an id names one record whatever its ``home`` (a transaction's id is its
+    graph key): a row giving an id another home than an earlier row of the same import did
+    is a dead letter, not a move (ingest.writing);
+    ``advice``: makes one import's :class:`Advice`, which warns of rows imported as given
+    that a reviewer wants to see (one ID number on two customers, two household heads);
+    ``money``: the amount prop whose currency a row without one takes from the stored
+    record, else (a new record) from its ``money_parent`` account, else the book's CNY; its
+    decimals are checked against that currency (ingest.currencies);
     ``help``: the CLI command's one-line help."""
 
     model: type[ImportRecord] | type[SocialAccountLink]
@@ -110,6 +130,10 @@ class ImportKind:
     exclusive: tuple[str, ...] = ()
     stale: Stale | None = None
     one_case: bool = False
+    one_home: bool = False
+    advice: Callable[[], Advice] | None = None
+    money: str | None = None
+    money_parent: str | None = None
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -218,10 +242,12 @@ KINDS: dict[str, ImportKind] = {
         CustomerRecord, upsert_customers, lookup=_lookup_customers, link="advisorId",
         parents={"advisorId": "advisors"}, erased={"id": "customers"},
         conflicts=_customer_conflicts, stale=stale_consent, one_case=True,
+        advice=IdentityWarnings,
         help="Customers: id, name, gender, birthDate, idNumber, phone, email, ... advisorId."),
     "accounts": ImportKind(
         AccountRecord, upsert_accounts, lookup=lookup_accounts, link="customerId",
         parents={"customerId": "customers"}, erased={"customerId": "customers"},
+        money="balance",
         help="Accounts: id, customerId (owner), type, product, balance, currency, openedAt."),
     "holdings": ImportKind(
         HoldingRecord, upsert_holdings, lookup=lookup_holdings, link="role",
@@ -231,12 +257,12 @@ KINDS: dict[str, ImportKind] = {
     "households": ImportKind(
         HouseholdRecord, upsert_households, unique=("id", "customerId"),
         lookup=lookup_households, link="role", parents={"customerId": "customers"},
-        erased={"id": "households", "customerId": "customers"},
+        erased={"id": "households", "customerId": "customers"}, advice=HouseholdWarnings,
         help="Household members: id, name, address, customerId, role."),
     "transactions": ImportKind(
-        TransactionRecord, upsert_transactions, unique=("id",), lookup=lookup_transactions,
-        insert=insert_transactions, link="accountId", home="accountId",
-        parents={"accountId": "accounts"},
+        TransactionRecord, upsert_transactions, lookup=lookup_transactions,
+        insert=insert_transactions, link="accountId", home="accountId", one_home=True,
+        parents={"accountId": "accounts"}, money="amount", money_parent="accountId",
         help="Transactions: id, accountId, amount, currency, time, channel, kind."),
     "interactions": ImportKind(
         InteractionRecord, upsert_interactions, unique=("id",), lookup=lookup_interactions,
@@ -274,6 +300,7 @@ def check_mapping(
 
 __all__ = [
     "KINDS",
+    "Advice",
     "ImportKind",
     "Upsert",
     "case_conflict",

@@ -222,6 +222,19 @@ class ColumnMapping:
                 failed[name] = reason
         return out
 
+    def defaulted(self, row: dict[str, Any]) -> list[str]:
+        """The [defaults] fields ``row`` does not give itself (no column, or an empty one):
+        those :meth:`apply` fills. A default is for a new record: the import leaves them out
+        of a row whose record the graph holds (ingest.writing), so a partial-update file run
+        with an onboarding mapping never resets a stored risk profile or consent (QA, session
+        26)."""
+        if not self.defaults:
+            return []
+        if self.nested:
+            row = self._with_nested(row)
+        given = {self.columns.get(k, k) for k, v in row.items() if v is not None and v != ""}
+        return [name for name in self.defaults if name not in given]
+
     @cached_property
     def nested(self) -> list[tuple[str, list[str]]]:
         """[columns] naming a value inside a JSON object (``"user.screen_name" = "author"``,

@@ -48,6 +48,8 @@ class ImportSummary:
     # wrote for the lines it committed (kept, not judged again).
     rejected_total: int = 0
     duplicates: int = 0
+    # Keys repeated in the input whose last row was rejected: nothing of them was imported.
+    duplicates_rejected: int = 0
     missing_parents: int = 0
     erased: int = 0  # rejected because they name a customer (or household) erased on request
     # Moved records (an interaction to another customer) whose sealed field, not given by the

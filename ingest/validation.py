@@ -53,11 +53,14 @@ class Marked(NamedTuple):
 class KeyScan(NamedTuple):
     """What the first pass found: how many ``records``; ``superseded``, the indexes of records
     a later one with the same key replaces; ``twins``, (earlier, later) indexes of records
-    whose keys differ only in case (``C001`` / ``c001``): both are imported, and reported."""
+    whose keys differ only in case (``C001`` / ``c001``): both are imported, and reported;
+    ``repeated``, the indexes of the last record of each key that superseded others (if it is
+    rejected, nothing of its key is imported: the summary says so)."""
 
     records: int
     superseded: set[int]
     twins: list[tuple[int, int]]
+    repeated: frozenset[int] = frozenset()
 
 
 def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
@@ -69,6 +72,7 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
     last: dict[int, int] = {}
     spelled: dict[int, int] = {}
     superseded: set[int] = set()
+    repeated: set[int] = set()
     pairs: set[tuple[int, int]] = set()  # key hashes of two spellings, each pair once
     count = 0
     key_data = getattr(source, "key_data", None)
@@ -89,6 +93,8 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
         previous = last.get(key)
         if previous is not None:
             superseded.add(previous)
+            repeated.discard(previous)
+            repeated.add(index)
         folded = text.casefold()
         if folded != text or text.upper() != text:  # a key with letters: it has a case
             fold = hash(folded)
@@ -99,7 +105,7 @@ def scan(source: Source, spec: ImportKind, mapping: ColumnMapping) -> KeyScan:
         last[key] = index
     # Each spelling's last record: the one imported (the earlier ones are superseded).
     twins = sorted((min(last[a], last[b]), max(last[a], last[b])) for a, b in pairs)
-    return KeyScan(count, superseded, twins)
+    return KeyScan(count, superseded, twins, frozenset(repeated))
 
 
 def validate(
@@ -249,6 +255,8 @@ class Batch:
     # key as validated: None for a dead letter, and equal for two spellings the kind
     # normalises alike, such as a platform's name).
     marked: dict[int, Marked] = field(default_factory=dict)
+    # Lines of its records that are the last of a repeated key (KeyScan.repeated).
+    repeated: set[int] = field(default_factory=set)
 
 
 class Chunks:
@@ -276,6 +284,7 @@ def prepare(
     superseded: set[int],
     erasures: Erasures = NO_ERASURES,
     marked: Set[int] = frozenset(),
+    repeated: Set[int] = frozenset(),
 ) -> Batch | None:
     """Read and validate the next chunk (runs in a worker thread, beside the graph write);
     valid rows naming an erased customer or household are dead letters too. The line and
@@ -290,6 +299,8 @@ def prepare(
             batch.duplicates += 1
             continue
         row, reasons = validate(spec, mapping, record)
+        if first + offset in repeated:
+            batch.repeated.add(record.line)
         if first + offset in marked:
             shown = (_record_key(record.data or {}, sources) or "").replace("\x1f", " / ")
             key = None if row is None else tuple(row.get(k) for k in spec.keys)

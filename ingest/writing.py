@@ -22,23 +22,27 @@ guarded CREATE, much cheaper on the server than MERGE and as idempotent); the ot
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from graph.errors import GraphError
 from graph.repositories.customers import case_twins
 from graph.store import GraphStore, Row
 from ingest.checkpoint import Checkpoint
+from ingest.currencies import parent_currencies, priced
 from ingest.deadletter import DeadLetters
-from ingest.kinds import ImportKind, import_case_conflict
+from ingest.kinds import Advice, ImportKind, import_case_conflict
 from ingest.readers import RawRecord
 from ingest.summary import ImportInterrupted, ImportSummary, graph_cause
 from ingest.validation import Batch, keep_on_move, missing_reasons, outcome
 from shared.echo import echo
-from shared.validators import id_key
+from shared.validators import NO_CASE_TWIN, id_key, id_reason
 
 # Batches waiting for the writer besides the one it writes: two keep the server busy while the
 # import looks up the next; more only hold memory (a batch of 5 000 rows is a few MB).
 QUEUE_DEPTH = 2
+_HOME_MASK = (1 << 48) - 1  # the bits of a home's hash kept (ImportKind.one_home)
 
 
 @dataclass
@@ -83,6 +87,9 @@ class BatchWriter:
     # The options the rows are read and written with (ingest.sources.import_options), kept in
     # the checkpoint: a run with others does not resume from it.
     options: dict[str, object] | None = None
+    # The mapping's [defaults] fields a record does not give (ColumnMapping.defaulted): left
+    # out of rows whose record the graph holds. None: the mapping has no defaults.
+    defaulted: Callable[[dict[str, Any]], list[str]] | None = None
     # Input lines of valid rows :meth:`classify` dead-lettered (a missing parent, a conflict
     # with the stored record): not imported, so no case-twin warning names them.
     refused: set[int] = field(default_factory=set)
@@ -94,6 +101,13 @@ class BatchWriter:
     # id -> (id, line) of each new record this import brings in whose key the first pass
     # found spelled otherwise too (only those: a few, not every row).
     spelled: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _advice: Advice | None = field(default=None, init=False, repr=False)
+    # The lines of the batch being classified that are the last row of a repeated key.
+    _repeated: set[int] = field(default_factory=set, init=False, repr=False)
+    # ImportKind.one_home: hash(id) -> the hash of its first row's home << 32 | its line.
+    _homes: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    # The customer ids --create-missing creates in this import: case-folded -> (id, line).
+    _created: dict[str, tuple[str, int]] = field(default_factory=dict, init=False, repr=False)
     _queue: asyncio.Queue[_Item] = field(init=False, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _failure: BaseException | None = field(default=None, init=False, repr=False)
@@ -108,11 +122,15 @@ class BatchWriter:
         self._rejected(batch)
         earlier = self.dead.kept_lines
         self.summary.unchanged += sum(1 for record in batch.raws if record.line not in earlier)
+        valid = {record.line for record in batch.raws}
+        self.summary.duplicates_rejected += len(batch.repeated & valid & earlier)
 
     def _rejected(self, batch: Batch) -> None:
+        self._repeated = batch.repeated
         for record, reasons in batch.dead:
             raw = record.data if record.data is not None else record.raw
             self.dead.add(record.line, raw, reasons)
+            self.summary.duplicates_rejected += record.line in batch.repeated
         self.summary.duplicates += batch.duplicates
         self.summary.erased += batch.erased
 
@@ -132,7 +150,14 @@ class BatchWriter:
         # Lines of rows whose key the first pass found in another case too (ingest.validation
         # scan): a new id among them may be the second spelling of one this import writes.
         twinned = {m.line for m in batch.marked.values()} if self.spec.one_case else set()
-        twins = await self._parent_twins(batch.rows, found)
+        if self._advice is None and self.spec.advice is not None:
+            self._advice = self.spec.advice()
+        advice = self._advice
+        twins, currencies, _ = await asyncio.gather(
+            self._parent_twins(batch.rows, found),
+            parent_currencies(self.store, batch.rows, found, self.spec.money_parent),
+            advice.prepare(self.store, batch.rows, found) if advice else asyncio.sleep(0),
+        )
         for row, record, state in zip(batch.rows, batch.raws, found, strict=True):
             missing = state.get("missing") or []
             case_twin = any(
@@ -143,6 +168,22 @@ class BatchWriter:
                 # Never a bare customer beside a stored one differing only by case.
                 self.summary.missing_parents += 1
                 self._refuse(record, missing_reasons(self.spec, row, missing, twins))
+                continue
+            if missing and (reasons := self._creation_reasons(row, record.line, missing)):
+                self.summary.missing_parents += 1
+                self._refuse(record, reasons)
+                continue
+            # Before the currency: a default currency is no stored record's either.
+            row = self._without_defaults(row, record, state)
+            if self.spec.money is not None:
+                row, reasons = priced(
+                    row, state, self.spec.money, currencies, self.spec.money_parent
+                )
+                if reasons:
+                    self._refuse(record, reasons)
+                    continue
+            if self.spec.one_home and (reason := self._other_home(row, record.line)):
+                self._refuse(record, [reason])
                 continue
             state = self._claimed(row, state)
             if self.spec.conflicts is not None and (reasons := self.spec.conflicts(row, state)):
@@ -161,6 +202,8 @@ class BatchWriter:
                     self.summary.stale_consents += 1
                     self.summary.warn(f"line {record.line}: {why}")
             self._claim(row, record.line)
+            for warning in advice.warnings(row, state, record.line) if advice else []:
+                self.summary.warn(f"line {record.line}: {warning}")
             result = outcome(self.spec, row, state)
             self.summary.count(result)
             if result == "updated":
@@ -172,6 +215,64 @@ class BatchWriter:
             elif result != "unchanged":
                 writes.changed.append(row)
         return writes
+
+    def _other_home(self, row: Row, line: int) -> str | None:
+        """Why a row is refused when an earlier row of this import gave its id another home
+        (ImportKind.one_home): core systems that number transactions per account export
+        ``1, 2, ...`` on every account, and each row would move the one transaction (QA,
+        session 26). Kept as 64-bit hashes and the line: a million ids in tens of MB."""
+        home = self.spec.home or ""
+        key, mark = hash(str(row["id"])), hash(str(row.get(home))) & _HOME_MASK
+        first = self._homes.setdefault(key, (mark << 32) | line)
+        if first >> 32 == mark:
+            return None
+        return (
+            f"id: {echo(row['id'])} is also given for another account, on line "
+            f"{first & 0xFFFFFFFF} of this import; transaction ids must be unique across "
+            "accounts (a transaction is keyed by its id): prefix them with the account id, e.g. "
+            "with a mapping's [sql] or --sql \"SELECT * REPLACE (concat(accountId, '-', id) AS "
+            "id) FROM read_csv('FILE')\""
+        )
+
+    def _creation_reasons(self, row: Row, line: int, missing: list[str]) -> list[str]:
+        """Why the bare parents a row would create under --create-missing cannot be: an id
+        the key rule refuses (invisible or full-width characters: what upsertCustomer and a
+        customers row refuse), or a customer id another row of this import creates in another
+        case (NEWCUST1 / newcust1: QA, session 26). Each customer id it creates is noted."""
+        reasons = [r for name in missing if (r := id_reason(name, str(row.get(name))))]
+        created: list[tuple[str, str]] = []
+        for name in missing:
+            value = str(row.get(name))
+            if reasons or self.spec.parents.get(name) != "customers":
+                continue
+            first = self._created.get(id_key(value))
+            if first is not None and first[0] != value:
+                reasons.append(
+                    f"{name}: differs only by case from the customer {echo(first[0])} that "
+                    f"line {first[1]} of this import creates; {NO_CASE_TWIN}: write one spelling"
+                )
+            created.append((id_key(value), value))
+        if not reasons:
+            for key, value in created:
+                self._created.setdefault(key, (value, line))
+        return reasons
+
+    def _without_defaults(self, row: Row, record: RawRecord, state: Row) -> Row:
+        """``row`` without the fields only the mapping's [defaults] gave it, when the graph
+        holds its record: a default fills a new record, never a stored value (the link too,
+        an advisor or an owner, except a member's role: it comes with its customer)."""
+        if self.defaulted is None or not state.get("exists") or record.data is None:
+            return row
+        names = set(self.defaulted(record.data))
+        props = row.get("props") or {}
+        link = self.spec.link
+        drop_link = link in names and link in row and link != "role" and link != self.spec.home
+        if not drop_link and not names & props.keys():
+            return row
+        out = {k: v for k, v in row.items() if not (drop_link and k == link)}
+        if "props" in row:
+            out["props"] = {k: v for k, v in props.items() if k not in names}
+        return out
 
     async def _parent_twins(self, rows: list[Row], found: list[Row]) -> dict[str, str]:
         """The stored customer ids that the missing customer parents of ``rows`` differ from
@@ -211,6 +312,7 @@ class BatchWriter:
         """A dead letter for ``record``, which no case-twin warning then names."""
         self.dead.add(record.line, record.data, reasons)
         self.refused.add(record.line)
+        self.summary.duplicates_rejected += record.line in self._repeated
 
     def _lost_on_move(self, line: int, row: Row, state: Row, lost: list[str]) -> None:
         home = self.spec.home or ""

@@ -12,6 +12,7 @@ from typing import Any
 
 import phonenumbers
 
+from privacy.cn_regions import province_and_city
 from shared.post_text import replace_personal
 from shared.validators import ascii_fold, cn_id_token
 
@@ -35,7 +36,6 @@ _WAN = Decimal(10_000)
 _BANDS = [(1, "<1万"), (5, "1万-5万"), (10, "5万-10万"), (50, "10万-50万"),
           (100, "50万-100万"), (500, "100万-500万")]  # fmt: skip
 _TOP_BAND = ">500万"
-_PROVINCE = re.compile(r"^(.+?(?:省|自治区|特别行政区))?(.+?(?:市|自治州|地区|盟))?")
 _DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}")
 
 
@@ -103,10 +103,10 @@ def partial_card(value: str) -> str:
 
 
 def partial_address(value: str) -> str:
-    """Province and city only: "广东省深圳市南山区..." -> "广东省深圳市***"."""
-    match = _PROVINCE.match(value.strip())
-    kept = "".join(g for g in match.groups() if g) if match else ""
-    return f"{kept}***"
+    """Province and city only, known by name: "广东省深圳市南山区..." -> "广东省深圳市***",
+    "深圳南山区..." -> "深圳***"; the province alone or "***" where the city is none the
+    tables know (privacy/cn_regions.py: "up to the first 市" showed streets, QA session 26)."""
+    return f"{province_and_city(value)}***"
 
 
 def partial_name(value: str) -> str:

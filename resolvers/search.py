@@ -38,13 +38,12 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from graph.repositories.access import ACCESS_KEY
 from graph.store import Row
 from privacy.masking import band_range
 from privacy.types import Decision, MaskMode, SensitiveKind
 from resolvers.analytics import Segment, segment_bounds
 from resolvers.errors import BadUserInput, SearchTooBroad
-from resolvers.privacy import Forbidden, ForbiddenFilter
+from resolvers.privacy import PAD_ROW, Forbidden, ForbiddenFilter
 from shared.validators import cn_id_token, normalize_phone
 
 MAX_SEARCH_CHARS = 100
@@ -80,19 +79,6 @@ class SearchPlan:
     # reaches every customer): a page can be read as a window (``id > after LIMIT first + 1``)
     # and counted in the graph, instead of deciding every candidate per page.
     window: bool = False
-
-
-# Decided in place of the one row an id lookup did not find, both fresh from the engine (no
-# kept answer), so a miss costs what a hit on a customer the caller may not see costs.
-PAD_ROW: Row = {
-    "id": "\x00pad",
-    ACCESS_KEY: {
-        "advisorId": "\x00pad",
-        "branchId": "\x00pad",
-        "consentMarketing": False,
-        "consentDataSharing": False,
-    },
-}
 
 
 def customer_filter(

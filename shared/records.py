@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -30,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from shared.times import parse_time
 from shared.validators import (
     MINOR_UNITS,
+    MONEY_DIGITS,
     birth_date_from_cn_id,
     check_birth_date,
     check_cn_id,
@@ -269,30 +271,56 @@ def _in_currency(name: str, amount: Decimal, currency: str) -> None:
         raise ValueError(f"{name}: {exc}") from None
 
 
-def _given_currency(data: dict[str, Any]) -> str | None:
-    """The row's currency code (CNY when none is given), None when it is no currency (the
-    currency field says why)."""
+def _currency_given(data: dict[str, Any]) -> bool:
     code = data.get("currency")
+    return isinstance(code, str) and bool(code.strip())
+
+
+def _storable(name: str, amount: Decimal) -> None:
+    """Raise ValueError("name: ...") when the graph's number cannot hold every digit of
+    ``amount``: the part of :func:`_in_currency` that needs no currency (a row without one is
+    checked against its record's once the import knows it, from the stored number)."""
+    _, digits, exponent = amount.normalize().as_tuple()
+    if isinstance(exponent, int) and len(digits) + max(exponent, 0) > MONEY_DIGITS:
+        raise ValueError(f"{name}: more than {MONEY_DIGITS} digits: too large to store exactly")
+
+
+def _given_currency(data: dict[str, Any]) -> str | None:
+    """The row's currency code, None when it gives none (the import takes the stored one:
+    ingest.currencies) or none valid (the currency field says why)."""
+    if not _currency_given(data):
+        return None
     try:
-        return check_currency(code if isinstance(code, str) and code.strip() else "CNY")
+        return check_currency(data["currency"])
     except ValueError:
         return None
 
 
-def _one_group_in_currency(data: dict[str, Any], name: str) -> str | None:
-    """``"name: ambiguous amount ..."`` when the row's amount text is one group of three
-    digits after a dot or a comma (``1.005``, ``12,345``) and the row's currency (CNY when
-    none is given) has three decimals or more (ISO 4217 minor unit: KWD, BHD, JOD, OMR, TND,
-    LYD, IQD; CLF has four): 1.005 there, or 1005 written with a thousands dot, as a file of
-    decimal commas writes it; else None. An amount the file's declared decimal mark read is a
-    number by now (ingest.mapping): not guessed again."""
+def _one_group_mark(data: dict[str, Any], name: str) -> str | None:
+    """ "dot" / "comma" when the row's amount text is one group of three digits after a dot
+    or a comma (``1.005``, ``12,345``), else None. An amount the file's declared decimal mark
+    read is a number by now (ingest.mapping): not guessed again."""
     value = data.get(name)
     found = _ONE_GROUP.fullmatch(_amount_text(value)) if isinstance(value, str) else None
     if found is None:
         return None
-    currency = _given_currency(data)
-    if currency is not None and (MINOR_UNITS[currency] or 0) >= 3:
-        return f"{name}: {_ambiguous('dot' if found[1] == '.' else 'comma')}"
+    return "dot" if found[1] == "." else "comma"
+
+
+def one_group_reason(name: str, mark: str) -> str:
+    return f"{name}: {_ambiguous(mark)}"
+
+
+def _one_group_in_currency(data: dict[str, Any], name: str) -> str | None:
+    """``"name: ambiguous amount ..."`` when the row's amount text is one group of three
+    digits (:func:`_one_group_mark`) and the row's currency has three decimals or more (ISO
+    4217 minor unit: KWD, BHD, JOD, OMR, TND, LYD, IQD; CLF has four): 1.005 there, or 1005
+    written with a thousands dot, as a file of decimal commas writes it; else None. A row
+    without a currency is judged once its currency is known (ingest.currencies)."""
+    mark = _one_group_mark(data, name)
+    currency = _given_currency(data) if mark is not None else None
+    if mark is not None and currency is not None and (MINOR_UNITS[currency] or 0) >= 3:
+        return one_group_reason(name, mark)
     return None
 
 
@@ -356,6 +384,9 @@ def _every_amount_reason(data: Any, handler: ModelWrapValidatorHandler[Any], nam
         raise _with_reasons(exc.title, errors, more) from None
     if ambiguous is not None:
         raise ValueError(ambiguous)
+    if not _currency_given(data) and (mark := _one_group_mark(data, name)) is not None:
+        # Ambiguous or not by the currency the import finds for the row (ingest.currencies).
+        model._one_group = mark
     return model
 
 
@@ -369,6 +400,8 @@ class ImportRecord(BaseModel):
         hide_input_in_errors=True,
     )
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("id",)
+    # Set by an amount's validator (:func:`_every_amount_reason`): see ONE_GROUP.
+    _one_group: str | None = PrivateAttr(default=None)
     # Code fields read case-insensitively (" deposit " is DEPOSIT).
     CODE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
@@ -510,6 +543,17 @@ def stored_id_reasons(given: Row, held: Set[str]) -> list[str]:
     return []
 
 
+# The row key naming an amount's one-group spelling (``"dot"`` / ``"comma"``) when the row
+# gives no currency: ambiguous only in a currency of three decimals, known once looked up.
+ONE_GROUP = "oneGroup"
+
+
+def _with_one_group(row: Row, mark: str | None) -> Row:
+    if mark is not None:
+        row[ONE_GROUP] = mark
+    return row
+
+
 class AccountRecord(ImportRecord):
     id: Key
     customerId: Key | None = None
@@ -528,12 +572,15 @@ class AccountRecord(ImportRecord):
         return _every_amount_reason(data, handler, "balance")
 
     @model_validator(mode="after")
-    def _default_currency(self) -> AccountRecord:
-        # A balance without a currency is in CNY; without a balance, leave the stored one.
+    def _balance_in_currency(self) -> AccountRecord:
+        # Without a currency the balance is in the stored account's (a daily ``id,balance``
+        # refresh of a USD account stays USD; QA, session 26), which only the import's
+        # lookup knows: checked there (ingest.currencies).
         if self.balance is not None:
-            if self.currency is None:
-                self.currency = "CNY"
-            _in_currency("balance", self.balance, self.currency)
+            if self.currency is not None:
+                _in_currency("balance", self.balance, self.currency)
+            else:
+                _storable("balance", self.balance)
         return self
 
     def to_graph_row(self) -> Row:
@@ -543,7 +590,7 @@ class AccountRecord(ImportRecord):
         row: Row = {"id": self.id, "props": props}
         if self.customerId is not None:
             row["customerId"] = self.customerId
-        return row
+        return _with_one_group(row, self._one_group)
 
 
 class HoldingRecord(ImportRecord):
@@ -578,7 +625,7 @@ class TransactionRecord(ImportRecord):
     id: Key
     accountId: Key
     amount: Annotated[Money, Field(gt=0)]
-    currency: CurrencyCode = "CNY"
+    currency: CurrencyCode | None = None
     time: UtcTime
     channel: Literal["ATM", "POS", "ONLINE", "MOBILE", "BRANCH"] | None = None
     kind: TxKind
@@ -593,13 +640,19 @@ class TransactionRecord(ImportRecord):
 
     @model_validator(mode="after")
     def _amount_in_minor_units(self) -> TransactionRecord:
-        _in_currency("amount", self.amount, self.currency)
+        # Without a currency: the stored transaction's, else its account's (checked by the
+        # import, which looks them up: ingest.currencies).
+        if self.currency is not None:
+            _in_currency("amount", self.amount, self.currency)
+        else:
+            _storable("amount", self.amount)
         return self
 
     def to_graph_row(self) -> Row:
-        props = {"amount": float(self.amount), "currency": self.currency, "time": self.time}
-        props |= self.given("channel", "kind", "description")
-        return {"id": self.id, "accountId": self.accountId, "props": props}
+        props = {"amount": float(self.amount), "time": self.time}
+        props |= self.given("currency", "channel", "kind", "description")
+        row: Row = {"id": self.id, "accountId": self.accountId, "props": props}
+        return _with_one_group(row, self._one_group)
 
 
 # Through what an interaction happened: the import and logInteraction validate it, and a
@@ -706,6 +759,7 @@ __all__ = [
     "DATE_FIELDS",
     "MANGLED_AMOUNT",
     "MONEY_FIELDS",
+    "ONE_GROUP",
     "PARENTHESIZED_AMOUNT",
     "SPACED_AMOUNT",
     "TIME_FIELDS",
@@ -718,6 +772,7 @@ __all__ = [
     "InteractionRecord",
     "TransactionRecord",
     "customer_initiated",
+    "one_group_reason",
     "read_amount",
     "stored_id_reasons",
     "validation_reasons",

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # Bytes a request's line and headers may take together; more is answered 431.
     max_header_bytes: int = Field(default=65_536, ge=1_024)
     max_connections: int = Field(default=0, ge=0)
+    # Bytes a second a request body must keep up after its first header_timeout_s: slower is
+    # answered 408, and the slowest body goes first at the connection cap.
+    min_body_rate: int = Field(default=1_000, ge=1)
     keep_alive_s: int = Field(default=5, ge=1)
     # Requests per token subject (hub/rate_limit.py): sustained per second (0: no limit) and
     # the burst a subject may send at once (0: two seconds' worth). Per hub process.

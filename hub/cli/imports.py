@@ -168,9 +168,16 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         for line in summary.rejected_first:
             console.print(f"  {escape(line)}")
     if summary.duplicates:
+        lost = summary.duplicates_rejected
         console.print(
             f"{summary.duplicates} row(s) repeated a key found again later in the input: the "
-            "last row of each key was imported."
+            "last row of each key was imported"
+            + (
+                f", except for {lost} key(s) whose last row was rejected: nothing imported for "
+                "them (see the dead letters)."
+                if lost
+                else "."
+            )
         )
     if summary.erased:
         console.print(

@@ -9,11 +9,19 @@ read it); the request log says 499 ``client_disconnected``. The audit record of 
 request is written on the way out (schema/extensions/audit.py), which tells a timeout from a
 client gone and from other cancellations by :data:`shared.deadline.current_request`, set here.
 A request whose answer has started is not stopped (a streaming answer is its own), and
-websockets are not watched here."""
+websockets are not watched here.
+
+While the app waits for the request's body, the deadline is when the body is due at
+``min_body_rate`` bytes a second after ``body_grace_s`` (C360_MIN_BODY_RATE after
+C360_HEADER_TIMEOUT_S) when that is earlier: a body trickled a byte a second is answered 408
+after the grace, not 504 after the whole request timeout, and its connection is closed (what
+is left of the body is not read). hub/http_protocol.py evicts the slowest body at the
+connection cap by the same rate."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
@@ -34,13 +42,23 @@ class _WatchedRequest(RequestLife):
     straight away). Nothing else (a webhook, a mutation) pays for a listener."""
 
     def __init__(
-        self, deadline: asyncio.Timeout, task: asyncio.Task[None], receive: Receive, send: Send
+        self,
+        deadline: asyncio.Timeout,
+        task: asyncio.Task[None],
+        receive: Receive,
+        send: Send,
+        pace: tuple[float, float],
     ) -> None:
         super().__init__(deadline, task)
         self._receive = receive
         self._send = send
         self._body_read = False
         self._listener: asyncio.Task[Message] | None = None
+        # When the body is due: the first grace_s are free, then min_rate bytes a second.
+        self._grace_s, self._min_rate = pace
+        self._began = asyncio.get_running_loop().time()
+        self._body_bytes = 0
+        self.body_behind = False  # the deadline that passed was the body's
 
     async def receive(self) -> Message:
         if self._listener is not None:
@@ -48,10 +66,28 @@ class _WatchedRequest(RequestLife):
             # server's receive has one reader. (Before there is a listener the app's asks go
             # to the server; a disconnect it reads there is answered again to the listener.)
             return await asyncio.shield(self._listener)
-        message = await self._receive()
+        message = await (self._receive() if self._body_read else self._receive_body())
         if message["type"] == "http.request" and not message.get("more_body", False):
             self._body_read = True
             self._listen()
+        return message
+
+    async def _receive_body(self) -> Message:
+        """The body's next part, with the deadline moved to when the body is due if that is
+        earlier (and back once the part is in)."""
+        ends = self.deadline.when()
+        due = self._began + self._grace_s + self._body_bytes / self._min_rate
+        paced = ends is not None and due < ends
+        if paced:
+            self.deadline.reschedule(due)
+        try:
+            message = await self._receive()
+        finally:
+            if paced and self.deadline.expired():
+                self.body_behind = True
+            elif paced:
+                self.deadline.reschedule(ends)
+        self._body_bytes += len(message.get("body", b""))
         return message
 
     async def send(self, message: Message) -> None:
@@ -79,19 +115,30 @@ class _WatchedRequest(RequestLife):
             self._listener.cancel()
 
 
-def _timed_out(scope: Scope) -> dict[str, object]:
-    """The 504's body in the shape of the route's other answers: a GraphQL error for
-    /graphql, ``{"error": ...}`` as the webhook and the other routes answer (QA: a slow
+def _timed_out(scope: Scope, message: str = "request timed out") -> dict[str, object]:
+    """The 504's (and 408's) body in the shape of the route's other answers: a GraphQL error
+    for /graphql, ``{"error": ...}`` as the webhook and the other routes answer (QA: a slow
     webhook body got the GraphQL shape, every other webhook error the plain one)."""
     if str(scope.get("path", "")).startswith("/graphql"):
-        return {"errors": [{"message": "request timed out", "extensions": {"code": "TIMEOUT"}}]}
-    return {"error": "request timed out"}
+        return {"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]}
+    return {"error": message}
 
 
 class TimeoutMiddleware:
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        timeout_s: float,
+        body_grace_s: float = math.inf,
+        min_body_rate: float = 1.0,
+    ) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.pace = (body_grace_s, min_body_rate)
+        self.too_slow = (
+            f"request body too slow: under {min_body_rate:g} bytes a second after its first "
+            f"{body_grace_s:g} s (C360_MIN_BODY_RATE): send the body with its headers, or faster"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +149,7 @@ class TimeoutMiddleware:
         life: _WatchedRequest | None = None
         try:
             async with asyncio.timeout(self.timeout_s) as deadline:
-                life = _WatchedRequest(deadline, task, receive, send)
+                life = _WatchedRequest(deadline, task, receive, send, self.pace)
                 token = current_request.set(life)
                 try:
                     await self.app(scope, life.receive, life.send)
@@ -112,7 +159,13 @@ class TimeoutMiddleware:
         except TimeoutError:
             if life is not None and life.answering:
                 raise
-            response = JSONResponse(_timed_out(scope), status_code=504)
+            if life is not None and life.body_behind:
+                # The rest of the body is not read: the connection cannot carry another request.
+                response = JSONResponse(
+                    _timed_out(scope, self.too_slow), 408, headers={"connection": "close"}
+                )
+            else:
+                response = JSONResponse(_timed_out(scope), status_code=504)
             await response(scope, receive, send)
         except asyncio.CancelledError:
             # Ours (its client went) ends here; any other cancellation (shutdown) goes on.
