@@ -106,14 +106,21 @@ def unavailable_reply(message: str) -> bool:
 LOG_TAIL_BYTES = 16_384
 
 
-def rewrite_failure(log_path: Path) -> str | None:
-    """The server's last line about a failed log rewrite (``Background AOF rewrite terminated
-    by signal 9``, ``... No space left on device``), or None."""
+def log_tail(log_path: Path) -> str | None:
+    """The last LOG_TAIL_BYTES of the server's log, or None when it cannot be read."""
     try:
         with log_path.open("rb") as f:
             f.seek(max(0, f.seek(0, 2) - LOG_TAIL_BYTES))
-            tail = f.read().decode("utf-8", "replace")
+            return f.read().decode("utf-8", "replace")
     except OSError:
+        return None
+
+
+def rewrite_failure(log_path: Path) -> str | None:
+    """The server's last line about a failed log rewrite (``Background AOF rewrite terminated
+    by signal 9``, ``... No space left on device``), or None."""
+    tail = log_tail(log_path)
+    if tail is None:
         return None
     failed = ("terminated", "error", "failed", "no space", "can't", "unable")
     for line in reversed(tail.splitlines()):

@@ -36,6 +36,8 @@ from graph.repositories.imports import KNOWN_PARENTS
 from graph.store import GraphStore
 from ingest.checkpoint import Checkpoint
 from ingest.deadletter import DeadLetters, DeadLettersUnwritable
+from ingest.defaults_check import check_defaults
+from ingest.disk_full import disk_full, no_space_folder
 from ingest.erasures import NO_ERASURES, Erasures
 from ingest.kinds import KINDS, ImportKind, check_mapping, kind_spec
 from ingest.mapping import ColumnMapping
@@ -149,6 +151,7 @@ async def import_file(
     mapping = mapping or ColumnMapping.identity()
     spec = kind_spec(kind, kinds)
     mapping.check(spec.fields, kind)
+    check_defaults(spec, mapping)  # once, not as every row's dead letter
     read_options = read_options or mapping.read_options()
     options = import_options(mapping, read_options, sql, create_missing=create_missing,
                              as_of=as_of)  # fmt: skip
@@ -208,6 +211,7 @@ async def _import(
 ) -> ImportSummary:
     state = checkpoint.get(key, {}) if checkpoint is not None else {}
     done = int(state.get("committed", 0))
+    why = None
     if done and options is not None and (changed := changed_options(state.get("options"), options)):
         # The committed rows were read or written another way (another encoding, mapping,
         # ...): resuming would keep them so. Started over; the first commit replaces it.
@@ -216,6 +220,9 @@ async def _import(
             if isinstance(state.get("options"), dict)
             else "that run's checkpoint does not say which options it ran with"
         )
+    elif done:  # its dead letters must be where a resumed run keeps them, or be judged again
+        why = letters.lost(state.get("dead"), int(state.get("line", 0)))
+    if why is not None:
         summary.not_resumed = (
             f"started over: an earlier run of this input committed {done} records, but {why}, "
             "so every record is read and written again"
@@ -284,6 +291,8 @@ async def _import(
                 raise writer.interrupted(exc) from exc
             if isinstance(exc, STOPPED):
                 _stopped(on_stop, checkpoint, writer.committed)  # the write in flight is in
+            if (full := no_space_folder(exc)) is not None:  # dead letters, checkpoint
+                raise disk_full(full, writer.committed) from exc
             raise
         if checkpoint is not None:
             checkpoint.clear(key)
@@ -304,7 +313,8 @@ def _as_of(value: str | None, now: datetime | None = None) -> str | None:
     if value is None:
         return None
     try:
-        moment = to_utc_iso(value)
+        # No word of a mapping's time_formats: they do not apply to --as-of (QA, session 26).
+        moment = to_utc_iso(value, advice="")
         start = to_utc_iso(value, dates_at_midnight=True)
     except ValueError as exc:
         raise ImportRefused(f"--as-of: {exc}") from None

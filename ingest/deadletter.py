@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -41,6 +43,7 @@ class DeadLetters:
         # Resuming: the input lines of the dead letters kept (``kept`` of them): the records
         # of the skipped part that the earlier run rejected, not imported.
         self.kept_lines: set[int] = set()
+        self._lines: list[int] = []  # the input lines of every dead letter in the file, sorted
         self.first: list[str] = []  # "line N: reason; ..." of the first few (dry run summary)
         self._open = False
         self._fh: IO[bytes] | None = None
@@ -68,6 +71,7 @@ class DeadLetters:
         self.count = 0
         self.kept = 0
         self.kept_lines = set()
+        self._lines = []
         if self.keep:
             try:
                 self._fh = self._reopen() if self.after else None
@@ -100,6 +104,7 @@ class DeadLetters:
                         fh.write(text if text.endswith(b"\n") else text + b"\n")
                         self.kept += 1
                         self.kept_lines.add(line)
+                        bisect.insort(self._lines, line)
             fh.flush()
             os.fsync(fh.fileno())  # the kept letters are never judged again: keep them
             os.replace(tmp, self.path)
@@ -116,14 +121,64 @@ class DeadLetters:
         if line <= self.after:
             return  # kept from the run that judged it
         self.count += 1
+        bisect.insort(self._lines, line)
         if len(self.first) < _FIRST:
             self.first.append(f"line {line}: {'; '.join(reasons)}")
         if self._fh is None:
             return
         record = {"line": line, "raw": raw, "reasons": reasons}
-        self._fh.write(orjson.dumps(record, default=str) + b"\n")
-        self._fh.flush()
+        self._write(orjson.dumps(record, default=str) + b"\n")
         self._unsynced = True
+
+    def _write(self, data: bytes) -> None:
+        """``data`` appended whole, or OSError naming the file (a write to an open file names
+        none): a disk that fills up half way through leaves no torn line behind, it is cut
+        off again (QA, session 26). Written with os.write: nothing waits in a buffer."""
+        assert self._fh is not None
+        fd = self._fh.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)  # a FIFO or /dev/stdout cannot be cut
+        size = os.lseek(fd, 0, os.SEEK_END) if regular else 0
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            if regular:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
+
+    def state(self, line: int) -> dict[str, object]:
+        """What a checkpoint at input line ``line`` keeps of the dead letters: the file and how
+        many of its dead letters are of lines up to ``line`` (those a resumed run keeps)."""
+        return {"path": str(self.path.absolute()), "upto": bisect.bisect_right(self._lines, line)}
+
+    def lost(self, state: object, line: int) -> str | None:
+        """Why the run resuming after input line ``line`` would lose dead letters the earlier
+        run wrote (its checkpoint's :meth:`state`): they went to another file (--dead-letters
+        changed), or the file no longer holds them (moved, emptied: QA, session 26, the moved
+        file's lines were in no file and in no figure, and those a lookup refused were counted
+        as imported); None when they are there, or unknown (an older checkpoint, a FIFO)."""
+        if not self.keep or not isinstance(state, dict):
+            return None
+        path, upto = state.get("path"), state.get("upto")
+        if not isinstance(upto, int) or upto <= 0:
+            return None  # none to lose
+        if path != str(self.path.absolute()):
+            return f"its {upto} dead letters went to {path} and this run's go to {self.path}"
+        try:
+            if not stat.S_ISREG(self.path.stat().st_mode):
+                return None
+            with self.path.open("rb") as fh:
+                found = sum(1 for text in fh if (n := _line_of(text)) is not None and n <= line)
+        except FileNotFoundError:
+            found = 0
+        if found >= upto:
+            return None
+        return (
+            f"{self.path} holds {found} of the {upto} dead letters it wrote (the file was moved, "
+            "edited or removed)"
+        )
 
     def sync(self) -> None:
         """Make the dead letters written since the last call durable: called before a

@@ -91,7 +91,10 @@ class ColumnMapping:
         except FileNotFoundError as exc:
             raise MappingError(f"mapping file {path} does not exist") from exc
         except UnicodeDecodeError as exc:
-            raise MappingError(f"mapping file {path.name} is not UTF-8 text") from exc
+            raise MappingError(
+                f"mapping file {path.name} is not UTF-8 text: save it as UTF-8 (e.g. iconv -f "
+                f"gbk -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}) and give that file"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise MappingError(f"mapping file {path.name} is not valid TOML: {exc}") from exc
         return cls.from_dict(doc, path.name, path.resolve().parent)

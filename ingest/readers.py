@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ _SNIFF_LINES = 50
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 _HAN = re.compile("[\u4e00-\u9fff]")  # CJK unified ideographs (the common ones)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_DOS_EOF = "\x1a"  # Ctrl-Z: a dead letter "1 values but the header has 4 columns" (QA, s26)
 _CHINESE = ("gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "cp936")
 
 # The csv module's own limit (128 KiB) would turn a long field into an exception that ends the
@@ -184,18 +186,25 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
 
     ``complete``: the sample is the whole file (otherwise its last line may be cut). A few bad
     lines do not change the verdict: they become dead letters when the file is read."""
+    return detect_encodings(sample, complete)[0]
+
+
+def detect_encodings(sample: bytes, complete: bool) -> tuple[str | None, list[str]]:
+    """:func:`detect_encoding`'s pick, and when that is a single-byte code page told from
+    another only by a guess, every code page the sample reads as just as well (the pick
+    first); else an empty list."""
     if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", []
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", []
     if _too_many_controls(sample.count(b"\x00"), len(sample)):
-        return None  # NUL bytes without a UTF-16 BOM: binary (a stray one is a bad line)
+        return None, []  # NUL bytes without a UTF-16 BOM: binary (a stray one is a bad line)
     lines = sample.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]
     wide = [line for line in lines if not line.isascii()]
     if not wide:
-        return "utf-8"
+        return "utf-8", []
     # Per line: valid UTF-8 (random or GBK bytes almost never are), else GB18030 when the text
     # it gives is mostly GB2312's common characters. A file mixing the two (one line re-typed
     # on another system) takes the encoding of most lines; the others are dead letters when
@@ -205,14 +214,38 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
     chinese = [text for line in rest if (text := _decodes(line, "gb18030")) is not None]
     gbk = len(chinese) if _mostly_gb2312("".join(chinese)) else 0
     if 2 * (utf8 + gbk) >= len(wide):
-        return "utf-8" if utf8 >= gbk else "gb18030"
+        return ("utf-8" if utf8 >= gbk else "gb18030"), []
     from charset_normalizer import from_bytes  # imported lazily: only unusual files need it
 
-    best = from_bytes(sample).best()
+    matches = from_bytes(sample)
+    best = matches.best()
     if best is None:
-        return None
+        return None, []
     # Chinese exports are GBK or GB2312 in name; GB18030 is the superset that reads them all.
-    return "gb18030" if best.encoding in _CHINESE else best.encoding
+    if best.encoding in _CHINESE:
+        return "gb18030", []
+    return best.encoding, _guessed_code_pages(best, list(matches))
+
+
+# Western (Latin-1, cp1252) and Central European (cp1250, Latin-2) code pages give other
+# letters for the same bytes (è/č, ø/ř, æ/ć), and charset-normalizer often cannot tell them
+# apart: a Latin-1 file of French, German and Danish names was read as cp1250, every è a č
+# (QA, session 26). When one of these reads the sample as well as the pick, the pick is a
+# guess: the file is refused, naming the candidates, rather than imported as mojibake.
+_RIVAL_PAGES = frozenset({"cp1252", "iso8859-1", "iso8859-15", "cp1250", "iso8859-2"})
+_CHAOS_MARGIN = 0.01  # charset-normalizer's "mess" ratio: equal within this is a tie
+_CANDIDATES_SHOWN = 6
+
+
+def _guessed_code_pages(best: Any, matches: list[Any]) -> list[str]:
+    """The code pages (``best``'s first) reading the sample with no more mess than ``best``,
+    when one of them is a rival of another script (:data:`_RIVAL_PAGES`); else []. Matches
+    giving the very same text are one match in charset-normalizer's list (not rivals)."""
+    tied = [m for m in matches if m.chaos <= best.chaos + _CHAOS_MARGIN]
+    names = list(dict.fromkeys(codecs.lookup(m.encoding).name for m in [best, *tied]))
+    if not any(n in _RIVAL_PAGES for n in names[1:]):
+        return []
+    return names[:_CANDIDATES_SHOWN]
 
 
 def _looks_binary(text: str) -> bool:
@@ -369,17 +402,38 @@ def _text_rows(source: Source) -> Iterator[tuple[int, list[str] | None, str, str
                 pass  # over several lines: taken apart below
             taken = lines.taken
             if lines.ended or (len(taken) > 1 and (values is None or len(values) != width)):
-                yield start, None, _unclosed(start, len(taken), lines.ended), _shown(taken[0])
+                yield start, None, _unclosed(start, len(taken), lines.ended), _raw_shown(taken[0])
                 lines.again(taken[1:])
                 # A fresh reader: the old one may be inside the quote.
                 reader = csv.reader(lines, delimiter=delimiter)
                 continue
             if values is None:
                 yield start, None, reason, None
+            elif _repeats_header(values, source.header):
+                yield start, None, _header_again(start), _raw_shown("".join(taken))
+            elif values == [_DOS_EOF]:
+                continue  # an old DOS tool's end-of-file mark after the last line
             elif len(values) > 1 or (values and values[0].strip()):
                 # A line of nothing but spaces or tabs is an empty line too (it was a dead
                 # letter, "1 values but the header has 4 columns": QA, session 24).
                 yield start, values, "", None
+
+
+def _repeats_header(values: list[Any], header: list[str] | None) -> bool:
+    """A record that is the header again (two exports joined with ``cat``: QA, session 26, a
+    customer with the id "id" named "name" was imported); the first value decides cheaply."""
+    if not header or len(values) != len(header) or not isinstance(values[0], str):
+        return False
+    if _clean_header(values[:1]) != header[:1]:
+        return False
+    return _clean_header([str(v) for v in values]) == header
+
+
+def _header_again(line: int) -> str:
+    return (
+        f"the header repeats on line {line}: were two exports concatenated? the line is not "
+        "imported; remove it (or import the files one by one)"
+    )
 
 
 def _read_text(source: Source) -> Iterator[RawRecord]:
@@ -529,6 +583,15 @@ def _json_advice(path: Path, start: str | None) -> str:
     )
 
 
+def _guessed_advice(path: Path, candidates: list[str]) -> str:
+    return (
+        f"{path.name}: its encoding can only be guessed: it reads as {', '.join(candidates)}, "
+        "each giving other letters (è or č, ø or ř); give it with --encoding (latin-1 or "
+        "cp1252 for Western European text, cp1250 for Central European) or as encoding "
+        "under [source] in the mapping"
+    )
+
+
 def _open_delimited(path: Path, options: ReadOptions) -> Source:
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
@@ -536,7 +599,10 @@ def _open_delimited(path: Path, options: ReadOptions) -> Source:
     if not sample.strip():
         return Source(path, "text", [], "utf-8", options.delimiter or ",", options)
     encoding = _check_encoding(options.encoding) if options.encoding else None
-    encoding = encoding or detect_encoding(sample, complete)
+    if encoding is None:
+        encoding, guessed = detect_encodings(sample, complete)
+        if guessed:
+            raise UnsupportedFile(_guessed_advice(path, guessed))
     if encoding is None:
         raise UnsupportedFile(
             f"{path.name} is not text (binary, or an encoding c360 cannot recognise); "
@@ -701,9 +767,18 @@ def _cell(value: Any) -> Any:
         return str(int(value))
     if isinstance(value, time):
         return value.isoformat()
-    if isinstance(value, datetime | date | bool | int | float | str) or value is None:
+    # A Parquet DECIMAL stays a Decimal: an exact number, as a float cell is a number. As text
+    # ("12.340") it was judged by the text spelling rules: refused as ambiguous, and with
+    # --decimal , read as 12340 (QA, session 26). A number takes no decimal mark.
+    if isinstance(value, datetime | date | bool | int | float | str | Decimal) or value is None:
         return value
     return str(value)
+
+
+def _raw_cell(value: Any) -> Any:
+    """A cell as a dead letter keeps it (JSON: a Decimal as its text, every digit)."""
+    value = _cell(value)
+    return str(value) if isinstance(value, Decimal) else value
 
 
 # From 2**53 on a float no longer holds every whole number: an 18-digit ID number stored as a
@@ -748,7 +823,11 @@ def checked(
         }
     if problems:
         raw = {
-            h: repr(v) if _imprecise_value(v) else _raw_shown(v) if isinstance(v, str) else _cell(v)
+            h: repr(v)
+            if _imprecise_value(v)
+            else _raw_shown(v)
+            if isinstance(v, str)
+            else _raw_cell(v)
             for h, v in row.items()
         }
         return _refused(number, data, problems, raw)
@@ -756,21 +835,31 @@ def checked(
 
 
 def _error_problem(name: str, error: str) -> str:
+    if error.startswith("="):  # an uncached formula (_cell_error): no error text starts so
+        # The formula itself is in the dead letter's raw, not here: it may quote a value.
+        return (
+            f"{name}: the spreadsheet cell holds a formula whose value was never computed: "
+            "open and save the workbook in Excel or LibreOffice so formula values are "
+            "computed, then import it again"
+        )
     return f"{name}: the spreadsheet cell holds an error ({error})"
 
 
 # A cell holding an error (a failed formula's cached #N/A, #DIV/0!, #VALUE!, #REF!...) is
 # ``t="e"`` in the sheet's XML; python-calamine gives it as "" like an empty cell, and empty
 # means "not given" (the stored value kept, a new record's field null): an error would pass
-# silently. So the first sheet's XML is searched for error cells (read as a stream, in
-# chunks, without parsing) and parsed only when it holds one.
-_XLSX_ERROR_MARKS = (b't="e"', b"t='e'")
+# silently. So is a formula cell without a cached value (a workbook written by a reporting
+# tool or openpyxl and never opened in Excel: QA, session 26, balances read as empty). So the
+# first sheet's XML is searched for error and formula cells (read as a stream, in chunks,
+# without parsing) and parsed only when it holds one.
+_XLSX_ERROR_MARKS = (b't="e"', b"t='e'", b"<f>", b"<f ", b"<f/>")
 _XLSX_CHUNK = 1 << 20
 
 
 def _sheet_errors(path: Path) -> dict[tuple[int, int], str]:
     """(row, column), both 0-based, to the error text of each error cell of the first sheet
-    of an .xlsx/.xlsm or .ods file; empty for other formats (.xls, .xlsb: binary, not read
+    of an .xlsx/.xlsm or .ods file (an .xlsx formula cell without a cached value: its formula,
+    ``=SUM(1,2)``); empty for other formats (.xls, .xlsb: binary, not read
     here), or when the sheet cannot be found (the rows calamine read are all there is then)."""
     import zipfile
 
@@ -848,12 +937,25 @@ def _error_cells(fh: Any) -> dict[tuple[int, int], str]:
                 ref = element.get("r")
                 column = _column_index(ref) if ref else column + 1
             continue
-        if tag == "c" and element.get("t") == "e":
-            value = next((e.text for e in element if _local(e.tag) == "v"), None)
-            errors[(row, column)] = value or "#ERROR"
+        if tag == "c" and (found := _cell_error(element)) is not None:
+            errors[(row, column)] = found
         elif tag == "row":
             element.clear()
     return errors
+
+
+def _cell_error(cell: ET.Element) -> str | None:
+    """An .xlsx cell's error text; ``=FORMULA`` for a formula whose value was never computed
+    (no cached ``<v>``, or an empty one where the result is no text: a text result may be
+    empty); None for a cell holding a value."""
+    kind = cell.get("t")
+    value = next((e.text for e in cell if _local(e.tag) == "v"), None)
+    if kind == "e":
+        return value or "#ERROR"
+    formula = next((e for e in cell if _local(e.tag) == "f"), None)
+    if formula is None or value or kind in ("str", "inlineStr"):
+        return None
+    return f"={formula.text or '(a shared formula)'}"
 
 
 # OpenDocument (LibreOffice) marks a cell holding an error calcext:value-type="error", its
@@ -907,6 +1009,15 @@ def _sheet_rows(path: Path) -> list[list[Any]]:
         raise UnsupportedFile(f"{path.name} is not a readable spreadsheet ({exc})") from exc
 
 
+def _sheet_count(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return len(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception:  # read once already: the first sheet's error was said there
+        return 1
+
+
 def _header_row(rows: list[list[Any]]) -> int:
     """The index of a sheet's header: its first row holding anything (a sheet may start with
     empty rows above it; the first, empty row was taken for the header: QA, session 24)."""
@@ -931,6 +1042,11 @@ def _read_sheet(path: Path) -> Iterator[RawRecord]:
         if found is None and all(v in (None, "") for v in values):
             continue
         row = {h: v for h, v in zip(header, values, strict=False) if h}
+        if _repeats_header(values, header):
+            yield RawRecord(
+                number, None, _header_again(number), {h: str(v) for h, v in row.items()}
+            )
+            continue
         yield checked(number, row, _cell, found)
 
 
@@ -963,7 +1079,13 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
     if kind == "text":
         return _open_delimited(path, options)
     if kind == "sheet":
-        return Source(path, kind, _check_header(path, _sheet_header(_sheet_rows(path))))
+        header = _sheet_header(_sheet_rows(path))
+        if not header and _sheet_count(path) > 1:
+            raise UnsupportedFile(
+                f"{path.name}: its first sheet is empty, and c360 reads the first sheet only: "
+                "move the data to the first sheet (or delete the sheets before it)"
+            )
+        return Source(path, kind, _check_header(path, header))
     if kind == "parquet":
         return Source(path, kind, list(_parquet(path).schema_arrow.names))
     encoding = _check_encoding(options.encoding) if options.encoding else _jsonl_encoding(path)
@@ -1007,6 +1129,7 @@ __all__ = [
     "checked",
     "count_records",
     "detect_encoding",
+    "detect_encodings",
     "format_of",
     "open_source",
     "read_header",

@@ -422,6 +422,7 @@ class BatchWriter:
             # so they are on disk before the checkpoint passes them.
             self.dead.sync()
             state: dict[str, object] = {"committed": end, "line": line}
+            state["dead"] = self.dead.state(line)  # a resumed run checks they are still there
             if self.options is not None:
                 state["options"] = self.options
             self.checkpoint.set(self.key, state)

@@ -718,10 +718,24 @@ class AdvisorRecord(ImportRecord):
         return row
 
 
+# pydantic's own phrasings ("Input should be a valid boolean, unable to interpret input",
+# "Field required"), said as what to write instead (QA, session 26).
+_YES_NO = "not a yes/no value: write true/false, 1/0, Y/N, yes/no or 是/否"
+_NOT_A_NUMBER = "not a number (e.g. 1234.50)"
+_PLAIN = {
+    "missing": "missing (a value is required)",
+    "bool_parsing": _YES_NO,
+    "bool_type": _YES_NO,
+    "decimal_parsing": _NOT_A_NUMBER,
+    "decimal_type": _NOT_A_NUMBER,
+    "string_type": "not text",
+}
+
+
 def validation_reasons(exc: ValidationError, skip: Collection[str] = ()) -> list[str]:
     """``["phone: not a valid CN mobile or landline number", ...]``: field names from pydantic's
     loc, messages without the input value (the models hide inputs from errors). Not those of
-    the fields in ``skip`` (left out for a reason already told: their "Field required")."""
+    the fields in ``skip`` (left out for a reason already told: their "missing")."""
     reasons = []
     for error in exc.errors(include_input=False, include_url=False):
         loc = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
@@ -729,7 +743,7 @@ def validation_reasons(exc: ValidationError, skip: Collection[str] = ()) -> list
         field = loc.split(".")[0] if loc else ""
         if field and field in skip:
             continue
-        message = error["msg"].removeprefix("Value error, ")
+        message = _PLAIN.get(error["type"]) or error["msg"].removeprefix("Value error, ")
         reasons.append(f"{field}: {message}" if field else message)
     return list(dict.fromkeys(reasons))
 

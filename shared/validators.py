@@ -183,9 +183,19 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{8}$")
 # A date and time without leading zeros, as Excel shows them (zh-CN: "2025/3/1 9:05"),
 # after "/" became "-"; fromisoformat wants two digits each.
 _SHORT_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# An ISO week date (2025-W09-6, 2025W096): fromisoformat reads it as a time at midnight, so a
+# date-only value was stored shifted, 2025-02-28T16:00:00Z (QA, session 26). No export writes
+# one meaning a time; refused.
+_WEEK_DATE = re.compile(r"\d{4}-?W\d")
+WEEK_DATE = "an ISO week date (2025-W09-6) is not read: give the date as YYYY-MM-DD"
 # Said after the refusal in the same reason (a dead letter splits its reasons at "; ").
 _OTHER_FORMATS = (
     ' - an import reads other formats by its mapping\'s time_formats = ["%d.%m.%Y %H:%M"]'
+)
+# The same for a date (birthDate: "12/03/1985" was "not a date (use YYYY-MM-DD)", no word of
+# the option that reads it: QA, session 26).
+_OTHER_DATE_FORMATS = (
+    ' - an import reads other formats by its mapping\'s date_formats = ["%d/%m/%Y"]'
 )
 # Times more than this far ahead of the clock are typos or wrong formats, not data.
 FUTURE_SLACK = timedelta(days=1)
@@ -319,6 +329,8 @@ def to_utc_iso(
             return _plausible_day(day.date()).isoformat()
         parsed = _parse_formats(text, formats) if formats else None
         if parsed is None:
+            if _WEEK_DATE.match(text):
+                raise ValueError(WEEK_DATE)
             text = text.replace("/", "-")
             if _DATE_ONLY.match(text):
                 calendar_day = date.fromisoformat(to_iso_date(text))
@@ -399,7 +411,7 @@ def to_iso_date(value: date | str, formats: tuple[str, ...] = ()) -> str:
         parsed = _parse_formats(text, ("%Y-%m-%d", "%Y/%m/%d", *compact))
     if parsed is None:
         hint = formats[0] if formats else "YYYY-MM-DD"
-        raise ValueError(f"not a date (use {hint})")
+        raise ValueError(f"not a date (use {hint}){'' if formats else _OTHER_DATE_FORMATS}")
     return parsed.date().isoformat()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -31,12 +32,14 @@ from ingest.crm import (
     KINDS,
     DeadLettersUnwritable,
     Erasures,
+    ImportInterrupted,
     ImportRefused,
     ImportSummary,
     OnProgress,
     check_mapping,
     import_file,
 )
+from ingest.disk_full import DiskFull, disk_full, graph_log_says_full
 from ingest.mapping import ColumnMapping, MappingError
 from privacy.erasure_ledger import ErasureLedger, LedgerError, mirror_paths
 from shared.scratch import scratch_dir
@@ -155,8 +158,9 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
         table.add_row("resumed after", f"{summary.resumed_after} records committed earlier")
     if summary.not_resumed:
         table.add_row("not resumed", f"[yellow]{escape(summary.not_resumed)}[/]")
+    # escape(): a file name is text, not rich markup ("x[red]y" lost "[red]": QA, s26).
     table.add_row(
-        "dead letters", str(summary.dead_letter_path) if summary.dead_letter_path else "-"
+        "dead letters", escape(str(summary.dead_letter_path)) if summary.dead_letter_path else "-"
     )
     console.print(table)
     if summary.dry_run and summary.rejected_first:
@@ -190,8 +194,8 @@ def print_summary(kind: str, name: str, summary: ImportSummary) -> None:
     if summary.dead_letter_path:
         console.print(
             f"[bold yellow]{summary.rejected_total} record(s) rejected[/]: see "
-            f"[bold]{summary.dead_letter_path}[/] (one JSON line each: line, raw, reasons). "
-            "Fix them in the source file and import it again."
+            f"[bold]{escape(str(summary.dead_letter_path))}[/] (one JSON line each: line, raw, "
+            "reasons). Fix them in the source file and import it again."
         )
 
 
@@ -251,6 +255,27 @@ def _scratch_graph(settings: Settings, dry_run: bool) -> Iterator[Path | None]:
         yield Path(scratch)
 
 
+@contextmanager
+def _graph_disk_full(settings: Settings) -> Iterator[None]:
+    """An import the graph interrupted (its embedded server exited: "Broken pipe") said as a
+    full disk when the server's log says so since the import began (QA, session 26: the
+    cause was only in falkordb.log)."""
+    began = datetime.now()  # naive local time, as the server's log writes it
+    try:
+        yield
+    except DiskFull:
+        raise
+    except ImportInterrupted as exc:
+        if settings.graph_url:  # an external graph's disk and log are not ours to read
+            raise
+        from graph.embedded import EmbeddedFalkorDB  # its paths only: nothing is started
+
+        server = EmbeddedFalkorDB(settings.resolved_data_dir)
+        if not graph_log_says_full(server.log_path, began):
+            raise
+        raise disk_full(server.dir, exc.committed) from exc
+
+
 async def _import(
     kind: str,
     path: Path | None,
@@ -272,7 +297,7 @@ async def _import(
         erased = erasures(ledger)  # before the graph starts: an unreadable ledger stops here
         checkpoints = settings.resolved_data_dir / "checkpoints" / "imports.json"
         async with graph(settings, upgrade=not dry_run) as store:
-            with progress_bar(progress, label) as tick:
+            with progress_bar(progress, label) as tick, _graph_disk_full(settings):
                 summary = await import_file(
                     store,
                     kind,

@@ -75,7 +75,7 @@ def test_formats_and_zone_of_the_mapping_apply_to_dates_and_times(tmp_path: Path
     # The format's reason, and the other fields' beside it (every problem of the record).
     assert reasons == [
         "time: not a time in the format %d.%m.%Y %H:%M (e.g. 2025-03-01T08:00:00+08:00)",
-        *(f"{name}: Field required" for name in ("id", "accountId", "amount", "kind")),
+        *(f"{n}: missing (a value is required)" for n in ("id", "accountId", "amount", "kind")),
     ]
 
 

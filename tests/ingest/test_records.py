@@ -64,7 +64,7 @@ def test_reasons_name_fields_and_never_echo_values() -> None:
         "email: not a valid email address",
     ]
     assert not any(v in r for r in reasons for v in ("19999999", "110105194912310021", "a@b"))
-    assert _reasons(CustomerRecord, {"name": "x"}) == ["id: Field required"]
+    assert _reasons(CustomerRecord, {"name": "x"}) == ["id: missing (a value is required)"]
 
 
 def test_account_currency_only_when_given() -> None:
