@@ -116,3 +116,38 @@ async def test_a_post_stamped_before_the_cursor_that_commits_later_arrives_once(
     assert drain(subscription) == ["late00000", "late00001"]
     await watcher.look()
     assert drain(subscription) == []
+
+
+async def test_posts_stored_before_the_subscription_are_not_pushed_as_new(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """QA, session 26: posts stored in the ``LAG_S`` seconds before a console opened came
+    back on its first look as new (the look back read them), counted twice by the page. What
+    was stored before the start is not news; a post stamped before it that commits later is."""
+    before = datetime.now(UTC) - timedelta(seconds=LAG_S / 3)
+    await upsert_posts(other_process, rows(range(5), stamp(before), prefix="old"))
+    watcher, subscription, evaluated = await watching(store)
+    await watcher.look()
+    assert drain(subscription) == [] and evaluated == []
+
+    await upsert_posts(other_process, rows(range(2), stamp(datetime.now(UTC)), prefix="new"))
+    await upsert_posts(other_process, rows(range(1), stamp(before), prefix="late"))
+    await watcher.look()
+    assert sorted(drain(subscription)) == ["late00000", "new00000", "new00001"]
+
+
+async def test_a_new_stretch_of_listening_starts_at_its_own_subscriber(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """Everyone left and someone came between two looks: the newcomer is not handed the posts
+    stored while nobody listened (they are in its search)."""
+    watcher, first, _ = await watching(store)
+    first.close()
+    while_away = datetime.now(UTC) - timedelta(seconds=2)  # before the newcomer's second
+    await upsert_posts(other_process, rows(range(3), stamp(while_away), prefix="gap"))
+    second = watcher.bus.subscribe(MENTIONS)
+    await watcher.look()
+    assert drain(second) == []
+    await upsert_posts(other_process, rows(range(1), stamp(datetime.now(UTC)), prefix="next"))
+    await watcher.look()
+    assert drain(second) == ["next00000"]
