@@ -210,9 +210,10 @@ class GraphHolder:
             # QA, session 26, a hub that had logged the failure said ready with an empty book.
             # A graph that went away is tried again as an open is; any other failure stays
             # until the operator fixes it and restarts.
-            await store.close()
+            with contextlib.suppress(Exception):  # a server gone may fail the close too
+                await store.close()
             self.error = f"opened, but its start-up step failed: {exc}; fix it and restart"
-            if isinstance(exc, GraphError):
+            if isinstance(exc, (GraphError, OSError)):  # a connection lost: may come back
                 self.error = f"unreachable during its start-up step: {exc}"
                 self._next_try = time.monotonic() + RETRY_AFTER_S
             else:
