@@ -81,7 +81,15 @@ class DemoTokens:
 
     async def roles(self, request: Request) -> Response:
         # Always answers, so the sign-in page asks without a 404 in the browser's console.
-        return JSONResponse({"roles": list(DEMO_ROLES) if self.demo else []})
+        if not self.demo:
+            return JSONResponse({"roles": []})
+        # A book the demo did not seed gets no demo tokens: the sign-in page says so instead
+        # of offering roles every click of which is refused (QA, session 26). A graph not
+        # reachable yet still lists them: the click says to try again.
+        refused = await self.guard() if self.guard is not None else None
+        if refused is not None and refused[0] == 403:
+            return JSONResponse({"roles": [], "off": refused[1]})
+        return JSONResponse({"roles": list(DEMO_ROLES)})
 
     async def mint(self, request: Request) -> Response:
         if (request.url.hostname or "").lower() not in LOOPBACK_HOSTS:

@@ -17,9 +17,7 @@ from graph.repositories.social import (
 )
 from graph.store import SCHEMA_LABEL, GraphStore
 from shared.post_text import SEARCH_TEXT_VERSION
-
-NEO4J_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
-FALKOR_SCHEMES = ("redis://", "rediss://", "falkor://", "falkors://", "unix://")
+from shared.service_urls import FALKOR_SCHEMES, NEO4J_SCHEMES, graph_url_problem
 
 
 async def open_store(
@@ -64,10 +62,7 @@ async def open_store(
             url, user=user, password=password, database=database, pool_size=pool_size
         )
     else:
-        raise GraphUnavailable(
-            f"C360_GRAPH_URL {url!r} has an unknown scheme; use bolt:// or neo4j:// for Neo4j, "
-            "redis:// for a FalkorDB server, or leave it empty for the embedded graph"
-        )
+        raise GraphUnavailable(f"C360_GRAPH_URL {url!r} {graph_url_problem(url)}")
     try:
         await store.setup_schema()
         if upgrade:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -200,13 +201,25 @@ class GraphHolder:
             return
         try:
             if self._on_open is not None:
-                try:
-                    await self._on_open(store)
-                except Exception:
-                    log.exception("graph opened, but its start-up step failed")
+                await self._on_open(store)
         except asyncio.CancelledError:
             await store.close()  # shut down while seeding: leave nothing running
             raise
+        except Exception as exc:
+            # Not ready on a start-up step cut short (the demo book half seeded or empty):
+            # QA, session 26, a hub that had logged the failure said ready with an empty book.
+            # A graph that went away is tried again as an open is; any other failure stays
+            # until the operator fixes it and restarts.
+            with contextlib.suppress(Exception):  # a server gone may fail the close too
+                await store.close()
+            self.error = f"opened, but its start-up step failed: {exc}; fix it and restart"
+            if isinstance(exc, (GraphError, OSError)):  # a connection lost: may come back
+                self.error = f"unreachable during its start-up step: {exc}"
+                self._next_try = time.monotonic() + RETRY_AFTER_S
+            else:
+                self._next_try = math.inf
+            log.exception("graph %s", self.error)
+            return
         self.store = store
 
     async def close(self) -> None:

@@ -55,6 +55,8 @@ from insights.catalogue import default_catalogue
 
 
 def _as_of() -> datetime:
+    # Read as the module loads; the commands check it first with the other settings
+    # (shared/settings.py, Settings.demo_as_of, the same parse) and import this module after.
     fixed = os.environ.get("C360_DEMO_AS_OF")
     day = date.fromisoformat(fixed) if fixed else datetime.now(UTC).date()
     # A few days back, so a book seeded today has nothing "in the future" and

@@ -122,10 +122,13 @@ async def open_privacy(settings: Settings) -> PrivacyServices:
             str(p) for p in override_dir(data_dir).glob("*") if p.suffix in (".rego", ".json")
         )
         log.error(
-            "%s; data-dir policy files: %s (fix or remove the override, then restart: the "
-            "packaged policy is used without it)",
+            "%s; %s",
             services.engine_error,
-            overridden or "none",
+            f"data-dir policy files: {overridden} (fix or remove the override, then restart: "
+            "the packaged policy is used without it)"
+            if overridden
+            # No override to blame (QA, session 26: it said to fix one that did not exist).
+            else "no data-dir policy override is in use: fix what the error names, then restart",
         )
         return services
     # Overrides in the data dir are what approvePolicy writes, but a file edited by hand skips

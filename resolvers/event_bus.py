@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.errors import ApiError
@@ -88,8 +89,11 @@ class EventBus:
         self.published: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self.dropped = 0
         self._recent: dict[str, OrderedDict[str, None]] = {t: OrderedDict() for t in TOPICS}
+        self._since: dict[str, datetime | None] = dict.fromkeys(TOPICS)
 
     def subscribe(self, topic: str) -> Subscription:
+        if not self._subscribers[topic]:
+            self._since[topic] = datetime.now(UTC)
         subscription = Subscription(self, topic, self.queue_size)
         self._subscribers[topic].add(subscription)
         return subscription
@@ -97,11 +101,18 @@ class EventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         found = subscription in self._subscribers[subscription.topic]
         self._subscribers[subscription.topic].discard(subscription)
+        if not self._subscribers[subscription.topic]:
+            self._since[subscription.topic] = None
         if found and subscription.dropped:
             self.dropped += 1
 
     def listeners(self, topic: str) -> int:
         return len(self._subscribers[topic])
+
+    def listening_since(self, topic: str) -> datetime | None:
+        """When ``topic`` last went from no subscribers to some (None: it has none): what was
+        stored before is not news to any of them (resolvers/graph_watch.py)."""
+        return self._since[topic]
 
     def fresh(self, topic: str, items: Event, key: Callable[[dict[str, Any]], str]) -> Event:
         """The items whose ``key`` was not seen lately, now remembered as seen."""

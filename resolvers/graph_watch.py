@@ -13,13 +13,23 @@ page for ever. Each look also reads back the keys of the posts stamped in the la
 seconds up to that key (a batch is stamped before it is scored and written, so one stamped
 before a later one may commit after it; and another machine's clock may run behind ours) and
 publishes those it has not seen. Alerts are read by time, ``LAG_S`` seconds back.
+
+Where a stretch of listening starts (the bus's ``listening_since``: the first subscriber after
+none) is the watermark: posts stamped from that second on are news; those stamped in the
+``LAG_S`` seconds before it and stored by the first look are not, they are marked seen and never
+pushed (QA, session 26: every post of the 30 s before a console opened came back as new, and
+the page counted them twice). A post stamped before the start that commits after the first look
+is still a late post and goes out. What it costs: one stamped before the start that committed
+between the start and the first look (``poll_s`` at most) is not pushed; the next search has it.
+A subscriber who joins while others listen gets what the watcher reads from then on, which may
+include posts stored in the ``poll_s`` before it joined: the console drops a post it shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -58,6 +68,9 @@ class GraphWatcher:
         self.on_posts = on_posts  # new posts of other processes (alert evaluation)
         self.cursor: PostKey | None = None  # the key of the last post read
         self.alerts_cursor: str | None = None  # ISO second of the newest alert seen
+        # Where the stretches of listening the cursors belong to began (EventBus.listening_since)
+        self.started: datetime | None = None  # to either topic: the posts' cursor
+        self.alerts_started: datetime | None = None  # to alerts: the alerts' cursor
         self.looks = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -80,22 +93,37 @@ class GraphWatcher:
 
     async def look(self) -> None:
         """One look at the graph (nothing without subscribers)."""
-        alerts = self.bus.listeners(ALERTS)
-        if not (self.bus.listeners(MENTIONS) or alerts):
+        starts = [s for s in map(self.bus.listening_since, (MENTIONS, ALERTS)) if s is not None]
+        if not starts:
             # The next subscriber starts from its own time, not a backlog.
-            self.cursor = self.alerts_cursor = None
+            self.cursor = self.alerts_cursor = self.started = self.alerts_started = None
             return
+        if self.started is None or min(starts) > self.started:
+            # Everyone left and someone came since the last look: from the newcomer's start.
+            self.cursor, self.started = None, min(starts)
+        alerts_since = self.bus.listening_since(ALERTS)
+        if alerts_since != self.alerts_started:
+            self.alerts_cursor, self.alerts_started = None, alerts_since
         store = await self.get_store()
         if store is None:
             return
         now = iso(datetime.now(UTC))
         self.looks += 1
         if self.cursor is None:
-            self.cursor = (now, "", "")  # before every post of this second
+            start = iso(self.started)
+            await self._known_at_start(store, start)
+            self.cursor = (start, "", "")  # before every post of the start's second
         await self._late_posts(store, now)
         await self._new_posts(store)
-        if alerts:
-            await self._alerts(store, now)
+        if alerts_since is not None:
+            await self._alerts(store, now, iso(alerts_since))
+
+    async def _known_at_start(self, store: GraphStore, start: str) -> None:
+        """Mark seen the posts stamped in the ``LAG_S`` seconds before ``start`` that are
+        stored already: the subscribers' own searches had them, they are not news."""
+        before: PostKey = (start, "", "")  # at or before it: stamped before ``start``
+        async for keys in self._keys_between(store, (_back(start), "", ""), before):
+            self.bus.fresh(MENTIONS, keys, post_key)
 
     async def _late_posts(self, store: GraphStore, now: str) -> None:
         """The posts stamped in the ``LAG_S`` seconds before the cursor that were not seen:
@@ -104,12 +132,18 @@ class GraphWatcher:
         others' posts of the next minutes)."""
         assert self.cursor is not None
         up_to = self.cursor
-        after: PostKey = (_back(min(up_to[0], now)), "", "")
-        while True:
-            keys = await social_events.post_keys_ingested_between(store, after, up_to, LIMIT)
+        async for keys in self._keys_between(store, (_back(min(up_to[0], now)), "", ""), up_to):
             unseen = [k for k in keys if not self.bus.seen(MENTIONS, post_key(k))]
             if unseen:
                 self._publish(await social_events.posts_by_key(store, _refs(unseen)))
+
+    async def _keys_between(
+        self, store: GraphStore, after: PostKey, up_to: PostKey
+    ) -> AsyncIterator[list[Row]]:
+        """The keys of the posts after ``after`` and at or before ``up_to``, a page at a time."""
+        while True:
+            keys = await social_events.post_keys_ingested_between(store, after, up_to, LIMIT)
+            yield keys
             if len(keys) < LIMIT:
                 return
             after = social_events.post_key_of(keys[-1])
@@ -130,9 +164,13 @@ class GraphWatcher:
         if new and self.on_posts is not None:
             self.on_posts(new)
 
-    async def _alerts(self, store: GraphStore, now: str) -> None:
+    async def _alerts(self, store: GraphStore, now: str, start: str) -> None:
         if self.alerts_cursor is None:
-            self.alerts_cursor = now
+            # Alerts raised before the alert subscribers' start are not news (as posts).
+            self.alerts_cursor = start
+            known = await social_events.alerts_raised_since(store, _back(start), LIMIT)
+            before = [r for r in known if r.get("payload") and str(r["raisedAt"]) < start]
+            self.bus.fresh(ALERTS, [orjson.loads(r["payload"]) for r in before], alert_key)
         raised = await social_events.alerts_raised_since(store, _back(self.alerts_cursor), LIMIT)
         rows = [orjson.loads(r["payload"]) for r in raised if r.get("payload")]
         fresh = [r for r in rows if not self.bus.seen(ALERTS, alert_key(r))]

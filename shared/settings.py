@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.as_of import as_of_error
@@ -26,6 +26,7 @@ from shared.dataformat import (
     write_format,
 )
 from shared.echo import echo
+from shared.service_urls import graph_url_problem, opa_url_problem
 
 # Customers one audit record names at most (~55 bytes each: ~0.55 MB of plaintext): a request
 # that names more (a campaign's audience) is recorded over several records, one chain entry
@@ -180,6 +181,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
 
     demo: bool = Field(default=False, description="seed demo data on start if the graph is empty")
+    # The demo book's day (hub/demo.py reads it as it is imported): an ISO date, checked here
+    # with the rest, so a bad one stops `serve --demo` and `seed` before they start.
+    demo_as_of: date | None = None
 
     @field_validator("as_of")
     @classmethod
@@ -188,6 +192,32 @@ class Settings(BaseSettings):
         if value is not None and (error := as_of_error(value, datetime.now(UTC).date())):
             raise ValueError(f"C360_AS_OF {error}")
         return value
+
+    @field_validator("graph_url", "opa_url")
+    @classmethod
+    def _service_url(cls, value: str, info: ValidationInfo) -> str:
+        # Here, not only when first used: a hub that could never be ready started and stayed up.
+        check = graph_url_problem if info.field_name == "graph_url" else opa_url_problem
+        if problem := check(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("demo_as_of", mode="before")
+    @classmethod
+    def _demo_day(cls, value: object) -> object:
+        # As hub/demo.py parses it (date.fromisoformat; empty is unset), not pydantic's wider
+        # date parsing: what passes here must not fail there.
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a day as YYYY-MM-DD, e.g. 2026-11-30") from None
+        if error := as_of_error(day, datetime.now(UTC).date()):
+            raise ValueError(error)
+        return day
 
     @field_validator("catalogue", mode="before")
     @classmethod

@@ -24,6 +24,11 @@ export function decodeClaims(token) {
   }
 }
 
+// The token the hub last accepted (this page load): the header names a subject only then, not
+// from claims anyone can write into a token (QA, session 26: a forged token's subject and role
+// showed while every page answered "invalid token").
+let accepted = null;
+
 export const session = {
   get token() {
     return localStorage.getItem(TOKEN);
@@ -43,6 +48,21 @@ export const session = {
   },
   get purpose() {
     return localStorage.getItem(PURPOSE) || "";
+  },
+  get accepted() {
+    return Boolean(this.token) && accepted === this.token;
+  },
+  // Ask the hub whether it accepts the token: true, false (refused: 401), null (no answer).
+  async verify() {
+    if (this.accepted) return true;
+    const token = this.token;
+    try {
+      await gql("{ __typename }");
+    } catch (exc) {
+      return exc.code === "401" ? false : null;
+    }
+    if (token === this.token) accepted = token;
+    return true;
   },
   purposes() {
     const c = this.claims || {};

@@ -31,6 +31,8 @@ function renderNav(page) {
   clear(document.getElementById("nav"), session.active ? links : []);
 }
 
+let refused = null; // the token the hub refused, named so in the header
+
 function renderWho() {
   const who = document.getElementById("who");
   const claims = session.claims;
@@ -39,6 +41,18 @@ function renderWho() {
   if (session.expired) {
     return clear(who, h("span", { id: "who-expired", class: "kv", role: "status" }, t("sessionExpired")), " ",
       h("a", { href: "#/signin" }, t("signinAgain")));
+  }
+  // Named once the hub has accepted the token (session.verify), not from its claims alone.
+  if (!session.accepted) {
+    if (refused === session.token) {
+      return clear(who, h("span", { id: "who-refused", class: "kv", role: "status" }, t("tokenRefused")), " ",
+        h("a", { href: "#/signin" }, t("signinAgain")));
+    }
+    session.verify().then((ok) => {
+      if (ok === false) refused = session.token;
+      if (ok !== null) renderWho();
+    });
+    return clear(who, h("span", { class: "kv", id: "who-checking" }, t("tokenChecking")));
   }
   const purposes = session.purposes();
   const purpose = h(

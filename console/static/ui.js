@@ -25,12 +25,17 @@ export function errorNotice(exc) {
     return p;
   }
   const forbidden = exc.code === "403" || /FORBIDDEN/.test(exc.message || "");
-  return notice(forbidden ? `${t("forbidden")} (${exc.message})` : `${t("error")}: ${exc.message}`, "error");
+  if (forbidden) return notice(`${t("forbidden")} (${exc.message})`, "error");
+  // A hub that timed out, is not ready or did not answer: what to do next, not only what broke.
+  const passing = ["502", "503", "504", "NETWORK"].includes(exc.code);
+  return notice(`${t("error")}: ${exc.message}${passing ? ` · ${t("tryAgain")}` : ""}`, "error");
 }
 
 export function errorsNotice(errors) {
   if (!errors.length) return null;
-  const forbidden = errors.some((e) => e.extensions?.code === "FORBIDDEN");
+  // The hint "switch purpose or use another token" fits the policy's own refusal ("access
+  // denied: ..."); the others (the two-person rule, a secret not granted) say what to do.
+  const forbidden = errors.some((e) => e.extensions?.code === "FORBIDDEN" && /^access denied/.test(e.message));
   return notice((forbidden ? t("forbidden") + " " : "") + errorText(errors), "error");
 }
 

@@ -10,11 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from graph.connect import FALKOR_SCHEMES, NEO4J_SCHEMES, store_session
+from graph.connect import store_session
 from graph.migrate import MigrationReport, migrate_graph
 from graph.store import GraphStore
 from hub.cli.common import compact, console, fail, load_settings, run
 from hub.settings import Settings
+from shared.service_urls import FALKOR_SCHEMES, NEO4J_SCHEMES
 
 EMBEDDED = ("", "embedded")
 

@@ -10,12 +10,14 @@ from rich.table import Table
 
 from graph.store import GraphStore
 from hub.cli.common import compact, console, fail, graph, load_settings, run
-from hub.demo import seed_demo
 from hub.demo_guard import record_seeded_book
 
 
 async def _seed(customers: int, seed: int, reset: bool, tx_share: float) -> dict[str, int] | None:
     settings = load_settings()
+    # Imported after the settings are checked: the demo reads C360_DEMO_AS_OF as it loads.
+    from hub.demo import seed_demo
+
     async with graph(settings) as store:
         if not reset and await _has_data(store):
             return None

@@ -42,12 +42,31 @@ def c360(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Complete
         # The hub started and answered AUDIT_UNAVAILABLE to every personal-data request.
         ({"C360_AUDIT_KEYS": "garbage"}, "C360_AUDIT_KEYS: entry 1 is not kid:"),
         ({"C360_AUDIT_KEYS": f"k2:{'A' * 43}=,k1:c2hvcnQ="}, "C360_AUDIT_KEYS: entry 2 is not"),
+        # QA, session 26: the demo's day was read only as the demo loaded (a traceback from
+        # `seed`, an empty "ready" book from `serve --demo`), the URLs only when first used
+        # (a hub that could never be ready started and stayed up).
+        ({"C360_DEMO_AS_OF": "2025-13-01"}, "C360_DEMO_AS_OF='2025-13-01': must be a day as"),
+        ({"C360_DEMO_AS_OF": "0001-01-01"}, "C360_DEMO_AS_OF='0001-01-01': must be from 1900"),
+        ({"C360_GRAPH_URL": "http://127.0.0.1:8833"}, "has an unknown scheme; use bolt://"),
+        ({"C360_OPA_URL": "not a url"}, "C360_OPA_URL='not a url': must be an http:// or"),
+        ({"C360_OPA_URL": "http://:8181"}, "C360_OPA_URL='http://:8181': must be an http://"),
     ],
 )
 def test_a_bad_setting_is_one_sentence(tmp_path: Path, env: dict[str, str], said: str) -> None:
     done = c360(tmp_path / "d", env, *TOKEN)
     assert done.returncode == 2, done
     assert said in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("command", [["seed", "-n", "5"], ["serve", "--demo", "--port", "1"]])
+def test_the_demo_commands_refuse_a_bad_demo_day_before_they_start(
+    tmp_path: Path, command: list[str]
+) -> None:
+    done = c360(tmp_path / "d", {"C360_DEMO_AS_OF": "2025-13-01"}, *command)
+    assert done.returncode == 2, done
+    assert "C360_DEMO_AS_OF='2025-13-01'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 

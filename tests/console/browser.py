@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -35,9 +36,11 @@ class ConsoleHub:
             purposes=purposes or None, ttl=timedelta(hours=1),
         )  # fmt: skip
 
-    def graphql(self, query: str, token: str) -> dict[str, Any]:
+    def graphql(
+        self, query: str, token: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         response = httpx.post(
-            self.url + "/graphql", json={"query": query},
+            self.url + "/graphql", json={"query": query, "variables": variables or {}},
             headers={"Authorization": f"Bearer {token}"}, timeout=30,
         )  # fmt: skip
         response.raise_for_status()
@@ -63,6 +66,19 @@ class Watched:
     def open(self, page: str) -> None:
         self.page.goto(f"{self.base}/console/#/{page}")
         self.page.wait_for_load_state("networkidle")
+
+    def open_asking(self, page: str, asked: str) -> dict[str, Any]:
+        """Open ``page``; the variables of its GraphQL request whose text holds ``asked``."""
+        with self.page.expect_request(
+            lambda r: r.url.endswith("/graphql") and asked in (r.post_data or "")
+        ) as request:
+            self.open(page)
+        return dict(json.loads(request.value.post_data or "{}")["variables"])
+
+    def search(self, field: str, text: str) -> None:
+        """Type ``text`` into the page's filter ``field`` (a selector) and submit the form."""
+        self.page.fill(field, text)
+        self.page.click("form.filters button[type=submit]")
 
     def shot(self, name: str, full_page: bool = False) -> Path:
         path = self.shots / f"{name}.png"

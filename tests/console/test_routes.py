@@ -214,11 +214,16 @@ async def test_no_demo_tokens_on_a_book_the_demo_did_not_seed(
     async with demo_client(data_dir, store) as c:
         refused = await c.post("/console/demo-token", json={"role": "privacy_officer"})
         assert refused.status_code == 403 and "c360 token" in refused.json()["error"]
+        # The sign-in page is offered no roles, and told why (QA, session 26: six buttons,
+        # each refused).
+        offered = (await c.get("/console/demo-token")).json()
+        assert offered["roles"] == [] and "c360 token" in offered["off"]
     # A demo book, then an import adds a customer the demo did not write: refused from then on.
     await store.clear()
     await demo_book(store, data_dir, ["C000001"])
     async with demo_client(data_dir, store) as c:
         assert (await c.post("/console/demo-token", json={"role": "auditor"})).status_code == 200
+        assert "auditor" in (await c.get("/console/demo-token")).json()["roles"]
         await upsert_customers(store, [{"id": "BANK-1", "props": {"name": "真实"}}])
         refused = await c.post("/console/demo-token", json={"role": "auditor"})
         assert refused.status_code == 403 and "token" not in refused.json()

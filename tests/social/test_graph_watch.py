@@ -16,8 +16,10 @@ import pytest
 from graph.connect import open_store
 from graph.embedded import EmbeddedFalkorDB
 from graph.repositories.social import upsert_posts
+from graph.repositories.social_events import claim_alerts
 from graph.store import GraphStore, Row
-from resolvers.event_bus import MENTIONS, EventBus, Subscription
+from resolvers.alert_schedule import claim
+from resolvers.event_bus import ALERTS, MENTIONS, EventBus, Subscription
 from resolvers.graph_watch import LAG_S, LIMIT, GraphWatcher
 from tests.post_rows import post_row
 
@@ -64,13 +66,18 @@ async def watching(store: GraphStore) -> tuple[GraphWatcher, Subscription, list[
     bus = EventBus()
     subscription = bus.subscribe(MENTIONS)
     evaluated: list[Any] = []
+    watcher = watcher_of(bus, store, on_posts=evaluated.extend)
+    await watcher.look()
+    return watcher, subscription, evaluated
+
+
+def watcher_of(bus: EventBus, store: GraphStore, **options: Any) -> GraphWatcher:
+    """A watcher of ``store`` for ``bus``, looking only when told to."""
 
     async def get_store() -> GraphStore:
         return store
 
-    watcher = GraphWatcher(bus, get_store, poll_s=0, on_posts=evaluated.extend)
-    await watcher.look()
-    return watcher, subscription, evaluated
+    return GraphWatcher(bus, get_store, poll_s=0, **options)
 
 
 async def test_a_burst_of_many_pages_in_one_second_reaches_the_subscriber_once_each(
@@ -116,3 +123,60 @@ async def test_a_post_stamped_before_the_cursor_that_commits_later_arrives_once(
     assert drain(subscription) == ["late00000", "late00001"]
     await watcher.look()
     assert drain(subscription) == []
+
+
+async def test_posts_stored_before_the_subscription_are_not_pushed_as_new(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """QA, session 26: posts stored in the ``LAG_S`` seconds before a console opened came
+    back on its first look as new (the look back read them), counted twice by the page. What
+    was stored before the start is not news; a post stamped before it that commits later is."""
+    before = datetime.now(UTC) - timedelta(seconds=LAG_S / 3)
+    await upsert_posts(other_process, rows(range(5), stamp(before), prefix="old"))
+    watcher, subscription, evaluated = await watching(store)
+    await watcher.look()
+    assert drain(subscription) == [] and evaluated == []
+
+    await upsert_posts(other_process, rows(range(2), stamp(datetime.now(UTC)), prefix="new"))
+    await upsert_posts(other_process, rows(range(1), stamp(before), prefix="late"))
+    await watcher.look()
+    assert sorted(drain(subscription)) == ["late00000", "new00000", "new00001"]
+
+
+async def test_a_new_stretch_of_listening_starts_at_its_own_subscriber(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """Everyone left and someone came between two looks: the newcomer is not handed the posts
+    stored while nobody listened (they are in its search)."""
+    watcher, first, _ = await watching(store)
+    first.close()
+    while_away = datetime.now(UTC) - timedelta(seconds=2)  # before the newcomer's second
+    await upsert_posts(other_process, rows(range(3), stamp(while_away), prefix="gap"))
+    second = watcher.bus.subscribe(MENTIONS)
+    await watcher.look()
+    assert drain(second) == []
+    await upsert_posts(other_process, rows(range(1), stamp(datetime.now(UTC)), prefix="next"))
+    await watcher.look()
+    assert drain(second) == ["next00000"]
+
+
+async def test_alerts_raised_before_the_alert_subscription_are_not_pushed(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """As posts: an alert another process raised in the ``LAG_S`` seconds before someone
+    subscribed to alerts is not news to them; one raised after is."""
+
+    async def raise_alert(key: str, at: datetime) -> None:
+        row = {"key": key, "ruleId": "r1", "start": stamp(at), "raisedAt": stamp(at), "posts": []}
+        await claim_alerts(other_process, [claim(row)], "run", stamp(at), stamp(at))
+
+    await raise_alert("before", datetime.now(UTC) - timedelta(seconds=LAG_S / 3))
+    bus = EventBus()
+    subscription = bus.subscribe(ALERTS)
+    watcher = watcher_of(bus, store)
+    await watcher.look()
+    await raise_alert("after", datetime.now(UTC) + timedelta(seconds=1))
+    await watcher.look()
+    batch = subscription.queue.get_nowait()
+    assert batch is not None and [a["key"] for a in batch] == ["after"]
+    assert subscription.queue.empty()

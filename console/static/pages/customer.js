@@ -1,12 +1,12 @@
 // Customer 360: search, then the card exactly as the caller's role sees it; masked values marked.
-import { gql } from "../api.js";
+import { gql, session } from "../api.js";
 import { clear, field, h, table } from "../dom.js";
 import { fmtAmount, fmtDate, fmtNum } from "../format.js";
 import { t } from "../i18n.js";
 import { empty, errorNotice, errorsNotice, heading, labelBadge } from "../ui.js";
 
-const SEARCH = `query ($search: String) { customers(search: $search, first: 20) {
-  totalCount edges { node { id name segment lifecycleStage maskedFields } } } }`;
+const SEARCH = `query ($search: String, $after: String) { customers(search: $search, first: 20, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id name segment lifecycleStage maskedFields } } } }`;
 
 const CARD = `query ($id: ID!) { customer(id: $id) {
   id name gender birthDate idNumber phone email address occupation incomeBand riskProfile createdAt
@@ -107,16 +107,24 @@ export async function render(main) {
   const list = h("div", { id: "customer-list", "aria-live": "polite" });
   const out = h("div", { id: "customer-out" });
   const input = h("input", { name: "search", id: "customer-search", size: 24 });
-  const search = async () => {
+  // Nothing found: the refusal says why where there is one; a hint only where there is none
+  // (marketing's only where the purpose is marketing).
+  const none = (errors) => errors.length ? null
+    : empty(t("noCustomers") + (session.purpose === "marketing" ? ` ${t("noCustomersMarketing")}` : ""));
+  // A page of 20, then more on request (the connection's cursor), the search's text kept.
+  const search = async (text = input.value.trim() || null, after = null, rows = []) => {
     try {
-      const { data, errors } = await gql(SEARCH, { search: input.value.trim() || null });
-      const rows = data.customers?.edges.map((e) => e.node) || [];
-      clear(list, errorsNotice(errors), rows.length ? [
-        h("p", { class: "count" }, `${fmtNum(data.customers.totalCount)} ${t("results")}`),
-        h("ul", { class: "pick" }, rows.map((c) => h("li", {}, h("a", { href: `#/customer?id=${c.id}`, "data-id": c.id,
+      const { data, errors } = await gql(SEARCH, { search: text, after });
+      const conn = data.customers;
+      const all = rows.concat(conn?.edges.map((e) => e.node) || []);
+      clear(list, errorsNotice(errors), all.length ? [
+        h("p", { class: "count" }, `${fmtNum(conn?.totalCount ?? all.length)} ${t("results")}`),
+        h("ul", { class: "pick" }, all.map((c) => h("li", {}, h("a", { href: `#/customer?id=${c.id}`, "data-id": c.id,
           onclick: (e) => { e.preventDefault(); history.replaceState(null, "", `#/customer?id=${c.id}`); showCard(out, c.id); } },
           `${c.id} · `, shown(c.name, c.maskedFields.includes("name")))))),
-      ] : empty(t("noCustomers")));
+        conn?.pageInfo.hasNextPage ? h("button", { type: "button", id: "customer-more",
+          onclick: () => search(text, conn.pageInfo.endCursor, all) }, t("loadMore")) : null,
+      ] : none(errors));
     } catch (exc) {
       clear(list, errorNotice(exc));
     }

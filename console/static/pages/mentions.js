@@ -63,6 +63,9 @@ export async function render(main) {
     stopLive = live?.unsubscribe || null;
     if (live) liveState.replaceChildren(liveBadge(live));
   };
+  // A post is one row however it reached the page: a page of the search, or the live feed
+  // (a post pushed live may come again in a later page; QA, session 26).
+  const key = (p) => `${p.platform}/${p.postId}`;
   const search = async (f, after = null, rows = []) => {
     const filter = {
       brand: f.brand || null, term: f.term || null, platform: f.platform || null,
@@ -72,7 +75,11 @@ export async function render(main) {
     try {
       const { data, errors } = await gql(query(withEmotion), { filter, after });
       const conn = data.mentions;
-      const all = rows.concat(conn?.edges.map((e) => e.node) || []);
+      const all = [...rows];
+      const shown = new Set(all.map(key));
+      const unshown = (posts) => posts.filter((p) => !shown.has(key(p)) && shown.add(key(p)));
+      all.push(...unshown(conn?.edges.map((e) => e.node) || []));
+      // The search's count, plus the posts stored since that the live feed added.
       let total = conn?.totalCount ?? 0;
       let fresh = new Set();
       const cols = [
@@ -98,11 +105,9 @@ export async function render(main) {
         );
       };
       draw();
-      const key = (p) => `${p.platform}/${p.postId}`;
       const view = {
         prepend: (posts) => {
-          const seen = new Set(all.map(key));
-          const added = posts.filter((p) => !seen.has(key(p)));
+          const added = unshown(posts);
           if (!added.length) return;
           fresh = new Set(added);
           added.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));

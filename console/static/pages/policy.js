@@ -14,9 +14,9 @@ const RESULT = "passed results { name passed message }";
 const PUT = `mutation ($id: String!, $source: String!) { putPolicy(id: $id, source: $source) {
   activated oldRevision newRevision ${RESULT} } }`;
 const PROPOSE = `mutation ($id: String!, $source: String!) { proposePolicy(id: $id, source: $source) {
-  id status activated ${RESULT} } }`;
+  id status activated candidateRevision ${RESULT} } }`;
 const PROPOSALS = `{ policyProposals { id policyId proposer createdAt status passed } }`;
-const DECIDE = (verb) => `mutation ($id: String!) { ${verb}(proposalId: $id) { id status activated ${RESULT} } }`;
+const DECIDE = (verb) => `mutation ($id: String!) { ${verb}(proposalId: $id) { id status activated candidateRevision ${RESULT} } }`;
 
 function rows(doc) {
   const tables = doc?.c360?.tables || {};
@@ -64,7 +64,8 @@ function policyTable(doc, onEdit) {
 function report(r, fourEyes) {
   const ok = fourEyes ? r.passed : r.activated;
   return h("div", { id: "policy-result", class: `card ${ok ? "ok" : "bad"}`, "data-activated": String(Boolean(r.activated)), "data-passed": String(r.passed) },
-    notice(r.activated ? `${t("activated")}: ${r.newRevision ?? r.id}`
+    // The policy set's revision now in force (putPolicy's newRevision), not the proposal's id.
+    notice(r.activated ? `${t("activated")}: ${(r.newRevision ?? r.candidateRevision).slice(0, 12)}`
       : fourEyes && r.passed ? `${r.status} · ${t("fourEyes")}` : t("notActivated"), ok ? "info" : "error"),
     table([[t("testOnly"), (x) => x.name], ["", (x) => h("span", { class: x.passed ? "pass" : "fail" }, x.passed ? t("passed") : t("failed"))],
       ["", (x) => x.message]], r.results, { class: "data" }));
@@ -131,7 +132,9 @@ export async function render(main) {
         try {
           const res = await gql(fourEyes ? PROPOSE : PUT, { id: mod.id, source: src.value });
           const r = res.data.proposePolicy || res.data.putPolicy;
-          if (r && (r.activated || fourEyes)) return await load(report(r, fourEyes));
+          // Reload only what passed (activated, or a proposal waiting for approval): a failed
+          // run keeps the officer's edit in the editor, next to the tests it failed.
+          if (r && (r.activated || (fourEyes && r.passed))) return await load(report(r, fourEyes));
           clear(result, r ? report(r, fourEyes) : errorsNotice(res.errors));
         } catch (exc) {
           clear(result, errorNotice(exc));

@@ -4,12 +4,13 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { heading, notice } from "../ui.js";
 
+// {roles, off}: the demo roles, or why demo sign-in is off on this hub (a book the demo did not seed).
 async function demoRoles() {
   try {
     const response = await fetch("/console/demo-token");
-    return response.ok ? (await response.json()).roles || [] : [];
+    return response.ok ? await response.json() : {};
   } catch {
-    return [];
+    return {};
   }
 }
 
@@ -41,7 +42,12 @@ export async function render(main) {
     expired.id = "session-expired";
     main.prepend(expired);
   } else if (session.claims) main.prepend(notice(`${t("signedInAs")}: ${session.claims.sub}`));
-  const roles = await demoRoles();
+  const { roles = [], off } = await demoRoles();
+  if (off) {
+    const said = notice(off, "info");
+    said.id = "demo-off";
+    main.append(said);
+  }
   if (!roles.length) return;
   const pick = async (role) => {
     const response = await fetch("/console/demo-token", {
