@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import orjson
 import typer
 import uvicorn
 from rich.markup import escape
@@ -24,7 +25,12 @@ from hub.cli.port_holders import listen_error
 from hub.cli.token import audit_issue, issuer, make_token
 from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
-from hub.persisted import PersistedQueries, PersistedQueriesFileError
+from hub.persisted import (
+    PersistedQueries,
+    PersistedQueriesFileError,
+    load_documents,
+    sha256_hex,
+)
 from hub.services import check_keys
 from hub.settings import Settings
 from hub.ws_transport import ws_limits
@@ -32,14 +38,15 @@ from privacy.secrets import KeyFileError
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
-EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
+EXAMPLE_DOCUMENT = "{ customers(first: 3) { edges { node { id name segment } } } }"
 
 
 def banner(settings: Settings, token: str) -> str:
     url = f"http://{settings.host}:{settings.port}/graphql"
+    note, body = example_request(settings)
     curl = (
         f"curl -s {url} -H {shlex.quote('Authorization: Bearer ' + token)} "
-        f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_QUERY)}"
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
     )
     return "\n".join(
         [
@@ -47,11 +54,30 @@ def banner(settings: Settings, token: str) -> str:
             f"GraphiQL: {url}",
             "dev token (privacy_officer, purpose compliance: every field revealed, read only; 8h):",
             token,
-            "try:",
+            note,
             curl,
             "other roles: c360 token --sub m1 --role marketing_analyst --purpose marketing",
         ]
     )
+
+
+def example_request(settings: Settings) -> tuple[str, str]:
+    """The banner's "try:" line and a request body this hub runs. A hub held to persisted
+    queries refuses the example document unless it is listed: then the first listed
+    document's hash (the allow-list was read before the hub started)."""
+    example = orjson.dumps({"query": EXAMPLE_DOCUMENT}).decode()
+    if not settings.persisted_queries_only or settings.persisted_queries is None:
+        return "try:", example
+    documents = load_documents(settings.persisted_queries)
+    if sha256_hex(EXAMPLE_DOCUMENT) in documents:
+        return "try:", example
+    note = (
+        "this hub runs persisted queries only (C360_PERSISTED_QUERIES_ONLY): other documents "
+        'are refused. try the first listed one by its hash (add its "variables" if it needs any):'
+    )
+    digest = next(iter(documents), "<sha256 of a listed document>")
+    hashed = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    return note, orjson.dumps(hashed).decode()
 
 
 def dev_token(settings: Settings, by: str) -> str:

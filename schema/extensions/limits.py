@@ -38,6 +38,8 @@ ExtensionFactory = Callable[[], SchemaExtension]
 TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 TOO_COSTLY = "QUERY_TOO_COSTLY"
+# graphql-core's whole message when its rules exceed the recursion limit.
+ABORTED = "Validation aborted."
 VALIDATION_CACHE_SIZE = 512
 VALIDATION_THREADS = 2
 
@@ -161,7 +163,8 @@ class Validator:
 
     def rule_errors(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
         """graphql-core's rules (what the cache holds by query text)."""
-        return validate(schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+        errors = validate(schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+        return [_explained(error) for error in errors]
 
     def validate(
         self,
@@ -171,6 +174,20 @@ class Validator:
     ) -> list[GraphQLError]:
         """Every error: the rules' and the shape's (uncached)."""
         return self.rule_errors(schema, document) + self.shape(schema, document, variables)
+
+
+def _explained(error: GraphQLError) -> GraphQLError:
+    """graphql-core's bare "Validation aborted." (its rules ran out of recursion: about 1 000
+    repeats of one field in a selection) said neither what is wrong nor what to do."""
+    if error.message != ABORTED:
+        return error
+    return GraphQLError(
+        "the document is too large to validate (graphql-core gave up comparing its fields: "
+        "one field repeated hundreds of times, or very many fields in one selection); ask "
+        "for each field once (the answer names it once however often it is asked) and split "
+        "a large operation into smaller ones",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+    )
 
 
 class Validate(SchemaExtension):
