@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 import uvicorn
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
 from rich.markup import escape
 from uvicorn.supervisors import Multiprocess
 
@@ -63,8 +64,9 @@ def banner(settings: Settings, token: str) -> str:
 
 def example_request(settings: Settings) -> tuple[str, str]:
     """The banner's "try:" line and a request body this hub runs. A hub held to persisted
-    queries refuses the example document unless it is listed: then the first listed
-    document's hash (the allow-list was read before the hub started)."""
+    queries refuses the example document unless it is listed: then a listed query by its hash
+    (the allow-list was read before the hub started), one without variables if there is one,
+    else one with placeholders for its variables."""
     example = orjson.dumps({"query": EXAMPLE_DOCUMENT}).decode()
     if not settings.persisted_queries_only or settings.persisted_queries is None:
         return "try:", example
@@ -73,11 +75,33 @@ def example_request(settings: Settings) -> tuple[str, str]:
         return "try:", example
     note = (
         "this hub runs persisted queries only (C360_PERSISTED_QUERIES_ONLY): other documents "
-        'are refused. try the first listed one by its hash (add its "variables" if it needs any):'
+        "are refused; try a listed query by its hash"
     )
-    digest = next(iter(documents), "<sha256 of a listed document>")
-    hashed = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
-    return note, orjson.dumps(hashed).decode()
+    queries = [(digest, _query_variables(doc)) for digest, doc in documents.items()]
+    listed = [(digest, variables) for digest, variables in queries if variables is not None]
+    if not listed:
+        return f"{note} (none is listed: add one to {settings.persisted_queries}):", "{}"
+    digest, variables = min(listed, key=lambda item: len(item[1] or {}))
+    body: dict[str, Any] = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    if variables:
+        body["variables"] = variables
+        note += " (fill in its variables)"
+    return f"{note}:", orjson.dumps(body).decode()
+
+
+def _query_variables(document: str) -> dict[str, str] | None:
+    """Placeholders for the variables of ``document`` when it is one query
+    (``{"id": "<ID!>"}``), None for a mutation, a subscription or several operations (not
+    the banner's to try)."""
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return None
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return None
+    definitions = operations[0].variable_definitions or ()
+    return {d.variable.name.value: f"<{print_ast(d.type)}>" for d in definitions}
 
 
 def dev_token(settings: Settings, by: str) -> str:

@@ -120,3 +120,14 @@ async def test_the_demo_banner_of_a_persisted_only_hub_suggests_a_request_it_run
     assert json.loads(example_request(settings)[1]) == {"query": EXAMPLE_DOCUMENT}
     open_settings = Settings(data_dir=data_dir, persisted_queries=allow)
     assert example_request(open_settings)[0] == "try:"
+    # The QA's allow-list: a subscription (refused over HTTP) and a query with a variable.
+    one = "query One($id: ID!) { customer(id: $id) { id name } }"
+    allow.write_text(json.dumps(["subscription S { mentionAdded { postId } }", one]))
+    note, body = example_request(settings)
+    assert note.endswith("(fill in its variables):")
+    assert json.loads(body) == {
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(one)}},
+        "variables": {"id": "<ID!>"},
+    }
+    allow.write_text(json.dumps(["subscription S { mentionAdded { postId } }"]))
+    assert "none is listed" in example_request(settings)[0]
