@@ -361,6 +361,8 @@ class _StrawberryApp(GraphQL[RequestContext, None]):
                 request_data.query, request_data.extensions, context.principal.subject
             )
         except PersistedQueryError as exc:
+            if exc.code == BAD_REQUEST:  # not the protocol's extension: the request is bad
+                raise _Refused(400, exc.message, BAD_REQUEST) from exc
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])
         # Strawberry's execute_single, with subscriptions refused (they would run as a query

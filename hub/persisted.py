@@ -16,12 +16,16 @@ that exact document (one with a phone number inlined, say). The allow-list is ev
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from hub.graphql_http import BAD_REQUEST
+from shared.echo import echo
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
@@ -76,9 +80,20 @@ def _requested_hash(extensions: Any) -> str | None:
     persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
     if not isinstance(persisted, dict):
         return None
+    version = persisted.get("version")
+    if version != 1 or isinstance(version, bool):
+        # Apollo's protocol has version 1 only; a later one may mean another hash or form.
+        raise PersistedQueryError(
+            BAD_REQUEST,
+            f"persistedQuery.version {echo(json.dumps(version))} is not supported; send "
+            'version 1 (automatic persisted queries: {"version": 1, "sha256Hash": "<hex>"})',
+        )
     value = persisted.get("sha256Hash")
     if not isinstance(value, str) or not value:
-        raise PersistedQueryError(NOT_FOUND, "persistedQuery.sha256Hash must be a hex string")
+        raise PersistedQueryError(
+            BAD_REQUEST,
+            "persistedQuery.sha256Hash must be a string: the SHA-256 of the document, in hex",
+        )
     return value.lower()
 
 

@@ -40,7 +40,13 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         if isinstance(value, str) and (too_long := field_too_long(name, value)) is not None:
             raise BadUserInput(too_long, field=name, reasons=[too_long])
     for name in getattr(model, "KEY_FIELDS", ()):
-        if isinstance(value := data.get(name), str) and (bad := id_reason(name, value)):
+        if not isinstance(value := data.get(name), str):
+            continue
+        if not value.strip() and model.model_fields[name].is_required():
+            # The model reads "" as not given, and pydantic would answer "Field required".
+            empty = f"{name}: must not be empty; give the record's id"
+            raise BadUserInput(empty, field=name, reasons=[empty])
+        if bad := id_reason(name, value):
             raise BadUserInput(bad, field=name, reasons=[bad])
     try:
         return model.model_validate(data)

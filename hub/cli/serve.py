@@ -11,8 +11,10 @@ import shlex
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import orjson
 import typer
 import uvicorn
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
 from rich.markup import escape
 from uvicorn.supervisors import Multiprocess
 
@@ -24,7 +26,12 @@ from hub.cli.port_holders import listen_error
 from hub.cli.token import audit_issue, issuer, make_token
 from hub.http_protocol import PROTOCOL, WS_PROTOCOL, configure
 from hub.logs import configure_logging
-from hub.persisted import PersistedQueries, PersistedQueriesFileError
+from hub.persisted import (
+    PersistedQueries,
+    PersistedQueriesFileError,
+    load_documents,
+    sha256_hex,
+)
 from hub.services import check_keys
 from hub.settings import Settings
 from hub.ws_transport import ws_limits
@@ -32,14 +39,15 @@ from privacy.secrets import KeyFileError
 
 # The privacy officer reads everything only for compliance; other roles: `c360 token`.
 DEV_PURPOSES = ["compliance"]
-EXAMPLE_QUERY = '{"query":"{ customers(first: 3) { edges { node { id name segment } } } }"}'
+EXAMPLE_DOCUMENT = "{ customers(first: 3) { edges { node { id name segment } } } }"
 
 
 def banner(settings: Settings, token: str) -> str:
     url = f"http://{settings.host}:{settings.port}/graphql"
+    note, body = example_request(settings)
     curl = (
         f"curl -s {url} -H {shlex.quote('Authorization: Bearer ' + token)} "
-        f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_QUERY)}"
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
     )
     return "\n".join(
         [
@@ -47,11 +55,53 @@ def banner(settings: Settings, token: str) -> str:
             f"GraphiQL: {url}",
             "dev token (privacy_officer, purpose compliance: every field revealed, read only; 8h):",
             token,
-            "try:",
+            note,
             curl,
             "other roles: c360 token --sub m1 --role marketing_analyst --purpose marketing",
         ]
     )
+
+
+def example_request(settings: Settings) -> tuple[str, str]:
+    """The banner's "try:" line and a request body this hub runs. A hub held to persisted
+    queries refuses the example document unless it is listed: then a listed query by its hash
+    (the allow-list was read before the hub started), one without variables if there is one,
+    else one with placeholders for its variables."""
+    example = orjson.dumps({"query": EXAMPLE_DOCUMENT}).decode()
+    if not settings.persisted_queries_only or settings.persisted_queries is None:
+        return "try:", example
+    documents = load_documents(settings.persisted_queries)
+    if sha256_hex(EXAMPLE_DOCUMENT) in documents:
+        return "try:", example
+    note = (
+        "this hub runs persisted queries only (C360_PERSISTED_QUERIES_ONLY): other documents "
+        "are refused; try a listed query by its hash"
+    )
+    queries = [(digest, _query_variables(doc)) for digest, doc in documents.items()]
+    listed = [(digest, variables) for digest, variables in queries if variables is not None]
+    if not listed:
+        return f"{note} (none is listed: add one to {settings.persisted_queries}):", "{}"
+    digest, variables = min(listed, key=lambda item: len(item[1] or {}))
+    body: dict[str, Any] = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    if variables:
+        body["variables"] = variables
+        note += " (fill in its variables)"
+    return f"{note}:", orjson.dumps(body).decode()
+
+
+def _query_variables(document: str) -> dict[str, str] | None:
+    """Placeholders for the variables of ``document`` when it is one query
+    (``{"id": "<ID!>"}``), None for a mutation, a subscription or several operations (not
+    the banner's to try)."""
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return None
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return None
+    definitions = operations[0].variable_definitions or ()
+    return {d.variable.name.value: f"<{print_ast(d.type)}>" for d in definitions}
 
 
 def dev_token(settings: Settings, by: str) -> str:

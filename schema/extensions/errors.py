@@ -5,6 +5,7 @@ anything else becomes "Unexpected error." with code INTERNAL_SERVER_ERROR and is
 While introspection is off, graphql-core's own messages (validation, variable coercion) keep
 only the names the caller wrote: "Cannot query field 'x' on type 'Customer'" named a type the
 caller never did, as did required arguments and input fields, enum and expected types.
+Whatever they quote of the caller's input is capped (schema/extensions/quoted_input.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from strawberry.extensions import MaskErrors
 from graph.errors import GraphTimeout, GraphUnavailable
 from privacy.types import PolicyUnavailable, PrivacyError
 from resolvers.errors import ApiError
+from schema.extensions.quoted_input import QUOTE_MAX, cap_quoted, long_values
 
 log = logging.getLogger("c360.graphql")
 
@@ -94,12 +96,20 @@ class ErrorCodes(MaskErrors):
         self._logged = set()
         processed = super()._process_errors(errors)
         written: frozenset[str] | None = None
+        long: list[str] | None = None
         for error in processed:
             if not (error.extensions or {}).get("code") and (code := _document_code(error)):
                 error.extensions = {**(error.extensions or {}), "code": code}
             if not (error.extensions or {}).get("code"):
                 # Every error has a code (README): one neither ours nor about the document.
                 error.extensions = {**(error.extensions or {}), "code": "INTERNAL_SERVER_ERROR"}
+            if len(error.message) > QUOTE_MAX and not isinstance(error.original_error, ApiError):
+                # graphql-core's and strawberry's messages quote a bad value whole (ours cap
+                # it with shared/echo.py already).
+                if long is None:
+                    ctx = self.execution_context
+                    long = long_values(ctx.query, ctx.graphql_document, ctx.variables)
+                error.message = cap_quoted(error.message, long)
             if self.hide_schema and _from_graphql(error):
                 if written is None:
                     ctx = self.execution_context

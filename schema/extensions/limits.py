@@ -1,17 +1,18 @@
 """Query-shape limits from Settings: tokens, depth, aliases, cost and introspection.
 
-Depth, aliases and cost are one graphql-core validation rule over :func:`measure` (linear in
-the document, fragments memoised); the rule classes are built once per schema, so the
-validation cache (keyed by query text) holds for the process. Validation runs in
-:class:`Validate` with suggestions ("Did you mean ...?") hidden whenever introspection is off:
-they would name fields introspection hides.
+graphql-core's rules are built once per schema, so the validation cache (keyed by query text)
+holds for the process. Depth, aliases and cost are one check over :func:`measure` (linear in
+the document, fragments memoised) that runs for every request after them: it reads the
+variables (a trend's ``$from``/``$to`` tell its buckets), which the text does not.
+Validation runs in :class:`Validate` with suggestions ("Did you mean ...?") hidden whenever
+introspection is off: they would name fields introspection hides.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,7 +22,6 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
-    ValidationRule,
     specified_rules,
     validate,
 )
@@ -38,70 +38,93 @@ ExtensionFactory = Callable[[], SchemaExtension]
 TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 TOO_COSTLY = "QUERY_TOO_COSTLY"
+# graphql-core's whole message when its rules exceed the recursion limit.
+ABORTED = "Validation aborted."
 VALIDATION_CACHE_SIZE = 512
 VALIDATION_THREADS = 2
 
 
-def shape_rule(settings: Settings) -> type[ASTValidationRule]:
-    """A validation rule refusing operations over the depth, alias or cost limit; the error's
-    ``extensions`` carry the figure and the limit."""
+ShapeCheck = Callable[[GraphQLSchema, DocumentNode, Mapping[str, Any] | None], list[GraphQLError]]
+
+
+def shape_check(settings: Settings) -> ShapeCheck:
+    """Errors for operations over the depth, alias or cost limit (or asking for ``__schema``
+    twice); the error's ``extensions`` carry the figure and the limit. It reads the request's
+    variables (a trend's window given as ``$from``/``$to`` counts the buckets it spans), so it
+    runs for every request, after the cached rules: linear, about a millisecond."""
     max_depth, max_aliases, max_cost = settings.max_depth, settings.max_aliases, settings.max_cost
     pages = Pages(min(DEFAULT_PAGE_SIZE, settings.max_page_size), settings.max_page_size)
 
-    class QueryShapeRule(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
-            try:
-                shapes = measure(self.context.schema, node, pages)
-            except RecursionError:
-                # Only with C360_MAX_TOKENS raised far beyond its default: fragments nested
-                # hundreds deep. Too deep by any measure.
-                self.report_error(
+    def check(
+        schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None
+    ) -> list[GraphQLError]:
+        errors: list[GraphQLError] = []
+        try:
+            shapes = measure(schema, document, pages, variables)
+        except RecursionError:
+            # Only with C360_MAX_TOKENS raised far beyond its default: fragments nested
+            # hundreds deep. Too deep by any measure.
+            return [
+                GraphQLError(
+                    f"the document nests fragments too deeply (limit {max_depth})",
+                    document,
+                    extensions={"code": TOO_DEEP, "max": max_depth},
+                )
+            ]
+        for operation, shape in shapes:
+            name = operation.name.value if operation.name else "anonymous"
+            if shape.depth > max_depth:
+                errors.append(
                     GraphQLError(
-                        f"the document nests fragments too deeply (limit {max_depth})",
-                        node,
-                        extensions={"code": TOO_DEEP, "max": max_depth},
+                        f"'{name}' exceeds maximum operation depth of {max_depth}",
+                        operation,
+                        extensions={"code": TOO_DEEP, "depth": shape.depth, "max": max_depth},
                     )
                 )
-                return
-            for operation, shape in shapes:
-                name = operation.name.value if operation.name else "anonymous"
-                if shape.depth > max_depth:
-                    self.report_error(
-                        GraphQLError(
-                            f"'{name}' exceeds maximum operation depth of {max_depth}",
-                            operation,
-                            extensions={"code": TOO_DEEP, "depth": shape.depth, "max": max_depth},
-                        )
+            if shape.aliases > max_aliases:
+                errors.append(
+                    GraphQLError(
+                        f"'{name}' has {_figure(shape.aliases)} aliases; at most "
+                        f"{max_aliases} are allowed",
+                        operation,
+                        extensions={
+                            "code": TOO_MANY_ALIASES,
+                            "aliases": _figure(shape.aliases),
+                            "max": max_aliases,
+                        },
                     )
-                if shape.aliases > max_aliases:
-                    self.report_error(
-                        GraphQLError(
-                            f"'{name}' has {_figure(shape.aliases)} aliases; at most "
-                            f"{max_aliases} are allowed",
-                            operation,
-                            extensions={
-                                "code": TOO_MANY_ALIASES,
-                                "aliases": _figure(shape.aliases),
-                                "max": max_aliases,
-                            },
-                        )
+                )
+            if shape.schemas > 1:
+                errors.append(
+                    GraphQLError(
+                        f"'{name}' asks for the whole schema {_figure(shape.schemas)} times "
+                        "(every __schema, and every alias inside one, is another copy); ask "
+                        "for __schema once per operation, without aliases inside it",
+                        operation,
+                        extensions={
+                            "code": TOO_COSTLY,
+                            "schemas": _figure(shape.schemas),
+                            "max": 1,
+                        },
                     )
-                if shape.cost > max_cost:
-                    self.report_error(
-                        GraphQLError(
-                            f"'{name}' would resolve about {_figure(shape.cost)} values; at "
-                            f"most {max_cost} are allowed (ask for smaller pages or fewer "
-                            "nested lists)",
-                            operation,
-                            extensions={
-                                "code": TOO_COSTLY,
-                                "cost": _figure(shape.cost),
-                                "maxCost": max_cost,
-                            },
-                        )
+                )
+            if shape.cost > max_cost:
+                errors.append(
+                    GraphQLError(
+                        f"'{name}' would resolve about {_figure(shape.cost)} values; at "
+                        f"most {max_cost} are allowed (ask for smaller pages, shorter "
+                        "windows or a coarser interval, or fewer nested lists)",
+                        operation,
+                        extensions={
+                            "code": TOO_COSTLY,
+                            "cost": _figure(shape.cost),
+                            "maxCost": max_cost,
+                        },
                     )
+                )
+        return errors
 
-    return QueryShapeRule
+    return check
 
 
 def _figure(value: int) -> int | str:
@@ -112,8 +135,14 @@ def _figure(value: int) -> int | str:
 class Validator:
     """The document rules of one schema, built once, with an LRU of results by query text."""
 
-    def __init__(self, rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool) -> None:
+    def __init__(
+        self,
+        rules: tuple[type[ASTValidationRule], ...],
+        hide_suggestions: bool,
+        shape: ShapeCheck,
+    ) -> None:
         self.rules = rules
+        self.shape = shape
         self.hide_suggestions = hide_suggestions
         self._cache: OrderedDict[str, list[GraphQLError]] = OrderedDict()
         # Validations get threads of their own: one abandoned at the request timeout runs to
@@ -132,8 +161,33 @@ class Validator:
         if len(self._cache) > VALIDATION_CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def validate(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
-        return validate(schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+    def rule_errors(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+        """graphql-core's rules (what the cache holds by query text)."""
+        errors = validate(schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+        return [_explained(error) for error in errors]
+
+    def validate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None = None,
+    ) -> list[GraphQLError]:
+        """Every error: the rules' and the shape's (uncached)."""
+        return self.rule_errors(schema, document) + self.shape(schema, document, variables)
+
+
+def _explained(error: GraphQLError) -> GraphQLError:
+    """graphql-core's bare "Validation aborted." (its rules ran out of recursion: about 1 000
+    repeats of one field in a selection) said neither what is wrong nor what to do."""
+    if error.message != ABORTED:
+        return error
+    return GraphQLError(
+        "the document is too large to validate (graphql-core gave up comparing its fields: "
+        "one field repeated hundreds of times, or very many fields in one selection); ask "
+        "for each field once (the answer names it once however often it is asked) and split "
+        "a large operation into smaller ones",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+    )
 
 
 class Validate(SchemaExtension):
@@ -153,17 +207,16 @@ class Validate(SchemaExtension):
         context = self.execution_context
         document, query = context.graphql_document, context.query
         if document is not None:
+            schema = context.schema._schema
             errors = self.validator.cached(query) if query is not None else None
             if errors is None:
                 errors = await asyncio.get_running_loop().run_in_executor(
-                    self.validator.threads,
-                    self.validator.validate,
-                    context.schema._schema,
-                    document,
+                    self.validator.threads, self.validator.rule_errors, schema, document
                 )
                 if query is not None:
                     self.validator.remember(query, errors)
-            context.pre_execution_errors = errors
+            shape = self.validator.shape(schema, document, context.variables)
+            context.pre_execution_errors = errors + shape
         yield
 
 
@@ -172,11 +225,12 @@ def build_validator(settings: Settings) -> Validator:
         *specified_rules,
         MaybeNullValidationRule,
         OneOfInputValidationRule,
-        shape_rule(settings),
     )
     if not settings.introspection:
         rules = (*rules, NoSchemaIntrospectionCustomRule)
-    return Validator(rules, hide_suggestions=not settings.introspection)
+    return Validator(
+        rules, hide_suggestions=not settings.introspection, shape=shape_check(settings)
+    )
 
 
 def limit_extensions(settings: Settings) -> list[ExtensionFactory]:
@@ -198,5 +252,5 @@ __all__ = [
     "Validator",
     "build_validator",
     "limit_extensions",
-    "shape_rule",
+    "shape_check",
 ]

@@ -7,10 +7,18 @@ costs one dictionary look-up. Numbers may be huge (2**30 aliases) but are comput
 
 Cost is the estimated number of values resolved: every field counts once per row of its
 parent; a field with a ``first`` argument multiplies what lies under it by its page size
-(a variable counts as the largest page, the default when ``first`` is absent), other list
-fields by ``LIST_ESTIMATE``; ``edges`` of a connection adds no factor of its own (its page was
-counted on the connection field). Aliases are separate fields, so they count separately.
-Introspection fields (``__schema``, ``__type``, ``__typename``) count neither depth nor cost.
+(a variable counts as the largest page, the default when ``first`` is absent), a list
+bounded by other arguments (a trend's buckets, ``topPosts``: schema/extensions/list_sizes.py)
+by the rows those arguments imply, other list fields by ``LIST_ESTIMATE``; ``edges`` of a
+connection adds no factor of its own (its page was counted on the connection field). Aliases
+are separate fields, so they count separately.
+
+Introspection counts no depth (graphql-core's MaxIntrospectionDepthRule bounds its nesting,
+and GraphiQL's own introspection query is 13 levels deep). ``__type`` counts cost like any
+other selection; ``__typename`` counts nothing. A ``__schema`` counts one: its answer is the
+whole schema (GraphiQL's query: 8 600 values, 190 KB), which the list estimate would put at
+50 000, so ``schemas`` counts the copies asked for instead (every ``__schema`` and every alias
+inside one), and the limits rule allows one per operation.
 
 A root field that scans candidates whatever its page (``customers`` with a search, a segment
 or an order other than ID: every candidate in the caller's scope is read and decided before a
@@ -20,7 +28,9 @@ costs what the scan costs, so 30 aliased searches of ``first: 1`` are over the c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     EnumValueNode,
@@ -40,10 +50,13 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
+    TypeMetaFieldDef,
     VariableNode,
     get_named_type,
 )
 from graphql.language import DocumentNode
+
+from schema.extensions.list_sizes import Bounds, bounds_of, rows
 
 LIST_ESTIMATE = 10
 PAGE_ARGUMENT = "first"
@@ -65,10 +78,14 @@ class Shape:
     depth: int = 0
     aliases: int = 0
     cost: int = 0
+    schemas: int = 0
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(
-            max(self.depth, other.depth), self.aliases + other.aliases, self.cost + other.cost
+            max(self.depth, other.depth),
+            self.aliases + other.aliases,
+            self.cost + other.cost,
+            self.schemas + other.schemas,
         )
 
 
@@ -81,65 +98,94 @@ class Pages:
 
 
 class _Measure:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, pages: Pages) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        pages: Pages,
+        variables: Mapping[str, Any] | None,
+    ) -> None:
         self.schema = schema
         self.pages = pages
+        self.variables = variables or {}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        self.memo: dict[str, Shape] = {}
+        # A fragment's figures depend on the list bounds set above it (a trend's buckets):
+        # memoised per (fragment, bounds), still once per fragment in a document without them.
+        self.memo: dict[tuple[str, Bounds], Shape] = {}
         self.in_progress: set[str] = set()
 
     def operation(self, op: OperationDefinitionNode) -> Shape:
         root = self.schema.get_root_type(op.operation)
-        return self.selections(op.selection_set, root)
+        return self.selections(op.selection_set, root, ())
 
-    def selections(self, node: SelectionSetNode, parent: GraphQLNamedType | None) -> Shape:
+    def selections(
+        self, node: SelectionSetNode, parent: GraphQLNamedType | None, bounds: Bounds
+    ) -> Shape:
         total = Shape()
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                total = total + self.field(selection, parent)
+                total = total + self.field(selection, parent, bounds)
             elif isinstance(selection, InlineFragmentNode):
                 inner = parent
                 if selection.type_condition is not None:
                     inner = self.schema.get_type(selection.type_condition.name.value) or parent
-                total = total + self.selections(selection.selection_set, inner)
+                total = total + self.selections(selection.selection_set, inner, bounds)
             elif isinstance(selection, FragmentSpreadNode):
-                total = total + self.fragment(selection.name.value)
+                total = total + self.fragment(selection.name.value, bounds)
         return total
 
-    def fragment(self, name: str) -> Shape:
-        if name in self.memo:
-            return self.memo[name]
+    def fragment(self, name: str, bounds: Bounds) -> Shape:
+        if (name, bounds) in self.memo:
+            return self.memo[(name, bounds)]
         definition = self.fragments.get(name)
         # Unknown fragments and cycles are reported by graphql-core's own rules.
         if definition is None or name in self.in_progress:
             return Shape()
         self.in_progress.add(name)
         parent = self.schema.get_type(definition.type_condition.name.value)
-        shape = self.selections(definition.selection_set, parent)
+        shape = self.selections(definition.selection_set, parent, bounds)
         self.in_progress.discard(name)
-        self.memo[name] = shape
+        self.memo[(name, bounds)] = shape
         return shape
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Shape:
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, bounds: Bounds) -> Shape:
         aliases = 1 if node.alias is not None else 0
-        if node.name.value.startswith("__"):
+        name = node.name.value
+        if name == "__typename":
             return Shape(aliases=aliases)
-        definition = None
-        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            definition = parent.fields.get(node.name.value)
+        definition = self.definition(name, parent)
         if node.selection_set is None:
-            return Shape(aliases=aliases, cost=1)
+            # A leaf counts one, a sized list of leaves (an alert report's bucket starts) its rows.
+            sized = rows(parent.name, name, bounds) if parent is not None else None
+            return Shape(aliases=aliases, cost=1 if sized is None else max(sized, 1))
+        if name == "__schema":
+            inner = self.selections(node.selection_set, None, bounds)
+            return Shape(aliases=aliases + inner.aliases, cost=1, schemas=1 + inner.aliases)
+        if definition is not None:
+            bounds = bounds_of(node, definition, bounds, self.variables)
         child_type = get_named_type(definition.type) if definition is not None else None
-        inner = self.selections(node.selection_set, child_type)
-        factor = self.factor(node, parent, definition)
+        inner = self.selections(node.selection_set, child_type, bounds)
+        factor = self.factor(node, parent, definition, bounds)
         scan = SCAN_ESTIMATE if self.scans(node, parent) else 0
+        introspection = name.startswith("__")
         return Shape(
-            depth=inner.depth + 1,
+            depth=0 if introspection else inner.depth + 1,
             aliases=aliases + inner.aliases,
             cost=1 + scan + factor * inner.cost,
+            schemas=inner.schemas,
         )
+
+    def definition(self, name: str, parent: GraphQLNamedType | None) -> GraphQLField | None:
+        """The schema's definition of field ``name`` of ``parent``; the root's introspection
+        fields are graphql-core's meta fields, not fields of the query type."""
+        if name == "__type" and parent is not None and parent is self.schema.query_type:
+            return TypeMetaFieldDef
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            field: GraphQLField | None = parent.fields.get(name)
+            return field
+        return None
 
     def scans(self, node: FieldNode, parent: GraphQLNamedType | None) -> bool:
         """Whether ``node`` is a root field asked to scan candidates (SCANNING_FIELDS)."""
@@ -160,12 +206,18 @@ class _Measure:
         return False
 
     def factor(
-        self, node: FieldNode, parent: GraphQLNamedType | None, definition: GraphQLField | None
+        self,
+        node: FieldNode,
+        parent: GraphQLNamedType | None,
+        definition: GraphQLField | None,
+        bounds: Bounds,
     ) -> int:
         if definition is None:
             return 1
         if PAGE_ARGUMENT in definition.args:
             return self.page_size(node)
+        if parent is not None and (sized := rows(parent.name, node.name.value, bounds)) is not None:
+            return sized
         if node.name.value == "edges" and parent is not None and parent.name.endswith("Connection"):
             return 1
         field_type = definition.type
@@ -186,10 +238,14 @@ class _Measure:
 
 
 def measure(
-    schema: GraphQLSchema, document: DocumentNode, pages: Pages
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    pages: Pages,
+    variables: Mapping[str, Any] | None = None,
 ) -> list[tuple[OperationDefinitionNode, Shape]]:
-    """The shape of every operation in ``document``; each fragment is measured once."""
-    measure_ = _Measure(schema, document, pages)
+    """The shape of every operation in ``document``; each fragment is measured once (per
+    list bounds). ``variables``: the request's, for the arguments that bound lists."""
+    measure_ = _Measure(schema, document, pages, variables)
     return [
         (d, measure_.operation(d))
         for d in document.definitions

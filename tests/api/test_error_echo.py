@@ -22,6 +22,7 @@ from insights.tasks import TaskKind, task_id
 from privacy.audit import AuditLog
 from privacy.keyring import KeyRing
 from resolvers.analytics import iso
+from schema.extensions.quoted_input import MESSAGE_MAX, QUOTE_MAX, cap_quoted
 from shared.echo import ECHO_MAX, ID_MAX, echo, echo_id
 from tests.api.conftest import Api, codes
 from tests.api.seed import seed_family
@@ -93,6 +94,41 @@ async def test_graphql_cores_own_messages_cut_a_huge_variable(officer: Api) -> N
     body = await officer.gql("query($n: Int) { customers(first: $n) { totalCount } }", {"n": HUGE})
     assert codes(body) == ["BAD_USER_INPUT"], str(body)[:500]
     assert len(body["errors"][0]["message"]) < 600, body["errors"][0]["message"][:700]
+
+
+async def test_every_value_a_coercion_or_validation_message_quotes_is_cut(officer: Api) -> None:
+    """QA session 26: a DateTime, Date or enum variable and a DateTime literal of 200 000
+    characters came back whole in the message (200 KB); every one is cut at 240 characters
+    and its length, the rest of the message (what to send instead) kept."""
+    value = "x" * 200_000
+    cut = f"{'x' * QUOTE_MAX}…(200000 chars)"
+    trend = 'sentimentTrend(from: {}, to: "2026-01-01T00:00:00Z", interval: DAY) {{ count }}'
+    cases: list[tuple[str, dict[str, Any] | None]] = [
+        ("query($d: DateTime!) { " + trend.format("$d") + " }", {"d": value}),
+        ('query($d: Date) { customer(id: "C1") { ageBand(asOf: $d) } }', {"d": value}),
+        ("{ " + trend.format(f'"{value}"') + " }", None),
+        ("query($o: CustomerOrder!) { customers(orderBy: $o) { totalCount } }", {"o": value}),
+        ("{ customers(orderBy: " + value + ") { totalCount } }", None),
+        ('{ customers(first: "' + "a'b\\n" * 50_000 + '") { totalCount } }', None),
+    ]
+    for query, variables in cases:
+        body = await officer.gql(query, variables)
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
+        assert len(error["message"]) <= MESSAGE_MAX, (query[:80], error["message"][:400])
+    body = await officer.gql(cases[0][0], cases[0][1])
+    assert body["errors"][0]["message"] == (
+        f"Variable '$d' has invalid value: Value cannot represent a DateTime: \"{cut}\"; "
+        "give ISO 8601, e.g. 2025-03-01T08:00:00Z"
+    )
+
+
+def test_a_value_quoted_in_a_form_not_foreseen_is_cut_with_the_message() -> None:
+    value = "y\\" * 2_500  # repr doubles each backslash
+    assert cap_quoted(f"bad: {value!r}", [value]) == f"bad: '{echo(value, QUOTE_MAX)}'"
+    escaped = "\\u0079" * 5_000  # an escape no form of cap_quoted prints
+    capped = cap_quoted(f"bad: {escaped}", [value])
+    assert len(capped) < MESSAGE_MAX + 40 and capped.endswith(f"…({len(escaped) + 5} chars)")
 
 
 def test_echo_id_keeps_every_id_the_hub_has_and_names_a_longer_one_by_hash() -> None:
