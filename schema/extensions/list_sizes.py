@@ -59,6 +59,8 @@ NOT_SIZED: frozenset[tuple[str, str]] = frozenset(
 )
 WINDOW = ("from", "to", "interval")
 UNKNOWN = object()  # a variable the request does not give
+# Arguments that bound the rows of the lists below their field by the number given.
+COUNTED = ("topPosts", "topTerms", "brands")
 
 # Bounds set above a selection: (bound, rows) pairs, hashable so a fragment's measure can be
 # memoised per bounds.
@@ -70,15 +72,18 @@ def bounds_of(
 ) -> Bounds:
     """``above`` with the bounds ``node``'s own arguments set (a windowed field's buckets,
     its ``topPosts``...), read from literals or the request's ``variables``."""
+    windowed = all(name in definition.args for name in WINDOW)
+    counted = [name for name in COUNTED if name in definition.args]
+    if not (windowed or counted):
+        return above  # no argument of this field bounds a list: its values are not read
     given = {
         argument.name.value: _value(argument.value, variables) for argument in node.arguments or ()
     }
     own: dict[str, int] = {}
-    if all(name in definition.args for name in WINDOW):
+    if windowed:
         own[BUCKETS] = _buckets(given, definition)
-    for name in ("topPosts", "topTerms", "brands"):
-        if name in definition.args:
-            own[name] = _count(name, given.get(name, definition.args[name].default_value))
+    for name in counted:
+        own[name] = _count(name, given.get(name, definition.args[name].default_value))
     if not own:
         return above
     return tuple(sorted({**dict(above), **own}.items()))
