@@ -51,7 +51,10 @@ def banner(settings: Settings, token: str) -> str:
     )
     return "\n".join(
         [
-            f"Console: http://{settings.host}:{settings.port}/console (sign in with a demo role)",
+            # Printed before the lifespan looks at the book: demo roles are offered only on a
+            # book the demo seeded (hub/demo_guard.py); the sign-in page says which it is.
+            f"Console: http://{settings.host}:{settings.port}/console (sign in with a demo "
+            "role on the demo's book; on any other, with a token from `c360 token`)",
             f"GraphiQL: {url}",
             "dev token (privacy_officer, purpose compliance: every field revealed, read only; 8h):",
             token,
