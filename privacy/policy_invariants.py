@@ -20,8 +20,7 @@ name, ``input.subject.sub == "mallory"``, passed them all). Two layers see to th
 - the literal sweep: when the logic differs from the release's, every invariant but
   ``forgotten_kind_is_redacted`` is asked again with each new string the candidate spells
   (also less the message fragments it holds, and a name of each length a changed rule spells)
-  as subject name, branch, purpose and customer attribute, so a rule that walks the request
-  generically to find ``"mallory"`` is caught.
+  as a purpose (the one place a string reaches the policy as it is: see below).
 
 The release's logic itself compares the subject's name and branch only with a customer's
 advisor and branch, which the customers asked about cover (equal, different, missing).
@@ -121,16 +120,19 @@ def _customers(advisors: Iterable[str | None], branches: Iterable[str | None]) -
     """Customers in and out of every scope the policy language has (managed, branch, consent)."""
     out: list[Resource] = []
     branches = list(branches)
+    # Each consent on its own (QA session 26: with the two always equal, a grant to customers
+    # who refused marketing but allow data sharing passed every invariant).
     for advisor in advisors:
         for branch in branches:
-            for consent in (True, False):
-                attrs = {
-                    "advisorId": advisor,
-                    "branchId": branch,
-                    "consentMarketing": consent,
-                    "consentDataSharing": consent,
-                }
-                out.append(Resource("Customer", f"c{len(out)}", attrs))
+            for marketing in (True, False):
+                for sharing in (True, False):
+                    attrs = {
+                        "advisorId": advisor,
+                        "branchId": branch,
+                        "consentMarketing": marketing,
+                        "consentDataSharing": sharing,
+                    }
+                    out.append(Resource("Customer", f"c{len(out)}", attrs))
     return out
 
 
@@ -165,8 +167,25 @@ async def auditor_never_changes_policy(decide: Decide, probe: Probe) -> str:
     return await _allowed(decide, probe, "auditor", ("admin", "write"), list(POLICY_RESOURCES))
 
 
+# What says who is a customer or what a customer holds: a brand analyst reaches none of it
+# (QA session 26: a data-only grant of export on DataSubject gave a brand analyst whole
+# customer records while this invariant asked about reading and writing Customer only). Asked
+# as the hub asks: the types decided on a customer's attributes with them, for the actions the
+# hub asks about them; the others without attributes, for every action.
+CUSTOMER_TYPES = ("Customer", "LinkCandidate", "CareTask")
+OTHER_CUSTOMER_DATA = tuple(Resource(t, t) for t in ("DataSubject", "Campaign", "AuditLog"))
+EVERY_ACTION = ("read", "write", "export", "erase", "admin")
+
+
 async def brand_analyst_never_sees_customers(decide: Decide, probe: Probe) -> str:
-    return await _allowed(decide, probe, "brand_analyst", ("read", "write"), list(probe.customers))
+    attributed = [
+        Resource(rtype, f"{rtype}-{c.id}", c.attributes)
+        for rtype in CUSTOMER_TYPES
+        for c in probe.customers
+    ]
+    return await _allowed(
+        decide, probe, "brand_analyst", ("read", "write"), attributed
+    ) or await _allowed(decide, probe, "brand_analyst", EVERY_ACTION, list(OTHER_CUSTOMER_DATA))
 
 
 async def brand_analyst_never_sees_customer_links(decide: Decide, probe: Probe) -> str:
@@ -342,13 +361,16 @@ def _probes(policy_set: PolicySet, values: list[str]) -> list[Probe]:
         tuple(_customers((SUBJECT, OTHER, None), (BRANCH, "other-branch", None))),
         tuple(sorted(policy_set.roles)),
     )
+    # The engine is told stand-ins for the subject, its branch and customers' advisors and
+    # branches (privacy/stand_ins.py): a swept string reaches the policy only as a purpose, so
+    # that is all a swept probe asks besides the base's (its name and branch are for the label).
     swept = [
         Probe(
             v,
             v,
-            (*purposes, v),
+            (v,),
             tuple(_customers((v, OTHER, None), (v, None))),
-            label=f" (as subject {v!r}, branch {v!r})",
+            label=f" (as subject {v!r}, branch {v!r}, purpose {v!r})",
         )
         for v in values
     ]

@@ -134,3 +134,38 @@ async def test_the_repro_end_to_end_is_never_pending(
     mallory = hub("brand_analyst", None, "mallory")
     seen = await mallory.gql('{ customer(id: "p-1") { name phone } }')
     assert codes(seen) == ["FORBIDDEN"], seen
+
+
+@pytest.mark.parametrize(
+    ("rtype", "action"),
+    [
+        ("DataSubject", "export"),
+        ("DataSubject", "erase"),
+        ("AuditLog", "read"),
+        ("CareTask", "read"),
+    ],
+)
+async def test_a_data_only_grant_of_customer_data_to_brand_analysts_fails(
+    rtype: str, action: str
+) -> None:
+    # QA session 26: brand_analyst export on DataSubject passed every invariant (they asked
+    # about Customer reads and writes only) and `customerExport` gave whole customer records.
+    def grant(t: dict[str, object]) -> None:
+        typed = t["resources"].setdefault(rtype, {})  # type: ignore[attr-defined]
+        typed["brand_analyst"] = {"*": {"actions": [action], "scope": "any", "masks": "full"}}
+
+    results = await run_invariants(load_policy_set().replace("data", data_with(grant)))
+    assert {r.name for r in results if not r.ok} == {SEES}
+
+
+async def test_a_grant_on_one_consent_without_the_other_fails() -> None:
+    # QA session 26: the invariants' customers had both consents equal, so a grant to brand
+    # analysts of customers who refused marketing but allow data sharing passed them all.
+    source = granting('role == "brand_analyst"; rtype == "Customer"; ctx.action == "read"').replace(
+        '"scope": "any"', '"scope": "sharing_only"'
+    ) + (
+        '\nin_scope(_, "sharing_only", r) if {\n\tr.attributes.consentMarketing == false\n'
+        "\tr.attributes.consentDataSharing == true\n}\n"
+    )
+    results = await run_invariants(load_policy_set().replace("access", source))
+    assert {r.name for r in results if not r.ok} == {SEES}
