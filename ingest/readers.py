@@ -850,10 +850,15 @@ def _error_problem(name: str, error: str) -> str:
 # means "not given" (the stored value kept, a new record's field null): an error would pass
 # silently. So is a formula cell without a cached value (a workbook written by a reporting
 # tool or openpyxl and never opened in Excel: QA, session 26, balances read as empty). So the
-# first sheet's XML is searched for error and formula cells (read as a stream, in chunks,
-# without parsing) and parsed only when it holds one.
-_XLSX_ERROR_MARKS = (b't="e"', b"t='e'", b"<f>", b"<f ", b"<f/>")
+# first sheet's XML is searched for error cells and formulas without a value (read as a
+# stream, in chunks, without parsing) and parsed only when it holds one: a workbook whose
+# formulas carry their values (any saved by Excel or LibreOffice) is not parsed in Python.
+_XLSX_ERROR_MARKS = re.compile(
+    rb"t=[\"']e[\"']|(?:</f>|<f\b[^<>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
+)
 _XLSX_CHUNK = 1 << 20
+# Bytes of one chunk kept before the next: more than any mark spans.
+_MARK_SPAN = 256
 
 
 def _sheet_errors(path: Path) -> dict[tuple[int, int], str]:
@@ -896,15 +901,14 @@ def _first_sheet_member(book: Any) -> str | None:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _has_error_cell(book: Any, member: str, marks: tuple[bytes, ...]) -> bool:
-    keep = max(len(m) for m in marks) - 1
+def _has_error_cell(book: Any, member: str, marks: re.Pattern[bytes]) -> bool:
     tail = b""
     with book.open(member) as fh:
         while chunk := fh.read(_XLSX_CHUNK):
             text = tail + chunk
-            if any(m in text for m in marks):
+            if marks.search(text):
                 return True
-            tail = text[-keep:]
+            tail = text[-_MARK_SPAN:]
     return False
 
 
@@ -960,7 +964,7 @@ def _cell_error(cell: ET.Element) -> str | None:
 
 # OpenDocument (LibreOffice) marks a cell holding an error calcext:value-type="error", its
 # text the error's (#N/A, Err:502); calamine gives it as "" too.
-_ODS_ERROR_MARKS = (b'value-type="error"', b"value-type='error'")
+_ODS_ERROR_MARKS = re.compile(rb"value-type=[\"']error[\"']")
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODS_CALC = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 

@@ -1,14 +1,16 @@
 """The process's one cache of policy answers: bounded, least recently used out first.
 
-A decision depends only on who asks (subject, roles, branch, purpose), the action, the policy
-revision and the resource's type and attributes, never its id or the clock, so equal questions
-get equal answers: a search that decides every candidate asks the engine once per attribute
-set and then costs lookups. Answers are kept ``ttl_s`` (an OPA server fed by a bundle server
-can change policy behind the hub's back) and at most ``max_entries``; a new policy revision
-empties the cache (the one place of invalidation: whatever reloaded the policy, the revision
-changed), and so does an engine that failed or answered nonsense (fail closed: nothing
-answered from before it); a batch that only timed out leaves them (privacy/services.py: a slow
-engine, or one busy with another request, says nothing about earlier answers).
+A decision depends only on who asks as the policy is told it (roles, purpose, and the subject
+and its branch as stand-ins: privacy/stand_ins.py), the action, the policy revision and the
+resource's type and attributes (its advisor and branch as the asker's own or another's), never
+its id, a name or the clock, so equal questions get equal answers: a search that decides every
+candidate asks the engine once per attribute set and then costs lookups. Answers are kept
+``ttl_s`` (an OPA server fed by a bundle server can change policy behind the hub's back) and at
+most ``max_entries``; a new policy revision empties the cache (the one place of invalidation:
+whatever reloaded the policy, the revision changed), and so does an engine that failed or
+answered nonsense (fail closed: nothing answered from before it); a batch that only timed out
+leaves them (privacy/services.py: a slow engine, or one busy with another request, says nothing
+about earlier answers).
 
 Keys are SHA-256 digests of the question, so an entry costs a digest and the answer whatever the
 size of the caller's claims or the resource's attributes (~1 KB each, measured with

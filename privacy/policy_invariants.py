@@ -369,7 +369,7 @@ def _probes(policy_set: PolicySet, values: list[str]) -> list[Probe]:
             v,
             v,
             (v,),
-            tuple(_customers((v, OTHER, None), (v, None))),
+            base.customers,
             label=f" (as subject {v!r}, branch {v!r}, purpose {v!r})",
         )
         for v in values

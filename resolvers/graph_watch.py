@@ -71,6 +71,7 @@ class GraphWatcher:
         # Where the stretches of listening the cursors belong to began (EventBus.listening_since)
         self.started: datetime | None = None  # to either topic: the posts' cursor
         self.alerts_started: datetime | None = None  # to alerts: the alerts' cursor
+        self._starts: set[datetime] = set()  # the topics' starts at the last look
         self.looks = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -97,10 +98,14 @@ class GraphWatcher:
         if not starts:
             # The next subscriber starts from its own time, not a backlog.
             self.cursor = self.alerts_cursor = self.started = self.alerts_started = None
+            self._starts = set()
             return
-        if self.started is None or min(starts) > self.started:
+        if self.started is None or not self._starts.intersection(starts):
             # Everyone left and someone came since the last look: from the newcomer's start.
+            # (One topic's listeners leaving while the other's stay is no new stretch: the
+            # cursor goes on, or posts read already would be read and handed on again.)
             self.cursor, self.started = None, min(starts)
+        self._starts = set(starts)
         alerts_since = self.bus.listening_since(ALERTS)
         if alerts_since != self.alerts_started:
             self.alerts_cursor, self.alerts_started = None, alerts_since

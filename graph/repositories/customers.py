@@ -93,6 +93,8 @@ def _split_clears(row: Row) -> Row:
 async def _remove_clears(store: GraphStore, rows: list[Row]) -> None:
     """Removes the rows' ``clears``, one prop per write (graph/property_removal.py: clearing
     email and phone at once removed nameTok and kept emailBidx)."""
+    if not any("clears" in r for r in rows):
+        return  # an import's rows never clear
     await remove_each(
         store,
         "MATCH (n:Customer {id: k})",

@@ -15,6 +15,7 @@ from opa_client import AsyncOpaClient
 from privacy.engines.common import QUERY_PATH, build_input, parse_decisions
 from privacy.policy_set import PolicySet
 from privacy.types import Decision, PolicyTimeout, PolicyUnavailable, Principal, Resource
+from shared.service_urls import opa_url_problem
 
 __all__ = ["REVISION_PATH", "OpaServerEngine"]
 
@@ -41,9 +42,10 @@ class OpaServerEngine:
         timeout_s: float = 2.0,
         check_interval_s: float = 5.0,
     ) -> None:
+        if problem := opa_url_problem(url) or (None if url else "must not be empty here"):
+            raise ValueError(f"C360_OPA_URL {url!r} {problem}")
         parts = urlsplit(url)
-        if not parts.hostname:
-            raise ValueError(f"C360_OPA_URL {url!r} has no host; use e.g. http://127.0.0.1:8181")
+        assert parts.hostname is not None  # opa_url_problem: a URL with a host
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 8181)
         self._ssl = parts.scheme == "https"

@@ -76,16 +76,17 @@ def bounds_of(
     counted = [name for name in COUNTED if name in definition.args]
     if not (windowed or counted):
         return above  # no argument of this field bounds a list: its values are not read
+    bounding = {*WINDOW, *COUNTED}
     given = {
-        argument.name.value: _value(argument.value, variables) for argument in node.arguments or ()
+        argument.name.value: _value(argument.value, variables)
+        for argument in node.arguments or ()
+        if argument.name.value in bounding  # another (``brand: $brand``) bounds nothing
     }
     own: dict[str, int] = {}
     if windowed:
         own[BUCKETS] = _buckets(given, definition)
     for name in counted:
         own[name] = _count(name, given.get(name, definition.args[name].default_value))
-    if not own:
-        return above
     return tuple(sorted({**dict(above), **own}.items()))
 
 

@@ -125,6 +125,28 @@ def test_a_formula_with_its_cached_value_reads_as_that_value(tmp_path: Path) -> 
     assert record.data == {"id": "A1", "balance": "3", "note": ""}
 
 
+def test_only_a_formula_without_its_value_makes_the_sheet_parsed() -> None:
+    # Review, session 26: any formula made the first sheet parsed in Python; only one
+    # without a value (or an error cell) needs it.
+    from ingest.readers import _XLSX_ERROR_MARKS
+
+    cached = [
+        b'<c r="D2"><f>1+2</f><v>3</v></c>',
+        b'<c r="D3"><f t="shared" ref="D3:D9" si="0">1+2</f><v>3</v></c>',
+        b'<c r="D4"><f t="shared" si="0"/><v>3</v></c>',
+        b'<c r="D5" t="str"><f>A1</f><v>x</v></c>',
+    ]
+    uncached = [
+        b'<c r="D2"><f>1000.10+234.46</f><v /></c>',
+        b'<c r="D3"><f>SUM(1,2)</f></c>',
+        b'<c r="D4"><f t="shared" si="0"/></c>',
+        b'<c r="D5"><f>1+2</f><v></v></c>',
+        b'<c r="D6" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+    ]
+    assert [bool(_XLSX_ERROR_MARKS.search(c)) for c in cached] == [False] * len(cached)
+    assert [bool(_XLSX_ERROR_MARKS.search(c)) for c in uncached] == [True] * len(uncached)
+
+
 LATIN1_ROWS = [
     ("W1", "François Lelièvre", "Rue de la Paix 3, Besançon"),
     ("W2", "Renée Øster", "Højdevangs Allé 12, København"),

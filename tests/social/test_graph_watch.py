@@ -5,6 +5,7 @@ subscription got 1,987 and then nothing more)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -180,3 +181,24 @@ async def test_alerts_raised_before_the_alert_subscription_are_not_pushed(
     batch = subscription.queue.get_nowait()
     assert batch is not None and [a["key"] for a in batch] == ["after"]
     assert subscription.queue.empty()
+
+
+async def test_mention_listeners_leaving_while_alert_listeners_stay_keep_the_cursor(
+    store: GraphStore, other_process: GraphStore
+) -> None:
+    """Review, session 26: when the mention listeners left, the posts' cursor went back to the
+    alert listener's (later) start and every post since was read again (handed to the alert
+    evaluation again once the seen-set of 50 000 keys had let them go)."""
+    watcher, mentions, evaluated = await watching(store)
+    started = watcher.started
+    await asyncio.sleep(1.1)  # the alert listener's stretch starts a second later
+    alerts = watcher.bus.subscribe(ALERTS)
+    await upsert_posts(other_process, rows(range(2), stamp(datetime.now(UTC)), prefix="seen"))
+    await watcher.look()
+    assert drain(mentions) == ["seen00000", "seen00001"]
+    handed = len(evaluated)
+    mentions.close()
+    await watcher.look()
+    assert watcher.started == started  # the same stretch of listening: the cursor goes on
+    assert len(evaluated) == handed
+    alerts.close()
