@@ -52,13 +52,13 @@ from graph.repositories.interactions import upsert_interactions
 from graph.store import GraphStore, Row
 from ingest.validators import cn_id_checksum
 from insights.catalogue import default_catalogue
+from shared.settings import demo_day
 
 
 def _as_of() -> datetime:
     # Read as the module loads; the commands check it first with the other settings
-    # (shared/settings.py, Settings.demo_as_of, the same parse) and import this module after.
-    fixed = os.environ.get("C360_DEMO_AS_OF")
-    day = date.fromisoformat(fixed) if fixed else datetime.now(UTC).date()
+    # (Settings.demo_as_of, the same shared.settings.demo_day) and import this module after.
+    day = demo_day(os.environ.get("C360_DEMO_AS_OF", "")) or datetime.now(UTC).date()
     # A few days back, so a book seeded today has nothing "in the future" and
     # "days since the last transaction" starts out small but non-zero.
     return datetime(day.year, day.month, day.day, 16, 0, tzinfo=UTC) - timedelta(days=2)

@@ -205,19 +205,8 @@ class Settings(BaseSettings):
     @field_validator("demo_as_of", mode="before")
     @classmethod
     def _demo_day(cls, value: object) -> object:
-        # As hub/demo.py parses it (date.fromisoformat; empty is unset), not pydantic's wider
-        # date parsing: what passes here must not fail there.
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return None
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a day as YYYY-MM-DD, e.g. 2026-11-30") from None
-        if error := as_of_error(day, datetime.now(UTC).date()):
-            raise ValueError(error)
-        return day
+        # demo_day, as hub/demo.py reads it, not pydantic's wider date parsing.
+        return demo_day(value) if isinstance(value, str) else value
 
     @field_validator("catalogue", mode="before")
     @classmethod
@@ -401,4 +390,18 @@ class DataDirError(ValueError):
     """The data dir cannot be created or used: one sentence for a person."""
 
 
-__all__ = ["DataDirError", "Settings", "env_secret_grants"]
+def demo_day(value: str) -> date | None:
+    """C360_DEMO_AS_OF read (empty: unset): the one parse of it, for the settings check and
+    the demo module, which reads it as it loads; ValueError saying what to give."""
+    if not value.strip():
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a day as YYYY-MM-DD, e.g. 2026-11-30") from None
+    if error := as_of_error(day, datetime.now(UTC).date()):
+        raise ValueError(error)
+    return day
+
+
+__all__ = ["DataDirError", "Settings", "demo_day", "env_secret_grants"]
