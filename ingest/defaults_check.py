@@ -29,17 +29,14 @@ def check_defaults(spec: ImportKind, mapping: ColumnMapping) -> None:
         return
     except ValidationError as exc:
         reasons = validation_reasons(exc)
-    bad = [r for r in reasons if r.split(":", 1)[0] in judged]
+    bad = {r: field for r in reasons if (field := r.split(":", 1)[0]) in judged}
     if bad:
-        shown = ", ".join(f"{name} = {echo(judged[name])!r}" for name in _named(bad, judged))
+        named = dict.fromkeys(bad.values())  # each field once, in the reasons' order
+        shown = ", ".join(f"{name} = {echo(judged[name])!r}" for name in named)
         raise MappingError(
             f"{mapping.name}: [defaults] {shown} cannot be imported ({'; '.join(bad)}); "
             "correct the value in the mapping"
         )
-
-
-def _named(reasons: list[str], judged: dict[str, object]) -> list[str]:
-    return list(dict.fromkeys(r.split(":", 1)[0] for r in reasons if r.split(":", 1)[0] in judged))
 
 
 __all__ = ["check_defaults"]
